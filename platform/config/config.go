@@ -1,0 +1,259 @@
+// Package config loads Clientele's typed configuration from CLIENTELE_* environment
+// variables, optionally from a KEY=VALUE file named by CLIENTELE_CONFIG as well
+// (the environment wins). Defaults run on one machine with no setup.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the process.
+type Config struct {
+	Env               string        // CLIENTELE_ENV: development | production | test
+	HTTPAddr          string        // CLIENTELE_HTTP_ADDR
+	AdminAddr         string        // CLIENTELE_ADMIN_ADDR: /metrics, /healthz, /readyz, pprof of serve
+	WorkerAdminAddr   string        // CLIENTELE_WORKER_ADMIN_ADDR: the same for worker
+	PublicURL         string        // CLIENTELE_PUBLIC_URL: how users reach the app
+	DatabaseURL       string        // CLIENTELE_DATABASE_URL: owner role; migrations only
+	AppDatabaseURL    string        // CLIENTELE_APP_DATABASE_URL: non-owner app role
+	AppDBRole         string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
+	AppDBPassword     string        // CLIENTELE_APP_DB_PASSWORD
+	DBMaxConns        int           // CLIENTELE_DB_MAX_CONNS
+	RedisURL          string        // CLIENTELE_REDIS_URL
+	DataDir           string        // CLIENTELE_DATA_DIR: private services, blobs
+	BlobURL           string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
+	LogLevel          slog.Level    // CLIENTELE_LOG_LEVEL
+	LogFormat         string        // CLIENTELE_LOG_FORMAT: json | text
+	RequestTimeout    time.Duration // CLIENTELE_REQUEST_TIMEOUT
+	BodyLimit         int           // CLIENTELE_BODY_LIMIT: bytes
+	ShutdownTimeout   time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
+	WorkerConcurrency int           // CLIENTELE_WORKER_CONCURRENCY
+	BulkPerTenant     int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
+	SweepInterval     time.Duration // CLIENTELE_SWEEP_INTERVAL
+	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
+	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
+	MasterKey         string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
+}
+
+// Lookup reads one variable; tests pass a map instead of the environment.
+type Lookup func(key string) (string, bool)
+
+// Load reads the process environment and, when CLIENTELE_CONFIG is set, that file.
+func Load() (Config, error) {
+	look := os.LookupEnv
+	if path, ok := os.LookupEnv("CLIENTELE_CONFIG"); ok && path != "" {
+		file, err := readFile(path)
+		if err != nil {
+			return Config{}, err
+		}
+		look = func(k string) (string, bool) {
+			if v, ok := os.LookupEnv(k); ok {
+				return v, true
+			}
+			v, ok := file[k]
+			return v, ok
+		}
+	}
+	return Parse(look)
+}
+
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: CLIENTELE_CONFIG: %w", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config: %s line %d: want KEY=VALUE", filepath.Base(path), n)
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	return out, sc.Err()
+}
+
+// Parse builds and validates a Config; every problem is reported, not just the first.
+func Parse(look Lookup) (Config, error) {
+	p := parser{look: look}
+	c := Config{
+		Env:               p.str("CLIENTELE_ENV", "development"),
+		HTTPAddr:          p.str("CLIENTELE_HTTP_ADDR", ":8080"),
+		AdminAddr:         p.str("CLIENTELE_ADMIN_ADDR", ":9090"),
+		WorkerAdminAddr:   p.str("CLIENTELE_WORKER_ADMIN_ADDR", ":9091"),
+		PublicURL:         p.str("CLIENTELE_PUBLIC_URL", "http://localhost:8080"),
+		DatabaseURL:       p.str("CLIENTELE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clientele?sslmode=disable"),
+		AppDatabaseURL:    p.str("CLIENTELE_APP_DATABASE_URL", ""),
+		AppDBRole:         p.str("CLIENTELE_APP_DB_ROLE", "clientele_app"),
+		AppDBPassword:     p.str("CLIENTELE_APP_DB_PASSWORD", "clientele_app"),
+		DBMaxConns:        p.int("CLIENTELE_DB_MAX_CONNS", 20, 1, 1000),
+		RedisURL:          p.str("CLIENTELE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		DataDir:           p.str("CLIENTELE_DATA_DIR", ".clientele"),
+		BlobURL:           p.str("CLIENTELE_BLOB_URL", ""),
+		LogLevel:          p.level("CLIENTELE_LOG_LEVEL", slog.LevelInfo),
+		LogFormat:         p.oneOf("CLIENTELE_LOG_FORMAT", "json", "json", "text"),
+		RequestTimeout:    p.dur("CLIENTELE_REQUEST_TIMEOUT", 30*time.Second),
+		BodyLimit:         p.int("CLIENTELE_BODY_LIMIT", 8<<20, 1024, 1<<30),
+		ShutdownTimeout:   p.dur("CLIENTELE_SHUTDOWN_TIMEOUT", 25*time.Second),
+		WorkerConcurrency: p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
+		BulkPerTenant:     p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),
+		SweepInterval:     p.dur("CLIENTELE_SWEEP_INTERVAL", 30*time.Second),
+		KratosPublicURL:   p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
+		KratosAdminURL:    p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
+		MasterKey:         p.str("CLIENTELE_MASTER_KEY", ""),
+	}
+	c.Env = strings.ToLower(c.Env)
+	switch c.Env {
+	case "development", "production", "test":
+	default:
+		p.fail("CLIENTELE_ENV", "must be development, production or test")
+	}
+	p.url("CLIENTELE_DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
+	p.url("CLIENTELE_REDIS_URL", c.RedisURL, "redis", "rediss")
+	if c.AppDatabaseURL == "" && c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err == nil {
+			u.User = url.UserPassword(c.AppDBRole, c.AppDBPassword)
+			c.AppDatabaseURL = u.String()
+		}
+	} else {
+		p.url("CLIENTELE_APP_DATABASE_URL", c.AppDatabaseURL, "postgres", "postgresql")
+	}
+	if c.BlobURL == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
+		if err != nil {
+			p.fail("CLIENTELE_DATA_DIR", err.Error())
+		}
+		c.BlobURL = "file://" + filepath.ToSlash(abs) + "?create_dir=true"
+	}
+	if c.Env == "production" && c.MasterKey == "" {
+		p.fail("CLIENTELE_MASTER_KEY", "is required in production (32 random bytes, base64)")
+	}
+	if len(p.errs) > 0 {
+		return c, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// Redacted returns the config with secrets hidden, for logging at start.
+func (c Config) Redacted() map[string]any {
+	return map[string]any{
+		"env": c.Env, "http_addr": c.HTTPAddr, "admin_addr": c.AdminAddr,
+		"database": redactURL(c.DatabaseURL), "app_database": redactURL(c.AppDatabaseURL),
+		"redis": redactURL(c.RedisURL), "blob": redactURL(c.BlobURL),
+		"request_timeout": c.RequestTimeout.String(), "body_limit": c.BodyLimit,
+		"worker_concurrency": c.WorkerConcurrency, "bulk_per_tenant": c.BulkPerTenant,
+	}
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
+}
+
+type parser struct {
+	look Lookup
+	errs []error
+}
+
+func (p *parser) fail(key, msg string) { p.errs = append(p.errs, fmt.Errorf("%s %s", key, msg)) }
+
+func (p *parser) str(key, def string) string {
+	if v, ok := p.look(key); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (p *parser) int(key string, def, min, max int) int {
+	v, ok := p.look(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		p.fail(key, fmt.Sprintf("must be a whole number, got %q", v))
+		return def
+	}
+	if n < min || n > max {
+		p.fail(key, fmt.Sprintf("must be between %d and %d, got %d", min, max, n))
+		return def
+	}
+	return n
+}
+
+func (p *parser) dur(key string, def time.Duration) time.Duration {
+	v, ok := p.look(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		p.fail(key, fmt.Sprintf("must be a positive duration such as 30s, got %q", v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) level(key string, def slog.Level) slog.Level {
+	v, ok := p.look(key)
+	if !ok || v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(key, fmt.Sprintf("must be debug, info, warn or error, got %q", v))
+		return def
+	}
+	return l
+}
+
+func (p *parser) oneOf(key, def string, allowed ...string) string {
+	v := strings.ToLower(p.str(key, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.fail(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (p *parser) url(key, v string, schemes ...string) {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		p.fail(key, fmt.Sprintf("must be a URL like %s://host:port/..., got an unparseable value", schemes[0]))
+		return
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return
+		}
+	}
+	p.fail(key, fmt.Sprintf("must use scheme %s", strings.Join(schemes, " or ")))
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mapLookup(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseDefaultsWorkWithNoSetup(t *testing.T) {
+	c, err := Parse(mapLookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.AdminAddr != ":9090" {
+		t.Fatalf("addrs: %q %q", c.HTTPAddr, c.AdminAddr)
+	}
+	if !strings.Contains(c.AppDatabaseURL, "clientele_app:") {
+		t.Fatalf("app url not derived from owner url: %s", c.AppDatabaseURL)
+	}
+	if !strings.HasPrefix(c.BlobURL, "file://") {
+		t.Fatalf("blob url: %s", c.BlobURL)
+	}
+}
+
+func TestParseReportsEveryBadValue(t *testing.T) {
+	_, err := Parse(mapLookup(map[string]string{
+		"CLIENTELE_ENV":             "staging",
+		"CLIENTELE_DB_MAX_CONNS":    "lots",
+		"CLIENTELE_REQUEST_TIMEOUT": "-1s",
+		"CLIENTELE_REDIS_URL":       "http://x:1",
+		"CLIENTELE_LOG_LEVEL":       "loud",
+	}))
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, key := range []string{"CLIENTELE_ENV", "CLIENTELE_DB_MAX_CONNS", "CLIENTELE_REQUEST_TIMEOUT", "CLIENTELE_REDIS_URL", "CLIENTELE_LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestProductionNeedsMasterKey(t *testing.T) {
+	_, err := Parse(mapLookup(map[string]string{"CLIENTELE_ENV": "production"}))
+	if err == nil || !strings.Contains(err.Error(), "CLIENTELE_MASTER_KEY") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFileIsReadAndEnvironmentWins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clientele.env")
+	if err := os.WriteFile(path, []byte("# comment\nCLIENTELE_HTTP_ADDR=:7000\nCLIENTELE_REQUEST_TIMEOUT=\"5s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CLIENTELE_CONFIG", path)
+	t.Setenv("CLIENTELE_HTTP_ADDR", ":7001")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":7001" || c.RequestTimeout != 5*time.Second {
+		t.Fatalf("got %q %v", c.HTTPAddr, c.RequestTimeout)
+	}
+}
+
+func TestRedactedHidesPasswords(t *testing.T) {
+	c, _ := Parse(mapLookup(map[string]string{"CLIENTELE_APP_DATABASE_URL": "postgres://app:s3cret@db:5432/x"}))
+	if strings.Contains(c.Redacted()["app_database"].(string), "s3cret") {
+		t.Fatal("password leaked")
+	}
+}

@@ -1,0 +1,162 @@
+// Package db opens PostgreSQL through pgx and bun, and runs tenant work inside one
+// helper, InTenant, which is what makes Row-Level Security the second lock.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// Open connects to url with the pgx driver. bun formats arguments on the client, so
+// the simple protocol keeps each distinct SQL text from becoming a prepared statement.
+func Open(ctx context.Context, url string, maxConns int) (*bun.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("db: parse url: %w", err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "clientele"
+	cfg.RuntimeParams["timezone"] = "UTC"
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(maxConns)
+	sqldb.SetMaxIdleConns(maxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	sqldb.SetConnMaxLifetime(time.Hour)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqldb.PingContext(pctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: connect: %w", err)
+	}
+	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+type txKey struct{}
+
+// txState is the tenant transaction carried in a context, so nested calls reuse it
+// and after-commit hooks run once the outermost transaction commits.
+type txState struct {
+	tenant uuid.UUID
+	tx     bun.Tx
+	after  []func(context.Context)
+}
+
+// InTenant runs fn in a transaction with app.tenant_id set transaction-locally, so
+// RLS confines every statement to the tenant even if a query forgets its filter.
+// Called again with a context that already carries a transaction for the same
+// tenant, it reuses that transaction. Hooks registered with AfterCommit run after a
+// successful commit, with a context that no longer carries the transaction.
+func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if tenant == uuid.Nil {
+		return errs.E(errs.Internal, "tenant transaction without a tenant")
+	}
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		if st.tenant != tenant {
+			return errs.InternalErr(fmt.Errorf("db: nested tenant transaction for %s inside %s", tenant, st.tenant))
+		}
+		return fn(ctx, st.tx)
+	}
+	st := &txState{tenant: tenant}
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenant.String()); err != nil {
+			return fmt.Errorf("db: set tenant: %w", err)
+		}
+		st.tx = tx
+		return fn(context.WithValue(ctx, txKey{}, st), tx)
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range st.after {
+		h(ctx)
+	}
+	return nil
+}
+
+// TenantOf reports the tenant of the transaction carried in ctx, if any.
+func TenantOf(ctx context.Context) (uuid.UUID, bool) {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return st.tenant, true
+	}
+	return uuid.Nil, false
+}
+
+// AfterCommit runs h once the tenant transaction in ctx commits; it never runs if
+// the transaction rolls back. Outside a transaction h runs at once.
+func AfterCommit(ctx context.Context, h func(context.Context)) {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		st.after = append(st.after, h)
+		return
+	}
+	h(ctx)
+}
+
+// Postgres error codes that map to client errors.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgNotNullViolation    = "23502"
+	pgRLSViolation        = "42501"
+	pgInvalidText         = "22P02"
+	pgQueryCanceled       = "57014"
+)
+
+// PgCode returns the SQLSTATE of a Postgres error, or "".
+func PgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// IsUniqueViolation reports a unique-constraint failure, optionally of one constraint.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
+		return false
+	}
+	return constraint == "" || pe.ConstraintName == constraint
+}
+
+// Classify maps well-known database failures to client errors; everything else is
+// Internal. sql.ErrNoRows becomes NotFound with what as the noun.
+func Classify(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.Wrap(errs.NotFound, err, "%s not found", what)
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch PgCode(err) {
+	case pgUniqueViolation:
+		return errs.Wrap(errs.Conflict, err, "%s already exists", what)
+	case pgForeignKeyViolation:
+		return errs.Wrap(errs.Invalid, err, "%s refers to a record that does not exist", what)
+	case pgRLSViolation:
+		return errs.Wrap(errs.NotFound, err, "%s not found", what)
+	case pgQueryCanceled:
+		return errs.Wrap(errs.Timeout, err, "The request took too long and was stopped.")
+	}
+	return errs.From(err)
+}

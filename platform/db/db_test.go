@@ -1,0 +1,155 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
+func insertJob(ctx context.Context, tx bun.IDB, tenant uuid.UUID, typ string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO jobs (tenant_id, task_type, queue) VALUES (?, ?, 'default')", tenant, typ)
+	return err
+}
+
+// RLS alone must confine reads and writes to the tenant of the transaction.
+func TestRLSHoldsWithoutAFilter(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error { return insertJob(ctx, tx, a.ID, "test:a") })
+	env.InTenant(t, b.ID, func(ctx context.Context, tx bun.Tx) error { return insertJob(ctx, tx, b.ID, "test:b") })
+
+	t.Run("inside A, an unfiltered query sees only A", func(t *testing.T) {
+		env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			var tenants []uuid.UUID
+			if err := tx.NewSelect().Table("jobs").Column("tenant_id").Scan(ctx, &tenants); err != nil {
+				return err
+			}
+			if len(tenants) != 1 || tenants[0] != a.ID {
+				t.Fatalf("saw %v, want only %s", tenants, a.ID)
+			}
+			return nil
+		})
+	})
+	t.Run("outside any tenant, nothing is visible", func(t *testing.T) {
+		var n int
+		if err := env.App.NewSelect().Table("jobs").ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("app role saw %d rows with no tenant set", n)
+		}
+	})
+	t.Run("an insert carrying another tenant's id is rejected", func(t *testing.T) {
+		err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			return insertJob(ctx, tx, b.ID, "test:forged")
+		})
+		if db.PgCode(errors.Unwrap(err)) != "42501" && db.PgCode(err) != "42501" {
+			t.Fatalf("want RLS violation 42501, got %v", err)
+		}
+	})
+	t.Run("an update cannot move a row to another tenant", func(t *testing.T) {
+		err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE jobs SET tenant_id = ?", b.ID)
+			return err
+		})
+		if db.PgCode(err) != "42501" {
+			t.Fatalf("want RLS violation, got %v", err)
+		}
+	})
+	t.Run("the owner sees both, proving the rows exist", func(t *testing.T) {
+		var n int
+		if err := env.Owner.NewSelect().Table("jobs").ColumnExpr("count(*)").Where("tenant_id IN (?, ?)", a.ID, b.ID).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("owner saw %d, want 2", n)
+		}
+	})
+}
+
+func TestTenantSettingIsTransactionLocal(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a := env.NewTenant(t)
+	// One connection so a leaked setting would be seen by the next statement.
+	conn, err := env.App.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", a.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != "" {
+		t.Fatalf("tenant setting leaked past commit: %q", v)
+	}
+}
+
+func TestAfterCommitRunsOnlyOnCommit(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	ctx := context.Background()
+	ran := 0
+	_ = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		db.AfterCommit(ctx, func(context.Context) { ran++ })
+		return errors.New("roll back")
+	})
+	if ran != 0 {
+		t.Fatal("hook ran after rollback")
+	}
+	_ = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		// A nested call for the same tenant joins the transaction.
+		return db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+			db.AfterCommit(ctx, func(context.Context) { ran++ })
+			return nil
+		})
+	})
+	if ran != 1 {
+		t.Fatalf("hook ran %d times, want 1", ran)
+	}
+	b := env.NewTenant(t)
+	err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return db.InTenant(ctx, env.App, b.ID, func(context.Context, bun.Tx) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("a nested transaction for another tenant must fail")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	ctx := context.Background()
+	err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		var id uuid.UUID
+		return tx.NewSelect().Table("jobs").Column("id").Where("tenant_id = ? AND id = ?", a.ID, uuid.New()).Scan(ctx, &id)
+	})
+	if e := db.Classify(err, "job"); e == nil || e.Error() == "" || !containsCode(e, "not_found") {
+		t.Fatalf("got %v", e)
+	}
+}
+
+func containsCode(err error, code string) bool {
+	return err != nil && len(err.Error()) >= len(code) && err.Error()[:len(code)] == code
+}

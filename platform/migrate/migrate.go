@@ -1,0 +1,219 @@
+// Package migrate applies the embedded SQL migrations with bun's migrator, holding a
+// Postgres advisory lock on a dedicated connection so that two runs never
+// interleave, and marking a migration applied only after it succeeded.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+)
+
+// lockKey is the advisory lock every migrate run takes ("clientele" in ASCII).
+const lockKey int64 = 0x636c69656e74656c
+
+// SweeperRole may read the scheduling columns of jobs across tenants.
+const SweeperRole = "clientele_sweeper"
+
+// Options names the roles migrate sets up besides applying files.
+type Options struct {
+	AppRole     string // the non-owner login role of serve and worker
+	AppPassword string
+	Logger      *slog.Logger
+}
+
+var namePattern = regexp.MustCompile(`^\d{14}_[a-z0-9_]+(\.tx)?\.up\.sql$`)
+
+// Load builds the migration set from an FS with one folder per owner, and refuses
+// badly named files and two files sharing a version.
+func Load(fsys fs.FS) (*migrate.Migrations, error) {
+	seen := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".sql" {
+			return err
+		}
+		base := path.Base(p)
+		if !namePattern.MatchString(base) {
+			return fmt.Errorf("migrate: %s: name must look like 20261122000100_what.tx.up.sql", p)
+		}
+		if other, dup := seen[base[:14]]; dup {
+			return fmt.Errorf("migrate: %s and %s share version %s", other, p, base[:14])
+		}
+		seen[base[:14]] = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(fsys); err != nil {
+		return nil, fmt.Errorf("migrate: discover: %w", err)
+	}
+	return ms, nil
+}
+
+// Up ensures the roles, applies every pending migration under the advisory lock,
+// re-applies grants and partition upkeep, and returns the names it applied.
+func Up(ctx context.Context, db *bun.DB, fsys fs.FS, o Options) ([]string, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ms, err := Load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.DB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: lock connection: %w", err)
+	}
+	defer conn.Close()
+	log.Info("migrate: waiting for the advisory lock")
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return nil, fmt.Errorf("migrate: advisory lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey)
+	}()
+
+	if err := ensureRoles(ctx, db, o, log); err != nil {
+		return nil, err
+	}
+	m := migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: init: %w", err)
+	}
+	group, err := m.Migrate(ctx)
+	var applied []string
+	if group != nil {
+		for _, mg := range group.Migrations {
+			applied = append(applied, mg.Name+"_"+mg.Comment)
+		}
+	}
+	if err != nil {
+		// The failed migration is the last of the group and was not marked applied.
+		if n := len(applied); n > 0 {
+			applied = applied[:n-1]
+		}
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	if err := grant(ctx, db, o.AppRole); err != nil {
+		return applied, err
+	}
+	if _, err := db.ExecContext(ctx, "SELECT clientele_ensure_month_partitions(c.oid::regclass, 3) FROM pg_class c JOIN pg_partitioned_table p ON p.partrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"); err != nil {
+		return applied, fmt.Errorf("migrate: partitions: %w", err)
+	}
+	for _, a := range applied {
+		log.Info("migrate: applied", "migration", a)
+	}
+	return applied, nil
+}
+
+// ensureRoles creates the app and sweeper roles when the owner may create roles.
+// Roles are cluster-wide, so concurrent runs against other databases may race:
+// duplicate_object is expected and ignored. Where the owner lacks CREATEROLE the
+// roles must be made by a DBA; we say so and go on.
+func ensureRoles(ctx context.Context, db *bun.DB, o Options, log *slog.Logger) error {
+	stmts := []string{
+		fmt.Sprintf(`DO $$ BEGIN CREATE ROLE %s NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, SweeperRole),
+	}
+	if o.AppRole != "" {
+		stmts = append(stmts,
+			fmt.Sprintf(`DO $$ BEGIN CREATE ROLE %s LOGIN NOINHERIT PASSWORD %s NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+				quoteIdent(o.AppRole), quoteLiteral(o.AppPassword)),
+			// NOINHERIT: row policies for the sweeper role apply only after an explicit
+			// SET ROLE, never to the app role's ordinary queries.
+			fmt.Sprintf(`ALTER ROLE %s NOINHERIT NOBYPASSRLS`, quoteIdent(o.AppRole)),
+			fmt.Sprintf(`DO $$ BEGIN GRANT %s TO %s; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, SweeperRole, quoteIdent(o.AppRole)),
+		)
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			if code := pgCode(err); code == "42501" { // insufficient_privilege
+				log.Warn("migrate: cannot create roles; a DBA must create them", "app_role", o.AppRole, "sweeper_role", SweeperRole)
+				return nil
+			}
+			return fmt.Errorf("migrate: roles: %w", err)
+		}
+	}
+	// The app role must never bypass RLS, whoever created it.
+	if o.AppRole != "" {
+		var bad bool
+		err := db.QueryRowContext(ctx, "SELECT rolsuper OR rolbypassrls OR rolinherit FROM pg_roles WHERE rolname = $1", o.AppRole).Scan(&bad)
+		if err == nil && bad {
+			return fmt.Errorf("migrate: role %s is superuser, BYPASSRLS or INHERIT; the app role must be none of these", o.AppRole)
+		}
+	}
+	return nil
+}
+
+// grant gives the app role data access (never DDL) and the sweeper its columns.
+func grant(ctx context.Context, db *bun.DB, appRole string) error {
+	if appRole == "" {
+		return nil
+	}
+	r := quoteIdent(appRole)
+	stmts := []string{
+		"GRANT USAGE ON SCHEMA public TO " + r,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + r,
+		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + r,
+		"REVOKE INSERT, UPDATE, DELETE ON bun_migrations, bun_migration_locks FROM " + r,
+		"GRANT EXECUTE ON FUNCTION clientele_ensure_month_partitions(regclass, int) TO " + r,
+		"GRANT EXECUTE ON FUNCTION clientele_drop_old_partitions(regclass, int) TO " + r,
+		"GRANT SELECT (tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts) ON jobs TO " + SweeperRole,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("migrate: grant: %q: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func pgCode(err error) string {
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		return pe.SQLState()
+	}
+	return ""
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// Pending returns the names of migrations not yet applied; serve reports not ready
+// while it is non-empty.
+func Pending(ctx context.Context, db bun.IDB, fsys fs.FS) ([]string, error) {
+	ms, err := Load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	err = db.NewSelect().Table("bun_migrations").Column("name").Scan(ctx, &applied)
+	if err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("migrate: read applied: %w", err)
+	}
+	done := map[string]bool{}
+	for _, n := range applied {
+		done[n] = true
+	}
+	var out []string
+	for _, mg := range ms.Sorted() {
+		if !done[mg.Name] {
+			out = append(out, mg.Name+"_"+mg.Comment)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,294 @@
+// Package testkit gives each test package a fresh, migrated PostgreSQL database and
+// its own Redis database number, and helpers to make tenants and call the app.
+//
+//	func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+//	func TestX(t *testing.T) { env := testkit.Get(t); tenant := env.NewTenant(t) ... }
+//
+// CLIENTELE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+// names a maintenance database of a server where the user may create databases;
+// CLIENTELE_TEST_REDIS_URL (default redis://127.0.0.1:6379) a Redis server.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/migrate"
+)
+
+// Env is the per-package test environment.
+type Env struct {
+	Config    config.Config
+	Owner     *bun.DB // owner role: setup, lint, assertions that must see every tenant
+	App       *bun.DB // the non-owner app role, as serve and worker use it
+	Redis     *redis.Client
+	RedisDB   int
+	DBName    string
+	serverURL string
+}
+
+var env *Env
+
+// Main creates the environment, runs the package's tests and drops it again.
+func Main(m *testing.M) int {
+	ctx := context.Background()
+	e, cleanup, err := setup(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testkit: %v\n", err)
+		return 1
+	}
+	env = e
+	code := m.Run()
+	cleanup()
+	return code
+}
+
+// Get returns the package's environment; the package must use Main in TestMain.
+func Get(t testing.TB) *Env {
+	t.Helper()
+	if env == nil {
+		t.Fatal("testkit: call os.Exit(testkit.Main(m)) from TestMain")
+	}
+	return env
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)
+
+func setup(ctx context.Context) (*Env, func(), error) {
+	base := getenv("CLIENTELE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	admin, err := db.Open(ctx, base, 2)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s (set CLIENTELE_TEST_DATABASE_URL, or run `make test`, which starts PostgreSQL): %w", redact(base), err)
+	}
+	pkg := unsafeChars.ReplaceAllString(strings.ToLower(filepath.Base(mustWd())), "_")
+	name := fmt.Sprintf("clientele_t_%s_%s", trunc(pkg, 30), randHex(4))
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+		admin.Close()
+		return nil, nil, fmt.Errorf("create database: %w", err)
+	}
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	cleanups = append(cleanups, func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "testkit: drop %s: %v\n", name, err)
+		}
+		admin.Close()
+	})
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	ownerURL := u.String()
+
+	redisBase := getenv("CLIENTELE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+	rdb, release, err := claimRedis(ctx, redisBase)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	cleanups = append(cleanups, release)
+
+	cfg, err := config.Parse(func(k string) (string, bool) {
+		switch k {
+		case "CLIENTELE_ENV":
+			return "test", true
+		case "CLIENTELE_DATABASE_URL":
+			return ownerURL, true
+		case "CLIENTELE_REDIS_URL":
+			return fmt.Sprintf("%s/%d", strings.TrimRight(redisBase, "/"), rdb.Options().DB), true
+		case "CLIENTELE_DATA_DIR":
+			return filepath.Join(os.TempDir(), name), true
+		}
+		return "", false
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(cfg.DataDir) })
+
+	owner, err := db.Open(ctx, ownerURL, 4)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	cleanups = append(cleanups, func() { owner.Close() })
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: quiet}); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	app, err := db.Open(ctx, cfg.AppDatabaseURL, 8)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("connect as app role: %w", err)
+	}
+	cleanups = append(cleanups, func() { app.Close() })
+	return &Env{Config: cfg, Owner: owner, App: app, Redis: rdb, RedisDB: rdb.Options().DB, DBName: name, serverURL: base}, cleanup, nil
+}
+
+// claimRedis takes a free database number 1..15 with a lease key in database 0, so
+// that concurrent packages and concurrent runs never share one.
+func claimRedis(ctx context.Context, base string) (*redis.Client, func(), error) {
+	opt, err := redis.ParseURL(base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CLIENTELE_TEST_REDIS_URL: %w", err)
+	}
+	opt.DB = 0
+	lease := redis.NewClient(opt)
+	if err := lease.Ping(ctx).Err(); err != nil {
+		lease.Close()
+		return nil, nil, fmt.Errorf("redis at %s (set CLIENTELE_TEST_REDIS_URL, or run `make test`): %w", base, err)
+	}
+	token := randHex(8)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		for n := 1; n <= 15; n++ {
+			key := fmt.Sprintf("clientele:testkit:db:%d", n)
+			ok, err := lease.SetNX(ctx, key, token, 30*time.Minute).Result()
+			if err != nil {
+				lease.Close()
+				return nil, nil, err
+			}
+			if !ok {
+				continue
+			}
+			o := *opt
+			o.DB = n
+			c := redis.NewClient(&o)
+			c.FlushDB(ctx)
+			release := func() {
+				c.FlushDB(context.Background())
+				c.Close()
+				if v, _ := lease.Get(context.Background(), key).Result(); v == token {
+					lease.Del(context.Background(), key)
+				}
+				lease.Close()
+			}
+			return c, release, nil
+		}
+		if time.Now().After(deadline) {
+			lease.Close()
+			return nil, nil, fmt.Errorf("testkit: all 15 Redis test databases are leased; stale leases expire after 30 minutes")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// Tenant is a tenant made for a test.
+type Tenant struct {
+	ID   uuid.UUID
+	Slug string
+	Name string
+}
+
+// NewTenant inserts a tenant with a unique slug.
+func (e *Env) NewTenant(t testing.TB) Tenant {
+	t.Helper()
+	tn := Tenant{ID: uuid.New(), Slug: "t-" + randHex(6)}
+	tn.Name = "Test " + tn.Slug
+	if _, err := e.Owner.ExecContext(context.Background(),
+		"INSERT INTO tenants (id, slug, name) VALUES (?, ?, ?)", tn.ID, tn.Slug, tn.Name); err != nil {
+		t.Fatalf("testkit: new tenant: %v", err)
+	}
+	return tn
+}
+
+// InTenant runs fn in tn's transaction as the app role, failing the test on error.
+func (e *Env) InTenant(t testing.TB, tn uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) {
+	t.Helper()
+	if err := db.InTenant(context.Background(), e.App, tn, fn); err != nil {
+		t.Fatalf("testkit: in tenant: %v", err)
+	}
+}
+
+// OpenOwnerDB opens another connection pool to the package database as owner.
+func (e *Env) OpenOwnerDB(t testing.TB) *bun.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), e.Config.DatabaseURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// CreateScratchDB makes another empty database on the same server, dropped at the
+// end of the test, and returns its owner URL: for tests of migrate itself.
+func (e *Env) CreateScratchDB(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := db.Open(ctx, e.serverURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := e.DBName + "_s" + randHex(3)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	})
+	u, _ := url.Parse(e.serverURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func trunc(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func mustWd() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "pkg"
+	}
+	return wd
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(database url)"
+	}
+	return u.Redacted()
+}
