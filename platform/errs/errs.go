@@ -15,19 +15,19 @@ type Code string
 
 // The codes a client may see.
 const (
-	Invalid          Code = "invalid"           // input failed validation (names the field)
-	Malformed        Code = "malformed"         // the request could not be parsed at all
-	NotFound         Code = "not_found"         // no such record, or not visible to the caller
-	Conflict         Code = "conflict"          // a uniqueness or state conflict
-	Forbidden        Code = "forbidden"         // authenticated but not allowed
-	Unauthenticated  Code = "unauthenticated"   // no valid credentials
-	RateLimited      Code = "rate_limited"      // too many requests; retry later
-	TooLarge         Code = "too_large"         // the request body or file is over the limit
+	Invalid          Code = "invalid"            // input failed validation (names the field)
+	Malformed        Code = "malformed"          // the request could not be parsed at all
+	NotFound         Code = "not_found"          // no such record, or not visible to the caller
+	Conflict         Code = "conflict"           // a uniqueness or state conflict
+	Forbidden        Code = "forbidden"          // authenticated but not allowed
+	Unauthenticated  Code = "unauthenticated"    // no valid credentials
+	RateLimited      Code = "rate_limited"       // too many requests; retry later
+	TooLarge         Code = "too_large"          // the request body or file is over the limit
 	MethodNotAllowed Code = "method_not_allowed" // the route exists for other methods
-	Unsupported      Code = "unsupported_media" // content type or Accept cannot be served
-	Timeout          Code = "timeout"           // the request ran past its deadline
-	Unavailable      Code = "unavailable"       // a dependency is down; retry later
-	Internal         Code = "internal"          // a bug or unexpected failure; details are logged only
+	Unsupported      Code = "unsupported_media"  // content type or Accept cannot be served
+	Timeout          Code = "timeout"            // the request ran past its deadline
+	Unavailable      Code = "unavailable"        // a dependency is down; retry later
+	Internal         Code = "internal"           // a bug or unexpected failure; details are logged only
 )
 
 // statusByCode is the single place where codes meet HTTP statuses.
