@@ -1,0 +1,67 @@
+// Package authz holds the access primitives modules declare and check. Roles and
+// memberships live in tenants/; modules see only these types.
+package authz
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Permission is one thing a role may do, namespaced by module: "profiles.read".
+type Permission struct {
+	Key         string // module.verb
+	Label       string // English label for the roles screen
+	LabelZH     string // Simplified Chinese label
+	Description string
+}
+
+// Scope says which records a role may see: its own, its team's, or all.
+type Scope string
+
+// The visibility scopes.
+const (
+	ScopeOwn  Scope = "own"
+	ScopeTeam Scope = "team"
+	ScopeAll  Scope = "all"
+)
+
+// ActorKind says who acts: a signed-in person, an API key, or the system itself.
+type ActorKind string
+
+// The actor kinds.
+const (
+	ActorUser   ActorKind = "user"
+	ActorAPIKey ActorKind = "api_key"
+	ActorSystem ActorKind = "system"
+)
+
+// Actor is who performs a request or a job, with what the tenant lets them do.
+type Actor struct {
+	ID          uuid.UUID
+	Kind        ActorKind
+	Role        string
+	Permissions map[string]bool
+	Scope       Scope
+	TeamIDs     []uuid.UUID
+}
+
+// Can reports whether the actor holds a permission. System actors hold all.
+func (a Actor) Can(perm string) bool {
+	return a.Kind == ActorSystem || a.Permissions[perm]
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying the actor.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx; without one it is the system.
+func ActorFrom(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a
+	}
+	return Actor{Kind: ActorSystem, Scope: ScopeAll}
+}
