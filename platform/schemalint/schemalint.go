@@ -1,0 +1,188 @@
+// Package schemalint reads the catalog after migrating and reports every tenant
+// table that breaks the tenancy rules which keep RLS honest and the schema movable
+// to Citus: tenant_id in every table, leading its primary key and every index,
+// inside every foreign key, RLS enabled and forced, and a tenant policy without a
+// subquery. Partitions are judged through their parent.
+package schemalint
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// Global lists the tables that have no tenant_id, each with the reason why.
+var Global = map[string]string{
+	"tenants":             "the tenant registry itself; resolved by slug before a tenant is known",
+	"bun_migrations":      "bun's record of applied migrations",
+	"bun_migration_locks": "bun's migration lock table (unused: migrate takes an advisory lock)",
+}
+
+// Violation is one broken rule.
+type Violation struct {
+	Table string
+	Rule  string
+	Info  string
+}
+
+func (v Violation) String() string { return fmt.Sprintf("%s: %s (%s)", v.Table, v.Rule, v.Info) }
+
+// The rules.
+const (
+	RuleTenantColumn = "tenant_id uuid NOT NULL column"
+	RulePrimaryKey   = "primary key led by tenant_id"
+	RuleForeignKey   = "foreign key includes tenant_id"
+	RuleIndex        = "index led by tenant_id"
+	RuleRLSEnabled   = "row level security enabled"
+	RuleRLSForced    = "row level security forced"
+	RulePolicy       = "tenant policy on app.tenant_id"
+	RuleNoSubquery   = "policy without subquery"
+)
+
+type table struct {
+	OID       uint32 `bun:"oid"`
+	Name      string `bun:"relname"`
+	RLS       bool   `bun:"relrowsecurity"`
+	ForceRLS  bool   `bun:"relforcerowsecurity"`
+	TenantNum int16  `bun:"tenant_attnum"`
+	TenantOK  bool   `bun:"tenant_ok"`
+}
+
+// Lint checks every ordinary and partitioned table of schema.
+func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]string) ([]Violation, error) {
+	var tables []table
+	err := db.NewRaw(`
+		SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+		       coalesce(a.attnum, 0) AS tenant_attnum,
+		       coalesce(a.atttypid = 'uuid'::regtype AND a.attnotnull, false) AS tenant_ok
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+		WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		ORDER BY c.relname`, schema).Scan(ctx, &tables)
+	if err != nil {
+		return nil, fmt.Errorf("schemalint: tables: %w", err)
+	}
+	tenantCol := map[uint32]int16{}
+	for _, t := range tables {
+		tenantCol[t.OID] = t.TenantNum
+	}
+	var out []Violation
+	add := func(t, rule, info string) { out = append(out, Violation{Table: t, Rule: rule, Info: info}) }
+	for _, t := range tables {
+		if _, ok := global[t.Name]; ok {
+			continue
+		}
+		if !t.TenantOK {
+			add(t.Name, RuleTenantColumn, "no tenant_id uuid NOT NULL column; add one or list the table in schemalint.Global with a reason")
+			continue
+		}
+		if !t.RLS {
+			add(t.Name, RuleRLSEnabled, "ALTER TABLE ... ENABLE ROW LEVEL SECURITY")
+		}
+		if !t.ForceRLS {
+			add(t.Name, RuleRLSForced, "ALTER TABLE ... FORCE ROW LEVEL SECURITY")
+		}
+		var cons []struct {
+			Name    string  `bun:"conname"`
+			Type    string  `bun:"contype"`
+			Keys    []int16 `bun:"conkey,array"`
+			RefOID  uint32  `bun:"confrelid"`
+			RefKeys []int16 `bun:"confkey,array"`
+		}
+		if err := db.NewRaw(`SELECT conname, contype::text, conkey, confrelid::int8 AS confrelid, coalesce(confkey, '{}') AS confkey
+			FROM pg_constraint WHERE conrelid = ? AND contype IN ('p', 'f')`, t.OID).Scan(ctx, &cons); err != nil {
+			return nil, fmt.Errorf("schemalint: constraints of %s: %w", t.Name, err)
+		}
+		hasPK := false
+		for _, c := range cons {
+			switch c.Type {
+			case "p":
+				hasPK = true
+				if len(c.Keys) == 0 || c.Keys[0] != t.TenantNum {
+					add(t.Name, RulePrimaryKey, c.Name)
+				}
+			case "f":
+				if !contains(c.Keys, t.TenantNum) {
+					add(t.Name, RuleForeignKey, c.Name+" does not carry tenant_id")
+					continue
+				}
+				if refCol, tenantRef := tenantCol[c.RefOID]; tenantRef && refCol != 0 {
+					// Between tenant tables the referenced side must match on tenant_id too.
+					if !pairs(c.Keys, c.RefKeys, t.TenantNum, refCol) {
+						add(t.Name, RuleForeignKey, c.Name+" does not match tenant_id to the referenced tenant_id")
+					}
+				}
+			}
+		}
+		if !hasPK {
+			add(t.Name, RulePrimaryKey, "no primary key")
+		}
+		var idx []struct {
+			Name  string `bun:"relname"`
+			First int16  `bun:"first"`
+		}
+		if err := db.NewRaw(`SELECT ic.relname, i.indkey[0] AS first FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+			WHERE i.indrelid = ?`, t.OID).Scan(ctx, &idx); err != nil {
+			return nil, fmt.Errorf("schemalint: indexes of %s: %w", t.Name, err)
+		}
+		for _, i := range idx {
+			if i.First != t.TenantNum {
+				add(t.Name, RuleIndex, i.Name)
+			}
+		}
+		var pols []struct {
+			Name  string   `bun:"policyname"`
+			Roles []string `bun:"roles,array"`
+			Qual  string   `bun:"qual"`
+			Check string   `bun:"with_check"`
+		}
+		if err := db.NewRaw(`SELECT policyname, roles::text[] AS roles, coalesce(qual, '') AS qual, coalesce(with_check, '') AS with_check
+			FROM pg_policies WHERE schemaname = ? AND tablename = ?`, schema, t.Name).Scan(ctx, &pols); err != nil {
+			return nil, fmt.Errorf("schemalint: policies of %s: %w", t.Name, err)
+		}
+		tenantPolicy := false
+		for _, p := range pols {
+			for _, expr := range []string{p.Qual, p.Check} {
+				if strings.Contains(strings.ToUpper(expr), "SELECT") {
+					add(t.Name, RuleNoSubquery, p.Name)
+				}
+			}
+			if isTenantExpr(p.Qual) && (p.Check == "" || isTenantExpr(p.Check)) && len(p.Roles) == 1 && p.Roles[0] == "public" {
+				tenantPolicy = true
+			}
+		}
+		if !tenantPolicy {
+			add(t.Name, RulePolicy, "want a policy for PUBLIC: USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)")
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
+// isTenantExpr recognises the canonical policy as PostgreSQL prints it back.
+func isTenantExpr(e string) bool {
+	norm := strings.Join(strings.Fields(e), "")
+	return norm == "(tenant_id=(NULLIF(current_setting('app.tenant_id'::text,true),''::text))::uuid)"
+}
+
+func contains(xs []int16, x int16) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func pairs(keys, refKeys []int16, col, refCol int16) bool {
+	for i := range keys {
+		if keys[i] == col && i < len(refKeys) && refKeys[i] == refCol {
+			return true
+		}
+	}
+	return false
+}
