@@ -217,3 +217,18 @@ func Pending(ctx context.Context, db bun.IDB, fsys fs.FS) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// ReadyCheck is the readiness probe for the schema: it fails while migrations are
+// pending, so a server never reports ready on a schema that is behind.
+func ReadyCheck(db bun.IDB, fsys fs.FS) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		p, err := Pending(ctx, db, fsys)
+		if err != nil {
+			return err
+		}
+		if len(p) > 0 {
+			return fmt.Errorf("%d migration(s) pending, first %s: run `clientele migrate`", len(p), p[0])
+		}
+		return nil
+	}
+}
