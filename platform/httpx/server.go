@@ -1,0 +1,404 @@
+// Package httpx builds Clientele's HTTP surface: a Fiber app with the middleware
+// chain, the Huma API (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs), the
+// tenant-scoped route groups, and the admin listener.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/health"
+	"github.com/clientele-crm/clientele/platform/logx"
+	"github.com/clientele-crm/clientele/platform/metrics"
+	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// TenantPrefix is where tenant-scoped operations live.
+const TenantPrefix = "/api/v1/t/{tenant}"
+
+// Guard decides whether the caller may enter a tenant; it runs after the slug is
+// resolved and returns the context to continue with (carrying the actor). A caller
+// who is not a member must get NotFound, never Forbidden. Identity (tenants/)
+// provides it; without one every resolved tenant is open, which only tests use.
+type Guard func(ctx context.Context, header func(name string) string, t tenancy.Tenant) (context.Context, error)
+
+// Options are the server's dependencies.
+type Options struct {
+	Log            *slog.Logger
+	Metrics        *metrics.Registry
+	Tenants        *tenancy.Resolver
+	Enablement     *module.Enablement
+	Modules        module.Set
+	Guard          Guard
+	BodyLimit      int
+	RequestTimeout time.Duration
+	PublicURL      string
+	Version        string
+}
+
+// Server is the public HTTP app.
+type Server struct {
+	App  *fiber.App
+	API  huma.API
+	opts Options
+	log  *slog.Logger
+}
+
+var installOnce sync.Once
+
+// New builds the app and registers every module's routes.
+func New(o Options) *Server {
+	installOnce.Do(installHumaErrors)
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.BodyLimit == 0 {
+		o.BodyLimit = 8 << 20
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	probs := func(code string) {
+		if o.Metrics != nil {
+			o.Metrics.HTTPBodyRefused.WithLabelValues(code).Inc()
+		}
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "clientele",
+		BodyLimit:             o.BodyLimit,
+		ReadTimeout:           o.RequestTimeout + 5*time.Second,
+		WriteTimeout:          o.RequestTimeout + 5*time.Second,
+		IdleTimeout:           60 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          fiberErrorHandler(o.Log, probs),
+		ReadBufferSize:        16 << 10,
+	})
+	s := &Server{App: app, opts: o, log: o.Log}
+
+	app.Use(requestIDMiddleware)
+	if o.Metrics != nil {
+		app.Use(metricsMiddleware(o.Metrics))
+	}
+	app.Use(accessLog(o.Log, app.Config().ErrorHandler))
+	app.Use(recoverMiddleware(o.Log))
+	app.Use(securityHeaders(strings.HasPrefix(o.PublicURL, "https://")))
+	app.Use(deadline(o.RequestTimeout))
+
+	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
+	cfg.Info.Description = "Multi-tenant CRM. Tenant-scoped operations live under /api/v1/t/{tenant}. Errors are RFC 9457 problem documents that name the offending field."
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = ""
+	cfg.SchemasPath = "/api/v1/schemas"
+	cfg.CreateHooks = nil // no $schema links: they would name a host we do not know
+	cfg.Transformers = append(cfg.Transformers, s.finishProblem)
+	cfg.Formats["application/xml"] = xmlFormat
+	cfg.Formats["xml"] = xmlFormat
+	s.API = humafiber.New(app, cfg)
+	s.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		next(huma.WithContext(ctx, logx.With(ctx.Context())))
+	})
+	app.Get("/api/v1/docs", serveDocs)
+	app.Get("/api/v1/docs.js", serveDocsJS)
+
+	for _, m := range o.Modules {
+		if r, ok := m.(module.Router); ok {
+			r.Routes(s.TenantGroup(m.Name()), app.Group("/api/v1/t/:tenant/"+m.Name(), s.tenantFiber(m.Name())))
+		}
+	}
+	return s
+}
+
+// Finish registers the fallbacks; call it after every route is registered.
+func (s *Server) Finish(spa fiber.Handler) {
+	s.App.Use("/api", func(c *fiber.Ctx) error {
+		c.Locals(unmatchedKey, true)
+		return fiber.ErrNotFound
+	})
+	s.App.Use(func(c *fiber.Ctx) error {
+		c.Locals(unmatchedKey, true)
+		if spa != nil && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) {
+			return spa(c)
+		}
+		return fiber.ErrNotFound
+	})
+}
+
+// TenantGroup returns an API scoped to /api/v1/t/{tenant} for the named module: it
+// resolves the tenant (404 for unknown slugs), runs the guard, checks the module is
+// on for the tenant, and documents the tenant parameter on every operation.
+func (s *Server) TenantGroup(moduleName string) huma.API {
+	g := huma.NewGroup(s.API, TenantPrefix)
+	g.UseSimpleModifier(func(op *huma.Operation) {
+		for _, p := range op.Parameters {
+			if p.Name == "tenant" && p.In == "path" {
+				return
+			}
+		}
+		op.Parameters = append([]*huma.Param{{
+			Name: "tenant", In: "path", Required: true,
+			Description: "The company's slug, as in /api/v1/t/acme/...",
+			Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
+		}}, op.Parameters...)
+		if len(op.Tags) == 0 && moduleName != "" {
+			op.Tags = []string{moduleName}
+		}
+	})
+	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		c, err := s.enterTenant(ctx.Context(), ctx.Param("tenant"), ctx.Header, moduleName)
+		if err != nil {
+			s.WriteError(ctx, err)
+			return
+		}
+		next(huma.WithContext(ctx, c))
+	})
+	return g
+}
+
+// tenantFiber is enterTenant for the raw Fiber routes of a module.
+func (s *Server) tenantFiber(moduleName string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, err := s.enterTenant(c.UserContext(), c.Params("tenant"), func(k string) string { return c.Get(k) }, moduleName)
+		if err != nil {
+			return err
+		}
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
+
+// enterTenant resolves the slug, runs the guard and checks the module is on.
+func (s *Server) enterTenant(ctx context.Context, slug string, header func(string) string, moduleName string) (context.Context, error) {
+	t, err := s.opts.Tenants.Resolve(ctx, utils.CopyString(slug))
+	if err != nil {
+		return nil, err
+	}
+	c := tenancy.With(ctx, t)
+	c = logx.With(c, "tenant_id", t.ID.String(), "module", moduleName)
+	if s.opts.Guard != nil {
+		if c, err = s.opts.Guard(c, header, t); err != nil {
+			return nil, err
+		}
+	}
+	if moduleName != "" && s.opts.Enablement != nil {
+		on, err := s.opts.Enablement.Enabled(c, t.ID, moduleName)
+		if err != nil {
+			return nil, err
+		}
+		if !on {
+			return nil, errs.E(errs.Forbidden, "The %s module is turned off for this company. An admin can turn it on in Settings → Modules.", moduleName)
+		}
+	}
+	return c, nil
+}
+
+// finishProblem stamps problem documents from handlers with the request id and
+// logs the hidden cause of internal errors.
+func (s *Server) finishProblem(ctx huma.Context, status string, v any) (any, error) {
+	e, ok := v.(*errs.Error)
+	if !ok {
+		return v, nil
+	}
+	if e.RequestID == "" {
+		e.RequestID = logx.RequestID(ctx.Context())
+	}
+	if e.Code == errs.Internal {
+		s.log.ErrorContext(ctx.Context(), "request failed", "error", e.Error())
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
+	}
+	if e.RetryAfter > 0 {
+		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
+	}
+	return e, nil
+}
+
+// WriteError writes err as a problem document from inside a Huma middleware.
+func (s *Server) WriteError(ctx huma.Context, err error) {
+	e := errs.From(err)
+	e.RequestID = logx.RequestID(ctx.Context())
+	if e.Code == errs.Internal {
+		s.log.ErrorContext(ctx.Context(), "request failed", "error", err.Error())
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
+	}
+	if e.RetryAfter > 0 {
+		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
+	}
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(e.Status)
+	_ = s.API.Marshal(ctx.BodyWriter(), "application/json", e)
+}
+
+const unmatchedKey = "clientele.unmatched"
+
+var ridPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func requestIDMiddleware(c *fiber.Ctx) error {
+	rid := c.Get(fiber.HeaderXRequestID)
+	if !ridPattern.MatchString(rid) {
+		rid = newRequestID()
+	} else {
+		rid = utils.CopyString(rid)
+	}
+	c.Locals("request_id", rid)
+	c.Set(fiber.HeaderXRequestID, rid)
+	c.SetUserContext(logx.WithRequestID(c.UserContext(), rid))
+	return c.Next()
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func requestID(c *fiber.Ctx) string {
+	s, _ := c.Locals("request_id").(string)
+	return s
+}
+
+func routeLabel(c *fiber.Ctx) string {
+	if v, _ := c.Locals(unmatchedKey).(bool); v {
+		return "unmatched"
+	}
+	r := c.Route()
+	if r == nil || r.Path == "" || r.Path == "/" && c.Path() != "/" {
+		return "unmatched"
+	}
+	return utils.CopyString(r.Path)
+}
+
+func metricsMiddleware(m *metrics.Registry) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		m.HTTPInFlight.Inc()
+		defer m.HTTPInFlight.Dec()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			// Errors are handled by the access log below; if one escapes, count it as
+			// the status it will become.
+			status = toProblem(err).Status
+		}
+		route := routeLabel(c)
+		method := c.Method()
+		if !knownMethod(method) {
+			method = "other"
+		}
+		m.HTTPRequests.WithLabelValues(method, route, metrics.StatusClass(status)).Inc()
+		m.HTTPDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+// accessLog logs one line per request. It runs the error handler itself so the
+// logged status is the one sent; recover sits inside it.
+func accessLog(log *slog.Logger, onErr fiber.ErrorHandler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		if err := c.Next(); err != nil {
+			if herr := onErr(c, err); herr != nil {
+				return herr
+			}
+		}
+		status := c.Response().StatusCode()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(c.UserContext(), level, "http",
+			"method", c.Method(),
+			"route", routeLabel(c),
+			"status", status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes_out", len(c.Response().Body()),
+		)
+		return nil
+	}
+}
+
+func recoverMiddleware(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = errs.InternalErr(fmt.Errorf("panic: %v", r))
+			}
+		}()
+		return c.Next()
+	}
+}
+
+func securityHeaders(https bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set("X-Content-Type-Options", "nosniff")
+		c.Set("X-Frame-Options", "DENY")
+		c.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		c.Set("Cross-Origin-Opener-Policy", "same-origin")
+		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		if https {
+			c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return c.Next()
+	}
+}
+
+// deadline gives each request's database work a deadline of its own: Fiber's
+// user context is not cancelled when the client goes away.
+func deadline(d time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// AdminHandler serves /metrics, /healthz, /readyz and pprof on the admin port.
+func AdminHandler(m *metrics.Registry, ready *health.Checker) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/healthz", health.Live)
+	mux.HandleFunc("/readyz", ready.Ready)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}

@@ -1,0 +1,168 @@
+// Package jobsapi is the kernel's own module: it lets a tenant's people follow and
+// cancel their background jobs (imports, exports, reports) through
+// /api/v1/t/{tenant}/jobs. Feature modules link to these records for progress.
+package jobsapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Permissions of the module.
+const (
+	PermRead   = "jobs.read"
+	PermCancel = "jobs.cancel"
+)
+
+// Module serves the job records.
+type Module struct{ jobs *jobs.Client }
+
+// New returns the module.
+func New(c *jobs.Client) *Module { return &Module{jobs: c} }
+
+// Name is the route prefix.
+func (m *Module) Name() string { return "jobs" }
+
+// Permissions declares what roles may be granted.
+func (m *Module) Permissions() []authz.Permission {
+	return []authz.Permission{
+		{Key: PermRead, Label: "See background jobs", LabelZH: "查看后台任务"},
+		{Key: PermCancel, Label: "Cancel background jobs", LabelZH: "取消后台任务"},
+	}
+}
+
+// Progress is how far a job has come.
+type Progress struct {
+	Done     int64    `json:"done"`
+	Total    *int64   `json:"total,omitempty"`
+	Fraction *float64 `json:"fraction,omitempty" doc:"done/total between 0 and 1, when the total is known"`
+}
+
+// JobView is a job as clients see it; the payload stays internal.
+type JobView struct {
+	ID          uuid.UUID       `json:"id"`
+	Type        string          `json:"type"`
+	Queue       string          `json:"queue"`
+	Status      string          `json:"status" enum:"queued,running,retrying,succeeded,failed,canceled"`
+	Progress    Progress        `json:"progress"`
+	Attempts    int             `json:"attempts"`
+	MaxAttempts int             `json:"max_attempts"`
+	Error       string          `json:"error,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	RunAt       time.Time       `json:"run_at"`
+	StartedAt   *time.Time      `json:"started_at,omitempty"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+}
+
+func view(j *jobs.Job) JobView {
+	v := JobView{
+		ID: j.ID, Type: j.Type, Queue: j.Queue, Status: j.Status, Attempts: j.Attempts, MaxAttempts: j.MaxAttempts,
+		Error: j.Error, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, CreatedAt: j.CreatedAt,
+		Progress: Progress{Done: j.ProgressDone, Total: j.ProgressTotal},
+	}
+	if len(j.Result) > 0 && string(j.Result) != "null" {
+		v.Result = json.RawMessage(j.Result)
+	}
+	if j.ProgressTotal != nil && *j.ProgressTotal > 0 {
+		f := float64(j.ProgressDone) / float64(*j.ProgressTotal)
+		if f > 1 {
+			f = 1
+		}
+		v.Progress.Fraction = &f
+	}
+	return v
+}
+
+type listIn struct {
+	Type   string `query:"type" maxLength:"100" doc:"only jobs of this task type, e.g. profiles:import"`
+	Status string `query:"status" enum:"queued,running,retrying,succeeded,failed,canceled," doc:"only jobs in this status"`
+	Cursor string `query:"cursor" maxLength:"200" doc:"the next_cursor of the previous page"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type listOut struct {
+	Body struct {
+		Items      []JobView `json:"items"`
+		NextCursor string    `json:"next_cursor,omitempty" doc:"pass as cursor to get the next page; absent on the last page"`
+	}
+}
+
+type idIn struct {
+	ID uuid.UUID `path:"id" doc:"the job id"`
+}
+
+type jobOut struct{ Body JobView }
+
+func require(ctx context.Context, perm string) (tenancy.Tenant, error) {
+	t, err := tenancy.MustFrom(ctx)
+	if err != nil {
+		return t, err
+	}
+	if !authz.ActorFrom(ctx).Can(perm) {
+		return t, errs.E(errs.Forbidden, "You need the %s permission; ask an admin of this company.", perm)
+	}
+	return t, nil
+}
+
+// Routes registers the operations.
+func (m *Module) Routes(api huma.API, _ fiber.Router) {
+	huma.Register(api, huma.Operation{
+		OperationID: "list-jobs", Method: http.MethodGet, Path: "/jobs", Summary: "List background jobs",
+		Description: "Newest first, with keyset pagination.",
+	}, func(ctx context.Context, in *listIn) (*listOut, error) {
+		t, err := require(ctx, PermRead)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := m.jobs.List(ctx, t.ID, jobs.ListFilter{Type: in.Type, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit})
+		if err != nil {
+			return nil, err
+		}
+		out := &listOut{}
+		out.Body.Items = make([]JobView, 0, len(items))
+		for i := range items {
+			out.Body.Items = append(out.Body.Items, view(&items[i]))
+		}
+		out.Body.NextCursor = next
+		return out, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "get-job", Method: http.MethodGet, Path: "/jobs/{id}", Summary: "Get a job and its progress",
+	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
+		t, err := require(ctx, PermRead)
+		if err != nil {
+			return nil, err
+		}
+		j, err := m.jobs.Get(ctx, t.ID, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &jobOut{Body: view(j)}, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "cancel-job", Method: http.MethodPost, Path: "/jobs/{id}/cancel", Summary: "Cancel a job",
+		Description: "A queued job never runs; a running job stops at its next checkpoint. Finished jobs answer 409.",
+	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
+		t, err := require(ctx, PermCancel)
+		if err != nil {
+			return nil, err
+		}
+		j, err := m.jobs.Cancel(ctx, t.ID, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &jobOut{Body: view(j)}, nil
+	})
+}

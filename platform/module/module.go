@@ -1,0 +1,237 @@
+// Package module is the contract between the kernel and the feature modules. A
+// module is a value implementing Module plus any optional capability; the kernel
+// finds capabilities by type assertion. cmd lists the modules in one place.
+package module
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs"
+)
+
+// Module names a module: its route prefix, migration folder, and job and
+// permission namespace.
+type Module interface{ Name() string }
+
+// Router registers HTTP operations. api is scoped to /api/v1/t/{tenant} and already
+// resolves the tenant and checks that the module is on for it; r is the raw Fiber
+// router for the few things Huma cannot express (streams, uploads).
+type Router interface {
+	Routes(api huma.API, r fiber.Router)
+}
+
+// Worker declares the Asynq task types a module handles.
+type Worker interface{ Jobs() []jobs.Handler }
+
+// Scheduler declares periodic tasks.
+type Scheduler interface{ Schedules() []jobs.Schedule }
+
+// Permissions declares what a module's roles may be granted.
+type Permissions interface{ Permissions() []authz.Permission }
+
+// Provisioner sets up a new tenant's defaults, inside the signup transaction.
+type Provisioner interface {
+	Provision(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error
+}
+
+// Optional marks a module a tenant may turn off; the kernel's are always on.
+type Optional interface{ DefaultEnabled() bool }
+
+// Set is the ordered list of modules wired in cmd.
+type Set []Module
+
+// Validate refuses duplicate or malformed names.
+func (s Set) Validate() error {
+	seen := map[string]bool{}
+	for _, m := range s {
+		n := m.Name()
+		if n == "" || n != sanitize(n) {
+			return fmt.Errorf("module: bad name %q", n)
+		}
+		if seen[n] {
+			return fmt.Errorf("module: %q listed twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// Names lists the module names, sorted.
+func (s Set) Names() []string {
+	out := make([]string, 0, len(s))
+	for _, m := range s {
+		out = append(out, m.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Find returns the module with that name.
+func (s Set) Find(name string) (Module, bool) {
+	for _, m := range s {
+		if m.Name() == name {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// JobHandlers gathers every module's task handlers.
+func (s Set) JobHandlers() []jobs.Handler {
+	var out []jobs.Handler
+	for _, m := range s {
+		if w, ok := m.(Worker); ok {
+			out = append(out, w.Jobs()...)
+		}
+	}
+	return out
+}
+
+// JobSchedules gathers every module's periodic tasks.
+func (s Set) JobSchedules() []jobs.Schedule {
+	var out []jobs.Schedule
+	for _, m := range s {
+		if w, ok := m.(Scheduler); ok {
+			out = append(out, w.Schedules()...)
+		}
+	}
+	return out
+}
+
+// AllPermissions gathers every module's permissions.
+func (s Set) AllPermissions() []authz.Permission {
+	var out []authz.Permission
+	for _, m := range s {
+		if p, ok := m.(Permissions); ok {
+			out = append(out, p.Permissions()...)
+		}
+	}
+	return out
+}
+
+func sanitize(n string) string {
+	b := []byte{}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// Enablement answers whether a module is on for a tenant. A tenant without a row
+// for a module gets the module's default. Answers are cached briefly per process;
+// SetEnabled clears this process's cache, other replicas catch up within the TTL.
+type Enablement struct {
+	db      *bun.DB
+	modules Set
+	ttl     time.Duration
+	mu      sync.RWMutex
+	cache   map[uuid.UUID]cached
+}
+
+type cached struct {
+	on  map[string]bool
+	exp time.Time
+}
+
+// NewEnablement builds the checker for the wired modules.
+func NewEnablement(d *bun.DB, modules Set, ttl time.Duration) *Enablement {
+	return &Enablement{db: d, modules: modules, ttl: ttl, cache: map[uuid.UUID]cached{}}
+}
+
+// Defaults returns each module's default state.
+func (e *Enablement) Defaults() map[string]bool {
+	out := map[string]bool{}
+	for _, m := range e.modules {
+		on := true
+		if o, ok := m.(Optional); ok {
+			on = o.DefaultEnabled()
+		}
+		out[m.Name()] = on
+	}
+	return out
+}
+
+type row struct {
+	Module  string `bun:"module"`
+	Enabled bool   `bun:"enabled"`
+}
+
+// States returns every module's state for the tenant.
+func (e *Enablement) States(ctx context.Context, tenant uuid.UUID) (map[string]bool, error) {
+	e.mu.RLock()
+	c, ok := e.cache[tenant]
+	e.mu.RUnlock()
+	if ok && time.Now().Before(c.exp) {
+		return c.on, nil
+	}
+	on := e.Defaults()
+	err := db.InTenant(ctx, e.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		var rows []row
+		if err := tx.NewSelect().Table("tenant_modules").Column("module", "enabled").
+			Where("tenant_id = ?", tenant).Scan(ctx, &rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, known := on[r.Module]; known {
+				on[r.Module] = r.Enabled
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errs.From(err)
+	}
+	e.mu.Lock()
+	if len(e.cache) > 50000 {
+		e.cache = map[uuid.UUID]cached{}
+	}
+	e.cache[tenant] = cached{on: on, exp: time.Now().Add(e.ttl)}
+	e.mu.Unlock()
+	return on, nil
+}
+
+// Enabled reports whether the module is on for the tenant.
+func (e *Enablement) Enabled(ctx context.Context, tenant uuid.UUID, name string) (bool, error) {
+	st, err := e.States(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	return st[name], nil
+}
+
+// SetEnabled turns a module on or off for the tenant, inside the caller's tenant
+// transaction when ctx has one.
+func (e *Enablement) SetEnabled(ctx context.Context, tenant uuid.UUID, name string, on bool) error {
+	if _, ok := e.modules.Find(name); !ok {
+		return errs.Field("body.module", fmt.Sprintf("unknown module %q; known modules: %v", name, e.modules.Names()))
+	}
+	err := db.InTenant(ctx, e.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_modules (tenant_id, module, enabled) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_id, module) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`, tenant, name, on)
+		db.AfterCommit(ctx, func(context.Context) {
+			e.mu.Lock()
+			delete(e.cache, tenant)
+			e.mu.Unlock()
+		})
+		return err
+	})
+	if err != nil {
+		return errs.From(err)
+	}
+	return nil
+}
