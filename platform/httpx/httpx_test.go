@@ -99,9 +99,9 @@ func (w widgets) Routes(api huma.API, r fiber.Router) {
 
 type harness struct {
 	base string
-	srv *httpx.Server
-	reg *metrics.Registry
-	en  *module.Enablement
+	srv  *httpx.Server
+	reg  *metrics.Registry
+	en   *module.Enablement
 }
 
 func setup(t *testing.T) *harness {

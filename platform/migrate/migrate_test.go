@@ -52,7 +52,9 @@ func scratch(t *testing.T) *bun.DB {
 	return d
 }
 
-func opts() migrate.Options { return migrate.Options{AppRole: "clientele_app", AppPassword: "clientele_app"} }
+func opts() migrate.Options {
+	return migrate.Options{AppRole: "clientele_app", AppPassword: "clientele_app"}
+}
 
 func TestUpTwiceIsANoOp(t *testing.T) {
 	d := scratch(t)
