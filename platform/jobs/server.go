@@ -56,6 +56,8 @@ type Server struct {
 	throttle *throttle
 	stop     chan struct{}
 	wg       sync.WaitGroup
+
+	shutdownOnce sync.Once
 }
 
 // RateLimitError asks for a later retry that is not a failure and uses no retry.
@@ -152,7 +154,9 @@ func (s *Server) Start() error {
 
 // Shutdown stops taking work; running tasks get ShutdownTimeout to finish, then
 // their context is canceled, their transactions roll back and Asynq puts them back.
-func (s *Server) Shutdown() {
+func (s *Server) Shutdown() { s.shutdownOnce.Do(s.shutdown) }
+
+func (s *Server) shutdown() {
 	close(s.stop)
 	s.wg.Wait()
 	if s.sched != nil {

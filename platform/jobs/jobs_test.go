@@ -1,0 +1,518 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func redisOpt(t *testing.T) asynq.RedisClientOpt {
+	o, err := redis.ParseURL(testkit.Get(t).Config.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
+}
+
+var effectsOnce sync.Once
+
+// effects is a tenant table handlers write to, so tests can count effects.
+func effects(t *testing.T) {
+	env := testkit.Get(t)
+	effectsOnce.Do(func() {
+		_, err := env.Owner.ExecContext(context.Background(), `
+			CREATE TABLE effects (tenant_id uuid NOT NULL, id bigserial, job_id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
+			ALTER TABLE effects ENABLE ROW LEVEL SECURITY; ALTER TABLE effects FORCE ROW LEVEL SECURITY;
+			CREATE POLICY tenant_isolation ON effects USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+			GRANT SELECT, INSERT, UPDATE, DELETE ON effects TO clientele_app;
+			GRANT USAGE ON SEQUENCE effects_id_seq TO clientele_app;`)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func countEffects(t *testing.T, job uuid.UUID) int {
+	var n int
+	if err := testkit.Get(t).Owner.NewSelect().Table("effects").ColumnExpr("count(*)").Where("job_id = ?", job).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func addEffect(ctx context.Context, tx bun.Tx, j *Job) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO effects (tenant_id, job_id) VALUES (?, ?)", j.TenantID, j.ID)
+	return err
+}
+
+func newClient(t *testing.T) *Client {
+	c := NewClient(redisOpt(t), testkit.Get(t).App, quiet)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func newServer(t *testing.T, hs []Handler, tweak func(*ServerOptions)) *Server {
+	o := ServerOptions{
+		Redis: redisOpt(t), DB: testkit.Get(t).App, Concurrency: 4, Logger: quiet, Handlers: hs,
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond, ShutdownTimeout: 2 * time.Second,
+		HeartbeatInterval: 200 * time.Millisecond, ThrottleRetry: 200 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	return NewServer(o)
+}
+
+func start(t *testing.T, s *Server) {
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	t.Cleanup(func() { once.Do(s.Shutdown) })
+}
+
+func waitStatus(t *testing.T, c *Client, tenant, id uuid.UUID, want string, within time.Duration) *Job {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		j, err := c.Get(context.Background(), tenant, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status == want {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s is %s (error %q), want %s", id, j.Status, j.Error, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func uniqueType(verb string) string { return "test:" + verb + "-" + uuid.NewString()[:8] }
+
+func TestTaskRunsInsideItsTenant(t *testing.T) {
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("ctx")
+	type seen struct {
+		txTenant, ctxTenant uuid.UUID
+		visible             []uuid.UUID
+	}
+	got := make(chan seen, 4)
+	s := newServer(t, []Handler{{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
+		var sn seen
+		sn.txTenant, _ = db.TenantOf(ctx)
+		tn, _ := tenancy.From(ctx)
+		sn.ctxTenant = tn.ID
+		// No tenant filter on purpose: RLS alone must confine it.
+		if err := tx.NewSelect().Table("jobs").ColumnExpr("DISTINCT tenant_id").Scan(ctx, &sn.visible); err != nil {
+			return err
+		}
+		got <- sn
+		return nil
+	}}}, nil)
+	start(t, s)
+	if _, err := c.Enqueue(context.Background(), b.ID, Spec{Type: "test:other"}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case sn := <-got:
+		if sn.txTenant != a.ID || sn.ctxTenant != a.ID {
+			t.Fatalf("ran in tenant %s / %s, want %s", sn.txTenant, sn.ctxTenant, a.ID)
+		}
+		if len(sn.visible) != 1 || sn.visible[0] != a.ID {
+			t.Fatalf("handler saw tenants %v", sn.visible)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("task never ran")
+	}
+	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 5*time.Second)
+}
+
+func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("sweep")
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Redis loses everything before any worker ran the task.
+	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
+	start(t, s)
+	time.Sleep(500 * time.Millisecond)
+	if st, _ := c.Get(context.Background(), a.ID, j.ID); st.Status != StatusQueued {
+		t.Fatalf("job ran without the sweeper (%s): the test proves nothing", st.Status)
+	}
+	n, err := s.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1 {
+		t.Fatalf("sweeper re-enqueued %d jobs", n)
+	}
+	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 10*time.Second)
+	if got := countEffects(t, j.ID); got != 1 {
+		t.Fatalf("%d effects", got)
+	}
+	// A second sweep finds nothing to do.
+	if n, _ := s.Sweep(context.Background()); n != 0 {
+		t.Fatalf("second sweep re-enqueued %d", n)
+	}
+}
+
+func TestRedeliveryHasOneEffect(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("twice")
+	var runs atomic.Int32
+	s := newServer(t, []Handler{{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
+		runs.Add(1)
+		time.Sleep(300 * time.Millisecond)
+		return addEffect(ctx, tx, j)
+	}}}, nil)
+
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))
+	// Two deliveries at once: both run the handler, one commits.
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.process(context.Background(), asynq.NewTask(typ, payload))
+		}()
+	}
+	wg.Wait()
+	if runs.Load() < 1 {
+		t.Fatal("handler never ran")
+	}
+	// And a late third delivery after success is skipped.
+	if err := s.process(context.Background(), asynq.NewTask(typ, payload)); err != nil {
+		t.Fatal(err)
+	}
+	if got := countEffects(t, j.ID); got != 1 {
+		t.Fatalf("%d effects from repeated deliveries, want 1", got)
+	}
+	if jj, _ := c.Get(context.Background(), a.ID, j.ID); jj.Status != StatusSucceeded {
+		t.Fatalf("status %s", jj.Status)
+	}
+}
+
+func TestShutdownMidTaskRequeuesWithoutDuplicateEffect(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("sigterm")
+	var attempts atomic.Int32
+	started := make(chan struct{}, 1)
+	h := Handler{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
+		if err := addEffect(ctx, tx, j); err != nil {
+			return err
+		}
+		if attempts.Add(1) == 1 {
+			started <- struct{}{}
+			<-ctx.Done() // the first run is still busy when the worker is told to stop
+			return ctx.Err()
+		}
+		return nil
+	}}
+	s1 := newServer(t, []Handler{h}, func(o *ServerOptions) { o.ShutdownTimeout = time.Second })
+	start(t, s1)
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("task never started")
+	}
+	s1.Shutdown()
+	if got := countEffects(t, j.ID); got != 0 {
+		t.Fatalf("interrupted run left %d effects", got)
+	}
+	if jj, _ := c.Get(context.Background(), a.ID, j.ID); jj.Terminal() {
+		t.Fatalf("interrupted job is %s", jj.Status)
+	}
+	s2 := newServer(t, []Handler{h}, nil)
+	start(t, s2)
+	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 15*time.Second)
+	if got := countEffects(t, j.ID); got != 1 {
+		t.Fatalf("%d effects after the rerun, want 1", got)
+	}
+	if attempts.Load() != 2 {
+		t.Fatalf("handler ran %d times, want 2", attempts.Load())
+	}
+}
+
+func TestBulkThrottlePerTenant(t *testing.T) {
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("bulk")
+	var mu sync.Mutex
+	running := map[uuid.UUID]int{}
+	maxRunning := map[uuid.UUID]int{}
+	var bStartedWhileABusy atomic.Bool
+	h := Handler{Type: typ, Queue: QueueBulk, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
+		mu.Lock()
+		running[j.TenantID]++
+		if running[j.TenantID] > maxRunning[j.TenantID] {
+			maxRunning[j.TenantID] = running[j.TenantID]
+		}
+		if j.TenantID == b.ID && running[a.ID] > 0 {
+			bStartedWhileABusy.Store(true)
+		}
+		mu.Unlock()
+		time.Sleep(400 * time.Millisecond)
+		mu.Lock()
+		running[j.TenantID]--
+		mu.Unlock()
+		return nil
+	}}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	s := newServer(t, []Handler{h}, func(o *ServerOptions) { o.BulkPerTenant = 1; o.Metrics = m; o.Concurrency = 6 })
+	var ids []uuid.UUID
+	for i := 0; i < 3; i++ {
+		j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	jb, err := c.Enqueue(context.Background(), b.ID, Spec{Type: typ, Queue: QueueBulk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, s)
+	for _, id := range ids {
+		waitStatus(t, c, a.ID, id, StatusSucceeded, 20*time.Second)
+	}
+	waitStatus(t, c, b.ID, jb.ID, StatusSucceeded, 5*time.Second)
+	if maxRunning[a.ID] != 1 {
+		t.Fatalf("tenant A ran %d bulk tasks at once, limit 1", maxRunning[a.ID])
+	}
+	if !bStartedWhileABusy.Load() {
+		t.Fatal("tenant B waited for tenant A's bulk work")
+	}
+	throttled := testutil.ToFloat64(m.processed.WithLabelValues(typ, QueueBulk, "throttled"))
+	failures := testutil.ToFloat64(m.processed.WithLabelValues(typ, QueueBulk, "failure"))
+	if throttled < 1 || failures != 0 {
+		t.Fatalf("throttled %v failures %v", throttled, failures)
+	}
+	for _, id := range ids {
+		j, _ := c.Get(context.Background(), a.ID, id)
+		if j.Attempts != 1 {
+			t.Fatalf("throttling cost attempts: %d", j.Attempts)
+		}
+	}
+}
+
+func TestScheduleEnqueuesOncePerPeriodAcrossReplicas(t *testing.T) {
+	typ := uniqueType("tick")
+	var runs atomic.Int32
+	h := Handler{Type: typ, RunGlobal: func(context.Context, json.RawMessage) error { runs.Add(1); return nil }}
+	sc := []Schedule{{Name: "tick-" + typ, Cron: "@every 2s", Type: typ}}
+	began := time.Now()
+	for i := 0; i < 2; i++ {
+		s := newServer(t, []Handler{h}, func(o *ServerOptions) { o.NoScheduler = false; o.Schedules = sc })
+		start(t, s)
+	}
+	time.Sleep(7 * time.Second)
+	periods := int32(time.Since(began) / (2 * time.Second))
+	got := runs.Load()
+	if got < 1 || got > periods+1 {
+		t.Fatalf("%d runs in %d periods with two schedulers; want at most one per period", got, periods)
+	}
+}
+
+func TestPermanentErrorsAndPanicsAreRecorded(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	bad, boom := uniqueType("bad"), uniqueType("boom")
+	var badRuns atomic.Int32
+	s := newServer(t, []Handler{
+		{Type: bad, Run: func(context.Context, bun.Tx, *Job) error {
+			badRuns.Add(1)
+			return errs.Field("payload.email", "is not an email address")
+		}},
+		{Type: boom, Run: func(context.Context, bun.Tx, *Job) error { panic("kaboom secret=xyz") }},
+	}, nil)
+	start(t, s)
+	jb, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: bad})
+	jp, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: boom, MaxAttempts: 1})
+	got := waitStatus(t, c, a.ID, jb.ID, StatusFailed, 10*time.Second)
+	if !strings.Contains(got.Error, "payload.email") || got.Attempts != 1 {
+		t.Fatalf("permanent failure recorded as %+v", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if badRuns.Load() != 1 {
+		t.Fatalf("a permanent error was retried (%d runs)", badRuns.Load())
+	}
+	got = waitStatus(t, c, a.ID, jp.ID, StatusFailed, 10*time.Second)
+	if strings.Contains(got.Error, "secret") || got.FinishedAt == nil {
+		t.Fatalf("panic recorded as %+v", got)
+	}
+}
+
+func TestJobsOfAnotherTenantAreNotFound(t *testing.T) {
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	c := newClient(t)
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:mine", RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), b.ID, j.ID); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("get: %v", err)
+	}
+	if _, err := c.Cancel(context.Background(), b.ID, j.ID); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("cancel: %v", err)
+	}
+	items, _, err := c.List(context.Background(), b.ID, ListFilter{})
+	if err != nil || len(items) != 0 {
+		t.Fatalf("list: %v %v", items, err)
+	}
+	if jj, err := c.Cancel(context.Background(), a.ID, j.ID); err != nil || jj.Status != StatusCanceled {
+		t.Fatalf("own cancel: %v %+v", err, jj)
+	}
+	if _, err := c.Cancel(context.Background(), a.ID, j.ID); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+func TestListPagesAndDedupe(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	later := time.Now().Add(time.Hour)
+	for i := 0; i < 5; i++ {
+		if _, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:page", RunAt: later}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("dedupe gave %v %v, want %s", again, err, first.ID)
+	}
+	seen := map[uuid.UUID]bool{}
+	cur := ""
+	for page := 0; page < 10; page++ {
+		items, next, err := c.List(context.Background(), a.ID, ListFilter{Limit: 2, Cursor: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if seen[it.ID] {
+				t.Fatalf("job %s on two pages", it.ID)
+			}
+			seen[it.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		cur = next
+	}
+	if len(seen) != 6 {
+		t.Fatalf("pages covered %d jobs, want 6", len(seen))
+	}
+	if _, _, err := c.List(context.Background(), a.ID, ListFilter{Cursor: "garbage"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+}
+
+func TestMetricsLintAndCarryNoTenant(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	RegisterQueueMetrics(reg, redisOpt(t))
+	typ := uniqueType("metric")
+	s := newServer(t, []Handler{{Type: typ, Run: func(context.Context, bun.Tx, *Job) error { return nil }}}, func(o *ServerOptions) { o.Metrics = m })
+	c := newClient(t)
+	c.SetMetrics(m)
+	start(t, s)
+	j, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 10*time.Second)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	mfs, _ := reg.Gather()
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+		for _, mm := range mf.GetMetric() {
+			for _, l := range mm.GetLabel() {
+				if strings.Contains(l.GetValue(), a.ID.String()) || l.GetName() == "tenant" || l.GetName() == "tenant_id" {
+					t.Errorf("%s carries a tenant label %s=%s", mf.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	for _, want := range []string{"clientele_jobs_processed_total", "clientele_job_duration_seconds", "clientele_jobs_enqueued_total", "asynq_queue_size", "asynq_queue_latency_seconds"} {
+		if !names[want] {
+			t.Errorf("missing metric %s", want)
+		}
+	}
+	if v := testutil.ToFloat64(m.processed.WithLabelValues(typ, QueueDefault, "success")); v != 1 {
+		t.Errorf("success count %v", v)
+	}
+}
+
+var _ = errors.New
