@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/platform/blob"
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/health"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/metrics"
+	"github.com/clientele-crm/clientele/platform/migrate"
+	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// deps is everything the processes share, opened once.
+type deps struct {
+	cfg        config.Config
+	log        *slog.Logger
+	db         *bun.DB // the non-owner app role
+	redisOpt   asynq.RedisConnOpt
+	redis      *redis.Client
+	metrics    *metrics.Registry
+	jobMetrics *jobs.Metrics
+	jobs       *jobs.Client
+	events     *events.Bus
+	blobs      *blob.Bucket
+	tenants    *tenancy.Resolver
+	modules    module.Set
+	enablement *module.Enablement
+	ready      *health.Checker
+	closers    []func()
+}
+
+func (d *deps) Close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+}
+
+func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
+	d := &deps{cfg: cfg, log: log, metrics: metrics.New(), events: events.New(log)}
+	var err error
+	d.db, err = db.Open(ctx, cfg.AppDatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is PostgreSQL running and has `clientele migrate` created the app role? `make run` does both)", err)
+	}
+	d.closers = append(d.closers, func() { d.db.Close() })
+	d.metrics.RegisterDB(d.db.DB, "clientele")
+
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("CLIENTELE_REDIS_URL: %w", err)
+	}
+	d.redis = redis.NewClient(ropt)
+	d.closers = append(d.closers, func() { d.redis.Close() })
+	d.redisOpt = asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB, TLSConfig: ropt.TLSConfig}
+
+	d.blobs, err = blob.Open(ctx, cfg.BlobURL)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { d.blobs.Close() })
+
+	d.jobMetrics = jobs.NewMetrics(d.metrics.Reg)
+	d.jobs = jobs.NewClient(d.redisOpt, d.db, log)
+	d.jobs.SetMetrics(d.jobMetrics)
+	d.closers = append(d.closers, func() { d.jobs.Close() })
+
+	d.tenants = tenancy.NewResolver(d.db, 5*time.Second)
+	d.modules = buildModules(d)
+	if err := d.modules.Validate(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.enablement = module.NewEnablement(d.db, d.modules, 5*time.Second)
+
+	d.ready = health.New(2*time.Second, time.Second,
+		health.Check{Name: "database", Fn: func(ctx context.Context) error { return d.db.PingContext(ctx) }},
+		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
+		health.Check{Name: "schema", Fn: migrate.ReadyCheck(d.db, migrations.FS)},
+	)
+	return d, nil
+}
+
+// serveAdmin runs an admin listener until ctx ends.
+func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logger) func(context.Context) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin listener failed", "addr", addr, "error", err.Error())
+		}
+	}()
+	return srv.Shutdown
+}
+
+func buildHTTP(d *deps) *httpx.Server {
+	s := httpx.New(httpx.Options{
+		Log:            d.log,
+		Metrics:        d.metrics,
+		Tenants:        d.tenants,
+		Enablement:     d.enablement,
+		Modules:        d.modules,
+		BodyLimit:      d.cfg.BodyLimit,
+		RequestTimeout: d.cfg.RequestTimeout,
+		PublicURL:      d.cfg.PublicURL,
+	})
+	s.Finish(nil)
+	return s
+}
+
+func buildWorker(d *deps) *jobs.Server {
+	handlers := append(jobs.MaintenanceHandlers(d.db), d.modules.JobHandlers()...)
+	schedules := append(jobs.MaintenanceSchedules(), d.modules.JobSchedules()...)
+	return jobs.NewServer(jobs.ServerOptions{
+		Redis:           d.redisOpt,
+		DB:              d.db,
+		Concurrency:     d.cfg.WorkerConcurrency,
+		BulkPerTenant:   d.cfg.BulkPerTenant,
+		ShutdownTimeout: d.cfg.ShutdownTimeout,
+		Logger:          d.log,
+		Metrics:         d.jobMetrics,
+		Handlers:        handlers,
+		Schedules:       schedules,
+		SweepInterval:   d.cfg.SweepInterval,
+	})
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/db"
+)
+
+// runBench measures each API read against its floor, the same SQL sent straight
+// through pgx inside the same kind of tenant transaction, in one run, and prints the
+// ratios. Later issues add scenarios per module.
+func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	rows := fs.Int("rows", 1_000_000, "job rows in the bench tenant (realistic volume)")
+	n := fs.Int("requests", 2000, "measured requests per scenario and path")
+	conc := fs.Int("concurrency", 8, "parallel clients in the throughput phase")
+	maxRatio := fs.Float64("max-ratio", 0, "fail when an API/floor median ratio exceeds this (0: report only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := runMigrate(ctx, cfg, quiet); err != nil {
+		return err
+	}
+	tenant, err := seedBench(ctx, cfg, *rows)
+	if err != nil {
+		return err
+	}
+	d, err := openDeps(ctx, cfg, quiet)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	srv := buildHTTP(d)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = srv.App.Listener(ln) }()
+	defer srv.App.Shutdown()
+	base := "http://" + ln.Addr().String() + "/api/v1/t/bench"
+
+	pool, err := pgxpool.New(ctx, cfg.AppDatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var someID uuid.UUID
+	if err := pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT id FROM jobs WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC OFFSET 500 LIMIT 1", tenant).Scan(&someID)
+	}); err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+
+	type scenario struct {
+		name  string
+		floor func() error
+		api   func() error
+	}
+	scenarios := []scenario{
+		{
+			name: "jobs: first page of 50, newest first",
+			floor: func() error {
+				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+					r, err := tx.Query(ctx, `SELECT id, task_type, queue, status, progress_done, progress_total, attempts, max_attempts,
+						coalesce(error, ''), result, run_at, started_at, finished_at, created_at
+						FROM jobs WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`, tenant)
+					if err != nil {
+						return err
+					}
+					defer r.Close()
+					for r.Next() {
+					}
+					return r.Err()
+				})
+			},
+			api: func() error { return getJSON(client, base+"/jobs?limit=50") },
+		},
+		{
+			name: "jobs: one job by id",
+			floor: func() error {
+				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+					var s string
+					return tx.QueryRow(ctx, "SELECT status FROM jobs WHERE tenant_id = $1 AND id = $2", tenant, someID).Scan(&s)
+				})
+			},
+			api: func() error { return getJSON(client, base+"/jobs/"+someID.String()) },
+		},
+	}
+	fmt.Printf("clientele bench: %d job rows in tenant bench, %d requests per path, concurrency %d\n\n", *rows, *n, *conc)
+	fmt.Printf("%-40s %12s %12s %8s %12s %12s %8s\n", "scenario", "floor p50", "api p50", "ratio", "floor rps", "api rps", "ratio")
+	failed := false
+	for _, s := range scenarios {
+		fl, err := latencies(s.floor, *n)
+		if err != nil {
+			return fmt.Errorf("%s floor: %w", s.name, err)
+		}
+		ap, err := latencies(s.api, *n)
+		if err != nil {
+			return fmt.Errorf("%s api: %w", s.name, err)
+		}
+		frps, err := throughput(s.floor, *n, *conc)
+		if err != nil {
+			return err
+		}
+		arps, err := throughput(s.api, *n, *conc)
+		if err != nil {
+			return err
+		}
+		ratio := float64(ap[len(ap)/2]) / float64(fl[len(fl)/2])
+		fmt.Printf("%-40s %12s %12s %7.2fx %12.0f %12.0f %7.2fx\n", s.name, fl[len(fl)/2].Round(time.Microsecond), ap[len(ap)/2].Round(time.Microsecond), ratio, frps, arps, frps/arps)
+		fmt.Printf("%-40s %12s %12s\n", "  p95", fl[len(fl)*95/100].Round(time.Microsecond), ap[len(ap)*95/100].Round(time.Microsecond))
+		if *maxRatio > 0 && ratio > *maxRatio {
+			fmt.Printf("  FAIL: API/floor median ratio %.2f exceeds %.2f\n", ratio, *maxRatio)
+			failed = true
+		}
+	}
+	if failed {
+		return fmt.Errorf("bench: a ratio exceeded -max-ratio")
+	}
+	return nil
+}
+
+func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+func getJSON(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var v any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: status %d: %v", url, resp.StatusCode, v)
+	}
+	return nil
+}
+
+func latencies(fn func() error, n int) ([]time.Duration, error) {
+	for i := 0; i < n/10+10; i++ { // warm up
+		if err := fn(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]time.Duration, n)
+	for i := range out {
+		t := time.Now()
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		out[i] = time.Since(t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+func throughput(fn func() error, n, conc int) (float64, error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		next <- struct{}{}
+	}
+	close(next)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				if err := fn(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), first
+}
+
+// seedBench makes tenant "bench" with rows job records (and a noisy neighbour with
+// a tenth as many), once; reruns reuse them.
+func seedBench(ctx context.Context, cfg config.Config, rows int) (uuid.UUID, error) {
+	id, _, err := ensureTenant(ctx, cfg, "bench", "Bench Co.")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	noisy, _, err := ensureTenant(ctx, cfg, "bench-noise", "Bench Neighbour Co.")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	d, err := db.Open(ctx, cfg.AppDatabaseURL, 2)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	defer d.Close()
+	for _, t := range []struct {
+		id   uuid.UUID
+		rows int
+	}{{id, rows}, {noisy, rows / 10}} {
+		var have int
+		if err := db.InTenant(ctx, d, t.id, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw("SELECT count(*) FROM jobs WHERE tenant_id = ?", t.id).Scan(ctx, &have)
+		}); err != nil {
+			return uuid.Nil, err
+		}
+		if have >= t.rows {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: generating %d job rows for tenant %s…\n", t.rows-have, t.id)
+		for done := have; done < t.rows; {
+			batch := min(100_000, t.rows-done)
+			err := db.InTenant(ctx, d, t.id, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant_id, task_type, queue, status, progress_done, progress_total, attempts, run_at, created_at, finished_at, result)
+					SELECT ?, (ARRAY['profiles:import','profiles:export','bi:report','tickets:sla'])[1 + g % 4], 'bulk',
+					       (ARRAY['succeeded','succeeded','succeeded','failed','canceled'])[1 + g % 5], 100, 100, 1,
+					       now() - make_interval(secs => g), now() - make_interval(secs => g), now() - make_interval(secs => g) + interval '5 seconds',
+					       jsonb_build_object('created', g % 1000, 'updated', g % 7)
+					FROM generate_series(?::bigint, ?::bigint) g`, t.id, done+1, done+batch)
+				return err
+			})
+			if err != nil {
+				return uuid.Nil, err
+			}
+			done += batch
+		}
+		if _, err := d.ExecContext(ctx, "ANALYZE jobs"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: analyze: %v\n", err)
+		}
+	}
+	return id, nil
+}

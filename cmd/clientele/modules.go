@@ -1,0 +1,14 @@
+package main
+
+import (
+	"github.com/clientele-crm/clientele/platform/jobsapi"
+	"github.com/clientele-crm/clientele/platform/module"
+)
+
+// buildModules is the one place modules are listed. Order is the order their
+// routes and jobs are registered.
+func buildModules(d *deps) module.Set {
+	return module.Set{
+		jobsapi.New(d.jobs),
+	}
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/migrate"
+)
+
+func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	owner, err := db.Open(ctx, cfg.DatabaseURL, 4)
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	applied, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("migrate: done", "applied", len(applied))
+	return nil
+}
+
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := openDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return serveUntilDone(ctx, d, buildHTTP(d), nil)
+}
+
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := openDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	jobs.RegisterQueueMetrics(d.metrics.Reg, d.redisOpt)
+	w := buildWorker(d)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	stopAdmin := serveAdmin(ctx, cfg.WorkerAdminAddr, httpx.AdminHandler(d.metrics, d.ready), log)
+	log.Info("worker: running", "admin", cfg.WorkerAdminAddr)
+	<-ctx.Done()
+	log.Info("worker: shutting down; in-flight tasks finish or go back to the queue")
+	d.ready.Drain()
+	w.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return stopAdmin(sctx)
+}
+
+// serveUntilDone runs the HTTP server (and the worker, when given) until ctx ends,
+// then drains: readiness fails first, in-flight requests finish, then tasks.
+func serveUntilDone(ctx context.Context, d *deps, s *httpx.Server, w *jobs.Server) error {
+	cfg, log := d.cfg, d.log
+	if w != nil {
+		jobs.RegisterQueueMetrics(d.metrics.Reg, d.redisOpt)
+		if err := w.Start(); err != nil {
+			return err
+		}
+	}
+	stopAdmin := serveAdmin(ctx, cfg.AdminAddr, httpx.AdminHandler(d.metrics, d.ready), log)
+	errc := make(chan error, 1)
+	go func() { errc <- s.App.Listen(cfg.HTTPAddr) }()
+	log.Info("serve: listening", "http", cfg.HTTPAddr, "admin", cfg.AdminAddr)
+	select {
+	case err := <-errc:
+		if w != nil {
+			w.Shutdown()
+		}
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("serve: shutting down; finishing in-flight requests")
+	d.ready.Drain()
+	if cfg.Env == "production" {
+		time.Sleep(3 * time.Second) // let load balancers see the failing readiness
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.App.ShutdownWithContext(sctx)
+	if w != nil {
+		w.Shutdown()
+	}
+	if aerr := stopAdmin(sctx); err == nil && !errors.Is(aerr, context.Canceled) {
+		err = aerr
+	}
+	return err
+}

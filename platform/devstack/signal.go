@@ -1,0 +1,5 @@
+package devstack
+
+import "syscall"
+
+var sigterm = syscall.SIGTERM
