@@ -93,6 +93,16 @@ func NewServer(o ServerOptions) *Server {
 	s := &Server{o: o, log: o.Logger, handlers: map[string]Handler{}, stop: make(chan struct{})}
 	for _, h := range o.Handlers {
 		s.handlers[h.Type] = h
+		if o.Metrics != nil {
+			// Export zeros from the start, so rates and alerts work before the first task.
+			q := h.Queue
+			if q == "" {
+				q = QueueDefault
+			}
+			for _, oc := range []string{"success", "failure"} {
+				o.Metrics.processed.WithLabelValues(h.Type, q, oc)
+			}
+		}
 	}
 	s.rdb = o.Redis.MakeRedisClient().(redis.UniversalClient)
 	s.throttle = &throttle{rdb: s.rdb, limit: o.BulkPerTenant, lease: 2 * time.Minute}
