@@ -135,6 +135,17 @@ func Parse(look Lookup) (Config, error) {
 		}
 	} else {
 		p.url("CLIENTELE_APP_DATABASE_URL", c.AppDatabaseURL, "postgres", "postgresql")
+		// The role migrate creates is the one serve and worker log in as.
+		if u, err := url.Parse(c.AppDatabaseURL); err == nil && u.User != nil {
+			if _, set := look("CLIENTELE_APP_DB_ROLE"); !set && u.User.Username() != "" {
+				c.AppDBRole = u.User.Username()
+			}
+			if pw, has := u.User.Password(); has {
+				if _, set := look("CLIENTELE_APP_DB_PASSWORD"); !set {
+					c.AppDBPassword = pw
+				}
+			}
+		}
 	}
 	if c.BlobURL == "" {
 		abs, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))

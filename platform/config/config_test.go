@@ -75,3 +75,13 @@ func TestRedactedHidesPasswords(t *testing.T) {
 		t.Fatal("password leaked")
 	}
 }
+
+func TestAppRoleFollowsTheAppURL(t *testing.T) {
+	c, err := Parse(mapLookup(map[string]string{"CLIENTELE_APP_DATABASE_URL": "postgres://crm_app:pw1@db:5432/x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppDBRole != "crm_app" || c.AppDBPassword != "pw1" {
+		t.Fatalf("role %q password %q", c.AppDBRole, c.AppDBPassword)
+	}
+}
