@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/httpx"
@@ -100,6 +101,13 @@ func TestServeIsReadyAndDrainsInFlightRequests(t *testing.T) {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+	problems, err := testutil.GatherAndLint(d.metrics.Reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 	if code, _ := get(t, admin+"/debug/pprof/cmdline"); code != 200 {
 		t.Errorf("pprof: %d", code)

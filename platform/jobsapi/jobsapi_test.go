@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -40,13 +39,7 @@ func setup(t *testing.T) (*httpx.Server, *jobs.Client) {
 }
 
 func call(t *testing.T, s *httpx.Server, method, path string) (int, string) {
-	t.Helper()
-	resp, err := s.App.Test(httptest.NewRequest(method, path, nil), 5000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return testkit.Call(t, s.App, method, path, "")
 }
 
 func TestJobRoutesKeepTenantsApart(t *testing.T) {

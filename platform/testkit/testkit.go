@@ -14,7 +14,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -291,4 +294,26 @@ func redact(s string) string {
 		return "(database url)"
 	}
 	return u.Redacted()
+}
+
+// Call sends one request to a Fiber app through app.Test and returns the status and
+// body. Headers are name/value pairs; a non-empty body is sent as JSON.
+func Call(t testing.TB, app interface {
+	Test(*http.Request, ...int) (*http.Response, error)
+}, method, path, body string, headers ...string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := app.Test(req, 30000)
+	if err != nil {
+		t.Fatalf("testkit: %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
