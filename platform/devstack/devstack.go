@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -35,13 +36,15 @@ type Options struct {
 type Stack struct {
 	o       Options
 	started []string
+	pgURL   string
 }
 
 // Started lists what this call started ("postgres", "redis").
 func (s *Stack) Started() []string { return append([]string(nil), s.started...) }
 
 // Ensure makes both services answer, starting private ones where nothing listens.
-func Ensure(ctx context.Context, o Options) (*Stack, error) {
+// On failure it stops whatever it had started and returns no Stack.
+func Ensure(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -51,36 +54,113 @@ func Ensure(ctx context.Context, o Options) (*Stack, error) {
 	}
 	o.DataDir = abs
 	s := &Stack{o: o}
+	defer func() {
+		if err != nil && len(s.started) > 0 {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if serr := s.Stop(sctx); serr != nil {
+				o.Logger.Warn("devstack: stopping what this attempt started", "error", serr.Error())
+			}
+		}
+	}()
 	pg, err := url.Parse(o.PostgresURL)
 	if err != nil || pg.Host == "" {
 		return nil, fmt.Errorf("devstack: CLIENTELE_DATABASE_URL is not a postgres:// URL")
 	}
-	if !listening(pg.Host, "5432") {
-		if err := s.startPostgres(ctx, pg); err != nil {
-			return s, err
-		}
-		s.started = append(s.started, "postgres")
-	}
-	if err := waitPostgres(ctx, pg, 60*time.Second); err != nil {
-		return s, err
+	if pg, err = s.ensurePostgres(ctx, pg); err != nil {
+		return nil, err
 	}
 	if err := ensureDatabase(ctx, pg); err != nil {
-		return s, err
+		return nil, err
 	}
+	s.pgURL = pg.String()
 	rd, err := url.Parse(o.RedisURL)
 	if err != nil || rd.Host == "" {
-		return s, fmt.Errorf("devstack: CLIENTELE_REDIS_URL is not a redis:// URL")
+		return nil, fmt.Errorf("devstack: CLIENTELE_REDIS_URL is not a redis:// URL")
 	}
 	if !listening(rd.Host, "6379") {
 		if err := s.startRedis(ctx, rd); err != nil {
-			return s, err
+			return nil, err
 		}
 		s.started = append(s.started, "redis")
 	}
 	if err := waitRedis(ctx, o.RedisURL, 30*time.Second); err != nil {
-		return s, err
+		return nil, err
+	}
+	if err := s.writeEnv(); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// ensurePostgres returns the address of a PostgreSQL that lets us in: the
+// configured one, or a private cluster.
+func (s *Stack) ensurePostgres(ctx context.Context, pg *url.URL) (*url.URL, error) {
+	if !listening(pg.Host, "5432") {
+		if err := s.startPostgres(ctx, pg); err != nil {
+			return nil, err
+		}
+		s.started = append(s.started, "postgres")
+	}
+	err := waitPostgres(ctx, pg, 60*time.Second)
+	if err == nil {
+		return pg, nil
+	}
+	// A PostgreSQL on this machine that answers but will not let us in is usually the
+	// distribution's own cluster with password auth (a fresh apt install). Rather
+	// than touch its configuration, run a private cluster beside it.
+	h, _ := hostPort(pg.Host, "5432")
+	if !errors.Is(err, errAuth) || !isLoopback(h) {
+		return nil, err
+	}
+	alt := *pg
+	alt.Host = net.JoinHostPort(h, fallbackPostgresPort)
+	s.o.Logger.Warn("devstack: the PostgreSQL at the configured address refuses us; using a private cluster instead (set CLIENTELE_DATABASE_URL to use the other one)",
+		"configured", pg.Host, "private", alt.Host, "reason", err.Error())
+	if !listening(alt.Host, "") {
+		if err := s.startPostgres(ctx, &alt); err != nil {
+			return nil, err
+		}
+		s.started = append(s.started, "postgres")
+	}
+	if err := waitPostgres(ctx, &alt, 60*time.Second); err != nil {
+		return nil, err
+	}
+	return &alt, nil
+}
+
+// fallbackPostgresPort is where the private cluster listens when the configured
+// loopback address is taken by a PostgreSQL that refuses us.
+var fallbackPostgresPort = "55432"
+
+// PostgresURL is the owner URL in effect: the configured one, or the private
+// cluster's when the configured server refused us. Callers use it, not the
+// configured URL, for everything after Ensure.
+func (s *Stack) PostgresURL() string { return s.pgURL }
+
+// EnvFile is where Ensure records the addresses in effect, as KEY=VALUE lines that
+// scripts source: CLIENTELE_DATABASE_URL, CLIENTELE_REDIS_URL, and the
+// CLIENTELE_TEST_* server URLs the test kit reads.
+func EnvFile(dataDir string) string { return filepath.Join(dataDir, "services.env") }
+
+func (s *Stack) writeEnv() error {
+	u, err := url.Parse(s.pgURL)
+	if err != nil {
+		return err
+	}
+	maint := *u
+	maint.Path = "/postgres"
+	rd, err := url.Parse(s.o.RedisURL)
+	if err != nil {
+		return err
+	}
+	rd.Path, rd.RawQuery = "", "" // the test kit picks its own database numbers
+	body := fmt.Sprintf("CLIENTELE_DATABASE_URL=%s\nCLIENTELE_REDIS_URL=%s\nCLIENTELE_TEST_DATABASE_URL=%s\nCLIENTELE_TEST_REDIS_URL=%s\n",
+		s.pgURL, s.o.RedisURL, maint.String(), rd.String())
+	if err := os.MkdirAll(s.o.DataDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(EnvFile(s.o.DataDir), []byte(body), 0o600)
 }
 
 // Stop stops only what Ensure started, never anything it reused.
@@ -238,8 +318,7 @@ func (s *Stack) startPostgres(ctx context.Context, pg *url.URL) error {
 			user = "postgres"
 		}
 		s.o.Logger.Info("devstack: creating a private PostgreSQL cluster", "dir", dir)
-		locale := "C.UTF-8" // a UTF-8 LC_CTYPE lets pg_trgm see Chinese characters
-		out, err := asPostgresUser(ctx, initdb, "-D", dir, "-U", user, "--auth=trust", "-E", "UTF8", "--locale="+locale).CombinedOutput()
+		out, err := asPostgresUser(ctx, initdb, "-D", dir, "-U", user, "--auth=trust", "-E", "UTF8", "--locale="+utf8Locale()).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("devstack: initdb: %v: %s", err, tail(out))
 		}
@@ -254,6 +333,23 @@ func (s *Stack) startPostgres(ctx context.Context, pg *url.URL) error {
 		return fmt.Errorf("devstack: pg_ctl start: %v: %s (log: %s)", err, tail(out), filepath.Join(dir, "server.log"))
 	}
 	return nil
+}
+
+// utf8Locale picks a UTF-8 locale the system has: with a UTF-8 LC_CTYPE, pg_trgm
+// and full-text search see Chinese characters as word characters.
+func utf8Locale() string {
+	out, _ := exec.Command("locale", "-a").Output()
+	have := map[string]bool{}
+	for _, l := range strings.Fields(string(out)) {
+		have[strings.ToLower(l)] = true
+	}
+	for _, l := range []string{"C.UTF-8", "en_US.UTF-8"} {
+		n := strings.ToLower(l)
+		if have[n] || have[strings.Replace(n, "utf-8", "utf8", 1)] {
+			return l
+		}
+	}
+	return "C.UTF-8" // built into glibc 2.35 and later
 }
 
 func stopPostgres(ctx context.Context, dataDir string) error {
@@ -327,22 +423,36 @@ func stopRedis(dir string) error {
 func waitPostgres(ctx context.Context, pg *url.URL, within time.Duration) error {
 	maint := *pg
 	maint.Path = "/postgres"
-	deadline := time.Now().Add(within)
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
 	var last error
-	for time.Now().Before(deadline) {
+	for {
 		c, err := pgx.Connect(ctx, maint.String())
 		if err == nil {
 			c.Close(ctx)
 			return nil
 		}
 		last = err
-		if !strings.Contains(err.Error(), "connect") && !strings.Contains(err.Error(), "starting up") {
-			break // an answer that is not "not yet": auth or config
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			switch {
+			case pe.Code == "28P01" || pe.Code == "28000":
+				return fmt.Errorf("%w: PostgreSQL at %s refuses user %q: %v. Set CLIENTELE_DATABASE_URL to a URL whose user may log in and create databases",
+					errAuth, maint.Host, maint.User.Username(), err)
+			case pe.Code != "57P03" && pe.Code != "53300": // not "starting up", not "too many connections"
+				return fmt.Errorf("devstack: PostgreSQL at %s does not accept us: %v. Set CLIENTELE_DATABASE_URL", maint.Host, err)
+			}
 		}
-		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devstack: PostgreSQL at %s did not become ready within %s: %v. Set CLIENTELE_DATABASE_URL to a server that answers", maint.Host, within, last)
+		case <-time.After(300 * time.Millisecond):
+		}
 	}
-	return fmt.Errorf("devstack: PostgreSQL at %s does not accept us: %v. Set CLIENTELE_DATABASE_URL to a URL whose user may create databases", maint.Host, last)
 }
+
+// errAuth marks a server that answered and refused our credentials.
+var errAuth = errors.New("devstack: authentication refused")
 
 func ensureDatabase(ctx context.Context, pg *url.URL) error {
 	name := strings.TrimPrefix(pg.Path, "/")
@@ -372,20 +482,29 @@ func ensureDatabase(ctx context.Context, pg *url.URL) error {
 func waitRedis(ctx context.Context, raw string, within time.Duration) error {
 	opt, err := redis.ParseURL(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("devstack: CLIENTELE_REDIS_URL: %w", err)
 	}
+	opt.MaxRetries = -1
 	c := redis.NewClient(opt)
 	defer c.Close()
-	deadline := time.Now().Add(within)
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
 	for {
 		err = c.Ping(ctx).Err()
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) || strings.Contains(err.Error(), "NOAUTH") || strings.Contains(err.Error(), "WRONGPASS") {
-			return fmt.Errorf("devstack: Redis at %s does not answer PING: %v. Set CLIENTELE_REDIS_URL", opt.Addr, err)
+		// A reply from the server (NOAUTH, WRONGPASS, a bad DB index) will not change
+		// by waiting; only LOADING and connection errors might.
+		var re redis.Error
+		if errors.As(err, &re) && !strings.HasPrefix(re.Error(), "LOADING") {
+			return fmt.Errorf("devstack: Redis at %s refuses PING: %v. Set CLIENTELE_REDIS_URL (with the password, redis://:PASSWORD@host:port/0, if it needs one)", opt.Addr, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devstack: Redis at %s did not answer PING within %s: %v. Set CLIENTELE_REDIS_URL to a server that answers", opt.Addr, within, err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
@@ -395,12 +514,4 @@ func tail(b []byte) string {
 		s = "…" + s[len(s)-600:]
 	}
 	return s
-}
-
-func mustURL(s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return u
 }
