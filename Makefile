@@ -1,70 +1,88 @@
 # Clientele: `make run` to try it, `make test` to check it. Both install what they
-# need on a fresh Debian machine with Go, Node and make.
+# need on a Debian machine that has Go, Node, make and apt.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Go's own caches (GOCACHE, GOMODCACHE) keep their defaults, which persist already.
+# Everything else that downloads (npm, helm, kratos) caches under here.
 export CLIENTELE_CACHE ?= $(HOME)/.cache/clientele
+
 BIN := bin/clientele
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-GO_SOURCES := $(shell find cmd platform tenants modules migrations web -name '*.go' -o -name '*.sql' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run test build deps services-start services-stop bench lint web-build web-test e2e chart-lint clean
+.PHONY: help deps build web-build run test web-test e2e chart-lint bench lint services-start services-stop clean
 
 help:
-	@echo "make run    install what is missing, build, start PostgreSQL/Redis, migrate, seed, serve on http://localhost:8080"
-	@echo "make test   the whole suite: Go tests on real PostgreSQL and Redis, web tests, e2e, chart lint"
-	@echo "make build  the binary in $(BIN)"
-	@echo "make bench  benchmarks (ratios against raw SQL floors); see docs/benchmarks.md"
+	@echo "make run     install what is missing, build, start PostgreSQL/Redis if needed, migrate, seed, serve on http://localhost:8080"
+	@echo "make test    the whole suite: Go tests on real PostgreSQL and Redis, web tests, e2e, chart lint"
+	@echo "make build   the binary, $(BIN)"
+	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
+	@echo "make lint    gofmt and go vet"
+	@echo "make deps    the Debian packages (PostgreSQL, Redis, Chromium once there is a web app), when missing"
 
-## deps: Debian packages the stack needs, installed only when missing.
+## deps: Debian packages, installed only when their binaries are absent.
 deps:
 	@missing=""; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
-	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	{ ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; } >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -f web/package.json ]; then command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; fi; \
 	if [ -n "$$missing" ]; then \
+	  if [ -n "$(SUDO)" ] && ! command -v sudo >/dev/null 2>&1; then echo "deps: need$$missing, and neither root nor sudo is available" >&2; exit 1; fi; \
 	  echo "deps: installing$$missing with apt-get"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+## build: always asks go, whose cache makes an unchanged build nearly free.
+build: web-build
+	$(GO) build -o $(BIN) ./cmd/clientele
+
+# ---- HOOK web-build: the web app's owner fills this in. It must leave the build
+# ---- where web/embed.go embeds it, before `go build` runs.
 web-build:
 	@if [ -f web/package.json ]; then \
 	  cd web && npm ci --cache "$(CLIENTELE_CACHE)/npm" --prefer-offline --no-audit --no-fund && npm run build; \
-	else echo "web-build: no web app yet (web/package.json absent)"; fi
-
-$(BIN): $(GO_SOURCES)
-	$(GO) build -o $(BIN) ./cmd/clientele
-
-build: web-build $(BIN)
+	else echo "web-build: skipped: no web app yet (web/package.json absent)"; fi
 
 run: deps build
 	./$(BIN) dev
 
-services-start: $(BIN)
-	./$(BIN) services start
-
-services-stop:
-	@[ -x $(BIN) ] && ./$(BIN) services stop || true
-
+## test: scripts/test.sh starts services if needed and stops them again, even when a
+## step fails; the first failure decides the exit code.
 test: deps build
 	bash scripts/test.sh
 
+# ---- HOOK web-test and e2e: the web app's owner fills these in. e2e drives Debian's
+# ---- /usr/bin/chromium through playwright-core and never downloads a browser.
 web-test:
-	@if [ -f web/package.json ]; then cd web && npm test; else echo "web-test: skipped: no web app yet (web/package.json absent)"; fi
+	@if [ -f web/package.json ]; then cd web && npm test; else echo "web-test: skipped: no web app yet"; fi
 
 e2e:
-	@if [ -f web/package.json ]; then cd web && npm run e2e; else echo "e2e: skipped: no web app yet (web/package.json absent)"; fi
+	@if [ -f web/package.json ]; then cd web && npm run e2e; else echo "e2e: skipped: no web app yet"; fi
 
 chart-lint:
-	bash scripts/chart-lint.sh
+	@if [ -f scripts/chart-lint.sh ]; then bash scripts/chart-lint.sh; else echo "chart-lint: skipped: no chart lint yet"; fi
 
+## bench: services as for tests, stopped again afterwards if this started them.
 bench: deps build
-	./$(BIN) services start
-	./$(BIN) bench $(BENCH_ARGS)
+	@started=$$(./$(BIN) services start) || exit 1; echo "$$started"; \
+	envfile="$${CLIENTELE_DATA_DIR:-.clientele}/services.env"; \
+	if [ -f "$$envfile" ]; then while IFS='=' read -r k v; do [ -n "$$k" ] && export "$$k=$$v"; done < "$$envfile"; fi; \
+	./$(BIN) bench $(BENCH_ARGS); rc=$$?; \
+	case "$$started" in "services: started"*) ./$(BIN) services stop ;; esac; \
+	exit $$rc
 
 lint:
-	@out=$$(gofmt -l cmd platform tenants modules migrations 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	@out=$$(find . -name '*.go' -not -path './web/node_modules/*' -not -path './.clientele/*' -print0 | xargs -0 -r gofmt -l); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+services-start: build
+	./$(BIN) services start
+
+services-stop:
+	@if [ -x $(BIN) ]; then ./$(BIN) services stop; fi
 
 clean:
 	rm -rf bin

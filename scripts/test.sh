@@ -1,29 +1,69 @@
 #!/usr/bin/env bash
-# The whole suite. Services that this run had to start are stopped again, even
-# when a step fails; the first failure decides the exit code.
+# The whole suite, as `make test` and CI run it (after `make deps build`).
+# PostgreSQL and Redis are made to answer first; whatever this run had to start is
+# stopped again at the end, even when a step fails or the run is interrupted. Every
+# step runs; the first failure decides the exit code.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=bin/clientele
+DATA_DIR=${CLIENTELE_DATA_DIR:-.clientele}
+[ -x "$BIN" ] || { echo "test: $BIN is missing; run \`make test\`, which builds it" >&2; exit 1; }
+
 status=0
+failed=()
 step() {
   local name=$1; shift
   local t0=$SECONDS
   echo "==> $name"
   "$@"
   local rc=$?
-  echo "==> $name: $([ $rc = 0 ] && echo ok || echo "FAILED (exit $rc)") in $((SECONDS - t0))s"
-  [ $rc = 0 ] || status=$rc
-  return $rc
+  if [ $rc = 0 ]; then
+    echo "==> $name: ok ($((SECONDS - t0))s)"
+  else
+    echo "==> $name: FAILED, exit $rc ($((SECONDS - t0))s)"
+    failed+=("$name")
+    [ $status != 0 ] || status=$rc
+  fi
 }
 
-started=$("$BIN" services start) || { echo "$started"; echo "test: PostgreSQL/Redis could not be made to answer"; exit 1; }
+started=$("$BIN" services start) || { echo "$started"; echo "test: PostgreSQL and Redis could not be made to answer (see above)" >&2; exit 1; }
 echo "$started"
-cleanup() { case "$started" in "services: started"*) "$BIN" services stop ;; esac; }
+stop_services() {
+  case "$started" in "services: started"*) "$BIN" services stop || echo "test: could not stop the services this run started" >&2 ;; esac
+  started=""
+}
+cleanup() {
+  stop_services
+  [ -z "${gotest_log:-}" ] || rm -f "$gotest_log"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-step "go vet" go vet ./...
-step "go test" go test -count=1 -p 2 -timeout 20m ./...
+# The servers in effect (a private cluster may stand in for one that refused us),
+# unless the caller named test servers already.
+envfile="$DATA_DIR/services.env"
+if [ -f "$envfile" ]; then
+  while IFS='=' read -r k v; do
+    case "$k" in CLIENTELE_TEST_*) [ -n "${!k:-}" ] || export "$k=$v" ;; esac
+  done < "$envfile"
+fi
+
+gotest_log=$(mktemp)
+step "go test" bash -o pipefail -c 'go test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee "$1"' _ "$gotest_log"
 step "web unit tests" make --no-print-directory web-test
 step "browser end-to-end tests" make --no-print-directory e2e
-if [ -f scripts/chart-lint.sh ]; then step "chart lint" bash scripts/chart-lint.sh; else echo "chart lint: skipped: no chart yet"; fi
+if [ -f scripts/chart-lint.sh ]; then
+  step "chart lint" bash scripts/chart-lint.sh
+else
+  echo "==> chart lint: skipped: scripts/chart-lint.sh absent"
+fi
+
+stop_services
+
+# Close with go test's own verdicts, so the last lines say what passed and failed.
+echo
+if [ $status != 0 ]; then echo "test: FAILED: $(IFS=,; echo "${failed[*]}" | sed "s/,/, /g")"; else echo "test: every step passed (skipped ones say so above)"; fi
+echo "go test, per package:"
+grep -E '^(ok|FAIL)[[:space:]]|^[[:space:]]*--- FAIL|^panic:' "$gotest_log" || echo "(no results: go test did not run)"
 exit $status
