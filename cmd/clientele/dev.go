@@ -22,6 +22,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	cfg = cfg.WithDatabaseURL(stack.PostgresURL())
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

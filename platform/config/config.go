@@ -42,6 +42,21 @@ type Config struct {
 	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
 	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
 	MasterKey         string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
+
+	appURLDerived bool // AppDatabaseURL was derived from DatabaseURL
+}
+
+// WithDatabaseURL points the config at another owner URL (a private cluster the dev
+// stack started instead); a derived app URL follows it.
+func (c Config) WithDatabaseURL(owner string) Config {
+	c.DatabaseURL = owner
+	if c.appURLDerived {
+		if u, err := url.Parse(owner); err == nil {
+			u.User = url.UserPassword(c.AppDBRole, c.AppDBPassword)
+			c.AppDatabaseURL = u.String()
+		}
+	}
+	return c
 }
 
 // Lookup reads one variable; tests pass a map instead of the environment.
@@ -132,6 +147,7 @@ func Parse(look Lookup) (Config, error) {
 		if err == nil {
 			u.User = url.UserPassword(c.AppDBRole, c.AppDBPassword)
 			c.AppDatabaseURL = u.String()
+			c.appURLDerived = true
 		}
 	} else {
 		p.url("CLIENTELE_APP_DATABASE_URL", c.AppDatabaseURL, "postgres", "postgresql")

@@ -85,3 +85,15 @@ func TestAppRoleFollowsTheAppURL(t *testing.T) {
 		t.Fatalf("role %q password %q", c.AppDBRole, c.AppDBPassword)
 	}
 }
+
+func TestWithDatabaseURLMovesADerivedAppURL(t *testing.T) {
+	c, _ := Parse(mapLookup(nil))
+	c = c.WithDatabaseURL("postgres://postgres@127.0.0.1:55432/clientele?sslmode=disable")
+	if !strings.Contains(c.AppDatabaseURL, "127.0.0.1:55432") || !strings.Contains(c.AppDatabaseURL, "clientele_app:") {
+		t.Fatalf("app url %s", c.AppDatabaseURL)
+	}
+	c2, _ := Parse(mapLookup(map[string]string{"CLIENTELE_APP_DATABASE_URL": "postgres://app:x@db:5432/c"}))
+	if c2.WithDatabaseURL("postgres://o@other:1/c").AppDatabaseURL != "postgres://app:x@db:5432/c" {
+		t.Fatal("an explicit app URL must not move")
+	}
+}
