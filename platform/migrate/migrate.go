@@ -25,6 +25,13 @@ const lockKey int64 = 0x636c69656e74656c
 // SweeperRole may read the scheduling columns of jobs across tenants.
 const SweeperRole = "clientele_sweeper"
 
+// MemberLookupRole may read one identity's memberships across tenants (for /me).
+const MemberLookupRole = "clientele_member_lookup"
+
+// helperRoles are NOLOGIN roles the app role may SET ROLE to inside a read-only
+// transaction, each with narrow column grants and a policy of its own.
+var helperRoles = []string{SweeperRole, MemberLookupRole}
+
 // Options names the roles migrate sets up besides applying files.
 type Options struct {
 	AppRole     string // the non-owner login role of serve and worker
@@ -124,8 +131,9 @@ func Up(ctx context.Context, db *bun.DB, fsys fs.FS, o Options) ([]string, error
 // duplicate_object is expected and ignored. Where the owner lacks CREATEROLE the
 // roles must be made by a DBA; we say so and go on.
 func ensureRoles(ctx context.Context, db *bun.DB, o Options, log *slog.Logger) error {
-	stmts := []string{
-		fmt.Sprintf(`DO $$ BEGIN CREATE ROLE %s NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, SweeperRole),
+	var stmts []string
+	for _, r := range helperRoles {
+		stmts = append(stmts, fmt.Sprintf(`DO $$ BEGIN CREATE ROLE %s NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, r))
 	}
 	if o.AppRole != "" {
 		stmts = append(stmts,
@@ -134,8 +142,10 @@ func ensureRoles(ctx context.Context, db *bun.DB, o Options, log *slog.Logger) e
 			// NOINHERIT: row policies for the sweeper role apply only after an explicit
 			// SET ROLE, never to the app role's ordinary queries.
 			fmt.Sprintf(`ALTER ROLE %s NOINHERIT NOBYPASSRLS`, quoteIdent(o.AppRole)),
-			fmt.Sprintf(`DO $$ BEGIN GRANT %s TO %s; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, SweeperRole, quoteIdent(o.AppRole)),
 		)
+		for _, r := range helperRoles {
+			stmts = append(stmts, fmt.Sprintf(`DO $$ BEGIN GRANT %s TO %s; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`, r, quoteIdent(o.AppRole)))
+		}
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
