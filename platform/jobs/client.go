@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +18,17 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 )
 
+// pushTimeout bounds the Redis half of an Enqueue, which runs after the caller's
+// transaction committed: with Redis down the request must not hang, the sweeper
+// enqueues the job later.
+const pushTimeout = time.Second
+
+// retrySlack is how many Asynq retries a task has beyond its attempt budget.
+// Deliveries that run nothing (the database was down at begin) use Asynq retries
+// but no attempts; the row decides when a job has failed, and the sweeper
+// revives a task Asynq archived while its row still has attempts left.
+const retrySlack = 5
+
 // Client records jobs and hands them to Asynq.
 type Client struct {
 	asynq   *asynq.Client
@@ -25,7 +36,9 @@ type Client struct {
 	db      *bun.DB
 	log     *slog.Logger
 	metrics *Metrics
-	queues  map[string]string // task type -> queue, from registered handlers
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
 }
 
 // NewClient connects to Redis lazily; db is the app-role pool.
@@ -33,11 +46,22 @@ func NewClient(r asynq.RedisConnOpt, d *bun.DB, log *slog.Logger) *Client {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Client{asynq: asynq.NewClient(r), insp: asynq.NewInspector(r), db: d, log: log, queues: map[string]string{}}
+	return &Client{asynq: asynq.NewClient(r), insp: asynq.NewInspector(r), db: d, log: log, handlers: map[string]Handler{}}
 }
 
 // SetMetrics attaches the process's job metrics.
 func (c *Client) SetMetrics(m *Metrics) { c.metrics = m }
+
+// Register tells the client the handlers' queues and retry budgets, so an Enqueue
+// whose Spec leaves them empty gets the handler's. Optional: without it a Spec
+// without a Queue goes to the default queue.
+func (c *Client) Register(hs ...Handler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, h := range hs {
+		c.handlers[h.Type] = h
+	}
+}
 
 // Close releases the Redis connections.
 func (c *Client) Close() error {
@@ -46,41 +70,57 @@ func (c *Client) Close() error {
 }
 
 // Enqueue records a job for tenant and, once the surrounding transaction commits,
-// hands it to Asynq. When Redis is down the job still stands and the sweeper
-// enqueues it later, so the caller's request does not fail.
+// hands it to Asynq. It joins the tenant transaction ctx carries, if any, so the
+// job exists exactly when the caller's change does. When Redis is down the job
+// still stands and the sweeper enqueues it later, so the caller does not fail.
+// With a DedupeKey, a repeated Enqueue returns the job the key first made.
 func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, error) {
-	if s.Type == "" || !strings.Contains(s.Type, ":") {
-		return nil, errs.InternalErr(fmt.Errorf("jobs: task type %q must be <module>:<verb>", s.Type))
+	if err := validType(s.Type); err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	c.mu.RLock()
+	h, known := c.handlers[s.Type]
+	c.mu.RUnlock()
+	if known && h.Global() {
+		return nil, errs.InternalErr(fmt.Errorf("jobs: %s is a global task; it has no tenant job", s.Type))
 	}
 	if s.Queue == "" {
 		s.Queue = QueueDefault
+		if known {
+			s.Queue = h.queue()
+		}
 	}
 	if _, ok := Queues[s.Queue]; !ok {
 		return nil, errs.InternalErr(fmt.Errorf("jobs: unknown queue %q", s.Queue))
 	}
 	if s.MaxAttempts <= 0 {
-		s.MaxAttempts = 10
+		s.MaxAttempts = DefaultMaxAttempts
+		if known && h.MaxRetry != 0 {
+			s.MaxAttempts = max(h.MaxRetry+1, 1)
+		}
 	}
-	payload, err := json.Marshal(s.Payload)
-	if err != nil {
-		return nil, errs.InternalErr(fmt.Errorf("jobs: payload: %w", err))
-	}
-	if s.Payload == nil {
-		payload = []byte("{}")
+	payload := []byte("{}")
+	if s.Payload != nil {
+		b, err := json.Marshal(s.Payload)
+		if err != nil {
+			return nil, errs.InternalErr(fmt.Errorf("jobs: %s payload: %w", s.Type, err))
+		}
+		payload = b
 	}
 	j := &Job{
 		TenantID: tenant, ID: uuid.New(), Type: s.Type, Queue: s.Queue, Status: StatusQueued,
-		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt, CreatedBy: s.CreatedBy,
+		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy,
 	}
-	if j.RunAt.IsZero() {
+	if s.RunAt.IsZero() {
 		j.RunAt = time.Now().UTC()
 	}
 	if s.DedupeKey != "" {
 		k := s.DedupeKey
 		j.DedupeKey = &k
 	}
-	err = db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewInsert().Model(j).ExcludeColumn("result", "checkpoint", "error", "started_at", "finished_at", "heartbeat_at", "created_at", "updated_at", "progress_total").
+	err := db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewInsert().Model(j).
+			ExcludeColumn("result", "checkpoint", "error", "progress_total", "started_at", "finished_at", "heartbeat_at", "created_at", "updated_at").
 			Returning("*")
 		if j.DedupeKey != nil {
 			q = q.On("CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING")
@@ -107,23 +147,34 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 
 // push hands a recorded job to Asynq; a conflict means it is already there.
 func (c *Client) push(ctx context.Context, j *Job) {
-	err := c.pushErr(ctx, j)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
+	defer cancel()
+	err := enqueueTask(ctx, c.asynq, j)
+	switch {
+	case err == nil:
+		c.metrics.incEnqueued(j.Type, j.Queue)
+	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+	default:
 		c.log.WarnContext(ctx, "jobs: enqueue deferred to the sweeper", "task_type", j.Type, "job_id", j.ID.String(), "error", err.Error())
-		return
-	}
-	if err == nil && c.metrics != nil {
-		c.metrics.enqueued.WithLabelValues(j.Type, j.Queue).Inc()
 	}
 }
 
-func (c *Client) pushErr(ctx context.Context, j *Job) error {
-	b, _ := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
-	opts := []asynq.Option{asynq.TaskID(j.ID.String()), asynq.Queue(j.Queue), asynq.MaxRetry(max(j.MaxAttempts-1, 0))}
+// enqueueTask puts a job's task in Asynq: its id is the job's, its payload the
+// (tenant, job) pair, its deadline the ceiling (the middleware applies the
+// handler's Timeout), and its retries the attempt budget plus slack.
+func enqueueTask(ctx context.Context, ac *asynq.Client, j *Job) error {
+	b, err := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
+	if err != nil {
+		return err
+	}
+	opts := []asynq.Option{
+		asynq.TaskID(j.ID.String()), asynq.Queue(j.Queue), asynq.Timeout(MaxTimeout),
+		asynq.MaxRetry(max(j.MaxAttempts-1, 0) + retrySlack),
+	}
 	if j.RunAt.After(time.Now().Add(time.Second)) {
 		opts = append(opts, asynq.ProcessAt(j.RunAt))
 	}
-	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(j.Type, b), opts...)
+	_, err = ac.EnqueueContext(ctx, asynq.NewTask(j.Type, b), opts...)
 	return err
 }
 
@@ -143,8 +194,8 @@ func (c *Client) Get(ctx context.Context, tenant, id uuid.UUID) (*Job, error) {
 type ListFilter struct {
 	Type   string
 	Status string
-	Cursor string
-	Limit  int
+	Cursor string // the next cursor of the previous page; empty: the first page
+	Limit  int    // 1..200; zero: 50
 }
 
 type cursor struct {
@@ -152,10 +203,15 @@ type cursor struct {
 	ID uuid.UUID `json:"i"`
 }
 
-// List returns the tenant's jobs newest first, and the cursor of the next page.
+// List returns the tenant's jobs newest first (created_at, then id, descending),
+// without payload and checkpoint, and the opaque cursor of the next page ("" on
+// the last page).
 func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Job, string, error) {
-	if f.Limit <= 0 || f.Limit > 200 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 50
+	case f.Limit > 200:
+		f.Limit = 200
 	}
 	var after *cursor
 	if f.Cursor != "" {
@@ -193,10 +249,13 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	return out, next, nil
 }
 
-// Cancel stops a job: a queued one never runs, a running one stops at its next
-// checkpoint (its transaction-bound work rolls back). Finished jobs are a Conflict.
+// Cancel stops a job: a queued or retrying one never runs again; a running one
+// has its context canceled, so a Run handler's transaction rolls back and a long
+// handler stops at its next checkpoint. Finished jobs are a Conflict, another
+// tenant's are NotFound.
 func (c *Client) Cancel(ctx context.Context, tenant, id uuid.UUID) (*Job, error) {
 	j := &Job{}
+	var was string
 	err := db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(j).Where("tenant_id = ? AND id = ?", tenant, id).For("UPDATE").Scan(ctx); err != nil {
 			return err
@@ -204,6 +263,7 @@ func (c *Client) Cancel(ctx context.Context, tenant, id uuid.UUID) (*Job, error)
 		if j.Terminal() {
 			return errs.E(errs.Conflict, "This job already %s and cannot be canceled.", j.Status)
 		}
+		was = j.Status
 		_, err := tx.NewUpdate().Model(j).Set("status = ?", StatusCanceled).Set("finished_at = now()").Set("updated_at = now()").
 			Where("tenant_id = ? AND id = ?", tenant, id).Returning("*").Exec(ctx)
 		return err
@@ -211,8 +271,13 @@ func (c *Client) Cancel(ctx context.Context, tenant, id uuid.UUID) (*Job, error)
 	if err != nil {
 		return nil, db.Classify(err, "job")
 	}
-	// Best effort: drop it from Redis so it is not even delivered.
-	if err := c.insp.DeleteTask(j.Queue, j.ID.String()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+	// Best effort: the row already says canceled, which every delivery and every
+	// fenced write of a running handler respects.
+	if was == StatusRunning {
+		if err := c.insp.CancelProcessing(j.ID.String()); err != nil {
+			c.log.DebugContext(ctx, "jobs: cancel signal not sent; the heartbeat will stop the run", "job_id", j.ID.String(), "error", err.Error())
+		}
+	} else if err := c.insp.DeleteTask(j.Queue, j.ID.String()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
 		c.log.DebugContext(ctx, "jobs: cancel left the task in Redis; the worker will skip it", "job_id", j.ID.String(), "error", err.Error())
 	}
 	return j, nil

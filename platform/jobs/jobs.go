@@ -2,11 +2,20 @@
 // record. Every job is a row with a status and progress; the Asynq task carries
 // only (tenant, job id) and the job id is the task id, so duplicates are refused.
 // Losing Redis loses nothing: the sweeper re-enqueues due work from the rows.
+//
+// Ownership of a running row is fenced by its attempt number: begin increments
+// attempts, and every later write of that run (heartbeat, checkpoint, success,
+// failure) requires the row to still be running with that attempt. A stale
+// delivery (a worker presumed dead, a duplicate after Redis lost a task) can
+// therefore never overwrite the record of the run that replaced it.
 package jobs
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +40,20 @@ const (
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
 	StatusCanceled  = "canceled"
+)
+
+// Defaults and ceilings.
+const (
+	// DefaultMaxAttempts is a job's attempt budget when neither its Spec nor its
+	// handler says otherwise.
+	DefaultMaxAttempts = 10
+	// DefaultTimeout bounds one run of a handler that sets no Timeout.
+	DefaultTimeout = 30 * time.Minute
+	// MaxTimeout is the longest a handler may run. Asynq stores timeouts in whole
+	// seconds and falls back to 30 minutes for anything shorter than one, so every
+	// task is enqueued with this ceiling and the middleware enforces the handler's
+	// own Timeout, to the nanosecond, with a context deadline.
+	MaxTimeout = 24 * time.Hour
 )
 
 // Job is the record of one unit of background work.
@@ -69,7 +92,7 @@ func (j *Job) Terminal() bool {
 // Decode unmarshals the payload.
 func (j *Job) Decode(v any) error { return json.Unmarshal(j.Payload, v) }
 
-// SetResult stores v as the job's result when it succeeds.
+// SetResult stores v as the job's result; it is written when the job succeeds.
 func (j *Job) SetResult(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -91,40 +114,111 @@ func (j *Job) LoadCheckpoint(v any) (bool, error) {
 // Spec describes a job to enqueue.
 type Spec struct {
 	Type        string     // "<module>:<verb>"
-	Queue       string     // defaults to the handler's queue, else default
+	Queue       string     // empty: the registered handler's queue, else default
 	Payload     any        // ids and options, never bulk data
 	RunAt       time.Time  // zero: now
-	MaxAttempts int        // zero: 10
+	MaxAttempts int        // zero: the registered handler's MaxRetry+1, else DefaultMaxAttempts
 	DedupeKey   string     // a second Enqueue with the same key returns the first job
 	CreatedBy   *uuid.UUID // the member who asked for it
 }
 
-// Handler processes one task type. Exactly one of Run, RunLong and RunGlobal is set.
+// Handler processes one task type. Exactly one of Run, RunLong and RunGlobal is
+// set; RunGlobal makes the handler global (no tenant, no job row).
 type Handler struct {
-	Type     string
-	Queue    string
-	Timeout  time.Duration // whole seconds; zero: 30 minutes
-	MaxRetry int           // asynq retries; zero: the job's max_attempts - 1
+	Type    string        // "<module>:<verb>"
+	Queue   string        // empty: default
+	Timeout time.Duration // one run's limit; zero: DefaultTimeout; at most MaxTimeout
+	// MaxRetry caps the retries after a first failed attempt. Zero leaves the
+	// job's max_attempts in charge; a negative value means never retry. For a
+	// global handler it is Asynq's retry count (zero: 3).
+	MaxRetry int
 
 	// Run does short work inside the tenant's transaction; the job is marked
 	// succeeded in that same transaction, so its effects commit exactly once.
 	Run func(ctx context.Context, tx bun.Tx, j *Job) error
-	// RunLong does long work that commits in batches itself, checkpointing each
-	// batch with Job.SaveCheckpoint in the batch's transaction so a rerun resumes.
+	// RunLong does long work that commits in batches itself, saving each batch's
+	// resume point with Job.SaveCheckpoint in the batch's transaction, so a rerun
+	// resumes where the last committed batch ended.
 	RunLong func(ctx context.Context, j *Job) error
-	// RunGlobal does maintenance that belongs to no tenant.
+	// RunGlobal does maintenance that belongs to no tenant: scheduled upkeep, or
+	// a fan-out that enqueues one job per tenant.
 	RunGlobal func(ctx context.Context, payload json.RawMessage) error
 }
 
+// Global reports whether the handler runs outside any tenant.
+func (h Handler) Global() bool { return h.RunGlobal != nil }
+
+func (h Handler) queue() string {
+	if h.Queue == "" {
+		return QueueDefault
+	}
+	return h.Queue
+}
+
+func (h Handler) timeout() time.Duration {
+	if h.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return h.Timeout
+}
+
+// maxAttempts is the attempt budget of j under this handler.
+func (h Handler) maxAttempts(j *Job) int {
+	switch {
+	case h.MaxRetry < 0:
+		return 1
+	case h.MaxRetry > 0:
+		return min(j.MaxAttempts, h.MaxRetry+1)
+	}
+	return j.MaxAttempts
+}
+
+func (h Handler) validate() error {
+	if err := validType(h.Type); err != nil {
+		return err
+	}
+	n := 0
+	for _, set := range []bool{h.Run != nil, h.RunLong != nil, h.RunGlobal != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("jobs: handler %s must set exactly one of Run, RunLong and RunGlobal", h.Type)
+	}
+	if _, ok := Queues[h.queue()]; !ok {
+		return fmt.Errorf("jobs: handler %s: unknown queue %q", h.Type, h.Queue)
+	}
+	if h.Timeout > MaxTimeout {
+		return fmt.Errorf("jobs: handler %s: timeout %s is over %s", h.Type, h.Timeout, MaxTimeout)
+	}
+	return nil
+}
+
+func validType(t string) error {
+	mod, verb, ok := strings.Cut(t, ":")
+	if !ok || mod == "" || verb == "" {
+		return fmt.Errorf("jobs: task type %q must be <module>:<verb>", t)
+	}
+	return nil
+}
+
 // Schedule is a periodic global task, enqueued once per period however many
-// worker replicas run a scheduler.
+// worker replicas run a scheduler. Use a cron expression ("17 3 * * *"): its
+// ticks fall on the same wall-clock instants in every replica, which is what lets
+// the deterministic task id refuse the duplicates. "@every" ticks count from each
+// scheduler's start and are only deduplicated while the replicas start together.
 type Schedule struct {
-	Name    string // unique; the task id is derived from it
-	Cron    string // "@every 1m", "0 3 * * *"
+	Name    string // unique; the task id is "schedule:" + Name
+	Cron    string // "0 3 * * *", "*/5 * * * *", "@every 1m"
 	Type    string // a handler with RunGlobal
-	Queue   string
+	Queue   string // empty: the handler's queue
 	Payload any
 }
+
+// ErrCanceled is what a long handler returns when Canceled reports true. The
+// middleware then leaves the row as the canceller (or the newer run) wrote it.
+var ErrCanceled = errors.New("jobs: the job was canceled or taken over by another run")
 
 // taskPayload is all an Asynq task carries.
 type taskPayload struct {

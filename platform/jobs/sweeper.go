@@ -2,11 +2,14 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 )
 
@@ -14,22 +17,41 @@ import (
 // switches to it only inside the sweeper's read-only transaction.
 const SweeperRole = "clientele_sweeper"
 
+const (
+	sweepLockKey = "clientele:jobs:sweeper:lock"
+	// sweepBatch bounds one sweep; a larger backlog takes several intervals.
+	sweepBatch = 1000
+	// dueGrace leaves freshly due work to Asynq, which is normally on time.
+	dueGrace = 10 * time.Second
+	// staleAfter is how long a running job may miss heartbeats before it is
+	// presumed dead and handed to another worker.
+	staleAfter = 2 * time.Minute
+)
+
+// releaseLock deletes the lock only if this sweeper still holds it.
+var releaseLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
 func (s *Server) sweepLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.o.SweepInterval)
+	// A first sweep soon after start recovers what a Redis loss during a restart
+	// dropped, without waiting a whole interval.
+	t := time.NewTimer(min(s.o.SweepInterval, 5*time.Second))
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.o.SweepInterval)
+			ctx, cancel := context.WithTimeout(context.Background(), max(s.o.SweepInterval, 10*time.Second))
 			if n, err := s.Sweep(ctx); err != nil {
 				s.log.Warn("jobs: sweep failed", "error", err.Error())
 			} else if n > 0 {
-				s.log.Info("jobs: sweeper re-enqueued lost work", "jobs", n)
+				s.log.Info("jobs: sweeper re-enqueued work the queue did not hold", "jobs", n)
 			}
 			cancel()
+			t.Reset(s.o.SweepInterval)
 		}
 	}
 }
@@ -40,70 +62,106 @@ type dueJob struct {
 	Type        string    `bun:"task_type"`
 	Queue       string    `bun:"queue"`
 	RunAt       time.Time `bun:"run_at"`
-	Attempts    int       `bun:"attempts"`
 	MaxAttempts int       `bun:"max_attempts"`
 }
 
-// Sweep re-enqueues every job that is due but not in Redis: queued or retrying
-// jobs whose time has come, and running jobs whose worker stopped beating. One
-// replica sweeps at a time. It returns how many tasks it put back.
+// Sweep hands Asynq every job that is due but that Asynq does not hold: queued or
+// retrying jobs whose time came more than 10 s ago, and running jobs whose worker
+// stopped beating 2 minutes ago. A task id conflict means Asynq still has the task
+// and is fine, unless Asynq archived or completed it while the row says it is
+// not done: then the task is replaced. One replica sweeps at a time; it returns
+// how many tasks it enqueued.
 func (s *Server) Sweep(ctx context.Context) (int, error) {
-	lockTTL := max(s.o.SweepInterval, 5*time.Second)
-	ok, err := s.rdb.SetNX(ctx, "clientele:sweeper:lock", "1", lockTTL).Result()
+	token := uuid.NewString()
+	ok, err := s.rdb.SetNX(ctx, sweepLockKey, token, max(s.o.SweepInterval, 10*time.Second)).Result()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("jobs: sweep lock: %w", err)
 	}
 	if !ok {
 		return 0, nil
 	}
-	defer s.rdb.Del(context.WithoutCancel(ctx), "clientele:sweeper:lock")
-	var due []dueJob
-	err = s.o.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET TRANSACTION READ ONLY"); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+SweeperRole); err != nil {
-			return err
-		}
-		return tx.NewSelect().Table("jobs").
-			Column("tenant_id", "id", "task_type", "queue", "run_at", "attempts", "max_attempts").
-			Where("(status IN ('queued', 'retrying') AND run_at <= now() - interval '10 seconds') OR (status = 'running' AND heartbeat_at < now() - interval '2 minutes')").
-			Where("task_type IN (?)", bun.In(s.types())).
-			OrderExpr("run_at").Limit(1000).Scan(ctx, &due)
-	})
+	defer releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{sweepLockKey}, token)
+
+	due, err := s.dueJobs(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, d := range due {
 		j := &Job{TenantID: d.TenantID, ID: d.ID, Type: d.Type, Queue: d.Queue, RunAt: d.RunAt, MaxAttempts: d.MaxAttempts}
-		c := &Client{asynq: s.client}
-		err := c.pushErr(ctx, j)
-		switch {
-		case err == nil:
+		pushed, err := s.resubmit(ctx, j)
+		if err != nil {
+			return n, fmt.Errorf("jobs: sweep %s: %w", d.ID, err)
+		}
+		if pushed {
 			n++
-			if s.o.Metrics != nil {
-				s.o.Metrics.swept.Inc()
-			}
-		case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
-			// Still in Redis (pending, scheduled for retry, or active): nothing lost.
-		default:
-			return n, err
+			s.o.Metrics.incSwept()
 		}
 	}
 	return n, nil
 }
 
-// types are the task types this worker handles; a worker sweeps only what it runs.
-func (s *Server) types() []string {
+// dueJobs reads the due rows of every tenant as the sweeper role, which sees only
+// the scheduling columns, in a read-only transaction.
+func (s *Server) dueJobs(ctx context.Context) ([]dueJob, error) {
+	var due []dueJob
+	err := s.o.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+SweeperRole); err != nil {
+			return err
+		}
+		return tx.NewSelect().Table("jobs").
+			Column("tenant_id", "id", "task_type", "queue", "run_at", "max_attempts").
+			Where("(status IN (?, ?) AND run_at <= now() - make_interval(secs => ?)) OR (status = ? AND heartbeat_at < now() - make_interval(secs => ?))",
+				StatusQueued, StatusRetrying, dueGrace.Seconds(), StatusRunning, staleAfter.Seconds()).
+			Where("task_type IN (?)", bun.In(s.tenantTypes())).
+			OrderExpr("run_at").Limit(sweepBatch).Scan(ctx, &due)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: sweep scan: %w", err)
+	}
+	return due, nil
+}
+
+// resubmit enqueues j's task unless Asynq still holds a live one.
+func (s *Server) resubmit(ctx context.Context, j *Job) (bool, error) {
+	err := enqueueTask(ctx, s.client, j)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		return false, err
+	}
+	info, err := s.insp.GetTaskInfo(j.Queue, j.ID.String())
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return false, nil // gone meanwhile; the next sweep enqueues it
+	case err != nil:
+		return false, err
+	case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
+		return false, nil // pending, scheduled, retrying or running: nothing lost
+	}
+	// Asynq gave up on a task whose row still has work to do (its retries ran out
+	// on deliveries that never reached the handler): replace it.
+	if err := s.insp.DeleteTask(j.Queue, j.ID.String()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return false, err
+	}
+	if err := enqueueTask(ctx, s.client, j); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return false, err
+	}
+	return true, nil
+}
+
+// tenantTypes are the tenant task types this worker handles: a worker sweeps only
+// what it can run.
+func (s *Server) tenantTypes() []string {
 	out := make([]string, 0, len(s.handlers))
 	for t, h := range s.handlers {
-		if h.RunGlobal == nil {
+		if !h.Global() {
 			out = append(out, t)
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, "-")
+		out = append(out, "")
 	}
 	return out
 }
