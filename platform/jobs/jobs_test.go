@@ -198,6 +198,276 @@ func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
 	if n, _ := s.Sweep(context.Background()); n != 0 {
 		t.Fatalf("second sweep re-enqueued %d", n)
 	}
+
+	// A worker died mid-run and Redis lost the task too: the row says running
+	// with a stale heartbeat. The periodic sweeper (not a direct call) hands it on.
+	j2, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Owner.ExecContext(context.Background(), `UPDATE jobs SET status = 'running', attempts = 1,
+		heartbeat_at = now() - interval '5 minutes', run_at = now() - interval '6 minutes' WHERE id = ?`, j2.ID); err != nil {
+		t.Fatal(err)
+	}
+	start(t, newServer(t, []Handler{{Type: typ, Run: addEffect}}, func(o *ServerOptions) { o.SweepInterval = 200 * time.Millisecond }))
+	got := waitStatus(t, c, a.ID, j2.ID, StatusSucceeded, 10*time.Second)
+	if got.Attempts != 2 || countEffects(t, j2.ID) != 1 {
+		t.Fatalf("stale running job finished after %d attempts with %d effects", got.Attempts, countEffects(t, j2.ID))
+	}
+}
+
+func TestSweeperReplacesATaskAsynqGaveUpOn(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("revive")
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Asynq archived the task (its retries ran out on deliveries that never
+	// reached the handler) while the row still has attempts left.
+	insp := asynq.NewInspector(redisOpt(t))
+	defer insp.Close()
+	if err := insp.ArchiveTask(QueueDefault, j.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
+	if n, err := s.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v; want the archived task replaced", n, err)
+	}
+	start(t, s)
+	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 10*time.Second)
+	if got := countEffects(t, j.ID); got != 1 {
+		t.Fatalf("%d effects", got)
+	}
+}
+
+func TestEnqueueWithRedisDownKeepsTheJobForTheSweeper(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	down := NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1"}, env.App, quiet)
+	defer down.Close()
+	typ := uniqueType("down")
+	began := time.Now()
+	j, err := down.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatalf("enqueue failed with Redis down: %v", err)
+	}
+	if took := time.Since(began); took > pushTimeout+time.Second {
+		t.Fatalf("enqueue with Redis down took %s", took)
+	}
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
+	start(t, s)
+	if n, err := s.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	waitStatus(t, newClient(t), a.ID, j.ID, StatusSucceeded, 10*time.Second)
+}
+
+func TestEnqueueFollowsTheCallersTransaction(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	insp := asynq.NewInspector(redisOpt(t))
+	defer insp.Close()
+	inRedis := func(id uuid.UUID) bool {
+		_, err := insp.GetTaskInfo(QueueDefault, id.String())
+		return err == nil
+	}
+	later := time.Now().Add(time.Hour)
+	var rolledBack uuid.UUID
+	errRollback := errors.New("rollback")
+	err := db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		j, err := c.Enqueue(ctx, a.ID, Spec{Type: "test:tx", RunAt: later})
+		if err != nil {
+			return err
+		}
+		rolledBack = j.ID
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), a.ID, rolledBack); !errs.Is(err, errs.NotFound) || inRedis(rolledBack) {
+		t.Fatalf("a rolled-back enqueue left a row (%v) or a task (%v)", err, inRedis(rolledBack))
+	}
+	var committed uuid.UUID
+	err = db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		j, err := c.Enqueue(ctx, a.ID, Spec{Type: "test:tx", RunAt: later})
+		if err != nil {
+			return err
+		}
+		committed = j.ID
+		if inRedis(j.ID) {
+			return errors.New("task handed to Redis before the transaction committed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inRedis(committed) {
+		t.Fatal("committed job was not handed to Redis")
+	}
+}
+
+func TestLongJobResumesFromItsCheckpoint(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("import")
+	var hiccup atomic.Bool
+	hiccup.Store(true)
+	type mark struct{ Next int }
+	h := Handler{Type: typ, Queue: QueueBulk, RunLong: func(ctx context.Context, j *Job) error {
+		var cp mark
+		if _, err := j.LoadCheckpoint(&cp); err != nil {
+			return err
+		}
+		for i := cp.Next; i < 5; i++ {
+			if j.Canceled(ctx) {
+				return ErrCanceled
+			}
+			err := db.InTenant(ctx, env.App, j.TenantID, func(ctx context.Context, tx bun.Tx) error {
+				if err := addEffect(ctx, tx, j); err != nil {
+					return err
+				}
+				return j.SaveCheckpoint(ctx, tx, mark{Next: i + 1})
+			})
+			if err != nil {
+				return err
+			}
+			if err := j.Progress(ctx, int64(i+1), 5); err != nil {
+				return err
+			}
+			if i == 2 && hiccup.CompareAndSwap(true, false) {
+				return errs.InternalErr(errors.New("disk hiccup"))
+			}
+		}
+		return j.SetResult(map[string]int{"rows": 5})
+	}}
+	s := newServer(t, []Handler{h}, nil)
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk, RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID)))
+	if err := s.process(context.Background(), task); err == nil {
+		t.Fatal("the failed first run reported success")
+	}
+	mid, _ := c.Get(context.Background(), a.ID, j.ID)
+	var cp mark
+	if _, err := mid.LoadCheckpoint(&cp); err != nil || mid.Status != StatusRetrying || cp.Next != 3 || countEffects(t, j.ID) != 3 {
+		t.Fatalf("after the first run: %s, checkpoint %s, %d effects", mid.Status, mid.Checkpoint, countEffects(t, j.ID))
+	}
+	if err := s.process(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := c.Get(context.Background(), a.ID, j.ID)
+	var res struct{ Rows int }
+	_ = json.Unmarshal(done.Result, &res)
+	if done.Status != StatusSucceeded || done.ProgressDone != 5 || done.ProgressTotal == nil || *done.ProgressTotal != 5 ||
+		res.Rows != 5 || done.Attempts != 2 {
+		t.Fatalf("after the rerun: %+v (result %s)", done, done.Result)
+	}
+	if got := countEffects(t, j.ID); got != 5 {
+		t.Fatalf("%d rows imported, want 5: the rerun did not resume from its checkpoint", got)
+	}
+}
+
+func TestCancelStopsARunningLongJob(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("export")
+	started, returned := make(chan struct{}), make(chan error, 1)
+	h := Handler{Type: typ, RunLong: func(ctx context.Context, j *Job) error {
+		close(started)
+		for !j.Canceled(ctx) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		returned <- ErrCanceled
+		return ErrCanceled
+	}}
+	start(t, newServer(t, []Handler{h}, nil))
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("job never started")
+	}
+	if got, err := c.Cancel(context.Background(), a.ID, j.ID); err != nil || got.Status != StatusCanceled {
+		t.Fatalf("cancel: %v %+v", err, got)
+	}
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the running job did not notice the cancel")
+	}
+	time.Sleep(200 * time.Millisecond)
+	got, _ := c.Get(context.Background(), a.ID, j.ID)
+	if got.Status != StatusCanceled || got.Error != "" || got.FinishedAt == nil {
+		t.Fatalf("canceled job recorded as %s (error %q)", got.Status, got.Error)
+	}
+}
+
+func TestHandlerRateLimitUsesNoAttempt(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("webhook")
+	s := newServer(t, []Handler{{Type: typ, Run: func(context.Context, bun.Tx, *Job) error {
+		return &RateLimitError{RetryIn: time.Minute} // the partner answered 429
+	}}}, nil)
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, MaxAttempts: 1, RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.process(context.Background(), asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))))
+	if !errors.Is(err, ErrThrottled) {
+		t.Fatalf("process returned %v", err)
+	}
+	got, _ := c.Get(context.Background(), a.ID, j.ID)
+	if got.Status != StatusQueued || got.Attempts != 0 || got.RunAt.Before(time.Now().Add(50*time.Second)) {
+		t.Fatalf("rate-limited job recorded as %s, %d attempts, run_at %s", got.Status, got.Attempts, got.RunAt)
+	}
+}
+
+func TestStartRefusesBadHandlersAndSchedules(t *testing.T) {
+	run := func(context.Context, bun.Tx, *Job) error { return nil }
+	global := func(context.Context, json.RawMessage) error { return nil }
+	for name, o := range map[string]ServerOptions{
+		"type without module":     {Handlers: []Handler{{Type: "import", Run: run}}},
+		"two run functions":       {Handlers: []Handler{{Type: "t:x", Run: run, RunGlobal: global}}},
+		"no run function":         {Handlers: []Handler{{Type: "t:x"}}},
+		"unknown queue":           {Handlers: []Handler{{Type: "t:x", Run: run, Queue: "urgent"}}},
+		"duplicate type":          {Handlers: []Handler{{Type: "t:x", Run: run}, {Type: "t:x", Run: run}}},
+		"schedule of tenant task": {Handlers: []Handler{{Type: "t:x", Run: run}}, Schedules: []Schedule{{Name: "x", Cron: "@daily", Type: "t:x"}}},
+		"schedule without name":   {Handlers: []Handler{{Type: "t:g", RunGlobal: global}}, Schedules: []Schedule{{Cron: "@daily", Type: "t:g"}}},
+	} {
+		o.Redis, o.DB, o.Logger, o.SweepInterval = redisOpt(t), testkit.Get(t).App, quiet, -1
+		s := NewServer(o)
+		if err := s.Start(); err == nil {
+			t.Errorf("%s: Start accepted it", name)
+		}
+		s.Shutdown()
+	}
 }
 
 func TestRedeliveryHasOneEffect(t *testing.T) {
@@ -211,7 +481,11 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 		runs.Add(1)
 		time.Sleep(300 * time.Millisecond)
 		return addEffect(ctx, tx, j)
-	}}}, nil)
+	}}}, func(o *ServerOptions) {
+		// No heartbeat during the test (it would stop the superseded run early):
+		// the shared transaction alone must keep it to one effect.
+		o.HeartbeatInterval = time.Minute
+	})
 
 	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
 	if err != nil {
@@ -228,8 +502,8 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if runs.Load() < 1 {
-		t.Fatal("handler never ran")
+	if runs.Load() != 2 {
+		t.Fatalf("handler ran %d times for two concurrent deliveries", runs.Load())
 	}
 	// And a late third delivery after success is skipped.
 	if err := s.process(context.Background(), asynq.NewTask(typ, payload)); err != nil {
@@ -240,6 +514,58 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 	}
 	if jj, _ := c.Get(context.Background(), a.ID, j.ID); jj.Status != StatusSucceeded {
 		t.Fatalf("status %s", jj.Status)
+	}
+}
+
+func TestSupersededRunIsStoppedAndCannotOverwriteTheRow(t *testing.T) {
+	env := testkit.Get(t)
+	effects(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("stale")
+	started := make(chan struct{})
+	var cause error
+	s := newServer(t, []Handler{{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
+		if err := addEffect(ctx, tx, j); err != nil {
+			return err
+		}
+		close(started)
+		select {
+		case <-ctx.Done():
+			cause = context.Cause(ctx)
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+			return nil
+		}
+	}}}, func(o *ServerOptions) { o.HeartbeatInterval = 100 * time.Millisecond })
+	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan error, 1)
+	go func() {
+		result <- s.process(context.Background(), asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))))
+	}()
+	<-started
+	// Another worker took the job over (the sweeper thought this one dead).
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET attempts = attempts + 1, heartbeat_at = now() WHERE id = ?", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("superseded delivery returned %v; it should ack", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the superseded run was not stopped")
+	}
+	if !errors.Is(cause, errLost) || time.Since(began) > time.Second {
+		t.Fatalf("run stopped by %v after %s", cause, time.Since(began))
+	}
+	got, _ := c.Get(context.Background(), a.ID, j.ID)
+	if got.Status != StatusRunning || got.Attempts != 2 || got.Error != "" || countEffects(t, j.ID) != 0 {
+		t.Fatalf("the stale run changed the row: %s, %d attempts, %q, %d effects", got.Status, got.Attempts, got.Error, countEffects(t, j.ID))
 	}
 }
 
@@ -277,8 +603,8 @@ func TestShutdownMidTaskRequeuesWithoutDuplicateEffect(t *testing.T) {
 	if got := countEffects(t, j.ID); got != 0 {
 		t.Fatalf("interrupted run left %d effects", got)
 	}
-	if jj, _ := c.Get(context.Background(), a.ID, j.ID); jj.Terminal() {
-		t.Fatalf("interrupted job is %s", jj.Status)
+	if jj, _ := c.Get(context.Background(), a.ID, j.ID); jj.Status != StatusQueued || jj.Attempts != 1 {
+		t.Fatalf("interrupted job is %s after %d attempts, want queued after 1", jj.Status, jj.Attempts)
 	}
 	s2 := newServer(t, []Handler{h}, nil)
 	start(t, s2)
@@ -321,7 +647,9 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	s := newServer(t, []Handler{h}, func(o *ServerOptions) { o.BulkPerTenant = 1; o.Metrics = m; o.Concurrency = 6 })
 	var ids []uuid.UUID
 	for i := 0; i < 3; i++ {
-		j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk})
+		// One attempt each: a throttled delivery must use neither an attempt nor
+		// one of Asynq's retries, or the task would be archived unrun.
+		j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +717,13 @@ func TestPermanentErrorsAndPanicsAreRecorded(t *testing.T) {
 	start(t, s)
 	jb, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: bad})
 	jp, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: boom, MaxAttempts: 1})
-	got := waitStatus(t, c, a.ID, jb.ID, StatusFailed, 10*time.Second)
+	jr, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: boom, MaxAttempts: 3})
+	// With attempts left, a panic leaves the job waiting for its retry, not running.
+	got := waitStatus(t, c, a.ID, jr.ID, StatusRetrying, 10*time.Second)
+	if got.Attempts != 1 || got.Error == "" || strings.Contains(got.Error, "secret") || !got.RunAt.After(time.Now()) {
+		t.Fatalf("panic with attempts left recorded as %+v", got)
+	}
+	got = waitStatus(t, c, a.ID, jb.ID, StatusFailed, 10*time.Second)
 	if !strings.Contains(got.Error, "payload.email") || got.Attempts != 1 {
 		t.Fatalf("permanent failure recorded as %+v", got)
 	}
@@ -515,4 +849,29 @@ func TestMetricsLintAndCarryNoTenant(t *testing.T) {
 	}
 }
 
-var _ = errors.New
+
+func TestMaintenanceCreatesMissingPartitionsAsTheAppRole(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	ahead := time.Now().UTC().AddDate(0, 3, 0).Format("200601")
+	if _, err := env.Owner.ExecContext(ctx, "DROP TABLE IF EXISTS audit_log_p"+ahead); err != nil {
+		t.Fatal(err)
+	}
+	hs := MaintenanceHandlers(env.App)
+	if len(hs) != 1 || hs[0].Type != TypePartitions {
+		t.Fatalf("maintenance handlers %+v", hs)
+	}
+	if err := hs[0].RunGlobal(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := env.Owner.NewRaw("SELECT to_regclass(?) IS NOT NULL", "audit_log_p"+ahead).Scan(ctx, &exists); err != nil || !exists {
+		t.Fatalf("partition audit_log_p%s missing after upkeep (%v)", ahead, err)
+	}
+	// The kernel's schedule is valid for the kernel's handlers.
+	s := newServer(t, hs, func(o *ServerOptions) { o.NoScheduler = false; o.Schedules = MaintenanceSchedules() })
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+}
