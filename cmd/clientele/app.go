@@ -24,6 +24,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/migrate"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/tenants"
 )
 
 // deps is everything the processes share, opened once.
@@ -41,6 +42,8 @@ type deps struct {
 	tenants    *tenancy.Resolver
 	modules    module.Set
 	enablement *module.Enablement
+	access     *tenants.Service
+	identities tenants.IdentityProvider
 	ready      *health.Checker
 	closers    []func()
 }
@@ -52,7 +55,12 @@ func (d *deps) Close() {
 }
 
 func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
-	d := &deps{cfg: cfg, log: log, metrics: metrics.New(), events: events.New(log)}
+	return openDepsWith(ctx, cfg, log, nil)
+}
+
+// openDepsWith lets tests supply the identity provider.
+func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids tenants.IdentityProvider) (*deps, error) {
+	d := &deps{cfg: cfg, log: log, metrics: metrics.New(), events: events.New(log), identities: ids}
 	var err error
 	d.db, err = db.Open(ctx, cfg.AppDatabaseURL, cfg.DBMaxConns)
 	if err != nil {
@@ -83,12 +91,24 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 	d.closers = append(d.closers, func() { d.jobs.Close() })
 
 	d.tenants = tenancy.NewResolver(d.db, 5*time.Second)
-	d.modules = buildModules(d)
+	features := buildModules(d)
+	// Enablement must know every module; tenants needs the others' permissions.
+	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
+	if d.identities == nil {
+		d.identities = newIdentityProvider(cfg, log)
+	}
+	d.access = tenants.New(tenants.Deps{
+		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: newMailer(cfg, log),
+		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
+		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant, BadKeyPerIP: cfg.RateBadKeyPerIP},
+	})
+	d.modules = append(module.Set{d.access}, features...)
 	if err := d.modules.Validate(); err != nil {
 		d.Close()
 		return nil, err
 	}
-	d.enablement = module.NewEnablement(d.db, d.modules, 5*time.Second)
+	d.enablement.SetModules(d.modules)
+	d.jobs.Register(append(jobs.MaintenanceHandlers(d.db), d.modules.JobHandlers()...)...)
 
 	d.ready = health.New(2*time.Second, time.Second,
 		health.Check{Name: "database", Fn: func(ctx context.Context) error { return d.db.PingContext(ctx) }},
@@ -116,10 +136,12 @@ func buildHTTP(d *deps) *httpx.Server {
 		Tenants:        d.tenants,
 		Enablement:     d.enablement,
 		Modules:        d.modules,
+		Guard:          d.access.Guard,
 		BodyLimit:      d.cfg.BodyLimit,
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
 	})
+	d.access.PublicRoutes(s)
 	s.Finish(nil)
 	return s
 }

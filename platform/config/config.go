@@ -42,6 +42,9 @@ type Config struct {
 	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
 	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
 	MasterKey         string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
+	RatePerKey        int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
+	RatePerTenant     int           // CLIENTELE_RATE_PER_TENANT: requests a minute per tenant
+	RateBadKeyPerIP   int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
 
 	appURLDerived bool // AppDatabaseURL was derived from DatabaseURL
 }
@@ -133,6 +136,9 @@ func Parse(look Lookup) (Config, error) {
 		KratosPublicURL:   p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
 		KratosAdminURL:    p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
 		MasterKey:         p.str("CLIENTELE_MASTER_KEY", ""),
+		RatePerKey:        p.int("CLIENTELE_RATE_PER_KEY", 1200, 1, 1_000_000),
+		RatePerTenant:     p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),
+		RateBadKeyPerIP:   p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
 	}
 	c.Env = strings.ToLower(c.Env)
 	switch c.Env {

@@ -261,8 +261,24 @@ func requestIDMiddleware(c *fiber.Ctx) error {
 	}
 	c.Locals("request_id", rid)
 	c.Set(fiber.HeaderXRequestID, rid)
-	c.SetUserContext(logx.WithRequestID(c.UserContext(), rid))
+	ctx := logx.WithRequestID(c.UserContext(), rid)
+	ctx = context.WithValue(ctx, reqKey{}, Request{Method: utils.CopyString(c.Method()), ClientIP: utils.CopyString(c.IP())})
+	c.SetUserContext(ctx)
 	return c.Next()
+}
+
+// Request is what the guard may know of the request beyond its headers.
+type Request struct {
+	Method   string
+	ClientIP string
+}
+
+type reqKey struct{}
+
+// RequestFrom returns the request facts stored by the middleware.
+func RequestFrom(ctx context.Context) Request {
+	r, _ := ctx.Value(reqKey{}).(Request)
+	return r
 }
 
 func newRequestID() string {

@@ -849,7 +849,6 @@ func TestMetricsLintAndCarryNoTenant(t *testing.T) {
 	}
 }
 
-
 func TestMaintenanceCreatesMissingPartitionsAsTheAppRole(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()

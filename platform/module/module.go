@@ -153,6 +153,15 @@ func NewEnablement(d *bun.DB, modules Set, ttl time.Duration) *Enablement {
 	return &Enablement{db: d, modules: modules, ttl: ttl, cache: map[uuid.UUID]cached{}}
 }
 
+// SetModules completes the module list once every module is built (tenant
+// administration needs the others' permissions before it exists itself).
+func (e *Enablement) SetModules(s Set) {
+	e.mu.Lock()
+	e.modules = s
+	e.cache = map[uuid.UUID]cached{}
+	e.mu.Unlock()
+}
+
 // Defaults returns each module's default state.
 func (e *Enablement) Defaults() map[string]bool {
 	out := map[string]bool{}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/testkit"
+	"github.com/clientele-crm/clientele/tenants"
+)
+
+// fakeIdentities stands in for Kratos in these tests of authorisation; the real
+// Kratos is exercised by platform/identity's tests and the end-to-end test.
+type fakeIdentities struct {
+	mu     sync.Mutex
+	tokens map[string]tenants.Session
+	down   bool
+}
+
+func (f *fakeIdentities) person(email string) (string, tenants.Session) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := tenants.Session{IdentityID: uuid.New(), Email: email, Name: strings.Split(email, "@")[0], ExpiresAt: time.Now().Add(time.Hour)}
+	tok := "tok_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	f.tokens[tok] = s
+	return tok, s
+}
+
+func (f *fakeIdentities) Verify(_ context.Context, tok, cookie string) (tenants.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return tenants.Session{}, errs.E(errs.Unavailable, "Sign-in is unavailable right now; try again in a minute.")
+	}
+	if s, ok := f.tokens[tok]; ok {
+		return s, nil
+	}
+	return tenants.Session{}, errs.E(errs.Unauthenticated, "Your session has ended; sign in again.")
+}
+
+func (f *fakeIdentities) Logout(_ context.Context, tok, _ string) error {
+	f.mu.Lock()
+	delete(f.tokens, tok)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeIdentities) Invite(_ context.Context, email, name string, _ time.Duration) (uuid.UUID, string, string, error) {
+	tok, s := f.person(email)
+	return s.IdentityID, "fake://recovery/" + tok, "123456", nil
+}
+
+type app struct {
+	t   *testing.T
+	srv *httpx.Server
+	ids *fakeIdentities
+	log *bytes.Buffer
+}
+
+func newApp(t *testing.T) *app { return newAppWith(t, nil) }
+
+func newAppWith(t *testing.T, tweak func(*config.Config)) *app {
+	cfg := testConfig(t)
+	cfg.RateBadKeyPerIP = 100000 // tests share one client address; TestAPIKeysAndRateLimits lowers it
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ids := &fakeIdentities{tokens: map[string]tenants.Session{}}
+	d, err := openDepsWith(context.Background(), cfg, log, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return &app{t: t, srv: buildHTTP(d), ids: ids, log: &logs}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (a *app) call(method, path, body string, hdr ...string) (int, string, http.Header) {
+	a.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := a.srv.App.Test(req, 30000)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (a *app) must(status int, method, path, body string, hdr ...string) map[string]any {
+	a.t.Helper()
+	code, out, _ := a.call(method, path, body, hdr...)
+	if code != status {
+		a.t.Fatalf("%s %s: %d %s, want %d", method, path, code, out, status)
+	}
+	var v map[string]any
+	_ = json.Unmarshal([]byte(out), &v)
+	return v
+}
+
+func tokenHdr(tok string) []string { return []string{"X-Session-Token", tok} }
+
+// company signs a person up and creates a tenant they own.
+func (a *app) company(slug string) (string, tenants.Session) {
+	tok, s := a.ids.person(slug + "-owner@example.com")
+	a.must(201, "POST", "/api/v1/tenants", fmt.Sprintf(`{"name":"%s Co.","slug":"%s"}`, slug, slug), tokenHdr(tok)...)
+	return tok, s
+}
+
+func (a *app) member(slug, ownerTok, role string) string {
+	_, s := a.ids.person(fmt.Sprintf("%s-%s-%s@example.com", slug, role, uuid.NewString()[:6]))
+	inv := a.must(201, "POST", "/api/v1/t/"+slug+"/invitations", fmt.Sprintf(`{"email":%q,"role":%q}`, s.Email, role), tokenHdr(ownerTok)...)
+	// The fake provider made a new identity for the invite; sign in as that one.
+	var invitee string
+	a.ids.mu.Lock()
+	for t, ss := range a.ids.tokens {
+		if ss.IdentityID.String() == inv["identity_id"] {
+			invitee = t
+		}
+	}
+	a.ids.mu.Unlock()
+	a.must(200, "POST", "/api/v1/invitations/"+inv["id"].(string)+"/accept", fmt.Sprintf(`{"tenant":%q}`, slug), tokenHdr(invitee)...)
+	return invitee
+}
+
+func slug(prefix string) string {
+	return prefix + "-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+}
+
+func TestSignupMeAndInvitation(t *testing.T) {
+	a := newApp(t)
+	s := slug("acme")
+	ownerTok, owner := a.company(s)
+	me := a.must(200, "GET", "/api/v1/me", "", tokenHdr(ownerTok)...)
+	if !strings.Contains(fmt.Sprint(me), s) || !strings.Contains(fmt.Sprint(me), owner.IdentityID.String()) {
+		t.Fatalf("me: %v", me)
+	}
+	agent := a.member(s, ownerTok, "agent")
+	me = a.must(200, "GET", "/api/v1/me", "", tokenHdr(agent)...)
+	if !strings.Contains(fmt.Sprint(me["memberships"]), "agent") {
+		t.Fatalf("invitee's me: %v", me)
+	}
+	// Bad input.
+	a.must(422, "POST", "/api/v1/tenants", `{"name":"X","slug":"Bad Slug"}`, tokenHdr(ownerTok)...)
+	a.must(422, "POST", "/api/v1/tenants", `{"name":"X","slug":"admin"}`, tokenHdr(ownerTok)...)
+	a.must(409, "POST", "/api/v1/tenants", fmt.Sprintf(`{"name":"X","slug":%q}`, s), tokenHdr(ownerTok)...)
+	v := a.must(422, "POST", "/api/v1/t/"+s+"/invitations", `{"email":"not-an-email","role":"agent"}`, tokenHdr(ownerTok)...)
+	if !strings.Contains(fmt.Sprint(v["errors"]), "body.email") {
+		t.Errorf("invite bad email: %v", v)
+	}
+	v = a.must(422, "POST", "/api/v1/t/"+s+"/invitations", `{"email":"x@example.com","role":"emperor"}`, tokenHdr(ownerTok)...)
+	if !strings.Contains(fmt.Sprint(v["errors"]), "body.role") {
+		t.Errorf("invite bad role: %v", v)
+	}
+	a.must(401, "GET", "/api/v1/me", "")
+	a.must(401, "GET", "/api/v1/t/"+s+"/members", "")
+	a.must(401, "GET", "/api/v1/t/"+s+"/members", "", tokenHdr("tok_bogus")...)
+}
+
+func TestRolesAreEnforced(t *testing.T) {
+	a := newApp(t)
+	s := slug("roles")
+	ownerTok, owner := a.company(s)
+	viewer := a.member(s, ownerTok, "viewer")
+	agent := a.member(s, ownerTok, "agent")
+	base := "/api/v1/t/" + s
+	a.must(200, "GET", base+"/members", "", tokenHdr(viewer)...)
+	a.must(403, "POST", base+"/teams", `{"name":"Sales"}`, tokenHdr(viewer)...)
+	a.must(403, "PATCH", base+"/settings", `{"locale":"zh-CN"}`, tokenHdr(viewer)...)
+	a.must(403, "POST", base+"/invitations", `{"email":"z@example.com","role":"agent"}`, tokenHdr(agent)...)
+	a.must(403, "PATCH", base+"/members/"+owner.IdentityID.String(), `{"role":"viewer"}`, tokenHdr(agent)...)
+	a.must(403, "GET", base+"/audit", "", tokenHdr(agent)...)
+	// The last owner can be neither demoted nor removed.
+	a.must(409, "PATCH", base+"/members/"+owner.IdentityID.String(), `{"role":"admin"}`, tokenHdr(ownerTok)...)
+	a.must(409, "DELETE", base+"/members/"+owner.IdentityID.String(), "", tokenHdr(ownerTok)...)
+	// A custom role's grants apply on the very next request.
+	a.must(201, "POST", base+"/roles", `{"key":"auditor","name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)
+	me := a.must(200, "GET", "/api/v1/me", "", tokenHdr(agent)...)
+	_ = me
+	var agentID string
+	for _, m := range a.must(200, "GET", base+"/members", "", tokenHdr(ownerTok)...)["items"].([]any) {
+		if mm := m.(map[string]any); mm["role"] == "agent" {
+			agentID = mm["identity_id"].(string)
+		}
+	}
+	a.must(200, "PATCH", base+"/members/"+agentID, `{"role":"auditor"}`, tokenHdr(ownerTok)...)
+	a.must(200, "GET", base+"/audit", "", tokenHdr(agent)...)
+	a.must(200, "PUT", base+"/roles/auditor", `{"name":"Auditor","permissions":[],"scope":"all"}`, tokenHdr(ownerTok)...)
+	a.must(403, "GET", base+"/audit", "", tokenHdr(agent)...)
+	a.must(422, "POST", base+"/roles", `{"key":"x1","name":"X","permissions":["launch.missiles"]}`, tokenHdr(ownerTok)...)
+	a.must(409, "PUT", base+"/roles/owner", `{"name":"Boss","permissions":[]}`, tokenHdr(ownerTok)...)
+	// Every change is in the audit log.
+	log := a.must(200, "GET", base+"/audit?action=member.role_change", "", tokenHdr(ownerTok)...)
+	if n := len(log["items"].([]any)); n != 1 {
+		t.Fatalf("audit has %d role changes, want 1", n)
+	}
+}
+
+func TestAPIKeysAndRateLimits(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.RateBadKeyPerIP = 20 })
+	testkit.Get(t).Redis.FlushDB(context.Background())
+	s := slug("keys")
+	ownerTok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	k := a.must(201, "POST", base+"/api-keys", `{"name":"ERP sync","role":"viewer"}`, tokenHdr(ownerTok)...)
+	key := k["key"].(string)
+	if !strings.HasPrefix(key, "ck_") {
+		t.Fatalf("key %q", key)
+	}
+	bearer := []string{"Authorization", "Bearer " + key}
+	a.must(200, "GET", base+"/members", "", bearer...)
+	a.must(403, "POST", base+"/teams", `{"name":"x"}`, bearer...)
+	list := a.must(200, "GET", base+"/api-keys", "", tokenHdr(ownerTok)...)
+	if strings.Contains(fmt.Sprint(list), key) || !strings.Contains(fmt.Sprint(list), k["prefix"].(string)) {
+		t.Fatalf("list shows the secret or lacks the prefix: %v", list)
+	}
+	a.must(204, "DELETE", base+"/api-keys/"+k["id"].(string), "", tokenHdr(ownerTok)...)
+	a.must(401, "GET", base+"/members", "", bearer...)
+	a.must(401, "GET", base+"/members", "", "Authorization", "Bearer ck_garbage")
+	// Bad keys from one address are cut off with 429 and Retry-After.
+	var code int
+	var hdr http.Header
+	for i := 0; i < 40; i++ {
+		code, _, hdr = a.call("GET", base+"/members", "", "Authorization", "Bearer ck_nope")
+		if code == 429 {
+			break
+		}
+	}
+	if code != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("bad-key flood got %d (Retry-After %q)", code, hdr.Get("Retry-After"))
+	}
+}
+
+func TestCookieSessionsNeedSameOriginForWrites(t *testing.T) {
+	a := newApp(t)
+	s := slug("csrf")
+	ownerTok, _ := a.company(s)
+	// The fake provider treats the cookie value as the token.
+	a.ids.mu.Lock()
+	a.ids.tokens["ory_kratos_session=abc"] = a.ids.tokens[ownerTok]
+	a.ids.mu.Unlock()
+	cookie := []string{"Cookie", "ory_kratos_session=abc"}
+	_ = cookie
+	// Reads with a cookie are fine; a cross-site write is refused.
+	code, body, _ := a.call("POST", "/api/v1/t/"+s+"/teams", `{"name":"Evil"}`, "Cookie", "ory_kratos_session=abc", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+	if code != 403 || !strings.Contains(body, "cross-site") {
+		t.Fatalf("cross-site write: %d %s", code, body)
+	}
+}
+
+// Every tenant-scoped route, as the OpenAPI document lists it, answers 404 to a
+// member of another tenant and to another tenant's API key, and 401 to a revoked key.
+func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("alpha"), slug("beta")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	keyA := a.must(201, "POST", "/api/v1/t/"+sa+"/api-keys", `{"name":"a","role":"admin"}`, tokenHdr(tokA)...)["key"].(string)
+	revoked := a.must(201, "POST", "/api/v1/t/"+sb+"/api-keys", `{"name":"old","role":"admin"}`, tokenHdr(tokB)...)
+	a.must(204, "DELETE", "/api/v1/t/"+sb+"/api-keys/"+revoked["id"].(string), "", tokenHdr(tokB)...)
+	// Records of B that A will reach for.
+	team := a.must(201, "POST", "/api/v1/t/"+sb+"/teams", `{"name":"B team"}`, tokenHdr(tokB)...)
+	ids := map[string]string{"id": team["id"].(string), "identity_id": uuid.NewString(), "key": "owner"}
+
+	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{([a-z_]+)\}`)
+	var routes []string
+	for path, ops := range spec.Paths {
+		if !strings.HasPrefix(path, httpx.TenantPrefix) {
+			continue
+		}
+		for method := range ops {
+			routes = append(routes, strings.ToUpper(method)+" "+path)
+		}
+	}
+	sort.Strings(routes)
+	if len(routes) < 20 {
+		t.Fatalf("only %d tenant routes in the OpenAPI document: %v", len(routes), routes)
+	}
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		url := param.ReplaceAllStringFunc(path, func(m string) string {
+			name := m[1 : len(m)-1]
+			if name == "tenant" {
+				return sb
+			}
+			if v, ok := ids[name]; ok {
+				return v
+			}
+			return uuid.NewString()
+		})
+		body := ""
+		if method == "POST" || method == "PUT" || method == "PATCH" {
+			body = "{}"
+		}
+		t.Run(r, func(t *testing.T) {
+			if code, out, _ := a.call(method, url, body, tokenHdr(tokA)...); code != 404 {
+				t.Errorf("member of A: %d %s", code, out)
+			}
+			if code, out, _ := a.call(method, url, body, "Authorization", "Bearer "+keyA); code != 404 {
+				t.Errorf("API key of A: %d %s", code, out)
+			}
+			if code, out, _ := a.call(method, url, body, "Authorization", "Bearer "+revoked["key"].(string)); code != 401 {
+				t.Errorf("revoked key of B: %d %s", code, out)
+			}
+		})
+	}
+}
+
+// No session token, cookie or API key may reach the logs.
+func TestNoSecretsInLogs(t *testing.T) {
+	a := newApp(t)
+	s := slug("logs")
+	tok, _ := a.company(s)
+	key := a.must(201, "POST", "/api/v1/t/"+s+"/api-keys", `{"name":"k","role":"viewer"}`, tokenHdr(tok)...)["key"].(string)
+	a.call("GET", "/api/v1/t/"+s+"/members", "", "Authorization", "Bearer "+key)
+	a.call("GET", "/api/v1/t/"+s+"/members", "", "Authorization", "Bearer "+key+"x")
+	a.call("GET", "/api/v1/t/"+s+"/members", "", "Cookie", "ory_kratos_session=SECRETCOOKIE")
+	a.call("GET", "/api/v1/t/"+s+"/widgets-nope", "", tokenHdr(tok)...)
+	logs := a.log.String()
+	if !strings.Contains(logs, `"route"`) {
+		t.Fatalf("no access logs captured; the check would prove nothing: %.300s", logs)
+	}
+	secret := key[strings.LastIndex(key, "_")+1:]
+	for _, leak := range []string{tok, secret, "SECRETCOOKIE"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("logs contain a secret (%.8s…)", leak)
+		}
+	}
+}
+
+func TestIdentityDownGives503(t *testing.T) {
+	a := newApp(t)
+	s := slug("down")
+	tok, _ := a.company(s)
+	a.ids.mu.Lock()
+	a.ids.down = true
+	a.ids.mu.Unlock()
+	code, body, _ := a.call("GET", "/api/v1/t/"+s+"/members", "", tokenHdr(tok)...)
+	if code != 503 || !strings.Contains(body, "unavailable") {
+		t.Fatalf("%d %s", code, body)
+	}
+	_ = testkit.Get(t)
+}

@@ -1,0 +1,331 @@
+package tenants
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/logx"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Credentials are what a request presents.
+type Credentials struct {
+	APIKey       string // from Authorization: Bearer ck_...
+	SessionToken string // X-Session-Token
+	Cookie       string // the Cookie header, for browser sessions
+	ClientIP     string
+	Method       string
+	Origin       string // Origin, or the origin of Referer
+	FetchSite    string // Sec-Fetch-Site
+	CSRFHeader   string // X-Clientele-CSRF
+}
+
+// CredentialsFrom reads credentials through a header getter (Fiber or Huma).
+func CredentialsFrom(header func(string) string, method, clientIP string) Credentials {
+	c := Credentials{
+		SessionToken: strings.TrimSpace(header("X-Session-Token")),
+		Cookie:       header("Cookie"),
+		ClientIP:     clientIP,
+		Method:       method,
+		Origin:       header("Origin"),
+		FetchSite:    header("Sec-Fetch-Site"),
+		CSRFHeader:   header("X-Clientele-CSRF"),
+	}
+	if c.Origin == "" {
+		if u, err := url.Parse(header("Referer")); err == nil && u.Host != "" {
+			c.Origin = u.Scheme + "://" + u.Host
+		}
+	}
+	if auth := header("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		tok := strings.TrimSpace(auth[7:])
+		if strings.HasPrefix(tok, keyPrefix) {
+			c.APIKey = tok
+		} else if c.SessionToken == "" {
+			c.SessionToken = tok
+		}
+	}
+	if !strings.Contains(c.Cookie, "ory_kratos_session") {
+		c.Cookie = "" // other cookies are not a session
+	}
+	return c
+}
+
+func (c Credentials) none() bool { return c.APIKey == "" && c.SessionToken == "" && c.Cookie == "" }
+
+func unauthenticated() error {
+	return errs.E(errs.Unauthenticated, "Sign in first: send a session (cookie or X-Session-Token) or an API key (Authorization: Bearer ck_...).")
+}
+
+// Identify verifies a person's session (not an API key) for routes outside a tenant.
+func (s *Service) Identify(ctx context.Context, c Credentials) (Session, error) {
+	if c.SessionToken == "" && c.Cookie == "" {
+		return Session{}, unauthenticated()
+	}
+	if err := s.checkCSRF(c); err != nil {
+		return Session{}, err
+	}
+	return s.d.Identities.Verify(ctx, c.SessionToken, c.Cookie)
+}
+
+// checkCSRF refuses state-changing requests carried by a browser cookie unless
+// they come from our own origin and carry the custom header a cross-site form or
+// simple request cannot send.
+func (s *Service) checkCSRF(c Credentials) error {
+	if c.Cookie == "" || c.SessionToken != "" {
+		return nil
+	}
+	switch c.Method {
+	case "GET", "HEAD", "OPTIONS":
+		return nil
+	}
+	sameOrigin := c.FetchSite == "same-origin" || (c.Origin != "" && s.d.Limits.PublicOrigin != "" && strings.EqualFold(strings.TrimRight(c.Origin, "/"), strings.TrimRight(s.d.Limits.PublicOrigin, "/")))
+	if c.FetchSite == "cross-site" || c.FetchSite == "same-site" {
+		sameOrigin = false
+	}
+	if !sameOrigin || c.CSRFHeader == "" {
+		return errs.E(errs.Forbidden, "This request was refused as a possible cross-site request forgery. The web app sends the X-Clientele-CSRF header from its own origin; scripts should use a session token or an API key instead of a cookie.")
+	}
+	return nil
+}
+
+// Guard is the tenant gate for httpx: it authenticates the caller and admits
+// members (and the tenant's own API keys) only. Everyone else gets NotFound.
+func (s *Service) Guard(ctx context.Context, header func(string) string, t tenancy.Tenant) (context.Context, error) {
+	c := CredentialsFrom(header, methodOf(ctx), clientIPOf(ctx))
+	if c.none() {
+		return nil, unauthenticated()
+	}
+	var actor authz.Actor
+	if c.APIKey != "" {
+		a, err := s.authenticateKey(ctx, c, t)
+		if err != nil {
+			return nil, err
+		}
+		actor = a
+	} else {
+		sess, err := s.Identify(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		a, err := s.memberActor(ctx, t.ID, sess.IdentityID)
+		if err != nil {
+			return nil, err
+		}
+		actor = a
+	}
+	if err := s.limit(ctx, "tenant:"+t.ID.String(), s.d.Limits.PerTenant); err != nil {
+		return nil, err
+	}
+	ctx = authz.WithActor(ctx, actor)
+	return logx.With(ctx, "actor_kind", string(actor.Kind)), nil
+}
+
+func notMember(t tenancy.Tenant) error {
+	return errs.E(errs.NotFound, "No company with the address %q exists, or you are not a member of it.", t.Slug).
+		WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+}
+
+type memberRow struct {
+	Role        string   `bun:"role"`
+	Permissions []string `bun:"permissions,array"`
+	Scope       string   `bun:"scope"`
+	Teams       []string `bun:"teams,array"`
+}
+
+// memberActor loads a member's role and grants fresh on every request, so role
+// changes and custom role grants take effect at once.
+func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (authz.Actor, error) {
+	var m memberRow
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT m.role, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope,
+				coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm WHERE tm.tenant_id = m.tenant_id AND tm.identity_id = m.identity_id), '{}') AS teams
+			FROM memberships m LEFT JOIN roles r ON r.tenant_id = m.tenant_id AND r.key = m.role
+			WHERE m.tenant_id = ? AND m.identity_id = ?`, tenant, identity).Scan(ctx, &m)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return authz.Actor{}, errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
+			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+	}
+	if err != nil {
+		return authz.Actor{}, errs.From(err)
+	}
+	a := authz.Actor{ID: identity, Kind: authz.ActorUser, Role: m.Role}
+	s.grant(&a, m.Role, m.Permissions, m.Scope)
+	for _, t := range m.Teams {
+		if id, err := uuid.Parse(t); err == nil {
+			a.TeamIDs = append(a.TeamIDs, id)
+		}
+	}
+	return a, nil
+}
+
+func (s *Service) grant(a *authz.Actor, role string, custom []string, scope string) {
+	if r, ok := s.builtIn[role]; ok {
+		a.Permissions = permSet(r.Permissions)
+		a.Scope = r.Scope
+		return
+	}
+	a.Permissions = permSet(custom)
+	a.Scope = authz.Scope(scope)
+	if a.Scope == "" {
+		a.Scope = authz.ScopeOwn
+	}
+}
+
+// API keys look like ck_<tenant and key id>_<secret>. Only a hash of the secret is
+// stored; the ids let the guard find the key without a cross-tenant index.
+const keyPrefix = "ck_"
+
+func newKey(tenant uuid.UUID) (id uuid.UUID, full, prefix string, hash []byte) {
+	id = uuid.New()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	ids := append(tenant[:], id[:]...)
+	head := base64.RawURLEncoding.EncodeToString(ids)
+	full = keyPrefix + head + "_" + base64.RawURLEncoding.EncodeToString(secret)
+	h := sha256.Sum256(secret)
+	return id, full, keyPrefix + head[:8], h[:]
+}
+
+func parseKey(k string) (tenant, id uuid.UUID, secretHash []byte, ok bool) {
+	if !strings.HasPrefix(k, keyPrefix) {
+		return tenant, id, nil, false
+	}
+	// Both parts are base64url, which may itself contain '_': split by length.
+	rest := strings.TrimPrefix(k, keyPrefix)
+	if len(rest) != 43+1+43 || rest[43] != '_' {
+		return tenant, id, nil, false
+	}
+	head, sec := rest[:43], rest[44:]
+	ids, err1 := base64.RawURLEncoding.DecodeString(head)
+	secret, err2 := base64.RawURLEncoding.DecodeString(sec)
+	if err1 != nil || err2 != nil || len(ids) != 32 || len(secret) != 32 {
+		return tenant, id, nil, false
+	}
+	copy(tenant[:], ids[:16])
+	copy(id[:], ids[16:])
+	h := sha256.Sum256(secret)
+	return tenant, id, h[:], true
+}
+
+type keyRow struct {
+	Role        string     `bun:"role"`
+	Matches     bool       `bun:"matches"`
+	RevokedAt   *time.Time `bun:"revoked_at"`
+	LastUsedAt  *time.Time `bun:"last_used_at"`
+	Permissions []string   `bun:"permissions,array"`
+	Scope       string     `bun:"scope"`
+}
+
+// authenticateKey admits a valid key of this tenant. A valid key of another tenant
+// gets NotFound, like any outsider; a wrong, malformed or revoked key gets
+// Unauthenticated and counts against the client address.
+func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.Tenant) (authz.Actor, error) {
+	if err := s.limit(ctx, "badkey:"+c.ClientIP, -1); err != nil {
+		return authz.Actor{}, err
+	}
+	bad := func() error {
+		if err := s.limit(ctx, "badkey:"+c.ClientIP, s.d.Limits.BadKeyPerIP); err != nil {
+			return err
+		}
+		return errs.E(errs.Unauthenticated, "This API key is not valid (wrong, malformed or revoked). Create a new one under Settings → API keys.")
+	}
+	keyTenant, id, hash, ok := parseKey(c.APIKey)
+	if !ok {
+		return authz.Actor{}, bad()
+	}
+	var k keyRow
+	err := db.InTenant(ctx, s.d.DB, keyTenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT k.role, k.secret_hash = ?::bytea AS matches, k.revoked_at, k.last_used_at, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope
+			FROM api_keys k LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
+			WHERE k.tenant_id = ? AND k.id = ?`, hash, keyTenant, id).Scan(ctx, &k)
+	})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (k.RevokedAt != nil || !k.Matches)) {
+		return authz.Actor{}, bad()
+	}
+	if err != nil {
+		return authz.Actor{}, errs.From(err)
+	}
+	if keyTenant != t.ID {
+		return authz.Actor{}, notMember(t)
+	}
+	if err := s.limit(ctx, "key:"+id.String(), s.d.Limits.PerKey); err != nil {
+		return authz.Actor{}, err
+	}
+	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > time.Minute {
+		// Recorded at most once a minute, off the request's path.
+		go func() {
+			bg, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = db.InTenant(bg, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.ExecContext(ctx, "UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ? AND id = ?", t.ID, id)
+				return err
+			})
+		}()
+	}
+	a := authz.Actor{ID: id, Kind: authz.ActorAPIKey, Role: k.Role}
+	s.grant(&a, k.Role, k.Permissions, k.Scope)
+	return a, nil
+}
+
+// limit counts one request against a fixed one-minute window in Redis and refuses
+// it with 429 and Retry-After past max. max < 0 only checks a counter.
+func (s *Service) limit(ctx context.Context, key string, max int) error {
+	if s.d.Redis == nil || max == 0 {
+		return nil
+	}
+	now := time.Now()
+	window := now.Unix() / 60
+	k := fmt.Sprintf("clientele:rl:%s:%d", key, window)
+	var n int64
+	var err error
+	if max < 0 {
+		n, err = s.d.Redis.Get(ctx, k).Int64()
+		if err != nil {
+			return nil // no counter, or Redis down: fail open for reads of the counter
+		}
+		max = s.d.Limits.BadKeyPerIP
+		if n < int64(max) {
+			return nil
+		}
+	} else {
+		pipe := s.d.Redis.TxPipeline()
+		incr := pipe.Incr(ctx, k)
+		pipe.Expire(ctx, k, 2*time.Minute)
+		if _, err = pipe.Exec(ctx); err != nil {
+			s.d.Log.WarnContext(ctx, "tenants: rate limiter unavailable; allowing the request", "error", err.Error())
+			return nil
+		}
+		if n = incr.Val(); n <= int64(max) {
+			return nil
+		}
+	}
+	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
+	e.RetryAfter = int(60 - now.Unix()%60)
+	return e
+}
+
+func methodOf(ctx context.Context) string { return httpx.RequestFrom(ctx).Method }
+
+func clientIPOf(ctx context.Context) string {
+	if ip := net.ParseIP(httpx.RequestFrom(ctx).ClientIP); ip != nil {
+		return ip.String()
+	}
+	return "unknown"
+}

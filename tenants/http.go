@@ -1,0 +1,528 @@
+package tenants
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+type sessionKey struct{}
+
+func sessionFrom(ctx context.Context) (Session, error) {
+	s, ok := ctx.Value(sessionKey{}).(Session)
+	if !ok {
+		return Session{}, unauthenticated()
+	}
+	return s, nil
+}
+
+// PublicRoutes registers the operations outside any tenant: signup, the current
+// identity, logout and accepting an invitation. Each needs a signed-in person.
+func (s *Service) PublicRoutes(srv *httpx.Server) {
+	g := huma.NewGroup(srv.API, "/api/v1")
+	g.UseSimpleModifier(func(op *huma.Operation) { op.Tags = []string{"account"} })
+	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
+		r := httpx.RequestFrom(hctx.Context())
+		sess, err := s.Identify(hctx.Context(), CredentialsFrom(hctx.Header, r.Method, r.ClientIP))
+		if err != nil {
+			srv.WriteError(hctx, err)
+			return
+		}
+		for _, c := range sess.SetCookies {
+			hctx.AppendHeader("Set-Cookie", c)
+		}
+		ctx := context.WithValue(hctx.Context(), sessionKey{}, sess)
+		ctx = authz.WithActor(ctx, authz.Actor{ID: sess.IdentityID, Kind: authz.ActorUser})
+		next(huma.WithContext(hctx, ctx))
+	})
+
+	type createIn struct {
+		Body struct {
+			Name string `json:"name" minLength:"1" maxLength:"100" doc:"the company's name" example:"Acme Trading 顶点贸易"`
+			Slug string `json:"slug" minLength:"1" maxLength:"40" doc:"its address in URLs: lowercase letters, digits, hyphens" example:"acme"`
+		}
+	}
+	type membershipOut struct{ Body Membership }
+	huma.Register(g, huma.Operation{OperationID: "create-tenant", Method: http.MethodPost, Path: "/tenants", DefaultStatus: 201,
+		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner."},
+		func(ctx context.Context, in *createIn) (*membershipOut, error) {
+			sess, err := sessionFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := s.CreateTenant(ctx, sess, in.Body.Name, in.Body.Slug)
+			if err != nil {
+				return nil, err
+			}
+			return &membershipOut{Body: m}, nil
+		})
+
+	type meOut struct {
+		Body struct {
+			Identity struct {
+				ID    uuid.UUID `json:"id"`
+				Email string    `json:"email"`
+				Name  string    `json:"name"`
+			} `json:"identity"`
+			Memberships []Membership        `json:"memberships"`
+			Invitations []PendingInvitation `json:"invitations"`
+		}
+	}
+	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies"},
+		func(ctx context.Context, _ *struct{}) (*meOut, error) {
+			sess, err := sessionFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &meOut{}
+			out.Body.Identity.ID, out.Body.Identity.Email, out.Body.Identity.Name = sess.IdentityID, sess.Email, sess.Name
+			out.Body.Memberships, out.Body.Invitations, err = s.MyTenants(ctx, sess.IdentityID)
+			return out, err
+		})
+
+	type logoutIn struct {
+		SessionToken string `header:"X-Session-Token"`
+		Cookie       string `header:"Cookie"`
+	}
+	huma.Register(g, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/logout", DefaultStatus: 204, Summary: "End this session"},
+		func(ctx context.Context, in *logoutIn) (*struct{}, error) {
+			tok := in.SessionToken
+			return nil, s.d.Identities.Logout(ctx, tok, in.Cookie)
+		})
+
+	type acceptIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body struct {
+			Tenant string `json:"tenant" doc:"the slug of the company that invited you"`
+		}
+	}
+	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation"},
+		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
+			sess, err := sessionFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := s.AcceptInvitation(ctx, sess, in.Body.Tenant, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &membershipOut{Body: m}, nil
+		})
+}
+
+func tenantOf(ctx context.Context) (tenancy.Tenant, error) { return tenancy.MustFrom(ctx) }
+
+// Routes registers the tenant-scoped operations.
+func (s *Service) Routes(api huma.API, _ fiber.Router) {
+	type membersOut struct {
+		Body struct {
+			Items []Member `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members"},
+		func(ctx context.Context, _ *struct{}) (*membersOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &membersOut{}
+			out.Body.Items, err = s.ListMembers(ctx, t.ID)
+			return out, err
+		})
+	type memberIn struct {
+		ID   uuid.UUID `path:"identity_id"`
+		Body struct {
+			Role string `json:"role" minLength:"2" maxLength:"40"`
+		}
+	}
+	type memberOut struct{ Body Member }
+	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role"},
+		func(ctx context.Context, in *memberIn) (*memberOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := s.ChangeRole(ctx, t.ID, in.ID, in.Body.Role)
+			if err != nil {
+				return nil, err
+			}
+			return &memberOut{Body: m}, nil
+		})
+	type idPath struct {
+		ID uuid.UUID `path:"identity_id"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member"},
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.RemoveMember(ctx, t.ID, in.ID)
+		})
+
+	type inviteIn struct {
+		Body struct {
+			Email string `json:"email" maxLength:"254" doc:"the person's email address"`
+			Role  string `json:"role" minLength:"2" maxLength:"40" doc:"owner, admin, manager, agent, viewer or a custom role"`
+			Name  string `json:"name,omitempty" maxLength:"100"`
+		}
+	}
+	type invitationOut struct{ Body Invitation }
+	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person"},
+		func(ctx context.Context, in *inviteIn) (*invitationOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			inv, err := s.Invite(ctx, t, in.Body.Email, in.Body.Role, in.Body.Name)
+			if err != nil {
+				return nil, err
+			}
+			return &invitationOut{Body: inv}, nil
+		})
+	type invitationsOut struct {
+		Body struct {
+			Items []Invitation `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations"},
+		func(ctx context.Context, _ *struct{}) (*invitationsOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &invitationsOut{}
+			out.Body.Items, err = s.ListInvitations(ctx, t.ID)
+			return out, err
+		})
+	type uuidPath struct {
+		ID uuid.UUID `path:"id"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation"},
+		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.RevokeInvitation(ctx, t.ID, in.ID)
+		})
+
+	type rolesOut struct {
+		Body struct {
+			Items []Role `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles"},
+		func(ctx context.Context, _ *struct{}) (*rolesOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &rolesOut{}
+			out.Body.Items, err = s.Roles(ctx, t.ID)
+			return out, err
+		})
+	type permsOut struct {
+		Body struct {
+			Items []permissionView `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold"},
+		func(ctx context.Context, _ *struct{}) (*permsOut, error) {
+			if _, err := tenantOf(ctx); err != nil {
+				return nil, err
+			}
+			out := &permsOut{}
+			for _, p := range s.Catalogue() {
+				out.Body.Items = append(out.Body.Items, permissionView{Key: p.Key, Label: p.Label, LabelZH: p.LabelZH})
+			}
+			return out, nil
+		})
+	type roleBody struct {
+		Name        string   `json:"name" minLength:"1" maxLength:"80"`
+		Permissions []string `json:"permissions" maxItems:"200"`
+		Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
+	}
+	type createRoleIn struct {
+		Body struct {
+			Key         string   `json:"key" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"lowercase identifier, e.g. support_lead"`
+			Name        string   `json:"name" minLength:"1" maxLength:"80"`
+			Permissions []string `json:"permissions" maxItems:"200"`
+			Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
+		}
+	}
+	type roleOut struct{ Body Role }
+	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role"},
+		func(ctx context.Context, in *createRoleIn) (*roleOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			r, err := s.SaveRole(ctx, t.ID, Role{Key: in.Body.Key, Name: in.Body.Name, Permissions: in.Body.Permissions, Scope: authz.Scope(in.Body.Scope)}, true)
+			if err != nil {
+				return nil, err
+			}
+			return &roleOut{Body: r}, nil
+		})
+	type updateRoleIn struct {
+		Key  string `path:"key" maxLength:"40"`
+		Body roleBody
+	}
+	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role"},
+		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			r, err := s.SaveRole(ctx, t.ID, Role{Key: in.Key, Name: in.Body.Name, Permissions: in.Body.Permissions, Scope: authz.Scope(in.Body.Scope)}, false)
+			if err != nil {
+				return nil, err
+			}
+			return &roleOut{Body: r}, nil
+		})
+	type keyPath struct {
+		Key string `path:"key" maxLength:"40"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role"},
+		func(ctx context.Context, in *keyPath) (*struct{}, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.DeleteRole(ctx, t.ID, in.Key)
+		})
+
+	type teamsOut struct {
+		Body struct {
+			Items []Team `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams"},
+		func(ctx context.Context, _ *struct{}) (*teamsOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &teamsOut{}
+			out.Body.Items, err = s.Teams(ctx, t.ID)
+			return out, err
+		})
+	type teamBody struct {
+		Name    string      `json:"name" minLength:"1" maxLength:"80"`
+		Members []uuid.UUID `json:"members,omitempty" maxItems:"1000"`
+	}
+	type teamOut struct{ Body Team }
+	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team"},
+		func(ctx context.Context, in *struct{ Body teamBody }) (*teamOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			tm, err := s.SaveTeam(ctx, t.ID, nil, in.Body.Name, in.Body.Members)
+			if err != nil {
+				return nil, err
+			}
+			return &teamOut{Body: tm}, nil
+		})
+	type updateTeamIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body teamBody
+	}
+	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members"},
+		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			tm, err := s.SaveTeam(ctx, t.ID, &in.ID, in.Body.Name, in.Body.Members)
+			if err != nil {
+				return nil, err
+			}
+			return &teamOut{Body: tm}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team"},
+		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.DeleteTeam(ctx, t.ID, in.ID)
+		})
+
+	type keysOut struct {
+		Body struct {
+			Items []APIKey `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys"},
+		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &keysOut{}
+			out.Body.Items, err = s.ListAPIKeys(ctx, t.ID)
+			return out, err
+		})
+	type createKeyIn struct {
+		Body struct {
+			Name string `json:"name" minLength:"1" maxLength:"80"`
+			Role string `json:"role" minLength:"2" maxLength:"40"`
+		}
+	}
+	type createKeyOut struct {
+		Body struct {
+			APIKey
+			Key string `json:"key" doc:"the full key; shown only now, store it safely"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key"},
+		func(ctx context.Context, in *createKeyIn) (*createKeyOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			k, full, err := s.CreateAPIKey(ctx, t.ID, in.Body.Name, in.Body.Role)
+			if err != nil {
+				return nil, err
+			}
+			out := &createKeyOut{}
+			out.Body.APIKey, out.Body.Key = k, full
+			return out, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key"},
+		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.RevokeAPIKey(ctx, t.ID, in.ID)
+		})
+
+	type settingsOut struct{ Body Settings }
+	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings"},
+		func(ctx context.Context, _ *struct{}) (*settingsOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st, err := s.GetSettings(ctx, t)
+			return &settingsOut{Body: st}, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings"},
+		func(ctx context.Context, in *struct{ Body SettingsUpdate }) (*settingsOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st, err := s.UpdateSettings(ctx, t, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &settingsOut{Body: st}, nil
+		})
+
+	type auditIn struct {
+		Entity   string    `query:"entity" maxLength:"50"`
+		EntityID string    `query:"entity_id" maxLength:"100"`
+		Action   string    `query:"action" maxLength:"100"`
+		Actor    string    `query:"actor" maxLength:"36" doc:"actor id (a member or an API key)"`
+		From     time.Time `query:"from" doc:"RFC 3339 time, inclusive"`
+		To       time.Time `query:"to" doc:"RFC 3339 time, exclusive"`
+		Cursor   string    `query:"cursor" maxLength:"200"`
+		Limit    int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	}
+	type auditOut struct {
+		Body struct {
+			Items      []audit.Row `json:"items"`
+			NextCursor string      `json:"next_cursor,omitempty"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first"},
+		func(ctx context.Context, in *auditIn) (*auditOut, error) {
+			t, err := tenantOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := need(ctx, PermAuditRead); err != nil {
+				return nil, err
+			}
+			type cur struct {
+				At time.Time `json:"a"`
+				ID uuid.UUID `json:"i"`
+			}
+			var after *cur
+			if in.Cursor != "" {
+				after = &cur{}
+				raw, derr := base64.RawURLEncoding.DecodeString(in.Cursor)
+				if derr != nil || json.Unmarshal(raw, after) != nil {
+					return nil, errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+				}
+			}
+			var actor *uuid.UUID
+			if in.Actor != "" {
+				id, perr := uuid.Parse(in.Actor)
+				if perr != nil {
+					return nil, errs.Field("query.actor", "must be a UUID")
+				}
+				actor = &id
+			}
+			out := &auditOut{}
+			out.Body.Items = []audit.Row{}
+			err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				q := tx.NewSelect().Model(&out.Body.Items).Where("tenant_id = ?", t.ID).OrderExpr("occurred_at DESC, id DESC").Limit(in.Limit + 1)
+				if in.Entity != "" {
+					q = q.Where("entity = ?", in.Entity)
+				}
+				if in.EntityID != "" {
+					q = q.Where("entity_id = ?", in.EntityID)
+				}
+				if in.Action != "" {
+					q = q.Where("action = ?", in.Action)
+				}
+				if actor != nil {
+					q = q.Where("actor_id = ?", *actor)
+				}
+				if !in.From.IsZero() {
+					q = q.Where("occurred_at >= ?", in.From)
+				}
+				if !in.To.IsZero() {
+					q = q.Where("occurred_at < ?", in.To)
+				}
+				if after != nil {
+					q = q.Where("(occurred_at, id) < (?, ?)", after.At, after.ID)
+				}
+				return q.Scan(ctx)
+			})
+			if err != nil {
+				return nil, classify(err, "audit entry")
+			}
+			if len(out.Body.Items) > in.Limit {
+				out.Body.Items = out.Body.Items[:in.Limit]
+				last := out.Body.Items[len(out.Body.Items)-1]
+				b, _ := json.Marshal(cur{At: last.OccurredAt, ID: last.ID})
+				out.Body.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+			}
+			return out, nil
+		})
+}
+
+type permissionView struct {
+	Key     string `json:"key"`
+	Label   string `json:"label"`
+	LabelZH string `json:"label_zh"`
+}

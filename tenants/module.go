@@ -1,0 +1,109 @@
+// Package tenants is how companies and people get into Clientele: signup, the
+// current identity, members, roles, teams, invitations, API keys, tenant settings,
+// the audit log viewer, and the guard that authenticates every tenant request.
+// Identity comes from Kratos (through IdentityProvider); what a person may do comes
+// only from this package's tables.
+package tenants
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Session is a verified sign-in.
+type Session struct {
+	IdentityID uuid.UUID
+	Email      string
+	Name       string
+	ExpiresAt  time.Time
+	// SetCookies are cookies the identity service re-issued, to forward.
+	SetCookies []string
+}
+
+// IdentityProvider is the identity service (Kratos in production).
+type IdentityProvider interface {
+	// Verify checks a session token or a Cookie header; errors carry errs codes
+	// Unauthenticated (bad or expired) or Unavailable (service down).
+	Verify(ctx context.Context, sessionToken, cookie string) (Session, error)
+	// Logout ends the session at the identity service and forgets any cached copy.
+	Logout(ctx context.Context, sessionToken, cookie string) error
+	// Invite makes sure an identity exists for email and returns a link (and a code)
+	// with which the person sets a password.
+	Invite(ctx context.Context, email, name string, ttl time.Duration) (identityID uuid.UUID, link, code string, err error)
+}
+
+// Mail is one message.
+type Mail struct{ To, Subject, Text string }
+
+// Mailer sends mail.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Limits are the request budgets per API key and per tenant, per minute.
+type Limits struct {
+	PerKey       int // requests a minute per API key
+	PerTenant    int // requests a minute per tenant, all callers together
+	BadKeyPerIP  int // failed API-key attempts a minute per client address
+	InviteTTL    time.Duration
+	PublicOrigin string // the app's origin, for CSRF checks on cookie sessions
+}
+
+// Deps are what the package needs, built in cmd.
+type Deps struct {
+	DB         *bun.DB
+	Redis      redis.UniversalClient
+	Identities IdentityProvider
+	Mailer     Mailer
+	Tenants    *tenancy.Resolver
+	Enablement *module.Enablement
+	Modules    module.Set // every wired module, for the permission catalogue and provisioning
+	Limits     Limits
+	Log        *slog.Logger
+}
+
+// Service holds the package's state.
+type Service struct {
+	d         Deps
+	catalogue []authz.Permission
+	builtIn   map[string]Role
+}
+
+// New builds the service. Modules must be complete: the permission catalogue and
+// the built-in roles are derived from them.
+func New(d Deps) *Service {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Limits.PerKey == 0 {
+		d.Limits.PerKey = 1200
+	}
+	if d.Limits.PerTenant == 0 {
+		d.Limits.PerTenant = 6000
+	}
+	if d.Limits.BadKeyPerIP == 0 {
+		d.Limits.BadKeyPerIP = 30
+	}
+	if d.Limits.InviteTTL == 0 {
+		d.Limits.InviteTTL = 7 * 24 * time.Hour
+	}
+	s := &Service{d: d}
+	s.catalogue = append(OwnPermissions(), d.Modules.AllPermissions()...)
+	s.builtIn = builtInRoles(s.catalogue)
+	return s
+}
+
+// Name is the module name: tenant administration is always on.
+func (s *Service) Name() string { return "tenants" }
+
+// Permissions declares tenant administration's permissions.
+func (s *Service) Permissions() []authz.Permission { return OwnPermissions() }
