@@ -1,0 +1,161 @@
+package identity
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+func TestFileMailerKeepsMailOutOfLogs(t *testing.T) {
+	var logs bytes.Buffer
+	m := NewFileMailer(t.TempDir(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	ctx := context.Background()
+	link := "http://localhost:8080/recovery?flow=f00"
+	for _, ml := range []Mail{
+		{To: "ann.lee@example.com", Subject: "First", Text: "old " + link},
+		{To: "bob@example.org", Subject: "Other", Text: "not for Ann"},
+		{To: "Ann.Lee@example.com", Subject: "Einladung für Ann", Text: "Open " + link + "\n" + strings.Repeat("long line ", 30),
+			HTML: `<p>Open <a href="` + link + `">your invitation</a> ✓</p>`},
+	} {
+		if err := m.Send(ctx, ml); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := m.Last("ann.lee@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "Einladung für Ann" || !strings.HasPrefix(got.Text, "Open "+link+"\n") ||
+		!strings.Contains(got.HTML, `href="`+link+`"`) || !strings.Contains(got.HTML, "✓") || got.To != "Ann.Lee@example.com" {
+		t.Fatalf("last mail %+v", got)
+	}
+	if other, err := m.Last("bob@example.org"); err != nil || other.Text != "not for Ann" || other.HTML != "" {
+		t.Fatalf("bob's mail %+v %v", other, err)
+	}
+	if _, err := m.Last("nobody@example.com"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("no mail: %v", err)
+	}
+	out := logs.String()
+	if strings.Count(out, "mail written") != 3 || !strings.Contains(out, `"recipient_domain":"example.com"`) {
+		t.Fatalf("logs: %s", out)
+	}
+	for _, secret := range []string{"ann.lee", "Ann.Lee", "bob@", "flow=f00", "Einladung"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("logs carry %q: %s", secret, out)
+		}
+	}
+	if err := m.Send(ctx, Mail{To: "not an address", Text: "x"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("bad address: %v", err)
+	}
+	if err := m.Send(ctx, Mail{To: "a@example.com", Subject: "x\r\nBcc: evil@example.com"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("header injection: %v", err)
+	}
+}
+
+// fakeSMTP accepts one message and hands over what it received.
+func fakeSMTP(t *testing.T) (addr string, got <-chan string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ch := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		say := func(s string) { c.Write([]byte(s + "\r\n")) }
+		say("220 fake ESMTP")
+		var transcript strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			cmd := strings.ToUpper(strings.TrimSpace(line))
+			transcript.WriteString(strings.TrimSpace(line) + "\n")
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				say("250-fake")
+				say("250 8BITMIME")
+			case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"):
+				say("250 ok")
+			case cmd == "DATA":
+				say("354 go on")
+				var data strings.Builder
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if l == ".\r\n" {
+						break
+					}
+					data.WriteString(l)
+				}
+				transcript.WriteString("DATA\n" + data.String())
+				say("250 queued")
+			case cmd == "QUIT":
+				say("221 bye")
+				ch <- transcript.String()
+				return
+			default:
+				say("502 no")
+			}
+		}
+	}()
+	return l.Addr().String(), ch
+}
+
+func TestSMTPMailerSends(t *testing.T) {
+	addr, got := fakeSMTP(t)
+	from := url.QueryEscape("Clientele <invites@example.com>")
+	m, err := NewSMTPMailer("smtp://" + addr + "/?disable_starttls=true&from=" + from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Send(ctx, Mail{To: "ann@example.com", Subject: "Welcome", Text: "Open http://localhost:8080/recovery?flow=1", HTML: "<b>Open</b>"}); err != nil {
+		t.Fatal(err)
+	}
+	transcript := <-got
+	for _, want := range []string{"MAIL FROM:<invites@example.com>", "RCPT TO:<ann@example.com>", "Subject: Welcome", "To: <ann@example.com>"} {
+		if !strings.Contains(transcript, want) {
+			t.Fatalf("transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+	data := transcript[strings.LastIndex(transcript, "DATA\n")+5:]
+	parsed, err := parseMessage([]byte(data))
+	if err != nil || parsed.Text != "Open http://localhost:8080/recovery?flow=1" || parsed.HTML != "<b>Open</b>" {
+		t.Fatalf("parsed %+v %v", parsed, err)
+	}
+
+	for _, bad := range []string{"http://x", "smtp://", "smtp://host:port/", "smtp://h/?from=nonsense"} {
+		if _, err := NewSMTPMailer(bad); err == nil {
+			t.Errorf("NewSMTPMailer(%q) accepted", bad)
+		}
+	}
+	down, _ := NewSMTPMailer("smtp://127.0.0.1:1/")
+	if err := down.Send(ctx, Mail{To: "a@example.com", Text: "x"}); !errs.Is(err, errs.Unavailable) {
+		t.Fatalf("unreachable server: %v", err)
+	}
+	if mm, err := NewMailer("", t.TempDir(), nil); err != nil {
+		t.Fatal(err)
+	} else if _, ok := mm.(*FileMailer); !ok {
+		t.Fatalf("NewMailer(\"\") = %T", mm)
+	}
+}

@@ -1,0 +1,5 @@
+package identity
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,147 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// publicPaths are the Kratos public API routes a browser may reach. Everything
+// else, the admin API above all, is 404 through the proxy; Kratos's public port
+// even redirects some old admin paths, so a deny-list would not do.
+var publicPaths = []string{"/self-service/", "/sessions", "/schemas", "/.well-known/ory/"}
+
+func allowedPublicPath(p string) bool {
+	for _, a := range publicPaths {
+		if strings.HasSuffix(a, "/") {
+			if strings.HasPrefix(p, a) {
+				return true
+			}
+		} else if p == a || strings.HasPrefix(p, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// hopHeaders are per-connection and never forwarded (RFC 9110 7.6.1).
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func dropHopHeaders(h http.Header) {
+	for _, f := range h.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			h.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
+// ProxyHandler serves the Kratos public API under the app's own origin, so that
+// the web app's browser flows get same-origin cookies. Mount it at ProxyPrefix:
+//
+//	app.All("/kratos/*", k.ProxyHandler())
+//
+// It strips the prefix, forwards cookies and answers (Set-Cookie and redirects
+// included) unchanged, sets X-Forwarded-For/Host/Proto, streams the response body,
+// bounds each request by ProxyTimeout, and never reaches the admin API.
+func (k *Kratos) ProxyHandler() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		raw := string(c.Request().URI().PathOriginal())
+		rest, ok := strings.CutPrefix(raw, k.o.ProxyPrefix)
+		if !ok || (rest != "" && rest[0] != '/') {
+			return errs.E(errs.NotFound, "No such identity endpoint.")
+		}
+		unescaped, err := url.PathUnescape(rest)
+		if err != nil {
+			return errs.E(errs.NotFound, "No such identity endpoint.")
+		}
+		// Refuse dot segments and doubled slashes outright instead of resolving
+		// them: /kratos/self-service/../admin must not become /admin.
+		clean := path.Clean("/" + unescaped)
+		if clean != unescaped || !allowedPublicPath(clean) {
+			return errs.E(errs.NotFound, "No such identity endpoint.")
+		}
+		target := *k.upstream
+		target.Path = strings.TrimRight(target.Path, "/") + clean
+		target.RawPath = ""
+		target.RawQuery = string(c.Request().URI().QueryString())
+
+		ctx, cancel := context.WithTimeout(context.Background(), k.o.ProxyTimeout)
+		var body io.Reader
+		if b := c.Body(); len(b) > 0 {
+			body = bytes.NewReader(append([]byte(nil), b...)) // Fiber reuses its buffer
+		}
+		req, err := http.NewRequestWithContext(ctx, c.Method(), target.String(), body)
+		if err != nil {
+			cancel()
+			return errs.E(errs.Malformed, "The request could not be forwarded to the identity service.")
+		}
+		c.Request().Header.VisitAll(func(key, value []byte) {
+			req.Header.Add(string(key), string(value))
+		})
+		dropHopHeaders(req.Header)
+		req.Header.Del("Host")
+		req.Header.Del("Content-Length")
+		req.ContentLength = int64(len(c.Body()))
+		// Only this proxy speaks for the client: drop what the client claimed.
+		req.Header.Del("Forwarded")
+		req.Header.Set("X-Forwarded-For", c.IP())
+		req.Header.Set("X-Forwarded-Host", c.Hostname())
+		req.Header.Set("X-Forwarded-Proto", c.Protocol())
+		if req.Header.Get("Accept-Encoding") == "" {
+			// Otherwise Go's transport would ask for gzip and unpack it itself.
+			req.Header.Set("Accept-Encoding", "identity")
+		}
+
+		resp, err := k.proxyHC.Do(req)
+		if err != nil {
+			cancel()
+			k.log.Warn("identity: kratos proxy: upstream unreachable", "error", withoutURL(err))
+			return errs.Wrap(errs.Unavailable, fmt.Errorf("identity: proxy: %s", withoutURL(err)), msgUnavailable)
+		}
+		dropHopHeaders(resp.Header)
+		c.Status(resp.StatusCode)
+		for name, values := range resp.Header {
+			switch http.CanonicalHeaderKey(name) {
+			case "Content-Length", "Date", "Server": // Fasthttp writes its own.
+				continue
+			}
+			for _, v := range values {
+				c.Response().Header.Add(name, v)
+			}
+		}
+		size := int(resp.ContentLength)
+		if c.Method() == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+			resp.Body.Close()
+			cancel()
+			return nil
+		}
+		// Fasthttp reads the stream after this handler returns and closes it
+		// then; closing also ends the request's deadline.
+		c.Context().SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, size)
+		return nil
+	}
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (r *cancelOnClose) Close() error {
+	err := r.ReadCloser.Close()
+	r.cancel()
+	return err
+}
