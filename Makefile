@@ -46,7 +46,7 @@ web-build:
 	else echo "web-build: skipped: no web app yet (web/package.json absent)"; fi
 
 run: deps build
-	./$(BIN) dev
+	@CLIENTELE_KRATOS_BIN=$${CLIENTELE_KRATOS_BIN:-$$(bash scripts/kratos.sh)} && export CLIENTELE_KRATOS_BIN && ./$(BIN) dev
 
 ## test: scripts/test.sh starts services if needed and stops them again, even when a
 ## step fails; the first failure decides the exit code.

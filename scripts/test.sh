@@ -49,6 +49,12 @@ if [ -f "$envfile" ]; then
   done < "$envfile"
 fi
 
+# Kratos, built once per machine and version (cached), for the identity tests.
+if [ -z "${CLIENTELE_KRATOS_BIN:-}" ]; then
+  CLIENTELE_KRATOS_BIN=$(bash scripts/kratos.sh) || { echo "test: could not build Kratos (see above)" >&2; exit 1; }
+  export CLIENTELE_KRATOS_BIN
+fi
+
 gotest_log=$(mktemp)
 step "go test" bash -o pipefail -c 'go test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee "$1"' _ "$gotest_log"
 step "web unit tests" make --no-print-directory web-test

@@ -19,6 +19,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/health"
 	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/metrics"
 	"github.com/clientele-crm/clientele/platform/migrate"
@@ -44,6 +45,7 @@ type deps struct {
 	enablement *module.Enablement
 	access     *tenants.Service
 	identities tenants.IdentityProvider
+	kratos     *identity.Kratos
 	ready      *health.Checker
 	closers    []func()
 }
@@ -94,11 +96,17 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
+	d.kratos = newKratos(cfg, log, d.metrics.Reg)
 	if d.identities == nil {
-		d.identities = newIdentityProvider(cfg, log)
+		d.identities = kratosIdentities{k: d.kratos}
+	}
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("CLIENTELE_MAIL_URL: %w", err)
 	}
 	d.access = tenants.New(tenants.Deps{
-		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: newMailer(cfg, log),
+		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
 		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant, BadKeyPerIP: cfg.RateBadKeyPerIP},
 	})
@@ -114,6 +122,7 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 		health.Check{Name: "database", Fn: func(ctx context.Context) error { return d.db.PingContext(ctx) }},
 		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
 		health.Check{Name: "schema", Fn: migrate.ReadyCheck(d.db, migrations.FS)},
+		health.Check{Name: "identity", Fn: d.kratos.Ready},
 	)
 	return d, nil
 }
@@ -142,6 +151,8 @@ func buildHTTP(d *deps) *httpx.Server {
 		PublicURL:      d.cfg.PublicURL,
 	})
 	d.access.PublicRoutes(s)
+	// Same-origin Kratos for the browser flows; only its public API is reachable.
+	s.App.All("/kratos/*", d.kratos.ProxyHandler())
 	s.Finish(nil)
 	return s
 }

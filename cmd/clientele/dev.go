@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/devstack"
+	"github.com/clientele-crm/clientele/platform/identity"
 )
 
 func devOptions(cfg config.Config, log *slog.Logger) devstack.Options {
@@ -33,8 +38,17 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := runMigrate(ctx, cfg, log); err != nil {
 		return err
 	}
+	stopKratos, err := ensureKratos(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopKratos()
 	if err := runSeed(ctx, cfg, log); err != nil {
 		return err
+	}
+	login, err := seedDemoLogin(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("seed demo login: %w", err)
 	}
 	d, err := openDeps(ctx, cfg, log)
 	if err != nil {
@@ -54,11 +68,60 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
     OpenAPI:        %s/api/v1/openapi.json
     Metrics:        http://localhost%s/metrics   (also /healthz, /readyz, /debug/pprof/)
     Demo company:   %s/api/v1/t/demo/...
+    Log in:         email %s, password %s
+                    (API: POST /kratos/self-service/login/api flow, then send X-Session-Token)
+    Mail (dev):     %s
     Started here:   %s
   Press Ctrl+C to stop.
 
-`, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.AdminAddr, cfg.PublicURL, started)
+`, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.AdminAddr, cfg.PublicURL, login.Email, login.Password, filepath.Join(cfg.DataDir, "mail"), started)
 	return serveUntilDone(ctx, d, s, w)
+}
+
+// ensureKratos reuses a Kratos that answers at the configured admin URL, or starts
+// one on its own database beside ours, and returns how to stop what it started.
+func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (func(), error) {
+	k := newKratos(cfg, log, nil)
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err := k.Ready(rctx)
+	cancel()
+	if err == nil {
+		return func() {}, nil
+	}
+	bin, err := identity.FindBinary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dbURL, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	dbURL.Path = "/kratos"
+	pub, adm := portOf(cfg.KratosPublicURL, 4433), portOf(cfg.KratosAdminURL, 4434)
+	p, err := identity.StartKratos(ctx, identity.StartOptions{
+		Binary: bin, DatabaseURL: dbURL.String(), DataDir: filepath.Join(cfg.DataDir, "kratos"),
+		PublicPort: pub, AdminPort: adm, UIURL: cfg.PublicURL, PublicBaseURL: strings.TrimRight(cfg.PublicURL, "/") + "/kratos/",
+		Dev: true, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = p.Stop(sctx)
+	}, nil
+}
+
+func portOf(raw string, def int) int {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return def
+	}
+	if n, err := strconv.Atoi(u.Port()); err == nil {
+		return n
+	}
+	return def
 }
 
 func runServices(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {

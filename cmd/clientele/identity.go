@@ -3,35 +3,58 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clientele-crm/clientele/platform/config"
-	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/tenants"
 )
 
-// unavailableIdentities answers every sign-in with 503 until Kratos is wired.
-type unavailableIdentities struct{}
+// kratosIdentities adapts the Kratos client to what tenants needs.
+type kratosIdentities struct{ k *identity.Kratos }
 
-func (unavailableIdentities) Verify(context.Context, string, string) (tenants.Session, error) {
-	return tenants.Session{}, errs.E(errs.Unavailable, "Sign-in is unavailable right now (identity service not configured); try again in a minute.")
-}
-func (unavailableIdentities) Logout(context.Context, string, string) error { return nil }
-func (unavailableIdentities) Invite(context.Context, string, string, time.Duration) (uuid.UUID, string, string, error) {
-	return uuid.Nil, "", "", errs.E(errs.Unavailable, "Invitations are unavailable right now (identity service not configured).")
+func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer) *identity.Kratos {
+	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log})
 }
 
-func newIdentityProvider(cfg config.Config, log *slog.Logger) tenants.IdentityProvider {
-	return unavailableIdentities{}
+func (a kratosIdentities) Verify(ctx context.Context, token, cookie string) (tenants.Session, error) {
+	s, setCookies, err := a.k.Whoami(ctx, token, cookie)
+	if err != nil {
+		return tenants.Session{}, err
+	}
+	return tenants.Session{IdentityID: s.Identity.ID, Email: s.Identity.Email, Name: s.Identity.Name, ExpiresAt: s.ExpiresAt, SetCookies: setCookies}, nil
 }
 
-type logMailer struct{ log *slog.Logger }
-
-func (m logMailer) Send(ctx context.Context, mail tenants.Mail) error {
-	m.log.InfoContext(ctx, "mail: not sent (no mailer configured)", "subject_len", len(mail.Subject))
-	return nil
+func (a kratosIdentities) Logout(ctx context.Context, token, cookie string) error {
+	return a.k.Logout(ctx, token, cookie)
 }
 
-func newMailer(cfg config.Config, log *slog.Logger) tenants.Mailer { return logMailer{log: log} }
+func (a kratosIdentities) Invite(ctx context.Context, email, name string, ttl time.Duration) (uuid.UUID, string, string, error) {
+	id, _, err := a.k.CreateIdentity(ctx, email, name)
+	if err != nil {
+		return uuid.Nil, "", "", err
+	}
+	link, code, err := a.k.RecoveryLink(ctx, id.ID, ttl)
+	if err != nil {
+		return uuid.Nil, "", "", err
+	}
+	return id.ID, link, code, nil
+}
+
+type mailAdapter struct{ m identity.Mailer }
+
+func (a mailAdapter) Send(ctx context.Context, m tenants.Mail) error {
+	return a.m.Send(ctx, identity.Mail{To: m.To, Subject: m.Subject, Text: m.Text})
+}
+
+func newMailer(cfg config.Config, log *slog.Logger) (tenants.Mailer, error) {
+	m, err := identity.NewMailer(cfg.MailURL, filepath.Join(cfg.DataDir, "mail"), log)
+	if err != nil {
+		return nil, err
+	}
+	return mailAdapter{m: m}, nil
+}

@@ -1,13 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
@@ -76,4 +85,75 @@ func runTenant(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return w.Flush()
 	}
 	return fmt.Errorf("usage: clientele tenant create SLUG NAME | clientele tenant list")
+}
+
+// DemoLogin is the person `make run` seeds as owner of the demo company.
+type DemoLogin struct{ Email, Password string }
+
+var demoLogin = DemoLogin{Email: "demo@clientele.example", Password: "Clientele-Demo-2026!"}
+
+// seedDemoLogin registers the demo person at Kratos (once) and makes them the demo
+// company's owner.
+func seedDemoLogin(ctx context.Context, cfg config.Config, log *slog.Logger) (DemoLogin, error) {
+	if err := registerAPI(ctx, cfg.KratosPublicURL, demoLogin.Email, demoLogin.Password, "Demo Owner 演示"); err != nil && !errors.Is(err, errExists) {
+		return demoLogin, err
+	}
+	k := newKratos(cfg, log, nil)
+	who, err := k.FindIdentityByEmail(ctx, demoLogin.Email)
+	if err != nil {
+		return demoLogin, err
+	}
+	d, err := db.Open(ctx, cfg.AppDatabaseURL, 2)
+	if err != nil {
+		return demoLogin, err
+	}
+	defer d.Close()
+	var tenant uuid.UUID
+	if err := d.NewRaw("SELECT id FROM tenants WHERE slug = ?", DemoSlug).Scan(ctx, &tenant); err != nil {
+		return demoLogin, err
+	}
+	err = db.InTenant(ctx, d, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO memberships (tenant_id, identity_id, role, email, name) VALUES (?, ?, 'owner', ?, ?)
+			ON CONFLICT (tenant_id, identity_id) DO NOTHING`, tenant, who.ID, who.Email, who.Name)
+		return err
+	})
+	return demoLogin, err
+}
+
+var errExists = errors.New("identity exists")
+
+// registerAPI runs Kratos's API registration flow (no browser, no cookies).
+func registerAPI(ctx context.Context, publicURL, email, password, name string) error {
+	hc := &http.Client{Timeout: 15 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(publicURL, "/")+"/self-service/registration/api", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("identity service at %s: %w", publicURL, err)
+	}
+	var flow struct {
+		ID string `json:"id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&flow)
+	resp.Body.Close()
+	if err != nil || flow.ID == "" {
+		return fmt.Errorf("registration flow: %v (status %d)", err, resp.StatusCode)
+	}
+	body, _ := json.Marshal(map[string]any{"method": "password", "password": password, "traits": map[string]any{"email": email, "name": name}})
+	req, _ = http.NewRequestWithContext(ctx, "POST", strings.TrimRight(publicURL, "/")+"/self-service/registration?flow="+url.QueryEscape(flow.ID), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err = hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 {
+		return nil
+	}
+	if bytes.Contains(out, []byte("exists")) {
+		return errExists
+	}
+	return fmt.Errorf("registration refused: status %d", resp.StatusCode)
 }

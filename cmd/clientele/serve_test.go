@@ -16,10 +16,15 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/identity/kratostest"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
-func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+func TestMain(m *testing.M) {
+	code := testkit.Main(m)
+	kratostest.Stop()
+	os.Exit(code)
+}
 
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,6 +41,8 @@ func testConfig(t *testing.T) config.Config {
 	cfg.AdminAddr = freeAddr(t)
 	cfg.WorkerAdminAddr = freeAddr(t)
 	cfg.ShutdownTimeout = 10 * time.Second
+	p := kratostest.Shared(t, cfg.DatabaseURL)
+	cfg.KratosPublicURL, cfg.KratosAdminURL = p.PublicURL(), p.AdminURL()
 	return cfg
 }
 
@@ -89,7 +96,7 @@ func TestServeIsReadyAndDrainsInFlightRequests(t *testing.T) {
 
 	admin := "http://" + cfg.AdminAddr
 	body := waitFor(t, admin+"/readyz", 200)
-	for _, c := range []string{`"database":"ok"`, `"redis":"ok"`, `"schema":"ok"`} {
+	for _, c := range []string{`"database":"ok"`, `"redis":"ok"`, `"schema":"ok"`, `"identity":"ok"`} {
 		if !strings.Contains(body, c) {
 			t.Errorf("readyz lacks %s: %s", c, body)
 		}
