@@ -316,7 +316,7 @@ func (s *Service) Invite(ctx context.Context, t tenancy.Tenant, email, role, nam
 	if err != nil {
 		return Invitation{}, classify(err, "invitation")
 	}
-	body := fmt.Sprintf("You have been invited to %s on Clientele as %s.\n\n1. Set your password: %s\n   (or enter the code %s)\n2. Sign in and accept the invitation.\n\n您已受邀加入 Clientele 上的 %s。请先通过上面的链接设置密码，然后登录并接受邀请。\n\nThe link expires in %s.\n",
+	body := fmt.Sprintf("You have been invited to %s on Clientele as %s.\n\n1. Open %s and enter the code %s, then choose your password.\n2. Sign in and accept the invitation.\n\n您已受邀加入 Clientele 上的 %s。请打开上面的链接，输入验证码并设置密码，然后登录并接受邀请。\n\nThe link expires in %s.\n",
 		t.Name, role, link, code, t.Name, s.d.Limits.InviteTTL.Round(time.Hour))
 	if s.d.Mailer != nil {
 		if err := s.d.Mailer.Send(ctx, Mail{To: email, Subject: "Invitation to " + t.Name + " on Clientele", Text: body}); err != nil {
