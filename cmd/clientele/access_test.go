@@ -381,3 +381,24 @@ func TestIdentityDownGives503(t *testing.T) {
 	}
 	_ = testkit.Get(t)
 }
+
+// Reading settings must not change which modules are on (a shared map once did).
+func TestSettingsReadLeavesModulesOn(t *testing.T) {
+	a := newApp(t)
+	s := slug("settings")
+	tok, _ := a.company(s)
+	for i := 0; i < 3; i++ {
+		st := a.must(200, "GET", "/api/v1/t/"+s+"/settings", "", tokenHdr(tok)...)
+		if _, shown := st["modules"].(map[string]any)["tenants"]; shown {
+			t.Fatalf("core module listed as switchable: %v", st)
+		}
+		a.must(200, "GET", "/api/v1/t/"+s+"/members", "", tokenHdr(tok)...)
+	}
+	a.must(422, "PATCH", "/api/v1/t/"+s+"/settings", `{"time_zone":"Mars/Olympus"}`, tokenHdr(tok)...)
+	a.must(422, "PATCH", "/api/v1/t/"+s+"/settings", `{"currency":"XYZ"}`, tokenHdr(tok)...)
+	a.must(422, "PATCH", "/api/v1/t/"+s+"/settings", `{"modules":{"tenants":false}}`, tokenHdr(tok)...)
+	st := a.must(200, "PATCH", "/api/v1/t/"+s+"/settings", `{"time_zone":"Asia/Shanghai","currency":"cny","locale":"zh-CN"}`, tokenHdr(tok)...)
+	if st["time_zone"] != "Asia/Shanghai" || st["currency"] != "CNY" || st["locale"] != "zh-CN" {
+		t.Fatalf("settings: %v", st)
+	}
+}

@@ -186,7 +186,7 @@ func (e *Enablement) States(ctx context.Context, tenant uuid.UUID) (map[string]b
 	c, ok := e.cache[tenant]
 	e.mu.RUnlock()
 	if ok && time.Now().Before(c.exp) {
-		return c.on, nil
+		return copyStates(c.on), nil
 	}
 	on := e.Defaults()
 	err := db.InTenant(ctx, e.db, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -211,7 +211,16 @@ func (e *Enablement) States(ctx context.Context, tenant uuid.UUID) (map[string]b
 	}
 	e.cache[tenant] = cached{on: on, exp: time.Now().Add(e.ttl)}
 	e.mu.Unlock()
-	return on, nil
+	return copyStates(on), nil
+}
+
+// copyStates hands out a copy: callers may change it, the cache must not change.
+func copyStates(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // Enabled reports whether the module is on for the tenant.
