@@ -157,3 +157,56 @@ func registerAPI(ctx context.Context, publicURL, email, password, name string) e
 	}
 	return fmt.Errorf("registration refused: status %d", resp.StatusCode)
 }
+
+// loginAPI runs Kratos's API login flow and returns the session token.
+func loginAPI(ctx context.Context, publicURL, email, password string) (string, error) {
+	hc := &http.Client{Timeout: 15 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(publicURL, "/")+"/self-service/login/api", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	var flow struct {
+		ID string `json:"id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&flow)
+	resp.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]any{"method": "password", "identifier": email, "password": password})
+	req, _ = http.NewRequestWithContext(ctx, "POST", strings.TrimRight(publicURL, "/")+"/self-service/login?flow="+url.QueryEscape(flow.ID), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err = hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"session_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("login refused: status %d", resp.StatusCode)
+	}
+	return out.Token, nil
+}
+
+// addMember makes the identity with email an owner of tenant (bench and demo).
+func addMember(ctx context.Context, cfg config.Config, log *slog.Logger, tenant uuid.UUID, email string) error {
+	who, err := newKratos(cfg, log, nil).FindIdentityByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.AppDatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return db.InTenant(ctx, d, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO memberships (tenant_id, identity_id, role, email, name) VALUES (?, ?, 'owner', ?, ?)
+			ON CONFLICT (tenant_id, identity_id) DO NOTHING`, tenant, who.ID, who.Email, who.Name)
+		return err
+	})
+}
