@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,9 +131,11 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		{
 			// The floor here is the identity service itself: every request that had to
 			// ask Kratos would cost at least this. The cache is what the ratio shows.
-			name:  "GET /api/v1/me vs Kratos whoami",
-			floor: func() error { return getJSONAuth(client, strings.TrimRight(cfg.KratosPublicURL, "/")+"/sessions/whoami", token) },
-			api:   auth("http://" + ln.Addr().String() + "/api/v1/me"),
+			name: "GET /api/v1/me vs Kratos whoami",
+			floor: func() error {
+				return getJSONAuth(client, strings.TrimRight(cfg.KratosPublicURL, "/")+"/sessions/whoami", token)
+			},
+			api: auth("http://" + ln.Addr().String() + "/api/v1/me"),
 		},
 	}
 	fmt.Printf("clientele bench: %d job rows in tenant bench, %d requests per path, concurrency %d\n\n", *rows, *n, *conc)
