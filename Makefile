@@ -8,6 +8,7 @@ SHELL := /bin/bash
 export CLIENTELE_CACHE ?= $(HOME)/.cache/clientele
 
 BIN := bin/clientele
+BENCH_ARGS ?= -min-auth-ratio 10
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -152,12 +152,9 @@ type memberRow struct {
 // changes and custom role grants take effect at once.
 func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (authz.Actor, error) {
 	var m memberRow
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw(`SELECT m.role, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope,
-				coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm WHERE tm.tenant_id = m.tenant_id AND tm.identity_id = m.identity_id), '{}') AS teams
-			FROM memberships m LEFT JOIN roles r ON r.tenant_id = m.tenant_id AND r.key = m.role
-			WHERE m.tenant_id = ? AND m.identity_id = ?`, tenant, identity).Scan(ctx, &m)
-	})
+	// One statement: the function sets the tenant for its own transaction and reads
+	// under RLS as the app role.
+	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authz.Actor{}, errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
 			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})

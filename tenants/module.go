@@ -8,6 +8,7 @@ package tenants
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,6 +77,49 @@ type Service struct {
 	d         Deps
 	catalogue []authz.Permission
 	builtIn   map[string]Role
+	me        meCache
+}
+
+// meCache keeps each identity's company list for a moment: the web app asks for
+// /me on every page. Any membership change in this process clears it; other
+// replicas see a change within meTTL.
+type meCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]meEntry
+}
+
+const meTTL = 2 * time.Second
+
+type meEntry struct {
+	ms  []Membership
+	inv []PendingInvitation
+	exp time.Time
+}
+
+func (c *meCache) get(id uuid.UUID) ([]Membership, []PendingInvitation, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || time.Now().After(e.exp) {
+		return nil, nil, false
+	}
+	return e.ms, e.inv, true
+}
+
+func (c *meCache) put(id uuid.UUID, ms []Membership, inv []PendingInvitation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[uuid.UUID]meEntry{}
+	}
+	c.m[id] = meEntry{ms: ms, inv: inv, exp: time.Now().Add(meTTL)}
+}
+
+// clear drops every entry; called after any membership or invitation change.
+func (c *meCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }
 
 // New builds the service. Modules must be complete: the permission catalogue and

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -94,6 +95,7 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 			}
 		}
 		actx := authz.WithActor(ctx, authz.Actor{ID: sess.IdentityID, Kind: authz.ActorUser})
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(actx, tx, audit.Entry{Action: "tenant.create", Entity: "tenant", EntityID: id.String(),
 			After: map[string]any{"name": name, "slug": slug, "owner": sess.IdentityID}})
 	})
@@ -106,25 +108,30 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 // MyTenants lists the identity's memberships and pending invitations, across
 // tenants, through the narrow member-lookup role.
 func (s *Service) MyTenants(ctx context.Context, identity uuid.UUID) ([]Membership, []PendingInvitation, error) {
-	var ms []Membership
-	var inv []PendingInvitation
-	err := s.d.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE clientele_member_lookup"); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.identity_id', ?, true)", identity.String()); err != nil {
-			return err
-		}
-		if err := tx.NewRaw(`SELECT m.tenant_id, t.slug, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-			WHERE m.identity_id = ? AND t.status = 'active' ORDER BY t.name`, identity).Scan(ctx, &ms); err != nil {
-			return err
-		}
-		return tx.NewRaw(`SELECT i.id, i.tenant_id, t.slug, t.name, i.role, i.expires_at FROM invitations i JOIN tenants t ON t.id = i.tenant_id
-			WHERE i.identity_id = ? AND i.status = 'pending' AND i.expires_at > now() AND t.status = 'active' ORDER BY i.expires_at`, identity).Scan(ctx, &inv)
-	})
-	if err != nil {
+	if ms, inv, ok := s.me.get(identity); ok {
+		return ms, inv, nil
+	}
+	ms, inv, err := s.myTenants(ctx, identity)
+	if err == nil {
+		s.me.put(identity, ms, inv)
+	}
+	return ms, inv, err
+}
+
+func (s *Service) myTenants(ctx context.Context, identity uuid.UUID) ([]Membership, []PendingInvitation, error) {
+	var raw []byte
+	// One statement: the function switches to the member-lookup role for itself.
+	if err := s.d.DB.NewRaw("SELECT clientele_my_tenants(?)::text", identity).Scan(ctx, &raw); err != nil {
 		return nil, nil, errs.From(err)
 	}
+	var out struct {
+		Memberships []Membership        `json:"memberships"`
+		Invitations []PendingInvitation `json:"invitations"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, nil, errs.InternalErr(err)
+	}
+	ms, inv := out.Memberships, out.Invitations
 	if ms == nil {
 		ms = []Membership{}
 	}
@@ -212,6 +219,7 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 			return err
 		}
 		m.Role = role
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "member.role_change", Entity: "member", EntityID: identity.String(),
 			Before: map[string]any{"role": before}, After: map[string]any{"role": role}})
 	})
@@ -241,6 +249,7 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE tenant_id = ? AND identity_id = ?", tenant, identity); err != nil {
 			return err
 		}
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "member.remove", Entity: "member", EntityID: identity.String(),
 			Before: map[string]any{"role": m.Role, "email": m.Email}, Sensitive: []string{"email"}})
 	})
@@ -310,6 +319,7 @@ func (s *Service) Invite(ctx context.Context, t tenancy.Tenant, email, role, nam
 			t.ID, email, role, identity, by, time.Now().Add(s.d.Limits.InviteTTL)).Scan(ctx, &inv); err != nil {
 			return err
 		}
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "invitation.create", Entity: "invitation", EntityID: inv.ID.String(),
 			After: map[string]any{"email": email, "role": role}, Sensitive: []string{"email"}})
 	})
@@ -352,6 +362,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, tenant, id uuid.UUID) er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.E(errs.NotFound, "invitation not found, or no longer pending")
 		}
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "invitation.revoke", Entity: "invitation", EntityID: id.String()})
 	})
 	return classify(err, "invitation")
@@ -385,6 +396,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess Session, slug strin
 		}
 		m = Membership{TenantID: t.ID, Slug: t.Slug, Name: t.Name, Role: inv.Role}
 		actx := authz.WithActor(ctx, authz.Actor{ID: sess.IdentityID, Kind: authz.ActorUser})
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(actx, tx, audit.Entry{Action: "invitation.accept", Entity: "member", EntityID: sess.IdentityID.String(),
 			After: map[string]any{"role": inv.Role}})
 	})
@@ -784,6 +796,7 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 			mods[k] = v
 		}
 		after.Modules = mods
+		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "settings.update", Entity: "tenant", EntityID: t.ID.String(), Before: before, After: after})
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -34,8 +35,21 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	n := fs.Int("requests", 2000, "measured requests per scenario and path")
 	conc := fs.Int("concurrency", 8, "parallel clients in the throughput phase")
 	maxRatio := fs.Float64("max-ratio", 0, "fail when an API/floor median ratio exceeds this (0: report only)")
+	minAuth := fs.Float64("min-auth-ratio", 0, "fail when /api/v1/me throughput is below this multiple of Kratos whoami's (0: report only; the target is 10)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := runMigrate(ctx, cfg, quiet); err != nil {
@@ -161,6 +175,14 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		ratio := float64(ap[len(ap)/2]) / float64(fl[len(fl)/2])
 		fmt.Printf("%-40s %12s %12s %7.2fx %12.0f %12.0f %7.2fx\n", s.name, fl[len(fl)/2].Round(time.Microsecond), ap[len(ap)/2].Round(time.Microsecond), ratio, frps, arps, frps/arps)
 		fmt.Printf("%-40s %12s %12s\n", "  p95", fl[len(fl)*95/100].Round(time.Microsecond), ap[len(ap)*95/100].Round(time.Microsecond))
+		if strings.HasPrefix(s.name, "GET /api/v1/me") {
+			fmt.Printf("  /api/v1/me serves %.1fx the throughput of Kratos whoami (target at least 10x)\n", arps/frps)
+			if *minAuth > 0 && arps/frps < *minAuth {
+				fmt.Printf("  FAIL: below %.1fx\n", *minAuth)
+				failed = true
+			}
+			continue
+		}
 		if *maxRatio > 0 && ratio > *maxRatio {
 			fmt.Printf("  FAIL: API/floor median ratio %.2f exceeds %.2f\n", ratio, *maxRatio)
 			failed = true
