@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 )
@@ -10,5 +11,6 @@ import (
 func buildModules(d *deps) module.Set {
 	return module.Set{
 		jobsapi.New(d.jobs),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Log: d.log}),
 	}
 }

@@ -85,14 +85,14 @@ func view(j *jobs.Job) JobView {
 	return v
 }
 
-type listIn struct {
+type jobListIn struct {
 	Type   string `query:"type" maxLength:"100" doc:"only jobs of this task type, e.g. profiles:import"`
 	Status string `query:"status" enum:"queued,running,retrying,succeeded,failed,canceled," doc:"only jobs in this status"`
 	Cursor string `query:"cursor" maxLength:"200" doc:"the next_cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
-type listOut struct {
+type jobListOut struct {
 	Body struct {
 		Items      []JobView `json:"items"`
 		NextCursor string    `json:"next_cursor,omitempty" doc:"pass as cursor to get the next page; absent on the last page"`
@@ -121,7 +121,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/jobs", Summary: "List background jobs",
 		Description: "Newest first, with keyset pagination.",
-	}, func(ctx context.Context, in *listIn) (*listOut, error) {
+	}, func(ctx context.Context, in *jobListIn) (*jobListOut, error) {
 		t, err := require(ctx, PermRead)
 		if err != nil {
 			return nil, err
@@ -130,7 +130,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		if err != nil {
 			return nil, err
 		}
-		out := &listOut{}
+		out := &jobListOut{}
 		out.Body.Items = make([]JobView, 0, len(items))
 		for i := range items {
 			out.Body.Items = append(out.Body.Items, view(&items[i]))

@@ -1,0 +1,142 @@
+package profiles
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// Lifecycle stages of a customer.
+var lifecycles = map[string]bool{"lead": true, "prospect": true, "customer": true, "at_risk": true, "churned": true}
+
+// Customer is a person or a company the tenant deals with.
+type Customer struct {
+	bun.BaseModel `bun:"table:customers,alias:c"`
+	TenantID      uuid.UUID       `bun:"tenant_id,pk,type:uuid" json:"-"`
+	ID            uuid.UUID       `bun:"id,pk,type:uuid" json:"id"`
+	Kind          string          `bun:"kind" json:"kind" enum:"person,company"`
+	Name          string          `bun:"name" json:"name"`
+	CompanyID     *uuid.UUID      `bun:"company_id,type:uuid" json:"company_id,omitempty"`
+	Emails        []string        `bun:"emails,array" json:"emails"`
+	Phones        []string        `bun:"phones,array" json:"phones"`
+	Address       json.RawMessage `bun:"address,type:jsonb" json:"address,omitempty"`
+	OwnerID       *uuid.UUID      `bun:"owner_id,type:uuid" json:"owner_id,omitempty"`
+	Tags          []string        `bun:"tags,array" json:"tags"`
+	Lifecycle     string          `bun:"lifecycle" json:"lifecycle" enum:"lead,prospect,customer,at_risk,churned"`
+	Source        string          `bun:"source" json:"source"`
+	Custom        map[string]any  `bun:"custom,type:jsonb" json:"custom"`
+	CreatedAt     time.Time       `bun:"created_at" json:"created_at"`
+	UpdatedAt     time.Time       `bun:"updated_at" json:"updated_at"`
+	DeletedAt     *time.Time      `bun:"deleted_at" json:"deleted_at,omitempty"`
+}
+
+// CustomerInput is what clients send to create a customer; an update sends the
+// fields it changes (CustomerUpdate).
+type CustomerInput struct {
+	Kind      string          `json:"kind,omitempty" enum:"person,company" default:"person"`
+	Name      string          `json:"name" minLength:"1" maxLength:"300"`
+	CompanyID *uuid.UUID      `json:"company_id,omitempty"`
+	Emails    []string        `json:"emails,omitempty" maxItems:"20"`
+	Phones    []string        `json:"phones,omitempty" maxItems:"20"`
+	Address   json.RawMessage `json:"address,omitempty"`
+	OwnerID   *uuid.UUID      `json:"owner_id,omitempty"`
+	Tags      []string        `json:"tags,omitempty" maxItems:"50"`
+	Lifecycle string          `json:"lifecycle,omitempty" enum:"lead,prospect,customer,at_risk,churned"`
+	Source    string          `json:"source,omitempty" maxLength:"100"`
+	Custom    map[string]any  `json:"custom,omitempty"`
+}
+
+// CustomerUpdate changes some fields; absent fields stay as they are.
+type CustomerUpdate struct {
+	Kind      *string          `json:"kind,omitempty" enum:"person,company"`
+	Name      *string          `json:"name,omitempty" minLength:"1" maxLength:"300"`
+	CompanyID *uuid.UUID       `json:"company_id,omitempty"`
+	Emails    *[]string        `json:"emails,omitempty" maxItems:"20"`
+	Phones    *[]string        `json:"phones,omitempty" maxItems:"20"`
+	Address   *json.RawMessage `json:"address,omitempty"`
+	OwnerID   *uuid.UUID       `json:"owner_id,omitempty"`
+	Tags      *[]string        `json:"tags,omitempty" maxItems:"50"`
+	Lifecycle *string          `json:"lifecycle,omitempty" enum:"lead,prospect,customer,at_risk,churned"`
+	Source    *string          `json:"source,omitempty" maxLength:"100"`
+	Custom    map[string]any   `json:"custom,omitempty"`
+}
+
+// normalize validates the standard fields of c in place, collecting every
+// problem so the client can fix them all at once.
+func (c *Customer) normalize() []errs.FieldError {
+	var fe []errs.FieldError
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" {
+		fe = append(fe, errs.FieldError{Location: "body.name", Message: "is required"})
+	}
+	if c.Kind == "" {
+		c.Kind = "person"
+	}
+	if c.Kind != "person" && c.Kind != "company" {
+		fe = append(fe, errs.FieldError{Location: "body.kind", Message: "must be person or company", Value: c.Kind})
+	}
+	if c.Kind == "company" && c.CompanyID != nil {
+		fe = append(fe, errs.FieldError{Location: "body.company_id", Message: "a company cannot belong to a company"})
+	}
+	if c.Lifecycle == "" {
+		c.Lifecycle = "lead"
+	}
+	if !lifecycles[c.Lifecycle] {
+		fe = append(fe, errs.FieldError{Location: "body.lifecycle", Message: "must be lead, prospect, customer, at_risk or churned", Value: c.Lifecycle})
+	}
+	seen := map[string]bool{}
+	emails := []string{}
+	for i, e := range c.Emails {
+		n, ok := normalizeEmail(e)
+		if !ok {
+			fe = append(fe, errs.FieldError{Location: fmt.Sprintf("body.emails[%d]", i), Message: "not a valid email address, e.g. li.lei@example.com", Value: e})
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			emails = append(emails, strings.TrimSpace(e))
+		}
+	}
+	c.Emails = emails
+	phones := []string{}
+	for i, p := range c.Phones {
+		if _, ok := phoneDigits(p); !ok {
+			fe = append(fe, errs.FieldError{Location: fmt.Sprintf("body.phones[%d]", i), Message: "not a phone number: use 5 to 15 digits, optionally +country code, spaces and dashes", Value: p})
+			continue
+		}
+		phones = append(phones, strings.TrimSpace(p))
+	}
+	c.Phones = phones
+	tags := []string{}
+	seenTag := map[string]bool{}
+	for i, t := range c.Tags {
+		t = strings.TrimSpace(t)
+		if t == "" || len([]rune(t)) > 50 {
+			fe = append(fe, errs.FieldError{Location: fmt.Sprintf("body.tags[%d]", i), Message: "tags are 1 to 50 characters", Value: t})
+			continue
+		}
+		if !seenTag[strings.ToLower(t)] {
+			seenTag[strings.ToLower(t)] = true
+			tags = append(tags, t)
+		}
+	}
+	c.Tags = tags
+	if len(c.Address) > 0 && string(c.Address) != "null" {
+		var obj map[string]any
+		if json.Unmarshal(c.Address, &obj) != nil {
+			fe = append(fe, errs.FieldError{Location: "body.address", Message: "must be an object such as {\"city\": \"Shanghai\", \"country\": \"CN\"}"})
+		}
+	} else {
+		c.Address = json.RawMessage("{}")
+	}
+	if c.Custom == nil {
+		c.Custom = map[string]any{}
+	}
+	return fe
+}

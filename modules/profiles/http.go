@@ -1,0 +1,146 @@
+package profiles
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+type customerOut struct{ Body *Customer }
+
+type idIn struct {
+	ID uuid.UUID `path:"id" doc:"the customer id"`
+}
+
+type customerListIn struct {
+	Q         string   `query:"q" maxLength:"100" doc:"search name (Chinese from one character), email or phone prefix"`
+	Lifecycle []string `query:"lifecycle,explode" doc:"lead, prospect, customer, at_risk or churned; repeat for several"`
+	Owner     string   `query:"owner" doc:"owner member id"`
+	Tag       []string `query:"tag,explode" doc:"only customers with every given tag"`
+	Kind      string   `query:"kind" enum:"person,company,"`
+	Sort      string   `query:"sort" enum:"created_at,-created_at,updated_at,-updated_at,name,-name," doc:"default -created_at"`
+	Cursor    string   `query:"cursor" maxLength:"300"`
+	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type customerListOut struct {
+	Body struct {
+		Items      []Customer `json:"items"`
+		NextCursor string     `json:"next_cursor,omitempty"`
+	}
+}
+
+// Routes registers the customer operations.
+func (m *Module) Routes(api huma.API, _ fiber.Router) {
+	type createIn struct {
+		AllowDuplicate bool `query:"allow_duplicate" doc:"create even when the email or phone belongs to another customer"`
+		Body           CustomerInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "create-customer", Method: http.MethodPost, Path: "/customers", DefaultStatus: 201,
+		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true."},
+		func(ctx context.Context, in *createIn) (*customerOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := m.CreateCustomer(ctx, t.ID, in.Body, in.AllowDuplicate)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers", Summary: "List and search customers",
+		Description: "Keyset pages (pass next_cursor as cursor). JSON by default; XML with Accept: application/xml."},
+		func(ctx context.Context, in *customerListIn) (*customerListOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			f := Filter{Q: in.Q, Lifecycle: splitAll(in.Lifecycle), Tags: splitAll(in.Tag), Kind: in.Kind, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit}
+			for i, l := range f.Lifecycle {
+				if !lifecycles[l] {
+					return nil, errs.E(errs.Invalid, "Unknown lifecycle %q.", l).WithFields(errs.FieldError{Location: "query.lifecycle", Message: "use lead, prospect, customer, at_risk or churned", Value: f.Lifecycle[i]})
+				}
+			}
+			if in.Owner != "" {
+				id, perr := uuid.Parse(in.Owner)
+				if perr != nil {
+					return nil, errs.Field("query.owner", "must be a member id (UUID)")
+				}
+				f.Owner = &id
+			}
+			out := &customerListOut{}
+			out.Body.Items, out.Body.NextCursor, err = m.ListCustomers(ctx, t.ID, f)
+			return out, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer"},
+		func(ctx context.Context, in *idIn) (*customerOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := m.GetCustomer(ctx, t.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		})
+	type updateIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body CustomerUpdate
+	}
+	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer"},
+		func(ctx context.Context, in *updateIn) (*customerOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := m.UpdateCustomer(ctx, t.ID, in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}", DefaultStatus: 204,
+		Summary: "Delete a customer", Description: "Soft delete: POST .../restore brings it back."},
+		func(ctx context.Context, in *idIn) (*struct{}, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			_, err = m.DeleteCustomer(ctx, t.ID, in.ID, false)
+			return nil, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer"},
+		func(ctx context.Context, in *idIn) (*customerOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := m.DeleteCustomer(ctx, t.ID, in.ID, true)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		})
+}
+
+// splitAll accepts both repeated parameters and comma lists.
+func splitAll(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+// Package profiles is the customer record (客户档案): people and companies, their
+// contacts, tags, lifecycle, owner and custom fields, with search that works for
+// Chinese names from one character up and for email and phone prefixes, all under
+// row-level security.
+package profiles
+
+import (
+	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/events"
+)
+
+// Permissions of the module.
+const (
+	PermRead  = "profiles.read"
+	PermWrite = "profiles.write"
+)
+
+// Deps are what the module needs, built in cmd.
+type Deps struct {
+	DB     *bun.DB
+	Events *events.Bus
+	Log    *slog.Logger
+}
+
+// Module is the profiles module.
+type Module struct{ d Deps }
+
+// New builds the module.
+func New(d Deps) *Module {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Module{d: d}
+}
+
+// Name is the route prefix and namespace.
+func (m *Module) Name() string { return "profiles" }
+
+// DefaultEnabled: customer profiles are on for every new company.
+func (m *Module) DefaultEnabled() bool { return true }
+
+// Permissions declares what roles may be granted.
+func (m *Module) Permissions() []authz.Permission {
+	return []authz.Permission{
+		{Key: PermRead, Label: "See customers", LabelZH: "查看客户"},
+		{Key: PermWrite, Label: "Create and change customers", LabelZH: "创建和修改客户"},
+	}
+}

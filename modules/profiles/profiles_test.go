@@ -1,0 +1,277 @@
+package profiles_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
+func actor(perms ...string) context.Context {
+	p := map[string]bool{}
+	for _, k := range perms {
+		p[k] = true
+	}
+	return authz.WithActor(context.Background(), authz.Actor{ID: uuid.New(), Kind: authz.ActorUser, Permissions: p, Scope: authz.ScopeAll})
+}
+
+var writer = actor(profiles.PermRead, profiles.PermWrite)
+
+func setup(t *testing.T) (*profiles.Module, *[]events.Event) {
+	bus := events.New(nil)
+	var got []events.Event
+	bus.Subscribe("*", "test", func(_ context.Context, e events.Event) error { got = append(got, e); return nil })
+	return profiles.New(profiles.Deps{DB: testkit.Get(t).App, Events: bus}), &got
+}
+
+func TestCreateValidatesEveryField(t *testing.T) {
+	m, _ := setup(t)
+	a := testkit.Get(t).NewTenant(t)
+	_, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: " ", Emails: []string{"nope"}, Phones: []string{"12"}, Lifecycle: "vip", Tags: []string{""}}, false)
+	var e *errs.Error
+	if !asErr(err, &e) || e.Status != 422 {
+		t.Fatalf("got %v", err)
+	}
+	locs := map[string]bool{}
+	for _, f := range e.Errors {
+		locs[f.Location] = true
+	}
+	for _, want := range []string{"body.name", "body.emails[0]", "body.phones[0]", "body.lifecycle", "body.tags[0]"} {
+		if !locs[want] {
+			t.Errorf("missing %s in %v", want, e.Errors)
+		}
+	}
+	if _, err := m.CreateCustomer(actor(profiles.PermRead), a.ID, profiles.CustomerInput{Name: "x"}, false); !errs.Is(err, errs.Forbidden) {
+		t.Fatalf("viewer create: %v", err)
+	}
+}
+
+func asErr(err error, target **errs.Error) bool {
+	e, ok := err.(*errs.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestDuplicatesAndLifecycleEventsAudit(t *testing.T) {
+	m, got := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c1, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "李雷", Emails: []string{"Li.Lei@Example.com"}, Phones: []string{"+86 138 0013 8000"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Lei Li", Emails: []string{"li.lei@example.com"}}, false)
+	if !errs.Is(err, errs.Conflict) || !strings.Contains(err.Error(), c1.ID.String()) {
+		t.Fatalf("duplicate email: %v", err)
+	}
+	_, err = m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Phone Twin", Phones: []string{"138-0013-8000"}}, false)
+	if !errs.Is(err, errs.Conflict) {
+		t.Fatalf("duplicate phone (national form): %v", err)
+	}
+	if _, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Lei Li", Emails: []string{"li.lei@example.com"}}, true); err != nil {
+		t.Fatalf("allow_duplicate: %v", err)
+	}
+	stage := "customer"
+	if _, err := m.UpdateCustomer(writer, a.ID, c1.ID, profiles.CustomerUpdate{Lifecycle: &stage}); err != nil {
+		t.Fatal(err)
+	}
+	var hist, auditRows int
+	_ = env.Owner.NewRaw("SELECT count(*) FROM customer_lifecycle_history WHERE tenant_id = ? AND customer_id = ?", a.ID, c1.ID).Scan(context.Background(), &hist)
+	_ = env.Owner.NewRaw("SELECT count(*) FROM audit_log WHERE tenant_id = ? AND entity_id = ?", a.ID, c1.ID.String()).Scan(context.Background(), &auditRows)
+	if hist != 2 || auditRows != 2 {
+		t.Fatalf("history %d audit %d, want 2 and 2", hist, auditRows)
+	}
+	topics := []string{}
+	for _, e := range *got {
+		topics = append(topics, e.Topic)
+	}
+	if strings.Join(topics, ",") != "customer.created,customer.created,customer.updated" {
+		t.Fatalf("events %v", topics)
+	}
+	// Soft delete hides the customer and frees its email; restore brings it back.
+	if _, err := m.DeleteCustomer(writer, a.ID, c1.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GetCustomer(writer, a.ID, c1.ID); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("deleted still visible: %v", err)
+	}
+	if _, err := m.DeleteCustomer(writer, a.ID, c1.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GetCustomer(writer, a.ID, c1.ID); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+}
+
+func TestSearchCJKEmailPhoneAndIsolation(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	mk := func(tn uuid.UUID, name, email, phone string) uuid.UUID {
+		in := profiles.CustomerInput{Name: name}
+		if email != "" {
+			in.Emails = []string{email}
+		}
+		if phone != "" {
+			in.Phones = []string{phone}
+		}
+		c, err := m.CreateCustomer(writer, tn, in, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	zs := mk(a.ID, "张三丰", "zsf@wudang.cn", "+86 139 1111 2222")
+	zw := mk(a.ID, "张无忌", "", "")
+	li := mk(a.ID, "Li Lei", "li.lei@example.com", "021-5555-0101")
+	mk(b.ID, "张伯伦", "zhang@b.example", "") // another tenant's 张
+	cases := []struct {
+		q    string
+		want []uuid.UUID
+	}{
+		{"张", []uuid.UUID{zs, zw}},
+		{"三丰", []uuid.UUID{zs}},
+		{"丰", []uuid.UUID{zs}},
+		{"li.l", []uuid.UUID{li}},
+		{"zsf@", []uuid.UUID{zs}},
+		{"139", []uuid.UUID{zs}},
+		{"+86 1391", []uuid.UUID{zs}},
+		{"021", []uuid.UUID{li}},
+		{"lei", []uuid.UUID{li}},
+		{"zhang", nil},
+	}
+	for _, c := range cases {
+		items, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Q: c.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ids(items), sorted(c.want); got != want {
+			t.Errorf("q=%q: got %s want %s", c.q, got, want)
+		}
+	}
+	// Tenant B's customer is invisible to A by id too.
+	items, _, _ := m.ListCustomers(writer, b.ID, profiles.Filter{Q: "张"})
+	if len(items) != 1 {
+		t.Fatalf("tenant B sees %d", len(items))
+	}
+	if _, err := m.GetCustomer(writer, a.ID, items[0].ID); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("A reads B's customer: %v", err)
+	}
+	if _, err := m.UpdateCustomer(writer, a.ID, items[0].ID, profiles.CustomerUpdate{}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("A updates B's customer: %v", err)
+	}
+	// RLS alone: inside A's transaction, an unfiltered query sees only A's customers.
+	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		var tenants []uuid.UUID
+		if err := tx.NewRaw("SELECT DISTINCT tenant_id FROM customers").Scan(ctx, &tenants); err != nil {
+			return err
+		}
+		if len(tenants) != 1 || tenants[0] != a.ID {
+			t.Fatalf("saw %v", tenants)
+		}
+		return nil
+	})
+}
+
+func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	stages := []string{"lead", "prospect", "customer", "at_risk", "churned"}
+	type rec struct {
+		id    uuid.UUID
+		name  string
+		stage string
+		tags  []string
+	}
+	var all []rec
+	for i := 0; i < 120; i++ {
+		tags := []string{}
+		if i%3 == 0 {
+			tags = append(tags, "VIP")
+		}
+		if i%4 == 0 {
+			tags = append(tags, "north")
+		}
+		name := fmt.Sprintf("Customer %03d 客户", (i*37)%120)
+		c, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: name, Lifecycle: stages[i%5], Tags: tags}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rec{c.ID, strings.ToLower(name), stages[i%5], tags})
+	}
+	var want []rec
+	for _, r := range all {
+		vip := false
+		for _, tg := range r.tags {
+			vip = vip || tg == "VIP"
+		}
+		if vip && (r.stage == "lead" || r.stage == "customer") {
+			want = append(want, r)
+		}
+	}
+	sort.Slice(want, func(i, j int) bool {
+		if want[i].name != want[j].name {
+			return want[i].name > want[j].name
+		}
+		return want[i].id.String() > want[j].id.String()
+	})
+	var got []uuid.UUID
+	cursor := ""
+	for page := 0; page < 50; page++ {
+		items, next, err := m.ListCustomers(writer, a.ID, profiles.Filter{Tags: []string{"vip"}, Lifecycle: []string{"lead", "customer"}, Sort: "-name", Limit: 7, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i].id {
+			t.Fatalf("position %d: got %s want %s (%s)", i, got[i], want[i].id, want[i].name)
+		}
+	}
+	if _, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Sort: "colour"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("bad sort: %v", err)
+	}
+}
+
+func ids(cs []profiles.Customer) string {
+	var out []uuid.UUID
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return sorted(out)
+}
+
+func sorted(in []uuid.UUID) string {
+	s := make([]string, len(in))
+	for i, id := range in {
+		s[i] = id.String()
+	}
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}

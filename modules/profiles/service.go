@@ -1,0 +1,394 @@
+package profiles
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
+)
+
+func need(ctx context.Context, perm string) error {
+	if !authz.ActorFrom(ctx).Can(perm) {
+		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
+	}
+	return nil
+}
+
+// visible restricts q to the customers the actor's scope lets them see. Team
+// scope is applied as own for now (stricter) until teams reach modules through a
+// platform interface.
+func visible(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQuery {
+	a := authz.ActorFrom(ctx)
+	if a.Kind == authz.ActorSystem || a.Kind == authz.ActorAPIKey || a.Scope == authz.ScopeAll {
+		return q
+	}
+	return q.Where(alias+"owner_id = ?", a.ID)
+}
+
+func notFound() error { return errs.E(errs.NotFound, "customer not found") }
+
+// DuplicateError says which customers already hold the email or phone.
+func duplicateError(ids []uuid.UUID) error {
+	links := make([]string, len(ids))
+	for i, id := range ids {
+		links[i] = id.String()
+	}
+	return errs.E(errs.Conflict, "A customer with this email or phone exists already (%s). Open it, or send ?allow_duplicate=true to create another.", strings.Join(links, ", ")).
+		WithFields(errs.FieldError{Location: "body.emails", Message: "already used by customer " + links[0], Value: links})
+}
+
+// CreateCustomer validates and stores a customer, with its search terms, an audit
+// row and a customer.created event, in one transaction.
+func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in CustomerInput, allowDuplicate bool) (*Customer, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: in.Kind, Name: in.Name, CompanyID: in.CompanyID, Emails: in.Emails,
+		Phones: in.Phones, Address: in.Address, OwnerID: in.OwnerID, Tags: in.Tags, Lifecycle: in.Lifecycle, Source: in.Source, Custom: in.Custom}
+	if fe := c.normalize(); len(fe) > 0 {
+		return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	}
+	if len(c.Custom) > 0 {
+		return nil, errs.E(errs.Invalid, "Custom fields are not defined for customers yet.").
+			WithFields(errs.FieldError{Location: "body.custom", Message: "define the fields under Settings → Custom fields first"})
+	}
+	if c.OwnerID == nil {
+		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
+			id := a.ID
+			c.OwnerID = &id
+		}
+	}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if err := m.checkCompany(ctx, tx, c); err != nil {
+			return err
+		}
+		if !allowDuplicate {
+			dups, err := findDuplicates(ctx, tx, tenant, contactKeys(c), c.ID)
+			if err != nil {
+				return err
+			}
+			if len(dups) > 0 {
+				return duplicateError(dups)
+			}
+		}
+		if _, err := tx.NewInsert().Model(c).Returning("created_at, updated_at").Exec(ctx); err != nil {
+			return err
+		}
+		if err := writeSideRows(ctx, tx, c); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
+			tenant, c.ID, c.Lifecycle, actorID(ctx)); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c}); err != nil {
+			return err
+		}
+		m.publish(ctx, "customer.created", c.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, db.Classify(err, "customer")
+	}
+	return c, nil
+}
+
+func actorID(ctx context.Context) *uuid.UUID {
+	a := authz.ActorFrom(ctx)
+	if a.ID == uuid.Nil {
+		return nil
+	}
+	return &a.ID
+}
+
+func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
+	if m.d.Events != nil {
+		m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
+	}
+}
+
+func (m *Module) checkCompany(ctx context.Context, tx bun.Tx, c *Customer) error {
+	if c.CompanyID == nil {
+		return nil
+	}
+	var kind string
+	err := tx.NewRaw("SELECT kind FROM customers WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL", c.TenantID, *c.CompanyID).Scan(ctx, &kind)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && kind != "company") {
+		return errs.Field("body.company_id", "no company with this id exists in this tenant")
+	}
+	return err
+}
+
+// GetCustomer returns a live customer the actor may see.
+func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Customer, error) {
+	if err := need(ctx, PermRead); err != nil {
+		return nil, err
+	}
+	c := &Customer{}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, id)
+		return visible(ctx, q, "c.").Scan(ctx)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound()
+	}
+	return c, db.Classify(err, "customer")
+}
+
+// UpdateCustomer applies the changes, records lifecycle history, audit and event.
+func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u CustomerUpdate) (*Customer, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	var c *Customer
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		cur := &Customer{}
+		q := tx.NewSelect().Model(cur).Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, id).For("UPDATE")
+		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound()
+			}
+			return err
+		}
+		before := *cur
+		next := *cur
+		if u.Kind != nil {
+			next.Kind = *u.Kind
+		}
+		if u.Name != nil {
+			next.Name = *u.Name
+		}
+		if u.CompanyID != nil {
+			next.CompanyID = u.CompanyID
+		}
+		if u.Emails != nil {
+			next.Emails = *u.Emails
+		}
+		if u.Phones != nil {
+			next.Phones = *u.Phones
+		}
+		if u.Address != nil {
+			next.Address = *u.Address
+		}
+		if u.OwnerID != nil {
+			next.OwnerID = u.OwnerID
+		}
+		if u.Tags != nil {
+			next.Tags = *u.Tags
+		}
+		if u.Lifecycle != nil {
+			next.Lifecycle = *u.Lifecycle
+		}
+		if u.Source != nil {
+			next.Source = *u.Source
+		}
+		if len(u.Custom) > 0 {
+			return errs.E(errs.Invalid, "Custom fields are not defined for customers yet.").
+				WithFields(errs.FieldError{Location: "body.custom", Message: "define the fields under Settings → Custom fields first"})
+		}
+		if fe := next.normalize(); len(fe) > 0 {
+			return errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+		}
+		if err := m.checkCompany(ctx, tx, &next); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(&next).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").
+			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
+			return err
+		}
+		if err := writeSideRows(ctx, tx, &next); err != nil {
+			return err
+		}
+		if next.Lifecycle != before.Lifecycle {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
+				tenant, id, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
+				return err
+			}
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.update", Entity: "customer", EntityID: id.String(), Before: before, After: next}); err != nil {
+			return err
+		}
+		m.publish(ctx, "customer.updated", id)
+		c = &next
+		return nil
+	})
+	if err != nil {
+		return nil, db.Classify(err, "customer")
+	}
+	return c, nil
+}
+
+// DeleteCustomer soft-deletes; RestoreCustomer undoes it.
+func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, restore bool) (*Customer, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	c := &Customer{}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		cond := "c.deleted_at IS NULL"
+		if restore {
+			cond = "c.deleted_at IS NOT NULL"
+		}
+		q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ? AND "+cond, tenant, id).For("UPDATE")
+		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound()
+			}
+			return err
+		}
+		action, topic := "customer.delete", "customer.deleted"
+		if restore {
+			c.DeletedAt = nil
+			action, topic = "customer.restore", "customer.updated"
+		} else {
+			now := time.Now().UTC()
+			c.DeletedAt = &now
+		}
+		if _, err := tx.NewUpdate().Model(c).Column("deleted_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := writeSideRows(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: action, Entity: "customer", EntityID: id.String(),
+			Before: map[string]any{"deleted": !restore}, After: map[string]any{"deleted": restore == false}}); err != nil {
+			return err
+		}
+		m.publish(ctx, topic, id)
+		return nil
+	})
+	if err != nil {
+		return nil, db.Classify(err, "customer")
+	}
+	return c, nil
+}
+
+// Filter narrows a customer list.
+type Filter struct {
+	Q         string
+	Lifecycle []string
+	Owner     *uuid.UUID
+	Tags      []string
+	Kind      string
+	Sort      string // created_at, name, updated_at; "-" for descending
+	Cursor    string
+	Limit     int
+}
+
+var sorts = map[string]struct{ expr, col string }{
+	"created_at": {"c.created_at", "created_at"},
+	"updated_at": {"c.updated_at", "updated_at"},
+	"name":       {"lower(c.name)", "name"},
+}
+
+type cursorT struct {
+	V  string    `json:"v"`
+	ID uuid.UUID `json:"i"`
+}
+
+// ListCustomers returns one keyset page and the next cursor.
+func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) ([]Customer, string, error) {
+	if err := need(ctx, PermRead); err != nil {
+		return nil, "", err
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	sortKey, desc := strings.TrimPrefix(f.Sort, "-"), strings.HasPrefix(f.Sort, "-")
+	if f.Sort == "" {
+		sortKey, desc = "created_at", true
+	}
+	s, ok := sorts[sortKey]
+	if !ok {
+		return nil, "", errs.Field("query.sort", "sort by created_at, updated_at or name, with - for descending")
+	}
+	var after *cursorT
+	if f.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		after = &cursorT{}
+		if err != nil || json.Unmarshal(raw, after) != nil {
+			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+		}
+	}
+	var out []Customer
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(&out).Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant)
+		q = visible(ctx, q, "c.")
+		if len(f.Lifecycle) > 0 {
+			q = q.Where("c.lifecycle IN (?)", bun.In(f.Lifecycle))
+		}
+		if f.Owner != nil {
+			q = q.Where("c.owner_id = ?", *f.Owner)
+		}
+		if f.Kind != "" {
+			q = q.Where("c.kind = ?", f.Kind)
+		}
+		for _, t := range f.Tags {
+			q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(t))
+		}
+		for _, group := range searchPlan(f.Q) {
+			var alts []string
+			var args []any
+			for _, cond := range group {
+				if cond.exact != "" {
+					alts = append(alts, "t.term = ?")
+					args = append(args, cond.exact)
+				} else {
+					alts = append(alts, "(t.term >= ? AND t.term < ?)")
+					args = append(args, cond.prefix, prefixEnd(cond.prefix))
+				}
+			}
+			q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+strings.Join(alts, " OR ")+"))", args...)
+		}
+		dir, cmp := "ASC", ">"
+		if desc {
+			dir, cmp = "DESC", "<"
+		}
+		if after != nil {
+			val := any(after.V)
+			if sortKey != "name" {
+				t, err := time.Parse(time.RFC3339Nano, after.V)
+				if err != nil {
+					return errs.Field("query.cursor", "does not fit this sort; start again without it")
+				}
+				val = t
+			}
+			q = q.Where(fmt.Sprintf("(%s, c.id) %s (?, ?)", s.expr, cmp), val, after.ID)
+		}
+		return q.OrderExpr(fmt.Sprintf("%s %s, c.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx)
+	})
+	if err != nil {
+		return nil, "", db.Classify(err, "customer")
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		v := last.CreatedAt.Format(time.RFC3339Nano)
+		switch sortKey {
+		case "updated_at":
+			v = last.UpdatedAt.Format(time.RFC3339Nano)
+		case "name":
+			v = strings.ToLower(last.Name)
+		}
+		b, _ := json.Marshal(cursorT{V: v, ID: last.ID})
+		next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if out == nil {
+		out = []Customer{}
+	}
+	return out, next, nil
+}

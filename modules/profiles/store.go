@@ -1,0 +1,53 @@
+package profiles
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// writeSideRows replaces a customer's tag, search-term and contact rows.
+func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
+	for _, table := range []string{"customer_tags", "customer_terms", "customer_contacts"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ? AND customer_id = ?", c.TenantID, c.ID); err != nil {
+			return err
+		}
+	}
+	if c.DeletedAt != nil {
+		return nil // a deleted customer is neither searchable nor a duplicate
+	}
+	ins := func(table, col string, values []string) error {
+		if len(values) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, %s, customer_id)
+			SELECT ?, v, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, table, col), c.TenantID, c.ID, pgdialect.Array(values))
+		return err
+	}
+	tags := make([]string, len(c.Tags))
+	for i, t := range c.Tags {
+		tags[i] = strings.ToLower(t)
+	}
+	if err := ins("customer_tags", "tag", tags); err != nil {
+		return err
+	}
+	if err := ins("customer_terms", "term", termsOf(c)); err != nil {
+		return err
+	}
+	return ins("customer_contacts", "key", contactKeys(c))
+}
+
+// findDuplicates returns live customers other than self sharing a contact key.
+func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) ([]uuid.UUID, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var ids []uuid.UUID
+	err := tx.NewRaw(`SELECT DISTINCT cc.customer_id FROM customer_contacts cc
+		WHERE cc.tenant_id = ? AND cc.key IN (?) AND cc.customer_id <> ? LIMIT 20`, tenant, bun.In(keys), self).Scan(ctx, &ids)
+	return ids, err
+}
