@@ -16,13 +16,13 @@ func TestNameTermsCoverCJKAndWords(t *testing.T) {
 
 func TestSearchPlan(t *testing.T) {
 	cases := map[string]string{
-		"张":           "[[{n:张 }]]",
-		"张三":          "[[{n:张三 }]]",
-		"li.lei@exa":  "[[{ e:li.lei@exa}]]",
-		"138 0013":    "[[{ p:1380013}]]",
-		"+86 138":     "[[{ p:86138}]]",
-		"lei":         "[[{ n:lei} { e:lei}]]",
-		"  ":          "[]",
+		"张":          "[[{n:张 }]]",
+		"张三":         "[[{n:张三 }]]",
+		"li.lei@exa": "[[{ e:li.lei@exa}]]",
+		"138 0013":   "[[{ p:1380013}]]",
+		"+86 138":    "[[{ p:86138}]]",
+		"lei":        "[[{ n:lei} { e:lei}]]",
+		"  ":         "[]",
 	}
 	for q, want := range cases {
 		if got := fmtPlan(searchPlan(q)); got != want {
