@@ -22,7 +22,7 @@ Usage:
   clientele worker             background jobs (imports, exports, reports, reminders) and schedules
   clientele migrate            apply pending migrations (under an advisory lock) and exit
   clientele dev                one-machine default: start or reuse PostgreSQL and Redis, migrate, seed, serve + worker
-  clientele seed               create the demo tenant (idempotent)
+  clientele seed [--tenant SLUG --customers N]  the demo tenant (idempotent), or N generated customers
   clientele tenant create SLUG NAME | tenant list
   clientele services start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API
@@ -58,7 +58,7 @@ func main() {
 	case "dev":
 		err = runDev(ctx, cfg, log)
 	case "seed":
-		err = runSeed(ctx, cfg, log)
+		err = runSeedCommand(ctx, cfg, log, args)
 	case "tenant":
 		err = runTenant(ctx, cfg, log, args)
 	case "services":

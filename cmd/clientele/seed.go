@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,8 +17,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -32,6 +35,56 @@ func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("seed: demo tenant ready", "tenant_id", id.String(), "created", created)
+	return nil
+}
+
+// runSeedCommand is `clientele seed [--tenant SLUG --customers N]`: the demo tenant
+// by default, or N generated customers for a tenant (created when missing).
+func runSeedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	slug := fs.String("tenant", "", "tenant slug to fill (created when missing)")
+	n := fs.Int("customers", 0, "customers to generate")
+	seed := fs.Uint64("seed", 1, "random seed, for repeatable data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *slug == "" {
+		return runSeed(ctx, cfg, log)
+	}
+	if *n <= 0 {
+		return fmt.Errorf("seed: --customers must be positive")
+	}
+	id, _, err := ensureTenant(ctx, cfg, *slug, *slug)
+	if err != nil {
+		return err
+	}
+	return seedCustomers(ctx, cfg, id, *n, *seed)
+}
+
+func seedCustomers(ctx context.Context, cfg config.Config, tenant uuid.UUID, n int, seed uint64) error {
+	conn, err := pgx.Connect(ctx, cfg.AppDatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	start := time.Now()
+	last := time.Now()
+	err = profiles.Seed(ctx, conn, tenant, n, seed, func(done int) {
+		if time.Since(last) > 2*time.Second || done == n {
+			last = time.Now()
+			rate := float64(done) / time.Since(start).Seconds()
+			fmt.Fprintf(os.Stderr, "seed: %d/%d customers (%.0f%%), %.0f rows/s, ETA %s\n", done, n, 100*float64(done)/float64(n), rate,
+				time.Duration(float64(n-done)/rate*float64(time.Second)).Round(time.Second))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// Planner statistics need the owner; the app role may not ANALYZE.
+	if owner, err := pgx.Connect(ctx, cfg.DatabaseURL); err == nil {
+		_, _ = owner.Exec(ctx, "ANALYZE customers; ANALYZE customer_terms; ANALYZE customer_tags; ANALYZE customer_contacts")
+		owner.Close(ctx)
+	}
 	return nil
 }
 
