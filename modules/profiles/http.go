@@ -130,6 +130,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			}
 			return &customerOut{Body: c}, nil
 		})
+	m.interactionRoutes(api)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

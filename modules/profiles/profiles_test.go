@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -274,4 +275,56 @@ func sorted(in []uuid.UUID) string {
 	}
 	sort.Strings(s)
 	return strings.Join(s, ",")
+}
+
+func TestInteractionTimeline(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	c, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "王芳"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bad input: every problem named.
+	_, err = m.AddInteraction(writer, a.ID, c.ID, profiles.InteractionInput{Kind: "purchase", Summary: " ", Amount: "12.34567", Currency: "XX"})
+	var e *errs.Error
+	if !asErr(err, &e) || len(e.Errors) != 3 {
+		t.Fatalf("bad purchase: %v", err)
+	}
+	if _, err := m.AddInteraction(writer, a.ID, c.ID, profiles.InteractionInput{Kind: "call", Summary: "x", Amount: "5"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("amount on a call: %v", err)
+	}
+	future := time.Now().Add(72 * time.Hour)
+	if _, err := m.AddInteraction(writer, a.ID, c.ID, profiles.InteractionInput{Kind: "meeting", Summary: "x", OccurredAt: &future}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("future interaction: %v", err)
+	}
+	old := time.Date(2019, 5, 1, 8, 0, 0, 0, time.UTC) // lands in the default partition
+	steps := []profiles.InteractionInput{
+		{Kind: "purchase", Summary: "首单", Amount: "1999.00", Currency: "cny", OccurredAt: &old},
+		{Kind: "call", Summary: "Follow-up call"},
+		{Kind: "note", Summary: "Prefers WeChat"},
+	}
+	for _, s := range steps {
+		if _, err := m.AddInteraction(writer, a.ID, c.ID, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := m.Timeline(writer, a.ID, c.ID, profiles.InteractionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || items[2].Kind != "purchase" || items[2].Amount == nil || *items[2].Amount != "1999.0000" || *items[2].Currency != "CNY" {
+		t.Fatalf("timeline: %+v", items)
+	}
+	items, _, _ = m.Timeline(writer, a.ID, c.ID, profiles.InteractionFilter{Kinds: []string{"note", "call"}, Limit: 1})
+	if len(items) != 1 || items[0].Kind != "note" {
+		t.Fatalf("filtered page: %+v", items)
+	}
+	// Tenant B cannot read or write A's timeline.
+	if _, err := m.AddInteraction(writer, b.ID, c.ID, profiles.InteractionInput{Kind: "note", Summary: "x"}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("B writes A's timeline: %v", err)
+	}
+	if _, _, err := m.Timeline(writer, b.ID, c.ID, profiles.InteractionFilter{}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("B reads A's timeline: %v", err)
+	}
 }

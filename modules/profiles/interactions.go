@@ -1,0 +1,229 @@
+package profiles
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"golang.org/x/text/currency"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Interaction is one entry of a customer's timeline.
+type Interaction struct {
+	bun.BaseModel `bun:"table:interactions,alias:i"`
+	TenantID      uuid.UUID  `bun:"tenant_id,pk,type:uuid" json:"-"`
+	ID            uuid.UUID  `bun:"id,pk,type:uuid" json:"id"`
+	OccurredAt    time.Time  `bun:"occurred_at,pk" json:"occurred_at"`
+	CustomerID    uuid.UUID  `bun:"customer_id,type:uuid" json:"customer_id"`
+	Kind          string     `bun:"kind" json:"kind" enum:"call,email,meeting,visit,note,social,purchase,feedback"`
+	Channel       string     `bun:"channel" json:"channel"`
+	Summary       string     `bun:"summary" json:"summary"`
+	Body          string     `bun:"body" json:"body"`
+	ActorID       *uuid.UUID `bun:"actor_id,type:uuid" json:"actor_id,omitempty"`
+	Amount        *string    `bun:"amount" json:"amount,omitempty" doc:"exact decimal, purchases only"`
+	Currency      *string    `bun:"currency" json:"currency,omitempty" doc:"ISO 4217, purchases only"`
+	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`
+}
+
+// InteractionInput is a new timeline entry.
+type InteractionInput struct {
+	Kind       string     `json:"kind" enum:"call,email,meeting,visit,note,social,purchase,feedback"`
+	OccurredAt *time.Time `json:"occurred_at,omitempty" doc:"default now; at most a day ahead"`
+	Channel    string     `json:"channel,omitempty" maxLength:"50"`
+	Summary    string     `json:"summary" minLength:"1" maxLength:"500"`
+	Body       string     `json:"body,omitempty" maxLength:"20000"`
+	Amount     string     `json:"amount,omitempty" doc:"purchases: an exact decimal such as 1999.00"`
+	Currency   string     `json:"currency,omitempty" doc:"purchases: ISO 4217 such as CNY"`
+}
+
+var decimalPattern = regexp.MustCompile(`^-?\d{1,14}(\.\d{1,4})?$`)
+
+// AddInteraction appends to a customer's timeline.
+func (m *Module) AddInteraction(ctx context.Context, tenant, customer uuid.UUID, in InteractionInput) (*Interaction, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	it := &Interaction{TenantID: tenant, ID: uuid.New(), CustomerID: customer, Kind: in.Kind, Channel: strings.TrimSpace(in.Channel),
+		Summary: strings.TrimSpace(in.Summary), Body: in.Body, ActorID: actorID(ctx), OccurredAt: time.Now().UTC()}
+	var fe []errs.FieldError
+	if in.OccurredAt != nil {
+		if in.OccurredAt.After(time.Now().Add(24 * time.Hour)) {
+			fe = append(fe, errs.FieldError{Location: "body.occurred_at", Message: "cannot be more than a day ahead; plan future contact as a follow-up task"})
+		}
+		it.OccurredAt = in.OccurredAt.UTC()
+	}
+	if it.Summary == "" {
+		fe = append(fe, errs.FieldError{Location: "body.summary", Message: "is required"})
+	}
+	if in.Kind == "purchase" {
+		if !decimalPattern.MatchString(in.Amount) {
+			fe = append(fe, errs.FieldError{Location: "body.amount", Message: "a purchase needs an exact decimal amount such as 1999.00", Value: in.Amount})
+		}
+		cur := strings.ToUpper(strings.TrimSpace(in.Currency))
+		if _, err := currency.ParseISO(cur); err != nil || len(cur) != 3 {
+			fe = append(fe, errs.FieldError{Location: "body.currency", Message: "a purchase needs an ISO 4217 currency such as CNY", Value: in.Currency})
+		}
+		it.Amount, it.Currency = &in.Amount, &cur
+	} else if in.Amount != "" || in.Currency != "" {
+		fe = append(fe, errs.FieldError{Location: "body.amount", Message: "only purchases carry an amount"})
+	}
+	if len(fe) > 0 {
+		return nil, errs.E(errs.Invalid, "The interaction could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := m.lockVisible(ctx, tx, tenant, customer); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(it).ExcludeColumn("created_at").Returning("created_at").Exec(ctx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "interaction.create", Entity: "customer", EntityID: customer.String(),
+			After: map[string]any{"interaction": it.ID, "kind": it.Kind}})
+	})
+	if err != nil {
+		return nil, db.Classify(err, "customer")
+	}
+	m.publish(ctx, "interaction.created", customer)
+	return it, nil
+}
+
+// lockVisible checks that the customer exists, is live and visible to the actor.
+func (m *Module) lockVisible(ctx context.Context, tx bun.Tx, tenant, customer uuid.UUID) (*Customer, error) {
+	c := &Customer{}
+	q := tx.NewSelect().Model(c).Column("c.id", "c.owner_id").Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, customer)
+	if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// InteractionFilter narrows a timeline.
+type InteractionFilter struct {
+	Kinds  []string
+	From   time.Time
+	To     time.Time
+	Cursor string
+	Limit  int
+}
+
+// Timeline lists a customer's interactions, newest first.
+func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f InteractionFilter) ([]Interaction, string, error) {
+	if err := need(ctx, PermRead); err != nil {
+		return nil, "", err
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	type cur struct {
+		At time.Time `json:"a"`
+		ID uuid.UUID `json:"i"`
+	}
+	var after *cur
+	if f.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		after = &cur{}
+		if err != nil || json.Unmarshal(raw, after) != nil {
+			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+		}
+	}
+	out := []Interaction{}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := m.lockVisible(ctx, tx, tenant, customer); err != nil {
+			return err
+		}
+		q := tx.NewSelect().Model(&out).Where("i.tenant_id = ? AND i.customer_id = ?", tenant, customer)
+		if len(f.Kinds) > 0 {
+			q = q.Where("i.kind IN (?)", bun.In(f.Kinds))
+		}
+		if !f.From.IsZero() {
+			q = q.Where("i.occurred_at >= ?", f.From)
+		}
+		if !f.To.IsZero() {
+			q = q.Where("i.occurred_at < ?", f.To)
+		}
+		if after != nil {
+			q = q.Where("(i.occurred_at, i.id) < (?, ?)", after.At, after.ID)
+		}
+		return q.OrderExpr("i.occurred_at DESC, i.id DESC").Limit(f.Limit + 1).Scan(ctx)
+	})
+	if err != nil {
+		return nil, "", db.Classify(err, "customer")
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		b, _ := json.Marshal(cur{At: last.OccurredAt, ID: last.ID})
+		next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return out, next, nil
+}
+
+func (m *Module) interactionRoutes(api huma.API) {
+	type addIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body InteractionInput
+	}
+	type interactionOut struct{ Body *Interaction }
+	huma.Register(api, huma.Operation{OperationID: "add-interaction", Method: http.MethodPost, Path: "/customers/{id}/interactions", DefaultStatus: 201,
+		Summary: "Add to a customer's timeline", Description: "The timeline is append-only."},
+		func(ctx context.Context, in *addIn) (*interactionOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			it, err := m.AddInteraction(ctx, t.ID, in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &interactionOut{Body: it}, nil
+		})
+	type timelineIn struct {
+		ID     uuid.UUID `path:"id"`
+		Kind   []string  `query:"kind,explode" doc:"call, email, meeting, visit, note, social, purchase, feedback"`
+		From   time.Time `query:"from" doc:"RFC 3339, inclusive"`
+		To     time.Time `query:"to" doc:"RFC 3339, exclusive"`
+		Cursor string    `query:"cursor" maxLength:"200"`
+		Limit  int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	}
+	type timelineOut struct {
+		Body struct {
+			Items      []Interaction `json:"items"`
+			NextCursor string        `json:"next_cursor,omitempty"`
+		}
+	}
+	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true}
+	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first"},
+		func(ctx context.Context, in *timelineIn) (*timelineOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ks := splitAll(in.Kind)
+			for _, k := range ks {
+				if !kinds[k] {
+					return nil, errs.E(errs.Invalid, "Unknown interaction kind %q.", k).WithFields(errs.FieldError{Location: "query.kind", Message: "use call, email, meeting, visit, note, social, purchase or feedback", Value: k})
+				}
+			}
+			out := &timelineOut{}
+			out.Body.Items, out.Body.NextCursor, err = m.Timeline(ctx, t.ID, in.ID, InteractionFilter{Kinds: ks, From: in.From, To: in.To, Cursor: in.Cursor, Limit: in.Limit})
+			return out, err
+		})
+}
