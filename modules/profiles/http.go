@@ -131,6 +131,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &customerOut{Body: c}, nil
 		})
 	m.interactionRoutes(api)
+	m.taskRoutes(api)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

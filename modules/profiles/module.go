@@ -23,6 +23,7 @@ const (
 type Deps struct {
 	DB     *bun.DB
 	Events *events.Bus
+	Jobs   Enqueuer // reminders; nil disables them
 	Log    *slog.Logger
 }
 

@@ -1,0 +1,146 @@
+package profiles_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// 10,000 tasks due to remind within the next minute produce exactly 10,000
+// notifications, although Redis loses everything halfway through.
+func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
+	const n = 10_000
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client})
+	client.Register(m.Jobs()...)
+	a := env.NewTenant(t)
+	assignee := uuid.New()
+
+	start := time.Now()
+	for batch := 0; batch < n/1000; batch++ {
+		err := db.InTenant(writer, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+			for i := 0; i < 1000; i++ {
+				at := start.Add(3*time.Second + time.Duration((batch*1000+i)%40)*time.Second)
+				if _, err := m.CreateTask(ctx, a.ID, profiles.TaskInput{Title: "Call back 回电", AssigneeID: &assignee, RemindAt: &at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("created %d tasks in %s", n, time.Since(start).Round(time.Millisecond))
+
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 16, Logger: quiet, Handlers: m.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	count := func() int {
+		var c int
+		if err := env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", a.ID).Scan(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	flushed := false
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		c := count()
+		if !flushed && c >= n/2 {
+			if err := env.Redis.FlushDB(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			flushed = true
+			t.Logf("Redis flushed with %d of %d notifications delivered", c, n)
+		}
+		if flushed {
+			if _, err := srv.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d notifications after 3 minutes", c, n)
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(2 * time.Second) // give any duplicate delivery a chance to show
+	if !flushed {
+		t.Fatal("Redis was never flushed; the test proves nothing about losing it")
+	}
+	if c := count(); c != n {
+		t.Fatalf("%d notifications, want exactly %d", c, n)
+	}
+	var perTask int
+	_ = env.Owner.NewRaw("SELECT coalesce(max(k), 0) FROM (SELECT count(*) AS k FROM notifications WHERE tenant_id = ? GROUP BY source_key) s", a.ID).Scan(ctx, &perTask)
+	if perTask != 1 {
+		t.Fatalf("a reminder was delivered %d times", perTask)
+	}
+}
+
+// A completed task's reminder does nothing; a snoozed one fires at the new time only.
+func TestStaleRemindersDoNothing(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client})
+	a := env.NewTenant(t)
+	me := uuid.New()
+	at := time.Now().Add(time.Second)
+	done, err := m.CreateTask(writer, a.ID, profiles.TaskInput{Title: "done soon", AssigneeID: &me, RemindAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snoozed, err := m.CreateTask(writer, a.ID, profiles.TaskInput{Title: "later", AssigneeID: &me, RemindAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ChangeTask(writer, a.ID, done.ID, func(t *profiles.Task) error { t.Status = "done"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(2 * time.Second)
+	if _, err := m.ChangeTask(writer, a.ID, snoozed.ID, func(t *profiles.Task) error { t.RemindAt = &later; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 4, Logger: quiet, Handlers: m.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	time.Sleep(5 * time.Second)
+	var titles []string
+	_ = env.Owner.NewRaw("SELECT title FROM notifications WHERE tenant_id = ? ORDER BY title", a.ID).Scan(ctx, &titles)
+	if len(titles) != 1 || titles[0] != "later" {
+		t.Fatalf("notifications %v, want only the snoozed task's, once", titles)
+	}
+}
