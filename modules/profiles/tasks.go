@@ -362,4 +362,3 @@ func (m *Module) taskRoutes(api huma.API) {
 func (m *Module) Jobs() []jobs.Handler {
 	return []jobs.Handler{{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder}}
 }
-
