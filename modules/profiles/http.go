@@ -80,6 +80,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Items, out.Body.NextCursor, err = m.ListCustomers(ctx, t.ID, f)
 			return out, err
 		})
+	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer"},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)

@@ -328,3 +328,67 @@ func TestInteractionTimeline(t *testing.T) {
 		t.Fatalf("B reads A's timeline: %v", err)
 	}
 }
+
+func TestDuplicatesAndMergeKeepEverything(t *testing.T) {
+	m, got := setup(t)
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	me := uuid.New()
+	w, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "赵敏", Emails: []string{"zhao@example.com"}, Tags: []string{"vip"}}, true)
+	l1, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Zhao Min", Emails: []string{"zhao@example.com"}, Phones: []string{"13900001111"}, Tags: []string{"north"}}, true)
+	l2, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Min Zhao", Phones: []string{"139 0000 1111"}}, true)
+	groups, err := m.Duplicates(writer, a.ID, 50)
+	if err != nil || len(groups) != 2 {
+		t.Fatalf("duplicate groups %+v %v", groups, err)
+	}
+	for _, c := range []*profiles.Customer{w, l1, l2} {
+		for i := 0; i < 3; i++ {
+			if _, err := m.AddInteraction(writer, a.ID, c.ID, profiles.InteractionInput{Kind: "note", Summary: fmt.Sprintf("%s %d", c.Name, i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cid := l2.ID
+	if _, err := m.CreateTask(writer, a.ID, profiles.TaskInput{Title: "call Min", AssigneeID: &me, CustomerID: &cid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Merge(writer, b.ID, w.ID, []uuid.UUID{l1.ID}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("tenant B merged A's customers: %v", err)
+	}
+	if _, err := m.Merge(writer, a.ID, w.ID, []uuid.UUID{w.ID}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("winner as loser: %v", err)
+	}
+	merged, err := m.Merge(writer, a.ID, w.ID, []uuid.UUID{l1.ID, l2.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.Name != "赵敏" || len(merged.Emails) != 1 || len(merged.Phones) != 2 || len(merged.Tags) != 2 {
+		t.Fatalf("merged %+v", merged)
+	}
+	items, _, _ := m.Timeline(writer, a.ID, w.ID, profiles.InteractionFilter{Limit: 200})
+	if len(items) != 9 {
+		t.Fatalf("winner has %d interactions, want all 9", len(items))
+	}
+	var tasks int
+	_ = env.Owner.NewRaw("SELECT count(*) FROM tasks WHERE tenant_id = ? AND customer_id = ?", a.ID, w.ID).Scan(context.Background(), &tasks)
+	if tasks != 1 {
+		t.Fatalf("winner has %d tasks", tasks)
+	}
+	for _, l := range []uuid.UUID{l1.ID, l2.ID} {
+		if _, err := m.GetCustomer(writer, a.ID, l); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("loser still live: %v", err)
+		}
+	}
+	if g, _ := m.Duplicates(writer, a.ID, 50); len(g) != 0 {
+		t.Fatalf("duplicates after merge: %+v", g)
+	}
+	var audits int
+	_ = env.Owner.NewRaw("SELECT count(*) FROM audit_log WHERE tenant_id = ? AND action = 'customer.merge' AND entity_id = ?", a.ID, w.ID.String()).Scan(context.Background(), &audits)
+	if audits != 1 {
+		t.Fatalf("%d merge audit rows", audits)
+	}
+	last := (*got)[len(*got)-1]
+	if last.Topic != "customer.merged" {
+		t.Fatalf("last event %s", last.Topic)
+	}
+}

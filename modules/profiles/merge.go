@@ -1,0 +1,203 @@
+package profiles
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// DuplicateGroup is a set of live customers sharing a normalised email or phone.
+type DuplicateGroup struct {
+	Key       string      `json:"key" doc:"e:<email> or p:<phone digits>"`
+	Customers []uuid.UUID `json:"customers"`
+}
+
+// Duplicates lists candidate groups, largest first.
+func (m *Module) Duplicates(ctx context.Context, tenant uuid.UUID, limit int) ([]DuplicateGroup, error) {
+	if err := need(ctx, PermRead); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Key string      `bun:"key"`
+		IDs []uuid.UUID `bun:"ids,array"`
+	}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT key, array_agg(customer_id ORDER BY customer_id) AS ids FROM customer_contacts
+			WHERE tenant_id = ? GROUP BY key HAVING count(*) > 1 ORDER BY count(*) DESC, key LIMIT ?`, tenant, limit).Scan(ctx, &rows)
+	})
+	out := make([]DuplicateGroup, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, DuplicateGroup{Key: r.Key, Customers: r.IDs})
+	}
+	return out, db.Classify(err, "customer")
+}
+
+// Merge moves everything of the losers onto the winner: interactions, tasks, the
+// people of a merged company, tags, emails and phones; the winner's field values
+// win and its gaps are filled from the losers in order. Losers are soft-deleted.
+// One transaction, one audit entry, one customer.merged event.
+func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []uuid.UUID) (*Customer, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	if len(losers) == 0 || len(losers) > 20 {
+		return nil, errs.Field("body.loser_ids", "give 1 to 20 customers to merge into the winner")
+	}
+	seen := map[uuid.UUID]bool{winner: true}
+	for i, l := range losers {
+		if seen[l] {
+			return nil, errs.Field("body.loser_ids["+itoa(i)+"]", "is the winner or listed twice")
+		}
+		seen[l] = true
+	}
+	var w *Customer
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		all := []uuid.UUID{winner}
+		all = append(all, losers...)
+		sort.Slice(all, func(i, j int) bool { return all[i].String() < all[j].String() }) // lock order
+		var rows []Customer
+		q := tx.NewSelect().Model(&rows).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(all)).OrderExpr("c.id").For("UPDATE")
+		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+			return err
+		}
+		byID := map[uuid.UUID]*Customer{}
+		for i := range rows {
+			byID[rows[i].ID] = &rows[i]
+		}
+		if byID[winner] == nil {
+			return errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.winner_id", Message: "no such live customer"})
+		}
+		for i, l := range losers {
+			if byID[l] == nil {
+				return errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.loser_ids[" + itoa(i) + "]", Message: "no such live customer"})
+			}
+		}
+		w = byID[winner]
+		before := *w
+		for _, l := range losers {
+			lc := byID[l]
+			w.Emails = append(w.Emails, lc.Emails...)
+			w.Phones = append(w.Phones, lc.Phones...)
+			w.Tags = append(w.Tags, lc.Tags...)
+			if w.OwnerID == nil {
+				w.OwnerID = lc.OwnerID
+			}
+			if w.CompanyID == nil && w.Kind == "person" && lc.CompanyID != nil && *lc.CompanyID != winner {
+				w.CompanyID = lc.CompanyID
+			}
+			if len(w.Address) == 0 || string(w.Address) == "{}" {
+				w.Address = lc.Address
+			}
+			if w.Source == "" {
+				w.Source = lc.Source
+			}
+			for k, v := range lc.Custom {
+				if _, has := w.Custom[k]; !has {
+					if w.Custom == nil {
+						w.Custom = map[string]any{}
+					}
+					w.Custom[k] = v
+				}
+			}
+		}
+		if fe := w.normalize(); len(fe) > 0 {
+			return errs.E(errs.Invalid, "The merged customer would be invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+		}
+		for _, stmt := range []string{
+			"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
+			"UPDATE tasks SET customer_id = ?, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
+			"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, winner, tenant, bun.In(losers)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewUpdate().Model(w).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		for _, l := range losers {
+			lc := byID[l]
+			if _, err := tx.ExecContext(ctx, "UPDATE customers SET deleted_at = now(), updated_at = now(), company_id = NULL WHERE tenant_id = ? AND id = ?", tenant, l); err != nil {
+				return err
+			}
+			now := lc.UpdatedAt
+			lc.DeletedAt = &now
+			if err := writeSideRows(ctx, tx, lc); err != nil {
+				return err
+			}
+		}
+		if err := writeSideRows(ctx, tx, w); err != nil {
+			return err
+		}
+		ls := make([]string, len(losers))
+		for i, l := range losers {
+			ls[i] = l.String()
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.merge", Entity: "customer", EntityID: winner.String(),
+			Before: map[string]any{"customer": before, "losers": ls}, After: map[string]any{"customer": w}}); err != nil {
+			return err
+		}
+		if m.d.Events != nil {
+			m.d.Events.Publish(ctx, events.Event{Topic: "customer.merged", EntityID: winner.String(),
+				Payload: map[string]any{"winner_id": winner, "loser_ids": losers}})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, db.Classify(err, "customer")
+	}
+	return w, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func (m *Module) mergeRoutes(api huma.API) {
+	type dupOut struct {
+		Body struct {
+			Items []DuplicateGroup `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-duplicate-customers", Method: http.MethodGet, Path: "/customers/duplicates",
+		Summary: "Customers sharing an email or phone"},
+		func(ctx context.Context, in *struct {
+			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
+		}) (*dupOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &dupOut{}
+			out.Body.Items, err = m.Duplicates(ctx, t.ID, in.Limit)
+			return out, err
+		})
+	type mergeIn struct {
+		Body struct {
+			WinnerID uuid.UUID   `json:"winner_id"`
+			LoserIDs []uuid.UUID `json:"loser_ids" minItems:"1" maxItems:"20"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "merge-customers", Method: http.MethodPost, Path: "/customers/merge",
+		Summary: "Merge duplicates into one customer", Description: "Interactions, tasks, people of a merged company, tags and contacts move to the winner; the winner's values win; the others are soft-deleted."},
+		func(ctx context.Context, in *mergeIn) (*customerOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := m.Merge(ctx, t.ID, in.Body.WinnerID, in.Body.LoserIDs)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		})
+}
