@@ -133,6 +133,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		})
 	m.interactionRoutes(api)
 	m.taskRoutes(api)
+	m.eraseRoutes(api)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

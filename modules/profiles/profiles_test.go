@@ -392,3 +392,40 @@ func TestDuplicatesAndMergeKeepEverything(t *testing.T) {
 		t.Fatalf("last event %s", last.Topic)
 	}
 }
+
+func TestEraseRemovesThePersonAndAnonymisesHistory(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "周芷若", Emails: []string{"zhou.zhiruo@example.com"}}, true)
+	name := "周芷若 Zhou"
+	if _, err := m.UpdateCustomer(writer, a.ID, c.ID, profiles.CustomerUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddInteraction(writer, a.ID, c.ID, profiles.InteractionInput{Kind: "note", Summary: "private note"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Erase(writer, a.ID, c.ID); !errs.Is(err, errs.Forbidden) {
+		t.Fatalf("erase without profiles.erase: %v", err)
+	}
+	eraser := actor(profiles.PermRead, profiles.PermWrite, profiles.PermErase)
+	if err := m.Erase(eraser, a.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	var leftovers int
+	_ = env.Owner.NewRaw(`SELECT (SELECT count(*) FROM customers WHERE id = ?) + (SELECT count(*) FROM interactions WHERE customer_id = ?)
+		+ (SELECT count(*) FROM customer_terms WHERE customer_id = ?)`, c.ID, c.ID, c.ID).Scan(context.Background(), &leftovers)
+	if leftovers != 0 {
+		t.Fatalf("%d rows of the person remain", leftovers)
+	}
+	var history string
+	_ = env.Owner.NewRaw("SELECT string_agg(diff::text, ' ') FROM audit_log WHERE tenant_id = ? AND entity_id = ?", a.ID, c.ID.String()).Scan(context.Background(), &history)
+	for _, pii := range []string{"周芷若", "zhou.zhiruo", "Zhou"} {
+		if strings.Contains(history, pii) {
+			t.Fatalf("audit history still holds %q: %s", pii, history)
+		}
+	}
+	if !strings.Contains(history, "[erased]") {
+		t.Fatalf("history was not kept in shape: %s", history)
+	}
+}
