@@ -20,6 +20,8 @@ type idIn struct {
 }
 
 type customerListIn struct {
+	filters []FieldFilter
+
 	Q         string   `query:"q" maxLength:"100" doc:"search name (Chinese from one character), email or phone prefix"`
 	Lifecycle []string `query:"lifecycle,explode" doc:"lead, prospect, customer, at_risk or churned; repeat for several"`
 	Owner     string   `query:"owner" doc:"owner member id"`
@@ -28,6 +30,23 @@ type customerListIn struct {
 	Sort      string   `query:"sort" enum:"created_at,-created_at,updated_at,-updated_at,name,-name," doc:"default -created_at"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+// Resolve reads the field[op]=value filters, which Huma's fixed parameters cannot
+// express.
+func (in *customerListIn) Resolve(ctx huma.Context) []error {
+	u := ctx.URL()
+	ff, err := ParseFilters(u.Query())
+	if err != nil {
+		e := err.(*errs.Error)
+		out := make([]error, 0, len(e.Errors))
+		for _, f := range e.Errors {
+			out = append(out, &huma.ErrorDetail{Location: f.Location, Message: f.Message})
+		}
+		return out
+	}
+	in.filters = ff
+	return nil
 }
 
 type customerListOut struct {
@@ -63,7 +82,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			f := Filter{Q: in.Q, Lifecycle: splitAll(in.Lifecycle), Tags: splitAll(in.Tag), Kind: in.Kind, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit}
+			f := Filter{Q: in.Q, Lifecycle: splitAll(in.Lifecycle), Tags: splitAll(in.Tag), Kind: in.Kind, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit, Fields: in.filters}
 			for i, l := range f.Lifecycle {
 				if !lifecycles[l] {
 					return nil, errs.E(errs.Invalid, "Unknown lifecycle %q.", l).WithFields(errs.FieldError{Location: "query.lifecycle", Message: "use lead, prospect, customer, at_risk or churned", Value: f.Lifecycle[i]})

@@ -3,6 +3,7 @@ package profiles_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -427,5 +428,65 @@ func TestEraseRemovesThePersonAndAnonymisesHistory(t *testing.T) {
 	}
 	if !strings.Contains(history, "[erased]") {
 		t.Fatalf("history was not kept in shape: %s", history)
+	}
+}
+
+func TestFieldFilters(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	mk := func(name, src string, tags []string, email string) uuid.UUID {
+		in := profiles.CustomerInput{Name: name, Source: src, Tags: tags}
+		if email != "" {
+			in.Emails = []string{email}
+		}
+		c, err := m.CreateCustomer(writer, a.ID, in, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	x := mk("Alpha", "web", []string{"vip"}, "alpha@example.com")
+	y := mk("Beta", "fair", nil, "beta@corp.example")
+	z := mk("Gamma", "", []string{"north"}, "")
+	cases := []struct {
+		query string
+		want  []uuid.UUID
+	}{
+		{"source=web", []uuid.UUID{x}},
+		{"source[ne]=web", []uuid.UUID{y, z}},
+		{"source[in]=web,fair", []uuid.UUID{x, y}},
+		{"source[empty]=true", []uuid.UUID{z}},
+		{"name[prefix]=Be", []uuid.UUID{y}},
+		{"tags[contains]=vip", []uuid.UUID{x}},
+		{"tags[empty]=true", []uuid.UUID{y}},
+		{"email[prefix]=beta@", []uuid.UUID{y}},
+		{"email=alpha@example.com", []uuid.UUID{x}},
+		{"created_at[gte]=2000-01-01", []uuid.UUID{x, y, z}},
+		{"created_at[lt]=2000-01-01", nil},
+	}
+	for _, c := range cases {
+		vals, _ := url.ParseQuery(c.query)
+		ff, err := profiles.ParseFilters(vals)
+		if err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		items, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+		if err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		if got, want := ids(items), sorted(c.want); got != want {
+			t.Errorf("%s: got %s want %s", c.query, got, want)
+		}
+	}
+	for _, bad := range []string{"colour=red", "name[between]=a,b", "created_at[gte]=yesterday", "custom.size=3", "owner_id=nope"} {
+		vals, _ := url.ParseQuery(bad)
+		ff, err := profiles.ParseFilters(vals)
+		if err == nil {
+			_, _, err = m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+		}
+		if !errs.Is(err, errs.Invalid) {
+			t.Errorf("%s: got %v, want 422", bad, err)
+		}
 	}
 }

@@ -84,7 +84,7 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 				return duplicateError(dups)
 			}
 		}
-		if _, err := tx.NewInsert().Model(c).Returning("created_at, updated_at").Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(c).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
 		if err := writeSideRows(ctx, tx, c); err != nil {
@@ -283,6 +283,7 @@ type Filter struct {
 	Owner     *uuid.UUID
 	Tags      []string
 	Kind      string
+	Fields    []FieldFilter
 	Sort      string // created_at, name, updated_at; "-" for descending
 	Cursor    string
 	Limit     int
@@ -338,6 +339,12 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		}
 		for _, t := range f.Tags {
 			q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(t))
+		}
+		for _, ff := range f.Fields {
+			var err error
+			if q, err = ff.apply(q); err != nil {
+				return err
+			}
 		}
 		for _, group := range searchPlan(f.Q) {
 			var alts []string

@@ -1,0 +1,235 @@
+package profiles
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// FieldFilter is one `field[op]=value` condition from the query string.
+type FieldFilter struct {
+	Field string
+	Op    string
+	Value string
+}
+
+var filterKey = regexp.MustCompile(`^([a-z_]+(?:\.[a-z0-9_]+)?)(?:\[([a-z]+)\])?$`)
+
+// reserved query parameters that are not field filters.
+var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit": true, "tag": true, "lifecycle": true, "owner": true, "kind": true, "allow_duplicate": true}
+
+// ops each standard field allows.
+var fieldOps = map[string]map[string]bool{
+	"name":       set("eq", "ne", "in", "prefix"),
+	"lifecycle":  set("eq", "ne", "in"),
+	"kind":       set("eq", "ne"),
+	"source":     set("eq", "ne", "in", "prefix", "empty"),
+	"owner_id":   set("eq", "ne", "in", "empty"),
+	"company_id": set("eq", "in", "empty"),
+	"created_at": set("eq", "gt", "gte", "lt", "lte", "between"),
+	"updated_at": set("eq", "gt", "gte", "lt", "lte", "between"),
+	"tags":       set("contains", "in", "empty"),
+	"email":      set("eq", "prefix"),
+	"phone":      set("eq", "prefix"),
+}
+
+func set(xs ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// ParseFilters reads every `field[op]=value` parameter; the error names each bad one.
+func ParseFilters(q url.Values) ([]FieldFilter, error) {
+	var out []FieldFilter
+	var fe []errs.FieldError
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if reserved[k] {
+			continue
+		}
+		mm := filterKey.FindStringSubmatch(k)
+		if mm == nil {
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "not a filter: write field[op]=value, e.g. created_at[gte]=2026-01-01"})
+			continue
+		}
+		field, op := mm[1], mm[2]
+		if op == "" {
+			op = "eq"
+		}
+		if strings.HasPrefix(field, "custom.") {
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "no custom fields are defined for customers yet"})
+			continue
+		}
+		ops, ok := fieldOps[field]
+		if !ok {
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, company_id, created_at, updated_at, tags, email, phone or custom.<key>"})
+			continue
+		}
+		if !ops[op] {
+			allowed := make([]string, 0, len(ops))
+			for o := range ops {
+				allowed = append(allowed, o)
+			}
+			sort.Strings(allowed)
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: fmt.Sprintf("operator %s does not apply to %s; use %s", op, field, strings.Join(allowed, ", "))})
+			continue
+		}
+		for _, v := range q[k] {
+			out = append(out, FieldFilter{Field: field, Op: op, Value: v})
+		}
+	}
+	if len(fe) > 0 {
+		return nil, errs.E(errs.Invalid, "Some filters are invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	}
+	return out, nil
+}
+
+// apply adds one filter to q.
+func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
+	loc := "query." + f.Field + "[" + f.Op + "]"
+	bad := func(msg string) error { return errs.Field(loc, msg) }
+	list := func() []string {
+		var out []string
+		for _, p := range strings.Split(f.Value, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	switch f.Field {
+	case "name", "lifecycle", "kind", "source":
+		col := "c." + f.Field
+		if f.Field == "lifecycle" {
+			for _, v := range list() {
+				if !lifecycles[v] {
+					return nil, bad("use lead, prospect, customer, at_risk or churned")
+				}
+			}
+		}
+		switch f.Op {
+		case "eq":
+			return q.Where(col+" = ?", f.Value), nil
+		case "ne":
+			return q.Where(col+" <> ?", f.Value), nil
+		case "in":
+			return q.Where(col+" IN (?)", bun.In(list())), nil
+		case "prefix":
+			return q.Where(col+" >= ? AND "+col+" < ?", f.Value, prefixEnd(f.Value)), nil
+		case "empty":
+			if f.Value == "false" {
+				return q.Where(col + " <> ''"), nil
+			}
+			return q.Where(col + " = ''"), nil
+		}
+	case "owner_id", "company_id":
+		col := "c." + f.Field
+		if f.Op == "empty" {
+			if f.Value == "false" {
+				return q.Where(col + " IS NOT NULL"), nil
+			}
+			return q.Where(col + " IS NULL"), nil
+		}
+		var ids []uuid.UUID
+		for _, v := range list() {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				return nil, bad("must be a UUID")
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return nil, bad("give a value")
+		}
+		switch f.Op {
+		case "eq":
+			return q.Where(col+" = ?", ids[0]), nil
+		case "ne":
+			return q.Where(col+" IS DISTINCT FROM ?", ids[0]), nil
+		case "in":
+			return q.Where(col+" IN (?)", bun.In(ids)), nil
+		}
+	case "created_at", "updated_at":
+		col := "c." + f.Field
+		parse := func(s string) (time.Time, error) {
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+				if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+					return t, nil
+				}
+			}
+			return time.Time{}, bad("must be a date (2026-01-31) or an RFC 3339 time")
+		}
+		if f.Op == "between" {
+			parts := strings.Split(f.Value, ",")
+			if len(parts) != 2 {
+				return nil, bad("between takes two values: from,to")
+			}
+			from, err := parse(parts[0])
+			if err != nil {
+				return nil, err
+			}
+			to, err := parse(parts[1])
+			if err != nil {
+				return nil, err
+			}
+			return q.Where(col+" >= ? AND "+col+" <= ?", from, to), nil
+		}
+		t, err := parse(f.Value)
+		if err != nil {
+			return nil, err
+		}
+		op := map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.Op]
+		return q.Where(col+" "+op+" ?", t), nil
+	case "tags":
+		switch f.Op {
+		case "contains":
+			return q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(f.Value)), nil
+		case "in":
+			tags := list()
+			for i := range tags {
+				tags[i] = strings.ToLower(tags[i])
+			}
+			return q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag IN (?) AND ct.customer_id = c.id)", bun.In(tags)), nil
+		case "empty":
+			if f.Value == "false" {
+				return q.Where("cardinality(c.tags) > 0"), nil
+			}
+			return q.Where("cardinality(c.tags) = 0"), nil
+		}
+	case "email", "phone":
+		kind := "e:"
+		v := strings.ToLower(strings.TrimSpace(f.Value))
+		if f.Field == "phone" {
+			kind = "p:"
+			v = strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return r
+				}
+				return -1
+			}, v)
+			if v == "" {
+				return nil, bad("give digits")
+			}
+		}
+		if f.Op == "eq" {
+			return q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.term = ?)", kind+v), nil
+		}
+		return q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.term >= ? AND t.term < ?)", kind+v, prefixEnd(kind+v)), nil
+	}
+	return nil, bad("unsupported filter")
+}
