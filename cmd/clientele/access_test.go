@@ -408,3 +408,23 @@ func TestSettingsReadLeavesModulesOn(t *testing.T) {
 		t.Fatalf("settings: %v", st)
 	}
 }
+
+// Customer lists come as CSV with Accept: text/csv, formulas neutralised.
+func TestCustomerListAsCSV(t *testing.T) {
+	a := newApp(t)
+	s := slug("csv")
+	tok, _ := a.company(s)
+	a.must(201, "POST", "/api/v1/t/"+s+"/customers", `{"name":"=HYPERLINK(\"http://x\")","emails":["a@example.com"],"tags":["vip","north"]}`, tokenHdr(tok)...)
+	a.must(201, "POST", "/api/v1/t/"+s+"/customers", `{"name":"李雷","phones":["+86 138 0013 8000"]}`, tokenHdr(tok)...)
+	code, body, hdr := a.call("GET", "/api/v1/t/"+s+"/customers", "", append(tokenHdr(tok), "Accept", "text/csv")...)
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s %s", code, hdr.Get("Content-Type"), body)
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,name,kind,") {
+		t.Fatalf("csv:\n%s", body)
+	}
+	if !strings.Contains(body, `'=HYPERLINK`) || !strings.Contains(body, "vip; north") || !strings.Contains(body, "李雷") {
+		t.Fatalf("csv content:\n%s", body)
+	}
+}

@@ -336,3 +336,11 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeCellNeutralisesFormulas(t *testing.T) {
+	for in, want := range map[string]string{"=SUM(A1)": "'=SUM(A1)", "+1 555": "'+1 555", "-12.5": "-12.5", "@cmd": "'@cmd", "李雷": "李雷", "": ""} {
+		if got := httpx.SafeCell(in); got != want {
+			t.Errorf("%q: got %q want %q", in, got, want)
+		}
+	}
+}

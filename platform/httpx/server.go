@@ -110,6 +110,8 @@ func New(o Options) *Server {
 	cfg.Transformers = append(cfg.Transformers, s.finishProblem)
 	cfg.Formats["application/xml"] = xmlFormat
 	cfg.Formats["xml"] = xmlFormat
+	cfg.Formats["text/csv"] = csvFormat
+	cfg.Formats["csv"] = csvFormat
 	s.API = humafiber.New(app, cfg)
 	s.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		next(huma.WithContext(ctx, logx.With(ctx.Context())))
