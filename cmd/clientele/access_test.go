@@ -428,3 +428,36 @@ func TestCustomerListAsCSV(t *testing.T) {
 		t.Fatalf("csv content:\n%s", body)
 	}
 }
+
+func TestSegmentsWithLiveCounts(t *testing.T) {
+	a := newApp(t)
+	s := slug("seg")
+	tok, _ := a.company(s)
+	other := a.member(s, tok, "manager")
+	base := "/api/v1/t/" + s
+	for i, body := range []string{
+		`{"name":"A","tags":["vip"],"lifecycle":"customer"}`,
+		`{"name":"B","tags":["vip"],"lifecycle":"lead"}`,
+		`{"name":"C","lifecycle":"customer"}`,
+	} {
+		a.must(201, "POST", base+"/customers", body, tokenHdr(tok)...)
+		_ = i
+	}
+	seg := a.must(201, "POST", base+"/segments", `{"name":"VIP customers","shared":true,"query":"tag=vip&lifecycle=customer"}`, tokenHdr(tok)...)
+	if seg["count"].(float64) != 1 {
+		t.Fatalf("segment count %v", seg["count"])
+	}
+	a.must(201, "POST", base+"/segments", `{"name":"Mine only","query":"tags[contains]=vip"}`, tokenHdr(tok)...)
+	list := a.must(200, "GET", base+"/customers?segment_id="+seg["id"].(string), "", tokenHdr(tok)...)
+	if n := len(list["items"].([]any)); n != 1 {
+		t.Fatalf("segment lists %d customers", n)
+	}
+	// The shared segment is visible to another member, the private one is not.
+	segs := a.must(200, "GET", base+"/segments", "", tokenHdr(other)...)
+	if n := len(segs["items"].([]any)); n != 1 {
+		t.Fatalf("another member sees %d segments: %v", n, segs)
+	}
+	a.must(422, "POST", base+"/segments", `{"name":"Bad","query":"colour=red"}`, tokenHdr(tok)...)
+	a.must(404, "GET", base+"/customers?segment_id="+uuid.NewString(), "", tokenHdr(tok)...)
+	a.must(404, "DELETE", base+"/segments/"+seg["id"].(string), "", tokenHdr(other)...)
+}

@@ -24,7 +24,7 @@ type FieldFilter struct {
 var filterKey = regexp.MustCompile(`^([a-z_]+(?:\.[a-z0-9_]+)?)(?:\[([a-z]+)\])?$`)
 
 // reserved query parameters that are not field filters.
-var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit": true, "tag": true, "lifecycle": true, "owner": true, "kind": true, "allow_duplicate": true}
+var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit": true, "tag": true, "lifecycle": true, "owner": true, "kind": true, "allow_duplicate": true, "segment_id": true}
 
 // ops each standard field allows.
 var fieldOps = map[string]map[string]bool{

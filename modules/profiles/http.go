@@ -28,6 +28,7 @@ type customerListIn struct {
 	Tag       []string `query:"tag,explode" doc:"only customers with every given tag"`
 	Kind      string   `query:"kind" enum:"person,company,"`
 	Sort      string   `query:"sort" enum:"created_at,-created_at,updated_at,-updated_at,name,-name," doc:"default -created_at"`
+	Segment   string   `query:"segment_id" doc:"apply a saved segment; other filters narrow it further"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -95,6 +96,28 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 				}
 				f.Owner = &id
 			}
+			if in.Segment != "" {
+				sid, perr := uuid.Parse(in.Segment)
+				if perr != nil {
+					return nil, errs.Field("query.segment_id", "must be a segment id")
+				}
+				sf, serr := m.segmentFilter(ctx, t.ID, sid)
+				if serr != nil {
+					return nil, serr
+				}
+				f.Lifecycle = intersect(f.Lifecycle, sf.Lifecycle)
+				f.Tags = append(f.Tags, sf.Tags...)
+				f.Fields = append(f.Fields, sf.Fields...)
+				if f.Q == "" {
+					f.Q = sf.Q
+				}
+				if f.Owner == nil {
+					f.Owner = sf.Owner
+				}
+				if f.Kind == "" {
+					f.Kind = sf.Kind
+				}
+			}
 			out := &customerListOut{}
 			out.Body.Items, out.Body.NextCursor, err = m.ListCustomers(ctx, t.ID, f)
 			return out, err
@@ -153,6 +176,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.interactionRoutes(api)
 	m.taskRoutes(api)
 	m.eraseRoutes(api)
+	m.segmentRoutes(api)
 }
 
 // splitAll accepts both repeated parameters and comma lists.
@@ -164,6 +188,28 @@ func splitAll(vs []string) []string {
 				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+// intersect narrows one lifecycle list by another; an empty list means any.
+func intersect(a, b []string) []string {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	out := []string{}
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []string{"-none-"} // nothing can match both
 	}
 	return out
 }

@@ -300,6 +300,45 @@ type cursorT struct {
 	ID uuid.UUID `json:"i"`
 }
 
+// customerQuery applies the tenant, the actor's scope and every filter of f.
+func (m *Module) customerQuery(ctx context.Context, q *bun.SelectQuery, tenant uuid.UUID, f Filter) (*bun.SelectQuery, error) {
+	q = q.Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant)
+	q = visible(ctx, q, "c.")
+	if len(f.Lifecycle) > 0 {
+		q = q.Where("c.lifecycle IN (?)", bun.In(f.Lifecycle))
+	}
+	if f.Owner != nil {
+		q = q.Where("c.owner_id = ?", *f.Owner)
+	}
+	if f.Kind != "" {
+		q = q.Where("c.kind = ?", f.Kind)
+	}
+	for _, t := range f.Tags {
+		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(t))
+	}
+	for _, ff := range f.Fields {
+		var err error
+		if q, err = ff.apply(q); err != nil {
+			return nil, err
+		}
+	}
+	for _, group := range searchPlan(f.Q) {
+		var alts []string
+		var args []any
+		for _, cond := range group {
+			if cond.exact != "" {
+				alts = append(alts, "t.term = ?")
+				args = append(args, cond.exact)
+			} else {
+				alts = append(alts, "(t.term >= ? AND t.term < ?)")
+				args = append(args, cond.prefix, prefixEnd(cond.prefix))
+			}
+		}
+		q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+strings.Join(alts, " OR ")+"))", args...)
+	}
+	return q, nil
+}
+
 // ListCustomers returns one keyset page and the next cursor.
 func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) ([]Customer, string, error) {
 	if err := need(ctx, PermRead); err != nil {
@@ -326,39 +365,9 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var out []Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().Model(&out).Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant)
-		q = visible(ctx, q, "c.")
-		if len(f.Lifecycle) > 0 {
-			q = q.Where("c.lifecycle IN (?)", bun.In(f.Lifecycle))
-		}
-		if f.Owner != nil {
-			q = q.Where("c.owner_id = ?", *f.Owner)
-		}
-		if f.Kind != "" {
-			q = q.Where("c.kind = ?", f.Kind)
-		}
-		for _, t := range f.Tags {
-			q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(t))
-		}
-		for _, ff := range f.Fields {
-			var err error
-			if q, err = ff.apply(q); err != nil {
-				return err
-			}
-		}
-		for _, group := range searchPlan(f.Q) {
-			var alts []string
-			var args []any
-			for _, cond := range group {
-				if cond.exact != "" {
-					alts = append(alts, "t.term = ?")
-					args = append(args, cond.exact)
-				} else {
-					alts = append(alts, "(t.term >= ? AND t.term < ?)")
-					args = append(args, cond.prefix, prefixEnd(cond.prefix))
-				}
-			}
-			q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+strings.Join(alts, " OR ")+"))", args...)
+		q, err := m.customerQuery(ctx, tx.NewSelect().Model(&out), tenant, f)
+		if err != nil {
+			return err
 		}
 		dir, cmp := "ASC", ">"
 		if desc {
