@@ -805,3 +805,12 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 	s.d.Tenants.Forget(t.Slug)
 	return s.GetSettings(ctx, t)
 }
+
+// IsMember implements authz.Directory for modules (owners, assignees, user fields).
+func (s *Service) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
+	var n int
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM memberships WHERE tenant_id = ? AND identity_id = ?", tenant, id).Scan(ctx, &n)
+	})
+	return n > 0, err
+}

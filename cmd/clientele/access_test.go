@@ -461,3 +461,25 @@ func TestSegmentsWithLiveCounts(t *testing.T) {
 	a.must(404, "GET", base+"/customers?segment_id="+uuid.NewString(), "", tokenHdr(tok)...)
 	a.must(404, "DELETE", base+"/segments/"+seg["id"].(string), "", tokenHdr(other)...)
 }
+
+// Owners and assignees must be members of the company.
+func TestOwnersAndAssigneesAreMembers(t *testing.T) {
+	a := newApp(t)
+	s := slug("members")
+	tok, owner := a.company(s)
+	base := "/api/v1/t/" + s
+	v := a.must(422, "POST", base+"/customers", fmt.Sprintf(`{"name":"X","owner_id":%q}`, uuid.NewString()), tokenHdr(tok)...)
+	if !strings.Contains(fmt.Sprint(v["errors"]), "body.owner_id") {
+		t.Fatalf("%v", v)
+	}
+	a.must(422, "POST", base+"/tasks", fmt.Sprintf(`{"title":"x","assignee_id":%q}`, uuid.NewString()), tokenHdr(tok)...)
+	c := a.must(201, "POST", base+"/customers", fmt.Sprintf(`{"name":"Y","owner_id":%q}`, owner.IdentityID), tokenHdr(tok)...)
+	if c["owner_id"] != owner.IdentityID.String() {
+		t.Fatalf("%v", c)
+	}
+	task := a.must(201, "POST", base+"/tasks", `{"title":"call Y","remind_at":"2030-01-01T09:00:00Z"}`, tokenHdr(tok)...)
+	if task["assignee_id"] != owner.IdentityID.String() {
+		t.Fatalf("%v", task)
+	}
+	a.must(200, "GET", base+"/notifications", "", tokenHdr(tok)...)
+}

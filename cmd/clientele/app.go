@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
@@ -46,6 +48,7 @@ type deps struct {
 	access     *tenants.Service
 	identities tenants.IdentityProvider
 	kratos     *identity.Kratos
+	directory  authz.Directory
 	ready      *health.Checker
 	closers    []func()
 }
@@ -93,6 +96,10 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	d.closers = append(d.closers, func() { d.jobs.Close() })
 
 	d.tenants = tenancy.NewResolver(d.db, 5*time.Second)
+	// Modules check members through a directory that tenants implements once it
+	// exists; the indirection breaks the construction cycle.
+	dir := &lateDirectory{}
+	d.directory = dir
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
@@ -110,6 +117,7 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
 		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant, BadKeyPerIP: cfg.RateBadKeyPerIP},
 	})
+	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)
 	if err := d.modules.Validate(); err != nil {
 		d.Close()
@@ -172,4 +180,13 @@ func buildWorker(d *deps) *jobs.Server {
 		Schedules:       schedules,
 		SweepInterval:   d.cfg.SweepInterval,
 	})
+}
+
+// lateDirectory forwards to the member directory once it is built.
+type lateDirectory struct{ d authz.Directory }
+
+func (l *lateDirectory) set(d authz.Directory) { l.d = d }
+
+func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
+	return l.d.IsMember(ctx, tenant, id)
 }

@@ -21,10 +21,11 @@ const (
 
 // Deps are what the module needs, built in cmd.
 type Deps struct {
-	DB     *bun.DB
-	Events *events.Bus
-	Jobs   Enqueuer // reminders; nil disables them
-	Log    *slog.Logger
+	DB      *bun.DB
+	Events  *events.Bus
+	Jobs    Enqueuer        // reminders; nil disables them
+	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
+	Log     *slog.Logger
 }
 
 // Module is the profiles module.

@@ -71,6 +71,11 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 			c.OwnerID = &id
 		}
 	}
+	if in.OwnerID != nil {
+		if err := m.checkMember(ctx, tenant, c.OwnerID, "body.owner_id"); err != nil {
+			return nil, err
+		}
+	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := m.checkCompany(ctx, tx, c); err != nil {
 			return err
@@ -118,6 +123,21 @@ func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
 	if m.d.Events != nil {
 		m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 	}
+}
+
+// checkMember refuses an owner or assignee who is not a member of the tenant.
+func (m *Module) checkMember(ctx context.Context, tenant uuid.UUID, id *uuid.UUID, location string) error {
+	if id == nil || m.d.Members == nil {
+		return nil
+	}
+	ok, err := m.d.Members.IsMember(ctx, tenant, *id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.Field(location, "not a member of this company")
+	}
+	return nil
 }
 
 func (m *Module) checkCompany(ctx context.Context, tx bun.Tx, c *Customer) error {
@@ -184,6 +204,9 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 			next.Address = *u.Address
 		}
 		if u.OwnerID != nil {
+			if err := m.checkMember(ctx, tenant, u.OwnerID, "body.owner_id"); err != nil {
+				return err
+			}
 			next.OwnerID = u.OwnerID
 		}
 		if u.Tags != nil {

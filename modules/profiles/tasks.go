@@ -79,6 +79,11 @@ func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput)
 	if t.Title == "" {
 		return nil, errs.Field("body.title", "is required")
 	}
+	if in.AssigneeID != nil {
+		if err := m.checkMember(ctx, tenant, in.AssigneeID, "body.assignee_id"); err != nil {
+			return nil, err
+		}
+	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if t.CustomerID != nil {
 			if _, err := m.lockVisible(ctx, tx, tenant, *t.CustomerID); err != nil {

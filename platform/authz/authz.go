@@ -65,3 +65,10 @@ func ActorFrom(ctx context.Context) Actor {
 	}
 	return Actor{Kind: ActorSystem, Scope: ScopeAll}
 }
+
+// Directory answers questions about a tenant's members for modules, which may not
+// import tenants: tenants implements it and cmd passes it in.
+type Directory interface {
+	// IsMember reports whether id is a member of the tenant.
+	IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error)
+}
