@@ -814,3 +814,18 @@ func (s *Service) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, err
 	})
 	return n > 0, err
 }
+
+// MailMember sends a member mail at their address in this tenant.
+func (s *Service) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
+	if s.d.Mailer == nil {
+		return nil
+	}
+	var email string
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT email FROM memberships WHERE tenant_id = ? AND identity_id = ?", tenant, member).Scan(ctx, &email)
+	})
+	if err != nil {
+		return classify(err, "member")
+	}
+	return s.d.Mailer.Send(ctx, Mail{To: email, Subject: subject, Text: text})
+}

@@ -182,10 +182,14 @@ func buildWorker(d *deps) *jobs.Server {
 	})
 }
 
-// lateDirectory forwards to the member directory once it is built.
-type lateDirectory struct{ d authz.Directory }
+// lateDirectory forwards to tenants (members, their mail) once it is built.
+type lateDirectory struct{ d *tenants.Service }
 
-func (l *lateDirectory) set(d authz.Directory) { l.d = d }
+func (l *lateDirectory) set(d *tenants.Service) { l.d = d }
+
+func (l *lateDirectory) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
+	return l.d.MailMember(ctx, tenant, member, subject, text)
+}
 
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
 	return l.d.IsMember(ctx, tenant, id)

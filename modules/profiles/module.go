@@ -5,7 +5,10 @@
 package profiles
 
 import (
+	"context"
 	"log/slog"
+
+	"github.com/google/uuid"
 
 	"github.com/uptrace/bun"
 
@@ -25,7 +28,13 @@ type Deps struct {
 	Events  *events.Bus
 	Jobs    Enqueuer        // reminders; nil disables them
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
+	Mail    MemberMailer    // reminder emails; nil sends none
 	Log     *slog.Logger
+}
+
+// MemberMailer emails a member of a tenant (tenants knows their address).
+type MemberMailer interface {
+	MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error
 }
 
 // Module is the profiles module.

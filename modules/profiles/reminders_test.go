@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,7 +113,8 @@ func TestStaleRemindersDoNothing(t *testing.T) {
 	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
 	client := jobs.NewClient(ropt, env.App, quiet)
 	defer client.Close()
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client})
+	mails := &mailRecorder{}
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Mail: mails})
 	a := env.NewTenant(t)
 	me := uuid.New()
 	at := time.Now().Add(time.Second)
@@ -143,4 +145,25 @@ func TestStaleRemindersDoNothing(t *testing.T) {
 	if len(titles) != 1 || titles[0] != "later" {
 		t.Fatalf("notifications %v, want only the snoozed task's, once", titles)
 	}
+	if got := mails.subjects(); len(got) != 1 || got[0] != "Reminder: later" {
+		t.Fatalf("reminder mails %v, want one for the snoozed task", got)
+	}
+}
+
+type mailRecorder struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (r *mailRecorder) MailMember(_ context.Context, _, _ uuid.UUID, subject, _ string) error {
+	r.mu.Lock()
+	r.sent = append(r.sent, subject)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *mailRecorder) subjects() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.sent...)
 }

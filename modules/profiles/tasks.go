@@ -138,10 +138,26 @@ func (m *Module) deliverReminder(ctx context.Context, tx bun.Tx, j *jobs.Job) er
 	if t.Status != "open" || t.RemindAt == nil || t.RemindAt.UnixMilli() != p.RemindAt {
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO notifications (tenant_id, recipient_id, kind, title, body, link, source_key)
+	res, err := tx.ExecContext(ctx, `INSERT INTO notifications (tenant_id, recipient_id, kind, title, body, link, source_key)
 		VALUES (?, ?, 'task.reminder', ?, ?, ?, ?) ON CONFLICT (tenant_id, source_key) DO NOTHING`,
 		j.TenantID, t.AssigneeID, t.Title, t.Notes, "/tasks/"+t.ID.String(), fmt.Sprintf("task:%s:%d", t.ID, p.RemindAt))
-	return err
+	if err != nil {
+		return err
+	}
+	// Mail only for the delivery that created the notification, after it commits.
+	if n, _ := res.RowsAffected(); n == 1 && m.d.Mail != nil {
+		tenant, member, title, due := j.TenantID, t.AssigneeID, t.Title, ""
+		if t.DueAt != nil {
+			due = " (due " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + ")"
+		}
+		db.AfterCommit(ctx, func(ctx context.Context) {
+			if err := m.d.Mail.MailMember(context.WithoutCancel(ctx), tenant, member, "Reminder: "+title,
+				"Reminder: "+title+due+"\n提醒："+title+"\n\nOpen it in Clientele under Tasks."); err != nil {
+				m.d.Log.WarnContext(ctx, "profiles: reminder mail failed; the in-app notification stands", "error", err.Error())
+			}
+		})
+	}
+	return nil
 }
 
 // ChangeTask completes, snoozes or edits a task; a new remind_at schedules a new
