@@ -344,3 +344,25 @@ func TestSafeCellNeutralisesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// A huma route under a module's raw group prefix is guarded once, not twice.
+func TestGuardRunsOncePerRequest(t *testing.T) {
+	env := testkit.Get(t)
+	var calls int
+	mods := module.Set{widgets{db: env.App}}
+	srv := httpx.New(httpx.Options{
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Tenants: tenancy.NewResolver(env.App, time.Second),
+		Enablement: module.NewEnablement(env.App, mods, time.Minute), Modules: mods,
+		Guard: func(ctx context.Context, _ func(string) string, _ tenancy.Tenant) (context.Context, error) {
+			calls++
+			return ctx, nil
+		},
+	})
+	srv.Finish(nil)
+	a := env.NewTenant(t)
+	setup(t) // the widgets table
+	code, _ := testkit.Call(t, srv.App, "GET", "/api/v1/t/"+a.Slug+"/widgets/"+uuid.NewString(), "")
+	if code != 404 || calls != 1 {
+		t.Fatalf("status %d, guard ran %d times", code, calls)
+	}
+}

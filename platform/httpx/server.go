@@ -163,6 +163,12 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 		}
 	})
 	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		// A module's raw Fiber group may share the prefix (module "jobs", path
+		// "/jobs") and have entered the tenant already: do not authenticate twice.
+		if e, ok := ctx.Context().Value(enteredKey{}).(entered); ok && e.module == moduleName && e.slug == ctx.Param("tenant") {
+			next(ctx)
+			return
+		}
 		c, err := s.enterTenant(ctx.Context(), ctx.Param("tenant"), ctx.Header, moduleName)
 		if err != nil {
 			s.WriteError(ctx, err)
@@ -176,14 +182,19 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 // tenantFiber is enterTenant for the raw Fiber routes of a module.
 func (s *Server) tenantFiber(moduleName string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ctx, err := s.enterTenant(c.UserContext(), c.Params("tenant"), func(k string) string { return c.Get(k) }, moduleName)
+		slug := utils.CopyString(c.Params("tenant"))
+		ctx, err := s.enterTenant(c.UserContext(), slug, func(k string) string { return c.Get(k) }, moduleName)
 		if err != nil {
 			return err
 		}
-		c.SetUserContext(ctx)
+		c.SetUserContext(context.WithValue(ctx, enteredKey{}, entered{module: moduleName, slug: slug}))
 		return c.Next()
 	}
 }
+
+type enteredKey struct{}
+
+type entered struct{ module, slug string }
 
 // enterTenant resolves the slug, runs the guard and checks the module is on.
 func (s *Server) enterTenant(ctx context.Context, slug string, header func(string) string, moduleName string) (context.Context, error) {
