@@ -11,6 +11,6 @@ import (
 func buildModules(d *deps) module.Set {
 	return module.Set{
 		jobsapi.New(d.jobs),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Log: d.log}),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log}),
 	}
 }

@@ -58,7 +58,7 @@ type customerListOut struct {
 }
 
 // Routes registers the customer operations.
-func (m *Module) Routes(api huma.API, _ fiber.Router) {
+func (m *Module) Routes(api huma.API, r fiber.Router) {
 	type createIn struct {
 		AllowDuplicate bool `query:"allow_duplicate" doc:"create even when the email or phone belongs to another customer"`
 		Body           CustomerInput
@@ -177,6 +177,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.taskRoutes(api)
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)
+	m.exportRoutes(api, r)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

@@ -7,12 +7,14 @@ package profiles
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/events"
 )
 
@@ -29,6 +31,9 @@ type Deps struct {
 	Jobs    Enqueuer        // reminders; nil disables them
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
 	Mail    MemberMailer    // reminder emails; nil sends none
+	Blobs   *blob.Bucket    // export files
+	// ExportTTL is how long export files are kept; zero means 7 days.
+	ExportTTL time.Duration
 	Log     *slog.Logger
 }
 

@@ -24,9 +24,10 @@ import (
 // TypeRemind is the reminder task type.
 const TypeRemind = "profiles:remind"
 
-// Enqueuer records background jobs (platform/jobs.Client).
+// Enqueuer records and reads background jobs (platform/jobs.Client).
 type Enqueuer interface {
 	Enqueue(ctx context.Context, tenant uuid.UUID, s jobs.Spec) (*jobs.Job, error)
+	Get(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job, error)
 }
 
 // Task is a follow-up.
@@ -381,5 +382,14 @@ func (m *Module) taskRoutes(api huma.API) {
 
 // Jobs declares the module's task handlers.
 func (m *Module) Jobs() []jobs.Handler {
-	return []jobs.Handler{{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder}}
+	return []jobs.Handler{
+		{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder},
+		{Type: TypeExport, Queue: jobs.QueueBulk, Timeout: 2 * time.Hour, RunLong: m.runExport},
+		{Type: TypeExportCleanup, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, RunGlobal: m.cleanupExports},
+	}
+}
+
+// Schedules declares the module's periodic work.
+func (m *Module) Schedules() []jobs.Schedule {
+	return []jobs.Schedule{{Name: "profiles-exports-cleanup", Cron: "41 * * * *", Type: TypeExportCleanup, Queue: jobs.QueueBulk}}
 }
