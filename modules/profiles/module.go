@@ -34,7 +34,7 @@ type Deps struct {
 	Blobs   *blob.Bucket    // export files
 	// ExportTTL is how long export files are kept; zero means 7 days.
 	ExportTTL time.Duration
-	Log     *slog.Logger
+	Log       *slog.Logger
 }
 
 // MemberMailer emails a member of a tenant (tenants knows their address).

@@ -2,8 +2,8 @@ package profiles_test
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
