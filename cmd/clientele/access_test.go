@@ -483,3 +483,19 @@ func TestOwnersAndAssigneesAreMembers(t *testing.T) {
 	}
 	a.must(200, "GET", base+"/notifications", "", tokenHdr(tok)...)
 }
+
+// Export downloads (a raw route outside the OpenAPI document) keep tenants apart.
+func TestExportDownloadKeepsTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("expa"), slug("expb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	exp := a.must(202, "POST", "/api/v1/t/"+sa+"/exports", `{"query":"tag=vip"}`, tokenHdr(tokA)...)
+	id := exp["id"].(string)
+	a.must(409, "GET", "/api/v1/t/"+sa+"/profiles/exports/"+id+"/download", "", tokenHdr(tokA)...)
+	a.must(404, "GET", "/api/v1/t/"+sb+"/profiles/exports/"+id+"/download", "", tokenHdr(tokB)...)
+	a.must(404, "GET", "/api/v1/t/"+sa+"/profiles/exports/"+id+"/download", "", tokenHdr(tokB)...)
+	a.must(401, "GET", "/api/v1/t/"+sa+"/profiles/exports/"+id+"/download", "")
+	a.must(422, "POST", "/api/v1/t/"+sa+"/exports", `{"query":"colour=red"}`, tokenHdr(tokA)...)
+	a.must(422, "POST", "/api/v1/t/"+sa+"/exports", `{"fields":["password"]}`, tokenHdr(tokA)...)
+}
