@@ -146,6 +146,7 @@ type memberRow struct {
 	Permissions []string `bun:"permissions,array"`
 	Scope       string   `bun:"scope"`
 	Teams       []string `bun:"teams,array"`
+	Teammates   []string `bun:"teammates,array"`
 }
 
 // memberActor loads a member's role and grants fresh on every request, so role
@@ -154,7 +155,7 @@ func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (
 	var m memberRow
 	// One statement: the function sets the tenant for its own transaction and reads
 	// under RLS as the app role.
-	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
+	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams, teammates::text[] AS teammates FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authz.Actor{}, errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
 			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
@@ -167,6 +168,12 @@ func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (
 	for _, t := range m.Teams {
 		if id, err := uuid.Parse(t); err == nil {
 			a.TeamIDs = append(a.TeamIDs, id)
+		}
+	}
+	a.Teammates = []uuid.UUID{identity}
+	for _, t := range m.Teammates {
+		if id, err := uuid.Parse(t); err == nil && id != identity {
+			a.Teammates = append(a.Teammates, id)
 		}
 	}
 	return a, nil

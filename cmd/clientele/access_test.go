@@ -499,3 +499,39 @@ func TestExportDownloadKeepsTenantsApart(t *testing.T) {
 	a.must(422, "POST", "/api/v1/t/"+sa+"/exports", `{"query":"colour=red"}`, tokenHdr(tokA)...)
 	a.must(422, "POST", "/api/v1/t/"+sa+"/exports", `{"fields":["password"]}`, tokenHdr(tokA)...)
 }
+
+// Visibility: a manager (team scope) sees customers owned by teammates, an agent
+// (own scope) only theirs, an admin all.
+func TestCustomerVisibilityByScope(t *testing.T) {
+	a := newApp(t)
+	s := slug("scope")
+	ownerTok, _ := a.company(s)
+	manager := a.member(s, ownerTok, "manager")
+	agent := a.member(s, ownerTok, "agent")
+	outsider := a.member(s, ownerTok, "agent")
+	base := "/api/v1/t/" + s
+	idOf := func(tok string) string {
+		return a.must(200, "GET", "/api/v1/me", "", tokenHdr(tok)...)["identity"].(map[string]any)["id"].(string)
+	}
+	mgrID, agentID := idOf(manager), idOf(agent)
+	a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"East","members":[%q,%q]}`, mgrID, agentID), tokenHdr(ownerTok)...)
+	a.must(201, "POST", base+"/customers", `{"name":"Agent's"}`, tokenHdr(agent)...)
+	a.must(201, "POST", base+"/customers", `{"name":"Outsider's"}`, tokenHdr(outsider)...)
+	a.must(201, "POST", base+"/customers", `{"name":"Owner's"}`, tokenHdr(ownerTok)...)
+	names := func(tok string) string {
+		var out []string
+		for _, it := range a.must(200, "GET", base+"/customers?sort=name", "", tokenHdr(tok)...)["items"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(agent); got != "Agent's" {
+		t.Errorf("agent sees %s", got)
+	}
+	if got := names(manager); got != "Agent's" {
+		t.Errorf("manager sees %s, want only the teammate's", got)
+	}
+	if got := names(ownerTok); got != "Agent's,Outsider's,Owner's" {
+		t.Errorf("owner sees %s", got)
+	}
+}

@@ -27,13 +27,15 @@ func need(ctx context.Context, perm string) error {
 	return nil
 }
 
-// visible restricts q to the customers the actor's scope lets them see. Team
-// scope is applied as own for now (stricter) until teams reach modules through a
-// platform interface.
+// visible restricts q to the customers the actor's scope lets them see: all,
+// those owned by the actor's teammates (team), or the actor's own (own).
 func visible(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQuery {
 	a := authz.ActorFrom(ctx)
 	if a.Kind == authz.ActorSystem || a.Kind == authz.ActorAPIKey || a.Scope == authz.ScopeAll {
 		return q
+	}
+	if a.Scope == authz.ScopeTeam && len(a.Teammates) > 0 {
+		return q.Where(alias+"owner_id IN (?)", bun.In(a.Teammates))
 	}
 	return q.Where(alias+"owner_id = ?", a.ID)
 }

@@ -44,6 +44,9 @@ type Actor struct {
 	Permissions map[string]bool
 	Scope       Scope
 	TeamIDs     []uuid.UUID
+	// Teammates are the members sharing a team with the actor, itself included;
+	// team-scoped records are those owned by one of them.
+	Teammates []uuid.UUID
 }
 
 // Can reports whether the actor holds a permission. System actors hold all.
