@@ -1,0 +1,738 @@
+package fields
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// MemberDirectory answers whether an id is a member of the tenant (user fields).
+type MemberDirectory interface {
+	IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error)
+}
+
+// Deps are what the engine needs; cmd fills them.
+type Deps struct {
+	DB        *bun.DB
+	Members   MemberDirectory // nil: user values are only checked to be UUIDs
+	MasterKey []byte          // 32 bytes; empty in dev/test generates one with a warning
+	Entities  []string        // e.g. "customers"
+	Log       *slog.Logger
+	Env       string // "production" refuses an empty master key
+	CacheTTL  time.Duration
+}
+
+// Service is the engine modules call with their tenant transaction.
+type Service struct {
+	deps   Deps
+	master cipher.AEAD
+
+	mu    sync.Mutex
+	cache map[cacheKey]cacheEntry
+	keys  map[uuid.UUID]cipher.AEAD
+}
+
+type cacheKey struct {
+	tenant uuid.UUID
+	entity string
+}
+
+type cacheEntry struct {
+	defs []Definition
+	at   time.Time
+}
+
+// SealedPrefix marks a sealed value in a record's JSON.
+const SealedPrefix = "sealed:v1:"
+
+// MaskText is what a sensitive value looks like without pii.read.
+const MaskText = "••••••"
+
+// New builds the service.
+func New(d Deps) (*Service, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.CacheTTL == 0 {
+		d.CacheTTL = 5 * time.Second
+	}
+	if len(d.Entities) == 0 {
+		d.Entities = []string{"customers"}
+	}
+	if len(d.MasterKey) == 0 {
+		if d.Env == "production" {
+			return nil, errors.New("fields: a 32-byte master key is required in production")
+		}
+		d.MasterKey = make([]byte, 32)
+		if _, err := rand.Read(d.MasterKey); err != nil {
+			return nil, err
+		}
+		d.Log.Warn("fields: no master key configured; generated one for this process, sealed values will not survive a restart")
+	}
+	if len(d.MasterKey) != 32 {
+		return nil, fmt.Errorf("fields: the master key must be 32 bytes, got %d", len(d.MasterKey))
+	}
+	aead, err := newGCM(d.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{deps: d, master: aead, cache: map[cacheKey]cacheEntry{}, keys: map[uuid.UUID]cipher.AEAD{}}, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// Entities are the entities that may have custom fields.
+func (s *Service) Entities() []string { return append([]string(nil), s.deps.Entities...) }
+
+func (s *Service) knownEntity(e string) bool {
+	for _, x := range s.deps.Entities {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// row is the stored definition.
+type row struct {
+	bun.BaseModel `bun:"table:field_definitions"`
+	TenantID      uuid.UUID       `bun:"tenant_id,pk,type:uuid"`
+	Entity        string          `bun:"entity,pk"`
+	Key           string          `bun:"key,pk"`
+	LabelEN       string          `bun:"label_en"`
+	LabelZH       string          `bun:"label_zh"`
+	Type          string          `bun:"type"`
+	Options       json.RawMessage `bun:"options,type:jsonb"`
+	Required      bool            `bun:"required"`
+	Unique        bool            `bun:"unique"`
+	Default       json.RawMessage `bun:"default,type:jsonb,nullzero"`
+	Filterable    bool            `bun:"filterable"`
+	Sortable      bool            `bun:"sortable"`
+	Sensitive     bool            `bun:"sensitive"`
+	Position      int             `bun:"position"`
+	HelpEN        string          `bun:"help_en"`
+	HelpZH        string          `bun:"help_zh"`
+	ArchivedAt    *time.Time      `bun:"archived_at"`
+	CreatedAt     time.Time       `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt     time.Time       `bun:"updated_at,nullzero,default:now()"`
+}
+
+type storedOptions struct {
+	Choices []Option `json:"choices,omitempty"`
+	Max     int      `json:"max,omitempty"`
+}
+
+func (r *row) def() Definition {
+	var o storedOptions
+	_ = json.Unmarshal(r.Options, &o)
+	return Definition{Entity: r.Entity, Key: r.Key, LabelEN: r.LabelEN, LabelZH: r.LabelZH, Type: Type(r.Type),
+		Options: o.Choices, Max: o.Max, Required: r.Required, Unique: r.Unique, Default: r.Default,
+		Filterable: r.Filterable, Sortable: r.Sortable, Sensitive: r.Sensitive, Position: r.Position,
+		HelpEN: r.HelpEN, HelpZH: r.HelpZH, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func toRow(tenant uuid.UUID, d Definition) *row {
+	o, _ := json.Marshal(storedOptions{Choices: d.Options, Max: d.Max})
+	def := d.Default
+	if string(def) == "null" {
+		def = nil
+	}
+	return &row{TenantID: tenant, Entity: d.Entity, Key: d.Key, LabelEN: d.LabelEN, LabelZH: d.LabelZH, Type: string(d.Type),
+		Options: o, Required: d.Required, Unique: d.Unique, Default: def, Filterable: d.Filterable, Sortable: d.Sortable,
+		Sensitive: d.Sensitive, Position: d.Position, HelpEN: d.HelpEN, HelpZH: d.HelpZH, ArchivedAt: d.ArchivedAt}
+}
+
+// AllDefinitions returns every definition of the entity, archived ones included,
+// ordered by position then key, straight from the database.
+func (s *Service) AllDefinitions(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string) ([]Definition, error) {
+	var rows []row
+	if err := tx.NewSelect().Model(&rows).Where("tenant_id = ? AND entity = ?", tenant, entity).
+		OrderExpr("position, key").Scan(ctx); err != nil {
+		return nil, db.Classify(err, "field")
+	}
+	out := make([]Definition, len(rows))
+	for i := range rows {
+		out[i] = rows[i].def()
+	}
+	return out, nil
+}
+
+// Definitions returns the active (not archived) definitions of the entity, cached
+// per tenant and entity for a few seconds and dropped on every change made here.
+func (s *Service) Definitions(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string) ([]Definition, error) {
+	k := cacheKey{tenant, entity}
+	s.mu.Lock()
+	if e, ok := s.cache[k]; ok && time.Since(e.at) < s.deps.CacheTTL {
+		s.mu.Unlock()
+		return e.defs, nil
+	}
+	s.mu.Unlock()
+	all, err := s.AllDefinitions(ctx, tx, tenant, entity)
+	if err != nil {
+		return nil, err
+	}
+	active := make([]Definition, 0, len(all))
+	for _, d := range all {
+		if d.ArchivedAt == nil {
+			active = append(active, d)
+		}
+	}
+	s.mu.Lock()
+	s.cache[k] = cacheEntry{defs: active, at: time.Now()}
+	s.mu.Unlock()
+	return active, nil
+}
+
+func (s *Service) invalidate(tenant uuid.UUID, entity string) {
+	s.mu.Lock()
+	delete(s.cache, cacheKey{tenant, entity})
+	s.mu.Unlock()
+}
+
+// Loc is where a custom value is named in problems.
+func Loc(key string) string { return "body.custom." + key }
+
+// ValidateValues checks a record's custom values against the active definitions
+// and returns them normalised (sensitive values sealed). On create (partial false)
+// required fields must be present and defaults fill the gaps; on a patch
+// (partial true) only the given keys are checked and a null clears a value. Every
+// bad value is one FieldError of a single 422.
+func (s *Service) ValidateValues(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, values map[string]any, partial bool) (map[string]any, error) {
+	defs, err := s.Definitions(ctx, tx, tenant, entity)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]Definition{}
+	for _, d := range defs {
+		byKey[d.Key] = d
+	}
+	clean := map[string]any{}
+	var fe []errs.FieldError
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := values[k]
+		d, ok := byKey[k]
+		if !ok {
+			fe = append(fe, errs.FieldError{Location: Loc(k), Message: "is not a field of " + entity})
+			continue
+		}
+		st, _, err := d.Normalize(v)
+		if err != nil {
+			fe = append(fe, errs.FieldError{Location: Loc(k), Message: err.Error(), Value: safeValue(d, v)})
+			continue
+		}
+		if st == nil {
+			if d.Required {
+				fe = append(fe, errs.FieldError{Location: Loc(k), Message: "is required"})
+				continue
+			}
+			if partial {
+				clean[k] = nil
+			}
+			continue
+		}
+		if d.Type == User && s.deps.Members != nil {
+			id := uuid.MustParse(st.(string))
+			ok, err := s.deps.Members.IsMember(ctx, tenant, id)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				fe = append(fe, errs.FieldError{Location: Loc(k), Message: "is not a member of this company", Value: v})
+				continue
+			}
+		}
+		if d.Sensitive {
+			raw, _ := json.Marshal(st)
+			sealed, err := s.Seal(ctx, tx, tenant, string(raw))
+			if err != nil {
+				return nil, err
+			}
+			st = sealed
+		}
+		clean[k] = st
+	}
+	if !partial {
+		for _, d := range defs {
+			if _, given := values[d.Key]; given {
+				continue
+			}
+			if len(d.Default) > 0 && string(d.Default) != "null" {
+				var v any
+				_ = json.Unmarshal(d.Default, &v)
+				st, _, err := d.Normalize(v)
+				if err == nil && st != nil {
+					if d.Sensitive {
+						raw, _ := json.Marshal(st)
+						if st, err = s.Seal(ctx, tx, tenant, string(raw)); err != nil {
+							return nil, err
+						}
+					}
+					clean[d.Key] = st
+					continue
+				}
+			}
+			if d.Required {
+				fe = append(fe, errs.FieldError{Location: Loc(d.Key), Message: "is required"})
+			}
+		}
+	}
+	if len(fe) > 0 {
+		sort.SliceStable(fe, func(i, j int) bool { return fe[i].Location < fe[j].Location })
+		return nil, errs.E(errs.Invalid, "%d custom field value(s) are invalid.", len(fe)).WithFields(fe...)
+	}
+	return clean, nil
+}
+
+func safeValue(d Definition, v any) any {
+	if d.Sensitive {
+		return nil
+	}
+	return v
+}
+
+// WriteIndex replaces the record's rows in the side table and the uniqueness table
+// with those of clean (the full, normalised custom values of the record). A value
+// another record of the tenant holds for a unique field is a Conflict naming it.
+func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
+	defs, err := s.Definitions(ctx, tx, tenant, entity)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteIndex(ctx, tx, tenant, entity, recordID); err != nil {
+		return err
+	}
+	type idxRow struct {
+		key  string
+		ord  int
+		e    IndexEntry
+		norm string
+	}
+	var rows []idxRow
+	var uniq []idxRow
+	for _, d := range defs {
+		v, ok := clean[d.Key]
+		if !ok || v == nil || d.Sensitive || !(d.Filterable || d.Sortable || d.Unique) {
+			continue
+		}
+		_, iv, err := d.Normalize(jsonish(v))
+		if err != nil {
+			return errs.Field(Loc(d.Key), err.Error())
+		}
+		if d.Filterable || d.Sortable {
+			for i, e := range iv.Entries {
+				rows = append(rows, idxRow{key: d.Key, ord: i, e: e})
+			}
+		}
+		if d.Unique && iv.Norm != "" {
+			uniq = append(uniq, idxRow{key: d.Key, norm: iv.Norm})
+		}
+	}
+	if len(rows) > 0 {
+		var sb strings.Builder
+		args := make([]any, 0, len(rows)*9)
+		sb.WriteString("INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool) VALUES ")
+		for i, r := range rows {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?::numeric, ?::timestamptz, ?)")
+			args = append(args, tenant, entity, r.key, recordID, r.ord, r.e.Text, r.e.Num, r.e.Time, r.e.Bool)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return db.Classify(err, "field index")
+		}
+	}
+	for _, u := range uniq {
+		_, err := tx.ExecContext(ctx, "INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) VALUES (?, ?, ?, ?, ?)",
+			tenant, entity, u.key, u.norm, recordID)
+		if db.IsUniqueViolation(err, "") {
+			return errs.Wrap(errs.Conflict, err, "Another record already has this %s.", u.key).
+				WithFields(errs.FieldError{Location: Loc(u.key), Message: "must be unique; another record already has this value"})
+		}
+		if err != nil {
+			return db.Classify(err, "field value")
+		}
+	}
+	return nil
+}
+
+// jsonish turns a stored Go value back into what JSON decoding would produce, so
+// that Normalize accepts values coming either from a request or from storage.
+func jsonish(v any) any {
+	switch v.(type) {
+	case string, bool, nil, []any, map[string]any, json.Number:
+		return v
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var out any
+	if dec.Decode(&out) != nil {
+		return v
+	}
+	return out
+}
+
+// DeleteIndex removes a record from the side and uniqueness tables (on hard
+// delete; a soft-deleted record keeps its unique values reserved until purged).
+func (s *Service) DeleteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM field_index WHERE tenant_id = ? AND entity = ? AND record_id = ?", tenant, entity, recordID); err != nil {
+		return db.Classify(err, "field index")
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM field_unique WHERE tenant_id = ? AND entity = ? AND record_id = ?", tenant, entity, recordID); err != nil {
+		return db.Classify(err, "field index")
+	}
+	return nil
+}
+
+// Filter operators.
+var Ops = []string{"eq", "ne", "in", "gt", "gte", "lt", "lte", "between", "prefix", "contains", "empty"}
+
+// FilterSQL returns a WHERE fragment (bun ? placeholders) selecting the records of
+// def's entity, whose id is the SQL expression idExpr, that match op over the raw
+// query values (in: one or more values; between: exactly two; empty: "true" or
+// "false"). Matching goes through field_index with equality and ranges on a btree
+// led by (tenant_id, entity, field_key), so it is an index scan under RLS.
+// ne and empty=true also match records without a value.
+func FilterSQL(def Definition, idExpr, op string, values []string) (string, []any, error) {
+	loc := "query.custom." + def.Key
+	if !def.Filterable || !def.Indexable() {
+		return "", nil, errs.Field(loc, "is not filterable")
+	}
+	if op == "" {
+		op = "eq"
+	}
+	col := "fi." + def.Column()
+	base := "SELECT 1 FROM field_index fi WHERE fi.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr
+	args := []any{def.Entity, def.Key}
+	parse := func(s string) (any, error) {
+		var in any = s
+		switch def.Type {
+		case Boolean:
+			switch s {
+			case "true":
+				in = true
+			case "false":
+				in = false
+			}
+		case Currency:
+			// filter on the amount only
+			c, err := canonDecimal(strings.TrimSpace(s), 4)
+			if err != nil {
+				return nil, errs.Field(loc, "the amount "+err.Error())
+			}
+			return c, nil
+		}
+		_, iv, err := def.Normalize(in)
+		if err != nil {
+			return nil, errs.Field(loc, err.Error())
+		}
+		if len(iv.Entries) == 0 {
+			return nil, errs.Field(loc, "needs a value")
+		}
+		e := iv.Entries[0]
+		switch {
+		case e.Text != nil:
+			return *e.Text, nil
+		case e.Num != nil:
+			return *e.Num, nil
+		case e.Time != nil:
+			return *e.Time, nil
+		}
+		return *e.Bool, nil
+	}
+	cast := ""
+	switch def.Column() {
+	case "v_num":
+		cast = "::numeric"
+	case "v_time":
+		cast = "::timestamptz"
+	}
+	one := func() (any, error) {
+		if len(values) != 1 {
+			return nil, errs.Field(loc, op+" takes one value")
+		}
+		return parse(values[0])
+	}
+	switch op {
+	case "eq", "ne", "gt", "gte", "lt", "lte":
+		v, err := one()
+		if err != nil {
+			return "", nil, err
+		}
+		sym := map[string]string{"eq": "=", "ne": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+		if def.Type == Boolean && sym != "=" {
+			return "", nil, errs.Field(loc, "a boolean takes eq, ne or empty")
+		}
+		q := "EXISTS (" + base + " AND " + col + " " + sym + " ?" + cast + ")"
+		if op == "ne" {
+			q = "NOT " + q
+		}
+		return q, append(args, v), nil
+	case "in":
+		if len(values) == 0 || len(values) > 100 {
+			return "", nil, errs.Field(loc, "in takes 1 to 100 values")
+		}
+		ph := make([]string, len(values))
+		for i, s := range values {
+			v, err := parse(s)
+			if err != nil {
+				return "", nil, err
+			}
+			ph[i] = "?" + cast
+			args = append(args, v)
+		}
+		return "EXISTS (" + base + " AND " + col + " IN (" + strings.Join(ph, ", ") + "))", args, nil
+	case "between":
+		if len(values) != 2 {
+			return "", nil, errs.Field(loc, "between takes two values")
+		}
+		lo, err := parse(values[0])
+		if err != nil {
+			return "", nil, err
+		}
+		hi, err := parse(values[1])
+		if err != nil {
+			return "", nil, err
+		}
+		return "EXISTS (" + base + " AND " + col + " >= ?" + cast + " AND " + col + " <= ?" + cast + ")", append(args, lo, hi), nil
+	case "prefix", "contains":
+		if def.Column() != "v_text" || def.Type == Select || def.Type == MultiSelect || def.Type == User {
+			return "", nil, errs.Field(loc, op+" works on text fields only")
+		}
+		if len(values) != 1 || values[0] == "" || utf8.RuneCountInString(values[0]) > 200 {
+			return "", nil, errs.Field(loc, op+" takes one non-empty value")
+		}
+		p := values[0]
+		if def.Type == Email {
+			p = strings.ToLower(p)
+		}
+		if op == "contains" {
+			return "EXISTS (" + base + " AND strpos(" + col + ", ?) > 0)", append(args, p), nil
+		}
+		q := "EXISTS (" + base + " AND " + col + " >= ?"
+		args = append(args, p)
+		if hi, ok := prefixUpper(p); ok {
+			q += " AND " + col + " < ?"
+			args = append(args, hi)
+		}
+		return q + ")", args, nil
+	case "empty":
+		if len(values) != 1 || (values[0] != "true" && values[0] != "false") {
+			return "", nil, errs.Field(loc, "empty takes true or false")
+		}
+		q := "EXISTS (" + base + ")"
+		if values[0] == "true" {
+			q = "NOT " + q
+		}
+		return q, args, nil
+	}
+	return "", nil, errs.Field(loc, fmt.Sprintf("unknown operator %q (one of %s)", op, strings.Join(Ops, ", ")))
+}
+
+// prefixUpper is the smallest string greater than every string starting with p in
+// byte (code point) order: p with its last rune incremented.
+func prefixUpper(p string) (string, bool) {
+	r := []rune(p)
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] < utf8.MaxRune {
+			n := r[i] + 1
+			if n >= 0xD800 && n <= 0xDFFF {
+				n = 0xE000
+			}
+			return string(append(r[:i:i], n)), true
+		}
+	}
+	return "", false
+}
+
+// SortSQL returns an ORDER BY expression for def over records whose id is idExpr,
+// with the entity and key as its arguments. Records without a value sort last.
+func SortSQL(def Definition, idExpr string, desc bool) (string, []any, error) {
+	if !def.Sortable || !def.Indexable() || def.Type == MultiSelect {
+		return "", nil, errs.Field("query.sort", "custom."+def.Key+" is not sortable")
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	col := def.Column()
+	return "(SELECT fi." + col + " FROM field_index fi WHERE fi.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr + " AND fi.ord = 0) " + dir + " NULLS LAST",
+		[]any{def.Entity, def.Key}, nil
+}
+
+// dataKey returns the tenant's data key, creating and wrapping it on first use.
+func (s *Service) dataKey(ctx context.Context, tx bun.IDB, tenant uuid.UUID) (cipher.AEAD, error) {
+	s.mu.Lock()
+	k, ok := s.keys[tenant]
+	s.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	var wrapped []byte
+	err := tx.QueryRowContext(ctx, "SELECT wrapped_key FROM tenant_keys WHERE tenant_id = ?", tenant).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, errs.InternalErr(err)
+		}
+		nonce := make([]byte, s.master.NonceSize())
+		_, _ = rand.Read(nonce)
+		w := s.master.Seal(nonce, nonce, key, tenant[:])
+		if _, err := tx.ExecContext(ctx, "INSERT INTO tenant_keys (tenant_id, wrapped_key) VALUES (?, ?) ON CONFLICT (tenant_id) DO NOTHING", tenant, w); err != nil {
+			return nil, db.Classify(err, "tenant key")
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT wrapped_key FROM tenant_keys WHERE tenant_id = ?", tenant).Scan(&wrapped); err != nil {
+			return nil, db.Classify(err, "tenant key")
+		}
+	} else if err != nil {
+		return nil, db.Classify(err, "tenant key")
+	}
+	ns := s.master.NonceSize()
+	if len(wrapped) < ns {
+		return nil, errs.InternalErr(errors.New("fields: short wrapped key"))
+	}
+	key, err := s.master.Open(nil, wrapped[:ns], wrapped[ns:], tenant[:])
+	if err != nil {
+		return nil, errs.InternalErr(fmt.Errorf("fields: unwrap tenant key (wrong master key?): %w", err))
+	}
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	// Cache only after the row is committed: a rolled-back key must not be used.
+	db.AfterCommit(ctx, func(context.Context) {
+		s.mu.Lock()
+		s.keys[tenant] = aead
+		s.mu.Unlock()
+	})
+	return aead, nil
+}
+
+// Seal encrypts plaintext with the tenant's data key (AES-GCM, tenant id as
+// additional data) and returns "sealed:v1:<base64 nonce||ciphertext>".
+func (s *Service) Seal(ctx context.Context, tx bun.IDB, tenant uuid.UUID, plaintext string) (string, error) {
+	k, err := s.dataKey(ctx, tx, tenant)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, k.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", errs.InternalErr(err)
+	}
+	return SealedPrefix + base64.RawStdEncoding.EncodeToString(k.Seal(nonce, nonce, []byte(plaintext), tenant[:])), nil
+}
+
+// Open reverses Seal.
+func (s *Service) Open(ctx context.Context, tx bun.IDB, tenant uuid.UUID, sealed string) (string, error) {
+	if !strings.HasPrefix(sealed, SealedPrefix) {
+		return "", errs.InternalErr(errors.New("fields: not a sealed value"))
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(sealed, SealedPrefix))
+	if err != nil {
+		return "", errs.InternalErr(fmt.Errorf("fields: sealed value: %w", err))
+	}
+	k, err := s.dataKey(ctx, tx, tenant)
+	if err != nil {
+		return "", err
+	}
+	ns := k.NonceSize()
+	if len(raw) < ns {
+		return "", errs.InternalErr(errors.New("fields: short sealed value"))
+	}
+	pt, err := k.Open(nil, raw[:ns], raw[ns:], tenant[:])
+	if err != nil {
+		return "", errs.InternalErr(fmt.Errorf("fields: open sealed value: %w", err))
+	}
+	return string(pt), nil
+}
+
+// Reveal returns values for a reader: sensitive values opened when the actor in
+// ctx holds pii.read, masked otherwise. values is not modified.
+func (s *Service) Reveal(ctx context.Context, tx bun.IDB, tenant uuid.UUID, defs []Definition, values map[string]any) (map[string]any, error) {
+	out := Mask(ctx, defs, values)
+	if !authz.ActorFrom(ctx).Can(PermPIIRead) {
+		return out, nil
+	}
+	for _, d := range defs {
+		sv, ok := values[d.Key].(string)
+		if !d.Sensitive || !ok || !strings.HasPrefix(sv, SealedPrefix) {
+			continue
+		}
+		pt, err := s.Open(ctx, tx, tenant, sv)
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		if err := json.Unmarshal([]byte(pt), &v); err != nil {
+			return nil, errs.InternalErr(err)
+		}
+		out[d.Key] = v
+	}
+	return out, nil
+}
+
+// PermPIIRead lets a reader see sensitive values.
+const PermPIIRead = "pii.read"
+
+// Mask returns a copy of values with every sensitive value replaced by MaskText,
+// unless the actor in ctx holds pii.read (then sealed values are left for Reveal).
+func Mask(ctx context.Context, defs []Definition, values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	if authz.ActorFrom(ctx).Can(PermPIIRead) {
+		return out
+	}
+	for _, d := range defs {
+		if v, ok := out[d.Key]; ok && d.Sensitive && v != nil {
+			out[d.Key] = MaskText
+		}
+	}
+	return out
+}
+
+// SensitiveKeys are the audit keys ("custom.<key>") to mask in diffs.
+func SensitiveKeys(defs []Definition) []string {
+	var out []string
+	for _, d := range defs {
+		if d.Sensitive {
+			out = append(out, "custom."+d.Key)
+		}
+	}
+	return out
+}
