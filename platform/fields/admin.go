@@ -1,0 +1,362 @@
+package fields
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// PermManage lets a role define custom fields.
+const PermManage = "fields.manage"
+
+func problems(p []FieldProblem) error {
+	if len(p) == 0 {
+		return nil
+	}
+	fe := make([]errs.FieldError, len(p))
+	for i, x := range p {
+		fe[i] = errs.FieldError{Location: "body." + x.Field, Message: x.Message}
+	}
+	return errs.E(errs.Invalid, "The field definition is invalid.").WithFields(fe...)
+}
+
+func (s *Service) checkEntity(entity string) error {
+	if !s.knownEntity(entity) {
+		return errs.E(errs.NotFound, "There are no custom fields for %q.", entity)
+	}
+	return nil
+}
+
+func (s *Service) get(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string) (*row, error) {
+	r := new(row)
+	err := tx.NewSelect().Model(r).Where("tenant_id = ? AND entity = ? AND key = ?", tenant, entity, key).For("UPDATE").Scan(ctx)
+	if err != nil {
+		return nil, db.Classify(err, "field")
+	}
+	return r, nil
+}
+
+// Create adds a definition (audited).
+func (s *Service) Create(ctx context.Context, tx bun.IDB, tenant uuid.UUID, d Definition) (Definition, error) {
+	if err := s.checkEntity(d.Entity); err != nil {
+		return Definition{}, err
+	}
+	if err := problems(d.Validate()); err != nil {
+		return Definition{}, err
+	}
+	r := toRow(tenant, d)
+	if _, err := tx.NewInsert().Model(r).Returning("created_at, updated_at").Exec(ctx); err != nil {
+		if db.IsUniqueViolation(err, "") {
+			return Definition{}, errs.Wrap(errs.Conflict, err, "A field %q already exists on %s (perhaps archived: restore it).", d.Key, d.Entity).
+				WithFields(errs.FieldError{Location: "body.key", Message: "is taken"})
+		}
+		return Definition{}, db.Classify(err, "field")
+	}
+	out := r.def()
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "field.create", Entity: "field", EntityID: d.Entity + "." + d.Key, After: out}); err != nil {
+		return Definition{}, err
+	}
+	s.changed(ctx, tenant, d.Entity)
+	return out, nil
+}
+
+func (s *Service) changed(ctx context.Context, tenant uuid.UUID, entity string) {
+	s.invalidate(tenant, entity)
+	db.AfterCommit(ctx, func(context.Context) { s.invalidate(tenant, entity) })
+}
+
+// Patch is a partial update of a definition; nil leaves an attribute as it is.
+type Patch struct {
+	LabelEN    *string          `json:"label_en,omitempty"`
+	LabelZH    *string          `json:"label_zh,omitempty"`
+	Type       *Type            `json:"type,omitempty"`
+	Options    *[]Option        `json:"options,omitempty"`
+	Max        *int             `json:"max,omitempty"`
+	Required   *bool            `json:"required,omitempty"`
+	Unique     *bool            `json:"unique,omitempty"`
+	Default    *json.RawMessage `json:"default,omitempty"`
+	Filterable *bool            `json:"filterable,omitempty"`
+	Sortable   *bool            `json:"sortable,omitempty"`
+	Sensitive  *bool            `json:"sensitive,omitempty"`
+	Position   *int             `json:"position,omitempty"`
+	HelpEN     *string          `json:"help_en,omitempty"`
+	HelpZH     *string          `json:"help_zh,omitempty"`
+}
+
+// Update changes a definition (audited). Changes that would need existing values
+// rewritten or re-indexed (type, sensitive, unique, filterable, sortable, removing
+// options) are refused with 409 for now: the owning module's value iterator and
+// the bulk conversion job are not built yet.
+func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, p Patch) (Definition, error) {
+	if err := s.checkEntity(entity); err != nil {
+		return Definition{}, err
+	}
+	r, err := s.get(ctx, tx, tenant, entity, key)
+	if err != nil {
+		return Definition{}, err
+	}
+	before := r.def()
+	d := before
+	refuse := func(what string) error {
+		return errs.E(errs.Conflict, "Changing %s of an existing field is not supported yet: existing values would have to be converted or re-indexed. Create a new field instead.", what)
+	}
+	if p.Type != nil && *p.Type != d.Type {
+		return Definition{}, refuse("the type")
+	}
+	if p.Sensitive != nil && *p.Sensitive != d.Sensitive {
+		return Definition{}, refuse("sensitive")
+	}
+	if p.Unique != nil && *p.Unique != d.Unique {
+		return Definition{}, refuse("unique")
+	}
+	if p.Filterable != nil && *p.Filterable != d.Filterable {
+		return Definition{}, refuse("filterable")
+	}
+	if p.Sortable != nil && *p.Sortable != d.Sortable {
+		return Definition{}, refuse("sortable")
+	}
+	if p.Options != nil {
+		kept := map[string]bool{}
+		for _, o := range *p.Options {
+			kept[o.Value] = true
+		}
+		for _, o := range d.Options {
+			if !kept[o.Value] {
+				return Definition{}, refuse("options (removing " + o.Value + ")")
+			}
+		}
+		d.Options = *p.Options
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&d.LabelEN, p.LabelEN)
+	set(&d.LabelZH, p.LabelZH)
+	set(&d.HelpEN, p.HelpEN)
+	set(&d.HelpZH, p.HelpZH)
+	if p.Max != nil {
+		if *p.Max != 0 && *p.Max < d.RatingMax() {
+			return Definition{}, refuse("max (lowering it)")
+		}
+		d.Max = *p.Max
+	}
+	if p.Required != nil {
+		d.Required = *p.Required
+	}
+	if p.Default != nil {
+		d.Default = *p.Default
+	}
+	if p.Position != nil {
+		d.Position = *p.Position
+	}
+	if err := problems(d.Validate()); err != nil {
+		return Definition{}, err
+	}
+	nr := toRow(tenant, d)
+	nr.UpdatedAt = time.Now().UTC()
+	if _, err := tx.NewUpdate().Model(nr).Column("label_en", "label_zh", "options", "required", "default", "position", "help_en", "help_zh", "updated_at").
+		WherePK().Returning("created_at, updated_at").Exec(ctx); err != nil {
+		return Definition{}, db.Classify(err, "field")
+	}
+	after := nr.def()
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "field.update", Entity: "field", EntityID: entity + "." + key, Before: before, After: after}); err != nil {
+		return Definition{}, err
+	}
+	s.changed(ctx, tenant, entity)
+	return after, nil
+}
+
+// SetArchived archives (values stay in records and the index) or restores a field.
+func (s *Service) SetArchived(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, archived bool) (Definition, error) {
+	if err := s.checkEntity(entity); err != nil {
+		return Definition{}, err
+	}
+	r, err := s.get(ctx, tx, tenant, entity, key)
+	if err != nil {
+		return Definition{}, err
+	}
+	before := r.def()
+	var at *time.Time
+	if archived {
+		now := time.Now().UTC()
+		at = &now
+	}
+	r.ArchivedAt = at
+	r.UpdatedAt = time.Now().UTC()
+	if _, err := tx.NewUpdate().Model(r).Column("archived_at", "updated_at").WherePK().Exec(ctx); err != nil {
+		return Definition{}, db.Classify(err, "field")
+	}
+	action := "field.restore"
+	if archived {
+		action = "field.archive"
+	}
+	after := r.def()
+	if err := audit.Record(ctx, tx, audit.Entry{Action: action, Entity: "field", EntityID: entity + "." + key, Before: before, After: after}); err != nil {
+		return Definition{}, err
+	}
+	s.changed(ctx, tenant, entity)
+	return after, nil
+}
+
+// Module serves the admin routes.
+type Module struct{ svc *Service }
+
+// NewModule returns the kernel module over the service.
+func NewModule(s *Service) *Module { return &Module{svc: s} }
+
+// Service is the engine behind the module, for other modules.
+func (m *Module) Service() *Service { return m.svc }
+
+// Name is the route prefix.
+func (m *Module) Name() string { return "fields" }
+
+// Permissions declares what roles may be granted.
+func (m *Module) Permissions() []authz.Permission {
+	return []authz.Permission{
+		{Key: PermManage, Label: "Define custom fields", LabelZH: "管理自定义字段"},
+	}
+}
+
+type entityIn struct {
+	Entity string `path:"entity" maxLength:"64" doc:"e.g. customers"`
+	All    bool   `query:"archived" doc:"include archived fields"`
+}
+
+type keyIn struct {
+	Entity string `path:"entity" maxLength:"64"`
+	Key    string `path:"key" maxLength:"63"`
+}
+
+// DefinitionIn is a new field.
+type DefinitionIn struct {
+	Key        string          `json:"key" maxLength:"63"`
+	LabelEN    string          `json:"label_en" maxLength:"200"`
+	LabelZH    string          `json:"label_zh,omitempty" maxLength:"200"`
+	Type       Type            `json:"type"`
+	Options    []Option        `json:"options,omitempty" maxItems:"200"`
+	Max        int             `json:"max,omitempty"`
+	Required   bool            `json:"required,omitempty"`
+	Unique     bool            `json:"unique,omitempty"`
+	Default    json.RawMessage `json:"default,omitempty"`
+	Filterable bool            `json:"filterable,omitempty"`
+	Sortable   bool            `json:"sortable,omitempty"`
+	Sensitive  bool            `json:"sensitive,omitempty"`
+	Position   int             `json:"position,omitempty"`
+	HelpEN     string          `json:"help_en,omitempty" maxLength:"1000"`
+	HelpZH     string          `json:"help_zh,omitempty" maxLength:"1000"`
+}
+
+type createIn struct {
+	Entity string `path:"entity" maxLength:"64"`
+	Body   DefinitionIn
+}
+
+type patchIn struct {
+	Entity string `path:"entity" maxLength:"64"`
+	Key    string `path:"key" maxLength:"63"`
+	Body   Patch
+}
+
+type listOut struct {
+	Body struct {
+		Items []Definition `json:"items"`
+	}
+}
+
+type defOut struct{ Body Definition }
+
+func (m *Module) tenantTx(ctx context.Context, perm string, fn func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error) error {
+	t, err := tenancy.MustFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if perm != "" && !authz.ActorFrom(ctx).Can(perm) {
+		return errs.E(errs.Forbidden, "You need the %s permission; ask an admin of this company.", perm)
+	}
+	return db.InTenant(ctx, m.svc.deps.DB, t.ID, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx, t) })
+}
+
+// Routes registers the operations.
+func (m *Module) Routes(api huma.API, _ fiber.Router) {
+	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity"},
+		func(ctx context.Context, in *entityIn) (*listOut, error) {
+			if err := m.svc.checkEntity(in.Entity); err != nil {
+				return nil, err
+			}
+			out := &listOut{}
+			err := m.tenantTx(ctx, "", func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				var err error
+				if in.All {
+					out.Body.Items, err = m.svc.AllDefinitions(ctx, tx, t.ID, in.Entity)
+				} else {
+					out.Body.Items, err = m.svc.Definitions(ctx, tx, t.ID, in.Entity)
+				}
+				return err
+			})
+			if out.Body.Items == nil {
+				out.Body.Items = []Definition{}
+			}
+			return out, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "create-field", Method: http.MethodPost, Path: "/fields/{entity}", Summary: "Define a custom field",
+		DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *createIn) (*defOut, error) {
+			b := in.Body
+			d := Definition{Entity: in.Entity, Key: b.Key, LabelEN: b.LabelEN, LabelZH: b.LabelZH, Type: b.Type, Options: b.Options, Max: b.Max,
+				Required: b.Required, Unique: b.Unique, Default: b.Default, Filterable: b.Filterable, Sortable: b.Sortable,
+				Sensitive: b.Sensitive, Position: b.Position, HelpEN: b.HelpEN, HelpZH: b.HelpZH}
+			out := &defOut{}
+			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				var err error
+				out.Body, err = m.svc.Create(ctx, tx, t.ID, d)
+				return err
+			})
+			return out, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "update-field", Method: http.MethodPatch, Path: "/fields/{entity}/{key}", Summary: "Change a custom field",
+		Description: "Labels, help, options (adding), required, default, position and a rating's max. Changes that would need existing values converted answer 409."},
+		func(ctx context.Context, in *patchIn) (*defOut, error) {
+			out := &defOut{}
+			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				var err error
+				out.Body, err = m.svc.Update(ctx, tx, t.ID, in.Entity, in.Key, in.Body)
+				return err
+			})
+			return out, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "archive-field", Method: http.MethodDelete, Path: "/fields/{entity}/{key}", Summary: "Archive a custom field",
+		Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."},
+		func(ctx context.Context, in *keyIn) (*defOut, error) {
+			out := &defOut{}
+			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				var err error
+				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, true)
+				return err
+			})
+			return out, err
+		})
+	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field"},
+		func(ctx context.Context, in *keyIn) (*defOut, error) {
+			out := &defOut{}
+			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				var err error
+				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, false)
+				return err
+			})
+			return out, err
+		})
+}
