@@ -448,6 +448,8 @@ func FilterSQL(def Definition, idExpr, op string, values []string) (string, []an
 			case "false":
 				in = false
 			}
+		case MultiSelect:
+			in = []any{s}
 		case Currency:
 			// filter on the amount only
 			c, err := canonDecimal(strings.TrimSpace(s), 4)
