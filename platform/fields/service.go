@@ -185,6 +185,21 @@ func (s *Service) AllDefinitions(ctx context.Context, tx bun.IDB, tenant uuid.UU
 // Definitions returns the active (not archived) definitions of the entity, cached
 // per tenant and entity for a few seconds and dropped on every change made here.
 func (s *Service) Definitions(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string) ([]Definition, error) {
+	all, err := s.cachedAll(ctx, tx, tenant, entity)
+	if err != nil {
+		return nil, err
+	}
+	active := make([]Definition, 0, len(all))
+	for _, d := range all {
+		if d.ArchivedAt == nil {
+			active = append(active, d)
+		}
+	}
+	return active, nil
+}
+
+// cachedAll is AllDefinitions through the cache.
+func (s *Service) cachedAll(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string) ([]Definition, error) {
 	k := cacheKey{tenant, entity}
 	s.mu.Lock()
 	if e, ok := s.cache[k]; ok && time.Since(e.at) < s.deps.CacheTTL {
@@ -196,16 +211,10 @@ func (s *Service) Definitions(ctx context.Context, tx bun.IDB, tenant uuid.UUID,
 	if err != nil {
 		return nil, err
 	}
-	active := make([]Definition, 0, len(all))
-	for _, d := range all {
-		if d.ArchivedAt == nil {
-			active = append(active, d)
-		}
-	}
 	s.mu.Lock()
-	s.cache[k] = cacheEntry{defs: active, at: time.Now()}
+	s.cache[k] = cacheEntry{defs: all, at: time.Now()}
 	s.mu.Unlock()
-	return active, nil
+	return all, nil
 }
 
 func (s *Service) invalidate(tenant uuid.UUID, entity string) {
@@ -323,8 +332,10 @@ func safeValue(d Definition, v any) any {
 // WriteIndex replaces the record's rows in the side table and the uniqueness table
 // with those of clean (the full, normalised custom values of the record). A value
 // another record of the tenant holds for a unique field is a Conflict naming it.
+// Archived fields stay indexed (and unique values reserved) so a restore finds
+// the index whole.
 func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
-	defs, err := s.Definitions(ctx, tx, tenant, entity)
+	defs, err := s.cachedAll(ctx, tx, tenant, entity)
 	if err != nil {
 		return err
 	}
