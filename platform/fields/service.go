@@ -749,3 +749,22 @@ func SensitiveKeys(defs []Definition) []string {
 	}
 	return out
 }
+
+// ParseMasterKey decodes CLIENTELE_MASTER_KEY (32 bytes as base64, padded or not,
+// standard or URL alphabet). An empty string is nil: New then generates a key
+// outside production.
+func ParseMasterKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("fields: CLIENTELE_MASTER_KEY must decode to 32 bytes, got %d", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("fields: CLIENTELE_MASTER_KEY is not base64")
+}

@@ -150,3 +150,18 @@ func FuzzNormalizeCurrency(f *testing.F) {
 func FuzzNormalizeDate(f *testing.F) {
 	fuzzNormalize(f, Definition{Type: Date}, func(s string) any { return s })
 }
+
+func TestParseMasterKey(t *testing.T) {
+	if k, err := ParseMasterKey("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="); err != nil || len(k) != 32 {
+		t.Fatalf("%v %v", k, err)
+	}
+	if _, err := ParseMasterKey("c2hvcnQ="); err == nil {
+		t.Fatal("short key accepted")
+	}
+	if k, err := ParseMasterKey(""); err != nil || k != nil {
+		t.Fatal("empty key")
+	}
+	if _, err := New(Deps{Env: "production"}); err == nil {
+		t.Fatal("production without a master key")
+	}
+}
