@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +24,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/health"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/identity"
@@ -49,6 +55,7 @@ type deps struct {
 	identities tenants.IdentityProvider
 	kratos     *identity.Kratos
 	directory  authz.Directory
+	fields     *fields.Service
 	ready      *health.Checker
 	closers    []func()
 }
@@ -100,6 +107,16 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	// exists; the indirection breaks the construction cycle.
 	dir := &lateDirectory{}
 	d.directory = dir
+	key, err := masterKey(cfg, log)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
@@ -193,4 +210,36 @@ func (l *lateDirectory) MailMember(ctx context.Context, tenant, member uuid.UUID
 
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
 	return l.d.IsMember(ctx, tenant, id)
+}
+
+// masterKey is CLIENTELE_MASTER_KEY (32 bytes, base64). Outside production an
+// absent key is generated once into the data directory, so sealed custom values
+// survive restarts of a development machine.
+func masterKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		k, err := base64.StdEncoding.DecodeString(cfg.MasterKey)
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("CLIENTELE_MASTER_KEY must be 32 random bytes in base64 (openssl rand -base64 32)")
+		}
+		return k, nil
+	}
+	if cfg.Env == "production" {
+		return nil, fmt.Errorf("CLIENTELE_MASTER_KEY is required in production")
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	if b, err := os.ReadFile(path); err == nil {
+		if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) == 32 {
+			return k, nil
+		}
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err == nil {
+		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)), 0o600); err != nil {
+			log.Warn("fields: could not store the development master key; sealed values will not survive a restart", "error", err.Error())
+		}
+	}
+	return k, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 )
@@ -11,6 +12,7 @@ import (
 func buildModules(d *deps) module.Set {
 	return module.Set{
 		jobsapi.New(d.jobs),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log}),
+		fields.NewModule(d.fields),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Fields: d.fields, Log: d.log}),
 	}
 }

@@ -72,8 +72,10 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 			op = "eq"
 		}
 		if strings.HasPrefix(field, "custom.") {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "no custom fields are defined for customers yet"})
-			continue
+			for _, v := range q[k] {
+				out = append(out, FieldFilter{Field: field, Op: op, Value: v})
+			}
+			continue // checked against the definitions when applied
 		}
 		ops, ok := fieldOps[field]
 		if !ok {

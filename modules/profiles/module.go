@@ -16,6 +16,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/fields"
 )
 
 // Permissions of the module.
@@ -32,6 +33,7 @@ type Deps struct {
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
 	Mail    MemberMailer    // reminder emails; nil sends none
 	Blobs   *blob.Bucket    // export files
+	Fields  *fields.Service // custom fields of customers; nil: none
 	// ExportTTL is how long export files are kept; zero means 7 days.
 	ExportTTL time.Duration
 	Log       *slog.Logger

@@ -69,7 +69,7 @@ func filterFromQuery(raw string) (Filter, error) {
 func (m *Module) CountCustomers(ctx context.Context, tenant uuid.UUID, f Filter) (int, error) {
 	var n int
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q, err := m.customerQuery(ctx, tx.NewSelect().Model((*Customer)(nil)), tenant, f)
+		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model((*Customer)(nil)), tenant, f)
 		if err != nil {
 			return err
 		}

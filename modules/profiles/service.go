@@ -18,6 +18,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/fields"
 )
 
 func need(ctx context.Context, perm string) error {
@@ -63,10 +64,6 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 	if fe := c.normalize(); len(fe) > 0 {
 		return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 	}
-	if len(c.Custom) > 0 {
-		return nil, errs.E(errs.Invalid, "Custom fields are not defined for customers yet.").
-			WithFields(errs.FieldError{Location: "body.custom", Message: "define the fields under Settings → Custom fields first"})
-	}
 	if c.OwnerID == nil {
 		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
 			id := a.ID
@@ -91,26 +88,83 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 				return duplicateError(dups)
 			}
 		}
+		clean, err := m.validateCustom(ctx, tx, tenant, c.Custom, false)
+		if err != nil {
+			return err
+		}
+		c.Custom = clean
 		if _, err := tx.NewInsert().Model(c).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
 		if err := writeSideRows(ctx, tx, c); err != nil {
 			return err
 		}
+		if m.d.Fields != nil {
+			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, c.ID, c.Custom); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
 			tenant, c.ID, c.Lifecycle, actorID(ctx)); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c}); err != nil {
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c, Sensitive: m.sensitive(ctx, tx, tenant)}); err != nil {
 			return err
 		}
 		m.publish(ctx, "customer.created", c.ID)
-		return nil
+		return m.reveal(ctx, tx, tenant, c)
 	})
 	if err != nil {
 		return nil, db.Classify(err, "customer")
 	}
 	return c, nil
+}
+
+// EntityCustomers is the custom-fields entity of customers.
+const EntityCustomers = "customers"
+
+func (m *Module) validateCustom(ctx context.Context, tx bun.Tx, tenant uuid.UUID, values map[string]any, partial bool) (map[string]any, error) {
+	if m.d.Fields == nil {
+		if len(values) > 0 {
+			return nil, errs.Field("body.custom", "custom fields are not available")
+		}
+		return map[string]any{}, nil
+	}
+	if values == nil {
+		values = map[string]any{}
+	}
+	return m.d.Fields.ValidateValues(ctx, tx, tenant, EntityCustomers, values, partial)
+}
+
+func (m *Module) sensitive(ctx context.Context, tx bun.Tx, tenant uuid.UUID) []string {
+	if m.d.Fields == nil {
+		return nil
+	}
+	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	if err != nil {
+		return nil
+	}
+	return fields.SensitiveKeys(defs)
+}
+
+// reveal shows sensitive custom values to holders of pii.read and masks them for
+// everyone else; c is changed in place (callers hand it to the client).
+func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...*Customer) error {
+	if m.d.Fields == nil {
+		return nil
+	}
+	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		out, err := m.d.Fields.Reveal(ctx, tx, tenant, defs, c.Custom)
+		if err != nil {
+			return err
+		}
+		c.Custom = out
+	}
+	return nil
 }
 
 func actorID(ctx context.Context) *uuid.UUID {
@@ -162,7 +216,10 @@ func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Custom
 	c := &Customer{}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, id)
-		return visible(ctx, q, "c.").Scan(ctx)
+		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+			return err
+		}
+		return m.reveal(ctx, tx, tenant, c)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound()
@@ -221,8 +278,22 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 			next.Source = *u.Source
 		}
 		if len(u.Custom) > 0 {
-			return errs.E(errs.Invalid, "Custom fields are not defined for customers yet.").
-				WithFields(errs.FieldError{Location: "body.custom", Message: "define the fields under Settings → Custom fields first"})
+			clean, err := m.validateCustom(ctx, tx, tenant, u.Custom, true)
+			if err != nil {
+				return err
+			}
+			merged := map[string]any{}
+			for k, v := range cur.Custom {
+				merged[k] = v
+			}
+			for k, v := range clean {
+				if v == nil {
+					delete(merged, k)
+				} else {
+					merged[k] = v
+				}
+			}
+			next.Custom = merged
 		}
 		if fe := next.normalize(); len(fe) > 0 {
 			return errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
@@ -237,18 +308,23 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		if err := writeSideRows(ctx, tx, &next); err != nil {
 			return err
 		}
+		if m.d.Fields != nil && len(u.Custom) > 0 {
+			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, id, next.Custom); err != nil {
+				return err
+			}
+		}
 		if next.Lifecycle != before.Lifecycle {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
 				tenant, id, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
 				return err
 			}
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.update", Entity: "customer", EntityID: id.String(), Before: before, After: next}); err != nil {
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.update", Entity: "customer", EntityID: id.String(), Before: before, After: next, Sensitive: m.sensitive(ctx, tx, tenant)}); err != nil {
 			return err
 		}
 		m.publish(ctx, "customer.updated", id)
 		c = &next
-		return nil
+		return m.reveal(ctx, tx, tenant, c)
 	})
 	if err != nil {
 		return nil, db.Classify(err, "customer")
@@ -326,7 +402,7 @@ type cursorT struct {
 }
 
 // customerQuery applies the tenant, the actor's scope and every filter of f.
-func (m *Module) customerQuery(ctx context.Context, q *bun.SelectQuery, tenant uuid.UUID, f Filter) (*bun.SelectQuery, error) {
+func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, tenant uuid.UUID, f Filter) (*bun.SelectQuery, error) {
 	q = q.Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant)
 	q = visible(ctx, q, "c.")
 	if len(f.Lifecycle) > 0 {
@@ -343,6 +419,12 @@ func (m *Module) customerQuery(ctx context.Context, q *bun.SelectQuery, tenant u
 	}
 	for _, ff := range f.Fields {
 		var err error
+		if strings.HasPrefix(ff.Field, "custom.") {
+			if q, err = m.applyCustom(ctx, tx, q, tenant, ff); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if q, err = ff.apply(q); err != nil {
 			return nil, err
 		}
@@ -362,6 +444,37 @@ func (m *Module) customerQuery(ctx context.Context, q *bun.SelectQuery, tenant u
 		q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+strings.Join(alts, " OR ")+"))", args...)
 	}
 	return q, nil
+}
+
+// applyCustom filters on a custom field through the typed index side table.
+func (m *Module) applyCustom(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, tenant uuid.UUID, ff FieldFilter) (*bun.SelectQuery, error) {
+	key := strings.TrimPrefix(ff.Field, "custom.")
+	loc := "query.custom." + key
+	if m.d.Fields == nil {
+		return nil, errs.Field(loc, "custom fields are not available")
+	}
+	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if d.Key != key {
+			continue
+		}
+		vals := []string{ff.Value}
+		if ff.Op == "in" || ff.Op == "between" {
+			vals = nil
+			for _, v := range strings.Split(ff.Value, ",") {
+				vals = append(vals, strings.TrimSpace(v))
+			}
+		}
+		frag, args, err := fields.FilterSQL(d, "c.id", ff.Op, vals)
+		if err != nil {
+			return nil, err
+		}
+		return q.Where(frag, args...), nil
+	}
+	return nil, errs.Field(loc, "no custom field with this key is defined for customers")
 }
 
 // ListCustomers returns one keyset page and the next cursor.
@@ -390,10 +503,11 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var out []Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q, err := m.customerQuery(ctx, tx.NewSelect().Model(&out), tenant, f)
+		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
 		if err != nil {
 			return err
 		}
+
 		dir, cmp := "ASC", ">"
 		if desc {
 			dir, cmp = "DESC", "<"
@@ -409,7 +523,14 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 			}
 			q = q.Where(fmt.Sprintf("(%s, c.id) %s (?, ?)", s.expr, cmp), val, after.ID)
 		}
-		return q.OrderExpr(fmt.Sprintf("%s %s, c.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx)
+		if err := q.OrderExpr(fmt.Sprintf("%s %s, c.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+			return err
+		}
+		ptrs := make([]*Customer, len(out))
+		for i := range out {
+			ptrs[i] = &out[i]
+		}
+		return m.reveal(ctx, tx, tenant, ptrs...)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
