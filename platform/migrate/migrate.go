@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -148,7 +149,7 @@ func ensureRoles(ctx context.Context, db *bun.DB, o Options, log *slog.Logger) e
 		}
 	}
 	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
+		if err := execRetrying(ctx, db, s); err != nil {
 			if code := pgCode(err); code == "42501" { // insufficient_privilege
 				log.Warn("migrate: cannot create roles; a DBA must create them", "app_role", o.AppRole, "sweeper_role", SweeperRole)
 				return nil
@@ -188,6 +189,29 @@ func grant(ctx context.Context, db *bun.DB, appRole string) error {
 		}
 	}
 	return nil
+}
+
+// execRetrying runs a role statement, retrying when another database's migrate
+// changes the same cluster-wide role at the same moment ("tuple concurrently
+// updated"): roles are shared by every database of the server, and an advisory
+// lock is per database, so it cannot serialise them.
+func execRetrying(ctx context.Context, db *bun.DB, stmt string) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if _, err = db.ExecContext(ctx, stmt); err == nil {
+			return nil
+		}
+		code := pgCode(err)
+		if code != "XX000" && code != "40001" && code != "40P01" && code != "23505" && !strings.Contains(err.Error(), "concurrently") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(20*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return err
 }
 
 func pgCode(err error) string {
