@@ -211,8 +211,6 @@ func TestRolesAreEnforced(t *testing.T) {
 	a.must(409, "DELETE", base+"/members/"+owner.IdentityID.String(), "", tokenHdr(ownerTok)...)
 	// A custom role's grants apply on the very next request.
 	a.must(201, "POST", base+"/roles", `{"key":"auditor","name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)
-	me := a.must(200, "GET", "/api/v1/me", "", tokenHdr(agent)...)
-	_ = me
 	var agentID string
 	for _, m := range a.must(200, "GET", base+"/members", "", tokenHdr(ownerTok)...)["items"].([]any) {
 		if mm := m.(map[string]any); mm["role"] == "agent" {
@@ -435,13 +433,12 @@ func TestSegmentsWithLiveCounts(t *testing.T) {
 	tok, _ := a.company(s)
 	other := a.member(s, tok, "manager")
 	base := "/api/v1/t/" + s
-	for i, body := range []string{
+	for _, body := range []string{
 		`{"name":"A","tags":["vip"],"lifecycle":"customer"}`,
 		`{"name":"B","tags":["vip"],"lifecycle":"lead"}`,
 		`{"name":"C","lifecycle":"customer"}`,
 	} {
 		a.must(201, "POST", base+"/customers", body, tokenHdr(tok)...)
-		_ = i
 	}
 	seg := a.must(201, "POST", base+"/segments", `{"name":"VIP customers","shared":true,"query":"tag=vip&lifecycle=customer"}`, tokenHdr(tok)...)
 	if seg["count"].(float64) != 1 {
@@ -636,4 +633,21 @@ func TestCustomFieldsOnCustomers(t *testing.T) {
 	if strings.Contains(audits, "110105194912310023") {
 		t.Fatalf("plaintext in the audit log: %s", audits)
 	}
+}
+
+// An export of a segment exports that segment's filter, not every customer.
+func TestExportOfASegmentUsesItsFilter(t *testing.T) {
+	a := newApp(t)
+	s := slug("expseg")
+	tok, _ := a.company(s)
+	seg := a.must(201, "POST", "/api/v1/t/"+s+"/segments", `{"name":"VIP","query":"tag=vip&lifecycle=customer"}`, tokenHdr(tok)...)
+	exp := a.must(202, "POST", "/api/v1/t/"+s+"/exports", fmt.Sprintf(`{"segment_id":%q}`, seg["id"]), tokenHdr(tok)...)
+	var q string
+	if err := testkit.Get(t).Owner.NewRaw("SELECT payload->>'query' FROM jobs WHERE id = ?", exp["id"]).Scan(context.Background(), &q); err != nil {
+		t.Fatal(err)
+	}
+	if q != "tag=vip&lifecycle=customer" {
+		t.Fatalf("export query %q, want the segment's", q)
+	}
+	a.must(404, "POST", "/api/v1/t/"+s+"/exports", fmt.Sprintf(`{"segment_id":%q}`, uuid.NewString()), tokenHdr(tok)...)
 }

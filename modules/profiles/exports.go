@@ -223,13 +223,12 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 				if perr != nil {
 					return nil, errs.Field("body.segment_id", "must be a segment id")
 				}
-				if _, err := m.segmentFilter(ctx, t.ID, sid); err != nil {
+				// The segment's own query, read in the tenant's transaction.
+				_, raw, err := m.segmentQuery(ctx, t.ID, sid)
+				if err != nil {
 					return nil, err
 				}
-				var raw string
-				if err := m.d.DB.NewRaw("SELECT query FROM segments WHERE tenant_id = ? AND id = ?", t.ID, sid).Scan(ctx, &raw); err == nil {
-					query = raw
-				}
+				query = raw
 			}
 			if _, err := filterFromQuery(query); err != nil {
 				return nil, err

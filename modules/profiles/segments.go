@@ -174,15 +174,22 @@ func (m *Module) segmentRoutes(api huma.API) {
 
 // segmentFilter loads a visible segment's filter for the list endpoint.
 func (m *Module) segmentFilter(ctx context.Context, tenant, id uuid.UUID) (Filter, error) {
+	f, _, err := m.segmentQuery(ctx, tenant, id)
+	return f, err
+}
+
+// segmentQuery loads a visible segment: its filter and the saved query string.
+func (m *Module) segmentQuery(ctx context.Context, tenant, id uuid.UUID) (Filter, string, error) {
 	var raw string
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw("SELECT query FROM segments WHERE tenant_id = ? AND id = ? AND (shared OR owner_id = ?)", tenant, id, authz.ActorFrom(ctx).ID).Scan(ctx, &raw)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return Filter{}, errs.E(errs.NotFound, "segment not found").WithFields(errs.FieldError{Location: "query.segment_id", Message: "no such segment visible to you"})
+		return Filter{}, "", errs.E(errs.NotFound, "segment not found").WithFields(errs.FieldError{Location: "query.segment_id", Message: "no such segment visible to you"})
 	}
 	if err != nil {
-		return Filter{}, db.Classify(err, "segment")
+		return Filter{}, "", db.Classify(err, "segment")
 	}
-	return filterFromQuery(raw)
+	f, err := filterFromQuery(raw)
+	return f, raw, err
 }
