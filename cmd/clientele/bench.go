@@ -125,16 +125,9 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			name: "jobs: first page of 50, newest first",
 			floor: func() error {
 				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-					r, err := tx.Query(ctx, `SELECT id, task_type, queue, status, progress_done, progress_total, attempts, max_attempts,
+					return drain(ctx, tx, `SELECT id, task_type, queue, status, progress_done, progress_total, attempts, max_attempts,
 						coalesce(error, ''), result, run_at, started_at, finished_at, created_at
 						FROM jobs WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`, tenant)
-					if err != nil {
-						return err
-					}
-					defer r.Close()
-					for r.Next() {
-					}
-					return r.Err()
 				})
 			},
 			api: auth(base + "/jobs?limit=50"),
@@ -153,18 +146,11 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			name: "customers: tag+lifecycle, newest, 50",
 			floor: func() error {
 				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-					r, err := tx.Query(ctx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
+					return drain(ctx, tx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
 						c.lifecycle, c.source, c.custom, c.created_at, c.updated_at FROM customers c
 						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.lifecycle = 'customer'
 						AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = 'vip' AND ct.customer_id = c.id)
 						ORDER BY c.created_at DESC, c.id DESC LIMIT 51`, tenant)
-					if err != nil {
-						return err
-					}
-					defer r.Close()
-					for r.Next() {
-					}
-					return r.Err()
 				})
 			},
 			api: auth(base + "/customers?tag=vip&lifecycle=customer&limit=50"),
@@ -173,19 +159,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			name: "customers: custom tier+tag, newest, 50",
 			floor: func() error {
 				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-					r, err := tx.Query(ctx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
+					return drain(ctx, tx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
 						c.lifecycle, c.source, c.custom, c.created_at, c.updated_at FROM customers c
 						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL
 						AND EXISTS (SELECT 1 FROM field_index fi WHERE fi.tenant_id = c.tenant_id AND fi.entity = 'customers' AND fi.field_key = 'tier' AND fi.record_id = c.id AND fi.v_text = 'gold')
 						AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = 'vip' AND ct.customer_id = c.id)
 						ORDER BY c.created_at DESC, c.id DESC LIMIT 51`, tenant)
-					if err != nil {
-						return err
-					}
-					defer r.Close()
-					for r.Next() {
-					}
-					return r.Err()
 				})
 			},
 			api:  auth(base + "/customers?custom.tier=gold&tag=vip&limit=50"),
@@ -294,6 +273,18 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("bench: a ratio exceeded -max-ratio")
 	}
 	return nil
+}
+
+// drain runs a query and reads every row, as an API handler would before encoding.
+func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
+	r, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for r.Next() {
+	}
+	return r.Err()
 }
 
 func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn func(pgx.Tx) error) error {
