@@ -43,7 +43,7 @@ build: web-build
 # ---- where web/embed.go embeds it, before `go build` runs.
 web-build:
 	@if [ -f web/package.json ]; then \
-	  cd web && npm ci --cache "$(CLIENTELE_CACHE)/npm" --prefer-offline --no-audit --no-fund && npm run build; \
+	  cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --cache "$(CLIENTELE_CACHE)/npm" --prefer-offline --no-audit --no-fund; } && npm run build; \
 	else echo "web-build: skipped: no web app yet (web/package.json absent)"; fi
 
 run: deps build

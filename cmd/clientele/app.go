@@ -34,6 +34,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/tenants"
+	"github.com/clientele-crm/clientele/web"
 )
 
 // deps is everything the processes share, opened once.
@@ -178,7 +179,8 @@ func buildHTTP(d *deps) *httpx.Server {
 	d.access.PublicRoutes(s)
 	// Same-origin Kratos for the browser flows; only its public API is reachable.
 	s.App.All("/kratos/*", d.kratos.ProxyHandler())
-	s.Finish(nil)
+	// The web app for every other GET, so client-side routes survive a reload.
+	s.Finish(web.Handler())
 	return s
 }
 

@@ -1,0 +1,92 @@
+// Every screen and its URL. Screens are loaded lazily so the first page stays
+// small; each feature folder owns its pages and registers its own texts.
+import { Suspense, lazy, type ReactNode } from 'react';
+import { Navigate, createBrowserRouter } from 'react-router-dom';
+import { RequireSession, TenantScope, useMe } from './session';
+import { Loading, NotFound } from './states';
+import Shell from './Shell';
+
+const L = (f: () => Promise<{ default: React.ComponentType }>) => {
+  const C = lazy(f);
+  return (
+    <Suspense fallback={<Loading />}>
+      <C />
+    </Suspense>
+  );
+};
+
+// Account (Kratos flows through /kratos).
+const login = () => import('../features/account/LoginPage');
+const registration = () => import('../features/account/RegistrationPage');
+const recovery = () => import('../features/account/RecoveryPage');
+const verification = () => import('../features/account/VerificationPage');
+const accountSettings = () => import('../features/account/AccountSettingsPage');
+const kratosError = () => import('../features/account/KratosErrorPage');
+// Companies.
+const createCompany = () => import('../features/tenants/CreateCompanyPage');
+const tenantSettings = () => import('../features/tenants/TenantSettingsPage');
+const overview = () => import('../features/home/OverviewPage');
+// People and access.
+const members = () => import('../features/access/MembersPage');
+const roles = () => import('../features/access/RolesPage');
+const teams = () => import('../features/access/TeamsPage');
+const apiKeys = () => import('../features/access/ApiKeysPage');
+const audit = () => import('../features/audit/AuditPage');
+// Customers.
+const customers = () => import('../features/customers/CustomersPage');
+const customer = () => import('../features/customers/CustomerPage');
+const tasks = () => import('../features/tasks/TasksPage');
+const fields = () => import('../features/fields/FieldsPage');
+const importsList = () => import('../features/imports/ImportsPage');
+const importWizard = () => import('../features/imports/ImportWizard');
+
+/** Start sends a signed-in user to their company, or to the wizard when they have none. */
+function Start() {
+  const me = useMe().data!;
+  if (me.memberships.length === 0) return <Navigate to="/welcome" replace />;
+  const last = localStorage.getItem('clientele.tenant');
+  const m = me.memberships.find((x) => x.slug === last) ?? me.memberships[0];
+  return <Navigate to={`/t/${m.slug}`} replace />;
+}
+
+const session = (el: ReactNode) => <RequireSession>{el}</RequireSession>;
+
+export const routes = [
+  { path: '/login', element: L(login) },
+  { path: '/registration', element: L(registration) },
+  { path: '/recovery', element: L(recovery) },
+  { path: '/verification', element: L(verification) },
+  { path: '/error', element: L(kratosError) },
+  { path: '/settings', element: session(L(accountSettings)) },
+  { path: '/welcome', element: session(L(createCompany)) },
+  { path: '/', element: session(<Start />) },
+  {
+    path: '/t/:tenant',
+    element: session(
+      <TenantScope>
+        <Shell />
+      </TenantScope>,
+    ),
+    children: [
+      { index: true, element: L(overview) },
+      { path: 'customers', element: L(customers) },
+      { path: 'customers/:id', element: L(customer) },
+      { path: 'tasks', element: L(tasks) },
+      { path: 'imports', element: L(importsList) },
+      { path: 'imports/new', element: L(importWizard) },
+      { path: 'imports/:id', element: L(importWizard) },
+      { path: 'fields', element: L(fields) },
+      { path: 'fields/:entity', element: L(fields) },
+      { path: 'members', element: L(members) },
+      { path: 'roles', element: L(roles) },
+      { path: 'teams', element: L(teams) },
+      { path: 'api-keys', element: L(apiKeys) },
+      { path: 'audit', element: L(audit) },
+      { path: 'settings', element: L(tenantSettings) },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+  { path: '*', element: <NotFound /> },
+];
+
+export const router = () => createBrowserRouter(routes);

@@ -1,0 +1,6 @@
+// Placeholder until this screen is built (issue 6); it says so on the page.
+import { Result } from 'antd';
+
+export default function RolesPage() {
+  return <Result status="info" title="RolesPage" subTitle="This screen is not built yet." />;
+}

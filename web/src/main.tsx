@@ -1,0 +1,50 @@
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { RouterProvider } from 'react-router-dom';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { App as AntApp, ConfigProvider } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import i18n from './app/i18n';
+import { router } from './app/routes';
+import { ApiError } from './app/api';
+import { theme } from './app/theme';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
+      refetchOnWindowFocus: false,
+    },
+  },
+});
+
+const appRouter = router();
+
+function Root() {
+  const [lang, setLang] = useState(i18n.language);
+  useEffect(() => {
+    const on = (l: string) => {
+      setLang(l);
+      document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+    };
+    i18n.on('languageChanged', on);
+    on(i18n.language);
+    return () => i18n.off('languageChanged', on);
+  }, []);
+  return (
+    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={theme}>
+      <AntApp>
+        <QueryClientProvider client={queryClient}>
+          <RouterProvider router={appRouter} />
+        </QueryClientProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Root />
+  </StrictMode>,
+);
