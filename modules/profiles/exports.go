@@ -203,7 +203,7 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 	}
 	type exportOut struct {
 		Body struct {
-			ID     uuid.UUID `json:"id" doc:"follow it at GET /api/v1/t/{tenant}/jobs/{id}; download at GET /api/v1/t/{tenant}/profiles/exports/{id}/download"`
+			ID     uuid.UUID `json:"id" doc:"follow it at GET /api/v1/t/{tenant}/jobs/{id}; download at GET /api/v1/t/{tenant}/exports/{id}/download"`
 			Status string    `json:"status"`
 		}
 	}

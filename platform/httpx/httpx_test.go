@@ -221,8 +221,8 @@ func TestBadInputGetsProblems(t *testing.T) {
 		{"unknown route", "GET", "/api/v1/nope", "", nil, 404, []string{`"code":"not_found"`}, nil},
 		{"panic", "GET", base + "/widgets-explode", "", nil, 500, []string{`"code":"internal"`}, []string{"hunter2", "secret"}},
 		{"internal error text hidden", "GET", base + "/widgets-fail", "", nil, 500, []string{`"code":"internal"`}, []string{"10.0.0.7", "admin"}},
-		{"raw fiber route resolves tenant", "GET", base + "/widgets/raw/ping", "", nil, 200, []string{"raw:" + a.Slug}, nil},
-		{"raw route unknown tenant", "GET", "/api/v1/t/no-such-co/widgets/raw/ping", "", nil, 404, []string{`"code":"not_found"`}, nil},
+		{"raw fiber route resolves tenant", "GET", base + "/raw/ping", "", nil, 200, []string{"raw:" + a.Slug}, nil},
+		{"raw route unknown tenant", "GET", "/api/v1/t/no-such-co/raw/ping", "", nil, 404, []string{`"code":"not_found"`}, nil},
 	})
 }
 
@@ -251,7 +251,7 @@ func TestDisabledModuleIsRefused(t *testing.T) {
 	}
 	run(t, h, []scenario{
 		{"off", "GET", "/api/v1/t/" + a.Slug + "/widgets/" + uuid.NewString(), "", nil, 403, []string{"turned off", `"code":"forbidden"`}, nil},
-		{"raw route off", "GET", "/api/v1/t/" + a.Slug + "/widgets/raw/ping", "", nil, 403, []string{"turned off"}, nil},
+		{"raw route off", "GET", "/api/v1/t/" + a.Slug + "/raw/ping", "", nil, 403, []string{"turned off"}, nil},
 	})
 	if err := h.en.SetEnabled(context.Background(), a.ID, "widgets", true); err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func New(o Options) *Server {
 
 	for _, m := range o.Modules {
 		if r, ok := m.(module.Router); ok {
-			r.Routes(s.TenantGroup(m.Name()), app.Group("/api/v1/t/:tenant/"+m.Name(), s.tenantFiber(m.Name())))
+			r.Routes(s.TenantGroup(m.Name()), tenantRouter{Router: app.Group("/api/v1/t/:tenant"), enter: s.tenantFiber(m.Name())})
 		}
 	}
 	return s
@@ -430,4 +430,52 @@ func AdminHandler(m *metrics.Registry, ready *health.Checker) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// tenantRouter is the raw Fiber router a module gets for what Huma cannot serve
+// (streamed downloads). Paths are relative to /api/v1/t/:tenant, like the
+// module's Huma operations, and every route enters the tenant first: resolve the
+// slug, run the guard, check the module is on. A group-wide Use would run for
+// every module's routes, so it is refused.
+type tenantRouter struct {
+	fiber.Router
+	enter fiber.Handler
+}
+
+func (r tenantRouter) with(h []fiber.Handler) []fiber.Handler {
+	return append([]fiber.Handler{r.enter}, h...)
+}
+
+func (r tenantRouter) Use(...interface{}) fiber.Router {
+	panic("httpx: Use on a module's tenant router would run for every module; pass handlers to the route instead")
+}
+func (r tenantRouter) Get(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Get(p, r.with(h)...)
+}
+func (r tenantRouter) Head(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Head(p, r.with(h)...)
+}
+func (r tenantRouter) Post(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Post(p, r.with(h)...)
+}
+func (r tenantRouter) Put(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Put(p, r.with(h)...)
+}
+func (r tenantRouter) Patch(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Patch(p, r.with(h)...)
+}
+func (r tenantRouter) Delete(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Delete(p, r.with(h)...)
+}
+func (r tenantRouter) All(p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.All(p, r.with(h)...)
+}
+func (r tenantRouter) Add(m, p string, h ...fiber.Handler) fiber.Router {
+	return r.Router.Add(m, p, r.with(h)...)
+}
+func (r tenantRouter) Group(p string, h ...fiber.Handler) fiber.Router {
+	if len(h) > 0 {
+		panic("httpx: group handlers on a module's tenant router are not supported; pass them to the routes")
+	}
+	return tenantRouter{Router: r.Router.Group(p), enter: r.enter}
 }
