@@ -96,7 +96,13 @@ func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (fun
 	if err != nil {
 		return nil, err
 	}
-	dbURL.Path = "/kratos"
+	// Kratos keeps identities in a database of its own beside ours; a stack on
+	// another database (a test or e2e run) gets its own Kratos database too.
+	if name := strings.TrimPrefix(dbURL.Path, "/"); name == "" || name == "clientele" {
+		dbURL.Path = "/kratos"
+	} else {
+		dbURL.Path = "/" + name + "_kratos"
+	}
 	pub, adm := portOf(cfg.KratosPublicURL, 4433), portOf(cfg.KratosAdminURL, 4434)
 	p, err := identity.StartKratos(ctx, identity.StartOptions{
 		Binary: bin, DatabaseURL: dbURL.String(), DataDir: filepath.Join(cfg.DataDir, "kratos"),
