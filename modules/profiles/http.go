@@ -123,6 +123,7 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			return out, err
 		})
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
+	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
 	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer"},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
