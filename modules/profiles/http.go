@@ -27,7 +27,7 @@ type customerListIn struct {
 	Owner     string   `query:"owner" doc:"owner member id"`
 	Tag       []string `query:"tag,explode" doc:"only customers with every given tag"`
 	Kind      string   `query:"kind" enum:"person,company,"`
-	Sort      string   `query:"sort" enum:"created_at,-created_at,updated_at,-updated_at,name,-name," doc:"default -created_at"`
+	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, name or custom.<key> of a sortable custom field; - for descending; default -created_at"`
 	Segment   string   `query:"segment_id" doc:"apply a saved segment; other filters narrow it further"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`

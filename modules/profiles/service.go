@@ -399,6 +399,7 @@ var sorts = map[string]struct{ expr, col string }{
 type cursorT struct {
 	V  string    `json:"v"`
 	ID uuid.UUID `json:"i"`
+	P  string    `json:"p,omitempty"` // custom sorts: "n" once past the values, among customers without one
 }
 
 // customerQuery applies the tenant, the actor's scope and every filter of f.
@@ -489,10 +490,6 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	if f.Sort == "" {
 		sortKey, desc = "created_at", true
 	}
-	s, ok := sorts[sortKey]
-	if !ok {
-		return nil, "", errs.Field("query.sort", "sort by created_at, updated_at or name, with - for descending")
-	}
 	var after *cursorT
 	if f.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
@@ -500,6 +497,13 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		if err != nil || json.Unmarshal(raw, after) != nil {
 			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
 		}
+	}
+	if strings.HasPrefix(sortKey, "custom.") {
+		return m.listByCustom(ctx, tenant, f, strings.TrimPrefix(sortKey, "custom."), desc, after)
+	}
+	s, ok := sorts[sortKey]
+	if !ok {
+		return nil, "", errs.Field("query.sort", "sort by created_at, updated_at, name or custom.<key> of a sortable custom field, with - for descending")
 	}
 	var out []Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -547,6 +551,103 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 			v = strings.ToLower(last.Name)
 		}
 		b, _ := json.Marshal(cursorT{V: v, ID: last.ID})
+		next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if out == nil {
+		out = []Customer{}
+	}
+	return out, next, nil
+}
+
+// listByCustom pages customers in the order of a custom field. It walks the
+// field's typed index in order (tenant, entity, key, value, record), so a page
+// costs the same at any depth; customers without a value follow, by id, as
+// NULLS LAST would put them.
+func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, key string, desc bool, after *cursorT) ([]Customer, string, error) {
+	if m.d.Fields == nil {
+		return nil, "", errs.Field("query.sort", "custom fields are not available")
+	}
+	var out []Customer
+	nulls := 0 // index in out where customers without a value start
+	var lastValue string
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		if err != nil {
+			return err
+		}
+		var def *fields.Definition
+		for i := range defs {
+			if defs[i].Key == key {
+				def = &defs[i]
+			}
+		}
+		if def == nil {
+			return errs.Field("query.sort", "no custom field "+key+" is defined for customers")
+		}
+		if !def.Sortable || !def.Indexable() || def.Type == fields.MultiSelect {
+			return errs.Field("query.sort", "custom."+key+" is not sortable; an admin can mark it sortable (sensitive, long text and multi-select fields never are)")
+		}
+		col := "fi." + def.Column()
+		cast := map[string]string{"v_num": "numeric", "v_time": "timestamptz", "v_bool": "boolean", "v_text": "text"}[def.Column()]
+		dir, cmp := "ASC", ">"
+		if desc {
+			dir, cmp = "DESC", "<"
+		}
+		need := f.Limit + 1
+		if after == nil || after.P != "n" {
+			q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
+			if err != nil {
+				return err
+			}
+			q = q.Join("JOIN field_index AS fi ON fi.tenant_id = c.tenant_id AND fi.record_id = c.id").
+				Where("fi.entity = ? AND fi.field_key = ? AND fi.ord = 0 AND "+col+" IS NOT NULL", EntityCustomers, key)
+			if after != nil {
+				q = q.Where(fmt.Sprintf("(%s, fi.record_id) %s (?::%s, ?)", col, cmp, cast), after.V, after.ID)
+			}
+			if err := q.OrderExpr(fmt.Sprintf("%s %s, fi.record_id %s", col, dir, dir)).Limit(need).Scan(ctx); err != nil {
+				return err
+			}
+		}
+		nulls = len(out)
+		if len(out) < need {
+			var rest []Customer
+			q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&rest), tenant, f)
+			if err != nil {
+				return err
+			}
+			q = q.Where("NOT EXISTS (SELECT 1 FROM field_index fi WHERE fi.tenant_id = c.tenant_id AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = c.id AND fi.ord = 0 AND "+col+" IS NOT NULL)", EntityCustomers, key)
+			if after != nil && after.P == "n" {
+				q = q.Where("c.id "+cmp+" ?", after.ID)
+			}
+			if err := q.OrderExpr("c.id " + dir).Limit(need - len(out)).Scan(ctx); err != nil {
+				return err
+			}
+			out = append(out, rest...)
+		}
+		if len(out) > f.Limit && f.Limit-1 < nulls {
+			last := out[f.Limit-1]
+			if err := tx.QueryRowContext(ctx, "SELECT "+col+"::text FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = ? AND fi.ord = 0",
+				tenant, EntityCustomers, key, last.ID).Scan(&lastValue); err != nil {
+				return err
+			}
+		}
+		ptrs := make([]*Customer, len(out))
+		for i := range out {
+			ptrs[i] = &out[i]
+		}
+		return m.reveal(ctx, tx, tenant, ptrs...)
+	})
+	if err != nil {
+		return nil, "", db.Classify(err, "customer")
+	}
+	next := ""
+	if len(out) > f.Limit {
+		c := cursorT{ID: out[f.Limit-1].ID, V: lastValue}
+		if f.Limit-1 >= nulls {
+			c.P, c.V = "n", ""
+		}
+		out = out[:f.Limit]
+		b, _ := json.Marshal(c)
 		next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	if out == nil {
