@@ -8,17 +8,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/xuri/excelize/v2"
 	"gocloud.dev/gcerrors"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -36,70 +41,183 @@ var exportColumns = []string{"id", "kind", "name", "emails", "phones", "tags", "
 type exportPayload struct {
 	Query     string    `json:"query"`
 	Fields    []string  `json:"fields"`
+	Format    string    `json:"format,omitempty"` // csv (default) or xlsx
 	Requester uuid.UUID `json:"requester"`
 	Scope     string    `json:"scope"`
+	PII       bool      `json:"pii,omitempty"` // the requester held pii.read: sensitive values come out in clear
 }
 
 type exportResult struct {
 	Key       string    `json:"key"`
 	Rows      int64     `json:"rows"`
+	Format    string    `json:"format"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // exportKey is where an export's file lives.
-func exportKey(tenant, job uuid.UUID) string {
-	return blob.TenantKey(tenant.String(), "exports", job.String()+".csv")
+func exportKey(tenant, job uuid.UUID, format string) string {
+	return blob.TenantKey(tenant.String(), "exports", job.String()+"."+format)
 }
 
-// runExport streams every matching customer to a CSV file in the blob store in
-// keyset batches, each its own short tenant transaction, so memory stays flat
-// however many rows there are. A rerun after a crash writes the file afresh.
+// rowWriter is one file format.
+type rowWriter interface {
+	Write(cells []string) error
+	Close() error // finishes the file; the blob writer is closed by the caller
+}
+
+type csvRows struct{ w *csv.Writer }
+
+func (c csvRows) Write(cells []string) error { return c.w.Write(cells) }
+func (c csvRows) Close() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// xlsxRows streams rows through excelize's StreamWriter, which spills to a
+// temporary file past a small buffer, so memory stays flat; a sheet holds at
+// most 1,048,576 rows, so a longer export continues on the next sheet.
+type xlsxRows struct {
+	f      *excelize.File
+	sw     *excelize.StreamWriter
+	out    io.Writer
+	header []string
+	sheet  int
+	row    int
+}
+
+const xlsxMaxRows = 1048576
+
+func newXLSXRows(out io.Writer) *xlsxRows { return &xlsxRows{f: excelize.NewFile(), out: out} }
+
+func (x *xlsxRows) nextSheet() error {
+	if x.sw != nil {
+		if err := x.sw.Flush(); err != nil {
+			return err
+		}
+	}
+	x.sheet++
+	name := fmt.Sprintf("Customers %d", x.sheet)
+	if x.sheet == 1 {
+		name = "Customers"
+		if err := x.f.SetSheetName("Sheet1", name); err != nil {
+			return err
+		}
+	} else if _, err := x.f.NewSheet(name); err != nil {
+		return err
+	}
+	sw, err := x.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	x.sw, x.row = sw, 0
+	if x.header != nil {
+		return x.write(x.header)
+	}
+	return nil
+}
+
+func (x *xlsxRows) write(cells []string) error {
+	x.row++
+	vals := make([]any, len(cells))
+	for i, c := range cells {
+		vals[i] = c // strings are stored as text, never as formulas
+	}
+	cell, _ := excelize.CoordinatesToCellName(1, x.row)
+	return x.sw.SetRow(cell, vals)
+}
+
+func (x *xlsxRows) Write(cells []string) error {
+	if x.sw == nil {
+		x.header = cells
+		if err := x.nextSheet(); err != nil {
+			return err
+		}
+		return nil
+	}
+	if x.row >= xlsxMaxRows {
+		if err := x.nextSheet(); err != nil {
+			return err
+		}
+	}
+	return x.write(cells)
+}
+
+func (x *xlsxRows) Close() error {
+	defer x.f.Close()
+	if x.sw == nil {
+		if err := x.Write([]string{}); err != nil {
+			return err
+		}
+	}
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	_, err := x.f.WriteTo(x.out)
+	return err
+}
+
+// runExport streams every matching customer to a CSV or XLSX file in the blob
+// store in keyset batches, each its own short tenant transaction, so memory
+// stays flat however many rows there are. A rerun after a crash writes the file
+// afresh.
 func (m *Module) runExport(ctx context.Context, j *jobs.Job) error {
 	var p exportPayload
 	if err := j.Decode(&p); err != nil {
 		return errs.E(errs.Invalid, "malformed export payload")
 	}
+	if p.Format == "" {
+		p.Format = "csv"
+	}
 	f, err := filterFromQuery(p.Query)
 	if err != nil {
 		return err
 	}
-	// The export sees what its requester saw when asking for it.
-	ctx = authz.WithActor(ctx, authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.Scope(p.Scope),
-		Permissions: map[string]bool{PermRead: true}})
+	// The export sees what its requester saw when asking for it; sensitive
+	// values stay masked unless they held pii.read.
+	perms := map[string]bool{PermRead: true}
+	if p.PII {
+		perms[fields.PermPIIRead] = true
+	}
+	ctx = authz.WithActor(ctx, authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.Scope(p.Scope), Permissions: perms})
 	total, err := m.CountCustomers(ctx, j.TenantID, f)
 	if err != nil {
 		return err
 	}
 	_ = j.Progress(ctx, 0, int64(total))
-	w, err := m.d.Blobs.NewWriter(ctx, exportKey(j.TenantID, j.ID), nil)
+	key := exportKey(j.TenantID, j.ID, p.Format)
+	w, err := m.d.Blobs.NewWriter(ctx, key, nil)
 	if err != nil {
 		return fmt.Errorf("profiles: export: open file: %w", err)
 	}
-	cw := csv.NewWriter(w)
+	var rw rowWriter = csvRows{csv.NewWriter(w)}
+	if p.Format == "xlsx" {
+		rw = newXLSXRows(w)
+	}
+	fail := func(err error) error {
+		_ = w.Close()
+		_ = m.d.Blobs.Delete(context.WithoutCancel(ctx), key)
+		return err
+	}
 	cols := p.Fields
 	if len(cols) == 0 {
 		cols = exportColumns
 	}
-	if err := cw.Write(cols); err != nil {
-		_ = w.Close()
-		return err
+	if err := rw.Write(cols); err != nil {
+		return fail(err)
 	}
 	var rows int64
-	f.Limit, f.Sort = 2000, "created_at"
+	f.Limit, f.Sort = 1000, "created_at"
 	for {
 		if j.Canceled(ctx) {
-			_ = w.Close()
-			return jobs.ErrCanceled
+			return fail(jobs.ErrCanceled)
 		}
 		items, next, err := m.ListCustomers(ctx, j.TenantID, f)
 		if err != nil {
-			_ = w.Close()
-			return err
+			return fail(err)
 		}
 		for i := range items {
-			if err := cw.Write(exportRow(&items[i], cols)); err != nil {
-				_ = w.Close()
-				return err
+			if err := rw.Write(exportRow(&items[i], cols)); err != nil {
+				return fail(err)
 			}
 		}
 		rows += int64(len(items))
@@ -109,16 +227,14 @@ func (m *Module) runExport(ctx context.Context, j *jobs.Job) error {
 		}
 		f.Cursor = next
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		_ = w.Close()
-		return err
+	if err := rw.Close(); err != nil {
+		return fail(err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("profiles: export: write file: %w", err)
 	}
 	_ = j.Progress(ctx, rows, rows)
-	return j.SetResult(exportResult{Key: exportKey(j.TenantID, j.ID), Rows: rows, ExpiresAt: time.Now().Add(m.exportTTL()).UTC()})
+	return j.SetResult(exportResult{Key: key, Rows: rows, Format: p.Format, ExpiresAt: time.Now().Add(m.exportTTL()).UTC()})
 }
 
 func (m *Module) exportTTL() time.Duration {
@@ -162,10 +278,45 @@ func exportRow(c *Customer, cols []string) []string {
 			v = c.CreatedAt.UTC().Format(time.RFC3339)
 		case "updated_at":
 			v = c.UpdatedAt.UTC().Format(time.RFC3339)
+		default:
+			if k, ok := strings.CutPrefix(col, "custom."); ok {
+				v = customCell(c.Custom[k])
+			}
 		}
 		out[i] = httpx.SafeCell(v)
 	}
 	return out
+}
+
+// customCell renders a custom value as a spreadsheet cell.
+func customCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case []any:
+		parts := make([]string, len(x))
+		for i, p := range x {
+			parts[i] = customCell(p)
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		if amt, ok := x["amount"]; ok {
+			return strings.TrimSpace(customCell(amt) + " " + customCell(x["currency"]))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // cleanupExports deletes export files older than the TTL, in every tenant: the
@@ -192,23 +343,61 @@ func (m *Module) cleanupExports(ctx context.Context, _ json.RawMessage) error {
 	}
 }
 
+// ExportView is an export's progress and, once done, where to download it.
+type ExportView struct {
+	ID          uuid.UUID  `json:"id"`
+	Status      string     `json:"status" enum:"queued,running,retrying,succeeded,failed,canceled"`
+	Format      string     `json:"format"`
+	Done        int64      `json:"done" doc:"rows written so far"`
+	Total       *int64     `json:"total,omitempty" doc:"rows to write"`
+	Fraction    *float64   `json:"fraction,omitempty" doc:"0 to 1"`
+	Rows        int64      `json:"rows,omitempty" doc:"rows in the finished file"`
+	Error       string     `json:"error,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	DownloadURL string     `json:"download_url,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+func (m *Module) exportView(slug string, j *jobs.Job) *ExportView {
+	v := &ExportView{ID: j.ID, Status: j.Status, Done: j.ProgressDone, Total: j.ProgressTotal, Error: j.Error, CreatedAt: j.CreatedAt}
+	var p exportPayload
+	_ = j.Decode(&p)
+	v.Format = p.Format
+	if v.Format == "" {
+		v.Format = "csv"
+	}
+	if j.ProgressTotal != nil && *j.ProgressTotal > 0 {
+		f := min(float64(j.ProgressDone)/float64(*j.ProgressTotal), 1)
+		v.Fraction = &f
+	}
+	var res exportResult
+	if j.Status == jobs.StatusSucceeded && json.Unmarshal(j.Result, &res) == nil {
+		one := 1.0
+		v.Rows, v.ExpiresAt, v.Fraction = res.Rows, &res.ExpiresAt, &one
+		if time.Now().Before(res.ExpiresAt) {
+			v.DownloadURL = "/api/v1/t/" + slug + "/exports/" + j.ID.String() + "/download"
+		}
+	}
+	return v
+}
+
 func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 	type exportIn struct {
 		Body struct {
-			Query     string   `json:"query,omitempty" maxLength:"2000" doc:"the customer list's filters, e.g. tag=vip&lifecycle=customer"`
-			SegmentID string   `json:"segment_id,omitempty"`
-			Fields    []string `json:"fields,omitempty" maxItems:"50" doc:"columns; default every standard column"`
-			Format    string   `json:"format,omitempty" enum:"csv" default:"csv"`
+			Entity    string   `json:"entity,omitempty" enum:"customers" default:"customers"`
+			Filter    string   `json:"filter,omitempty" maxLength:"2000" doc:"the customer list's filters as a query string, e.g. tag=vip&lifecycle=customer&custom.tier=gold"`
+			Query     string   `json:"query,omitempty" maxLength:"2000" doc:"the same as filter (older name)"`
+			SegmentID string   `json:"segment_id,omitempty" doc:"export a saved segment instead of a filter"`
+			Fields    []string `json:"fields,omitempty" maxItems:"100" doc:"columns: standard ones and custom.<key>; default every standard column and every custom field"`
+			Format    string   `json:"format,omitempty" enum:"csv,xlsx" default:"csv"`
 		}
 	}
 	type exportOut struct {
-		Body struct {
-			ID     uuid.UUID `json:"id" doc:"follow it at GET /api/v1/t/{tenant}/jobs/{id}; download at GET /api/v1/t/{tenant}/exports/{id}/download"`
-			Status string    `json:"status"`
-		}
+		Body *ExportView
 	}
 	huma.Register(api, huma.Operation{OperationID: "create-export", Method: http.MethodPost, Path: "/exports", DefaultStatus: 202,
-		Summary: "Export customers to a file", Description: "Runs in the background (bulk queue); progress at GET .../jobs/{id}."},
+		Summary:     "Export customers to CSV or XLSX",
+		Description: "Runs in the background on the bulk queue. Follow it at GET .../exports/{id}; download at GET .../exports/{id}/download. Sensitive fields are masked unless you hold pii.read; cells that would run as formulas are neutralised."},
 		func(ctx context.Context, in *exportIn) (*exportOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -217,8 +406,14 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			if err := need(ctx, PermRead); err != nil {
 				return nil, err
 			}
-			query := in.Body.Query
+			query := in.Body.Filter
+			if query == "" {
+				query = in.Body.Query
+			}
 			if in.Body.SegmentID != "" {
+				if query != "" {
+					return nil, errs.Field("body.segment_id", "send a filter or a segment_id, not both")
+				}
 				sid, perr := uuid.Parse(in.Body.SegmentID)
 				if perr != nil {
 					return nil, errs.Field("body.segment_id", "must be a segment id")
@@ -233,14 +428,9 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			if _, err := filterFromQuery(query); err != nil {
 				return nil, err
 			}
-			known := map[string]bool{}
-			for _, c := range exportColumns {
-				known[c] = true
-			}
-			for i, f := range in.Body.Fields {
-				if !known[f] {
-					return nil, errs.Field(fmt.Sprintf("body.fields[%d]", i), "unknown column; use "+strings.Join(exportColumns, ", "))
-				}
+			cols, err := m.exportFields(ctx, t.ID, in.Body.Fields)
+			if err != nil {
+				return nil, err
 			}
 			a := authz.ActorFrom(ctx)
 			scope := string(a.Scope)
@@ -248,13 +438,29 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 				scope = string(authz.ScopeAll)
 			}
 			j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: actorID(ctx),
-				Payload: exportPayload{Query: query, Fields: in.Body.Fields, Requester: a.ID, Scope: scope}})
+				Payload: exportPayload{Query: query, Fields: cols, Format: in.Body.Format, Requester: a.ID, Scope: scope, PII: a.Can(fields.PermPIIRead)}})
 			if err != nil {
 				return nil, err
 			}
-			out := &exportOut{}
-			out.Body.ID, out.Body.Status = j.ID, j.Status
-			return out, nil
+			return &exportOut{Body: m.exportView(t.Slug, j)}, nil
+		})
+	type exportGetIn struct {
+		ID uuid.UUID `path:"id" doc:"the export id"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link"},
+		func(ctx context.Context, in *exportGetIn) (*exportOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := need(ctx, PermRead); err != nil {
+				return nil, err
+			}
+			j, err := m.d.Jobs.Get(ctx, t.ID, in.ID)
+			if err != nil || j.Type != TypeExport {
+				return nil, errs.E(errs.NotFound, "export not found")
+			}
+			return &exportOut{Body: m.exportView(t.Slug, j)}, nil
 		})
 	// Downloads stream from the blob store through Fiber, not Huma, so a file of
 	// any size never sits in memory.
@@ -296,8 +502,55 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			}
 			return errs.InternalErr(err)
 		}
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="customers-%s.csv"`, j.CreatedAt.UTC().Format("20060102-1504")))
+		ct, ext := "text/csv; charset=utf-8", "csv"
+		if res.Format == "xlsx" {
+			ct, ext = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
+		}
+		c.Set(fiber.HeaderContentType, ct)
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="customers-%s.%s"`, j.CreatedAt.UTC().Format("20060102-1504"), ext))
 		return c.SendStream(rd, int(rd.Size()))
 	})
+}
+
+// exportFields checks the requested columns against the standard ones and the
+// tenant's custom fields; none means every standard column, then every live
+// custom field in its position order.
+func (m *Module) exportFields(ctx context.Context, tenant uuid.UUID, want []string) ([]string, error) {
+	var defs []fields.Definition
+	if m.d.Fields != nil {
+		if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			defs, err = m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	custom := map[string]bool{}
+	for _, d := range defs {
+		custom[d.Key] = true
+	}
+	if len(want) == 0 {
+		cols := append([]string{}, exportColumns...)
+		for _, d := range defs {
+			cols = append(cols, "custom."+d.Key)
+		}
+		return cols, nil
+	}
+	known := map[string]bool{}
+	for _, c := range exportColumns {
+		known[c] = true
+	}
+	for i, f := range want {
+		if k, ok := strings.CutPrefix(f, "custom."); ok {
+			if !custom[k] {
+				return nil, errs.Field(fmt.Sprintf("body.fields[%d]", i), "no custom field "+k+" is defined for customers")
+			}
+			continue
+		}
+		if !known[f] {
+			return nil, errs.Field(fmt.Sprintf("body.fields[%d]", i), "unknown column; use "+strings.Join(exportColumns, ", ")+" or custom.<key>")
+		}
+	}
+	return want, nil
 }
