@@ -148,9 +148,9 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 					return drain(ctx, tx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
 						c.lifecycle, c.source, c.custom, c.created_at, c.updated_at FROM customers c
-						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.lifecycle = 'customer'
-						AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = 'vip' AND ct.customer_id = c.id)
-						ORDER BY c.created_at DESC, c.id DESC LIMIT 51`, tenant)
+						JOIN customer_tags dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id
+						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.lifecycle = 'customer' AND dt.tag = 'vip'
+						ORDER BY dt.created_at DESC, dt.customer_id DESC LIMIT 51`, tenant)
 				})
 			},
 			api: auth(base + "/customers?tag=vip&lifecycle=customer&limit=50"),
@@ -161,10 +161,10 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 					return drain(ctx, tx, `SELECT c.id, c.kind, c.name, c.company_id, c.emails, c.phones, c.address, c.owner_id, c.tags,
 						c.lifecycle, c.source, c.custom, c.created_at, c.updated_at FROM customers c
-						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL
+						JOIN customer_tags dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id
+						WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND dt.tag = 'vip'
 						AND EXISTS (SELECT 1 FROM field_index fi WHERE fi.tenant_id = c.tenant_id AND fi.entity = 'customers' AND fi.field_key = 'tier' AND fi.record_id = c.id AND fi.v_text = 'gold')
-						AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = 'vip' AND ct.customer_id = c.id)
-						ORDER BY c.created_at DESC, c.id DESC LIMIT 51`, tenant)
+						ORDER BY dt.created_at DESC, dt.customer_id DESC LIMIT 51`, tenant)
 				})
 			},
 			api:  auth(base + "/customers?custom.tier=gold&tag=vip&limit=50"),

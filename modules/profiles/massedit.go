@@ -219,7 +219,7 @@ func (m *Module) massRoutes(api huma.API) {
 	type massIn struct{ Body MassEdit }
 	type massOut struct{ Body *MassEditResult }
 	huma.Register(api, huma.Operation{OperationID: "mass-edit-customers", Method: http.MethodPost, Path: "/customers/bulk",
-		Summary: "Tag, untag, reassign or move many customers at once",
+		Summary:     "Tag, untag, reassign or move many customers at once",
 		Description: "One transaction: every change lands with its audit row, or none does. Ids you cannot see are listed in not_found and left alone."},
 		func(ctx context.Context, in *massIn) (*massOut, error) {
 			t, err := tenancy.MustFrom(ctx)

@@ -196,10 +196,11 @@ func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
 	a := env.NewTenant(t)
 	stages := []string{"lead", "prospect", "customer", "at_risk", "churned"}
 	type rec struct {
-		id    uuid.UUID
-		name  string
-		stage string
-		tags  []string
+		id      uuid.UUID
+		name    string
+		stage   string
+		tags    []string
+		created time.Time
 	}
 	var all []rec
 	for i := 0; i < 120; i++ {
@@ -215,45 +216,67 @@ func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, rec{c.ID, strings.ToLower(name), stages[i%5], tags})
+		all = append(all, rec{c.ID, strings.ToLower(name), stages[i%5], tags, c.CreatedAt})
 	}
-	var want []rec
-	for _, r := range all {
-		vip := false
+	has := func(r rec, tag string) bool {
 		for _, tg := range r.tags {
-			vip = vip || tg == "VIP"
+			if strings.EqualFold(tg, tag) {
+				return true
+			}
 		}
-		if vip && (r.stage == "lead" || r.stage == "customer") {
-			want = append(want, r)
-		}
+		return false
 	}
-	sort.Slice(want, func(i, j int) bool {
-		if want[i].name != want[j].name {
-			return want[i].name > want[j].name
+	// Each sort, with one tag (which drives a newest-first list) and with two,
+	// walked 7 at a time, matches a brute-force order.
+	for _, tc := range []struct {
+		sort string
+		tags []string
+	}{{"-name", []string{"vip"}}, {"-created_at", []string{"vip"}}, {"created_at", []string{"vip"}}, {"-created_at", []string{"vip", "north"}}, {"", []string{"north", "vip"}}} {
+		var want []rec
+		for _, r := range all {
+			keep := r.stage == "lead" || r.stage == "customer"
+			for _, tg := range tc.tags {
+				keep = keep && has(r, tg)
+			}
+			if keep {
+				want = append(want, r)
+			}
 		}
-		return want[i].id.String() > want[j].id.String()
-	})
-	var got []uuid.UUID
-	cursor := ""
-	for page := 0; page < 50; page++ {
-		items, next, err := m.ListCustomers(writer, a.ID, profiles.Filter{Tags: []string{"vip"}, Lifecycle: []string{"lead", "customer"}, Sort: "-name", Limit: 7, Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
+		sort.Slice(want, func(i, j int) bool {
+			switch tc.sort {
+			case "-name":
+				if want[i].name != want[j].name {
+					return want[i].name > want[j].name
+				}
+				return want[i].id.String() > want[j].id.String()
+			case "created_at":
+				return want[i].created.Before(want[j].created)
+			default:
+				return want[i].created.After(want[j].created)
+			}
+		})
+		var got []uuid.UUID
+		cursor := ""
+		for page := 0; page < 50; page++ {
+			items, next, err := m.ListCustomers(writer, a.ID, profiles.Filter{Tags: tc.tags, Lifecycle: []string{"lead", "customer"}, Sort: tc.sort, Limit: 7, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				got = append(got, it.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
 		}
-		for _, it := range items {
-			got = append(got, it.ID)
+		if len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("sort %q tags %v: got %d, want %d", tc.sort, tc.tags, len(got), len(want))
 		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i].id {
-			t.Fatalf("position %d: got %s want %s (%s)", i, got[i], want[i].id, want[i].name)
+		for i := range want {
+			if got[i] != want[i].id {
+				t.Fatalf("sort %q tags %v: position %d: got %s want %s (%s)", tc.sort, tc.tags, i, got[i], want[i].id, want[i].name)
+			}
 		}
 	}
 	if _, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Sort: "colour"}); !errs.Is(err, errs.Invalid) {

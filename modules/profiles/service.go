@@ -507,9 +507,25 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var out []Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
+		// A tag filter on a list by creation time drives the query: the tag's
+		// rows are walked in (created_at, customer) order off their index, and
+		// only those customers are checked against the other filters.
+		qf := f
+		driveTag := ""
+		if sortKey == "created_at" && len(f.Tags) > 0 {
+			driveTag, qf.Tags = strings.ToLower(f.Tags[0]), f.Tags[1:]
+		}
+		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, qf)
 		if err != nil {
 			return err
+		}
+		if driveTag != "" {
+			q = q.Join("JOIN customer_tags AS dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id").Where("dt.tag = ?", driveTag)
+			s.expr = "dt.created_at"
+		}
+		idExpr := "c.id"
+		if driveTag != "" {
+			idExpr = "dt.customer_id"
 		}
 
 		dir, cmp := "ASC", ">"
@@ -525,9 +541,9 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 				}
 				val = t
 			}
-			q = q.Where(fmt.Sprintf("(%s, c.id) %s (?, ?)", s.expr, cmp), val, after.ID)
+			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", s.expr, idExpr, cmp), val, after.ID)
 		}
-		if err := q.OrderExpr(fmt.Sprintf("%s %s, c.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+		if err := q.OrderExpr(fmt.Sprintf("%s %s, %s %s", s.expr, dir, idExpr, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
 			return err
 		}
 		ptrs := make([]*Customer, len(out))

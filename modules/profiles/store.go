@@ -32,8 +32,12 @@ func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
 	for i, t := range c.Tags {
 		tags[i] = strings.ToLower(t)
 	}
-	if err := ins("customer_tags", "tag", tags); err != nil {
-		return err
+	if len(tags) > 0 {
+		// The tag row carries the customer's created_at: tag-filtered lists walk it in order.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
+			SELECT ?, v, ?, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, c.TenantID, c.ID, c.CreatedAt, pgdialect.Array(tags)); err != nil {
+			return err
+		}
 	}
 	if err := ins("customer_terms", "term", termsOf(c)); err != nil {
 		return err
