@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -411,6 +412,33 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 				return nil, err
 			}
 			return nil, s.RevokeAPIKey(ctx, t.ID, in.ID)
+		})
+
+	type accessOut struct {
+		Body struct {
+			Kind        string   `json:"kind" doc:"user or api_key"`
+			Role        string   `json:"role"`
+			Scope       string   `json:"scope" doc:"which records the caller sees: own, team or all"`
+			Permissions []string `json:"permissions" doc:"every permission the caller holds in this company, sorted"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "get-my-access", Method: http.MethodGet, Path: "/me", Summary: "My role and permissions in this company",
+		Description: "What the caller may do here, so a client can hide what it cannot do. The server checks every request regardless."},
+		func(ctx context.Context, _ *struct{}) (*accessOut, error) {
+			if _, err := tenantOf(ctx); err != nil {
+				return nil, err
+			}
+			a := authz.ActorFrom(ctx)
+			out := &accessOut{}
+			out.Body.Kind, out.Body.Role, out.Body.Scope = string(a.Kind), a.Role, string(a.Scope)
+			out.Body.Permissions = make([]string, 0, len(a.Permissions))
+			for p, ok := range a.Permissions {
+				if ok {
+					out.Body.Permissions = append(out.Body.Permissions, p)
+				}
+			}
+			sort.Strings(out.Body.Permissions)
+			return out, nil
 		})
 
 	type settingsOut struct{ Body Settings }
