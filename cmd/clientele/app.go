@@ -113,7 +113,7 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 		d.Close()
 		return nil, err
 	}
-	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
+	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -107,36 +108,34 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 	if err != nil {
 		return Definition{}, err
 	}
+	if r.PendingJob != nil {
+		return Definition{}, errs.E(errs.Conflict, "This field is being converted by job %s; change it again when that has finished.", *r.PendingJob)
+	}
 	before := r.def()
 	d := before
-	refuse := func(what string) error {
-		return errs.E(errs.Conflict, "Changing %s of an existing field is not supported yet: existing values would have to be converted or re-indexed. Create a new field instead.", what)
+	if p.Type != nil {
+		d.Type = *p.Type
+		// Options and a rating's max belong to their types; they do not follow a change.
+		if d.Type != Select && d.Type != MultiSelect && p.Options == nil {
+			d.Options = nil
+		}
+		if d.Type != Rating && p.Max == nil {
+			d.Max = 0
+		}
 	}
-	if p.Type != nil && *p.Type != d.Type {
-		return Definition{}, refuse("the type")
+	if p.Sensitive != nil {
+		d.Sensitive = *p.Sensitive
 	}
-	if p.Sensitive != nil && *p.Sensitive != d.Sensitive {
-		return Definition{}, refuse("sensitive")
+	if p.Unique != nil {
+		d.Unique = *p.Unique
 	}
-	if p.Unique != nil && *p.Unique != d.Unique {
-		return Definition{}, refuse("unique")
+	if p.Filterable != nil {
+		d.Filterable = *p.Filterable
 	}
-	if p.Filterable != nil && *p.Filterable != d.Filterable {
-		return Definition{}, refuse("filterable")
-	}
-	if p.Sortable != nil && *p.Sortable != d.Sortable {
-		return Definition{}, refuse("sortable")
+	if p.Sortable != nil {
+		d.Sortable = *p.Sortable
 	}
 	if p.Options != nil {
-		kept := map[string]bool{}
-		for _, o := range *p.Options {
-			kept[o.Value] = true
-		}
-		for _, o := range d.Options {
-			if !kept[o.Value] {
-				return Definition{}, refuse("options (removing " + o.Value + ")")
-			}
-		}
 		d.Options = *p.Options
 	}
 	set := func(dst *string, v *string) {
@@ -149,9 +148,6 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 	set(&d.HelpEN, p.HelpEN)
 	set(&d.HelpZH, p.HelpZH)
 	if p.Max != nil {
-		if *p.Max != 0 && *p.Max < d.RatingMax() {
-			return Definition{}, refuse("max (lowering it)")
-		}
 		d.Max = *p.Max
 	}
 	if p.Required != nil {
@@ -165,6 +161,11 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 	}
 	if err := problems(d.Validate()); err != nil {
 		return Definition{}, err
+	}
+	// Changes existing values must follow run as a bulk job; the field keeps its
+	// old shape until every record is converted.
+	if why := conversionNeeds(before, d); len(why) > 0 {
+		return s.startConversion(ctx, tx, tenant, before, d, why)
 	}
 	nr := toRow(tenant, d)
 	nr.UpdatedAt = time.Now().UTC()
@@ -223,6 +224,11 @@ func (m *Module) Service() *Service { return m.svc }
 
 // Name is the route prefix.
 func (m *Module) Name() string { return "fields" }
+
+// Jobs runs conversions after a field's type (or indexing) changes.
+func (m *Module) Jobs() []jobs.Handler {
+	return []jobs.Handler{{Type: TypeConvert, Queue: jobs.QueueBulk, RunLong: m.svc.runConvert}}
+}
 
 // Permissions declares what roles may be granted.
 func (m *Module) Permissions() []authz.Permission {
@@ -327,13 +333,51 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
+	type patchOut struct {
+		Status int
+		Body   Definition
+	}
 	huma.Register(api, huma.Operation{OperationID: "update-field", Method: http.MethodPatch, Path: "/fields/{entity}/{key}", Summary: "Change a custom field",
-		Description: "Labels, help, options (adding), required, default, position and a rating's max. Changes that would need existing values converted answer 409."},
-		func(ctx context.Context, in *patchIn) (*defOut, error) {
-			out := &defOut{}
+		Description: "Labels, help, adding options, required, default and position apply at once (200). Changes existing values must follow " +
+			"(type, removing options, a lower rating max, sensitive, unique, filterable, sortable) answer 202: a bulk job converts every record, " +
+			"the field keeps its old shape until it has finished (see `pending`), and values that cannot follow are set aside and listed at " +
+			"GET .../fields/{entity}/{key}/conversion-failures.",
+		Responses: map[string]*huma.Response{"202": {Description: "Conversion started; the body's pending names the job."}}},
+		func(ctx context.Context, in *patchIn) (*patchOut, error) {
+			out := &patchOut{Status: http.StatusOK}
 			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				out.Body, err = m.svc.Update(ctx, tx, t.ID, in.Entity, in.Key, in.Body)
+				return err
+			})
+			if out.Body.Pending != nil {
+				out.Status = http.StatusAccepted
+			}
+			return out, err
+		})
+	type failuresIn struct {
+		Entity string `path:"entity" maxLength:"64"`
+		Key    string `path:"key" maxLength:"63"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"200"`
+	}
+	type failuresOut struct {
+		Body struct {
+			Items []ConversionFailure `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-field-conversion-failures", Method: http.MethodGet, Path: "/fields/{entity}/{key}/conversion-failures",
+		Summary: "Values a type change could not convert", Description: "Each was taken out of its record and kept here with the reason, newest first."},
+		func(ctx context.Context, in *failuresIn) (*failuresOut, error) {
+			if err := m.svc.checkEntity(in.Entity); err != nil {
+				return nil, err
+			}
+			out := &failuresOut{}
+			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+				if _, err := m.svc.get(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
+					return err
+				}
+				var err error
+				out.Body.Items, err = m.svc.ConversionFailures(ctx, tx, t.ID, in.Entity, in.Key, in.Limit)
 				return err
 			})
 			return out, err

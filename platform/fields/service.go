@@ -35,6 +35,7 @@ type Deps struct {
 	DB        *bun.DB
 	Members   MemberDirectory // nil: user values are only checked to be UUIDs
 	MasterKey []byte          // 32 bytes; empty in dev/test generates one with a warning
+	Jobs      Enqueuer        // runs conversions after a type change; nil refuses such changes
 	Entities  []string        // e.g. "customers"
 	Log       *slog.Logger
 	Env       string // "production" refuses an empty master key
@@ -138,6 +139,8 @@ type row struct {
 	HelpEN        string          `bun:"help_en"`
 	HelpZH        string          `bun:"help_zh"`
 	ArchivedAt    *time.Time      `bun:"archived_at"`
+	Pending       json.RawMessage `bun:"pending,type:jsonb,nullzero"`
+	PendingJob    *uuid.UUID      `bun:"pending_job,type:uuid"`
 	CreatedAt     time.Time       `bun:"created_at,nullzero,default:now()"`
 	UpdatedAt     time.Time       `bun:"updated_at,nullzero,default:now()"`
 }
@@ -154,6 +157,18 @@ func (r *row) def() Definition {
 		Options: o.Choices, Max: o.Max, Required: r.Required, Unique: r.Unique, Default: r.Default,
 		Filterable: r.Filterable, Sortable: r.Sortable, Sensitive: r.Sensitive, Position: r.Position,
 		HelpEN: r.HelpEN, HelpZH: r.HelpZH, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// def adds the pending change, if any, to the stored definition.
+func (r *row) defWithPending() Definition {
+	d := r.def()
+	if r.PendingJob != nil && len(r.Pending) > 0 {
+		var to Definition
+		if json.Unmarshal(r.Pending, &to) == nil {
+			d.Pending = &Pending{JobID: *r.PendingJob, To: shapeOf(to), Reason: conversionNeeds(d, to)}
+		}
+	}
+	return d
 }
 
 func toRow(tenant uuid.UUID, d Definition) *row {
@@ -177,7 +192,7 @@ func (s *Service) AllDefinitions(ctx context.Context, tx bun.IDB, tenant uuid.UU
 	}
 	out := make([]Definition, len(rows))
 	for i := range rows {
-		out[i] = rows[i].def()
+		out[i] = rows[i].defWithPending()
 	}
 	return out, nil
 }
@@ -252,6 +267,10 @@ func (s *Service) ValidateValues(ctx context.Context, tx bun.IDB, tenant uuid.UU
 		d, ok := byKey[k]
 		if !ok {
 			fe = append(fe, errs.FieldError{Location: Loc(k), Message: "is not a field of " + entity})
+			continue
+		}
+		if d.Pending != nil {
+			fe = append(fe, errs.FieldError{Location: Loc(k), Message: "is being converted to its new type by a background job; try again when it has finished"})
 			continue
 		}
 		st, _, err := d.Normalize(v)
@@ -339,8 +358,24 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 	if err != nil {
 		return err
 	}
-	if err := s.DeleteIndex(ctx, tx, tenant, entity, recordID); err != nil {
-		return err
+	// A field being converted has its index rows written by the conversion job.
+	var converting []string
+	for _, d := range defs {
+		if d.Pending != nil {
+			converting = append(converting, d.Key)
+		}
+	}
+	if len(converting) == 0 {
+		if err := s.DeleteIndex(ctx, tx, tenant, entity, recordID); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range []string{"field_index", "field_unique"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE tenant_id = ? AND entity = ? AND record_id = ? AND field_key NOT IN (?)",
+				tenant, entity, recordID, bun.In(converting)); err != nil {
+				return db.Classify(err, "field index")
+			}
+		}
 	}
 	type idxRow struct {
 		key  string
@@ -352,7 +387,7 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 	var uniq []idxRow
 	for _, d := range defs {
 		v, ok := clean[d.Key]
-		if !ok || v == nil || d.Sensitive || !(d.Filterable || d.Sortable || d.Unique) {
+		if !ok || v == nil || d.Sensitive || !(d.Filterable || d.Sortable || d.Unique) || d.Pending != nil {
 			continue
 		}
 		_, iv, err := d.Normalize(jsonish(v))

@@ -89,6 +89,7 @@ type Definition struct {
 	HelpEN     string          `json:"help_en,omitempty"`
 	HelpZH     string          `json:"help_zh,omitempty"`
 	ArchivedAt *time.Time      `json:"archived_at,omitempty"`
+	Pending    *Pending        `json:"pending,omitempty" doc:"a change whose conversion job is still running"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 }
