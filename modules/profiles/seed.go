@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -9,13 +10,17 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clientele-crm/clientele/platform/fields"
 )
 
 // Seed generates n realistic customers for a tenant fast: rows are copied into
 // temporary staging tables (COPY is refused on RLS tables), then moved with
 // INSERT ... SELECT inside the tenant's transaction, so RLS still checks every
-// row. Names are Chinese and English, with emails, phones, tags and lifecycles.
-// progress, when set, is called after every batch.
+// row. Names are Chinese and English, with emails, phones, tags, lifecycles,
+// values for the tenant's custom fields (indexed like any write) and a short
+// timeline of interactions, purchases included. progress, when set, is called
+// after every batch.
 func Seed(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, n int, seed uint64, progress func(done int)) error {
 	rng := rand.New(rand.NewPCG(seed, uint64(n)))
 	const batch = 50_000
@@ -54,12 +59,18 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE seed_customers (LIKE customers INCLUDING DEFAULTS) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_terms (term text COLLATE "C", customer_id uuid) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_tags (tag text, customer_id uuid) ON COMMIT DROP;
-		CREATE TEMP TABLE seed_contacts (key text COLLATE "C", customer_id uuid) ON COMMIT DROP`); err != nil {
+		CREATE TEMP TABLE seed_contacts (key text COLLATE "C", customer_id uuid) ON COMMIT DROP;
+		CREATE TEMP TABLE seed_index (field_key text, record_id uuid, ord int, v_text text COLLATE "C", v_num numeric, v_time timestamptz, v_bool boolean) ON COMMIT DROP;
+		CREATE TEMP TABLE seed_interactions (id uuid, occurred_at timestamptz, customer_id uuid, kind text, channel text, summary text, amount numeric, currency text) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	defs, err := seedDefinitions(ctx, tx, tenant)
+	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
 	customers := make([][]any, 0, size)
-	var terms, tags, contacts [][]any
+	var terms, tags, contacts, index, interactions [][]any
 	for i := 0; i < size; i++ {
 		k := offset + i
 		c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: "person", Lifecycle: stagePool[rng.IntN(len(stagePool))], Source: "seed"}
@@ -92,7 +103,32 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 			c.Tags = []string{}
 		}
 		created := now.Add(-time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
-		customers = append(customers, []any{tenant, c.ID, c.Kind, c.Name, c.Emails, c.Phones, c.Tags, c.Lifecycle, c.Source, created, created})
+		custom := map[string]any{}
+		for _, d := range defs {
+			if rng.IntN(10) == 0 {
+				continue // some gaps, as real data has
+			}
+			stored, iv, err := d.Normalize(seedValue(rng, d, k))
+			if err != nil || stored == nil {
+				continue
+			}
+			custom[d.Key] = stored
+			if d.Filterable || d.Sortable {
+				for ord, e := range iv.Entries {
+					index = append(index, []any{d.Key, c.ID, ord, e.Text, e.Num, e.Time, e.Bool})
+				}
+			}
+		}
+		customers = append(customers, []any{tenant, c.ID, c.Kind, c.Name, c.Emails, c.Phones, c.Tags, c.Lifecycle, c.Source, custom, created, created})
+		for j, ni := 0, rng.IntN(4); j < ni; j++ {
+			at := created.Add(time.Duration(rng.Int64N(int64(now.Sub(created)) + 1)))
+			kind := interactionKinds[rng.IntN(len(interactionKinds))]
+			row := []any{uuid.New(), at, c.ID, kind, seedChannels[kind], seedSummaries[kind][rng.IntN(len(seedSummaries[kind]))], nil, nil}
+			if kind == "purchase" {
+				row[6], row[7] = fmt.Sprintf("%d.%02d", 50+rng.IntN(20000), rng.IntN(100)), "CNY"
+			}
+			interactions = append(interactions, row)
+		}
 		for _, t := range termsOf(c) {
 			terms = append(terms, []any{t, c.ID})
 		}
@@ -103,7 +139,7 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 			contacts = append(contacts, []any{key, c.ID})
 		}
 	}
-	cols := []string{"tenant_id", "id", "kind", "name", "emails", "phones", "tags", "lifecycle", "source", "created_at", "updated_at"}
+	cols := []string{"tenant_id", "id", "kind", "name", "emails", "phones", "tags", "lifecycle", "source", "custom", "created_at", "updated_at"}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"seed_customers"}, cols, pgx.CopyFromRows(customers)); err != nil {
 		return err
 	}
@@ -111,7 +147,9 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 		table string
 		cols  []string
 		rows  [][]any
-	}{{"seed_terms", []string{"term", "customer_id"}, terms}, {"seed_tags", []string{"tag", "customer_id"}, tags}, {"seed_contacts", []string{"key", "customer_id"}, contacts}} {
+	}{{"seed_terms", []string{"term", "customer_id"}, terms}, {"seed_tags", []string{"tag", "customer_id"}, tags}, {"seed_contacts", []string{"key", "customer_id"}, contacts},
+		{"seed_index", []string{"field_key", "record_id", "ord", "v_text", "v_num", "v_time", "v_bool"}, index},
+		{"seed_interactions", []string{"id", "occurred_at", "customer_id", "kind", "channel", "summary", "amount", "currency"}, interactions}} {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.table}, s.cols, pgx.CopyFromRows(s.rows)); err != nil {
 			return err
 		}
@@ -121,10 +159,101 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 		INSERT INTO customer_terms (tenant_id, term, customer_id) SELECT current_setting('app.tenant_id')::uuid, term, customer_id FROM seed_terms ON CONFLICT DO NOTHING;
 		INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.tag, st.customer_id, sc.created_at FROM seed_tags st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING;
 		INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT current_setting('app.tenant_id')::uuid, key, customer_id FROM seed_contacts ON CONFLICT DO NOTHING;
-		INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at) SELECT tenant_id, id, lifecycle, created_at FROM seed_customers`); err != nil {
+		INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at) SELECT tenant_id, id, lifecycle, created_at FROM seed_customers;
+		INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
+			SELECT current_setting('app.tenant_id')::uuid, 'customers', field_key, record_id, ord, v_text, v_num, v_time, v_bool FROM seed_index;
+		INSERT INTO interactions (tenant_id, id, occurred_at, customer_id, kind, channel, summary, amount, currency)
+			SELECT current_setting('app.tenant_id')::uuid, id, occurred_at, customer_id, kind, channel, summary, amount, currency FROM seed_interactions`); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+var (
+	interactionKinds = []string{"call", "email", "meeting", "visit", "note", "social", "purchase", "purchase", "feedback"}
+	seedChannels     = map[string]string{"call": "phone", "email": "email", "meeting": "office", "visit": "on site", "note": "", "social": "wechat", "purchase": "shop", "feedback": "survey"}
+	seedSummaries    = map[string][]string{
+		"call":     {"Follow-up call", "回访电话", "Asked about delivery times"},
+		"email":    {"Sent the price list", "发送报价单", "Answered a question about invoices"},
+		"meeting":  {"Quarterly review", "季度回顾会议", "Demo of the new range"},
+		"visit":    {"Visited the store", "上门拜访", "Site survey"},
+		"note":     {"Prefers WeChat", "偏好微信联系", "Budget approved for next year"},
+		"social":   {"Replied on WeChat", "微信留言回复", "Liked our post"},
+		"purchase": {"Order", "购买", "Repeat order"},
+		"feedback": {"Happy with the service", "对服务满意", "Delivery was late"},
+	}
+	seedWords = []string{"alpha", "beta", "gamma", "华东", "华南", "北京", "上海", "深圳", "retail", "wholesale"}
+)
+
+// seedDefinitions reads the tenant's live, non-sensitive, non-unique custom
+// fields of customers; seeded customers get values for them.
+func seedDefinitions(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) ([]fields.Definition, error) {
+	rows, err := tx.Query(ctx, `SELECT key, type, options, filterable, sortable FROM field_definitions
+		WHERE tenant_id = $1 AND entity = 'customers' AND archived_at IS NULL AND NOT sensitive AND NOT "unique" AND pending_job IS NULL ORDER BY position, key`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var defs []fields.Definition
+	for rows.Next() {
+		d := fields.Definition{Entity: EntityCustomers}
+		var typ string
+		var opts []byte
+		if err := rows.Scan(&d.Key, &typ, &opts, &d.Filterable, &d.Sortable); err != nil {
+			return nil, err
+		}
+		d.Type = fields.Type(typ)
+		var o struct {
+			Choices []fields.Option `json:"choices"`
+			Max     int             `json:"max"`
+		}
+		_ = json.Unmarshal(opts, &o)
+		d.Options, d.Max = o.Choices, o.Max
+		defs = append(defs, d)
+	}
+	return defs, rows.Err()
+}
+
+// seedValue is a plausible value of d's type, as a client would send it.
+func seedValue(rng *rand.Rand, d fields.Definition, k int) any {
+	switch d.Type {
+	case fields.Select:
+		if len(d.Options) == 0 {
+			return nil
+		}
+		return d.Options[rng.IntN(len(d.Options))].Value
+	case fields.MultiSelect:
+		var out []any
+		for _, o := range d.Options {
+			if rng.IntN(3) == 0 {
+				out = append(out, o.Value)
+			}
+		}
+		return out
+	case fields.Number:
+		return float64(rng.IntN(5000))
+	case fields.Decimal:
+		return fmt.Sprintf("%d.%02d", rng.IntN(100000), rng.IntN(100))
+	case fields.Currency:
+		return map[string]any{"amount": fmt.Sprintf("%d.00", 100+rng.IntN(1000000)), "currency": "CNY"}
+	case fields.Date:
+		return time.Now().AddDate(0, 0, -rng.IntN(1500)).Format("2006-01-02")
+	case fields.DateTime:
+		return time.Now().Add(-time.Duration(rng.Int64N(int64(1500 * 24 * time.Hour)))).UTC().Format(time.RFC3339)
+	case fields.Boolean:
+		return rng.IntN(2) == 0
+	case fields.Rating:
+		return float64(1 + rng.IntN(d.RatingMax()))
+	case fields.Email:
+		return fmt.Sprintf("contact%d@example.net", k)
+	case fields.Phone:
+		return fmt.Sprintf("+86 21 %04d %04d", rng.IntN(10000), k%10000)
+	case fields.URL:
+		return fmt.Sprintf("https://www.example.com/c/%d", k)
+	case fields.Text, fields.LongText:
+		return seedWords[rng.IntN(len(seedWords))] + " " + seedWords[rng.IntN(len(seedWords))]
+	}
+	return nil
 }
 
 func contains(xs []string, x string) bool {
