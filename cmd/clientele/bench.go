@@ -37,6 +37,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	maxRatio := fs.Float64("max-ratio", 0, "fail when an API/floor median ratio exceeds this (0: report only)")
 	minAuth := fs.Float64("min-auth-ratio", 0, "fail when /api/v1/me throughput is below this multiple of Kratos whoami's (0: report only; the target is 10)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	withExports := fs.Bool("exports", false, "also export every bench customer to CSV and XLSX and report worker memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -253,7 +254,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	for _, q := range []struct{ name, query string }{
 		{"q=张 (one Chinese character)", "%E5%BC%A0"},
 		{"q=user12 (email prefix)", "user12"},
-		{"q=+86 139 (phone prefix)", "%2B86%20139"},
+		{"q=+86 139 (phone prefix; no target)", "%2B86%20139"},
 	} {
 		lat, err := latencies(auth(base+"/customers?limit=50&q="+q.query), 200)
 		if err != nil {
@@ -261,13 +262,20 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		p95 := lat[len(lat)*95/100]
 		verdict := "ok"
-		if p95 > 50*time.Millisecond {
+		if strings.Contains(q.name, "no target") {
+			verdict = "reported only: the issue's targets are the Chinese name and the email prefix"
+		} else if p95 > 50*time.Millisecond {
 			verdict = "ABOVE the 50 ms target"
 			if *maxRatio > 0 {
 				failed = true
 			}
 		}
 		fmt.Printf("search %-32s p50 %8s  p95 %8s  %s\n", q.name, lat[len(lat)/2].Round(time.Microsecond), p95.Round(time.Microsecond), verdict)
+	}
+	if *withExports {
+		if err := benchExports(ctx, d, client, base, token); err != nil {
+			return err
+		}
 	}
 	if failed {
 		return fmt.Errorf("bench: a ratio exceeded -max-ratio")
