@@ -4,7 +4,7 @@ import { RouterProvider } from 'react-router-dom';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App as AntApp, ConfigProvider } from 'antd';
 import enUS from 'antd/locale/en_US';
-import zhCN from 'antd/locale/zh_CN';
+import type { Locale } from 'antd/es/locale';
 import i18n from './app/i18n';
 import { router } from './app/routes';
 import { ApiError } from './app/api';
@@ -21,19 +21,23 @@ const queryClient = new QueryClient({
 
 const appRouter = router();
 
+// Ant Design's Chinese texts load only when someone switches to Chinese.
+const loadZh = () => import('antd/locale/zh_CN').then((m) => m.default);
+
 function Root() {
-  const [lang, setLang] = useState(i18n.language);
+  const [antdLocale, setAntdLocale] = useState<Locale>(enUS);
   useEffect(() => {
     const on = (l: string) => {
-      setLang(l);
       document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+      if (l === 'zh') void loadZh().then((zh) => i18n.language === 'zh' && setAntdLocale(zh));
+      else setAntdLocale(enUS);
     };
     i18n.on('languageChanged', on);
     on(i18n.language);
     return () => i18n.off('languageChanged', on);
   }, []);
   return (
-    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={theme}>
+    <ConfigProvider locale={antdLocale} theme={theme}>
       <AntApp>
         <QueryClientProvider client={queryClient}>
           <RouterProvider router={appRouter} />

@@ -1,6 +1,6 @@
 // The frame around every tenant screen: navigation, company switcher, the
 // notification bell, language and account menu.
-import { Suspense, lazy, useMemo } from 'react';
+import { Suspense, lazy, useEffect, useMemo } from 'react';
 import { Layout, Menu, Select, Dropdown, Button, Space, Typography, Avatar } from 'antd';
 import {
   TeamOutlined,
@@ -23,6 +23,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { post } from './api';
 import { LANGS, setLang, type Lang } from './i18n';
 import { useMe, useTenant } from './session';
+import { P, can, useAccess } from './access';
 import { Loading } from './states';
 
 const NotificationBell = lazy(() => import('../features/notifications/NotificationBell'));
@@ -37,6 +38,8 @@ export default function Shell() {
   const nav = useNavigate();
   const qc = useQueryClient();
   const base = `/t/${tenant.slug}`;
+  const access = useAccess().data;
+  useEffect(() => localStorage.setItem('clientele.tenant', tenant.slug), [tenant.slug]);
 
   const items = useMemo(
     () => [
@@ -49,17 +52,17 @@ export default function Shell() {
         icon: <SettingOutlined />,
         label: t('nav.admin'),
         children: [
-          { key: `${base}/fields`, icon: <ProfileOutlined />, label: <Link to={`${base}/fields`}>{t('nav.fields')}</Link> },
+          can(access, P.fieldsManage) && { key: `${base}/fields`, icon: <ProfileOutlined />, label: <Link to={`${base}/fields`}>{t('nav.fields')}</Link> },
           { key: `${base}/members`, icon: <UserOutlined />, label: <Link to={`${base}/members`}>{t('nav.members')}</Link> },
-          { key: `${base}/roles`, icon: <SafetyOutlined />, label: <Link to={`${base}/roles`}>{t('nav.roles')}</Link> },
+          can(access, P.rolesManage) && { key: `${base}/roles`, icon: <SafetyOutlined />, label: <Link to={`${base}/roles`}>{t('nav.roles')}</Link> },
           { key: `${base}/teams`, icon: <ApartmentOutlined />, label: <Link to={`${base}/teams`}>{t('nav.teams')}</Link> },
-          { key: `${base}/api-keys`, icon: <KeyOutlined />, label: <Link to={`${base}/api-keys`}>{t('nav.apiKeys')}</Link> },
-          { key: `${base}/audit`, icon: <AuditOutlined />, label: <Link to={`${base}/audit`}>{t('nav.audit')}</Link> },
+          can(access, P.apiKeysManage) && { key: `${base}/api-keys`, icon: <KeyOutlined />, label: <Link to={`${base}/api-keys`}>{t('nav.apiKeys')}</Link> },
+          can(access, P.auditRead) && { key: `${base}/audit`, icon: <AuditOutlined />, label: <Link to={`${base}/audit`}>{t('nav.audit')}</Link> },
           { key: `${base}/settings`, icon: <SettingOutlined />, label: <Link to={`${base}/settings`}>{t('nav.settings')}</Link> },
-        ],
+        ].filter((x): x is { key: string; icon: React.ReactElement; label: React.ReactElement } => !!x),
       },
     ],
-    [base, t],
+    [base, t, access],
   );
   // The deepest menu key that prefixes the path is the selected one.
   const selected = useMemo(() => {

@@ -45,7 +45,7 @@ export function RequireSession({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
-const TenantContext = createContext<Membership | null>(null);
+export const TenantContext = createContext<Membership | null>(null);
 
 /** TenantScope resolves :tenant against the user's memberships. */
 export function TenantScope({ children }: { children: ReactNode }) {
