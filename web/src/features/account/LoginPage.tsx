@@ -1,6 +1,41 @@
-// Placeholder until this screen is built (issue 6); it says so on the page.
-import { Result } from 'antd';
+import { Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
+import AuthLayout from './AuthLayout';
+import FlowBody from './FlowPage';
+import { safeReturnTo, useFlow } from './kratos';
 
 export default function LoginPage() {
-  return <Result status="info" title="LoginPage" subTitle="This screen is not built yet." />;
+  const { t } = useTranslation('account');
+  const [params] = useSearchParams();
+  const refresh = params.get('refresh') === 'true';
+  const f = useFlow('login', { refresh });
+  const nav = useNavigate();
+  const rt = f.returnTo ? `?return_to=${encodeURIComponent(f.returnTo)}` : '';
+  return (
+    <AuthLayout
+      title={t('login.title')}
+      subtitle={refresh ? t('login.refresh') : undefined}
+      footer={
+        <>
+          <Typography.Paragraph>
+            <Link to="/recovery">{t('login.forgot')}</Link>
+          </Typography.Paragraph>
+          <Typography.Text type="secondary">{t('login.noAccount')} </Typography.Text>
+          <Link to={`/registration${rt}`} data-testid="to-registration">
+            {t('login.signUp')}
+          </Link>
+        </>
+      }
+    >
+      <FlowBody
+        f={f}
+        groups={['password']}
+        testId="login-form"
+        onSubmit={async (body) => {
+          if (await f.submit(body)) nav(safeReturnTo(f.returnTo), { replace: true });
+        }}
+      />
+    </AuthLayout>
+  );
 }

@@ -1,6 +1,36 @@
-// Placeholder until this screen is built (issue 6); it says so on the page.
-import { Result } from 'antd';
+import { Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate } from 'react-router-dom';
+import AuthLayout from './AuthLayout';
+import FlowBody from './FlowPage';
+import { safeReturnTo, useFlow } from './kratos';
 
 export default function RegistrationPage() {
-  return <Result status="info" title="RegistrationPage" subTitle="This screen is not built yet." />;
+  const { t } = useTranslation('account');
+  const f = useFlow('registration');
+  const nav = useNavigate();
+  const rt = f.returnTo ? `?return_to=${encodeURIComponent(f.returnTo)}` : '';
+  return (
+    <AuthLayout
+      title={t('registration.title')}
+      subtitle={t('registration.subtitle')}
+      footer={
+        <>
+          <Typography.Text type="secondary">{t('registration.haveAccount')} </Typography.Text>
+          <Link to={`/login${rt}`}>{t('registration.signIn')}</Link>
+        </>
+      }
+    >
+      <FlowBody
+        f={f}
+        groups={['profile', 'password']}
+        testId="registration-form"
+        onSubmit={async (body) => {
+          // The session hook signs the new person in; the start page then offers
+          // the company wizard.
+          if (await f.submit(body)) nav(safeReturnTo(f.returnTo), { replace: true });
+        }}
+      />
+    </AuthLayout>
+  );
 }
