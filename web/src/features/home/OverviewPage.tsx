@@ -1,6 +1,145 @@
-// Placeholder until this screen is built (issue 6); it says so on the page.
-import { Result } from 'antd';
+// The company's overview: headline numbers and two charts from
+// GET /customers/stats. A company without the statistics (404) or without
+// customers gets an empty state that says what to do next.
+import { Suspense, lazy, useMemo } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { Button, Card, Col, Empty, Row, Space, Statistic, Typography } from 'antd';
+import { CheckSquareOutlined, ExclamationCircleOutlined, RiseOutlined, TeamOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { ApiError, get, tpath } from '../../app/api';
+import { useTenant } from '../../app/session';
+import { useFormat } from '../../app/useFormat';
+import { ErrorState, Loading } from '../../app/states';
+import './locales';
+
+const Chart = lazy(() => import('./Chart'));
+
+export interface Stats {
+  total: number;
+  by_lifecycle: { lifecycle: string; count: number }[];
+  created_by_week: { week: string; count: number }[];
+  open_tasks: number;
+  overdue_tasks: number;
+}
+
+const STAGE_COLORS: Record<string, string> = { lead: '#7aa2f7', prospect: '#1f4fd6', customer: '#2f9e44', at_risk: '#e8890c', churned: '#c92a2a', none: '#adb5bd' };
 
 export default function OverviewPage() {
-  return <Result status="info" title="OverviewPage" subTitle="This screen is not built yet." />;
+  const { t } = useTranslation('home');
+  const tenant = useTenant();
+  const f = useFormat();
+  const q = useQuery<Stats | null, Error>({
+    queryKey: ['tenant', tenant.slug, 'customers', 'stats'],
+    queryFn: async () => {
+      try {
+        return await get<Stats>(tpath(tenant.slug, '/customers/stats'));
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return null; // not available here
+        throw e;
+      }
+    },
+  });
+  const s = q.data;
+  const lifecycleOption = useMemo(() => {
+    if (!s) return null;
+    const rows = s.by_lifecycle.filter((r) => r.count > 0);
+    return {
+      tooltip: { trigger: 'item' },
+      legend: { bottom: 0 },
+      series: [
+        {
+          type: 'pie',
+          radius: ['45%', '70%'],
+          center: ['50%', '45%'],
+          label: { formatter: '{b}: {c}' },
+          data: rows.map((r) => ({ name: t(`lifecycle.${r.lifecycle || 'none'}`, { defaultValue: r.lifecycle }), value: r.count, itemStyle: { color: STAGE_COLORS[r.lifecycle || 'none'] } })),
+        },
+      ],
+    };
+  }, [s, t]);
+  const weekOption = useMemo(() => {
+    if (!s) return null;
+    return {
+      tooltip: { trigger: 'axis' },
+      grid: { left: 40, right: 16, top: 16, bottom: 32 },
+      xAxis: { type: 'category', data: s.created_by_week.map((w) => f.day(w.week, { month: 'short', day: 'numeric' })) },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [{ name: t('newCustomers'), type: 'bar', data: s.created_by_week.map((w) => w.count), itemStyle: { color: '#1f4fd6', borderRadius: [4, 4, 0, 0] } }],
+    };
+  }, [s, t, f]);
+
+  if (q.isPending) return <Loading />;
+  if (q.error) return <ErrorState error={q.error} onRetry={() => q.refetch()} />;
+  const thisWeek = s?.created_by_week.at(-1)?.count ?? 0;
+  return (
+    <div data-testid="overview">
+      <Typography.Title level={2} style={{ marginTop: 0 }}>
+        {t('title')}
+      </Typography.Title>
+      <Typography.Paragraph type="secondary">{t('subtitle', { name: tenant.name })}</Typography.Paragraph>
+      {!s ? (
+        <Card>
+          <Empty description={t('unavailable')} />
+        </Card>
+      ) : (
+        <>
+          <Row gutter={[16, 16]}>
+            <Col xs={12} lg={6}>
+              <Card>
+                <Statistic title={t('total')} value={f.number(s.total)} prefix={<TeamOutlined />} />
+              </Card>
+            </Col>
+            <Col xs={12} lg={6}>
+              <Card>
+                <Statistic title={t('customersThisWeek')} value={f.number(thisWeek)} prefix={<RiseOutlined />} />
+              </Card>
+            </Col>
+            <Col xs={12} lg={6}>
+              <Card>
+                <Statistic title={t('openTasks')} value={f.number(s.open_tasks)} prefix={<CheckSquareOutlined />} />
+              </Card>
+            </Col>
+            <Col xs={12} lg={6}>
+              <Card>
+                <Statistic
+                  title={t('overdue')}
+                  value={f.number(s.overdue_tasks)}
+                  prefix={<ExclamationCircleOutlined />}
+                  valueStyle={s.overdue_tasks > 0 ? { color: '#b42318' } : undefined}
+                />
+              </Card>
+            </Col>
+          </Row>
+          {s.total === 0 ? (
+            <Card style={{ marginTop: 16 }}>
+              <Empty description={<><Typography.Title level={4}>{t('emptyTitle')}</Typography.Title><Typography.Text type="secondary">{t('emptyText')}</Typography.Text></>}>
+                <Space>
+                  <Link to={`/t/${tenant.slug}/customers`}>
+                    <Button type="primary">{t('addCustomer')}</Button>
+                  </Link>
+                  <Link to={`/t/${tenant.slug}/imports/new`}>
+                    <Button>{t('importCsv')}</Button>
+                  </Link>
+                </Space>
+              </Empty>
+            </Card>
+          ) : (
+            <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
+              <Col xs={24} lg={10}>
+                <Card title={t('byLifecycle')}>
+                  <Suspense fallback={<Loading />}>{lifecycleOption && <Chart option={lifecycleOption} label={t('byLifecycle')} />}</Suspense>
+                </Card>
+              </Col>
+              <Col xs={24} lg={14}>
+                <Card title={t('byWeek')}>
+                  <Suspense fallback={<Loading />}>{weekOption && <Chart option={weekOption} label={t('byWeek')} />}</Suspense>
+                </Card>
+              </Col>
+            </Row>
+          )}
+        </>
+      )}
+    </div>
+  );
 }

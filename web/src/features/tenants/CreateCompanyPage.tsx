@@ -1,6 +1,197 @@
-// Placeholder until this screen is built (issue 6); it says so on the page.
-import { Result } from 'antd';
+// "Create your company": a first-time user names the company and its web
+// address, then picks how dates and money are shown. Pending invitations are
+// offered too, so an invited person can join instead.
+import { useState } from 'react';
+import { Alert, App, Avatar, Button, Card, Form, Input, List, Space, Steps, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { useNavigate } from 'react-router-dom';
+import { useQueryClient } from '@tanstack/react-query';
+import { formErrors, patch, post, tpath } from '../../app/api';
+import { meKey, useMe, type Membership } from '../../app/session';
+import { settingsKey } from '../../app/tenantSettings';
+import { LANGS, setLang, type Lang } from '../../app/i18n';
+import RegionalFields from './RegionalFields';
+import { SLUG_RE, guessZone, slugify } from './choices';
+import './locales';
 
 export default function CreateCompanyPage() {
-  return <Result status="info" title="CreateCompanyPage" subTitle="This screen is not built yet." />;
+  const { t, i18n } = useTranslation('tenants');
+  const me = useMe().data!;
+  const qc = useQueryClient();
+  const nav = useNavigate();
+  const { message } = App.useApp();
+  const [step, setStep] = useState(0);
+  const [created, setCreated] = useState<Membership>();
+  const [busy, setBusy] = useState(false);
+  const [rest, setRest] = useState<string[]>([]);
+  const [form] = Form.useForm();
+  const [prefs] = Form.useForm();
+  const [slugTouched, setSlugTouched] = useState(false);
+  const slug = Form.useWatch('slug', form) as string | undefined;
+
+  async function create(v: { name: string; slug: string }) {
+    setBusy(true);
+    setRest([]);
+    try {
+      const m = await post<Membership>('/tenants', { name: v.name.trim(), slug: v.slug });
+      setCreated(m);
+      localStorage.setItem('clientele.tenant', m.slug);
+      await qc.invalidateQueries({ queryKey: meKey });
+      setStep(1);
+    } catch (e) {
+      const { fields, rest } = formErrors(e);
+      form.setFields(fields);
+      setRest(rest);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function savePrefs(v: { time_zone: string; locale: string; currency: string }) {
+    if (!created) return;
+    setBusy(true);
+    setRest([]);
+    try {
+      const s = await patch(tpath(created.slug, '/settings'), v);
+      qc.setQueryData(settingsKey(created.slug), s);
+      nav(`/t/${created.slug}`, { replace: true });
+    } catch (e) {
+      const { fields, rest } = formErrors(e);
+      prefs.setFields(fields);
+      setRest(rest);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function accept(inv: Me['invitations'][number]) {
+    try {
+      const m = await post<Membership>(`/invitations/${inv.id}/accept`, { tenant: inv.tenant_slug });
+      await qc.invalidateQueries({ queryKey: meKey });
+      nav(`/t/${m.slug}`);
+    } catch (e) {
+      message.error(formErrors(e).rest.join(' ') || String(e));
+    }
+  }
+
+  async function logout() {
+    try {
+      await post('/logout');
+    } finally {
+      qc.clear();
+      nav('/login', { replace: true });
+    }
+  }
+
+  return (
+    <div style={{ minHeight: '100vh', background: '#f6f7f9' }}>
+      <header style={{ height: 56, background: '#fff', borderBottom: '1px solid #eef0f3', display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '0 24px' }}>
+        <Space>
+          <Avatar shape="square" size={28} style={{ background: '#1f4fd6', fontWeight: 700 }}>
+            C
+          </Avatar>
+          <Typography.Text strong style={{ fontSize: 17 }}>
+            Clientele
+          </Typography.Text>
+        </Space>
+        <Space>
+          <Select_ lang={i18n.language} onChange={(l) => setLang(l, me.identity.id)} />
+          <Typography.Text type="secondary">{me.identity.email}</Typography.Text>
+          <Button onClick={logout}>{t('wizard.logout')}</Button>
+        </Space>
+      </header>
+      <main style={{ maxWidth: 640, margin: '0 auto', padding: '48px 24px' }}>
+        <Typography.Title level={2} style={{ marginTop: 0 }}>
+          {t('wizard.title')}
+        </Typography.Title>
+        <Typography.Paragraph type="secondary">{t('wizard.subtitle')}</Typography.Paragraph>
+        <Steps
+          current={step}
+          style={{ margin: '24px 0' }}
+          items={[{ title: t('wizard.stepCompany') }, { title: t('wizard.stepPrefs') }, { title: t('wizard.stepDone') }]}
+        />
+        {me.invitations.length > 0 && step === 0 && (
+          <Card title={t('wizard.invitations')} style={{ marginBottom: 24 }}>
+            <List
+              dataSource={me.invitations}
+              renderItem={(inv) => (
+                <List.Item actions={[<Button key="a" type="primary" onClick={() => accept(inv)}>{t('wizard.accept')}</Button>]}>
+                  <List.Item.Meta title={inv.tenant_name} description={t('wizard.invitedAs', { role: inv.role })} />
+                </List.Item>
+              )}
+            />
+          </Card>
+        )}
+        <Card styles={{ body: { padding: 32 } }}>
+          {rest.map((r) => (
+            <Alert key={r} type="error" showIcon message={r} style={{ marginBottom: 16 }} role="alert" />
+          ))}
+          {step === 0 && (
+            <Form form={form} layout="vertical" size="large" onFinish={create} data-testid="company-form" requiredMark={false}>
+              <Form.Item name="name" label={t('wizard.name')} rules={[{ required: true, whitespace: true, message: t('wizard.required') }, { max: 100 }]}>
+                <Input
+                  placeholder={t('wizard.namePlaceholder')}
+                  autoFocus
+                  data-testid="field-name"
+                  onChange={(e) => {
+                    if (!slugTouched) form.setFieldValue('slug', slugify(e.target.value));
+                  }}
+                />
+              </Form.Item>
+              <Form.Item
+                name="slug"
+                label={t('wizard.slug')}
+                extra={t('wizard.slugHelp', { slug: slug || 'acme' })}
+                rules={[
+                  { required: true, message: t('wizard.required') },
+                  { pattern: SLUG_RE, message: t('wizard.slugPattern') },
+                ]}
+              >
+                <Input addonBefore="/t/" data-testid="field-slug" onChange={() => setSlugTouched(true)} />
+              </Form.Item>
+              <Button type="primary" htmlType="submit" loading={busy} block data-testid="create-company">
+                {t('wizard.create')}
+              </Button>
+            </Form>
+          )}
+          {step === 1 && created && (
+            <Form
+              form={prefs}
+              layout="vertical"
+              size="large"
+              onFinish={savePrefs}
+              data-testid="prefs-form"
+              initialValues={{ time_zone: guessZone(), locale: i18n.language === 'zh' ? 'zh-CN' : 'en', currency: i18n.language === 'zh' ? 'CNY' : 'USD' }}
+            >
+              <Typography.Title level={4} style={{ marginTop: 0 }}>
+                {t('wizard.prefsTitle', { name: created.name })}
+              </Typography.Title>
+              <Typography.Paragraph type="secondary">{t('wizard.prefsSubtitle')}</Typography.Paragraph>
+              <RegionalFields />
+              <Space style={{ width: '100%', justifyContent: 'space-between' }}>
+                <Button onClick={() => nav(`/t/${created.slug}`, { replace: true })}>{t('wizard.skip')}</Button>
+                <Button type="primary" htmlType="submit" loading={busy} data-testid="finish-company">
+                  {t('wizard.finish')}
+                </Button>
+              </Space>
+            </Form>
+          )}
+        </Card>
+      </main>
+    </div>
+  );
+}
+
+type Me = NonNullable<ReturnType<typeof useMe>['data']>;
+
+function Select_({ lang, onChange }: { lang: string; onChange: (l: Lang) => void }) {
+  return (
+    <Space size={4} role="group" aria-label="Language">
+      {LANGS.map((l) => (
+        <Button key={l.key} type={lang === l.key ? 'link' : 'text'} aria-pressed={lang === l.key} onClick={() => onChange(l.key)} data-testid={`lang-${l.key}`}>
+          {l.label}
+        </Button>
+      ))}
+    </Space>
+  );
 }
