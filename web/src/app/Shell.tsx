@@ -121,6 +121,7 @@ export default function Shell() {
               <NotificationBell />
             </Suspense>
             <Dropdown
+              trigger={['click']}
               menu={{
                 selectedKeys: [i18n.language],
                 items: LANGS.map((l) => ({ key: l.key, label: l.label })),
@@ -132,6 +133,7 @@ export default function Shell() {
               </Button>
             </Dropdown>
             <Dropdown
+              trigger={['click']}
               menu={{
                 items: [
                   { key: 'account', icon: <IdcardOutlined />, label: t('nav.account'), onClick: () => nav('/settings') },

@@ -41,16 +41,17 @@ export function EmptyState({ text, children }: { text?: string; children?: React
 export function NotFound() {
   const { t } = useTranslation();
   return (
-    <Result
-      status="404"
-      title={t('notFound.title')}
-      subTitle={t('notFound.text')}
-      extra={
-        <Link to="/">
-          <Button type="primary">{t('notFound.home')}</Button>
-        </Link>
-      }
-      data-testid="not-found"
-    />
+    <div data-testid="not-found">
+      <Result
+        status="404"
+        title={t('notFound.title')}
+        subTitle={t('notFound.text')}
+        extra={
+          <Link to="/">
+            <Button type="primary">{t('notFound.home')}</Button>
+          </Link>
+        }
+      />
+    </div>
   );
 }

@@ -47,7 +47,7 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
       </aside>
       <main style={{ flex: 1, display: 'flex', flexDirection: 'column' }}>
         <div style={{ display: 'flex', justifyContent: 'flex-end', padding: 16 }}>
-          <Dropdown menu={{ selectedKeys: [i18n.language], items: LANGS.map((l) => ({ key: l.key, label: l.label })), onClick: ({ key }) => setLang(key as Lang) }}>
+          <Dropdown trigger={['click']} menu={{ selectedKeys: [i18n.language], items: LANGS.map((l) => ({ key: l.key, label: l.label })), onClick: ({ key }) => setLang(key as Lang) }}>
             <Button type="text" icon={<GlobalOutlined />} aria-label={t('common:nav.language')} data-testid="lang-switch">
               {LANGS.find((l) => l.key === i18n.language)?.label}
             </Button>
