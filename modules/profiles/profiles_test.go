@@ -228,15 +228,30 @@ func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
 	}
 	// Each sort, with one tag (which drives a newest-first list) and with two,
 	// walked 7 at a time, matches a brute-force order.
+	// A search (which drives a newest-first list from its terms) narrows the same way.
+	numIn := func(r rec, lo, hi int) bool {
+		var n int
+		fmt.Sscanf(r.name, "customer %d", &n)
+		return n >= lo && n <= hi
+	}
 	for _, tc := range []struct {
 		sort string
 		tags []string
-	}{{"-name", []string{"vip"}}, {"-created_at", []string{"vip"}}, {"created_at", []string{"vip"}}, {"-created_at", []string{"vip", "north"}}, {"", []string{"north", "vip"}}} {
+		q    string
+		keep func(rec) bool
+	}{{"-name", []string{"vip"}, "", nil}, {"-created_at", []string{"vip"}, "", nil}, {"created_at", []string{"vip"}, "", nil},
+		{"-created_at", []string{"vip", "north"}, "", nil}, {"", []string{"north", "vip"}, "", nil},
+		{"", []string{"vip"}, "客户", nil}, {"", nil, "customer 01", func(r rec) bool { return numIn(r, 10, 19) }},
+		{"", []string{"north"}, "Custom 1", func(r rec) bool { return numIn(r, 100, 119) }},
+	} {
 		var want []rec
 		for _, r := range all {
 			keep := r.stage == "lead" || r.stage == "customer"
 			for _, tg := range tc.tags {
 				keep = keep && has(r, tg)
+			}
+			if tc.keep != nil {
+				keep = keep && tc.keep(r)
 			}
 			if keep {
 				want = append(want, r)
@@ -258,7 +273,7 @@ func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
 		var got []uuid.UUID
 		cursor := ""
 		for page := 0; page < 50; page++ {
-			items, next, err := m.ListCustomers(writer, a.ID, profiles.Filter{Tags: tc.tags, Lifecycle: []string{"lead", "customer"}, Sort: tc.sort, Limit: 7, Cursor: cursor})
+			items, next, err := m.ListCustomers(writer, a.ID, profiles.Filter{Q: tc.q, Tags: tc.tags, Lifecycle: []string{"lead", "customer"}, Sort: tc.sort, Limit: 7, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +286,7 @@ func TestFiltersSortAndPagesMatchBruteForce(t *testing.T) {
 			cursor = next
 		}
 		if len(got) != len(want) || len(want) == 0 {
-			t.Fatalf("sort %q tags %v: got %d, want %d", tc.sort, tc.tags, len(got), len(want))
+			t.Fatalf("sort %q tags %v q %q: got %d, want %d", tc.sort, tc.tags, tc.q, len(got), len(want))
 		}
 		for i := range want {
 			if got[i] != want[i].id {

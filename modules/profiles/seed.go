@@ -156,7 +156,7 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO customers SELECT * FROM seed_customers;
-		INSERT INTO customer_terms (tenant_id, term, customer_id) SELECT current_setting('app.tenant_id')::uuid, term, customer_id FROM seed_terms ON CONFLICT DO NOTHING;
+		INSERT INTO customer_terms (tenant_id, term, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.term, st.customer_id, sc.created_at FROM seed_terms st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING;
 		INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.tag, st.customer_id, sc.created_at FROM seed_tags st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING;
 		INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT current_setting('app.tenant_id')::uuid, key, customer_id FROM seed_contacts ON CONFLICT DO NOTHING;
 		INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at) SELECT tenant_id, id, lifecycle, created_at FROM seed_customers;

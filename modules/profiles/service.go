@@ -388,6 +388,8 @@ type Filter struct {
 	Sort      string // created_at, name, updated_at; "-" for descending
 	Cursor    string
 	Limit     int
+
+	searchDriven bool // the first search group is joined by the caller, not probed
 }
 
 var sorts = map[string]struct{ expr, col string }{
@@ -430,7 +432,10 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 			return nil, err
 		}
 	}
-	for _, group := range searchPlan(f.Q) {
+	for i, group := range searchPlan(f.Q) {
+		if i == 0 && f.searchDriven {
+			continue
+		}
 		var alts []string
 		var args []any
 		for _, cond := range group {
@@ -510,22 +515,46 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		// A tag filter on a list by creation time drives the query: the tag's
 		// rows are walked in (created_at, customer) order off their index, and
 		// only those customers are checked against the other filters.
+		// A search drives it the same way from the first group's term rows,
+		// which carry created_at too; a search is usually the narrower of the two.
 		qf := f
 		driveTag := ""
-		if sortKey == "created_at" && len(f.Tags) > 0 {
-			driveTag, qf.Tags = strings.ToLower(f.Tags[0]), f.Tags[1:]
+		var drive []termCond
+		if sortKey == "created_at" {
+			if plan := searchPlan(f.Q); len(plan) > 0 {
+				drive, qf.searchDriven = plan[0], true
+			} else if len(f.Tags) > 0 {
+				driveTag, qf.Tags = strings.ToLower(f.Tags[0]), f.Tags[1:]
+			}
 		}
 		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, qf)
 		if err != nil {
 			return err
 		}
-		if driveTag != "" {
-			q = q.Join("JOIN customer_tags AS dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id").Where("dt.tag = ?", driveTag)
-			s.expr = "dt.created_at"
-		}
 		idExpr := "c.id"
-		if driveTag != "" {
-			idExpr = "dt.customer_id"
+		switch {
+		case driveTag != "":
+			q = q.Join("JOIN customer_tags AS dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id").Where("dt.tag = ?", driveTag)
+			s.expr, idExpr = "dt.created_at", "dt.customer_id"
+		case drive != nil:
+			var alts []string
+			args := []any{tenant}
+			for _, cond := range drive {
+				if cond.exact != "" {
+					alts = append(alts, "t.term = ?")
+					args = append(args, cond.exact)
+				} else {
+					alts = append(alts, "(t.term >= ? AND t.term < ?)")
+					args = append(args, cond.prefix, prefixEnd(cond.prefix))
+				}
+			}
+			sub := "SELECT t.customer_id, t.created_at FROM customer_terms t WHERE t.tenant_id = ? AND (" + strings.Join(alts, " OR ") + ")"
+			if len(drive) > 1 || drive[0].exact == "" {
+				// A customer can match a range twice (two emails): once is enough.
+				sub += " GROUP BY t.customer_id, t.created_at"
+			}
+			q = q.Join("JOIN ("+sub+") AS ds ON ds.customer_id = c.id", args...)
+			s.expr, idExpr = "ds.created_at", "ds.customer_id"
 		}
 
 		dir, cmp := "ASC", ">"

@@ -39,8 +39,12 @@ func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
 			return err
 		}
 	}
-	if err := ins("customer_terms", "term", termsOf(c)); err != nil {
-		return err
+	if terms := termsOf(c); len(terms) > 0 {
+		// Term rows carry the customer's created_at: searches walk them newest first.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
+			SELECT ?, v, ?, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, c.TenantID, c.ID, c.CreatedAt, pgdialect.Array(terms)); err != nil {
+			return err
+		}
 	}
 	return ins("customer_contacts", "key", contactKeys(c))
 }
