@@ -26,6 +26,17 @@ export default async function ({ page, baseURL, state, shot, api, expect }) {
   await page.waitForURL(new RegExp(`/t/${state.slug}$`));
   await page.getByTestId('overview').waitFor();
 
+  // A few more customers across the stages, so the overview's charts have a shape.
+  const stages = ['lead', 'lead', 'lead', 'prospect', 'prospect', 'customer', 'customer', 'customer', 'customer', 'at_risk', 'churned'];
+  for (const [i, lifecycle] of stages.entries()) {
+    const c = await api('POST', `/t/${state.slug}/customers`, { name: `Overview Demo ${i + 1} 演示客户`, lifecycle });
+    expect(c.status === 201, `create a demo customer: ${c.status} ${JSON.stringify(c.body).slice(0, 200)}`);
+  }
+  await page.reload();
+  await page.getByTestId('overview').locator('canvas').first().waitFor();
+  await page.waitForTimeout(800); // the charts' entry animation
+  await shot('12-overview');
+
   for (const path of [`/t/${slug}`, `/t/${slug}/customers`, `/t/${slug}/customers/${customerId}`, `/t/${slug}/settings`, `/t/${slug}/members`]) {
     await page.goto(path);
     await page.getByTestId('not-found').waitFor();

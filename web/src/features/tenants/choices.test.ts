@@ -18,3 +18,11 @@ describe('company choices', () => {
     expect(currencyLabel('USD', 'en')).toBe('USD · US Dollar');
   });
 });
+
+import { changedModules } from './TenantSettingsPage';
+describe('settings', () => {
+  it('sends only the module switches that changed', () => {
+    expect(changedModules({ profiles: true, fields: true }, { profiles: true, fields: true })).toBeUndefined();
+    expect(changedModules({ profiles: true, fields: true }, { profiles: false, fields: true })).toEqual({ profiles: false });
+  });
+});
