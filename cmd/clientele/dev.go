@@ -104,7 +104,14 @@ func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (fun
 		dbURL.Path = "/" + name + "_kratos"
 	}
 	pub, adm := portOf(cfg.KratosPublicURL, 4433), portOf(cfg.KratosAdminURL, 4434)
+	// With no mail server configured, the codes Kratos mails (recovery,
+	// verification) land beside the app's own dev mail.
+	mailDir := ""
+	if cfg.MailURL == "" {
+		mailDir = filepath.Join(cfg.DataDir, "mail")
+	}
 	p, err := identity.StartKratos(ctx, identity.StartOptions{
+		MailDir: mailDir,
 		Binary: bin, DatabaseURL: dbURL.String(), DataDir: filepath.Join(cfg.DataDir, "kratos"),
 		PublicPort: pub, AdminPort: adm, UIURL: cfg.PublicURL, PublicBaseURL: strings.TrimRight(cfg.PublicURL, "/") + "/kratos/",
 		Dev: true, Logger: log,

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,7 @@ func startKratos(t *testing.T) *Process {
 			DataDir:     kratos.dir,
 			UIURL:       "http://localhost:8080",
 			Dev:         true,
+			MailDir:     filepath.Join(kratos.dir, "mail"),
 		})
 		if kratos.err == nil {
 			t.Logf("kratos migrated and ready in %s", time.Since(t0).Round(time.Millisecond))

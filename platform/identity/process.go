@@ -35,6 +35,10 @@ type StartOptions struct {
 	Secrets       *Secrets      // default: generated once into DataDir/secrets.json
 	ReadyTimeout  time.Duration // default 60 s
 	Logger        *slog.Logger  // optional
+	// MailDir, when set, runs Kratos's courier (--watch-courier) against an
+	// in-process SMTP sink that writes each mail there: the recovery and
+	// verification codes of the browser flows, readable in dev and tests.
+	MailDir string
 }
 
 // Process is a running Kratos server.
@@ -46,6 +50,7 @@ type Process struct {
 	publicURL string
 	adminURL  string
 	hc        *http.Client
+	sink      *SMTPSink
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -108,7 +113,21 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 	if o.Dev {
 		cost = 4
 	}
+	var sink *SMTPSink
+	smtpURI := ""
+	if o.MailDir != "" {
+		if sink, err = StartSMTPSink(o.MailDir, o.Logger); err != nil {
+			return nil, err
+		}
+		smtpURI = sink.URI()
+	}
+	closeSink := func() {
+		if sink != nil {
+			_ = sink.Close()
+		}
+	}
 	cfg, err := RenderKratosConfig(KratosConfig{
+		SMTPURI:           smtpURI,
 		PublicBaseURL:     o.PublicBaseURL,
 		PublicPort:        o.PublicPort,
 		AdminPort:         o.AdminPort,
@@ -119,9 +138,11 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 		IdentitySchemaURL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(schemaPath)}).String(),
 	})
 	if err != nil {
+		closeSink()
 		return nil, err
 	}
 	p := &Process{
+		sink:      sink,
 		o:         o,
 		cfgPath:   filepath.Join(dir, "kratos.yml"),
 		logPath:   filepath.Join(dir, "kratos.log"),
@@ -131,12 +152,15 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 		hc:        &http.Client{Timeout: 10 * time.Second},
 	}
 	if err := os.WriteFile(p.cfgPath, cfg, 0o600); err != nil {
+		closeSink()
 		return nil, fmt.Errorf("identity: start kratos: %w", err)
 	}
 	if err := p.migrate(ctx); err != nil {
+		closeSink()
 		return nil, err
 	}
 	if err := p.serve(ctx); err != nil {
+		closeSink()
 		return nil, err
 	}
 	return p, nil
@@ -197,6 +221,9 @@ func (p *Process) serve(ctx context.Context) error {
 	args := []string{"serve", "-c", p.cfgPath, "--sqa-opt-out"}
 	if p.o.Dev {
 		args = append(args, "--dev")
+	}
+	if p.sink != nil {
+		args = append(args, "--watch-courier")
 	}
 	// Not CommandContext: the server outlives the ctx that started it.
 	cmd := exec.Command(p.o.Binary, args...)
@@ -260,6 +287,10 @@ func (p *Process) ready(ctx context.Context) bool {
 // Stop ends Kratos: SIGTERM, then SIGKILL when it has not exited by ctx's
 // deadline (10 s when ctx has none). Stopping a stopped process does nothing.
 func (p *Process) Stop(ctx context.Context) error {
+	if p.sink != nil {
+		// Kratos goes first; the sink closes once it has.
+		defer p.sink.Close()
+	}
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.cmd = nil
