@@ -111,10 +111,9 @@ func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (fun
 		mailDir = filepath.Join(cfg.DataDir, "mail")
 	}
 	p, err := identity.StartKratos(ctx, identity.StartOptions{
-		MailDir: mailDir,
 		Binary: bin, DatabaseURL: dbURL.String(), DataDir: filepath.Join(cfg.DataDir, "kratos"),
 		PublicPort: pub, AdminPort: adm, UIURL: cfg.PublicURL, PublicBaseURL: strings.TrimRight(cfg.PublicURL, "/") + "/kratos/",
-		Dev: true, Logger: log,
+		Dev: true, Logger: log, MailDir: mailDir,
 	})
 	if err != nil {
 		return nil, err
