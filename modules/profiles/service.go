@@ -553,6 +553,13 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 				// A customer can match a range twice (two emails): once is enough.
 				sub += " GROUP BY t.customer_id, t.created_at"
 			}
+			// Ordered inside, so the join keeps the order and stops at the page's
+			// end instead of joining every match and sorting afterwards.
+			dir := "ASC"
+			if desc {
+				dir = "DESC"
+			}
+			sub += fmt.Sprintf(" ORDER BY t.created_at %s, t.customer_id %s", dir, dir)
 			q = q.Join("JOIN ("+sub+") AS ds ON ds.customer_id = c.id", args...)
 			s.expr, idExpr = "ds.created_at", "ds.customer_id"
 		}
