@@ -16,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/xuri/excelize/v2"
 	"gocloud.dev/gcerrors"
 
 	"github.com/clientele-crm/clientele/platform/authz"
@@ -26,6 +25,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/sheet"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -73,88 +73,16 @@ func (c csvRows) Close() error {
 	return c.w.Error()
 }
 
-// xlsxRows streams rows through excelize's StreamWriter, which spills to a
-// temporary file past a small buffer, so memory stays flat; a sheet holds at
-// most 1,048,576 rows, so a longer export continues on the next sheet.
-type xlsxRows struct {
-	f      *excelize.File
-	sw     *excelize.StreamWriter
-	out    io.Writer
-	header []string
-	sheet  int
-	row    int
-}
+// xlsxRows writes through the streaming XLSX writer: a zip entry per sheet
+// written as the rows come, so memory stays flat however many rows there are
+// (excelize's StreamWriter held the whole sheet at save time: +300 MB at a
+// million rows, docs/benchmarks.md).
+type xlsxRows struct{ x *sheet.XLSX }
 
-const xlsxMaxRows = 1048576
+func newXLSXRows(out io.Writer) xlsxRows { return xlsxRows{sheet.NewXLSX(out, "Customers")} }
 
-func newXLSXRows(out io.Writer) *xlsxRows { return &xlsxRows{f: excelize.NewFile(), out: out} }
-
-func (x *xlsxRows) nextSheet() error {
-	if x.sw != nil {
-		if err := x.sw.Flush(); err != nil {
-			return err
-		}
-	}
-	x.sheet++
-	name := fmt.Sprintf("Customers %d", x.sheet)
-	if x.sheet == 1 {
-		name = "Customers"
-		if err := x.f.SetSheetName("Sheet1", name); err != nil {
-			return err
-		}
-	} else if _, err := x.f.NewSheet(name); err != nil {
-		return err
-	}
-	sw, err := x.f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	x.sw, x.row = sw, 0
-	if x.header != nil {
-		return x.write(x.header)
-	}
-	return nil
-}
-
-func (x *xlsxRows) write(cells []string) error {
-	x.row++
-	vals := make([]any, len(cells))
-	for i, c := range cells {
-		vals[i] = c // strings are stored as text, never as formulas
-	}
-	cell, _ := excelize.CoordinatesToCellName(1, x.row)
-	return x.sw.SetRow(cell, vals)
-}
-
-func (x *xlsxRows) Write(cells []string) error {
-	if x.sw == nil {
-		x.header = cells
-		if err := x.nextSheet(); err != nil {
-			return err
-		}
-		return nil
-	}
-	if x.row >= xlsxMaxRows {
-		if err := x.nextSheet(); err != nil {
-			return err
-		}
-	}
-	return x.write(cells)
-}
-
-func (x *xlsxRows) Close() error {
-	defer x.f.Close()
-	if x.sw == nil {
-		if err := x.Write([]string{}); err != nil {
-			return err
-		}
-	}
-	if err := x.sw.Flush(); err != nil {
-		return err
-	}
-	_, err := x.f.WriteTo(x.out)
-	return err
-}
+func (x xlsxRows) Write(cells []string) error { return x.x.WriteRow(cells) }
+func (x xlsxRows) Close() error               { return x.x.Close() }
 
 // runExport streams every matching customer to a CSV or XLSX file in the blob
 // store in keyset batches, each its own short tenant transaction, so memory
