@@ -39,6 +39,7 @@ type Config struct {
 	WorkerConcurrency int           // CLIENTELE_WORKER_CONCURRENCY
 	BulkPerTenant     int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
 	SweepInterval     time.Duration // CLIENTELE_SWEEP_INTERVAL
+	ExportTTL         time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
 	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
 	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
 	MailURL           string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
@@ -134,6 +135,7 @@ func Parse(look Lookup) (Config, error) {
 		WorkerConcurrency: p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
 		BulkPerTenant:     p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),
 		SweepInterval:     p.dur("CLIENTELE_SWEEP_INTERVAL", 30*time.Second),
+		ExportTTL:         p.dur("CLIENTELE_EXPORT_TTL", 7*24*time.Hour),
 		KratosPublicURL:   p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
 		KratosAdminURL:    p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
 		MailURL:           p.str("CLIENTELE_MAIL_URL", ""),
