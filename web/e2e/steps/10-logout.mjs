@@ -36,7 +36,7 @@ export default async function ({ page, state, shot, api, expect, dataDir }) {
   state.password = 'a-brand-new-password-99';
   await pw.getByLabel('Password').fill(state.password);
   await pw.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('Your changes have been saved.').first().waitFor();
+  await page.getByText(/Your changes have been saved/).first().waitFor();
   await shot('10-account-settings');
 
   // And out again, so step 11 signs in with the new password.
@@ -44,21 +44,22 @@ export default async function ({ page, state, shot, api, expect, dataDir }) {
   expect(out.status === 204, `logout: ${out.status}`);
 }
 
-/** mailedCode waits for a mail to `to` written after `since` and returns its 6-digit code. */
+/** mailedCode waits for a recovery mail to `to` written after `since` and returns its code. */
 async function mailedCode(dir, to, since) {
   const suffix = '-' + to.toLowerCase().replace(/[^a-zA-Z0-9@._+-]+/g, '_') + '.eml';
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     let names = [];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith(suffix)).sort();
+      names = readdirSync(dir).filter((n) => n.endsWith(suffix)).sort().reverse();
     } catch {}
-    for (const n of names.reverse()) {
-      const raw = readFileSync(join(dir, n), 'utf8').replace(/=\r?\n/g, '');
-      const stamp = Date.parse(n.slice(0, 4) + '-' + n.slice(4, 6) + '-' + n.slice(6, 8) + 'T' + n.slice(9, 11) + ':' + n.slice(11, 13) + ':' + n.slice(13, 15) + 'Z');
-      if (stamp + 1000 < since) break;
-      const m = /\b(\d{6})\b/.exec(raw.split(/\r?\n\r?\n/).slice(1).join('\n'));
-      if (m) return m[1];
+    for (const n of names) {
+      const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/.exec(n);
+      if (m && Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + 1000 < since) break;
+      const raw = readFileSync(join(dir, n), 'utf8');
+      if (!/^Subject: .*recover/im.test(raw)) continue; // not the verification mail
+      const code = /^(\d{6})\s*$/m.exec(raw.replace(/=\r?\n/g, ''));
+      if (code) return code[1];
     }
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -31,6 +31,22 @@ export function safeReturnTo(raw: string | null | undefined): string {
 }
 
 /**
+ * continueTo reads a flow answer's continue_with items and returns the app path
+ * to show next: the settings screen after a recovery, or a same-origin redirect.
+ */
+export function continueTo(data: Record<string, unknown>): string | undefined {
+  const items = (data.continue_with ?? []) as { action: string; flow?: { id: string; url?: string }; redirect_browser_to?: string }[];
+  for (const c of items) {
+    if (c.action === 'show_settings_ui' && c.flow?.id) return `/settings?flow=${encodeURIComponent(c.flow.id)}`;
+    if (c.action === 'redirect_browser_to' && c.redirect_browser_to) {
+      const to = safeReturnTo(c.redirect_browser_to);
+      if (to !== '/') return to;
+    }
+  }
+  return undefined;
+}
+
+/**
  * useFlow creates (or, with ?flow=, fetches) a self-service flow, submits it,
  * and follows Kratos's answers: 400 re-renders the flow with its messages, 410
  * and CSRF failures start a fresh flow, 422 follows redirect_browser_to, and a
@@ -179,6 +195,14 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
           await qc.invalidateQueries({ queryKey: meKey });
           return data;
         }
+        // With continue_with transitions, a passed recovery says where to go next
+        // (set a new password) instead of answering 422.
+        const next = continueTo(data);
+        if (next && next !== location.pathname + location.search) {
+          await qc.invalidateQueries({ queryKey: meKey });
+          navigate(next, { replace: true });
+          return data;
+        }
         // Recovery, verification and settings answer with the flow in its next state.
         if (data.ui) setFlow(data as unknown as Flow);
         if (kind === 'settings') await qc.invalidateQueries({ queryKey: meKey });
@@ -190,7 +214,7 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
         setBusy(false);
       }
     },
-    [flow, kind, qc, handle],
+    [flow, kind, qc, handle, navigate],
   );
 
   return { flow, fatal, notice, busy, submit, restart, returnTo };

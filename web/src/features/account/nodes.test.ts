@@ -53,3 +53,13 @@ describe('flow nodes', () => {
     expect(messageText(t, { id: 9999, text: 'Something new', type: 'error' })).toBe('Something new');
   });
 });
+
+import { continueTo } from './kratos';
+describe('continue_with', () => {
+  it('sends a recovered person to set a password, and ignores what it does not know', () => {
+    expect(continueTo({ continue_with: [{ action: 'show_settings_ui', flow: { id: 'abc', url: 'http://x/settings?flow=abc' } }] })).toBe('/settings?flow=abc');
+    expect(continueTo({ continue_with: [{ action: 'show_verification_ui', flow: { id: 'v' } }] })).toBeUndefined();
+    expect(continueTo({ continue_with: [{ action: 'redirect_browser_to', redirect_browser_to: 'https://evil.example/x' }] })).toBeUndefined();
+    expect(continueTo({})).toBeUndefined();
+  });
+});
