@@ -20,14 +20,15 @@ help:
 	@echo "make build   the binary, $(BIN)"
 	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
 	@echo "make lint    gofmt and go vet"
-	@echo "make deps    the Debian packages (PostgreSQL, Redis, Chromium once there is a web app), when missing"
+	@echo "make deps    the Debian packages (PostgreSQL, Redis, Chromium and a Chinese font once there is a web app), when missing"
 
 ## deps: Debian packages, installed only when their binaries are absent.
 deps:
 	@missing=""; \
 	{ ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; } >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
-	if [ -f web/package.json ]; then command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; fi; \
+	if [ -f web/package.json ]; then command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  { command -v fc-list >/dev/null 2>&1 && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ]; } || missing="$$missing fonts-wqy-microhei"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ -n "$(SUDO)" ] && ! command -v sudo >/dev/null 2>&1; then echo "deps: need$$missing, and neither root nor sudo is available" >&2; exit 1; fi; \
 	  echo "deps: installing$$missing with apt-get"; \
