@@ -134,6 +134,10 @@ deliberately absent: only the migrate job holds it. Call with (dict "root" $ "ti
   value: {{ $v.config.bulkPerTenant | int64 | quote }}
 - name: CLIENTELE_SWEEP_INTERVAL
   value: {{ $v.config.sweepInterval | quote }}
+{{- with $v.config.exportTTL }}
+- name: CLIENTELE_EXPORT_TTL
+  value: {{ . | quote }}
+{{- end }}
 - name: CLIENTELE_DB_MAX_CONNS
   value: {{ $tier.dbMaxConns | int64 | quote }}
 {{- $secret := include "clientele.secretName" $root }}
