@@ -19,6 +19,7 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: false,
+    manifest: true, // read (then removed) by scripts/bundle-report.mjs
     chunkSizeWarningLimit: 1500,
     rollupOptions: {
       output: {

@@ -1,7 +1,7 @@
 // The frame around every tenant screen: navigation, company switcher, the
 // notification bell, language and account menu.
 import { Suspense, lazy, useEffect, useMemo } from 'react';
-import { Layout, Menu, Select, Dropdown, Button, Space, Typography, Avatar } from 'antd';
+import { Layout, Menu, Select, Dropdown, Button, Space } from 'antd';
 import {
   TeamOutlined,
   DashboardOutlined,
@@ -83,12 +83,10 @@ export default function Shell() {
     <Layout style={{ minHeight: '100vh' }}>
       <Sider breakpoint="lg" collapsedWidth={0} width={224} theme="light" style={{ borderRight: '1px solid #eef0f3' }}>
         <div style={{ height: 56, display: 'flex', alignItems: 'center', gap: 10, padding: '0 20px' }}>
-          <Avatar shape="square" size={28} style={{ background: '#1f4fd6', fontWeight: 700 }}>
+          <span aria-hidden style={{ width: 28, height: 28, borderRadius: 6, background: '#1f4fd6', color: '#fff', fontWeight: 700, display: 'inline-flex', alignItems: 'center', justifyContent: 'center' }}>
             C
-          </Avatar>
-          <Typography.Text strong style={{ fontSize: 17 }}>
-            {t('app')}
-          </Typography.Text>
+          </span>
+          <span style={{ fontSize: 17, fontWeight: 600 }}>{t('app')}</span>
         </div>
         <nav aria-label="main">
           <Menu mode="inline" selectedKeys={[selected]} defaultOpenKeys={['admin']} items={items} style={{ borderInlineEnd: 0 }} />

@@ -4,7 +4,6 @@ import { Suspense, lazy, type ReactNode } from 'react';
 import { Navigate, createBrowserRouter } from 'react-router-dom';
 import { RequireSession, TenantScope, useMe } from './session';
 import { Loading, NotFound } from './states';
-import Shell from './Shell';
 
 const L = (f: () => Promise<{ default: React.ComponentType }>) => {
   const C = lazy(f);
@@ -14,6 +13,10 @@ const L = (f: () => Promise<{ default: React.ComponentType }>) => {
     </Suspense>
   );
 };
+
+// The frame around tenant screens (menu, switcher, bell) loads with the first of them,
+// so the signed-out screens stay small.
+const Shell = lazy(() => import('./Shell'));
 
 // Account (Kratos flows through /kratos).
 const login = () => import('../features/account/LoginPage');
@@ -64,7 +67,9 @@ export const routes = [
     path: '/t/:tenant',
     element: session(
       <TenantScope>
-        <Shell />
+        <Suspense fallback={<Loading full />}>
+          <Shell />
+        </Suspense>
       </TenantScope>,
     ),
     children: [

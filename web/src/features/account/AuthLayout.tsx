@@ -1,8 +1,8 @@
 // The frame of the signed-out screens: the product on the left, the form on
 // the right, and the language switch.
 import type { ReactNode } from 'react';
-import { Avatar, Button, Card, Dropdown, Typography } from 'antd';
-import { CheckCircleFilled, GlobalOutlined } from '@ant-design/icons';
+import { Button } from 'antd';
+import { CheckCircleFilled } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { LANGS, setLang, type Lang } from '../../app/i18n';
 import './locales';
@@ -26,9 +26,9 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
         className="auth-brand"
       >
         <div style={{ display: 'flex', alignItems: 'center', gap: 12 }}>
-          <Avatar shape="square" size={36} style={{ background: '#fff', color: '#1f4fd6', fontWeight: 800 }}>
+          <span aria-hidden style={{ width: 36, height: 36, borderRadius: 8, background: '#fff', color: '#1f4fd6', fontWeight: 800, display: 'inline-flex', alignItems: 'center', justifyContent: 'center', fontSize: 18 }}>
             C
-          </Avatar>
+          </span>
           <span style={{ fontSize: 22, fontWeight: 700 }}>Clientele</span>
         </div>
         <div>
@@ -47,21 +47,22 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
       </aside>
       <main style={{ flex: 1, display: 'flex', flexDirection: 'column' }}>
         <div style={{ display: 'flex', justifyContent: 'flex-end', padding: 16 }}>
-          <Dropdown trigger={['click']} menu={{ selectedKeys: [i18n.language], items: LANGS.map((l) => ({ key: l.key, label: l.label })), onClick: ({ key }) => setLang(key as Lang) }}>
-            <Button type="text" icon={<GlobalOutlined />} aria-label={t('common:nav.language')} data-testid="lang-switch">
-              {LANGS.find((l) => l.key === i18n.language)?.label}
-            </Button>
-          </Dropdown>
+          {/* Plain buttons rather than a dropdown: the signed-out screens load no menu code. */}
+          <div role="group" aria-label={t('common:nav.language')} style={{ display: 'flex', gap: 4 }}>
+            {LANGS.map((l) => (
+              <Button key={l.key} type={i18n.language === l.key ? 'link' : 'text'} aria-pressed={i18n.language === l.key} onClick={() => setLang(l.key as Lang)} data-testid={`lang-${l.key}`}>
+                {l.label}
+              </Button>
+            ))}
+          </div>
         </div>
         <div style={{ flex: 1, display: 'flex', alignItems: 'center', justifyContent: 'center', padding: '0 24px 48px' }}>
-          <Card style={{ width: '100%', maxWidth: 440, boxShadow: '0 8px 28px rgba(20,40,90,0.08)' }} styles={{ body: { padding: 36 } }}>
-            <Typography.Title level={2} style={{ marginTop: 0, fontSize: 26 }}>
-              {title}
-            </Typography.Title>
-            {subtitle && <Typography.Paragraph type="secondary">{subtitle}</Typography.Paragraph>}
+          <section style={{ width: '100%', maxWidth: 440, background: '#fff', borderRadius: 10, border: '1px solid #eef0f3', boxShadow: '0 8px 28px rgba(20,40,90,0.08)', padding: 36 }}>
+            <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 26, fontWeight: 600, color: 'rgba(0,0,0,0.88)' }}>{title}</h1>
+            {subtitle && <p style={{ color: '#555b66', marginTop: 0, marginBottom: 20, lineHeight: 1.6 }}>{subtitle}</p>}
             {children}
-            {footer && <div style={{ marginTop: 8, textAlign: 'center' }}>{footer}</div>}
-          </Card>
+            {footer && <div style={{ marginTop: 8, textAlign: 'center', lineHeight: 2 }}>{footer}</div>}
+          </section>
         </div>
       </main>
     </div>

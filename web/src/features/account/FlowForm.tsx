@@ -2,7 +2,7 @@
 // label and its own messages under it, the flow's messages on top, hidden
 // inputs (the CSRF token) kept, and the pressed button's name/value submitted.
 import { useMemo, useRef } from 'react';
-import { Alert, Button, Checkbox, Form, Input, Space, Typography } from 'antd';
+import { Alert, Button, Checkbox, Form, Input, Space } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { fieldName, initialValues, isHidden, isSubmit, labelText, messageText, nodesOf, submitBody, type Flow, type UiNode, type UiText } from './nodes';
 
@@ -78,16 +78,14 @@ function FlowNode({ node, busy, primary, onPress, t }: { node: UiNode; busy?: bo
   if (a.node_type === 'text' && a.text) {
     return (
       <Form.Item label={labelText(t, node)}>
-        <Typography.Paragraph copyable code>
-          {a.text.text}
-        </Typography.Paragraph>
+        <code style={{ display: 'block', whiteSpace: 'pre-wrap', background: '#f6f7f9', padding: 8, borderRadius: 6 }}>{a.text.text}</code>
       </Form.Item>
     );
   }
   if (a.node_type === 'a' && a.href) {
     return (
       <Form.Item>
-        <Typography.Link href={a.href}>{a.title ? a.title.text : a.href}</Typography.Link>
+        <a href={a.href}>{a.title ? a.title.text : a.href}</a>
       </Form.Item>
     );
   }

@@ -1,4 +1,3 @@
-import { Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
@@ -18,10 +17,10 @@ export default function LoginPage() {
       subtitle={refresh ? t('login.refresh') : undefined}
       footer={
         <>
-          <Typography.Paragraph>
+          <p style={{ margin: '0 0 4px' }}>
             <Link to="/recovery">{t('login.forgot')}</Link>
-          </Typography.Paragraph>
-          <Typography.Text type="secondary">{t('login.noAccount')} </Typography.Text>
+          </p>
+          <span style={{ color: '#555b66' }}>{t('login.noAccount')} </span>
           <Link to={`/registration${rt}`} data-testid="to-registration">
             {t('login.signUp')}
           </Link>

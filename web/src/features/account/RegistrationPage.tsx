@@ -1,4 +1,3 @@
-import { Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
@@ -16,7 +15,7 @@ export default function RegistrationPage() {
       subtitle={t('registration.subtitle')}
       footer={
         <>
-          <Typography.Text type="secondary">{t('registration.haveAccount')} </Typography.Text>
+          <span style={{ color: '#555b66' }}>{t('registration.haveAccount')} </span>
           <Link to={`/login${rt}`}>{t('registration.signIn')}</Link>
         </>
       }

@@ -3,7 +3,7 @@
 // customers gets an empty state that says what to do next.
 import { Suspense, lazy, useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Col, Empty, Row, Space, Statistic, Typography } from 'antd';
+import { Button, Card, Col, Empty, Row, Space, Statistic } from 'antd';
 import { CheckSquareOutlined, ExclamationCircleOutlined, RiseOutlined, TeamOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
@@ -74,10 +74,8 @@ export default function OverviewPage() {
   const thisWeek = s?.created_by_week.at(-1)?.count ?? 0;
   return (
     <div data-testid="overview">
-      <Typography.Title level={2} style={{ marginTop: 0 }}>
-        {t('title')}
-      </Typography.Title>
-      <Typography.Paragraph type="secondary">{t('subtitle', { name: tenant.name })}</Typography.Paragraph>
+      <h1 style={{ marginTop: 0, marginBottom: 4, fontSize: 30, fontWeight: 600 }}>{t('title')}</h1>
+      <p style={{ color: '#555b66', marginTop: 0, marginBottom: 16 }}>{t('subtitle', { name: tenant.name })}</p>
       {!s ? (
         <Card>
           <Empty description={t('unavailable')} />
@@ -113,7 +111,14 @@ export default function OverviewPage() {
           </Row>
           {s.total === 0 ? (
             <Card style={{ marginTop: 16 }}>
-              <Empty description={<><Typography.Title level={4}>{t('emptyTitle')}</Typography.Title><Typography.Text type="secondary">{t('emptyText')}</Typography.Text></>}>
+              <Empty
+                description={
+                  <>
+                    <strong style={{ display: 'block', fontSize: 18, margin: '8px 0', color: 'rgba(0,0,0,0.88)' }}>{t('emptyTitle')}</strong>
+                    <span style={{ color: '#555b66' }}>{t('emptyText')}</span>
+                  </>
+                }
+              >
                 <Space>
                   <Link to={`/t/${tenant.slug}/customers`}>
                     <Button type="primary">{t('addCustomer')}</Button>

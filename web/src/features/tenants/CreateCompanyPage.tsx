@@ -2,7 +2,7 @@
 // address, then picks how dates and money are shown. Pending invitations are
 // offered too, so an invited person can join instead.
 import { useState } from 'react';
-import { Alert, App, Avatar, Button, Card, Form, Input, List, Space, Steps, Typography } from 'antd';
+import { Alert, App, Button, Form, Input, Space, Steps } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
@@ -87,42 +87,45 @@ export default function CreateCompanyPage() {
     <div style={{ minHeight: '100vh', background: '#f6f7f9' }}>
       <header style={{ height: 56, background: '#fff', borderBottom: '1px solid #eef0f3', display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '0 24px' }}>
         <Space>
-          <Avatar shape="square" size={28} style={{ background: '#1f4fd6', fontWeight: 700 }}>
+          <span aria-hidden style={{ width: 28, height: 28, borderRadius: 6, background: '#1f4fd6', color: '#fff', fontWeight: 700, display: 'inline-flex', alignItems: 'center', justifyContent: 'center' }}>
             C
-          </Avatar>
-          <Typography.Text strong style={{ fontSize: 17 }}>
-            Clientele
-          </Typography.Text>
+          </span>
+          <span style={{ fontSize: 17, fontWeight: 600 }}>Clientele</span>
         </Space>
         <Space>
           <Select_ lang={i18n.language} onChange={(l) => setLang(l, me.identity.id)} />
-          <Typography.Text type="secondary">{me.identity.email}</Typography.Text>
+          <span style={{ color: '#555b66' }}>{me.identity.email}</span>
           <Button onClick={logout}>{t('wizard.logout')}</Button>
         </Space>
       </header>
       <main style={{ maxWidth: 640, margin: '0 auto', padding: '48px 24px' }}>
-        <Typography.Title level={2} style={{ marginTop: 0 }}>
-          {t('wizard.title')}
-        </Typography.Title>
-        <Typography.Paragraph type="secondary">{t('wizard.subtitle')}</Typography.Paragraph>
+        <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 30, fontWeight: 600 }}>{t('wizard.title')}</h1>
+        <p style={{ color: '#555b66', marginTop: 0 }}>{t('wizard.subtitle')}</p>
         <Steps
           current={step}
           style={{ margin: '24px 0' }}
           items={[{ title: t('wizard.stepCompany') }, { title: t('wizard.stepPrefs') }, { title: t('wizard.stepDone') }]}
         />
         {me.invitations.length > 0 && step === 0 && (
-          <Card title={t('wizard.invitations')} style={{ marginBottom: 24 }}>
-            <List
-              dataSource={me.invitations}
-              renderItem={(inv) => (
-                <List.Item actions={[<Button key="a" type="primary" onClick={() => accept(inv)}>{t('wizard.accept')}</Button>]}>
-                  <List.Item.Meta title={inv.tenant_name} description={t('wizard.invitedAs', { role: inv.role })} />
-                </List.Item>
-              )}
-            />
-          </Card>
+          <Panel style={{ marginBottom: 24 }}>
+            <h2 style={{ marginTop: 0, fontSize: 18, fontWeight: 600 }}>{t('wizard.invitations')}</h2>
+            <ul style={{ listStyle: 'none', margin: 0, padding: 0 }}>
+              {me.invitations.map((inv) => (
+                <li key={inv.id} style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', padding: '10px 0', borderTop: '1px solid #eef0f3' }}>
+                  <span>
+                    <strong>{inv.tenant_name}</strong>
+                    <br />
+                    <span style={{ color: '#555b66' }}>{t('wizard.invitedAs', { role: inv.role })}</span>
+                  </span>
+                  <Button type="primary" onClick={() => accept(inv)}>
+                    {t('wizard.accept')}
+                  </Button>
+                </li>
+              ))}
+            </ul>
+          </Panel>
         )}
-        <Card styles={{ body: { padding: 32 } }}>
+        <Panel>
           {rest.map((r) => (
             <Alert key={r} type="error" showIcon message={r} style={{ marginBottom: 16 }} role="alert" />
           ))}
@@ -163,10 +166,8 @@ export default function CreateCompanyPage() {
               data-testid="prefs-form"
               initialValues={{ time_zone: guessZone(), locale: i18n.language === 'zh' ? 'zh-CN' : 'en', currency: i18n.language === 'zh' ? 'CNY' : 'USD' }}
             >
-              <Typography.Title level={4} style={{ marginTop: 0 }}>
-                {t('wizard.prefsTitle', { name: created.name })}
-              </Typography.Title>
-              <Typography.Paragraph type="secondary">{t('wizard.prefsSubtitle')}</Typography.Paragraph>
+              <h2 style={{ marginTop: 0, fontSize: 20, fontWeight: 600 }}>{t('wizard.prefsTitle', { name: created.name })}</h2>
+              <p style={{ color: '#555b66' }}>{t('wizard.prefsSubtitle')}</p>
               <RegionalFields />
               <Space style={{ width: '100%', justifyContent: 'space-between' }}>
                 <Button onClick={() => nav(`/t/${created.slug}`, { replace: true })}>{t('wizard.skip')}</Button>
@@ -176,10 +177,15 @@ export default function CreateCompanyPage() {
               </Space>
             </Form>
           )}
-        </Card>
+        </Panel>
       </main>
     </div>
   );
+}
+
+/** A white panel; lighter than antd's Card on this first screen. */
+function Panel({ children, style }: { children: React.ReactNode; style?: React.CSSProperties }) {
+  return <section style={{ background: '#fff', border: '1px solid #eef0f3', borderRadius: 10, padding: 32, ...style }}>{children}</section>;
 }
 
 type Me = NonNullable<ReturnType<typeof useMe>['data']>;
