@@ -41,7 +41,7 @@ export function EmptyState({ text, children }: { text?: string; children?: React
 export function NotFound() {
   const { t } = useTranslation();
   return (
-    <div data-testid="not-found">
+    <div data-testid="not-found" style={{ paddingTop: '8vh' }}>
       <Result
         status="404"
         title={t('notFound.title')}

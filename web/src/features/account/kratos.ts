@@ -205,7 +205,8 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
         }
         // Recovery, verification and settings answer with the flow in its next state.
         if (data.ui) setFlow(data as unknown as Flow);
-        if (kind === 'settings') await qc.invalidateQueries({ queryKey: meKey });
+        // A changed name shows in the shell; refetch in the background.
+        if (kind === 'settings') void qc.invalidateQueries({ queryKey: meKey });
         return data;
       } catch (e) {
         await handle(e);

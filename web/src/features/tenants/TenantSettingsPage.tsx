@@ -75,8 +75,10 @@ export default function TenantSettingsPage() {
               <Form.Item name="name" label={t('settings.name')} rules={[{ required: true, whitespace: true }, { max: 100 }]}>
                 <Input />
               </Form.Item>
-              <Form.Item label={t('settings.slug')}>
-                <Input value={`/t/${s.slug}`} readOnly disabled aria-label={t('settings.slug')} />
+              <Form.Item label={t('settings.slug')} style={{ marginBottom: 0 }}>
+                <code style={{ fontSize: 14, background: '#f6f7f9', padding: '4px 8px', borderRadius: 4 }}>
+                  {location.origin}/t/{s.slug}
+                </code>
               </Form.Item>
             </Card>
             <Card title={t('settings.modules')} style={{ marginTop: 16 }}>
