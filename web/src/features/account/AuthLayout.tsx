@@ -43,7 +43,7 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
               ))}
           </ul>
         </div>
-        <small style={{ color: '#dbe4ff' }}>© Clientele</small>
+        <small style={{ color: '#ffffff' }}>© Clientele</small>
       </aside>
       <main style={{ flex: 1, display: 'flex', flexDirection: 'column' }}>
         <div style={{ display: 'flex', justifyContent: 'flex-end', padding: 16 }}>
