@@ -223,6 +223,9 @@ func (p *Process) serve(ctx context.Context) error {
 		args = append(args, "--dev")
 	}
 	if p.sink != nil {
+		if err := p.sink.open(); err != nil { // closed by an earlier Stop
+			return err
+		}
 		args = append(args, "--watch-courier")
 	}
 	// Not CommandContext: the server outlives the ctx that started it.

@@ -18,12 +18,13 @@ import (
 // named as FileMailer names them (so FileMailer.Last finds them), instead of
 // going nowhere. It speaks just enough plain SMTP for a client that sends mail.
 type SMTPSink struct {
-	dir string
-	log *slog.Logger
-	ln  net.Listener
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	seq int
+	dir  string
+	addr string // fixed for the sink's life: Kratos's config names it
+	log  *slog.Logger
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	ln   net.Listener // nil while closed
+	seq  int
 }
 
 // StartSMTPSink listens on a free loopback port and writes each message to dir.
@@ -38,28 +39,54 @@ func StartSMTPSink(dir string, log *slog.Logger) (*SMTPSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: smtp sink: %w", err)
 	}
-	s := &SMTPSink{dir: dir, log: log, ln: ln}
+	s := &SMTPSink{dir: dir, log: log, ln: ln, addr: ln.Addr().String()}
 	s.wg.Add(1)
-	go s.accept()
+	go s.accept(ln)
 	return s, nil
 }
 
 // URI is the courier's connection URI for this sink.
 func (s *SMTPSink) URI() string {
-	return "smtp://" + s.ln.Addr().String() + "/?disable_starttls=true"
+	return "smtp://" + s.addr + "/?disable_starttls=true"
 }
 
-// Close stops listening and waits for open sessions to end.
+// Close stops listening and waits for open sessions to end. Closing a closed
+// sink does nothing.
 func (s *SMTPSink) Close() error {
-	err := s.ln.Close()
+	s.mu.Lock()
+	ln := s.ln
+	s.ln = nil
+	s.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	err := ln.Close()
 	s.wg.Wait()
 	return err
 }
 
-func (s *SMTPSink) accept() {
+// open listens again on the same address after Close (a restarted Kratos keeps
+// the address its configuration names). Opening an open sink does nothing.
+func (s *SMTPSink) open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("identity: smtp sink: %w", err)
+	}
+	s.ln = ln
+	s.wg.Add(1)
+	go s.accept(ln)
+	return nil
+}
+
+func (s *SMTPSink) accept(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

@@ -29,6 +29,16 @@ func TestSMTPSinkStoresWhatACourierSends(t *testing.T) {
 	if err := smtp.SendMail(addr, nil, "no-reply@localhost", []string{"li@acme.example"}, []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
+	// Closed and opened again (Kratos restarted), the sink answers on the same address.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := smtp.SendMail(addr, nil, "no-reply@localhost", []string{"li@acme.example"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
 	got, err := NewFileMailer(dir, nil).Last("li@acme.example")
 	if err != nil {
 		t.Fatal(err)
