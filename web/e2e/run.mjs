@@ -27,13 +27,16 @@
 //             {status, body} (body parsed when JSON); never throws on a 4xx.
 //   expect(cond, message) throws message when cond is falsy
 //   dataDir   the stack's data directory (dev mail lands in <dataDir>/mail)
+//   mailedCode(to, subject, since) waits (30s) for a mail to `to` whose subject
+//             matches the RegExp `subject`, written after `since` (ms epoch), and
+//             returns the 6-digit code in it (Kratos's recovery and verification)
 //   log(...)  prints indented under the step's line
 // Each step has STEP_TIMEOUT_MS. When one throws, the later steps are reported as
 // not run (they depend on it), a screenshot of the failure is kept in the run's
 // temporary directory, and the run fails.
 // ─────────────────────────────────────────────────────────────────────────────────
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, openSync, closeSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -332,6 +335,7 @@ async function main() {
         if (!cond) throw new Error(message);
       },
       log: (...a) => console.log(`      ${current}:`, ...a),
+      mailedCode: (to, subject, since = 0) => mailedCode(join(dataDir, 'mail'), to, subject, since),
     };
 
     let broken = '';
@@ -379,6 +383,28 @@ async function main() {
   }
   say(status === 0 ? `every step passed (${secs(Date.now() - t0)})` : `FAILED (${secs(Date.now() - t0)}); logs and failure screenshots are kept in ${tmp}`);
   return status;
+}
+
+/** mailedCode: see the contract at the top. Mail files are <UTC stamp>.<seq>-<to>.eml. */
+async function mailedCode(dir, to, subject, since) {
+  const suffix = '-' + to.toLowerCase().replace(/[^a-zA-Z0-9@._+-]+/g, '_') + '.eml';
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    let names = [];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith(suffix)).sort().reverse();
+    } catch {}
+    for (const n of names) {
+      const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/.exec(n);
+      if (m && Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + 1000 < since) break;
+      const raw = readFileSync(join(dir, n), 'utf8');
+      if (!new RegExp(`^Subject: .*(${subject.source})`, 'im').test(raw)) continue;
+      const code = /^(\d{6})\s*$/m.exec(raw.replace(/=\r?\n/g, ''));
+      if (code) return code[1];
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`no mail to ${to} matching ${subject} with a code within 30s (looked in ${dir})`);
 }
 
 /** SIGTERM to the stack's process group (it stops Kratos itself), SIGKILL after 30s. */

@@ -1,10 +1,7 @@
 // Log out from the user menu: the session ends, and the company's pages send
 // the browser to sign in again. Then "forgot your password": the recovery code
 // arrives by (dev) mail, and a new password is set on the account screen.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-export default async function ({ page, state, shot, api, expect, dataDir }) {
+export default async function ({ page, state, shot, api, expect, mailedCode }) {
   await page.goto(`/t/${state.slug}`);
   await page.getByTestId('overview').waitFor();
   await page.getByTestId('user-menu').click();
@@ -26,7 +23,7 @@ export default async function ({ page, state, shot, api, expect, dataDir }) {
   const sentAt = Date.now();
   await form.getByRole('button', { name: /Submit|Continue/ }).first().click();
   await form.getByLabel(/Recovery code|Verification code|code/i).first().waitFor();
-  const code = await mailedCode(join(dataDir, 'mail'), state.email, sentAt);
+  const code = await mailedCode(state.email, /recover/i, sentAt);
   await form.getByLabel(/Recovery code|code/i).first().fill(code);
   await shot('10-recovery');
   await form.getByRole('button', { name: /Submit|Continue/ }).first().click();
@@ -42,26 +39,4 @@ export default async function ({ page, state, shot, api, expect, dataDir }) {
   // And out again, so step 11 signs in with the new password.
   const out = await api('POST', '/logout');
   expect(out.status === 204, `logout: ${out.status}`);
-}
-
-/** mailedCode waits for a recovery mail to `to` written after `since` and returns its code. */
-async function mailedCode(dir, to, since) {
-  const suffix = '-' + to.toLowerCase().replace(/[^a-zA-Z0-9@._+-]+/g, '_') + '.eml';
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    let names = [];
-    try {
-      names = readdirSync(dir).filter((n) => n.endsWith(suffix)).sort().reverse();
-    } catch {}
-    for (const n of names) {
-      const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/.exec(n);
-      if (m && Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + 1000 < since) break;
-      const raw = readFileSync(join(dir, n), 'utf8');
-      if (!/^Subject: .*recover/im.test(raw)) continue; // not the verification mail
-      const code = /^(\d{6})\s*$/m.exec(raw.replace(/=\r?\n/g, ''));
-      if (code) return code[1];
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`no recovery code mailed to ${to} within 30s (looked in ${dir})`);
 }

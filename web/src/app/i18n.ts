@@ -30,6 +30,7 @@ i18n.use(initReactI18next).init({
   resources: { en: { common: common.en }, zh: { common: common.zh } },
   interpolation: { escapeValue: false },
   returnNull: false,
+  showSupportNotice: false,
 });
 dayjs.locale(i18n.language === 'zh' ? 'zh-cn' : 'en');
 

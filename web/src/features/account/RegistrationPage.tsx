@@ -2,7 +2,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
 import FlowBody from './FlowPage';
-import { safeReturnTo, useFlow } from './kratos';
+import { VERIFY_KEY, safeReturnTo, useFlow } from './kratos';
 
 export default function RegistrationPage() {
   const { t } = useTranslation('account');
@@ -27,7 +27,12 @@ export default function RegistrationPage() {
         onSubmit={async (body) => {
           // The session hook signs the new person in; the start page then offers
           // the company wizard.
-          if (await f.submit(body)) nav(safeReturnTo(f.returnTo), { replace: true });
+          const done = await f.submit(body);
+          if (!done) return;
+          // Kratos mailed a verification code; the wizard offers to enter it.
+          const verify = ((done.continue_with ?? []) as { action: string; flow?: { id: string } }[]).find((c) => c.action === 'show_verification_ui');
+          if (verify?.flow?.id) sessionStorage.setItem(VERIFY_KEY, verify.flow.id);
+          nav(safeReturnTo(f.returnTo), { replace: true });
         }}
       />
     </AuthLayout>

@@ -11,6 +11,9 @@ export const kratos = new FrontendApi(
   new Configuration({ basePath: `${location.origin}/kratos`, baseOptions: { withCredentials: true } }),
 );
 
+/** sessionStorage key holding the verification flow a new sign-up was mailed a code for. */
+export const VERIFY_KEY = 'clientele.verifyFlow';
+
 export type FlowKind = 'login' | 'registration' | 'recovery' | 'verification' | 'settings';
 
 interface AxiosLike {

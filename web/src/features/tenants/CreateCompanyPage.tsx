@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { Alert, App, Button, Form, Input, Space, Steps } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { useNavigate } from 'react-router-dom';
+import { Link, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { formErrors, patch, post, tpath } from '../../app/api';
 import { meKey, useMe, type Membership } from '../../app/session';
@@ -28,6 +28,8 @@ export default function CreateCompanyPage() {
   const [prefs] = Form.useForm();
   const [slugTouched, setSlugTouched] = useState(false);
   const slug = Form.useWatch('slug', form) as string | undefined;
+  // Kept out of the account feature's module so this screen does not load Kratos's client.
+  const [verifyFlow, setVerifyFlow] = useState(() => sessionStorage.getItem('clientele.verifyFlow'));
 
   async function create(v: { name: string; slug: string }) {
     setBusy(true);
@@ -101,6 +103,24 @@ export default function CreateCompanyPage() {
       <main style={{ maxWidth: 640, margin: '0 auto', padding: '48px 24px' }}>
         <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 30, fontWeight: 600 }}>{t('wizard.title')}</h1>
         <p style={{ color: '#555b66', marginTop: 0 }}>{t('wizard.subtitle')}</p>
+        {verifyFlow && (
+          <Alert
+            type="info"
+            showIcon
+            closable
+            onClose={() => {
+              sessionStorage.removeItem('clientele.verifyFlow');
+              setVerifyFlow(null);
+            }}
+            style={{ margin: '16px 0' }}
+            message={t('wizard.verify', { email: me.identity.email })}
+            action={
+              <Link to={`/verification?flow=${encodeURIComponent(verifyFlow)}`} onClick={() => sessionStorage.removeItem('clientele.verifyFlow')}>
+                {t('wizard.verifyNow')}
+              </Link>
+            }
+          />
+        )}
         <Steps
           current={step}
           style={{ margin: '24px 0' }}

@@ -23,6 +23,8 @@ const en = {
     accept: 'Accept',
     doneTitle: '{{name}} is ready',
     logout: 'Log out',
+    verify: 'We sent a code to {{email}} to confirm your email address.',
+    verifyNow: 'Verify now',
   },
   settings: {
     title: 'Company settings',
@@ -67,6 +69,8 @@ const zh: typeof en = {
     accept: '接受',
     doneTitle: '{{name}} 已就绪',
     logout: '退出登录',
+    verify: '我们已向 {{email}} 发送验证码，用于确认您的邮箱地址。',
+    verifyNow: '立即验证',
   },
   settings: {
     title: '公司设置',
