@@ -250,8 +250,11 @@ async function main() {
   try {
     lease = await claimRedisDB(redisBase);
     cleanups.push(() => lease.release());
+    // Nothing of the caller's Clientele configuration leaks in (an app database URL or
+    // a config file would point the stack elsewhere); only what is set here.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLIENTELE_') || k === 'CLIENTELE_CACHE'));
     const env = {
-      ...process.env,
+      ...inherited,
       CLIENTELE_ENV: 'development',
       CLIENTELE_DATABASE_URL: dbURL.toString(),
       CLIENTELE_REDIS_URL: `${redisBase}/${lease.n}`,
