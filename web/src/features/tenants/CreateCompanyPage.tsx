@@ -211,8 +211,9 @@ function Panel({ children, style }: { children: React.ReactNode; style?: React.C
 type Me = NonNullable<ReturnType<typeof useMe>['data']>;
 
 function Select_({ lang, onChange }: { lang: string; onChange: (l: Lang) => void }) {
+  const { t } = useTranslation();
   return (
-    <Space size={4} role="group" aria-label="Language">
+    <Space size={4} role="group" aria-label={t('nav.language')}>
       {LANGS.map((l) => (
         <Button key={l.key} type={lang === l.key ? 'link' : 'text'} aria-pressed={lang === l.key} onClick={() => onChange(l.key)} data-testid={`lang-${l.key}`}>
           {l.label}
