@@ -20,7 +20,8 @@
 //               01-signup   sets email, password, name
 //               02-company  sets slug, tenantName
 //             other steps add their own keys (fieldKey, customerId, ...)
-//   shot(name)          saves docs/screenshots/<name>.png (1440x900 viewport)
+//   shot(name, otherPage?) saves docs/screenshots/<name>.png (1440x900 viewport) of
+//             ctx.page, or of another page (a second browser context)
 //   api(method, path, body?) fetches through the page, with its cookies and the
 //             CSRF header; path "/t/acme/customers" means /api/v1/t/acme/customers
 //             (a path starting with /api or /kratos is used as is). Resolves to
@@ -30,6 +31,8 @@
 //   mailedCode(to, subject, since) waits (30s) for a mail to `to` whose subject
 //             matches the RegExp `subject`, written after `since` (ms epoch), and
 //             returns the 6-digit code in it (Kratos's recovery and verification)
+//   mail(to, subject, since) the same wait, resolving to the whole message with
+//             quoted-printable undone (links and codes of invitations)
 //   log(...)  prints indented under the step's line
 // Each step has STEP_TIMEOUT_MS. When one throws, the later steps are reported as
 // not run (they depend on it), a screenshot of the failure is kept in the run's
@@ -311,9 +314,9 @@ async function main() {
       baseURL,
       state,
       dataDir,
-      shot: async (name) => {
-        await page.waitForLoadState('networkidle').catch(() => {});
-        await page.screenshot({ path: join(shotsDir, `${name}.png`) });
+      shot: async (name, of = page) => {
+        await of.waitForLoadState('networkidle').catch(() => {});
+        await of.screenshot({ path: join(shotsDir, `${name}.png`) });
       },
       api: (method, path, body) =>
         page.evaluate(
@@ -339,6 +342,7 @@ async function main() {
       },
       log: (...a) => console.log(`      ${current}:`, ...a),
       mailedCode: (to, subject, since = 0) => mailedCode(join(dataDir, 'mail'), to, subject, since),
+      mail: (to, subject, since = 0) => readMail(join(dataDir, 'mail'), to, subject, since),
     };
 
     let broken = '';
@@ -388,8 +392,8 @@ async function main() {
   return status;
 }
 
-/** mailedCode: see the contract at the top. Mail files are <UTC stamp>.<seq>-<to>.eml. */
-async function mailedCode(dir, to, subject, since) {
+/** readMail: see the contract at the top. Mail files are <UTC stamp>.<seq>-<to>.eml. */
+async function readMail(dir, to, subject, since) {
   const suffix = '-' + to.toLowerCase().replace(/[^a-zA-Z0-9@._+-]+/g, '_') + '.eml';
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -402,12 +406,21 @@ async function mailedCode(dir, to, subject, since) {
       if (m && Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + 1000 < since) break;
       const raw = readFileSync(join(dir, n), 'utf8');
       if (!new RegExp(`^Subject: .*(${subject.source})`, 'im').test(raw)) continue;
-      const code = /^(\d{6})\s*$/m.exec(raw.replace(/=\r?\n/g, ''));
-      if (code) return code[1];
+      // Undo quoted-printable (soft breaks, =XX bytes) so links and codes read whole.
+      const bytes = raw.replace(/=\r?\n/g, '').replace(/(=[0-9A-F]{2})+/g, (q) => Buffer.from(q.split('=').slice(1).map((h) => parseInt(h, 16))).toString('utf8'));
+      return bytes;
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`no mail to ${to} matching ${subject} with a code within 30s (looked in ${dir})`);
+  throw new Error(`no mail to ${to} matching ${subject} within 30s (looked in ${dir})`);
+}
+
+/** mailedCode: the 6-digit code of the newest matching mail (alone on a line, or after "code"). */
+async function mailedCode(dir, to, subject, since) {
+  const text = await readMail(dir, to, subject, since);
+  const code = /^(\d{6})\s*$/m.exec(text) ?? /code:?\s+(\d{6})\b/i.exec(text);
+  if (!code) throw new Error(`the mail to ${to} matching ${subject} holds no 6-digit code`);
+  return code[1];
 }
 
 /** SIGTERM to the stack's process group (it stops Kratos itself), SIGKILL after 30s. */

@@ -1,6 +1,6 @@
 // Invite a member by email and role; the invitation is listed as pending, and
 // an invalid address is refused next to its field.
-export default async function ({ page, state, shot, api, expect }) {
+export default async function ({ page, baseURL, state, shot, api, expect, mail }) {
   state.invitee = `agent+${Date.now()}@acme.example`;
   await page.goto(`/t/${state.slug}/members`);
   await page.getByTestId('members-page').waitFor();
@@ -50,4 +50,40 @@ export default async function ({ page, state, shot, api, expect }) {
   await page.getByTestId('settings-save').click();
   await page.getByText('Settings saved').waitFor();
   await shot('09-settings');
+
+  // The invited person, in a browser of their own: the mailed link and code set a
+  // password, the invitation is accepted, and an agent sees no administration.
+  const text = await mail(state.invitee, /Invitation/);
+  const link = /https?:\/\/\S+\/recovery\?flow=[0-9a-f-]+/.exec(text)?.[0];
+  const code = /code (\d{6})/.exec(text)?.[1];
+  expect(link && code, `the invitation mail holds a link and a code: ${text.slice(0, 400)}`);
+  const other = await page.context().browser().newContext({ baseURL, viewport: { width: 1440, height: 900 }, locale: 'en-US', timezoneId: 'Asia/Shanghai' });
+  try {
+    const p2 = await other.newPage();
+    p2.setDefaultTimeout(20_000);
+    await p2.goto(link);
+    const rf = p2.getByTestId('recovery-form');
+    await rf.getByLabel(/code/i).first().fill(code);
+    await rf.getByRole('button', { name: 'Continue' }).click();
+    await p2.waitForURL(/\/settings\?.*flow=/);
+    const pw = p2.getByTestId('settings-password');
+    await pw.getByLabel('Password').fill('agent-password-2026');
+    await pw.getByRole('button', { name: 'Save' }).click();
+    await p2.getByText(/Your changes have been saved/).first().waitFor();
+    await p2.goto('/');
+    await p2.waitForURL(/\/welcome$/);
+    await p2.getByRole('button', { name: 'Accept' }).click();
+    await p2.waitForURL(new RegExp(`/t/${state.slug}$`));
+    const nav = p2.getByRole('navigation', { name: 'main' });
+    await nav.getByText('Members', { exact: true }).waitFor();
+    for (const hidden of ['API keys', 'Audit log', 'Roles', 'Custom fields']) {
+      expect((await nav.getByText(hidden, { exact: true }).count()) === 0, `an agent's menu shows ${hidden}`);
+    }
+    await p2.goto(`/t/${state.slug}/members`);
+    await p2.getByRole('cell', { name: /Zhang Min/ }).first().waitFor();
+    expect((await p2.getByTestId('invite-open').count()) === 0, 'an agent is offered to invite');
+    await shot('09-agent-view', p2);
+  } finally {
+    await other.close();
+  }
 }
