@@ -21,7 +21,8 @@ import { useTranslation } from 'react-i18next';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { post } from './api';
-import { LANGS, setLang, type Lang } from './i18n';
+import { LANGS, applyCompanyDefault, setLang, type Lang } from './i18n';
+import { useTenantSettings } from './tenantSettings';
 import { useMe, useTenant } from './session';
 import { P, can, useAccess } from './access';
 import { Loading } from './states';
@@ -40,6 +41,8 @@ export default function Shell() {
   const base = `/t/${tenant.slug}`;
   const access = useAccess().data;
   useEffect(() => localStorage.setItem('clientele.tenant', tenant.slug), [tenant.slug]);
+  const companyLocale = useTenantSettings(tenant.slug).data?.locale;
+  useEffect(() => applyCompanyDefault(me.identity.id, companyLocale), [me.identity.id, companyLocale]);
 
   const items = useMemo(
     () => [

@@ -57,3 +57,16 @@ export function restoreLang(identityId: string) {
 }
 
 export default i18n;
+
+/**
+ * applyCompanyDefault shows a company's default language (settings: "en" or
+ * "zh-CN") to a member who has never chosen one; a choice of their own wins.
+ * It is not remembered as their choice.
+ */
+export function applyCompanyDefault(identityId: string, companyLocale: string | undefined) {
+  if (!companyLocale || localStorage.getItem(`${STORAGE}.${identityId}`)) return;
+  const lang: Lang = companyLocale.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  if (lang === i18n.language) return;
+  dayjs.locale(lang === 'zh' ? 'zh-cn' : 'en');
+  void i18n.changeLanguage(lang);
+}
