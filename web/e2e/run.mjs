@@ -34,6 +34,9 @@
 //   mail(to, subject, since) the same wait, resolving to the whole message with
 //             quoted-printable undone (links and codes of invitations)
 //   log(...)  prints indented under the step's line
+// When 03-field starts, the page shows the new company's overview (/t/<slug>),
+// signed in as its owner, in English; 08 switches to 简体中文 and back again. The
+// shell offers data-testid hooks: lang-switch, user-menu, bell, not-found.
 // Each step has STEP_TIMEOUT_MS. When one throws, the later steps are reported as
 // not run (they depend on it), a screenshot of the failure is kept in the run's
 // temporary directory, and the run fails.
