@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/config"
@@ -173,6 +174,7 @@ func buildHTTP(d *deps) *httpx.Server {
 		Modules:        d.modules,
 		Guard:          d.access.Guard,
 		BodyLimit:      d.cfg.BodyLimit,
+		UploadLimit:    profiles.ImportMaxBytes + 1<<20,
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
 	})

@@ -179,6 +179,7 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)
 	m.exportRoutes(api, r)
+	m.importRoutes(api, r)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

@@ -386,6 +386,8 @@ func (m *Module) Jobs() []jobs.Handler {
 		{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder},
 		{Type: TypeExport, Queue: jobs.QueueBulk, Timeout: 2 * time.Hour, RunLong: m.runExport},
 		{Type: TypeExportCleanup, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, RunGlobal: m.cleanupExports},
+		{Type: TypeImport, Queue: jobs.QueueBulk, Timeout: 6 * time.Hour, RunLong: m.runImport},
+		{Type: TypeRevert, Queue: jobs.QueueBulk, Timeout: 6 * time.Hour, RunLong: m.runRevert},
 	}
 }
 

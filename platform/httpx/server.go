@@ -41,13 +41,17 @@ type Guard func(ctx context.Context, header func(name string) string, t tenancy.
 
 // Options are the server's dependencies.
 type Options struct {
-	Log            *slog.Logger
-	Metrics        *metrics.Registry
-	Tenants        *tenancy.Resolver
-	Enablement     *module.Enablement
-	Modules        module.Set
-	Guard          Guard
-	BodyLimit      int
+	Log        *slog.Logger
+	Metrics    *metrics.Registry
+	Tenants    *tenancy.Resolver
+	Enablement *module.Enablement
+	Modules    module.Set
+	Guard      Guard
+	BodyLimit  int
+	// UploadLimit, when larger than BodyLimit, lets the operations that set their
+	// own MaxBodyBytes (file uploads) take bodies up to it; every other operation
+	// stays capped at BodyLimit.
+	UploadLimit    int
 	RequestTimeout time.Duration
 	PublicURL      string
 	Version        string
@@ -80,9 +84,10 @@ func New(o Options) *Server {
 			o.Metrics.HTTPBodyRefused.WithLabelValues(code).Inc()
 		}
 	}
+	fiberLimit := max(o.BodyLimit, o.UploadLimit)
 	app := fiber.New(fiber.Config{
 		AppName:               "clientele",
-		BodyLimit:             o.BodyLimit,
+		BodyLimit:             fiberLimit,
 		ReadTimeout:           o.RequestTimeout + 5*time.Second,
 		WriteTimeout:          o.RequestTimeout + 5*time.Second,
 		IdleTimeout:           60 * time.Second,
@@ -148,6 +153,9 @@ func (s *Server) Finish(spa fiber.Handler) {
 func (s *Server) TenantGroup(moduleName string) huma.API {
 	g := huma.NewGroup(s.API, TenantPrefix)
 	g.UseSimpleModifier(func(op *huma.Operation) {
+		if op.MaxBodyBytes == 0 {
+			op.MaxBodyBytes = int64(s.opts.BodyLimit)
+		}
 		for _, p := range op.Parameters {
 			if p.Name == "tenant" && p.In == "path" {
 				return

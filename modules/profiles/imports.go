@@ -1,0 +1,514 @@
+package profiles
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/blob"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Import task types.
+const (
+	TypeImport = "profiles:import"
+	TypeRevert = "profiles:import-revert"
+)
+
+// Import is the record of one uploaded file and what became of its rows.
+type Import struct {
+	bun.BaseModel `bun:"table:imports,alias:i"`
+	TenantID      uuid.UUID         `bun:"tenant_id,pk,type:uuid" json:"-"`
+	ID            uuid.UUID         `bun:"id,pk,type:uuid" json:"id"`
+	Entity        string            `bun:"entity" json:"entity"`
+	Status        string            `bun:"status" json:"status" enum:"uploaded,queued,running,completed,failed,canceled,reverting,reverted"`
+	Filename      string            `bun:"filename" json:"filename"`
+	Format        string            `bun:"format" json:"format" enum:"csv,xlsx"`
+	Encoding      string            `bun:"encoding" json:"encoding"`
+	BlobKey       string            `bun:"blob_key" json:"-"`
+	SizeBytes     int64             `bun:"size_bytes" json:"size_bytes"`
+	Columns       []string          `bun:"columns,type:jsonb" json:"columns"`
+	Mapping       map[string]string `bun:"mapping,type:jsonb" json:"mapping,omitempty"`
+	Mode          *string           `bun:"mode" json:"mode,omitempty"`
+	MatchOn       *string           `bun:"match_on" json:"match_on,omitempty"`
+	Total         int64             `bun:"total" json:"total" doc:"data rows in the file (the header not counted)"`
+	Processed     int64             `bun:"processed" json:"processed"`
+	Created       int64             `bun:"created" json:"created"`
+	Updated       int64             `bun:"updated" json:"updated"`
+	Skipped       int64             `bun:"skipped" json:"skipped"`
+	Failed        int64             `bun:"failed" json:"failed"`
+	Reverted      int64             `bun:"reverted" json:"reverted"`
+	JobID         *uuid.UUID        `bun:"job_id,type:uuid" json:"job_id,omitempty"`
+	Error         *string           `bun:"error" json:"error,omitempty"`
+	CreatedBy     *uuid.UUID        `bun:"created_by,type:uuid" json:"created_by,omitempty"`
+	StartedAt     *time.Time        `bun:"started_at" json:"started_at,omitempty"`
+	FinishedAt    *time.Time        `bun:"finished_at" json:"finished_at,omitempty"`
+	CreatedAt     time.Time         `bun:"created_at,nullzero,default:now()" json:"created_at"`
+	UpdatedAt     time.Time         `bun:"updated_at,nullzero,default:now()" json:"updated_at"`
+}
+
+// ImportView adds progress, rate and ETA to the record.
+type ImportView struct {
+	*Import
+	Progress      float64 `json:"progress" doc:"0 to 1"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	ETASeconds    *int64  `json:"eta_seconds,omitempty"`
+	ErrorsURL     string  `json:"errors_url"`
+}
+
+func importView(slug string, im *Import) *ImportView {
+	v := &ImportView{Import: im, ErrorsURL: "/api/v1/t/" + slug + "/imports/" + im.ID.String() + "/errors"}
+	if im.Total > 0 {
+		v.Progress = min(float64(im.Processed)/float64(im.Total), 1)
+	}
+	if im.Status == "completed" {
+		v.Progress = 1
+	}
+	if im.StartedAt != nil && im.Processed > 0 {
+		end := time.Now()
+		if im.FinishedAt != nil {
+			end = *im.FinishedAt
+		}
+		if secs := end.Sub(*im.StartedAt).Seconds(); secs > 0 {
+			v.RowsPerSecond = float64(im.Processed) / secs
+			if im.Status == "running" && v.RowsPerSecond > 0 {
+				eta := int64(float64(im.Total-im.Processed) / v.RowsPerSecond)
+				v.ETASeconds = &eta
+			}
+		}
+	}
+	return v
+}
+
+// ImportProblem is one line of the error report.
+type ImportProblem struct {
+	Row     int64  `json:"row" doc:"the row in the file; the header is row 1"`
+	Column  string `json:"column"`
+	Value   string `json:"value"`
+	Reason  string `json:"reason"`
+	Outcome string `json:"outcome" enum:"failed,skipped"`
+}
+
+// ImportUpload is the answer to an upload: what the file holds and a plan.
+type ImportUpload struct {
+	*ImportView
+	Sample           [][]string        `json:"sample" doc:"the first 20 data rows"`
+	SuggestedMapping map[string]string `json:"suggested_mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>"`
+	DryRun           []ImportProblem   `json:"dry_run" doc:"problems found in the sample with the suggested mapping"`
+	DryRunChecked    int               `json:"dry_run_checked"`
+}
+
+func (m *Module) getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, error) {
+	im := &Import{}
+	err := tx.NewSelect().Model(im).Where("i.tenant_id = ? AND i.id = ?", tenant, id).Scan(ctx)
+	if errors.Is(err, errNoRows) {
+		return nil, errs.E(errs.NotFound, "import not found")
+	}
+	return im, err
+}
+
+// Upload stores the file, reads its header and a sample, and counts its rows.
+func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	if m.d.Blobs == nil || m.d.Jobs == nil {
+		return nil, errs.E(errs.Conflict, "Imports need the blob store and the worker, which are not configured here.")
+	}
+	if size > ImportMaxBytes {
+		return nil, tooLarge(fmt.Sprintf("The file is %d MB; imports take up to 200 MB. Split it into smaller files.", size>>20))
+	}
+	id := uuid.New()
+	tmp, err := os.CreateTemp("", "clientele-import-*")
+	if err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	n, err := io.Copy(tmp, io.LimitReader(file, ImportMaxBytes+1))
+	if err != nil {
+		return nil, errs.Field("body.file", "the upload was cut off; try again")
+	}
+	if n > ImportMaxBytes {
+		return nil, tooLarge("The file is larger than 200 MB. Split it into smaller files.")
+	}
+	if n == 0 {
+		return nil, errs.Field("body.file", "the file is empty; choose a CSV or XLSX file with a header row and at least one customer")
+	}
+	head := make([]byte, 64<<10)
+	hn, _ := tmp.ReadAt(head, 0)
+	head = head[:hn]
+	format := detectFormat(filename, head)
+	switch encoding {
+	case "", "auto":
+		encoding = "utf-8"
+		if format == "csv" {
+			encoding = detectEncoding(head)
+		}
+	case "utf-8", "utf8":
+		encoding = "utf-8"
+	case "gbk", "gb18030", "gb2312":
+		encoding = "gb18030"
+	default:
+		return nil, errs.Field("body.encoding", "use utf-8, gbk or gb18030, or leave it empty to detect")
+	}
+	rr, err := openRows(tmp.Name(), format, encoding)
+	if err != nil {
+		return nil, errs.Field("body.file", err.Error())
+	}
+	header, err := rr.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		rr.Close()
+		return nil, errs.Field("body.file", "the header row cannot be read: "+err.Error())
+	}
+	cols := []string{}
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			h = fmt.Sprintf("Column %d", i+1)
+		}
+		if seen[h] {
+			h = fmt.Sprintf("%s (%d)", h, i+1)
+		}
+		seen[h] = true
+		cols = append(cols, h)
+	}
+	named := 0
+	for _, h := range header {
+		if strings.TrimSpace(h) != "" {
+			named++
+		}
+	}
+	if named == 0 {
+		rr.Close()
+		return nil, errs.Field("body.file", "the first row is empty: the file needs a header row naming its columns (for example 姓名, 电话, 邮箱)")
+	}
+	var sample [][]string
+	var total int64
+	for {
+		rec, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			continue // reported per row when the import runs
+		}
+		total++
+		if total > ImportMaxRows {
+			rr.Close()
+			return nil, tooLarge("The file has more than 1,000,000 rows. Split it into files of at most 1,000,000 rows.")
+		}
+		if len(sample) < 20 {
+			sample = append(sample, append([]string(nil), rec...))
+		}
+	}
+	rr.Close()
+	if total == 0 {
+		return nil, errs.Field("body.file", "the file has a header but no rows")
+	}
+	key := blob.TenantKey(t.ID.String(), "imports", id.String()+"."+format)
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	w, err := m.d.Blobs.NewWriter(ctx, key, nil)
+	if err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	if _, err := io.Copy(w, tmp); err != nil {
+		_ = w.Close()
+		return nil, errs.InternalErr(err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, errs.InternalErr(err)
+	}
+	im := &Import{TenantID: t.ID, ID: id, Entity: EntityCustomers, Status: "uploaded", Filename: filepath.Base(filename), Format: format,
+		Encoding: encoding, BlobKey: key, SizeBytes: n, Columns: cols, Total: total, CreatedBy: actorID(ctx)}
+	out := &ImportUpload{Sample: sample, DryRun: []ImportProblem{}}
+	err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(im).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
+			return err
+		}
+		var defs []fields.Definition
+		if m.d.Fields != nil {
+			if defs, err = m.d.Fields.Definitions(ctx, tx, t.ID, EntityCustomers); err != nil {
+				return err
+			}
+		}
+		out.SuggestedMapping = suggestMapping(cols, defs)
+		// Dry run: the sample through the same row checks the import uses.
+		plan, perr := m.importPlan(ctx, tx, t.ID, cols, out.SuggestedMapping, "create", "")
+		if perr == nil {
+			plan.padShort = format == "xlsx"
+			for i, rec := range sample {
+				r := plan.parse(int64(i+2), rec, encoding)
+				if len(r.problems) == 0 && len(r.custom) > 0 {
+					if _, err := m.validateCustom(ctx, tx, t.ID, r.custom, false); err != nil {
+						r.problems = append(r.problems, plan.customProblems(r.no, rec, err)...)
+					}
+				}
+				out.DryRun = append(out.DryRun, r.problems...)
+			}
+			out.DryRunChecked = len(sample)
+		} else {
+			out.DryRun = append(out.DryRun, ImportProblem{Row: 1, Reason: perr.Error(), Outcome: "failed"})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, db.Classify(err, "import")
+	}
+	out.ImportView = importView(t.Slug, im)
+	return out, nil
+}
+
+func tooLarge(msg string) error {
+	e := errs.E(errs.Invalid, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
+	e.Status = http.StatusRequestEntityTooLarge
+	return e
+}
+
+// StartImport checks the mapping and queues the import on the bulk queue.
+func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID, mapping map[string]string, mode, matchOn string) (*ImportView, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	var im *Import
+	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		if im.Status != "uploaded" {
+			return errs.E(errs.Conflict, "This import is %s already; upload the file again to run it once more.", im.Status)
+		}
+		if _, err := m.importPlan(ctx, tx, t.ID, im.Columns, mapping, mode, matchOn); err != nil {
+			return err
+		}
+		j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+			Payload: importPayload{ImportID: id, Requester: authz.ActorFrom(ctx).ID}})
+		if err != nil {
+			return err
+		}
+		im.Mapping, im.Mode, im.MatchOn, im.JobID, im.Status = mapping, &mode, &matchOn, &j.ID, "queued"
+		_, err = tx.NewUpdate().Model(im).Column("mapping", "mode", "match_on", "job_id", "status").Set("updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, db.Classify(err, "import")
+	}
+	return importView(t.Slug, im), nil
+}
+
+type importPayload struct {
+	ImportID  uuid.UUID `json:"import_id"`
+	Requester uuid.UUID `json:"requester"`
+}
+
+func (m *Module) importRoutes(api huma.API, r fiber.Router) {
+	type uploadForm struct {
+		File     huma.FormFile `form:"file" required:"true" doc:"a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file"`
+		Entity   string        `form:"entity" enum:"customers" doc:"what the rows are; customers"`
+		Encoding string        `form:"encoding" doc:"utf-8, gbk or gb18030; empty detects it"`
+	}
+	type uploadIn struct {
+		RawBody huma.MultipartFormFiles[uploadForm]
+	}
+	type uploadOut struct{ Body *ImportUpload }
+	huma.Register(api, huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/imports", DefaultStatus: 201,
+		Summary:      "Upload a spreadsheet of customers",
+		Description:  "Answers with the columns, the first 20 rows, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start.",
+		MaxBodyBytes: ImportMaxBytes + 1<<20},
+		func(ctx context.Context, in *uploadIn) (*uploadOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			d := in.RawBody.Data()
+			if d.Entity != "" && d.Entity != EntityCustomers {
+				return nil, errs.Field("body.entity", "only customers can be imported for now")
+			}
+			if d.File.File == nil {
+				return nil, errs.Field("body.file", "attach the file as the multipart field \"file\"")
+			}
+			u, err := m.UploadImport(ctx, t, d.File.Filename, d.File.Size, d.File, d.Encoding)
+			if err != nil {
+				return nil, err
+			}
+			return &uploadOut{Body: u}, nil
+		})
+	type listOut struct {
+		Body struct {
+			Items []*ImportView `json:"items"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first"},
+		func(ctx context.Context, _ *struct{}) (*listOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := need(ctx, PermRead); err != nil {
+				return nil, err
+			}
+			var ims []*Import
+			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewSelect().Model(&ims).Where("i.tenant_id = ?", t.ID).OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
+			})
+			out := &listOut{}
+			out.Body.Items = []*ImportView{}
+			for _, im := range ims {
+				out.Body.Items = append(out.Body.Items, importView(t.Slug, im))
+			}
+			return out, err
+		})
+	type idIn struct {
+		ID uuid.UUID `path:"id" doc:"the import id"`
+	}
+	type viewOut struct{ Body *ImportView }
+	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA"},
+		func(ctx context.Context, in *idIn) (*viewOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := need(ctx, PermRead); err != nil {
+				return nil, err
+			}
+			var im *Import
+			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				im, err = m.getImport(ctx, tx, t.ID, in.ID)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			return &viewOut{Body: importView(t.Slug, im)}, nil
+		})
+	type startIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body struct {
+			Mapping map[string]string `json:"mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
+			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new customers, update matching ones, or both"`
+			MatchOn string            `json:"match_on,omitempty" doc:"email, phone or custom.<key> of a unique field; needed for update and upsert"`
+		}
+	}
+	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
+		Summary: "Run an uploaded import in the background"},
+		func(ctx context.Context, in *startIn) (*viewOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := m.StartImport(ctx, t, in.ID, in.Body.Mapping, in.Body.Mode, in.Body.MatchOn)
+			if err != nil {
+				return nil, err
+			}
+			return &viewOut{Body: v}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
+		Description: "What earlier batches imported stays; revert undoes it."},
+		func(ctx context.Context, in *idIn) (*viewOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := m.CancelImport(ctx, t, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &viewOut{Body: v}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
+		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}."},
+		func(ctx context.Context, in *idIn) (*viewOut, error) {
+			t, err := tenancy.MustFrom(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := m.RevertImport(ctx, t, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &viewOut{Body: v}, nil
+		})
+	// The error report streams as CSV through Fiber, a page of rows at a time.
+	r.Get("/imports/:id/errors", func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		t, err := tenancy.MustFrom(ctx)
+		if err != nil {
+			return err
+		}
+		if err := need(ctx, PermRead); err != nil {
+			return err
+		}
+		id, err := uuid.Parse(c.Params("id"))
+		if err != nil {
+			return errs.Field("path.id", "must be an import id")
+		}
+		if err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+			_, err := m.getImport(ctx, tx, t.ID, id)
+			return err
+		}); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, id.String()[:8]))
+		pr, pw := io.Pipe()
+		go func() {
+			cw := csv.NewWriter(pw)
+			_ = cw.Write([]string{"row", "column", "value", "reason", "outcome"})
+			var after struct {
+				row int64
+				seq int
+			}
+			after.row = -1
+			for {
+				var page []struct {
+					RowNo   int64  `bun:"row_no"`
+					Seq     int    `bun:"seq"`
+					Column  string `bun:"column_name"`
+					Value   string `bun:"value"`
+					Reason  string `bun:"reason"`
+					Outcome string `bun:"outcome"`
+				}
+				err := db.InTenant(context.WithoutCancel(ctx), m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+					return tx.NewSelect().Table("import_problems").Column("row_no", "seq", "column_name", "value", "reason", "outcome").
+						Where("tenant_id = ? AND import_id = ? AND (row_no, seq) > (?, ?)", t.ID, id, after.row, after.seq).
+						OrderExpr("row_no, seq").Limit(5000).Scan(ctx, &page)
+				})
+				if err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+				for _, p := range page {
+					_ = cw.Write([]string{fmt.Sprint(p.RowNo), safeCSV(p.Column), safeCSV(p.Value), p.Reason, p.Outcome})
+					after.row, after.seq = p.RowNo, p.Seq
+				}
+				cw.Flush()
+				if len(page) < 5000 {
+					break
+				}
+			}
+			pw.CloseWithError(cw.Error())
+		}()
+		return c.SendStream(pr)
+	})
+}

@@ -1,0 +1,252 @@
+package profiles
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
+
+	"github.com/clientele-crm/clientele/platform/fields"
+)
+
+// Import limits.
+const (
+	ImportMaxBytes = 200 << 20
+	ImportMaxRows  = 1_000_000
+)
+
+// rowReader yields a sheet's rows, the header first; io.EOF at the end.
+type rowReader interface {
+	Next() ([]string, error)
+	Close() error
+}
+
+// detectFormat tells XLSX (a zip) from CSV by the first bytes and the name.
+func detectFormat(name string, head []byte) string {
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) || strings.HasSuffix(strings.ToLower(name), ".xlsx") {
+		return "xlsx"
+	}
+	return "csv"
+}
+
+// detectEncoding reads a CSV's first bytes: a UTF-8 BOM or valid UTF-8 is
+// UTF-8; anything else is taken as GB18030 (a superset of GBK).
+func detectEncoding(head []byte) string {
+	if bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}) {
+		return "utf-8"
+	}
+	// A sample can end inside a character; ignore an incomplete tail.
+	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
+	}
+	if utf8.Valid(head) {
+		return "utf-8"
+	}
+	return "gb18030"
+}
+
+type csvRowsIn struct {
+	r    *csv.Reader
+	f    io.Closer
+	rows int
+}
+
+func (c *csvRowsIn) Next() ([]string, error) {
+	rec, err := c.r.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("line %d: %v", pe.Line, pe.Err)
+		}
+		return nil, err
+	}
+	c.rows++
+	if c.rows == 1 && len(rec) > 0 {
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+	}
+	out := make([]string, len(rec))
+	copy(out, rec)
+	return out, nil
+}
+
+func (c *csvRowsIn) Close() error { return c.f.Close() }
+
+type xlsxRowsIn struct {
+	f    *excelize.File
+	rows *excelize.Rows
+}
+
+func (x *xlsxRowsIn) Next() ([]string, error) {
+	if !x.rows.Next() {
+		if err := x.rows.Error(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	return x.rows.Columns()
+}
+
+func (x *xlsxRowsIn) Close() error {
+	_ = x.rows.Close()
+	return x.f.Close()
+}
+
+// openRows opens a stored file (a local path) for reading row by row.
+func openRows(path, format, encoding string) (rowReader, error) {
+	if format == "xlsx" {
+		f, err := excelize.OpenFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("this is not a readable XLSX file (%v); save it again from your spreadsheet program, or export it as CSV", err)
+		}
+		sheets := f.GetSheetList()
+		if len(sheets) == 0 {
+			f.Close()
+			return nil, errors.New("the workbook has no sheet")
+		}
+		rows, err := f.Rows(sheets[0])
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &xlsxRowsIn{f: f, rows: rows}, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	var r io.Reader = bufio.NewReaderSize(fh, 256<<10)
+	if encoding == "gbk" || encoding == "gb18030" {
+		r = transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder())
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // ragged rows are reported per row, not fatal
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+	return &csvRowsIn{r: cr, f: fh}, nil
+}
+
+// Targets a column can be mapped to besides custom.<key>.
+var importTargets = []string{"name", "kind", "emails", "phones", "company", "address", "tags", "lifecycle", "source"}
+
+var importAliases = map[string][]string{
+	"name":      {"name", "fullname", "customer", "customername", "contact", "姓名", "名称", "名字", "客户", "客户名称", "联系人"},
+	"kind":      {"kind", "type", "类型", "客户类型"},
+	"emails":    {"email", "emails", "e-mail", "mail", "emailaddress", "邮箱", "电子邮件", "电子邮箱", "邮件"},
+	"phones":    {"phone", "phones", "mobile", "tel", "telephone", "phonenumber", "电话", "手机", "手机号", "手机号码", "联系电话", "电话号码"},
+	"company":   {"company", "organization", "organisation", "employer", "公司", "公司名称", "单位", "企业"},
+	"address":   {"address", "地址", "联系地址", "通讯地址"},
+	"tags":      {"tags", "tag", "labels", "标签"},
+	"lifecycle": {"lifecycle", "stage", "status", "阶段", "生命周期", "客户阶段"},
+	"source":    {"source", "channel", "leadsource", "来源", "渠道", "客户来源"},
+}
+
+func headerKey(h string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '_' || r == '-' || r == '.' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, strings.TrimPrefix(h, "\ufeff"))
+}
+
+// suggestMapping matches headers to standard and custom fields by key or label,
+// in English and Chinese. A column matched twice keeps its first target only.
+func suggestMapping(headers []string, defs []fields.Definition) map[string]string {
+	out := map[string]string{}
+	taken := map[string]bool{}
+	for _, h := range headers {
+		k := headerKey(h)
+		if k == "" {
+			continue
+		}
+		target := ""
+		for _, d := range defs {
+			if k == headerKey(d.Key) || k == headerKey(d.LabelEN) || (d.LabelZH != "" && k == headerKey(d.LabelZH)) || k == "custom"+headerKey(d.Key) {
+				target = "custom." + d.Key
+				break
+			}
+		}
+		if target == "" {
+			for _, t := range importTargets {
+				for _, a := range importAliases[t] {
+					if k == headerKey(a) {
+						target = t
+					}
+				}
+				if target != "" {
+					break
+				}
+			}
+		}
+		if target != "" && !taken[target] {
+			out[h] = target
+			taken[target] = true
+		}
+	}
+	return out
+}
+
+var lifecycleWords = map[string]string{
+	"lead": "lead", "prospect": "prospect", "customer": "customer", "at_risk": "at_risk", "at risk": "at_risk", "churned": "churned",
+	"线索": "lead", "潜在客户": "prospect", "意向客户": "prospect", "客户": "customer", "成交客户": "customer", "有流失风险": "at_risk", "流失风险": "at_risk", "已流失": "churned", "流失": "churned",
+}
+
+var kindWords = map[string]string{"person": "person", "individual": "person", "个人": "person", "company": "company", "organization": "company", "公司": "company", "企业": "company"}
+
+// splitList splits a cell holding several values: commas, semicolons, 、 and newlines.
+func splitList(s string) []string {
+	parts := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ';' || r == '、' || r == '，' || r == '；' || r == '\n' || r == '|'
+	})
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// cellValue turns a cell into what a custom field of d's type accepts from JSON.
+func cellValue(d fields.Definition, s string) any {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	switch d.Type {
+	case fields.MultiSelect:
+		var out []any
+		for _, p := range splitList(s) {
+			out = append(out, p)
+		}
+		return out
+	case fields.Boolean:
+		switch strings.ToLower(s) {
+		case "true", "yes", "y", "1", "是", "对":
+			return true
+		case "false", "no", "n", "0", "否", "不":
+			return false
+		}
+	case fields.Number, fields.Rating:
+		return strings.ReplaceAll(s, ",", "")
+	case fields.Currency:
+		f := strings.Fields(s)
+		if len(f) == 2 {
+			if len(f[0]) == 3 && strings.ToUpper(f[0]) == f[0] {
+				return map[string]any{"amount": f[1], "currency": f[0]}
+			}
+			return map[string]any{"amount": f[0], "currency": strings.ToUpper(f[1])}
+		}
+	}
+	return s
+}

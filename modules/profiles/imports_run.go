@@ -1,0 +1,1154 @@
+package profiles
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+var errNoRows = sql.ErrNoRows
+
+var errImportStopped = errors.New("profiles: import stopped")
+
+func safeCSV(s string) string { return httpx.SafeCell(s) }
+
+// importBatch rows share a transaction with their checkpoint; a batch stays well
+// under the 2-second progress interval.
+const importBatch = 1000
+
+type importPlanT struct {
+	cols    []string
+	col     map[string]int // target -> column index
+	defs    map[string]fields.Definition
+	mode    string
+	matchOn string
+	// padShort: rows shorter than the header are padded (XLSX leaves trailing
+	// empty cells out); in CSV a short row is ragged and reported.
+	padShort bool
+}
+
+// importPlan checks a mapping against the file's columns and the tenant's fields.
+func (m *Module) importPlan(ctx context.Context, tx bun.IDB, tenant uuid.UUID, cols []string, mapping map[string]string, mode, matchOn string) (*importPlanT, error) {
+	p := &importPlanT{cols: cols, col: map[string]int{}, defs: map[string]fields.Definition{}, mode: mode, matchOn: matchOn}
+	if mode != "create" && mode != "update" && mode != "upsert" {
+		return nil, errs.Field("body.mode", "use create, update or upsert")
+	}
+	if m.d.Fields != nil {
+		defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range defs {
+			p.defs[d.Key] = d
+		}
+	}
+	index := map[string]int{}
+	for i, c := range cols {
+		index[c] = i
+	}
+	known := map[string]bool{}
+	for _, t := range importTargets {
+		known[t] = true
+	}
+	keys := make([]string, 0, len(mapping))
+	for k := range mapping {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, col := range keys {
+		target := strings.TrimSpace(mapping[col])
+		if target == "" {
+			continue
+		}
+		i, ok := index[col]
+		if !ok {
+			return nil, errs.Field("body.mapping."+col, "the file has no column with this name; use one of the columns the upload listed")
+		}
+		if k, isCustom := strings.CutPrefix(target, "custom."); isCustom {
+			d, ok := p.defs[k]
+			if !ok {
+				return nil, errs.Field("body.mapping."+col, "no custom field "+k+" is defined for customers")
+			}
+			if d.Pending != nil {
+				return nil, errs.Field("body.mapping."+col, "custom field "+k+" is being converted to a new type; wait for that to finish")
+			}
+		} else if !known[target] {
+			return nil, errs.Field("body.mapping."+col, "map to name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>")
+		}
+		if _, dup := p.col[target]; dup {
+			return nil, errs.Field("body.mapping."+col, target+" is mapped from two columns; map it from one")
+		}
+		p.col[target] = i
+	}
+	if _, ok := p.col["name"]; !ok && mode != "update" {
+		return nil, errs.Field("body.mapping", "map a column to name: new customers need one")
+	}
+	switch {
+	case matchOn == "" && mode != "create":
+		return nil, errs.Field("body.match_on", "update and upsert match rows to customers: use email, phone or custom.<key> of a unique field")
+	case matchOn == "" || matchOn == "email" || matchOn == "phone":
+		need := map[string]string{"email": "emails", "phone": "phones"}[matchOn]
+		if _, ok := p.col[need]; need != "" && !ok {
+			return nil, errs.Field("body.match_on", "matching on "+matchOn+" needs a column mapped to "+need)
+		}
+	default:
+		k, ok := strings.CutPrefix(matchOn, "custom.")
+		d, defined := p.defs[k]
+		if !ok || !defined || !d.Unique {
+			return nil, errs.Field("body.match_on", "use email, phone, or custom.<key> of a custom field marked unique")
+		}
+		if _, ok := p.col[matchOn]; !ok {
+			return nil, errs.Field("body.match_on", "matching on "+matchOn+" needs a column mapped to it")
+		}
+	}
+	return p, nil
+}
+
+type importRow struct {
+	no       int64
+	cells    map[string]string // target -> raw cell (non-empty only)
+	custom   map[string]any
+	problems []ImportProblem
+	outcome  string // failed or skipped when problems say so
+	key      string // the match / duplicate key
+}
+
+func (p *importPlanT) problem(r *importRow, target, value, reason, outcome string) {
+	col := ""
+	if i, ok := p.col[target]; ok {
+		col = p.cols[i]
+	}
+	r.problems = append(r.problems, ImportProblem{Row: r.no, Column: col, Value: value, Reason: reason, Outcome: outcome})
+	if r.outcome != "failed" {
+		r.outcome = outcome
+	}
+}
+
+// parse reads a row's cells into targets; it checks the shape, not the values.
+func (p *importPlanT) parse(no int64, rec []string, encoding string) *importRow {
+	r := &importRow{no: no, cells: map[string]string{}, custom: map[string]any{}}
+	empty := true
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			empty = false
+		}
+	}
+	if empty {
+		p.problem(r, "", "", "the row is empty", "skipped")
+		return r
+	}
+	for len(rec) < len(p.cols) && p.padShort {
+		rec = append(rec, "") // spreadsheets drop trailing empty cells
+	}
+	if len(rec) != len(p.cols) {
+		p.problem(r, "", "", fmt.Sprintf("the row has %d cells but the header has %d; check for a missing or extra separator or an unclosed quote", len(rec), len(p.cols)), "failed")
+		return r
+	}
+	for target, i := range p.col {
+		v := strings.TrimSpace(rec[i])
+		if v == "" {
+			continue
+		}
+		if encoding == "utf-8" && !utf8.ValidString(v) {
+			p.problem(r, target, strings.ToValidUTF8(v, "?"), "not valid UTF-8: the file mixes encodings; save it as UTF-8, or upload it again choosing GBK", "failed")
+			continue
+		}
+		if k, ok := strings.CutPrefix(target, "custom."); ok {
+			r.custom[k] = cellValue(p.defs[k], v)
+			continue
+		}
+		r.cells[target] = v
+	}
+	return r
+}
+
+// apply puts a row's standard cells onto c (a new customer, or the current
+// state of a matched one: lists gain the row's items, scalars take its value).
+func (p *importPlanT) apply(r *importRow, c *Customer) {
+	union := func(cur []string, add []string) []string {
+		seen := map[string]bool{}
+		out := []string{}
+		for _, v := range append(append([]string{}, cur...), add...) {
+			if k := strings.ToLower(v); !seen[k] {
+				seen[k] = true
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	for target, v := range r.cells {
+		switch target {
+		case "name":
+			c.Name = v
+		case "kind":
+			if k, ok := kindWords[strings.ToLower(v)]; ok {
+				c.Kind = k
+			} else {
+				p.problem(r, target, v, "kind must be person or company (个人 or 公司)", "failed")
+			}
+		case "emails":
+			c.Emails = union(c.Emails, splitList(v))
+		case "phones":
+			c.Phones = union(c.Phones, splitList(v))
+		case "tags":
+			c.Tags = union(c.Tags, splitList(v))
+		case "lifecycle":
+			if l, ok := lifecycleWords[strings.ToLower(v)]; ok {
+				c.Lifecycle = l
+			} else {
+				p.problem(r, target, v, "lifecycle must be lead, prospect, customer, at_risk or churned (线索, 潜在客户, 客户, 有流失风险, 已流失)", "failed")
+			}
+		case "source":
+			c.Source = v
+		case "address", "company":
+			addr := map[string]any{}
+			_ = json.Unmarshal(c.Address, &addr)
+			if target == "address" {
+				addr["line"] = v
+			} else {
+				addr["company"] = v
+			}
+			c.Address, _ = json.Marshal(addr)
+		}
+	}
+	for _, fe := range c.normalize() {
+		target := strings.TrimPrefix(fe.Location, "body.")
+		if i := strings.IndexByte(target, '['); i > 0 {
+			target = target[:i]
+		}
+		p.problem(r, target, fmt.Sprint(fe.Value), fe.Message, "failed")
+	}
+}
+
+// customProblems turns a custom-values 422 into report lines.
+func (p *importPlanT) customProblems(no int64, rec []string, err error) []ImportProblem {
+	e, ok := err.(*errs.Error)
+	if !ok || len(e.Errors) == 0 {
+		return []ImportProblem{{Row: no, Reason: err.Error(), Outcome: "failed"}}
+	}
+	var out []ImportProblem
+	for _, fe := range e.Errors {
+		k := strings.TrimPrefix(fe.Location, "body.custom.")
+		col, val := "", ""
+		if i, ok := p.col["custom."+k]; ok {
+			col = p.cols[i]
+			if i < len(rec) {
+				val = rec[i]
+			}
+		} else {
+			col = "custom." + k
+		}
+		out = append(out, ImportProblem{Row: no, Column: col, Value: val, Reason: fe.Message, Outcome: "failed"})
+	}
+	return out
+}
+
+// matchKey is the key a row is matched and de-duplicated by.
+func (p *importPlanT) matchKey(r *importRow) string {
+	on := p.matchOn
+	if on == "" { // create: the first email, else the first phone, keeps a file from holding one person twice
+		if _, ok := r.cells["emails"]; ok {
+			on = "email"
+		} else if _, ok := r.cells["phones"]; ok {
+			on = "phone"
+		}
+	}
+	switch on {
+	case "email":
+		for _, e := range splitList(r.cells["emails"]) {
+			if n, ok := normalizeEmail(e); ok {
+				return "e:" + n
+			}
+		}
+	case "phone":
+		for _, ph := range splitList(r.cells["phones"]) {
+			if keys := contactKeys(&Customer{Phones: []string{ph}}); len(keys) > 0 {
+				return keys[0]
+			}
+		}
+	default:
+		if k, ok := strings.CutPrefix(on, "custom."); ok {
+			if v, ok := r.custom[k]; ok {
+				if _, iv, err := p.defs[k].Normalize(v); err == nil && iv.Norm != "" {
+					return "u:" + k + ":" + iv.Norm
+				}
+			}
+		}
+	}
+	return ""
+}
+
+type importCheckpoint struct {
+	Row                                     int64 `json:"row"` // last file row handled (the header is row 1)
+	Processed, Created, Updated, Skip, Fail int64
+}
+
+// runImport is the bulk job: batches of rows, each with its checkpoint, counts
+// and journal in one transaction, so a killed worker resumes without duplicates
+// or gaps.
+func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
+	var pl importPayload
+	if err := j.Decode(&pl); err != nil {
+		return errs.E(errs.Invalid, "malformed import payload")
+	}
+	tenant := j.TenantID
+	var im *Import
+	var plan *importPlanT
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, err = m.getImport(ctx, tx, tenant, pl.ImportID); err != nil {
+			return err
+		}
+		if im.Status != "queued" && im.Status != "running" {
+			return nil
+		}
+		if plan, err = m.importPlan(ctx, tx, tenant, im.Columns, im.Mapping, deref(im.Mode), deref(im.MatchOn)); err != nil {
+			return err
+		}
+		plan.padShort = im.Format == "xlsx"
+		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = coalesce(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil || plan == nil {
+		return err
+	}
+	// The worker acts for the person who started the import, with their scope.
+	ctx = authz.WithActor(ctx, authz.Actor{ID: pl.Requester, Kind: authz.ActorUser, Scope: authz.ScopeAll,
+		Permissions: map[string]bool{PermRead: true, PermWrite: true, fields.PermPIIRead: true}})
+	var cp importCheckpoint
+	if _, err := j.LoadCheckpoint(&cp); err != nil {
+		return err
+	}
+	path, cleanup, err := m.fetchImportFile(ctx, im)
+	if err != nil {
+		return m.failImport(ctx, tenant, im.ID, err)
+	}
+	defer cleanup()
+	rr, err := openRows(path, im.Format, im.Encoding)
+	if err != nil {
+		return m.failImport(ctx, tenant, im.ID, err)
+	}
+	defer rr.Close()
+	if _, err := rr.Next(); err != nil { // the header
+		return m.failImport(ctx, tenant, im.ID, err)
+	}
+	row := int64(1)
+	_ = j.Progress(ctx, cp.Processed, im.Total)
+	for {
+		if j.Canceled(ctx) {
+			return jobs.ErrCanceled
+		}
+		var batch []*importRow
+		var recs [][]string
+		for len(batch) < importBatch {
+			rec, err := rr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			row++
+			if row <= cp.Row {
+				continue // done before a restart
+			}
+			if err != nil {
+				r := &importRow{no: row}
+				plan.problem(r, "", "", "this row cannot be read: "+err.Error(), "failed")
+				batch, recs = append(batch, r), append(recs, nil)
+				continue
+			}
+			batch = append(batch, plan.parse(row, rec, im.Encoding))
+			recs = append(recs, append([]string(nil), rec...))
+		}
+		if len(batch) == 0 {
+			break
+		}
+		err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+			var status string
+			if err := tx.NewSelect().Table("imports").Column("status").Where("tenant_id = ? AND id = ?", tenant, im.ID).For("UPDATE").Scan(ctx, &status); err != nil {
+				return err
+			}
+			if status != "running" {
+				return errImportStopped
+			}
+			next, err := m.importBatch(ctx, tx, j, im, plan, batch, recs, cp)
+			if err != nil {
+				return err
+			}
+			cp = next
+			cp.Row = batch[len(batch)-1].no
+			if _, err := tx.NewUpdate().Model(im).Set("processed = ?, created = ?, updated = ?, skipped = ?, failed = ?, updated_at = now()",
+				cp.Processed, cp.Created, cp.Updated, cp.Skip, cp.Fail).WherePK().Exec(ctx); err != nil {
+				return err
+			}
+			return j.SaveCheckpoint(ctx, tx, cp)
+		})
+		if errors.Is(err, errImportStopped) {
+			return nil // canceled: what earlier batches did stays, and revert can undo it
+		}
+		if err != nil {
+			return err
+		}
+		_ = j.Progress(ctx, cp.Processed, im.Total)
+	}
+	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(im).Set("status = 'completed', total = ?, finished_at = now(), updated_at = now()", cp.Processed).
+			WherePK().Where("status = 'running'").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "customers.import", Entity: "import", EntityID: im.ID.String(),
+			After: map[string]any{"file": im.Filename, "rows": cp.Processed, "created": cp.Created, "updated": cp.Updated, "skipped": cp.Skip, "failed": cp.Fail}})
+	})
+	if err != nil {
+		return err
+	}
+	if m.d.Events != nil {
+		m.d.Events.Publish(ctx, events.Event{Topic: "customers.imported", EntityID: im.ID.String()})
+	}
+	_ = j.Progress(ctx, cp.Processed, cp.Processed)
+	return j.SetResult(cp)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// fetchImportFile copies the stored file to a local temporary file: XLSX needs
+// random access, and a local copy keeps memory flat for CSV too.
+func (m *Module) fetchImportFile(ctx context.Context, im *Import) (string, func(), error) {
+	rd, err := m.d.Blobs.NewReader(ctx, im.BlobKey, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("the uploaded file is gone (%v); upload it again", err)
+	}
+	defer rd.Close()
+	f, err := os.CreateTemp("", "clientele-import-*")
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := io.Copy(f, rd); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	f.Close()
+	return f.Name(), func() { os.Remove(f.Name()) }, nil
+}
+
+func (m *Module) failImport(ctx context.Context, tenant, id uuid.UUID, cause error) error {
+	msg := cause.Error()
+	_ = db.InTenant(context.WithoutCancel(ctx), m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Table("imports").Set("status = 'failed', error = ?, finished_at = now(), updated_at = now()", msg).
+			Where("tenant_id = ? AND id = ?", tenant, id).Exec(ctx)
+		return err
+	})
+	return errs.E(errs.Invalid, "%s", msg)
+}
+
+// importBatch applies one batch inside tx and returns the new counts.
+func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Import, p *importPlanT, rows []*importRow, recs [][]string, cp importCheckpoint) (importCheckpoint, error) {
+	tenant := im.TenantID
+	// Keys: duplicates within the file (earlier rows, earlier batches) and matches in the tenant.
+	var keys []string
+	for _, r := range rows {
+		if r.outcome == "" {
+			if r.key = p.matchKey(r); r.key != "" {
+				keys = append(keys, r.key)
+			}
+		}
+	}
+	firstRow := map[string]int64{}
+	if len(keys) > 0 {
+		var seen []struct {
+			Key   string `bun:"key"`
+			RowNo int64  `bun:"row_no"`
+		}
+		if err := tx.NewSelect().Table("import_keys").Column("key", "row_no").
+			Where("tenant_id = ? AND import_id = ? AND key IN (?)", tenant, im.ID, bun.In(keys)).Scan(ctx, &seen); err != nil {
+			return cp, err
+		}
+		for _, s := range seen {
+			firstRow[s.Key] = s.RowNo
+		}
+	}
+	var newKeys, newKeyRows []string
+	for _, r := range rows {
+		if r.outcome != "" || r.key == "" {
+			continue
+		}
+		if first, dup := firstRow[r.key]; dup && first != r.no {
+			p.problem(r, keyTarget(p, r.key), keyValue(r.key), fmt.Sprintf("duplicate: row %d of this file has the same %s", first, keyName(r.key)), "failed")
+			continue
+		}
+		if _, dup := firstRow[r.key]; !dup {
+			firstRow[r.key] = r.no
+			newKeys, newKeyRows = append(newKeys, r.key), append(newKeyRows, fmt.Sprint(r.no))
+		}
+	}
+	if len(newKeys) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_keys (tenant_id, import_id, key, row_no)
+			SELECT ?, ?, k, r::bigint FROM unnest(?::text[], ?::text[]) AS x(k, r) ON CONFLICT DO NOTHING`,
+			tenant, im.ID, pgdialect.Array(newKeys), pgdialect.Array(newKeyRows)); err != nil {
+			return cp, err
+		}
+	}
+	matched, err := m.matchKeys(ctx, tx, tenant, keys)
+	if err != nil {
+		return cp, err
+	}
+	// Current state of the customers rows will update, locked.
+	var ids []uuid.UUID
+	for _, r := range rows {
+		if id, ok := matched[r.key]; ok && r.outcome == "" && p.mode != "create" {
+			ids = append(ids, id)
+		}
+	}
+	current := map[uuid.UUID]*Customer{}
+	if len(ids) > 0 {
+		var cs []Customer
+		if err := tx.NewSelect().Model(&cs).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(ids)).
+			OrderExpr("c.id").For("UPDATE").Scan(ctx); err != nil {
+			return cp, err
+		}
+		for i := range cs {
+			current[cs[i].ID] = &cs[i]
+		}
+	}
+	now := time.Now().UTC()
+	var creates []*Customer
+	var createRows []*importRow
+	type upd struct {
+		before, after *Customer
+		row           *importRow
+	}
+	var updates []upd
+	touched := map[uuid.UUID]bool{}
+	for i, r := range rows {
+		if r.outcome != "" {
+			continue
+		}
+		id, found := matched[r.key]
+		switch {
+		case found && p.mode == "create":
+			p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer with this "+keyName(r.key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
+			continue
+		case !found && p.mode == "update":
+			reason := "no customer has this " + keyName(r.key)
+			if r.key == "" {
+				reason = "the row has no " + p.matchOn + " to match a customer by"
+			}
+			p.problem(r, keyTarget(p, r.key), keyValue(r.key), reason, "skipped")
+			continue
+		}
+		if found {
+			cur := current[id]
+			if cur == nil {
+				p.problem(r, "", "", "the matching customer "+id.String()+" was deleted meanwhile", "skipped")
+				continue
+			}
+			if touched[id] {
+				p.problem(r, keyTarget(p, r.key), keyValue(r.key), "another row of this batch already updated the same customer", "failed")
+				continue
+			}
+			next := *cur
+			next.Emails, next.Phones, next.Tags = append([]string{}, cur.Emails...), append([]string{}, cur.Phones...), append([]string{}, cur.Tags...)
+			p.apply(r, &next)
+			if r.outcome != "" {
+				continue
+			}
+			if len(r.custom) > 0 {
+				clean, err := m.validateCustom(ctx, tx, tenant, r.custom, true)
+				if err != nil {
+					if _, ok := err.(*errs.Error); !ok {
+						return cp, err
+					}
+					for _, pr := range p.customProblems(r.no, recs[i], err) {
+						p.problem(r, "", "", "", "failed")
+						r.problems = append(r.problems[:len(r.problems)-1], pr)
+					}
+					continue
+				}
+				merged := map[string]any{}
+				for k, v := range cur.Custom {
+					merged[k] = v
+				}
+				for k, v := range clean {
+					merged[k] = v
+				}
+				next.Custom = merged
+			}
+			touched[id] = true
+			updates = append(updates, upd{before: cur, after: &next, row: r})
+			continue
+		}
+		c := &Customer{TenantID: tenant, ID: uuid.New(), Source: "import", CreatedAt: now, UpdatedAt: now}
+		if a := authz.ActorFrom(ctx); a.ID != uuid.Nil {
+			owner := a.ID
+			c.OwnerID = &owner
+		}
+		p.apply(r, c)
+		if r.outcome != "" {
+			continue
+		}
+		clean, err := m.validateCustom(ctx, tx, tenant, r.custom, false)
+		if err != nil {
+			if _, ok := err.(*errs.Error); !ok {
+				return cp, err
+			}
+			r.outcome = "failed"
+			r.problems = append(r.problems, p.customProblems(r.no, recs[i], err)...)
+			continue
+		}
+		c.Custom = clean
+		creates = append(creates, c)
+		createRows = append(createRows, r)
+	}
+	// Unique custom values already held by another customer fail their row
+	// rather than the batch.
+	if err := m.checkUnique(ctx, tx, tenant, p, creates, createRows); err != nil {
+		return cp, err
+	}
+	kept := creates[:0]
+	for i, c := range creates {
+		if createRows[i].outcome == "" {
+			kept = append(kept, c)
+		}
+	}
+	creates = kept
+	if len(creates) > 0 {
+		if _, err := tx.NewInsert().Model(&creates).ExcludeColumn("deleted_at").Exec(ctx); err != nil {
+			return cp, err
+		}
+		if err := m.writeSideRowsBulk(ctx, tx, tenant, creates, false); err != nil {
+			return cp, err
+		}
+		var jids []string
+		var jrows []string
+		for i, c := range creates {
+			jids = append(jids, c.ID.String())
+			_ = i
+		}
+		for _, r := range createRows {
+			if r.outcome == "" {
+				jrows = append(jrows, fmt.Sprint(r.no))
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
+			SELECT ?, ?, id::uuid, 'created', r::bigint FROM unnest(?::text[], ?::text[]) AS x(id, r)`,
+			tenant, im.ID, pgdialect.Array(jids), pgdialect.Array(jrows)); err != nil {
+			return cp, err
+		}
+	}
+	for _, u := range updates {
+		before, _ := json.Marshal(u.before)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
+			VALUES (?, ?, ?, 'updated', ?, ?) ON CONFLICT DO NOTHING`, tenant, im.ID, u.after.ID, string(before), u.row.no); err != nil {
+			return cp, err
+		}
+		if _, err := tx.NewUpdate().Model(u.after).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").
+			Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+			return cp, err
+		}
+		if err := writeSideRows(ctx, tx, u.after); err != nil {
+			return cp, err
+		}
+		if m.d.Fields != nil {
+			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, u.after.ID, u.after.Custom); err != nil {
+				return cp, err
+			}
+		}
+		if u.after.Lifecycle != u.before.Lifecycle {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
+				tenant, u.after.ID, u.before.Lifecycle, u.after.Lifecycle, actorID(ctx)); err != nil {
+				return cp, err
+			}
+		}
+	}
+	// The report: every failed or skipped row, once per problem.
+	var pr [][]string
+	for _, r := range rows {
+		for i, x := range r.problems {
+			pr = append(pr, []string{fmt.Sprint(r.no), fmt.Sprint(i), outcomeOf(r), x.Column, x.Value, x.Reason})
+		}
+		switch outcomeOf(r) {
+		case "failed":
+			cp.Fail++
+		case "skipped":
+			cp.Skip++
+		}
+		cp.Processed++
+	}
+	if len(pr) > 0 {
+		cols := make([][]string, 6)
+		for _, row := range pr {
+			for k := range cols {
+				cols[k] = append(cols[k], row[k])
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_problems (tenant_id, import_id, row_no, seq, outcome, column_name, value, reason)
+			SELECT ?, ?, r::bigint, s::int, o, c, left(v, 1000), x FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS t(r, s, o, c, v, x)
+			ON CONFLICT DO NOTHING`, tenant, im.ID, pgdialect.Array(cols[0]), pgdialect.Array(cols[1]), pgdialect.Array(cols[2]),
+			pgdialect.Array(cols[3]), pgdialect.Array(cols[4]), pgdialect.Array(cols[5])); err != nil {
+			return cp, err
+		}
+	}
+	cp.Created += int64(len(creates))
+	cp.Updated += int64(len(updates))
+	return cp, nil
+}
+
+func outcomeOf(r *importRow) string {
+	if r.outcome == "" && len(r.problems) > 0 {
+		return "failed"
+	}
+	return r.outcome
+}
+
+func keyName(key string) string {
+	switch {
+	case strings.HasPrefix(key, "e:"):
+		return "email"
+	case strings.HasPrefix(key, "u:"):
+		return strings.SplitN(key, ":", 3)[1]
+	default:
+		return "phone"
+	}
+}
+
+func keyTarget(p *importPlanT, key string) string {
+	switch {
+	case strings.HasPrefix(key, "e:"):
+		return "emails"
+	case strings.HasPrefix(key, "u:"):
+		return "custom." + strings.SplitN(key, ":", 3)[1]
+	case key == "":
+		return ""
+	default:
+		return "phones"
+	}
+}
+
+func keyValue(key string) string {
+	if strings.HasPrefix(key, "u:") {
+		return strings.SplitN(key, ":", 3)[2]
+	}
+	if i := strings.IndexByte(key, ':'); i >= 0 {
+		return key[i+1:]
+	}
+	return key
+}
+
+// matchKeys finds the live customers holding each key (the oldest wins when
+// duplicates exist already).
+func (m *Module) matchKeys(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string) (map[string]uuid.UUID, error) {
+	out := map[string]uuid.UUID{}
+	var contact, unique []string
+	uniqueField := map[string]string{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "u:") {
+			parts := strings.SplitN(k, ":", 3)
+			unique = append(unique, parts[2])
+			uniqueField[parts[2]] = parts[1]
+		} else {
+			contact = append(contact, k)
+		}
+	}
+	if len(contact) > 0 {
+		var rows []struct {
+			Key string    `bun:"key"`
+			ID  uuid.UUID `bun:"customer_id"`
+		}
+		if err := tx.NewSelect().TableExpr("customer_contacts AS cc").ColumnExpr("cc.key, cc.customer_id").
+			Join("JOIN customers AS c ON c.tenant_id = cc.tenant_id AND c.id = cc.customer_id AND c.deleted_at IS NULL").
+			Where("cc.tenant_id = ? AND cc.key IN (?)", tenant, bun.In(contact)).OrderExpr("c.created_at DESC").Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.Key] = r.ID
+		}
+	}
+	if len(unique) > 0 {
+		var rows []struct {
+			Field string    `bun:"field_key"`
+			Norm  string    `bun:"v_norm"`
+			ID    uuid.UUID `bun:"record_id"`
+		}
+		if err := tx.NewSelect().Table("field_unique").Column("field_key", "v_norm", "record_id").
+			Where("tenant_id = ? AND entity = ? AND v_norm IN (?)", tenant, EntityCustomers, bun.In(unique)).Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out["u:"+r.Field+":"+r.Norm] = r.ID
+		}
+	}
+	return out, nil
+}
+
+// checkUnique fails new rows whose unique custom values another customer (or
+// an earlier row of the batch) holds.
+func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p *importPlanT, cs []*Customer, rows []*importRow) error {
+	seen := map[string]int64{}
+	var norms []string
+	type ref struct {
+		i   int
+		key string
+	}
+	var refs []ref
+	for i, c := range cs {
+		for k, d := range p.defs {
+			if !d.Unique {
+				continue
+			}
+			v, ok := c.Custom[k]
+			if !ok {
+				continue
+			}
+			_, iv, err := d.Normalize(jsonishValue(v))
+			if err != nil || iv.Norm == "" {
+				continue
+			}
+			key := k + "\x00" + iv.Norm
+			if first, dup := seen[key]; dup {
+				p.problem(rows[i], "custom."+k, fmt.Sprint(v), fmt.Sprintf("must be unique: row %d of this file has the same value", first), "failed")
+				continue
+			}
+			seen[key] = rows[i].no
+			norms = append(norms, iv.Norm)
+			refs = append(refs, ref{i, key})
+		}
+	}
+	if len(norms) == 0 {
+		return nil
+	}
+	var taken []struct {
+		Field string `bun:"field_key"`
+		Norm  string `bun:"v_norm"`
+	}
+	if err := tx.NewSelect().Table("field_unique").Column("field_key", "v_norm").
+		Where("tenant_id = ? AND entity = ? AND v_norm IN (?)", tenant, EntityCustomers, bun.In(norms)).Scan(ctx, &taken); err != nil {
+		return err
+	}
+	held := map[string]bool{}
+	for _, t := range taken {
+		held[t.Field+"\x00"+t.Norm] = true
+	}
+	for _, r := range refs {
+		if held[r.key] && rows[r.i].outcome == "" {
+			k := strings.SplitN(r.key, "\x00", 2)[0]
+			p.problem(rows[r.i], "custom."+k, strings.SplitN(r.key, "\x00", 2)[1], "must be unique: another customer already has this value", "failed")
+		}
+	}
+	return nil
+}
+
+func jsonishValue(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// writeSideRowsBulk writes search terms, tags, contact keys, custom index and
+// unique rows for new customers in a few multi-row statements.
+func (m *Module) writeSideRowsBulk(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs []*Customer, _ bool) error {
+	var tIDs, tVals, tTimes, gIDs, gVals, gTimes, kIDs, kVals []string
+	for _, c := range cs {
+		at := c.CreatedAt.Format(time.RFC3339Nano)
+		for _, t := range termsOf(c) {
+			tIDs, tVals, tTimes = append(tIDs, c.ID.String()), append(tVals, t), append(tTimes, at)
+		}
+		seen := map[string]bool{}
+		for _, t := range c.Tags {
+			if l := strings.ToLower(t); !seen[l] {
+				seen[l] = true
+				gIDs, gVals, gTimes = append(gIDs, c.ID.String()), append(gVals, l), append(gTimes, at)
+			}
+		}
+		for _, k := range contactKeys(c) {
+			kIDs, kVals = append(kIDs, c.ID.String()), append(kVals, k)
+		}
+	}
+	if len(tIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
+			SELECT ?, v, id::uuid, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(v, id, at) ON CONFLICT DO NOTHING`,
+			tenant, pgdialect.Array(tVals), pgdialect.Array(tIDs), pgdialect.Array(tTimes)); err != nil {
+			return err
+		}
+	}
+	if len(gIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
+			SELECT ?, v, id::uuid, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(v, id, at) ON CONFLICT DO NOTHING`,
+			tenant, pgdialect.Array(gVals), pgdialect.Array(gIDs), pgdialect.Array(gTimes)); err != nil {
+			return err
+		}
+	}
+	if len(kIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_contacts (tenant_id, key, customer_id)
+			SELECT ?, v, id::uuid FROM unnest(?::text[], ?::text[]) AS x(v, id) ON CONFLICT DO NOTHING`,
+			tenant, pgdialect.Array(kVals), pgdialect.Array(kIDs)); err != nil {
+			return err
+		}
+	}
+	var hIDs, hStages, hTimes []string
+	for _, c := range cs {
+		hIDs, hStages, hTimes = append(hIDs, c.ID.String()), append(hStages, c.Lifecycle), append(hTimes, c.CreatedAt.Format(time.RFC3339Nano))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
+		SELECT ?, id::uuid, s, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(id, s, at)`,
+		tenant, pgdialect.Array(hIDs), pgdialect.Array(hStages), pgdialect.Array(hTimes)); err != nil {
+		return err
+	}
+	if m.d.Fields == nil {
+		return nil
+	}
+	defs, err := m.d.Fields.AllDefinitions(ctx, tx, tenant, EntityCustomers)
+	if err != nil {
+		return err
+	}
+	var iKey, iID, iOrd, iText, iNum, iTime, iBool []string
+	var uKey, uNorm, uID []string
+	for _, c := range cs {
+		for _, d := range defs {
+			v, ok := c.Custom[d.Key]
+			if !ok || v == nil || d.Sensitive || d.Pending != nil || !(d.Filterable || d.Sortable || d.Unique) {
+				continue
+			}
+			_, iv, err := d.Normalize(jsonishValue(v))
+			if err != nil {
+				return errs.Field(fields.Loc(d.Key), err.Error())
+			}
+			if d.Filterable || d.Sortable {
+				for ord, e := range iv.Entries {
+					iKey, iID, iOrd = append(iKey, d.Key), append(iID, c.ID.String()), append(iOrd, fmt.Sprint(ord))
+					iText, iNum, iTime, iBool = append(iText, strOr(e.Text)), append(iNum, strOr(e.Num)), append(iTime, timeOr(e.Time)), append(iBool, boolOr(e.Bool))
+				}
+			}
+			if d.Unique && iv.Norm != "" {
+				uKey, uNorm, uID = append(uKey, d.Key), append(uNorm, iv.Norm), append(uID, c.ID.String())
+			}
+		}
+	}
+	if len(iKey) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
+			SELECT ?, ?, k, id::uuid, o::int, nullif(t, E'\\x01'), nullif(n, '')::numeric, nullif(tm, '')::timestamptz, nullif(b, '')::boolean
+			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(k, id, o, t, n, tm, b)`,
+			tenant, EntityCustomers, pgdialect.Array(iKey), pgdialect.Array(iID), pgdialect.Array(iOrd), pgdialect.Array(iText),
+			pgdialect.Array(iNum), pgdialect.Array(iTime), pgdialect.Array(iBool)); err != nil {
+			return db.Classify(err, "field index")
+		}
+	}
+	if len(uKey) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id)
+			SELECT ?, ?, k, n, id::uuid FROM unnest(?::text[], ?::text[], ?::text[]) AS x(k, n, id)`,
+			tenant, EntityCustomers, pgdialect.Array(uKey), pgdialect.Array(uNorm), pgdialect.Array(uID)); err != nil {
+			return db.Classify(err, "field value")
+		}
+	}
+	return nil
+}
+
+func strOr(s *string) string {
+	if s == nil {
+		return "\x01"
+	}
+	return *s
+}
+
+func timeOr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func boolOr(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	if *b {
+		return "true"
+	}
+	return "false"
+}
+
+// CancelImport asks a queued or running import to stop at its next batch.
+func (m *Module) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	var im *Import
+	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		if im.Status != "queued" && im.Status != "running" && im.Status != "uploaded" {
+			return errs.E(errs.Conflict, "This import is %s; only a waiting or running import can be canceled.", im.Status)
+		}
+		im.Status = "canceled"
+		_, err = tx.NewUpdate().Model(im).Set("status = 'canceled', finished_at = now(), updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if im.JobID != nil {
+		if c, ok := m.d.Jobs.(interface {
+			Cancel(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job, error)
+		}); ok {
+			_, _ = c.Cancel(ctx, t.ID, *im.JobID)
+		}
+	}
+	return importView(t.Slug, im), nil
+}
+
+// RevertImport queues the job that undoes an import.
+func (m *Module) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
+	if err := need(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	var im *Import
+	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		if im.Status != "completed" && im.Status != "canceled" && im.Status != "failed" {
+			return errs.E(errs.Conflict, "This import is %s; revert it once it has completed, failed or been canceled.", im.Status)
+		}
+		j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeRevert, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+			Payload: importPayload{ImportID: id, Requester: authz.ActorFrom(ctx).ID}})
+		if err != nil {
+			return err
+		}
+		im.Status, im.JobID, im.Reverted = "reverting", &j.ID, 0
+		_, err = tx.NewUpdate().Model(im).Column("status", "job_id", "reverted").Set("updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return importView(t.Slug, im), nil
+}
+
+// runRevert walks the journal: customers the import created are deleted, the
+// ones it updated get their earlier state back, a checkpointed batch at a time.
+func (m *Module) runRevert(ctx context.Context, j *jobs.Job) error {
+	var pl importPayload
+	if err := j.Decode(&pl); err != nil {
+		return errs.E(errs.Invalid, "malformed revert payload")
+	}
+	tenant := j.TenantID
+	var cp struct {
+		After uuid.UUID `json:"after"`
+		Done  int64     `json:"done"`
+	}
+	if _, err := j.LoadCheckpoint(&cp); err != nil {
+		return err
+	}
+	var total int64
+	_ = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Table("import_journal").ColumnExpr("count(*)").Where("tenant_id = ? AND import_id = ?", tenant, pl.ImportID).Scan(ctx, &total)
+	})
+	for {
+		if j.Canceled(ctx) {
+			return jobs.ErrCanceled
+		}
+		n := 0
+		err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+			var entries []struct {
+				ID     uuid.UUID       `bun:"customer_id"`
+				Action string          `bun:"action"`
+				Before json.RawMessage `bun:"before"`
+			}
+			if err := tx.NewSelect().Table("import_journal").Column("customer_id", "action", "before").
+				Where("tenant_id = ? AND import_id = ? AND customer_id > ?", tenant, pl.ImportID, cp.After).
+				OrderExpr("customer_id").Limit(importBatch).Scan(ctx, &entries); err != nil {
+				return err
+			}
+			n = len(entries)
+			var created []uuid.UUID
+			for _, e := range entries {
+				cp.After = e.ID
+				if e.Action == "created" {
+					created = append(created, e.ID)
+					continue
+				}
+				var before Customer
+				if err := json.Unmarshal(e.Before, &before); err != nil {
+					return err
+				}
+				before.TenantID = tenant
+				if _, err := tx.NewUpdate().Model(&before).ExcludeColumn("tenant_id", "id", "created_at").WherePK().Exec(ctx); err != nil {
+					return err
+				}
+				if err := writeSideRows(ctx, tx, &before); err != nil {
+					return err
+				}
+				if m.d.Fields != nil {
+					if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, before.ID, before.Custom); err != nil {
+						return err
+					}
+				}
+			}
+			if len(created) > 0 {
+				for _, t := range []string{"field_index", "field_unique"} {
+					if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE tenant_id = ? AND entity = ? AND record_id IN (?)", tenant, EntityCustomers, bun.In(created)); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created)); err != nil {
+					return err
+				}
+			}
+			cp.Done += int64(n)
+			if _, err := tx.ExecContext(ctx, "UPDATE imports SET reverted = ?, updated_at = now() WHERE tenant_id = ? AND id = ?", cp.Done, tenant, pl.ImportID); err != nil {
+				return err
+			}
+			return j.SaveCheckpoint(ctx, tx, cp)
+		})
+		if err != nil {
+			return err
+		}
+		_ = j.Progress(ctx, cp.Done, total)
+		if n < importBatch {
+			break
+		}
+	}
+	return db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE imports SET status = 'reverted', finished_at = now(), updated_at = now() WHERE tenant_id = ? AND id = ?", tenant, pl.ImportID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "customers.import.revert", Entity: "import", EntityID: pl.ImportID.String(),
+			After: map[string]any{"reverted": cp.Done}})
+	})
+}
