@@ -37,6 +37,22 @@ export default async function ({ page, baseURL, state, shot, api, expect, mail }
   const who = await fetch(`${page.url().split('/t/')[0]}/api/v1/t/${state.slug}/me`, { headers: { Authorization: `Bearer ${secret}` } });
   expect(who.status === 200, `the shown key works: ${who.status}`);
 
+  // A custom role from permission checkboxes.
+  await page.goto(`/t/${state.slug}/roles`);
+  await page.getByRole('button', { name: 'New role' }).click();
+  const roleDialog = page.getByRole('dialog');
+  await roleDialog.getByLabel('Name', { exact: true }).fill('Auditor 审计员');
+  await roleDialog.getByLabel('Key', { exact: true }).fill('auditor');
+  await roleDialog.getByLabel('Read the audit log').check();
+  await roleDialog.getByRole('radio', { name: 'All records' }).check();
+  await page.waitForTimeout(400); // let the checkbox animations settle for the picture
+  await shot('09-roles');
+  await roleDialog.getByRole('button', { name: 'OK' }).click();
+  await page.getByRole('cell', { name: 'Auditor 审计员' }).waitFor();
+  const roles = await api('GET', `/t/${state.slug}/roles`);
+  const auditor = roles.body.items.find((r) => r.key === 'auditor');
+  expect(auditor && auditor.permissions.join() === 'audit.read' && auditor.scope === 'all', `the custom role holds what was ticked: ${JSON.stringify(auditor)}`);
+
   await page.goto(`/t/${state.slug}/audit`);
   await page.getByRole('cell', { name: 'invitation.create' }).first().waitFor();
   await shot('09-audit');

@@ -1,7 +1,7 @@
 // Roles: built-ins are read-only; custom roles get permission checkboxes from
 // GET /permissions, grouped by module, and a record scope.
 import { useMemo, useState } from 'react';
-import { Alert, App, Button, Card, Checkbox, Col, Collapse, Form, Input, Modal, Popconfirm, Radio, Row, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Checkbox, Col, Form, Input, Modal, Popconfirm, Radio, Row, Space, Table, Tag, Typography } from 'antd';
 import { PlusOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -165,28 +165,26 @@ function RoleEditor({ role, perms, permLabel, onClose, onSaved }: { role?: Role;
           </Col>
         </Row>
         <Form.Item name="scope" label={t('roles.scope')}>
-          <Radio.Group options={(['own', 'team', 'all'] as const).map((s) => ({ value: s, label: t(`roles.scopes.${s}`) }))} />
+          <Radio.Group aria-label={t('roles.scope')} options={(['own', 'team', 'all'] as const).map((s) => ({ value: s, label: t(`roles.scopes.${s}`) }))} />
         </Form.Item>
         <Form.Item name="permissions" label={t('roles.permissions')}>
-          <Checkbox.Group style={{ width: '100%' }}>
-            <Collapse
-              size="small"
-              style={{ width: '100%' }}
-              defaultActiveKey={groups.map((g) => g.group)}
-              items={groups.map((g) => ({
-                key: g.group,
-                label: <Typography.Text strong>{g.group}</Typography.Text>,
-                children: (
-                  <Row gutter={[8, 8]}>
+          <Checkbox.Group style={{ width: '100%' }} aria-label={t('roles.permissions')}>
+            <Row gutter={[24, 16]}>
+              {groups.map((g) => (
+                <Col xs={24} sm={12} key={g.group}>
+                  <fieldset style={{ border: '1px solid #eef0f3', borderRadius: 8, padding: '8px 12px', margin: 0, height: '100%' }}>
+                    <legend style={{ fontWeight: 600, fontSize: 14, padding: '0 4px', width: 'auto', margin: 0, border: 0 }}>
+                      {t(`roles.groups.${g.group}`, { defaultValue: g.group })}
+                    </legend>
                     {g.items.map((p) => (
-                      <Col span={12} key={p.key}>
+                      <div key={p.key} style={{ padding: '2px 0' }}>
                         <Checkbox value={p.key}>{permLabel(p)}</Checkbox>
-                      </Col>
+                      </div>
                     ))}
-                  </Row>
-                ),
-              }))}
-            />
+                  </fieldset>
+                </Col>
+              ))}
+            </Row>
           </Checkbox.Group>
         </Form.Item>
       </Form>

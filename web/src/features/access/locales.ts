@@ -47,6 +47,11 @@ const en = {
     saved: 'Role saved',
     deleted: 'Role deleted',
     count: '{{count}} permissions',
+    groups: {
+      jobs: 'Background jobs', profiles: 'Customers', members: 'Members', roles: 'Roles and teams', api_keys: 'API keys', settings: 'Company settings', audit: 'Audit log',
+      pii: 'Sensitive data', customers: 'Customers', fields: 'Custom fields', imports: 'Imports', exports: 'Exports',
+      tasks: 'Tasks', interactions: 'Interactions', segments: 'Segments', tags: 'Tags', deals: 'Deals', tickets: 'Tickets', reports: 'Reports',
+    },
   },
   teams: {
     title: 'Teams',
@@ -130,6 +135,11 @@ const zh: typeof en = {
     saved: '角色已保存',
     deleted: '角色已删除',
     count: '{{count}} 项权限',
+    groups: {
+      jobs: '后台任务', profiles: '客户', members: '成员', roles: '角色与团队', api_keys: 'API 密钥', settings: '公司设置', audit: '审计日志',
+      pii: '敏感数据', customers: '客户', fields: '自定义字段', imports: '导入', exports: '导出',
+      tasks: '任务', interactions: '沟通记录', segments: '客户分群', tags: '标签', deals: '商机', tickets: '工单', reports: '报表',
+    },
   },
   teams: {
     title: '团队',
