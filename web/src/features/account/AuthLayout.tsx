@@ -13,7 +13,6 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
   return (
     <div style={{ minHeight: '100vh', display: 'flex', background: '#f6f7f9' }}>
       <aside
-        aria-hidden="false"
         style={{
           flex: '0 0 42%',
           background: 'linear-gradient(150deg, #163a9e 0%, #1f4fd6 60%, #3b6cf0 100%)',

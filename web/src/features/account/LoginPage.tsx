@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
-import FlowBody from './FlowPage';
+import FlowBody from './FlowBody';
 import { safeReturnTo, useFlow } from './kratos';
 
 export default function LoginPage() {

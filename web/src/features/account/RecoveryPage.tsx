@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
-import FlowBody from './FlowPage';
+import FlowBody from './FlowBody';
 import { useFlow } from './kratos';
 
 // Recovery by code: the email step, then the code step. A correct code makes

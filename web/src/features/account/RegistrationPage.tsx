@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
-import FlowBody from './FlowPage';
+import FlowBody from './FlowBody';
 import { VERIFY_KEY, safeReturnTo, useFlow } from './kratos';
 
 export default function RegistrationPage() {

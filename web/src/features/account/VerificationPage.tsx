@@ -2,7 +2,7 @@ import { Button, Result } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import AuthLayout from './AuthLayout';
-import FlowBody from './FlowPage';
+import FlowBody from './FlowBody';
 import { useFlow } from './kratos';
 
 export default function VerificationPage() {
