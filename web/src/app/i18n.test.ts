@@ -25,4 +25,10 @@ describe('language', () => {
     applyCompanyDefault('user-c', 'zh-CN');
     expect(i18n.language).toBe('en');
   });
+
+  it('leaves a language picked on this device (the sign-in screen) alone', () => {
+    setLang('zh'); // no user yet
+    applyCompanyDefault('user-d', 'en');
+    expect(i18n.language).toBe('zh');
+  });
 });

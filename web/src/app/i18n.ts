@@ -60,11 +60,11 @@ export default i18n;
 
 /**
  * applyCompanyDefault shows a company's default language (settings: "en" or
- * "zh-CN") to a member who has never chosen one; a choice of their own wins.
- * It is not remembered as their choice.
+ * "zh-CN") to a member who has chosen none, neither as themselves nor on this
+ * device (the sign-in screen's switch). It is not remembered as their choice.
  */
 export function applyCompanyDefault(identityId: string, companyLocale: string | undefined) {
-  if (!companyLocale || localStorage.getItem(`${STORAGE}.${identityId}`)) return;
+  if (!companyLocale || localStorage.getItem(`${STORAGE}.${identityId}`) || localStorage.getItem(STORAGE)) return;
   const lang: Lang = companyLocale.toLowerCase().startsWith('zh') ? 'zh' : 'en';
   if (lang === i18n.language) return;
   dayjs.locale(lang === 'zh' ? 'zh-cn' : 'en');

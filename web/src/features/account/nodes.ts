@@ -127,6 +127,7 @@ export function submitBody(nodes: UiNode[], values: Record<string, unknown>, but
 const labelKeys: Record<number, string> = {
   1010001: 'label.signIn',
   1010002: 'label.signIn',
+  1010022: 'label.signIn', // "Sign in with password" in Kratos 1.3
   1040001: 'label.signUp',
   1050001: 'label.save',
   1060004: 'label.continue',
