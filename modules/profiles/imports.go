@@ -259,6 +259,9 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 			plan.padShort = format == "xlsx"
 			for i, rec := range sample {
 				r := plan.parse(int64(i+2), rec, encoding)
+				if r.outcome == "" {
+					plan.apply(r, &Customer{})
+				}
 				if len(r.problems) == 0 && len(r.custom) > 0 {
 					if _, err := m.validateCustom(ctx, tx, t.ID, r.custom, false); err != nil {
 						r.problems = append(r.problems, plan.customProblems(r.no, rec, err)...)
@@ -323,20 +326,20 @@ type importPayload struct {
 }
 
 func (m *Module) importRoutes(api huma.API, r fiber.Router) {
-	type uploadForm struct {
+	type importUploadForm struct {
 		File     huma.FormFile `form:"file" required:"true" doc:"a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file"`
 		Entity   string        `form:"entity" enum:"customers" doc:"what the rows are; customers"`
 		Encoding string        `form:"encoding" doc:"utf-8, gbk or gb18030; empty detects it"`
 	}
-	type uploadIn struct {
-		RawBody huma.MultipartFormFiles[uploadForm]
+	type importUploadIn struct {
+		RawBody huma.MultipartFormFiles[importUploadForm]
 	}
-	type uploadOut struct{ Body *ImportUpload }
+	type importUploadOut struct{ Body *ImportUpload }
 	huma.Register(api, huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/imports", DefaultStatus: 201,
 		Summary:      "Upload a spreadsheet of customers",
 		Description:  "Answers with the columns, the first 20 rows, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start.",
 		MaxBodyBytes: ImportMaxBytes + 1<<20},
-		func(ctx context.Context, in *uploadIn) (*uploadOut, error) {
+		func(ctx context.Context, in *importUploadIn) (*importUploadOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -352,15 +355,15 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			return &uploadOut{Body: u}, nil
+			return &importUploadOut{Body: u}, nil
 		})
-	type listOut struct {
+	type importListOut struct {
 		Body struct {
 			Items []*ImportView `json:"items"`
 		}
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first"},
-		func(ctx context.Context, _ *struct{}) (*listOut, error) {
+		func(ctx context.Context, _ *struct{}) (*importListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -372,19 +375,19 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 				return tx.NewSelect().Model(&ims).Where("i.tenant_id = ?", t.ID).OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
 			})
-			out := &listOut{}
+			out := &importListOut{}
 			out.Body.Items = []*ImportView{}
 			for _, im := range ims {
 				out.Body.Items = append(out.Body.Items, importView(t.Slug, im))
 			}
 			return out, err
 		})
-	type idIn struct {
+	type importIDIn struct {
 		ID uuid.UUID `path:"id" doc:"the import id"`
 	}
-	type viewOut struct{ Body *ImportView }
+	type importViewOut struct{ Body *ImportView }
 	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA"},
-		func(ctx context.Context, in *idIn) (*viewOut, error) {
+		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -400,9 +403,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			return &viewOut{Body: importView(t.Slug, im)}, nil
+			return &importViewOut{Body: importView(t.Slug, im)}, nil
 		})
-	type startIn struct {
+	type importStartIn struct {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
 			Mapping map[string]string `json:"mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
@@ -412,7 +415,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
 		Summary: "Run an uploaded import in the background"},
-		func(ctx context.Context, in *startIn) (*viewOut, error) {
+		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -421,11 +424,11 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			return &viewOut{Body: v}, nil
+			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
 		Description: "What earlier batches imported stays; revert undoes it."},
-		func(ctx context.Context, in *idIn) (*viewOut, error) {
+		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -434,11 +437,11 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			return &viewOut{Body: v}, nil
+			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
 		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}."},
-		func(ctx context.Context, in *idIn) (*viewOut, error) {
+		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -447,7 +450,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			return &viewOut{Body: v}, nil
+			return &importViewOut{Body: v}, nil
 		})
 	// The error report streams as CSV through Fiber, a page of rows at a time.
 	r.Get("/imports/:id/errors", func(c *fiber.Ctx) error {

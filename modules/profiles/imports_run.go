@@ -558,6 +558,10 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		case found && p.mode == "create":
 			p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer with this "+keyName(r.key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
 			continue
+		case r.key == "" && p.mode != "create" && r.cells[matchTarget(p.matchOn)] != "":
+			v := r.cells[matchTarget(p.matchOn)]
+			p.problem(r, matchTarget(p.matchOn), v, "not a valid "+strings.TrimPrefix(p.matchOn, "custom.")+", so no customer can be matched by it", "failed")
+			continue
 		case !found && p.mode == "update":
 			reason := "no customer has this " + keyName(r.key)
 			if r.key == "" {
@@ -721,6 +725,16 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 	cp.Created += int64(len(creates))
 	cp.Updated += int64(len(updates))
 	return cp, nil
+}
+
+func matchTarget(on string) string {
+	switch on {
+	case "email":
+		return "emails"
+	case "phone":
+		return "phones"
+	}
+	return on
 }
 
 func outcomeOf(r *importRow) string {
@@ -959,7 +973,7 @@ func (m *Module) writeSideRowsBulk(ctx context.Context, tx bun.Tx, tenant uuid.U
 	}
 	if len(iKey) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
-			SELECT ?, ?, k, id::uuid, o::int, nullif(t, E'\\x01'), nullif(n, '')::numeric, nullif(tm, '')::timestamptz, nullif(b, '')::boolean
+			SELECT ?, ?, k, id::uuid, o::int, nullif(t, ''), nullif(n, '')::numeric, nullif(tm, '')::timestamptz, nullif(b, '')::boolean
 			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(k, id, o, t, n, tm, b)`,
 			tenant, EntityCustomers, pgdialect.Array(iKey), pgdialect.Array(iID), pgdialect.Array(iOrd), pgdialect.Array(iText),
 			pgdialect.Array(iNum), pgdialect.Array(iTime), pgdialect.Array(iBool)); err != nil {
@@ -976,9 +990,10 @@ func (m *Module) writeSideRowsBulk(ctx context.Context, tx bun.Tx, tenant uuid.U
 	return nil
 }
 
+// strOr: an empty string stands for NULL (no indexed text or number is empty).
 func strOr(s *string) string {
 	if s == nil {
-		return "\x01"
+		return ""
 	}
 	return *s
 }
