@@ -328,8 +328,8 @@ type importPayload struct {
 func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	type importUploadForm struct {
 		File     huma.FormFile `form:"file" required:"true" doc:"a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file"`
-		Entity   string        `form:"entity" enum:"customers" doc:"what the rows are; customers"`
-		Encoding string        `form:"encoding" doc:"utf-8, gbk or gb18030; empty detects it"`
+		Entity   string        `form:"entity" required:"false" doc:"what the rows are: customers (the default)"`
+		Encoding string        `form:"encoding" required:"false" doc:"utf-8, gbk or gb18030; empty detects it"`
 	}
 	type importUploadIn struct {
 		RawBody huma.MultipartFormFiles[importUploadForm]

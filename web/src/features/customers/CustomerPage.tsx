@@ -11,7 +11,7 @@ import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { ErrorState, Loading } from '../../app/states';
 import { FieldInput, showValue } from './FieldInput';
-import { fieldLabel } from './fields';
+import { changedNames, fieldLabel } from './fields';
 import { type Customer, useFieldDefs } from './api';
 import { LIFECYCLES } from './locales';
 import './locales';
@@ -67,7 +67,8 @@ export default function CustomerPage() {
                 </Descriptions.Item>
               ))}
             </Descriptions>
-            <Form form={form} layout="vertical" initialValues={{ name: cu.name, lifecycle: cu.lifecycle, tags: cu.tags, custom: cu.custom }} onFinish={(v) => save.mutate(v)}>
+            <Form form={form} layout="vertical" initialValues={{ name: cu.name, lifecycle: cu.lifecycle, tags: cu.tags, custom: cu.custom }} onFinish={(v) => save.mutate(v)}
+              onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}>
               <Row gutter={12}>
                 <Col span={12}><Form.Item name="name" label={t('name')}><Input /></Form.Item></Col>
                 <Col span={12}>

@@ -14,7 +14,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { FieldInput, showValue } from './FieldInput';
-import { type FilterRow, OPS, fieldLabel, filterQuery } from './fields';
+import { type FilterRow, OPS, changedNames, fieldLabel, filterQuery } from './fields';
 import { type Customer, useFieldDefs } from './api';
 import { LIFECYCLES } from './locales';
 
@@ -330,7 +330,8 @@ function CreateCustomer({ defs, onClose }: { defs: import('./fields').FieldDef[]
           <Button size="small" onClick={() => save.mutate({ v: form.getFieldsValue(), allow: true })}>{t('createAnyway')}</Button>
         </div>
       )}
-      <Form form={form} layout="vertical" initialValues={{ kind: 'person', lifecycle: 'lead' }} onFinish={(v) => save.mutate({ v, allow: false })} data-testid="customer-form">
+      <Form form={form} layout="vertical" initialValues={{ kind: 'person', lifecycle: 'lead' }} onFinish={(v) => save.mutate({ v, allow: false })} data-testid="customer-form"
+        onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}>
         <Form.Item name="name" label={t('name')} rules={[{ required: true }]}>
           <Input />
         </Form.Item>

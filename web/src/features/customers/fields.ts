@@ -67,3 +67,15 @@ export function parseFilterQuery(q: string): { rows: FilterRow[]; q: string; tag
   });
   return out;
 }
+
+/** changedNames lists the form paths an antd onValuesChange reported, so their
+ * server-side errors can be cleared once the user edits them. */
+export function changedNames(changed: Record<string, unknown>): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  for (const [k, v] of Object.entries(changed)) {
+    if (k === 'custom' && v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const c of Object.keys(v as object)) out.push(['custom', c]);
+    } else out.push([k]);
+  }
+  return out;
+}

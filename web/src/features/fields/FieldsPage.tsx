@@ -127,7 +127,7 @@ export default function FieldsPage() {
             pagination={false}
             locale={{ emptyText: <EmptyState text={t('empty')} /> }}
             columns={[
-              { title: t('labelEn'), render: (_, d) => <a onClick={() => setEditing(d)}>{fieldLabel(d, i18n.language)}</a> },
+              { title: t('labelEn'), render: (_, d) => <Button type="link" style={{ padding: 0 }} onClick={() => setEditing(d)}>{fieldLabel(d, i18n.language)}</Button> },
               { title: t('key'), dataIndex: 'key', render: (k) => <code>custom.{k}</code> },
               { title: t('type'), dataIndex: 'type', render: (ty) => <Tag>{ty}</Tag> },
               {
@@ -223,6 +223,7 @@ function FieldDrawer({ def, position, onClose, onSaved }: { def: FieldDef | null
         form={form}
         layout="vertical"
         data-testid="field-form"
+        onValuesChange={(ch) => form.setFields(Object.keys(ch).map((name) => ({ name, errors: [] })))}
         initialValues={def ? { ...def, options: (def.options ?? []).map((o) => o.value) } : { type: 'text', filterable: true }}
         onFinish={(v) => {
           setRest([]);

@@ -1,0 +1,25 @@
+// Create a customer with a Chinese name and the custom field; the profile opens.
+import { pick } from './03-field.mjs';
+
+export default async function ({ page, state, shot, api, expect }) {
+  state.customerName = '张伟';
+  await page.goto(`/t/${state.slug}/customers`);
+  await page.getByRole('heading', { name: 'Customers' }).waitFor();
+  await page.getByTestId('new-customer').click();
+  const form = page.getByTestId('customer-form');
+  // A bad email is refused next to its field.
+  await form.getByLabel('Name').fill(state.customerName);
+  await form.getByLabel('Emails').fill('not-an-email');
+  await page.getByTestId('save-customer').click();
+  await form.getByText('not a valid email address').waitFor();
+  await form.getByLabel('Emails').fill('zhang.wei@example.com');
+  await form.getByLabel('Phones').fill('+86 139 1234 5678');
+  await pick(page, form.getByLabel('Tier'), 'gold');
+  await page.getByTestId('save-customer').click();
+  await page.getByTestId('customer-name').filter({ hasText: state.customerName }).waitFor();
+  state.customerId = page.url().split('/').pop();
+  await page.getByText('gold').first().waitFor();
+  await shot('04-customer-profile');
+  const c = await api('GET', `/t/${state.slug}/customers/${state.customerId}`);
+  expect(c.status === 200 && c.body.custom.tier === 'gold' && c.body.emails[0] === 'zhang.wei@example.com', `stored: ${JSON.stringify(c.body)}`);
+}
