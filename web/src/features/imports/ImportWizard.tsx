@@ -16,6 +16,7 @@ import { useFieldDefs } from '../customers/api';
 import { fieldLabel } from '../customers/fields';
 import { type ImportUpload, type ImportView } from './locales';
 import './locales';
+import '../customers/locales';
 
 const TARGETS = ['name', 'kind', 'emails', 'phones', 'company', 'address', 'tags', 'lifecycle', 'source'];
 
