@@ -2,6 +2,7 @@
 // viewer may see them), an edit form with per-field errors, the interaction
 // timeline with a composer, tasks with due and reminder times, and duplicates
 // with a merge.
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Col, DatePicker, Descriptions, Form, Input, InputNumber, List, Row, Select, Space, Tag, Timeline, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
@@ -63,7 +64,7 @@ export default function CustomerPage() {
               <Descriptions.Item label={t('created')}>{f.dateTime(cu.created_at)}</Descriptions.Item>
               {defs.map((d) => (
                 <Descriptions.Item key={d.key} label={fieldLabel(d, i18n.language)}>
-                  {d.sensitive && cu.custom?.[d.key] === '••••••' ? <span title={t('noAccess')}>••••••</span> : showValue(d, cu.custom?.[d.key], i18n.language)}
+                  {d.sensitive ? <Sensitive value={cu.custom?.[d.key]} /> : showValue(d, cu.custom?.[d.key], i18n.language)}
                 </Descriptions.Item>
               ))}
             </Descriptions>
@@ -94,6 +95,22 @@ export default function CustomerPage() {
         </Col>
       </Row>
     </div>
+  );
+}
+
+// Sensitive values stay masked on screen until a permitted viewer reveals them.
+function Sensitive({ value }: { value: unknown }) {
+  const { t } = useTranslation('customers');
+  const [shown, setShown] = useState(false);
+  if (value === undefined || value === null || value === '') return null;
+  if (value === '••••••') return <span title={t('noAccess')}>••••••</span>;
+  return shown ? (
+    <span>{String(value)}</span>
+  ) : (
+    <Space>
+      ••••••
+      <Button size="small" type="link" onClick={() => setShown(true)} data-testid="reveal">{t('reveal')}</Button>
+    </Space>
   );
 }
 

@@ -38,6 +38,14 @@ export function FieldInput({ def, value, onChange, id }: Props) {
     case 'rating':
       return <Rate count={def.max || 5} value={value as number} onChange={set} />;
     default:
+      if (def.sensitive) {
+        // Hidden until the eye is pressed; a viewer without pii.read only ever gets the mask.
+        return value === '••••••' ? (
+          <Input id={id} disabled placeholder="••••••" />
+        ) : (
+          <Input.Password id={id} value={value as string} onChange={(e) => set(e.target.value)} autoComplete="off" />
+        );
+      }
       return (
         <Input
           id={id}

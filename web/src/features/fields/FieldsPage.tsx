@@ -1,7 +1,10 @@
 // Custom fields of one entity (customers for now): list, create, edit labels and
 // options, archive and restore, reorder with the arrows (position), and a live
 // preview of the field as the customer form will show it.
-import { useState } from 'react';
+import { useState, type CSSProperties, type HTMLAttributes } from 'react';
+import { DndContext, PointerSensor, closestCenter, useSensor, useSensors, type DragEndEvent } from '@dnd-kit/core';
+import { SortableContext, arrayMove, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import { CSS } from '@dnd-kit/utilities';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Checkbox, Drawer, Form, Input, InputNumber, Select, Space, Switch, Table, Tag, Tooltip } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, PlusOutlined } from '@ant-design/icons';
@@ -94,13 +97,22 @@ export default function FieldsPage() {
     onError: (e) => message.error(errorMessage(e)),
   });
   const items = q.data?.items ?? [];
-  const move = (i: number, d: number) => {
-    const a = items[i], b = items[i + d];
-    if (!a || !b) return;
+  // Reorder by dragging a row, or with the arrows from the keyboard; every field
+  // whose place changed gets its new position.
+  const reorder = (from: number, to: number) => {
+    if (to < 0 || to >= items.length || from === to) return;
+    const next = arrayMove(items, from, to);
     act.mutate(async () => {
-      await patch(tpath(tenant.slug, `/fields/customers/${a.key}`), { position: i + d });
-      await patch(tpath(tenant.slug, `/fields/customers/${b.key}`), { position: i });
+      for (const [i, d] of next.entries()) {
+        if (d.position !== i) await patch(tpath(tenant.slug, `/fields/customers/${d.key}`), { position: i });
+      }
     });
+  };
+  const move = (i: number, d: number) => reorder(i, i + d);
+  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 6 } }));
+  const onDragEnd = (e: DragEndEvent) => {
+    if (!e.over) return;
+    reorder(items.findIndex((x) => x.key === e.active.id), items.findIndex((x) => x.key === e.over!.id));
   };
   return (
     <div>
@@ -120,8 +132,11 @@ export default function FieldsPage() {
         {q.error ? (
           <ErrorState error={q.error} onRetry={() => q.refetch()} />
         ) : (
+          <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={onDragEnd}>
+          <SortableContext items={items.map((d) => d.key)} strategy={verticalListSortingStrategy}>
           <Table<FieldDef>
             rowKey="key"
+            components={{ body: { row: DragRow } }}
             loading={q.isPending}
             dataSource={items}
             pagination={false}
@@ -169,6 +184,8 @@ export default function FieldsPage() {
               },
             ]}
           />
+          </SortableContext>
+          </DndContext>
         )}
       </Card>
       {editing && <FieldDrawer def={editing === 'new' ? null : editing} position={items.length} onClose={() => setEditing(null)} onSaved={refresh} />}
@@ -277,4 +294,16 @@ function FieldDrawer({ def, position, onClose, onSaved }: { def: FieldDef | null
       </Card>
     </Drawer>
   );
+}
+
+function DragRow(props: HTMLAttributes<HTMLTableRowElement> & { 'data-row-key'?: string }) {
+  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: props['data-row-key'] ?? '' });
+  const style: CSSProperties = {
+    ...props.style,
+    transform: CSS.Translate.toString(transform),
+    transition,
+    cursor: 'grab',
+    ...(isDragging ? { position: 'relative', zIndex: 9, background: '#f0f5ff' } : {}),
+  };
+  return <tr {...props} ref={setNodeRef} style={style} {...attributes} {...listeners} role="row" />;
 }
