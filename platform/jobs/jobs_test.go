@@ -636,7 +636,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 			bStartedWhileABusy.Store(true)
 		}
 		mu.Unlock()
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(450 * time.Millisecond)
 		mu.Lock()
 		running[j.TenantID]--
 		mu.Unlock()
@@ -646,7 +646,9 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	m := NewMetrics(reg)
 	s := newServer(t, []Handler{h}, func(o *ServerOptions) { o.BulkPerTenant = 1; o.Metrics = m; o.Concurrency = 6 })
 	var ids []uuid.UUID
-	for i := 0; i < 3; i++ {
+	// Five tasks of tenant A keep it busy for over two seconds, a window wide
+	// enough that tenant B's start inside it does not depend on a quiet machine.
+	for i := 0; i < 5; i++ {
 		// One attempt each: a throttled delivery must use neither an attempt nor
 		// one of Asynq's retries, or the task would be archived unrun.
 		j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
@@ -661,7 +663,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	}
 	start(t, s)
 	for _, id := range ids {
-		waitStatus(t, c, a.ID, id, StatusSucceeded, 20*time.Second)
+		waitStatus(t, c, a.ID, id, StatusSucceeded, 30*time.Second)
 	}
 	waitStatus(t, c, b.ID, jb.ID, StatusSucceeded, 5*time.Second)
 	if maxRunning[a.ID] != 1 {
