@@ -1,24 +1,56 @@
-// The customer list: search, a filter builder for every operator (custom fields
+// The customer list: search, quick filters (stage, tags, owner), a filter
+// builder for every operator (custom fields included), saved segments with live
+// counts, a column chooser, sortable columns, keyset "load more", bulk tag and
+// owner, export with progress, and the create drawer. The list's query lives in
+// the URL, so a filtered list survives opening a customer and coming back.
 import './locales';
-// included), saved segments, a column chooser, keyset "load more", bulk tag and
-// owner, a create drawer with duplicate warning, and export with progress.
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Checkbox, Drawer, Form, Input, Popover, Progress, Select, Space, Table, Tag } from 'antd';
-import { DownloadOutlined, FilterOutlined, PlusOutlined, SettingOutlined } from '@ant-design/icons';
+import { App, Badge, Button, Card, Checkbox, Input, Popconfirm, Popover, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import type { SortOrder, SorterResult } from 'antd/es/table/interface';
+import { DeleteOutlined, PlusOutlined, SaveOutlined, SettingOutlined, TeamOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate } from 'react-router-dom';
-import { ApiError, errorMessage, formErrors, get, post, tpath } from '../../app/api';
+import { Link, useSearchParams } from 'react-router-dom';
+import { errorMessage, get, post, del, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
-import { FieldInput, showValue } from './FieldInput';
-import { type FilterRow, OPS, changedNames, fieldLabel, filterQuery } from './fields';
-import { type Customer, useFieldDefs } from './api';
-import { LIFECYCLES } from './locales';
+import { MemberSelect } from './FieldInput';
+import { FilterBuilder } from './FilterBuilder';
+import { ExportButton } from './ExportButton';
+import { CreateCustomer } from './CreateCustomer';
+import { type FilterRow, fieldLabel, filterQuery, parseFilterQuery, showValue } from './fields';
+import { type Customer, useFieldDefs, useMembers } from './api';
+import { LIFECYCLES, LIFECYCLE_COLOR } from './locales';
 
-const STANDARD = ['name', 'emails', 'phones', 'tags', 'lifecycle', 'source', 'created_at'];
+const PAGE = 50;
+const DEFAULT_HIDDEN = ['source', 'updated_at'];
+const DEFAULT_CUSTOM = 3;
+const SORTABLE = ['name', 'created_at', 'updated_at'];
+
+interface Segment { id: string; name: string; count?: number; query: string; shared: boolean; owner_id: string }
+
+/**
+ * useColumnChoice remembers, per company on this device, which columns are
+ * hidden; until the user chooses, only the first few custom fields show.
+ */
+function useColumnChoice(slug: string, customKeys: string[]) {
+  const key = `clientele.customers.hidden.${slug}`;
+  const [chosen, setChosen] = useState<string[] | null>(() => {
+    try {
+      return JSON.parse(localStorage.getItem(key) ?? 'null');
+    } catch {
+      return null;
+    }
+  });
+  const hidden = chosen ?? [...DEFAULT_HIDDEN, ...customKeys.slice(DEFAULT_CUSTOM)];
+  const setHidden = (h: string[]) => {
+    localStorage.setItem(key, JSON.stringify(h));
+    setChosen(h);
+  };
+  return [hidden, setHidden] as const;
+}
 
 export default function CustomersPage() {
   const { t, i18n } = useTranslation(['customers', 'common']);
@@ -27,23 +59,37 @@ export default function CustomersPage() {
   const { message } = App.useApp();
   const qc = useQueryClient();
   const defs = useFieldDefs(tenant.slug).data ?? [];
-  const [q, setQ] = useState('');
-  const [rows, setRows] = useState<FilterRow[]>([]);
-  const [applied, setApplied] = useState<{ q: string; rows: FilterRow[]; segment?: string }>({ q: '', rows: [] });
-  const [hidden, setHidden] = useState<string[]>([]);
+  const members = useMembers(tenant.slug);
+  const [sp, setSp] = useSearchParams();
+  const parsed = useMemo(() => parseFilterQuery(sp.toString()), [sp]);
+  const segmentId = sp.get('segment_id') ?? undefined;
+  const [q, setQ] = useState(parsed.q);
+  const [rows, setRows] = useState<FilterRow[]>(parsed.rows);
+  const [hidden, setHidden] = useColumnChoice(tenant.slug, defs.map((d) => 'custom.' + d.key));
   const [selected, setSelected] = useState<string[]>([]);
   const [creating, setCreating] = useState(false);
-  const params = useMemo(() => {
-    const p = filterQuery(applied.rows, { q: applied.q });
-    if (applied.segment) p.set('segment_id', applied.segment);
-    return p;
-  }, [applied]);
+
+  // Whatever changes the query goes through the URL.
+  const apply = (next: Partial<typeof parsed> & { segment?: string | null }) => {
+    const m = { ...parsed, ...next };
+    const p = filterQuery(m.rows, m);
+    const seg = next.segment === undefined ? segmentId : next.segment;
+    if (seg) p.set('segment_id', seg);
+    setSelected([]);
+    setSp(p, { replace: false });
+  };
+  useEffect(() => {
+    setRows(parsed.rows);
+    setQ(parsed.q);
+  }, [parsed]);
+
+  const listKey = ['tenant', tenant.slug, 'customers', 'list', sp.toString()];
   const list = useInfiniteQuery({
-    queryKey: ['tenant', tenant.slug, 'customers', params.toString()],
+    queryKey: listKey,
     initialPageParam: '',
     queryFn: ({ pageParam }) => {
-      const p = new URLSearchParams(params);
-      p.set('limit', '50');
+      const p = new URLSearchParams(sp);
+      p.set('limit', String(PAGE));
       if (pageParam) p.set('cursor', pageParam);
       return get<{ items: Customer[]; next_cursor?: string }>(tpath(tenant.slug, '/customers?' + p.toString()));
     },
@@ -51,316 +97,244 @@ export default function CustomersPage() {
   });
   const segments = useQuery({
     queryKey: ['tenant', tenant.slug, 'segments'],
-    queryFn: () => get<{ items: { id: string; name: string; count?: number; query: string }[] }>(tpath(tenant.slug, '/segments')),
+    queryFn: () => get<{ items: Segment[] }>(tpath(tenant.slug, '/segments')),
   });
   const items = list.data?.pages.flatMap((p) => p.items) ?? [];
-  const defByKey = Object.fromEntries(defs.map((d) => [d.key, d]));
-  const fieldOptions = [
-    ...['name', 'emails', 'phones', 'tags', 'lifecycle', 'source', 'kind', 'created_at'].map((k) => ({ value: k, label: t(k === 'created_at' ? 'created' : k) })),
-    ...defs.filter((d) => d.filterable).map((d) => ({ value: 'custom.' + d.key, label: fieldLabel(d, i18n.language) })),
-  ];
-  const bulk = useMutation({
-    mutationFn: (body: Record<string, unknown>) => post<{ updated: number }>(tpath(tenant.slug, '/customers/bulk'), { ids: selected, ...body }),
-    onSuccess: (r) => {
-      message.success(`${t('saved')}: ${r.updated}`);
-      setSelected([]);
-      qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'customers'] });
-    },
-    onError: (e) => message.error(errorMessage(e)),
-  });
-  const columns = [
+  const segment = segments.data?.items.find((s) => s.id === segmentId);
+
+  const sortOrder = (key: string): SortOrder => (parsed.sort === key ? 'ascend' : parsed.sort === '-' + key ? 'descend' : null);
+  const sortable = (key: string) => (SORTABLE.includes(key) || defs.some((d) => 'custom.' + d.key === key && d.sortable) ? { sorter: true, sortOrder: sortOrder(key), sortDirections: ['ascend', 'descend', 'ascend'] as ('ascend' | 'descend')[] } : {});
+  const allColumns = [
     {
       key: 'name',
       title: t('name'),
+      fixed: 'left' as const,
+      ...sortable('name'),
       render: (_: unknown, c: Customer) => (
-        <Link to={`/t/${tenant.slug}/customers/${c.id}`}>
-          {c.name} {c.kind === 'company' && <Tag>{t('company')}</Tag>}
-        </Link>
+        <Space size={6}>
+          <Link to={`/t/${tenant.slug}/customers/${c.id}`} style={{ fontWeight: 500 }}>{c.name}</Link>
+          {c.kind === 'company' && <Tag icon={<TeamOutlined />} bordered={false}>{t('company')}</Tag>}
+        </Space>
       ),
     },
     { key: 'emails', title: t('emails'), render: (_: unknown, c: Customer) => c.emails.join(', ') },
-    { key: 'phones', title: t('phones'), render: (_: unknown, c: Customer) => c.phones.join(', ') },
-    { key: 'lifecycle', title: t('lifecycle'), render: (_: unknown, c: Customer) => <Tag color="blue">{t('lifecycle_' + c.lifecycle)}</Tag> },
-    { key: 'tags', title: t('tags'), render: (_: unknown, c: Customer) => c.tags.map((x) => <Tag key={x}>{x}</Tag>) },
+    { key: 'phones', title: t('phones'), render: (_: unknown, c: Customer) => <span style={{ whiteSpace: 'nowrap' }}>{c.phones.join(', ')}</span> },
+    { key: 'lifecycle', title: t('lifecycle'), render: (_: unknown, c: Customer) => <Tag color={LIFECYCLE_COLOR[c.lifecycle]}>{t('lifecycle_' + c.lifecycle)}</Tag> },
+    { key: 'tags', title: t('tags'), render: (_: unknown, c: Customer) => <Space size={[0, 4]} wrap>{c.tags.map((x) => <Tag key={x} bordered={false}>{x}</Tag>)}</Space> },
+    { key: 'owner_id', title: t('owner'), render: (_: unknown, c: Customer) => members.name(c.owner_id) ?? '' },
     { key: 'source', title: t('source'), dataIndex: 'source' },
-    { key: 'created_at', title: t('created'), render: (_: unknown, c: Customer) => f.date(c.created_at) },
+    { key: 'created_at', title: t('created'), ...sortable('created_at'), render: (_: unknown, c: Customer) => <span style={{ whiteSpace: 'nowrap' }}>{f.date(c.created_at)}</span> },
+    { key: 'updated_at', title: t('updated'), ...sortable('updated_at'), render: (_: unknown, c: Customer) => <span style={{ whiteSpace: 'nowrap' }}>{f.date(c.updated_at)}</span> },
     ...defs.map((d) => ({
       key: 'custom.' + d.key,
       title: fieldLabel(d, i18n.language),
-      render: (_: unknown, c: Customer) => showValue(d, c.custom?.[d.key], i18n.language),
+      ...sortable('custom.' + d.key),
+      align: (['number', 'decimal', 'currency'].includes(d.type) ? 'right' : undefined) as 'right' | undefined,
+      render: (_: unknown, c: Customer) => showValue(d, c.custom?.[d.key], i18n.language, f, members.name),
     })),
-  ].filter((c) => !hidden.includes(c.key));
+  ];
+  const columns = allColumns.filter((c) => !hidden.includes(c.key));
+  const columnKeys = allColumns.map((c) => c.key);
+
+  const saveSegment = useMutation({
+    mutationFn: (v: { name: string; shared: boolean }) => {
+      const p = filterQuery(rows, { ...parsed, q });
+      p.delete('sort');
+      return post<Segment>(tpath(tenant.slug, '/segments'), { name: v.name, query: p.toString(), shared: v.shared });
+    },
+    onSuccess: (s) => {
+      message.success(t('segmentSaved'));
+      qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'segments'] });
+      setSp(new URLSearchParams({ segment_id: s.id }));
+    },
+    onError: (e) => message.error(errorMessage(e)),
+  });
+  const deleteSegment = useMutation({
+    mutationFn: (id: string) => del(tpath(tenant.slug, `/segments/${id}`)),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'segments'] });
+      apply({ segment: null });
+    },
+    onError: (e) => message.error(errorMessage(e)),
+  });
+
+  const filtered = sp.toString().replace(/(^|&)sort=[^&]*/, '') !== '';
   return (
     <div>
       <PageHeader
         title={t('title')}
         subtitle={t('subtitle')}
         extra={
-          <Space>
-            <ExportButton params={params} />
+          <>
+            <ExportButton params={sp} fields={columns.map((c) => c.key)} segmentQuery={segment?.query} />
             <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="new-customer">
               {t('new')}
             </Button>
-          </Space>
+          </>
         }
       />
-      <Card>
-        <Space direction="vertical" style={{ width: '100%' }} size="middle">
-          <Space wrap>
+      <Card styles={{ body: { padding: 0 } }}>
+        <div style={{ padding: '16px 20px 12px', display: 'flex', flexWrap: 'wrap', gap: 8, justifyContent: 'space-between' }}>
+          <Space wrap size={8}>
             <Input.Search
               allowClear
-              style={{ width: 380 }}
+              style={{ width: 300 }}
               placeholder={t('search')}
-              aria-label={t('search')}
+              aria-label={t('searchLabel')}
               value={q}
               onChange={(e) => setQ(e.target.value)}
-              onSearch={(v) => setApplied({ ...applied, q: v })}
+              onSearch={(v) => apply({ q: v })}
               data-testid="customer-search"
             />
+            <Select mode="multiple" allowClear style={{ minWidth: 160 }} maxTagCount="responsive" placeholder={t('lifecycle')} aria-label={t('lifecycle')}
+              value={parsed.lifecycle} onChange={(v: string[]) => apply({ lifecycle: v })}
+              options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} />
+            <Select mode="tags" allowClear style={{ minWidth: 160 }} maxTagCount="responsive" placeholder={t('tags')} aria-label={t('tags')} open={false}
+              value={parsed.tag} onChange={(v: string[]) => apply({ tag: v.map((x) => x.toLowerCase()) })} tokenSeparators={[',', '，']} />
+            <MemberSelect style={{ width: 170 }} placeholder={t('owner')} aria-label={t('owner')} value={parsed.owner} onChange={(v) => apply({ owner: v ?? '' })} />
+          </Space>
+          <Space wrap size={8}>
             <Select
               allowClear
-              style={{ minWidth: 220 }}
+              style={{ width: 210 }}
               placeholder={t('segments')}
               aria-label={t('segments')}
-              value={applied.segment}
-              onChange={(v) => setApplied({ ...applied, segment: v })}
-              options={(segments.data?.items ?? []).map((s) => ({ value: s.id, label: `${s.name}${s.count !== undefined ? ` (${s.count})` : ''}` }))}
+              loading={segments.isPending}
+              value={segmentId}
+              onChange={(v?: string) => apply({ segment: v ?? null })}
+              notFoundContent={<Typography.Text type="secondary">{t('noSegments')}</Typography.Text>}
+              options={(segments.data?.items ?? []).map((s) => ({
+                value: s.id,
+                label: (
+                  <Space style={{ justifyContent: 'space-between', width: '100%' }}>
+                    <span>{s.name}</span>
+                    <Badge count={f.number(s.count ?? 0)} color="#e6edff" style={{ color: '#1d3fa6' }} showZero overflowCount={Number.MAX_SAFE_INTEGER} />
+                  </Space>
+                ),
+              }))}
+              data-testid="segment-select"
             />
+            {segment && (
+              <Popconfirm title={t('deleteSegmentConfirm', { name: segment.name })} onConfirm={() => deleteSegment.mutate(segment.id)}>
+                <Tooltip title={t('deleteSegment')}>
+                  <Button icon={<DeleteOutlined />} aria-label={t('deleteSegment')} />
+                </Tooltip>
+              </Popconfirm>
+            )}
             <Popover
               trigger="click"
+              placement="bottomRight"
+              title={t('columns')}
               content={
                 <Checkbox.Group
-                  style={{ display: 'flex', flexDirection: 'column' }}
-                  value={[...STANDARD, ...defs.map((d) => 'custom.' + d.key)].filter((k) => !hidden.includes(k))}
-                  onChange={(v) => setHidden([...STANDARD, ...defs.map((d) => 'custom.' + d.key)].filter((k) => !v.includes(k)))}
-                  options={[...STANDARD.map((k) => ({ value: k, label: t(k === 'created_at' ? 'created' : k) })), ...defs.map((d) => ({ value: 'custom.' + d.key, label: fieldLabel(d, i18n.language) }))]}
+                  style={{ display: 'flex', flexDirection: 'column', gap: 4, maxHeight: 360, overflow: 'auto' }}
+                  value={columnKeys.filter((k) => !hidden.includes(k))}
+                  onChange={(v) => setHidden(columnKeys.filter((k) => k !== 'name' && !v.includes(k)))}
+                  options={allColumns.map((c) => ({ value: c.key, label: c.title, disabled: c.key === 'name' }))}
                 />
               }
             >
               <Button icon={<SettingOutlined />}>{t('columns')}</Button>
             </Popover>
           </Space>
-          <FilterBuilder rows={rows} setRows={setRows} fieldOptions={fieldOptions} defs={defByKey}
-            onApply={() => setApplied({ ...applied, q, rows })}
-            onSave={async (name) => {
-              try {
-                await post(tpath(tenant.slug, '/segments'), { name, query: filterQuery(rows, { q }).toString(), shared: true });
-                message.success(t('saved'));
-                segments.refetch();
-              } catch (e) {
-                message.error(errorMessage(e));
-              }
+        </div>
+        <div style={{ padding: '0 20px 12px' }}>
+          <FilterBuilder rows={rows} setRows={setRows} defs={defs} onApply={() => apply({ rows, q })}
+            extra={(rows.length > 0 || filtered) && <SaveSegment onSave={(v) => saveSegment.mutate(v)} loading={saveSegment.isPending} />} />
+        </div>
+        {selected.length > 0 && <BulkBar ids={selected} onDone={() => setSelected([])} />}
+        {list.error ? (
+          <ErrorState error={list.error} onRetry={() => list.refetch()} />
+        ) : (
+          <Table<Customer>
+            rowKey="id"
+            size="middle"
+            loading={list.isPending}
+            dataSource={items}
+            columns={columns}
+            pagination={false}
+            sticky
+            scroll={{ x: 'max-content' }}
+            rowSelection={{ selectedRowKeys: selected, onChange: (k) => setSelected(k as string[]), fixed: true }}
+            onChange={(_p, _f, s) => {
+              const so = (Array.isArray(s) ? s[0] : s) as SorterResult<Customer>;
+              const key = so?.columnKey as string | undefined;
+              apply({ sort: so?.order && key ? (so.order === 'descend' ? '-' : '') + key : '' });
             }}
+            locale={{ emptyText: <EmptyState text={filtered ? t('noMatches') : t('empty')}>{!filtered && <Button type="primary" onClick={() => setCreating(true)}>{t('new')}</Button>}</EmptyState> }}
+            data-testid="customer-table"
           />
-          {selected.length > 0 && (
-            <Space>
-              <span>{t('selected', { n: selected.length })}</span>
-              <Input.Search placeholder={t('bulkTag')} aria-label={t('bulkTag')} enterButton={t('bulkTag')} style={{ width: 260 }}
-                onSearch={(v) => v.trim() && bulk.mutate({ add_tags: [v.trim()] })} />
-              <OwnerPicker onPick={(id) => bulk.mutate({ owner_id: id })} />
-            </Space>
-          )}
-          {list.error ? (
-            <ErrorState error={list.error} onRetry={() => list.refetch()} />
-          ) : (
-            <Table<Customer>
-              rowKey="id"
-              size="middle"
-              loading={list.isPending}
-              dataSource={items}
-              columns={columns}
-              pagination={false}
-              scroll={{ x: true }}
-              rowSelection={{ selectedRowKeys: selected, onChange: (k) => setSelected(k as string[]) }}
-              locale={{ emptyText: <EmptyState /> }}
-              data-testid="customer-table"
-            />
-          )}
-          <Space>
-            <span>{t('count', { n: items.length })}</span>
-            {list.hasNextPage ? (
-              <Button onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>{t('common:state.loadMore')}</Button>
-            ) : items.length > 0 ? (
-              <span style={{ color: '#555b66' }}>{t('common:state.allLoaded')}</span>
-            ) : null}
-          </Space>
-        </Space>
+        )}
+        <div style={{ display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '12px 20px' }}>
+          <Typography.Text type="secondary" aria-live="polite">{t('count', { n: items.length })}</Typography.Text>
+          {list.hasNextPage ? (
+            <Button onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage} data-testid="load-more">{t('common:state.loadMore')}</Button>
+          ) : items.length > 0 ? (
+            <Typography.Text type="secondary">{t('common:state.allLoaded')}</Typography.Text>
+          ) : null}
+        </div>
       </Card>
       {creating && <CreateCustomer defs={defs} onClose={() => setCreating(false)} />}
     </div>
   );
 }
 
-function FilterBuilder({ rows, setRows, fieldOptions, defs, onApply, onSave }: {
-  rows: FilterRow[]; setRows: (r: FilterRow[]) => void; fieldOptions: { value: string; label: string }[];
-  defs: Record<string, import('./fields').FieldDef>; onApply: () => void; onSave: (name: string) => void;
-}) {
-  const { t } = useTranslation(['customers', 'common']);
+function SaveSegment({ onSave, loading }: { onSave: (v: { name: string; shared: boolean }) => void; loading: boolean }) {
+  const { t } = useTranslation('customers');
+  const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
-  const set = (i: number, r: Partial<FilterRow>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
+  const [shared, setShared] = useState(true);
   return (
-    <Space direction="vertical" data-testid="filter-builder">
-      {rows.map((r, i) => {
-        const def = r.field.startsWith('custom.') ? defs[r.field.slice(7)] : undefined;
-        return (
-          <Space key={i} wrap>
-            <Select aria-label={t('field')} style={{ width: 200 }} value={r.field || undefined} placeholder={t('field')} options={fieldOptions}
-              onChange={(v) => set(i, { field: v, value: '' })} data-testid={`filter-field-${i}`} />
-            <Select aria-label={t('op')} style={{ width: 140 }} value={r.op} options={OPS.map((o) => ({ value: o, label: t('op_' + o) }))}
-              onChange={(v) => set(i, { op: v })} />
-            {r.op !== 'empty' && (def?.type === 'select' || def?.type === 'multi_select') && r.op !== 'in' ? (
-              <Select aria-label={t('value')} style={{ width: 200 }} value={r.value || undefined}
-                options={(def.options ?? []).map((o) => ({ value: o.value, label: o.label_en || o.value }))} onChange={(v) => set(i, { value: v })}
-                data-testid={`filter-value-${i}`} />
-            ) : r.op !== 'empty' ? (
-              <Input aria-label={t('value')} style={{ width: 200 }} value={r.value} placeholder={r.op === 'between' || r.op === 'in' ? 'a,b' : ''}
-                onChange={(e) => set(i, { value: e.target.value })} data-testid={`filter-value-${i}`} />
-            ) : null}
-            <Button type="text" onClick={() => setRows(rows.filter((_, j) => j !== i))} aria-label={t('common:action.remove')}>✕</Button>
-          </Space>
-        );
-      })}
-      <Space wrap>
-        <Button icon={<FilterOutlined />} onClick={() => setRows([...rows, { field: '', op: 'eq', value: '' }])} data-testid="add-filter">{t('addFilter')}</Button>
-        <Button type="primary" onClick={onApply} data-testid="apply-filters">{t('apply')}</Button>
-        {rows.length > 0 && (
-          <>
-            <Button onClick={() => { setRows([]); }}>{t('clear')}</Button>
-            <Input aria-label={t('segmentName')} placeholder={t('segmentName')} value={name} onChange={(e) => setName(e.target.value)} style={{ width: 180 }} />
-            <Button disabled={!name.trim()} onClick={() => onSave(name.trim())}>{t('saveSegment')}</Button>
-          </>
-        )}
-      </Space>
-    </Space>
+    <Popover
+      open={open}
+      onOpenChange={setOpen}
+      trigger="click"
+      title={t('saveSegment')}
+      content={
+        <Space direction="vertical" style={{ width: 260 }}>
+          <Input aria-label={t('segmentName')} placeholder={t('segmentName')} value={name} onChange={(e) => setName(e.target.value)} maxLength={100}
+            onPressEnter={() => name.trim() && (onSave({ name: name.trim(), shared }), setOpen(false))} />
+          <Checkbox checked={shared} onChange={(e) => setShared(e.target.checked)}>{t('shared')}</Checkbox>
+          <Button type="primary" block disabled={!name.trim()} loading={loading} onClick={() => { onSave({ name: name.trim(), shared }); setOpen(false); setName(''); }}>
+            {t('common:action.save')}
+          </Button>
+        </Space>
+      }
+    >
+      <Button icon={<SaveOutlined />}>{t('saveSegment')}</Button>
+    </Popover>
   );
 }
 
-function OwnerPicker({ onPick }: { onPick: (id: string) => void }) {
-  const { t } = useTranslation('customers');
+function BulkBar({ ids, onDone }: { ids: string[]; onDone: () => void }) {
+  const { t } = useTranslation(['customers', 'common']);
   const tenant = useTenant();
-  const members = useQuery({
-    queryKey: ['tenant', tenant.slug, 'members'],
-    queryFn: () => get<{ items: { identity_id: string; email: string; name?: string }[] }>(tpath(tenant.slug, '/members')),
-  });
-  return (
-    <Select style={{ width: 220 }} placeholder={t('bulkOwner')} aria-label={t('bulkOwner')} onChange={onPick}
-      options={(members.data?.items ?? []).map((m) => ({ value: m.identity_id, label: m.name || m.email }))} />
-  );
-}
-
-function ExportButton({ params }: { params: URLSearchParams }) {
-  const { t } = useTranslation('customers');
-  const tenant = useTenant();
-  const { message } = App.useApp();
-  const [job, setJob] = useState<string | null>(null);
-  const st = useQuery({
-    queryKey: ['tenant', tenant.slug, 'export', job],
-    enabled: !!job,
-    queryFn: () => get<{ status: string; fraction?: number; download_url?: string; error?: string }>(tpath(tenant.slug, `/exports/${job}`)),
-    refetchInterval: (q) => (q.state.data?.status === 'succeeded' || q.state.data?.status === 'failed' ? false : 1000),
-  });
-  const start = async (format: string) => {
-    const p = new URLSearchParams(params);
-    const segment = p.get('segment_id');
-    p.delete('segment_id');
-    try {
-      const r = await post<{ id: string }>(tpath(tenant.slug, '/exports'), segment ? { segment_id: segment, format } : { filter: p.toString(), format });
-      setJob(r.id);
-    } catch (e) {
-      message.error(errorMessage(e));
-    }
-  };
-  if (job && st.data?.status === 'succeeded' && st.data.download_url) {
-    return <Button icon={<DownloadOutlined />} href={st.data.download_url} onClick={() => setTimeout(() => setJob(null), 500)}>{t('download')}</Button>;
-  }
-  if (job) return <Progress type="circle" size={32} percent={Math.round((st.data?.fraction ?? 0) * 100)} status={st.data?.status === 'failed' ? 'exception' : 'active'} />;
-  return (
-    <Space.Compact>
-      <Button icon={<DownloadOutlined />} onClick={() => start('csv')}>{t('export')} CSV</Button>
-      <Button onClick={() => start('xlsx')}>XLSX</Button>
-    </Space.Compact>
-  );
-}
-
-function CreateCustomer({ defs, onClose }: { defs: import('./fields').FieldDef[]; onClose: () => void }) {
-  const { t, i18n } = useTranslation(['customers', 'common']);
-  const tenant = useTenant();
-  const nav = useNavigate();
   const qc = useQueryClient();
   const { message } = App.useApp();
-  const [form] = Form.useForm();
-  const [dup, setDup] = useState<string | null>(null);
-  const save = useMutation({
-    mutationFn: ({ v, allow }: { v: Record<string, unknown>; allow: boolean }) => {
-      const body = {
-        kind: v.kind,
-        name: v.name,
-        emails: ((v.emails as string) || '').split(/[,\s;]+/).filter(Boolean),
-        phones: ((v.phones as string) || '').split(/[,;]+/).map((s) => s.trim()).filter(Boolean),
-        tags: v.tags ?? [],
-        lifecycle: v.lifecycle,
-        source: v.source || undefined,
-        custom: Object.fromEntries(Object.entries((v.custom as Record<string, unknown>) ?? {}).filter(([, x]) => x !== undefined && x !== null && x !== '')),
-      };
-      return post<Customer>(tpath(tenant.slug, '/customers') + (allow ? '?allow_duplicate=true' : ''), body);
-    },
-    onSuccess: (c) => {
-      message.success(t('created_ok'));
+  const [tag, setTag] = useState('');
+  const bulk = useMutation({
+    mutationFn: (body: Record<string, unknown>) => post<{ updated: number; unchanged: number; not_found: string[] }>(tpath(tenant.slug, '/customers/bulk'), { ids, ...body }),
+    onSuccess: (r) => {
+      message.success(t('bulkDone', { updated: r.updated, unchanged: r.unchanged }));
+      setTag('');
+      onDone();
       qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'customers'] });
-      onClose();
-      nav(`/t/${tenant.slug}/customers/${c.id}`);
     },
-    onError: (e) => {
-      if (e instanceof ApiError && e.status === 409) {
-        const m = e.detail.match(/[0-9a-f]{8}-[0-9a-f-]{27}/);
-        setDup(m ? m[0] : '');
-        return;
-      }
-      const { fields } = formErrors(e);
-      form.setFields(fields.map((x) => ({ name: x.name.length > 1 && x.name[0] !== 'custom' ? [x.name[0]] : x.name, errors: x.errors })));
-    },
+    onError: (e) => message.error(errorMessage(e)),
   });
   return (
-    <Drawer open width={560} title={t('new')} onClose={onClose}
-      extra={<Button type="primary" loading={save.isPending} onClick={() => form.submit()} data-testid="save-customer">{t('common:action.save')}</Button>}>
-      {dup !== null && (
-        <div role="alert" style={{ background: '#fff7e6', border: '1px solid #ffd591', padding: 12, borderRadius: 6, marginBottom: 16 }}>
-          {t('duplicate')}{' '}
-          {dup && <Link to={`/t/${tenant.slug}/customers/${dup}`} onClick={onClose}>{t('openExisting')}</Link>}{' '}
-          <Button size="small" onClick={() => save.mutate({ v: form.getFieldsValue(), allow: true })}>{t('createAnyway')}</Button>
-        </div>
-      )}
-      <Form form={form} layout="vertical" initialValues={{ kind: 'person', lifecycle: 'lead' }} onFinish={(v) => save.mutate({ v, allow: false })} data-testid="customer-form"
-        onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}>
-        <Form.Item name="name" label={t('name')} rules={[{ required: true }]}>
-          <Input />
-        </Form.Item>
-        <Space style={{ width: '100%' }} align="start">
-          <Form.Item name="kind" label={t('kind')}>
-            <Select style={{ width: 160 }} options={[{ value: 'person', label: t('person') }, { value: 'company', label: t('company') }]} />
-          </Form.Item>
-          <Form.Item name="lifecycle" label={t('lifecycle')}>
-            <Select style={{ width: 200 }} options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} />
-          </Form.Item>
-        </Space>
-        <Form.Item name="emails" label={t('emails')}>
-          <Input placeholder="li.lei@example.com" />
-        </Form.Item>
-        <Form.Item name="phones" label={t('phones')}>
-          <Input placeholder="+86 139 1234 5678" />
-        </Form.Item>
-        <Form.Item name="tags" label={t('tags')}>
-          <Select mode="tags" open={false} tokenSeparators={[',']} />
-        </Form.Item>
-        <Form.Item name="source" label={t('source')}>
-          <Input />
-        </Form.Item>
-        {defs.map((d) => (
-          <Form.Item key={d.key} name={['custom', d.key]} label={fieldLabel(d, i18n.language)} required={d.required} extra={d.help_en}>
-            <FieldInput def={d} />
-          </Form.Item>
-        ))}
-      </Form>
-    </Drawer>
+    <div role="region" aria-label={t('bulkActions')} style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center', padding: '10px 20px', background: '#eef3ff', borderTop: '1px solid #d6e0ff', borderBottom: '1px solid #d6e0ff' }}>
+      <b style={{ marginRight: 8 }}>{t('selected', { n: ids.length })}</b>
+      <Space.Compact>
+        <Input aria-label={t('tagName')} placeholder={t('tagName')} value={tag} onChange={(e) => setTag(e.target.value)} style={{ width: 150 }}
+          onPressEnter={() => tag.trim() && bulk.mutate({ add_tags: [tag.trim()] })} data-testid="bulk-tag" />
+        <Button disabled={!tag.trim()} loading={bulk.isPending} onClick={() => bulk.mutate({ add_tags: [tag.trim()] })}>{t('bulkTag')}</Button>
+        <Button disabled={!tag.trim()} loading={bulk.isPending} onClick={() => bulk.mutate({ remove_tags: [tag.trim()] })}>{t('bulkUntag')}</Button>
+      </Space.Compact>
+      <MemberSelect style={{ width: 200 }} placeholder={t('bulkOwner')} aria-label={t('bulkOwner')} onChange={(v) => v && bulk.mutate({ owner_id: v })} />
+      <Select style={{ width: 170 }} placeholder={t('bulkStage')} aria-label={t('bulkStage')} value={null}
+        options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} onChange={(v: string) => bulk.mutate({ lifecycle: v })} />
+      <Button type="link" onClick={onDone}>{t('clearSelection')}</Button>
+    </div>
   );
 }

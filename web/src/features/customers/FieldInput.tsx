@@ -1,74 +1,76 @@
-// One input per custom-field type, as forms, the preview and the filter builder use.
-import { Checkbox, DatePicker, Input, InputNumber, Rate, Select, Space } from 'antd';
+// One input per custom-field type, as the create and edit forms and the fields
+// admin's preview show it.
+import { AutoComplete, DatePicker, Input, InputNumber, Rate, Select, Space, Switch } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { type FieldDef, fieldLabel } from './fields';
+import { useTenant } from '../../app/session';
+import { useFormat } from '../../app/useFormat';
+import { CURRENCIES, useMembers } from './api';
+import { type FieldDef, MASK, fieldLabel, optionLabel } from './fields';
 
-type Props = { def: FieldDef; value?: unknown; onChange?: (v: unknown) => void; id?: string };
+type Props = { def: FieldDef; value?: unknown; onChange?: (v: unknown) => void; id?: string; 'aria-invalid'?: boolean };
 
-export function FieldInput({ def, value, onChange, id }: Props) {
-  const { i18n } = useTranslation();
-  const opts = (def.options ?? []).map((o) => ({ value: o.value, label: fieldLabel({ key: o.value, label_en: o.label_en ?? o.value, label_zh: o.label_zh }, i18n.language) }));
+export function FieldInput({ def, value, onChange, id, ...rest }: Props) {
+  const { t, i18n } = useTranslation('customers');
+  const f = useFormat();
+  const label = fieldLabel(def, i18n.language);
+  const opts = (def.options ?? []).map((o) => ({ value: o.value, label: optionLabel(o, i18n.language) }));
   const set = (v: unknown) => onChange?.(v);
+  const aria = { 'aria-invalid': rest['aria-invalid'] };
   switch (def.type) {
     case 'long_text':
-      return <Input.TextArea id={id} rows={3} value={value as string} onChange={(e) => set(e.target.value)} />;
+      return <Input.TextArea id={id} {...aria} rows={3} value={value as string} onChange={(e) => set(e.target.value)} />;
     case 'number':
+      return <InputNumber id={id} {...aria} style={{ width: '100%' }} value={value as number} onChange={set} />;
     case 'decimal':
-      return <InputNumber id={id} style={{ width: '100%' }} value={value as number} stringMode={def.type === 'decimal'} onChange={set} />;
+      return <InputNumber<string> id={id} {...aria} style={{ width: '100%' }} stringMode value={value as string} onChange={set} />;
     case 'currency': {
       const v = (value as { amount?: string; currency?: string }) ?? {};
       return (
         <Space.Compact style={{ width: '100%' }}>
-          <InputNumber id={id} style={{ width: '70%' }} stringMode value={v.amount} onChange={(a) => set({ ...v, amount: a ?? undefined })} />
-          <Input style={{ width: '30%' }} aria-label="currency" value={v.currency ?? 'CNY'} onChange={(e) => set({ ...v, currency: e.target.value.toUpperCase() })} />
+          <InputNumber<string> id={id} {...aria} style={{ width: '100%' }} stringMode min="0" value={v.amount}
+            onChange={(a) => set({ currency: v.currency || f.settings.currency, ...v, amount: a ?? undefined })} />
+          <AutoComplete style={{ width: 110 }} aria-label={`${label}: ${t('currency')}`} value={v.currency || f.settings.currency}
+            options={CURRENCIES.map((c) => ({ value: c }))}
+            onChange={(c: string) => set({ ...v, currency: c.toUpperCase().slice(0, 3) })} />
         </Space.Compact>
       );
     }
     case 'date':
-      return <DatePicker id={id} style={{ width: '100%' }} value={value ? dayjs(value as string) : null} onChange={(d) => set(d ? d.format('YYYY-MM-DD') : null)} />;
+      return <DatePicker id={id} {...aria} style={{ width: '100%' }} value={value ? dayjs(value as string) : null} onChange={(d) => set(d ? d.format('YYYY-MM-DD') : null)} />;
     case 'datetime':
-      return <DatePicker id={id} showTime style={{ width: '100%' }} value={value ? dayjs(value as string) : null} onChange={(d) => set(d ? d.toISOString() : null)} />;
+      return <DatePicker id={id} {...aria} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm" style={{ width: '100%' }} value={value ? dayjs(value as string) : null} onChange={(d) => set(d ? d.toISOString() : null)} />;
     case 'boolean':
-      return <Checkbox id={id} checked={!!value} onChange={(e) => set(e.target.checked)} />;
+      return <Switch id={id} checked={!!value} onChange={set} aria-label={label} />;
     case 'select':
-      return <Select id={id} allowClear options={opts} value={value as string} onChange={set} />;
+      return <Select id={id} {...aria} allowClear showSearch={{ optionFilterProp: 'label' }} options={opts} value={value as string} onChange={(v) => set(v ?? null)} placeholder={t('choose')} />;
     case 'multi_select':
-      return <Select id={id} mode="multiple" allowClear options={opts} value={(value as string[]) ?? []} onChange={set} />;
+      return <Select id={id} {...aria} mode="multiple" allowClear options={opts} value={(value as string[]) ?? []} onChange={set} placeholder={t('choose')} />;
     case 'rating':
-      return <Rate count={def.max || 5} value={value as number} onChange={set} />;
+      return <Rate id={id} count={def.max || 5} value={value as number} onChange={set} aria-label={label} />;
+    case 'user':
+      return <MemberSelect id={id} value={value as string} onChange={set} />;
     default:
       if (def.sensitive) {
-        // Hidden until the eye is pressed; a viewer without pii.read only ever gets the mask.
-        return value === '••••••' ? (
-          <Input id={id} disabled placeholder="••••••" />
-        ) : (
-          <Input.Password id={id} value={value as string} onChange={(e) => set(e.target.value)} autoComplete="off" />
-        );
+        // A viewer without pii.read only ever gets the mask: they may replace the value, never read it.
+        if (value === MASK) return <Input.Password id={id} {...aria} placeholder={MASK} visibilityToggle={false} autoComplete="off" onChange={(e) => set(e.target.value)} />;
+        return <Input.Password id={id} {...aria} value={value as string} onChange={(e) => set(e.target.value)} autoComplete="off" />;
       }
       return (
-        <Input
-          id={id}
-          type={def.type === 'email' ? 'email' : def.type === 'url' ? 'url' : 'text'}
-          value={def.sensitive && value === '••••••' ? undefined : (value as string)}
-          placeholder={def.sensitive && value === '••••••' ? '••••••' : undefined}
-          onChange={(e) => set(e.target.value)}
-        />
+        <Input id={id} {...aria} value={value as string} onChange={(e) => set(e.target.value)}
+          type={def.type === 'email' ? 'email' : def.type === 'url' ? 'url' : def.type === 'phone' ? 'tel' : 'text'}
+          placeholder={def.type === 'email' ? 'li.lei@example.com' : def.type === 'url' ? 'https://' : def.type === 'phone' ? '+86 139 1234 5678' : undefined} />
       );
   }
 }
 
-/** showValue renders a stored custom value as text. */
-export function showValue(def: FieldDef | undefined, v: unknown, lang: string): string {
-  if (v === null || v === undefined || v === '') return '';
-  if (Array.isArray(v)) return v.map((x) => showValue(def, x, lang)).join(', ');
-  if (typeof v === 'object') {
-    const c = v as { amount?: string; currency?: string };
-    if (c.amount !== undefined) return `${c.amount} ${c.currency ?? ''}`.trim();
-    return JSON.stringify(v);
-  }
-  if (typeof v === 'boolean') return v ? '✓' : '✗';
-  const o = def?.options?.find((x) => x.value === v);
-  if (o) return fieldLabel({ key: o.value, label_en: o.label_en ?? o.value, label_zh: o.label_zh }, lang);
-  return String(v);
+/** MemberSelect picks a member of the company (owners, user fields). */
+export function MemberSelect({ id, value, onChange, placeholder, style, ...rest }: { id?: string; value?: string; onChange?: (v: string | null) => void; placeholder?: string; style?: React.CSSProperties; 'aria-label'?: string }) {
+  const { t } = useTranslation('customers');
+  const tenant = useTenant();
+  const m = useMembers(tenant.slug);
+  return (
+    <Select id={id} allowClear showSearch={{ optionFilterProp: 'label' }} loading={m.isPending} options={m.options} value={value || undefined}
+      onChange={(v) => onChange?.(v ?? null)} placeholder={placeholder ?? t('chooseMember')} style={style ?? { width: '100%' }} aria-label={rest['aria-label']} />
+  );
 }
