@@ -14,11 +14,11 @@ export default async function ({ page, state, shot, api, expect }) {
   await form.getByText('not a valid email address').waitFor();
   await form.getByLabel('Emails').fill('zhang.wei@example.com');
   await form.getByLabel('Phones').fill('+86 139 1234 5678');
-  await pick(page, form.getByLabel('Tier'), 'gold');
+  await pick(page, form.getByLabel('Tier'), 'Gold');
   await page.getByTestId('save-customer').click();
   await page.getByTestId('customer-name').filter({ hasText: state.customerName }).waitFor();
   state.customerId = page.url().split('/').pop();
-  await page.getByText('gold').first().waitFor();
+  await page.getByTestId('custom-values').getByText('Gold').waitFor();
   await shot('04-customer-profile');
   const c = await api('GET', `/t/${state.slug}/customers/${state.customerId}`);
   expect(c.status === 200 && c.body.custom.tier === 'gold' && c.body.emails[0] === 'zhang.wei@example.com', `stored: ${JSON.stringify(c.body)}`);

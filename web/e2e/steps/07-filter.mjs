@@ -6,7 +6,7 @@ export default async function ({ page, state, shot, api, expect }) {
   await page.goto(`/t/${state.slug}/customers`);
   await page.getByTestId('add-filter').click();
   await pick(page, page.getByTestId('filter-builder').getByLabel('Field').first(), 'Tier');
-  await pick(page, page.getByTestId('filter-builder').getByLabel('Value').first(), 'gold');
+  await pick(page, page.getByTestId('filter-builder').getByLabel('Value').first(), 'Gold');
   await page.getByTestId('apply-filters').click();
   const table = page.getByTestId('customer-table');
   await table.getByRole('link', { name: state.customerName }).waitFor();
