@@ -17,10 +17,13 @@ export default async function ({ page, state, shot, api, expect }) {
   await shot('05-import-mapping');
   await page.getByTestId('import-next').click();
   await page.getByText('problems in the first rows').or(page.getByText('look good')).first().waitFor();
+  await shot('05-import-check');
   await page.getByTestId('import-start').click();
   await page.getByTestId('import-progress').waitFor();
   await page.getByText('Completed').first().waitFor({ timeout: 90_000 });
   await page.getByTestId('import-report').waitFor();
+  const bar = page.getByRole('progressbar').first();
+  expect((await bar.getAttribute('aria-valuenow')) === '100', `the bar stands at ${await bar.getAttribute('aria-valuenow')}`);
   await shot('05-import-result');
   const id = page.url().split('/').pop();
   const v = await api('GET', `/t/${state.slug}/imports/${id}`);

@@ -5,7 +5,7 @@
 // the URL, so a filtered list survives opening a customer and coming back.
 import './locales';
 import { useEffect, useMemo, useState } from 'react';
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Badge, Button, Card, Checkbox, Input, Popconfirm, Popover, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import type { SortOrder, SorterResult } from 'antd/es/table/interface';
 import { DeleteOutlined, PlusOutlined, SaveOutlined, SettingOutlined, TeamOutlined } from '@ant-design/icons';
@@ -94,6 +94,7 @@ export default function CustomersPage() {
       return get<{ items: Customer[]; next_cursor?: string }>(tpath(tenant.slug, '/customers?' + p.toString()));
     },
     getNextPageParam: (last) => last.next_cursor || undefined,
+    placeholderData: keepPreviousData,
   });
   const segments = useQuery({
     queryKey: ['tenant', tenant.slug, 'segments'],
@@ -249,7 +250,7 @@ export default function CustomersPage() {
           <Table<Customer>
             rowKey="id"
             size="middle"
-            loading={list.isPending}
+            loading={list.isPending || (list.isFetching && list.isPlaceholderData)}
             dataSource={items}
             columns={columns}
             pagination={false}
