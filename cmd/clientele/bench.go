@@ -38,6 +38,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	minAuth := fs.Float64("min-auth-ratio", 0, "fail when /api/v1/me throughput is below this multiple of Kratos whoami's (0: report only; the target is 10)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	withExports := fs.Bool("exports", false, "also export every bench customer to CSV and XLSX and report worker memory")
+	imports := importBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -274,6 +275,11 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	if *withExports {
 		if err := benchExports(ctx, d, client, base, token); err != nil {
+			return err
+		}
+	}
+	if *imports.on {
+		if err := imports.run(ctx, cfg, quiet, client, strings.TrimSuffix(base, "/bench"), token, benchEmail, "bench"); err != nil {
 			return err
 		}
 	}

@@ -794,17 +794,12 @@ func (m *Module) matchKeys(ctx context.Context, tx bun.Tx, tenant uuid.UUID, key
 		}
 	}
 	if len(contact) > 0 {
-		var rows []struct {
-			Key string    `bun:"key"`
-			ID  uuid.UUID `bun:"customer_id"`
-		}
-		if err := tx.NewSelect().TableExpr("customer_contacts AS cc").ColumnExpr("cc.key, cc.customer_id").
-			Join("JOIN customers AS c ON c.tenant_id = cc.tenant_id AND c.id = cc.customer_id AND c.deleted_at IS NULL").
-			Where("cc.tenant_id = ? AND cc.key IN (?)", tenant, bun.In(contact)).OrderExpr("c.created_at DESC").Scan(ctx, &rows); err != nil {
+		held, err := bulkMatchContacts(ctx, tx, tenant, contact)
+		if err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			out[r.Key] = r.ID
+		for k, id := range held {
+			out[k] = id
 		}
 	}
 	if len(unique) > 0 {
