@@ -53,6 +53,7 @@ type txKey struct{}
 type txState struct {
 	tenant uuid.UUID
 	tx     bun.Tx
+	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
 	after  []func(context.Context)
 }
 
@@ -86,6 +87,61 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 		h(ctx)
 	}
 	return nil
+}
+
+// InTenantBulk is InTenant on a connection of its own, so that CopyFrom can
+// stream rows with COPY into the same transaction. COPY into a table under RLS is
+// refused by PostgreSQL, so bulk loaders COPY into a temporary staging table (no
+// RLS: it is private to the session) and move the rows with INSERT ... SELECT,
+// which RLS checks like any other insert.
+func InTenantBulk(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if tenant == uuid.Nil {
+		return errs.E(errs.Internal, "tenant transaction without a tenant")
+	}
+	if _, ok := ctx.Value(txKey{}).(*txState); ok {
+		return errs.InternalErr(errors.New("db: a bulk transaction cannot nest inside another"))
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st := &txState{tenant: tenant, conn: &conn}
+	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenant.String()); err != nil {
+			return fmt.Errorf("db: set tenant: %w", err)
+		}
+		st.tx = tx
+		return fn(context.WithValue(ctx, txKey{}, st), tx)
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range st.after {
+		h(ctx)
+	}
+	return nil
+}
+
+// CopyFrom streams rows with COPY into table, inside the transaction that
+// InTenantBulk carries in ctx. The table should be a temporary staging table:
+// PostgreSQL refuses COPY into a table with row-level security.
+func CopyFrom(ctx context.Context, table string, cols []string, rows pgx.CopyFromSource) (int64, error) {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok || st.conn == nil {
+		return 0, errs.InternalErr(errors.New("db: CopyFrom outside a transaction opened by InTenantBulk"))
+	}
+	var n int64
+	err := st.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: CopyFrom needs the pgx driver, not %T", dc)
+		}
+		var err error
+		n, err = c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, rows)
+		return err
+	})
+	return n, err
 }
 
 // TenantOf reports the tenant of the transaction carried in ctx, if any.

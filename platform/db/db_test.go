@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/db"
@@ -152,4 +153,72 @@ func TestClassify(t *testing.T) {
 
 func containsCode(err error, code string) bool {
 	return err != nil && len(err.Error()) >= len(code) && err.Error()[:len(code)] == code
+}
+
+// COPY goes to a session-private staging table inside the bulk transaction; the
+// move into the real table is checked by RLS, and a rollback takes both back.
+func TestCopyIntoStagingInsideTheTenantTransaction(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	stage := func(ctx context.Context, tx bun.Tx, tenant uuid.UUID, n int) error {
+		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE copy_stage (tenant_id uuid, task_type text) ON COMMIT DROP"); err != nil {
+			return err
+		}
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = []any{tenant, "test:copied"}
+		}
+		got, err := db.CopyFrom(ctx, "copy_stage", []string{"tenant_id", "task_type"}, pgx.CopyFromRows(rows))
+		if err != nil {
+			return err
+		}
+		if got != int64(n) {
+			t.Fatalf("COPY wrote %d rows, want %d", got, n)
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO jobs (tenant_id, task_type, queue) SELECT tenant_id, task_type, 'default' FROM copy_stage")
+		return err
+	}
+	count := func(tenant uuid.UUID) int {
+		var n int
+		if err := env.Owner.NewSelect().Table("jobs").ColumnExpr("count(*)").Where("tenant_id = ? AND task_type = 'test:copied'", tenant).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := db.InTenantBulk(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error { return stage(ctx, tx, a.ID, 2500) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(a.ID); n != 2500 {
+		t.Fatalf("tenant A has %d copied jobs, want 2500", n)
+	}
+	// Rows staged for B inside A's transaction are refused when they move.
+	err := db.InTenantBulk(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error { return stage(ctx, tx, b.ID, 10) })
+	if db.PgCode(err) != "42501" {
+		t.Fatalf("want RLS violation 42501 for rows of another tenant, got %v", err)
+	}
+	// A failure after the COPY rolls the rows back with the rest.
+	boom := errors.New("boom")
+	err = db.InTenantBulk(ctx, env.App, b.ID, func(ctx context.Context, tx bun.Tx) error {
+		if err := stage(ctx, tx, b.ID, 10); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || count(b.ID) != 0 {
+		t.Fatalf("err %v, tenant B has %d copied jobs after a rollback (want 0)", err, count(b.ID))
+	}
+	// Outside a bulk transaction CopyFrom refuses.
+	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := db.CopyFrom(ctx, "copy_stage", []string{"tenant_id"}, pgx.CopyFromRows(nil))
+		return err
+	})
+	if err == nil {
+		t.Fatal("CopyFrom ran outside a bulk transaction")
+	}
+	// The connection went back to the pool in a clean state: no tenant set.
+	var leaked int
+	if err := env.App.NewSelect().Table("jobs").ColumnExpr("count(*)").Scan(ctx, &leaked); err != nil || leaked != 0 {
+		t.Fatalf("after bulk transactions the app role sees %d jobs with no tenant set (err %v)", leaked, err)
+	}
 }
