@@ -383,7 +383,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		if len(batch) == 0 {
 			break
 		}
-		err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := db.InTenantBulk(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 			var status string
 			if err := tx.NewSelect().Table("imports").Column("status").Where("tenant_id = ? AND id = ?", tenant, im.ID).For("UPDATE").Scan(ctx, &status); err != nil {
 				return err
@@ -645,29 +645,14 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		}
 	}
 	creates = kept
-	if len(creates) > 0 {
-		if _, err := tx.NewInsert().Model(&creates).ExcludeColumn("deleted_at").Exec(ctx); err != nil {
-			return cp, err
+	var createNos []int64
+	for _, r := range createRows {
+		if r.outcome == "" {
+			createNos = append(createNos, r.no)
 		}
-		if err := m.writeSideRowsBulk(ctx, tx, tenant, creates, false); err != nil {
-			return cp, err
-		}
-		var jids []string
-		var jrows []string
-		for i, c := range creates {
-			jids = append(jids, c.ID.String())
-			_ = i
-		}
-		for _, r := range createRows {
-			if r.outcome == "" {
-				jrows = append(jrows, fmt.Sprint(r.no))
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
-			SELECT ?, ?, id::uuid, 'created', r::bigint FROM unnest(?::text[], ?::text[]) AS x(id, r)`,
-			tenant, im.ID, pgdialect.Array(jids), pgdialect.Array(jrows)); err != nil {
-			return cp, err
-		}
+	}
+	if err := m.loadCreated(ctx, tx, tenant, im.ID, creates, createNos); err != nil {
+		return cp, err
 	}
 	for _, u := range updates {
 		before, _ := json.Marshal(u.before)
@@ -886,129 +871,6 @@ func jsonishValue(v any) any {
 	return out
 }
 
-// writeSideRowsBulk writes search terms, tags, contact keys, custom index and
-// unique rows for new customers in a few multi-row statements.
-func (m *Module) writeSideRowsBulk(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs []*Customer, _ bool) error {
-	var tIDs, tVals, tTimes, gIDs, gVals, gTimes, kIDs, kVals []string
-	for _, c := range cs {
-		at := c.CreatedAt.Format(time.RFC3339Nano)
-		for _, t := range termsOf(c) {
-			tIDs, tVals, tTimes = append(tIDs, c.ID.String()), append(tVals, t), append(tTimes, at)
-		}
-		seen := map[string]bool{}
-		for _, t := range c.Tags {
-			if l := strings.ToLower(t); !seen[l] {
-				seen[l] = true
-				gIDs, gVals, gTimes = append(gIDs, c.ID.String()), append(gVals, l), append(gTimes, at)
-			}
-		}
-		for _, k := range contactKeys(c) {
-			kIDs, kVals = append(kIDs, c.ID.String()), append(kVals, k)
-		}
-	}
-	if len(tIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
-			SELECT ?, v, id::uuid, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(v, id, at) ON CONFLICT DO NOTHING`,
-			tenant, pgdialect.Array(tVals), pgdialect.Array(tIDs), pgdialect.Array(tTimes)); err != nil {
-			return err
-		}
-	}
-	if len(gIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
-			SELECT ?, v, id::uuid, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(v, id, at) ON CONFLICT DO NOTHING`,
-			tenant, pgdialect.Array(gVals), pgdialect.Array(gIDs), pgdialect.Array(gTimes)); err != nil {
-			return err
-		}
-	}
-	if len(kIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_contacts (tenant_id, key, customer_id)
-			SELECT ?, v, id::uuid FROM unnest(?::text[], ?::text[]) AS x(v, id) ON CONFLICT DO NOTHING`,
-			tenant, pgdialect.Array(kVals), pgdialect.Array(kIDs)); err != nil {
-			return err
-		}
-	}
-	var hIDs, hStages, hTimes []string
-	for _, c := range cs {
-		hIDs, hStages, hTimes = append(hIDs, c.ID.String()), append(hStages, c.Lifecycle), append(hTimes, c.CreatedAt.Format(time.RFC3339Nano))
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
-		SELECT ?, id::uuid, s, at::timestamptz FROM unnest(?::text[], ?::text[], ?::text[]) AS x(id, s, at)`,
-		tenant, pgdialect.Array(hIDs), pgdialect.Array(hStages), pgdialect.Array(hTimes)); err != nil {
-		return err
-	}
-	if m.d.Fields == nil {
-		return nil
-	}
-	defs, err := m.d.Fields.AllDefinitions(ctx, tx, tenant, EntityCustomers)
-	if err != nil {
-		return err
-	}
-	var iKey, iID, iOrd, iText, iNum, iTime, iBool []string
-	var uKey, uNorm, uID []string
-	for _, c := range cs {
-		for _, d := range defs {
-			v, ok := c.Custom[d.Key]
-			if !ok || v == nil || d.Sensitive || d.Pending != nil || !(d.Filterable || d.Sortable || d.Unique) {
-				continue
-			}
-			_, iv, err := d.Normalize(jsonishValue(v))
-			if err != nil {
-				return errs.Field(fields.Loc(d.Key), err.Error())
-			}
-			if d.Filterable || d.Sortable {
-				for ord, e := range iv.Entries {
-					iKey, iID, iOrd = append(iKey, d.Key), append(iID, c.ID.String()), append(iOrd, fmt.Sprint(ord))
-					iText, iNum, iTime, iBool = append(iText, strOr(e.Text)), append(iNum, strOr(e.Num)), append(iTime, timeOr(e.Time)), append(iBool, boolOr(e.Bool))
-				}
-			}
-			if d.Unique && iv.Norm != "" {
-				uKey, uNorm, uID = append(uKey, d.Key), append(uNorm, iv.Norm), append(uID, c.ID.String())
-			}
-		}
-	}
-	if len(iKey) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
-			SELECT ?, ?, k, id::uuid, o::int, nullif(t, ''), nullif(n, '')::numeric, nullif(tm, '')::timestamptz, nullif(b, '')::boolean
-			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(k, id, o, t, n, tm, b)`,
-			tenant, EntityCustomers, pgdialect.Array(iKey), pgdialect.Array(iID), pgdialect.Array(iOrd), pgdialect.Array(iText),
-			pgdialect.Array(iNum), pgdialect.Array(iTime), pgdialect.Array(iBool)); err != nil {
-			return db.Classify(err, "field index")
-		}
-	}
-	if len(uKey) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id)
-			SELECT ?, ?, k, n, id::uuid FROM unnest(?::text[], ?::text[], ?::text[]) AS x(k, n, id)`,
-			tenant, EntityCustomers, pgdialect.Array(uKey), pgdialect.Array(uNorm), pgdialect.Array(uID)); err != nil {
-			return db.Classify(err, "field value")
-		}
-	}
-	return nil
-}
-
-// strOr: an empty string stands for NULL (no indexed text or number is empty).
-func strOr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func timeOr(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func boolOr(b *bool) string {
-	if b == nil {
-		return ""
-	}
-	if *b {
-		return "true"
-	}
-	return "false"
-}
 
 // CancelImport asks a queued or running import to stop at its next batch.
 func (m *Module) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
