@@ -5,27 +5,32 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
 )
 
-// The loading path of an import batch. Customers that the batch creates, with
-// their search terms, tags, contact keys and custom index rows, are sent with COPY
-// into temporary staging tables, then moved with INSERT ... SELECT inside the
-// tenant transaction. PostgreSQL refuses COPY into a table under row-level
-// security; the staging tables are private to the session, and the statements
-// that move the rows are checked by RLS like any insert. Everything is dropped at
-// commit, so a killed worker leaves nothing behind.
+// The loading path of an import batch, and of a revert. Customers the batch
+// creates or changes, with their search terms, tags, contact keys and custom
+// index rows, are sent with COPY into temporary staging tables, then applied
+// with a few set-based statements (INSERT ... SELECT, UPDATE ... FROM, DELETE
+// ... USING) inside the tenant transaction. PostgreSQL refuses COPY into a table
+// under row-level security; the staging tables are private to the session, and
+// the statements that move the rows are checked by RLS like any other write.
+// Everything staged is dropped at commit, so a killed worker leaves nothing
+// behind.
 const importStageDDL = `
 CREATE TEMP TABLE IF NOT EXISTS import_stage_customers (
-	id uuid, kind text, name text, emails text[], phones text[], address jsonb, owner_id uuid,
-	tags text[], lifecycle text, source text, custom jsonb, created_at timestamptz, row_no bigint) ON COMMIT DROP;
+	op text, id uuid, kind text, name text, company_id uuid, emails text[], phones text[], address jsonb, owner_id uuid,
+	tags text[], lifecycle text, source text, custom jsonb, created_at timestamptz, updated_at timestamptz,
+	deleted_at timestamptz, row_no bigint, before jsonb, prev_lifecycle text) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_terms (customer_id uuid, term text) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_tags (customer_id uuid, tag text) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_contacts (customer_id uuid, key text) ON COMMIT DROP;
@@ -33,30 +38,61 @@ CREATE TEMP TABLE IF NOT EXISTS import_stage_index (
 	record_id uuid, field_key text, ord int, v_text text, v_num text, v_time timestamptz, v_bool boolean) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_unique (record_id uuid, field_key text, v_norm text) ON COMMIT DROP`
 
-// importStageMove runs after the COPYs; ? are tenant, entity, import id.
-const importStageMove = `
-INSERT INTO customers (tenant_id, id, kind, name, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at)
-	SELECT ?0, id, kind, name, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, created_at FROM import_stage_customers;
+// importStageApply runs after the COPYs. Arguments: ?0 tenant, ?1 entity, ?2
+// import id, ?3 the custom fields being converted (their index rows belong to
+// the conversion job), ?4 the acting user.
+const importStageApply = `
+DELETE FROM customer_terms t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
+DELETE FROM customer_tags t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
+DELETE FROM customer_contacts t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
+DELETE FROM field_index f USING import_stage_customers s
+	WHERE s.op = 'update' AND f.tenant_id = ?0 AND f.entity = ?1 AND f.record_id = s.id AND f.field_key <> ALL (?3::text[]);
+DELETE FROM field_unique f USING import_stage_customers s
+	WHERE s.op = 'update' AND f.tenant_id = ?0 AND f.entity = ?1 AND f.record_id = s.id AND f.field_key <> ALL (?3::text[]);
+UPDATE customers c SET kind = s.kind, name = s.name, company_id = s.company_id, emails = s.emails, phones = s.phones,
+		address = s.address, owner_id = s.owner_id, tags = s.tags, lifecycle = s.lifecycle, source = s.source,
+		custom = s.custom, updated_at = s.updated_at, deleted_at = s.deleted_at
+	FROM import_stage_customers s WHERE s.op = 'update' AND c.tenant_id = ?0 AND c.id = s.id;
+INSERT INTO customers (tenant_id, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at)
+	SELECT ?0, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at
+	FROM import_stage_customers WHERE op = 'create';
 INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
 	SELECT ?0, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING;
 INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
 	SELECT ?0, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING;
 INSERT INTO customer_contacts (tenant_id, key, customer_id)
 	SELECT ?0, key, customer_id FROM import_stage_contacts ON CONFLICT DO NOTHING;
-INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
-	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers;
 INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
 	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index;
 INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id)
 	SELECT ?0, ?1, field_key, v_norm, record_id FROM import_stage_unique;
+INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
+	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers WHERE op = 'create';
+INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by)
+	SELECT ?0, id, prev_lifecycle, lifecycle, ?4 FROM import_stage_customers
+	WHERE op = 'update' AND prev_lifecycle IS NOT NULL AND prev_lifecycle <> lifecycle;
 INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
-	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers`
+	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers WHERE op = 'create';
+INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
+	SELECT ?0, ?2, id, 'updated', before, row_no FROM import_stage_customers
+	WHERE op = 'update' AND before IS NOT NULL ON CONFLICT DO NOTHING`
 
-// loadCreated writes the customers an import batch creates (rowNos[i] is the
-// file row of cs[i]) through the staging tables. It must run in a transaction
-// opened by db.InTenantBulk.
-func (m *Module) loadCreated(ctx context.Context, tx bun.Tx, tenant, importID uuid.UUID, cs []*Customer, rowNos []int64) error {
-	if len(cs) == 0 {
+// stagedWrite is one customer a batch writes: created, or updated to c.
+type stagedWrite struct {
+	c      *Customer
+	create bool
+	row    int64     // the file row (0 for a revert)
+	before *Customer // an import's update journals the state it replaces
+	// keepUpdatedAt writes c.UpdatedAt as is (a revert restores it); otherwise
+	// an update stamps the time of the batch.
+	keepUpdatedAt bool
+}
+
+// loadStaged applies the writes through the staging tables. It must run in a
+// transaction opened by db.InTenantBulk. importID names the journal the writes
+// go to (a revert passes uuid.Nil and journals nothing).
+func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uuid.UUID, ws []stagedWrite) error {
+	if len(ws) == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, importStageDDL); err != nil {
@@ -69,14 +105,20 @@ func (m *Module) loadCreated(ctx context.Context, tx bun.Tx, tenant, importID uu
 			return err
 		}
 	}
-	customers := make([][]any, 0, len(cs))
+	converting := []string{}
+	for _, d := range defs {
+		if d.Pending != nil {
+			converting = append(converting, d.Key)
+		}
+	}
+	now := time.Now().UTC()
+	customers := make([][]any, 0, len(ws))
 	var terms, tags, contacts, index, unique [][]any
-	for i, c := range cs {
-		var address any
+	for _, w := range ws {
+		c := w.c
+		address := "{}"
 		if len(c.Address) > 0 && string(c.Address) != "null" {
 			address = string(c.Address)
-		} else {
-			address = "{}"
 		}
 		custom := c.Custom
 		if custom == nil {
@@ -86,20 +128,36 @@ func (m *Module) loadCreated(ctx context.Context, tx bun.Tx, tenant, importID uu
 		if err != nil {
 			return err
 		}
-		var owner any
-		if c.OwnerID != nil {
-			owner = *c.OwnerID
-		}
-		kind := c.Kind
+		kind, lifecycle := c.Kind, c.Lifecycle
 		if kind == "" {
 			kind = "person"
 		}
-		lifecycle := c.Lifecycle
 		if lifecycle == "" {
 			lifecycle = "lead"
 		}
-		customers = append(customers, []any{c.ID, kind, c.Name, nonNil(c.Emails), nonNil(c.Phones), address, owner,
-			nonNil(c.Tags), lifecycle, c.Source, string(customJSON), c.CreatedAt, rowNos[i]})
+		op, updatedAt := "update", now
+		if w.create {
+			op, updatedAt = "create", c.CreatedAt
+		} else if w.keepUpdatedAt {
+			updatedAt = c.UpdatedAt
+		}
+		var before, prevLifecycle any
+		if w.before != nil {
+			b, err := json.Marshal(w.before)
+			if err != nil {
+				return err
+			}
+			before, prevLifecycle = string(b), w.before.Lifecycle
+		}
+		var row any
+		if w.row > 0 {
+			row = w.row
+		}
+		customers = append(customers, []any{op, c.ID, kind, c.Name, c.CompanyID, nonNil(c.Emails), nonNil(c.Phones), address, c.OwnerID,
+			nonNil(c.Tags), lifecycle, c.Source, string(customJSON), c.CreatedAt, updatedAt, c.DeletedAt, row, before, prevLifecycle})
+		if c.DeletedAt != nil {
+			continue // a deleted customer is neither searchable nor a duplicate, nor indexed
+		}
 		for _, t := range termsOf(c) {
 			terms = append(terms, []any{c.ID, t})
 		}
@@ -137,7 +195,8 @@ func (m *Module) loadCreated(ctx context.Context, tx bun.Tx, tenant, importID uu
 		cols  []string
 		rows  [][]any
 	}{
-		{"import_stage_customers", []string{"id", "kind", "name", "emails", "phones", "address", "owner_id", "tags", "lifecycle", "source", "custom", "created_at", "row_no"}, customers},
+		{"import_stage_customers", []string{"op", "id", "kind", "name", "company_id", "emails", "phones", "address", "owner_id", "tags", "lifecycle",
+			"source", "custom", "created_at", "updated_at", "deleted_at", "row_no", "before", "prev_lifecycle"}, customers},
 		{"import_stage_terms", []string{"customer_id", "term"}, terms},
 		{"import_stage_tags", []string{"customer_id", "tag"}, tags},
 		{"import_stage_contacts", []string{"customer_id", "key"}, contacts},
@@ -151,7 +210,7 @@ func (m *Module) loadCreated(ctx context.Context, tx bun.Tx, tenant, importID uu
 			return fmt.Errorf("import: COPY into %s: %w", s.table, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, importStageMove, tenant, EntityCustomers, importID); err != nil {
+	if _, err := tx.ExecContext(ctx, importStageApply, tenant, EntityCustomers, importID, pgdialect.Array(converting), actorID(ctx)); err != nil {
 		return db.Classify(err, "customer")
 	}
 	return nil
@@ -162,4 +221,35 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// importStatsTables are the tables an import fills; their planner statistics are
+// refreshed as the import grows (see refreshStats).
+var importStatsTables = []string{"customers", "customer_terms", "customer_tags", "customer_contacts", "customer_lifecycle_history",
+	"field_index", "field_unique", "import_keys", "import_journal"}
+
+// statsDue reports whether an import that has now written done rows, after
+// prev before this batch, should refresh planner statistics: at 5,000 rows and
+// at every doubling after, so a million-row import does it eight times.
+func statsDue(prev, done int64) bool {
+	for at := int64(5000); at <= done; at *= 2 {
+		if prev < at {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshStats runs ANALYZE on the tables through clientele_refresh_stats (the
+// app role does not own them). Statistics are an optimisation: a failure is
+// logged and the import goes on.
+func (m *Module) refreshStats(ctx context.Context, tables ...string) {
+	for _, t := range tables {
+		var done bool
+		if err := m.d.DB.NewRaw("SELECT clientele_refresh_stats(?)", t).Scan(ctx, &done); err != nil {
+			m.d.Log.WarnContext(ctx, "import: refresh planner statistics", "table", t, "error", err.Error())
+		} else if !done {
+			m.d.Log.InfoContext(ctx, "import: planner statistics not refreshed: the table was locked", "table", t)
+		}
+	}
 }

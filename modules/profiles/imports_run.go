@@ -355,6 +355,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		return m.failImport(ctx, tenant, im.ID, err)
 	}
 	row := int64(1)
+	prevWritten := cp.Created + cp.Updated
 	_ = j.Progress(ctx, cp.Processed, im.Total)
 	for {
 		if j.Canceled(ctx) {
@@ -409,6 +410,10 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		if err != nil {
 			return err
 		}
+		if statsDue(prevWritten, cp.Created+cp.Updated) {
+			m.refreshStats(ctx, importStatsTables...)
+		}
+		prevWritten = cp.Created + cp.Updated
 		_ = j.Progress(ctx, cp.Processed, im.Total)
 	}
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -426,6 +431,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	m.refreshStats(ctx, importStatsTables...)
 	if m.d.Events != nil {
 		m.d.Events.Publish(ctx, events.Event{Topic: "customers.imported", EntityID: im.ID.String()})
 	}
@@ -645,39 +651,19 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		}
 	}
 	creates = kept
-	var createNos []int64
+	ws := make([]stagedWrite, 0, len(creates)+len(updates))
+	i := 0
 	for _, r := range createRows {
 		if r.outcome == "" {
-			createNos = append(createNos, r.no)
+			ws = append(ws, stagedWrite{c: creates[i], create: true, row: r.no})
+			i++
 		}
-	}
-	if err := m.loadCreated(ctx, tx, tenant, im.ID, creates, createNos); err != nil {
-		return cp, err
 	}
 	for _, u := range updates {
-		before, _ := json.Marshal(u.before)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
-			VALUES (?, ?, ?, 'updated', ?, ?) ON CONFLICT DO NOTHING`, tenant, im.ID, u.after.ID, string(before), u.row.no); err != nil {
-			return cp, err
-		}
-		if _, err := tx.NewUpdate().Model(u.after).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").
-			Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
-			return cp, err
-		}
-		if err := writeSideRows(ctx, tx, u.after); err != nil {
-			return cp, err
-		}
-		if m.d.Fields != nil {
-			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, u.after.ID, u.after.Custom); err != nil {
-				return cp, err
-			}
-		}
-		if u.after.Lifecycle != u.before.Lifecycle {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
-				tenant, u.after.ID, u.before.Lifecycle, u.after.Lifecycle, actorID(ctx)); err != nil {
-				return cp, err
-			}
-		}
+		ws = append(ws, stagedWrite{c: u.after, row: u.row.no, before: u.before})
+	}
+	if err := m.loadStaged(ctx, tx, tenant, im.ID, ws); err != nil {
+		return cp, err
 	}
 	// The report: every failed or skipped row, once per problem.
 	var pr [][]string
@@ -871,7 +857,6 @@ func jsonishValue(v any) any {
 	return out
 }
 
-
 // CancelImport asks a queued or running import to stop at its next batch.
 func (m *Module) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
 	if err := need(ctx, PermWrite); err != nil {
@@ -956,7 +941,7 @@ func (m *Module) runRevert(ctx context.Context, j *jobs.Job) error {
 			return jobs.ErrCanceled
 		}
 		n := 0
-		err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := db.InTenantBulk(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 			var entries []struct {
 				ID     uuid.UUID       `bun:"customer_id"`
 				Action string          `bun:"action"`
@@ -969,28 +954,22 @@ func (m *Module) runRevert(ctx context.Context, j *jobs.Job) error {
 			}
 			n = len(entries)
 			var created []uuid.UUID
+			var restore []stagedWrite
 			for _, e := range entries {
 				cp.After = e.ID
 				if e.Action == "created" {
 					created = append(created, e.ID)
 					continue
 				}
-				var before Customer
-				if err := json.Unmarshal(e.Before, &before); err != nil {
+				before := &Customer{}
+				if err := json.Unmarshal(e.Before, before); err != nil {
 					return err
 				}
 				before.TenantID = tenant
-				if _, err := tx.NewUpdate().Model(&before).ExcludeColumn("tenant_id", "id", "created_at").WherePK().Exec(ctx); err != nil {
-					return err
-				}
-				if err := writeSideRows(ctx, tx, &before); err != nil {
-					return err
-				}
-				if m.d.Fields != nil {
-					if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, before.ID, before.Custom); err != nil {
-						return err
-					}
-				}
+				restore = append(restore, stagedWrite{c: before, keepUpdatedAt: true})
+			}
+			if err := m.loadStaged(ctx, tx, tenant, uuid.Nil, restore); err != nil {
+				return err
 			}
 			if len(created) > 0 {
 				for _, t := range []string{"field_index", "field_unique"} {
@@ -1016,6 +995,7 @@ func (m *Module) runRevert(ctx context.Context, j *jobs.Job) error {
 			break
 		}
 	}
+	m.refreshStats(ctx, "customers", "customer_terms", "customer_tags", "customer_contacts", "field_index", "field_unique")
 	return db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE imports SET status = 'reverted', finished_at = now(), updated_at = now() WHERE tenant_id = ? AND id = ?", tenant, pl.ImportID); err != nil {
 			return err

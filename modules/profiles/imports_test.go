@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ type importEnv struct {
 	quiet  *slog.Logger
 	env    *testkit.Env
 	fs     *fields.Service
+	// timeout bounds each wait for an import's status (60 s when zero).
+	timeout time.Duration
 }
 
 func newImportEnv(t *testing.T) *importEnv {
@@ -77,7 +80,11 @@ func (ie *importEnv) start() {
 
 func (ie *importEnv) wait(tn tenancy.Tenant, id uuid.UUID, want string) *profiles.ImportView {
 	ie.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	timeout := ie.timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		v := ie.get(tn, id)
 		if v.Status == want {
@@ -134,7 +141,8 @@ func checksum(t *testing.T, env *testkit.Env, tenant uuid.UUID) (string, int) {
 	return sum, n
 }
 
-// Acceptance 1, 4 and 3 of issue 5 at test scale: an XLSX with planted bad rows
+// Acceptance 1 and 4 of issue 5 (3 at 100k rows; the 1M-row kill with SIGKILL is
+// `clientele bench -imports -import-kill`): a 100,000-row XLSX with planted bad rows
 // imports with exact counts and an error report naming exactly those rows;
 // importing again in update mode changes rows and duplicates none; a worker
 // stopped halfway resumes from its checkpoint; revert restores the tenant's
@@ -162,13 +170,20 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 		t.Fatal(err)
 	}
 	sumBefore, nBefore := checksum(t, ie.env, tn.ID)
-	const n = 6000
+	// 100,000 rows as the issue asks; CLIENTELE_IMPORT_TEST_ROWS lowers it for a
+	// quick local run (the run says so).
+	n := int64(100_000)
+	if v, err := strconv.ParseInt(os.Getenv("CLIENTELE_IMPORT_TEST_ROWS"), 10, 64); err == nil && v >= 1000 {
+		n = v
+		t.Logf("CLIENTELE_IMPORT_TEST_ROWS: %d rows instead of 100,000", n)
+	}
+	ie.timeout = 60*time.Second + time.Duration(n)*time.Millisecond
 	bad := map[int64]string{} // file row -> what is wrong
 	build := func(tier string) []byte {
 		var buf bytes.Buffer
 		x := sheet.NewXLSX(&buf, "客户")
 		_ = x.WriteRow([]string{"姓名", "邮箱", "电话", "公司", "标签", "等级", "积分", "阶段"})
-		for i := 1; i <= n; i++ {
+		for i := 1; i <= int(n); i++ {
 			row := int64(i + 1)
 			email := fmt.Sprintf("user%d@example.com", i)
 			name := fmt.Sprintf("客户%d", i)
@@ -207,12 +222,13 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 		t.Fatalf("suggested mapping %v", up.SuggestedMapping)
 	}
 	// Stop the worker once the import is well under way; a new one resumes it.
+	began := time.Now()
 	v, err := ie.m.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email")
 	if err != nil || v.Status != "queued" {
 		t.Fatalf("start: %v %v", v, err)
 	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if g := ie.get(tn, up.ID); g.Processed >= n/3 || g.Status == "completed" {
+	for deadline := time.Now().Add(ie.timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if g := ie.get(tn, up.ID); g.Processed >= n/2 || g.Status == "completed" {
 			break
 		}
 	}
@@ -220,7 +236,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	ie.srv.Shutdown()
 	ie.start()
 	done := ie.wait(tn, up.ID, "completed")
-	t.Logf("worker stopped at %d of %d rows, resumed", stoppedAt, n)
+	t.Logf("worker stopped at %d of %d rows, resumed; import done in %s", stoppedAt, n, time.Since(began).Round(time.Millisecond))
 	// Rows: n data rows = created + updated (user5 existed) + skipped (the empty row) + failed (the planted ones).
 	if done.Processed != n || done.Created != n-2-int64(len(bad)) || done.Updated != 1 || done.Skipped != 1 || done.Failed != int64(len(bad)) {
 		t.Fatalf("counts: processed %d created %d updated %d skipped %d failed %d (planted %d)", done.Processed, done.Created, done.Updated, done.Skipped, done.Failed, len(bad))
@@ -264,7 +280,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if c, err := ie.m.GetCustomer(ctx, tn.ID, pre.ID); err != nil || strings.Join(c.Tags, ",") != "old,import" || c.Custom["tier"] != "gold" {
 		t.Fatalf("updated customer %+v %v", c, err)
 	}
-	if found, _, err := ie.m.ListCustomers(ctx, tn.ID, profiles.Filter{Q: "客户4321"}); err != nil || len(found) != 1 {
+	if found, _, err := ie.m.ListCustomers(ctx, tn.ID, profiles.Filter{Q: fmt.Sprintf("客户%d", n-1)}); err != nil || len(found) != 1 {
 		t.Fatalf("search after import: %d %v", len(found), err)
 	}
 	sumAfterFirst, _ := checksum(t, ie.env, tn.ID)
@@ -279,7 +295,9 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if _, err := ie.m.StartImport(ctx, tn, up2.ID, up2.SuggestedMapping, "update", "email"); err != nil {
 		t.Fatal(err)
 	}
+	began = time.Now()
 	done2 := ie.wait(tn, up2.ID, "completed")
+	t.Logf("update run done in %s", time.Since(began).Round(time.Millisecond))
 	// Update mode: the rows that failed the first time match nobody now and are
 	// skipped; the invalid email and the duplicate fail again.
 	if done2.Created != 0 || done2.Updated != done.Created+1 || done2.Failed != 2 || done2.Skipped != 4 {
@@ -296,14 +314,18 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if _, err := ie.m.RevertImport(ctx, tn, up2.ID); err != nil {
 		t.Fatal(err)
 	}
+	began = time.Now()
 	ie.wait(tn, up2.ID, "reverted")
+	t.Logf("revert of the update done in %s", time.Since(began).Round(time.Millisecond))
 	if sum, _ := checksum(t, ie.env, tn.ID); sum != sumAfterFirst {
 		t.Fatal("reverting the update did not restore the customers")
 	}
 	if _, err := ie.m.RevertImport(ctx, tn, up.ID); err != nil {
 		t.Fatal(err)
 	}
+	began = time.Now()
 	ie.wait(tn, up.ID, "reverted")
+	t.Logf("revert of the first import done in %s", time.Since(began).Round(time.Millisecond))
 	if sum, cnt := checksum(t, ie.env, tn.ID); sum != sumBefore || cnt != nBefore {
 		t.Fatalf("after both reverts: %d customers (want %d), checksum differs: %v", cnt, nBefore, sum != sumBefore)
 	}

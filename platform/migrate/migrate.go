@@ -181,6 +181,7 @@ func grant(ctx context.Context, db *bun.DB, appRole string) error {
 		"REVOKE INSERT, UPDATE, DELETE ON bun_migrations, bun_migration_locks FROM " + r,
 		"GRANT EXECUTE ON FUNCTION clientele_ensure_month_partitions(regclass, int) TO " + r,
 		"GRANT EXECUTE ON FUNCTION clientele_drop_old_partitions(regclass, int) TO " + r,
+		"GRANT EXECUTE ON FUNCTION clientele_refresh_stats(text) TO " + r,
 		"GRANT SELECT (tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts) ON jobs TO " + SweeperRole,
 	}
 	for _, s := range stmts {
