@@ -115,6 +115,9 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err := ensureBenchFields(ctx, cfg, client, base, token, tenant); err != nil {
 		return err
 	}
+	if *imports.only {
+		return imports.run(ctx, cfg, quiet, client, strings.TrimSuffix(base, "/bench"), token, benchEmail, "bench")
+	}
 
 	type scenario struct {
 		name  string

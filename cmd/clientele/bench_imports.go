@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -40,6 +41,7 @@ type importBench struct {
 	rows *int
 	kill *bool
 	keep *bool
+	only *bool
 }
 
 func importBenchFlags(fs *flag.FlagSet) *importBench {
@@ -48,6 +50,7 @@ func importBenchFlags(fs *flag.FlagSet) *importBench {
 		rows: fs.Int("import-rows", 1_000_000, "rows in the import benchmark's file"),
 		kill: fs.Bool("import-kill", false, "SIGKILL the worker process at about 50% of the import and start a new one; the counts must still be exact"),
 		keep: fs.Bool("import-keep-file", false, "keep the generated CSV and print its path"),
+		only: fs.Bool("imports-only", false, "run only the import benchmark (it still seeds what is missing)"),
 	}
 }
 
@@ -497,28 +500,33 @@ func procStatus(pid int, field string) int64 {
 	return 0
 }
 
-// uploadImport streams the file as a multipart upload.
+// uploadImport streams the file as a multipart upload with its length known,
+// as a browser sends it (a chunked body of unknown length is not what clients
+// send for a file).
 func uploadImport(c *http.Client, base, token, path string) (*importBenchView, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		f, err := os.Open(path)
-		if err != nil {
-			pw.CloseWithError(err)
-			return
-		}
-		defer f.Close()
-		_ = mw.WriteField("entity", "customers")
-		part, err := mw.CreateFormFile("file", "customers.csv")
-		if err == nil {
-			_, err = io.Copy(part, f)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	req, _ := http.NewRequest("POST", base+"/imports", pr)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// The multipart head (the entity field and the file part's header) and its
+	// closing boundary, with the file streamed between them.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("entity", "customers")
+	if _, err := mw.CreateFormFile("file", "customers.csv"); err != nil {
+		return nil, err
+	}
+	headLen := buf.Len()
+	_ = mw.Close()
+	head, tail := buf.Bytes()[:headLen], buf.Bytes()[headLen:]
+	body := io.MultiReader(bytes.NewReader(head), f, bytes.NewReader(tail))
+	req, _ := http.NewRequest("POST", base+"/imports", body)
+	req.ContentLength = int64(len(head)) + st.Size() + int64(len(tail))
 	req.Header.Set("X-Session-Token", token)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	uc := *c

@@ -38,44 +38,51 @@ CREATE TEMP TABLE IF NOT EXISTS import_stage_index (
 	record_id uuid, field_key text, ord int, v_text text, v_num text, v_time timestamptz, v_bool boolean) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_unique (record_id uuid, field_key text, v_norm text) ON COMMIT DROP`
 
-// importStageApply runs after the COPYs. Arguments: ?0 tenant, ?1 entity, ?2
-// import id, ?3 the custom fields being converted (their index rows belong to
-// the conversion job), ?4 the acting user.
-const importStageApply = `
-DELETE FROM customer_terms t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
-DELETE FROM customer_tags t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
-DELETE FROM customer_contacts t USING import_stage_customers s WHERE s.op = 'update' AND t.tenant_id = ?0 AND t.customer_id = s.id;
-DELETE FROM field_index f USING import_stage_customers s
-	WHERE s.op = 'update' AND f.tenant_id = ?0 AND f.entity = ?1 AND f.record_id = s.id AND f.field_key <> ALL (?3::text[]);
-DELETE FROM field_unique f USING import_stage_customers s
-	WHERE s.op = 'update' AND f.tenant_id = ?0 AND f.entity = ?1 AND f.record_id = s.id AND f.field_key <> ALL (?3::text[]);
-UPDATE customers c SET kind = s.kind, name = s.name, company_id = s.company_id, emails = s.emails, phones = s.phones,
+// After the COPYs: arguments are ?0 tenant, ?1 entity, ?2 import id, ?3 the
+// custom fields being converted (their index rows belong to the conversion job),
+// ?4 the acting user, ?5 the ids of the customers updated. Every statement on a
+// real table is anchored on the tenant and, for updates, on the id array, so the
+// plan is an index probe per customer whatever the planner thinks of the
+// (never analysed) staging tables.
+var importStageUpdate = []string{
+	`DELETE FROM customer_terms WHERE tenant_id = ?0 AND customer_id = ANY (?5::uuid[])`,
+	`DELETE FROM customer_tags WHERE tenant_id = ?0 AND customer_id = ANY (?5::uuid[])`,
+	`DELETE FROM customer_contacts WHERE tenant_id = ?0 AND customer_id = ANY (?5::uuid[])`,
+	`DELETE FROM field_index WHERE tenant_id = ?0 AND entity = ?1 AND record_id = ANY (?5::uuid[]) AND field_key <> ALL (?3::text[])`,
+	`DELETE FROM field_unique WHERE tenant_id = ?0 AND entity = ?1 AND record_id = ANY (?5::uuid[]) AND field_key <> ALL (?3::text[])`,
+	`UPDATE customers c SET kind = s.kind, name = s.name, company_id = s.company_id, emails = s.emails, phones = s.phones,
 		address = s.address, owner_id = s.owner_id, tags = s.tags, lifecycle = s.lifecycle, source = s.source,
 		custom = s.custom, updated_at = s.updated_at, deleted_at = s.deleted_at
-	FROM import_stage_customers s WHERE s.op = 'update' AND c.tenant_id = ?0 AND c.id = s.id;
-INSERT INTO customers (tenant_id, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at)
-	SELECT ?0, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at
-	FROM import_stage_customers WHERE op = 'create';
-INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
-	SELECT ?0, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING;
-INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
-	SELECT ?0, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING;
-INSERT INTO customer_contacts (tenant_id, key, customer_id)
-	SELECT ?0, key, customer_id FROM import_stage_contacts ON CONFLICT DO NOTHING;
-INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
-	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index;
-INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id)
-	SELECT ?0, ?1, field_key, v_norm, record_id FROM import_stage_unique;
-INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
-	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers WHERE op = 'create';
-INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by)
+	FROM import_stage_customers s WHERE c.tenant_id = ?0 AND c.id = ANY (?5::uuid[]) AND s.op = 'update' AND s.id = c.id`,
+	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by)
 	SELECT ?0, id, prev_lifecycle, lifecycle, ?4 FROM import_stage_customers
-	WHERE op = 'update' AND prev_lifecycle IS NOT NULL AND prev_lifecycle <> lifecycle;
-INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
-	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers WHERE op = 'create';
-INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
+	WHERE op = 'update' AND prev_lifecycle IS NOT NULL AND prev_lifecycle <> lifecycle`,
+	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
 	SELECT ?0, ?2, id, 'updated', before, row_no FROM import_stage_customers
-	WHERE op = 'update' AND before IS NOT NULL ON CONFLICT DO NOTHING`
+	WHERE op = 'update' AND before IS NOT NULL ON CONFLICT DO NOTHING`,
+}
+
+var importStageCreate = []string{
+	`INSERT INTO customers (tenant_id, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at)
+	SELECT ?0, id, kind, name, company_id, emails, phones, address, owner_id, tags, lifecycle, source, custom, created_at, updated_at
+	FROM import_stage_customers WHERE op = 'create'`,
+	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
+	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers WHERE op = 'create'`,
+	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
+	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers WHERE op = 'create' AND row_no IS NOT NULL`,
+}
+
+// Side rows of every staged customer, created or updated (after the deletes).
+var importStageSide = []string{
+	`INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
+	SELECT ?0, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING`,
+	`INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
+	SELECT ?0, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING`,
+	`INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT ?0, key, customer_id FROM import_stage_contacts ON CONFLICT DO NOTHING`,
+	`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
+	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index`,
+	`INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) SELECT ?0, ?1, field_key, v_norm, record_id FROM import_stage_unique`,
+}
 
 // stagedWrite is one customer a batch writes: created, or updated to c.
 type stagedWrite struct {
@@ -113,6 +120,7 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 	}
 	now := time.Now().UTC()
 	customers := make([][]any, 0, len(ws))
+	var updated []string
 	var terms, tags, contacts, index, unique [][]any
 	for _, w := range ws {
 		c := w.c
@@ -136,6 +144,9 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 			lifecycle = "lead"
 		}
 		op, updatedAt := "update", now
+		if !w.create {
+			updated = append(updated, c.ID.String())
+		}
 		if w.create {
 			op, updatedAt = "create", c.CreatedAt
 		} else if w.keepUpdatedAt {
@@ -210,8 +221,19 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 			return fmt.Errorf("import: COPY into %s: %w", s.table, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, importStageApply, tenant, EntityCustomers, importID, pgdialect.Array(converting), actorID(ctx)); err != nil {
-		return db.Classify(err, "customer")
+	var stmts []string
+	if len(updated) > 0 {
+		stmts = append(stmts, importStageUpdate...)
+	}
+	if len(updated) < len(ws) {
+		stmts = append(stmts, importStageCreate...)
+	}
+	stmts = append(stmts, importStageSide...)
+	args := []any{tenant, EntityCustomers, importID, pgdialect.Array(converting), actorID(ctx), pgdialect.Array(updated)}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return db.Classify(err, "customer")
+		}
 	}
 	return nil
 }
