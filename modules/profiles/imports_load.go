@@ -73,12 +73,15 @@ var importStageCreate = []string{
 }
 
 // Side rows of every staged customer, created or updated (after the deletes).
+// New customers have no side rows yet and updated ones just lost theirs, so the
+// inserts need no ON CONFLICT (its speculative insertion costs an extra index
+// descent per row); DISTINCT keeps a customer's own repeats out.
 var importStageSide = []string{
 	`INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
-	SELECT ?0, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING`,
+	SELECT DISTINCT ?0::uuid, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id`,
 	`INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
-	SELECT ?0, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id ON CONFLICT DO NOTHING`,
-	`INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT ?0, key, customer_id FROM import_stage_contacts ON CONFLICT DO NOTHING`,
+	SELECT DISTINCT ?0::uuid, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id`,
+	`INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT DISTINCT ?0::uuid, key, customer_id FROM import_stage_contacts`,
 	`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
 	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index`,
 	`INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) SELECT ?0, ?1, field_key, v_norm, record_id FROM import_stage_unique`,
@@ -274,4 +277,17 @@ func (m *Module) refreshStats(ctx context.Context, tables ...string) {
 			m.d.Log.InfoContext(ctx, "import: planner statistics not refreshed: the table was locked", "table", t)
 		}
 	}
+}
+
+// refreshStatsAside refreshes statistics beside a running import, so its batches
+// (and their progress reports, due at least every two seconds) do not wait for
+// ANALYZE; at most one refresh runs at a time per process.
+func (m *Module) refreshStatsAside(ctx context.Context, tables ...string) {
+	if !m.statsBusy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer m.statsBusy.Store(false)
+		m.refreshStats(context.WithoutCancel(ctx), tables...)
+	}()
 }

@@ -411,7 +411,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 			return err
 		}
 		if statsDue(prevWritten, cp.Created+cp.Updated) {
-			m.refreshStats(ctx, importStatsTables...)
+			m.refreshStatsAside(ctx, importStatsTables...)
 		}
 		prevWritten = cp.Created + cp.Updated
 		_ = j.Progress(ctx, cp.Processed, im.Total)

@@ -7,6 +7,7 @@ package profiles
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,7 +46,11 @@ type MemberMailer interface {
 }
 
 // Module is the profiles module.
-type Module struct{ d Deps }
+type Module struct {
+	d Deps
+	// statsBusy is set while an import refreshes planner statistics aside.
+	statsBusy atomic.Bool
+}
 
 // New builds the module.
 func New(d Deps) *Module {
