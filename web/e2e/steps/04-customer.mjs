@@ -19,6 +19,17 @@ export default async function ({ page, state, shot, api, expect }) {
   await page.getByTestId('customer-name').filter({ hasText: state.customerName }).waitFor();
   state.customerId = page.url().split('/').pop();
   await page.getByTestId('custom-values').getByText('Gold').waitFor();
+  // The timeline takes a call, and a task with a due time lands beside it.
+  const note = page.getByTestId('interaction-form');
+  await note.getByLabel('Summary').fill('First call: wants a quote for 200 tea gift boxes');
+  await note.getByLabel('Details').fill('Prefers WeChat; decides before the Spring Festival.');
+  await page.getByTestId('add-interaction').click();
+  await page.getByTestId('interaction').filter({ hasText: 'First call' }).waitFor();
+  const task = page.getByTestId('task-form');
+  await task.getByLabel('Task').fill('Send the quotation');
+  await page.getByTestId('add-task').click();
+  await page.getByText('Send the quotation', { exact: true }).waitFor();
+  await page.getByRole('heading', { name: state.customerName }).scrollIntoViewIfNeeded();
   await shot('04-customer-profile');
   const c = await api('GET', `/t/${state.slug}/customers/${state.customerId}`);
   expect(c.status === 200 && c.body.custom.tier === 'gold' && c.body.emails[0] === 'zhang.wei@example.com', `stored: ${JSON.stringify(c.body)}`);

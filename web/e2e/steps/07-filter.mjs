@@ -17,6 +17,7 @@ export default async function ({ page, state, shot, api, expect }) {
   const silver = await table.getByText('silver').count();
   expect(silver === 0, `${silver} silver rows under a gold filter`);
   expect(r.body.items.length === 21, `gold customers: ${r.body.items.length} (20 imported + 张伟)`);
+  await page.getByRole('heading', { name: 'Customers' }).scrollIntoViewIfNeeded();
   await shot('07-filter');
   // Saved as a shared segment, it lists with its live count.
   await page.getByRole('button', { name: 'Save as segment' }).click();

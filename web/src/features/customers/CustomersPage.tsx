@@ -179,7 +179,7 @@ export default function CustomersPage() {
           <Space wrap size={8}>
             <Input.Search
               allowClear
-              style={{ width: 300 }}
+              style={{ width: 260 }}
               placeholder={t('search')}
               aria-label={t('searchLabel')}
               value={q}
@@ -187,17 +187,17 @@ export default function CustomersPage() {
               onSearch={(v) => apply({ q: v })}
               data-testid="customer-search"
             />
-            <Select mode="multiple" allowClear style={{ minWidth: 160 }} maxTagCount="responsive" placeholder={t('lifecycle')} aria-label={t('lifecycle')}
+            <Select mode="multiple" allowClear style={{ width: 150 }} maxTagCount="responsive" placeholder={t('lifecycle')} aria-label={t('lifecycle')}
               value={parsed.lifecycle} onChange={(v: string[]) => apply({ lifecycle: v })}
               options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} />
-            <Select mode="tags" allowClear style={{ minWidth: 160 }} maxTagCount="responsive" placeholder={t('tags')} aria-label={t('tags')} open={false}
+            <Select mode="tags" allowClear style={{ width: 150 }} maxTagCount="responsive" placeholder={t('tags')} aria-label={t('tags')} open={false}
               value={parsed.tag} onChange={(v: string[]) => apply({ tag: v.map((x) => x.toLowerCase()) })} tokenSeparators={[',', '，']} />
-            <MemberSelect style={{ width: 170 }} placeholder={t('owner')} aria-label={t('owner')} value={parsed.owner} onChange={(v) => apply({ owner: v ?? '' })} />
+            <MemberSelect style={{ width: 160 }} placeholder={t('owner')} aria-label={t('owner')} value={parsed.owner} onChange={(v) => apply({ owner: v ?? '' })} />
           </Space>
           <Space wrap size={8}>
             <Select
               allowClear
-              style={{ width: 210 }}
+              style={{ width: 200 }}
               placeholder={t('segments')}
               aria-label={t('segments')}
               loading={segments.isPending}
