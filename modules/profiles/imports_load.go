@@ -75,15 +75,17 @@ var importStageCreate = []string{
 // Side rows of every staged customer, created or updated (after the deletes).
 // New customers have no side rows yet and updated ones just lost theirs, so the
 // inserts need no ON CONFLICT (its speculative insertion costs an extra index
-// descent per row); DISTINCT keeps a customer's own repeats out.
+// descent per row); DISTINCT keeps a customer's own repeats out. Rows go in
+// index order, so consecutive inserts land on the same btree pages.
 var importStageSide = []string{
 	`INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
-	SELECT DISTINCT ?0::uuid, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id`,
+	SELECT DISTINCT ?0::uuid, s.term, s.customer_id, c.created_at FROM import_stage_terms s JOIN import_stage_customers c ON c.id = s.customer_id
+	ORDER BY 2, 4, 3`,
 	`INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
 	SELECT DISTINCT ?0::uuid, s.tag, s.customer_id, c.created_at FROM import_stage_tags s JOIN import_stage_customers c ON c.id = s.customer_id`,
 	`INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT DISTINCT ?0::uuid, key, customer_id FROM import_stage_contacts`,
 	`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
-	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index`,
+	SELECT ?0, ?1, field_key, record_id, ord, v_text, v_num::numeric, v_time, v_bool FROM import_stage_index ORDER BY field_key, record_id, ord`,
 	`INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) SELECT ?0, ?1, field_key, v_norm, record_id FROM import_stage_unique`,
 }
 
