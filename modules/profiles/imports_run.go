@@ -408,6 +408,16 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 			return nil // canceled: what earlier batches did stays, and revert can undo it
 		}
 		if err != nil {
+			// The import's own record follows the job: when no attempt follows
+			// this one, it says failed, with the reason, rather than running.
+			if jobs.Permanent(err) || j.Attempts >= j.MaxAttempts {
+				reason := "an error on our side"
+				var e *errs.Error
+				if errors.As(err, &e) && e.Code != errs.Internal {
+					reason = e.Detail
+				}
+				return m.failImport(ctx, tenant, im.ID, fmt.Errorf("rows from %d on were not imported (%s); the rows before them were, and revert undoes them", batch[0].no, reason))
+			}
 			return err
 		}
 		if statsDue(prevWritten, cp.Created+cp.Updated) {
@@ -641,9 +651,20 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 	}
 	// Unique custom values already held by another customer fail their row
 	// rather than the batch.
-	if err := m.checkUnique(ctx, tx, tenant, p, creates, createRows); err != nil {
+	checkCs, checkRows := append([]*Customer(nil), creates...), append([]*importRow(nil), createRows...)
+	for _, u := range updates {
+		checkCs, checkRows = append(checkCs, u.after), append(checkRows, u.row)
+	}
+	if err := m.checkUnique(ctx, tx, tenant, p, checkCs, checkRows); err != nil {
 		return cp, err
 	}
+	keptUpdates := updates[:0]
+	for _, u := range updates {
+		if u.row.outcome == "" {
+			keptUpdates = append(keptUpdates, u)
+		}
+	}
+	updates = keptUpdates
 	kept := creates[:0]
 	for i, c := range creates {
 		if createRows[i].outcome == "" {
@@ -792,6 +813,9 @@ func (m *Module) matchKeys(ctx context.Context, tx bun.Tx, tenant uuid.UUID, key
 
 // checkUnique fails new rows whose unique custom values another customer (or
 // an earlier row of the batch) holds.
+//
+// cs[i] is the customer as row rows[i] would write it; a value the customer
+// itself already holds (an update that keeps it) is no conflict.
 func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p *importPlanT, cs []*Customer, rows []*importRow) error {
 	seen := map[string]int64{}
 	var norms []string
@@ -801,6 +825,9 @@ func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p
 	}
 	var refs []ref
 	for i, c := range cs {
+		if rows[i].outcome != "" {
+			continue
+		}
 		for k, d := range p.defs {
 			if !d.Unique {
 				continue
@@ -827,19 +854,20 @@ func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p
 		return nil
 	}
 	var taken []struct {
-		Field string `bun:"field_key"`
-		Norm  string `bun:"v_norm"`
+		Field  string    `bun:"field_key"`
+		Norm   string    `bun:"v_norm"`
+		Record uuid.UUID `bun:"record_id"`
 	}
-	if err := tx.NewSelect().Table("field_unique").Column("field_key", "v_norm").
+	if err := tx.NewSelect().Table("field_unique").Column("field_key", "v_norm", "record_id").
 		Where("tenant_id = ? AND entity = ? AND v_norm IN (?)", tenant, EntityCustomers, bun.In(norms)).Scan(ctx, &taken); err != nil {
 		return err
 	}
-	held := map[string]bool{}
+	held := map[string]uuid.UUID{}
 	for _, t := range taken {
-		held[t.Field+"\x00"+t.Norm] = true
+		held[t.Field+"\x00"+t.Norm] = t.Record
 	}
 	for _, r := range refs {
-		if held[r.key] && rows[r.i].outcome == "" {
+		if owner, ok := held[r.key]; ok && owner != cs[r.i].ID && rows[r.i].outcome == "" {
 			k := strings.SplitN(r.key, "\x00", 2)[0]
 			p.problem(rows[r.i], "custom."+k, strings.SplitN(r.key, "\x00", 2)[1], "must be unique: another customer already has this value", "failed")
 		}

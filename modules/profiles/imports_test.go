@@ -431,3 +431,63 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// A unique custom field: a row may keep its own customer's value, but a value
+// another customer holds, or an earlier row of the file took, fails that row with
+// the file's column named, whether the row creates or updates; the rest of the batch goes
+// in.
+func TestImportUniqueCustomFieldFailsOnlyItsRow(t *testing.T) {
+	ie := newImportEnv(t)
+	ctx := importer()
+	tk := ie.env.NewTenant(t)
+	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	ie.env.InTenant(t, tn.ID, func(c context.Context, tx bun.Tx) error {
+		_, err := ie.fs.Create(c, tx, tn.ID, fields.Definition{Entity: profiles.EntityCustomers, Key: "member_no", LabelEN: "Member no", LabelZH: "会员号",
+			Type: fields.Text, Unique: true})
+		return err
+	})
+	x, err := ie.m.CreateCustomer(ctx, tn.ID, profiles.CustomerInput{Name: "X", Emails: []string{"x@example.com"}, Custom: map[string]any{"member_no": "M1"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ie.m.CreateCustomer(ctx, tn.ID, profiles.CustomerInput{Name: "Y", Emails: []string{"y@example.com"}, Custom: map[string]any{"member_no": "M2"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := "姓名,邮箱,会员号\n" +
+		"X renamed,x@example.com,M1\n" + // row 2: keeps its own value: updated
+		"Y renamed,y@example.com,M1\n" + // row 3: X holds M1: failed
+		"Z,z@example.com,M2\n" + // row 4: Y holds M2: failed
+		"W,w@example.com,M3\n" + // row 5: created
+		"V,v@example.com,M3\n" // row 6: row 5 took M3: failed
+	up, err := ie.m.UploadImport(ctx, tn, "members.csv", int64(len(file)), strings.NewReader(file), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.SuggestedMapping["会员号"] != "custom.member_no" {
+		t.Fatalf("mapping %v", up.SuggestedMapping)
+	}
+	if _, err := ie.m.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email"); err != nil {
+		t.Fatal(err)
+	}
+	done := ie.wait(tn, up.ID, "completed")
+	if done.Created != 1 || done.Updated != 1 || done.Failed != 3 || done.Skipped != 0 {
+		t.Fatalf("created %d updated %d failed %d skipped %d", done.Created, done.Updated, done.Failed, done.Skipped)
+	}
+	var probs []struct {
+		Row    int64  `bun:"row_no"`
+		Column string `bun:"column_name"`
+	}
+	ie.env.InTenant(t, tn.ID, func(c context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Table("import_problems").Column("row_no", "column_name").Where("tenant_id = ? AND import_id = ?", tn.ID, up.ID).OrderExpr("row_no").Scan(c, &probs)
+	})
+	if fmt.Sprint(probs) != "[{3 会员号} {4 会员号} {6 会员号}]" {
+		t.Fatalf("problems %v", probs)
+	}
+	if c, _ := ie.m.GetCustomer(ctx, tn.ID, x.ID); c.Name != "X renamed" || c.Custom["member_no"] != "M1" {
+		t.Fatalf("X after import: %s %v", c.Name, c.Custom)
+	}
+	if c, _ := ie.m.GetCustomer(ctx, tn.ID, y.ID); c.Name != "Y" || c.Custom["member_no"] != "M2" {
+		t.Fatalf("Y after import: %s %v", c.Name, c.Custom)
+	}
+}

@@ -237,6 +237,10 @@ func (s *Server) fail(ctx context.Context, h Handler, t *asynq.Task, j *Job, run
 	return runErr
 }
 
+// Permanent reports whether err ends a job at once (no retry): handlers use it to
+// mark their own records failed when the job will not run again.
+func Permanent(err error) bool { return permanent(err) }
+
 // permanent reports errors that another attempt cannot fix: invalid input, a
 // missing record, a forbidden action. Internal errors, timeouts, unavailable
 // dependencies and rate limits are worth another try.
