@@ -13,6 +13,6 @@ func buildModules(d *deps) module.Set {
 	return module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Fields: d.fields, ExportTTL: d.cfg.ExportTTL, Log: d.log}),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Fields: d.fields, ExportTTL: d.cfg.ExportTTL, BulkDutyPercent: d.cfg.BulkDutyPercent, Log: d.log}),
 	}
 }

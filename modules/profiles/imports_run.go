@@ -384,6 +384,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		if len(batch) == 0 {
 			break
 		}
+		batchStart := time.Now()
 		err := db.InTenantBulk(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 			var status string
 			if err := tx.NewSelect().Table("imports").Column("status").Where("tenant_id = ? AND id = ?", tenant, im.ID).For("UPDATE").Scan(ctx, &status); err != nil {
@@ -425,6 +426,9 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		}
 		prevWritten = cp.Created + cp.Updated
 		_ = j.Progress(ctx, cp.Processed, im.Total)
+		if err := m.bulkPause(ctx, time.Since(batchStart)); err != nil {
+			return err
+		}
 	}
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(im).Set("status = 'completed', total = ?, finished_at = now(), updated_at = now()", cp.Processed).
@@ -447,6 +451,30 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 	}
 	_ = j.Progress(ctx, cp.Processed, cp.Processed)
 	return j.SetResult(cp)
+}
+
+// bulkPause waits after a batch that took worked, so the import works only
+// BulkDutyPercent of the time; the pause is capped at 1.5 s so progress still
+// moves at least every two seconds.
+func (m *Module) bulkPause(ctx context.Context, worked time.Duration) error {
+	pause := bulkPauseFor(worked, m.d.BulkDutyPercent)
+	if pause == 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(pause):
+		return nil
+	}
+}
+
+// bulkPauseFor is the pause after a batch that took worked, at duty percent.
+func bulkPauseFor(worked time.Duration, duty int) time.Duration {
+	if duty <= 0 || duty >= 100 {
+		return 0
+	}
+	return min(worked*time.Duration(100-duty)/time.Duration(duty), 1500*time.Millisecond)
 }
 
 func deref(s *string) string {

@@ -37,7 +37,11 @@ type Deps struct {
 	Fields  *fields.Service // custom fields of customers; nil: none
 	// ExportTTL is how long export files are kept; zero means 7 days.
 	ExportTTL time.Duration
-	Log       *slog.Logger
+	// BulkDutyPercent is the share of time an import spends on batches: below
+	// 100, it pauses after each batch so other tenants get the database (a batch
+	// of 0.5 s at 50% is followed by a 0.5 s pause, at most 1.5 s). 0 means 100.
+	BulkDutyPercent int
+	Log             *slog.Logger
 }
 
 // MemberMailer emails a member of a tenant (tenants knows their address).

@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
 	WorkerConcurrency int           // CLIENTELE_WORKER_CONCURRENCY
 	BulkPerTenant     int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
+	BulkDutyPercent   int           // CLIENTELE_BULK_DUTY_PERCENT: share of time an import works between pauses (100: no pause)
 	SweepInterval     time.Duration // CLIENTELE_SWEEP_INTERVAL
 	ExportTTL         time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
 	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
@@ -134,6 +135,7 @@ func Parse(look Lookup) (Config, error) {
 		ShutdownTimeout:   p.dur("CLIENTELE_SHUTDOWN_TIMEOUT", 25*time.Second),
 		WorkerConcurrency: p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
 		BulkPerTenant:     p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),
+		BulkDutyPercent:   p.int("CLIENTELE_BULK_DUTY_PERCENT", 100, 10, 100),
 		SweepInterval:     p.dur("CLIENTELE_SWEEP_INTERVAL", 30*time.Second),
 		ExportTTL:         p.dur("CLIENTELE_EXPORT_TTL", 7*24*time.Hour),
 		KratosPublicURL:   p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
@@ -197,6 +199,7 @@ func (c Config) Redacted() map[string]any {
 		"redis": redactURL(c.RedisURL), "blob": redactURL(c.BlobURL),
 		"request_timeout": c.RequestTimeout.String(), "body_limit": c.BodyLimit,
 		"worker_concurrency": c.WorkerConcurrency, "bulk_per_tenant": c.BulkPerTenant,
+		"bulk_duty_percent": c.BulkDutyPercent,
 	}
 }
 

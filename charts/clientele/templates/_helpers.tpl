@@ -132,6 +132,10 @@ deliberately absent: only the migrate job holds it. Call with (dict "root" $ "ti
   value: {{ $v.config.workerConcurrency | int64 | quote }}
 - name: CLIENTELE_BULK_PER_TENANT
   value: {{ $v.config.bulkPerTenant | int64 | quote }}
+{{- with $v.config.bulkDutyPercent }}
+- name: CLIENTELE_BULK_DUTY_PERCENT
+  value: {{ . | int64 | quote }}
+{{- end }}
 - name: CLIENTELE_SWEEP_INTERVAL
   value: {{ $v.config.sweepInterval | quote }}
 {{- with $v.config.exportTTL }}
