@@ -626,17 +626,31 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	running := map[uuid.UUID]int{}
 	maxRunning := map[uuid.UUID]int{}
 	var bStartedWhileABusy atomic.Bool
+	// Tenant A's running task waits until B's task has started (10 s at most):
+	// if A's bulk work made B wait, B cannot start while A runs, and the check
+	// fails however fast or slow the machine is.
+	bStarted := make(chan struct{})
+	var bOnce sync.Once
 	h := Handler{Type: typ, Queue: QueueBulk, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
 		mu.Lock()
 		running[j.TenantID]++
 		if running[j.TenantID] > maxRunning[j.TenantID] {
 			maxRunning[j.TenantID] = running[j.TenantID]
 		}
-		if j.TenantID == b.ID && running[a.ID] > 0 {
-			bStartedWhileABusy.Store(true)
+		if j.TenantID == b.ID {
+			if running[a.ID] > 0 {
+				bStartedWhileABusy.Store(true)
+			}
+			bOnce.Do(func() { close(bStarted) })
 		}
 		mu.Unlock()
-		time.Sleep(450 * time.Millisecond)
+		if j.TenantID == a.ID {
+			select {
+			case <-bStarted:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 		mu.Lock()
 		running[j.TenantID]--
 		mu.Unlock()
@@ -646,8 +660,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	m := NewMetrics(reg)
 	s := newServer(t, []Handler{h}, func(o *ServerOptions) { o.BulkPerTenant = 1; o.Metrics = m; o.Concurrency = 6 })
 	var ids []uuid.UUID
-	// Five tasks of tenant A keep it busy for over two seconds, a window wide
-	// enough that tenant B's start inside it does not depend on a quiet machine.
+	// Five tasks of tenant A, one at a time under the limit.
 	for i := 0; i < 5; i++ {
 		// One attempt each: a throttled delivery must use neither an attempt nor
 		// one of Asynq's retries, or the task would be archived unrun.
