@@ -72,9 +72,16 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 		}
 		return fn(ctx, st.tx)
 	}
-	st := &txState{tenant: tenant}
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenant.String()); err != nil {
+	return runTenantTx(ctx, &txState{tenant: tenant}, db.RunInTx, fn)
+}
+
+// runTenantTx runs fn in the transaction run opens, with the tenant set and st
+// carried in the context, then the after-commit hooks.
+func runTenantTx(ctx context.Context, st *txState,
+	run func(context.Context, *sql.TxOptions, func(context.Context, bun.Tx) error) error,
+	fn func(ctx context.Context, tx bun.Tx) error) error {
+	err := run(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", st.tenant.String()); err != nil {
 			return fmt.Errorf("db: set tenant: %w", err)
 		}
 		st.tx = tx
@@ -106,21 +113,7 @@ func InTenantBulk(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx
 		return err
 	}
 	defer conn.Close()
-	st := &txState{tenant: tenant, conn: &conn}
-	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenant.String()); err != nil {
-			return fmt.Errorf("db: set tenant: %w", err)
-		}
-		st.tx = tx
-		return fn(context.WithValue(ctx, txKey{}, st), tx)
-	})
-	if err != nil {
-		return err
-	}
-	for _, h := range st.after {
-		h(ctx)
-	}
-	return nil
+	return runTenantTx(ctx, &txState{tenant: tenant, conn: &conn}, conn.RunInTx, fn)
 }
 
 // CopyFrom streams rows with COPY into table, inside the transaction that
