@@ -314,22 +314,7 @@ func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn fun
 }
 
 func postJSONAuth(c *http.Client, url, body, token string) error {
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Session-Token", token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 201 {
-		return fmt.Errorf("%s: status %d: %s", url, resp.StatusCode, b)
-	}
-	return nil
+	return postStatus(c, url, body, token, 201)
 }
 
 // ensureBenchFields defines five custom fields on the bench tenant through the API

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -103,36 +101,14 @@ func postExport(c *http.Client, base, token, format string) (string, error) {
 }
 
 func getExport(c *http.Client, base, token, id string) (*benchExportView, error) {
-	req, _ := http.NewRequest("GET", base+"/exports/"+id, nil)
-	req.Header.Set("X-Session-Token", token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	var v benchExportView
-	if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
-		return nil, fmt.Errorf("bench: export progress: %d %.300s", resp.StatusCode, b)
+	if err := getAuthInto(c, base+"/exports/"+id, token, &v); err != nil {
+		return nil, fmt.Errorf("bench: export progress: %w", err)
 	}
 	return &v, nil
 }
 
 // rssBytes is this process's resident set size (Linux; 0 elsewhere).
-func rssBytes() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func rssBytes() int64 { return procStatus(os.Getpid(), "VmRSS:") }
 
 func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }

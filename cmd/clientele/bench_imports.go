@@ -557,19 +557,30 @@ func uploadImport(c *http.Client, base, token, path string) (*importBenchView, e
 }
 
 func getImport(c *http.Client, base, token, id string) (*importBenchView, error) {
-	req, _ := http.NewRequest("GET", base+"/imports/"+id, nil)
+	var v importBenchView
+	if err := getAuthInto(c, base+"/imports/"+id, token, &v); err != nil {
+		return nil, fmt.Errorf("bench: import progress: %w", err)
+	}
+	return &v, nil
+}
+
+// getAuthInto GETs url with the session token and decodes a 200 answer into v.
+func getAuthInto(c *http.Client, url, token string, v any) error {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return err
+	}
 	req.Header.Set("X-Session-Token", token)
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var v importBenchView
-	if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
-		return nil, fmt.Errorf("bench: import progress: %d %.300s", resp.StatusCode, b)
+	if resp.StatusCode != 200 || json.Unmarshal(b, v) != nil {
+		return fmt.Errorf("%d %.300s", resp.StatusCode, b)
 	}
-	return &v, nil
+	return nil
 }
 
 // postStatus posts JSON and accepts any of the given statuses.
