@@ -13,7 +13,6 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/db"
-	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
 )
 
@@ -187,23 +186,15 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 		for _, k := range contactKeys(c) {
 			contacts = append(contacts, []any{c.ID, k})
 		}
-		for _, d := range defs {
-			v, ok := c.Custom[d.Key]
-			if !ok || v == nil || d.Sensitive || d.Pending != nil || !(d.Filterable || d.Sortable || d.Unique) {
-				continue
-			}
-			_, iv, err := d.Normalize(jsonishValue(v))
-			if err != nil {
-				return errs.Field(fields.Loc(d.Key), err.Error())
-			}
-			if d.Filterable || d.Sortable {
-				for ord, e := range iv.Entries {
-					index = append(index, []any{c.ID, d.Key, ord, e.Text, e.Num, e.Time, e.Bool})
-				}
-			}
-			if d.Unique && iv.Norm != "" {
-				unique = append(unique, []any{c.ID, d.Key, iv.Norm})
-			}
+		idx, uniq, err := fields.IndexRows(defs, c.Custom)
+		if err != nil {
+			return err
+		}
+		for _, r := range idx {
+			index = append(index, []any{c.ID, r.Key, r.Ord, r.Entry.Text, r.Entry.Num, r.Entry.Time, r.Entry.Bool})
+		}
+		for _, r := range uniq {
+			unique = append(unique, []any{c.ID, r.Key, r.Norm})
 		}
 	}
 	for _, s := range []struct {

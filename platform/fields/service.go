@@ -377,31 +377,9 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 			}
 		}
 	}
-	type idxRow struct {
-		key  string
-		ord  int
-		e    IndexEntry
-		norm string
-	}
-	var rows []idxRow
-	var uniq []idxRow
-	for _, d := range defs {
-		v, ok := clean[d.Key]
-		if !ok || v == nil || d.Sensitive || !(d.Filterable || d.Sortable || d.Unique) || d.Pending != nil {
-			continue
-		}
-		_, iv, err := d.Normalize(jsonish(v))
-		if err != nil {
-			return errs.Field(Loc(d.Key), err.Error())
-		}
-		if d.Filterable || d.Sortable {
-			for i, e := range iv.Entries {
-				rows = append(rows, idxRow{key: d.Key, ord: i, e: e})
-			}
-		}
-		if d.Unique && iv.Norm != "" {
-			uniq = append(uniq, idxRow{key: d.Key, norm: iv.Norm})
-		}
+	rows, uniq, err := IndexRows(defs, clean)
+	if err != nil {
+		return err
 	}
 	if len(rows) > 0 {
 		var sb strings.Builder
@@ -412,7 +390,7 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(?, ?, ?, ?, ?, ?, ?::numeric, ?::timestamptz, ?)")
-			args = append(args, tenant, entity, r.key, recordID, r.ord, r.e.Text, r.e.Num, r.e.Time, r.e.Bool)
+			args = append(args, tenant, entity, r.Key, recordID, r.Ord, r.Entry.Text, r.Entry.Num, r.Entry.Time, r.Entry.Bool)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return db.Classify(err, "field index")
@@ -420,16 +398,50 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 	}
 	for _, u := range uniq {
 		_, err := tx.ExecContext(ctx, "INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) VALUES (?, ?, ?, ?, ?)",
-			tenant, entity, u.key, u.norm, recordID)
+			tenant, entity, u.Key, u.Norm, recordID)
 		if db.IsUniqueViolation(err, "") {
-			return errs.Wrap(errs.Conflict, err, "Another record already has this %s.", u.key).
-				WithFields(errs.FieldError{Location: Loc(u.key), Message: "must be unique; another record already has this value"})
+			return errs.Wrap(errs.Conflict, err, "Another record already has this %s.", u.Key).
+				WithFields(errs.FieldError{Location: Loc(u.Key), Message: "must be unique; another record already has this value"})
 		}
 		if err != nil {
 			return db.Classify(err, "field value")
 		}
 	}
 	return nil
+}
+
+// IndexRow is one field_index row of a record (Entry set) or one field_unique
+// row (Norm set).
+type IndexRow struct {
+	Key   string
+	Ord   int
+	Entry IndexEntry
+	Norm  string
+}
+
+// IndexRows derives a record's field_index and field_unique rows from its clean
+// custom values: sensitive fields and fields being converted get none, and only
+// filterable, sortable or unique fields are indexed.
+func IndexRows(defs []Definition, clean map[string]any) (index, unique []IndexRow, err error) {
+	for _, d := range defs {
+		v, ok := clean[d.Key]
+		if !ok || v == nil || d.Sensitive || !(d.Filterable || d.Sortable || d.Unique) || d.Pending != nil {
+			continue
+		}
+		_, iv, err := d.Normalize(jsonish(v))
+		if err != nil {
+			return nil, nil, errs.Field(Loc(d.Key), err.Error())
+		}
+		if d.Filterable || d.Sortable {
+			for i, e := range iv.Entries {
+				index = append(index, IndexRow{Key: d.Key, Ord: i, Entry: e})
+			}
+		}
+		if d.Unique && iv.Norm != "" {
+			unique = append(unique, IndexRow{Key: d.Key, Norm: iv.Norm})
+		}
+	}
+	return index, unique, nil
 }
 
 // jsonish turns a stored Go value back into what JSON decoding would produce, so
