@@ -32,6 +32,9 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 		if kind != "person" {
 			return errs.E(errs.Conflict, "Only a person can be erased; delete a company instead.")
 		}
+		if err := deleteSearchRows(ctx, tx, tenant, []uuid.UUID{id}); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}

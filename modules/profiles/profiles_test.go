@@ -436,7 +436,7 @@ func TestEraseRemovesThePersonAndAnonymisesHistory(t *testing.T) {
 	m, _ := setup(t)
 	env := testkit.Get(t)
 	a := env.NewTenant(t)
-	c, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "周芷若", Emails: []string{"zhou.zhiruo@example.com"}}, true)
+	c, _ := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "周芷若", Emails: []string{"zhou.zhiruo@example.com"}, Tags: []string{"vip"}}, true)
 	name := "周芷若 Zhou"
 	if _, err := m.UpdateCustomer(writer, a.ID, c.ID, profiles.CustomerUpdate{Name: &name}); err != nil {
 		t.Fatal(err)
@@ -453,7 +453,8 @@ func TestEraseRemovesThePersonAndAnonymisesHistory(t *testing.T) {
 	}
 	var leftovers int
 	_ = env.Owner.NewRaw(`SELECT (SELECT count(*) FROM customers WHERE id = ?) + (SELECT count(*) FROM interactions WHERE customer_id = ?)
-		+ (SELECT count(*) FROM customer_terms WHERE customer_id = ?)`, c.ID, c.ID, c.ID).Scan(context.Background(), &leftovers)
+		+ (SELECT count(*) FROM customer_terms WHERE customer_id = ?) + (SELECT count(*) FROM customer_tags WHERE customer_id = ?)`,
+		c.ID, c.ID, c.ID, c.ID).Scan(context.Background(), &leftovers)
 	if leftovers != 0 {
 		t.Fatalf("%d rows of the person remain", leftovers)
 	}

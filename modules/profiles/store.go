@@ -49,6 +49,22 @@ func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
 	return ins("customer_contacts", "key", contactKeys(c))
 }
 
+// deleteSearchRows removes the term and tag rows of customers about to be
+// deleted for good. Those tables are a derived index with no foreign key to
+// customers (a trigger per row made imports slow), so every hard delete of
+// customers calls this in the same transaction.
+func deleteSearchRows(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, table := range []string{"customer_terms", "customer_tags"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ? AND customer_id IN (?)", tenant, bun.In(ids)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // findDuplicates returns live customers other than self sharing a contact key.
 func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) ([]uuid.UUID, error) {
 	if len(keys) == 0 {
