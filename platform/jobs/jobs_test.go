@@ -631,6 +631,10 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	// fails however fast or slow the machine is.
 	bStarted := make(chan struct{})
 	var bOnce sync.Once
+	// B's task is enqueued only once one of A's runs, so B cannot simply be
+	// dequeued first and start before A is busy.
+	aStarted := make(chan struct{})
+	var aOnce sync.Once
 	h := Handler{Type: typ, Queue: QueueBulk, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
 		mu.Lock()
 		running[j.TenantID]++
@@ -645,6 +649,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 		}
 		mu.Unlock()
 		if j.TenantID == a.ID {
+			aOnce.Do(func() { close(aStarted) })
 			select {
 			case <-bStarted:
 			case <-time.After(10 * time.Second):
@@ -670,11 +675,16 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 		}
 		ids = append(ids, j.ID)
 	}
+	start(t, s)
+	select {
+	case <-aStarted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("none of tenant A's bulk tasks started")
+	}
 	jb, err := c.Enqueue(context.Background(), b.ID, Spec{Type: typ, Queue: QueueBulk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, s)
 	for _, id := range ids {
 		waitStatus(t, c, a.ID, id, StatusSucceeded, 30*time.Second)
 	}
