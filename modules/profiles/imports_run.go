@@ -42,6 +42,7 @@ type importPlanT struct {
 	cols    []string
 	col     map[string]int // target -> column index
 	defs    map[string]fields.Definition
+	unique  []fields.Definition // the unique ones, in definition order
 	mode    string
 	matchOn string
 	// padShort: rows shorter than the header are padded (XLSX leaves trailing
@@ -62,6 +63,9 @@ func (m *Module) importPlan(ctx context.Context, tx bun.IDB, tenant uuid.UUID, c
 		}
 		for _, d := range defs {
 			p.defs[d.Key] = d
+			if d.Unique {
+				p.unique = append(p.unique, d)
+			}
 		}
 	}
 	index := map[string]int{}
@@ -863,25 +867,21 @@ func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p
 		if rows[i].outcome != "" {
 			continue
 		}
-		for k, d := range p.defs {
-			if !d.Unique {
-				continue
-			}
-			v, ok := c.Custom[k]
-			if !ok {
-				continue
-			}
-			_, iv, err := d.Normalize(jsonishValue(v))
-			if err != nil || iv.Norm == "" {
-				continue
-			}
-			key := k + "\x00" + iv.Norm
+		// The unique values exactly as the write will store them: the same
+		// derivation loadStaged uses. The values are validated already; one that
+		// still fails here fails the batch there, as before.
+		_, uniq, err := fields.IndexRows(p.unique, c.Custom)
+		if err != nil {
+			continue
+		}
+		for _, u := range uniq {
+			key := u.Key + "\x00" + u.Norm
 			if first, dup := seen[key]; dup {
-				p.problem(rows[i], "custom."+k, fmt.Sprint(v), fmt.Sprintf("must be unique: row %d of this file has the same value", first), "failed")
+				p.problem(rows[i], "custom."+u.Key, fmt.Sprint(c.Custom[u.Key]), fmt.Sprintf("must be unique: row %d of this file has the same value", first), "failed")
 				continue
 			}
 			seen[key] = rows[i].no
-			norms = append(norms, iv.Norm)
+			norms = append(norms, u.Norm)
 			refs = append(refs, ref{i, key})
 		}
 	}
@@ -908,16 +908,6 @@ func (m *Module) checkUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p
 		}
 	}
 	return nil
-}
-
-func jsonishValue(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	var out any
-	_ = json.Unmarshal(b, &out)
-	return out
 }
 
 // CancelImport asks a queued or running import to stop at its next batch.
