@@ -187,7 +187,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			},
 			api: func() error {
 				body := fmt.Sprintf(`{"name":"Bench 客户 %s","emails":["c%s@example.com"],"custom":{"tier":"gold","employees":120,"signed_on":"2026-03-01","national_id":"110105194912310021","channels":["wechat","email"]}}`, uuid.NewString()[:8], uuid.NewString())
-				return postJSONAuth(client, base+"/customers", body, token)
+				return postStatus(client, base+"/customers", body, token, 201)
 			},
 		},
 		{
@@ -201,7 +201,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			},
 			api: func() error {
 				body := fmt.Sprintf(`{"name":"Bench 客户 %s","emails":["b%s@example.com"],"tags":["bench"],"lifecycle":"lead"}`, uuid.NewString()[:8], uuid.NewString())
-				return postJSONAuth(client, base+"/customers", body, token)
+				return postStatus(client, base+"/customers", body, token, 201)
 			},
 		},
 		{
@@ -311,10 +311,6 @@ func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn fun
 		}
 		return fn(tx)
 	})
-}
-
-func postJSONAuth(c *http.Client, url, body, token string) error {
-	return postStatus(c, url, body, token, 201)
 }
 
 // ensureBenchFields defines five custom fields on the bench tenant through the API

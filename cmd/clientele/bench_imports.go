@@ -138,7 +138,11 @@ func (b *importBench) run(ctx context.Context, cfg config.Config, log *slog.Logg
 	idleDone := pacedSampler(list, idleStop)
 	time.Sleep(idleListFor)
 	close(idleStop)
-	idle := <-idleDone
+	idleS := <-idleDone
+	idle := idleS.lat
+	if idleS.failed > 0 {
+		return fmt.Errorf("bench: %d idle list requests failed, the first: %w", idleS.failed, idleS.first)
+	}
 	if len(idle) < 100 {
 		return fmt.Errorf("bench: the idle list answered only %d times in %s", len(idle), idleListFor)
 	}
@@ -227,7 +231,8 @@ func (b *importBench) run(ctx context.Context, cfg config.Config, log *slog.Logg
 	}
 	secs := time.Since(start).Seconds()
 	close(stopList)
-	during := <-listDone
+	duringS := <-listDone
+	during := duringS.lat
 	peak := worker.peak()
 	if v.Status != "completed" {
 		return fmt.Errorf("bench: import %s: %s", v.Status, v.Error)
@@ -247,6 +252,11 @@ func (b *importBench) run(ctx context.Context, cfg config.Config, log *slog.Logg
 		fmt.Printf("  tenant %q list p99: idle %s (%d requests), during the import %s (%d requests): %+.0f%% (target at most +25%%); medians %s and %s\n",
 			listSlug, p99i.Round(time.Microsecond), len(idle), p99d.Round(time.Microsecond), len(during), 100*(float64(p99d)/float64(p99i)-1),
 			idle[len(idle)/2].Round(time.Microsecond), during[len(during)/2].Round(time.Microsecond))
+	}
+	// A neighbour's failed request is worse than a slow one: it fails the run
+	// rather than dropping out of the latencies.
+	if duringS.failed > 0 {
+		return fmt.Errorf("bench: %d of tenant %q's list requests failed during the import, the first: %w", duringS.failed, listSlug, duringS.first)
 	}
 	if len(gaps) > 0 {
 		sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
@@ -286,22 +296,34 @@ func (b *importBench) run(ctx context.Context, cfg config.Config, log *slog.Logg
 // idleListFor is how long the neighbour's list is sampled idle, before the import.
 const idleListFor = 40 * time.Second
 
-// pacedSampler lists until stop is closed, one request every 20 ms or so, and
-// then sends the latencies of the requests that succeeded.
-func pacedSampler(list func() error, stop <-chan struct{}) <-chan []time.Duration {
-	done := make(chan []time.Duration, 1)
+// sampled is what pacedSampler measured: the latencies of the requests that
+// succeeded, and how many failed (with the first failure).
+type sampled struct {
+	lat    []time.Duration
+	failed int
+	first  error
+}
+
+// pacedSampler lists until stop is closed, one request every 20 ms or so.
+func pacedSampler(list func() error, stop <-chan struct{}) <-chan sampled {
+	done := make(chan sampled, 1)
 	go func() {
-		var lat []time.Duration
+		var s sampled
 		for {
 			select {
 			case <-stop:
-				done <- lat
+				done <- s
 				return
 			default:
 			}
 			t := time.Now()
-			if list() == nil {
-				lat = append(lat, time.Since(t))
+			if err := list(); err != nil {
+				s.failed++
+				if s.first == nil {
+					s.first = err
+				}
+			} else {
+				s.lat = append(s.lat, time.Since(t))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
