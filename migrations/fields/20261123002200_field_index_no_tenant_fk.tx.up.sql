@@ -4,5 +4,5 @@
 -- call per row written: 32% of the time to insert index rows (EXPLAIN ANALYZE of
 -- 88,000 rows: 0.49 s of triggers beside 1.06 s of inserts), and an import writes
 -- about four per customer. Removing a tenant must delete its rows here, as it
--- must for the other tables without a key to tenants (customer_terms, import_keys).
+-- must for customer_terms and customer_tags, which have no key to tenants either.
 ALTER TABLE field_index DROP CONSTRAINT field_index_tenant_id_fkey;
