@@ -41,7 +41,7 @@ func OwnPermissions() []authz.Permission {
 // adminOnly are never granted to manager, agent or viewer by default.
 var adminOnly = map[string]bool{
 	PermMembersManage: true, PermRolesManage: true, PermAPIKeysManage: true, PermSettingsManage: true,
-	"fields.manage": true,
+	"fields.manage": true, "jobs.manage": true,
 }
 
 // Role is a built-in or custom role with its grants.

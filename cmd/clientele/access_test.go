@@ -74,6 +74,7 @@ type app struct {
 	srv *httpx.Server
 	ids *fakeIdentities
 	log *bytes.Buffer
+	d   *deps
 }
 
 func newApp(t *testing.T) *app { return newAppWith(t, nil) }
@@ -92,7 +93,7 @@ func newAppWith(t *testing.T, tweak func(*config.Config)) *app {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Close)
-	return &app{t: t, srv: buildHTTP(d), ids: ids, log: &logs}
+	return &app{t: t, srv: buildHTTP(d), ids: ids, log: &logs, d: d}
 }
 
 type syncWriter struct {

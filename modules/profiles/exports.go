@@ -384,9 +384,9 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			if err := need(ctx, PermRead); err != nil {
 				return nil, err
 			}
-			j, err := m.d.Jobs.Get(ctx, t.ID, in.ID)
-			if err != nil || j.Type != TypeExport {
-				return nil, errs.E(errs.NotFound, "export not found")
+			j, err := m.exportFor(ctx, t.ID, in.ID)
+			if err != nil {
+				return nil, err
 			}
 			return &exportOut{Body: m.exportView(t.Slug, j)}, nil
 		})
@@ -405,9 +405,12 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 		if err != nil {
 			return errs.Field("path.id", "must be an export id")
 		}
-		j, err := m.d.Jobs.Get(ctx, t.ID, id)
-		if err != nil || j.Type != TypeExport {
-			return errs.E(errs.NotFound, "export not found")
+		j, err := m.exportFor(ctx, t.ID, id)
+		if err != nil {
+			return err
+		}
+		if err := mayDownload(authz.ActorFrom(ctx), j); err != nil {
+			return err
 		}
 		if j.Status != jobs.StatusSucceeded {
 			return errs.E(errs.Conflict, "This export is %s; download it once it has succeeded.", j.Status)
@@ -438,6 +441,35 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="customers-%s.%s"`, j.CreatedAt.UTC().Format("20060102-1504"), ext))
 		return c.SendStream(rd, int(rd.Size()))
 	})
+}
+
+// exportFor returns an export the actor may see: their own, or anyone's for a
+// holder of jobs.manage. Any other id is NotFound, like one that does not exist.
+func (m *Module) exportFor(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job, error) {
+	j, err := m.d.Jobs.Get(ctx, tenant, id)
+	if err != nil || j.Type != TypeExport || !jobs.MayAccess(authz.ActorFrom(ctx), j.CreatedBy) {
+		return nil, errs.E(errs.NotFound, "export not found")
+	}
+	return j, nil
+}
+
+// mayDownload checks the downloader's rights again against what the file holds:
+// the file was written with its requester's scope and pii.read as they were,
+// and rights change (a demotion, a role edited) between the export and the
+// download. Sensitive values in clear need pii.read now, and the records need a
+// scope at least as wide as the one they were chosen with.
+func mayDownload(a authz.Actor, j *jobs.Job) error {
+	var p exportPayload
+	if err := j.Decode(&p); err != nil {
+		return errs.InternalErr(err)
+	}
+	if p.PII && !a.Can(fields.PermPIIRead) {
+		return errs.E(errs.Forbidden, "This export shows sensitive values in clear, and your role does not include %s. Start a new export: it masks them for you.", fields.PermPIIRead)
+	}
+	if !a.Visibility().Covers(authz.Scope(p.Scope)) {
+		return errs.E(errs.Forbidden, "This export holds customers outside what your role lets you see now (%s). Start a new export.", a.Visibility())
+	}
+	return nil
 }
 
 // exportFields checks the requested columns against the standard ones and the

@@ -26,6 +26,21 @@ const (
 	ScopeAll  Scope = "all"
 )
 
+// rank orders the scopes from the narrowest; an unknown or empty scope counts as
+// own, so a mistake narrows rather than widens.
+func (s Scope) rank() int {
+	switch s {
+	case ScopeAll:
+		return 2
+	case ScopeTeam:
+		return 1
+	}
+	return 0
+}
+
+// Covers reports whether s is at least as wide as o.
+func (s Scope) Covers(o Scope) bool { return s.rank() >= o.rank() }
+
 // ActorKind says who acts: a signed-in person, an API key, or the system itself.
 type ActorKind string
 
@@ -52,6 +67,37 @@ type Actor struct {
 // Can reports whether the actor holds a permission. System actors hold all.
 func (a Actor) Can(perm string) bool {
 	return a.Kind == ActorSystem || a.Permissions[perm]
+}
+
+// Visibility is the scope that decides which records the actor sees. An API key
+// owns no records, so it sees everything its role may read; the system sees all.
+func (a Actor) Visibility() Scope {
+	if a.Kind == ActorSystem || a.Kind == ActorAPIKey {
+		return ScopeAll
+	}
+	if a.Scope.rank() == 0 {
+		return ScopeOwn
+	}
+	return a.Scope
+}
+
+// SeesOwner reports whether a record owned by owner (nil: nobody) is within the
+// actor's visibility.
+func (a Actor) SeesOwner(owner *uuid.UUID) bool {
+	switch a.Visibility() {
+	case ScopeAll:
+		return true
+	case ScopeTeam:
+		if owner == nil {
+			return false
+		}
+		for _, m := range a.Teammates {
+			if m == *owner {
+				return true
+			}
+		}
+	}
+	return owner != nil && *owner == a.ID
 }
 
 type actorKey struct{}

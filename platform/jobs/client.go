@@ -196,6 +196,8 @@ type ListFilter struct {
 	Status string
 	Cursor string // the next cursor of the previous page; empty: the first page
 	Limit  int    // 1..200; zero: 50
+	// RequestedBy keeps only the jobs this member or key asked for; nil: all.
+	RequestedBy *uuid.UUID
 }
 
 type cursor struct {
@@ -230,6 +232,9 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 		}
 		if f.Status != "" {
 			q = q.Where("status = ?", f.Status)
+		}
+		if f.RequestedBy != nil {
+			q = q.Where("created_by = ?", *f.RequestedBy)
 		}
 		if after != nil {
 			q = q.Where("(created_at, id) < (?, ?)", after.At, after.ID)

@@ -19,10 +19,12 @@ import (
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
-// Permissions of the module.
+// Permissions of the module. PermRead and PermCancel reach the holder's own jobs;
+// PermManage reaches everyone's.
 const (
 	PermRead   = "jobs.read"
 	PermCancel = "jobs.cancel"
+	PermManage = jobs.PermManage
 )
 
 // Module serves the job records.
@@ -39,6 +41,7 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See background jobs", LabelZH: "查看后台任务"},
 		{Key: PermCancel, Label: "Cancel background jobs", LabelZH: "取消后台任务"},
+		{Key: PermManage, Label: "See, download and cancel everyone's jobs, imports and exports", LabelZH: "查看、下载和取消所有人的后台任务、导入和导出"},
 	}
 }
 
@@ -126,7 +129,11 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := m.jobs.List(ctx, t.ID, jobs.ListFilter{Type: in.Type, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit})
+		f := jobs.ListFilter{Type: in.Type, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
+		if a := authz.ActorFrom(ctx); !a.Can(PermManage) {
+			f.RequestedBy = &a.ID // other people's jobs only for those who manage them
+		}
+		items, next, err := m.jobs.List(ctx, t.ID, f)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +152,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		if err != nil {
 			return nil, err
 		}
-		j, err := m.jobs.Get(ctx, t.ID, in.ID)
+		j, err := m.jobs.GetFor(ctx, t.ID, in.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -157,6 +164,9 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
 		t, err := require(ctx, PermCancel)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := m.jobs.GetFor(ctx, t.ID, in.ID); err != nil {
 			return nil, err
 		}
 		j, err := m.jobs.Cancel(ctx, t.ID, in.ID)

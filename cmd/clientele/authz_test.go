@@ -1,0 +1,121 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientele-crm/clientele/platform/jobs"
+)
+
+// Tests of authorisation inside one tenant (issue 12): what a member may see and
+// do of their colleagues' records, jobs and grants. The isolation between
+// tenants is in access_test.go.
+
+// worker runs the background jobs of this app's deps until the test ends.
+func (a *app) worker() {
+	a.t.Helper()
+	d := a.d
+	srv := jobs.NewServer(jobs.ServerOptions{
+		Redis: d.redisOpt, DB: d.db, Concurrency: 4, Logger: d.log, Metrics: d.jobMetrics,
+		Handlers:      append(jobs.MaintenanceHandlers(d.db), d.modules.JobHandlers()...),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond,
+	})
+	if err := srv.Start(); err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(srv.Shutdown)
+}
+
+// idOf is the identity id behind a session token.
+func (a *app) idOf(tok string) string {
+	a.t.Helper()
+	return a.must(200, "GET", "/api/v1/me", "", tokenHdr(tok)...)["identity"].(map[string]any)["id"].(string)
+}
+
+// waitExport waits until an export succeeded, as its requester sees it.
+func (a *app) waitExport(base, id string, hdr []string) {
+	a.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := a.must(200, "GET", base+"/exports/"+id, "", hdr...)
+		switch v["status"] {
+		case "succeeded":
+			return
+		case "failed", "canceled":
+			a.t.Fatalf("export %s: %v", id, v)
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("export %s still %v", id, v["status"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Finding 1: a reader of customers could list the jobs, take the owner's export
+// id and download the file, sensitive values in clear. Only the requester, or
+// a holder of jobs.manage, may see or download an export, and the downloader's
+// rights are checked again against what the file holds.
+func TestExportsAreTheirRequestersOnly(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s := slug("expown")
+	base := "/api/v1/t/" + s
+	ownerTok, _ := a.company(s)
+	owner := tokenHdr(ownerTok)
+	a.must(201, "POST", base+"/fields/customers", `{"key":"ssn","label_en":"SSN","type":"text","sensitive":true}`, owner...)
+	a.must(201, "POST", base+"/customers", `{"name":"Secret Holder","custom":{"ssn":"AAA-SSN-0-123-45-6789"}}`, owner...)
+	viewer := tokenHdr(a.member(s, ownerTok, "viewer"))
+	agent := tokenHdr(a.member(s, ownerTok, "agent"))
+	admin := tokenHdr(a.member(s, ownerTok, "admin"))
+	key := []string{"Authorization", "Bearer " + a.must(201, "POST", base+"/api-keys", `{"name":"bi","role":"viewer"}`, owner...)["key"].(string)}
+
+	exp := a.must(202, "POST", base+"/exports", `{}`, owner...)["id"].(string)
+	a.waitExport(base, exp, owner)
+	if _, body, _ := a.call("GET", base+"/exports/"+exp+"/download", "", owner...); !strings.Contains(body, "AAA-SSN-0-123-45-6789") {
+		t.Fatalf("the owner's own export lacks the value in clear:\n%s", body)
+	}
+	for name, who := range map[string][]string{"viewer": viewer, "agent": agent, "viewer key": key} {
+		if _, body, _ := a.call("GET", base+"/jobs", "", who...); strings.Contains(body, exp) {
+			t.Errorf("%s lists the owner's export among the jobs: %s", name, body)
+		}
+		for _, path := range []string{"/exports/" + exp, "/exports/" + exp + "/download", "/jobs/" + exp} {
+			if code, body, _ := a.call("GET", base+path, "", who...); code != 404 {
+				t.Errorf("%s GET %s: %d %.200s, want 404", name, path, code, body)
+			}
+		}
+		if code, body, _ := a.call("POST", base+"/jobs/"+exp+"/cancel", "", who...); code != 404 && code != 403 {
+			t.Errorf("%s cancels the owner's export: %d %.200s, want 404 (or 403 without jobs.cancel)", name, code, body)
+		}
+	}
+	// An admin manages everyone's jobs; the viewer's own export is theirs, masked.
+	if _, body, _ := a.call("GET", base+"/jobs", "", admin...); !strings.Contains(body, exp) {
+		t.Errorf("admin does not list the owner's export: %s", body)
+	}
+	if code, body, _ := a.call("GET", base+"/exports/"+exp+"/download", "", admin...); code != 200 || !strings.Contains(body, "AAA-SSN-0-123-45-6789") {
+		t.Errorf("admin download: %d %.200s", code, body)
+	}
+	mine := a.must(202, "POST", base+"/exports", `{}`, viewer...)["id"].(string)
+	a.waitExport(base, mine, viewer)
+	code, body, _ := a.call("GET", base+"/exports/"+mine+"/download", "", viewer...)
+	if code != 200 || strings.Contains(body, "AAA-SSN") || !strings.Contains(body, "••••••") {
+		t.Errorf("viewer's own export: %d\n%s", code, body)
+	}
+
+	// Rights are checked again at download: a requester who lost pii.read, or
+	// whose scope narrowed, no longer gets the file made with the wider rights.
+	a.must(201, "POST", base+"/roles", `{"key":"analyst","name":"Analyst","permissions":["profiles.read","pii.read","jobs.read"],"scope":"all"}`, owner...)
+	analystTok := a.member(s, ownerTok, "analyst")
+	analyst := tokenHdr(analystTok)
+	clear := a.must(202, "POST", base+"/exports", `{}`, analyst...)["id"].(string)
+	a.waitExport(base, clear, analyst)
+	a.must(200, "GET", base+"/exports/"+clear+"/download", "", analyst...)
+	a.must(200, "PUT", base+"/roles/analyst", `{"name":"Analyst","permissions":["profiles.read","jobs.read"],"scope":"all"}`, owner...)
+	if code, body, _ := a.call("GET", base+"/exports/"+clear+"/download", "", analyst...); code != 403 || strings.Contains(body, "AAA-SSN") {
+		t.Errorf("download after losing pii.read: %d %.200s, want 403", code, body)
+	}
+	a.must(200, "PUT", base+"/roles/analyst", `{"name":"Analyst","permissions":["profiles.read","pii.read","jobs.read"],"scope":"own"}`, owner...)
+	if code, body, _ := a.call("GET", base+"/exports/"+clear+"/download", "", analyst...); code != 403 {
+		t.Errorf("download after the scope narrowed to own: %d %.200s, want 403", code, body)
+	}
+}
