@@ -38,10 +38,11 @@ func OwnPermissions() []authz.Permission {
 	}
 }
 
-// adminOnly are never granted to manager, agent or viewer by default.
+// adminOnly are never granted to manager, agent or viewer by default. Erasing a
+// person for good is a data controller's decision, not a daily task.
 var adminOnly = map[string]bool{
 	PermMembersManage: true, PermRolesManage: true, PermAPIKeysManage: true, PermSettingsManage: true,
-	"fields.manage": true, "jobs.manage": true,
+	"fields.manage": true, "jobs.manage": true, "profiles.erase": true,
 }
 
 // Role is a built-in or custom role with its grants.
@@ -55,7 +56,8 @@ type Role struct {
 
 // builtInRoles derives the built-in roles from the permission catalogue, so a new
 // module's permissions land in the right roles without editing this file:
-// owner and admin hold everything; manager everything but administration; agent
+// owner and admin hold everything; manager everything but administration (and
+// erasure); agent
 // what a manager has except audit and unmasked PII, on their own records; viewer
 // only the plain read permissions.
 func builtInRoles(catalogue []authz.Permission) map[string]Role {

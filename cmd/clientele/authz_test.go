@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,34 @@ func TestExportsAreTheirRequestersOnly(t *testing.T) {
 	if code, body, _ := a.call("GET", base+"/exports/"+clear+"/download", "", analyst...); code != 403 {
 		t.Errorf("download after the scope narrowed to own: %d %.200s, want 403", code, body)
 	}
+}
+
+// Finding 2: an agent erased, for good, a customer it got 404 on everywhere
+// else. Erase now applies the actor's scope first, and agents no longer hold
+// profiles.erase.
+func TestEraseOnlyWhatYouCanSee(t *testing.T) {
+	a := newApp(t)
+	s := slug("erase")
+	base := "/api/v1/t/" + s
+	ownerTok, _ := a.company(s)
+	owner := tokenHdr(ownerTok)
+	agent := tokenHdr(a.member(s, ownerTok, "agent"))
+	theirs := a.must(201, "POST", base+"/customers", `{"name":"Owner's person"}`, owner...)["id"].(string)
+	a.must(404, "GET", base+"/customers/"+theirs, "", agent...)
+	if code, body, _ := a.call("POST", base+"/customers/"+theirs+"/erase", "", agent...); code != 403 && code != 404 {
+		t.Errorf("agent erases the owner's customer: %d %.200s, want 403 or 404", code, body)
+	}
+	if perms := fmt.Sprint(a.must(200, "GET", base+"/me", "", agent...)["permissions"]); strings.Contains(perms, "profiles.erase") {
+		t.Errorf("the agent role holds profiles.erase: %s", perms)
+	}
+	// A role that may erase, on its own records only, erases those and no other.
+	a.must(201, "POST", base+"/roles", `{"key":"eraser","name":"Eraser","permissions":["profiles.read","profiles.write","profiles.erase"],"scope":"own"}`, owner...)
+	eraser := tokenHdr(a.member(s, ownerTok, "eraser"))
+	if code, body, _ := a.call("POST", base+"/customers/"+theirs+"/erase", "", eraser...); code != 404 {
+		t.Errorf("own-scope eraser erases the owner's customer: %d %.200s, want 404", code, body)
+	}
+	a.must(200, "GET", base+"/customers/"+theirs, "", owner...)
+	own := a.must(201, "POST", base+"/customers", `{"name":"Eraser's person"}`, eraser...)["id"].(string)
+	a.must(204, "POST", base+"/customers/"+own+"/erase", "", eraser...)
+	a.must(404, "GET", base+"/customers/"+own, "", owner...)
 }

@@ -25,11 +25,11 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 		return err
 	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		var kind string
-		if err := tx.NewRaw("SELECT kind FROM customers WHERE tenant_id = ? AND id = ? FOR UPDATE", tenant, id).Scan(ctx, &kind); err != nil {
+		c, err := scopedCustomer(ctx, tx, tenant, id, anyState, true)
+		if err != nil {
 			return err
 		}
-		if kind != "person" {
+		if c.Kind != "person" {
 			return errs.E(errs.Conflict, "Only a person can be erased; delete a company instead.")
 		}
 		if err := deleteSearchRows(ctx, tx, tenant, []uuid.UUID{id}); err != nil {

@@ -43,6 +43,40 @@ func visible(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQ
 
 func notFound() error { return errs.E(errs.NotFound, "customer not found") }
 
+// state says which customers an action by id may reach.
+type state int
+
+const (
+	liveOnly    state = iota // not soft-deleted
+	deletedOnly              // soft-deleted (restore)
+	anyState                 // either (erase)
+)
+
+// scopedCustomer loads the customer an action by id is about, under the
+// actor's scope, optionally locked for update. One the actor cannot see is
+// NotFound, exactly like one that does not exist, so an action can neither
+// reach nor reveal a record its actor may not read.
+func scopedCustomer(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, st state, lock bool) (*Customer, error) {
+	c := &Customer{}
+	q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ?", tenant, id)
+	switch st {
+	case liveOnly:
+		q = q.Where("c.deleted_at IS NULL")
+	case deletedOnly:
+		q = q.Where("c.deleted_at IS NOT NULL")
+	}
+	if lock {
+		q = q.For("UPDATE")
+	}
+	if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
 // DuplicateError says which customers already hold the email or phone.
 func duplicateError(ids []uuid.UUID) error {
 	links := make([]string, len(ids))
