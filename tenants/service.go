@@ -166,21 +166,6 @@ func classify(err error, what string) error {
 	return db.Classify(err, what)
 }
 
-func (s *Service) roleExists(ctx context.Context, tx bun.Tx, tenant uuid.UUID, role string) error {
-	if _, ok := s.builtIn[role]; ok {
-		return nil
-	}
-	var n int
-	if err := tx.NewRaw("SELECT count(*) FROM roles WHERE tenant_id = ? AND key = ?", tenant, role).Scan(ctx, &n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return errs.E(errs.Invalid, "There is no role %q in this company.", role).
-			WithFields(errs.FieldError{Location: "body.role", Message: "unknown role; use owner, admin, manager, agent, viewer or a custom role", Value: role})
-	}
-	return nil
-}
-
 // lockOwners locks the owner rows so two concurrent demotions cannot both pass the
 // last-owner check.
 func lockOwners(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (int, error) {
@@ -198,7 +183,8 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 	}
 	var m Member
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.roleExists(ctx, tx, tenant, role); err != nil {
+		next, err := s.role(ctx, tx, tenant, role)
+		if err != nil {
 			return err
 		}
 		owners, err := lockOwners(ctx, tx, tenant)
@@ -208,8 +194,19 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 		if err := tx.NewRaw("SELECT identity_id, email, name, role, created_at FROM memberships WHERE tenant_id = ? AND identity_id = ? FOR UPDATE", tenant, identity).Scan(ctx, &m); err != nil {
 			return err
 		}
-		if role == RoleOwner && authz.ActorFrom(ctx).Role != RoleOwner {
-			return errs.E(errs.Forbidden, "Only an owner can make someone an owner.")
+		actor := authz.ActorFrom(ctx)
+		if actor.Kind == authz.ActorUser && identity == actor.ID {
+			return errs.E(errs.Forbidden, "Nobody changes their own role; ask another owner or admin.")
+		}
+		cur, err := s.role(ctx, tx, tenant, m.Role)
+		if err != nil {
+			return err
+		}
+		if err := mayManageMember(actor, cur); err != nil {
+			return err
+		}
+		if err := mayGrant(actor, next, false); err != nil {
+			return err
 		}
 		if m.Role == RoleOwner && role != RoleOwner && owners <= 1 {
 			return errLastOwner
@@ -243,8 +240,15 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 		if m.Role == RoleOwner && owners <= 1 {
 			return errLastOwner
 		}
-		if m.Role == RoleOwner && authz.ActorFrom(ctx).Role != RoleOwner {
-			return errs.E(errs.Forbidden, "Only an owner can remove an owner.")
+		// Leaving is always allowed; removing someone else needs rights over them.
+		if actor := authz.ActorFrom(ctx); actor.Kind != authz.ActorUser || identity != actor.ID {
+			cur, err := s.role(ctx, tx, tenant, m.Role)
+			if err != nil {
+				return err
+			}
+			if err := mayManageMember(actor, cur); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE tenant_id = ? AND identity_id = ?", tenant, identity); err != nil {
 			return err
@@ -280,12 +284,13 @@ func (s *Service) Invite(ctx context.Context, t tenancy.Tenant, email, role, nam
 			WithFields(errs.FieldError{Location: "body.email", Message: "not a valid email address, e.g. li.lei@example.com"})
 	}
 	email = strings.ToLower(addr.Address)
-	if role == RoleOwner && authz.ActorFrom(ctx).Role != RoleOwner {
-		return Invitation{}, errs.E(errs.Forbidden, "Only an owner can invite an owner.")
-	}
 	// Validate the role before creating anything at the identity service.
 	if err := db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.roleExists(ctx, tx, t.ID, role); err != nil {
+		r, err := s.role(ctx, tx, t.ID, role)
+		if err != nil {
+			return err
+		}
+		if err := mayGrant(authz.ActorFrom(ctx), r, false); err != nil {
 			return err
 		}
 		var n int
@@ -457,6 +462,13 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 	if r.Scope == "" {
 		r.Scope = authz.ScopeOwn
 	}
+	actor := authz.ActorFrom(ctx)
+	if err := mayEditRole(actor, r.Key); err != nil {
+		return Role{}, err
+	}
+	if err := mayGrant(actor, r, false); err != nil {
+		return Role{}, err
+	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var before *Role
 		if !create {
@@ -464,6 +476,10 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 			err := tx.NewRaw("SELECT key, name, permissions, scope FROM roles WHERE tenant_id = ? AND key = ? FOR UPDATE", tenant, r.Key).Scan(ctx, &old.Key, &old.Name, pgdialect.Array(&old.Permissions), &old.Scope)
 			if err != nil {
 				return err
+			}
+			// Its holders' rights change too: only someone who could grant them may.
+			if err := mayGrant(actor, old, false); err != nil {
+				return errs.E(errs.Forbidden, "The role %s holds more than yours; ask an owner or admin to change it.", r.Key)
 			}
 			before = &old
 			if r.Name == "" {
@@ -543,6 +559,9 @@ func (s *Service) Teams(ctx context.Context, tenant uuid.UUID) ([]Team, error) {
 // SaveTeam creates a team, or renames it and replaces its members.
 func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID, name string, members []uuid.UUID) (Team, error) {
 	if err := need(ctx, PermRolesManage); err != nil {
+		return Team{}, err
+	}
+	if err := mayChangeTeams(authz.ActorFrom(ctx)); err != nil {
 		return Team{}, err
 	}
 	name = strings.TrimSpace(name)
@@ -632,10 +651,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenant uuid.UUID, name, role
 	id, full, prefix, hash := newKey(tenant)
 	k := APIKey{ID: id, Name: name, Role: role, Prefix: prefix}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.roleExists(ctx, tx, tenant, role); err != nil {
+		r, err := s.role(ctx, tx, tenant, role)
+		if err != nil {
 			return err
 		}
 		actor := authz.ActorFrom(ctx)
+		if err := mayGrant(actor, r, true); err != nil {
+			return err
+		}
 		var by *uuid.UUID
 		if actor.Kind == authz.ActorUser {
 			by = &actor.ID

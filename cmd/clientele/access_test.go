@@ -207,8 +207,8 @@ func TestRolesAreEnforced(t *testing.T) {
 	a.must(403, "POST", base+"/invitations", `{"email":"z@example.com","role":"agent"}`, tokenHdr(agent)...)
 	a.must(403, "PATCH", base+"/members/"+owner.IdentityID.String(), `{"role":"viewer"}`, tokenHdr(agent)...)
 	a.must(403, "GET", base+"/audit", "", tokenHdr(agent)...)
-	// The last owner can be neither demoted nor removed.
-	a.must(409, "PATCH", base+"/members/"+owner.IdentityID.String(), `{"role":"admin"}`, tokenHdr(ownerTok)...)
+	// Nobody changes their own role; the last owner cannot be removed.
+	a.must(403, "PATCH", base+"/members/"+owner.IdentityID.String(), `{"role":"admin"}`, tokenHdr(ownerTok)...)
 	a.must(409, "DELETE", base+"/members/"+owner.IdentityID.String(), "", tokenHdr(ownerTok)...)
 	// A custom role's grants apply on the very next request.
 	a.must(201, "POST", base+"/roles", `{"key":"auditor","name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)

@@ -150,3 +150,104 @@ func TestEraseOnlyWhatYouCanSee(t *testing.T) {
 	a.must(204, "POST", base+"/customers/"+own+"/erase", "", eraser...)
 	a.must(404, "GET", base+"/customers/"+own, "", owner...)
 }
+
+// Finding 3: each delegated admin permission led to full admin. For every
+// permission that manages members, roles or keys, a holder who is not an owner
+// tries to end up with more than they hold, and is refused; what they hold
+// themselves they can still hand on.
+func TestNoGrantWiderThanYourOwn(t *testing.T) {
+	a := newApp(t)
+	s := slug("grant")
+	base := "/api/v1/t/" + s
+	ownerTok, ownerS := a.company(s)
+	owner := tokenHdr(ownerTok)
+	for _, r := range []string{
+		`{"key":"hr","name":"HR","permissions":["members.manage","profiles.read"],"scope":"own"}`,
+		`{"key":"rolesmith","name":"Role smith","permissions":["roles.manage","members.manage","profiles.read"],"scope":"team"}`,
+		`{"key":"keysmith","name":"Key smith","permissions":["api_keys.manage","profiles.read"],"scope":"all"}`,
+		`{"key":"keysmith_own","name":"Key smith (own)","permissions":["api_keys.manage","profiles.read"],"scope":"own"}`,
+		`{"key":"reader","name":"Reader","permissions":["profiles.read"],"scope":"own"}`,
+		`{"key":"reader_all","name":"Reader (all)","permissions":["profiles.read"],"scope":"all"}`,
+	} {
+		a.must(201, "POST", base+"/roles", r, owner...)
+	}
+	hrTok, smithTok, keysTok, keysOwnTok := a.member(s, ownerTok, "hr"), a.member(s, ownerTok, "rolesmith"), a.member(s, ownerTok, "keysmith"), a.member(s, ownerTok, "keysmith_own")
+	adminTok, agentTok := a.member(s, ownerTok, "admin"), a.member(s, ownerTok, "agent")
+	secondOwnerTok := a.member(s, ownerTok, "owner")
+	readerID := a.idOf(a.member(s, ownerTok, "reader"))
+	hr, smith, keys, keysOwn, admin := tokenHdr(hrTok), tokenHdr(smithTok), tokenHdr(keysTok), tokenHdr(keysOwnTok), tokenHdr(adminTok)
+	hrID, smithID, adminID, agentID, owner2ID := a.idOf(hrTok), a.idOf(smithTok), a.idOf(adminTok), a.idOf(agentTok), a.idOf(secondOwnerTok)
+	a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"East","members":[%q]}`, agentID), owner...)
+	teamID := ""
+	for _, tm := range a.must(200, "GET", base+"/teams", "", owner...)["items"].([]any) {
+		teamID = tm.(map[string]any)["id"].(string)
+	}
+
+	refused := []struct {
+		name, method, path, body string
+		as                       []string
+	}{
+		// members.manage
+		{"self-promotion to admin", "PATCH", "/members/" + hrID, `{"role":"admin"}`, hr},
+		{"promote another above yourself", "PATCH", "/members/" + readerID, `{"role":"admin"}`, hr},
+		{"give a role with a wider scope", "PATCH", "/members/" + readerID, `{"role":"reader_all"}`, hr},
+		{"demote someone above yourself", "PATCH", "/members/" + adminID, `{"role":"viewer"}`, hr},
+		{"remove someone above yourself", "DELETE", "/members/" + adminID, ``, hr},
+		{"invite above yourself", "POST", "/invitations", `{"email":"boss@example.com","role":"admin"}`, hr},
+		{"invite an owner", "POST", "/invitations", `{"email":"king@example.com","role":"owner"}`, hr},
+		{"invite with a wider scope", "POST", "/invitations", `{"email":"wide@example.com","role":"reader_all"}`, hr},
+		{"admin changes their own role", "PATCH", "/members/" + adminID, `{"role":"manager"}`, admin},
+		{"admin demotes an owner", "PATCH", "/members/" + owner2ID, `{"role":"viewer"}`, admin},
+		{"admin removes an owner", "DELETE", "/members/" + owner2ID, ``, admin},
+		// roles.manage
+		{"widen the role you hold", "PUT", "/roles/rolesmith", `{"name":"Role smith","permissions":["roles.manage","members.manage","profiles.read","profiles.write","audit.read","pii.read"],"scope":"all"}`, smith},
+		{"create a role wider than yours", "POST", "/roles", `{"key":"big","name":"Big","permissions":["roles.manage","members.manage","profiles.read","audit.read"],"scope":"team"}`, smith},
+		{"create a role with a wider scope", "POST", "/roles", `{"key":"wide","name":"Wide","permissions":["profiles.read"],"scope":"all"}`, smith},
+		{"widen another role past yours", "PUT", "/roles/reader", `{"name":"Reader","permissions":["profiles.read","pii.read"],"scope":"own"}`, smith},
+		{"take a role wider than yours", "PATCH", "/members/" + smithID, `{"role":"reader_all"}`, smith},
+		{"join a team", "PUT", "/teams/" + teamID, fmt.Sprintf(`{"name":"East","members":[%q,%q]}`, agentID, smithID), smith},
+		{"create a team with yourself", "POST", "/teams", fmt.Sprintf(`{"name":"Mine","members":[%q,%q]}`, smithID, agentID), smith},
+		// api_keys.manage
+		{"admin key", "POST", "/api-keys", `{"name":"root","role":"admin"}`, keys},
+		{"key with permissions you lack", "POST", "/api-keys", `{"name":"w","role":"agent"}`, keys},
+		{"key wider than your own scope", "POST", "/api-keys", `{"name":"r","role":"reader"}`, keysOwn},
+		{"owner key", "POST", "/api-keys", `{"name":"o","role":"owner"}`, admin},
+	}
+	for _, tc := range refused {
+		code, body, _ := a.call(tc.method, base+tc.path, tc.body, tc.as...)
+		if code != 403 && !(code == 422 && tc.name == "owner key") {
+			t.Errorf("%s: %s %s answered %d %.200s, want 403", tc.name, tc.method, tc.path, code, body)
+		}
+		// Refused for what it would grant, not because the holder lacks the
+		// managing permission itself (which would prove nothing).
+		if strings.Contains(body, "Your role does not include") {
+			t.Errorf("%s: refused for lacking the permission, not for the grant: %.200s", tc.name, body)
+		}
+		t.Logf("%s: %d %.160s", tc.name, code, body)
+	}
+	// Nothing moved: roles, members and teams are as the owner left them.
+	roles := map[string]string{}
+	for _, m := range a.must(200, "GET", base+"/members", "", owner...)["items"].([]any) {
+		mm := m.(map[string]any)
+		roles[mm["identity_id"].(string)] = mm["role"].(string)
+	}
+	for id, want := range map[string]string{hrID: "hr", smithID: "rolesmith", readerID: "reader", adminID: "admin", agentID: "agent", owner2ID: "owner", ownerS.IdentityID.String(): "owner"} {
+		if roles[id] != want {
+			t.Errorf("member %s is %q, want %q", id, roles[id], want)
+		}
+	}
+	if perms := fmt.Sprint(a.must(200, "GET", base+"/me", "", smith...)["permissions"]); perms != "[members.manage profiles.read roles.manage]" {
+		t.Errorf("role smith now holds %s", perms)
+	}
+	if teams := fmt.Sprint(a.must(200, "GET", base+"/teams", "", owner...)["items"]); strings.Contains(teams, smithID) || strings.Contains(teams, "Mine") {
+		t.Errorf("teams changed: %s", teams)
+	}
+
+	// What the holder holds, they can hand on.
+	a.must(200, "PATCH", base+"/members/"+readerID, `{"role":"hr"}`, hr...)
+	a.must(201, "POST", base+"/invitations", `{"email":"peer@example.com","role":"hr"}`, hr...)
+	a.must(201, "POST", base+"/roles", `{"key":"narrow","name":"Narrow","permissions":["profiles.read"],"scope":"own"}`, smith...)
+	a.must(201, "POST", base+"/api-keys", `{"name":"bi","role":"reader_all"}`, keys...)
+	a.must(200, "PATCH", base+"/members/"+owner2ID, `{"role":"admin"}`, owner...)
+	a.must(204, "DELETE", base+"/members/"+owner2ID, "", owner...)
+}

@@ -117,7 +117,8 @@ export default function MembersPage() {
                 dataIndex: 'role',
                 width: 220,
                 render: (role: string, m) =>
-                  manage ? (
+                  // Nobody changes their own role; the server refuses it too.
+                  manage && m.identity_id !== me.identity.id ? (
                     <Select
                       aria-label={`${t('members.role')}: ${m.email}`}
                       value={role}
