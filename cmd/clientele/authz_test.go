@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +255,90 @@ func TestNoGrantWiderThanYourOwn(t *testing.T) {
 	a.must(201, "POST", base+"/api-keys", `{"name":"bi","role":"reader_all"}`, keys...)
 	a.must(200, "PATCH", base+"/members/"+owner2ID, `{"role":"admin"}`, owner...)
 	a.must(204, "DELETE", base+"/members/"+owner2ID, "", owner...)
+}
+
+// upload posts a file to .../imports as a multipart form.
+func (a *app) upload(slug string, hdr []string, name, content string) map[string]any {
+	a.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = io.WriteString(fw, content)
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", "/api/v1/t/"+slug+"/imports", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := a.srv.App.Test(req, 30000)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 {
+		a.t.Fatalf("upload %s: %d %s", name, resp.StatusCode, b)
+	}
+	var v map[string]any
+	_ = json.Unmarshal(b, &v)
+	return v
+}
+
+// waitImport waits until an import reaches status, as hdr sees it.
+func (a *app) waitImport(base, id, status string, hdr []string) map[string]any {
+	a.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := a.must(200, "GET", base+"/imports/"+id, "", hdr...)
+		if v["status"] == status {
+			return v
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("import %s is %v, want %s", id, v["status"], status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Finding 8: an agent reverted the owner's import and canceled the owner's
+// jobs. An import, like its job, is its requester's, and anyone else but a
+// holder of jobs.manage gets 404 on it.
+func TestImportsAreTheirRequestersOnly(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s := slug("impown")
+	base := "/api/v1/t/" + s
+	ownerTok, _ := a.company(s)
+	owner := tokenHdr(ownerTok)
+	agent := tokenHdr(a.member(s, ownerTok, "agent"))
+	admin := tokenHdr(a.member(s, ownerTok, "admin"))
+	done := a.upload(s, owner, "people.csv", "name,email\nAda,ada@example.com\nBo,bo@example.com\n")["id"].(string)
+	a.must(202, "POST", base+"/imports/"+done+"/start", `{"mapping":{"name":"name","email":"emails"},"mode":"create"}`, owner...)
+	job := a.waitImport(base, done, "completed", owner)["job_id"].(string)
+	waiting := a.upload(s, owner, "later.csv", "name\nCy\n")["id"].(string)
+
+	if _, body, _ := a.call("GET", base+"/imports", "", agent...); strings.Contains(body, done) || strings.Contains(body, waiting) {
+		t.Errorf("the agent lists the owner's imports: %.300s", body)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/imports/" + done, ""},
+		{"GET", "/imports/" + done + "/errors", ""},
+		{"POST", "/imports/" + done + "/revert", ""},
+		{"POST", "/imports/" + waiting + "/cancel", ""},
+		{"POST", "/imports/" + waiting + "/start", `{"mapping":{"name":"name"},"mode":"create"}`},
+		{"GET", "/jobs/" + job, ""},
+		{"POST", "/jobs/" + job + "/cancel", ""},
+	} {
+		if code, body, _ := a.call(c.method, base+c.path, c.body, agent...); code != 404 {
+			t.Errorf("agent %s %s: %d %.200s, want 404", c.method, c.path, code, body)
+		}
+	}
+	if v := a.must(200, "GET", base+"/imports/"+done, "", owner...); v["status"] != "completed" {
+		t.Errorf("the owner's import is %v after the agent's attempts", v["status"])
+	}
+	a.must(200, "GET", base+"/imports/"+waiting, "", admin...)
+	if _, body, _ := a.call("GET", base+"/imports", "", admin...); !strings.Contains(body, done) {
+		t.Errorf("an admin does not list the owner's import: %.300s", body)
+	}
+	a.must(202, "POST", base+"/imports/"+done+"/revert", "", owner...)
+	a.waitImport(base, done, "reverted", owner)
 }

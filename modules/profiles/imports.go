@@ -124,6 +124,20 @@ func (m *Module) getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID
 	return im, err
 }
 
+// importFor returns an import the actor may see and act on: their own, or
+// anyone's for a holder of jobs.manage. Another member's import is NotFound,
+// like one that does not exist: reverting or reading it is not theirs to do.
+func (m *Module) importFor(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, error) {
+	im, err := m.getImport(ctx, tx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
+		return nil, errs.E(errs.NotFound, "import not found")
+	}
+	return im, nil
+}
+
 // Upload stores the file, reads its header and a sample, and counts its rows.
 func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
 	if err := need(ctx, PermWrite); err != nil {
@@ -296,7 +310,7 @@ func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID
 	var im *Import
 	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+		if im, err = m.importFor(ctx, tx, t.ID, id); err != nil {
 			return err
 		}
 		if im.Status != "uploaded" {
@@ -373,7 +387,11 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			}
 			var ims []*Import
 			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				return tx.NewSelect().Model(&ims).Where("i.tenant_id = ?", t.ID).OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
+				q := tx.NewSelect().Model(&ims).Where("i.tenant_id = ?", t.ID)
+				if a := authz.ActorFrom(ctx); !a.Can(jobs.PermManage) {
+					q = q.Where("i.created_by = ?", a.ID) // other people's imports only for those who manage them
+				}
+				return q.OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
 			})
 			out := &importListOut{}
 			out.Body.Items = []*ImportView{}
@@ -397,7 +415,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			}
 			var im *Import
 			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				im, err = m.getImport(ctx, tx, t.ID, in.ID)
+				im, err = m.importFor(ctx, tx, t.ID, in.ID)
 				return err
 			})
 			if err != nil {
@@ -467,7 +485,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			return errs.Field("path.id", "must be an import id")
 		}
 		if err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-			_, err := m.getImport(ctx, tx, t.ID, id)
+			_, err := m.importFor(ctx, tx, t.ID, id)
 			return err
 		}); err != nil {
 			return err

@@ -918,7 +918,7 @@ func (m *Module) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUI
 	var im *Import
 	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+		if im, err = m.importFor(ctx, tx, t.ID, id); err != nil {
 			return err
 		}
 		if im.Status != "queued" && im.Status != "running" && im.Status != "uploaded" {
@@ -949,7 +949,7 @@ func (m *Module) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUI
 	var im *Import
 	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if im, err = m.getImport(ctx, tx, t.ID, id); err != nil {
+		if im, err = m.importFor(ctx, tx, t.ID, id); err != nil {
 			return err
 		}
 		if im.Status != "completed" && im.Status != "canceled" && im.Status != "failed" {
