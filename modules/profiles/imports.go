@@ -484,8 +484,13 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 		if err != nil {
 			return errs.Field("path.id", "must be an import id")
 		}
+		var masked map[string]bool
 		if err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-			_, err := m.importFor(ctx, tx, t.ID, id)
+			im, err := m.importFor(ctx, tx, t.ID, id)
+			if err != nil {
+				return err
+			}
+			masked, err = m.maskedColumns(ctx, tx, t.ID, im)
 			return err
 		}); err != nil {
 			return err
@@ -520,6 +525,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 					return
 				}
 				for _, p := range page {
+					if masked[p.Column] && p.Value != "" {
+						p.Value = fields.MaskText
+					}
 					_ = cw.Write([]string{fmt.Sprint(p.RowNo), safeCSV(p.Column), safeCSV(p.Value), p.Reason, p.Outcome})
 					after.row, after.seq = p.RowNo, p.Seq
 				}
@@ -532,4 +540,29 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 		}()
 		return c.SendStream(pr)
 	})
+}
+
+// maskedColumns names the report columns whose values the actor may not read:
+// the file's columns mapped to a sensitive custom field (and such a field's own
+// name, used when no column was), unless the actor holds pii.read. The report
+// shows what was wrong with a row, and a sensitive value stays masked there as
+// it does on the customer and in exports.
+func (m *Module) maskedColumns(ctx context.Context, tx bun.IDB, tenant uuid.UUID, im *Import) (map[string]bool, error) {
+	if m.d.Fields == nil || authz.ActorFrom(ctx).Can(fields.PermPIIRead) {
+		return nil, nil
+	}
+	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, target := range fields.SensitiveKeys(defs) { // "custom.<key>"
+		out[target] = true
+		for col, to := range im.Mapping {
+			if to == target {
+				out[col] = true
+			}
+		}
+	}
+	return out, nil
 }
