@@ -368,3 +368,43 @@ func TestImportErrorReportMasksSensitiveValues(t *testing.T) {
 		t.Errorf("the owner's (pii.read) error report lacks the value:\n%s", report)
 	}
 }
+
+// Finding 9: the duplicates list showed an agent other members' customers'
+// emails, and the duplicate 409 named customers it could not open. Both apply
+// the actor's scope; a duplicate of a customer the agent cannot see is still
+// refused, with a message that names no id.
+func TestDuplicatesStayWithinScope(t *testing.T) {
+	a := newApp(t)
+	s := slug("dups")
+	base := "/api/v1/t/" + s
+	ownerTok, _ := a.company(s)
+	owner := tokenHdr(ownerTok)
+	agent := tokenHdr(a.member(s, ownerTok, "agent"))
+	o1 := a.must(201, "POST", base+"/customers", `{"name":"Owner One","emails":["hidden.dup@example.com"]}`, owner...)["id"].(string)
+	o2 := a.must(201, "POST", base+"/customers?allow_duplicate=true", `{"name":"Owner Two","emails":["hidden.dup@example.com"]}`, owner...)["id"].(string)
+	o3 := a.must(201, "POST", base+"/customers", `{"name":"Owner Three","emails":["shared@example.com"]}`, owner...)["id"].(string)
+	mine := a.must(201, "POST", base+"/customers?allow_duplicate=true", `{"name":"Agent's","emails":["shared@example.com"],"phones":["+86 138 0013 8001"]}`, agent...)["id"].(string)
+
+	_, body, _ := a.call("GET", base+"/customers/duplicates", "", agent...)
+	for _, leak := range []string{"hidden.dup", "shared@example.com", o1, o2, o3} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the agent's duplicates list shows %s: %s", leak, body)
+		}
+	}
+	if _, body, _ := a.call("GET", base+"/customers/duplicates", "", owner...); !strings.Contains(body, "hidden.dup") || !strings.Contains(body, mine) {
+		t.Errorf("the owner's duplicates list misses a group: %s", body)
+	}
+	code, body, _ := a.call("POST", base+"/customers", `{"name":"Copy","emails":["hidden.dup@example.com"]}`, agent...)
+	if code != 409 {
+		t.Errorf("a duplicate of an unseen customer: %d %s, want 409", code, body)
+	}
+	for _, leak := range []string{o1, o2} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the 409 names %s, which the agent cannot open: %s", leak, body)
+		}
+	}
+	// A duplicate of the agent's own customer is named, so they can open it.
+	if code, body, _ := a.call("POST", base+"/customers", `{"name":"Again","phones":["+86 138 0013 8001"]}`, agent...); code != 409 || !strings.Contains(body, mine) {
+		t.Errorf("a duplicate of the agent's own customer: %d %s, want 409 naming %s", code, body, mine)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
@@ -32,9 +33,19 @@ func (m *Module) Duplicates(ctx context.Context, tenant uuid.UUID, limit int) ([
 		Key string      `bun:"key"`
 		IDs []uuid.UUID `bun:"ids,array"`
 	}
+	// Only customers the actor may see count: a group with an unseen member
+	// would show that member's id, and its key is that customer's email or phone.
+	// (Contact rows exist for live customers only, so whoever sees all needs no
+	// join.)
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw(`SELECT key, array_agg(customer_id ORDER BY customer_id) AS ids FROM customer_contacts
-			WHERE tenant_id = ? GROUP BY key HAVING count(*) > 1 ORDER BY count(*) DESC, key LIMIT ?`, tenant, limit).Scan(ctx, &rows)
+		q := tx.NewSelect().TableExpr("customer_contacts AS cc").
+			ColumnExpr("cc.key, array_agg(cc.customer_id ORDER BY cc.customer_id) AS ids").Where("cc.tenant_id = ?", tenant)
+		if authz.ActorFrom(ctx).Visibility() != authz.ScopeAll {
+			seen := visible(ctx, tx.NewSelect().TableExpr("customers AS c").Column("c.id").
+				Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant), "c.")
+			q = q.Where("cc.customer_id IN (?)", seen)
+		}
+		return q.GroupExpr("cc.key").Having("count(*) > 1").OrderExpr("count(*) DESC, cc.key").Limit(limit).Scan(ctx, &rows)
 	})
 	out := make([]DuplicateGroup, 0, len(rows))
 	for _, r := range rows {

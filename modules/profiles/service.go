@@ -114,12 +114,16 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 			return err
 		}
 		if !allowDuplicate {
-			dups, err := findDuplicates(ctx, tx, tenant, contactKeys(c), c.ID)
+			dups, hidden, err := findDuplicates(ctx, tx, tenant, contactKeys(c), c.ID)
 			if err != nil {
 				return err
 			}
 			if len(dups) > 0 {
 				return duplicateError(dups)
+			}
+			if hidden > 0 {
+				return errs.E(errs.Conflict, "A customer you cannot see has this email or phone already; ask a colleague or an admin about it, or send ?allow_duplicate=true to create another.").
+					WithFields(errs.FieldError{Location: "body.emails", Message: "already used by a customer outside what your role shows you"})
 			}
 		}
 		clean, err := m.validateCustom(ctx, tx, tenant, c.Custom, false)

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/authz"
 )
 
 // writeSideRows replaces a customer's tag, search-term and contact rows.
@@ -65,13 +67,29 @@ func deleteSearchRows(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids []uu
 	return nil
 }
 
-// findDuplicates returns live customers other than self sharing a contact key.
-func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) ([]uuid.UUID, error) {
+// findDuplicates returns the live customers other than self sharing a contact
+// key that the actor may see, and how many more share one that they may not.
+// The hidden ones are counted, never named: their ids (and so their emails,
+// through the duplicates list) belong to members the actor cannot see.
+func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) (seen []uuid.UUID, hidden int, err error) {
 	if len(keys) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
-	var ids []uuid.UUID
-	err := tx.NewRaw(`SELECT DISTINCT cc.customer_id FROM customer_contacts cc
-		WHERE cc.tenant_id = ? AND cc.key IN (?) AND cc.customer_id <> ? LIMIT 20`, tenant, bun.In(keys), self).Scan(ctx, &ids)
-	return ids, err
+	var rows []struct {
+		ID    uuid.UUID  `bun:"id"`
+		Owner *uuid.UUID `bun:"owner_id"`
+	}
+	err = tx.NewRaw(`SELECT c.id, c.owner_id FROM customers c
+		WHERE c.tenant_id = ? AND c.deleted_at IS NULL AND c.id <> ? AND c.id IN (
+			SELECT cc.customer_id FROM customer_contacts cc WHERE cc.tenant_id = ? AND cc.key IN (?))
+		ORDER BY c.id LIMIT 20`, tenant, self, tenant, bun.In(keys)).Scan(ctx, &rows)
+	a := authz.ActorFrom(ctx)
+	for _, r := range rows {
+		if a.SeesOwner(r.Owner) {
+			seen = append(seen, r.ID)
+		} else {
+			hidden++
+		}
+	}
+	return seen, hidden, err
 }
