@@ -408,3 +408,44 @@ func TestDuplicatesStayWithinScope(t *testing.T) {
 		t.Errorf("a duplicate of the agent's own customer: %d %s, want 409 naming %s", code, body, mine)
 	}
 }
+
+// Jobs run with their requester's rights: an export holds what its requester
+// may see (their teammates' customers for team scope, no more), and an import
+// neither updates nor names a customer outside its requester's scope.
+func TestJobsRunWithTheirRequestersRights(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s := slug("jobrights")
+	base := "/api/v1/t/" + s
+	ownerTok, _ := a.company(s)
+	owner := tokenHdr(ownerTok)
+	managerTok, agentTok := a.member(s, ownerTok, "manager"), a.member(s, ownerTok, "agent")
+	manager, agent := tokenHdr(managerTok), tokenHdr(agentTok)
+	a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"East","members":[%q,%q]}`, a.idOf(managerTok), a.idOf(agentTok)), owner...)
+	a.must(201, "POST", base+"/customers", `{"name":"Teammate's Customer"}`, agent...)
+	a.must(201, "POST", base+"/customers", `{"name":"Manager's Customer"}`, manager...)
+	theirs := a.must(201, "POST", base+"/customers", `{"name":"Owner's Customer","emails":["owned@example.com"],"tags":["vip"]}`, owner...)["id"].(string)
+
+	exp := a.must(202, "POST", base+"/exports", `{}`, manager...)["id"].(string)
+	a.waitExport(base, exp, manager)
+	_, file, _ := a.call("GET", base+"/exports/"+exp+"/download", "", manager...)
+	if !strings.Contains(file, "Teammate's Customer") || !strings.Contains(file, "Manager's Customer") || strings.Contains(file, "Owner's Customer") {
+		t.Errorf("the manager's (team scope) export:\n%s", file)
+	}
+
+	for _, mode := range []string{"upsert", "create"} {
+		id := a.upload(s, agent, mode+".csv", "name,email,tags\nTaken Over,owned@example.com,hijacked\n")["id"].(string)
+		a.must(202, "POST", base+"/imports/"+id+"/start", `{"mapping":{"name":"name","email":"emails","tags":"tags"},"mode":"`+mode+`","match_on":"email"}`, agent...)
+		v := a.waitImport(base, id, "completed", agent)
+		if v["skipped"] != float64(1) || v["updated"] != float64(0) || v["created"] != float64(0) {
+			t.Errorf("%s import of the owner's customer's email: %v, want the row skipped", mode, v)
+		}
+		_, report, _ := a.call("GET", base+"/imports/"+id+"/errors", "", agent...)
+		if strings.Contains(report, theirs) || !strings.Contains(report, "cannot see") {
+			t.Errorf("%s import's report:\n%s", mode, report)
+		}
+	}
+	if c := a.must(200, "GET", base+"/customers/"+theirs, "", owner...); c["name"] != "Owner's Customer" || strings.Contains(fmt.Sprint(c["tags"]), "hijacked") {
+		t.Errorf("the owner's customer after the agent's imports: %v", c)
+	}
+}

@@ -39,12 +39,27 @@ const (
 var exportColumns = []string{"id", "kind", "name", "emails", "phones", "tags", "lifecycle", "owner_id", "company_id", "source", "created_at", "updated_at"}
 
 type exportPayload struct {
-	Query     string    `json:"query"`
-	Fields    []string  `json:"fields"`
-	Format    string    `json:"format,omitempty"` // csv (default) or xlsx
+	Query  string          `json:"query"`
+	Fields []string        `json:"fields"`
+	Format string          `json:"format,omitempty"` // csv (default) or xlsx
+	As     *authz.Snapshot `json:"as,omitempty"`     // the requester's rights when they asked
+	// What a job recorded before snapshots carried of its requester.
 	Requester uuid.UUID `json:"requester"`
 	Scope     string    `json:"scope"`
 	PII       bool      `json:"pii,omitempty"` // the requester held pii.read: sensitive values come out in clear
+}
+
+// actor is who the export acts for: its requester with their scope, teammates
+// and pii.read as they were when they asked.
+func (p exportPayload) actor() authz.Actor {
+	if p.As != nil {
+		return p.As.Actor()
+	}
+	perms := map[string]bool{PermRead: true}
+	if p.PII {
+		perms[fields.PermPIIRead] = true
+	}
+	return authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.Scope(p.Scope), Permissions: perms}
 }
 
 type exportResult struct {
@@ -102,11 +117,7 @@ func (m *Module) runExport(ctx context.Context, j *jobs.Job) error {
 	}
 	// The export sees what its requester saw when asking for it; sensitive
 	// values stay masked unless they held pii.read.
-	perms := map[string]bool{PermRead: true}
-	if p.PII {
-		perms[fields.PermPIIRead] = true
-	}
-	ctx = authz.WithActor(ctx, authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.Scope(p.Scope), Permissions: perms})
+	ctx = authz.WithActor(ctx, p.actor())
 	total, err := m.CountCustomers(ctx, j.TenantID, f)
 	if err != nil {
 		return err
@@ -361,12 +372,10 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 				return nil, err
 			}
 			a := authz.ActorFrom(ctx)
-			scope := string(a.Scope)
-			if a.Kind == authz.ActorAPIKey || scope == "" {
-				scope = string(authz.ScopeAll)
-			}
+			snap := a.Snapshot()
 			j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: actorID(ctx),
-				Payload: exportPayload{Query: query, Fields: cols, Format: in.Body.Format, Requester: a.ID, Scope: scope, PII: a.Can(fields.PermPIIRead)}})
+				Payload: exportPayload{Query: query, Fields: cols, Format: in.Body.Format, As: &snap,
+					Requester: a.ID, Scope: string(a.Visibility()), PII: a.Can(fields.PermPIIRead)}})
 			if err != nil {
 				return nil, err
 			}
@@ -463,10 +472,11 @@ func mayDownload(a authz.Actor, j *jobs.Job) error {
 	if err := j.Decode(&p); err != nil {
 		return errs.InternalErr(err)
 	}
-	if p.PII && !a.Can(fields.PermPIIRead) {
+	made := p.actor()
+	if made.Can(fields.PermPIIRead) && !a.Can(fields.PermPIIRead) {
 		return errs.E(errs.Forbidden, "This export shows sensitive values in clear, and your role does not include %s. Start a new export: it masks them for you.", fields.PermPIIRead)
 	}
-	if !a.Visibility().Covers(authz.Scope(p.Scope)) {
+	if !a.Visibility().Covers(made.Visibility()) {
 		return errs.E(errs.Forbidden, "This export holds customers outside what your role lets you see now (%s). Start a new export.", a.Visibility())
 	}
 	return nil

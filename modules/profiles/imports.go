@@ -320,7 +320,7 @@ func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID
 			return err
 		}
 		j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
-			Payload: importPayload{ImportID: id, Requester: authz.ActorFrom(ctx).ID}})
+			Payload: newImportPayload(ctx, id)})
 		if err != nil {
 			return err
 		}
@@ -335,8 +335,25 @@ func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID
 }
 
 type importPayload struct {
-	ImportID  uuid.UUID `json:"import_id"`
-	Requester uuid.UUID `json:"requester"`
+	ImportID  uuid.UUID       `json:"import_id"`
+	Requester uuid.UUID       `json:"requester"`
+	As        *authz.Snapshot `json:"as,omitempty"` // the requester's rights when they asked
+}
+
+func newImportPayload(ctx context.Context, id uuid.UUID) importPayload {
+	a := authz.ActorFrom(ctx)
+	snap := a.Snapshot()
+	return importPayload{ImportID: id, Requester: a.ID, As: &snap}
+}
+
+// actor is who the import acts for. A job recorded before snapshots existed
+// carries only the requester's id: it runs as them with read and write on
+// their own customers, never wider.
+func (p importPayload) actor() authz.Actor {
+	if p.As != nil {
+		return p.As.Actor()
+	}
+	return authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.ScopeOwn, Permissions: map[string]bool{PermRead: true, PermWrite: true}}
 }
 
 func (m *Module) importRoutes(api huma.API, r fiber.Router) {

@@ -338,9 +338,10 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 	if err != nil || plan == nil {
 		return err
 	}
-	// The worker acts for the person who started the import, with their scope.
-	ctx = authz.WithActor(ctx, authz.Actor{ID: pl.Requester, Kind: authz.ActorUser, Scope: authz.ScopeAll,
-		Permissions: map[string]bool{PermRead: true, PermWrite: true, fields.PermPIIRead: true}})
+	// The worker acts for the person who started the import, with their rights
+	// as they were then: their scope decides which customers it may match and
+	// update.
+	ctx = authz.WithActor(ctx, pl.actor())
 	var cp importCheckpoint
 	if _, err := j.LoadCheckpoint(&cp); err != nil {
 		return err
@@ -570,23 +571,35 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 	if err != nil {
 		return cp, err
 	}
-	// Current state of the customers rows will update, locked.
+	// Current state of the customers rows will update, locked, as far as the
+	// requester may see them: the import acts with their scope, so a customer
+	// outside it is neither changed nor named. A create needs the rows only to
+	// tell seen from unseen matches.
+	seesAll := authz.ActorFrom(ctx).Visibility() == authz.ScopeAll
 	var ids []uuid.UUID
 	for _, r := range rows {
-		if id, ok := matched[r.key]; ok && r.outcome == "" && p.mode != "create" {
+		if id, ok := matched[r.key]; ok && r.outcome == "" && (p.mode != "create" || !seesAll) {
 			ids = append(ids, id)
 		}
 	}
 	current := map[uuid.UUID]*Customer{}
 	if len(ids) > 0 {
 		var cs []Customer
-		if err := tx.NewSelect().Model(&cs).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(ids)).
-			OrderExpr("c.id").For("UPDATE").Scan(ctx); err != nil {
+		q := tx.NewSelect().Model(&cs).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(ids)).OrderExpr("c.id")
+		if p.mode != "create" {
+			q = q.For("UPDATE")
+		}
+		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
 			return cp, err
 		}
 		for i := range cs {
 			current[cs[i].ID] = &cs[i]
 		}
+	}
+	// matchKeys saw only live customers in this transaction, so a match
+	// missing from current is one the requester may not see.
+	unseen := func(r *importRow) {
+		p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer you cannot see has this "+keyName(r.key)+" already; the row was left alone", "skipped")
 	}
 	now := time.Now().UTC()
 	var creates []*Customer
@@ -604,6 +617,10 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		id, found := matched[r.key]
 		switch {
 		case found && p.mode == "create":
+			if current[id] == nil && !seesAll {
+				unseen(r)
+				continue
+			}
 			p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer with this "+keyName(r.key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
 			continue
 		case r.key == "" && p.mode != "create" && r.cells[matchTarget(p.matchOn)] != "":
@@ -621,7 +638,7 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		if found {
 			cur := current[id]
 			if cur == nil {
-				p.problem(r, "", "", "the matching customer "+id.String()+" was deleted meanwhile", "skipped")
+				unseen(r)
 				continue
 			}
 			if touched[id] {
@@ -667,8 +684,8 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 			return cp, err
 		}
 		c := &Customer{TenantID: tenant, ID: id, Source: "import", CreatedAt: now, UpdatedAt: now}
-		if a := authz.ActorFrom(ctx); a.ID != uuid.Nil {
-			owner := a.ID
+		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser && a.ID != uuid.Nil {
+			owner := a.ID // as CreateCustomer does: a key owns no customers
 			c.OwnerID = &owner
 		}
 		p.apply(r, c)
@@ -956,7 +973,7 @@ func (m *Module) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUI
 			return errs.E(errs.Conflict, "This import is %s; revert it once it has completed, failed or been canceled.", im.Status)
 		}
 		j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeRevert, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
-			Payload: importPayload{ImportID: id, Requester: authz.ActorFrom(ctx).ID}})
+			Payload: newImportPayload(ctx, id)})
 		if err != nil {
 			return err
 		}

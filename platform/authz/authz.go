@@ -4,6 +4,7 @@ package authz
 
 import (
 	"context"
+	"sort"
 
 	"github.com/google/uuid"
 )
@@ -98,6 +99,45 @@ func (a Actor) SeesOwner(owner *uuid.UUID) bool {
 		}
 	}
 	return owner != nil && *owner == a.ID
+}
+
+// Snapshot is what a background job keeps of the actor who asked for it, so that
+// the job later acts with exactly their rights: their scope, their teammates and
+// their permissions (pii.read among them) as they were when they asked.
+type Snapshot struct {
+	ID          uuid.UUID   `json:"id"`
+	Kind        ActorKind   `json:"kind"`
+	Role        string      `json:"role,omitempty"`
+	Permissions []string    `json:"permissions"`
+	Scope       Scope       `json:"scope"`
+	Teammates   []uuid.UUID `json:"teammates,omitempty"`
+}
+
+// Snapshot records the actor for a job.
+func (a Actor) Snapshot() Snapshot {
+	s := Snapshot{ID: a.ID, Kind: a.Kind, Role: a.Role, Scope: a.Scope, Teammates: a.Teammates, Permissions: []string{}}
+	for p, ok := range a.Permissions {
+		if ok {
+			s.Permissions = append(s.Permissions, p)
+		}
+	}
+	sort.Strings(s.Permissions)
+	return s
+}
+
+// Actor is the actor the snapshot recorded. An empty snapshot (a job recorded
+// before snapshots existed) is a user with no permissions and own scope, so it
+// can do nothing it was not explicitly given.
+func (s Snapshot) Actor() Actor {
+	kind := s.Kind
+	if kind == "" {
+		kind = ActorUser
+	}
+	a := Actor{ID: s.ID, Kind: kind, Role: s.Role, Scope: s.Scope, Teammates: s.Teammates, Permissions: make(map[string]bool, len(s.Permissions))}
+	for _, p := range s.Permissions {
+		a.Permissions[p] = true
+	}
+	return a
 }
 
 type actorKey struct{}
