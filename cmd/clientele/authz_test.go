@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/clientele-crm/clientele/platform/jobs"
 )
 
@@ -447,5 +449,189 @@ func TestJobsRunWithTheirRequestersRights(t *testing.T) {
 	}
 	if c := a.must(200, "GET", base+"/customers/"+theirs, "", owner...); c["name"] != "Owner's Customer" || strings.Contains(fmt.Sprint(c["tags"]), "hijacked") {
 		t.Errorf("the owner's customer after the agent's imports: %v", c)
+	}
+}
+
+// The permission matrix (issue 12): for each built-in role and a custom one,
+// every action on a record answers as the role's permissions say on a record the
+// actor can see, and exactly as for an id that does not exist (404, or 422 where
+// the id is a body field) on a record they cannot see and on one of another
+// tenant. Jobs, imports and exports are their requester's; customers and tasks
+// follow the actor's scope (all, team or own).
+func TestRecordActionsApplyTheActorsScope(t *testing.T) {
+	a := newApp(t)
+	s, sb := slug("matrix"), slug("matrixb")
+	ownerTok, ownerS := a.company(s)
+	a.must(201, "POST", "/api/v1/t/"+s+"/roles", `{"key":"caseworker","name":"Caseworker","permissions":["profiles.read","profiles.write","profiles.erase","jobs.read"],"scope":"own"}`, tokenHdr(ownerTok)...)
+	type person struct{ tok, id, base string }
+	people := map[string]person{"owner": {ownerTok, ownerS.IdentityID.String(), "/api/v1/t/" + s}}
+	for _, r := range []string{"admin", "manager", "agent", "viewer", "caseworker", "outsider"} {
+		role := r
+		if r == "outsider" {
+			role = "agent" // an agent outside the manager's team
+		}
+		tok := a.member(s, ownerTok, role)
+		people[r] = person{tok, a.idOf(tok), "/api/v1/t/" + s}
+	}
+	bTok, bS := a.company(sb)
+	people["B"] = person{bTok, bS.IdentityID.String(), "/api/v1/t/" + sb}
+	a.must(201, "POST", people["owner"].base+"/teams", fmt.Sprintf(`{"name":"East","members":[%q,%q,%q]}`, people["manager"].id, people["agent"].id, people["caseworker"].id), tokenHdr(ownerTok)...)
+
+	// Makers of fresh records, each made by (or for) a person.
+	n := 0
+	customer := func(p person) string {
+		n++
+		owner := people["owner"].tok
+		if p.base != people["owner"].base {
+			owner = p.tok
+		}
+		return a.must(201, "POST", p.base+"/customers", fmt.Sprintf(`{"name":"Person %d","owner_id":%q}`, n, p.id), tokenHdr(owner)...)["id"].(string)
+	}
+	makers := map[string]func(p person) string{
+		"customer": customer,
+		"deleted": func(p person) string {
+			id := customer(p)
+			a.must(204, "DELETE", p.base+"/customers/"+id, "", tokenHdr(p.tok)...)
+			return id
+		},
+		"task": func(p person) string {
+			return a.must(201, "POST", p.base+"/tasks", fmt.Sprintf(`{"title":"Call back","assignee_id":%q}`, p.id), tokenHdr(p.tok)...)["id"].(string)
+		},
+		"export": func(p person) string {
+			return a.must(202, "POST", p.base+"/exports", `{}`, tokenHdr(p.tok)...)["id"].(string)
+		},
+		"import": func(p person) string {
+			return a.upload(strings.TrimPrefix(p.base, "/api/v1/t/"), tokenHdr(p.tok), "m.csv", "name\nZed\n")["id"].(string)
+		},
+		"canceled import": func(p person) string {
+			id := a.upload(strings.TrimPrefix(p.base, "/api/v1/t/"), tokenHdr(p.tok), "m.csv", "name\nZed\n")["id"].(string)
+			a.must(200, "POST", p.base+"/imports/"+id+"/cancel", "", tokenHdr(p.tok)...)
+			return id
+		},
+	}
+	// Whose record a role sees, and whose it does not ("" when its scope
+	// reaches every such record). Customers and tasks go by their owner or
+	// assignee and the actor's scope; jobs, exports and imports by requester.
+	byScope := map[string][2]string{
+		"owner": {"owner", ""}, "admin": {"owner", ""}, "viewer": {"owner", ""},
+		"manager": {"agent", "outsider"}, "agent": {"agent", "owner"}, "caseworker": {"caseworker", "owner"},
+	}
+	byRequester := map[string][2]string{
+		"owner": {"owner", ""}, "admin": {"admin", ""}, "viewer": {"viewer", "owner"},
+		"manager": {"manager", "owner"}, "agent": {"agent", "owner"}, "caseworker": {"caseworker", "owner"},
+	}
+	type action struct {
+		name, perm, rec, method, path, body string
+		ok                                  int
+	}
+	soon := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	actions := []action{
+		{"read", "profiles.read", "customer", "GET", "/customers/{id}", "", 200},
+		{"timeline", "profiles.read", "customer", "GET", "/customers/{id}/interactions", "", 200},
+		{"update", "profiles.write", "customer", "PATCH", "/customers/{id}", `{"lifecycle":"prospect"}`, 200},
+		{"delete", "profiles.write", "customer", "DELETE", "/customers/{id}", "", 204},
+		{"restore", "profiles.write", "deleted", "POST", "/customers/{id}/restore", "", 200},
+		{"erase", "profiles.erase", "customer", "POST", "/customers/{id}/erase", "", 204},
+		{"merge into a seen one", "profiles.write", "customer", "POST", "/customers/merge", `{"winner_id":"{seen}","loser_ids":["{id}"]}`, 200},
+		{"merge a seen one into it", "profiles.write", "customer", "POST", "/customers/merge", `{"winner_id":"{id}","loser_ids":["{seen}"]}`, 200},
+		{"add to the timeline", "profiles.write", "customer", "POST", "/customers/{id}/interactions", `{"kind":"note","summary":"Called"}`, 201},
+		{"task on it", "profiles.write", "customer", "POST", "/tasks", `{"title":"Follow up","customer_id":"{id}"}`, 201},
+		{"complete a task", "profiles.write", "task", "POST", "/tasks/{id}/complete", "", 200},
+		{"snooze a task", "profiles.write", "task", "POST", "/tasks/{id}/snooze", `{"until":"` + soon + `"}`, 200},
+		{"export get", "profiles.read", "export", "GET", "/exports/{id}", "", 200},
+		{"export download (still queued)", "profiles.read", "export", "GET", "/exports/{id}/download", "", 409},
+		{"job get", "jobs.read", "export", "GET", "/jobs/{id}", "", 200},
+		{"job cancel", "jobs.cancel", "export", "POST", "/jobs/{id}/cancel", "", 200},
+		{"import get", "profiles.read", "import", "GET", "/imports/{id}", "", 200},
+		{"import error report", "profiles.read", "import", "GET", "/imports/{id}/errors", "", 200},
+		{"import cancel", "profiles.write", "import", "POST", "/imports/{id}/cancel", "", 200},
+		{"import revert", "profiles.write", "canceled import", "POST", "/imports/{id}/revert", "", 202},
+	}
+	roles := []string{"owner", "admin", "manager", "agent", "viewer", "caseworker"}
+	for _, role := range roles {
+		me := people[role]
+		hdr := tokenHdr(me.tok)
+		perms := fmt.Sprint(a.must(200, "GET", me.base+"/me", "", hdr...)["permissions"])
+		holds := func(p string) bool { return strings.Contains(perms, p) }
+		for _, act := range actions {
+			byWhom := byScope
+			if act.rec == "export" || act.rec == "import" || act.rec == "canceled import" {
+				byWhom = byRequester
+			}
+			seenBy, unseenBy := byWhom[role][0], byWhom[role][1]
+			if (act.rec == "import" || act.rec == "canceled import") && !holds("profiles.write") {
+				seenBy = "" // cannot upload: has no import of its own
+			}
+			call := func(id string) (int, string) {
+				body := strings.ReplaceAll(act.body, "{id}", id)
+				if strings.Contains(body, "{seen}") {
+					body = strings.ReplaceAll(body, "{seen}", customer(people[byScope[role][0]]))
+				}
+				code, out, _ := a.call(act.method, me.base+strings.ReplaceAll(act.path, "{id}", id), body, hdr...)
+				return code, out
+			}
+			nx, _ := call(uuid.NewString())
+			if want := []int{404, 422}; !holds(act.perm) {
+				if nx != 403 {
+					t.Errorf("%s %s without %s: %d, want 403", role, act.name, act.perm, nx)
+				}
+			} else if nx != want[0] && nx != want[1] {
+				t.Errorf("%s %s on an id that does not exist: %d", role, act.name, nx)
+			}
+			if seenBy != "" {
+				want := act.ok
+				if !holds(act.perm) {
+					want = 403
+				}
+				if code, out := call(makers[act.rec](people[seenBy])); code != want {
+					t.Errorf("%s %s on a record it sees (%s's): %d %.200s, want %d", role, act.name, seenBy, code, out, want)
+				}
+			}
+			for _, whose := range []string{unseenBy, "B"} {
+				if whose == "" {
+					continue
+				}
+				id := makers[act.rec](people[whose])
+				if code, out := call(id); code != nx {
+					t.Errorf("%s %s on %s's record: %d %.200s, want %d as for no record", role, act.name, whose, code, out, nx)
+				}
+				if act.rec == "customer" && whose != "B" {
+					a.must(200, "GET", me.base+"/customers/"+id, "", tokenHdr(ownerTok)...) // untouched
+				}
+			}
+		}
+	}
+
+	// Task lists follow the same scope as task actions.
+	hidden := makers["task"](people["outsider"])
+	if _, body, _ := a.call("GET", people["manager"].base+"/tasks?status=&assignee="+people["outsider"].id, "", tokenHdr(people["manager"].tok)...); strings.Contains(body, hidden) {
+		t.Errorf("the manager lists a task of a member outside the team: %s", body)
+	}
+
+	// Duplicates: each role sees the groups among customers it sees, and no
+	// other (their keys are the customers' emails).
+	for _, role := range roles {
+		me := people[role]
+		seenBy, unseenBy := byScope[role][0], byScope[role][1]
+		pair := func(p person, email string) {
+			for i := 0; i < 2; i++ {
+				n++
+				owner := people["owner"].tok
+				if p.base != me.base {
+					owner = p.tok
+				}
+				a.must(201, "POST", p.base+"/customers?allow_duplicate=true", fmt.Sprintf(`{"name":"Dup %d","owner_id":%q,"emails":[%q]}`, n, p.id, email), tokenHdr(owner)...)
+			}
+		}
+		seenMail, unseenMail, bMail := role+".seen@example.com", role+".unseen@example.com", role+".b@example.com"
+		pair(people[seenBy], seenMail)
+		if unseenBy != "" {
+			pair(people[unseenBy], unseenMail)
+		}
+		pair(people["B"], bMail)
+		_, body, _ := a.call("GET", me.base+"/customers/duplicates?limit=200", "", tokenHdr(me.tok)...)
+		if !strings.Contains(body, seenMail) || strings.Contains(body, unseenMail) || strings.Contains(body, bMail) {
+			t.Errorf("%s's duplicates: %s", role, body)
+		}
 	}
 }

@@ -2,10 +2,8 @@ package profiles
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -103,15 +101,7 @@ func (m *Module) AddInteraction(ctx context.Context, tenant, customer uuid.UUID,
 
 // lockVisible checks that the customer exists, is live and visible to the actor.
 func (m *Module) lockVisible(ctx context.Context, tx bun.Tx, tenant, customer uuid.UUID) (*Customer, error) {
-	c := &Customer{}
-	q := tx.NewSelect().Model(c).Column("c.id", "c.owner_id").Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, customer)
-	if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFound()
-		}
-		return nil, err
-	}
-	return c, nil
+	return scopedCustomer(ctx, tx, tenant, customer, liveOnly, false)
 }
 
 // InteractionFilter narrows a timeline.

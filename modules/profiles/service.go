@@ -29,14 +29,18 @@ func need(ctx context.Context, perm string) error {
 }
 
 // visible restricts q to the customers the actor's scope lets them see: all,
-// those owned by the actor's teammates (team), or the actor's own (own).
+// those owned by the actor's teammates (team), or the actor's own (own). It is
+// the SQL form of authz.Actor.SeesOwner, and the one place a customer query
+// learns the actor's scope.
 func visible(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQuery {
 	a := authz.ActorFrom(ctx)
-	if a.Kind == authz.ActorSystem || a.Kind == authz.ActorAPIKey || a.Scope == authz.ScopeAll {
+	switch a.Visibility() {
+	case authz.ScopeAll:
 		return q
-	}
-	if a.Scope == authz.ScopeTeam && len(a.Teammates) > 0 {
-		return q.Where(alias+"owner_id IN (?)", bun.In(a.Teammates))
+	case authz.ScopeTeam:
+		if len(a.Teammates) > 0 {
+			return q.Where(alias+"owner_id IN (?)", bun.In(a.Teammates))
+		}
 	}
 	return q.Where(alias+"owner_id = ?", a.ID)
 }
@@ -251,18 +255,18 @@ func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Custom
 	if err := need(ctx, PermRead); err != nil {
 		return nil, err
 	}
-	c := &Customer{}
+	var c *Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, id)
-		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		var err error
+		if c, err = scopedCustomer(ctx, tx, tenant, id, liveOnly, false); err != nil {
 			return err
 		}
 		return m.reveal(ctx, tx, tenant, c)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound()
+	if err != nil {
+		return nil, db.Classify(err, "customer")
 	}
-	return c, db.Classify(err, "customer")
+	return c, nil
 }
 
 // UpdateCustomer applies the changes, records lifecycle history, audit and event.
@@ -272,12 +276,8 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 	}
 	var c *Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		cur := &Customer{}
-		q := tx.NewSelect().Model(cur).Where("c.tenant_id = ? AND c.id = ? AND c.deleted_at IS NULL", tenant, id).For("UPDATE")
-		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return notFound()
-			}
+		cur, err := scopedCustomer(ctx, tx, tenant, id, liveOnly, true)
+		if err != nil {
 			return err
 		}
 		before := *cur
@@ -375,17 +375,14 @@ func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, resto
 	if err := need(ctx, PermWrite); err != nil {
 		return nil, err
 	}
-	c := &Customer{}
+	var c *Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		cond := "c.deleted_at IS NULL"
+		st := liveOnly
 		if restore {
-			cond = "c.deleted_at IS NOT NULL"
+			st = deletedOnly
 		}
-		q := tx.NewSelect().Model(c).Where("c.tenant_id = ? AND c.id = ? AND "+cond, tenant, id).For("UPDATE")
-		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return notFound()
-			}
+		var err error
+		if c, err = scopedCustomer(ctx, tx, tenant, id, st, true); err != nil {
 			return err
 		}
 		action, topic := "customer.delete", "customer.deleted"

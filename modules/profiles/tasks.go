@@ -169,12 +169,12 @@ func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply fun
 	}
 	t := &Task{}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(t).Where("t.tenant_id = ? AND t.id = ?", tenant, id).For("UPDATE").Scan(ctx); err != nil {
+		q := tx.NewSelect().Model(t).Where("t.tenant_id = ? AND t.id = ?", tenant, id).For("UPDATE")
+		if err := visibleTasks(ctx, q).Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.E(errs.NotFound, "task not found")
+			}
 			return err
-		}
-		a := authz.ActorFrom(ctx)
-		if a.Kind == authz.ActorUser && a.Scope == authz.ScopeOwn && t.AssigneeID != a.ID {
-			return errs.E(errs.NotFound, "task not found")
 		}
 		before := *t
 		if err := apply(t); err != nil {
@@ -194,6 +194,23 @@ func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply fun
 		return nil, db.Classify(err, "task")
 	}
 	return t, nil
+}
+
+// visibleTasks restricts q to the tasks the actor's scope reaches, by their
+// assignee as customers go by their owner: their own (own), their teammates'
+// (team), or all. A task is work given to a person; whoever may not see that
+// person's work may not see or change the task.
+func visibleTasks(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
+	a := authz.ActorFrom(ctx)
+	switch a.Visibility() {
+	case authz.ScopeAll:
+		return q
+	case authz.ScopeTeam:
+		if len(a.Teammates) > 0 {
+			return q.Where("t.assignee_id IN (?)", bun.In(a.Teammates))
+		}
+	}
+	return q.Where("t.assignee_id = ?", a.ID)
 }
 
 // Notification is one in-app message.
@@ -254,11 +271,12 @@ func (m *Module) taskRoutes(api huma.API) {
 					if perr != nil {
 						return errs.Field("query.assignee", "a member id or me")
 					}
-					if a.Scope == authz.ScopeOwn && id != a.ID {
+					if a.Visibility() == authz.ScopeOwn && id != a.ID {
 						return errs.E(errs.Forbidden, "Your role sees only your own tasks.")
 					}
 					q = q.Where("t.assignee_id = ?", id)
 				}
+				q = visibleTasks(ctx, q)
 				if in.Status != "" {
 					q = q.Where("t.status = ?", in.Status)
 				}
