@@ -175,9 +175,12 @@ func TestNoGrantWiderThanYourOwn(t *testing.T) {
 		`{"key":"keysmith_own","name":"Key smith (own)","permissions":["api_keys.manage","profiles.read"],"scope":"own"}`,
 		`{"key":"reader","name":"Reader","permissions":["profiles.read"],"scope":"own"}`,
 		`{"key":"reader_all","name":"Reader (all)","permissions":["profiles.read"],"scope":"all"}`,
+		`{"key":"fieldsmith","name":"Field smith","permissions":["fields.manage","profiles.read"],"scope":"all"}`,
 	} {
 		a.must(201, "POST", base+"/roles", r, owner...)
 	}
+	a.must(201, "POST", base+"/fields/customers", `{"key":"ssn","label_en":"SSN","type":"text","sensitive":true}`, owner...)
+	fields := tokenHdr(a.member(s, ownerTok, "fieldsmith"))
 	hrTok, smithTok, keysTok, keysOwnTok := a.member(s, ownerTok, "hr"), a.member(s, ownerTok, "rolesmith"), a.member(s, ownerTok, "keysmith"), a.member(s, ownerTok, "keysmith_own")
 	adminTok, agentTok := a.member(s, ownerTok, "admin"), a.member(s, ownerTok, "agent")
 	secondOwnerTok := a.member(s, ownerTok, "owner")
@@ -219,6 +222,9 @@ func TestNoGrantWiderThanYourOwn(t *testing.T) {
 		{"key with permissions you lack", "POST", "/api-keys", `{"name":"w","role":"agent"}`, keys},
 		{"key wider than your own scope", "POST", "/api-keys", `{"name":"r","role":"reader"}`, keysOwn},
 		{"owner key", "POST", "/api-keys", `{"name":"o","role":"owner"}`, admin},
+		// fields.manage: turning a field's sensitivity off unmasks its values
+		// for every reader, so it needs pii.read as well.
+		{"unmask a sensitive field", "PATCH", "/fields/customers/ssn", `{"sensitive":false}`, fields},
 	}
 	for _, tc := range refused {
 		code, body, _ := a.call(tc.method, base+tc.path, tc.body, tc.as...)

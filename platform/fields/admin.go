@@ -124,6 +124,11 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 		}
 	}
 	if p.Sensitive != nil {
+		// Unmasking a field shows its values to every reader of the entity:
+		// fields.manage alone must not be a way to read what pii.read guards.
+		if before.Sensitive && !*p.Sensitive && !authz.ActorFrom(ctx).Can(PermPIIRead) {
+			return Definition{}, errs.E(errs.Forbidden, "Turning sensitivity off shows this field's values to everyone who reads them; only someone who holds %s may do it.", PermPIIRead)
+		}
 		d.Sensitive = *p.Sensitive
 	}
 	if p.Unique != nil {
