@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
@@ -24,7 +25,23 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
-func setup(t *testing.T) (*httpx.Server, *jobs.Client) {
+func setup(t *testing.T) (*httpx.Server, *jobs.Client) { return setupWith(t, nil) }
+
+// asActor is a guard that makes the caller the actor its test headers name: an
+// id and comma-separated permissions.
+func asActor(ctx context.Context, header func(string) string, _ tenancy.Tenant) (context.Context, error) {
+	id, err := uuid.Parse(header("X-Test-Actor"))
+	if err != nil {
+		return ctx, nil // no header: the system, which may do anything
+	}
+	perms := map[string]bool{}
+	for _, p := range strings.Split(header("X-Test-Perms"), ",") {
+		perms[p] = true
+	}
+	return authz.WithActor(ctx, authz.Actor{ID: id, Kind: authz.ActorUser, Permissions: perms, Scope: authz.ScopeAll}), nil
+}
+
+func setupWith(t *testing.T, guard httpx.Guard) (*httpx.Server, *jobs.Client) {
 	env := testkit.Get(t)
 	o, _ := redis.ParseURL(env.Config.RedisURL)
 	c := jobs.NewClient(asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}, env.App, nil)
@@ -32,7 +49,7 @@ func setup(t *testing.T) (*httpx.Server, *jobs.Client) {
 	mods := module.Set{jobsapi.New(c)}
 	s := httpx.New(httpx.Options{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tenants: tenancy.NewResolver(env.App, time.Second),
-		Enablement: module.NewEnablement(env.App, mods, time.Second), Modules: mods,
+		Enablement: module.NewEnablement(env.App, mods, time.Second), Modules: mods, Guard: guard,
 	})
 	s.Finish(nil)
 	return s, c
@@ -102,5 +119,45 @@ func TestProgressIsReported(t *testing.T) {
 	}
 	if v.Progress.Done != 250 || v.Progress.Total != 1000 || v.Progress.Fraction != 0.25 {
 		t.Fatalf("progress %+v", v.Progress)
+	}
+}
+
+// A job is its requester's: another member with jobs.read and jobs.cancel does
+// not list it and gets 404 on it, as on another tenant's; a holder of
+// jobs.manage sees and cancels everyone's.
+func TestJobsAreTheirRequesters(t *testing.T) {
+	env := testkit.Get(t)
+	s, c := setupWith(t, asActor)
+	a := env.NewTenant(t)
+	alice, bob, boss := uuid.New(), uuid.New(), uuid.New()
+	j, err := c.Enqueue(context.Background(), a.ID, jobs.Spec{Type: "profiles:export", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour), CreatedBy: &alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(id uuid.UUID, perms string) []string {
+		return []string{"X-Test-Actor", id.String(), "X-Test-Perms", perms}
+	}
+	base := "/api/v1/t/" + a.Slug + "/jobs"
+	cases := []struct {
+		name, method, path string
+		who                []string
+		status             int
+		want               string
+	}{
+		{"the requester lists it", "GET", base, as(alice, "jobs.read"), 200, j.ID.String()},
+		{"another member does not", "GET", base, as(bob, "jobs.read,jobs.cancel"), 200, `"items":[]`},
+		{"another member reads it", "GET", base + "/" + j.ID.String(), as(bob, "jobs.read,jobs.cancel"), 404, "job not found"},
+		{"another member cancels it", "POST", base + "/" + j.ID.String() + "/cancel", as(bob, "jobs.read,jobs.cancel"), 404, "job not found"},
+		{"a manager lists it", "GET", base, as(boss, "jobs.read,jobs.manage"), 200, j.ID.String()},
+		{"a manager reads it", "GET", base + "/" + j.ID.String(), as(boss, "jobs.read,jobs.manage"), 200, `"status":"queued"`},
+		{"the requester cancels it", "POST", base + "/" + j.ID.String() + "/cancel", as(alice, "jobs.cancel"), 200, `"status":"canceled"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := testkit.Call(t, s.App, tc.method, tc.path, "", tc.who...)
+			if code != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("%d %s; want %d with %q", code, body, tc.status, tc.want)
+			}
+		})
 	}
 }
