@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,14 @@ import (
 // Tests of authorisation inside one tenant (issue 12): what a member may see and
 // do of their colleagues' records, jobs and grants. The isolation between
 // tenants is in access_test.go.
+
+// tenant signs a company up for a test: its slug, its API base, and its owner's
+// token and headers.
+func (a *app) tenant(prefix string) (slugOut, base, ownerTok string, owner []string) {
+	slugOut = slug(prefix)
+	ownerTok, _ = a.company(slugOut)
+	return slugOut, "/api/v1/t/" + slugOut, ownerTok, tokenHdr(ownerTok)
+}
 
 // worker runs the background jobs of this app's deps until the test ends.
 func (a *app) worker() {
@@ -41,23 +48,32 @@ func (a *app) idOf(tok string) string {
 	return a.must(200, "GET", "/api/v1/me", "", tokenHdr(tok)...)["identity"].(map[string]any)["id"].(string)
 }
 
-// waitExport waits until an export succeeded, as its requester sees it.
-func (a *app) waitExport(base, id string, hdr []string) {
+// waitStatus polls path, as hdr, until its status is want; a job or import that
+// ended otherwise fails the test at once.
+func (a *app) waitStatus(path, want string, hdr []string) map[string]any {
 	a.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v := a.must(200, "GET", base+"/exports/"+id, "", hdr...)
+		v := a.must(200, "GET", path, "", hdr...)
 		switch v["status"] {
-		case "succeeded":
-			return
+		case want:
+			return v
 		case "failed", "canceled":
-			a.t.Fatalf("export %s: %v", id, v)
+			a.t.Fatalf("%s: %v, want %s", path, v, want)
 		}
 		if time.Now().After(deadline) {
-			a.t.Fatalf("export %s still %v", id, v["status"])
+			a.t.Fatalf("%s is still %v, want %s", path, v["status"], want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func (a *app) waitExport(base, id string, hdr []string) {
+	a.waitStatus(base+"/exports/"+id, "succeeded", hdr)
+}
+
+func (a *app) waitImport(base, id, status string, hdr []string) map[string]any {
+	return a.waitStatus(base+"/imports/"+id, status, hdr)
 }
 
 // Finding 1: a reader of customers could list the jobs, take the owner's export
@@ -67,10 +83,7 @@ func (a *app) waitExport(base, id string, hdr []string) {
 func TestExportsAreTheirRequestersOnly(t *testing.T) {
 	a := newApp(t)
 	a.worker()
-	s := slug("expown")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("expown")
 	a.must(201, "POST", base+"/fields/customers", `{"key":"ssn","label_en":"SSN","type":"text","sensitive":true}`, owner...)
 	a.must(201, "POST", base+"/customers", `{"name":"Secret Holder","custom":{"ssn":"AAA-SSN-0-123-45-6789"}}`, owner...)
 	viewer := tokenHdr(a.member(s, ownerTok, "viewer"))
@@ -133,10 +146,7 @@ func TestExportsAreTheirRequestersOnly(t *testing.T) {
 // profiles.erase.
 func TestEraseOnlyWhatYouCanSee(t *testing.T) {
 	a := newApp(t)
-	s := slug("erase")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("erase")
 	agent := tokenHdr(a.member(s, ownerTok, "agent"))
 	theirs := a.must(201, "POST", base+"/customers", `{"name":"Owner's person"}`, owner...)["id"].(string)
 	a.must(404, "GET", base+"/customers/"+theirs, "", agent...)
@@ -164,10 +174,7 @@ func TestEraseOnlyWhatYouCanSee(t *testing.T) {
 // themselves they can still hand on.
 func TestNoGrantWiderThanYourOwn(t *testing.T) {
 	a := newApp(t)
-	s := slug("grant")
-	base := "/api/v1/t/" + s
-	ownerTok, ownerS := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("grant")
 	for _, r := range []string{
 		`{"key":"hr","name":"HR","permissions":["members.manage","profiles.read"],"scope":"own"}`,
 		`{"key":"rolesmith","name":"Role smith","permissions":["roles.manage","members.manage","profiles.read"],"scope":"team"}`,
@@ -244,7 +251,7 @@ func TestNoGrantWiderThanYourOwn(t *testing.T) {
 		mm := m.(map[string]any)
 		roles[mm["identity_id"].(string)] = mm["role"].(string)
 	}
-	for id, want := range map[string]string{hrID: "hr", smithID: "rolesmith", readerID: "reader", adminID: "admin", agentID: "agent", owner2ID: "owner", ownerS.IdentityID.String(): "owner"} {
+	for id, want := range map[string]string{hrID: "hr", smithID: "rolesmith", readerID: "reader", adminID: "admin", agentID: "agent", owner2ID: "owner", a.idOf(ownerTok): "owner"} {
 		if roles[id] != want {
 			t.Errorf("member %s is %q, want %q", id, roles[id], want)
 		}
@@ -273,38 +280,13 @@ func (a *app) upload(slug string, hdr []string, name, content string) map[string
 	fw, _ := mw.CreateFormFile("file", name)
 	_, _ = io.WriteString(fw, content)
 	_ = mw.Close()
-	req := httptest.NewRequest("POST", "/api/v1/t/"+slug+"/imports", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := a.srv.App.Test(req, 30000)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 201 {
-		a.t.Fatalf("upload %s: %d %s", name, resp.StatusCode, b)
+	code, out, _ := a.call("POST", "/api/v1/t/"+slug+"/imports", buf.String(), append(hdr, "Content-Type", mw.FormDataContentType())...)
+	if code != 201 {
+		a.t.Fatalf("upload %s: %d %s", name, code, out)
 	}
 	var v map[string]any
-	_ = json.Unmarshal(b, &v)
+	_ = json.Unmarshal([]byte(out), &v)
 	return v
-}
-
-// waitImport waits until an import reaches status, as hdr sees it.
-func (a *app) waitImport(base, id, status string, hdr []string) map[string]any {
-	a.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v := a.must(200, "GET", base+"/imports/"+id, "", hdr...)
-		if v["status"] == status {
-			return v
-		}
-		if time.Now().After(deadline) {
-			a.t.Fatalf("import %s is %v, want %s", id, v["status"], status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // Finding 8: an agent reverted the owner's import and canceled the owner's
@@ -313,10 +295,7 @@ func (a *app) waitImport(base, id, status string, hdr []string) map[string]any {
 func TestImportsAreTheirRequestersOnly(t *testing.T) {
 	a := newApp(t)
 	a.worker()
-	s := slug("impown")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("impown")
 	agent := tokenHdr(a.member(s, ownerTok, "agent"))
 	admin := tokenHdr(a.member(s, ownerTok, "admin"))
 	done := a.upload(s, owner, "people.csv", "name,email\nAda,ada@example.com\nBo,bo@example.com\n")["id"].(string)
@@ -357,10 +336,7 @@ func TestImportsAreTheirRequestersOnly(t *testing.T) {
 func TestImportErrorReportMasksSensitiveValues(t *testing.T) {
 	a := newApp(t)
 	a.worker()
-	s := slug("imperr")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("imperr")
 	agent := tokenHdr(a.member(s, ownerTok, "agent"))
 	a.must(201, "POST", base+"/fields/customers", `{"key":"salary","label_en":"Salary","type":"number","sensitive":true}`, owner...)
 	id := a.upload(s, agent, "pay.csv", "name,pay,note\nAda,SECRET-4242,fine\nBo,1200,ok\n")["id"].(string)
@@ -383,10 +359,7 @@ func TestImportErrorReportMasksSensitiveValues(t *testing.T) {
 // refused, with a message that names no id.
 func TestDuplicatesStayWithinScope(t *testing.T) {
 	a := newApp(t)
-	s := slug("dups")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("dups")
 	agent := tokenHdr(a.member(s, ownerTok, "agent"))
 	o1 := a.must(201, "POST", base+"/customers", `{"name":"Owner One","emails":["hidden.dup@example.com"]}`, owner...)["id"].(string)
 	o2 := a.must(201, "POST", base+"/customers?allow_duplicate=true", `{"name":"Owner Two","emails":["hidden.dup@example.com"]}`, owner...)["id"].(string)
@@ -423,10 +396,7 @@ func TestDuplicatesStayWithinScope(t *testing.T) {
 func TestJobsRunWithTheirRequestersRights(t *testing.T) {
 	a := newApp(t)
 	a.worker()
-	s := slug("jobrights")
-	base := "/api/v1/t/" + s
-	ownerTok, _ := a.company(s)
-	owner := tokenHdr(ownerTok)
+	s, base, ownerTok, owner := a.tenant("jobrights")
 	managerTok, agentTok := a.member(s, ownerTok, "manager"), a.member(s, ownerTok, "agent")
 	manager, agent := tokenHdr(managerTok), tokenHdr(agentTok)
 	a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"East","members":[%q,%q]}`, a.idOf(managerTok), a.idOf(agentTok)), owner...)

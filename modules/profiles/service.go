@@ -33,16 +33,22 @@ func need(ctx context.Context, perm string) error {
 // the SQL form of authz.Actor.SeesOwner, and the one place a customer query
 // learns the actor's scope.
 func visible(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQuery {
+	return inScope(ctx, q, alias+"owner_id")
+}
+
+// inScope restricts q to rows whose person column (a customer's owner, a task's
+// assignee) is within the actor's visibility.
+func inScope(ctx context.Context, q *bun.SelectQuery, column string) *bun.SelectQuery {
 	a := authz.ActorFrom(ctx)
 	switch a.Visibility() {
 	case authz.ScopeAll:
 		return q
 	case authz.ScopeTeam:
 		if len(a.Teammates) > 0 {
-			return q.Where(alias+"owner_id IN (?)", bun.In(a.Teammates))
+			return q.Where(column+" IN (?)", bun.In(a.Teammates))
 		}
 	}
-	return q.Where(alias+"owner_id = ?", a.ID)
+	return q.Where(column+" = ?", a.ID)
 }
 
 func notFound() error { return errs.E(errs.NotFound, "customer not found") }

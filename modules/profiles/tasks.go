@@ -201,16 +201,7 @@ func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply fun
 // (team), or all. A task is work given to a person; whoever may not see that
 // person's work may not see or change the task.
 func visibleTasks(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
-	a := authz.ActorFrom(ctx)
-	switch a.Visibility() {
-	case authz.ScopeAll:
-		return q
-	case authz.ScopeTeam:
-		if len(a.Teammates) > 0 {
-			return q.Where("t.assignee_id IN (?)", bun.In(a.Teammates))
-		}
-	}
-	return q.Where("t.assignee_id = ?", a.ID)
+	return inScope(ctx, q, "t.assignee_id")
 }
 
 // Notification is one in-app message.
