@@ -596,9 +596,14 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 			current[cs[i].ID] = &cs[i]
 		}
 	}
-	// matchKeys saw only live customers in this transaction, so a match
-	// missing from current is one the requester may not see.
-	unseen := func(r *importRow) {
+	// A match missing from current is one the requester may not see (or, for
+	// one who sees all, a customer deleted since matchKeys read it); either
+	// way the row is skipped, and an unseen customer is not named.
+	unseen := func(r *importRow, id uuid.UUID) {
+		if seesAll {
+			p.problem(r, "", "", "the matching customer "+id.String()+" was deleted meanwhile", "skipped")
+			return
+		}
 		p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer you cannot see has this "+keyName(r.key)+" already; the row was left alone", "skipped")
 	}
 	now := time.Now().UTC()
@@ -618,7 +623,7 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		switch {
 		case found && p.mode == "create":
 			if current[id] == nil && !seesAll {
-				unseen(r)
+				unseen(r, id)
 				continue
 			}
 			p.problem(r, keyTarget(p, r.key), keyValue(r.key), "a customer with this "+keyName(r.key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
@@ -638,7 +643,7 @@ func (m *Module) importBatch(ctx context.Context, tx bun.Tx, j *jobs.Job, im *Im
 		if found {
 			cur := current[id]
 			if cur == nil {
-				unseen(r)
+				unseen(r, id)
 				continue
 			}
 			if touched[id] {
