@@ -170,10 +170,17 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 		return nil, errs.Field("body.encoding", "use utf-8, gbk or gb18030, or leave it empty to detect")
 	}
 	rr, err := openRows(tmp.Name(), format, encoding)
+	if isLimit(err) {
+		return nil, tooLarge(err.Error())
+	}
 	if err != nil {
 		return nil, errs.Field("body.file", err.Error())
 	}
 	header, err := rr.Next()
+	if isLimit(err) {
+		rr.Close()
+		return nil, tooLarge(err.Error())
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		rr.Close()
 		return nil, errs.Field("body.file", "the header row cannot be read: "+err.Error())
@@ -207,6 +214,10 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 		rec, err := rr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if isLimit(err) {
+			rr.Close()
+			return nil, tooLarge(err.Error())
 		}
 		if err != nil {
 			continue // reported per row when the import runs

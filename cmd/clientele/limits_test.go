@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientele-crm/clientele/platform/sheet/sheettest"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// upload posts a file to the tenant's imports as the web app does.
+func (a *app) upload(slug, tok, name string, content []byte) (int, string, time.Duration) {
+	a.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", "/api/v1/t/"+slug+"/imports", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("X-Session-Token", tok)
+	start := time.Now()
+	resp, err := a.srv.App.Test(req, 120_000)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), time.Since(start)
+}
+
+// Hostile uploads are refused with 413 naming the file, each within a few
+// seconds, and the whole series stays under 300 MB of resident memory, measured
+// as the peak RSS of a process that does nothing else.
+func TestHostileUploadsAreRefusedWithinMemory(t *testing.T) {
+	child, peak := testkit.InChild(t)
+	if !child {
+		t.Logf("peak RSS of the child process: %d MB", peak>>20)
+		if peak > 300<<20 {
+			t.Fatalf("peak RSS %d MB, want under 300 MB", peak>>20)
+		}
+		return
+	}
+	a := newApp(t)
+	s := slug("bomb")
+	tok, _ := a.company(s)
+	var cols strings.Builder
+	for i := 0; i < 10_000; i++ {
+		if i > 0 {
+			cols.WriteByte(',')
+		}
+		cols.WriteString("c")
+	}
+	cols.WriteString("\n")
+	longCell := "name,note\nann,\"" + strings.Repeat("x", 4<<20) + "\"\n"
+	cases := []struct {
+		name, file string
+		content    func() []byte
+	}{
+		{"a sheet of 500 MB of spaces", "spaces.xlsx", func() []byte { return sheettest.WhitespaceSheet(500) }},
+		{"the same with 6 MB of padding", "spaces-padded.xlsx", func() []byte {
+			return sheettest.Bytes(append(append(sheettest.Workbook(false), sheettest.Padding(6)...),
+				sheettest.Part{Name: "xl/worksheets/sheet1.xml", Head: sheettest.SheetHead, Chunk: sheettest.Fill(' ', 1<<20), Repeat: 500, Tail: sheettest.SheetTail})...)
+		}},
+		{"one shared string of 500 MB", "string.xlsx", func() []byte { return sheettest.HugeSharedString(500) }},
+		{"one shared string of 200 MB with padding", "string-padded.xlsx", func() []byte {
+			parts := sheettest.Workbook(true)
+			parts = append(parts, sheettest.Padding(3)...)
+			parts = append(parts,
+				sheettest.Part{Name: "xl/sharedStrings.xml", Head: `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>`, Chunk: sheettest.Fill('a', 1<<20), Repeat: 200, Tail: `</t></si></sst>`},
+				sheettest.Part{Name: "xl/worksheets/sheet1.xml", Head: sheettest.SheetHead + `<row r="2"><c t="s"><v>0</v></c></row>`, Tail: sheettest.SheetTail})
+			return sheettest.Bytes(parts...)
+		}},
+		{"5,000 small entries", "entries.xlsx", func() []byte { return sheettest.ManyEntries(5000, 1024) }},
+		{"300 entries of 3 MB", "big-entries.xlsx", func() []byte { return sheettest.ManyEntries(300, 3<<20) }},
+		{"a CSV of 10,000 columns", "wide.csv", func() []byte { return []byte(cols.String() + cols.String()) }},
+		{"a CSV cell of 4 MB", "long.csv", func() []byte { return []byte(longCell) }},
+	}
+	for _, c := range cases {
+		content := c.content()
+		code, body, took := a.upload(s, tok, c.file, content)
+		t.Logf("%s (%d KB): %d in %v: %.200s", c.name, len(content)>>10, code, took.Round(time.Millisecond), body)
+		if code != 413 || !strings.Contains(body, "body.file") {
+			t.Errorf("%s: %d %s, want 413 naming body.file", c.name, code, body)
+		}
+		if took > 10*time.Second {
+			t.Errorf("%s: answered after %v, want a few seconds", c.name, took)
+		}
+	}
+}
