@@ -224,6 +224,9 @@ func parseKey(k string) (tenant, id uuid.UUID, secretHash []byte, ok bool) {
 	}
 	copy(tenant[:], ids[:16])
 	copy(id[:], ids[16:])
+	if tenant == uuid.Nil || id == uuid.Nil { // newKey never makes these
+		return tenant, id, nil, false
+	}
 	h := sha256.Sum256(secret)
 	return tenant, id, h[:], true
 }
@@ -256,8 +259,10 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 	}
 	var k keyRow
 	err := db.InTenant(ctx, s.d.DB, keyTenant, func(ctx context.Context, tx bun.Tx) error {
+		// A key of a tenant that is no longer active is no key at all.
 		return tx.NewRaw(`SELECT k.role, k.secret_hash = ?::bytea AS matches, k.revoked_at, k.last_used_at, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope
-			FROM api_keys k LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
+			FROM api_keys k JOIN tenants t ON t.id = k.tenant_id AND t.status = 'active'
+			LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
 			WHERE k.tenant_id = ? AND k.id = ?`, hash, keyTenant, id).Scan(ctx, &k)
 	})
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (k.RevokedAt != nil || !k.Matches)) {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"io"
 	"mime/multipart"
 	"net/http/httptest"
@@ -9,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/sheet/sheettest"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -91,4 +97,44 @@ func TestHostileUploadsAreRefusedWithinMemory(t *testing.T) {
 			t.Errorf("%s: answered after %v, want a few seconds", c.name, took)
 		}
 	}
+}
+
+// A well-formed API key that names no tenant, an unknown tenant or a suspended
+// one is a bad key like any other: 401, counted against the address, then 429.
+func TestKeysNamingNoTenantAreCountedBadKeys(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.RateBadKeyPerIP = 6 })
+	testkit.Get(t).Redis.FlushDB(context.Background())
+	s := slug("zero")
+	a.company(s)
+	susp := slug("susp")
+	tokS, _ := a.company(susp)
+	keyS := a.must(201, "POST", "/api/v1/t/"+susp+"/api-keys", `{"name":"sync","role":"viewer"}`, tokenHdr(tokS)...)["key"].(string)
+	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), "UPDATE tenants SET status = 'suspended' WHERE slug = ?", susp); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{
+		"ck_" + strings.Repeat("A", 43) + "_" + strings.Repeat("B", 43), // tenant and key id zero
+		wellFormedKey(uuid.New()), // no such tenant
+		keyS,                      // the tenant is suspended
+	}
+	for i := 0; i < 6; i++ {
+		k := keys[i%len(keys)]
+		code, body, _ := a.call("GET", "/api/v1/t/"+s+"/members", "", "Authorization", "Bearer "+k)
+		if code != 401 || !strings.Contains(body, "API key is not valid") {
+			t.Fatalf("attempt %d with %.20s…: %d %s, want 401", i+1, k, code, body)
+		}
+	}
+	code, _, hdr := a.call("GET", "/api/v1/t/"+s+"/members", "", "Authorization", "Bearer "+keys[0])
+	if code != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("the seventh bad key got %d, want 429 with Retry-After: the zero key was not counted", code)
+	}
+}
+
+// wellFormedKey is an API key in the right shape for tenant, with a random key id
+// and secret.
+func wellFormedKey(tenant uuid.UUID) string {
+	id := uuid.New()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return "ck_" + base64.RawURLEncoding.EncodeToString(append(tenant[:], id[:]...)) + "_" + base64.RawURLEncoding.EncodeToString(secret)
 }
