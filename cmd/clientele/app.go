@@ -134,7 +134,8 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	d.access = tenants.New(tenants.Deps{
 		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
-		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant, BadKeyPerIP: cfg.RateBadKeyPerIP},
+		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant,
+			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant},
 	})
 	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)
@@ -177,6 +178,7 @@ func buildHTTP(d *deps) *httpx.Server {
 		UploadLimit:    profiles.ImportMaxBytes + 1<<20,
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
+		TrustedProxies: d.cfg.TrustedProxies,
 	})
 	d.access.PublicRoutes(s)
 	// Same-origin Kratos for the browser flows; only its public API is reachable.

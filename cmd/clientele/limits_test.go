@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http/httptest"
@@ -137,4 +138,80 @@ func wellFormedKey(tenant uuid.UUID) string {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	return "ck_" + base64.RawURLEncoding.EncodeToString(append(tenant[:], id[:]...)) + "_" + base64.RawURLEncoding.EncodeToString(secret)
+}
+
+// Bad keys from one address cut off that address's bad keys, never a valid key of
+// any tenant; bad keys aimed at one tenant from many addresses are cut off too.
+// Behind a trusted proxy the address is the client's, read from the right of
+// X-Forwarded-For, so a client cannot pick its own.
+func TestBadKeysNeverLockOutValidKeys(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) {
+		c.RateBadKeyPerIP = 5
+		c.RateBadKeyPerTenant = 12
+		c.TrustedProxies = []string{"0.0.0.0/32"} // app.Test's connections come from 0.0.0.0
+	})
+	testkit.Get(t).Redis.FlushDB(context.Background())
+	sa, sb := slug("keya"), slug("keyb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	keyA := a.must(201, "POST", "/api/v1/t/"+sa+"/api-keys", `{"name":"a","role":"viewer"}`, tokenHdr(tokA)...)["key"].(string)
+	keyB := a.must(201, "POST", "/api/v1/t/"+sb+"/api-keys", `{"name":"b","role":"viewer"}`, tokenHdr(tokB)...)["key"].(string)
+	from := func(addr, key, tenant string) int {
+		code, _, _ := a.call("GET", "/api/v1/t/"+tenant+"/members", "", "Authorization", "Bearer "+key, "X-Forwarded-For", addr)
+		return code
+	}
+	// One address floods tenant A with bad keys: its sixth bad key is refused.
+	for i := 1; i <= 5; i++ {
+		if code := from("203.0.113.7", wellFormedKey(uuid.New()), sa); code != 401 {
+			t.Fatalf("bad key %d: %d, want 401", i, code)
+		}
+	}
+	if code := from("203.0.113.7", "ck_nope", sa); code != 429 {
+		t.Fatalf("the sixth bad key from one address: %d, want 429", code)
+	}
+	// Valid keys of both tenants still work from that address.
+	if code := from("203.0.113.7", keyA, sa); code != 200 {
+		t.Fatalf("tenant A's valid key from the flooding address: %d, want 200", code)
+	}
+	if code := from("203.0.113.7", keyB, sb); code != 200 {
+		t.Fatalf("tenant B's valid key from the flooding address: %d, want 200", code)
+	}
+	// A client cannot choose its address: the proxy appends the real one, and
+	// that one is counted.
+	if code := from("198.51.100.1, 203.0.113.7", "ck_nope", sa); code != 429 {
+		t.Fatalf("a spoofed leftmost address escaped the count: %d, want 429", code)
+	}
+	// Another address has its own budget...
+	if code := from("203.0.113.8", "ck_nope", sa); code != 401 {
+		t.Fatalf("a bad key from another address: %d, want 401", code)
+	}
+	// ...until tenant A has seen 12 bad keys from everywhere.
+	for i := 0; i < 6; i++ {
+		from(fmt.Sprintf("192.0.2.%d", i), "ck_nope", sa)
+	}
+	if code := from("192.0.2.200", "ck_nope", sa); code != 429 {
+		t.Fatalf("bad keys aimed at one tenant from many addresses: %d, want 429", code)
+	}
+	if code := from("192.0.2.200", keyA, sa); code != 200 {
+		t.Fatalf("tenant A's valid key while A is under a bad-key flood: %d, want 200", code)
+	}
+	if code := from("192.0.2.201", "ck_nope", sb); code != 401 {
+		t.Fatalf("a bad key for tenant B: %d, want 401 (B is not under attack)", code)
+	}
+}
+
+// Without trusted proxies, X-Forwarded-For is the client's own claim and is
+// ignored: the address is the connection's.
+func TestForwardedForIsIgnoredWithoutTrustedProxies(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.RateBadKeyPerIP = 3 })
+	testkit.Get(t).Redis.FlushDB(context.Background())
+	s := slug("xff")
+	a.company(s)
+	var code int
+	for i := 0; i < 4; i++ {
+		code, _, _ = a.call("GET", "/api/v1/t/"+s+"/members", "", "Authorization", "Bearer ck_nope", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+	}
+	if code != 429 {
+		t.Fatalf("four bad keys claiming four addresses: %d, want 429", code)
+	}
 }

@@ -97,3 +97,13 @@ func TestWithDatabaseURLMovesADerivedAppURL(t *testing.T) {
 		t.Fatal("an explicit app URL must not move")
 	}
 }
+
+func TestTrustedProxiesAreAddressesOrRanges(t *testing.T) {
+	c, err := Parse(mapLookup(map[string]string{"CLIENTELE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,fd00::/8"}))
+	if err != nil || strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|192.168.1.10|fd00::/8" {
+		t.Fatalf("%v %v", c.TrustedProxies, err)
+	}
+	if _, err := Parse(mapLookup(map[string]string{"CLIENTELE_TRUSTED_PROXIES": "10.0.0.0/8,ingress"})); err == nil || !strings.Contains(err.Error(), `CLIENTELE_TRUSTED_PROXIES must be IP addresses or CIDR ranges separated by commas (10.0.0.0/8,192.168.1.10), got "ingress"`) {
+		t.Fatalf("a name was accepted: %v", err)
+	}
+}

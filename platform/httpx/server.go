@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -55,6 +56,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	PublicURL      string
 	Version        string
+	// TrustedProxies are the addresses and CIDR ranges of the proxies in front
+	// of the app. Only a request from one of them has its X-Forwarded-For read
+	// (from the right, skipping trusted hops) for the client's address, and its
+	// X-Forwarded-Proto and -Host believed; anyone else's are ignored.
+	TrustedProxies []string
 }
 
 // Server is the public HTTP app.
@@ -85,19 +91,22 @@ func New(o Options) *Server {
 		}
 	}
 	fiberLimit := max(o.BodyLimit, o.UploadLimit)
+	trusted := parsePrefixes(o.TrustedProxies)
 	app := fiber.New(fiber.Config{
-		AppName:               "clientele",
-		BodyLimit:             fiberLimit,
-		ReadTimeout:           o.RequestTimeout + 5*time.Second,
-		WriteTimeout:          o.RequestTimeout + 5*time.Second,
-		IdleTimeout:           60 * time.Second,
-		DisableStartupMessage: true,
-		ErrorHandler:          fiberErrorHandler(o.Log, probs),
-		ReadBufferSize:        16 << 10,
+		AppName:                 "clientele",
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          o.TrustedProxies,
+		BodyLimit:               fiberLimit,
+		ReadTimeout:             o.RequestTimeout + 5*time.Second,
+		WriteTimeout:            o.RequestTimeout + 5*time.Second,
+		IdleTimeout:             60 * time.Second,
+		DisableStartupMessage:   true,
+		ErrorHandler:            fiberErrorHandler(o.Log, probs),
+		ReadBufferSize:          16 << 10,
 	})
 	s := &Server{App: app, opts: o, log: o.Log}
 
-	app.Use(requestIDMiddleware)
+	app.Use(requestIDMiddleware(trusted))
 	if o.Metrics != nil {
 		app.Use(metricsMiddleware(o.Metrics))
 	}
@@ -273,19 +282,67 @@ const unmatchedKey = "clientele.unmatched"
 
 var ridPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-func requestIDMiddleware(c *fiber.Ctx) error {
-	rid := c.Get(fiber.HeaderXRequestID)
-	if !ridPattern.MatchString(rid) {
-		rid = newRequestID()
-	} else {
-		rid = utils.CopyString(rid)
+func requestIDMiddleware(trusted []netip.Prefix) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		rid := c.Get(fiber.HeaderXRequestID)
+		if !ridPattern.MatchString(rid) {
+			rid = newRequestID()
+		} else {
+			rid = utils.CopyString(rid)
+		}
+		c.Locals("request_id", rid)
+		c.Set(fiber.HeaderXRequestID, rid)
+		ctx := logx.WithRequestID(c.UserContext(), rid)
+		ctx = context.WithValue(ctx, reqKey{}, Request{Method: utils.CopyString(c.Method()), ClientIP: clientIP(c, trusted)})
+		c.SetUserContext(ctx)
+		return c.Next()
 	}
-	c.Locals("request_id", rid)
-	c.Set(fiber.HeaderXRequestID, rid)
-	ctx := logx.WithRequestID(c.UserContext(), rid)
-	ctx = context.WithValue(ctx, reqKey{}, Request{Method: utils.CopyString(c.Method()), ClientIP: utils.CopyString(c.IP())})
-	c.SetUserContext(ctx)
-	return c.Next()
+}
+
+// clientIP is the connection's address, or behind trusted proxies the first
+// address in X-Forwarded-For, read from the right, that is not one of them.
+// Fiber's own ProxyHeader takes the leftmost entry, which the client writes
+// itself: a proxy appends the address it saw to whatever the client sent.
+func clientIP(c *fiber.Ctx, trusted []netip.Prefix) string {
+	addr, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	addr = addr.Unmap()
+	if !isTrusted(addr, trusted) {
+		return addr.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: the hops before it cannot be trusted either
+		}
+		addr = hop.Unmap()
+		if !isTrusted(addr, trusted) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePrefixes reads addresses and CIDR ranges (config validated them).
+func parsePrefixes(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // Request is what the guard may know of the request beyond its headers.

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 )
 
 // publicPaths are the Kratos public API routes a browser may reach. Everything
@@ -97,7 +98,7 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		req.ContentLength = int64(len(c.Body()))
 		// Only this proxy speaks for the client: drop what the client claimed.
 		req.Header.Del("Forwarded")
-		req.Header.Set("X-Forwarded-For", c.IP())
+		req.Header.Set("X-Forwarded-For", clientAddr(c))
 		req.Header.Set("X-Forwarded-Host", c.Hostname())
 		req.Header.Set("X-Forwarded-Proto", c.Protocol())
 		if req.Header.Get("Accept-Encoding") == "" {
@@ -133,6 +134,15 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		c.Context().SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, size)
 		return nil
 	}
+}
+
+// clientAddr is the client's address as the app's middleware read it (behind
+// trusted proxies, from X-Forwarded-For), or the connection's.
+func clientAddr(c *fiber.Ctx) string {
+	if ip := httpx.RequestFrom(c.UserContext()).ClientIP; ip != "" {
+		return ip
+	}
+	return c.IP()
 }
 
 type cancelOnClose struct {
