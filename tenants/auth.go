@@ -137,10 +137,7 @@ func (s *Service) Guard(ctx context.Context, header func(string) string, t tenan
 	return logx.With(ctx, "actor_kind", string(actor.Kind)), nil
 }
 
-func notMember(t tenancy.Tenant) error {
-	return errs.E(errs.NotFound, "No company with the address %q exists, or you are not a member of it.", t.Slug).
-		WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
-}
+func notMember(tenancy.Tenant) error { return tenancy.NotFound() }
 
 type memberRow struct {
 	Role        string   `bun:"role"`
@@ -158,8 +155,7 @@ func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (
 	// under RLS as the app role.
 	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams, teammates::text[] AS teammates FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authz.Actor{}, errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
-			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+		return authz.Actor{}, tenancy.NotFound()
 	}
 	if err != nil {
 		return authz.Actor{}, errs.From(err)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http/httptest"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +215,49 @@ func TestForwardedForIsIgnoredWithoutTrustedProxies(t *testing.T) {
 	}
 	if code != 429 {
 		t.Fatalf("four bad keys claiming four addresses: %d, want 429", code)
+	}
+}
+
+// An unknown company, a suspended one and one the caller does not belong to are
+// answered alike: the same status, body and headers, whether the caller is signed
+// in, holds another company's key, or sends nothing at all.
+func TestCompanySlugsCannotBeEnumerated(t *testing.T) {
+	a := newApp(t)
+	mine, other, suspended := slug("mine"), slug("other"), slug("gone")
+	tok, _ := a.company(mine)
+	a.company(other)
+	a.company(suspended)
+	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), "UPDATE tenants SET status = 'suspended' WHERE slug = ?", suspended); err != nil {
+		t.Fatal(err)
+	}
+	key := a.must(201, "POST", "/api/v1/t/"+mine+"/api-keys", `{"name":"k","role":"viewer"}`, tokenHdr(tok)...)["key"].(string)
+	rid := regexp.MustCompile(`"request_id":"[^"]*"`)
+	answer := func(path string, hdr ...string) string {
+		code, body, h := a.call("GET", path, "", hdr...)
+		keys := make([]string, 0, len(h))
+		for k := range h {
+			if k != "X-Request-Id" && k != "Date" {
+				keys = append(keys, k+"="+strings.Join(h[k], ","))
+			}
+		}
+		sort.Strings(keys)
+		return fmt.Sprintf("%d %s %s", code, rid.ReplaceAllString(body, ""), strings.Join(keys, ";"))
+	}
+	for _, who := range []struct {
+		name string
+		hdr  []string
+	}{
+		{"a signed-in person", tokenHdr(tok)},
+		{"another company's API key", []string{"Authorization", "Bearer " + key}},
+		{"no one", nil},
+	} {
+		for _, route := range []string{"/members", "/customers", "/jobs"} {
+			want := answer("/api/v1/t/"+other+route, who.hdr...)
+			for _, s := range []string{"no-such-company-" + uuid.NewString()[:8], suspended, "Not_A_Slug"} {
+				if got := answer("/api/v1/t/"+s+route, who.hdr...); got != want {
+					t.Errorf("%s, %s: %s answers\n%s\nbut a company they are not in answers\n%s", who.name, route, s, got, want)
+				}
+			}
+		}
 	}
 }

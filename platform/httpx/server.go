@@ -213,9 +213,20 @@ type enteredKey struct{}
 
 type entered struct{ module, slug string }
 
-// enterTenant resolves the slug, runs the guard and checks the module is on.
+// enterTenant resolves the slug, runs the guard and checks the module is on. A
+// slug that names no active company still goes through the guard, with a tenant
+// that has no id: the caller is authenticated (401 without credentials) and
+// then refused like a non-member, through the same steps and with the same
+// answer, so that which companies exist cannot be learnt from outside them.
 func (s *Server) enterTenant(ctx context.Context, slug string, header func(string) string, moduleName string) (context.Context, error) {
-	t, err := s.opts.Tenants.Resolve(ctx, utils.CopyString(slug))
+	slug = utils.CopyString(slug)
+	t, err := s.opts.Tenants.Resolve(ctx, slug)
+	if errs.Is(err, errs.NotFound) && s.opts.Guard != nil {
+		if _, gerr := s.opts.Guard(tenancy.With(ctx, tenancy.Tenant{Slug: slug}), header, tenancy.Tenant{Slug: slug}); gerr != nil {
+			return nil, gerr
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
