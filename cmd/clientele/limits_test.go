@@ -42,10 +42,11 @@ func (a *app) upload(slug, tok, name string, content []byte) (int, string, time.
 	return resp.StatusCode, string(b), time.Since(start)
 }
 
-// Hostile uploads are refused with 413 naming the file, each within a few
-// seconds, and the whole series stays under 300 MB of resident memory, measured
-// as the peak RSS of a process that does nothing else.
-func TestHostileUploadsAreRefusedWithinMemory(t *testing.T) {
+// Hostile uploads are refused with 413 naming the file, and lists asked for
+// hundreds of repeated filters with 422 naming the parameter, each within a few
+// seconds; the whole series stays under 300 MB of resident memory, measured as
+// the peak RSS of a process that does nothing else.
+func TestHostileInputsAreRefusedWithinMemory(t *testing.T) {
 	child, peak := testkit.InChild(t)
 	if !child {
 		t.Logf("peak RSS of the child process: %d MB", peak>>20)
@@ -98,6 +99,22 @@ func TestHostileUploadsAreRefusedWithinMemory(t *testing.T) {
 		}
 		if took > 10*time.Second {
 			t.Errorf("%s: answered after %v, want a few seconds", c.name, took)
+		}
+	}
+	for _, param := range []string{"tag", "tags%5Bcontains%5D", "custom.tier", "name%5Bin%5D"} {
+		var q strings.Builder
+		for i := 0; i < 300; i++ {
+			fmt.Fprintf(&q, "&%s=v%d", param, i)
+		}
+		start := time.Now()
+		code, body, _ := a.call("GET", "/api/v1/t/"+s+"/customers?"+q.String()[1:], "", tokenHdr(tok)...)
+		took := time.Since(start)
+		t.Logf("%s repeated 300 times: %d in %v", param, code, took.Round(time.Millisecond))
+		if code != 422 || !strings.Contains(body, `"location":"query.`) {
+			t.Errorf("%s repeated 300 times: %d %.300s, want 422 naming the parameter", param, code, body)
+		}
+		if took > 10*time.Second {
+			t.Errorf("%s repeated 300 times: answered after %v", param, took)
 		}
 	}
 }
@@ -259,5 +276,73 @@ func TestCompanySlugsCannotBeEnumerated(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Filters repeated in the query string are capped with a 422 naming the
+// parameter, and repeated or equal terms plan as one condition, on the customer
+// list and wherever its query string is accepted (exports, segments).
+func TestRepeatedFiltersAreCappedAndFolded(t *testing.T) {
+	a := newApp(t)
+	s := slug("rep")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	for i := 0; i < 20; i++ {
+		tags := `["vip"]`
+		if i%2 == 0 {
+			tags = `["vip","t1","t2","t3"]`
+		}
+		a.must(201, "POST", base+"/customers", fmt.Sprintf(`{"name":"C %d","tags":%s}`, i, tags), tokenHdr(tok)...)
+	}
+	repeat := func(param string, n int, value func(i int) string) string {
+		var q []string
+		for i := 0; i < n; i++ {
+			q = append(q, param+"="+value(i))
+		}
+		return strings.Join(q, "&")
+	}
+	same := func(v string) func(int) string { return func(int) string { return v } }
+	distinct := func(prefix string) func(int) string { return func(i int) string { return fmt.Sprintf("%s%d", prefix, i) } }
+	cases := []struct {
+		name, query string
+		status      int
+		want        string
+	}{
+		{"tag repeated 300 times, all different", repeat("tag", 300, distinct("t")), 422, `"location":"query.tag"`},
+		{"tags[contains] repeated 200 times, all different", repeat("tags%5Bcontains%5D", 200, distinct("t")), 422, `"location":"query.tags[contains]"`},
+		{"tags[contains] repeated 200 times, the same", repeat("tags%5Bcontains%5D", 200, same("vip")), 200, `"C 19"`},
+		{"tag repeated 300 times, the same", repeat("tag", 300, same("t1")), 200, `"C 18"`},
+		{"tags from both parameters, folded", "tag=t1&tag=t2&tags%5Bcontains%5D=t3&tags%5Bcontains%5D=T1", 200, `"C 0"`},
+		{"lifecycle repeated 500 times", repeat("lifecycle", 500, same("lead")), 200, `"items"`},
+		{"a comma list of 500 in one value", "lifecycle=" + strings.Repeat("lead,", 500), 422, `"location":"query.lifecycle"`},
+		{"30 different name filters", repeat("name", 30, distinct("n")), 422, `"location":"query.name"`},
+		{"15 tags and 15 name filters", repeat("tag", 15, distinct("t")) + "&" + repeat("name", 15, distinct("n")), 422, `"location":"query"`},
+		{"an in list of 500 values", "name%5Bin%5D=" + strings.Repeat("x,", 500), 422, `"location":"query.name[in]"`},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		code, body, _ := a.call("GET", base+"/customers?"+c.query, "", tokenHdr(tok)...)
+		took := time.Since(start)
+		t.Logf("%s: %d in %v", c.name, code, took.Round(time.Millisecond))
+		if code != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %.300s, want %d with %s", c.name, code, body, c.status, c.want)
+		}
+		if took > 3*time.Second {
+			t.Errorf("%s: took %v", c.name, took)
+		}
+	}
+	// The tag filters mean "all of these": only the even customers have t1..t3.
+	code, body, _ := a.call("GET", base+"/customers?tag=t1&tag=t2&tags%5Bcontains%5D=t3&limit=200", "", tokenHdr(tok)...)
+	if code != 200 || strings.Count(body, `"name":"C `) != 10 {
+		t.Fatalf("folded tags: %d, %d customers, want 10", code, strings.Count(body, `"name":"C `))
+	}
+	filter := repeat("tag", 100, distinct("x"))
+	code, body, _ = a.call("POST", base+"/exports", fmt.Sprintf(`{"format":"csv","filter":%q}`, filter), tokenHdr(tok)...)
+	if code != 422 || !strings.Contains(body, `"location":"body.filter.tag"`) {
+		t.Errorf("export with 100 tags: %d %.300s", code, body)
+	}
+	code, body, _ = a.call("POST", base+"/segments", fmt.Sprintf(`{"name":"many","query":%q}`, filter), tokenHdr(tok)...)
+	if code != 422 || !strings.Contains(body, `"location":"body.query.tag"`) {
+		t.Errorf("segment with 100 tags: %d %.300s", code, body)
 	}
 }
