@@ -94,8 +94,8 @@ func TestHostileInputsAreRefusedWithinMemory(t *testing.T) {
 		content := c.content()
 		code, body, took := a.upload(s, tok, c.file, content)
 		t.Logf("%s (%d KB): %d in %v: %.200s", c.name, len(content)>>10, code, took.Round(time.Millisecond), body)
-		if code != 413 || !strings.Contains(body, "body.file") {
-			t.Errorf("%s: %d %s, want 413 naming body.file", c.name, code, body)
+		if code != 413 || !strings.Contains(body, `"code":"too_large"`) || !strings.Contains(body, `"title":"Request Entity Too Large"`) || !strings.Contains(body, "body.file") {
+			t.Errorf("%s: %d %s, want 413 too_large naming body.file", c.name, code, body)
 		}
 		if took > 10*time.Second {
 			t.Errorf("%s: answered after %v, want a few seconds", c.name, took)
@@ -302,7 +302,9 @@ func TestRepeatedFiltersAreCappedAndFolded(t *testing.T) {
 		return strings.Join(q, "&")
 	}
 	same := func(v string) func(int) string { return func(int) string { return v } }
-	distinct := func(prefix string) func(int) string { return func(i int) string { return fmt.Sprintf("%s%d", prefix, i) } }
+	distinct := func(prefix string) func(int) string {
+		return func(i int) string { return fmt.Sprintf("%s%d", prefix, i) }
+	}
 	cases := []struct {
 		name, query string
 		status      int

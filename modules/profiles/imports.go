@@ -294,9 +294,7 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 }
 
 func tooLarge(msg string) error {
-	e := errs.E(errs.Invalid, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
-	e.Status = http.StatusRequestEntityTooLarge
-	return e
+	return errs.E(errs.TooLarge, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
 }
 
 // StartImport checks the mapping and queues the import on the bulk queue.
