@@ -348,3 +348,37 @@ func TestRepeatedFiltersAreCappedAndFolded(t *testing.T) {
 		t.Errorf("segment with 100 tags: %d %.300s", code, body)
 	}
 }
+
+// Every API answer that can carry a company's or a person's data tells caches
+// not to keep it: lists, records, CSV, downloads and error reports, and errors.
+func TestAPIAnswersAreNotStored(t *testing.T) {
+	a := newApp(t)
+	s := slug("nostore")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	c := a.must(201, "POST", base+"/customers", `{"name":"Ann","emails":["ann@example.com"]}`, tokenHdr(tok)...)
+	code, body, _ := a.upload(s, tok, "c.csv", []byte("name,email\nann,ann@example.com\n"))
+	if code != 201 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	imp := body[strings.Index(body, `"id":"`)+6:][:36]
+	exp := a.must(202, "POST", base+"/exports", `{"format":"csv"}`, tokenHdr(tok)...)["id"].(string)
+	for _, r := range []struct {
+		path string
+		hdr  []string
+	}{
+		{"/api/v1/me", nil},
+		{base + "/customers", nil},
+		{base + "/customers", []string{"Accept", "text/csv"}},
+		{base + "/customers/" + c["id"].(string), nil},
+		{base + "/imports/" + imp + "/errors", nil},
+		{base + "/exports/" + exp + "/download", nil},
+		{base + "/customers/" + uuid.NewString(), nil},
+		{base + "/members", nil},
+	} {
+		code, _, h := a.call("GET", r.path, "", append(tokenHdr(tok), r.hdr...)...)
+		if h.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s (%d): Cache-Control %q, want no-store", r.path, code, h.Get("Cache-Control"))
+		}
+	}
+}

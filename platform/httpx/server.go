@@ -113,6 +113,7 @@ func New(o Options) *Server {
 	app.Use(accessLog(o.Log, app.Config().ErrorHandler))
 	app.Use(recoverMiddleware(o.Log))
 	app.Use(securityHeaders(strings.HasPrefix(o.PublicURL, "https://")))
+	app.Use("/api", noStore)
 	app.Use(deadline(o.RequestTimeout))
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
@@ -474,6 +475,14 @@ func securityHeaders(https bool) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// noStore keeps API answers out of every cache, the browser's included: they
+// carry a company's records and people's data (downloads too), and a shared
+// machine or a proxy must not hand them to the next person.
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
 }
 
 // deadline gives each request's database work a deadline of its own: Fiber's
