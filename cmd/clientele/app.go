@@ -166,6 +166,21 @@ func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logg
 	return srv.Shutdown
 }
 
+// servePprof runs the profiler on a loopback address (config refuses any
+// other) when one is set; a second process on the same machine finds the port
+// taken, logs it and goes on without.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) func() {
+	if addr == "" {
+		return func() {}
+	}
+	stop := serveAdmin(ctx, addr, httpx.PprofHandler(), log)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = stop(sctx)
+	}
+}
+
 func buildHTTP(d *deps) *httpx.Server {
 	s := httpx.New(httpx.Options{
 		Log:            d.log,

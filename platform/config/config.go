@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -19,36 +20,39 @@ import (
 
 // Config is every setting of the process.
 type Config struct {
-	Env               string        // CLIENTELE_ENV: development | production | test
-	HTTPAddr          string        // CLIENTELE_HTTP_ADDR
-	AdminAddr         string        // CLIENTELE_ADMIN_ADDR: /metrics, /healthz, /readyz, pprof of serve
-	WorkerAdminAddr   string        // CLIENTELE_WORKER_ADMIN_ADDR: the same for worker
-	PublicURL         string        // CLIENTELE_PUBLIC_URL: how users reach the app
-	DatabaseURL       string        // CLIENTELE_DATABASE_URL: owner role; migrations only
-	AppDatabaseURL    string        // CLIENTELE_APP_DATABASE_URL: non-owner app role
-	AppDBRole         string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
-	AppDBPassword     string        // CLIENTELE_APP_DB_PASSWORD
-	DBMaxConns        int           // CLIENTELE_DB_MAX_CONNS
-	RedisURL          string        // CLIENTELE_REDIS_URL
-	DataDir           string        // CLIENTELE_DATA_DIR: private services, blobs
-	BlobURL           string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
-	LogLevel          slog.Level    // CLIENTELE_LOG_LEVEL
-	LogFormat         string        // CLIENTELE_LOG_FORMAT: json | text
-	RequestTimeout    time.Duration // CLIENTELE_REQUEST_TIMEOUT
-	BodyLimit         int           // CLIENTELE_BODY_LIMIT: bytes
-	ShutdownTimeout   time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
-	WorkerConcurrency int           // CLIENTELE_WORKER_CONCURRENCY
-	BulkPerTenant     int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
-	BulkDutyPercent   int           // CLIENTELE_BULK_DUTY_PERCENT: share of time an import works between pauses (100: no pause)
-	SweepInterval     time.Duration // CLIENTELE_SWEEP_INTERVAL
-	ExportTTL         time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
-	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
-	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
-	MailURL           string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
-	MasterKey         string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
-	RatePerKey        int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
-	RatePerTenant     int           // CLIENTELE_RATE_PER_TENANT: requests a minute per tenant
-	RateBadKeyPerIP   int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
+	Env             string // CLIENTELE_ENV: development | production | test
+	HTTPAddr        string // CLIENTELE_HTTP_ADDR
+	AdminAddr       string // CLIENTELE_ADMIN_ADDR: /metrics, /healthz, /readyz of serve
+	WorkerAdminAddr string // CLIENTELE_WORKER_ADMIN_ADDR: the same for worker
+	// CLIENTELE_PPROF_ADDR and CLIENTELE_WORKER_PPROF_ADDR: the Go profiler of
+	// serve and of worker, on a loopback address only; "off" turns it off
+	PprofAddr, WorkerPprofAddr string
+	PublicURL                  string        // CLIENTELE_PUBLIC_URL: how users reach the app
+	DatabaseURL                string        // CLIENTELE_DATABASE_URL: owner role; migrations only
+	AppDatabaseURL             string        // CLIENTELE_APP_DATABASE_URL: non-owner app role
+	AppDBRole                  string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
+	AppDBPassword              string        // CLIENTELE_APP_DB_PASSWORD
+	DBMaxConns                 int           // CLIENTELE_DB_MAX_CONNS
+	RedisURL                   string        // CLIENTELE_REDIS_URL
+	DataDir                    string        // CLIENTELE_DATA_DIR: private services, blobs
+	BlobURL                    string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
+	LogLevel                   slog.Level    // CLIENTELE_LOG_LEVEL
+	LogFormat                  string        // CLIENTELE_LOG_FORMAT: json | text
+	RequestTimeout             time.Duration // CLIENTELE_REQUEST_TIMEOUT
+	BodyLimit                  int           // CLIENTELE_BODY_LIMIT: bytes
+	ShutdownTimeout            time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
+	WorkerConcurrency          int           // CLIENTELE_WORKER_CONCURRENCY
+	BulkPerTenant              int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
+	BulkDutyPercent            int           // CLIENTELE_BULK_DUTY_PERCENT: share of time an import works between pauses (100: no pause)
+	SweepInterval              time.Duration // CLIENTELE_SWEEP_INTERVAL
+	ExportTTL                  time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
+	KratosPublicURL            string        // CLIENTELE_KRATOS_PUBLIC_URL
+	KratosAdminURL             string        // CLIENTELE_KRATOS_ADMIN_URL
+	MailURL                    string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
+	MasterKey                  string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
+	RatePerKey                 int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
+	RatePerTenant              int           // CLIENTELE_RATE_PER_TENANT: requests a minute per tenant
+	RateBadKeyPerIP            int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
 	// CLIENTELE_RATE_BAD_KEY_PER_TENANT: failed API-key attempts a minute aimed at one tenant
 	RateBadKeyPerTenant int
 	// CLIENTELE_TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of
@@ -125,6 +129,8 @@ func Parse(look Lookup) (Config, error) {
 		HTTPAddr:            p.str("CLIENTELE_HTTP_ADDR", ":8080"),
 		AdminAddr:           p.str("CLIENTELE_ADMIN_ADDR", ":9090"),
 		WorkerAdminAddr:     p.str("CLIENTELE_WORKER_ADMIN_ADDR", ":9091"),
+		PprofAddr:           p.loopback("CLIENTELE_PPROF_ADDR", "127.0.0.1:6060"),
+		WorkerPprofAddr:     p.loopback("CLIENTELE_WORKER_PPROF_ADDR", "127.0.0.1:6061"),
 		PublicURL:           p.str("CLIENTELE_PUBLIC_URL", "http://localhost:8080"),
 		DatabaseURL:         p.str("CLIENTELE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clientele?sslmode=disable"),
 		AppDatabaseURL:      p.str("CLIENTELE_APP_DATABASE_URL", ""),
@@ -290,6 +296,22 @@ func (p *parser) oneOf(key, def string, allowed ...string) string {
 	}
 	p.fail(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
 	return def
+}
+
+// loopback reads a listen address that must stay on this machine (the profiler
+// shows memory and command lines); "off" or empty means no listener.
+func (p *parser) loopback(key, def string) string {
+	v := p.str(key, def)
+	if v == "" || strings.EqualFold(v, "off") {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(v)
+	ip, perr := netip.ParseAddr(host)
+	if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+		p.fail(key, fmt.Sprintf("must be a loopback address such as 127.0.0.1:6060 (reach it with kubectl port-forward), or off; got %q", v))
+		return ""
+	}
+	return v
 }
 
 // addrs reads a comma-separated list of IP addresses and CIDR ranges.

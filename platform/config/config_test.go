@@ -107,3 +107,19 @@ func TestTrustedProxiesAreAddressesOrRanges(t *testing.T) {
 		t.Fatalf("a name was accepted: %v", err)
 	}
 }
+
+func TestProfilerListensOnLoopbackOnly(t *testing.T) {
+	c, err := Parse(mapLookup(nil))
+	if err != nil || c.PprofAddr != "127.0.0.1:6060" || c.WorkerPprofAddr != "127.0.0.1:6061" {
+		t.Fatalf("defaults: %q %q %v", c.PprofAddr, c.WorkerPprofAddr, err)
+	}
+	c, err = Parse(mapLookup(map[string]string{"CLIENTELE_PPROF_ADDR": "off", "CLIENTELE_WORKER_PPROF_ADDR": "[::1]:7000"}))
+	if err != nil || c.PprofAddr != "" || c.WorkerPprofAddr != "[::1]:7000" {
+		t.Fatalf("off and ::1: %q %q %v", c.PprofAddr, c.WorkerPprofAddr, err)
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "10.1.2.3:6060", "pprof.internal:6060"} {
+		if _, err := Parse(mapLookup(map[string]string{"CLIENTELE_PPROF_ADDR": bad})); err == nil || !strings.Contains(err.Error(), "CLIENTELE_PPROF_ADDR must be a loopback address") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -503,17 +503,14 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-// AdminHandler serves /metrics, /healthz, /readyz and pprof on the admin port.
+// AdminHandler serves /metrics, /healthz and /readyz on the admin port, which
+// Prometheus and the kubelet reach from outside the pod. The profiler is not
+// here: see PprofHandler.
 func AdminHandler(m *metrics.Registry, ready *health.Checker) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	mux.HandleFunc("/healthz", health.Live)
 	mux.HandleFunc("/readyz", ready.Ready)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
@@ -563,4 +560,16 @@ func (r tenantRouter) Group(p string, h ...fiber.Handler) fiber.Router {
 		panic("httpx: group handlers on a module's tenant router are not supported; pass them to the routes")
 	}
 	return tenantRouter{Router: r.Router.Group(p), enter: r.enter}
+}
+
+// PprofHandler serves the Go profiler. It is for a loopback listener only
+// (CLIENTELE_PPROF_ADDR): profiles expose memory contents and command lines.
+func PprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
