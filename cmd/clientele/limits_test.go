@@ -382,3 +382,36 @@ func TestAPIAnswersAreNotStored(t *testing.T) {
 		}
 	}
 }
+
+// A NUL character in text is refused with a 422 naming the field, instead of
+// being stripped on the way to the database: what is stored is what was sent.
+func TestNULInTextIsRefused(t *testing.T) {
+	a := newApp(t)
+	s := slug("nul")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	cases := []struct {
+		method, path, body, loc string
+	}{
+		{"POST", base + "/customers", `{"name":"Ann\u0000Lee"}`, "body.name"},
+		{"POST", base + "/customers", `{"name":"Ann","emails":["ann@example.com","b\u0000b@example.com"]}`, "body.emails[1]"},
+		{"POST", base + "/customers", `{"name":"Ann","address":{"line":"x\u0000"}}`, "body.address.line"},
+		{"POST", base + "/customers", `{"name":"Ann","tags":["a"],"x\u0000y":1}`, "body"},
+		{"POST", "/api/v1/tenants", `{"name":"Nul\u0000 Co.","slug":"nul-co-x"}`, "body.name"},
+		{"GET", base + "/customers?q=an%00n", "", "query.q"},
+		{"GET", base + "/customers?name%5Bprefix%5D=a%00", "", "query.name[prefix]"},
+	}
+	for _, c := range cases {
+		code, body, _ := a.call(c.method, c.path, c.body, tokenHdr(tok)...)
+		if code != 422 || !strings.Contains(body, `"location":"`+c.loc+`"`) || !strings.Contains(body, "NUL") {
+			t.Errorf("%s %s %s: %d %.300s, want 422 naming %s", c.method, c.path, c.body, code, body, c.loc)
+		}
+	}
+	// An escaped backslash followed by u0000 is text, not a NUL.
+	a.must(201, "POST", base+"/customers", `{"name":"C:\\u0000 drive"}`, tokenHdr(tok)...)
+	// An imported cell with a NUL fails its row, named in the dry run.
+	code, body, _ := a.upload(s, tok, "nul.csv", []byte("name,email\nA\x00nn,ann@example.com\nBob,bob@example.com\n"))
+	if code != 201 || !strings.Contains(body, `"dry_run":[{"row":2,"column":"name"`) || !strings.Contains(body, "NUL") {
+		t.Fatalf("a CSV cell with a NUL: %d %.600s", code, body)
+	}
+}

@@ -179,6 +179,10 @@ func (p *importPlanT) parse(no int64, rec []string, encoding string) *importRow 
 		if v == "" {
 			continue
 		}
+		if strings.IndexByte(v, 0) >= 0 {
+			p.problem(r, target, strings.ReplaceAll(v, "\x00", "\\0"), "contains a NUL character, which text cannot hold; remove it", "failed")
+			continue
+		}
 		if encoding == "utf-8" && !utf8.ValidString(v) {
 			p.problem(r, target, strings.ToValidUTF8(v, "?"), "not valid UTF-8: the file mixes encodings; save it as UTF-8, or upload it again choosing GBK", "failed")
 			continue

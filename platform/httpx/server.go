@@ -114,6 +114,7 @@ func New(o Options) *Server {
 	app.Use(recoverMiddleware(o.Log))
 	app.Use(securityHeaders(strings.HasPrefix(o.PublicURL, "https://")))
 	app.Use("/api", noStore)
+	app.Use("/api", rejectNUL)
 	app.Use(deadline(o.RequestTimeout))
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
