@@ -415,3 +415,34 @@ func TestNULInTextIsRefused(t *testing.T) {
 		t.Fatalf("a CSV cell with a NUL: %d %.600s", code, body)
 	}
 }
+
+// A file named .csv that is not text is refused with 415 and says what it seems
+// to be, instead of being read as garbled rows.
+func TestBinaryFileNamedCSVIsRefused(t *testing.T) {
+	a := newApp(t)
+	s := slug("bin")
+	tok, _ := a.company(s)
+	noise := make([]byte, 4096)
+	_, _ = rand.Read(noise)
+	utf16 := []byte{0xFF, 0xFE}
+	for _, r := range "name,email\r\nann,ann@example.com\r\n" {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	cases := []struct {
+		name    string
+		content []byte
+		want    string
+	}{
+		{"a PNG", append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), noise...), "picture"},
+		{"an old Excel workbook", append([]byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), noise...), ".xls"},
+		{"UTF-16 text", utf16, "UTF-16"},
+		{"a PDF", append([]byte("%PDF-1.7\n"), noise...), "PDF"},
+		{"random bytes", noise, "not text"},
+	}
+	for _, c := range cases {
+		code, body, _ := a.upload(s, tok, "customers.csv", c.content)
+		if code != 415 || !strings.Contains(body, `"location":"body.file"`) || !strings.Contains(body, c.want) {
+			t.Errorf("%s named .csv: %d %.300s, want 415 naming body.file and saying %q", c.name, code, body, c.want)
+		}
+	}
+}

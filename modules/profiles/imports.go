@@ -156,6 +156,10 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 	hn, _ := tmp.ReadAt(head, 0)
 	head = head[:hn]
 	format := detectFormat(filename, head)
+	if what := notText(head); format == "csv" && what != "" {
+		msg := "This file is not a CSV: it looks like " + what + ". Upload a CSV (comma-separated text) or an XLSX workbook."
+		return nil, errs.E(errs.Unsupported, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
+	}
 	switch encoding {
 	case "", "auto":
 		encoding = "utf-8"

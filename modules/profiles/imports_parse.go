@@ -75,6 +75,41 @@ func detectFormat(name string, head []byte) string {
 	return "csv"
 }
 
+// notText says what a file that should be a CSV seems to be instead, from its
+// first bytes, or "" when it reads as text. A CSV cell may hold a stray NUL (the
+// row then fails); a file is binary when NULs or other control bytes are common.
+func notText(head []byte) string {
+	magic := []struct{ prefix, what string }{
+		{"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an old Excel workbook (.xls): open it and save it as .xlsx, or as CSV UTF-8"},
+		{"\xFF\xFE", "text in UTF-16 (\"Unicode text\"): save it as CSV UTF-8"},
+		{"\xFE\xFF", "text in UTF-16 (\"Unicode text\"): save it as CSV UTF-8"},
+		{"%PDF", "a PDF document"},
+		{"\x89PNG", "a picture"}, {"GIF8", "a picture"}, {"\xFF\xD8\xFF", "a picture"},
+		{"\x1F\x8B", "a compressed archive"}, {"Rar!", "a compressed archive"}, {"7z\xBC\xAF", "a compressed archive"},
+	}
+	for _, m := range magic {
+		if bytes.HasPrefix(head, []byte(m.prefix)) {
+			return m.what
+		}
+	}
+	var nul, ctl int
+	for i, b := range head {
+		switch {
+		case b == 0:
+			nul++
+			if i < 64 && i%2 == 1 && nul >= 4 && len(head) > 8 && head[0] != 0 {
+				return "text in UTF-16 (\"Unicode text\"): save it as CSV UTF-8"
+			}
+		case b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != '\v' && b != 0x1a:
+			ctl++
+		}
+	}
+	if nul >= 8 && nul*1000 >= len(head) || ctl*10 > len(head) {
+		return "a binary file, not text"
+	}
+	return ""
+}
+
 // detectEncoding reads a CSV's first bytes: a UTF-8 BOM or valid UTF-8 is
 // UTF-8; anything else is taken as GB18030 (a superset of GBK).
 func detectEncoding(head []byte) string {
