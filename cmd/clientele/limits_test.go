@@ -446,3 +446,33 @@ func TestBinaryFileNamedCSVIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// CLIENTELE_BODY_LIMIT is the largest JSON body every operation takes, inside a
+// company or not; file uploads keep their own, larger limit.
+func TestBodyLimitIsTheConfiguredOne(t *testing.T) {
+	if def, err := config.Parse(func(string) (string, bool) { return "", false }); err != nil || def.BodyLimit != 1<<20 {
+		t.Fatalf("default body limit %d (%v), want 1 MiB, what JSON bodies were limited to all along", def.BodyLimit, err)
+	}
+	a := newAppWith(t, func(c *config.Config) { c.BodyLimit = 2 << 20 })
+	s := slug("body")
+	tok, _ := a.company(s)
+	post := func(path string, size int) (int, string) {
+		body := fmt.Sprintf(`{"name":"x","address":{"line":%q}}`, strings.Repeat("a", size))
+		if path == "/api/v1/tenants" {
+			body = fmt.Sprintf(`{"name":%q,"slug":"b-%d"}`, strings.Repeat("a", size), size)
+		}
+		code, out, _ := a.call("POST", path, body, tokenHdr(tok)...)
+		return code, out
+	}
+	if code, out := post("/api/v1/t/"+s+"/customers", 1500<<10); code != 201 {
+		t.Errorf("1.5 MB under a 2 MB limit, company route: %d %.200s", code, out)
+	}
+	if code, out := post("/api/v1/tenants", 1500<<10); code != 422 || !strings.Contains(out, "body.name") {
+		t.Errorf("1.5 MB under a 2 MB limit, account route: %d %.200s, want the name's own 422", code, out)
+	}
+	for _, path := range []string{"/api/v1/t/" + s + "/customers", "/api/v1/tenants"} {
+		if code, out := post(path, 2500<<10); code != 413 || !strings.Contains(out, "2097152") {
+			t.Errorf("2.5 MB over a 2 MB limit, %s: %d %.200s", path, code, out)
+		}
+	}
+}

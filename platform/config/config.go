@@ -143,7 +143,7 @@ func Parse(look Lookup) (Config, error) {
 		LogLevel:            p.level("CLIENTELE_LOG_LEVEL", slog.LevelInfo),
 		LogFormat:           p.oneOf("CLIENTELE_LOG_FORMAT", "json", "json", "text"),
 		RequestTimeout:      p.dur("CLIENTELE_REQUEST_TIMEOUT", 30*time.Second),
-		BodyLimit:           p.int("CLIENTELE_BODY_LIMIT", 8<<20, 1024, 1<<30),
+		BodyLimit:           p.int("CLIENTELE_BODY_LIMIT", 1<<20, 1024, 1<<30),
 		ShutdownTimeout:     p.dur("CLIENTELE_SHUTDOWN_TIMEOUT", 25*time.Second),
 		WorkerConcurrency:   p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
 		BulkPerTenant:       p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),

@@ -48,7 +48,9 @@ type Options struct {
 	Enablement *module.Enablement
 	Modules    module.Set
 	Guard      Guard
-	BodyLimit  int
+	// BodyLimit is the largest request body of an operation registered through
+	// Group or TenantGroup, unless the operation sets MaxBodyBytes itself.
+	BodyLimit int
 	// UploadLimit, when larger than BodyLimit, lets the operations that set their
 	// own MaxBodyBytes (file uploads) take bodies up to it; every other operation
 	// stays capped at BodyLimit.
@@ -80,7 +82,7 @@ func New(o Options) *Server {
 		o.Log = slog.Default()
 	}
 	if o.BodyLimit == 0 {
-		o.BodyLimit = 8 << 20
+		o.BodyLimit = 1 << 20
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second
@@ -162,11 +164,8 @@ func (s *Server) Finish(spa fiber.Handler) {
 // resolves the tenant (404 for unknown slugs), runs the guard, checks the module is
 // on for the tenant, and documents the tenant parameter on every operation.
 func (s *Server) TenantGroup(moduleName string) huma.API {
-	g := huma.NewGroup(s.API, TenantPrefix)
+	g := s.Group(TenantPrefix)
 	g.UseSimpleModifier(func(op *huma.Operation) {
-		if op.MaxBodyBytes == 0 {
-			op.MaxBodyBytes = int64(s.opts.BodyLimit)
-		}
 		for _, p := range op.Parameters {
 			if p.Name == "tenant" && p.In == "path" {
 				return
@@ -195,6 +194,25 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 		}
 		next(huma.WithContext(ctx, c))
 	})
+	return g
+}
+
+// humaDefaultMaxBody is what Huma gives an operation that sets no MaxBodyBytes.
+const humaDefaultMaxBody = 1 << 20
+
+// Group returns an API for operations under prefix that take request bodies up
+// to BodyLimit. Huma fixes an operation's limit (its own default is 1 MiB) before
+// group modifiers run, and a prefix modifier hands the next ones a copy, so the
+// limit is set on the operation itself, first, before the prefix is added.
+func (s *Server) Group(prefix string) *huma.Group {
+	g := huma.NewGroup(s.API)
+	g.UseModifier(func(op *huma.Operation, next func(*huma.Operation)) {
+		if op.MaxBodyBytes == humaDefaultMaxBody {
+			op.MaxBodyBytes = int64(s.opts.BodyLimit)
+		}
+		next(op)
+	})
+	g.UseModifier(huma.PrefixModifier([]string{prefix}))
 	return g
 }
 
