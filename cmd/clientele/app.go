@@ -122,7 +122,7 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
-	d.kratos = newKratos(cfg, log, d.metrics.Reg)
+	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis)
 	if d.identities == nil {
 		d.identities = kratosIdentities{k: d.kratos}
 	}

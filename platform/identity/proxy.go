@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,7 +107,12 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			req.Header.Set("Accept-Encoding", "identity")
 		}
 
+		signOut := signOutOf(clean, c.Method(), req.Header.Get("Cookie"), c.Body())
 		resp, err := k.proxyHC.Do(req)
+		if signOut != nil {
+			// Whatever Kratos answered: at worst the next request asks it again.
+			k.RecordSignOut(context.Background(), signOut.token, signOut.cookie)
+		}
 		if err != nil {
 			cancel()
 			k.log.Warn("identity: kratos proxy: upstream unreachable", "error", withoutURL(err))
@@ -134,6 +140,27 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		c.Context().SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, size)
 		return nil
 	}
+}
+
+type signOutCreds struct{ token, cookie string }
+
+// signOutOf recognises Kratos's two logouts: the API one (DELETE
+// /self-service/logout/api with the session token in the body) and the
+// browser one (GET /self-service/logout?token=..., with the session cookie).
+func signOutOf(path, method, cookie string, body []byte) *signOutCreds {
+	switch {
+	case path == "/self-service/logout/api" && method == http.MethodDelete:
+		var b struct {
+			Token string `json:"session_token"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.Token == "" {
+			return nil
+		}
+		return &signOutCreds{token: b.Token}
+	case path == "/self-service/logout" && cookie != "":
+		return &signOutCreds{cookie: cookie}
+	}
+	return nil
 }
 
 // clientAddr is the client's address as the app's middleware read it (behind
