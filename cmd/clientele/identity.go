@@ -19,7 +19,8 @@ import (
 type kratosIdentities struct{ k *identity.Kratos }
 
 func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient) *identity.Kratos {
-	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb})
+	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb,
+		SignIn: identity.SignInLimits{PerIdentifier: cfg.SignInPerIdentifier, PerAddress: cfg.SignInPerIP, Window: cfg.SignInWindow}})
 }
 
 func (a kratosIdentities) Verify(ctx context.Context, token, cookie string) (tenants.Session, error) {

@@ -55,6 +55,11 @@ type Config struct {
 	RateBadKeyPerIP            int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
 	// CLIENTELE_RATE_BAD_KEY_PER_TENANT: failed API-key attempts a minute aimed at one tenant
 	RateBadKeyPerTenant int
+	// CLIENTELE_SIGNIN_PER_IDENTIFIER, CLIENTELE_SIGNIN_PER_IP and
+	// CLIENTELE_SIGNIN_WINDOW: password sign-in attempts per email address and
+	// per client address in a window, through the /kratos proxy
+	SignInPerIdentifier, SignInPerIP int
+	SignInWindow                     time.Duration
 	// CLIENTELE_TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of
 	// serve (an ingress); only their X-Forwarded-* headers are believed
 	TrustedProxies []string
@@ -159,6 +164,9 @@ func Parse(look Lookup) (Config, error) {
 		RateBadKeyPerIP:     p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
 		RateBadKeyPerTenant: p.int("CLIENTELE_RATE_BAD_KEY_PER_TENANT", 300, 1, 10_000_000),
 		TrustedProxies:      p.addrs("CLIENTELE_TRUSTED_PROXIES"),
+		SignInPerIdentifier: p.int("CLIENTELE_SIGNIN_PER_IDENTIFIER", 10, 1, 1000),
+		SignInPerIP:         p.int("CLIENTELE_SIGNIN_PER_IP", 100, 1, 1_000_000),
+		SignInWindow:        p.dur("CLIENTELE_SIGNIN_WINDOW", 15*time.Minute),
 	}
 	c.Env = strings.ToLower(c.Env)
 	switch c.Env {

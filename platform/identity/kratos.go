@@ -22,8 +22,8 @@ import (
 
 	"github.com/google/uuid"
 	ory "github.com/ory/kratos-client-go"
-	"github.com/redis/go-redis/v9"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -76,6 +76,17 @@ type Options struct {
 	// own logout, or Kratos's through the proxy) is written there, and every
 	// replica checks it before trusting a cached session.
 	Redis redis.UniversalClient
+	// SignIn limits password sign-ins through the proxy (needs Redis).
+	SignIn SignInLimits
+}
+
+// SignInLimits bound password sign-in attempts through the /kratos proxy, in a
+// window that starts with the first attempt: per identifier (an email address)
+// and per client address. A successful sign-in clears the identifier's count.
+type SignInLimits struct {
+	PerIdentifier int           // default 10
+	PerAddress    int           // default 100
+	Window        time.Duration // default 15 minutes
 }
 
 // Kratos is a client of one Kratos deployment. It is safe for concurrent use.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -108,7 +109,18 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		}
 
 		signOut := signOutOf(clean, c.Method(), req.Header.Get("Cookie"), c.Body())
+		signIn := signInOf(clean, c.Method(), c.Get(fiber.HeaderContentType), clientAddr(c), c.Body())
+		if err := k.admitSignIn(ctx, signIn); err != nil {
+			cancel()
+			if e, ok := err.(*errs.Error); ok && e.RetryAfter > 0 {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+			}
+			return err
+		}
 		resp, err := k.proxyHC.Do(req)
+		if resp != nil {
+			k.settleSignIn(signIn, resp.StatusCode, resp.Header.Get("Location"))
+		}
 		if signOut != nil {
 			// Whatever Kratos answered: at worst the next request asks it again.
 			k.RecordSignOut(context.Background(), signOut.token, signOut.cookie)
