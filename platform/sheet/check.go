@@ -366,18 +366,26 @@ func (s *xmlScan) markup() error {
 	return s.element()
 }
 
+// next reads one byte onto s.tag; a NUL means the part is not UTF-8 XML.
+func (s *xmlScan) next() (byte, error) {
+	b, err := s.r.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	if b == 0 {
+		return 0, s.notUTF8()
+	}
+	s.tag = append(s.tag, b)
+	return b, nil
+}
+
 // until skips to the end marker, at most max bytes; a text section is text.
 func (s *xmlScan) until(end []byte, max int, what string, isText bool) error {
 	s.tag = s.tag[:0]
 	for {
-		b, err := s.r.ReadByte()
-		if err != nil {
+		if _, err := s.next(); err != nil {
 			return err
 		}
-		if b == 0 {
-			return s.notUTF8()
-		}
-		s.tag = append(s.tag, b)
 		if bytes.HasSuffix(s.tag, end) {
 			if isText {
 				return s.addText(s.tag[:len(s.tag)-len(end)])
@@ -399,14 +407,10 @@ func (s *xmlScan) element() error {
 	s.tag = s.tag[:0]
 	var quote byte
 	for {
-		b, err := s.r.ReadByte()
+		b, err := s.next()
 		if err != nil {
 			return err
 		}
-		if b == 0 {
-			return s.notUTF8()
-		}
-		s.tag = append(s.tag, b)
 		if len(s.tag) > s.c.lim.MaxTag {
 			return limitf("The part %q of this workbook holds a tag longer than %s; imports refuse the file.", s.part, mb(int64(s.c.lim.MaxTag)))
 		}

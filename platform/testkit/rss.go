@@ -11,18 +11,20 @@ import (
 const childEnv = "CLIENTELE_TESTKIT_CHILD"
 
 // InChild runs the calling test again, alone, in a child process of the test
-// binary, and returns that process's peak resident set size in bytes, so a test
-// can bound the memory a piece of work takes without the rest of the package's
-// tests counting. In the child it returns child=true: the test does its work
-// there and fails as usual; the parent fails when the child does.
+// binary, so that the memory its work takes can be bounded without the rest of
+// the package's tests counting: the parent fails when the child fails or when
+// the child's peak resident set size passes maxRSS bytes. It returns true in the
+// child, where the test does its work; false in the parent, which returns.
+// Top-level tests only (the child runs -test.run ^Name$).
 //
-//	child, peak := testkit.InChild(t)
-//	if child { ...the work...; return }
-//	if peak > 300<<20 { t.Fatalf(...) }
-func InChild(t *testing.T) (child bool, peak int64) {
+//	if !testkit.InChild(t, 300<<20) {
+//		return
+//	}
+//	...the work...
+func InChild(t *testing.T, maxRSS int64) bool {
 	t.Helper()
 	if os.Getenv(childEnv) == t.Name() {
-		return true, 0
+		return true
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v", "-test.timeout=10m")
 	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
@@ -35,5 +37,10 @@ func InChild(t *testing.T) (child bool, peak int64) {
 	if !ok {
 		t.Fatal("testkit: no resource usage for the child process on this system")
 	}
-	return false, ru.Maxrss * 1024 // Linux reports kilobytes
+	peak := ru.Maxrss * 1024 // Linux reports kilobytes
+	t.Logf("peak RSS of the child process: %d MB", peak>>20)
+	if peak > maxRSS {
+		t.Fatalf("peak RSS %d MB, want at most %d MB", peak>>20, maxRSS>>20)
+	}
+	return false
 }
