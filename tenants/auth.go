@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -136,10 +137,7 @@ func (s *Service) Guard(ctx context.Context, header func(string) string, t tenan
 	return logx.With(ctx, "actor_kind", string(actor.Kind)), nil
 }
 
-func notMember(t tenancy.Tenant) error {
-	return errs.E(errs.NotFound, "No company with the address %q exists, or you are not a member of it.", t.Slug).
-		WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
-}
+func notMember(tenancy.Tenant) error { return tenancy.NotFound() }
 
 type memberRow struct {
 	Role        string   `bun:"role"`
@@ -157,8 +155,7 @@ func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (
 	// under RLS as the app role.
 	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams, teammates::text[] AS teammates FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authz.Actor{}, errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
-			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+		return authz.Actor{}, tenancy.NotFound()
 	}
 	if err != nil {
 		return authz.Actor{}, errs.From(err)
@@ -224,6 +221,9 @@ func parseKey(k string) (tenant, id uuid.UUID, secretHash []byte, ok bool) {
 	}
 	copy(tenant[:], ids[:16])
 	copy(id[:], ids[16:])
+	if tenant == uuid.Nil || id == uuid.Nil { // newKey never makes these
+		return tenant, id, nil, false
+	}
 	h := sha256.Sum256(secret)
 	return tenant, id, h[:], true
 }
@@ -239,14 +239,19 @@ type keyRow struct {
 
 // authenticateKey admits a valid key of this tenant. A valid key of another tenant
 // gets NotFound, like any outsider; a wrong, malformed or revoked key gets
-// Unauthenticated and counts against the client address.
+// Unauthenticated and counts against the client's address and against the
+// tenant it claims, each with its own limit. The counters refuse bad keys only:
+// a valid key is checked first and is never refused for them, so a flood of bad
+// keys from an address (behind a proxy, everyone's) locks out no integration.
 func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.Tenant) (authz.Actor, error) {
-	if err := s.limit(ctx, "badkey:"+c.ClientIP, -1); err != nil {
-		return authz.Actor{}, err
-	}
 	bad := func() error {
-		if err := s.limit(ctx, "badkey:"+c.ClientIP, s.d.Limits.BadKeyPerIP); err != nil {
-			return err
+		errIP := s.limit(ctx, "badkey:"+limitAddr(c.ClientIP), s.d.Limits.BadKeyPerIP)
+		errTenant := s.limit(ctx, "badkey-tenant:"+t.Slug, s.d.Limits.BadKeyPerTenant)
+		if errIP != nil {
+			return errIP
+		}
+		if errTenant != nil {
+			return errTenant
 		}
 		return errs.E(errs.Unauthenticated, "This API key is not valid (wrong, malformed or revoked). Create a new one under Settings → API keys.")
 	}
@@ -256,8 +261,10 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 	}
 	var k keyRow
 	err := db.InTenant(ctx, s.d.DB, keyTenant, func(ctx context.Context, tx bun.Tx) error {
+		// A key of a tenant that is no longer active is no key at all.
 		return tx.NewRaw(`SELECT k.role, k.secret_hash = ?::bytea AS matches, k.revoked_at, k.last_used_at, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope
-			FROM api_keys k LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
+			FROM api_keys k JOIN tenants t ON t.id = k.tenant_id AND t.status = 'active'
+			LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
 			WHERE k.tenant_id = ? AND k.id = ?`, hash, keyTenant, id).Scan(ctx, &k)
 	})
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (k.RevokedAt != nil || !k.Matches)) {
@@ -289,40 +296,38 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 }
 
 // limit counts one request against a fixed one-minute window in Redis and refuses
-// it with 429 and Retry-After past max. max < 0 only checks a counter.
+// it with 429 and Retry-After past max.
 func (s *Service) limit(ctx context.Context, key string, max int) error {
-	if s.d.Redis == nil || max == 0 {
+	if s.d.Redis == nil || max <= 0 {
 		return nil
 	}
 	now := time.Now()
 	window := now.Unix() / 60
 	k := fmt.Sprintf("clientele:rl:%s:%d", key, window)
-	var n int64
-	var err error
-	if max < 0 {
-		n, err = s.d.Redis.Get(ctx, k).Int64()
-		if err != nil {
-			return nil // no counter, or Redis down: fail open for reads of the counter
-		}
-		max = s.d.Limits.BadKeyPerIP
-		if n < int64(max) {
-			return nil
-		}
-	} else {
-		pipe := s.d.Redis.TxPipeline()
-		incr := pipe.Incr(ctx, k)
-		pipe.Expire(ctx, k, 2*time.Minute)
-		if _, err = pipe.Exec(ctx); err != nil {
-			s.d.Log.WarnContext(ctx, "tenants: rate limiter unavailable; allowing the request", "error", err.Error())
-			return nil
-		}
-		if n = incr.Val(); n <= int64(max) {
-			return nil
-		}
+	pipe := s.d.Redis.TxPipeline()
+	incr := pipe.Incr(ctx, k)
+	pipe.Expire(ctx, k, 2*time.Minute)
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.d.Log.WarnContext(ctx, "tenants: rate limiter unavailable; allowing the request", "error", err.Error())
+		return nil
+	}
+	if incr.Val() <= int64(max) {
+		return nil
 	}
 	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
 	e.RetryAfter = int(60 - now.Unix()%60)
 	return e
+}
+
+// limitAddr is the address a limiter counts by: an IPv4 address, or an IPv6
+// address's /64, which one client usually holds whole.
+func limitAddr(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 func methodOf(ctx context.Context) string { return httpx.RequestFrom(ctx).Method }

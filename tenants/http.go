@@ -34,7 +34,7 @@ func sessionFrom(ctx context.Context) (Session, error) {
 // PublicRoutes registers the operations outside any tenant: signup, the current
 // identity, logout and accepting an invitation. Each needs a signed-in person.
 func (s *Service) PublicRoutes(srv *httpx.Server) {
-	g := huma.NewGroup(srv.API, "/api/v1")
+	g := srv.Group("/api/v1")
 	g.UseSimpleModifier(func(op *huma.Operation) { op.Tags = []string{"account"} })
 	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())

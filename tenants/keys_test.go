@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -25,7 +26,8 @@ func TestKeyRoundTrip(t *testing.T) {
 	if len(prefix) != 11 || full[:11] != prefix {
 		t.Fatalf("prefix %q of %q", prefix, full)
 	}
-	for _, bad := range []string{"", "ck_", "ck_abc_def", full + "x", "xx" + full[2:], full[:len(full)-1]} {
+	zero := "ck_" + strings.Repeat("A", 43) + "_" + strings.Repeat("B", 43) // tenant and key id all zero
+	for _, bad := range []string{"", "ck_", "ck_abc_def", full + "x", "xx" + full[2:], full[:len(full)-1], zero} {
 		if _, _, _, ok := parseKey(bad); ok {
 			t.Errorf("accepted %q", bad)
 		}

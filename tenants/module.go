@@ -52,11 +52,14 @@ type Mailer interface {
 
 // Limits are the request budgets per API key and per tenant, per minute.
 type Limits struct {
-	PerKey       int // requests a minute per API key
-	PerTenant    int // requests a minute per tenant, all callers together
-	BadKeyPerIP  int // failed API-key attempts a minute per client address
-	InviteTTL    time.Duration
-	PublicOrigin string // the app's origin, for CSRF checks on cookie sessions
+	PerKey      int // requests a minute per API key
+	PerTenant   int // requests a minute per tenant, all callers together
+	BadKeyPerIP int // failed API-key attempts a minute per client address
+	// BadKeyPerTenant is failed API-key attempts a minute aimed at one tenant,
+	// from anywhere. Neither limit ever refuses a valid key.
+	BadKeyPerTenant int
+	InviteTTL       time.Duration
+	PublicOrigin    string // the app's origin, for CSRF checks on cookie sessions
 }
 
 // Deps are what the package needs, built in cmd.

@@ -122,7 +122,7 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
-	d.kratos = newKratos(cfg, log, d.metrics.Reg)
+	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis)
 	if d.identities == nil {
 		d.identities = kratosIdentities{k: d.kratos}
 	}
@@ -134,7 +134,8 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	d.access = tenants.New(tenants.Deps{
 		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
-		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant, BadKeyPerIP: cfg.RateBadKeyPerIP},
+		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant,
+			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant},
 	})
 	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)
@@ -165,6 +166,21 @@ func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logg
 	return srv.Shutdown
 }
 
+// servePprof runs the profiler on a loopback address (config refuses any
+// other) when one is set; a second process on the same machine finds the port
+// taken, logs it and goes on without.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) func() {
+	if addr == "" {
+		return func() {}
+	}
+	stop := serveAdmin(ctx, addr, httpx.PprofHandler(), log)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = stop(sctx)
+	}
+}
+
 func buildHTTP(d *deps) *httpx.Server {
 	s := httpx.New(httpx.Options{
 		Log:            d.log,
@@ -177,6 +193,7 @@ func buildHTTP(d *deps) *httpx.Server {
 		UploadLimit:    profiles.ImportMaxBytes + 1<<20,
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
+		TrustedProxies: d.cfg.TrustedProxies,
 	})
 	d.access.PublicRoutes(s)
 	// Same-origin Kratos for the browser flows; only its public API is reachable.

@@ -66,7 +66,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
     App:            %s
     API reference:  %s/api/v1/docs
     OpenAPI:        %s/api/v1/openapi.json
-    Metrics:        http://localhost%s/metrics   (also /healthz, /readyz, /debug/pprof/)
+    Metrics:        http://localhost%s/metrics   (also /healthz, /readyz)
+    Profiler:       %s
     Demo company:   %s/api/v1/t/demo/...
     Log in:         email %s, password %s
                     (API: POST /kratos/self-service/login/api flow, then send X-Session-Token)
@@ -74,14 +75,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
     Started here:   %s
   Press Ctrl+C to stop.
 
-`, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.AdminAddr, cfg.PublicURL, login.Email, login.Password, filepath.Join(cfg.DataDir, "mail"), started)
+`, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.AdminAddr, pprofShown(cfg.PprofAddr), cfg.PublicURL, login.Email, login.Password, filepath.Join(cfg.DataDir, "mail"), started)
 	return serveUntilDone(ctx, d, s, w)
 }
 
 // ensureKratos reuses a Kratos that answers at the configured admin URL, or starts
 // one on its own database beside ours, and returns how to stop what it started.
 func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (func(), error) {
-	k := newKratos(cfg, log, nil)
+	k := newKratos(cfg, log, nil, nil)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	err := k.Ready(rctx)
 	cancel()
@@ -156,4 +157,11 @@ func runServices(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		return devstack.StopPrivate(ctx, devOptions(cfg, log))
 	}
 	return fmt.Errorf("usage: clientele services start|stop")
+}
+
+func pprofShown(addr string) string {
+	if addr == "" {
+		return "off"
+	}
+	return "http://" + addr + "/debug/pprof/ (loopback only)"
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
@@ -17,8 +18,9 @@ import (
 // kratosIdentities adapts the Kratos client to what tenants needs.
 type kratosIdentities struct{ k *identity.Kratos }
 
-func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer) *identity.Kratos {
-	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log})
+func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient) *identity.Kratos {
+	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb,
+		SignIn: identity.SignInLimits{PerIdentifier: cfg.SignInPerIdentifier, PerAddress: cfg.SignInPerIP, Window: cfg.SignInWindow}})
 }
 
 func (a kratosIdentities) Verify(ctx context.Context, token, cookie string) (tenants.Session, error) {

@@ -18,7 +18,7 @@ import (
 const usage = `clientele: multi-tenant CRM
 
 Usage:
-  clientele serve              HTTP API, web app and /kratos proxy; admin port with /metrics, /healthz, /readyz, pprof
+  clientele serve              HTTP API, web app and /kratos proxy; admin port with /metrics, /healthz, /readyz; pprof on loopback
   clientele worker             background jobs (imports, exports, reports, reminders) and schedules
   clientele migrate            apply pending migrations (under an advisory lock) and exit
   clientele dev                one-machine default: start or reuse PostgreSQL and Redis, migrate, seed, serve + worker

@@ -50,6 +50,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	stopAdmin := serveAdmin(ctx, cfg.WorkerAdminAddr, httpx.AdminHandler(d.metrics, d.ready), log)
+	stopPprof := servePprof(ctx, cfg.WorkerPprofAddr, log)
+	defer stopPprof()
 	log.Info("worker: running", "admin", cfg.WorkerAdminAddr)
 	<-ctx.Done()
 	log.Info("worker: shutting down; in-flight tasks finish or go back to the queue")
@@ -71,6 +73,8 @@ func serveUntilDone(ctx context.Context, d *deps, s *httpx.Server, w *jobs.Serve
 		}
 	}
 	stopAdmin := serveAdmin(ctx, cfg.AdminAddr, httpx.AdminHandler(d.metrics, d.ready), log)
+	stopPprof := servePprof(ctx, cfg.PprofAddr, log)
+	defer stopPprof()
 	errc := make(chan error, 1)
 	go func() { errc <- s.App.Listen(cfg.HTTPAddr) }()
 	log.Info("serve: listening", "http", cfg.HTTPAddr, "admin", cfg.AdminAddr)

@@ -40,6 +40,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg.HTTPAddr = freeAddr(t)
 	cfg.AdminAddr = freeAddr(t)
 	cfg.WorkerAdminAddr = freeAddr(t)
+	cfg.PprofAddr, cfg.WorkerPprofAddr = freeAddr(t), freeAddr(t)
 	cfg.ShutdownTimeout = 10 * time.Second
 	p := kratostest.Shared(t, cfg.DatabaseURL)
 	cfg.KratosPublicURL, cfg.KratosAdminURL = p.PublicURL(), p.AdminURL()
@@ -116,8 +117,12 @@ func TestServeIsReadyAndDrainsInFlightRequests(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	if code, _ := get(t, admin+"/debug/pprof/cmdline"); code != 200 {
-		t.Errorf("pprof: %d", code)
+	// The profiler is on its loopback listener, not on the admin port.
+	if code, _ := get(t, admin+"/debug/pprof/cmdline"); code != 404 {
+		t.Errorf("pprof on the admin port: %d, want 404", code)
+	}
+	if code, _ := get(t, "http://"+cfg.PprofAddr+"/debug/pprof/cmdline"); code != 200 {
+		t.Errorf("pprof on %s: %d", cfg.PprofAddr, code)
 	}
 
 	slow := make(chan string, 1)

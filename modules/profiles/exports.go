@@ -364,7 +364,11 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 				}
 				query = raw
 			}
-			if _, err := filterFromQuery(query); err != nil {
+			loc := "body.filter"
+			if in.Body.SegmentID != "" {
+				loc = "body.segment_id"
+			}
+			if _, err := filterAt(query, loc); err != nil {
 				return nil, err
 			}
 			cols, err := m.exportFields(ctx, t.ID, in.Body.Fields)

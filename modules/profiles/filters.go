@@ -49,8 +49,73 @@ func set(xs ...string) map[string]bool {
 	return m
 }
 
-// ParseFilters reads every `field[op]=value` parameter; the error names each bad one.
+// Caps on one query string. Every condition is a subquery the planner must
+// place, and a few hundred of them took half a minute to plan: the number of
+// conditions is bounded, and a value repeated, or written twice in different
+// case for tags, counts (and runs) once.
+const (
+	MaxFilterTerms = 20  // conditions in one query string: tags, field filters, owner, kind, lifecycle
+	MaxTermValues  = 100 // values in one list (an in filter, the lifecycles)
+)
+
+// checkQueryCaps applies the caps to a query string before any of it is used;
+// the error names the parameter.
+func checkQueryCaps(q url.Values) error {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	terms := 0
+	for _, k := range keys {
+		switch k {
+		case "q", "sort", "cursor", "limit", "allow_duplicate", "segment_id":
+			continue // one value each, not conditions
+		case "owner", "kind":
+			terms++
+			continue
+		}
+		vals := q[k]
+		listed := k == "lifecycle" || strings.HasSuffix(k, "[in]") || strings.HasSuffix(k, "[between]")
+		seen := map[string]bool{}
+		for _, v := range vals {
+			parts := []string{v}
+			if k == "tag" || listed {
+				parts = strings.Split(v, ",")
+			}
+			if listed && len(parts) > MaxTermValues {
+				return errs.Field("query."+k, fmt.Sprintf("takes at most %d values; this one has %d", MaxTermValues, len(parts)))
+			}
+			for _, p := range parts {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if k == "tag" || strings.HasPrefix(k, "tags[") {
+					p = strings.ToLower(p)
+				}
+				if listed {
+					p = v // the list as a whole is one condition
+				}
+				seen[p] = true
+			}
+		}
+		if len(seen) > MaxFilterTerms {
+			return errs.Field("query."+k, fmt.Sprintf("is given %d different values; a list filters on at most %d conditions", len(seen), MaxFilterTerms))
+		}
+		terms += len(seen)
+	}
+	if terms > MaxFilterTerms {
+		return errs.Field("query", fmt.Sprintf("has %d filter conditions; a list takes at most %d", terms, MaxFilterTerms))
+	}
+	return nil
+}
+
+// ParseFilters reads every `field[op]=value` parameter; the error names each bad
+// one. It applies the caps on conditions first, and drops repeated conditions.
 func ParseFilters(q url.Values) ([]FieldFilter, error) {
+	if err := checkQueryCaps(q); err != nil {
+		return nil, err
+	}
 	var out []FieldFilter
 	var fe []errs.FieldError
 	keys := make([]string, 0, len(q))
@@ -98,7 +163,57 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 	if len(fe) > 0 {
 		return nil, errs.E(errs.Invalid, "Some filters are invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 	}
-	return out, nil
+	return dedupeFilters(out), nil
+}
+
+func dedupeFilters(ff []FieldFilter) []FieldFilter {
+	seen := map[FieldFilter]bool{}
+	out := ff[:0:0]
+	for _, f := range ff {
+		if f.Field == "tags" && f.Op == "contains" {
+			f.Value = strings.ToLower(strings.TrimSpace(f.Value))
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// folded moves tags[contains] filters into Tags (both mean "has this tag"),
+// lower-cases and de-duplicates the tags, the lifecycles and the field filters:
+// what is asked twice is one condition.
+func (f Filter) folded() Filter {
+	tags := append([]string(nil), f.Tags...)
+	var rest []FieldFilter
+	for _, ff := range f.Fields {
+		if ff.Field == "tags" && ff.Op == "contains" {
+			tags = append(tags, ff.Value)
+			continue
+		}
+		rest = append(rest, ff)
+	}
+	f.Tags = uniq(tags, true)
+	f.Lifecycle = uniq(f.Lifecycle, false)
+	f.Fields = dedupeFilters(rest)
+	return f
+}
+
+func uniq(vs []string, lower bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range vs {
+		v = strings.TrimSpace(v)
+		if lower {
+			v = strings.ToLower(v)
+		}
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // apply adds one filter to q.

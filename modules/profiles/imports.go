@@ -170,6 +170,10 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 	hn, _ := tmp.ReadAt(head, 0)
 	head = head[:hn]
 	format := detectFormat(filename, head)
+	if what := notText(head); format == "csv" && what != "" {
+		msg := "This file is not a CSV: it looks like " + what + ". Upload a CSV (comma-separated text) or an XLSX workbook."
+		return nil, errs.E(errs.Unsupported, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
+	}
 	switch encoding {
 	case "", "auto":
 		encoding = "utf-8"
@@ -184,10 +188,17 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 		return nil, errs.Field("body.encoding", "use utf-8, gbk or gb18030, or leave it empty to detect")
 	}
 	rr, err := openRows(tmp.Name(), format, encoding)
+	if isLimit(err) {
+		return nil, tooLarge(err.Error())
+	}
 	if err != nil {
 		return nil, errs.Field("body.file", err.Error())
 	}
 	header, err := rr.Next()
+	if isLimit(err) {
+		rr.Close()
+		return nil, tooLarge(err.Error())
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		rr.Close()
 		return nil, errs.Field("body.file", "the header row cannot be read: "+err.Error())
@@ -221,6 +232,10 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 		rec, err := rr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if isLimit(err) {
+			rr.Close()
+			return nil, tooLarge(err.Error())
 		}
 		if err != nil {
 			continue // reported per row when the import runs
@@ -297,9 +312,7 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 }
 
 func tooLarge(msg string) error {
-	e := errs.E(errs.Invalid, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
-	e.Status = http.StatusRequestEntityTooLarge
-	return e
+	return errs.E(errs.TooLarge, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
 }
 
 // StartImport checks the mapping and queues the import on the bulk queue.

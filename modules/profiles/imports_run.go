@@ -35,8 +35,12 @@ var errImportStopped = errors.New("profiles: import stopped")
 func safeCSV(s string) string { return httpx.SafeCell(s) }
 
 // importBatch rows share a transaction with their checkpoint; a batch stays well
-// under the 2-second progress interval.
-const importBatch = 1000
+// under the 2-second progress interval. importBatchBytes bounds the text a batch
+// holds, whatever its rows carry.
+const (
+	importBatch      = 1000
+	importBatchBytes = 16 << 20
+)
 
 type importPlanT struct {
 	cols    []string
@@ -173,6 +177,10 @@ func (p *importPlanT) parse(no int64, rec []string, encoding string) *importRow 
 	for target, i := range p.col {
 		v := strings.TrimSpace(rec[i])
 		if v == "" {
+			continue
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			p.problem(r, target, strings.ReplaceAll(v, "\x00", "\\0"), "contains a NUL character, which text cannot hold; remove it", "failed")
 			continue
 		}
 		if encoding == "utf-8" && !utf8.ValidString(v) {
@@ -368,14 +376,26 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 		}
 		var batch []*importRow
 		var recs [][]string
-		for len(batch) < importBatch {
+		size := 0
+		for len(batch) < importBatch && size < importBatchBytes {
 			rec, err := rr.Next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			row++
+			if isLimit(err) {
+				// The upload checked these limits; a file that breaks them now
+				// (swapped in the store, or limits lowered since) stops here.
+				if cp.Processed > 0 {
+					err = fmt.Errorf("rows from %d on were not imported: %w; the rows before them were, and revert undoes them", row, err)
+				}
+				return m.failImport(ctx, tenant, im.ID, err)
+			}
 			if row <= cp.Row {
 				continue // done before a restart
+			}
+			for _, c := range rec {
+				size += len(c)
 			}
 			if err != nil {
 				r := &importRow{no: row}

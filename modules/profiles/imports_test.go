@@ -39,6 +39,7 @@ type importEnv struct {
 	quiet  *slog.Logger
 	env    *testkit.Env
 	fs     *fields.Service
+	blobs  *blob.Bucket
 	// timeout bounds each wait for an import's status (60 s when zero).
 	timeout time.Duration
 }
@@ -64,7 +65,7 @@ func newImportEnv(t *testing.T) *importEnv {
 	}
 	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Blobs: bucket, Fields: fs, Log: quiet})
 	client.Register(m.Jobs()...)
-	ie := &importEnv{t: t, m: m, client: client, ropt: ropt, quiet: quiet, env: env, fs: fs}
+	ie := &importEnv{t: t, m: m, client: client, ropt: ropt, quiet: quiet, env: env, fs: fs, blobs: bucket}
 	ie.start()
 	t.Cleanup(func() { ie.srv.Shutdown() })
 	return ie

@@ -206,7 +206,7 @@ func (m *Module) interactionRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			ks := splitAll(in.Kind)
+			ks := uniq(splitAll(in.Kind), false)
 			for _, k := range ks {
 				if !kinds[k] {
 					return nil, errs.E(errs.Invalid, "Unknown interaction kind %q.", k).WithFields(errs.FieldError{Location: "query.kind", Message: "use call, email, meeting, visit, note, social, purchase or feedback", Value: k})

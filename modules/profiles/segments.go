@@ -34,17 +34,28 @@ type Segment struct {
 
 // filterFromQuery turns a saved query string into a list filter, validating it
 // as the list endpoint would.
-func filterFromQuery(raw string) (Filter, error) {
+func filterFromQuery(raw string) (Filter, error) { return filterAt(raw, "body.query") }
+
+// filterAt is filterFromQuery for a query string sent in the body field loc:
+// errors name loc and the parameter within it.
+func filterAt(raw, loc string) (Filter, error) {
 	vals, err := url.ParseQuery(strings.TrimPrefix(raw, "?"))
 	if err != nil {
-		return Filter{}, errs.Field("body.query", "is not a query string such as tag=vip&lifecycle=customer")
+		return Filter{}, errs.Field(loc, "is not a query string such as tag=vip&lifecycle=customer")
 	}
 	ff, err := ParseFilters(vals)
 	if err != nil {
 		var e *errs.Error
 		if errors.As(err, &e) {
 			for i := range e.Errors {
-				e.Errors[i].Location = "body.query." + strings.TrimPrefix(e.Errors[i].Location, "query.")
+				if rest, ok := strings.CutPrefix(e.Errors[i].Location, "query."); ok {
+					e.Errors[i].Location = loc + "." + rest
+				} else {
+					e.Errors[i].Location = loc
+				}
+			}
+			if len(e.Errors) > 0 {
+				e.Detail = e.Errors[0].Location + ": " + e.Errors[0].Message
 			}
 		}
 		return Filter{}, err

@@ -446,7 +446,13 @@ type cursorT struct {
 }
 
 // customerQuery applies the tenant, the actor's scope and every filter of f.
+// Tags asked for together are one condition: a customer has all of them.
 func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, tenant uuid.UUID, f Filter) (*bun.SelectQuery, error) {
+	f = f.folded()
+	// A query string passed its caps; a saved segment adds its own conditions.
+	if n := len(f.Tags) + len(f.Fields); n > 2*MaxFilterTerms {
+		return nil, errs.Field("query", fmt.Sprintf("has %d filter conditions with the segment's; a list takes at most %d", n, 2*MaxFilterTerms))
+	}
 	q = q.Where("c.tenant_id = ? AND c.deleted_at IS NULL", tenant)
 	q = visible(ctx, q, "c.")
 	if len(f.Lifecycle) > 0 {
@@ -458,8 +464,12 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 	if f.Kind != "" {
 		q = q.Where("c.kind = ?", f.Kind)
 	}
-	for _, t := range f.Tags {
-		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", strings.ToLower(t))
+	switch len(f.Tags) {
+	case 0:
+	case 1:
+		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", f.Tags[0])
+	default:
+		q = q.Where("(SELECT count(DISTINCT ct.tag) FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag IN (?)) = ?", bun.In(f.Tags), len(f.Tags))
 	}
 	for _, ff := range f.Fields {
 		var err error
@@ -532,6 +542,7 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	f = f.folded()
 	sortKey, desc := strings.TrimPrefix(f.Sort, "-"), strings.HasPrefix(f.Sort, "-")
 	if f.Sort == "" {
 		sortKey, desc = "created_at", true

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,36 +20,49 @@ import (
 
 // Config is every setting of the process.
 type Config struct {
-	Env               string        // CLIENTELE_ENV: development | production | test
-	HTTPAddr          string        // CLIENTELE_HTTP_ADDR
-	AdminAddr         string        // CLIENTELE_ADMIN_ADDR: /metrics, /healthz, /readyz, pprof of serve
-	WorkerAdminAddr   string        // CLIENTELE_WORKER_ADMIN_ADDR: the same for worker
-	PublicURL         string        // CLIENTELE_PUBLIC_URL: how users reach the app
-	DatabaseURL       string        // CLIENTELE_DATABASE_URL: owner role; migrations only
-	AppDatabaseURL    string        // CLIENTELE_APP_DATABASE_URL: non-owner app role
-	AppDBRole         string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
-	AppDBPassword     string        // CLIENTELE_APP_DB_PASSWORD
-	DBMaxConns        int           // CLIENTELE_DB_MAX_CONNS
-	RedisURL          string        // CLIENTELE_REDIS_URL
-	DataDir           string        // CLIENTELE_DATA_DIR: private services, blobs
-	BlobURL           string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
-	LogLevel          slog.Level    // CLIENTELE_LOG_LEVEL
-	LogFormat         string        // CLIENTELE_LOG_FORMAT: json | text
-	RequestTimeout    time.Duration // CLIENTELE_REQUEST_TIMEOUT
-	BodyLimit         int           // CLIENTELE_BODY_LIMIT: bytes
-	ShutdownTimeout   time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
-	WorkerConcurrency int           // CLIENTELE_WORKER_CONCURRENCY
-	BulkPerTenant     int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
-	BulkDutyPercent   int           // CLIENTELE_BULK_DUTY_PERCENT: share of time an import works between pauses (100: no pause)
-	SweepInterval     time.Duration // CLIENTELE_SWEEP_INTERVAL
-	ExportTTL         time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
-	KratosPublicURL   string        // CLIENTELE_KRATOS_PUBLIC_URL
-	KratosAdminURL    string        // CLIENTELE_KRATOS_ADMIN_URL
-	MailURL           string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
-	MasterKey         string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
-	RatePerKey        int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
-	RatePerTenant     int           // CLIENTELE_RATE_PER_TENANT: requests a minute per tenant
-	RateBadKeyPerIP   int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
+	Env             string // CLIENTELE_ENV: development | production | test
+	HTTPAddr        string // CLIENTELE_HTTP_ADDR
+	AdminAddr       string // CLIENTELE_ADMIN_ADDR: /metrics, /healthz, /readyz of serve
+	WorkerAdminAddr string // CLIENTELE_WORKER_ADMIN_ADDR: the same for worker
+	// CLIENTELE_PPROF_ADDR and CLIENTELE_WORKER_PPROF_ADDR: the Go profiler of
+	// serve and of worker, on a loopback address only; "off" turns it off
+	PprofAddr, WorkerPprofAddr string
+	PublicURL                  string        // CLIENTELE_PUBLIC_URL: how users reach the app
+	DatabaseURL                string        // CLIENTELE_DATABASE_URL: owner role; migrations only
+	AppDatabaseURL             string        // CLIENTELE_APP_DATABASE_URL: non-owner app role
+	AppDBRole                  string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
+	AppDBPassword              string        // CLIENTELE_APP_DB_PASSWORD
+	DBMaxConns                 int           // CLIENTELE_DB_MAX_CONNS
+	RedisURL                   string        // CLIENTELE_REDIS_URL
+	DataDir                    string        // CLIENTELE_DATA_DIR: private services, blobs
+	BlobURL                    string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
+	LogLevel                   slog.Level    // CLIENTELE_LOG_LEVEL
+	LogFormat                  string        // CLIENTELE_LOG_FORMAT: json | text
+	RequestTimeout             time.Duration // CLIENTELE_REQUEST_TIMEOUT
+	BodyLimit                  int           // CLIENTELE_BODY_LIMIT: bytes
+	ShutdownTimeout            time.Duration // CLIENTELE_SHUTDOWN_TIMEOUT
+	WorkerConcurrency          int           // CLIENTELE_WORKER_CONCURRENCY
+	BulkPerTenant              int           // CLIENTELE_BULK_PER_TENANT: concurrent bulk tasks per tenant
+	BulkDutyPercent            int           // CLIENTELE_BULK_DUTY_PERCENT: share of time an import works between pauses (100: no pause)
+	SweepInterval              time.Duration // CLIENTELE_SWEEP_INTERVAL
+	ExportTTL                  time.Duration // CLIENTELE_EXPORT_TTL: how long export files stay downloadable
+	KratosPublicURL            string        // CLIENTELE_KRATOS_PUBLIC_URL
+	KratosAdminURL             string        // CLIENTELE_KRATOS_ADMIN_URL
+	MailURL                    string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
+	MasterKey                  string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
+	RatePerKey                 int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
+	RatePerTenant              int           // CLIENTELE_RATE_PER_TENANT: requests a minute per tenant
+	RateBadKeyPerIP            int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
+	// CLIENTELE_RATE_BAD_KEY_PER_TENANT: failed API-key attempts a minute aimed at one tenant
+	RateBadKeyPerTenant int
+	// CLIENTELE_SIGNIN_PER_IDENTIFIER, CLIENTELE_SIGNIN_PER_IP and
+	// CLIENTELE_SIGNIN_WINDOW: password sign-in attempts per email address and
+	// per client address in a window, through the /kratos proxy
+	SignInPerIdentifier, SignInPerIP int
+	SignInWindow                     time.Duration
+	// CLIENTELE_TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of
+	// serve (an ingress); only their X-Forwarded-* headers are believed
+	TrustedProxies []string
 
 	appURLDerived bool // AppDatabaseURL was derived from DatabaseURL
 }
@@ -115,36 +130,43 @@ func readFile(path string) (map[string]string, error) {
 func Parse(look Lookup) (Config, error) {
 	p := parser{look: look}
 	c := Config{
-		Env:               p.str("CLIENTELE_ENV", "development"),
-		HTTPAddr:          p.str("CLIENTELE_HTTP_ADDR", ":8080"),
-		AdminAddr:         p.str("CLIENTELE_ADMIN_ADDR", ":9090"),
-		WorkerAdminAddr:   p.str("CLIENTELE_WORKER_ADMIN_ADDR", ":9091"),
-		PublicURL:         p.str("CLIENTELE_PUBLIC_URL", "http://localhost:8080"),
-		DatabaseURL:       p.str("CLIENTELE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clientele?sslmode=disable"),
-		AppDatabaseURL:    p.str("CLIENTELE_APP_DATABASE_URL", ""),
-		AppDBRole:         p.str("CLIENTELE_APP_DB_ROLE", "clientele_app"),
-		AppDBPassword:     p.str("CLIENTELE_APP_DB_PASSWORD", "clientele_app"),
-		DBMaxConns:        p.int("CLIENTELE_DB_MAX_CONNS", 20, 1, 1000),
-		RedisURL:          p.str("CLIENTELE_REDIS_URL", "redis://127.0.0.1:6379/0"),
-		DataDir:           p.str("CLIENTELE_DATA_DIR", ".clientele"),
-		BlobURL:           p.str("CLIENTELE_BLOB_URL", ""),
-		LogLevel:          p.level("CLIENTELE_LOG_LEVEL", slog.LevelInfo),
-		LogFormat:         p.oneOf("CLIENTELE_LOG_FORMAT", "json", "json", "text"),
-		RequestTimeout:    p.dur("CLIENTELE_REQUEST_TIMEOUT", 30*time.Second),
-		BodyLimit:         p.int("CLIENTELE_BODY_LIMIT", 8<<20, 1024, 1<<30),
-		ShutdownTimeout:   p.dur("CLIENTELE_SHUTDOWN_TIMEOUT", 25*time.Second),
-		WorkerConcurrency: p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
-		BulkPerTenant:     p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),
-		BulkDutyPercent:   p.int("CLIENTELE_BULK_DUTY_PERCENT", 100, 10, 100),
-		SweepInterval:     p.dur("CLIENTELE_SWEEP_INTERVAL", 30*time.Second),
-		ExportTTL:         p.dur("CLIENTELE_EXPORT_TTL", 7*24*time.Hour),
-		KratosPublicURL:   p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
-		KratosAdminURL:    p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
-		MailURL:           p.str("CLIENTELE_MAIL_URL", ""),
-		MasterKey:         p.str("CLIENTELE_MASTER_KEY", ""),
-		RatePerKey:        p.int("CLIENTELE_RATE_PER_KEY", 1200, 1, 1_000_000),
-		RatePerTenant:     p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),
-		RateBadKeyPerIP:   p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
+		Env:                 p.str("CLIENTELE_ENV", "development"),
+		HTTPAddr:            p.str("CLIENTELE_HTTP_ADDR", ":8080"),
+		AdminAddr:           p.str("CLIENTELE_ADMIN_ADDR", ":9090"),
+		WorkerAdminAddr:     p.str("CLIENTELE_WORKER_ADMIN_ADDR", ":9091"),
+		PprofAddr:           p.loopback("CLIENTELE_PPROF_ADDR", "127.0.0.1:6060"),
+		WorkerPprofAddr:     p.loopback("CLIENTELE_WORKER_PPROF_ADDR", "127.0.0.1:6061"),
+		PublicURL:           p.str("CLIENTELE_PUBLIC_URL", "http://localhost:8080"),
+		DatabaseURL:         p.str("CLIENTELE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clientele?sslmode=disable"),
+		AppDatabaseURL:      p.str("CLIENTELE_APP_DATABASE_URL", ""),
+		AppDBRole:           p.str("CLIENTELE_APP_DB_ROLE", "clientele_app"),
+		AppDBPassword:       p.str("CLIENTELE_APP_DB_PASSWORD", "clientele_app"),
+		DBMaxConns:          p.int("CLIENTELE_DB_MAX_CONNS", 20, 1, 1000),
+		RedisURL:            p.str("CLIENTELE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		DataDir:             p.str("CLIENTELE_DATA_DIR", ".clientele"),
+		BlobURL:             p.str("CLIENTELE_BLOB_URL", ""),
+		LogLevel:            p.level("CLIENTELE_LOG_LEVEL", slog.LevelInfo),
+		LogFormat:           p.oneOf("CLIENTELE_LOG_FORMAT", "json", "json", "text"),
+		RequestTimeout:      p.dur("CLIENTELE_REQUEST_TIMEOUT", 30*time.Second),
+		BodyLimit:           p.int("CLIENTELE_BODY_LIMIT", 1<<20, 1024, 1<<30),
+		ShutdownTimeout:     p.dur("CLIENTELE_SHUTDOWN_TIMEOUT", 25*time.Second),
+		WorkerConcurrency:   p.int("CLIENTELE_WORKER_CONCURRENCY", 10, 1, 1000),
+		BulkPerTenant:       p.int("CLIENTELE_BULK_PER_TENANT", 2, 1, 100),
+		BulkDutyPercent:     p.int("CLIENTELE_BULK_DUTY_PERCENT", 100, 10, 100),
+		SweepInterval:       p.dur("CLIENTELE_SWEEP_INTERVAL", 30*time.Second),
+		ExportTTL:           p.dur("CLIENTELE_EXPORT_TTL", 7*24*time.Hour),
+		KratosPublicURL:     p.str("CLIENTELE_KRATOS_PUBLIC_URL", "http://127.0.0.1:4433"),
+		KratosAdminURL:      p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
+		MailURL:             p.str("CLIENTELE_MAIL_URL", ""),
+		MasterKey:           p.str("CLIENTELE_MASTER_KEY", ""),
+		RatePerKey:          p.int("CLIENTELE_RATE_PER_KEY", 1200, 1, 1_000_000),
+		RatePerTenant:       p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),
+		RateBadKeyPerIP:     p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
+		RateBadKeyPerTenant: p.int("CLIENTELE_RATE_BAD_KEY_PER_TENANT", 300, 1, 10_000_000),
+		TrustedProxies:      p.addrs("CLIENTELE_TRUSTED_PROXIES"),
+		SignInPerIdentifier: p.int("CLIENTELE_SIGNIN_PER_IDENTIFIER", 10, 1, 1000),
+		SignInPerIP:         p.int("CLIENTELE_SIGNIN_PER_IP", 100, 1, 1_000_000),
+		SignInWindow:        p.dur("CLIENTELE_SIGNIN_WINDOW", 15*time.Minute),
 	}
 	c.Env = strings.ToLower(c.Env)
 	switch c.Env {
@@ -199,7 +221,7 @@ func (c Config) Redacted() map[string]any {
 		"redis": redactURL(c.RedisURL), "blob": redactURL(c.BlobURL),
 		"request_timeout": c.RequestTimeout.String(), "body_limit": c.BodyLimit,
 		"worker_concurrency": c.WorkerConcurrency, "bulk_per_tenant": c.BulkPerTenant,
-		"bulk_duty_percent": c.BulkDutyPercent,
+		"bulk_duty_percent": c.BulkDutyPercent, "trusted_proxies": c.TrustedProxies,
 	}
 }
 
@@ -282,6 +304,40 @@ func (p *parser) oneOf(key, def string, allowed ...string) string {
 	}
 	p.fail(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
 	return def
+}
+
+// loopback reads a listen address that must stay on this machine (the profiler
+// shows memory and command lines); "off" or empty means no listener.
+func (p *parser) loopback(key, def string) string {
+	v := p.str(key, def)
+	if v == "" || strings.EqualFold(v, "off") {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(v)
+	ip, perr := netip.ParseAddr(host)
+	if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+		p.fail(key, fmt.Sprintf("must be a loopback address such as 127.0.0.1:6060 (reach it with kubectl port-forward), or off; got %q", v))
+		return ""
+	}
+	return v
+}
+
+// addrs reads a comma-separated list of IP addresses and CIDR ranges.
+func (p *parser) addrs(key string) []string {
+	var out []string
+	for _, a := range strings.Split(p.str(key, ""), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(a); err != nil {
+			if _, err := netip.ParseAddr(a); err != nil {
+				p.fail(key, fmt.Sprintf("must be IP addresses or CIDR ranges separated by commas (10.0.0.0/8,192.168.1.10), got %q", a))
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func (p *parser) url(key, v string, schemes ...string) {

@@ -97,3 +97,29 @@ func TestWithDatabaseURLMovesADerivedAppURL(t *testing.T) {
 		t.Fatal("an explicit app URL must not move")
 	}
 }
+
+func TestTrustedProxiesAreAddressesOrRanges(t *testing.T) {
+	c, err := Parse(mapLookup(map[string]string{"CLIENTELE_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,fd00::/8"}))
+	if err != nil || strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|192.168.1.10|fd00::/8" {
+		t.Fatalf("%v %v", c.TrustedProxies, err)
+	}
+	if _, err := Parse(mapLookup(map[string]string{"CLIENTELE_TRUSTED_PROXIES": "10.0.0.0/8,ingress"})); err == nil || !strings.Contains(err.Error(), `CLIENTELE_TRUSTED_PROXIES must be IP addresses or CIDR ranges separated by commas (10.0.0.0/8,192.168.1.10), got "ingress"`) {
+		t.Fatalf("a name was accepted: %v", err)
+	}
+}
+
+func TestProfilerListensOnLoopbackOnly(t *testing.T) {
+	c, err := Parse(mapLookup(nil))
+	if err != nil || c.PprofAddr != "127.0.0.1:6060" || c.WorkerPprofAddr != "127.0.0.1:6061" {
+		t.Fatalf("defaults: %q %q %v", c.PprofAddr, c.WorkerPprofAddr, err)
+	}
+	c, err = Parse(mapLookup(map[string]string{"CLIENTELE_PPROF_ADDR": "off", "CLIENTELE_WORKER_PPROF_ADDR": "[::1]:7000"}))
+	if err != nil || c.PprofAddr != "" || c.WorkerPprofAddr != "[::1]:7000" {
+		t.Fatalf("off and ::1: %q %q %v", c.PprofAddr, c.WorkerPprofAddr, err)
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "10.1.2.3:6060", "pprof.internal:6060"} {
+		if _, err := Parse(mapLookup(map[string]string{"CLIENTELE_PPROF_ADDR": bad})); err == nil || !strings.Contains(err.Error(), "CLIENTELE_PPROF_ADDR must be a loopback address") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -47,7 +48,9 @@ type Options struct {
 	Enablement *module.Enablement
 	Modules    module.Set
 	Guard      Guard
-	BodyLimit  int
+	// BodyLimit is the largest request body of an operation registered through
+	// Group or TenantGroup, unless the operation sets MaxBodyBytes itself.
+	BodyLimit int
 	// UploadLimit, when larger than BodyLimit, lets the operations that set their
 	// own MaxBodyBytes (file uploads) take bodies up to it; every other operation
 	// stays capped at BodyLimit.
@@ -55,6 +58,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	PublicURL      string
 	Version        string
+	// TrustedProxies are the addresses and CIDR ranges of the proxies in front
+	// of the app. Only a request from one of them has its X-Forwarded-For read
+	// (from the right, skipping trusted hops) for the client's address, and its
+	// X-Forwarded-Proto and -Host believed; anyone else's are ignored.
+	TrustedProxies []string
 }
 
 // Server is the public HTTP app.
@@ -74,7 +82,7 @@ func New(o Options) *Server {
 		o.Log = slog.Default()
 	}
 	if o.BodyLimit == 0 {
-		o.BodyLimit = 8 << 20
+		o.BodyLimit = 1 << 20
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second
@@ -85,25 +93,30 @@ func New(o Options) *Server {
 		}
 	}
 	fiberLimit := max(o.BodyLimit, o.UploadLimit)
+	trusted := parsePrefixes(o.TrustedProxies)
 	app := fiber.New(fiber.Config{
-		AppName:               "clientele",
-		BodyLimit:             fiberLimit,
-		ReadTimeout:           o.RequestTimeout + 5*time.Second,
-		WriteTimeout:          o.RequestTimeout + 5*time.Second,
-		IdleTimeout:           60 * time.Second,
-		DisableStartupMessage: true,
-		ErrorHandler:          fiberErrorHandler(o.Log, probs),
-		ReadBufferSize:        16 << 10,
+		AppName:                 "clientele",
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          o.TrustedProxies,
+		BodyLimit:               fiberLimit,
+		ReadTimeout:             o.RequestTimeout + 5*time.Second,
+		WriteTimeout:            o.RequestTimeout + 5*time.Second,
+		IdleTimeout:             60 * time.Second,
+		DisableStartupMessage:   true,
+		ErrorHandler:            fiberErrorHandler(o.Log, probs),
+		ReadBufferSize:          16 << 10,
 	})
 	s := &Server{App: app, opts: o, log: o.Log}
 
-	app.Use(requestIDMiddleware)
+	app.Use(requestIDMiddleware(trusted))
 	if o.Metrics != nil {
 		app.Use(metricsMiddleware(o.Metrics))
 	}
 	app.Use(accessLog(o.Log, app.Config().ErrorHandler))
 	app.Use(recoverMiddleware(o.Log))
 	app.Use(securityHeaders(strings.HasPrefix(o.PublicURL, "https://")))
+	app.Use("/api", noStore)
+	app.Use("/api", rejectNUL)
 	app.Use(deadline(o.RequestTimeout))
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
@@ -151,11 +164,8 @@ func (s *Server) Finish(spa fiber.Handler) {
 // resolves the tenant (404 for unknown slugs), runs the guard, checks the module is
 // on for the tenant, and documents the tenant parameter on every operation.
 func (s *Server) TenantGroup(moduleName string) huma.API {
-	g := huma.NewGroup(s.API, TenantPrefix)
+	g := s.Group(TenantPrefix)
 	g.UseSimpleModifier(func(op *huma.Operation) {
-		if op.MaxBodyBytes == 0 {
-			op.MaxBodyBytes = int64(s.opts.BodyLimit)
-		}
 		for _, p := range op.Parameters {
 			if p.Name == "tenant" && p.In == "path" {
 				return
@@ -187,6 +197,25 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 	return g
 }
 
+// humaDefaultMaxBody is what Huma gives an operation that sets no MaxBodyBytes.
+const humaDefaultMaxBody = 1 << 20
+
+// Group returns an API for operations under prefix that take request bodies up
+// to BodyLimit. Huma fixes an operation's limit (its own default is 1 MiB) before
+// group modifiers run, and a prefix modifier hands the next ones a copy, so the
+// limit is set on the operation itself, first, before the prefix is added.
+func (s *Server) Group(prefix string) *huma.Group {
+	g := huma.NewGroup(s.API)
+	g.UseModifier(func(op *huma.Operation, next func(*huma.Operation)) {
+		if op.MaxBodyBytes == humaDefaultMaxBody {
+			op.MaxBodyBytes = int64(s.opts.BodyLimit)
+		}
+		next(op)
+	})
+	g.UseModifier(huma.PrefixModifier([]string{prefix}))
+	return g
+}
+
 // tenantFiber is enterTenant for the raw Fiber routes of a module.
 func (s *Server) tenantFiber(moduleName string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -204,9 +233,20 @@ type enteredKey struct{}
 
 type entered struct{ module, slug string }
 
-// enterTenant resolves the slug, runs the guard and checks the module is on.
+// enterTenant resolves the slug, runs the guard and checks the module is on. A
+// slug that names no active company still goes through the guard, with a tenant
+// that has no id: the caller is authenticated (401 without credentials) and
+// then refused like a non-member, through the same steps and with the same
+// answer, so that which companies exist cannot be learnt from outside them.
 func (s *Server) enterTenant(ctx context.Context, slug string, header func(string) string, moduleName string) (context.Context, error) {
-	t, err := s.opts.Tenants.Resolve(ctx, utils.CopyString(slug))
+	slug = utils.CopyString(slug)
+	t, err := s.opts.Tenants.Resolve(ctx, slug)
+	if errs.Is(err, errs.NotFound) && s.opts.Guard != nil {
+		if _, gerr := s.opts.Guard(tenancy.With(ctx, tenancy.Tenant{Slug: slug}), header, tenancy.Tenant{Slug: slug}); gerr != nil {
+			return nil, gerr
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -273,19 +313,67 @@ const unmatchedKey = "clientele.unmatched"
 
 var ridPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-func requestIDMiddleware(c *fiber.Ctx) error {
-	rid := c.Get(fiber.HeaderXRequestID)
-	if !ridPattern.MatchString(rid) {
-		rid = newRequestID()
-	} else {
-		rid = utils.CopyString(rid)
+func requestIDMiddleware(trusted []netip.Prefix) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		rid := c.Get(fiber.HeaderXRequestID)
+		if !ridPattern.MatchString(rid) {
+			rid = newRequestID()
+		} else {
+			rid = utils.CopyString(rid)
+		}
+		c.Locals("request_id", rid)
+		c.Set(fiber.HeaderXRequestID, rid)
+		ctx := logx.WithRequestID(c.UserContext(), rid)
+		ctx = context.WithValue(ctx, reqKey{}, Request{Method: utils.CopyString(c.Method()), ClientIP: clientIP(c, trusted)})
+		c.SetUserContext(ctx)
+		return c.Next()
 	}
-	c.Locals("request_id", rid)
-	c.Set(fiber.HeaderXRequestID, rid)
-	ctx := logx.WithRequestID(c.UserContext(), rid)
-	ctx = context.WithValue(ctx, reqKey{}, Request{Method: utils.CopyString(c.Method()), ClientIP: utils.CopyString(c.IP())})
-	c.SetUserContext(ctx)
-	return c.Next()
+}
+
+// clientIP is the connection's address, or behind trusted proxies the first
+// address in X-Forwarded-For, read from the right, that is not one of them.
+// Fiber's own ProxyHeader takes the leftmost entry, which the client writes
+// itself: a proxy appends the address it saw to whatever the client sent.
+func clientIP(c *fiber.Ctx, trusted []netip.Prefix) string {
+	addr, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	addr = addr.Unmap()
+	if !isTrusted(addr, trusted) {
+		return addr.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: the hops before it cannot be trusted either
+		}
+		addr = hop.Unmap()
+		if !isTrusted(addr, trusted) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePrefixes reads addresses and CIDR ranges (config validated them).
+func parsePrefixes(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // Request is what the guard may know of the request beyond its headers.
@@ -408,6 +496,14 @@ func securityHeaders(https bool) fiber.Handler {
 	}
 }
 
+// noStore keeps API answers out of every cache, the browser's included: they
+// carry a company's records and people's data (downloads too), and a shared
+// machine or a proxy must not hand them to the next person.
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
 // deadline gives each request's database work a deadline of its own: Fiber's
 // user context is not cancelled when the client goes away.
 func deadline(d time.Duration) fiber.Handler {
@@ -426,17 +522,14 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-// AdminHandler serves /metrics, /healthz, /readyz and pprof on the admin port.
+// AdminHandler serves /metrics, /healthz and /readyz on the admin port, which
+// Prometheus and the kubelet reach from outside the pod. The profiler is not
+// here: see PprofHandler.
 func AdminHandler(m *metrics.Registry, ready *health.Checker) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	mux.HandleFunc("/healthz", health.Live)
 	mux.HandleFunc("/readyz", ready.Ready)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
@@ -486,4 +579,16 @@ func (r tenantRouter) Group(p string, h ...fiber.Handler) fiber.Router {
 		panic("httpx: group handlers on a module's tenant router are not supported; pass them to the routes")
 	}
 	return tenantRouter{Router: r.Router.Group(p), enter: r.enter}
+}
+
+// PprofHandler serves the Go profiler. It is for a loopback listener only
+// (CLIENTELE_PPROF_ADDR): profiles expose memory contents and command lines.
+func PprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

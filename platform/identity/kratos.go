@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	ory "github.com/ory/kratos-client-go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -44,8 +45,14 @@ type Session struct {
 }
 
 // MaxCacheTTL caps how long a verified session is trusted without asking Kratos
-// again: a revoked session keeps working at most this long on other replicas.
+// again. A sign-out this service sees (its own logout, or Kratos's through the
+// proxy) ends the session on every replica at once when Options.Redis is set;
+// one it cannot see (a session revoked in Kratos's admin API, or by a password
+// change) keeps working at most this long.
 const MaxCacheTTL = 30 * time.Second
+
+// whoamiTimeout bounds one session check against Kratos.
+const whoamiTimeout = 15 * time.Second
 
 // Options configure a Kratos client.
 type Options struct {
@@ -65,6 +72,21 @@ type Options struct {
 	ProxyTimeout time.Duration
 	// MaxCachedSessions bounds the cache; default 100000.
 	MaxCachedSessions int
+	// Redis, when set, is shared by every replica: a sign-out seen by one (our
+	// own logout, or Kratos's through the proxy) is written there, and every
+	// replica checks it before trusting a cached session.
+	Redis redis.UniversalClient
+	// SignIn limits password sign-ins through the proxy (needs Redis).
+	SignIn SignInLimits
+}
+
+// SignInLimits bound password sign-in attempts through the /kratos proxy, in a
+// window that starts with the first attempt: per identifier (an email address)
+// and per client address. A successful sign-in clears the identifier's count.
+type SignInLimits struct {
+	PerIdentifier int           // default 10
+	PerAddress    int           // default 100
+	Window        time.Duration // default 15 minutes
 }
 
 // Kratos is a client of one Kratos deployment. It is safe for concurrent use.
@@ -192,16 +214,20 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 		return nil, nil, errs.E(errs.Unauthenticated, msgSignIn)
 	}
 	key := cacheKey(kind, cred)
-	if s, ok := k.cache.get(key, k.now()); ok {
-		k.m.cache("hit")
-		return &s, nil, nil
+	if e, ok := k.cache.get(key, k.now()); ok {
+		if !k.revokedSince(ctx, key, e.checked) {
+			k.m.cache("hit")
+			return &e.s, nil, nil
+		}
+		k.cache.delete(key)
 	}
 	// The credential may point into a buffer Fiber reuses, and the lookup may
 	// outlive this request (it fills the cache for the callers waiting on it).
 	kind, cred = strings.Clone(kind), strings.Clone(cred)
 	ch := k.flight.DoChan(string(key[:]), func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), whoamiTimeout)
 		defer cancel()
+		checked := k.now() // a sign-out recorded after this still wins
 		r, err := k.toSession(lctx, kind, cred)
 		if err != nil {
 			if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Internal) {
@@ -213,9 +239,9 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 		}
 		k.m.cache("miss")
 		if until := k.now().Add(k.o.CacheTTL); until.Before(r.s.ExpiresAt) {
-			k.cache.put(key, r.s, until, k.now())
+			k.cache.put(key, r.s, until, k.now(), checked)
 		} else {
-			k.cache.put(key, r.s, r.s.ExpiresAt, k.now())
+			k.cache.put(key, r.s, r.s.ExpiresAt, k.now(), checked)
 		}
 		return r, nil
 	})
@@ -344,8 +370,8 @@ func (k *Kratos) Forget(sessionToken, cookie string) {
 func (k *Kratos) Logout(ctx context.Context, sessionToken, cookie string) error {
 	var sessionID string
 	if _, c := k.credential("", cookie); c != "" && strings.TrimSpace(sessionToken) == "" {
-		if s, ok := k.cache.get(cacheKey("cookie", c), k.now()); ok {
-			sessionID = s.ID
+		if e, ok := k.cache.get(cacheKey("cookie", c), k.now()); ok {
+			sessionID = e.s.ID
 		} else {
 			r, err := k.toSession(ctx, "cookie", c)
 			switch {
@@ -357,8 +383,11 @@ func (k *Kratos) Logout(ctx context.Context, sessionToken, cookie string) error 
 			}
 		}
 	}
-	// Forget first: if revoking fails, the next request asks Kratos again.
+	// Forget first: if revoking fails, the next request asks Kratos again. The
+	// other replicas hear of it once Kratos has answered, so that a session one
+	// of them verifies meanwhile is not trusted either.
 	k.Forget(sessionToken, cookie)
+	defer k.RecordSignOut(context.WithoutCancel(ctx), sessionToken, cookie)
 	if t := strings.TrimSpace(sessionToken); t != "" {
 		start := time.Now()
 		resp, err := k.public.FrontendAPI.PerformNativeLogout(ctx).
@@ -530,25 +559,26 @@ type sessionCache struct {
 }
 
 type cacheEntry struct {
-	s     Session
-	until time.Time
+	s       Session
+	until   time.Time
+	checked time.Time // when the whoami that verified it was sent
 }
 
-func (c *sessionCache) get(key [32]byte, now time.Time) (Session, bool) {
+func (c *sessionCache) get(key [32]byte, now time.Time) (cacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok {
-		return Session{}, false
+		return cacheEntry{}, false
 	}
 	if !now.Before(e.until) {
 		delete(c.m, key)
-		return Session{}, false
+		return cacheEntry{}, false
 	}
-	return e.s, true
+	return e, true
 }
 
-func (c *sessionCache) put(key [32]byte, s Session, until, now time.Time) {
+func (c *sessionCache) put(key [32]byte, s Session, until, now, checked time.Time) {
 	if !now.Before(until) {
 		return
 	}
@@ -569,7 +599,7 @@ func (c *sessionCache) put(key [32]byte, s Session, until, now time.Time) {
 			delete(c.m, k)
 		}
 	}
-	c.m[key] = cacheEntry{s: s, until: until}
+	c.m[key] = cacheEntry{s: s, until: until, checked: checked}
 }
 
 func (c *sessionCache) delete(key [32]byte) {

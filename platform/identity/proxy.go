@@ -3,16 +3,19 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 )
 
 // publicPaths are the Kratos public API routes a browser may reach. Everything
@@ -97,7 +100,7 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		req.ContentLength = int64(len(c.Body()))
 		// Only this proxy speaks for the client: drop what the client claimed.
 		req.Header.Del("Forwarded")
-		req.Header.Set("X-Forwarded-For", c.IP())
+		req.Header.Set("X-Forwarded-For", clientAddr(c))
 		req.Header.Set("X-Forwarded-Host", c.Hostname())
 		req.Header.Set("X-Forwarded-Proto", c.Protocol())
 		if req.Header.Get("Accept-Encoding") == "" {
@@ -105,7 +108,23 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			req.Header.Set("Accept-Encoding", "identity")
 		}
 
+		signOut := signOutOf(clean, c.Method(), req.Header.Get("Cookie"), c.Body())
+		signIn := signInOf(clean, c.Method(), c.Get(fiber.HeaderContentType), clientAddr(c), c.Body())
+		if err := k.admitSignIn(ctx, signIn); err != nil {
+			cancel()
+			if e, ok := err.(*errs.Error); ok && e.RetryAfter > 0 {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+			}
+			return err
+		}
 		resp, err := k.proxyHC.Do(req)
+		if resp != nil {
+			k.settleSignIn(signIn, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if signOut != nil {
+			// Whatever Kratos answered: at worst the next request asks it again.
+			k.RecordSignOut(context.Background(), signOut.token, signOut.cookie)
+		}
 		if err != nil {
 			cancel()
 			k.log.Warn("identity: kratos proxy: upstream unreachable", "error", withoutURL(err))
@@ -133,6 +152,36 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		c.Context().SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, size)
 		return nil
 	}
+}
+
+type signOutCreds struct{ token, cookie string }
+
+// signOutOf recognises Kratos's two logouts: the API one (DELETE
+// /self-service/logout/api with the session token in the body) and the
+// browser one (GET /self-service/logout?token=..., with the session cookie).
+func signOutOf(path, method, cookie string, body []byte) *signOutCreds {
+	switch {
+	case path == "/self-service/logout/api" && method == http.MethodDelete:
+		var b struct {
+			Token string `json:"session_token"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.Token == "" {
+			return nil
+		}
+		return &signOutCreds{token: b.Token}
+	case path == "/self-service/logout" && cookie != "":
+		return &signOutCreds{cookie: cookie}
+	}
+	return nil
+}
+
+// clientAddr is the client's address as the app's middleware read it (behind
+// trusted proxies, from X-Forwarded-For), or the connection's.
+func clientAddr(c *fiber.Ctx) string {
+	if ip := httpx.RequestFrom(c.UserContext()).ClientIP; ip != "" {
+		return ip
+	}
+	return c.IP()
 }
 
 type cancelOnClose struct {

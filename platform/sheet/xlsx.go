@@ -1,6 +1,7 @@
 // Package sheet writes spreadsheets as streams: an XLSX file of any length is
 // written row by row straight into its destination, with memory that does not
-// grow with the rows (a zip entry per sheet, the workbook parts at the end).
+// grow with the rows (a zip entry per sheet, the workbook parts at the end). It
+// also checks an XLSX file against Limits before a spreadsheet reader opens it.
 package sheet
 
 import (

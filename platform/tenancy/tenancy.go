@@ -72,11 +72,18 @@ func NewResolver(db bun.IDB, ttl time.Duration) *Resolver {
 	return &Resolver{db: db, ttl: ttl, hit: map[string]entry{}}
 }
 
+// NotFound is the one answer for a company that does not exist, is not active,
+// or does not have the caller as a member: the same words, field and status, so
+// that slugs cannot be told apart. It does not repeat the slug.
+func NotFound() error {
+	return errs.E(errs.NotFound, "No company with this address exists, or you are not a member of it.").
+		WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+}
+
 // Resolve returns the active tenant with that slug, or NotFound.
 func (r *Resolver) Resolve(ctx context.Context, slug string) (Tenant, error) {
 	if !SlugPattern.MatchString(slug) {
-		return Tenant{}, errs.E(errs.NotFound, "No company with the address %q exists, or you are not a member of it.", trimForMessage(slug)).
-			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+		return Tenant{}, NotFound()
 	}
 	r.mu.RLock()
 	e, ok := r.hit[slug]
@@ -87,8 +94,7 @@ func (r *Resolver) Resolve(ctx context.Context, slug string) (Tenant, error) {
 	var t Tenant
 	err := r.db.NewSelect().Model(&t).Where("slug = ?", slug).Where("status = 'active'").Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = errs.E(errs.NotFound, "No company with the address %q exists, or you are not a member of it.", slug).
-			WithFields(errs.FieldError{Location: "path.tenant", Message: "unknown tenant"})
+		err = NotFound()
 	} else if err != nil {
 		return Tenant{}, errs.From(err) // not cached: a database hiccup must not stick
 	}
@@ -106,11 +112,4 @@ func (r *Resolver) Forget(slug string) {
 	r.mu.Lock()
 	delete(r.hit, slug)
 	r.mu.Unlock()
-}
-
-func trimForMessage(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -128,6 +128,10 @@ deliberately absent: only the migrate job holds it. Call with (dict "root" $ "ti
   value: {{ $v.config.requestTimeout | quote }}
 - name: CLIENTELE_BODY_LIMIT
   value: {{ $v.config.bodyLimit | int64 | quote }}
+{{- with $v.config.trustedProxies }}
+- name: CLIENTELE_TRUSTED_PROXIES
+  value: {{ join "," . | quote }}
+{{- end }}
 - name: CLIENTELE_WORKER_CONCURRENCY
   value: {{ $v.config.workerConcurrency | int64 | quote }}
 - name: CLIENTELE_BULK_PER_TENANT

@@ -17,8 +17,17 @@ export const VERIFY_KEY = 'clientele.verifyFlow';
 export type FlowKind = 'login' | 'registration' | 'recovery' | 'verification' | 'settings';
 
 interface AxiosLike {
-  response?: { status: number; data?: Record<string, unknown> };
+  response?: { status: number; data?: Record<string, unknown>; headers?: Record<string, unknown> };
   message?: string;
+}
+
+/**
+ * retryAt reads a 429's Retry-After (seconds) into the time at which trying
+ * again is allowed; a missing or odd header means one minute.
+ */
+export function retryAt(retryAfter: unknown, now = Date.now()): number {
+  const secs = Number.parseInt(String(retryAfter ?? ''), 10);
+  return now + (Number.isFinite(secs) && secs > 0 ? secs : 60) * 1000;
 }
 
 /** safeReturnTo keeps return_to on this origin; anything else goes home. */
@@ -62,6 +71,8 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
   const [flow, setFlow] = useState<Flow>();
   const [fatal, setFatal] = useState<string>();
   const [notice, setNotice] = useState<'expired'>();
+  /** When too many attempts were refused: the time trying again is allowed. */
+  const [throttledUntil, setThrottledUntil] = useState<number>();
   const [busy, setBusy] = useState(false);
   const returnTo = params.get('return_to') ?? undefined;
   const flowId = params.get('flow');
@@ -128,6 +139,10 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
       const r = (e as AxiosLike).response;
       const data = r?.data ?? {};
       const err = data.error as { id?: string; reason?: string; message?: string } | undefined;
+      if (r?.status === 429) {
+        setThrottledUntil(retryAt(r.headers?.['retry-after']));
+        return;
+      }
       if (r?.status === 422 && typeof data.redirect_browser_to === 'string') {
         window.location.assign(data.redirect_browser_to);
         return;
@@ -174,6 +189,7 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
       if (!flow) return;
       setBusy(true);
       setNotice(undefined);
+      setThrottledUntil(undefined);
       try {
         let res: { data: unknown };
         switch (kind) {
@@ -221,5 +237,5 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
     [flow, kind, qc, handle, navigate],
   );
 
-  return { flow, fatal, notice, busy, submit, restart, returnTo };
+  return { flow, fatal, notice, throttledUntil, busy, submit, restart, returnTo };
 }

@@ -14,6 +14,8 @@ const en = {
   settings: { title: 'My account', profile: 'Profile', password: 'Password', passwordHelp: 'Choose a new password of at least 8 characters.', back: 'Back', saved: 'Your changes have been saved.' },
   error: { title: 'Something went wrong with your sign-in', retry: 'Start again' },
   expired: 'That form expired; here is a fresh one.',
+  throttled_one: 'Too many sign-in attempts. Try again in {{count}} minute, at {{time}}.',
+  throttled_other: 'Too many sign-in attempts. Try again in {{count}} minutes, at {{time}}.',
 };
 
 const zh: typeof en = {
@@ -28,6 +30,8 @@ const zh: typeof en = {
   settings: { title: '我的账户', profile: '个人资料', password: '密码', passwordHelp: '请设置至少 8 位的新密码。', back: '返回', saved: '您的更改已保存。' },
   error: { title: '登录时出现问题', retry: '重新开始' },
   expired: '表单已过期，已为您刷新。',
+  throttled_one: '登录尝试次数过多，请在 {{count}} 分钟后（{{time}}）再试。',
+  throttled_other: '登录尝试次数过多，请在 {{count}} 分钟后（{{time}}）再试。',
 };
 
 const kratosEn = {
