@@ -22,8 +22,9 @@ import (
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
-// upload posts a file to the tenant's imports as the web app does.
-func (a *app) upload(slug, tok, name string, content []byte) (int, string, time.Duration) {
+// uploadRaw posts a file to the tenant's imports as the web app does and returns
+// the raw answer, whatever its status.
+func (a *app) uploadRaw(slug, tok, name string, content []byte) (int, string, time.Duration) {
 	a.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -87,7 +88,7 @@ func TestHostileInputsAreRefusedWithinMemory(t *testing.T) {
 	}
 	for _, c := range cases {
 		content := c.content()
-		code, body, took := a.upload(s, tok, c.file, content)
+		code, body, took := a.uploadRaw(s, tok, c.file, content)
 		t.Logf("%s (%d KB): %d in %v: %.200s", c.name, len(content)>>10, code, took.Round(time.Millisecond), body)
 		if code != 413 || !strings.Contains(body, `"code":"too_large"`) || !strings.Contains(body, `"title":"Request Entity Too Large"`) || !strings.Contains(body, "body.file") {
 			t.Errorf("%s: %d %s, want 413 too_large naming body.file", c.name, code, body)
@@ -352,7 +353,7 @@ func TestAPIAnswersAreNotStored(t *testing.T) {
 	tok, _ := a.company(s)
 	base := "/api/v1/t/" + s
 	c := a.must(201, "POST", base+"/customers", `{"name":"Ann","emails":["ann@example.com"]}`, tokenHdr(tok)...)
-	code, body, _ := a.upload(s, tok, "c.csv", []byte("name,email\nann,ann@example.com\n"))
+	code, body, _ := a.uploadRaw(s, tok, "c.csv", []byte("name,email\nann,ann@example.com\n"))
 	if code != 201 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
@@ -405,7 +406,7 @@ func TestNULInTextIsRefused(t *testing.T) {
 	// An escaped backslash followed by u0000 is text, not a NUL.
 	a.must(201, "POST", base+"/customers", `{"name":"C:\\u0000 drive"}`, tokenHdr(tok)...)
 	// An imported cell with a NUL fails its row, named in the dry run.
-	code, body, _ := a.upload(s, tok, "nul.csv", []byte("name,email\nA\x00nn,ann@example.com\nBob,bob@example.com\n"))
+	code, body, _ := a.uploadRaw(s, tok, "nul.csv", []byte("name,email\nA\x00nn,ann@example.com\nBob,bob@example.com\n"))
 	if code != 201 || !strings.Contains(body, `"dry_run":[{"row":2,"column":"name"`) || !strings.Contains(body, "NUL") {
 		t.Fatalf("a CSV cell with a NUL: %d %.600s", code, body)
 	}
@@ -435,7 +436,7 @@ func TestBinaryFileNamedCSVIsRefused(t *testing.T) {
 		{"random bytes", noise, "not text"},
 	}
 	for _, c := range cases {
-		code, body, _ := a.upload(s, tok, "customers.csv", c.content)
+		code, body, _ := a.uploadRaw(s, tok, "customers.csv", c.content)
 		if code != 415 || !strings.Contains(body, `"location":"body.file"`) || !strings.Contains(body, c.want) {
 			t.Errorf("%s named .csv: %d %.300s, want 415 naming body.file and saying %q", c.name, code, body, c.want)
 		}
