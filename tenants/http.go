@@ -38,7 +38,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 	g.UseSimpleModifier(func(op *huma.Operation) { op.Tags = []string{"account"} })
 	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())
-		sess, err := s.Identify(hctx.Context(), CredentialsFrom(hctx.Header, r.Method, r.ClientIP))
+		sess, err := s.Identify(hctx.Context(), CredentialsFrom(httpx.HeaderOf(hctx), r.Method, r.ClientIP))
 		if err != nil {
 			srv.WriteError(hctx, err)
 			return

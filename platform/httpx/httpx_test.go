@@ -91,6 +91,18 @@ func (w widgets) Routes(api huma.API, r fiber.Router) {
 		func(ctx context.Context, _ *struct{}) (*widgetOut, error) {
 			return nil, fmt.Errorf("pq: connection to 10.0.0.7 refused for user admin")
 		})
+	huma.Register(api, huma.Operation{OperationID: "keep-word", Method: http.MethodGet, Path: "/keep/{word}"},
+		func(ctx context.Context, in *struct {
+			Word string `path:"word"`
+			Note string `query:"note"`
+			Tag  string `header:"X-Tag"`
+		}) (*struct{}, error) {
+			kept.Lock()
+			kept.words = append(kept.words, in.Word+"|"+in.Note+"|"+in.Tag)
+			kept.raw = append(kept.raw, [3]string{in.Word, in.Note, in.Tag})
+			kept.Unlock()
+			return nil, nil
+		})
 	r.Get("/raw/ping", func(c *fiber.Ctx) error {
 		t, _ := tenancy.From(c.UserContext())
 		return c.SendString("raw:" + t.Slug)

@@ -119,7 +119,7 @@ func New(o Options) *Server {
 	cfg.Formats["csv"] = csvFormat
 	s.API = humafiber.New(app, cfg)
 	s.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
-		next(huma.WithContext(ctx, logx.With(ctx.Context())))
+		next(huma.WithContext(copiedStrings{ctx}, logx.With(ctx.Context())))
 	})
 	app.Get("/api/v1/docs", serveDocs)
 	app.Get("/api/v1/docs.js", serveDocsJS)
@@ -177,7 +177,7 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 			next(ctx)
 			return
 		}
-		c, err := s.enterTenant(ctx.Context(), ctx.Param("tenant"), ctx.Header, moduleName)
+		c, err := s.enterTenant(ctx.Context(), strings.Clone(ctx.Param("tenant")), HeaderOf(ctx), moduleName)
 		if err != nil {
 			s.WriteError(ctx, err)
 			return
@@ -191,7 +191,7 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 func (s *Server) tenantFiber(moduleName string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		slug := utils.CopyString(c.Params("tenant"))
-		ctx, err := s.enterTenant(c.UserContext(), slug, func(k string) string { return c.Get(k) }, moduleName)
+		ctx, err := s.enterTenant(c.UserContext(), slug, func(k string) string { return utils.CopyString(c.Get(k)) }, moduleName)
 		if err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ type entered struct{ module, slug string }
 
 // enterTenant resolves the slug, runs the guard and checks the module is on.
 func (s *Server) enterTenant(ctx context.Context, slug string, header func(string) string, moduleName string) (context.Context, error) {
-	t, err := s.opts.Tenants.Resolve(ctx, utils.CopyString(slug))
+	t, err := s.opts.Tenants.Resolve(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +274,9 @@ const unmatchedKey = "clientele.unmatched"
 var ridPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func requestIDMiddleware(c *fiber.Ctx) error {
-	rid := c.Get(fiber.HeaderXRequestID)
+	rid := utils.CopyString(c.Get(fiber.HeaderXRequestID))
 	if !ridPattern.MatchString(rid) {
 		rid = newRequestID()
-	} else {
-		rid = utils.CopyString(rid)
 	}
 	c.Locals("request_id", rid)
 	c.Set(fiber.HeaderXRequestID, rid)
@@ -337,22 +335,55 @@ func metricsMiddleware(m *metrics.Registry) fiber.Handler {
 			status = toProblem(err).Status
 		}
 		route := routeLabel(c)
-		method := c.Method()
-		if !knownMethod(method) {
-			method = "other"
-		}
+		method := methodLabel(c)
 		m.HTTPRequests.WithLabelValues(method, route, metrics.StatusClass(status)).Inc()
 		m.HTTPDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
 
-func knownMethod(m string) bool {
-	switch m {
-	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
-		return true
+// methodLabel names the method with a constant: the string Fiber hands out
+// borrows the request buffer, and a label kept uncopied changes under
+// Prometheus (a GET series turned into GETT and collided with another).
+func methodLabel(c *fiber.Ctx) string {
+	switch c.Method() {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
 	}
-	return false
+	return "other"
+}
+
+// copiedStrings hands Huma copies of the request's parameters and headers, so
+// the strings Huma parses into an operation's input never borrow Fiber's
+// buffers, whatever the handler then keeps (a cache key, a job, a goroutine).
+type copiedStrings struct{ humaContext }
+
+type humaContext = huma.Context
+
+func (c copiedStrings) Param(name string) string  { return strings.Clone(c.humaContext.Param(name)) }
+func (c copiedStrings) Query(name string) string  { return strings.Clone(c.humaContext.Query(name)) }
+func (c copiedStrings) Header(name string) string { return strings.Clone(c.humaContext.Header(name)) }
+func (c copiedStrings) Method() string            { return strings.Clone(c.humaContext.Method()) }
+func (c copiedStrings) Host() string              { return strings.Clone(c.humaContext.Host()) }
+
+// Unwrap returns the adapter's context, as huma.WithContext's wrapper does.
+func (c copiedStrings) Unwrap() huma.Context { return c.humaContext }
+
+// HeaderOf returns a header getter over ctx whose values are copies, safe to keep.
+func HeaderOf(ctx huma.Context) func(string) string {
+	return func(name string) string { return strings.Clone(ctx.Header(name)) }
 }
 
 // accessLog logs one line per request. It runs the error handler itself so the
@@ -371,7 +402,7 @@ func accessLog(log *slog.Logger, onErr fiber.ErrorHandler) fiber.Handler {
 			level = slog.LevelError
 		}
 		log.Log(c.UserContext(), level, "http",
-			"method", c.Method(),
+			"method", utils.CopyString(c.Method()),
 			"route", routeLabel(c),
 			"status", status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,

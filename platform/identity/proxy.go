@@ -83,7 +83,7 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		if b := c.Body(); len(b) > 0 {
 			body = bytes.NewReader(append([]byte(nil), b...)) // Fiber reuses its buffer
 		}
-		req, err := http.NewRequestWithContext(ctx, c.Method(), target.String(), body)
+		req, err := http.NewRequestWithContext(ctx, strings.Clone(c.Method()), target.String(), body)
 		if err != nil {
 			cancel()
 			return errs.E(errs.Malformed, "The request could not be forwarded to the identity service.")
@@ -97,9 +97,11 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		req.ContentLength = int64(len(c.Body()))
 		// Only this proxy speaks for the client: drop what the client claimed.
 		req.Header.Del("Forwarded")
-		req.Header.Set("X-Forwarded-For", c.IP())
-		req.Header.Set("X-Forwarded-Host", c.Hostname())
-		req.Header.Set("X-Forwarded-Proto", c.Protocol())
+		// The request may outlive the handler (the transport reads on while the
+		// response streams), and Fiber's strings borrow buffers it reuses.
+		req.Header.Set("X-Forwarded-For", strings.Clone(c.IP()))
+		req.Header.Set("X-Forwarded-Host", strings.Clone(c.Hostname()))
+		req.Header.Set("X-Forwarded-Proto", strings.Clone(c.Protocol()))
 		if req.Header.Get("Accept-Encoding") == "" {
 			// Otherwise Go's transport would ask for gzip and unpack it itself.
 			req.Header.Set("Accept-Encoding", "identity")
