@@ -80,8 +80,8 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 
 		ctx, cancel := context.WithTimeout(context.Background(), k.o.ProxyTimeout)
 		var body io.Reader
-		if b := c.Body(); len(b) > 0 {
-			body = bytes.NewReader(append([]byte(nil), b...)) // Fiber reuses its buffer
+		if len(c.Body()) > 0 {
+			body = bytes.NewReader(bytes.Clone(c.Body())) // Fiber reuses its buffer
 		}
 		req, err := http.NewRequestWithContext(ctx, strings.Clone(c.Method()), target.String(), body)
 		if err != nil {
