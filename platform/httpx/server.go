@@ -108,7 +108,7 @@ func New(o Options) *Server {
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
 	cfg.Info.Description = "Multi-tenant CRM. Tenant-scoped operations live under /api/v1/t/{tenant}. Errors are RFC 9457 problem documents that name the offending field."
-	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.OpenAPIPath = "" // documentRoutes serves the document
 	cfg.DocsPath = ""
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.CreateHooks = nil // no $schema links: they would name a host we do not know
@@ -118,6 +118,7 @@ func New(o Options) *Server {
 	cfg.Formats["text/csv"] = csvFormat
 	cfg.Formats["csv"] = csvFormat
 	s.API = humafiber.New(app, cfg)
+	s.documentRoutes(app)
 	s.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		next(huma.WithContext(copiedStrings{ctx}, logx.With(ctx.Context())))
 	})

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// apiDocument renders the document offline, as `clientele openapi` does.
+func apiDocument(t *testing.T, version string) map[string]any {
+	t.Helper()
+	s, err := offlineHTTP(testkit.Get(t).Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Document(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server publishes the same bytes.
+	path := map[string]string{"3.1": "/api/v1/openapi.json", "3.0": "/api/v1/openapi-3.0.json"}[version]
+	resp, err := s.App.Test(httptest.NewRequest("GET", path, nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Equal(served, b) {
+		t.Fatalf("%s: served %d, %d bytes, differs from `clientele openapi -version %s` (%d bytes)", path, resp.StatusCode, len(served), version, len(b))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// schema30 are the keywords an OpenAPI 3.0 Schema Object may carry.
+var schema30 = map[string]bool{
+	"title": true, "multipleOf": true, "maximum": true, "exclusiveMaximum": true, "minimum": true,
+	"exclusiveMinimum": true, "maxLength": true, "minLength": true, "pattern": true, "maxItems": true,
+	"minItems": true, "uniqueItems": true, "maxProperties": true, "minProperties": true, "required": true,
+	"enum": true, "type": true, "allOf": true, "oneOf": true, "anyOf": true, "not": true, "items": true,
+	"properties": true, "additionalProperties": true, "description": true, "format": true, "default": true,
+	"nullable": true, "discriminator": true, "readOnly": true, "writeOnly": true, "xml": true,
+	"externalDocs": true, "example": true, "deprecated": true, "$ref": true,
+}
+
+// schemas calls fn with every schema in the document and where it is.
+func schemas(doc map[string]any, fn func(where string, s map[string]any)) {
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		s, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		fn(where, s)
+		if props, ok := s["properties"].(map[string]any); ok {
+			for k, p := range props {
+				walk(where+".properties."+k, p)
+			}
+		}
+		for _, k := range []string{"items", "additionalProperties", "not"} {
+			walk(where+"."+k, s[k])
+		}
+		for _, k := range []string{"allOf", "oneOf", "anyOf"} {
+			if l, ok := s[k].([]any); ok {
+				for i, x := range l {
+					walk(fmt.Sprintf("%s.%s[%d]", where, k, i), x)
+				}
+			}
+		}
+	}
+	content := func(where string, v any) {
+		c, _ := v.(map[string]any)
+		for mt, m := range c {
+			if mm, ok := m.(map[string]any); ok {
+				walk(where+".content."+mt+".schema", mm["schema"])
+			}
+		}
+	}
+	comps, _ := doc["components"].(map[string]any)
+	all, _ := comps["schemas"].(map[string]any)
+	for name, s := range all {
+		walk("components.schemas."+name, s)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for p, item := range paths {
+		ops, _ := item.(map[string]any)
+		for method, o := range ops {
+			op, ok := o.(map[string]any)
+			if !ok {
+				continue
+			}
+			where := method + " " + p
+			params, _ := op["parameters"].([]any)
+			for _, x := range params {
+				if pm, ok := x.(map[string]any); ok {
+					walk(where+" parameter "+fmt.Sprint(pm["name"]), pm["schema"])
+				}
+			}
+			if rb, ok := op["requestBody"].(map[string]any); ok {
+				content(where+" requestBody", rb["content"])
+			}
+			resps, _ := op["responses"].(map[string]any)
+			for code, r := range resps {
+				if rm, ok := r.(map[string]any); ok {
+					content(where+" "+code, rm["content"])
+					hs, _ := rm["headers"].(map[string]any)
+					for h, hv := range hs {
+						if hm, ok := hv.(map[string]any); ok {
+							walk(where+" "+code+" header "+h, hm["schema"])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// The 3.0 rendering uses only 3.0 keywords. Huma v2.37.2 left contentEncoding and
+// contentMediaType (3.1 only) on the import upload's file field (Huma #918), and
+// swagger-parser refused the whole document.
+func TestOpenAPI30UsesOnly30Keywords(t *testing.T) {
+	doc := apiDocument(t, "3.0")
+	if doc["openapi"] != "3.0.3" {
+		t.Fatalf("openapi: %v", doc["openapi"])
+	}
+	var bad []string
+	n := 0
+	schemas(doc, func(where string, s map[string]any) {
+		n++
+		for k := range s {
+			if !schema30[k] && !strings.HasPrefix(k, "x-") {
+				bad = append(bad, where+": "+k)
+			}
+		}
+		if t, ok := s["type"]; ok {
+			if _, isString := t.(string); !isString {
+				bad = append(bad, fmt.Sprintf("%s: type %v is not one type", where, t))
+			}
+		}
+	})
+	if n < 100 {
+		t.Fatalf("walked %d schemas; the walk misses the document", n)
+	}
+	sort.Strings(bad)
+	for _, b := range bad {
+		t.Error(b)
+	}
+	// The upload keeps saying it is a binary file.
+	up := doc["paths"].(map[string]any)["/api/v1/t/{tenant}/imports"].(map[string]any)["post"].(map[string]any)
+	file := up["requestBody"].(map[string]any)["content"].(map[string]any)["multipart/form-data"].(map[string]any)["schema"].(map[string]any)["properties"].(map[string]any)["file"].(map[string]any)
+	if file["type"] != "string" || file["format"] != "binary" {
+		t.Errorf("upload file field: %v", file)
+	}
+}
