@@ -72,10 +72,20 @@ func unauthenticated() error {
 	return errs.E(errs.Unauthenticated, "Sign in first: send a session (cookie or X-Session-Token) or an API key (Authorization: Bearer ck_...).")
 }
 
+// sessionOnly refuses an API key on a route that acts for a person.
+func sessionOnly() error {
+	e := errs.E(errs.Unauthenticated, "This route acts for a person and takes a session (X-Session-Token, or the web app's session cookie), not an API key. API keys work inside their company only, under /api/v1/t/{tenant}/...")
+	e.Challenge = httpx.DefaultChallenge + `, error="invalid_token", error_description="this route takes a session token, not an API key"`
+	return e
+}
+
 // Identify verifies a person's session (not an API key) for routes outside a tenant.
 func (s *Service) Identify(ctx context.Context, c Credentials) (Session, error) {
 	if c.SessionToken == "" && c.Cookie == "" {
-		return Session{}, unauthenticated()
+		if c.APIKey != "" {
+			return Session{}, sessionOnly()
+		}
+		return Session{}, errs.E(errs.Unauthenticated, "Sign in first: this route takes a session (X-Session-Token, or the web app's session cookie).")
 	}
 	if err := s.checkCSRF(c); err != nil {
 		return Session{}, err

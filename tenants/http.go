@@ -35,7 +35,10 @@ func sessionFrom(ctx context.Context) (Session, error) {
 // identity, logout and accepting an invitation. Each needs a signed-in person.
 func (s *Service) PublicRoutes(srv *httpx.Server) {
 	g := huma.NewGroup(srv.API, "/api/v1")
-	g.UseSimpleModifier(func(op *huma.Operation) { op.Tags = []string{"account"} })
+	g.UseSimpleModifier(func(op *huma.Operation) {
+		op.Tags = []string{"account"}
+		op.Security = httpx.SessionOnly
+	})
 	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())
 		sess, err := s.Identify(hctx.Context(), CredentialsFrom(httpx.HeaderOf(hctx), r.Method, r.ClientIP))

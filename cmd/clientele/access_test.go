@@ -712,3 +712,43 @@ func TestExportOfASegmentUsesItsFilter(t *testing.T) {
 	}
 	a.must(404, "POST", "/api/v1/t/"+s+"/exports", fmt.Sprintf(`{"segment_id":%q}`, uuid.NewString()), tokenHdr(tok)...)
 }
+
+// Account routes take a person's session. An API key there gets a 401 that says
+// which credential the route takes, and every 401 carries WWW-Authenticate.
+func TestAccountRoutesTakeSessionsOnly(t *testing.T) {
+	a := newApp(t)
+	s := slug("acct")
+	ownerTok, _ := a.company(s)
+	key := a.must(201, "POST", "/api/v1/t/"+s+"/api-keys", `{"name":"ci","role":"admin"}`, tokenHdr(ownerTok)...)["key"].(string)
+	bearer := []string{"Authorization", "Bearer " + key}
+	a.must(200, "GET", "/api/v1/t/"+s+"/members", "", bearer...)
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/me", ""},
+		{"POST", "/api/v1/tenants", `{"name":"K","slug":"` + slug("k") + `"}`},
+	} {
+		code, body, hdr := a.call(c.method, c.path, c.body, bearer...)
+		if code != 401 {
+			t.Fatalf("%s %s with an API key: %d %s", c.method, c.path, code, body)
+		}
+		if !strings.Contains(body, "X-Session-Token") || !strings.Contains(body, "not an API key") || strings.Contains(body, "or an API key") {
+			t.Errorf("%s %s: the 401 does not say the route takes a session: %s", c.method, c.path, body)
+		}
+		if w := hdr.Get("WWW-Authenticate"); !strings.Contains(w, "Bearer") || !strings.Contains(w, `error="invalid_token"`) {
+			t.Errorf("%s %s: WWW-Authenticate %q", c.method, c.path, w)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		hdr  []string
+	}{
+		{"/api/v1/me", nil},
+		{"/api/v1/t/" + s + "/members", nil},
+		{"/api/v1/t/" + s + "/members", tokenHdr("tok_bogus")},
+		{"/api/v1/t/" + s + "/members", []string{"Authorization", "Bearer ck_garbage"}},
+	} {
+		code, body, hdr := a.call("GET", c.path, "", c.hdr...)
+		if code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), `Bearer realm="clientele"`) {
+			t.Errorf("GET %s %v: %d, WWW-Authenticate %q (%s)", c.path, c.hdr, code, hdr.Get("WWW-Authenticate"), body)
+		}
+	}
+}

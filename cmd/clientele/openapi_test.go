@@ -161,3 +161,55 @@ func TestOpenAPI30UsesOnly30Keywords(t *testing.T) {
 		t.Errorf("upload file field: %v", file)
 	}
 }
+
+// The document says how to authenticate: three schemes, all accepted by default,
+// and the account routes take a person's session only.
+func TestOpenAPIDeclaresAuthentication(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		schemes, _ := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
+		want := map[string]string{
+			"session_token":  `{"in":"header","name":"X-Session-Token","type":"apiKey"}`,
+			"session_cookie": `{"in":"cookie","name":"ory_kratos_session","type":"apiKey"}`,
+			"api_key":        `{"scheme":"bearer","type":"http"}`,
+		}
+		for name, fields := range want {
+			s, ok := schemes[name].(map[string]any)
+			if !ok {
+				t.Errorf("%s: no security scheme %q in %v", version, name, schemes)
+				continue
+			}
+			if s["description"] == nil || s["description"] == "" {
+				t.Errorf("%s: scheme %s has no description", version, name)
+			}
+			var w map[string]any
+			_ = json.Unmarshal([]byte(fields), &w)
+			for k, v := range w {
+				if s[k] != v {
+					t.Errorf("%s: scheme %s: %s = %v, want %v", version, name, k, s[k], v)
+				}
+			}
+		}
+		if got := fmt.Sprint(doc["security"]); got != "[map[session_token:[]] map[session_cookie:[]] map[api_key:[]]]" {
+			t.Errorf("%s: top-level security %s", version, got)
+		}
+		account := 0
+		for p, item := range doc["paths"].(map[string]any) {
+			for method, o := range item.(map[string]any) {
+				op := o.(map[string]any)
+				sec, has := op["security"]
+				if !strings.HasPrefix(p, "/api/v1/t/") {
+					account++
+					if got := fmt.Sprint(sec); got != "[map[session_token:[]] map[session_cookie:[]]]" {
+						t.Errorf("%s: %s %s takes %s, want sessions only", version, method, p, got)
+					}
+				} else if has {
+					t.Errorf("%s: %s %s overrides security: %v", version, method, p, sec)
+				}
+			}
+		}
+		if account < 4 {
+			t.Errorf("%s: %d account operations", version, account)
+		}
+	}
+}

@@ -96,6 +96,9 @@ type Error struct {
 	Errors    []FieldError `json:"errors,omitempty" xml:"errors>error,omitempty"`
 	// RetryAfter, in seconds, is sent as a Retry-After header when set.
 	RetryAfter int `json:"-" xml:"-"`
+	// Challenge is the WWW-Authenticate value sent with a 401; empty sends the
+	// server's default challenge.
+	Challenge string `json:"-" xml:"-"`
 
 	cause error
 }

@@ -150,13 +150,22 @@ func toProblem(err error) *errs.Error {
 	return errs.From(err)
 }
 
+// problemHeaders sets the headers a problem implies: Retry-After when the client
+// should wait, WWW-Authenticate on every 401 (RFC 9110 requires it).
+func problemHeaders(set func(name, value string), e *errs.Error) {
+	if e.RetryAfter > 0 {
+		set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == fiber.StatusUnauthorized {
+		set(fiber.HeaderWWWAuthenticate, nonEmpty(e.Challenge, DefaultChallenge))
+	}
+}
+
 func writeProblem(c *fiber.Ctx, e *errs.Error, probs func(code string)) error {
 	if probs != nil {
 		probs(string(e.Code))
 	}
-	if e.RetryAfter > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
-	}
+	problemHeaders(c.Set, e)
 	body, err := json.Marshal(e)
 	if err != nil {
 		body = []byte(`{"title":"Internal Server Error","status":500,"code":"internal"}`)

@@ -113,6 +113,8 @@ func New(o Options) *Server {
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.CreateHooks = nil // no $schema links: they would name a host we do not know
 	cfg.Transformers = append(cfg.Transformers, s.finishProblem)
+	cfg.Components.SecuritySchemes = securitySchemes
+	cfg.Security = AnyCredential
 	cfg.Formats["application/xml"] = xmlFormat
 	cfg.Formats["xml"] = xmlFormat
 	cfg.Formats["text/csv"] = csvFormat
@@ -246,9 +248,7 @@ func (s *Server) finishProblem(ctx huma.Context, status string, v any) (any, err
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
 	}
-	if e.RetryAfter > 0 {
-		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
-	}
+	problemHeaders(ctx.SetHeader, e)
 	return e, nil
 }
 
@@ -262,9 +262,7 @@ func (s *Server) WriteError(ctx huma.Context, err error) {
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
 	}
-	if e.RetryAfter > 0 {
-		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
-	}
+	problemHeaders(ctx.SetHeader, e)
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(e.Status)
 	_ = s.API.Marshal(ctx.BodyWriter(), "application/json", e)
