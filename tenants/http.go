@@ -58,7 +58,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"100" doc:"the company's name" example:"Acme Trading 顶点贸易"`
 			Slug string `json:"slug" minLength:"1" maxLength:"40" doc:"its address in URLs: lowercase letters, digits, hyphens" example:"acme"`
-		}
+		} `nameHint:"TenantSignup"`
 	}
 	type membershipOut struct{ Body Membership }
 	huma.Register(g, huma.Operation{OperationID: "create-tenant", Method: http.MethodPost, Path: "/tenants", DefaultStatus: 201,
@@ -77,14 +77,10 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 
 	type meOut struct {
 		Body struct {
-			Identity struct {
-				ID    uuid.UUID `json:"id"`
-				Email string    `json:"email"`
-				Name  string    `json:"name"`
-			} `json:"identity"`
+			Identity    meIdentity          `json:"identity"`
 			Memberships []Membership        `json:"memberships"`
 			Invitations []PendingInvitation `json:"invitations"`
-		}
+		} `nameHint:"Me"`
 	}
 	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies"},
 		func(ctx context.Context, _ *struct{}) (*meOut, error) {
@@ -112,7 +108,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
 			Tenant string `json:"tenant" doc:"the slug of the company that invited you"`
-		}
+		} `nameHint:"InvitationAcceptance"`
 	}
 	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation"},
 		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
@@ -135,7 +131,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type membersOut struct {
 		Body struct {
 			Items []Member `json:"items"`
-		}
+		} `nameHint:"MemberList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members"},
 		func(ctx context.Context, _ *struct{}) (*membersOut, error) {
@@ -151,7 +147,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		ID   uuid.UUID `path:"identity_id"`
 		Body struct {
 			Role string `json:"role" minLength:"2" maxLength:"40"`
-		}
+		} `nameHint:"MemberRoleChange"`
 	}
 	type memberOut struct{ Body Member }
 	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role"},
@@ -183,7 +179,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Email string `json:"email" maxLength:"254" doc:"the person's email address"`
 			Role  string `json:"role" minLength:"2" maxLength:"40" doc:"owner, admin, manager, agent, viewer or a custom role"`
 			Name  string `json:"name,omitempty" maxLength:"100"`
-		}
+		} `nameHint:"NewInvitation"`
 	}
 	type invitationOut struct{ Body Invitation }
 	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person"},
@@ -201,7 +197,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type invitationsOut struct {
 		Body struct {
 			Items []Invitation `json:"items"`
-		}
+		} `nameHint:"InvitationList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations"},
 		func(ctx context.Context, _ *struct{}) (*invitationsOut, error) {
@@ -228,7 +224,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type rolesOut struct {
 		Body struct {
 			Items []Role `json:"items"`
-		}
+		} `nameHint:"RoleList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles"},
 		func(ctx context.Context, _ *struct{}) (*rolesOut, error) {
@@ -243,7 +239,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type permsOut struct {
 		Body struct {
 			Items []permissionView `json:"items"`
-		}
+		} `nameHint:"PermissionList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold"},
 		func(ctx context.Context, _ *struct{}) (*permsOut, error) {
@@ -256,18 +252,13 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return out, nil
 		})
-	type roleBody struct {
-		Name        string   `json:"name" minLength:"1" maxLength:"80"`
-		Permissions []string `json:"permissions" maxItems:"200"`
-		Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
-	}
 	type createRoleIn struct {
 		Body struct {
 			Key         string   `json:"key" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"lowercase identifier, e.g. support_lead"`
 			Name        string   `json:"name" minLength:"1" maxLength:"80"`
 			Permissions []string `json:"permissions" maxItems:"200"`
 			Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
-		}
+		} `nameHint:"NewRole"`
 	}
 	type roleOut struct{ Body Role }
 	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role"},
@@ -284,7 +275,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 	type updateRoleIn struct {
 		Key  string `path:"key" maxLength:"40"`
-		Body roleBody
+		Body roleUpdate
 	}
 	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role"},
 		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
@@ -313,7 +304,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type teamsOut struct {
 		Body struct {
 			Items []Team `json:"items"`
-		}
+		} `nameHint:"TeamList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams"},
 		func(ctx context.Context, _ *struct{}) (*teamsOut, error) {
@@ -325,13 +316,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Items, err = s.Teams(ctx, t.ID)
 			return out, err
 		})
-	type teamBody struct {
-		Name    string      `json:"name" minLength:"1" maxLength:"80"`
-		Members []uuid.UUID `json:"members,omitempty" maxItems:"1000"`
-	}
 	type teamOut struct{ Body Team }
 	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team"},
-		func(ctx context.Context, in *struct{ Body teamBody }) (*teamOut, error) {
+		func(ctx context.Context, in *struct{ Body teamInput }) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
 				return nil, err
@@ -344,7 +331,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 	type updateTeamIn struct {
 		ID   uuid.UUID `path:"id"`
-		Body teamBody
+		Body teamInput
 	}
 	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members"},
 		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
@@ -370,7 +357,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type keysOut struct {
 		Body struct {
 			Items []APIKey `json:"items"`
-		}
+		} `nameHint:"APIKeyList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys"},
 		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
@@ -386,13 +373,13 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"80"`
 			Role string `json:"role" minLength:"2" maxLength:"40"`
-		}
+		} `nameHint:"NewAPIKey"`
 	}
 	type createKeyOut struct {
 		Body struct {
 			APIKey
 			Key string `json:"key" doc:"the full key; shown only now, store it safely"`
-		}
+		} `nameHint:"CreatedAPIKey"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key"},
 		func(ctx context.Context, in *createKeyIn) (*createKeyOut, error) {
@@ -423,7 +410,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Role        string   `json:"role"`
 			Scope       string   `json:"scope" doc:"which records the caller sees: own, team or all"`
 			Permissions []string `json:"permissions" doc:"every permission the caller holds in this company, sorted"`
-		}
+		} `nameHint:"MyAccess"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "get-my-access", Method: http.MethodGet, Path: "/me", Summary: "My role and permissions in this company",
 		Description: "What the caller may do here, so a client can hide what it cannot do. The server checks every request regardless."},
@@ -471,7 +458,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Entity   string    `query:"entity" maxLength:"50"`
 		EntityID string    `query:"entity_id" maxLength:"100"`
 		Action   string    `query:"action" maxLength:"100"`
-		Actor    string    `query:"actor" maxLength:"36" doc:"actor id (a member or an API key)"`
+		Actor    string    `query:"actor" format:"uuid" doc:"actor id (a member or an API key)"`
 		From     time.Time `query:"from" doc:"RFC 3339 time, inclusive"`
 		To       time.Time `query:"to" doc:"RFC 3339 time, exclusive"`
 		Cursor   string    `query:"cursor" maxLength:"200"`
@@ -481,7 +468,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Body struct {
 			Items      []audit.Row `json:"items"`
 			NextCursor string      `json:"next_cursor,omitempty"`
-		}
+		} `nameHint:"AuditPage"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first"},
 		func(ctx context.Context, in *auditIn) (*auditOut, error) {
@@ -551,6 +538,32 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			return out, nil
 		})
 }
+
+// roleUpdate is a custom role's new name, grants and scope.
+type roleUpdate struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"80"`
+	Permissions []string `json:"permissions" maxItems:"200"`
+	Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
+}
+
+// teamInput is a team's name and members.
+type teamInput struct {
+	Name    string      `json:"name" minLength:"1" maxLength:"80"`
+	Members []uuid.UUID `json:"members,omitempty" maxItems:"1000"`
+}
+
+// meIdentity is the signed-in person.
+type meIdentity struct {
+	ID    uuid.UUID `json:"id"`
+	Email string    `json:"email"`
+	Name  string    `json:"name"`
+}
+
+// SchemaName names meIdentity in the API document (httpx.SchemaNamer).
+func (meIdentity) SchemaName() string { return "Identity" }
+
+// SchemaName names permissionView in the API document (httpx.SchemaNamer).
+func (permissionView) SchemaName() string { return "Permission" }
 
 type permissionView struct {
 	Key     string `json:"key"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -210,6 +211,71 @@ func TestOpenAPIDeclaresAuthentication(t *testing.T) {
 		}
 		if account < 4 {
 			t.Errorf("%s: %d account operations", version, account)
+		}
+	}
+}
+
+// goNames are schema names that only make sense in the Go source.
+var goNames = regexp.MustCompile(`(In|Out)?Body$|Struct$|View$|^(Patch|Row|Error|Pending|Option|Definition|Stats|List[A-Z].*)$|^[^A-Z]|[^A-Za-z0-9]`)
+
+// notUUID are id-like names that are not uuids: an audit entry's entity id may be
+// a field key, a request id is hex.
+var notUUID = map[string]bool{"entity_id": true, "request_id": true}
+
+// Code generators need clean names and typed ids: no schema is named after a Go
+// implementation detail, and every id in a body or a parameter is a uuid.
+func TestOpenAPINamesAndIDFormats(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		all := doc["components"].(map[string]any)["schemas"].(map[string]any)
+		for name := range all {
+			if goNames.MatchString(name) {
+				t.Errorf("%s: schema %q is a Go name", version, name)
+			}
+		}
+		b, _ := json.Marshal(doc)
+		for _, ref := range regexp.MustCompile(`"\$ref":"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+			if all[ref[1]] == nil {
+				t.Errorf("%s: $ref to missing schema %s", version, ref[1])
+			}
+		}
+		idLike := func(name string) bool {
+			return !notUUID[name] && (name == "id" || strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids") || name == "owner" || name == "actor" || name == "members")
+		}
+		isUUID := func(s map[string]any) bool {
+			if it, ok := s["items"].(map[string]any); ok {
+				s = it
+			}
+			return s["format"] == "uuid"
+		}
+		checked := 0
+		schemas(doc, func(where string, s map[string]any) {
+			props, _ := s["properties"].(map[string]any)
+			for name, p := range props {
+				if ps, ok := p.(map[string]any); ok && idLike(name) {
+					checked++
+					if !isUUID(ps) {
+						t.Errorf("%s: %s.%s is not format uuid: %v", version, where, name, ps)
+					}
+				}
+			}
+		})
+		for p, item := range doc["paths"].(map[string]any) {
+			for method, o := range item.(map[string]any) {
+				params, _ := o.(map[string]any)["parameters"].([]any)
+				for _, x := range params {
+					pm := x.(map[string]any)
+					if name := pm["name"].(string); idLike(name) {
+						checked++
+						if !isUUID(pm["schema"].(map[string]any)) {
+							t.Errorf("%s: %s %s parameter %s is not format uuid", version, method, p, name)
+						}
+					}
+				}
+			}
+		}
+		if checked < 60 {
+			t.Errorf("%s: checked only %d ids", version, checked)
 		}
 	}
 }

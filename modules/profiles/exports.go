@@ -315,10 +315,10 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			Entity    string   `json:"entity,omitempty" enum:"customers" default:"customers"`
 			Filter    string   `json:"filter,omitempty" maxLength:"2000" doc:"the customer list's filters as a query string, e.g. tag=vip&lifecycle=customer&custom.tier=gold"`
 			Query     string   `json:"query,omitempty" maxLength:"2000" doc:"the same as filter (older name)"`
-			SegmentID string   `json:"segment_id,omitempty" doc:"export a saved segment instead of a filter"`
+			SegmentID string   `json:"segment_id,omitempty" format:"uuid" doc:"export a saved segment instead of a filter"`
 			Fields    []string `json:"fields,omitempty" maxItems:"100" doc:"columns: standard ones and custom.<key>; default every standard column and every custom field"`
 			Format    string   `json:"format,omitempty" enum:"csv,xlsx" default:"csv"`
-		}
+		} `nameHint:"NewExport"`
 	}
 	type exportOut struct {
 		Body *ExportView

@@ -24,11 +24,11 @@ type customerListIn struct {
 
 	Q         string   `query:"q" maxLength:"100" doc:"search name (Chinese from one character), email or phone prefix"`
 	Lifecycle []string `query:"lifecycle,explode" doc:"lead, prospect, customer, at_risk or churned; repeat for several"`
-	Owner     string   `query:"owner" doc:"owner member id"`
+	Owner     string   `query:"owner" format:"uuid" doc:"owner member id"`
 	Tag       []string `query:"tag,explode" doc:"only customers with every given tag"`
 	Kind      string   `query:"kind" enum:"person,company,"`
 	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, name or custom.<key> of a sortable custom field; - for descending; default -created_at"`
-	Segment   string   `query:"segment_id" doc:"apply a saved segment; other filters narrow it further"`
+	Segment   string   `query:"segment_id" format:"uuid" doc:"apply a saved segment; other filters narrow it further"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -54,7 +54,7 @@ type customerListOut struct {
 	Body struct {
 		Items      []Customer `json:"items"`
 		NextCursor string     `json:"next_cursor,omitempty"`
-	}
+	} `nameHint:"CustomerPage"`
 }
 
 // Routes registers the customer operations.

@@ -360,7 +360,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	type importListOut struct {
 		Body struct {
 			Items []*ImportView `json:"items"`
-		}
+		} `nameHint:"ImportList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first"},
 		func(ctx context.Context, _ *struct{}) (*importListOut, error) {
@@ -411,7 +411,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			Mapping map[string]string `json:"mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
 			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new customers, update matching ones, or both"`
 			MatchOn string            `json:"match_on,omitempty" doc:"email, phone or custom.<key> of a unique field; needed for update and upsert"`
-		}
+		} `nameHint:"ImportStart"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
 		Summary: "Run an uploaded import in the background"},

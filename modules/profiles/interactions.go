@@ -207,7 +207,7 @@ func (m *Module) interactionRoutes(api huma.API) {
 		Body struct {
 			Items      []Interaction `json:"items"`
 			NextCursor string        `json:"next_cursor,omitempty"`
-		}
+		} `nameHint:"InteractionPage"`
 	}
 	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true}
 	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first"},

@@ -177,7 +177,7 @@ func (m *Module) mergeRoutes(api huma.API) {
 	type dupOut struct {
 		Body struct {
 			Items []DuplicateGroup `json:"items"`
-		}
+		} `nameHint:"DuplicateGroupList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-duplicate-customers", Method: http.MethodGet, Path: "/customers/duplicates",
 		Summary: "Customers sharing an email or phone"},
@@ -196,7 +196,7 @@ func (m *Module) mergeRoutes(api huma.API) {
 		Body struct {
 			WinnerID uuid.UUID   `json:"winner_id"`
 			LoserIDs []uuid.UUID `json:"loser_ids" minItems:"1" maxItems:"20"`
-		}
+		} `nameHint:"CustomerMerge"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "merge-customers", Method: http.MethodPost, Path: "/customers/merge",
 		Summary: "Merge duplicates into one customer", Description: "Interactions, tasks, people of a merged company, tags and contacts move to the winner; the winner's values win; the others are soft-deleted."},

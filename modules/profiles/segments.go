@@ -83,7 +83,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 	type segmentsOut struct {
 		Body struct {
 			Items []Segment `json:"items"`
-		}
+		} `nameHint:"SegmentList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts"},
 		func(ctx context.Context, _ *struct{}) (*segmentsOut, error) {
@@ -114,14 +114,9 @@ func (m *Module) segmentRoutes(api huma.API) {
 			}
 			return out, nil
 		})
-	type segmentBody struct {
-		Name   string `json:"name" minLength:"1" maxLength:"100"`
-		Shared bool   `json:"shared,omitempty"`
-		Query  string `json:"query" maxLength:"2000"`
-	}
 	type segmentOut struct{ Body Segment }
 	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment"},
-		func(ctx context.Context, in *struct{ Body segmentBody }) (*segmentOut, error) {
+		func(ctx context.Context, in *struct{ Body newSegment }) (*segmentOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -192,4 +187,11 @@ func (m *Module) segmentQuery(ctx context.Context, tenant, id uuid.UUID) (Filter
 	}
 	f, err := filterFromQuery(raw)
 	return f, raw, err
+}
+
+// newSegment is a filter saved under a name.
+type newSegment struct {
+	Name   string `json:"name" minLength:"1" maxLength:"100"`
+	Shared bool   `json:"shared,omitempty"`
+	Query  string `json:"query" maxLength:"2000"`
 }

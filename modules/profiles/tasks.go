@@ -224,13 +224,13 @@ func (m *Module) taskRoutes(api huma.API) {
 	type listTasksIn struct {
 		Assignee string `query:"assignee" doc:"a member id, or me (default)"`
 		Status   string `query:"status" enum:"open,done,canceled," default:"open"`
-		Customer string `query:"customer_id"`
+		Customer string `query:"customer_id" format:"uuid" doc:"only tasks about this customer"`
 		Limit    int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 	}
 	type tasksOut struct {
 		Body struct {
 			Items []Task `json:"items"`
-		}
+		} `nameHint:"TaskList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first"},
 		func(ctx context.Context, in *listTasksIn) (*tasksOut, error) {
@@ -299,7 +299,7 @@ func (m *Module) taskRoutes(api huma.API) {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
 			Until time.Time `json:"until" doc:"remind again at this time"`
-		}
+		} `nameHint:"TaskSnooze"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later"},
 		func(ctx context.Context, in *snoozeIn) (*taskOut, error) {
@@ -327,7 +327,7 @@ func (m *Module) taskRoutes(api huma.API) {
 		Body struct {
 			Items  []Notification `json:"items"`
 			Unread int            `json:"unread"`
-		}
+		} `nameHint:"NotificationList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-notifications", Method: http.MethodGet, Path: "/notifications", Summary: "My notifications, newest first, with the unread count"},
 		func(ctx context.Context, in *struct {

@@ -194,3 +194,6 @@ func From(err error) *Error {
 	}
 	return InternalErr(err)
 }
+
+// SchemaName names the problem document in the API document (httpx.SchemaNamer).
+func (Error) SchemaName() string { return "Problem" }

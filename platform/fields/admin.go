@@ -280,7 +280,7 @@ type patchIn struct {
 type listOut struct {
 	Body struct {
 		Items []Definition `json:"items"`
-	}
+	} `nameHint:"FieldDefinitionList"`
 }
 
 type defOut struct{ Body Definition }
@@ -363,7 +363,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	type failuresOut struct {
 		Body struct {
 			Items []ConversionFailure `json:"items"`
-		}
+		} `nameHint:"FieldConversionFailureList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-field-conversion-failures", Method: http.MethodGet, Path: "/fields/{entity}/{key}/conversion-failures",
 		Summary: "Values a type change could not convert", Description: "Each was taken out of its record and kept here with the reason, newest first."},

@@ -16,22 +16,79 @@ const openAPIPath = "/api/v1/openapi"
 
 // Document renders the API document as JSON in OpenAPI 3.1 ("3.1") or 3.0 ("3.0").
 func (s *Server) Document(version string) ([]byte, error) {
+	var b []byte
+	var err error
 	switch version {
 	case "3.1", "":
-		return json.Marshal(s.API.OpenAPI())
+		b, err = json.Marshal(s.API.OpenAPI())
 	case "3.0":
-		b, err := s.API.OpenAPI().Downgrade()
-		if err != nil {
-			return nil, err
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return nil, err
-		}
-		eachSchema(doc, downgradeSchema)
-		return json.Marshal(doc)
+		b, err = s.API.OpenAPI().Downgrade()
+	default:
+		return nil, fmt.Errorf("httpx: OpenAPI version %q: use 3.1 or 3.0", version)
 	}
-	return nil, fmt.Errorf("httpx: OpenAPI version %q: use 3.1 or 3.0", version)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if version == "3.0" {
+		eachSchema(doc, downgradeSchema)
+	}
+	pruneSchemas(doc)
+	return json.Marshal(doc)
+}
+
+// pruneSchemas drops component schemas nothing refers to: Huma registers the
+// types it meets on the way (huma.FormFile of an upload form) even when the
+// document describes them inline.
+func pruneSchemas(doc map[string]any) {
+	comps, _ := doc["components"].(map[string]any)
+	all, _ := comps["schemas"].(map[string]any)
+	if all == nil {
+		return
+	}
+	const prefix = "#/components/schemas/"
+	used := map[string]bool{}
+	var queue []string
+	var refs func(v any)
+	refs = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if r, ok := t["$ref"].(string); ok && len(r) > len(prefix) && r[:len(prefix)] == prefix && !used[r[len(prefix):]] {
+				used[r[len(prefix):]] = true
+				queue = append(queue, r[len(prefix):])
+			}
+			for _, x := range t {
+				refs(x)
+			}
+		case []any:
+			for _, x := range t {
+				refs(x)
+			}
+		}
+	}
+	for k, v := range doc {
+		if k != "components" {
+			refs(v)
+		}
+	}
+	for k, v := range comps {
+		if k != "schemas" {
+			refs(v)
+		}
+	}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		refs(all[name])
+	}
+	for name := range all {
+		if !used[name] {
+			delete(all, name)
+		}
+	}
 }
 
 // downgradeSchema finishes what Huma's Downgrade leaves of JSON Schema 2020-12 in

@@ -113,6 +113,7 @@ func New(o Options) *Server {
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.CreateHooks = nil // no $schema links: they would name a host we do not know
 	cfg.Transformers = append(cfg.Transformers, s.finishProblem)
+	cfg.Components.Schemas = newRegistry()
 	cfg.Components.SecuritySchemes = securitySchemes
 	cfg.Security = AnyCredential
 	cfg.Formats["application/xml"] = xmlFormat

@@ -96,7 +96,7 @@ type jobListOut struct {
 	Body struct {
 		Items      []JobView `json:"items"`
 		NextCursor string    `json:"next_cursor,omitempty" doc:"pass as cursor to get the next page; absent on the last page"`
-	}
+	} `nameHint:"JobPage"`
 }
 
 type idIn struct {
