@@ -57,7 +57,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 	type createIn struct {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"100" doc:"the company's name" example:"Acme Trading 顶点贸易"`
-			Slug string `json:"slug" minLength:"1" maxLength:"40" doc:"its address in URLs: lowercase letters, digits, hyphens" example:"acme"`
+			Slug string `json:"slug" minLength:"1" maxLength:"40" pattern:"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$" doc:"its address in URLs: lowercase letters, digits and inner hyphens (the same pattern as the {tenant} path parameter)" example:"acme"`
 		} `nameHint:"TenantSignup"`
 	}
 	type membershipOut struct{ Body Membership }
@@ -146,7 +146,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type memberIn struct {
 		ID   uuid.UUID `path:"identity_id"`
 		Body struct {
-			Role string `json:"role" minLength:"2" maxLength:"40"`
+			Role string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 		} `nameHint:"MemberRoleChange"`
 	}
 	type memberOut struct{ Body Member }
@@ -177,7 +177,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type inviteIn struct {
 		Body struct {
 			Email string `json:"email" maxLength:"254" doc:"the person's email address"`
-			Role  string `json:"role" minLength:"2" maxLength:"40" doc:"owner, admin, manager, agent, viewer or a custom role"`
+			Role  string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 			Name  string `json:"name,omitempty" maxLength:"100"`
 		} `nameHint:"NewInvitation"`
 	}
@@ -372,7 +372,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type createKeyIn struct {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"80"`
-			Role string `json:"role" minLength:"2" maxLength:"40"`
+			Role string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 		} `nameHint:"NewAPIKey"`
 	}
 	type createKeyOut struct {
@@ -406,9 +406,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 
 	type accessOut struct {
 		Body struct {
-			Kind        string   `json:"kind" doc:"user or api_key"`
-			Role        string   `json:"role"`
-			Scope       string   `json:"scope" doc:"which records the caller sees: own, team or all"`
+			Kind        string   `json:"kind" enum:"user,api_key" doc:"a signed-in person, or an API key"`
+			Role        string   `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+			Scope       string   `json:"scope" enum:"own,team,all" doc:"which records the caller sees"`
 			Permissions []string `json:"permissions" doc:"every permission the caller holds in this company, sorted"`
 		} `nameHint:"MyAccess"`
 	}

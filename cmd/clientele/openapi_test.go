@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -276,6 +278,58 @@ func TestOpenAPINamesAndIDFormats(t *testing.T) {
 		}
 		if checked < 60 {
 			t.Errorf("%s: checked only %d ids", version, checked)
+		}
+	}
+}
+
+// Closed sets are enums, and the signup slug has the path parameter's pattern.
+func TestOpenAPIEnumsAndPatterns(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		all := doc["components"].(map[string]any)["schemas"].(map[string]any)
+		prop := func(schema, name string) map[string]any {
+			s, _ := all[schema].(map[string]any)
+			props, _ := s["properties"].(map[string]any)
+			p, _ := props[name].(map[string]any)
+			if p == nil {
+				t.Errorf("%s: %s has no property %s", version, schema, name)
+				return map[string]any{}
+			}
+			return p
+		}
+		var types []string
+		for _, ft := range fields.Types {
+			types = append(types, string(ft))
+		}
+		for _, schema := range []string{"FieldDefinition", "NewFieldDefinition", "FieldUpdate", "FieldShape"} {
+			if got := fmt.Sprint(prop(schema, "type")["enum"]); got != fmt.Sprint(types) {
+				t.Errorf("%s: %s.type enum %s, want %v", version, schema, got, types)
+			}
+		}
+		for schema, want := range map[string]string{"MyAccess.kind": "[user api_key]", "MyAccess.scope": "[own team all]",
+			"AuditEntry.actor_kind": "[user api_key system]", "Invitation.status": "[pending accepted revoked]"} {
+			parts := strings.Split(schema, ".")
+			if got := fmt.Sprint(prop(parts[0], parts[1])["enum"]); got != want {
+				t.Errorf("%s: %s enum %s, want %s", version, schema, got, want)
+			}
+		}
+		// Roles include each company's custom roles, so they are a pattern, not an enum.
+		roles := 0
+		for name, s := range all {
+			props, _ := s.(map[string]any)["properties"].(map[string]any)
+			if r, ok := props["role"].(map[string]any); ok {
+				roles++
+				if r["pattern"] != "^[a-z][a-z0-9_]{1,39}$" || !strings.Contains(fmt.Sprint(r["description"]), "owner, admin, manager, agent, viewer") {
+					t.Errorf("%s: %s.role: %v", version, name, r)
+				}
+			}
+		}
+		if roles < 8 {
+			t.Errorf("%s: %d role properties", version, roles)
+		}
+		slug := prop("TenantSignup", "slug")
+		if slug["pattern"] != tenancy.SlugPattern.String() {
+			t.Errorf("%s: signup slug pattern %v, want %s", version, slug["pattern"], tenancy.SlugPattern)
 		}
 	}
 }

@@ -275,7 +275,7 @@ func (m *Module) cleanupExports(ctx context.Context, _ json.RawMessage) error {
 type ExportView struct {
 	ID          uuid.UUID  `json:"id"`
 	Status      string     `json:"status" enum:"queued,running,retrying,succeeded,failed,canceled"`
-	Format      string     `json:"format"`
+	Format      string     `json:"format" enum:"csv,xlsx"`
 	Done        int64      `json:"done" doc:"rows written so far"`
 	Total       *int64     `json:"total,omitempty" doc:"rows to write"`
 	Fraction    *float64   `json:"fraction,omitempty" doc:"0 to 1"`

@@ -46,7 +46,7 @@ type Import struct {
 	SizeBytes     int64             `bun:"size_bytes" json:"size_bytes"`
 	Columns       []string          `bun:"columns,type:jsonb" json:"columns"`
 	Mapping       map[string]string `bun:"mapping,type:jsonb" json:"mapping,omitempty"`
-	Mode          *string           `bun:"mode" json:"mode,omitempty"`
+	Mode          *string           `bun:"mode" json:"mode,omitempty" enum:"create,update,upsert"`
 	MatchOn       *string           `bun:"match_on" json:"match_on,omitempty"`
 	Total         int64             `bun:"total" json:"total" doc:"data rows in the file (the header not counted)"`
 	Processed     int64             `bun:"processed" json:"processed"`

@@ -154,7 +154,7 @@ type Stats struct {
 
 // LifecycleCount is one bar of the lifecycle chart.
 type LifecycleCount struct {
-	Lifecycle string `json:"lifecycle" bun:"lifecycle"`
+	Lifecycle string `json:"lifecycle" bun:"lifecycle" enum:"lead,prospect,customer,at_risk,churned"`
 	Count     int64  `json:"count" bun:"count"`
 }
 

@@ -1,5 +1,7 @@
 package fields
 
+import "github.com/danielgtaylor/huma/v2"
+
 // Names in the API document (httpx.SchemaNamer), where the Go names would be
 // vague next to other modules' types.
 
@@ -23,3 +25,13 @@ func (PendingShape) SchemaName() string { return "FieldShape" }
 
 // SchemaName implements httpx.SchemaNamer.
 func (ConversionFailure) SchemaName() string { return "FieldConversionFailure" }
+
+// Schema makes Type an enum in the API document (huma.SchemaProvider), so
+// clients know every field type.
+func (Type) Schema(huma.Registry) *huma.Schema {
+	s := &huma.Schema{Type: huma.TypeString, Description: "the field's value type"}
+	for _, t := range Types {
+		s.Enum = append(s.Enum, string(t))
+	}
+	return s
+}
