@@ -82,7 +82,8 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 			Invitations []PendingInvitation `json:"invitations"`
 		} `nameHint:"Me"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies"},
+	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies",
+		Description: "The signed-in person, the companies they belong to with their role in each, and the invitations waiting for them. Takes a session, not an API key."},
 		func(ctx context.Context, _ *struct{}) (*meOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -98,7 +99,8 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		SessionToken string `header:"X-Session-Token"`
 		Cookie       string `header:"Cookie"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/logout", DefaultStatus: 204, Summary: "End this session"},
+	huma.Register(g, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/logout", DefaultStatus: 204, Summary: "End this session",
+		Description: "Ends the session at the identity service and forgets the server's cached copy; the token or cookie stops working at once."},
 		func(ctx context.Context, in *logoutIn) (*struct{}, error) {
 			tok := in.SessionToken
 			return nil, s.d.Identities.Logout(ctx, tok, in.Cookie)
@@ -110,7 +112,8 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 			Tenant string `json:"tenant" doc:"the slug of the company that invited you"`
 		} `nameHint:"InvitationAcceptance"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation"},
+	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation",
+		Description: "Makes the caller a member of the inviting company with the invitation's role. The invitation must be addressed to the caller (another person's answers 404) and still pending; an accepted, revoked or expired one answers 409."},
 		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -133,7 +136,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []Member `json:"items"`
 		} `nameHint:"MemberList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members"},
+	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members",
+		Description: "The company's members with their roles, by name."},
 		func(ctx context.Context, _ *struct{}) (*membersOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -150,7 +154,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		} `nameHint:"MemberRoleChange"`
 	}
 	type memberOut struct{ Body Member }
-	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role"},
+	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role",
+		Description: "Gives the member another role, built-in or custom; it applies from their next request. The last owner cannot be demoted (409), and only an owner may make or unmake owners. Needs members.manage."},
 		func(ctx context.Context, in *memberIn) (*memberOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -165,7 +170,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type idPath struct {
 		ID uuid.UUID `path:"identity_id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member"},
+	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member",
+		Description: "Takes the person out of the company; their records stay. The last owner cannot be removed (409), and only an owner may remove an owner. Needs members.manage."},
 		func(ctx context.Context, in *idPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -182,7 +188,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		} `nameHint:"NewInvitation"`
 	}
 	type invitationOut struct{ Body Invitation }
-	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person"},
+	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person",
+		Description: "Invites a person by email with a role; they receive a link to set a password (or sign in) and then accept at POST /api/v1/invitations/{id}/accept. A new invitation replaces a pending one to the same address. Only an owner may invite an owner. Needs members.manage."},
 		func(ctx context.Context, in *inviteIn) (*invitationOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -199,7 +206,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []Invitation `json:"items"`
 		} `nameHint:"InvitationList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations"},
+	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations",
+		Description: "Invitations of the company, pending, accepted and revoked. Needs members.manage."},
 		func(ctx context.Context, _ *struct{}) (*invitationsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -212,7 +220,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type uuidPath struct {
 		ID uuid.UUID `path:"id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation"},
+	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation",
+		Description: "Withdraws a pending invitation; accepting it then answers 409. Needs members.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -226,7 +235,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []Role `json:"items"`
 		} `nameHint:"RoleList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles"},
+	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles",
+		Description: "The built-in roles (owner, admin, manager, agent, viewer) and the company's custom roles, with their permissions and record scope."},
 		func(ctx context.Context, _ *struct{}) (*rolesOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -241,7 +251,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []permissionView `json:"items"`
 		} `nameHint:"PermissionList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold"},
+	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold",
+		Description: "The catalogue of permissions a custom role may grant, with labels in English and Chinese."},
 		func(ctx context.Context, _ *struct{}) (*permsOut, error) {
 			if _, err := tenantOf(ctx); err != nil {
 				return nil, err
@@ -261,7 +272,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		} `nameHint:"NewRole"`
 	}
 	type roleOut struct{ Body Role }
-	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role",
+		Description: "A custom role with a key, a name, the permissions it grants and the records it sees (own, team or all). Members and API keys can then be given it. Needs roles.manage."},
 		func(ctx context.Context, in *createRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -277,7 +289,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Key  string `path:"key" maxLength:"40"`
 		Body roleUpdate
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role",
+		Description: "Replaces a custom role's name, permissions and scope; members holding it get the new grants on their next request. Built-in roles answer 409. Needs roles.manage."},
 		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -292,7 +305,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type keyPath struct {
 		Key string `path:"key" maxLength:"40"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role",
+		Description: "Deletes a custom role that no member or active API key holds (409 otherwise); built-in roles cannot be deleted (409). Needs roles.manage."},
 		func(ctx context.Context, in *keyPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -306,7 +320,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []Team `json:"items"`
 		} `nameHint:"TeamList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams"},
+	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams",
+		Description: "The company's teams and their members. A role whose scope is team sees the records of its teammates."},
 		func(ctx context.Context, _ *struct{}) (*teamsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -317,7 +332,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			return out, err
 		})
 	type teamOut struct{ Body Team }
-	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team"},
+	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team",
+		Description: "A team with a name and members (member identity ids). Needs roles.manage."},
 		func(ctx context.Context, in *struct{ Body teamInput }) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -333,7 +349,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		ID   uuid.UUID `path:"id"`
 		Body teamInput
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members"},
+	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members",
+		Description: "Renames the team and replaces its member list. Needs roles.manage."},
 		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -345,7 +362,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return &teamOut{Body: tm}, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team"},
+	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team",
+		Description: "Deletes the team; its members stay in the company. Needs roles.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -359,7 +377,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Items []APIKey `json:"items"`
 		} `nameHint:"APIKeyList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys"},
+	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys",
+		Description: "Every API key of the company, revoked ones last. Only the key's prefix is shown; the secret is never shown again after creation. Needs api_keys.manage."},
 		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -381,7 +400,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			Key string `json:"key" doc:"the full key; shown only now, store it safely"`
 		} `nameHint:"CreatedAPIKey"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key"},
+	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key",
+		Description: "Creates a key that acts in this company with the given role (any role but owner). The answer carries the full key, the only time it is shown: send it as Authorization: Bearer ck_.... Needs api_keys.manage."},
 		func(ctx context.Context, in *createKeyIn) (*createKeyOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -395,7 +415,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			out.Body.APIKey, out.Body.Key = k, full
 			return out, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key"},
+	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key",
+		Description: "Stops the key at once: the next request with it gets 401. Needs api_keys.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -432,7 +453,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 
 	type settingsOut struct{ Body Settings }
-	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings"},
+	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings",
+		Description: "The company's name, slug, time zone, locale, currency and which modules are on."},
 		func(ctx context.Context, _ *struct{}) (*settingsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -441,7 +463,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			st, err := s.GetSettings(ctx, t)
 			return &settingsOut{Body: st}, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings"},
+	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings",
+		Description: "Changes the given settings and leaves the others. Turning a module off makes its routes answer 403 for everyone in the company. Needs settings.manage."},
 		func(ctx context.Context, in *struct{ Body SettingsUpdate }) (*settingsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -470,7 +493,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			NextCursor string      `json:"next_cursor,omitempty"`
 		} `nameHint:"AuditPage"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first"},
+	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first",
+		Description: "Every change in the company, newest first, with who made it and a before/after diff (sensitive values masked). Filter by entity, record, action, actor and time; keyset pages through next_cursor. Needs audit.read."},
 		func(ctx context.Context, in *auditIn) (*auditOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {

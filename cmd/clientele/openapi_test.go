@@ -333,3 +333,57 @@ func TestOpenAPIEnumsAndPatterns(t *testing.T) {
 		}
 	}
 }
+
+// Every operation is tagged with a tag the document describes, and has a
+// description of its own; the document names a server and a contact.
+func TestOpenAPIOperationsAreDescribed(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		defined := map[string]bool{}
+		tags, _ := doc["tags"].([]any)
+		for _, x := range tags {
+			tag := x.(map[string]any)
+			defined[tag["name"].(string)] = true
+			if d, _ := tag["description"].(string); len(d) < 10 {
+				t.Errorf("%s: tag %v has no description", version, tag["name"])
+			}
+		}
+		used := map[string]bool{}
+		ops := 0
+		for p, item := range doc["paths"].(map[string]any) {
+			for method, o := range item.(map[string]any) {
+				op := o.(map[string]any)
+				ops++
+				opTags, _ := op["tags"].([]any)
+				if len(opTags) == 0 {
+					t.Errorf("%s: %s %s has no tag", version, method, p)
+				}
+				for _, tg := range opTags {
+					used[tg.(string)] = true
+					if !defined[tg.(string)] {
+						t.Errorf("%s: %s %s: tag %v is not described at the top", version, method, p, tg)
+					}
+				}
+				d, _ := op["description"].(string)
+				if len(d) < 20 || d == op["summary"] {
+					t.Errorf("%s: %s %s (%v) has no description of its own", version, method, p, op["operationId"])
+				}
+			}
+		}
+		for tg := range defined {
+			if !used[tg] {
+				t.Errorf("%s: tag %s describes no operation", version, tg)
+			}
+		}
+		if ops < 60 {
+			t.Errorf("%s: %d operations", version, ops)
+		}
+		servers, _ := doc["servers"].([]any)
+		if len(servers) == 0 || servers[0].(map[string]any)["url"] == "" {
+			t.Errorf("%s: servers %v", version, doc["servers"])
+		}
+		if c, _ := doc["info"].(map[string]any)["contact"].(map[string]any); c["url"] == nil {
+			t.Errorf("%s: info has no contact", version)
+		}
+	}
+}

@@ -375,7 +375,8 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 	type exportGetIn struct {
 		ID uuid.UUID `path:"id" doc:"the export id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link"},
+	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link",
+		Description: "Progress while the export runs; once it has succeeded, the row count, the download link (GET .../exports/{id}/download, a stream of the file) and when the file expires. Needs profiles.read."},
 		func(ctx context.Context, in *exportGetIn) (*exportOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

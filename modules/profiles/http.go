@@ -124,7 +124,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		})
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
-	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer"},
+	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
+		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -140,7 +141,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		ID   uuid.UUID `path:"id"`
 		Body CustomerUpdate
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer"},
+	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer",
+		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write."},
 		func(ctx context.Context, in *updateIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -162,7 +164,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			_, err = m.DeleteCustomer(ctx, t.ID, in.ID, false)
 			return nil, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer"},
+	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer",
+		Description: "Brings a soft-deleted customer back. Needs profiles.write."},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -362,7 +362,8 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			Items []*ImportView `json:"items"`
 		} `nameHint:"ImportList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first"},
+	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first",
+		Description: "The company's recent imports with format, mode, who started them and their counts. Needs profiles.read."},
 		func(ctx context.Context, _ *struct{}) (*importListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -386,7 +387,8 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 		ID uuid.UUID `path:"id" doc:"the import id"`
 	}
 	type importViewOut struct{ Body *ImportView }
-	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA"},
+	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA",
+		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs profiles.read."},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -414,7 +416,8 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 		} `nameHint:"ImportStart"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
-		Summary: "Run an uploaded import in the background"},
+		Summary:     "Run an uploaded import in the background",
+		Description: "Queues the import with a column mapping (column to field: name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs profiles.write."},
 		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -180,7 +180,8 @@ func (m *Module) mergeRoutes(api huma.API) {
 		} `nameHint:"DuplicateGroupList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-duplicate-customers", Method: http.MethodGet, Path: "/customers/duplicates",
-		Summary: "Customers sharing an email or phone"},
+		Summary:     "Customers sharing an email or phone",
+		Description: "Groups of customers that share a normalised email or phone, largest first, to review before POST .../customers/merge. Needs profiles.read."},
 		func(ctx context.Context, in *struct {
 			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*dupOut, error) {

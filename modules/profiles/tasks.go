@@ -209,7 +209,8 @@ type Notification struct {
 
 func (m *Module) taskRoutes(api huma.API) {
 	type taskOut struct{ Body *Task }
-	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", DefaultStatus: 201, Summary: "Create a follow-up task"},
+	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", DefaultStatus: 201, Summary: "Create a follow-up task",
+		Description: "A follow-up task about a customer, due at a time, assigned to a member (the caller by default); the assignee is notified when it falls due. Needs profiles.write."},
 		func(ctx context.Context, in *struct{ Body TaskInput }) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -232,7 +233,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			Items []Task `json:"items"`
 		} `nameHint:"TaskList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first"},
+	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first",
+		Description: "Open tasks by default, soonest due first: the caller's own, or another member's (assignee) or a customer's. Needs profiles.read."},
 		func(ctx context.Context, in *listTasksIn) (*tasksOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -276,7 +278,8 @@ func (m *Module) taskRoutes(api huma.API) {
 	type taskIDIn struct {
 		ID uuid.UUID `path:"id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "complete-task", Method: http.MethodPost, Path: "/tasks/{id}/complete", Summary: "Mark a task done"},
+	huma.Register(api, huma.Operation{OperationID: "complete-task", Method: http.MethodPost, Path: "/tasks/{id}/complete", Summary: "Mark a task done",
+		Description: "Marks an open task done; a task that is done or canceled answers 409. Needs profiles.write."},
 		func(ctx context.Context, in *taskIDIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -301,7 +304,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			Until time.Time `json:"until" doc:"remind again at this time"`
 		} `nameHint:"TaskSnooze"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later"},
+	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later",
+		Description: "Moves an open task's due time later, so its reminder comes again then. Needs profiles.write."},
 		func(ctx context.Context, in *snoozeIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -329,7 +333,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			Unread int            `json:"unread"`
 		} `nameHint:"NotificationList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-notifications", Method: http.MethodGet, Path: "/notifications", Summary: "My notifications, newest first, with the unread count"},
+	huma.Register(api, huma.Operation{OperationID: "list-notifications", Method: http.MethodGet, Path: "/notifications", Summary: "My notifications, newest first, with the unread count",
+		Description: "The caller's own notifications (reminders of tasks falling due), newest first, and how many are unread."},
 		func(ctx context.Context, in *struct {
 			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*notesOut, error) {
@@ -349,7 +354,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			})
 			return out, db.Classify(err, "notification")
 		})
-	huma.Register(api, huma.Operation{OperationID: "read-notification", Method: http.MethodPost, Path: "/notifications/{id}/read", DefaultStatus: 204, Summary: "Mark one notification read"},
+	huma.Register(api, huma.Operation{OperationID: "read-notification", Method: http.MethodPost, Path: "/notifications/{id}/read", DefaultStatus: 204, Summary: "Mark one notification read",
+		Description: "Marks one of the caller's notifications read; reading it twice is harmless."},
 		func(ctx context.Context, in *taskIDIn) (*struct{}, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -367,7 +373,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			})
 			return nil, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "read-all-notifications", Method: http.MethodPost, Path: "/notifications/read-all", DefaultStatus: 204, Summary: "Mark all my notifications read"},
+	huma.Register(api, huma.Operation{OperationID: "read-all-notifications", Method: http.MethodPost, Path: "/notifications/read-all", DefaultStatus: 204, Summary: "Mark all my notifications read",
+		Description: "Marks every unread notification of the caller read."},
 		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -298,7 +298,8 @@ func (m *Module) tenantTx(ctx context.Context, perm string, fn func(ctx context.
 
 // Routes registers the operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
-	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity"},
+	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity",
+		Description: "The custom fields defined on an entity (customers), in form order; archived ones too with archived=true."},
 		func(ctx context.Context, in *entityIn) (*listOut, error) {
 			if err := m.svc.checkEntity(in.Entity); err != nil {
 				return nil, err
@@ -319,6 +320,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return out, err
 		})
 	huma.Register(api, huma.Operation{OperationID: "create-field", Method: http.MethodPost, Path: "/fields/{entity}", Summary: "Define a custom field",
+		Description:   "Adds a custom field to an entity: a key, labels in English and Chinese, a type, options for select types, and flags (required, unique, filterable, sortable, sensitive). A key in use answers 409. Needs fields.manage.",
 		DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *createIn) (*defOut, error) {
 			b := in.Body
@@ -393,7 +395,8 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field"},
+	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
+		Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."},
 		func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
 			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {

@@ -35,3 +35,8 @@ func (Type) Schema(huma.Registry) *huma.Schema {
 	}
 	return s
 }
+
+// APITags describes the tag of the custom-field operations.
+func (m *Module) APITags() []*huma.Tag {
+	return []*huma.Tag{{Name: "fields", Description: "Custom fields: definitions per entity, with type changes converted in the background."}}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"regexp"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -108,6 +109,9 @@ func New(o Options) *Server {
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
 	cfg.Info.Description = "Multi-tenant CRM. Tenant-scoped operations live under /api/v1/t/{tenant}. Errors are RFC 9457 problem documents that name the offending field."
+	public := strings.TrimRight(nonEmpty(o.PublicURL, "http://localhost:8080"), "/")
+	cfg.Info.Contact = &huma.Contact{Name: "Clientele API reference", URL: public + "/api/v1/docs"}
+	cfg.Servers = []*huma.Server{{URL: public, Description: "This installation (CLIENTELE_PUBLIC_URL)"}}
 	cfg.OpenAPIPath = "" // documentRoutes serves the document
 	cfg.DocsPath = ""
 	cfg.SchemasPath = "/api/v1/schemas"
@@ -128,6 +132,12 @@ func New(o Options) *Server {
 	app.Get("/api/v1/docs", serveDocs)
 	app.Get("/api/v1/docs.js", serveDocsJS)
 
+	for _, m := range o.Modules {
+		if d, ok := m.(module.Documenter); ok {
+			s.API.OpenAPI().Tags = append(s.API.OpenAPI().Tags, d.APITags()...)
+		}
+	}
+	sort.Slice(s.API.OpenAPI().Tags, func(i, j int) bool { return s.API.OpenAPI().Tags[i].Name < s.API.OpenAPI().Tags[j].Name })
 	for _, m := range o.Modules {
 		if r, ok := m.(module.Router); ok {
 			r.Routes(s.TenantGroup(m.Name()), tenantRouter{Router: app.Group("/api/v1/t/:tenant"), enter: s.tenantFiber(m.Name())})
@@ -170,8 +180,8 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 			Description: "The company's slug, as in /api/v1/t/acme/...",
 			Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
 		}}, op.Parameters...)
-		if len(op.Tags) == 0 && moduleName != "" {
-			op.Tags = []string{moduleName}
+		if len(op.Tags) == 0 {
+			op.Tags = []string{pathTag(op.Path)}
 		}
 	})
 	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
@@ -448,6 +458,16 @@ func deadline(d time.Duration) fiber.Handler {
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
+}
+
+// pathTag is the tag of a tenant-scoped operation: the first segment of its path
+// under the tenant (/api/v1/t/{tenant}/customers/{id} is "customers").
+func pathTag(p string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(p, TenantPrefix), "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }
 
 func nonEmpty(s, def string) string {

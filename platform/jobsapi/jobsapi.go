@@ -140,6 +140,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/jobs/{id}", Summary: "Get a job and its progress",
+		Description: "One background job of the company: type, status, attempts, progress and, when finished, its result or error. Needs jobs.read.",
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
 		t, err := require(ctx, PermRead)
 		if err != nil {
