@@ -65,13 +65,20 @@ func deleteSearchRows(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids []uu
 	return nil
 }
 
-// findDuplicates returns live customers other than self sharing a contact key.
-func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) ([]uuid.UUID, error) {
+// contactClash is a contact key that another customer holds.
+type contactClash struct {
+	Key        string    `bun:"key"`
+	CustomerID uuid.UUID `bun:"customer_id"`
+}
+
+// findDuplicates returns the contact keys that live customers other than self
+// hold, with who holds them.
+func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) ([]contactClash, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	var ids []uuid.UUID
-	err := tx.NewRaw(`SELECT DISTINCT cc.customer_id FROM customer_contacts cc
-		WHERE cc.tenant_id = ? AND cc.key IN (?) AND cc.customer_id <> ? LIMIT 20`, tenant, bun.In(keys), self).Scan(ctx, &ids)
-	return ids, err
+	var out []contactClash
+	err := tx.NewRaw(`SELECT DISTINCT cc.key, cc.customer_id FROM customer_contacts cc
+		WHERE cc.tenant_id = ? AND cc.key IN (?) AND cc.customer_id <> ? ORDER BY 1, 2 LIMIT 20`, tenant, bun.In(keys), self).Scan(ctx, &out)
+	return out, err
 }
