@@ -752,3 +752,20 @@ func TestAccountRoutesTakeSessionsOnly(t *testing.T) {
 		}
 	}
 }
+
+// Any wrong method on a path the API serves answers 405 and says which methods
+// it takes.
+func TestWrongMethodAnswers405WithAllow(t *testing.T) {
+	a := newApp(t)
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/api/v1/t/acme/customers/" + uuid.NewString(), "GET, PATCH, DELETE"},
+		{"PUT", "/api/v1/me", "GET"},
+		{"DELETE", "/api/v1/tenants", "POST"},
+		{"PATCH", "/api/v1/t/acme/exports/" + uuid.NewString() + "/download", "GET, HEAD"},
+	} {
+		code, body, hdr := a.call(c.method, c.path, "")
+		if code != 405 || hdr.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q %s, want 405 with Allow %q", c.method, c.path, code, hdr.Get("Allow"), body, c.allow)
+		}
+	}
+}

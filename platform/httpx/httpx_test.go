@@ -378,3 +378,31 @@ func TestGuardRunsOncePerRequest(t *testing.T) {
 		t.Fatalf("status %d, guard ran %d times", code, calls)
 	}
 }
+
+// A wrong method on a path that exists answers 405 with Allow; a path that does
+// not exist stays 404.
+func TestWrongMethodOnAKnownPathIs405(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	id := uuid.NewString()
+	for _, c := range []struct {
+		method, path, allow string
+	}{
+		{"PUT", "/api/v1/t/" + slug + "/widgets/" + id, "GET"},
+		{"DELETE", "/api/v1/t/" + slug + "/widgets", "POST"},
+		{"PATCH", "/api/v1/t/no-such-co/widgets/" + id, "GET"},
+		{"POST", "/api/v1/openapi.json", "GET, HEAD"},
+		{"DELETE", "/api/v1/t/" + slug + "/raw/ping", "GET, HEAD"},
+	} {
+		resp, body := h.do(t, c.method, c.path, "", nil)
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != c.allow || !strings.Contains(body, `"code":"method_not_allowed"`) {
+			t.Errorf("%s %s: %d, Allow %q, %s; want 405 with Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), body, c.allow)
+		}
+	}
+	for _, p := range []string{"/api/v1/t/" + slug + "/nothing", "/api/v1/nope", "/api/v1/t/" + slug + "/widgets/" + id + "/more"} {
+		if resp, body := h.do(t, "PUT", p, "", nil); resp.StatusCode != 404 {
+			t.Errorf("PUT %s: %d %s, want 404", p, resp.StatusCode, body)
+		}
+	}
+}

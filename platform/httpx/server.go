@@ -60,10 +60,11 @@ type Options struct {
 
 // Server is the public HTTP app.
 type Server struct {
-	App  *fiber.App
-	API  huma.API
-	opts Options
-	log  *slog.Logger
+	App   *fiber.App
+	API   huma.API
+	opts  Options
+	log   *slog.Logger
+	allow allowTable
 }
 
 var installOnce sync.Once
@@ -150,6 +151,10 @@ func New(o Options) *Server {
 func (s *Server) Finish(spa fiber.Handler) {
 	s.App.Use("/api", func(c *fiber.Ctx) error {
 		c.Locals(unmatchedKey, true)
+		if allow := s.allow.allowed(s.App, utils.CopyString(c.Path())); allow != "" {
+			c.Set(fiber.HeaderAllow, allow)
+			return errs.E(errs.MethodNotAllowed, "This address does not take %s; it takes %s.", methodLabel(c), allow)
+		}
 		return fiber.ErrNotFound
 	})
 	s.App.Use(func(c *fiber.Ctx) error {
