@@ -406,3 +406,28 @@ func TestWrongMethodOnAKnownPathIs405(t *testing.T) {
 		}
 	}
 }
+
+// An error is never a CSV table: with Accept: text/csv it falls back to a JSON
+// problem document; XML callers get problem+xml.
+func TestErrorsAreNeverCSV(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	for _, c := range []struct{ accept, ctype, bodyStart string }{
+		{"text/csv", "application/problem+json", "{"},
+		{"text/csv, application/json;q=0.5", "application/problem+json", "{"},
+		{"application/xml", "application/problem+xml", "<?xml"},
+		{"", "application/problem+json", "{"},
+	} {
+		for _, r := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/t/" + slug + "/widgets", `{"name":"","size":-1}`}, // 422 from Huma
+			{"GET", "/api/v1/t/" + slug + "/widgets/" + uuid.NewString(), ""},    // 404 from the handler
+			{"GET", "/api/v1/t/" + slug + "/widgets-fail", ""},                  // 500
+		} {
+			resp, body := h.do(t, r.method, r.path, r.body, map[string]string{"Accept": c.accept})
+			if resp.StatusCode < 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.HasPrefix(body, c.bodyStart) {
+				t.Errorf("Accept %q, %s %s: %d %s %.80s; want %s", c.accept, r.method, r.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.ctype)
+			}
+		}
+	}
+}
