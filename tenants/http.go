@@ -34,11 +34,7 @@ func sessionFrom(ctx context.Context) (Session, error) {
 // PublicRoutes registers the operations outside any tenant: signup, the current
 // identity, logout and accepting an invitation. Each needs a signed-in person.
 func (s *Service) PublicRoutes(srv *httpx.Server) {
-	g := huma.NewGroup(srv.API, "/api/v1")
-	g.UseSimpleModifier(func(op *huma.Operation) {
-		op.Tags = []string{"account"}
-		op.Security = httpx.SessionOnly
-	})
+	g := srv.AccountGroup()
 	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())
 		sess, err := s.Identify(hctx.Context(), CredentialsFrom(httpx.HeaderOf(hctx), r.Method, r.ClientIP))
@@ -62,7 +58,9 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 	}
 	type membershipOut struct{ Body Membership }
 	huma.Register(g, huma.Operation{OperationID: "create-tenant", Method: http.MethodPost, Path: "/tenants", DefaultStatus: 201,
-		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner."},
+		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner.",
+		Responses: httpx.Refusals(map[int]string{409: "A company already has this slug; choose another."}),
+	},
 		func(ctx context.Context, in *createIn) (*membershipOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -113,7 +111,9 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		} `nameHint:"InvitationAcceptance"`
 	}
 	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation",
-		Description: "Makes the caller a member of the inviting company with the invitation's role. The invitation must be addressed to the caller (another person's answers 404) and still pending; an accepted, revoked or expired one answers 409."},
+		Description: "Makes the caller a member of the inviting company with the invitation's role. The invitation must be addressed to the caller (another person's answers 404) and still pending; an accepted, revoked or expired one answers 409.",
+		Responses:   httpx.Refusals(map[int]string{404: "No such company, or no invitation with this id addressed to the caller.", 409: "The invitation was accepted, revoked or has expired; ask for a new one."}),
+	},
 		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -155,7 +155,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	}
 	type memberOut struct{ Body Member }
 	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role",
-		Description: "Gives the member another role, built-in or custom; it applies from their next request. The last owner cannot be demoted (409), and only an owner may make or unmake owners. Needs members.manage."},
+		Description: "Gives the member another role, built-in or custom; it applies from their next request. The last owner cannot be demoted (409), and only an owner may make or unmake owners. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The change would leave the company without an owner."}),
+	},
 		func(ctx context.Context, in *memberIn) (*memberOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -171,7 +173,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		ID uuid.UUID `path:"identity_id"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member",
-		Description: "Takes the person out of the company; their records stay. The last owner cannot be removed (409), and only an owner may remove an owner. Needs members.manage."},
+		Description: "Takes the person out of the company; their records stay. The last owner cannot be removed (409), and only an owner may remove an owner. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The member is the company's last owner."}),
+	},
 		func(ctx context.Context, in *idPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -189,7 +193,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	}
 	type invitationOut struct{ Body Invitation }
 	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person",
-		Description: "Invites a person by email with a role; they receive a link to set a password (or sign in) and then accept at POST /api/v1/invitations/{id}/accept. A new invitation replaces a pending one to the same address. Only an owner may invite an owner. Needs members.manage."},
+		Description: "Invites a person by email with a role; they receive a link to set a password (or sign in) and then accept at POST /api/v1/invitations/{id}/accept. A new invitation replaces a pending one to the same address. Only an owner may invite an owner. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The person is a member already."}),
+	},
 		func(ctx context.Context, in *inviteIn) (*invitationOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -273,7 +279,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	}
 	type roleOut struct{ Body Role }
 	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role",
-		Description: "A custom role with a key, a name, the permissions it grants and the records it sees (own, team or all). Members and API keys can then be given it. Needs roles.manage."},
+		Description: "A custom role with a key, a name, the permissions it grants and the records it sees (own, team or all). Members and API keys can then be given it. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "A role with this key exists already."}),
+	},
 		func(ctx context.Context, in *createRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -290,7 +298,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Body roleUpdate
 	}
 	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role",
-		Description: "Replaces a custom role's name, permissions and scope; members holding it get the new grants on their next request. Built-in roles answer 409. Needs roles.manage."},
+		Description: "Replaces a custom role's name, permissions and scope; members holding it get the new grants on their next request. Built-in roles answer 409. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Built-in roles cannot be changed."}),
+	},
 		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -306,7 +316,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Key string `path:"key" maxLength:"40"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role",
-		Description: "Deletes a custom role that no member or active API key holds (409 otherwise); built-in roles cannot be deleted (409). Needs roles.manage."},
+		Description: "Deletes a custom role that no member or active API key holds (409 otherwise); built-in roles cannot be deleted (409). Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The role is built in, or members or active API keys still hold it."}),
+	},
 		func(ctx context.Context, in *keyPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -333,7 +345,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 	type teamOut struct{ Body Team }
 	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team",
-		Description: "A team with a name and members (member identity ids). Needs roles.manage."},
+		Description: "A team with a name and members (member identity ids). Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "A team with this name exists already."}),
+	},
 		func(ctx context.Context, in *struct{ Body teamInput }) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -350,7 +364,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Body teamInput
 	}
 	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members",
-		Description: "Renames the team and replaces its member list. Needs roles.manage."},
+		Description: "Renames the team and replaces its member list. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another team has this name."}),
+	},
 		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {

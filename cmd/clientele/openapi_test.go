@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -384,6 +385,125 @@ func TestOpenAPIOperationsAreDescribed(t *testing.T) {
 		}
 		if c, _ := doc["info"].(map[string]any)["contact"].(map[string]any); c["url"] == nil {
 			t.Errorf("%s: info has no contact", version)
+		}
+	}
+}
+
+// op finds an operation by its id.
+func op(t *testing.T, doc map[string]any, id string) (string, string, map[string]any) {
+	t.Helper()
+	for p, item := range doc["paths"].(map[string]any) {
+		for method, o := range item.(map[string]any) {
+			if o.(map[string]any)["operationId"] == id {
+				return method, p, o.(map[string]any)
+			}
+		}
+	}
+	t.Fatalf("no operation %s", id)
+	return "", "", nil
+}
+
+func contentTypes(r map[string]any) string {
+	c, _ := r["content"].(map[string]any)
+	var out []string
+	for k := range c {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// Operations list the statuses they really answer, every error as a problem in
+// JSON and XML, and reads their other representations.
+func TestOpenAPIDocumentsErrorsAndRepresentations(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		for p, item := range doc["paths"].(map[string]any) {
+			for method, o := range item.(map[string]any) {
+				o := o.(map[string]any)
+				resps := o["responses"].(map[string]any)
+				need := []string{"401", "503", "default"}
+				if strings.HasPrefix(p, "/api/v1/t/") {
+					need = append(need, "403", "404", "429")
+				}
+				params, _ := o["parameters"].([]any)
+				inputs := o["requestBody"] != nil
+				for _, x := range params {
+					if x.(map[string]any)["name"] != "tenant" {
+						inputs = true
+					}
+				}
+				if inputs {
+					need = append(need, "422")
+				}
+				if o["requestBody"] != nil {
+					need = append(need, "400", "413", "415")
+				}
+				for _, code := range need {
+					r, ok := resps[code].(map[string]any)
+					if !ok {
+						t.Errorf("%s: %s %s does not document %s", version, method, p, code)
+						continue
+					}
+					if got := contentTypes(r); got != "application/problem+json application/problem+xml" {
+						t.Errorf("%s: %s %s %s: content %s", version, method, p, code, got)
+					}
+				}
+				for code, r := range resps {
+					if n, _ := strconv.Atoi(code); n >= 400 && contentTypes(r.(map[string]any)) != "application/problem+json application/problem+xml" {
+						t.Errorf("%s: %s %s %s is not a problem document", version, method, p, code)
+					}
+				}
+				unauth, _ := resps["401"].(map[string]any)
+				if h, _ := unauth["headers"].(map[string]any); h["WWW-Authenticate"] == nil {
+					t.Errorf("%s: %s %s: 401 without WWW-Authenticate", version, method, p)
+				}
+				if r, ok := resps["429"].(map[string]any); ok {
+					if h, _ := r["headers"].(map[string]any); h["Retry-After"] == nil {
+						t.Errorf("%s: %s %s: 429 without Retry-After", version, method, p)
+					}
+				}
+			}
+		}
+		for id, codes := range map[string][]string{
+			"create-tenant": {"409"}, "accept-invitation": {"404", "409"}, "create-customer": {"409"}, "update-field": {"202", "404", "409", "422"},
+			"create-field": {"409"}, "delete-role": {"409"}, "remove-member": {"409"}, "start-import": {"409"}, "upload-import": {"409", "413", "415"},
+			"cancel-job": {"409"}, "complete-task": {"409"},
+		} {
+			method, p, o := op(t, doc, id)
+			for _, c := range codes {
+				r, ok := o["responses"].(map[string]any)[c].(map[string]any)
+				if !ok {
+					t.Errorf("%s: %s (%s %s) does not document %s", version, id, method, p, c)
+					continue
+				}
+				if d, _ := r["description"].(string); len(d) < 15 {
+					t.Errorf("%s: %s %s says only %q", version, id, c, d)
+				}
+			}
+		}
+		// update-field's 202 carries the field with its pending conversion.
+		_, _, uf := op(t, doc, "update-field")
+		accepted := uf["responses"].(map[string]any)["202"].(map[string]any)
+		if b, _ := json.Marshal(accepted["content"]); !strings.Contains(string(b), `"application/json":{"schema":{"$ref":"#/components/schemas/FieldDefinition"}}`) {
+			t.Errorf("%s: update-field 202 content %s", version, b)
+		}
+		for id, want := range map[string]string{
+			"list-customers":  "application/json application/xml text/csv",
+			"list-members":    "application/json application/xml text/csv",
+			"list-audit":      "application/json application/xml text/csv",
+			"get-customer":    "application/json application/xml",
+			"get-me":          "application/json application/xml",
+			"create-customer": "application/json",
+		} {
+			_, _, o := op(t, doc, id)
+			for code, r := range o["responses"].(map[string]any) {
+				if n, _ := strconv.Atoi(code); n >= 200 && n < 300 {
+					if got := contentTypes(r.(map[string]any)); got != want {
+						t.Errorf("%s: %s %s answers %s, want %s", version, id, code, got, want)
+					}
+				}
+			}
 		}
 	}
 }

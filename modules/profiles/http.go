@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -64,7 +65,9 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		Body           CustomerInput
 	}
 	huma.Register(api, huma.Operation{OperationID: "create-customer", Method: http.MethodPost, Path: "/customers", DefaultStatus: 201,
-		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true."},
+		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true.",
+		Responses: httpx.Refusals(map[int]string{409: "An email or phone belongs to another customer already (errors names each, the detail links the customer; send allow_duplicate=true to create anyway), or a unique custom value is taken."}),
+	},
 		func(ctx context.Context, in *createIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -142,7 +145,9 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		Body CustomerUpdate
 	}
 	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer",
-		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write."},
+		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "A unique custom value belongs to another customer."}),
+	},
 		func(ctx context.Context, in *updateIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

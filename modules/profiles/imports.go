@@ -22,6 +22,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -338,7 +339,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/imports", DefaultStatus: 201,
 		Summary:      "Upload a spreadsheet of customers",
 		Description:  "Answers with the columns, the first 20 rows, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start.",
-		MaxBodyBytes: ImportMaxBytes + 1<<20},
+		MaxBodyBytes: ImportMaxBytes + 1<<20,
+		Responses:    httpx.Refusals(map[int]string{409: "Imports need the blob store and the worker, which this installation does not run.", 413: "The file is larger than imports accept."}),
+	},
 		func(ctx context.Context, in *importUploadIn) (*importUploadOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -417,7 +420,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
 		Summary:     "Run an uploaded import in the background",
-		Description: "Queues the import with a column mapping (column to field: name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs profiles.write."},
+		Description: "Queues the import with a column mapping (column to field: name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The import has run or is running already; upload the file again to run it once more."}),
+	},
 		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -430,7 +435,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
-		Description: "What earlier batches imported stays; revert undoes it."},
+		Description: "What earlier batches imported stays; revert undoes it.",
+		Responses:   httpx.Refusals(map[int]string{409: "Only a waiting or running import can be canceled."}),
+	},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -443,7 +450,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
-		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}."},
+		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}.",
+		Responses: httpx.Refusals(map[int]string{409: "Only a completed, failed or canceled import can be reverted."}),
+	},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -279,7 +280,9 @@ func (m *Module) taskRoutes(api huma.API) {
 		ID uuid.UUID `path:"id"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "complete-task", Method: http.MethodPost, Path: "/tasks/{id}/complete", Summary: "Mark a task done",
-		Description: "Marks an open task done; a task that is done or canceled answers 409. Needs profiles.write."},
+		Description: "Marks an open task done; a task that is done or canceled answers 409. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
+	},
 		func(ctx context.Context, in *taskIDIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -305,7 +308,9 @@ func (m *Module) taskRoutes(api huma.API) {
 		} `nameHint:"TaskSnooze"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later",
-		Description: "Moves an open task's due time later, so its reminder comes again then. Needs profiles.write."},
+		Description: "Moves an open task's due time later, so its reminder comes again then. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
+	},
 		func(ctx context.Context, in *snoozeIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {

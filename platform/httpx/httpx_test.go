@@ -421,13 +421,27 @@ func TestErrorsAreNeverCSV(t *testing.T) {
 	} {
 		for _, r := range []struct{ method, path, body string }{
 			{"POST", "/api/v1/t/" + slug + "/widgets", `{"name":"","size":-1}`}, // 422 from Huma
-			{"GET", "/api/v1/t/" + slug + "/widgets/" + uuid.NewString(), ""},    // 404 from the handler
+			{"GET", "/api/v1/t/" + slug + "/widgets/" + uuid.NewString(), ""},   // 404 from the handler
 			{"GET", "/api/v1/t/" + slug + "/widgets-fail", ""},                  // 500
 		} {
 			resp, body := h.do(t, r.method, r.path, r.body, map[string]string{"Accept": c.accept})
 			if resp.StatusCode < 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.HasPrefix(body, c.bodyStart) {
 				t.Errorf("Accept %q, %s %s: %d %s %.80s; want %s", c.accept, r.method, r.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.ctype)
 			}
+		}
+	}
+}
+
+// A body in a media type the API only answers in, or does not know, is a 415
+// that says so, not a 400.
+func TestBodyMediaTypeIs415(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	for _, ct := range []string{"application/xml", "text/csv", "text/plain", "application/x-www-form-urlencoded"} {
+		resp, body := h.do(t, "POST", "/api/v1/t/"+slug+"/widgets", `{"name":"a","size":1}`, map[string]string{"Content-Type": ct})
+		if resp.StatusCode != 415 || !strings.Contains(body, `"code":"unsupported_media"`) || !strings.Contains(body, "media type") {
+			t.Errorf("Content-Type %s: %d %s", ct, resp.StatusCode, body)
 		}
 	}
 }

@@ -113,6 +113,11 @@ func downgradeSchema(s map[string]any) {
 		s["enum"] = []any{c}
 		delete(s, "const")
 	}
+	// 3.0 ignores a $ref's siblings (a property's description); allOf keeps them.
+	if ref, ok := s["$ref"]; ok && len(s) > 1 {
+		delete(s, "$ref")
+		s["allOf"] = []any{map[string]any{"$ref": ref}}
+	}
 }
 
 // eachSchema calls fn on every schema of an OpenAPI document decoded as JSON:

@@ -93,8 +93,14 @@ func describe(status int, msg string, fields []errs.FieldError) string {
 		parts = append(parts, f.Location+": "+f.Message)
 	}
 	lead := "Some fields are invalid"
-	if status == 400 {
+	switch status {
+	case 400:
 		lead = "The request could not be read"
+	case 415:
+		lead = "The request body is in a media type this operation does not take"
+	}
+	if status == 415 {
+		return lead + ": " + strings.Join(parts, "; ") + ". Send the body as the operation documents it (JSON, or a multipart form for uploads)."
 	}
 	return lead + ": " + strings.Join(parts, "; ") + ". Fix them and send the request again."
 }

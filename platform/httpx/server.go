@@ -175,19 +175,17 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 		if op.MaxBodyBytes == 0 {
 			op.MaxBodyBytes = int64(s.opts.BodyLimit)
 		}
-		for _, p := range op.Parameters {
-			if p.Name == "tenant" && p.In == "path" {
-				return
-			}
+		if !hasTenantParam(op) {
+			op.Parameters = append([]*huma.Param{{
+				Name: "tenant", In: "path", Required: true,
+				Description: "The company's slug, as in /api/v1/t/acme/...",
+				Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
+			}}, op.Parameters...)
 		}
-		op.Parameters = append([]*huma.Param{{
-			Name: "tenant", In: "path", Required: true,
-			Description: "The company's slug, as in /api/v1/t/acme/...",
-			Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
-		}}, op.Parameters...)
 		if len(op.Tags) == 0 {
 			op.Tags = []string{pathTag(op.Path)}
 		}
+		s.documentOperation(op, tenantGroup)
 	})
 	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		// A module's raw Fiber group may share the prefix (module "jobs", path
@@ -202,6 +200,31 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 			return
 		}
 		next(huma.WithContext(ctx, c))
+	})
+	return g
+}
+
+func hasTenantParam(op *huma.Operation) bool {
+	for _, p := range op.Parameters {
+		if p.Name == "tenant" && p.In == "path" {
+			return true
+		}
+	}
+	return false
+}
+
+// AccountGroup returns an API under /api/v1 for the operations that act for the
+// signed-in person rather than in a company: tagged account, documented as
+// taking a session only. The caller adds the middleware that verifies it.
+func (s *Server) AccountGroup() huma.API {
+	g := huma.NewGroup(s.API, "/api/v1")
+	g.UseSimpleModifier(func(op *huma.Operation) {
+		if op.MaxBodyBytes == 0 {
+			op.MaxBodyBytes = int64(s.opts.BodyLimit)
+		}
+		op.Tags = []string{"account"}
+		op.Security = SessionOnly
+		s.documentOperation(op, accountGroup)
 	})
 	return g
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -155,6 +156,8 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{
 		OperationID: "cancel-job", Method: http.MethodPost, Path: "/jobs/{id}/cancel", Summary: "Cancel a job",
 		Description: "A queued job never runs; a running job stops at its next checkpoint. Finished jobs answer 409.",
+
+		Responses: httpx.Refusals(map[int]string{409: "The job has finished already."}),
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
 		t, err := require(ctx, PermCancel)
 		if err != nil {
