@@ -270,7 +270,11 @@ func TestOpenAPINamesAndIDFormats(t *testing.T) {
 					pm := x.(map[string]any)
 					if name := pm["name"].(string); idLike(name) {
 						checked++
-						if !isUUID(pm["schema"].(map[string]any)) {
+						sc := pm["schema"].(map[string]any)
+						if pm["style"] == "deepObject" { // a filter: name[eq]=<id>
+							sc, _ = sc["properties"].(map[string]any)["eq"].(map[string]any)
+						}
+						if !isUUID(sc) {
 							t.Errorf("%s: %s %s parameter %s is not format uuid", version, method, p, name)
 						}
 					}
@@ -504,6 +508,46 @@ func TestOpenAPIDocumentsErrorsAndRepresentations(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// The customer list documents its field[op]=value filters: the grammar and every
+// operator in its description, each standard field as a deepObject parameter
+// with the operators it takes.
+func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		_, _, o := op(t, doc, "list-customers")
+		d, _ := o["description"].(string)
+		for _, want := range append([]string{"field[op]=value", "custom.<key>[op]=value", "tags[contains]=vip", "lifecycle[ne]"}, fields.Ops...) {
+			if !strings.Contains(d, want) {
+				t.Errorf("%s: list-customers description lacks %q", version, want)
+			}
+		}
+		got := map[string]string{}
+		for _, x := range o["parameters"].([]any) {
+			p := x.(map[string]any)
+			if p["style"] != "deepObject" {
+				continue
+			}
+			if p["in"] != "query" || p["explode"] != true {
+				t.Errorf("%s: filter %v: %v", version, p["name"], p)
+			}
+			var ops []string
+			for k := range p["schema"].(map[string]any)["properties"].(map[string]any) {
+				ops = append(ops, k)
+			}
+			sort.Strings(ops)
+			got[p["name"].(string)] = strings.Join(ops, ",")
+		}
+		want := map[string]string{
+			"name": "eq,in,ne,prefix", "source": "empty,eq,in,ne,prefix", "owner_id": "empty,eq,in,ne", "company_id": "empty,eq,in",
+			"created_at": "between,eq,gt,gte,lt,lte", "updated_at": "between,eq,gt,gte,lt,lte", "tags": "contains,empty,in",
+			"email": "eq,prefix", "phone": "eq,prefix",
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: filter parameters %v, want %v", version, got, want)
 		}
 	}
 }

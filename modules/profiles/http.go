@@ -80,7 +80,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			return &customerOut{Body: c}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers", Summary: "List and search customers",
-		Description: "Keyset pages (pass next_cursor as cursor). JSON by default; XML with Accept: application/xml."},
+		Description: "Keyset pages (pass next_cursor as cursor); JSON by default, XML or CSV with Accept. Needs profiles.read." + filterGrammar,
+		Parameters:  filterParams()},
 		func(ctx context.Context, in *customerListIn) (*customerListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
