@@ -394,7 +394,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		} `nameHint:"APIKeyList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys",
-		Description: "Every API key of the company, revoked ones last. Only the key's prefix is shown; the secret is never shown again after creation. Needs api_keys.manage."},
+		Description: "Every API key of the company, revoked ones last. Each key shows its prefix, the start of the key's own text: distinct within the company, so you can tell which key to revoke, and no part of the secret, which is never shown again after creation. Needs api_keys.manage."},
 		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {

@@ -611,7 +611,7 @@ type APIKey struct {
 	ID         uuid.UUID  `json:"id" bun:"id"`
 	Name       string     `json:"name" bun:"name"`
 	Role       string     `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
-	Prefix     string     `json:"prefix" bun:"prefix"`
+	Prefix     string     `json:"prefix" bun:"prefix" doc:"the start of the key's text (ck_ and the beginning of its own id), distinct within the company and no part of the secret"`
 	CreatedAt  time.Time  `json:"created_at" bun:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty" bun:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty" bun:"revoked_at"`
