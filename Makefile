@@ -12,7 +12,7 @@ BENCH_ARGS ?= -min-auth-ratio 10
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build web-build run test web-test e2e chart-lint bench lint services-start services-stop clean
+.PHONY: help deps build web-build run test web-test e2e chart-lint openapi bench lint services-start services-stop clean
 
 help:
 	@echo "make run     install what is missing, build, start PostgreSQL/Redis if needed, migrate, seed, serve on http://localhost:8080"
@@ -20,6 +20,7 @@ help:
 	@echo "make build   the binary, $(BIN)"
 	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
 	@echo "make lint    gofmt and go vet"
+	@echo "make openapi lint both API documents (Redocly, Spectral, swagger-parser), build the Go and TypeScript clients, call through the Go one"
 	@echo "make deps    the Debian packages (PostgreSQL, Redis, Chromium and a Chinese font once there is a web app), when missing"
 
 ## deps: Debian packages, installed only when their binaries are absent.
@@ -65,6 +66,11 @@ e2e:
 
 chart-lint:
 	@if [ -f scripts/chart-lint.sh ]; then bash scripts/chart-lint.sh; else echo "chart-lint: skipped: no chart lint yet"; fi
+
+## openapi: the API documents checked by third-party tools and the generated
+## clients; make test runs it too (scripts/openapi.sh, tools/openapi/).
+openapi: build
+	bash scripts/openapi.sh
 
 ## bench: services as for tests, stopped again afterwards if this started them.
 bench: deps build

@@ -57,6 +57,7 @@ fi
 
 gotest_log=$(mktemp)
 step "go test" bash -o pipefail -c 'go test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee "$1"' _ "$gotest_log"
+step "OpenAPI documents and generated clients" bash scripts/openapi.sh
 step "web unit tests" make --no-print-directory web-test
 step "browser end-to-end tests" make --no-print-directory e2e
 if [ -f scripts/chart-lint.sh ]; then

@@ -73,10 +73,20 @@ func unauthenticated() error {
 	return errs.E(errs.Unauthenticated, "Sign in first: send a session (cookie or X-Session-Token) or an API key (Authorization: Bearer ck_...).")
 }
 
+// sessionOnly refuses an API key on a route that acts for a person.
+func sessionOnly() error {
+	e := errs.E(errs.Unauthenticated, "This route acts for a person and takes a session (X-Session-Token, or the web app's session cookie), not an API key. API keys work inside their company only, under /api/v1/t/{tenant}/...")
+	e.Challenge = httpx.DefaultChallenge + `, error="invalid_token", error_description="this route takes a session token, not an API key"`
+	return e
+}
+
 // Identify verifies a person's session (not an API key) for routes outside a tenant.
 func (s *Service) Identify(ctx context.Context, c Credentials) (Session, error) {
 	if c.SessionToken == "" && c.Cookie == "" {
-		return Session{}, unauthenticated()
+		if c.APIKey != "" {
+			return Session{}, sessionOnly()
+		}
+		return Session{}, errs.E(errs.Unauthenticated, "Sign in first: this route takes a session (X-Session-Token, or the web app's session cookie).")
 	}
 	if err := s.checkCSRF(c); err != nil {
 		return Session{}, err
@@ -189,19 +199,34 @@ func (s *Service) grant(a *authz.Actor, role string, custom []string, scope stri
 	}
 }
 
-// API keys look like ck_<tenant and key id>_<secret>. Only a hash of the secret is
-// stored; the ids let the guard find the key without a cross-tenant index.
-const keyPrefix = "ck_"
+// API keys look like ck_<head>_<secret>. head carries the key's id and its
+// company's, so the guard finds the key without a cross-tenant index; only a
+// hash of the secret is stored. Keys put their own id first and end head with
+// a version byte (44 characters), so what lists show of a key (ck_ and the
+// start of head, see shownHead) differs from key to key. Keys made before put
+// the company first (43 characters); they still work, and a migration set their
+// shown prefix far enough in to reach their own id (legacyShownHead).
+const (
+	keyPrefix  = "ck_"
+	keyVersion = 1
+	// shownHead characters of head are 72 bits of the key's random id: distinct
+	// within a company, and no part of the secret.
+	shownHead = 12
+	// legacyShownHead characters of an old head reach 52 bits into the key id,
+	// after the 128 of the company's.
+	legacyShownHead = 30
+)
 
 func newKey(tenant uuid.UUID) (id uuid.UUID, full, prefix string, hash []byte) {
 	id = uuid.New()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	ids := append(tenant[:], id[:]...)
+	ids := make([]byte, 0, 33)
+	ids = append(append(append(ids, id[:]...), tenant[:]...), keyVersion)
 	head := base64.RawURLEncoding.EncodeToString(ids)
 	full = keyPrefix + head + "_" + base64.RawURLEncoding.EncodeToString(secret)
 	h := sha256.Sum256(secret)
-	return id, full, keyPrefix + head[:8], h[:]
+	return id, full, keyPrefix + head[:shownHead], h[:]
 }
 
 func parseKey(k string) (tenant, id uuid.UUID, secretHash []byte, ok bool) {
@@ -210,17 +235,30 @@ func parseKey(k string) (tenant, id uuid.UUID, secretHash []byte, ok bool) {
 	}
 	// Both parts are base64url, which may itself contain '_': split by length.
 	rest := strings.TrimPrefix(k, keyPrefix)
-	if len(rest) != 43+1+43 || rest[43] != '_' {
+	var head, sec string
+	switch {
+	case len(rest) == 44+1+43 && rest[44] == '_':
+		head, sec = rest[:44], rest[45:]
+	case len(rest) == 43+1+43 && rest[43] == '_':
+		head, sec = rest[:43], rest[44:]
+	default:
 		return tenant, id, nil, false
 	}
-	head, sec := rest[:43], rest[44:]
 	ids, err1 := base64.RawURLEncoding.DecodeString(head)
 	secret, err2 := base64.RawURLEncoding.DecodeString(sec)
-	if err1 != nil || err2 != nil || len(ids) != 32 || len(secret) != 32 {
+	if err1 != nil || err2 != nil || len(secret) != 32 {
 		return tenant, id, nil, false
 	}
-	copy(tenant[:], ids[:16])
-	copy(id[:], ids[16:])
+	switch {
+	case len(ids) == 33 && ids[32] == keyVersion:
+		copy(id[:], ids[:16])
+		copy(tenant[:], ids[16:32])
+	case len(ids) == 32:
+		copy(tenant[:], ids[:16])
+		copy(id[:], ids[16:])
+	default:
+		return tenant, id, nil, false
+	}
 	if tenant == uuid.Nil || id == uuid.Nil { // newKey never makes these
 		return tenant, id, nil, false
 	}

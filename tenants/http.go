@@ -34,11 +34,10 @@ func sessionFrom(ctx context.Context) (Session, error) {
 // PublicRoutes registers the operations outside any tenant: signup, the current
 // identity, logout and accepting an invitation. Each needs a signed-in person.
 func (s *Service) PublicRoutes(srv *httpx.Server) {
-	g := srv.Group("/api/v1")
-	g.UseSimpleModifier(func(op *huma.Operation) { op.Tags = []string{"account"} })
+	g := srv.AccountGroup()
 	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())
-		sess, err := s.Identify(hctx.Context(), CredentialsFrom(hctx.Header, r.Method, r.ClientIP))
+		sess, err := s.Identify(hctx.Context(), CredentialsFrom(httpx.HeaderOf(hctx), r.Method, r.ClientIP))
 		if err != nil {
 			srv.WriteError(hctx, err)
 			return
@@ -54,12 +53,14 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 	type createIn struct {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"100" doc:"the company's name" example:"Acme Trading 顶点贸易"`
-			Slug string `json:"slug" minLength:"1" maxLength:"40" doc:"its address in URLs: lowercase letters, digits, hyphens" example:"acme"`
-		}
+			Slug string `json:"slug" minLength:"1" maxLength:"40" pattern:"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$" doc:"its address in URLs: lowercase letters, digits and inner hyphens (the same pattern as the {tenant} path parameter)" example:"acme"`
+		} `nameHint:"TenantSignup"`
 	}
 	type membershipOut struct{ Body Membership }
 	huma.Register(g, huma.Operation{OperationID: "create-tenant", Method: http.MethodPost, Path: "/tenants", DefaultStatus: 201,
-		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner."},
+		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner.",
+		Responses: httpx.Refusals(map[int]string{409: "A company already has this slug; choose another."}),
+	},
 		func(ctx context.Context, in *createIn) (*membershipOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -74,16 +75,13 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 
 	type meOut struct {
 		Body struct {
-			Identity struct {
-				ID    uuid.UUID `json:"id"`
-				Email string    `json:"email"`
-				Name  string    `json:"name"`
-			} `json:"identity"`
+			Identity    meIdentity          `json:"identity"`
 			Memberships []Membership        `json:"memberships"`
 			Invitations []PendingInvitation `json:"invitations"`
-		}
+		} `nameHint:"Me"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies"},
+	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies",
+		Description: "The signed-in person, the companies they belong to with their role in each, and the invitations waiting for them. Takes a session, not an API key."},
 		func(ctx context.Context, _ *struct{}) (*meOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -99,7 +97,8 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		SessionToken string `header:"X-Session-Token"`
 		Cookie       string `header:"Cookie"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/logout", DefaultStatus: 204, Summary: "End this session"},
+	huma.Register(g, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/logout", DefaultStatus: 204, Summary: "End this session",
+		Description: "Ends the session at the identity service and forgets the server's cached copy; the token or cookie stops working at once."},
 		func(ctx context.Context, in *logoutIn) (*struct{}, error) {
 			tok := in.SessionToken
 			return nil, s.d.Identities.Logout(ctx, tok, in.Cookie)
@@ -109,9 +108,12 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
 			Tenant string `json:"tenant" doc:"the slug of the company that invited you"`
-		}
+		} `nameHint:"InvitationAcceptance"`
 	}
-	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation"},
+	huma.Register(g, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{id}/accept", Summary: "Accept an invitation",
+		Description: "Makes the caller a member of the inviting company with the invitation's role. The invitation must be addressed to the caller (another person's answers 404) and still pending; an accepted, revoked or expired one answers 409.",
+		Responses:   httpx.Refusals(map[int]string{404: "No such company, or no invitation with this id addressed to the caller.", 409: "The invitation was accepted, revoked or has expired; ask for a new one."}),
+	},
 		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
 			sess, err := sessionFrom(ctx)
 			if err != nil {
@@ -132,9 +134,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type membersOut struct {
 		Body struct {
 			Items []Member `json:"items"`
-		}
+		} `nameHint:"MemberList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members"},
+	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members",
+		Description: "The company's members with their roles, by name."},
 		func(ctx context.Context, _ *struct{}) (*membersOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -147,11 +150,14 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type memberIn struct {
 		ID   uuid.UUID `path:"identity_id"`
 		Body struct {
-			Role string `json:"role" minLength:"2" maxLength:"40"`
-		}
+			Role string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+		} `nameHint:"MemberRoleChange"`
 	}
 	type memberOut struct{ Body Member }
-	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role"},
+	huma.Register(api, huma.Operation{OperationID: "change-member-role", Method: http.MethodPatch, Path: "/members/{identity_id}", Summary: "Change a member's role",
+		Description: "Gives the member another role, built-in or custom; it applies from their next request. The last owner cannot be demoted (409), and only an owner may make or unmake owners. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The change would leave the company without an owner."}),
+	},
 		func(ctx context.Context, in *memberIn) (*memberOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -166,7 +172,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type idPath struct {
 		ID uuid.UUID `path:"identity_id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member"},
+	huma.Register(api, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{identity_id}", DefaultStatus: 204, Summary: "Remove a member",
+		Description: "Takes the person out of the company; their records stay. The last owner cannot be removed (409), and only an owner may remove an owner. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The member is the company's last owner."}),
+	},
 		func(ctx context.Context, in *idPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -178,12 +187,15 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type inviteIn struct {
 		Body struct {
 			Email string `json:"email" maxLength:"254" doc:"the person's email address"`
-			Role  string `json:"role" minLength:"2" maxLength:"40" doc:"owner, admin, manager, agent, viewer or a custom role"`
+			Role  string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 			Name  string `json:"name,omitempty" maxLength:"100"`
-		}
+		} `nameHint:"NewInvitation"`
 	}
 	type invitationOut struct{ Body Invitation }
-	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person"},
+	huma.Register(api, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/invitations", DefaultStatus: 201, Summary: "Invite a person",
+		Description: "Invites a person by email with a role; they receive a link to set a password (or sign in) and then accept at POST /api/v1/invitations/{id}/accept. A new invitation replaces a pending one to the same address. Only an owner may invite an owner. Needs members.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The person is a member already."}),
+	},
 		func(ctx context.Context, in *inviteIn) (*invitationOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -198,9 +210,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type invitationsOut struct {
 		Body struct {
 			Items []Invitation `json:"items"`
-		}
+		} `nameHint:"InvitationList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations"},
+	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations",
+		Description: "Invitations of the company, pending, accepted and revoked. Needs members.manage."},
 		func(ctx context.Context, _ *struct{}) (*invitationsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -213,7 +226,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type uuidPath struct {
 		ID uuid.UUID `path:"id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation"},
+	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation",
+		Description: "Withdraws a pending invitation; accepting it then answers 409. Needs members.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -225,9 +239,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type rolesOut struct {
 		Body struct {
 			Items []Role `json:"items"`
-		}
+		} `nameHint:"RoleList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles"},
+	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles",
+		Description: "The built-in roles (owner, admin, manager, agent, viewer) and the company's custom roles, with their permissions and record scope."},
 		func(ctx context.Context, _ *struct{}) (*rolesOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -240,9 +255,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type permsOut struct {
 		Body struct {
 			Items []permissionView `json:"items"`
-		}
+		} `nameHint:"PermissionList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold"},
+	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold",
+		Description: "The catalogue of permissions a custom role may grant, with labels in English and Chinese."},
 		func(ctx context.Context, _ *struct{}) (*permsOut, error) {
 			if _, err := tenantOf(ctx); err != nil {
 				return nil, err
@@ -253,21 +269,19 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return out, nil
 		})
-	type roleBody struct {
-		Name        string   `json:"name" minLength:"1" maxLength:"80"`
-		Permissions []string `json:"permissions" maxItems:"200"`
-		Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
-	}
 	type createRoleIn struct {
 		Body struct {
 			Key         string   `json:"key" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"lowercase identifier, e.g. support_lead"`
 			Name        string   `json:"name" minLength:"1" maxLength:"80"`
 			Permissions []string `json:"permissions" maxItems:"200"`
 			Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
-		}
+		} `nameHint:"NewRole"`
 	}
 	type roleOut struct{ Body Role }
-	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "create-role", Method: http.MethodPost, Path: "/roles", DefaultStatus: 201, Summary: "Create a custom role",
+		Description: "A custom role with a key, a name, the permissions it grants and the records it sees (own, team or all). Members and API keys can then be given it. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "A role with this key exists already."}),
+	},
 		func(ctx context.Context, in *createRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -281,9 +295,12 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 	type updateRoleIn struct {
 		Key  string `path:"key" maxLength:"40"`
-		Body roleBody
+		Body roleUpdate
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "update-role", Method: http.MethodPut, Path: "/roles/{key}", Summary: "Change a custom role",
+		Description: "Replaces a custom role's name, permissions and scope; members holding it get the new grants on their next request. Built-in roles answer 409. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Built-in roles cannot be changed."}),
+	},
 		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -298,7 +315,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type keyPath struct {
 		Key string `path:"key" maxLength:"40"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role"},
+	huma.Register(api, huma.Operation{OperationID: "delete-role", Method: http.MethodDelete, Path: "/roles/{key}", DefaultStatus: 204, Summary: "Delete a custom role",
+		Description: "Deletes a custom role that no member or active API key holds (409 otherwise); built-in roles cannot be deleted (409). Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The role is built in, or members or active API keys still hold it."}),
+	},
 		func(ctx context.Context, in *keyPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -310,9 +330,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type teamsOut struct {
 		Body struct {
 			Items []Team `json:"items"`
-		}
+		} `nameHint:"TeamList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams"},
+	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams",
+		Description: "The company's teams and their members. A role whose scope is team sees the records of its teammates."},
 		func(ctx context.Context, _ *struct{}) (*teamsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -322,13 +343,12 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Items, err = s.Teams(ctx, t.ID)
 			return out, err
 		})
-	type teamBody struct {
-		Name    string      `json:"name" minLength:"1" maxLength:"80"`
-		Members []uuid.UUID `json:"members,omitempty" maxItems:"1000"`
-	}
 	type teamOut struct{ Body Team }
-	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team"},
-		func(ctx context.Context, in *struct{ Body teamBody }) (*teamOut, error) {
+	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team",
+		Description: "A team with a name and members (member identity ids). Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "A team with this name exists already."}),
+	},
+		func(ctx context.Context, in *struct{ Body teamInput }) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
 				return nil, err
@@ -341,9 +361,12 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 	type updateTeamIn struct {
 		ID   uuid.UUID `path:"id"`
-		Body teamBody
+		Body teamInput
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members"},
+	huma.Register(api, huma.Operation{OperationID: "update-team", Method: http.MethodPut, Path: "/teams/{id}", Summary: "Rename a team and set its members",
+		Description: "Renames the team and replaces its member list. Needs roles.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another team has this name."}),
+	},
 		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -355,7 +378,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return &teamOut{Body: tm}, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team"},
+	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team",
+		Description: "Deletes the team; its members stay in the company. Needs roles.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -367,9 +391,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type keysOut struct {
 		Body struct {
 			Items []APIKey `json:"items"`
-		}
+		} `nameHint:"APIKeyList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys"},
+	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys",
+		Description: "Every API key of the company, revoked ones last. Each key shows its prefix, the start of the key's own text: distinct within the company, so you can tell which key to revoke, and no part of the secret, which is never shown again after creation. Needs api_keys.manage."},
 		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -382,16 +407,17 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	type createKeyIn struct {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"80"`
-			Role string `json:"role" minLength:"2" maxLength:"40"`
-		}
+			Role string `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+		} `nameHint:"NewAPIKey"`
 	}
 	type createKeyOut struct {
 		Body struct {
 			APIKey
 			Key string `json:"key" doc:"the full key; shown only now, store it safely"`
-		}
+		} `nameHint:"CreatedAPIKey"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key"},
+	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key",
+		Description: "Creates a key that acts in this company with the given role (any role but owner). The answer carries the full key, the only time it is shown: send it as Authorization: Bearer ck_.... Needs api_keys.manage."},
 		func(ctx context.Context, in *createKeyIn) (*createKeyOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -405,7 +431,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			out.Body.APIKey, out.Body.Key = k, full
 			return out, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key"},
+	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key",
+		Description: "Stops the key at once: the next request with it gets 401. Needs api_keys.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -416,11 +443,11 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 
 	type accessOut struct {
 		Body struct {
-			Kind        string   `json:"kind" doc:"user or api_key"`
-			Role        string   `json:"role"`
-			Scope       string   `json:"scope" doc:"which records the caller sees: own, team or all"`
+			Kind        string   `json:"kind" enum:"user,api_key" doc:"a signed-in person, or an API key"`
+			Role        string   `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+			Scope       string   `json:"scope" enum:"own,team,all" doc:"which records the caller sees"`
 			Permissions []string `json:"permissions" doc:"every permission the caller holds in this company, sorted"`
-		}
+		} `nameHint:"MyAccess"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "get-my-access", Method: http.MethodGet, Path: "/me", Summary: "My role and permissions in this company",
 		Description: "What the caller may do here, so a client can hide what it cannot do. The server checks every request regardless."},
@@ -442,7 +469,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		})
 
 	type settingsOut struct{ Body Settings }
-	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings"},
+	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings",
+		Description: "The company's name, slug, time zone, locale, currency and which modules are on."},
 		func(ctx context.Context, _ *struct{}) (*settingsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -451,7 +479,8 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			st, err := s.GetSettings(ctx, t)
 			return &settingsOut{Body: st}, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings"},
+	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings",
+		Description: "Changes the given settings and leaves the others. Turning a module off makes its routes answer 403 for everyone in the company. Needs settings.manage."},
 		func(ctx context.Context, in *struct{ Body SettingsUpdate }) (*settingsOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -468,7 +497,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Entity   string    `query:"entity" maxLength:"50"`
 		EntityID string    `query:"entity_id" maxLength:"100"`
 		Action   string    `query:"action" maxLength:"100"`
-		Actor    string    `query:"actor" maxLength:"36" doc:"actor id (a member or an API key)"`
+		Actor    string    `query:"actor" format:"uuid" doc:"actor id (a member or an API key)"`
 		From     time.Time `query:"from" doc:"RFC 3339 time, inclusive"`
 		To       time.Time `query:"to" doc:"RFC 3339 time, exclusive"`
 		Cursor   string    `query:"cursor" maxLength:"200"`
@@ -478,9 +507,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 		Body struct {
 			Items      []audit.Row `json:"items"`
 			NextCursor string      `json:"next_cursor,omitempty"`
-		}
+		} `nameHint:"AuditPage"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first"},
+	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first",
+		Description: "Every change in the company, newest first, with who made it and a before/after diff (sensitive values masked). Filter by entity, record, action, actor and time; keyset pages through next_cursor. Needs audit.read."},
 		func(ctx context.Context, in *auditIn) (*auditOut, error) {
 			t, err := tenantOf(ctx)
 			if err != nil {
@@ -548,6 +578,32 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			return out, nil
 		})
 }
+
+// roleUpdate is a custom role's new name, grants and scope.
+type roleUpdate struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"80"`
+	Permissions []string `json:"permissions" maxItems:"200"`
+	Scope       string   `json:"scope,omitempty" enum:"own,team,all" default:"own"`
+}
+
+// teamInput is a team's name and members.
+type teamInput struct {
+	Name    string      `json:"name" minLength:"1" maxLength:"80"`
+	Members []uuid.UUID `json:"members,omitempty" maxItems:"1000"`
+}
+
+// meIdentity is the signed-in person.
+type meIdentity struct {
+	ID    uuid.UUID `json:"id"`
+	Email string    `json:"email"`
+	Name  string    `json:"name"`
+}
+
+// SchemaName names meIdentity in the API document (httpx.SchemaNamer).
+func (meIdentity) SchemaName() string { return "Identity" }
+
+// SchemaName names permissionView in the API document (httpx.SchemaNamer).
+func (permissionView) SchemaName() string { return "Permission" }
 
 type permissionView struct {
 	Key     string `json:"key"`

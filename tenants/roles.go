@@ -47,7 +47,7 @@ var adminOnly = map[string]bool{
 
 // Role is a built-in or custom role with its grants.
 type Role struct {
-	Key         string      `json:"key"`
+	Key         string      `json:"key" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"owner, admin, manager, agent and viewer are built in; other keys are the company's own"`
 	Name        string      `json:"name"`
 	BuiltIn     bool        `json:"built_in"`
 	Permissions []string    `json:"permissions"`

@@ -43,7 +43,7 @@ type Membership struct {
 	TenantID uuid.UUID `json:"tenant_id" bun:"tenant_id"`
 	Slug     string    `json:"slug" bun:"slug"`
 	Name     string    `json:"name" bun:"name"`
-	Role     string    `json:"role" bun:"role"`
+	Role     string    `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 }
 
 // PendingInvitation is an invitation waiting for the identity.
@@ -52,7 +52,7 @@ type PendingInvitation struct {
 	TenantID   uuid.UUID `json:"tenant_id" bun:"tenant_id"`
 	TenantSlug string    `json:"tenant_slug" bun:"slug"`
 	TenantName string    `json:"tenant_name" bun:"name"`
-	Role       string    `json:"role" bun:"role"`
+	Role       string    `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 	ExpiresAt  time.Time `json:"expires_at" bun:"expires_at"`
 }
 
@@ -146,7 +146,7 @@ type Member struct {
 	IdentityID uuid.UUID `json:"identity_id" bun:"identity_id"`
 	Email      string    `json:"email" bun:"email"`
 	Name       string    `json:"name" bun:"name"`
-	Role       string    `json:"role" bun:"role"`
+	Role       string    `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
 	CreatedAt  time.Time `json:"created_at" bun:"created_at"`
 }
 
@@ -264,8 +264,8 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 type Invitation struct {
 	ID         uuid.UUID  `json:"id" bun:"id"`
 	Email      string     `json:"email" bun:"email"`
-	Role       string     `json:"role" bun:"role"`
-	Status     string     `json:"status" bun:"status"`
+	Role       string     `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+	Status     string     `json:"status" bun:"status" enum:"pending,accepted,revoked"`
 	IdentityID uuid.UUID  `json:"identity_id" bun:"identity_id"`
 	ExpiresAt  time.Time  `json:"expires_at" bun:"expires_at"`
 	AcceptedAt *time.Time `json:"accepted_at,omitempty" bun:"accepted_at"`
@@ -629,8 +629,8 @@ func (s *Service) DeleteTeam(ctx context.Context, tenant, id uuid.UUID) error {
 type APIKey struct {
 	ID         uuid.UUID  `json:"id" bun:"id"`
 	Name       string     `json:"name" bun:"name"`
-	Role       string     `json:"role" bun:"role"`
-	Prefix     string     `json:"prefix" bun:"prefix"`
+	Role       string     `json:"role" bun:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles"`
+	Prefix     string     `json:"prefix" bun:"prefix" doc:"the start of the key's text (ck_ and the beginning of its own id), distinct within the company and no part of the secret"`
 	CreatedAt  time.Time  `json:"created_at" bun:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty" bun:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty" bun:"revoked_at"`

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clientele-crm/clientele/migrations"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
@@ -712,4 +717,129 @@ func TestExportOfASegmentUsesItsFilter(t *testing.T) {
 		t.Fatalf("export query %q, want the segment's", q)
 	}
 	a.must(404, "POST", "/api/v1/t/"+s+"/exports", fmt.Sprintf(`{"segment_id":%q}`, uuid.NewString()), tokenHdr(tok)...)
+}
+
+// Account routes take a person's session. An API key there gets a 401 that says
+// which credential the route takes, and every 401 carries WWW-Authenticate.
+func TestAccountRoutesTakeSessionsOnly(t *testing.T) {
+	a := newApp(t)
+	s := slug("acct")
+	ownerTok, _ := a.company(s)
+	key := a.must(201, "POST", "/api/v1/t/"+s+"/api-keys", `{"name":"ci","role":"admin"}`, tokenHdr(ownerTok)...)["key"].(string)
+	bearer := []string{"Authorization", "Bearer " + key}
+	a.must(200, "GET", "/api/v1/t/"+s+"/members", "", bearer...)
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/me", ""},
+		{"POST", "/api/v1/tenants", `{"name":"K","slug":"` + slug("k") + `"}`},
+	} {
+		code, body, hdr := a.call(c.method, c.path, c.body, bearer...)
+		if code != 401 {
+			t.Fatalf("%s %s with an API key: %d %s", c.method, c.path, code, body)
+		}
+		if !strings.Contains(body, "X-Session-Token") || !strings.Contains(body, "not an API key") || strings.Contains(body, "or an API key") {
+			t.Errorf("%s %s: the 401 does not say the route takes a session: %s", c.method, c.path, body)
+		}
+		if w := hdr.Get("WWW-Authenticate"); !strings.Contains(w, "Bearer") || !strings.Contains(w, `error="invalid_token"`) {
+			t.Errorf("%s %s: WWW-Authenticate %q", c.method, c.path, w)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		hdr  []string
+	}{
+		{"/api/v1/me", nil},
+		{"/api/v1/t/" + s + "/members", nil},
+		{"/api/v1/t/" + s + "/members", tokenHdr("tok_bogus")},
+		{"/api/v1/t/" + s + "/members", []string{"Authorization", "Bearer ck_garbage"}},
+	} {
+		code, body, hdr := a.call("GET", c.path, "", c.hdr...)
+		if code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), `Bearer realm="clientele"`) {
+			t.Errorf("GET %s %v: %d, WWW-Authenticate %q (%s)", c.path, c.hdr, code, hdr.Get("WWW-Authenticate"), body)
+		}
+	}
+}
+
+// Any wrong method on a path the API serves answers 405 and says which methods
+// it takes.
+func TestWrongMethodAnswers405WithAllow(t *testing.T) {
+	a := newApp(t)
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/api/v1/t/acme/customers/" + uuid.NewString(), "GET, PATCH, DELETE"},
+		{"PUT", "/api/v1/me", "GET"},
+		{"DELETE", "/api/v1/tenants", "POST"},
+		{"PATCH", "/api/v1/t/acme/exports/" + uuid.NewString() + "/download", "GET, HEAD"},
+	} {
+		code, body, hdr := a.call(c.method, c.path, "")
+		if code != 405 || hdr.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q %s, want 405 with Allow %q", c.method, c.path, code, hdr.Get("Allow"), body, c.allow)
+		}
+	}
+}
+
+// Each API key shows a prefix of its own text, distinct from the company's
+// other keys and short of its secret; keys made before keep working and show
+// a distinct prefix too, once the migration has run.
+func TestAPIKeyPrefixesAreDistinct(t *testing.T) {
+	a := newApp(t)
+	s := slug("prefix")
+	ownerTok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	keys := map[string]string{} // id -> full key
+	for i := 0; i < 5; i++ {
+		k := a.must(201, "POST", base+"/api-keys", fmt.Sprintf(`{"name":"k%d","role":"viewer"}`, i), tokenHdr(ownerTok)...)
+		keys[k["id"].(string)] = k["key"].(string)
+	}
+	// Two keys of the first format (the company's id first), stored with the
+	// prefix lists used to show; the migration gives them prefixes of their own.
+	env := testkit.Get(t)
+	ctx := context.Background()
+	var tenantID uuid.UUID
+	if err := env.Owner.NewRaw("SELECT id FROM tenants WHERE slug = ?", s).Scan(ctx, &tenantID); err != nil {
+		t.Fatal(err)
+	}
+	// As before the migration: no unique index, so old keys may share a prefix.
+	if _, err := env.Owner.ExecContext(ctx, "DROP INDEX api_keys_prefix_key"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		id, secret := uuid.New(), make([]byte, 32)
+		_, _ = rand.Read(secret)
+		head := base64.RawURLEncoding.EncodeToString(append(tenantID[:], id[:]...))
+		full := "ck_" + head + "_" + base64.RawURLEncoding.EncodeToString(secret)
+		hash := sha256.Sum256(secret)
+		if _, err := env.Owner.ExecContext(ctx, "INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES (?, ?, ?, 'viewer', ?, ?)",
+			tenantID, id, fmt.Sprintf("old%d", i), "ck_"+head[:8], hash[:]); err != nil {
+			t.Fatal(err)
+		}
+		keys[id.String()] = full
+	}
+	migration, err := fs.ReadFile(migrations.FS, "tenants/20261203001300_api_key_prefixes.tx.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Owner.ExecContext(ctx, string(migration)); err != nil {
+		t.Fatalf("migration: %v", err)
+	}
+	for id, full := range keys {
+		if code, body, _ := a.call("GET", base+"/members", "", "Authorization", "Bearer "+full); code != 200 {
+			t.Fatalf("key %s: %d %s", id, code, body)
+		}
+	}
+	list := a.must(200, "GET", base+"/api-keys", "", tokenHdr(ownerTok)...)["items"].([]any)
+	seen := map[string]bool{}
+	for _, x := range list {
+		k := x.(map[string]any)
+		prefix, full := k["prefix"].(string), keys[k["id"].(string)]
+		if seen[prefix] {
+			t.Errorf("prefix %s shown twice", prefix)
+		}
+		seen[prefix] = true
+		secret := full[strings.LastIndexByte(full, '_'):]
+		if !strings.HasPrefix(full, prefix) || len(prefix) < 12 || len(prefix) > len(full)-len(secret) {
+			t.Errorf("prefix %q of key %q is not a prefix short of the secret", prefix, full)
+		}
+	}
+	if len(seen) != 7 {
+		t.Fatalf("%d distinct prefixes for 7 keys: %v", len(seen), list)
+	}
 }

@@ -99,6 +99,34 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	}
 	d.closers = append(d.closers, func() { d.blobs.Close() })
 
+	key, err := masterKey(cfg, log)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("CLIENTELE_MAIL_URL: %w", err)
+	}
+	if err := d.wire(key, mailer); err != nil {
+		d.Close()
+		return nil, err
+	}
+
+	d.ready = health.New(2*time.Second, time.Second,
+		health.Check{Name: "database", Fn: func(ctx context.Context) error { return d.db.PingContext(ctx) }},
+		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
+		health.Check{Name: "schema", Fn: migrate.ReadyCheck(d.db, migrations.FS)},
+		health.Check{Name: "identity", Fn: d.kratos.Ready},
+	)
+	return d, nil
+}
+
+// wire builds the job client, the modules and tenant administration over the
+// handles in d. It dials nothing, so the API document can be built offline.
+func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
+	cfg, log := d.cfg, d.log
 	d.jobMetrics = jobs.NewMetrics(d.metrics.Reg)
 	d.jobs = jobs.NewClient(d.redisOpt, d.db, log)
 	d.jobs.SetMetrics(d.jobMetrics)
@@ -109,15 +137,10 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	// exists; the indirection breaks the construction cycle.
 	dir := &lateDirectory{}
 	d.directory = dir
-	key, err := masterKey(cfg, log)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
+	var err error
 	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
 	if err != nil {
-		d.Close()
-		return nil, err
+		return err
 	}
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
@@ -125,11 +148,6 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis)
 	if d.identities == nil {
 		d.identities = kratosIdentities{k: d.kratos}
-	}
-	mailer, err := newMailer(cfg, log)
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("CLIENTELE_MAIL_URL: %w", err)
 	}
 	d.access = tenants.New(tenants.Deps{
 		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
@@ -140,19 +158,11 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)
 	if err := d.modules.Validate(); err != nil {
-		d.Close()
-		return nil, err
+		return err
 	}
 	d.enablement.SetModules(d.modules)
 	d.jobs.Register(append(jobs.MaintenanceHandlers(d.db), d.modules.JobHandlers()...)...)
-
-	d.ready = health.New(2*time.Second, time.Second,
-		health.Check{Name: "database", Fn: func(ctx context.Context) error { return d.db.PingContext(ctx) }},
-		health.Check{Name: "redis", Fn: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
-		health.Check{Name: "schema", Fn: migrate.ReadyCheck(d.db, migrations.FS)},
-		health.Check{Name: "identity", Fn: d.kratos.Ready},
-	)
-	return d, nil
+	return nil
 }
 
 // serveAdmin runs an admin listener until ctx ends.

@@ -26,6 +26,7 @@ Usage:
   clientele tenant create SLUG NAME | tenant list
   clientele services start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API
+  clientele openapi [-version 3.1|3.0] [-o FILE]  print the API document; needs no database
 
 Configuration comes from CLIENTELE_* environment variables (see README.md).
 `
@@ -65,6 +66,8 @@ func main() {
 		err = runServices(ctx, cfg, log, args)
 	case "bench":
 		err = runBench(ctx, cfg, log, args)
+	case "openapi":
+		err = runOpenAPI(cfg, args, os.Stdout)
 	default:
 		fmt.Fprintf(os.Stderr, "clientele: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)

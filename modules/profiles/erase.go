@@ -11,6 +11,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -60,7 +61,9 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 
 func (m *Module) eraseRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "erase-customer", Method: http.MethodPost, Path: "/customers/{id}/erase", DefaultStatus: 204,
-		Summary: "Erase a person (GDPR/PIPL)", Description: "Hard delete with their timeline and tasks; their personal data in the audit history is anonymised. Needs profiles.erase."},
+		Summary: "Erase a person (GDPR/PIPL)", Description: "Hard delete with their timeline and tasks; their personal data in the audit history is anonymised. Needs profiles.erase.",
+		Responses: httpx.Refusals(map[int]string{409: "The customer is a company; only a person can be erased."}),
+	},
 		func(ctx context.Context, in *idIn) (*struct{}, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -286,7 +286,7 @@ func (m *Module) cleanupExports(ctx context.Context, _ json.RawMessage) error {
 type ExportView struct {
 	ID          uuid.UUID  `json:"id"`
 	Status      string     `json:"status" enum:"queued,running,retrying,succeeded,failed,canceled"`
-	Format      string     `json:"format"`
+	Format      string     `json:"format" enum:"csv,xlsx"`
 	Done        int64      `json:"done" doc:"rows written so far"`
 	Total       *int64     `json:"total,omitempty" doc:"rows to write"`
 	Fraction    *float64   `json:"fraction,omitempty" doc:"0 to 1"`
@@ -326,10 +326,10 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 			Entity    string   `json:"entity,omitempty" enum:"customers" default:"customers"`
 			Filter    string   `json:"filter,omitempty" maxLength:"2000" doc:"the customer list's filters as a query string, e.g. tag=vip&lifecycle=customer&custom.tier=gold"`
 			Query     string   `json:"query,omitempty" maxLength:"2000" doc:"the same as filter (older name)"`
-			SegmentID string   `json:"segment_id,omitempty" doc:"export a saved segment instead of a filter"`
+			SegmentID string   `json:"segment_id,omitempty" format:"uuid" doc:"export a saved segment instead of a filter"`
 			Fields    []string `json:"fields,omitempty" maxItems:"100" doc:"columns: standard ones and custom.<key>; default every standard column and every custom field"`
 			Format    string   `json:"format,omitempty" enum:"csv,xlsx" default:"csv"`
-		}
+		} `nameHint:"NewExport"`
 	}
 	type exportOut struct {
 		Body *ExportView
@@ -388,7 +388,8 @@ func (m *Module) exportRoutes(api huma.API, r fiber.Router) {
 	type exportGetIn struct {
 		ID uuid.UUID `path:"id" doc:"the export id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link"},
+	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link",
+		Description: "Progress while the export runs; once it has succeeded, the row count, the download link (GET .../exports/{id}/download, a stream of the file) and when the file expires. Needs profiles.read."},
 		func(ctx context.Context, in *exportGetIn) (*exportOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

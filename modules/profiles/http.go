@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -24,11 +25,11 @@ type customerListIn struct {
 
 	Q         string   `query:"q" maxLength:"100" doc:"search name (Chinese from one character), email or phone prefix"`
 	Lifecycle []string `query:"lifecycle,explode" doc:"lead, prospect, customer, at_risk or churned; repeat for several"`
-	Owner     string   `query:"owner" doc:"owner member id"`
+	Owner     string   `query:"owner" format:"uuid" doc:"owner member id"`
 	Tag       []string `query:"tag,explode" doc:"only customers with every given tag"`
 	Kind      string   `query:"kind" enum:"person,company,"`
 	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, name or custom.<key> of a sortable custom field; - for descending; default -created_at"`
-	Segment   string   `query:"segment_id" doc:"apply a saved segment; other filters narrow it further"`
+	Segment   string   `query:"segment_id" format:"uuid" doc:"apply a saved segment; other filters narrow it further"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -54,7 +55,7 @@ type customerListOut struct {
 	Body struct {
 		Items      []Customer `json:"items"`
 		NextCursor string     `json:"next_cursor,omitempty"`
-	}
+	} `nameHint:"CustomerPage"`
 }
 
 // Routes registers the customer operations.
@@ -64,7 +65,9 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		Body           CustomerInput
 	}
 	huma.Register(api, huma.Operation{OperationID: "create-customer", Method: http.MethodPost, Path: "/customers", DefaultStatus: 201,
-		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true."},
+		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true.",
+		Responses: httpx.Refusals(map[int]string{409: "An email or phone belongs to another customer already (errors names each, the detail links the customer; send allow_duplicate=true to create anyway), or a unique custom value is taken."}),
+	},
 		func(ctx context.Context, in *createIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -77,7 +80,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			return &customerOut{Body: c}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers", Summary: "List and search customers",
-		Description: "Keyset pages (pass next_cursor as cursor). JSON by default; XML with Accept: application/xml."},
+		Description: "Keyset pages (pass next_cursor as cursor); JSON by default, XML or CSV with Accept. Needs profiles.read." + filterGrammar,
+		Parameters:  filterParams()},
 		func(ctx context.Context, in *customerListIn) (*customerListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -124,7 +128,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		})
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
-	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer"},
+	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
+		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -140,7 +145,10 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		ID   uuid.UUID `path:"id"`
 		Body CustomerUpdate
 	}
-	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer"},
+	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer",
+		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "A unique custom value belongs to another customer."}),
+	},
 		func(ctx context.Context, in *updateIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -162,7 +170,8 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			_, err = m.DeleteCustomer(ctx, t.ID, in.ID, false)
 			return nil, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer"},
+	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer",
+		Description: "Brings a soft-deleted customer back. Needs profiles.write."},
 		func(ctx context.Context, in *idIn) (*customerOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

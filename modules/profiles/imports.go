@@ -22,6 +22,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -46,7 +47,7 @@ type Import struct {
 	SizeBytes     int64             `bun:"size_bytes" json:"size_bytes"`
 	Columns       []string          `bun:"columns,type:jsonb" json:"columns"`
 	Mapping       map[string]string `bun:"mapping,type:jsonb" json:"mapping,omitempty"`
-	Mode          *string           `bun:"mode" json:"mode,omitempty"`
+	Mode          *string           `bun:"mode" json:"mode,omitempty" enum:"create,update,upsert"`
 	MatchOn       *string           `bun:"match_on" json:"match_on,omitempty"`
 	Total         int64             `bun:"total" json:"total" doc:"data rows in the file (the header not counted)"`
 	Processed     int64             `bun:"processed" json:"processed"`
@@ -382,7 +383,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/imports", DefaultStatus: 201,
 		Summary:      "Upload a spreadsheet of customers",
 		Description:  "Answers with the columns, the first 20 rows, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start.",
-		MaxBodyBytes: ImportMaxBytes + 1<<20},
+		MaxBodyBytes: ImportMaxBytes + 1<<20,
+		Responses:    httpx.Refusals(map[int]string{409: "Imports need the blob store and the worker, which this installation does not run.", 413: "The file is larger than imports accept."}),
+	},
 		func(ctx context.Context, in *importUploadIn) (*importUploadOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -404,9 +407,10 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	type importListOut struct {
 		Body struct {
 			Items []*ImportView `json:"items"`
-		}
+		} `nameHint:"ImportList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first"},
+	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first",
+		Description: "The company's recent imports with format, mode, who started them and their counts. Needs profiles.read."},
 		func(ctx context.Context, _ *struct{}) (*importListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -434,7 +438,8 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 		ID uuid.UUID `path:"id" doc:"the import id"`
 	}
 	type importViewOut struct{ Body *ImportView }
-	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA"},
+	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA",
+		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs profiles.read."},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -459,10 +464,13 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			Mapping map[string]string `json:"mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
 			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new customers, update matching ones, or both"`
 			MatchOn string            `json:"match_on,omitempty" doc:"email, phone or custom.<key> of a unique field; needed for update and upsert"`
-		}
+		} `nameHint:"ImportStart"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
-		Summary: "Run an uploaded import in the background"},
+		Summary:     "Run an uploaded import in the background",
+		Description: "Queues the import with a column mapping (column to field: name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The import has run or is running already; upload the file again to run it once more."}),
+	},
 		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -475,7 +483,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
-		Description: "What earlier batches imported stays; revert undoes it."},
+		Description: "What earlier batches imported stays; revert undoes it.",
+		Responses:   httpx.Refusals(map[int]string{409: "Only a waiting or running import can be canceled."}),
+	},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -488,7 +498,9 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			return &importViewOut{Body: v}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
-		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}."},
+		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}.",
+		Responses: httpx.Refusals(map[int]string{409: "Only a completed, failed or canceled import can be reverted."}),
+	},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

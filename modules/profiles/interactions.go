@@ -197,10 +197,11 @@ func (m *Module) interactionRoutes(api huma.API) {
 		Body struct {
 			Items      []Interaction `json:"items"`
 			NextCursor string        `json:"next_cursor,omitempty"`
-		}
+		} `nameHint:"InteractionPage"`
 	}
 	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true}
-	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first"},
+	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first",
+		Description: "The customer's calls, emails, meetings, visits, notes, social messages, purchases and feedback, newest first, filtered by kind and time; keyset pages through next_cursor. Needs profiles.read."},
 		func(ctx context.Context, in *timelineIn) (*timelineOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -154,7 +154,7 @@ type Stats struct {
 
 // LifecycleCount is one bar of the lifecycle chart.
 type LifecycleCount struct {
-	Lifecycle string `json:"lifecycle" bun:"lifecycle"`
+	Lifecycle string `json:"lifecycle" bun:"lifecycle" enum:"lead,prospect,customer,at_risk,churned"`
 	Count     int64  `json:"count" bun:"count"`
 }
 
@@ -234,7 +234,8 @@ func (m *Module) massRoutes(api huma.API) {
 		})
 	type statsOut struct{ Body *Stats }
 	huma.Register(api, huma.Operation{OperationID: "customer-stats", Method: http.MethodGet, Path: "/customers/stats",
-		Summary: "Counts for the overview: customers by lifecycle, new customers per week, open and overdue tasks"},
+		Summary:     "Counts for the overview: customers by lifecycle, new customers per week, open and overdue tasks",
+		Description: "Counts for the overview, within what the caller may see: customers by lifecycle, new customers per week, open and overdue tasks. Needs profiles.read."},
 		func(ctx context.Context, _ *struct{}) (*statsOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {

@@ -188,10 +188,11 @@ func (m *Module) mergeRoutes(api huma.API) {
 	type dupOut struct {
 		Body struct {
 			Items []DuplicateGroup `json:"items"`
-		}
+		} `nameHint:"DuplicateGroupList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-duplicate-customers", Method: http.MethodGet, Path: "/customers/duplicates",
-		Summary: "Customers sharing an email or phone"},
+		Summary:     "Customers sharing an email or phone",
+		Description: "Groups of customers that share a normalised email or phone, largest first, to review before POST .../customers/merge. Needs profiles.read."},
 		func(ctx context.Context, in *struct {
 			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*dupOut, error) {
@@ -207,7 +208,7 @@ func (m *Module) mergeRoutes(api huma.API) {
 		Body struct {
 			WinnerID uuid.UUID   `json:"winner_id"`
 			LoserIDs []uuid.UUID `json:"loser_ids" minItems:"1" maxItems:"20"`
-		}
+		} `nameHint:"CustomerMerge"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "merge-customers", Method: http.MethodPost, Path: "/customers/merge",
 		Summary: "Merge duplicates into one customer", Description: "Interactions, tasks, people of a merged company, tags and contacts move to the winner; the winner's values win; the others are soft-deleted."},

@@ -529,3 +529,33 @@ func TestFieldFilters(t *testing.T) {
 		}
 	}
 }
+
+// The 409 for a duplicate names what clashed: each error is the email or phone
+// as sent, at its place in the body; the customer it clashes with is in the
+// message, never in value.
+func TestDuplicateConflictNamesTheContact(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c1, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Han Meimei", Emails: []string{"han@example.com"}, Phones: []string{"+86 139 0000 1111"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Meimei",
+		Emails: []string{"new@example.com", "HAN@example.com"}, Phones: []string{"139-0000-1111"}}, false)
+	var e *errs.Error
+	if !asErr(err, &e) || e.Code != errs.Conflict {
+		t.Fatalf("duplicate: %v", err)
+	}
+	got := map[string]any{}
+	for _, f := range e.Errors {
+		got[f.Location] = f.Value
+		if !strings.Contains(f.Message, c1.ID.String()) {
+			t.Errorf("%s: message %q does not name the customer", f.Location, f.Message)
+		}
+	}
+	want := map[string]any{"body.emails[1]": "HAN@example.com", "body.phones[0]": "139-0000-1111"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("errors %v, want %v", got, want)
+	}
+}

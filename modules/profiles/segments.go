@@ -94,9 +94,10 @@ func (m *Module) segmentRoutes(api huma.API) {
 	type segmentsOut struct {
 		Body struct {
 			Items []Segment `json:"items"`
-		}
+		} `nameHint:"SegmentList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts"},
+	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts",
+		Description: "The caller's own segments and those shared in the company, each with the number of customers it matches now. Needs profiles.read."},
 		func(ctx context.Context, _ *struct{}) (*segmentsOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -125,14 +126,10 @@ func (m *Module) segmentRoutes(api huma.API) {
 			}
 			return out, nil
 		})
-	type segmentBody struct {
-		Name   string `json:"name" minLength:"1" maxLength:"100"`
-		Shared bool   `json:"shared,omitempty"`
-		Query  string `json:"query" maxLength:"2000"`
-	}
 	type segmentOut struct{ Body Segment }
-	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment"},
-		func(ctx context.Context, in *struct{ Body segmentBody }) (*segmentOut, error) {
+	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment",
+		Description: "Saves a customer filter (the query string of GET .../customers, e.g. lifecycle=lead&tags[contains]=vip) under a name, private or shared with the company. Needs profiles.read."},
+		func(ctx context.Context, in *struct{ Body newSegment }) (*segmentOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -164,8 +161,11 @@ func (m *Module) segmentRoutes(api huma.API) {
 			}
 			return &segmentOut{Body: sg}, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "delete-segment", Method: http.MethodDelete, Path: "/segments/{id}", DefaultStatus: 204, Summary: "Delete one of my segments"},
-		func(ctx context.Context, in *idIn) (*struct{}, error) {
+	huma.Register(api, huma.Operation{OperationID: "delete-segment", Method: http.MethodDelete, Path: "/segments/{id}", DefaultStatus: 204, Summary: "Delete one of my segments",
+		Description: "Deletes one of the caller's own segments; a shared segment of someone else answers 404."},
+		func(ctx context.Context, in *struct {
+			ID uuid.UUID `path:"id" doc:"the segment id"`
+		}) (*struct{}, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
@@ -203,4 +203,11 @@ func (m *Module) segmentQuery(ctx context.Context, tenant, id uuid.UUID) (Filter
 	}
 	f, err := filterFromQuery(raw)
 	return f, raw, err
+}
+
+// newSegment is a filter saved under a name.
+type newSegment struct {
+	Name   string `json:"name" minLength:"1" maxLength:"100"`
+	Shared bool   `json:"shared,omitempty"`
+	Query  string `json:"query" maxLength:"2000"`
 }

@@ -87,14 +87,37 @@ func scopedCustomer(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, st sta
 	return c, nil
 }
 
-// DuplicateError says which customers already hold the email or phone.
-func duplicateError(ids []uuid.UUID) error {
-	links := make([]string, len(ids))
-	for i, id := range ids {
-		links[i] = id.String()
+// duplicateError names each email and phone of the input that another customer
+// holds, as sent and at its place in the body; the customers holding them are
+// in the messages (value is what clashed, never an id).
+func duplicateError(in CustomerInput, clashes []contactClash) error {
+	holder := map[string]uuid.UUID{}
+	for _, c := range clashes {
+		if _, ok := holder[c.Key]; !ok {
+			holder[c.Key] = c.CustomerID
+		}
 	}
-	return errs.E(errs.Conflict, "A customer with this email or phone exists already (%s). Open it, or send ?allow_duplicate=true to create another.", strings.Join(links, ", ")).
-		WithFields(errs.FieldError{Location: "body.emails", Message: "already used by customer " + links[0], Value: links})
+	var fe []errs.FieldError
+	var named []string
+	add := func(loc, value, key string) {
+		if id, ok := holder[key]; ok {
+			fe = append(fe, errs.FieldError{Location: loc, Message: "already used by customer " + id.String(), Value: value})
+			named = append(named, fmt.Sprintf("%s (customer %s)", value, id))
+		}
+	}
+	for i, e := range in.Emails {
+		if n, ok := normalizeEmail(e); ok {
+			add(fmt.Sprintf("body.emails[%d]", i), e, "e:"+n)
+		}
+	}
+	for i, p := range in.Phones {
+		if d, ok := phoneDigits(p); ok {
+			ts := phoneTerms(p, d)
+			add(fmt.Sprintf("body.phones[%d]", i), p, ts[len(ts)-1])
+		}
+	}
+	return errs.E(errs.Conflict, "A customer with this email or phone exists already: %s. Open it, or send ?allow_duplicate=true to create another.", strings.Join(named, ", ")).
+		WithFields(fe...)
 }
 
 // CreateCustomer validates and stores a customer, with its search terms, an audit
@@ -129,7 +152,7 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 				return err
 			}
 			if len(dups) > 0 {
-				return duplicateError(dups)
+				return duplicateError(in, dups)
 			}
 			if hidden > 0 {
 				return errs.E(errs.Conflict, "A customer you cannot see has this email or phone already; ask a colleague or an admin about it, or send ?allow_duplicate=true to create another.").

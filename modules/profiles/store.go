@@ -67,29 +67,35 @@ func deleteSearchRows(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids []uu
 	return nil
 }
 
-// findDuplicates returns the live customers other than self sharing a contact
-// key that the actor may see, and how many more share one that they may not.
-// The hidden ones are counted, never named: their ids (and so their emails,
-// through the duplicates list) belong to members the actor cannot see.
-func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) (seen []uuid.UUID, hidden int, err error) {
+// contactClash is a contact key that another customer holds.
+type contactClash struct {
+	Key        string     `bun:"key"`
+	CustomerID uuid.UUID  `bun:"customer_id"`
+	Owner      *uuid.UUID `bun:"owner_id"`
+}
+
+// findDuplicates returns the contact keys that live customers other than self
+// hold and that the actor may see, with who holds them, and how many more
+// customers the actor may not see share one. The hidden ones are counted, never
+// named: their ids (and so their emails, through the duplicates list) belong to
+// members the actor cannot see.
+func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, self uuid.UUID) (seen []contactClash, hidden int, err error) {
 	if len(keys) == 0 {
 		return nil, 0, nil
 	}
-	var rows []struct {
-		ID    uuid.UUID  `bun:"id"`
-		Owner *uuid.UUID `bun:"owner_id"`
-	}
-	err = tx.NewRaw(`SELECT c.id, c.owner_id FROM customers c
-		WHERE c.tenant_id = ? AND c.deleted_at IS NULL AND c.id <> ? AND c.id IN (
-			SELECT cc.customer_id FROM customer_contacts cc WHERE cc.tenant_id = ? AND cc.key IN (?))
-		ORDER BY c.id LIMIT 20`, tenant, self, tenant, bun.In(keys)).Scan(ctx, &rows)
+	var rows []contactClash
+	err = tx.NewRaw(`SELECT DISTINCT cc.key, c.id AS customer_id, c.owner_id FROM customer_contacts cc
+		JOIN customers c ON c.tenant_id = cc.tenant_id AND c.id = cc.customer_id
+		WHERE cc.tenant_id = ? AND cc.key IN (?) AND cc.customer_id <> ? AND c.deleted_at IS NULL
+		ORDER BY 1, 2 LIMIT 20`, tenant, bun.In(keys), self).Scan(ctx, &rows)
 	a := authz.ActorFrom(ctx)
+	hiddenIDs := map[uuid.UUID]bool{}
 	for _, r := range rows {
 		if a.SeesOwner(r.Owner) {
-			seen = append(seen, r.ID)
+			seen = append(seen, r)
 		} else {
-			hidden++
+			hiddenIDs[r.CustomerID] = true
 		}
 	}
-	return seen, hidden, err
+	return seen, len(hiddenIDs), err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -217,7 +218,8 @@ type Notification struct {
 
 func (m *Module) taskRoutes(api huma.API) {
 	type taskOut struct{ Body *Task }
-	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", DefaultStatus: 201, Summary: "Create a follow-up task"},
+	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", DefaultStatus: 201, Summary: "Create a follow-up task",
+		Description: "A follow-up task about a customer, due at a time, assigned to a member (the caller by default); the assignee is notified when it falls due. Needs profiles.write."},
 		func(ctx context.Context, in *struct{ Body TaskInput }) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -232,15 +234,16 @@ func (m *Module) taskRoutes(api huma.API) {
 	type listTasksIn struct {
 		Assignee string `query:"assignee" doc:"a member id, or me (default)"`
 		Status   string `query:"status" enum:"open,done,canceled," default:"open"`
-		Customer string `query:"customer_id"`
+		Customer string `query:"customer_id" format:"uuid" doc:"only tasks about this customer"`
 		Limit    int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 	}
 	type tasksOut struct {
 		Body struct {
 			Items []Task `json:"items"`
-		}
+		} `nameHint:"TaskList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first"},
+	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first",
+		Description: "Open tasks by default, soonest due first: the caller's own, or another member's (assignee) or a customer's. Needs profiles.read."},
 		func(ctx context.Context, in *listTasksIn) (*tasksOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -285,7 +288,10 @@ func (m *Module) taskRoutes(api huma.API) {
 	type taskIDIn struct {
 		ID uuid.UUID `path:"id"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "complete-task", Method: http.MethodPost, Path: "/tasks/{id}/complete", Summary: "Mark a task done"},
+	huma.Register(api, huma.Operation{OperationID: "complete-task", Method: http.MethodPost, Path: "/tasks/{id}/complete", Summary: "Mark a task done",
+		Description: "Marks an open task done; a task that is done or canceled answers 409. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
+	},
 		func(ctx context.Context, in *taskIDIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -308,9 +314,12 @@ func (m *Module) taskRoutes(api huma.API) {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
 			Until time.Time `json:"until" doc:"remind again at this time"`
-		}
+		} `nameHint:"TaskSnooze"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later"},
+	huma.Register(api, huma.Operation{OperationID: "snooze-task", Method: http.MethodPost, Path: "/tasks/{id}/snooze", Summary: "Remind again later",
+		Description: "Moves an open task's due time later, so its reminder comes again then. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
+	},
 		func(ctx context.Context, in *snoozeIn) (*taskOut, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -336,9 +345,10 @@ func (m *Module) taskRoutes(api huma.API) {
 		Body struct {
 			Items  []Notification `json:"items"`
 			Unread int            `json:"unread"`
-		}
+		} `nameHint:"NotificationList"`
 	}
-	huma.Register(api, huma.Operation{OperationID: "list-notifications", Method: http.MethodGet, Path: "/notifications", Summary: "My notifications, newest first, with the unread count"},
+	huma.Register(api, huma.Operation{OperationID: "list-notifications", Method: http.MethodGet, Path: "/notifications", Summary: "My notifications, newest first, with the unread count",
+		Description: "The caller's own notifications (reminders of tasks falling due), newest first, and how many are unread."},
 		func(ctx context.Context, in *struct {
 			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*notesOut, error) {
@@ -358,7 +368,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			})
 			return out, db.Classify(err, "notification")
 		})
-	huma.Register(api, huma.Operation{OperationID: "read-notification", Method: http.MethodPost, Path: "/notifications/{id}/read", DefaultStatus: 204, Summary: "Mark one notification read"},
+	huma.Register(api, huma.Operation{OperationID: "read-notification", Method: http.MethodPost, Path: "/notifications/{id}/read", DefaultStatus: 204, Summary: "Mark one notification read",
+		Description: "Marks one of the caller's notifications read; reading it twice is harmless."},
 		func(ctx context.Context, in *taskIDIn) (*struct{}, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -376,7 +387,8 @@ func (m *Module) taskRoutes(api huma.API) {
 			})
 			return nil, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "read-all-notifications", Method: http.MethodPost, Path: "/notifications/read-all", DefaultStatus: 204, Summary: "Mark all my notifications read"},
+	huma.Register(api, huma.Operation{OperationID: "read-all-notifications", Method: http.MethodPost, Path: "/notifications/read-all", DefaultStatus: 204, Summary: "Mark all my notifications read",
+		Description: "Marks every unread notification of the caller read."},
 		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
 			tn, err := tenancy.MustFrom(ctx)
 			if err != nil {

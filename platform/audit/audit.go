@@ -48,7 +48,7 @@ type Row struct {
 	ID            uuid.UUID         `bun:"id,pk,type:uuid" json:"id"`
 	OccurredAt    time.Time         `bun:"occurred_at,pk" json:"occurred_at"`
 	ActorID       *uuid.UUID        `bun:"actor_id,type:uuid" json:"actor_id,omitempty"`
-	ActorKind     string            `bun:"actor_kind" json:"actor_kind"`
+	ActorKind     string            `bun:"actor_kind" json:"actor_kind" enum:"user,api_key,system"`
 	Action        string            `bun:"action" json:"action"`
 	Entity        string            `bun:"entity" json:"entity"`
 	EntityID      string            `bun:"entity_id" json:"entity_id"`

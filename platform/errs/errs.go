@@ -96,6 +96,9 @@ type Error struct {
 	Errors    []FieldError `json:"errors,omitempty" xml:"errors>error,omitempty"`
 	// RetryAfter, in seconds, is sent as a Retry-After header when set.
 	RetryAfter int `json:"-" xml:"-"`
+	// Challenge is the WWW-Authenticate value sent with a 401; empty sends the
+	// server's default challenge.
+	Challenge string `json:"-" xml:"-"`
 
 	cause error
 }
@@ -150,15 +153,15 @@ func (e *Error) Unwrap() error { return e.cause }
 // GetStatus lets Huma pick the response status.
 func (e *Error) GetStatus() int { return e.Status }
 
-// ContentType makes Huma send problem documents with the problem media types.
+// ContentType makes Huma send problem documents with the problem media types:
+// XML to callers that asked for XML, JSON to everyone else. A problem is never
+// a CSV table, whatever a list's caller accepts.
 func (e *Error) ContentType(ct string) string {
 	switch ct {
-	case "application/json":
-		return "application/problem+json"
 	case "application/xml", "text/xml":
 		return "application/problem+xml"
 	}
-	return ct
+	return "application/problem+json"
 }
 
 // CodeOf returns the code carried by err, Internal for foreign errors.
@@ -191,3 +194,6 @@ func From(err error) *Error {
 	}
 	return InternalErr(err)
 }
+
+// SchemaName names the problem document in the API document (httpx.SchemaNamer).
+func (Error) SchemaName() string { return "Problem" }

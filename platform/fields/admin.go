@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -285,7 +286,7 @@ type patchIn struct {
 type listOut struct {
 	Body struct {
 		Items []Definition `json:"items"`
-	}
+	} `nameHint:"FieldDefinitionList"`
 }
 
 type defOut struct{ Body Definition }
@@ -303,7 +304,8 @@ func (m *Module) tenantTx(ctx context.Context, perm string, fn func(ctx context.
 
 // Routes registers the operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
-	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity"},
+	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity",
+		Description: "The custom fields defined on an entity (customers), in form order; archived ones too with archived=true."},
 		func(ctx context.Context, in *entityIn) (*listOut, error) {
 			if err := m.svc.checkEntity(in.Entity); err != nil {
 				return nil, err
@@ -324,7 +326,10 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return out, err
 		})
 	huma.Register(api, huma.Operation{OperationID: "create-field", Method: http.MethodPost, Path: "/fields/{entity}", Summary: "Define a custom field",
-		DefaultStatus: http.StatusCreated},
+		Description:   "Adds a custom field to an entity: a key, labels in English and Chinese, a type, options for select types, and flags (required, unique, filterable, sortable, sensitive). A key in use answers 409. Needs fields.manage.",
+		DefaultStatus: http.StatusCreated,
+		Responses:     httpx.Refusals(map[int]string{409: "A field with this key exists on the entity (perhaps archived: restore it)."}),
+	},
 		func(ctx context.Context, in *createIn) (*defOut, error) {
 			b := in.Body
 			d := Definition{Entity: in.Entity, Key: b.Key, LabelEN: b.LabelEN, LabelZH: b.LabelZH, Type: b.Type, Options: b.Options, Max: b.Max,
@@ -347,7 +352,10 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			"(type, removing options, a lower rating max, sensitive, unique, filterable, sortable) answer 202: a bulk job converts every record, " +
 			"the field keeps its old shape until it has finished (see `pending`), and values that cannot follow are set aside and listed at " +
 			"GET .../fields/{entity}/{key}/conversion-failures.",
-		Responses: map[string]*huma.Response{"202": {Description: "Conversion started; the body's pending names the job."}}},
+		Responses: map[string]*huma.Response{
+			"202": {Description: "Conversion started: the body is the field as it still is, with pending naming the job that converts the records (GET .../jobs/{job_id})."},
+			"409": {Description: "The field is being converted already, or the change needs the background worker, which this installation does not run."},
+		}},
 		func(ctx context.Context, in *patchIn) (*patchOut, error) {
 			out := &patchOut{Status: http.StatusOK}
 			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
@@ -368,7 +376,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	type failuresOut struct {
 		Body struct {
 			Items []ConversionFailure `json:"items"`
-		}
+		} `nameHint:"FieldConversionFailureList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-field-conversion-failures", Method: http.MethodGet, Path: "/fields/{entity}/{key}/conversion-failures",
 		Summary: "Values a type change could not convert", Description: "Each was taken out of its record and kept here with the reason, newest first."},
@@ -398,7 +406,8 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field"},
+	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
+		Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."},
 		func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
 			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {

@@ -68,7 +68,9 @@ var csvFormat = huma.Format{
 		cw.Flush()
 		return cw.Error()
 	},
-	Unmarshal: func([]byte, any) error { return fmt.Errorf("CSV request bodies are not accepted; send JSON") },
+	Unmarshal: func([]byte, any) error {
+		return fmt.Errorf("%w: CSV request bodies are not accepted; send JSON", huma.ErrUnknownContentType)
+	},
 }
 
 // orderColumns puts id and name first, the rest alphabetically.

@@ -91,6 +91,18 @@ func (w widgets) Routes(api huma.API, r fiber.Router) {
 		func(ctx context.Context, _ *struct{}) (*widgetOut, error) {
 			return nil, fmt.Errorf("pq: connection to 10.0.0.7 refused for user admin")
 		})
+	huma.Register(api, huma.Operation{OperationID: "keep-word", Method: http.MethodGet, Path: "/keep/{word}"},
+		func(ctx context.Context, in *struct {
+			Word string `path:"word"`
+			Note string `query:"note"`
+			Tag  string `header:"X-Tag"`
+		}) (*struct{}, error) {
+			kept.Lock()
+			kept.words = append(kept.words, in.Word+"|"+in.Note+"|"+in.Tag)
+			kept.raw = append(kept.raw, [3]string{in.Word, in.Note, in.Tag})
+			kept.Unlock()
+			return nil, nil
+		})
 	r.Get("/raw/ping", func(c *fiber.Ctx) error {
 		t, _ := tenancy.From(c.UserContext())
 		return c.SendString("raw:" + t.Slug)
@@ -364,5 +376,72 @@ func TestGuardRunsOncePerRequest(t *testing.T) {
 	code, _ := testkit.Call(t, srv.App, "GET", "/api/v1/t/"+a.Slug+"/widgets/"+uuid.NewString(), "")
 	if code != 404 || calls != 1 {
 		t.Fatalf("status %d, guard ran %d times", code, calls)
+	}
+}
+
+// A wrong method on a path that exists answers 405 with Allow; a path that does
+// not exist stays 404.
+func TestWrongMethodOnAKnownPathIs405(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	id := uuid.NewString()
+	for _, c := range []struct {
+		method, path, allow string
+	}{
+		{"PUT", "/api/v1/t/" + slug + "/widgets/" + id, "GET"},
+		{"DELETE", "/api/v1/t/" + slug + "/widgets", "POST"},
+		{"PATCH", "/api/v1/t/no-such-co/widgets/" + id, "GET"},
+		{"POST", "/api/v1/openapi.json", "GET, HEAD"},
+		{"DELETE", "/api/v1/t/" + slug + "/raw/ping", "GET, HEAD"},
+	} {
+		resp, body := h.do(t, c.method, c.path, "", nil)
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != c.allow || !strings.Contains(body, `"code":"method_not_allowed"`) {
+			t.Errorf("%s %s: %d, Allow %q, %s; want 405 with Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), body, c.allow)
+		}
+	}
+	for _, p := range []string{"/api/v1/t/" + slug + "/nothing", "/api/v1/nope", "/api/v1/t/" + slug + "/widgets/" + id + "/more"} {
+		if resp, body := h.do(t, "PUT", p, "", nil); resp.StatusCode != 404 {
+			t.Errorf("PUT %s: %d %s, want 404", p, resp.StatusCode, body)
+		}
+	}
+}
+
+// An error is never a CSV table: with Accept: text/csv it falls back to a JSON
+// problem document; XML callers get problem+xml.
+func TestErrorsAreNeverCSV(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	for _, c := range []struct{ accept, ctype, bodyStart string }{
+		{"text/csv", "application/problem+json", "{"},
+		{"text/csv, application/json;q=0.5", "application/problem+json", "{"},
+		{"application/xml", "application/problem+xml", "<?xml"},
+		{"", "application/problem+json", "{"},
+	} {
+		for _, r := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/t/" + slug + "/widgets", `{"name":"","size":-1}`}, // 422 from Huma
+			{"GET", "/api/v1/t/" + slug + "/widgets/" + uuid.NewString(), ""},   // 404 from the handler
+			{"GET", "/api/v1/t/" + slug + "/widgets-fail", ""},                  // 500
+		} {
+			resp, body := h.do(t, r.method, r.path, r.body, map[string]string{"Accept": c.accept})
+			if resp.StatusCode < 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.HasPrefix(body, c.bodyStart) {
+				t.Errorf("Accept %q, %s %s: %d %s %.80s; want %s", c.accept, r.method, r.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.ctype)
+			}
+		}
+	}
+}
+
+// A body in a media type the API only answers in, or does not know, is a 415
+// that says so, not a 400.
+func TestBodyMediaTypeIs415(t *testing.T) {
+	env := testkit.Get(t)
+	h := setup(t)
+	slug := env.NewTenant(t).Slug
+	for _, ct := range []string{"application/xml", "text/csv", "text/plain", "application/x-www-form-urlencoded"} {
+		resp, body := h.do(t, "POST", "/api/v1/t/"+slug+"/widgets", `{"name":"a","size":1}`, map[string]string{"Content-Type": ct})
+		if resp.StatusCode != 415 || !strings.Contains(body, `"code":"unsupported_media"`) || !strings.Contains(body, "media type") {
+			t.Errorf("Content-Type %s: %d %s", ct, resp.StatusCode, body)
+		}
 	}
 }

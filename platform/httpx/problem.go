@@ -93,8 +93,14 @@ func describe(status int, msg string, fields []errs.FieldError) string {
 		parts = append(parts, f.Location+": "+f.Message)
 	}
 	lead := "Some fields are invalid"
-	if status == 400 {
+	switch status {
+	case 400:
 		lead = "The request could not be read"
+	case 415:
+		lead = "The request body is in a media type this operation does not take"
+	}
+	if status == 415 {
+		return lead + ": " + strings.Join(parts, "; ") + ". Send the body as the operation documents it (JSON, or a multipart form for uploads)."
 	}
 	return lead + ": " + strings.Join(parts, "; ") + ". Fix them and send the request again."
 }
@@ -150,13 +156,22 @@ func toProblem(err error) *errs.Error {
 	return errs.From(err)
 }
 
+// problemHeaders sets the headers a problem implies: Retry-After when the client
+// should wait, WWW-Authenticate on every 401 (RFC 9110 requires it).
+func problemHeaders(set func(name, value string), e *errs.Error) {
+	if e.RetryAfter > 0 {
+		set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == fiber.StatusUnauthorized {
+		set(fiber.HeaderWWWAuthenticate, nonEmpty(e.Challenge, DefaultChallenge))
+	}
+}
+
 func writeProblem(c *fiber.Ctx, e *errs.Error, probs func(code string)) error {
 	if probs != nil {
 		probs(string(e.Code))
 	}
-	if e.RetryAfter > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
-	}
+	problemHeaders(c.Set, e)
 	body, err := json.Marshal(e)
 	if err != nil {
 		body = []byte(`{"title":"Internal Server Error","status":500,"code":"internal"}`)

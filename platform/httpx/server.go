@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -67,10 +68,11 @@ type Options struct {
 
 // Server is the public HTTP app.
 type Server struct {
-	App  *fiber.App
-	API  huma.API
-	opts Options
-	log  *slog.Logger
+	App   *fiber.App
+	API   huma.API
+	opts  Options
+	log   *slog.Logger
+	allow allowTable
 }
 
 var installOnce sync.Once
@@ -121,22 +123,35 @@ func New(o Options) *Server {
 
 	cfg := huma.DefaultConfig("Clientele API", nonEmpty(o.Version, "1.0.0"))
 	cfg.Info.Description = "Multi-tenant CRM. Tenant-scoped operations live under /api/v1/t/{tenant}. Errors are RFC 9457 problem documents that name the offending field."
-	cfg.OpenAPIPath = "/api/v1/openapi"
+	public := strings.TrimRight(nonEmpty(o.PublicURL, "http://localhost:8080"), "/")
+	cfg.Info.Contact = &huma.Contact{Name: "Clientele API reference", URL: public + "/api/v1/docs"}
+	cfg.Servers = []*huma.Server{{URL: public, Description: "This installation (CLIENTELE_PUBLIC_URL)"}}
+	cfg.OpenAPIPath = "" // documentRoutes serves the document
 	cfg.DocsPath = ""
 	cfg.SchemasPath = "/api/v1/schemas"
 	cfg.CreateHooks = nil // no $schema links: they would name a host we do not know
 	cfg.Transformers = append(cfg.Transformers, s.finishProblem)
+	cfg.Components.Schemas = newRegistry()
+	cfg.Components.SecuritySchemes = securitySchemes
+	cfg.Security = AnyCredential
 	cfg.Formats["application/xml"] = xmlFormat
 	cfg.Formats["xml"] = xmlFormat
 	cfg.Formats["text/csv"] = csvFormat
 	cfg.Formats["csv"] = csvFormat
 	s.API = humafiber.New(app, cfg)
+	s.documentRoutes(app)
 	s.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
-		next(huma.WithContext(ctx, logx.With(ctx.Context())))
+		next(huma.WithContext(copiedStrings{ctx}, logx.With(ctx.Context())))
 	})
 	app.Get("/api/v1/docs", serveDocs)
 	app.Get("/api/v1/docs.js", serveDocsJS)
 
+	for _, m := range o.Modules {
+		if d, ok := m.(module.Documenter); ok {
+			s.API.OpenAPI().Tags = append(s.API.OpenAPI().Tags, d.APITags()...)
+		}
+	}
+	sort.Slice(s.API.OpenAPI().Tags, func(i, j int) bool { return s.API.OpenAPI().Tags[i].Name < s.API.OpenAPI().Tags[j].Name })
 	for _, m := range o.Modules {
 		if r, ok := m.(module.Router); ok {
 			r.Routes(s.TenantGroup(m.Name()), tenantRouter{Router: app.Group("/api/v1/t/:tenant"), enter: s.tenantFiber(m.Name())})
@@ -149,6 +164,10 @@ func New(o Options) *Server {
 func (s *Server) Finish(spa fiber.Handler) {
 	s.App.Use("/api", func(c *fiber.Ctx) error {
 		c.Locals(unmatchedKey, true)
+		if allow := s.allow.allowed(s.App, utils.CopyString(c.Path())); allow != "" {
+			c.Set(fiber.HeaderAllow, allow)
+			return errs.E(errs.MethodNotAllowed, "This address does not take %s; it takes %s.", methodLabel(c), allow)
+		}
 		return fiber.ErrNotFound
 	})
 	s.App.Use(func(c *fiber.Ctx) error {
@@ -166,19 +185,17 @@ func (s *Server) Finish(spa fiber.Handler) {
 func (s *Server) TenantGroup(moduleName string) huma.API {
 	g := s.Group(TenantPrefix)
 	g.UseSimpleModifier(func(op *huma.Operation) {
-		for _, p := range op.Parameters {
-			if p.Name == "tenant" && p.In == "path" {
-				return
-			}
+		if !hasTenantParam(op) {
+			op.Parameters = append([]*huma.Param{{
+				Name: "tenant", In: "path", Required: true,
+				Description: "The company's slug, as in /api/v1/t/acme/...",
+				Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
+			}}, op.Parameters...)
 		}
-		op.Parameters = append([]*huma.Param{{
-			Name: "tenant", In: "path", Required: true,
-			Description: "The company's slug, as in /api/v1/t/acme/...",
-			Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
-		}}, op.Parameters...)
-		if len(op.Tags) == 0 && moduleName != "" {
-			op.Tags = []string{moduleName}
+		if len(op.Tags) == 0 {
+			op.Tags = []string{pathTag(op.Path)}
 		}
+		s.documentOperation(op, tenantGroup)
 	})
 	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		// A module's raw Fiber group may share the prefix (module "jobs", path
@@ -187,7 +204,7 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 			next(ctx)
 			return
 		}
-		c, err := s.enterTenant(ctx.Context(), ctx.Param("tenant"), ctx.Header, moduleName)
+		c, err := s.enterTenant(ctx.Context(), strings.Clone(ctx.Param("tenant")), HeaderOf(ctx), moduleName)
 		if err != nil {
 			s.WriteError(ctx, err)
 			return
@@ -216,11 +233,33 @@ func (s *Server) Group(prefix string) *huma.Group {
 	return g
 }
 
+func hasTenantParam(op *huma.Operation) bool {
+	for _, p := range op.Parameters {
+		if p.Name == "tenant" && p.In == "path" {
+			return true
+		}
+	}
+	return false
+}
+
+// AccountGroup returns an API under /api/v1 for the operations that act for the
+// signed-in person rather than in a company: tagged account, documented as
+// taking a session only. The caller adds the middleware that verifies it.
+func (s *Server) AccountGroup() huma.API {
+	g := s.Group("/api/v1")
+	g.UseSimpleModifier(func(op *huma.Operation) {
+		op.Tags = []string{"account"}
+		op.Security = SessionOnly
+		s.documentOperation(op, accountGroup)
+	})
+	return g
+}
+
 // tenantFiber is enterTenant for the raw Fiber routes of a module.
 func (s *Server) tenantFiber(moduleName string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		slug := utils.CopyString(c.Params("tenant"))
-		ctx, err := s.enterTenant(c.UserContext(), slug, func(k string) string { return c.Get(k) }, moduleName)
+		ctx, err := s.enterTenant(c.UserContext(), slug, func(k string) string { return utils.CopyString(c.Get(k)) }, moduleName)
 		if err != nil {
 			return err
 		}
@@ -285,9 +324,7 @@ func (s *Server) finishProblem(ctx huma.Context, status string, v any) (any, err
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
 	}
-	if e.RetryAfter > 0 {
-		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
-	}
+	problemHeaders(ctx.SetHeader, e)
 	return e, nil
 }
 
@@ -301,9 +338,7 @@ func (s *Server) WriteError(ctx huma.Context, err error) {
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
 	}
-	if e.RetryAfter > 0 {
-		ctx.SetHeader("Retry-After", fmt.Sprint(e.RetryAfter))
-	}
+	problemHeaders(ctx.SetHeader, e)
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(e.Status)
 	_ = s.API.Marshal(ctx.BodyWriter(), "application/json", e)
@@ -315,11 +350,9 @@ var ridPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func requestIDMiddleware(trusted []netip.Prefix) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		rid := c.Get(fiber.HeaderXRequestID)
+		rid := utils.CopyString(c.Get(fiber.HeaderXRequestID))
 		if !ridPattern.MatchString(rid) {
 			rid = newRequestID()
-		} else {
-			rid = utils.CopyString(rid)
 		}
 		c.Locals("request_id", rid)
 		c.Set(fiber.HeaderXRequestID, rid)
@@ -425,22 +458,55 @@ func metricsMiddleware(m *metrics.Registry) fiber.Handler {
 			status = toProblem(err).Status
 		}
 		route := routeLabel(c)
-		method := c.Method()
-		if !knownMethod(method) {
-			method = "other"
-		}
+		method := methodLabel(c)
 		m.HTTPRequests.WithLabelValues(method, route, metrics.StatusClass(status)).Inc()
 		m.HTTPDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
 
-func knownMethod(m string) bool {
-	switch m {
-	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
-		return true
+// methodLabel names the method with a constant: the string Fiber hands out
+// borrows the request buffer, and a label kept uncopied changes under
+// Prometheus (a GET series turned into GETT and collided with another).
+func methodLabel(c *fiber.Ctx) string {
+	switch c.Method() {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
 	}
-	return false
+	return "other"
+}
+
+// copiedStrings hands Huma copies of the request's parameters and headers, so
+// the strings Huma parses into an operation's input never borrow Fiber's
+// buffers, whatever the handler then keeps (a cache key, a job, a goroutine).
+type copiedStrings struct{ humaContext }
+
+type humaContext = huma.Context
+
+func (c copiedStrings) Param(name string) string  { return strings.Clone(c.humaContext.Param(name)) }
+func (c copiedStrings) Query(name string) string  { return strings.Clone(c.humaContext.Query(name)) }
+func (c copiedStrings) Header(name string) string { return strings.Clone(c.humaContext.Header(name)) }
+func (c copiedStrings) Method() string            { return strings.Clone(c.humaContext.Method()) }
+func (c copiedStrings) Host() string              { return strings.Clone(c.humaContext.Host()) }
+
+// Unwrap returns the adapter's context, as huma.WithContext's wrapper does.
+func (c copiedStrings) Unwrap() huma.Context { return c.humaContext }
+
+// HeaderOf returns a header getter over ctx whose values are copies, safe to keep.
+func HeaderOf(ctx huma.Context) func(string) string {
+	return func(name string) string { return strings.Clone(ctx.Header(name)) }
 }
 
 // accessLog logs one line per request. It runs the error handler itself so the
@@ -459,7 +525,7 @@ func accessLog(log *slog.Logger, onErr fiber.ErrorHandler) fiber.Handler {
 			level = slog.LevelError
 		}
 		log.Log(c.UserContext(), level, "http",
-			"method", c.Method(),
+			"method", utils.CopyString(c.Method()),
 			"route", routeLabel(c),
 			"status", status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
@@ -513,6 +579,16 @@ func deadline(d time.Duration) fiber.Handler {
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
+}
+
+// pathTag is the tag of a tenant-scoped operation: the first segment of its path
+// under the tenant (/api/v1/t/{tenant}/customers/{id} is "customers").
+func pathTag(p string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(p, TenantPrefix), "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }
 
 func nonEmpty(s, def string) string {

@@ -43,7 +43,7 @@ var xmlFormat = huma.Format{
 		return enc.Flush()
 	},
 	Unmarshal: func(data []byte, v any) error {
-		return fmt.Errorf("XML request bodies are not accepted; send JSON")
+		return fmt.Errorf("%w: XML request bodies are not accepted; send JSON", huma.ErrUnknownContentType)
 	},
 }
 

@@ -83,10 +83,10 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 
 		ctx, cancel := context.WithTimeout(context.Background(), k.o.ProxyTimeout)
 		var body io.Reader
-		if b := c.Body(); len(b) > 0 {
-			body = bytes.NewReader(append([]byte(nil), b...)) // Fiber reuses its buffer
+		if len(c.Body()) > 0 {
+			body = bytes.NewReader(bytes.Clone(c.Body())) // Fiber reuses its buffer
 		}
-		req, err := http.NewRequestWithContext(ctx, c.Method(), target.String(), body)
+		req, err := http.NewRequestWithContext(ctx, strings.Clone(c.Method()), target.String(), body)
 		if err != nil {
 			cancel()
 			return errs.E(errs.Malformed, "The request could not be forwarded to the identity service.")
@@ -100,9 +100,11 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		req.ContentLength = int64(len(c.Body()))
 		// Only this proxy speaks for the client: drop what the client claimed.
 		req.Header.Del("Forwarded")
+		// The request may outlive the handler (the transport reads on while the
+		// response streams), and Fiber's strings borrow buffers it reuses.
 		req.Header.Set("X-Forwarded-For", clientAddr(c))
-		req.Header.Set("X-Forwarded-Host", c.Hostname())
-		req.Header.Set("X-Forwarded-Proto", c.Protocol())
+		req.Header.Set("X-Forwarded-Host", strings.Clone(c.Hostname()))
+		req.Header.Set("X-Forwarded-Proto", strings.Clone(c.Protocol()))
 		if req.Header.Get("Accept-Encoding") == "" {
 			// Otherwise Go's transport would ask for gzip and unpack it itself.
 			req.Header.Set("Accept-Encoding", "identity")
@@ -181,7 +183,7 @@ func clientAddr(c *fiber.Ctx) string {
 	if ip := httpx.RequestFrom(c.UserContext()).ClientIP; ip != "" {
 		return ip
 	}
-	return c.IP()
+	return strings.Clone(c.IP())
 }
 
 type cancelOnClose struct {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -99,7 +100,7 @@ type jobListOut struct {
 	Body struct {
 		Items      []JobView `json:"items"`
 		NextCursor string    `json:"next_cursor,omitempty" doc:"pass as cursor to get the next page; absent on the last page"`
-	}
+	} `nameHint:"JobPage"`
 }
 
 type idIn struct {
@@ -147,6 +148,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/jobs/{id}", Summary: "Get a job and its progress",
+		Description: "One background job of the company: type, status, attempts, progress and, when finished, its result or error. Needs jobs.read.",
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
 		t, err := require(ctx, PermRead)
 		if err != nil {
@@ -161,6 +163,8 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{
 		OperationID: "cancel-job", Method: http.MethodPost, Path: "/jobs/{id}/cancel", Summary: "Cancel a job",
 		Description: "A queued job never runs; a running job stops at its next checkpoint. Finished jobs answer 409.",
+
+		Responses: httpx.Refusals(map[int]string{409: "The job has finished already."}),
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
 		t, err := require(ctx, PermCancel)
 		if err != nil {

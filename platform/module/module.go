@@ -32,6 +32,11 @@ type Router interface {
 	Routes(api huma.API, r fiber.Router)
 }
 
+// Documenter describes the tags of a module's operations for the API document.
+// Tenant-scoped operations are tagged by the first segment of their path
+// (/customers/{id} is "customers"), so a module describes those segments.
+type Documenter interface{ APITags() []*huma.Tag }
+
 // Worker declares the Asynq task types a module handles.
 type Worker interface{ Jobs() []jobs.Handler }
 

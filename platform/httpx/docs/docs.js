@@ -64,12 +64,24 @@
           sec.appendChild(el("h4", {}, ["Request body"]));
           sec.appendChild(el("pre", {}, [JSON.stringify(example(doc, body.schema, 0), null, 2)]));
         }
+        // Successes with an example body; errors (problem documents) as one table.
+        var errors = el("table", {}, [el("tr", {}, [el("th", {}, ["Error"]), el("th", {}, ["When"])])]), nerr = 0;
         Object.keys(o.op.responses || {}).forEach(function (code) {
-          var c = o.op.responses[code].content || {};
-          var ct = Object.keys(c)[0];
-          sec.appendChild(el("h4", {}, ["Response " + code + (ct ? " (" + ct + ")" : "")]));
+          var r = o.op.responses[code], c = r.content || {};
+          if (code === "default" || Number(code) >= 400) {
+            errors.appendChild(el("tr", {}, [el("td", {}, [el("code", {}, [code])]), el("td", {}, [r.description || ""])]));
+            nerr++;
+            return;
+          }
+          var ct = c["application/json"] ? "application/json" : Object.keys(c)[0];
+          var also = Object.keys(c).filter(function (k) { return k !== ct; });
+          sec.appendChild(el("h4", {}, ["Response " + code + (ct ? " (" + ct + (also.length ? "; also " + also.join(", ") : "") + ")" : "")]));
           if (ct && c[ct].schema) { sec.appendChild(el("pre", {}, [JSON.stringify(example(doc, c[ct].schema, 0), null, 2)])); }
         });
+        if (nerr) {
+          sec.appendChild(el("h4", {}, ["Errors (application/problem+json, or problem+xml)"]));
+          sec.appendChild(errors);
+        }
         ops.appendChild(sec);
       });
     });

@@ -1,0 +1,32 @@
+package profiles
+
+import "github.com/danielgtaylor/huma/v2"
+
+// Names in the API document (httpx.SchemaNamer), where the Go names are internal.
+
+// SchemaName implements httpx.SchemaNamer.
+func (ExportView) SchemaName() string { return "Export" }
+
+// SchemaName implements httpx.SchemaNamer.
+func (ImportView) SchemaName() string { return "Import" }
+
+// SchemaName implements httpx.SchemaNamer.
+func (Stats) SchemaName() string { return "CustomerStats" }
+
+// SchemaName implements httpx.SchemaNamer.
+func (MassEdit) SchemaName() string { return "CustomerMassEdit" }
+
+// SchemaName implements httpx.SchemaNamer.
+func (MassEditResult) SchemaName() string { return "CustomerMassEditResult" }
+
+// APITags describes the tags of the customer-profile operations.
+func (m *Module) APITags() []*huma.Tag {
+	return []*huma.Tag{
+		{Name: "customers", Description: "Customers (people and companies): search and filters, custom values, timelines, duplicates and merging, bulk changes, erasure."},
+		{Name: "segments", Description: "Saved customer filters, private or shared, with live counts."},
+		{Name: "tasks", Description: "Follow-up tasks on customers, with reminders."},
+		{Name: "notifications", Description: "The caller's notifications."},
+		{Name: "imports", Description: "Spreadsheet imports of customers (CSV or XLSX): upload, map, run in the background, report, revert."},
+		{Name: "exports", Description: "Customer exports to CSV or XLSX, built in the background."},
+	}
+}

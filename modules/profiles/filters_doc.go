@@ -1,0 +1,60 @@
+package profiles
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// filterGrammar explains the field[op]=value filters of the customer list, which
+// Huma's fixed parameters cannot express (Resolve reads them).
+const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op]=value` (`field=value` means `eq`), " +
+	"and every condition must hold. Standard fields are listed as parameters below, each with the operators it takes; " +
+	"custom fields marked filterable are `custom.<key>[op]=value`, e.g. `custom.tier[in]=gold,silver` or `custom.score[between]=10,20`. " +
+	"Operators: `eq`, `ne` (one value); `in` (a comma-separated list); `gt`, `gte`, `lt`, `lte` (one value: a number, a date " +
+	"such as 2026-01-31, or an RFC 3339 time); `between` (two values, `from,to`, inclusive); `prefix` (starts with); " +
+	"`contains` (a tag, or an option of a multi-select field); `empty` (`true` for no value, `false` for any value). " +
+	"`lifecycle` and `kind` also take `lifecycle[ne]`, `lifecycle[in]` and `kind[ne]`. Values are URL-encoded; " +
+	"a filter on an unknown field, or an operator the field does not take, answers 422 naming it, e.g. " +
+	"`tags[contains]=vip&created_at[gte]=2026-01-01&name[prefix]=张`."
+
+// filterValue says what each operator's value is.
+var filterValue = map[string]string{
+	"eq": "equal to", "ne": "not equal to", "in": "one of, comma-separated", "prefix": "starts with",
+	"gt": "after", "gte": "at or after", "lt": "before", "lte": "at or before",
+	"between": "from,to (inclusive)", "contains": "has this tag", "empty": "true: has none; false: has some",
+}
+
+// filterParams documents the standard fields' filters as deepObject parameters,
+// which serialise as field[op]=value, so generated clients can send them. The
+// fields plain parameters already name (lifecycle, kind) are described in the
+// operation's text instead.
+func filterParams() []*huma.Param {
+	var names []string
+	for f := range fieldOps {
+		if f != "lifecycle" && f != "kind" {
+			names = append(names, f)
+		}
+	}
+	sort.Strings(names)
+	explode := true
+	out := make([]*huma.Param, 0, len(names))
+	for _, f := range names {
+		s := &huma.Schema{Type: huma.TypeObject, Properties: map[string]*huma.Schema{}, AdditionalProperties: false}
+		var ops []string
+		for op := range fieldOps[f] {
+			ops = append(ops, op)
+		}
+		sort.Strings(ops)
+		for _, op := range ops {
+			s.Properties[op] = &huma.Schema{Type: huma.TypeString, Description: filterValue[op]}
+			if (op == "eq" || op == "ne") && strings.HasSuffix(f, "_id") {
+				s.Properties[op].Format = "uuid"
+			}
+		}
+		out = append(out, &huma.Param{Name: f, In: "query", Style: "deepObject", Explode: &explode, Schema: s,
+			Description: "Filter on " + f + ": " + f + "[op]=value with op one of the properties."})
+	}
+	return out
+}

@@ -1,0 +1,19 @@
+package tenants
+
+import "github.com/danielgtaylor/huma/v2"
+
+// APITags describes the tags of tenant administration's operations.
+func (s *Service) APITags() []*huma.Tag {
+	return []*huma.Tag{
+		{Name: "account", Description: "The signed-in person: who they are, their companies and invitations, signing a company up, logging out. These operations take a session, never an API key."},
+		{Name: "members", Description: "The people of a company and their roles."},
+		{Name: "invitations", Description: "Inviting people into a company by email."},
+		{Name: "roles", Description: "Built-in and custom roles: the permissions they grant and the records they see."},
+		{Name: "permissions", Description: "The catalogue of permissions a role may grant."},
+		{Name: "teams", Description: "Teams of members, for team-scoped visibility."},
+		{Name: "api-keys", Description: "API keys for integrations: each acts in one company with a role."},
+		{Name: "settings", Description: "The company's name, time zone, locale, currency and modules."},
+		{Name: "audit", Description: "The audit log: every change, who made it, and a before/after diff."},
+		{Name: "me", Description: "The caller's own role and permissions in a company."},
+	}
+}
