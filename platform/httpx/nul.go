@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/clientele-crm/clientele/platform/errs"
 )
@@ -31,8 +32,9 @@ func rejectNUL(c *fiber.Ctx) error {
 	if loc != "" {
 		return errs.Field(loc, nulMessage)
 	}
-	if body := c.Body(); strings.Contains(strings.ToLower(c.Get(fiber.HeaderContentType)), "json") && bytes.Contains(body, []byte(`\u0000`)) {
-		if loc, ok := nulInJSON(body); ok {
+	if strings.Contains(strings.ToLower(utils.CopyString(c.Get(fiber.HeaderContentType))), "json") && bytes.Contains(c.Body(), []byte(`\u0000`)) {
+		// Rare (an escaped NUL is in the body): only then is the body copied to be walked.
+		if loc, ok := nulInJSON(bytes.Clone(c.Body())); ok {
 			return errs.Field(loc, nulMessage)
 		}
 	}

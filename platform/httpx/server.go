@@ -373,7 +373,7 @@ func clientIP(c *fiber.Ctx, trusted []netip.Prefix) string {
 	if !isTrusted(addr, trusted) {
 		return addr.String()
 	}
-	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	hops := strings.Split(utils.CopyString(c.Get(fiber.HeaderXForwardedFor)), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
 		if err != nil {

@@ -82,9 +82,10 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		target.RawQuery = string(c.Request().URI().QueryString())
 
 		ctx, cancel := context.WithTimeout(context.Background(), k.o.ProxyTimeout)
+		reqBody := bytes.Clone(c.Body()) // Fiber reuses its buffer
 		var body io.Reader
-		if len(c.Body()) > 0 {
-			body = bytes.NewReader(bytes.Clone(c.Body())) // Fiber reuses its buffer
+		if len(reqBody) > 0 {
+			body = bytes.NewReader(reqBody)
 		}
 		req, err := http.NewRequestWithContext(ctx, strings.Clone(c.Method()), target.String(), body)
 		if err != nil {
@@ -97,7 +98,7 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		dropHopHeaders(req.Header)
 		req.Header.Del("Host")
 		req.Header.Del("Content-Length")
-		req.ContentLength = int64(len(c.Body()))
+		req.ContentLength = int64(len(reqBody))
 		// Only this proxy speaks for the client: drop what the client claimed.
 		req.Header.Del("Forwarded")
 		// The request may outlive the handler (the transport reads on while the
@@ -110,8 +111,8 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			req.Header.Set("Accept-Encoding", "identity")
 		}
 
-		signOut := signOutOf(clean, c.Method(), req.Header.Get("Cookie"), c.Body())
-		signIn := signInOf(clean, c.Method(), c.Get(fiber.HeaderContentType), clientAddr(c), c.Body())
+		signOut := signOutOf(clean, req.Method, req.Header.Get("Cookie"), reqBody)
+		signIn := signInOf(clean, req.Method, req.Header.Get(fiber.HeaderContentType), clientAddr(c), reqBody)
 		if err := k.admitSignIn(ctx, signIn); err != nil {
 			cancel()
 			if e, ok := err.(*errs.Error); ok && e.RetryAfter > 0 {
