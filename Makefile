@@ -68,7 +68,7 @@ chart-lint:
 	@if [ -f scripts/chart-lint.sh ]; then bash scripts/chart-lint.sh; else echo "chart-lint: skipped: no chart lint yet"; fi
 
 ## openapi: the API documents checked by third-party tools and the generated
-## clients; make test runs it too (scripts/openapi.sh, tools/openapi/).
+## clients; make test runs it too (scripts/openapi.sh, scripts/openapi/).
 openapi: build
 	bash scripts/openapi.sh
 

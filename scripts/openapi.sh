@@ -5,12 +5,12 @@
 #   - Redocly CLI (recommended-strict), Spectral (spectral:oas, warnings fail)
 #     and swagger-parser check both;
 #   - openapi-typescript generates TypeScript types from the 3.1 document and
-#     tsc compiles them with tools/openapi/client.ts in strict mode;
+#     tsc compiles them with scripts/openapi/client.ts in strict mode;
 #   - oapi-codegen generates the Go client from the 3.0 document into
-#     internal/apiclient (behind the apiclient build tag), go vet compiles it, and
+#     cmd/clientele/internal/apiclient (behind the apiclient build tag), go vet compiles it, and
 #     TestGeneratedClient makes one authenticated call per scheme through it
 #     against PostgreSQL, Redis and Kratos (as the Go tests use them).
-# The npm tools are pinned in tools/openapi/package.json and its lock, apart from
+# The npm tools are pinned in scripts/openapi/package.json and its lock, apart from
 # the web app's; oapi-codegen is pinned below. Every check runs; the first
 # failure decides the exit code.
 set -uo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/clientele}
 CACHE=${CLIENTELE_CACHE:-$HOME/.cache/clientele}
 OAPI_CODEGEN=github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
-TOOLS=tools/openapi
+TOOLS=scripts/openapi
 [ -x "$BIN" ] || { echo "openapi: $BIN is missing; run \`make build\`" >&2; exit 1; }
 
 status=0
@@ -47,11 +47,11 @@ mkdir -p "$TOOLS/gen"
 check "openapi-typescript" tool npx --no-install openapi-typescript "$out/openapi.json" -o gen/schema.d.ts
 check "tsc (TypeScript client)" tool npx --no-install tsc -p .
 gen_go() {
-  { printf '//go:build apiclient\n\n'; go run "$OAPI_CODEGEN" -config internal/apiclient/oapi-codegen.yaml "$out/openapi-3.0.json"; } \
-    > "$out/client.gen.go" && mv "$out/client.gen.go" internal/apiclient/client.gen.go
+  { printf '//go:build apiclient\n\n'; go run "$OAPI_CODEGEN" -config cmd/clientele/internal/apiclient/oapi-codegen.yaml "$out/openapi-3.0.json"; } \
+    > "$out/client.gen.go" && mv "$out/client.gen.go" cmd/clientele/internal/apiclient/client.gen.go
 }
 check "oapi-codegen (Go client)" gen_go
-check "go vet (Go client)" go vet -tags apiclient ./internal/apiclient/
+check "go vet (Go client)" go vet -tags apiclient ./cmd/clientele/internal/apiclient/
 if [ -z "${CLIENTELE_KRATOS_BIN:-}" ]; then
   CLIENTELE_KRATOS_BIN=$(bash scripts/kratos.sh) && export CLIENTELE_KRATOS_BIN
 fi

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/clientele-crm/clientele/internal/apiclient"
+	"github.com/clientele-crm/clientele/cmd/clientele/internal/apiclient"
 )
 
 // withSession and withAPIKey are how an integration authenticates a generated
