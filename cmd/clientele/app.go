@@ -22,8 +22,10 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/health"
@@ -59,7 +61,28 @@ type deps struct {
 	directory  authz.Directory
 	fields     *fields.Service
 	ready      *health.Checker
+	breakers   breakers
 	closers    []func()
+}
+
+// breakers guard the three dependencies: while one is open, calls to it fail at
+// once (503 naming it) or fall back, instead of each waiting for its deadline.
+type breakers struct {
+	db, redis, kratos *breaker.Breaker
+}
+
+func newBreaker(cfg config.Config, log *slog.Logger, m *breaker.Metrics, name string, timeout time.Duration, probe func(context.Context) error) *breaker.Breaker {
+	return breaker.New(breaker.Options{
+		Name: name, Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpenFor,
+		Probe: probe, ProbeTimeout: timeout, Metrics: m,
+		OnChange: func(name string, from, to breaker.State) {
+			if to == breaker.Open {
+				log.Warn("dependency unavailable: calls to it now fail fast until a probe succeeds", "dependency", name, "was", from.String())
+			} else if to == breaker.Closed {
+				log.Info("dependency back: breaker closed", "dependency", name)
+			}
+		},
+	})
 }
 
 func (d *deps) Close() {
@@ -75,8 +98,10 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 // openDepsWith lets tests supply the identity provider.
 func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids tenants.IdentityProvider) (*deps, error) {
 	d := &deps{cfg: cfg, log: log, metrics: metrics.New(), events: events.New(log), identities: ids}
+	bm := breaker.NewMetrics(d.metrics.Reg)
+	d.breakers.db = newBreaker(cfg, log, bm, errs.DependencyDatabase, cfg.DBConnectTimeout, db.Probe(cfg.AppDatabaseURL))
 	var err error
-	d.db, err = db.Open(ctx, cfg.AppDatabaseURL, cfg.DBMaxConns)
+	d.db, err = db.OpenWith(ctx, cfg.AppDatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, ConnectTimeout: cfg.DBConnectTimeout, Breaker: d.breakers.db})
 	if err != nil {
 		return nil, fmt.Errorf("%w (is PostgreSQL running and has `clientele migrate` created the app role? `make run` does both)", err)
 	}

@@ -63,6 +63,16 @@ type Config struct {
 	// CLIENTELE_TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of
 	// serve (an ingress); only their X-Forwarded-* headers are believed
 	TrustedProxies []string
+	// Deadlines fitted to each dependency, so that one that is down or hung
+	// costs a request at most this much rather than the request's whole budget:
+	// CLIENTELE_DB_CONNECT_TIMEOUT (one new PostgreSQL connection),
+	// CLIENTELE_REDIS_TIMEOUT (one Redis command: rate limits, sign-out checks,
+	// enqueueing) and CLIENTELE_KRATOS_TIMEOUT (one session check or identity call).
+	DBConnectTimeout, RedisTimeout, KratosTimeout time.Duration
+	// CLIENTELE_BREAKER_FAILURES consecutive failures open a dependency's breaker,
+	// which then fails calls at once and probes every CLIENTELE_BREAKER_OPEN_FOR.
+	BreakerFailures int
+	BreakerOpenFor  time.Duration
 
 	appURLDerived bool // AppDatabaseURL was derived from DatabaseURL
 }
@@ -167,6 +177,11 @@ func Parse(look Lookup) (Config, error) {
 		SignInPerIdentifier: p.int("CLIENTELE_SIGNIN_PER_IDENTIFIER", 10, 1, 1000),
 		SignInPerIP:         p.int("CLIENTELE_SIGNIN_PER_IP", 100, 1, 1_000_000),
 		SignInWindow:        p.dur("CLIENTELE_SIGNIN_WINDOW", 15*time.Minute),
+		DBConnectTimeout:    p.dur("CLIENTELE_DB_CONNECT_TIMEOUT", 2*time.Second),
+		RedisTimeout:        p.dur("CLIENTELE_REDIS_TIMEOUT", 300*time.Millisecond),
+		KratosTimeout:       p.dur("CLIENTELE_KRATOS_TIMEOUT", 2*time.Second),
+		BreakerFailures:     p.int("CLIENTELE_BREAKER_FAILURES", 3, 1, 1000),
+		BreakerOpenFor:      p.dur("CLIENTELE_BREAKER_OPEN_FOR", 2*time.Second),
 	}
 	c.Env = strings.ToLower(c.Env)
 	switch c.Env {

@@ -5,6 +5,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -16,12 +17,30 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/errs"
 )
 
 // Open connects to url with the pgx driver. bun formats arguments on the client, so
 // the simple protocol keeps each distinct SQL text from becoming a prepared statement.
 func Open(ctx context.Context, url string, maxConns int) (*bun.DB, error) {
+	return OpenWith(ctx, url, Options{MaxConns: maxConns})
+}
+
+// Options tune a pool beyond its size.
+type Options struct {
+	MaxConns int
+	// ConnectTimeout bounds one connection attempt (TCP, TLS and start-up);
+	// default 5 s. A server that is frozen or unreachable costs at most this.
+	ConnectTimeout time.Duration
+	// Breaker, when set, guards new connections: while it is open they fail at
+	// once with an error that maps to 503, instead of each request waiting for
+	// its own connect timeout. Its probe should be Probe(url, ...).
+	Breaker *breaker.Breaker
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, url string, o Options) (*bun.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse url: %w", err)
@@ -32,9 +51,19 @@ func Open(ctx context.Context, url string, maxConns int) (*bun.DB, error) {
 	}
 	cfg.RuntimeParams["application_name"] = "clientele"
 	cfg.RuntimeParams["timezone"] = "UTC"
-	sqldb := stdlib.OpenDB(*cfg)
-	sqldb.SetMaxOpenConns(maxConns)
-	sqldb.SetMaxIdleConns(maxConns)
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > o.ConnectTimeout {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	var conn driver.Connector = stdlib.GetConnector(*cfg)
+	if o.Breaker != nil {
+		conn = guardedConnector{Connector: conn, b: o.Breaker}
+	}
+	sqldb := sql.OpenDB(conn)
+	sqldb.SetMaxOpenConns(o.MaxConns)
+	sqldb.SetMaxIdleConns(o.MaxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -44,6 +73,35 @@ func Open(ctx context.Context, url string, maxConns int) (*bun.DB, error) {
 		return nil, fmt.Errorf("db: connect: %w", err)
 	}
 	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+// guardedConnector puts a breaker in front of new connections. Broken pooled
+// connections are discarded by database/sql, so during an outage every request
+// comes here for a fresh one and, once the breaker is open, fails at once.
+type guardedConnector struct {
+	driver.Connector
+	b *breaker.Breaker
+}
+
+func (g guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := g.b.Allow(); err != nil {
+		return nil, err
+	}
+	c, err := g.Connector.Connect(ctx)
+	// A caller that gave up (its context ended) says nothing about the server.
+	g.b.Record(err == nil || !errs.IsDBOutage(err) || ctx.Err() != nil)
+	return c, err
+}
+
+// Probe is a breaker probe for the database at url: one fresh connection.
+func Probe(url string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
+		}
+		return c.Close(context.WithoutCancel(ctx))
+	}
 }
 
 type txKey struct{}
@@ -80,14 +138,21 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 func runTenantTx(ctx context.Context, st *txState,
 	run func(context.Context, *sql.TxOptions, func(context.Context, bun.Tx) error) error,
 	fn func(ctx context.Context, tx bun.Tx) error) error {
+	committing := false
 	err := run(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", st.tenant.String()); err != nil {
 			return fmt.Errorf("db: set tenant: %w", err)
 		}
 		st.tx = tx
-		return fn(context.WithValue(ctx, txKey{}, st), tx)
+		err := fn(context.WithValue(ctx, txKey{}, st), tx)
+		committing = err == nil
+		return err
 	})
 	if err != nil {
+		if committing && errs.IsDBOutage(err) {
+			// The connection broke at COMMIT: the server may have applied it.
+			return errs.DownUncertain(err)
+		}
 		return err
 	}
 	for _, h := range st.after {

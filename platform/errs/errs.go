@@ -94,6 +94,9 @@ type Error struct {
 	Code      Code         `json:"code" xml:"code"`
 	RequestID string       `json:"request_id,omitempty" xml:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty" xml:"errors>error,omitempty"`
+	// Dependency names what is unavailable on a 503: "database", "redis" or
+	// "identity", so that clients can say so (the web app shows a banner).
+	Dependency string `json:"dependency,omitempty" xml:"dependency,omitempty" enum:"database,redis,identity"`
 	// RetryAfter, in seconds, is sent as a Retry-After header when set.
 	RetryAfter int `json:"-" xml:"-"`
 	// Challenge is the WWW-Authenticate value sent with a 401; empty sends the
@@ -184,7 +187,18 @@ func From(err error) *Error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Code == Internal && e.cause != nil {
+			// Code that gave up on an error it did not recognise may still be
+			// holding an outage, which is the client's 503, not our 500.
+			if d := outage(e.cause); d != nil {
+				d.RequestID = e.RequestID
+				return d
+			}
+		}
 		return e
+	}
+	if d := outage(err); d != nil {
+		return d
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Wrap(Timeout, err, "The request took too long and was stopped. Narrow it (fewer rows, a tighter filter) or try again.")
