@@ -18,6 +18,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
@@ -345,16 +346,28 @@ func (s *Service) limit(ctx context.Context, key string, max int) error {
 	pipe := s.d.Redis.TxPipeline()
 	incr := pipe.Incr(ctx, k)
 	pipe.Expire(ctx, k, 2*time.Minute)
+	n := int64(0)
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.d.Log.WarnContext(ctx, "tenants: rate limiter unavailable; allowing the request", "error", err.Error())
-		return nil
+		// Redis is down or slow (its breaker answers at once once open): count
+		// in this process instead, so the limit holds per replica meanwhile.
+		if !isBreakerOpen(err) {
+			s.d.Log.WarnContext(ctx, "tenants: Redis rate limiter unavailable; limiting in this process", "error", err.Error())
+		}
+		n = int64(s.local.count(key, now))
+	} else {
+		n = incr.Val()
 	}
-	if incr.Val() <= int64(max) {
+	if n <= int64(max) {
 		return nil
 	}
 	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
 	e.RetryAfter = int(60 - now.Unix()%60)
 	return e
+}
+
+func isBreakerOpen(err error) bool {
+	var oe *breaker.OpenError
+	return errors.As(err, &oe)
 }
 
 // limitAddr is the address a limiter counts by: an IPv4 address, or an IPv6

@@ -81,6 +81,7 @@ type Service struct {
 	catalogue []authz.Permission
 	builtIn   map[string]Role
 	me        meCache
+	local     localLimiter // rate limits while Redis is unavailable
 }
 
 // meCache keeps each identity's company list for a moment: the web app asks for

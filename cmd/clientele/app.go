@@ -113,9 +113,17 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 		d.Close()
 		return nil, fmt.Errorf("CLIENTELE_REDIS_URL: %w", err)
 	}
-	d.redis = redis.NewClient(ropt)
-	d.closers = append(d.closers, func() { d.redis.Close() })
 	d.redisOpt = asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB, TLSConfig: ropt.TLSConfig}
+	// Requests reach Redis through a client with short deadlines and a breaker;
+	// the probe has a connection of its own, which the open breaker lets through.
+	ropt = breaker.RedisOptions(ropt, cfg.RedisTimeout)
+	probeOpt := *ropt
+	probe := redis.NewClient(&probeOpt)
+	d.closers = append(d.closers, func() { probe.Close() })
+	d.breakers.redis = newBreaker(cfg, log, bm, errs.DependencyRedis, cfg.RedisTimeout, func(ctx context.Context) error { return probe.Ping(ctx).Err() })
+	d.redis = redis.NewClient(ropt)
+	breaker.GuardRedis(d.redis, d.breakers.redis, cfg.RedisTimeout)
+	d.closers = append(d.closers, func() { d.redis.Close() })
 
 	d.blobs, err = blob.Open(ctx, cfg.BlobURL)
 	if err != nil {
@@ -155,6 +163,9 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	d.jobMetrics = jobs.NewMetrics(d.metrics.Reg)
 	d.jobs = jobs.NewClient(d.redisOpt, d.db, log)
 	d.jobs.SetMetrics(d.jobMetrics)
+	if d.redis != nil {
+		d.jobs.UseRedis(d.redis)
+	}
 	d.closers = append(d.closers, func() { d.jobs.Close() })
 
 	d.tenants = tenancy.NewResolver(d.db, 5*time.Second)

@@ -89,7 +89,9 @@ func (g guardedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	c, err := g.Connector.Connect(ctx)
 	// A caller that gave up (its context ended) says nothing about the server.
-	g.b.Record(err == nil || !errs.IsDBOutage(err) || ctx.Err() != nil)
+	if ctx.Err() == nil {
+		g.b.Record(err == nil || !errs.IsDBOutage(err))
+	}
 	return c, err
 }
 

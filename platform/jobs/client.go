@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/db"
@@ -47,6 +48,16 @@ func NewClient(r asynq.RedisConnOpt, d *bun.DB, log *slog.Logger) *Client {
 		log = slog.Default()
 	}
 	return &Client{asynq: asynq.NewClient(r), insp: asynq.NewInspector(r), db: d, log: log, handlers: map[string]Handler{}}
+}
+
+// UseRedis hands enqueues to Asynq through rc instead of a connection of the
+// client's own, so that rc's deadlines and breaker (breaker.GuardRedis) apply:
+// while Redis is down or frozen, a request that enqueues does not wait on it;
+// the job is already recorded in PostgreSQL and the sweeper enqueues it later.
+func (c *Client) UseRedis(rc redis.UniversalClient) {
+	old := c.asynq
+	c.asynq = asynq.NewClientFromRedisClient(rc)
+	_ = old.Close()
 }
 
 // SetMetrics attaches the process's job metrics.
@@ -154,6 +165,9 @@ func (c *Client) push(ctx context.Context, j *Job) {
 	case err == nil:
 		c.metrics.incEnqueued(j.Type, j.Queue)
 	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+	case errs.OutageDependency(err) != "":
+		// Redis's breaker is open: expected until it closes, and the row waits.
+		c.log.DebugContext(ctx, "jobs: Redis unavailable; enqueue deferred to the sweeper", "task_type", j.Type, "job_id", j.ID.String())
 	default:
 		c.log.WarnContext(ctx, "jobs: enqueue deferred to the sweeper", "task_type", j.Type, "job_id", j.ID.String(), "error", err.Error())
 	}

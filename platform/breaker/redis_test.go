@@ -1,0 +1,85 @@
+package breaker_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clientele-crm/clientele/platform/breaker"
+	"github.com/clientele-crm/clientele/platform/devstack"
+)
+
+// A frozen Redis (SIGSTOP) costs each command at most the deadline until the
+// breaker opens, then nothing; "not found" answers never open it; the probe
+// closes it once Redis answers again. The Redis is a private one.
+func TestGuardedRedisFailsFastWhenFrozen(t *testing.T) {
+	ctx := context.Background()
+	r, err := devstack.StartPrivateRedis(ctx, t.TempDir())
+	if err != nil {
+		t.Skipf("no private Redis here: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Stop() })
+	opt, _ := redis.ParseURL(r.URL)
+	const timeout = 200 * time.Millisecond
+	opt = breaker.RedisOptions(opt, timeout)
+	probeOpt := *opt
+	probe := redis.NewClient(&probeOpt)
+	defer probe.Close()
+	b := breaker.New(breaker.Options{Name: "redis", Failures: 3, OpenFor: 100 * time.Millisecond,
+		Probe: func(ctx context.Context) error { return probe.Ping(ctx).Err() }, ProbeTimeout: timeout})
+	c := redis.NewClient(opt)
+	defer c.Close()
+	breaker.GuardRedis(c, b, timeout)
+
+	for i := 0; i < 10; i++ {
+		if err := c.Get(ctx, "absent").Err(); !errors.Is(err, redis.Nil) {
+			t.Fatalf("GET absent: %v", err)
+		}
+	}
+	if b.State() != breaker.Closed {
+		t.Fatal("redis.Nil answers opened the breaker")
+	}
+
+	if err := r.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		pipe := c.TxPipeline()
+		pipe.Incr(ctx, "n")
+		pipe.Expire(ctx, "n", time.Minute)
+		_, err := pipe.Exec(ctx)
+		if err == nil {
+			t.Fatal("a frozen Redis answered")
+		}
+		if took := time.Since(start); took > 3*timeout {
+			t.Fatalf("command %d took %s against a frozen Redis; deadline %s", i, took, timeout)
+		}
+	}
+	if b.State() != breaker.Open {
+		t.Fatalf("breaker %s after 3 timeouts, want open", b.State())
+	}
+	start := time.Now()
+	err = c.Incr(ctx, "n").Err()
+	var oe *breaker.OpenError
+	if !errors.As(err, &oe) || time.Since(start) > 20*time.Millisecond {
+		t.Fatalf("with the breaker open: %v after %s, want an immediate OpenError", err, time.Since(start))
+	}
+
+	if err := r.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.State() != breaker.Closed {
+		if time.Now().After(deadline) {
+			t.Fatal("the probe did not close the breaker after Redis resumed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := c.Incr(ctx, "n").Err(); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
