@@ -62,7 +62,9 @@ type deps struct {
 	fields     *fields.Service
 	ready      *health.Checker
 	breakers   breakers
-	closers    []func()
+	// breakerMetrics is nil when nothing was dialled (the offline API document).
+	breakerMetrics *breaker.Metrics
+	closers        []func()
 }
 
 // breakers guard the three dependencies: while one is open, calls to it fail at
@@ -99,6 +101,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids tenants.IdentityProvider) (*deps, error) {
 	d := &deps{cfg: cfg, log: log, metrics: metrics.New(), events: events.New(log), identities: ids}
 	bm := breaker.NewMetrics(d.metrics.Reg)
+	d.breakerMetrics = bm
 	d.breakers.db = newBreaker(cfg, log, bm, errs.DependencyDatabase, cfg.DBConnectTimeout, db.Probe(cfg.AppDatabaseURL))
 	var err error
 	d.db, err = db.OpenWith(ctx, cfg.AppDatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, ConnectTimeout: cfg.DBConnectTimeout, Breaker: d.breakers.db})
@@ -181,7 +184,14 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	features := buildModules(d)
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
-	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis)
+	// The identity breaker's probe is Kratos's own readiness, asked once the
+	// client exists.
+	var k *identity.Kratos
+	if d.breakerMetrics != nil {
+		d.breakers.kratos = newBreaker(cfg, log, d.breakerMetrics, errs.DependencyIdentity, cfg.KratosTimeout, func(ctx context.Context) error { return k.Ready(ctx) })
+	}
+	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis, d.breakers.kratos)
+	k = d.kratos
 	if d.identities == nil {
 		d.identities = kratosIdentities{k: d.kratos}
 	}

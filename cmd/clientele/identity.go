@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/tenants"
@@ -18,8 +19,9 @@ import (
 // kratosIdentities adapts the Kratos client to what tenants needs.
 type kratosIdentities struct{ k *identity.Kratos }
 
-func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient) *identity.Kratos {
+func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient, b *breaker.Breaker) *identity.Kratos {
 	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb,
+		Timeout: cfg.KratosTimeout, Breaker: b,
 		SignIn: identity.SignInLimits{PerIdentifier: cfg.SignInPerIdentifier, PerAddress: cfg.SignInPerIP, Window: cfg.SignInWindow}})
 }
 

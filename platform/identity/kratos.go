@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/errs"
 )
 
@@ -51,19 +53,34 @@ type Session struct {
 // change) keeps working at most this long.
 const MaxCacheTTL = 30 * time.Second
 
-// whoamiTimeout bounds one session check against Kratos.
-const whoamiTimeout = 15 * time.Second
+// DefaultTimeout bounds one session check against Kratos unless
+// Options.Timeout says otherwise: a frozen Kratos then costs a new sign-in at
+// most this, and once the breaker opens nothing at all.
+const DefaultTimeout = 2 * time.Second
+
+// maxWhoamiTimeout is the longest Options.Timeout may be; revocation records
+// in Redis outlive a cached session by this much.
+const maxWhoamiTimeout = 15 * time.Second
 
 // Options configure a Kratos client.
 type Options struct {
 	PublicURL string        // e.g. http://127.0.0.1:4433
 	AdminURL  string        // e.g. http://127.0.0.1:4434; never exposed
 	CacheTTL  time.Duration // how long a verified session is cached; 0 or more than MaxCacheTTL means MaxCacheTTL
-	// HTTPClient talks to both APIs; the default has a 10 s timeout and a
-	// connection pool sized for whoami traffic.
+	// HTTPClient talks to both APIs; the default has a timeout of 3 x Timeout
+	// (at least 5 s: creating an identity hashes a password) and a connection
+	// pool sized for whoami traffic.
 	HTTPClient *http.Client
-	Metrics    prometheus.Registerer // optional
-	Logger     *slog.Logger          // optional; never given tokens or cookies
+	// Timeout bounds one session check, and the wait for the answer's headers
+	// through the proxy (plus half a second for hashing a password); default
+	// DefaultTimeout, at most 15 s.
+	Timeout time.Duration
+	// Breaker, when set, is recorded by every call to Kratos; while it is open,
+	// session checks that the cache cannot answer and proxied requests fail at
+	// once with a 503 naming identity. Its probe should be Ready.
+	Breaker *breaker.Breaker
+	Metrics prometheus.Registerer // optional
+	Logger  *slog.Logger          // optional; never given tokens or cookies
 	// SessionCookieName is the Kratos session cookie; default SessionCookieName.
 	SessionCookieName string
 	// ProxyPrefix is where ProxyHandler is mounted; default "/kratos".
@@ -108,7 +125,7 @@ type Kratos struct {
 const (
 	msgSessionEnded = "Your session has ended; sign in again."
 	msgSignIn       = "Sign in first: send the session cookie or an X-Session-Token header."
-	msgUnavailable  = "Sign-in is unavailable right now (identity service unreachable); try again in a minute."
+	msgUnavailable  = "Sign-in is unavailable right now (identity service unreachable); try again in a few seconds."
 )
 
 // New builds a client. It does not contact Kratos; Ready does.
@@ -116,11 +133,16 @@ func New(o Options) *Kratos {
 	if o.CacheTTL <= 0 || o.CacheTTL > MaxCacheTTL {
 		o.CacheTTL = MaxCacheTTL
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	o.Timeout = min(o.Timeout, maxWhoamiTimeout)
 	if o.HTTPClient == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns = 200
 		t.MaxIdleConnsPerHost = 100
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
+		t.DialContext = (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}).DialContext
+		o.HTTPClient = &http.Client{Timeout: max(3*o.Timeout, 5*time.Second), Transport: t}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -225,7 +247,7 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 	// outlive this request (it fills the cache for the callers waiting on it).
 	kind, cred = strings.Clone(kind), strings.Clone(cred)
 	ch := k.flight.DoChan(string(key[:]), func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), whoamiTimeout)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.o.Timeout)
 		defer cancel()
 		checked := k.now() // a sign-out recorded after this still wins
 		r, err := k.toSession(lctx, kind, cred)
@@ -259,6 +281,10 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 }
 
 func (k *Kratos) toSession(ctx context.Context, kind, cred string) (*whoamiResult, error) {
+	if err := k.o.Breaker.Allow(); err != nil {
+		k.m.cache("error")
+		return nil, k.unavailable(err)
+	}
 	req := k.public.FrontendAPI.ToSession(ctx)
 	if kind == "token" {
 		req = req.XSessionToken(cred)
@@ -289,12 +315,14 @@ func (k *Kratos) classify(ctx context.Context, op string, resp *http.Response, e
 		if err == nil {
 			err = errors.New("no response")
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ctx.Err() // the caller went away; Kratos may be fine
 		}
+		k.o.Breaker.Record(false)
 		k.log.Warn("identity: kratos unreachable", "op", op, "error", withoutURL(err))
-		return errs.Wrap(errs.Unavailable, fmt.Errorf("identity: %s: %s", op, withoutURL(err)), msgUnavailable)
+		return k.unavailable(fmt.Errorf("identity: %s: %s", op, withoutURL(err)))
 	}
+	k.o.Breaker.Record(resp.StatusCode < 500)
 	st := resp.StatusCode
 	switch {
 	case st >= 200 && st < 300:
@@ -307,10 +335,18 @@ func (k *Kratos) classify(ctx context.Context, op string, resp *http.Response, e
 		return errs.Wrap(errs.Conflict, fmt.Errorf("identity: %s: kratos answered 409", op), "That person already exists.")
 	case st >= 500:
 		k.log.Warn("identity: kratos failed", "op", op, "status", st)
-		return errs.Wrap(errs.Unavailable, fmt.Errorf("identity: %s: kratos answered %d", op, st), msgUnavailable)
+		return k.unavailable(fmt.Errorf("identity: %s: kratos answered %d", op, st))
 	default:
 		return errs.Wrap(errs.Invalid, fmt.Errorf("identity: %s: kratos answered %d: %v", op, st, err), "The identity service refused these details.")
 	}
+}
+
+// unavailable is the 503 for Kratos being down, hung or refused by its breaker:
+// it names identity, carries Retry-After, and keeps the sign-in wording.
+func (k *Kratos) unavailable(cause error) *errs.Error {
+	e := errs.Down(errs.DependencyIdentity, cause)
+	e.Detail = msgUnavailable
+	return e
 }
 
 // withoutURL describes a transport error without its URL, whose query may carry

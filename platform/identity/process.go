@@ -306,6 +306,9 @@ func (p *Process) Stop(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
+	if signalResume != 0 {
+		_ = cmd.Process.Signal(signalResume) // a paused Kratos would never see SIGTERM
+	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
@@ -319,6 +322,36 @@ func (p *Process) Stop(ctx context.Context) error {
 		return fmt.Errorf("identity: kratos (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
 	}
 	return fmt.Errorf("identity: kratos ignored SIGTERM and was killed")
+}
+
+// Pause freezes Kratos (SIGSTOP): its ports still accept connections but
+// nothing answers, as with a hung server. For fault drills and tests.
+func (p *Process) Pause() error { return p.signal(signalPause) }
+
+// Resume continues a paused Kratos (SIGCONT).
+func (p *Process) Resume() error { return p.signal(signalResume) }
+
+// Pid is the Kratos server's process id, 0 when it is not running.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+func (p *Process) signal(sig syscall.Signal) error {
+	if sig == 0 {
+		return errors.New("identity: pausing a process is not supported on this system")
+	}
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil {
+		return errors.New("identity: kratos is not running")
+	}
+	return cmd.Process.Signal(sig)
 }
 
 // Restart stops Kratos and serves again with the same configuration, ports and

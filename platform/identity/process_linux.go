@@ -8,3 +8,6 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
+
+// signalPause and signalResume freeze and continue a process (fault drills).
+var signalPause, signalResume = syscall.SIGSTOP, syscall.SIGCONT

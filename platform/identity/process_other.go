@@ -9,3 +9,6 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// signalPause and signalResume freeze and continue a process (fault drills).
+var signalPause, signalResume = syscall.SIGSTOP, syscall.SIGCONT

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -120,7 +121,21 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			}
 			return err
 		}
+		if err := k.o.Breaker.Allow(); err != nil {
+			cancel()
+			return k.unavailable(err)
+		}
+		// A frozen Kratos must not hold the caller for the whole ProxyTimeout:
+		// the answer's headers are due within Timeout (and half a second for
+		// hashing a password); the body may then stream for longer.
+		headers := time.AfterFunc(k.o.Timeout+500*time.Millisecond, cancel)
 		resp, err := k.proxyHC.Do(req)
+		headers.Stop()
+		if err != nil || resp.StatusCode >= 500 {
+			k.o.Breaker.Record(false)
+		} else {
+			k.o.Breaker.Record(true)
+		}
 		if resp != nil {
 			k.settleSignIn(signIn, resp.StatusCode, resp.Header.Get("Location"))
 		}
@@ -131,7 +146,7 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 		if err != nil {
 			cancel()
 			k.log.Warn("identity: kratos proxy: upstream unreachable", "error", withoutURL(err))
-			return errs.Wrap(errs.Unavailable, fmt.Errorf("identity: proxy: %s", withoutURL(err)), msgUnavailable)
+			return k.unavailable(fmt.Errorf("identity: proxy: %s", withoutURL(err)))
 		}
 		dropHopHeaders(resp.Header)
 		c.Status(resp.StatusCode)

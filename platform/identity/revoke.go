@@ -19,7 +19,7 @@ import (
 // a key is there when it looks. The price is one GET per cached request, where
 // Kratos would cost ~20 ms. The key outlives every cached copy: MaxCacheTTL plus
 // the longest whoami that could have started before the sign-out.
-const revokedTTL = MaxCacheTTL + whoamiTimeout + 5*time.Second
+const revokedTTL = MaxCacheTTL + maxWhoamiTimeout + 5*time.Second
 
 func revokedKey(key [32]byte) string { return "clientele:session-ended:" + hex.EncodeToString(key[:]) }
 
