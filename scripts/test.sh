@@ -57,6 +57,11 @@ fi
 
 gotest_log=$(mktemp)
 step "go test" bash -o pipefail -c 'go test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee "$1"' _ "$gotest_log"
+# Fault drills: each starts a private PostgreSQL, Redis and Kratos on loopback,
+# breaks one under writers and checks the bars (docs/reliability.md).
+for fault in postgres redis kratos; do
+  step "fault drill: $fault" "$BIN" drill "$fault"
+done
 step "OpenAPI documents and generated clients" bash scripts/openapi.sh
 step "web unit tests" make --no-print-directory web-test
 step "browser end-to-end tests" make --no-print-directory e2e

@@ -27,6 +27,7 @@ Usage:
   clientele services start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API
   clientele openapi [-version 3.1|3.0] [-o FILE]  print the API document; needs no database
+  clientele drill postgres|redis|kratos [-writers N] [-keep]  fault drill on a private stack: break the dependency under writers, check nothing acknowledged is lost, no 500, fast failures, recovery
 
 Configuration comes from CLIENTELE_* environment variables (see README.md).
 `
@@ -68,6 +69,8 @@ func main() {
 		err = runBench(ctx, cfg, log, args)
 	case "openapi":
 		err = runOpenAPI(cfg, args, os.Stdout)
+	case "drill":
+		err = runDrill(ctx, cfg, log, args)
 	default:
 		fmt.Fprintf(os.Stderr, "clientele: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)

@@ -148,6 +148,14 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			k.log.Warn("identity: kratos proxy: upstream unreachable", "error", withoutURL(err))
 			return k.unavailable(fmt.Errorf("identity: proxy: %s", withoutURL(err)))
 		}
+		if resp.StatusCode >= 500 {
+			// Kratos failing (its database down, say): the browser gets our
+			// problem document, which the web app explains, not Kratos's page.
+			resp.Body.Close()
+			cancel()
+			k.log.Warn("identity: kratos proxy: upstream failed", "status", resp.StatusCode)
+			return k.unavailable(fmt.Errorf("identity: proxy: kratos answered %d", resp.StatusCode))
+		}
 		dropHopHeaders(resp.Header)
 		c.Status(resp.StatusCode)
 		for name, values := range resp.Header {
