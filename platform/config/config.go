@@ -181,7 +181,7 @@ func Parse(look Lookup) (Config, error) {
 		RedisTimeout:        p.dur("CLIENTELE_REDIS_TIMEOUT", 300*time.Millisecond),
 		KratosTimeout:       p.dur("CLIENTELE_KRATOS_TIMEOUT", 2*time.Second),
 		BreakerFailures:     p.int("CLIENTELE_BREAKER_FAILURES", 3, 1, 1000),
-		BreakerOpenFor:      p.dur("CLIENTELE_BREAKER_OPEN_FOR", 2*time.Second),
+		BreakerOpenFor:      p.dur("CLIENTELE_BREAKER_OPEN_FOR", time.Second),
 	}
 	c.Env = strings.ToLower(c.Env)
 	switch c.Env {
