@@ -9,11 +9,15 @@ import i18n from './app/i18n';
 import { router } from './app/routes';
 import { ApiError } from './app/api';
 import { theme } from './app/theme';
+import { OutageBanner } from './app/OutageBanner';
+import { backoffMs } from './app/outage';
 
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
       retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
+      // Back off from the server's Retry-After rather than hammering it.
+      retryDelay: (n, err) => backoffMs(n + 1, err instanceof ApiError ? err.retryAfter : 1),
       refetchOnWindowFocus: false,
     },
   },
@@ -40,6 +44,7 @@ function Root() {
     <ConfigProvider locale={antdLocale} theme={theme}>
       <AntApp>
         <QueryClientProvider client={queryClient}>
+          <OutageBanner />
           <RouterProvider router={appRouter} />
         </QueryClientProvider>
       </AntApp>

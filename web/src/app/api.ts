@@ -1,6 +1,8 @@
 // The one way the app talks to the API: JSON in and out, cookies for the
 // session, the CSRF header on every request, and problem+json turned into
-// ApiError so screens can show the message next to the field it names.
+// ApiError so screens can show the message next to the field it names. A 503
+// naming a dependency feeds the outage banner (outage.ts); any success clears it.
+import { noteAvailable, noteUnavailable, parseRetryAfter } from './outage';
 
 export interface ProblemDetail {
   location?: string; // e.g. "body.email" or "custom.tier"
@@ -14,7 +16,11 @@ export class ApiError extends Error {
   detail: string;
   errors: ProblemDetail[];
   body: Record<string, unknown>;
-  constructor(status: number, body: Record<string, unknown>) {
+  /** on a 503: what is unavailable ("database", "identity", "redis") */
+  dependency?: string;
+  /** seconds to wait before trying again (Retry-After), when the server said */
+  retryAfter?: number;
+  constructor(status: number, body: Record<string, unknown>, retryAfter?: string | null) {
     const title = String(body.title ?? 'Error');
     const detail = String(body.detail ?? '');
     super(detail || title);
@@ -23,6 +29,8 @@ export class ApiError extends Error {
     this.detail = detail;
     this.errors = Array.isArray(body.errors) ? (body.errors as ProblemDetail[]) : [];
     this.body = body;
+    if (typeof body.dependency === 'string') this.dependency = body.dependency;
+    if (retryAfter) this.retryAfter = parseRetryAfter(retryAfter);
   }
 }
 
@@ -58,13 +66,20 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
-  const res = await fetch(withQuery('/api/v1' + path, opts.query), {
-    method,
-    headers,
-    body,
-    credentials: 'same-origin',
-    signal: opts.signal,
-  });
+  let res: Response;
+  try {
+    res = await fetch(withQuery('/api/v1' + path, opts.query), {
+      method,
+      headers,
+      body,
+      credentials: 'same-origin',
+      signal: opts.signal,
+    });
+  } catch (e) {
+    if (!opts.signal?.aborted) noteUnavailable('service', undefined);
+    throw e;
+  }
+  if (res.status < 500) noteAvailable();
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown = undefined;
@@ -75,7 +90,11 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
       data = { title: res.statusText, detail: text.slice(0, 300) };
     }
   }
-  if (!res.ok) throw new ApiError(res.status, (data as Record<string, unknown>) ?? { title: res.statusText });
+  if (!res.ok) {
+    const err = new ApiError(res.status, (data as Record<string, unknown>) ?? { title: res.statusText }, res.headers.get('Retry-After'));
+    if (res.status === 503) noteUnavailable(err.dependency, res.headers.get('Retry-After'));
+    throw err;
+  }
   return data as T;
 }
 

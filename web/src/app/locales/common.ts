@@ -55,6 +55,14 @@ export const common = {
     },
     forbidden: 'You do not have permission to do this. Ask an owner or admin of the company for access.',
     signInAgain: 'Your session has ended. Sign in again to continue.',
+    outage: {
+      database: 'The database is unavailable right now. Changes you make are not saved until it is back.',
+      identity: 'Sign-in is unavailable right now. If you are signed in you can keep working; new sign-ins wait until it is back.',
+      redis: 'Some background services are unavailable. Your work is saved; reminders and imports may run late.',
+      service: 'The server cannot be reached right now.',
+      retrying: 'Trying again in {{seconds}} s.',
+      retryNow: 'Try now',
+    },
   },
   zh: {
     app: 'Clientele',
@@ -111,5 +119,13 @@ export const common = {
     },
     forbidden: '您没有执行此操作的权限。请联系公司的所有者或管理员。',
     signInAgain: '您的会话已结束，请重新登录。',
+    outage: {
+      database: '数据库暂时不可用。在恢复之前，您所做的更改不会被保存。',
+      identity: '登录服务暂时不可用。已登录的用户可以继续使用；新的登录需等待服务恢复。',
+      redis: '部分后台服务暂时不可用。您的数据已保存，提醒和导入可能会延迟。',
+      service: '暂时无法连接服务器。',
+      retrying: '{{seconds}} 秒后重试。',
+      retryNow: '立即重试',
+    },
   },
 };

@@ -6,6 +6,7 @@ import { useNavigate, useSearchParams } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { meKey } from '../../app/session';
 import type { Flow } from './nodes';
+import { noteUnavailable } from '../../app/outage';
 
 export const kratos = new FrontendApi(
   new Configuration({ basePath: `${location.origin}/kratos`, baseOptions: { withCredentials: true } }),
@@ -141,6 +142,12 @@ export function useFlow(kind: FlowKind, opts: { refresh?: boolean } = {}) {
       const err = data.error as { id?: string; reason?: string; message?: string } | undefined;
       if (r?.status === 429) {
         setThrottledUntil(retryAt(r.headers?.['retry-after']));
+        return;
+      }
+      if (r?.status === 503) {
+        // Our proxy's problem: sign-in is unavailable; the banner explains and retries.
+        noteUnavailable(data.dependency ?? 'identity', r.headers?.['retry-after']);
+        setFatal(String(data.detail ?? 'unavailable'));
         return;
       }
       if (r?.status === 422 && typeof data.redirect_browser_to === 'string') {
