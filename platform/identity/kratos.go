@@ -116,9 +116,11 @@ type Kratos struct {
 	upstream *url.URL
 	cache    *sessionCache
 	flight   singleflight.Group
-	m        *metrics
-	log      *slog.Logger
-	now      func() time.Time
+	// localSignIns counts sign-in attempts while Redis is unavailable.
+	localSignIns localCounts
+	m            *metrics
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // Messages clients see; they say what happened and what to do.

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -95,4 +99,32 @@ func proxyForm(t *testing.T, app interface {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return proxyResp{resp.StatusCode, resp.Header, b}
+}
+
+// With Redis unreachable the sign-in limits still hold, counted in this
+// process, and the answer does not wait on Redis.
+func TestSignInLimitsHoldWithoutRedis(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer dead.Close()
+	k := New(Options{PublicURL: "http://127.0.0.1:1", AdminURL: "http://127.0.0.1:1", Redis: dead,
+		SignIn: SignInLimits{PerIdentifier: 3, PerAddress: 100, Window: time.Minute}})
+	a := &signInAttempt{idKey: "clientele:signin:id:x", addrKey: "clientele:signin:addr:192.0.2.1"}
+	for i := 0; i < 3; i++ {
+		if err := k.admitSignIn(t.Context(), a); err != nil {
+			t.Fatalf("attempt %d refused: %v", i+1, err)
+		}
+	}
+	start := time.Now()
+	err := k.admitSignIn(t.Context(), a)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.RateLimited || e.RetryAfter <= 0 || e.RetryAfter > 60 {
+		t.Fatalf("fourth attempt: %v, want 429 with Retry-After within the window", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("the refusal took %s", took)
+	}
+	other := &signInAttempt{idKey: "clientele:signin:id:y", addrKey: a.addrKey}
+	if err := k.admitSignIn(t.Context(), other); err != nil {
+		t.Fatalf("another identifier was refused: %v", err)
+	}
 }
