@@ -275,3 +275,37 @@ func TestWhoamiAgainstAStandIn(t *testing.T) {
 		}
 	}
 }
+
+// Kratos failing (a 5xx) or too slow to answer reaches the browser as our 503
+// naming identity, within the deadline, never as Kratos's own error page.
+func TestProxyTurnsKratosFailuresInto503(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/self-service/login/browser" {
+			select { // hung
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		http.Error(w, "database is down", http.StatusInternalServerError)
+	}))
+	defer up.Close()
+	defer close(release)
+	k := New(Options{PublicURL: up.URL, AdminURL: up.URL, Timeout: 300 * time.Millisecond})
+	app := proxyApp(k)
+	for _, path := range []string{"/kratos/self-service/login/api", "/kratos/self-service/login/browser"} {
+		start := time.Now()
+		r := proxyDo(t, app, http.MethodGet, path, nil)
+		var p struct {
+			Dependency string `json:"dependency"`
+		}
+		_ = json.Unmarshal(r.body, &p)
+		if r.status != http.StatusServiceUnavailable || p.Dependency != "identity" || strings.Contains(string(r.body), "database is down") {
+			t.Fatalf("%s: %d %s, want 503 naming identity", path, r.status, r.body)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("%s: the 503 took %s", path, took)
+		}
+	}
+}
