@@ -178,7 +178,7 @@ func Parse(look Lookup) (Config, error) {
 		SignInPerIP:         p.int("CLIENTELE_SIGNIN_PER_IP", 100, 1, 1_000_000),
 		SignInWindow:        p.dur("CLIENTELE_SIGNIN_WINDOW", 15*time.Minute),
 		DBConnectTimeout:    p.dur("CLIENTELE_DB_CONNECT_TIMEOUT", 2*time.Second),
-		RedisTimeout:        p.dur("CLIENTELE_REDIS_TIMEOUT", 300*time.Millisecond),
+		RedisTimeout:        p.dur("CLIENTELE_REDIS_TIMEOUT", 500*time.Millisecond),
 		KratosTimeout:       p.dur("CLIENTELE_KRATOS_TIMEOUT", 2*time.Second),
 		BreakerFailures:     p.int("CLIENTELE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpenFor:      p.dur("CLIENTELE_BREAKER_OPEN_FOR", time.Second),
