@@ -51,8 +51,8 @@ var importStageUpdate = []string{
 	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by)
 	SELECT ?0, id, prev_lifecycle, lifecycle, ?4 FROM import_stage_customers
 	WHERE op = 'update' AND prev_lifecycle IS NOT NULL AND prev_lifecycle <> lifecycle`,
-	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
-	SELECT ?0, ?2, id, 'updated', before, row_no FROM import_stage_customers
+	`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, before, row_no)
+	SELECT ?0, ?2, ?1, id, 'updated', before, row_no FROM import_stage_customers
 	WHERE op = 'update' AND before IS NOT NULL ON CONFLICT DO NOTHING`,
 }
 
@@ -62,8 +62,8 @@ var importStageCreate = []string{
 	FROM import_stage_customers WHERE op = 'create'`,
 	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
 	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers WHERE op = 'create'`,
-	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
-	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers WHERE op = 'create' AND row_no IS NOT NULL`,
+	`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, row_no)
+	SELECT ?0, ?2, ?1, id, 'created', row_no FROM import_stage_customers WHERE op = 'create' AND row_no IS NOT NULL`,
 }
 
 // Side rows of every staged customer, created or updated (after the deletes).

@@ -150,16 +150,7 @@ func checksum(t *testing.T, env *testkit.Env, tenant uuid.UUID) (string, int) {
 // key to customers, so a revert must delete them itself.
 func derivedSum(t *testing.T, env *testkit.Env, tenant uuid.UUID) string {
 	t.Helper()
-	var sum string
-	if err := env.Owner.NewRaw(`SELECT md5(concat_ws('#',
-		(SELECT string_agg(term || ' ' || customer_id, '|' ORDER BY term, customer_id) FROM customer_terms WHERE tenant_id = ?0),
-		(SELECT string_agg(tag || ' ' || customer_id, '|' ORDER BY tag, customer_id) FROM customer_tags WHERE tenant_id = ?0),
-		(SELECT string_agg(key || ' ' || customer_id, '|' ORDER BY key, customer_id) FROM customer_contacts WHERE tenant_id = ?0),
-		(SELECT string_agg(field_key || ' ' || record_id || ' ' || ord, '|' ORDER BY field_key, record_id, ord) FROM field_index WHERE tenant_id = ?0)))`,
-		tenant).Scan(context.Background(), &sum); err != nil {
-		t.Fatal(err)
-	}
-	return sum
+	return derivedSumOn(t, env.Owner, tenant)
 }
 
 // Acceptance 1 and 4 of issue 5 (3 at 100k rows; the 1M-row kill with SIGKILL is

@@ -466,9 +466,9 @@ func (e *Engine) runRevert(ctx context.Context, j *jobs.Job) error {
 		n := 0
 		err := db.InTenantBulk(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 			var entries []JournalEntry
-			if err := tx.NewSelect().Table("import_journal").ColumnExpr(journalRecord+" AS record_id, action, before").
-				Where("tenant_id = ? AND import_id = ? AND "+journalRecord+" > ?", tenant, pl.ImportID, cp.After).
-				OrderExpr(journalRecord).Limit(BatchRows).Scan(ctx, &entries); err != nil {
+			if err := tx.NewSelect().Table("import_journal").Column("record_id", "action", "before").
+				Where("tenant_id = ? AND import_id = ? AND entity = ? AND record_id > ?", tenant, pl.ImportID, im.Entity, cp.After).
+				OrderExpr("record_id").Limit(BatchRows).Scan(ctx, &entries); err != nil {
 				return err
 			}
 			n = len(entries)
@@ -502,9 +502,6 @@ func (e *Engine) runRevert(ctx context.Context, j *jobs.Job) error {
 			After: map[string]any{"reverted": cp.Done}})
 	})
 }
-
-// journalRecord is the journal's record column.
-const journalRecord = "customer_id"
 
 // statsTables are the tables whose statistics an import refreshes as it grows:
 // the adapter's and the engine's own.
