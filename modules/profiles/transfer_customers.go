@@ -736,9 +736,3 @@ var lifecycleWords = map[string]string{
 }
 
 var kindWords = map[string]string{"person": "person", "individual": "person", "个人": "person", "company": "company", "organization": "company", "公司": "company", "企业": "company"}
-
-// Transfers are the entities of the module that the transfer engine imports
-// and exports.
-func (m *Module) Transfers() []transfer.Adapter {
-	return []transfer.Adapter{customerAdapter{m}}
-}
