@@ -307,15 +307,39 @@ func (p *purchasePlan) Key(r *transfer.Row) transfer.Key {
 const purchaseStageDDL = `CREATE TEMP TABLE IF NOT EXISTS import_stage_purchases (
 	id uuid, occurred_at timestamptz, customer_id uuid, summary text, amount text, currency text, order_no text, row_no bigint) ON COMMIT DROP`
 
-// Write adds a batch's purchases: rows whose customer is not found (or not
-// one the requester may see) fail, rows whose order is imported already are
-// skipped, and the rest go in with their order numbers and the journal.
+// Write adds a batch's purchases: rows whose order is imported already are
+// skipped, rows whose customer is not found (or not one the requester may see)
+// fail, and the rest go in with their order numbers and the journal.
 func (p *purchasePlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (int64, int64, error) {
-	var keys, orders []string
+	// Orders imported already are skipped first: a file imported again costs
+	// no customer lookups.
+	var orders []string
 	for _, r := range b.Rows {
 		if r.OK() {
-			pr := p.read(r)
-			keys, orders = append(keys, pr.customer), append(orders, pr.order)
+			orders = append(orders, p.read(r).order)
+		}
+	}
+	if len(orders) == 0 {
+		return 0, 0, nil
+	}
+	var taken []string
+	if err := tx.NewSelect().Table("purchase_orders").Column("order_no").
+		Where("tenant_id = ? AND order_no IN (?)", b.Tenant, bun.In(orders)).Scan(ctx, &taken); err != nil {
+		return 0, 0, err
+	}
+	exists := map[string]bool{}
+	for _, o := range taken {
+		exists[o] = true
+	}
+	var keys []string
+	for _, r := range b.Rows {
+		if !r.OK() {
+			continue
+		}
+		if pr := p.read(r); exists[pr.order] {
+			r.Report("order_no", pr.order, "order "+pr.order+" is imported already; the row was left alone", "skipped")
+		} else {
+			keys = append(keys, pr.customer)
 		}
 	}
 	if len(keys) == 0 {
@@ -329,15 +353,6 @@ func (p *purchasePlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) 
 	if err != nil {
 		return 0, 0, err
 	}
-	var taken []string
-	if err := tx.NewSelect().Table("purchase_orders").Column("order_no").
-		Where("tenant_id = ? AND order_no IN (?)", b.Tenant, bun.In(orders)).Scan(ctx, &taken); err != nil {
-		return 0, 0, err
-	}
-	exists := map[string]bool{}
-	for _, o := range taken {
-		exists[o] = true
-	}
 	actor := actorID(ctx)
 	var rows [][]any
 	for _, r := range b.Rows {
@@ -350,10 +365,6 @@ func (p *purchasePlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) 
 			// A customer the requester may not see is not named, nor told apart
 			// from one that does not exist.
 			r.Fail(p.match, r.Cells[p.match], "no customer has this "+strings.TrimPrefix(p.match, "custom.")+"; the purchase was not imported")
-			continue
-		}
-		if exists[pr.order] {
-			r.Report("order_no", pr.order, "order "+pr.order+" is imported already; the row was left alone", "skipped")
 			continue
 		}
 		iid, err := uuid.NewV7()

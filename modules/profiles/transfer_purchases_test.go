@@ -169,8 +169,10 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 	}
 
 	// The same file again adds nothing: every order is there already.
+	began = time.Now()
 	id2 := run("orders-again.csv")
 	v2 := ie.wait(tn, uuid.MustParse(id2), "completed")
+	t.Logf("the same file again in %s", time.Since(began).Round(time.Millisecond))
 	if v2.Created != 0 || v2.Failed != int64(len(bad)) || v2.Skipped != wantCreated+1 {
 		t.Fatalf("second import: created %d failed %d skipped %d", v2.Created, v2.Failed, v2.Skipped)
 	}
@@ -179,6 +181,8 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 	}
 
 	// Revert both: the timeline is as it was, to the byte.
+	began = time.Now()
+	defer func() { t.Logf("reverts in %s", time.Since(began).Round(time.Millisecond)) }()
 	for _, id := range []string{id2, id1} {
 		if _, err := ie.eng.RevertImport(ctx, tn, uuid.MustParse(id)); err != nil {
 			t.Fatal(err)
