@@ -503,6 +503,35 @@ func TestExportDownloadKeepsTenantsApart(t *testing.T) {
 	a.must(422, "POST", "/api/v1/t/"+sa+"/exports", `{"fields":["password"]}`, tokenHdr(tokA)...)
 }
 
+// A purchase import of tenant A is out of tenant B's reach, by A's slug and by
+// B's own.
+func TestPurchaseImportsKeepTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("pura"), slug("purb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	id := a.uploadAs(201, sa, tokenHdr(tokA), "purchases", "orders.csv", "order,email,date,amount,currency\nP-1,a@example.com,2024-01-02,10.00,CNY\n")["id"].(string)
+	for _, base := range []string{"/api/v1/t/" + sa, "/api/v1/t/" + sb} {
+		for _, c := range []struct{ method, path, body string }{
+			{"GET", "/imports/" + id, ""},
+			{"GET", "/imports/" + id + "/errors", ""},
+			{"POST", "/imports/" + id + "/start", `{"mapping":{"order":"order_no","email":"email","date":"date","amount":"amount","currency":"currency"},"mode":"create"}`},
+			{"POST", "/imports/" + id + "/cancel", ""},
+			{"POST", "/imports/" + id + "/revert", ""},
+		} {
+			if code, body, _ := a.call(c.method, base+c.path, c.body, tokenHdr(tokB)...); code != 404 {
+				t.Errorf("B %s %s%s: %d %.200s, want 404", c.method, base, c.path, code, body)
+			}
+		}
+		if _, body, _ := a.call("GET", base+"/imports?entity=purchases", "", tokenHdr(tokB)...); strings.Contains(body, id) {
+			t.Errorf("B lists A's purchase import at %s", base)
+		}
+	}
+	if v := a.must(200, "GET", "/api/v1/t/"+sa+"/imports/"+id, "", tokenHdr(tokA)...); v["status"] != "uploaded" || v["entity"] != "purchases" {
+		t.Errorf("A's import after B's attempts: %v", v)
+	}
+}
+
 // Visibility: a manager (team scope) sees customers owned by teammates, an agent
 // (own scope) only theirs, an admin all.
 func TestCustomerVisibilityByScope(t *testing.T) {

@@ -19,7 +19,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/migrations"
-	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/breaker"
@@ -36,6 +35,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/migrate"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/platform/transfer"
 	"github.com/clientele-crm/clientele/tenants"
 	"github.com/clientele-crm/clientele/web"
 )
@@ -181,7 +181,10 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	if err != nil {
 		return err
 	}
-	features := buildModules(d)
+	features, err := buildModules(d)
+	if err != nil {
+		return err
+	}
 	// Enablement must know every module; tenants needs the others' permissions.
 	d.enablement = module.NewEnablement(d.db, nil, 5*time.Second)
 	// The identity breaker's probe is Kratos's own readiness, asked once the
@@ -246,7 +249,7 @@ func buildHTTP(d *deps) *httpx.Server {
 		Modules:        d.modules,
 		Guard:          d.access.Guard,
 		BodyLimit:      d.cfg.BodyLimit,
-		UploadLimit:    profiles.ImportMaxBytes + 1<<20,
+		UploadLimit:    transfer.ImportMaxBytes + 1<<20,
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
 		TrustedProxies: d.cfg.TrustedProxies,

@@ -275,14 +275,24 @@ func TestNoGrantWiderThanYourOwn(t *testing.T) {
 // upload posts a file to .../imports as a multipart form.
 func (a *app) upload(slug string, hdr []string, name, content string) map[string]any {
 	a.t.Helper()
+	return a.uploadAs(201, slug, hdr, "", name, content)
+}
+
+// uploadAs uploads a file of an entity ("" leaves the field out: customers)
+// and expects the status want.
+func (a *app) uploadAs(want int, slug string, hdr []string, entity, name, content string) map[string]any {
+	a.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	if entity != "" {
+		_ = mw.WriteField("entity", entity)
+	}
 	fw, _ := mw.CreateFormFile("file", name)
 	_, _ = io.WriteString(fw, content)
 	_ = mw.Close()
 	code, out, _ := a.call("POST", "/api/v1/t/"+slug+"/imports", buf.String(), append(hdr, "Content-Type", mw.FormDataContentType())...)
-	if code != 201 {
-		a.t.Fatalf("upload %s: %d %s", name, code, out)
+	if code != want {
+		a.t.Fatalf("upload %s: %d %s, want %d", name, code, out, want)
 	}
 	var v map[string]any
 	_ = json.Unmarshal([]byte(out), &v)
@@ -328,6 +338,56 @@ func TestImportsAreTheirRequestersOnly(t *testing.T) {
 	}
 	a.must(202, "POST", base+"/imports/"+done+"/revert", "", owner...)
 	a.waitImport(base, done, "reverted", owner)
+}
+
+// Purchase imports (issue 14) are their requesters' like customer imports, and
+// run with the requester's scope: a row for a customer the agent cannot see
+// fails as one nobody has, and names no one; a viewer cannot import purchases.
+func TestPurchaseImportsAreTheirRequestersOnly(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s, base, ownerTok, owner := a.tenant("purown")
+	agent := tokenHdr(a.member(s, ownerTok, "agent"))
+	other := tokenHdr(a.member(s, ownerTok, "agent"))
+	admin := tokenHdr(a.member(s, ownerTok, "admin"))
+	viewer := tokenHdr(a.member(s, ownerTok, "viewer"))
+	a.must(201, "POST", base+"/customers", `{"name":"Agent's","emails":["mine@example.com"]}`, agent...)
+	hidden := a.must(201, "POST", base+"/customers", `{"name":"Owner's","emails":["theirs@example.com"]}`, owner...)["id"].(string)
+	file := "订单号,邮箱,日期,金额,币种,商品\nP-1,mine@example.com,2024-03-01,120.00,CNY,茶叶\nP-2,theirs@example.com,2024-03-02,99.00,CNY,茶具\n"
+	a.uploadAs(403, s, viewer, "purchases", "orders.csv", file)
+	up := a.uploadAs(201, s, agent, "purchases", "orders.csv", file)
+	id := up["id"].(string)
+	if up["entity"] != "purchases" {
+		t.Fatalf("upload: %v", up)
+	}
+	a.must(202, "POST", base+"/imports/"+id+"/start", `{"mapping":{"订单号":"order_no","邮箱":"email","日期":"date","金额":"amount","币种":"currency","商品":"product"},"mode":"create"}`, agent...)
+	if v := a.waitImport(base, id, "completed", agent); v["created"] != float64(1) || v["failed"] != float64(1) {
+		t.Fatalf("purchase import as the agent: %v", v)
+	}
+	if _, report, _ := a.call("GET", base+"/imports/"+id+"/errors", "", agent...); !strings.Contains(report, "no customer has this email") || strings.Contains(report, hidden) {
+		t.Errorf("the agent's report: %s", report)
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/imports/" + id}, {"GET", "/imports/" + id + "/errors"}, {"POST", "/imports/" + id + "/revert"},
+	} {
+		if code, body, _ := a.call(c.method, base+c.path, "", other...); code != 404 {
+			t.Errorf("another agent %s %s: %d %.200s, want 404", c.method, c.path, code, body)
+		}
+	}
+	if _, body, _ := a.call("GET", base+"/imports?entity=purchases", "", admin...); !strings.Contains(body, id) {
+		t.Errorf("an admin does not list the agent's purchase import: %.300s", body)
+	}
+	if _, body, _ := a.call("GET", base+"/imports?entity=customers", "", admin...); strings.Contains(body, id) {
+		t.Errorf("the customer imports list a purchase import: %.300s", body)
+	}
+	a.must(202, "POST", base+"/imports/"+id+"/revert", "", agent...)
+	a.waitImport(base, id, "reverted", agent)
+	exp := a.must(202, "POST", base+"/exports", `{"entity":"purchases"}`, admin...)
+	if exp["entity"] != "purchases" {
+		t.Errorf("purchase export: %v", exp)
+	}
+	a.must(422, "POST", base+"/exports", `{"entity":"deals"}`, admin...)
+	a.must(422, "POST", base+"/exports", `{"entity":"purchases","filter":"colour=red"}`, admin...)
 }
 
 // Finding 6: the import error report showed sensitive values to members

@@ -1,18 +1,36 @@
 package main
 
 import (
+	"context"
+
+	"github.com/google/uuid"
+
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
 // buildModules is the one place modules are listed. Order is the order their
-// routes and jobs are registered.
-func buildModules(d *deps) module.Set {
-	return module.Set{
+// routes and jobs are registered. The transfer engine comes last: it imports
+// and exports the entities the others hand it.
+func buildModules(d *deps) (module.Set, error) {
+	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Blobs: d.blobs, Fields: d.fields, ExportTTL: d.cfg.ExportTTL, BulkDutyPercent: d.cfg.BulkDutyPercent, Log: d.log}),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Fields: d.fields, Log: d.log}),
 	}
+	adapters, err := transfer.Collect(set)
+	if err != nil {
+		return nil, err
+	}
+	return append(set, transfer.New(transfer.Deps{DB: d.db, Jobs: d.jobs, Blobs: d.blobs, Events: d.events, Adapters: adapters,
+		Enabled: func(ctx context.Context, tenant uuid.UUID, name string) (bool, error) {
+			if d.enablement == nil {
+				return true, nil
+			}
+			return d.enablement.Enabled(ctx, tenant, name)
+		},
+		ExportTTL: d.cfg.ExportTTL, BulkDutyPercent: d.cfg.BulkDutyPercent, Log: d.log})), nil
 }

@@ -5,12 +5,6 @@ import "github.com/danielgtaylor/huma/v2"
 // Names in the API document (httpx.SchemaNamer), where the Go names are internal.
 
 // SchemaName implements httpx.SchemaNamer.
-func (ExportView) SchemaName() string { return "Export" }
-
-// SchemaName implements httpx.SchemaNamer.
-func (ImportView) SchemaName() string { return "Import" }
-
-// SchemaName implements httpx.SchemaNamer.
 func (Stats) SchemaName() string { return "CustomerStats" }
 
 // SchemaName implements httpx.SchemaNamer.
@@ -26,7 +20,5 @@ func (m *Module) APITags() []*huma.Tag {
 		{Name: "segments", Description: "Saved customer filters, private or shared, with live counts."},
 		{Name: "tasks", Description: "Follow-up tasks on customers, with reminders."},
 		{Name: "notifications", Description: "The caller's notifications."},
-		{Name: "imports", Description: "Spreadsheet imports of customers (CSV or XLSX): upload, map, run in the background, report, revert."},
-		{Name: "exports", Description: "Customer exports to CSV or XLSX, built in the background."},
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/testkit"
+	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
 // XLSX and CSV exports carry custom columns; a sensitive one comes out masked
@@ -43,8 +44,9 @@ func TestExportFormatsCustomColumnsAndMasking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Blobs: bucket, Fields: fs})
-	client.Register(m.Jobs()...)
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Fields: fs})
+	eng := engineFor(m, env.App, client, bucket, quiet)
+	client.Register(handlersOf(m, eng)...)
 	a := env.NewTenant(t)
 	if err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
 		for _, d := range []fields.Definition{
@@ -72,7 +74,7 @@ func TestExportFormatsCustomColumnsAndMasking(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: m.Jobs(),
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: handlersOf(m, eng),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func TestExportFormatsCustomColumnsAndMasking(t *testing.T) {
 	defer srv.Shutdown()
 	run := func(format string, pii bool) [][]string {
 		t.Helper()
-		j, err := client.Enqueue(writer, a.ID, jobs.Spec{Type: profiles.TypeExport, Queue: jobs.QueueBulk,
+		j, err := client.Enqueue(writer, a.ID, jobs.Spec{Type: transfer.TypeExport, Queue: jobs.QueueBulk,
 			Payload: map[string]any{"query": "custom.tier=gold", "format": format, "requester": uuid.New(), "scope": "all", "pii": pii,
 				"fields": []string{"name", "custom.tier", "custom.id_no", "custom.channels"}}})
 		if err != nil {

@@ -187,8 +187,6 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 	m.taskRoutes(api)
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)
-	m.exportRoutes(api, r)
-	m.importRoutes(api, r)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

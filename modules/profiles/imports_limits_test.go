@@ -39,14 +39,14 @@ func TestImportWorkerRefusesAFileBeyondTheLimits(t *testing.T) {
 		if ext == ".xlsx" {
 			content = ordinaryWorkbook()
 		}
-		up, err := ie.m.UploadImport(ctx, tn, "ok"+ext, int64(len(content)), strings.NewReader(string(content)), "")
+		up, err := ie.eng.Upload(ctx, tn, "customers", "ok"+ext, int64(len(content)), strings.NewReader(string(content)), "")
 		if err != nil {
 			t.Fatalf("%s: upload of the ordinary file: %v", b.name, err)
 		}
 		if err := ie.blobs.WriteAll(context.Background(), up.BlobKey, b.content, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ie.m.StartImport(ctx, tn, up.ID, map[string]string{up.Columns[0]: "name"}, "create", ""); err != nil {
+		if _, err := ie.eng.StartImport(ctx, tn, up.ID, map[string]string{up.Columns[0]: "name"}, "create", ""); err != nil {
 			t.Fatalf("%s: start: %v", b.name, err)
 		}
 		start := time.Now()

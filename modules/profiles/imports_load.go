@@ -3,28 +3,23 @@ package profiles
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
-// The loading path of an import batch, and of a revert. Customers the batch
-// creates or changes, with their search terms, tags, contact keys and custom
-// index rows, are sent with COPY into temporary staging tables, then applied
-// with a few set-based statements (INSERT ... SELECT, UPDATE ... FROM, DELETE
-// ... USING) inside the tenant transaction. PostgreSQL refuses COPY into a table
-// under row-level security; the staging tables are private to the session, and
-// the statements that move the rows are checked by RLS like any other write.
-// Everything staged is dropped at commit, so a killed worker leaves nothing
-// behind.
+// The loading path of a customer import batch, and of a revert. Customers the
+// batch creates or changes, with their search terms, tags, contact keys and
+// custom index rows, are staged with transfer.CopyStaged, then applied with a
+// few set-based statements (INSERT ... SELECT, UPDATE ... FROM) inside the
+// tenant transaction.
 const importStageDDL = `
 CREATE TEMP TABLE IF NOT EXISTS import_stage_customers (
 	op text, id uuid, kind text, name text, company_id uuid, emails text[], phones text[], address jsonb, owner_id uuid,
@@ -56,8 +51,8 @@ var importStageUpdate = []string{
 	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by)
 	SELECT ?0, id, prev_lifecycle, lifecycle, ?4 FROM import_stage_customers
 	WHERE op = 'update' AND prev_lifecycle IS NOT NULL AND prev_lifecycle <> lifecycle`,
-	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, before, row_no)
-	SELECT ?0, ?2, id, 'updated', before, row_no FROM import_stage_customers
+	`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, before, row_no)
+	SELECT ?0, ?2, ?1, id, 'updated', before, row_no FROM import_stage_customers
 	WHERE op = 'update' AND before IS NOT NULL ON CONFLICT DO NOTHING`,
 }
 
@@ -67,8 +62,8 @@ var importStageCreate = []string{
 	FROM import_stage_customers WHERE op = 'create'`,
 	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at)
 	SELECT ?0, id, lifecycle, created_at FROM import_stage_customers WHERE op = 'create'`,
-	`INSERT INTO import_journal (tenant_id, import_id, customer_id, action, row_no)
-	SELECT ?0, ?2, id, 'created', row_no FROM import_stage_customers WHERE op = 'create' AND row_no IS NOT NULL`,
+	`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, row_no)
+	SELECT ?0, ?2, ?1, id, 'created', row_no FROM import_stage_customers WHERE op = 'create' AND row_no IS NOT NULL`,
 }
 
 // Side rows of every staged customer, created or updated (after the deletes).
@@ -105,9 +100,6 @@ type stagedWrite struct {
 func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uuid.UUID, ws []stagedWrite) error {
 	if len(ws) == 0 {
 		return nil
-	}
-	if _, err := tx.ExecContext(ctx, importStageDDL); err != nil {
-		return fmt.Errorf("import: staging tables: %w", err)
 	}
 	var defs []fields.Definition
 	if m.d.Fields != nil {
@@ -197,25 +189,16 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 			unique = append(unique, []any{c.ID, r.Key, r.Norm})
 		}
 	}
-	for _, s := range []struct {
-		table string
-		cols  []string
-		rows  [][]any
-	}{
-		{"import_stage_customers", []string{"op", "id", "kind", "name", "company_id", "emails", "phones", "address", "owner_id", "tags", "lifecycle",
-			"source", "custom", "created_at", "updated_at", "deleted_at", "row_no", "before", "prev_lifecycle"}, customers},
-		{"import_stage_terms", []string{"customer_id", "term"}, terms},
-		{"import_stage_tags", []string{"customer_id", "tag"}, tags},
-		{"import_stage_contacts", []string{"customer_id", "key"}, contacts},
-		{"import_stage_index", []string{"record_id", "field_key", "ord", "v_text", "v_num", "v_time", "v_bool"}, index},
-		{"import_stage_unique", []string{"record_id", "field_key", "v_norm"}, unique},
-	} {
-		if len(s.rows) == 0 {
-			continue
-		}
-		if _, err := db.CopyFrom(ctx, s.table, s.cols, pgx.CopyFromRows(s.rows)); err != nil {
-			return fmt.Errorf("import: COPY into %s: %w", s.table, err)
-		}
+	if err := transfer.CopyStaged(ctx, tx, importStageDDL,
+		transfer.Staged{Table: "import_stage_customers", Cols: []string{"op", "id", "kind", "name", "company_id", "emails", "phones", "address", "owner_id", "tags", "lifecycle",
+			"source", "custom", "created_at", "updated_at", "deleted_at", "row_no", "before", "prev_lifecycle"}, Rows: customers},
+		transfer.Staged{Table: "import_stage_terms", Cols: []string{"customer_id", "term"}, Rows: terms},
+		transfer.Staged{Table: "import_stage_tags", Cols: []string{"customer_id", "tag"}, Rows: tags},
+		transfer.Staged{Table: "import_stage_contacts", Cols: []string{"customer_id", "key"}, Rows: contacts},
+		transfer.Staged{Table: "import_stage_index", Cols: []string{"record_id", "field_key", "ord", "v_text", "v_num", "v_time", "v_bool"}, Rows: index},
+		transfer.Staged{Table: "import_stage_unique", Cols: []string{"record_id", "field_key", "v_norm"}, Rows: unique},
+	); err != nil {
+		return err
 	}
 	var stmts []string
 	if len(updated) > 0 {
@@ -239,48 +222,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// importStatsTables are the tables an import fills; their planner statistics are
-// refreshed as the import grows (see refreshStats).
-var importStatsTables = []string{"customers", "customer_terms", "customer_tags", "customer_contacts", "customer_lifecycle_history",
-	"field_index", "field_unique", "import_keys", "import_journal"}
-
-// statsDue reports whether an import that has now written done rows, after
-// prev before this batch, should refresh planner statistics: at 5,000 rows and
-// at every doubling after, so a million-row import does it eight times.
-func statsDue(prev, done int64) bool {
-	for at := int64(5000); at <= done; at *= 2 {
-		if prev < at {
-			return true
-		}
-	}
-	return false
-}
-
-// refreshStats runs ANALYZE on the tables through clientele_refresh_stats (the
-// app role does not own them). Statistics are an optimisation: a failure is
-// logged and the import goes on.
-func (m *Module) refreshStats(ctx context.Context, tables ...string) {
-	for _, t := range tables {
-		var done bool
-		if err := m.d.DB.NewRaw("SELECT clientele_refresh_stats(?)", t).Scan(ctx, &done); err != nil {
-			m.d.Log.WarnContext(ctx, "import: refresh planner statistics", "table", t, "error", err.Error())
-		} else if !done {
-			m.d.Log.InfoContext(ctx, "import: planner statistics not refreshed: the table was locked", "table", t)
-		}
-	}
-}
-
-// refreshStatsAside refreshes statistics beside a running import, so its batches
-// (and their progress reports, due at least every two seconds) do not wait for
-// ANALYZE; at most one refresh runs at a time per process.
-func (m *Module) refreshStatsAside(ctx context.Context, tables ...string) {
-	if !m.statsBusy.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer m.statsBusy.Store(false)
-		m.refreshStats(context.WithoutCancel(ctx), tables...)
-	}()
 }

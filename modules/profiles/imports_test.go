@@ -28,11 +28,13 @@ import (
 	"github.com/clientele-crm/clientele/platform/sheet"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
+	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
 type importEnv struct {
 	t      *testing.T
 	m      *profiles.Module
+	eng    *transfer.Engine
 	client *jobs.Client
 	ropt   asynq.RedisClientOpt
 	srv    *jobs.Server
@@ -63,23 +65,24 @@ func newImportEnv(t *testing.T) *importEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Blobs: bucket, Fields: fs, Log: quiet})
-	client.Register(m.Jobs()...)
-	ie := &importEnv{t: t, m: m, client: client, ropt: ropt, quiet: quiet, env: env, fs: fs, blobs: bucket}
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Fields: fs, Log: quiet})
+	eng := engineFor(m, env.App, client, bucket, quiet)
+	client.Register(handlersOf(m, eng)...)
+	ie := &importEnv{t: t, m: m, eng: eng, client: client, ropt: ropt, quiet: quiet, env: env, fs: fs, blobs: bucket}
 	ie.start()
 	t.Cleanup(func() { ie.srv.Shutdown() })
 	return ie
 }
 
 func (ie *importEnv) start() {
-	ie.srv = jobs.NewServer(jobs.ServerOptions{Redis: ie.ropt, DB: ie.env.App, Concurrency: 2, Logger: ie.quiet, Handlers: ie.m.Jobs(),
+	ie.srv = jobs.NewServer(jobs.ServerOptions{Redis: ie.ropt, DB: ie.env.App, Concurrency: 2, Logger: ie.quiet, Handlers: handlersOf(ie.m, ie.eng),
 		SweepInterval: 200 * time.Millisecond, NoScheduler: true, PollInterval: 50 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
 	if err := ie.srv.Start(); err != nil {
 		ie.t.Fatal(err)
 	}
 }
 
-func (ie *importEnv) wait(tn tenancy.Tenant, id uuid.UUID, want string) *profiles.ImportView {
+func (ie *importEnv) wait(tn tenancy.Tenant, id uuid.UUID, want string) *transfer.ImportView {
 	ie.t.Helper()
 	timeout := ie.timeout
 	if timeout == 0 {
@@ -106,15 +109,15 @@ func (ie *importEnv) wait(tn tenancy.Tenant, id uuid.UUID, want string) *profile
 	return nil
 }
 
-func (ie *importEnv) get(tn tenancy.Tenant, id uuid.UUID) *profiles.ImportView {
+func (ie *importEnv) get(tn tenancy.Tenant, id uuid.UUID) *transfer.ImportView {
 	ie.t.Helper()
-	var v *profiles.ImportView
+	var v *transfer.ImportView
 	ie.env.InTenant(ie.t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
-		im := &profiles.Import{}
+		im := &transfer.Import{}
 		if err := tx.NewSelect().Model(im).Where("i.tenant_id = ? AND i.id = ?", tn.ID, id).Scan(ctx); err != nil {
 			return err
 		}
-		v = &profiles.ImportView{Import: im}
+		v = &transfer.ImportView{Import: im}
 		return nil
 	})
 	return v
@@ -147,16 +150,7 @@ func checksum(t *testing.T, env *testkit.Env, tenant uuid.UUID) (string, int) {
 // key to customers, so a revert must delete them itself.
 func derivedSum(t *testing.T, env *testkit.Env, tenant uuid.UUID) string {
 	t.Helper()
-	var sum string
-	if err := env.Owner.NewRaw(`SELECT md5(concat_ws('#',
-		(SELECT string_agg(term || ' ' || customer_id, '|' ORDER BY term, customer_id) FROM customer_terms WHERE tenant_id = ?0),
-		(SELECT string_agg(tag || ' ' || customer_id, '|' ORDER BY tag, customer_id) FROM customer_tags WHERE tenant_id = ?0),
-		(SELECT string_agg(key || ' ' || customer_id, '|' ORDER BY key, customer_id) FROM customer_contacts WHERE tenant_id = ?0),
-		(SELECT string_agg(field_key || ' ' || record_id || ' ' || ord, '|' ORDER BY field_key, record_id, ord) FROM field_index WHERE tenant_id = ?0)))`,
-		tenant).Scan(context.Background(), &sum); err != nil {
-		t.Fatal(err)
-	}
-	return sum
+	return derivedSumOn(t, env.Owner, tenant)
 }
 
 // Acceptance 1 and 4 of issue 5 (3 at 100k rows; the 1M-row kill with SIGKILL is
@@ -229,7 +223,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 		return buf.Bytes()
 	}
 	file := build("gold")
-	up, err := ie.m.UploadImport(ctx, tn, "客户.xlsx", int64(len(file)), bytes.NewReader(file), "")
+	up, err := ie.eng.Upload(ctx, tn, "customers", "客户.xlsx", int64(len(file)), bytes.NewReader(file), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +236,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	}
 	// Stop the worker once the import is well under way; a new one resumes it.
 	began := time.Now()
-	v, err := ie.m.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email")
+	v, err := ie.eng.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email")
 	if err != nil || v.Status != "queued" {
 		t.Fatalf("start: %v %v", v, err)
 	}
@@ -307,11 +301,11 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	// The same file again, in update mode, with another tier: every matched row
 	// updates, nothing is created.
 	file2 := build("silver")
-	up2, err := ie.m.UploadImport(ctx, tn, "again.xlsx", int64(len(file2)), bytes.NewReader(file2), "")
+	up2, err := ie.eng.Upload(ctx, tn, "customers", "again.xlsx", int64(len(file2)), bytes.NewReader(file2), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ie.m.StartImport(ctx, tn, up2.ID, up2.SuggestedMapping, "update", "email"); err != nil {
+	if _, err := ie.eng.StartImport(ctx, tn, up2.ID, up2.SuggestedMapping, "update", "email"); err != nil {
 		t.Fatal(err)
 	}
 	began = time.Now()
@@ -330,7 +324,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 		t.Fatalf("%d silver customers after the update, want %d", silver, emails)
 	}
 	// Revert the update, then the first import: the checksums come back.
-	if _, err := ie.m.RevertImport(ctx, tn, up2.ID); err != nil {
+	if _, err := ie.eng.RevertImport(ctx, tn, up2.ID); err != nil {
 		t.Fatal(err)
 	}
 	began = time.Now()
@@ -339,7 +333,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if sum, _ := checksum(t, ie.env, tn.ID); sum != sumAfterFirst {
 		t.Fatal("reverting the update did not restore the customers")
 	}
-	if _, err := ie.m.RevertImport(ctx, tn, up.ID); err != nil {
+	if _, err := ie.eng.RevertImport(ctx, tn, up.ID); err != nil {
 		t.Fatal(err)
 	}
 	began = time.Now()
@@ -358,7 +352,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if _, cnt := checksum(t, ie.env, other.ID); cnt != 0 {
 		t.Fatalf("other tenant has %d customers", cnt)
 	}
-	if _, err := ie.m.StartImport(ctx, other, up.ID, up.SuggestedMapping, "create", ""); !errs.Is(err, errs.NotFound) {
+	if _, err := ie.eng.StartImport(ctx, other, up.ID, up.SuggestedMapping, "create", ""); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("other tenant starting this import: %v", err)
 	}
 }
@@ -386,7 +380,7 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := ie.m.UploadImport(ctx, tn, "客户.csv", int64(len(gbk)), strings.NewReader(gbk), "")
+	up, err := ie.eng.Upload(ctx, tn, "customers", "客户.csv", int64(len(gbk)), strings.NewReader(gbk), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +390,7 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 	if len(up.DryRun) != 2 { // the bad phone and the ragged row, found in the sample
 		t.Fatalf("dry run %+v", up.DryRun)
 	}
-	if _, err := ie.m.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "create", ""); err != nil {
+	if _, err := ie.eng.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "create", ""); err != nil {
 		t.Fatal(err)
 	}
 	done := ie.wait(tn, up.ID, "completed")
@@ -421,20 +415,20 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 		"header only": "姓名,邮箱\n",
 		"no header":   ",,\n张三,a@b.example,\n",
 	} {
-		_, err := ie.m.UploadImport(ctx, tn, name+".csv", int64(len(body)), strings.NewReader(body), "")
+		_, err := ie.eng.Upload(ctx, tn, "customers", name+".csv", int64(len(body)), strings.NewReader(body), "")
 		if e, ok := err.(*errs.Error); !ok || e.Status != 422 || e.Errors[0].Location != "body.file" {
 			t.Errorf("%s file: %v", name, err)
 		}
 	}
-	_, err = ie.m.UploadImport(ctx, tn, "huge.csv", 300<<20, strings.NewReader("姓名\n张三\n"), "")
+	_, err = ie.eng.Upload(ctx, tn, "customers", "huge.csv", 300<<20, strings.NewReader("姓名\n张三\n"), "")
 	if e, ok := err.(*errs.Error); !ok || e.Status != 413 {
 		t.Errorf("oversize: %v", err)
 	}
-	if _, err := ie.m.UploadImport(ctx, tn, "x.csv", 10, strings.NewReader("姓名\n张三\n"), "latin1"); !errs.Is(err, errs.Invalid) {
+	if _, err := ie.eng.Upload(ctx, tn, "customers", "x.csv", 10, strings.NewReader("姓名\n张三\n"), "latin1"); !errs.Is(err, errs.Invalid) {
 		t.Errorf("unknown encoding: %v", err)
 	}
 	// A mapping to a column or field that does not exist names it.
-	up2, _ := ie.m.UploadImport(ctx, tn, "ok.csv", 20, strings.NewReader("姓名\n张三\n"), "")
+	up2, _ := ie.eng.Upload(ctx, tn, "customers", "ok.csv", 20, strings.NewReader("姓名\n张三\n"), "")
 	for _, c := range []struct {
 		mapping map[string]string
 		mode    string
@@ -447,7 +441,7 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 		{map[string]string{"姓名": "name"}, "update", "email", "body.match_on"},
 		{map[string]string{"姓名": "name"}, "merge", "", "body.mode"},
 	} {
-		_, err := ie.m.StartImport(ctx, tn, up2.ID, c.mapping, c.mode, c.match)
+		_, err := ie.eng.StartImport(ctx, tn, up2.ID, c.mapping, c.mode, c.match)
 		if e, ok := err.(*errs.Error); !ok || e.Status != 422 || e.Errors[0].Location != c.loc {
 			t.Errorf("%v %s %s: %v", c.mapping, c.mode, c.match, err)
 		}
@@ -482,14 +476,14 @@ func TestImportUniqueCustomFieldFailsOnlyItsRow(t *testing.T) {
 		"Z,z@example.com,M2\n" + // row 4: Y holds M2: failed
 		"W,w@example.com,M3\n" + // row 5: created
 		"V,v@example.com,M3\n" // row 6: row 5 took M3: failed
-	up, err := ie.m.UploadImport(ctx, tn, "members.csv", int64(len(file)), strings.NewReader(file), "")
+	up, err := ie.eng.Upload(ctx, tn, "customers", "members.csv", int64(len(file)), strings.NewReader(file), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.SuggestedMapping["会员号"] != "custom.member_no" {
 		t.Fatalf("mapping %v", up.SuggestedMapping)
 	}
-	if _, err := ie.m.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email"); err != nil {
+	if _, err := ie.eng.StartImport(ctx, tn, up.ID, up.SuggestedMapping, "upsert", "email"); err != nil {
 		t.Fatal(err)
 	}
 	done := ie.wait(tn, up.ID, "completed")

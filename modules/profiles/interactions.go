@@ -34,6 +34,7 @@ type Interaction struct {
 	ActorID       *uuid.UUID `bun:"actor_id,type:uuid" json:"actor_id,omitempty"`
 	Amount        *string    `bun:"amount" json:"amount,omitempty" doc:"exact decimal, purchases only"`
 	Currency      *string    `bun:"currency" json:"currency,omitempty" doc:"ISO 4217, purchases only"`
+	OrderNo       *string    `bun:"order_no" json:"order_no,omitempty" doc:"purchases: the order number, unique in the company (imports use it to add each order once)"`
 	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`
 }
 

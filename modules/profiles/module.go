@@ -7,15 +7,12 @@ package profiles
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
-	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 )
@@ -33,15 +30,8 @@ type Deps struct {
 	Jobs    Enqueuer        // reminders; nil disables them
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
 	Mail    MemberMailer    // reminder emails; nil sends none
-	Blobs   *blob.Bucket    // export files
 	Fields  *fields.Service // custom fields of customers; nil: none
-	// ExportTTL is how long export files are kept; zero means 7 days.
-	ExportTTL time.Duration
-	// BulkDutyPercent is the share of time an import spends on batches: below
-	// 100, it pauses after each batch so other tenants get the database (a batch
-	// of 0.5 s at 50% is followed by a 0.5 s pause, at most 1.5 s). 0 means 100.
-	BulkDutyPercent int
-	Log             *slog.Logger
+	Log     *slog.Logger
 }
 
 // MemberMailer emails a member of a tenant (tenants knows their address).
@@ -52,8 +42,6 @@ type MemberMailer interface {
 // Module is the profiles module.
 type Module struct {
 	d Deps
-	// statsBusy is set while an import refreshes planner statistics aside.
-	statsBusy atomic.Bool
 }
 
 // New builds the module.

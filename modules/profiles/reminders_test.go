@@ -185,8 +185,9 @@ func TestExportWritesEveryMatchingRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Blobs: bucket})
-	client.Register(m.Jobs()...)
+	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client})
+	eng := engineFor(m, env.App, client, bucket, quiet)
+	client.Register(handlersOf(m, eng)...)
 	a := env.NewTenant(t)
 	for i := 0; i < 4500; i++ {
 		name := fmt.Sprintf("客户 %d", i)
@@ -201,12 +202,13 @@ func TestExportWritesEveryMatchingRow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	j, err := client.Enqueue(writer, a.ID, jobs.Spec{Type: profiles.TypeExport, Queue: jobs.QueueBulk,
+	j, err := client.Enqueue(writer, a.ID, jobs.Spec{Type: "profiles:export", // as queued before the transfer engine: still handled
+		Queue:   jobs.QueueBulk,
 		Payload: map[string]any{"query": "tag=vip", "requester": uuid.New(), "scope": "all"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: m.Jobs(),
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: handlersOf(m, eng),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

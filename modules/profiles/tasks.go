@@ -405,14 +405,5 @@ func (m *Module) taskRoutes(api huma.API) {
 func (m *Module) Jobs() []jobs.Handler {
 	return []jobs.Handler{
 		{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder},
-		{Type: TypeExport, Queue: jobs.QueueBulk, Timeout: 2 * time.Hour, RunLong: m.runExport},
-		{Type: TypeExportCleanup, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, RunGlobal: m.cleanupExports},
-		{Type: TypeImport, Queue: jobs.QueueBulk, Timeout: 6 * time.Hour, RunLong: m.runImport},
-		{Type: TypeRevert, Queue: jobs.QueueBulk, Timeout: 6 * time.Hour, RunLong: m.runRevert},
 	}
-}
-
-// Schedules declares the module's periodic work.
-func (m *Module) Schedules() []jobs.Schedule {
-	return []jobs.Schedule{{Name: "profiles-exports-cleanup", Cron: "41 * * * *", Type: TypeExportCleanup, Queue: jobs.QueueBulk}}
 }

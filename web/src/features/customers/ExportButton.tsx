@@ -14,7 +14,8 @@ interface ExportView { id: string; status: string; format: string; done: number;
 
 const FINISHED = ['succeeded', 'failed', 'canceled'];
 
-export function ExportButton({ params, fields, segmentQuery }: { params: URLSearchParams; fields: string[]; segmentQuery?: string }) {
+/** ExportButton exports an entity's list (customers unless entity says otherwise; fields beyond the id are the entity's columns). */
+export function ExportButton({ params, fields, segmentQuery, entity = 'customers', label }: { params: URLSearchParams; fields: string[]; segmentQuery?: string; entity?: string; label?: string }) {
   const { t } = useTranslation(['customers', 'common']);
   const tenant = useTenant();
   const f = useFormat();
@@ -33,9 +34,9 @@ export function ExportButton({ params, fields, segmentQuery }: { params: URLSear
     p.delete('sort');
     try {
       const r = await post<ExportView>(tpath(tenant.slug, '/exports'), {
-        entity: 'customers',
+        entity,
         format,
-        fields: ['id', ...fields],
+        fields: entity === 'customers' ? ['id', ...fields] : fields.length ? fields : undefined,
         // A segment narrowed by more filters goes as one filter: the segment's and the list's.
         ...(segment && !p.toString() ? { segment_id: segment } : { filter: [segment ? segmentQuery : '', p.toString()].filter(Boolean).join('&') }),
       });
@@ -52,8 +53,8 @@ export function ExportButton({ params, fields, segmentQuery }: { params: URLSear
         trigger={['click']}
         menu={{ items: [{ key: 'csv', label: t('exportCsv') }, { key: 'xlsx', label: t('exportXlsx') }], onClick: ({ key }) => start(key as 'csv' | 'xlsx') }}
       >
-        <Button icon={<DownloadOutlined />} data-testid="export">
-          <Space size={4}>{t('export')}<DownOutlined style={{ fontSize: 10 }} /></Space>
+        <Button icon={<DownloadOutlined />} data-testid={entity === 'customers' ? 'export' : `export-${entity}`}>
+          <Space size={4}>{label ?? t('export')}<DownOutlined style={{ fontSize: 10 }} /></Space>
         </Button>
       </Dropdown>
       <Modal

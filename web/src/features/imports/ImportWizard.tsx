@@ -9,7 +9,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Col, Popconfirm, Progress, Radio, Result, Row, Select, Space, Statistic, Steps, Table, Tag, Typography, Upload } from 'antd';
 import { DownloadOutlined, InboxOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { api, errorMessage, get, post, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
@@ -17,17 +17,23 @@ import { ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useFieldDefs } from '../customers/api';
 import { fieldLabel, formatEta } from '../customers/fields';
-import { type ImportUpload, type ImportView, STATUS_COLOR } from './locales';
+import { type ImportTarget, type ImportUpload, type ImportView, STATUS_COLOR } from './locales';
 import { STANDARD_TARGETS, cleanMapping, mappingIssues, sampleValues, startProblems } from './mapping';
 
 const RUNNING = ['queued', 'running', 'reverting'];
 const FINISHED = ['completed', 'failed', 'canceled', 'reverted'];
 
-function useTargets() {
+/** ENTITIES are the entities the wizard imports (each has an adapter in the API). */
+export const ENTITIES = ['customers', 'purchases'];
+
+function useTargets(entity: string, fromAPI?: ImportTarget[]) {
   const { t, i18n } = useTranslation(['imports', 'customers']);
   const tenant = useTenant();
   const defs = useFieldDefs(tenant.slug).data ?? [];
-  const options = [
+  const zh = i18n.language.startsWith('zh');
+  const options = entity !== 'customers' ? [
+    { label: t('imports:entity_' + entity), options: (fromAPI ?? []).map((x) => ({ value: x.key, label: (zh && x.label_zh) || x.label_en })) },
+  ] : [
     { label: t('customers:standardFields'), options: STANDARD_TARGETS.map((x) => ({ value: x, label: x === 'company' ? t('imports:company') : t('customers:' + x) })) },
     ...(defs.length ? [{ label: t('customers:customFields'), options: defs.map((d) => ({ value: 'custom.' + d.key, label: fieldLabel(d, i18n.language) })) }] : []),
   ];
@@ -35,14 +41,16 @@ function useTargets() {
   return { options, label, defs };
 }
 
-export default function ImportWizard() {
+export default function ImportWizard({ entity: initial }: { entity?: string } = {}) {
   const { t, i18n } = useTranslation(['imports', 'customers', 'common']);
   const { id } = useParams();
+  const [search] = useSearchParams();
   const tenant = useTenant();
   const nav = useNavigate();
-  const targets = useTargets();
+  const [entity, setEntity] = useState(initial ?? (ENTITIES.includes(search.get('entity') ?? '') ? search.get('entity')! : 'customers'));
   const [encoding, setEncoding] = useState('');
   const [up, setUp] = useState<ImportUpload | null>(null);
+  const targets = useTargets(up?.entity ?? entity, up?.targets);
   const [mapping, setMapping] = useState<Record<string, string>>({});
   const [mode, setMode] = useState('upsert');
   const [matchOn, setMatchOn] = useState('email');
@@ -69,6 +77,7 @@ export default function ImportWizard() {
   useEffect(() => {
     const v = existing.data;
     if (!id || !v || up) return;
+    if (v.entity) setEntity(v.entity);
     if (v.status === 'uploaded') {
       setUp({ ...v, sample: [], suggested_mapping: v.mapping ?? {}, dry_run: [], dry_run_checked: 0 });
       setMapping(v.mapping ?? {});
@@ -81,11 +90,12 @@ export default function ImportWizard() {
     setUploadError(null);
     const fd = new FormData();
     fd.append('file', file);
-    fd.append('entity', 'customers');
+    fd.append('entity', entity);
     if (encoding) fd.append('encoding', encoding);
     try {
       const r = await api<ImportUpload>('POST', tpath(tenant.slug, '/imports'), { body: fd });
       setUp(r);
+      if (entity !== 'customers') setMode('create'); // other entities are only added
       setMapping(r.suggested_mapping ?? {});
       setProblems(null);
       setStep(1);
@@ -110,7 +120,7 @@ export default function ImportWizard() {
       setStarting(false);
     }
   };
-  const issues = mappingIssues(mapping, mode);
+  const issues = mappingIssues(mapping, mode, entity);
   const mapped = Object.values(mapping).filter(Boolean).length;
 
   if (id && existing.error && !up) return <ErrorState error={existing.error} onRetry={() => existing.refetch()} />;
@@ -122,7 +132,15 @@ export default function ImportWizard() {
         <Steps current={step} style={{ marginBottom: 28 }} items={['upload', 'map', 'preview', 'run', 'result'].map((s) => ({ title: t('step_' + s) }))} />
         {step === 0 && (
           <Space direction="vertical" style={{ width: '100%' }} size="middle">
-            <Space>
+            {!initial && (
+              <Space wrap>
+                <span id="entity-label">{t('entity')}</span>
+                <Radio.Group aria-labelledby="entity-label" value={entity} onChange={(e) => setEntity(e.target.value)} optionType="button" data-testid="import-entity"
+                  options={ENTITIES.map((x) => ({ value: x, label: t('entity_' + x) }))} />
+              </Space>
+            )}
+            {entity === 'purchases' && <Alert type="info" showIcon message={t('purchasesHint')} />}
+            <Space wrap>
               <span id="enc-label">{t('encoding')}</span>
               <Radio.Group aria-labelledby="enc-label" value={encoding} onChange={(e) => setEncoding(e.target.value)}
                 options={[{ value: '', label: t('auto') }, { value: 'utf-8', label: 'UTF-8' }, { value: 'gbk', label: 'GBK' }, { value: 'gb18030', label: 'GB18030' }]} />
@@ -182,10 +200,10 @@ export default function ImportWizard() {
               <Col>
                 <div id="mode-label" style={{ marginBottom: 6 }}>{t('mode')}</div>
                 <Radio.Group aria-labelledby="mode-label" value={mode} onChange={(e) => setMode(e.target.value)} optionType="button"
-                  options={['create', 'update', 'upsert'].map((m) => ({ value: m, label: t('mode_' + m) }))} />
+                  options={(entity === 'customers' ? ['create', 'update', 'upsert'] : ['create']).map((m) => ({ value: m, label: t('mode_' + m) }))} />
                 {problems?.mode && <div><Typography.Text type="danger">{problems.mode}</Typography.Text></div>}
               </Col>
-              {mode !== 'create' && (
+              {mode !== 'create' && entity === 'customers' && (
                 <Col>
                   <div style={{ marginBottom: 6 }}><label htmlFor="match-on">{t('matchOn')}</label></div>
                   <Select id="match-on" style={{ width: 220 }} value={matchOn} onChange={setMatchOn} status={problems?.matchOn ? 'error' : undefined}

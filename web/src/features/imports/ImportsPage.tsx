@@ -11,6 +11,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
+import { ExportButton } from '../customers/ExportButton';
 import { type ImportView, STATUS_COLOR } from './locales';
 
 export default function ImportsPage() {
@@ -28,9 +29,15 @@ export default function ImportsPage() {
       <Button type="primary" icon={<PlusOutlined />} data-testid="new-import">{t('new')}</Button>
     </Link>
   );
+  const extra = (
+    <Space wrap>
+      <ExportButton entity="purchases" params={new URLSearchParams()} fields={[]} label={t('exportPurchases')} />
+      {newButton}
+    </Space>
+  );
   return (
     <div>
-      <PageHeader title={t('title')} subtitle={t('subtitle')} extra={newButton} />
+      <PageHeader title={t('title')} subtitle={t('subtitle')} extra={extra} />
       <Card styles={{ body: { padding: 0 } }}>
         {q.error ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : (
           <Table<ImportView> rowKey="id" loading={q.isPending} dataSource={q.data?.items ?? []} pagination={{ pageSize: 25, hideOnSinglePage: true }}
@@ -43,7 +50,7 @@ export default function ImportsPage() {
                   <Space direction="vertical" size={0}>
                     <Link to={`/t/${tenant.slug}/imports/${i.id}`} style={{ fontWeight: 500 }}>{i.filename}</Link>
                     <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {[i.format?.toUpperCase(), i.encoding && i.format === 'csv' ? i.encoding.toUpperCase() : '', i.mode && t('mode_' + i.mode)].filter(Boolean).join(' · ')}
+                      {[i.entity && i.entity !== 'customers' ? t('entity_' + i.entity) : '', i.format?.toUpperCase(), i.encoding && i.format === 'csv' ? i.encoding.toUpperCase() : '', i.mode && t('mode_' + i.mode)].filter(Boolean).join(' · ')}
                     </Typography.Text>
                   </Space>
                 ),

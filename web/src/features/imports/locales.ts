@@ -30,6 +30,11 @@ registerLocales('imports', {
     sample: 'First values',
     mode: 'Mode',
     mode_create: 'Create new customers',
+    entity: 'What the rows are',
+    exportPurchases: 'Export purchases',
+    entity_customers: 'Customers',
+    entity_purchases: 'Purchases (order history)',
+    purchasesHint: 'Each row is an order: its order number, the customer’s email, phone or unique field, the date, amount, currency and product. An order imported before is skipped; a row whose customer is not found is reported, not created.',
     mode_update: 'Update existing customers',
     mode_upsert: 'Create or update',
     matchOn: 'Match existing customers by',
@@ -107,6 +112,11 @@ registerLocales('imports', {
     sample: '示例值',
     mode: '方式',
     mode_create: '新建客户',
+    entity: '导入内容',
+    exportPurchases: '导出购买记录',
+    entity_customers: '客户',
+    entity_purchases: '购买记录（订单）',
+    purchasesHint: '每行一个订单：订单号、客户的邮箱/电话/唯一字段、日期、金额、币种和商品。已导入的订单会跳过；找不到客户的行会列入报告，不会创建。',
     mode_update: '更新已有客户',
     mode_upsert: '新建或更新',
     matchOn: '匹配已有客户的依据',
@@ -159,6 +169,7 @@ registerLocales('imports', {
 
 export interface ImportView {
   id: string;
+  entity?: string;
   status: string;
   filename: string;
   format: string;
@@ -187,7 +198,11 @@ export interface ImportView {
 
 export interface ImportProblem { row: number; column: string; value: string; reason: string; outcome: string }
 
+/** ImportTarget is what a column can be mapped to, as the entity's adapter names it. */
+export interface ImportTarget { key: string; label_en: string; label_zh?: string; sensitive?: boolean }
+
 export interface ImportUpload extends ImportView {
+  targets?: ImportTarget[];
   sample: string[][];
   suggested_mapping: Record<string, string>;
   dry_run: ImportProblem[];

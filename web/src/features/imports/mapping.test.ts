@@ -8,6 +8,10 @@ describe('import mapping', () => {
     expect(mappingIssues({ 邮箱: 'emails' }, 'upsert')).toEqual([{ kind: 'needName' }]);
     expect(mappingIssues({ 邮箱: 'emails' }, 'update')).toEqual([]);
   });
+  it('asks no name of purchases, which find their customer', () => {
+    expect(mappingIssues({ 订单号: 'order_no', 邮箱: 'email' }, 'create', 'purchases')).toEqual([]);
+    expect(mappingIssues({ 订单号: 'order_no', 单号: 'order_no' }, 'create', 'purchases')).toEqual([{ kind: 'twice', target: 'order_no', columns: ['订单号', '单号'] }]);
+  });
   it('refuses a field fed by two columns', () => {
     expect(mappingIssues({ 姓名: 'name', Name: 'name', 电话: '' }, 'create')).toEqual([{ kind: 'twice', target: 'name', columns: ['姓名', 'Name'] }]);
   });

@@ -7,14 +7,14 @@ export const STANDARD_TARGETS = ['name', 'kind', 'emails', 'phones', 'company', 
 export interface MappingIssue { kind: 'needName' | 'twice'; target?: string; columns?: string[] }
 
 /** mappingIssues finds what the API would refuse: no name for new customers, a field fed by two columns. */
-export function mappingIssues(mapping: Record<string, string>, mode: string): MappingIssue[] {
+export function mappingIssues(mapping: Record<string, string>, mode: string, entity = 'customers'): MappingIssue[] {
   const out: MappingIssue[] = [];
   const by = new Map<string, string[]>();
   for (const [col, target] of Object.entries(mapping)) {
     if (!target) continue;
     by.set(target, [...(by.get(target) ?? []), col]);
   }
-  if (mode !== 'update' && !by.has('name')) out.push({ kind: 'needName' });
+  if (entity === 'customers' && mode !== 'update' && !by.has('name')) out.push({ kind: 'needName' });
   for (const [target, cols] of by) if (cols.length > 1) out.push({ kind: 'twice', target, columns: cols });
   return out;
 }

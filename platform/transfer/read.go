@@ -1,4 +1,4 @@
-package profiles
+package transfer
 
 import (
 	"bufio"
@@ -16,7 +16,6 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 
-	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/sheet"
 )
 
@@ -67,8 +66,8 @@ type rowReader interface {
 	Close() error
 }
 
-// detectFormat tells XLSX (a zip) from CSV by the first bytes and the name.
-func detectFormat(name string, head []byte) string {
+// DetectFormat tells XLSX (a zip) from CSV by the first bytes and the name.
+func DetectFormat(name string, head []byte) string {
 	if bytes.HasPrefix(head, []byte("PK\x03\x04")) || strings.HasSuffix(strings.ToLower(name), ".xlsx") {
 		return "xlsx"
 	}
@@ -165,7 +164,7 @@ func (c *csvRowsIn) Next() ([]string, error) {
 	return out, nil
 }
 
-var errRecordTooLong = errors.New("profiles: import record too long")
+var errRecordTooLong = errors.New("transfer: import record too long")
 
 // recordCap counts the bytes the CSV reader pulls while it reads one record
 // and fails past max, so that a giant cell or a quote never closed cannot make
@@ -283,21 +282,6 @@ func checkXLSX(path string) error {
 	return fmt.Errorf("this is not a readable XLSX file (%v); save it again from your spreadsheet program, or export it as CSV", err)
 }
 
-// Targets a column can be mapped to besides custom.<key>.
-var importTargets = []string{"name", "kind", "emails", "phones", "company", "address", "tags", "lifecycle", "source"}
-
-var importAliases = map[string][]string{
-	"name":      {"name", "fullname", "customer", "customername", "contact", "姓名", "名称", "名字", "客户", "客户名称", "联系人"},
-	"kind":      {"kind", "type", "类型", "客户类型"},
-	"emails":    {"email", "emails", "e-mail", "mail", "emailaddress", "邮箱", "电子邮件", "电子邮箱", "邮件"},
-	"phones":    {"phone", "phones", "mobile", "tel", "telephone", "phonenumber", "电话", "手机", "手机号", "手机号码", "联系电话", "电话号码"},
-	"company":   {"company", "organization", "organisation", "employer", "公司", "公司名称", "单位", "企业"},
-	"address":   {"address", "地址", "联系地址", "通讯地址"},
-	"tags":      {"tags", "tag", "labels", "标签"},
-	"lifecycle": {"lifecycle", "stage", "status", "阶段", "生命周期", "客户阶段"},
-	"source":    {"source", "channel", "leadsource", "来源", "渠道", "客户来源"},
-}
-
 func headerKey(h string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || r == '_' || r == '-' || r == '.' {
@@ -307,9 +291,10 @@ func headerKey(h string) string {
 	}, strings.TrimPrefix(h, "\ufeff"))
 }
 
-// suggestMapping matches headers to standard and custom fields by key or label,
-// in English and Chinese. A column matched twice keeps its first target only.
-func suggestMapping(headers []string, defs []fields.Definition) map[string]string {
+// SuggestMapping matches headers to targets by key, label or alias, in English
+// and Chinese, trying the targets in the order given. A target matched by two
+// columns keeps the first.
+func SuggestMapping(headers []string, targets []Target) map[string]string {
 	out := map[string]string{}
 	taken := map[string]bool{}
 	for _, h := range headers {
@@ -318,22 +303,10 @@ func suggestMapping(headers []string, defs []fields.Definition) map[string]strin
 			continue
 		}
 		target := ""
-		for _, d := range defs {
-			if k == headerKey(d.Key) || k == headerKey(d.LabelEN) || (d.LabelZH != "" && k == headerKey(d.LabelZH)) || k == "custom"+headerKey(d.Key) {
-				target = "custom." + d.Key
+		for _, t := range targets {
+			if t.matches(k) {
+				target = t.Key
 				break
-			}
-		}
-		if target == "" {
-			for _, t := range importTargets {
-				for _, a := range importAliases[t] {
-					if k == headerKey(a) {
-						target = t
-					}
-				}
-				if target != "" {
-					break
-				}
 			}
 		}
 		if target != "" && !taken[target] {
@@ -344,15 +317,23 @@ func suggestMapping(headers []string, defs []fields.Definition) map[string]strin
 	return out
 }
 
-var lifecycleWords = map[string]string{
-	"lead": "lead", "prospect": "prospect", "customer": "customer", "at_risk": "at_risk", "at risk": "at_risk", "churned": "churned",
-	"线索": "lead", "潜在客户": "prospect", "意向客户": "prospect", "客户": "customer", "成交客户": "customer", "有流失风险": "at_risk", "流失风险": "at_risk", "已流失": "churned", "流失": "churned",
+func (t Target) matches(k string) bool {
+	if k == headerKey(t.Key) || k == headerKey(t.LabelEN) || (t.LabelZH != "" && k == headerKey(t.LabelZH)) {
+		return true
+	}
+	if short, ok := strings.CutPrefix(t.Key, "custom."); ok && k == headerKey(short) {
+		return true
+	}
+	for _, a := range t.Aliases {
+		if k == headerKey(a) {
+			return true
+		}
+	}
+	return false
 }
 
-var kindWords = map[string]string{"person": "person", "individual": "person", "个人": "person", "company": "company", "organization": "company", "公司": "company", "企业": "company"}
-
-// splitList splits a cell holding several values: commas, semicolons, 、 and newlines.
-func splitList(s string) []string {
+// SplitList splits a cell holding several values: commas, semicolons, 、 and newlines.
+func SplitList(s string) []string {
 	parts := strings.FieldsFunc(s, func(r rune) bool {
 		return r == ',' || r == ';' || r == '、' || r == '，' || r == '；' || r == '\n' || r == '|'
 	})
@@ -363,38 +344,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// cellValue turns a cell into what a custom field of d's type accepts from JSON.
-func cellValue(d fields.Definition, s string) any {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil
-	}
-	switch d.Type {
-	case fields.MultiSelect:
-		var out []any
-		for _, p := range splitList(s) {
-			out = append(out, p)
-		}
-		return out
-	case fields.Boolean:
-		switch strings.ToLower(s) {
-		case "true", "yes", "y", "1", "是", "对":
-			return true
-		case "false", "no", "n", "0", "否", "不":
-			return false
-		}
-	case fields.Number, fields.Rating:
-		return strings.ReplaceAll(s, ",", "")
-	case fields.Currency:
-		f := strings.Fields(s)
-		if len(f) == 2 {
-			if len(f[0]) == 3 && strings.ToUpper(f[0]) == f[0] {
-				return map[string]any{"amount": f[1], "currency": f[0]}
-			}
-			return map[string]any{"amount": f[0], "currency": strings.ToUpper(f[1])}
-		}
-	}
-	return s
 }

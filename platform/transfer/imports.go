@@ -1,4 +1,4 @@
-package profiles
+package transfer
 
 import (
 	"context"
@@ -25,12 +25,6 @@ import (
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
-)
-
-// Import task types.
-const (
-	TypeImport = "profiles:import"
-	TypeRevert = "profiles:import-revert"
 )
 
 // Import is the record of one uploaded file and what became of its rows.
@@ -98,25 +92,17 @@ func importView(slug string, im *Import) *ImportView {
 	return v
 }
 
-// ImportProblem is one line of the error report.
-type ImportProblem struct {
-	Row     int64  `json:"row" doc:"the row in the file; the header is row 1"`
-	Column  string `json:"column"`
-	Value   string `json:"value"`
-	Reason  string `json:"reason"`
-	Outcome string `json:"outcome" enum:"failed,skipped"`
-}
-
 // ImportUpload is the answer to an upload: what the file holds and a plan.
 type ImportUpload struct {
 	*ImportView
 	Sample           [][]string        `json:"sample" doc:"the first 20 data rows"`
-	SuggestedMapping map[string]string `json:"suggested_mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>"`
-	DryRun           []ImportProblem   `json:"dry_run" doc:"problems found in the sample with the suggested mapping"`
+	SuggestedMapping map[string]string `json:"suggested_mapping" doc:"column -> target: for customers name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; the targets list says what the entity takes"`
+	Targets          []Target          `json:"targets" doc:"what the entity's columns can be mapped to, with English and Chinese labels"`
+	DryRun           []Problem         `json:"dry_run" doc:"problems found in the sample with the suggested mapping"`
 	DryRunChecked    int               `json:"dry_run_checked"`
 }
 
-func (m *Module) getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, error) {
+func getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, error) {
 	im := &Import{}
 	err := tx.NewSelect().Model(im).Where("i.tenant_id = ? AND i.id = ?", tenant, id).Scan(ctx)
 	if errors.Is(err, errNoRows) {
@@ -125,26 +111,17 @@ func (m *Module) getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID
 	return im, err
 }
 
-// importFor returns an import the actor may see and act on: their own, or
-// anyone's for a holder of jobs.manage. Another member's import is NotFound,
-// like one that does not exist: reverting or reading it is not theirs to do.
-func (m *Module) importFor(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, error) {
-	im, err := m.getImport(ctx, tx, tenant, id)
+// Upload stores a file of the entity's records, reads its header and a sample, and counts its rows.
+func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
+	ad, err := e.adapter(ctx, t.ID, entity, "body.entity")
 	if err != nil {
 		return nil, err
 	}
-	if !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
-		return nil, errs.E(errs.NotFound, "import not found")
-	}
-	return im, nil
-}
-
-// Upload stores the file, reads its header and a sample, and counts its rows.
-func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	_, write := ad.Permissions()
+	if err := need(ctx, write); err != nil {
 		return nil, err
 	}
-	if m.d.Blobs == nil || m.d.Jobs == nil {
+	if e.d.Blobs == nil || e.d.Jobs == nil {
 		return nil, errs.E(errs.Conflict, "Imports need the blob store and the worker, which are not configured here.")
 	}
 	if size > ImportMaxBytes {
@@ -165,12 +142,12 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 		return nil, tooLarge("The file is larger than 200 MB. Split it into smaller files.")
 	}
 	if n == 0 {
-		return nil, errs.Field("body.file", "the file is empty; choose a CSV or XLSX file with a header row and at least one customer")
+		return nil, errs.Field("body.file", "the file is empty; choose a CSV or XLSX file with a header row and at least one row")
 	}
 	head := make([]byte, 64<<10)
 	hn, _ := tmp.ReadAt(head, 0)
 	head = head[:hn]
-	format := detectFormat(filename, head)
+	format := DetectFormat(filename, head)
 	if what := notText(head); format == "csv" && what != "" {
 		msg := "This file is not a CSV: it looks like " + what + ". Upload a CSV (comma-separated text) or an XLSX workbook."
 		return nil, errs.E(errs.Unsupported, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
@@ -258,7 +235,7 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, errs.InternalErr(err)
 	}
-	w, err := m.d.Blobs.NewWriter(ctx, key, nil)
+	w, err := e.d.Blobs.NewWriter(ctx, key, nil)
 	if err != nil {
 		return nil, errs.InternalErr(err)
 	}
@@ -269,41 +246,20 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 	if err := w.Close(); err != nil {
 		return nil, errs.InternalErr(err)
 	}
-	im := &Import{TenantID: t.ID, ID: id, Entity: EntityCustomers, Status: "uploaded", Filename: filepath.Base(filename), Format: format,
+	im := &Import{TenantID: t.ID, ID: id, Entity: ad.Entity(), Status: "uploaded", Filename: filepath.Base(filename), Format: format,
 		Encoding: encoding, BlobKey: key, SizeBytes: n, Columns: cols, Total: total, CreatedBy: actorID(ctx)}
-	out := &ImportUpload{Sample: sample, DryRun: []ImportProblem{}}
-	err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	out := &ImportUpload{Sample: sample, DryRun: []Problem{}}
+	err = db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(im).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
-		var defs []fields.Definition
-		if m.d.Fields != nil {
-			if defs, err = m.d.Fields.Definitions(ctx, tx, t.ID, EntityCustomers); err != nil {
-				return err
-			}
+		targets, err := ad.Targets(ctx, tx, t.ID)
+		if err != nil {
+			return err
 		}
-		out.SuggestedMapping = suggestMapping(cols, defs)
-		// Dry run: the sample through the same row checks the import uses.
-		plan, perr := m.importPlan(ctx, tx, t.ID, cols, out.SuggestedMapping, "create", "")
-		if perr == nil {
-			plan.padShort = format == "xlsx"
-			for i, rec := range sample {
-				r := plan.parse(int64(i+2), rec, encoding)
-				if r.outcome == "" {
-					plan.apply(r, &Customer{})
-				}
-				if len(r.problems) == 0 && len(r.custom) > 0 {
-					if _, err := m.validateCustom(ctx, tx, t.ID, r.custom, false); err != nil {
-						r.problems = append(r.problems, plan.customProblems(r.no, rec, err)...)
-					}
-				}
-				out.DryRun = append(out.DryRun, r.problems...)
-			}
-			out.DryRunChecked = len(sample)
-		} else {
-			out.DryRun = append(out.DryRun, ImportProblem{Row: 1, Reason: perr.Error(), Outcome: "failed"})
-		}
-		return nil
+		out.Targets = targets
+		out.SuggestedMapping = SuggestMapping(cols, targets)
+		return e.dryRun(ctx, tx, ad, im, out)
 	})
 	if err != nil {
 		return nil, db.Classify(err, "import")
@@ -312,28 +268,51 @@ func (m *Module) UploadImport(ctx context.Context, t tenancy.Tenant, filename st
 	return out, nil
 }
 
+// dryRun puts the sample through the same row checks the import uses, with
+// the suggested mapping in create mode.
+func (e *Engine) dryRun(ctx context.Context, tx bun.Tx, ad Adapter, im *Import, out *ImportUpload) error {
+	plan, perr := ad.Plan(ctx, tx, im.TenantID, ImportSpec{Columns: im.Columns, Mapping: out.SuggestedMapping, Mode: "create"})
+	if perr != nil {
+		if errs.CodeOf(perr) == errs.Internal {
+			return perr
+		}
+		out.DryRun = append(out.DryRun, Problem{Row: 1, Reason: perr.Error(), Outcome: "failed"})
+		return nil
+	}
+	pp := newParsePlan(im, plan)
+	for i, rec := range out.Sample {
+		r := pp.parse(int64(i+2), append([]string(nil), rec...))
+		if r.OK() {
+			if err := plan.Check(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		out.DryRun = append(out.DryRun, r.Problems...)
+	}
+	out.DryRunChecked = len(out.Sample)
+	return nil
+}
+
 func tooLarge(msg string) error {
 	return errs.E(errs.TooLarge, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
 }
 
 // StartImport checks the mapping and queues the import on the bulk queue.
-func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID, mapping map[string]string, mode, matchOn string) (*ImportView, error) {
-	if err := need(ctx, PermWrite); err != nil {
-		return nil, err
-	}
+func (e *Engine) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID, mapping map[string]string, mode, matchOn string) (*ImportView, error) {
 	var im *Import
-	err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var ad Adapter
 		var err error
-		if im, err = m.importFor(ctx, tx, t.ID, id); err != nil {
+		if im, ad, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
 			return err
 		}
 		if im.Status != "uploaded" {
 			return errs.E(errs.Conflict, "This import is %s already; upload the file again to run it once more.", im.Status)
 		}
-		if _, err := m.importPlan(ctx, tx, t.ID, im.Columns, mapping, mode, matchOn); err != nil {
+		if _, err := ad.Plan(ctx, tx, t.ID, ImportSpec{Columns: im.Columns, Mapping: mapping, Mode: mode, MatchOn: matchOn}); err != nil {
 			return err
 		}
-		j, err := m.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
 			Payload: newImportPayload(ctx, id)})
 		if err != nil {
 			return err
@@ -346,6 +325,50 @@ func (m *Module) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID
 		return nil, db.Classify(err, "import")
 	}
 	return importView(t.Slug, im), nil
+}
+
+// importToWrite is an import the actor may act on, with its adapter, once the
+// actor holds the entity's write permission.
+func (e *Engine) importToWrite(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, Adapter, error) {
+	return e.importWith(ctx, tx, tenant, id, true)
+}
+
+// importToRead is an import the actor may follow, with its adapter.
+func (e *Engine) importToRead(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, Adapter, error) {
+	return e.importWith(ctx, tx, tenant, id, false)
+}
+
+func (e *Engine) importWith(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID, write bool) (*Import, Adapter, error) {
+	// The permission is checked before whose import it is, as for any route:
+	// a role without it is refused (403) whatever the id.
+	im, err := getImport(ctx, tx, tenant, id)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return nil, nil, err
+	}
+	entity := DefaultEntity
+	if im != nil {
+		entity = im.Entity
+	}
+	ad, aerr := e.adapter(ctx, tenant, entity, "path.id")
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	read, wr := ad.Permissions()
+	perm := read
+	if write {
+		perm = wr
+	}
+	if err := need(ctx, perm); err != nil {
+		return nil, nil, err
+	}
+	if err != nil || !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
+		return nil, nil, errs.E(errs.NotFound, "import not found")
+	}
+	return im, ad, nil
+}
+
+func (im *Import) spec() ImportSpec {
+	return ImportSpec{Columns: im.Columns, Mapping: im.Mapping, Mode: deref(im.Mode), MatchOn: deref(im.MatchOn)}
 }
 
 type importPayload struct {
@@ -362,18 +385,113 @@ func newImportPayload(ctx context.Context, id uuid.UUID) importPayload {
 
 // actor is who the import acts for. A job recorded before snapshots existed
 // carries only the requester's id: it runs as them with read and write on
-// their own customers, never wider.
-func (p importPayload) actor() authz.Actor {
+// their own records of the entity, never wider.
+func (p importPayload) actor(ad Adapter) authz.Actor {
 	if p.As != nil {
 		return p.As.Actor()
 	}
-	return authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.ScopeOwn, Permissions: map[string]bool{PermRead: true, PermWrite: true}}
+	read, write := ad.Permissions()
+	return authz.Actor{ID: p.Requester, Kind: authz.ActorUser, Scope: authz.ScopeOwn, Permissions: map[string]bool{read: true, write: true}}
 }
 
-func (m *Module) importRoutes(api huma.API, r fiber.Router) {
+// CancelImport asks a queued or running import to stop at its next batch.
+func (e *Engine) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
+	var im *Import
+	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, _, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		if im.Status != "queued" && im.Status != "running" && im.Status != "uploaded" {
+			return errs.E(errs.Conflict, "This import is %s; only a waiting or running import can be canceled.", im.Status)
+		}
+		im.Status = "canceled"
+		_, err = tx.NewUpdate().Model(im).Set("status = 'canceled', finished_at = now(), updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if im.JobID != nil {
+		if c, ok := e.d.Jobs.(interface {
+			Cancel(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job, error)
+		}); ok {
+			_, _ = c.Cancel(ctx, t.ID, *im.JobID)
+		}
+	}
+	return importView(t.Slug, im), nil
+}
+
+// RevertImport queues the job that undoes an import.
+func (e *Engine) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
+	var im *Import
+	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, _, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		if im.Status != "completed" && im.Status != "canceled" && im.Status != "failed" {
+			return errs.E(errs.Conflict, "This import is %s; revert it once it has completed, failed or been canceled.", im.Status)
+		}
+		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeRevert, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+			Payload: newImportPayload(ctx, id)})
+		if err != nil {
+			return err
+		}
+		im.Status, im.JobID, im.Reverted = "reverting", &j.ID, 0
+		_, err = tx.NewUpdate().Model(im).Column("status", "job_id", "reverted").Set("updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return importView(t.Slug, im), nil
+}
+
+// ListImports is the actor's recent imports (everyone's for a holder of
+// jobs.manage), newest first, of the entities whose records they may read;
+// entity narrows it to one.
+func (e *Engine) ListImports(ctx context.Context, t tenancy.Tenant, entity string) ([]*ImportView, error) {
+	var readable []string
+	a := authz.ActorFrom(ctx)
+	for _, name := range e.Entities() {
+		read, _ := e.d.Adapters[name].Permissions()
+		if (entity == "" || entity == name) && a.Can(read) {
+			readable = append(readable, name)
+		}
+	}
+	if entity != "" {
+		ad, err := e.adapter(ctx, t.ID, entity, "query.entity")
+		if err != nil {
+			return nil, err
+		}
+		read, _ := ad.Permissions()
+		if err := need(ctx, read); err != nil {
+			return nil, err
+		}
+	} else if len(readable) == 0 {
+		read, _ := e.d.Adapters[DefaultEntity].Permissions()
+		return nil, need(ctx, read)
+	}
+	var ims []*Import
+	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(&ims).Where("i.tenant_id = ? AND i.entity IN (?)", t.ID, bun.In(readable))
+		if !a.Can(jobs.PermManage) {
+			q = q.Where("i.created_by = ?", a.ID) // other people's imports only for those who manage them
+		}
+		return q.OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
+	})
+	out := []*ImportView{}
+	for _, im := range ims {
+		out = append(out, importView(t.Slug, im))
+	}
+	return out, err
+}
+
+func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
 	type importUploadForm struct {
 		File     huma.FormFile `form:"file" required:"true" doc:"a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file"`
-		Entity   string        `form:"entity" required:"false" doc:"what the rows are: customers (the default)"`
+		Entity   string        `form:"entity" required:"false" doc:"what the rows are: customers (the default) or purchases"`
 		Encoding string        `form:"encoding" required:"false" doc:"utf-8, gbk or gb18030; empty detects it"`
 	}
 	type importUploadIn struct {
@@ -381,8 +499,8 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	}
 	type importUploadOut struct{ Body *ImportUpload }
 	huma.Register(api, huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/imports", DefaultStatus: 201,
-		Summary:      "Upload a spreadsheet of customers",
-		Description:  "Answers with the columns, the first 20 rows, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start.",
+		Summary:      "Upload a spreadsheet of customers, purchases or another entity",
+		Description:  "Answers with the columns, the first 20 rows, the entity's targets, a suggested mapping and a dry run on that sample. Start it with POST .../imports/{id}/start. Needs the entity's write permission (profiles.write for customers and purchases).",
 		MaxBodyBytes: ImportMaxBytes + 1<<20,
 		Responses:    httpx.Refusals(map[int]string{409: "Imports need the blob store and the worker, which this installation does not run.", 413: "The file is larger than imports accept."}),
 	},
@@ -392,65 +510,55 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 				return nil, err
 			}
 			d := in.RawBody.Data()
-			if d.Entity != "" && d.Entity != EntityCustomers {
-				return nil, errs.Field("body.entity", "only customers can be imported for now")
+			if _, err := e.adapter(ctx, t.ID, d.Entity, "body.entity"); err != nil {
+				return nil, err
 			}
 			if d.File.File == nil {
 				return nil, errs.Field("body.file", "attach the file as the multipart field \"file\"")
 			}
-			u, err := m.UploadImport(ctx, t, d.File.Filename, d.File.Size, d.File, d.Encoding)
+			u, err := e.Upload(ctx, t, d.Entity, d.File.Filename, d.File.Size, d.File, d.Encoding)
 			if err != nil {
 				return nil, err
 			}
 			return &importUploadOut{Body: u}, nil
 		})
+	type importListIn struct {
+		Entity string `query:"entity" doc:"only imports of this entity"`
+	}
 	type importListOut struct {
 		Body struct {
 			Items []*ImportView `json:"items"`
 		} `nameHint:"ImportList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first",
-		Description: "The company's recent imports with format, mode, who started them and their counts. Needs profiles.read."},
-		func(ctx context.Context, _ *struct{}) (*importListOut, error) {
+		Description: "The company's recent imports with entity, format, mode, who started them and their counts, of the entities whose records you may read (profiles.read for customers and purchases)."},
+		func(ctx context.Context, in *importListIn) (*importListOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			items, err := e.ListImports(ctx, t, in.Entity)
+			if err != nil {
 				return nil, err
 			}
-			var ims []*Import
-			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				q := tx.NewSelect().Model(&ims).Where("i.tenant_id = ?", t.ID)
-				if a := authz.ActorFrom(ctx); !a.Can(jobs.PermManage) {
-					q = q.Where("i.created_by = ?", a.ID) // other people's imports only for those who manage them
-				}
-				return q.OrderExpr("i.created_at DESC, i.id DESC").Limit(100).Scan(ctx)
-			})
 			out := &importListOut{}
-			out.Body.Items = []*ImportView{}
-			for _, im := range ims {
-				out.Body.Items = append(out.Body.Items, importView(t.Slug, im))
-			}
-			return out, err
+			out.Body.Items = items
+			return out, nil
 		})
 	type importIDIn struct {
 		ID uuid.UUID `path:"id" doc:"the import id"`
 	}
 	type importViewOut struct{ Body *ImportView }
 	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA",
-		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs profiles.read."},
+		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs the entity's read permission."},
 		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
-				return nil, err
-			}
 			var im *Import
-			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				im, err = m.importFor(ctx, tx, t.ID, in.ID)
+			err = db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				im, _, err = e.importToRead(ctx, tx, t.ID, in.ID)
 				return err
 			})
 			if err != nil {
@@ -461,14 +569,14 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 	type importStartIn struct {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
-			Mapping map[string]string `json:"mapping" doc:"column -> name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
-			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new customers, update matching ones, or both"`
-			MatchOn string            `json:"match_on,omitempty" doc:"email, phone or custom.<key> of a unique field; needed for update and upsert"`
+			Mapping map[string]string `json:"mapping" doc:"column -> target (the upload lists the entity's targets): for customers name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
+			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new records, update matching ones, or both (purchases: create)"`
+			MatchOn string            `json:"match_on,omitempty" doc:"customers: email, phone or custom.<key> of a unique field, needed for update and upsert; purchases: how rows find their customer (email, phone or custom.<key>)"`
 		} `nameHint:"ImportStart"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
 		Summary:     "Run an uploaded import in the background",
-		Description: "Queues the import with a column mapping (column to field: name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs profiles.write.",
+		Description: "Queues the import with a column mapping (column to target: for customers name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs the entity's write permission.",
 		Responses:   httpx.Refusals(map[int]string{409: "The import has run or is running already; upload the file again to run it once more."}),
 	},
 		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
@@ -476,7 +584,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			v, err := m.StartImport(ctx, t, in.ID, in.Body.Mapping, in.Body.Mode, in.Body.MatchOn)
+			v, err := e.StartImport(ctx, t, in.ID, in.Body.Mapping, in.Body.Mode, in.Body.MatchOn)
 			if err != nil {
 				return nil, err
 			}
@@ -491,7 +599,7 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			v, err := m.CancelImport(ctx, t, in.ID)
+			v, err := e.CancelImport(ctx, t, in.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -506,102 +614,105 @@ func (m *Module) importRoutes(api huma.API, r fiber.Router) {
 			if err != nil {
 				return nil, err
 			}
-			v, err := m.RevertImport(ctx, t, in.ID)
+			v, err := e.RevertImport(ctx, t, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &importViewOut{Body: v}, nil
 		})
-	// The error report streams as CSV through Fiber, a page of rows at a time.
-	r.Get("/imports/:id/errors", func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
-		t, err := tenancy.MustFrom(ctx)
+	r.Get("/imports/:id/errors", e.errorReport)
+}
+
+// errorReport streams an import's error report as CSV through Fiber, a page of
+// rows at a time.
+func (e *Engine) errorReport(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	t, err := tenancy.MustFrom(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errs.Field("path.id", "must be an import id")
+	}
+	var masked map[string]bool
+	if err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		im, ad, err := e.importToRead(ctx, tx, t.ID, id)
 		if err != nil {
 			return err
 		}
-		if err := need(ctx, PermRead); err != nil {
-			return err
+		masked, err = maskedColumns(ctx, tx, ad, im)
+		return err
+	}); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, id.String()[:8]))
+	pr, pw := io.Pipe()
+	go func() {
+		cw := csv.NewWriter(pw)
+		_ = cw.Write([]string{"row", "column", "value", "reason", "outcome"})
+		var after struct {
+			row int64
+			seq int
 		}
-		id, err := uuid.Parse(c.Params("id"))
-		if err != nil {
-			return errs.Field("path.id", "must be an import id")
-		}
-		var masked map[string]bool
-		if err := db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-			im, err := m.importFor(ctx, tx, t.ID, id)
+		after.row = -1
+		for {
+			var page []struct {
+				RowNo   int64  `bun:"row_no"`
+				Seq     int    `bun:"seq"`
+				Column  string `bun:"column_name"`
+				Value   string `bun:"value"`
+				Reason  string `bun:"reason"`
+				Outcome string `bun:"outcome"`
+			}
+			err := db.InTenant(context.WithoutCancel(ctx), e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewSelect().Table("import_problems").Column("row_no", "seq", "column_name", "value", "reason", "outcome").
+					Where("tenant_id = ? AND import_id = ? AND (row_no, seq) > (?, ?)", t.ID, id, after.row, after.seq).
+					OrderExpr("row_no, seq").Limit(5000).Scan(ctx, &page)
+			})
 			if err != nil {
-				return err
+				pw.CloseWithError(err)
+				return
 			}
-			masked, err = m.maskedColumns(ctx, tx, t.ID, im)
-			return err
-		}); err != nil {
-			return err
+			for _, p := range page {
+				if masked[p.Column] && p.Value != "" {
+					p.Value = fields.MaskText
+				}
+				_ = cw.Write([]string{fmt.Sprint(p.RowNo), httpx.SafeCell(p.Column), httpx.SafeCell(p.Value), p.Reason, p.Outcome})
+				after.row, after.seq = p.RowNo, p.Seq
+			}
+			cw.Flush()
+			if len(page) < 5000 {
+				break
+			}
 		}
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, id.String()[:8]))
-		pr, pw := io.Pipe()
-		go func() {
-			cw := csv.NewWriter(pw)
-			_ = cw.Write([]string{"row", "column", "value", "reason", "outcome"})
-			var after struct {
-				row int64
-				seq int
-			}
-			after.row = -1
-			for {
-				var page []struct {
-					RowNo   int64  `bun:"row_no"`
-					Seq     int    `bun:"seq"`
-					Column  string `bun:"column_name"`
-					Value   string `bun:"value"`
-					Reason  string `bun:"reason"`
-					Outcome string `bun:"outcome"`
-				}
-				err := db.InTenant(context.WithoutCancel(ctx), m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-					return tx.NewSelect().Table("import_problems").Column("row_no", "seq", "column_name", "value", "reason", "outcome").
-						Where("tenant_id = ? AND import_id = ? AND (row_no, seq) > (?, ?)", t.ID, id, after.row, after.seq).
-						OrderExpr("row_no, seq").Limit(5000).Scan(ctx, &page)
-				})
-				if err != nil {
-					pw.CloseWithError(err)
-					return
-				}
-				for _, p := range page {
-					if masked[p.Column] && p.Value != "" {
-						p.Value = fields.MaskText
-					}
-					_ = cw.Write([]string{fmt.Sprint(p.RowNo), safeCSV(p.Column), safeCSV(p.Value), p.Reason, p.Outcome})
-					after.row, after.seq = p.RowNo, p.Seq
-				}
-				cw.Flush()
-				if len(page) < 5000 {
-					break
-				}
-			}
-			pw.CloseWithError(cw.Error())
-		}()
-		return c.SendStream(pr)
-	})
+		pw.CloseWithError(cw.Error())
+	}()
+	return c.SendStream(pr)
 }
 
 // maskedColumns names the report columns whose values the actor may not read:
-// the file's columns mapped to a sensitive custom field (and such a field's own
+// the file's columns mapped to a sensitive target (and such a target's own
 // name, used when no column was), unless the actor holds pii.read. The report
 // shows what was wrong with a row, and a sensitive value stays masked there as
-// it does on the customer and in exports.
-func (m *Module) maskedColumns(ctx context.Context, tx bun.IDB, tenant uuid.UUID, im *Import) (map[string]bool, error) {
-	if m.d.Fields == nil || authz.ActorFrom(ctx).Can(fields.PermPIIRead) {
+// it does on the record and in exports.
+func maskedColumns(ctx context.Context, tx bun.IDB, ad Adapter, im *Import) (map[string]bool, error) {
+	if authz.ActorFrom(ctx).Can(fields.PermPIIRead) {
 		return nil, nil
 	}
-	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	targets, err := ad.Targets(ctx, tx, im.TenantID)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, target := range fields.SensitiveKeys(defs) { // "custom.<key>"
-		out[target] = true
+	for _, t := range targets {
+		if !t.Sensitive {
+			continue
+		}
+		out[t.Key] = true
 		for col, to := range im.Mapping {
-			if to == target {
+			if to == t.Key {
 				out[col] = true
 			}
 		}

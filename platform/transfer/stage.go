@@ -1,0 +1,81 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+)
+
+// Staged is rows bound for a staging table.
+type Staged struct {
+	Table string
+	Cols  []string
+	Rows  [][]any
+}
+
+// CopyStaged is the loading path of a batch: it creates the adapter's staging
+// tables (ddl: CREATE TEMP TABLE IF NOT EXISTS ... ON COMMIT DROP) and sends
+// the rows with COPY. The adapter then applies them with a few set-based
+// statements (INSERT ... SELECT, UPDATE ... FROM) inside the tenant
+// transaction: PostgreSQL refuses COPY into a table under row-level security,
+// the staging tables are private to the session, and the statements that move
+// the rows are checked by RLS like any other write. Everything staged is
+// dropped at commit, so a killed worker leaves nothing behind. It must run in a
+// transaction opened by db.InTenantBulk (Plan.Write and Adapter.Revert are).
+func CopyStaged(ctx context.Context, tx bun.Tx, ddl string, stages ...Staged) error {
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("transfer: staging tables: %w", err)
+	}
+	for _, s := range stages {
+		if len(s.Rows) == 0 {
+			continue
+		}
+		if _, err := db.CopyFrom(ctx, s.Table, s.Cols, pgx.CopyFromRows(s.Rows)); err != nil {
+			return fmt.Errorf("transfer: COPY into %s: %w", s.Table, err)
+		}
+	}
+	return nil
+}
+
+// statsDue reports whether an import that has now written done rows, after
+// prev before this batch, should refresh planner statistics: at 5,000 rows and
+// at every doubling after, so a million-row import does it eight times.
+func statsDue(prev, done int64) bool {
+	for at := int64(5000); at <= done; at *= 2 {
+		if prev < at {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshStats runs ANALYZE on the tables through clientele_refresh_stats (the
+// app role does not own them). Statistics are an optimisation: a failure is
+// logged and the import goes on.
+func (e *Engine) refreshStats(ctx context.Context, tables ...string) {
+	for _, t := range tables {
+		var done bool
+		if err := e.d.DB.NewRaw("SELECT clientele_refresh_stats(?)", t).Scan(ctx, &done); err != nil {
+			e.d.Log.WarnContext(ctx, "import: refresh planner statistics", "table", t, "error", err.Error())
+		} else if !done {
+			e.d.Log.InfoContext(ctx, "import: planner statistics not refreshed: the table was locked", "table", t)
+		}
+	}
+}
+
+// refreshStatsAside refreshes statistics beside a running import, so its batches
+// (and their progress reports, due at least every two seconds) do not wait for
+// ANALYZE; at most one refresh runs at a time per process.
+func (e *Engine) refreshStatsAside(ctx context.Context, tables ...string) {
+	if !e.statsBusy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer e.statsBusy.Store(false)
+		e.refreshStats(context.WithoutCancel(ctx), tables...)
+	}()
+}
