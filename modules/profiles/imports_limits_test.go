@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/clientele-crm/clientele/platform/sheet/sheettest"
-	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -21,8 +20,7 @@ func TestImportWorkerRefusesAFileBeyondTheLimits(t *testing.T) {
 	}
 	ie := newImportEnv(t)
 	ctx := importer()
-	tk := ie.env.NewTenant(t)
-	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	tn := ie.tenant()
 	bombs := []struct {
 		name, file string
 		content    []byte

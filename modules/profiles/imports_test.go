@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -53,25 +52,21 @@ func newImportEnv(t *testing.T) *importEnv {
 		logTo = os.Stderr
 	}
 	quiet := slog.New(slog.NewTextHandler(logTo, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	t.Cleanup(func() { client.Close() })
-	bucket, err := blob.Open(context.Background(), "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
 	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Fields: fs, Log: quiet})
-	eng := engineFor(m, env.App, client, bucket, quiet)
-	client.Register(handlersOf(m, eng)...)
-	ie := &importEnv{t: t, m: m, eng: eng, client: client, ropt: ropt, quiet: quiet, env: env, fs: fs, blobs: bucket}
+	r := newTransferRig(t, env, env.App, quiet, profiles.Deps{Fields: fs})
+	ie := &importEnv{t: t, m: r.m, eng: r.eng, client: r.client, ropt: r.ropt, quiet: quiet, env: env, fs: fs, blobs: r.bucket}
 	ie.start()
 	t.Cleanup(func() { ie.srv.Shutdown() })
 	return ie
+}
+
+// tenant is a new tenant for the test.
+func (ie *importEnv) tenant() tenancy.Tenant {
+	tk := ie.env.NewTenant(ie.t)
+	return tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
 }
 
 func (ie *importEnv) start() {
@@ -254,15 +249,7 @@ func TestImportXLSXUpsertReportUpdateRevert(t *testing.T) {
 	if done.Processed != n || done.Created != n-2-int64(len(bad)) || done.Updated != 1 || done.Skipped != 1 || done.Failed != int64(len(bad)) {
 		t.Fatalf("counts: processed %d created %d updated %d skipped %d failed %d (planted %d)", done.Processed, done.Created, done.Updated, done.Skipped, done.Failed, len(bad))
 	}
-	var probs []struct {
-		Row     int64  `bun:"row_no"`
-		Outcome string `bun:"outcome"`
-		Column  string `bun:"column_name"`
-		Reason  string `bun:"reason"`
-	}
-	ie.env.InTenant(t, tn.ID, func(c context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Table("import_problems").Column("row_no", "outcome", "column_name", "reason").Where("tenant_id = ? AND import_id = ?", tn.ID, up.ID).OrderExpr("row_no").Scan(c, &probs)
-	})
+	probs := reportOf(t, ie.env, tn.ID, up.ID)
 	got := map[int64]bool{}
 	for _, p := range probs {
 		if p.Outcome == "failed" {
@@ -373,8 +360,7 @@ func mustFilters(t *testing.T, q string) []profiles.FieldFilter {
 func TestImportGBKAndBadFiles(t *testing.T) {
 	ie := newImportEnv(t)
 	ctx := importer()
-	tk := ie.env.NewTenant(t)
-	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	tn := ie.tenant()
 	text := "姓名,地址,手机\n张伟,北京市朝阳区建国路88号,13800138000\n李娜,上海市浦东新区世纪大道100号,13900139000\n王芳,\"广州市天河区\n体育西路\",13700137000\n赵六,深圳市,12\n钱七,杭州市\n"
 	gbk, err := simplifiedchinese.GBK.NewEncoder().String(text)
 	if err != nil {
@@ -455,8 +441,7 @@ func TestImportGBKAndBadFiles(t *testing.T) {
 func TestImportUniqueCustomFieldFailsOnlyItsRow(t *testing.T) {
 	ie := newImportEnv(t)
 	ctx := importer()
-	tk := ie.env.NewTenant(t)
-	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	tn := ie.tenant()
 	ie.env.InTenant(t, tn.ID, func(c context.Context, tx bun.Tx) error {
 		_, err := ie.fs.Create(c, tx, tn.ID, fields.Definition{Entity: profiles.EntityCustomers, Key: "member_no", LabelEN: "Member no", LabelZH: "会员号",
 			Type: fields.Text, Unique: true})

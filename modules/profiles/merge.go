@@ -127,6 +127,7 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		}
 		for _, stmt := range []string{
 			"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
+			"UPDATE purchase_orders SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE tasks SET customer_id = ?, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
 		} {

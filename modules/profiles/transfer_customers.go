@@ -95,16 +95,28 @@ func (p *importPlanT) custom(r *transfer.Row) map[string]any {
 func (p *importPlanT) Check(ctx context.Context, tx bun.Tx, r *transfer.Row) error {
 	p.apply(r, &Customer{})
 	if len(r.Problems) == 0 && len(p.custom(r)) > 0 {
-		if _, err := p.m.validateCustom(ctx, tx, p.tenant, p.custom(r), false); err != nil {
-			if _, ok := err.(*errs.Error); !ok {
-				return err
-			}
-			for _, pr := range p.customProblems(r.No, r.Raw, err) {
-				r.Add(pr)
-			}
+		if _, _, err := p.checkCustom(ctx, tx, r, false); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkCustom validates a row's custom values as a create (or, partial, an
+// update) takes them: a refusal becomes the row's problems (ok is false), any
+// other error is the batch's.
+func (p *importPlanT) checkCustom(ctx context.Context, tx bun.Tx, r *transfer.Row, partial bool) (map[string]any, bool, error) {
+	clean, err := p.m.validateCustom(ctx, tx, p.tenant, p.custom(r), partial)
+	if err == nil {
+		return clean, true, nil
+	}
+	if _, ok := err.(*errs.Error); !ok {
+		return nil, false, err
+	}
+	for _, pr := range p.customProblems(r.No, r.Raw, err) {
+		r.Add(pr)
+	}
+	return nil, false, nil
 }
 
 // Key is the row's match key, which also finds duplicates within the file.
@@ -260,11 +272,7 @@ func (p *importPlanT) apply(r *transfer.Row, c *Customer) {
 		case "name":
 			c.Name = v
 		case "kind":
-			if k, ok := kindWords[strings.ToLower(v)]; ok {
-				c.Kind = k
-			} else {
-				r.Report(target, v, "kind must be person or company (个人 or 公司)", "failed")
-			}
+			c.Kind = word(r, target, v, kindWords, c.Kind, "kind must be person or company (个人 or 公司)")
 		case "emails":
 			c.Emails = union(c.Emails, transfer.SplitList(v))
 		case "phones":
@@ -272,11 +280,7 @@ func (p *importPlanT) apply(r *transfer.Row, c *Customer) {
 		case "tags":
 			c.Tags = union(c.Tags, transfer.SplitList(v))
 		case "lifecycle":
-			if l, ok := lifecycleWords[strings.ToLower(v)]; ok {
-				c.Lifecycle = l
-			} else {
-				r.Report(target, v, "lifecycle must be lead, prospect, customer, at_risk or churned (线索, 潜在客户, 客户, 有流失风险, 已流失)", "failed")
-			}
+			c.Lifecycle = word(r, target, v, lifecycleWords, c.Lifecycle, "lifecycle must be lead, prospect, customer, at_risk or churned (线索, 潜在客户, 客户, 有流失风险, 已流失)")
 		case "source":
 			c.Source = v
 		case "address", "company":
@@ -297,6 +301,16 @@ func (p *importPlanT) apply(r *transfer.Row, c *Customer) {
 		}
 		r.Report(target, fmt.Sprint(fe.Value), fe.Message, "failed")
 	}
+}
+
+// word is the value a cell's word (English or Chinese) stands for; an unknown
+// word fails the row with why and leaves cur.
+func word(r *transfer.Row, target, v string, words map[string]string, cur, why string) string {
+	if w, ok := words[strings.ToLower(v)]; ok {
+		return w
+	}
+	r.Fail(target, v, why)
+	return cur
 }
 
 // customProblems turns a custom-values 422 into report lines.
@@ -457,14 +471,11 @@ func (p *importPlanT) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (
 				continue
 			}
 			if len(p.custom(r)) > 0 {
-				clean, err := m.validateCustom(ctx, tx, tenant, p.custom(r), true)
+				clean, ok, err := p.checkCustom(ctx, tx, r, true)
 				if err != nil {
-					if _, ok := err.(*errs.Error); !ok {
-						return 0, 0, err
-					}
-					for _, pr := range p.customProblems(r.No, r.Raw, err) {
-						r.Add(pr)
-					}
+					return 0, 0, err
+				}
+				if !ok {
 					continue
 				}
 				merged := map[string]any{}
@@ -496,14 +507,11 @@ func (p *importPlanT) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (
 		if !r.OK() {
 			continue
 		}
-		clean, err := m.validateCustom(ctx, tx, tenant, p.custom(r), false)
+		clean, ok, err := p.checkCustom(ctx, tx, r, false)
 		if err != nil {
-			if _, ok := err.(*errs.Error); !ok {
-				return 0, 0, err
-			}
-			for _, pr := range p.customProblems(r.No, r.Raw, err) {
-				r.Add(pr)
-			}
+			return 0, 0, err
+		}
+		if !ok {
 			continue
 		}
 		c.Custom = clean

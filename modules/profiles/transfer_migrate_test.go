@@ -6,22 +6,18 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"strings"
+	"path"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/migrations"
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
-	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/db"
-	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/migrate"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -30,20 +26,16 @@ import (
 // migrationsBefore is the migration set as it was before the named one.
 func migrationsBefore(t *testing.T, stamp string) fs.FS {
 	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if base := p[strings.LastIndexByte(p, '/')+1:]; base >= stamp {
-			return nil
-		}
-		b, err := fs.ReadFile(migrations.FS, p)
-		m[p] = &fstest.MapFile{Data: b}
-		return err
-	})
+	names, err := fs.Glob(migrations.FS, "*/*.sql")
 	if err != nil {
 		t.Fatal(err)
+	}
+	m := fstest.MapFS{}
+	for _, name := range names {
+		if path.Base(name) < stamp {
+			b, _ := fs.ReadFile(migrations.FS, name)
+			m[name] = &fstest.MapFile{Data: b}
+		}
 	}
 	return m
 }
@@ -131,22 +123,9 @@ func TestImportFromBeforeTheMoveRevertsAfterMigrating(t *testing.T) {
 	if len(entities) != 1 || entities[0] != "customers" {
 		t.Fatalf("journal entities after the migration: %v", entities)
 	}
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, owner, quiet)
-	defer client.Close()
-	bucket, err := blob.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engineFor(m, owner, client, bucket, quiet)
-	client.Register(handlersOf(m, eng)...)
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: owner, Concurrency: 2, Logger: quiet, Handlers: handlersOf(m, eng),
-		SweepInterval: -1, NoScheduler: true, PollInterval: 50 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	r := newTransferRig(t, env, owner, quiet, profiles.Deps{})
+	eng := r.eng
+	r.serve(t, owner, -1)
 	list, err := eng.ListImports(ctxW, tn, "customers")
 	if err != nil || len(list) != 1 || list[0].ID != im || list[0].Created != 2 || list[0].Failed != 1 {
 		t.Fatalf("the old import in the list: %+v %v", list, err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/errs"
-	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -42,8 +41,7 @@ func timelineSum(t *testing.T, env *testkit.Env, tenant uuid.UUID) (string, int)
 func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 	ie := newImportEnv(t)
 	ctx := importer()
-	tk := ie.env.NewTenant(t)
-	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	tn := ie.tenant()
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("CLIENTELE_IMPORT_TEST_ROWS")); err == nil && v >= 1000 {
 		n = v
@@ -79,6 +77,17 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 
 	type want struct{ column, reason string }
 	bad := map[int64]want{} // file row -> its report line
+	// The planted rows: the data row, the cell made bad, and the reason the
+	// report gives; data row 70 is empty.
+	planted := map[int]struct{ column, value, reason string }{
+		10:    {"客户邮箱", "nobody@example.com", "no customer has this email"},
+		20:    {"下单日期", "yesterday", "not a date"},
+		30:    {"金额", "lots", "not an amount"},
+		40:    {"币种", "XYZ1", "not a currency"},
+		50:    {"订单号", "", "the order number is missing"},
+		60:    {"订单号", "SO-0000001", "duplicate: row 2 of this file"},
+		n / 2: {"客户邮箱", "buyer-unknown@example.com", "no customer has this email"},
+	}
 	var fb strings.Builder
 	fb.WriteString("订单号,客户邮箱,下单日期,金额,币种,商品\n")
 	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -86,24 +95,13 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 		row := int64(i + 1)
 		order, email := fmt.Sprintf("SO-%07d", i), fmt.Sprintf("buyer%d@example.com", i%customers)
 		date, amount, cur := start.Add(time.Duration(i)*time.Minute).Format("2006-01-02 15:04:05"), fmt.Sprintf("%d.%02d", 10+i%990, i%100), "CNY"
-		switch {
-		case i == 10:
-			email, bad[row] = "nobody@example.com", want{"客户邮箱", "no customer has this email"}
-		case i == 20:
-			date, bad[row] = "yesterday", want{"下单日期", "not a date"}
-		case i == 30:
-			amount, bad[row] = "lots", want{"金额", "not an amount"}
-		case i == 40:
-			cur, bad[row] = "XYZ1", want{"币种", "not a currency"}
-		case i == 50:
-			order, bad[row] = "", want{"订单号", "the order number is missing"}
-		case i == 60:
-			order, bad[row] = "SO-0000001", want{"订单号", "duplicate: row 2 of this file"}
-		case i == n/2:
-			email, bad[row] = "buyer-unknown@example.com", want{"客户邮箱", "no customer has this email"}
-		case i == 70:
+		if i == 70 {
 			fb.WriteString(",,,,,\n")
 			continue
+		}
+		cells := map[string]*string{"订单号": &order, "客户邮箱": &email, "下单日期": &date, "金额": &amount, "币种": &cur}
+		if p, ok := planted[i]; ok {
+			*cells[p.column], bad[row] = p.value, want{p.column, p.reason}
 		}
 		fmt.Fprintf(&fb, "%s,%s,%s,%s,%s,商品 %d\n", order, email, date, amount, cur, i%50)
 	}
@@ -133,16 +131,12 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 	}
 	checkReport := func(id string, skippedToo map[int64]bool) {
 		t.Helper()
-		var got []struct {
-			Row     int64  `bun:"row_no"`
-			Column  string `bun:"column_name"`
-			Reason  string `bun:"reason"`
-			Outcome string `bun:"outcome"`
+		var got []reportLine
+		for _, p := range reportOf(t, ie.env, tn.ID, uuid.MustParse(id)) {
+			if p.Outcome == "failed" {
+				got = append(got, p)
+			}
 		}
-		ie.env.InTenant(t, tn.ID, func(c context.Context, tx bun.Tx) error {
-			return tx.NewSelect().Table("import_problems").Column("row_no", "column_name", "reason", "outcome").
-				Where("tenant_id = ? AND import_id = ? AND outcome = 'failed'", tn.ID, id).OrderExpr("row_no, seq").Scan(c, &got)
-		})
 		rows := map[int64]bool{}
 		for _, p := range got {
 			w, ok := bad[p.Row]
@@ -198,8 +192,7 @@ func TestPurchaseImportCountsReportIdempotenceRevert(t *testing.T) {
 func TestPurchaseImportRefusesIncompleteMappings(t *testing.T) {
 	ie := newImportEnv(t)
 	ctx := importer()
-	tk := ie.env.NewTenant(t)
-	tn := tenancy.Tenant{ID: tk.ID, Slug: tk.Slug}
+	tn := ie.tenant()
 	body := "order,email,date,amount,currency\nA-1,a@example.com,2024-01-02,10.00,CNY\n"
 	up, err := ie.eng.Upload(ctx, tn, "purchases", "p.csv", int64(len(body)), strings.NewReader(body), "")
 	if err != nil {

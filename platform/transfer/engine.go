@@ -155,17 +155,17 @@ func need(ctx context.Context, perm string) error {
 	return nil
 }
 
+// actorID is who acts, for created_by; nil for no one.
 func actorID(ctx context.Context) *uuid.UUID {
-	a := authz.ActorFrom(ctx)
-	if a.ID == uuid.Nil {
-		return nil
+	if id := authz.ActorFrom(ctx).ID; id != uuid.Nil {
+		return &id
 	}
-	return &a.ID
+	return nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+func deref(s *string) (v string) {
+	if s != nil {
+		v = *s
 	}
-	return *s
+	return v
 }

@@ -369,14 +369,9 @@ func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity strin
 // download streams a finished export from the blob store through Fiber, not
 // Huma, so a file of any size never sits in memory.
 func (e *Engine) download(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	t, err := tenancy.MustFrom(ctx)
+	ctx, t, id, err := tenantAndID(c, "an export id")
 	if err != nil {
 		return err
-	}
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil {
-		return errs.Field("path.id", "must be an export id")
 	}
 	j, p, err := e.exportFor(ctx, t.ID, id)
 	if err != nil {

@@ -590,50 +590,38 @@ func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
 			}
 			return &importViewOut{Body: v}, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
-		Description: "What earlier batches imported stays; revert undoes it.",
-		Responses:   httpx.Refusals(map[int]string{409: "Only a waiting or running import can be canceled."}),
-	},
-		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
+	for _, a := range []struct {
+		op huma.Operation
+		do func(context.Context, tenancy.Tenant, uuid.UUID) (*ImportView, error)
+	}{
+		{huma.Operation{OperationID: "cancel-import", Method: http.MethodPost, Path: "/imports/{id}/cancel", Summary: "Stop an import at its next batch",
+			Description: "What earlier batches imported stays; revert undoes it.",
+			Responses:   httpx.Refusals(map[int]string{409: "Only a waiting or running import can be canceled."})}, e.CancelImport},
+		{huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
+			Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}.",
+			Responses: httpx.Refusals(map[int]string{409: "Only a completed, failed or canceled import can be reverted."})}, e.RevertImport},
+	} {
+		huma.Register(api, a.op, func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
 				return nil, err
 			}
-			v, err := e.CancelImport(ctx, t, in.ID)
+			v, err := a.do(ctx, t, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &importViewOut{Body: v}, nil
 		})
-	huma.Register(api, huma.Operation{OperationID: "revert-import", Method: http.MethodPost, Path: "/imports/{id}/revert", DefaultStatus: 202,
-		Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}.",
-		Responses: httpx.Refusals(map[int]string{409: "Only a completed, failed or canceled import can be reverted."}),
-	},
-		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			v, err := e.RevertImport(ctx, t, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &importViewOut{Body: v}, nil
-		})
+	}
 	r.Get("/imports/:id/errors", e.errorReport)
 }
 
 // errorReport streams an import's error report as CSV through Fiber, a page of
 // rows at a time.
 func (e *Engine) errorReport(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	t, err := tenancy.MustFrom(ctx)
+	ctx, t, id, err := tenantAndID(c, "an import id")
 	if err != nil {
 		return err
-	}
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil {
-		return errs.Field("path.id", "must be an import id")
 	}
 	var masked map[string]bool
 	if err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -718,4 +706,18 @@ func maskedColumns(ctx context.Context, tx bun.IDB, ad Adapter, im *Import) (map
 		}
 	}
 	return out, nil
+}
+
+// tenantAndID reads the tenant and the {id} of a raw Fiber route.
+func tenantAndID(c *fiber.Ctx, what string) (context.Context, tenancy.Tenant, uuid.UUID, error) {
+	ctx := c.UserContext()
+	t, err := tenancy.MustFrom(ctx)
+	if err != nil {
+		return ctx, t, uuid.Nil, err
+	}
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return ctx, t, uuid.Nil, errs.Field("path.id", "must be "+what)
+	}
+	return ctx, t, id, nil
 }

@@ -50,7 +50,8 @@ export default function ImportWizard({ entity: initial }: { entity?: string } = 
   const [entity, setEntity] = useState(initial ?? (ENTITIES.includes(search.get('entity') ?? '') ? search.get('entity')! : 'customers'));
   const [encoding, setEncoding] = useState('');
   const [up, setUp] = useState<ImportUpload | null>(null);
-  const targets = useTargets(up?.entity ?? entity, up?.targets);
+  // An import reopened by its address has no target list: its own mapping stands in.
+  const targets = useTargets(up?.entity ?? entity, up?.targets ?? Object.values(up?.suggested_mapping ?? {}).map((k) => ({ key: k, label_en: k })));
   const [mapping, setMapping] = useState<Record<string, string>>({});
   const [mode, setMode] = useState('upsert');
   const [matchOn, setMatchOn] = useState('email');
