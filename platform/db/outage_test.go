@@ -97,7 +97,7 @@ func TestDatabaseOutageIs503AndBreakerFailsFast(t *testing.T) {
 			t.Fatalf("with the breaker open: %v, want a breaker.OpenError", err)
 		}
 		want503(t, err)
-		if took := time.Since(start); took > 100*time.Millisecond {
+		if took := time.Since(start); took > 250*time.Millisecond {
 			t.Fatalf("an open breaker took %s to refuse", took)
 		}
 		if err := pg.Start(ctx); err != nil {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -157,10 +156,20 @@ func (r *PrivateRedis) Start(ctx context.Context) error {
 func (r *PrivateRedis) Pid() int { return r.cmd.Process.Pid }
 
 // Pause freezes the server (SIGSTOP): connections stay open, nothing answers.
-func (r *PrivateRedis) Pause() error { return r.cmd.Process.Signal(syscall.SIGSTOP) }
+func (r *PrivateRedis) Pause() error {
+	if sigstop == 0 {
+		return fmt.Errorf("devstack: pausing a process is not supported on this system")
+	}
+	return r.cmd.Process.Signal(sigstop)
+}
 
 // Resume continues a paused server (SIGCONT).
-func (r *PrivateRedis) Resume() error { return r.cmd.Process.Signal(syscall.SIGCONT) }
+func (r *PrivateRedis) Resume() error {
+	if sigcont == 0 {
+		return nil
+	}
+	return r.cmd.Process.Signal(sigcont)
+}
 
 // Stop ends the server (resuming it first if paused) and waits for it to exit.
 func (r *PrivateRedis) Stop() error {
@@ -172,8 +181,8 @@ func (r *PrivateRedis) Stop() error {
 		return nil
 	default:
 	}
-	_ = r.cmd.Process.Signal(syscall.SIGCONT)
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	_ = r.Resume()
+	_ = r.cmd.Process.Signal(sigterm)
 	select {
 	case <-r.done:
 	case <-time.After(5 * time.Second):

@@ -59,7 +59,7 @@ func TestFrozenKratosFailsFastAndClearly(t *testing.T) {
 	defer func() { _ = p.Resume() }()
 
 	start := time.Now()
-	if _, _, err := k.Whoami(ctx, cached, ""); err != nil || time.Since(start) > 50*time.Millisecond {
+	if _, _, err := k.Whoami(ctx, cached, ""); err != nil || time.Since(start) > 250*time.Millisecond {
 		t.Fatalf("a cached session with Kratos frozen: %v after %s", err, time.Since(start))
 	}
 	for i := 0; i < 2; i++ {
@@ -80,7 +80,7 @@ func TestFrozenKratosFailsFastAndClearly(t *testing.T) {
 	start = time.Now()
 	_, _, err = k.Whoami(ctx, fresh, "")
 	var oe *breaker.OpenError
-	if !errors.As(err, &oe) || time.Since(start) > 50*time.Millisecond {
+	if !errors.As(err, &oe) || time.Since(start) > 250*time.Millisecond {
 		t.Fatalf("with the breaker open: %v after %s, want an immediate refusal", err, time.Since(start))
 	}
 	start = time.Now()
@@ -88,7 +88,7 @@ func TestFrozenKratosFailsFastAndClearly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || time.Since(start) > 100*time.Millisecond {
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || time.Since(start) > 500*time.Millisecond {
 		t.Fatalf("sign-in through the proxy: %d (Retry-After %q) after %s, want an immediate 503", resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start))
 	}
 

@@ -72,8 +72,7 @@ type Options struct {
 	// pool sized for whoami traffic.
 	HTTPClient *http.Client
 	// Timeout bounds one session check, and the wait for the answer's headers
-	// through the proxy (plus half a second for hashing a password); default
-	// DefaultTimeout, at most 15 s.
+	// through the proxy; default DefaultTimeout, at most 15 s.
 	Timeout time.Duration
 	// Breaker, when set, is recorded by every call to Kratos; while it is open,
 	// session checks that the cache cannot answer and proxied requests fail at

@@ -126,9 +126,9 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 			return k.unavailable(err)
 		}
 		// A frozen Kratos must not hold the caller for the whole ProxyTimeout:
-		// the answer's headers are due within Timeout (and half a second for
-		// hashing a password); the body may then stream for longer.
-		headers := time.AfterFunc(k.o.Timeout+500*time.Millisecond, cancel)
+		// the answer's headers are due within Timeout (hashing a password
+		// takes a fraction of it); the body may then stream for longer.
+		headers := time.AfterFunc(k.o.Timeout, cancel)
 		resp, err := k.proxyHC.Do(req)
 		headers.Stop()
 		if err != nil || resp.StatusCode >= 500 {
