@@ -305,12 +305,8 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
 }
 
 func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
+	// The same one-message BEGIN + SET LOCAL that db.InTenant sends.
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)}, fn)
 }
 
 // ensureBenchFields defines five custom fields on the bench tenant through the API
@@ -355,11 +351,8 @@ func ensureBenchFields(ctx context.Context, cfg config.Config, c *http.Client, b
 		`UPDATE customers SET custom = custom || jsonb_build_object('tier', (ARRAY['gold','silver','bronze'])[1 + abs(hashtext(id::text)) % 3]) WHERE tenant_id = $1 AND NOT custom ? 'tier'`,
 		`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text) SELECT tenant_id, 'customers', 'tier', id, 0, custom->>'tier' FROM customers WHERE tenant_id = $1 AND custom ? 'tier' ON CONFLICT DO NOTHING`,
 	} {
-		tx, err := conn.Begin(ctx)
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
 		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, stmt, tenant); err != nil {

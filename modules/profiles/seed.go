@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
 )
 
@@ -48,14 +49,11 @@ var (
 )
 
 func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.Rand, offset, size int) error {
-	tx, err := conn.Begin(ctx)
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // rolled back only on failure
-	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
-		return err
-	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE seed_customers (LIKE customers INCLUDING DEFAULTS) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_terms (term text COLLATE "C", customer_id uuid) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_tags (tag text, customer_id uuid) ON COMMIT DROP;

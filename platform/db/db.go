@@ -32,7 +32,7 @@ func Open(ctx context.Context, url string, maxConns int) (*bun.DB, error) {
 	}
 	cfg.RuntimeParams["application_name"] = "clientele"
 	cfg.RuntimeParams["timezone"] = "UTC"
-	sqldb := stdlib.OpenDB(*cfg)
+	sqldb := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -57,7 +57,8 @@ type txState struct {
 	after  []func(context.Context)
 }
 
-// InTenant runs fn in a transaction with app.tenant_id set transaction-locally, so
+// InTenant runs fn in a transaction with app.tenant_id set transaction-locally
+// (SET LOCAL, which also reaches Citus workers), so
 // RLS confines every statement to the tenant even if a query forgets its filter.
 // Called again with a context that already carries a transaction for the same
 // tenant, it reuses that transaction. Hooks registered with AfterCommit run after a
@@ -80,10 +81,10 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 func runTenantTx(ctx context.Context, st *txState,
 	run func(context.Context, *sql.TxOptions, func(context.Context, bun.Tx) error) error,
 	fn func(ctx context.Context, tx bun.Tx) error) error {
-	err := run(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", st.tenant.String()); err != nil {
-			return fmt.Errorf("db: set tenant: %w", err)
-		}
+	// BEGIN and SET LOCAL app.tenant_id travel as one message (see BeginTenantSQL).
+	// fn gets the caller's ctx, not the one carrying the begin query, so a
+	// transaction fn opens elsewhere is not scoped to the tenant by accident.
+	err := run(withBegin(ctx, BeginTenantSQL(st.tenant)), nil, func(_ context.Context, tx bun.Tx) error {
 		st.tx = tx
 		return fn(context.WithValue(ctx, txKey{}, st), tx)
 	})
@@ -126,7 +127,7 @@ func CopyFrom(ctx context.Context, table string, cols []string, rows pgx.CopyFro
 	}
 	var n int64
 	err := st.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+		c, ok := dc.(pgxConn)
 		if !ok {
 			return fmt.Errorf("db: CopyFrom needs the pgx driver, not %T", dc)
 		}
