@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
 )
 
 // SetTenantSQL is the statement that scopes a transaction to tenant. It is a SET
@@ -112,4 +115,34 @@ func beginClause(opts driver.TxOptions) (string, error) {
 		s += " READ ONLY"
 	}
 	return s, nil
+}
+
+// citusPools remembers, per pool, whether its database is a Citus coordinator.
+var citusPools sync.Map // *bun.DB -> bool
+
+// IsCitus reports whether d's database has the citus extension (cached per pool).
+func IsCitus(ctx context.Context, d *bun.DB) bool {
+	if v, ok := citusPools.Load(d); ok {
+		return v.(bool)
+	}
+	var on bool
+	if err := d.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").Scan(&on); err != nil {
+		return false // not cached: ask again next time
+	}
+	citusPools.Store(d, on)
+	return on
+}
+
+// ExecStaged runs an INSERT ... SELECT that reads a temporary staging table, in
+// the InTenantBulk transaction of ctx. On Citus it adds RETURNING: Citus then
+// moves the rows through intermediate results and plain INSERTs on the workers,
+// which RLS checks, instead of COPY into the shards, which PostgreSQL refuses on a
+// table under row-level security. On one node the statement runs as written.
+func ExecStaged(ctx context.Context, tx bun.Tx, query string, args ...any) (sql.Result, error) {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.citus &&
+		strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "INSERT") &&
+		!strings.Contains(strings.ToUpper(query), "RETURNING") {
+		query += " RETURNING NULL"
+	}
+	return tx.ExecContext(ctx, query, args...)
 }

@@ -54,6 +54,7 @@ type txState struct {
 	tenant uuid.UUID
 	tx     bun.Tx
 	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
+	citus  bool      // set by InTenantBulk: the database is a Citus coordinator
 	after  []func(context.Context)
 }
 
@@ -114,7 +115,7 @@ func InTenantBulk(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx
 		return err
 	}
 	defer conn.Close()
-	return runTenantTx(ctx, &txState{tenant: tenant, conn: &conn}, conn.RunInTx, fn)
+	return runTenantTx(ctx, &txState{tenant: tenant, conn: &conn, citus: IsCitus(ctx, db)}, conn.RunInTx, fn)
 }
 
 // CopyFrom streams rows with COPY into table, inside the transaction that

@@ -63,7 +63,8 @@ func TestRLSHoldsWithoutAFilter(t *testing.T) {
 			_, err := tx.ExecContext(ctx, "UPDATE jobs SET tenant_id = ?", b.ID)
 			return err
 		})
-		if db.PgCode(err) != "42501" {
+		// Citus refuses any change of the distribution column before RLS is asked.
+		if code := db.PgCode(err); code != "42501" && !(env.Citus && code == "0A000") {
 			t.Fatalf("want RLS violation, got %v", err)
 		}
 	})
@@ -239,7 +240,7 @@ func TestCopyIntoStagingInsideTheTenantTransaction(t *testing.T) {
 		if got != int64(n) {
 			t.Fatalf("COPY wrote %d rows, want %d", got, n)
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO jobs (tenant_id, task_type, queue) SELECT tenant_id, task_type, 'default' FROM copy_stage")
+		_, err = db.ExecStaged(ctx, tx, "INSERT INTO jobs (tenant_id, task_type, queue) SELECT tenant_id, task_type, 'default' FROM copy_stage")
 		return err
 	}
 	count := func(tenant uuid.UUID) int {
