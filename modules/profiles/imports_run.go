@@ -340,7 +340,7 @@ func (m *Module) runImport(ctx context.Context, j *jobs.Job) error {
 			return err
 		}
 		plan.padShort = im.Format == "xlsx"
-		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = coalesce(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
+		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = least(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
 		return err
 	})
 	if err != nil || plan == nil {

@@ -108,6 +108,16 @@ func Up(ctx context.Context, db *bun.DB, fsys fs.FS, o Options) ([]string, error
 	if err := ensureRoles(ctx, db, o, log); err != nil {
 		return nil, err
 	}
+	if citus {
+		// Citus runs a statement on the workers as the current role, so a role the
+		// app SET ROLEs to must be able to connect to them. It gets no password:
+		// only Citus's own node connections (trust or pg_dist_authinfo) can use it.
+		for _, r := range helperRoles {
+			if err := execRetrying(ctx, db, "ALTER ROLE "+r+" LOGIN"); err != nil {
+				return nil, fmt.Errorf("migrate: citus: %s may log in to the workers: %w", r, err)
+			}
+		}
+	}
 	m := migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: init: %w", err)
