@@ -77,7 +77,9 @@ func distribute(ctx context.Context, pool *bun.DB, o Options) error {
 		       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-		  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid AND p.partmethod <> 'n')
+		  -- already distributed or reference (a Citus-managed local table, partmethod
+		  -- 'n' with repmodel 's', is still to do)
+		  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid AND NOT (p.partmethod = 'n' AND p.repmodel = 's'))
 		ORDER BY 2, 1`).Scan(ctx, &todo); err != nil {
 		return fmt.Errorf("migrate: citus: list tables: %w", err)
 	}
