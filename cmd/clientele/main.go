@@ -28,6 +28,7 @@ Usage:
   clientele services [--citus] start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those;
                                    with --citus, a private Citus coordinator and two workers
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API
+  clientele drill tenant-move  on Citus: move a busy tenant to its own shard on another worker, with a write ledger
   clientele openapi [-version 3.1|3.0] [-o FILE]  print the API document; needs no database
 
 Configuration comes from CLIENTELE_* environment variables (see README.md).
@@ -68,6 +69,8 @@ func main() {
 		err = runServices(ctx, cfg, log, args)
 	case "bench":
 		err = runBench(ctx, cfg, log, args)
+	case "drill":
+		err = runDrill(ctx, cfg, log, args)
 	case "openapi":
 		err = runOpenAPI(cfg, args, os.Stdout)
 	default:

@@ -146,3 +146,15 @@ func ExecStaged(ctx context.Context, tx bun.Tx, query string, args ...any) (sql.
 	}
 	return tx.ExecContext(ctx, query, args...)
 }
+
+// ScopedCall runs fn, which calls one function that scopes itself with SET LOCAL
+// (the member lookups). On one node fn runs as a single autocommit statement. On
+// Citus it runs inside a transaction: Citus forwards a SET LOCAL to the workers
+// only when the coordinator runs a transaction block there, which an autocommit
+// read does not.
+func ScopedCall(ctx context.Context, d *bun.DB, fn func(ctx context.Context, q bun.IDB) error) error {
+	if !IsCitus(ctx, d) {
+		return fn(ctx, d)
+	}
+	return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+}

@@ -214,7 +214,39 @@ func grant(ctx context.Context, db *bun.DB, appRole string, citus bool) error {
 			return fmt.Errorf("migrate: grant: %q: %w", s, err)
 		}
 	}
-	return grantColumns(ctx, db, "jobs", "tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts", SweeperRole, citus)
+	if err := grantColumns(ctx, db, "jobs", "tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts", SweeperRole, citus); err != nil {
+		return err
+	}
+	if citus {
+		return copyColumnGrants(ctx, db)
+	}
+	return nil
+}
+
+// copyColumnGrants repeats on the workers and the shards every column grant that
+// the migrations made to a helper role on the coordinator's tables: Citus copies
+// table grants to new shards, never column grants.
+func copyColumnGrants(ctx context.Context, db *bun.DB) error {
+	var grants []struct {
+		Table string `bun:"table_name"`
+		Role  string `bun:"grantee"`
+		Cols  string `bun:"cols"`
+	}
+	if err := db.NewRaw(`SELECT table_name, grantee, string_agg(quote_ident(column_name), ', ' ORDER BY column_name) AS cols
+		FROM information_schema.column_privileges
+		WHERE table_schema = 'public' AND privilege_type = 'SELECT' AND grantee IN (?)
+		  AND NOT EXISTS (SELECT 1 FROM information_schema.table_privileges t
+		                  WHERE t.table_schema = 'public' AND t.table_name = column_privileges.table_name
+		                    AND t.grantee = column_privileges.grantee AND t.privilege_type = 'SELECT')
+		GROUP BY 1, 2 ORDER BY 1, 2`, bun.In(helperRoles)).Scan(ctx, &grants); err != nil {
+		return fmt.Errorf("migrate: citus: column grants: %w", err)
+	}
+	for _, g := range grants {
+		if err := grantColumns(ctx, db, g.Table, g.Cols, g.Role, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // grantColumns grants SELECT on some columns of table to role. Citus 12 refuses
