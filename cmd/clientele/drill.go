@@ -38,6 +38,7 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	importRows := fs.Int("import-rows", 20_000, "rows of the import that runs during the move")
 	before := fs.Duration("before", 3*time.Second, "writes before the move starts")
 	after := fs.Duration("after", 3*time.Second, "writes after the move ended")
+	mode := fs.String("transfer-mode", "force_logical", "shard_transfer_mode of the isolation and the move: force_logical (online) or block_writes")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	// The move: the tenant's own shard group, then that group to the other worker.
 	moveStart := time.Now()
 	var shard int64
-	if err := owner.QueryRow(ctx, "SELECT isolate_tenant_to_new_shard('customers', $1::uuid, cascade_option => 'CASCADE')", tenant).Scan(&shard); err != nil {
+	if err := owner.QueryRow(ctx, "SELECT isolate_tenant_to_new_shard('customers', $1::uuid, cascade_option => 'CASCADE', shard_transfer_mode => $2::citus.shard_transfer_mode)", tenant, *mode).Scan(&shard); err != nil {
 		close(stop)
 		wg.Wait()
 		return fmt.Errorf("drill: isolate_tenant_to_new_shard: %w", err)
@@ -182,8 +183,8 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	moveAt := time.Now()
-	if _, err := owner.Exec(ctx, "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => 'force_logical')",
-		shard, fromHost, fromPort, toHost, toPort); err != nil {
+	if _, err := owner.Exec(ctx, "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => $6::citus.shard_transfer_mode)",
+		shard, fromHost, fromPort, toHost, toPort, *mode); err != nil {
 		close(stop)
 		wg.Wait()
 		return fmt.Errorf("drill: citus_move_shard_placement: %w", err)
@@ -234,7 +235,7 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	_ = owner.QueryRow(ctx, "SELECT nodename || ':' || nodeport FROM pg_dist_shard_placement WHERE shardid = $1", shard).Scan(&placement)
 
 	s := led.summary(start, moveStart, moveEnd)
-	fmt.Printf("drill tenant-move: tenant %s with %d customers, %d writers, an import of %d rows\n", tenant, *nCustomers, *writers, *importRows)
+	fmt.Printf("drill tenant-move: tenant %s with %d customers, %d writers, an import of %d rows, shard_transfer_mode %s\n", tenant, *nCustomers, *writers, *importRows, *mode)
 	fmt.Printf("  isolate_tenant_to_new_shard: shard %d in %s\n", shard, isolated.Round(time.Millisecond))
 	fmt.Printf("  citus_move_shard_placement:  %s:%d -> %s:%d in %s (now on %s)\n", fromHost, fromPort, toHost, toPort, moved.Round(time.Millisecond), placement)
 	fmt.Printf("  API writes: %d acknowledged, %d failed (error rate %.2f%%; during the move %d of %d, %.2f%%)\n",

@@ -125,6 +125,11 @@ func StartCitus(ctx context.Context, o CitusOptions) (bool, error) {
 			"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
 			"-c citus.propagate_set_commands=local", "-c citus.enable_statistics_collection=off",
 		}, " ")
+		// Online shard moves and splits decode WAL with Citus's own output plugin;
+		// Debian's PostgreSQL 15 lets only listed libraries be one.
+		if hasSetting(ctx, dir, "output_plugin_libraries") {
+			opts += " -c output_plugin_libraries=pgoutput,test_decoding,citus"
+		}
 		out, err := asPostgresUser(ctx, pgctl, "-D", dir, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start").CombinedOutput()
 		if err != nil {
 			return started, fmt.Errorf("devstack: pg_ctl start %s: %v: %s (log: %s)", node, err, tail(out), filepath.Join(dir, "server.log"))
@@ -292,4 +297,15 @@ func nodeURL(base, hostport, db string) string {
 func parsedURL(s string) *url.URL {
 	u, _ := url.Parse(s)
 	return u
+}
+
+// hasSetting reports whether the server binary knows a setting (Debian's
+// PostgreSQL 15 adds output_plugin_libraries, upstream has no such setting).
+func hasSetting(ctx context.Context, dataDir, name string) bool {
+	postgres, err := pgBin("postgres")
+	if err != nil {
+		return false
+	}
+	out, err := asPostgresUser(ctx, postgres, "-D", dataDir, "-C", name).CombinedOutput()
+	return err == nil && len(strings.TrimSpace(string(out))) > 0
 }
