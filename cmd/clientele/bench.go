@@ -505,7 +505,7 @@ func seedBench(ctx context.Context, cfg config.Config, rows int) (uuid.UUID, err
 		for done := have; done < t.rows; {
 			batch := min(100_000, t.rows-done)
 			err := db.InTenant(ctx, d, t.id, func(ctx context.Context, tx bun.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant_id, task_type, queue, status, progress_done, progress_total, attempts, run_at, created_at, finished_at, result)
+				_, err := db.ExecStaged(ctx, tx, `INSERT INTO jobs (tenant_id, task_type, queue, status, progress_done, progress_total, attempts, run_at, created_at, finished_at, result)
 					SELECT ?, (ARRAY['profiles:import','profiles:export','bi:report','tickets:sla'])[1 + g % 4], 'bulk',
 					       (ARRAY['succeeded','succeeded','succeeded','failed','canceled'])[1 + g % 5], 100, 100, 1,
 					       now() - make_interval(secs => g), now() - make_interval(secs => g), now() - make_interval(secs => g) + interval '5 seconds',

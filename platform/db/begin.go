@@ -133,8 +133,8 @@ func IsCitus(ctx context.Context, d *bun.DB) bool {
 	return on
 }
 
-// ExecStaged runs an INSERT ... SELECT that reads a temporary staging table, in
-// the InTenantBulk transaction of ctx. On Citus it adds RETURNING: Citus then
+// ExecStaged runs an INSERT ... SELECT that reads a temporary staging table (or a
+// set-returning function such as generate_series), in the tenant transaction of ctx. On Citus it adds RETURNING: Citus then
 // moves the rows through intermediate results and plain INSERTs on the workers,
 // which RLS checks, instead of COPY into the shards, which PostgreSQL refuses on a
 // table under row-level security. On one node the statement runs as written.

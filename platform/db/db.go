@@ -54,7 +54,7 @@ type txState struct {
 	tenant uuid.UUID
 	tx     bun.Tx
 	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
-	citus  bool      // set by InTenantBulk: the database is a Citus coordinator
+	citus  bool      // the database is a Citus coordinator (see ExecStaged)
 	after  []func(context.Context)
 }
 
@@ -74,7 +74,7 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 		}
 		return fn(ctx, st.tx)
 	}
-	return runTenantTx(ctx, &txState{tenant: tenant}, db.RunInTx, fn)
+	return runTenantTx(ctx, &txState{tenant: tenant, citus: IsCitus(ctx, db)}, db.RunInTx, fn)
 }
 
 // runTenantTx runs fn in the transaction run opens, with the tenant set and st

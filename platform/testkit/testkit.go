@@ -385,17 +385,17 @@ func (e *Env) Distribute(t testing.TB, table string) {
 	}
 }
 
-// ExecEach runs a test's setup script as the owner one statement at a time (it
-// splits on semicolons, so no dollar quoting). Citus forwards some DDL on a
-// distributed table (policies, grants) to the workers as the text of the whole
-// message, which the workers refuse when it holds several statements.
+// ExecEach runs a script as the owner one statement at a time (it splits on
+// semicolons outside $$-quoted bodies). Citus forwards some DDL on a distributed
+// table (policies, grants) to the workers as the text of the whole message, which
+// the workers refuse when it holds several statements.
 func (e *Env) ExecEach(ctx context.Context, script string) error {
 	conn, err := e.Owner.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	for _, stmt := range strings.Split(script, ";") {
+	for _, stmt := range splitStatements(script) {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
@@ -404,4 +404,33 @@ func (e *Env) ExecEach(ctx context.Context, script string) error {
 		}
 	}
 	return nil
+}
+
+// splitStatements splits SQL on semicolons that are outside $$ bodies and outside
+// -- comments; enough for migrations and test scripts, not a SQL parser.
+func splitStatements(script string) []string {
+	var out []string
+	var b strings.Builder
+	inDollar := false
+	for _, line := range strings.SplitAfter(script, "\n") {
+		code := line
+		if i := strings.Index(line, "--"); i >= 0 && !inDollar {
+			code = line[:i] + "\n"
+		}
+		for i := 0; i < len(code); i++ {
+			if strings.HasPrefix(code[i:], "$$") {
+				inDollar = !inDollar
+				b.WriteString("$$")
+				i++
+				continue
+			}
+			if code[i] == ';' && !inDollar {
+				out = append(out, b.String())
+				b.Reset()
+				continue
+			}
+			b.WriteByte(code[i])
+		}
+	}
+	return append(out, b.String())
 }
