@@ -348,7 +348,9 @@ func ensureBenchFields(ctx context.Context, cfg config.Config, c *http.Client, b
 	fmt.Fprintln(os.Stderr, "bench: giving every bench customer a custom tier…")
 	// Seeding as the owner, inside the tenant's setting, in one pass each.
 	for _, stmt := range []string{
-		`UPDATE customers SET custom = custom || jsonb_build_object('tier', (ARRAY['gold','silver','bronze'])[1 + abs(hashtext(id::text)) % 3]) WHERE tenant_id = $1 AND NOT custom ? 'tier'`,
+		// Immutable functions only (a text to jsonb cast, not jsonb_build_object):
+		// Citus refuses STABLE functions over columns in an UPDATE.
+		`UPDATE customers SET custom = custom || ('{"tier":"' || (ARRAY['gold','silver','bronze'])[1 + abs(hashtext(id::text)) % 3] || '"}')::jsonb WHERE tenant_id = $1 AND NOT custom ? 'tier'`,
 		`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text) SELECT tenant_id, 'customers', 'tier', id, 0, custom->>'tier' FROM customers WHERE tenant_id = $1 AND custom ? 'tier' ON CONFLICT DO NOTHING`,
 	} {
 		tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
