@@ -12,11 +12,13 @@ BENCH_ARGS ?= -min-auth-ratio 10
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build web-build run test web-test e2e chart-lint openapi bench lint services-start services-stop clean
+.PHONY: help deps build web-build run test test-citus citus web-test e2e chart-lint openapi bench lint services-start services-stop clean
 
 help:
 	@echo "make run     install what is missing, build, start PostgreSQL/Redis if needed, migrate, seed, serve on http://localhost:8080"
 	@echo "make test    the whole suite: Go tests on real PostgreSQL and Redis, web tests, e2e, chart lint"
+	@echo "make test-citus  the Go tests again on a private Citus cluster (a coordinator and two workers), each package on its own distributed database"
+	@echo "make citus   build and install the Citus extension once (cached by version), then start the private cluster"
 	@echo "make build   the binary, $(BIN)"
 	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
 	@echo "make lint    gofmt and go vet"
@@ -55,6 +57,18 @@ run: deps build
 ## step fails; the first failure decides the exit code.
 test: deps build
 	bash scripts/test.sh
+
+## citus: the extension is built once per version from the vendored source and
+## cached under $(CLIENTELE_CACHE); the cluster lives under the data directory.
+citus: deps build
+	bash scripts/citus.sh
+	./$(BIN) services --citus start
+
+## test-citus: the Go suite against the Citus cluster (started and stopped again if
+## this run started it); see docs/operations.md, "Citus".
+test-citus: deps build
+	bash scripts/citus.sh
+	bash scripts/test-citus.sh
 
 # ---- HOOK web-test and e2e: the web app's owner fills these in. e2e drives Debian's
 # ---- /usr/bin/chromium through playwright-core and never downloads a browser.

@@ -164,7 +164,9 @@ func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (
 	var m memberRow
 	// One statement: the function sets the tenant for its own transaction and reads
 	// under RLS as the app role.
-	err := s.d.DB.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams, teammates::text[] AS teammates FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
+	err := db.ScopedCall(ctx, s.d.DB, func(ctx context.Context, q bun.IDB) error {
+		return q.NewRaw("SELECT role, permissions, scope, teams::text[] AS teams, teammates::text[] AS teammates FROM clientele_member_actor(?, ?)", tenant, identity).Scan(ctx, &m)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return authz.Actor{}, tenancy.NotFound()
 	}

@@ -121,7 +121,9 @@ func (s *Service) MyTenants(ctx context.Context, identity uuid.UUID) ([]Membersh
 func (s *Service) myTenants(ctx context.Context, identity uuid.UUID) ([]Membership, []PendingInvitation, error) {
 	var raw []byte
 	// One statement: the function switches to the member-lookup role for itself.
-	if err := s.d.DB.NewRaw("SELECT clientele_my_tenants(?)::text", identity).Scan(ctx, &raw); err != nil {
+	if err := db.ScopedCall(ctx, s.d.DB, func(ctx context.Context, q bun.IDB) error {
+		return q.NewRaw("SELECT clientele_my_tenants(?)::text", identity).Scan(ctx, &raw)
+	}); err != nil {
 		return nil, nil, errs.From(err)
 	}
 	var out struct {

@@ -305,12 +305,8 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
 }
 
 func pgxTenant(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
+	// The same one-message BEGIN + SET LOCAL that db.InTenant sends.
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)}, fn)
 }
 
 // ensureBenchFields defines five custom fields on the bench tenant through the API
@@ -352,14 +348,13 @@ func ensureBenchFields(ctx context.Context, cfg config.Config, c *http.Client, b
 	fmt.Fprintln(os.Stderr, "bench: giving every bench customer a custom tier…")
 	// Seeding as the owner, inside the tenant's setting, in one pass each.
 	for _, stmt := range []string{
-		`UPDATE customers SET custom = custom || jsonb_build_object('tier', (ARRAY['gold','silver','bronze'])[1 + abs(hashtext(id::text)) % 3]) WHERE tenant_id = $1 AND NOT custom ? 'tier'`,
+		// Immutable functions only (a text to jsonb cast, not jsonb_build_object):
+		// Citus refuses STABLE functions over columns in an UPDATE.
+		`UPDATE customers SET custom = custom || ('{"tier":"' || (ARRAY['gold','silver','bronze'])[1 + abs(hashtext(id::text)) % 3] || '"}')::jsonb WHERE tenant_id = $1 AND NOT custom ? 'tier'`,
 		`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text) SELECT tenant_id, 'customers', 'tier', id, 0, custom->>'tier' FROM customers WHERE tenant_id = $1 AND custom ? 'tier' ON CONFLICT DO NOTHING`,
 	} {
-		tx, err := conn.Begin(ctx)
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
 		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, stmt, tenant); err != nil {
@@ -512,7 +507,7 @@ func seedBench(ctx context.Context, cfg config.Config, rows int) (uuid.UUID, err
 		for done := have; done < t.rows; {
 			batch := min(100_000, t.rows-done)
 			err := db.InTenant(ctx, d, t.id, func(ctx context.Context, tx bun.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant_id, task_type, queue, status, progress_done, progress_total, attempts, run_at, created_at, finished_at, result)
+				_, err := db.ExecStaged(ctx, tx, `INSERT INTO jobs (tenant_id, task_type, queue, status, progress_done, progress_total, attempts, run_at, created_at, finished_at, result)
 					SELECT ?, (ARRAY['profiles:import','profiles:export','bi:report','tickets:sla'])[1 + g % 4], 'bulk',
 					       (ARRAY['succeeded','succeeded','succeeded','failed','canceled'])[1 + g % 5], 100, 100, 1,
 					       now() - make_interval(secs => g), now() - make_interval(secs => g), now() - make_interval(secs => g) + interval '5 seconds',

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -138,8 +139,32 @@ func portOf(raw string, def int) int {
 }
 
 func runServices(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	const usage = "usage: clientele services [--citus] start|stop"
+	citus := false
+	if len(args) > 0 && (args[0] == "--citus" || args[0] == "-citus") {
+		citus, args = true, args[1:]
+	}
 	if len(args) != 1 {
-		return fmt.Errorf("usage: clientele services start|stop")
+		return errors.New(usage)
+	}
+	if citus {
+		o := devstack.CitusOptions{DataDir: cfg.DataDir, BasePort: citusPort()}
+		switch args[0] {
+		case "start":
+			started, err := devstack.StartCitus(ctx, o)
+			if err != nil {
+				return err
+			}
+			if started {
+				fmt.Printf("services: started the Citus cluster (a coordinator and %d workers) under %s; coordinator %s (stop with `clientele services --citus stop`)\n", devstack.CitusWorkers, cfg.DataDir, o.CitusURL())
+			} else {
+				fmt.Printf("services: the Citus cluster already answers at %s; nothing started\n", o.CitusURL())
+			}
+			return nil
+		case "stop":
+			return devstack.StopCitus(ctx, o)
+		}
+		return errors.New(usage)
 	}
 	switch args[0] {
 	case "start":
@@ -156,7 +181,15 @@ func runServices(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	case "stop":
 		return devstack.StopPrivate(ctx, devOptions(cfg, log))
 	}
-	return fmt.Errorf("usage: clientele services start|stop")
+	return errors.New(usage)
+}
+
+// citusPort is the private Citus coordinator's port, CLIENTELE_CITUS_PORT or the default.
+func citusPort() int {
+	if n, err := strconv.Atoi(os.Getenv("CLIENTELE_CITUS_PORT")); err == nil && n > 0 {
+		return n
+	}
+	return devstack.CitusBasePort
 }
 
 func pprofShown(addr string) string {

@@ -20,12 +20,15 @@ const usage = `clientele: multi-tenant CRM
 Usage:
   clientele serve              HTTP API, web app and /kratos proxy; admin port with /metrics, /healthz, /readyz; pprof on loopback
   clientele worker             background jobs (imports, exports, reports, reminders) and schedules
-  clientele migrate            apply pending migrations (under an advisory lock) and exit
+  clientele migrate [--citus]  apply pending migrations (under an advisory lock) and exit; on Citus
+                               (detected, or --citus) distribute tenant tables by tenant_id
   clientele dev                one-machine default: start or reuse PostgreSQL and Redis, migrate, seed, serve + worker
   clientele seed [--tenant SLUG --customers N]  the demo tenant (idempotent), or N generated customers
   clientele tenant create SLUG NAME | tenant list
-  clientele services start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those
+  clientele services [--citus] start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those;
+                                   with --citus, a private Citus coordinator and two workers
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API
+  clientele drill tenant-move  on Citus: move a busy tenant to its own shard on another worker, with a write ledger
   clientele openapi [-version 3.1|3.0] [-o FILE]  print the API document; needs no database
   clientele drill postgres|redis|kratos [-writers N] [-keep]  fault drill on a private stack: break the dependency under writers, check nothing acknowledged is lost, no 500, fast failures, recovery
 
@@ -56,7 +59,7 @@ func main() {
 	case "worker":
 		err = runWorker(ctx, cfg, log)
 	case "migrate":
-		err = runMigrate(ctx, cfg, log)
+		err = runMigrate(ctx, cfg, log, args...)
 	case "dev":
 		err = runDev(ctx, cfg, log)
 	case "seed":
@@ -67,10 +70,10 @@ func main() {
 		err = runServices(ctx, cfg, log, args)
 	case "bench":
 		err = runBench(ctx, cfg, log, args)
-	case "openapi":
-		err = runOpenAPI(cfg, args, os.Stdout)
 	case "drill":
 		err = runDrill(ctx, cfg, log, args)
+	case "openapi":
+		err = runOpenAPI(cfg, args, os.Stdout)
 	default:
 		fmt.Fprintf(os.Stderr, "clientele: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)

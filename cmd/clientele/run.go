@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,13 +16,22 @@ import (
 	"github.com/clientele-crm/clientele/platform/migrate"
 )
 
-func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// runMigrate applies the migrations. On a database with the citus extension (or
+// with --citus, which creates it) it also distributes the schema by tenant_id.
+func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, args ...string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	citus := fs.Bool("citus", false, "distribute the schema on a Citus coordinator, creating the citus extension if missing (detected without the flag when it exists)")
+	shards := fs.Int("citus-shard-count", 0, "shard count for newly distributed tables (default: the server's citus.shard_count, 32)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	owner, err := db.Open(ctx, cfg.DatabaseURL, 4)
 	if err != nil {
 		return err
 	}
 	defer owner.Close()
-	applied, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: log})
+	applied, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: log,
+		Citus: *citus, CitusShardCount: *shards})
 	if err != nil {
 		return err
 	}

@@ -210,7 +210,7 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 	stmts = append(stmts, importStageSide...)
 	args := []any{tenant, EntityCustomers, importID, pgdialect.Array(converting), actorID(ctx), pgdialect.Array(updated)}
 	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := db.ExecStaged(ctx, tx, q, args...); err != nil {
 			return db.Classify(err, "customer")
 		}
 	}

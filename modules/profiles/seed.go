@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
 )
 
@@ -48,14 +49,11 @@ var (
 )
 
 func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.Rand, offset, size int) error {
-	tx, err := conn.Begin(ctx)
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // rolled back only on failure
-	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant.String()); err != nil {
-		return err
-	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE seed_customers (LIKE customers INCLUDING DEFAULTS) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_terms (term text COLLATE "C", customer_id uuid) ON COMMIT DROP;
 		CREATE TEMP TABLE seed_tags (tag text, customer_id uuid) ON COMMIT DROP;
@@ -154,19 +152,35 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO customers SELECT * FROM seed_customers;
-		INSERT INTO customer_terms (tenant_id, term, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.term, st.customer_id, sc.created_at FROM seed_terms st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING;
-		INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.tag, st.customer_id, sc.created_at FROM seed_tags st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING;
-		INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT current_setting('app.tenant_id')::uuid, key, customer_id FROM seed_contacts ON CONFLICT DO NOTHING;
-		INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at) SELECT tenant_id, id, lifecycle, created_at FROM seed_customers;
-		INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
-			SELECT current_setting('app.tenant_id')::uuid, 'customers', field_key, record_id, ord, v_text, v_num, v_time, v_bool FROM seed_index;
-		INSERT INTO interactions (tenant_id, id, occurred_at, customer_id, kind, channel, summary, amount, currency)
-			SELECT current_setting('app.tenant_id')::uuid, id, occurred_at, customer_id, kind, channel, summary, amount, currency FROM seed_interactions`); err != nil {
+	// On Citus each INSERT ... SELECT from a staging table takes RETURNING, so that
+	// Citus moves the rows as INSERTs rather than COPY, which RLS refuses (see
+	// db.ExecStaged).
+	var citus bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").Scan(&citus); err != nil {
 		return err
 	}
+	for _, q := range seedInserts {
+		if citus {
+			q += " RETURNING NULL"
+		}
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
 	return tx.Commit(ctx)
+}
+
+// seedInserts move a seeded batch from the staging tables into the tenant's tables.
+var seedInserts = []string{
+	`INSERT INTO customers SELECT * FROM seed_customers`,
+	`INSERT INTO customer_terms (tenant_id, term, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.term, st.customer_id, sc.created_at FROM seed_terms st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING`,
+	`INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at) SELECT current_setting('app.tenant_id')::uuid, st.tag, st.customer_id, sc.created_at FROM seed_tags st JOIN seed_customers sc ON sc.id = st.customer_id ON CONFLICT DO NOTHING`,
+	`INSERT INTO customer_contacts (tenant_id, key, customer_id) SELECT current_setting('app.tenant_id')::uuid, key, customer_id FROM seed_contacts ON CONFLICT DO NOTHING`,
+	`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_at) SELECT tenant_id, id, lifecycle, created_at FROM seed_customers`,
+	`INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool)
+		SELECT current_setting('app.tenant_id')::uuid, 'customers', field_key, record_id, ord, v_text, v_num, v_time, v_bool FROM seed_index`,
+	`INSERT INTO interactions (tenant_id, id, occurred_at, customer_id, kind, channel, summary, amount, currency)
+		SELECT current_setting('app.tenant_id')::uuid, id, occurred_at, customer_id, kind, channel, summary, amount, currency FROM seed_interactions`,
 }
 
 var (

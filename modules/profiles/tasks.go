@@ -376,7 +376,7 @@ func (m *Module) taskRoutes(api huma.API) {
 				return nil, err
 			}
 			err = db.InTenant(ctx, m.d.DB, tn.ID, func(ctx context.Context, tx bun.Tx) error {
-				res, err := tx.ExecContext(ctx, "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE tenant_id = ? AND id = ? AND recipient_id = ?", tn.ID, in.ID, authz.ActorFrom(ctx).ID)
+				res, err := tx.ExecContext(ctx, "UPDATE notifications SET read_at = least(read_at, now()) WHERE tenant_id = ? AND id = ? AND recipient_id = ?", tn.ID, in.ID, authz.ActorFrom(ctx).ID)
 				if err != nil {
 					return err
 				}

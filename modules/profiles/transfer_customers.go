@@ -160,6 +160,11 @@ func (a customerAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if err := deleteSearchRows(ctx, tx, tenant, created); err != nil {
 		return err
 	}
+	// People left pointing at a company this revert deletes lose the link
+	// (the foreign key has no ON DELETE SET NULL: Citus refuses it).
+	if _, err := tx.ExecContext(ctx, "UPDATE customers SET company_id = NULL WHERE tenant_id = ? AND company_id IN (?) AND id NOT IN (?)", tenant, bun.In(created), bun.In(created)); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created))
 	return err
 }

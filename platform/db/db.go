@@ -57,7 +57,7 @@ func OpenWith(ctx context.Context, url string, o Options) (*bun.DB, error) {
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > o.ConnectTimeout {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}
-	var conn driver.Connector = stdlib.GetConnector(*cfg)
+	var conn driver.Connector = connector{stdlib.GetConnector(*cfg)}
 	if o.Breaker != nil {
 		conn = guardedConnector{Connector: conn, b: o.Breaker}
 	}
@@ -114,10 +114,12 @@ type txState struct {
 	tenant uuid.UUID
 	tx     bun.Tx
 	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
+	citus  bool      // the database is a Citus coordinator (see ExecStaged)
 	after  []func(context.Context)
 }
 
-// InTenant runs fn in a transaction with app.tenant_id set transaction-locally, so
+// InTenant runs fn in a transaction with app.tenant_id set transaction-locally
+// (SET LOCAL, which also reaches Citus workers), so
 // RLS confines every statement to the tenant even if a query forgets its filter.
 // Called again with a context that already carries a transaction for the same
 // tenant, it reuses that transaction. Hooks registered with AfterCommit run after a
@@ -132,7 +134,7 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 		}
 		return fn(ctx, st.tx)
 	}
-	return runTenantTx(ctx, &txState{tenant: tenant}, db.RunInTx, fn)
+	return runTenantTx(ctx, &txState{tenant: tenant, citus: IsCitus(ctx, db)}, db.RunInTx, fn)
 }
 
 // runTenantTx runs fn in the transaction run opens, with the tenant set and st
@@ -141,10 +143,10 @@ func runTenantTx(ctx context.Context, st *txState,
 	run func(context.Context, *sql.TxOptions, func(context.Context, bun.Tx) error) error,
 	fn func(ctx context.Context, tx bun.Tx) error) error {
 	committing := false
-	err := run(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", st.tenant.String()); err != nil {
-			return fmt.Errorf("db: set tenant: %w", err)
-		}
+	// BEGIN and SET LOCAL app.tenant_id travel as one message (see BeginTenantSQL).
+	// fn gets the caller's ctx, not the one carrying the begin query, so a
+	// transaction fn opens elsewhere is not scoped to the tenant by accident.
+	err := run(withBegin(ctx, BeginTenantSQL(st.tenant)), nil, func(_ context.Context, tx bun.Tx) error {
 		st.tx = tx
 		err := fn(context.WithValue(ctx, txKey{}, st), tx)
 		committing = err == nil
@@ -180,7 +182,7 @@ func InTenantBulk(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx
 		return err
 	}
 	defer conn.Close()
-	return runTenantTx(ctx, &txState{tenant: tenant, conn: &conn}, conn.RunInTx, fn)
+	return runTenantTx(ctx, &txState{tenant: tenant, conn: &conn, citus: IsCitus(ctx, db)}, conn.RunInTx, fn)
 }
 
 // CopyFrom streams rows with COPY into table, inside the transaction that
@@ -193,7 +195,7 @@ func CopyFrom(ctx context.Context, table string, cols []string, rows pgx.CopyFro
 	}
 	var n int64
 	err := st.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+		c, ok := dc.(pgxConn)
 		if !ok {
 			return fmt.Errorf("db: CopyFrom needs the pgx driver, not %T", dc)
 		}

@@ -479,6 +479,18 @@ func (s *Service) DeleteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID,
 // Filter operators.
 var Ops = []string{"eq", "ne", "in", "gt", "gte", "lt", "lte", "between", "prefix", "contains", "empty"}
 
+// tenantOf is the tenant column beside the record id column idExpr ("c.id" gives
+// "c.tenant_id"), so the field_index subquery joins on the distribution column:
+// Citus then runs it inside the tenant's shard, and on one node the planner
+// carries the outer tenant_id = ? into the subquery's index condition. An id
+// expression without a table alias falls back to the transaction's tenant.
+func tenantOf(idExpr string) string {
+	if strings.HasSuffix(idExpr, ".id") && !strings.ContainsAny(idExpr, " ()") {
+		return strings.TrimSuffix(idExpr, "id") + "tenant_id"
+	}
+	return "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+}
+
 // FilterSQL returns a WHERE fragment (bun ? placeholders) selecting the records of
 // def's entity, whose id is the SQL expression idExpr, that match op over the raw
 // query values (in: one or more values; between: exactly two; empty: "true" or
@@ -494,7 +506,7 @@ func FilterSQL(def Definition, idExpr, op string, values []string) (string, []an
 		op = "eq"
 	}
 	col := "fi." + def.Column()
-	base := "SELECT 1 FROM field_index fi WHERE fi.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr
+	base := "SELECT 1 FROM field_index fi WHERE fi.tenant_id = " + tenantOf(idExpr) + " AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr
 	args := []any{def.Entity, def.Key}
 	parse := func(s string) (any, error) {
 		var in any = s
@@ -650,7 +662,7 @@ func SortSQL(def Definition, idExpr string, desc bool) (string, []any, error) {
 		dir = "DESC"
 	}
 	col := def.Column()
-	return "(SELECT fi." + col + " FROM field_index fi WHERE fi.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr + " AND fi.ord = 0) " + dir + " NULLS LAST",
+	return "(SELECT fi." + col + " FROM field_index fi WHERE fi.tenant_id = " + tenantOf(idExpr) + " AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr + " AND fi.ord = 0) " + dir + " NULLS LAST",
 		[]any{def.Entity, def.Key}, nil
 }
 

@@ -120,7 +120,7 @@ func setup(t *testing.T) *harness {
 	t.Helper()
 	env := testkit.Get(t)
 	ctx := context.Background()
-	_, err := env.Owner.ExecContext(ctx, `
+	err := env.ExecEach(ctx, `
 		CREATE TABLE IF NOT EXISTS widgets (tenant_id uuid NOT NULL, id uuid NOT NULL, name text NOT NULL, size int NOT NULL, PRIMARY KEY (tenant_id, id));
 		ALTER TABLE widgets ENABLE ROW LEVEL SECURITY; ALTER TABLE widgets FORCE ROW LEVEL SECURITY;
 		DROP POLICY IF EXISTS tenant_isolation ON widgets;
@@ -129,6 +129,7 @@ func setup(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.Distribute(t, "widgets")
 	reg := metrics.New()
 	mods := module.Set{widgets{db: env.App}}
 	en := module.NewEnablement(env.App, mods, time.Minute)

@@ -45,7 +45,7 @@ var effectsOnce sync.Once
 func effects(t *testing.T) {
 	env := testkit.Get(t)
 	effectsOnce.Do(func() {
-		_, err := env.Owner.ExecContext(context.Background(), `
+		err := env.ExecEach(context.Background(), `
 			CREATE TABLE effects (tenant_id uuid NOT NULL, id bigserial, job_id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
 			ALTER TABLE effects ENABLE ROW LEVEL SECURITY; ALTER TABLE effects FORCE ROW LEVEL SECURITY;
 			CREATE POLICY tenant_isolation ON effects USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
@@ -54,6 +54,7 @@ func effects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		env.Distribute(t, "effects")
 	})
 }
 

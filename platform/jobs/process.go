@@ -111,9 +111,11 @@ func (s *Server) begin(ctx context.Context, tenant, id uuid.UUID) (*Job, bool, e
 	j := &Job{}
 	ok := false
 	err := db.InTenant(ctx, s.o.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		// least() keeps the first start (it ignores NULL): Citus refuses now()
+		// inside COALESCE or CASE in an UPDATE of a distributed table.
 		res, err := tx.NewUpdate().Model(j).
 			Set("status = ?", StatusRunning).Set("attempts = attempts + 1").
-			Set("started_at = coalesce(started_at, now())").Set("heartbeat_at = now()").Set("updated_at = now()").
+			Set("started_at = least(started_at, now())").Set("heartbeat_at = now()").Set("updated_at = now()").
 			Where("tenant_id = ? AND id = ?", tenant, id).
 			Where("status IN (?)", bun.In([]string{StatusQueued, StatusRetrying, StatusRunning})).
 			Returning("*").Exec(ctx)

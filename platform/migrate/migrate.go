@@ -38,6 +38,13 @@ type Options struct {
 	AppRole     string // the non-owner login role of serve and worker
 	AppPassword string
 	Logger      *slog.Logger
+	// Citus asks for a distributed schema: migrate creates the citus extension if
+	// it is missing. Without it, migrate still distributes when the extension is
+	// there already (see distribute).
+	Citus bool
+	// CitusShardCount, when positive, is the shard count of newly distributed
+	// tables (the server's citus.shard_count otherwise).
+	CitusShardCount int
 }
 
 var namePattern = regexp.MustCompile(`^\d{14}_[a-z0-9_]+(\.tx)?\.up\.sql$`)
@@ -94,8 +101,22 @@ func Up(ctx context.Context, db *bun.DB, fsys fs.FS, o Options) ([]string, error
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey)
 	}()
 
+	citus, err := prepareCitus(ctx, db, o)
+	if err != nil {
+		return nil, err
+	}
 	if err := ensureRoles(ctx, db, o, log); err != nil {
 		return nil, err
+	}
+	if citus {
+		// Citus runs a statement on the workers as the current role, so a role the
+		// app SET ROLEs to must be able to connect to them. It gets no password:
+		// only Citus's own node connections (trust or pg_dist_authinfo) can use it.
+		for _, r := range helperRoles {
+			if err := execRetrying(ctx, db, "ALTER ROLE "+r+" LOGIN"); err != nil {
+				return nil, fmt.Errorf("migrate: citus: %s may log in to the workers: %w", r, err)
+			}
+		}
 	}
 	m := migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
@@ -115,7 +136,12 @@ func Up(ctx context.Context, db *bun.DB, fsys fs.FS, o Options) ([]string, error
 		}
 		return applied, fmt.Errorf("migrate: %w", err)
 	}
-	if err := grant(ctx, db, o.AppRole); err != nil {
+	if citus {
+		if err := distribute(ctx, db, o); err != nil {
+			return applied, err
+		}
+	}
+	if err := grant(ctx, db, o.AppRole, citus); err != nil {
 		return applied, err
 	}
 	if _, err := db.ExecContext(ctx, "SELECT clientele_ensure_month_partitions(c.oid::regclass, 3) FROM pg_class c JOIN pg_partitioned_table p ON p.partrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"); err != nil {
@@ -169,7 +195,7 @@ func ensureRoles(ctx context.Context, db *bun.DB, o Options, log *slog.Logger) e
 }
 
 // grant gives the app role data access (never DDL) and the sweeper its columns.
-func grant(ctx context.Context, db *bun.DB, appRole string) error {
+func grant(ctx context.Context, db *bun.DB, appRole string, citus bool) error {
 	if appRole == "" {
 		return nil
 	}
@@ -182,12 +208,103 @@ func grant(ctx context.Context, db *bun.DB, appRole string) error {
 		"GRANT EXECUTE ON FUNCTION clientele_ensure_month_partitions(regclass, int) TO " + r,
 		"GRANT EXECUTE ON FUNCTION clientele_drop_old_partitions(regclass, int) TO " + r,
 		"GRANT EXECUTE ON FUNCTION clientele_refresh_stats(text) TO " + r,
-		"GRANT SELECT (tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts) ON jobs TO " + SweeperRole,
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("migrate: grant: %q: %w", s, err)
 		}
+	}
+	if err := grantColumns(ctx, db, "jobs", "tenant_id, id, task_type, queue, status, run_at, heartbeat_at, attempts, max_attempts", SweeperRole, citus); err != nil {
+		return err
+	}
+	if citus {
+		return copyColumnGrants(ctx, db)
+	}
+	return nil
+}
+
+// copyColumnGrants repeats on the workers and the shards every column grant that
+// the migrations made to a helper role on the coordinator's tables: Citus copies
+// table grants to new shards, never column grants.
+func copyColumnGrants(ctx context.Context, db *bun.DB) error {
+	var grants []struct {
+		Table string `bun:"table_name"`
+		Role  string `bun:"grantee"`
+		Cols  string `bun:"cols"`
+	}
+	if err := db.NewRaw(`SELECT table_name, grantee, string_agg(quote_ident(column_name), ', ' ORDER BY column_name) AS cols
+		FROM information_schema.column_privileges
+		WHERE table_schema = 'public' AND privilege_type = 'SELECT' AND grantee IN (?)
+		  AND NOT EXISTS (SELECT 1 FROM information_schema.table_privileges t
+		                  WHERE t.table_schema = 'public' AND t.table_name = column_privileges.table_name
+		                    AND t.grantee = column_privileges.grantee AND t.privilege_type = 'SELECT')
+		GROUP BY 1, 2 ORDER BY 1, 2`, bun.In(helperRoles)).Scan(ctx, &grants); err != nil {
+		return fmt.Errorf("migrate: citus: column grants: %w", err)
+	}
+	for _, g := range grants {
+		if err := grantColumns(ctx, db, g.Table, g.Cols, g.Role, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grantColumns grants SELECT on some columns of table to role. Citus 12 refuses
+// column grants on a distributed table, so there the grant is made without
+// propagation on the coordinator's table, on the workers' copies of its metadata
+// and on every shard, which is where the workers check it.
+func grantColumns(ctx context.Context, db *bun.DB, table, cols, role string, citus bool) error {
+	g := fmt.Sprintf("GRANT SELECT (%s) ON %%s TO %s", cols, role)
+	if !citus {
+		_, err := db.ExecContext(ctx, fmt.Sprintf(g, table))
+		return wrapGrant(g, err)
+	}
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL citus.enable_ddl_propagation = off"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(g, table)); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapGrant(g, err)
+	}
+	for _, q := range []string{
+		"SELECT success, result FROM run_command_on_workers(?)",
+		"SELECT success, result FROM run_command_on_placements(?::regclass, ?)",
+	} {
+		var args []any
+		if strings.Contains(q, "placements") {
+			args = []any{table, g}
+		} else {
+			args = []any{"SET citus.enable_ddl_propagation = off; " + fmt.Sprintf(g, "public."+table)}
+		}
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return wrapGrant(g, err)
+		}
+		for rows.Next() {
+			var ok bool
+			var res string
+			if err := rows.Scan(&ok, &res); err != nil {
+				rows.Close()
+				return err
+			}
+			if !ok {
+				rows.Close()
+				return fmt.Errorf("migrate: grant %s on %s: %s", role, table, res)
+			}
+		}
+		rows.Close()
+	}
+	return nil
+}
+
+func wrapGrant(g string, err error) error {
+	if err != nil {
+		return fmt.Errorf("migrate: grant: %q: %w", g, err)
 	}
 	return nil
 }

@@ -244,8 +244,10 @@ func (e *Enablement) SetEnabled(ctx context.Context, tenant uuid.UUID, name stri
 		return errs.Field("body.module", fmt.Sprintf("unknown module %q; known modules: %v", name, e.modules.Names()))
 	}
 	err := db.InTenant(ctx, e.db, tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_modules (tenant_id, module, enabled) VALUES (?, ?, ?)
-			ON CONFLICT (tenant_id, module) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`, tenant, name, on)
+		// updated_at comes through EXCLUDED: Citus refuses a non-immutable
+		// function (now()) in DO UPDATE SET on a distributed table.
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_modules (tenant_id, module, enabled, updated_at) VALUES (?, ?, ?, now())
+			ON CONFLICT (tenant_id, module) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = EXCLUDED.updated_at`, tenant, name, on)
 		db.AfterCommit(ctx, func(context.Context) {
 			e.mu.Lock()
 			delete(e.cache, tenant)

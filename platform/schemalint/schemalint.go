@@ -2,7 +2,11 @@
 // table that breaks the tenancy rules which keep RLS honest and the schema movable
 // to Citus: tenant_id in every table, leading its primary key and every index,
 // inside every foreign key, RLS enabled and forced, and a tenant policy without a
-// subquery. Partitions are judged through their parent.
+// subquery. Partitions are judged through their parent. The rules Citus adds are
+// here too: no SET NULL or SET DEFAULT action on a foreign key that carries the
+// distribution column, no foreign key from a global (reference) table to a tenant
+// (distributed) table, and no function that scopes itself with set_config() on an
+// app.* setting, which Citus does not forward to the workers.
 package schemalint
 
 import (
@@ -40,6 +44,9 @@ const (
 	RuleRLSForced    = "row level security forced"
 	RulePolicy       = "tenant policy on app.tenant_id"
 	RuleNoSubquery   = "policy without subquery"
+	RuleFKAction     = "foreign key without SET NULL or SET DEFAULT action"
+	RuleGlobalFK     = "global table without a foreign key to a tenant table"
+	RuleSetLocal     = "function sets app.* with SET LOCAL, not set_config"
 )
 
 type table struct {
@@ -74,6 +81,16 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 	add := func(t, rule, info string) { out = append(out, Violation{Table: t, Rule: rule, Info: info}) }
 	for _, t := range tables {
 		if _, ok := global[t.Name]; ok {
+			// A global table becomes a Citus reference table, which may not
+			// reference a distributed (tenant) table.
+			var refs []string
+			if err := db.NewRaw(`SELECT conname FROM pg_constraint WHERE conrelid = ? AND contype = 'f'
+				AND confrelid IN (SELECT attrelid FROM pg_attribute WHERE attname = 'tenant_id' AND NOT attisdropped)`, t.OID).Scan(ctx, &refs); err != nil {
+				return nil, fmt.Errorf("schemalint: foreign keys of %s: %w", t.Name, err)
+			}
+			for _, r := range refs {
+				add(t.Name, RuleGlobalFK, r+" refers to a tenant table")
+			}
 			continue
 		}
 		if !t.TenantOK {
@@ -92,8 +109,11 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 			Keys    []int16 `bun:"conkey,array"`
 			RefOID  uint32  `bun:"confrelid"`
 			RefKeys []int16 `bun:"confkey,array"`
+			Del     string  `bun:"confdeltype"`
+			Upd     string  `bun:"confupdtype"`
 		}
-		if err := db.NewRaw(`SELECT conname, contype::text, conkey, confrelid::int8 AS confrelid, coalesce(confkey, '{}') AS confkey
+		if err := db.NewRaw(`SELECT conname, contype::text, conkey, confrelid::int8 AS confrelid, coalesce(confkey, '{}') AS confkey,
+			confdeltype::text, confupdtype::text
 			FROM pg_constraint WHERE conrelid = ? AND contype IN ('p', 'f')`, t.OID).Scan(ctx, &cons); err != nil {
 			return nil, fmt.Errorf("schemalint: constraints of %s: %w", t.Name, err)
 		}
@@ -106,6 +126,10 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 					add(t.Name, RulePrimaryKey, c.Name)
 				}
 			case "f":
+				// Citus refuses these when the key includes the distribution column.
+				if c.Del == "n" || c.Del == "d" || c.Upd == "n" || c.Upd == "d" {
+					add(t.Name, RuleFKAction, c.Name+": Citus refuses ON DELETE/UPDATE SET NULL or SET DEFAULT; clear the column in the code that deletes")
+				}
 				if !contains(c.Keys, t.TenantNum) {
 					add(t.Name, RuleForeignKey, c.Name+" does not carry tenant_id")
 					continue
@@ -158,6 +182,14 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 		if !tenantPolicy {
 			add(t.Name, RulePolicy, "want a policy for PUBLIC: USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)")
 		}
+	}
+	var fns []string
+	if err := db.NewRaw(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = ? AND p.prosrc ~* 'set_config\s*\(\s*''app\.'`, schema).Scan(ctx, &fns); err != nil {
+		return nil, fmt.Errorf("schemalint: functions: %w", err)
+	}
+	for _, f := range fns {
+		add(f+"()", RuleSetLocal, "use EXECUTE format('SET LOCAL app.x = %L', v): Citus forwards SET LOCAL to the workers, never set_config()")
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out, nil

@@ -69,16 +69,37 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 	CREATE POLICY p ON subquery_policy USING ` + policy + `;
 	CREATE POLICY q ON subquery_policy USING (tenant_id IN (SELECT tenant_id FROM good));
 
+	CREATE TABLE fk_set_null (tenant_id uuid NOT NULL, id uuid NOT NULL, good_id uuid, PRIMARY KEY (tenant_id, id),
+		FOREIGN KEY (tenant_id, good_id) REFERENCES good (tenant_id, id) ON DELETE SET NULL (good_id));
+	ALTER TABLE fk_set_null ENABLE ROW LEVEL SECURITY; ALTER TABLE fk_set_null FORCE ROW LEVEL SECURITY;
+	CREATE POLICY p ON fk_set_null USING ` + policy + `;
+
+	CREATE TABLE glob (id uuid PRIMARY KEY, tenant uuid, good_id uuid, FOREIGN KEY (tenant, good_id) REFERENCES good (tenant_id, id));
+
+	CREATE FUNCTION scoped_by_set_config(p uuid) RETURNS text LANGUAGE sql AS $$ SELECT set_config('app.tenant_id', p::text, true) $$;
+
 	CREATE TABLE bad_index (tenant_id uuid NOT NULL, id uuid NOT NULL, email text, PRIMARY KEY (tenant_id, id));
 	CREATE INDEX bad_index_email ON bad_index (email);
 	ALTER TABLE bad_index ENABLE ROW LEVEL SECURITY; ALTER TABLE bad_index FORCE ROW LEVEL SECURITY;
 	CREATE POLICY p ON bad_index USING ` + policy + `;
 	RESET search_path;`
-	if _, err := env.Owner.ExecContext(ctx, ddl); err != nil {
+	// One statement at a time: Citus forwards some DDL (CREATE SCHEMA) to the
+	// workers as the text of the whole message.
+	conn, err := env.Owner.Conn(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close()
+	for _, stmt := range strings.Split(ddl, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", strings.TrimSpace(stmt), err)
+		}
+	}
 	t.Cleanup(func() { _, _ = env.Owner.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS lintneg CASCADE") })
-	vs, err := schemalint.Lint(ctx, env.Owner, "lintneg", nil)
+	vs, err := schemalint.Lint(ctx, env.Owner, "lintneg", map[string]string{"glob": "a global table"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +119,9 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 		"no_rls|" + schemalint.RulePolicy,
 		"subquery_policy|" + schemalint.RuleNoSubquery,
 		"bad_index|" + schemalint.RuleIndex,
+		"fk_set_null|" + schemalint.RuleFKAction,
+		"glob|" + schemalint.RuleGlobalFK,
+		"scoped_by_set_config()|" + schemalint.RuleSetLocal,
 		"good|" + schemalint.RuleIndex, // the extra index on good (id) breaks the index rule
 	} {
 		if !got[want] {

@@ -7,6 +7,12 @@
 // CLIENTELE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 // names a maintenance database of a server where the user may create databases;
 // CLIENTELE_TEST_REDIS_URL (default redis://127.0.0.1:6379) a Redis server.
+//
+// CLIENTELE_TEST_CITUS_URL, when set, names the maintenance database of a Citus
+// coordinator instead (`make test-citus` sets it): each package then gets its own
+// database on the coordinator and on every worker registered in that maintenance
+// database, with the extension created and the workers registered, and migrate
+// distributes the schema by tenant_id.
 package testkit
 
 import (
@@ -33,17 +39,22 @@ import (
 	"github.com/clientele-crm/clientele/migrations"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/devstack"
 	"github.com/clientele-crm/clientele/platform/migrate"
 )
 
 // Env is the per-package test environment.
 type Env struct {
-	Config    config.Config
-	Owner     *bun.DB // owner role: setup, lint, assertions that must see every tenant
-	App       *bun.DB // the non-owner app role, as serve and worker use it
-	Redis     *redis.Client
-	RedisDB   int
-	DBName    string
+	Config  config.Config
+	Owner   *bun.DB // owner role: setup, lint, assertions that must see every tenant
+	App     *bun.DB // the non-owner app role, as serve and worker use it
+	Redis   *redis.Client
+	RedisDB int
+	DBName  string
+	// Citus is set when the package runs on a Citus cluster; Workers are its
+	// workers (host:port).
+	Citus     bool
+	Workers   []string
 	serverURL string
 }
 
@@ -79,10 +90,24 @@ func getenv(k, def string) string {
 	return def
 }
 
+// citusShards is the shard count of a test database on Citus: few shards keep the
+// per-package schema quick to create, and two or more per worker still spread
+// tenants over both workers.
+const citusShards = 4
+
 var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)
 
 func setup(ctx context.Context) (*Env, func(), error) {
 	base := getenv("CLIENTELE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	citusURL := os.Getenv("CLIENTELE_TEST_CITUS_URL")
+	var workers []string
+	if citusURL != "" {
+		base = citusURL
+		var err error
+		if workers, err = devstack.CitusWorkerAddrs(ctx, base); err != nil {
+			return nil, nil, fmt.Errorf("CLIENTELE_TEST_CITUS_URL: %w (run `make citus`)", err)
+		}
+	}
 	admin, err := db.Open(ctx, base, 2)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s (set CLIENTELE_TEST_DATABASE_URL, or run `make test`, which starts PostgreSQL): %w", redact(base), err)
@@ -106,10 +131,21 @@ func setup(ctx context.Context) (*Env, func(), error) {
 			fmt.Fprintf(os.Stderr, "testkit: drop %s: %v\n", name, err)
 		}
 		admin.Close()
+		if len(workers) > 0 {
+			if err := devstack.DropCitusDatabase(c, base, workers, name); err != nil {
+				fmt.Fprintf(os.Stderr, "testkit: drop %s on the workers: %v\n", name, err)
+			}
+		}
 	})
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
 	ownerURL := u.String()
+	if citusURL != "" {
+		if err := devstack.PrepareCitusDatabase(ctx, ownerURL, workers, true); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
 
 	redisBase := getenv("CLIENTELE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 	rdb, release, err := claimRedis(ctx, redisBase)
@@ -145,7 +181,8 @@ func setup(ctx context.Context) (*Env, func(), error) {
 	}
 	cleanups = append(cleanups, func() { owner.Close() })
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if _, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: quiet}); err != nil {
+	if _, err := migrate.Up(ctx, owner, migrations.FS, migrate.Options{AppRole: cfg.AppDBRole, AppPassword: cfg.AppDBPassword, Logger: quiet,
+		Citus: citusURL != "", CitusShardCount: citusShards}); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
@@ -155,7 +192,8 @@ func setup(ctx context.Context) (*Env, func(), error) {
 		return nil, nil, fmt.Errorf("connect as app role: %w", err)
 	}
 	cleanups = append(cleanups, func() { app.Close() })
-	return &Env{Config: cfg, Owner: owner, App: app, Redis: rdb, RedisDB: rdb.Options().DB, DBName: name, serverURL: base}, cleanup, nil
+	return &Env{Config: cfg, Owner: owner, App: app, Redis: rdb, RedisDB: rdb.Options().DB, DBName: name,
+		Citus: citusURL != "", Workers: workers, serverURL: base}, cleanup, nil
 }
 
 // claimRedis takes a free database number 1..15 with a lease key in database 0, so
@@ -261,9 +299,17 @@ func (e *Env) CreateScratchDB(t testing.TB) string {
 	t.Cleanup(func() {
 		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		admin.Close()
+		if e.Citus {
+			_ = devstack.DropCitusDatabase(context.Background(), e.serverURL, e.Workers, name)
+		}
 	})
 	u, _ := url.Parse(e.serverURL)
 	u.Path = "/" + name
+	if e.Citus {
+		if err := devstack.PrepareCitusDatabase(ctx, u.String(), e.Workers, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return u.String()
 }
 
@@ -316,4 +362,75 @@ func Call(t testing.TB, app interface {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// Distribute makes a table a test created itself a Citus table like the schema's
+// own, distributed by tenant_id and co-located with them, when the package runs
+// on Citus; on one node it does nothing. Tests call it after CREATE TABLE.
+func (e *Env) Distribute(t testing.TB, table string) {
+	t.Helper()
+	if !e.Citus {
+		return
+	}
+	ctx := context.Background()
+	var done bool
+	if err := e.Owner.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = ?::regclass)", table).Scan(&done); err != nil {
+		t.Fatalf("testkit: distribute %s: %v", table, err)
+	}
+	if done {
+		return
+	}
+	if _, err := e.Owner.ExecContext(ctx, "SELECT create_distributed_table(?::regclass, 'tenant_id', colocate_with => 'customers')", table); err != nil {
+		t.Fatalf("testkit: distribute %s: %v", table, err)
+	}
+}
+
+// ExecEach runs a script as the owner one statement at a time (it splits on
+// semicolons outside $$-quoted bodies). Citus forwards some DDL on a distributed
+// table (policies, grants) to the workers as the text of the whole message, which
+// the workers refuse when it holds several statements.
+func (e *Env) ExecEach(ctx context.Context, script string) error {
+	conn, err := e.Owner.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, stmt := range splitStatements(script) {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
+		}
+	}
+	return nil
+}
+
+// splitStatements splits SQL on semicolons that are outside $$ bodies and outside
+// -- comments; enough for migrations and test scripts, not a SQL parser.
+func splitStatements(script string) []string {
+	var out []string
+	var b strings.Builder
+	inDollar := false
+	for _, line := range strings.SplitAfter(script, "\n") {
+		code := line
+		if i := strings.Index(line, "--"); i >= 0 && !inDollar {
+			code = line[:i] + "\n"
+		}
+		for i := 0; i < len(code); i++ {
+			if strings.HasPrefix(code[i:], "$$") {
+				inDollar = !inDollar
+				b.WriteString("$$")
+				i++
+				continue
+			}
+			if code[i] == ';' && !inDollar {
+				out = append(out, b.String())
+				b.Reset()
+				continue
+			}
+			b.WriteByte(code[i])
+		}
+	}
+	return append(out, b.String())
 }

@@ -119,7 +119,7 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 		if plan, err = ad.Plan(ctx, tx, tenant, im.spec()); err != nil {
 			return err
 		}
-		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = coalesce(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
+		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = least(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
 		return err
 	})
 	if err != nil || plan == nil {
