@@ -36,5 +36,9 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test-setup.ts'],
+    // jsdom renders of antd screens take ~1 s on an idle 2-core machine and past 5 s
+    // (Vitest's default) when the machine is busy; a timeout is a hang guard, not a
+    // speed bar, so it is generous.
+    testTimeout: 30_000,
   },
 });
