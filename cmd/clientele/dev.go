@@ -56,6 +56,9 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
+	if err := seedDemoData(ctx, d); err != nil {
+		return err
+	}
 	s := buildHTTP(d)
 	w := buildWorker(d)
 	started := "none (reused what was running)"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +24,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -266,4 +268,47 @@ func addMember(ctx context.Context, cfg config.Config, log *slog.Logger, tenant 
 			ON CONFLICT (tenant_id, identity_id) DO NOTHING`, tenant, who.ID, who.Email, who.Name)
 		return err
 	})
+}
+
+// seedDemoData asks every module that contributes demo data, and is on for the
+// demo company, to fill it. Each module skips what is there already, so a
+// second `make run` adds nothing.
+func seedDemoData(ctx context.Context, d *deps) error {
+	var tenant, owner uuid.UUID
+	if err := d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", DemoSlug).Scan(ctx, &tenant); err != nil {
+		return fmt.Errorf("demo data: the %q company: %w", DemoSlug, err)
+	}
+	err := db.InTenant(ctx, d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewRaw("SELECT identity_id FROM memberships WHERE tenant_id = ? AND role = 'owner' ORDER BY created_at LIMIT 1", tenant).Scan(ctx, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	demo := module.Demo{Tenant: tenant, Owner: owner, DatabaseURL: d.cfg.AppDatabaseURL, Seed: 1}
+	for _, m := range d.modules {
+		s, ok := m.(module.DemoSeeder)
+		if !ok {
+			continue
+		}
+		if d.enablement != nil {
+			if on, err := d.enablement.Enabled(ctx, tenant, m.Name()); err != nil || !on {
+				continue
+			}
+		}
+		start := time.Now()
+		seeded, err := s.SeedDemo(ctx, demo)
+		if err != nil {
+			return fmt.Errorf("demo data of %s: %w", m.Name(), err)
+		}
+		if seeded {
+			d.log.Info("seed: demo data written", "module", m.Name(), "elapsed", time.Since(start).Round(time.Millisecond).String())
+		} else {
+			d.log.Info("seed: demo data already there", "module", m.Name())
+		}
+	}
+	return nil
 }
