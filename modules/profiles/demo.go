@@ -28,13 +28,19 @@ var _ module.DemoSeeder = (*Module)(nil)
 // SeedDemo fills the demo company: a few custom fields (when it has none),
 // 2,000 customers in Chinese and English with tags, values and a short
 // timeline, numbered purchases over the last two years, and tasks due soon and
-// overdue for the owner. It writes nothing when demo customers exist already.
+// overdue for the owner. It writes nothing when the demo data is there already.
 func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
-	var there bool
+	var customers, timeline bool
 	if err := db.InTenant(ctx, m.d.DB, d.Tenant, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw("SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = ? AND source = ?)", d.Tenant, demoSource).Scan(ctx, &there)
-	}); err != nil || there {
+		return tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?0 AND source = ?1),
+			EXISTS (SELECT 1 FROM purchase_orders WHERE tenant_id = ?0 AND order_no LIKE ?2)`, d.Tenant, demoSource, demoOrderPrefix+"%").Scan(ctx, &customers, &timeline)
+	}); err != nil || timeline {
 		return false, err
+	}
+	rng := rand.New(rand.NewPCG(d.Seed, 2026))
+	if customers {
+		// A run cut short after the customers: finish with their timeline.
+		return true, m.demoTimeline(ctx, d, rng)
 	}
 	if err := m.demoFields(ctx, d.Tenant); err != nil {
 		return false, fmt.Errorf("profiles: demo fields: %w", err)
@@ -44,16 +50,23 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 		return false, err
 	}
 	defer conn.Close(ctx)
-	rng := rand.New(rand.NewPCG(d.Seed, 2026))
 	if err := seedBatch(ctx, conn, d.Tenant, rng, 0, DemoCustomers, demoSource); err != nil {
 		return false, fmt.Errorf("profiles: demo customers: %w", err)
 	}
+	return true, m.demoTimeline(ctx, d, rng)
+}
+
+// demoOrderPrefix starts the demo's order numbers; their presence says the
+// demo's timeline is written (it commits after the customers).
+const demoOrderPrefix = "SO-"
+
+func (m *Module) demoTimeline(ctx context.Context, d module.Demo, rng *rand.Rand) error {
 	if err := db.InTenantBulk(ctx, m.d.DB, d.Tenant, func(ctx context.Context, tx bun.Tx) error {
 		return demoTimeline(ctx, tx, d, rng)
 	}); err != nil {
-		return false, fmt.Errorf("profiles: demo purchases and tasks: %w", err)
+		return fmt.Errorf("profiles: demo purchases and tasks: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // demoFields creates the demo's custom fields of customers through the fields
@@ -109,7 +122,7 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand)
 		for j, n := 0, 1+rng.IntN(6); j < n; j++ {
 			seq++
 			at := now.Add(-time.Duration(rng.Int64N(twoYears))).Truncate(time.Minute)
-			order := fmt.Sprintf("SO-%d-%06d", at.Year(), seq)
+			order := fmt.Sprintf("%s%d-%06d", demoOrderPrefix, at.Year(), seq)
 			product := demoProducts[rng.IntN(len(demoProducts))]
 			purchases = append(purchases, []any{uuid.New(), at, c.ID, product, fmt.Sprintf("%d.%02d", 30+rng.IntN(5000), rng.IntN(100)), "CNY", order})
 		}
