@@ -86,6 +86,22 @@ func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 	if err != nil || seeded {
 		t.Fatalf("second run: seeded %v, %v", seeded, err)
 	}
+	// The same seed gives the same company: names, emails and order totals.
+	b := env.NewTenant(t)
+	if _, err := seeder.SeedDemo(ctx, module.Demo{Tenant: b.ID, Owner: uuid.New(), DatabaseURL: env.Config.AppDatabaseURL, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	digest := func(tenant uuid.UUID) (out string) {
+		env.InTenant(t, tenant, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw(`SELECT md5(string_agg(name || emails[1], ',' ORDER BY name, emails[1])) || ':' ||
+				(SELECT sum(amount)::text FROM interactions WHERE tenant_id = ?0 AND order_no IS NOT NULL)
+				FROM customers WHERE tenant_id = ?0`, tenant).Scan(ctx, &out)
+		})
+		return out
+	}
+	if da, db := digest(a.ID), digest(b.ID); da != db {
+		t.Errorf("the same seed gave different companies: %s, %s", da, db)
+	}
 	if again := counts(); again["customers"] != c["customers"] || again["orders"] != c["orders"] || again["overdue"] != c["overdue"] || again["fields"] != c["fields"] {
 		t.Errorf("second run changed the counts: %v, then %v", c, again)
 	}
