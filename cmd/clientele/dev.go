@@ -56,6 +56,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
+	// Sample data is a convenience: when it cannot be written the app still runs.
+	if err := seedDemoData(ctx, d); err != nil {
+		log.Warn("dev: the demo company's sample data was not written", "error", err.Error())
+	}
 	s := buildHTTP(d)
 	w := buildWorker(d)
 	started := "none (reused what was running)"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,9 +22,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
 // DemoSlug is the demo tenant `make run` seeds.
@@ -266,4 +270,110 @@ func addMember(ctx context.Context, cfg config.Config, log *slog.Logger, tenant 
 			ON CONFLICT (tenant_id, identity_id) DO NOTHING`, tenant, who.ID, who.Email, who.Name)
 		return err
 	})
+}
+
+// seedDemoData asks every module that contributes demo data, and is on for the
+// demo company, to fill it. Each module skips what is there already, so a
+// second `make run` adds nothing.
+func seedDemoData(ctx context.Context, d *deps) error {
+	var tenant, owner uuid.UUID
+	if err := d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", DemoSlug).Scan(ctx, &tenant); err != nil {
+		return fmt.Errorf("demo data: the %q company: %w", DemoSlug, err)
+	}
+	err := db.InTenant(ctx, d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewRaw("SELECT identity_id FROM memberships WHERE tenant_id = ? AND role = 'owner' ORDER BY created_at LIMIT 1", tenant).Scan(ctx, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	demo := module.Demo{Tenant: tenant, Owner: owner, DatabaseURL: d.cfg.AppDatabaseURL, Seed: 1}
+	for _, m := range d.modules {
+		s, ok := m.(module.DemoSeeder)
+		if !ok {
+			continue
+		}
+		if d.enablement != nil {
+			if on, err := d.enablement.Enabled(ctx, tenant, m.Name()); err != nil || !on {
+				continue
+			}
+		}
+		start := time.Now()
+		seeded, err := s.SeedDemo(ctx, demo)
+		if err != nil {
+			return fmt.Errorf("demo data of %s: %w", m.Name(), err)
+		}
+		if seeded {
+			d.log.Info("seed: demo data written", "module", m.Name(), "elapsed", time.Since(start).Round(time.Millisecond).String())
+		} else {
+			d.log.Info("seed: demo data already there", "module", m.Name())
+		}
+	}
+	return demoImports(ctx, d, tenant, owner)
+}
+
+// demoImports gives the demo company a few imports in its history: real files
+// uploaded and started through the transfer engine as its owner, so the
+// imports page, the error report and revert have something true to show. The
+// worker runs them once it starts. Skipped when the company has imports, or no
+// owner yet.
+func demoImports(ctx context.Context, d *deps, tenant, owner uuid.UUID) error {
+	var engine *transfer.Engine
+	for _, m := range d.modules {
+		if e, ok := m.(*transfer.Engine); ok {
+			engine = e
+		}
+	}
+	if engine == nil || owner == uuid.Nil || d.blobs == nil {
+		return nil
+	}
+	var have int
+	var emails []string
+	err := db.InTenant(ctx, d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewRaw("SELECT count(*) FROM imports WHERE tenant_id = ?", tenant).Scan(ctx, &have); err != nil || have > 0 {
+			return err
+		}
+		return tx.NewRaw(`SELECT emails[1] FROM customers WHERE tenant_id = ? AND source = 'demo' AND lifecycle = 'customer'
+			ORDER BY created_at, name LIMIT 30`, tenant).Scan(ctx, &emails)
+	})
+	if err != nil || have > 0 {
+		return err
+	}
+	perms := map[string]bool{}
+	for _, p := range d.modules.AllPermissions() {
+		perms[p.Key] = true
+	}
+	ctx = authz.WithActor(ctx, authz.Actor{ID: owner, Kind: authz.ActorUser, Role: "owner", Permissions: perms, Scope: authz.ScopeAll})
+	t := tenancy.Tenant{ID: tenant, Slug: DemoSlug}
+	var leads strings.Builder
+	leads.WriteString("姓名,邮箱,手机,公司,标签\n")
+	for i, n := range []string{"周晓婷", "Oliver Grant", "钱立新", "Hannah Cole", "马俊杰", "Ruby Zhang", "孙雅琪", "Leo Fischer", "胡志强", "Chloe Martin", "郭美玲", "Samuel Reed"} {
+		fmt.Fprintf(&leads, "%s,lead%02d@tradeshow.example.com,+86 138 %04d %04d,Expo Partner %d 展会客户,trade-show\n", n, i+1, 1000+i, 2000+i, i%4+1)
+	}
+	leads.WriteString("王小明,not-an-email,+86 139 0000 0001,,trade-show\n") // the error report shows one bad row
+	var orders strings.Builder
+	orders.WriteString("order_no,email,date,amount,currency,product\n")
+	now := time.Now().UTC()
+	for i, e := range emails {
+		fmt.Fprintf(&orders, "WEB-%s-%04d,%s,%s,%d.00,CNY,Online shop order 网店订单\n", now.Format("200601"), i+1, e, now.AddDate(0, 0, -(i%25+1)).Format("2006-01-02"), 80+i*37%900)
+	}
+	orders.WriteString("WEB-" + now.Format("200601") + "-9999,nobody@unknown.example,2026-01-05,99.00,CNY,Unmatched order\n")
+	for _, f := range []struct {
+		entity, name, body, matchOn string
+	}{
+		{"customers", "展会名单 trade-show leads.csv", leads.String(), ""},
+		{"purchases", "online-shop-orders.csv", orders.String(), "email"},
+	} {
+		up, err := engine.Upload(ctx, t, f.entity, f.name, int64(len(f.body)), strings.NewReader(f.body), "")
+		if err != nil {
+			return fmt.Errorf("demo import %s: upload: %w", f.name, err)
+		}
+		if _, err := engine.StartImport(ctx, t, up.ID, up.SuggestedMapping, "create", f.matchOn); err != nil {
+			return fmt.Errorf("demo import %s: start: %w", f.name, err)
+		}
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ func Seed(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, n int, seed uin
 	const batch = 50_000
 	for done := 0; done < n; {
 		size := min(batch, n-done)
-		if err := seedBatch(ctx, conn, tenant, rng, done, size); err != nil {
+		if err := seedBatch(ctx, conn, tenant, rng, done, size, "seed"); err != nil {
 			return fmt.Errorf("profiles: seed batch at %d: %w", done, err)
 		}
 		done += size
@@ -48,7 +48,7 @@ var (
 	domains   = []string{"example.com", "example.cn", "mail.example.org", "corp.example.net"}
 )
 
-func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.Rand, offset, size int) error {
+func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.Rand, offset, size int, source string) error {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.BeginTenantSQL(tenant)})
 	if err != nil {
 		return err
@@ -71,7 +71,7 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 	var terms, tags, contacts, index, interactions [][]any
 	for i := 0; i < size; i++ {
 		k := offset + i
-		c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: "person", Lifecycle: stagePool[rng.IntN(len(stagePool))], Source: "seed"}
+		c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: "person", Lifecycle: stagePool[rng.IntN(len(stagePool))], Source: source}
 		var local string
 		if rng.IntN(10) < 6 {
 			c.Name = string(surnames[rng.IntN(len(surnames))]) + string(given[rng.IntN(len(given))])

@@ -51,6 +51,23 @@ type Provisioner interface {
 	Provision(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error
 }
 
+// Demo is what a DemoSeeder gets: the demo company, the member its sample
+// tasks are assigned to (uuid.Nil when there is none yet) and the app role's
+// database URL, for a bulk connection of its own (COPY into staging tables).
+type Demo struct {
+	Tenant      uuid.UUID
+	Owner       uuid.UUID
+	DatabaseURL string
+	Seed        uint64 // the random seed: the same seed gives the same data
+}
+
+// DemoSeeder contributes sample data to the demo company `make run` opens. It
+// must be idempotent: when its data is there already it returns false and
+// writes nothing. It writes under RLS, inside tenant transactions.
+type DemoSeeder interface {
+	SeedDemo(ctx context.Context, d Demo) (seeded bool, err error)
+}
+
 // Optional marks a module a tenant may turn off; the kernel's are always on.
 type Optional interface{ DefaultEnabled() bool }
 
@@ -91,6 +108,17 @@ func (s Set) Find(name string) (Module, bool) {
 		}
 	}
 	return nil, false
+}
+
+// DemoSeeders are the modules that contribute demo data, in order.
+func (s Set) DemoSeeders() []DemoSeeder {
+	var out []DemoSeeder
+	for _, m := range s {
+		if d, ok := m.(DemoSeeder); ok {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // JobHandlers gathers every module's task handlers.

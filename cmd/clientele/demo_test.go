@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+)
+
+// `make run` fills the demo company once: the modules' demo data, then two real
+// imports through the transfer engine (customers and purchases, each with one
+// bad row for the error report), which the worker runs. A second run adds
+// nothing.
+func TestDemoCompanyIsSeededOnceWithImports(t *testing.T) {
+	a := newApp(t)
+	ctx := context.Background()
+	tenant, _, err := ensureTenant(ctx, a.d.cfg, DemoSlug, "Demo Trading Co. 演示贸易公司")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := uuid.New()
+	if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO memberships (tenant_id, identity_id, role, email, name) VALUES (?, ?, 'owner', 'demo@clientele.example', 'Demo')`, tenant, owner)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := seedDemoData(ctx, a.d); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo company seeded in %s", time.Since(start).Round(time.Millisecond))
+	w := buildWorker(a.d)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	count := func(q string) int {
+		var n int
+		if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw(q, tenant).Scan(ctx, &n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for count("SELECT count(*) FROM imports WHERE tenant_id = ? AND status IN ('completed', 'failed', 'canceled')") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo imports did not finish: %d finished", count("SELECT count(*) FROM imports WHERE tenant_id = ? AND status = 'completed'"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := count("SELECT count(*) FROM imports WHERE tenant_id = ? AND status = 'completed'"); n != 2 {
+		t.Errorf("completed demo imports: %d, want 2", n)
+	}
+	if c, f := count("SELECT sum(created) FROM imports WHERE tenant_id = ?"), count("SELECT sum(failed) FROM imports WHERE tenant_id = ?"); c != 12+30 || f != 2 {
+		t.Errorf("demo imports created %d and failed %d rows, want 42 and 2", c, f)
+	}
+	if n := count("SELECT count(*) FROM customers WHERE tenant_id = ? AND source = 'demo'"); n != 2000 {
+		t.Errorf("demo customers: %d", n)
+	}
+	if n := count("SELECT count(*) FROM purchase_orders WHERE tenant_id = ? AND order_no LIKE 'WEB-%'"); n != 30 {
+		t.Errorf("imported orders: %d, want 30", n)
+	}
+	if n := count("SELECT count(*) FROM tasks WHERE tenant_id = ? AND assignee_id = '" + owner.String() + "' AND status = 'open' AND due_at < now()"); n == 0 {
+		t.Error("no overdue task for the owner")
+	}
+	before := count("SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)")
+	if err := seedDemoData(ctx, a.d); err != nil {
+		t.Fatal(err)
+	}
+	if after := count("SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)"); after != before {
+		t.Errorf("a second run changed the demo company: %d rows, then %d", before, after)
+	}
+}
