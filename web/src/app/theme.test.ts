@@ -24,3 +24,17 @@ describe('theme', () => {
     expect(contrast('#ffffff', t.colorPrimary as string)).toBeGreaterThanOrEqual(4.5);
   });
 });
+
+describe('dark theme', () => {
+  it('keeps text and links at AA contrast on the dark container and page', async () => {
+    const { darkTheme } = await import('./theme');
+    const t = darkTheme.token!;
+    for (const key of ['colorText', 'colorLink', 'colorTextSecondary', 'colorTextTertiary', 'colorTextDescription', 'colorTextPlaceholder', 'colorTextQuaternary'] as const) {
+      const colour = t[key] as string;
+      expect(contrast(colour, t.colorBgContainer as string), key).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(colour, t.colorBgLayout as string), key).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(colour, t.colorBgElevated as string), key).toBeGreaterThanOrEqual(4.5);
+    }
+    expect(contrast('#ffffff', t.colorPrimary as string)).toBeGreaterThanOrEqual(4.5);
+  });
+});
