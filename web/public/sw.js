@@ -44,41 +44,35 @@ self.addEventListener('fetch', (event) => {
   // Pages: the network first, so a deploy shows at once; the cached shell offline.
   if (req.mode === 'navigate') {
     event.respondWith(
-      (async () => {
-        try {
-          const res = await fetch(req);
+      fetch(req)
+        .then((res) => {
           if (res.ok && (res.headers.get('content-type') || '').startsWith('text/html')) {
-            const cache = await caches.open(SHELL);
-            const fresh = await res.clone().text();
-            const old = await cache.match('/');
-            // A new build: drop the old build's scripts, keep the new shell.
-            if (old && (await old.text()) !== fresh) {
-              for (const k of await cache.keys()) if (new URL(k.url).pathname.startsWith('/assets/')) await cache.delete(k);
-            }
-            await cache.put('/', res.clone());
+            const copy = res.clone();
+            event.waitUntil(caches.open(SHELL).then((c) => c.put('/', copy)));
           }
           return res;
-        } catch {
-          const cached = await caches.match('/');
-          return cached || Response.error();
-        }
-      })(),
+        })
+        .catch(() => caches.match('/').then((hit) => hit || Response.error())),
     );
     return;
   }
 
   // Hashed scripts and styles never change under one name: the cache first, and a
-  // screen's script fetched online is kept for the next offline start.
+  // screen's script fetched online is kept for the next offline start. (A new
+  // build's names are new; the old ones stay until the cache name changes.)
   if (isShellAsset(url)) {
     event.respondWith(
-      (async () => {
-        const cache = await caches.open(SHELL);
-        const hit = await cache.match(req);
-        if (hit) return hit;
-        const res = await fetch(req);
-        if (res.ok) await cache.put(req, res.clone());
-        return res;
-      })(),
+      caches.match(req).then(
+        (hit) =>
+          hit ||
+          fetch(req).then((res) => {
+            if (res.ok) {
+              const copy = res.clone();
+              event.waitUntil(caches.open(SHELL).then((c) => c.put(req, copy)));
+            }
+            return res;
+          }),
+      ),
     );
   }
 });

@@ -14,6 +14,7 @@ export const theme: ThemeConfig = {
     colorTextDescription: '#5c6370',
     colorTextPlaceholder: '#6b7280', // 4.8:1
     colorTextQuaternary: '#6b7280',
+    colorError: '#cf1322', // danger buttons and error text: 5.6:1 (antd's #ff4d4f is 3.3:1)
     borderRadius: 6,
     fontFamily,
   },
@@ -40,8 +41,13 @@ export const darkTheme: ThemeConfig = {
     colorTextPlaceholder: '#9aa1ad',
     colorTextQuaternary: '#9aa1ad',
     colorTextDisabled: '#8b919c',
+    colorError: '#ff7b7b', // 6.9:1 on the container
     borderRadius: 6,
     fontFamily,
+  },
+  components: {
+    // The selected menu entry: light text on a deep blue (9.7:1), not the primary on its tint.
+    Menu: { itemSelectedColor: '#c7d6ff', itemSelectedBg: '#1d2a4d', itemColor: '#e6e8ec', itemHoverColor: '#ffffff' },
   },
 };
 

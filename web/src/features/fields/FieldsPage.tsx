@@ -200,11 +200,11 @@ function PreviewForm({ defs, highlight }: { defs: FieldDef[]; highlight?: string
   const { t, i18n } = useTranslation(['customers']);
   return (
     <Form layout="vertical" component="div" aria-label={t('fields:formPreview')}>
-      <Form.Item label={t('customers:name')} required>
-        <Input placeholder="张伟" />
+      <Form.Item label={t('customers:name')} required htmlFor="preview-name">
+        <Input placeholder="张伟" id="preview-name" />
       </Form.Item>
       {defs.map((d) => (
-        <Form.Item key={d.key} label={fieldLabel(d, i18n.language)} required={d.required} extra={helpText(d, i18n.language)}
+        <Form.Item key={d.key} label={fieldLabel(d, i18n.language)} required={d.required} extra={helpText(d, i18n.language)} htmlFor={`preview-${d.key}`}
           style={highlight === d.key ? { background: 'var(--c-brand-soft)', margin: '0 -8px 24px', padding: '4px 8px', borderRadius: 6 } : undefined}>
           <PreviewInput def={d} />
         </Form.Item>
@@ -215,7 +215,7 @@ function PreviewForm({ defs, highlight }: { defs: FieldDef[]; highlight?: string
 
 function PreviewInput({ def }: { def: FieldDef }) {
   const [v, setV] = useState<unknown>(def.default ?? undefined);
-  return <FieldInput def={def} value={v} onChange={setV} />;
+  return <FieldInput def={def} value={v} onChange={setV} id={`preview-${def.key}`} />;
 }
 
 function Conversion({ def, entity }: { def: FieldDef; entity: string }) {
