@@ -54,6 +54,6 @@ export default async function ({ page, state, expect, log }) {
   expect(cached.includes('/') && cached.some((u) => u.startsWith('/assets/')), `the shell is cached: ${cached.slice(0, 8).join(', ')}`);
   log(`offline cache holds ${cached.length} shell files, no data`);
 
-  await page.goto(`/t/${state.slug}/customers`);
-  await page.getByTestId('customer-table').getByRole('link', { name: state.customerName }).waitFor();
+  await page.goto(`/t/${state.slug}/customers/${state.customerId}`);
+  await page.getByTestId('customer-name').filter({ hasText: state.customerName }).waitFor();
 }

@@ -47,7 +47,7 @@ export const darkTheme: ThemeConfig = {
   },
   components: {
     // The selected menu entry: light text on a deep blue (9.7:1), not the primary on its tint.
-    Menu: { itemSelectedColor: '#c7d6ff', itemSelectedBg: '#1d2a4d', itemColor: '#e6e8ec', itemHoverColor: '#ffffff' },
+    Menu: { itemSelectedColor: '#c7d6ff', subMenuItemSelectedColor: '#c7d6ff', itemSelectedBg: '#1d2a4d', itemColor: '#e6e8ec', itemHoverColor: '#ffffff' },
   },
 };
 
