@@ -112,6 +112,7 @@ export default async function ({ page, baseURL, state, shot, log, expect }) {
           await p.goto(path);
           if (lang === 'zh' && path === '/login' && size === DESKTOP) {
             await p.getByTestId('lang-zh').click();
+            await p.waitForTimeout(500); // the language buttons' colour transition
           }
           await p.locator('form').first().waitFor();
           await settle(p);

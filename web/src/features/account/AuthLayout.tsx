@@ -60,7 +60,7 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
             <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 26, fontWeight: 600, color: 'var(--c-text)' }}>{title}</h1>
             {subtitle && <p style={{ color: 'var(--c-text-2)', marginTop: 0, marginBottom: 20, lineHeight: 1.6 }}>{subtitle}</p>}
             {children}
-            {footer && <div style={{ marginTop: 8, textAlign: 'center', lineHeight: 2 }}>{footer}</div>}
+            {footer && <div className="auth-footer" style={{ marginTop: 8, textAlign: 'center', lineHeight: 2 }}>{footer}</div>}
           </section>
         </div>
       </main>
