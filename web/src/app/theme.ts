@@ -9,6 +9,8 @@ export const theme: ThemeConfig = {
   token: {
     colorPrimary: '#1f4fd6',
     colorLink: '#1f4fd6',
+    colorLinkHover: '#1a43b8', // antd derives a lighter hover; keep it at AA
+    colorLinkActive: '#163a9e',
     colorTextSecondary: '#555b66', // 7.0:1
     colorTextTertiary: '#5c6370', // 6.1:1
     colorTextDescription: '#5c6370',
@@ -28,6 +30,8 @@ export const darkTheme: ThemeConfig = {
   token: {
     colorPrimary: '#3b6cf0', // white text on it: 4.6:1
     colorLink: '#8fb0ff', // 7.6:1 on the container
+    colorLinkHover: '#b3c8ff', // antd's derived dark hover (#4b5a7e) is 2.8:1
+    colorLinkActive: '#c7d6ff',
     colorBgContainer: '#181b21',
     colorBgElevated: '#20242c',
     colorBgLayout: '#0f1115',
