@@ -53,8 +53,12 @@ export async function runLighthouse({ chromePath, pages, cookies, log }) {
           onlyCategories: CATEGORIES,
         };
         const t0 = Date.now();
-        const result = await lighthouse(url, flags, preset === 'desktop' ? desktopConfig : undefined);
-        const lhr = result.lhr;
+        // A trace Lighthouse could not record (NO_NAVSTART, NO_FCP on a busy host) is retried once.
+        let lhr = (await lighthouse(url, flags, preset === 'desktop' ? desktopConfig : undefined)).lhr;
+        if (lhr.runtimeError) {
+          log(`lighthouse ${name} (${preset}): ${lhr.runtimeError.code}; running it again`);
+          lhr = (await lighthouse(url, flags, preset === 'desktop' ? desktopConfig : undefined)).lhr;
+        }
         if (lhr.runtimeError) throw new Error(`Lighthouse on ${name} (${preset}): ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
         const score = (k) => Math.round((lhr.categories[k]?.score ?? 0) * 100);
         const failing = (k) =>
