@@ -4,12 +4,15 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"embed"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -29,25 +32,75 @@ func Built() bool {
 	return err == nil
 }
 
-// Handler serves the app. Hashed assets are cached for a year; index.html is
-// never cached, so a deploy takes effect on the next load.
+// compressible are the kinds of file worth gzipping (images are compressed already).
+var compressible = map[string]bool{".js": true, ".css": true, ".html": true, ".json": true, ".svg": true, ".webmanifest": true, ".txt": true}
+
+// gzipped holds each compressible file's gzip once it was first asked for: the
+// build is read-only, so a file is compressed at most once per process.
+type gzipped struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (g *gzipped) get(name string, b []byte) []byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if z, ok := g.files[name]; ok {
+		return z
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	z := buf.Bytes()
+	if len(z) >= len(b) {
+		z = nil // not worth it; serve as is
+	}
+	g.files[name] = z
+	return z
+}
+
+// Handler serves the app. Hashed assets are cached for a year; index.html, the
+// service worker and the manifest are never cached, so a deploy takes effect on
+// the next load. Text files go out gzipped to clients that accept it.
 func Handler() fiber.Handler {
 	root, _ := fs.Sub(dist, "dist")
 	index, _ := fs.ReadFile(root, "index.html")
+	gz := &gzipped{files: map[string][]byte{}}
+	send := func(c *fiber.Ctx, name string, b []byte) error {
+		c.Vary(fiber.HeaderAcceptEncoding)
+		if compressible[path.Ext(name)] && len(b) > 512 && acceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+			if z := gz.get(name, b); z != nil {
+				c.Set(fiber.HeaderContentEncoding, "gzip")
+				return c.Status(http.StatusOK).Send(z)
+			}
+		}
+		return c.Status(http.StatusOK).Send(b)
+	}
 	return func(c *fiber.Ctx) error {
 		p := strings.TrimPrefix(path.Clean("/"+c.Path()), "/")
 		if p != "" && p != "index.html" && !strings.HasPrefix(path.Base(p), ".") {
 			if b, err := fs.ReadFile(root, p); err == nil {
-				if ct := mime.TypeByExtension(path.Ext(p)); ct != "" {
-					c.Set(fiber.HeaderContentType, ct)
+				switch ext := path.Ext(p); {
+				case ext == ".webmanifest":
+					c.Set(fiber.HeaderContentType, "application/manifest+json")
+				default:
+					if ct := mime.TypeByExtension(ext); ct != "" {
+						c.Set(fiber.HeaderContentType, ct)
+					}
 				}
-				if strings.HasPrefix(p, "assets/") {
+				switch {
+				case strings.HasPrefix(p, "assets/"):
 					c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+				case p == "sw.js" || p == "manifest.webmanifest":
+					c.Set(fiber.HeaderCacheControl, "no-cache")
+				case strings.HasPrefix(p, "icons/"):
+					c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
 				}
-				return c.Status(http.StatusOK).Send(b)
+				return send(c, p, b)
 			}
 			// A missing asset is a 404, not the app: a stale chunk must fail loudly.
-			if strings.HasPrefix(p, "assets/") {
+			if strings.HasPrefix(p, "assets/") || strings.HasPrefix(p, "icons/") {
 				return fiber.ErrNotFound
 			}
 		}
@@ -56,6 +109,18 @@ func Handler() fiber.Handler {
 		if len(index) == 0 {
 			return c.Status(http.StatusOK).SendString(notBuilt)
 		}
-		return c.Status(http.StatusOK).Send(index)
+		return send(c, "index.html", index)
 	}
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
+			q := strings.ReplaceAll(params, " ", "")
+			return !(strings.HasPrefix(q, "q=0") && strings.Trim(strings.TrimPrefix(q, "q="), "0.") == "")
+		}
+	}
+	return false
 }

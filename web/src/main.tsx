@@ -8,9 +8,16 @@ import type { Locale } from 'antd/es/locale';
 import i18n from './app/i18n';
 import { router } from './app/routes';
 import { ApiError } from './app/api';
-import { theme } from './app/theme';
+import { applyTheme, darkTheme, onThemeChange, resolveDark, theme, themeMode } from './app/theme';
 import { OutageBanner } from './app/OutageBanner';
 import { backoffMs } from './app/outage';
+import './app/app.css';
+import { OfflineGate } from './app/offline';
+import { registerServiceWorker } from './app/sw';
+import { installFocusWrap } from './app/focusWrap';
+import { installAntdFixes } from './app/antdFixes';
+
+applyTheme();
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -30,6 +37,8 @@ const loadZh = () => import('antd/locale/zh_CN').then((m) => m.default);
 
 function Root() {
   const [antdLocale, setAntdLocale] = useState<Locale>(enUS);
+  const [dark, setDark] = useState(() => resolveDark(themeMode()));
+  useEffect(() => onThemeChange(() => setDark(resolveDark(themeMode()))), []);
   useEffect(() => {
     const on = (l: string) => {
       document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
@@ -41,11 +50,13 @@ function Root() {
     return () => i18n.off('languageChanged', on);
   }, []);
   return (
-    <ConfigProvider locale={antdLocale} theme={theme}>
+    <ConfigProvider locale={antdLocale} theme={dark ? darkTheme : theme}>
       <AntApp>
         <QueryClientProvider client={queryClient}>
           <OutageBanner />
-          <RouterProvider router={appRouter} />
+          <OfflineGate>
+            <RouterProvider router={appRouter} />
+          </OfflineGate>
         </QueryClientProvider>
       </AntApp>
     </ConfigProvider>
@@ -57,3 +68,7 @@ createRoot(document.getElementById('root')!).render(
     <Root />
   </StrictMode>,
 );
+
+registerServiceWorker();
+installFocusWrap();
+installAntdFixes();

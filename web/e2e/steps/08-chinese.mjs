@@ -5,7 +5,7 @@ export default async function ({ page, state, shot, expect }) {
   await page.getByTestId('overview').waitFor();
   await page.getByTestId('lang-switch').click();
   await page.getByRole('menuitem', { name: '简体中文' }).click();
-  const nav = page.getByRole('navigation', { name: 'main' });
+  const nav = page.getByTestId('main-nav');
   await nav.getByText('客户', { exact: true }).waitFor();
   await nav.getByText('概览', { exact: true }).waitFor();
   await page.getByRole('heading', { name: '概览' }).waitFor();

@@ -90,7 +90,7 @@ export default async function ({ page, baseURL, state, shot, api, expect, mail }
     await p2.waitForURL(/\/welcome$/);
     await p2.getByRole('button', { name: 'Accept' }).click();
     await p2.waitForURL(new RegExp(`/t/${state.slug}$`));
-    const nav = p2.getByRole('navigation', { name: 'main' });
+    const nav = p2.getByTestId('main-nav');
     await nav.getByText('Members', { exact: true }).waitFor();
     for (const hidden of ['API keys', 'Audit log', 'Roles', 'Custom fields']) {
       expect((await nav.getByText(hidden, { exact: true }).count()) === 0, `an agent's menu shows ${hidden}`);

@@ -1,7 +1,8 @@
 // The frame around every tenant screen: navigation, company switcher, the
-// notification bell, language and account menu.
-import { Suspense, lazy, useEffect, useMemo } from 'react';
-import { Layout, Menu, Select, Dropdown, Button, Space } from 'antd';
+// notification bell, language, theme and account menu. Below 992 px the side
+// menu becomes a drawer behind a menu button; a skip link jumps to the content.
+import { Suspense, lazy, useEffect, useMemo, useState } from 'react';
+import { Layout, Menu, Select, Dropdown, Button, Space, Drawer } from 'antd';
 import {
   TeamOutlined,
   DashboardOutlined,
@@ -16,6 +17,8 @@ import {
   GlobalOutlined,
   ApartmentOutlined,
   IdcardOutlined,
+  MenuOutlined,
+  BgColorsOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
@@ -26,6 +29,8 @@ import { useTenantSettings } from './tenantSettings';
 import { useMe, useTenant } from './session';
 import { P, can, useAccess } from './access';
 import { Loading } from './states';
+import { setThemeMode, themeMode, type ThemeMode } from './theme';
+import { useNarrow } from './useMedia';
 
 const NotificationBell = lazy(() => import('../features/notifications/NotificationBell'));
 
@@ -82,45 +87,114 @@ export default function Shell() {
     }
   }
 
+  const narrow = useNarrow();
+  const [drawer, setDrawer] = useState(false);
+  const [mode, setMode] = useState<ThemeMode>(themeMode);
+  // A page change closes the drawer (the menu's links navigate).
+  useEffect(() => setDrawer(false), [loc.pathname]);
+
+  const brand = (
+    <div style={{ height: 56, display: 'flex', alignItems: 'center', gap: 10, padding: '0 20px' }}>
+      <span aria-hidden style={{ width: 28, height: 28, borderRadius: 6, background: '#1f4fd6', color: '#fff', fontWeight: 700, display: 'inline-flex', alignItems: 'center', justifyContent: 'center' }}>
+        C
+      </span>
+      <span style={{ fontSize: 17, fontWeight: 600 }}>{t('app')}</span>
+    </div>
+  );
+  const menu = (
+    <nav aria-label={t('nav.main')} data-testid="main-nav">
+      <Menu mode="inline" selectedKeys={[selected]} defaultOpenKeys={['admin']} items={items} style={{ borderInlineEnd: 0 }} />
+    </nav>
+  );
+  const userName = me.identity.name || me.identity.email;
+
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Sider breakpoint="lg" collapsedWidth={0} width={224} theme="light" style={{ borderRight: '1px solid #eef0f3' }}>
-        <div style={{ height: 56, display: 'flex', alignItems: 'center', gap: 10, padding: '0 20px' }}>
-          <span aria-hidden style={{ width: 28, height: 28, borderRadius: 6, background: '#1f4fd6', color: '#fff', fontWeight: 700, display: 'inline-flex', alignItems: 'center', justifyContent: 'center' }}>
-            C
-          </span>
-          <span style={{ fontSize: 17, fontWeight: 600 }}>{t('app')}</span>
-        </div>
-        <nav aria-label="main">
-          <Menu mode="inline" selectedKeys={[selected]} defaultOpenKeys={['admin']} items={items} style={{ borderInlineEnd: 0 }} />
-        </nav>
-      </Sider>
-      <Layout>
+      <a
+        href="#main"
+        className="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          const main = document.getElementById('main');
+          main?.focus();
+          main?.scrollIntoView();
+        }}
+      >
+        {t('nav.skip')}
+      </a>
+      {!narrow && (
+        <Sider width={224} theme="light" style={{ borderRight: '1px solid var(--c-border)' }}>
+          {brand}
+          {menu}
+        </Sider>
+      )}
+      {narrow && (
+        <Drawer
+          open={drawer}
+          placement="left"
+          size={288}
+          onClose={() => setDrawer(false)}
+          title={t('app')}
+          closable={{ 'aria-label': t('nav.closeMenu') }}
+          styles={{ body: { padding: 0 } }}
+        >
+          {menu}
+        </Drawer>
+      )}
+      <Layout style={{ minWidth: 0 }}>
         <Header
           style={{
-            background: '#fff',
-            padding: '0 24px',
+            background: 'var(--c-surface)',
+            padding: narrow ? '0 8px' : '0 24px',
             display: 'flex',
             alignItems: 'center',
             justifyContent: 'space-between',
-            borderBottom: '1px solid #eef0f3',
+            gap: 8,
+            borderBottom: '1px solid var(--c-border)',
             height: 56,
+            lineHeight: 'normal',
           }}
         >
-          <Select
-            aria-label={t('nav.switchCompany')}
-            value={tenant.slug}
-            style={{ minWidth: 220 }}
-            onChange={(v) => (v === '__new' ? nav('/welcome') : nav(`/t/${v}`))}
-            options={[
-              ...me.memberships.map((m) => ({ value: m.slug, label: m.name })),
-              { value: '__new', label: `+ ${t('nav.newCompany')}` },
-            ]}
-          />
-          <Space size="middle">
+          <div style={{ display: 'flex', alignItems: 'center', gap: 4, minWidth: 0, flex: narrow ? 1 : undefined }}>
+            {narrow && (
+              <Button
+                type="text"
+                icon={<MenuOutlined />}
+                aria-label={t('nav.openMenu')}
+                aria-expanded={drawer}
+                onClick={() => setDrawer(true)}
+                data-testid="menu-open"
+              />
+            )}
+            <Select
+              aria-label={t('nav.switchCompany')}
+              value={tenant.slug}
+              style={narrow ? { minWidth: 0, flex: 1, maxWidth: 240 } : { minWidth: 220 }}
+              onChange={(v) => (v === '__new' ? nav('/welcome') : nav(`/t/${v}`))}
+              options={[
+                ...me.memberships.map((m) => ({ value: m.slug, label: m.name })),
+                { value: '__new', label: `+ ${t('nav.newCompany')}` },
+              ]}
+            />
+          </div>
+          <Space size={narrow ? 0 : 'small'}>
             <Suspense fallback={null}>
               <NotificationBell />
             </Suspense>
+            <Dropdown
+              trigger={['click']}
+              menu={{
+                selectable: true,
+                selectedKeys: [mode],
+                items: (['system', 'light', 'dark'] as const).map((k) => ({ key: k, label: t(`theme.${k}`) })),
+                onClick: ({ key }) => {
+                  setThemeMode(key as ThemeMode);
+                  setMode(key as ThemeMode);
+                },
+              }}
+            >
+              <Button type="text" icon={<BgColorsOutlined />} aria-label={`${t('nav.theme')}: ${t(`theme.${mode}`)}`} data-testid="theme-switch" />
+            </Dropdown>
             <Dropdown
               trigger={['click']}
               menu={{
@@ -129,8 +203,8 @@ export default function Shell() {
                 onClick: ({ key }) => setLang(key as Lang, me.identity.id),
               }}
             >
-              <Button type="text" icon={<GlobalOutlined />} aria-label={t('nav.language')} data-testid="lang-switch">
-                {LANGS.find((l) => l.key === i18n.language)?.label}
+              <Button type="text" icon={<GlobalOutlined />} aria-label={`${t('nav.language')}: ${LANGS.find((l) => l.key === i18n.language)?.label}`} data-testid="lang-switch">
+                {narrow ? null : LANGS.find((l) => l.key === i18n.language)?.label}
               </Button>
             </Dropdown>
             <Dropdown
@@ -143,18 +217,17 @@ export default function Shell() {
                 ],
               }}
             >
-              <Button type="text" data-testid="user-menu" icon={<UserOutlined />}>
-                {me.identity.name || me.identity.email}
+              <Button type="text" data-testid="user-menu" icon={<UserOutlined />} aria-label={t('nav.account_of', { name: userName })}>
+                {narrow ? null : userName}
               </Button>
             </Dropdown>
           </Space>
         </Header>
-        <Content style={{ padding: 24, background: '#f6f7f9' }}>
-          <main>
-            <Suspense fallback={<Loading />}>
-              <Outlet />
-            </Suspense>
-          </main>
+        {/* antd's Content is the page's <main>. */}
+        <Content id="main" tabIndex={-1} style={{ padding: narrow ? 12 : 24, background: 'var(--c-page)', minWidth: 0, outline: 'none' }}>
+          <Suspense fallback={<Loading />}>
+            <Outlet />
+          </Suspense>
         </Content>
       </Layout>
     </Layout>

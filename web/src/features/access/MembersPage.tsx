@@ -102,7 +102,7 @@ export default function MembersPage() {
                 key: 'name',
                 render: (_, m) => (
                   <Space>
-                    <Avatar style={{ background: '#e8eefc', color: '#1f4fd6' }}>{(m.name || m.email).slice(0, 1).toUpperCase()}</Avatar>
+                    <Avatar style={{ background: 'var(--c-brand-soft)', color: 'var(--c-brand-on-soft)' }}>{(m.name || m.email).slice(0, 1).toUpperCase()}</Avatar>
                     <span>
                       <Typography.Text strong>{m.name || m.email.split('@')[0]}</Typography.Text>
                       {m.identity_id === me.identity.id && <Tag style={{ marginInlineStart: 8 }}>{t('members.you')}</Tag>}

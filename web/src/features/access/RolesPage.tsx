@@ -172,7 +172,7 @@ function RoleEditor({ role, perms, permLabel, onClose, onSaved }: { role?: Role;
             <Row gutter={[24, 16]}>
               {groups.map((g) => (
                 <Col xs={24} sm={12} key={g.group}>
-                  <fieldset style={{ border: '1px solid #eef0f3', borderRadius: 8, padding: '8px 12px', margin: 0, height: '100%' }}>
+                  <fieldset style={{ border: '1px solid var(--c-border)', borderRadius: 8, padding: '8px 12px', margin: 0, height: '100%' }}>
                     <legend style={{ fontWeight: 600, fontSize: 14, padding: '0 4px', width: 'auto', margin: 0, border: 0 }}>
                       {t(`roles.groups.${g.group}`, { defaultValue: g.group })}
                     </legend>

@@ -76,7 +76,7 @@ export default function TeamsPage() {
                     const label = m ? m.name || m.email : id.slice(0, 8);
                     return (
                       <Tooltip key={id} title={label}>
-                        <Avatar style={{ background: '#e8eefc', color: '#1f4fd6' }}>{label.slice(0, 1).toUpperCase()}</Avatar>
+                        <Avatar style={{ background: 'var(--c-brand-soft)', color: 'var(--c-brand-on-soft)' }}>{label.slice(0, 1).toUpperCase()}</Avatar>
                       </Tooltip>
                     );
                   })}

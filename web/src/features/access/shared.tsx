@@ -36,9 +36,9 @@ export function useRoleLabel() {
 
 export function PageHeader({ title, subtitle, extra }: { title: string; subtitle?: string; extra?: ReactNode }) {
   return (
-    <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'flex-start', gap: 16, marginBottom: 16 }}>
-      <div>
-        <Typography.Title level={2} style={{ margin: 0 }}>
+    <div className="page-header" style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'flex-start', gap: 16, marginBottom: 16 }}>
+      <div style={{ minWidth: 0 }}>
+        <Typography.Title level={1} style={{ margin: 0, fontSize: 28 }}>
           {title}
         </Typography.Title>
         {subtitle && (
@@ -47,7 +47,11 @@ export function PageHeader({ title, subtitle, extra }: { title: string; subtitle
           </Typography.Paragraph>
         )}
       </div>
-      {extra && <Space>{extra}</Space>}
+      {extra && (
+        <div className="page-actions">
+          <Space wrap>{extra}</Space>
+        </div>
+      )}
     </div>
   );
 }

@@ -14,12 +14,12 @@ export default function AccountSettingsPage() {
   const f = useFlow('settings');
   const nav = useNavigate();
   return (
-    <div style={{ minHeight: '100vh', background: '#f6f7f9', padding: '32px 24px' }}>
+    <div style={{ minHeight: '100vh', background: 'var(--c-page)', padding: '32px 24px' }}>
       <main style={{ maxWidth: 960, margin: '0 auto' }}>
         <Button type="link" icon={<ArrowLeftOutlined />} onClick={() => nav('/')} style={{ paddingInline: 0 }}>
           {t('settings.back')}
         </Button>
-        <Typography.Title level={2} style={{ marginTop: 8 }}>
+        <Typography.Title level={1} style={{ marginTop: 8, fontSize: 28 }}>
           {t('settings.title')}
         </Typography.Title>
         {f.fatal ? (

@@ -11,7 +11,7 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
   const { t, i18n } = useTranslation('account');
   const points = t('brand.points', { returnObjects: true }) as string[];
   return (
-    <div style={{ minHeight: '100vh', display: 'flex', background: '#f6f7f9' }}>
+    <div style={{ minHeight: '100vh', display: 'flex', background: 'var(--c-page)' }}>
       <aside
         style={{
           flex: '0 0 42%',
@@ -56,11 +56,11 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
           </div>
         </div>
         <div style={{ flex: 1, display: 'flex', alignItems: 'center', justifyContent: 'center', padding: '0 24px 48px' }}>
-          <section style={{ width: '100%', maxWidth: 440, background: '#fff', borderRadius: 10, border: '1px solid #eef0f3', boxShadow: '0 8px 28px rgba(20,40,90,0.08)', padding: 36 }}>
-            <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 26, fontWeight: 600, color: 'rgba(0,0,0,0.88)' }}>{title}</h1>
-            {subtitle && <p style={{ color: '#555b66', marginTop: 0, marginBottom: 20, lineHeight: 1.6 }}>{subtitle}</p>}
+          <section style={{ width: '100%', maxWidth: 440, background: 'var(--c-surface)', borderRadius: 10, border: '1px solid var(--c-border)', boxShadow: '0 8px 28px rgba(20,40,90,0.08)', padding: 36 }}>
+            <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 26, fontWeight: 600, color: 'var(--c-text)' }}>{title}</h1>
+            {subtitle && <p style={{ color: 'var(--c-text-2)', marginTop: 0, marginBottom: 20, lineHeight: 1.6 }}>{subtitle}</p>}
             {children}
-            {footer && <div style={{ marginTop: 8, textAlign: 'center', lineHeight: 2 }}>{footer}</div>}
+            {footer && <div className="auth-footer" style={{ marginTop: 8, textAlign: 'center', lineHeight: 2 }}>{footer}</div>}
           </section>
         </div>
       </main>

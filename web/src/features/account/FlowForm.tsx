@@ -78,7 +78,7 @@ function FlowNode({ node, busy, primary, onPress, t }: { node: UiNode; busy?: bo
   if (a.node_type === 'text' && a.text) {
     return (
       <Form.Item label={labelText(t, node)}>
-        <code style={{ display: 'block', whiteSpace: 'pre-wrap', background: '#f6f7f9', padding: 8, borderRadius: 6 }}>{a.text.text}</code>
+        <code style={{ display: 'block', whiteSpace: 'pre-wrap', background: 'var(--c-page)', padding: 8, borderRadius: 6 }}>{a.text.text}</code>
       </Form.Item>
     );
   }

@@ -20,7 +20,7 @@ export default function LoginPage() {
           <p style={{ margin: '0 0 4px' }}>
             <Link to="/recovery">{t('login.forgot')}</Link>
           </p>
-          <span style={{ color: '#555b66' }}>{t('login.noAccount')} </span>
+          <span style={{ color: 'var(--c-text-2)' }}>{t('login.noAccount')} </span>
           <Link to={`/registration${rt}`} data-testid="to-registration">
             {t('login.signUp')}
           </Link>

@@ -15,7 +15,7 @@ export default function RegistrationPage() {
       subtitle={t('registration.subtitle')}
       footer={
         <>
-          <span style={{ color: '#555b66' }}>{t('registration.haveAccount')} </span>
+          <span style={{ color: 'var(--c-text-2)' }}>{t('registration.haveAccount')} </span>
           <Link to={`/login${rt}`}>{t('registration.signIn')}</Link>
         </>
       }

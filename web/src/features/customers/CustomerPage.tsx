@@ -44,10 +44,10 @@ export default function CustomerPage() {
       <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'flex-start', gap: 16, marginBottom: 16, flexWrap: 'wrap' }}>
         <div>
           <Space align="center" size={12} wrap>
-            <span aria-hidden style={{ display: 'inline-flex', width: 44, height: 44, borderRadius: 22, background: '#e6edff', color: '#1d3fa6', alignItems: 'center', justifyContent: 'center', fontSize: 20, fontWeight: 600 }}>
+            <span aria-hidden style={{ display: 'inline-flex', width: 44, height: 44, borderRadius: 22, background: 'var(--c-brand-soft)', color: 'var(--c-brand-on-soft)', alignItems: 'center', justifyContent: 'center', fontSize: 20, fontWeight: 600 }}>
               {cu.kind === 'company' ? <TeamOutlined /> : cu.name.slice(0, 1).toUpperCase()}
             </span>
-            <Typography.Title level={2} style={{ margin: 0 }} data-testid="customer-name">{cu.name}</Typography.Title>
+            <Typography.Title level={1} style={{ margin: 0, fontSize: 28 }} data-testid="customer-name">{cu.name}</Typography.Title>
             <Tag color={LIFECYCLE_COLOR[cu.lifecycle]}>{t('lifecycle_' + cu.lifecycle)}</Tag>
             <Tag bordered={false} icon={cu.kind === 'company' ? <TeamOutlined /> : <UserOutlined />}>{t(cu.kind)}</Tag>
           </Space>
@@ -105,7 +105,7 @@ function CustomValue({ def, value }: { def: FieldDef; value: unknown }) {
   if (def.type === 'url' && typeof value === 'string') return <a href={value} target="_blank" rel="noreferrer noopener">{text}</a>;
   if (def.type === 'email' && typeof value === 'string') return <a href={`mailto:${value}`}>{text}</a>;
   if (def.type === 'multi_select' || def.type === 'select') return <Space size={[0, 4]} wrap>{text.split(', ').map((x) => <Tag key={x} color="geekblue" bordered={false}>{x}</Tag>)}</Space>;
-  if (def.type === 'rating') return <span style={{ color: '#b45309', letterSpacing: 2 }} aria-label={String(value)}>{text}</span>;
+  if (def.type === 'rating') return <span style={{ color: 'var(--c-warn)', letterSpacing: 2 }} aria-label={String(value)}>{text}</span>;
   return <>{text}</>;
 }
 

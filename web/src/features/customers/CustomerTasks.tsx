@@ -64,7 +64,7 @@ export function TaskWhen({ task }: { task: Task }) {
   return (
     <Space size={12} wrap>
       {task.due_at && (
-        <span style={{ color: overdue ? '#b42318' : undefined }}>
+        <span style={{ color: overdue ? 'var(--c-bad)' : undefined }}>
           <ClockCircleOutlined /> {t('due')}: {f.dateTime(task.due_at)} {overdue && <Tag color="red" style={{ marginLeft: 4 }}>{t('overdue')}</Tag>}
         </span>
       )}

@@ -4,11 +4,11 @@
 // owner, export with progress, and the create drawer. The list's query lives in
 // the URL, so a filtered list survives opening a customer and coming back.
 import './locales';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Badge, Button, Card, Checkbox, Input, Popconfirm, Popover, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import type { SortOrder, SorterResult } from 'antd/es/table/interface';
-import { DeleteOutlined, PlusOutlined, SaveOutlined, SettingOutlined, TeamOutlined } from '@ant-design/icons';
+import { DeleteOutlined, FilterOutlined, PlusOutlined, SaveOutlined, SettingOutlined, TeamOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router-dom';
 import { errorMessage, get, post, del, tpath } from '../../app/api';
@@ -23,6 +23,7 @@ import { CreateCustomer } from './CreateCustomer';
 import { type FilterRow, fieldLabel, filterQuery, parseFilterQuery, showValue } from './fields';
 import { type Customer, useFieldDefs, useMembers } from './api';
 import { LIFECYCLES, LIFECYCLE_COLOR } from './locales';
+import { usePhone } from '../../app/useMedia';
 
 const PAGE = 50;
 const DEFAULT_HIDDEN = ['source', 'updated_at'];
@@ -68,6 +69,14 @@ export default function CustomersPage() {
   const [hidden, setHidden] = useColumnChoice(tenant.slug, defs.map((d) => 'custom.' + d.key));
   const [selected, setSelected] = useState<string[]>([]);
   const [creating, setCreating] = useState(false);
+  const newButton = useRef<HTMLButtonElement>(null);
+  // The sheet unmounts on close, so it cannot give focus back itself.
+  const closeCreate = () => {
+    setCreating(false);
+    setTimeout(() => newButton.current?.focus({ preventScroll: true }), 0);
+  };
+  const phone = usePhone();
+  const [showFilters, setShowFilters] = useState(false);
 
   // Whatever changes the query goes through the URL.
   const apply = (next: Partial<typeof parsed> & { segment?: string | null }) => {
@@ -160,6 +169,7 @@ export default function CustomersPage() {
   });
 
   const filtered = sp.toString().replace(/(^|&)sort=[^&]*/, '') !== '';
+  const quickFilters = parsed.lifecycle.length + parsed.tag.length + (parsed.owner ? 1 : 0) + (segmentId ? 1 : 0);
   return (
     <div>
       <PageHeader
@@ -168,16 +178,36 @@ export default function CustomersPage() {
         extra={
           <>
             <ExportButton params={sp} fields={columns.map((c) => c.key)} segmentQuery={segment?.query} />
-            <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="new-customer">
+            <Button ref={newButton} type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="new-customer">
               {t('new')}
             </Button>
           </>
         }
       />
       <Card styles={{ body: { padding: 0 } }}>
-        <div style={{ padding: '16px 20px 12px', display: 'flex', flexWrap: 'wrap', gap: 8, justifyContent: 'space-between' }}>
-          <Space wrap size={8}>
-            <Input.Search
+        <div style={{ padding: phone ? '12px 12px 8px' : '16px 20px 12px', display: 'flex', flexWrap: 'wrap', gap: 8, justifyContent: 'space-between' }}>
+          {phone && (
+            <div style={{ display: 'flex', gap: 8, width: '100%' }}>
+              <Input.Search
+                allowClear
+                style={{ flex: 1, minWidth: 0 }}
+                placeholder={t('search')}
+                aria-label={t('searchLabel')}
+                value={q}
+                onChange={(e) => setQ(e.target.value)}
+                onSearch={(v) => apply({ q: v })}
+                data-testid="customer-search"
+              />
+              <Badge count={quickFilters} size="small">
+                <Button icon={<FilterOutlined />} aria-expanded={showFilters} aria-controls="customer-filters" onClick={() => setShowFilters(!showFilters)} data-testid="toggle-filters">
+                  {t('filters')}
+                </Button>
+              </Badge>
+            </div>
+          )}
+          {(!phone || showFilters) && (
+          <Space wrap size={8} id="customer-filters" style={phone ? { width: '100%' } : undefined} className={phone ? 'phone-filters' : undefined}>
+            {!phone && <Input.Search
               allowClear
               style={{ width: 260 }}
               placeholder={t('search')}
@@ -186,7 +216,7 @@ export default function CustomersPage() {
               onChange={(e) => setQ(e.target.value)}
               onSearch={(v) => apply({ q: v })}
               data-testid="customer-search"
-            />
+            />}
             <Select mode="multiple" allowClear style={{ width: 150 }} maxTagCount="responsive" placeholder={t('lifecycle')} aria-label={t('lifecycle')}
               value={parsed.lifecycle} onChange={(v: string[]) => apply({ lifecycle: v })}
               options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} />
@@ -194,6 +224,8 @@ export default function CustomersPage() {
               value={parsed.tag} onChange={(v: string[]) => apply({ tag: v.map((x) => x.toLowerCase()) })} tokenSeparators={[',', '，']} />
             <MemberSelect style={{ width: 160 }} placeholder={t('owner')} aria-label={t('owner')} value={parsed.owner} onChange={(v) => apply({ owner: v ?? '' })} />
           </Space>
+          )}
+          {(!phone || showFilters) && (
           <Space wrap size={8}>
             <Select
               allowClear
@@ -209,7 +241,7 @@ export default function CustomersPage() {
                 label: (
                   <Space style={{ justifyContent: 'space-between', width: '100%' }}>
                     <span>{s.name}</span>
-                    <Badge count={f.number(s.count ?? 0)} color="#e6edff" style={{ color: '#1d3fa6' }} showZero overflowCount={Number.MAX_SAFE_INTEGER} />
+                    <Badge count={f.number(s.count ?? 0)} color="var(--c-brand-soft)" style={{ color: 'var(--c-brand-on-soft)' }} showZero overflowCount={Number.MAX_SAFE_INTEGER} />
                   </Space>
                 ),
               }))}
@@ -222,7 +254,7 @@ export default function CustomersPage() {
                 </Tooltip>
               </Popconfirm>
             )}
-            <Popover
+            {!phone && <Popover
               trigger="click"
               placement="bottomRight"
               title={t('columns')}
@@ -236,16 +268,27 @@ export default function CustomersPage() {
               }
             >
               <Button icon={<SettingOutlined />}>{t('columns')}</Button>
-            </Popover>
+            </Popover>}
           </Space>
+          )}
         </div>
-        <div style={{ padding: '0 20px 12px' }}>
+        <div style={{ padding: phone ? '0 12px 12px' : '0 20px 12px' }}>
           <FilterBuilder rows={rows} setRows={setRows} defs={defs} onApply={() => apply({ rows, q })}
             extra={(rows.length > 0 || filtered) && <SaveSegment onSave={(v) => saveSegment.mutate(v)} loading={saveSegment.isPending} />} />
         </div>
         {selected.length > 0 && <BulkBar ids={selected} onDone={() => setSelected([])} />}
         {list.error ? (
           <ErrorState error={list.error} onRetry={() => list.refetch()} />
+        ) : phone ? (
+          <CustomerCards
+            items={items}
+            loading={list.isPending || (list.isFetching && list.isPlaceholderData)}
+            selected={selected}
+            setSelected={setSelected}
+            lifecycleLabel={(l) => t('lifecycle_' + l)}
+            ownerName={members.name}
+            empty={<EmptyState text={filtered ? t('noMatches') : t('empty')}>{!filtered && <Button type="primary" onClick={() => setCreating(true)}>{t('new')}</Button>}</EmptyState>}
+          />
         ) : (
           <Table<Customer>
             rowKey="id"
@@ -266,7 +309,7 @@ export default function CustomersPage() {
             data-testid="customer-table"
           />
         )}
-        <div style={{ display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '12px 20px' }}>
+        <div style={{ display: 'flex', alignItems: 'center', justifyContent: 'space-between', gap: 8, flexWrap: 'wrap', padding: phone ? '12px' : '12px 20px' }}>
           <Typography.Text type="secondary" aria-live="polite">{t('count', { n: items.length })}</Typography.Text>
           {list.hasNextPage ? (
             <Button onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage} data-testid="load-more">{t('common:state.loadMore')}</Button>
@@ -275,7 +318,7 @@ export default function CustomersPage() {
           ) : null}
         </div>
       </Card>
-      {creating && <CreateCustomer defs={defs} onClose={() => setCreating(false)} />}
+      {creating && <CreateCustomer defs={defs} onClose={closeCreate} />}
     </div>
   );
 }
@@ -324,7 +367,7 @@ function BulkBar({ ids, onDone }: { ids: string[]; onDone: () => void }) {
     onError: (e) => message.error(errorMessage(e)),
   });
   return (
-    <div role="region" aria-label={t('bulkActions')} style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center', padding: '10px 20px', background: '#eef3ff', borderTop: '1px solid #d6e0ff', borderBottom: '1px solid #d6e0ff' }}>
+    <div role="region" aria-label={t('bulkActions')} style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center', padding: '10px 20px', background: 'var(--c-bulk)', borderTop: '1px solid var(--c-bulk-border)', borderBottom: '1px solid var(--c-bulk-border)' }}>
       <b style={{ marginRight: 8 }}>{t('selected', { n: ids.length })}</b>
       <Space.Compact>
         <Input aria-label={t('tagName')} placeholder={t('tagName')} value={tag} onChange={(e) => setTag(e.target.value)} style={{ width: 150 }}
@@ -336,6 +379,65 @@ function BulkBar({ ids, onDone }: { ids: string[]; onDone: () => void }) {
       <Select style={{ width: 170 }} placeholder={t('bulkStage')} aria-label={t('bulkStage')} value={null}
         options={LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))} onChange={(v: string) => bulk.mutate({ lifecycle: v })} />
       <Button type="link" onClick={onDone}>{t('clearSelection')}</Button>
+    </div>
+  );
+}
+
+/**
+ * CustomerCards is the list on a phone: one card per customer with the fields a
+ * person scans for (name, stage, email, phone, owner), a checkbox that feeds the
+ * same bulk actions as the table, and a "select all" over what is shown.
+ */
+function CustomerCards({ items, loading, selected, setSelected, lifecycleLabel, ownerName, empty }: {
+  items: Customer[];
+  loading: boolean;
+  selected: string[];
+  setSelected: (ids: string[]) => void;
+  lifecycleLabel: (l: string) => string;
+  ownerName: (id?: string) => string | undefined;
+  empty: React.ReactNode;
+}) {
+  const { t } = useTranslation(['customers', 'common']);
+  const tenant = useTenant();
+  if (loading && items.length === 0) return <div role="status" style={{ padding: 24, textAlign: 'center' }}>{t('common:state.loading')}</div>;
+  if (items.length === 0) return <>{empty}</>;
+  const all = items.length > 0 && items.every((c) => selected.includes(c.id));
+  const some = !all && items.some((c) => selected.includes(c.id));
+  return (
+    <div data-testid="customer-cards" aria-busy={loading}>
+      <div style={{ padding: '0 12px' }}>
+        <Checkbox checked={all} indeterminate={some} onChange={(e) => setSelected(e.target.checked ? items.map((c) => c.id) : [])}>
+          {t('selectAll')}
+        </Checkbox>
+      </div>
+      <ul aria-label={t('list')} style={{ listStyle: 'none', margin: 0, padding: 0 }}>
+        {items.map((c) => {
+          const owner = ownerName(c.owner_id);
+          return (
+            <li key={c.id} className="customer-card" data-testid="customer-card">
+              <Checkbox
+                aria-label={t('selectOne', { name: c.name })}
+                checked={selected.includes(c.id)}
+                onChange={(e) => setSelected(e.target.checked ? [...selected, c.id] : selected.filter((x) => x !== c.id))}
+              />
+              <div style={{ minWidth: 0 }}>
+                <div style={{ display: 'flex', alignItems: 'center', gap: 8, flexWrap: 'wrap' }}>
+                  <Link className="name" to={`/t/${tenant.slug}/customers/${c.id}`}>{c.name}</Link>
+                  <Tag color={LIFECYCLE_COLOR[c.lifecycle]} style={{ marginInlineEnd: 0 }}>{lifecycleLabel(c.lifecycle)}</Tag>
+                  {c.kind === 'company' && <Tag icon={<TeamOutlined />} bordered={false}>{t('company')}</Tag>}
+                </div>
+                {c.emails[0] && <div className="meta">{c.emails[0]}</div>}
+                {c.phones[0] && <div className="meta">{c.phones[0]}</div>}
+                {(owner || c.tags.length > 0) && (
+                  <div className="meta">
+                    {[owner && `${t('owner')}: ${owner}`, c.tags.length > 0 && c.tags.join(', ')].filter(Boolean).join(' · ')}
+                  </div>
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ul>
     </div>
   );
 }

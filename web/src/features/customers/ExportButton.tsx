@@ -71,7 +71,7 @@ export function ExportButton({ params, fields, segmentQuery, entity = 'customers
       >
         {v && (
           <Space direction="vertical" style={{ width: '100%' }}>
-            <Progress percent={pct} status={v.status === 'failed' ? 'exception' : v.status === 'succeeded' ? 'success' : 'active'} />
+            <Progress aria-label={t('export')} percent={pct} status={v.status === 'failed' ? 'exception' : v.status === 'succeeded' ? 'success' : 'active'} />
             <Typography.Text type="secondary" aria-live="polite">
               {v.status === 'succeeded'
                 ? t('exportReady', { n: f.number(v.rows ?? v.done) })

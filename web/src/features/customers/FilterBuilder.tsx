@@ -40,7 +40,7 @@ export function FilterBuilder({ rows, setRows, defs, onApply, extra }: Props) {
           const ops = r.field ? opsFor(r.field, def) : [];
           return (
             <Space key={i} wrap size={8}>
-              <span style={{ display: 'inline-block', width: 44, color: '#555b66', textAlign: 'right' }}>{i === 0 ? t('where') : t('and')}</span>
+              <span style={{ display: 'inline-block', width: 44, color: 'var(--c-text-2)', textAlign: 'right' }}>{i === 0 ? t('where') : t('and')}</span>
               <Select aria-label={t('field')} style={{ width: 200 }} value={r.field || undefined} placeholder={t('field')} options={fieldOptions}
                 showSearch={{ optionFilterProp: 'label' }} data-testid={`filter-field-${i}`}
                 onChange={(v: string) => {

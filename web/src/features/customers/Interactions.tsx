@@ -81,7 +81,7 @@ export function Interactions({ id }: { id: string }) {
     }>
       <Form form={form} layout="vertical" initialValues={{ kind: 'call', occurred_at: dayjs(), currency: f.settings.currency }} onFinish={(v) => add.mutate(v)}
         onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}
-        style={{ background: '#f7f8fa', border: '1px solid #eceef2', borderRadius: 8, padding: '12px 14px 0' }} data-testid="interaction-form">
+        style={{ background: 'var(--c-surface-2)', border: '1px solid var(--c-border)', borderRadius: 8, padding: '12px 14px 0' }} data-testid="interaction-form">
         <Row gutter={12}>
           <Col xs={24} md={8}>
             <Form.Item name="kind" label={t('kind')}>
@@ -139,7 +139,7 @@ export function Interactions({ id }: { id: string }) {
                   <Space size={8} wrap>
                     <Tag bordered={false} color="default">{t('kind_' + i.kind)}</Tag>
                     <Typography.Text strong>{i.summary}</Typography.Text>
-                    {i.amount && <Typography.Text style={{ color: '#15803d', fontWeight: 600 }}>{f.money(i.amount, i.currency)}</Typography.Text>}
+                    {i.amount && <Typography.Text style={{ color: 'var(--c-good)', fontWeight: 600 }}>{f.money(i.amount, i.currency)}</Typography.Text>}
                   </Space>
                   <div>
                     <Typography.Text type="secondary" style={{ fontSize: 12 }}>

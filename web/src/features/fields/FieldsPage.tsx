@@ -114,7 +114,7 @@ export default function FieldsPage() {
                     data-testid="fields-table"
                     locale={{ emptyText: <EmptyState text={t('empty')}>{manage && <Button type="primary" onClick={() => setEditing('new')}>{t('add')}</Button>}</EmptyState> }}
                     columns={[
-                      { key: 'drag', width: 36, render: () => <HolderOutlined aria-hidden style={{ color: '#8a8f98', cursor: manage ? 'grab' : undefined }} /> },
+                      { key: 'drag', width: 36, render: () => <HolderOutlined aria-hidden style={{ color: 'var(--c-text-2)', cursor: manage ? 'grab' : undefined }} /> },
                       {
                         title: t('field'),
                         render: (_, d) => (
@@ -200,12 +200,12 @@ function PreviewForm({ defs, highlight }: { defs: FieldDef[]; highlight?: string
   const { t, i18n } = useTranslation(['customers']);
   return (
     <Form layout="vertical" component="div" aria-label={t('fields:formPreview')}>
-      <Form.Item label={t('customers:name')} required>
-        <Input placeholder="张伟" />
+      <Form.Item label={t('customers:name')} required htmlFor="preview-name">
+        <Input placeholder="张伟" id="preview-name" />
       </Form.Item>
       {defs.map((d) => (
-        <Form.Item key={d.key} label={fieldLabel(d, i18n.language)} required={d.required} extra={helpText(d, i18n.language)}
-          style={highlight === d.key ? { background: '#f0f5ff', margin: '0 -8px 24px', padding: '4px 8px', borderRadius: 6 } : undefined}>
+        <Form.Item key={d.key} label={fieldLabel(d, i18n.language)} required={d.required} extra={helpText(d, i18n.language)} htmlFor={`preview-${d.key}`}
+          style={highlight === d.key ? { background: 'var(--c-brand-soft)', margin: '0 -8px 24px', padding: '4px 8px', borderRadius: 6 } : undefined}>
           <PreviewInput def={d} />
         </Form.Item>
       ))}
@@ -215,7 +215,7 @@ function PreviewForm({ defs, highlight }: { defs: FieldDef[]; highlight?: string
 
 function PreviewInput({ def }: { def: FieldDef }) {
   const [v, setV] = useState<unknown>(def.default ?? undefined);
-  return <FieldInput def={def} value={v} onChange={setV} />;
+  return <FieldInput def={def} value={v} onChange={setV} id={`preview-${def.key}`} />;
 }
 
 function Conversion({ def, entity }: { def: FieldDef; entity: string }) {
@@ -348,7 +348,7 @@ function FieldDrawer({ entity, def, position, readOnly, onClose, onSaved }: { en
               <Form.Item key={k} name={k} valuePropName="checked" noStyle>
                 <Checkbox disabled={readOnly || (k !== 'required' && !allowed[k])}>
                   <span>{t(k)}</span>
-                  <div style={{ fontSize: 12, color: '#555b66' }}>{t(k + '_help')}</div>
+                  <div style={{ fontSize: 12, color: 'var(--c-text-2)' }}>{t(k + '_help')}</div>
                 </Checkbox>
               </Form.Item>
             ))}
@@ -370,7 +370,7 @@ function FieldDrawer({ entity, def, position, readOnly, onClose, onSaved }: { en
           </Col>
         </Row>
       </Form>
-      <Card size="small" title={t('preview')} style={{ marginTop: 8, background: '#fafbfc' }} data-testid="field-preview">
+      <Card size="small" title={t('preview')} style={{ marginTop: 8, background: 'var(--c-surface-2)' }} data-testid="field-preview">
         <Form layout="vertical" component="div">
           <Form.Item label={fieldLabel(preview, i18n.language)} required={preview.required} extra={helpText(preview, i18n.language)} style={{ marginBottom: 0 }}>
             <PreviewInput key={`${type}-${JSON.stringify(preview.options)}-${preview.max}`} def={preview} />
@@ -386,7 +386,7 @@ function OptionsEditor() {
   return (
     <Form.List name="options" rules={[{ validator: async (_, v) => { if (!v || !v.filter((o: { value?: string }) => o?.value?.trim()).length) throw new Error(t('optionsNeeded')); } }]}>
       {(fields, { add, remove, move }, { errors }) => (
-        <fieldset style={{ border: '1px solid #e5e7eb', borderRadius: 8, padding: '8px 12px 4px', marginBottom: 24 }}>
+        <fieldset style={{ border: '1px solid var(--c-border)', borderRadius: 8, padding: '8px 12px 4px', marginBottom: 24 }}>
           <legend style={{ fontSize: 14, padding: '0 6px', width: 'auto', marginBottom: 0, border: 0 }}>{t('options')}</legend>
           {fields.map((f, i) => (
             <Space key={f.key} align="start" style={{ display: 'flex' }} size={6}>
@@ -417,7 +417,7 @@ function DragRow(props: HTMLAttributes<HTMLTableRowElement> & { 'data-row-key'?:
     ...props.style,
     transform: CSS.Translate.toString(transform),
     transition,
-    ...(isDragging ? { position: 'relative', zIndex: 9, background: '#f0f5ff', boxShadow: '0 4px 12px rgba(0,0,0,.12)' } : {}),
+    ...(isDragging ? { position: 'relative', zIndex: 9, background: 'var(--c-brand-soft)', boxShadow: '0 4px 12px rgba(0,0,0,.12)' } : {}),
   };
   // The row is the drag handle for the pointer; from the keyboard, the arrows move it.
   const { role: _role, tabIndex: _tab, ...attrs } = attributes;

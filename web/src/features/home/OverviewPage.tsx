@@ -65,9 +65,24 @@ export default function OverviewPage() {
       grid: { left: 40, right: 16, top: 16, bottom: 32 },
       xAxis: { type: 'category', data: s.created_by_week.map((w) => f.day(w.week, { month: 'short', day: 'numeric' })) },
       yAxis: { type: 'value', minInterval: 1 },
-      series: [{ name: t('newCustomers'), type: 'bar', data: s.created_by_week.map((w) => w.count), itemStyle: { color: '#1f4fd6', borderRadius: [4, 4, 0, 0] } }],
+      series: [{ name: t('newCustomers'), type: 'bar', data: s.created_by_week.map((w) => w.count), itemStyle: { color: '#3b6cf0', borderRadius: [4, 4, 0, 0] } }],
     };
   }, [s, t, f]);
+
+  // The charts' text alternative: one sentence, and every number in a table.
+  const lifecycleRows: [string, string][] = (s?.by_lifecycle ?? []).filter((r) => r.count > 0).map((r) => [t(`lifecycle.${r.lifecycle || 'none'}`, { defaultValue: r.lifecycle }), f.number(r.count)]);
+  const staged = (s?.by_lifecycle ?? []).filter((r) => r.count > 0);
+  const top = [...staged].sort((a, b) => b.count - a.count)[0];
+  const stagedTotal = staged.reduce((n, r) => n + r.count, 0);
+  const lifecycleSummary = top
+    ? t('summaryLifecycle', { total: f.number(stagedTotal), top: t(`lifecycle.${top.lifecycle || 'none'}`, { defaultValue: top.lifecycle }), n: f.number(top.count), pct: Math.round((top.count / stagedTotal) * 100) })
+    : t('byLifecycle');
+  const weeks = s?.created_by_week ?? [];
+  const weekRows: [string, string][] = weeks.map((w) => [f.day(w.week, { year: 'numeric', month: 'short', day: 'numeric' }), f.number(w.count)]);
+  const busiest = [...weeks].sort((a, b) => b.count - a.count)[0];
+  const weekSummary = busiest
+    ? t('summaryWeek', { total: f.number(weeks.reduce((n, w) => n + w.count, 0)), week: f.day(busiest.week, { month: 'short', day: 'numeric' }), n: f.number(busiest.count), last: f.number(weeks.at(-1)?.count ?? 0) })
+    : t('byWeek');
 
   if (q.isPending) return <Loading />;
   if (q.error) return <ErrorState error={q.error} onRetry={() => q.refetch()} />;
@@ -75,7 +90,7 @@ export default function OverviewPage() {
   return (
     <div data-testid="overview">
       <h1 style={{ marginTop: 0, marginBottom: 4, fontSize: 30, fontWeight: 600 }}>{t('title')}</h1>
-      <p style={{ color: '#555b66', marginTop: 0, marginBottom: 16 }}>{t('subtitle', { name: tenant.name })}</p>
+      <p style={{ color: 'var(--c-text-2)', marginTop: 0, marginBottom: 16 }}>{t('subtitle', { name: tenant.name })}</p>
       {!s ? (
         <Card>
           <Empty description={t('unavailable')} />
@@ -104,7 +119,7 @@ export default function OverviewPage() {
                   title={t('overdue')}
                   value={f.number(s.overdue_tasks)}
                   prefix={<ExclamationCircleOutlined />}
-                  valueStyle={s.overdue_tasks > 0 ? { color: '#b42318' } : undefined}
+                  valueStyle={s.overdue_tasks > 0 ? { color: 'var(--c-bad)' } : undefined}
                 />
               </Card>
             </Col>
@@ -114,8 +129,8 @@ export default function OverviewPage() {
               <Empty
                 description={
                   <>
-                    <strong style={{ display: 'block', fontSize: 18, margin: '8px 0', color: 'rgba(0,0,0,0.88)' }}>{t('emptyTitle')}</strong>
-                    <span style={{ color: '#555b66' }}>{t('emptyText')}</span>
+                    <strong style={{ display: 'block', fontSize: 18, margin: '8px 0', color: 'var(--c-text)' }}>{t('emptyTitle')}</strong>
+                    <span style={{ color: 'var(--c-text-2)' }}>{t('emptyText')}</span>
                   </>
                 }
               >
@@ -132,19 +147,52 @@ export default function OverviewPage() {
           ) : (
             <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
               <Col xs={24} lg={10}>
-                <Card title={t('byLifecycle')}>
-                  <Suspense fallback={<Loading />}>{lifecycleOption && <Chart option={lifecycleOption} label={t('byLifecycle')} />}</Suspense>
+                <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t('byLifecycle')}</h2>}>
+                  <Suspense fallback={<Loading />}>{lifecycleOption && <Chart option={lifecycleOption} label={lifecycleSummary} />}</Suspense>
+                  <ChartText summary={lifecycleSummary} head={[t('stage'), t('count')]} rows={lifecycleRows} testId="chart-lifecycle" />
                 </Card>
               </Col>
               <Col xs={24} lg={14}>
-                <Card title={t('byWeek')}>
-                  <Suspense fallback={<Loading />}>{weekOption && <Chart option={weekOption} label={t('byWeek')} />}</Suspense>
+                <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t('byWeek')}</h2>}>
+                  <Suspense fallback={<Loading />}>{weekOption && <Chart option={weekOption} label={weekSummary} />}</Suspense>
+                  <ChartText summary={weekSummary} head={[t('week'), t('count')]} rows={weekRows} testId="chart-week" />
                 </Card>
               </Col>
             </Row>
           )}
         </>
       )}
+    </div>
+  );
+}
+
+/** ChartText is a chart's text alternative: a summary on screen and the numbers in a table. */
+function ChartText({ summary, head, rows, testId }: { summary: string; head: [string, string]; rows: [string, string][]; testId: string }) {
+  const { t } = useTranslation();
+  return (
+    <div data-testid={testId}>
+      <p style={{ margin: '8px 0 0', color: 'var(--c-text-2)' }}>{summary}</p>
+      <details className="chart-data">
+        <summary>{t('chart.table')}</summary>
+        <div className="scroll-x">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{head[0]}</th>
+                <th scope="col" className="num">{head[1]}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(([k, v]) => (
+                <tr key={k}>
+                  <th scope="row" style={{ fontWeight: 'normal' }}>{k}</th>
+                  <td className="num">{v}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
     </div>
   );
 }

@@ -15,6 +15,11 @@ const en = {
   addCustomer: 'Add a customer',
   importCsv: 'Import a CSV',
   unavailable: 'Customer statistics are not available for this company yet.',
+  summaryLifecycle: '{{total}} customers with a stage; the largest group is {{top}} ({{n}}, {{pct}}%).',
+  summaryWeek: '{{total}} new customers in the last 12 weeks; the busiest week was {{week}} with {{n}}. This week: {{last}}.',
+  stage: 'Stage',
+  week: 'Week of',
+  count: 'Customers',
   lifecycle: { lead: 'Lead', prospect: 'Prospect', customer: 'Customer', at_risk: 'At risk', churned: 'Churned', none: 'No stage' },
 };
 const zh: typeof en = {
@@ -32,6 +37,11 @@ const zh: typeof en = {
   addCustomer: '添加客户',
   importCsv: '导入 CSV',
   unavailable: '该公司暂时无法查看客户统计。',
+  summaryLifecycle: '共 {{total}} 位客户设置了阶段；最多的是{{top}}（{{n}} 位，占 {{pct}}%）。',
+  summaryWeek: '近 12 周新增客户 {{total}} 位；最多的一周是 {{week}}，新增 {{n}} 位。本周新增 {{last}} 位。',
+  stage: '阶段',
+  week: '周起始日',
+  count: '客户数',
   lifecycle: { lead: '线索', prospect: '潜在客户', customer: '成交客户', at_risk: '流失风险', churned: '已流失', none: '未设置阶段' },
 };
 registerLocales('home', { en, zh });

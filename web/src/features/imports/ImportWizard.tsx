@@ -155,7 +155,7 @@ export default function ImportWizard({ entity: initial }: { entity?: string } = 
             {uploading && (
               <div role="status">
                 <Typography.Text type="secondary">{t('uploading', { name: uploading })}</Typography.Text>
-                <Progress percent={100} status="active" showInfo={false} />
+                <Progress percent={100} status="active" showInfo={false} aria-label={t('uploading', { name: uploading })} />
               </div>
             )}
             {uploadError && <Alert type="error" showIcon message={t('uploadFailed')} description={uploadError} data-testid="upload-error" />}

@@ -62,7 +62,7 @@ export default function ImportsPage() {
                 title: t('rows'),
                 render: (_, i) => (
                   <div style={{ width: 180 }}>
-                    <Progress percent={Math.round(i.progress * 100)} size="small" status={i.status === 'failed' ? 'exception' : i.status === 'completed' ? 'success' : i.status === 'running' ? 'active' : 'normal'} />
+                    <Progress aria-label={t('rows')} percent={Math.round(i.progress * 100)} size="small" status={i.status === 'failed' ? 'exception' : i.status === 'completed' ? 'success' : i.status === 'running' ? 'active' : 'normal'} />
                     <Typography.Text type="secondary" style={{ fontSize: 12 }}>{f.number(i.processed)} / {f.number(i.total)}</Typography.Text>
                   </div>
                 ),

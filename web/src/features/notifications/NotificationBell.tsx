@@ -85,7 +85,7 @@ export default function NotificationBell() {
           dataSource={q.data.items}
           renderItem={(n) => (
             <List.Item
-              style={{ cursor: 'pointer', background: n.read_at ? undefined : '#f0f5ff', paddingInline: 8, borderRadius: 6 }}
+              style={{ cursor: 'pointer', background: n.read_at ? undefined : 'var(--c-brand-soft)', paddingInline: 8, borderRadius: 6 }}
               onClick={() => {
                 if (!n.read_at) readOne.mutate(n.id);
                 if (n.link) {

@@ -63,7 +63,7 @@ export default function TasksPage() {
                 title: t('due'),
                 render: (_, x) => {
                   const overdue = x.status === 'open' && x.due_at && Date.parse(x.due_at) < now;
-                  return x.due_at ? <span style={{ color: overdue ? '#b42318' : undefined, whiteSpace: 'nowrap' }}>{f.dateTime(x.due_at)}{overdue && ` · ${t('overdue')}`}</span> : null;
+                  return x.due_at ? <span style={{ color: overdue ? 'var(--c-bad)' : undefined, whiteSpace: 'nowrap' }}>{f.dateTime(x.due_at)}{overdue && ` · ${t('overdue')}`}</span> : null;
                 },
               },
               { title: t('remind'), render: (_, x) => <span style={{ whiteSpace: 'nowrap' }}>{f.dateTime(x.remind_at)}</span> },

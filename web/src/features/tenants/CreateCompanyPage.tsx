@@ -86,8 +86,8 @@ export default function CreateCompanyPage() {
   }
 
   return (
-    <div style={{ minHeight: '100vh', background: '#f6f7f9' }}>
-      <header style={{ height: 56, background: '#fff', borderBottom: '1px solid #eef0f3', display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '0 24px' }}>
+    <div style={{ minHeight: '100vh', background: 'var(--c-page)' }}>
+      <header style={{ height: 56, background: 'var(--c-surface)', borderBottom: '1px solid var(--c-border)', display: 'flex', alignItems: 'center', justifyContent: 'space-between', padding: '0 24px' }}>
         <Space>
           <span aria-hidden style={{ width: 28, height: 28, borderRadius: 6, background: '#1f4fd6', color: '#fff', fontWeight: 700, display: 'inline-flex', alignItems: 'center', justifyContent: 'center' }}>
             C
@@ -96,13 +96,13 @@ export default function CreateCompanyPage() {
         </Space>
         <Space>
           <Select_ lang={i18n.language} onChange={(l) => setLang(l, me.identity.id)} />
-          <span style={{ color: '#555b66' }}>{me.identity.email}</span>
+          <span style={{ color: 'var(--c-text-2)' }}>{me.identity.email}</span>
           <Button onClick={logout}>{t('wizard.logout')}</Button>
         </Space>
       </header>
       <main style={{ maxWidth: 640, margin: '0 auto', padding: '48px 24px' }}>
         <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 30, fontWeight: 600 }}>{t('wizard.title')}</h1>
-        <p style={{ color: '#555b66', marginTop: 0 }}>{t('wizard.subtitle')}</p>
+        <p style={{ color: 'var(--c-text-2)', marginTop: 0 }}>{t('wizard.subtitle')}</p>
         {verifyFlow && (
           <Alert
             type="info"
@@ -131,11 +131,11 @@ export default function CreateCompanyPage() {
             <h2 style={{ marginTop: 0, fontSize: 18, fontWeight: 600 }}>{t('wizard.invitations')}</h2>
             <ul style={{ listStyle: 'none', margin: 0, padding: 0 }}>
               {me.invitations.map((inv) => (
-                <li key={inv.id} style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', padding: '10px 0', borderTop: '1px solid #eef0f3' }}>
+                <li key={inv.id} style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', padding: '10px 0', borderTop: '1px solid var(--c-border)' }}>
                   <span>
                     <strong>{inv.tenant_name}</strong>
                     <br />
-                    <span style={{ color: '#555b66' }}>{t('wizard.invitedAs', { role: inv.role })}</span>
+                    <span style={{ color: 'var(--c-text-2)' }}>{t('wizard.invitedAs', { role: inv.role })}</span>
                   </span>
                   <Button type="primary" onClick={() => accept(inv)}>
                     {t('wizard.accept')}
@@ -187,7 +187,7 @@ export default function CreateCompanyPage() {
               initialValues={{ time_zone: guessZone(), locale: i18n.language === 'zh' ? 'zh-CN' : 'en', currency: i18n.language === 'zh' ? 'CNY' : 'USD' }}
             >
               <h2 style={{ marginTop: 0, fontSize: 20, fontWeight: 600 }}>{t('wizard.prefsTitle', { name: created.name })}</h2>
-              <p style={{ color: '#555b66' }}>{t('wizard.prefsSubtitle')}</p>
+              <p style={{ color: 'var(--c-text-2)' }}>{t('wizard.prefsSubtitle')}</p>
               <RegionalFields />
               <Space style={{ width: '100%', justifyContent: 'space-between' }}>
                 <Button onClick={() => nav(`/t/${created.slug}`, { replace: true })}>{t('wizard.skip')}</Button>
@@ -205,7 +205,7 @@ export default function CreateCompanyPage() {
 
 /** A white panel; lighter than antd's Card on this first screen. */
 function Panel({ children, style }: { children: React.ReactNode; style?: React.CSSProperties }) {
-  return <section style={{ background: '#fff', border: '1px solid #eef0f3', borderRadius: 10, padding: 32, ...style }}>{children}</section>;
+  return <section style={{ background: 'var(--c-surface)', border: '1px solid var(--c-border)', borderRadius: 10, padding: 32, ...style }}>{children}</section>;
 }
 
 type Me = NonNullable<ReturnType<typeof useMe>['data']>;

@@ -60,7 +60,7 @@ export default function TenantSettingsPage() {
 
   return (
     <div data-testid="settings-page">
-      <Typography.Title level={2} style={{ marginTop: 0 }}>
+      <Typography.Title level={1} style={{ marginTop: 0, fontSize: 28 }}>
         {t('settings.title')}
       </Typography.Title>
       <Typography.Paragraph type="secondary">{t('settings.subtitle')}</Typography.Paragraph>
@@ -76,7 +76,7 @@ export default function TenantSettingsPage() {
                 <Input />
               </Form.Item>
               <Form.Item label={t('settings.slug')} style={{ marginBottom: 0 }}>
-                <code style={{ fontSize: 14, background: '#f6f7f9', padding: '4px 8px', borderRadius: 4 }}>
+                <code style={{ fontSize: 14, background: 'var(--c-page)', padding: '4px 8px', borderRadius: 4 }}>
                   {location.origin}/t/{s.slug}
                 </code>
               </Form.Item>
