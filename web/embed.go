@@ -69,7 +69,7 @@ func Handler() fiber.Handler {
 	gz := &gzipped{files: map[string][]byte{}}
 	send := func(c *fiber.Ctx, name string, b []byte) error {
 		c.Vary(fiber.HeaderAcceptEncoding)
-		if compressible[path.Ext(name)] && len(b) > 512 && acceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+		if compressible[path.Ext(name)] && len(b) > 512 && acceptsGzip(strings.Clone(c.Get(fiber.HeaderAcceptEncoding))) {
 			if z := gz.get(name, b); z != nil {
 				c.Set(fiber.HeaderContentEncoding, "gzip")
 				return c.Status(http.StatusOK).Send(z)
