@@ -18,6 +18,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/devstack"
 	"github.com/clientele-crm/clientele/platform/migrate"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -49,12 +50,22 @@ func TestImportFromBeforeTheMoveRevertsAfterMigrating(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	owner, err := db.Open(ctx, env.CreateScratchDB(t), 4)
+	scratch := env.CreateScratchDB(t)
+	owner, err := db.Open(ctx, scratch, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { owner.Close() })
 	opts := migrate.Options{AppRole: env.Config.AppDBRole, AppPassword: env.Config.AppDBPassword, Logger: quiet}
+	if env.Citus {
+		// No cluster ever held the schema of before 20261210000100 (Citus support
+		// came later). On Citus the old database is a single-node one, which is
+		// then migrated and moved into the cluster the documented way
+		// (docs/operations.md): migrate to the latest schema, then distribute.
+		if _, err := owner.ExecContext(ctx, "DROP EXTENSION citus"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := migrate.Up(ctx, owner, migrationsBefore(t, "20261210000100"), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +126,23 @@ func TestImportFromBeforeTheMoveRevertsAfterMigrating(t *testing.T) {
 	// Migrate, then read and revert it through the engine.
 	if _, err := migrate.Up(ctx, owner, migrations.FS, opts); err != nil {
 		t.Fatal(err)
+	}
+	if env.Citus {
+		// Into the cluster: the extension and the workers, then migrate distributes
+		// the tables with their rows. A new pool, since a pool remembers whether
+		// its database is a Citus one.
+		if err := devstack.PrepareCitusDatabase(ctx, scratch, env.Workers, false); err != nil {
+			t.Fatal(err)
+		}
+		owner.Close()
+		if owner, err = db.Open(ctx, scratch, 4); err != nil {
+			t.Fatal(err)
+		}
+		citusOpts := opts
+		citusOpts.Citus, citusOpts.CitusShardCount = true, 4
+		if _, err := migrate.Up(ctx, owner, migrations.FS, citusOpts); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var entities []string
 	if err := owner.NewRaw("SELECT DISTINCT entity FROM import_journal WHERE tenant_id = ? AND import_id = ?", tn.ID, im).Scan(ctx, &entities); err != nil {

@@ -388,7 +388,9 @@ func (p *purchasePlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) 
 		`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, row_no)
 		SELECT ?0, ?1, 'purchases', id, 'created', row_no FROM import_stage_purchases`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, b.Tenant, b.ImportID, actor); err != nil {
+		// ExecStaged: on Citus an INSERT ... SELECT from the staging table would
+		// otherwise reach the shards as COPY, which RLS refuses.
+		if _, err := db.ExecStaged(ctx, tx, q, b.Tenant, b.ImportID, actor); err != nil {
 			return 0, 0, db.Classify(err, "purchase")
 		}
 	}
