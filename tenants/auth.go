@@ -355,7 +355,7 @@ func (s *Service) limit(ctx context.Context, key string, max int) error {
 		if !isBreakerOpen(err) {
 			s.d.Log.WarnContext(ctx, "tenants: Redis rate limiter unavailable; limiting in this process", "error", err.Error())
 		}
-		n = int64(s.local.count(key, now))
+		n, _ = s.local.Count(key, time.Minute, now)
 	} else {
 		n = incr.Val()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -81,7 +82,7 @@ type Service struct {
 	catalogue []authz.Permission
 	builtIn   map[string]Role
 	me        meCache
-	local     localLimiter // rate limits while Redis is unavailable
+	local     breaker.LocalCounts // rate limits while Redis is unavailable
 }
 
 // meCache keeps each identity's company list for a moment: the web app asks for

@@ -116,7 +116,7 @@ type Kratos struct {
 	cache    *sessionCache
 	flight   singleflight.Group
 	// localSignIns counts sign-in attempts while Redis is unavailable.
-	localSignIns localCounts
+	localSignIns breaker.LocalCounts
 	m            *metrics
 	log          *slog.Logger
 	now          func() time.Time

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -108,8 +107,8 @@ func (k *Kratos) admitSignIn(ctx context.Context, a *signInAttempt) error {
 			k.log.Warn("identity: Redis sign-in limiter unavailable; limiting in this process", "error", err.Error())
 		}
 		now := k.now()
-		idCount, idLeft = k.localSignIns.count(a.idKey, l.Window, now)
-		addrCount, addrLeft = k.localSignIns.count(a.addrKey, l.Window, now)
+		idCount, idLeft = k.localSignIns.Count(a.idKey, l.Window, now)
+		addrCount, addrLeft = k.localSignIns.Count(a.addrKey, l.Window, now)
 	} else {
 		idCount, idLeft, addrCount, addrLeft = idN.Val(), idTTL.Val(), addrN.Val(), addrTTL.Val()
 	}
@@ -147,47 +146,4 @@ func (k *Kratos) settleSignIn(a *signInAttempt, status int, location string) {
 	pipe.Del(ctx, a.idKey)
 	pipe.Decr(ctx, a.addrKey)
 	_, _ = pipe.Exec(ctx)
-}
-
-// localCounts stands in for the Redis sign-in counters while Redis is
-// unavailable: per key, attempts in a window that starts with the first.
-type localCounts struct {
-	mu sync.Mutex
-	m  map[string]localCount
-}
-
-type localCount struct {
-	n     int64
-	until time.Time
-}
-
-// maxLocalCounts bounds the memory a flood of identifiers can take; past it
-// expired entries are dropped, and if none are, everything starts over.
-const maxLocalCounts = 100_000
-
-// count adds one attempt for key and returns the total and the time left in
-// its window.
-func (c *localCounts) count(key string, window time.Duration, now time.Time) (int64, time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]localCount{}
-	}
-	if len(c.m) >= maxLocalCounts {
-		for k, v := range c.m {
-			if !now.Before(v.until) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= maxLocalCounts {
-			c.m = map[string]localCount{}
-		}
-	}
-	e := c.m[key]
-	if !now.Before(e.until) {
-		e = localCount{until: now.Add(window)}
-	}
-	e.n++
-	c.m[key] = e
-	return e.n, e.until.Sub(now)
 }
