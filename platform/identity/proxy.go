@@ -114,16 +114,17 @@ func (k *Kratos) ProxyHandler() fiber.Handler {
 
 		signOut := signOutOf(clean, req.Method, req.Header.Get("Cookie"), reqBody)
 		signIn := signInOf(clean, req.Method, req.Header.Get(fiber.HeaderContentType), clientAddr(c), reqBody)
+		// Kratos known to be down: refuse before counting a sign-in attempt.
+		if err := k.o.Breaker.Allow(); err != nil {
+			cancel()
+			return k.unavailable(err)
+		}
 		if err := k.admitSignIn(ctx, signIn); err != nil {
 			cancel()
 			if e, ok := err.(*errs.Error); ok && e.RetryAfter > 0 {
 				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
 			}
 			return err
-		}
-		if err := k.o.Breaker.Allow(); err != nil {
-			cancel()
-			return k.unavailable(err)
 		}
 		// A frozen Kratos must not hold the caller for the whole ProxyTimeout:
 		// the answer's headers are due within Timeout (hashing a password
