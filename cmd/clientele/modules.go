@@ -21,6 +21,12 @@ func buildModules(d *deps) (module.Set, error) {
 		fields.NewModule(d.fields),
 		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Fields: d.fields, Log: d.log}),
 	}
+	// The entities the modules declare get custom fields.
+	entities, err := set.Entities()
+	if err != nil {
+		return nil, err
+	}
+	d.fields.SetEntities(entities)
 	adapters, err := transfer.Collect(set)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,8 @@ type MemberMailer interface {
 
 // Module is the profiles module.
 type Module struct {
-	d Deps
+	d      Deps
+	custom *fields.Binding // customers' custom fields; nil without the fields service
 }
 
 // New builds the module.
@@ -49,7 +50,7 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d}
+	return &Module{d: d, custom: d.Fields.Bind(EntityCustomers)}
 }
 
 // Name is the route prefix and namespace.
