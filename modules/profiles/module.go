@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // Permissions of the module.
@@ -31,6 +32,7 @@ type Deps struct {
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
 	Mail    MemberMailer    // reminder emails; nil sends none
 	Fields  *fields.Service // custom fields of customers; nil: none
+	Views   *views.Service  // saved views (segments) of customers; nil: none
 	Log     *slog.Logger
 }
 
