@@ -28,10 +28,11 @@ import (
 	"github.com/clientele-crm/clientele/platform/module"
 )
 
-// Caps on one view.
+// Caps on one view, and on the views one member keeps of one list.
 const (
 	MaxColumns  = 50
 	MaxQueryLen = 2000
+	MaxPerOwner = 200
 )
 
 // View is a saved view of an entity's list.
@@ -298,6 +299,13 @@ func (s *Service) Create(ctx context.Context, tenant uuid.UUID, in NewView) (Vie
 		return View{}, errs.E(errs.Forbidden, "Saved views belong to people; sign in to save one.")
 	}
 	err = db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		var n int
+		if err := tx.NewRaw("SELECT count(*) FROM saved_views WHERE tenant_id = ? AND entity = ? AND owner_id = ?", tenant, v.Entity, v.OwnerID).Scan(ctx, &n); err != nil {
+			return err
+		}
+		if n >= MaxPerOwner {
+			return errs.E(errs.Conflict, "You have %d saved views of %s, the most one person keeps; delete some you no longer use, then save this one.", n, v.Entity)
+		}
 		if err := tx.NewRaw(`INSERT INTO saved_views (tenant_id, id, entity, name, owner_id, shared, query, sort, columns)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING created_at, updated_at`,
 			tenant, v.ID, v.Entity, v.Name, v.OwnerID, v.Shared, v.Query, v.Sort, pgdialect.Array(v.Columns)).Scan(ctx, &v.CreatedAt, &v.UpdatedAt); err != nil {

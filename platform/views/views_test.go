@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -167,6 +168,15 @@ func TestSavedViewsOfAnyList(t *testing.T) {
 	}
 	if err := s.Delete(annInB, other.ID, mine.ID); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("tenant B deletes A's view: %v", err)
+	}
+	// One person keeps at most MaxPerOwner views of a list.
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO saved_views (tenant_id, id, entity, name, owner_id)
+			SELECT ?, gen_random_uuid(), 'gadgets', 'v' || g, ? FROM generate_series(1, ?) g`, tn.ID, authz.ActorFrom(bob).ID, views.MaxPerOwner)
+		return err
+	})
+	if _, err := s.Create(bob, tn.ID, views.NewView{Entity: "gadgets", Name: "one more"}); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("a view beyond the cap: %v", err)
 	}
 	if err := s.Delete(ann, tn.ID, mine.ID); err != nil {
 		t.Fatal(err)
