@@ -185,7 +185,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	dir := &lateDirectory{}
 	d.directory = dir
 	var err error
-	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
+	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Log: log, Env: cfg.Env})
 	if err != nil {
 		return err
 	}

@@ -10,17 +10,27 @@ import (
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/transfer"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // buildModules is the one place modules are listed. Order is the order their
 // routes and jobs are registered. The transfer engine comes last: it imports
 // and exports the entities the others hand it.
 func buildModules(d *deps) (module.Set, error) {
+	saved := views.New(views.Deps{DB: d.db, Log: d.log})
 	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Fields: d.fields, Log: d.log}),
+		views.NewModule(saved),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Fields: d.fields, Views: saved, Log: d.log}),
 	}
+	// The entities the modules declare get custom fields and saved views.
+	entities, err := set.Entities()
+	if err != nil {
+		return nil, err
+	}
+	d.fields.SetEntities(entities)
+	saved.SetEntities(entities)
 	adapters, err := transfer.Collect(set)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // Permissions of the module.
@@ -31,6 +32,7 @@ type Deps struct {
 	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
 	Mail    MemberMailer    // reminder emails; nil sends none
 	Fields  *fields.Service // custom fields of customers; nil: none
+	Views   *views.Service  // saved views (segments) of customers; nil: none
 	Log     *slog.Logger
 }
 
@@ -41,7 +43,8 @@ type MemberMailer interface {
 
 // Module is the profiles module.
 type Module struct {
-	d Deps
+	d      Deps
+	custom *fields.Binding // customers' custom fields; nil without the fields service
 }
 
 // New builds the module.
@@ -49,7 +52,7 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d}
+	return &Module{d: d, custom: d.Fields.Bind(EntityCustomers)}
 }
 
 // Name is the route prefix and namespace.
