@@ -168,7 +168,7 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 		if err := writeNewSideRows(ctx, tx, c); err != nil {
 			return err
 		}
-		if err := m.custom.WriteIndex(ctx, tx, tenant, c.ID, c.Custom); err != nil {
+		if err := m.custom.WriteNewIndex(ctx, tx, tenant, c.ID, c.Custom); err != nil {
 			return err
 		}
 		if err := db.Defer(ctx, tx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
