@@ -65,7 +65,7 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See customers", LabelZH: "查看客户"},
 		{Key: PermWrite, Label: "Create and change customers", LabelZH: "创建和修改客户"},
-		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）"},
+		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）", AdminOnly: true},
 	}
 }
 
