@@ -39,6 +39,9 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
+		if err := m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, []uuid.UUID{id}); err != nil {
+			return err
+		}
 		if err := m.custom.DeleteIndex(ctx, tx, tenant, id); err != nil {
 			return err
 		}

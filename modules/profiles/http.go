@@ -198,7 +198,6 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			return &customerOut{Body: c}, nil
 		})
 	m.interactionRoutes(api)
-	m.taskRoutes(api)
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)
 }

@@ -128,12 +128,14 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		for _, stmt := range []string{
 			"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE purchase_orders SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
-			"UPDATE tasks SET customer_id = ?, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, winner, tenant, bun.In(losers)); err != nil {
 				return err
 			}
+		}
+		if err := m.d.Records.Merged(ctx, tx, tenant, EntityCustomers, losers, winner); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model(w).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
 			return err

@@ -165,13 +165,13 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 		if _, err := tx.NewInsert().Model(c).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
-		if err := writeSideRows(ctx, tx, c); err != nil {
+		if err := writeNewSideRows(ctx, tx, c); err != nil {
 			return err
 		}
-		if err := m.custom.WriteIndex(ctx, tx, tenant, c.ID, c.Custom); err != nil {
+		if err := m.custom.WriteNewIndex(ctx, tx, tenant, c.ID, c.Custom); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
+		if err := db.Defer(ctx, tx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
 			tenant, c.ID, c.Lifecycle, actorID(ctx)); err != nil {
 			return err
 		}

@@ -165,8 +165,10 @@ func (a customerAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if _, err := tx.ExecContext(ctx, "UPDATE customers SET company_id = NULL WHERE tenant_id = ? AND company_id IN (?) AND id NOT IN (?)", tenant, bun.In(created), bun.In(created)); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created))
-	return err
+	if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created)); err != nil {
+		return err
+	}
+	return m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, created)
 }
 
 type importPlanT struct {

@@ -239,7 +239,7 @@ func (m *Module) Jobs() []jobs.Handler {
 // Permissions declares what roles may be granted.
 func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
-		{Key: PermManage, Label: "Define custom fields", LabelZH: "管理自定义字段"},
+		{Key: PermManage, Label: "Define custom fields", LabelZH: "管理自定义字段", AdminOnly: true},
 	}
 }
 

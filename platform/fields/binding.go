@@ -105,6 +105,15 @@ func (b *Binding) WriteIndex(ctx context.Context, tx bun.IDB, tenant, id uuid.UU
 	return b.s.WriteIndex(ctx, tx, tenant, b.entity, id, values)
 }
 
+// WriteNewIndex is WriteIndex for a record created in this transaction: no
+// rows to replace, and the index rows travel with COMMIT.
+func (b *Binding) WriteNewIndex(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID, values map[string]any) error {
+	if b == nil {
+		return nil
+	}
+	return b.s.WriteNewIndex(ctx, tx, tenant, b.entity, id, values)
+}
+
 // DeleteIndex removes a record's index rows, when it is deleted for good.
 func (b *Binding) DeleteIndex(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) error {
 	if b == nil {

@@ -109,6 +109,7 @@ func (s *Service) tableOf(entity string) (string, error) {
 	}
 	return "", errs.Field("path.entity", "not an entity with a table")
 }
+
 // startConversion records the new shape as pending and enqueues the job.
 func (s *Service) startConversion(ctx context.Context, tx bun.IDB, tenant uuid.UUID, before, after Definition, why []string) (Definition, error) {
 	if s.deps.Jobs == nil {

@@ -387,6 +387,18 @@ func safeValue(d Definition, v any) any {
 // Archived fields stay indexed (and unique values reserved) so a restore finds
 // the index whole.
 func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
+	return s.writeIndex(ctx, tx, tenant, entity, recordID, clean, false)
+}
+
+// WriteNewIndex writes the index rows of a record created in this transaction:
+// there are none to replace, and its field_index rows travel with COMMIT
+// (db.Defer). Its field_unique rows are written at once, so that a taken
+// value is reported on its field.
+func (s *Service) WriteNewIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
+	return s.writeIndex(ctx, tx, tenant, entity, recordID, clean, true)
+}
+
+func (s *Service) writeIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any, fresh bool) error {
 	defs, err := s.cachedAll(ctx, tx, tenant, entity)
 	if err != nil {
 		return err
@@ -398,7 +410,9 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 			converting = append(converting, d.Key)
 		}
 	}
-	if len(converting) == 0 {
+	if fresh {
+		// Nothing to replace.
+	} else if len(converting) == 0 {
 		if err := s.DeleteIndex(ctx, tx, tenant, entity, recordID); err != nil {
 			return err
 		}
@@ -425,7 +439,11 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 			sb.WriteString("(?, ?, ?, ?, ?, ?, ?::numeric, ?::timestamptz, ?)")
 			args = append(args, tenant, entity, r.Key, recordID, r.Ord, r.Entry.Text, r.Entry.Num, r.Entry.Time, r.Entry.Bool)
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		if fresh {
+			if err := db.Defer(ctx, tx, sb.String(), args...); err != nil {
+				return db.Classify(err, "field index")
+			}
+		} else if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return db.Classify(err, "field index")
 		}
 	}
