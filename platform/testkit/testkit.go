@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
@@ -81,6 +82,19 @@ func Get(t testing.TB) *Env {
 		t.Fatal("testkit: call os.Exit(testkit.Main(m)) from TestMain")
 	}
 	return env
+}
+
+// Quiet is a logger that drops everything, for code under test that wants one.
+var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// AsynqOpt is the asynq connection to the package's own Redis database.
+func (e *Env) AsynqOpt(t testing.TB) asynq.RedisClientOpt {
+	t.Helper()
+	o, err := redis.ParseURL(e.Config.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
 }
 
 func getenv(k, def string) string {
