@@ -9,7 +9,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
-	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -21,10 +20,7 @@ import (
 func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := customerFields(t, nil)
 	var seeder module.DemoSeeder = profiles.New(profiles.Deps{DB: env.App, Fields: fs, Tasks: sqlFollowUps{}})
 	a := env.NewTenant(t)
 	demo := module.Demo{Tenant: a.ID, Owner: uuid.New(), DatabaseURL: env.Config.AppDatabaseURL, Seed: 1}

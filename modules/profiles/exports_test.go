@@ -30,11 +30,8 @@ import (
 func TestExportFormatsCustomColumnsAndMasking(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newTransferRig(t, env, env.App, slog.New(slog.NewTextHandler(io.Discard, nil)), profiles.Deps{Fields: fs})
+	fs := customerFields(t, testkit.Quiet)
+	r := newTransferRig(t, env, env.App, testkit.Quiet, profiles.Deps{Fields: fs})
 	m, client, bucket := r.m, r.client, r.bucket
 	a := env.NewTenant(t)
 	if err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {

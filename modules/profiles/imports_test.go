@@ -52,10 +52,7 @@ func newImportEnv(t *testing.T) *importEnv {
 		logTo = os.Stderr
 	}
 	quiet := slog.New(slog.NewTextHandler(logTo, nil))
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}, Log: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := customerFields(t, quiet)
 	r := newTransferRig(t, env, env.App, quiet, profiles.Deps{Fields: fs})
 	ie := &importEnv{t: t, m: r.m, eng: r.eng, client: r.client, ropt: r.ropt, quiet: quiet, env: env, fs: fs, blobs: r.bucket}
 	ie.start()

@@ -3,6 +3,7 @@ package profiles_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -45,6 +47,17 @@ func setupWith(t *testing.T, more func(*profiles.Deps)) (*profiles.Module, *[]ev
 		more(&d)
 	}
 	return profiles.New(d), &got
+}
+
+// customerFields is a custom-fields service for customers on the app pool that
+// logs to log.
+func customerFields(t *testing.T, log *slog.Logger) *fields.Service {
+	t.Helper()
+	fs, err := fields.New(fields.Deps{DB: testkit.Get(t).App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
 
 func TestCreateValidatesEveryField(t *testing.T) {

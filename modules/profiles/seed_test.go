@@ -19,10 +19,7 @@ import (
 func TestSeedWritesCustomValuesIndexAndTimeline(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := customerFields(t, nil)
 	m := profiles.New(profiles.Deps{DB: env.App, Fields: fs})
 	a := env.NewTenant(t)
 	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -8,13 +8,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/testkit"
 	"github.com/clientele-crm/clientele/platform/transfer"
 )
@@ -66,8 +66,7 @@ type transferRig struct {
 
 func newTransferRig(t *testing.T, env *testkit.Env, db *bun.DB, quiet *slog.Logger, d profiles.Deps) *transferRig {
 	t.Helper()
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	r := &transferRig{quiet: quiet, ropt: asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}}
+	r := &transferRig{quiet: quiet, ropt: env.AsynqOpt(t)}
 	r.client = jobs.NewClient(r.ropt, db, quiet)
 	t.Cleanup(func() { r.client.Close() })
 	var err error
@@ -84,11 +83,6 @@ func newTransferRig(t *testing.T, env *testkit.Env, db *bun.DB, quiet *slog.Logg
 // serve runs a worker for the module and the engine until the test ends.
 func (r *transferRig) serve(t *testing.T, db *bun.DB, sweep time.Duration) *jobs.Server {
 	t.Helper()
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: r.ropt, DB: db, Concurrency: 2, Logger: r.quiet, Handlers: handlersOf(r.m, r.eng),
+	return jobstest.Worker(t, jobs.ServerOptions{Redis: r.ropt, DB: db, Concurrency: 2, Logger: r.quiet, Handlers: handlersOf(r.m, r.eng),
 		SweepInterval: sweep, NoScheduler: true, PollInterval: 50 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv
 }

@@ -3,9 +3,7 @@ package profiles_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"log/slog"
 	"path"
 	"testing"
 	"testing/fstest"
@@ -41,6 +39,72 @@ func migrationsBefore(t *testing.T, stamp string) fs.FS {
 	return m
 }
 
+// oldSchema is a scratch database with the schema of before a migration, for
+// tests that prove the data stored then survives that migration.
+type oldSchema struct {
+	env     *testkit.Env
+	scratch string
+	opts    migrate.Options
+	owner   *bun.DB // the owner pool; migrateToLatest replaces it on Citus
+}
+
+// openOldSchema makes a scratch database and migrates it up to, not including,
+// the migration stamped before.
+func openOldSchema(t *testing.T, before string) *oldSchema {
+	t.Helper()
+	env := testkit.Get(t)
+	ctx := context.Background()
+	o := &oldSchema{env: env, scratch: env.CreateScratchDB(t)}
+	var err error
+	if o.owner, err = db.Open(ctx, o.scratch, 4); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.owner.Close() })
+	o.opts = migrate.Options{AppRole: env.Config.AppDBRole, AppPassword: env.Config.AppDBPassword, Logger: testkit.Quiet}
+	if env.Citus {
+		// No cluster ever held the old schemas (Citus support came later). On
+		// Citus the old database is a single-node one, which is then migrated and
+		// moved into the cluster the documented way (docs/operations.md): migrate
+		// to the latest schema, then distribute.
+		if _, err := o.owner.ExecContext(ctx, "DROP EXTENSION citus"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := migrate.Up(ctx, o.owner, migrationsBefore(t, before), o.opts); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// migrateToLatest migrates the database to the current schema and returns its
+// owner pool.
+func (o *oldSchema) migrateToLatest(t *testing.T) *bun.DB {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := migrate.Up(ctx, o.owner, migrations.FS, o.opts); err != nil {
+		t.Fatal(err)
+	}
+	if o.env.Citus {
+		// Into the cluster: the extension and the workers, then migrate distributes
+		// the tables with their rows. A new pool, since a pool remembers whether
+		// its database is a Citus one.
+		if err := devstack.PrepareCitusDatabase(ctx, o.scratch, o.env.Workers, false); err != nil {
+			t.Fatal(err)
+		}
+		o.owner.Close()
+		var err error
+		if o.owner, err = db.Open(ctx, o.scratch, 4); err != nil {
+			t.Fatal(err)
+		}
+		citusOpts := o.opts
+		citusOpts.Citus, citusOpts.CitusShardCount = true, 4
+		if _, err := migrate.Up(ctx, o.owner, migrations.FS, citusOpts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o.owner
+}
+
 // An import recorded by the profiles module before the engine moved to the
 // platform (its journal keyed by customer_id) is migrated, stays readable (its
 // error report, its place in the list) and reverts byte-identically: the
@@ -49,26 +113,9 @@ func migrationsBefore(t *testing.T, stamp string) fs.FS {
 func TestImportFromBeforeTheMoveRevertsAfterMigrating(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	scratch := env.CreateScratchDB(t)
-	owner, err := db.Open(ctx, scratch, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { owner.Close() })
-	opts := migrate.Options{AppRole: env.Config.AppDBRole, AppPassword: env.Config.AppDBPassword, Logger: quiet}
-	if env.Citus {
-		// No cluster ever held the schema of before 20261210000100 (Citus support
-		// came later). On Citus the old database is a single-node one, which is
-		// then migrated and moved into the cluster the documented way
-		// (docs/operations.md): migrate to the latest schema, then distribute.
-		if _, err := owner.ExecContext(ctx, "DROP EXTENSION citus"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := migrate.Up(ctx, owner, migrationsBefore(t, "20261210000100"), opts); err != nil {
-		t.Fatal(err)
-	}
+	quiet := testkit.Quiet
+	old := openOldSchema(t, "20261210000100")
+	owner := old.owner
 	tn := tenancy.Tenant{ID: uuid.New(), Slug: "old-imports"}
 	if _, err := owner.ExecContext(ctx, "INSERT INTO tenants (id, slug, name) VALUES (?, ?, 'Old imports')", tn.ID, tn.Slug); err != nil {
 		t.Fatal(err)
@@ -124,26 +171,7 @@ func TestImportFromBeforeTheMoveRevertsAfterMigrating(t *testing.T) {
 	}
 
 	// Migrate, then read and revert it through the engine.
-	if _, err := migrate.Up(ctx, owner, migrations.FS, opts); err != nil {
-		t.Fatal(err)
-	}
-	if env.Citus {
-		// Into the cluster: the extension and the workers, then migrate distributes
-		// the tables with their rows. A new pool, since a pool remembers whether
-		// its database is a Citus one.
-		if err := devstack.PrepareCitusDatabase(ctx, scratch, env.Workers, false); err != nil {
-			t.Fatal(err)
-		}
-		owner.Close()
-		if owner, err = db.Open(ctx, scratch, 4); err != nil {
-			t.Fatal(err)
-		}
-		citusOpts := opts
-		citusOpts.Citus, citusOpts.CitusShardCount = true, 4
-		if _, err := migrate.Up(ctx, owner, migrations.FS, citusOpts); err != nil {
-			t.Fatal(err)
-		}
-	}
+	owner = old.migrateToLatest(t)
 	var entities []string
 	if err := owner.NewRaw("SELECT DISTINCT entity FROM import_journal WHERE tenant_id = ? AND import_id = ?", tn.ID, im).Scan(ctx, &entities); err != nil {
 		t.Fatal(err)

@@ -2,18 +2,12 @@ package profiles_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
 
-	"github.com/clientele-crm/clientele/migrations"
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
-	"github.com/clientele-crm/clientele/platform/db"
-	"github.com/clientele-crm/clientele/platform/devstack"
-	"github.com/clientele-crm/clientele/platform/migrate"
 	"github.com/clientele-crm/clientele/platform/testkit"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -22,24 +16,10 @@ import (
 // keeps its id (links with ?segment_id= keep working), owner, sharing, query
 // and times, and becomes a view of customers that means what it meant.
 func TestSegmentsBecomeSavedViews(t *testing.T) {
-	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	scratch := env.CreateScratchDB(t)
-	owner, err := db.Open(ctx, scratch, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { owner.Close() })
-	opts := migrate.Options{AppRole: env.Config.AppDBRole, AppPassword: env.Config.AppDBPassword, Logger: quiet}
-	if env.Citus {
-		if _, err := owner.ExecContext(ctx, "DROP EXTENSION citus"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := migrate.Up(ctx, owner, migrationsBefore(t, "20261216004100"), opts); err != nil {
-		t.Fatal(err)
-	}
+	quiet := testkit.Quiet
+	old := openOldSchema(t, "20261216004100")
+	owner := old.owner
 	tn, other := uuid.New(), uuid.New()
 	for i, id := range []uuid.UUID{tn, other} {
 		if _, err := owner.ExecContext(ctx, "INSERT INTO tenants (id, slug, name) VALUES (?, ?, 'Segments')", id, []string{"old-segs", "old-segs-b"}[i]); err != nil {
@@ -76,23 +56,7 @@ func TestSegmentsBecomeSavedViews(t *testing.T) {
 		}
 	}
 
-	if _, err := migrate.Up(ctx, owner, migrations.FS, opts); err != nil {
-		t.Fatal(err)
-	}
-	if env.Citus {
-		if err := devstack.PrepareCitusDatabase(ctx, scratch, env.Workers, false); err != nil {
-			t.Fatal(err)
-		}
-		owner.Close()
-		if owner, err = db.Open(ctx, scratch, 4); err != nil {
-			t.Fatal(err)
-		}
-		citusOpts := opts
-		citusOpts.Citus, citusOpts.CitusShardCount = true, 4
-		if _, err := migrate.Up(ctx, owner, migrations.FS, citusOpts); err != nil {
-			t.Fatal(err)
-		}
-	}
+	owner = old.migrateToLatest(t)
 	var left *string
 	if err := owner.NewRaw("SELECT to_regclass('segments')::text").Scan(ctx, &left); err != nil || left != nil {
 		t.Fatalf("the segments table after the move: %v %v", left, err)

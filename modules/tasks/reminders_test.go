@@ -2,20 +2,17 @@ package tasks_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -26,11 +23,7 @@ func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
 	const n = 10_000
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
+	client := jobstest.Client(t, env.App)
 	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notify.New(notify.Deps{DB: env.App, Jobs: client})})
 	client.Register(m.Jobs()...)
 	a := env.NewTenant(t)
@@ -53,12 +46,8 @@ func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
 	}
 	t.Logf("created %d tasks in %s", n, time.Since(start).Round(time.Millisecond))
 
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 16, Logger: quiet, Handlers: m.Jobs(),
+	srv := jobstest.Worker(t, jobs.ServerOptions{Concurrency: 16, Handlers: m.Jobs(),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
 
 	count := func() int {
 		var c int
@@ -109,11 +98,7 @@ func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
 func TestStaleRemindersDoNothing(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
+	client := jobstest.Client(t, env.App)
 	mails := &mailRecorder{}
 	notices := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: mails})
 	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notices})
@@ -136,12 +121,8 @@ func TestStaleRemindersDoNothing(t *testing.T) {
 	if _, err := m.ChangeTask(writer, a.ID, snoozed.ID, func(t *tasks.Task) error { t.RemindAt = &later; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 4, Logger: quiet, Handlers: append(m.Jobs(), notices.Jobs()...),
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: 4, Handlers: append(m.Jobs(), notices.Jobs()...),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
 	time.Sleep(5 * time.Second)
 	var titles []string
 	_ = env.Owner.NewRaw("SELECT title FROM notifications WHERE tenant_id = ? ORDER BY title", a.ID).Scan(ctx, &titles)
@@ -177,11 +158,7 @@ func (r *mailRecorder) subjects() []string {
 func TestReminderSurvivesAWorkerKilledMidDelivery(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
+	client := jobstest.Client(t, env.App)
 	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notify.New(notify.Deps{DB: env.App})})
 	client.Register(m.Jobs()...)
 	a := env.NewTenant(t)
@@ -200,12 +177,8 @@ func TestReminderSurvivesAWorkerKilledMidDelivery(t *testing.T) {
 	if err := env.Redis.FlushDB(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: m.Jobs(),
+	srv := jobstest.Worker(t, jobs.ServerOptions{Concurrency: 2, Handlers: m.Jobs(),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
 	if n, err := srv.Sweep(ctx); err != nil || n != 1 {
 		t.Fatalf("sweep handed back %d jobs (%v), want the killed one", n, err)
 	}

@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
@@ -136,24 +132,8 @@ func (w widgets) list(ctx context.Context, tenant uuid.UUID, filters [][3]string
 func TestABindingGivesAnyEntityCustomFields(t *testing.T) {
 	env := testkit.Get(t)
 	widgetTable(t, env)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
-	s, err := New(Deps{DB: env.App, CacheTTL: time.Millisecond, Jobs: client, Log: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetEntities([]module.Entity{{Name: "customers"}, {Name: "gizmos", Table: "widgets", LabelEN: "Gizmos", LabelZH: "小物件"}})
-	m := NewModule(s)
-	client.Register(m.Jobs()...)
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 1, Logger: quiet, Handlers: m.Jobs(),
-		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	s, client := serviceWithWorker(t, Deps{},
+		[]module.Entity{{Name: "customers"}, {Name: "gizmos", Table: "widgets", LabelEN: "Gizmos", LabelZH: "小物件"}}, 1)
 
 	tn, other := env.NewTenant(t), env.NewTenant(t)
 	admin := authz.WithActor(context.Background(), authz.Actor{ID: uuid.New(), Kind: authz.ActorUser, Scope: authz.ScopeAll,
@@ -178,7 +158,7 @@ func TestABindingGivesAnyEntityCustomFields(t *testing.T) {
 	w := widgets{db: env.App, b: s.Bind("gizmos")}
 
 	// Validation: a required value, a bad choice and an unknown key in one 422.
-	_, err = w.create(admin, tn.ID, "bad", map[string]any{"tier": "platinum", "nope": 1})
+	_, err := w.create(admin, tn.ID, "bad", map[string]any{"tier": "platinum", "nope": 1})
 	var e *errs.Error
 	if !errorsAs(err, &e) || e.Status != 422 || len(e.Errors) != 3 {
 		t.Fatalf("bad widget: %v", err)
@@ -242,40 +222,28 @@ func TestABindingGivesAnyEntityCustomFields(t *testing.T) {
 	}
 	// Filters and a sort on custom fields, paged by keyset: by score
 	// descending, widgets without a score last.
-	var order []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		page, next, err := w.list(admin, tn.ID, [][3]string{{"score", "gte", "10"}}, "score", true, 2, cursor)
-		if err != nil {
-			t.Fatal(err)
+	// names pages through the list two at a time and names what it found, in order.
+	names := func(filters [][3]string, sort string, desc bool) []string {
+		var order []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			page, next, err := w.list(admin, tn.ID, filters, sort, desc, 2, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				order = append(order, p.Name)
+			}
+			if next == "" || pages > 5 {
+				return order
+			}
+			cursor = next
 		}
-		for _, p := range page {
-			order = append(order, p.Name)
-		}
-		if next == "" || pages > 5 {
-			break
-		}
-		cursor = next
 	}
-	if !reflect.DeepEqual(order, []string{"W2", "W3", "W0", "W1"}) {
+	if order := names([][3]string{{"score", "gte", "10"}}, "score", true); !reflect.DeepEqual(order, []string{"W2", "W3", "W0", "W1"}) {
 		t.Fatalf("by score descending: %v", order)
 	}
-	order = nil
-	cursor = ""
-	for pages := 0; ; pages++ {
-		page, next, err := w.list(admin, tn.ID, nil, "tier", false, 2, cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range page {
-			order = append(order, p.Name)
-		}
-		if next == "" || pages > 5 {
-			break
-		}
-		cursor = next
-	}
-	if len(order) != 5 || order[0] != "W0" || order[1] != "W1" {
+	if order := names(nil, "tier", false); len(order) != 5 || order[0] != "W0" || order[1] != "W1" {
 		t.Fatalf("by tier, those without one last: %v", order)
 	}
 	if _, _, err := w.list(admin, tn.ID, [][3]string{{"colour", "eq", "grey"}}, "score", false, 2, ""); !errs.Is(err, errs.Invalid) {

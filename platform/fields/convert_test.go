@@ -4,21 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
+	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -26,26 +24,33 @@ import (
 // new type (and are indexed as such), values that do not are taken out of their
 // record and listed with the reason; writes to the field wait meanwhile. Making
 // the field unique afterwards sets aside every value but the first of each.
-func TestTypeChangeConvertsInABulkJob(t *testing.T) {
+// serviceWithWorker is a Service on the app pool whose bulk jobs run on a worker
+// of the test's own with the given concurrency; entities, when given, replace
+// those of d.
+func serviceWithWorker(t *testing.T, d Deps, entities []module.Entity, concurrency int) (*Service, *jobs.Client) {
+	t.Helper()
 	env := testkit.Get(t)
-	ctx := authz.WithActor(context.Background(), authz.Actor{ID: uuid.New(), Kind: authz.ActorUser, Permissions: map[string]bool{PermManage: true}, Scope: authz.ScopeAll})
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
-	s, err := New(Deps{DB: env.App, Entities: []string{"customers"}, CacheTTL: time.Millisecond, Jobs: client, Log: quiet})
+	client := jobstest.Client(t, env.App)
+	d.DB, d.CacheTTL, d.Jobs, d.Log = env.App, time.Millisecond, client, testkit.Quiet
+	s, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if entities != nil {
+		s.SetEntities(entities)
+	}
 	m := NewModule(s)
 	client.Register(m.Jobs()...)
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: m.Jobs(),
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: concurrency, Handlers: m.Jobs(),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	return s, client
+}
+
+func TestTypeChangeConvertsInABulkJob(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := authz.WithActor(context.Background(), authz.Actor{ID: uuid.New(), Kind: authz.ActorUser, Permissions: map[string]bool{PermManage: true}, Scope: authz.ScopeAll})
+	s, client := serviceWithWorker(t, Deps{Entities: []string{"customers"}}, nil, 2)
+	var err error
 
 	tn, other := env.NewTenant(t), env.NewTenant(t)
 	// 1,203 records: numbers written as text, a decimal, three that are not

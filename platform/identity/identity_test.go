@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -28,20 +26,18 @@ import (
 // starts with the first test that needs it and stops after the last.
 var (
 	kratosOnce sync.Once
-	kratos     *kratosEnv
+	kratos     *Scratch
+	kratosErr  error
 )
-
-type kratosEnv struct {
-	p     *Process
-	dbURL string
-	dir   string
-	err   error
-}
 
 func TestMain(m *testing.M) {
 	code := testkit.Main(m)
 	if kratos != nil {
-		kratos.close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := kratos.Close(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "identity test:", err)
+		}
+		cancel()
 	}
 	os.Exit(code)
 }
@@ -51,76 +47,18 @@ func TestMain(m *testing.M) {
 func startKratos(t *testing.T) *Process {
 	t.Helper()
 	kratosOnce.Do(func() {
-		env := testkit.Get(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		kratos = &kratosEnv{}
-		u, err := url.Parse(env.Config.DatabaseURL)
-		if err != nil {
-			kratos.err = err
-			return
-		}
-		u.Path = "/" + env.DBName + "_kratos"
-		kratos.dbURL = u.String()
-		if kratos.dir, kratos.err = os.MkdirTemp("", "clientele-kratos-"); kratos.err != nil {
-			return
-		}
-		bin, err := FindBinary(ctx)
-		if err != nil {
-			kratos.err = fmt.Errorf("the Kratos binary could not be found or built: %w", err)
-			return
-		}
 		t0 := time.Now()
-		kratos.p, kratos.err = StartKratos(ctx, StartOptions{
-			Binary:      bin,
-			DatabaseURL: kratos.dbURL,
-			DataDir:     kratos.dir,
-			UIURL:       "http://localhost:8080",
-			Dev:         true,
-			MailDir:     filepath.Join(kratos.dir, "mail"),
-		})
-		if kratos.err == nil {
+		kratos, kratosErr = StartScratch(ctx, testkit.Get(t).Config.DatabaseURL, "http://localhost:8080", true)
+		if kratosErr == nil {
 			t.Logf("kratos migrated and ready in %s", time.Since(t0).Round(time.Millisecond))
 		}
 	})
-	if kratos.err != nil {
-		t.Fatalf("start kratos: %v", kratos.err)
+	if kratosErr != nil {
+		t.Fatalf("start kratos: %v", kratosErr)
 	}
-	return kratos.p
-}
-
-func (e *kratosEnv) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if e.p != nil {
-		if err := e.p.Stop(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "identity test: stop kratos:", err)
-		}
-	}
-	if e.dbURL != "" {
-		if err := dropDatabase(ctx, e.dbURL); err != nil {
-			fmt.Fprintln(os.Stderr, "identity test: drop kratos database:", err)
-		}
-	}
-	if e.dir != "" {
-		os.RemoveAll(e.dir)
-	}
-}
-
-func dropDatabase(ctx context.Context, dsn string) error {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
+	return kratos.P
 }
 
 // countingTransport counts the requests that reach Kratos.

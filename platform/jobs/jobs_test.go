@@ -18,7 +18,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/db"
@@ -31,13 +30,7 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func redisOpt(t *testing.T) asynq.RedisClientOpt {
-	o, err := redis.ParseURL(testkit.Get(t).Config.RedisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
-}
+func redisOpt(t *testing.T) asynq.RedisClientOpt { return testkit.Get(t).AsynqOpt(t) }
 
 var effectsOnce sync.Once
 

@@ -3,20 +3,17 @@ package jobsapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -43,12 +40,10 @@ func asActor(ctx context.Context, header func(string) string, _ tenancy.Tenant) 
 
 func setupWith(t *testing.T, guard httpx.Guard) (*httpx.Server, *jobs.Client) {
 	env := testkit.Get(t)
-	o, _ := redis.ParseURL(env.Config.RedisURL)
-	c := jobs.NewClient(asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}, env.App, nil)
-	t.Cleanup(func() { _ = c.Close() })
+	c := jobstest.Client(t, env.App)
 	mods := module.Set{jobsapi.New(c)}
 	s := httpx.New(httpx.Options{
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tenants: tenancy.NewResolver(env.App, time.Second),
+		Log: testkit.Quiet, Tenants: tenancy.NewResolver(env.App, time.Second),
 		Enablement: module.NewEnablement(env.App, mods, time.Second), Modules: mods, Guard: guard,
 	})
 	s.Finish(nil)

@@ -2,20 +2,17 @@ package notify_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -46,13 +43,9 @@ func (r *mails) of(member uuid.UUID) []string {
 func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
+	client := jobstest.Client(t, env.App)
 	box := &mails{sent: map[uuid.UUID][]string{}}
-	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: quiet})
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
 	client.Register(s.Jobs()...)
 	a := env.NewTenant(t)
 	wants, quietOne := uuid.New(), uuid.New()
@@ -85,12 +78,8 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 	if _, err := s.Notify(ctx, a.ID, uuid.Nil, notify.Notice{Kind: "x", Title: "y", SourceKey: "z"}); err == nil {
 		t.Fatal("a notice without a recipient was accepted")
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: s.Jobs(),
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: 2, Handlers: s.Jobs(),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
 	deadline := time.Now().Add(20 * time.Second)
 	for len(box.of(wants)) == 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)

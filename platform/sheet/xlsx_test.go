@@ -8,15 +8,10 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-func TestXLSXRoundTripsThroughASpreadsheetReader(t *testing.T) {
-	var buf bytes.Buffer
-	x := NewXLSX(&buf, "Customers")
-	rows := [][]string{
-		{"name", "email", "note"},
-		{"李雷", "li@example.com", `<b>&"quoted"</b>`},
-		{"=SUM(A1:A9)", "", "line one\nline two"},
-		{"bad \x01 control", "x", "tab\there"},
-	}
+// writeAndOpen writes rows, closes x and opens what it wrote into buf with a
+// spreadsheet reader, closed when the test ends.
+func writeAndOpen(t *testing.T, x *XLSX, buf *bytes.Buffer, rows ...[]string) *excelize.File {
+	t.Helper()
 	for _, r := range rows {
 		if err := x.WriteRow(r); err != nil {
 			t.Fatal(err)
@@ -29,7 +24,20 @@ func TestXLSXRoundTripsThroughASpreadsheetReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestXLSXRoundTripsThroughASpreadsheetReader(t *testing.T) {
+	var buf bytes.Buffer
+	x := NewXLSX(&buf, "Customers")
+	rows := [][]string{
+		{"name", "email", "note"},
+		{"李雷", "li@example.com", `<b>&"quoted"</b>`},
+		{"=SUM(A1:A9)", "", "line one\nline two"},
+		{"bad \x01 control", "x", "tab\there"},
+	}
+	f := writeAndOpen(t, x, &buf, rows...)
 	got, err := f.GetRows("Customers")
 	if err != nil {
 		t.Fatal(err)
@@ -51,19 +59,7 @@ func TestXLSXRollsOverToANewSheetWithTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.row = MaxRows - 1 // pretend the sheet is nearly full
-	for i := 0; i < 3; i++ {
-		if err := x.WriteRow([]string{fmt.Sprint(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := x.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeAndOpen(t, x, &buf, []string{"0"}, []string{"1"}, []string{"2"})
 	if l := f.GetSheetList(); len(l) != 2 || l[1] != "Data 2" {
 		t.Fatalf("sheets %v", l)
 	}

@@ -23,14 +23,10 @@ package kratostest
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/clientele-crm/clientele/platform/identity"
 )
@@ -44,10 +40,8 @@ var (
 )
 
 type env struct {
-	p     *identity.Process
-	dbURL string
-	dir   string
-	err   error
+	s   *identity.Scratch
+	err error
 }
 
 // Shared returns the test binary's Kratos, starting it on first use. Its database
@@ -57,41 +51,15 @@ func Shared(t testing.TB, databaseURL string) *identity.Process {
 	mu.Lock()
 	defer mu.Unlock()
 	if shared == nil {
-		shared = start(databaseURL)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		shared = &env{}
+		shared.s, shared.err = identity.StartScratch(ctx, databaseURL, UIURL, false)
+		cancel()
 	}
 	if shared.err != nil {
 		t.Fatalf("kratostest: %v", shared.err)
 	}
-	return shared.p
-}
-
-func start(databaseURL string) *env {
-	e := &env{}
-	u, err := url.Parse(databaseURL)
-	if err != nil || strings.TrimPrefix(u.Path, "/") == "" {
-		e.err = fmt.Errorf("database URL names no database")
-		return e
-	}
-	u.Path += "_kratos"
-	e.dbURL = u.String()
-	if e.dir, e.err = os.MkdirTemp("", "clientele-kratos-"); e.err != nil {
-		return e
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bin, err := identity.FindBinary(ctx)
-	if err != nil {
-		e.err = fmt.Errorf("the Kratos binary could not be found or built: %w", err)
-		return e
-	}
-	e.p, e.err = identity.StartKratos(ctx, identity.StartOptions{
-		Binary:      bin,
-		DatabaseURL: e.dbURL,
-		DataDir:     e.dir,
-		UIURL:       UIURL,
-		Dev:         true,
-	})
-	return e
+	return shared.s.P
 }
 
 // Stop ends the shared Kratos, drops its database and removes its files. Call
@@ -106,33 +74,7 @@ func Stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if e.p != nil {
-		if err := e.p.Stop(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "kratostest: stop kratos:", err)
-		}
+	if err := e.s.Close(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "kratostest:", err)
 	}
-	if e.dbURL != "" {
-		if err := dropDatabase(ctx, e.dbURL); err != nil {
-			fmt.Fprintln(os.Stderr, "kratostest: drop kratos database:", err)
-		}
-	}
-	if e.dir != "" {
-		os.RemoveAll(e.dir)
-	}
-}
-
-func dropDatabase(ctx context.Context, dsn string) error {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
 }
