@@ -65,11 +65,7 @@ func (m *Module) eraseRoutes(api huma.API) {
 		Summary: "Erase a person (GDPR/PIPL)", Description: "Hard delete with their timeline and tasks; their personal data in the audit history is anonymised. Needs profiles.erase.",
 		Responses: httpx.Refusals(map[int]string{409: "The customer is a company; only a person can be erased."}),
 	},
-		func(ctx context.Context, in *idIn) (*struct{}, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*struct{}, error) {
 			return nil, m.Erase(ctx, t.ID, in.ID)
-		})
+		}))
 }

@@ -69,25 +69,17 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		Summary: "Create a customer", Description: "A customer whose normalised email or phone exists already gets 409 naming it, unless allow_duplicate=true.",
 		Responses: httpx.Refusals(map[int]string{409: "An email or phone belongs to another customer already (errors names each, the detail links the customer; send allow_duplicate=true to create anyway), or a unique custom value is taken."}),
 	},
-		func(ctx context.Context, in *createIn) (*customerOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *createIn) (*customerOut, error) {
 			c, err := m.CreateCustomer(ctx, t.ID, in.Body, in.AllowDuplicate)
 			if err != nil {
 				return nil, err
 			}
 			return &customerOut{Body: c}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers", Summary: "List and search customers",
 		Description: "Keyset pages (pass next_cursor as cursor); JSON by default, XML or CSV with Accept. Needs profiles.read." + filterGrammar,
 		Parameters:  filterParams()},
-		func(ctx context.Context, in *customerListIn) (*customerListOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *customerListIn) (*customerListOut, error) {
 			f := Filter{Q: in.Q, Lifecycle: splitAll(in.Lifecycle), Tags: splitAll(in.Tag), Kind: in.Kind, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit, Fields: in.filters}
 			for i, l := range f.Lifecycle {
 				if !lifecycles[l] {
@@ -137,24 +129,21 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 				}
 			}
 			out := &customerListOut{}
+			var err error
 			out.Body.Items, out.Body.NextCursor, err = m.ListCustomers(ctx, t.ID, f)
 			return out, err
-		})
+		}))
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
 	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
 		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
-		func(ctx context.Context, in *idIn) (*customerOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
 			c, err := m.GetCustomer(ctx, t.ID, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &customerOut{Body: c}, nil
-		})
+		}))
 	type updateIn struct {
 		ID   uuid.UUID `path:"id"`
 		Body CustomerUpdate
@@ -163,40 +152,28 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write.",
 		Responses:   httpx.Refusals(map[int]string{409: "A unique custom value belongs to another customer."}),
 	},
-		func(ctx context.Context, in *updateIn) (*customerOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *updateIn) (*customerOut, error) {
 			c, err := m.UpdateCustomer(ctx, t.ID, in.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &customerOut{Body: c}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}", DefaultStatus: 204,
 		Summary: "Delete a customer", Description: "Soft delete: POST .../restore brings it back."},
-		func(ctx context.Context, in *idIn) (*struct{}, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			_, err = m.DeleteCustomer(ctx, t.ID, in.ID, false)
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*struct{}, error) {
+			_, err := m.DeleteCustomer(ctx, t.ID, in.ID, false)
 			return nil, err
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer",
 		Description: "Brings a soft-deleted customer back. Needs profiles.write."},
-		func(ctx context.Context, in *idIn) (*customerOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
 			c, err := m.DeleteCustomer(ctx, t.ID, in.ID, true)
 			if err != nil {
 				return nil, err
 			}
 			return &customerOut{Body: c}, nil
-		})
+		}))
 	m.interactionRoutes(api)
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)

@@ -2,8 +2,6 @@ package profiles
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -122,20 +121,12 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	type cur struct {
-		At time.Time `json:"a"`
-		ID uuid.UUID `json:"i"`
-	}
-	var after *cur
-	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		after = &cur{}
-		if err != nil || json.Unmarshal(raw, after) != nil {
-			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
-		}
+	after, err := db.DecodeCursor[db.After](f.Cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	out := []Interaction{}
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := m.lockVisible(ctx, tx, tenant, customer); err != nil {
 			return err
 		}
@@ -157,13 +148,7 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		b, _ := json.Marshal(cur{At: last.OccurredAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
+	out, next := db.NextPage(out, f.Limit, func(i Interaction) db.After { return db.After{At: i.OccurredAt, ID: i.ID} })
 	return out, next, nil
 }
 
@@ -175,17 +160,13 @@ func (m *Module) interactionRoutes(api huma.API) {
 	type interactionOut struct{ Body *Interaction }
 	huma.Register(api, huma.Operation{OperationID: "add-interaction", Method: http.MethodPost, Path: "/customers/{id}/interactions", DefaultStatus: 201,
 		Summary: "Add to a customer's timeline", Description: "The timeline is append-only."},
-		func(ctx context.Context, in *addIn) (*interactionOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *addIn) (*interactionOut, error) {
 			it, err := m.AddInteraction(ctx, t.ID, in.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &interactionOut{Body: it}, nil
-		})
+		}))
 	type timelineIn struct {
 		ID     uuid.UUID `path:"id"`
 		Kind   []string  `query:"kind,explode" doc:"call, email, meeting, visit, note, social, purchase, feedback"`
@@ -203,11 +184,7 @@ func (m *Module) interactionRoutes(api huma.API) {
 	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true}
 	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first",
 		Description: "The customer's calls, emails, meetings, visits, notes, social messages, purchases and feedback, newest first, filtered by kind and time; keyset pages through next_cursor. Needs profiles.read."},
-		func(ctx context.Context, in *timelineIn) (*timelineOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *timelineIn) (*timelineOut, error) {
 			ks := uniq(splitAll(in.Kind), false)
 			for _, k := range ks {
 				if !kinds[k] {
@@ -215,7 +192,8 @@ func (m *Module) interactionRoutes(api huma.API) {
 				}
 			}
 			out := &timelineOut{}
+			var err error
 			out.Body.Items, out.Body.NextCursor, err = m.Timeline(ctx, t.ID, in.ID, InteractionFilter{Kinds: ks, From: in.From, To: in.To, Cursor: in.Cursor, Limit: in.Limit})
 			return out, err
-		})
+		}))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -220,30 +221,22 @@ func (m *Module) massRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "mass-edit-customers", Method: http.MethodPost, Path: "/customers/bulk",
 		Summary:     "Tag, untag, reassign or move many customers at once",
 		Description: "One transaction: every change lands with its audit row, or none does. Ids you cannot see are listed in not_found and left alone."},
-		func(ctx context.Context, in *massIn) (*massOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *massIn) (*massOut, error) {
 			r, err := m.MassEditCustomers(ctx, t.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &massOut{Body: r}, nil
-		})
+		}))
 	type statsOut struct{ Body *Stats }
 	huma.Register(api, huma.Operation{OperationID: "customer-stats", Method: http.MethodGet, Path: "/customers/stats",
 		Summary:     "Counts for the overview: customers by lifecycle, new customers per week, open and overdue tasks",
 		Description: "Counts for the overview, within what the caller may see: customers by lifecycle, new customers per week, open and overdue tasks. Needs profiles.read."},
-		func(ctx context.Context, _ *struct{}) (*statsOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (*statsOut, error) {
 			s, err := m.CustomerStats(ctx, t.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &statsOut{Body: s}, nil
-		})
+		}))
 }

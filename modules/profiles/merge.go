@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -194,17 +195,14 @@ func (m *Module) mergeRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "list-duplicate-customers", Method: http.MethodGet, Path: "/customers/duplicates",
 		Summary:     "Customers sharing an email or phone",
 		Description: "Groups of customers that share a normalised email or phone, largest first, to review before POST .../customers/merge. Needs profiles.read."},
-		func(ctx context.Context, in *struct {
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct {
 			Limit int `query:"limit" minimum:"1" maximum:"200" default:"50"`
 		}) (*dupOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
 			out := &dupOut{}
+			var err error
 			out.Body.Items, err = m.Duplicates(ctx, t.ID, in.Limit)
 			return out, err
-		})
+		}))
 	type mergeIn struct {
 		Body struct {
 			WinnerID uuid.UUID   `json:"winner_id"`
@@ -213,15 +211,11 @@ func (m *Module) mergeRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "merge-customers", Method: http.MethodPost, Path: "/customers/merge",
 		Summary: "Merge duplicates into one customer", Description: "Interactions, tasks, people of a merged company, tags and contacts move to the winner; the winner's values win; the others are soft-deleted."},
-		func(ctx context.Context, in *mergeIn) (*customerOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *mergeIn) (*customerOut, error) {
 			c, err := m.Merge(ctx, t.ID, in.Body.WinnerID, in.Body.LoserIDs)
 			if err != nil {
 				return nil, err
 			}
 			return &customerOut{Body: c}, nil
-		})
+		}))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -102,11 +103,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts",
 		Description: "The caller's own segments and those shared in the company, each with the number of customers it matches now: the saved views of customers (GET .../views?entity=customers). Needs profiles.read."},
-		func(ctx context.Context, _ *struct{}) (*segmentsOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (*segmentsOut, error) {
 			if err := need(ctx, PermRead); err != nil {
 				return nil, err
 			}
@@ -120,15 +117,11 @@ func (m *Module) segmentRoutes(api huma.API) {
 				out.Body.Items[i] = segmentOf(v)
 			}
 			return out, nil
-		})
+		}))
 	type segmentOut struct{ Body Segment }
 	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment",
 		Description: "Saves a customer filter (the query string of GET .../customers, e.g. lifecycle=lead&tags[contains]=vip) under a name, private or shared with the company: a saved view of customers (POST .../views). Needs profiles.read."},
-		func(ctx context.Context, in *struct{ Body newSegment }) (*segmentOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct{ Body newSegment }) (*segmentOut, error) {
 			if err := need(ctx, PermRead); err != nil {
 				return nil, err
 			}
@@ -137,18 +130,14 @@ func (m *Module) segmentRoutes(api huma.API) {
 				return nil, err
 			}
 			return &segmentOut{Body: segmentOf(v)}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "delete-segment", Method: http.MethodDelete, Path: "/segments/{id}", DefaultStatus: 204, Summary: "Delete one of my segments",
 		Description: "Deletes one of the caller's own segments; a shared segment of someone else answers 404."},
-		func(ctx context.Context, in *struct {
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct {
 			ID uuid.UUID `path:"id" doc:"the segment id"`
 		}) (*struct{}, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
 			return nil, m.d.Views.Delete(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 func segmentOf(v views.View) Segment {

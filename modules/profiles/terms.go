@@ -15,34 +15,31 @@ func isCJK(r rune) bool {
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
 }
 
-// nameTerms tokenises a name.
-func nameTerms(name string) []string {
-	set := map[string]bool{}
-	var word []rune
-	var cjk []rune
+// textRuns splits s into its runs, in order: each word of letters and digits
+// goes to word, each run of CJK characters to cjk, and anything else only
+// separates them. The slices are reused after each call.
+func textRuns(s string, word, cjk func(run []rune)) {
+	var w, c []rune
 	flushWord := func() {
-		if len(word) > 0 {
-			set["n:"+string(word)] = true
-			word = word[:0]
+		if len(w) > 0 {
+			word(w)
+			w = w[:0]
 		}
 	}
 	flushCJK := func() {
-		for i, r := range cjk {
-			set["n:"+string(r)] = true
-			if i+1 < len(cjk) {
-				set["n:"+string(cjk[i:i+2])] = true
-			}
+		if len(c) > 0 {
+			cjk(c)
+			c = c[:0]
 		}
-		cjk = cjk[:0]
 	}
-	for _, r := range strings.ToLower(name) {
+	for _, r := range s {
 		switch {
 		case isCJK(r):
 			flushWord()
-			cjk = append(cjk, r)
+			c = append(c, r)
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			flushCJK()
-			word = append(word, r)
+			w = append(w, r)
 		default:
 			flushWord()
 			flushCJK()
@@ -50,6 +47,19 @@ func nameTerms(name string) []string {
 	}
 	flushWord()
 	flushCJK()
+}
+
+// nameTerms tokenises a name.
+func nameTerms(name string) []string {
+	set := map[string]bool{}
+	textRuns(strings.ToLower(name), func(word []rune) { set["n:"+string(word)] = true }, func(cjk []rune) {
+		for i, r := range cjk {
+			set["n:"+string(r)] = true
+			if i+1 < len(cjk) {
+				set["n:"+string(cjk[i:i+2])] = true
+			}
+		}
+	})
 	out := make([]string, 0, len(set))
 	for t := range set {
 		if len(t) <= 200 {
@@ -183,41 +193,18 @@ func searchPlan(q string) [][]termCond {
 		return [][]termCond{{{prefix: "p:" + digits}}}
 	}
 	var groups [][]termCond
-	var word []rune
-	flushWord := func() {
-		if len(word) > 0 {
-			w := string(word)
-			groups = append(groups, []termCond{{prefix: "n:" + w}, {prefix: "e:" + w}})
-			word = word[:0]
-		}
-	}
-	var cjk []rune
-	flushCJK := func() {
-		switch {
-		case len(cjk) == 1:
+	textRuns(q, func(word []rune) {
+		w := string(word)
+		groups = append(groups, []termCond{{prefix: "n:" + w}, {prefix: "e:" + w}})
+	}, func(cjk []rune) {
+		if len(cjk) == 1 {
 			groups = append(groups, []termCond{{exact: "n:" + string(cjk)}})
-		case len(cjk) > 1:
-			for i := 0; i+1 < len(cjk); i++ {
-				groups = append(groups, []termCond{{exact: "n:" + string(cjk[i:i+2])}})
-			}
+			return
 		}
-		cjk = cjk[:0]
-	}
-	for _, r := range q {
-		switch {
-		case isCJK(r):
-			flushWord()
-			cjk = append(cjk, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			flushCJK()
-			word = append(word, r)
-		default:
-			flushWord()
-			flushCJK()
+		for i := 0; i+1 < len(cjk); i++ {
+			groups = append(groups, []termCond{{exact: "n:" + string(cjk[i:i+2])}})
 		}
-	}
-	flushWord()
-	flushCJK()
+	})
 	if len(groups) > 8 {
 		groups = groups[:8]
 	}

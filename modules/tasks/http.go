@@ -21,20 +21,15 @@ func (m *Module) APITags() []*huma.Tag {
 
 // Routes registers the task operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
-	type taskOut struct{ Body *Task }
 	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", DefaultStatus: 201, Summary: "Create a follow-up task",
 		Description: "A follow-up task, optionally about a record (entity and record_id, or customer_id for a customer), due at a time, assigned to a member (the caller by default); the assignee is reminded at remind_at. Needs tasks.write, and that you may see the record."},
-		func(ctx context.Context, in *struct{ Body TaskInput }) (*taskOut, error) {
-			tn, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body TaskInput }) (*taskOut, error) {
 			t, err := m.CreateTask(ctx, tn.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &taskOut{Body: t}, nil
-		})
+		}))
 	type listTasksIn struct {
 		Assignee string `query:"assignee" doc:"a member id, or me (default)"`
 		Status   string `query:"status" enum:"open,done,canceled," default:"open"`
@@ -50,11 +45,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Summary: "List tasks, soonest due first",
 		Description: "Open tasks by default, soonest due first: the caller's own, or another member's (assignee), optionally only those about one record. Needs tasks.read."},
-		func(ctx context.Context, in *listTasksIn) (*tasksOut, error) {
-			tn, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *listTasksIn) (*tasksOut, error) {
 			f := TaskFilter{Status: in.Status, Limit: in.Limit}
 			if in.Assignee != "" && in.Assignee != "me" {
 				id, perr := uuid.Parse(in.Assignee)
@@ -89,7 +80,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			out := &tasksOut{}
 			out.Body.Items = items
 			return out, nil
-		})
+		}))
 	type taskIDIn struct {
 		ID uuid.UUID `path:"id"`
 	}
@@ -97,24 +88,12 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		Description: "Marks an open task done; a task that is done or canceled answers 409. Needs tasks.write.",
 		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
 	},
-		func(ctx context.Context, in *taskIDIn) (*taskOut, error) {
-			tn, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			t, err := m.ChangeTask(ctx, tn.ID, in.ID, func(t *Task) error {
-				if t.Status != "open" {
-					return errs.E(errs.Conflict, "This task is already %s.", t.Status)
-				}
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *taskIDIn) (*taskOut, error) {
+			return m.changeOpen(ctx, tn, in.ID, func(t *Task) {
 				now := time.Now().UTC()
 				t.Status, t.CompletedAt = "done", &now
-				return nil
 			})
-			if err != nil {
-				return nil, err
-			}
-			return &taskOut{Body: t}, nil
-		})
+		}))
 	type snoozeIn struct {
 		ID   uuid.UUID `path:"id"`
 		Body struct {
@@ -125,25 +104,30 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		Description: "Moves an open task's reminder later, so it comes again then. Needs tasks.write.",
 		Responses:   httpx.Refusals(map[int]string{409: "The task is done or canceled already."}),
 	},
-		func(ctx context.Context, in *snoozeIn) (*taskOut, error) {
-			tn, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *snoozeIn) (*taskOut, error) {
 			if !in.Body.Until.After(time.Now()) {
 				return nil, errs.Field("body.until", "must be in the future")
 			}
-			t, err := m.ChangeTask(ctx, tn.ID, in.ID, func(t *Task) error {
-				if t.Status != "open" {
-					return errs.E(errs.Conflict, "This task is already %s.", t.Status)
-				}
+			return m.changeOpen(ctx, tn, in.ID, func(t *Task) {
 				u := in.Body.Until.UTC()
 				t.RemindAt = &u
-				return nil
 			})
-			if err != nil {
-				return nil, err
-			}
-			return &taskOut{Body: t}, nil
-		})
+		}))
+}
+
+type taskOut struct{ Body *Task }
+
+// changeOpen applies change to an open task; a task done or canceled answers 409.
+func (m *Module) changeOpen(ctx context.Context, tn tenancy.Tenant, id uuid.UUID, change func(t *Task)) (*taskOut, error) {
+	t, err := m.ChangeTask(ctx, tn.ID, id, func(t *Task) error {
+		if t.Status != "open" {
+			return errs.E(errs.Conflict, "This task is already %s.", t.Status)
+		}
+		change(t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &taskOut{Body: t}, nil
 }

@@ -2,14 +2,13 @@ package fields
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 )
 
@@ -208,23 +207,10 @@ type Cursor struct {
 }
 
 // Encode is the cursor as lists hand it out.
-func (c Cursor) Encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c Cursor) Encode() string { return db.EncodeCursor(c) }
 
 // DecodeCursor reads a cursor a list handed out; "" is the first page (nil).
-func DecodeCursor(s string) (*Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	c := &Cursor{}
-	if err != nil || json.Unmarshal(raw, c) != nil {
-		return nil, errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
-	}
-	return c, nil
-}
+func DecodeCursor(s string) (*Cursor, error) { return db.DecodeCursor[Cursor](s) }
 
 // SortedPage asks for one page of records sorted by a custom field.
 type SortedPage struct {

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -214,11 +213,6 @@ type ListFilter struct {
 	RequestedBy *uuid.UUID
 }
 
-type cursor struct {
-	At time.Time `json:"a"`
-	ID uuid.UUID `json:"i"`
-}
-
 // List returns the tenant's jobs newest first (created_at, then id, descending),
 // without payload and checkpoint, and the opaque cursor of the next page ("" on
 // the last page).
@@ -229,16 +223,15 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	case f.Limit > 200:
 		f.Limit = 200
 	}
-	var after *cursor
-	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		after = &cursor{}
-		if err != nil || json.Unmarshal(raw, after) != nil || after.ID == uuid.Nil {
-			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
-		}
+	after, err := db.DecodeCursor[db.After](f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if after != nil && after.ID == uuid.Nil {
+		return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
 	}
 	var out []Job
-	err := db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model(&out).ExcludeColumn("payload", "checkpoint").
 			Where("tenant_id = ?", tenant).OrderExpr("created_at DESC, id DESC").Limit(f.Limit + 1)
 		if f.Type != "" {
@@ -258,13 +251,7 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	if err != nil {
 		return nil, "", db.Classify(err, "job")
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		b, _ := json.Marshal(cursor{At: last.CreatedAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
+	out, next := db.NextPage(out, f.Limit, func(j Job) db.After { return db.After{At: j.CreatedAt, ID: j.ID} })
 	return out, next, nil
 }
 

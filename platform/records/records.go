@@ -131,15 +131,7 @@ func (r *Registry) Removed(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ent
 	if r == nil || len(ids) == 0 {
 		return nil
 	}
-	r.mu.RLock()
-	deps := r.deps
-	r.mu.RUnlock()
-	for _, d := range deps {
-		if err := d.RecordsRemoved(ctx, tx, tenant, entity, ids); err != nil {
-			return fmt.Errorf("records: removed %s: %w", entity, err)
-		}
-	}
-	return nil
+	return r.tell("removed "+entity, func(d Dependent) error { return d.RecordsRemoved(ctx, tx, tenant, entity, ids) })
 }
 
 // Merged tells every dependent that records from were merged into into. The
@@ -148,12 +140,18 @@ func (r *Registry) Merged(ctx context.Context, tx bun.Tx, tenant uuid.UUID, enti
 	if r == nil || len(from) == 0 {
 		return nil
 	}
+	return r.tell("merged "+entity, func(d Dependent) error { return d.RecordsMerged(ctx, tx, tenant, entity, from, into) })
+}
+
+// tell calls fn for every dependent in turn and stops at the first error,
+// which it wraps with what happened.
+func (r *Registry) tell(what string, fn func(Dependent) error) error {
 	r.mu.RLock()
 	deps := r.deps
 	r.mu.RUnlock()
 	for _, d := range deps {
-		if err := d.RecordsMerged(ctx, tx, tenant, entity, from, into); err != nil {
-			return fmt.Errorf("records: merged %s: %w", entity, err)
+		if err := fn(d); err != nil {
+			return fmt.Errorf("records: %s: %w", what, err)
 		}
 	}
 	return nil

@@ -307,33 +307,25 @@ func (e *Engine) exportRoutes(api huma.API, r fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "create-export", Method: http.MethodPost, Path: "/exports", DefaultStatus: 202,
 		Summary:     "Export customers, purchases or another entity to CSV or XLSX",
 		Description: "Runs in the background on the bulk queue. Follow it at GET .../exports/{id}; download at GET .../exports/{id}/download. Sensitive fields are masked unless you hold pii.read; cells that would run as formulas are neutralised. Needs the entity's read permission (profiles.read for customers and purchases)."},
-		func(ctx context.Context, in *exportIn) (*exportOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *exportIn) (*exportOut, error) {
 			v, err := e.StartExport(ctx, t, in.Body.Entity, ExportRequest{Filter: cmp.Or(in.Body.Filter, in.Body.Query), SegmentID: in.Body.SegmentID}, in.Body.Fields, in.Body.Format)
 			if err != nil {
 				return nil, err
 			}
 			return &exportOut{Body: v}, nil
-		})
+		}))
 	type exportGetIn struct {
 		ID uuid.UUID `path:"id" doc:"the export id"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "get-export", Method: http.MethodGet, Path: "/exports/{id}", Summary: "An export's progress and download link",
 		Description: "Progress while the export runs; once it has succeeded, the row count, the download link (GET .../exports/{id}/download, a stream of the file) and when the file expires. Needs the entity's read permission."},
-		func(ctx context.Context, in *exportGetIn) (*exportOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *exportGetIn) (*exportOut, error) {
 			j, _, err := e.exportFor(ctx, t.ID, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &exportOut{Body: e.exportView(t.Slug, j)}, nil
-		})
+		}))
 	r.Get("/exports/:id/download", e.download)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -86,69 +87,50 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-views", Method: http.MethodGet, Path: "/views", Summary: "My saved views and shared ones, with live counts",
 		Description: "The caller's own views and those shared in the company, of one list (entity=customers) or of every list the caller may read, each with the number of records it matches now. Needs the list's read permission."},
-		func(ctx context.Context, in *struct {
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct {
 			Entity string `query:"entity" maxLength:"64" doc:"only the views of this list, e.g. customers"`
 		}) (*listOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
 			out := &listOut{}
+			var err error
 			out.Body.Items, err = m.svc.List(ctx, t.ID, in.Entity, true)
 			return out, err
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "create-view", Method: http.MethodPost, Path: "/views", DefaultStatus: http.StatusCreated, Summary: "Save a view of a list",
 		Description: "Saves a list's filter (its query string, e.g. lifecycle=lead&tags[contains]=vip), sort and columns under a name, private or shared with the company. Needs the list's read permission."},
-		func(ctx context.Context, in *struct{ Body NewView }) (*viewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct{ Body NewView }) (*viewOut, error) {
 			v, err := m.svc.Create(ctx, t.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &viewOut{Body: v}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "get-view", Method: http.MethodGet, Path: "/views/{id}", Summary: "One saved view, with its live count",
 		Description: "A view the caller owns or one shared in the company; any other answers 404."},
-		func(ctx context.Context, in *idIn) (*viewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*viewOut, error) {
 			v, err := m.svc.Get(ctx, t.ID, "", in.ID)
 			if err != nil {
 				return nil, err
 			}
 			m.svc.count(ctx, t.ID, &v)
 			return &viewOut{Body: v}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "update-view", Method: http.MethodPatch, Path: "/views/{id}", Summary: "Change one of my saved views",
 		Description: "Renames, shares or unshares one of the caller's own views, or changes its filter, sort or columns; a view of someone else answers 404."},
-		func(ctx context.Context, in *struct {
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct {
 			ID   uuid.UUID `path:"id" doc:"the view id"`
 			Body Patch
 		}) (*viewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
 			v, err := m.svc.Update(ctx, t.ID, in.ID, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &viewOut{Body: v}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "delete-view", Method: http.MethodDelete, Path: "/views/{id}", DefaultStatus: http.StatusNoContent, Summary: "Delete one of my saved views",
 		Description: "Deletes one of the caller's own views; a view of someone else, shared or not, answers 404."},
-		func(ctx context.Context, in *idIn) (*struct{}, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*struct{}, error) {
 			return nil, m.svc.Delete(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 // SchemaName implements httpx.SchemaNamer.
