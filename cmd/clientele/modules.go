@@ -13,12 +13,14 @@ import (
 	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/transfer"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // buildModules is the one place modules are listed. Order is the order their
 // routes and jobs are registered. The transfer engine comes last: it imports
 // and exports the entities the others hand it.
 func buildModules(d *deps) (module.Set, error) {
+	saved := views.New(views.Deps{DB: d.db, Log: d.log})
 	// Records links modules' rows to other modules' records (tasks about a
 	// customer); it is filled below, once every module exists.
 	reg := records.NewRegistry()
@@ -27,13 +29,21 @@ func buildModules(d *deps) (module.Set, error) {
 	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
+		views.NewModule(saved),
 		notify.NewModule(notices),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Records: reg, Tasks: followUps, Log: d.log}),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log}),
 		followUps,
 	}
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}
+	// The entities the modules declare get custom fields and saved views.
+	entities, err := set.Entities()
+	if err != nil {
+		return nil, err
+	}
+	d.fields.SetEntities(entities)
+	saved.SetEntities(entities)
 	adapters, err := transfer.Collect(set)
 	if err != nil {
 		return nil, err

@@ -154,16 +154,14 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		if err := writeSideRows(ctx, tx, w); err != nil {
 			return err
 		}
-		if m.d.Fields != nil {
-			// The losers' unique values move to the winner with the rest.
-			for _, l := range losers {
-				if err := m.d.Fields.DeleteIndex(ctx, tx, tenant, EntityCustomers, l); err != nil {
-					return err
-				}
-			}
-			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, winner, w.Custom); err != nil {
+		// The losers' unique values move to the winner with the rest.
+		for _, l := range losers {
+			if err := m.custom.DeleteIndex(ctx, tx, tenant, l); err != nil {
 				return err
 			}
+		}
+		if err := m.custom.WriteIndex(ctx, tx, tenant, winner, w.Custom); err != nil {
+			return err
 		}
 		ls := make([]string, len(losers))
 		for i, l := range losers {

@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/records"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // Permissions of the module.
@@ -29,6 +30,7 @@ type Deps struct {
 	Events  *events.Bus
 	Members authz.Directory // checks owners; nil skips the check (tests)
 	Fields  *fields.Service // custom fields of customers; nil: none
+	Views   *views.Service  // saved views (segments) of customers; nil: none
 	// Records is told, in the same transaction, when customers are erased or
 	// merged, so what other modules keep about them (tasks) follows; nil: none.
 	Records *records.Registry
@@ -40,7 +42,8 @@ type Deps struct {
 
 // Module is the profiles module.
 type Module struct {
-	d Deps
+	d      Deps
+	custom *fields.Binding // customers' custom fields; nil without the fields service
 }
 
 // New builds the module.
@@ -48,7 +51,7 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d}
+	return &Module{d: d, custom: d.Fields.Bind(EntityCustomers)}
 }
 
 // Name is the route prefix and namespace.
@@ -62,7 +65,7 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See customers", LabelZH: "查看客户"},
 		{Key: PermWrite, Label: "Create and change customers", LabelZH: "创建和修改客户"},
-		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）"},
+		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）", AdminOnly: true},
 	}
 }
 

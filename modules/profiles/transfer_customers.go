@@ -57,7 +57,7 @@ func (a customerAdapter) BulkTables() []string {
 func (a customerAdapter) Targets(ctx context.Context, tx bun.IDB, tenant uuid.UUID) ([]transfer.Target, error) {
 	var out []transfer.Target
 	if a.m.d.Fields != nil {
-		defs, err := a.m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		defs, err := a.m.custom.Definitions(ctx, tx, tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +189,7 @@ func (m *Module) importPlan(ctx context.Context, tx bun.IDB, tenant uuid.UUID, c
 		return nil, errs.Field("body.mode", "use create, update or upsert")
 	}
 	if m.d.Fields != nil {
-		defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		defs, err := m.custom.Definitions(ctx, tx, tenant)
 		if err != nil {
 			return nil, err
 		}
