@@ -147,6 +147,10 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 		if err != nil || d.LabelEN != lbl || len(d.Options) != 3 {
 			t.Errorf("update: %+v %v", d, err)
 		}
+		return nil
+	})
+	// Audit rows travel with COMMIT (db.Defer): count them once committed.
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM audit_log WHERE entity = 'field'").Scan(&n); err != nil {
 			return err
