@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 )
@@ -89,6 +90,11 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	if err := validType(s.Type); err != nil {
 		return nil, errs.InternalErr(err)
 	}
+	a := authz.ActorFrom(ctx)
+	if a.Kind == authz.ActorNone {
+		return nil, errs.InternalErr(fmt.Errorf("jobs: %s enqueued with no actor; pass the requester's context, or authz.AsSystem for work nobody asked for", s.Type))
+	}
+	snap := a.Snapshot()
 	c.mu.RLock()
 	h, known := c.handlers[s.Type]
 	c.mu.RUnlock()
@@ -120,7 +126,7 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	}
 	j := &Job{
 		TenantID: tenant, ID: uuid.New(), Type: s.Type, Queue: s.Queue, Status: StatusQueued,
-		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy,
+		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy, Actor: &snap,
 	}
 	if s.RunAt.IsZero() {
 		j.RunAt = time.Now().UTC()

@@ -388,16 +388,12 @@ func (e *Engine) download(c *fiber.Ctx) error {
 		return errs.InternalErr(err)
 	}
 	if time.Now().After(res.ExpiresAt) {
-		ee := errs.E(errs.NotFound, "This export expired on %s; start a new one.", res.ExpiresAt.Format("2006-01-02"))
-		ee.Status = http.StatusGone
-		return ee
+		return errs.E(errs.Gone, "This export expired on %s; start a new one.", res.ExpiresAt.Format("2006-01-02"))
 	}
 	rd, err := e.d.Blobs.NewReader(ctx, res.Key, nil)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
-			ee := errs.E(errs.NotFound, "This export's file is gone; start a new one.")
-			ee.Status = http.StatusGone
-			return ee
+			return errs.E(errs.Gone, "This export's file is gone; start a new one.")
 		}
 		return errs.InternalErr(err)
 	}

@@ -1,0 +1,36 @@
+package tenancy
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+)
+
+// Require is the start of a tenant operation: the tenant of the request, once the
+// actor is known to hold perm ("" checks nothing beyond the tenant).
+func Require(ctx context.Context, perm string) (Tenant, error) {
+	t, err := MustFrom(ctx)
+	if err != nil {
+		return t, err
+	}
+	if perm != "" {
+		if err := authz.Require(ctx, perm); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// Tx is the one way to open a tenant transaction guarded by a permission: it
+// checks perm as Require does, then runs fn in db.InTenant for the request's
+// tenant (joining a transaction ctx already carries for it).
+func Tx(ctx context.Context, d *bun.DB, perm string, fn func(ctx context.Context, tx bun.Tx, t Tenant) error) error {
+	t, err := Require(ctx, perm)
+	if err != nil {
+		return err
+	}
+	return db.InTenant(ctx, d, t.ID, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx, t) })
+}
