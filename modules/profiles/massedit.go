@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -37,7 +38,7 @@ type MassEditResult struct {
 // MassEditCustomers applies e to every visible customer in one transaction:
 // either every change (with its audit row and event) lands, or none does.
 func (m *Module) MassEditCustomers(ctx context.Context, tenant uuid.UUID, e MassEdit) (*MassEditResult, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	if len(e.AddTags) == 0 && len(e.RemoveTags) == 0 && e.OwnerID == nil && e.Lifecycle == "" {
@@ -113,7 +114,7 @@ func (m *Module) MassEditCustomers(ctx context.Context, tenant uuid.UUID, e Mass
 			}
 			if next.Lifecycle != before.Lifecycle {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
-					tenant, next.ID, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
+					tenant, next.ID, before.Lifecycle, next.Lifecycle, authz.RequesterID(ctx)); err != nil {
 					return err
 				}
 			}
@@ -166,7 +167,7 @@ type WeekCount struct {
 
 // CustomerStats counts what the actor may see.
 func (m *Module) CustomerStats(ctx context.Context, tenant uuid.UUID) (*Stats, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	s := &Stats{ByLifecycle: []LifecycleCount{}, CreatedByWeek: []WeekCount{}}
@@ -201,7 +202,7 @@ func (m *Module) CustomerStats(ctx context.Context, tenant uuid.UUID) (*Stats, e
 			w := monday.AddDate(0, 0, -7*i).Format("2006-01-02")
 			s.CreatedByWeek = append(s.CreatedByWeek, WeekCount{Week: w, Count: got[w]})
 		}
-		a := actorID(ctx)
+		a := authz.RequesterID(ctx)
 		tq := tx.NewSelect().TableExpr("tasks AS t").ColumnExpr("count(*) FILTER (WHERE true), count(*) FILTER (WHERE t.due_at < now())").
 			Where("t.tenant_id = ? AND t.status = 'open'", tenant)
 		if a != nil {

@@ -103,7 +103,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			out := &segmentsOut{}
@@ -134,7 +134,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			f, err := filterFromQuery(in.Body.Query)

@@ -3,8 +3,6 @@ package profiles
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,14 +17,8 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/page"
 )
-
-func need(ctx context.Context, perm string) error {
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
-	}
-	return nil
-}
 
 // visible restricts q to the customers the actor's scope lets them see: all,
 // those owned by the actor's teammates (team), or the actor's own (own). It is
@@ -123,7 +115,7 @@ func duplicateError(in CustomerInput, clashes []contactClash) error {
 // CreateCustomer validates and stores a customer, with its search terms, an audit
 // row and a customer.created event, in one transaction.
 func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in CustomerInput, allowDuplicate bool) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: in.Kind, Name: in.Name, CompanyID: in.CompanyID, Emails: in.Emails,
@@ -176,7 +168,7 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
-			tenant, c.ID, c.Lifecycle, actorID(ctx)); err != nil {
+			tenant, c.ID, c.Lifecycle, authz.RequesterID(ctx)); err != nil {
 			return err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c, Sensitive: m.sensitive(ctx, tx, tenant)}); err != nil {
@@ -238,18 +230,8 @@ func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...
 	return nil
 }
 
-func actorID(ctx context.Context) *uuid.UUID {
-	a := authz.ActorFrom(ctx)
-	if a.ID == uuid.Nil {
-		return nil
-	}
-	return &a.ID
-}
-
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
-	if m.d.Events != nil {
-		m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
-	}
+	m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 }
 
 // checkMember refuses an owner or assignee who is not a member of the tenant.
@@ -281,7 +263,7 @@ func (m *Module) checkCompany(ctx context.Context, tx bun.Tx, c *Customer) error
 
 // GetCustomer returns a live customer the actor may see.
 func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Customer, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -300,7 +282,7 @@ func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Custom
 
 // UpdateCustomer applies the changes, records lifecycle history, audit and event.
 func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u CustomerUpdate) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -382,7 +364,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		}
 		if next.Lifecycle != before.Lifecycle {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
-				tenant, id, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
+				tenant, id, before.Lifecycle, next.Lifecycle, authz.RequesterID(ctx)); err != nil {
 				return err
 			}
 		}
@@ -401,7 +383,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 
 // DeleteCustomer soft-deletes; RestoreCustomer undoes it.
 func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, restore bool) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -559,7 +541,7 @@ func (m *Module) applyCustom(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 
 // ListCustomers returns one keyset page and the next cursor.
 func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) ([]Customer, string, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
@@ -572,10 +554,9 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var after *cursorT
 	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
 		after = &cursorT{}
-		if err != nil || json.Unmarshal(raw, after) != nil {
-			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
 		}
 	}
 	if strings.HasPrefix(sortKey, "custom.") {
@@ -677,8 +658,7 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		case "name":
 			v = strings.ToLower(last.Name)
 		}
-		b, _ := json.Marshal(cursorT{V: v, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
+		next = page.Encode(cursorT{V: v, ID: last.ID})
 	}
 	if out == nil {
 		out = []Customer{}
@@ -774,8 +754,7 @@ func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, k
 			c.P, c.V = "n", ""
 		}
 		out = out[:f.Limit]
-		b, _ := json.Marshal(c)
-		next = base64.RawURLEncoding.EncodeToString(b)
+		next = page.Encode(c)
 	}
 	if out == nil {
 		out = []Customer{}

@@ -66,11 +66,11 @@ type remindPayload struct {
 
 // CreateTask stores a task and schedules its reminder in the same transaction.
 func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput) (*Task, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	t := &Task{TenantID: tenant, ID: uuid.New(), Title: strings.TrimSpace(in.Title), Notes: in.Notes, CustomerID: in.CustomerID,
-		Status: "open", DueAt: in.DueAt, RemindAt: in.RemindAt, CreatedBy: actorID(ctx)}
+		Status: "open", DueAt: in.DueAt, RemindAt: in.RemindAt, CreatedBy: authz.RequesterID(ctx)}
 	if in.AssigneeID != nil {
 		t.AssigneeID = *in.AssigneeID
 	} else if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
@@ -165,7 +165,7 @@ func (m *Module) deliverReminder(ctx context.Context, tx bun.Tx, j *jobs.Job) er
 // ChangeTask completes, snoozes or edits a task; a new remind_at schedules a new
 // reminder and the old one becomes stale.
 func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply func(t *Task) error) (*Task, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	t := &Task{}
@@ -249,7 +249,7 @@ func (m *Module) taskRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			out := &tasksOut{}

@@ -96,6 +96,15 @@ func Require(ctx context.Context, perm string) error {
 	return nil
 }
 
+// RequesterID is who acts in ctx, for created_by columns: nil for the system and
+// for nobody.
+func RequesterID(ctx context.Context) *uuid.UUID {
+	if a := ActorFrom(ctx); a.ID != uuid.Nil {
+		return &a.ID
+	}
+	return nil
+}
+
 // Visibility is the scope that decides which records the actor sees. An API key
 // owns no records, so it sees everything its role may read; the system sees all.
 func (a Actor) Visibility() Scope {

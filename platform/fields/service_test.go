@@ -160,7 +160,7 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 	// Writes need fields.manage.
 	m := NewModule(s)
 	vctx := tenancy.With(authz.WithActor(ctx, authz.Actor{Kind: authz.ActorUser, ID: uuid.New(), Permissions: map[string]bool{}}), tenancy.Tenant{ID: tn.ID, Slug: tn.Slug})
-	err = m.tenantTx(vctx, PermManage, func(context.Context, bun.Tx, tenancy.Tenant) error { return nil })
+	err = tenancy.Tx(vctx, m.svc.deps.DB, PermManage, func(context.Context, bun.Tx, tenancy.Tenant) error { return nil })
 	if !errs.Is(err, errs.Forbidden) {
 		t.Fatalf("without fields.manage: %v", err)
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/page"
 )
 
 // pushTimeout bounds the Redis half of an Enqueue, which runs after the caller's
@@ -220,11 +220,6 @@ type ListFilter struct {
 	RequestedBy *uuid.UUID
 }
 
-type cursor struct {
-	At time.Time `json:"a"`
-	ID uuid.UUID `json:"i"`
-}
-
 // List returns the tenant's jobs newest first (created_at, then id, descending),
 // without payload and checkpoint, and the opaque cursor of the next page ("" on
 // the last page).
@@ -235,11 +230,13 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	case f.Limit > 200:
 		f.Limit = 200
 	}
-	var after *cursor
+	var after *page.After
 	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		after = &cursor{}
-		if err != nil || json.Unmarshal(raw, after) != nil || after.ID == uuid.Nil {
+		after = &page.After{}
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
+		}
+		if after.ID == uuid.Nil {
 			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
 		}
 	}
@@ -264,13 +261,7 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	if err != nil {
 		return nil, "", db.Classify(err, "job")
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		b, _ := json.Marshal(cursor{At: last.CreatedAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
+	out, next := page.Cut(out, f.Limit, func(last Job) any { return page.After{At: last.CreatedAt, ID: last.ID} })
 	return out, next, nil
 }
 

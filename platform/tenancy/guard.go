@@ -7,14 +7,19 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
 )
 
 // Require is the start of a tenant operation: the tenant of the request, once the
-// actor is known to hold perm ("" checks nothing beyond the tenant).
+// actor is known to hold perm. With perm "" any actor may go on, but nobody (a
+// context with no actor) never does.
 func Require(ctx context.Context, perm string) (Tenant, error) {
 	t, err := MustFrom(ctx)
 	if err != nil {
 		return t, err
+	}
+	if perm == "" && authz.ActorFrom(ctx).Kind == authz.ActorNone {
+		return t, errs.E(errs.Forbidden, "This needs a signed-in member or an API key of this company.")
 	}
 	if perm != "" {
 		if err := authz.Require(ctx, perm); err != nil {

@@ -344,7 +344,7 @@ func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity strin
 		return nil, err
 	}
 	read, _ := ad.Permissions()
-	if err := need(ctx, read); err != nil {
+	if err := authz.Require(ctx, read); err != nil {
 		return nil, err
 	}
 	query, err := ad.ExportQuery(ctx, t.ID, req)
@@ -357,7 +357,7 @@ func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity strin
 	}
 	a := authz.ActorFrom(ctx)
 	snap := a.Snapshot()
-	j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: actorID(ctx),
+	j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: authz.RequesterID(ctx),
 		Payload: exportPayload{Entity: ad.Entity(), Query: query, Fields: cols, Format: format, As: &snap,
 			Requester: a.ID, Scope: string(a.Visibility()), PII: a.Can(fields.PermPIIRead)}})
 	if err != nil {
@@ -421,7 +421,7 @@ func (e *Engine) exportFor(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job
 		return nil, p, aerr
 	}
 	read, _ := ad.Permissions()
-	if err := need(ctx, read); err != nil {
+	if err := authz.Require(ctx, read); err != nil {
 		return nil, p, err
 	}
 	if !isExport || !jobs.MayAccess(authz.ActorFrom(ctx), j.CreatedBy) {
