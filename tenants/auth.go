@@ -158,9 +158,24 @@ type memberRow struct {
 	Teammates   []string `bun:"teammates,array"`
 }
 
-// memberActor loads a member's role and grants fresh on every request, so role
-// changes and custom role grants take effect at once.
+// memberActor resolves a member's role and grants. It answers from memory while
+// nothing in the tenant's access has changed (see actorCache); a change made on
+// any replica reaches every replica's cache through the invalidation bus, so
+// role changes and custom role grants take effect at once.
 func (s *Service) memberActor(ctx context.Context, tenant, identity uuid.UUID) (authz.Actor, error) {
+	a, tk, ok := s.actors.get(tenant, identity)
+	if ok {
+		return a, nil
+	}
+	a, err := s.loadMemberActor(ctx, tenant, identity)
+	if err == nil {
+		s.actors.put(tenant, identity, a, tk)
+	}
+	return a, err
+}
+
+// loadMemberActor reads a member's role, grants, teams and teammates.
+func (s *Service) loadMemberActor(ctx context.Context, tenant, identity uuid.UUID) (authz.Actor, error) {
 	var m memberRow
 	// One statement: the function sets the tenant for its own transaction and reads
 	// under RLS as the app role.

@@ -13,7 +13,7 @@ import (
 // nobody hands out, or acts on, more than they hold.
 func TestGrantsNeverExceedTheGranter(t *testing.T) {
 	catalogue := append(OwnPermissions(), authz.Permission{Key: "profiles.read"}, authz.Permission{Key: "profiles.write"},
-		authz.Permission{Key: "profiles.erase"}, authz.Permission{Key: "jobs.manage"})
+		authz.Permission{Key: "profiles.erase", AdminOnly: true}, authz.Permission{Key: "jobs.manage", AdminOnly: true})
 	roles := builtInRoles(catalogue)
 	actor := func(r Role) authz.Actor {
 		return authz.Actor{ID: uuid.New(), Kind: authz.ActorUser, Role: r.Key, Permissions: permSet(r.Permissions), Scope: r.Scope}
@@ -68,7 +68,8 @@ func TestGrantsNeverExceedTheGranter(t *testing.T) {
 			t.Errorf("%s: %v, want allowed=%v", tc.name, err, tc.allowed)
 		}
 	}
-	// The built-in roles: erase and jobs.manage are for owners and admins only.
+	// The built-in roles: what a module declares admin-only (erase, jobs.manage)
+	// is for owners and admins only.
 	for _, r := range []string{RoleManager, RoleAgent, RoleViewer} {
 		for _, p := range roles[r].Permissions {
 			if p == "profiles.erase" || p == "jobs.manage" {

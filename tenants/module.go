@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/breaker"
+	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
@@ -74,6 +76,11 @@ type Deps struct {
 	Modules    module.Set // every wired module, for the permission catalogue and provisioning
 	Limits     Limits
 	Log        *slog.Logger
+	// Bus carries access changes to every replica's in-memory cache; nil
+	// disables the cache (every request reads its access from the database).
+	Bus *invalidate.Bus
+	// Registry receives the cache's metrics; nil registers none.
+	Registry prometheus.Registerer
 }
 
 // Service holds the package's state.
@@ -83,6 +90,7 @@ type Service struct {
 	builtIn   map[string]Role
 	me        meCache
 	local     breaker.LocalCounts // rate limits while Redis is unavailable
+	actors    *actorCache
 }
 
 // meCache keeps each identity's company list for a moment: the web app asks for
@@ -146,6 +154,7 @@ func New(d Deps) *Service {
 		d.Limits.InviteTTL = 7 * 24 * time.Hour
 	}
 	s := &Service{d: d}
+	s.actors = newActorCache(d.Bus, d.Registry)
 	s.catalogue = append(OwnPermissions(), d.Modules.AllPermissions()...)
 	s.builtIn = builtInRoles(s.catalogue)
 	return s

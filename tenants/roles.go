@@ -42,7 +42,6 @@ func OwnPermissions() []authz.Permission {
 // person for good is a data controller's decision, not a daily task.
 var adminOnly = map[string]bool{
 	PermMembersManage: true, PermRolesManage: true, PermAPIKeysManage: true, PermSettingsManage: true,
-	"fields.manage": true, "jobs.manage": true, "profiles.erase": true,
 }
 
 // Role is a built-in or custom role with its grants.
@@ -64,7 +63,7 @@ func builtInRoles(catalogue []authz.Permission) map[string]Role {
 	var all, manager, agent, viewer []string
 	for _, p := range catalogue {
 		all = append(all, p.Key)
-		if adminOnly[p.Key] {
+		if adminOnly[p.Key] || p.AdminOnly {
 			continue
 		}
 		manager = append(manager, p.Key)

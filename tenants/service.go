@@ -70,6 +70,7 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 	}
 	id := uuid.New()
 	err := db.InTenant(ctx, s.d.DB, id, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, id)
 		if _, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, slug, name) VALUES (?, ?, ?)", id, slug, name); err != nil {
 			if db.IsUniqueViolation(err, "tenants_slug_key") {
 				return errs.E(errs.Conflict, "The address %q is taken; choose another.", slug).
@@ -179,6 +180,7 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 	}
 	var m Member
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		next, err := s.role(ctx, tx, tenant, role)
 		if err != nil {
 			return err
@@ -225,6 +227,7 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		owners, err := lockOwners(ctx, tx, tenant)
 		if err != nil {
 			return err
@@ -377,6 +380,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess Session, slug strin
 	}
 	var m Membership
 	err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, t.ID)
 		var inv Invitation
 		if err := tx.NewRaw(`SELECT id, email, role, status, identity_id, expires_at, accepted_at, created_at FROM invitations
 			WHERE tenant_id = ? AND id = ? FOR UPDATE`, t.ID, id).Scan(ctx, &inv); err != nil {
@@ -466,6 +470,7 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 		return Role{}, err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		var before *Role
 		if !create {
 			var old Role
@@ -514,6 +519,7 @@ func (s *Service) DeleteRole(ctx context.Context, tenant uuid.UUID, key string) 
 		return errs.E(errs.Conflict, "%s is a built-in role and cannot be deleted.", key)
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		var holders int
 		if err := tx.NewRaw("SELECT (SELECT count(*) FROM memberships WHERE tenant_id = ? AND role = ?) + (SELECT count(*) FROM api_keys WHERE tenant_id = ? AND role = ? AND revoked_at IS NULL)",
 			tenant, key, tenant, key).Scan(ctx, &holders); err != nil {
@@ -562,6 +568,7 @@ func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID,
 	}
 	t := Team{Name: name, Members: members}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		if id == nil {
 			t.ID = uuid.New()
 			if _, err := tx.ExecContext(ctx, "INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, ?)", tenant, t.ID, name); err != nil {
@@ -601,6 +608,7 @@ func (s *Service) DeleteTeam(ctx context.Context, tenant, id uuid.UUID) error {
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
 		if err := db.ExecOne(ctx, tx, "DELETE FROM teams WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/health"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/metrics"
 	"github.com/clientele-crm/clientele/platform/migrate"
@@ -64,7 +65,10 @@ type deps struct {
 	breakers   breakers
 	// breakerMetrics is nil when nothing was dialled (the offline API document).
 	breakerMetrics *breaker.Metrics
-	closers        []func()
+	// bus carries cache invalidations between replicas; nil when nothing was
+	// dialled.
+	bus     *invalidate.Bus
+	closers []func()
 }
 
 // breakers guard the three dependencies: while one is open, calls to it fail at
@@ -127,6 +131,10 @@ func openDepsWith(ctx context.Context, cfg config.Config, log *slog.Logger, ids 
 	d.redis = redis.NewClient(ropt)
 	breaker.GuardRedis(d.redis, d.breakers.redis, cfg.RedisTimeout)
 	d.closers = append(d.closers, func() { d.redis.Close() })
+	d.bus = invalidate.New(d.redis, log)
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	go d.bus.Run(busCtx)
+	d.closers = append(d.closers, stopBus)
 
 	d.blobs, err = blob.Open(ctx, cfg.BlobURL)
 	if err != nil {
@@ -177,7 +185,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	dir := &lateDirectory{}
 	d.directory = dir
 	var err error
-	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Entities: []string{"customers"}, Log: log, Env: cfg.Env})
+	d.fields, err = fields.New(fields.Deps{DB: d.db, Members: dir, MasterKey: key, Jobs: d.jobs, Log: log, Env: cfg.Env})
 	if err != nil {
 		return err
 	}
@@ -201,6 +209,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	d.access = tenants.New(tenants.Deps{
 		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
+		Bus: d.bus, Registry: d.metrics.Reg,
 		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant,
 			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant},
 	})

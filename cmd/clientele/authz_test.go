@@ -498,7 +498,7 @@ func TestRecordActionsApplyTheActorsScope(t *testing.T) {
 	a := newApp(t)
 	s, sb := slug("matrix"), slug("matrixb")
 	ownerTok, ownerS := a.company(s)
-	a.must(201, "POST", "/api/v1/t/"+s+"/roles", `{"key":"caseworker","name":"Caseworker","permissions":["profiles.read","profiles.write","profiles.erase","jobs.read"],"scope":"own"}`, tokenHdr(ownerTok)...)
+	a.must(201, "POST", "/api/v1/t/"+s+"/roles", `{"key":"caseworker","name":"Caseworker","permissions":["profiles.read","profiles.write","profiles.erase","jobs.read","tasks.read","tasks.write"],"scope":"own"}`, tokenHdr(ownerTok)...)
 	type person struct{ tok, id, base string }
 	people := map[string]person{"owner": {ownerTok, ownerS.IdentityID.String(), "/api/v1/t/" + s}}
 	for _, r := range []string{"admin", "manager", "agent", "viewer", "caseworker", "outsider"} {
@@ -571,9 +571,9 @@ func TestRecordActionsApplyTheActorsScope(t *testing.T) {
 		{"merge into a seen one", "profiles.write", "customer", "POST", "/customers/merge", `{"winner_id":"{seen}","loser_ids":["{id}"]}`, 200},
 		{"merge a seen one into it", "profiles.write", "customer", "POST", "/customers/merge", `{"winner_id":"{id}","loser_ids":["{seen}"]}`, 200},
 		{"add to the timeline", "profiles.write", "customer", "POST", "/customers/{id}/interactions", `{"kind":"note","summary":"Called"}`, 201},
-		{"task on it", "profiles.write", "customer", "POST", "/tasks", `{"title":"Follow up","customer_id":"{id}"}`, 201},
-		{"complete a task", "profiles.write", "task", "POST", "/tasks/{id}/complete", "", 200},
-		{"snooze a task", "profiles.write", "task", "POST", "/tasks/{id}/snooze", `{"until":"` + soon + `"}`, 200},
+		{"task on it", "tasks.write", "customer", "POST", "/tasks", `{"title":"Follow up","customer_id":"{id}"}`, 201},
+		{"complete a task", "tasks.write", "task", "POST", "/tasks/{id}/complete", "", 200},
+		{"snooze a task", "tasks.write", "task", "POST", "/tasks/{id}/snooze", `{"until":"` + soon + `"}`, 200},
 		{"export get", "profiles.read", "export", "GET", "/exports/{id}", "", 200},
 		{"export download (still queued)", "profiles.read", "export", "GET", "/exports/{id}/download", "", 409},
 		{"job get", "jobs.read", "export", "GET", "/jobs/{id}", "", 200},

@@ -39,8 +39,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	withExports := fs.Bool("exports", false, "also export every bench customer to CSV and XLSX and report worker memory")
 	imports := importBenchFlags(fs)
+	reminders := reminderBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reminders.on {
+		return reminders.run(ctx, cfg)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/devstack"
@@ -82,7 +82,7 @@ func TestFrozenRedisKeepsTenantRequestsFast(t *testing.T) {
 	}
 	var queued int
 	if err := testkit.Get(t).Owner.NewSelect().Table("jobs").ColumnExpr("count(*)").
-		Where("task_type = ? AND created_at > now() - interval '2 minutes'", profiles.TypeRemind).Scan(ctx, &queued); err != nil {
+		Where("task_type = ? AND created_at > now() - interval '2 minutes'", tasks.TypeRemind).Scan(ctx, &queued); err != nil {
 		t.Fatal(err)
 	}
 	if queued < statuses[201] {

@@ -6,21 +6,44 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/notify"
+	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/transfer"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // buildModules is the one place modules are listed. Order is the order their
 // routes and jobs are registered. The transfer engine comes last: it imports
 // and exports the entities the others hand it.
 func buildModules(d *deps) (module.Set, error) {
+	saved := views.New(views.Deps{DB: d.db, Log: d.log})
+	// Records links modules' rows to other modules' records (tasks about a
+	// customer); it is filled below, once every module exists.
+	reg := records.NewRegistry()
+	notices := notify.New(notify.Deps{DB: d.db, Jobs: d.jobs, Mail: d.directory.(*lateDirectory), Log: d.log})
+	followUps := tasks.New(tasks.Deps{DB: d.db, Jobs: d.jobs, Members: d.directory, Notify: notices, Records: reg, Log: d.log})
 	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Jobs: d.jobs, Members: d.directory, Mail: d.directory.(*lateDirectory), Fields: d.fields, Log: d.log}),
+		views.NewModule(saved),
+		notify.NewModule(notices),
+		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log}),
+		followUps,
 	}
+	if err := records.Collect(reg, set); err != nil {
+		return nil, err
+	}
+	// The entities the modules declare get custom fields and saved views.
+	entities, err := set.Entities()
+	if err != nil {
+		return nil, err
+	}
+	d.fields.SetEntities(entities)
+	saved.SetEntities(entities)
 	adapters, err := transfer.Collect(set)
 	if err != nil {
 		return nil, err

@@ -18,7 +18,5 @@ func (m *Module) APITags() []*huma.Tag {
 	return []*huma.Tag{
 		{Name: "customers", Description: "Customers (people and companies): search and filters, custom values, timelines, duplicates and merging, bulk changes, erasure."},
 		{Name: "segments", Description: "Saved customer filters, private or shared, with live counts."},
-		{Name: "tasks", Description: "Follow-up tasks on customers, with reminders."},
-		{Name: "notifications", Description: "The caller's notifications."},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
@@ -62,7 +63,7 @@ const demoOrderPrefix = "SO-"
 
 func (m *Module) demoTimeline(ctx context.Context, d module.Demo, rng *rand.Rand) error {
 	if err := db.InTenantBulk(ctx, m.d.DB, d.Tenant, func(ctx context.Context, tx bun.Tx) error {
-		return demoTimeline(ctx, tx, d, rng)
+		return demoTimeline(ctx, tx, d, rng, m.d.Tasks)
 	}); err != nil {
 		return fmt.Errorf("profiles: demo purchases and tasks: %w", err)
 	}
@@ -102,7 +103,7 @@ var demoTasks = []string{"Call back about the quote 回电确认报价", "Send t
 
 // demoTimeline adds numbered purchases over the last two years to the demo's
 // buying customers, and the owner's tasks: overdue, due this week, and done.
-func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand) error {
+func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand, tasks records.FollowUps) error {
 	type cust struct {
 		ID        uuid.UUID `bun:"id"`
 		Lifecycle string    `bun:"lifecycle"`
@@ -146,22 +147,26 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand)
 		return nil
 	}
 	// 12 overdue, 18 due in the coming week, 10 done: the task list and the
-	// overview both have something to show.
+	// overview both have something to show. They are stored by the tasks module.
+	if tasks == nil {
+		return nil
+	}
+	fs := make([]records.FollowUp, 0, 40)
 	for i := 0; i < 40; i++ {
 		c := cs[rng.IntN(len(cs))]
-		status, due := "open", now.Add(time.Duration(1+rng.IntN(7*24))*time.Hour)
-		var completed any
+		f := records.FollowUp{Entity: EntityCustomers, RecordID: c.ID, Title: demoTasks[rng.IntN(len(demoTasks))], Assignee: d.Owner, CreatedBy: d.Owner}
+		due := now.Add(time.Duration(1+rng.IntN(7*24)) * time.Hour)
 		switch {
 		case i < 12:
 			due = now.Add(-time.Duration(1+rng.IntN(14*24)) * time.Hour)
 		case i >= 30:
-			status, due = "done", now.Add(-time.Duration(1+rng.IntN(30*24))*time.Hour)
-			completed = due
+			due = now.Add(-time.Duration(1+rng.IntN(30*24)) * time.Hour)
+			done := due.Truncate(time.Minute)
+			f.Done, f.CompletedAt = true, &done
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (tenant_id, id, title, customer_id, assignee_id, status, due_at, created_by, completed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Tenant, uuid.New(), demoTasks[rng.IntN(len(demoTasks))], c.ID, d.Owner, status, due.Truncate(time.Minute), d.Owner, completed); err != nil {
-			return err
-		}
+		due = due.Truncate(time.Minute)
+		f.DueAt = &due
+		fs = append(fs, f)
 	}
-	return nil
+	return tasks.AddFollowUps(ctx, tx, d.Tenant, fs)
 }

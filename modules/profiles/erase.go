@@ -40,10 +40,11 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
-		if m.d.Fields != nil {
-			if err := m.d.Fields.DeleteIndex(ctx, tx, tenant, EntityCustomers, id); err != nil {
-				return err
-			}
+		if err := m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, []uuid.UUID{id}); err != nil {
+			return err
+		}
+		if err := m.custom.DeleteIndex(ctx, tx, tenant, id); err != nil {
+			return err
 		}
 		// Keep the shape of the history (action, actor, time), drop the values.
 		if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET diff = (SELECT coalesce(jsonb_object_agg(k, '{"from":"[erased]","to":"[erased]"}'::jsonb), '{}'::jsonb) FROM jsonb_object_keys(diff) k)

@@ -24,7 +24,7 @@ type FieldFilter struct {
 var filterKey = regexp.MustCompile(`^([a-z_]+(?:\.[a-z0-9_]+)?)(?:\[([a-z]+)\])?$`)
 
 // reserved query parameters that are not field filters.
-var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit": true, "tag": true, "lifecycle": true, "owner": true, "kind": true, "allow_duplicate": true, "segment_id": true}
+var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit": true, "tag": true, "lifecycle": true, "owner": true, "kind": true, "allow_duplicate": true, "segment_id": true, "view_id": true}
 
 // ops each standard field allows.
 var fieldOps = map[string]map[string]bool{
@@ -69,7 +69,7 @@ func checkQueryCaps(q url.Values) error {
 	terms := 0
 	for _, k := range keys {
 		switch k {
-		case "q", "sort", "cursor", "limit", "allow_duplicate", "segment_id":
+		case "q", "sort", "cursor", "limit", "allow_duplicate", "segment_id", "view_id":
 			continue // one value each, not conditions
 		case "owner", "kind":
 			terms++

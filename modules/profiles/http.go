@@ -30,6 +30,7 @@ type customerListIn struct {
 	Kind      string   `query:"kind" enum:"person,company,"`
 	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, name or custom.<key> of a sortable custom field; - for descending; default -created_at"`
 	Segment   string   `query:"segment_id" format:"uuid" doc:"apply a saved segment; other filters narrow it further"`
+	View      string   `query:"view_id" format:"uuid" doc:"apply a saved view of customers (a segment is one): its filter, which other filters narrow further, and its sort unless sort is given"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -100,14 +101,27 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 				}
 				f.Owner = &id
 			}
+			if in.View != "" {
+				if in.Segment != "" {
+					return nil, errs.Field("query.view_id", "send a view_id or a segment_id, not both")
+				}
+				in.Segment = in.View
+			}
 			if in.Segment != "" {
 				sid, perr := uuid.Parse(in.Segment)
 				if perr != nil {
 					return nil, errs.Field("query.segment_id", "must be a segment id")
 				}
-				sf, serr := m.segmentFilter(ctx, t.ID, sid)
+				v, serr := m.savedView(ctx, t.ID, sid)
 				if serr != nil {
 					return nil, serr
+				}
+				sf, serr := filterFromQuery(v.Query)
+				if serr != nil {
+					return nil, serr
+				}
+				if in.View != "" && f.Sort == "" {
+					f.Sort = v.Sort
 				}
 				f.Lifecycle = intersect(f.Lifecycle, sf.Lifecycle)
 				f.Tags = append(f.Tags, sf.Tags...)
@@ -184,7 +198,6 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			return &customerOut{Body: c}, nil
 		})
 	m.interactionRoutes(api)
-	m.taskRoutes(api)
 	m.eraseRoutes(api)
 	m.segmentRoutes(api)
 }

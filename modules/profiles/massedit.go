@@ -202,13 +202,12 @@ func (m *Module) CustomerStats(ctx context.Context, tenant uuid.UUID) (*Stats, e
 			w := monday.AddDate(0, 0, -7*i).Format("2006-01-02")
 			s.CreatedByWeek = append(s.CreatedByWeek, WeekCount{Week: w, Count: got[w]})
 		}
-		a := authz.RequesterID(ctx)
-		tq := tx.NewSelect().TableExpr("tasks AS t").ColumnExpr("count(*) FILTER (WHERE true), count(*) FILTER (WHERE t.due_at < now())").
-			Where("t.tenant_id = ? AND t.status = 'open'", tenant)
-		if a != nil {
-			tq = tq.Where("t.assignee_id = ?", *a)
+		if m.d.Tasks == nil {
+			return nil
 		}
-		return tq.Scan(ctx, &s.OpenTasks, &s.OverdueTasks)
+		var err error
+		s.OpenTasks, s.OverdueTasks, err = m.d.Tasks.CountOpenFollowUps(ctx, tx, tenant, authz.RequesterID(ctx))
+		return err
 	})
 	if err != nil {
 		return nil, db.Classify(err, "customer")

@@ -128,12 +128,14 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		for _, stmt := range []string{
 			"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE purchase_orders SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
-			"UPDATE tasks SET customer_id = ?, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
 			"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, winner, tenant, bun.In(losers)); err != nil {
 				return err
 			}
+		}
+		if err := m.d.Records.Merged(ctx, tx, tenant, EntityCustomers, losers, winner); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model(w).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
 			return err
@@ -152,16 +154,14 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		if err := writeSideRows(ctx, tx, w); err != nil {
 			return err
 		}
-		if m.d.Fields != nil {
-			// The losers' unique values move to the winner with the rest.
-			for _, l := range losers {
-				if err := m.d.Fields.DeleteIndex(ctx, tx, tenant, EntityCustomers, l); err != nil {
-					return err
-				}
-			}
-			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, winner, w.Custom); err != nil {
+		// The losers' unique values move to the winner with the rest.
+		for _, l := range losers {
+			if err := m.custom.DeleteIndex(ctx, tx, tenant, l); err != nil {
 				return err
 			}
+		}
+		if err := m.custom.WriteIndex(ctx, tx, tenant, winner, w.Custom); err != nil {
+			return err
 		}
 		ls := make([]string, len(losers))
 		for i, l := range losers {

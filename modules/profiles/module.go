@@ -9,12 +9,13 @@ import (
 	"log/slog"
 
 	"github.com/google/uuid"
-
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/records"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // Permissions of the module.
@@ -27,21 +28,22 @@ const (
 type Deps struct {
 	DB      *bun.DB
 	Events  *events.Bus
-	Jobs    Enqueuer        // reminders; nil disables them
-	Members authz.Directory // checks owners and assignees; nil skips the check (tests)
-	Mail    MemberMailer    // reminder emails; nil sends none
+	Members authz.Directory // checks owners; nil skips the check (tests)
 	Fields  *fields.Service // custom fields of customers; nil: none
-	Log     *slog.Logger
-}
-
-// MemberMailer emails a member of a tenant (tenants knows their address).
-type MemberMailer interface {
-	MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error
+	Views   *views.Service  // saved views (segments) of customers; nil: none
+	// Records is told, in the same transaction, when customers are erased or
+	// merged, so what other modules keep about them (tasks) follows; nil: none.
+	Records *records.Registry
+	// Tasks stores the demo's follow-up tasks and counts open ones for the
+	// overview (modules/tasks, passed in by cmd); nil: no tasks.
+	Tasks records.FollowUps
+	Log   *slog.Logger
 }
 
 // Module is the profiles module.
 type Module struct {
-	d Deps
+	d      Deps
+	custom *fields.Binding // customers' custom fields; nil without the fields service
 }
 
 // New builds the module.
@@ -49,7 +51,7 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d}
+	return &Module{d: d, custom: d.Fields.Bind(EntityCustomers)}
 }
 
 // Name is the route prefix and namespace.
@@ -63,6 +65,20 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See customers", LabelZH: "查看客户"},
 		{Key: PermWrite, Label: "Create and change customers", LabelZH: "创建和修改客户"},
-		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）"},
+		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）", AdminOnly: true},
 	}
+}
+
+// RecordKinds lets other modules link to customers (tasks about a customer):
+// a customer is linkable when it is not deleted and the actor may read it and
+// sees its owner. The row is locked against a concurrent erase.
+func (m *Module) RecordKinds() []records.Kind {
+	return []records.Kind{{Entity: EntityCustomers, ReadPerm: PermRead,
+		Visible: func(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID) error {
+			if err := authz.Require(ctx, PermRead); err != nil {
+				return err
+			}
+			_, err := m.lockVisible(ctx, tx, tenant, id)
+			return err
+		}}}
 }

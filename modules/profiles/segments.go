@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,11 +12,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/platform/views"
 )
 
 // Segment is a saved filter over customers, private to its owner or shared.
@@ -90,14 +89,20 @@ func (m *Module) CountCustomers(ctx context.Context, tenant uuid.UUID, f Filter)
 	return n, db.Classify(err, "customer")
 }
 
+// segmentRoutes keeps the segment routes of the customers list as they were:
+// segments are the saved views of customers (platform/views), and these
+// routes answer in the segment shape.
 func (m *Module) segmentRoutes(api huma.API) {
+	if m.d.Views == nil {
+		return
+	}
 	type segmentsOut struct {
 		Body struct {
 			Items []Segment `json:"items"`
 		} `nameHint:"SegmentList"`
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts",
-		Description: "The caller's own segments and those shared in the company, each with the number of customers it matches now. Needs profiles.read."},
+		Description: "The caller's own segments and those shared in the company, each with the number of customers it matches now: the saved views of customers (GET .../views?entity=customers). Needs profiles.read."},
 		func(ctx context.Context, _ *struct{}) (*segmentsOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -106,29 +111,20 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
-			out := &segmentsOut{}
-			out.Body.Items = []Segment{}
-			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				return tx.NewRaw(`SELECT id, name, owner_id, shared, query, created_at, updated_at FROM segments
-					WHERE tenant_id = ? AND (shared OR owner_id = ?) ORDER BY lower(name)`, t.ID, authz.ActorFrom(ctx).ID).Scan(ctx, &out.Body.Items)
-			})
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, db.Classify(err, "segment")
+			vs, err := m.d.Views.List(ctx, t.ID, EntityCustomers, true)
+			if err != nil {
+				return nil, err
 			}
-			for i := range out.Body.Items {
-				f, ferr := filterFromQuery(out.Body.Items[i].Query)
-				if ferr != nil {
-					continue // a segment saved before a field was removed: shown without a count
-				}
-				if n, cerr := m.CountCustomers(ctx, t.ID, f); cerr == nil {
-					out.Body.Items[i].Count = &n
-				}
+			out := &segmentsOut{}
+			out.Body.Items = make([]Segment, len(vs))
+			for i, v := range vs {
+				out.Body.Items[i] = segmentOf(v)
 			}
 			return out, nil
 		})
 	type segmentOut struct{ Body Segment }
 	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment",
-		Description: "Saves a customer filter (the query string of GET .../customers, e.g. lifecycle=lead&tags[contains]=vip) under a name, private or shared with the company. Needs profiles.read."},
+		Description: "Saves a customer filter (the query string of GET .../customers, e.g. lifecycle=lead&tags[contains]=vip) under a name, private or shared with the company: a saved view of customers (POST .../views). Needs profiles.read."},
 		func(ctx context.Context, in *struct{ Body newSegment }) (*segmentOut, error) {
 			t, err := tenancy.MustFrom(ctx)
 			if err != nil {
@@ -137,29 +133,11 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
-			f, err := filterFromQuery(in.Body.Query)
+			v, err := m.d.Views.Create(ctx, t.ID, views.NewView{Entity: EntityCustomers, Name: in.Body.Name, Shared: in.Body.Shared, Query: in.Body.Query})
 			if err != nil {
 				return nil, err
 			}
-			a := authz.ActorFrom(ctx)
-			if a.Kind != authz.ActorUser {
-				return nil, errs.E(errs.Forbidden, "Segments belong to people; sign in to save one.")
-			}
-			sg := Segment{ID: uuid.New(), Name: strings.TrimSpace(in.Body.Name), OwnerID: a.ID, Shared: in.Body.Shared, Query: strings.TrimPrefix(in.Body.Query, "?")}
-			err = db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				if err := tx.NewRaw(`INSERT INTO segments (tenant_id, id, name, owner_id, shared, query) VALUES (?, ?, ?, ?, ?, ?) RETURNING created_at, updated_at`,
-					t.ID, sg.ID, sg.Name, sg.OwnerID, sg.Shared, sg.Query).Scan(ctx, &sg.CreatedAt, &sg.UpdatedAt); err != nil {
-					return err
-				}
-				return audit.Record(ctx, tx, audit.Entry{Action: "segment.create", Entity: "segment", EntityID: sg.ID.String(), After: sg})
-			})
-			if err != nil {
-				return nil, db.Classify(err, "segment")
-			}
-			if n, err := m.CountCustomers(ctx, t.ID, f); err == nil {
-				sg.Count = &n
-			}
-			return &segmentOut{Body: sg}, nil
+			return &segmentOut{Body: segmentOf(v)}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "delete-segment", Method: http.MethodDelete, Path: "/segments/{id}", DefaultStatus: 204, Summary: "Delete one of my segments",
 		Description: "Deletes one of the caller's own segments; a shared segment of someone else answers 404."},
@@ -170,39 +148,36 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			return nil, db.InTenant(ctx, m.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				res, err := tx.ExecContext(ctx, "DELETE FROM segments WHERE tenant_id = ? AND id = ? AND owner_id = ?", t.ID, in.ID, authz.ActorFrom(ctx).ID)
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n == 0 {
-					return errs.E(errs.NotFound, "segment not found")
-				}
-				return audit.Record(ctx, tx, audit.Entry{Action: "segment.delete", Entity: "segment", EntityID: in.ID.String()})
-			})
+			return nil, m.d.Views.Delete(ctx, t.ID, in.ID)
 		})
 }
 
-// segmentFilter loads a visible segment's filter for the list endpoint.
-func (m *Module) segmentFilter(ctx context.Context, tenant, id uuid.UUID) (Filter, error) {
-	f, _, err := m.segmentQuery(ctx, tenant, id)
-	return f, err
+func segmentOf(v views.View) Segment {
+	return Segment{ID: v.ID, Name: v.Name, OwnerID: v.OwnerID, Shared: v.Shared, Query: v.Query, Count: v.Count, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 }
 
-// segmentQuery loads a visible segment: its filter and the saved query string.
+// segmentQuery loads a visible segment (a saved view of customers): its
+// filter and the saved query string.
 func (m *Module) segmentQuery(ctx context.Context, tenant, id uuid.UUID) (Filter, string, error) {
-	var raw string
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw("SELECT query FROM segments WHERE tenant_id = ? AND id = ? AND (shared OR owner_id = ?)", tenant, id, authz.ActorFrom(ctx).ID).Scan(ctx, &raw)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Filter{}, "", errs.E(errs.NotFound, "segment not found").WithFields(errs.FieldError{Location: "query.segment_id", Message: "no such segment visible to you"})
-	}
+	v, err := m.savedView(ctx, tenant, id)
 	if err != nil {
-		return Filter{}, "", db.Classify(err, "segment")
+		return Filter{}, "", err
 	}
-	f, err := filterFromQuery(raw)
-	return f, raw, err
+	f, err := filterFromQuery(v.Query)
+	return f, v.Query, err
+}
+
+// savedView loads a saved view of customers the actor sees.
+func (m *Module) savedView(ctx context.Context, tenant, id uuid.UUID) (views.View, error) {
+	var v views.View
+	var err error = errs.E(errs.NotFound, "segment not found")
+	if m.d.Views != nil {
+		v, err = m.d.Views.Get(ctx, tenant, EntityCustomers, id)
+	}
+	if errs.Is(err, errs.NotFound) {
+		return v, errs.E(errs.NotFound, "segment not found").WithFields(errs.FieldError{Location: "query.segment_id", Message: "no such segment visible to you"})
+	}
+	return v, err
 }
 
 // newSegment is a filter saved under a name.

@@ -17,7 +17,6 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
-	"github.com/clientele-crm/clientele/platform/page"
 )
 
 // visible restricts q to the customers the actor's scope lets them see: all,
@@ -159,15 +158,13 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 		if _, err := tx.NewInsert().Model(c).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
-		if err := writeSideRows(ctx, tx, c); err != nil {
+		if err := writeNewSideRows(ctx, tx, c); err != nil {
 			return err
 		}
-		if m.d.Fields != nil {
-			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, c.ID, c.Custom); err != nil {
-				return err
-			}
+		if err := m.custom.WriteNewIndex(ctx, tx, tenant, c.ID, c.Custom); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
+		if err := db.Defer(ctx, tx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
 			tenant, c.ID, c.Lifecycle, authz.RequesterID(ctx)); err != nil {
 			return err
 		}
@@ -186,48 +183,27 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 // EntityCustomers is the custom-fields entity of customers.
 const EntityCustomers = "customers"
 
+// validateCustom checks custom values through the customers' binding: a new
+// customer's (partial false) or a patch's (partial true).
 func (m *Module) validateCustom(ctx context.Context, tx bun.Tx, tenant uuid.UUID, values map[string]any, partial bool) (map[string]any, error) {
-	if m.d.Fields == nil {
-		if len(values) > 0 {
-			return nil, errs.Field("body.custom", "custom fields are not available")
-		}
-		return map[string]any{}, nil
+	if partial {
+		return m.custom.CheckPatch(ctx, tx, tenant, values)
 	}
-	if values == nil {
-		values = map[string]any{}
-	}
-	return m.d.Fields.ValidateValues(ctx, tx, tenant, EntityCustomers, values, partial)
+	return m.custom.Validate(ctx, tx, tenant, values)
 }
 
 func (m *Module) sensitive(ctx context.Context, tx bun.Tx, tenant uuid.UUID) []string {
-	if m.d.Fields == nil {
-		return nil
-	}
-	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
-	if err != nil {
-		return nil
-	}
-	return fields.SensitiveKeys(defs)
+	return m.custom.Sensitive(ctx, tx, tenant)
 }
 
 // reveal shows sensitive custom values to holders of pii.read and masks them for
 // everyone else; c is changed in place (callers hand it to the client).
 func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...*Customer) error {
-	if m.d.Fields == nil {
-		return nil
+	vals := make([]*map[string]any, len(cs))
+	for i, c := range cs {
+		vals[i] = &c.Custom
 	}
-	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		out, err := m.d.Fields.Reveal(ctx, tx, tenant, defs, c.Custom)
-		if err != nil {
-			return err
-		}
-		c.Custom = out
-	}
-	return nil
+	return m.custom.Reveal(ctx, tx, tenant, vals...)
 }
 
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
@@ -327,22 +303,9 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 			next.Source = *u.Source
 		}
 		if len(u.Custom) > 0 {
-			clean, err := m.validateCustom(ctx, tx, tenant, u.Custom, true)
-			if err != nil {
+			if next.Custom, err = m.custom.Patch(ctx, tx, tenant, cur.Custom, u.Custom); err != nil {
 				return err
 			}
-			merged := map[string]any{}
-			for k, v := range cur.Custom {
-				merged[k] = v
-			}
-			for k, v := range clean {
-				if v == nil {
-					delete(merged, k)
-				} else {
-					merged[k] = v
-				}
-			}
-			next.Custom = merged
 		}
 		if fe := next.normalize(); len(fe) > 0 {
 			return errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
@@ -357,8 +320,8 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		if err := writeSideRows(ctx, tx, &next); err != nil {
 			return err
 		}
-		if m.d.Fields != nil && len(u.Custom) > 0 {
-			if err := m.d.Fields.WriteIndex(ctx, tx, tenant, EntityCustomers, id, next.Custom); err != nil {
+		if len(u.Custom) > 0 {
+			if err := m.custom.WriteIndex(ctx, tx, tenant, id, next.Custom); err != nil {
 				return err
 			}
 		}
@@ -444,11 +407,8 @@ var sorts = map[string]struct{ expr, col string }{
 	"name":       {"lower(c.name)", "name"},
 }
 
-type cursorT struct {
-	V  string    `json:"v"`
-	ID uuid.UUID `json:"i"`
-	P  string    `json:"p,omitempty"` // custom sorts: "n" once past the values, among customers without one
-}
+// cursorT is a list position; custom sorts set P once past the values.
+type cursorT = fields.Cursor
 
 // customerQuery applies the tenant, the actor's scope and every filter of f.
 // Tags asked for together are one condition: a customer has all of them.
@@ -479,7 +439,7 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 	for _, ff := range f.Fields {
 		var err error
 		if strings.HasPrefix(ff.Field, "custom.") {
-			if q, err = m.applyCustom(ctx, tx, q, tenant, ff); err != nil {
+			if q, err = m.custom.Where(ctx, tx, tenant, q, "c.id", strings.TrimPrefix(ff.Field, "custom."), ff.Op, ff.Value); err != nil {
 				return nil, err
 			}
 			continue
@@ -508,37 +468,6 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 	return q, nil
 }
 
-// applyCustom filters on a custom field through the typed index side table.
-func (m *Module) applyCustom(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, tenant uuid.UUID, ff FieldFilter) (*bun.SelectQuery, error) {
-	key := strings.TrimPrefix(ff.Field, "custom.")
-	loc := "query.custom." + key
-	if m.d.Fields == nil {
-		return nil, errs.Field(loc, "custom fields are not available")
-	}
-	defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range defs {
-		if d.Key != key {
-			continue
-		}
-		vals := []string{ff.Value}
-		if ff.Op == "in" || ff.Op == "between" {
-			vals = nil
-			for _, v := range strings.Split(ff.Value, ",") {
-				vals = append(vals, strings.TrimSpace(v))
-			}
-		}
-		frag, args, err := fields.FilterSQL(d, "c.id", ff.Op, vals)
-		if err != nil {
-			return nil, err
-		}
-		return q.Where(frag, args...), nil
-	}
-	return nil, errs.Field(loc, "no custom field with this key is defined for customers")
-}
-
 // ListCustomers returns one keyset page and the next cursor.
 func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) ([]Customer, string, error) {
 	if err := authz.Require(ctx, PermRead); err != nil {
@@ -552,12 +481,9 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	if f.Sort == "" {
 		sortKey, desc = "created_at", true
 	}
-	var after *cursorT
-	if f.Cursor != "" {
-		after = &cursorT{}
-		if err := page.Decode(f.Cursor, after); err != nil {
-			return nil, "", err
-		}
+	after, err := fields.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	if strings.HasPrefix(sortKey, "custom.") {
 		return m.listByCustom(ctx, tenant, f, strings.TrimPrefix(sortKey, "custom."), desc, after)
@@ -567,7 +493,7 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		return nil, "", errs.Field("query.sort", "sort by created_at, updated_at, name or custom.<key> of a sortable custom field, with - for descending")
 	}
 	var out []Customer
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		// A tag filter on a list by creation time drives the query: the tag's
 		// rows are walked in (created_at, customer) order off their index, and
 		// only those customers are checked against the other filters.
@@ -658,7 +584,7 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		case "name":
 			v = strings.ToLower(last.Name)
 		}
-		next = page.Encode(cursorT{V: v, ID: last.ID})
+		next = cursorT{V: v, ID: last.ID}.Encode()
 	}
 	if out == nil {
 		out = []Customer{}
@@ -666,77 +592,19 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	return out, next, nil
 }
 
-// listByCustom pages customers in the order of a custom field. It walks the
-// field's typed index in order (tenant, entity, key, value, record), so a page
-// costs the same at any depth; customers without a value follow, by id, as
-// NULLS LAST would put them.
+// listByCustom pages customers in the order of a custom field, through the
+// binding's walk of the field's typed index.
 func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, key string, desc bool, after *cursorT) ([]Customer, string, error) {
-	if m.d.Fields == nil {
-		return nil, "", errs.Field("query.sort", "custom fields are not available")
-	}
 	var out []Customer
-	nulls := 0 // index in out where customers without a value start
-	var lastValue string
+	var next string
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		var err error
+		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: key, Desc: desc, Limit: f.Limit, After: after, Alias: "c"},
+			func(dest *[]Customer) (*bun.SelectQuery, error) {
+				return m.customerQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+			}, func(c *Customer) uuid.UUID { return c.ID })
 		if err != nil {
 			return err
-		}
-		var def *fields.Definition
-		for i := range defs {
-			if defs[i].Key == key {
-				def = &defs[i]
-			}
-		}
-		if def == nil {
-			return errs.Field("query.sort", "no custom field "+key+" is defined for customers")
-		}
-		if !def.Sortable || !def.Indexable() || def.Type == fields.MultiSelect {
-			return errs.Field("query.sort", "custom."+key+" is not sortable; an admin can mark it sortable (sensitive, long text and multi-select fields never are)")
-		}
-		col := "fi." + def.Column()
-		cast := map[string]string{"v_num": "numeric", "v_time": "timestamptz", "v_bool": "boolean", "v_text": "text"}[def.Column()]
-		dir, cmp := "ASC", ">"
-		if desc {
-			dir, cmp = "DESC", "<"
-		}
-		need := f.Limit + 1
-		if after == nil || after.P != "n" {
-			q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
-			if err != nil {
-				return err
-			}
-			q = q.Join("JOIN field_index AS fi ON fi.tenant_id = c.tenant_id AND fi.record_id = c.id").
-				Where("fi.entity = ? AND fi.field_key = ? AND fi.ord = 0 AND "+col+" IS NOT NULL", EntityCustomers, key)
-			if after != nil {
-				q = q.Where(fmt.Sprintf("(%s, fi.record_id) %s (?::%s, ?)", col, cmp, cast), after.V, after.ID)
-			}
-			if err := q.OrderExpr(fmt.Sprintf("%s %s, fi.record_id %s", col, dir, dir)).Limit(need).Scan(ctx); err != nil {
-				return err
-			}
-		}
-		nulls = len(out)
-		if len(out) < need {
-			var rest []Customer
-			q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&rest), tenant, f)
-			if err != nil {
-				return err
-			}
-			q = q.Where("NOT EXISTS (SELECT 1 FROM field_index fi WHERE fi.tenant_id = c.tenant_id AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = c.id AND fi.ord = 0 AND "+col+" IS NOT NULL)", EntityCustomers, key)
-			if after != nil && after.P == "n" {
-				q = q.Where("c.id "+cmp+" ?", after.ID)
-			}
-			if err := q.OrderExpr("c.id " + dir).Limit(need - len(out)).Scan(ctx); err != nil {
-				return err
-			}
-			out = append(out, rest...)
-		}
-		if len(out) > f.Limit && f.Limit-1 < nulls {
-			last := out[f.Limit-1]
-			if err := tx.QueryRowContext(ctx, "SELECT "+col+"::text FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = ? AND fi.ord = 0",
-				tenant, EntityCustomers, key, last.ID).Scan(&lastValue); err != nil {
-				return err
-			}
 		}
 		ptrs := make([]*Customer, len(out))
 		for i := range out {
@@ -746,15 +614,6 @@ func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, k
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
-	}
-	next := ""
-	if len(out) > f.Limit {
-		c := cursorT{ID: out[f.Limit-1].ID, V: lastValue}
-		if f.Limit-1 >= nulls {
-			c.P, c.V = "n", ""
-		}
-		out = out[:f.Limit]
-		next = page.Encode(c)
 	}
 	if out == nil {
 		out = []Customer{}

@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 )
 
 // writeSideRows replaces a customer's tag, search-term and contact rows.
@@ -22,13 +23,32 @@ func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
 	if c.DeletedAt != nil {
 		return nil // a deleted customer is neither searchable nor a duplicate
 	}
+	return insertSideRows(ctx, tx, c, execNow)
+}
+
+// writeNewSideRows writes the side rows of a customer created in this
+// transaction: there is nothing to replace, and nothing later in the
+// transaction reads them, so they travel with COMMIT (db.Defer).
+func writeNewSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
+	return insertSideRows(ctx, tx, c, db.Defer)
+}
+
+type execFn func(ctx context.Context, tx bun.IDB, query string, args ...any) error
+
+func execNow(ctx context.Context, tx bun.IDB, query string, args ...any) error {
+	_, err := tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+// insertSideRows inserts a customer's tag, search-term and contact rows with
+// exec, one statement per table that has rows.
+func insertSideRows(ctx context.Context, tx bun.Tx, c *Customer, exec execFn) error {
 	ins := func(table, col string, values []string) error {
 		if len(values) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (tenant_id, %s, customer_id)
+		return exec(ctx, tx, fmt.Sprintf(`INSERT INTO %s (tenant_id, %s, customer_id)
 			SELECT ?, v, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, table, col), c.TenantID, c.ID, pgdialect.Array(values))
-		return err
 	}
 	tags := make([]string, len(c.Tags))
 	for i, t := range c.Tags {
@@ -36,14 +56,14 @@ func writeSideRows(ctx context.Context, tx bun.Tx, c *Customer) error {
 	}
 	if len(tags) > 0 {
 		// The tag row carries the customer's created_at: tag-filtered lists walk it in order.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
+		if err := exec(ctx, tx, `INSERT INTO customer_tags (tenant_id, tag, customer_id, created_at)
 			SELECT ?, v, ?, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, c.TenantID, c.ID, c.CreatedAt, pgdialect.Array(tags)); err != nil {
 			return err
 		}
 	}
 	if terms := termsOf(c); len(terms) > 0 {
 		// Term rows carry the customer's created_at: searches walk them newest first.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
+		if err := exec(ctx, tx, `INSERT INTO customer_terms (tenant_id, term, customer_id, created_at)
 			SELECT ?, v, ?, ? FROM unnest(?::text[]) AS v ON CONFLICT DO NOTHING`, c.TenantID, c.ID, c.CreatedAt, pgdialect.Array(terms)); err != nil {
 			return err
 		}

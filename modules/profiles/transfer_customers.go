@@ -57,7 +57,7 @@ func (a customerAdapter) BulkTables() []string {
 func (a customerAdapter) Targets(ctx context.Context, tx bun.IDB, tenant uuid.UUID) ([]transfer.Target, error) {
 	var out []transfer.Target
 	if a.m.d.Fields != nil {
-		defs, err := a.m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		defs, err := a.m.custom.Definitions(ctx, tx, tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -165,8 +165,10 @@ func (a customerAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if _, err := tx.ExecContext(ctx, "UPDATE customers SET company_id = NULL WHERE tenant_id = ? AND company_id IN (?) AND id NOT IN (?)", tenant, bun.In(created), bun.In(created)); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created))
-	return err
+	if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created)); err != nil {
+		return err
+	}
+	return m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, created)
 }
 
 type importPlanT struct {
@@ -187,7 +189,7 @@ func (m *Module) importPlan(ctx context.Context, tx bun.IDB, tenant uuid.UUID, c
 		return nil, errs.Field("body.mode", "use create, update or upsert")
 	}
 	if m.d.Fields != nil {
-		defs, err := m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+		defs, err := m.custom.Definitions(ctx, tx, tenant)
 		if err != nil {
 			return nil, err
 		}

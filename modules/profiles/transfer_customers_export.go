@@ -164,7 +164,7 @@ func (m *Module) exportFields(ctx context.Context, tenant uuid.UUID, want []stri
 	if m.d.Fields != nil {
 		if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 			var err error
-			defs, err = m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+			defs, err = m.custom.Definitions(ctx, tx, tenant)
 			return err
 		}); err != nil {
 			return nil, err

@@ -29,9 +29,9 @@ func engineFor(m *profiles.Module, db *bun.DB, js transfer.Jobs, bucket *blob.Bu
 	return transfer.New(transfer.Deps{DB: db, Jobs: js, Blobs: bucket, Adapters: reg, Log: log})
 }
 
-// handlersOf are the task handlers of the module and the engine.
-func handlersOf(m *profiles.Module, e *transfer.Engine) []jobs.Handler {
-	return append(m.Jobs(), e.Jobs()...)
+// handlersOf are the task handlers of the engine (profiles has none of its own).
+func handlersOf(_ *profiles.Module, e *transfer.Engine) []jobs.Handler {
+	return e.Jobs()
 }
 
 // reportLine is a line of an import's error report as stored.
@@ -74,7 +74,7 @@ func newTransferRig(t *testing.T, env *testkit.Env, db *bun.DB, quiet *slog.Logg
 	if r.bucket, err = blob.Open(context.Background(), "mem://"); err != nil {
 		t.Fatal(err)
 	}
-	d.DB, d.Jobs, d.Log = db, r.client, quiet
+	d.DB, d.Log = db, quiet
 	r.m = profiles.New(d)
 	r.eng = engineFor(r.m, db, r.client, r.bucket, quiet)
 	r.client.Register(handlersOf(r.m, r.eng)...)

@@ -61,7 +61,7 @@ func (a purchaseAdapter) uniqueFields(ctx context.Context, tx bun.IDB, tenant uu
 	if a.m.d.Fields == nil {
 		return nil, nil
 	}
-	defs, err := a.m.d.Fields.Definitions(ctx, tx, tenant, EntityCustomers)
+	defs, err := a.m.custom.Definitions(ctx, tx, tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,9 @@ func Record(ctx context.Context, tx bun.IDB, e Entry) error {
 		id := actor.ID
 		row.ActorID = &id
 	}
-	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+	// Nothing reads an audit row back in the transaction that writes it: it
+	// travels with COMMIT (see db.Defer).
+	if err := db.DeferQuery(ctx, tx, tx.NewInsert().Model(row)); err != nil {
 		return fmt.Errorf("audit: insert: %w", err)
 	}
 	return nil

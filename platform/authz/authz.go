@@ -17,6 +17,11 @@ type Permission struct {
 	Label       string // English label for the roles screen
 	LabelZH     string // Simplified Chinese label
 	Description string
+	// AdminOnly keeps the permission out of the built-in manager, agent and
+	// viewer roles: destructive or company-wide powers (erasing a person,
+	// defining fields, managing everyone's jobs). Owners and admins hold it, and
+	// a custom role may be given it by someone who holds it.
+	AdminOnly bool
 }
 
 // Scope says which records a role may see: its own, its team's, or all.

@@ -76,8 +76,10 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		q = begin + q[len("BEGIN"):]
 	}
 	pc := c.Conn()
-	tx, err := pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: q})
-	if err != nil {
+	// The transaction is driven by plain statements rather than a pgx.Tx, so
+	// that COMMIT can travel in the same message as the writes deferred to it
+	// (see Defer).
+	if _, err := pc.Exec(ctx, q); err != nil {
 		// The BEGIN may have run before a later statement of the message failed:
 		// never hand the pool back a connection inside an aborted transaction.
 		if !pc.IsClosed() && pc.PgConn().TxStatus() != 'I' {
@@ -85,16 +87,76 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		}
 		return nil, err
 	}
-	return wrapTx{ctx: ctx, tx: tx}, nil
+	st, _ := ctx.Value(tailKey{}).(*txState)
+	if st != nil {
+		st.tail = true
+	}
+	return &tenantTx{ctx: ctx, c: pc, st: st}, nil
 }
 
-type wrapTx struct {
-	ctx context.Context
-	tx  pgx.Tx
+// tailKey carries the transaction's state to BeginTx, so that its Commit sends
+// the deferred writes with COMMIT.
+type tailKey struct{}
+
+// tenantTx is a transaction begun with BeginTenantSQL.
+type tenantTx struct {
+	ctx  context.Context
+	c    *pgx.Conn
+	st   *txState
+	done bool
 }
 
-func (w wrapTx) Commit() error   { return w.tx.Commit(w.ctx) }
-func (w wrapTx) Rollback() error { return w.tx.Rollback(w.ctx) }
+// Commit sends the writes deferred to it and COMMIT as one message. If one of
+// them fails, PostgreSQL skips the rest: the transaction is rolled back and the
+// error returned.
+func (t *tenantTx) Commit() error {
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	q := "COMMIT"
+	if t.st != nil && len(t.st.deferred) > 0 {
+		q = strings.Join(t.st.deferred, ";\n") + ";\nCOMMIT"
+		t.st.deferred, t.st.deferredBytes = nil, 0
+	}
+	tag, err := t.c.Exec(t.ctx, q)
+	if err != nil {
+		t.abandon()
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// Rollback ends the transaction; deferred writes are dropped with it.
+func (t *tenantTx) Rollback() error {
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	if t.st != nil {
+		t.st.deferred = nil
+	}
+	_, err := t.c.Exec(context.WithoutCancel(t.ctx), "ROLLBACK")
+	if err != nil && !t.c.IsClosed() && t.c.PgConn().TxStatus() != 'I' {
+		// A connection left inside a transaction must not return to the pool.
+		_ = t.c.Close(context.Background())
+	}
+	return err
+}
+
+// abandon rolls back after a failed commit message, so the connection goes
+// back to the pool outside any transaction, or is closed.
+func (t *tenantTx) abandon() {
+	if t.c.IsClosed() || t.c.PgConn().TxStatus() == 'I' {
+		return
+	}
+	if _, err := t.c.Exec(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil {
+		_ = t.c.Close(context.Background())
+	}
+}
 
 func beginClause(opts driver.TxOptions) (string, error) {
 	s := "BEGIN"

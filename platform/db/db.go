@@ -116,6 +116,11 @@ type txState struct {
 	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
 	citus  bool      // the database is a Citus coordinator (see ExecStaged)
 	after  []func(context.Context)
+	// tail is set once the transaction runs on a connection whose COMMIT can
+	// carry deferred writes; deferred are those writes, formatted, in order.
+	tail          bool
+	deferred      []string
+	deferredBytes int
 }
 
 // InTenant runs fn in a transaction with app.tenant_id set transaction-locally
@@ -146,7 +151,7 @@ func runTenantTx(ctx context.Context, st *txState,
 	// BEGIN and SET LOCAL app.tenant_id travel as one message (see BeginTenantSQL).
 	// fn gets the caller's ctx, not the one carrying the begin query, so a
 	// transaction fn opens elsewhere is not scoped to the tenant by accident.
-	err := run(withBegin(ctx, BeginTenantSQL(st.tenant)), nil, func(_ context.Context, tx bun.Tx) error {
+	err := run(withBegin(context.WithValue(ctx, tailKey{}, st), BeginTenantSQL(st.tenant)), nil, func(_ context.Context, tx bun.Tx) error {
 		st.tx = tx
 		err := fn(context.WithValue(ctx, txKey{}, st), tx)
 		committing = err == nil

@@ -239,7 +239,7 @@ func (m *Module) Jobs() []jobs.Handler {
 // Permissions declares what roles may be granted.
 func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
-		{Key: PermManage, Label: "Define custom fields", LabelZH: "管理自定义字段"},
+		{Key: PermManage, Label: "Define custom fields", LabelZH: "管理自定义字段", AdminOnly: true},
 	}
 }
 
@@ -291,8 +291,34 @@ type listOut struct {
 
 type defOut struct{ Body Definition }
 
+// EntityInfo is an entity that may carry custom fields, as admins pick it.
+type EntityInfo struct {
+	Name    string `json:"name" doc:"the entity in .../fields/{entity}, e.g. customers"`
+	LabelEN string `json:"label_en"`
+	LabelZH string `json:"label_zh"`
+}
+
+type entitiesOut struct {
+	Body struct {
+		Items []EntityInfo `json:"items"`
+	} `nameHint:"FieldEntityList"`
+}
+
 // Routes registers the operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
+	huma.Register(api, huma.Operation{OperationID: "list-field-entities", Method: http.MethodGet, Path: "/fields", Summary: "List the entities that carry custom fields",
+		Description: "The entities the company's modules declare (customers, and later deals or tickets), with their labels in English and Chinese: the {entity} of the other field routes."},
+		func(ctx context.Context, _ *struct{}) (*entitiesOut, error) {
+			if _, err := tenancy.MustFrom(ctx); err != nil {
+				return nil, err
+			}
+			out := &entitiesOut{}
+			out.Body.Items = []EntityInfo{}
+			for _, e := range m.svc.EntitySpecs() {
+				out.Body.Items = append(out.Body.Items, EntityInfo{Name: e.Name, LabelEN: e.LabelEN, LabelZH: e.LabelZH})
+			}
+			return out, nil
+		})
 	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity",
 		Description: "The custom fields defined on an entity (customers), in form order; archived ones too with archived=true."},
 		func(ctx context.Context, in *entityIn) (*listOut, error) {

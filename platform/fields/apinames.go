@@ -40,3 +40,6 @@ func (Type) Schema(huma.Registry) *huma.Schema {
 func (m *Module) APITags() []*huma.Tag {
 	return []*huma.Tag{{Name: "fields", Description: "Custom fields: definitions per entity, with type changes converted in the background."}}
 }
+
+// SchemaName implements httpx.SchemaNamer.
+func (EntityInfo) SchemaName() string { return "FieldEntity" }

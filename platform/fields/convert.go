@@ -97,13 +97,26 @@ type ConvertResult struct {
 
 var tableRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// tableOf is the records table of a declared entity, checked to be a plain name
+// since conversions write it into their SQL.
+func (s *Service) tableOf(entity string) (string, error) {
+	e, ok := s.entity(entity)
+	if !ok {
+		return "", errs.E(errs.NotFound, "There are no custom fields for %q.", entity)
+	}
+	if t := e.TableName(); tableRE.MatchString(t) {
+		return t, nil
+	}
+	return "", errs.Field("path.entity", "not an entity with a table")
+}
+
 // startConversion records the new shape as pending and enqueues the job.
 func (s *Service) startConversion(ctx context.Context, tx bun.IDB, tenant uuid.UUID, before, after Definition, why []string) (Definition, error) {
 	if s.deps.Jobs == nil {
 		return Definition{}, errs.E(errs.Conflict, "Changing %s of an existing field needs the background worker, which is not configured here.", strings.Join(why, ", "))
 	}
-	if !tableRE.MatchString(before.Entity) {
-		return Definition{}, errs.Field("path.entity", "not an entity with a table")
+	if _, err := s.tableOf(before.Entity); err != nil {
+		return Definition{}, err
 	}
 	j, err := s.deps.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeConvert, Queue: jobs.QueueBulk, MaxAttempts: 10,
 		Payload: convertPayload{Entity: before.Entity, Key: before.Key}})
@@ -192,8 +205,12 @@ func mustFloat(n json.Number) float64 {
 // Values that cannot follow leave their record for field_conversion_failures.
 func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 	var p convertPayload
-	if err := j.Decode(&p); err != nil || !tableRE.MatchString(p.Entity) {
+	if err := j.Decode(&p); err != nil {
 		return errs.E(errs.Invalid, "malformed conversion payload")
+	}
+	table, err := s.tableOf(p.Entity)
+	if err != nil {
+		return err
 	}
 	tenant := j.TenantID
 	var from, to Definition
@@ -223,7 +240,7 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 	}
 	var total int64
 	_ = db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		return tx.QueryRowContext(ctx, "SELECT count(*) FROM "+p.Entity+" WHERE tenant_id = ? AND jsonb_exists(custom, ?)", tenant, p.Key).Scan(&total)
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = ? AND jsonb_exists(custom, ?)", tenant, p.Key).Scan(&total)
 	})
 	_ = j.Progress(ctx, cp.Converted+cp.Failed, total)
 	const batch = 500
@@ -233,7 +250,7 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 		}
 		n := 0
 		err := db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-			rows, err := tx.QueryContext(ctx, "SELECT id, custom -> ? FROM "+p.Entity+" WHERE tenant_id = ? AND jsonb_exists(custom, ?) AND id > ? ORDER BY id LIMIT ? FOR UPDATE",
+			rows, err := tx.QueryContext(ctx, "SELECT id, custom -> ? FROM "+table+" WHERE tenant_id = ? AND jsonb_exists(custom, ?) AND id > ? ORDER BY id LIMIT ? FOR UPDATE",
 				p.Key, tenant, p.Key, cp.After, batch)
 			if err != nil {
 				return err
@@ -257,7 +274,7 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 			}
 			n = len(recs)
 			for _, r := range recs {
-				ok, err := s.convertOne(ctx, tx, tenant, j.ID, from, to, r.id, r.raw)
+				ok, err := s.convertOne(ctx, tx, tenant, j.ID, table, from, to, r.id, r.raw)
 				if err != nil {
 					return err
 				}
@@ -278,7 +295,7 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 			break
 		}
 	}
-	err := db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		nr := toRow(tenant, to)
 		res, err := tx.NewUpdate().Model(nr).Column("type", "options", "unique", "filterable", "sortable", "sensitive", "label_en", "label_zh",
 			"required", "default", "position", "help_en", "help_zh").
@@ -301,7 +318,7 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 
 // convertOne rewrites one record's value and its index rows, or moves the value
 // to the failures table. It reports whether the value converted.
-func (s *Service) convertOne(ctx context.Context, tx bun.Tx, tenant, job uuid.UUID, from, to Definition, id uuid.UUID, raw []byte) (bool, error) {
+func (s *Service) convertOne(ctx context.Context, tx bun.Tx, tenant, job uuid.UUID, table string, from, to Definition, id uuid.UUID, raw []byte) (bool, error) {
 	var v any
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()
@@ -333,7 +350,7 @@ func (s *Service) convertOne(ctx context.Context, tx bun.Tx, tenant, job uuid.UU
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, tenant, job, to.Entity, to.Key, id, shown, reason); err != nil {
 			return false, err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE "+to.Entity+" SET custom = custom - ? WHERE tenant_id = ? AND id = ?", to.Key, tenant, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET custom = custom - ? WHERE tenant_id = ? AND id = ?", to.Key, tenant, id); err != nil {
 			return false, err
 		}
 		return false, s.deleteKeyIndex(ctx, tx, tenant, to, id)
@@ -372,7 +389,7 @@ func (s *Service) convertOne(ctx context.Context, tx bun.Tx, tenant, job uuid.UU
 		}
 	}
 	b, _ := json.Marshal(stored)
-	if _, err := tx.ExecContext(ctx, "UPDATE "+to.Entity+" SET custom = jsonb_set(custom, ARRAY[?], ?::jsonb) WHERE tenant_id = ? AND id = ?",
+	if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET custom = jsonb_set(custom, ARRAY[?], ?::jsonb) WHERE tenant_id = ? AND id = ?",
 		to.Key, string(b), tenant, id); err != nil {
 		return false, err
 	}

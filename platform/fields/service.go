@@ -23,6 +23,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/module"
 )
 
 // MemberDirectory answers whether an id is a member of the tenant (user fields).
@@ -36,7 +37,7 @@ type Deps struct {
 	Members   MemberDirectory // nil: user values are only checked to be UUIDs
 	MasterKey []byte          // 32 bytes; empty in dev/test generates one with a warning
 	Jobs      Enqueuer        // runs conversions after a type change; nil refuses such changes
-	Entities  []string        // e.g. "customers"
+	Entities  []string        // names of entities whose table is their name, e.g. "customers"; SetEntities replaces them
 	Log       *slog.Logger
 	Env       string // "production" refuses an empty master key
 	CacheTTL  time.Duration
@@ -47,9 +48,10 @@ type Service struct {
 	deps   Deps
 	master cipher.AEAD
 
-	mu    sync.Mutex
-	cache map[cacheKey]cacheEntry
-	keys  map[uuid.UUID]cipher.AEAD
+	mu       sync.Mutex
+	cache    map[cacheKey]cacheEntry
+	keys     map[uuid.UUID]cipher.AEAD
+	entities []module.Entity
 }
 
 type cacheKey struct {
@@ -76,9 +78,6 @@ func New(d Deps) (*Service, error) {
 	if d.CacheTTL == 0 {
 		d.CacheTTL = 5 * time.Second
 	}
-	if len(d.Entities) == 0 {
-		d.Entities = []string{"customers"}
-	}
 	if len(d.MasterKey) == 0 {
 		if d.Env == "production" {
 			return nil, errors.New("fields: a 32-byte master key is required in production")
@@ -96,7 +95,19 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{deps: d, master: aead, cache: map[cacheKey]cacheEntry{}, keys: map[uuid.UUID]cipher.AEAD{}}, nil
+	s := &Service{deps: d, master: aead, cache: map[cacheKey]cacheEntry{}, keys: map[uuid.UUID]cipher.AEAD{}}
+	for _, e := range d.Entities {
+		s.entities = append(s.entities, module.Entity{Name: e, LabelEN: e, LabelZH: e})
+	}
+	return s, nil
+}
+
+// SetEntities makes es the entities that may have custom fields: cmd gathers
+// them from the modules once they are built (modules need the service first).
+func (s *Service) SetEntities(es []module.Entity) {
+	s.mu.Lock()
+	s.entities = append([]module.Entity(nil), es...)
+	s.mu.Unlock()
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -107,16 +118,38 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-// Entities are the entities that may have custom fields.
-func (s *Service) Entities() []string { return append([]string(nil), s.deps.Entities...) }
+// Entities are the names of the entities that may have custom fields.
+func (s *Service) Entities() []string {
+	es := s.EntitySpecs()
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Name
+	}
+	return out
+}
 
-func (s *Service) knownEntity(e string) bool {
-	for _, x := range s.deps.Entities {
-		if x == e {
-			return true
+// EntitySpecs are the entities that may have custom fields, as declared.
+func (s *Service) EntitySpecs() []module.Entity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]module.Entity(nil), s.entities...)
+}
+
+// entity returns the declaration of an entity with custom fields.
+func (s *Service) entity(name string) (module.Entity, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.entities {
+		if e.Name == name {
+			return e, true
 		}
 	}
-	return false
+	return module.Entity{}, false
+}
+
+func (s *Service) knownEntity(e string) bool {
+	_, ok := s.entity(e)
+	return ok
 }
 
 // row is the stored definition.
@@ -354,6 +387,18 @@ func safeValue(d Definition, v any) any {
 // Archived fields stay indexed (and unique values reserved) so a restore finds
 // the index whole.
 func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
+	return s.writeIndex(ctx, tx, tenant, entity, recordID, clean, false)
+}
+
+// WriteNewIndex writes the index rows of a record created in this transaction:
+// there are none to replace, and its field_index rows travel with COMMIT
+// (db.Defer). Its field_unique rows are written at once, so that a taken
+// value is reported on its field.
+func (s *Service) WriteNewIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any) error {
+	return s.writeIndex(ctx, tx, tenant, entity, recordID, clean, true)
+}
+
+func (s *Service) writeIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, recordID uuid.UUID, clean map[string]any, fresh bool) error {
 	defs, err := s.cachedAll(ctx, tx, tenant, entity)
 	if err != nil {
 		return err
@@ -365,7 +410,9 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 			converting = append(converting, d.Key)
 		}
 	}
-	if len(converting) == 0 {
+	if fresh {
+		// Nothing to replace.
+	} else if len(converting) == 0 {
 		if err := s.DeleteIndex(ctx, tx, tenant, entity, recordID); err != nil {
 			return err
 		}
@@ -392,7 +439,11 @@ func (s *Service) WriteIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 			sb.WriteString("(?, ?, ?, ?, ?, ?, ?::numeric, ?::timestamptz, ?)")
 			args = append(args, tenant, entity, r.Key, recordID, r.Ord, r.Entry.Text, r.Entry.Num, r.Entry.Time, r.Entry.Bool)
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		if fresh {
+			if err := db.Defer(ctx, tx, sb.String(), args...); err != nil {
+				return db.Classify(err, "field index")
+			}
+		} else if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return db.Classify(err, "field index")
 		}
 	}

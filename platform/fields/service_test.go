@@ -57,7 +57,7 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 	env, s := newSvc(t)
 	tn := env.NewTenant(t)
 	define(t, env, s, tn.ID, fiveFields())
-	ctx := context.Background()
+	ctx := authz.AsSystem(context.Background()) // the test's own changes are nobody's request
 
 	err := db.InTenant(ctx, env.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
 		_, err := s.ValidateValues(ctx, tx, tn.ID, "customers", map[string]any{
@@ -147,6 +147,10 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 		if err != nil || d.LabelEN != lbl || len(d.Options) != 3 {
 			t.Errorf("update: %+v %v", d, err)
 		}
+		return nil
+	})
+	// Audit rows travel with COMMIT (db.Defer): count them once committed.
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM audit_log WHERE entity = 'field'").Scan(&n); err != nil {
 			return err

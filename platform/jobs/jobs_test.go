@@ -905,3 +905,37 @@ func TestMaintenanceCreatesMissingPartitionsAsTheAppRole(t *testing.T) {
 	}
 	s.Shutdown()
 }
+
+// After a Redis flush a backlog larger than one page (10,000 reminders due in
+// the same minute) is handed back in one sweep, not a page per interval.
+func TestSweepHandsBackABacklogLargerThanAPage(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	c := newClient(t)
+	typ := uniqueType("backlog")
+	const n = 2*sweepBatch + 500
+	if err := db.InTenant(asSystem, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+		for i := 0; i < n; i++ {
+			if _, err := c.Enqueue(ctx, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE tenant_id = ? AND task_type = ?", a.ID, typ); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil) // not started: the tasks stay in Redis
+	got, err := s.Sweep(context.Background())
+	if err != nil || got != n {
+		t.Fatalf("one sweep handed back %d of %d jobs (%v)", got, n, err)
+	}
+	if again, _ := s.Sweep(context.Background()); again != 0 {
+		t.Fatalf("a second sweep handed back %d more", again)
+	}
+}

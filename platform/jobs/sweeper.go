@@ -19,7 +19,8 @@ const SweeperRole = "clientele_sweeper"
 
 const (
 	sweepLockKey = "clientele:jobs:sweeper:lock"
-	// sweepBatch bounds one sweep; a larger backlog takes several intervals.
+	// sweepBatch bounds one page of a sweep; a sweep reads pages until the
+	// backlog is exhausted or its lock's time runs low.
 	sweepBatch = 1000
 	// dueGrace leaves freshly due work to Asynq, which is normally on time.
 	dueGrace = 10 * time.Second
@@ -82,39 +83,53 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 	}
 	defer releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{sweepLockKey}, token)
 
-	due, err := s.dueJobs(ctx)
-	if err != nil {
-		return 0, err
-	}
+	// Page through the backlog in (run_at, id) order until it is exhausted or
+	// the lock's time is nearly spent: after a Redis flush thousands of jobs
+	// (10,000 reminders due in one minute) are due at once, and handing them
+	// over a batch per interval would make the last ones minutes late.
+	deadline := time.Now().Add(max(s.o.SweepInterval, 10*time.Second) * 3 / 4)
 	n := 0
-	for _, d := range due {
-		j := &Job{TenantID: d.TenantID, ID: d.ID, Type: d.Type, Queue: d.Queue, RunAt: d.RunAt, MaxAttempts: d.MaxAttempts}
-		pushed, err := s.resubmit(ctx, j)
+	var after *dueJob
+	for {
+		due, err := s.dueJobs(ctx, after)
 		if err != nil {
-			return n, fmt.Errorf("jobs: sweep %s: %w", d.ID, err)
+			return n, err
 		}
-		if pushed {
-			n++
-			s.o.Metrics.incSwept()
+		for _, d := range due {
+			j := &Job{TenantID: d.TenantID, ID: d.ID, Type: d.Type, Queue: d.Queue, RunAt: d.RunAt, MaxAttempts: d.MaxAttempts}
+			pushed, err := s.resubmit(ctx, j)
+			if err != nil {
+				return n, fmt.Errorf("jobs: sweep %s: %w", d.ID, err)
+			}
+			if pushed {
+				n++
+				s.o.Metrics.incSwept()
+			}
 		}
+		if len(due) < sweepBatch || time.Now().After(deadline) || ctx.Err() != nil {
+			return n, nil
+		}
+		after = &due[len(due)-1]
 	}
-	return n, nil
 }
 
 // dueJobs reads the due rows of every tenant as the sweeper role, which sees only
 // the scheduling columns, in a read-only transaction.
-func (s *Server) dueJobs(ctx context.Context) ([]dueJob, error) {
+func (s *Server) dueJobs(ctx context.Context, after *dueJob) ([]dueJob, error) {
 	var due []dueJob
 	err := s.o.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+SweeperRole); err != nil {
 			return err
 		}
-		return tx.NewSelect().Table("jobs").
+		q := tx.NewSelect().Table("jobs").
 			Column("tenant_id", "id", "task_type", "queue", "run_at", "max_attempts").
 			Where("(status IN (?, ?) AND run_at <= now() - make_interval(secs => ?)) OR (status = ? AND heartbeat_at < now() - make_interval(secs => ?))",
 				StatusQueued, StatusRetrying, dueGrace.Seconds(), StatusRunning, staleAfter.Seconds()).
-			Where("task_type IN (?)", bun.In(s.tenantTypes())).
-			OrderExpr("run_at").Limit(sweepBatch).Scan(ctx, &due)
+			Where("task_type IN (?)", bun.In(s.tenantTypes()))
+		if after != nil {
+			q = q.Where("(run_at, id) > (?, ?)", after.RunAt, after.ID)
+		}
+		return q.OrderExpr("run_at, id").Limit(sweepBatch).Scan(ctx, &due)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: sweep scan: %w", err)

@@ -41,7 +41,7 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See background jobs", LabelZH: "查看后台任务"},
 		{Key: PermCancel, Label: "Cancel background jobs", LabelZH: "取消后台任务"},
-		{Key: PermManage, Label: "See, download and cancel everyone's jobs, imports and exports", LabelZH: "查看、下载和取消所有人的后台任务、导入和导出"},
+		{Key: PermManage, Label: "See, download and cancel everyone's jobs, imports and exports", LabelZH: "查看、下载和取消所有人的后台任务、导入和导出", AdminOnly: true},
 	}
 }
 

@@ -68,6 +68,57 @@ type DemoSeeder interface {
 	SeedDemo(ctx context.Context, d Demo) (seeded bool, err error)
 }
 
+// Entity is a kind of record a module owns and lists (customers; later deals,
+// tickets). Declaring one gives it custom fields and saved views from the
+// kernel, with no code of its own beyond what is named here.
+type Entity struct {
+	Name    string // "customers": the key of its custom fields and saved views
+	LabelEN string // shown where admins pick an entity
+	LabelZH string
+	// Table holds the records: tenant_id, id and a jsonb column `custom`
+	// (conversions rewrite values there). Empty means Name.
+	Table string
+	// Read is the permission to see the records, and so their saved views.
+	Read string
+	// Columns a list of this entity can show, in their default order; a saved
+	// view keeps a subset ("custom.<key>" names a custom field).
+	Columns []Column
+	// Sorts are the standard sort keys of the list; "custom.<key>" of a
+	// sortable custom field is always allowed too.
+	Sorts []string
+	// Query, when set, checks the filters saved views keep and counts what
+	// they match; without it the entity has no saved views.
+	Query ListQuery
+}
+
+// TableName is the records table of the entity.
+func (e Entity) TableName() string {
+	if e.Table != "" {
+		return e.Table
+	}
+	return e.Name
+}
+
+// Column is one column a list can show.
+type Column struct {
+	Key     string `json:"key"`
+	LabelEN string `json:"label_en"`
+	LabelZH string `json:"label_zh"`
+}
+
+// ListQuery is an entity's list filter in the form saved views keep it: the
+// list endpoint's own query string (tag=vip&lifecycle=customer), so a view
+// means exactly what the same list URL means.
+type ListQuery interface {
+	// CheckQuery validates a filter; errors name loc and the parameter in it.
+	CheckQuery(raw, loc string) error
+	// CountQuery counts the records the filter matches within the actor's scope.
+	CountQuery(ctx context.Context, tenant uuid.UUID, raw string) (int, error)
+}
+
+// Entities declares the entities a module owns.
+type Entities interface{ Entities() []Entity }
+
 // Optional marks a module a tenant may turn off; the kernel's are always on.
 type Optional interface{ DefaultEnabled() bool }
 
@@ -119,6 +170,30 @@ func (s Set) DemoSeeders() []DemoSeeder {
 		}
 	}
 	return out
+}
+
+// Entities gathers every module's entities, in module order. A name declared
+// twice is an error.
+func (s Set) Entities() ([]Entity, error) {
+	var out []Entity
+	seen := map[string]string{}
+	for _, m := range s {
+		em, ok := m.(Entities)
+		if !ok {
+			continue
+		}
+		for _, e := range em.Entities() {
+			if e.Name == "" || e.Name != sanitize(e.Name) {
+				return nil, fmt.Errorf("module %s: bad entity name %q", m.Name(), e.Name)
+			}
+			if by, dup := seen[e.Name]; dup {
+				return nil, fmt.Errorf("module: entity %q declared by both %s and %s", e.Name, by, m.Name())
+			}
+			seen[e.Name] = m.Name()
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // JobHandlers gathers every module's task handlers.

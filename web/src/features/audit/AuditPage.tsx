@@ -80,7 +80,7 @@ interface Filters {
   period?: [Dayjs | null, Dayjs | null] | null;
 }
 
-const ENTITIES = ['customer', 'member', 'invitation', 'role', 'team', 'api_key', 'settings', 'field', 'import', 'export', 'segment', 'task', 'interaction', 'tenant'];
+const ENTITIES = ['customer', 'member', 'invitation', 'role', 'team', 'api_key', 'settings', 'field', 'import', 'export', 'segment', 'view', 'task', 'interaction', 'tenant'];
 
 const show = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 

@@ -30,7 +30,8 @@ const DEFAULT_HIDDEN = ['source', 'updated_at'];
 const DEFAULT_CUSTOM = 3;
 const SORTABLE = ['name', 'created_at', 'updated_at'];
 
-interface Segment { id: string; name: string; count?: number; query: string; shared: boolean; owner_id: string }
+// A segment is a saved view of the customers list: its filter, and the sort and columns it was saved with.
+interface Segment { id: string; name: string; count?: number; query: string; shared: boolean; owner_id: string; sort?: string; columns?: string[] }
 
 /**
  * useColumnChoice remembers, per company on this device, which columns are
@@ -107,7 +108,7 @@ export default function CustomersPage() {
   });
   const segments = useQuery({
     queryKey: ['tenant', tenant.slug, 'segments'],
-    queryFn: () => get<{ items: Segment[] }>(tpath(tenant.slug, '/segments')),
+    queryFn: () => get<{ items: Segment[] }>(tpath(tenant.slug, '/views'), { entity: 'customers' }),
   });
   const items = list.data?.pages.flatMap((p) => p.items) ?? [];
   const segment = segments.data?.items.find((s) => s.id === segmentId);
@@ -150,17 +151,19 @@ export default function CustomersPage() {
     mutationFn: (v: { name: string; shared: boolean }) => {
       const p = filterQuery(rows, { ...parsed, q });
       p.delete('sort');
-      return post<Segment>(tpath(tenant.slug, '/segments'), { name: v.name, query: p.toString(), shared: v.shared });
+      return post<Segment>(tpath(tenant.slug, '/views'), {
+        entity: 'customers', name: v.name, query: p.toString(), shared: v.shared, sort: parsed.sort, columns: columns.map((c) => c.key),
+      });
     },
     onSuccess: (s) => {
       message.success(t('segmentSaved'));
       qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'segments'] });
-      setSp(new URLSearchParams({ segment_id: s.id }));
+      setSp(new URLSearchParams({ segment_id: s.id, ...(s.sort ? { sort: s.sort } : {}) }));
     },
     onError: (e) => message.error(errorMessage(e)),
   });
   const deleteSegment = useMutation({
-    mutationFn: (id: string) => del(tpath(tenant.slug, `/segments/${id}`)),
+    mutationFn: (id: string) => del(tpath(tenant.slug, `/views/${id}`)),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'segments'] });
       apply({ segment: null });
@@ -168,6 +171,12 @@ export default function CustomersPage() {
     onError: (e) => message.error(errorMessage(e)),
   });
 
+  // Opening a segment applies its filter, and the sort and columns it was saved with.
+  const openSegment = (id?: string) => {
+    const s = segments.data?.items.find((x) => x.id === id);
+    if (s?.columns?.length) setHidden(columnKeys.filter((k) => !s.columns!.includes(k)));
+    apply({ segment: id ?? null, ...(s?.sort ? { sort: s.sort } : {}) });
+  };
   const filtered = sp.toString().replace(/(^|&)sort=[^&]*/, '') !== '';
   const quickFilters = parsed.lifecycle.length + parsed.tag.length + (parsed.owner ? 1 : 0) + (segmentId ? 1 : 0);
   return (
@@ -234,7 +243,7 @@ export default function CustomersPage() {
               aria-label={t('segments')}
               loading={segments.isPending}
               value={segmentId}
-              onChange={(v?: string) => apply({ segment: v ?? null })}
+              onChange={(v?: string) => openSegment(v)}
               notFoundContent={<Typography.Text type="secondary">{t('noSegments')}</Typography.Text>}
               options={(segments.data?.items ?? []).map((s) => ({
                 value: s.id,
@@ -339,6 +348,7 @@ function SaveSegment({ onSave, loading }: { onSave: (v: { name: string; shared: 
           <Input aria-label={t('segmentName')} placeholder={t('segmentName')} value={name} onChange={(e) => setName(e.target.value)} maxLength={100}
             onPressEnter={() => name.trim() && (onSave({ name: name.trim(), shared }), setOpen(false))} />
           <Checkbox checked={shared} onChange={(e) => setShared(e.target.checked)}>{t('shared')}</Checkbox>
+          <Typography.Text type="secondary">{t('segmentKeeps')}</Typography.Text>
           <Button type="primary" block disabled={!name.trim()} loading={loading} onClick={() => { onSave({ name: name.trim(), shared }); setOpen(false); setName(''); }}>
             {t('common:action.save')}
           </Button>

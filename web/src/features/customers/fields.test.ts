@@ -69,6 +69,11 @@ describe('filter builder', () => {
     expect(parseFilterQuery(again)).toEqual(r);
   });
 
+  it('reads a saved view or segment id as a list parameter, not a filter row', () => {
+    const r = parseFilterQuery('view_id=v1&segment_id=s1&custom.tier=gold');
+    expect(r.rows).toEqual([{ field: 'custom.tier', op: 'eq', value: 'gold' }]);
+  });
+
   it('offers only the operators the API accepts for each field', () => {
     expect(opsFor('email')).toEqual(['eq', 'prefix']);
     expect(opsFor('tags')).toEqual(['contains', 'in', 'empty']);

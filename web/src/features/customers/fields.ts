@@ -144,7 +144,7 @@ export function filterQuery(rows: FilterRow[], extra: ListExtras = {}): URLSearc
   return p;
 }
 
-const RESERVED = ['q', 'tag', 'lifecycle', 'owner', 'sort', 'cursor', 'limit', 'segment_id'];
+const RESERVED = ['q', 'tag', 'lifecycle', 'owner', 'sort', 'cursor', 'limit', 'segment_id', 'view_id'];
 
 /** parseFilterQuery reads a list URL or a saved segment's query back into builder rows. */
 export function parseFilterQuery(q: string): { rows: FilterRow[] } & Required<Omit<ListExtras, 'owner' | 'sort'>> & { owner: string; sort: string } {

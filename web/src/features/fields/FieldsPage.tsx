@@ -1,4 +1,4 @@
-// Custom fields of one entity (customers for now): list, create, edit (labels in
+// Custom fields of one entity (picked among those the modules declare): list, create, edit (labels in
 // English and Chinese, type, options with their labels, behaviour, default, help),
 // archive and restore, reorder by dragging a row (or the arrows, from the
 // keyboard), and a live preview of the form as the team will see it.
@@ -21,9 +21,8 @@ import { FieldInput } from '../customers/FieldInput';
 import { type FieldDef, FIELD_TYPES, changedNames, fieldLabel, helpText } from '../customers/fields';
 import { placeErrors } from '../customers/form';
 import '../customers/locales';
-import { CHOICE_TYPES, definitionBody, flagsAllowed, slugKey } from './definition';
+import { CHOICE_TYPES, type FieldEntity, definitionBody, entityLabel, flagsAllowed, slugKey } from './definition';
 
-const ENTITIES = ['customers'];
 const FLAGS = ['required', 'unique', 'filterable', 'sortable', 'sensitive'] as const;
 
 export default function FieldsPage() {
@@ -37,6 +36,13 @@ export default function FieldsPage() {
   const [archived, setArchived] = useState(false);
   const [editing, setEditing] = useState<FieldDef | 'new' | null>(null);
   const base = `/fields/${entity}`;
+  const entities = useQuery({
+    queryKey: ['tenant', tenant.slug, 'fields', 'entities'],
+    queryFn: () => get<{ items: FieldEntity[] }>(tpath(tenant.slug, '/fields')),
+    staleTime: 5 * 60_000,
+  });
+  const entityOptions = (entities.data?.items ?? [{ name: entity, label_en: t('entity_' + entity, entity), label_zh: t('entity_' + entity, entity) }])
+    .map((e) => ({ value: e.name, label: entityLabel(e, i18n.language) }));
   const q = useQuery({
     queryKey: ['tenant', tenant.slug, 'fields', entity, 'admin', archived],
     queryFn: () => get<{ items: FieldDef[] }>(tpath(tenant.slug, base), { archived }),
@@ -91,7 +97,16 @@ export default function FieldsPage() {
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={15}>
           <Card
-            title={<Segmented value={entity} onChange={(v) => nav(`/t/${tenant.slug}/fields/${v}`)} options={ENTITIES.map((e) => ({ value: e, label: t('entity_' + e) }))} />}
+            title={
+              <Space>
+                <label htmlFor="field-entity">{t('entity')}</label>
+                {entityOptions.length > 4 ? (
+                  <Select id="field-entity" value={entity} style={{ minWidth: 180 }} onChange={(v) => nav(`/t/${tenant.slug}/fields/${v}`)} options={entityOptions} data-testid="field-entity" />
+                ) : (
+                  <Segmented id="field-entity" value={entity} onChange={(v) => nav(`/t/${tenant.slug}/fields/${v}`)} options={entityOptions} data-testid="field-entity" />
+                )}
+              </Space>
+            }
             extra={
               <Space>
                 <Switch size="small" checked={archived} onChange={setArchived} id="show-archived" />
@@ -235,7 +250,7 @@ function Conversion({ def, entity }: { def: FieldDef; entity: string }) {
           renderItem={(x) => (
             <List.Item>
               <Space direction="vertical" size={0}>
-                <a href={`/t/${tenant.slug}/customers/${x.record_id}`}><code>{x.value}</code></a>
+                {entity === 'customers' ? <a href={`/t/${tenant.slug}/customers/${x.record_id}`}><code>{x.value}</code></a> : <code>{x.value}</code>}
                 <Typography.Text type="secondary">{x.reason}</Typography.Text>
               </Space>
             </List.Item>

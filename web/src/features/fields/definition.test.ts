@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definitionBody, flagsAllowed, slugKey } from './definition';
+import { definitionBody, entityLabel, flagsAllowed, slugKey } from './definition';
 
 describe('field editor', () => {
   it('derives a key from the English label', () => {
@@ -37,5 +37,13 @@ describe('field editor', () => {
     expect(definitionBody({ label_en: 'Budget', type: 'currency', default: { amount: '100', currency: 'CNY' } }, 'create').default).toEqual({ amount: '100', currency: 'CNY' });
     expect(definitionBody({ label_en: 'Budget', type: 'currency', default: { currency: 'CNY' } }, 'create')).not.toHaveProperty('default');
     expect(definitionBody({ label_en: 'Stars', type: 'rating', max: 10 }, 'create').max).toBe(10);
+  });
+
+  it('names an entity in the interface language, falling back to English and then its key', () => {
+    const deals = { name: 'deals', label_en: 'Deals', label_zh: '商机' };
+    expect(entityLabel(deals, 'zh-CN')).toBe('商机');
+    expect(entityLabel(deals, 'en')).toBe('Deals');
+    expect(entityLabel({ name: 'tickets', label_en: 'Tickets', label_zh: '' }, 'zh')).toBe('Tickets');
+    expect(entityLabel({ name: 'tickets', label_en: '', label_zh: '' }, 'en')).toBe('tickets');
   });
 });

@@ -61,3 +61,11 @@ export function definitionBody(v: Record<string, unknown>, mode: 'create' | 'edi
   if (mode === 'create') body.key = String(v.key ?? '').trim();
   return body;
 }
+
+/** An entity that carries custom fields, as GET /fields lists them. */
+export interface FieldEntity { name: string; label_en: string; label_zh: string }
+
+/** entityLabel is the entity's name in the interface language. */
+export function entityLabel(e: FieldEntity, lang: string): string {
+  return (lang.startsWith('zh') ? e.label_zh : e.label_en) || e.label_en || e.name;
+}

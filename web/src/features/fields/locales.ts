@@ -3,7 +3,8 @@ import { registerLocales } from '../../app/i18n';
 registerLocales('fields', {
   en: {
     title: 'Custom fields',
-    subtitle: 'Shape the customer record: fields appear on forms, in filters, lists and exports.',
+    subtitle: 'Shape your records: fields appear on forms, in filters, lists and exports.',
+    entity: 'Fields of',
     entity_customers: 'Customers',
     add: 'Add field',
     edit: 'Edit field',
@@ -59,7 +60,8 @@ registerLocales('fields', {
   },
   zh: {
     title: '自定义字段',
-    subtitle: '定制客户档案：字段会出现在表单、筛选、列表和导出中。',
+    subtitle: '定制你的记录：字段会出现在表单、筛选、列表和导出中。',
+    entity: '字段所属',
     entity_customers: '客户',
     add: '添加字段',
     edit: '编辑字段',

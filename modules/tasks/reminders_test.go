@@ -1,4 +1,4 @@
-package profiles_test
+package tasks_test
 
 import (
 	"context"
@@ -13,9 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
-	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -30,7 +31,7 @@ func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
 	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
 	client := jobs.NewClient(ropt, env.App, quiet)
 	defer client.Close()
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client})
+	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notify.New(notify.Deps{DB: env.App, Jobs: client})})
 	client.Register(m.Jobs()...)
 	a := env.NewTenant(t)
 	assignee := uuid.New()
@@ -40,7 +41,7 @@ func TestRemindersAreDeliveredExactlyOnceAcrossRedisLoss(t *testing.T) {
 		err := db.InTenant(writer, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
 			for i := 0; i < 1000; i++ {
 				at := start.Add(3*time.Second + time.Duration((batch*1000+i)%40)*time.Second)
-				if _, err := m.CreateTask(ctx, a.ID, profiles.TaskInput{Title: "Call back 回电", AssigneeID: &assignee, RemindAt: &at}); err != nil {
+				if _, err := m.CreateTask(ctx, a.ID, tasks.TaskInput{Title: "Call back 回电", AssigneeID: &assignee, RemindAt: &at}); err != nil {
 					return err
 				}
 			}
@@ -114,26 +115,28 @@ func TestStaleRemindersDoNothing(t *testing.T) {
 	client := jobs.NewClient(ropt, env.App, quiet)
 	defer client.Close()
 	mails := &mailRecorder{}
-	m := profiles.New(profiles.Deps{DB: env.App, Jobs: client, Mail: mails})
+	notices := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: mails})
+	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notices})
+	client.Register(append(m.Jobs(), notices.Jobs()...)...)
 	a := env.NewTenant(t)
 	me := uuid.New()
 	at := time.Now().Add(time.Second)
-	done, err := m.CreateTask(writer, a.ID, profiles.TaskInput{Title: "done soon", AssigneeID: &me, RemindAt: &at})
+	done, err := m.CreateTask(writer, a.ID, tasks.TaskInput{Title: "done soon", AssigneeID: &me, RemindAt: &at})
 	if err != nil {
 		t.Fatal(err)
 	}
-	snoozed, err := m.CreateTask(writer, a.ID, profiles.TaskInput{Title: "later", AssigneeID: &me, RemindAt: &at})
+	snoozed, err := m.CreateTask(writer, a.ID, tasks.TaskInput{Title: "later", AssigneeID: &me, RemindAt: &at})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.ChangeTask(writer, a.ID, done.ID, func(t *profiles.Task) error { t.Status = "done"; return nil }); err != nil {
+	if _, err := m.ChangeTask(writer, a.ID, done.ID, func(t *tasks.Task) error { t.Status = "done"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(2 * time.Second)
-	if _, err := m.ChangeTask(writer, a.ID, snoozed.ID, func(t *profiles.Task) error { t.RemindAt = &later; return nil }); err != nil {
+	if _, err := m.ChangeTask(writer, a.ID, snoozed.ID, func(t *tasks.Task) error { t.RemindAt = &later; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 4, Logger: quiet, Handlers: m.Jobs(),
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 4, Logger: quiet, Handlers: append(m.Jobs(), notices.Jobs()...),
 		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -166,4 +169,58 @@ func (r *mailRecorder) subjects() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.sent...)
+}
+
+// A worker killed while delivering a reminder leaves its job row running with
+// a heartbeat that stops; with Redis flushed too, nothing but the row is left.
+// The sweeper hands it to the next worker, and the reminder arrives once.
+func TestReminderSurvivesAWorkerKilledMidDelivery(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	m := tasks.New(tasks.Deps{DB: env.App, Jobs: client, Notify: notify.New(notify.Deps{DB: env.App})})
+	client.Register(m.Jobs()...)
+	a := env.NewTenant(t)
+	me := uuid.New()
+	at := time.Now().Add(-time.Minute)
+	task, err := m.CreateTask(writer, a.ID, tasks.TaskInput{Title: "killed mid-delivery", AssigneeID: &me, RemindAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the killed worker left: the row taken (attempt 1), no heartbeat for
+	// minutes, and Redis without the task.
+	if _, err := env.Owner.ExecContext(ctx, `UPDATE jobs SET status = 'running', attempts = 1, started_at = now() - interval '5 minutes',
+		heartbeat_at = now() - interval '5 minutes' WHERE tenant_id = ? AND task_type = ?`, a.ID, tasks.TypeRemind); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Redis.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: m.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if n, err := srv.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep handed back %d jobs (%v), want the killed one", n, err)
+	}
+	count := func() (n int) {
+		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND link = ?", a.ID, "/tasks/"+task.ID.String()).Scan(ctx, &n)
+		return n
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A second sweep, and the same job delivered again, add nothing.
+	_, _ = srv.Sweep(ctx)
+	time.Sleep(time.Second)
+	if n := count(); n != 1 {
+		t.Fatalf("%d notifications for the killed worker's reminder, want exactly 1", n)
+	}
 }

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// A member's access is served from memory on every replica while nothing
+// changes, and a change made through one replica reaches the others at once:
+// a new role's grants, a removal. Two replicas share the database and Redis.
+func TestAccessChangesReachEveryReplica(t *testing.T) {
+	a := newApp(t)
+	d, err := openDepsWith(context.Background(), testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), a.ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	b := &app{t: t, srv: buildHTTP(d), ids: a.ids, log: a.log, d: d}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(a.d.bus.Healthy() && b.d.bus.Healthy()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation buses did not become healthy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	s := slug("replicas")
+	ownerTok, _ := a.company(s)
+	agent := a.member(s, ownerTok, "agent")
+	base := "/api/v1/t/" + s
+	a.must(201, "POST", base+"/roles", `{"key":"auditor","name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)
+
+	hits := func(x *app) float64 {
+		return testutil.ToFloat64(x.d.access.CacheCounter("hit"))
+	}
+	// Replica b learns the agent's access once, then serves it from memory.
+	b.must(403, "GET", base+"/audit", "", tokenHdr(agent)...)
+	before := hits(b)
+	for i := 0; i < 5; i++ {
+		b.must(403, "GET", base+"/audit", "", tokenHdr(agent)...)
+	}
+	if got := hits(b) - before; got < 5 {
+		t.Fatalf("replica b served %v of 5 repeated requests from memory, want 5", got)
+	}
+
+	// The owner changes the agent's role through replica a; b sees it at once.
+	var agentID string
+	for _, m := range a.must(200, "GET", base+"/members", "", tokenHdr(ownerTok)...)["items"].([]any) {
+		if mm := m.(map[string]any); mm["role"] == "agent" {
+			agentID = mm["identity_id"].(string)
+		}
+	}
+	a.must(200, "PATCH", base+"/members/"+agentID, `{"role":"auditor"}`, tokenHdr(ownerTok)...)
+	waitStatus(t, b, 200, "GET", base+"/audit", tokenHdr(agent))
+	// A custom role's grants edited on a: b refuses again.
+	a.must(200, "PUT", base+"/roles/auditor", `{"name":"Auditor","permissions":[],"scope":"all"}`, tokenHdr(ownerTok)...)
+	waitStatus(t, b, 403, "GET", base+"/audit", tokenHdr(agent))
+	// Removed on a: b no longer knows the member.
+	a.must(204, "DELETE", base+"/members/"+agentID, "", tokenHdr(ownerTok)...)
+	waitStatus(t, b, 404, "GET", base+"/audit", tokenHdr(agent))
+}
+
+// waitStatus polls until the route answers status; the change travels through
+// Redis Pub/Sub, which takes milliseconds, so a second is generous.
+func waitStatus(t *testing.T, x *app, status int, method, path string, hdr []string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		code, body, _ := x.call(method, path, "", hdr...)
+		if code == status {
+			t.Logf("%s %s → %d after %v", method, path, status, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("%s %s: still %d %s after a second, want %d", method, path, code, body, status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

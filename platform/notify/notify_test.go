@@ -1,0 +1,105 @@
+package notify_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/notify"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
+type mails struct {
+	mu   sync.Mutex
+	sent map[uuid.UUID][]string
+}
+
+func (r *mails) MailMember(_ context.Context, _, member uuid.UUID, subject, _ string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent[member] = append(r.sent[member], subject)
+	return nil
+}
+
+func (r *mails) of(member uuid.UUID) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.sent[member]...)
+}
+
+// A notice is stored once per source key, in the caller's transaction; it is
+// mailed once to members who want email (the default) and never to those who
+// turned it off.
+func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	box := &mails{sent: map[uuid.UUID][]string{}}
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: quiet})
+	client.Register(s.Jobs()...)
+	a := env.NewTenant(t)
+	wants, quietOne := uuid.New(), uuid.New()
+	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.GetPreference(ctx, a.ID, wants); err != nil || p != notify.DefaultPreference {
+		t.Fatalf("default preference %+v, %v", p, err)
+	}
+	for _, who := range []uuid.UUID{wants, quietOne} {
+		for i := 0; i < 3; i++ {
+			created, err := s.Notify(ctx, a.ID, who, notify.Notice{Kind: "deal.won", Title: "Deal won 赢单", SourceKey: "deal:1:" + who.String()})
+			if err != nil || created != (i == 0) {
+				t.Fatalf("notify %d: created %v, %v", i, created, err)
+			}
+		}
+	}
+	// A notice made in a transaction that rolls back does not exist.
+	_ = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+		if _, err := s.Notify(ctx, a.ID, wants, notify.Notice{Kind: "x", Title: "rolled back", SourceKey: "rb"}); err != nil {
+			t.Fatal(err)
+		}
+		return context.Canceled
+	})
+	var rows int
+	_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", a.ID).Scan(ctx, &rows)
+	if rows != 2 {
+		t.Fatalf("%d notifications, want one per member", rows)
+	}
+	if _, err := s.Notify(ctx, a.ID, uuid.Nil, notify.Notice{Kind: "x", Title: "y", SourceKey: "z"}); err == nil {
+		t.Fatal("a notice without a recipient was accepted")
+	}
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: s.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(box.of(wants)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // room for a duplicate to show
+	if got := box.of(wants); len(got) != 1 || got[0] != "Deal won 赢单" {
+		t.Fatalf("mails to the member who wants email: %v", got)
+	}
+	if got := box.of(quietOne); len(got) != 0 {
+		t.Fatalf("mails to the member who turned email off: %v", got)
+	}
+}

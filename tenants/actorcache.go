@@ -1,0 +1,170 @@
+package tenants
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/invalidate"
+)
+
+// accessTopic is the invalidation topic for a tenant's access: its memberships,
+// roles and teams. The key is the tenant id.
+const accessTopic = "tenant-access"
+
+// actorTTL bounds how long a member's access is served from memory even when
+// no change was announced (a change written behind the app's back).
+const actorTTL = 30 * time.Second
+
+// actorCacheMax bounds the entries; past it the cache starts empty again.
+const actorCacheMax = 200_000
+
+// actorCache holds each member's resolved access per tenant, so a request needs
+// no round trip to learn its actor while nothing has changed. Every change to a
+// tenant's memberships, roles or teams is published on the invalidation bus
+// after commit and drops that tenant's entries on every replica. The cache
+// serves only while the bus is healthy; a load that raced with a change (the
+// tenant's generation or the bus epoch moved meanwhile) is not stored.
+type actorCache struct {
+	bus  *invalidate.Bus
+	hits *prometheus.CounterVec
+
+	mu      sync.Mutex
+	n       int
+	tenants map[uuid.UUID]*tenantActors
+}
+
+type tenantActors struct {
+	gen    uint64
+	actors map[uuid.UUID]actorEntry
+}
+
+type actorEntry struct {
+	actor authz.Actor
+	epoch uint64
+	exp   time.Time
+}
+
+func newActorCache(bus *invalidate.Bus, reg prometheus.Registerer) *actorCache {
+	c := &actorCache{bus: bus, tenants: map[uuid.UUID]*tenantActors{}}
+	c.hits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "clientele_access_cache_requests_total",
+		Help: "Member access lookups by result: hit (served from memory), miss (read from the database), bypass (the invalidation bus was not healthy).",
+	}, []string{"result"})
+	if reg != nil {
+		if err := reg.Register(c.hits); err != nil {
+			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+				c.hits = are.ExistingCollector.(*prometheus.CounterVec)
+			}
+		}
+	}
+	bus.On(accessTopic, invalidate.Handler{
+		Key: func(key string) {
+			if id, err := uuid.Parse(key); err == nil {
+				c.forget(id)
+			}
+		},
+		Reset: c.clear,
+	})
+	return c
+}
+
+// ticket is what a lookup remembers from before its read, to store the result
+// only if nothing changed meanwhile.
+type ticket struct {
+	gen, epoch uint64
+	ok         bool
+}
+
+// get answers from memory, or returns a ticket for storing what the caller
+// then reads.
+func (c *actorCache) get(tenant, identity uuid.UUID) (authz.Actor, ticket, bool) {
+	if !c.bus.Healthy() {
+		c.hits.WithLabelValues("bypass").Inc()
+		return authz.Actor{}, ticket{}, false
+	}
+	epoch := c.bus.Epoch()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		t = &tenantActors{actors: map[uuid.UUID]actorEntry{}}
+		c.tenants[tenant] = t
+	}
+	if e, ok := t.actors[identity]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
+		c.hits.WithLabelValues("hit").Inc()
+		return e.actor, ticket{}, true
+	}
+	c.hits.WithLabelValues("miss").Inc()
+	return authz.Actor{}, ticket{gen: t.gen, epoch: epoch, ok: true}, false
+}
+
+// put stores an actor read under tk, unless the tenant changed or messages may
+// have been missed since.
+func (c *actorCache) put(tenant, identity uuid.UUID, a authz.Actor, tk ticket) {
+	if !tk.ok || c.bus.Epoch() != tk.epoch || !c.bus.Healthy() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil || t.gen != tk.gen {
+		return
+	}
+	if c.n >= actorCacheMax {
+		c.tenants = map[uuid.UUID]*tenantActors{}
+		c.n = 0
+		return
+	}
+	if _, ok := t.actors[identity]; !ok {
+		c.n++
+	}
+	t.actors[identity] = actorEntry{actor: a, epoch: tk.epoch, exp: time.Now().Add(actorTTL)}
+}
+
+// forget drops a tenant's entries and moves its generation on, so a read that
+// started before the change is not stored.
+func (c *actorCache) forget(tenant uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return
+	}
+	c.n -= len(t.actors)
+	t.gen++
+	t.actors = map[uuid.UUID]actorEntry{}
+}
+
+func (c *actorCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.tenants {
+		t.gen++
+		t.actors = map[uuid.UUID]actorEntry{}
+	}
+	c.n = 0
+}
+
+// accessChanged announces, after ctx's transaction commits (at once outside
+// one), that a tenant's memberships, roles or teams changed. This replica
+// forgets at once, before the commit as well, so it never serves a stale entry
+// to a request that sees the new rows.
+func (s *Service) accessChanged(ctx context.Context, tenant uuid.UUID) {
+	s.actors.forget(tenant)
+	db.AfterCommit(ctx, func(ctx context.Context) {
+		s.actors.forget(tenant)
+		s.d.Bus.Publish(context.WithoutCancel(ctx), accessTopic, tenant.String())
+	})
+}
+
+// CacheCounter is the access cache's counter for a result (hit, miss, bypass),
+// for tests and dashboards.
+func (s *Service) CacheCounter(result string) prometheus.Counter {
+	return s.actors.hits.WithLabelValues(result)
+}
