@@ -304,6 +304,9 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	// Records of B that A will reach for.
 	team := a.must(201, "POST", "/api/v1/t/"+sb+"/teams", `{"name":"B team"}`, tokenHdr(tokB)...)
 	ids := map[string]string{"id": team["id"].(string), "identity_id": uuid.NewString(), "key": "owner"}
+	// Routes whose {id} is another kind of record get one of B's of that kind.
+	view := a.must(201, "POST", "/api/v1/t/"+sb+"/views", `{"entity":"customers","name":"B's view","shared":true}`, tokenHdr(tokB)...)
+	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {
@@ -332,6 +335,11 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 			name := m[1 : len(m)-1]
 			if name == "tenant" {
 				return sb
+			}
+			for prefix, v := range idsUnder {
+				if name == "id" && strings.HasPrefix(path, httpx.TenantPrefix+prefix) {
+					return v
+				}
 			}
 			if v, ok := ids[name]; ok {
 				return v

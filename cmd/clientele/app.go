@@ -201,7 +201,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	if d.breakerMetrics != nil {
 		d.breakers.kratos = newBreaker(cfg, log, d.breakerMetrics, errs.DependencyIdentity, cfg.KratosTimeout, func(ctx context.Context) error { return k.Ready(ctx) })
 	}
-	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis, d.breakers.kratos)
+	d.kratos = newKratos(cfg, log, d.metrics.Reg, d.redis, d.breakers.kratos, d.bus)
 	k = d.kratos
 	if d.identities == nil {
 		d.identities = kratosIdentities{k: d.kratos}

@@ -87,7 +87,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // ensureKratos reuses a Kratos that answers at the configured admin URL, or starts
 // one on its own database beside ours, and returns how to stop what it started.
 func ensureKratos(ctx context.Context, cfg config.Config, log *slog.Logger) (func(), error) {
-	k := newKratos(cfg, log, nil, nil, nil)
+	k := newKratos(cfg, log, nil, nil, nil, nil)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	err := k.Ready(rctx)
 	cancel()

@@ -13,14 +13,15 @@ import (
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/tenants"
 )
 
 // kratosIdentities adapts the Kratos client to what tenants needs.
 type kratosIdentities struct{ k *identity.Kratos }
 
-func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient, b *breaker.Breaker) *identity.Kratos {
-	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb,
+func newKratos(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, rdb redis.UniversalClient, b *breaker.Breaker, bus *invalidate.Bus) *identity.Kratos {
+	return identity.New(identity.Options{PublicURL: cfg.KratosPublicURL, AdminURL: cfg.KratosAdminURL, Metrics: reg, Logger: log, Redis: rdb, Bus: bus,
 		Timeout: cfg.KratosTimeout, Breaker: b,
 		SignIn: identity.SignInLimits{PerIdentifier: cfg.SignInPerIdentifier, PerAddress: cfg.SignInPerIP, Window: cfg.SignInWindow}})
 }

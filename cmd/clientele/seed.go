@@ -159,7 +159,7 @@ func seedDemoLogin(ctx context.Context, cfg config.Config, log *slog.Logger) (De
 	if err := registerAPI(ctx, cfg.KratosPublicURL, demoLogin.Email, demoLogin.Password, "Demo Owner 演示"); err != nil && !errors.Is(err, errExists) {
 		return demoLogin, err
 	}
-	k := newKratos(cfg, log, nil, nil, nil)
+	k := newKratos(cfg, log, nil, nil, nil, nil)
 	who, err := k.FindIdentityByEmail(ctx, demoLogin.Email)
 	if err != nil {
 		return demoLogin, err
@@ -256,7 +256,7 @@ func loginAPI(ctx context.Context, publicURL, email, password string) (string, e
 
 // addMember makes the identity with email an owner of tenant (bench and demo).
 func addMember(ctx context.Context, cfg config.Config, log *slog.Logger, tenant uuid.UUID, email string) error {
-	who, err := newKratos(cfg, log, nil, nil, nil).FindIdentityByEmail(ctx, email)
+	who, err := newKratos(cfg, log, nil, nil, nil, nil).FindIdentityByEmail(ctx, email)
 	if err != nil {
 		return err
 	}

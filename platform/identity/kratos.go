@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/invalidate"
 )
 
 // Identity is a person as Kratos knows them.
@@ -94,6 +96,9 @@ type Options struct {
 	Redis redis.UniversalClient
 	// SignIn limits password sign-ins through the proxy (needs Redis).
 	SignIn SignInLimits
+	// Bus, when set and healthy, announces sign-outs to every replica, so a
+	// cached session needs no Redis check on each request (see busTrusts).
+	Bus *invalidate.Bus
 }
 
 // SignInLimits bound password sign-in attempts through the /kratos proxy, in a
@@ -114,6 +119,8 @@ type Kratos struct {
 	proxyHC  *http.Client
 	upstream *url.URL
 	cache    *sessionCache
+	// signOuts counts the sign-outs the invalidation bus announced.
+	signOuts atomic.Uint64
 	flight   singleflight.Group
 	// localSignIns counts sign-in attempts while Redis is unavailable.
 	localSignIns breaker.LocalCounts
@@ -171,6 +178,7 @@ func New(o Options) *Kratos {
 		log:   o.Logger,
 		now:   time.Now,
 	}
+	o.Bus.On(sessionTopic, invalidate.Handler{Key: k.signedOutElsewhere})
 	k.public = newAPIClient(o.PublicURL, o.HTTPClient)
 	k.admin = newAPIClient(o.AdminURL, o.HTTPClient)
 	k.upstream, _ = url.Parse(o.PublicURL)
@@ -238,7 +246,13 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 	}
 	key := cacheKey(kind, cred)
 	if e, ok := k.cache.get(key, k.now()); ok {
+		if k.busTrusts(e.trust) {
+			k.m.cache("hit")
+			return &e.s, nil, nil
+		}
+		t := k.token() // before the check: a sign-out seen after it moves the token
 		if !k.revokedSince(ctx, key, e.checked) {
+			k.cache.retrust(key, t)
 			k.m.cache("hit")
 			return &e.s, nil, nil
 		}
@@ -251,6 +265,7 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.o.Timeout)
 		defer cancel()
 		checked := k.now() // a sign-out recorded after this still wins
+		trust := k.token()
 		r, err := k.toSession(lctx, kind, cred)
 		if err != nil {
 			if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Internal) {
@@ -262,9 +277,9 @@ func (k *Kratos) Whoami(ctx context.Context, sessionToken, cookie string) (*Sess
 		}
 		k.m.cache("miss")
 		if until := k.now().Add(k.o.CacheTTL); until.Before(r.s.ExpiresAt) {
-			k.cache.put(key, r.s, until, k.now(), checked)
+			k.cache.put(key, r.s, until, k.now(), checked, trust)
 		} else {
-			k.cache.put(key, r.s, r.s.ExpiresAt, k.now(), checked)
+			k.cache.put(key, r.s, r.s.ExpiresAt, k.now(), checked, trust)
 		}
 		return r, nil
 	})
@@ -599,6 +614,10 @@ type cacheEntry struct {
 	s       Session
 	until   time.Time
 	checked time.Time // when the whoami that verified it was sent
+	// trust is the invalidation bus's token when the copy was last known
+	// good; while the bus still shows that token, no sign-out can have
+	// happened since and the Redis check is skipped (see busTrusts).
+	trust busToken
 }
 
 func (c *sessionCache) get(key [32]byte, now time.Time) (cacheEntry, bool) {
@@ -615,7 +634,7 @@ func (c *sessionCache) get(key [32]byte, now time.Time) (cacheEntry, bool) {
 	return e, true
 }
 
-func (c *sessionCache) put(key [32]byte, s Session, until, now, checked time.Time) {
+func (c *sessionCache) put(key [32]byte, s Session, until, now, checked time.Time, trust busToken) {
 	if !now.Before(until) {
 		return
 	}
@@ -636,7 +655,17 @@ func (c *sessionCache) put(key [32]byte, s Session, until, now, checked time.Tim
 			delete(c.m, k)
 		}
 	}
-	c.m[key] = cacheEntry{s: s, until: until, checked: checked}
+	c.m[key] = cacheEntry{s: s, until: until, checked: checked, trust: trust}
+}
+
+// retrust records that the copy was found good under token t.
+func (c *sessionCache) retrust(key [32]byte, t busToken) {
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok {
+		e.trust = t
+		c.m[key] = e
+	}
+	c.mu.Unlock()
 }
 
 func (c *sessionCache) delete(key [32]byte) {

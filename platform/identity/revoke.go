@@ -23,6 +23,43 @@ const revokedTTL = MaxCacheTTL + maxWhoamiTimeout + 5*time.Second
 
 func revokedKey(key [32]byte) string { return "clientele:session-ended:" + hex.EncodeToString(key[:]) }
 
+// sessionTopic is the invalidation topic of sign-outs; the key is the hex of
+// the credential's cache key.
+const sessionTopic = "session-ended"
+
+// busToken says what the invalidation bus had announced when a cached copy was
+// last known good: the bus's epoch (it moves whenever messages may have been
+// missed) and the count of sign-outs announced since this process started.
+type busToken struct {
+	epoch, signOuts uint64
+	ok              bool
+}
+
+func (k *Kratos) token() busToken {
+	if !k.o.Bus.Healthy() {
+		return busToken{}
+	}
+	return busToken{epoch: k.o.Bus.Epoch(), signOuts: k.signOuts.Load(), ok: true}
+}
+
+// busTrusts reports whether a copy known good under t is still good without
+// asking Redis: the bus is healthy and has announced no sign-out, and missed
+// none, since. Any sign-out anywhere moves the token, and each cached session
+// then pays one Redis check before it is trusted again.
+func (k *Kratos) busTrusts(t busToken) bool {
+	return t.ok && k.o.Bus.Healthy() && t == k.token()
+}
+
+// signedOutElsewhere handles a sign-out announced on the bus.
+func (k *Kratos) signedOutElsewhere(hexKey string) {
+	k.signOuts.Add(1)
+	b, err := hex.DecodeString(hexKey)
+	if err != nil || len(b) != 32 {
+		return
+	}
+	k.cache.delete([32]byte(b))
+}
+
 // RecordSignOut tells every replica that these credentials were signed out now:
 // this one forgets them at once, the others on their next use of them.
 func (k *Kratos) RecordSignOut(ctx context.Context, sessionToken, cookie string) {
@@ -49,6 +86,12 @@ func (k *Kratos) RecordSignOut(ctx context.Context, sessionToken, cookie string)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		k.log.Warn("identity: could not record a sign-out for the other replicas; they trust their cached copy until it expires", "error", err.Error())
+	}
+	// Then announce it: a replica that hears it drops its copy; one that
+	// hears nothing because it missed messages has a new bus epoch and goes
+	// back to the key above.
+	for _, key := range keys {
+		k.o.Bus.Publish(ctx, sessionTopic, strings.TrimPrefix(key, "clientele:session-ended:"))
 	}
 }
 

@@ -103,3 +103,45 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 		t.Fatalf("mails to the member who turned email off: %v", got)
 	}
 }
+
+// Notices that fall due together share a mail; every one is marked sent.
+func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	box := &mails{sent: map[uuid.UUID][]string{}}
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: quiet})
+	client.Register(s.Jobs()...)
+	a := env.NewTenant(t)
+	who := uuid.New()
+	for i := 0; i < 6; i++ {
+		if _, err := s.Notify(ctx, a.ID, who, notify.Notice{Kind: "task.reminder", Title: "Call " + string(rune('A'+i)), SourceKey: "batch:" + string(rune('A'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 4, Logger: quiet, Handlers: s.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	pending := func() (n int) {
+		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND email_state IS DISTINCT FROM 'sent'", a.ID).Scan(ctx, &n)
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := pending(); n != 0 {
+		t.Fatalf("%d notices not mailed", n)
+	}
+	// Six notices made in well under a second span at most two windows.
+	if got := box.of(who); len(got) == 0 || len(got) > 2 {
+		t.Fatalf("mails %v, want the six notices in one or two", got)
+	}
+}

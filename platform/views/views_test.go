@@ -178,6 +178,18 @@ func TestSavedViewsOfAnyList(t *testing.T) {
 	if _, err := s.Create(bob, tn.ID, views.NewView{Entity: "gadgets", Name: "one more"}); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("a view beyond the cap: %v", err)
 	}
+	// Row security alone keeps them apart: with no tenant condition at all,
+	// tenant B's transaction sees none of A's views.
+	env.InTenant(t, other.ID, func(ctx context.Context, tx bun.Tx) error {
+		var n int
+		if err := tx.NewRaw("SELECT count(*) FROM saved_views").Scan(ctx, &n); err != nil {
+			return err
+		}
+		if n != 0 {
+			t.Fatalf("tenant B's transaction sees %d saved views", n)
+		}
+		return nil
+	})
 	if err := s.Delete(ann, tn.ID, mine.ID); err != nil {
 		t.Fatal(err)
 	}
