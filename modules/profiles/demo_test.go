@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -19,7 +20,7 @@ import (
 // years, and tasks overdue and due soon. A second run adds nothing.
 func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 	env := testkit.Get(t)
-	ctx := context.Background()
+	ctx := authz.AsSystem(context.Background()) // seeding is nobody's request
 	fs := customerFields(t, nil)
 	var seeder module.DemoSeeder = profiles.New(profiles.Deps{DB: env.App, Fields: fs, Tasks: sqlFollowUps{}})
 	a := env.NewTenant(t)

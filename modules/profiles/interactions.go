@@ -13,9 +13,11 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/page"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -52,11 +54,11 @@ var decimalPattern = regexp.MustCompile(`^-?\d{1,14}(\.\d{1,4})?$`)
 
 // AddInteraction appends to a customer's timeline.
 func (m *Module) AddInteraction(ctx context.Context, tenant, customer uuid.UUID, in InteractionInput) (*Interaction, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	it := &Interaction{TenantID: tenant, ID: uuid.New(), CustomerID: customer, Kind: in.Kind, Channel: strings.TrimSpace(in.Channel),
-		Summary: strings.TrimSpace(in.Summary), Body: in.Body, ActorID: actorID(ctx), OccurredAt: time.Now().UTC()}
+		Summary: strings.TrimSpace(in.Summary), Body: in.Body, ActorID: authz.RequesterID(ctx), OccurredAt: time.Now().UTC()}
 	var fe []errs.FieldError
 	if in.OccurredAt != nil {
 		if in.OccurredAt.After(time.Now().Add(24 * time.Hour)) {
@@ -115,18 +117,21 @@ type InteractionFilter struct {
 
 // Timeline lists a customer's interactions, newest first.
 func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f InteractionFilter) ([]Interaction, string, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	after, err := db.DecodeCursor[db.After](f.Cursor)
-	if err != nil {
-		return nil, "", err
+	var after *page.After
+	if f.Cursor != "" {
+		after = &page.After{}
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
+		}
 	}
 	out := []Interaction{}
-	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := m.lockVisible(ctx, tx, tenant, customer); err != nil {
 			return err
 		}
@@ -148,7 +153,7 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
 	}
-	out, next := db.NextPage(out, f.Limit, func(i Interaction) db.After { return db.After{At: i.OccurredAt, ID: i.ID} })
+	out, next := page.Cut(out, f.Limit, func(last Interaction) any { return page.After{At: last.OccurredAt, ID: last.ID} })
 	return out, next, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
@@ -104,7 +105,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "list-segments", Method: http.MethodGet, Path: "/segments", Summary: "My segments and shared ones, with live counts",
 		Description: "The caller's own segments and those shared in the company, each with the number of customers it matches now: the saved views of customers (GET .../views?entity=customers). Needs profiles.read."},
 		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (*segmentsOut, error) {
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			vs, err := m.d.Views.List(ctx, t.ID, EntityCustomers, true)
@@ -122,7 +123,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "create-segment", Method: http.MethodPost, Path: "/segments", DefaultStatus: 201, Summary: "Save a filter as a segment",
 		Description: "Saves a customer filter (the query string of GET .../customers, e.g. lifecycle=lead&tags[contains]=vip) under a name, private or shared with the company: a saved view of customers (POST .../views). Needs profiles.read."},
 		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct{ Body newSegment }) (*segmentOut, error) {
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			v, err := m.d.Views.Create(ctx, t.ID, views.NewView{Entity: EntityCustomers, Name: in.Body.Name, Shared: in.Body.Shared, Query: in.Body.Query})

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/page"
 )
 
 // Binding is the custom fields of one entity, for the module that owns it:
@@ -207,10 +207,19 @@ type Cursor struct {
 }
 
 // Encode is the cursor as lists hand it out.
-func (c Cursor) Encode() string { return db.EncodeCursor(c) }
+func (c Cursor) Encode() string { return page.Encode(c) }
 
 // DecodeCursor reads a cursor a list handed out; "" is the first page (nil).
-func DecodeCursor(s string) (*Cursor, error) { return db.DecodeCursor[Cursor](s) }
+func DecodeCursor(s string) (*Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	c := &Cursor{}
+	if err := page.Decode(s, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 // SortedPage asks for one page of records sorted by a custom field.
 type SortedPage struct {

@@ -14,8 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/page"
 )
 
 // pushTimeout bounds the Redis half of an Enqueue, which runs after the caller's
@@ -88,6 +90,11 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	if err := validType(s.Type); err != nil {
 		return nil, errs.InternalErr(err)
 	}
+	a := authz.ActorFrom(ctx)
+	if a.Kind == authz.ActorNone {
+		return nil, errs.InternalErr(fmt.Errorf("jobs: %s enqueued with no actor; pass the requester's context, or authz.AsSystem for work nobody asked for", s.Type))
+	}
+	snap := a.Snapshot()
 	c.mu.RLock()
 	h, known := c.handlers[s.Type]
 	c.mu.RUnlock()
@@ -119,7 +126,7 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	}
 	j := &Job{
 		TenantID: tenant, ID: uuid.New(), Type: s.Type, Queue: s.Queue, Status: StatusQueued,
-		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy,
+		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy, Actor: &snap,
 	}
 	if s.RunAt.IsZero() {
 		j.RunAt = time.Now().UTC()
@@ -223,15 +230,18 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	case f.Limit > 200:
 		f.Limit = 200
 	}
-	after, err := db.DecodeCursor[db.After](f.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if after != nil && after.ID == uuid.Nil {
-		return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+	var after *page.After
+	if f.Cursor != "" {
+		after = &page.After{}
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
+		}
+		if after.ID == uuid.Nil {
+			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+		}
 	}
 	var out []Job
-	err = db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model(&out).ExcludeColumn("payload", "checkpoint").
 			Where("tenant_id = ?", tenant).OrderExpr("created_at DESC, id DESC").Limit(f.Limit + 1)
 		if f.Type != "" {
@@ -251,7 +261,7 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	if err != nil {
 		return nil, "", db.Classify(err, "job")
 	}
-	out, next := db.NextPage(out, f.Limit, func(j Job) db.After { return db.After{At: j.CreatedAt, ID: j.ID} })
+	out, next := page.Cut(out, f.Limit, func(last Job) any { return page.After{At: last.CreatedAt, ID: last.ID} })
 	return out, next, nil
 }
 

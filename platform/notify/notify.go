@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -79,6 +80,13 @@ const (
 	maxKey   = 200
 )
 
+// mailWindow is how long notices wait to share one mail: a member whose 20
+// reminders fall due in the same minute gets a few mails, not 20.
+const mailWindow = 5 * time.Second
+
+// maxDigest caps the notices one mail carries; more wait for the next mail.
+const maxDigest = 100
+
 // Notify stores the notice for recipient unless one with the same source key
 // exists, and schedules its email when the recipient wants email. It joins the
 // tenant transaction ctx carries, so the notice exists exactly when the
@@ -90,12 +98,25 @@ func (s *Service) Notify(ctx context.Context, tenant, recipient uuid.UUID, n Not
 	if len(n.SourceKey) > maxKey {
 		return false, errs.InternalErr(fmt.Errorf("notify: source key longer than %d bytes", maxKey))
 	}
-	var id uuid.UUID
 	created := false
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewRaw(`INSERT INTO notifications (tenant_id, recipient_id, kind, title, body, link, source_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, source_key) DO NOTHING RETURNING id`,
-			tenant, recipient, cut(n.Kind, 100), cut(n.Title, maxTitle), cut(n.Body, maxBody), cut(n.Link, maxLink), n.SourceKey).Scan(ctx, &id)
+		email := false
+		if s.d.Mail != nil {
+			p, err := preference(ctx, tx, tenant, recipient)
+			if err != nil {
+				return err
+			}
+			email = p.Email
+		}
+		var state *string
+		if email {
+			pending := "pending"
+			state = &pending
+		}
+		var id uuid.UUID
+		err := tx.NewRaw(`INSERT INTO notifications (tenant_id, recipient_id, kind, title, body, link, source_key, email_state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, source_key) DO NOTHING RETURNING id`,
+			tenant, recipient, cut(n.Kind, 100), cut(n.Title, maxTitle), cut(n.Body, maxBody), cut(n.Link, maxLink), n.SourceKey, state).Scan(ctx, &id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // delivered before: nothing more to do
 		}
@@ -103,14 +124,10 @@ func (s *Service) Notify(ctx context.Context, tenant, recipient uuid.UUID, n Not
 			return err
 		}
 		created = true
-		if s.d.Mail == nil {
+		if !email {
 			return nil
 		}
-		p, err := preference(ctx, tx, tenant, recipient)
-		if err != nil || !p.Email {
-			return err
-		}
-		return s.scheduleMail(ctx, tenant, id, recipient, n)
+		return s.scheduleMail(ctx, tx, tenant, recipient, id, n)
 	})
 	if err != nil {
 		return false, db.Classify(err, "notification")
@@ -119,73 +136,129 @@ func (s *Service) Notify(ctx context.Context, tenant, recipient uuid.UUID, n Not
 }
 
 type mailPayload struct {
-	Notification uuid.UUID `json:"notification"`
+	Recipient uuid.UUID `json:"recipient"`
 }
 
-// scheduleMail records the mail job in the notice's transaction; without jobs
-// the mail goes out once it commits.
-func (s *Service) scheduleMail(ctx context.Context, tenant, id, recipient uuid.UUID, n Notice) error {
-	if s.d.Jobs != nil {
-		_, err := s.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeMail, Queue: jobs.QueueDefault,
-			Payload: mailPayload{Notification: id}, DedupeKey: "mail:" + n.SourceKey})
-		return err
-	}
-	db.AfterCommit(ctx, func(ctx context.Context) {
-		if err := s.d.Mail.MailMember(context.WithoutCancel(ctx), tenant, recipient, subject(n), text(n)); err != nil {
-			s.d.Log.WarnContext(ctx, "notify: mail failed; the in-app notice stands", "kind", n.Kind, "error", err.Error())
-		}
-	})
-	return nil
-}
-
-// deliverMail emails one stored notice. A member who turned email off since,
-// or a notice deleted meanwhile, gets nothing. A failed send is retried by the
-// job; the SMTP server, not the job, is the one place a duplicate could arise.
-func (s *Service) deliverMail(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
-	var p mailPayload
-	if err := j.Decode(&p); err != nil {
-		return errs.E(errs.Invalid, "malformed notification mail payload")
-	}
-	var row struct {
-		Recipient uuid.UUID `bun:"recipient_id"`
-		Kind      string    `bun:"kind"`
-		Title     string    `bun:"title"`
-		Body      string    `bun:"body"`
-		Link      string    `bun:"link"`
-	}
-	err := tx.NewRaw("SELECT recipient_id, kind, title, body, link FROM notifications WHERE tenant_id = ? AND id = ?", j.TenantID, p.Notification).Scan(ctx, &row)
-	if errors.Is(err, sql.ErrNoRows) {
+// scheduleMail makes sure a mail job will send the pending notice: the job of
+// the recipient's current window, due when the window closes. That job is
+// locked (FOR SHARE) until this transaction commits, so it cannot start before
+// the notice is visible to it; when it has started already, the notice gets a
+// job of its own. Without jobs the notice is mailed once it commits.
+func (s *Service) scheduleMail(ctx context.Context, tx bun.Tx, tenant, recipient, id uuid.UUID, n Notice) error {
+	if s.d.Jobs == nil {
+		db.AfterCommit(ctx, func(ctx context.Context) {
+			if err := s.d.Mail.MailMember(context.WithoutCancel(ctx), tenant, recipient, subject([]Notice{n}), text([]Notice{n})); err != nil {
+				s.d.Log.WarnContext(ctx, "notify: mail failed; the in-app notice stands", "kind", n.Kind, "error", err.Error())
+			}
+		})
 		return nil
 	}
+	// A mail job sends whatever notices of the recipient fall due in its
+	// window, whoever caused them: the platform's own delivery, done with
+	// nobody's rights, so it acts as the system, explicitly.
+	ctx = authz.AsSystem(ctx)
+	window := time.Now().Truncate(mailWindow)
+	j, err := s.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeMail, Queue: jobs.QueueDefault, RunAt: window.Add(mailWindow + time.Second),
+		Payload: mailPayload{Recipient: recipient}, DedupeKey: fmt.Sprintf("mail:%s:%d", recipient, window.UnixMilli())})
 	if err != nil {
 		return err
 	}
-	pref, err := preference(ctx, tx, j.TenantID, row.Recipient)
-	if err != nil || !pref.Email || s.d.Mail == nil {
+	var queued bool
+	if err := tx.NewRaw("SELECT true FROM jobs WHERE tenant_id = ? AND id = ? AND status = ? FOR SHARE", tenant, j.ID, jobs.StatusQueued).Scan(ctx, &queued); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	n := Notice{Kind: row.Kind, Title: row.Title, Body: row.Body, Link: row.Link}
-	return s.d.Mail.MailMember(ctx, j.TenantID, row.Recipient, subject(n), text(n))
-}
-
-// subject and text are the mail of a notice, in English and Chinese.
-func subject(n Notice) string {
-	if n.Kind == "task.reminder" {
-		return "Reminder: " + n.Title
+	if queued {
+		return nil
 	}
-	return n.Title
+	_, err = s.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeMail, Queue: jobs.QueueDefault,
+		Payload: mailPayload{Recipient: recipient}, DedupeKey: "mail:" + id.String()})
+	return err
 }
 
-func text(n Notice) string {
+// deliverMail sends one mail with the recipient's pending notices, oldest
+// first, and marks them sent in the same transaction: a failed send leaves
+// them pending for the retry. A member who turned email off since gets
+// nothing, and the notices are marked skipped.
+func (s *Service) deliverMail(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
+	var p mailPayload
+	if err := j.Decode(&p); err != nil || p.Recipient == uuid.Nil {
+		return errs.E(errs.Invalid, "malformed notification mail payload")
+	}
+	var rows []struct {
+		ID    uuid.UUID `bun:"id"`
+		Kind  string    `bun:"kind"`
+		Title string    `bun:"title"`
+		Body  string    `bun:"body"`
+		Link  string    `bun:"link"`
+	}
+	if err := tx.NewRaw(`SELECT id, kind, title, body, link FROM notifications
+		WHERE tenant_id = ? AND recipient_id = ? AND email_state = 'pending'
+		ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, j.TenantID, p.Recipient, maxDigest+1).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	more := len(rows) > maxDigest
+	if more {
+		rows = rows[:maxDigest]
+	}
+	ids := make([]uuid.UUID, len(rows))
+	ns := make([]Notice, len(rows))
+	for i, r := range rows {
+		ids[i], ns[i] = r.ID, Notice{Kind: r.Kind, Title: r.Title, Body: r.Body, Link: r.Link}
+	}
+	pref, err := preference(ctx, tx, j.TenantID, p.Recipient)
+	if err != nil {
+		return err
+	}
+	state := "sent"
+	if !pref.Email || s.d.Mail == nil {
+		state = "skipped"
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE notifications SET email_state = ? WHERE tenant_id = ? AND id IN (?)", state, j.TenantID, bun.In(ids)); err != nil {
+		return err
+	}
+	if more {
+		if _, err := s.d.Jobs.Enqueue(ctx, j.TenantID, jobs.Spec{Type: TypeMail, Queue: jobs.QueueDefault,
+			Payload: mailPayload{Recipient: p.Recipient}, DedupeKey: "mail:" + j.ID.String() + ":more"}); err != nil {
+			return err
+		}
+	}
+	if state == "skipped" {
+		return nil
+	}
+	return s.d.Mail.MailMember(ctx, j.TenantID, p.Recipient, subject(ns), text(ns))
+}
+
+// subject and text are the mail of some notices, in English and Chinese: one
+// notice reads as it did before notices were batched; several are listed.
+func subject(ns []Notice) string {
+	if len(ns) == 1 {
+		if ns[0].Kind == "task.reminder" {
+			return "Reminder: " + ns[0].Title
+		}
+		return ns[0].Title
+	}
+	return fmt.Sprintf("%d notifications: %s, … / %d 条通知", len(ns), cut(ns[0].Title, 60), len(ns))
+}
+
+func text(ns []Notice) string {
 	var b strings.Builder
-	b.WriteString(subject(n))
-	if n.Kind == "task.reminder" {
-		b.WriteString("\n提醒：" + n.Title)
+	for i, n := range ns {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		if n.Kind == "task.reminder" {
+			b.WriteString("Reminder: " + n.Title + "\n提醒：" + n.Title)
+		} else {
+			b.WriteString(n.Title)
+		}
+		if n.Body != "" {
+			b.WriteString("\n" + n.Body)
+		}
 	}
-	if n.Body != "" {
-		b.WriteString("\n\n" + n.Body)
-	}
-	b.WriteString("\n\nOpen it in Clientele under Notifications. 在 Clientele 的通知中查看。")
+	b.WriteString("\n\nOpen them in Clientele under Notifications. 在 Clientele 的通知中查看。")
 	return b.String()
 }
 

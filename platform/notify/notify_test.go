@@ -92,3 +92,37 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 		t.Fatalf("mails to the member who turned email off: %v", got)
 	}
 }
+
+// Notices that fall due together share a mail; every one is marked sent.
+func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	client := jobstest.Client(t, env.App)
+	box := &mails{sent: map[uuid.UUID][]string{}}
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
+	client.Register(s.Jobs()...)
+	a := env.NewTenant(t)
+	who := uuid.New()
+	for i := 0; i < 6; i++ {
+		if _, err := s.Notify(ctx, a.ID, who, notify.Notice{Kind: "task.reminder", Title: "Call " + string(rune('A'+i)), SourceKey: "batch:" + string(rune('A'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: 4, Handlers: s.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	pending := func() (n int) {
+		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND email_state IS DISTINCT FROM 'sent'", a.ID).Scan(ctx, &n)
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := pending(); n != 0 {
+		t.Fatalf("%d notices not mailed", n)
+	}
+	// Six notices made in well under a second span at most two windows.
+	if got := box.of(who); len(got) == 0 || len(got) > 2 {
+		t.Fatalf("mails %v, want the six notices in one or two", got)
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// statements records the statements a pool sends.
+type statements struct {
+	mu sync.Mutex
+	qs []string
+}
+
+func (s *statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (s *statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	q := e.Query
+	if len(q) > 100 {
+		q = q[:100]
+	}
+	s.mu.Lock()
+	s.qs = append(s.qs, strings.Join(strings.Fields(q), " "))
+	s.mu.Unlock()
+}
+
+func (s *statements) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.qs
+	s.qs = nil
+	return out
+}
+
+// The write path's round trips, counted: once a member's access is cached, a
+// customer list is the tenant transaction's three messages (BEGIN with the
+// tenant, the query, COMMIT), and a create with tags, an email and custom
+// fields is four (BEGIN with the tenant, the duplicate check, the insert, and
+// COMMIT carrying the search, tag, contact, index, history and audit rows).
+func TestRoundTripsOfAListAndACreate(t *testing.T) {
+	a := newApp(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.d.bus.Healthy() {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation bus did not become healthy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := slug("trips")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	a.must(201, "POST", base+"/fields/customers", `{"key":"tier","label_en":"Tier","label_zh":"等级","type":"text","filterable":true}`, tokenHdr(tok)...)
+	a.must(201, "POST", base+"/customers", `{"name":"A","tags":["vip"],"lifecycle":"customer"}`, tokenHdr(tok)...)
+	a.must(200, "GET", base+"/customers?tag=vip&lifecycle=customer&limit=50", "", tokenHdr(tok)...) // warms the caches
+	rec := &statements{}
+	a.d.db.AddQueryHook(rec)
+
+	a.must(200, "GET", base+"/customers?tag=vip&lifecycle=customer&limit=50", "", tokenHdr(tok)...)
+	if qs := rec.take(); len(qs) > 3 {
+		t.Errorf("a list took %d statements, want 3:\n%s", len(qs), strings.Join(qs, "\n"))
+	}
+	a.must(201, "POST", base+"/customers", `{"name":"李雷 Lei","tags":["vip","new"],"emails":["lei@example.com"],"phones":["+86 138 0013 8000"],"lifecycle":"lead","custom":{"tier":"gold"}}`, tokenHdr(tok)...)
+	if qs := rec.take(); len(qs) > 4 {
+		t.Errorf("a create took %d statements, want 4:\n%s", len(qs), strings.Join(qs, "\n"))
+	}
+}
