@@ -123,15 +123,12 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	var after *page.After
-	if f.Cursor != "" {
-		after = &page.After{}
-		if err := page.Decode(f.Cursor, after); err != nil {
-			return nil, "", err
-		}
+	after, err := page.Start[page.After](f.Cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	out := []Interaction{}
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := m.lockVisible(ctx, tx, tenant, customer); err != nil {
 			return err
 		}

@@ -210,16 +210,7 @@ type Cursor struct {
 func (c Cursor) Encode() string { return page.Encode(c) }
 
 // DecodeCursor reads a cursor a list handed out; "" is the first page (nil).
-func DecodeCursor(s string) (*Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	c := &Cursor{}
-	if err := page.Decode(s, c); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
+func DecodeCursor(s string) (*Cursor, error) { return page.Start[Cursor](s) }
 
 // SortedPage asks for one page of records sorted by a custom field.
 type SortedPage struct {

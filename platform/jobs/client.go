@@ -230,18 +230,15 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	case f.Limit > 200:
 		f.Limit = 200
 	}
-	var after *page.After
-	if f.Cursor != "" {
-		after = &page.After{}
-		if err := page.Decode(f.Cursor, after); err != nil {
-			return nil, "", err
-		}
-		if after.ID == uuid.Nil {
-			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
-		}
+	after, err := page.Start[page.After](f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if after != nil && after.ID == uuid.Nil {
+		return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
 	}
 	var out []Job
-	err := db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, c.db, tenant, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model(&out).ExcludeColumn("payload", "checkpoint").
 			Where("tenant_id = ?", tenant).OrderExpr("created_at DESC, id DESC").Limit(f.Limit + 1)
 		if f.Type != "" {

@@ -37,16 +37,24 @@ func (r *mails) of(member uuid.UUID) []string {
 	return append([]string(nil), r.sent[member]...)
 }
 
+// mailingService is a notification service that mails into the returned box,
+// with its jobs on the test's own Redis database.
+func mailingService(t *testing.T) (*notify.Service, *mails) {
+	env := testkit.Get(t)
+	client := jobstest.Client(t, env.App)
+	box := &mails{sent: map[uuid.UUID][]string{}}
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
+	client.Register(s.Jobs()...)
+	return s, box
+}
+
 // A notice is stored once per source key, in the caller's transaction; it is
 // mailed once to members who want email (the default) and never to those who
 // turned it off.
 func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	client := jobstest.Client(t, env.App)
-	box := &mails{sent: map[uuid.UUID][]string{}}
-	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
-	client.Register(s.Jobs()...)
+	s, box := mailingService(t)
 	a := env.NewTenant(t)
 	wants, quietOne := uuid.New(), uuid.New()
 	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
@@ -97,10 +105,7 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	client := jobstest.Client(t, env.App)
-	box := &mails{sent: map[uuid.UUID][]string{}}
-	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
-	client.Register(s.Jobs()...)
+	s, box := mailingService(t)
 	a := env.NewTenant(t)
 	who := uuid.New()
 	for i := 0; i < 6; i++ {

@@ -35,6 +35,19 @@ func Decode(cursor string, v any) error {
 	return nil
 }
 
+// Start reads the cursor a request brought into a new T: nil for "" (the
+// first page), refused like Decode for anything it did not make.
+func Start[T any](cursor string) (*T, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	v := new(T)
+	if err := Decode(cursor, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // Cut trims a page fetched with limit+1 rows to limit and returns the cursor of
 // the next page, made by at from the page's last row; "" on the last page.
 func Cut[T any](rows []T, limit int, at func(last T) any) ([]T, string) {

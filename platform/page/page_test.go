@@ -22,6 +22,19 @@ func TestCursorRoundTripsAndRefusesForgeries(t *testing.T) {
 	}
 }
 
+func TestStartIsNilOnTheFirstPage(t *testing.T) {
+	if a, err := Start[After](""); a != nil || err != nil {
+		t.Fatalf("first page: %v, %v", a, err)
+	}
+	at := After{At: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), ID: uuid.New()}
+	if a, err := Start[After](Encode(at)); err != nil || a == nil || a.ID != at.ID {
+		t.Fatalf("next page: %v, %v", a, err)
+	}
+	if _, err := Start[After]("%%"); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("forged cursor: %v, want invalid", err)
+	}
+}
+
 func TestCutKeepsTheLimitAndPointsPastTheLastRow(t *testing.T) {
 	rows := []int{1, 2, 3, 4}
 	got, next := Cut(rows, 3, func(last int) any { return last })
