@@ -259,31 +259,65 @@ func (m *Module) deliverDue(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
 		return nil
 	}
 	ids := make([]uuid.UUID, len(due))
+	ns := make([]notify.Addressed, len(due))
 	for i := range due {
 		t := &due[i]
 		ids[i] = t.ID
-		if m.d.Notify == nil {
-			continue
-		}
 		body := t.Notes
 		if t.DueAt != nil {
 			body = strings.TrimSpace("Due " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + ". 截止时间 " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + "。\n" + t.Notes)
 		}
-		if _, err := m.d.Notify.Notify(ctx, j.TenantID, t.AssigneeID, notify.Notice{Kind: "task.reminder", Title: t.Title, Body: body,
-			Link: "/tasks/" + t.ID.String(), SourceKey: ReminderSourceKey(t.ID, t.RemindAt.UnixMilli())}); err != nil {
+		ns[i] = notify.Addressed{Recipient: t.AssigneeID, Notice: notify.Notice{Kind: "task.reminder", Title: t.Title, Body: body,
+			Link: "/tasks/" + t.ID.String(), SourceKey: ReminderSourceKey(t.ID, t.RemindAt.UnixMilli())}}
+	}
+	if many, ok := m.d.Notify.(notify.BatchNotifier); ok {
+		if _, err := many.NotifyMany(ctx, j.TenantID, ns); err != nil {
 			return err
+		}
+	} else if m.d.Notify != nil {
+		for _, a := range ns {
+			if _, err := m.d.Notify.Notify(ctx, j.TenantID, a.Recipient, a.Notice); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE tasks SET reminded_at = remind_at WHERE tenant_id = ? AND id IN (?)", j.TenantID, bun.In(ids)); err != nil {
 		return err
 	}
-	if more && m.d.Jobs != nil {
-		if _, err := m.d.Jobs.Enqueue(ctx, j.TenantID, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical,
-			Payload: duePayload{}, DedupeKey: "remind-more:" + j.ID.String()}); err != nil {
-			return err
-		}
+	if m.d.Jobs == nil {
+		return nil
 	}
-	return nil
+	if more {
+		_, err := m.d.Jobs.Enqueue(ctx, j.TenantID, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical,
+			Payload: duePayload{}, DedupeKey: "remind-more:" + j.ID.String()})
+		return err
+	}
+	return m.chainNext(ctx, tx, j.TenantID)
+}
+
+// chainHorizon is how far ahead a delivery looks for the next due reminder.
+const chainHorizon = 5 * time.Minute
+
+// chainNext enqueues a delivery for the second of the tenant's next pending
+// reminder, under a key of its own. The second's own job usually exists
+// already; this one is a fresh row handed to Redis now, so when Redis lost the
+// scheduled jobs (a flush), the deliveries that still run carry the burst on
+// without waiting for the sweeper. At most one such job per tenant and second.
+func (m *Module) chainNext(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error {
+	var next sql.NullTime
+	err := tx.NewRaw(`SELECT min(remind_at) FROM tasks WHERE tenant_id = ? AND status = 'open' AND remind_at IS NOT NULL
+		AND reminded_at IS DISTINCT FROM remind_at AND remind_at > now() AND remind_at <= now() + make_interval(secs => ?)`,
+		tenant, chainHorizon.Seconds()).Scan(ctx, &next)
+	if err != nil || !next.Valid {
+		return err
+	}
+	due := next.Time.Truncate(time.Second)
+	if due.Before(next.Time) {
+		due = due.Add(time.Second)
+	}
+	_, err = m.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
+		Payload: duePayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("remind-next:%d", due.Unix())})
+	return err
 }
 
 // ChangeTask completes, snoozes or edits a task; a new remind_at schedules a new
