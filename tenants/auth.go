@@ -141,7 +141,7 @@ func (s *Service) Guard(ctx context.Context, header func(string) string, t tenan
 		}
 		actor = a
 	}
-	if err := s.limit(ctx, "tenant:"+t.ID.String(), s.d.Limits.PerTenant); err != nil {
+	if err := s.limitBatched(ctx, "tenant:"+t.ID.String(), s.d.Limits.PerTenant); err != nil {
 		return nil, err
 	}
 	ctx = authz.WithActor(ctx, actor)

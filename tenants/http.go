@@ -2,8 +2,6 @@ package tenants
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"time"
@@ -15,9 +13,9 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/authz"
-	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/page"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -129,8 +127,25 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 
 func tenantOf(ctx context.Context) (tenancy.Tenant, error) { return tenancy.MustFrom(ctx) }
 
-// Routes registers the tenant-scoped operations.
+// Routes registers the tenant-scoped operations, one group a concern.
 func (s *Service) Routes(api huma.API, _ fiber.Router) {
+	s.memberRoutes(api)
+	s.invitationRoutes(api)
+	s.roleRoutes(api)
+	s.teamRoutes(api)
+	s.apiKeyRoutes(api)
+	s.accessRoutes(api)
+	s.settingsRoutes(api)
+	s.auditRoutes(api)
+}
+
+// uuidPath is the {id} of a route on one record.
+type uuidPath struct {
+	ID uuid.UUID `path:"id"`
+}
+
+// memberRoutes registers the routes of members: list, change role, remove.
+func (s *Service) memberRoutes(api huma.API) {
 	type membersOut struct {
 		Body struct {
 			Items []Member `json:"items"`
@@ -183,7 +198,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return nil, s.RemoveMember(ctx, t.ID, in.ID)
 		})
+}
 
+// invitationRoutes registers the routes of invitations: invite, list, revoke.
+func (s *Service) invitationRoutes(api huma.API) {
 	type inviteIn struct {
 		Body struct {
 			Email string `json:"email" maxLength:"254" doc:"the person's email address"`
@@ -223,9 +241,6 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Items, err = s.ListInvitations(ctx, t.ID)
 			return out, err
 		})
-	type uuidPath struct {
-		ID uuid.UUID `path:"id"`
-	}
 	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation",
 		Description: "Withdraws a pending invitation; accepting it then answers 409. Needs members.manage."},
 		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
@@ -235,7 +250,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return nil, s.RevokeInvitation(ctx, t.ID, in.ID)
 		})
+}
 
+// roleRoutes registers the routes of roles: the built-in and custom roles and the permission catalogue.
+func (s *Service) roleRoutes(api huma.API) {
 	type rolesOut struct {
 		Body struct {
 			Items []Role `json:"items"`
@@ -326,7 +344,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return nil, s.DeleteRole(ctx, t.ID, in.Key)
 		})
+}
 
+// teamRoutes registers the routes of teams, which decide who sees whose records.
+func (s *Service) teamRoutes(api huma.API) {
 	type teamsOut struct {
 		Body struct {
 			Items []Team `json:"items"`
@@ -387,7 +408,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return nil, s.DeleteTeam(ctx, t.ID, in.ID)
 		})
+}
 
+// apiKeyRoutes registers the routes of API keys.
+func (s *Service) apiKeyRoutes(api huma.API) {
 	type keysOut struct {
 		Body struct {
 			Items []APIKey `json:"items"`
@@ -440,7 +464,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return nil, s.RevokeAPIKey(ctx, t.ID, in.ID)
 		})
+}
 
+// accessRoutes registers the routes of the caller's own access.
+func (s *Service) accessRoutes(api huma.API) {
 	type accessOut struct {
 		Body struct {
 			Kind        string   `json:"kind" enum:"user,api_key" doc:"a signed-in person, or an API key"`
@@ -467,7 +494,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			sort.Strings(out.Body.Permissions)
 			return out, nil
 		})
+}
 
+// settingsRoutes registers the routes of company settings.
+func (s *Service) settingsRoutes(api huma.API) {
 	type settingsOut struct{ Body Settings }
 	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings",
 		Description: "The company's name, slug, time zone, locale, currency and which modules are on."},
@@ -492,17 +522,10 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 			}
 			return &settingsOut{Body: st}, nil
 		})
+}
 
-	type auditIn struct {
-		Entity   string    `query:"entity" maxLength:"50"`
-		EntityID string    `query:"entity_id" maxLength:"100"`
-		Action   string    `query:"action" maxLength:"100"`
-		Actor    string    `query:"actor" format:"uuid" doc:"actor id (a member or an API key)"`
-		From     time.Time `query:"from" doc:"RFC 3339 time, inclusive"`
-		To       time.Time `query:"to" doc:"RFC 3339 time, exclusive"`
-		Cursor   string    `query:"cursor" maxLength:"200"`
-		Limit    int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	}
+// auditRoutes registers the routes of the audit log.
+func (s *Service) auditRoutes(api huma.API) {
 	type auditOut struct {
 		Body struct {
 			Items      []audit.Row `json:"items"`
@@ -511,72 +534,72 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Summary: "The audit log, newest first",
 		Description: "Every change in the company, newest first, with who made it and a before/after diff (sensitive values masked). Filter by entity, record, action, actor and time; keyset pages through next_cursor. Needs audit.read."},
-		func(ctx context.Context, in *auditIn) (*auditOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if err := need(ctx, PermAuditRead); err != nil {
-				return nil, err
-			}
-			type cur struct {
-				At time.Time `json:"a"`
-				ID uuid.UUID `json:"i"`
-			}
-			var after *cur
-			if in.Cursor != "" {
-				after = &cur{}
-				raw, derr := base64.RawURLEncoding.DecodeString(in.Cursor)
-				if derr != nil || json.Unmarshal(raw, after) != nil {
-					return nil, errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
-				}
-			}
-			var actor *uuid.UUID
-			if in.Actor != "" {
-				id, perr := uuid.Parse(in.Actor)
-				if perr != nil {
-					return nil, errs.Field("query.actor", "must be a UUID")
-				}
-				actor = &id
-			}
+		func(ctx context.Context, in *AuditFilter) (*auditOut, error) {
 			out := &auditOut{}
-			out.Body.Items = []audit.Row{}
-			err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				q := tx.NewSelect().Model(&out.Body.Items).Where("tenant_id = ?", t.ID).OrderExpr("occurred_at DESC, id DESC").Limit(in.Limit + 1)
-				if in.Entity != "" {
-					q = q.Where("entity = ?", in.Entity)
-				}
-				if in.EntityID != "" {
-					q = q.Where("entity_id = ?", in.EntityID)
-				}
-				if in.Action != "" {
-					q = q.Where("action = ?", in.Action)
-				}
-				if actor != nil {
-					q = q.Where("actor_id = ?", *actor)
-				}
-				if !in.From.IsZero() {
-					q = q.Where("occurred_at >= ?", in.From)
-				}
-				if !in.To.IsZero() {
-					q = q.Where("occurred_at < ?", in.To)
-				}
-				if after != nil {
-					q = q.Where("(occurred_at, id) < (?, ?)", after.At, after.ID)
-				}
-				return q.Scan(ctx)
-			})
-			if err != nil {
-				return nil, classify(err, "audit entry")
-			}
-			if len(out.Body.Items) > in.Limit {
-				out.Body.Items = out.Body.Items[:in.Limit]
-				last := out.Body.Items[len(out.Body.Items)-1]
-				b, _ := json.Marshal(cur{At: last.OccurredAt, ID: last.ID})
-				out.Body.NextCursor = base64.RawURLEncoding.EncodeToString(b)
-			}
-			return out, nil
+			var err error
+			out.Body.Items, out.Body.NextCursor, err = s.ListAudit(ctx, *in)
+			return out, err
 		})
+}
+
+// AuditFilter filters and pages the audit log; zero fields filter nothing.
+type AuditFilter struct {
+	Entity   string    `query:"entity" maxLength:"50"`
+	EntityID string    `query:"entity_id" maxLength:"100"`
+	Action   string    `query:"action" maxLength:"100"`
+	Actor    string    `query:"actor" format:"uuid" doc:"actor id (a member or an API key)"`
+	From     time.Time `query:"from" doc:"RFC 3339 time, inclusive"`
+	To       time.Time `query:"to" doc:"RFC 3339 time, exclusive"`
+	Cursor   string    `query:"cursor" maxLength:"200"`
+	Limit    int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+// ListAudit is one page of the company's audit log, newest first, and the cursor
+// of the next page ("" on the last). Needs audit.read.
+func (s *Service) ListAudit(ctx context.Context, in AuditFilter) ([]audit.Row, string, error) {
+	items := []audit.Row{}
+	err := tenancy.Tx(ctx, s.d.DB, PermAuditRead, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+		q, err := auditQuery(tx.NewSelect().Model(&items).Where("tenant_id = ?", t.ID), in)
+		if err != nil {
+			return err
+		}
+		return q.OrderExpr("occurred_at DESC, id DESC").Limit(in.Limit + 1).Scan(ctx)
+	})
+	if err != nil {
+		return nil, "", classify(err, "audit entry")
+	}
+	items, next := page.Cut(items, in.Limit, func(last audit.Row) any { return page.After{At: last.OccurredAt, ID: last.ID} })
+	return items, next, nil
+}
+
+// auditQuery narrows q to the filters and the page after the cursor of in.
+func auditQuery(q *bun.SelectQuery, in AuditFilter) (*bun.SelectQuery, error) {
+	if in.Cursor != "" {
+		after := &page.After{}
+		if err := page.Decode(in.Cursor, after); err != nil {
+			return nil, err
+		}
+		q = q.Where("(occurred_at, id) < (?, ?)", after.At, after.ID)
+	}
+	if in.Actor != "" {
+		id, err := uuid.Parse(in.Actor)
+		if err != nil {
+			return nil, errs.Field("query.actor", "must be a UUID")
+		}
+		q = q.Where("actor_id = ?", id)
+	}
+	for _, f := range [][2]string{{"entity", in.Entity}, {"entity_id", in.EntityID}, {"action", in.Action}} {
+		if f[1] != "" {
+			q = q.Where("? = ?", bun.Ident(f[0]), f[1])
+		}
+	}
+	if !in.From.IsZero() {
+		q = q.Where("occurred_at >= ?", in.From)
+	}
+	if !in.To.IsZero() {
+		q = q.Where("occurred_at < ?", in.To)
+	}
+	return q, nil
 }
 
 // roleUpdate is a custom role's new name, grants and scope.

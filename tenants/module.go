@@ -91,6 +91,7 @@ type Service struct {
 	me        meCache
 	local     breaker.LocalCounts // rate limits while Redis is unavailable
 	actors    *actorCache
+	counts    sharedCounts // the tenant rate limit, counted here and in Redis in batches
 }
 
 // meCache keeps each identity's company list for a moment: the web app asks for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -29,13 +30,6 @@ var reservedSlugs = map[string]bool{
 	"login": true, "logout": true, "signup": true, "register": true, "settings": true, "t": true, "help": true,
 	"support": true, "status": true, "docs": true, "billing": true, "me": true, "new": true, "root": true,
 	"system": true, "clientele": true, "metrics": true, "healthz": true, "readyz": true, "mail": true,
-}
-
-func need(ctx context.Context, perm string) error {
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
-	}
-	return nil
 }
 
 // Membership is one tenant an identity belongs to.
@@ -181,7 +175,7 @@ var errLastOwner = errs.E(errs.Conflict, "A company needs at least one owner. Ma
 
 // ChangeRole sets a member's role.
 func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, role string) (Member, error) {
-	if err := need(ctx, PermMembersManage); err != nil {
+	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return Member{}, err
 	}
 	var m Member
@@ -229,7 +223,7 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 
 // RemoveMember takes a person out of the tenant.
 func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) error {
-	if err := need(ctx, PermMembersManage); err != nil {
+	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -280,7 +274,7 @@ type Invitation struct {
 // Invite invites a person by email: their identity is created if needed, and they
 // receive a link to set a password; after signing in they accept.
 func (s *Service) Invite(ctx context.Context, t tenancy.Tenant, email, role, name string) (Invitation, error) {
-	if err := need(ctx, PermMembersManage); err != nil {
+	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return Invitation{}, err
 	}
 	addr, err := mail.ParseAddress(strings.TrimSpace(email))
@@ -348,7 +342,7 @@ func (s *Service) Invite(ctx context.Context, t tenancy.Tenant, email, role, nam
 
 // ListInvitations lists the tenant's invitations, newest first.
 func (s *Service) ListInvitations(ctx context.Context, tenant uuid.UUID) ([]Invitation, error) {
-	if err := need(ctx, PermMembersManage); err != nil {
+	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return nil, err
 	}
 	out := []Invitation{}
@@ -361,16 +355,16 @@ func (s *Service) ListInvitations(ctx context.Context, tenant uuid.UUID) ([]Invi
 
 // RevokeInvitation withdraws a pending invitation.
 func (s *Service) RevokeInvitation(ctx context.Context, tenant, id uuid.UUID) error {
-	if err := need(ctx, PermMembersManage); err != nil {
+	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE invitations SET status = 'revoked' WHERE tenant_id = ? AND id = ? AND status = 'pending'", tenant, id)
+		err := db.ExecOne(ctx, tx, "UPDATE invitations SET status = 'revoked' WHERE tenant_id = ? AND id = ? AND status = 'pending'", tenant, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "invitation not found, or no longer pending")
+		}
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.E(errs.NotFound, "invitation not found, or no longer pending")
 		}
 		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
 		return audit.Record(ctx, tx, audit.Entry{Action: "invitation.revoke", Entity: "invitation", EntityID: id.String()})
@@ -454,7 +448,7 @@ func (s *Service) validPerms(perms []string) error {
 
 // SaveRole creates or updates a custom role; grants apply from the next request.
 func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create bool) (Role, error) {
-	if err := need(ctx, PermRolesManage); err != nil {
+	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return Role{}, err
 	}
 	if _, builtin := s.builtIn[r.Key]; builtin {
@@ -518,7 +512,7 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 
 // DeleteRole removes a custom role nobody holds.
 func (s *Service) DeleteRole(ctx context.Context, tenant uuid.UUID, key string) error {
-	if err := need(ctx, PermRolesManage); err != nil {
+	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return err
 	}
 	if _, builtin := s.builtIn[key]; builtin {
@@ -534,12 +528,8 @@ func (s *Service) DeleteRole(ctx context.Context, tenant uuid.UUID, key string) 
 		if holders > 0 {
 			return errs.E(errs.Conflict, "%d members or API keys still hold the role %s; give them another role first.", holders, key)
 		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM roles WHERE tenant_id = ? AND key = ?", tenant, key)
-		if err != nil {
+		if err := db.ExecOne(ctx, tx, "DELETE FROM roles WHERE tenant_id = ? AND key = ?", tenant, key); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sql.ErrNoRows
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "role.delete", Entity: "role", EntityID: key})
 	})
@@ -566,7 +556,7 @@ func (s *Service) Teams(ctx context.Context, tenant uuid.UUID) ([]Team, error) {
 
 // SaveTeam creates a team, or renames it and replaces its members.
 func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID, name string, members []uuid.UUID) (Team, error) {
-	if err := need(ctx, PermRolesManage); err != nil {
+	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return Team{}, err
 	}
 	if err := mayChangeTeams(authz.ActorFrom(ctx)); err != nil {
@@ -589,12 +579,8 @@ func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID,
 			}
 		} else {
 			t.ID = *id
-			res, err := tx.ExecContext(ctx, "UPDATE teams SET name = ? WHERE tenant_id = ? AND id = ?", name, tenant, t.ID)
-			if err != nil {
+			if err := db.ExecOne(ctx, tx, "UPDATE teams SET name = ? WHERE tenant_id = ? AND id = ?", name, tenant, t.ID); err != nil {
 				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return sql.ErrNoRows
 			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM team_members WHERE tenant_id = ? AND team_id = ?", tenant, t.ID); err != nil {
 				return err
@@ -618,17 +604,13 @@ func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID,
 
 // DeleteTeam removes a team.
 func (s *Service) DeleteTeam(ctx context.Context, tenant, id uuid.UUID) error {
-	if err := need(ctx, PermRolesManage); err != nil {
+	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		s.accessChanged(ctx, tenant)
-		res, err := tx.ExecContext(ctx, "DELETE FROM teams WHERE tenant_id = ? AND id = ?", tenant, id)
-		if err != nil {
+		if err := db.ExecOne(ctx, tx, "DELETE FROM teams WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sql.ErrNoRows
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "team.delete", Entity: "team", EntityID: id.String()})
 	})
@@ -648,7 +630,7 @@ type APIKey struct {
 
 // CreateAPIKey makes a key and returns it in full, the only time it is shown.
 func (s *Service) CreateAPIKey(ctx context.Context, tenant uuid.UUID, name, role string) (APIKey, string, error) {
-	if err := need(ctx, PermAPIKeysManage); err != nil {
+	if err := authz.Require(ctx, PermAPIKeysManage); err != nil {
 		return APIKey{}, "", err
 	}
 	name = strings.TrimSpace(name)
@@ -688,7 +670,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenant uuid.UUID, name, role
 
 // ListAPIKeys lists keys, revoked ones last.
 func (s *Service) ListAPIKeys(ctx context.Context, tenant uuid.UUID) ([]APIKey, error) {
-	if err := need(ctx, PermAPIKeysManage); err != nil {
+	if err := authz.Require(ctx, PermAPIKeysManage); err != nil {
 		return nil, err
 	}
 	out := []APIKey{}
@@ -701,16 +683,12 @@ func (s *Service) ListAPIKeys(ctx context.Context, tenant uuid.UUID) ([]APIKey, 
 
 // RevokeAPIKey stops a key at once: the guard reads the row on every request.
 func (s *Service) RevokeAPIKey(ctx context.Context, tenant, id uuid.UUID) error {
-	if err := need(ctx, PermAPIKeysManage); err != nil {
+	if err := authz.Require(ctx, PermAPIKeysManage); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", tenant, id)
-		if err != nil {
+		if err := db.ExecOne(ctx, tx, "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", tenant, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sql.ErrNoRows
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "api_key.revoke", Entity: "api_key", EntityID: id.String()})
 	})
@@ -753,7 +731,7 @@ func (s *Service) GetSettings(ctx context.Context, t tenancy.Tenant) (Settings, 
 
 // UpdateSettings validates and applies changes.
 func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u SettingsUpdate) (Settings, error) {
-	if err := need(ctx, PermSettingsManage); err != nil {
+	if err := authz.Require(ctx, PermSettingsManage); err != nil {
 		return Settings{}, err
 	}
 	var fields []errs.FieldError

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/clientele-crm/clientele/platform/config"
 )
 
 // A member's access is served from memory on every replica while nothing
@@ -80,5 +82,48 @@ func waitStatus(t *testing.T, x *app, status int, method, path string, hdr []str
 			t.Fatalf("%s %s: still %d %s after a second, want %d", method, path, code, body, status)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The tenant rate limit is counted in each replica and added to Redis in
+// batches, so requests do not wait on Redis; across two replicas it still
+// holds to within a batch per replica, and Redis ends up with every request.
+func TestTenantLimitHoldsAcrossReplicasWithBatchedCounts(t *testing.T) {
+	const perTenant = 300 // a batch of 3
+	tweak := func(c *config.Config) { c.RatePerTenant = perTenant }
+	a := newAppWith(t, tweak)
+	cfg := testConfig(t)
+	tweak(&cfg)
+	d, err := openDepsWith(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), a.ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	b := &app{t: t, srv: buildHTTP(d), ids: a.ids, log: a.log, d: d}
+	// Keep the minute from rolling over mid-test.
+	if sec := time.Now().Second(); sec > 40 {
+		time.Sleep(time.Duration(61-sec) * time.Second)
+	}
+	s := slug("batched")
+	tok, _ := a.company(s)
+	path := "/api/v1/t/" + s + "/customers?limit=1"
+	passed, refused := 0, 0
+	for i := 0; i < perTenant+60; i++ {
+		x := a
+		if i%2 == 1 {
+			x = b
+		}
+		switch code, body, _ := x.call("GET", path, "", tokenHdr(tok)...); code {
+		case 200:
+			passed++
+		case 429:
+			refused++
+		default:
+			t.Fatalf("request %d: %d %s", i, code, body)
+		}
+	}
+	t.Logf("%d passed, %d refused, limit %d", passed, refused, perTenant)
+	if passed > perTenant+2*3 || passed < perTenant-2*3 {
+		t.Fatalf("%d requests passed a limit of %d across two replicas; want within a batch per replica", passed, perTenant)
 	}
 }

@@ -276,6 +276,8 @@ func addMember(ctx context.Context, cfg config.Config, log *slog.Logger, tenant 
 // demo company, to fill it. Each module skips what is there already, so a
 // second `make run` adds nothing.
 func seedDemoData(ctx context.Context, d *deps) error {
+	// Seeding is nobody's request: it acts as the system, explicitly.
+	ctx = authz.AsSystem(ctx)
 	var tenant, owner uuid.UUID
 	if err := d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", DemoSlug).Scan(ctx, &tenant); err != nil {
 		return fmt.Errorf("demo data: the %q company: %w", DemoSlug, err)

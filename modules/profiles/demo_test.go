@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/records"
@@ -20,7 +21,7 @@ import (
 // years, and tasks overdue and due soon. A second run adds nothing.
 func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 	env := testkit.Get(t)
-	ctx := context.Background()
+	ctx := authz.AsSystem(context.Background()) // seeding is nobody's request
 	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}})
 	if err != nil {
 		t.Fatal(err)

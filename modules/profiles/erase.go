@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
@@ -22,7 +23,7 @@ const PermErase = "profiles.erase"
 // and contacts; and it anonymises their personal data in the audit history, which
 // keeps who did what and when, but no longer what the values were.
 func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
-	if err := need(ctx, PermErase); err != nil {
+	if err := authz.Require(ctx, PermErase); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
@@ -29,7 +30,7 @@ import (
 // is stored as text that no spreadsheet runs.
 func TestExportFormatsCustomColumnsAndMasking(t *testing.T) {
 	env := testkit.Get(t)
-	ctx := context.Background()
+	ctx := authz.AsSystem(context.Background()) // the fields this test needs are its own setup
 	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{profiles.EntityCustomers}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

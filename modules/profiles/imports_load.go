@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/transfer"
@@ -208,7 +209,7 @@ func (m *Module) loadStaged(ctx context.Context, tx bun.Tx, tenant, importID uui
 		stmts = append(stmts, importStageCreate...)
 	}
 	stmts = append(stmts, importStageSide...)
-	args := []any{tenant, EntityCustomers, importID, pgdialect.Array(converting), actorID(ctx), pgdialect.Array(updated)}
+	args := []any{tenant, EntityCustomers, importID, pgdialect.Array(converting), authz.RequesterID(ctx), pgdialect.Array(updated)}
 	for _, q := range stmts {
 		if _, err := db.ExecStaged(ctx, tx, q, args...); err != nil {
 			return db.Classify(err, "customer")

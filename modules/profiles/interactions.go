@@ -2,8 +2,6 @@ package profiles
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -15,8 +13,10 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/page"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -53,11 +53,11 @@ var decimalPattern = regexp.MustCompile(`^-?\d{1,14}(\.\d{1,4})?$`)
 
 // AddInteraction appends to a customer's timeline.
 func (m *Module) AddInteraction(ctx context.Context, tenant, customer uuid.UUID, in InteractionInput) (*Interaction, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	it := &Interaction{TenantID: tenant, ID: uuid.New(), CustomerID: customer, Kind: in.Kind, Channel: strings.TrimSpace(in.Channel),
-		Summary: strings.TrimSpace(in.Summary), Body: in.Body, ActorID: actorID(ctx), OccurredAt: time.Now().UTC()}
+		Summary: strings.TrimSpace(in.Summary), Body: in.Body, ActorID: authz.RequesterID(ctx), OccurredAt: time.Now().UTC()}
 	var fe []errs.FieldError
 	if in.OccurredAt != nil {
 		if in.OccurredAt.After(time.Now().Add(24 * time.Hour)) {
@@ -116,22 +116,17 @@ type InteractionFilter struct {
 
 // Timeline lists a customer's interactions, newest first.
 func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f InteractionFilter) ([]Interaction, string, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	type cur struct {
-		At time.Time `json:"a"`
-		ID uuid.UUID `json:"i"`
-	}
-	var after *cur
+	var after *page.After
 	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		after = &cur{}
-		if err != nil || json.Unmarshal(raw, after) != nil {
-			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
+		after = &page.After{}
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
 		}
 	}
 	out := []Interaction{}
@@ -157,13 +152,7 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		b, _ := json.Marshal(cur{At: last.OccurredAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
+	out, next := page.Cut(out, f.Limit, func(last Interaction) any { return page.After{At: last.OccurredAt, ID: last.ID} })
 	return out, next, nil
 }
 

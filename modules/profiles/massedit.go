@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -37,7 +38,7 @@ type MassEditResult struct {
 // MassEditCustomers applies e to every visible customer in one transaction:
 // either every change (with its audit row and event) lands, or none does.
 func (m *Module) MassEditCustomers(ctx context.Context, tenant uuid.UUID, e MassEdit) (*MassEditResult, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	if len(e.AddTags) == 0 && len(e.RemoveTags) == 0 && e.OwnerID == nil && e.Lifecycle == "" {
@@ -113,7 +114,7 @@ func (m *Module) MassEditCustomers(ctx context.Context, tenant uuid.UUID, e Mass
 			}
 			if next.Lifecycle != before.Lifecycle {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
-					tenant, next.ID, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
+					tenant, next.ID, before.Lifecycle, next.Lifecycle, authz.RequesterID(ctx)); err != nil {
 					return err
 				}
 			}
@@ -166,7 +167,7 @@ type WeekCount struct {
 
 // CustomerStats counts what the actor may see.
 func (m *Module) CustomerStats(ctx context.Context, tenant uuid.UUID) (*Stats, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	s := &Stats{ByLifecycle: []LifecycleCount{}, CreatedByWeek: []WeekCount{}}
@@ -205,7 +206,7 @@ func (m *Module) CustomerStats(ctx context.Context, tenant uuid.UUID) (*Stats, e
 			return nil
 		}
 		var err error
-		s.OpenTasks, s.OverdueTasks, err = m.d.Tasks.CountOpenFollowUps(ctx, tx, tenant, actorID(ctx))
+		s.OpenTasks, s.OverdueTasks, err = m.d.Tasks.CountOpenFollowUps(ctx, tx, tenant, authz.RequesterID(ctx))
 		return err
 	})
 	if err != nil {

@@ -26,7 +26,7 @@ type DuplicateGroup struct {
 
 // Duplicates lists candidate groups, largest first.
 func (m *Module) Duplicates(ctx context.Context, tenant uuid.UUID, limit int) ([]DuplicateGroup, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	var rows []struct {
@@ -59,7 +59,7 @@ func (m *Module) Duplicates(ctx context.Context, tenant uuid.UUID, limit int) ([
 // win and its gaps are filled from the losers in order. Losers are soft-deleted.
 // One transaction, one audit entry, one customer.merged event.
 func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []uuid.UUID) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	if len(losers) == 0 || len(losers) > 20 {
@@ -171,10 +171,8 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 			Before: map[string]any{"customer": before, "losers": ls}, After: map[string]any{"customer": w}}); err != nil {
 			return err
 		}
-		if m.d.Events != nil {
-			m.d.Events.Publish(ctx, events.Event{Topic: "customer.merged", EntityID: winner.String(),
-				Payload: map[string]any{"winner_id": winner, "loser_ids": losers}})
-		}
+		m.d.Events.Publish(ctx, events.Event{Topic: "customer.merged", EntityID: winner.String(),
+			Payload: map[string]any{"winner_id": winner, "loser_ids": losers}})
 		return nil
 	})
 	if err != nil {

@@ -75,7 +75,7 @@ func (m *Module) Permissions() []authz.Permission {
 func (m *Module) RecordKinds() []records.Kind {
 	return []records.Kind{{Entity: EntityCustomers, ReadPerm: PermRead,
 		Visible: func(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID) error {
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return err
 			}
 			_, err := m.lockVisible(ctx, tx, tenant, id)

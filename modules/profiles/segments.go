@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -107,7 +108,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			vs, err := m.d.Views.List(ctx, t.ID, EntityCustomers, true)
@@ -129,7 +130,7 @@ func (m *Module) segmentRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if err := need(ctx, PermRead); err != nil {
+			if err := authz.Require(ctx, PermRead); err != nil {
 				return nil, err
 			}
 			v, err := m.d.Views.Create(ctx, t.ID, views.NewView{Entity: EntityCustomers, Name: in.Body.Name, Shared: in.Body.Shared, Query: in.Body.Query})

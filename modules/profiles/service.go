@@ -19,13 +19,6 @@ import (
 	"github.com/clientele-crm/clientele/platform/fields"
 )
 
-func need(ctx context.Context, perm string) error {
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
-	}
-	return nil
-}
-
 // visible restricts q to the customers the actor's scope lets them see: all,
 // those owned by the actor's teammates (team), or the actor's own (own). It is
 // the SQL form of authz.Actor.SeesOwner, and the one place a customer query
@@ -121,7 +114,7 @@ func duplicateError(in CustomerInput, clashes []contactClash) error {
 // CreateCustomer validates and stores a customer, with its search terms, an audit
 // row and a customer.created event, in one transaction.
 func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in CustomerInput, allowDuplicate bool) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: in.Kind, Name: in.Name, CompanyID: in.CompanyID, Emails: in.Emails,
@@ -172,7 +165,7 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 			return err
 		}
 		if err := db.Defer(ctx, tx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by) VALUES (?, ?, ?, ?)",
-			tenant, c.ID, c.Lifecycle, actorID(ctx)); err != nil {
+			tenant, c.ID, c.Lifecycle, authz.RequesterID(ctx)); err != nil {
 			return err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c, Sensitive: m.sensitive(ctx, tx, tenant)}); err != nil {
@@ -213,18 +206,8 @@ func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...
 	return m.custom.Reveal(ctx, tx, tenant, vals...)
 }
 
-func actorID(ctx context.Context) *uuid.UUID {
-	a := authz.ActorFrom(ctx)
-	if a.ID == uuid.Nil {
-		return nil
-	}
-	return &a.ID
-}
-
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
-	if m.d.Events != nil {
-		m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
-	}
+	m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 }
 
 // checkMember refuses an owner or assignee who is not a member of the tenant.
@@ -256,7 +239,7 @@ func (m *Module) checkCompany(ctx context.Context, tx bun.Tx, c *Customer) error
 
 // GetCustomer returns a live customer the actor may see.
 func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Customer, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -275,7 +258,7 @@ func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Custom
 
 // UpdateCustomer applies the changes, records lifecycle history, audit and event.
 func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u CustomerUpdate) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -344,7 +327,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		}
 		if next.Lifecycle != before.Lifecycle {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
-				tenant, id, before.Lifecycle, next.Lifecycle, actorID(ctx)); err != nil {
+				tenant, id, before.Lifecycle, next.Lifecycle, authz.RequesterID(ctx)); err != nil {
 				return err
 			}
 		}
@@ -363,7 +346,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 
 // DeleteCustomer soft-deletes; RestoreCustomer undoes it.
 func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, restore bool) (*Customer, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	var c *Customer
@@ -487,7 +470,7 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 
 // ListCustomers returns one keyset page and the next cursor.
 func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) ([]Customer, string, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, "", err
 	}
 	if f.Limit <= 0 || f.Limit > 200 {

@@ -381,188 +381,224 @@ func (p *importPlanT) matchKey(r *transfer.Row) string {
 // Write applies a batch: rows are matched to customers by their key, then
 // created or updated through the staging tables, with the journal.
 func (p *importPlanT) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (int64, int64, error) {
-	m, tenant, rows := p.m, b.Tenant, b.Rows
+	matched, err := p.m.matchKeys(ctx, tx, b.Tenant, batchKeys(b.Rows))
+	if err != nil {
+		return 0, 0, err
+	}
+	w := &batchWrites{seesAll: authz.ActorFrom(ctx).Visibility() == authz.ScopeAll, now: time.Now().UTC(), touched: map[uuid.UUID]bool{}}
+	current, err := p.current(ctx, tx, b, matched, w.seesAll)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range b.Rows {
+		if !r.OK() {
+			continue
+		}
+		if err := p.planRow(ctx, tx, b.Tenant, r, matched, current, w); err != nil {
+			return 0, 0, err
+		}
+	}
+	ws, err := p.keepUnique(ctx, tx, b.Tenant, w)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := p.m.loadStaged(ctx, tx, b.Tenant, b.ImportID, ws); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(w.creates)), int64(len(w.updates)), nil
+}
+
+// batchWrites is what a batch will write: the customers it creates, with their
+// rows, and the updates, each with the customer before and after.
+type batchWrites struct {
+	seesAll    bool
+	now        time.Time
+	creates    []*Customer
+	createRows []*transfer.Row
+	updates    []batchUpdate
+	touched    map[uuid.UUID]bool
+}
+
+type batchUpdate struct {
+	before, after *Customer
+	row           *transfer.Row
+}
+
+// batchKeys are the match keys of the batch's valid rows.
+func batchKeys(rows []*transfer.Row) []string {
 	var keys []string
 	for _, r := range rows {
 		if r.OK() && r.Key != "" {
 			keys = append(keys, r.Key)
 		}
 	}
-	matched, err := m.matchKeys(ctx, tx, tenant, keys)
-	if err != nil {
-		return 0, 0, err
-	}
-	// Current state of the customers rows will update, locked, as far as the
-	// requester may see them: the import acts with their scope, so a customer
-	// outside it is neither changed nor named. A create needs the rows only to
-	// tell seen from unseen matches.
-	seesAll := authz.ActorFrom(ctx).Visibility() == authz.ScopeAll
+	return keys
+}
+
+// current is the state of the customers the rows will update, locked, as far as
+// the requester may see them: the import acts with their scope, so a customer
+// outside it is neither changed nor named. A create needs the rows only to tell
+// seen from unseen matches.
+func (p *importPlanT) current(ctx context.Context, tx bun.Tx, b *transfer.Batch, matched map[string]uuid.UUID, seesAll bool) (map[uuid.UUID]*Customer, error) {
 	var ids []uuid.UUID
-	for _, r := range rows {
+	for _, r := range b.Rows {
 		if id, ok := matched[r.Key]; ok && r.OK() && (p.mode != "create" || !seesAll) {
 			ids = append(ids, id)
 		}
 	}
 	current := map[uuid.UUID]*Customer{}
-	if len(ids) > 0 {
-		var cs []Customer
-		q := tx.NewSelect().Model(&cs).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(ids)).OrderExpr("c.id")
-		if p.mode != "create" {
-			q = q.For("UPDATE")
-		}
-		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
-			return 0, 0, err
-		}
-		for i := range cs {
-			current[cs[i].ID] = &cs[i]
-		}
+	if len(ids) == 0 {
+		return current, nil
 	}
-	// A match missing from current is one the requester may not see (or, for
-	// one who sees all, a customer deleted since matchKeys read it); either
-	// way the row is skipped, and an unseen customer is not named.
-	unseen := func(r *transfer.Row, id uuid.UUID) {
-		if seesAll {
-			r.Report("", "", "the matching customer "+id.String()+" was deleted meanwhile", "skipped")
-			return
-		}
-		r.Report(keyTarget(p, r.Key), keyValue(r.Key), "a customer you cannot see has this "+keyName(r.Key)+" already; the row was left alone", "skipped")
+	var cs []Customer
+	q := tx.NewSelect().Model(&cs).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", b.Tenant, bun.In(ids)).OrderExpr("c.id")
+	if p.mode != "create" {
+		q = q.For("UPDATE")
 	}
-	now := time.Now().UTC()
-	var creates []*Customer
-	var createRows []*transfer.Row
-	type upd struct {
-		before, after *Customer
-		row           *transfer.Row
+	if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		return nil, err
 	}
-	var updates []upd
-	touched := map[uuid.UUID]bool{}
-	for _, r := range rows {
-		if !r.OK() {
-			continue
-		}
-		id, found := matched[r.Key]
-		switch {
-		case found && p.mode == "create":
-			if current[id] == nil && !seesAll {
-				unseen(r, id)
-				continue
-			}
-			r.Report(keyTarget(p, r.Key), keyValue(r.Key), "a customer with this "+keyName(r.Key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
-			continue
-		case r.Key == "" && p.mode != "create" && r.Cells[matchTarget(p.matchOn)] != "":
-			v := r.Cells[matchTarget(p.matchOn)]
-			r.Report(matchTarget(p.matchOn), v, "not a valid "+strings.TrimPrefix(p.matchOn, "custom.")+", so no customer can be matched by it", "failed")
-			continue
-		case !found && p.mode == "update":
-			reason := "no customer has this " + keyName(r.Key)
-			if r.Key == "" {
-				reason = "the row has no " + p.matchOn + " to match a customer by"
-			}
-			r.Report(keyTarget(p, r.Key), keyValue(r.Key), reason, "skipped")
-			continue
-		}
-		if found {
-			cur := current[id]
-			if cur == nil {
-				unseen(r, id)
-				continue
-			}
-			if touched[id] {
-				r.Report(keyTarget(p, r.Key), keyValue(r.Key), "another row of this batch already updated the same customer", "failed")
-				continue
-			}
-			next := *cur
-			next.Emails, next.Phones, next.Tags = append([]string{}, cur.Emails...), append([]string{}, cur.Phones...), append([]string{}, cur.Tags...)
-			p.apply(r, &next)
-			if !r.OK() {
-				continue
-			}
-			if len(p.custom(r)) > 0 {
-				clean, ok, err := p.checkCustom(ctx, tx, r, true)
-				if err != nil {
-					return 0, 0, err
-				}
-				if !ok {
-					continue
-				}
-				merged := map[string]any{}
-				for k, v := range cur.Custom {
-					merged[k] = v
-				}
-				for k, v := range clean {
-					merged[k] = v
-				}
-				next.Custom = merged
-			}
-			touched[id] = true
-			updates = append(updates, upd{before: cur, after: &next, row: r})
-			continue
-		}
-		// Time-ordered ids (UUIDv7): every index led by (tenant, customer id) and
-		// the key lookups on customers then append near the right edge of the
-		// btree instead of touching a random page per row.
-		id, err := uuid.NewV7()
-		if err != nil {
-			return 0, 0, err
-		}
-		c := &Customer{TenantID: tenant, ID: id, Source: "import", CreatedAt: now, UpdatedAt: now}
-		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser && a.ID != uuid.Nil {
-			owner := a.ID // as CreateCustomer does: a key owns no customers
-			c.OwnerID = &owner
-		}
-		p.apply(r, c)
-		if !r.OK() {
-			continue
-		}
-		clean, ok, err := p.checkCustom(ctx, tx, r, false)
-		if err != nil {
-			return 0, 0, err
-		}
-		if !ok {
-			continue
-		}
-		c.Custom = clean
-		creates = append(creates, c)
-		createRows = append(createRows, r)
+	for i := range cs {
+		current[cs[i].ID] = &cs[i]
 	}
-	// Unique custom values already held by another customer fail their row
-	// rather than the batch.
-	checkCs, checkRows := append([]*Customer(nil), creates...), append([]*transfer.Row(nil), createRows...)
-	for _, u := range updates {
+	return current, nil
+}
+
+// unseen skips a row whose match is missing from current: one the requester may
+// not see (or, for one who sees all, a customer deleted since matchKeys read
+// it). An unseen customer is not named.
+func (p *importPlanT) unseen(r *transfer.Row, id uuid.UUID, seesAll bool) {
+	if seesAll {
+		r.Report("", "", "the matching customer "+id.String()+" was deleted meanwhile", "skipped")
+		return
+	}
+	r.Report(keyTarget(p, r.Key), keyValue(r.Key), "a customer you cannot see has this "+keyName(r.Key)+" already; the row was left alone", "skipped")
+}
+
+// planRow decides what one valid row does: it is skipped or failed with its
+// reason, or becomes an update of its matched customer or a new customer.
+func (p *importPlanT) planRow(ctx context.Context, tx bun.Tx, tenant uuid.UUID, r *transfer.Row, matched map[string]uuid.UUID, current map[uuid.UUID]*Customer, w *batchWrites) error {
+	id, found := matched[r.Key]
+	switch {
+	case found && p.mode == "create":
+		if current[id] == nil && !w.seesAll {
+			p.unseen(r, id, w.seesAll)
+			return nil
+		}
+		r.Report(keyTarget(p, r.Key), keyValue(r.Key), "a customer with this "+keyName(r.Key)+" exists already ("+id.String()+"); import with upsert or update to change it", "skipped")
+		return nil
+	case r.Key == "" && p.mode != "create" && r.Cells[matchTarget(p.matchOn)] != "":
+		v := r.Cells[matchTarget(p.matchOn)]
+		r.Report(matchTarget(p.matchOn), v, "not a valid "+strings.TrimPrefix(p.matchOn, "custom.")+", so no customer can be matched by it", "failed")
+		return nil
+	case !found && p.mode == "update":
+		reason := "no customer has this " + keyName(r.Key)
+		if r.Key == "" {
+			reason = "the row has no " + p.matchOn + " to match a customer by"
+		}
+		r.Report(keyTarget(p, r.Key), keyValue(r.Key), reason, "skipped")
+		return nil
+	case found:
+		return p.planUpdate(ctx, tx, r, id, current[id], w)
+	}
+	return p.planCreate(ctx, tx, tenant, r, w)
+}
+
+// planUpdate applies the row to a copy of its customer, merging custom values.
+func (p *importPlanT) planUpdate(ctx context.Context, tx bun.Tx, r *transfer.Row, id uuid.UUID, cur *Customer, w *batchWrites) error {
+	if cur == nil {
+		p.unseen(r, id, w.seesAll)
+		return nil
+	}
+	if w.touched[id] {
+		r.Report(keyTarget(p, r.Key), keyValue(r.Key), "another row of this batch already updated the same customer", "failed")
+		return nil
+	}
+	next := *cur
+	next.Emails, next.Phones, next.Tags = append([]string{}, cur.Emails...), append([]string{}, cur.Phones...), append([]string{}, cur.Tags...)
+	p.apply(r, &next)
+	if !r.OK() {
+		return nil
+	}
+	if len(p.custom(r)) > 0 {
+		clean, ok, err := p.checkCustom(ctx, tx, r, true)
+		if err != nil || !ok {
+			return err
+		}
+		merged := map[string]any{}
+		for k, v := range cur.Custom {
+			merged[k] = v
+		}
+		for k, v := range clean {
+			merged[k] = v
+		}
+		next.Custom = merged
+	}
+	w.touched[id] = true
+	w.updates = append(w.updates, batchUpdate{before: cur, after: &next, row: r})
+	return nil
+}
+
+// planCreate makes the row a new customer, owned by the requester when a member
+// asked (as CreateCustomer does: a key owns no customers).
+func (p *importPlanT) planCreate(ctx context.Context, tx bun.Tx, tenant uuid.UUID, r *transfer.Row, w *batchWrites) error {
+	// Time-ordered ids (UUIDv7): every index led by (tenant, customer id) and
+	// the key lookups on customers then append near the right edge of the
+	// btree instead of touching a random page per row.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	c := &Customer{TenantID: tenant, ID: id, Source: "import", CreatedAt: w.now, UpdatedAt: w.now}
+	if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser && a.ID != uuid.Nil {
+		owner := a.ID
+		c.OwnerID = &owner
+	}
+	p.apply(r, c)
+	if !r.OK() {
+		return nil
+	}
+	clean, ok, err := p.checkCustom(ctx, tx, r, false)
+	if err != nil || !ok {
+		return err
+	}
+	c.Custom = clean
+	w.creates = append(w.creates, c)
+	w.createRows = append(w.createRows, r)
+	return nil
+}
+
+// keepUnique fails the rows whose unique custom values another customer holds
+// already (the row, not the batch), drops them from w, and returns the writes
+// left for the staging tables: creates first, then updates.
+func (p *importPlanT) keepUnique(ctx context.Context, tx bun.Tx, tenant uuid.UUID, w *batchWrites) ([]stagedWrite, error) {
+	checkCs, checkRows := append([]*Customer(nil), w.creates...), append([]*transfer.Row(nil), w.createRows...)
+	for _, u := range w.updates {
 		checkCs, checkRows = append(checkCs, u.after), append(checkRows, u.row)
 	}
-	if err := m.checkUnique(ctx, tx, tenant, p, checkCs, checkRows); err != nil {
-		return 0, 0, err
+	if err := p.m.checkUnique(ctx, tx, tenant, p, checkCs, checkRows); err != nil {
+		return nil, err
 	}
-	keptUpdates := updates[:0]
-	for _, u := range updates {
+	keptUpdates := w.updates[:0]
+	for _, u := range w.updates {
 		if u.row.OK() {
 			keptUpdates = append(keptUpdates, u)
 		}
 	}
-	updates = keptUpdates
-	kept := creates[:0]
-	for i, c := range creates {
-		if createRows[i].OK() {
+	w.updates = keptUpdates
+	ws := make([]stagedWrite, 0, len(w.creates)+len(w.updates))
+	kept := w.creates[:0]
+	for i, c := range w.creates {
+		if r := w.createRows[i]; r.OK() {
 			kept = append(kept, c)
+			ws = append(ws, stagedWrite{c: c, create: true, row: r.No})
 		}
 	}
-	creates = kept
-	ws := make([]stagedWrite, 0, len(creates)+len(updates))
-	i := 0
-	for _, r := range createRows {
-		if r.OK() {
-			ws = append(ws, stagedWrite{c: creates[i], create: true, row: r.No})
-			i++
-		}
-	}
-	for _, u := range updates {
+	w.creates = kept
+	for _, u := range w.updates {
 		ws = append(ws, stagedWrite{c: u.after, row: u.row.No, before: u.before})
 	}
-	if err := m.loadStaged(ctx, tx, tenant, b.ImportID, ws); err != nil {
-		return 0, 0, err
-	}
-	return int64(len(creates)), int64(len(updates)), nil
+	return ws, nil
 }
 
 func matchTarget(on string) string {

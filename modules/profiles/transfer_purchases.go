@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"golang.org/x/text/currency"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
@@ -353,7 +354,7 @@ func (p *purchasePlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) 
 	if err != nil {
 		return 0, 0, err
 	}
-	actor := actorID(ctx)
+	actor := authz.RequesterID(ctx)
 	var rows [][]any
 	for _, r := range b.Rows {
 		if !r.OK() {

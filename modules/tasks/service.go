@@ -26,13 +26,6 @@ const TypeRemind = "tasks:remind"
 // recorded as; they are delivered the same way.
 const legacyTypeRemind = "profiles:remind"
 
-func need(ctx context.Context, perm string) error {
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
-	}
-	return nil
-}
-
 // visibleTasks restricts q to the tasks the actor's scope reaches, by their
 // assignee as customers go by their owner: their own (own), their teammates'
 // (team), or all. A task is work given to a person; whoever may not see that
@@ -74,7 +67,7 @@ func link(in TaskInput) (*string, *uuid.UUID, error) {
 // CreateTask stores a task and schedules its reminder in the same transaction.
 // A task about a record needs that the actor may see that record.
 func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput) (*Task, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	entity, record, err := link(in)
@@ -82,7 +75,7 @@ func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput)
 		return nil, err
 	}
 	t := &Task{TenantID: tenant, ID: uuid.New(), Title: strings.TrimSpace(in.Title), Notes: in.Notes, Entity: entity, RecordID: record,
-		Status: "open", DueAt: in.DueAt, RemindAt: in.RemindAt, CreatedBy: actorID(ctx)}
+		Status: "open", DueAt: in.DueAt, RemindAt: in.RemindAt, CreatedBy: authz.RequesterID(ctx)}
 	if in.AssigneeID != nil {
 		t.AssigneeID = *in.AssigneeID
 	} else if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
@@ -147,14 +140,6 @@ func (m *Module) checkMember(ctx context.Context, tenant, id uuid.UUID) error {
 		return errs.Field("body.assignee_id", "not a member of this company")
 	}
 	return nil
-}
-
-func actorID(ctx context.Context) *uuid.UUID {
-	a := authz.ActorFrom(ctx)
-	if a.ID == uuid.Nil {
-		return nil
-	}
-	return &a.ID
 }
 
 // remindBatch caps the reminders one delivery takes in its transaction; when
@@ -323,7 +308,7 @@ func (m *Module) chainNext(ctx context.Context, tx bun.Tx, tenant uuid.UUID) err
 // ChangeTask completes, snoozes or edits a task; a new remind_at schedules a new
 // reminder and the old one becomes stale.
 func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply func(t *Task) error) (*Task, error) {
-	if err := need(ctx, PermWrite); err != nil {
+	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
 	t := &Task{}
@@ -366,7 +351,7 @@ type TaskFilter struct {
 
 // ListTasks lists tasks soonest due first, within the actor's scope.
 func (m *Module) ListTasks(ctx context.Context, tenant uuid.UUID, f TaskFilter) ([]Task, error) {
-	if err := need(ctx, PermRead); err != nil {
+	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}
 	a := authz.ActorFrom(ctx)

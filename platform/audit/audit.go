@@ -71,6 +71,10 @@ func Record(ctx context.Context, tx bun.IDB, e Entry) error {
 		return errs.InternalErr(fmt.Errorf("audit: diff: %w", err))
 	}
 	actor := authz.ActorFrom(ctx)
+	if actor.Kind == authz.ActorNone {
+		// No actor may do nothing, and a change must say who made it.
+		return errs.InternalErr(fmt.Errorf("audit: %s with no actor; act as the requester, or authz.AsSystem", e.Action))
+	}
 	row := &Row{
 		TenantID: tenant, ID: uuid.New(), OccurredAt: time.Now().UTC(),
 		ActorKind: string(actor.Kind), Action: e.Action, Entity: e.Entity, EntityID: e.EntityID,

@@ -88,3 +88,26 @@ func TestAuditRollsBackWithTheMutation(t *testing.T) {
 		t.Fatalf("audit row survived a rollback")
 	}
 }
+
+// A change with no actor is refused, and the mutation it describes rolls back
+// with it: nobody may change anything, and every change names who made it.
+func TestRecordRefusesAChangeByNobody(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	err := db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: "c1"})
+	})
+	if err == nil {
+		t.Fatal("an audit row was written for nobody")
+	}
+	err = db.InTenant(authz.AsSystem(context.Background()), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return audit.Record(ctx, tx, audit.Entry{Action: "customer.create", Entity: "customer", EntityID: "c2"})
+	})
+	var kinds []string
+	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model((*audit.Row)(nil)).Column("actor_kind").Where("tenant_id = ?", a.ID).Scan(ctx, &kinds)
+	})
+	if err != nil || len(kinds) != 1 || kinds[0] != "system" {
+		t.Fatalf("the system's change: %v, rows %v", err, kinds)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/errs"
 )
 
 // Permission is one thing a role may do, namespaced by module: "profiles.read".
@@ -50,8 +52,9 @@ func (s Scope) Covers(o Scope) bool { return s.rank() >= o.rank() }
 // ActorKind says who acts: a signed-in person, an API key, or the system itself.
 type ActorKind string
 
-// The actor kinds.
+// The actor kinds. ActorNone is the zero value: nobody, who may do nothing.
 const (
+	ActorNone   ActorKind = ""
 	ActorUser   ActorKind = "user"
 	ActorAPIKey ActorKind = "api_key"
 	ActorSystem ActorKind = "system"
@@ -70,9 +73,41 @@ type Actor struct {
 	Teammates []uuid.UUID
 }
 
-// Can reports whether the actor holds a permission. System actors hold all.
+// System is the actor of work nobody asked for: schedules, sweepers, seeding,
+// migrations. It holds every permission, so code must choose it explicitly.
+func System() Actor { return Actor{Kind: ActorSystem, Scope: ScopeAll} }
+
+// AsSystem returns ctx acting as the system.
+func AsSystem(ctx context.Context) context.Context { return WithActor(ctx, System()) }
+
+// Can reports whether the actor holds a permission. System actors hold all;
+// nobody (ActorNone) holds none, whatever the map says.
 func (a Actor) Can(perm string) bool {
-	return a.Kind == ActorSystem || a.Permissions[perm]
+	switch a.Kind {
+	case ActorSystem:
+		return true
+	case ActorNone:
+		return false
+	}
+	return a.Permissions[perm]
+}
+
+// Require is the one permission check: nil when the actor in ctx holds perm, a
+// Forbidden error naming it otherwise.
+func Require(ctx context.Context, perm string) error {
+	if !ActorFrom(ctx).Can(perm) {
+		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
+	}
+	return nil
+}
+
+// RequesterID is who acts in ctx, for created_by columns: nil for the system and
+// for nobody.
+func RequesterID(ctx context.Context) *uuid.UUID {
+	if a := ActorFrom(ctx); a.ID != uuid.Nil {
+		return &a.ID
+	}
+	return nil
 }
 
 // Visibility is the scope that decides which records the actor sees. An API key
@@ -88,8 +123,11 @@ func (a Actor) Visibility() Scope {
 }
 
 // SeesOwner reports whether a record owned by owner (nil: nobody) is within the
-// actor's visibility.
+// actor's visibility. Nobody sees no record.
 func (a Actor) SeesOwner(owner *uuid.UUID) bool {
+	if a.Kind == ActorNone {
+		return false
+	}
 	switch a.Visibility() {
 	case ScopeAll:
 		return true
@@ -152,12 +190,14 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
-// ActorFrom returns the actor in ctx; without one it is the system.
+// ActorFrom returns the actor in ctx; without one it is nobody (ActorNone), who
+// holds no permission and sees no record. Work that nobody asked for acts as
+// System, which its code sets with AsSystem.
 func ActorFrom(ctx context.Context) Actor {
 	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
 		return a
 	}
-	return Actor{Kind: ActorSystem, Scope: ScopeAll}
+	return Actor{}
 }
 
 // Directory answers questions about a tenant's members for modules, which may not

@@ -229,6 +229,20 @@ func AfterCommit(ctx context.Context, h func(context.Context)) {
 	h(ctx)
 }
 
+// ExecOne runs a statement that must touch a row, such as a delete or an update
+// of one record by id; when it touches none it returns sql.ErrNoRows, which
+// Classify turns into NotFound.
+func ExecOne(ctx context.Context, tx bun.IDB, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
 // Postgres error codes that map to client errors.
 const (
 	pgUniqueViolation     = "23505"

@@ -18,6 +18,7 @@ const (
 	Invalid          Code = "invalid"            // input failed validation (names the field)
 	Malformed        Code = "malformed"          // the request could not be parsed at all
 	NotFound         Code = "not_found"          // no such record, or not visible to the caller
+	Gone             Code = "gone"               // the record existed but its content is no longer kept (an expired export)
 	Conflict         Code = "conflict"           // a uniqueness or state conflict
 	Forbidden        Code = "forbidden"          // authenticated but not allowed
 	Unauthenticated  Code = "unauthenticated"    // no valid credentials
@@ -35,6 +36,7 @@ var statusByCode = map[Code]int{
 	Invalid:          http.StatusUnprocessableEntity,
 	Malformed:        http.StatusBadRequest,
 	NotFound:         http.StatusNotFound,
+	Gone:             http.StatusGone,
 	Conflict:         http.StatusConflict,
 	Forbidden:        http.StatusForbidden,
 	Unauthenticated:  http.StatusUnauthorized,

@@ -55,9 +55,15 @@ func (b *Bus) Subscribe(topic, name string, h Handler) {
 	b.subs[topic] = append(b.subs[topic], sub{name: name, h: h})
 }
 
-// Publish delivers e once the transaction in ctx commits (at once outside one).
-// A failing or panicking subscriber is logged and does not stop the others.
+// Publish is the one way to publish an event: it delivers e once the
+// transaction in ctx commits (at once outside one), never for work that rolled
+// back. A failing or panicking subscriber is logged and does not stop the
+// others. On a nil Bus (a module built without events) it does nothing, so
+// callers need no check of their own.
 func (b *Bus) Publish(ctx context.Context, e Event) {
+	if b == nil {
+		return
+	}
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}

@@ -291,17 +291,6 @@ type listOut struct {
 
 type defOut struct{ Body Definition }
 
-func (m *Module) tenantTx(ctx context.Context, perm string, fn func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error) error {
-	t, err := tenancy.MustFrom(ctx)
-	if err != nil {
-		return err
-	}
-	if perm != "" && !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "You need the %s permission; ask an admin of this company.", perm)
-	}
-	return db.InTenant(ctx, m.svc.deps.DB, t.ID, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx, t) })
-}
-
 // EntityInfo is an entity that may carry custom fields, as admins pick it.
 type EntityInfo struct {
 	Name    string `json:"name" doc:"the entity in .../fields/{entity}, e.g. customers"`
@@ -337,7 +326,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 				return nil, err
 			}
 			out := &listOut{}
-			err := m.tenantTx(ctx, "", func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, "", func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				if in.All {
 					out.Body.Items, err = m.svc.AllDefinitions(ctx, tx, t.ID, in.Entity)
@@ -362,7 +351,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 				Required: b.Required, Unique: b.Unique, Default: b.Default, Filterable: b.Filterable, Sortable: b.Sortable,
 				Sensitive: b.Sensitive, Position: b.Position, HelpEN: b.HelpEN, HelpZH: b.HelpZH}
 			out := &defOut{}
-			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				out.Body, err = m.svc.Create(ctx, tx, t.ID, d)
 				return err
@@ -384,7 +373,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		}},
 		func(ctx context.Context, in *patchIn) (*patchOut, error) {
 			out := &patchOut{Status: http.StatusOK}
-			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				out.Body, err = m.svc.Update(ctx, tx, t.ID, in.Entity, in.Key, in.Body)
 				return err
@@ -411,7 +400,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 				return nil, err
 			}
 			out := &failuresOut{}
-			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				if _, err := m.svc.get(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
 					return err
 				}
@@ -425,7 +414,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."},
 		func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
-			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, true)
 				return err
@@ -436,7 +425,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."},
 		func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
-			err := m.tenantTx(ctx, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
+			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
 				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, false)
 				return err

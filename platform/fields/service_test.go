@@ -57,7 +57,7 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 	env, s := newSvc(t)
 	tn := env.NewTenant(t)
 	define(t, env, s, tn.ID, fiveFields())
-	ctx := context.Background()
+	ctx := authz.AsSystem(context.Background()) // the test's own changes are nobody's request
 
 	err := db.InTenant(ctx, env.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
 		_, err := s.ValidateValues(ctx, tx, tn.ID, "customers", map[string]any{
@@ -164,7 +164,7 @@ func TestDefinitionsCRUDAndValueErrors(t *testing.T) {
 	// Writes need fields.manage.
 	m := NewModule(s)
 	vctx := tenancy.With(authz.WithActor(ctx, authz.Actor{Kind: authz.ActorUser, ID: uuid.New(), Permissions: map[string]bool{}}), tenancy.Tenant{ID: tn.ID, Slug: tn.Slug})
-	err = m.tenantTx(vctx, PermManage, func(context.Context, bun.Tx, tenancy.Tenant) error { return nil })
+	err = tenancy.Tx(vctx, m.svc.deps.DB, PermManage, func(context.Context, bun.Tx, tenancy.Tenant) error { return nil })
 	if !errs.Is(err, errs.Forbidden) {
 		t.Fatalf("without fields.manage: %v", err)
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/page"
 )
 
 // pushTimeout bounds the Redis half of an Enqueue, which runs after the caller's
@@ -89,6 +90,11 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	if err := validType(s.Type); err != nil {
 		return nil, errs.InternalErr(err)
 	}
+	a := authz.ActorFrom(ctx)
+	if a.Kind == authz.ActorNone {
+		return nil, errs.InternalErr(fmt.Errorf("jobs: %s enqueued with no actor; pass the requester's context, or authz.AsSystem for work nobody asked for", s.Type))
+	}
+	snap := a.Snapshot()
 	c.mu.RLock()
 	h, known := c.handlers[s.Type]
 	c.mu.RUnlock()
@@ -120,7 +126,7 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	}
 	j := &Job{
 		TenantID: tenant, ID: uuid.New(), Type: s.Type, Queue: s.Queue, Status: StatusQueued,
-		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy,
+		Payload: payload, MaxAttempts: s.MaxAttempts, RunAt: s.RunAt.UTC(), CreatedBy: s.CreatedBy, Actor: &snap,
 	}
 	if s.RunAt.IsZero() {
 		j.RunAt = time.Now().UTC()
@@ -214,11 +220,6 @@ type ListFilter struct {
 	RequestedBy *uuid.UUID
 }
 
-type cursor struct {
-	At time.Time `json:"a"`
-	ID uuid.UUID `json:"i"`
-}
-
 // List returns the tenant's jobs newest first (created_at, then id, descending),
 // without payload and checkpoint, and the opaque cursor of the next page ("" on
 // the last page).
@@ -229,11 +230,13 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	case f.Limit > 200:
 		f.Limit = 200
 	}
-	var after *cursor
+	var after *page.After
 	if f.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		after = &cursor{}
-		if err != nil || json.Unmarshal(raw, after) != nil || after.ID == uuid.Nil {
+		after = &page.After{}
+		if err := page.Decode(f.Cursor, after); err != nil {
+			return nil, "", err
+		}
+		if after.ID == uuid.Nil {
 			return nil, "", errs.Field("query.cursor", "is not a cursor this API returned; start again without it")
 		}
 	}
@@ -258,13 +261,7 @@ func (c *Client) List(ctx context.Context, tenant uuid.UUID, f ListFilter) ([]Jo
 	if err != nil {
 		return nil, "", db.Classify(err, "job")
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		b, _ := json.Marshal(cursor{At: last.CreatedAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
+	out, next := page.Cut(out, f.Limit, func(last Job) any { return page.After{At: last.CreatedAt, ID: last.ID} })
 	return out, next, nil
 }
 

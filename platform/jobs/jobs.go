@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
 )
 
 // The queues and their weights (6:3:1).
@@ -77,11 +79,22 @@ type Job struct {
 	FinishedAt    *time.Time      `bun:"finished_at"`
 	HeartbeatAt   *time.Time      `bun:"heartbeat_at"`
 	CreatedBy     *uuid.UUID      `bun:"created_by,type:uuid"`
-	DedupeKey     *string         `bun:"dedupe_key"`
-	CreatedAt     time.Time       `bun:"created_at"`
-	UpdatedAt     time.Time       `bun:"updated_at"`
+	// Actor is who asked for the job, as they were then; the handler runs as
+	// Actor.Actor(). A row without one runs as nobody.
+	Actor     *authz.Snapshot `bun:"actor,type:jsonb"`
+	DedupeKey *string         `bun:"dedupe_key"`
+	CreatedAt time.Time       `bun:"created_at"`
+	UpdatedAt time.Time       `bun:"updated_at"`
 
 	run *runState // set while a handler runs it
+}
+
+// actor is who the handler runs as: the recorded requester, or nobody.
+func (j *Job) actor() authz.Actor {
+	if j.Actor == nil {
+		return authz.Actor{}
+	}
+	return j.Actor.Actor()
 }
 
 // Terminal reports whether the job will never run again.
@@ -111,7 +124,9 @@ func (j *Job) LoadCheckpoint(v any) (bool, error) {
 	return true, json.Unmarshal(j.Checkpoint, v)
 }
 
-// Spec describes a job to enqueue.
+// Spec describes a job to enqueue. The job runs as the actor in Enqueue's ctx,
+// which must carry one: the requester for work someone asked for, authz.System
+// for work nobody did.
 type Spec struct {
 	Type        string     // "<module>:<verb>"
 	Queue       string     // empty: the registered handler's queue, else default

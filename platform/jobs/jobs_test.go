@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -28,6 +29,10 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
+// asSystem is the context of test work nobody asked for: Enqueue refuses a
+// context with no actor.
+var asSystem = authz.AsSystem(context.Background())
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -140,10 +145,10 @@ func TestTaskRunsInsideItsTenant(t *testing.T) {
 		return nil
 	}}}, nil)
 	start(t, s)
-	if _, err := c.Enqueue(context.Background(), b.ID, Spec{Type: "test:other"}); err != nil {
+	if _, err := c.Enqueue(asSystem, b.ID, Spec{Type: "test:other"}); err != nil {
 		t.Fatal(err)
 	}
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +172,7 @@ func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
 	a := env.NewTenant(t)
 	c := newClient(t)
 	typ := uniqueType("sweep")
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +207,7 @@ func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
 
 	// A worker died mid-run and Redis lost the task too: the row says running
 	// with a stale heartbeat. The periodic sweeper (not a direct call) hands it on.
-	j2, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
+	j2, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +231,7 @@ func TestSweeperReplacesATaskAsynqGaveUpOn(t *testing.T) {
 	a := env.NewTenant(t)
 	c := newClient(t)
 	typ := uniqueType("revive")
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +264,7 @@ func TestEnqueueWithRedisDownKeepsTheJobForTheSweeper(t *testing.T) {
 	defer down.Close()
 	typ := uniqueType("down")
 	began := time.Now()
-	j, err := down.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := down.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatalf("enqueue failed with Redis down: %v", err)
 	}
@@ -290,7 +295,7 @@ func TestEnqueueFollowsTheCallersTransaction(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	var rolledBack uuid.UUID
 	errRollback := errors.New("rollback")
-	err := db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(asSystem, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
 		j, err := c.Enqueue(ctx, a.ID, Spec{Type: "test:tx", RunAt: later})
 		if err != nil {
 			return err
@@ -305,7 +310,7 @@ func TestEnqueueFollowsTheCallersTransaction(t *testing.T) {
 		t.Fatalf("a rolled-back enqueue left a row (%v) or a task (%v)", err, inRedis(rolledBack))
 	}
 	var committed uuid.UUID
-	err = db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(asSystem, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
 		j, err := c.Enqueue(ctx, a.ID, Spec{Type: "test:tx", RunAt: later})
 		if err != nil {
 			return err
@@ -361,7 +366,7 @@ func TestLongJobResumesFromItsCheckpoint(t *testing.T) {
 		return j.SetResult(map[string]int{"rows": 5})
 	}}
 	s := newServer(t, []Handler{h}, nil)
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk, RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, Queue: QueueBulk, RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +409,7 @@ func TestCancelStopsARunningLongJob(t *testing.T) {
 		return ErrCanceled
 	}}
 	start(t, newServer(t, []Handler{h}, nil))
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +441,7 @@ func TestHandlerRateLimitUsesNoAttempt(t *testing.T) {
 	s := newServer(t, []Handler{{Type: typ, Run: func(context.Context, bun.Tx, *Job) error {
 		return &RateLimitError{RetryIn: time.Minute} // the partner answered 429
 	}}}, nil)
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, MaxAttempts: 1, RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, MaxAttempts: 1, RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +493,7 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 		o.HeartbeatInterval = time.Minute
 	})
 
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +544,7 @@ func TestSupersededRunIsStoppedAndCannotOverwriteTheRow(t *testing.T) {
 			return nil
 		}
 	}}}, func(o *ServerOptions) { o.HeartbeatInterval = 100 * time.Millisecond })
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +596,7 @@ func TestShutdownMidTaskRequeuesWithoutDuplicateEffect(t *testing.T) {
 	}}
 	s1 := newServer(t, []Handler{h}, func(o *ServerOptions) { o.ShutdownTimeout = time.Second })
 	start(t, s1)
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,7 +675,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		// One attempt each: a throttled delivery must use neither an attempt nor
 		// one of Asynq's retries, or the task would be archived unrun.
-		j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
+		j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -682,7 +687,7 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("none of tenant A's bulk tasks started")
 	}
-	jb, err := c.Enqueue(context.Background(), b.ID, Spec{Type: typ, Queue: QueueBulk})
+	jb, err := c.Enqueue(asSystem, b.ID, Spec{Type: typ, Queue: QueueBulk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -741,9 +746,9 @@ func TestPermanentErrorsAndPanicsAreRecorded(t *testing.T) {
 		{Type: boom, Run: func(context.Context, bun.Tx, *Job) error { panic("kaboom secret=xyz") }},
 	}, nil)
 	start(t, s)
-	jb, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: bad})
-	jp, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: boom, MaxAttempts: 1})
-	jr, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: boom, MaxAttempts: 3})
+	jb, _ := c.Enqueue(asSystem, a.ID, Spec{Type: bad})
+	jp, _ := c.Enqueue(asSystem, a.ID, Spec{Type: boom, MaxAttempts: 1})
+	jr, _ := c.Enqueue(asSystem, a.ID, Spec{Type: boom, MaxAttempts: 3})
 	// With attempts left, a panic leaves the job waiting for its retry, not running.
 	got := waitStatus(t, c, a.ID, jr.ID, StatusRetrying, 10*time.Second)
 	if got.Attempts != 1 || got.Error == "" || strings.Contains(got.Error, "secret") || !got.RunAt.After(time.Now()) {
@@ -767,7 +772,7 @@ func TestJobsOfAnotherTenantAreNotFound(t *testing.T) {
 	env := testkit.Get(t)
 	a, b := env.NewTenant(t), env.NewTenant(t)
 	c := newClient(t)
-	j, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:mine", RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:mine", RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,15 +800,15 @@ func TestListPagesAndDedupe(t *testing.T) {
 	c := newClient(t)
 	later := time.Now().Add(time.Hour)
 	for i := 0; i < 5; i++ {
-		if _, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:page", RunAt: later}); err != nil {
+		if _, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:page", RunAt: later}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	first, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
+	first, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.Enqueue(context.Background(), a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
+	again, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("dedupe gave %v %v, want %s", again, err, first.ID)
 	}
@@ -844,7 +849,7 @@ func TestMetricsLintAndCarryNoTenant(t *testing.T) {
 	c := newClient(t)
 	c.SetMetrics(m)
 	start(t, s)
-	j, _ := c.Enqueue(context.Background(), a.ID, Spec{Type: typ})
+	j, _ := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
 	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 10*time.Second)
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
@@ -909,7 +914,7 @@ func TestSweepHandsBackABacklogLargerThanAPage(t *testing.T) {
 	c := newClient(t)
 	typ := uniqueType("backlog")
 	const n = 2*sweepBatch + 500
-	if err := db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+	if err := db.InTenant(asSystem, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
 		for i := 0; i < n; i++ {
 			if _, err := c.Enqueue(ctx, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)}); err != nil {
 				return err

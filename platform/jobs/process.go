@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/logx"
@@ -76,7 +77,8 @@ func (s *Server) process(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	j.run = &runState{db: s.o.DB}
-	runCtx, stopRun := context.WithCancelCause(ctx)
+	// The handler acts as the requester, with exactly the rights they had.
+	runCtx, stopRun := context.WithCancelCause(authz.WithActor(ctx, j.actor()))
 	defer stopRun(nil)
 	stopBeat := s.heartbeat(runCtx, j, bulk, stopRun)
 	runErr := s.run(runCtx, h, j)
@@ -88,7 +90,9 @@ func (s *Server) process(ctx context.Context, t *asynq.Task) error {
 }
 
 func (s *Server) processGlobal(ctx context.Context, h Handler, t *asynq.Task, d *delivery) error {
-	ctx = logx.With(ctx, "task_type", t.Type())
+	// Global work (schedules, upkeep, fan-outs) is nobody's request: it acts as
+	// the system, explicitly.
+	ctx = authz.AsSystem(logx.With(ctx, "task_type", t.Type()))
 	err := safe(func() error { return h.RunGlobal(ctx, t.Payload()) })
 	if err == nil {
 		return nil

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/platform/authz"
-	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -109,24 +108,13 @@ type idIn struct {
 
 type jobOut struct{ Body JobView }
 
-func require(ctx context.Context, perm string) (tenancy.Tenant, error) {
-	t, err := tenancy.MustFrom(ctx)
-	if err != nil {
-		return t, err
-	}
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return t, errs.E(errs.Forbidden, "You need the %s permission; ask an admin of this company.", perm)
-	}
-	return t, nil
-}
-
 // Routes registers the operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/jobs", Summary: "List background jobs",
 		Description: "Newest first, with keyset pagination.",
 	}, func(ctx context.Context, in *jobListIn) (*jobListOut, error) {
-		t, err := require(ctx, PermRead)
+		t, err := tenancy.Require(ctx, PermRead)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +138,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		OperationID: "get-job", Method: http.MethodGet, Path: "/jobs/{id}", Summary: "Get a job and its progress",
 		Description: "One background job of the company: type, status, attempts, progress and, when finished, its result or error. Needs jobs.read.",
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
-		t, err := require(ctx, PermRead)
+		t, err := tenancy.Require(ctx, PermRead)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +154,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 
 		Responses: httpx.Refusals(map[int]string{409: "The job has finished already."}),
 	}, func(ctx context.Context, in *idIn) (*jobOut, error) {
-		t, err := require(ctx, PermCancel)
+		t, err := tenancy.Require(ctx, PermCancel)
 		if err != nil {
 			return nil, err
 		}

@@ -25,14 +25,19 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
-func setup(t *testing.T) (*httpx.Server, *jobs.Client) { return setupWith(t, nil) }
+func setup(t *testing.T) (*httpx.Server, *jobs.Client) { return setupWith(t, asSystem) }
+
+// asSystem is a guard that makes every caller the system, which may do anything.
+func asSystem(ctx context.Context, _ func(string) string, _ tenancy.Tenant) (context.Context, error) {
+	return authz.AsSystem(ctx), nil
+}
 
 // asActor is a guard that makes the caller the actor its test headers name: an
 // id and comma-separated permissions.
 func asActor(ctx context.Context, header func(string) string, _ tenancy.Tenant) (context.Context, error) {
 	id, err := uuid.Parse(header("X-Test-Actor"))
 	if err != nil {
-		return ctx, nil // no header: the system, which may do anything
+		return authz.AsSystem(ctx), nil // no header: the system, which may do anything
 	}
 	perms := map[string]bool{}
 	for _, p := range strings.Split(header("X-Test-Perms"), ",") {
@@ -63,7 +68,7 @@ func TestJobRoutesKeepTenantsApart(t *testing.T) {
 	env := testkit.Get(t)
 	s, c := setup(t)
 	a, b := env.NewTenant(t), env.NewTenant(t)
-	j, err := c.Enqueue(context.Background(), a.ID, jobs.Spec{Type: "profiles:import", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(authz.AsSystem(context.Background()), a.ID, jobs.Spec{Type: "profiles:import", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +104,7 @@ func TestProgressIsReported(t *testing.T) {
 	env := testkit.Get(t)
 	s, c := setup(t)
 	a := env.NewTenant(t)
-	j, err := c.Enqueue(context.Background(), a.ID, jobs.Spec{Type: "profiles:import", RunAt: time.Now().Add(time.Hour)})
+	j, err := c.Enqueue(authz.AsSystem(context.Background()), a.ID, jobs.Spec{Type: "profiles:import", RunAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +135,7 @@ func TestJobsAreTheirRequesters(t *testing.T) {
 	s, c := setupWith(t, asActor)
 	a := env.NewTenant(t)
 	alice, bob, boss := uuid.New(), uuid.New(), uuid.New()
-	j, err := c.Enqueue(context.Background(), a.ID, jobs.Spec{Type: "profiles:export", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour), CreatedBy: &alice})
+	j, err := c.Enqueue(authz.AsSystem(context.Background()), a.ID, jobs.Spec{Type: "profiles:export", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour), CreatedBy: &alice})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,5 +164,26 @@ func TestJobsAreTheirRequesters(t *testing.T) {
 				t.Fatalf("%d %s; want %d with %q", code, body, tc.status, tc.want)
 			}
 		})
+	}
+}
+
+// A request that no guard gave an actor is nobody's, and nobody may do
+// anything: every job route refuses it, even for a job that exists.
+func TestNoActorIsRefused(t *testing.T) {
+	env := testkit.Get(t)
+	s, c := setupWith(t, nil)
+	a := env.NewTenant(t)
+	j, err := c.Enqueue(authz.AsSystem(context.Background()), a.ID, jobs.Spec{Type: "profiles:export", Queue: jobs.QueueBulk, RunAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/t/" + a.Slug + "/jobs"
+	for _, r := range [][2]string{{"GET", base}, {"GET", base + "/" + j.ID.String()}, {"POST", base + "/" + j.ID.String() + "/cancel"}} {
+		if code, body := call(t, s, r[0], r[1]); code != 403 || !strings.Contains(body, `"code":"forbidden"`) {
+			t.Errorf("%s %s with no actor: %d %s, want 403", r[0], r[1], code, body)
+		}
+	}
+	if got, _ := c.Get(context.Background(), a.ID, j.ID); got == nil || got.Status != jobs.StatusQueued {
+		t.Fatalf("the job after refused calls: %+v", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -252,6 +253,10 @@ func (s *Service) scheduleMail(ctx context.Context, tx bun.Tx, tenant, recipient
 		})
 		return nil
 	}
+	// A mail job sends whatever notices of the recipient fall due in its
+	// window, whoever caused them: the platform's own delivery, done with
+	// nobody's rights, so it acts as the system, explicitly.
+	ctx = authz.AsSystem(ctx)
 	window := time.Now().Truncate(mailWindow)
 	j, err := s.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeMail, Queue: jobs.QueueDefault, RunAt: window.Add(mailWindow + time.Second),
 		Payload: mailPayload{Recipient: recipient}, DedupeKey: fmt.Sprintf("mail:%s:%d", recipient, window.UnixMilli())})

@@ -37,6 +37,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/migrations"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/devstack"
@@ -263,10 +264,11 @@ func (e *Env) NewTenant(t testing.TB) Tenant {
 	return tn
 }
 
-// InTenant runs fn in tn's transaction as the app role, failing the test on error.
+// InTenant runs fn in tn's transaction as the app role, acting as the system
+// (a test's own setup is nobody's request), failing the test on error.
 func (e *Env) InTenant(t testing.TB, tn uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) {
 	t.Helper()
-	if err := db.InTenant(context.Background(), e.App, tn, fn); err != nil {
+	if err := db.InTenant(authz.AsSystem(context.Background()), e.App, tn, fn); err != nil {
 		t.Fatalf("testkit: in tenant: %v", err)
 	}
 }

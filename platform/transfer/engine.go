@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
@@ -145,22 +144,6 @@ func (e *Engine) adapter(ctx context.Context, tenant uuid.UUID, entity, loc stri
 		}
 	}
 	return a, nil
-}
-
-// need checks a permission of the actor in ctx.
-func need(ctx context.Context, perm string) error {
-	if !authz.ActorFrom(ctx).Can(perm) {
-		return errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", perm)
-	}
-	return nil
-}
-
-// actorID is who acts, for created_by; nil for no one.
-func actorID(ctx context.Context) *uuid.UUID {
-	if id := authz.ActorFrom(ctx).ID; id != uuid.Nil {
-		return &id
-	}
-	return nil
 }
 
 func deref(s *string) (v string) {

@@ -344,7 +344,7 @@ func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity strin
 		return nil, err
 	}
 	read, _ := ad.Permissions()
-	if err := need(ctx, read); err != nil {
+	if err := authz.Require(ctx, read); err != nil {
 		return nil, err
 	}
 	query, err := ad.ExportQuery(ctx, t.ID, req)
@@ -357,7 +357,7 @@ func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity strin
 	}
 	a := authz.ActorFrom(ctx)
 	snap := a.Snapshot()
-	j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: actorID(ctx),
+	j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeExport, Queue: jobs.QueueBulk, MaxAttempts: 3, CreatedBy: authz.RequesterID(ctx),
 		Payload: exportPayload{Entity: ad.Entity(), Query: query, Fields: cols, Format: format, As: &snap,
 			Requester: a.ID, Scope: string(a.Visibility()), PII: a.Can(fields.PermPIIRead)}})
 	if err != nil {
@@ -388,16 +388,12 @@ func (e *Engine) download(c *fiber.Ctx) error {
 		return errs.InternalErr(err)
 	}
 	if time.Now().After(res.ExpiresAt) {
-		ee := errs.E(errs.NotFound, "This export expired on %s; start a new one.", res.ExpiresAt.Format("2006-01-02"))
-		ee.Status = http.StatusGone
-		return ee
+		return errs.E(errs.Gone, "This export expired on %s; start a new one.", res.ExpiresAt.Format("2006-01-02"))
 	}
 	rd, err := e.d.Blobs.NewReader(ctx, res.Key, nil)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
-			ee := errs.E(errs.NotFound, "This export's file is gone; start a new one.")
-			ee.Status = http.StatusGone
-			return ee
+			return errs.E(errs.Gone, "This export's file is gone; start a new one.")
 		}
 		return errs.InternalErr(err)
 	}
@@ -425,7 +421,7 @@ func (e *Engine) exportFor(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job
 		return nil, p, aerr
 	}
 	read, _ := ad.Permissions()
-	if err := need(ctx, read); err != nil {
+	if err := authz.Require(ctx, read); err != nil {
 		return nil, p, err
 	}
 	if !isExport || !jobs.MayAccess(authz.ActorFrom(ctx), j.CreatedBy) {

@@ -118,7 +118,7 @@ func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename 
 		return nil, err
 	}
 	_, write := ad.Permissions()
-	if err := need(ctx, write); err != nil {
+	if err := authz.Require(ctx, write); err != nil {
 		return nil, err
 	}
 	if e.d.Blobs == nil || e.d.Jobs == nil {
@@ -127,22 +127,13 @@ func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename 
 	if size > ImportMaxBytes {
 		return nil, tooLarge(fmt.Sprintf("The file is %d MB; imports take up to 200 MB. Split it into smaller files.", size>>20))
 	}
-	id := uuid.New()
-	tmp, err := os.CreateTemp("", "clientele-import-*")
+	tmp, n, err := spool(file)
+	if tmp != nil {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+	}
 	if err != nil {
-		return nil, errs.InternalErr(err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	n, err := io.Copy(tmp, io.LimitReader(file, ImportMaxBytes+1))
-	if err != nil {
-		return nil, errs.Field("body.file", "the upload was cut off; try again")
-	}
-	if n > ImportMaxBytes {
-		return nil, tooLarge("The file is larger than 200 MB. Split it into smaller files.")
-	}
-	if n == 0 {
-		return nil, errs.Field("body.file", "the file is empty; choose a CSV or XLSX file with a header row and at least one row")
+		return nil, err
 	}
 	head := make([]byte, 64<<10)
 	hn, _ := tmp.ReadAt(head, 0)
@@ -152,102 +143,20 @@ func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename 
 		msg := "This file is not a CSV: it looks like " + what + ". Upload a CSV (comma-separated text) or an XLSX workbook."
 		return nil, errs.E(errs.Unsupported, "%s", msg).WithFields(errs.FieldError{Location: "body.file", Message: msg})
 	}
-	switch encoding {
-	case "", "auto":
-		encoding = "utf-8"
-		if format == "csv" {
-			encoding = detectEncoding(head)
-		}
-	case "utf-8", "utf8":
-		encoding = "utf-8"
-	case "gbk", "gb18030", "gb2312":
-		encoding = "gb18030"
-	default:
-		return nil, errs.Field("body.encoding", "use utf-8, gbk or gb18030, or leave it empty to detect")
+	if encoding, err = pickEncoding(encoding, format, head); err != nil {
+		return nil, err
 	}
-	rr, err := openRows(tmp.Name(), format, encoding)
-	if isLimit(err) {
-		return nil, tooLarge(err.Error())
-	}
+	cols, sample, total, err := scanFile(tmp.Name(), format, encoding)
 	if err != nil {
-		return nil, errs.Field("body.file", err.Error())
+		return nil, err
 	}
-	header, err := rr.Next()
-	if isLimit(err) {
-		rr.Close()
-		return nil, tooLarge(err.Error())
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		rr.Close()
-		return nil, errs.Field("body.file", "the header row cannot be read: "+err.Error())
-	}
-	cols := []string{}
-	seen := map[string]bool{}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if h == "" {
-			h = fmt.Sprintf("Column %d", i+1)
-		}
-		if seen[h] {
-			h = fmt.Sprintf("%s (%d)", h, i+1)
-		}
-		seen[h] = true
-		cols = append(cols, h)
-	}
-	named := 0
-	for _, h := range header {
-		if strings.TrimSpace(h) != "" {
-			named++
-		}
-	}
-	if named == 0 {
-		rr.Close()
-		return nil, errs.Field("body.file", "the first row is empty: the file needs a header row naming its columns (for example 姓名, 电话, 邮箱)")
-	}
-	var sample [][]string
-	var total int64
-	for {
-		rec, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if isLimit(err) {
-			rr.Close()
-			return nil, tooLarge(err.Error())
-		}
-		if err != nil {
-			continue // reported per row when the import runs
-		}
-		total++
-		if total > ImportMaxRows {
-			rr.Close()
-			return nil, tooLarge("The file has more than 1,000,000 rows. Split it into files of at most 1,000,000 rows.")
-		}
-		if len(sample) < 20 {
-			sample = append(sample, append([]string(nil), rec...))
-		}
-	}
-	rr.Close()
-	if total == 0 {
-		return nil, errs.Field("body.file", "the file has a header but no rows")
-	}
+	id := uuid.New()
 	key := blob.TenantKey(t.ID.String(), "imports", id.String()+"."+format)
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return nil, errs.InternalErr(err)
-	}
-	w, err := e.d.Blobs.NewWriter(ctx, key, nil)
-	if err != nil {
-		return nil, errs.InternalErr(err)
-	}
-	if _, err := io.Copy(w, tmp); err != nil {
-		_ = w.Close()
-		return nil, errs.InternalErr(err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, errs.InternalErr(err)
+	if err := e.store(ctx, key, tmp); err != nil {
+		return nil, err
 	}
 	im := &Import{TenantID: t.ID, ID: id, Entity: ad.Entity(), Status: "uploaded", Filename: filepath.Base(filename), Format: format,
-		Encoding: encoding, BlobKey: key, SizeBytes: n, Columns: cols, Total: total, CreatedBy: actorID(ctx)}
+		Encoding: encoding, BlobKey: key, SizeBytes: n, Columns: cols, Total: total, CreatedBy: authz.RequesterID(ctx)}
 	out := &ImportUpload{Sample: sample, DryRun: []Problem{}}
 	err = db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(im).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
@@ -266,6 +175,134 @@ func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename 
 	}
 	out.ImportView = importView(t.Slug, im)
 	return out, nil
+}
+
+// spool copies an upload to a temporary file, refusing one over the size
+// limit or empty; the caller removes the file, which it returns whenever it
+// made one.
+func spool(file io.Reader) (*os.File, int64, error) {
+	tmp, err := os.CreateTemp("", "clientele-import-*")
+	if err != nil {
+		return nil, 0, errs.InternalErr(err)
+	}
+	n, err := io.Copy(tmp, io.LimitReader(file, ImportMaxBytes+1))
+	switch {
+	case err != nil:
+		return tmp, n, errs.Field("body.file", "the upload was cut off; try again")
+	case n > ImportMaxBytes:
+		return tmp, n, tooLarge("The file is larger than 200 MB. Split it into smaller files.")
+	case n == 0:
+		return tmp, n, errs.Field("body.file", "the file is empty; choose a CSV or XLSX file with a header row and at least one row")
+	}
+	return tmp, n, nil
+}
+
+// pickEncoding is the text encoding to read the file with: the one asked for,
+// or, for "" and "auto", the one its first bytes show (XLSX is always UTF-8).
+func pickEncoding(asked, format string, head []byte) (string, error) {
+	switch asked {
+	case "", "auto":
+		if format == "csv" {
+			return detectEncoding(head), nil
+		}
+		return "utf-8", nil
+	case "utf-8", "utf8":
+		return "utf-8", nil
+	case "gbk", "gb18030", "gb2312":
+		return "gb18030", nil
+	}
+	return "", errs.Field("body.encoding", "use utf-8, gbk or gb18030, or leave it empty to detect")
+}
+
+// scanFile reads the file once: its column names, a sample of its first 20
+// rows, and how many rows it has, refusing a file over the row limit or one
+// without a header or rows.
+func scanFile(path, format, encoding string) (cols []string, sample [][]string, total int64, err error) {
+	rr, err := openRows(path, format, encoding)
+	if isLimit(err) {
+		return nil, nil, 0, tooLarge(err.Error())
+	}
+	if err != nil {
+		return nil, nil, 0, errs.Field("body.file", err.Error())
+	}
+	defer rr.Close()
+	header, err := rr.Next()
+	if isLimit(err) {
+		return nil, nil, 0, tooLarge(err.Error())
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, 0, errs.Field("body.file", "the header row cannot be read: "+err.Error())
+	}
+	cols, ok := columnNames(header)
+	if !ok {
+		return nil, nil, 0, errs.Field("body.file", "the first row is empty: the file needs a header row naming its columns (for example 姓名, 电话, 邮箱)")
+	}
+	for {
+		rec, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if isLimit(err) {
+			return nil, nil, 0, tooLarge(err.Error())
+		}
+		if err != nil {
+			continue // reported per row when the import runs
+		}
+		total++
+		if total > ImportMaxRows {
+			return nil, nil, 0, tooLarge("The file has more than 1,000,000 rows. Split it into files of at most 1,000,000 rows.")
+		}
+		if len(sample) < 20 {
+			sample = append(sample, append([]string(nil), rec...))
+		}
+	}
+	if total == 0 {
+		return nil, nil, 0, errs.Field("body.file", "the file has a header but no rows")
+	}
+	return cols, sample, total, nil
+}
+
+// columnNames names every column of the header: trimmed, without a BOM, a
+// blank one by its position, a repeated one with its position added. It
+// reports false when no column has a name.
+func columnNames(header []string) ([]string, bool) {
+	cols := []string{}
+	seen := map[string]bool{}
+	named := false
+	for i, h := range header {
+		if strings.TrimSpace(h) != "" {
+			named = true
+		}
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			h = fmt.Sprintf("Column %d", i+1)
+		}
+		if seen[h] {
+			h = fmt.Sprintf("%s (%d)", h, i+1)
+		}
+		seen[h] = true
+		cols = append(cols, h)
+	}
+	return cols, named
+}
+
+// store copies the spooled file to the blob store under key.
+func (e *Engine) store(ctx context.Context, key string, tmp *os.File) error {
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return errs.InternalErr(err)
+	}
+	w, err := e.d.Blobs.NewWriter(ctx, key, nil)
+	if err != nil {
+		return errs.InternalErr(err)
+	}
+	if _, err := io.Copy(w, tmp); err != nil {
+		_ = w.Close()
+		return errs.InternalErr(err)
+	}
+	if err := w.Close(); err != nil {
+		return errs.InternalErr(err)
+	}
+	return nil
 }
 
 // dryRun puts the sample through the same row checks the import uses, with
@@ -312,7 +349,7 @@ func (e *Engine) StartImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID
 		if _, err := ad.Plan(ctx, tx, t.ID, ImportSpec{Columns: im.Columns, Mapping: mapping, Mode: mode, MatchOn: matchOn}); err != nil {
 			return err
 		}
-		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeImport, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: authz.RequesterID(ctx),
 			Payload: newImportPayload(ctx, id)})
 		if err != nil {
 			return err
@@ -358,7 +395,7 @@ func (e *Engine) importWith(ctx context.Context, tx bun.IDB, tenant, id uuid.UUI
 	if write {
 		perm = wr
 	}
-	if err := need(ctx, perm); err != nil {
+	if err := authz.Require(ctx, perm); err != nil {
 		return nil, nil, err
 	}
 	if err != nil || !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
@@ -396,17 +433,12 @@ func (p importPayload) actor(ad Adapter) authz.Actor {
 
 // CancelImport asks a queued or running import to stop at its next batch.
 func (e *Engine) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
-	var im *Import
-	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if im, _, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
-			return err
-		}
+	im, err := e.changeImport(ctx, t, id, func(ctx context.Context, tx bun.Tx, im *Import) error {
 		if im.Status != "queued" && im.Status != "running" && im.Status != "uploaded" {
 			return errs.E(errs.Conflict, "This import is %s; only a waiting or running import can be canceled.", im.Status)
 		}
 		im.Status = "canceled"
-		_, err = tx.NewUpdate().Model(im).Set("status = 'canceled', finished_at = now(), updated_at = now()").WherePK().Exec(ctx)
+		_, err := tx.NewUpdate().Model(im).Set("status = 'canceled', finished_at = now(), updated_at = now()").WherePK().Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -424,16 +456,11 @@ func (e *Engine) CancelImport(ctx context.Context, t tenancy.Tenant, id uuid.UUI
 
 // RevertImport queues the job that undoes an import.
 func (e *Engine) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID) (*ImportView, error) {
-	var im *Import
-	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if im, _, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
-			return err
-		}
+	im, err := e.changeImport(ctx, t, id, func(ctx context.Context, tx bun.Tx, im *Import) error {
 		if im.Status != "completed" && im.Status != "canceled" && im.Status != "failed" {
 			return errs.E(errs.Conflict, "This import is %s; revert it once it has completed, failed or been canceled.", im.Status)
 		}
-		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeRevert, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: actorID(ctx),
+		j, err := e.d.Jobs.Enqueue(ctx, t.ID, jobs.Spec{Type: TypeRevert, Queue: jobs.QueueBulk, MaxAttempts: 20, CreatedBy: authz.RequesterID(ctx),
 			Payload: newImportPayload(ctx, id)})
 		if err != nil {
 			return err
@@ -446,6 +473,20 @@ func (e *Engine) RevertImport(ctx context.Context, t tenancy.Tenant, id uuid.UUI
 		return nil, err
 	}
 	return importView(t.Slug, im), nil
+}
+
+// changeImport runs change on an import the actor may write, locked in a
+// tenant transaction, and returns it as change left it.
+func (e *Engine) changeImport(ctx context.Context, t tenancy.Tenant, id uuid.UUID, change func(ctx context.Context, tx bun.Tx, im *Import) error) (*Import, error) {
+	var im *Import
+	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, _, err = e.importToWrite(ctx, tx, t.ID, id); err != nil {
+			return err
+		}
+		return change(ctx, tx, im)
+	})
+	return im, err
 }
 
 // ListImports is the actor's recent imports (everyone's for a holder of
@@ -466,12 +507,12 @@ func (e *Engine) ListImports(ctx context.Context, t tenancy.Tenant, entity strin
 			return nil, err
 		}
 		read, _ := ad.Permissions()
-		if err := need(ctx, read); err != nil {
+		if err := authz.Require(ctx, read); err != nil {
 			return nil, err
 		}
 	} else if len(readable) == 0 {
 		read, _ := e.d.Adapters[DefaultEntity].Permissions()
-		return nil, need(ctx, read)
+		return nil, authz.Require(ctx, read)
 	}
 	var ims []*Import
 	err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -262,9 +262,7 @@ func (e *Engine) finishImport(ctx context.Context, j *jobs.Job, im *Import, ad A
 		return err
 	}
 	e.refreshStats(ctx, statsTables(ad)...)
-	if e.d.Events != nil {
-		e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".imported", EntityID: im.ID.String()})
-	}
+	e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".imported", EntityID: im.ID.String()})
 	_ = j.Progress(ctx, cp.Processed, cp.Processed)
 	return j.SetResult(cp)
 }

@@ -129,8 +129,8 @@ func (s *Service) entity(ctx context.Context, name, loc string) (module.Entity, 
 		}
 		return e, errs.Field(loc, fmt.Sprintf("no list %q has saved views; use one of: %s", name, strings.Join(names, ", ")))
 	}
-	if e.Read != "" && !authz.ActorFrom(ctx).Can(e.Read) {
-		return e, errs.E(errs.Forbidden, "Your role does not include %s. Ask an owner or admin of this company.", e.Read)
+	if e.Read != "" {
+		return e, authz.Require(ctx, e.Read)
 	}
 	return e, nil
 }

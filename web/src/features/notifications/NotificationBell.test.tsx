@@ -63,3 +63,23 @@ describe('<NotificationBell>', () => {
     await waitFor(() => expect(screen.queryByRole('button')).toBeNull());
   });
 });
+
+describe('<NotificationBell> email preference', () => {
+  it('shows the member’s email choice and saves a change', async () => {
+    let email = true;
+    const calls = renderBell((url, init) => {
+      if (url.endsWith('/notifications/preferences')) {
+        if (init?.method === 'PUT') email = JSON.parse(String(init.body)).email;
+        return new Response(JSON.stringify({ email }), { status: 200 });
+      }
+      return new Response(JSON.stringify(feed), { status: 200 });
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Notifications, 2 unread' }));
+    const sw = await screen.findByRole('switch', { name: 'Also email me each notification' });
+    await waitFor(() => expect(sw.getAttribute('aria-checked')).toBe('true'));
+    fireEvent.click(sw);
+    await waitFor(() => expect(calls).toContainEqual(['PUT', '/api/v1/t/acme/notifications/preferences']));
+    await waitFor(() => expect(sw.getAttribute('aria-checked')).toBe('false'));
+    expect(email).toBe(false);
+  });
+});

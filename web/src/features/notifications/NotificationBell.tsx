@@ -1,19 +1,19 @@
 // The bell: unread count (polled), the latest notifications in a popover, mark
 // one or all read. Task reminders land here.
 import { useState } from 'react';
-import { Badge, Button, Empty, List, Popover, Space, Typography } from 'antd';
+import { Badge, Button, Empty, List, Popover, Space, Switch, Typography } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router-dom';
-import { ApiError, get, post, tpath } from '../../app/api';
+import { ApiError, errorMessage, get, post, put, tpath } from '../../app/api';
 import { registerLocales } from '../../app/i18n';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 
 registerLocales('notifications', {
-  en: { title: 'Notifications', readAll: 'Mark all read', empty: 'You are all caught up', unread: '{{count}} unread', open: 'Notifications, {{count}} unread', error: 'Notifications could not be loaded.' },
-  zh: { title: '通知', readAll: '全部标为已读', empty: '暂无新通知', unread: '{{count}} 条未读', open: '通知，{{count}} 条未读', error: '无法加载通知。' },
+  en: { title: 'Notifications', readAll: 'Mark all read', empty: 'You are all caught up', unread: '{{count}} unread', open: 'Notifications, {{count}} unread', error: 'Notifications could not be loaded.', email: 'Also email me each notification', emailSaveFailed: 'Your email choice was not saved: {{reason}}' },
+  zh: { title: '通知', readAll: '全部标为已读', empty: '暂无新通知', unread: '{{count}} 条未读', open: '通知，{{count}} 条未读', error: '无法加载通知。', email: '同时通过邮件通知我', emailSaveFailed: '邮件通知设置未保存：{{reason}}' },
 });
 
 export interface Notification {
@@ -24,6 +24,9 @@ export interface Notification {
   link: string;
   created_at: string;
   read_at?: string;
+}
+interface Preferences {
+  email: boolean;
 }
 interface Feed {
   items: Notification[];
@@ -60,6 +63,16 @@ export default function NotificationBell() {
   const readAll = useMutation({
     mutationFn: () => post(tpath(tenant.slug, '/notifications/read-all')),
     onSettled: () => qc.invalidateQueries({ queryKey: key }),
+  });
+  const prefsKey = ['tenant', tenant.slug, 'notification-preferences'];
+  const prefs = useQuery<Preferences, Error>({
+    queryKey: prefsKey,
+    queryFn: () => get<Preferences>(tpath(tenant.slug, '/notifications/preferences')),
+    enabled: open,
+  });
+  const setEmail = useMutation({
+    mutationFn: (email: boolean) => put<Preferences>(tpath(tenant.slug, '/notifications/preferences'), { email }),
+    onSuccess: (p) => qc.setQueryData(prefsKey, p),
   });
   if (q.data === null) return null;
   const unread = q.data?.unread ?? 0;
@@ -109,6 +122,18 @@ export default function NotificationBell() {
           )}
         />
       )}
+      <Space style={{ width: '100%', justifyContent: 'space-between', marginTop: 8, borderTop: '1px solid var(--c-border)', paddingTop: 8 }}>
+        <label htmlFor="notify-email">{t('email')}</label>
+        <Switch
+          id="notify-email"
+          size="small"
+          checked={prefs.data?.email ?? true}
+          loading={prefs.isLoading || setEmail.isPending}
+          disabled={!prefs.data}
+          onChange={(on) => setEmail.mutate(on)}
+        />
+      </Space>
+      {setEmail.error && <Typography.Text type="danger">{t('emailSaveFailed', { reason: errorMessage(setEmail.error) })}</Typography.Text>}
     </div>
   );
 
