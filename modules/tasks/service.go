@@ -100,7 +100,7 @@ func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput)
 		if _, err := tx.NewInsert().Model(t).ExcludeColumn("created_at", "updated_at", "completed_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}
-		if err := m.scheduleReminder(ctx, t); err != nil {
+		if err := m.scheduleReminder(ctx, tx, t); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "task.create", Entity: "task", EntityID: t.ID.String(), After: t})
@@ -142,22 +142,71 @@ func (m *Module) checkMember(ctx context.Context, tenant, id uuid.UUID) error {
 	return nil
 }
 
+// remindBatch caps the reminders one delivery takes in its transaction; when
+// more are due it enqueues another delivery to go on.
+const remindBatch = 500
+
+// duePayload is what a delivery job carries: the second it is due, for the
+// record. A delivery takes whatever is due for its tenant, so jobs queued in
+// the older shape (one reminder each: remindPayload) deliver the same way.
+type duePayload struct {
+	Due int64 `json:"due,omitempty"`
+}
+
+// remindPayload is the older, one-reminder-per-job payload, still used by the
+// fallback job of a reminder scheduled late.
 type remindPayload struct {
 	Task     uuid.UUID `json:"task"`
 	RemindAt int64     `json:"remind_at_ms"`
 }
 
-// scheduleReminder records a reminder job inside the caller's transaction. The
-// job row holds the due time, so a reminder Redis lost is enqueued again by
-// the jobs sweeper; its dedupe key makes a repeated schedule one job.
-func (m *Module) scheduleReminder(ctx context.Context, t *Task) error {
+// scheduleReminder makes sure, inside the caller's transaction, that a
+// delivery job will run when the task's reminder is due. The task row holds
+// the due time; the job is the tenant's delivery for that whole second
+// (deduplicated by its key), so 10,000 reminders due in a minute make at most
+// 60 jobs, each delivering its second's reminders in batches. The job row is
+// in PostgreSQL, so a job Redis lost is enqueued again by the jobs sweeper.
+//
+// The second's job is locked (FOR SHARE) until this transaction commits, so it
+// cannot start before the task is visible to it. When it has started or run
+// already (a reminder set in the past, or late in its second), the reminder
+// gets a job of its own.
+func (m *Module) scheduleReminder(ctx context.Context, tx bun.Tx, t *Task) error {
 	if t.RemindAt == nil || t.Status != "open" || m.d.Jobs == nil {
 		return nil
 	}
+	if t.RemindedAt != nil && t.RemindedAt.Equal(*t.RemindAt) {
+		return nil // this very reminder was delivered already
+	}
+	due := t.RemindAt.Truncate(time.Second)
+	if due.Before(*t.RemindAt) {
+		due = due.Add(time.Second)
+	}
+	j, err := m.d.Jobs.Enqueue(ctx, t.TenantID, jobs.Spec{
+		Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
+		Payload: duePayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("remind-due:%d", due.Unix()),
+	})
+	if err != nil {
+		return err
+	}
+	if j.Status == jobs.StatusQueued {
+		// SKIP LOCKED: a worker taking the job right now holds or awaits its
+		// row; rather than wait (and risk a deadlock with another writer),
+		// the reminder gets a job of its own below.
+		var queued bool
+		err := tx.NewRaw("SELECT true FROM jobs WHERE tenant_id = ? AND id = ? AND status = ? FOR SHARE SKIP LOCKED",
+			t.TenantID, j.ID, jobs.StatusQueued).Scan(ctx, &queued)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if queued {
+			return nil
+		}
+	}
 	ms := t.RemindAt.UnixMilli()
-	_, err := m.d.Jobs.Enqueue(ctx, t.TenantID, jobs.Spec{
+	_, err = m.d.Jobs.Enqueue(ctx, t.TenantID, jobs.Spec{
 		Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: *t.RemindAt,
-		Payload: remindPayload{Task: t.ID, RemindAt: ms}, DedupeKey: fmt.Sprintf("remind:%s:%d", t.ID, ms),
+		Payload: remindPayload{Task: t.ID, RemindAt: ms}, DedupeKey: fmt.Sprintf("remind-late:%s:%d:%s", t.ID, ms, uuid.NewString()),
 	})
 	return err
 }
@@ -168,30 +217,91 @@ func ReminderSourceKey(task uuid.UUID, remindAtMS int64) string {
 	return fmt.Sprintf("task:%s:%d", task, remindAtMS)
 }
 
-// deliverReminder turns a due reminder into one notification. A stale reminder
-// (the task was done, canceled or snoozed meanwhile) does nothing.
-func (m *Module) deliverReminder(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
-	var p remindPayload
-	if err := j.Decode(&p); err != nil {
-		return errs.E(errs.Invalid, "malformed reminder payload")
-	}
-	t := &Task{}
-	err := tx.NewSelect().Model(t).Where("t.tenant_id = ? AND t.id = ?", j.TenantID, p.Task).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
+// deliverDue delivers, in the job's transaction, up to remindBatch of the
+// tenant's due reminders not yet delivered: the tasks still open whose
+// remind_at has come and differs from their reminded_at. It locks them FOR
+// UPDATE SKIP LOCKED, so deliveries running side by side share the work,
+// notifies each assignee (the notice's source key makes a repeat add
+// nothing), and marks them delivered; all of it commits with the job's
+// success, exactly once. When more are due it enqueues the next delivery in
+// the same transaction. A stale reminder (done, canceled or snoozed meanwhile)
+// is simply not due. Whatever the job's payload, it delivers everything due,
+// so jobs queued in the older one-reminder shape still deliver theirs.
+func (m *Module) deliverDue(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
+	var due []Task
+	err := tx.NewSelect().Model(&due).
+		Where("t.tenant_id = ? AND t.status = 'open' AND t.remind_at IS NOT NULL", j.TenantID).
+		Where("t.remind_at <= now() AND t.reminded_at IS DISTINCT FROM t.remind_at").
+		OrderExpr("t.remind_at").Limit(remindBatch + 1).For("UPDATE SKIP LOCKED").Scan(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if t.Status != "open" || t.RemindAt == nil || t.RemindAt.UnixMilli() != p.RemindAt || m.d.Notify == nil {
+	more := len(due) > remindBatch
+	if more {
+		due = due[:remindBatch]
+	}
+	if len(due) == 0 {
 		return nil
 	}
-	body := t.Notes
-	if t.DueAt != nil {
-		body = strings.TrimSpace("Due " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + ". 截止时间 " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + "。\n" + t.Notes)
+	ids := make([]uuid.UUID, len(due))
+	ns := make([]notify.Addressed, len(due))
+	for i := range due {
+		t := &due[i]
+		ids[i] = t.ID
+		body := t.Notes
+		if t.DueAt != nil {
+			body = strings.TrimSpace("Due " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + ". 截止时间 " + t.DueAt.UTC().Format("2006-01-02 15:04 UTC") + "。\n" + t.Notes)
+		}
+		ns[i] = notify.Addressed{Recipient: t.AssigneeID, Notice: notify.Notice{Kind: "task.reminder", Title: t.Title, Body: body,
+			Link: "/tasks/" + t.ID.String(), SourceKey: ReminderSourceKey(t.ID, t.RemindAt.UnixMilli())}}
 	}
-	_, err = m.d.Notify.Notify(ctx, j.TenantID, t.AssigneeID, notify.Notice{Kind: "task.reminder", Title: t.Title, Body: body,
-		Link: "/tasks/" + t.ID.String(), SourceKey: ReminderSourceKey(t.ID, p.RemindAt)})
+	if many, ok := m.d.Notify.(notify.BatchNotifier); ok {
+		if _, err := many.NotifyMany(ctx, j.TenantID, ns); err != nil {
+			return err
+		}
+	} else if m.d.Notify != nil {
+		for _, a := range ns {
+			if _, err := m.d.Notify.Notify(ctx, j.TenantID, a.Recipient, a.Notice); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE tasks SET reminded_at = remind_at WHERE tenant_id = ? AND id IN (?)", j.TenantID, bun.In(ids)); err != nil {
+		return err
+	}
+	if m.d.Jobs == nil {
+		return nil
+	}
+	if more {
+		_, err := m.d.Jobs.Enqueue(ctx, j.TenantID, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical,
+			Payload: duePayload{}, DedupeKey: "remind-more:" + j.ID.String()})
+		return err
+	}
+	return m.chainNext(ctx, tx, j.TenantID)
+}
+
+// chainHorizon is how far ahead a delivery looks for the next due reminder.
+const chainHorizon = 5 * time.Minute
+
+// chainNext enqueues a delivery for the second of the tenant's next pending
+// reminder, under a key of its own. The second's own job usually exists
+// already; this one is a fresh row handed to Redis now, so when Redis lost the
+// scheduled jobs (a flush), the deliveries that still run carry the burst on
+// without waiting for the sweeper. At most one such job per tenant and second.
+func (m *Module) chainNext(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error {
+	var next sql.NullTime
+	err := tx.NewRaw(`SELECT min(remind_at) FROM tasks WHERE tenant_id = ? AND status = 'open' AND remind_at IS NOT NULL
+		AND reminded_at IS DISTINCT FROM remind_at AND remind_at > now() AND remind_at <= now() + make_interval(secs => ?)`,
+		tenant, chainHorizon.Seconds()).Scan(ctx, &next)
+	if err != nil || !next.Valid {
+		return err
+	}
+	due := next.Time.Truncate(time.Second)
+	if due.Before(next.Time) {
+		due = due.Add(time.Second)
+	}
+	_, err = m.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
+		Payload: duePayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("remind-next:%d", due.Unix())})
 	return err
 }
 
@@ -218,7 +328,7 @@ func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply fun
 			return err
 		}
 		if t.RemindAt != nil && (before.RemindAt == nil || !before.RemindAt.Equal(*t.RemindAt) || before.Status != t.Status) {
-			if err := m.scheduleReminder(ctx, t); err != nil {
+			if err := m.scheduleReminder(ctx, tx, t); err != nil {
 				return err
 			}
 		}
@@ -292,7 +402,7 @@ func (m *Module) RecordsMerged(ctx context.Context, tx bun.Tx, tenant uuid.UUID,
 // Jobs declares the module's task handlers.
 func (m *Module) Jobs() []jobs.Handler {
 	return []jobs.Handler{
-		{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder},
-		{Type: legacyTypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverReminder},
+		{Type: TypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverDue},
+		{Type: legacyTypeRemind, Queue: jobs.QueueCritical, Timeout: 30 * time.Second, Run: m.deliverDue},
 	}
 }

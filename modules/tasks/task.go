@@ -25,6 +25,7 @@ type Task struct {
 	Status        string     `bun:"status" json:"status" enum:"open,done,canceled"`
 	DueAt         *time.Time `bun:"due_at" json:"due_at,omitempty"`
 	RemindAt      *time.Time `bun:"remind_at" json:"remind_at,omitempty"`
+	RemindedAt    *time.Time `bun:"reminded_at" json:"-"` // the remind_at last delivered
 	CreatedBy     *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
 	CompletedAt   *time.Time `bun:"completed_at" json:"completed_at,omitempty"`
 	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`

@@ -135,6 +135,106 @@ func (s *Service) Notify(ctx context.Context, tenant, recipient uuid.UUID, n Not
 	return created, nil
 }
 
+// Addressed is a notice for one recipient, for NotifyMany.
+type Addressed struct {
+	Recipient uuid.UUID
+	Notice
+}
+
+// BatchNotifier notifies many members in one go; *Service implements it. A
+// module delivering many notices at once (due reminders) uses it when its
+// Notifier offers it, and Notify one by one otherwise.
+type BatchNotifier interface {
+	NotifyMany(ctx context.Context, tenant uuid.UUID, ns []Addressed) (created int, err error)
+}
+
+// MaxBatch caps the notices one NotifyMany takes.
+const MaxBatch = 1000
+
+var _ BatchNotifier = (*Service)(nil)
+
+// NotifyMany is Notify for many notices in one statement: each is stored
+// unless one with its source key exists, and each recipient wanting email
+// gets their mail scheduled once for all their new notices (the same
+// windowed mail job Notify uses). It joins the tenant transaction ctx
+// carries; created counts the notices this call made.
+func (s *Service) NotifyMany(ctx context.Context, tenant uuid.UUID, ns []Addressed) (int, error) {
+	if len(ns) == 0 {
+		return 0, nil
+	}
+	if len(ns) > MaxBatch {
+		return 0, errs.InternalErr(fmt.Errorf("notify: %d notices in one batch; at most %d", len(ns), MaxBatch))
+	}
+	for _, a := range ns {
+		if a.Recipient == uuid.Nil || a.Kind == "" || a.SourceKey == "" || strings.TrimSpace(a.Title) == "" {
+			return 0, errs.InternalErr(fmt.Errorf("notify: a notice needs a recipient, kind, title and source key (kind %q)", a.Kind))
+		}
+		if len(a.SourceKey) > maxKey {
+			return 0, errs.InternalErr(fmt.Errorf("notify: source key longer than %d bytes", maxKey))
+		}
+	}
+	created := 0
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		email := map[uuid.UUID]bool{}
+		if s.d.Mail != nil {
+			for _, a := range ns {
+				if _, seen := email[a.Recipient]; seen {
+					continue
+				}
+				p, err := preference(ctx, tx, tenant, a.Recipient)
+				if err != nil {
+					return err
+				}
+				email[a.Recipient] = p.Email
+			}
+		}
+		var sqlb strings.Builder
+		sqlb.WriteString("INSERT INTO notifications (tenant_id, recipient_id, kind, title, body, link, source_key, email_state) VALUES ")
+		args := make([]any, 0, 8*len(ns))
+		for i, a := range ns {
+			if i > 0 {
+				sqlb.WriteString(", ")
+			}
+			sqlb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			var state *string
+			if email[a.Recipient] {
+				pending := "pending"
+				state = &pending
+			}
+			args = append(args, tenant, a.Recipient, cut(a.Kind, 100), cut(a.Title, maxTitle), cut(a.Body, maxBody), cut(a.Link, maxLink), a.SourceKey, state)
+		}
+		sqlb.WriteString(" ON CONFLICT (tenant_id, source_key) DO NOTHING RETURNING id, recipient_id, source_key")
+		var rows []struct {
+			ID        uuid.UUID `bun:"id"`
+			Recipient uuid.UUID `bun:"recipient_id"`
+			SourceKey string    `bun:"source_key"`
+		}
+		if err := tx.NewRaw(sqlb.String(), args...).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		created = len(rows)
+		byKey := make(map[string]Notice, len(ns))
+		for _, a := range ns {
+			byKey[a.SourceKey] = a.Notice
+		}
+		mailed := map[uuid.UUID]bool{}
+		for _, r := range rows {
+			if !email[r.Recipient] || (mailed[r.Recipient] && s.d.Jobs != nil) {
+				continue
+			}
+			mailed[r.Recipient] = true
+			if err := s.scheduleMail(ctx, tx, tenant, r.Recipient, r.ID, byKey[r.SourceKey]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, db.Classify(err, "notification")
+	}
+	return created, nil
+}
+
 type mailPayload struct {
 	Recipient uuid.UUID `json:"recipient"`
 }

@@ -131,3 +131,70 @@ func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
 		t.Fatalf("mails %v, want the six notices in one or two", got)
 	}
 }
+
+// NotifyMany stores each new notice once (a repeated source key, in the batch
+// or from before, adds nothing), leaves members who turned email off unmailed,
+// and mails each member who wants email all of their new notices.
+func TestNotifyManyIsIdempotentAndMailsEachMemberTheirNotices(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ro, _ := redis.ParseURL(env.Config.RedisURL)
+	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
+	client := jobs.NewClient(ropt, env.App, quiet)
+	defer client.Close()
+	box := &mails{sent: map[uuid.UUID][]string{}}
+	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: quiet})
+	client.Register(s.Jobs()...)
+	a := env.NewTenant(t)
+	wants, quietOne := uuid.New(), uuid.New()
+	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Notify(ctx, a.ID, wants, notify.Notice{Kind: "task.reminder", Title: "Before", SourceKey: "k:0"}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []notify.Addressed
+	for i, who := range []uuid.UUID{wants, wants, quietOne, wants} {
+		batch = append(batch, notify.Addressed{Recipient: who, Notice: notify.Notice{Kind: "task.reminder", Title: "Call " + string(rune('A'+i)), SourceKey: "k:" + string(rune('0'+i))}})
+	}
+	batch = append(batch, batch[1]) // the same key twice in one batch
+	created, err := s.NotifyMany(ctx, a.ID, batch)
+	if err != nil || created != 3 {
+		t.Fatalf("NotifyMany created %d (%v), want 3: k:0 existed and k:1 came twice", created, err)
+	}
+	if again, err := s.NotifyMany(ctx, a.ID, batch); err != nil || again != 0 {
+		t.Fatalf("a repeated NotifyMany created %d (%v)", again, err)
+	}
+	if _, err := s.NotifyMany(ctx, a.ID, []notify.Addressed{{Recipient: wants, Notice: notify.Notice{Kind: "x", Title: "no key"}}}); err == nil {
+		t.Fatal("a notice without a source key was accepted")
+	}
+	var rows int
+	_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", a.ID).Scan(ctx, &rows)
+	if rows != 4 {
+		t.Fatalf("%d notifications, want 4", rows)
+	}
+	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: s.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	pending := func() (n int) {
+		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND email_state = 'pending'", a.ID).Scan(ctx, &n)
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := pending(); n != 0 {
+		t.Fatalf("%d notices not mailed", n)
+	}
+	if got := box.of(quietOne); len(got) != 0 {
+		t.Fatalf("mails to the member who turned email off: %v", got)
+	}
+	if got := box.of(wants); len(got) == 0 || len(got) > 2 {
+		t.Fatalf("mails %v, want the member's four notices in one or two", got)
+	}
+}
