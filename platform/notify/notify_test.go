@@ -48,6 +48,27 @@ func mailingService(t *testing.T) (*notify.Service, *mails) {
 	return s, box
 }
 
+// mailAll runs a worker for s with the given concurrency until no notice of
+// the tenant is unmailed (a condition on its row) or 20 s passed, gives a
+// straggler a second more, and fails the test if one is left.
+func mailAll(t *testing.T, s *notify.Service, concurrency int, tenant uuid.UUID, unmailed string) {
+	t.Helper()
+	env := testkit.Get(t)
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: concurrency, Handlers: s.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	pending := func() (n int) {
+		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND "+unmailed, tenant).Scan(context.Background(), &n)
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := pending(); n != 0 {
+		t.Fatalf("%d notices not mailed", n)
+	}
+}
+
 // A notice is stored once per source key, in the caller's transaction; it is
 // mailed once to members who want email (the default) and never to those who
 // turned it off.
@@ -113,19 +134,7 @@ func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jobstest.Worker(t, jobs.ServerOptions{Concurrency: 4, Handlers: s.Jobs(),
-		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	pending := func() (n int) {
-		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND email_state IS DISTINCT FROM 'sent'", a.ID).Scan(ctx, &n)
-		return n
-	}
-	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	if n := pending(); n != 0 {
-		t.Fatalf("%d notices not mailed", n)
-	}
+	mailAll(t, s, 4, a.ID, "email_state IS DISTINCT FROM 'sent'")
 	// Six notices made in well under a second span at most two windows.
 	if got := box.of(who); len(got) == 0 || len(got) > 2 {
 		t.Fatalf("mails %v, want the six notices in one or two", got)
@@ -138,14 +147,7 @@ func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
 func TestNotifyManyIsIdempotentAndMailsEachMemberTheirNotices(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro, _ := redis.ParseURL(env.Config.RedisURL)
-	ropt := asynq.RedisClientOpt{Addr: ro.Addr, DB: ro.DB}
-	client := jobs.NewClient(ropt, env.App, quiet)
-	defer client.Close()
-	box := &mails{sent: map[uuid.UUID][]string{}}
-	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: quiet})
-	client.Register(s.Jobs()...)
+	s, box := mailingService(t)
 	a := env.NewTenant(t)
 	wants, quietOne := uuid.New(), uuid.New()
 	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
@@ -174,23 +176,7 @@ func TestNotifyManyIsIdempotentAndMailsEachMemberTheirNotices(t *testing.T) {
 	if rows != 4 {
 		t.Fatalf("%d notifications, want 4", rows)
 	}
-	srv := jobs.NewServer(jobs.ServerOptions{Redis: ropt, DB: env.App, Concurrency: 2, Logger: quiet, Handlers: s.Jobs(),
-		SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	pending := func() (n int) {
-		_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND email_state = 'pending'", a.ID).Scan(ctx, &n)
-		return n
-	}
-	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	if n := pending(); n != 0 {
-		t.Fatalf("%d notices not mailed", n)
-	}
+	mailAll(t, s, 2, a.ID, "email_state = 'pending'")
 	if got := box.of(quietOne); len(got) != 0 {
 		t.Fatalf("mails to the member who turned email off: %v", got)
 	}
