@@ -62,8 +62,19 @@ func TestFrozenRedisKeepsTenantRequestsFast(t *testing.T) {
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	p50, worst := sorted[len(sorted)/2], sorted[len(sorted)-1]
 	t.Logf("Redis frozen: statuses %v, p50 %s, max %s", statuses, p50, worst)
-	if b := a.d.breakers.redis.State(); b != breaker.Open {
-		t.Fatalf("redis breaker is %s while Redis is frozen, want open", b)
+	// Requests that had to wait on Redis: until its breaker opens, each one
+	// that calls it waits for the deadline. Most requests no longer call Redis
+	// at all (member access and sessions come from memory, the tenant limit is
+	// counted here and sent in batches), so the breaker may not have seen the
+	// three failures that open it; then hardly any request may have waited.
+	slow := 0
+	for _, d := range took {
+		if d > a.d.cfg.RedisTimeout/2 {
+			slow++
+		}
+	}
+	if b := a.d.breakers.redis.State(); b != breaker.Open && slow > 3 {
+		t.Fatalf("redis breaker is %s while Redis is frozen and %d requests waited on it; want it open", b, slow)
 	}
 	if worst > 4*a.d.cfg.RedisTimeout { // the limiter and one more Redis call, each to its deadline, before the breaker opens
 		t.Fatalf("a request took %s with Redis frozen; the deadline is %s", worst, a.d.cfg.RedisTimeout)
@@ -80,13 +91,20 @@ func TestFrozenRedisKeepsTenantRequestsFast(t *testing.T) {
 	if statuses[201] == 0 {
 		t.Fatalf("statuses %v: no create was acknowledged", statuses)
 	}
-	var queued int
-	if err := testkit.Get(t).Owner.NewSelect().Table("jobs").ColumnExpr("count(*)").
-		Where("task_type = ? AND created_at > now() - interval '2 minutes'", tasks.TypeRemind).Scan(ctx, &queued); err != nil {
+	// Every acknowledged reminder is in PostgreSQL: its task with the due time,
+	// and a delivery job for its due second (one job serves every reminder of a
+	// company due in the same second).
+	var reminders, seconds, queued int
+	owner := testkit.Get(t).Owner
+	if err := owner.NewRaw(`SELECT count(*), count(DISTINCT date_trunc('second', remind_at)) FROM tasks t JOIN tenants n ON n.id = t.tenant_id
+		WHERE n.slug = ? AND t.remind_at IS NOT NULL`, s).Scan(ctx, &reminders, &seconds); err != nil {
 		t.Fatal(err)
 	}
-	if queued < statuses[201] {
-		t.Fatalf("%d reminders recorded in PostgreSQL for %d acknowledged creates", queued, statuses[201])
+	if err := owner.NewRaw(`SELECT count(*) FROM jobs j JOIN tenants n ON n.id = j.tenant_id WHERE n.slug = ? AND j.task_type = ?`, s, tasks.TypeRemind).Scan(ctx, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if reminders < statuses[201] || queued < seconds {
+		t.Fatalf("%d acknowledged creates: %d reminders recorded in PostgreSQL, due in %d distinct seconds, with %d delivery jobs", statuses[201], reminders, seconds, queued)
 	}
 
 	// Back: the probe closes the breaker and Redis counts again.
