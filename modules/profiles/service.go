@@ -239,13 +239,23 @@ func (m *Module) checkCompany(ctx context.Context, tx bun.Tx, c *Customer) error
 
 // GetCustomer returns a live customer the actor may see.
 func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Customer, error) {
-	if err := authz.Require(ctx, PermRead); err != nil {
+	return m.customerTx(ctx, tenant, PermRead, true, func(ctx context.Context, tx bun.Tx) (*Customer, error) {
+		return scopedCustomer(ctx, tx, tenant, id, liveOnly, false)
+	})
+}
+
+// customerTx is the shape of an action on one customer: the permission, a
+// tenant transaction in which fn produces the customer, its custom values
+// revealed or masked for the actor when reveal is set, and database errors
+// named for a customer.
+func (m *Module) customerTx(ctx context.Context, tenant uuid.UUID, perm string, reveal bool, fn func(ctx context.Context, tx bun.Tx) (*Customer, error)) (*Customer, error) {
+	if err := authz.Require(ctx, perm); err != nil {
 		return nil, err
 	}
 	var c *Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if c, err = scopedCustomer(ctx, tx, tenant, id, liveOnly, false); err != nil {
+		if c, err = fn(ctx, tx); err != nil || !reveal {
 			return err
 		}
 		return m.reveal(ctx, tx, tenant, c)
@@ -258,14 +268,10 @@ func (m *Module) GetCustomer(ctx context.Context, tenant, id uuid.UUID) (*Custom
 
 // UpdateCustomer applies the changes, records lifecycle history, audit and event.
 func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u CustomerUpdate) (*Customer, error) {
-	if err := authz.Require(ctx, PermWrite); err != nil {
-		return nil, err
-	}
-	var c *Customer
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	return m.customerTx(ctx, tenant, PermWrite, true, func(ctx context.Context, tx bun.Tx) (*Customer, error) {
 		cur, err := scopedCustomer(ctx, tx, tenant, id, liveOnly, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		before := *cur
 		next := *cur
@@ -289,7 +295,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		}
 		if u.OwnerID != nil {
 			if err := m.checkMember(ctx, tenant, u.OwnerID, "body.owner_id"); err != nil {
-				return err
+				return nil, err
 			}
 			next.OwnerID = u.OwnerID
 		}
@@ -304,60 +310,51 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		}
 		if len(u.Custom) > 0 {
 			if next.Custom, err = m.custom.Patch(ctx, tx, tenant, cur.Custom, u.Custom); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if fe := next.normalize(); len(fe) > 0 {
-			return errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+			return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 		}
 		if err := m.checkCompany(ctx, tx, &next); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.NewUpdate().Model(&next).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").
 			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeSideRows(ctx, tx, &next); err != nil {
-			return err
+			return nil, err
 		}
 		if len(u.Custom) > 0 {
 			if err := m.custom.WriteIndex(ctx, tx, tenant, id, next.Custom); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if next.Lifecycle != before.Lifecycle {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_by) VALUES (?, ?, ?, ?, ?)",
 				tenant, id, before.Lifecycle, next.Lifecycle, authz.RequesterID(ctx)); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "customer.update", Entity: "customer", EntityID: id.String(), Before: before, After: next, Sensitive: m.sensitive(ctx, tx, tenant)}); err != nil {
-			return err
+			return nil, err
 		}
 		m.publish(ctx, "customer.updated", id)
-		c = &next
-		return m.reveal(ctx, tx, tenant, c)
+		return &next, nil
 	})
-	if err != nil {
-		return nil, db.Classify(err, "customer")
-	}
-	return c, nil
 }
 
 // DeleteCustomer soft-deletes; RestoreCustomer undoes it.
 func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, restore bool) (*Customer, error) {
-	if err := authz.Require(ctx, PermWrite); err != nil {
-		return nil, err
-	}
-	var c *Customer
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	return m.customerTx(ctx, tenant, PermWrite, false, func(ctx context.Context, tx bun.Tx) (*Customer, error) {
 		st := liveOnly
 		if restore {
 			st = deletedOnly
 		}
-		var err error
-		if c, err = scopedCustomer(ctx, tx, tenant, id, st, true); err != nil {
-			return err
+		c, err := scopedCustomer(ctx, tx, tenant, id, st, true)
+		if err != nil {
+			return nil, err
 		}
 		action, topic := "customer.delete", "customer.deleted"
 		if restore {
@@ -368,22 +365,18 @@ func (m *Module) DeleteCustomer(ctx context.Context, tenant, id uuid.UUID, resto
 			c.DeletedAt = &now
 		}
 		if _, err := tx.NewUpdate().Model(c).Column("deleted_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeSideRows(ctx, tx, c); err != nil {
-			return err
+			return nil, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: action, Entity: "customer", EntityID: id.String(),
 			Before: map[string]any{"deleted": !restore}, After: map[string]any{"deleted": restore == false}}); err != nil {
-			return err
+			return nil, err
 		}
 		m.publish(ctx, topic, id)
-		return nil
+		return c, nil
 	})
-	if err != nil {
-		return nil, db.Classify(err, "customer")
-	}
-	return c, nil
 }
 
 // Filter narrows a customer list.
