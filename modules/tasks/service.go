@@ -182,7 +182,10 @@ func (m *Module) scheduleReminder(ctx context.Context, tx bun.Tx, t *Task) error
 	if due.Before(*t.RemindAt) {
 		due = due.Add(time.Second)
 	}
-	j, err := m.d.Jobs.Enqueue(ctx, t.TenantID, jobs.Spec{
+	// The second's job delivers every reminder of the company due then, not
+	// only this member's: it is the company's work, so it runs as the system,
+	// never with the rights of whichever member happened to create it first.
+	j, err := m.d.Jobs.Enqueue(authz.AsSystem(ctx), t.TenantID, jobs.Spec{
 		Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
 		Payload: duePayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("remind-due:%d", due.Unix()),
 	})
@@ -300,7 +303,7 @@ func (m *Module) chainNext(ctx context.Context, tx bun.Tx, tenant uuid.UUID) err
 	if due.Before(next.Time) {
 		due = due.Add(time.Second)
 	}
-	_, err = m.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
+	_, err = m.d.Jobs.Enqueue(authz.AsSystem(ctx), tenant, jobs.Spec{Type: TypeRemind, Queue: jobs.QueueCritical, RunAt: due,
 		Payload: duePayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("remind-next:%d", due.Unix())})
 	return err
 }

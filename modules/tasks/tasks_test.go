@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -13,6 +14,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -173,5 +175,27 @@ func TestTasksKeepScopeAndPermissions(t *testing.T) {
 	b := testkit.Get(t).NewTenant(t)
 	if _, err := m.ChangeTask(writer, b.ID, task.ID, func(t *tasks.Task) error { t.Status = "done"; return nil }); !errs.Is(err, errs.NotFound) {
 		t.Errorf("tenant B changed tenant A's task: %v", err)
+	}
+}
+
+// The job of a due second delivers every reminder of the company due then, so
+// it runs as the system, whoever created the first task of that second; a
+// member with own scope cannot lend it their narrower rights, nor borrow its.
+func TestTheSharedReminderJobRunsAsTheSystem(t *testing.T) {
+	env := testkit.Get(t)
+	m := tasks.New(tasks.Deps{DB: env.App, Jobs: jobstest.Client(t, env.App), Records: records.NewRegistry()})
+	a := env.NewTenant(t)
+	own := actor(authz.ScopeOwn, tasks.PermRead, tasks.PermWrite)
+	me := authz.ActorFrom(own).ID
+	at := time.Now().Add(time.Hour).Truncate(time.Second).Add(500 * time.Millisecond)
+	if _, err := m.CreateTask(own, a.ID, tasks.TaskInput{Title: "call back", AssigneeID: &me, RemindAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	var kind string
+	if err := env.Owner.NewRaw("SELECT actor->>'kind' FROM jobs WHERE tenant_id = ? AND dedupe_key LIKE 'remind-due:%'", a.ID).Scan(context.Background(), &kind); err != nil {
+		t.Fatal(err)
+	}
+	if kind != string(authz.ActorSystem) {
+		t.Fatalf("the shared reminder job runs as %q, want the system", kind)
 	}
 }
