@@ -377,6 +377,12 @@ func (s *Service) limit(ctx context.Context, key string, max int) error {
 	if n <= int64(max) {
 		return nil
 	}
+	return rateLimited(now)
+}
+
+// rateLimited is the refusal of a request over a per-minute limit, with the
+// seconds until the minute turns.
+func rateLimited(now time.Time) error {
 	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
 	e.RetryAfter = int(60 - now.Unix()%60)
 	return e

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/clientele-crm/clientele/platform/errs"
 )
 
 // sharedCounts counts a busy limit (the tenant's, which every request of the
@@ -81,9 +79,7 @@ func (s *Service) limitBatched(ctx context.Context, key string, max int) error {
 	if est <= int64(max) {
 		return nil
 	}
-	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
-	e.RetryAfter = int(60 - now.Unix()%60)
-	return e
+	return rateLimited(now)
 }
 
 // flushCount adds n of st's pending requests to Redis and learns the total.
