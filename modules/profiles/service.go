@@ -554,7 +554,8 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 			}
 			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", s.expr, idExpr, cmp), val, after.ID)
 		}
-		if err := q.OrderExpr(fmt.Sprintf("%s %s, %s %s", s.expr, dir, idExpr, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+		q = q.ColumnExpr(customerColumns).OrderExpr(fmt.Sprintf("%s %s, %s %s", s.expr, dir, idExpr, dir)).Limit(f.Limit + 1)
+		if out, err = readCustomers(ctx, tenant, q, f.Limit+1); err != nil {
 			return err
 		}
 		ptrs := make([]*Customer, len(out))
