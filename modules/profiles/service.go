@@ -206,6 +206,15 @@ func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...
 	return m.custom.Reveal(ctx, tx, tenant, vals...)
 }
 
+// revealPage is reveal for every customer of a page.
+func (m *Module) revealPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, page []Customer) error {
+	ptrs := make([]*Customer, len(page))
+	for i := range page {
+		ptrs[i] = &page[i]
+	}
+	return m.reveal(ctx, tx, tenant, ptrs...)
+}
+
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
 	m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 }
@@ -500,11 +509,7 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		if out, err = readCustomers(ctx, tenant, q, f.Limit+1); err != nil {
 			return err
 		}
-		ptrs := make([]*Customer, len(out))
-		for i := range out {
-			ptrs[i] = &out[i]
-		}
-		return m.reveal(ctx, tx, tenant, ptrs...)
+		return m.revealPage(ctx, tx, tenant, out)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
@@ -607,11 +612,7 @@ func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, k
 		if err != nil {
 			return err
 		}
-		ptrs := make([]*Customer, len(out))
-		for i := range out {
-			ptrs[i] = &out[i]
-		}
-		return m.reveal(ctx, tx, tenant, ptrs...)
+		return m.revealPage(ctx, tx, tenant, out)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")

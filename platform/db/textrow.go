@@ -119,35 +119,30 @@ func (r *TextRow) JSON(dst *[]byte) {
 
 // Time reads a timestamptz column, in UTC; NULL reads as the zero time.
 func (r *TextRow) Time(dst *time.Time) {
-	v, col, ok := r.next()
-	if !ok {
-		return
-	}
-	if v == nil {
-		*dst = time.Time{}
-		return
-	}
-	if t, ok := parseUTCTimestamp(v); ok {
-		*dst = t
-		return
-	}
-	r.fallback(col, v, dst)
+	decode(r, dst, parseUTCTimestamp)
 	*dst = dst.UTC()
 }
 
 // StringArray reads a one-dimensional text array; NULL reads as nil, an empty
 // array as an empty slice.
 func (r *TextRow) StringArray(dst *[]string) {
+	decode(r, dst, parseTextArray)
+}
+
+// decode reads the next column with fast, or with pgx's decoding when fast
+// does not take the value; NULL reads as T's zero value.
+func decode[T any](r *TextRow, dst *T, fast func([]byte) (T, bool)) {
 	v, col, ok := r.next()
 	if !ok {
 		return
 	}
 	if v == nil {
-		*dst = nil
+		var zero T
+		*dst = zero
 		return
 	}
-	if a, ok := parseTextArray(v); ok {
-		*dst = a
+	if x, ok := fast(v); ok {
+		*dst = x
 		return
 	}
 	r.fallback(col, v, dst)
