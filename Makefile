@@ -12,7 +12,7 @@ BENCH_ARGS ?= -min-auth-ratio 10
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build web-build run test test-citus citus web-test e2e chart-lint openapi bench lint services-start services-stop clean
+.PHONY: help deps build web-build run test test-citus citus web-test e2e chart-lint openapi bench fuzz lint services-start services-stop clean
 
 help:
 	@echo "make run     install what is missing, build, start PostgreSQL/Redis if needed, migrate, seed, serve on http://localhost:8080"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-citus  the Go tests again on a private Citus cluster (a coordinator and two workers), each package on its own distributed database"
 	@echo "make citus   build and install the Citus extension once (cached by version), then start the private cluster"
 	@echo "make build   the binary, $(BIN)"
+	@echo "make fuzz    every Go fuzz target, FUZZTIME each (default 60s)"
 	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
 	@echo "make lint    gofmt and go vet"
 	@echo "make openapi lint both API documents (Redocly, Spectral, swagger-parser), build the Go and TypeScript clients, call through the Go one"
@@ -85,6 +86,15 @@ chart-lint:
 ## clients; make test runs it too (scripts/openapi.sh, scripts/openapi/).
 openapi: build
 	bash scripts/openapi.sh
+
+## fuzz: every Go fuzz target with the fuzzer, FUZZTIME each (default 60s);
+## make test runs them for a few seconds each (scripts/fuzz.sh).
+fuzz: deps build
+	@started=$$(./$(BIN) services start) || exit 1; echo "$$started"; \
+	if [ -z "$${CLIENTELE_KRATOS_BIN:-}" ]; then CLIENTELE_KRATOS_BIN=$$(bash scripts/kratos.sh) || exit 1; export CLIENTELE_KRATOS_BIN; fi; \
+	FUZZTIME=$${FUZZTIME:-60s} bash scripts/fuzz.sh; rc=$$?; \
+	case "$$started" in "services: started"*) ./$(BIN) services stop ;; esac; \
+	exit $$rc
 
 ## bench: services as for tests, stopped again afterwards if this started them.
 bench: deps build

@@ -57,6 +57,9 @@ fi
 
 gotest_log=$(mktemp)
 step "go test" bash -o pipefail -c 'go test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee "$1"' _ "$gotest_log"
+# Every fuzz target with the fuzzer, a few seconds each (`make fuzz` runs longer):
+# hostile list queries, bodies for every write route, uploads, validators.
+step "fuzz, ${TEST_FUZZTIME:=5s} per target" env FUZZTIME="$TEST_FUZZTIME" bash scripts/fuzz.sh
 # Fault drills: each starts a private PostgreSQL, Redis and Kratos on loopback,
 # breaks one under writers and checks the bars (docs/reliability.md).
 for fault in postgres redis kratos; do

@@ -75,16 +75,16 @@ func (f *fakeIdentities) Invite(_ context.Context, email, name string, _ time.Du
 }
 
 type app struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httpx.Server
 	ids *fakeIdentities
 	log *bytes.Buffer
 	d   *deps
 }
 
-func newApp(t *testing.T) *app { return newAppWith(t, nil) }
+func newApp(t testing.TB) *app { return newAppWith(t, nil) }
 
-func newAppWith(t *testing.T, tweak func(*config.Config)) *app {
+func newAppWith(t testing.TB, tweak func(*config.Config)) *app {
 	cfg := testConfig(t)
 	cfg.RateBadKeyPerIP = 100000 // tests share one client address; TestAPIKeysAndRateLimits lowers it
 	if tweak != nil {
