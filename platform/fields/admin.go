@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/patch"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -132,39 +133,18 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 		}
 		d.Sensitive = *p.Sensitive
 	}
-	if p.Unique != nil {
-		d.Unique = *p.Unique
-	}
-	if p.Filterable != nil {
-		d.Filterable = *p.Filterable
-	}
-	if p.Sortable != nil {
-		d.Sortable = *p.Sortable
-	}
-	if p.Options != nil {
-		d.Options = *p.Options
-	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&d.LabelEN, p.LabelEN)
-	set(&d.LabelZH, p.LabelZH)
-	set(&d.HelpEN, p.HelpEN)
-	set(&d.HelpZH, p.HelpZH)
-	if p.Max != nil {
-		d.Max = *p.Max
-	}
-	if p.Required != nil {
-		d.Required = *p.Required
-	}
-	if p.Default != nil {
-		d.Default = *p.Default
-	}
-	if p.Position != nil {
-		d.Position = *p.Position
-	}
+	patch.Set(&d.Unique, p.Unique)
+	patch.Set(&d.Filterable, p.Filterable)
+	patch.Set(&d.Sortable, p.Sortable)
+	patch.Set(&d.Options, p.Options)
+	patch.Set(&d.LabelEN, p.LabelEN)
+	patch.Set(&d.LabelZH, p.LabelZH)
+	patch.Set(&d.HelpEN, p.HelpEN)
+	patch.Set(&d.HelpZH, p.HelpZH)
+	patch.Set(&d.Max, p.Max)
+	patch.Set(&d.Required, p.Required)
+	patch.Set(&d.Default, p.Default)
+	patch.Set(&d.Position, p.Position)
 	if err := problems(d.Validate()); err != nil {
 		return Definition{}, err
 	}
