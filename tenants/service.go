@@ -746,8 +746,11 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 			fields = append(fields, errs.FieldError{Location: "body.currency", Message: "not an ISO 4217 currency code such as CNY, USD or EUR", Value: *u.Currency})
 		}
 	}
-	if u.Name != nil && strings.TrimSpace(*u.Name) == "" {
-		fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
+	if u.Name != nil {
+		*u.Name = strings.TrimSpace(*u.Name)
+		if *u.Name == "" {
+			fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
+		}
 	}
 	for name := range u.Modules {
 		m, ok := s.d.Modules.Find(name)
@@ -765,18 +768,22 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 		return Settings{}, err
 	}
 	err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		// Only the columns sent are written, so a concurrent change of
+		// another setting is kept; after follows what is written.
+		after := before
 		q := tx.NewUpdate().Table("tenants").Where("id = ?", t.ID).Set("updated_at = now()")
-		if u.Name != nil {
-			q = q.Set("name = ?", strings.TrimSpace(*u.Name))
-		}
-		if u.TimeZone != nil {
-			q = q.Set("time_zone = ?", *u.TimeZone)
-		}
-		if u.Locale != nil {
-			q = q.Set("locale = ?", *u.Locale)
-		}
-		if u.Currency != nil {
-			q = q.Set("currency = ?", *u.Currency)
+		for _, c := range []struct {
+			column string
+			to     *string
+			sent   *string
+		}{
+			{"name", &after.Name, u.Name}, {"time_zone", &after.TimeZone, u.TimeZone},
+			{"locale", &after.Locale, u.Locale}, {"currency", &after.Currency, u.Currency},
+		} {
+			if c.sent != nil {
+				q = q.Set("? = ?", bun.Ident(c.column), *c.sent)
+				*c.to = *c.sent
+			}
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return err
@@ -785,19 +792,6 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 			if err := s.d.Enablement.SetEnabled(ctx, t.ID, name, on); err != nil {
 				return err
 			}
-		}
-		after := before
-		if u.Name != nil {
-			after.Name = *u.Name
-		}
-		if u.TimeZone != nil {
-			after.TimeZone = *u.TimeZone
-		}
-		if u.Locale != nil {
-			after.Locale = *u.Locale
-		}
-		if u.Currency != nil {
-			after.Currency = *u.Currency
 		}
 		mods := map[string]bool{}
 		for k, v := range before.Modules {
