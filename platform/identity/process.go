@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clientele-crm/clientele/platform/devstack"
 )
 
 // StartOptions describe a Kratos process for dev and tests.
@@ -92,7 +93,7 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 	}
 	for _, port := range []*int{&o.PublicPort, &o.AdminPort} {
 		if *port == 0 {
-			if *port, err = freePort(); err != nil {
+			if *port, err = devstack.FreePort(); err != nil {
 				return nil, fmt.Errorf("identity: start kratos: pick a port: %w", err)
 			}
 		}
@@ -428,15 +429,6 @@ func ensureDatabase(ctx context.Context, dsn string) error {
 		return fmt.Errorf("identity: create Kratos's database %s: %w", name, err)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tailFile returns the last n lines of a file, for error messages.
