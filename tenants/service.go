@@ -69,8 +69,7 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 		return Membership{}, errs.E(errs.Invalid, "The company could not be created: %s.", fields[0].Message).WithFields(fields...)
 	}
 	id := uuid.New()
-	err := db.InTenant(ctx, s.d.DB, id, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, id)
+	err := s.accessTx(ctx, id, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, slug, name) VALUES (?, ?, ?)", id, slug, name); err != nil {
 			if db.IsUniqueViolation(err, "tenants_slug_key") {
 				return errs.E(errs.Conflict, "The address %q is taken; choose another.", slug).
@@ -179,8 +178,7 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 		return Member{}, err
 	}
 	var m Member
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		next, err := s.role(ctx, tx, tenant, role)
 		if err != nil {
 			return err
@@ -226,8 +224,7 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		owners, err := lockOwners(ctx, tx, tenant)
 		if err != nil {
 			return err
@@ -379,8 +376,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess Session, slug strin
 		return Membership{}, err
 	}
 	var m Membership
-	err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, t.ID)
+	err = s.accessTx(ctx, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var inv Invitation
 		if err := tx.NewRaw(`SELECT id, email, role, status, identity_id, expires_at, accepted_at, created_at FROM invitations
 			WHERE tenant_id = ? AND id = ? FOR UPDATE`, t.ID, id).Scan(ctx, &inv); err != nil {
@@ -469,8 +465,7 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 	if err := mayGrant(actor, r, false); err != nil {
 		return Role{}, err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var before *Role
 		if !create {
 			var old Role
@@ -518,8 +513,7 @@ func (s *Service) DeleteRole(ctx context.Context, tenant uuid.UUID, key string) 
 	if _, builtin := s.builtIn[key]; builtin {
 		return errs.E(errs.Conflict, "%s is a built-in role and cannot be deleted.", key)
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var holders int
 		if err := tx.NewRaw("SELECT (SELECT count(*) FROM memberships WHERE tenant_id = ? AND role = ?) + (SELECT count(*) FROM api_keys WHERE tenant_id = ? AND role = ? AND revoked_at IS NULL)",
 			tenant, key, tenant, key).Scan(ctx, &holders); err != nil {
@@ -567,8 +561,7 @@ func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID,
 		return Team{}, errs.Field("body.name", "give the team a name of 1 to 80 characters")
 	}
 	t := Team{Name: name, Members: members}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if id == nil {
 			t.ID = uuid.New()
 			if _, err := tx.ExecContext(ctx, "INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, ?)", tenant, t.ID, name); err != nil {
@@ -607,8 +600,7 @@ func (s *Service) DeleteTeam(ctx context.Context, tenant, id uuid.UUID) error {
 	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := db.ExecOne(ctx, tx, "DELETE FROM teams WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
