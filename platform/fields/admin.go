@@ -288,17 +288,14 @@ type entitiesOut struct {
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "list-field-entities", Method: http.MethodGet, Path: "/fields", Summary: "List the entities that carry custom fields",
 		Description: "The entities the company's modules declare (customers, and later deals or tickets), with their labels in English and Chinese: the {entity} of the other field routes."},
-		func(ctx context.Context, _ *struct{}) (*entitiesOut, error) {
-			if _, err := tenancy.MustFrom(ctx); err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, _ *struct{}) (*entitiesOut, error) {
 			out := &entitiesOut{}
 			out.Body.Items = []EntityInfo{}
 			for _, e := range m.svc.EntitySpecs() {
 				out.Body.Items = append(out.Body.Items, EntityInfo{Name: e.Name, LabelEN: e.LabelEN, LabelZH: e.LabelZH})
 			}
 			return out, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity",
 		Description: "The custom fields defined on an entity (customers), in form order; archived ones too with archived=true."},
 		func(ctx context.Context, in *entityIn) (*listOut, error) {
@@ -390,26 +387,23 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "archive-field", Method: http.MethodDelete, Path: "/fields/{entity}/{key}", Summary: "Archive a custom field",
-		Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."},
-		func(ctx context.Context, in *keyIn) (*defOut, error) {
+	for _, a := range []struct {
+		op       huma.Operation
+		archived bool
+	}{
+		{huma.Operation{OperationID: "archive-field", Method: http.MethodDelete, Path: "/fields/{entity}/{key}", Summary: "Archive a custom field",
+			Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."}, true},
+		{huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
+			Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."}, false},
+	} {
+		huma.Register(api, a.op, func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
 			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
-				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, true)
+				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, a.archived)
 				return err
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
-		Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."},
-		func(ctx context.Context, in *keyIn) (*defOut, error) {
-			out := &defOut{}
-			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
-				var err error
-				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, false)
-				return err
-			})
-			return out, err
-		})
+	}
 }
