@@ -51,6 +51,15 @@ func (s *Service) get(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity,
 	return r, nil
 }
 
+// find is get for a request: an entity that has no custom fields is NotFound
+// before any row is read.
+func (s *Service) find(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string) (*row, error) {
+	if err := s.checkEntity(entity); err != nil {
+		return nil, err
+	}
+	return s.get(ctx, tx, tenant, entity, key)
+}
+
 // Create adds a definition (audited).
 func (s *Service) Create(ctx context.Context, tx bun.IDB, tenant uuid.UUID, d Definition) (Definition, error) {
 	if err := s.checkEntity(d.Entity); err != nil {
@@ -103,10 +112,7 @@ type Patch struct {
 // options) are refused with 409 for now: the owning module's value iterator and
 // the bulk conversion job are not built yet.
 func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, p Patch) (Definition, error) {
-	if err := s.checkEntity(entity); err != nil {
-		return Definition{}, err
-	}
-	r, err := s.get(ctx, tx, tenant, entity, key)
+	r, err := s.find(ctx, tx, tenant, entity, key)
 	if err != nil {
 		return Definition{}, err
 	}
@@ -169,10 +175,7 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 
 // SetArchived archives (values stay in records and the index) or restores a field.
 func (s *Service) SetArchived(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, archived bool) (Definition, error) {
-	if err := s.checkEntity(entity); err != nil {
-		return Definition{}, err
-	}
-	r, err := s.get(ctx, tx, tenant, entity, key)
+	r, err := s.find(ctx, tx, tenant, entity, key)
 	if err != nil {
 		return Definition{}, err
 	}
@@ -373,12 +376,9 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "list-field-conversion-failures", Method: http.MethodGet, Path: "/fields/{entity}/{key}/conversion-failures",
 		Summary: "Values a type change could not convert", Description: "Each was taken out of its record and kept here with the reason, newest first."},
 		func(ctx context.Context, in *failuresIn) (*failuresOut, error) {
-			if err := m.svc.checkEntity(in.Entity); err != nil {
-				return nil, err
-			}
 			out := &failuresOut{}
 			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
-				if _, err := m.svc.get(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
+				if _, err := m.svc.find(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
 					return err
 				}
 				var err error
