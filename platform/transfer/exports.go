@@ -331,12 +331,8 @@ func (e *Engine) exportRoutes(api huma.API, r fiber.Router) {
 
 // StartExport checks a request and queues the export on the bulk queue.
 func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity string, req ExportRequest, want []string, format string) (*ExportView, error) {
-	ad, err := e.adapter(ctx, t.ID, entity, "body.entity")
+	ad, err := e.allowedAdapter(ctx, t.ID, entity, "body.entity", false)
 	if err != nil {
-		return nil, err
-	}
-	read, _ := ad.Permissions()
-	if err := authz.Require(ctx, read); err != nil {
 		return nil, err
 	}
 	query, err := ad.ExportQuery(ctx, t.ID, req)
@@ -408,12 +404,7 @@ func (e *Engine) exportFor(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job
 	if isExport {
 		_ = j.Decode(&p)
 	}
-	ad, aerr := e.adapter(ctx, tenant, p.Entity, "path.id")
-	if aerr != nil {
-		return nil, p, aerr
-	}
-	read, _ := ad.Permissions()
-	if err := authz.Require(ctx, read); err != nil {
+	if _, err := e.allowedAdapter(ctx, tenant, p.Entity, "path.id", false); err != nil {
 		return nil, p, err
 	}
 	if !isExport || !jobs.MayAccess(authz.ActorFrom(ctx), j.CreatedBy) {

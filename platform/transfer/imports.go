@@ -113,12 +113,8 @@ func getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, 
 
 // Upload stores a file of the entity's records, reads its header and a sample, and counts its rows.
 func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
-	ad, err := e.adapter(ctx, t.ID, entity, "body.entity")
+	ad, err := e.allowedAdapter(ctx, t.ID, entity, "body.entity", true)
 	if err != nil {
-		return nil, err
-	}
-	_, write := ad.Permissions()
-	if err := authz.Require(ctx, write); err != nil {
 		return nil, err
 	}
 	if e.d.Blobs == nil || e.d.Jobs == nil {
@@ -386,17 +382,9 @@ func (e *Engine) importWith(ctx context.Context, tx bun.IDB, tenant, id uuid.UUI
 	if im != nil {
 		entity = im.Entity
 	}
-	ad, aerr := e.adapter(ctx, tenant, entity, "path.id")
+	ad, aerr := e.allowedAdapter(ctx, tenant, entity, "path.id", write)
 	if aerr != nil {
 		return nil, nil, aerr
-	}
-	read, wr := ad.Permissions()
-	perm := read
-	if write {
-		perm = wr
-	}
-	if err := authz.Require(ctx, perm); err != nil {
-		return nil, nil, err
 	}
 	if err != nil || !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
 		return nil, nil, errs.E(errs.NotFound, "import not found")
@@ -502,12 +490,7 @@ func (e *Engine) ListImports(ctx context.Context, t tenancy.Tenant, entity strin
 		}
 	}
 	if entity != "" {
-		ad, err := e.adapter(ctx, t.ID, entity, "query.entity")
-		if err != nil {
-			return nil, err
-		}
-		read, _ := ad.Permissions()
-		if err := authz.Require(ctx, read); err != nil {
+		if _, err := e.allowedAdapter(ctx, t.ID, entity, "query.entity", false); err != nil {
 			return nil, err
 		}
 	} else if len(readable) == 0 {
