@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -290,12 +292,7 @@ func (s *Service) ValidateValues(ctx context.Context, tx bun.IDB, tenant uuid.UU
 	}
 	clean := map[string]any{}
 	var fe []errs.FieldError
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		v := values[k]
 		d, ok := byKey[k]
 		if !ok {
