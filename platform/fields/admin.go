@@ -338,6 +338,13 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
+	m.changeRoutes(api)
+	m.archiveRoutes(api)
+}
+
+// changeRoutes registers the change of a field and the list of values a
+// conversion could not take along.
+func (m *Module) changeRoutes(api huma.API) {
 	type patchOut struct {
 		Status int
 		Body   Definition
@@ -387,6 +394,10 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
+}
+
+// archiveRoutes registers archiving a field and restoring it.
+func (m *Module) archiveRoutes(api huma.API) {
 	for _, a := range []struct {
 		op       huma.Operation
 		archived bool
