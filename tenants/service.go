@@ -726,32 +726,7 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 	if err := authz.Require(ctx, PermSettingsManage); err != nil {
 		return Settings{}, err
 	}
-	var fields []errs.FieldError
-	if u.TimeZone != nil {
-		if _, err := time.LoadLocation(*u.TimeZone); err != nil || *u.TimeZone == "" || *u.TimeZone == "Local" {
-			fields = append(fields, errs.FieldError{Location: "body.time_zone", Message: "not an IANA time zone such as Asia/Shanghai or Europe/Berlin", Value: *u.TimeZone})
-		}
-	}
-	if u.Currency != nil {
-		*u.Currency = strings.ToUpper(strings.TrimSpace(*u.Currency))
-		if _, err := currency.ParseISO(*u.Currency); err != nil || len(*u.Currency) != 3 {
-			fields = append(fields, errs.FieldError{Location: "body.currency", Message: "not an ISO 4217 currency code such as CNY, USD or EUR", Value: *u.Currency})
-		}
-	}
-	if u.Name != nil {
-		*u.Name = strings.TrimSpace(*u.Name)
-		if *u.Name == "" {
-			fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
-		}
-	}
-	for name := range u.Modules {
-		m, ok := s.d.Modules.Find(name)
-		if !ok || m.Name() == s.Name() {
-			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: fmt.Sprintf("unknown module; known: %v", s.d.Modules.Names()), Value: name})
-		} else if _, optional := m.(module.Optional); !optional {
-			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: "this module is part of the core and cannot be turned off"})
-		}
-	}
+	fields := s.checkSettings(&u)
 	if len(fields) > 0 {
 		return Settings{}, errs.E(errs.Invalid, "Some settings are invalid: %s.", fields[0].Message).WithFields(fields...)
 	}
@@ -801,6 +776,38 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 	}
 	s.d.Tenants.Forget(t.Slug)
 	return s.GetSettings(ctx, t)
+}
+
+// checkSettings normalises the sent settings (a trimmed name, an upper-case
+// currency) and lists the problems of those that are invalid.
+func (s *Service) checkSettings(u *SettingsUpdate) []errs.FieldError {
+	var fields []errs.FieldError
+	if u.TimeZone != nil {
+		if _, err := time.LoadLocation(*u.TimeZone); err != nil || *u.TimeZone == "" || *u.TimeZone == "Local" {
+			fields = append(fields, errs.FieldError{Location: "body.time_zone", Message: "not an IANA time zone such as Asia/Shanghai or Europe/Berlin", Value: *u.TimeZone})
+		}
+	}
+	if u.Currency != nil {
+		*u.Currency = strings.ToUpper(strings.TrimSpace(*u.Currency))
+		if _, err := currency.ParseISO(*u.Currency); err != nil || len(*u.Currency) != 3 {
+			fields = append(fields, errs.FieldError{Location: "body.currency", Message: "not an ISO 4217 currency code such as CNY, USD or EUR", Value: *u.Currency})
+		}
+	}
+	if u.Name != nil {
+		*u.Name = strings.TrimSpace(*u.Name)
+		if *u.Name == "" {
+			fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
+		}
+	}
+	for name := range u.Modules {
+		m, ok := s.d.Modules.Find(name)
+		if !ok || m.Name() == s.Name() {
+			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: fmt.Sprintf("unknown module; known: %v", s.d.Modules.Names()), Value: name})
+		} else if _, optional := m.(module.Optional); !optional {
+			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: "this module is part of the core and cannot be turned off"})
+		}
+	}
+	return fields
 }
 
 // IsMember implements authz.Directory for modules (owners, assignees, user fields).
