@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
@@ -149,6 +150,15 @@ func (c *actorCache) clear() {
 		t.actors = map[uuid.UUID]actorEntry{}
 	}
 	c.n = 0
+}
+
+// accessTx runs fn in a transaction of the tenant that changes who may do
+// what (members, roles, teams): see accessChanged.
+func (s *Service) accessTx(ctx context.Context, tenant uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		s.accessChanged(ctx, tenant)
+		return fn(ctx, tx)
+	})
 }
 
 // accessChanged announces, after ctx's transaction commits (at once outside

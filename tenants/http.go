@@ -29,11 +29,11 @@ func sessionFrom(ctx context.Context) (Session, error) {
 	return s, nil
 }
 
-// PublicRoutes registers the operations outside any tenant: signup, the current
-// identity, logout and accepting an invitation. Each needs a signed-in person.
-func (s *Service) PublicRoutes(srv *httpx.Server) {
-	g := srv.AccountGroup()
-	g.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
+// signIn is the middleware of the operations outside any tenant: it identifies
+// the person from their session and puts the session and the person as the
+// actor in the context; without a valid session it answers 401.
+func (s *Service) signIn(srv *httpx.Server) func(huma.Context, func(huma.Context)) {
+	return func(hctx huma.Context, next func(huma.Context)) {
 		r := httpx.RequestFrom(hctx.Context())
 		sess, err := s.Identify(hctx.Context(), CredentialsFrom(httpx.HeaderOf(hctx), r.Method, r.ClientIP))
 		if err != nil {
@@ -46,7 +46,26 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		ctx := context.WithValue(hctx.Context(), sessionKey{}, sess)
 		ctx = authz.WithActor(ctx, authz.Actor{ID: sess.IdentityID, Kind: authz.ActorUser})
 		next(huma.WithContext(hctx, ctx))
-	})
+	}
+}
+
+// signedIn adapts h, which works for the signed-in person, into the handler
+// of an operation outside any tenant: h gets the session signIn found.
+func signedIn[I, O any](h func(ctx context.Context, sess Session, in *I) (*O, error)) func(context.Context, *I) (*O, error) {
+	return func(ctx context.Context, in *I) (*O, error) {
+		sess, err := sessionFrom(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return h(ctx, sess, in)
+	}
+}
+
+// PublicRoutes registers the operations outside any tenant: signup, the current
+// identity, logout and accepting an invitation. Each needs a signed-in person.
+func (s *Service) PublicRoutes(srv *httpx.Server) {
+	g := srv.AccountGroup()
+	g.UseMiddleware(s.signIn(srv))
 
 	type createIn struct {
 		Body struct {
@@ -59,17 +78,13 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		Summary: "Sign a company up", Description: "Creates the company and makes the caller its owner.",
 		Responses: httpx.Refusals(map[int]string{409: "A company already has this slug; choose another."}),
 	},
-		func(ctx context.Context, in *createIn) (*membershipOut, error) {
-			sess, err := sessionFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		signedIn(func(ctx context.Context, sess Session, in *createIn) (*membershipOut, error) {
 			m, err := s.CreateTenant(ctx, sess, in.Body.Name, in.Body.Slug)
 			if err != nil {
 				return nil, err
 			}
 			return &membershipOut{Body: m}, nil
-		})
+		}))
 
 	type meOut struct {
 		Body struct {
@@ -80,16 +95,12 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 	}
 	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies",
 		Description: "The signed-in person, the companies they belong to with their role in each, and the invitations waiting for them. Takes a session, not an API key."},
-		func(ctx context.Context, _ *struct{}) (*meOut, error) {
-			sess, err := sessionFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &meOut{}
+		signedIn(func(ctx context.Context, sess Session, _ *struct{}) (out *meOut, err error) {
+			out = &meOut{}
 			out.Body.Identity.ID, out.Body.Identity.Email, out.Body.Identity.Name = sess.IdentityID, sess.Email, sess.Name
 			out.Body.Memberships, out.Body.Invitations, err = s.MyTenants(ctx, sess.IdentityID)
 			return out, err
-		})
+		}))
 
 	type logoutIn struct {
 		SessionToken string `header:"X-Session-Token"`
@@ -112,20 +123,14 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 		Description: "Makes the caller a member of the inviting company with the invitation's role. The invitation must be addressed to the caller (another person's answers 404) and still pending; an accepted, revoked or expired one answers 409.",
 		Responses:   httpx.Refusals(map[int]string{404: "No such company, or no invitation with this id addressed to the caller.", 409: "The invitation was accepted, revoked or has expired; ask for a new one."}),
 	},
-		func(ctx context.Context, in *acceptIn) (*membershipOut, error) {
-			sess, err := sessionFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		signedIn(func(ctx context.Context, sess Session, in *acceptIn) (*membershipOut, error) {
 			m, err := s.AcceptInvitation(ctx, sess, in.Body.Tenant, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &membershipOut{Body: m}, nil
-		})
+		}))
 }
-
-func tenantOf(ctx context.Context) (tenancy.Tenant, error) { return tenancy.MustFrom(ctx) }
 
 // Routes registers the tenant-scoped operations, one group a concern.
 func (s *Service) Routes(api huma.API, _ fiber.Router) {
@@ -153,15 +158,11 @@ func (s *Service) memberRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/members", Summary: "List members",
 		Description: "The company's members with their roles, by name."},
-		func(ctx context.Context, _ *struct{}) (*membersOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &membersOut{}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (out *membersOut, err error) {
+			out = &membersOut{}
 			out.Body.Items, err = s.ListMembers(ctx, t.ID)
 			return out, err
-		})
+		}))
 	type memberIn struct {
 		ID   uuid.UUID `path:"identity_id"`
 		Body struct {
@@ -173,17 +174,13 @@ func (s *Service) memberRoutes(api huma.API) {
 		Description: "Gives the member another role, built-in or custom; it applies from their next request. The last owner cannot be demoted (409), and only an owner may make or unmake owners. Needs members.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The change would leave the company without an owner."}),
 	},
-		func(ctx context.Context, in *memberIn) (*memberOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *memberIn) (*memberOut, error) {
 			m, err := s.ChangeRole(ctx, t.ID, in.ID, in.Body.Role)
 			if err != nil {
 				return nil, err
 			}
 			return &memberOut{Body: m}, nil
-		})
+		}))
 	type idPath struct {
 		ID uuid.UUID `path:"identity_id"`
 	}
@@ -191,13 +188,9 @@ func (s *Service) memberRoutes(api huma.API) {
 		Description: "Takes the person out of the company; their records stay. The last owner cannot be removed (409), and only an owner may remove an owner. Needs members.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The member is the company's last owner."}),
 	},
-		func(ctx context.Context, in *idPath) (*struct{}, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idPath) (*struct{}, error) {
 			return nil, s.RemoveMember(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 // invitationRoutes registers the routes of invitations: invite, list, revoke.
@@ -214,17 +207,13 @@ func (s *Service) invitationRoutes(api huma.API) {
 		Description: "Invites a person by email with a role; they receive a link to set a password (or sign in) and then accept at POST /api/v1/invitations/{id}/accept. A new invitation replaces a pending one to the same address. Only an owner may invite an owner. Needs members.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The person is a member already."}),
 	},
-		func(ctx context.Context, in *inviteIn) (*invitationOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *inviteIn) (*invitationOut, error) {
 			inv, err := s.Invite(ctx, t, in.Body.Email, in.Body.Role, in.Body.Name)
 			if err != nil {
 				return nil, err
 			}
 			return &invitationOut{Body: inv}, nil
-		})
+		}))
 	type invitationsOut struct {
 		Body struct {
 			Items []Invitation `json:"items"`
@@ -232,24 +221,16 @@ func (s *Service) invitationRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/invitations", Summary: "List invitations",
 		Description: "Invitations of the company, pending, accepted and revoked. Needs members.manage."},
-		func(ctx context.Context, _ *struct{}) (*invitationsOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &invitationsOut{}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (out *invitationsOut, err error) {
+			out = &invitationsOut{}
 			out.Body.Items, err = s.ListInvitations(ctx, t.ID)
 			return out, err
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/invitations/{id}", DefaultStatus: 204, Summary: "Revoke an invitation",
 		Description: "Withdraws a pending invitation; accepting it then answers 409. Needs members.manage."},
-		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *uuidPath) (*struct{}, error) {
 			return nil, s.RevokeInvitation(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 // roleRoutes registers the routes of roles: the built-in and custom roles and the permission catalogue.
@@ -261,15 +242,11 @@ func (s *Service) roleRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-roles", Method: http.MethodGet, Path: "/roles", Summary: "List roles",
 		Description: "The built-in roles (owner, admin, manager, agent, viewer) and the company's custom roles, with their permissions and record scope."},
-		func(ctx context.Context, _ *struct{}) (*rolesOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &rolesOut{}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (out *rolesOut, err error) {
+			out = &rolesOut{}
 			out.Body.Items, err = s.Roles(ctx, t.ID)
 			return out, err
-		})
+		}))
 	type permsOut struct {
 		Body struct {
 			Items []permissionView `json:"items"`
@@ -277,16 +254,13 @@ func (s *Service) roleRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-permissions", Method: http.MethodGet, Path: "/permissions", Summary: "Every permission a role may hold",
 		Description: "The catalogue of permissions a custom role may grant, with labels in English and Chinese."},
-		func(ctx context.Context, _ *struct{}) (*permsOut, error) {
-			if _, err := tenantOf(ctx); err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, _ *struct{}) (*permsOut, error) {
 			out := &permsOut{}
 			for _, p := range s.Catalogue() {
 				out.Body.Items = append(out.Body.Items, permissionView{Key: p.Key, Label: p.Label, LabelZH: p.LabelZH})
 			}
 			return out, nil
-		})
+		}))
 	type createRoleIn struct {
 		Body struct {
 			Key         string   `json:"key" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"lowercase identifier, e.g. support_lead"`
@@ -300,17 +274,13 @@ func (s *Service) roleRoutes(api huma.API) {
 		Description: "A custom role with a key, a name, the permissions it grants and the records it sees (own, team or all). Members and API keys can then be given it. Needs roles.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "A role with this key exists already."}),
 	},
-		func(ctx context.Context, in *createRoleIn) (*roleOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *createRoleIn) (*roleOut, error) {
 			r, err := s.SaveRole(ctx, t.ID, Role{Key: in.Body.Key, Name: in.Body.Name, Permissions: in.Body.Permissions, Scope: authz.Scope(in.Body.Scope)}, true)
 			if err != nil {
 				return nil, err
 			}
 			return &roleOut{Body: r}, nil
-		})
+		}))
 	type updateRoleIn struct {
 		Key  string `path:"key" maxLength:"40"`
 		Body roleUpdate
@@ -319,17 +289,13 @@ func (s *Service) roleRoutes(api huma.API) {
 		Description: "Replaces a custom role's name, permissions and scope; members holding it get the new grants on their next request. Built-in roles answer 409. Needs roles.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "Built-in roles cannot be changed."}),
 	},
-		func(ctx context.Context, in *updateRoleIn) (*roleOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *updateRoleIn) (*roleOut, error) {
 			r, err := s.SaveRole(ctx, t.ID, Role{Key: in.Key, Name: in.Body.Name, Permissions: in.Body.Permissions, Scope: authz.Scope(in.Body.Scope)}, false)
 			if err != nil {
 				return nil, err
 			}
 			return &roleOut{Body: r}, nil
-		})
+		}))
 	type keyPath struct {
 		Key string `path:"key" maxLength:"40"`
 	}
@@ -337,13 +303,9 @@ func (s *Service) roleRoutes(api huma.API) {
 		Description: "Deletes a custom role that no member or active API key holds (409 otherwise); built-in roles cannot be deleted (409). Needs roles.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The role is built in, or members or active API keys still hold it."}),
 	},
-		func(ctx context.Context, in *keyPath) (*struct{}, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *keyPath) (*struct{}, error) {
 			return nil, s.DeleteRole(ctx, t.ID, in.Key)
-		})
+		}))
 }
 
 // teamRoutes registers the routes of teams, which decide who sees whose records.
@@ -355,31 +317,23 @@ func (s *Service) teamRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: "/teams", Summary: "List teams",
 		Description: "The company's teams and their members. A role whose scope is team sees the records of its teammates."},
-		func(ctx context.Context, _ *struct{}) (*teamsOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &teamsOut{}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (out *teamsOut, err error) {
+			out = &teamsOut{}
 			out.Body.Items, err = s.Teams(ctx, t.ID)
 			return out, err
-		})
+		}))
 	type teamOut struct{ Body Team }
 	huma.Register(api, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: "/teams", DefaultStatus: 201, Summary: "Create a team",
 		Description: "A team with a name and members (member identity ids). Needs roles.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "A team with this name exists already."}),
 	},
-		func(ctx context.Context, in *struct{ Body teamInput }) (*teamOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct{ Body teamInput }) (*teamOut, error) {
 			tm, err := s.SaveTeam(ctx, t.ID, nil, in.Body.Name, in.Body.Members)
 			if err != nil {
 				return nil, err
 			}
 			return &teamOut{Body: tm}, nil
-		})
+		}))
 	type updateTeamIn struct {
 		ID   uuid.UUID `path:"id"`
 		Body teamInput
@@ -388,26 +342,18 @@ func (s *Service) teamRoutes(api huma.API) {
 		Description: "Renames the team and replaces its member list. Needs roles.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "Another team has this name."}),
 	},
-		func(ctx context.Context, in *updateTeamIn) (*teamOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *updateTeamIn) (*teamOut, error) {
 			tm, err := s.SaveTeam(ctx, t.ID, &in.ID, in.Body.Name, in.Body.Members)
 			if err != nil {
 				return nil, err
 			}
 			return &teamOut{Body: tm}, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: "/teams/{id}", DefaultStatus: 204, Summary: "Delete a team",
 		Description: "Deletes the team; its members stay in the company. Needs roles.manage."},
-		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *uuidPath) (*struct{}, error) {
 			return nil, s.DeleteTeam(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 // apiKeyRoutes registers the routes of API keys.
@@ -419,15 +365,11 @@ func (s *Service) apiKeyRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api-keys", Summary: "List API keys",
 		Description: "Every API key of the company, revoked ones last. Each key shows its prefix, the start of the key's own text: distinct within the company, so you can tell which key to revoke, and no part of the secret, which is never shown again after creation. Needs api_keys.manage."},
-		func(ctx context.Context, _ *struct{}) (*keysOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &keysOut{}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (out *keysOut, err error) {
+			out = &keysOut{}
 			out.Body.Items, err = s.ListAPIKeys(ctx, t.ID)
 			return out, err
-		})
+		}))
 	type createKeyIn struct {
 		Body struct {
 			Name string `json:"name" minLength:"1" maxLength:"80"`
@@ -442,11 +384,7 @@ func (s *Service) apiKeyRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api-keys", DefaultStatus: 201, Summary: "Create an API key",
 		Description: "Creates a key that acts in this company with the given role (any role but owner). The answer carries the full key, the only time it is shown: send it as Authorization: Bearer ck_.... Needs api_keys.manage."},
-		func(ctx context.Context, in *createKeyIn) (*createKeyOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *createKeyIn) (*createKeyOut, error) {
 			k, full, err := s.CreateAPIKey(ctx, t.ID, in.Body.Name, in.Body.Role)
 			if err != nil {
 				return nil, err
@@ -454,16 +392,12 @@ func (s *Service) apiKeyRoutes(api huma.API) {
 			out := &createKeyOut{}
 			out.Body.APIKey, out.Body.Key = k, full
 			return out, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api-keys/{id}", DefaultStatus: 204, Summary: "Revoke an API key",
 		Description: "Stops the key at once: the next request with it gets 401. Needs api_keys.manage."},
-		func(ctx context.Context, in *uuidPath) (*struct{}, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *uuidPath) (*struct{}, error) {
 			return nil, s.RevokeAPIKey(ctx, t.ID, in.ID)
-		})
+		}))
 }
 
 // accessRoutes registers the routes of the caller's own access.
@@ -478,10 +412,7 @@ func (s *Service) accessRoutes(api huma.API) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "get-my-access", Method: http.MethodGet, Path: "/me", Summary: "My role and permissions in this company",
 		Description: "What the caller may do here, so a client can hide what it cannot do. The server checks every request regardless."},
-		func(ctx context.Context, _ *struct{}) (*accessOut, error) {
-			if _, err := tenantOf(ctx); err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, _ *struct{}) (*accessOut, error) {
 			a := authz.ActorFrom(ctx)
 			out := &accessOut{}
 			out.Body.Kind, out.Body.Role, out.Body.Scope = string(a.Kind), a.Role, string(a.Scope)
@@ -493,7 +424,7 @@ func (s *Service) accessRoutes(api huma.API) {
 			}
 			sort.Strings(out.Body.Permissions)
 			return out, nil
-		})
+		}))
 }
 
 // settingsRoutes registers the routes of company settings.
@@ -501,27 +432,19 @@ func (s *Service) settingsRoutes(api huma.API) {
 	type settingsOut struct{ Body Settings }
 	huma.Register(api, huma.Operation{OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Summary: "Company settings",
 		Description: "The company's name, slug, time zone, locale, currency and which modules are on."},
-		func(ctx context.Context, _ *struct{}) (*settingsOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, _ *struct{}) (*settingsOut, error) {
 			st, err := s.GetSettings(ctx, t)
 			return &settingsOut{Body: st}, err
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "update-settings", Method: http.MethodPatch, Path: "/settings", Summary: "Change company settings",
 		Description: "Changes the given settings and leaves the others. Turning a module off makes its routes answer 403 for everyone in the company. Needs settings.manage."},
-		func(ctx context.Context, in *struct{ Body SettingsUpdate }) (*settingsOut, error) {
-			t, err := tenantOf(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *struct{ Body SettingsUpdate }) (*settingsOut, error) {
 			st, err := s.UpdateSettings(ctx, t, in.Body)
 			if err != nil {
 				return nil, err
 			}
 			return &settingsOut{Body: st}, nil
-		})
+		}))
 }
 
 // auditRoutes registers the routes of the audit log.

@@ -69,8 +69,7 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 		return Membership{}, errs.E(errs.Invalid, "The company could not be created: %s.", fields[0].Message).WithFields(fields...)
 	}
 	id := uuid.New()
-	err := db.InTenant(ctx, s.d.DB, id, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, id)
+	err := s.accessTx(ctx, id, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, slug, name) VALUES (?, ?, ?)", id, slug, name); err != nil {
 			if db.IsUniqueViolation(err, "tenants_slug_key") {
 				return errs.E(errs.Conflict, "The address %q is taken; choose another.", slug).
@@ -179,8 +178,7 @@ func (s *Service) ChangeRole(ctx context.Context, tenant, identity uuid.UUID, ro
 		return Member{}, err
 	}
 	var m Member
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		next, err := s.role(ctx, tx, tenant, role)
 		if err != nil {
 			return err
@@ -226,8 +224,7 @@ func (s *Service) RemoveMember(ctx context.Context, tenant, identity uuid.UUID) 
 	if err := authz.Require(ctx, PermMembersManage); err != nil {
 		return err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		owners, err := lockOwners(ctx, tx, tenant)
 		if err != nil {
 			return err
@@ -379,8 +376,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess Session, slug strin
 		return Membership{}, err
 	}
 	var m Membership
-	err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, t.ID)
+	err = s.accessTx(ctx, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var inv Invitation
 		if err := tx.NewRaw(`SELECT id, email, role, status, identity_id, expires_at, accepted_at, created_at FROM invitations
 			WHERE tenant_id = ? AND id = ? FOR UPDATE`, t.ID, id).Scan(ctx, &inv); err != nil {
@@ -469,8 +465,7 @@ func (s *Service) SaveRole(ctx context.Context, tenant uuid.UUID, r Role, create
 	if err := mayGrant(actor, r, false); err != nil {
 		return Role{}, err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var before *Role
 		if !create {
 			var old Role
@@ -518,8 +513,7 @@ func (s *Service) DeleteRole(ctx context.Context, tenant uuid.UUID, key string) 
 	if _, builtin := s.builtIn[key]; builtin {
 		return errs.E(errs.Conflict, "%s is a built-in role and cannot be deleted.", key)
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var holders int
 		if err := tx.NewRaw("SELECT (SELECT count(*) FROM memberships WHERE tenant_id = ? AND role = ?) + (SELECT count(*) FROM api_keys WHERE tenant_id = ? AND role = ? AND revoked_at IS NULL)",
 			tenant, key, tenant, key).Scan(ctx, &holders); err != nil {
@@ -567,8 +561,7 @@ func (s *Service) SaveTeam(ctx context.Context, tenant uuid.UUID, id *uuid.UUID,
 		return Team{}, errs.Field("body.name", "give the team a name of 1 to 80 characters")
 	}
 	t := Team{Name: name, Members: members}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if id == nil {
 			t.ID = uuid.New()
 			if _, err := tx.ExecContext(ctx, "INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, ?)", tenant, t.ID, name); err != nil {
@@ -607,8 +600,7 @@ func (s *Service) DeleteTeam(ctx context.Context, tenant, id uuid.UUID) error {
 	if err := authz.Require(ctx, PermRolesManage); err != nil {
 		return err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		s.accessChanged(ctx, tenant)
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := db.ExecOne(ctx, tx, "DELETE FROM teams WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
@@ -734,29 +726,7 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 	if err := authz.Require(ctx, PermSettingsManage); err != nil {
 		return Settings{}, err
 	}
-	var fields []errs.FieldError
-	if u.TimeZone != nil {
-		if _, err := time.LoadLocation(*u.TimeZone); err != nil || *u.TimeZone == "" || *u.TimeZone == "Local" {
-			fields = append(fields, errs.FieldError{Location: "body.time_zone", Message: "not an IANA time zone such as Asia/Shanghai or Europe/Berlin", Value: *u.TimeZone})
-		}
-	}
-	if u.Currency != nil {
-		*u.Currency = strings.ToUpper(strings.TrimSpace(*u.Currency))
-		if _, err := currency.ParseISO(*u.Currency); err != nil || len(*u.Currency) != 3 {
-			fields = append(fields, errs.FieldError{Location: "body.currency", Message: "not an ISO 4217 currency code such as CNY, USD or EUR", Value: *u.Currency})
-		}
-	}
-	if u.Name != nil && strings.TrimSpace(*u.Name) == "" {
-		fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
-	}
-	for name := range u.Modules {
-		m, ok := s.d.Modules.Find(name)
-		if !ok || m.Name() == s.Name() {
-			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: fmt.Sprintf("unknown module; known: %v", s.d.Modules.Names()), Value: name})
-		} else if _, optional := m.(module.Optional); !optional {
-			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: "this module is part of the core and cannot be turned off"})
-		}
-	}
+	fields := s.checkSettings(&u)
 	if len(fields) > 0 {
 		return Settings{}, errs.E(errs.Invalid, "Some settings are invalid: %s.", fields[0].Message).WithFields(fields...)
 	}
@@ -765,18 +735,22 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 		return Settings{}, err
 	}
 	err = db.InTenant(ctx, s.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		// Only the columns sent are written, so a concurrent change of
+		// another setting is kept; after follows what is written.
+		after := before
 		q := tx.NewUpdate().Table("tenants").Where("id = ?", t.ID).Set("updated_at = now()")
-		if u.Name != nil {
-			q = q.Set("name = ?", strings.TrimSpace(*u.Name))
-		}
-		if u.TimeZone != nil {
-			q = q.Set("time_zone = ?", *u.TimeZone)
-		}
-		if u.Locale != nil {
-			q = q.Set("locale = ?", *u.Locale)
-		}
-		if u.Currency != nil {
-			q = q.Set("currency = ?", *u.Currency)
+		for _, c := range []struct {
+			column string
+			to     *string
+			sent   *string
+		}{
+			{"name", &after.Name, u.Name}, {"time_zone", &after.TimeZone, u.TimeZone},
+			{"locale", &after.Locale, u.Locale}, {"currency", &after.Currency, u.Currency},
+		} {
+			if c.sent != nil {
+				q = q.Set("? = ?", bun.Ident(c.column), *c.sent)
+				*c.to = *c.sent
+			}
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return err
@@ -785,19 +759,6 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 			if err := s.d.Enablement.SetEnabled(ctx, t.ID, name, on); err != nil {
 				return err
 			}
-		}
-		after := before
-		if u.Name != nil {
-			after.Name = *u.Name
-		}
-		if u.TimeZone != nil {
-			after.TimeZone = *u.TimeZone
-		}
-		if u.Locale != nil {
-			after.Locale = *u.Locale
-		}
-		if u.Currency != nil {
-			after.Currency = *u.Currency
 		}
 		mods := map[string]bool{}
 		for k, v := range before.Modules {
@@ -815,6 +776,38 @@ func (s *Service) UpdateSettings(ctx context.Context, t tenancy.Tenant, u Settin
 	}
 	s.d.Tenants.Forget(t.Slug)
 	return s.GetSettings(ctx, t)
+}
+
+// checkSettings normalises the sent settings (a trimmed name, an upper-case
+// currency) and lists the problems of those that are invalid.
+func (s *Service) checkSettings(u *SettingsUpdate) []errs.FieldError {
+	var fields []errs.FieldError
+	if u.TimeZone != nil {
+		if _, err := time.LoadLocation(*u.TimeZone); err != nil || *u.TimeZone == "" || *u.TimeZone == "Local" {
+			fields = append(fields, errs.FieldError{Location: "body.time_zone", Message: "not an IANA time zone such as Asia/Shanghai or Europe/Berlin", Value: *u.TimeZone})
+		}
+	}
+	if u.Currency != nil {
+		*u.Currency = strings.ToUpper(strings.TrimSpace(*u.Currency))
+		if _, err := currency.ParseISO(*u.Currency); err != nil || len(*u.Currency) != 3 {
+			fields = append(fields, errs.FieldError{Location: "body.currency", Message: "not an ISO 4217 currency code such as CNY, USD or EUR", Value: *u.Currency})
+		}
+	}
+	if u.Name != nil {
+		*u.Name = strings.TrimSpace(*u.Name)
+		if *u.Name == "" {
+			fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
+		}
+	}
+	for name := range u.Modules {
+		m, ok := s.d.Modules.Find(name)
+		if !ok || m.Name() == s.Name() {
+			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: fmt.Sprintf("unknown module; known: %v", s.d.Modules.Names()), Value: name})
+		} else if _, optional := m.(module.Optional); !optional {
+			fields = append(fields, errs.FieldError{Location: "body.modules." + name, Message: "this module is part of the core and cannot be turned off"})
+		}
+	}
+	return fields
 }
 
 // IsMember implements authz.Directory for modules (owners, assignees, user fields).

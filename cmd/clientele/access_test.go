@@ -419,6 +419,12 @@ func TestSettingsReadLeavesModulesOn(t *testing.T) {
 	if st["time_zone"] != "Asia/Shanghai" || st["currency"] != "CNY" || st["locale"] != "zh-CN" {
 		t.Fatalf("settings: %v", st)
 	}
+	// A name is stored trimmed; the settings not sent stay as they were.
+	a.must(422, "PATCH", "/api/v1/t/"+s+"/settings", `{"name":"   "}`, tokenHdr(tok)...)
+	st = a.must(200, "PATCH", "/api/v1/t/"+s+"/settings", `{"name":"  Acme 示例  "}`, tokenHdr(tok)...)
+	if st["name"] != "Acme 示例" || st["time_zone"] != "Asia/Shanghai" || st["currency"] != "CNY" || st["locale"] != "zh-CN" {
+		t.Fatalf("settings after a name change: %v", st)
+	}
 }
 
 // Customer lists come as CSV with Accept: text/csv, formulas neutralised.

@@ -76,6 +76,56 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			}
 			return &customerOut{Body: c}, nil
 		}))
+	m.listRoute(api)
+	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
+	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
+	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
+		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
+			c, err := m.GetCustomer(ctx, t.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		}))
+	type updateIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body CustomerUpdate
+	}
+	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer",
+		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "A unique custom value belongs to another customer."}),
+	},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *updateIn) (*customerOut, error) {
+			c, err := m.UpdateCustomer(ctx, t.ID, in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}", DefaultStatus: 204,
+		Summary: "Delete a customer", Description: "Soft delete: POST .../restore brings it back."},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*struct{}, error) {
+			_, err := m.DeleteCustomer(ctx, t.ID, in.ID, false)
+			return nil, err
+		}))
+	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer",
+		Description: "Brings a soft-deleted customer back. Needs profiles.write."},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
+			c, err := m.DeleteCustomer(ctx, t.ID, in.ID, true)
+			if err != nil {
+				return nil, err
+			}
+			return &customerOut{Body: c}, nil
+		}))
+	m.interactionRoutes(api)
+	m.eraseRoutes(api)
+	m.segmentRoutes(api)
+}
+
+// listRoute registers the customer list: filters, a saved view or segment,
+// and keyset pages.
+func (m *Module) listRoute(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers", Summary: "List and search customers",
 		Description: "Keyset pages (pass next_cursor as cursor); JSON by default, XML or CSV with Accept. Needs profiles.read." + filterGrammar,
 		Parameters:  filterParams()},
@@ -133,50 +183,6 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			out.Body.Items, out.Body.NextCursor, err = m.ListCustomers(ctx, t.ID, f)
 			return out, err
 		}))
-	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
-	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
-	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
-		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
-		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
-			c, err := m.GetCustomer(ctx, t.ID, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return &customerOut{Body: c}, nil
-		}))
-	type updateIn struct {
-		ID   uuid.UUID `path:"id"`
-		Body CustomerUpdate
-	}
-	huma.Register(api, huma.Operation{OperationID: "update-customer", Method: http.MethodPatch, Path: "/customers/{id}", Summary: "Change a customer",
-		Description: "Changes the given attributes and custom values and leaves the others; custom values are checked against the field definitions. Needs profiles.write.",
-		Responses:   httpx.Refusals(map[int]string{409: "A unique custom value belongs to another customer."}),
-	},
-		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *updateIn) (*customerOut, error) {
-			c, err := m.UpdateCustomer(ctx, t.ID, in.ID, in.Body)
-			if err != nil {
-				return nil, err
-			}
-			return &customerOut{Body: c}, nil
-		}))
-	huma.Register(api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}", DefaultStatus: 204,
-		Summary: "Delete a customer", Description: "Soft delete: POST .../restore brings it back."},
-		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*struct{}, error) {
-			_, err := m.DeleteCustomer(ctx, t.ID, in.ID, false)
-			return nil, err
-		}))
-	huma.Register(api, huma.Operation{OperationID: "restore-customer", Method: http.MethodPost, Path: "/customers/{id}/restore", Summary: "Restore a deleted customer",
-		Description: "Brings a soft-deleted customer back. Needs profiles.write."},
-		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {
-			c, err := m.DeleteCustomer(ctx, t.ID, in.ID, true)
-			if err != nil {
-				return nil, err
-			}
-			return &customerOut{Body: c}, nil
-		}))
-	m.interactionRoutes(api)
-	m.eraseRoutes(api)
-	m.segmentRoutes(api)
 }
 
 // splitAll accepts both repeated parameters and comma lists.

@@ -75,93 +75,19 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 	}
 	var w *Customer
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		all := []uuid.UUID{winner}
-		all = append(all, losers...)
-		sort.Slice(all, func(i, j int) bool { return all[i].String() < all[j].String() }) // lock order
-		var rows []Customer
-		q := tx.NewSelect().Model(&rows).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(all)).OrderExpr("c.id").For("UPDATE")
-		if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		byID, err := lockForMerge(ctx, tx, tenant, winner, losers)
+		if err != nil {
 			return err
-		}
-		byID := map[uuid.UUID]*Customer{}
-		for i := range rows {
-			byID[rows[i].ID] = &rows[i]
-		}
-		if byID[winner] == nil {
-			return errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.winner_id", Message: "no such live customer"})
-		}
-		for i, l := range losers {
-			if byID[l] == nil {
-				return errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.loser_ids[" + itoa(i) + "]", Message: "no such live customer"})
-			}
 		}
 		w = byID[winner]
 		before := *w
 		for _, l := range losers {
-			lc := byID[l]
-			w.Emails = append(w.Emails, lc.Emails...)
-			w.Phones = append(w.Phones, lc.Phones...)
-			w.Tags = append(w.Tags, lc.Tags...)
-			if w.OwnerID == nil {
-				w.OwnerID = lc.OwnerID
-			}
-			if w.CompanyID == nil && w.Kind == "person" && lc.CompanyID != nil && *lc.CompanyID != winner {
-				w.CompanyID = lc.CompanyID
-			}
-			if len(w.Address) == 0 || string(w.Address) == "{}" {
-				w.Address = lc.Address
-			}
-			if w.Source == "" {
-				w.Source = lc.Source
-			}
-			for k, v := range lc.Custom {
-				if _, has := w.Custom[k]; !has {
-					if w.Custom == nil {
-						w.Custom = map[string]any{}
-					}
-					w.Custom[k] = v
-				}
-			}
+			w.absorb(byID[l])
 		}
 		if fe := w.normalize(); len(fe) > 0 {
 			return errs.E(errs.Invalid, "The merged customer would be invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 		}
-		for _, stmt := range []string{
-			"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
-			"UPDATE purchase_orders SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
-			"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
-		} {
-			if _, err := tx.ExecContext(ctx, stmt, winner, tenant, bun.In(losers)); err != nil {
-				return err
-			}
-		}
-		if err := m.d.Records.Merged(ctx, tx, tenant, EntityCustomers, losers, winner); err != nil {
-			return err
-		}
-		if _, err := tx.NewUpdate().Model(w).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
-			return err
-		}
-		for _, l := range losers {
-			lc := byID[l]
-			if _, err := tx.ExecContext(ctx, "UPDATE customers SET deleted_at = now(), updated_at = now(), company_id = NULL WHERE tenant_id = ? AND id = ?", tenant, l); err != nil {
-				return err
-			}
-			now := lc.UpdatedAt
-			lc.DeletedAt = &now
-			if err := writeSideRows(ctx, tx, lc); err != nil {
-				return err
-			}
-		}
-		if err := writeSideRows(ctx, tx, w); err != nil {
-			return err
-		}
-		// The losers' unique values move to the winner with the rest.
-		for _, l := range losers {
-			if err := m.custom.DeleteIndex(ctx, tx, tenant, l); err != nil {
-				return err
-			}
-		}
-		if err := m.custom.WriteIndex(ctx, tx, tenant, winner, w.Custom); err != nil {
+		if err := m.moveToWinner(ctx, tx, w, losers, byID); err != nil {
 			return err
 		}
 		ls := make([]string, len(losers))
@@ -180,6 +106,105 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		return nil, db.Classify(err, "customer")
 	}
 	return w, nil
+}
+
+// lockForMerge locks the winner and the losers, in id order so that two
+// merges cannot deadlock, and returns them by id; one that is gone, deleted or
+// out of the actor's scope is NotFound naming its field.
+func lockForMerge(ctx context.Context, tx bun.Tx, tenant, winner uuid.UUID, losers []uuid.UUID) (map[uuid.UUID]*Customer, error) {
+	all := []uuid.UUID{winner}
+	all = append(all, losers...)
+	sort.Slice(all, func(i, j int) bool { return all[i].String() < all[j].String() }) // lock order
+	var rows []Customer
+	q := tx.NewSelect().Model(&rows).Where("c.tenant_id = ? AND c.id IN (?) AND c.deleted_at IS NULL", tenant, bun.In(all)).OrderExpr("c.id").For("UPDATE")
+	if err := visible(ctx, q, "c.").Scan(ctx); err != nil {
+		return nil, err
+	}
+	byID := map[uuid.UUID]*Customer{}
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	if byID[winner] == nil {
+		return nil, errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.winner_id", Message: "no such live customer"})
+	}
+	for i, l := range losers {
+		if byID[l] == nil {
+			return nil, errs.E(errs.NotFound, "customer not found").WithFields(errs.FieldError{Location: "body.loser_ids[" + itoa(i) + "]", Message: "no such live customer"})
+		}
+	}
+	return byID, nil
+}
+
+// absorb takes a merged loser into the winner w: its emails, phones and tags
+// are added, and it fills what w lacks (owner, a person's company, address,
+// source, custom values); what w has wins.
+func (w *Customer) absorb(lc *Customer) {
+	w.Emails = append(w.Emails, lc.Emails...)
+	w.Phones = append(w.Phones, lc.Phones...)
+	w.Tags = append(w.Tags, lc.Tags...)
+	if w.OwnerID == nil {
+		w.OwnerID = lc.OwnerID
+	}
+	if w.CompanyID == nil && w.Kind == "person" && lc.CompanyID != nil && *lc.CompanyID != w.ID {
+		w.CompanyID = lc.CompanyID
+	}
+	if len(w.Address) == 0 || string(w.Address) == "{}" {
+		w.Address = lc.Address
+	}
+	if w.Source == "" {
+		w.Source = lc.Source
+	}
+	for k, v := range lc.Custom {
+		if _, has := w.Custom[k]; !has {
+			if w.Custom == nil {
+				w.Custom = map[string]any{}
+			}
+			w.Custom[k] = v
+		}
+	}
+}
+
+// moveToWinner writes a merge: the losers' interactions, purchases and
+// people move to the winner w, which is saved; the losers are soft-deleted,
+// and their unique custom values go to w with the rest.
+func (m *Module) moveToWinner(ctx context.Context, tx bun.Tx, w *Customer, losers []uuid.UUID, byID map[uuid.UUID]*Customer) error {
+	tenant, winner := w.TenantID, w.ID
+	for _, stmt := range []string{
+		"UPDATE interactions SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
+		"UPDATE purchase_orders SET customer_id = ? WHERE tenant_id = ? AND customer_id IN (?)",
+		"UPDATE customers SET company_id = ?, updated_at = now() WHERE tenant_id = ? AND company_id IN (?)",
+	} {
+		if _, err := tx.ExecContext(ctx, stmt, winner, tenant, bun.In(losers)); err != nil {
+			return err
+		}
+	}
+	if err := m.d.Records.Merged(ctx, tx, tenant, EntityCustomers, losers, winner); err != nil {
+		return err
+	}
+	if _, err := tx.NewUpdate().Model(w).ExcludeColumn("tenant_id", "id", "created_at", "deleted_at", "updated_at").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		return err
+	}
+	for _, l := range losers {
+		lc := byID[l]
+		if _, err := tx.ExecContext(ctx, "UPDATE customers SET deleted_at = now(), updated_at = now(), company_id = NULL WHERE tenant_id = ? AND id = ?", tenant, l); err != nil {
+			return err
+		}
+		now := lc.UpdatedAt
+		lc.DeletedAt = &now
+		if err := writeSideRows(ctx, tx, lc); err != nil {
+			return err
+		}
+	}
+	if err := writeSideRows(ctx, tx, w); err != nil {
+		return err
+	}
+	// The losers' unique values move to the winner with the rest.
+	for _, l := range losers {
+		if err := m.custom.DeleteIndex(ctx, tx, tenant, l); err != nil {
+			return err
+		}
+	}
+	return m.custom.WriteIndex(ctx, tx, tenant, winner, w.Custom)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

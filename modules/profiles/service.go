@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/patch"
 )
 
 // visible restricts q to the customers the actor's scope lets them see: all,
@@ -284,39 +285,23 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 		}
 		before := *cur
 		next := *cur
-		if u.Kind != nil {
-			next.Kind = *u.Kind
-		}
-		if u.Name != nil {
-			next.Name = *u.Name
-		}
+		patch.Set(&next.Kind, u.Kind)
+		patch.Set(&next.Name, u.Name)
 		if u.CompanyID != nil {
 			next.CompanyID = u.CompanyID
 		}
-		if u.Emails != nil {
-			next.Emails = *u.Emails
-		}
-		if u.Phones != nil {
-			next.Phones = *u.Phones
-		}
-		if u.Address != nil {
-			next.Address = *u.Address
-		}
+		patch.Set(&next.Emails, u.Emails)
+		patch.Set(&next.Phones, u.Phones)
+		patch.Set(&next.Address, u.Address)
 		if u.OwnerID != nil {
 			if err := m.checkMember(ctx, tenant, u.OwnerID, "body.owner_id"); err != nil {
 				return nil, err
 			}
 			next.OwnerID = u.OwnerID
 		}
-		if u.Tags != nil {
-			next.Tags = *u.Tags
-		}
-		if u.Lifecycle != nil {
-			next.Lifecycle = *u.Lifecycle
-		}
-		if u.Source != nil {
-			next.Source = *u.Source
-		}
+		patch.Set(&next.Tags, u.Tags)
+		patch.Set(&next.Lifecycle, u.Lifecycle)
+		patch.Set(&next.Source, u.Source)
 		if len(u.Custom) > 0 {
 			if next.Custom, err = m.custom.Patch(ctx, tx, tenant, cur.Custom, u.Custom); err != nil {
 				return nil, err

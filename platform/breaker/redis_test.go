@@ -10,6 +10,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/devstack"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // A frozen Redis (SIGSTOP) costs each command at most the deadline until the
@@ -72,13 +73,8 @@ func TestGuardedRedisFailsFastWhenFrozen(t *testing.T) {
 	if err := r.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for b.State() != breaker.Closed {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe did not close the breaker after Redis resumed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, 10*time.Millisecond, "the probe did not close the breaker after Redis resumed",
+		func() bool { return b.State() == breaker.Closed })
 	if err := c.Incr(ctx, "n").Err(); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}

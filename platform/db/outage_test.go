@@ -14,6 +14,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/devstack"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // An outage of PostgreSQL (a session killed by an administrator, the server
@@ -103,13 +104,8 @@ func TestDatabaseOutageIs503AndBreakerFailsFast(t *testing.T) {
 		if err := pg.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for b.State() != breaker.Closed {
-			if time.Now().After(deadline) {
-				t.Fatal("the probe did not close the breaker within 10 s of the server's return")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testkit.Eventually(t, 10*time.Second, 20*time.Millisecond, "the probe did not close the breaker within 10 s of the server's return",
+			func() bool { return b.State() == breaker.Closed })
 		if _, err := d.ExecContext(ctx, "INSERT INTO notes (body) VALUES ('after')"); err != nil {
 			t.Fatalf("after recovery: %v", err)
 		}

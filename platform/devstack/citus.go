@@ -88,13 +88,7 @@ func StartCitus(ctx context.Context, o CitusOptions) (bool, error) {
 	if err := os.MkdirAll(sock, 0o755); err != nil {
 		return false, err
 	}
-	if os.Geteuid() == 0 {
-		for d := base; d != "/" && d != "."; d = filepath.Dir(d) {
-			if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				_ = os.Chmod(d, fi.Mode().Perm()|0o011)
-			}
-		}
-	}
+	letPostgresReach(base)
 	if err := chownPostgres(sock); err != nil {
 		return false, err
 	}

@@ -26,6 +26,30 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// privatePlace is where a private server lives: the absolute form of dir, and
+// a free loopback port.
+func privatePlace(dir string) (abs string, port int, err error) {
+	if abs, err = filepath.Abs(dir); err != nil {
+		return "", 0, err
+	}
+	port, err = FreePort()
+	return abs, port, err
+}
+
+// letPostgresReach lets the postgres user, whom the servers run as when we are
+// root, pass through every directory above and at dir. It does nothing when we
+// are not root.
+func letPostgresReach(dir string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			_ = os.Chmod(d, fi.Mode().Perm()|0o011)
+		}
+	}
+}
+
 // PrivatePostgres is a PostgreSQL cluster of our own.
 type PrivatePostgres struct {
 	Dir  string
@@ -42,11 +66,7 @@ func StartPrivatePostgres(ctx context.Context, dir string) (*PrivatePostgres, er
 	if err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(dir)
+	abs, port, err := privatePlace(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -57,15 +77,9 @@ func StartPrivatePostgres(ctx context.Context, dir string) (*PrivatePostgres, er
 			return nil, err
 		}
 	}
-	if os.Geteuid() == 0 {
-		for d := abs; d != "/" && d != "."; d = filepath.Dir(d) {
-			if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				_ = os.Chmod(d, fi.Mode().Perm()|0o011)
-			}
-		}
-		if err := chownPostgres(abs); err != nil {
-			return nil, err
-		}
+	letPostgresReach(abs)
+	if err := chownPostgres(abs); err != nil {
+		return nil, err
 	}
 	out, err := asPostgresUser(ctx, initdb, "-D", p.Dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale="+utf8Locale()).CombinedOutput()
 	if err != nil {
@@ -121,11 +135,7 @@ type PrivateRedis struct {
 // StartPrivateRedis starts redis-server on a free loopback port with dir as its
 // working directory, and waits until it answers.
 func StartPrivateRedis(ctx context.Context, dir string) (*PrivateRedis, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(dir)
+	abs, port, err := privatePlace(dir)
 	if err != nil {
 		return nil, err
 	}

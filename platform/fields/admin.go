@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/patch"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -48,6 +49,15 @@ func (s *Service) get(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity,
 		return nil, db.Classify(err, "field")
 	}
 	return r, nil
+}
+
+// find is get for a request: an entity that has no custom fields is NotFound
+// before any row is read.
+func (s *Service) find(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string) (*row, error) {
+	if err := s.checkEntity(entity); err != nil {
+		return nil, err
+	}
+	return s.get(ctx, tx, tenant, entity, key)
 }
 
 // Create adds a definition (audited).
@@ -102,10 +112,7 @@ type Patch struct {
 // options) are refused with 409 for now: the owning module's value iterator and
 // the bulk conversion job are not built yet.
 func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, p Patch) (Definition, error) {
-	if err := s.checkEntity(entity); err != nil {
-		return Definition{}, err
-	}
-	r, err := s.get(ctx, tx, tenant, entity, key)
+	r, err := s.find(ctx, tx, tenant, entity, key)
 	if err != nil {
 		return Definition{}, err
 	}
@@ -132,39 +139,18 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 		}
 		d.Sensitive = *p.Sensitive
 	}
-	if p.Unique != nil {
-		d.Unique = *p.Unique
-	}
-	if p.Filterable != nil {
-		d.Filterable = *p.Filterable
-	}
-	if p.Sortable != nil {
-		d.Sortable = *p.Sortable
-	}
-	if p.Options != nil {
-		d.Options = *p.Options
-	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&d.LabelEN, p.LabelEN)
-	set(&d.LabelZH, p.LabelZH)
-	set(&d.HelpEN, p.HelpEN)
-	set(&d.HelpZH, p.HelpZH)
-	if p.Max != nil {
-		d.Max = *p.Max
-	}
-	if p.Required != nil {
-		d.Required = *p.Required
-	}
-	if p.Default != nil {
-		d.Default = *p.Default
-	}
-	if p.Position != nil {
-		d.Position = *p.Position
-	}
+	patch.Set(&d.Unique, p.Unique)
+	patch.Set(&d.Filterable, p.Filterable)
+	patch.Set(&d.Sortable, p.Sortable)
+	patch.Set(&d.Options, p.Options)
+	patch.Set(&d.LabelEN, p.LabelEN)
+	patch.Set(&d.LabelZH, p.LabelZH)
+	patch.Set(&d.HelpEN, p.HelpEN)
+	patch.Set(&d.HelpZH, p.HelpZH)
+	patch.Set(&d.Max, p.Max)
+	patch.Set(&d.Required, p.Required)
+	patch.Set(&d.Default, p.Default)
+	patch.Set(&d.Position, p.Position)
 	if err := problems(d.Validate()); err != nil {
 		return Definition{}, err
 	}
@@ -189,10 +175,7 @@ func (s *Service) Update(ctx context.Context, tx bun.IDB, tenant uuid.UUID, enti
 
 // SetArchived archives (values stay in records and the index) or restores a field.
 func (s *Service) SetArchived(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key string, archived bool) (Definition, error) {
-	if err := s.checkEntity(entity); err != nil {
-		return Definition{}, err
-	}
-	r, err := s.get(ctx, tx, tenant, entity, key)
+	r, err := s.find(ctx, tx, tenant, entity, key)
 	if err != nil {
 		return Definition{}, err
 	}
@@ -308,17 +291,14 @@ type entitiesOut struct {
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "list-field-entities", Method: http.MethodGet, Path: "/fields", Summary: "List the entities that carry custom fields",
 		Description: "The entities the company's modules declare (customers, and later deals or tickets), with their labels in English and Chinese: the {entity} of the other field routes."},
-		func(ctx context.Context, _ *struct{}) (*entitiesOut, error) {
-			if _, err := tenancy.MustFrom(ctx); err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, _ *struct{}) (*entitiesOut, error) {
 			out := &entitiesOut{}
 			out.Body.Items = []EntityInfo{}
 			for _, e := range m.svc.EntitySpecs() {
 				out.Body.Items = append(out.Body.Items, EntityInfo{Name: e.Name, LabelEN: e.LabelEN, LabelZH: e.LabelZH})
 			}
 			return out, nil
-		})
+		}))
 	huma.Register(api, huma.Operation{OperationID: "list-fields", Method: http.MethodGet, Path: "/fields/{entity}", Summary: "List custom fields of an entity",
 		Description: "The custom fields defined on an entity (customers), in form order; archived ones too with archived=true."},
 		func(ctx context.Context, in *entityIn) (*listOut, error) {
@@ -358,6 +338,13 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
+	m.changeRoutes(api)
+	m.archiveRoutes(api)
+}
+
+// changeRoutes registers the change of a field and the list of values a
+// conversion could not take along.
+func (m *Module) changeRoutes(api huma.API) {
 	type patchOut struct {
 		Status int
 		Body   Definition
@@ -396,12 +383,9 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	huma.Register(api, huma.Operation{OperationID: "list-field-conversion-failures", Method: http.MethodGet, Path: "/fields/{entity}/{key}/conversion-failures",
 		Summary: "Values a type change could not convert", Description: "Each was taken out of its record and kept here with the reason, newest first."},
 		func(ctx context.Context, in *failuresIn) (*failuresOut, error) {
-			if err := m.svc.checkEntity(in.Entity); err != nil {
-				return nil, err
-			}
 			out := &failuresOut{}
 			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
-				if _, err := m.svc.get(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
+				if _, err := m.svc.find(ctx, tx, t.ID, in.Entity, in.Key); err != nil {
 					return err
 				}
 				var err error
@@ -410,26 +394,27 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "archive-field", Method: http.MethodDelete, Path: "/fields/{entity}/{key}", Summary: "Archive a custom field",
-		Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."},
-		func(ctx context.Context, in *keyIn) (*defOut, error) {
+}
+
+// archiveRoutes registers archiving a field and restoring it.
+func (m *Module) archiveRoutes(api huma.API) {
+	for _, a := range []struct {
+		op       huma.Operation
+		archived bool
+	}{
+		{huma.Operation{OperationID: "archive-field", Method: http.MethodDelete, Path: "/fields/{entity}/{key}", Summary: "Archive a custom field",
+			Description: "The field disappears from forms and validation; its values stay in the records and come back on restore."}, true},
+		{huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
+			Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."}, false},
+	} {
+		huma.Register(api, a.op, func(ctx context.Context, in *keyIn) (*defOut, error) {
 			out := &defOut{}
 			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
 				var err error
-				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, true)
+				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, a.archived)
 				return err
 			})
 			return out, err
 		})
-	huma.Register(api, huma.Operation{OperationID: "restore-field", Method: http.MethodPost, Path: "/fields/{entity}/{key}/restore", Summary: "Restore an archived custom field",
-		Description: "Brings an archived field back into forms and validation, with the values its records kept. Needs fields.manage."},
-		func(ctx context.Context, in *keyIn) (*defOut, error) {
-			out := &defOut{}
-			err := tenancy.Tx(ctx, m.svc.deps.DB, PermManage, func(ctx context.Context, tx bun.Tx, t tenancy.Tenant) error {
-				var err error
-				out.Body, err = m.svc.SetArchived(ctx, tx, t.ID, in.Entity, in.Key, false)
-				return err
-			})
-			return out, err
-		})
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -290,12 +292,7 @@ func (s *Service) ValidateValues(ctx context.Context, tx bun.IDB, tenant uuid.UU
 	}
 	clean := map[string]any{}
 	var fe []errs.FieldError
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		v := values[k]
 		d, ok := byKey[k]
 		if !ok {
@@ -332,46 +329,58 @@ func (s *Service) ValidateValues(ctx context.Context, tx bun.IDB, tenant uuid.UU
 				continue
 			}
 		}
-		if d.Sensitive {
-			raw, _ := json.Marshal(st)
-			sealed, err := s.Seal(ctx, tx, tenant, string(raw))
-			if err != nil {
-				return nil, err
-			}
-			st = sealed
+		if clean[k], err = s.stored(ctx, tx, tenant, d, st); err != nil {
+			return nil, err
 		}
-		clean[k] = st
 	}
 	if !partial {
-		for _, d := range defs {
-			if _, given := values[d.Key]; given {
-				continue
-			}
-			if len(d.Default) > 0 && string(d.Default) != "null" {
-				var v any
-				_ = json.Unmarshal(d.Default, &v)
-				st, _, err := d.Normalize(v)
-				if err == nil && st != nil {
-					if d.Sensitive {
-						raw, _ := json.Marshal(st)
-						if st, err = s.Seal(ctx, tx, tenant, string(raw)); err != nil {
-							return nil, err
-						}
-					}
-					clean[d.Key] = st
-					continue
-				}
-			}
-			if d.Required {
-				fe = append(fe, errs.FieldError{Location: Loc(d.Key), Message: "is required"})
-			}
+		missing, err := s.fillDefaults(ctx, tx, tenant, defs, values, clean)
+		if err != nil {
+			return nil, err
 		}
+		fe = append(fe, missing...)
 	}
 	if len(fe) > 0 {
 		sort.SliceStable(fe, func(i, j int) bool { return fe[i].Location < fe[j].Location })
 		return nil, errs.E(errs.Invalid, "%d custom field value(s) are invalid.", len(fe)).WithFields(fe...)
 	}
 	return clean, nil
+}
+
+// stored is a normalised value as it is stored: sealed when the field is
+// sensitive.
+func (s *Service) stored(ctx context.Context, tx bun.IDB, tenant uuid.UUID, d Definition, st any) (any, error) {
+	if !d.Sensitive {
+		return st, nil
+	}
+	raw, _ := json.Marshal(st)
+	return s.Seal(ctx, tx, tenant, string(raw))
+}
+
+// fillDefaults puts the default of each field a new record was not given into
+// clean; a required field with neither a value nor a usable default is a
+// problem.
+func (s *Service) fillDefaults(ctx context.Context, tx bun.IDB, tenant uuid.UUID, defs []Definition, values, clean map[string]any) ([]errs.FieldError, error) {
+	var fe []errs.FieldError
+	for _, d := range defs {
+		if _, given := values[d.Key]; given {
+			continue
+		}
+		if len(d.Default) > 0 && string(d.Default) != "null" {
+			var v any
+			_ = json.Unmarshal(d.Default, &v)
+			if st, _, err := d.Normalize(v); err == nil && st != nil {
+				if clean[d.Key], err = s.stored(ctx, tx, tenant, d, st); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if d.Required {
+			fe = append(fe, errs.FieldError{Location: Loc(d.Key), Message: "is required"})
+		}
+	}
+	return fe, nil
 }
 
 func safeValue(d Definition, v any) any {

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,15 +45,6 @@ const (
 
 // Types lists every type in a stable order.
 var Types = []Type{Text, LongText, Number, Decimal, Currency, Date, DateTime, Boolean, Select, MultiSelect, Email, Phone, URL, User, Rating}
-
-func validType(t Type) bool {
-	for _, x := range Types {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
 
 // Option is one choice of a select or multi_select field.
 type Option struct {
@@ -140,7 +132,7 @@ func (d Definition) Validate() []FieldProblem {
 	if utf8.RuneCountInString(d.LabelZH) > 200 {
 		add("label_zh", "must be at most 200 characters")
 	}
-	if !validType(d.Type) {
+	if !slices.Contains(Types, d.Type) {
 		add("type", fmt.Sprintf("must be one of %v", Types))
 	}
 	if d.Type == Select || d.Type == MultiSelect {

@@ -1,76 +1,66 @@
 package httpx
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
-
-	"github.com/danielgtaylor/huma/v2"
 )
 
-// csvFormat renders list responses ({"items": [...]}) as CSV for Accept: text/csv:
-// one row per item, columns from the items' keys, nested values as JSON and
-// arrays joined with "; ". Any other body becomes key,value rows. Cells that a
-// spreadsheet would run as a formula are neutralised.
-var csvFormat = huma.Format{
-	Marshal: func(w io.Writer, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		var tree map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&tree); err != nil {
-			return fmt.Errorf("csv: this response is not a table")
-		}
-		cw := csv.NewWriter(w)
-		items, isList := tree["items"].([]any)
-		if !isList {
-			keys := sortedKeys(tree)
-			_ = cw.Write([]string{"key", "value"})
-			for _, k := range keys {
-				_ = cw.Write([]string{k, SafeCell(cell(tree[k]))})
-			}
-			cw.Flush()
-			return cw.Error()
-		}
-		var cols []string
-		seen := map[string]bool{}
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				for _, k := range sortedKeys(m) {
-					if !seen[k] {
-						seen[k] = true
-						cols = append(cols, k)
-					}
-				}
-			}
-		}
-		cols = orderColumns(cols)
-		if err := cw.Write(cols); err != nil {
-			return err
-		}
-		row := make([]string, len(cols))
-		for _, it := range items {
-			m, _ := it.(map[string]any)
-			for i, c := range cols {
-				row[i] = SafeCell(cell(m[c]))
-			}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
+// writeCSV writes the CSV form of a response (see csvFormat).
+func writeCSV(w io.Writer, v any) error {
+	tree, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("csv: this response is not a table")
+	}
+	cw := csv.NewWriter(w)
+	items, isList := tree["items"].([]any)
+	if !isList {
+		keys := sortedKeys(tree)
+		_ = cw.Write([]string{"key", "value"})
+		for _, k := range keys {
+			_ = cw.Write([]string{k, SafeCell(cell(tree[k]))})
 		}
 		cw.Flush()
 		return cw.Error()
-	},
-	Unmarshal: func([]byte, any) error {
-		return fmt.Errorf("%w: CSV request bodies are not accepted; send JSON", huma.ErrUnknownContentType)
-	},
+	}
+	cols := orderColumns(itemKeys(items))
+	if err := cw.Write(cols); err != nil {
+		return err
+	}
+	row := make([]string, len(cols))
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		for i, c := range cols {
+			row[i] = SafeCell(cell(m[c]))
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// itemKeys lists every key of the object items, each once.
+func itemKeys(items []any) []string {
+	var cols []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			for _, k := range sortedKeys(m) {
+				if !seen[k] {
+					seen[k] = true
+					cols = append(cols, k)
+				}
+			}
+		}
+	}
+	return cols
 }
 
 // orderColumns puts id and name first, the rest alphabetically.
@@ -92,14 +82,7 @@ func orderColumns(cols []string) []string {
 	return cols
 }
 
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 func cell(v any) string {
 	switch t := v.(type) {

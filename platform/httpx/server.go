@@ -318,27 +318,28 @@ func (s *Server) finishProblem(ctx huma.Context, status string, v any) (any, err
 	if e.RequestID == "" {
 		e.RequestID = logx.RequestID(ctx.Context())
 	}
+	s.readyProblem(ctx, e, e)
+	return e, nil
+}
+
+// readyProblem does what every problem document needs before it is written:
+// logs the hidden cause of an internal error (cause, which may say more than
+// e), counts the refusal and sets the headers the problem asks for.
+func (s *Server) readyProblem(ctx huma.Context, e *errs.Error, cause error) {
 	if e.Code == errs.Internal {
-		s.log.ErrorContext(ctx.Context(), "request failed", "error", e.Error())
+		s.log.ErrorContext(ctx.Context(), "request failed", "error", cause.Error())
 	}
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
 	}
 	problemHeaders(ctx.SetHeader, e)
-	return e, nil
 }
 
 // WriteError writes err as a problem document from inside a Huma middleware.
 func (s *Server) WriteError(ctx huma.Context, err error) {
 	e := errs.From(err)
 	e.RequestID = logx.RequestID(ctx.Context())
-	if e.Code == errs.Internal {
-		s.log.ErrorContext(ctx.Context(), "request failed", "error", err.Error())
-	}
-	if s.opts.Metrics != nil {
-		s.opts.Metrics.HTTPBodyRefused.WithLabelValues(string(e.Code)).Inc()
-	}
-	problemHeaders(ctx.SetHeader, e)
+	s.readyProblem(ctx, e, err)
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(e.Status)
 	_ = s.API.Marshal(ctx.BodyWriter(), "application/json", e)
@@ -469,23 +470,18 @@ func metricsMiddleware(m *metrics.Registry) fiber.Handler {
 // borrows the request buffer, and a label kept uncopied changes under
 // Prometheus (a GET series turned into GETT and collided with another).
 func methodLabel(c *fiber.Ctx) string {
-	switch c.Method() {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
+	for _, m := range labelledMethods {
+		if c.Method() == m {
+			return m
+		}
 	}
 	return "other"
+}
+
+// labelledMethods are the methods methodLabel names; any other is "other".
+var labelledMethods = []string{
+	fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut,
+	fiber.MethodPatch, fiber.MethodDelete, fiber.MethodOptions,
 }
 
 // copiedStrings hands Huma copies of the request's parameters and headers, so

@@ -1,50 +1,28 @@
 package httpx
 
 import (
-	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
-
-	"github.com/danielgtaylor/huma/v2"
 )
 
-// xmlFormat renders any response as XML by way of its JSON form, so maps (custom
-// fields) and slices render without per-type XML tags. Objects become elements
-// named by their keys; array items become <item>. Requests stay JSON.
-var xmlFormat = huma.Format{
-	Marshal: func(w io.Writer, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
+// writeXML writes the XML form of a response (see xmlFormat).
+func writeXML(w io.Writer, tree any) error {
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	root := "response"
+	if m, ok := tree.(map[string]any); ok {
+		if _, isProblem := m["status"]; isProblem && m["code"] != nil && m["title"] != nil {
+			root = "problem"
 		}
-		var tree any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber() // keep big integers and decimals exact
-		if err := dec.Decode(&tree); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(w, xml.Header); err != nil {
-			return err
-		}
-		enc := xml.NewEncoder(w)
-		root := "response"
-		if m, ok := tree.(map[string]any); ok {
-			if _, isProblem := m["status"]; isProblem && m["code"] != nil && m["title"] != nil {
-				root = "problem"
-			}
-		}
-		if err := encodeXML(enc, root, tree); err != nil {
-			return err
-		}
-		return enc.Flush()
-	},
-	Unmarshal: func(data []byte, v any) error {
-		return fmt.Errorf("%w: XML request bodies are not accepted; send JSON", huma.ErrUnknownContentType)
-	},
+	}
+	if err := encodeXML(enc, root, tree); err != nil {
+		return err
+	}
+	return enc.Flush()
 }
 
 var xmlNameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
@@ -64,12 +42,7 @@ func encodeXML(enc *xml.Encoder, name string, v any) error {
 		if err := enc.EncodeToken(start); err != nil {
 			return err
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(t) {
 			if err := encodeXML(enc, k, t[k]); err != nil {
 				return err
 			}

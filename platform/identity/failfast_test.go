@@ -12,6 +12,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // With Kratos frozen, a session the cache holds keeps working at once; a new
@@ -95,13 +96,8 @@ func TestFrozenKratosFailsFastAndClearly(t *testing.T) {
 	if err := p.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for b.State() != breaker.Closed {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe did not close the breaker within 10 s of Kratos resuming")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, 20*time.Millisecond, "the probe did not close the breaker within 10 s of Kratos resuming",
+		func() bool { return b.State() == breaker.Closed })
 	if _, _, err := k.Whoami(ctx, fresh, ""); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}

@@ -72,6 +72,27 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.base.RoundTrip(r)
 }
 
+// want fails the test unless Kratos saw n requests so far; why says what the
+// count shows.
+func (c *countingTransport) want(t *testing.T, n int64, why string) {
+	t.Helper()
+	if got := c.n.Load(); got != n {
+		msg := fmt.Sprintf("kratos saw %d requests, want %d", got, n)
+		if why != "" {
+			msg += ": " + why
+		}
+		t.Fatal(msg)
+	}
+}
+
+// mustWhoami verifies the session token, failing the test if it is refused.
+func mustWhoami(t *testing.T, k *Kratos, token string) {
+	t.Helper()
+	if _, _, err := k.Whoami(context.Background(), token, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newClient(t *testing.T, p *Process, o Options) (*Kratos, *countingTransport) {
 	t.Helper()
 	ct := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
@@ -174,9 +195,7 @@ func TestWhoamiWithBrowserCookie(t *testing.T) {
 	if _, _, err := k.Whoami(context.Background(), "", session); err != nil {
 		t.Fatal(err)
 	}
-	if n := ct.n.Load(); n != 1 {
-		t.Fatalf("kratos saw %d requests, want 1", n)
-	}
+	ct.want(t, 1, "")
 	// Logout of a browser session disables it at Kratos.
 	if err := k.Logout(context.Background(), "", cookie); err != nil {
 		t.Fatal(err)
@@ -200,9 +219,7 @@ func TestWhoamiCachesVerifiedSessions(t *testing.T) {
 			t.Fatalf("identity %+v", s.Identity)
 		}
 	}
-	if n := ct.n.Load(); n != 1 {
-		t.Fatalf("kratos saw %d requests for 3 whoami calls, want 1", n)
-	}
+	ct.want(t, 1, "3 whoami calls")
 	if hit, miss := testutil.ToFloat64(k.m.cacheTotal.WithLabelValues("hit")), testutil.ToFloat64(k.m.cacheTotal.WithLabelValues("miss")); hit != 2 || miss != 1 {
 		t.Fatalf("cache hits %v misses %v, want 2 and 1", hit, miss)
 	}
@@ -240,23 +257,13 @@ func TestCacheNeverOutlivesTTLOrExpiry(t *testing.T) {
 		k, ct := newClient(t, p, Options{CacheTTL: 10 * time.Second})
 		now := time.Now()
 		k.now = func() time.Time { return now }
-		if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-			t.Fatal(err)
-		}
+		mustWhoami(t, k, token)
 		now = now.Add(9 * time.Second)
-		if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-			t.Fatal(err)
-		}
-		if n := ct.n.Load(); n != 1 {
-			t.Fatalf("within the TTL kratos saw %d requests, want 1", n)
-		}
+		mustWhoami(t, k, token)
+		ct.want(t, 1, "within the TTL")
 		now = now.Add(2 * time.Second)
-		if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-			t.Fatal(err)
-		}
-		if n := ct.n.Load(); n != 2 {
-			t.Fatalf("after the TTL kratos saw %d requests, want 2", n)
-		}
+		mustWhoami(t, k, token)
+		ct.want(t, 2, "after the TTL")
 	})
 
 	t.Run("expiry", func(t *testing.T) {
@@ -270,22 +277,14 @@ func TestCacheNeverOutlivesTTLOrExpiry(t *testing.T) {
 		now := s.ExpiresAt.Add(-5 * time.Second)
 		k.now = func() time.Time { return now }
 		k.cache = &sessionCache{m: map[[32]byte]cacheEntry{}, max: 10}
-		if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-			t.Fatal(err)
-		}
+		mustWhoami(t, k, token)
 		now = s.ExpiresAt.Add(-time.Second)
-		if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-			t.Fatal(err)
-		}
-		if n := ct.n.Load(); n != 2 {
-			t.Fatalf("kratos saw %d requests, want 2", n)
-		}
+		mustWhoami(t, k, token)
+		ct.want(t, 2, "")
 		now = s.ExpiresAt.Add(time.Millisecond)
 		_, _, err = k.Whoami(ctx, token, "")
 		wantCode(t, err, errs.Unauthenticated, msgSessionEnded)
-		if n := ct.n.Load(); n != 3 {
-			t.Fatalf("past the expiry the cache answered: kratos saw %d requests, want 3", n)
-		}
+		ct.want(t, 3, "past the expiry the cache answered")
 	})
 }
 
@@ -297,17 +296,13 @@ func TestInvalidCredentialsAreUnauthenticated(t *testing.T) {
 	wantCode(t, err, errs.Unauthenticated, msgSessionEnded)
 	_, _, err = k.Whoami(ctx, "", SessionCookieName+"=forged")
 	wantCode(t, err, errs.Unauthenticated, msgSessionEnded)
-	if n := ct.n.Load(); n != 2 {
-		t.Fatalf("kratos saw %d requests, want 2", n)
-	}
+	ct.want(t, 2, "")
 	// No credential at all: refused without asking Kratos.
 	for _, cookie := range []string{"", "theme=dark; lang=en"} {
 		_, _, err = k.Whoami(ctx, "  ", cookie)
 		wantCode(t, err, errs.Unauthenticated, msgSignIn)
 	}
-	if n := ct.n.Load(); n != 2 {
-		t.Fatalf("kratos was asked about missing credentials (%d requests)", n)
-	}
+	ct.want(t, 2, "kratos was asked about missing credentials")
 	// Refusals are not cached as sessions: still refused, still asked.
 	_, _, err = k.Whoami(ctx, "ory_st_not-a-real-token", "")
 	wantCode(t, err, errs.Unauthenticated, msgSessionEnded)
@@ -318,9 +313,7 @@ func TestLogoutRevokesTheToken(t *testing.T) {
 	_, token, _ := signUp(t, p, "Leaving Soon")
 	k, _ := newClient(t, p, Options{})
 	ctx := context.Background()
-	if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-		t.Fatal(err)
-	}
+	mustWhoami(t, k, token)
 	if err := k.Logout(ctx, token, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -341,17 +334,10 @@ func TestForgetDropsTheCacheEntry(t *testing.T) {
 	p := startKratos(t)
 	_, token, _ := signUp(t, p, "Forget Me")
 	k, ct := newClient(t, p, Options{})
-	ctx := context.Background()
-	if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-		t.Fatal(err)
-	}
+	mustWhoami(t, k, token)
 	k.Forget(token, "")
-	if _, _, err := k.Whoami(ctx, token, ""); err != nil {
-		t.Fatal(err)
-	}
-	if n := ct.n.Load(); n != 2 {
-		t.Fatalf("kratos saw %d requests, want 2 (forgotten entry re-verified)", n)
-	}
+	mustWhoami(t, k, token)
+	ct.want(t, 2, "the forgotten entry is verified again")
 }
 
 func TestCreateIdentityIsIdempotent(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clientele-crm/clientele/platform/devstack"
 )
 
 // StartOptions describe a Kratos process for dev and tests.
@@ -62,60 +63,13 @@ type Process struct {
 // APIs answer ready. On failure nothing it started keeps running, and the error
 // quotes the end of the log.
 func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 60 * time.Second
-	}
-	if o.DatabaseURL == "" {
-		return nil, errors.New("identity: start kratos: DatabaseURL is required")
-	}
-	if o.DataDir == "" {
-		return nil, errors.New("identity: start kratos: DataDir is required")
-	}
-	dir, err := filepath.Abs(o.DataDir)
-	if err != nil {
+	if err := o.prepare(ctx); err != nil {
 		return nil, err
-	}
-	o.DataDir = dir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("identity: start kratos: %w", err)
-	}
-	if o.Binary == "" {
-		if o.Binary, err = FindBinary(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if err := ensureDatabase(ctx, o.DatabaseURL); err != nil {
-		return nil, err
-	}
-	for _, port := range []*int{&o.PublicPort, &o.AdminPort} {
-		if *port == 0 {
-			if *port, err = freePort(); err != nil {
-				return nil, fmt.Errorf("identity: start kratos: pick a port: %w", err)
-			}
-		}
-	}
-	secrets := o.Secrets
-	if secrets == nil {
-		s, err := LoadOrCreateSecrets(filepath.Join(dir, "secrets.json"))
-		if err != nil {
-			return nil, err
-		}
-		secrets = &s
-	}
-	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, IdentitySchema(), 0o600); err != nil {
-		return nil, fmt.Errorf("identity: start kratos: %w", err)
-	}
-	cost := 12
-	if o.Dev {
-		cost = 4
 	}
 	var sink *SMTPSink
 	smtpURI := ""
 	if o.MailDir != "" {
+		var err error
 		if sink, err = StartSMTPSink(o.MailDir, o.Logger); err != nil {
 			return nil, err
 		}
@@ -126,17 +80,7 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 			_ = sink.Close()
 		}
 	}
-	cfg, err := RenderKratosConfig(KratosConfig{
-		SMTPURI:           smtpURI,
-		PublicBaseURL:     o.PublicBaseURL,
-		PublicPort:        o.PublicPort,
-		AdminPort:         o.AdminPort,
-		UIURL:             o.UIURL,
-		CookieSecrets:     secrets.Cookie,
-		CipherSecrets:     secrets.Cipher,
-		BcryptCost:        cost,
-		IdentitySchemaURL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(schemaPath)}).String(),
-	})
+	cfg, err := o.kratosConfig(smtpURI)
 	if err != nil {
 		closeSink()
 		return nil, err
@@ -144,8 +88,8 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 	p := &Process{
 		sink:      sink,
 		o:         o,
-		cfgPath:   filepath.Join(dir, "kratos.yml"),
-		logPath:   filepath.Join(dir, "kratos.log"),
+		cfgPath:   filepath.Join(o.DataDir, "kratos.yml"),
+		logPath:   filepath.Join(o.DataDir, "kratos.log"),
 		dsn:       o.DatabaseURL,
 		publicURL: "http://" + hostPort("127.0.0.1", o.PublicPort),
 		adminURL:  "http://" + hostPort("127.0.0.1", o.AdminPort),
@@ -164,6 +108,79 @@ func StartKratos(ctx context.Context, o StartOptions) (*Process, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// prepare fills in o's defaults, checks it, and readies what Kratos needs:
+// its directory (made absolute), its binary, its database and two ports.
+func (o *StartOptions) prepare(ctx context.Context) error {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 60 * time.Second
+	}
+	if o.DatabaseURL == "" {
+		return errors.New("identity: start kratos: DatabaseURL is required")
+	}
+	if o.DataDir == "" {
+		return errors.New("identity: start kratos: DataDir is required")
+	}
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	o.DataDir = dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("identity: start kratos: %w", err)
+	}
+	if o.Binary == "" {
+		if o.Binary, err = FindBinary(ctx); err != nil {
+			return err
+		}
+	}
+	if err := ensureDatabase(ctx, o.DatabaseURL); err != nil {
+		return err
+	}
+	for _, port := range []*int{&o.PublicPort, &o.AdminPort} {
+		if *port == 0 {
+			if *port, err = devstack.FreePort(); err != nil {
+				return fmt.Errorf("identity: start kratos: pick a port: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// kratosConfig writes the identity schema (and the secrets, unless o brings
+// them) into the data directory and renders kratos.yml.
+func (o *StartOptions) kratosConfig(smtpURI string) ([]byte, error) {
+	secrets := o.Secrets
+	if secrets == nil {
+		s, err := LoadOrCreateSecrets(filepath.Join(o.DataDir, "secrets.json"))
+		if err != nil {
+			return nil, err
+		}
+		secrets = &s
+	}
+	schemaPath := filepath.Join(o.DataDir, "identity.schema.json")
+	if err := os.WriteFile(schemaPath, IdentitySchema(), 0o600); err != nil {
+		return nil, fmt.Errorf("identity: start kratos: %w", err)
+	}
+	cost := 12
+	if o.Dev {
+		cost = 4
+	}
+	return RenderKratosConfig(KratosConfig{
+		SMTPURI:           smtpURI,
+		PublicBaseURL:     o.PublicBaseURL,
+		PublicPort:        o.PublicPort,
+		AdminPort:         o.AdminPort,
+		UIURL:             o.UIURL,
+		CookieSecrets:     secrets.Cookie,
+		CipherSecrets:     secrets.Cipher,
+		BcryptCost:        cost,
+		IdentitySchemaURL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(schemaPath)}).String(),
+	})
 }
 
 // PublicURL is the public API, reached directly (not through the app's proxy).
@@ -428,15 +445,6 @@ func ensureDatabase(ctx context.Context, dsn string) error {
 		return fmt.Errorf("identity: create Kratos's database %s: %w", name, err)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tailFile returns the last n lines of a file, for error messages.

@@ -48,13 +48,8 @@ func TestSignOutOverTheBusSparesTheRedisCheck(t *testing.T) {
 		t.Cleanup(cancel)
 		k, _ := newClient(t, p, Options{Redis: rdb, Bus: bus})
 		go bus.Run(ctx)
-		deadline := time.Now().Add(5 * time.Second)
-		for !bus.Healthy() {
-			if time.Now().After(deadline) {
-				t.Fatal("the bus did not become healthy")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testkit.Eventually(t, 5*time.Second, 10*time.Millisecond, "the bus did not become healthy",
+			bus.Healthy)
 		return k, g
 	}
 	one, _ := replica()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -113,7 +112,71 @@ func waitStatus(t *testing.T, c *Client, tenant, id uuid.UUID, want string, with
 	}
 }
 
+// mustEnqueue enqueues spec for the tenant as the system, failing the test on
+// error.
+func mustEnqueue(t *testing.T, c *Client, tenant uuid.UUID, spec Spec) *Job {
+	t.Helper()
+	j, err := c.Enqueue(asSystem, tenant, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// taskOf is the Asynq task a worker receives for the job.
+func taskOf(j *Job) *asynq.Task {
+	b, err := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
+	if err != nil {
+		panic(err)
+	}
+	return asynq.NewTask(j.Type, b)
+}
+
+// ownerExec runs a statement as the owner, past row-level security, failing
+// the test on error.
+func ownerExec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), query, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// makeDue moves the job's run time a minute into the past.
+func makeDue(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	ownerExec(t, "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", id)
+}
+
+// flushRedis makes Redis lose every task, as a Redis restart without
+// persistence would.
+func flushRedis(t *testing.T) {
+	t.Helper()
+	if err := testkit.Get(t).Redis.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// await waits for ch, failing the test with msg after d.
+func await[T any](t *testing.T, ch <-chan T, d time.Duration, msg string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+	}
+	t.Fatal(msg)
+	var zero T
+	return zero
+}
+
 func uniqueType(verb string) string { return "test:" + verb + "-" + uuid.NewString()[:8] }
+
+// setup gives a test the environment, a fresh tenant, a client and a task type
+// of its own (see uniqueType).
+func setup(t *testing.T, verb string) (*testkit.Env, testkit.Tenant, *Client, string) {
+	env := testkit.Get(t)
+	return env, env.NewTenant(t), newClient(t), uniqueType(verb)
+}
 
 func TestTaskRunsInsideItsTenant(t *testing.T) {
 	env := testkit.Get(t)
@@ -138,44 +201,25 @@ func TestTaskRunsInsideItsTenant(t *testing.T) {
 		return nil
 	}}}, nil)
 	start(t, s)
-	if _, err := c.Enqueue(asSystem, b.ID, Spec{Type: "test:other"}); err != nil {
-		t.Fatal(err)
+	mustEnqueue(t, c, b.ID, Spec{Type: "test:other"})
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
+	sn := await(t, got, 10*time.Second, "task never ran")
+	if sn.txTenant != a.ID || sn.ctxTenant != a.ID {
+		t.Fatalf("ran in tenant %s / %s, want %s", sn.txTenant, sn.ctxTenant, a.ID)
 	}
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case sn := <-got:
-		if sn.txTenant != a.ID || sn.ctxTenant != a.ID {
-			t.Fatalf("ran in tenant %s / %s, want %s", sn.txTenant, sn.ctxTenant, a.ID)
-		}
-		if len(sn.visible) != 1 || sn.visible[0] != a.ID {
-			t.Fatalf("handler saw tenants %v", sn.visible)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("task never ran")
+	if len(sn.visible) != 1 || sn.visible[0] != a.ID {
+		t.Fatalf("handler saw tenants %v", sn.visible)
 	}
 	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 5*time.Second)
 }
 
 func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
-	env := testkit.Get(t)
+	_, a, c, typ := setup(t, "sweep")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("sweep")
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
 	// Redis loses everything before any worker ran the task.
-	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
-		t.Fatal(err)
-	}
+	flushRedis(t)
+	makeDue(t, j.ID)
 	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
 	start(t, s)
 	time.Sleep(500 * time.Millisecond)
@@ -200,17 +244,10 @@ func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
 
 	// A worker died mid-run and Redis lost the task too: the row says running
 	// with a stale heartbeat. The periodic sweeper (not a direct call) hands it on.
-	j2, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Owner.ExecContext(context.Background(), `UPDATE jobs SET status = 'running', attempts = 1,
-		heartbeat_at = now() - interval '5 minutes', run_at = now() - interval '6 minutes' WHERE id = ?`, j2.ID); err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustEnqueue(t, c, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
+	flushRedis(t)
+	ownerExec(t, `UPDATE jobs SET status = 'running', attempts = 1,
+		heartbeat_at = now() - interval '5 minutes', run_at = now() - interval '6 minutes' WHERE id = ?`, j2.ID)
 	start(t, newServer(t, []Handler{{Type: typ, Run: addEffect}}, func(o *ServerOptions) { o.SweepInterval = 200 * time.Millisecond }))
 	got := waitStatus(t, c, a.ID, j2.ID, StatusSucceeded, 10*time.Second)
 	if got.Attempts != 2 || countEffects(t, j2.ID) != 1 {
@@ -219,15 +256,9 @@ func TestSweeperRecoversWorkAfterRedisIsWiped(t *testing.T) {
 }
 
 func TestSweeperReplacesATaskAsynqGaveUpOn(t *testing.T) {
-	env := testkit.Get(t)
+	_, a, c, typ := setup(t, "revive")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("revive")
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
 	// Asynq archived the task (its retries ran out on deliveries that never
 	// reached the handler) while the row still has attempts left.
 	insp := asynq.NewInspector(redisOpt(t))
@@ -235,9 +266,7 @@ func TestSweeperReplacesATaskAsynqGaveUpOn(t *testing.T) {
 	if err := insp.ArchiveTask(QueueDefault, j.ID.String()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
-		t.Fatal(err)
-	}
+	makeDue(t, j.ID)
 	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
 	if n, err := s.Sweep(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want the archived task replaced", n, err)
@@ -264,9 +293,7 @@ func TestEnqueueWithRedisDownKeepsTheJobForTheSweeper(t *testing.T) {
 	if took := time.Since(began); took > pushTimeout+time.Second {
 		t.Fatalf("enqueue with Redis down took %s", took)
 	}
-	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE id = ?", j.ID); err != nil {
-		t.Fatal(err)
-	}
+	makeDue(t, j.ID)
 	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil)
 	start(t, s)
 	if n, err := s.Sweep(context.Background()); err != nil || n != 1 {
@@ -323,11 +350,8 @@ func TestEnqueueFollowsTheCallersTransaction(t *testing.T) {
 }
 
 func TestLongJobResumesFromItsCheckpoint(t *testing.T) {
-	env := testkit.Get(t)
+	env, a, c, typ := setup(t, "import")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("import")
 	var hiccup atomic.Bool
 	hiccup.Store(true)
 	type mark struct{ Next int }
@@ -359,11 +383,8 @@ func TestLongJobResumesFromItsCheckpoint(t *testing.T) {
 		return j.SetResult(map[string]int{"rows": 5})
 	}}
 	s := newServer(t, []Handler{h}, nil)
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, Queue: QueueBulk, RunAt: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID)))
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ, Queue: QueueBulk, RunAt: time.Now().Add(time.Hour)})
+	task := taskOf(j)
 	if err := s.process(context.Background(), task); err == nil {
 		t.Fatal("the failed first run reported success")
 	}
@@ -388,10 +409,7 @@ func TestLongJobResumesFromItsCheckpoint(t *testing.T) {
 }
 
 func TestCancelStopsARunningLongJob(t *testing.T) {
-	env := testkit.Get(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("export")
+	_, a, c, typ := setup(t, "export")
 	started, returned := make(chan struct{}), make(chan error, 1)
 	h := Handler{Type: typ, RunLong: func(ctx context.Context, j *Job) error {
 		close(started)
@@ -402,23 +420,12 @@ func TestCancelStopsARunningLongJob(t *testing.T) {
 		return ErrCanceled
 	}}
 	start(t, newServer(t, []Handler{h}, nil))
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("job never started")
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
+	await(t, started, 10*time.Second, "job never started")
 	if got, err := c.Cancel(context.Background(), a.ID, j.ID); err != nil || got.Status != StatusCanceled {
 		t.Fatalf("cancel: %v %+v", err, got)
 	}
-	select {
-	case <-returned:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the running job did not notice the cancel")
-	}
+	await(t, returned, 5*time.Second, "the running job did not notice the cancel")
 	time.Sleep(200 * time.Millisecond)
 	got, _ := c.Get(context.Background(), a.ID, j.ID)
 	if got.Status != StatusCanceled || got.Error != "" || got.FinishedAt == nil {
@@ -427,19 +434,12 @@ func TestCancelStopsARunningLongJob(t *testing.T) {
 }
 
 func TestHandlerRateLimitUsesNoAttempt(t *testing.T) {
-	env := testkit.Get(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("webhook")
+	_, a, c, typ := setup(t, "webhook")
 	s := newServer(t, []Handler{{Type: typ, Run: func(context.Context, bun.Tx, *Job) error {
 		return &RateLimitError{RetryIn: time.Minute} // the partner answered 429
 	}}}, nil)
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, MaxAttempts: 1, RunAt: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.process(context.Background(), asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))))
-	if !errors.Is(err, ErrThrottled) {
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ, MaxAttempts: 1, RunAt: time.Now().Add(time.Hour)})
+	if err := s.process(context.Background(), taskOf(j)); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("process returned %v", err)
 	}
 	got, _ := c.Get(context.Background(), a.ID, j.ID)
@@ -470,11 +470,8 @@ func TestStartRefusesBadHandlersAndSchedules(t *testing.T) {
 }
 
 func TestRedeliveryHasOneEffect(t *testing.T) {
-	env := testkit.Get(t)
+	_, a, c, typ := setup(t, "twice")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("twice")
 	var runs atomic.Int32
 	s := newServer(t, []Handler{{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
 		runs.Add(1)
@@ -486,18 +483,15 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 		o.HeartbeatInterval = time.Minute
 	})
 
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload := []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
+	task := taskOf(j)
 	// Two deliveries at once: both run the handler, one commits.
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = s.process(context.Background(), asynq.NewTask(typ, payload))
+			_ = s.process(context.Background(), task)
 		}()
 	}
 	wg.Wait()
@@ -505,7 +499,7 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 		t.Fatalf("handler ran %d times for two concurrent deliveries", runs.Load())
 	}
 	// And a late third delivery after success is skipped.
-	if err := s.process(context.Background(), asynq.NewTask(typ, payload)); err != nil {
+	if err := s.process(context.Background(), task); err != nil {
 		t.Fatal(err)
 	}
 	if got := countEffects(t, j.ID); got != 1 {
@@ -517,11 +511,8 @@ func TestRedeliveryHasOneEffect(t *testing.T) {
 }
 
 func TestSupersededRunIsStoppedAndCannotOverwriteTheRow(t *testing.T) {
-	env := testkit.Get(t)
+	_, a, c, typ := setup(t, "stale")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("stale")
 	started := make(chan struct{})
 	var cause error
 	s := newServer(t, []Handler{{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
@@ -537,27 +528,17 @@ func TestSupersededRunIsStoppedAndCannotOverwriteTheRow(t *testing.T) {
 			return nil
 		}
 	}}}, func(o *ServerOptions) { o.HeartbeatInterval = 100 * time.Millisecond })
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ, RunAt: time.Now().Add(time.Hour)})
 	result := make(chan error, 1)
 	go func() {
-		result <- s.process(context.Background(), asynq.NewTask(typ, []byte(fmt.Sprintf(`{"t":%q,"j":%q}`, a.ID, j.ID))))
+		result <- s.process(context.Background(), taskOf(j))
 	}()
 	<-started
 	// Another worker took the job over (the sweeper thought this one dead).
-	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET attempts = attempts + 1, heartbeat_at = now() WHERE id = ?", j.ID); err != nil {
-		t.Fatal(err)
-	}
+	ownerExec(t, "UPDATE jobs SET attempts = attempts + 1, heartbeat_at = now() WHERE id = ?", j.ID)
 	began := time.Now()
-	select {
-	case err := <-result:
-		if err != nil {
-			t.Fatalf("superseded delivery returned %v; it should ack", err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("the superseded run was not stopped")
+	if err := await(t, result, 3*time.Second, "the superseded run was not stopped"); err != nil {
+		t.Fatalf("superseded delivery returned %v; it should ack", err)
 	}
 	if !errors.Is(cause, errLost) || time.Since(began) > time.Second {
 		t.Fatalf("run stopped by %v after %s", cause, time.Since(began))
@@ -569,11 +550,8 @@ func TestSupersededRunIsStoppedAndCannotOverwriteTheRow(t *testing.T) {
 }
 
 func TestShutdownMidTaskRequeuesWithoutDuplicateEffect(t *testing.T) {
-	env := testkit.Get(t)
+	_, a, c, typ := setup(t, "sigterm")
 	effects(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("sigterm")
 	var attempts atomic.Int32
 	started := make(chan struct{}, 1)
 	h := Handler{Type: typ, Run: func(ctx context.Context, tx bun.Tx, j *Job) error {
@@ -589,15 +567,8 @@ func TestShutdownMidTaskRequeuesWithoutDuplicateEffect(t *testing.T) {
 	}}
 	s1 := newServer(t, []Handler{h}, func(o *ServerOptions) { o.ShutdownTimeout = time.Second })
 	start(t, s1)
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("task never started")
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
+	await(t, started, 10*time.Second, "task never started")
 	s1.Shutdown()
 	if got := countEffects(t, j.ID); got != 0 {
 		t.Fatalf("interrupted run left %d effects", got)
@@ -668,22 +639,12 @@ func TestBulkThrottlePerTenant(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		// One attempt each: a throttled delivery must use neither an attempt nor
 		// one of Asynq's retries, or the task would be archived unrun.
-		j, err := c.Enqueue(asSystem, a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := mustEnqueue(t, c, a.ID, Spec{Type: typ, Queue: QueueBulk, MaxAttempts: 1})
 		ids = append(ids, j.ID)
 	}
 	start(t, s)
-	select {
-	case <-aStarted:
-	case <-time.After(30 * time.Second):
-		t.Fatal("none of tenant A's bulk tasks started")
-	}
-	jb, err := c.Enqueue(asSystem, b.ID, Spec{Type: typ, Queue: QueueBulk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	await(t, aStarted, 30*time.Second, "none of tenant A's bulk tasks started")
+	jb := mustEnqueue(t, c, b.ID, Spec{Type: typ, Queue: QueueBulk})
 	for _, id := range ids {
 		waitStatus(t, c, a.ID, id, StatusSucceeded, 30*time.Second)
 	}
@@ -739,9 +700,9 @@ func TestPermanentErrorsAndPanicsAreRecorded(t *testing.T) {
 		{Type: boom, Run: func(context.Context, bun.Tx, *Job) error { panic("kaboom secret=xyz") }},
 	}, nil)
 	start(t, s)
-	jb, _ := c.Enqueue(asSystem, a.ID, Spec{Type: bad})
-	jp, _ := c.Enqueue(asSystem, a.ID, Spec{Type: boom, MaxAttempts: 1})
-	jr, _ := c.Enqueue(asSystem, a.ID, Spec{Type: boom, MaxAttempts: 3})
+	jb := mustEnqueue(t, c, a.ID, Spec{Type: bad})
+	jp := mustEnqueue(t, c, a.ID, Spec{Type: boom, MaxAttempts: 1})
+	jr := mustEnqueue(t, c, a.ID, Spec{Type: boom, MaxAttempts: 3})
 	// With attempts left, a panic leaves the job waiting for its retry, not running.
 	got := waitStatus(t, c, a.ID, jr.ID, StatusRetrying, 10*time.Second)
 	if got.Attempts != 1 || got.Error == "" || strings.Contains(got.Error, "secret") || !got.RunAt.After(time.Now()) {
@@ -765,10 +726,7 @@ func TestJobsOfAnotherTenantAreNotFound(t *testing.T) {
 	env := testkit.Get(t)
 	a, b := env.NewTenant(t), env.NewTenant(t)
 	c := newClient(t)
-	j, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:mine", RunAt: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustEnqueue(t, c, a.ID, Spec{Type: "test:mine", RunAt: time.Now().Add(time.Hour)})
 	if _, err := c.Get(context.Background(), b.ID, j.ID); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("get: %v", err)
 	}
@@ -793,14 +751,9 @@ func TestListPagesAndDedupe(t *testing.T) {
 	c := newClient(t)
 	later := time.Now().Add(time.Hour)
 	for i := 0; i < 5; i++ {
-		if _, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:page", RunAt: later}); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, c, a.ID, Spec{Type: "test:page", RunAt: later})
 	}
-	first, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustEnqueue(t, c, a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
 	again, err := c.Enqueue(asSystem, a.ID, Spec{Type: "test:dedupe", DedupeKey: "k1", RunAt: later})
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("dedupe gave %v %v, want %s", again, err, first.ID)
@@ -842,7 +795,7 @@ func TestMetricsLintAndCarryNoTenant(t *testing.T) {
 	c := newClient(t)
 	c.SetMetrics(m)
 	start(t, s)
-	j, _ := c.Enqueue(asSystem, a.ID, Spec{Type: typ})
+	j := mustEnqueue(t, c, a.ID, Spec{Type: typ})
 	waitStatus(t, c, a.ID, j.ID, StatusSucceeded, 10*time.Second)
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
@@ -902,10 +855,7 @@ func TestMaintenanceCreatesMissingPartitionsAsTheAppRole(t *testing.T) {
 // After a Redis flush a backlog larger than one page (10,000 reminders due in
 // the same minute) is handed back in one sweep, not a page per interval.
 func TestSweepHandsBackABacklogLargerThanAPage(t *testing.T) {
-	env := testkit.Get(t)
-	a := env.NewTenant(t)
-	c := newClient(t)
-	typ := uniqueType("backlog")
+	env, a, c, typ := setup(t, "backlog")
 	const n = 2*sweepBatch + 500
 	if err := db.InTenant(asSystem, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
 		for i := 0; i < n; i++ {
@@ -917,12 +867,8 @@ func TestSweepHandsBackABacklogLargerThanAPage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Redis.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE tenant_id = ? AND task_type = ?", a.ID, typ); err != nil {
-		t.Fatal(err)
-	}
+	flushRedis(t)
+	ownerExec(t, "UPDATE jobs SET run_at = now() - interval '1 minute' WHERE tenant_id = ? AND task_type = ?", a.ID, typ)
 	s := newServer(t, []Handler{{Type: typ, Run: addEffect}}, nil) // not started: the tasks stay in Redis
 	got, err := s.Sweep(context.Background())
 	if err != nil || got != n {

@@ -197,33 +197,21 @@ func (s Set) Entities() ([]Entity, error) {
 }
 
 // JobHandlers gathers every module's task handlers.
-func (s Set) JobHandlers() []jobs.Handler {
-	var out []jobs.Handler
-	for _, m := range s {
-		if w, ok := m.(Worker); ok {
-			out = append(out, w.Jobs()...)
-		}
-	}
-	return out
-}
+func (s Set) JobHandlers() []jobs.Handler { return gather(s, Worker.Jobs) }
 
 // JobSchedules gathers every module's periodic tasks.
-func (s Set) JobSchedules() []jobs.Schedule {
-	var out []jobs.Schedule
-	for _, m := range s {
-		if w, ok := m.(Scheduler); ok {
-			out = append(out, w.Schedules()...)
-		}
-	}
-	return out
-}
+func (s Set) JobSchedules() []jobs.Schedule { return gather(s, Scheduler.Schedules) }
 
 // AllPermissions gathers every module's permissions.
-func (s Set) AllPermissions() []authz.Permission {
-	var out []authz.Permission
+func (s Set) AllPermissions() []authz.Permission { return gather(s, Permissions.Permissions) }
+
+// gather collects, in module order, what give returns for each module that
+// implements I.
+func gather[I any, T any](s Set, give func(I) []T) []T {
+	var out []T
 	for _, m := range s {
-		if p, ok := m.(Permissions); ok {
-			out = append(out, p.Permissions()...)
+		if x, ok := m.(I); ok {
+			out = append(out, give(x)...)
 		}
 	}
 	return out

@@ -38,14 +38,35 @@ func (r *mails) of(member uuid.UUID) []string {
 }
 
 // mailingService is a notification service that mails into the returned box,
-// with its jobs on the test's own Redis database.
-func mailingService(t *testing.T) (*notify.Service, *mails) {
+// with its jobs on the test's own Redis database, and a fresh tenant.
+func mailingService(t *testing.T) (*notify.Service, *mails, testkit.Tenant) {
 	env := testkit.Get(t)
 	client := jobstest.Client(t, env.App)
 	box := &mails{sent: map[uuid.UUID][]string{}}
 	s := notify.New(notify.Deps{DB: env.App, Jobs: client, Mail: box, Log: testkit.Quiet})
 	client.Register(s.Jobs()...)
-	return s, box
+	return s, box, env.NewTenant(t)
+}
+
+// twoMembers are a member of the tenant who wants email (the default) and one
+// who turned it off.
+func twoMembers(t *testing.T, s *notify.Service, tenant uuid.UUID) (wants, quietOne uuid.UUID) {
+	t.Helper()
+	wants, quietOne = uuid.New(), uuid.New()
+	if err := s.SetPreference(context.Background(), tenant, quietOne, notify.Preference{Email: false}); err != nil {
+		t.Fatal(err)
+	}
+	return wants, quietOne
+}
+
+// notices counts the tenant's stored notifications.
+func notices(t *testing.T, tenant uuid.UUID) (n int) {
+	t.Helper()
+	err := testkit.Get(t).Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", tenant).Scan(context.Background(), &n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // mailAll runs a worker for s with the given concurrency until no notice of
@@ -73,14 +94,9 @@ func mailAll(t *testing.T, s *notify.Service, concurrency int, tenant uuid.UUID,
 // mailed once to members who want email (the default) and never to those who
 // turned it off.
 func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
-	env := testkit.Get(t)
 	ctx := context.Background()
-	s, box := mailingService(t)
-	a := env.NewTenant(t)
-	wants, quietOne := uuid.New(), uuid.New()
-	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
-		t.Fatal(err)
-	}
+	s, box, a := mailingService(t)
+	wants, quietOne := twoMembers(t, s, a.ID)
 	if p, err := s.GetPreference(ctx, a.ID, wants); err != nil || p != notify.DefaultPreference {
 		t.Fatalf("default preference %+v, %v", p, err)
 	}
@@ -93,15 +109,13 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 		}
 	}
 	// A notice made in a transaction that rolls back does not exist.
-	_ = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, _ bun.Tx) error {
+	_ = db.InTenant(ctx, testkit.Get(t).App, a.ID, func(ctx context.Context, _ bun.Tx) error {
 		if _, err := s.Notify(ctx, a.ID, wants, notify.Notice{Kind: "x", Title: "rolled back", SourceKey: "rb"}); err != nil {
 			t.Fatal(err)
 		}
 		return context.Canceled
 	})
-	var rows int
-	_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", a.ID).Scan(ctx, &rows)
-	if rows != 2 {
+	if rows := notices(t, a.ID); rows != 2 {
 		t.Fatalf("%d notifications, want one per member", rows)
 	}
 	if _, err := s.Notify(ctx, a.ID, uuid.Nil, notify.Notice{Kind: "x", Title: "y", SourceKey: "z"}); err == nil {
@@ -124,10 +138,8 @@ func TestNotifyIsIdempotentAndMailsByPreference(t *testing.T) {
 
 // Notices that fall due together share a mail; every one is marked sent.
 func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
-	env := testkit.Get(t)
 	ctx := context.Background()
-	s, box := mailingService(t)
-	a := env.NewTenant(t)
+	s, box, a := mailingService(t)
 	who := uuid.New()
 	for i := 0; i < 6; i++ {
 		if _, err := s.Notify(ctx, a.ID, who, notify.Notice{Kind: "task.reminder", Title: "Call " + string(rune('A'+i)), SourceKey: "batch:" + string(rune('A'+i))}); err != nil {
@@ -145,14 +157,9 @@ func TestNoticesFallingDueTogetherShareAMail(t *testing.T) {
 // or from before, adds nothing), leaves members who turned email off unmailed,
 // and mails each member who wants email all of their new notices.
 func TestNotifyManyIsIdempotentAndMailsEachMemberTheirNotices(t *testing.T) {
-	env := testkit.Get(t)
 	ctx := context.Background()
-	s, box := mailingService(t)
-	a := env.NewTenant(t)
-	wants, quietOne := uuid.New(), uuid.New()
-	if err := s.SetPreference(ctx, a.ID, quietOne, notify.Preference{Email: false}); err != nil {
-		t.Fatal(err)
-	}
+	s, box, a := mailingService(t)
+	wants, quietOne := twoMembers(t, s, a.ID)
 	if _, err := s.Notify(ctx, a.ID, wants, notify.Notice{Kind: "task.reminder", Title: "Before", SourceKey: "k:0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +178,7 @@ func TestNotifyManyIsIdempotentAndMailsEachMemberTheirNotices(t *testing.T) {
 	if _, err := s.NotifyMany(ctx, a.ID, []notify.Addressed{{Recipient: wants, Notice: notify.Notice{Kind: "x", Title: "no key"}}}); err == nil {
 		t.Fatal("a notice without a source key was accepted")
 	}
-	var rows int
-	_ = env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ?", a.ID).Scan(ctx, &rows)
-	if rows != 4 {
+	if rows := notices(t, a.ID); rows != 4 {
 		t.Fatalf("%d notifications, want 4", rows)
 	}
 	mailAll(t, s, 2, a.ID, "email_state = 'pending'")

@@ -358,6 +358,19 @@ func redact(s string) string {
 	return u.Redacted()
 }
 
+// Eventually polls cond every interval until it holds, and fails the test
+// with msg if it does not hold within the time given.
+func Eventually(t testing.TB, within, every time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(every)
+	}
+}
+
 // Call sends one request to a Fiber app through app.Test and returns the status and
 // body. Headers are name/value pairs; a non-empty body is sent as JSON.
 func Call(t testing.TB, app interface {

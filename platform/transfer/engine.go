@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
@@ -144,6 +145,24 @@ func (e *Engine) adapter(ctx context.Context, tenant uuid.UUID, entity, loc stri
 		}
 	}
 	return a, nil
+}
+
+// allowedAdapter is the adapter of the entity for a caller who may read its
+// records or, with write, change them; one who may not is refused (403).
+func (e *Engine) allowedAdapter(ctx context.Context, tenant uuid.UUID, entity, loc string, write bool) (Adapter, error) {
+	ad, err := e.adapter(ctx, tenant, entity, loc)
+	if err != nil {
+		return nil, err
+	}
+	read, wr := ad.Permissions()
+	perm := read
+	if write {
+		perm = wr
+	}
+	if err := authz.Require(ctx, perm); err != nil {
+		return nil, err
+	}
+	return ad, nil
 }
 
 func deref(s *string) (v string) {

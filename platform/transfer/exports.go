@@ -143,33 +143,9 @@ func (e *Engine) runExport(ctx context.Context, j *jobs.Job) error {
 	if err := rw.Write(cols); err != nil {
 		return fail(err)
 	}
-	var rows int64
-	cursor := ""
-	for {
-		if j.Canceled(ctx) {
-			return fail(jobs.ErrCanceled)
-		}
-		page, next, err := ad.ExportPage(ctx, j.TenantID, p.Query, cols, cursor)
-		if err != nil {
-			return fail(err)
-		}
-		for _, cells := range page {
-			for i := range cells {
-				if masked[i] && cells[i] != "" {
-					cells[i] = fields.MaskText
-				}
-				cells[i] = httpx.SafeCell(cells[i])
-			}
-			if err := rw.Write(cells); err != nil {
-				return fail(err)
-			}
-		}
-		rows += int64(len(page))
-		_ = j.Progress(ctx, rows, total)
-		if next == "" {
-			break
-		}
-		cursor = next
+	rows, err := writeRows(ctx, j, ad, p.Query, cols, masked, rw, total)
+	if err != nil {
+		return fail(err)
 	}
 	if err := rw.Close(); err != nil {
 		return fail(err)
@@ -179,6 +155,40 @@ func (e *Engine) runExport(ctx context.Context, j *jobs.Job) error {
 	}
 	_ = j.Progress(ctx, rows, rows)
 	return j.SetResult(exportResult{Key: key, Rows: rows, Format: p.Format, ExpiresAt: time.Now().Add(e.exportTTL()).UTC()})
+}
+
+// writeRows writes every page of the export's records to rw, masked values
+// hidden and each cell made safe for spreadsheets, reporting progress; it
+// returns how many rows it wrote. A canceled job stops it at the next page.
+func writeRows(ctx context.Context, j *jobs.Job, ad Adapter, query string, cols []string, masked []bool, rw rowWriter, total int64) (int64, error) {
+	var rows int64
+	cursor := ""
+	for {
+		if j.Canceled(ctx) {
+			return rows, jobs.ErrCanceled
+		}
+		page, next, err := ad.ExportPage(ctx, j.TenantID, query, cols, cursor)
+		if err != nil {
+			return rows, err
+		}
+		for _, cells := range page {
+			for i := range cells {
+				if masked[i] && cells[i] != "" {
+					cells[i] = fields.MaskText
+				}
+				cells[i] = httpx.SafeCell(cells[i])
+			}
+			if err := rw.Write(cells); err != nil {
+				return rows, err
+			}
+		}
+		rows += int64(len(page))
+		_ = j.Progress(ctx, rows, total)
+		if next == "" {
+			return rows, nil
+		}
+		cursor = next
+	}
 }
 
 // exportMasked says which of cols hold a sensitive target the actor may not
@@ -331,12 +341,8 @@ func (e *Engine) exportRoutes(api huma.API, r fiber.Router) {
 
 // StartExport checks a request and queues the export on the bulk queue.
 func (e *Engine) StartExport(ctx context.Context, t tenancy.Tenant, entity string, req ExportRequest, want []string, format string) (*ExportView, error) {
-	ad, err := e.adapter(ctx, t.ID, entity, "body.entity")
+	ad, err := e.allowedAdapter(ctx, t.ID, entity, "body.entity", false)
 	if err != nil {
-		return nil, err
-	}
-	read, _ := ad.Permissions()
-	if err := authz.Require(ctx, read); err != nil {
 		return nil, err
 	}
 	query, err := ad.ExportQuery(ctx, t.ID, req)
@@ -408,12 +414,7 @@ func (e *Engine) exportFor(ctx context.Context, tenant, id uuid.UUID) (*jobs.Job
 	if isExport {
 		_ = j.Decode(&p)
 	}
-	ad, aerr := e.adapter(ctx, tenant, p.Entity, "path.id")
-	if aerr != nil {
-		return nil, p, aerr
-	}
-	read, _ := ad.Permissions()
-	if err := authz.Require(ctx, read); err != nil {
+	if _, err := e.allowedAdapter(ctx, tenant, p.Entity, "path.id", false); err != nil {
 		return nil, p, err
 	}
 	if !isExport || !jobs.MayAccess(authz.ActorFrom(ctx), j.CreatedBy) {

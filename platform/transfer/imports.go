@@ -113,12 +113,8 @@ func getImport(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) (*Import, 
 
 // Upload stores a file of the entity's records, reads its header and a sample, and counts its rows.
 func (e *Engine) Upload(ctx context.Context, t tenancy.Tenant, entity, filename string, size int64, file io.Reader, encoding string) (*ImportUpload, error) {
-	ad, err := e.adapter(ctx, t.ID, entity, "body.entity")
+	ad, err := e.allowedAdapter(ctx, t.ID, entity, "body.entity", true)
 	if err != nil {
-		return nil, err
-	}
-	_, write := ad.Permissions()
-	if err := authz.Require(ctx, write); err != nil {
 		return nil, err
 	}
 	if e.d.Blobs == nil || e.d.Jobs == nil {
@@ -386,17 +382,9 @@ func (e *Engine) importWith(ctx context.Context, tx bun.IDB, tenant, id uuid.UUI
 	if im != nil {
 		entity = im.Entity
 	}
-	ad, aerr := e.adapter(ctx, tenant, entity, "path.id")
+	ad, aerr := e.allowedAdapter(ctx, tenant, entity, "path.id", write)
 	if aerr != nil {
 		return nil, nil, aerr
-	}
-	read, wr := ad.Permissions()
-	perm := read
-	if write {
-		perm = wr
-	}
-	if err := authz.Require(ctx, perm); err != nil {
-		return nil, nil, err
 	}
 	if err != nil || !jobs.MayAccess(authz.ActorFrom(ctx), im.CreatedBy) {
 		return nil, nil, errs.E(errs.NotFound, "import not found")
@@ -502,12 +490,7 @@ func (e *Engine) ListImports(ctx context.Context, t tenancy.Tenant, entity strin
 		}
 	}
 	if entity != "" {
-		ad, err := e.adapter(ctx, t.ID, entity, "query.entity")
-		if err != nil {
-			return nil, err
-		}
-		read, _ := ad.Permissions()
-		if err := authz.Require(ctx, read); err != nil {
+		if _, err := e.allowedAdapter(ctx, t.ID, entity, "query.entity", false); err != nil {
 			return nil, err
 		}
 	} else if len(readable) == 0 {
@@ -529,7 +512,75 @@ func (e *Engine) ListImports(ctx context.Context, t tenancy.Tenant, entity strin
 	return out, err
 }
 
+// importRoutes registers the import operations: upload, list, get, start,
+// cancel, revert and the error report.
 func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
+	e.uploadRoute(api)
+	type importListIn struct {
+		Entity string `query:"entity" doc:"only imports of this entity"`
+	}
+	type importListOut struct {
+		Body struct {
+			Items []*ImportView `json:"items"`
+		} `nameHint:"ImportList"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first",
+		Description: "The company's recent imports with entity, format, mode, who started them and their counts, of the entities whose records you may read (profiles.read for customers and purchases)."},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *importListIn) (*importListOut, error) {
+			items, err := e.ListImports(ctx, t, in.Entity)
+			if err != nil {
+				return nil, err
+			}
+			out := &importListOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA",
+		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs the entity's read permission."},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *importIDIn) (*importViewOut, error) {
+			var im *Import
+			err := db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) (err error) {
+				im, _, err = e.importToRead(ctx, tx, t.ID, in.ID)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			return &importViewOut{Body: importView(t.Slug, im)}, nil
+		}))
+	type importStartIn struct {
+		ID   uuid.UUID `path:"id"`
+		Body struct {
+			Mapping map[string]string `json:"mapping" doc:"column -> target (the upload lists the entity's targets): for customers name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
+			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new records, update matching ones, or both (purchases: create)"`
+			MatchOn string            `json:"match_on,omitempty" doc:"customers: email, phone or custom.<key> of a unique field, needed for update and upsert; purchases: how rows find their customer (email, phone or custom.<key>)"`
+		} `nameHint:"ImportStart"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
+		Summary:     "Run an uploaded import in the background",
+		Description: "Queues the import with a column mapping (column to target: for customers name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs the entity's write permission.",
+		Responses:   httpx.Refusals(map[int]string{409: "The import has run or is running already; upload the file again to run it once more."}),
+	},
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *importStartIn) (*importViewOut, error) {
+			v, err := e.StartImport(ctx, t, in.ID, in.Body.Mapping, in.Body.Mode, in.Body.MatchOn)
+			if err != nil {
+				return nil, err
+			}
+			return &importViewOut{Body: v}, nil
+		}))
+	e.importActionRoutes(api)
+	r.Get("/imports/:id/errors", e.errorReport)
+}
+
+// importIDIn names an import in the path.
+type importIDIn struct {
+	ID uuid.UUID `path:"id" doc:"the import id"`
+}
+
+type importViewOut struct{ Body *ImportView }
+
+// uploadRoute registers the upload of an import's file, the first step.
+func (e *Engine) uploadRoute(api huma.API) {
 	type importUploadForm struct {
 		File     huma.FormFile `form:"file" required:"true" doc:"a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file"`
 		Entity   string        `form:"entity" required:"false" doc:"what the rows are: customers (the default) or purchases"`
@@ -545,11 +596,7 @@ func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
 		MaxBodyBytes: ImportMaxBytes + 1<<20,
 		Responses:    httpx.Refusals(map[int]string{409: "Imports need the blob store and the worker, which this installation does not run.", 413: "The file is larger than imports accept."}),
 	},
-		func(ctx context.Context, in *importUploadIn) (*importUploadOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *importUploadIn) (*importUploadOut, error) {
 			d := in.RawBody.Data()
 			if _, err := e.adapter(ctx, t.ID, d.Entity, "body.entity"); err != nil {
 				return nil, err
@@ -562,75 +609,12 @@ func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
 				return nil, err
 			}
 			return &importUploadOut{Body: u}, nil
-		})
-	type importListIn struct {
-		Entity string `query:"entity" doc:"only imports of this entity"`
-	}
-	type importListOut struct {
-		Body struct {
-			Items []*ImportView `json:"items"`
-		} `nameHint:"ImportList"`
-	}
-	huma.Register(api, huma.Operation{OperationID: "list-imports", Method: http.MethodGet, Path: "/imports", Summary: "Recent imports, newest first",
-		Description: "The company's recent imports with entity, format, mode, who started them and their counts, of the entities whose records you may read (profiles.read for customers and purchases)."},
-		func(ctx context.Context, in *importListIn) (*importListOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			items, err := e.ListImports(ctx, t, in.Entity)
-			if err != nil {
-				return nil, err
-			}
-			out := &importListOut{}
-			out.Body.Items = items
-			return out, nil
-		})
-	type importIDIn struct {
-		ID uuid.UUID `path:"id" doc:"the import id"`
-	}
-	type importViewOut struct{ Body *ImportView }
-	huma.Register(api, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/imports/{id}", Summary: "An import's status, counts, rate and ETA",
-		Description: "Status, rows processed, created, updated, skipped and failed, rate and estimated time left; failed rows are listed in the CSV at GET .../imports/{id}/errors. Needs the entity's read permission."},
-		func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			var im *Import
-			err = db.InTenant(ctx, e.d.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-				im, _, err = e.importToRead(ctx, tx, t.ID, in.ID)
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-			return &importViewOut{Body: importView(t.Slug, im)}, nil
-		})
-	type importStartIn struct {
-		ID   uuid.UUID `path:"id"`
-		Body struct {
-			Mapping map[string]string `json:"mapping" doc:"column -> target (the upload lists the entity's targets): for customers name, kind, emails, phones, company, address, tags, lifecycle, source or custom.<key>; unmapped columns are ignored"`
-			Mode    string            `json:"mode" enum:"create,update,upsert" doc:"create new records, update matching ones, or both (purchases: create)"`
-			MatchOn string            `json:"match_on,omitempty" doc:"customers: email, phone or custom.<key> of a unique field, needed for update and upsert; purchases: how rows find their customer (email, phone or custom.<key>)"`
-		} `nameHint:"ImportStart"`
-	}
-	huma.Register(api, huma.Operation{OperationID: "start-import", Method: http.MethodPost, Path: "/imports/{id}/start", DefaultStatus: 202,
-		Summary:     "Run an uploaded import in the background",
-		Description: "Queues the import with a column mapping (column to target: for customers name, emails, phones, tags, lifecycle, source, custom.<key>...) and a mode: create, update or upsert, matching on email, phone or a unique custom field. Answers 202 with the import; follow it at GET .../imports/{id}. An import that is not waiting to start answers 409. Needs the entity's write permission.",
-		Responses:   httpx.Refusals(map[int]string{409: "The import has run or is running already; upload the file again to run it once more."}),
-	},
-		func(ctx context.Context, in *importStartIn) (*importViewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			v, err := e.StartImport(ctx, t, in.ID, in.Body.Mapping, in.Body.Mode, in.Body.MatchOn)
-			if err != nil {
-				return nil, err
-			}
-			return &importViewOut{Body: v}, nil
-		})
+		}))
+}
+
+// importActionRoutes registers what can be done to an import once it ran or
+// runs: cancel and revert.
+func (e *Engine) importActionRoutes(api huma.API) {
 	for _, a := range []struct {
 		op huma.Operation
 		do func(context.Context, tenancy.Tenant, uuid.UUID) (*ImportView, error)
@@ -642,19 +626,14 @@ func (e *Engine) importRoutes(api huma.API, r fiber.Router) {
 			Summary: "Undo an import: delete what it created, restore what it updated", Description: "Runs in the background; follow it at GET .../imports/{id}.",
 			Responses: httpx.Refusals(map[int]string{409: "Only a completed, failed or canceled import can be reverted."})}, e.RevertImport},
 	} {
-		huma.Register(api, a.op, func(ctx context.Context, in *importIDIn) (*importViewOut, error) {
-			t, err := tenancy.MustFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
+		huma.Register(api, a.op, httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *importIDIn) (*importViewOut, error) {
 			v, err := a.do(ctx, t, in.ID)
 			if err != nil {
 				return nil, err
 			}
 			return &importViewOut{Body: v}, nil
-		})
+		}))
 	}
-	r.Get("/imports/:id/errors", e.errorReport)
 }
 
 // errorReport streams an import's error report as CSV through Fiber, a page of

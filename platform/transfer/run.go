@@ -102,26 +102,7 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 		return errs.E(errs.Invalid, "malformed import payload")
 	}
 	tenant := j.TenantID
-	var im *Import
-	var plan Plan
-	var ad Adapter
-	err := db.InTenant(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if im, err = getImport(ctx, tx, tenant, pl.ImportID); err != nil {
-			return err
-		}
-		if im.Status != "queued" && im.Status != "running" {
-			return nil
-		}
-		if ad, err = e.adapter(ctx, uuid.Nil, im.Entity, "entity"); err != nil {
-			return err
-		}
-		if plan, err = ad.Plan(ctx, tx, tenant, im.spec()); err != nil {
-			return err
-		}
-		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = least(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
-		return err
-	})
+	im, plan, ad, err := e.beginImport(ctx, tenant, pl.ImportID)
 	if err != nil || plan == nil {
 		return err
 	}
@@ -165,26 +146,7 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 			break
 		}
 		batchStart := time.Now()
-		err = db.InTenantBulk(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-			var status string
-			if err := tx.NewSelect().Table("imports").Column("status").Where("tenant_id = ? AND id = ?", tenant, im.ID).For("UPDATE").Scan(ctx, &status); err != nil {
-				return err
-			}
-			if status != "running" {
-				return errImportStopped
-			}
-			next, err := e.importBatch(ctx, tx, im, plan, batch, cp)
-			if err != nil {
-				return err
-			}
-			cp = next
-			cp.Row = batch[len(batch)-1].No
-			if _, err := tx.NewUpdate().Model(im).Set("processed = ?, created = ?, updated = ?, skipped = ?, failed = ?, updated_at = now()",
-				cp.Processed, cp.Created, cp.Updated, cp.Skip, cp.Fail).WherePK().Exec(ctx); err != nil {
-				return err
-			}
-			return j.SaveCheckpoint(ctx, tx, cp)
-		})
+		cp, err = e.commitBatch(ctx, j, im, plan, batch, cp)
 		if errors.Is(err, errImportStopped) {
 			return nil // canceled: what earlier batches did stays, and revert can undo it
 		}
@@ -192,12 +154,7 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 			// The import's own record follows the job: when no attempt follows
 			// this one, it says failed, with the reason, rather than running.
 			if jobs.Permanent(err) || j.Attempts >= j.MaxAttempts {
-				reason := "an error on our side"
-				var ee *errs.Error
-				if errors.As(err, &ee) && ee.Code != errs.Internal {
-					reason = ee.Detail
-				}
-				return e.failImport(ctx, tenant, im.ID, fmt.Errorf("rows from %d on were not imported (%s); the rows before them were, and revert undoes them", batch[0].No, reason))
+				return e.failImport(ctx, tenant, im.ID, fmt.Errorf("rows from %d on were not imported (%s); the rows before them were, and revert undoes them", batch[0].No, failureReason(err)))
 			}
 			return err
 		}
@@ -211,6 +168,69 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 		}
 	}
 	return e.finishImport(ctx, j, im, ad, cp)
+}
+
+// beginImport marks a queued (or resumed) import running and plans its rows.
+// An import in any other state gives no plan: there is nothing to do.
+func (e *Engine) beginImport(ctx context.Context, tenant, id uuid.UUID) (im *Import, plan Plan, ad Adapter, err error) {
+	err = db.InTenant(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if im, err = getImport(ctx, tx, tenant, id); err != nil {
+			return err
+		}
+		if im.Status != "queued" && im.Status != "running" {
+			return nil
+		}
+		if ad, err = e.adapter(ctx, uuid.Nil, im.Entity, "entity"); err != nil {
+			return err
+		}
+		if plan, err = ad.Plan(ctx, tx, tenant, im.spec()); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model(im).Set("status = 'running', started_at = least(started_at, now()), updated_at = now()").WherePK().Exec(ctx)
+		return err
+	})
+	return im, plan, ad, err
+}
+
+// commitBatch imports one batch in one transaction with the import's counts
+// and the job's checkpoint, and returns the new checkpoint (cp unchanged on an
+// error). An import no longer running (canceled) gives errImportStopped.
+func (e *Engine) commitBatch(ctx context.Context, j *jobs.Job, im *Import, plan Plan, batch []*Row, cp importCheckpoint) (importCheckpoint, error) {
+	err := db.InTenantBulk(ctx, e.d.DB, im.TenantID, func(ctx context.Context, tx bun.Tx) error {
+		var status string
+		if err := tx.NewSelect().Table("imports").Column("status").Where("tenant_id = ? AND id = ?", im.TenantID, im.ID).For("UPDATE").Scan(ctx, &status); err != nil {
+			return err
+		}
+		if status != "running" {
+			return errImportStopped
+		}
+		next, err := e.importBatch(ctx, tx, im, plan, batch, cp)
+		if err != nil {
+			return err
+		}
+		next.Row = batch[len(batch)-1].No
+		if _, err := tx.NewUpdate().Model(im).Set("processed = ?, created = ?, updated = ?, skipped = ?, failed = ?, updated_at = now()",
+			next.Processed, next.Created, next.Updated, next.Skip, next.Fail).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := j.SaveCheckpoint(ctx, tx, next); err != nil {
+			return err
+		}
+		cp = next
+		return nil
+	})
+	return cp, err
+}
+
+// failureReason is what an import's record says of an error that stopped it:
+// the detail of a client error, never the hidden cause of an internal one.
+func failureReason(err error) string {
+	var ee *errs.Error
+	if errors.As(err, &ee) && ee.Code != errs.Internal {
+		return ee.Detail
+	}
+	return "an error on our side"
 }
 
 // readBatch reads the next rows of a batch, skipping those a restart had done

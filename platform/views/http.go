@@ -61,10 +61,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-view-entities", Method: http.MethodGet, Path: "/views/entities", Summary: "Lists that have saved views",
 		Description: "The entities whose lists can be saved as views, with the columns and sorts a view may keep."},
-		func(ctx context.Context, _ *struct{}) (*entitiesOut, error) {
-			if _, err := tenancy.MustFrom(ctx); err != nil {
-				return nil, err
-			}
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, _ *struct{}) (*entitiesOut, error) {
 			out := &entitiesOut{}
 			out.Body.Items = []EntityInfo{}
 			for _, e := range m.svc.Entities() {
@@ -79,7 +76,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 				out.Body.Items = append(out.Body.Items, EntityInfo{Name: e.Name, LabelEN: e.LabelEN, LabelZH: e.LabelZH, Columns: cols, Sorts: sorts})
 			}
 			return out, nil
-		})
+		}))
 	type listOut struct {
 		Body struct {
 			Items []View `json:"items"`

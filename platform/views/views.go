@@ -26,6 +26,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/patch"
 )
 
 // Caps on one view, and on the views one member keeps of one list.
@@ -341,21 +342,11 @@ func (s *Service) Update(ctx context.Context, tenant, id uuid.UUID, p Patch) (Vi
 			return err
 		}
 		before := v
-		if p.Name != nil {
-			v.Name = *p.Name
-		}
-		if p.Shared != nil {
-			v.Shared = *p.Shared
-		}
-		if p.Query != nil {
-			v.Query = *p.Query
-		}
-		if p.Sort != nil {
-			v.Sort = *p.Sort
-		}
-		if p.Columns != nil {
-			v.Columns = *p.Columns
-		}
+		patch.Set(&v.Name, p.Name)
+		patch.Set(&v.Shared, p.Shared)
+		patch.Set(&v.Query, p.Query)
+		patch.Set(&v.Sort, p.Sort)
+		patch.Set(&v.Columns, p.Columns)
 		if err := check(e, &v); err != nil {
 			return err
 		}
