@@ -37,6 +37,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	maxRatio := fs.Float64("max-ratio", 0, "fail when an API/floor median ratio exceeds this (0: report only)")
 	minAuth := fs.Float64("min-auth-ratio", 0, "fail when /api/v1/me throughput is below this multiple of Kratos whoami's (0: report only; the target is 10)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	only := fs.String("only", "", "run only the scenarios whose name contains this, e.g. \"customers: \" (searches are skipped unless it names them)")
 	withExports := fs.Bool("exports", false, "also export every bench customer to CSV and XLSX and report worker memory")
 	imports := importBenchFlags(fs)
 	reminders := reminderBenchFlags(fs)
@@ -222,6 +223,9 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	fmt.Printf("%-40s %12s %12s %8s %12s %12s %8s\n", "scenario", "floor p50", "api p50", "ratio", "floor rps", "api rps", "ratio")
 	failed := false
 	for _, s := range scenarios {
+		if !strings.Contains(s.name, *only) {
+			continue
+		}
 		reqs := *n
 		if s.slow {
 			reqs = max(*n/10, 50)
@@ -264,6 +268,9 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		{"q=user12 (email prefix)", "user12"},
 		{"q=+86 139 (phone prefix; no target)", "%2B86%20139"},
 	} {
+		if !strings.Contains("search "+q.name, *only) {
+			continue
+		}
 		lat, err := latencies(auth(base+"/customers?limit=50&q="+q.query), 200)
 		if err != nil {
 			return fmt.Errorf("search %s: %w", q.name, err)
