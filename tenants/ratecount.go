@@ -62,18 +62,26 @@ func (s *Service) limitBatched(ctx context.Context, key string, max int) error {
 	est := st.known + st.pending
 	near := est > int64(max)-batch
 	var n int64
-	if !st.syncing && (near || st.pending >= batch || now.Sub(st.lastSync) >= countSyncEvery) {
-		st.syncing, n = true, st.pending
+	owner := false // this request sends the batch in flight
+	batchDue := st.pending >= batch || now.Sub(st.lastSync) >= countSyncEvery
+	switch {
+	case !st.syncing && (near || batchDue):
+		st.syncing, n, owner = true, st.pending, true
+	case near:
+		// A batch is on its way to Redis, and the total this replica knows
+		// may be short of the other replicas' requests: close to the limit,
+		// this request counts through Redis itself rather than trust it.
+		n = 1
 	}
 	c.mu.Unlock()
 	if n > 0 {
 		if near {
-			s.flushCount(ctx, key, st, n)
+			s.flushCount(ctx, key, st, n, owner)
 			c.mu.Lock()
 			est = st.known + st.pending
 			c.mu.Unlock()
 		} else {
-			go s.flushCount(context.WithoutCancel(ctx), key, st, n)
+			go s.flushCount(context.WithoutCancel(ctx), key, st, n, true)
 		}
 	}
 	if est <= int64(max) {
@@ -83,7 +91,8 @@ func (s *Service) limitBatched(ctx context.Context, key string, max int) error {
 }
 
 // flushCount adds n of st's pending requests to Redis and learns the total.
-func (s *Service) flushCount(ctx context.Context, key string, st *countState, n int64) {
+// owner is set for the one batch flush in flight (st.syncing), which it ends.
+func (s *Service) flushCount(ctx context.Context, key string, st *countState, n int64, owner bool) {
 	k := fmt.Sprintf("clientele:rl:%s:%d", key, st.window)
 	pipe := s.d.Redis.TxPipeline()
 	incr := pipe.IncrBy(ctx, k, n)
@@ -92,15 +101,18 @@ func (s *Service) flushCount(ctx context.Context, key string, st *countState, n 
 	c := &s.counts
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st.syncing = false
-	st.lastSync = time.Now()
+	if owner {
+		st.syncing = false
+		st.lastSync = time.Now()
+	}
 	if err != nil {
 		if !isBreakerOpen(err) {
 			s.d.Log.WarnContext(ctx, "tenants: Redis rate limiter unavailable; limiting in this process", "error", err.Error())
 		}
 		return // the requests stay pending: the local count goes on
 	}
-	st.known = incr.Val()
+	// Flushes may answer out of order; Redis's count only grows.
+	st.known = max(st.known, incr.Val())
 	st.pending -= n
 }
 
