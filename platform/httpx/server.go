@@ -622,35 +622,73 @@ func (r tenantRouter) with(h []fiber.Handler) []fiber.Handler {
 func (r tenantRouter) Use(...interface{}) fiber.Router {
 	panic("httpx: Use on a module's tenant router would run for every module; pass handlers to the route instead")
 }
+// Every method returns the tenant router itself, so a chained call
+// (r.Get(...).Post(...)) enters the tenant too.
 func (r tenantRouter) Get(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Get(p, r.with(h)...)
+	r.Router.Get(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Head(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Head(p, r.with(h)...)
+	r.Router.Head(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Post(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Post(p, r.with(h)...)
+	r.Router.Post(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Put(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Put(p, r.with(h)...)
+	r.Router.Put(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Patch(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Patch(p, r.with(h)...)
+	r.Router.Patch(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Delete(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Delete(p, r.with(h)...)
+	r.Router.Delete(p, r.with(h)...)
+	return r
+}
+func (r tenantRouter) Connect(p string, h ...fiber.Handler) fiber.Router {
+	r.Router.Connect(p, r.with(h)...)
+	return r
+}
+func (r tenantRouter) Options(p string, h ...fiber.Handler) fiber.Router {
+	r.Router.Options(p, r.with(h)...)
+	return r
+}
+func (r tenantRouter) Trace(p string, h ...fiber.Handler) fiber.Router {
+	r.Router.Trace(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) All(p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.All(p, r.with(h)...)
+	r.Router.All(p, r.with(h)...)
+	return r
 }
 func (r tenantRouter) Add(m, p string, h ...fiber.Handler) fiber.Router {
-	return r.Router.Add(m, p, r.with(h)...)
+	r.Router.Add(m, p, r.with(h)...)
+	return r
+}
+func (r tenantRouter) Name(n string) fiber.Router {
+	r.Router.Name(n)
+	return r
 }
 func (r tenantRouter) Group(p string, h ...fiber.Handler) fiber.Router {
 	if len(h) > 0 {
 		panic("httpx: group handlers on a module's tenant router are not supported; pass them to the routes")
 	}
 	return tenantRouter{Router: r.Router.Group(p), enter: r.enter}
+}
+func (r tenantRouter) Route(p string, fn func(fiber.Router), _ ...string) fiber.Router {
+	fn(r.Group(p))
+	return r
+}
+
+// Static files and mounted apps would serve without entering the tenant.
+func (r tenantRouter) Static(string, string, ...fiber.Static) fiber.Router {
+	panic("httpx: Static on a module's tenant router would serve without the tenant's checks")
+}
+func (r tenantRouter) Mount(string, *fiber.App) fiber.Router {
+	panic("httpx: Mount on a module's tenant router would serve without the tenant's checks")
 }
 
 // PprofHandler serves the Go profiler. It is for a loopback listener only
