@@ -30,6 +30,7 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 
 	cases := map[string]struct{ path, body string }{
 		"GET /pipelines/{id}":                      {"/pipelines/" + pid, ""},
+		"GET /pipelines/{id}/board":                {"/pipelines/" + pid + "/board", ""},
 		"PATCH /pipelines/{id}":                    {"/pipelines/" + pid, `{"name_en":"x"}`},
 		"DELETE /pipelines/{id}":                   {"/pipelines/" + pid, ""},
 		"POST /pipelines/{id}/stages":              {"/pipelines/" + pid + "/stages", `{"name_en":"x"}`},

@@ -675,3 +675,83 @@ func TestDealsFollowMergedCustomers(t *testing.T) {
 		t.Fatalf("after merge %+v, %v", got, err)
 	}
 }
+
+// The board gives every stage its count, rotting count and totals per
+// currency over all the deals the filter and scope let through, and the first
+// page of them in position order; the rest of a column comes through the
+// list's position sort and the column's cursor.
+func TestBoardColumnsCarryTheirFigures(t *testing.T) {
+	m := newModule(t)
+	c := newCompany(t, m)
+	lead, prop := c.stage("Lead"), c.stage("Proposal")
+	other := actor(authz.ScopeOwn, funnel.PermRead, funnel.PermWrite)
+	mk := func(who context.Context, stage uuid.UUID, amount, cur string, tags ...string) *funnel.Deal {
+		d, err := m.CreateDeal(who, c.id, funnel.DealInput{Title: amount, CustomerID: c.customer, Amount: amount, Currency: cur, StageID: &stage, Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var leads []*funnel.Deal
+	for _, a := range []string{"100", "200", "300"} {
+		leads = append(leads, mk(seller, lead, a, "USD", "vip"))
+	}
+	mk(seller, lead, "1000", "CNY")
+	mk(seller, prop, "80.5", "USD")
+	mk(other, prop, "19.5", "USD")
+	// The first lead has not changed for longer than Lead's 30 days.
+	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), "UPDATE deals SET updated_at = now() - interval '31 days' WHERE tenant_id = ? AND id = ?", c.id, leads[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.LoadBoard(seller, c.id, c.pipeline.ID, funnel.Filter{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Columns) != 6 || b.Pipeline.ID != c.pipeline.ID {
+		t.Fatalf("board %+v", b)
+	}
+	col := func(stage uuid.UUID) funnel.BoardColumn {
+		for _, x := range b.Columns {
+			if x.StageID == stage {
+				return x
+			}
+		}
+		t.Fatalf("no column %s", stage)
+		return funnel.BoardColumn{}
+	}
+	l := col(lead)
+	if l.Count != 4 || l.Rotting != 1 || len(l.Deals) != 2 || l.Deals[0].Title != "100" || l.Deals[1].Title != "200" || l.NextCursor == "" {
+		t.Fatalf("lead column %+v", l)
+	}
+	totals := map[string]funnel.BoardTotal{}
+	for _, x := range l.Totals {
+		totals[x.Currency] = x
+	}
+	if totals["USD"].Amount != "600.0000" || totals["USD"].Weighted != "60.0000" || totals["CNY"].Amount != "1000.0000" || totals["CNY"].Weighted != "100.0000" {
+		t.Fatalf("lead totals %+v", l.Totals)
+	}
+	rest, next, err := m.ListDeals(seller, c.id, funnel.Filter{Stages: []uuid.UUID{lead}, Sort: "position", Limit: 2, Cursor: l.NextCursor})
+	if err != nil || len(rest) != 2 || rest[0].Title != "300" || rest[1].Title != "1000" || next != "" {
+		t.Fatalf("the rest of the column: %+v, %q, %v", rest, next, err)
+	}
+	p := col(prop)
+	if p.Count != 2 || p.Totals[0].Amount != "100.0000" || p.Totals[0].Weighted != "50.0000" || p.Rotting != 0 {
+		t.Fatalf("proposal column %+v", p)
+	}
+	if w := col(c.stage("Won")); w.Count != 0 || len(w.Deals) != 0 || len(w.Totals) != 0 {
+		t.Fatalf("won column %+v", w)
+	}
+	// Filters and scope narrow the figures, not only the pages.
+	b, err = m.LoadBoard(seller, c.id, c.pipeline.ID, funnel.Filter{Tags: []string{"vip"}}, 50)
+	if err != nil || b.Columns[0].Count != 3 || b.Columns[2].Count != 0 {
+		t.Fatalf("vip board %+v, %v", b, err)
+	}
+	b, err = m.LoadBoard(other, c.id, c.pipeline.ID, funnel.Filter{}, 50)
+	if err != nil || b.Columns[0].Count != 0 || b.Columns[2].Count != 1 || b.Columns[2].Totals[0].Amount != "19.5000" {
+		t.Fatalf("own-scope board %+v, %v", b, err)
+	}
+	b2 := newCompany(t, m)
+	if _, err := m.LoadBoard(seller, b2.id, c.pipeline.ID, funnel.Filter{}, 50); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("another company's board: %v", err)
+	}
+}

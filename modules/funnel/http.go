@@ -67,6 +67,11 @@ func (m *Module) pipelineRoutes(api huma.API) {
 			out.Body.Items = items
 			return out, nil
 		}))
+	huma.Register(api, huma.Operation{OperationID: "get-board", Method: http.MethodGet, Path: "/pipelines/{id}/board", Summary: "A pipeline's board",
+		Description: "Every stage of the pipeline as a column: its count, rotting count and totals per currency (amount, and weighted by the stage's probability) over all the deals the filters and your role's scope let through, and the first page of those deals in position order. A column loads more with list-deals (stage_id, sort=position, the column's next_cursor). Needs deals.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *boardIn) (*body[Board], error) {
+			return reply(m.LoadBoard(ctx, tn.ID, in.ID, in.filter, in.Limit))
+		}))
 	huma.Register(api, huma.Operation{OperationID: "create-pipeline", Method: http.MethodPost, Path: "/pipelines", DefaultStatus: 201, Summary: "Create a pipeline",
 		Description: "A pipeline with its stages in order; without stages it gets the default ones (Lead 线索 ... Won 赢单, Lost 输单). The company's first pipeline is its default. Needs deals.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The company has the most pipelines it may keep."})},
@@ -138,6 +143,36 @@ func (m *Module) pipelineRoutes(api huma.API) {
 		}))
 }
 
+// boardIn is the board's query: the deal list's filters narrow every column
+// (owner, tag, status, expected close, custom fields).
+type boardIn struct {
+	filter Filter
+
+	ID       uuid.UUID `path:"id"`
+	Owner    string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
+	Customer string    `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
+	Tag      []string  `query:"tag,explode" doc:"only deals with every given tag"`
+	Status   string    `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
+	CloseGTE string    `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
+	CloseLTE string    `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
+	Limit    int       `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"deals per column"`
+}
+
+// Resolve reads the filters, custom ones included; a board is one pipeline,
+// so it takes no pipeline or stage filter.
+func (in *boardIn) Resolve(ctx huma.Context) []error {
+	u := ctx.URL()
+	q := u.Query()
+	for _, k := range []string{"pipeline_id", "stage_id", "sort", "cursor", "view_id"} {
+		if q.Has(k) {
+			return []error{&huma.ErrorDetail{Location: "query." + k, Message: "a board shows one pipeline's stages in position order; this parameter belongs to the deal list"}}
+		}
+	}
+	f, errs := resolveFilter(q)
+	in.filter = f
+	return errs
+}
+
 // dealListIn is the deal list's query. The filters (pipeline_id, stage_id,
 // owner, customer_id, tag, status, expected_close[gte|lte], custom.<key>[op])
 // are read by Resolve from the whole query string, the form saved views keep.
@@ -162,28 +197,27 @@ type dealListIn struct {
 // parameters cannot express.
 func (in *dealListIn) Resolve(ctx huma.Context) []error {
 	u := ctx.URL()
-	f, err := filterFromQuery(u.Query(), "query")
-	if err != nil {
-		var e *errs.Error
-		if ok := asErr(err, &e); ok {
-			out := make([]error, 0, len(e.Errors))
-			for _, fe := range e.Errors {
-				out = append(out, &huma.ErrorDetail{Location: fe.Location, Message: fe.Message})
-			}
-			return out
-		}
-		return []error{err}
-	}
+	f, errs := resolveFilter(u.Query())
 	in.filter = f
-	return nil
+	return errs
 }
 
-func asErr(err error, e **errs.Error) bool {
-	x, ok := err.(*errs.Error)
-	if ok {
-		*e = x
+// resolveFilter reads a list's filters for an input's Resolve: the filter, or
+// Huma's error details naming each bad parameter.
+func resolveFilter(q url.Values) (Filter, []error) {
+	f, err := filterFromQuery(q, "query")
+	if err == nil {
+		return f, nil
 	}
-	return ok
+	e, ok := err.(*errs.Error)
+	if !ok {
+		return f, []error{err}
+	}
+	out := make([]error, 0, len(e.Errors))
+	for _, fe := range e.Errors {
+		out = append(out, &huma.ErrorDetail{Location: fe.Location, Message: fe.Message})
+	}
+	return f, out
 }
 
 func (m *Module) dealRoutes(api huma.API) {

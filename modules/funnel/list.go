@@ -229,11 +229,29 @@ var sorts = map[string]struct {
 	"created_at": {"d.created_at", "timestamptz"},
 	"updated_at": {"d.updated_at", "timestamptz"},
 	"amount":     {"d.amount", "numeric"},
+	// position is the board's order, meaningful within one stage.
+	"position": {"d.position", "numeric"},
 }
 
 // ListDeals returns one keyset page of the deals the actor may see, and the
 // cursor of the next page ("" at the end).
 func (m *Module) ListDeals(ctx context.Context, tenant uuid.UUID, f Filter) ([]Deal, string, error) {
+	var out []Deal
+	next := ""
+	err := m.inTx(ctx, tenant, PermRead, "deal", func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		out, next, err = m.listPage(ctx, tx, tenant, f)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// listPage is one page of a deal list inside the caller's transaction, with
+// custom values revealed or masked for the actor.
+func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]Deal, string, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -247,62 +265,60 @@ func (m *Module) ListDeals(ctx context.Context, tenant uuid.UUID, f Filter) ([]D
 	}
 	var out []Deal
 	next := ""
-	err = m.inTx(ctx, tenant, PermRead, "deal", func(ctx context.Context, tx bun.Tx) error {
-		if strings.HasPrefix(key, "custom.") {
-			var err error
-			out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "d"},
-				func(dest *[]Deal) (*bun.SelectQuery, error) {
-					return m.dealQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
-				}, func(d *Deal) uuid.UUID { return d.ID })
-			if err != nil {
-				return err
-			}
-		} else {
-			s, ok := sorts[key]
-			if !ok {
-				return errs.Field("query.sort", "sort by created_at, updated_at, amount or custom.<key> of a sortable custom field, with - for descending")
-			}
-			q, err := m.dealQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
-			if err != nil {
-				return err
-			}
-			dir, cmp := "ASC", ">"
-			if desc {
-				dir, cmp = "DESC", "<"
-			}
-			if after != nil {
-				if s.cast == "timestamptz" {
-					if _, perr := time.Parse(time.RFC3339Nano, after.V); perr != nil {
-						return errs.Field("query.cursor", "does not fit this sort; start again without it")
-					}
-				} else if checkAmount(after.V, "query.cursor") != nil {
-					return errs.Field("query.cursor", "does not fit this sort; start again without it")
-				}
-				q = q.Where(fmt.Sprintf("(%s, d.id) %s (?::%s, ?)", s.expr, cmp, s.cast), after.V, after.ID)
-			}
-			if err := q.OrderExpr(fmt.Sprintf("%s %s, d.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
-				return err
-			}
-			if len(out) > f.Limit {
-				out = out[:f.Limit]
-				last := out[len(out)-1]
-				v := last.CreatedAt.Format(time.RFC3339Nano)
-				switch key {
-				case "updated_at":
-					v = last.UpdatedAt.Format(time.RFC3339Nano)
-				case "amount":
-					v = last.Amount
-				}
-				next = fields.Cursor{V: v, ID: last.ID}.Encode()
-			}
+	if strings.HasPrefix(key, "custom.") {
+		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "d"},
+			func(dest *[]Deal) (*bun.SelectQuery, error) {
+				return m.dealQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+			}, func(d *Deal) uuid.UUID { return d.ID })
+		if err != nil {
+			return nil, "", err
 		}
-		ptrs := make([]*Deal, len(out))
-		for i := range out {
-			ptrs[i] = &out[i]
+	} else {
+		s, ok := sorts[key]
+		if !ok {
+			return nil, "", errs.Field("query.sort", "sort by created_at, updated_at, amount, position (with one stage_id) or custom.<key> of a sortable custom field, with - for descending")
 		}
-		return m.reveal(ctx, tx, tenant, ptrs...)
-	})
-	if err != nil {
+		q, err := m.dealQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
+		if err != nil {
+			return nil, "", err
+		}
+		dir, cmp := "ASC", ">"
+		if desc {
+			dir, cmp = "DESC", "<"
+		}
+		if after != nil {
+			if s.cast == "timestamptz" {
+				if _, perr := time.Parse(time.RFC3339Nano, after.V); perr != nil {
+					return nil, "", errs.Field("query.cursor", "does not fit this sort; start again without it")
+				}
+			} else if !decimalPattern.MatchString(after.V) {
+				return nil, "", errs.Field("query.cursor", "does not fit this sort; start again without it")
+			}
+			q = q.Where(fmt.Sprintf("(%s, d.id) %s (?::%s, ?)", s.expr, cmp, s.cast), after.V, after.ID)
+		}
+		if err := q.OrderExpr(fmt.Sprintf("%s %s, d.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+			return nil, "", err
+		}
+		if len(out) > f.Limit {
+			out = out[:f.Limit]
+			last := out[len(out)-1]
+			v := last.CreatedAt.Format(time.RFC3339Nano)
+			switch key {
+			case "updated_at":
+				v = last.UpdatedAt.Format(time.RFC3339Nano)
+			case "amount":
+				v = last.Amount
+			case "position":
+				v = last.Position
+			}
+			next = fields.Cursor{V: v, ID: last.ID}.Encode()
+		}
+	}
+	ptrs := make([]*Deal, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := m.reveal(ctx, tx, tenant, ptrs...); err != nil {
 		return nil, "", err
 	}
 	if out == nil {
@@ -310,6 +326,9 @@ func (m *Module) ListDeals(ctx context.Context, tenant uuid.UUID, f Filter) ([]D
 	}
 	return out, next, nil
 }
+
+// decimalPattern is a cursor value of an amount or position sort.
+var decimalPattern = regexp.MustCompile(`^-?[0-9]{1,40}(\.[0-9]{1,400})?$`)
 
 // CountDeals counts the deals a filter matches within the actor's scope.
 func (m *Module) CountDeals(ctx context.Context, tenant uuid.UUID, f Filter) (int, error) {
