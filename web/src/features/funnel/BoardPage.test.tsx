@@ -8,6 +8,9 @@ import { TenantContext } from '../../app/session';
 import BoardPage from './BoardPage';
 import type { Board, Deal, Pipeline } from './board';
 
+// A busy machine renders Ant Design slowly; the waits allow for it.
+const slow = { timeout: 15_000 };
+
 afterEach(() => {
   cleanup();
   vi.restoreAllMocks();
@@ -73,7 +76,7 @@ describe('the deals board', () => {
     await i18n.changeLanguage('en');
     const { moves } = server();
     renderBoard();
-    const lead = await screen.findByTestId('column-lead');
+    const lead = await screen.findByTestId('column-lead', {}, slow);
     expect(within(lead).getByTestId('column-count').textContent).toBe('2 deals');
     expect(within(lead).getByTestId('column-total').textContent).toMatch(/300/);
     expect(within(lead).getByTestId('column-total').textContent).toMatch(/weighted .*30/);
@@ -82,9 +85,9 @@ describe('the deals board', () => {
 
     const card = within(lead).getAllByTestId('deal-card')[0];
     fireEvent.click(within(card).getByTestId('mark-won'));
-    await waitFor(() => expect(moves).toHaveLength(1));
+    await waitFor(() => expect(moves).toHaveLength(1), slow);
     expect(moves[0].body).toEqual({ stage_id: 'won', version: 1 });
-    await waitFor(() => expect(within(screen.getByTestId('column-won')).getByTestId('column-count').textContent).toBe('1 deal'));
+    await waitFor(() => expect(within(screen.getByTestId('column-won')).getByTestId('column-count').textContent).toBe('1 deal'), slow);
     expect(within(screen.getByTestId('column-lead')).getByTestId('column-count').textContent).toBe('1 deal');
     expect(within(screen.getByTestId('column-won')).getByText('ERP rollout')).toBeTruthy();
   });
@@ -93,14 +96,14 @@ describe('the deals board', () => {
     await i18n.changeLanguage('zh');
     const { moves } = server();
     renderBoard();
-    const lead = await screen.findByTestId('column-lead');
+    const lead = await screen.findByTestId('column-lead', {}, slow);
     expect(within(lead).getByText('线索')).toBeTruthy();
     expect(within(lead).getByTestId('column-count').textContent).toBe('2 个商机');
     fireEvent.click(within(within(lead).getAllByTestId('deal-card')[0]).getByTestId('mark-lost'));
-    const dialog = await screen.findByRole('dialog');
+    const dialog = await screen.findByRole('dialog', {}, slow);
     expect(within(dialog).getByText('“ERP rollout”为什么输单？')).toBeTruthy();
     fireEvent.click(within(dialog).getByRole('button', { name: /标记输单/ }));
-    await waitFor(() => expect(within(dialog).getByText('选择原因')).toBeTruthy());
+    await waitFor(() => expect(within(dialog).getByText('选择原因')).toBeTruthy(), slow);
     expect(moves).toHaveLength(0);
     await i18n.changeLanguage('en');
   });

@@ -13,7 +13,7 @@ import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalList
 import { CSS } from '@dnd-kit/utilities';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Badge, Button, Card, DatePicker, Empty, Form, Input, Modal, Select, Space, Tag, Tooltip, Typography } from 'antd';
-import { CheckOutlined, CloseOutlined, ClockCircleOutlined } from '@ant-design/icons';
+import { CheckOutlined, CloseOutlined, ClockCircleOutlined, HolderOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import type { Dayjs } from 'dayjs';
 import { ApiError, errorMessage, get, post, tpath } from '../../app/api';
@@ -50,7 +50,15 @@ export default function BoardPage() {
     queryFn: () => get<{ items: Pipeline[] }>(tpath(tenant.slug, '/pipelines')),
     staleTime: 60_000,
   });
-  const [pipelineId, setPipelineId] = useState<string>();
+  // The pipeline shown is in the address (?pipeline=), so a board can be linked
+  // and a reload keeps it.
+  const [pipelineId, setPipelineId] = useState<string | undefined>(() => new URLSearchParams(window.location.search).get('pipeline') ?? undefined);
+  const choosePipeline = (id: string) => {
+    setPipelineId(id);
+    const u = new URL(window.location.href);
+    u.searchParams.set('pipeline', id);
+    window.history.replaceState(window.history.state, '', u);
+  };
   const current = pipelines.data?.items.find((p) => p.id === pipelineId) ?? pipelines.data?.items.find((p) => p.is_default) ?? pipelines.data?.items[0];
   const [filters, setFilters] = useState<Filters>({});
   const query = {
@@ -137,7 +145,7 @@ export default function BoardPage() {
       <Card size="small" style={{ marginBottom: 16 }}>
         <Space wrap>
           <label htmlFor="board-pipeline">{t('pipeline')}</label>
-          <Select id="board-pipeline" data-testid="board-pipeline" style={{ minWidth: 180 }} value={current.id} onChange={setPipelineId}
+          <Select id="board-pipeline" data-testid="board-pipeline" style={{ minWidth: 180 }} value={current.id} onChange={choosePipeline}
             options={pipelines.data!.items.map((p) => ({ value: p.id, label: stageName(p, i18n.language) }))} />
           <MemberSelect aria-label={t('owner')} placeholder={t('owner')} style={{ width: 200 }} value={filters.owner}
             onChange={(v) => setFilters((f) => ({ ...f, owner: v ?? undefined }))} />
@@ -212,23 +220,32 @@ function DealCard({ deal, stage, lang, onQuick }: { deal: Deal; stage: Stage; la
   const f = useFormat();
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: deal.id });
   const open = stage.kind === 'open';
+  // The pointer drags the whole card; the keyboard lifts it by its handle, a
+  // focusable element of its own, so the card's buttons are not nested in
+  // another control.
   return (
-    <Card size="small" ref={setNodeRef} data-testid="deal-card"
-      style={{ transform: CSS.Translate.toString(transform), transition, opacity: isDragging ? 0.6 : 1, cursor: 'grab' }}
-      {...attributes} {...listeners}
-      aria-describedby="board-drag-hint"
-      aria-label={t('dealLabel', { title: deal.title, amount: f.money(deal.amount, deal.currency), stage: stageName(stage, lang) })}>
-      <Typography.Text strong>{deal.title}</Typography.Text>
-      <div style={{ fontSize: 12 }}>{f.money(deal.amount, deal.currency)}</div>
-      {deal.expected_close && (
-        <div style={{ fontSize: 12 }}><ClockCircleOutlined /> {f.date(deal.expected_close)}</div>
-      )}
-      {deal.tags.length > 0 && <div>{deal.tags.map((x) => <Tag key={x}>{x}</Tag>)}</div>}
+    <Card size="small" ref={setNodeRef} data-testid="deal-card" data-deal={deal.id} onPointerDown={listeners?.onPointerDown as React.PointerEventHandler<HTMLDivElement> | undefined}
+      style={{ transform: CSS.Translate.toString(transform), transition, opacity: isDragging ? 0.6 : 1, cursor: 'grab', touchAction: 'none' }}>
+      <Space align="start" size={6}>
+        <span {...attributes} onKeyDown={listeners?.onKeyDown as React.KeyboardEventHandler<HTMLSpanElement> | undefined} aria-describedby="board-drag-hint" data-testid="deal-handle"
+          aria-label={t('dealLabel', { title: deal.title, amount: f.money(deal.amount, deal.currency), stage: stageName(stage, lang) })}
+          style={{ cursor: 'grab', padding: '0 2px' }}>
+          <HolderOutlined />
+        </span>
+        <div>
+          <Typography.Text strong>{deal.title}</Typography.Text>
+          <div style={{ fontSize: 12 }}>{f.money(deal.amount, deal.currency)}</div>
+          {deal.expected_close && (
+            <div style={{ fontSize: 12 }}><ClockCircleOutlined /> {f.date(deal.expected_close)}</div>
+          )}
+          {deal.tags.length > 0 && <div>{deal.tags.map((x) => <Tag key={x}>{x}</Tag>)}</div>}
+        </div>
+      </Space>
       {open && (
         <Space size={4} style={{ marginTop: 4 }}>
-          <Button size="small" icon={<CheckOutlined />} onPointerDown={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}
+          <Button size="small" icon={<CheckOutlined />} onPointerDown={(e) => e.stopPropagation()}
             onClick={() => onQuick(deal, 'won')} data-testid="mark-won">{t('markWon')}</Button>
-          <Button size="small" danger icon={<CloseOutlined />} onPointerDown={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}
+          <Button size="small" danger icon={<CloseOutlined />} onPointerDown={(e) => e.stopPropagation()}
             onClick={() => onQuick(deal, 'lost')} data-testid="mark-lost">{t('markLost')}</Button>
         </Space>
       )}
