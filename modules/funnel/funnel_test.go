@@ -647,6 +647,19 @@ func TestDealListFiltersSortsAndPages(t *testing.T) {
 	if err != nil || len(vip) != 3 {
 		t.Fatalf("vip deals %d, %v", len(vip), err)
 	}
+	if _, err := m.MoveDeal(seller, c.id, vip[0].ID, funnel.MoveInput{StageID: c.stage("Won"), Version: vip[0].Version}); err != nil {
+		t.Fatal(err)
+	}
+	for status, want := range map[string]int{"won": 1, "open": 4, "lost": 0} {
+		if n, err := m.CountDeals(seller, c.id, funnel.Filter{Status: status}); err != nil || n != want {
+			t.Errorf("status %s: %d deals, %v; want %d", status, n, err, want)
+		}
+	}
+	// A query string as saved views keep it means what the list means.
+	q := dealQueriesCount(t, m, c.id, "status=open&tag=vip")
+	if q != 2 {
+		t.Errorf("the saved filter status=open&tag=vip counts %d, want 2", q)
+	}
 	if _, _, err := m.ListDeals(seller, c.id, funnel.Filter{Sort: "colour"}); err == nil {
 		t.Fatal("unknown sort accepted")
 	} else {
@@ -754,4 +767,21 @@ func TestBoardColumnsCarryTheirFigures(t *testing.T) {
 	if _, err := m.LoadBoard(seller, b2.id, c.pipeline.ID, funnel.Filter{}, 50); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("another company's board: %v", err)
 	}
+}
+
+func dealQueriesCount(t *testing.T, m *funnel.Module, tenant uuid.UUID, raw string) int {
+	t.Helper()
+	es := m.Entities()
+	if len(es) != 1 || es[0].Name != "deals" || es[0].Query == nil {
+		t.Fatalf("entities %+v", es)
+	}
+	if err := es[0].Query.CheckQuery(raw, "body.query"); err != nil {
+		t.Fatal(err)
+	}
+	invalidAt(t, "a bad saved filter", es[0].Query.CheckQuery("colour=red", "body.query"), "body.query.colour")
+	n, err := es[0].Query.CountQuery(seller, tenant, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

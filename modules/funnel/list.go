@@ -192,13 +192,10 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 	for _, t := range f.Tags {
 		q = q.Where("EXISTS (SELECT 1 FROM deal_tags dt WHERE dt.tenant_id = d.tenant_id AND dt.tag = ? AND dt.deal_id = d.id)", t)
 	}
-	switch f.Status {
-	case KindWon:
-		q = q.Where("d.won_at IS NOT NULL")
-	case KindLost:
-		q = q.Where("d.lost_at IS NOT NULL")
-	case KindOpen:
-		q = q.Where("d.won_at IS NULL AND d.lost_at IS NULL")
+	if f.Status != "" {
+		// The kind of the deal's stage, which stays right when an admin
+		// changes a stage's kind (the won and lost times do not move then).
+		q = q.Where("EXISTS (SELECT 1 FROM pipeline_stages fs WHERE fs.tenant_id = d.tenant_id AND fs.id = d.stage_id AND fs.kind = ?)", f.Status)
 	}
 	if f.CloseGTE != "" {
 		q = q.Where("d.expected_close >= ?::date", f.CloseGTE)

@@ -7,6 +7,16 @@ import { axeCheck, noSideScroll } from '../a11y.mjs';
 
 export default async function ({ page, state, shot, api, expect, log }) {
   const t = `/t/${state.slug}`;
+  // Whatever the steps before left: online, desktop size, English.
+  await page.context().setOffline(false);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(t);
+  const me = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).identity.id);
+  const setLang = (lang) => page.evaluate(([lang, id]) => {
+    localStorage.setItem('clientele.lang', lang);
+    localStorage.setItem(`clientele.lang.${id}`, lang);
+  }, [lang, me]);
+  await setLang('en');
   let r = await api('POST', `${t}/pipelines`, { name_en: 'Channel partners', name_zh: '渠道伙伴' });
   expect(r.status === 201, `create a pipeline: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
   const pipeline = r.body;
@@ -100,11 +110,6 @@ export default async function ({ page, state, shot, api, expect, log }) {
   await judge('en');
 
   // The same board in Chinese.
-  const me = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).identity.id);
-  const setLang = (lang) => page.evaluate(([lang, id]) => {
-    localStorage.setItem('clientele.lang', lang);
-    localStorage.setItem(`clientele.lang.${id}`, lang);
-  }, [lang, me]);
   await setLang('zh');
   await page.reload(); // the address keeps the pipeline
   await page.getByTestId('board-pipeline').getByText('渠道伙伴').waitFor();
