@@ -13,6 +13,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -784,4 +785,70 @@ func dealQueriesCount(t *testing.T, m *funnel.Module, tenant uuid.UUID, raw stri
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Every change publishes its event once the transaction commits, and a
+// refused one publishes nothing: created, updated, moved, won, lost, deleted,
+// and the moves of a deleted stage's deals too.
+func TestDealEventsFollowCommittedChanges(t *testing.T) {
+	bus := events.New(testkit.Quiet)
+	var mu sync.Mutex
+	var got []string
+	bus.Subscribe("*", "test", func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		got = append(got, e.Topic)
+		mu.Unlock()
+		return nil
+	})
+	m := funnel.New(funnel.Deps{DB: testkit.Get(t).App, Events: bus, Records: records.NewRegistry(), Log: testkit.Quiet})
+	c := newCompany(t, m)
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := got
+		got = nil
+		return out
+	}
+	d, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "d", CustomerID: c.customer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.UpdateDeal(seller, c.id, d.ID, funnel.DealUpdate{Version: 1, Amount: ptr("5")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.MoveDeal(seller, c.id, d.ID, funnel.MoveInput{StageID: c.stage("Won"), Version: 1}); err == nil {
+		t.Fatal("a stale move went through")
+	}
+	if _, err := m.MoveDeal(seller, c.id, d.ID, funnel.MoveInput{StageID: c.stage("Won"), Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := m.ListLostReasons(seller, c.id)
+	if _, err := m.MoveDeal(seller, c.id, d.ID, funnel.MoveInput{StageID: c.stage("Lost"), Version: 3, LostReasonID: &rs[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DeleteDeal(seller, c.id, d.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deal.created", "deal.updated", "deal.moved", "deal.won", "deal.moved", "deal.lost", "deal.deleted"}
+	if ev := take(); !equal(ev, want...) {
+		t.Fatalf("events %v, want %v", ev, want)
+	}
+	// A deleted stage's deals moved into a lost stage: moved and lost each.
+	p, err := m.AddStage(admin, c.id, c.pipeline.ID, funnel.StageInput{Names: funnel.Names{NameEN: "Parked"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parked := p.Stages[len(p.Stages)-1].ID
+	for i := 0; i < 2; i++ {
+		if _, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "p", CustomerID: c.customer, StageID: &parked}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take()
+	if _, err := m.DeleteStage(admin, c.id, c.pipeline.ID, parked, ptr(c.stage("Lost"))); err != nil {
+		t.Fatal(err)
+	}
+	if ev := take(); !equal(ev, "deal.moved", "deal.lost", "deal.moved", "deal.lost") {
+		t.Fatalf("events of the stage's delete: %v", ev)
+	}
 }

@@ -637,6 +637,12 @@ func (m *Module) moveColumn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, fr
 	}
 	for _, id := range ids {
 		m.publish(ctx, "deal.moved", id)
+		switch to.Kind {
+		case KindWon:
+			m.publish(ctx, "deal.won", id)
+		case KindLost:
+			m.publish(ctx, "deal.lost", id)
+		}
 	}
 	return len(ids), nil
 }
