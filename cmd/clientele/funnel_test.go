@@ -149,4 +149,11 @@ func TestFunnelOverHTTP(t *testing.T) {
 	if n := len(a.must(200, "GET", base+"/deals", "", tokenHdr(tok)...)["items"].([]any)); n != 2 {
 		t.Errorf("the owner lists %d deals, want 2", n)
 	}
+	// Erasing a person takes their deals with them, through the records
+	// registry cmd wires, in the erase's transaction.
+	person := a.must(201, "POST", base+"/customers", `{"name":"Erase Me 删除我","kind":"person"}`, tokenHdr(tok)...)["id"].(string)
+	gone := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Theirs","customer_id":%q}`, person), tokenHdr(tok)...)["id"].(string)
+	a.must(204, "POST", base+"/customers/"+person+"/erase", "", tokenHdr(tok)...)
+	a.must(404, "GET", base+"/deals/"+gone, "", tokenHdr(tok)...)
+	a.must(200, "GET", base+"/deals/"+id, "", tokenHdr(tok)...)
 }

@@ -77,8 +77,11 @@ CREATE POLICY tenant_isolation ON deal_lost_reasons
 -- past the last) and never renumbers the column; the unique index is the last
 -- guard against two deals taking one slot.
 -- version counts writes for optimistic concurrency (a stale one is refused).
--- An erased customer takes its deals with it (ON DELETE CASCADE), as it takes
--- its timeline; a soft-deleted customer keeps them.
+-- The customer key has no ON DELETE action: a customer removed for good (an
+-- erase, a reverted import) is announced to the records registry first, in
+-- the same transaction, and the funnel deletes its deals then, with their
+-- custom-field index rows and the tasks about them; a soft-deleted customer
+-- keeps its deals.
 CREATE TABLE deals (
     tenant_id        uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     id               uuid NOT NULL,
@@ -105,7 +108,7 @@ CREATE TABLE deals (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     deleted_at       timestamptz,
     PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id),
     FOREIGN KEY (tenant_id, pipeline_id) REFERENCES pipelines (tenant_id, id),
     FOREIGN KEY (tenant_id, pipeline_id, stage_id) REFERENCES pipeline_stages (tenant_id, pipeline_id, id),
     FOREIGN KEY (tenant_id, lost_reason_id) REFERENCES deal_lost_reasons (tenant_id, id)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/records"
@@ -850,5 +851,77 @@ func TestDealEventsFollowCommittedChanges(t *testing.T) {
 	}
 	if ev := take(); !equal(ev, "deal.moved", "deal.lost", "deal.moved", "deal.lost") {
 		t.Fatalf("events of the stage's delete: %v", ev)
+	}
+}
+
+// removals records a registry's removals, as tasks would follow them.
+type removals struct {
+	mu  sync.Mutex
+	got map[string][]uuid.UUID
+}
+
+func (r *removals) RecordsRemoved(_ context.Context, _ bun.Tx, _ uuid.UUID, entity string, ids []uuid.UUID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got[entity] = append(r.got[entity], ids...)
+	return nil
+}
+
+func (r *removals) RecordsMerged(context.Context, bun.Tx, uuid.UUID, string, []uuid.UUID, uuid.UUID) error {
+	return nil
+}
+
+// A customer removed for good takes its deals (live and deleted) with it,
+// once the owner announces the removal; the tasks about those deals are told.
+// Without the announcement the customer's delete is refused by its key.
+func TestRemovedCustomersTakeTheirDeals(t *testing.T) {
+	reg := records.NewRegistry()
+	seen := &removals{got: map[string][]uuid.UUID{}}
+	m := funnel.New(funnel.Deps{DB: testkit.Get(t).App, Records: reg, Log: testkit.Quiet})
+	reg.AddDependent(m)
+	reg.AddDependent(seen)
+	c := newCompany(t, m)
+	gone := newCustomer(t, c.id, "Erased 注销")
+	d1, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "live", CustomerID: gone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "deleted", CustomerID: gone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DeleteDeal(seller, c.id, d2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "kept", CustomerID: c.customer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testkit.Get(t)
+	ctx := authz.AsSystem(context.Background())
+	if err := db.InTenant(ctx, env.App, c.id, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", c.id, gone)
+		return err
+	}); err == nil {
+		t.Fatal("a customer with deals was deleted without announcing it")
+	}
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		if err := reg.Removed(ctx, tx, c.id, "customers", []uuid.UUID{gone}); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", c.id, gone)
+		return err
+	})
+	if n := count(t, c.id, "SELECT count(*) FROM deals WHERE tenant_id = ? AND id IN (?, ?)", d1.ID, d2.ID); n != 0 {
+		t.Fatalf("%d deals of the removed customer are left", n)
+	}
+	if n := count(t, c.id, "SELECT count(*) FROM deal_stage_history WHERE tenant_id = ? AND deal_id IN (?, ?)", d1.ID, d2.ID); n != 0 {
+		t.Fatalf("%d history rows of removed deals are left", n)
+	}
+	if got := seen.got["deals"]; len(got) != 2 {
+		t.Fatalf("dependents were told of %v removed deals, want both", got)
+	}
+	if _, err := m.GetDeal(seller, c.id, kept.ID); err != nil {
+		t.Fatalf("another customer's deal went too: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
@@ -108,11 +109,38 @@ func (m *Module) RecordsMerged(ctx context.Context, tx bun.Tx, tenant uuid.UUID,
 	return err
 }
 
-// RecordsRemoved implements records.Dependent. An erased customer's deals are
-// gone already through the foreign key's cascade; nothing else of theirs is
-// kept here.
+// RecordsRemoved implements records.Dependent: customers removed for good
+// (an erase, a reverted import) take their deals with them, live or deleted,
+// with the deals' custom-field index rows, and the registry is told so tasks
+// about those deals follow. The owner calls it before deleting the customers,
+// whose foreign key from deals would refuse the delete otherwise.
 func (m *Module) RecordsRemoved(ctx context.Context, tx bun.Tx, tenant uuid.UUID, entity string, ids []uuid.UUID) error {
-	return nil
+	if entity != entityCustomers {
+		return nil
+	}
+	var deals []uuid.UUID
+	if err := tx.NewRaw("SELECT id FROM deals WHERE tenant_id = ? AND customer_id IN (?) FOR UPDATE", tenant, bun.In(ids)).Scan(ctx, &deals); err != nil {
+		return err
+	}
+	if len(deals) == 0 {
+		return nil
+	}
+	for _, id := range deals {
+		if err := m.custom.DeleteIndex(ctx, tx, tenant, id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM deals WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(deals)); err != nil {
+		return err
+	}
+	for _, id := range deals {
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.remove", Entity: "deal", EntityID: id.String(),
+			Before: map[string]any{"deleted": false}, After: map[string]any{"removed_with_customer": true}}); err != nil {
+			return err
+		}
+		m.publish(ctx, "deal.deleted", id)
+	}
+	return m.d.Records.Removed(ctx, tx, tenant, EntityDeals, deals)
 }
 
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
