@@ -306,7 +306,17 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	ids := map[string]string{"id": team["id"].(string), "identity_id": uuid.NewString(), "key": "owner"}
 	// Routes whose {id} is another kind of record get one of B's of that kind.
 	view := a.must(201, "POST", "/api/v1/t/"+sb+"/views", `{"entity":"customers","name":"B's view","shared":true}`, tokenHdr(tokB)...)
-	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string)}
+	// The funnel's records of B: its default pipeline and a stage of it, a
+	// deal of one of its customers, a lost reason.
+	pipelines := a.must(200, "GET", "/api/v1/t/"+sb+"/pipelines", "", tokenHdr(tokB)...)["items"].([]any)
+	pipeline := pipelines[0].(map[string]any)
+	stage := pipeline["stages"].([]any)[0].(map[string]any)
+	cust := a.must(201, "POST", "/api/v1/t/"+sb+"/customers", `{"name":"B's customer"}`, tokenHdr(tokB)...)
+	deal := a.must(201, "POST", "/api/v1/t/"+sb+"/deals", fmt.Sprintf(`{"title":"B's deal","customer_id":%q,"amount":"10"}`, cust["id"]), tokenHdr(tokB)...)
+	reason := a.must(200, "GET", "/api/v1/t/"+sb+"/lost-reasons", "", tokenHdr(tokB)...)["items"].([]any)[0].(map[string]any)
+	ids["stage_id"] = stage["id"].(string)
+	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string),
+		"/pipelines/": pipeline["id"].(string), "/deals/": deal["id"].(string), "/lost-reasons/": reason["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/platform/fields"
@@ -33,6 +34,7 @@ func buildModules(d *deps) (module.Set, error) {
 		notify.NewModule(notices),
 		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log}),
 		followUps,
+		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
 	}
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err

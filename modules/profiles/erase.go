@@ -37,10 +37,12 @@ func (m *Module) Erase(ctx context.Context, tenant, id uuid.UUID) error {
 		if err := deleteSearchRows(ctx, tx, tenant, []uuid.UUID{id}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
+		// Others' rows about the customer go first: some hold a foreign key
+		// to it (deals), which the delete would otherwise break.
+		if err := m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, []uuid.UUID{id}); err != nil {
 			return err
 		}
-		if err := m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, []uuid.UUID{id}); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
 		if err := m.custom.DeleteIndex(ctx, tx, tenant, id); err != nil {

@@ -165,10 +165,13 @@ func (a customerAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if _, err := tx.ExecContext(ctx, "UPDATE customers SET company_id = NULL WHERE tenant_id = ? AND company_id IN (?) AND id NOT IN (?)", tenant, bun.In(created), bun.In(created)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created)); err != nil {
+	// Others' rows about the customers go first: some hold a foreign key to
+	// them (deals), which the delete would otherwise break.
+	if err := m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, created); err != nil {
 		return err
 	}
-	return m.d.Records.Removed(ctx, tx, tenant, EntityCustomers, created)
+	_, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(created))
+	return err
 }
 
 type importPlanT struct {

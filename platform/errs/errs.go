@@ -96,6 +96,9 @@ type Error struct {
 	Code      Code         `json:"code" xml:"code"`
 	RequestID string       `json:"request_id,omitempty" xml:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty" xml:"errors>error,omitempty"`
+	// Current is the record as it stands, sent with a 409 for a stale version
+	// so the client can show it and retry without another read.
+	Current any `json:"current,omitempty" xml:"-"`
 	// Dependency names what is unavailable on a 503: "database", "redis" or
 	// "identity", so that clients can say so (the web app shows a banner).
 	Dependency string `json:"dependency,omitempty" xml:"dependency,omitempty" enum:"database,redis,identity"`
@@ -141,6 +144,12 @@ func InternalErr(cause error) *Error {
 // WithFields attaches field errors.
 func (e *Error) WithFields(f ...FieldError) *Error {
 	e.Errors = append(e.Errors, f...)
+	return e
+}
+
+// WithCurrent attaches the record as it stands (a stale write's 409).
+func (e *Error) WithCurrent(v any) *Error {
+	e.Current = v
 	return e
 }
 

@@ -7,6 +7,7 @@ import {
   TeamOutlined,
   DashboardOutlined,
   CheckSquareOutlined,
+  FundOutlined,
   ImportOutlined,
   ProfileOutlined,
   SettingOutlined,
@@ -53,6 +54,7 @@ export default function Shell() {
     () => [
       { key: base, icon: <DashboardOutlined />, label: <Link to={base}>{t('nav.home')}</Link> },
       { key: `${base}/customers`, icon: <TeamOutlined />, label: <Link to={`${base}/customers`}>{t('nav.customers')}</Link> },
+      { key: `${base}/deals`, icon: <FundOutlined />, label: <Link to={`${base}/deals`}>{t('nav.deals')}</Link> },
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },
       {

@@ -39,6 +39,8 @@ const audit = () => import('../features/audit/AuditPage');
 const customers = () => import('../features/customers/CustomersPage');
 const customer = () => import('../features/customers/CustomerPage');
 const tasks = () => import('../features/tasks/TasksPage');
+// Sales funnel.
+const deals = () => import('../features/funnel/BoardPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -77,6 +79,7 @@ export const routes = [
       { path: 'customers', element: L(customers) },
       { path: 'customers/:id', element: L(customer) },
       { path: 'tasks', element: L(tasks) },
+      { path: 'deals', element: L(deals) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

@@ -5,6 +5,7 @@ export const common = {
     nav: {
       home: 'Overview',
       customers: 'Customers',
+      deals: 'Deals',
       tasks: 'Tasks',
       imports: 'Imports',
       fields: 'Custom fields',
@@ -90,6 +91,7 @@ export const common = {
     nav: {
       home: '概览',
       customers: '客户',
+      deals: '商机',
       tasks: '待办',
       imports: '导入',
       fields: '自定义字段',

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The funnel's records of company A are out of company B's reach through
+// every funnel route that takes an id, by A's slug and by B's own: each
+// answers 404, with a body that would be valid for B's own records. A new
+// funnel route with an id fails this test until it is listed here.
+func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("funa"), slug("funb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	first := func(s, tok string) (pipeline, stage map[string]any) {
+		p := a.must(200, "GET", "/api/v1/t/"+s+"/pipelines", "", tokenHdr(tok)...)["items"].([]any)[0].(map[string]any)
+		return p, p["stages"].([]any)[1].(map[string]any)
+	}
+	pa, sta := first(sa, tokA)
+	_, stb := first(sb, tokB)
+	cust := a.must(201, "POST", "/api/v1/t/"+sa+"/customers", `{"name":"A 客户"}`, tokenHdr(tokA)...)["id"].(string)
+	deal := a.must(201, "POST", "/api/v1/t/"+sa+"/deals", fmt.Sprintf(`{"title":"A's deal","customer_id":%q,"amount":"12.5","tags":["vip"]}`, cust), tokenHdr(tokA)...)
+	reason := a.must(200, "GET", "/api/v1/t/"+sa+"/lost-reasons", "", tokenHdr(tokA)...)["items"].([]any)[0].(map[string]any)
+	pid, sid, did, rid := pa["id"].(string), sta["id"].(string), deal["id"].(string), reason["id"].(string)
+
+	cases := map[string]struct{ path, body string }{
+		"GET /pipelines/{id}":                      {"/pipelines/" + pid, ""},
+		"GET /pipelines/{id}/board":                {"/pipelines/" + pid + "/board", ""},
+		"PATCH /pipelines/{id}":                    {"/pipelines/" + pid, `{"name_en":"x"}`},
+		"DELETE /pipelines/{id}":                   {"/pipelines/" + pid, ""},
+		"POST /pipelines/{id}/stages":              {"/pipelines/" + pid + "/stages", `{"name_en":"x"}`},
+		"PATCH /pipelines/{id}/stages/{stage_id}":  {"/pipelines/" + pid + "/stages/" + sid, `{"name_en":"x"}`},
+		"DELETE /pipelines/{id}/stages/{stage_id}": {"/pipelines/" + pid + "/stages/" + sid + "?target_stage_id=" + stb["id"].(string), ""},
+		"PUT /pipelines/{id}/stage-order":          {"/pipelines/" + pid + "/stage-order", fmt.Sprintf(`{"stage_ids":[%q]}`, sid)},
+		"GET /deals/{id}":                          {"/deals/" + did, ""},
+		"PATCH /deals/{id}":                        {"/deals/" + did, `{"version":1,"title":"x"}`},
+		"DELETE /deals/{id}":                       {"/deals/" + did, ""},
+		"POST /deals/{id}/move":                    {"/deals/" + did + "/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, stb["id"])},
+		"PATCH /lost-reasons/{id}":                 {"/lost-reasons/" + rid, `{"name_en":"x"}`},
+		"DELETE /lost-reasons/{id}":                {"/lost-reasons/" + rid, ""},
+	}
+	// Every funnel route with an id in the API document is a case here.
+	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
+		t.Fatal(err)
+	}
+	funnelPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/(pipelines|deals|lost-reasons)/\{id\}.*)$`)
+	covered := 0
+	for path, ops := range spec.Paths {
+		mm := funnelPath.FindStringSubmatch(path)
+		if mm == nil {
+			continue
+		}
+		for method := range ops {
+			key := strings.ToUpper(method) + " " + mm[1]
+			if _, ok := cases[key]; !ok {
+				t.Errorf("%s is not checked here", key)
+			}
+			covered++
+		}
+	}
+	if covered != len(cases) {
+		t.Errorf("%d funnel routes with an id in the document, %d cases", covered, len(cases))
+	}
+	for _, base := range []string{"/api/v1/t/" + sa, "/api/v1/t/" + sb} {
+		for name, c := range cases {
+			method := strings.Fields(name)[0]
+			if code, body, _ := a.call(method, base+c.path, c.body, tokenHdr(tokB)...); code != 404 {
+				t.Errorf("B %s on %s: %d %.300s, want 404", name, base, code, body)
+			}
+		}
+	}
+	// Nothing of A changed, and B's lists and moves do not reach A's records.
+	got := a.must(200, "GET", "/api/v1/t/"+sa+"/deals/"+did, "", tokenHdr(tokA)...)
+	if got["version"].(float64) != 1 || got["title"] != "A's deal" {
+		t.Fatalf("A's deal changed: %v", got)
+	}
+	if _, body, _ := a.call("GET", "/api/v1/t/"+sb+"/deals?customer_id="+cust, "", tokenHdr(tokB)...); strings.Contains(body, did) {
+		t.Errorf("B lists A's deal: %.200s", body)
+	}
+	if code, body, _ := a.call("POST", "/api/v1/t/"+sb+"/deals", fmt.Sprintf(`{"title":"x","customer_id":%q}`, cust), tokenHdr(tokB)...); code != 422 || !strings.Contains(body, "body.customer_id") {
+		t.Errorf("B made a deal of A's customer: %d %.200s", code, body)
+	}
+	if code, body, _ := a.call("POST", "/api/v1/t/"+sb+"/deals", fmt.Sprintf(`{"title":"x","customer_id":%q,"pipeline_id":%q}`, cust, pa["id"]), tokenHdr(tokB)...); code != 422 {
+		t.Errorf("B used A's pipeline: %d %.200s", code, body)
+	}
+}
+
+// Over HTTP: a stale version gets 409 with the deal as it is, bad input gets
+// a problem naming the field, the list pages as CSV too, and a member whose
+// role sees only their own deals does not reach a colleague's.
+func TestFunnelOverHTTP(t *testing.T) {
+	a := newApp(t)
+	s := slug("funnel")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	cust := a.must(201, "POST", base+"/customers", `{"name":"李雷"}`, tokenHdr(tok)...)["id"].(string)
+	deal := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Pilot","customer_id":%q,"amount":"1000","currency":"cny"}`, cust), tokenHdr(tok)...)
+	id := deal["id"].(string)
+	a.must(200, "PATCH", base+"/deals/"+id, `{"version":1,"amount":"1200"}`, tokenHdr(tok)...)
+	code, body, hdr := a.call("PATCH", base+"/deals/"+id, `{"version":1,"amount":"1300"}`, tokenHdr(tok)...)
+	if code != 409 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, `"current"`) || !strings.Contains(body, `"1200.0000"`) {
+		t.Fatalf("stale write: %d %s", code, body)
+	}
+	for _, c := range []struct{ method, path, body, loc string }{
+		{"POST", "/deals", fmt.Sprintf(`{"title":"x","customer_id":%q,"amount":"-1"}`, cust), "body.amount"},
+		{"POST", "/deals", fmt.Sprintf(`{"title":"x","customer_id":%q,"amount":"ten"}`, cust), "body.amount"},
+		{"POST", "/deals", fmt.Sprintf(`{"title":"x","customer_id":%q,"currency":"XYZ"}`, cust), "body.currency"},
+		{"GET", "/deals?colour=red", "", "query.colour"},
+		{"GET", "/deals?status=maybe", "", "query.status"},
+		{"GET", "/deals?sort=colour", "", "query.sort"},
+		{"POST", "/deals/" + id + "/move", `{"stage_id":"` + id + `","version":2}`, "body.stage_id"},
+	} {
+		code, body, hdr := a.call(c.method, base+c.path, c.body, tokenHdr(tok)...)
+		if code != 422 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, c.loc) {
+			t.Errorf("%s %s: %d %.300s, want 422 naming %s", c.method, c.path, code, body, c.loc)
+		}
+	}
+	code, body, hdr = a.call("GET", base+"/deals", "", append(tokenHdr(tok), "Accept", "text/csv")...)
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "Pilot") {
+		t.Fatalf("csv list: %d %s", code, body)
+	}
+	// An agent's role sees only their own deals: a colleague's is not found
+	// by any action, and their own is.
+	agent := a.member(s, tok, "agent")
+	if n := len(a.must(200, "GET", base+"/deals", "", tokenHdr(agent)...)["items"].([]any)); n != 0 {
+		t.Errorf("an agent lists %d deals of others", n)
+	}
+	a.must(404, "GET", base+"/deals/"+id, "", tokenHdr(agent)...)
+	a.must(404, "PATCH", base+"/deals/"+id, `{"version":2,"title":"mine now"}`, tokenHdr(agent)...)
+	a.must(404, "POST", base+"/deals/"+id+"/move", fmt.Sprintf(`{"stage_id":%q,"version":2}`, deal["stage_id"]), tokenHdr(agent)...)
+	a.must(404, "DELETE", base+"/deals/"+id, "", tokenHdr(agent)...)
+	a.must(403, "POST", base+"/lost-reasons", `{"name_en":"x"}`, tokenHdr(agent)...)
+	// A deal needs a customer the agent may see: one of their own.
+	if code, body, _ := a.call("POST", base+"/deals", fmt.Sprintf(`{"title":"Mine","customer_id":%q}`, cust), tokenHdr(agent)...); code != 422 || !strings.Contains(body, "body.customer_id") {
+		t.Errorf("an agent made a deal of a customer they may not see: %d %.200s", code, body)
+	}
+	theirs := a.must(201, "POST", base+"/customers", `{"name":"韩梅梅"}`, tokenHdr(agent)...)["id"].(string)
+	mine := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Mine","customer_id":%q}`, theirs), tokenHdr(agent)...)["id"].(string)
+	a.must(200, "GET", base+"/deals/"+mine, "", tokenHdr(agent)...)
+	if n := len(a.must(200, "GET", base+"/deals", "", tokenHdr(tok)...)["items"].([]any)); n != 2 {
+		t.Errorf("the owner lists %d deals, want 2", n)
+	}
+	// Erasing a person takes their deals with them, through the records
+	// registry cmd wires, in the erase's transaction.
+	person := a.must(201, "POST", base+"/customers", `{"name":"Erase Me 删除我","kind":"person"}`, tokenHdr(tok)...)["id"].(string)
+	gone := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Theirs","customer_id":%q}`, person), tokenHdr(tok)...)["id"].(string)
+	a.must(204, "POST", base+"/customers/"+person+"/erase", "", tokenHdr(tok)...)
+	a.must(404, "GET", base+"/deals/"+gone, "", tokenHdr(tok)...)
+	a.must(200, "GET", base+"/deals/"+id, "", tokenHdr(tok)...)
+}

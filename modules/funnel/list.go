@@ -1,0 +1,342 @@
+package funnel
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/fields"
+)
+
+// Filter narrows a deal list. It is read from the list's query string, which
+// is also the form saved views keep (filterFromQuery), so a view means what
+// the same list URL means.
+type Filter struct {
+	Pipeline *uuid.UUID
+	Stages   []uuid.UUID
+	Owner    *uuid.UUID
+	Customer *uuid.UUID
+	Tags     []string // a deal has every one
+	Status   string   // open, won or lost: the kind of its stage
+	CloseGTE string   // expected close on or after (YYYY-MM-DD)
+	CloseLTE string   // expected close on or before
+	Custom   []customFilter
+	Sort     string // created_at, updated_at, amount, expected_close or custom.<key>; "-" for descending
+	Cursor   string
+	Limit    int
+	// View is a saved view's filter, applied as well: the list's own
+	// conditions narrow it further.
+	View *Filter
+}
+
+type customFilter struct{ key, op, value string }
+
+// Caps on one query string, as the customer list has: every condition is a
+// subquery the planner places.
+const (
+	maxFilterTerms = 20
+	maxListValues  = 100
+)
+
+var customKey = regexp.MustCompile(`^custom\.([a-z0-9_]+)(?:\[([a-z]+)\])?$`)
+
+// listParams are the query parameters of the deal list besides custom.<key>.
+var listParams = map[string]bool{"pipeline_id": true, "stage_id": true, "owner": true, "customer_id": true, "tag": true, "status": true,
+	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true}
+
+// filterFromQuery reads a filter from a query string; errors name loc and the
+// parameter in it ("query.owner", or "body.query.owner" for a saved view).
+func filterFromQuery(q url.Values, loc string) (Filter, error) {
+	var f Filter
+	at := func(k string) string { return loc + "." + k }
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	terms := 0
+	parseID := func(k, v string) (*uuid.UUID, error) {
+		id, err := uuid.Parse(strings.TrimSpace(v))
+		if err != nil {
+			return nil, errs.Field(at(k), "must be an id (UUID)")
+		}
+		return &id, nil
+	}
+	for _, k := range keys {
+		vals := q[k]
+		one := func() (string, error) {
+			if len(vals) > 1 {
+				return "", errs.Field(at(k), "give it once")
+			}
+			return vals[0], nil
+		}
+		var err error
+		var v string
+		switch k {
+		case "sort", "cursor", "limit", "view_id":
+			continue
+		case "pipeline_id", "owner", "customer_id":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			id, err := parseID(k, v)
+			if err != nil {
+				return f, err
+			}
+			switch k {
+			case "pipeline_id":
+				f.Pipeline = id
+			case "owner":
+				f.Owner = id
+			default:
+				f.Customer = id
+			}
+			terms++
+		case "stage_id":
+			for _, v := range splitList(vals) {
+				id, err := parseID(k, v)
+				if err != nil {
+					return f, err
+				}
+				f.Stages = append(f.Stages, *id)
+			}
+			if len(f.Stages) > maxListValues {
+				return f, errs.Field(at(k), fmt.Sprintf("takes at most %d stages", maxListValues))
+			}
+			terms++
+		case "tag":
+			if f.Tags, err = cleanTags(splitList(vals), at(k)); err != nil {
+				return f, err
+			}
+			terms += len(f.Tags)
+		case "status":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			if v != KindOpen && v != KindWon && v != KindLost {
+				return f, errs.Field(at(k), "use open, won or lost")
+			}
+			f.Status = v
+			terms++
+		case "expected_close[gte]", "expected_close[lte]":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			if err := checkDate(v, at(k)); err != nil {
+				return f, err
+			}
+			if strings.HasSuffix(k, "[gte]") {
+				f.CloseGTE = v
+			} else {
+				f.CloseLTE = v
+			}
+			terms++
+		default:
+			mm := customKey.FindStringSubmatch(k)
+			if mm == nil {
+				return f, errs.Field(at(k), "unknown filter; use pipeline_id, stage_id, owner, customer_id, tag, status, expected_close[gte], expected_close[lte] or custom.<key>[op]")
+			}
+			op := mm[2]
+			if op == "" {
+				op = "eq"
+			}
+			for _, v := range vals {
+				f.Custom = append(f.Custom, customFilter{key: mm[1], op: op, value: v})
+				terms++
+			}
+		}
+	}
+	if terms > maxFilterTerms {
+		return f, errs.Field(loc, fmt.Sprintf("has %d filter conditions; a list takes at most %d", terms, maxFilterTerms))
+	}
+	return f, nil
+}
+
+// splitList reads repeated and comma-separated values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// dealQuery applies the tenant, the actor's scope and every condition of f.
+func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, tenant uuid.UUID, f Filter) (*bun.SelectQuery, error) {
+	q = q.Where("d.tenant_id = ? AND d.deleted_at IS NULL", tenant)
+	q = inScope(ctx, q, "d.owner_id")
+	if f.Pipeline != nil {
+		q = q.Where("d.pipeline_id = ?", *f.Pipeline)
+	}
+	if len(f.Stages) > 0 {
+		q = q.Where("d.stage_id IN (?)", bun.In(f.Stages))
+	}
+	if f.Owner != nil {
+		q = q.Where("d.owner_id = ?", *f.Owner)
+	}
+	if f.Customer != nil {
+		q = q.Where("d.customer_id = ?", *f.Customer)
+	}
+	for _, t := range f.Tags {
+		q = q.Where("EXISTS (SELECT 1 FROM deal_tags dt WHERE dt.tenant_id = d.tenant_id AND dt.tag = ? AND dt.deal_id = d.id)", t)
+	}
+	if f.Status != "" {
+		// The kind of the deal's stage, which stays right when an admin
+		// changes a stage's kind (the won and lost times do not move then).
+		q = q.Where("EXISTS (SELECT 1 FROM pipeline_stages fs WHERE fs.tenant_id = d.tenant_id AND fs.id = d.stage_id AND fs.kind = ?)", f.Status)
+	}
+	if f.CloseGTE != "" {
+		q = q.Where("d.expected_close >= ?::date", f.CloseGTE)
+	}
+	if f.CloseLTE != "" {
+		q = q.Where("d.expected_close <= ?::date", f.CloseLTE)
+	}
+	for _, c := range f.Custom {
+		var err error
+		if q, err = m.custom.Where(ctx, tx, tenant, q, "d.id", c.key, c.op, c.value); err != nil {
+			return nil, err
+		}
+	}
+	if f.View != nil {
+		v := *f.View
+		v.View = nil
+		return m.dealQuery(ctx, tx, q, tenant, v)
+	}
+	return q, nil
+}
+
+// sorts are the standard orders of the list: the expression, and how a
+// cursor's value is read back.
+var sorts = map[string]struct {
+	expr string
+	cast string
+}{
+	"created_at": {"d.created_at", "timestamptz"},
+	"updated_at": {"d.updated_at", "timestamptz"},
+	"amount":     {"d.amount", "numeric"},
+	// position is the board's order, meaningful within one stage.
+	"position": {"d.position", "numeric"},
+}
+
+// ListDeals returns one keyset page of the deals the actor may see, and the
+// cursor of the next page ("" at the end).
+func (m *Module) ListDeals(ctx context.Context, tenant uuid.UUID, f Filter) ([]Deal, string, error) {
+	var out []Deal
+	next := ""
+	err := m.inTx(ctx, tenant, PermRead, "deal", func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		out, next, err = m.listPage(ctx, tx, tenant, f)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// listPage is one page of a deal list inside the caller's transaction, with
+// custom values revealed or masked for the actor.
+func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]Deal, string, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	key, desc := strings.TrimPrefix(f.Sort, "-"), strings.HasPrefix(f.Sort, "-")
+	if f.Sort == "" {
+		key, desc = "created_at", true
+	}
+	after, err := fields.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Deal
+	next := ""
+	if strings.HasPrefix(key, "custom.") {
+		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "d"},
+			func(dest *[]Deal) (*bun.SelectQuery, error) {
+				return m.dealQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+			}, func(d *Deal) uuid.UUID { return d.ID })
+		if err != nil {
+			return nil, "", err
+		}
+	} else {
+		s, ok := sorts[key]
+		if !ok {
+			return nil, "", errs.Field("query.sort", "sort by created_at, updated_at, amount, position (with one stage_id) or custom.<key> of a sortable custom field, with - for descending")
+		}
+		q, err := m.dealQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
+		if err != nil {
+			return nil, "", err
+		}
+		dir, cmp := "ASC", ">"
+		if desc {
+			dir, cmp = "DESC", "<"
+		}
+		if after != nil {
+			if s.cast == "timestamptz" {
+				if _, perr := time.Parse(time.RFC3339Nano, after.V); perr != nil {
+					return nil, "", errs.Field("query.cursor", "does not fit this sort; start again without it")
+				}
+			} else if !decimalPattern.MatchString(after.V) {
+				return nil, "", errs.Field("query.cursor", "does not fit this sort; start again without it")
+			}
+			q = q.Where(fmt.Sprintf("(%s, d.id) %s (?::%s, ?)", s.expr, cmp, s.cast), after.V, after.ID)
+		}
+		if err := q.OrderExpr(fmt.Sprintf("%s %s, d.id %s", s.expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+			return nil, "", err
+		}
+		if len(out) > f.Limit {
+			out = out[:f.Limit]
+			last := out[len(out)-1]
+			v := last.CreatedAt.Format(time.RFC3339Nano)
+			switch key {
+			case "updated_at":
+				v = last.UpdatedAt.Format(time.RFC3339Nano)
+			case "amount":
+				v = last.Amount
+			case "position":
+				v = last.Position
+			}
+			next = fields.Cursor{V: v, ID: last.ID}.Encode()
+		}
+	}
+	ptrs := make([]*Deal, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := m.reveal(ctx, tx, tenant, ptrs...); err != nil {
+		return nil, "", err
+	}
+	if out == nil {
+		out = []Deal{}
+	}
+	return out, next, nil
+}
+
+// decimalPattern is a cursor value of an amount or position sort.
+var decimalPattern = regexp.MustCompile(`^-?[0-9]{1,40}(\.[0-9]{1,400})?$`)
+
+// CountDeals counts the deals a filter matches within the actor's scope.
+func (m *Module) CountDeals(ctx context.Context, tenant uuid.UUID, f Filter) (int, error) {
+	n := 0
+	err := m.inTx(ctx, tenant, PermRead, "deal", func(ctx context.Context, tx bun.Tx) error {
+		q, err := m.dealQuery(ctx, tx, tx.NewSelect().TableExpr("deals AS d"), tenant, f)
+		if err != nil {
+			return err
+		}
+		n, err = q.Count(ctx)
+		return err
+	})
+	return n, err
+}

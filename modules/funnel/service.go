@@ -1,0 +1,648 @@
+package funnel
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// inScope restricts q to the deals the actor's scope reaches by their owner:
+// all, their teammates' (team) or their own (own). A deal nobody owns is seen
+// by the all scope only.
+func inScope(ctx context.Context, q *bun.SelectQuery, column string) *bun.SelectQuery {
+	a := authz.ActorFrom(ctx)
+	switch a.Visibility() {
+	case authz.ScopeAll:
+		return q
+	case authz.ScopeTeam:
+		if len(a.Teammates) > 0 {
+			return q.Where(column+" IN (?)", bun.In(a.Teammates))
+		}
+	}
+	return q.Where(column+" = ?", a.ID)
+}
+
+func dealNotFound() error { return errs.E(errs.NotFound, "deal not found") }
+
+// scopedDeal loads a live deal under the actor's scope, optionally locked. One
+// the actor may not see is NotFound, exactly like one that does not exist.
+func scopedDeal(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, lock bool) (*Deal, error) {
+	d := &Deal{}
+	q := tx.NewSelect().Model(d).Where("d.tenant_id = ? AND d.id = ? AND d.deleted_at IS NULL", tenant, id)
+	if lock {
+		q = q.For("UPDATE")
+	}
+	if err := inScope(ctx, q, "d.owner_id").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, dealNotFound()
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// dealTx is the shape of an action on one deal: the permission, a tenant
+// transaction in which fn produces the deal, its custom values revealed or
+// masked for the actor, and database errors named for a deal.
+func (m *Module) dealTx(ctx context.Context, tenant uuid.UUID, perm string, fn func(ctx context.Context, tx bun.Tx) (*Deal, error)) (*Deal, error) {
+	var d *Deal
+	err := m.inTx(ctx, tenant, perm, "deal", func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if d, err = fn(ctx, tx); err != nil {
+			return err
+		}
+		return m.reveal(ctx, tx, tenant, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// reveal shows sensitive custom values to holders of pii.read and masks them
+// for everyone else, in place.
+func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ds ...*Deal) error {
+	vals := make([]*map[string]any, len(ds))
+	for i, d := range ds {
+		if d.Custom == nil {
+			d.Custom = map[string]any{}
+		}
+		vals[i] = &d.Custom
+	}
+	return m.custom.Reveal(ctx, tx, tenant, vals...)
+}
+
+// stale refuses a write made from an old read: 409 with the deal as it is.
+func (m *Module) stale(ctx context.Context, tx bun.Tx, tenant uuid.UUID, d *Deal, sent int) error {
+	if d.Version == sent {
+		return nil
+	}
+	cur := *d
+	if err := m.reveal(ctx, tx, tenant, &cur); err != nil {
+		return err
+	}
+	return errs.E(errs.Conflict, "This deal was changed by someone else (version %d, you sent %d); current holds it as it is now, apply your change to it and send again.", d.Version, sent).
+		WithFields(errs.FieldError{Location: "body.version", Message: "stale", Value: sent}).WithCurrent(&cur)
+}
+
+// checkMember refuses an owner who is not a member of the company.
+func (m *Module) checkMember(ctx context.Context, tenant uuid.UUID, id *uuid.UUID, loc string) error {
+	if id == nil || m.d.Members == nil {
+		return nil
+	}
+	ok, err := m.d.Members.IsMember(ctx, tenant, *id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.Field(loc, "not a member of this company")
+	}
+	return nil
+}
+
+// checkCustomer refuses a customer that is not a live customer of this
+// company, or (when profiles is wired) one the actor may not see.
+func (m *Module) checkCustomer(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, loc string) error {
+	if _, ok := m.d.Records.Kind(entityCustomers); ok {
+		err := m.d.Records.Check(ctx, tx, tenant, entityCustomers, id, loc)
+		if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+			return errs.Field(loc, "no such customer in this company, or you may not see it")
+		}
+		return err
+	}
+	var one int
+	err := tx.NewRaw("SELECT 1 FROM customers WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL FOR SHARE", tenant, id).Scan(ctx, &one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.Field(loc, "no such customer in this company")
+	}
+	return err
+}
+
+// lockStage reads a stage and locks its row: whoever places a deal in a
+// column holds it, so two placements never compute the same position.
+func lockStage(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, loc string) (*Stage, error) {
+	st := &Stage{}
+	if err := tx.NewSelect().Model(st).Where("s.tenant_id = ? AND s.id = ?", tenant, id).For("UPDATE").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.Field(loc, "no such stage in this company")
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// lastPosition is the position of the last live deal of a stage ("" if none),
+// leaving out the deal skip.
+func lastPosition(ctx context.Context, tx bun.Tx, tenant, stage, skip uuid.UUID) (string, error) {
+	var p sql.NullString
+	err := tx.NewRaw("SELECT max(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND id <> ?", tenant, stage, skip).Scan(ctx, &p)
+	return p.String, err
+}
+
+// stamp sets the won and lost times of a deal entering st at now.
+func stamp(d *Deal, st *Stage, now time.Time, reason *uuid.UUID, note string) {
+	d.WonAt, d.LostAt = nil, nil
+	d.LostReasonID, d.LostNote = nil, ""
+	switch st.Kind {
+	case KindWon:
+		d.WonAt = &now
+	case KindLost:
+		d.LostAt = &now
+		d.LostReasonID, d.LostNote = reason, note
+	}
+}
+
+// enterStage writes the history row of a deal entering its stage.
+func enterStage(ctx context.Context, tx bun.Tx, d *Deal) error {
+	return db.Defer(ctx, tx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.TenantID, d.ID, d.PipelineID, d.StageID, d.StageEnteredAt, authz.RequesterID(ctx), d.Amount, d.Currency)
+}
+
+// leaveStage closes the history row of a deal leaving its stage, with its
+// amount at that moment.
+func leaveStage(ctx context.Context, tx bun.Tx, d *Deal, at time.Time) error {
+	return db.Defer(ctx, tx, `UPDATE deal_stage_history SET exited_at = ?, exited_by = ?, exit_amount = ?
+		WHERE tenant_id = ? AND deal_id = ? AND exited_at IS NULL`, at, authz.RequesterID(ctx), d.Amount, d.TenantID, d.ID)
+}
+
+// writeTags replaces a deal's tag rows.
+func writeTags(ctx context.Context, tx bun.Tx, d *Deal, fresh bool) error {
+	if !fresh {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM deal_tags WHERE tenant_id = ? AND deal_id = ?", d.TenantID, d.ID); err != nil {
+			return err
+		}
+	}
+	if len(d.Tags) == 0 {
+		return nil
+	}
+	return db.Defer(ctx, tx, "INSERT INTO deal_tags (tenant_id, tag, deal_id) SELECT ?, unnest(?::text[]), ?", d.TenantID, pgdialect.Array(d.Tags), d.ID)
+}
+
+// CreateDeal validates and stores a deal at the end of its stage's column,
+// with its first history row, tags, custom-field index rows, an audit row and
+// a deal.created event, in one transaction.
+func (m *Module) CreateDeal(ctx context.Context, tenant uuid.UUID, in DealInput) (*Deal, error) {
+	if err := authz.Require(ctx, PermWrite); err != nil {
+		return nil, err
+	}
+	d := &Deal{TenantID: tenant, ID: uuid.New(), Title: strings.TrimSpace(in.Title), CustomerID: in.CustomerID, Amount: in.Amount,
+		ExpectedClose: in.ExpectedClose, OwnerID: in.OwnerID, Source: strings.TrimSpace(in.Source), Custom: in.Custom, Version: 1,
+		CreatedBy: authz.RequesterID(ctx)}
+	if d.Title == "" {
+		return nil, errs.Field("body.title", "is required")
+	}
+	if d.Amount == "" {
+		d.Amount = "0"
+	}
+	if err := checkAmount(d.Amount, "body.amount"); err != nil {
+		return nil, err
+	}
+	if in.Currency != "" {
+		c, err := checkCurrency(in.Currency, "body.currency")
+		if err != nil {
+			return nil, err
+		}
+		d.Currency = c
+	}
+	if d.ExpectedClose != nil {
+		if err := checkDate(string(*d.ExpectedClose), "body.expected_close"); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if d.Tags, err = cleanTags(in.Tags, "body.tags"); err != nil {
+		return nil, err
+	}
+	if d.OwnerID == nil {
+		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
+			id := a.ID
+			d.OwnerID = &id
+		}
+	} else if err := m.checkMember(ctx, tenant, d.OwnerID, "body.owner_id"); err != nil {
+		return nil, err
+	}
+	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+		if err := m.checkCustomer(ctx, tx, tenant, d.CustomerID, "body.customer_id"); err != nil {
+			return nil, err
+		}
+		if d.Currency == "" {
+			if err := tx.NewRaw("SELECT currency FROM tenants WHERE id = ?", tenant).Scan(ctx, &d.Currency); err != nil {
+				return nil, err
+			}
+		}
+		st, err := m.placeNew(ctx, tx, tenant, in.PipelineID, in.StageID)
+		if err != nil {
+			return nil, err
+		}
+		if st.Kind == KindLost {
+			return nil, errs.Field("body.stage_id", "a new deal cannot start lost; create it in an open stage, then move it to the lost stage with a reason")
+		}
+		d.PipelineID, d.StageID = st.PipelineID, st.ID
+		last, err := lastPosition(ctx, tx, tenant, st.ID, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.Position = posAfter(last)
+		now := time.Now().UTC()
+		d.StageEnteredAt = now
+		stamp(d, st, now, nil, "")
+		if d.Custom, err = m.custom.Validate(ctx, tx, tenant, d.Custom); err != nil {
+			return nil, err
+		}
+		if d.Custom == nil {
+			d.Custom = map[string]any{}
+		}
+		if _, err := tx.NewInsert().Model(d).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at, amount").Exec(ctx); err != nil {
+			return nil, err
+		}
+		if err := writeTags(ctx, tx, d, true); err != nil {
+			return nil, err
+		}
+		if err := m.custom.WriteNewIndex(ctx, tx, tenant, d.ID, d.Custom); err != nil {
+			return nil, err
+		}
+		if err := enterStage(ctx, tx, d); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.create", Entity: "deal", EntityID: d.ID.String(), After: d, Sensitive: m.custom.Sensitive(ctx, tx, tenant)}); err != nil {
+			return nil, err
+		}
+		m.publish(ctx, "deal.created", d.ID)
+		if st.Kind == KindWon {
+			m.publish(ctx, "deal.won", d.ID)
+		}
+		return d, nil
+	})
+}
+
+// placeNew resolves where a new deal goes: the stage given (which must be in
+// the pipeline given, if any), else the first open stage of the pipeline given
+// or of the default one. The stage's row is locked for the placement.
+func (m *Module) placeNew(ctx context.Context, tx bun.Tx, tenant uuid.UUID, pipeline, stage *uuid.UUID) (*Stage, error) {
+	if stage != nil {
+		st, err := lockStage(ctx, tx, tenant, *stage, "body.stage_id")
+		if err != nil {
+			return nil, err
+		}
+		if pipeline != nil && *pipeline != st.PipelineID {
+			return nil, errs.Field("body.stage_id", "is not a stage of the pipeline pipeline_id names")
+		}
+		return st, nil
+	}
+	q := tx.NewSelect().Table("pipelines").Column("id").Where("tenant_id = ?", tenant)
+	loc := "body.pipeline_id"
+	if pipeline != nil {
+		q = q.Where("id = ?", *pipeline)
+	} else {
+		q = q.Where("is_default")
+	}
+	var pid uuid.UUID
+	if err := q.Scan(ctx, &pid); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			if pipeline == nil {
+				return nil, errs.Field(loc, "the company has no default pipeline; name one")
+			}
+			return nil, errs.Field(loc, "no such pipeline in this company")
+		}
+		return nil, err
+	}
+	var sid uuid.UUID
+	err := tx.NewRaw("SELECT id FROM pipeline_stages WHERE tenant_id = ? AND pipeline_id = ? AND kind = 'open' ORDER BY position, id LIMIT 1", tenant, pid).Scan(ctx, &sid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Field(loc, "the pipeline has no open stage for new deals")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lockStage(ctx, tx, tenant, sid, "body.stage_id")
+}
+
+// GetDeal returns a live deal the actor may see.
+func (m *Module) GetDeal(ctx context.Context, tenant, id uuid.UUID) (*Deal, error) {
+	return m.dealTx(ctx, tenant, PermRead, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+		return scopedDeal(ctx, tx, tenant, id, false)
+	})
+}
+
+// UpdateDeal applies a change made from the deal's current version; a stale
+// version gets 409 with the deal as it is.
+func (m *Module) UpdateDeal(ctx context.Context, tenant, id uuid.UUID, u DealUpdate) (*Deal, error) {
+	if u.OwnerID != nil {
+		if err := m.checkMember(ctx, tenant, u.OwnerID, "body.owner_id"); err != nil {
+			return nil, err
+		}
+	}
+	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+		cur, err := scopedDeal(ctx, tx, tenant, id, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.stale(ctx, tx, tenant, cur, u.Version); err != nil {
+			return nil, err
+		}
+		before := *cur
+		next := *cur
+		if u.Title != nil {
+			if next.Title = strings.TrimSpace(*u.Title); next.Title == "" {
+				return nil, errs.Field("body.title", "cannot be empty")
+			}
+		}
+		if u.CustomerID != nil && *u.CustomerID != cur.CustomerID {
+			if err := m.checkCustomer(ctx, tx, tenant, *u.CustomerID, "body.customer_id"); err != nil {
+				return nil, err
+			}
+			next.CustomerID = *u.CustomerID
+		}
+		if u.Amount != nil {
+			if err := checkAmount(*u.Amount, "body.amount"); err != nil {
+				return nil, err
+			}
+			next.Amount = *u.Amount
+		}
+		if u.Currency != nil {
+			if next.Currency, err = checkCurrency(*u.Currency, "body.currency"); err != nil {
+				return nil, err
+			}
+		}
+		if u.ExpectedClose != nil {
+			if *u.ExpectedClose == "" {
+				next.ExpectedClose = nil
+			} else {
+				if err := checkDate(string(*u.ExpectedClose), "body.expected_close"); err != nil {
+					return nil, err
+				}
+				next.ExpectedClose = u.ExpectedClose
+			}
+		}
+		if u.OwnerID != nil {
+			next.OwnerID = u.OwnerID
+		}
+		if u.Source != nil {
+			next.Source = strings.TrimSpace(*u.Source)
+		}
+		if u.Tags != nil {
+			if next.Tags, err = cleanTags(*u.Tags, "body.tags"); err != nil {
+				return nil, err
+			}
+		}
+		if len(u.Custom) > 0 {
+			if next.Custom, err = m.custom.Patch(ctx, tx, tenant, cur.Custom, u.Custom); err != nil {
+				return nil, err
+			}
+		}
+		next.Version++
+		if _, err := tx.NewUpdate().Model(&next).ExcludeColumn("tenant_id", "id", "created_at", "created_by", "deleted_at", "updated_at",
+			"stage_id", "pipeline_id", "position", "stage_entered_at").Set("updated_at = now()").WherePK().Returning("updated_at, amount").Exec(ctx); err != nil {
+			return nil, err
+		}
+		if u.Tags != nil {
+			if err := writeTags(ctx, tx, &next, false); err != nil {
+				return nil, err
+			}
+		}
+		if len(u.Custom) > 0 {
+			if err := m.custom.WriteIndex(ctx, tx, tenant, id, next.Custom); err != nil {
+				return nil, err
+			}
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.update", Entity: "deal", EntityID: id.String(), Before: before, After: next, Sensitive: m.custom.Sensitive(ctx, tx, tenant)}); err != nil {
+			return nil, err
+		}
+		m.publish(ctx, "deal.updated", id)
+		return &next, nil
+	})
+}
+
+// DeleteDeal soft-deletes a deal; with version set, only that version. Its
+// history stays for the analytics of the periods it was open.
+func (m *Module) DeleteDeal(ctx context.Context, tenant, id uuid.UUID, version *int) error {
+	_, err := m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+		d, err := scopedDeal(ctx, tx, tenant, id, true)
+		if err != nil {
+			return nil, err
+		}
+		if version != nil {
+			if err := m.stale(ctx, tx, tenant, d, *version); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE deals SET deleted_at = now(), updated_at = now(), version = version + 1 WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.delete", Entity: "deal", EntityID: id.String(),
+			Before: map[string]any{"deleted": false}, After: map[string]any{"deleted": true}}); err != nil {
+			return nil, err
+		}
+		m.publish(ctx, "deal.deleted", id)
+		return d, nil
+	})
+	return err
+}
+
+// MoveDeal moves a deal to a stage and a place in its column. The target
+// stage's row is locked first, then the deal's, so moves into one column
+// queue and never compute the same position. A stale version gets 409 with
+// the deal as it is; a stage of another pipeline needs pipeline_id saying so;
+// a lost stage needs a lost reason. Entering a won or lost stage stamps the
+// time; every change of stage closes one history row and opens another.
+func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInput) (*Deal, error) {
+	if in.BeforeID != nil && in.AfterID != nil {
+		return nil, errs.Field("body.after_id", "send before_id or after_id, not both")
+	}
+	for loc, n := range map[string]*uuid.UUID{"body.before_id": in.BeforeID, "body.after_id": in.AfterID} {
+		if n != nil && *n == id {
+			return nil, errs.Field(loc, "names the deal being moved; name a neighbour")
+		}
+	}
+	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+		st, err := lockStage(ctx, tx, tenant, in.StageID, "body.stage_id")
+		if err != nil {
+			return nil, err
+		}
+		d, err := scopedDeal(ctx, tx, tenant, id, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.stale(ctx, tx, tenant, d, in.Version); err != nil {
+			return nil, err
+		}
+		if st.PipelineID != d.PipelineID && (in.PipelineID == nil || *in.PipelineID != st.PipelineID) {
+			return nil, errs.Field("body.pipeline_id", "the stage is in another pipeline than the deal's; send that pipeline's id to move the deal there")
+		}
+		if in.PipelineID != nil && *in.PipelineID != st.PipelineID {
+			return nil, errs.Field("body.pipeline_id", "the stage is not in this pipeline")
+		}
+		changes := st.ID != d.StageID
+		if changes && st.Kind == KindLost {
+			if in.LostReasonID == nil {
+				return nil, errs.Field("body.lost_reason_id", "say why the deal was lost: one of the company's lost reasons")
+			}
+			var one int
+			if err := tx.NewRaw("SELECT 1 FROM deal_lost_reasons WHERE tenant_id = ? AND id = ?", tenant, *in.LostReasonID).Scan(ctx, &one); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return nil, errs.Field("body.lost_reason_id", "no such lost reason in this company")
+				}
+				return nil, err
+			}
+		}
+		pos, err := m.slot(ctx, tx, tenant, st.ID, d.ID, in)
+		if err != nil {
+			return nil, err
+		}
+		before := *d
+		d.Position, d.Version = pos, d.Version+1
+		if changes {
+			now := time.Now().UTC()
+			if err := leaveStage(ctx, tx, d, now); err != nil {
+				return nil, err
+			}
+			d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
+			stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
+			if err := enterStage(ctx, tx, d); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.NewUpdate().Model(d).Column("pipeline_id", "stage_id", "position", "version", "stage_entered_at", "won_at", "lost_at", "lost_reason_id", "lost_note").
+			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: id.String(),
+			Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
+			After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
+			return nil, err
+		}
+		m.publish(ctx, "deal.moved", id)
+		if changes {
+			switch st.Kind {
+			case KindWon:
+				m.publish(ctx, "deal.won", id)
+			case KindLost:
+				m.publish(ctx, "deal.lost", id)
+			}
+		}
+		return d, nil
+	})
+}
+
+// slot is the position of a deal placed in stage before or after a neighbour
+// (a live deal of that stage), or at the end. The caller holds the stage's
+// lock, so the neighbours cannot move meanwhile.
+func (m *Module) slot(ctx context.Context, tx bun.Tx, tenant, stage, self uuid.UUID, in MoveInput) (string, error) {
+	neighbour := func(id uuid.UUID, loc string) (string, error) {
+		var p string
+		err := tx.NewRaw("SELECT position::text FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL", tenant, id, stage).Scan(ctx, &p)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", errs.Field(loc, "not a deal of the target stage")
+		}
+		return p, err
+	}
+	var edge sql.NullString
+	switch {
+	case in.BeforeID != nil:
+		b, err := neighbour(*in.BeforeID, "body.before_id")
+		if err != nil {
+			return "", err
+		}
+		if err := tx.NewRaw("SELECT max(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position < ?::numeric AND id <> ?",
+			tenant, stage, b, self).Scan(ctx, &edge); err != nil {
+			return "", err
+		}
+		return posBetween(edge.String, b), nil
+	case in.AfterID != nil:
+		a, err := neighbour(*in.AfterID, "body.after_id")
+		if err != nil {
+			return "", err
+		}
+		if err := tx.NewRaw("SELECT min(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position > ?::numeric AND id <> ?",
+			tenant, stage, a, self).Scan(ctx, &edge); err != nil {
+			return "", err
+		}
+		return posBetween(a, edge.String), nil
+	}
+	last, err := lastPosition(ctx, tx, tenant, stage, self)
+	if err != nil {
+		return "", err
+	}
+	return posAfter(last), nil
+}
+
+// moveColumn moves every live deal of from to the end of to, in their order,
+// with their history, and returns how many moved. The caller holds the
+// pipeline's lock; to's row is locked here like any placement.
+func (m *Module) moveColumn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, from, to *Stage) (int, error) {
+	if _, err := lockStage(ctx, tx, tenant, to.ID, "query.target_stage_id"); err != nil {
+		return 0, err
+	}
+	var ids []uuid.UUID
+	if err := tx.NewRaw("SELECT id FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL ORDER BY position, id FOR UPDATE", tenant, from.ID).Scan(ctx, &ids); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	last, err := lastPosition(ctx, tx, tenant, to.ID, uuid.Nil)
+	if err != nil {
+		return 0, err
+	}
+	pos := make([]string, len(ids))
+	for i := range ids {
+		last = posAfter(last)
+		pos[i] = last
+	}
+	now := time.Now().UTC()
+	actor := authz.RequesterID(ctx)
+	if _, err := tx.ExecContext(ctx, `UPDATE deal_stage_history SET exited_at = ?, exited_by = ?, exit_amount = d.amount
+		FROM deals d WHERE deal_stage_history.tenant_id = ? AND deal_stage_history.deal_id IN (?) AND deal_stage_history.exited_at IS NULL
+		AND d.tenant_id = deal_stage_history.tenant_id AND d.id = deal_stage_history.deal_id`, now, actor, tenant, bun.In(ids)); err != nil {
+		return 0, err
+	}
+	won, lost := "NULL::timestamptz", "NULL::timestamptz"
+	switch to.Kind {
+	case KindWon:
+		won = "?::timestamptz"
+	case KindLost:
+		lost = "?::timestamptz"
+	}
+	args := []any{to.ID}
+	if to.Kind != KindOpen {
+		args = append(args, now)
+	}
+	args = append(args, now, pgdialect.Array(ids), pgdialect.Array(pos), tenant)
+	// A deal moved into a won or lost stage this way is stamped now; into an
+	// open one it is open again. A lost reason it had stays only if lost.
+	reason := "NULL"
+	if to.Kind == KindLost {
+		reason = "d.lost_reason_id"
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE deals d SET stage_id = ?, position = v.pos::numeric, version = d.version + 1,
+		won_at = `+won+`, lost_at = `+lost+`, lost_reason_id = `+reason+`, stage_entered_at = ?, updated_at = now()
+		FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::text[]) AS pos) v WHERE d.tenant_id = ? AND d.id = v.id`,
+		args...); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
+		SELECT tenant_id, id, pipeline_id, stage_id, ?, ?, amount, currency FROM deals WHERE tenant_id = ? AND id IN (?)`, now, actor, tenant, bun.In(ids)); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		m.publish(ctx, "deal.moved", id)
+		switch to.Kind {
+		case KindWon:
+			m.publish(ctx, "deal.won", id)
+		case KindLost:
+			m.publish(ctx, "deal.lost", id)
+		}
+	}
+	return len(ids), nil
+}

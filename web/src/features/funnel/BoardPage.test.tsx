@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { App } from 'antd';
+import '../../app/i18n';
+import i18n from '../../app/i18n';
+import { TenantContext } from '../../app/session';
+import BoardPage from './BoardPage';
+import type { Board, Deal, Pipeline } from './board';
+
+// A busy machine renders Ant Design slowly; the waits allow for it.
+const slow = { timeout: 15_000 };
+
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+});
+
+const stage = (id: string, en: string, zh: string, position: number, kind: 'open' | 'won' | 'lost', probability: number) =>
+  ({ id, pipeline_id: 'p1', name_en: en, name_zh: zh, position, probability, kind });
+const pipeline: Pipeline = {
+  id: 'p1', name_en: 'Sales', name_zh: '销售', is_default: true,
+  stages: [stage('lead', 'Lead', '线索', 0, 'open', 10), stage('won', 'Won', '赢单', 1, 'won', 100), stage('lost', 'Lost', '输单', 2, 'lost', 0)],
+};
+const deal = (id: string, title: string, amount: string, stageId: string): Deal => ({
+  id, title, customer_id: 'c1', amount, currency: 'USD', pipeline_id: 'p1', stage_id: stageId, position: '1', tags: [], version: 1, updated_at: '2026-12-01T00:00:00Z',
+});
+
+// The server: a board that changes once the deal is won.
+function server() {
+  let won = false;
+  const board = (): Board => ({
+    pipeline,
+    columns: [
+      { stage_id: 'lead', count: won ? 1 : 2, rotting: 1, totals: [{ currency: 'USD', amount: won ? '200.0000' : '300.0000', weighted: won ? '20.0000' : '30.0000' }],
+        deals: won ? [deal('d2', 'Renewal', '200.0000', 'lead')] : [deal('d1', 'ERP rollout', '100.0000', 'lead'), deal('d2', 'Renewal', '200.0000', 'lead')] },
+      { stage_id: 'won', count: won ? 1 : 0, rotting: 0, totals: won ? [{ currency: 'USD', amount: '100.0000', weighted: '100.0000' }] : [],
+        deals: won ? [deal('d1', 'ERP rollout', '100.0000', 'won')] : [] },
+      { stage_id: 'lost', count: 0, rotting: 0, totals: [], deals: [] },
+    ],
+  });
+  const moves: { url: string; body: unknown }[] = [];
+  const fetchMock = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = String(input);
+    const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { 'Content-Type': 'application/json' } });
+    if (url.endsWith('/t/acme/pipelines')) return json({ items: [pipeline] });
+    if (url.includes('/t/acme/pipelines/p1/board')) return json(board());
+    if (url.endsWith('/t/acme/settings')) return json({ name: 'Acme', slug: 'acme', time_zone: 'UTC', locale: 'en', currency: 'USD', modules: {} });
+    if (url.endsWith('/t/acme/members')) return json({ items: [] });
+    if (url.endsWith('/t/acme/lost-reasons')) return json({ items: [{ id: 'r1', name_en: 'Price too high', name_zh: '价格太高' }] });
+    if (url.includes('/deals/d1/move') && init?.method === 'POST') {
+      moves.push({ url, body: JSON.parse(String(init.body)) });
+      won = true;
+      return json({ ...deal('d1', 'ERP rollout', '100.0000', 'won'), version: 2 });
+    }
+    return json({ title: 'Not Found', status: 404 }, 404);
+  });
+  return { fetchMock, moves };
+}
+
+function renderBoard() {
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <App>
+        <TenantContext.Provider value={{ tenant_id: 't1', slug: 'acme', name: 'Acme', role: 'owner' }}>
+          <BoardPage />
+        </TenantContext.Provider>
+      </App>
+    </QueryClientProvider>,
+  );
+}
+
+describe('the deals board', () => {
+  it('shows each column with its count, totals and rotting count, and updates the figures after a quick win without a reload', async () => {
+    await i18n.changeLanguage('en');
+    const { moves } = server();
+    renderBoard();
+    const lead = await screen.findByTestId('column-lead', {}, slow);
+    expect(within(lead).getByTestId('column-count').textContent).toBe('2 deals');
+    expect(within(lead).getByTestId('column-total').textContent).toMatch(/300/);
+    expect(within(lead).getByTestId('column-total').textContent).toMatch(/weighted .*30/);
+    expect(within(lead).getByTestId('column-rotting')).toBeTruthy();
+    expect(within(screen.getByTestId('column-won')).getByTestId('column-count').textContent).toBe('0 deals');
+
+    const card = within(lead).getAllByTestId('deal-card')[0];
+    fireEvent.click(within(card).getByTestId('mark-won'));
+    await waitFor(() => expect(moves).toHaveLength(1), slow);
+    expect(moves[0].body).toEqual({ stage_id: 'won', version: 1 });
+    await waitFor(() => expect(within(screen.getByTestId('column-won')).getByTestId('column-count').textContent).toBe('1 deal'), slow);
+    expect(within(screen.getByTestId('column-lead')).getByTestId('column-count').textContent).toBe('1 deal');
+    expect(within(screen.getByTestId('column-won')).getByText('ERP rollout')).toBeTruthy();
+  });
+
+  it('asks for the reason before a deal is lost, and moves nothing without one', async () => {
+    await i18n.changeLanguage('zh');
+    const { moves } = server();
+    renderBoard();
+    const lead = await screen.findByTestId('column-lead', {}, slow);
+    expect(within(lead).getByText('线索')).toBeTruthy();
+    expect(within(lead).getByTestId('column-count').textContent).toBe('2 个商机');
+    fireEvent.click(within(within(lead).getAllByTestId('deal-card')[0]).getByTestId('mark-lost'));
+    const dialog = await screen.findByRole('dialog', {}, slow);
+    expect(within(dialog).getByText('“ERP rollout”为什么输单？')).toBeTruthy();
+    fireEvent.click(within(dialog).getByRole('button', { name: /标记输单/ }));
+    await waitFor(() => expect(within(dialog).getByText('选择原因')).toBeTruthy(), slow);
+    expect(moves).toHaveLength(0);
+    await i18n.changeLanguage('en');
+  });
+});
