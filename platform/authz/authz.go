@@ -206,3 +206,9 @@ type Directory interface {
 	// IsMember reports whether id is a member of the tenant.
 	IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error)
 }
+
+// Teams answers whether a team exists in a tenant, for modules whose records
+// are given to a team (tickets): tenants implements it and cmd passes it in.
+type Teams interface {
+	IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool, error)
+}
