@@ -306,7 +306,9 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	ids := map[string]string{"id": team["id"].(string), "identity_id": uuid.NewString(), "key": "owner"}
 	// Routes whose {id} is another kind of record get one of B's of that kind.
 	view := a.must(201, "POST", "/api/v1/t/"+sb+"/views", `{"entity":"customers","name":"B's view","shared":true}`, tokenHdr(tokB)...)
-	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string)}
+	custB := a.must(201, "POST", "/api/v1/t/"+sb+"/customers", `{"name":"B's customer"}`, tokenHdr(tokB)...)
+	ticketB := a.must(201, "POST", "/api/v1/t/"+sb+"/tickets", fmt.Sprintf(`{"subject":"B's ticket","channel":"email","requester_id":%q}`, custB["id"]), tokenHdr(tokB)...)
+	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string), "/tickets/": ticketB["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {

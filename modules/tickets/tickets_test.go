@@ -16,6 +16,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -631,5 +632,43 @@ func TestViewFiltersAreCheckedAndCounted(t *testing.T) {
 	r.ticket(t, lead, tickets.TicketInput{Priority: "low"})
 	if n, err := q.CountQuery(lead, r.a.ID, "priority=urgent&status=new"); err != nil || n != 1 {
 		t.Fatalf("count: %d, %v", n, err)
+	}
+}
+
+// RLS alone confines every ticket table: inside one company's transaction a
+// query without a tenant filter sees only that company's rows, and a row of
+// another company cannot be written.
+func TestRLSAloneKeepsTicketTablesApart(t *testing.T) {
+	r := rig(t, false)
+	tk := r.ticket(t, lead, tickets.TicketInput{Tags: []string{"a"}})
+	if _, _, err := r.m.AddMessage(lead, r.a.ID, tk.ID, tickets.MessageInput{Kind: "note", Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	b := r.env.NewTenant(t)
+	r.env.InTenant(t, b.ID, func(ctx context.Context, tx bun.Tx) error {
+		for _, table := range []string{"tickets", "ticket_messages", "ticket_tags", "ticket_counters"} {
+			var n int
+			if err := tx.NewRaw("SELECT count(*) FROM "+table).Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("company B sees %d rows of %s", n, table)
+			}
+		}
+		return nil
+	})
+	err := db.InTenant(authz.AsSystem(context.Background()), r.env.App, b.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 5000)", r.a.ID)
+		return err
+	})
+	if err == nil {
+		t.Fatal("company B wrote company A's counter")
+	}
+	var n int
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM tickets").Scan(ctx, &n)
+	})
+	if n != 1 {
+		t.Fatalf("company A sees %d tickets of its own, want 1", n)
 	}
 }
