@@ -303,6 +303,10 @@ func (l *lateDirectory) IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool,
 	return l.d.IsTeam(ctx, tenant, id)
 }
 
+func (l *lateDirectory) TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uuid.UUID, error) {
+	return l.d.TeamMembers(ctx, tenant, team)
+}
+
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
 	return l.d.IsMember(ctx, tenant, id)
 }

@@ -108,6 +108,32 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 	}
 	a.wantProblem(422, "body.record_id", "POST", baseB+"/tasks", fmt.Sprintf(`{"title":"x","entity":"tickets","record_id":%q}`, id), tokenHdr(tokB)...)
 
+	// A team's tickets go to its available members in turn.
+	var agentID, ownerID string
+	for _, mm := range a.must(200, "GET", base+"/members", "", tokenHdr(tok)...)["items"].([]any) {
+		switch m := mm.(map[string]any); m["role"] {
+		case "agent":
+			agentID = m["identity_id"].(string)
+		case "owner":
+			ownerID = m["identity_id"].(string)
+		}
+	}
+	team := a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"Support","members":[%q]}`, agentID), tokenHdr(tok)...)["id"].(string)
+	a.wantProblem(403, "", "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true}`, tokenHdr(viewer)...)
+	a.wantProblem(422, "path.member_id", "PUT", base+"/ticket-teams/"+team+"/agents/"+ownerID, `{"available":true}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.max_open", "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true,"max_open":0}`, tokenHdr(tok)...)
+	a.wantProblem(404, "", "PUT", baseB+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true}`, tokenHdr(tokB)...)
+	a.must(200, "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true,"max_open":5}`, tokenHdr(tok)...)
+	dealt := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Where is my order","channel":"chat","requester_id":%q,"team_id":%q}`, cust, team), tokenHdr(tok)...)
+	if dealt["assignee_id"] != agentID || dealt["status"] != "open" {
+		t.Fatalf("the team's ticket %v", dealt)
+	}
+	a.must(200, "GET", base+"/tickets/"+dealt["id"].(string), "", tokenHdr(agent)...)
+	agents := a.must(200, "GET", base+"/ticket-teams/"+team+"/agents", "", tokenHdr(agent)...)
+	if items := agents["items"].([]any); len(items) != 1 || items[0].(map[string]any)["open"] != float64(1) {
+		t.Fatalf("the team's agents %v", agents)
+	}
+
 	// A public reply reaches the requester; a note does not.
 	a.must(201, "POST", base+"/tickets/"+id+"/messages", `{"kind":"note","body":"Courier says Tuesday"}`, tokenHdr(tok)...)
 	added := a.must(201, "POST", base+"/tickets/"+id+"/messages", `{"kind":"reply","body":"Your parcel arrives on Tuesday. 包裹将于周二送达。","status":"pending"}`, tokenHdr(tok)...)

@@ -15,7 +15,10 @@ import (
 
 // APITags describes the tag of the ticket operations.
 func (m *Module) APITags() []*huma.Tag {
-	return []*huma.Tag{{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."}}
+	return []*huma.Tag{
+		{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."},
+		{Name: "ticket-teams", Description: "Which members of a team take its tickets in turn (round-robin), and their caps of open tickets."},
+	}
 }
 
 type ticketOut struct{ Body *Ticket }
@@ -183,6 +186,44 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			out := &addOut{}
 			out.Body.Message, out.Body.Ticket = msg, t
 			return out, nil
+		}))
+	m.agentRoutes(api)
+}
+
+// agentRoutes registers the operations on a team's availability for tickets.
+func (m *Module) agentRoutes(api huma.API) {
+	type agentsOut struct {
+		Body struct {
+			Items []Agent `json:"items"`
+		} `nameHint:"TicketAgentList"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-ticket-agents", Method: http.MethodGet, Path: "/ticket-teams/{id}/agents", Summary: "List a team's agents",
+		Description: "The members of a team with whether they take its new tickets in turn, their cap of open tickets and how many they hold now. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct {
+			ID uuid.UUID `path:"id" doc:"the team id"`
+		}) (*agentsOut, error) {
+			items, err := m.ListAgents(ctx, tn.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &agentsOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
+	type setIn struct {
+		ID     uuid.UUID `path:"id" doc:"the team id"`
+		Member uuid.UUID `path:"member_id" doc:"a member of the team"`
+		Body   AgentInput
+	}
+	type agentOut struct{ Body *Agent }
+	huma.Register(api, huma.Operation{OperationID: "set-ticket-agent", Method: http.MethodPut, Path: "/ticket-teams/{id}/agents/{member_id}", Summary: "Set a member's availability for a team's tickets",
+		Description: "An available member takes the team's new tickets in turn (a ticket created with team_id and no assignee_id), unless they hold max_open open tickets already. Needs tickets.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *setIn) (*agentOut, error) {
+			a, err := m.SetAgent(ctx, tn.ID, in.ID, in.Member, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &agentOut{Body: a}, nil
 		}))
 }
 

@@ -208,6 +208,14 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if t.Custom, err = m.custom.Validate(ctx, tx, tenant, t.Custom); err != nil {
 			return nil, err
 		}
+		if t.TeamID != nil && t.AssigneeID == nil {
+			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID); err != nil {
+				return nil, err
+			}
+			if t.AssigneeID != nil {
+				t.Status = "open"
+			}
+		}
 		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
 			return nil, err
 		}

@@ -113,7 +113,7 @@ type TicketInput struct {
 	Type           string         `json:"type,omitempty" enum:"question,incident,complaint,feedback,request" default:"question"`
 	Priority       string         `json:"priority,omitempty" enum:"low,normal,high,urgent" default:"normal"`
 	AssigneeID     *uuid.UUID     `json:"assignee_id,omitempty" doc:"a member of this company; a ticket with an assignee starts open, else new"`
-	TeamID         *uuid.UUID     `json:"team_id,omitempty" doc:"a team of this company"`
+	TeamID         *uuid.UUID     `json:"team_id,omitempty" doc:"a team of this company; without assignee_id, the team's next available member in turn (round-robin, skipping those at their cap) gets the ticket"`
 	Tags           []string       `json:"tags,omitempty" maxItems:"50"`
 	Custom         map[string]any `json:"custom,omitempty"`
 }

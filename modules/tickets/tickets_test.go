@@ -45,6 +45,15 @@ type directory struct {
 	mu      sync.Mutex
 	members map[uuid.UUID]bool
 	teams   map[uuid.UUID]bool
+	roster  map[uuid.UUID][]uuid.UUID // team members
+}
+
+func (d *directory) TeamMembers(_ context.Context, _, team uuid.UUID) ([]uuid.UUID, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := append([]uuid.UUID(nil), d.roster[team]...)
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
 }
 
 func (d *directory) IsMember(_ context.Context, _, id uuid.UUID) (bool, error) {
@@ -94,7 +103,7 @@ type rigT struct {
 // directories; withJobs adds a jobs client and worker for reply mail.
 func rig(t *testing.T, withJobs bool) *rigT {
 	env := testkit.Get(t)
-	r := &rigT{env: env, reg: records.NewRegistry(), dir: &directory{members: map[uuid.UUID]bool{}, teams: map[uuid.UUID]bool{}}, mail: &sentMail{}}
+	r := &rigT{env: env, reg: records.NewRegistry(), dir: &directory{members: map[uuid.UUID]bool{}, teams: map[uuid.UUID]bool{}, roster: map[uuid.UUID][]uuid.UUID{}}, mail: &sentMail{}}
 	r.cust = profiles.New(profiles.Deps{DB: env.App, Records: r.reg})
 	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail}
 	if withJobs {
@@ -670,5 +679,92 @@ func TestRLSAloneKeepsTicketTablesApart(t *testing.T) {
 	})
 	if n != 1 {
 		t.Fatalf("company A sees %d tickets of its own, want 1", n)
+	}
+}
+
+// Tickets for a team go round its available members in turn, skipping those
+// at their cap, even when 60 arrive at once and one member is in two teams.
+func TestRoundRobinIsFairAndKeepsCapsUnderConcurrency(t *testing.T) {
+	r := rig(t, false)
+	team, other := uuid.New(), uuid.New()
+	a1, a2, a3, away := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	r.dir.teams[team], r.dir.teams[other] = true, true
+	r.dir.roster[team] = []uuid.UUID{a1, a2, a3, away}
+	r.dir.roster[other] = []uuid.UUID{a3}
+	for _, id := range []uuid.UUID{a1, a2, a3, away} {
+		r.dir.members[id] = true
+	}
+	capped := 12
+	for _, c := range []struct {
+		team, member uuid.UUID
+		in           tickets.AgentInput
+	}{
+		{team, a1, tickets.AgentInput{Available: true}},
+		{team, a2, tickets.AgentInput{Available: true}},
+		{team, a3, tickets.AgentInput{Available: true, MaxOpen: &capped}},
+		{team, away, tickets.AgentInput{Available: false}},
+		{other, a3, tickets.AgentInput{Available: true, MaxOpen: &capped}},
+	} {
+		if _, err := r.m.SetAgent(lead, r.a.ID, c.team, c.member, c.in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.m.SetAgent(lead, r.a.ID, team, uuid.New(), tickets.AgentInput{Available: true})
+	wantField(t, "a stranger as agent", err, errs.Invalid, "path.member_id")
+	if _, err := r.m.SetAgent(actorCtx(uuid.New(), authz.ScopeAll, nil, nil, tickets.PermRead, tickets.PermWrite), r.a.ID, team, a1, tickets.AgentInput{}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("availability set without tickets.manage: %v", err)
+	}
+	if _, err := r.m.ListAgents(lead, r.a.ID, uuid.New()); !errs.Is(err, errs.NotFound) {
+		t.Errorf("agents of an unknown team: %v", err)
+	}
+
+	counts := map[uuid.UUID]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			tm := team
+			if i%6 == 0 {
+				tm = other // a3's other team competes for the same cap
+			}
+			tk, err := r.m.CreateTicket(lead, r.a.ID, tickets.TicketInput{Subject: "x", Channel: "chat", RequesterID: &r.first.ID, TeamID: &tm})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if tk.AssigneeID == nil {
+				counts[uuid.Nil]++
+				if tk.Status != "new" {
+					t.Errorf("unassigned ticket is %s", tk.Status)
+				}
+				return
+			}
+			counts[*tk.AssigneeID]++
+		}(i)
+	}
+	wg.Wait()
+	if counts[away] != 0 {
+		t.Errorf("the unavailable member got %d tickets", counts[away])
+	}
+	if counts[a3] != capped {
+		t.Errorf("the capped member holds %d open tickets, cap %d", counts[a3], capped)
+	}
+	// team gets 50: a3 takes some turns until the cap, a1 and a2 share the
+	// rest within one of each other; other's 10 beyond a3's cap stay unassigned.
+	if d := counts[a1] - counts[a2]; d < -1 || d > 1 || counts[a1]+counts[a2]+counts[a3]+counts[uuid.Nil] != 60 {
+		t.Errorf("dealt unevenly: %v", counts)
+	}
+	agents, err := r.m.ListAgents(lead, r.a.ID, team)
+	if err != nil || len(agents) != 4 {
+		t.Fatalf("agents %+v, %v", agents, err)
+	}
+	for _, a := range agents {
+		if a.Open != counts[a.MemberID] {
+			t.Errorf("agent %v shows %d open, holds %d", a.MemberID, a.Open, counts[a.MemberID])
+		}
 	}
 }
