@@ -7,6 +7,7 @@ import {
   TeamOutlined,
   DashboardOutlined,
   CheckSquareOutlined,
+  CustomerServiceOutlined,
   ImportOutlined,
   ProfileOutlined,
   SettingOutlined,
@@ -54,6 +55,7 @@ export default function Shell() {
       { key: base, icon: <DashboardOutlined />, label: <Link to={base}>{t('nav.home')}</Link> },
       { key: `${base}/customers`, icon: <TeamOutlined />, label: <Link to={`${base}/customers`}>{t('nav.customers')}</Link> },
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
+      { key: `${base}/tickets`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/tickets`}>{t('nav.tickets')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },
       {
         key: 'admin',

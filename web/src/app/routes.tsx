@@ -39,6 +39,9 @@ const audit = () => import('../features/audit/AuditPage');
 const customers = () => import('../features/customers/CustomersPage');
 const customer = () => import('../features/customers/CustomerPage');
 const tasks = () => import('../features/tasks/TasksPage');
+// Service tickets.
+const ticketsList = () => import('../features/tickets/TicketsPage');
+const ticket = () => import('../features/tickets/TicketPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -77,6 +80,8 @@ export const routes = [
       { path: 'customers', element: L(customers) },
       { path: 'customers/:id', element: L(customer) },
       { path: 'tasks', element: L(tasks) },
+      { path: 'tickets', element: L(ticketsList) },
+      { path: 'tickets/:id', element: L(ticket) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },
