@@ -42,9 +42,14 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 	a.wantProblem(422, "body.requester_email", "POST", base+"/tickets", `{"subject":"x","channel":"email","requester_email":"nope"}`, tokenHdr(tok)...)
 	a.wantProblem(403, "", "POST", base+"/tickets", fmt.Sprintf(`{"subject":"x","channel":"email","requester_id":%q}`, cust), tokenHdr(viewer)...)
 
+	a.wantProblem(403, "", "POST", base+"/sla-policies", `{"name":"Urgent","priorities":["urgent"],"resolution_minutes":240}`, tokenHdr(viewer)...)
+	a.wantProblem(422, "body.priorities[0]", "POST", base+"/sla-policies", `{"name":"Bad","priorities":["asap"],"resolution_minutes":240}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.resolution_minutes", "POST", base+"/sla-policies", `{"name":"Empty"}`, tokenHdr(tok)...)
+	policy := a.must(201, "POST", base+"/sla-policies", `{"name":"Urgent","priorities":["urgent"],"first_response_minutes":30,"resolution_minutes":240}`, tokenHdr(tok)...)
+	a.wantProblem(404, "", "PUT", baseB+"/sla-policies/"+policy["id"].(string), `{"name":"Mine now","resolution_minutes":1}`, tokenHdr(tokB)...)
 	tk := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Delivery late","channel":"phone","priority":"urgent","requester_id":%q,"tags":["shipping"]}`, cust), tokenHdr(tok)...)
 	id := tk["id"].(string)
-	if tk["number"] != float64(1001) || tk["status"] != "new" || tk["version"] != float64(1) {
+	if tk["number"] != float64(1001) || tk["status"] != "new" || tk["version"] != float64(1) || tk["sla_policy_id"] != policy["id"] || tk["resolution_due_at"] == nil {
 		t.Fatalf("ticket %v", tk)
 	}
 	byMail := a.must(201, "POST", base+"/tickets", `{"subject":"Feedback","channel":"web_form","type":"feedback","requester_email":"CHEN.JING@example.com"}`, tokenHdr(tok)...)

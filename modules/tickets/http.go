@@ -18,6 +18,7 @@ func (m *Module) APITags() []*huma.Tag {
 	return []*huma.Tag{
 		{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."},
 		{Name: "ticket-teams", Description: "Which members of a team take its tickets in turn (round-robin), and their caps of open tickets."},
+		{Name: "sla-policies", Description: "SLA policies: targets for the first response and resolution of the tickets whose priority, type, channel or tags they match."},
 	}
 }
 
@@ -188,6 +189,54 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return out, nil
 		}))
 	m.agentRoutes(api)
+	m.policyRoutes(api)
+}
+
+// policyRoutes registers the SLA policy operations.
+func (m *Module) policyRoutes(api huma.API) {
+	type policiesOut struct {
+		Body struct {
+			Items []Policy `json:"items"`
+		} `nameHint:"SLAPolicyList"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-sla-policies", Method: http.MethodGet, Path: "/sla-policies", Summary: "List SLA policies",
+		Description: "The company's SLA policies in the order they are tried: a new or changed ticket gets the first active one whose conditions all hold. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*policiesOut, error) {
+			items, err := m.ListPolicies(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &policiesOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
+	type policyOut struct{ Body *Policy }
+	huma.Register(api, huma.Operation{OperationID: "create-sla-policy", Method: http.MethodPost, Path: "/sla-policies", DefaultStatus: 201, Summary: "Create an SLA policy",
+		Description: "Targets in minutes, around the clock, for the tickets whose priority, type, channel and tags match (an empty condition matches any). The clock stands still while a ticket is pending, on hold or solved. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another SLA policy has this name."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body PolicyInput }) (*policyOut, error) {
+			p, err := m.SavePolicy(ctx, tn.ID, nil, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &policyOut{Body: p}, nil
+		}))
+	type replaceIn struct {
+		ID   uuid.UUID `path:"id" doc:"the policy id"`
+		Body PolicyInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "replace-sla-policy", Method: http.MethodPut, Path: "/sla-policies/{id}", Summary: "Replace an SLA policy",
+		Description: "Replaces a policy's conditions and targets, or switches it off (active false); tickets keep the due times they have until they change. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another SLA policy has this name."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *replaceIn) (*policyOut, error) {
+			p, err := m.SavePolicy(ctx, tn.ID, &in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &policyOut{Body: p}, nil
+		}))
 }
 
 // agentRoutes registers the operations on a team's availability for tickets.

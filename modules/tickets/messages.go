@@ -71,7 +71,7 @@ func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in Messag
 			pending := "pending"
 			msg.EmailState = &pending
 		}
-		if _, err := tx.NewUpdate().Model(t).Column("status", "solved_at", "closed_at", "version", "message_count", "first_responded_at").
+		if _, err := tx.NewUpdate().Model(t).Column(append([]string{"status", "solved_at", "closed_at", "version", "message_count", "first_responded_at"}, slaColumns...)...).
 			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
 			return nil, err
 		}

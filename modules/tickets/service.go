@@ -190,7 +190,7 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 	}
 	t := &Ticket{TenantID: tenant, ID: uuid.New(), Subject: in.Subject, Description: in.Description, Channel: in.Channel, Type: in.Type,
 		Priority: in.Priority, Status: "new", AssigneeID: in.AssigneeID, TeamID: in.TeamID, Tags: in.Tags, Custom: in.Custom,
-		Version: 1, CreatedBy: authz.RequesterID(ctx)}
+		Version: 1, CreatedBy: authz.RequesterID(ctx), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	if fe := t.normalize(); len(fe) > 0 {
 		return nil, invalid(fe)
 	}
@@ -216,10 +216,13 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 				t.Status = "open"
 			}
 		}
+		if err := applySLA(ctx, tx, t); err != nil {
+			return nil, err
+		}
 		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
 			return nil, err
 		}
-		if _, err := tx.NewInsert().Model(t).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(t).ExcludeColumn("updated_at").Returning("updated_at").Exec(ctx); err != nil {
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {
@@ -317,6 +320,11 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 		if fe := next.normalize(); len(fe) > 0 {
 			return nil, invalid(fe)
 		}
+		if next.Priority != cur.Priority || next.Type != cur.Type || strings.Join(tagKeys(next.Tags), ",") != strings.Join(tagKeys(cur.Tags), ",") {
+			if err := applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
+				return nil, err
+			}
+		}
 		next.Version = cur.Version + 1
 		if _, err := tx.NewUpdate().Model(&next).ExcludeColumn("tenant_id", "id", "number", "created_at", "created_by", "updated_at", "message_count").
 			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
@@ -341,13 +349,17 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 	})
 }
 
+// slaColumns are what a status change writes of a ticket's SLA.
+var slaColumns = []string{"sla_paused_seconds", "sla_paused_at", "first_response_due_at", "resolution_due_at"}
+
 // setStatus moves t to status under the rules and keeps the times that say
 // when it was solved and closed; the caller writes t.
 func setStatus(t *Ticket, status, loc string) error {
 	if err := checkTransition(t.Status, status, loc); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	from := t.Status
 	switch status {
 	case "solved":
 		t.SolvedAt = &now
@@ -357,6 +369,7 @@ func setStatus(t *Ticket, status, loc string) error {
 		t.SolvedAt = nil // reopened, or still in work
 	}
 	t.Status = status
+	moveSLAClock(t, from, now)
 	return nil
 }
 
@@ -377,7 +390,7 @@ func (m *Module) ChangeStatus(ctx context.Context, tenant, id uuid.UUID, status 
 			return nil, err
 		}
 		t.Version++
-		if _, err := tx.NewUpdate().Model(t).Column("status", "solved_at", "closed_at", "version").Set("updated_at = now()").
+		if _, err := tx.NewUpdate().Model(t).Column(append([]string{"status", "solved_at", "closed_at", "version"}, slaColumns...)...).Set("updated_at = now()").
 			WherePK().Returning("updated_at").Exec(ctx); err != nil {
 			return nil, err
 		}

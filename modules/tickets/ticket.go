@@ -92,9 +92,16 @@ type Ticket struct {
 	FirstRespondedAt *time.Time     `bun:"first_responded_at" json:"first_responded_at,omitempty"`
 	SolvedAt         *time.Time     `bun:"solved_at" json:"solved_at,omitempty"`
 	ClosedAt         *time.Time     `bun:"closed_at" json:"closed_at,omitempty"`
-	CreatedBy        *uuid.UUID     `bun:"created_by,type:uuid" json:"created_by,omitempty"`
-	CreatedAt        time.Time      `bun:"created_at" json:"created_at"`
-	UpdatedAt        time.Time      `bun:"updated_at" json:"updated_at"`
+	// The SLA: the policy that applies, the due times that follow from it,
+	// and the seconds the clock stood still (pending, on hold, solved).
+	SLAPolicyID        *uuid.UUID `bun:"sla_policy_id,type:uuid" json:"sla_policy_id,omitempty"`
+	FirstResponseDueAt *time.Time `bun:"first_response_due_at" json:"first_response_due_at,omitempty"`
+	ResolutionDueAt    *time.Time `bun:"resolution_due_at" json:"resolution_due_at,omitempty"`
+	SLAPausedSeconds   int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
+	SLAPausedAt        *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`
+	CreatedBy          *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
+	CreatedAt          time.Time  `bun:"created_at" json:"created_at"`
+	UpdatedAt          time.Time  `bun:"updated_at" json:"updated_at"`
 	// RequesterCreated says the requester's email or phone matched no customer
 	// and a lead was made of it; only on the answer to a creation.
 	RequesterCreated bool `bun:"-" json:"requester_created,omitempty"`

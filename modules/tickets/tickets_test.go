@@ -768,3 +768,82 @@ func TestRoundRobinIsFairAndKeepsCapsUnderConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// The first matching active policy sets the due times: created_at plus the
+// target; the clock stands still while a ticket is pending or on hold and
+// the due times move by exactly the whole seconds it stood; a change of
+// priority picks the policy again, counting the time already paused.
+func TestSLADueTimesPauseAndResume(t *testing.T) {
+	r := rig(t, false)
+	ten, sixty, day := 10, 60, 1440
+	urgent, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Urgent", Position: 1, Priorities: []string{"urgent"}, FirstResponseMinutes: &ten, ResolutionMinutes: &sixty})
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Standard", Position: 2, ResolutionMinutes: &day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Switched off", Position: 0, Active: &off, ResolutionMinutes: &ten}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Urgent", ResolutionMinutes: &ten})
+	wantField(t, "a taken name", err, errs.Conflict, "body.name")
+	_, err = r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "No target"})
+	wantField(t, "no target", err, errs.Invalid, "body.resolution_minutes")
+	_, err = r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Bad", Priorities: []string{"asap"}, ResolutionMinutes: &ten})
+	wantField(t, "an unknown priority", err, errs.Invalid, "body.priorities[0]")
+	if _, err := r.m.SavePolicy(actorCtx(uuid.New(), authz.ScopeAll, nil, nil, tickets.PermRead, tickets.PermWrite), r.a.ID, nil, tickets.PolicyInput{Name: "x", ResolutionMinutes: &ten}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("a policy saved without tickets.manage: %v", err)
+	}
+
+	tk := r.ticket(t, lead, tickets.TicketInput{Priority: "urgent"})
+	if tk.SLAPolicyID == nil || *tk.SLAPolicyID != urgent.ID ||
+		!tk.FirstResponseDueAt.Equal(tk.CreatedAt.Add(10*time.Minute)) || !tk.ResolutionDueAt.Equal(tk.CreatedAt.Add(time.Hour)) {
+		t.Fatalf("urgent ticket's SLA: policy %v, created %v, first response due %v, resolution due %v", tk.SLAPolicyID, tk.CreatedAt, tk.FirstResponseDueAt, tk.ResolutionDueAt)
+	}
+	if _, err := r.m.ChangeStatus(lead, r.a.ID, tk.ID, "pending", 0); err != nil {
+		t.Fatal(err)
+	}
+	// Two hours and 30.4 seconds on pending: the clock stood 7,230 whole seconds.
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE tickets SET sla_paused_at = now() - interval '2 hours 30.4 seconds' WHERE tenant_id = ? AND id = ?", r.a.ID, tk.ID)
+		return err
+	})
+	back, err := r.m.ChangeStatus(lead, r.a.ID, tk.ID, "open", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := 2*time.Hour + 30*time.Second
+	if back.SLAPausedAt != nil || back.SLAPausedSeconds != int64(paused/time.Second) ||
+		!back.ResolutionDueAt.Equal(tk.CreatedAt.Add(time.Hour+paused)) || !back.FirstResponseDueAt.Equal(tk.CreatedAt.Add(10*time.Minute+paused)) {
+		t.Fatalf("after the pause: paused %ds (at %v), resolution due %v, want %v", back.SLAPausedSeconds, back.SLAPausedAt, back.ResolutionDueAt, tk.CreatedAt.Add(time.Hour+paused))
+	}
+	normal := "normal"
+	changed, err := r.m.UpdateTicket(lead, r.a.ID, tk.ID, tickets.TicketUpdate{Version: back.Version, Priority: &normal})
+	if err != nil || changed.SLAPolicyID == nil || *changed.SLAPolicyID != std.ID || changed.FirstResponseDueAt != nil ||
+		!changed.ResolutionDueAt.Equal(tk.CreatedAt.Add(24*time.Hour+paused)) {
+		t.Fatalf("after the priority change: %+v, %v", changed, err)
+	}
+	got, err := r.m.GetTicket(lead, r.a.ID, tk.ID)
+	if err != nil || !got.ResolutionDueAt.Equal(*changed.ResolutionDueAt) || got.SLAPausedSeconds != changed.SLAPausedSeconds {
+		t.Fatalf("stored SLA %+v, %v", got, err)
+	}
+	// A reply that puts the ticket on hold stops the clock too.
+	_, onHold, err := r.m.AddMessage(lead, r.a.ID, tk.ID, tickets.MessageInput{Kind: "reply", Body: "We wait for the courier.", Status: "on_hold"})
+	if err != nil || onHold.SLAPausedAt == nil {
+		t.Fatalf("on hold by reply: %+v, %v", onHold, err)
+	}
+	// A ticket no policy matches has no due times.
+	if _, err := r.m.SavePolicy(lead, r.a.ID, &std.ID, tickets.PolicyInput{Name: "Standard", Position: 2, Channels: []string{"email"}, ResolutionMinutes: &day}); err != nil {
+		t.Fatal(err)
+	}
+	none := r.ticket(t, lead, tickets.TicketInput{Channel: "phone"})
+	if none.SLAPolicyID != nil || none.ResolutionDueAt != nil {
+		t.Fatalf("ticket without a policy: %v %v", none.SLAPolicyID, none.ResolutionDueAt)
+	}
+	if list, err := r.m.ListPolicies(lead, r.a.ID); err != nil || len(list) != 3 || list[0].Name != "Switched off" {
+		t.Fatalf("policies %+v, %v", list, err)
+	}
+}
