@@ -15,7 +15,7 @@ afterEach(() => {
 
 const ticket = {
   id: 'tk1', number: 1001, subject: 'Delivery late', description: 'Ordered a week ago', requester_id: 'c1', channel: 'phone', type: 'complaint',
-  priority: 'urgent', status: 'new', tags: ['shipping'], custom: {}, version: 3, message_count: 1, created_at: '2026-12-01T08:00:00Z', updated_at: '2026-12-01T08:00:00Z',
+  priority: 'urgent', status: 'new', tags: ['shipping'], sla_paused_seconds: 0, resolution_due_at: '2099-01-01T00:00:00Z', custom: {}, version: 3, message_count: 1, created_at: '2026-12-01T08:00:00Z', updated_at: '2026-12-01T08:00:00Z',
 };
 const messages = { items: [{ id: 'm1', seq: 1, kind: 'note', body: 'Courier says Tuesday', created_at: '2026-12-01T09:00:00Z' }] };
 
@@ -61,6 +61,7 @@ describe('<TicketPage>', () => {
     expect(await screen.findByText('Chen Jing')).toBeTruthy();
     for (const s of ['open', 'pending', 'on_hold', 'solved']) expect(screen.getByTestId(`status-${s}`)).toBeTruthy();
     expect(screen.queryByTestId('status-closed')).toBeNull();
+    expect(screen.getByTestId('sla-state').textContent).toBe('Running');
     fireEvent.change(screen.getByTestId('message-body'), { target: { value: 'Your parcel arrives on Tuesday.' } });
     fireEvent.click(screen.getByTestId('send-message'));
     await waitFor(() => expect(calls.find((c) => c.method === 'POST')).toBeTruthy());

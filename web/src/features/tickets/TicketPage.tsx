@@ -14,7 +14,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import { useMembers } from '../customers/api';
 import { MemberSelect } from '../customers/FieldInput';
-import { type Message, type Page, PRIORITIES, type Status, type Ticket, nextStatuses, ticketNumber } from './api';
+import { type Message, type Page, PRIORITIES, type Status, type Ticket, nextStatuses, slaState, ticketNumber } from './api';
 import { CustomerName, PriorityTag, StatusTag } from './shared';
 
 export default function TicketPage() {
@@ -83,6 +83,16 @@ export default function TicketPage() {
               <Descriptions.Item label={t('tags')}>{tk.tags.map((x) => <Tag key={x} bordered={false}>{x}</Tag>)}</Descriptions.Item>
               <Descriptions.Item label={t('created')}>{f.dateTime(tk.created_at)}</Descriptions.Item>
               <Descriptions.Item label={t('firstResponse')}>{f.dateTime(tk.first_responded_at)}</Descriptions.Item>
+              {tk.first_response_due_at && (
+                <Descriptions.Item label={t('firstResponseDue')}>
+                  <SLA due={tk.first_response_due_at} doneAt={tk.first_responded_at} paused={!!tk.sla_paused_at} />
+                </Descriptions.Item>
+              )}
+              {tk.resolution_due_at && (
+                <Descriptions.Item label={t('resolutionDue')}>
+                  <SLA due={tk.resolution_due_at} doneAt={tk.solved_at} paused={!!tk.sla_paused_at} />
+                </Descriptions.Item>
+              )}
             </Descriptions>
             {tk.description && <Typography.Paragraph style={{ marginTop: 12, whiteSpace: 'pre-wrap' }}>{tk.description}</Typography.Paragraph>}
             {nextStatuses(tk.status).length > 0 && (
@@ -100,6 +110,19 @@ export default function TicketPage() {
         </Col>
       </Row>
     </div>
+  );
+}
+
+function SLA({ due, doneAt, paused }: { due: string; doneAt?: string; paused: boolean }) {
+  const { t } = useTranslation('tickets');
+  const f = useFormat();
+  const state = slaState(due, doneAt, paused, Date.now());
+  const color = { met: 'green', breached: 'red', paused: 'default', running: 'blue', none: 'default' }[state];
+  return (
+    <Space size={6} wrap>
+      <span style={{ whiteSpace: 'nowrap' }}>{f.dateTime(due)}</span>
+      <Tag color={color} data-testid="sla-state">{t('sla_' + state)}</Tag>
+    </Space>
   );
 }
 

@@ -14,7 +14,7 @@ import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
 import { placeErrors } from '../customers/form';
-import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, ticketNumber } from './api';
+import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, slaState, ticketNumber } from './api';
 import { CustomerName, CustomerPicker, PriorityTag, StatusTag } from './shared';
 
 type Who = 'mine' | 'unassigned' | 'all';
@@ -62,6 +62,13 @@ export default function TicketsPage() {
                 { title: t('priority'), render: (_, x) => <PriorityTag priority={x.priority} /> },
                 { title: t('requester'), render: (_, x) => <CustomerName id={x.requester_id} /> },
                 { title: t('assignee'), render: (_, x) => members.name(x.assignee_id) ?? '' },
+                {
+                  title: t('resolutionDue'),
+                  render: (_, x) => {
+                    const st = slaState(x.resolution_due_at, x.solved_at, !!x.sla_paused_at, Date.now());
+                    return st === 'none' ? null : <span style={{ whiteSpace: 'nowrap', color: st === 'breached' ? 'var(--c-bad)' : undefined }}>{f.relative(x.resolution_due_at)} · {t('sla_' + st)}</span>;
+                  },
+                },
                 { title: t('updated'), render: (_, x) => <span style={{ whiteSpace: 'nowrap' }}>{f.relative(x.updated_at)}</span> },
               ]} />
             {q.hasNextPage && (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STATUSES, isOpen, nextStatuses, ticketNumber } from './api';
+import { STATUSES, isOpen, nextStatuses, slaState, ticketNumber } from './api';
 import './locales';
 import i18n from '../../app/i18n';
 
@@ -27,5 +27,20 @@ describe('ticket texts', () => {
       }
     }
     expect(i18n.getFixedT('zh', 'tickets')('status_on_hold')).not.toBe(i18n.getFixedT('en', 'tickets')('status_on_hold'));
+  });
+});
+
+describe('SLA state', () => {
+  const due = '2026-12-04T10:00:00Z';
+  const at = (s: string) => Date.parse(s);
+  it('is met or breached once done, by the due time', () => {
+    expect(slaState(due, '2026-12-04T09:59:59Z', false, at('2026-12-05T00:00:00Z'))).toBe('met');
+    expect(slaState(due, '2026-12-04T10:00:01Z', false, at('2026-12-05T00:00:00Z'))).toBe('breached');
+  });
+  it('runs, pauses, or is breached while open, and is none without a target', () => {
+    expect(slaState(due, undefined, false, at('2026-12-04T09:00:00Z'))).toBe('running');
+    expect(slaState(due, undefined, true, at('2026-12-04T09:00:00Z'))).toBe('paused');
+    expect(slaState(due, undefined, false, at('2026-12-04T10:00:01Z'))).toBe('breached');
+    expect(slaState(undefined, undefined, false, 0)).toBe('none');
   });
 });

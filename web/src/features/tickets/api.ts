@@ -21,9 +21,27 @@ export interface Ticket {
   first_responded_at?: string;
   solved_at?: string;
   closed_at?: string;
+  sla_policy_id?: string;
+  first_response_due_at?: string;
+  resolution_due_at?: string;
+  sla_paused_seconds: number;
+  sla_paused_at?: string;
   created_at: string;
   updated_at: string;
   requester_created?: boolean;
+}
+
+/**
+ * slaState says where a due time stands at now: met (done by then), breached
+ * (done late, or still open past it), paused (the clock stands still), or
+ * running; none without a due time.
+ */
+export function slaState(due: string | undefined, doneAt: string | undefined, paused: boolean, now: number): 'none' | 'met' | 'breached' | 'paused' | 'running' {
+  if (!due) return 'none';
+  const d = Date.parse(due);
+  if (doneAt) return Date.parse(doneAt) <= d ? 'met' : 'breached';
+  if (now > d) return 'breached';
+  return paused ? 'paused' : 'running';
 }
 
 export interface Message {
