@@ -308,7 +308,9 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	view := a.must(201, "POST", "/api/v1/t/"+sb+"/views", `{"entity":"customers","name":"B's view","shared":true}`, tokenHdr(tokB)...)
 	custB := a.must(201, "POST", "/api/v1/t/"+sb+"/customers", `{"name":"B's customer"}`, tokenHdr(tokB)...)
 	ticketB := a.must(201, "POST", "/api/v1/t/"+sb+"/tickets", fmt.Sprintf(`{"subject":"B's ticket","channel":"email","requester_id":%q}`, custB["id"]), tokenHdr(tokB)...)
-	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string), "/tickets/": ticketB["id"].(string)}
+	policyB := a.must(201, "POST", "/api/v1/t/"+sb+"/sla-policies", `{"name":"B's policy","resolution_minutes":60}`, tokenHdr(tokB)...)
+	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string), "/tickets/": ticketB["id"].(string),
+		"/sla-policies/": policyB["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {
