@@ -211,14 +211,22 @@ func (m *Module) ticketQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 	case "me":
 		q = q.Where("t.assignee_id = ?", authz.ActorFrom(ctx).ID)
 	default:
-		q = q.Where("t.assignee_id = ?", uuid.MustParse(f.Assignee))
+		id, err := uuid.Parse(f.Assignee)
+		if err != nil {
+			return nil, errs.Field("query.assignee", "a member id, me or none")
+		}
+		q = q.Where("t.assignee_id = ?", id)
 	}
 	switch f.Team {
 	case "":
 	case "none":
 		q = q.Where("t.team_id IS NULL")
 	default:
-		q = q.Where("t.team_id = ?", uuid.MustParse(f.Team))
+		id, err := uuid.Parse(f.Team)
+		if err != nil {
+			return nil, errs.Field("query.team", "a team id or none")
+		}
+		q = q.Where("t.team_id = ?", id)
 	}
 	if f.Requester != nil {
 		q = q.Where("t.requester_id = ?", *f.Requester)

@@ -613,6 +613,12 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	}
 	_, _, err = r.m.ListTickets(lead, r.a.ID, tickets.Filter{Cursor: "forged!"})
 	wantField(t, "forged cursor", err, errs.Invalid, "query.cursor")
+	_, _, err = r.m.ListTickets(lead, r.a.ID, tickets.Filter{Assignee: "bob"})
+	wantField(t, "an assignee that is no id", err, errs.Invalid, "query.assignee")
+	got, _, err = r.m.ListTickets(lead, r.a.ID, tickets.Filter{Assignee: "none", Requester: &r.first.ID})
+	if err != nil || len(got) != 5 {
+		t.Fatalf("unassigned tickets of the requester: %d, %v", len(got), err)
+	}
 }
 
 // A saved view's filter is the list's query string; each bad part is refused
