@@ -88,7 +88,7 @@ func seedCustomers(ctx context.Context, cfg config.Config, tenant uuid.UUID, n i
 	if owner, err := pgx.Connect(ctx, cfg.DatabaseURL); err == nil {
 		// VACUUM sets the visibility map, so index-only scans skip the heap as they
 		// would on a table in steady state.
-		for _, t := range []string{"customers", "customer_terms", "customer_tags", "customer_contacts"} {
+		for _, t := range []string{"customers", "customer_terms", "customer_tags", "customer_contacts", "customer_lifecycle_history", "field_index", "field_unique"} {
 			_, _ = owner.Exec(ctx, "VACUUM (ANALYZE) "+t)
 		}
 		owner.Close(ctx)

@@ -206,6 +206,15 @@ func (m *Module) reveal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, cs ...
 	return m.custom.Reveal(ctx, tx, tenant, vals...)
 }
 
+// revealPage is reveal for every customer of a page.
+func (m *Module) revealPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, page []Customer) error {
+	ptrs := make([]*Customer, len(page))
+	for i := range page {
+		ptrs[i] = &page[i]
+	}
+	return m.reveal(ctx, tx, tenant, ptrs...)
+}
+
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
 	m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 }
@@ -445,18 +454,8 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 		if i == 0 && f.searchDriven {
 			continue
 		}
-		var alts []string
-		var args []any
-		for _, cond := range group {
-			if cond.exact != "" {
-				alts = append(alts, "t.term = ?")
-				args = append(args, cond.exact)
-			} else {
-				alts = append(alts, "(t.term >= ? AND t.term < ?)")
-				args = append(args, cond.prefix, prefixEnd(cond.prefix))
-			}
-		}
-		q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+strings.Join(alts, " OR ")+"))", args...)
+		alts, args := termAlts(group, nil)
+		q = q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND ("+alts+"))", args...)
 	}
 	return q, nil
 }
@@ -487,58 +486,10 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var out []Customer
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		// A tag filter on a list by creation time drives the query: the tag's
-		// rows are walked in (created_at, customer) order off their index, and
-		// only those customers are checked against the other filters.
-		// A search drives it the same way from the first group's term rows,
-		// which carry created_at too; a search is usually the narrower of the two.
-		qf := f
-		driveTag := ""
-		var drive []termCond
-		if sortKey == "created_at" {
-			if plan := searchPlan(f.Q); len(plan) > 0 {
-				drive, qf.searchDriven = plan[0], true
-			} else if len(f.Tags) > 0 {
-				driveTag, qf.Tags = strings.ToLower(f.Tags[0]), f.Tags[1:]
-			}
-		}
-		q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, qf)
+		q, sortExpr, idExpr, err := m.drivenQuery(ctx, tx, tenant, f, sortKey, s.expr, desc)
 		if err != nil {
 			return err
 		}
-		idExpr := "c.id"
-		switch {
-		case driveTag != "":
-			q = q.Join("JOIN customer_tags AS dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id").Where("dt.tag = ?", driveTag)
-			s.expr, idExpr = "dt.created_at", "dt.customer_id"
-		case drive != nil:
-			var alts []string
-			args := []any{tenant}
-			for _, cond := range drive {
-				if cond.exact != "" {
-					alts = append(alts, "t.term = ?")
-					args = append(args, cond.exact)
-				} else {
-					alts = append(alts, "(t.term >= ? AND t.term < ?)")
-					args = append(args, cond.prefix, prefixEnd(cond.prefix))
-				}
-			}
-			sub := "SELECT t.customer_id, t.created_at FROM customer_terms t WHERE t.tenant_id = ? AND (" + strings.Join(alts, " OR ") + ")"
-			if len(drive) > 1 || drive[0].exact == "" {
-				// A customer can match a range twice (two emails): once is enough.
-				sub += " GROUP BY t.customer_id, t.created_at"
-			}
-			// Ordered inside, so the join keeps the order and stops at the page's
-			// end instead of joining every match and sorting afterwards.
-			dir := "ASC"
-			if desc {
-				dir = "DESC"
-			}
-			sub += fmt.Sprintf(" ORDER BY t.created_at %s, t.customer_id %s", dir, dir)
-			q = q.Join("JOIN ("+sub+") AS ds ON ds.customer_id = c.id", args...)
-			s.expr, idExpr = "ds.created_at", "ds.customer_id"
-		}
-
 		dir, cmp := "ASC", ">"
 		if desc {
 			dir, cmp = "DESC", "<"
@@ -552,16 +503,13 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 				}
 				val = t
 			}
-			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", s.expr, idExpr, cmp), val, after.ID)
+			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", sortExpr, idExpr, cmp), val, after.ID)
 		}
-		if err := q.OrderExpr(fmt.Sprintf("%s %s, %s %s", s.expr, dir, idExpr, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+		q = q.ColumnExpr(customerColumns).OrderExpr(fmt.Sprintf("%s %s, %s %s", sortExpr, dir, idExpr, dir)).Limit(f.Limit + 1)
+		if out, err = readCustomers(ctx, tenant, q, f.Limit+1); err != nil {
 			return err
 		}
-		ptrs := make([]*Customer, len(out))
-		for i := range out {
-			ptrs[i] = &out[i]
-		}
-		return m.reveal(ctx, tx, tenant, ptrs...)
+		return m.revealPage(ctx, tx, tenant, out)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
@@ -569,20 +517,85 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	next := ""
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
-		last := out[len(out)-1]
-		v := last.CreatedAt.Format(time.RFC3339Nano)
-		switch sortKey {
-		case "updated_at":
-			v = last.UpdatedAt.Format(time.RFC3339Nano)
-		case "name":
-			v = strings.ToLower(last.Name)
-		}
-		next = cursorT{V: v, ID: last.ID}.Encode()
-	}
-	if out == nil {
-		out = []Customer{}
+		next = cursorT{V: sortValue(out[len(out)-1], sortKey), ID: out[len(out)-1].ID}.Encode()
 	}
 	return out, next, nil
+}
+
+// sortValue is c's value of a standard sort, as a cursor carries it.
+func sortValue(c Customer, sortKey string) string {
+	switch sortKey {
+	case "updated_at":
+		return c.UpdatedAt.Format(time.RFC3339Nano)
+	case "name":
+		return strings.ToLower(c.Name)
+	}
+	return c.CreatedAt.Format(time.RFC3339Nano)
+}
+
+// drivenQuery is the list's query with every filter of f, and the expressions
+// its keyset runs on. On a list by creation time a search or a tag drives it:
+// the first search group's term rows, or the tag's rows, are walked in
+// (created_at, customer) order off their index, and only those customers are
+// checked against the other filters. A search is usually the narrower of the two.
+func (m *Module) drivenQuery(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter, sortKey, sortExpr string, desc bool) (q *bun.SelectQuery, sortBy, idExpr string, err error) {
+	qf := f
+	driveTag := ""
+	var drive []termCond
+	if sortKey == "created_at" {
+		if plan := searchPlan(f.Q); len(plan) > 0 {
+			drive, qf.searchDriven = plan[0], true
+		} else if len(f.Tags) > 0 {
+			driveTag, qf.Tags = strings.ToLower(f.Tags[0]), f.Tags[1:]
+		}
+	}
+	var model []Customer
+	if q, err = m.customerQuery(ctx, tx, tx.NewSelect().Model(&model), tenant, qf); err != nil {
+		return nil, "", "", err
+	}
+	switch {
+	case driveTag != "":
+		q = q.Join("JOIN customer_tags AS dt ON dt.tenant_id = c.tenant_id AND dt.customer_id = c.id").Where("dt.tag = ?", driveTag)
+		return q, "dt.created_at", "dt.customer_id", nil
+	case drive != nil:
+		sub, args := termWalk(tenant, drive, desc)
+		return q.Join("JOIN ("+sub+") AS ds ON ds.customer_id = c.id", args...), "ds.created_at", "ds.customer_id", nil
+	}
+	return q, sortExpr, "c.id", nil
+}
+
+// termAlts is the condition on a term row t that matches one search group,
+// any of its terms, and its arguments appended to args.
+func termAlts(group []termCond, args []any) (string, []any) {
+	alts := make([]string, 0, len(group))
+	for _, cond := range group {
+		if cond.exact != "" {
+			alts = append(alts, "t.term = ?")
+			args = append(args, cond.exact)
+		} else {
+			alts = append(alts, "(t.term >= ? AND t.term < ?)")
+			args = append(args, cond.prefix, prefixEnd(cond.prefix))
+		}
+	}
+	return strings.Join(alts, " OR "), args
+}
+
+// termWalk is the subquery of the customers a search group matches, with
+// their creation time, ordered for the keyset, and its arguments.
+func termWalk(tenant uuid.UUID, drive []termCond, desc bool) (string, []any) {
+	alts, args := termAlts(drive, []any{tenant})
+	sub := "SELECT t.customer_id, t.created_at FROM customer_terms t WHERE t.tenant_id = ? AND (" + alts + ")"
+	if len(drive) > 1 || drive[0].exact == "" {
+		// A customer can match a range twice (two emails): once is enough.
+		sub += " GROUP BY t.customer_id, t.created_at"
+	}
+	// Ordered inside, so the join keeps the order and stops at the page's
+	// end instead of joining every match and sorting afterwards.
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	return sub + fmt.Sprintf(" ORDER BY t.created_at %s, t.customer_id %s", dir, dir), args
 }
 
 // listByCustom pages customers in the order of a custom field, through the
@@ -599,11 +612,7 @@ func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, k
 		if err != nil {
 			return err
 		}
-		ptrs := make([]*Customer, len(out))
-		for i := range out {
-			ptrs[i] = &out[i]
-		}
-		return m.reveal(ctx, tx, tenant, ptrs...)
+		return m.revealPage(ctx, tx, tenant, out)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")

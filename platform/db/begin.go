@@ -89,7 +89,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	st, _ := ctx.Value(tailKey{}).(*txState)
 	if st != nil {
-		st.tail = true
+		st.tail, st.pgc = true, pc
 	}
 	return &tenantTx{ctx: ctx, c: pc, st: st}, nil
 }

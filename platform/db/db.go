@@ -121,6 +121,8 @@ type txState struct {
 	tail          bool
 	deferred      []string
 	deferredBytes int
+	// pgc is the pgx connection the transaction runs on, for ReadRows.
+	pgc *pgx.Conn
 }
 
 // InTenant runs fn in a transaction with app.tenant_id set transaction-locally

@@ -313,6 +313,9 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 		return err
 	}
 	s.changed(ctx, tenant, p.Entity)
+	// Every value of the field was rewritten in the entity's table and its index:
+	// plans over them should see the new shape at once (issue 20).
+	db.RefreshStats(ctx, s.deps.DB, s.deps.Log, table, "field_index")
 	return j.SetResult(ConvertResult{Converted: cp.Converted, Failed: cp.Failed})
 }
 

@@ -91,6 +91,17 @@ func TestTypeChangeConvertsInABulkJob(t *testing.T) {
 	}
 	ty, yes := Number, true
 	var started Definition
+	analysed := func() (at time.Time) {
+		var ts *time.Time
+		if err := env.Owner.QueryRowContext(context.Background(), "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'field_index'").Scan(&ts); err != nil {
+			t.Fatal(err)
+		}
+		if ts != nil {
+			at = *ts
+		}
+		return at
+	}
+	statsBefore := analysed()
 	env.InTenant(t, tn.ID, func(ctx2 context.Context, tx bun.Tx) error {
 		var err error
 		started, err = s.Update(authz.WithActor(ctx2, authz.ActorFrom(ctx)), tx, tn.ID, "customers", "size", Patch{Type: &ty, Sortable: &yes})
@@ -115,6 +126,10 @@ func TestTypeChangeConvertsInABulkJob(t *testing.T) {
 		return nil
 	}
 	j := waitJob(started.Pending.JobID)
+	// The conversion rewrote the field's index rows: their statistics follow.
+	if at := analysed(); !at.After(statsBefore) {
+		t.Errorf("field_index last analysed %v, not after the conversion began (%v)", at, statsBefore)
+	}
 	var res ConvertResult
 	_ = json.Unmarshal(j.Result, &res)
 	if res.Converted != int64(len(want)/2) || res.Failed != 12 {

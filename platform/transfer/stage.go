@@ -53,18 +53,10 @@ func statsDue(prev, done int64) bool {
 	return false
 }
 
-// refreshStats runs ANALYZE on the tables through clientele_refresh_stats (the
-// app role does not own them). Statistics are an optimisation: a failure is
-// logged and the import goes on.
+// refreshStats refreshes the planner statistics of the tables an import or a
+// revert filled (db.RefreshStats).
 func (e *Engine) refreshStats(ctx context.Context, tables ...string) {
-	for _, t := range tables {
-		var done bool
-		if err := e.d.DB.NewRaw("SELECT clientele_refresh_stats(?)", t).Scan(ctx, &done); err != nil {
-			e.d.Log.WarnContext(ctx, "import: refresh planner statistics", "table", t, "error", err.Error())
-		} else if !done {
-			e.d.Log.InfoContext(ctx, "import: planner statistics not refreshed: the table was locked", "table", t)
-		}
-	}
+	db.RefreshStats(ctx, e.d.DB, e.d.Log, tables...)
 }
 
 // refreshStatsAside refreshes statistics beside a running import, so its batches

@@ -64,7 +64,7 @@ type Adapter interface {
 	Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID, entries []JournalEntry) error
 	// BulkTables are the tables an import or revert fills; the engine
 	// refreshes their planner statistics as a big import grows (each must be
-	// allowed by clientele_refresh_stats).
+	// a tenant table: clientele_refresh_stats takes nothing else).
 	BulkTables() []string
 	Exporter
 }
