@@ -21,6 +21,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
+	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -851,5 +852,37 @@ func TestSLADueTimesPauseAndResume(t *testing.T) {
 	}
 	if list, err := r.m.ListPolicies(lead, r.a.ID); err != nil || len(list) != 3 || list[0].Name != "Switched off" {
 		t.Fatalf("policies %+v, %v", list, err)
+	}
+}
+
+// The demo company gets its tickets once: every status, conversations, and
+// first responses that met their SLA target and some that missed it.
+func TestDemoSeedsEveryStatusOnce(t *testing.T) {
+	r := rig(t, false)
+	owner := uuid.New()
+	r.dir.members[owner] = true
+	d := module.Demo{Tenant: r.a.ID, Owner: owner, Seed: 1}
+	start := time.Now()
+	seeded, err := r.m.SeedDemo(context.Background(), d)
+	if err != nil || !seeded {
+		t.Fatalf("seed: %v, %v", seeded, err)
+	}
+	t.Logf("%d demo tickets in %s", tickets.DemoTickets, time.Since(start).Round(time.Millisecond))
+	var st struct {
+		N, Min, Max, Statuses, Met, Missed, Messages, Future int
+	}
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT count(*) AS n, min(number) AS min, max(number) AS max, count(DISTINCT status) AS statuses,
+			count(*) FILTER (WHERE first_responded_at <= first_response_due_at) AS met,
+			count(*) FILTER (WHERE first_responded_at > first_response_due_at) AS missed,
+			(SELECT count(*) FROM ticket_messages WHERE tenant_id = ?0) AS messages,
+			count(*) FILTER (WHERE greatest(created_at, first_responded_at, solved_at, closed_at) > now()) AS future
+			FROM tickets WHERE tenant_id = ?0`, r.a.ID).Scan(ctx, &st.N, &st.Min, &st.Max, &st.Statuses, &st.Met, &st.Missed, &st.Messages, &st.Future)
+	})
+	if st.N != tickets.DemoTickets || st.Min != 1001 || st.Max != 1000+tickets.DemoTickets || st.Statuses != 6 || st.Met == 0 || st.Missed == 0 || st.Messages == 0 || st.Future != 0 {
+		t.Fatalf("demo tickets: %+v", st)
+	}
+	if again, err := r.m.SeedDemo(context.Background(), d); err != nil || again {
+		t.Fatalf("a second seed: %v, %v", again, err)
 	}
 }
