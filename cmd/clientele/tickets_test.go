@@ -96,6 +96,13 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
 		t.Fatalf("filtered list %v", list)
 	}
+	// Reads come as CSV and XML too, as every list does.
+	for accept, want := range map[string]string{"text/csv": "Delivery late", "application/xml": "<subject>Delivery late</subject>"} {
+		code, out, h := a.call("GET", base+"/tickets?tag=vip", "", append(tokenHdr(tok), "Accept", accept)...)
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), accept) || !strings.Contains(out, want) {
+			t.Errorf("tickets as %s: %d %s %.300s", accept, code, h.Get("Content-Type"), out)
+		}
+	}
 	view := a.must(201, "POST", base+"/views", `{"entity":"tickets","name":"Feedback","query":"type=feedback","shared":true}`, tokenHdr(tok)...)
 	if view["count"] != nil && view["count"] != float64(1) {
 		t.Errorf("view count %v", view["count"])
