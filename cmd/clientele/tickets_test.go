@@ -65,6 +65,7 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 		{"POST", "/tickets/" + id + "/status", `{"status":"solved"}`},
 		{"GET", "/tickets/" + id + "/messages", ""},
 		{"POST", "/tickets/" + id + "/messages", `{"kind":"note","body":"x"}`},
+		{"POST", "/tickets/" + id + "/merge", `{"into_id":"` + byMail["id"].(string) + `"}`},
 	} {
 		if code, out, _ := a.call(c.method, base+c.path, c.body, tokenHdr(agent)...); code != 404 {
 			t.Errorf("agent %s %s: %d %.200s, want 404", c.method, c.path, code, out)

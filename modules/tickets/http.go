@@ -188,6 +188,23 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Message, out.Body.Ticket = msg, t
 			return out, nil
 		}))
+	type mergeIn struct {
+		ID   uuid.UUID `path:"id" doc:"the ticket to merge and close"`
+		Body struct {
+			IntoID uuid.UUID `json:"into_id" doc:"the ticket of the same requester that keeps the conversation"`
+		} `nameHint:"TicketMerge"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "merge-ticket", Method: http.MethodPost, Path: "/tickets/{id}/merge", Summary: "Merge a ticket into another",
+		Description: "Moves this ticket's conversation onto into_id (a ticket of the same requester), notes it there, closes this one with a link (merged_into_id), and moves tasks about it along. Answers the ticket merged into. Needs tickets.write.",
+		Responses:   httpx.Refusals(map[int]string{409: "One of the tickets is closed."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *mergeIn) (*ticketOut, error) {
+			t, err := m.MergeTicket(ctx, tn.ID, in.ID, in.Body.IntoID)
+			if err != nil {
+				return nil, err
+			}
+			return &ticketOut{Body: t}, nil
+		}))
 	m.agentRoutes(api)
 	m.policyRoutes(api)
 }

@@ -99,6 +99,7 @@ type Ticket struct {
 	ResolutionDueAt    *time.Time `bun:"resolution_due_at" json:"resolution_due_at,omitempty"`
 	SLAPausedSeconds   int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
 	SLAPausedAt        *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`
+	MergedIntoID       *uuid.UUID `bun:"merged_into_id,type:uuid" json:"merged_into_id,omitempty" doc:"the ticket this one was merged into (it is closed)"`
 	CreatedBy          *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
 	CreatedAt          time.Time  `bun:"created_at" json:"created_at"`
 	UpdatedAt          time.Time  `bun:"updated_at" json:"updated_at"`

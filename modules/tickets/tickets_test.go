@@ -886,3 +886,88 @@ func TestDemoSeedsEveryStatusOnce(t *testing.T) {
 		t.Fatalf("a second seed: %v, %v", again, err)
 	}
 }
+
+// follower records what the registry tells dependents (tasks, in the app).
+type follower struct {
+	mu     sync.Mutex
+	merged map[uuid.UUID]uuid.UUID
+}
+
+func (f *follower) RecordsRemoved(context.Context, bun.Tx, uuid.UUID, string, []uuid.UUID) error {
+	return nil
+}
+
+func (f *follower) RecordsMerged(_ context.Context, _ bun.Tx, _ uuid.UUID, entity string, from []uuid.UUID, into uuid.UUID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if entity == tickets.EntityTickets {
+		for _, id := range from {
+			f.merged[id] = into
+		}
+	}
+	return nil
+}
+
+// Merging moves the conversation after the target's own, notes it, closes
+// the merged ticket with a link, and tells the dependents; tickets of two
+// requesters, closed tickets and tickets out of scope do not merge.
+func TestMergeMovesTheConversationAndClosesWithALink(t *testing.T) {
+	r := rig(t, false)
+	f := &follower{merged: map[uuid.UUID]uuid.UUID{}}
+	r.reg.AddDependent(f)
+	keep := r.ticket(t, lead, tickets.TicketInput{Subject: "Refund"})
+	dup := r.ticket(t, lead, tickets.TicketInput{Subject: "Refund again"})
+	for i, tk := range []*tickets.Ticket{keep, dup, dup} {
+		if _, _, err := r.m.AddMessage(lead, r.a.ID, tk.ID, tickets.MessageInput{Kind: "note", Body: fmt.Sprintf("note %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := r.m.MergeTicket(lead, r.a.ID, dup.ID, keep.ID)
+	if err != nil || merged.ID != keep.ID || merged.MessageCount != 4 {
+		t.Fatalf("merge: %+v, %v", merged, err)
+	}
+	msgs, _, err := r.m.ListMessages(lead, r.a.ID, keep.ID, tickets.MessageFilter{})
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, fmt.Sprintf("%d:%s", m.Seq, m.Body[:6]))
+	}
+	if err != nil || fmt.Sprint(bodies) != "[1:note 0 2:note 1 3:note 2 4:Ticket]" {
+		t.Fatalf("the conversation after the merge: %v, %v", bodies, err)
+	}
+	closed, err := r.m.GetTicket(lead, r.a.ID, dup.ID)
+	if err != nil || closed.Status != "closed" || closed.MergedIntoID == nil || *closed.MergedIntoID != keep.ID || closed.MessageCount != 0 {
+		t.Fatalf("the merged ticket: %+v, %v", closed, err)
+	}
+	if f.merged[dup.ID] != keep.ID {
+		t.Errorf("dependents were not told: %v", f.merged)
+	}
+	_, err = r.m.MergeTicket(lead, r.a.ID, dup.ID, keep.ID)
+	if !errs.Is(err, errs.Conflict) {
+		t.Errorf("merging a closed ticket: %v", err)
+	}
+	other, err := r.cust.CreateCustomer(lead, r.a.ID, profiles.CustomerInput{Name: "Zhou Xun"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := r.ticket(t, lead, tickets.TicketInput{RequesterID: &other.ID})
+	_, err = r.m.MergeTicket(lead, r.a.ID, theirs.ID, keep.ID)
+	wantField(t, "another requester", err, errs.Invalid, "body.into_id")
+	_, err = r.m.MergeTicket(lead, r.a.ID, keep.ID, keep.ID)
+	wantField(t, "itself", err, errs.Invalid, "body.into_id")
+	_, err = r.m.MergeTicket(lead, r.a.ID, keep.ID, uuid.New())
+	wantField(t, "an unknown target", err, errs.Invalid, "body.into_id")
+	own := actorCtx(uuid.New(), authz.ScopeOwn, nil, nil, allPerms...)
+	if _, err := r.m.MergeTicket(own, r.a.ID, theirs.ID, keep.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("own scope merged others' tickets: %v", err)
+	}
+	// Removing the kept ticket's requester removes the shell merged into it.
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = ? AND id = ?", r.a.ID, r.first.ID); err != nil {
+			return err
+		}
+		return r.reg.Removed(ctx, tx, r.a.ID, "customers", []uuid.UUID{r.first.ID})
+	})
+	if _, err := r.m.GetTicket(lead, r.a.ID, dup.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("the merged shell outlived its requester: %v", err)
+	}
+}
