@@ -19,7 +19,7 @@ const ticket = {
 };
 const messages = { items: [{ id: 'm1', seq: 1, kind: 'note', body: 'Courier says Tuesday', created_at: '2026-12-01T09:00:00Z' }] };
 
-function renderTicket() {
+function renderTicket(over: Record<string, unknown> = {}) {
   const calls: { method: string; url: string; body?: unknown }[] = [];
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (u, init) => {
     const url = String(u);
@@ -30,7 +30,7 @@ function renderTicket() {
       return json({ message: { id: 'm2', seq: 2, kind: 'reply', body: 'x', created_at: new Date().toISOString() }, ticket: { ...ticket, status: 'open', version: 4 } }, 201);
     }
     if (url.includes('/tickets/tk1/messages')) return json(messages);
-    if (url.endsWith('/tickets/tk1')) return json(ticket);
+    if (url.endsWith('/tickets/tk1')) return json({ ...ticket, ...over });
     if (url.endsWith('/customers/c1')) return json({ id: 'c1', name: 'Chen Jing', emails: [], phones: [], tags: [] });
     if (url.endsWith('/members')) return json({ items: [] });
     if (url.endsWith('/settings')) return json({ time_zone: 'Asia/Shanghai', locale: 'en', currency: 'CNY', modules: {} });
@@ -62,10 +62,19 @@ describe('<TicketPage>', () => {
     for (const s of ['open', 'pending', 'on_hold', 'solved']) expect(screen.getByTestId(`status-${s}`)).toBeTruthy();
     expect(screen.queryByTestId('status-closed')).toBeNull();
     expect(screen.getByTestId('sla-state').textContent).toBe('Running');
+    expect(screen.queryByTestId('merged-into')).toBeNull();
     fireEvent.change(screen.getByTestId('message-body'), { target: { value: 'Your parcel arrives on Tuesday.' } });
     fireEvent.click(screen.getByTestId('send-message'));
     await waitFor(() => expect(calls.find((c) => c.method === 'POST')).toBeTruthy());
     expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ kind: 'reply', body: 'Your parcel arrives on Tuesday.' });
+  });
+
+  it('links a merged ticket to the one it was merged into, and takes no message', async () => {
+    renderTicket({ status: 'closed', merged_into_id: 'tk9', closed_at: '2026-12-02T08:00:00Z' });
+    const link = await screen.findByTestId('merged-into');
+    expect(link.querySelector('a')?.getAttribute('href')).toBe('/t/acme/tickets/tk9');
+    expect(screen.queryByTestId('send-message')).toBeNull();
+    expect(screen.queryByTestId('status-open')).toBeNull();
   });
 
   it('reads in Chinese', async () => {

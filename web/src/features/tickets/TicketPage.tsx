@@ -63,6 +63,10 @@ export default function TicketPage() {
         <StatusTag status={tk.status} />
         <PriorityTag priority={tk.priority} />
       </Space>
+      {tk.merged_into_id && (
+        <Alert type="info" showIcon style={{ marginBottom: 16 }} data-testid="merged-into"
+          message={<Link to={`/t/${tenant.slug}/tickets/${tk.merged_into_id}`}>{t('mergedInto')}</Link>} />
+      )}
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={9}>
           <Card title={t('details')}>

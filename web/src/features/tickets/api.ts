@@ -21,6 +21,7 @@ export interface Ticket {
   first_responded_at?: string;
   solved_at?: string;
   closed_at?: string;
+  merged_into_id?: string;
   sla_policy_id?: string;
   first_response_due_at?: string;
   resolution_due_at?: string;
