@@ -819,6 +819,27 @@ func (s *Service) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, err
 	return n > 0, err
 }
 
+// IsTeam implements authz.Teams for modules (a ticket's team).
+func (s *Service) IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
+	var n int
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM teams WHERE tenant_id = ? AND id = ?", tenant, id).Scan(ctx, &n)
+	})
+	return n > 0, err
+}
+
+// TeamMembers implements authz.Teams: the members of a team, by id.
+func (s *Service) TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT identity_id FROM team_members WHERE tenant_id = ? AND team_id = ? ORDER BY identity_id", tenant, team).Scan(ctx, &ids)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return ids, err
+}
+
 // MailMember sends a member mail at their address in this tenant.
 func (s *Service) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
 	if s.d.Mailer == nil {

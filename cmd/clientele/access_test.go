@@ -307,16 +307,20 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	// Routes whose {id} is another kind of record get one of B's of that kind.
 	view := a.must(201, "POST", "/api/v1/t/"+sb+"/views", `{"entity":"customers","name":"B's view","shared":true}`, tokenHdr(tokB)...)
 	// The funnel's records of B: its default pipeline and a stage of it, a
-	// deal of one of its customers, a lost reason.
+	// deal of one of its customers, a lost reason. The tickets': a ticket and
+	// an SLA policy.
 	pipelines := a.must(200, "GET", "/api/v1/t/"+sb+"/pipelines", "", tokenHdr(tokB)...)["items"].([]any)
 	pipeline := pipelines[0].(map[string]any)
 	stage := pipeline["stages"].([]any)[0].(map[string]any)
 	cust := a.must(201, "POST", "/api/v1/t/"+sb+"/customers", `{"name":"B's customer"}`, tokenHdr(tokB)...)
 	deal := a.must(201, "POST", "/api/v1/t/"+sb+"/deals", fmt.Sprintf(`{"title":"B's deal","customer_id":%q,"amount":"10"}`, cust["id"]), tokenHdr(tokB)...)
 	reason := a.must(200, "GET", "/api/v1/t/"+sb+"/lost-reasons", "", tokenHdr(tokB)...)["items"].([]any)[0].(map[string]any)
+	ticketB := a.must(201, "POST", "/api/v1/t/"+sb+"/tickets", fmt.Sprintf(`{"subject":"B's ticket","channel":"email","requester_id":%q}`, cust["id"]), tokenHdr(tokB)...)
+	policyB := a.must(201, "POST", "/api/v1/t/"+sb+"/sla-policies", `{"name":"B's policy","resolution_minutes":60}`, tokenHdr(tokB)...)
 	ids["stage_id"] = stage["id"].(string)
 	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string),
-		"/pipelines/": pipeline["id"].(string), "/deals/": deal["id"].(string), "/lost-reasons/": reason["id"].(string)}
+		"/pipelines/": pipeline["id"].(string), "/deals/": deal["id"].(string), "/lost-reasons/": reason["id"].(string),
+		"/tickets/": ticketB["id"].(string), "/sla-policies/": policyB["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {

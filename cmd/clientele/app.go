@@ -60,6 +60,7 @@ type deps struct {
 	identities tenants.IdentityProvider
 	kratos     *identity.Kratos
 	directory  authz.Directory
+	mailer     tenants.Mailer // the configured mail sender (the sink in development)
 	fields     *fields.Service
 	ready      *health.Checker
 	breakers   breakers
@@ -180,6 +181,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	d.closers = append(d.closers, func() { d.jobs.Close() })
 
 	d.tenants = tenancy.NewResolver(d.db, 5*time.Second)
+	d.mailer = mailer
 	// Modules check members through a directory that tenants implements once it
 	// exists; the indirection breaks the construction cycle.
 	dir := &lateDirectory{}
@@ -295,6 +297,14 @@ func (l *lateDirectory) set(d *tenants.Service) { l.d = d }
 
 func (l *lateDirectory) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
 	return l.d.MailMember(ctx, tenant, member, subject, text)
+}
+
+func (l *lateDirectory) IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
+	return l.d.IsTeam(ctx, tenant, id)
+}
+
+func (l *lateDirectory) TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uuid.UUID, error) {
+	return l.d.TeamMembers(ctx, tenant, team)
 }
 
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {

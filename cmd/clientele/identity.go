@@ -52,6 +52,13 @@ func (a kratosIdentities) Invite(ctx context.Context, email, name string, ttl ti
 
 type mailAdapter struct{ m identity.Mailer }
 
+// moduleMail is the configured mailer as modules take it (identity.Mailer).
+type moduleMail struct{ m tenants.Mailer }
+
+func (a moduleMail) Send(ctx context.Context, m identity.Mail) error {
+	return a.m.Send(ctx, tenants.Mail{To: m.To, Subject: m.Subject, Text: m.Text})
+}
+
 func (a mailAdapter) Send(ctx context.Context, m tenants.Mail) error {
 	return a.m.Send(ctx, identity.Mail{To: m.To, Subject: m.Subject, Text: m.Text})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tasks"
+	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -27,14 +28,17 @@ func buildModules(d *deps) (module.Set, error) {
 	reg := records.NewRegistry()
 	notices := notify.New(notify.Deps{DB: d.db, Jobs: d.jobs, Mail: d.directory.(*lateDirectory), Log: d.log})
 	followUps := tasks.New(tasks.Deps{DB: d.db, Jobs: d.jobs, Members: d.directory, Notify: notices, Records: reg, Log: d.log})
+	customers := profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log})
 	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
 		views.NewModule(saved),
 		notify.NewModule(notices),
-		profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log}),
+		customers,
 		followUps,
 		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
+		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
+			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Log: d.log}),
 	}
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err

@@ -206,3 +206,13 @@ type Directory interface {
 	// IsMember reports whether id is a member of the tenant.
 	IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error)
 }
+
+// Teams answers questions about a tenant's teams for modules whose records
+// are given to a team (tickets): tenants implements it and cmd passes it in.
+type Teams interface {
+	// IsTeam reports whether id is a team of the tenant.
+	IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool, error)
+	// TeamMembers lists the members of a team, ordered by id; none for a team
+	// that does not exist.
+	TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uuid.UUID, error)
+}

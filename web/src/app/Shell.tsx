@@ -8,6 +8,7 @@ import {
   DashboardOutlined,
   CheckSquareOutlined,
   FundOutlined,
+  CustomerServiceOutlined,
   ImportOutlined,
   ProfileOutlined,
   SettingOutlined,
@@ -56,6 +57,7 @@ export default function Shell() {
       { key: `${base}/customers`, icon: <TeamOutlined />, label: <Link to={`${base}/customers`}>{t('nav.customers')}</Link> },
       { key: `${base}/deals`, icon: <FundOutlined />, label: <Link to={`${base}/deals`}>{t('nav.deals')}</Link> },
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
+      { key: `${base}/tickets`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/tickets`}>{t('nav.tickets')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },
       {
         key: 'admin',

@@ -41,6 +41,9 @@ const customer = () => import('../features/customers/CustomerPage');
 const tasks = () => import('../features/tasks/TasksPage');
 // Sales funnel.
 const deals = () => import('../features/funnel/BoardPage');
+// Service tickets.
+const ticketsList = () => import('../features/tickets/TicketsPage');
+const ticket = () => import('../features/tickets/TicketPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -80,6 +83,8 @@ export const routes = [
       { path: 'customers/:id', element: L(customer) },
       { path: 'tasks', element: L(tasks) },
       { path: 'deals', element: L(deals) },
+      { path: 'tickets', element: L(ticketsList) },
+      { path: 'tickets/:id', element: L(ticket) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

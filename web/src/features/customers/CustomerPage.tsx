@@ -18,6 +18,7 @@ import { CustomerFields, FORM_FIELDS, initialValues, toBody } from './CustomerFo
 import { Duplicates } from './Duplicates';
 import { Interactions } from './Interactions';
 import { CustomerTasks } from './CustomerTasks';
+import { CustomerTickets } from '../tickets/CustomerTickets';
 import { type FieldDef, MASK, changedNames, fieldLabel, showValue } from './fields';
 import { placeErrors } from './form';
 import { LIFECYCLE_COLOR } from './locales';
@@ -85,6 +86,7 @@ export default function CustomerPage() {
           </Card>
           <Duplicates customer={cu} />
           <CustomerTasks id={cu.id} />
+          <CustomerTickets id={cu.id} />
         </Col>
         <Col xs={24} xl={14}>
           <Interactions id={cu.id} />

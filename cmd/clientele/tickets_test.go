@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// wantProblem calls and checks the status and that the problem names loc.
+func (a *app) wantProblem(status int, loc, method, path, body string, hdr ...string) {
+	a.t.Helper()
+	code, out, h := a.call(method, path, body, hdr...)
+	if code != status || (loc != "" && !strings.Contains(out, `"`+loc+`"`)) || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+		a.t.Errorf("%s %s: %d %s %.300s, want %d naming %s", method, path, code, h.Get("Content-Type"), out, status, loc)
+	}
+}
+
+// Tickets through the API as members use them: roles and scope hold on every
+// action, bad input names its field, a stale version is refused, saved views
+// and tasks work on tickets, another company's ticket is 404 even by id under
+// one's own company, and a public reply reaches the requester through the
+// configured mailer (the file sink here).
+func TestTicketsThroughTheAPI(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s, sb := slug("desk"), slug("deskb")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	viewer := a.member(s, tok, "viewer")
+	agent := a.member(s, tok, "agent")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Chen Jing 陈静","emails":["chen.jing@example.com"]}`, tokenHdr(tok)...)["id"].(string)
+
+	a.wantProblem(422, "body.channel", "POST", base+"/tickets", fmt.Sprintf(`{"subject":"x","channel":"pigeon","requester_id":%q}`, cust), tokenHdr(tok)...)
+	a.wantProblem(422, "body.requester_id", "POST", base+"/tickets", `{"subject":"x","channel":"email"}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.requester_email", "POST", base+"/tickets", `{"subject":"x","channel":"email","requester_email":"nope"}`, tokenHdr(tok)...)
+	a.wantProblem(403, "", "POST", base+"/tickets", fmt.Sprintf(`{"subject":"x","channel":"email","requester_id":%q}`, cust), tokenHdr(viewer)...)
+
+	a.wantProblem(403, "", "POST", base+"/sla-policies", `{"name":"Urgent","priorities":["urgent"],"resolution_minutes":240}`, tokenHdr(viewer)...)
+	a.wantProblem(422, "body.priorities[0]", "POST", base+"/sla-policies", `{"name":"Bad","priorities":["asap"],"resolution_minutes":240}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.resolution_minutes", "POST", base+"/sla-policies", `{"name":"Empty"}`, tokenHdr(tok)...)
+	policy := a.must(201, "POST", base+"/sla-policies", `{"name":"Urgent","priorities":["urgent"],"first_response_minutes":30,"resolution_minutes":240}`, tokenHdr(tok)...)
+	a.wantProblem(404, "", "PUT", baseB+"/sla-policies/"+policy["id"].(string), `{"name":"Mine now","resolution_minutes":1}`, tokenHdr(tokB)...)
+	tk := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Delivery late","channel":"phone","priority":"urgent","requester_id":%q,"tags":["shipping"]}`, cust), tokenHdr(tok)...)
+	id := tk["id"].(string)
+	if tk["number"] != float64(1001) || tk["status"] != "new" || tk["version"] != float64(1) || tk["sla_policy_id"] != policy["id"] || tk["resolution_due_at"] == nil {
+		t.Fatalf("ticket %v", tk)
+	}
+	byMail := a.must(201, "POST", base+"/tickets", `{"subject":"Feedback","channel":"web_form","type":"feedback","requester_email":"CHEN.JING@example.com"}`, tokenHdr(tok)...)
+	if byMail["requester_id"] != cust || byMail["number"] != float64(1002) {
+		t.Fatalf("ticket by the requester's email %v", byMail)
+	}
+	a.must(200, "GET", base+"/tickets/"+id, "", tokenHdr(viewer)...)
+
+	// The agent sees only their own tickets: the owner's is 404 on every action.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/tickets/" + id, ""},
+		{"PATCH", "/tickets/" + id, `{"version":1,"priority":"low"}`},
+		{"POST", "/tickets/" + id + "/status", `{"status":"solved"}`},
+		{"GET", "/tickets/" + id + "/messages", ""},
+		{"POST", "/tickets/" + id + "/messages", `{"kind":"note","body":"x"}`},
+		{"POST", "/tickets/" + id + "/merge", `{"into_id":"` + byMail["id"].(string) + `"}`},
+	} {
+		if code, out, _ := a.call(c.method, base+c.path, c.body, tokenHdr(agent)...); code != 404 {
+			t.Errorf("agent %s %s: %d %.200s, want 404", c.method, c.path, code, out)
+		}
+		// And another company's member, by the ticket's id under their own company.
+		if code, out, _ := a.call(c.method, baseB+c.path, c.body, tokenHdr(tokB)...); code != 404 {
+			t.Errorf("company B %s %s: %d %.200s, want 404", c.method, c.path, code, out)
+		}
+	}
+	if list := a.must(200, "GET", base+"/tickets", "", tokenHdr(agent)...); len(list["items"].([]any)) != 0 {
+		t.Errorf("the agent lists others' tickets: %v", list)
+	}
+	if list := a.must(200, "GET", baseB+"/tickets", "", tokenHdr(tokB)...); len(list["items"].([]any)) != 0 {
+		t.Errorf("company B lists A's tickets: %v", list)
+	}
+
+	up := a.must(200, "PATCH", base+"/tickets/"+id, `{"version":1,"priority":"high","tags":["shipping","vip"]}`, tokenHdr(tok)...)
+	if up["version"] != float64(2) || up["priority"] != "high" {
+		t.Fatalf("update %v", up)
+	}
+	a.wantProblem(409, "body.version", "PATCH", base+"/tickets/"+id, `{"version":1,"priority":"low"}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.priority", "PATCH", base+"/tickets/"+id, `{"version":2,"priority":"whenever"}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.status", "POST", base+"/tickets/"+id+"/status", `{"status":"closed"}`, tokenHdr(tok)...)
+	a.wantProblem(422, "query.status", "GET", base+"/tickets?status=sleeping", "", tokenHdr(tok)...)
+	a.wantProblem(422, "query.size[eq]", "GET", base+"/tickets?size[eq]=3", "", tokenHdr(tok)...)
+	a.wantProblem(422, "query.cursor", "GET", base+"/tickets?cursor=forged", "", tokenHdr(tok)...)
+
+	list := a.must(200, "GET", base+"/tickets?priority=high,urgent&tag=vip&number[gte]=1001&sort=number", "", tokenHdr(tok)...)
+	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
+		t.Fatalf("filtered list %v", list)
+	}
+	// Reads come as CSV and XML too, as every list does.
+	for accept, want := range map[string]string{"text/csv": "Delivery late", "application/xml": "<subject>Delivery late</subject>"} {
+		code, out, h := a.call("GET", base+"/tickets?tag=vip", "", append(tokenHdr(tok), "Accept", accept)...)
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), accept) || !strings.Contains(out, want) {
+			t.Errorf("tickets as %s: %d %s %.300s", accept, code, h.Get("Content-Type"), out)
+		}
+	}
+	view := a.must(201, "POST", base+"/views", `{"entity":"tickets","name":"Feedback","query":"type=feedback","shared":true}`, tokenHdr(tok)...)
+	if view["count"] != nil && view["count"] != float64(1) {
+		t.Errorf("view count %v", view["count"])
+	}
+	list = a.must(200, "GET", base+"/tickets?view_id="+view["id"].(string), "", tokenHdr(tok)...)
+	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != byMail["id"] {
+		t.Fatalf("the view's list %v", list)
+	}
+	a.wantProblem(422, "body.query.type", "POST", base+"/views", `{"entity":"tickets","name":"Bad","query":"type=rant"}`, tokenHdr(tok)...)
+
+	// Tasks attach to tickets; not to another company's.
+	task := a.must(201, "POST", base+"/tasks", fmt.Sprintf(`{"title":"Call back","entity":"tickets","record_id":%q}`, id), tokenHdr(tok)...)
+	if task["entity"] != "tickets" {
+		t.Fatalf("task %v", task)
+	}
+	a.wantProblem(422, "body.record_id", "POST", baseB+"/tasks", fmt.Sprintf(`{"title":"x","entity":"tickets","record_id":%q}`, id), tokenHdr(tokB)...)
+
+	// A team's tickets go to its available members in turn.
+	var agentID, ownerID string
+	for _, mm := range a.must(200, "GET", base+"/members", "", tokenHdr(tok)...)["items"].([]any) {
+		switch m := mm.(map[string]any); m["role"] {
+		case "agent":
+			agentID = m["identity_id"].(string)
+		case "owner":
+			ownerID = m["identity_id"].(string)
+		}
+	}
+	team := a.must(201, "POST", base+"/teams", fmt.Sprintf(`{"name":"Support","members":[%q]}`, agentID), tokenHdr(tok)...)["id"].(string)
+	a.wantProblem(403, "", "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true}`, tokenHdr(viewer)...)
+	a.wantProblem(422, "path.member_id", "PUT", base+"/ticket-teams/"+team+"/agents/"+ownerID, `{"available":true}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.max_open", "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true,"max_open":0}`, tokenHdr(tok)...)
+	a.wantProblem(404, "", "PUT", baseB+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true}`, tokenHdr(tokB)...)
+	a.must(200, "PUT", base+"/ticket-teams/"+team+"/agents/"+agentID, `{"available":true,"max_open":5}`, tokenHdr(tok)...)
+	dealt := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Where is my order","channel":"chat","requester_id":%q,"team_id":%q}`, cust, team), tokenHdr(tok)...)
+	if dealt["assignee_id"] != agentID || dealt["status"] != "open" {
+		t.Fatalf("the team's ticket %v", dealt)
+	}
+	a.must(200, "GET", base+"/tickets/"+dealt["id"].(string), "", tokenHdr(agent)...)
+	agents := a.must(200, "GET", base+"/ticket-teams/"+team+"/agents", "", tokenHdr(agent)...)
+	if items := agents["items"].([]any); len(items) != 1 || items[0].(map[string]any)["open"] != float64(1) {
+		t.Fatalf("the team's agents %v", agents)
+	}
+
+	// A public reply reaches the requester; a note does not.
+	a.must(201, "POST", base+"/tickets/"+id+"/messages", `{"kind":"note","body":"Courier says Tuesday"}`, tokenHdr(tok)...)
+	added := a.must(201, "POST", base+"/tickets/"+id+"/messages", `{"kind":"reply","body":"Your parcel arrives on Tuesday. 包裹将于周二送达。","status":"pending"}`, tokenHdr(tok)...)
+	if added["ticket"].(map[string]any)["status"] != "pending" || added["message"].(map[string]any)["seq"] != float64(2) {
+		t.Fatalf("reply %v", added)
+	}
+	w := buildWorker(a.d)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	sink := identity.NewFileMailer(filepath.Join(a.d.cfg.DataDir, "mail"), testkit.Quiet)
+	var got identity.Mail
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := sink.Last("chen.jing@example.com")
+		if err == nil {
+			got = m
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply mail in the sink: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got.Subject != "[#1001] Delivery late" || !strings.Contains(got.Text, "周二送达") || strings.Contains(got.Text, "Courier says") {
+		t.Fatalf("reply mail %+v", got)
+	}
+	msgs := a.must(200, "GET", base+"/tickets/"+id+"/messages?kind=reply", "", tokenHdr(tok)...)
+	b, _ := json.Marshal(msgs)
+	if !strings.Contains(string(b), `"email_state":"sent"`) {
+		// The state commits with the job, just after the mail is written.
+		time.Sleep(time.Second)
+		msgs = a.must(200, "GET", base+"/tickets/"+id+"/messages?kind=reply", "", tokenHdr(tok)...)
+		if b, _ = json.Marshal(msgs); !strings.Contains(string(b), `"email_state":"sent"`) {
+			t.Errorf("reply email state %s", b)
+		}
+	}
+}

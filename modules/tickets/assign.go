@@ -1,0 +1,197 @@
+package tickets
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/audit"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// openStatuses are the statuses that count against an agent's cap.
+var openStatuses = []string{"new", "open", "pending", "on_hold"}
+
+// Agent is a team member as the desk sees them: whether they take the team's
+// tickets, their cap of open tickets, and how many they hold now.
+type Agent struct {
+	MemberID  uuid.UUID `bun:"member_id,type:uuid" json:"member_id"`
+	Available bool      `bun:"available" json:"available" doc:"takes the team's new tickets in turn"`
+	MaxOpen   *int      `bun:"max_open" json:"max_open,omitempty" doc:"skipped while holding this many open tickets (new, open, pending, on hold); none: no cap"`
+	Open      int       `bun:"open" json:"open" doc:"open tickets assigned to the member now, in any team"`
+}
+
+// AgentInput sets a member's availability for a team's tickets.
+type AgentInput struct {
+	Available bool `json:"available"`
+	MaxOpen   *int `json:"max_open,omitempty" minimum:"1" maximum:"10000" doc:"the cap of open tickets; omit for none"`
+}
+
+// agents lists the members of team with their availability and open counts,
+// ordered by id, inside tx.
+func (m *Module) agents(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) ([]Agent, error) {
+	if m.d.Teams == nil {
+		return nil, errs.E(errs.NotFound, "team not found")
+	}
+	members, err := m.d.Teams.TeamMembers(ctx, tenant, team)
+	if err != nil {
+		return nil, err
+	}
+	out := []Agent{}
+	if len(members) == 0 {
+		return out, nil
+	}
+	err = tx.NewRaw(`SELECT mm.id AS member_id, coalesce(a.available, false) AS available, a.max_open,
+		(SELECT count(*) FROM tickets t WHERE t.tenant_id = ? AND t.assignee_id = mm.id AND t.status IN (?)) AS open
+		FROM unnest(?::uuid[]) AS mm(id)
+		LEFT JOIN ticket_agents a ON a.tenant_id = ? AND a.team_id = ? AND a.member_id = mm.id
+		ORDER BY mm.id`, tenant, bun.In(openStatuses), uuidArray(members), tenant, team).Scan(ctx, &out)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return out, err
+}
+
+// uuidArray is a uuid[] literal argument.
+func uuidArray(ids []uuid.UUID) any {
+	ss := make([]string, len(ids))
+	for i, id := range ids {
+		ss[i] = id.String()
+	}
+	return pgdialect.Array(ss)
+}
+
+// nextAgent picks, inside the creating transaction, who gets a new ticket of
+// team: the first available member after the one who got the team's last
+// ticket, in id order and round again, skipping those at their cap; nil when
+// nobody may take it. The team's cursor row is locked first, so one team's
+// tickets are dealt out one at a time; then each candidate's lock (shared by
+// every team they are in), so counts read afterwards stay true until commit
+// and no cap is passed even when two teams assign to the same member at once.
+// Locks are taken in one order everywhere (cursor, members by id, then the
+// number counter), so concurrent creations queue and never deadlock.
+func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) (*uuid.UUID, error) {
+	if m.d.Teams == nil {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_assign_cursors (tenant_id, team_id) VALUES (?, ?) ON CONFLICT DO NOTHING", tenant, team); err != nil {
+		return nil, err
+	}
+	var last uuid.NullUUID
+	if err := tx.NewRaw("SELECT last_member_id FROM ticket_assign_cursors WHERE tenant_id = ? AND team_id = ? FOR UPDATE", tenant, team).Scan(ctx, &last); err != nil {
+		return nil, err
+	}
+	var candidates []uuid.UUID
+	if err := tx.NewRaw("SELECT member_id FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available ORDER BY member_id", tenant, team).
+		Scan(ctx, &candidates); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	for _, c := range candidates {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "tickets:agent:"+tenant.String()+":"+c.String()); err != nil {
+			return nil, err
+		}
+	}
+	all, err := m.agents(ctx, tx, tenant, team) // only members still in the team, with fresh counts
+	if err != nil {
+		return nil, err
+	}
+	var eligible []uuid.UUID
+	for _, a := range all {
+		if a.Available && (a.MaxOpen == nil || a.Open < *a.MaxOpen) {
+			eligible = append(eligible, a.MemberID)
+		}
+	}
+	if len(eligible) == 0 {
+		return nil, nil
+	}
+	sort.Slice(eligible, func(i, j int) bool { return bytes.Compare(eligible[i][:], eligible[j][:]) < 0 })
+	pick := eligible[0]
+	if last.Valid {
+		for _, e := range eligible {
+			if bytes.Compare(e[:], last.UUID[:]) > 0 {
+				pick = e
+				break
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE ticket_assign_cursors SET last_member_id = ? WHERE tenant_id = ? AND team_id = ?", pick, tenant, team); err != nil {
+		return nil, err
+	}
+	return &pick, nil
+}
+
+// teamTx runs fn for a team of the company, NotFound when there is none.
+func (m *Module) teamTx(ctx context.Context, tenant, team uuid.UUID, perm string, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if err := authz.Require(ctx, perm); err != nil {
+		return err
+	}
+	if m.d.Teams == nil {
+		return errs.E(errs.NotFound, "team not found")
+	}
+	ok, err := m.d.Teams.IsTeam(ctx, tenant, team)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.E(errs.NotFound, "team not found")
+	}
+	return db.Classify(db.InTenant(ctx, m.d.DB, tenant, fn), "team")
+}
+
+// ListAgents lists a team's members with their availability for tickets.
+func (m *Module) ListAgents(ctx context.Context, tenant, team uuid.UUID) ([]Agent, error) {
+	var out []Agent
+	err := m.teamTx(ctx, tenant, team, PermRead, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		out, err = m.agents(ctx, tx, tenant, team)
+		return err
+	})
+	return out, err
+}
+
+// SetAgent marks a member of a team available or not for its tickets, with a
+// cap of open tickets. The member must be in the team.
+func (m *Module) SetAgent(ctx context.Context, tenant, team, member uuid.UUID, in AgentInput) (*Agent, error) {
+	var out *Agent
+	err := m.teamTx(ctx, tenant, team, PermManage, func(ctx context.Context, tx bun.Tx) error {
+		all, err := m.agents(ctx, tx, tenant, team)
+		if err != nil {
+			return err
+		}
+		var before *Agent
+		for i := range all {
+			if all[i].MemberID == member {
+				before = &all[i]
+			}
+		}
+		if before == nil {
+			return errs.Field("path.member_id", "not a member of this team; add them to the team first")
+		}
+		if in.MaxOpen != nil && (*in.MaxOpen < 1 || *in.MaxOpen > 10000) {
+			return errs.Field("body.max_open", "must be 1 to 10000, or omitted for no cap")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_agents (tenant_id, team_id, member_id, available, max_open, updated_at) VALUES (?, ?, ?, ?, ?, now())
+			ON CONFLICT (tenant_id, team_id, member_id) DO UPDATE SET available = EXCLUDED.available, max_open = EXCLUDED.max_open, updated_at = EXCLUDED.updated_at`,
+			tenant, team, member, in.Available, in.MaxOpen); err != nil {
+			return err
+		}
+		after := *before
+		after.Available, after.MaxOpen = in.Available, in.MaxOpen
+		out = &after
+		return audit.Record(ctx, tx, audit.Entry{Action: "ticket_agent.update", Entity: "team", EntityID: team.String(),
+			Before: map[string]any{"member": member.String(), "available": before.Available, "max_open": before.MaxOpen},
+			After:  map[string]any{"member": member.String(), "available": after.Available, "max_open": after.MaxOpen}})
+	})
+	return out, err
+}

@@ -1,0 +1,129 @@
+package tickets
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/module"
+)
+
+// DemoTickets is how many tickets the demo company gets.
+const DemoTickets = 300
+
+var _ module.DemoSeeder = (*Module)(nil)
+
+// demoRequesters write to the demo desk; the first ticket of each makes them
+// a lead (or finds them, when the customers' demo has them already).
+var demoRequesters = []struct{ name, email string }{
+	{"王芳", "wang.fang@demo.example"}, {"李娜", "li.na@demo.example"}, {"张伟", "zhang.wei@demo.example"}, {"刘洋", "liu.yang@demo.example"},
+	{"陈静", "chen.jing@demo.example"}, {"杨磊", "yang.lei@demo.example"}, {"赵敏", "zhao.min@demo.example"}, {"黄勇", "huang.yong@demo.example"},
+	{"Emma Clarke", "emma.clarke@demo.example"}, {"Lucas Meyer", "lucas.meyer@demo.example"}, {"Sofia Rossi", "sofia.rossi@demo.example"},
+	{"Noah Tan", "noah.tan@demo.example"}, {"Olivia Wong", "olivia.wong@demo.example"}, {"Mateo García", "mateo.garcia@demo.example"},
+}
+
+var demoSubjects = []struct{ kind, subject, body string }{
+	{"question", "发票抬头如何修改？", "上个月的发票抬头写错了，请问怎么修改？"},
+	{"incident", "App 登录后白屏", "更新到最新版本后，登录就是白屏，重装也没用。"},
+	{"complaint", "快递延误一周", "订单显示已发货七天了还没收到，客服电话也打不通。"},
+	{"feedback", "希望增加微信支付", "结账时只能用银行卡，建议支持微信支付。"},
+	{"request", "申请退货", "尺码不合适，想退货换大一号。"},
+	{"question", "How do I export my invoices?", "I need all invoices of this year as one file for my accountant."},
+	{"incident", "Payment charged twice", "My card was charged twice for order 5521."},
+	{"complaint", "Rude delivery driver", "The driver threw the parcel over the gate."},
+	{"feedback", "Love the new dashboard", "The new dashboard is much clearer, thank you!"},
+	{"request", "Please change my delivery address", "We moved; please send future orders to the new office."},
+}
+
+var demoReplies = []string{
+	"您好，已经为您处理，请查收。", "我们正在核实，稍后回复您。", "Thanks for reaching out, we are looking into it.",
+	"Your refund has been issued; it shows on your card within 5 days.", "已为您安排补发，单号稍后短信通知。",
+}
+
+// SeedDemo fills the demo company with tickets in every status, over the last
+// 30 days: two SLA policies, conversations of replies and notes, and first
+// responses that met their target or missed it. Everything is written in one
+// transaction through the module's own operations (so numbers, leads, audit
+// and SLA follow the same rules as real tickets), acting as the system, and
+// replies are not emailed. It writes nothing when the company has tickets.
+func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
+	ctx = authz.AsSystem(ctx)
+	seeded := false
+	err := db.InTenant(ctx, m.d.DB, d.Tenant, func(ctx context.Context, tx bun.Tx) error {
+		var some bool
+		if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ?)", d.Tenant).Scan(ctx, &some); err != nil || some {
+			return err
+		}
+		quiet := &Module{d: m.d, custom: m.custom}
+		quiet.d.Jobs = nil // the demo's replies are not mailed to anyone
+		rng := rand.New(rand.NewPCG(d.Seed, 17))
+		hour, fourHours, day, threeDays := 60, 240, 1440, 4320
+		if _, err := quiet.SavePolicy(ctx, d.Tenant, nil, PolicyInput{Name: "Urgent 紧急", Position: 1, Priorities: []string{"urgent", "high"}, FirstResponseMinutes: &hour, ResolutionMinutes: &fourHours}); err != nil {
+			return err
+		}
+		if _, err := quiet.SavePolicy(ctx, d.Tenant, nil, PolicyInput{Name: "Standard 标准", Position: 2, FirstResponseMinutes: &day, ResolutionMinutes: &threeDays}); err != nil {
+			return err
+		}
+		for i := 0; i < DemoTickets; i++ {
+			if err := quiet.demoTicket(ctx, tx, d, rng, i); err != nil {
+				return fmt.Errorf("tickets: demo ticket %d: %w", i, err)
+			}
+		}
+		seeded = true
+		return nil
+	})
+	return seeded, err
+}
+
+// demoTicket makes one ticket, walks it to a status through the rules, and
+// moves its whole history back to when it was opened.
+func (m *Module) demoTicket(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand, i int) error {
+	who := demoRequesters[rng.IntN(len(demoRequesters))]
+	s := demoSubjects[rng.IntN(len(demoSubjects))]
+	in := TicketInput{Subject: s.subject, Description: s.body, RequesterEmail: who.email, RequesterName: who.name,
+		Channel: channels[rng.IntN(len(channels))], Type: s.kind, Priority: priorities[rng.IntN(len(priorities))], Tags: []string{"demo"}}
+	if d.Owner != uuid.Nil && i%4 != 0 {
+		owner := d.Owner
+		in.AssigneeID = &owner
+	}
+	t, err := m.CreateTicket(ctx, d.Tenant, in)
+	if err != nil {
+		return err
+	}
+	// Where it ends: every status, most of them done.
+	target := []string{"new", "open", "open", "pending", "on_hold", "solved", "solved", "closed", "closed", "closed"}[rng.IntN(10)]
+	if target != "new" {
+		if _, _, err := m.AddMessage(ctx, d.Tenant, t.ID, MessageInput{Kind: "note", Body: "已确认订单信息 / order details checked"}); err != nil {
+			return err
+		}
+		if _, _, err := m.AddMessage(ctx, d.Tenant, t.ID, MessageInput{Kind: "reply", Body: demoReplies[rng.IntN(len(demoReplies))]}); err != nil {
+			return err
+		}
+	}
+	steps := map[string][]string{"pending": {"pending"}, "on_hold": {"on_hold"}, "solved": {"solved"}, "closed": {"solved", "closed"}}[target]
+	for _, st := range steps {
+		if _, err := m.ChangeStatus(ctx, d.Tenant, t.ID, st, 0); err != nil {
+			return err
+		}
+	}
+	// Opened up to 30 days ago; the first reply came after 5 minutes to 2
+	// days, so some met their target and some missed it.
+	age := time.Duration(rng.IntN(30*24*60)) * time.Minute
+	respond := min(time.Duration(5+rng.IntN(48*60))*time.Minute, age)
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET created_at = created_at - ?0::interval, updated_at = updated_at - ?0::interval,
+		first_response_due_at = first_response_due_at - ?0::interval, resolution_due_at = resolution_due_at - ?0::interval,
+		sla_paused_at = sla_paused_at - ?0::interval + ?1::interval, first_responded_at = CASE WHEN first_responded_at IS NULL THEN NULL ELSE created_at - ?0::interval + ?1::interval END,
+		solved_at = solved_at - ?0::interval + ?1::interval, closed_at = closed_at - ?0::interval + ?1::interval
+		WHERE tenant_id = ?2 AND id = ?3`, fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE ticket_messages SET created_at = created_at - ?0::interval + ?1::interval WHERE tenant_id = ?2 AND ticket_id = ?3`,
+		fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID)
+	return err
+}

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { App } from 'antd';
+import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import i18n from '../../app/i18n';
+import { TenantContext } from '../../app/session';
+import TicketPage from './TicketPage';
+
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+  void i18n.changeLanguage('en');
+});
+
+const ticket = {
+  id: 'tk1', number: 1001, subject: 'Delivery late', description: 'Ordered a week ago', requester_id: 'c1', channel: 'phone', type: 'complaint',
+  priority: 'urgent', status: 'new', tags: ['shipping'], sla_paused_seconds: 0, resolution_due_at: '2099-01-01T00:00:00Z', custom: {}, version: 3, message_count: 1, created_at: '2026-12-01T08:00:00Z', updated_at: '2026-12-01T08:00:00Z',
+};
+const messages = { items: [{ id: 'm1', seq: 1, kind: 'note', body: 'Courier says Tuesday', created_at: '2026-12-01T09:00:00Z' }] };
+
+function renderTicket(over: Record<string, unknown> = {}) {
+  const calls: { method: string; url: string; body?: unknown }[] = [];
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (u, init) => {
+    const url = String(u);
+    const method = String(init?.method ?? 'GET');
+    calls.push({ method, url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status });
+    if (method === 'POST' && url.endsWith('/tickets/tk1/messages')) {
+      return json({ message: { id: 'm2', seq: 2, kind: 'reply', body: 'x', created_at: new Date().toISOString() }, ticket: { ...ticket, status: 'open', version: 4 } }, 201);
+    }
+    if (url.includes('/tickets/tk1/messages')) return json(messages);
+    if (url.endsWith('/tickets/tk1')) return json({ ...ticket, ...over });
+    if (url.endsWith('/customers/c1')) return json({ id: 'c1', name: 'Chen Jing', emails: [], phones: [], tags: [] });
+    if (url.endsWith('/members')) return json({ items: [] });
+    if (url.endsWith('/settings')) return json({ time_zone: 'Asia/Shanghai', locale: 'en', currency: 'CNY', modules: {} });
+    return json({ title: 'Not Found' }, 404);
+  });
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <App>
+        <MemoryRouter initialEntries={['/t/acme/tickets/tk1']}>
+          <TenantContext.Provider value={{ tenant_id: 't', slug: 'acme', name: 'Acme', role: 'owner' }}>
+            <Routes>
+              <Route path="/t/:tenant/tickets/:id" element={<TicketPage />} />
+            </Routes>
+          </TenantContext.Provider>
+        </MemoryRouter>
+      </App>
+    </QueryClientProvider>,
+  );
+  return calls;
+}
+
+describe('<TicketPage>', () => {
+  it('shows the ticket, offers only the moves its rules allow, and sends a reply', async () => {
+    const calls = renderTicket();
+    expect((await screen.findByTestId('ticket-subject')).textContent).toBe('Delivery late');
+    expect(await screen.findByText('Courier says Tuesday')).toBeTruthy();
+    expect(await screen.findByText('Chen Jing')).toBeTruthy();
+    for (const s of ['open', 'pending', 'on_hold', 'solved']) expect(screen.getByTestId(`status-${s}`)).toBeTruthy();
+    expect(screen.queryByTestId('status-closed')).toBeNull();
+    expect(screen.getByTestId('sla-state').textContent).toBe('Running');
+    expect(screen.queryByTestId('merged-into')).toBeNull();
+    fireEvent.change(screen.getByTestId('message-body'), { target: { value: 'Your parcel arrives on Tuesday.' } });
+    fireEvent.click(screen.getByTestId('send-message'));
+    await waitFor(() => expect(calls.find((c) => c.method === 'POST')).toBeTruthy());
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ kind: 'reply', body: 'Your parcel arrives on Tuesday.' });
+  });
+
+  it('links a merged ticket to the one it was merged into, and takes no message', async () => {
+    renderTicket({ status: 'closed', merged_into_id: 'tk9', closed_at: '2026-12-02T08:00:00Z' });
+    const link = await screen.findByTestId('merged-into');
+    expect(link.querySelector('a')?.getAttribute('href')).toBe('/t/acme/tickets/tk9');
+    expect(screen.queryByTestId('send-message')).toBeNull();
+    expect(screen.queryByTestId('status-open')).toBeNull();
+  });
+
+  it('reads in Chinese', async () => {
+    await i18n.changeLanguage('zh');
+    renderTicket();
+    await screen.findByTestId('ticket-subject');
+    expect(await screen.findByText('对话')).toBeTruthy();
+    expect(screen.getAllByText('内部备注').length).toBeGreaterThan(0);
+    expect(screen.getAllByText('紧急').length).toBeGreaterThan(0);
+    expect(screen.getAllByText('新建').length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,99 @@
+// Tickets as the API gives them, and the rules the screens follow: which
+// status a ticket may move to next (the server enforces the same rules).
+export type Status = 'new' | 'open' | 'pending' | 'on_hold' | 'solved' | 'closed';
+
+export interface Ticket {
+  id: string;
+  number: number;
+  subject: string;
+  description: string;
+  requester_id: string;
+  channel: string;
+  type: string;
+  priority: string;
+  status: Status;
+  assignee_id?: string;
+  team_id?: string;
+  tags: string[];
+  custom: Record<string, unknown>;
+  version: number;
+  message_count: number;
+  first_responded_at?: string;
+  solved_at?: string;
+  closed_at?: string;
+  merged_into_id?: string;
+  sla_policy_id?: string;
+  first_response_due_at?: string;
+  resolution_due_at?: string;
+  sla_paused_seconds: number;
+  sla_paused_at?: string;
+  created_at: string;
+  updated_at: string;
+  requester_created?: boolean;
+}
+
+/**
+ * slaState says where a due time stands at now: met (done by then), breached
+ * (done late, or still open past it), paused (the clock stands still), or
+ * running; none without a due time.
+ */
+export function slaState(due: string | undefined, doneAt: string | undefined, paused: boolean, now: number): 'none' | 'met' | 'breached' | 'paused' | 'running' {
+  if (!due) return 'none';
+  const d = Date.parse(due);
+  if (doneAt) return Date.parse(doneAt) <= d ? 'met' : 'breached';
+  if (now > d) return 'breached';
+  return paused ? 'paused' : 'running';
+}
+
+export interface Message {
+  id: string;
+  seq: number;
+  kind: 'reply' | 'note';
+  body: string;
+  author_id?: string;
+  email_state?: 'pending' | 'sent' | 'no_address';
+  created_at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor?: string;
+}
+
+export const STATUSES: Status[] = ['new', 'open', 'pending', 'on_hold', 'solved', 'closed'];
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
+export const CHANNELS = ['email', 'phone', 'web_form', 'chat', 'social'];
+export const TYPES = ['question', 'incident', 'complaint', 'feedback', 'request'];
+
+const NEXT: Record<Status, Status[]> = {
+  new: ['open', 'pending', 'on_hold', 'solved'],
+  open: ['pending', 'on_hold', 'solved'],
+  pending: ['open', 'on_hold', 'solved'],
+  on_hold: ['open', 'pending', 'solved'],
+  solved: ['open', 'closed'],
+  closed: [],
+};
+
+/** nextStatuses are the statuses a ticket in status s may move to. */
+export function nextStatuses(s: Status): Status[] {
+  return NEXT[s] ?? [];
+}
+
+/** isOpen says whether a ticket still needs work (counts against an agent's cap). */
+export function isOpen(s: Status): boolean {
+  return s !== 'solved' && s !== 'closed';
+}
+
+export const STATUS_COLOR: Record<Status, string> = {
+  new: 'gold',
+  open: 'red',
+  pending: 'blue',
+  on_hold: 'default',
+  solved: 'green',
+  closed: 'default',
+};
+
+export const PRIORITY_COLOR: Record<string, string> = { low: 'default', normal: 'blue', high: 'orange', urgent: 'red' };
+
+/** ticketNumber is how a ticket is named to people: #1001. */
+export const ticketNumber = (t: Pick<Ticket, 'number'>) => `#${t.number}`;
