@@ -391,7 +391,7 @@ func TestConcurrentMovesKeepColumnsInOrder(t *testing.T) {
 	total := 0
 	for _, s := range stages {
 		var pos []string
-		if err := testkit.Get(t).Owner.NewRaw("SELECT position::text FROM deals WHERE tenant_id = ? AND stage_id = ? ORDER BY position", c.id, s).Scan(context.Background(), &pos); err != nil {
+		if err := testkit.Get(t).Owner.NewRaw("SELECT d.position::text AS pos FROM deals d WHERE d.tenant_id = ? AND d.stage_id = ? ORDER BY d.position", c.id, s).Scan(context.Background(), &pos); err != nil {
 			t.Fatal(err)
 		}
 		for i := 1; i < len(pos); i++ {
