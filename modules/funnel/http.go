@@ -38,11 +38,6 @@ type idIn struct {
 	ID uuid.UUID `path:"id"`
 }
 
-type stageIDIn struct {
-	ID      uuid.UUID `path:"id" doc:"the pipeline"`
-	StageID uuid.UUID `path:"stage_id"`
-}
-
 // Routes registers the funnel's operations.
 func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.pipelineRoutes(api)
@@ -109,8 +104,11 @@ func (m *Module) pipelineRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "update-stage", Method: http.MethodPatch, Path: "/pipelines/{id}/stages/{stage_id}", Summary: "Rename a stage or change its probability, kind or rotting limit",
 		Description: "Answers the pipeline. Needs deals.manage."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct {
-			stageIDIn
-			Body StageUpdate
+			// The path's ids, named here: Huma documents no parameter of an
+			// unexported embedded struct.
+			ID      uuid.UUID `path:"id" doc:"the pipeline"`
+			StageID uuid.UUID `path:"stage_id"`
+			Body    StageUpdate
 		}) (*body[Pipeline], error) {
 			return reply(m.UpdateStage(ctx, tn.ID, in.ID, in.StageID, in.Body))
 		}))
@@ -118,8 +116,11 @@ func (m *Module) pipelineRoutes(api huma.API) {
 		Description: "A stage that holds deals needs target_stage_id, another stage of the same pipeline: its deals move to the end of that column, with their history, in the same transaction as the delete. Answers the pipeline. Needs deals.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "The stage holds deals and no target was given, or it is the pipeline's last open stage."})},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct {
-			stageIDIn
-			Target string `query:"target_stage_id" format:"uuid" doc:"where the stage's deals go; required when it holds any"`
+			// The path's ids, named here: Huma documents no parameter of an
+			// unexported embedded struct.
+			ID      uuid.UUID `path:"id" doc:"the pipeline"`
+			StageID uuid.UUID `path:"stage_id"`
+			Target  string    `query:"target_stage_id" format:"uuid" doc:"where the stage's deals go; required when it holds any"`
 		}) (*body[Pipeline], error) {
 			var target *uuid.UUID
 			if in.Target != "" {
