@@ -28,6 +28,7 @@ type hostileApp struct {
 	slug, tok              string
 	customer, view, task   string
 	writeRoutes            []string // "METHOD path", path params filled in
+	listRoutes             []string // GET paths of the company with no id: its lists
 	bodySchemas            map[string]map[string]any
 	components             map[string]any
 	routePattern, pathArgs *regexp.Regexp
@@ -66,6 +67,9 @@ func (h *hostileApp) loadWriteRoutes(f *testing.F) {
 	h.bodySchemas = map[string]map[string]any{}
 	param := regexp.MustCompile(`\{([a-z_]+)\}`)
 	for path, ops := range spec.Paths {
+		if ops["get"] != nil && strings.HasPrefix(path, "/api/v1/t/{tenant}/") && strings.Count(path, "{") == 1 {
+			h.listRoutes = append(h.listRoutes, strings.Replace(path, "{tenant}", h.slug, 1))
+		}
 		for method, op := range ops {
 			method = strings.ToUpper(method)
 			if (method != "POST" && method != "PUT" && method != "PATCH") || path == "/api/v1/logout" {
@@ -94,8 +98,9 @@ func (h *hostileApp) loadWriteRoutes(f *testing.F) {
 		}
 	}
 	sort.Strings(h.writeRoutes)
-	if len(h.writeRoutes) < 20 {
-		f.Fatalf("only %d write routes in the API document", len(h.writeRoutes))
+	sort.Strings(h.listRoutes)
+	if len(h.writeRoutes) < 20 || len(h.listRoutes) < 10 {
+		f.Fatalf("only %d write routes and %d lists in the API document", len(h.writeRoutes), len(h.listRoutes))
 	}
 }
 
@@ -235,6 +240,39 @@ func FuzzCustomerListQuery(f *testing.F) {
 			q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(v))
 		}
 		path := "/api/v1/t/" + h.slug + "/customers?" + strings.Join(q, "&")
+		start := time.Now()
+		code, out, hdr := a.call("GET", path, "", tokenHdr(h.tok)...)
+		expectSane(t, path, time.Since(start), code, out, hdr.Get("Content-Type"))
+	})
+}
+
+// Every list of the company (every GET of the API document under the company
+// with no id in its path: deals, tickets, tasks, jobs, imports, audit...), with
+// any query string. New modules' lists join through the API document.
+func FuzzEveryListQuery(f *testing.F) {
+	h := newHostileApp(f)
+	seeds := []string{
+		"", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=abc", "cursor=!!!", "cursor=eyJ2IjoiYSJ9",
+		"sort=-created_at", "sort=created_at", "sort=--x", "sort=custom.nope", "sort=position", "q=张", "q=%",
+		"status=nope", "stage_id=not-a-uuid", "pipeline_id=" + uuid.NewString(), "owner_id=x", "assignee_id=x",
+		"tag=vip&tag=vip&tag=x", "custom.x[gte]=1", "created_at[gte]=yesterday", "amount[gte]=1e999",
+		"view_id=not-a-uuid", "view_id=" + h.view, "format=xml", "format=csv", "entity=nope", "entity=customers",
+		"record_id=" + h.customer, "due[lte]=2026-13-45", "priority=urgent&status=open&status=closed",
+	}
+	for i := range h.listRoutes {
+		for _, s := range seeds {
+			f.Add(uint16(i), s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, route uint16, raw string) {
+		a := *h.app
+		a.t = t
+		var q []string
+		for _, pair := range strings.Split(raw, "&") {
+			k, v, _ := strings.Cut(pair, "=")
+			q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(v))
+		}
+		path := h.listRoutes[int(route)%len(h.listRoutes)] + "?" + strings.Join(q, "&")
 		start := time.Now()
 		code, out, hdr := a.call("GET", path, "", tokenHdr(h.tok)...)
 		expectSane(t, path, time.Since(start), code, out, hdr.Get("Content-Type"))
