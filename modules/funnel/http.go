@@ -180,18 +180,18 @@ func (in *boardIn) Resolve(ctx huma.Context) []error {
 type dealListIn struct {
 	filter Filter
 
-	Pipeline string      `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
-	Stage    []string    `query:"stage_id,explode" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
-	Owner    string      `query:"owner" format:"uuid" doc:"only deals of this owner"`
-	Customer string      `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
-	Tag      []string    `query:"tag,explode" doc:"only deals with every given tag"`
-	Status   string      `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
-	CloseGTE string      `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
-	CloseLTE string      `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
-	View     string      `query:"view_id" format:"uuid" doc:"apply a saved view of deals: its filter, which the other filters narrow further, and its sort unless sort is given"`
-	Sort     string      `query:"sort" maxLength:"80" doc:"created_at, updated_at, amount or custom.<key> of a sortable custom field; - for descending; default -created_at"`
-	Cursor   string      `query:"cursor" maxLength:"300"`
-	Limit    int         `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Pipeline string   `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
+	Stage    []string `query:"stage_id,explode" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
+	Owner    string   `query:"owner" format:"uuid" doc:"only deals of this owner"`
+	Customer string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
+	Tag      []string `query:"tag,explode" doc:"only deals with every given tag"`
+	Status   string   `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
+	CloseGTE string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
+	CloseLTE string   `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
+	View     string   `query:"view_id" format:"uuid" doc:"apply a saved view of deals: its filter, which the other filters narrow further, and its sort unless sort is given"`
+	Sort     string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, amount or custom.<key> of a sortable custom field; - for descending; default -created_at"`
+	Cursor   string   `query:"cursor" maxLength:"300"`
+	Limit    int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
 // Resolve reads the filters, custom ones included, which Huma's fixed

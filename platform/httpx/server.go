@@ -622,6 +622,7 @@ func (r tenantRouter) with(h []fiber.Handler) []fiber.Handler {
 func (r tenantRouter) Use(...interface{}) fiber.Router {
 	panic("httpx: Use on a module's tenant router would run for every module; pass handlers to the route instead")
 }
+
 // Every method returns the tenant router itself, so a chained call
 // (r.Get(...).Post(...)) enters the tenant too.
 func (r tenantRouter) Get(p string, h ...fiber.Handler) fiber.Router {
