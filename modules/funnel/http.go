@@ -181,7 +181,7 @@ type dealListIn struct {
 	filter Filter
 
 	Pipeline string   `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
-	Stage    []string `query:"stage_id,explode" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
+	Stage    []string `query:"stage_id,explode" format:"uuid" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
 	Owner    string   `query:"owner" format:"uuid" doc:"only deals of this owner"`
 	Customer string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
 	Tag      []string `query:"tag,explode" doc:"only deals with every given tag"`
