@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -515,6 +516,17 @@ func TestLostReasonsAreEditable(t *testing.T) {
 	r, err = m.UpdateLostReason(admin, c.id, r.ID, funnel.NamesUpdate{NameEN: ptr("Ghosted")})
 	if err != nil || r.NameEN != "Ghosted" || r.NameZH != "失联" {
 		t.Fatalf("%+v, %v", r, err)
+	}
+	// A rename that would leave no name is refused, naming the field, and
+	// stores nothing; a stage and a pipeline are renamed by the same step.
+	if _, err := m.UpdateLostReason(admin, c.id, r.ID, funnel.NamesUpdate{NameEN: ptr(" "), NameZH: ptr("")}); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "name_en") {
+		t.Fatalf("both names cleared: %v, want a 4xx naming name_en", err)
+	}
+	if _, err := m.UpdatePipeline(admin, c.id, c.pipeline.ID, funnel.PipelineUpdate{NameEN: ptr(""), NameZH: ptr("")}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("pipeline with both names cleared: %v, want a 4xx", err)
+	}
+	if again, err := m.UpdateLostReason(admin, c.id, r.ID, funnel.NamesUpdate{NameZH: ptr(" 失去联系 ")}); err != nil || again.NameEN != "Ghosted" || again.NameZH != "失去联系" {
+		t.Fatalf("%+v, %v", again, err)
 	}
 	d, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "d", CustomerID: c.customer})
 	if err != nil {

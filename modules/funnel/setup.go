@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/clientele-crm/clientele/platform/patch"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -165,17 +166,9 @@ func (m *Module) UpdatePipeline(ctx context.Context, tenant, id uuid.UUID, u Pip
 			return err
 		}
 		before := *cur
-		n := Names{NameEN: cur.NameEN, NameZH: cur.NameZH}
-		if u.NameEN != nil {
-			n.NameEN = *u.NameEN
-		}
-		if u.NameZH != nil {
-			n.NameZH = *u.NameZH
-		}
-		if err := n.check("body"); err != nil {
+		if err := rename(&cur.NameEN, &cur.NameZH, u.NameEN, u.NameZH); err != nil {
 			return err
 		}
-		cur.NameEN, cur.NameZH = n.NameEN, n.NameZH
 		if u.IsDefault != nil {
 			if !*u.IsDefault && cur.IsDefault {
 				return errs.Field("body.is_default", "make another pipeline the default instead; the company always has one")
@@ -296,17 +289,9 @@ func (m *Module) UpdateStage(ctx context.Context, tenant, pipeline, id uuid.UUID
 			return errs.E(errs.NotFound, "stage not found")
 		}
 		before := *st
-		n := Names{NameEN: st.NameEN, NameZH: st.NameZH}
-		if u.NameEN != nil {
-			n.NameEN = *u.NameEN
-		}
-		if u.NameZH != nil {
-			n.NameZH = *u.NameZH
-		}
-		if err := n.check("body"); err != nil {
+		if err := rename(&st.NameEN, &st.NameZH, u.NameEN, u.NameZH); err != nil {
 			return err
 		}
-		st.NameEN, st.NameZH = n.NameEN, n.NameZH
 		if u.Probability != nil {
 			st.Probability = *u.Probability
 		}
@@ -500,17 +485,9 @@ func (m *Module) UpdateLostReason(ctx context.Context, tenant, id uuid.UUID, u N
 			return err
 		}
 		before := *r
-		n := Names{NameEN: r.NameEN, NameZH: r.NameZH}
-		if u.NameEN != nil {
-			n.NameEN = *u.NameEN
-		}
-		if u.NameZH != nil {
-			n.NameZH = *u.NameZH
-		}
-		if err := n.check("body"); err != nil {
+		if err := rename(&r.NameEN, &r.NameZH, u.NameEN, u.NameZH); err != nil {
 			return err
 		}
-		r.NameEN, r.NameZH = n.NameEN, n.NameZH
 		if _, err := tx.NewUpdate().Model(r).Column("name_en", "name_zh").Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
 			return err
 		}
@@ -539,4 +516,17 @@ func (m *Module) DeleteLostReason(ctx context.Context, tenant, id uuid.UUID) err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "lost_reason.delete", Entity: "lost_reason", EntityID: id.String(), Before: r})
 	})
+}
+
+// rename applies the names an update sent to en and zh, and checks the
+// result (a record keeps at least one name) before anything is written.
+func rename(en, zh *string, sentEN, sentZH *string) error {
+	n := Names{NameEN: *en, NameZH: *zh}
+	patch.Set(&n.NameEN, sentEN)
+	patch.Set(&n.NameZH, sentZH)
+	if err := n.check("body"); err != nil {
+		return err
+	}
+	*en, *zh = n.NameEN, n.NameZH
+	return nil
 }
