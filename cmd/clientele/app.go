@@ -307,6 +307,10 @@ func (l *lateDirectory) TeamMembers(ctx context.Context, tenant, team uuid.UUID)
 	return l.d.TeamMembers(ctx, tenant, team)
 }
 
+func (l *lateDirectory) Admins(ctx context.Context, tenant uuid.UUID) ([]uuid.UUID, error) {
+	return l.d.Admins(ctx, tenant)
+}
+
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
 	return l.d.IsMember(ctx, tenant, id)
 }

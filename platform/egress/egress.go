@@ -169,6 +169,9 @@ func (p *Policy) CheckURL(ctx context.Context, raw string) error {
 		}
 	}
 	addrs, err := p.resolve(ctx, u.Hostname())
+	if err != nil && u.Scheme == "http" {
+		return errors.New("must use https")
+	}
 	if err != nil {
 		if errors.Is(err, ErrBlocked) {
 			return fmt.Errorf("must reach a public address: %s resolves to %s", u.Hostname(), blockedAddr(err))
