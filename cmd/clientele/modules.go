@@ -10,6 +10,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/idem"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/notify"
@@ -34,6 +35,7 @@ func buildModules(d *deps) (module.Set, error) {
 		fields.NewModule(d.fields),
 		views.NewModule(saved),
 		notify.NewModule(notices),
+		idem.NewModule(&idem.Store{DB: d.db}),
 		customers,
 		followUps,
 		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
