@@ -241,7 +241,9 @@ func (b *webhookBench) run(ctx context.Context, cfg config.Config) error {
 	dups := rcv.dup
 	rcv.mu.Unlock()
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond) }
+	pct := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
+	}
 
 	fmt.Printf("webhooks: floor (plain signed POSTs, one connection): %.0f/s\n", floorRate)
 	fmt.Printf("webhooks: burst of %d events × %d subscription(s): committed in %s, all delivered in %s: %.0f deliveries/s = %.0f%% of the floor\n",
