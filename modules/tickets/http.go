@@ -18,7 +18,8 @@ func (m *Module) APITags() []*huma.Tag {
 	return []*huma.Tag{
 		{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."},
 		{Name: "ticket-teams", Description: "Which members of a team take its tickets in turn (round-robin), and their caps of open tickets."},
-		{Name: "sla-policies", Description: "SLA policies: targets for the first response and resolution of the tickets whose priority, type, channel or tags they match."},
+		{Name: "sla-policies", Description: "SLA policies: targets for the first response, next response and resolution of the tickets whose priority, type, channel or tags they match, counted around the clock or in business hours."},
+		{Name: "sla-calendars", Description: "Business-hour calendars for SLA targets: a time zone, working hours per weekday and holidays, for the company or one team."},
 	}
 }
 
@@ -207,6 +208,71 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		}))
 	m.agentRoutes(api)
 	m.policyRoutes(api)
+	m.calendarRoutes(api)
+}
+
+// calendarRoutes registers the business-hour calendar operations.
+func (m *Module) calendarRoutes(api huma.API) {
+	type calendarsOut struct {
+		Body struct {
+			Items []Calendar `json:"items"`
+		} `nameHint:"SLACalendarList"`
+	}
+	type calendarOut struct{ Body *Calendar }
+	type idIn struct {
+		ID uuid.UUID `path:"id" doc:"the calendar id"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-sla-calendars", Method: http.MethodGet, Path: "/sla-calendars", Summary: "List business-hour calendars",
+		Description: "The company's calendars by name: the default one, and those of teams. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*calendarsOut, error) {
+			items, err := m.ListCalendars(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &calendarsOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "get-sla-calendar", Method: http.MethodGet, Path: "/sla-calendars/{id}", Summary: "Get a business-hour calendar",
+		Description: "Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*calendarOut, error) {
+			c, err := m.GetCalendar(ctx, tn.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "create-sla-calendar", Method: http.MethodPost, Path: "/sla-calendars", DefaultStatus: 201, Summary: "Create a business-hour calendar",
+		Description: "A time zone (IANA), working hours per weekday (spans of one day must not overlap) and holidays (local dates). A team's calendar serves its tickets; the default one serves the rest. Policies with business_hours count only these hours. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another calendar has this name, is the team's, or is the default."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body CalendarInput }) (*calendarOut, error) {
+			c, err := m.SaveCalendar(ctx, tn.ID, nil, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	type replaceIn struct {
+		ID   uuid.UUID `path:"id" doc:"the calendar id"`
+		Body CalendarInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "replace-sla-calendar", Method: http.MethodPut, Path: "/sla-calendars/{id}", Summary: "Replace a business-hour calendar",
+		Description: "Replaces the time zone, hours and holidays; tickets keep the due times they have until their SLA is applied again. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another calendar has this name, is the team's, or is the default."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *replaceIn) (*calendarOut, error) {
+			c, err := m.SaveCalendar(ctx, tn.ID, &in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "delete-sla-calendar", Method: http.MethodDelete, Path: "/sla-calendars/{id}", DefaultStatus: 204, Summary: "Delete a business-hour calendar",
+		Description: "Tickets keep the due times they have. Needs tickets.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*struct{}, error) {
+			return nil, m.DeleteCalendar(ctx, tn.ID, in.ID)
+		}))
 }
 
 // policyRoutes registers the SLA policy operations.
@@ -229,7 +295,7 @@ func (m *Module) policyRoutes(api huma.API) {
 		}))
 	type policyOut struct{ Body *Policy }
 	huma.Register(api, huma.Operation{OperationID: "create-sla-policy", Method: http.MethodPost, Path: "/sla-policies", DefaultStatus: 201, Summary: "Create an SLA policy",
-		Description: "Targets in minutes, around the clock, for the tickets whose priority, type, channel and tags match (an empty condition matches any). The clock stands still while a ticket is pending, on hold or solved. Needs tickets.manage.",
+		Description: "Targets in minutes, around the clock or in business hours (business_hours: the ticket's team's calendar, else the default calendar), for the tickets whose priority, type, channel and tags match (an empty condition matches any). The clock stands still while a ticket is pending, on hold or solved. Needs tickets.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "Another SLA policy has this name."}),
 	},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body PolicyInput }) (*policyOut, error) {

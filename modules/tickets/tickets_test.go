@@ -22,6 +22,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -106,7 +107,7 @@ func rig(t *testing.T, withJobs bool) *rigT {
 	env := testkit.Get(t)
 	r := &rigT{env: env, reg: records.NewRegistry(), dir: &directory{members: map[uuid.UUID]bool{}, teams: map[uuid.UUID]bool{}, roster: map[uuid.UUID][]uuid.UUID{}}, mail: &sentMail{}}
 	r.cust = profiles.New(profiles.Deps{DB: env.App, Records: r.reg})
-	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail}
+	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail, Notify: notify.New(notify.Deps{DB: env.App})}
 	if withJobs {
 		r.jobs = jobstest.Client(t, env.App)
 		d.Jobs = r.jobs
