@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -185,4 +187,47 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 			t.Errorf("reply email state %s", b)
 		}
 	}
+}
+
+// Business-hour calendars through the API: tickets.manage to change them,
+// bad hours and time zones named, another company's calendar 404 by id under
+// its own slug, and a business-hours policy counting them.
+func TestSLACalendarsThroughTheAPI(t *testing.T) {
+	a := newApp(t)
+	s, sb := slug("hours"), slug("hoursb")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	viewer := a.member(s, tok, "viewer")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	good := `{"name":"Beijing 北京","time_zone":"Asia/Shanghai","default":true,"hours":[{"days":["mon","tue","wed","thu","fri"],"start":"09:00","end":"18:00"}],"holidays":[{"date":"2027-01-01","name":"元旦"}]}`
+	a.wantProblem(403, "", "POST", base+"/sla-calendars", good, tokenHdr(viewer)...)
+	a.wantProblem(422, "body.time_zone", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"Mars/Base","hours":[{"days":["mon"],"start":"09:00","end":"17:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.hours[1]", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","hours":[{"days":["mon"],"start":"09:00","end":"17:00"},{"days":["mon"],"start":"16:00","end":"20:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.hours[0].end", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","hours":[{"days":["mon"],"start":"09:00","end":"08:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.team_id", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","team_id":"`+uuid.NewString()+`","hours":[{"days":["mon"],"start":"09:00","end":"17:00"}]}`, tokenHdr(tok)...)
+	cal := a.must(201, "POST", base+"/sla-calendars", good, tokenHdr(tok)...)
+	id := cal["id"].(string)
+	a.wantProblem(409, "body.default", "POST", base+"/sla-calendars", strings.Replace(good, "Beijing 北京", "Second", 1), tokenHdr(tok)...)
+	a.must(200, "GET", base+"/sla-calendars/"+id, "", tokenHdr(viewer)...)
+	if list := a.must(200, "GET", base+"/sla-calendars", "", tokenHdr(viewer)...); len(list["items"].([]any)) != 1 {
+		t.Fatalf("calendars %v", list)
+	}
+	for _, c := range []struct{ method, body string }{{"GET", ""}, {"PUT", good}, {"DELETE", ""}} {
+		if code, out, _ := a.call(c.method, baseB+"/sla-calendars/"+id, c.body, tokenHdr(tokB)...); code != 404 {
+			t.Errorf("company B %s its own slug with A's calendar: %d %.200s, want 404", c.method, code, out)
+		}
+	}
+	if list := a.must(200, "GET", baseB+"/sla-calendars", "", tokenHdr(tokB)...); len(list["items"].([]any)) != 0 {
+		t.Errorf("company B lists A's calendars: %v", list)
+	}
+	a.must(201, "POST", base+"/sla-policies", `{"name":"Business","business_hours":true,"warn_percent":50,"first_response_minutes":60,"next_response_minutes":30,"resolution_minutes":480}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.warn_percent", "POST", base+"/sla-policies", `{"name":"Late","warn_percent":150,"resolution_minutes":480}`, tokenHdr(tok)...)
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Li Lei"}`, tokenHdr(tok)...)["id"].(string)
+	tk := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Invoice","channel":"email","requester_id":%q}`, cust), tokenHdr(tok)...)
+	if tk["first_response_due_at"] == nil || tk["first_response_warn_at"] == nil || tk["resolution_due_at"] == nil {
+		t.Fatalf("ticket under a business-hours policy %v", tk)
+	}
+	a.must(200, "PUT", base+"/sla-calendars/"+id, strings.Replace(good, `"09:00"`, `"08:00"`, 1), tokenHdr(tok)...)
+	a.must(204, "DELETE", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
+	a.wantProblem(404, "", "GET", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
 }

@@ -234,7 +234,7 @@ func (m *Module) calendarRoutes(api huma.API) {
 			return out, nil
 		}))
 	huma.Register(api, huma.Operation{OperationID: "get-sla-calendar", Method: http.MethodGet, Path: "/sla-calendars/{id}", Summary: "Get a business-hour calendar",
-		Description: "Needs tickets.read."},
+		Description: "One calendar with its time zone, working hours and holidays. Needs tickets.read."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*calendarOut, error) {
 			c, err := m.GetCalendar(ctx, tn.ID, in.ID)
 			if err != nil {
