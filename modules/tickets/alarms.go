@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,12 +110,8 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 		return nil
 	}
 	metrics, stages, cycles, ats := make([]string, len(live)), make([]string, len(live)), make([]int, len(live)), make([]time.Time, len(live))
-	first := live[0].at
 	for i, a := range live {
 		metrics[i], stages[i], cycles[i], ats[i] = a.metric, a.stage, a.cycle, a.at.UTC()
-		if a.at.Before(first) {
-			first = a.at
-		}
 	}
 	var inserted []time.Time
 	err := tx.NewRaw(`INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
@@ -124,16 +121,28 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if len(inserted) == 0 {
-		return nil
-	}
-	first = inserted[0]
+	// Each alarm's second gets its delivery: a warning now and a breach
+	// hours later are two jobs, so neither waits on the other.
+	sort.Slice(inserted, func(i, j int) bool { return inserted[i].Before(inserted[j]) })
+	var last int64 = -1
 	for _, at := range inserted {
-		if at.Before(first) {
-			first = at
+		if sec := dueSecond(at).Unix(); sec != last {
+			last = sec
+			if err := m.scheduleAlarms(ctx, tx, t.TenantID, at); err != nil {
+				return err
+			}
 		}
 	}
-	return m.scheduleAlarms(ctx, tx, t.TenantID, first)
+	return nil
+}
+
+// dueSecond is the whole second at or after at.
+func dueSecond(at time.Time) time.Time {
+	due := at.Truncate(time.Second)
+	if due.Before(at) {
+		due = due.Add(time.Second)
+	}
+	return due
 }
 
 // scheduleAlarms makes sure, inside the caller's transaction, that a
@@ -148,10 +157,7 @@ func (m *Module) scheduleAlarms(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if m.d.Jobs == nil {
 		return nil
 	}
-	due := at.Truncate(time.Second)
-	if due.Before(at) {
-		due = due.Add(time.Second)
-	}
+	due := dueSecond(at)
 	// The delivery sends every alarm of the company due then: the company's
 	// work, run as the system, never with the rights of whoever came first.
 	sys := authz.AsSystem(ctx)

@@ -64,7 +64,12 @@ type Deps struct {
 	// Notify tells assignees and team leads of SLA warnings and breaches;
 	// nil: breaches are recorded, nobody is told.
 	Notify notify.Notifier
-	Log    *slog.Logger
+	// PublicURL is the app's address, for the links in survey mail.
+	PublicURL string
+	// Limiter limits the public routes (survey links, the hosted form) per
+	// client address and company; nil: no limit (tests).
+	Limiter Limiter
+	Log     *slog.Logger
 }
 
 // Module is the tickets module.

@@ -386,7 +386,13 @@ func (m *Module) setStatus(ctx context.Context, tx bun.Tx, t *Ticket, status, lo
 		t.SolvedAt = nil // reopened, or still in work
 	}
 	t.Status = status
-	return m.moveSLAClock(ctx, tx, t, from, now)
+	if err := m.moveSLAClock(ctx, tx, t, from, now); err != nil {
+		return err
+	}
+	if status == "solved" {
+		return m.requestCSAT(ctx, tx, t)
+	}
+	return nil
 }
 
 // ChangeStatus moves a ticket to another status under the rules (a ticket

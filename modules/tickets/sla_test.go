@@ -2,6 +2,9 @@ package tickets_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,7 +13,12 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
+	"github.com/clientele-crm/clientele/platform/notify"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 func at(s string) time.Time {
@@ -159,5 +167,223 @@ func TestCalendarsDriveStoredDueTimes(t *testing.T) {
 	}
 	if list, err := r.m.ListCalendars(lead, r.a.ID); err != nil || len(list) != 1 || list[0].Name != "New York" {
 		t.Fatalf("calendars after the delete: %+v, %v", list, err)
+	}
+}
+
+// countNotices counts a company's notices of a kind, and the most any one
+// source key has (1 when nothing was sent twice).
+func countNotices(t *testing.T, r *rigT, tenant uuid.UUID, kind string) (n, most int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.env.Owner.NewRaw("SELECT count(*) FROM notifications WHERE tenant_id = ? AND kind = ?", tenant, kind).Scan(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.env.Owner.NewRaw("SELECT coalesce(max(k), 0) FROM (SELECT count(*) AS k FROM notifications WHERE tenant_id = ? AND kind = ? GROUP BY source_key) s", tenant, kind).Scan(ctx, &most)
+	return n, most
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var jobs []map[string]any
+			_ = testkit.Get(t).Owner.NewRaw("SELECT task_type, status, run_at, error FROM jobs ORDER BY created_at DESC LIMIT 10").Scan(context.Background(), &jobs)
+			t.Fatalf("waited %s for %s; the latest jobs: %v", d, what, jobs)
+		}
+	}
+}
+
+// A warning reaches the assignee when the configured share of a target has
+// passed; a breach reaches the team's lead and the assignee and is recorded;
+// each once. A paused ticket warns nobody, and a target met late is recorded
+// as a breach too.
+func TestSLAWarningsAndBreachesReachAssigneeAndLead(t *testing.T) {
+	r := rig(t, true)
+	agent, boss, team := uuid.New(), uuid.New(), uuid.New()
+	r.dir.members[agent], r.dir.members[boss], r.dir.teams[team] = true, true, true
+	r.dir.roster[team] = []uuid.UUID{agent, boss}
+	if _, err := r.m.SetAgent(lead, r.a.ID, team, boss, tickets.AgentInput{Lead: true}); err != nil {
+		t.Fatal(err)
+	}
+	sixty := 60
+	if _, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Hour", WarnPercent: 50, FirstResponseMinutes: &sixty}); err != nil {
+		t.Fatal(err)
+	}
+	backdate := func(tk *tickets.Ticket, ago time.Duration, tag string) {
+		r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE tickets SET created_at = now() - ?::interval WHERE tenant_id = ? AND id = ?", fmt.Sprintf("%d seconds", int(ago.Seconds())), r.a.ID, tk.ID)
+			return err
+		})
+		cur, err := r.m.GetTicket(lead, r.a.ID, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.m.UpdateTicket(lead, r.a.ID, tk.ID, tickets.TicketUpdate{Version: cur.Version, Tags: &[]string{tag}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk := r.ticket(t, lead, tickets.TicketInput{AssigneeID: &agent, TeamID: &team})
+	paused := r.ticket(t, lead, tickets.TicketInput{AssigneeID: &agent, TeamID: &team})
+	if _, err := r.m.ChangeStatus(lead, r.a.ID, paused.ID, "pending", 0); err != nil {
+		t.Fatal(err)
+	}
+	backdate(tk, 40*time.Minute, "a") // past the warning, before the breach
+	backdate(paused, 3*time.Hour, "a")
+	waitFor(t, "the warning", 15*time.Second, func() bool { n, _ := countNotices(t, r, r.a.ID, "ticket.sla_warning"); return n >= 1 })
+	backdate(tk, 2*time.Hour, "b") // now breached too
+	waitFor(t, "the breach", 15*time.Second, func() bool { n, _ := countNotices(t, r, r.a.ID, "ticket.sla_breach"); return n >= 2 })
+	time.Sleep(time.Second) // room for a repeat to show
+	ctx := context.Background()
+	var rows []struct {
+		Recipient uuid.UUID `bun:"recipient_id"`
+		Kind      string    `bun:"kind"`
+		Link      string    `bun:"link"`
+	}
+	if err := r.env.Owner.NewRaw("SELECT recipient_id, kind, link FROM notifications WHERE tenant_id = ? ORDER BY kind, recipient_id", r.a.ID).Scan(ctx, &rows); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, n := range rows {
+		if n.Link != "/tickets/"+tk.ID.String() {
+			t.Errorf("a notice about %s; the paused ticket warns nobody", n.Link)
+		}
+		who := map[uuid.UUID]string{agent: "agent", boss: "lead"}[n.Recipient]
+		got[n.Kind+" to "+who]++
+	}
+	if len(rows) != 3 || got["ticket.sla_warning to agent"] != 1 || got["ticket.sla_breach to agent"] != 1 || got["ticket.sla_breach to lead"] != 1 {
+		t.Fatalf("notices %v, want one warning to the agent and a breach to the agent and the lead", got)
+	}
+	var breaches []string
+	_ = r.env.Owner.NewRaw("SELECT metric FROM ticket_sla_breaches WHERE tenant_id = ? AND ticket_id = ?", r.a.ID, tk.ID).Scan(ctx, &breaches)
+	if len(breaches) != 1 || breaches[0] != tickets.MetricFirstResponse {
+		t.Fatalf("breaches recorded %v", breaches)
+	}
+	// A first response given late counts as a breach without any alarm.
+	late := r.ticket(t, lead, tickets.TicketInput{})
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE tenant_id = ? AND id = ?", r.a.ID, late.ID)
+		return err
+	})
+	if _, _, err := r.m.AddMessage(lead, r.a.ID, late.ID, tickets.MessageInput{Kind: "reply", Body: "Sorry for the wait."}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	_ = r.env.Owner.NewRaw("SELECT count(*) FROM ticket_sla_breaches WHERE tenant_id = ? AND ticket_id = ?", r.a.ID, late.ID).Scan(ctx, &n)
+	if n != 1 {
+		t.Fatalf("late first response: %d breaches recorded, want 1", n)
+	}
+}
+
+// Many tickets whose warnings fall due in the same second each get exactly
+// one warning, although Redis loses everything in the middle of the
+// deliveries: the alarms and their delivery jobs are rows in PostgreSQL, the
+// jobs sweeper hands back what Redis lost, and a delivery claims alarms and
+// marks them sent in one transaction. The tickets are created under a
+// calendar whose working day starts at a minute after the last is created,
+// so every one's warning is due at the same instant. 2,000 tickets keep the
+// test near a minute; TICKETS_SLA_WARNINGS=10000 runs the issue's figure.
+func TestSLAWarningsAreSentExactlyOnceAcrossRedisLoss(t *testing.T) {
+	n := 2_000
+	if v, err := strconv.Atoi(os.Getenv("TICKETS_SLA_WARNINGS")); err == nil && v >= 1000 {
+		n = v - v%500
+	}
+	r := rig(t, false)
+	ctx := context.Background()
+	client := jobstest.Client(t, r.env.App)
+	notices := notify.New(notify.Deps{DB: r.env.App})
+	m := tickets.New(tickets.Deps{DB: r.env.App, Members: r.dir, Teams: r.dir, Records: r.reg, Jobs: client, Notify: notices})
+	client.Register(m.Jobs()...)
+	agent := uuid.New()
+	r.dir.members[agent] = true
+
+	// A zone where it is around noon, so the working day can start at a
+	// minute soon and run to midnight on every day.
+	now := time.Now().UTC()
+	off := 12 - now.Hour()
+	zone := "Etc/GMT"
+	if off > 0 {
+		zone = fmt.Sprintf("Etc/GMT-%d", off)
+	} else if off < 0 {
+		zone = fmt.Sprintf("Etc/GMT+%d", -off)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Creation takes about 5 ms a ticket here; leave twice that.
+	start := now.Add(time.Duration(n)*10*time.Millisecond + 5*time.Second + time.Minute - time.Nanosecond).Truncate(time.Minute)
+	if _, err := m.SaveCalendar(lead, r.a.ID, nil, tickets.CalendarInput{Name: "From " + start.In(loc).Format("15:04"), TimeZone: zone, Default: true,
+		Hours: []tickets.Hours{{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Start: start.In(loc).Format("15:04"), End: "24:00"}}}); err != nil {
+		t.Fatal(err)
+	}
+	one := 1
+	if _, err := m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Business", BusinessHours: true, WarnPercent: 10, FirstResponseMinutes: &one}); err != nil {
+		t.Fatal(err)
+	}
+	warnAt := start.Add(6 * time.Second)
+	began := time.Now()
+	for batch := 0; batch < n/500; batch++ {
+		err := db.InTenant(lead, r.env.App, r.a.ID, func(ctx context.Context, _ bun.Tx) error {
+			for i := 0; i < 500; i++ {
+				tk, err := m.CreateTicket(ctx, r.a.ID, tickets.TicketInput{Subject: "Order missing 订单丢失", Channel: "email", RequesterID: &r.first.ID, AssigneeID: &agent})
+				if err != nil {
+					return err
+				}
+				if tk.FirstResponseWarnAt == nil || !tk.FirstResponseWarnAt.Equal(warnAt) {
+					return fmt.Errorf("ticket #%d warns at %v, want %v (created too late?)", tk.Number, tk.FirstResponseWarnAt, warnAt)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("created %d tickets in %s; their warnings are all due at %s (in %s)", n, time.Since(began).Round(time.Millisecond), warnAt.Format("15:04:05"), time.Until(warnAt).Round(time.Second))
+
+	srv := jobstest.Worker(t, jobs.ServerOptions{Concurrency: 8, Handlers: m.Jobs(),
+		SweepInterval: -1, NoScheduler: true, PollInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	flushed := false
+	for deadline := warnAt.Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		c, _ := countNotices(t, r, r.a.ID, "ticket.sla_warning")
+		if !flushed && c > 0 {
+			if c >= n {
+				t.Fatalf("all %d warnings went out before the test could flush Redis in the middle", n)
+			}
+			if err := r.env.Redis.FlushDB(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			flushed = true
+			t.Logf("Redis flushed with %d of %d warnings sent", c, n)
+		}
+		if flushed {
+			if _, err := srv.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d warnings 2 minutes after they were due", c, n)
+		}
+	}
+	t.Logf("all %d warnings sent %s after they were due", n, time.Since(warnAt).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // give a duplicate a chance to show
+	if c, most := countNotices(t, r, r.a.ID, "ticket.sla_warning"); c != n || most != 1 {
+		t.Fatalf("%d warnings (at most %d for one ticket), want exactly %d, one each", c, most, n)
+	}
+	var fired int
+	_ = r.env.Owner.NewRaw("SELECT count(*) FROM ticket_sla_alarms WHERE tenant_id = ? AND stage = 'warning' AND fired_at IS NOT NULL", r.a.ID).Scan(ctx, &fired)
+	if fired != n {
+		t.Fatalf("%d warning alarms marked sent, want %d", fired, n)
+	}
+	// The breaches are due a minute later: drop them and their jobs so
+	// nothing of this test runs in the next one.
+	for _, q := range []string{"DELETE FROM ticket_sla_alarms WHERE tenant_id = ? AND fired_at IS NULL",
+		"UPDATE jobs SET status = 'canceled' WHERE tenant_id = ? AND status NOT IN ('succeeded', 'failed', 'canceled')"} {
+		if _, err := r.env.Owner.ExecContext(ctx, q, r.a.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

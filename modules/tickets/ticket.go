@@ -107,6 +107,9 @@ type Ticket struct {
 	SLAPausedSeconds         int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
 	SLAPausedBusinessSeconds int64      `bun:"sla_paused_business_seconds" json:"sla_paused_business_seconds" doc:"the business time of that, in seconds"`
 	SLAPausedAt              *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`
+	CSATRating               *int       `bun:"csat_rating" json:"csat_rating,omitempty" doc:"the requester's rating, 1 to 5, through the survey link sent when it was solved"`
+	CSATComment              *string    `bun:"csat_comment" json:"csat_comment,omitempty"`
+	CSATRatedAt              *time.Time `bun:"csat_rated_at" json:"csat_rated_at,omitempty"`
 	MergedIntoID             *uuid.UUID `bun:"merged_into_id,type:uuid" json:"merged_into_id,omitempty" doc:"the ticket this one was merged into (it is closed)"`
 	CreatedBy                *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
 	CreatedAt                time.Time  `bun:"created_at" json:"created_at"`
