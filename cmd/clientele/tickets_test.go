@@ -231,3 +231,82 @@ func TestSLACalendarsThroughTheAPI(t *testing.T) {
 	a.must(204, "DELETE", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
 	a.wantProblem(404, "", "GET", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
 }
+
+// The public routes through the API, with nobody signed in: the hosted form
+// makes a ticket in its own company and answers its number; the survey link
+// mailed when the ticket is solved rates it once and shows on the ticket; an
+// unknown company, another company's slug with the token, or a forged token
+// is 404; the form is limited per client address.
+func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s, sb := slug("front"), slug("frontb")
+	tok, _ := a.company(s)
+	a.company(sb)
+	pub, pubB := "/api/v1/public/"+s, "/api/v1/public/"+sb
+	form := a.must(200, "GET", pub+"/ticket-form", "")
+	if form["title"] != "Contact us" || form["locale"] != "en" {
+		t.Fatalf("form %v", form)
+	}
+	a.wantProblem(404, "", "GET", "/api/v1/public/no-such-company-x/ticket-form", "")
+	a.wantProblem(422, "body.website", "POST", pub+"/ticket-form", `{"email":"bot@example.com","subject":"Buy now","website":"spam"}`)
+	a.wantProblem(422, "body.email", "POST", pub+"/ticket-form", `{"subject":"Nobody to answer"}`)
+	got := a.must(201, "POST", pub+"/ticket-form", `{"name":"Sun Li 孙丽","email":"sun.li@example.com","subject":"Broken lid 盖子坏了","type":"complaint","message":"Arrived cracked."}`)
+	if got["number"] != float64(1001) || !strings.Contains(got["message"].(string), "#1001") {
+		t.Fatalf("receipt %v", got)
+	}
+	items := a.must(200, "GET", "/api/v1/t/"+s+"/tickets", "", tokenHdr(tok)...)["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("tickets after the form %v", items)
+	}
+	tk := items[0].(map[string]any)
+	if tk["channel"] != "web_form" || tk["type"] != "complaint" {
+		t.Fatalf("the form's ticket %v", tk)
+	}
+	id := tk["id"].(string)
+	a.must(200, "POST", "/api/v1/t/"+s+"/tickets/"+id+"/status", `{"status":"solved"}`, tokenHdr(tok)...)
+	w := buildWorker(a.d)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	sink := identity.NewFileMailer(filepath.Join(a.d.cfg.DataDir, "mail"), testkit.Quiet)
+	var mail identity.Mail
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		m, err := sink.Last("sun.li@example.com")
+		if err == nil && strings.Contains(m.Text, "/csat/") {
+			mail = m
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no survey mail in the sink: %v", err)
+		}
+	}
+	link := mail.Text[strings.Index(mail.Text, "/csat/"+s+"/")+len("/csat/"+s+"/"):]
+	token := strings.Fields(link)[0]
+	survey := a.must(200, "GET", pub+"/csat/"+token, "")
+	if survey["number"] != float64(1001) || survey["rated"] != false {
+		t.Fatalf("survey %v", survey)
+	}
+	a.wantProblem(404, "", "GET", pubB+"/csat/"+token, "")
+	a.wantProblem(404, "", "POST", pubB+"/csat/"+token, `{"rating":1}`)
+	a.wantProblem(404, "", "POST", pub+"/csat/"+strings.Repeat("x", 43), `{"rating":1}`)
+	a.wantProblem(422, "body.rating", "POST", pub+"/csat/"+token, `{"rating":9}`)
+	a.must(200, "POST", pub+"/csat/"+token, `{"rating":4,"comment":"Quick, thanks"}`)
+	a.wantProblem(409, "", "POST", pub+"/csat/"+token, `{"rating":5}`)
+	if rated := a.must(200, "GET", "/api/v1/t/"+s+"/tickets/"+id, "", tokenHdr(tok)...); rated["csat_rating"] != float64(4) || rated["csat_comment"] != "Quick, thanks" {
+		t.Fatalf("the rating on the ticket %v", rated)
+	}
+	// Company B got nothing of it.
+	if code, out, _ := a.call("GET", "/api/v1/t/"+sb+"/tickets/"+id, "", tokenHdr(tok)...); code != 404 {
+		t.Errorf("A's ticket under B: %d %.200s", code, out)
+	}
+	// The form takes 10 submissions a minute from one address.
+	limited := false
+	for i := 0; i < 12 && !limited; i++ {
+		code, _, h := a.call("POST", pub+"/ticket-form", `{"email":"flood@example.com","subject":"Again"}`)
+		limited = code == 429 && h.Get("Retry-After") != ""
+	}
+	if !limited {
+		t.Error("the form took more than 10 submissions a minute from one address")
+	}
+}

@@ -19,6 +19,8 @@ func (m *Module) APITags() []*huma.Tag {
 		{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."},
 		{Name: "ticket-teams", Description: "Which members of a team take its tickets in turn (round-robin), and their caps of open tickets."},
 		{Name: "sla-policies", Description: "SLA policies: targets for the first response, next response and resolution of the tickets whose priority, type, channel or tags they match, counted around the clock or in business hours."},
+		{Name: "ticket-form", Description: "The company's hosted form for feedback, complaints and requests: its settings, and (under /api/v1/public) the form itself, which needs no sign-in."},
+		{Name: "csat", Description: "Satisfaction surveys: the link sent to a solved ticket's requester to rate it 1 to 5, which needs no sign-in, works once and expires."},
 		{Name: "sla-calendars", Description: "Business-hour calendars for SLA targets: a time zone, working hours per weekday and holidays, for the company or one team."},
 	}
 }
@@ -209,6 +211,84 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.agentRoutes(api)
 	m.policyRoutes(api)
 	m.calendarRoutes(api)
+	type formOut struct{ Body *FormSettings }
+	huma.Register(api, huma.Operation{OperationID: "get-ticket-form-settings", Method: http.MethodGet, Path: "/ticket-form", Summary: "Get the hosted form's settings",
+		Description: "Whether the company's public form takes submissions, and its title and introduction (empty: the default texts). The form is at /api/v1/public/{tenant}/ticket-form. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*formOut, error) {
+			s, err := m.GetFormSettings(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: s}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "set-ticket-form-settings", Method: http.MethodPut, Path: "/ticket-form", Summary: "Set the hosted form's settings",
+		Description: "Turns the public form on or off and sets its title and introduction. Needs tickets.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body FormSettings }) (*formOut, error) {
+			s, err := m.SaveFormSettings(ctx, tn.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: s}, nil
+		}))
+}
+
+// PublicRoutes registers the operations for people who do not sign in: a
+// solved ticket's survey link and the company's hosted form.
+func (m *Module) PublicRoutes(api huma.API) {
+	type tokenIn struct {
+		Token string `path:"token" maxLength:"64" doc:"the token of the survey link"`
+	}
+	type surveyOut struct{ Body *Survey }
+	huma.Register(api, huma.Operation{OperationID: "get-csat-survey", Method: http.MethodGet, Path: "/csat/{token}", Summary: "Open a survey link",
+		Tags:        []string{"csat"},
+		Description: "The ticket the link asks about, in the company's language, and whether it is rated already. No sign-in: the token is the key. Limited per client address and company.",
+		Responses:   httpx.Refusals(map[int]string{410: "The link has expired."}),
+	},
+		func(ctx context.Context, in *tokenIn) (*surveyOut, error) {
+			s, err := m.ShowSurvey(ctx, in.Token)
+			if err != nil {
+				return nil, err
+			}
+			return &surveyOut{Body: s}, nil
+		})
+	type rateIn struct {
+		Token string `path:"token" maxLength:"64" doc:"the token of the survey link"`
+		Body  RatingInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "rate-ticket", Method: http.MethodPost, Path: "/csat/{token}", Summary: "Rate a solved ticket",
+		Tags:        []string{"csat"},
+		Description: "Stores the requester's rating (1 to 5) and comment; it shows on the ticket. A link works once. No sign-in: the token is the key. Limited per client address and company.",
+		Responses:   httpx.Refusals(map[int]string{409: "The ticket is rated already: a link works once.", 410: "The link has expired."}),
+	},
+		func(ctx context.Context, in *rateIn) (*surveyOut, error) {
+			s, err := m.RateTicket(ctx, in.Token, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &surveyOut{Body: s}, nil
+		})
+	type formOut struct{ Body *PublicForm }
+	huma.Register(api, huma.Operation{OperationID: "get-ticket-form", Method: http.MethodGet, Path: "/ticket-form", Summary: "Open the company's form",
+		Tags:        []string{"ticket-form"},
+		Description: "The form's title, introduction and the kinds of message it takes, in the company's language; 404 when the company turned it off. No sign-in."},
+		func(ctx context.Context, _ *struct{}) (*formOut, error) {
+			f, err := m.ShowForm(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: f}, nil
+		})
+	type receiptOut struct{ Body *FormReceipt }
+	huma.Register(api, huma.Operation{OperationID: "submit-ticket-form", Method: http.MethodPost, Path: "/ticket-form", DefaultStatus: 201, Summary: "Send the company's form",
+		Tags:        []string{"ticket-form"},
+		Description: "Makes a ticket (channel web_form) of the message; the sender is matched to a customer by email or phone, or becomes a lead. Answers the ticket number. No sign-in; limited per client address and company; the website field must stay empty."},
+		func(ctx context.Context, in *struct{ Body FormInput }) (*receiptOut, error) {
+			r, err := m.SubmitForm(ctx, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &receiptOut{Body: r}, nil
+		})
 }
 
 // calendarRoutes registers the business-hour calendar operations.
