@@ -387,3 +387,51 @@ func TestSLAWarningsAreSentExactlyOnceAcrossRedisLoss(t *testing.T) {
 		}
 	}
 }
+
+// A worker killed while sending a warning leaves its job row running with a
+// heartbeat that stops; with Redis flushed too, nothing but the rows is left.
+// The sweeper hands the job to the next worker, and the warning arrives once.
+func TestSLAWarningSurvivesAWorkerKilledMidDelivery(t *testing.T) {
+	r := rig(t, false)
+	ctx := context.Background()
+	client := jobstest.Client(t, r.env.App)
+	m := tickets.New(tickets.Deps{DB: r.env.App, Members: r.dir, Records: r.reg, Jobs: client, Notify: notify.New(notify.Deps{DB: r.env.App})})
+	client.Register(m.Jobs()...)
+	agent := uuid.New()
+	r.dir.members[agent] = true
+	sixty := 60
+	if _, err := m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Hour", WarnPercent: 50, FirstResponseMinutes: &sixty}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := m.CreateTicket(lead, r.a.ID, tickets.TicketInput{Subject: "Killed mid-delivery", Channel: "email", RequesterID: &r.first.ID, AssigneeID: &agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The warning is due now; what the killed worker left: every delivery
+	// row taken (attempt 1), no heartbeat for minutes, Redis empty.
+	for _, q := range []string{
+		"UPDATE ticket_sla_alarms SET fire_at = now() - interval '1 minute' WHERE tenant_id = ? AND stage = 'warning'",
+		`UPDATE jobs SET status = 'running', attempts = 1, run_at = now() - interval '6 minutes', started_at = now() - interval '5 minutes',
+			heartbeat_at = now() - interval '5 minutes' WHERE tenant_id = ? AND task_type = 'tickets:sla-alarms'`,
+	} {
+		if _, err := r.env.Owner.ExecContext(ctx, q, r.a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.env.Redis.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv := jobstest.Worker(t, jobs.ServerOptions{Concurrency: 2, Handlers: m.Jobs(), SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	if n, err := srv.Sweep(ctx); err != nil || n == 0 {
+		t.Fatalf("sweep handed back %d jobs (%v), want the killed ones", n, err)
+	}
+	waitFor(t, "the warning", 15*time.Second, func() bool { n, _ := countNotices(t, r, r.a.ID, "ticket.sla_warning"); return n >= 1 })
+	_, _ = srv.Sweep(ctx) // a second sweep, and the jobs run again, add nothing
+	time.Sleep(time.Second)
+	if n, most := countNotices(t, r, r.a.ID, "ticket.sla_warning"); n != 1 || most != 1 {
+		t.Fatalf("%d warnings for ticket #%d, want exactly 1", n, tk.Number)
+	}
+	if _, err := r.env.Owner.ExecContext(ctx, "UPDATE jobs SET status = 'canceled' WHERE tenant_id = ? AND status NOT IN ('succeeded', 'failed', 'canceled')", r.a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
