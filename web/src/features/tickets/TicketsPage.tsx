@@ -14,8 +14,8 @@ import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
 import { placeErrors } from '../customers/form';
-import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, slaState, ticketNumber } from './api';
-import { CustomerName, CustomerPicker, PriorityTag, StatusTag } from './shared';
+import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, ticketNumber } from './api';
+import { CustomerName, CustomerPicker, PriorityTag, SlaBadge, StatusTag, useNow } from './shared';
 
 type Who = 'mine' | 'unassigned' | 'all';
 
@@ -27,6 +27,7 @@ export default function TicketsPage() {
   const [who, setWho] = useState<Who>('mine');
   const [status, setStatus] = useState<string[]>(['new', 'open', 'pending', 'on_hold']);
   const [creating, setCreating] = useState(false);
+  const now = useNow();
   const q = useInfiniteQuery({
     queryKey: ['tenant', tenant.slug, 'tickets', 'list', who, status.join(',')],
     queryFn: ({ pageParam }) =>
@@ -62,13 +63,7 @@ export default function TicketsPage() {
                 { title: t('priority'), render: (_, x) => <PriorityTag priority={x.priority} /> },
                 { title: t('requester'), render: (_, x) => <CustomerName id={x.requester_id} /> },
                 { title: t('assignee'), render: (_, x) => members.name(x.assignee_id) ?? '' },
-                {
-                  title: t('resolutionDue'),
-                  render: (_, x) => {
-                    const st = slaState(x.resolution_due_at, x.solved_at, !!x.sla_paused_at, Date.now());
-                    return st === 'none' ? null : <span style={{ whiteSpace: 'nowrap', color: st === 'breached' ? 'var(--c-bad)' : undefined }}>{f.relative(x.resolution_due_at)} · {t('sla_' + st)}</span>;
-                  },
-                },
+                { title: t('slaDue'), render: (_, x) => <SlaBadge ticket={x} now={now} /> },
                 { title: t('updated'), render: (_, x) => <span style={{ whiteSpace: 'nowrap' }}>{f.relative(x.updated_at)}</span> },
               ]} />
             {q.hasNextPage && (
