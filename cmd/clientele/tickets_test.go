@@ -248,6 +248,9 @@ func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
 		t.Fatalf("form %v", form)
 	}
 	a.wantProblem(404, "", "GET", "/api/v1/public/no-such-company-x/ticket-form", "")
+	if settings := a.must(200, "GET", "/api/v1/t/"+s+"/ticket-form", "", tokenHdr(tok)...); !strings.Contains(settings["snippet"].(string), "/form/"+s+`"`) {
+		t.Errorf("the form's snippet %v", settings)
+	}
 	a.wantProblem(422, "body.website", "POST", pub+"/ticket-form", `{"email":"bot@example.com","subject":"Buy now","website":"spam"}`)
 	a.wantProblem(422, "body.email", "POST", pub+"/ticket-form", `{"subject":"Nobody to answer"}`)
 	got := a.must(201, "POST", pub+"/ticket-form", `{"name":"Sun Li 孙丽","email":"sun.li@example.com","subject":"Broken lid 盖子坏了","type":"complaint","message":"Arrived cracked."}`)
@@ -263,24 +266,29 @@ func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
 		t.Fatalf("the form's ticket %v", tk)
 	}
 	id := tk["id"].(string)
-	a.must(200, "POST", "/api/v1/t/"+s+"/tickets/"+id+"/status", `{"status":"solved"}`, tokenHdr(tok)...)
 	w := buildWorker(a.d)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer w.Shutdown()
 	sink := identity.NewFileMailer(filepath.Join(a.d.cfg.DataDir, "mail"), testkit.Quiet)
-	var mail identity.Mail
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		m, err := sink.Last("sun.li@example.com")
-		if err == nil && strings.Contains(m.Text, "/csat/") {
-			mail = m
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no survey mail in the sink: %v", err)
+	lastMail := func(what, want string) identity.Mail {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			m, err := sink.Last("sun.li@example.com")
+			if err == nil && strings.Contains(m.Text, want) {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s in the sink: %v", what, err)
+			}
 		}
 	}
+	// The sender gets the number by mail too.
+	if receipt := lastMail("receipt", "#1001"); receipt.Subject != "We received your message: ticket #1001" || !strings.Contains(receipt.Text, "Broken lid") {
+		t.Fatalf("receipt %+v", receipt)
+	}
+	a.must(200, "POST", "/api/v1/t/"+s+"/tickets/"+id+"/status", `{"status":"solved"}`, tokenHdr(tok)...)
+	mail := lastMail("survey mail", "/csat/")
 	link := mail.Text[strings.Index(mail.Text, "/csat/"+s+"/")+len("/csat/"+s+"/"):]
 	token := strings.Fields(link)[0]
 	survey := a.must(200, "GET", pub+"/csat/"+token, "")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"html"
 	"strings"
 
 	"github.com/google/uuid"
@@ -14,6 +15,8 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -23,6 +26,18 @@ type FormSettings struct {
 	Enabled bool   `bun:"enabled" json:"enabled" doc:"the form takes submissions; off: it answers 404"`
 	Title   string `bun:"title" json:"title" maxLength:"200"`
 	Intro   string `bun:"intro" json:"intro" maxLength:"2000"`
+	// Snippet embeds the form in the company's own site; answered, not stored.
+	Snippet string `bun:"-" json:"snippet,omitempty" readOnly:"true" doc:"HTML that embeds the hosted form in another site"`
+}
+
+// snippet is the HTML that embeds a company's hosted form.
+func (m *Module) snippet(ctx context.Context) string {
+	tn, ok := tenancy.From(ctx)
+	if !ok || tn.Slug == "" {
+		return ""
+	}
+	src := strings.TrimRight(m.d.PublicURL, "/") + "/form/" + tn.Slug
+	return fmt.Sprintf(`<iframe src="%s" title="%s" style="width:100%%;max-width:640px;height:760px;border:0" loading="lazy"></iframe>`, src, html.EscapeString(tn.Name))
 }
 
 // formSettings reads a company's settings; a company without a row has the
@@ -47,7 +62,11 @@ func (m *Module) GetFormSettings(ctx context.Context, tenant uuid.UUID) (*FormSe
 		out, err = formSettings(ctx, tx, tenant)
 		return err
 	})
-	return out, db.Classify(err, "form")
+	if err != nil {
+		return nil, db.Classify(err, "form")
+	}
+	out.Snippet = m.snippet(ctx)
+	return out, nil
 }
 
 // SaveFormSettings turns the form on or off and sets its texts.
@@ -77,6 +96,7 @@ func (m *Module) SaveFormSettings(ctx context.Context, tenant uuid.UUID, in Form
 	if err != nil {
 		return nil, db.Classify(err, "form")
 	}
+	in.Snippet = m.snippet(ctx)
 	return &in, nil
 }
 
@@ -199,8 +219,21 @@ func (m *Module) SubmitForm(ctx context.Context, in FormInput) (*FormReceipt, er
 	if !open {
 		return nil, errs.E(errs.NotFound, "This company's form is not open.")
 	}
-	t, err := m.CreateTicket(sys, tn.ID, TicketInput{Subject: in.Subject, Description: in.Message, RequesterEmail: in.Email, RequesterPhone: in.Phone,
-		RequesterName: strings.TrimSpace(in.Name), Channel: "web_form", Type: in.Type})
+	var t *Ticket
+	err = db.InTenant(sys, m.d.DB, tn.ID, func(ctx context.Context, _ bun.Tx) error {
+		var err error
+		if t, err = m.CreateTicket(ctx, tn.ID, TicketInput{Subject: in.Subject, Description: in.Message, RequesterEmail: in.Email, RequesterPhone: in.Phone,
+			RequesterName: strings.TrimSpace(in.Name), Channel: "web_form", Type: in.Type}); err != nil {
+			return err
+		}
+		if m.d.Jobs == nil || m.d.Mail == nil {
+			return nil
+		}
+		// The sender also gets the number by mail, sent when the ticket exists.
+		_, err = m.d.Jobs.Enqueue(ctx, tn.ID, jobs.Spec{Type: TypeMailReceipt, Queue: jobs.QueueDefault,
+			Payload: csatPayload{Ticket: t.ID}, DedupeKey: "mail-receipt:" + t.ID.String()})
+		return err
+	})
 	if err != nil {
 		return nil, formFields(err)
 	}
@@ -223,4 +256,54 @@ func formFields(err error) error {
 		}
 	}
 	return &out
+}
+
+// TypeMailReceipt is the job that confirms a form submission to its sender
+// by mail, with the ticket number.
+const TypeMailReceipt = "tickets:mail-receipt"
+
+// receiptTexts are the confirmation mail's words per language.
+var receiptTexts = map[string]struct{ subject, body string }{
+	"en":    {"We received your message: ticket #%d", "Hello%s,\n\nThank you for contacting %s. Your message \"%s\" is ticket #%d; quote this number when you write to us about it. We will get back to you soon.\n"},
+	"zh-CN": {"我们已收到您的来信：工单 #%d", "您好%s：\n\n感谢您联系%s。您的来信「%s」已登记为工单 #%d，咨询时请提供此编号。我们会尽快回复您。\n"},
+}
+
+// mailReceipt sends a form's sender the number of their ticket. A sender
+// without an email address (a phone only) gets the number on the page only.
+func (m *Module) mailReceipt(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
+	var p csatPayload
+	if err := j.Decode(&p); err != nil || p.Ticket == uuid.Nil {
+		return errs.E(errs.Invalid, "malformed receipt payload")
+	}
+	var r struct {
+		Number  int64     `bun:"number"`
+		Subject string    `bun:"subject"`
+		Who     uuid.UUID `bun:"requester_id"`
+	}
+	err := tx.NewRaw("SELECT number, subject, requester_id FROM tickets WHERE tenant_id = ? AND id = ?", j.TenantID, p.Ticket).Scan(ctx, &r)
+	if errors.Is(err, sql.ErrNoRows) || m.d.People == nil || m.d.Mail == nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var tn tenancy.Tenant
+	if err := tx.NewSelect().Model(&tn).Where("id = ?", j.TenantID).Scan(ctx); err != nil {
+		return err
+	}
+	name, email, err := m.d.People.Address(authz.AsSystem(ctx), j.TenantID, r.Who)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return err
+	}
+	if email == "" {
+		return nil
+	}
+	texts, ok := receiptTexts[tn.Locale]
+	if !ok {
+		texts = receiptTexts["en"]
+	}
+	if name != "" {
+		name = " " + name
+	}
+	return m.d.Mail.Send(ctx, identity.Mail{To: email, Subject: fmt.Sprintf(texts.subject, r.Number), Text: fmt.Sprintf(texts.body, name, tn.Name, r.Subject, r.Number)})
 }

@@ -224,5 +224,6 @@ func (m *Module) Jobs() []jobs.Handler {
 		{Type: TypeMailReply, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReply},
 		{Type: TypeSLAAlarms, Queue: jobs.QueueCritical, Timeout: 60 * time.Second, Run: m.deliverAlarms},
 		{Type: TypeMailCSAT, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailCSAT},
+		{Type: TypeMailReceipt, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReceipt},
 	}
 }
