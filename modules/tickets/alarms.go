@@ -78,6 +78,18 @@ func liveAlarms(t *Ticket) []alarm {
 	return out
 }
 
+// slaDue is the earliest due time of t's targets still running.
+func slaDue(t *Ticket) *time.Time {
+	var out *time.Time
+	for _, a := range liveAlarms(t) {
+		if a.stage == stageBreach && (out == nil || a.at.Before(*out)) {
+			at := a.at
+			out = &at
+		}
+	}
+	return out
+}
+
 // recordBreach notes that a target was missed; once per ticket, target and
 // cycle, whoever notices first (the breach alarm, or the late answer).
 func recordBreach(ctx context.Context, tx bun.Tx, t *Ticket, metric string, cycle int, due time.Time) error {
@@ -101,6 +113,12 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 		if err := recordBreach(ctx, tx, t, MetricResolution, 0, *t.ResolutionDueAt); err != nil {
 			return err
 		}
+	}
+	if due := slaDue(t); !sameInstant(due, t.SLADueAt) {
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET sla_due_at = ? WHERE tenant_id = ? AND id = ?", due, t.TenantID, t.ID); err != nil {
+			return err
+		}
+		t.SLADueAt = due
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM ticket_sla_alarms WHERE tenant_id = ? AND ticket_id = ? AND fired_at IS NULL", t.TenantID, t.ID); err != nil {
 		return err
@@ -134,6 +152,11 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 		}
 	}
 	return nil
+}
+
+// sameInstant says whether two optional times are the same instant.
+func sameInstant(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
 }
 
 // dueSecond is the whole second at or after at.

@@ -122,7 +122,7 @@ func (m *Module) demoTicket(ctx context.Context, tx bun.Tx, d module.Demo, rng *
 		first_response_due_at = first_response_due_at - ?0::interval, resolution_due_at = resolution_due_at - ?0::interval,
 		first_response_warn_at = first_response_warn_at - ?0::interval, resolution_warn_at = resolution_warn_at - ?0::interval,
 		next_response_started_at = next_response_started_at - ?0::interval, next_response_warn_at = next_response_warn_at - ?0::interval,
-		next_response_due_at = next_response_due_at - ?0::interval,
+		next_response_due_at = next_response_due_at - ?0::interval, sla_due_at = sla_due_at - ?0::interval,
 		sla_paused_at = sla_paused_at - ?0::interval + ?1::interval, first_responded_at = CASE WHEN first_responded_at IS NULL THEN NULL ELSE created_at - ?0::interval + ?1::interval END,
 		solved_at = solved_at - ?0::interval + ?1::interval, closed_at = closed_at - ?0::interval + ?1::interval
 		WHERE tenant_id = ?2 AND id = ?3`, fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {

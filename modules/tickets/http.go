@@ -44,7 +44,7 @@ type ticketListIn struct {
 	Team      string   `query:"team" maxLength:"40" doc:"a team id, or none"`
 	Requester string   `query:"requester_id" format:"uuid" doc:"the tickets of one customer"`
 	Tag       []string `query:"tag,explode" doc:"only tickets with every given tag"`
-	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, number or custom.<key> of a sortable custom field; - for descending; default -created_at"`
+	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, number, sla_due_at (the earliest due time of the targets still running; only tickets whose SLA clock runs) or custom.<key> of a sortable custom field; - for descending; default -created_at"`
 	View      string   `query:"view_id" format:"uuid" doc:"apply a saved view of tickets: its filter, which other filters narrow further, and its sort unless sort is given"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
@@ -87,7 +87,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &ticketOut{Body: t}, nil
 		}))
 	huma.Register(api, huma.Operation{OperationID: "list-tickets", Method: http.MethodGet, Path: "/tickets", Summary: "List tickets",
-		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at and updated_at (eq, gt, gte, lt, lte, between), number (eq, gt, gte, lt, lte, in) and custom.<key> of a filterable custom field. Needs tickets.read."},
+		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at and updated_at (eq, gt, gte, lt, lte, between), number (eq, gt, gte, lt, lte, in), sla_due_at (gt, gte, lt, lte, between: the inbox's breaching soon is sla_due_at[lte]=<in an hour>&sort=sla_due_at) and custom.<key> of a filterable custom field. Needs tickets.read."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *ticketListIn) (*ticketListOut, error) {
 			f := in.filter
 			f.Cursor, f.Limit = in.Cursor, in.Limit

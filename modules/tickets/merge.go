@@ -93,6 +93,9 @@ func (m *Module) MergeTicket(ctx context.Context, tenant, from, into uuid.UUID) 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM ticket_sla_alarms WHERE tenant_id = ? AND ticket_id = ? AND fired_at IS NULL", tenant, from); err != nil {
 			return nil, err
 		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET sla_due_at = NULL WHERE tenant_id = ? AND id = ?", tenant, from); err != nil {
+			return nil, err
+		}
 		if err := m.syncAlarms(ctx, tx, dst); err != nil {
 			return nil, err
 		}

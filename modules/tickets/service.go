@@ -224,6 +224,7 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if err := applySLA(ctx, tx, t); err != nil {
 			return nil, err
 		}
+		t.SLADueAt = slaDue(t)
 		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
 			return nil, err
 		}

@@ -435,3 +435,68 @@ func TestSLAWarningSurvivesAWorkerKilledMidDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The inbox's "breaching soon": tickets whose clock runs, by the earliest
+// due time of their running targets; a paused ticket, or one with every
+// target met, is not in it; a first response moves a ticket to its
+// resolution due time.
+func TestBreachingSoonListsRunningTicketsByDueTime(t *testing.T) {
+	r := rig(t, false)
+	ten, sixty, day := 10, 60, 1440
+	if _, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Urgent", Position: 1, Priorities: []string{"urgent"}, FirstResponseMinutes: &ten, ResolutionMinutes: &sixty}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Normal", Position: 2, ResolutionMinutes: &day}); err != nil {
+		t.Fatal(err)
+	}
+	urgent := r.ticket(t, lead, tickets.TicketInput{Priority: "urgent"})
+	normal := r.ticket(t, lead, tickets.TicketInput{})
+	paused := r.ticket(t, lead, tickets.TicketInput{Priority: "urgent"})
+	if _, err := r.m.ChangeStatus(lead, r.a.ID, paused.ID, "on_hold", 0); err != nil {
+		t.Fatal(err)
+	}
+	if urgent.SLADueAt == nil || !urgent.SLADueAt.Equal(*urgent.FirstResponseDueAt) {
+		t.Fatalf("urgent ticket's SLA due %v, want its first response %v", urgent.SLADueAt, urgent.FirstResponseDueAt)
+	}
+	order := func(f tickets.Filter) []int64 {
+		t.Helper()
+		f.Sort, f.Limit = "sla_due_at", 1
+		var out []int64
+		for {
+			page, next, err := r.m.ListTickets(lead, r.a.ID, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range page {
+				out = append(out, tk.Number)
+			}
+			if next == "" {
+				return out
+			}
+			f.Cursor = next
+		}
+	}
+	if got := order(tickets.Filter{}); fmt.Sprint(got) != fmt.Sprint([]int64{urgent.Number, normal.Number}) {
+		t.Fatalf("by SLA due time %v, want the urgent then the normal ticket, not the paused one", got)
+	}
+	soon := tickets.Filter{Fields: []tickets.FieldFilter{{Field: "sla_due_at", Op: "lte", Value: time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)}}}
+	if got := order(soon); fmt.Sprint(got) != fmt.Sprint([]int64{urgent.Number}) {
+		t.Fatalf("breaching within 2 hours %v, want the urgent ticket", got)
+	}
+	_, replied, err := r.m.AddMessage(lead, r.a.ID, urgent.ID, tickets.MessageInput{Kind: "reply", Body: "On it."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := r.m.GetTicket(lead, r.a.ID, urgent.ID)
+	if replied.SLADueAt == nil || !replied.SLADueAt.Equal(*urgent.ResolutionDueAt) || !stored.SLADueAt.Equal(*urgent.ResolutionDueAt) {
+		t.Fatalf("after the first response: due %v (stored %v), want the resolution %v", replied.SLADueAt, stored.SLADueAt, urgent.ResolutionDueAt)
+	}
+	if _, err := r.m.ChangeStatus(lead, r.a.ID, urgent.ID, "solved", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := order(tickets.Filter{}); fmt.Sprint(got) != fmt.Sprint([]int64{normal.Number}) {
+		t.Fatalf("after solving the urgent ticket %v", got)
+	}
+	_, _, err = r.m.ListTickets(lead, r.a.ID, tickets.Filter{Fields: []tickets.FieldFilter{{Field: "sla_due_at", Op: "lte", Value: "soon"}}})
+	wantField(t, "a due time that is no time", err, errs.Invalid, "query.sla_due_at[lte]")
+}

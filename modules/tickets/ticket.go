@@ -104,6 +104,7 @@ type Ticket struct {
 	NextResponseCycle        int        `bun:"next_response_cycle" json:"next_response_cycle" doc:"how many times the requester came back after the first response"`
 	ResolutionWarnAt         *time.Time `bun:"resolution_warn_at" json:"resolution_warn_at,omitempty"`
 	ResolutionDueAt          *time.Time `bun:"resolution_due_at" json:"resolution_due_at,omitempty"`
+	SLADueAt                 *time.Time `bun:"sla_due_at" json:"sla_due_at,omitempty" doc:"the earliest due time of the targets still running; none while the clock stands still or every target is met"`
 	SLAPausedSeconds         int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
 	SLAPausedBusinessSeconds int64      `bun:"sla_paused_business_seconds" json:"sla_paused_business_seconds" doc:"the business time of that, in seconds"`
 	SLAPausedAt              *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`

@@ -17,7 +17,19 @@ import { placeErrors } from '../customers/form';
 import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, ticketNumber } from './api';
 import { CustomerName, CustomerPicker, PriorityTag, SlaBadge, StatusTag, useNow } from './shared';
 
-type Who = 'mine' | 'unassigned' | 'all';
+type Who = 'mine' | 'unassigned' | 'breaching' | 'all';
+
+/** soonHours is how far ahead the breaching-soon view looks. */
+export const soonHours = 4;
+
+/** listQuery is the list's query string for a view: breaching soon is every ticket whose running target falls due within soonHours, soonest first. */
+export function listQuery(who: Who, status: string[], now: number): Record<string, string | number> {
+  return {
+    ...(status.length ? { status: status.join(',') } : {}),
+    ...(who === 'mine' ? { assignee: 'me' } : who === 'unassigned' ? { assignee: 'none' } : {}),
+    ...(who === 'breaching' ? { sort: 'sla_due_at', 'sla_due_at[lte]': new Date(now + soonHours * 3_600_000).toISOString() } : {}),
+  };
+}
 
 export default function TicketsPage() {
   const { t } = useTranslation('tickets');
@@ -32,8 +44,7 @@ export default function TicketsPage() {
     queryKey: ['tenant', tenant.slug, 'tickets', 'list', who, status.join(',')],
     queryFn: ({ pageParam }) =>
       get<Page<Ticket>>(tpath(tenant.slug, '/tickets'), {
-        ...(status.length ? { status: status.join(',') } : {}),
-        ...(who === 'mine' ? { assignee: 'me' } : who === 'unassigned' ? { assignee: 'none' } : {}),
+        ...listQuery(who, status, Date.now()),
         ...(pageParam ? { cursor: pageParam } : {}),
         limit: 50,
       }),
@@ -48,7 +59,7 @@ export default function TicketsPage() {
       <Card>
         <Space wrap style={{ marginBottom: 16 }}>
           <Segmented<Who> value={who} onChange={setWho}
-            options={[{ value: 'mine', label: t('mine') }, { value: 'unassigned', label: t('unassigned') }, { value: 'all', label: t('everyone') }]} />
+            options={[{ value: 'mine', label: t('mine') }, { value: 'unassigned', label: t('unassigned') }, { value: 'breaching', label: t('breachingSoon') }, { value: 'all', label: t('everyone') }]} />
           <Select mode="multiple" allowClear style={{ minWidth: 280 }} aria-label={t('status')} placeholder={t('status')} value={status} onChange={setStatus}
             options={STATUSES.map((s) => ({ value: s, label: t('status_' + s) }))} />
         </Space>

@@ -56,3 +56,12 @@ describe('SLA countdown', () => {
     expect(screen.getByTestId('sla-badge').textContent).toBe('响应 · 剩余 1小时 05分');
   });
 });
+
+describe('the inbox views', () => {
+  it('asks for breaching soon as running targets due within hours, soonest first', async () => {
+    const { listQuery, soonHours } = await import('./TicketsPage');
+    expect(listQuery('breaching', ['new', 'open'], now)).toEqual({ status: 'new,open', sort: 'sla_due_at', 'sla_due_at[lte]': new Date(now + soonHours * 3_600_000).toISOString() });
+    expect(listQuery('mine', [], now)).toEqual({ assignee: 'me' });
+    expect(listQuery('all', ['open'], now)).toEqual({ status: 'open' });
+  });
+});
