@@ -2,6 +2,8 @@ package tickets
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -75,6 +77,18 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 		for i := 0; i < DemoTickets; i++ {
 			if err := quiet.demoTicket(ctx, tx, d, rng, i); err != nil {
 				return fmt.Errorf("tickets: demo ticket %d: %w", i, err)
+			}
+		}
+		// The alarms still ahead get their deliveries, a job per minute they
+		// fall due in, so the demo desk is warned as a real one is.
+		var minutes []time.Time
+		if err := tx.NewRaw(`SELECT DISTINCT date_trunc('minute', fire_at) + interval '1 minute' FROM ticket_sla_alarms
+			WHERE tenant_id = ? AND fired_at IS NULL ORDER BY 1`, d.Tenant).Scan(ctx, &minutes); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		for _, at := range minutes {
+			if err := m.scheduleAlarms(ctx, tx, d.Tenant, at); err != nil {
+				return err
 			}
 		}
 		seeded = true
