@@ -44,6 +44,7 @@ const deals = () => import('../features/funnel/BoardPage');
 // Service tickets.
 const ticketsList = () => import('../features/tickets/TicketsPage');
 const ticket = () => import('../features/tickets/TicketPage');
+const serviceDesk = () => import('../features/tickets/ServiceDeskPage');
 // Public pages of a company: no sign-in.
 const csat = () => import('../features/tickets/CsatPage');
 const ticketForm = () => import('../features/tickets/FormPage');
@@ -90,6 +91,7 @@ export const routes = [
       { path: 'deals', element: L(deals) },
       { path: 'tickets', element: L(ticketsList) },
       { path: 'tickets/:id', element: L(ticket) },
+      { path: 'service-desk', element: L(serviceDesk) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

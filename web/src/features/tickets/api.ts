@@ -130,3 +130,46 @@ export const publicPath = (tenant: string, p: string) => `/public/${encodeURICom
 
 /** uiLanguage is the app's language for a company locale. */
 export const uiLanguage = (locale: string) => (locale === 'zh-CN' ? 'zh' : 'en');
+
+/** FormSettings are the hosted form's settings, with the snippet that embeds it. */
+export interface FormSettings {
+  enabled: boolean;
+  title: string;
+  intro: string;
+  snippet?: string;
+}
+
+export interface CalendarHours {
+  days: string[];
+  start: string;
+  end: string;
+}
+
+/** Calendar is a business-hour calendar: the company's default, or a team's. */
+export interface Calendar {
+  id: string;
+  name: string;
+  time_zone: string;
+  team_id?: string;
+  default: boolean;
+  hours: CalendarHours[];
+  holidays: { date: string; name?: string }[];
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** parseHolidays reads one holiday a line, "2027-01-01 New Year"; blank lines are skipped. */
+export function parseHolidays(text: string): { date: string; name?: string }[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [date, ...rest] = l.split(/\s+/);
+      const name = rest.join(' ');
+      return name ? { date, name } : { date };
+    });
+}
+
+/** showHolidays writes holidays back, one a line. */
+export const showHolidays = (hs: Calendar['holidays']) => hs.map((h) => [h.date, h.name].filter(Boolean).join(' ')).join('\n');
