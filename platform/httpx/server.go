@@ -596,12 +596,19 @@ func recoverMiddleware(log *slog.Logger) fiber.Handler {
 
 func securityHeaders(https bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		// A company's hosted form (/form/<slug>) is made to be embedded in
+		// its own site; every other page refuses to be framed.
+		ancestors := "'none'"
+		if strings.HasPrefix(c.Path(), "/form/") {
+			ancestors = "*"
+		} else {
+			c.Set("X-Frame-Options", "DENY")
+		}
 		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
 		c.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		c.Set("Cross-Origin-Opener-Policy", "same-origin")
 		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors "+ancestors+"; base-uri 'self'; form-action 'self'")
 		if https {
 			c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
