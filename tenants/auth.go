@@ -380,6 +380,12 @@ func (s *Service) limit(ctx context.Context, key string, max int) error {
 	return rateLimited(now)
 }
 
+// Limit counts a request of a module's public route (a survey link, a hosted
+// form) against a per-minute limit for key, as the API's own limits do.
+func (s *Service) Limit(ctx context.Context, key string, max int) error {
+	return s.limit(ctx, "pub:"+key, max)
+}
+
 // rateLimited is the refusal of a request over a per-minute limit, with the
 // seconds until the minute turns.
 func rateLimited(now time.Time) error {

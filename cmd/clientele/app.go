@@ -306,6 +306,11 @@ type lateDirectory struct{ d *tenants.Service }
 
 func (l *lateDirectory) set(d *tenants.Service) { l.d = d }
 
+// Limit counts a public request against a per-minute limit (tenants' limiter).
+func (l *lateDirectory) Limit(ctx context.Context, key string, max int) error {
+	return l.d.Limit(ctx, key, max)
+}
+
 func (l *lateDirectory) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
 	return l.d.MailMember(ctx, tenant, member, subject, text)
 }

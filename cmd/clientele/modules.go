@@ -40,7 +40,8 @@ func buildModules(d *deps) (module.Set, error) {
 		followUps,
 		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
-			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Log: d.log}),
+			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
+			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Log: d.log}),
 	}
 	set = append(set, buildWebhooks(d, notices, set))
 	if err := records.Collect(reg, set); err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -184,5 +186,135 @@ func TestTicketsThroughTheAPI(t *testing.T) {
 		if b, _ = json.Marshal(msgs); !strings.Contains(string(b), `"email_state":"sent"`) {
 			t.Errorf("reply email state %s", b)
 		}
+	}
+}
+
+// Business-hour calendars through the API: tickets.manage to change them,
+// bad hours and time zones named, another company's calendar 404 by id under
+// its own slug, and a business-hours policy counting them.
+func TestSLACalendarsThroughTheAPI(t *testing.T) {
+	a := newApp(t)
+	s, sb := slug("hours"), slug("hoursb")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	viewer := a.member(s, tok, "viewer")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	good := `{"name":"Beijing 北京","time_zone":"Asia/Shanghai","default":true,"hours":[{"days":["mon","tue","wed","thu","fri"],"start":"09:00","end":"18:00"}],"holidays":[{"date":"2027-01-01","name":"元旦"}]}`
+	a.wantProblem(403, "", "POST", base+"/sla-calendars", good, tokenHdr(viewer)...)
+	a.wantProblem(422, "body.time_zone", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"Mars/Base","hours":[{"days":["mon"],"start":"09:00","end":"17:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.hours[1]", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","hours":[{"days":["mon"],"start":"09:00","end":"17:00"},{"days":["mon"],"start":"16:00","end":"20:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.hours[0].end", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","hours":[{"days":["mon"],"start":"09:00","end":"08:00"}]}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.team_id", "POST", base+"/sla-calendars", `{"name":"x","time_zone":"UTC","team_id":"`+uuid.NewString()+`","hours":[{"days":["mon"],"start":"09:00","end":"17:00"}]}`, tokenHdr(tok)...)
+	cal := a.must(201, "POST", base+"/sla-calendars", good, tokenHdr(tok)...)
+	id := cal["id"].(string)
+	a.wantProblem(409, "body.default", "POST", base+"/sla-calendars", strings.Replace(good, "Beijing 北京", "Second", 1), tokenHdr(tok)...)
+	a.must(200, "GET", base+"/sla-calendars/"+id, "", tokenHdr(viewer)...)
+	if list := a.must(200, "GET", base+"/sla-calendars", "", tokenHdr(viewer)...); len(list["items"].([]any)) != 1 {
+		t.Fatalf("calendars %v", list)
+	}
+	for _, c := range []struct{ method, body string }{{"GET", ""}, {"PUT", good}, {"DELETE", ""}} {
+		if code, out, _ := a.call(c.method, baseB+"/sla-calendars/"+id, c.body, tokenHdr(tokB)...); code != 404 {
+			t.Errorf("company B %s its own slug with A's calendar: %d %.200s, want 404", c.method, code, out)
+		}
+	}
+	if list := a.must(200, "GET", baseB+"/sla-calendars", "", tokenHdr(tokB)...); len(list["items"].([]any)) != 0 {
+		t.Errorf("company B lists A's calendars: %v", list)
+	}
+	a.must(201, "POST", base+"/sla-policies", `{"name":"Business","business_hours":true,"warn_percent":50,"first_response_minutes":60,"next_response_minutes":30,"resolution_minutes":480}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.warn_percent", "POST", base+"/sla-policies", `{"name":"Late","warn_percent":150,"resolution_minutes":480}`, tokenHdr(tok)...)
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Li Lei"}`, tokenHdr(tok)...)["id"].(string)
+	tk := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Invoice","channel":"email","requester_id":%q}`, cust), tokenHdr(tok)...)
+	if tk["first_response_due_at"] == nil || tk["first_response_warn_at"] == nil || tk["resolution_due_at"] == nil {
+		t.Fatalf("ticket under a business-hours policy %v", tk)
+	}
+	a.must(200, "PUT", base+"/sla-calendars/"+id, strings.Replace(good, `"09:00"`, `"08:00"`, 1), tokenHdr(tok)...)
+	a.must(204, "DELETE", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
+	a.wantProblem(404, "", "GET", base+"/sla-calendars/"+id, "", tokenHdr(tok)...)
+}
+
+// The public routes through the API, with nobody signed in: the hosted form
+// makes a ticket in its own company and answers its number; the survey link
+// mailed when the ticket is solved rates it once and shows on the ticket; an
+// unknown company, another company's slug with the token, or a forged token
+// is 404; the form is limited per client address.
+func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s, sb := slug("front"), slug("frontb")
+	tok, _ := a.company(s)
+	a.company(sb)
+	pub, pubB := "/api/v1/public/"+s, "/api/v1/public/"+sb
+	form := a.must(200, "GET", pub+"/ticket-form", "")
+	if form["title"] != "Contact us" || form["locale"] != "en" {
+		t.Fatalf("form %v", form)
+	}
+	a.wantProblem(404, "", "GET", "/api/v1/public/no-such-company-x/ticket-form", "")
+	if settings := a.must(200, "GET", "/api/v1/t/"+s+"/ticket-form", "", tokenHdr(tok)...); !strings.Contains(settings["snippet"].(string), "/form/"+s+`"`) {
+		t.Errorf("the form's snippet %v", settings)
+	}
+	a.wantProblem(422, "body.website", "POST", pub+"/ticket-form", `{"email":"bot@example.com","subject":"Buy now","website":"spam"}`)
+	a.wantProblem(422, "body.email", "POST", pub+"/ticket-form", `{"subject":"Nobody to answer"}`)
+	got := a.must(201, "POST", pub+"/ticket-form", `{"name":"Sun Li 孙丽","email":"sun.li@example.com","subject":"Broken lid 盖子坏了","type":"complaint","message":"Arrived cracked."}`)
+	if got["number"] != float64(1001) || !strings.Contains(got["message"].(string), "#1001") {
+		t.Fatalf("receipt %v", got)
+	}
+	items := a.must(200, "GET", "/api/v1/t/"+s+"/tickets", "", tokenHdr(tok)...)["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("tickets after the form %v", items)
+	}
+	tk := items[0].(map[string]any)
+	if tk["channel"] != "web_form" || tk["type"] != "complaint" {
+		t.Fatalf("the form's ticket %v", tk)
+	}
+	id := tk["id"].(string)
+	w := buildWorker(a.d)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	sink := identity.NewFileMailer(filepath.Join(a.d.cfg.DataDir, "mail"), testkit.Quiet)
+	lastMail := func(what, want string) identity.Mail {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			m, err := sink.Last("sun.li@example.com")
+			if err == nil && strings.Contains(m.Text, want) {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s in the sink: %v", what, err)
+			}
+		}
+	}
+	// The sender gets the number by mail too.
+	if receipt := lastMail("receipt", "#1001"); receipt.Subject != "We received your message: ticket #1001" || !strings.Contains(receipt.Text, "Broken lid") {
+		t.Fatalf("receipt %+v", receipt)
+	}
+	a.must(200, "POST", "/api/v1/t/"+s+"/tickets/"+id+"/status", `{"status":"solved"}`, tokenHdr(tok)...)
+	mail := lastMail("survey mail", "/csat/")
+	link := mail.Text[strings.Index(mail.Text, "/csat/"+s+"/")+len("/csat/"+s+"/"):]
+	token := strings.Fields(link)[0]
+	survey := a.must(200, "GET", pub+"/csat/"+token, "")
+	if survey["number"] != float64(1001) || survey["rated"] != false {
+		t.Fatalf("survey %v", survey)
+	}
+	a.wantProblem(404, "", "GET", pubB+"/csat/"+token, "")
+	a.wantProblem(404, "", "POST", pubB+"/csat/"+token, `{"rating":1}`)
+	a.wantProblem(404, "", "POST", pub+"/csat/"+strings.Repeat("x", 43), `{"rating":1}`)
+	a.wantProblem(422, "body.rating", "POST", pub+"/csat/"+token, `{"rating":9}`)
+	a.must(200, "POST", pub+"/csat/"+token, `{"rating":4,"comment":"Quick, thanks"}`)
+	a.wantProblem(409, "", "POST", pub+"/csat/"+token, `{"rating":5}`)
+	if rated := a.must(200, "GET", "/api/v1/t/"+s+"/tickets/"+id, "", tokenHdr(tok)...); rated["csat_rating"] != float64(4) || rated["csat_comment"] != "Quick, thanks" {
+		t.Fatalf("the rating on the ticket %v", rated)
+	}
+	// Company B got nothing of it.
+	if code, out, _ := a.call("GET", "/api/v1/t/"+sb+"/tickets/"+id, "", tokenHdr(tok)...); code != 404 {
+		t.Errorf("A's ticket under B: %d %.200s", code, out)
+	}
+	// The form takes 10 submissions a minute from one address.
+	limited := false
+	for i := 0; i < 12 && !limited; i++ {
+		code, _, h := a.call("POST", pub+"/ticket-form", `{"email":"flood@example.com","subject":"Again"}`)
+		limited = code == 429 && h.Get("Retry-After") != ""
+	}
+	if !limited {
+		t.Error("the form took more than 10 submissions a minute from one address")
 	}
 }

@@ -26,6 +26,7 @@ type Agent struct {
 	MemberID  uuid.UUID `bun:"member_id,type:uuid" json:"member_id"`
 	Available bool      `bun:"available" json:"available" doc:"takes the team's new tickets in turn"`
 	MaxOpen   *int      `bun:"max_open" json:"max_open,omitempty" doc:"skipped while holding this many open tickets (new, open, pending, on hold); none: no cap"`
+	Lead      bool      `bun:"lead" json:"lead" doc:"hears of the team's SLA breaches (and warnings of its unassigned tickets)"`
 	Open      int       `bun:"open" json:"open" doc:"open tickets assigned to the member now, in any team"`
 }
 
@@ -33,6 +34,7 @@ type Agent struct {
 type AgentInput struct {
 	Available bool `json:"available"`
 	MaxOpen   *int `json:"max_open,omitempty" minimum:"1" maximum:"10000" doc:"the cap of open tickets; omit for none"`
+	Lead      bool `json:"lead,omitempty" doc:"the member leads the team: SLA breaches of its tickets are sent to them"`
 }
 
 // agents lists the members of team with their availability and open counts,
@@ -49,7 +51,7 @@ func (m *Module) agents(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) 
 	if len(members) == 0 {
 		return out, nil
 	}
-	err = tx.NewRaw(`SELECT mm.id AS member_id, coalesce(a.available, false) AS available, a.max_open,
+	err = tx.NewRaw(`SELECT mm.id AS member_id, coalesce(a.available, false) AS available, a.max_open, coalesce(a.lead, false) AS lead,
 		(SELECT count(*) FROM tickets t WHERE t.tenant_id = ? AND t.assignee_id = mm.id AND t.status IN (?)) AS open
 		FROM unnest(?::uuid[]) AS mm(id)
 		LEFT JOIN ticket_agents a ON a.tenant_id = ? AND a.team_id = ? AND a.member_id = mm.id
@@ -181,17 +183,17 @@ func (m *Module) SetAgent(ctx context.Context, tenant, team, member uuid.UUID, i
 		if in.MaxOpen != nil && (*in.MaxOpen < 1 || *in.MaxOpen > 10000) {
 			return errs.Field("body.max_open", "must be 1 to 10000, or omitted for no cap")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_agents (tenant_id, team_id, member_id, available, max_open, updated_at) VALUES (?, ?, ?, ?, ?, now())
-			ON CONFLICT (tenant_id, team_id, member_id) DO UPDATE SET available = EXCLUDED.available, max_open = EXCLUDED.max_open, updated_at = EXCLUDED.updated_at`,
-			tenant, team, member, in.Available, in.MaxOpen); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_agents (tenant_id, team_id, member_id, available, max_open, lead, updated_at) VALUES (?, ?, ?, ?, ?, ?, now())
+			ON CONFLICT (tenant_id, team_id, member_id) DO UPDATE SET available = EXCLUDED.available, max_open = EXCLUDED.max_open, lead = EXCLUDED.lead, updated_at = EXCLUDED.updated_at`,
+			tenant, team, member, in.Available, in.MaxOpen, in.Lead); err != nil {
 			return err
 		}
 		after := *before
-		after.Available, after.MaxOpen = in.Available, in.MaxOpen
+		after.Available, after.MaxOpen, after.Lead = in.Available, in.MaxOpen, in.Lead
 		out = &after
 		return audit.Record(ctx, tx, audit.Entry{Action: "ticket_agent.update", Entity: "team", EntityID: team.String(),
-			Before: map[string]any{"member": member.String(), "available": before.Available, "max_open": before.MaxOpen},
-			After:  map[string]any{"member": member.String(), "available": after.Available, "max_open": after.MaxOpen}})
+			Before: map[string]any{"member": member.String(), "available": before.Available, "max_open": before.MaxOpen, "lead": before.Lead},
+			After:  map[string]any{"member": member.String(), "available": after.Available, "max_open": after.MaxOpen, "lead": after.Lead}})
 	})
 	return out, err
 }

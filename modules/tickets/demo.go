@@ -2,6 +2,8 @@ package tickets
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -47,8 +49,10 @@ var demoReplies = []string{
 }
 
 // SeedDemo fills the demo company with tickets in every status, over the last
-// 30 days: two SLA policies, conversations of replies and notes, and first
-// responses that met their target or missed it. Everything is written in one
+// 30 days: two SLA policies, conversations of replies and notes, first
+// responses that met their target or missed it (warned and breached, with
+// their alarms sent), satisfaction ratings of most solved tickets, and some
+// that came through the hosted form (channel web form). Everything is written in one
 // transaction through the module's own operations (so numbers, leads, audit
 // and SLA follow the same rules as real tickets), acting as the system, and
 // replies are not emailed. It writes nothing when the company has tickets.
@@ -73,6 +77,18 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 		for i := 0; i < DemoTickets; i++ {
 			if err := quiet.demoTicket(ctx, tx, d, rng, i); err != nil {
 				return fmt.Errorf("tickets: demo ticket %d: %w", i, err)
+			}
+		}
+		// The alarms still ahead get their deliveries, a job per minute they
+		// fall due in, so the demo desk is warned as a real one is.
+		var minutes []time.Time
+		if err := tx.NewRaw(`SELECT DISTINCT date_trunc('minute', fire_at) + interval '1 minute' FROM ticket_sla_alarms
+			WHERE tenant_id = ? AND fired_at IS NULL ORDER BY 1`, d.Tenant).Scan(ctx, &minutes); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		for _, at := range minutes {
+			if err := m.scheduleAlarms(ctx, tx, d.Tenant, at); err != nil {
+				return err
 			}
 		}
 		seeded = true
@@ -118,12 +134,44 @@ func (m *Module) demoTicket(ctx context.Context, tx bun.Tx, d module.Demo, rng *
 	respond := min(time.Duration(5+rng.IntN(48*60))*time.Minute, age)
 	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET created_at = created_at - ?0::interval, updated_at = updated_at - ?0::interval,
 		first_response_due_at = first_response_due_at - ?0::interval, resolution_due_at = resolution_due_at - ?0::interval,
+		first_response_warn_at = first_response_warn_at - ?0::interval, resolution_warn_at = resolution_warn_at - ?0::interval,
+		next_response_started_at = next_response_started_at - ?0::interval, next_response_warn_at = next_response_warn_at - ?0::interval,
+		next_response_due_at = next_response_due_at - ?0::interval, sla_due_at = sla_due_at - ?0::interval,
 		sla_paused_at = sla_paused_at - ?0::interval + ?1::interval, first_responded_at = CASE WHEN first_responded_at IS NULL THEN NULL ELSE created_at - ?0::interval + ?1::interval END,
 		solved_at = solved_at - ?0::interval + ?1::interval, closed_at = closed_at - ?0::interval + ?1::interval
 		WHERE tenant_id = ?2 AND id = ?3`, fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE ticket_messages SET created_at = created_at - ?0::interval + ?1::interval WHERE tenant_id = ?2 AND ticket_id = ?3`,
-		fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID)
-	return err
+	if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET created_at = created_at - ?0::interval + ?1::interval WHERE tenant_id = ?2 AND ticket_id = ?3`,
+		fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {
+		return err
+	}
+	// The SLA as the desk would have lived it: alarms whose time passed were
+	// sent (warned), targets missed are recorded breaches; those ahead wait.
+	if _, err := tx.ExecContext(ctx, `UPDATE ticket_sla_alarms SET fire_at = fire_at - ?0::interval,
+		fired_at = CASE WHEN fire_at - ?0::interval <= now() THEN fire_at - ?0::interval END WHERE tenant_id = ?1 AND ticket_id = ?2`,
+		fmt.Sprintf("%d seconds", int64(age/time.Second)), d.Tenant, t.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_sla_breaches (tenant_id, ticket_id, metric, cycle, policy_id, due_at)
+		SELECT t.tenant_id, t.id, x.metric, 0, t.sla_policy_id, x.due FROM tickets t,
+		LATERAL (VALUES ('first_response', t.first_response_due_at, t.first_responded_at), ('resolution', t.resolution_due_at, t.solved_at)) AS x(metric, due, met)
+		WHERE t.tenant_id = ? AND t.id = ? AND x.due IS NOT NULL AND coalesce(x.met, now()) > x.due ON CONFLICT DO NOTHING`, d.Tenant, t.ID); err != nil {
+		return err
+	}
+	// Most solved tickets were rated through their survey link.
+	if (target == "solved" || target == "closed") && rng.IntN(3) > 0 {
+		rating := []int{5, 5, 4, 4, 4, 3, 2, 1}[rng.IntN(8)]
+		comment := []string{"", "", "很满意，谢谢！", "Quick and friendly.", "处理有点慢", "Problem solved, thanks."}[rng.IntN(6)]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_csat (tenant_id, ticket_id, state, sent_at, expires_at, rating, comment, rated_at)
+			SELECT tenant_id, id, 'rated', solved_at, solved_at + interval '7 days', ?, ?, solved_at + interval '2 hours' FROM tickets WHERE tenant_id = ? AND id = ?
+			ON CONFLICT (tenant_id, ticket_id) DO NOTHING`, rating, comment, d.Tenant, t.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET csat_rating = ?, csat_comment = ?, csat_rated_at = solved_at + interval '2 hours' WHERE tenant_id = ? AND id = ?",
+			rating, comment, d.Tenant, t.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

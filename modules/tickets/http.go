@@ -18,7 +18,10 @@ func (m *Module) APITags() []*huma.Tag {
 	return []*huma.Tag{
 		{Name: "tickets", Description: "Service tickets: requests, complaints and feedback, numbered per company, with their conversation of public replies and internal notes."},
 		{Name: "ticket-teams", Description: "Which members of a team take its tickets in turn (round-robin), and their caps of open tickets."},
-		{Name: "sla-policies", Description: "SLA policies: targets for the first response and resolution of the tickets whose priority, type, channel or tags they match."},
+		{Name: "sla-policies", Description: "SLA policies: targets for the first response, next response and resolution of the tickets whose priority, type, channel or tags they match, counted around the clock or in business hours."},
+		{Name: "ticket-form", Description: "The company's hosted form for feedback, complaints and requests: its settings, and (under /api/v1/public) the form itself, which needs no sign-in."},
+		{Name: "csat", Description: "Satisfaction surveys: the link sent to a solved ticket's requester to rate it 1 to 5, which needs no sign-in, works once and expires."},
+		{Name: "sla-calendars", Description: "Business-hour calendars for SLA targets: a time zone, working hours per weekday and holidays, for the company or one team."},
 	}
 }
 
@@ -41,7 +44,7 @@ type ticketListIn struct {
 	Team      string   `query:"team" maxLength:"40" doc:"a team id, or none"`
 	Requester string   `query:"requester_id" format:"uuid" doc:"the tickets of one customer"`
 	Tag       []string `query:"tag,explode" doc:"only tickets with every given tag"`
-	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, number or custom.<key> of a sortable custom field; - for descending; default -created_at"`
+	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, number, sla_due_at (the earliest due time of the targets still running; only tickets whose SLA clock runs) or custom.<key> of a sortable custom field; - for descending; default -created_at"`
 	View      string   `query:"view_id" format:"uuid" doc:"apply a saved view of tickets: its filter, which other filters narrow further, and its sort unless sort is given"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
 	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
@@ -84,7 +87,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &ticketOut{Body: t}, nil
 		}))
 	huma.Register(api, huma.Operation{OperationID: "list-tickets", Method: http.MethodGet, Path: "/tickets", Summary: "List tickets",
-		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at and updated_at (eq, gt, gte, lt, lte, between), number (eq, gt, gte, lt, lte, in) and custom.<key> of a filterable custom field. Needs tickets.read."},
+		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at and updated_at (eq, gt, gte, lt, lte, between), number (eq, gt, gte, lt, lte, in), sla_due_at (gt, gte, lt, lte, between: the inbox's breaching soon is sla_due_at[lte]=<in an hour>&sort=sla_due_at) and custom.<key> of a filterable custom field. Needs tickets.read."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *ticketListIn) (*ticketListOut, error) {
 			f := in.filter
 			f.Cursor, f.Limit = in.Cursor, in.Limit
@@ -207,6 +210,149 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		}))
 	m.agentRoutes(api)
 	m.policyRoutes(api)
+	m.calendarRoutes(api)
+	type formOut struct{ Body *FormSettings }
+	huma.Register(api, huma.Operation{OperationID: "get-ticket-form-settings", Method: http.MethodGet, Path: "/ticket-form", Summary: "Get the hosted form's settings",
+		Description: "Whether the company's public form takes submissions, and its title and introduction (empty: the default texts). The form is at /api/v1/public/{tenant}/ticket-form. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*formOut, error) {
+			s, err := m.GetFormSettings(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: s}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "set-ticket-form-settings", Method: http.MethodPut, Path: "/ticket-form", Summary: "Set the hosted form's settings",
+		Description: "Turns the public form on or off and sets its title and introduction. Needs tickets.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body FormSettings }) (*formOut, error) {
+			s, err := m.SaveFormSettings(ctx, tn.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: s}, nil
+		}))
+}
+
+// PublicRoutes registers the operations for people who do not sign in: a
+// solved ticket's survey link and the company's hosted form.
+func (m *Module) PublicRoutes(api huma.API) {
+	type tokenIn struct {
+		Token string `path:"token" maxLength:"64" doc:"the token of the survey link"`
+	}
+	type surveyOut struct{ Body *Survey }
+	huma.Register(api, huma.Operation{OperationID: "get-csat-survey", Method: http.MethodGet, Path: "/csat/{token}", Summary: "Open a survey link",
+		Tags:        []string{"csat"},
+		Description: "The ticket the link asks about, in the company's language, and whether it is rated already. No sign-in: the token is the key. Limited per client address and company.",
+		Responses:   httpx.Refusals(map[int]string{410: "The link has expired."}),
+	},
+		func(ctx context.Context, in *tokenIn) (*surveyOut, error) {
+			s, err := m.ShowSurvey(ctx, in.Token)
+			if err != nil {
+				return nil, err
+			}
+			return &surveyOut{Body: s}, nil
+		})
+	type rateIn struct {
+		Token string `path:"token" maxLength:"64" doc:"the token of the survey link"`
+		Body  RatingInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "rate-ticket", Method: http.MethodPost, Path: "/csat/{token}", Summary: "Rate a solved ticket",
+		Tags:        []string{"csat"},
+		Description: "Stores the requester's rating (1 to 5) and comment; it shows on the ticket. A link works once. No sign-in: the token is the key. Limited per client address and company.",
+		Responses:   httpx.Refusals(map[int]string{409: "The ticket is rated already: a link works once.", 410: "The link has expired."}),
+	},
+		func(ctx context.Context, in *rateIn) (*surveyOut, error) {
+			s, err := m.RateTicket(ctx, in.Token, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &surveyOut{Body: s}, nil
+		})
+	type formOut struct{ Body *PublicForm }
+	huma.Register(api, huma.Operation{OperationID: "get-ticket-form", Method: http.MethodGet, Path: "/ticket-form", Summary: "Open the company's form",
+		Tags:        []string{"ticket-form"},
+		Description: "The form's title, introduction and the kinds of message it takes, in the company's language; 404 when the company turned it off. No sign-in."},
+		func(ctx context.Context, _ *struct{}) (*formOut, error) {
+			f, err := m.ShowForm(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &formOut{Body: f}, nil
+		})
+	type receiptOut struct{ Body *FormReceipt }
+	huma.Register(api, huma.Operation{OperationID: "submit-ticket-form", Method: http.MethodPost, Path: "/ticket-form", DefaultStatus: 201, Summary: "Send the company's form",
+		Tags:        []string{"ticket-form"},
+		Description: "Makes a ticket (channel web_form) of the message; the sender is matched to a customer by email or phone, or becomes a lead. Answers the ticket number. No sign-in; limited per client address and company; the website field must stay empty."},
+		func(ctx context.Context, in *struct{ Body FormInput }) (*receiptOut, error) {
+			r, err := m.SubmitForm(ctx, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &receiptOut{Body: r}, nil
+		})
+}
+
+// calendarRoutes registers the business-hour calendar operations.
+func (m *Module) calendarRoutes(api huma.API) {
+	type calendarsOut struct {
+		Body struct {
+			Items []Calendar `json:"items"`
+		} `nameHint:"SLACalendarList"`
+	}
+	type calendarOut struct{ Body *Calendar }
+	type idIn struct {
+		ID uuid.UUID `path:"id" doc:"the calendar id"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-sla-calendars", Method: http.MethodGet, Path: "/sla-calendars", Summary: "List business-hour calendars",
+		Description: "The company's calendars by name: the default one, and those of teams. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*calendarsOut, error) {
+			items, err := m.ListCalendars(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &calendarsOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "get-sla-calendar", Method: http.MethodGet, Path: "/sla-calendars/{id}", Summary: "Get a business-hour calendar",
+		Description: "One calendar with its time zone, working hours and holidays. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*calendarOut, error) {
+			c, err := m.GetCalendar(ctx, tn.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "create-sla-calendar", Method: http.MethodPost, Path: "/sla-calendars", DefaultStatus: 201, Summary: "Create a business-hour calendar",
+		Description: "A time zone (IANA), working hours per weekday (spans of one day must not overlap) and holidays (local dates). A team's calendar serves its tickets; the default one serves the rest. Policies with business_hours count only these hours. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another calendar has this name, is the team's, or is the default."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body CalendarInput }) (*calendarOut, error) {
+			c, err := m.SaveCalendar(ctx, tn.ID, nil, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	type replaceIn struct {
+		ID   uuid.UUID `path:"id" doc:"the calendar id"`
+		Body CalendarInput
+	}
+	huma.Register(api, huma.Operation{OperationID: "replace-sla-calendar", Method: http.MethodPut, Path: "/sla-calendars/{id}", Summary: "Replace a business-hour calendar",
+		Description: "Replaces the time zone, hours and holidays; tickets keep the due times they have until their SLA is applied again. Needs tickets.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "Another calendar has this name, is the team's, or is the default."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *replaceIn) (*calendarOut, error) {
+			c, err := m.SaveCalendar(ctx, tn.ID, &in.ID, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			return &calendarOut{Body: c}, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "delete-sla-calendar", Method: http.MethodDelete, Path: "/sla-calendars/{id}", DefaultStatus: 204, Summary: "Delete a business-hour calendar",
+		Description: "Tickets keep the due times they have. Needs tickets.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*struct{}, error) {
+			return nil, m.DeleteCalendar(ctx, tn.ID, in.ID)
+		}))
 }
 
 // policyRoutes registers the SLA policy operations.
@@ -229,7 +375,7 @@ func (m *Module) policyRoutes(api huma.API) {
 		}))
 	type policyOut struct{ Body *Policy }
 	huma.Register(api, huma.Operation{OperationID: "create-sla-policy", Method: http.MethodPost, Path: "/sla-policies", DefaultStatus: 201, Summary: "Create an SLA policy",
-		Description: "Targets in minutes, around the clock, for the tickets whose priority, type, channel and tags match (an empty condition matches any). The clock stands still while a ticket is pending, on hold or solved. Needs tickets.manage.",
+		Description: "Targets in minutes, around the clock or in business hours (business_hours: the ticket's team's calendar, else the default calendar), for the tickets whose priority, type, channel and tags match (an empty condition matches any). The clock stands still while a ticket is pending, on hold or solved. Needs tickets.manage.",
 		Responses:   httpx.Refusals(map[int]string{409: "Another SLA policy has this name."}),
 	},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body PolicyInput }) (*policyOut, error) {

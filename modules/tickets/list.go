@@ -36,7 +36,7 @@ type Filter struct {
 	Requester                       *uuid.UUID
 	Tags                            []string // every one of them
 	Fields                          []FieldFilter
-	Sort                            string // created_at, updated_at, number or custom.<key>; "-" for descending
+	Sort                            string // created_at, updated_at, number, sla_due_at (running clocks only) or custom.<key>; "-" for descending
 	Cursor                          string
 	Limit                           int
 }
@@ -51,6 +51,7 @@ var fieldOps = map[string][]string{
 	"created_at": {"eq", "gt", "gte", "lt", "lte", "between"},
 	"updated_at": {"eq", "gt", "gte", "lt", "lte", "between"},
 	"number":     {"eq", "gt", "gte", "lt", "lte", "in"},
+	"sla_due_at": {"gt", "gte", "lt", "lte", "between"},
 }
 
 // listParams are the plain parameters of the list; the others are field[op]
@@ -170,7 +171,7 @@ func filterFromValues(q url.Values, loc string) (Filter, error) {
 	}
 	f.Sort = q.Get("sort")
 	if key := strings.TrimPrefix(f.Sort, "-"); f.Sort != "" && !strings.HasPrefix(key, "custom.") && !oneOf(key, sortKeys) {
-		bad("sort", "sort by created_at, updated_at, number or custom.<key> of a sortable custom field, with - for descending", f.Sort)
+		bad("sort", "sort by created_at, updated_at, number, sla_due_at or custom.<key> of a sortable custom field, with - for descending", f.Sort)
 	}
 	if len(fe) > 0 {
 		return f, errs.E(errs.Invalid, "Some filters are invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
@@ -189,8 +190,8 @@ func filterFromQuery(raw, loc string) (Filter, error) {
 
 // sortKeys are the standard sorts; sortExpr says what each orders by.
 var (
-	sortKeys = []string{"created_at", "updated_at", "number"}
-	sortExpr = map[string]string{"created_at": "t.created_at", "updated_at": "t.updated_at", "number": "t.number"}
+	sortKeys = []string{"created_at", "updated_at", "number", "sla_due_at"}
+	sortExpr = map[string]string{"created_at": "t.created_at", "updated_at": "t.updated_at", "number": "t.number", "sla_due_at": "t.sla_due_at"}
 )
 
 // ticketQuery applies the tenant, the actor's scope and every filter of f.
@@ -333,11 +334,14 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 		} else {
 			expr, ok := sortExpr[key]
 			if !ok {
-				return errs.Field("query.sort", "sort by created_at, updated_at, number or custom.<key> of a sortable custom field, with - for descending")
+				return errs.Field("query.sort", "sort by created_at, updated_at, number, sla_due_at or custom.<key> of a sortable custom field, with - for descending")
 			}
 			q, err := m.ticketQuery(ctx, tx, tx.NewSelect().Model(&out), tenant, f)
 			if err != nil {
 				return err
+			}
+			if key == "sla_due_at" {
+				q = q.Where("t.sla_due_at IS NOT NULL") // only tickets whose clock runs
 			}
 			dir, cmp := "ASC", ">"
 			if desc {
@@ -372,6 +376,8 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 					c.V = last.UpdatedAt.Format(time.RFC3339Nano)
 				case "number":
 					c.V = strconv.FormatInt(last.Number, 10)
+				case "sla_due_at":
+					c.V = last.SLADueAt.Format(time.RFC3339Nano)
 				}
 				next = c.Encode()
 			}

@@ -80,10 +80,23 @@ func (m *Module) MergeTicket(ctx context.Context, tenant, from, into uuid.UUID) 
 		if src.SolvedAt == nil {
 			src.SolvedAt = &now
 		}
-		moveSLAClock(src, fromStatus, now)
+		if err := m.moveSLAClock(ctx, tx, src, fromStatus, now); err != nil {
+			return nil, err
+		}
 		src.Version++
 		if _, err := tx.NewUpdate().Model(src).Column(append([]string{"status", "merged_into_id", "message_count", "solved_at", "closed_at", "version"}, slaColumns...)...).
 			Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+			return nil, err
+		}
+		// The merged ticket's alarms go (a merge is no resolution, met or
+		// missed); the ticket merged into may have met its first response.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM ticket_sla_alarms WHERE tenant_id = ? AND ticket_id = ? AND fired_at IS NULL", tenant, from); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET sla_due_at = NULL WHERE tenant_id = ? AND id = ?", tenant, from); err != nil {
+			return nil, err
+		}
+		if err := m.syncAlarms(ctx, tx, dst); err != nil {
 			return nil, err
 		}
 		if err := m.d.Records.Merged(ctx, tx, tenant, EntityTickets, []uuid.UUID{from}, into); err != nil {

@@ -56,14 +56,23 @@ func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in Messag
 			status = "open"
 		}
 		if status != "" && status != t.Status {
-			if err := setStatus(t, status, "body.status"); err != nil {
+			if err := m.setStatus(ctx, tx, t, status, "body.status"); err != nil {
 				return nil, err
 			}
 			t.Version++
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(time.Microsecond)
 		if in.Kind == "reply" && t.FirstRespondedAt == nil {
 			t.FirstRespondedAt = &now
+		}
+		if in.Kind == "reply" && t.NextResponseDueAt != nil {
+			// The requester who came back has their answer.
+			if now.After(*t.NextResponseDueAt) {
+				if err := recordBreach(ctx, tx, t, MetricNextResponse, t.NextResponseCycle, *t.NextResponseDueAt); err != nil {
+					return nil, err
+				}
+			}
+			t.NextResponseStartedAt, t.NextResponseWarnAt, t.NextResponseDueAt = nil, nil, nil
 		}
 		t.MessageCount++
 		msg = &Message{TenantID: tenant, ID: uuid.New(), TicketID: id, Seq: t.MessageCount, Kind: in.Kind, Body: in.Body, AuthorID: authz.RequesterID(ctx)}
@@ -77,6 +86,11 @@ func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in Messag
 		}
 		if _, err := tx.NewInsert().Model(msg).ExcludeColumn("created_at", "emailed_at").Returning("created_at").Exec(ctx); err != nil {
 			return nil, err
+		}
+		if in.Kind == "reply" || t.Status != before {
+			if err := m.syncAlarms(ctx, tx, t); err != nil {
+				return nil, err
+			}
 		}
 		if msg.EmailState != nil {
 			if _, err := m.d.Jobs.Enqueue(ctx, tenant, jobs.Spec{Type: TypeMailReply, Queue: jobs.QueueDefault,
@@ -206,5 +220,10 @@ func (m *Module) mailReply(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
 
 // Jobs declares the module's task handlers.
 func (m *Module) Jobs() []jobs.Handler {
-	return []jobs.Handler{{Type: TypeMailReply, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReply}}
+	return []jobs.Handler{
+		{Type: TypeMailReply, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReply},
+		{Type: TypeSLAAlarms, Queue: jobs.QueueCritical, Timeout: 60 * time.Second, Run: m.deliverAlarms},
+		{Type: TypeMailCSAT, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailCSAT},
+		{Type: TypeMailReceipt, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReceipt},
+	}
 }

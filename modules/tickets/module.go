@@ -20,6 +20,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -60,7 +61,15 @@ type Deps struct {
 	People records.People
 	Jobs   Enqueuer        // emails public replies; nil: replies are not emailed
 	Mail   identity.Mailer // the configured mail sender (the mail sink in development)
-	Log    *slog.Logger
+	// Notify tells assignees and team leads of SLA warnings and breaches;
+	// nil: breaches are recorded, nobody is told.
+	Notify notify.Notifier
+	// PublicURL is the app's address, for the links in survey mail.
+	PublicURL string
+	// Limiter limits the public routes (survey links, the hosted form) per
+	// client address and company; nil: no limit (tests).
+	Limiter Limiter
+	Log     *slog.Logger
 }
 
 // Module is the tickets module.

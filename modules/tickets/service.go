@@ -50,6 +50,11 @@ func visibleTickets(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
 	})
 }
 
+// sameID says whether two optional ids are equal.
+func sameID(a, b *uuid.UUID) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
 func notFound() error { return errs.E(errs.NotFound, "ticket not found") }
 
 // scopedTicket loads a ticket within the actor's scope, optionally locked for
@@ -219,6 +224,7 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if err := applySLA(ctx, tx, t); err != nil {
 			return nil, err
 		}
+		t.SLADueAt = slaDue(t)
 		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
 			return nil, err
 		}
@@ -226,6 +232,9 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {
+			return nil, err
+		}
+		if err := m.syncAlarms(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := m.custom.WriteNewIndex(ctx, tx, tenant, t.ID, t.Custom); err != nil {
@@ -320,7 +329,9 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 		if fe := next.normalize(); len(fe) > 0 {
 			return nil, invalid(fe)
 		}
-		if next.Priority != cur.Priority || next.Type != cur.Type || strings.Join(tagKeys(next.Tags), ",") != strings.Join(tagKeys(cur.Tags), ",") {
+		slaMoves := next.Priority != cur.Priority || next.Type != cur.Type || strings.Join(tagKeys(next.Tags), ",") != strings.Join(tagKeys(cur.Tags), ",") ||
+			!sameID(next.TeamID, cur.TeamID) // another team may count another calendar
+		if slaMoves {
 			if err := applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
 				return nil, err
 			}
@@ -332,6 +343,11 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 		}
 		if u.Tags != nil {
 			if err := writeTags(ctx, tx, &next, false); err != nil {
+				return nil, err
+			}
+		}
+		if slaMoves {
+			if err := m.syncAlarms(ctx, tx, &next); err != nil {
 				return nil, err
 			}
 		}
@@ -350,11 +366,13 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 }
 
 // slaColumns are what a status change writes of a ticket's SLA.
-var slaColumns = []string{"sla_paused_seconds", "sla_paused_at", "first_response_due_at", "resolution_due_at"}
+var slaColumns = []string{"sla_paused_seconds", "sla_paused_business_seconds", "sla_paused_at", "first_response_warn_at", "first_response_due_at",
+	"resolution_warn_at", "resolution_due_at", "next_response_started_at", "next_response_warn_at", "next_response_due_at", "next_response_cycle"}
 
-// setStatus moves t to status under the rules and keeps the times that say
-// when it was solved and closed; the caller writes t.
-func setStatus(t *Ticket, status, loc string) error {
+// setStatus moves t to status under the rules, keeps the times that say
+// when it was solved and closed, and stops or starts its SLA clock; the
+// caller writes t and then syncs its alarms.
+func (m *Module) setStatus(ctx context.Context, tx bun.Tx, t *Ticket, status, loc string) error {
 	if err := checkTransition(t.Status, status, loc); err != nil {
 		return err
 	}
@@ -369,7 +387,12 @@ func setStatus(t *Ticket, status, loc string) error {
 		t.SolvedAt = nil // reopened, or still in work
 	}
 	t.Status = status
-	moveSLAClock(t, from, now)
+	if err := m.moveSLAClock(ctx, tx, t, from, now); err != nil {
+		return err
+	}
+	if status == "solved" {
+		return m.requestCSAT(ctx, tx, t)
+	}
 	return nil
 }
 
@@ -386,12 +409,15 @@ func (m *Module) ChangeStatus(ctx context.Context, tenant, id uuid.UUID, status 
 			return nil, staleVersion(t, version)
 		}
 		before := *t
-		if err := setStatus(t, status, "body.status"); err != nil {
+		if err := m.setStatus(ctx, tx, t, status, "body.status"); err != nil {
 			return nil, err
 		}
 		t.Version++
 		if _, err := tx.NewUpdate().Model(t).Column(append([]string{"status", "solved_at", "closed_at", "version"}, slaColumns...)...).Set("updated_at = now()").
 			WherePK().Returning("updated_at").Exec(ctx); err != nil {
+			return nil, err
+		}
+		if err := m.syncAlarms(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "ticket.status_change", Entity: "ticket", EntityID: id.String(),

@@ -92,17 +92,29 @@ type Ticket struct {
 	FirstRespondedAt *time.Time     `bun:"first_responded_at" json:"first_responded_at,omitempty"`
 	SolvedAt         *time.Time     `bun:"solved_at" json:"solved_at,omitempty"`
 	ClosedAt         *time.Time     `bun:"closed_at" json:"closed_at,omitempty"`
-	// The SLA: the policy that applies, the due times that follow from it,
-	// and the seconds the clock stood still (pending, on hold, solved).
-	SLAPolicyID        *uuid.UUID `bun:"sla_policy_id,type:uuid" json:"sla_policy_id,omitempty"`
-	FirstResponseDueAt *time.Time `bun:"first_response_due_at" json:"first_response_due_at,omitempty"`
-	ResolutionDueAt    *time.Time `bun:"resolution_due_at" json:"resolution_due_at,omitempty"`
-	SLAPausedSeconds   int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
-	SLAPausedAt        *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`
-	MergedIntoID       *uuid.UUID `bun:"merged_into_id,type:uuid" json:"merged_into_id,omitempty" doc:"the ticket this one was merged into (it is closed)"`
-	CreatedBy          *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
-	CreatedAt          time.Time  `bun:"created_at" json:"created_at"`
-	UpdatedAt          time.Time  `bun:"updated_at" json:"updated_at"`
+	// The SLA: the policy that applies, the warning and due times that
+	// follow from it in business time, and how long the clock stood still
+	// (pending, on hold, solved).
+	SLAPolicyID              *uuid.UUID `bun:"sla_policy_id,type:uuid" json:"sla_policy_id,omitempty"`
+	FirstResponseWarnAt      *time.Time `bun:"first_response_warn_at" json:"first_response_warn_at,omitempty" doc:"the assignee is warned then unless the first response came"`
+	FirstResponseDueAt       *time.Time `bun:"first_response_due_at" json:"first_response_due_at,omitempty"`
+	NextResponseStartedAt    *time.Time `bun:"next_response_started_at" json:"next_response_started_at,omitempty" doc:"the requester came back then and waits for an answer"`
+	NextResponseWarnAt       *time.Time `bun:"next_response_warn_at" json:"next_response_warn_at,omitempty"`
+	NextResponseDueAt        *time.Time `bun:"next_response_due_at" json:"next_response_due_at,omitempty" doc:"the next public reply is due then; none while nobody waits"`
+	NextResponseCycle        int        `bun:"next_response_cycle" json:"next_response_cycle" doc:"how many times the requester came back after the first response"`
+	ResolutionWarnAt         *time.Time `bun:"resolution_warn_at" json:"resolution_warn_at,omitempty"`
+	ResolutionDueAt          *time.Time `bun:"resolution_due_at" json:"resolution_due_at,omitempty"`
+	SLADueAt                 *time.Time `bun:"sla_due_at" json:"sla_due_at,omitempty" doc:"the earliest due time of the targets still running; none while the clock stands still or every target is met"`
+	SLAPausedSeconds         int64      `bun:"sla_paused_seconds" json:"sla_paused_seconds" doc:"how long the SLA clock stood still so far, in seconds"`
+	SLAPausedBusinessSeconds int64      `bun:"sla_paused_business_seconds" json:"sla_paused_business_seconds" doc:"the business time of that, in seconds"`
+	SLAPausedAt              *time.Time `bun:"sla_paused_at" json:"sla_paused_at,omitempty" doc:"the SLA clock stands still since then"`
+	CSATRating               *int       `bun:"csat_rating" json:"csat_rating,omitempty" doc:"the requester's rating, 1 to 5, through the survey link sent when it was solved"`
+	CSATComment              *string    `bun:"csat_comment" json:"csat_comment,omitempty"`
+	CSATRatedAt              *time.Time `bun:"csat_rated_at" json:"csat_rated_at,omitempty"`
+	MergedIntoID             *uuid.UUID `bun:"merged_into_id,type:uuid" json:"merged_into_id,omitempty" doc:"the ticket this one was merged into (it is closed)"`
+	CreatedBy                *uuid.UUID `bun:"created_by,type:uuid" json:"created_by,omitempty"`
+	CreatedAt                time.Time  `bun:"created_at" json:"created_at"`
+	UpdatedAt                time.Time  `bun:"updated_at" json:"updated_at"`
 	// RequesterCreated says the requester's email or phone matched no customer
 	// and a lead was made of it; only on the answer to a creation.
 	RequesterCreated bool `bun:"-" json:"requester_created,omitempty"`

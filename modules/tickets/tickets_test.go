@@ -22,6 +22,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/jobs/jobstest"
 	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -106,7 +107,7 @@ func rig(t *testing.T, withJobs bool) *rigT {
 	env := testkit.Get(t)
 	r := &rigT{env: env, reg: records.NewRegistry(), dir: &directory{members: map[uuid.UUID]bool{}, teams: map[uuid.UUID]bool{}, roster: map[uuid.UUID][]uuid.UUID{}}, mail: &sentMail{}}
 	r.cust = profiles.New(profiles.Deps{DB: env.App, Records: r.reg})
-	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail}
+	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail, Notify: notify.New(notify.Deps{DB: env.App})}
 	if withJobs {
 		r.jobs = jobstest.Client(t, env.App)
 		d.Jobs = r.jobs
@@ -881,6 +882,15 @@ func TestDemoSeedsEveryStatusOnce(t *testing.T) {
 	})
 	if st.N != tickets.DemoTickets || st.Min != 1001 || st.Max != 1000+tickets.DemoTickets || st.Statuses != 6 || st.Met == 0 || st.Missed == 0 || st.Messages == 0 || st.Future != 0 {
 		t.Fatalf("demo tickets: %+v", st)
+	}
+	var sla struct{ Warned, Breaches, Rated, Form int }
+	r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT (SELECT count(*) FROM ticket_sla_alarms WHERE tenant_id = ?0 AND stage = 'warning' AND fired_at IS NOT NULL),
+			(SELECT count(*) FROM ticket_sla_breaches WHERE tenant_id = ?0), (SELECT count(*) FROM tickets WHERE tenant_id = ?0 AND csat_rating IS NOT NULL),
+			(SELECT count(*) FROM tickets WHERE tenant_id = ?0 AND channel = 'web_form')`, r.a.ID).Scan(ctx, &sla.Warned, &sla.Breaches, &sla.Rated, &sla.Form)
+	})
+	if sla.Warned == 0 || sla.Breaches == 0 || sla.Rated == 0 || sla.Form == 0 {
+		t.Fatalf("demo SLA states and ratings: %+v", sla)
 	}
 	if again, err := r.m.SeedDemo(context.Background(), d); err != nil || again {
 		t.Fatalf("a second seed: %v, %v", again, err)

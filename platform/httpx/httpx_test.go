@@ -348,6 +348,14 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 			t.Errorf("missing %s", hdr)
 		}
 	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("an API answer may be framed: %s", csp)
+	}
+	// The hosted form is made to be embedded in the company's own site.
+	resp, _ = h.do(t, "GET", "/form/acme", "", nil)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") || resp.Header.Get("X-Frame-Options") != "" {
+		t.Errorf("the hosted form cannot be embedded: %s, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
+	}
 }
 
 func TestSafeCellNeutralisesFormulas(t *testing.T) {

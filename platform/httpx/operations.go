@@ -27,6 +27,7 @@ type group int
 const (
 	tenantGroup  group = iota // /api/v1/t/{tenant}/...: any credential of a member
 	accountGroup              // /api/v1/...: a person's session
+	publicGroup               // /api/v1/public/{tenant}/...: nobody signs in
 )
 
 // problemTypes are the media types a problem document comes in.
@@ -58,11 +59,16 @@ func (s *Server) documentOperation(op *huma.Operation, g group) {
 			op.Responses[k] = &huma.Response{Description: why}
 		}
 	}
-	add(http.StatusUnauthorized, "No valid credential. Sign in and send the session (X-Session-Token or the session cookie)"+
-		map[group]string{tenantGroup: ", or an API key of this company", accountGroup: "; API keys are refused here"}[g]+
-		". WWW-Authenticate names the scheme.")
-	add(http.StatusServiceUnavailable, "The identity service that verifies sessions is unavailable; try again shortly.")
+	if g != publicGroup {
+		add(http.StatusUnauthorized, "No valid credential. Sign in and send the session (X-Session-Token or the session cookie)"+
+			map[group]string{tenantGroup: ", or an API key of this company", accountGroup: "; API keys are refused here"}[g]+
+			". WWW-Authenticate names the scheme.")
+		add(http.StatusServiceUnavailable, "The identity service that verifies sessions is unavailable; try again shortly.")
+	}
 	switch g {
+	case publicGroup:
+		add(http.StatusNotFound, "No company at this address, the service is turned off for it, or no such link or form.")
+		add(http.StatusTooManyRequests, "Too many requests from this address or for this company; Retry-After says when to try again.")
 	case tenantGroup:
 		add(http.StatusForbidden, "The caller's role lacks the permission this needs, the module is turned off for this company, "+
 			"or a change sent with the session cookie failed the same-origin check (X-Clientele-CSRF).")

@@ -160,8 +160,59 @@ func New(o Options) *Server {
 		if r, ok := m.(module.Router); ok {
 			r.Routes(s.TenantGroup(m.Name()), tenantRouter{Router: app.Group("/api/v1/t/:tenant"), enter: s.tenantFiber(m.Name())})
 		}
+		if r, ok := m.(module.PublicRouter); ok {
+			r.PublicRoutes(s.PublicGroup(m.Name()))
+		}
 	}
 	return s
+}
+
+// PublicPrefix is where a company's operations for people who do not sign in
+// live: a satisfaction survey link, a hosted form.
+const PublicPrefix = "/api/v1/public/{tenant}"
+
+// NoCredential is the security of public operations: none.
+var NoCredential = []map[string][]string{}
+
+// PublicGroup returns an API under /api/v1/public/{tenant} for the named
+// module's operations that need no sign-in. It resolves the company (404 for
+// an unknown slug, and for a company with the module turned off, so a
+// stranger learns nothing more) and documents the operation as taking no
+// credential. Handlers get the tenant in ctx and no actor: each decides what
+// its token or form may do, and limits its own rate.
+func (s *Server) PublicGroup(moduleName string) huma.API {
+	g := s.Group(PublicPrefix)
+	g.UseSimpleModifier(func(op *huma.Operation) {
+		if !hasTenantParam(op) {
+			op.Parameters = append([]*huma.Param{{
+				Name: "tenant", In: "path", Required: true,
+				Description: "The company's slug, as in /api/v1/public/acme/...",
+				Schema:      &huma.Schema{Type: "string", Pattern: tenancy.SlugPattern.String()},
+			}}, op.Parameters...)
+		}
+		if len(op.Tags) == 0 {
+			op.Tags = []string{"public"}
+		}
+		op.Security = NoCredential
+		s.documentOperation(op, publicGroup)
+	})
+	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		slug := strings.Clone(ctx.Param("tenant"))
+		t, err := s.opts.Tenants.Resolve(ctx.Context(), slug)
+		if err == nil && s.opts.Enablement != nil {
+			var on bool
+			if on, err = s.opts.Enablement.Enabled(ctx.Context(), t.ID, moduleName); err == nil && !on {
+				err = errs.E(errs.NotFound, "not found")
+			}
+		}
+		if err != nil {
+			s.WriteError(ctx, err)
+			return
+		}
+		c := logx.With(tenancy.With(ctx.Context(), t), "tenant_id", t.ID.String(), "module", moduleName)
+		next(huma.WithContext(ctx, c))
+	})
+	return g
 }
 
 // Finish registers the fallbacks; call it after every route is registered.
@@ -567,12 +618,19 @@ func recoverMiddleware(log *slog.Logger) fiber.Handler {
 
 func securityHeaders(https bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		// A company's hosted form (/form/<slug>) is made to be embedded in
+		// its own site; every other page refuses to be framed.
+		ancestors := "'none'"
+		if strings.HasPrefix(c.Path(), "/form/") {
+			ancestors = "*"
+		} else {
+			c.Set("X-Frame-Options", "DENY")
+		}
 		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
 		c.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		c.Set("Cross-Origin-Opener-Policy", "same-origin")
 		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors "+ancestors+"; base-uri 'self'; form-action 'self'")
 		if https {
 			c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}

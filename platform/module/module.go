@@ -32,6 +32,13 @@ type Router interface {
 	Routes(api huma.API, r fiber.Router)
 }
 
+// PublicRouter registers operations for people who do not sign in (a
+// survey link, a hosted form) on the api the kernel hands it, under
+// /api/v1/public/{tenant}; the module checks its own tokens and limits.
+type PublicRouter interface {
+	PublicRoutes(api huma.API)
+}
+
 // Documenter describes the tags of a module's operations for the API document.
 // Tenant-scoped operations are tagged by the first segment of their path
 // (/customers/{id} is "customers"), so a module describes those segments.

@@ -69,6 +69,7 @@ export default function Shell() {
           { key: `${base}/members`, icon: <UserOutlined />, label: <Link to={`${base}/members`}>{t('nav.members')}</Link> },
           can(access, P.rolesManage) && { key: `${base}/roles`, icon: <SafetyOutlined />, label: <Link to={`${base}/roles`}>{t('nav.roles')}</Link> },
           { key: `${base}/teams`, icon: <ApartmentOutlined />, label: <Link to={`${base}/teams`}>{t('nav.teams')}</Link> },
+          can(access, P.ticketsManage) && { key: `${base}/service-desk`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/service-desk`}>{t('nav.serviceDesk')}</Link> },
           can(access, P.apiKeysManage) && { key: `${base}/api-keys`, icon: <KeyOutlined />, label: <Link to={`${base}/api-keys`}>{t('nav.apiKeys')}</Link> },
           can(access, P.webhooksManage) && { key: `${base}/webhooks`, icon: <ApiOutlined />, label: <Link to={`${base}/webhooks`}>{t('nav.webhooks')}</Link> },
           can(access, P.auditRead) && { key: `${base}/audit`, icon: <AuditOutlined />, label: <Link to={`${base}/audit`}>{t('nav.audit')}</Link> },

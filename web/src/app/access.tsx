@@ -25,6 +25,7 @@ export const P = {
   settingsManage: 'settings.manage',
   auditRead: 'audit.read',
   fieldsManage: 'fields.manage',
+  ticketsManage: 'tickets.manage',
   piiRead: 'pii.read',
 } as const;
 

@@ -46,6 +46,10 @@ const deals = () => import('../features/funnel/BoardPage');
 // Service tickets.
 const ticketsList = () => import('../features/tickets/TicketsPage');
 const ticket = () => import('../features/tickets/TicketPage');
+const serviceDesk = () => import('../features/tickets/ServiceDeskPage');
+// Public pages of a company: no sign-in.
+const csat = () => import('../features/tickets/CsatPage');
+const ticketForm = () => import('../features/tickets/FormPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -67,6 +71,8 @@ export const routes = [
   { path: '/recovery', element: L(recovery) },
   { path: '/verification', element: L(verification) },
   { path: '/error', element: L(kratosError) },
+  { path: '/csat/:tenant/:token', element: L(csat) },
+  { path: '/form/:tenant', element: L(ticketForm) },
   { path: '/settings', element: session(L(accountSettings)) },
   { path: '/welcome', element: session(L(createCompany)) },
   { path: '/', element: session(<Start />) },
@@ -87,6 +93,7 @@ export const routes = [
       { path: 'deals', element: L(deals) },
       { path: 'tickets', element: L(ticketsList) },
       { path: 'tickets/:id', element: L(ticket) },
+      { path: 'service-desk', element: L(serviceDesk) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

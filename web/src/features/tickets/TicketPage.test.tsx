@@ -77,6 +77,13 @@ describe('<TicketPage>', () => {
     expect(screen.queryByTestId('status-open')).toBeNull();
   });
 
+  it("shows the requester's rating", async () => {
+    renderTicket({ status: 'solved', solved_at: '2026-12-02T08:00:00Z', csat_rating: 4, csat_comment: 'Quick, thanks' });
+    const rating = await screen.findByTestId('csat-rating');
+    expect(rating.textContent).toContain('Satisfied');
+    expect(rating.textContent).toContain('Quick, thanks');
+  });
+
   it('reads in Chinese', async () => {
     await i18n.changeLanguage('zh');
     renderTicket();

@@ -4,7 +4,7 @@
 import './locales';
 import { useState } from 'react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Form, Input, List, Row, Segmented, Select, Space, Tag, Typography } from 'antd';
+import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Form, Input, List, Rate, Row, Segmented, Select, Space, Tag, Typography } from 'antd';
 import { LockOutlined, MailOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
@@ -95,6 +95,14 @@ export default function TicketPage() {
               {tk.resolution_due_at && (
                 <Descriptions.Item label={t('resolutionDue')}>
                   <SLA due={tk.resolution_due_at} doneAt={tk.solved_at} paused={!!tk.sla_paused_at} />
+                </Descriptions.Item>
+              )}
+              {tk.csat_rating !== undefined && (
+                <Descriptions.Item label={t('csatRating')}>
+                  <span data-testid="csat-rating">
+                    <Rate disabled value={tk.csat_rating} style={{ fontSize: 14 }} /> {t('csat_star_' + tk.csat_rating)}
+                    {tk.csat_comment ? <Typography.Paragraph type="secondary" style={{ margin: 0 }}>“{tk.csat_comment}”</Typography.Paragraph> : null}
+                  </span>
                 </Descriptions.Item>
               )}
             </Descriptions>

@@ -14,10 +14,22 @@ import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
 import { placeErrors } from '../customers/form';
-import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, slaState, ticketNumber } from './api';
-import { CustomerName, CustomerPicker, PriorityTag, StatusTag } from './shared';
+import { CHANNELS, type Page, PRIORITIES, STATUSES, type Ticket, TYPES, ticketNumber } from './api';
+import { CustomerName, CustomerPicker, PriorityTag, SlaBadge, StatusTag, useNow } from './shared';
 
-type Who = 'mine' | 'unassigned' | 'all';
+type Who = 'mine' | 'unassigned' | 'breaching' | 'all';
+
+/** soonHours is how far ahead the breaching-soon view looks. */
+export const soonHours = 4;
+
+/** listQuery is the list's query string for a view: breaching soon is every ticket whose running target falls due within soonHours, soonest first. */
+export function listQuery(who: Who, status: string[], now: number): Record<string, string | number> {
+  return {
+    ...(status.length ? { status: status.join(',') } : {}),
+    ...(who === 'mine' ? { assignee: 'me' } : who === 'unassigned' ? { assignee: 'none' } : {}),
+    ...(who === 'breaching' ? { sort: 'sla_due_at', 'sla_due_at[lte]': new Date(now + soonHours * 3_600_000).toISOString() } : {}),
+  };
+}
 
 export default function TicketsPage() {
   const { t } = useTranslation('tickets');
@@ -27,12 +39,12 @@ export default function TicketsPage() {
   const [who, setWho] = useState<Who>('mine');
   const [status, setStatus] = useState<string[]>(['new', 'open', 'pending', 'on_hold']);
   const [creating, setCreating] = useState(false);
+  const now = useNow();
   const q = useInfiniteQuery({
     queryKey: ['tenant', tenant.slug, 'tickets', 'list', who, status.join(',')],
     queryFn: ({ pageParam }) =>
       get<Page<Ticket>>(tpath(tenant.slug, '/tickets'), {
-        ...(status.length ? { status: status.join(',') } : {}),
-        ...(who === 'mine' ? { assignee: 'me' } : who === 'unassigned' ? { assignee: 'none' } : {}),
+        ...listQuery(who, status, Date.now()),
         ...(pageParam ? { cursor: pageParam } : {}),
         limit: 50,
       }),
@@ -47,7 +59,7 @@ export default function TicketsPage() {
       <Card>
         <Space wrap style={{ marginBottom: 16 }}>
           <Segmented<Who> value={who} onChange={setWho}
-            options={[{ value: 'mine', label: t('mine') }, { value: 'unassigned', label: t('unassigned') }, { value: 'all', label: t('everyone') }]} />
+            options={[{ value: 'mine', label: t('mine') }, { value: 'unassigned', label: t('unassigned') }, { value: 'breaching', label: t('breachingSoon') }, { value: 'all', label: t('everyone') }]} />
           <Select mode="multiple" allowClear style={{ minWidth: 280 }} aria-label={t('status')} placeholder={t('status')} value={status} onChange={setStatus}
             options={STATUSES.map((s) => ({ value: s, label: t('status_' + s) }))} />
         </Space>
@@ -62,13 +74,7 @@ export default function TicketsPage() {
                 { title: t('priority'), render: (_, x) => <PriorityTag priority={x.priority} /> },
                 { title: t('requester'), render: (_, x) => <CustomerName id={x.requester_id} /> },
                 { title: t('assignee'), render: (_, x) => members.name(x.assignee_id) ?? '' },
-                {
-                  title: t('resolutionDue'),
-                  render: (_, x) => {
-                    const st = slaState(x.resolution_due_at, x.solved_at, !!x.sla_paused_at, Date.now());
-                    return st === 'none' ? null : <span style={{ whiteSpace: 'nowrap', color: st === 'breached' ? 'var(--c-bad)' : undefined }}>{f.relative(x.resolution_due_at)} · {t('sla_' + st)}</span>;
-                  },
-                },
+                { title: t('slaDue'), render: (_, x) => <SlaBadge ticket={x} now={now} /> },
                 { title: t('updated'), render: (_, x) => <span style={{ whiteSpace: 'nowrap' }}>{f.relative(x.updated_at)}</span> },
               ]} />
             {q.hasNextPage && (

@@ -24,7 +24,13 @@ export interface Ticket {
   merged_into_id?: string;
   sla_policy_id?: string;
   first_response_due_at?: string;
+  first_response_warn_at?: string;
+  next_response_due_at?: string;
+  next_response_warn_at?: string;
   resolution_due_at?: string;
+  resolution_warn_at?: string;
+  csat_rating?: number;
+  csat_comment?: string;
   sla_paused_seconds: number;
   sla_paused_at?: string;
   created_at: string;
@@ -97,3 +103,73 @@ export const PRIORITY_COLOR: Record<string, string> = { low: 'default', normal: 
 
 /** ticketNumber is how a ticket is named to people: #1001. */
 export const ticketNumber = (t: Pick<Ticket, 'number'>) => `#${t.number}`;
+
+/** Survey is what a survey link shows (public, no sign-in). */
+export interface Survey {
+  company: string;
+  locale: 'en' | 'zh-CN';
+  number: number;
+  subject: string;
+  expires_at: string;
+  rated: boolean;
+  rating?: number;
+  comment?: string;
+}
+
+/** PublicForm is the company's hosted form (public, no sign-in). */
+export interface PublicForm {
+  company: string;
+  locale: 'en' | 'zh-CN';
+  title: string;
+  intro: string;
+  types: string[];
+}
+
+/** publicPath builds a company's public API path: /public/acme/ticket-form. */
+export const publicPath = (tenant: string, p: string) => `/public/${encodeURIComponent(tenant)}${p}`;
+
+/** uiLanguage is the app's language for a company locale. */
+export const uiLanguage = (locale: string) => (locale === 'zh-CN' ? 'zh' : 'en');
+
+/** FormSettings are the hosted form's settings, with the snippet that embeds it. */
+export interface FormSettings {
+  enabled: boolean;
+  title: string;
+  intro: string;
+  snippet?: string;
+}
+
+export interface CalendarHours {
+  days: string[];
+  start: string;
+  end: string;
+}
+
+/** Calendar is a business-hour calendar: the company's default, or a team's. */
+export interface Calendar {
+  id: string;
+  name: string;
+  time_zone: string;
+  team_id?: string;
+  default: boolean;
+  hours: CalendarHours[];
+  holidays: { date: string; name?: string }[];
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** parseHolidays reads one holiday a line, "2027-01-01 New Year"; blank lines are skipped. */
+export function parseHolidays(text: string): { date: string; name?: string }[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [date, ...rest] = l.split(/\s+/);
+      const name = rest.join(' ');
+      return name ? { date, name } : { date };
+    });
+}
+
+/** showHolidays writes holidays back, one a line. */
+export const showHolidays = (hs: Calendar['holidays']) => hs.map((h) => [h.date, h.name].filter(Boolean).join(' ')).join('\n');

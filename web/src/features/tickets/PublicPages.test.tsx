@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { App } from 'antd';
+import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import i18n from '../../app/i18n';
+import CsatPage from './CsatPage';
+import FormPage from './FormPage';
+
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+  void i18n.changeLanguage('en');
+});
+
+const token = 'A'.repeat(43);
+
+function mount(path: string, answer: (method: string, url: string, body: unknown) => Response) {
+  const calls: { method: string; url: string; body?: unknown }[] = [];
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (u, init) => {
+    const url = String(u);
+    const method = String(init?.method ?? 'GET');
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    calls.push({ method, url, body });
+    return answer(method, url, body);
+  });
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <App>
+        <MemoryRouter initialEntries={[path]}>
+          <Routes>
+            <Route path="/csat/:tenant/:token" element={<CsatPage />} />
+            <Route path="/form/:tenant" element={<FormPage />} />
+          </Routes>
+        </MemoryRouter>
+      </App>
+    </QueryClientProvider>,
+  );
+  return calls;
+}
+
+const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { 'Content-Type': 'application/json' } });
+const survey = { company: 'Acme 顶点', locale: 'en', number: 1001, subject: 'Broken lid', expires_at: '2099-01-01T00:00:00Z', rated: false };
+
+describe('<CsatPage>', () => {
+  it('rates a ticket once through the public API, without signing in', async () => {
+    const calls = mount(`/csat/acme/${token}`, (method) => (method === 'POST' ? json({ ...survey, rated: true, rating: 4 }) : json(survey)));
+    expect(await screen.findByText('Ticket #1001: Broken lid')).toBeTruthy();
+    expect(calls[0].url).toBe(`/api/v1/public/acme/csat/${token}`);
+    const send = screen.getByTestId('csat-send') as HTMLButtonElement;
+    expect(send.disabled).toBe(true); // no stars yet
+    fireEvent.click(screen.getAllByRole('radio')[3]);
+    fireEvent.change(screen.getByTestId('csat-comment'), { target: { value: ' Quick ' } });
+    fireEvent.click(send);
+    expect(await screen.findByText('Thank you for your rating!')).toBeTruthy();
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ rating: 4, comment: 'Quick' });
+  });
+
+  it('speaks the company language and says when a link has expired or is forged', async () => {
+    mount(`/csat/acme/${token}`, () => json({ ...survey, locale: 'zh-CN' }));
+    expect(await screen.findByText('工单 #1001：Broken lid')).toBeTruthy();
+    expect(screen.getByText('提交评价')).toBeTruthy();
+    cleanup();
+    await i18n.changeLanguage('en');
+    mount(`/csat/acme/${token}`, () => json({ title: 'Gone', status: 410 }, 410));
+    expect((await screen.findByTestId('csat-refused')).textContent).toContain('expired');
+    cleanup();
+    mount(`/csat/acme/forged`, () => json({ title: 'Not Found', status: 404 }, 404));
+    expect((await screen.findByTestId('csat-refused')).textContent).toContain('not valid');
+  });
+
+  it('says a used link is used', async () => {
+    mount(`/csat/acme/${token}`, () => json({ ...survey, rated: true, rating: 5 }));
+    expect((await screen.findByTestId('csat-done')).textContent).toContain('rated already');
+  });
+});
+
+describe('<FormPage>', () => {
+  const form = { company: 'Acme', locale: 'en', title: 'Contact us', intro: 'Tell us.', types: ['feedback', 'complaint', 'request', 'question'] };
+
+  it('sends a submission with an empty honeypot and shows the ticket number', async () => {
+    const calls = mount('/form/acme', (method) => (method === 'POST' ? json({ number: 1007, message: 'Thank you. We received your message as ticket #1007.' }, 201) : json(form)));
+    expect(await screen.findByText('Acme · Contact us')).toBeTruthy();
+    const honeypot = screen.getByTestId('form-website');
+    expect(honeypot.closest('[aria-hidden="true"]')).toBeTruthy();
+    expect(honeypot.getAttribute('tabindex')).toBe('-1');
+    fireEvent.change(screen.getByTestId('form-subject'), { target: { value: 'Broken lid' } });
+    fireEvent.change(screen.getByTestId('form-email'), { target: { value: 'sun.li@example.com' } });
+    fireEvent.click(screen.getByTestId('form-send'));
+    expect((await screen.findByTestId('form-receipt')).textContent).toContain('#1007');
+    const sent = calls.find((c) => c.method === 'POST')!;
+    expect(sent.url).toBe('/api/v1/public/acme/ticket-form');
+    expect(sent.body).toEqual({ type: 'request', subject: 'Broken lid', email: 'sun.li@example.com' });
+  });
+
+  it('places the server refusal on its field, reads in Chinese, and says when the form is closed', async () => {
+    mount('/form/acme', (method) => (method === 'POST'
+      ? json({ title: 'Unprocessable Entity', status: 422, detail: 'x', errors: [{ location: 'body.email', message: 'give an email or a phone so we can answer' }] }, 422)
+      : json({ ...form, locale: 'zh-CN', title: '联系我们' })));
+    expect(await screen.findByText('Acme · 联系我们')).toBeTruthy();
+    expect(screen.getByTestId('form-send').textContent?.replace(/\s/g, '')).toBe('提交');
+    fireEvent.change(screen.getByTestId('form-subject'), { target: { value: '你好' } });
+    fireEvent.click(screen.getByTestId('form-send'));
+    expect(await screen.findByText('give an email or a phone so we can answer')).toBeTruthy();
+    cleanup();
+    mount('/form/closed', () => json({ title: 'Not Found', status: 404 }, 404));
+    expect(await screen.findByTestId('form-closed')).toBeTruthy();
+  });
+});
