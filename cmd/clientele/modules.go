@@ -42,7 +42,7 @@ func buildModules(d *deps) (module.Set, error) {
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Log: d.log}),
 	}
-	set = append(set, buildWebhooks(d, notices, set))
+	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}
