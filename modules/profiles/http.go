@@ -76,6 +76,7 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 			}
 			return &customerOut{Body: c}, nil
 		}))
+	m.batchRoute(api)
 	m.listRoute(api)
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats

@@ -125,6 +125,68 @@ type txState struct {
 	pgc *pgx.Conn
 	// batches are the values Collect gathered, flushed in order before COMMIT.
 	batches []*batch
+	// savepoints counts the savepoints Savepoint made, for their names;
+	// release is the last one, to release with the next; flushes counts
+	// Flush calls.
+	savepoints int
+	release    string
+	flushes    int
+}
+
+// Savepoint runs fn inside a savepoint of the tenant transaction in ctx. When
+// fn fails, everything it did is undone and the transaction goes on: its
+// statements (ROLLBACK TO SAVEPOINT), and the writes it deferred, the
+// after-commit hooks it registered (events) and the values it collected. Writes
+// deferred before it stay queued (or are queued again, if fn flushed them). A
+// batch of independent records (an upsert of a thousand customers) saves each
+// in one. It costs one round trip: the previous savepoint's release travels
+// with the next one's start.
+func Savepoint(ctx context.Context, fn func(ctx context.Context) error) error {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return errs.InternalErr(errors.New("db: Savepoint outside a tenant transaction"))
+	}
+	st.savepoints++
+	name := fmt.Sprintf("clientele_sp_%d", st.savepoints)
+	pre := st.deferred[:len(st.deferred):len(st.deferred)]
+	preBytes, flushes := st.deferredBytes, st.flushes
+	nAfter, nBatches := len(st.after), len(st.batches)
+	sizes := make([]int, nBatches)
+	for i, b := range st.batches {
+		sizes[i] = len(b.values)
+	}
+	// The last savepoint's release travels with this one's start.
+	q := "SAVEPOINT " + name
+	if st.release != "" {
+		q = "RELEASE SAVEPOINT " + st.release + "; " + q
+		st.release = ""
+	}
+	if _, err := st.tx.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	err := fn(ctx)
+	if err == nil {
+		st.release = name // released with the next savepoint, or by COMMIT
+		return nil
+	}
+	if st.flushes != flushes {
+		// fn flushed: the writes queued before the savepoint ran inside it and
+		// are undone with it, so they are queued again.
+		st.deferred, st.deferredBytes = pre, preBytes
+	} else {
+		st.deferred, st.deferredBytes = st.deferred[:len(pre)], preBytes
+	}
+	st.after = st.after[:nAfter]
+	st.batches = st.batches[:nBatches]
+	for i, b := range st.batches {
+		b.values = b.values[:sizes[i]]
+	}
+	if _, rerr := st.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	// ROLLBACK TO keeps the savepoint; it is released with the next one.
+	st.release = name
+	return err
 }
 
 type batch struct {

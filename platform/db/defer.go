@@ -63,6 +63,7 @@ func Flush(ctx context.Context) error {
 	}
 	q := strings.Join(st.deferred, ";\n")
 	st.deferred, st.deferredBytes = nil, 0
+	st.flushes++
 	// Through database/sql directly: the text is formatted already, and bun
 	// would take a question mark inside a string literal for a placeholder.
 	_, err := st.tx.Tx.ExecContext(ctx, q)

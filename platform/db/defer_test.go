@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -113,5 +114,70 @@ func TestDeferOutsideATransactionRunsAtOnce(t *testing.T) {
 	ctx := context.Background()
 	if err := db.Defer(ctx, env.Owner, "SELECT 1 WHERE '?' = '?'"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A failing savepoint undoes its own statements, deferred writes, collected
+// values and after-commit hooks, and nothing from before it; the transaction
+// commits the rest.
+func TestSavepointUndoesOnlyItsOwnWork(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a := env.NewTenant(t)
+	var hooks []string
+	var flushed []any
+	collect := func(ctx context.Context, v string) error {
+		return db.Collect(ctx, "sp-test", v, func(_ context.Context, _ bun.Tx, vs []any) error {
+			flushed = append(flushed, vs...)
+			return nil
+		})
+	}
+	insert := func(ctx context.Context, tx bun.Tx, what string) error {
+		return db.Defer(ctx, tx, "INSERT INTO jobs (tenant_id, task_type, queue) VALUES (?, ?, 'default')", a.ID, what)
+	}
+	err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		if err := insert(ctx, tx, "sp:before"); err != nil {
+			return err
+		}
+		_ = collect(ctx, "before")
+		db.AfterCommit(ctx, func(context.Context) { hooks = append(hooks, "before") })
+		err := db.Savepoint(ctx, func(ctx context.Context) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO jobs (tenant_id, task_type, queue) VALUES (?, 'sp:failed-now', 'default')", a.ID); err != nil {
+				return err
+			}
+			if err := insert(ctx, tx, "sp:failed-deferred"); err != nil {
+				return err
+			}
+			_ = collect(ctx, "failed")
+			db.AfterCommit(ctx, func(context.Context) { hooks = append(hooks, "failed") })
+			// A flush inside runs the writes queued before the savepoint in
+			// it; they must survive its rollback.
+			if err := db.Flush(ctx); err != nil {
+				return err
+			}
+			return errors.New("this record is refused")
+		})
+		if err == nil || err.Error() != "this record is refused" {
+			t.Fatalf("savepoint: %v", err)
+		}
+		return db.Savepoint(ctx, func(ctx context.Context) error {
+			_ = collect(ctx, "kept")
+			db.AfterCommit(ctx, func(context.Context) { hooks = append(hooks, "kept") })
+			return insert(ctx, tx, "sp:kept")
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		for what, want := range map[string]int{"sp:before": 1, "sp:kept": 1, "sp:failed-now": 0, "sp:failed-deferred": 0} {
+			if n := countJobs(t, ctx, tx, what); n != want {
+				t.Errorf("%s: %d rows, want %d", what, n, want)
+			}
+		}
+		return nil
+	})
+	if fmt.Sprint(hooks) != "[before kept]" || fmt.Sprint(flushed) != "[before kept]" {
+		t.Errorf("hooks %v, collected %v; want before and kept only", hooks, flushed)
 	}
 }

@@ -2,6 +2,8 @@ package fields
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -296,4 +298,32 @@ func PageSorted[T any](ctx context.Context, tx bun.IDB, b *Binding, tenant uuid.
 		c.P = "n"
 	}
 	return out[:p.Limit], c.Encode(), nil
+}
+
+// FindUnique returns the record whose unique custom field key holds value
+// (normalised as stored: case, spaces, digits of a phone), for upserts that
+// match records by it. A key that is not a unique field of the entity is
+// refused naming loc; a value that is not valid for the field matches nothing.
+func (b *Binding) FindUnique(ctx context.Context, tx bun.IDB, tenant uuid.UUID, key string, value any, loc string) (uuid.UUID, bool, error) {
+	if b == nil {
+		return uuid.Nil, false, errs.Field(loc, "there are no custom fields here; match by email or phone")
+	}
+	d, ok, err := b.lookup(ctx, tx, tenant, key)
+	if err != nil {
+		return uuid.Nil, false, err
+	}
+	if !ok || !d.Unique || d.Sensitive || d.Pending != nil {
+		return uuid.Nil, false, errs.Field(loc, fmt.Sprintf("custom.%s is not a unique custom field of %s; match by email, phone or a field marked unique", key, b.entity))
+	}
+	_, iv, err := d.Normalize(jsonish(value))
+	if err != nil || iv.Norm == "" {
+		return uuid.Nil, false, nil
+	}
+	var id uuid.UUID
+	err = tx.NewRaw("SELECT record_id FROM field_unique WHERE tenant_id = ? AND entity = ? AND field_key = ? AND v_norm = ?",
+		tenant, b.entity, key, iv.Norm).Scan(ctx, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	return id, err == nil, err
 }
