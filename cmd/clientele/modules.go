@@ -43,7 +43,7 @@ func buildModules(d *deps) (module.Set, error) {
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
 			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Log: d.log}),
 	}
-	set = append(set, buildWebhooks(d, notices, set))
+	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}

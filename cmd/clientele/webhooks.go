@@ -10,6 +10,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/modules/webhooks"
+	"github.com/clientele-crm/clientele/platform/changes"
 	"github.com/clientele-crm/clientele/platform/egress"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/notify"
@@ -26,17 +27,7 @@ func buildWebhooks(d *deps, notices notify.Notifier, set module.Set) *webhooks.M
 			allow = append(allow, p...)
 		}
 	}
-	getters := map[string]func(ctx context.Context, tenant, id uuid.UUID) (any, error){}
-	for _, m := range set {
-		switch m := m.(type) {
-		case *profiles.Module:
-			getters["customers"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetCustomer(ctx, tenant, id) }
-		case *funnel.Module:
-			getters["deals"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetDeal(ctx, tenant, id) }
-		case *tickets.Module:
-			getters["tickets"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetTicket(ctx, tenant, id) }
-		}
-	}
+	getters := recordGetters(set)
 	wd := webhooks.Deps{DB: d.db, Events: d.events, Egress: &egress.Policy{Allow: allow}, Notify: notices, Log: d.log,
 		Objects: func(ctx context.Context, tenant uuid.UUID, entity string, id uuid.UUID) (any, error) {
 			if get, ok := getters[entity]; ok {
@@ -51,4 +42,31 @@ func buildWebhooks(d *deps, notices notify.Notifier, set module.Set) *webhooks.M
 		wd.Admins = dir
 	}
 	return webhooks.New(wd)
+}
+
+// recordGetters returns, by entity, how to read one record as the API does,
+// with the caller's rights, from the module that owns it.
+func recordGetters(set module.Set) map[string]func(ctx context.Context, tenant, id uuid.UUID) (any, error) {
+	getters := map[string]func(ctx context.Context, tenant, id uuid.UUID) (any, error){}
+	for _, m := range set {
+		switch m := m.(type) {
+		case *profiles.Module:
+			getters["customers"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetCustomer(ctx, tenant, id) }
+		case *funnel.Module:
+			getters["deals"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetDeal(ctx, tenant, id) }
+		case *tickets.Module:
+			getters["tickets"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetTicket(ctx, tenant, id) }
+		}
+	}
+	return getters
+}
+
+// buildChanges wires the changes feed over the entities integrations mirror.
+func buildChanges(d *deps, set module.Set) *changes.Module {
+	get := recordGetters(set)
+	return changes.NewModule(changes.New(d.db, d.events,
+		changes.Entity{Name: "customers", Topic: "customer", ReadPerm: profiles.PermRead, Get: get["customers"]},
+		changes.Entity{Name: "deals", Topic: "deal", ReadPerm: funnel.PermRead, Get: get["deals"]},
+		changes.Entity{Name: "tickets", Topic: "ticket", ReadPerm: tickets.PermRead, Get: get["tickets"]},
+	))
 }

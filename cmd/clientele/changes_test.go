@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/page"
+)
+
+// The changes feed gives each changed record once per read, at its last
+// change, in commit order, deletions included; it waits for a transaction
+// still running rather than let it commit behind the cursor; it keeps
+// companies apart, needs an all-records role, and refuses bad and expired
+// cursors clearly.
+func TestChangesFeed(t *testing.T) {
+	a := newApp(t)
+	s := slug("feed")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	read := func(cur string) map[string]any {
+		t.Helper()
+		return a.must(200, "GET", base+"/changes?entity=customers&cursor="+cur, "", tokenHdr(tok)...)
+	}
+	start := read("now")
+	if items := start["items"].([]any); len(items) != 0 {
+		t.Fatalf("from now: %v", items)
+	}
+	c0 := start["next_cursor"].(string)
+	// A change shows once every transaction of the database server that began
+	// before it has ended: other tests' transactions may hold it back a moment.
+	readUntil := func(cur string, n int) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			p := read(cur)
+			if len(p["items"].([]any)) >= n || time.Now().After(deadline) {
+				return p
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	x := a.must(201, "POST", base+"/customers", `{"name":"Feed X"}`, tokenHdr(tok)...)["id"].(string)
+	a.must(200, "PATCH", base+"/customers/"+x, `{"name":"Feed X renamed"}`, tokenHdr(tok)...)
+	y := a.must(201, "POST", base+"/customers", `{"name":"Feed Y"}`, tokenHdr(tok)...)["id"].(string)
+	a.must(204, "DELETE", base+"/customers/"+y, "", tokenHdr(tok)...)
+
+	p := readUntil(c0, 2)
+	items := p["items"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("changes: %v", items)
+	}
+	ix, iy := items[0].(map[string]any), items[1].(map[string]any)
+	if ix["record_id"] != x || ix["op"] != "upsert" || ix["object"].(map[string]any)["name"] != "Feed X renamed" || ix["event_type"] != "customer.updated" {
+		t.Errorf("first change: %v", ix)
+	}
+	if iy["record_id"] != y || iy["op"] != "delete" || iy["object"] != nil {
+		t.Errorf("second change: %v", iy)
+	}
+	c1 := p["next_cursor"].(string)
+	if again := read(c1)["items"].([]any); len(again) != 0 {
+		t.Errorf("read on from the end: %v", again)
+	}
+
+	// A transaction that took its id first and commits last is waited for:
+	// what committed after it is not shown until it has committed.
+	var tenant uuid.UUID
+	if err := a.d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", s).Scan(context.Background(), &tenant); err != nil {
+		t.Fatal(err)
+	}
+	slow := uuid.NewString()
+	hold, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.InTenant(authz.AsSystem(context.Background()), a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_current_xact_id()"); err != nil {
+				return err
+			}
+			close(hold)
+			<-release
+			_, err := tx.ExecContext(ctx, "INSERT INTO record_changes (tenant_id, entity, ord, record_id, op, event_type) VALUES (?, 'customers', 1, ?, 'delete', 'customer.deleted')", tenant, slow)
+			return err
+		})
+	}()
+	<-hold
+	w := a.must(201, "POST", base+"/customers", `{"name":"Feed W"}`, tokenHdr(tok)...)["id"].(string)
+	if got := read(c1)["items"].([]any); len(got) != 0 {
+		t.Fatalf("a change committed after a running transaction showed before it: %v", got)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := readUntil(c1, 2)["items"].([]any)
+	if len(got) != 2 || got[0].(map[string]any)["record_id"] != slow || got[1].(map[string]any)["record_id"] != w {
+		t.Fatalf("after the slow transaction: %v", got)
+	}
+
+	// Another company sees none of it; through this company's slug it is 404.
+	sb := slug("feedb")
+	tokB, _ := a.company(sb)
+	if got := a.must(200, "GET", "/api/v1/t/"+sb+"/changes?entity=customers", "", tokenHdr(tokB)...)["items"].([]any); len(got) != 0 {
+		t.Errorf("company B reads A's changes: %v", got)
+	}
+	a.must(404, "GET", base+"/changes?entity=customers", "", tokenHdr(tokB)...)
+	// A role that sees only its own records may not read the feed.
+	agent := a.member(s, tok, "agent")
+	a.must(403, "GET", base+"/changes?entity=customers", "", tokenHdr(agent)...)
+	old := page.Encode(map[string]any{"x": "1", "o": 0, "t": time.Now().Add(-31 * 24 * time.Hour)})
+	for q, want := range map[string]struct {
+		code int
+		loc  string
+	}{
+		"entity=colours":                 {422, "query.entity"},
+		"entity=customers&cursor=zzz":    {422, "query.cursor"},
+		"entity=customers&cursor=" + old: {410, "query.cursor"},
+	} {
+		code, body, hdr := a.call("GET", base+"/changes?"+q, "", tokenHdr(tok)...)
+		if code != want.code || !strings.Contains(body, want.loc) || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %.200s, want %d naming %s", q, code, body, want.code, want.loc)
+		}
+	}
+}
