@@ -26,6 +26,7 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 	cust := a.must(201, "POST", "/api/v1/t/"+sa+"/customers", `{"name":"A 客户"}`, tokenHdr(tokA)...)["id"].(string)
 	deal := a.must(201, "POST", "/api/v1/t/"+sa+"/deals", fmt.Sprintf(`{"title":"A's deal","customer_id":%q,"amount":"12.5","tags":["vip"]}`, cust), tokenHdr(tokA)...)
 	reason := a.must(200, "GET", "/api/v1/t/"+sa+"/lost-reasons", "", tokenHdr(tokA)...)["items"].([]any)[0].(map[string]any)
+	rate := a.must(200, "POST", "/api/v1/t/"+sa+"/exchange-rates", `{"currency":"EUR","valid_from":"2026-01-01","rate":"1.1"}`, tokenHdr(tokA)...)
 	pid, sid, did, rid := pa["id"].(string), sta["id"].(string), deal["id"].(string), reason["id"].(string)
 
 	cases := map[string]struct{ path, body string }{
@@ -38,11 +39,13 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 		"DELETE /pipelines/{id}/stages/{stage_id}": {"/pipelines/" + pid + "/stages/" + sid + "?target_stage_id=" + stb["id"].(string), ""},
 		"PUT /pipelines/{id}/stage-order":          {"/pipelines/" + pid + "/stage-order", fmt.Sprintf(`{"stage_ids":[%q]}`, sid)},
 		"GET /deals/{id}":                          {"/deals/" + did, ""},
+		"GET /deals/{id}/history":                  {"/deals/" + did + "/history", ""},
 		"PATCH /deals/{id}":                        {"/deals/" + did, `{"version":1,"title":"x"}`},
 		"DELETE /deals/{id}":                       {"/deals/" + did, ""},
 		"POST /deals/{id}/move":                    {"/deals/" + did + "/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, stb["id"])},
 		"PATCH /lost-reasons/{id}":                 {"/lost-reasons/" + rid, `{"name_en":"x"}`},
 		"DELETE /lost-reasons/{id}":                {"/lost-reasons/" + rid, ""},
+		"DELETE /exchange-rates/{id}":              {"/exchange-rates/" + rate["id"].(string), ""},
 	}
 	// Every funnel route with an id in the API document is a case here.
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
@@ -52,7 +55,7 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
 		t.Fatal(err)
 	}
-	funnelPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/(pipelines|deals|lost-reasons)/\{id\}.*)$`)
+	funnelPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/(pipelines|deals|lost-reasons|exchange-rates)/\{id\}.*)$`)
 	covered := 0
 	for path, ops := range spec.Paths {
 		mm := funnelPath.FindStringSubmatch(path)
@@ -79,6 +82,12 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 		}
 	}
 	// Nothing of A changed, and B's lists and moves do not reach A's records.
+	if items := a.must(200, "GET", "/api/v1/t/"+sa+"/exchange-rates", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 {
+		t.Errorf("A's rates after B's attempts: %v", items)
+	}
+	if items := a.must(200, "GET", "/api/v1/t/"+sb+"/exchange-rates", "", tokenHdr(tokB)...)["items"].([]any); len(items) != 0 {
+		t.Errorf("B lists A's rates: %v", items)
+	}
 	got := a.must(200, "GET", "/api/v1/t/"+sa+"/deals/"+did, "", tokenHdr(tokA)...)
 	if got["version"].(float64) != 1 || got["title"] != "A's deal" {
 		t.Fatalf("A's deal changed: %v", got)
@@ -118,11 +127,28 @@ func TestFunnelOverHTTP(t *testing.T) {
 		{"GET", "/deals?status=maybe", "", "query.status"},
 		{"GET", "/deals?sort=colour", "", "query.sort"},
 		{"POST", "/deals/" + id + "/move", `{"stage_id":"` + id + `","version":2}`, "body.stage_id"},
+		{"POST", "/exchange-rates", `{"currency":"XYZ","valid_from":"2027-01-01","rate":"7"}`, "body.currency"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"-7"}`, "body.rate"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"seven"}`, "body.rate"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"someday","rate":"7"}`, "body.valid_from"},
 	} {
 		code, body, hdr := a.call(c.method, base+c.path, c.body, tokenHdr(tok)...)
 		if code != 422 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, c.loc) {
 			t.Errorf("%s %s: %d %.300s, want 422 naming %s", c.method, c.path, code, body, c.loc)
 		}
+	}
+	// The company's currency is USD: the CNY deal has no rate, and the board
+	// says so naming the currency instead of counting it 1:1; with a rate it
+	// converts and names the rate.
+	pipe := a.must(200, "GET", base+"/pipelines", "", tokenHdr(tok)...)["items"].([]any)[0].(map[string]any)["id"].(string)
+	code, body, hdr = a.call("GET", base+"/pipelines/"+pipe+"/board", "", tokenHdr(tok)...)
+	if code != 409 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, `"CNY"`) {
+		t.Fatalf("board without a rate: %d %s", code, body)
+	}
+	a.must(200, "POST", base+"/exchange-rates", `{"currency":"CNY","valid_from":"2000-01-01","rate":"0.14"}`, tokenHdr(tok)...)
+	board := a.must(200, "GET", base+"/pipelines/"+pipe+"/board", "", tokenHdr(tok)...)
+	if col := board["columns"].([]any)[0].(map[string]any); board["currency"] != "USD" || col["amount"] != "168.0000" || len(board["rates"].([]any)) != 1 {
+		t.Fatalf("converted board: %v", board)
 	}
 	code, body, hdr = a.call("GET", base+"/deals", "", append(tokenHdr(tok), "Accept", "text/csv")...)
 	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "Pilot") {
