@@ -32,6 +32,8 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 	cases := map[string]struct{ path, body string }{
 		"GET /pipelines/{id}":                      {"/pipelines/" + pid, ""},
 		"GET /pipelines/{id}/board":                {"/pipelines/" + pid + "/board", ""},
+		"GET /pipelines/{id}/analytics":            {"/pipelines/" + pid + "/analytics", ""},
+		"GET /pipelines/{id}/forecast":             {"/pipelines/" + pid + "/forecast", ""},
 		"PATCH /pipelines/{id}":                    {"/pipelines/" + pid, `{"name_en":"x"}`},
 		"DELETE /pipelines/{id}":                   {"/pipelines/" + pid, ""},
 		"POST /pipelines/{id}/stages":              {"/pipelines/" + pid + "/stages", `{"name_en":"x"}`},
@@ -131,6 +133,9 @@ func TestFunnelOverHTTP(t *testing.T) {
 		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"-7"}`, "body.rate"},
 		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"seven"}`, "body.rate"},
 		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"someday","rate":"7"}`, "body.valid_from"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/analytics?from=2026-02-30", "", "query.from"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/forecast?from=2026-03-01&to=2026-02-01", "", "query.to"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/forecast?from=2020-01-01&to=2026-02-01", "", "query.to"},
 	} {
 		code, body, hdr := a.call(c.method, base+c.path, c.body, tokenHdr(tok)...)
 		if code != 422 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, c.loc) {
@@ -149,6 +154,15 @@ func TestFunnelOverHTTP(t *testing.T) {
 	board := a.must(200, "GET", base+"/pipelines/"+pipe+"/board", "", tokenHdr(tok)...)
 	if col := board["columns"].([]any)[0].(map[string]any); board["currency"] != "USD" || col["amount"] != "168.0000" || len(board["rates"].([]any)) != 1 {
 		t.Fatalf("converted board: %v", board)
+	}
+	a.must(200, "POST", base+"/deals/"+id+"/move", fmt.Sprintf(`{"stage_id":%q,"version":2}`, stageNamed(t, a, base, tok, "Won")), tokenHdr(tok)...)
+	an := a.must(200, "GET", base+"/pipelines/"+pipe+"/analytics", "", tokenHdr(tok)...)
+	if an["won"].(float64) != 1 || an["won_amount"] != "168.0000" || an["currency"] != "USD" || len(an["stages"].([]any)) != 6 {
+		t.Fatalf("analytics: %v", an)
+	}
+	fc := a.must(200, "GET", base+"/pipelines/"+pipe+"/forecast", "", tokenHdr(tok)...)
+	if months := fc["months"].([]any); len(months) != 12 || months[11].(map[string]any)["won"] != "168.0000" {
+		t.Fatalf("forecast: %v", fc)
 	}
 	code, body, hdr = a.call("GET", base+"/deals", "", append(tokenHdr(tok), "Accept", "text/csv")...)
 	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "Pilot") {
@@ -182,4 +196,17 @@ func TestFunnelOverHTTP(t *testing.T) {
 	a.must(204, "POST", base+"/customers/"+person+"/erase", "", tokenHdr(tok)...)
 	a.must(404, "GET", base+"/deals/"+gone, "", tokenHdr(tok)...)
 	a.must(200, "GET", base+"/deals/"+id, "", tokenHdr(tok)...)
+}
+
+// stageNamed is the id of the default pipeline's stage of that English name.
+func stageNamed(t *testing.T, a *app, base, tok, name string) string {
+	t.Helper()
+	p := a.must(200, "GET", base+"/pipelines", "", tokenHdr(tok)...)["items"].([]any)[0].(map[string]any)
+	for _, s := range p["stages"].([]any) {
+		if s := s.(map[string]any); s["name_en"] == name {
+			return s["id"].(string)
+		}
+	}
+	t.Fatalf("no stage %s", name)
+	return ""
 }

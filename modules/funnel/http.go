@@ -45,6 +45,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.dealRoutes(api)
 	m.reasonRoutes(api)
 	m.rateRoutes(api)
+	m.analyticsRoutes(api)
 }
 
 func (m *Module) pipelineRoutes(api huma.API) {
@@ -403,5 +404,49 @@ func (m *Module) rateRoutes(api huma.API) {
 		Description: "Totals that used it convert with the rate before it, or say that none is in force. Needs deals.manage."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*struct{}, error) {
 			return nil, m.DeleteRate(ctx, tn.ID, in.ID)
+		}))
+}
+
+// analyticsIn is the query of the analytics and the forecast.
+type analyticsIn struct {
+	ID    uuid.UUID `path:"id" doc:"the pipeline"`
+	From  string    `query:"from" maxLength:"10" doc:"first day, YYYY-MM-DD in the company's time zone; default the first day of the month 11 months ago"`
+	To    string    `query:"to" maxLength:"10" doc:"last day, included; default the last day of the current month; at most two years after from"`
+	Owner string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
+}
+
+func (in *analyticsIn) query() (AnalyticsQuery, error) {
+	q := AnalyticsQuery{Pipeline: in.ID, From: Date(in.From), To: Date(in.To)}
+	if in.Owner != "" {
+		id, err := uuid.Parse(in.Owner)
+		if err != nil {
+			return q, errs.Field("query.owner", "must be a member id")
+		}
+		q.Owner = &id
+	}
+	return q, nil
+}
+
+func (m *Module) analyticsRoutes(api huma.API) {
+	missing := httpx.Refusals(map[int]string{409: "An amount's currency has no exchange rate in force on the day it converts on; the problem names the currency and the day."})
+	huma.Register(api, huma.Operation{OperationID: "get-pipeline-analytics", Method: http.MethodGet, Path: "/pipelines/{id}/analytics", Summary: "A pipeline's conversion, win rate, stage times, sales cycle and deal size",
+		Description: "Computed from the stage history over the days from..to in the company's time zone, for the deals your role's scope shows (and owner's, if given): per stage the deals that entered it and how many went on to a later stage that is not lost, and the mean time of the stays that ended; the wins and losses, win rate, mean sales cycle (first stage entry to win) and mean won amount in the company's currency, with the exchange rates used. Needs deals.read.",
+		Responses:   missing},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *analyticsIn) (*body[Analytics], error) {
+			q, err := in.query()
+			if err != nil {
+				return nil, err
+			}
+			return reply(m.Analytics(ctx, tn.ID, q))
+		}))
+	huma.Register(api, huma.Operation{OperationID: "get-pipeline-forecast", Method: http.MethodGet, Path: "/pipelines/{id}/forecast", Summary: "A pipeline's forecast by month and owner",
+		Description: "Open deals expected to close from..to, by month and by owner: weighted by their stage's probability, best case (won plus every open amount) and committed (won plus the open amounts in stages of at least commit_probability), with what was won in each month; months that are over also carry the weighted forecast as it stood when they began. In the company's currency, with the exchange rates used. Needs deals.read.",
+		Responses:   missing},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *analyticsIn) (*body[Forecast], error) {
+			q, err := in.query()
+			if err != nil {
+				return nil, err
+			}
+			return reply(m.Forecast(ctx, tn.ID, q))
 		}))
 }
