@@ -11,6 +11,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -43,7 +44,9 @@ type Deps struct {
 	// Records is told, in the same transaction, when deals are removed, so
 	// what other modules keep about them (tasks) follows; nil: none.
 	Records *records.Registry
-	Log     *slog.Logger
+	// Notify tells owners about their rotting deals; nil: nobody is told.
+	Notify notify.Notifier
+	Log    *slog.Logger
 }
 
 // Module is the funnel module.
