@@ -210,3 +210,41 @@ func stageNamed(t *testing.T, a *app, base, tok, name string) string {
 	t.Fatalf("no stage %s", name)
 	return ""
 }
+
+// A deal made for a lead makes it a prospect, and winning a deal makes its
+// customer a customer, through the lifecycle cmd wires from the customers
+// module into the funnel; a merge of customers takes their deals along.
+func TestDealsMoveTheirCustomerAlong(t *testing.T) {
+	a := newApp(t)
+	s := slug("funlife")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	lifecycle := func(id string) string {
+		return a.must(200, "GET", base+"/customers/"+id, "", tokenHdr(tok)...)["lifecycle"].(string)
+	}
+	lead := a.must(201, "POST", base+"/customers", `{"name":"Lead 线索客户","lifecycle":"lead"}`, tokenHdr(tok)...)["id"].(string)
+	churned := a.must(201, "POST", base+"/customers", `{"name":"Churned 流失客户","lifecycle":"churned"}`, tokenHdr(tok)...)["id"].(string)
+	deal := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"First","customer_id":%q}`, lead), tokenHdr(tok)...)
+	if got := lifecycle(lead); got != "prospect" {
+		t.Fatalf("a lead with a deal is %s, want prospect", got)
+	}
+	// A deal for a churned customer does not make it a prospect.
+	back := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Win-back","customer_id":%q}`, churned), tokenHdr(tok)...)
+	if got := lifecycle(churned); got != "churned" {
+		t.Fatalf("a churned customer with a new deal is %s", got)
+	}
+	won := stageNamed(t, a, base, tok, "Won")
+	a.must(200, "POST", base+"/deals/"+deal["id"].(string)+"/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, won), tokenHdr(tok)...)
+	a.must(200, "POST", base+"/deals/"+back["id"].(string)+"/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, won), tokenHdr(tok)...)
+	if l, c := lifecycle(lead), lifecycle(churned); l != "customer" || c != "customer" {
+		t.Fatalf("after the wins: %s and %s, want customer", l, c)
+	}
+	// Merging the churned one into the lead moves its deal there.
+	a.must(200, "POST", base+"/customers/merge", fmt.Sprintf(`{"winner_id":%q,"loser_ids":[%q]}`, lead, churned), tokenHdr(tok)...)
+	if got := a.must(200, "GET", base+"/deals/"+back["id"].(string), "", tokenHdr(tok)...); got["customer_id"] != lead {
+		t.Fatalf("the merged customer's deal points at %v", got["customer_id"])
+	}
+	if n := len(a.must(200, "GET", base+"/deals?customer_id="+lead, "", tokenHdr(tok)...)["items"].([]any)); n != 2 {
+		t.Fatalf("the kept customer has %d deals, want 2", n)
+	}
+}

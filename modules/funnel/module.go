@@ -44,6 +44,10 @@ type Deps struct {
 	// Records is told, in the same transaction, when deals are removed, so
 	// what other modules keep about them (tasks) follows; nil: none.
 	Records *records.Registry
+	// Lifecycle moves a deal's customer on: a lead becomes a prospect when
+	// a deal is made for it, and a customer when a deal is won; nil: no one
+	// moves.
+	Lifecycle records.Lifecycle
 	// Notify tells owners about their rotting deals; nil: nobody is told.
 	Notify notify.Notifier
 	Log    *slog.Logger
@@ -144,6 +148,24 @@ func (m *Module) RecordsRemoved(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 		m.publish(ctx, "deal.deleted", id)
 	}
 	return m.d.Records.Removed(ctx, tx, tenant, EntityDeals, deals)
+}
+
+// Lifecycle stages of customers a deal moves its customer out of.
+var (
+	beforeProspect = []string{"lead"}
+	beforeCustomer = []string{"lead", "prospect", "at_risk", "churned"}
+)
+
+// advanceCustomer moves a deal's customer on, in the deal's transaction:
+// to customer when the deal is won, else to prospect from lead.
+func (m *Module) advanceCustomer(ctx context.Context, tx bun.Tx, tenant, customer uuid.UUID, won bool) error {
+	if m.d.Lifecycle == nil {
+		return nil
+	}
+	if won {
+		return m.d.Lifecycle.AdvanceLifecycle(ctx, tx, tenant, customer, beforeCustomer, "customer")
+	}
+	return m.d.Lifecycle.AdvanceLifecycle(ctx, tx, tenant, customer, beforeProspect, "prospect")
 }
 
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {
