@@ -701,6 +701,9 @@ func TestDealsFollowMergedCustomers(t *testing.T) {
 	if err != nil || got.CustomerID != c.customer || got.Version != 2 {
 		t.Fatalf("after merge %+v, %v", got, err)
 	}
+	if n := count(t, c.id, "SELECT count(*) FROM audit_log WHERE tenant_id = ? AND entity = 'deal' AND entity_id = ? AND action = 'deal.update'", d.ID.String()); n != 1 {
+		t.Fatalf("%d audit rows of the merge's re-pointing, want 1", n)
+	}
 }
 
 // The board gives every stage its count, rotting count and totals per

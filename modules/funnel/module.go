@@ -106,14 +106,30 @@ func (m *Module) RecordKinds() []records.Kind {
 
 // RecordsMerged implements records.Dependent: when customers are merged, their
 // deals move to the customer kept, in the merge's transaction, so none is left
-// pointing at a merged-away customer.
+// pointing at a merged-away customer; each moved deal gets an audit row and a
+// deal.updated event.
 func (m *Module) RecordsMerged(ctx context.Context, tx bun.Tx, tenant uuid.UUID, entity string, from []uuid.UUID, into uuid.UUID) error {
 	if entity != entityCustomers {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE deals SET customer_id = ?, version = version + 1, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
-		into, tenant, bun.In(from))
-	return err
+	var moved []struct {
+		ID   uuid.UUID `bun:"id"`
+		From uuid.UUID `bun:"old"`
+	}
+	err := tx.NewRaw(`UPDATE deals d SET customer_id = ?, version = d.version + 1, updated_at = now() FROM deals o
+		WHERE d.tenant_id = ? AND d.customer_id IN (?) AND o.tenant_id = d.tenant_id AND o.id = d.id RETURNING d.id, o.customer_id AS old`,
+		into, tenant, bun.In(from)).Scan(ctx, &moved)
+	if err != nil {
+		return err
+	}
+	for _, x := range moved {
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.update", Entity: "deal", EntityID: x.ID.String(),
+			Before: map[string]any{"customer_id": x.From}, After: map[string]any{"customer_id": into, "merged": true}}); err != nil {
+			return err
+		}
+		m.publish(ctx, "deal.updated", x.ID)
+	}
+	return nil
 }
 
 // RecordsRemoved implements records.Dependent: customers removed for good
