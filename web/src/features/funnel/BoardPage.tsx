@@ -23,6 +23,7 @@ import { useFormat } from '../../app/useFormat';
 import { ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import AnalyticsPanel from './AnalyticsPanel';
+import RatesDrawer from './RatesDrawer';
 import { MemberSelect } from '../customers/FieldInput';
 import '../customers/locales';
 import {
@@ -81,6 +82,7 @@ export default function BoardPage() {
   useEffect(() => setCols(board.data?.columns ?? []), [board.data]);
   const stages = useMemo(() => new Map((board.data?.pipeline.stages ?? []).map((s) => [s.id, s])), [board.data]);
   const [losing, setLosing] = useState<Deal | null>(null);
+  const [ratesOpen, setRatesOpen] = useState(false);
 
   const move = useMutation({
     mutationFn: ({ deal, target, lost }: { deal: Deal; target: MoveTarget; lost?: { reason: string; note?: string } }) =>
@@ -156,6 +158,7 @@ export default function BoardPage() {
           <DatePicker.RangePicker aria-label={t('expectedClose')} placeholder={[t('expectedClose'), t('expectedClose')]} value={filters.close ?? null}
             onChange={(v) => setFilters((f) => ({ ...f, close: v as Filters['close'] }))} />
           <Button onClick={() => setFilters({})}>{t('clear')}</Button>
+          <Button onClick={() => setRatesOpen(true)} data-testid="open-rates">{t('rates.open')}</Button>
         </Space>
       </Card>
       <Typography.Paragraph type="secondary" className="sr-only" id="board-drag-hint">{t('dragHint')}</Typography.Paragraph>
@@ -171,6 +174,7 @@ export default function BoardPage() {
         </DndContext>
       )}
       <AnalyticsPanel pipeline={current} owner={filters.owner} />
+      <RatesDrawer open={ratesOpen} onClose={() => setRatesOpen(false)} />
       <LostDialog deal={losing} onCancel={() => setLosing(null)} onLost={(reason, note) => {
         const s = board.data && closingStage(board.data.pipeline, 'lost');
         if (losing && s) move.mutate({ deal: losing, target: { stage_id: s.id }, lost: { reason, note } });
