@@ -216,14 +216,12 @@ func (m *Module) analyse(ctx context.Context, tx bun.Tx, tenant uuid.UUID, q Ana
 	}
 	a := &analysis{pipeline: pl}
 	var loc *time.Location
-	if a.base, loc, err = tenantMoney(ctx, tx, tenant); err != nil {
+	if a.rates, loc, err = loadMoney(ctx, tx, tenant); err != nil {
 		return nil, err
 	}
+	a.base = a.rates.Base
 	a.zone = loc.String()
 	if a.p, err = resolvePeriod(q.From, q.To, loc, time.Now()); err != nil {
-		return nil, err
-	}
-	if a.rates, err = loadRates(ctx, tx, tenant, a.base); err != nil {
 		return nil, err
 	}
 	starts, ends, labels := a.p.buckets()

@@ -58,14 +58,11 @@ func (m *Module) LoadBoard(ctx context.Context, tenant, pipeline uuid.UUID, f Fi
 			return err
 		}
 		b.Pipeline = p
-		base, loc, err := tenantMoney(ctx, tx, tenant)
+		rates, loc, err := loadMoney(ctx, tx, tenant)
 		if err != nil {
 			return err
 		}
-		rates, err := loadRates(ctx, tx, tenant, base)
-		if err != nil {
-			return err
-		}
+		base := rates.Base
 		today := time.Now().In(loc).Format("2006-01-02")
 		b.Currency = base
 		var figures []struct {

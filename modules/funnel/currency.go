@@ -164,13 +164,35 @@ type Rates struct {
 	used map[uuid.UUID]bool
 }
 
-// loadRates reads the company's rates into its current currency.
-func loadRates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, base string) (*Rates, error) {
-	var all []ExchangeRate
-	if err := tx.NewSelect().Model(&all).Where("x.tenant_id = ? AND x.base = ?", tenant, base).OrderExpr("x.currency, x.valid_from").Limit(maxRates).Scan(ctx); err != nil {
-		return nil, err
+// loadMoney reads, in one round trip, the company's currency, its time zone
+// (UTC when unknown to this system) and its rates into that currency.
+func loadMoney(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (*Rates, *time.Location, error) {
+	var rows []struct {
+		Base string `bun:"base_currency"`
+		Zone string `bun:"time_zone"`
+		ExchangeRate
 	}
-	return NewRates(base, all), nil
+	err := tx.NewRaw(`SELECT t.currency AS base_currency, t.time_zone, x.id, x.base, x.currency, x.valid_from, x.rate::text AS rate
+		FROM tenants t LEFT JOIN LATERAL (SELECT * FROM exchange_rates r WHERE r.tenant_id = t.id AND r.base = t.currency ORDER BY r.currency, r.valid_from LIMIT ?) x ON true
+		WHERE t.id = ?`, maxRates, tenant).Scan(ctx, &rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil, errs.E(errs.NotFound, "company not found")
+	}
+	base := strings.TrimSpace(rows[0].Base)
+	loc, err := time.LoadLocation(rows[0].Zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	rates := make([]ExchangeRate, 0, len(rows))
+	for _, r := range rows {
+		if r.ID != uuid.Nil {
+			rates = append(rates, r.ExchangeRate)
+		}
+	}
+	return NewRates(base, rates), loc, nil
 }
 
 // NewRates builds a rate book of base from rates (of any order).
