@@ -2,6 +2,8 @@ package funnel
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"math/big"
 	"regexp"
 	"sort"
@@ -130,7 +132,10 @@ func (m *Module) DeleteRate(ctx context.Context, tenant, id uuid.UUID) error {
 	return m.inTx(ctx, tenant, PermManage, "exchange rate", func(ctx context.Context, tx bun.Tx) error {
 		x := &ExchangeRate{}
 		if err := tx.NewSelect().Model(x).Where("x.tenant_id = ? AND x.id = ?", tenant, id).For("UPDATE").Scan(ctx); err != nil {
-			return errs.E(errs.NotFound, "exchange rate not found")
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.E(errs.NotFound, "exchange rate not found")
+			}
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM exchange_rates WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
