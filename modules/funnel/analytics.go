@@ -31,8 +31,8 @@ import (
 //   - Stage time: the stays in S that ended in the period, their mean length.
 //   - Won and Lost: entries into won and lost stages in the period; win rate
 //     = Won / (Won + Lost).
-//   - Sales cycle: for each win, the time from the deal's first stage entry
-//     (any pipeline) to the win; its mean.
+//   - Sales cycle: for each win, the time from the deal's creation to the
+//     win; its mean.
 //   - Amounts are in the company's currency: an amount converts with the
 //     rate in force on its deal's expected close date (today, in the
 //     company's time zone, when it has none). A win's amount is the amount
@@ -57,7 +57,7 @@ type Analytics struct {
 	Won        int              `json:"won" doc:"entries into a won stage in the period"`
 	Lost       int              `json:"lost" doc:"entries into a lost stage in the period"`
 	WinRate    float64          `json:"win_rate" doc:"won / (won + lost); 0 when nothing closed"`
-	CycleDays  float64          `json:"cycle_days" doc:"mean days from a deal's first stage entry to its win, over the period's wins"`
+	CycleDays  float64          `json:"cycle_days" doc:"mean days from a deal's creation to its win, over the period's wins"`
 	WonAmount  string           `json:"won_amount" doc:"the sum of the period's wins"`
 	AverageWon string           `json:"average_won" doc:"the mean deal size of the period's wins"`
 	Rates      []RateUsed       `json:"rates" doc:"the exchange rates the amounts converted with"`
@@ -269,13 +269,17 @@ func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQue
 			Entered  int       `bun:"entered"`
 			Advanced int       `bun:"advanced"`
 		}
+		// A stay advanced when a later stay of its deal (strictly later: the
+		// window starts a microsecond on) is in a stage placed after it that
+		// is not a lost one. Stays before the period cannot be later than one
+		// in it, so the window reads the period's stays and those after.
 		err = tx.NewSelect().TableExpr("(?) AS e", historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
-			ColumnExpr("h.deal_id, h.stage_id").
-			ColumnExpr(`EXISTS (SELECT 1 FROM deal_stage_history n JOIN pipeline_stages ns ON ns.tenant_id = n.tenant_id AND ns.id = n.stage_id AND ns.pipeline_id = n.pipeline_id
-				WHERE n.tenant_id = h.tenant_id AND n.deal_id = h.deal_id AND n.pipeline_id = h.pipeline_id AND n.entered_at > h.entered_at
-				AND ns.position > s.position AND ns.kind <> 'lost') AS advanced`).
-			Where("h.entered_at >= ? AND h.entered_at < ?", p.start, p.end)).
+			ColumnExpr("h.deal_id, h.stage_id, h.entered_at").
+			ColumnExpr(`coalesce(max(CASE WHEN s.kind <> 'lost' THEN s.position END) OVER (PARTITION BY h.deal_id ORDER BY h.entered_at
+				RANGE BETWEEN '1 microsecond' FOLLOWING AND UNBOUNDED FOLLOWING), -1) > s.position AS advanced`).
+			Where("h.entered_at >= ?", p.start)).
 			ColumnExpr("stage_id, count(DISTINCT deal_id) AS entered, count(DISTINCT deal_id) FILTER (WHERE advanced) AS advanced").
+			Where("entered_at < ?", p.end).
 			GroupExpr("stage_id").Scan(ctx, &entered)
 		if err != nil {
 			return err
@@ -298,7 +302,7 @@ func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQue
 		}
 		err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
 			ColumnExpr("s.kind, count(*) AS n").
-			ColumnExpr("coalesce(sum(extract(epoch FROM h.entered_at - (SELECT min(f.entered_at) FROM deal_stage_history f WHERE f.tenant_id = h.tenant_id AND f.deal_id = h.deal_id))), 0)::float8 AS seconds").
+			ColumnExpr("coalesce(sum(extract(epoch FROM h.entered_at - d.created_at)) FILTER (WHERE s.kind = ?), 0)::float8 AS seconds", KindWon).
 			Where("s.kind IN (?, ?) AND h.entered_at >= ? AND h.entered_at < ?", KindWon, KindLost, p.start, p.end).GroupExpr("s.kind").Scan(ctx, &closed)
 		if err != nil {
 			return err

@@ -264,12 +264,7 @@ func TestAnalyticsEqualABruteForceComputation(t *testing.T) {
 			var cycle float64
 			wonAmt := new(big.Rat)
 			for _, d := range live {
-				first := d.stays[0].in
-				for _, s := range d.stays {
-					if s.in.Before(first) {
-						first = s.in
-					}
-				}
+				first := d.stays[0].in // the deal's creation (created_at)
 				for _, s := range staysOf(d) {
 					if !in(s.in) {
 						continue

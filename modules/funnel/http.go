@@ -430,7 +430,7 @@ func (in *analyticsIn) query() (AnalyticsQuery, error) {
 func (m *Module) analyticsRoutes(api huma.API) {
 	missing := httpx.Refusals(map[int]string{409: "An amount's currency has no exchange rate in force on the day it converts on; the problem names the currency and the day."})
 	huma.Register(api, huma.Operation{OperationID: "get-pipeline-analytics", Method: http.MethodGet, Path: "/pipelines/{id}/analytics", Summary: "A pipeline's conversion, win rate, stage times, sales cycle and deal size",
-		Description: "Computed from the stage history over the days from..to in the company's time zone, for the deals your role's scope shows (and owner's, if given): per stage the deals that entered it and how many went on to a later stage that is not lost, and the mean time of the stays that ended; the wins and losses, win rate, mean sales cycle (first stage entry to win) and mean won amount in the company's currency, with the exchange rates used. Needs deals.read.",
+		Description: "Computed from the stage history over the days from..to in the company's time zone, for the deals your role's scope shows (and owner's, if given): per stage the deals that entered it and how many went on to a later stage that is not lost, and the mean time of the stays that ended; the wins and losses, win rate, mean sales cycle (from a deal's creation to its win) and mean won amount in the company's currency, with the exchange rates used. Needs deals.read.",
 		Responses:   missing},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *analyticsIn) (*body[Analytics], error) {
 			q, err := in.query()
