@@ -52,20 +52,40 @@ type EventData struct {
 }
 
 // record is the events recorder: inside the transaction that caused e, it
-// queues one delivery per enabled subscription that names e's type, its
-// object's wildcard or "*", sent with the commit (no round trip of its own).
-// A tenant with no subscription gets an insert of no rows.
+// collects e, and just before that transaction commits one statement queues a
+// delivery per event and enabled subscription that names the event's type, its
+// object's wildcard or "*", sent with the COMMIT (no round trip of its own).
+// A tenant with no subscription gets one insert of no rows per transaction.
 func (m *Module) record(ctx context.Context, e events.Event) error {
 	if e.TenantID == uuid.Nil || e.Topic == "" {
 		return nil
 	}
-	obj, _, _ := strings.Cut(e.Topic, ".")
 	return db.InTenant(ctx, m.d.DB, e.TenantID, func(ctx context.Context, tx bun.Tx) error {
-		return db.Defer(ctx, tx, `INSERT INTO webhook_deliveries (tenant_id, id, subscription_id, event_id, event_type, entity_id, occurred_at)
-			SELECT tenant_id, gen_random_uuid(), id, ?, ?, ?, ? FROM webhook_subscriptions
-			WHERE tenant_id = ? AND enabled AND events && ?`,
-			e.ID, e.Topic, e.EntityID, e.At.UTC(), e.TenantID, pgArray([]string{e.Topic, obj + ".*", "*"}))
+		return db.Collect(ctx, outboxKey{}, e, m.flushOutbox)
 	})
+}
+
+type outboxKey struct{}
+
+func (m *Module) flushOutbox(ctx context.Context, tx bun.Tx, values []any) error {
+	n := len(values)
+	ids, types, entities, ats := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	var tenant uuid.UUID
+	for _, v := range values {
+		e := v.(events.Event)
+		tenant = e.TenantID
+		ids, types, entities = append(ids, e.ID.String()), append(types, e.Topic), append(entities, e.EntityID)
+		ats = append(ats, e.At.UTC().Format(time.RFC3339Nano))
+	}
+	// clock_timestamp() grows row by row, in event order: the dispatcher
+	// numbers a subscription's deliveries in that order.
+	return db.Defer(ctx, tx, `INSERT INTO webhook_deliveries (tenant_id, id, subscription_id, event_id, event_type, entity_id, occurred_at, created_at)
+		SELECT s.tenant_id, gen_random_uuid(), s.id, e.id, e.type, e.entity, e.at, clock_timestamp()
+		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::timestamptz[]) WITH ORDINALITY AS e (id, type, entity, at, n)
+		JOIN webhook_subscriptions s ON s.tenant_id = ? AND s.enabled
+		  AND s.events && ARRAY[e.type, split_part(e.type, '.', 1) || '.*', '*']
+		ORDER BY e.n, s.id`,
+		pgArray(ids), pgArray(types), pgArray(entities), pgArray(ats), tenant)
 }
 
 // kickAfterCommit wakes a dispatcher for the event's tenant when the tenant
