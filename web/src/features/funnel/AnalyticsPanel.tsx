@@ -48,7 +48,7 @@ export default function AnalyticsPanel({ pipeline, owner }: { pipeline: Pipeline
   const money = (v: string | undefined) => (v === undefined ? '—' : f.money(v, a.currency));
   return (
     <section aria-labelledby="funnel-analytics" data-testid="funnel-analytics" style={{ marginTop: 24 }}>
-      <Typography.Title level={4} id="funnel-analytics">{t('an.title')}</Typography.Title>
+      <Typography.Title level={2} id="funnel-analytics" style={{ fontSize: 20 }}>{t('an.title')}</Typography.Title>
       <Typography.Paragraph type="secondary">{t('an.period', { from: a.from, to: a.to, zone: a.time_zone })}</Typography.Paragraph>
       <Row gutter={[16, 16]}>
         <Col xs={12} md={6}><Statistic title={t('an.winRate')} value={percent(a.win_rate)} /></Col>
