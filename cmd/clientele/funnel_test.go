@@ -26,11 +26,14 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 	cust := a.must(201, "POST", "/api/v1/t/"+sa+"/customers", `{"name":"A 客户"}`, tokenHdr(tokA)...)["id"].(string)
 	deal := a.must(201, "POST", "/api/v1/t/"+sa+"/deals", fmt.Sprintf(`{"title":"A's deal","customer_id":%q,"amount":"12.5","tags":["vip"]}`, cust), tokenHdr(tokA)...)
 	reason := a.must(200, "GET", "/api/v1/t/"+sa+"/lost-reasons", "", tokenHdr(tokA)...)["items"].([]any)[0].(map[string]any)
+	rate := a.must(200, "POST", "/api/v1/t/"+sa+"/exchange-rates", `{"currency":"EUR","valid_from":"2026-01-01","rate":"1.1"}`, tokenHdr(tokA)...)
 	pid, sid, did, rid := pa["id"].(string), sta["id"].(string), deal["id"].(string), reason["id"].(string)
 
 	cases := map[string]struct{ path, body string }{
 		"GET /pipelines/{id}":                      {"/pipelines/" + pid, ""},
 		"GET /pipelines/{id}/board":                {"/pipelines/" + pid + "/board", ""},
+		"GET /pipelines/{id}/analytics":            {"/pipelines/" + pid + "/analytics", ""},
+		"GET /pipelines/{id}/forecast":             {"/pipelines/" + pid + "/forecast", ""},
 		"PATCH /pipelines/{id}":                    {"/pipelines/" + pid, `{"name_en":"x"}`},
 		"DELETE /pipelines/{id}":                   {"/pipelines/" + pid, ""},
 		"POST /pipelines/{id}/stages":              {"/pipelines/" + pid + "/stages", `{"name_en":"x"}`},
@@ -38,11 +41,13 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 		"DELETE /pipelines/{id}/stages/{stage_id}": {"/pipelines/" + pid + "/stages/" + sid + "?target_stage_id=" + stb["id"].(string), ""},
 		"PUT /pipelines/{id}/stage-order":          {"/pipelines/" + pid + "/stage-order", fmt.Sprintf(`{"stage_ids":[%q]}`, sid)},
 		"GET /deals/{id}":                          {"/deals/" + did, ""},
+		"GET /deals/{id}/history":                  {"/deals/" + did + "/history", ""},
 		"PATCH /deals/{id}":                        {"/deals/" + did, `{"version":1,"title":"x"}`},
 		"DELETE /deals/{id}":                       {"/deals/" + did, ""},
 		"POST /deals/{id}/move":                    {"/deals/" + did + "/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, stb["id"])},
 		"PATCH /lost-reasons/{id}":                 {"/lost-reasons/" + rid, `{"name_en":"x"}`},
 		"DELETE /lost-reasons/{id}":                {"/lost-reasons/" + rid, ""},
+		"DELETE /exchange-rates/{id}":              {"/exchange-rates/" + rate["id"].(string), ""},
 	}
 	// Every funnel route with an id in the API document is a case here.
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
@@ -52,7 +57,7 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
 		t.Fatal(err)
 	}
-	funnelPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/(pipelines|deals|lost-reasons)/\{id\}.*)$`)
+	funnelPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/(pipelines|deals|lost-reasons|exchange-rates)/\{id\}.*)$`)
 	covered := 0
 	for path, ops := range spec.Paths {
 		mm := funnelPath.FindStringSubmatch(path)
@@ -79,6 +84,12 @@ func TestFunnelRoutesKeepTenantsApart(t *testing.T) {
 		}
 	}
 	// Nothing of A changed, and B's lists and moves do not reach A's records.
+	if items := a.must(200, "GET", "/api/v1/t/"+sa+"/exchange-rates", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 {
+		t.Errorf("A's rates after B's attempts: %v", items)
+	}
+	if items := a.must(200, "GET", "/api/v1/t/"+sb+"/exchange-rates", "", tokenHdr(tokB)...)["items"].([]any); len(items) != 0 {
+		t.Errorf("B lists A's rates: %v", items)
+	}
 	got := a.must(200, "GET", "/api/v1/t/"+sa+"/deals/"+did, "", tokenHdr(tokA)...)
 	if got["version"].(float64) != 1 || got["title"] != "A's deal" {
 		t.Fatalf("A's deal changed: %v", got)
@@ -118,11 +129,40 @@ func TestFunnelOverHTTP(t *testing.T) {
 		{"GET", "/deals?status=maybe", "", "query.status"},
 		{"GET", "/deals?sort=colour", "", "query.sort"},
 		{"POST", "/deals/" + id + "/move", `{"stage_id":"` + id + `","version":2}`, "body.stage_id"},
+		{"POST", "/exchange-rates", `{"currency":"XYZ","valid_from":"2027-01-01","rate":"7"}`, "body.currency"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"-7"}`, "body.rate"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"2027-01-01","rate":"seven"}`, "body.rate"},
+		{"POST", "/exchange-rates", `{"currency":"EUR","valid_from":"someday","rate":"7"}`, "body.valid_from"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/analytics?from=2026-02-30", "", "query.from"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/forecast?from=2026-03-01&to=2026-02-01", "", "query.to"},
+		{"GET", "/pipelines/" + deal["pipeline_id"].(string) + "/forecast?from=2020-01-01&to=2026-02-01", "", "query.to"},
 	} {
 		code, body, hdr := a.call(c.method, base+c.path, c.body, tokenHdr(tok)...)
 		if code != 422 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, c.loc) {
 			t.Errorf("%s %s: %d %.300s, want 422 naming %s", c.method, c.path, code, body, c.loc)
 		}
+	}
+	// The company's currency is USD: the CNY deal has no rate, and the board
+	// says so naming the currency instead of counting it 1:1; with a rate it
+	// converts and names the rate.
+	pipe := a.must(200, "GET", base+"/pipelines", "", tokenHdr(tok)...)["items"].([]any)[0].(map[string]any)["id"].(string)
+	code, body, hdr = a.call("GET", base+"/pipelines/"+pipe+"/board", "", tokenHdr(tok)...)
+	if code != 409 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") || !strings.Contains(body, `"CNY"`) {
+		t.Fatalf("board without a rate: %d %s", code, body)
+	}
+	a.must(200, "POST", base+"/exchange-rates", `{"currency":"CNY","valid_from":"2000-01-01","rate":"0.14"}`, tokenHdr(tok)...)
+	board := a.must(200, "GET", base+"/pipelines/"+pipe+"/board", "", tokenHdr(tok)...)
+	if col := board["columns"].([]any)[0].(map[string]any); board["currency"] != "USD" || col["amount"] != "168.0000" || len(board["rates"].([]any)) != 1 {
+		t.Fatalf("converted board: %v", board)
+	}
+	a.must(200, "POST", base+"/deals/"+id+"/move", fmt.Sprintf(`{"stage_id":%q,"version":2}`, stageNamed(t, a, base, tok, "Won")), tokenHdr(tok)...)
+	an := a.must(200, "GET", base+"/pipelines/"+pipe+"/analytics", "", tokenHdr(tok)...)
+	if an["won"].(float64) != 1 || an["won_amount"] != "168.0000" || an["currency"] != "USD" || len(an["stages"].([]any)) != 6 {
+		t.Fatalf("analytics: %v", an)
+	}
+	fc := a.must(200, "GET", base+"/pipelines/"+pipe+"/forecast", "", tokenHdr(tok)...)
+	if months := fc["months"].([]any); len(months) != 12 || months[11].(map[string]any)["won"] != "168.0000" {
+		t.Fatalf("forecast: %v", fc)
 	}
 	code, body, hdr = a.call("GET", base+"/deals", "", append(tokenHdr(tok), "Accept", "text/csv")...)
 	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "Pilot") {
@@ -156,4 +196,55 @@ func TestFunnelOverHTTP(t *testing.T) {
 	a.must(204, "POST", base+"/customers/"+person+"/erase", "", tokenHdr(tok)...)
 	a.must(404, "GET", base+"/deals/"+gone, "", tokenHdr(tok)...)
 	a.must(200, "GET", base+"/deals/"+id, "", tokenHdr(tok)...)
+}
+
+// stageNamed is the id of the default pipeline's stage of that English name.
+func stageNamed(t *testing.T, a *app, base, tok, name string) string {
+	t.Helper()
+	p := a.must(200, "GET", base+"/pipelines", "", tokenHdr(tok)...)["items"].([]any)[0].(map[string]any)
+	for _, s := range p["stages"].([]any) {
+		if s := s.(map[string]any); s["name_en"] == name {
+			return s["id"].(string)
+		}
+	}
+	t.Fatalf("no stage %s", name)
+	return ""
+}
+
+// A deal made for a lead makes it a prospect, and winning a deal makes its
+// customer a customer, through the lifecycle cmd wires from the customers
+// module into the funnel; a merge of customers takes their deals along.
+func TestDealsMoveTheirCustomerAlong(t *testing.T) {
+	a := newApp(t)
+	s := slug("funlife")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	lifecycle := func(id string) string {
+		return a.must(200, "GET", base+"/customers/"+id, "", tokenHdr(tok)...)["lifecycle"].(string)
+	}
+	lead := a.must(201, "POST", base+"/customers", `{"name":"Lead 线索客户","lifecycle":"lead"}`, tokenHdr(tok)...)["id"].(string)
+	churned := a.must(201, "POST", base+"/customers", `{"name":"Churned 流失客户","lifecycle":"churned"}`, tokenHdr(tok)...)["id"].(string)
+	deal := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"First","customer_id":%q}`, lead), tokenHdr(tok)...)
+	if got := lifecycle(lead); got != "prospect" {
+		t.Fatalf("a lead with a deal is %s, want prospect", got)
+	}
+	// A deal for a churned customer does not make it a prospect.
+	back := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Win-back","customer_id":%q}`, churned), tokenHdr(tok)...)
+	if got := lifecycle(churned); got != "churned" {
+		t.Fatalf("a churned customer with a new deal is %s", got)
+	}
+	won := stageNamed(t, a, base, tok, "Won")
+	a.must(200, "POST", base+"/deals/"+deal["id"].(string)+"/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, won), tokenHdr(tok)...)
+	a.must(200, "POST", base+"/deals/"+back["id"].(string)+"/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, won), tokenHdr(tok)...)
+	if l, c := lifecycle(lead), lifecycle(churned); l != "customer" || c != "customer" {
+		t.Fatalf("after the wins: %s and %s, want customer", l, c)
+	}
+	// Merging the churned one into the lead moves its deal there.
+	a.must(200, "POST", base+"/customers/merge", fmt.Sprintf(`{"winner_id":%q,"loser_ids":[%q]}`, lead, churned), tokenHdr(tok)...)
+	if got := a.must(200, "GET", base+"/deals/"+back["id"].(string), "", tokenHdr(tok)...); got["customer_id"] != lead {
+		t.Fatalf("the merged customer's deal points at %v", got["customer_id"])
+	}
+	if n := len(a.must(200, "GET", base+"/deals?customer_id="+lead, "", tokenHdr(tok)...)["items"].([]any)); n != 2 {
+		t.Fatalf("the kept customer has %d deals, want 2", n)
+	}
 }

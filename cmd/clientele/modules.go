@@ -38,7 +38,7 @@ func buildModules(d *deps) (module.Set, error) {
 		idem.NewModule(&idem.Store{DB: d.db}),
 		customers,
 		followUps,
-		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
+		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Lifecycle: customers, Notify: notices, Log: d.log}),
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
 			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Log: d.log}),

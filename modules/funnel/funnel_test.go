@@ -701,6 +701,9 @@ func TestDealsFollowMergedCustomers(t *testing.T) {
 	if err != nil || got.CustomerID != c.customer || got.Version != 2 {
 		t.Fatalf("after merge %+v, %v", got, err)
 	}
+	if n := count(t, c.id, "SELECT count(*) FROM audit_log WHERE tenant_id = ? AND entity = 'deal' AND entity_id = ? AND action = 'deal.update'", d.ID.String()); n != 1 {
+		t.Fatalf("%d audit rows of the merge's re-pointing, want 1", n)
+	}
 }
 
 // The board gives every stage its count, rotting count and totals per
@@ -730,11 +733,14 @@ func TestBoardColumnsCarryTheirFigures(t *testing.T) {
 	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), "UPDATE deals SET updated_at = now() - interval '31 days' WHERE tenant_id = ? AND id = ?", c.id, leads[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := m.SetRate(admin, c.id, funnel.RateInput{Currency: "CNY", ValidFrom: "2000-01-01", Rate: "0.14"}); err != nil {
+		t.Fatal(err)
+	}
 	b, err := m.LoadBoard(seller, c.id, c.pipeline.ID, funnel.Filter{}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Columns) != 6 || b.Pipeline.ID != c.pipeline.ID {
+	if len(b.Columns) != 6 || b.Pipeline.ID != c.pipeline.ID || b.Currency != "USD" || len(b.Rates) != 1 || b.Rates[0].Rate != "0.1400000000" {
 		t.Fatalf("board %+v", b)
 	}
 	col := func(stage uuid.UUID) funnel.BoardColumn {
@@ -756,6 +762,9 @@ func TestBoardColumnsCarryTheirFigures(t *testing.T) {
 	}
 	if totals["USD"].Amount != "600.0000" || totals["USD"].Weighted != "60.0000" || totals["CNY"].Amount != "1000.0000" || totals["CNY"].Weighted != "100.0000" {
 		t.Fatalf("lead totals %+v", l.Totals)
+	}
+	if l.Amount != "740.0000" || l.Weighted != "74.0000" {
+		t.Fatalf("lead in the company's currency: %s, weighted %s", l.Amount, l.Weighted)
 	}
 	rest, next, err := m.ListDeals(seller, c.id, funnel.Filter{Stages: []uuid.UUID{lead}, Sort: "position", Limit: 2, Cursor: l.NextCursor})
 	if err != nil || len(rest) != 2 || rest[0].Title != "300" || rest[1].Title != "1000" || next != "" {

@@ -20,6 +20,7 @@ func (m *Module) APITags() []*huma.Tag {
 		{Name: "pipelines", Description: "Sales pipelines and their stages (销售流程与阶段)."},
 		{Name: "deals", Description: "Deals (商机): create, change with a version check, move on the board, list with filters, sorts and saved views."},
 		{Name: "lost-reasons", Description: "The company's list of reasons deals are lost (输单原因)."},
+		{Name: "exchange-rates", Description: "Dated exchange rates into the company's currency (汇率), which the board's totals and the analytics convert with."},
 	}
 }
 
@@ -43,6 +44,8 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 	m.pipelineRoutes(api)
 	m.dealRoutes(api)
 	m.reasonRoutes(api)
+	m.rateRoutes(api)
+	m.analyticsRoutes(api)
 }
 
 func (m *Module) pipelineRoutes(api huma.API) {
@@ -63,7 +66,8 @@ func (m *Module) pipelineRoutes(api huma.API) {
 			return out, nil
 		}))
 	huma.Register(api, huma.Operation{OperationID: "get-board", Method: http.MethodGet, Path: "/pipelines/{id}/board", Summary: "A pipeline's board",
-		Description: "Every stage of the pipeline as a column: its count, rotting count and totals per currency (amount, and weighted by the stage's probability) over all the deals the filters and your role's scope let through, and the first page of those deals in position order. A column loads more with list-deals (stage_id, sort=position, the column's next_cursor). Needs deals.read."},
+		Description: "Every stage of the pipeline as a column: its count, rotting count, amount and weighted amount (by the stage's probability) in the company's currency, and its totals in each deal currency, over all the deals the filters and your role's scope let through, with the first page of those deals in position order. Each deal converts with the exchange rate in force on its expected close date (today without one); rates lists the rates used. A column loads more with list-deals (stage_id, sort=position, the column's next_cursor). Needs deals.read.",
+		Responses:   httpx.Refusals(map[int]string{409: "A deal's currency has no exchange rate in force on the day it converts on; the problem names the currency and the day."})},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *boardIn) (*body[Board], error) {
 			return reply(m.LoadBoard(ctx, tn.ID, in.ID, in.filter, in.Limit))
 		}))
@@ -287,6 +291,22 @@ func (m *Module) dealRoutes(api huma.API) {
 			}
 			return nil, m.DeleteDeal(ctx, tn.ID, in.ID, v)
 		}))
+	type historyOut struct {
+		Body struct {
+			Items []StageStay `json:"items"`
+		} `nameHint:"DealHistory"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "get-deal-history", Method: http.MethodGet, Path: "/deals/{id}/history", Summary: "A deal's stage history",
+		Description: "Every stage the deal entered and left, oldest first: when, by whom, and its amount at each moment. Needs deals.read, and a deal within your role's scope."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*historyOut, error) {
+			items, err := m.DealHistory(ctx, tn.ID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &historyOut{}
+			out.Body.Items = items
+			return out, nil
+		}))
 	huma.Register(api, huma.Operation{OperationID: "move-deal", Method: http.MethodPost, Path: "/deals/{id}/move", Summary: "Move a deal on the board",
 		Description: "To stage_id, just before before_id or just after after_id (deals of that stage), or at the end of the column. A stage of another pipeline needs that pipeline_id; a lost stage needs lost_reason_id. Entering a won or lost stage stamps the time. A stale version gets 409 with the deal as it is. Needs deals.write.",
 		Responses:   httpx.Refusals(map[int]string{409: "The version is stale: someone changed or moved the deal since you read it (current holds it as it is)."})},
@@ -353,5 +373,80 @@ func (m *Module) reasonRoutes(api huma.API) {
 		Responses:   httpx.Refusals(map[int]string{409: "Deals were lost for this reason; rename it instead."})},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*struct{}, error) {
 			return nil, m.DeleteLostReason(ctx, tn.ID, in.ID)
+		}))
+}
+
+func (m *Module) rateRoutes(api huma.API) {
+	type ratesOut struct {
+		Body struct {
+			Base  string         `json:"base" doc:"the company's currency (set in the company's settings), which every rate converts into"`
+			Items []ExchangeRate `json:"items"`
+		} `nameHint:"ExchangeRateList"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-exchange-rates", Method: http.MethodGet, Path: "/exchange-rates", Summary: "List the exchange rates",
+		Description: "The company's currency and every rate into it, by currency, newest first. A total converts a deal with the rate of its currency in force on its expected close date: the latest one valid from that day or before. Needs deals.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, _ *struct{}) (*ratesOut, error) {
+			base, items, err := m.ListRates(ctx, tn.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := &ratesOut{}
+			out.Body.Base, out.Body.Items = base, items
+			return out, nil
+		}))
+	huma.Register(api, huma.Operation{OperationID: "set-exchange-rate", Method: http.MethodPost, Path: "/exchange-rates", Summary: "Set an exchange rate",
+		Description: "The rate of a currency into the company's currency from valid_from on; a rate of the same currency and day is replaced. Needs deals.manage.",
+		Responses:   httpx.Refusals(map[int]string{409: "The company keeps the most rates it may."})},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct{ Body RateInput }) (*body[ExchangeRate], error) {
+			return reply(m.SetRate(ctx, tn.ID, in.Body))
+		}))
+	huma.Register(api, huma.Operation{OperationID: "delete-exchange-rate", Method: http.MethodDelete, Path: "/exchange-rates/{id}", DefaultStatus: 204, Summary: "Delete an exchange rate",
+		Description: "Totals that used it convert with the rate before it, or say that none is in force. Needs deals.manage."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *idIn) (*struct{}, error) {
+			return nil, m.DeleteRate(ctx, tn.ID, in.ID)
+		}))
+}
+
+// analyticsIn is the query of the analytics and the forecast.
+type analyticsIn struct {
+	ID    uuid.UUID `path:"id" doc:"the pipeline"`
+	From  string    `query:"from" maxLength:"10" doc:"first day, YYYY-MM-DD in the company's time zone; default the first day of the month 11 months ago"`
+	To    string    `query:"to" maxLength:"10" doc:"last day, included; default the last day of the current month; at most two years after from"`
+	Owner string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
+}
+
+func (in *analyticsIn) query() (AnalyticsQuery, error) {
+	q := AnalyticsQuery{Pipeline: in.ID, From: Date(in.From), To: Date(in.To)}
+	if in.Owner != "" {
+		id, err := uuid.Parse(in.Owner)
+		if err != nil {
+			return q, errs.Field("query.owner", "must be a member id")
+		}
+		q.Owner = &id
+	}
+	return q, nil
+}
+
+func (m *Module) analyticsRoutes(api huma.API) {
+	missing := httpx.Refusals(map[int]string{409: "An amount's currency has no exchange rate in force on the day it converts on; the problem names the currency and the day."})
+	huma.Register(api, huma.Operation{OperationID: "get-pipeline-analytics", Method: http.MethodGet, Path: "/pipelines/{id}/analytics", Summary: "A pipeline's conversion, win rate, stage times, sales cycle and deal size",
+		Description: "Computed from the stage history over the days from..to in the company's time zone, for the deals your role's scope shows (and owner's, if given): per stage the deals that entered it and how many went on to a later stage that is not lost, and the mean time of the stays that ended; the wins and losses, win rate, mean sales cycle (from a deal's creation to its win) and mean won amount in the company's currency, with the exchange rates used. Needs deals.read.",
+		Responses:   missing},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *analyticsIn) (*body[Analytics], error) {
+			q, err := in.query()
+			if err != nil {
+				return nil, err
+			}
+			return reply(m.Analytics(ctx, tn.ID, q))
+		}))
+	huma.Register(api, huma.Operation{OperationID: "get-pipeline-forecast", Method: http.MethodGet, Path: "/pipelines/{id}/forecast", Summary: "A pipeline's forecast by month and owner",
+		Description: "Open deals expected to close from..to, by month and by owner: weighted by their stage's probability, best case (won plus every open amount) and committed (won plus the open amounts in stages of at least commit_probability), with what was won in each month; months that are over also carry the weighted forecast as it stood when they began. In the company's currency, with the exchange rates used. Needs deals.read.",
+		Responses:   missing},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *analyticsIn) (*body[Forecast], error) {
+			q, err := in.query()
+			if err != nil {
+				return nil, err
+			}
+			return reply(m.Forecast(ctx, tn.ID, q))
 		}))
 }

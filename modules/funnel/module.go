@@ -11,6 +11,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -43,7 +44,13 @@ type Deps struct {
 	// Records is told, in the same transaction, when deals are removed, so
 	// what other modules keep about them (tasks) follows; nil: none.
 	Records *records.Registry
-	Log     *slog.Logger
+	// Lifecycle moves a deal's customer on: a lead becomes a prospect when
+	// a deal is made for it, and a customer when a deal is won; nil: no one
+	// moves.
+	Lifecycle records.Lifecycle
+	// Notify tells owners about their rotting deals; nil: nobody is told.
+	Notify notify.Notifier
+	Log    *slog.Logger
 }
 
 // Module is the funnel module.
@@ -99,14 +106,30 @@ func (m *Module) RecordKinds() []records.Kind {
 
 // RecordsMerged implements records.Dependent: when customers are merged, their
 // deals move to the customer kept, in the merge's transaction, so none is left
-// pointing at a merged-away customer.
+// pointing at a merged-away customer; each moved deal gets an audit row and a
+// deal.updated event.
 func (m *Module) RecordsMerged(ctx context.Context, tx bun.Tx, tenant uuid.UUID, entity string, from []uuid.UUID, into uuid.UUID) error {
 	if entity != entityCustomers {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE deals SET customer_id = ?, version = version + 1, updated_at = now() WHERE tenant_id = ? AND customer_id IN (?)",
-		into, tenant, bun.In(from))
-	return err
+	var moved []struct {
+		ID   uuid.UUID `bun:"id"`
+		From uuid.UUID `bun:"old"`
+	}
+	err := tx.NewRaw(`UPDATE deals d SET customer_id = ?, version = d.version + 1, updated_at = now() FROM deals o
+		WHERE d.tenant_id = ? AND d.customer_id IN (?) AND o.tenant_id = d.tenant_id AND o.id = d.id RETURNING d.id, o.customer_id AS old`,
+		into, tenant, bun.In(from)).Scan(ctx, &moved)
+	if err != nil {
+		return err
+	}
+	for _, x := range moved {
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.update", Entity: "deal", EntityID: x.ID.String(),
+			Before: map[string]any{"customer_id": x.From}, After: map[string]any{"customer_id": into, "merged": true}}); err != nil {
+			return err
+		}
+		m.publish(ctx, "deal.updated", x.ID)
+	}
+	return nil
 }
 
 // RecordsRemoved implements records.Dependent: customers removed for good
@@ -141,6 +164,24 @@ func (m *Module) RecordsRemoved(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 		m.publish(ctx, "deal.deleted", id)
 	}
 	return m.d.Records.Removed(ctx, tx, tenant, EntityDeals, deals)
+}
+
+// Lifecycle stages of customers a deal moves its customer out of.
+var (
+	beforeProspect = []string{"lead"}
+	beforeCustomer = []string{"lead", "prospect", "at_risk", "churned"}
+)
+
+// advanceCustomer moves a deal's customer on, in the deal's transaction:
+// to customer when the deal is won, else to prospect from lead.
+func (m *Module) advanceCustomer(ctx context.Context, tx bun.Tx, tenant, customer uuid.UUID, won bool) error {
+	if m.d.Lifecycle == nil {
+		return nil
+	}
+	if won {
+		return m.d.Lifecycle.AdvanceLifecycle(ctx, tx, tenant, customer, beforeCustomer, "customer")
+	}
+	return m.d.Lifecycle.AdvanceLifecycle(ctx, tx, tenant, customer, beforeProspect, "prospect")
 }
 
 func (m *Module) publish(ctx context.Context, topic string, id uuid.UUID) {

@@ -278,6 +278,9 @@ func (m *Module) CreateDeal(ctx context.Context, tenant uuid.UUID, in DealInput)
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.create", Entity: "deal", EntityID: d.ID.String(), After: d, Sensitive: m.custom.Sensitive(ctx, tx, tenant)}); err != nil {
 			return nil, err
 		}
+		if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, st.Kind == KindWon); err != nil {
+			return nil, err
+		}
 		m.publish(ctx, "deal.created", d.ID)
 		if st.Kind == KindWon {
 			m.publish(ctx, "deal.won", d.ID)
@@ -406,6 +409,11 @@ func (m *Module) UpdateDeal(ctx context.Context, tenant, id uuid.UUID, u DealUpd
 			"stage_id", "pipeline_id", "position", "stage_entered_at").Set("updated_at = now()").WherePK().Returning("updated_at, amount").Exec(ctx); err != nil {
 			return nil, err
 		}
+		if next.CustomerID != cur.CustomerID {
+			if err := m.advanceCustomer(ctx, tx, tenant, next.CustomerID, next.WonAt != nil); err != nil {
+				return nil, err
+			}
+		}
 		if u.Tags != nil {
 			if err := writeTags(ctx, tx, &next, false); err != nil {
 				return nil, err
@@ -522,6 +530,11 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 			After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
 			return nil, err
 		}
+		if changes && st.Kind == KindWon {
+			if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, true); err != nil {
+				return nil, err
+			}
+		}
 		m.publish(ctx, "deal.moved", id)
 		if changes {
 			switch st.Kind {
@@ -634,6 +647,17 @@ func (m *Module) moveColumn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, fr
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
 		SELECT tenant_id, id, pipeline_id, stage_id, ?, ?, amount, currency FROM deals WHERE tenant_id = ? AND id IN (?)`, now, actor, tenant, bun.In(ids)); err != nil {
 		return 0, err
+	}
+	if to.Kind == KindWon && m.d.Lifecycle != nil {
+		var customers []uuid.UUID
+		if err := tx.NewRaw("SELECT DISTINCT customer_id FROM deals WHERE tenant_id = ? AND id IN (?) ORDER BY customer_id", tenant, bun.In(ids)).Scan(ctx, &customers); err != nil {
+			return 0, err
+		}
+		for _, c := range customers {
+			if err := m.advanceCustomer(ctx, tx, tenant, c, true); err != nil {
+				return 0, err
+			}
+		}
 	}
 	for _, id := range ids {
 		m.publish(ctx, "deal.moved", id)

@@ -8,6 +8,10 @@ import { TenantContext } from '../../app/session';
 import BoardPage from './BoardPage';
 import type { Board, Deal, Pipeline } from './board';
 
+// The analytics' charts draw on a canvas jsdom lacks (AnalyticsPanel.test
+// covers the panel).
+vi.mock('./FunnelChart', () => ({ default: ({ label }: { label: string }) => <div role="img" aria-label={label} /> }));
+
 // A busy machine renders Ant Design slowly; the waits allow for it.
 const slow = { timeout: 15_000 };
 
@@ -27,11 +31,17 @@ const deal = (id: string, title: string, amount: string, stageId: string): Deal 
 });
 
 // The server: a board that changes once the deal is won.
-function server() {
+function server(foreign = false) {
   let won = false;
   const board = (): Board => ({
     pipeline,
-    columns: [
+    currency: 'USD',
+    columns: foreign ? [
+      { stage_id: 'lead', count: 2, rotting: 0, amount: '410.0000', weighted: '41.0000',
+        totals: [{ currency: 'EUR', amount: '100.0000', weighted: '10.0000' }, { currency: 'USD', amount: '300.0000', weighted: '30.0000' }], deals: [] },
+      { stage_id: 'won', count: 0, rotting: 0, amount: '0.0000', weighted: '0.0000', totals: [], deals: [] },
+      { stage_id: 'lost', count: 0, rotting: 0, amount: '0.0000', weighted: '0.0000', totals: [], deals: [] },
+    ] : [
       { stage_id: 'lead', count: won ? 1 : 2, rotting: 1, totals: [{ currency: 'USD', amount: won ? '200.0000' : '300.0000', weighted: won ? '20.0000' : '30.0000' }],
         deals: won ? [deal('d2', 'Renewal', '200.0000', 'lead')] : [deal('d1', 'ERP rollout', '100.0000', 'lead'), deal('d2', 'Renewal', '200.0000', 'lead')] },
       { stage_id: 'won', count: won ? 1 : 0, rotting: 0, totals: won ? [{ currency: 'USD', amount: '100.0000', weighted: '100.0000' }] : [],
@@ -40,6 +50,7 @@ function server() {
     ],
   });
   const moves: { url: string; body: unknown }[] = [];
+  let analyticsReads = 0;
   const fetchMock = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const url = String(input);
     const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { 'Content-Type': 'application/json' } });
@@ -47,6 +58,14 @@ function server() {
     if (url.includes('/t/acme/pipelines/p1/board')) return json(board());
     if (url.endsWith('/t/acme/settings')) return json({ name: 'Acme', slug: 'acme', time_zone: 'UTC', locale: 'en', currency: 'USD', modules: {} });
     if (url.endsWith('/t/acme/members')) return json({ items: [] });
+    if (url.includes('/t/acme/pipelines/p1/analytics')) {
+      analyticsReads++;
+      return json({ pipeline_id: 'p1', from: '2026-01-01', to: '2026-12-31', time_zone: 'UTC', currency: 'USD', won: won ? 1 : 0, lost: 0, win_rate: won ? 1 : 0,
+        cycle_days: 0, won_amount: '0', average_won: '0', rates: [], stages: [{ stage_id: 'lead', entered: 2, advanced: won ? 1 : 0, conversion: won ? 0.5 : 0, exits: 0, average_days: 0 }] });
+    }
+    if (url.includes('/t/acme/pipelines/p1/forecast')) {
+      return json({ pipeline_id: 'p1', from: '2026-01-01', to: '2026-12-31', currency: 'USD', commit_probability: 75, undated: 0, rates: [], owners: [], months: [] });
+    }
     if (url.endsWith('/t/acme/lost-reasons')) return json({ items: [{ id: 'r1', name_en: 'Price too high', name_zh: '价格太高' }] });
     if (url.includes('/deals/d1/move') && init?.method === 'POST') {
       moves.push({ url, body: JSON.parse(String(init.body)) });
@@ -55,7 +74,7 @@ function server() {
     }
     return json({ title: 'Not Found', status: 404 }, 404);
   });
-  return { fetchMock, moves };
+  return { fetchMock, moves, analyticsReads: () => analyticsReads };
 }
 
 function renderBoard() {
@@ -74,10 +93,12 @@ function renderBoard() {
 describe('the deals board', () => {
   it('shows each column with its count, totals and rotting count, and updates the figures after a quick win without a reload', async () => {
     await i18n.changeLanguage('en');
-    const { moves } = server();
+    const { moves, analyticsReads } = server();
     renderBoard();
     const lead = await screen.findByTestId('column-lead', {}, slow);
     expect(within(lead).getByTestId('column-count').textContent).toBe('2 deals');
+    await waitFor(() => expect(screen.getByTestId('funnel-analytics')).toBeTruthy(), slow);
+    const readsBefore = analyticsReads();
     expect(within(lead).getByTestId('column-total').textContent).toMatch(/300/);
     expect(within(lead).getByTestId('column-total').textContent).toMatch(/weighted .*30/);
     expect(within(lead).getByTestId('column-rotting')).toBeTruthy();
@@ -90,6 +111,19 @@ describe('the deals board', () => {
     await waitFor(() => expect(within(screen.getByTestId('column-won')).getByTestId('column-count').textContent).toBe('1 deal'), slow);
     expect(within(screen.getByTestId('column-lead')).getByTestId('column-count').textContent).toBe('1 deal');
     expect(within(screen.getByTestId('column-won')).getByText('ERP rollout')).toBeTruthy();
+    // The analytics under the board follow the move too.
+    await waitFor(() => expect(analyticsReads()).toBeGreaterThan(readsBefore), slow);
+    await waitFor(() => expect(within(screen.getByTestId('funnel-analytics')).getByText('1 / 0')).toBeTruthy(), slow);
+  });
+
+  it('adds up a column of several currencies in the company\'s, and shows no sum for a column of its currency only', async () => {
+    await i18n.changeLanguage('en');
+    server(true);
+    renderBoard();
+    const lead = await screen.findByTestId('column-lead', {}, slow);
+    expect(within(lead).getAllByTestId('column-total')).toHaveLength(2);
+    expect(within(lead).getByTestId('column-base').textContent).toMatch(/In all .*410.*weighted .*41/);
+    expect(within(screen.getByTestId('column-won')).queryByTestId('column-base')).toBeNull();
   });
 
   it('asks for the reason before a deal is lost, and moves nothing without one', async () => {

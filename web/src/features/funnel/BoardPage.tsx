@@ -1,5 +1,6 @@
 // The deals board (商机看板): one pipeline's stages as columns, each with its
-// count, totals, weighted totals and rotting count. Deals are dragged within
+// count, totals, weighted totals and rotting count (in each deal currency, and
+// converted into the company's when a column holds others). Deals are dragged within
 // and between columns with the pointer or the keyboard (Space, arrows,
 // Space), marked won or lost from the card, and filtered by owner, tag and
 // expected close. After every move the board's figures come again from the
@@ -21,6 +22,8 @@ import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
+import AnalyticsPanel from './AnalyticsPanel';
+import RatesDrawer from './RatesDrawer';
 import { MemberSelect } from '../customers/FieldInput';
 import '../customers/locales';
 import {
@@ -79,6 +82,7 @@ export default function BoardPage() {
   useEffect(() => setCols(board.data?.columns ?? []), [board.data]);
   const stages = useMemo(() => new Map((board.data?.pipeline.stages ?? []).map((s) => [s.id, s])), [board.data]);
   const [losing, setLosing] = useState<Deal | null>(null);
+  const [ratesOpen, setRatesOpen] = useState(false);
 
   const move = useMutation({
     mutationFn: ({ deal, target, lost }: { deal: Deal; target: MoveTarget; lost?: { reason: string; note?: string } }) =>
@@ -154,6 +158,7 @@ export default function BoardPage() {
           <DatePicker.RangePicker aria-label={t('expectedClose')} placeholder={[t('expectedClose'), t('expectedClose')]} value={filters.close ?? null}
             onChange={(v) => setFilters((f) => ({ ...f, close: v as Filters['close'] }))} />
           <Button onClick={() => setFilters({})}>{t('clear')}</Button>
+          <Button onClick={() => setRatesOpen(true)} data-testid="open-rates">{t('rates.open')}</Button>
         </Space>
       </Card>
       <Typography.Paragraph type="secondary" className="sr-only" id="board-drag-hint">{t('dragHint')}</Typography.Paragraph>
@@ -163,11 +168,13 @@ export default function BoardPage() {
           <div className="funnel-board" data-testid="board" style={{ display: 'flex', gap: 12, overflowX: 'auto', alignItems: 'flex-start', paddingBottom: 8 }}>
             {cols.map((c) => {
               const s = stages.get(c.stage_id);
-              return s ? <BoardColumn key={c.stage_id} column={c} stage={s} lang={i18n.language} onQuick={quick} onMore={() => loadMore(c)} /> : null;
+              return s ? <BoardColumn key={c.stage_id} column={c} stage={s} base={board.data?.currency} lang={i18n.language} onQuick={quick} onMore={() => loadMore(c)} /> : null;
             })}
           </div>
         </DndContext>
       )}
+      <AnalyticsPanel pipeline={current} owner={filters.owner} />
+      <RatesDrawer open={ratesOpen} onClose={() => setRatesOpen(false)} />
       <LostDialog deal={losing} onCancel={() => setLosing(null)} onLost={(reason, note) => {
         const s = board.data && closingStage(board.data.pipeline, 'lost');
         if (losing && s) move.mutate({ deal: losing, target: { stage_id: s.id }, lost: { reason, note } });
@@ -177,8 +184,8 @@ export default function BoardPage() {
   );
 }
 
-function BoardColumn({ column, stage, lang, onQuick, onMore }: {
-  column: Column; stage: Stage; lang: string; onQuick: (d: Deal, k: 'won' | 'lost') => void; onMore: () => void;
+function BoardColumn({ column, stage, base, lang, onQuick, onMore }: {
+  column: Column; stage: Stage; base?: string; lang: string; onQuick: (d: Deal, k: 'won' | 'lost') => void; onMore: () => void;
 }) {
   const { t } = useTranslation('funnel');
   const f = useFormat();
@@ -203,6 +210,12 @@ function BoardColumn({ column, stage, lang, onQuick, onMore }: {
             <Typography.Text type="secondary">{t('weighted', { amount: f.money(x.weighted, x.currency) })}</Typography.Text>
           </div>
         ))}
+        {base && column.amount && column.totals.some((x) => x.currency !== base) && (
+          <div data-testid="column-base" style={{ fontSize: 12 }}>
+            <Typography.Text strong>{t('inBase', { amount: f.money(column.amount, base) })}</Typography.Text>{' '}
+            <Typography.Text type="secondary">{t('weighted', { amount: f.money(column.weighted, base) })}</Typography.Text>
+          </div>
+        )}
       </header>
       <SortableContext items={column.deals.map((d) => d.id)} strategy={verticalListSortingStrategy}>
         <div ref={setNodeRef} style={{ minHeight: 60, display: 'flex', flexDirection: 'column', gap: 8 }}>

@@ -50,6 +50,9 @@ export interface Column {
   stage_id: string;
   count: number;
   rotting: number;
+  /** The column's sum and weighted sum in the company's currency. */
+  amount?: string;
+  weighted?: string;
   totals: Total[];
   deals: Deal[];
   next_cursor?: string;
@@ -57,6 +60,8 @@ export interface Column {
 
 export interface Board {
   pipeline: Pipeline;
+  /** The company's currency, which every column's amount is in. */
+  currency?: string;
   columns: Column[];
 }
 

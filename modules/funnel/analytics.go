@@ -1,0 +1,525 @@
+package funnel
+
+import (
+	"context"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// The analytics and the forecast are computed from the stage history, for
+// one pipeline, optionally one owner, over a period of days in the company's
+// time zone, under the actor's scope. They are exported as plain functions
+// and types so another module (BI) can call them through an interface the
+// platform declares, without importing the funnel's routes.
+//
+// Definitions, which the brute-force test follows too:
+//   - A deal counts when it is live (not deleted), in the actor's scope and,
+//     with an owner given, owned by them now. Its stays in the pipeline's
+//     current stages are what is counted.
+//   - The period is [From 00:00, To+1 00:00) in the company's time zone.
+//   - Entered(S): deals with a stay in S that began in the period.
+//     Advanced(S): of those, the deals that after that entry entered a
+//     stage placed after S that is not a lost one. Conversion = Advanced /
+//     Entered.
+//   - Stage time: the stays in S that ended in the period, their mean length.
+//   - Won and Lost: entries into won and lost stages in the period; win rate
+//     = Won / (Won + Lost).
+//   - Sales cycle: for each win, the time from the deal's creation to the
+//     win; its mean.
+//   - Amounts are in the company's currency: an amount converts with the
+//     rate in force on its deal's expected close date (today, in the
+//     company's time zone, when it has none). A win's amount is the amount
+//     the deal had when it entered the won stage.
+
+// AnalyticsQuery selects what the analytics cover.
+type AnalyticsQuery struct {
+	Pipeline uuid.UUID
+	Owner    *uuid.UUID // nil: every owner the actor sees
+	From, To Date       // inclusive days in the company's time zone; empty: the 12 months to the current one
+}
+
+// Analytics are a pipeline's figures over a period.
+type Analytics struct {
+	PipelineID uuid.UUID        `json:"pipeline_id"`
+	OwnerID    *uuid.UUID       `json:"owner_id,omitempty"`
+	From       Date             `json:"from"`
+	To         Date             `json:"to"`
+	TimeZone   string           `json:"time_zone" doc:"the company's time zone, in which the period's days begin and end"`
+	Currency   string           `json:"currency" doc:"the company's currency, which every amount is in"`
+	Stages     []StageAnalytics `json:"stages" doc:"the pipeline's stages in order"`
+	Won        int              `json:"won" doc:"entries into a won stage in the period"`
+	Lost       int              `json:"lost" doc:"entries into a lost stage in the period"`
+	WinRate    float64          `json:"win_rate" doc:"won / (won + lost); 0 when nothing closed"`
+	CycleDays  float64          `json:"cycle_days" doc:"mean days from a deal's creation to its win, over the period's wins"`
+	WonAmount  string           `json:"won_amount" doc:"the sum of the period's wins"`
+	AverageWon string           `json:"average_won" doc:"the mean deal size of the period's wins"`
+	Rates      []RateUsed       `json:"rates" doc:"the exchange rates the amounts converted with"`
+}
+
+// StageAnalytics are one stage's figures over the period.
+type StageAnalytics struct {
+	StageID     uuid.UUID `json:"stage_id"`
+	Entered     int       `json:"entered" doc:"deals that entered the stage in the period"`
+	Advanced    int       `json:"advanced" doc:"of those, deals that went on to a later stage that is not a lost one"`
+	Conversion  float64   `json:"conversion" doc:"advanced / entered; 0 when none entered"`
+	Exits       int       `json:"exits" doc:"stays in the stage that ended in the period"`
+	AverageDays float64   `json:"average_days" doc:"their mean length in days"`
+}
+
+// Forecast is a pipeline's expected revenue by expected-close month and by
+// owner, with what was won, and for past months the forecast as it stood
+// when the month began.
+type Forecast struct {
+	PipelineID        uuid.UUID       `json:"pipeline_id"`
+	OwnerID           *uuid.UUID      `json:"owner_id,omitempty"`
+	From              Date            `json:"from"`
+	To                Date            `json:"to"`
+	TimeZone          string          `json:"time_zone"`
+	Currency          string          `json:"currency"`
+	CommitProbability int             `json:"commit_probability" doc:"open deals in stages of at least this probability count as committed"`
+	Months            []ForecastMonth `json:"months"`
+	Owners            []ForecastOwner `json:"owners"`
+	Undated           int             `json:"undated" doc:"open deals without an expected close, left out of the months"`
+	Rates             []RateUsed      `json:"rates"`
+}
+
+// ForecastFigures are the amounts of a month or an owner, in the company's
+// currency. Open deals count by their expected close in the period; wins by
+// the day they were won in it.
+type ForecastFigures struct {
+	Open      int    `json:"open" doc:"open deals expected to close"`
+	Weighted  string `json:"weighted" doc:"open amounts weighted by their stage's probability"`
+	BestCase  string `json:"best_case" doc:"won plus every open amount"`
+	Committed string `json:"committed" doc:"won plus the open amounts in stages of at least commit_probability"`
+	Won       string `json:"won" doc:"won in the period (by the day of the win)"`
+}
+
+// ForecastMonth is one calendar month of the period.
+type ForecastMonth struct {
+	Month string `json:"month" doc:"YYYY-MM"`
+	ForecastFigures
+	Past bool `json:"past" doc:"the month is over"`
+	// ForecastAtStart is, for a past month, the weighted amount of the deals
+	// that were open when it began and are expected to close in it, each with
+	// the amount it had entered its stage with then.
+	ForecastAtStart *string `json:"forecast_at_start,omitempty" doc:"past months: the weighted forecast as it stood when the month began, to hold won against"`
+}
+
+// ForecastOwner is one owner's figures over the whole period.
+type ForecastOwner struct {
+	OwnerID *uuid.UUID `json:"owner_id,omitempty" doc:"absent: deals nobody owns"`
+	ForecastFigures
+}
+
+// CommitProbability is the stage probability from which open deals count as
+// committed.
+const CommitProbability = 75
+
+// maxPeriodDays bounds a period: two years of days.
+const maxPeriodDays = 731
+
+// period is a query's days resolved in the company's time zone.
+type period struct {
+	from, to   Date
+	start, end time.Time
+	loc        *time.Location
+	today      Date
+	months     []month
+}
+
+type month struct {
+	label      string
+	start, end time.Time // the whole month
+	first      Date
+	last       Date
+}
+
+// resolvePeriod checks from and to (query.from, query.to) and computes the
+// instants and months they span in loc.
+func resolvePeriod(from, to Date, loc *time.Location, now time.Time) (*period, error) {
+	n := now.In(loc)
+	p := &period{loc: loc, today: Date(n.Format("2006-01-02"))}
+	if from == "" {
+		from = Date(time.Date(n.Year(), n.Month()-11, 1, 0, 0, 0, 0, loc).Format("2006-01-02"))
+	}
+	if to == "" {
+		to = Date(time.Date(n.Year(), n.Month()+1, 0, 0, 0, 0, 0, loc).Format("2006-01-02"))
+	}
+	if err := checkDate(string(from), "query.from"); err != nil {
+		return nil, err
+	}
+	if err := checkDate(string(to), "query.to"); err != nil {
+		return nil, err
+	}
+	f, _ := time.ParseInLocation("2006-01-02", string(from), loc)
+	t, _ := time.ParseInLocation("2006-01-02", string(to), loc)
+	if t.Before(f) {
+		return nil, errs.Field("query.to", "must be on or after from")
+	}
+	if t.Sub(f) > maxPeriodDays*24*time.Hour {
+		return nil, errs.Field("query.to", "a period spans at most two years")
+	}
+	p.from, p.to = from, to
+	p.start, p.end = f, time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
+	for m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc); m.Before(p.end); m = time.Date(m.Year(), m.Month()+1, 1, 0, 0, 0, 0, loc) {
+		next := time.Date(m.Year(), m.Month()+1, 1, 0, 0, 0, 0, loc)
+		p.months = append(p.months, month{label: m.Format("2006-01"), start: m, end: next,
+			first: Date(m.Format("2006-01-02")), last: Date(next.AddDate(0, 0, -1).Format("2006-01-02"))})
+	}
+	return p, nil
+}
+
+// historyQuery selects the pipeline's stays (h) in its current stages (s)
+// of the live deals (d) the actor sees, of owner if given.
+func historyQuery(ctx context.Context, tx bun.Tx, tenant, pipeline uuid.UUID, owner *uuid.UUID) *bun.SelectQuery {
+	q := tx.NewSelect().TableExpr("deal_stage_history AS h").
+		Join("JOIN pipeline_stages AS s ON s.tenant_id = h.tenant_id AND s.id = h.stage_id AND s.pipeline_id = h.pipeline_id").
+		Join("JOIN deals AS d ON d.tenant_id = h.tenant_id AND d.id = h.deal_id").
+		Where("h.tenant_id = ? AND h.pipeline_id = ? AND d.deleted_at IS NULL", tenant, pipeline)
+	if owner != nil {
+		q = q.Where("d.owner_id = ?", *owner)
+	}
+	return inScope(ctx, q, "d.owner_id")
+}
+
+// analysis is what Analytics and Forecast share: the pipeline, the period,
+// the rates and the wins of the period.
+type analysis struct {
+	pipeline *Pipeline
+	base     string
+	zone     string
+	p        *period
+	rates    *Rates
+	wins     []winRow
+}
+
+type winRow struct {
+	Currency string     `bun:"currency"`
+	Day      Date       `bun:"on_day"`
+	Month    string     `bun:"month"`
+	Owner    *uuid.UUID `bun:"owner_id"`
+	N        int        `bun:"n"`
+	Amount   string     `bun:"amount"`
+}
+
+func (m *Module) analyse(ctx context.Context, tx bun.Tx, tenant uuid.UUID, q AnalyticsQuery) (*analysis, error) {
+	pl, err := loadPipeline(ctx, tx, tenant, q.Pipeline, false)
+	if err != nil {
+		return nil, err
+	}
+	a := &analysis{pipeline: pl}
+	var loc *time.Location
+	if a.rates, loc, err = loadMoney(ctx, tx, tenant); err != nil {
+		return nil, err
+	}
+	a.base = a.rates.Base
+	a.zone = loc.String()
+	if a.p, err = resolvePeriod(q.From, q.To, loc, time.Now()); err != nil {
+		return nil, err
+	}
+	starts, ends, labels := a.p.buckets()
+	err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
+		Join("JOIN (SELECT unnest(?::timestamptz[]) AS b_start, unnest(?::timestamptz[]) AS b_end, unnest(?::text[]) AS month) AS b ON h.entered_at >= b.b_start AND h.entered_at < b.b_end",
+			pgdialect.Array(starts), pgdialect.Array(ends), pgdialect.Array(labels)).
+		ColumnExpr("h.currency, coalesce(d.expected_close, ?::date) AS on_day, b.month, d.owner_id, count(*) AS n, sum(h.entry_amount)::text AS amount", a.p.today).
+		Where("s.kind = ?", KindWon).
+		GroupExpr("h.currency, on_day, b.month, d.owner_id").OrderExpr("b.month, d.owner_id, h.currency, on_day").Scan(ctx, &a.wins)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// buckets are the period's months clipped to the period: where each win
+// counts.
+func (p *period) buckets() (starts, ends, labels []string) {
+	for _, m := range p.months {
+		s, e := m.start, m.end
+		if s.Before(p.start) {
+			s = p.start
+		}
+		if e.After(p.end) {
+			e = p.end
+		}
+		starts, ends, labels = append(starts, instant(s)), append(ends, instant(e)), append(labels, m.label)
+	}
+	return
+}
+
+// Analytics computes a pipeline's conversion, win rate, stage times, sales
+// cycle and deal size over a period from its stage history.
+func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQuery) (*Analytics, error) {
+	var out *Analytics
+	err := m.inTx(ctx, tenant, PermRead, "analytics", func(ctx context.Context, tx bun.Tx) error {
+		a, err := m.analyse(ctx, tx, tenant, q)
+		if err != nil {
+			return err
+		}
+		p := a.p
+		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base}
+		var entered []struct {
+			StageID  uuid.UUID `bun:"stage_id"`
+			Entered  int       `bun:"entered"`
+			Advanced int       `bun:"advanced"`
+		}
+		// A stay advanced when a later stay of its deal (strictly later: the
+		// window starts a microsecond on) is in a stage placed after it that
+		// is not a lost one. Stays before the period cannot be later than one
+		// in it, so the window reads the period's stays and those after.
+		err = tx.NewSelect().TableExpr("(?) AS e", historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
+			ColumnExpr("h.deal_id, h.stage_id, h.entered_at").
+			ColumnExpr(`coalesce(max(CASE WHEN s.kind <> 'lost' THEN s.position END) OVER (PARTITION BY h.deal_id ORDER BY h.entered_at
+				RANGE BETWEEN '1 microsecond' FOLLOWING AND UNBOUNDED FOLLOWING), -1) > s.position AS advanced`).
+			Where("h.entered_at >= ?", p.start)).
+			ColumnExpr("stage_id, count(DISTINCT deal_id) AS entered, count(DISTINCT deal_id) FILTER (WHERE advanced) AS advanced").
+			Where("entered_at < ?", p.end).
+			GroupExpr("stage_id").Scan(ctx, &entered)
+		if err != nil {
+			return err
+		}
+		var exits []struct {
+			StageID uuid.UUID `bun:"stage_id"`
+			N       int       `bun:"n"`
+			Seconds float64   `bun:"seconds"`
+		}
+		err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
+			ColumnExpr("h.stage_id, count(*) AS n, sum(extract(epoch FROM h.exited_at - h.entered_at))::float8 AS seconds").
+			Where("h.exited_at >= ? AND h.exited_at < ?", p.start, p.end).GroupExpr("h.stage_id").Scan(ctx, &exits)
+		if err != nil {
+			return err
+		}
+		var closed []struct {
+			Kind    string  `bun:"kind"`
+			N       int     `bun:"n"`
+			Seconds float64 `bun:"seconds"`
+		}
+		err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
+			ColumnExpr("s.kind, count(*) AS n").
+			ColumnExpr("coalesce(sum(extract(epoch FROM h.entered_at - d.created_at)) FILTER (WHERE s.kind = ?), 0)::float8 AS seconds", KindWon).
+			Where("s.kind IN (?, ?) AND h.entered_at >= ? AND h.entered_at < ?", KindWon, KindLost, p.start, p.end).GroupExpr("s.kind").Scan(ctx, &closed)
+		if err != nil {
+			return err
+		}
+		byStage := map[uuid.UUID]*StageAnalytics{}
+		for _, s := range a.pipeline.Stages {
+			out.Stages = append(out.Stages, StageAnalytics{StageID: s.ID})
+		}
+		for i := range out.Stages {
+			byStage[out.Stages[i].StageID] = &out.Stages[i]
+		}
+		for _, e := range entered {
+			if s := byStage[e.StageID]; s != nil {
+				s.Entered, s.Advanced = e.Entered, e.Advanced
+				s.Conversion = ratio(float64(e.Advanced), float64(e.Entered))
+			}
+		}
+		for _, e := range exits {
+			if s := byStage[e.StageID]; s != nil {
+				s.Exits = e.N
+				s.AverageDays = ratio(e.Seconds, float64(e.N)) / 86400
+			}
+		}
+		for _, c := range closed {
+			switch c.Kind {
+			case KindWon:
+				out.Won = c.N
+				out.CycleDays = ratio(c.Seconds, float64(c.N)) / 86400
+			case KindLost:
+				out.Lost = c.N
+			}
+		}
+		out.WinRate = ratio(float64(out.Won), float64(out.Won+out.Lost))
+		var won money
+		for _, w := range a.wins {
+			f, err := a.rates.At(w.Currency, w.Day)
+			if err != nil {
+				return err
+			}
+			won.add(w.Amount, f)
+		}
+		out.WonAmount, out.AverageWon = won.String(), "0.0000"
+		if out.Won > 0 {
+			out.AverageWon = new(big.Rat).Quo(&won.v, big.NewRat(int64(out.Won), 1)).FloatString(4)
+		}
+		out.Rates = a.rates.Used()
+		return nil
+	})
+	return out, err
+}
+
+// instant writes a time for a timestamptz array.
+func instant(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// figures sums a month's or an owner's amounts.
+type figures struct {
+	open                         int
+	weighted, open_, commit, won money
+}
+
+func (f *figures) out() ForecastFigures {
+	best, committed := new(big.Rat).Add(&f.won.v, &f.open_.v), new(big.Rat).Add(&f.won.v, &f.commit.v)
+	return ForecastFigures{Open: f.open, Weighted: f.weighted.String(), BestCase: best.FloatString(4), Committed: committed.FloatString(4), Won: f.won.String()}
+}
+
+// Forecast computes a pipeline's weighted, best-case and committed amounts by
+// expected-close month and by owner over a period, with the wins, and for
+// the months that are over the weighted forecast as it stood when each
+// began.
+func (m *Module) Forecast(ctx context.Context, tenant uuid.UUID, q AnalyticsQuery) (*Forecast, error) {
+	var out *Forecast
+	err := m.inTx(ctx, tenant, PermRead, "forecast", func(ctx context.Context, tx bun.Tx) error {
+		a, err := m.analyse(ctx, tx, tenant, q)
+		if err != nil {
+			return err
+		}
+		p := a.p
+		out = &Forecast{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base, CommitProbability: CommitProbability}
+		var open []struct {
+			Currency    string     `bun:"currency"`
+			Close       *Date      `bun:"expected_close"`
+			Owner       *uuid.UUID `bun:"owner_id"`
+			Probability int        `bun:"probability"`
+			N           int        `bun:"n"`
+			Amount      string     `bun:"amount"`
+		}
+		oq := tx.NewSelect().TableExpr("deals AS d").
+			Join("JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id").
+			Where("d.tenant_id = ? AND d.pipeline_id = ? AND d.deleted_at IS NULL AND s.kind = ?", tenant, q.Pipeline, KindOpen).
+			Where("(d.expected_close IS NULL OR d.expected_close BETWEEN ?::date AND ?::date)", p.from, p.to)
+		if q.Owner != nil {
+			oq = oq.Where("d.owner_id = ?", *q.Owner)
+		}
+		err = inScope(ctx, oq, "d.owner_id").
+			ColumnExpr("d.currency, d.expected_close, d.owner_id, s.probability, count(*) AS n, sum(d.amount)::text AS amount").
+			GroupExpr("d.currency, d.expected_close, d.owner_id, s.probability").OrderExpr("d.expected_close, d.owner_id, d.currency, s.probability").Scan(ctx, &open)
+		if err != nil {
+			return err
+		}
+		months := map[string]*figures{}
+		owners := map[uuid.UUID]*figures{}
+		var ownerIDs []*uuid.UUID
+		ownerOf := func(id *uuid.UUID) *figures {
+			k := uuid.Nil
+			if id != nil {
+				k = *id
+			}
+			f := owners[k]
+			if f == nil {
+				f = &figures{}
+				owners[k] = f
+				ownerIDs = append(ownerIDs, id)
+			}
+			return f
+		}
+		for _, mo := range p.months {
+			months[mo.label] = &figures{}
+		}
+		prob := func(pr int) *big.Rat { return big.NewRat(int64(pr), 100) }
+		for _, o := range open {
+			if o.Close == nil {
+				out.Undated += o.N
+				continue
+			}
+			f, err := a.rates.At(o.Currency, *o.Close)
+			if err != nil {
+				return err
+			}
+			mo := months[string(*o.Close)[:7]]
+			for _, fig := range []*figures{mo, ownerOf(o.Owner)} {
+				if fig == nil {
+					continue
+				}
+				fig.open += o.N
+				fig.open_.add(o.Amount, f)
+				fig.weighted.add(o.Amount, new(big.Rat).Mul(f, prob(o.Probability)))
+				if o.Probability >= CommitProbability {
+					fig.commit.add(o.Amount, f)
+				}
+			}
+		}
+		for _, w := range a.wins {
+			f, err := a.rates.At(w.Currency, w.Day)
+			if err != nil {
+				return err
+			}
+			for _, fig := range []*figures{months[w.Month], ownerOf(w.Owner)} {
+				if fig != nil {
+					fig.won.add(w.Amount, f)
+				}
+			}
+		}
+		// The past months' forecast as it stood at each month's start.
+		now := time.Now()
+		var starts, firsts, lasts []string
+		for _, mo := range p.months {
+			if !mo.end.After(now) {
+				starts, firsts, lasts = append(starts, instant(mo.start)), append(firsts, string(mo.first)), append(lasts, string(mo.last))
+			}
+		}
+		atStart := map[string]*money{}
+		if len(starts) > 0 {
+			var rows []struct {
+				Month       string `bun:"month"`
+				Currency    string `bun:"currency"`
+				Close       Date   `bun:"expected_close"`
+				Probability int    `bun:"probability"`
+				Amount      string `bun:"amount"`
+			}
+			err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
+				Join("JOIN (SELECT unnest(?::timestamptz[]) AS m_start, unnest(?::date[]) AS m_first, unnest(?::date[]) AS m_last) AS m ON h.entered_at < m.m_start AND (h.exited_at IS NULL OR h.exited_at >= m.m_start) AND d.expected_close BETWEEN m.m_first AND m.m_last",
+					pgdialect.Array(starts), pgdialect.Array(firsts), pgdialect.Array(lasts)).
+				ColumnExpr("to_char(m.m_first, 'YYYY-MM') AS month, h.currency, d.expected_close, s.probability, sum(h.entry_amount)::text AS amount").
+				Where("s.kind = ?", KindOpen).
+				GroupExpr("m.m_first, h.currency, d.expected_close, s.probability").Scan(ctx, &rows)
+			if err != nil {
+				return err
+			}
+			for _, x := range firsts {
+				atStart[x[:7]] = &money{}
+			}
+			for _, r := range rows {
+				f, err := a.rates.At(r.Currency, r.Close)
+				if err != nil {
+					return err
+				}
+				atStart[r.Month].add(r.Amount, new(big.Rat).Mul(f, prob(r.Probability)))
+			}
+		}
+		for _, mo := range p.months {
+			fm := ForecastMonth{Month: mo.label, ForecastFigures: months[mo.label].out()}
+			if s, ok := atStart[mo.label]; ok {
+				fm.Past = true
+				v := s.String()
+				fm.ForecastAtStart = &v
+			}
+			out.Months = append(out.Months, fm)
+		}
+		sort.Slice(ownerIDs, func(i, j int) bool {
+			if ownerIDs[i] == nil || ownerIDs[j] == nil {
+				return ownerIDs[i] == nil && ownerIDs[j] != nil
+			}
+			return ownerIDs[i].String() < ownerIDs[j].String()
+		})
+		out.Owners = []ForecastOwner{}
+		for _, id := range ownerIDs {
+			out.Owners = append(out.Owners, ForecastOwner{OwnerID: id, ForecastFigures: ownerOf(id).out()})
+		}
+		out.Rates = a.rates.Used()
+		return nil
+	})
+	return out, err
+}
