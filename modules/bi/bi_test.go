@@ -3,11 +3,13 @@ package bi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/bi"
 	"github.com/clientele-crm/clientele/modules/profiles"
@@ -153,5 +155,41 @@ func TestMetricsOfModulesOffAreNotOffered(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("custom.tier is not offered")
+	}
+}
+
+// careless is a module whose metric forgets the tenant filter.
+type careless struct{}
+
+func (careless) Name() string { return "careless" }
+func (careless) Measures() []measures.Metric {
+	return []measures.Metric{{Key: "careless.customers", LabelEN: "All customers", LabelZH: "全部客户", Unit: measures.Count, Agg: measures.AggCount,
+		Perm: bi.PermRead, Facts: func(_ context.Context, tx bun.IDB, _ measures.Frame) *bun.SelectQuery {
+			return tx.NewSelect().TableExpr("customers AS c").ColumnExpr("c.created_at AS t")
+		}}}
+}
+
+// A metric that forgets the tenant filter still counts only the asking
+// company's rows: questions run in the tenant transaction, under RLS.
+func TestQuestionsRunUnderRLS(t *testing.T) {
+	env := testkit.Get(t)
+	m := bi.New(bi.Deps{DB: env.App, Modules: module.Set{careless{}}, Log: testkit.Quiet})
+	lo, hi := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	a, b := newWorld(t, "Asia/Shanghai", "CNY", 11, lo, hi), newWorld(t, "Asia/Shanghai", "CNY", 12, lo, hi)
+	var all int
+	if err := env.Owner.NewRaw("SELECT count(*) FROM customers").Scan(context.Background(), &all); err != nil {
+		t.Fatal(err)
+	}
+	if all <= len(a.cust) {
+		t.Fatalf("only %d customers in the database", all)
+	}
+	for _, w := range []*world{a, b} {
+		res, err := m.RunQuery(w.as(uuid.New(), authz.ScopeAll, bi.PermRead), measures.Request{Metric: "careless.customers", From: "2025-12-01", To: "2026-02-28"}, "body")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := *res.Rows[0].Value, fmt.Sprintf("%d", len(w.cust)); got != want {
+			t.Fatalf("counted %s customers, the company has %s (the database %d)", got, want, all)
+		}
 	}
 }

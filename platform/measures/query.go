@@ -68,7 +68,7 @@ type Tenant struct {
 // value and the previous period's value of the same group.
 type Row struct {
 	Keys     []string `json:"keys"`
-	Value    *string  `json:"value" doc:"a decimal number; null when it has no value (a rate over nobody)"`
+	Value    *string  `json:"value" doc:"a decimal number, rounded to 4 places; null when it has no value (a rate over nobody)"`
 	Previous *string  `json:"previous,omitempty" doc:"with compare: the same group in the previous period"`
 }
 
@@ -401,9 +401,9 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 	case AggRepeat:
 		inner := q.ColumnExpr("f.subject AS subject, count(*) AS n").GroupExpr("f.subject")
 		outer = tx.NewSelect().TableExpr("(?) AS g", inner).ColumnExpr("g.i, g.d0, g.d1").
-			ColumnExpr("round(count(*) FILTER (WHERE g.n >= 2) * 100.0 / count(*), 4)::text AS v").GroupExpr("1, 2, 3")
+			ColumnExpr("trim_scale(round(count(*) FILTER (WHERE g.n >= 2) * 100.0 / count(*), 4))::text AS v").GroupExpr("1, 2, 3")
 	default:
-		outer = q.ColumnExpr("round((" + aggSQL(p.e.Agg) + ")::numeric, 4)::text AS v")
+		outer = q.ColumnExpr("trim_scale(round((" + aggSQL(p.e.Agg) + ")::numeric, 4))::text AS v")
 	}
 	outer = outer.OrderExpr("1, 2, 3")
 
