@@ -218,6 +218,28 @@ func (w *world) brute() map[string]bruteMetric {
 			}
 			return c != nil && in(*c, lo, hi), b2f(d.won != nil), 1
 		})},
+		"funnel.stage_conversion": {"ratio", func(lo, hi time.Time) []fact {
+			var out []fact
+			for _, d := range w.deals {
+				if d.deleted {
+					continue
+				}
+				for j, st := range d.stays {
+					if !in(st.at, lo, hi) {
+						continue
+					}
+					dims := w.dealDims(d)
+					dims["stage"] = []string{st.stage.String()}
+					moved := false
+					if j+1 < len(d.stays) {
+						nx := d.stays[j+1].stage
+						moved = w.stageK[nx] == "won" || (w.stageK[nx] == "open" && w.stagePl[nx] == w.stagePl[st.stage] && w.stagePos[nx] > w.stagePos[st.stage])
+					}
+					out = append(out, fact{dims: dims, value: b2f(moved), base: 1, subject: d.id, seen: owns(d.owner)})
+				}
+			}
+			return out
+		}},
 		"funnel.avg_deal_size":       {"avg", deals(wonIn(true, dealAmount))},
 		"funnel.cycle_length":        {"avg", deals(wonIn(false, func(d *gDeal) float64 { return d.won.Sub(d.created).Seconds() }))},
 		"tickets.tickets":            {"count", tickets(func(k *gTicket, lo, hi time.Time) (bool, float64, float64) { return in(k.created, lo, hi), 0, 0 })},

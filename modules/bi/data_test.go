@@ -25,6 +25,8 @@ type world struct {
 	teams    map[uuid.UUID][]string // member -> teams
 	teamIDs  []uuid.UUID
 	stageP   map[uuid.UUID]int // stage -> probability
+	stagePos map[uuid.UUID]int // stage -> position
+	stageK   map[uuid.UUID]string
 	stagePl  map[uuid.UUID]uuid.UUID
 	pipes    []uuid.UUID
 	stages   []uuid.UUID
@@ -69,6 +71,13 @@ type gDeal struct {
 	deleted         bool
 	source, region  string
 	tags            []string
+	stays           []gStay
+}
+
+// gStay is a deal's stay in a stage; it ends when the next begins.
+type gStay struct {
+	stage uuid.UUID
+	at    time.Time
 }
 
 type gTicket struct {
@@ -116,7 +125,7 @@ func newWorld(t *testing.T, tz, currency string, seed uint64, lo, hi time.Time) 
 	}
 	r := rand.New(rand.NewPCG(seed, seed+1))
 	w := &world{tenant: tn.ID, slug: tn.Slug, loc: loc, currency: currency, teams: map[uuid.UUID][]string{},
-		stageP: map[uuid.UUID]int{}, stagePl: map[uuid.UUID]uuid.UUID{}}
+		stageP: map[uuid.UUID]int{}, stagePl: map[uuid.UUID]uuid.UUID{}, stagePos: map[uuid.UUID]int{}, stageK: map[uuid.UUID]string{}}
 	for i := 0; i < 4; i++ {
 		w.members = append(w.members, uuid.New())
 	}
@@ -230,7 +239,7 @@ func newWorld(t *testing.T, tz, currency string, seed uint64, lo, hi time.Time) 
 			for si, s := range sts {
 				id := uuid.New()
 				w.stages = append(w.stages, id)
-				w.stageP[id], w.stagePl[id] = s.prob, p
+				w.stageP[id], w.stagePl[id], w.stagePos[id], w.stageK[id] = s.prob, p, si, s.kind
 				exec(ctx, tx, "INSERT INTO pipeline_stages (tenant_id, id, pipeline_id, name_en, position, probability, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
 					tn.ID, id, p, fmt.Sprintf("S%d", si), si, s.prob, s.kind)
 			}
@@ -264,6 +273,28 @@ func newWorld(t *testing.T, tz, currency string, seed uint64, lo, hi time.Time) 
 			case "lost":
 				d.lost = &closed
 			}
+			// Its stays: up to three stages of its pipeline, the last its own,
+			// begun when it closed when it did.
+			var mine []uuid.UUID
+			for _, x := range w.stages {
+				if w.stagePl[x] == d.pipeline {
+					mine = append(mine, x)
+				}
+			}
+			when := d.created
+			for n := r.IntN(3); n > 0; n-- {
+				d.stays = append(d.stays, gStay{stage: pick(r, mine), at: when})
+				when = when.Add(time.Duration(1+r.IntN(20*24*3600)) * time.Second)
+			}
+			if d.won != nil {
+				when = *d.won
+			} else if d.lost != nil {
+				when = *d.lost
+			}
+			if len(d.stays) > 0 && !when.After(d.stays[len(d.stays)-1].at) {
+				when = d.stays[len(d.stays)-1].at.Add(time.Second)
+			}
+			d.stays = append(d.stays, gStay{stage: d.stage, at: when})
 			w.deals = append(w.deals, d)
 			custom := map[string]any{}
 			if d.region != "" {
@@ -278,6 +309,14 @@ func newWorld(t *testing.T, tz, currency string, seed uint64, lo, hi time.Time) 
 				won_at, lost_at, tags, custom, created_at, deleted_at) VALUES (?, ?, 'd', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				tn.ID, d.id, w.cust[i%len(w.cust)].id, fmt.Sprintf("%d.%02d", d.amount/100, d.amount%100), d.currency, d.owner, d.pipeline, d.stage, i,
 				d.source, d.won, d.lost, pgdialect.Array(d.tags), custom, d.created, del)
+			for j, st := range d.stays {
+				var exit *time.Time
+				if j+1 < len(d.stays) {
+					exit = &d.stays[j+1].at
+				}
+				exec(ctx, tx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entry_amount, exited_at, currency)
+					VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, tn.ID, d.id, w.stagePl[st.stage], st.stage, st.at, exit, d.currency)
+			}
 		}
 
 		// Tickets.

@@ -81,6 +81,24 @@ func (m *Module) Measures() []measures.Metric {
 			}),
 		metric("funnel.avg_deal_size", "Average deal size", "平均成交金额", "The mean amount of the deals won in the period.", "周期内赢单商机的平均金额。",
 			measures.Money, measures.AggAvg, false, won("d.amount", true)),
+		metric("funnel.stage_conversion", "Stage conversion", "阶段转化率",
+			"Of the stays in a stage begun in the period, the share the deal left for a later open stage of its pipeline or for a won stage (by the stage of the stay).",
+			"周期内进入某阶段的商机中，之后进入同一流程更靠后的进行中阶段或赢单阶段的比例（按所在阶段统计）。",
+			measures.Percent, measures.AggRatio, false,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return inScope(ctx, tx.NewSelect().TableExpr("deal_stage_history AS h").
+					Join("JOIN deals AS d ON d.tenant_id = h.tenant_id AND d.id = h.deal_id").
+					Join("LEFT JOIN pipeline_stages AS hs ON hs.tenant_id = h.tenant_id AND hs.id = h.stage_id").
+					Join(`LEFT JOIN LATERAL (SELECT ns.kind, ns.position, ns.pipeline_id FROM deal_stage_history AS n
+						JOIN pipeline_stages AS ns ON ns.tenant_id = n.tenant_id AND ns.id = n.stage_id
+						WHERE n.tenant_id = h.tenant_id AND n.deal_id = h.deal_id AND n.entered_at >= h.exited_at AND n.id <> h.id
+						ORDER BY n.entered_at, n.id LIMIT 1) AS nx ON true`).
+					Where("h.tenant_id = ? AND d.deleted_at IS NULL AND h.entered_at >= ? AND h.entered_at < ?", f.Tenant, f.From, f.To), "d.owner_id").
+					ColumnExpr("h.entered_at AS t, 1 AS base, d.id AS subject, d.owner_id AS owner_id, h.pipeline_id AS pipeline_id, h.stage_id AS stage_id, " +
+						"d.source AS source, d.tags AS tags, d.custom AS custom").
+					ColumnExpr(`CASE WHEN h.exited_at IS NOT NULL AND (nx.kind = 'won' OR (nx.kind = 'open' AND nx.pipeline_id = h.pipeline_id
+						AND nx.position > hs.position)) THEN 1 ELSE 0 END AS value`)
+			}),
 		metric("funnel.cycle_length", "Sales cycle length", "销售周期", "The mean time from creating a deal to winning it, of the deals won in the period (seconds).",
 			"周期内赢单的商机从创建到赢单的平均时长（秒）。",
 			measures.Duration, measures.AggAvg, false, won("extract(epoch FROM d.won_at - d.created_at)", false)),
