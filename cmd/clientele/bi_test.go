@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,4 +79,80 @@ func TestBIThroughTheAPI(t *testing.T) {
 	if got := a.must(200, "GET", baseB+"/bi/settings", "", tokenHdr(tokB)...); got["week_start"] != float64(1) {
 		t.Fatalf("company B's week moved with A's: %v", got)
 	}
+}
+
+// A member of company B, on B's own address, gets 404 for A's reports and
+// dashboards through every BI route that takes an id.
+func TestBIRoutesKeepTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("bia"), slug("bix")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	q := `{"metric":"profiles.customers","range":{"preset":"this_month"}}`
+	rep := a.must(201, "POST", "/api/v1/t/"+sa+"/bi/reports", `{"name":"A's","chart":"kpi","query":`+q+`}`, tokenHdr(tokA)...)["id"].(string)
+	dash := a.must(201, "POST", "/api/v1/t/"+sa+"/bi/dashboards", fmt.Sprintf(`{"name":"A's","widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep), tokenHdr(tokA)...)["id"].(string)
+	a.must(200, "POST", "/api/v1/t/"+sa+"/bi/dashboards/"+dash+"/run", "", tokenHdr(tokA)...)
+	// B's own report, to put A's beside it on B's dashboard.
+	repB := a.must(201, "POST", "/api/v1/t/"+sb+"/bi/reports", `{"name":"B's","chart":"kpi","query":`+q+`}`, tokenHdr(tokB)...)["id"].(string)
+
+	cases := map[string]struct{ path, body string }{
+		"GET /bi/reports/{id}":         {"/bi/reports/" + rep, ""},
+		"PUT /bi/reports/{id}":         {"/bi/reports/" + rep, `{"name":"x","chart":"kpi","query":` + q + `}`},
+		"DELETE /bi/reports/{id}":      {"/bi/reports/" + rep, ""},
+		"POST /bi/reports/{id}/run":    {"/bi/reports/" + rep + "/run", ""},
+		"GET /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, ""},
+		"PUT /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, `{"name":"x"}`},
+		"DELETE /bi/dashboards/{id}":   {"/bi/dashboards/" + dash, ""},
+		"POST /bi/dashboards/{id}/run": {"/bi/dashboards/" + dash + "/run", ""},
+	}
+	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
+		t.Fatal(err)
+	}
+	biPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/bi/.*\{id\}.*)$`)
+	for path, ops := range spec.Paths {
+		mm := biPath.FindStringSubmatch(path)
+		if mm == nil {
+			continue
+		}
+		for method := range ops {
+			key := strings.ToUpper(method) + " " + mm[1]
+			if _, ok := cases[key]; !ok {
+				t.Errorf("%s is not in this test", key)
+			}
+		}
+	}
+	for name, c := range cases {
+		method := strings.SplitN(name, " ", 2)[0]
+		if code, out, _ := a.call(method, "/api/v1/t/"+sb+c.path, c.body, tokenHdr(tokB)...); code != 404 {
+			t.Errorf("company B %s: %d %.200s, want 404", name, code, out)
+		}
+	}
+	// A's report cannot go on B's dashboard: the id names nothing in B.
+	a.wantProblem(422, "body.widgets[0].report_id", "POST", "/api/v1/t/"+sb+"/bi/dashboards",
+		fmt.Sprintf(`{"name":"B's","widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4},{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep, repB), tokenHdr(tokB)...)
+	// A's records are still there, and A changes, runs and removes them.
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, "", tokenHdr(tokA)...)
+	if r := a.must(200, "PUT", "/api/v1/t/"+sa+"/bi/reports/"+rep, `{"name":"Renamed 改名","chart":"bar","query":`+q+`,"shared_roles":["agent"]}`, tokenHdr(tokA)...); r["name"] != "Renamed 改名" || r["chart"] != "bar" {
+		t.Fatalf("report after PUT: %v", r)
+	}
+	a.wantProblem(422, "body.query.dimensions[0]", "PUT", "/api/v1/t/"+sa+"/bi/reports/"+rep,
+		`{"name":"x","chart":"kpi","query":{"metric":"profiles.customers","dimensions":["priority"],"range":{"preset":"this_month"}}}`, tokenHdr(tokA)...)
+	if res := a.must(200, "POST", "/api/v1/t/"+sa+"/bi/reports/"+rep+"/run", "", tokenHdr(tokA)...); res["metric"] != "profiles.customers" {
+		t.Fatalf("run: %v", res)
+	}
+	d := a.must(200, "PUT", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, fmt.Sprintf(`{"name":"Moved","refresh_seconds":60,"widgets":[{"report_id":%q,"x":6,"y":1,"w":6,"h":3}]}`, rep), tokenHdr(tokA)...)
+	if ws := d["widgets"].([]any); d["name"] != "Moved" || len(ws) != 1 || ws[0].(map[string]any)["x"] != float64(6) {
+		t.Fatalf("dashboard after PUT: %v", d)
+	}
+	if items := a.must(200, "GET", "/api/v1/t/"+sa+"/bi/reports?limit=1", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 {
+		t.Fatalf("reports %v", items)
+	}
+	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, "", tokenHdr(tokA)...)
+	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+	a.wantProblem(404, "", "GET", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
 }

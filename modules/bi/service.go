@@ -122,34 +122,41 @@ func (m *Module) ListMetrics(ctx context.Context) ([]MetricInfo, error) {
 	return out, nil
 }
 
-// RunQuery answers one question to a metric. A metric that is not offered
+// offeredMetric finds a metric the actor may ask: one that is not offered
 // (unknown, its module off) is refused at the metric field; one whose
 // records the caller may not read is forbidden.
+func (m *Module) offeredMetric(ctx context.Context, tenant uuid.UUID, key string, w measures.Where) (measures.Entry, error) {
+	e, ok := m.metrics.Find(key)
+	if !ok {
+		return e, unknownMetric(key, w, m.metrics.Keys())
+	}
+	if err := authz.Require(ctx, e.Perm); err != nil {
+		return e, err
+	}
+	es, err := m.offered(ctx, tenant)
+	if err != nil {
+		return e, err
+	}
+	var keys []string
+	for _, o := range es {
+		if o.Key == e.Key {
+			return e, nil
+		}
+		keys = append(keys, o.Key)
+	}
+	return e, unknownMetric(key, w, keys)
+}
+
+// RunQuery answers one question to a metric.
 func (m *Module) RunQuery(ctx context.Context, req measures.Request, w measures.Where) (*measures.Result, error) {
 	var res *measures.Result
 	err := tenancy.Tx(ctx, m.d.DB, PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
-		e, ok := m.metrics.Find(req.Metric)
-		if !ok {
-			return unknownMetric(req.Metric, w, m.metrics.Keys())
-		}
-		if err := authz.Require(ctx, e.Perm); err != nil {
-			return err
-		}
-		es, err := m.offered(ctx, tn.ID)
+		e, err := m.offeredMetric(ctx, tn.ID, req.Metric, w)
 		if err != nil {
 			return err
 		}
-		found := false
-		var keys []string
-		for _, o := range es {
-			found = found || o.Key == e.Key
-			keys = append(keys, o.Key)
-		}
-		if !found {
-			return unknownMetric(req.Metric, w, keys)
-		}
-		t := measures.Tenant{ID: tn.ID, TimeZone: tn.TimeZone, Currency: tn.Currency}
-		if err := tx.NewRaw("SELECT time_zone, currency, week_start FROM tenants WHERE id = ?", tn.ID).Scan(ctx, &t.TimeZone, &t.Currency, &t.WeekStart); err != nil {
+		t, _, err := tenantOf(ctx, tx, tn)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+queryTimeout+"'"); err != nil {
@@ -159,12 +166,17 @@ func (m *Module) RunQuery(ctx context.Context, req measures.Request, w measures.
 		return err
 	})
 	if err != nil {
-		if errs.CodeOf(err) == errs.Internal && strings.Contains(err.Error(), "statement timeout") {
-			return nil, errs.Wrap(errs.Timeout, err, "The question took longer than %s; choose a shorter range, a larger bucket or fewer dimensions.", queryTimeout)
-		}
-		return nil, errs.From(err)
+		return nil, timeoutOr(err)
 	}
 	return res, nil
+}
+
+// timeoutOr names a question stopped by the statement timeout.
+func timeoutOr(err error) error {
+	if errs.CodeOf(err) == errs.Internal && strings.Contains(err.Error(), "statement timeout") {
+		return errs.Wrap(errs.Timeout, err, "The question took longer than %s; choose a shorter range, a larger bucket or fewer dimensions.", queryTimeout)
+	}
+	return errs.From(err)
 }
 
 func unknownMetric(key string, w measures.Where, offered []string) error {

@@ -178,6 +178,13 @@ func (p *plan) bucketKeys(from, to Date) []string {
 	return out
 }
 
+// Check validates req as Run would, without running it (a report being
+// saved).
+func Check(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, req Request, w Where) error {
+	_, err := check1(ctx, tx, tn, e, req, w)
+	return err
+}
+
 // check1 validates a request against the metric's whitelist.
 func check1(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, req Request, w Where) (*plan, error) {
 	p := &plan{e: e, compare: req.Compare, custom: map[string]bool{}}
