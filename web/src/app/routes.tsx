@@ -44,6 +44,8 @@ const deals = () => import('../features/funnel/BoardPage');
 // Service tickets.
 const ticketsList = () => import('../features/tickets/TicketsPage');
 const ticket = () => import('../features/tickets/TicketPage');
+// Analytics.
+const analytics = () => import('../features/bi/AnalyticsPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -85,6 +87,7 @@ export const routes = [
       { path: 'deals', element: L(deals) },
       { path: 'tickets', element: L(ticketsList) },
       { path: 'tickets/:id', element: L(ticket) },
+      { path: 'analytics', element: L(analytics) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },
