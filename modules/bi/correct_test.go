@@ -202,7 +202,12 @@ func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, member *u
 				}
 				what := fmt.Sprintf("%s %s %v by %q %s..%s", w.loc, info.Key, dims, size, rg.from, rg.to)
 				want, keys := expect(bm, dims, size, rg.from, rg.to, w.loc, weekStart, member)
-				compare(t, what, want, got(t, res, dims, keys, false), "")
+				// A group worth 0 of a count or a sum may be left out.
+				current := ""
+				if strings.Contains("count distinct sum", bm.agg) {
+					current = "0"
+				}
+				compare(t, what, want, got(t, res, dims, keys, false), current)
 				// The previous period, bucket by bucket (aligned by position).
 				pwant, _ := expect(bm, dims, size, rg.pfrom, rg.pto, w.loc, weekStart, member)
 				for k := range pwant {

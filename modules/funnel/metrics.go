@@ -21,12 +21,6 @@ var dealDims = []measures.Dim{
 	{Key: "tag", Expr: "f.tags", Multi: true},
 }
 
-// openAt holds for a deal open at the instant named by at: created before
-// it and neither won nor lost by then.
-func openAt(at string) string {
-	return "d.created_at < " + at + " AND (d.won_at IS NULL OR d.won_at >= " + at + ") AND (d.lost_at IS NULL OR d.lost_at >= " + at + ")"
-}
-
 // Measures are the metrics of the sales funnel. Deleted deals are left out;
 // dimensions are the deals' present values. Money counts deals in the
 // company's currency only.
@@ -39,13 +33,12 @@ func (m *Module) Measures() []measures.Metric {
 		return inScope(ctx, tx.NewSelect().TableExpr("deals AS d").Where("d.tenant_id = ? AND d.deleted_at IS NULL", f.Tenant), "d.owner_id").
 			ColumnExpr(dealFacts)
 	}
-	// open gives the deals open at the end of each period, in the company's
-	// currency, with their stage's probability.
+	// open gives the deals in the company's currency as open from their
+	// creation until they are won or lost, with their stage's probability.
 	open := func(value string) func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
 		return func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
-			return deals(ctx, tx, f).Join("JOIN buckets AS b ON "+openAt("b.hi")).
-				Join("JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id").
-				ColumnExpr("b.lo AS t").ColumnExpr(value+" AS value").Where("d.currency = ?", f.Currency)
+			return deals(ctx, tx, f).Join("JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id").
+				ColumnExpr("d.created_at AS since, least(d.won_at, d.lost_at) AS until").ColumnExpr(value+" AS value").Where("d.currency = ?", f.Currency)
 		}
 	}
 	// won gives the deals won in the period.
@@ -58,18 +51,19 @@ func (m *Module) Measures() []measures.Metric {
 			return q
 		}
 	}
+	interval := func(m measures.Metric) measures.Metric { m.Interval = true; return m }
 	return []measures.Metric{
 		metric("funnel.deals", "New deals", "新增商机", "Deals created in the period.", "周期内新建的商机。",
 			measures.Count, measures.AggCount, false,
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
 				return deals(ctx, tx, f).ColumnExpr("d.created_at AS t").Where("d.created_at >= ? AND d.created_at < ?", f.From, f.To)
 			}),
-		metric("funnel.pipeline_value", "Pipeline value", "在途商机金额", "The amount of the deals open at the end of the period.", "周期末未成交也未输单的商机金额合计。",
-			measures.Money, measures.AggSum, true, open("d.amount")),
-		metric("funnel.weighted_value", "Weighted pipeline value", "加权商机金额",
+		interval(metric("funnel.pipeline_value", "Pipeline value", "在途商机金额", "The amount of the deals open at the end of the period.", "周期末未成交也未输单的商机金额合计。",
+			measures.Money, measures.AggSum, true, open("d.amount"))),
+		interval(metric("funnel.weighted_value", "Weighted pipeline value", "加权商机金额",
 			"The amount of the deals open at the end of the period, each weighted by its stage's probability.",
 			"周期末在途商机金额按所在阶段的赢单概率加权的合计。",
-			measures.Money, measures.AggSum, true, open("d.amount * s.probability / 100.0")),
+			measures.Money, measures.AggSum, true, open("d.amount * s.probability / 100.0"))),
 		metric("funnel.won_revenue", "Won revenue", "赢单金额", "The amount of the deals won in the period.", "周期内赢单的商机金额合计。",
 			measures.Money, measures.AggSum, false, won("d.amount", true)),
 		metric("funnel.win_rate", "Win rate", "赢单率", "Of the deals won or lost in the period, the share won.", "周期内赢单或输单的商机中，赢单的比例。",

@@ -66,7 +66,7 @@ func (m *Module) Measures() []measures.Metric {
 			"每个周期末的客户数，按客户当前的属性分布（生命周期、来源、标签、负责人、省份、城市或单选字段）。",
 			measures.Count, measures.AggCount, true,
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
-				return customers(ctx, tx, f).Join("JOIN buckets AS b ON c.created_at < b.hi").ColumnExpr("b.lo AS t").ColumnExpr(customerFacts)
+				return customers(ctx, tx, f).ColumnExpr("c.created_at AS since, NULL::timestamptz AS until").ColumnExpr(customerFacts)
 			}),
 		base("profiles.new_customers", "New customers", "新增客户",
 			"Customers created in the period.", "周期内新建的客户。",
@@ -80,8 +80,12 @@ func (m *Module) Measures() []measures.Metric {
 			"周期末生命周期阶段为“客户”或“有流失风险”的客户。",
 			measures.Count, measures.AggCount, true,
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
-				return customers(ctx, tx, f).Join("JOIN buckets AS b ON c.created_at < b.hi").Join(lastStage("b.hi")).
-					ColumnExpr("b.lo AS t").ColumnExpr(customerFacts).Where("st.to_stage IN " + activeStages)
+				// Each stay in an active stage, until the next change.
+				return customers(ctx, tx, f).Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
+					Join(`LEFT JOIN LATERAL (SELECT n.changed_at FROM customer_lifecycle_history AS n
+						WHERE n.tenant_id = h.tenant_id AND n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id)
+						ORDER BY n.changed_at, n.id LIMIT 1) AS nx ON true`).
+					ColumnExpr("h.changed_at AS since, nx.changed_at AS until").ColumnExpr(customerFacts).Where("h.to_stage IN " + activeStages)
 			}),
 		base("profiles.churned_customers", "Churned customers", "流失客户",
 			"Customers who moved to the churned stage in the period.", "周期内转入“已流失”阶段的客户。",
@@ -102,6 +106,11 @@ func (m *Module) Measures() []measures.Metric {
 						AND ` + movedToChurned + ` AND h.changed_at >= b.lo AND h.changed_at < b.hi) THEN 1 ELSE 0 END AS value`).
 					Where("st.to_stage IN " + activeStages)
 			}),
+	}
+	for i := range ms {
+		if ms[i].Key == "profiles.customers" || ms[i].Key == "profiles.active_customers" {
+			ms[i].Interval = true
+		}
 	}
 	purchase := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, money bool) measures.Metric {
 		mt := base(k, en, zh, den, dzh, u, a, false, purchaseFacts(money))

@@ -80,6 +80,12 @@ type Metric struct {
 	// Stock marks a metric measured at a moment (the customers at the end of
 	// each bucket) rather than summed over events inside it.
 	Stock bool
+	// Interval marks a stock metric whose facts are intervals: each gives
+	// since and until (NULL: still) instead of t, and counts (AggCount) or
+	// adds its value (AggSum) at the end of every bucket it spans: from
+	// since < end until until >= end. It is computed from the changes, in
+	// one pass over the facts, whatever the number of buckets.
+	Interval bool
 	// Owner is the fact column holding the owning member, giving the owner
 	// dimension and, through the member's teams, the team dimension.
 	Owner string
@@ -161,6 +167,8 @@ func check(mod string, mt Metric) error {
 		return bad("names no permission")
 	case mt.Owner != "" && !identPattern.MatchString(mt.Owner), mt.Team != "" && !identPattern.MatchString(mt.Team):
 		return bad("owner and team are plain column names")
+	case mt.Interval && mt.Agg != AggCount && mt.Agg != AggSum:
+		return bad("an interval metric counts or sums")
 	}
 	switch mt.Unit {
 	case Count, Money, Duration, Percent, Score:

@@ -3,6 +3,8 @@ package measures
 import (
 	"context"
 	"fmt"
+	"math/big"
+	"sort"
 	"strings"
 	"time"
 
@@ -374,9 +376,23 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 		TableExpr("unnest(?::int[], ?::timestamptz[], ?::timestamptz[]) AS x(i, lo, hi)", pgdialect.Array(idx), pgdialect.Array(los), pgdialect.Array(his))
 	facts := p.e.Facts(ctx, tx, fr)
 
-	q := tx.NewSelect().With("buckets", buckets).With("facts", facts).
-		TableExpr("facts AS f").Join("JOIN buckets AS b ON f.t >= b.lo AND f.t < b.hi").
-		ColumnExpr("b.i AS i")
+	// Buckets are contiguous: a fact's bucket is found by a binary search of
+	// their bounds (width_bucket), not by joining every bucket.
+	bounds := append(append([]time.Time{}, los...), his[len(his)-1])
+	q := tx.NewSelect().With("buckets", buckets).With("facts", facts)
+	if p.e.Interval {
+		// An interval counts at the end of each bucket from since until
+		// until: +1 (or +value) at since, -1 at until, summed per bucket
+		// here and carried forward in cumulate. An event at or after the
+		// last end counts nowhere; one before the first end counts in the
+		// first bucket.
+		events := tx.NewSelect().TableExpr("facts AS f").ColumnExpr("f.*, f.since AS at, 1 AS sign").Where("f.since < ?", his[len(his)-1]).
+			UnionAll(tx.NewSelect().TableExpr("facts AS f").ColumnExpr("f.*, f.until AS at, -1 AS sign").Where("f.until IS NOT NULL AND f.until < ?", his[len(his)-1]))
+		q = q.TableExpr("(?) AS f", events).ColumnExpr("width_bucket(f.at, ?::timestamptz[]) AS i", pgdialect.Array(his))
+	} else {
+		q = q.TableExpr("facts AS f").ColumnExpr("width_bucket(f.t, ?::timestamptz[]) - 1 AS i", pgdialect.Array(bounds)).
+			Where("f.t >= ? AND f.t < ?", bounds[0], bounds[len(bounds)-1])
+	}
 	j := 0
 	for n, d := range p.dims {
 		if d == DimTime {
@@ -410,7 +426,14 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 		outer = tx.NewSelect().TableExpr("(?) AS g", inner).ColumnExpr("g.i, g.d0, g.d1").
 			ColumnExpr("trim_scale(round(count(*) FILTER (WHERE g.n >= 2) * 100.0 / count(*), 4))::text AS v").GroupExpr("1, 2, 3")
 	default:
-		outer = q.ColumnExpr("trim_scale(round((" + aggSQL(p.e.Agg) + ")::numeric, 4))::text AS v")
+		agg := aggSQL(p.e.Agg)
+		if p.e.Interval {
+			agg = "sum(f.sign)"
+			if p.e.Agg == AggSum {
+				agg = "coalesce(sum(f.sign * f.value), 0)"
+			}
+		}
+		outer = q.ColumnExpr("trim_scale(round((" + agg + ")::numeric, 4))::text AS v")
 	}
 	outer = outer.OrderExpr("1, 2, 3")
 
@@ -420,17 +443,20 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 	}
 	defer rows.Close()
 	var out []row
-	have := map[int]bool{}
 	for rows.Next() {
 		var g row
 		if err := rows.Scan(&g.i, &g.d[0], &g.d[1], &g.value); err != nil {
 			return nil, err
 		}
-		have[g.i] = true
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if p.e.Interval {
+		if out, err = cumulate(out, len(bs)); err != nil {
+			return nil, err
+		}
 	}
 	// A time series alone has a point for every bucket: 0 for a count or a
 	// sum, no value for a mean or a rate over nothing.
@@ -522,3 +548,51 @@ func (Row) SchemaName() string { return "MetricRow" }
 
 // SchemaName names the answer in the API document.
 func (Result) SchemaName() string { return "MetricResult" }
+
+// cumulate turns an interval metric's changes per bucket into its value at
+// the end of each bucket, per group: the running sum, exact (big.Rat), with
+// the groups that stand at zero left out like groups without facts.
+func cumulate(deltas []row, n int) ([]row, error) {
+	type key struct{ d0, d1 string }
+	per := map[key][]*big.Rat{}
+	var keys []key
+	for _, g := range deltas {
+		k := key{g.d[0], g.d[1]}
+		if per[k] == nil {
+			per[k] = make([]*big.Rat, n)
+			keys = append(keys, k)
+		}
+		if g.value == nil || g.i < 0 || g.i >= n {
+			continue
+		}
+		r, ok := new(big.Rat).SetString(*g.value)
+		if !ok {
+			return nil, fmt.Errorf("measures: a change %q is not a number", *g.value)
+		}
+		per[k][g.i] = r
+	}
+	var out []row
+	for _, k := range keys {
+		sum := new(big.Rat)
+		for i := 0; i < n; i++ {
+			if d := per[k][i]; d != nil {
+				sum.Add(sum, d)
+			}
+			if sum.Sign() == 0 {
+				continue
+			}
+			v := strings.TrimRight(strings.TrimRight(sum.FloatString(4), "0"), ".")
+			out = append(out, row{i: i, d: [MaxDimensions]string{k.d0, k.d1}, value: &v})
+		}
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].i != out[b].i {
+			return out[a].i < out[b].i
+		}
+		if out[a].d[0] != out[b].d[0] {
+			return out[a].d[0] < out[b].d[0]
+		}
+		return out[a].d[1] < out[b].d[1]
+	})
+	return out, nil
+}
