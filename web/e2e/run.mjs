@@ -71,6 +71,7 @@ export const STEPS = [
   '14-offline',
   '15-lighthouse',
   '16-board',
+  '17-analytics',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).
 const SKIP = new Set((process.env.E2E_SKIP ?? '').split(',').filter(Boolean));
