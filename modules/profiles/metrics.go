@@ -22,12 +22,14 @@ var customerDims = []measures.Dim{
 	{Key: "city", Expr: "nullif(f.city, '')"},
 }
 
-// lastStage is the customer's lifecycle stage as of the instant named by
-// the SQL expression at (the last change before it, from the history).
-func lastStage(at string) string {
-	return `JOIN LATERAL (SELECT h.to_stage FROM customer_lifecycle_history AS h
-		WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id AND h.changed_at < ` + at + `
-		ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) AS st ON true`
+// activeStays joins to customers (c) their stays in an active stage: the
+// history row that began each (h) and the next change (nx, none while it
+// lasts), ordered by time then id as the stage at an instant is read.
+func activeStays(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id AND h.to_stage IN " + activeStages).
+		Join(`LEFT JOIN LATERAL (SELECT n.changed_at FROM customer_lifecycle_history AS n
+			WHERE n.tenant_id = h.tenant_id AND n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id)
+			ORDER BY n.changed_at, n.id LIMIT 1) AS nx ON true`)
 }
 
 // movedToChurned holds for a history row h that moves a customer from
@@ -81,11 +83,7 @@ func (m *Module) Measures() []measures.Metric {
 			measures.Count, measures.AggCount, true,
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
 				// Each stay in an active stage, until the next change.
-				return customers(ctx, tx, f).Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
-					Join(`LEFT JOIN LATERAL (SELECT n.changed_at FROM customer_lifecycle_history AS n
-						WHERE n.tenant_id = h.tenant_id AND n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id)
-						ORDER BY n.changed_at, n.id LIMIT 1) AS nx ON true`).
-					ColumnExpr("h.changed_at AS since, nx.changed_at AS until").ColumnExpr(customerFacts).Where("h.to_stage IN " + activeStages)
+				return activeStays(customers(ctx, tx, f)).ColumnExpr("h.changed_at AS since, nx.changed_at AS until").ColumnExpr(customerFacts)
 			}),
 		base("profiles.churned_customers", "Churned customers", "流失客户",
 			"Customers who moved to the churned stage in the period.", "周期内转入“已流失”阶段的客户。",
@@ -100,11 +98,13 @@ func (m *Module) Measures() []measures.Metric {
 			"周期初的活跃客户中，在周期内转入“已流失”的比例。",
 			measures.Percent, measures.AggRatio, true,
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
-				return customers(ctx, tx, f).Join("JOIN buckets AS b ON c.created_at < b.lo").Join(lastStage("b.lo")).
+				// The stay in an active stage that covers the bucket's start,
+				// and whether a move to churned follows within the bucket
+				// (looked up only when the stay ends inside it).
+				return activeStays(customers(ctx, tx, f)).Join("JOIN buckets AS b ON c.created_at < b.lo AND h.changed_at < b.lo AND (nx.changed_at IS NULL OR nx.changed_at >= b.lo)").
 					ColumnExpr("b.lo AS t, 1 AS base").ColumnExpr(customerFacts).
-					ColumnExpr(`CASE WHEN EXISTS (SELECT 1 FROM customer_lifecycle_history AS h WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id
-						AND ` + movedToChurned + ` AND h.changed_at >= b.lo AND h.changed_at < b.hi) THEN 1 ELSE 0 END AS value`).
-					Where("st.to_stage IN " + activeStages)
+					ColumnExpr(`CASE WHEN nx.changed_at < b.hi AND EXISTS (SELECT 1 FROM customer_lifecycle_history AS h WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id
+						AND ` + movedToChurned + ` AND h.changed_at >= b.lo AND h.changed_at < b.hi) THEN 1 ELSE 0 END AS value`)
 			}),
 	}
 	for i := range ms {
