@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/authz"
 )
 
 // fact is one row a metric counts, as the brute force sees it.
@@ -16,8 +18,8 @@ type fact struct {
 	value   float64
 	base    float64
 	subject uuid.UUID
-	// seen says whether a member with scope own sees it.
-	seen func(member uuid.UUID) bool
+	// seen says whether the actor's scope reaches it.
+	seen func(a authz.Actor) bool
 }
 
 // bruteMetric gives a metric's facts that fall in [lo, hi).
@@ -42,8 +44,23 @@ func orNone(vs []string) []string {
 	return vs
 }
 
-func owns(id *uuid.UUID) func(uuid.UUID) bool {
-	return func(m uuid.UUID) bool { return id != nil && *id == m }
+// owns is the scope of an owned record: the owner is the actor (own) or a
+// teammate (team).
+func owns(id *uuid.UUID) func(authz.Actor) bool {
+	return func(a authz.Actor) bool {
+		switch a.Visibility() {
+		case authz.ScopeAll:
+			return true
+		case authz.ScopeTeam:
+			for _, m := range a.Teammates {
+				if id != nil && *id == m {
+					return true
+				}
+			}
+			return false
+		}
+		return id != nil && *id == a.ID
+	}
 }
 
 func (w *world) teamsOf(id *uuid.UUID) []string {
@@ -68,8 +85,25 @@ func ticketDims(k *gTicket) map[string][]string {
 		"type": {k.typ}, "status": {k.status}, "custom.category": {k.category}}
 }
 
-func (k *gTicket) seen(m uuid.UUID) bool {
-	return (k.assignee != nil && *k.assignee == m) || (k.creator != nil && *k.creator == m)
+// seen is the scope of a ticket: assigned to the actor or opened by them
+// (own); or assigned to a teammate, opened by them, or given to one of
+// their teams (team).
+func (k *gTicket) seen(a authz.Actor) bool {
+	is := func(id *uuid.UUID, ms ...uuid.UUID) bool {
+		for _, m := range ms {
+			if id != nil && *id == m {
+				return true
+			}
+		}
+		return false
+	}
+	switch a.Visibility() {
+	case authz.ScopeAll:
+		return true
+	case authz.ScopeTeam:
+		return is(k.assignee, a.Teammates...) || is(k.creator, a.ID) || is(k.team, a.TeamIDs...)
+	}
+	return is(k.assignee, a.ID) || is(k.creator, a.ID)
 }
 
 // stageAt is the customer's lifecycle stage just before x ("" before any).
@@ -333,13 +367,13 @@ type acc struct {
 
 // expect answers a query the long way: group key (bucket index, then the
 // other dimensions' values) -> value (nil: none).
-func expect(bm bruteMetric, dims []string, size, from, to string, loc *time.Location, weekStart time.Weekday, member *uuid.UUID) (map[string]*string, []string) {
+func expect(bm bruteMetric, dims []string, size, from, to string, loc *time.Location, weekStart time.Weekday, actor *authz.Actor) (map[string]*string, []string) {
 	sp := spans(from, to, size, loc, weekStart)
 	groups := map[string]*acc{}
 	var order []string
 	for i, s := range sp {
 		for _, f := range bm.facts(s.lo, s.hi) {
-			if member != nil && !f.seen(*member) {
+			if actor != nil && !f.seen(*actor) {
 				continue
 			}
 			keys := [][]string{{}}

@@ -147,7 +147,7 @@ type span2 struct{ from, to, pfrom, pto string }
 
 // check asks every metric on every dimension (time in each bucket size), with
 // the previous period, and holds each answer to the brute force.
-func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, member *uuid.UUID, ranges []span2, weekStart time.Weekday) int {
+func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, actor *authz.Actor, ranges []span2, weekStart time.Weekday) int {
 	t.Helper()
 	brute := w.brute()
 	infos, err := m.ListMetrics(ctx)
@@ -188,7 +188,7 @@ func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, member *u
 				} else if len(dims) == 2 {
 					size = "week"
 				}
-				if member != nil && size == "day" {
+				if actor != nil && size == "day" {
 					continue // keep the scoped pass short
 				}
 				req := measures.Request{Metric: info.Key, Dimensions: dims, Bucket: size, From: rg.from, To: rg.to, Compare: true}
@@ -201,7 +201,7 @@ func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, member *u
 					t.Fatalf("%s: previous period %s..%s, want %s..%s", info.Key, res.PreviousFrom, res.PreviousTo, rg.pfrom, rg.pto)
 				}
 				what := fmt.Sprintf("%s %s %v by %q %s..%s", w.loc, info.Key, dims, size, rg.from, rg.to)
-				want, keys := expect(bm, dims, size, rg.from, rg.to, w.loc, weekStart, member)
+				want, keys := expect(bm, dims, size, rg.from, rg.to, w.loc, weekStart, actor)
 				// A group worth 0 of a count or a sum may be left out.
 				current := ""
 				if strings.Contains("count distinct sum", bm.agg) {
@@ -209,7 +209,7 @@ func (w *world) check(t *testing.T, m *bi.Module, ctx context.Context, member *u
 				}
 				compare(t, what, want, got(t, res, dims, keys, false), current)
 				// The previous period, bucket by bucket (aligned by position).
-				pwant, _ := expect(bm, dims, size, rg.pfrom, rg.pto, w.loc, weekStart, member)
+				pwant, _ := expect(bm, dims, size, rg.pfrom, rg.pto, w.loc, weekStart, actor)
 				for k := range pwant {
 					if _, ok := want[k]; !ok {
 						delete(pwant, k) // groups absent now are not answered
@@ -255,14 +255,25 @@ func TestMetricsEqualBruteForce(t *testing.T) {
 }
 
 // A member with scope own gets only the numbers of their own records (the
-// tickets assigned to them or that they opened) from every metric.
+// tickets assigned to them or that they opened) from every metric, and one
+// with scope team those of their teammates' records (and their teams'
+// tickets).
 func TestScopeOwnGetsOwnNumbers(t *testing.T) {
 	m := newBI(t)
 	lo := time.Date(2025, 9, 20, 0, 0, 0, 0, time.UTC)
 	hi := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
 	w := newWorld(t, "America/New_York", "USD", 7, lo, hi)
-	me := w.members[1]
 	ranges := []span2{{"2026-01-01", "2026-04-30", "2025-09-01", "2025-12-31"}}
-	n := w.check(t, m, w.as(me, authz.ScopeOwn, allPerms...), &me, ranges, time.Monday)
-	t.Logf("%d questions as scope own", n)
+	perms := map[string]bool{}
+	for _, p := range allPerms {
+		perms[p] = true
+	}
+	for _, a := range []authz.Actor{
+		{ID: w.members[1], Kind: authz.ActorUser, Scope: authz.ScopeOwn, Permissions: perms},
+		{ID: w.members[0], Kind: authz.ActorUser, Scope: authz.ScopeTeam, Permissions: perms, Teammates: []uuid.UUID{w.members[0], w.members[1]}, TeamIDs: w.teamIDs[:1]},
+	} {
+		ctx := tenancy.With(authz.WithActor(context.Background(), a), tenancy.Tenant{ID: w.tenant, Slug: w.slug, TimeZone: w.loc.String(), Currency: w.currency})
+		n := w.check(t, m, ctx, &a, ranges, time.Monday)
+		t.Logf("%d questions as scope %s", n, a.Scope)
+	}
 }
