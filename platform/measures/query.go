@@ -150,10 +150,9 @@ func Run(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, req Request, w Whe
 // group is one row as the database answers it: the bucket's index and the
 // other dimensions' values.
 type group struct {
-	i      int
-	d      [MaxDimensions]string
-	value  *string
-	filled bool
+	i     int
+	d     [MaxDimensions]string
+	value *string
 }
 
 func (g group) groupKey() string { return fmt.Sprint(g.i, "\x00", g.d[0], "\x00", g.d[1]) }
@@ -331,8 +330,8 @@ func checkCustom(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity, key 
 	return nil
 }
 
-// expr is the SQL of one dimension over the fact row f, with its arguments,
-// and the join it needs.
+// dimSQL is the SQL of one dimension over the fact row f, with its
+// arguments, and the join it needs.
 type dimSQL struct {
 	expr  string
 	args  []any
@@ -362,10 +361,9 @@ func (p *plan) dimSQL(tenant uuid.UUID, dim string, alias string) dimSQL {
 	panic("measures: unchecked dimension " + dim)
 }
 
-// row is what run reads.
-type row = group
-
-func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([]row, error) {
+// run answers the plan for the days from..to: one query, its groups in
+// bucket then dimension order.
+func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([]group, error) {
 	bs := Buckets(from, to, p.bucket, p.loc, p.weekStart)
 	idx, los, his := make([]int, len(bs)), make([]time.Time, len(bs)), make([]time.Time, len(bs))
 	for i, b := range bs {
@@ -442,9 +440,9 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 		return nil, fmt.Errorf("measures: %s: %w", p.e.Key, err)
 	}
 	defer rows.Close()
-	var out []row
+	var out []group
 	for rows.Next() {
-		var g row
+		var g group
 		if err := rows.Scan(&g.i, &g.d[0], &g.d[1], &g.value); err != nil {
 			return nil, err
 		}
@@ -469,7 +467,7 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 				k++
 				continue
 			}
-			g := row{i: i}
+			g := group{i: i}
 			if p.e.Agg.Additive() {
 				z := "0"
 				g.value = &z
@@ -552,7 +550,7 @@ func (Result) SchemaName() string { return "MetricResult" }
 // cumulate turns an interval metric's changes per bucket into its value at
 // the end of each bucket, per group: the running sum, exact (big.Rat), with
 // the groups that stand at zero left out like groups without facts.
-func cumulate(deltas []row, n int) ([]row, error) {
+func cumulate(deltas []group, n int) ([]group, error) {
 	type key struct{ d0, d1 string }
 	per := map[key][]*big.Rat{}
 	var keys []key
@@ -571,7 +569,7 @@ func cumulate(deltas []row, n int) ([]row, error) {
 		}
 		per[k][g.i] = r
 	}
-	var out []row
+	var out []group
 	for _, k := range keys {
 		sum := new(big.Rat)
 		for i := 0; i < n; i++ {
@@ -582,7 +580,7 @@ func cumulate(deltas []row, n int) ([]row, error) {
 				continue
 			}
 			v := strings.TrimRight(strings.TrimRight(sum.FloatString(4), "0"), ".")
-			out = append(out, row{i: i, d: [MaxDimensions]string{k.d0, k.d1}, value: &v})
+			out = append(out, group{i: i, d: [MaxDimensions]string{k.d0, k.d1}, value: &v})
 		}
 	}
 	sort.Slice(out, func(a, b int) bool {
