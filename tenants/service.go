@@ -819,6 +819,19 @@ func (s *Service) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, err
 	return n > 0, err
 }
 
+// Admins lists the members who run the company (owners and admins), by id,
+// for modules that must tell them something (a webhook switched off).
+func (s *Service) Admins(ctx context.Context, tenant uuid.UUID) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT identity_id FROM memberships WHERE tenant_id = ? AND role IN ('owner', 'admin') ORDER BY identity_id", tenant).Scan(ctx, &ids)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return ids, err
+}
+
 // IsTeam implements authz.Teams for modules (a ticket's team).
 func (s *Service) IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool, error) {
 	var n int

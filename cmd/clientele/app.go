@@ -29,6 +29,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/health"
 	"github.com/clientele-crm/clientele/platform/httpx"
+	"github.com/clientele-crm/clientele/platform/idem"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -264,6 +265,7 @@ func buildHTTP(d *deps) *httpx.Server {
 		RequestTimeout: d.cfg.RequestTimeout,
 		PublicURL:      d.cfg.PublicURL,
 		TrustedProxies: d.cfg.TrustedProxies,
+		Idempotency:    idemStore(d),
 	})
 	d.access.PublicRoutes(s)
 	// Same-origin Kratos for the browser flows; only its public API is reachable.
@@ -290,6 +292,15 @@ func buildWorker(d *deps) *jobs.Server {
 	})
 }
 
+// idemStore keeps Idempotency-Key results; nil when no database was opened
+// (the offline API document).
+func idemStore(d *deps) *idem.Store {
+	if d.db == nil {
+		return nil
+	}
+	return &idem.Store{DB: d.db}
+}
+
 // lateDirectory forwards to tenants (members, their mail) once it is built.
 type lateDirectory struct{ d *tenants.Service }
 
@@ -305,6 +316,10 @@ func (l *lateDirectory) IsTeam(ctx context.Context, tenant, id uuid.UUID) (bool,
 
 func (l *lateDirectory) TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uuid.UUID, error) {
 	return l.d.TeamMembers(ctx, tenant, team)
+}
+
+func (l *lateDirectory) Admins(ctx context.Context, tenant uuid.UUID) ([]uuid.UUID, error) {
+	return l.d.Admins(ctx, tenant)
 }
 
 func (l *lateDirectory) IsMember(ctx context.Context, tenant, id uuid.UUID) (bool, error) {

@@ -41,8 +41,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	withExports := fs.Bool("exports", false, "also export every bench customer to CSV and XLSX and report worker memory")
 	imports := importBenchFlags(fs)
 	reminders := reminderBenchFlags(fs)
+	hooks := webhookBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *hooks.on {
+		return hooks.run(ctx, cfg)
 	}
 	if *reminders.on {
 		return reminders.run(ctx, cfg)

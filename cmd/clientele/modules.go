@@ -11,6 +11,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/idem"
 	"github.com/clientele-crm/clientele/platform/jobsapi"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/notify"
@@ -35,12 +36,14 @@ func buildModules(d *deps) (module.Set, error) {
 		fields.NewModule(d.fields),
 		views.NewModule(saved),
 		notify.NewModule(notices),
+		idem.NewModule(&idem.Store{DB: d.db}),
 		customers,
 		followUps,
 		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Log: d.log}),
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Log: d.log}),
 	}
+	set = append(set, buildWebhooks(d, notices, set))
 	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log}))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err

@@ -63,6 +63,10 @@ type Config struct {
 	// CLIENTELE_TRUSTED_PROXIES: addresses or CIDR ranges of the proxies in front of
 	// serve (an ingress); only their X-Forwarded-* headers are believed
 	TrustedProxies []string
+	// CLIENTELE_WEBHOOK_ALLOW: addresses or CIDR ranges webhooks may reach
+	// although they are not public (receivers on the same premises, tests);
+	// plain HTTP is allowed to them too. Empty: public HTTPS only
+	WebhookAllow []string
 	// Deadlines fitted to each dependency, so that one that is down or hung
 	// costs a request at most this much rather than the request's whole budget:
 	// CLIENTELE_DB_CONNECT_TIMEOUT (one new PostgreSQL connection),
@@ -174,6 +178,7 @@ func Parse(look Lookup) (Config, error) {
 		RateBadKeyPerIP:     p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
 		RateBadKeyPerTenant: p.int("CLIENTELE_RATE_BAD_KEY_PER_TENANT", 300, 1, 10_000_000),
 		TrustedProxies:      p.addrs("CLIENTELE_TRUSTED_PROXIES"),
+		WebhookAllow:        p.addrs("CLIENTELE_WEBHOOK_ALLOW"),
 		SignInPerIdentifier: p.int("CLIENTELE_SIGNIN_PER_IDENTIFIER", 10, 1, 1000),
 		SignInPerIP:         p.int("CLIENTELE_SIGNIN_PER_IP", 100, 1, 1_000_000),
 		SignInWindow:        p.dur("CLIENTELE_SIGNIN_WINDOW", 15*time.Minute),
@@ -237,6 +242,7 @@ func (c Config) Redacted() map[string]any {
 		"request_timeout": c.RequestTimeout.String(), "body_limit": c.BodyLimit,
 		"worker_concurrency": c.WorkerConcurrency, "bulk_per_tenant": c.BulkPerTenant,
 		"bulk_duty_percent": c.BulkDutyPercent, "trusted_proxies": c.TrustedProxies,
+		"webhook_allow": c.WebhookAllow,
 	}
 }
 

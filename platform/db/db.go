@@ -123,6 +123,35 @@ type txState struct {
 	deferredBytes int
 	// pgc is the pgx connection the transaction runs on, for ReadRows.
 	pgc *pgx.Conn
+	// batches are the values Collect gathered, flushed in order before COMMIT.
+	batches []*batch
+}
+
+type batch struct {
+	key    any
+	values []any
+	flush  func(ctx context.Context, tx bun.Tx, values []any) error
+}
+
+// Collect adds v to the batch named key of the tenant transaction in ctx; just
+// before that transaction commits, flush gets every value collected under key,
+// in order, once, in the transaction (it may Defer its write). A write per
+// transaction instead of one per value: an outbox row for each of a mass
+// edit's events goes out as one statement. Outside a tenant transaction it is
+// an error.
+func Collect(ctx context.Context, key, v any, flush func(ctx context.Context, tx bun.Tx, values []any) error) error {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return errs.InternalErr(errors.New("db: Collect outside a tenant transaction"))
+	}
+	for _, b := range st.batches {
+		if b.key == key {
+			b.values = append(b.values, v)
+			return nil
+		}
+	}
+	st.batches = append(st.batches, &batch{key: key, values: []any{v}, flush: flush})
+	return nil
 }
 
 // InTenant runs fn in a transaction with app.tenant_id set transaction-locally
@@ -155,7 +184,13 @@ func runTenantTx(ctx context.Context, st *txState,
 	// transaction fn opens elsewhere is not scoped to the tenant by accident.
 	err := run(withBegin(context.WithValue(ctx, tailKey{}, st), BeginTenantSQL(st.tenant)), nil, func(_ context.Context, tx bun.Tx) error {
 		st.tx = tx
-		err := fn(context.WithValue(ctx, txKey{}, st), tx)
+		tctx := context.WithValue(ctx, txKey{}, st)
+		err := fn(tctx, tx)
+		// Batches flush in order; a flush may Collect again (a later batch).
+		for i := 0; err == nil && i < len(st.batches); i++ {
+			b := st.batches[i]
+			err = b.flush(tctx, tx, b.values)
+		}
 		committing = err == nil
 		return err
 	})

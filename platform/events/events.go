@@ -18,6 +18,9 @@ import (
 
 // Event is something that happened in a tenant: "customer.merged".
 type Event struct {
+	// ID names this event everywhere it goes (a webhook delivery carries it);
+	// Publish sets it when it is zero.
+	ID       uuid.UUID
 	Topic    string
 	TenantID uuid.UUID
 	EntityID string
@@ -33,11 +36,24 @@ type sub struct {
 	h    Handler
 }
 
+// Recorder writes an event down inside the transaction that caused it, so the
+// record exists exactly when the change does (an outbox). It runs during
+// Publish, on the caller's goroutine, with the caller's ctx, and should queue
+// its write with db.Defer: a write that fails then rolls the whole transaction
+// back. An error it returns at once is logged; it cannot undo the caller's work.
+type Recorder func(ctx context.Context, e Event) error
+
+type recorder struct {
+	name string
+	r    Recorder
+}
+
 // Bus delivers events to subscribers by topic; "*" subscribes to every topic.
 type Bus struct {
 	log  *slog.Logger
 	mu   sync.RWMutex
 	subs map[string][]sub
+	recs []recorder
 }
 
 // New returns an empty bus.
@@ -55,10 +71,17 @@ func (b *Bus) Subscribe(topic, name string, h Handler) {
 	b.subs[topic] = append(b.subs[topic], sub{name: name, h: h})
 }
 
+// Record registers r for every event, inside the publishing transaction.
+func (b *Bus) Record(name string, r Recorder) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.recs = append(b.recs, recorder{name: name, r: r})
+}
+
 // Publish is the one way to publish an event: it delivers e once the
 // transaction in ctx commits (at once outside one), never for work that rolled
-// back. A failing or panicking subscriber is logged and does not stop the
-// others. On a nil Bus (a module built without events) it does nothing, so
+// back. Recorders run first, inside that transaction. A failing or panicking
+// subscriber is logged and does not stop the others. On a nil Bus (a module built without events) it does nothing, so
 // callers need no check of their own.
 func (b *Bus) Publish(ctx context.Context, e Event) {
 	if b == nil {
@@ -70,6 +93,17 @@ func (b *Bus) Publish(ctx context.Context, e Event) {
 	if e.TenantID == uuid.Nil {
 		if t, ok := db.TenantOf(ctx); ok {
 			e.TenantID = t
+		}
+	}
+	if e.ID == uuid.Nil {
+		e.ID = uuid.New()
+	}
+	b.mu.RLock()
+	recs := b.recs
+	b.mu.RUnlock()
+	for _, r := range recs {
+		if err := r.r(ctx, e); err != nil {
+			b.log.ErrorContext(ctx, "event recorder failed", "topic", e.Topic, "recorder", r.name, "error", err.Error())
 		}
 	}
 	db.AfterCommit(ctx, func(ctx context.Context) { b.deliver(ctx, e) })

@@ -26,6 +26,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/health"
+	"github.com/clientele-crm/clientele/platform/idem"
 	"github.com/clientele-crm/clientele/platform/logx"
 	"github.com/clientele-crm/clientele/platform/metrics"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -57,8 +58,11 @@ type Options struct {
 	// stays capped at BodyLimit.
 	UploadLimit    int
 	RequestTimeout time.Duration
-	PublicURL      string
-	Version        string
+	// Idempotency keeps the first result of tenant POSTs sent with an
+	// Idempotency-Key header; nil: the header is ignored.
+	Idempotency *idem.Store
+	PublicURL   string
+	Version     string
 	// TrustedProxies are the addresses and CIDR ranges of the proxies in front
 	// of the app. Only a request from one of them has its X-Forwarded-For read
 	// (from the right, skipping trusted hops) for the client's address, and its
@@ -195,6 +199,13 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 		if len(op.Tags) == 0 {
 			op.Tags = []string{pathTag(op.Path)}
 		}
+		if op.Method == http.MethodPost && !hasParam(op, idem.Header, "header") {
+			op.Parameters = append(op.Parameters, &huma.Param{
+				Name: idem.Header, In: "header",
+				Description: "Any unique string (a UUID) that makes a retry of this request safe: for 24 hours, the same key returns the first result, marked Idempotent-Replayed: true, without acting again; the key with a different request is refused (422); a retry while the first runs waits for it.",
+				Schema:      &huma.Schema{Type: "string", MinLength: ptr(1), MaxLength: ptr(idem.MaxKeyLen)},
+			})
+		}
 		s.documentOperation(op, tenantGroup)
 	})
 	g.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
@@ -209,7 +220,7 @@ func (s *Server) TenantGroup(moduleName string) huma.API {
 			s.WriteError(ctx, err)
 			return
 		}
-		next(huma.WithContext(ctx, c))
+		s.idempotent(huma.WithContext(ctx, c), next)
 	})
 	return g
 }
@@ -232,6 +243,17 @@ func (s *Server) Group(prefix string) *huma.Group {
 	g.UseModifier(huma.PrefixModifier([]string{prefix}))
 	return g
 }
+
+func hasParam(op *huma.Operation, name, in string) bool {
+	for _, p := range op.Parameters {
+		if p.Name == name && p.In == in {
+			return true
+		}
+	}
+	return false
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func hasTenantParam(op *huma.Operation) bool {
 	for _, p := range op.Parameters {

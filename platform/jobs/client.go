@@ -162,6 +162,39 @@ func (c *Client) Enqueue(ctx context.Context, tenant uuid.UUID, s Spec) (*Job, e
 	return j, nil
 }
 
+// Kick hands Asynq a task of a global handler, with no job row: a hint that
+// work recorded elsewhere in PostgreSQL is due, for handlers whose own sweep
+// finds that work anyway when a kick is lost. id, when set, is the task id, so
+// a kick while an equal one waits is dropped; in delays the task. A kick that
+// cannot reach Redis is logged and dropped.
+func (c *Client) Kick(ctx context.Context, taskType, queue, id string, payload any, in time.Duration) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		c.log.ErrorContext(ctx, "jobs: kick payload", "task_type", taskType, "error", err.Error())
+		return
+	}
+	if queue == "" {
+		queue = QueueDefault
+	}
+	opts := []asynq.Option{asynq.Queue(queue), asynq.Timeout(MaxTimeout), asynq.MaxRetry(0)}
+	if id != "" {
+		opts = append(opts, asynq.TaskID(id))
+	}
+	if in > 0 {
+		opts = append(opts, asynq.ProcessIn(in))
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
+	defer cancel()
+	_, err = c.asynq.EnqueueContext(ctx, asynq.NewTask(taskType, b), opts...)
+	switch {
+	case err == nil, errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+	case errs.OutageDependency(err) != "":
+		c.log.DebugContext(ctx, "jobs: Redis unavailable; kick dropped", "task_type", taskType)
+	default:
+		c.log.WarnContext(ctx, "jobs: kick dropped", "task_type", taskType, "error", err.Error())
+	}
+}
+
 // push hands a recorded job to Asynq; a conflict means it is already there.
 func (c *Client) push(ctx context.Context, j *Job) {
 	ctx, cancel := context.WithTimeout(ctx, pushTimeout)

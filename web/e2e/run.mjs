@@ -72,6 +72,7 @@ export const STEPS = [
   '15-lighthouse',
   '16-board',
   '17-analytics',
+  '20-webhooks',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).
 const SKIP = new Set((process.env.E2E_SKIP ?? '').split(',').filter(Boolean));
@@ -287,6 +288,8 @@ async function main() {
       CLIENTELE_LOG_FORMAT: 'text',
       CLIENTELE_LOG_LEVEL: 'warn',
       CLIENTELE_SWEEP_INTERVAL: '5s',
+      // Step 20 subscribes a receiver it runs on loopback.
+      CLIENTELE_WEBHOOK_ALLOW: '127.0.0.1/32',
     };
     // The stack's own database, its Kratos database, and nothing else.
     cleanups.push(() => {

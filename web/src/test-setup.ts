@@ -19,3 +19,8 @@ if (!('ResizeObserver' in window)) {
     disconnect() {}
   };
 }
+
+// findBy* and waitFor give up after 1 s by default, which a loaded CI machine
+// can exceed while Ant Design renders; they still fail when the thing never comes.
+import { configure } from '@testing-library/react';
+configure({ asyncUtilTimeout: 10_000 });

@@ -21,6 +21,7 @@ export const P = {
   membersManage: 'members.manage',
   rolesManage: 'roles.manage',
   apiKeysManage: 'api_keys.manage',
+  webhooksManage: 'webhooks.manage',
   settingsManage: 'settings.manage',
   auditRead: 'audit.read',
   fieldsManage: 'fields.manage',

@@ -35,6 +35,8 @@ const roles = () => import('../features/access/RolesPage');
 const teams = () => import('../features/access/TeamsPage');
 const apiKeys = () => import('../features/access/ApiKeysPage');
 const audit = () => import('../features/audit/AuditPage');
+const webhooks = () => import('../features/webhooks/WebhooksPage');
+const webhook = () => import('../features/webhooks/WebhookPage');
 // Customers.
 const customers = () => import('../features/customers/CustomersPage');
 const customer = () => import('../features/customers/CustomerPage');
@@ -98,6 +100,8 @@ export const routes = [
       { path: 'teams', element: L(teams) },
       { path: 'api-keys', element: L(apiKeys) },
       { path: 'audit', element: L(audit) },
+      { path: 'webhooks', element: L(webhooks) },
+      { path: 'webhooks/:id', element: L(webhook) },
       { path: 'settings', element: L(tenantSettings) },
       { path: '*', element: <NotFound /> },
     ],

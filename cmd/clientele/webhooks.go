@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/modules/funnel"
+	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/modules/tickets"
+	"github.com/clientele-crm/clientele/modules/webhooks"
+	"github.com/clientele-crm/clientele/platform/egress"
+	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/notify"
+)
+
+// buildWebhooks wires the webhooks module: the events bus it records from,
+// the egress policy from CLIENTELE_WEBHOOK_ALLOW, and how an event's body
+// gets its record, as the API returns it, from the module that owns it.
+func buildWebhooks(d *deps, notices notify.Notifier, set module.Set) *webhooks.Module {
+	var allow []netip.Prefix
+	for _, a := range d.cfg.WebhookAllow {
+		p, err := egress.ParseAllow(a)
+		if err == nil {
+			allow = append(allow, p...)
+		}
+	}
+	getters := map[string]func(ctx context.Context, tenant, id uuid.UUID) (any, error){}
+	for _, m := range set {
+		switch m := m.(type) {
+		case *profiles.Module:
+			getters["customers"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetCustomer(ctx, tenant, id) }
+		case *funnel.Module:
+			getters["deals"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetDeal(ctx, tenant, id) }
+		case *tickets.Module:
+			getters["tickets"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetTicket(ctx, tenant, id) }
+		}
+	}
+	wd := webhooks.Deps{DB: d.db, Events: d.events, Egress: &egress.Policy{Allow: allow}, Notify: notices, Log: d.log,
+		Objects: func(ctx context.Context, tenant uuid.UUID, entity string, id uuid.UUID) (any, error) {
+			if get, ok := getters[entity]; ok {
+				return get(ctx, tenant, id)
+			}
+			return nil, nil
+		}}
+	if d.jobs != nil {
+		wd.Jobs = d.jobs
+	}
+	if dir, ok := d.directory.(*lateDirectory); ok {
+		wd.Admins = dir
+	}
+	return webhooks.New(wd)
+}

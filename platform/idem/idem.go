@@ -1,0 +1,208 @@
+// Package idem keeps the first result of each POST sent with an
+// Idempotency-Key header, per company, caller and key, for 24 hours, so that a
+// client retrying after a timeout or a dropped connection gets that result
+// back instead of creating the record twice. The same key with a different
+// request is refused. Concurrent retries wait for the first to finish.
+//
+// The key is claimed in a transaction of its own before the request runs, and
+// the result recorded after it. A process that dies between the request's
+// commit and that record leaves the key claimed; after ClaimTimeout a retry
+// runs the request again, so that rare case is at-least-once.
+package idem
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/jobs"
+)
+
+// Header is the request header that carries the key.
+const Header = "Idempotency-Key"
+
+// ReplayedHeader marks a response that is a stored first result.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// MaxKeyLen is the longest key accepted.
+const MaxKeyLen = 255
+
+// Keep is how long a key's result is kept.
+const Keep = 24 * time.Hour
+
+// Saved is a stored first result.
+type Saved struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// Store keeps keys in PostgreSQL.
+type Store struct {
+	DB *bun.DB
+	// Wait is how long a request waits for a concurrent one with its key to
+	// finish before it is told to retry (409); zero: 10s.
+	Wait time.Duration
+	// ClaimTimeout is how long a claim without a result holds; zero: the
+	// request timeout plus a margin, 2 minutes.
+	ClaimTimeout time.Duration
+}
+
+// Fingerprint identifies a request: its method, path and body.
+func Fingerprint(method, path string, body []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", method, path)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// CheckKey refuses a key that is empty, too long or not printable ASCII.
+func CheckKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
+		return errs.E(errs.Invalid, "The %s header must be 1 to %d characters; a UUID is a good key.", Header, MaxKeyLen).
+			WithFields(errs.FieldError{Location: "header." + Header, Message: fmt.Sprintf("must be 1 to %d characters", MaxKeyLen)})
+	}
+	for _, r := range key {
+		if r < 0x21 || r > 0x7e {
+			return errs.E(errs.Invalid, "The %s header must be printable ASCII without spaces; a UUID is a good key.", Header).
+				WithFields(errs.FieldError{Location: "header." + Header, Message: "must be printable ASCII without spaces"})
+		}
+	}
+	return nil
+}
+
+// Begin claims key for this request. It returns (nil, nil) when the request
+// should run (and Finish or Abandon be called after), the saved result when
+// the key has one, or an error: 422 when the key came with another request,
+// 409 when a request with the key is still running after the wait.
+func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string, fp []byte) (*Saved, error) {
+	wait := s.Wait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	claim := s.ClaimTimeout
+	if claim <= 0 {
+		claim = 2 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
+	pause := 20 * time.Millisecond
+	for {
+		var row struct {
+			Mine        bool   `bun:"mine"`
+			Fingerprint []byte `bun:"fingerprint"`
+			State       string `bun:"state"`
+			Status      *int   `bun:"status"`
+			ContentType string `bun:"content_type"`
+			Body        []byte `bun:"body"`
+		}
+		err := db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+			// A key past its day, or claimed by a request that never finished,
+			// is taken over; otherwise the row as it stands is read.
+			return tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint) VALUES (?, ?, ?, ?)
+				ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
+					status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL
+				WHERE k.created_at < now() - make_interval(secs => ?)
+				   OR (k.state = 'running' AND k.created_at < now() - make_interval(secs => ?))
+				RETURNING true AS mine, fingerprint, state, status, content_type, body`,
+				tenant, caller, key, fp, Keep.Seconds(), claim.Seconds()).Scan(ctx, &row)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			err = db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewRaw(`SELECT false AS mine, fingerprint, state, status, content_type, body FROM idempotency_keys
+					WHERE tenant_id = ? AND caller = ? AND key = ?`, tenant, caller, key).Scan(ctx, &row)
+			})
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // pruned in between: claim again
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case row.Mine:
+			return nil, nil
+		case string(row.Fingerprint) != string(fp):
+			return nil, errs.E(errs.Invalid, "This %s was used with a different request in the last 24 hours. Use a new key for a new request.", Header).
+				WithFields(errs.FieldError{Location: "header." + Header, Message: "was used with a different request"})
+		case row.State == "done" && row.Status != nil:
+			return &Saved{Status: *row.Status, ContentType: row.ContentType, Body: row.Body}, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 500*time.Millisecond)
+	}
+}
+
+// Finish records the request's result under its key.
+func (s *Store) Finish(ctx context.Context, tenant uuid.UUID, caller, key string, res Saved) error {
+	return db.InTenant(context.WithoutCancel(ctx), s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET state = 'done', status = ?, content_type = ?, body = ?, completed_at = now()
+			WHERE tenant_id = ? AND caller = ? AND key = ? AND state = 'running'`, res.Status, cut(res.ContentType, 200), res.Body, tenant, caller, key)
+		return err
+	})
+}
+
+// Abandon releases the key of a request that failed on the server's side, so
+// a retry runs it again.
+func (s *Store) Abandon(ctx context.Context, tenant uuid.UUID, caller, key string) error {
+	return db.InTenant(context.WithoutCancel(ctx), s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND caller = ? AND key = ? AND state = 'running'", tenant, caller, key)
+		return err
+	})
+}
+
+// Keeps reports whether a response of status is the key's result for good.
+// Server failures, and answers that say "try again" (409 conflicts, 429), are
+// not: a retry runs the request again.
+func Keeps(status int) bool {
+	return status < 500 && status != 409 && status != 429 && status != 408
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// TypePrune drops keys past their day.
+const TypePrune = "idempotency:prune"
+
+// Module serves the daily prune.
+type Module struct{ s *Store }
+
+// NewModule wraps the store as a kernel module.
+func NewModule(s *Store) *Module { return &Module{s: s} }
+
+// Name is the job namespace.
+func (m *Module) Name() string { return "idempotency" }
+
+// Jobs declares the prune.
+func (m *Module) Jobs() []jobs.Handler {
+	return []jobs.Handler{{Type: TypePrune, Queue: jobs.QueueBulk, Timeout: 10 * time.Minute,
+		RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
+			_, err := m.s.DB.ExecContext(ctx, "SELECT clientele_prune_idempotency_keys()")
+			return err
+		}}}
+}
+
+// Schedules runs the prune daily.
+func (m *Module) Schedules() []jobs.Schedule {
+	return []jobs.Schedule{{Name: "idempotency-prune", Cron: "37 4 * * *", Type: TypePrune, Queue: jobs.QueueBulk}}
+}
