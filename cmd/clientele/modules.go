@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clientele-crm/clientele/modules/bi"
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tasks"
@@ -44,6 +45,7 @@ func buildModules(d *deps) (module.Set, error) {
 			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Log: d.log}),
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
+	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log}))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}

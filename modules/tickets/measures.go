@@ -75,10 +75,10 @@ var measureKeys = map[MeasureBy]string{
 	ByMonth:  "to_char(date_trunc('month', t.created_at AT TIME ZONE ?), 'YYYY-MM-DD')",
 }
 
-// Measures computes compliance, first-response and resolution times (p50 and
+// SLAMeasures computes compliance, first-response and resolution times (p50 and
 // p90) and satisfaction of the tickets f selects within the actor's scope,
 // grouped by by, in key order. It is the figures the BI module reads.
-func (m *Module) Measures(ctx context.Context, tenant uuid.UUID, f MeasureFilter, by MeasureBy) ([]Measure, error) {
+func (m *Module) SLAMeasures(ctx context.Context, tenant uuid.UUID, f MeasureFilter, by MeasureBy) ([]Measure, error) {
 	if err := authz.Require(ctx, PermRead); err != nil {
 		return nil, err
 	}

@@ -230,7 +230,7 @@ func TestMeasuresAgreeWithBruteForce(t *testing.T) {
 			within(rows, func(r measureRow) bool { return r.PolicyID != nil && *r.PolicyID == urgent.ID }), func(measureRow) string { return "" }},
 	} {
 		c.f.At = at
-		got, err := r.m.Measures(lead, r.a.ID, c.f, c.by)
+		got, err := r.m.SLAMeasures(lead, r.a.ID, c.f, c.by)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -253,15 +253,15 @@ func TestMeasuresAgreeWithBruteForce(t *testing.T) {
 	}
 	// An agent who sees their own tickets measures only those.
 	own := actorCtx(agents[1], authz.ScopeOwn, nil, nil, tickets.PermRead)
-	mine, err := r.m.Measures(own, r.a.ID, tickets.MeasureFilter{At: at}, tickets.ByAll)
+	mine, err := r.m.SLAMeasures(own, r.a.ID, tickets.MeasureFilter{At: at}, tickets.ByAll)
 	want := bruteMeasures(within(rows, func(r measureRow) bool { return r.AssigneeID != nil && *r.AssigneeID == agents[1] }), func(measureRow) string { return "" }, at)[""]
 	if err != nil || len(mine) != 1 || mine[0].Tickets != want.Tickets || !sameFloat(mine[0].ResolutionP90, want.ResolutionP90) {
 		t.Errorf("own scope: %+v, %v; want %s", mine, err, show(want))
 	}
-	if _, err := r.m.Measures(lead, r.a.ID, tickets.MeasureFilter{TimeZone: "Nowhere/Else"}, tickets.ByDay); !errs.Is(err, errs.Invalid) {
+	if _, err := r.m.SLAMeasures(lead, r.a.ID, tickets.MeasureFilter{TimeZone: "Nowhere/Else"}, tickets.ByDay); !errs.Is(err, errs.Invalid) {
 		t.Errorf("an unknown zone: %v", err)
 	}
-	if got, err := r.m.Measures(lead, r.env.NewTenant(t).ID, tickets.MeasureFilter{}, tickets.ByAll); err != nil || len(got) != 0 {
+	if got, err := r.m.SLAMeasures(lead, r.env.NewTenant(t).ID, tickets.MeasureFilter{}, tickets.ByAll); err != nil || len(got) != 0 {
 		t.Errorf("another company measures %+v, %v", got, err)
 	}
 }

@@ -71,6 +71,7 @@ export const STEPS = [
   '14-offline',
   '15-lighthouse',
   '16-board',
+  '17-analytics',
   '20-webhooks',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).

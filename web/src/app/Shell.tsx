@@ -22,6 +22,7 @@ import {
   IdcardOutlined,
   MenuOutlined,
   BgColorsOutlined,
+  LineChartOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
@@ -59,6 +60,7 @@ export default function Shell() {
       { key: `${base}/deals`, icon: <FundOutlined />, label: <Link to={`${base}/deals`}>{t('nav.deals')}</Link> },
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
       { key: `${base}/tickets`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/tickets`}>{t('nav.tickets')}</Link> },
+      { key: `${base}/analytics`, icon: <LineChartOutlined />, label: <Link to={`${base}/analytics`}>{t('nav.analytics')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },
       {
         key: 'admin',

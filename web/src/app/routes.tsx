@@ -50,6 +50,8 @@ const serviceDesk = () => import('../features/tickets/ServiceDeskPage');
 // Public pages of a company: no sign-in.
 const csat = () => import('../features/tickets/CsatPage');
 const ticketForm = () => import('../features/tickets/FormPage');
+// Analytics.
+const analytics = () => import('../features/bi/AnalyticsPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -94,6 +96,7 @@ export const routes = [
       { path: 'tickets', element: L(ticketsList) },
       { path: 'tickets/:id', element: L(ticket) },
       { path: 'service-desk', element: L(serviceDesk) },
+      { path: 'analytics', element: L(analytics) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BI through the API: the metrics offered, a question answered from the
+// company's own records only, scope own, bad questions named, and the
+// company's week start kept by those allowed to set it.
+func TestBIThroughTheAPI(t *testing.T) {
+	a := newApp(t)
+	s, sb := slug("bi"), slug("bib")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	agent := a.member(s, tok, "agent")
+	viewer := a.member(s, tok, "viewer")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	a.must(201, "POST", base+"/customers", `{"name":"Wang Fang 王芳","lifecycle":"customer"}`, tokenHdr(tok)...)
+	a.must(201, "POST", base+"/customers", `{"name":"Li Lei 李雷","lifecycle":"lead"}`, tokenHdr(tok)...)
+	a.must(201, "POST", baseB+"/customers", `{"name":"Other","lifecycle":"lead"}`, tokenHdr(tokB)...)
+
+	list := a.must(200, "GET", base+"/bi/metrics", "", tokenHdr(tok)...)
+	found := false
+	for _, it := range list["items"].([]any) {
+		m := it.(map[string]any)
+		if m["key"] == "profiles.customers" && m["label_zh"] == "客户数" && m["unit"] == "count" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("metrics %v", list)
+	}
+	today := time.Now().UTC()
+	rng := fmt.Sprintf(`"from":%q,"to":%q`, today.AddDate(0, 0, -30).Format("2006-01-02"), today.AddDate(0, 0, 1).Format("2006-01-02"))
+	ask := func(tok, base, body string) map[string]any {
+		t.Helper()
+		return a.must(200, "POST", base+"/bi/query", body, tokenHdr(tok)...)
+	}
+	value := func(res map[string]any) string {
+		rows := res["rows"].([]any)
+		if len(rows) != 1 {
+			t.Fatalf("rows %v", res)
+		}
+		return rows[0].(map[string]any)["value"].(string)
+	}
+	if v := value(ask(tok, base, `{"metric":"profiles.customers",`+rng+`,"compare":true}`)); v != "2" {
+		t.Fatalf("company A counts %s customers", v)
+	}
+	if v := value(ask(tokB, baseB, `{"metric":"profiles.customers",`+rng+`}`)); v != "1" {
+		t.Fatalf("company B counts %s customers", v)
+	}
+	// The agent owns none of them.
+	if v := value(ask(agent, base, `{"metric":"profiles.customers",`+rng+`}`)); v != "0" {
+		t.Fatalf("the agent (scope own) counts %s customers", v)
+	}
+	byStage := ask(tok, base, `{"metric":"profiles.customers","dimensions":["lifecycle"],`+rng+`}`)
+	if rows := byStage["rows"].([]any); len(rows) != 2 {
+		t.Fatalf("by lifecycle %v", byStage)
+	}
+
+	a.wantProblem(422, "body.metric", "POST", base+"/bi/query", `{"metric":"profiles.nope",`+rng+`}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.dimensions[0]", "POST", base+"/bi/query", `{"metric":"profiles.customers","dimensions":["priority"],`+rng+`}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.filters[0].dimension", "POST", base+"/bi/query", `{"metric":"profiles.customers","filters":[{"dimension":"x","op":"eq","values":["1"]}],`+rng+`}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.to", "POST", base+"/bi/query", `{"metric":"profiles.customers","dimensions":["time"],"bucket":"day","from":"2019-01-01","to":"2025-12-31"}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.bucket", "POST", base+"/bi/query", `{"metric":"profiles.customers","dimensions":["time"],"bucket":"fortnight",`+rng+`}`, tokenHdr(tok)...)
+	a.wantProblem(422, "body.from", "POST", base+"/bi/query", `{"metric":"profiles.customers","from":"yesterday","to":"2025-12-31"}`, tokenHdr(tok)...)
+
+	if got := a.must(200, "GET", base+"/bi/settings", "", tokenHdr(viewer)...); got["week_start"] != float64(1) {
+		t.Fatalf("settings %v", got)
+	}
+	a.wantProblem(403, "", "PUT", base+"/bi/settings", `{"week_start":7}`, tokenHdr(viewer)...)
+	a.wantProblem(422, "body.week_start", "PUT", base+"/bi/settings", `{"week_start":8}`, tokenHdr(tok)...)
+	a.must(200, "PUT", base+"/bi/settings", `{"week_start":7}`, tokenHdr(tok)...)
+	if got := a.must(200, "GET", baseB+"/bi/settings", "", tokenHdr(tokB)...); got["week_start"] != float64(1) {
+		t.Fatalf("company B's week moved with A's: %v", got)
+	}
+}
+
+// A member of company B, on B's own address, gets 404 for A's reports and
+// dashboards through every BI route that takes an id.
+func TestBIRoutesKeepTenantsApart(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("bia"), slug("bix")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	q := `{"metric":"profiles.customers","range":{"preset":"this_month"}}`
+	rep := a.must(201, "POST", "/api/v1/t/"+sa+"/bi/reports", `{"name":"A's","chart":"kpi","query":`+q+`}`, tokenHdr(tokA)...)["id"].(string)
+	dash := a.must(201, "POST", "/api/v1/t/"+sa+"/bi/dashboards", fmt.Sprintf(`{"name":"A's","widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep), tokenHdr(tokA)...)["id"].(string)
+	a.must(200, "POST", "/api/v1/t/"+sa+"/bi/dashboards/"+dash+"/run", "", tokenHdr(tokA)...)
+	// B's own report, to put A's beside it on B's dashboard.
+	repB := a.must(201, "POST", "/api/v1/t/"+sb+"/bi/reports", `{"name":"B's","chart":"kpi","query":`+q+`}`, tokenHdr(tokB)...)["id"].(string)
+
+	cases := map[string]struct{ path, body string }{
+		"GET /bi/reports/{id}":         {"/bi/reports/" + rep, ""},
+		"PUT /bi/reports/{id}":         {"/bi/reports/" + rep, `{"name":"x","chart":"kpi","query":` + q + `}`},
+		"DELETE /bi/reports/{id}":      {"/bi/reports/" + rep, ""},
+		"POST /bi/reports/{id}/run":    {"/bi/reports/" + rep + "/run", ""},
+		"GET /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, ""},
+		"PUT /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, `{"name":"x"}`},
+		"DELETE /bi/dashboards/{id}":   {"/bi/dashboards/" + dash, ""},
+		"POST /bi/dashboards/{id}/run": {"/bi/dashboards/" + dash + "/run", ""},
+	}
+	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
+		t.Fatal(err)
+	}
+	biPath := regexp.MustCompile(`^/api/v1/t/\{tenant\}(/bi/.*\{id\}.*)$`)
+	for path, ops := range spec.Paths {
+		mm := biPath.FindStringSubmatch(path)
+		if mm == nil {
+			continue
+		}
+		for method := range ops {
+			key := strings.ToUpper(method) + " " + mm[1]
+			if _, ok := cases[key]; !ok {
+				t.Errorf("%s is not in this test", key)
+			}
+		}
+	}
+	for name, c := range cases {
+		method := strings.SplitN(name, " ", 2)[0]
+		if code, out, _ := a.call(method, "/api/v1/t/"+sb+c.path, c.body, tokenHdr(tokB)...); code != 404 {
+			t.Errorf("company B %s: %d %.200s, want 404", name, code, out)
+		}
+	}
+	// A's report cannot go on B's dashboard: the id names nothing in B.
+	a.wantProblem(422, "body.widgets[0].report_id", "POST", "/api/v1/t/"+sb+"/bi/dashboards",
+		fmt.Sprintf(`{"name":"B's","widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4},{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep, repB), tokenHdr(tokB)...)
+	// A's records are still there, and A changes, runs and removes them.
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, "", tokenHdr(tokA)...)
+	if r := a.must(200, "PUT", "/api/v1/t/"+sa+"/bi/reports/"+rep, `{"name":"Renamed 改名","chart":"bar","query":`+q+`,"shared_roles":["agent"]}`, tokenHdr(tokA)...); r["name"] != "Renamed 改名" || r["chart"] != "bar" {
+		t.Fatalf("report after PUT: %v", r)
+	}
+	a.wantProblem(422, "body.query.dimensions[0]", "PUT", "/api/v1/t/"+sa+"/bi/reports/"+rep,
+		`{"name":"x","chart":"kpi","query":{"metric":"profiles.customers","dimensions":["priority"],"range":{"preset":"this_month"}}}`, tokenHdr(tokA)...)
+	if res := a.must(200, "POST", "/api/v1/t/"+sa+"/bi/reports/"+rep+"/run", "", tokenHdr(tokA)...); res["metric"] != "profiles.customers" {
+		t.Fatalf("run: %v", res)
+	}
+	d := a.must(200, "PUT", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, fmt.Sprintf(`{"name":"Moved","refresh_seconds":60,"widgets":[{"report_id":%q,"x":6,"y":1,"w":6,"h":3}]}`, rep), tokenHdr(tokA)...)
+	if ws := d["widgets"].([]any); d["name"] != "Moved" || len(ws) != 1 || ws[0].(map[string]any)["x"] != float64(6) {
+		t.Fatalf("dashboard after PUT: %v", d)
+	}
+	if items := a.must(200, "GET", "/api/v1/t/"+sa+"/bi/reports?limit=1", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 {
+		t.Fatalf("reports %v", items)
+	}
+	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, "", tokenHdr(tokA)...)
+	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+	a.wantProblem(404, "", "GET", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+}

@@ -1,0 +1,73 @@
+// Package bi is business intelligence (数据分析): the metrics every module
+// contributes (platform/measures), asked by dimension and period and compared
+// with the period before. It imports no module: the metrics come from the
+// module set cmd hands it.
+package bi
+
+import (
+	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	// Tenants' time zones must resolve in a binary built without the
+	// system's zone database.
+	_ "time/tzdata"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/module"
+)
+
+// Permissions of the module. Each metric also needs the read permission of
+// the records it counts.
+const (
+	PermRead   = "bi.read"
+	PermManage = "bi.manage"
+)
+
+// Deps are what the module needs, built in cmd.
+type Deps struct {
+	DB *bun.DB
+	// Modules are the modules whose metrics BI offers (measures.Provider).
+	Modules module.Set
+	// Enabled gives the enablement checker once it exists; nil, or a nil
+	// checker, counts every module as on (tests).
+	Enabled func() *module.Enablement
+	Log     *slog.Logger
+}
+
+// Module is the BI module.
+type Module struct {
+	d       Deps
+	metrics *measures.Registry
+}
+
+// New builds the module. A malformed metric declaration is a programming
+// error and stops the process at start.
+func New(d Deps) *Module {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	r, err := measures.Collect(d.Modules)
+	if err != nil {
+		panic(err)
+	}
+	return &Module{d: d, metrics: r}
+}
+
+// Name is the route prefix and namespace.
+func (m *Module) Name() string { return "bi" }
+
+// DefaultEnabled: BI is on for every new company, and may be turned off.
+func (m *Module) DefaultEnabled() bool { return true }
+
+// Permissions declares what roles may be granted.
+func (m *Module) Permissions() []authz.Permission {
+	return []authz.Permission{
+		{Key: PermRead, Label: "See reports and metrics (of the records the role may read)", LabelZH: "查看报表和指标（限角色可读的记录）"},
+		{Key: PermManage, Label: "Set up BI for the company (the first day of the week)", LabelZH: "设置公司的数据分析（每周起始日）", AdminOnly: true},
+	}
+}
+
+// Metrics is the registry of every module's metrics.
+func (m *Module) Metrics() *measures.Registry { return m.metrics }

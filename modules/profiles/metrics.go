@@ -1,0 +1,132 @@
+package profiles
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/measures"
+)
+
+// customerFacts are the columns of a customer every profiles metric carries,
+// for its dimensions: the customer's present owner, lifecycle, source, tags,
+// province, city and custom values.
+const customerFacts = "c.id AS subject, c.owner_id AS owner_id, c.lifecycle AS lifecycle, c.source AS source, c.tags AS tags, " +
+	"c.address ->> 'province' AS province, c.address ->> 'city' AS city, c.custom AS custom"
+
+var customerDims = []measures.Dim{
+	{Key: "lifecycle", Expr: "f.lifecycle"},
+	{Key: "source", Expr: "nullif(f.source, '')"},
+	{Key: "tag", Expr: "f.tags", Multi: true},
+	{Key: "province", Expr: "nullif(f.province, '')"},
+	{Key: "city", Expr: "nullif(f.city, '')"},
+}
+
+// activeStays joins to customers (c) their stays in an active stage: the
+// history row that began each (h) and the next change (nx, none while it
+// lasts), ordered by time then id as the stage at an instant is read.
+func activeStays(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id AND h.to_stage IN " + activeStages).
+		Join(`LEFT JOIN LATERAL (SELECT n.changed_at FROM customer_lifecycle_history AS n
+			WHERE n.tenant_id = h.tenant_id AND n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id)
+			ORDER BY n.changed_at, n.id LIMIT 1) AS nx ON true`)
+}
+
+// movedToChurned holds for a history row h that moves a customer from
+// another stage to churned.
+const movedToChurned = "h.to_stage = 'churned' AND h.from_stage IS NOT NULL AND h.from_stage <> 'churned'"
+
+// activeStages are the stages of a customer who buys from the company.
+const activeStages = "('customer', 'at_risk')"
+
+// Measures are the metrics of customers and their purchases. Customers
+// soft-deleted are left out; dimensions are the customers' present values.
+// Money counts purchases in the company's currency only.
+func (m *Module) Measures() []measures.Metric {
+	base := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, stock bool, facts func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery) measures.Metric {
+		return measures.Metric{Key: k, LabelEN: en, LabelZH: zh, DescEN: den, DescZH: dzh, Unit: u, Agg: a, Stock: stock,
+			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts}
+	}
+	customers := func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+		return inScope(ctx, tx.NewSelect().TableExpr("customers AS c").Where("c.tenant_id = ? AND c.deleted_at IS NULL", f.Tenant), "c.owner_id")
+	}
+	purchases := append(append([]measures.Dim{}, customerDims...), measures.Dim{Key: "channel", Expr: "nullif(f.channel, '')"})
+	purchaseFacts := func(money bool) func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+		return func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+			q := customers(ctx, tx, f).Join("JOIN interactions AS i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id").
+				ColumnExpr("i.occurred_at AS t, i.amount AS value, i.channel AS channel").ColumnExpr(customerFacts).
+				Where("i.kind = 'purchase' AND i.occurred_at >= ? AND i.occurred_at < ?", f.From, f.To)
+			if money {
+				q = q.Where("i.currency = ?", f.Currency)
+			}
+			return q
+		}
+	}
+	ms := []measures.Metric{
+		base("profiles.customers", "Customers", "客户数",
+			"Customers at the end of each period, by their present values (the distribution by lifecycle, source, tag, owner, province, city or a select field).",
+			"每个周期末的客户数，按客户当前的属性分布（生命周期、来源、标签、负责人、省份、城市或单选字段）。",
+			measures.Count, measures.AggCount, true,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return customers(ctx, tx, f).ColumnExpr("c.created_at AS since, NULL::timestamptz AS until").ColumnExpr(customerFacts)
+			}),
+		base("profiles.new_customers", "New customers", "新增客户",
+			"Customers created in the period.", "周期内新建的客户。",
+			measures.Count, measures.AggCount, false,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return customers(ctx, tx, f).ColumnExpr("c.created_at AS t").ColumnExpr(customerFacts).
+					Where("c.created_at >= ? AND c.created_at < ?", f.From, f.To)
+			}),
+		base("profiles.active_customers", "Active customers", "活跃客户",
+			"Customers whose lifecycle stage was customer or at risk at the end of the period.",
+			"周期末生命周期阶段为“客户”或“有流失风险”的客户。",
+			measures.Count, measures.AggCount, true,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				// Each stay in an active stage, until the next change.
+				return activeStays(customers(ctx, tx, f)).ColumnExpr("h.changed_at AS since, nx.changed_at AS until").ColumnExpr(customerFacts)
+			}),
+		base("profiles.churned_customers", "Churned customers", "流失客户",
+			"Customers who moved to the churned stage in the period.", "周期内转入“已流失”阶段的客户。",
+			measures.Count, measures.AggDistinct, false,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return customers(ctx, tx, f).Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
+					ColumnExpr("h.changed_at AS t").ColumnExpr(customerFacts).
+					Where(movedToChurned).Where("h.changed_at >= ? AND h.changed_at < ?", f.From, f.To)
+			}),
+		base("profiles.churn_rate", "Churn rate", "流失率",
+			"Of the customers active at the start of the period, the share who moved to churned within it.",
+			"周期初的活跃客户中，在周期内转入“已流失”的比例。",
+			measures.Percent, measures.AggRatio, true,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				// The stay in an active stage that covers the bucket's start,
+				// and whether a move to churned follows within the bucket
+				// (looked up only when the stay ends inside it).
+				return activeStays(customers(ctx, tx, f)).Join("JOIN buckets AS b ON c.created_at < b.lo AND h.changed_at < b.lo AND (nx.changed_at IS NULL OR nx.changed_at >= b.lo)").
+					ColumnExpr("b.lo AS t, 1 AS base").ColumnExpr(customerFacts).
+					ColumnExpr(`CASE WHEN nx.changed_at < b.hi AND EXISTS (SELECT 1 FROM customer_lifecycle_history AS h WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id
+						AND ` + movedToChurned + ` AND h.changed_at >= b.lo AND h.changed_at < b.hi) THEN 1 ELSE 0 END AS value`)
+			}),
+	}
+	for i := range ms {
+		if ms[i].Key == "profiles.customers" || ms[i].Key == "profiles.active_customers" {
+			ms[i].Interval = true
+		}
+	}
+	purchase := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, money bool) measures.Metric {
+		mt := base(k, en, zh, den, dzh, u, a, false, purchaseFacts(money))
+		mt.Dims = purchases
+		return mt
+	}
+	return append(ms,
+		purchase("purchases.revenue", "Revenue", "销售额", "The sum of purchases in the company's currency.", "以公司币种计的购买金额合计。",
+			measures.Money, measures.AggSum, true),
+		purchase("purchases.orders", "Orders", "订单数", "The number of purchases.", "购买次数。",
+			measures.Count, measures.AggCount, false),
+		purchase("purchases.aov", "Average order value", "平均订单金额", "The mean purchase in the company's currency.", "以公司币种计的平均每笔购买金额。",
+			measures.Money, measures.AggAvg, true),
+		purchase("purchases.repeat_rate", "Repeat-purchase rate", "复购率",
+			"Of the customers who bought in the period, the share who bought twice or more in it.",
+			"周期内有购买的客户中，购买两次及以上的比例。",
+			measures.Percent, measures.AggRepeat, false),
+	)
+}

@@ -1,0 +1,268 @@
+// Package measures is the metric registry of BI. Modules contribute metrics
+// through the optional Provider capability; the BI module lists and runs them
+// and never imports a module. A metric is data plus one query builder: its
+// facts, a bun query the module writes with its own scope rules. Everything a
+// caller chooses (the metric, its dimensions, filter operators, bucket sizes)
+// is looked up in what the metric declares, so user input only ever picks
+// among module-written SQL fragments or travels as a bound argument.
+//
+// (platform/metrics is the Prometheus registry of the process; these are the
+// business measures a tenant reports on.)
+package measures
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/module"
+)
+
+// Unit says how a metric's value reads.
+type Unit string
+
+// The units of a metric's value. Money is in the tenant's currency; a
+// duration is in seconds; a percent runs from 0 to 100.
+const (
+	Count    Unit = "count"
+	Money    Unit = "money"
+	Duration Unit = "duration"
+	Percent  Unit = "percent"
+	Score    Unit = "score"
+)
+
+// Agg is how the fact rows of one group become its value.
+type Agg string
+
+// The aggregations. Facts select the columns an aggregation reads: subject
+// (uuid) for Distinct and Repeat, value (numeric) for Sum, Avg, the
+// percentiles and Ratio, base (numeric) for Ratio.
+const (
+	AggCount    Agg = "count"    // the number of fact rows
+	AggDistinct Agg = "distinct" // the number of distinct subjects
+	AggSum      Agg = "sum"      // the sum of value (0 when none)
+	AggAvg      Agg = "avg"      // the mean of value
+	AggRatio    Agg = "ratio"    // 100 * sum(value) / sum(base)
+	AggP50      Agg = "p50"      // the median of value (continuous)
+	AggP90      Agg = "p90"      // the 90th percentile of value (continuous)
+	AggRepeat   Agg = "repeat"   // 100 * subjects with two rows or more / subjects
+)
+
+// Additive reports whether a group without facts is worth 0 (rather than
+// having no value at all).
+func (a Agg) Additive() bool { return a == AggCount || a == AggDistinct || a == AggSum }
+
+// Dim is a dimension a metric allows beyond time, owner, team and custom
+// fields: a SQL expression over the fact row (aliased f) that a module writes.
+type Dim struct {
+	Key string
+	// Expr is module-written SQL over the fact row f, giving text (or, with
+	// Multi, a text array: a row counts under each of its values).
+	Expr  string
+	Multi bool
+}
+
+// Metric is one measure a module offers.
+type Metric struct {
+	Key              string // "<module>.<name>": profiles.new_customers
+	LabelEN, LabelZH string
+	DescEN, DescZH   string // how it is counted
+	Unit             Unit
+	Agg              Agg
+	// Perm is the permission needed to see it (the read permission of the
+	// records it counts).
+	Perm string
+	// Stock marks a metric measured at a moment (the customers at the end of
+	// each bucket) rather than summed over events inside it.
+	Stock bool
+	// Interval marks a stock metric whose facts are intervals: each gives
+	// since and until (NULL: still) instead of t, and counts (AggCount) or
+	// adds its value (AggSum) at the end of every bucket it spans: from
+	// since < end until until >= end. It is computed from the changes, in
+	// one pass over the facts, whatever the number of buckets.
+	Interval bool
+	// Owner is the fact column holding the owning member, giving the owner
+	// dimension and, through the member's teams, the team dimension.
+	Owner string
+	// Team is the fact column holding a team of the record's own (tickets);
+	// empty: a team dimension comes from the owner's teams.
+	Team string
+	// Entity is the entity whose select custom fields are dimensions
+	// ("custom.<key>"); the facts then carry the record's custom column.
+	Entity string
+	Dims   []Dim
+	// Facts builds the metric's fact rows in the tenant transaction: a
+	// select giving t (timestamptz: the moment the fact falls in a bucket)
+	// and the columns the aggregation and the dimensions read. It applies
+	// the actor's row scope (ctx carries the actor). A stock metric joins
+	// the buckets CTE (i, lo, hi) and gives t = b.lo for each bucket.
+	Facts func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
+}
+
+// Frame is what a metric's facts may depend on.
+type Frame struct {
+	Tenant   uuid.UUID
+	Currency string    // the tenant's: money metrics count amounts in it only
+	From, To time.Time // the whole range, [From, To): flow facts keep within it
+}
+
+// Provider is the module capability by which a module contributes metrics.
+type Provider interface{ Measures() []Metric }
+
+// Entry is a registered metric and the module that offers it.
+type Entry struct {
+	Module string
+	Metric
+}
+
+// Registry holds every module's metrics, in module order.
+type Registry struct {
+	all   []Entry
+	byKey map[string]int
+}
+
+var (
+	keyPattern   = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+	identPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+)
+
+// Collect gathers the metrics of the modules that provide some, refusing a
+// malformed declaration: wiring stops at start, not at the first query.
+func Collect(s module.Set) (*Registry, error) {
+	r := &Registry{byKey: map[string]int{}}
+	for _, m := range s {
+		p, ok := m.(Provider)
+		if !ok {
+			continue
+		}
+		for _, mt := range p.Measures() {
+			if err := check(m.Name(), mt); err != nil {
+				return nil, err
+			}
+			if _, dup := r.byKey[mt.Key]; dup {
+				return nil, fmt.Errorf("measures: metric %q declared twice", mt.Key)
+			}
+			r.byKey[mt.Key] = len(r.all)
+			r.all = append(r.all, Entry{Module: m.Name(), Metric: mt})
+		}
+	}
+	return r, nil
+}
+
+func check(mod string, mt Metric) error {
+	bad := func(why string) error { return fmt.Errorf("measures: module %s, metric %q: %s", mod, mt.Key, why) }
+	switch {
+	case !keyPattern.MatchString(mt.Key):
+		return bad("the key is not <module>.<name>")
+	case mt.LabelEN == "" || mt.LabelZH == "":
+		return bad("needs labels in English and Chinese")
+	case mt.Facts == nil:
+		return bad("has no facts")
+	case mt.Perm == "":
+		return bad("names no permission")
+	case mt.Owner != "" && !identPattern.MatchString(mt.Owner), mt.Team != "" && !identPattern.MatchString(mt.Team):
+		return bad("owner and team are plain column names")
+	case mt.Interval && mt.Agg != AggCount && mt.Agg != AggSum:
+		return bad("an interval metric counts or sums")
+	}
+	switch mt.Unit {
+	case Count, Money, Duration, Percent, Score:
+	default:
+		return bad("unknown unit " + string(mt.Unit))
+	}
+	switch mt.Agg {
+	case AggCount, AggDistinct, AggSum, AggAvg, AggRatio, AggP50, AggP90, AggRepeat:
+	default:
+		return bad("unknown aggregation " + string(mt.Agg))
+	}
+	seen := map[string]bool{DimTime: true, DimOwner: mt.Owner != "", DimTeam: mt.Owner != "" || mt.Team != ""}
+	for _, d := range mt.Dims {
+		if _, known := dimLabels[d.Key]; !known {
+			return bad("dimension " + d.Key + " has no labels in dimLabels")
+		}
+		if seen[d.Key] || d.Expr == "" {
+			return bad("dimension " + d.Key + " is declared twice or has no expression")
+		}
+		seen[d.Key] = true
+	}
+	return nil
+}
+
+// All lists every registered metric, in module order.
+func (r *Registry) All() []Entry { return append([]Entry(nil), r.all...) }
+
+// Find returns the metric with that key.
+func (r *Registry) Find(key string) (Entry, bool) {
+	i, ok := r.byKey[key]
+	if !ok {
+		return Entry{}, false
+	}
+	return r.all[i], true
+}
+
+// Keys lists the metric keys, sorted.
+func (r *Registry) Keys() []string {
+	out := make([]string, 0, len(r.all))
+	for _, e := range r.all {
+		out = append(out, e.Key)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The dimension keys with a meaning of their own.
+const (
+	DimTime   = "time"
+	DimOwner  = "owner"
+	DimTeam   = "team"
+	CustomDim = "custom." // prefix of a select custom field: custom.<key>
+)
+
+// Label is a name in both languages.
+type Label struct{ EN, ZH string }
+
+// dimLabels names every dimension a metric may declare; a new one is added
+// here with its labels.
+var dimLabels = map[string]Label{
+	DimTime:     {"Time", "时间"},
+	DimOwner:    {"Owner", "负责人"},
+	DimTeam:     {"Team", "团队"},
+	"pipeline":  {"Pipeline", "销售流程"},
+	"stage":     {"Stage", "阶段"},
+	"channel":   {"Channel", "渠道"},
+	"priority":  {"Priority", "优先级"},
+	"type":      {"Type", "类型"},
+	"status":    {"Status", "状态"},
+	"lifecycle": {"Lifecycle stage", "生命周期阶段"},
+	"source":    {"Source", "来源"},
+	"tag":       {"Tag", "标签"},
+	"province":  {"Province", "省份"},
+	"city":      {"City", "城市"},
+}
+
+// DimLabel is the label of a standard dimension.
+func DimLabel(key string) (Label, bool) {
+	l, ok := dimLabels[key]
+	return l, ok
+}
+
+// Allowed lists the dimension keys the metric allows besides custom fields,
+// time first.
+func (m Metric) Allowed() []string {
+	out := []string{DimTime}
+	if m.Owner != "" {
+		out = append(out, DimOwner)
+	}
+	if m.Owner != "" || m.Team != "" {
+		out = append(out, DimTeam)
+	}
+	for _, d := range m.Dims {
+		out = append(out, d.Key)
+	}
+	return out
+}

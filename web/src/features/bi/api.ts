@@ -1,0 +1,101 @@
+// BI as the API gives it: the metrics offered, a question and its answer,
+// and the pure steps from an answer to a chart (tested on their own).
+import type { EChartsCoreOption } from 'echarts/core';
+
+export type Unit = 'count' | 'money' | 'duration' | 'percent' | 'score';
+
+export interface Dimension {
+  key: string;
+  label_en: string;
+  label_zh: string;
+}
+
+export interface Metric {
+  key: string;
+  module: string;
+  label_en: string;
+  label_zh: string;
+  description_en: string;
+  description_zh: string;
+  unit: Unit;
+  aggregation: string;
+  stock: boolean;
+  dimensions: Dimension[];
+}
+
+export interface Question {
+  metric: string;
+  dimensions?: string[];
+  bucket?: string;
+  from: string;
+  to: string;
+  compare?: boolean;
+}
+
+export interface Row {
+  keys: string[];
+  value: string | null;
+  previous?: string | null;
+}
+
+export interface Result {
+  metric: string;
+  unit: Unit;
+  currency?: string;
+  dimensions: string[];
+  bucket?: string;
+  time_zone: string;
+  from: string;
+  to: string;
+  previous_from?: string;
+  previous_to?: string;
+  rows: Row[];
+}
+
+export const BUCKETS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+
+/** label picks the text of the language shown. */
+export const label = (x: { label_en: string; label_zh: string }, lang: string) => (lang.startsWith('zh') ? x.label_zh || x.label_en : x.label_en);
+
+/** num reads a value; null stays null (no value, not zero). */
+export const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * change is the relative change from previous to value in percent, or null
+ * when either is missing or the previous is zero.
+ */
+export function change(value: string | null | undefined, previous: string | null | undefined): number | null {
+  const a = num(value);
+  const b = num(previous);
+  if (a === null || b === null || b === 0) return null;
+  return ((a - b) / Math.abs(b)) * 100;
+}
+
+/** total is the single value of a question asked without dimensions. */
+export function total(r: Result): Row | undefined {
+  return r.dimensions.length === 0 ? r.rows[0] : undefined;
+}
+
+/**
+ * chartOption draws an answer: a line over time (with the previous period
+ * dashed), or bars by the one other dimension. name gives a dimension
+ * value's display name, fmt a value's.
+ */
+export function chartOption(r: Result, names: { current: string; previous: string }, name: (dim: string, v: string) => string): EChartsCoreOption {
+  const byTime = r.dimensions[0] === 'time';
+  const cats = r.rows.map((x) => (x.keys.length ? name(r.dimensions[0], x.keys[0]) : ''));
+  const series: Record<string, unknown>[] = [
+    { name: names.current, type: byTime ? 'line' : 'bar', data: r.rows.map((x) => num(x.value)), smooth: false },
+  ];
+  if (r.previous_from) {
+    series.push({ name: names.previous, type: byTime ? 'line' : 'bar', data: r.rows.map((x) => num(x.previous)), lineStyle: { type: 'dashed' } });
+  }
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+    xAxis: { type: 'category', data: cats },
+    yAxis: { type: 'value' },
+    series,
+  };
+}
