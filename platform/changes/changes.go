@@ -151,8 +151,8 @@ type Change struct {
 	Object    any       `json:"object,omitempty" doc:"for an upsert, the record as GET returns it now; absent when it is gone since"`
 }
 
-// Page is a read of the feed.
-type Page struct {
+// ChangePage is a read of the feed.
+type ChangePage struct {
 	Items      []Change `json:"items"`
 	NextCursor string   `json:"next_cursor" doc:"pass it as cursor to read on; it is returned even when nothing changed"`
 	HasMore    bool     `json:"has_more" doc:"more changes wait: read again at once"`
@@ -166,7 +166,7 @@ type cursor struct {
 
 // Read returns up to limit changes of entity after cur ("" is the start of
 // what is kept; "now" the present, to begin a mirror after a full list).
-func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, limit int) (*Page, error) {
+func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, limit int) (*ChangePage, error) {
 	ent, ok := f.entities[entity]
 	if !ok {
 		names := make([]string, 0, len(f.entities))
@@ -204,7 +204,7 @@ func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, l
 		}
 		after = *c
 	}
-	out := &Page{Items: []Change{}}
+	out := &ChangePage{Items: []Change{}}
 	var rows []struct {
 		RecordID  string    `bun:"record_id"`
 		Op        string    `bun:"op"`
@@ -312,12 +312,12 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			Entity string `query:"entity" required:"true" maxLength:"40" doc:"customers, deals or tickets"`
 			Cursor string `query:"cursor" maxLength:"400" doc:"next_cursor of the last read; absent: the oldest change kept; now: the present"`
 			Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
-		}) (*struct{ Body *Page }, error) {
+		}) (*struct{ Body *ChangePage }, error) {
 			p, err := m.f.Read(ctx, tn.ID, in.Entity, in.Cursor, in.Limit)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body *Page }{Body: p}, nil
+			return &struct{ Body *ChangePage }{Body: p}, nil
 		}))
 }
 
