@@ -79,9 +79,17 @@ func TestGeneratedClient(t *testing.T) {
 	if err != nil || signup.JSON201 == nil || signup.JSON201.Slug != slug {
 		t.Fatalf("create-tenant with a session: %v %d %s", err, signup.StatusCode(), signup.Body)
 	}
-	created, err := c.CreateApiKeyWithResponse(ctx, slug, apiclient.NewAPIKey{Name: "generated", Role: "viewer"}, session)
+	// Every POST documents Idempotency-Key; the generated client sends it, and
+	// a retry with it gets the first answer back.
+	idem := "gen-" + uuid.NewString()
+	params := &apiclient.CreateApiKeyParams{IdempotencyKey: &idem}
+	created, err := c.CreateApiKeyWithResponse(ctx, slug, params, apiclient.NewAPIKey{Name: "generated", Role: "viewer"}, session)
 	if err != nil || created.JSON201 == nil || !strings.HasPrefix(created.JSON201.Key, created.JSON201.Prefix) {
 		t.Fatalf("create-api-key: %v %d %s", err, created.StatusCode(), created.Body)
+	}
+	again, err := c.CreateApiKeyWithResponse(ctx, slug, params, apiclient.NewAPIKey{Name: "generated", Role: "viewer"}, session)
+	if err != nil || again.JSON201 == nil || again.JSON201.Id != created.JSON201.Id || again.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("create-api-key retried with its Idempotency-Key: %v %d %s", err, again.StatusCode(), again.Body)
 	}
 	key := withAPIKey(created.JSON201.Key)
 
