@@ -8,6 +8,7 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/modules/webhooks"
 	"github.com/clientele-crm/clientele/platform/changes"
@@ -56,6 +57,8 @@ func recordGetters(set module.Set) map[string]func(ctx context.Context, tenant, 
 			getters["deals"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetDeal(ctx, tenant, id) }
 		case *tickets.Module:
 			getters["tickets"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetTicket(ctx, tenant, id) }
+		case *tasks.Module:
+			getters["tasks"] = func(ctx context.Context, tenant, id uuid.UUID) (any, error) { return m.GetTask(ctx, tenant, id) }
 		}
 	}
 	return getters

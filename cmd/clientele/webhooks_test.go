@@ -112,6 +112,17 @@ func TestWebhookRoutesKeepTenantsApartAndCheckInput(t *testing.T) {
 	if body := a.must(200, "GET", "/api/v1/t/"+sa+"/webhooks/"+sid, "", tokenHdr(tokA)...); body["description"] != "" {
 		t.Errorf("A's webhook changed: %v", body)
 	}
+	// Task events: a subscription to task.* gets a task's creation and its
+	// completion.
+	a.must(200, "PATCH", "/api/v1/t/"+sa+"/webhooks/"+sid, `{"events":["customer.*","task.*"]}`, tokenHdr(tokA)...)
+	task := a.must(201, "POST", "/api/v1/t/"+sa+"/tasks", `{"title":"Call back 回电"}`, tokenHdr(tokA)...)["id"].(string)
+	a.must(200, "POST", "/api/v1/t/"+sa+"/tasks/"+task+"/complete", "", tokenHdr(tokA)...)
+	for _, ev := range []string{"task.created", "task.completed"} {
+		items := a.must(200, "GET", "/api/v1/t/"+sa+"/webhooks/"+sid+"/deliveries?event_type="+ev, "", tokenHdr(tokA)...)["items"].([]any)
+		if len(items) != 1 || items[0].(map[string]any)["entity_id"] != task {
+			t.Errorf("%s deliveries: %v", ev, items)
+		}
+	}
 	// A customer created by A's API queues a delivery in A's log (the worker is
 	// not running here; its sending is the module's tests' business).
 	a.must(201, "POST", "/api/v1/t/"+sa+"/customers", `{"name":"Webhook 客户"}`, tokenHdr(tokA)...)

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
@@ -38,6 +39,7 @@ type Deps struct {
 	Members authz.Directory   // checks assignees; nil skips the check (tests)
 	Notify  notify.Notifier   // where reminders go; nil: reminders do nothing
 	Records *records.Registry // the entities tasks may link to
+	Events  *events.Bus       // task.created, task.updated, task.completed; nil: none
 	Log     *slog.Logger
 }
 

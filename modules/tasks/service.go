@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/notify"
 )
@@ -103,6 +104,7 @@ func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput)
 		if err := m.scheduleReminder(ctx, tx, t); err != nil {
 			return err
 		}
+		m.d.Events.Publish(ctx, events.Event{Topic: "task.created", EntityID: t.ID.String()})
 		return audit.Record(ctx, tx, audit.Entry{Action: "task.create", Entity: "task", EntityID: t.ID.String(), After: t})
 	})
 	if err != nil {
@@ -335,7 +337,31 @@ func (m *Module) ChangeTask(ctx context.Context, tenant, id uuid.UUID, apply fun
 				return err
 			}
 		}
+		topic := "task.updated"
+		if t.Status == "done" && before.Status != "done" {
+			topic = "task.completed"
+		}
+		m.d.Events.Publish(ctx, events.Event{Topic: topic, EntityID: id.String()})
 		return audit.Record(ctx, tx, audit.Entry{Action: "task.update", Entity: "task", EntityID: id.String(), Before: before, After: t})
+	})
+	if err != nil {
+		return nil, db.Classify(err, "task")
+	}
+	return t.fill(), nil
+}
+
+// GetTask returns one task the actor may see, as the API does.
+func (m *Module) GetTask(ctx context.Context, tenant, id uuid.UUID) (*Task, error) {
+	if err := authz.Require(ctx, PermRead); err != nil {
+		return nil, err
+	}
+	t := &Task{}
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := visibleTasks(ctx, tx.NewSelect().Model(t).Where("t.tenant_id = ? AND t.id = ?", tenant, id)).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "task not found")
+		}
+		return err
 	})
 	if err != nil {
 		return nil, db.Classify(err, "task")

@@ -28,6 +28,7 @@ var Catalogue = []string{
 	"interaction.created", "purchases.imported",
 	"deal.created", "deal.updated", "deal.moved", "deal.won", "deal.lost", "deal.deleted", "deals.imported",
 	"ticket.created", "ticket.updated", "ticket.status_changed", "ticket.replied", "ticket.noted", "ticket.merged", "tickets.imported",
+	"task.created", "task.updated", "task.completed",
 	TestEvent,
 }
 

@@ -320,4 +320,3 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &struct{ Body *ChangePage }{Body: p}, nil
 		}))
 }
-

@@ -4,7 +4,7 @@ import { CATALOGUE, groupEvents, outcome, statusColor } from './webhooks';
 describe('groupEvents', () => {
   it('groups every event under its object as the server matches wildcards', () => {
     const groups = groupEvents();
-    expect(groups.map((g) => g.object)).toEqual(['customer', 'customers', 'interaction', 'purchases', 'deal', 'deals', 'ticket', 'tickets']);
+    expect(groups.map((g) => g.object)).toEqual(['customer', 'customers', 'interaction', 'purchases', 'deal', 'deals', 'ticket', 'tickets', 'task']);
     const customer = groups.find((g) => g.object === 'customer')!;
     expect(customer.wildcard).toBe('customer.*');
     expect(customer.events).not.toContain('customers.imported');

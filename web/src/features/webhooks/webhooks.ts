@@ -24,6 +24,9 @@ export const CATALOGUE = [
   'ticket.noted',
   'ticket.merged',
   'tickets.imported',
+  'task.created',
+  'task.updated',
+  'task.completed',
 ] as const;
 
 export interface EventGroup {
