@@ -19,6 +19,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/transfer"
 )
 
@@ -79,6 +80,7 @@ type dealPlan struct {
 	m         *Module
 	col       map[string]int
 	custom    []string // custom field keys mapped
+	defs      map[string]fields.Definition
 	pipelines map[string]uuid.UUID
 	def       uuid.UUID
 	stages    map[uuid.UUID]map[string]*Stage
@@ -104,15 +106,17 @@ func (a dealAdapter) Plan(ctx context.Context, tx bun.IDB, tenant uuid.UUID, s t
 		return nil, err
 	}
 	custom := map[string]bool{}
+	byKey := map[string]fields.Definition{}
 	for _, d := range defs {
 		custom["custom."+d.Key] = true
+		byKey[d.Key] = d
 	}
 	known := map[string]bool{}
 	for _, t := range dealTargets {
 		known[t.Key] = true
 	}
 	p := &dealPlan{m: a.m, col: map[string]int{}, pipelines: map[string]uuid.UUID{}, stages: map[uuid.UUID]map[string]*Stage{},
-		first: map[uuid.UUID]*Stage{}, members: map[uuid.UUID]bool{}}
+		first: map[uuid.UUID]*Stage{}, members: map[uuid.UUID]bool{}, defs: byKey}
 	index := map[string]int{}
 	for i, c := range s.Columns {
 		index[c] = i
@@ -312,10 +316,42 @@ func (p *dealPlan) read(r *transfer.Row) *dealRow {
 			if dr.custom == nil {
 				dr.custom = map[string]any{}
 			}
-			dr.custom[k] = v
+			dr.custom[k] = cellValue(p.defs[k], v)
 		}
 	}
 	return dr
+}
+
+// cellValue reads a cell as the JSON value a custom field of its type takes
+// (the customers' import reads cells the same way).
+func cellValue(d fields.Definition, s string) any {
+	s = strings.TrimSpace(s)
+	switch d.Type {
+	case fields.MultiSelect:
+		var out []any
+		for _, p := range transfer.SplitList(s) {
+			out = append(out, p)
+		}
+		return out
+	case fields.Boolean:
+		switch strings.ToLower(s) {
+		case "true", "yes", "y", "1", "是", "对":
+			return true
+		case "false", "no", "n", "0", "否", "不":
+			return false
+		}
+	case fields.Number, fields.Rating:
+		return strings.ReplaceAll(s, ",", "")
+	case fields.Currency:
+		f := strings.Fields(s)
+		if len(f) == 2 {
+			if len(f[0]) == 3 && strings.ToUpper(f[0]) == f[0] {
+				return map[string]any{"amount": f[1], "currency": f[0]}
+			}
+			return map[string]any{"amount": f[0], "currency": strings.ToUpper(f[1])}
+		}
+	}
+	return s
 }
 
 // normalEmail lower-cases a plain email address, as customers' contact keys
@@ -600,14 +636,14 @@ func (a dealAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID, en
 		ids = append(ids, e.RecordID)
 		strs = append(strs, e.RecordID.String())
 	}
-	var custom []uuid.UUID
-	if err := tx.NewRaw("SELECT id FROM deals WHERE tenant_id = ? AND id = ANY (?::uuid[]) AND custom <> '{}'::jsonb FOR UPDATE",
-		tenant, pgdialect.Array(strs)).Scan(ctx, &custom); err != nil {
-		return err
-	}
-	for _, id := range custom {
-		if err := a.m.custom.DeleteIndex(ctx, tx, tenant, id); err != nil {
-			return err
+	// The custom-field index and uniqueness rows go in two statements, not
+	// one call a deal (as profiles' staged import writes them).
+	for _, q := range []string{
+		"DELETE FROM field_index WHERE tenant_id = ? AND entity = ? AND record_id = ANY (?::uuid[])",
+		"DELETE FROM field_unique WHERE tenant_id = ? AND entity = ? AND record_id = ANY (?::uuid[])",
+	} {
+		if _, err := tx.ExecContext(ctx, q, tenant, EntityDeals, pgdialect.Array(strs)); err != nil {
+			return db.Classify(err, "field index")
 		}
 	}
 	if err := a.m.d.Records.Removed(ctx, tx, tenant, EntityDeals, ids); err != nil {

@@ -385,3 +385,36 @@ func TestDealImportRefusesBadMappingsAndOtherTenantsCustomers(t *testing.T) {
 		t.Fatalf("the other tenant has %d deals", n)
 	}
 }
+
+// Custom values are read by their field's type, and a refused one fails its
+// row naming its column, with nothing of the row written.
+func TestDealImportReadsCustomValuesByType(t *testing.T) {
+	r := newDealRig(t)
+	ctx := dealImporter()
+	tn, _ := r.company(t, 3)
+	r.env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := r.fs.Create(ctx, tx, tn.ID, fields.Definition{Entity: funnel.EntityDeals, Key: "seats", LabelEN: "Seats", LabelZH: "席位数", Type: "number", Filterable: true})
+		return err
+	})
+	body := "title,email,Seats,Region\nA,buyer1@example.com,\"1,200\",华东\nB,buyer2@example.com,many,华北\n"
+	up, err := r.eng.Upload(ctx, tn, "deals", "d.csv", int64(len(body)), strings.NewReader(body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.StartImport(ctx, tn, up.ID, map[string]string{"title": "title", "email": "customer", "Seats": "custom.seats", "Region": "custom.region"}, "create", ""); err != nil {
+		t.Fatal(err)
+	}
+	im := r.wait(t, tn, up.ID, "completed", 60*time.Second)
+	if im.Created != 1 || im.Failed != 1 {
+		t.Fatalf("created %d failed %d", im.Created, im.Failed)
+	}
+	if got := reportLines(t, r.env, tn.ID, up.ID)[3]; got[0] != "Seats" {
+		t.Fatalf("report %q", got)
+	}
+	var seats string
+	var n int
+	if err := r.env.Owner.NewRaw("SELECT (SELECT custom->>'seats' FROM deals WHERE tenant_id = ?0), (SELECT count(*) FROM field_index WHERE tenant_id = ?0)", tn.ID).
+		Scan(context.Background(), &seats, &n); err != nil || seats != "1200" || n != 2 {
+		t.Fatalf("seats %q, %d index rows, %v", seats, n, err)
+	}
+}
