@@ -386,7 +386,7 @@ func TestPurchaseImportsAreTheirRequestersOnly(t *testing.T) {
 	if exp["entity"] != "purchases" {
 		t.Errorf("purchase export: %v", exp)
 	}
-	a.must(422, "POST", base+"/exports", `{"entity":"deals"}`, admin...)
+	a.must(422, "POST", base+"/exports", `{"entity":"widgets"}`, admin...)
 	a.must(422, "POST", base+"/exports", `{"entity":"purchases","filter":"colour=red"}`, admin...)
 }
 

@@ -51,7 +51,7 @@ func TestImportUploadOverHTTP(t *testing.T) {
 	if code, body := upload(s, tok, "empty.csv", "", nil); code != 422 || !strings.Contains(body, "body.file") {
 		t.Fatalf("empty file: %d %s", code, body)
 	}
-	if code, body := upload(s, tok, "x.csv", "a\n1\n", map[string]string{"entity": "deals"}); code != 422 || !strings.Contains(body, "body.entity") {
+	if code, body := upload(s, tok, "x.csv", "a\n1\n", map[string]string{"entity": "widgets"}); code != 422 || !strings.Contains(body, "body.entity") {
 		t.Fatalf("other entity: %d %s", code, body)
 	}
 }

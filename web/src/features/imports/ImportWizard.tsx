@@ -24,7 +24,7 @@ const RUNNING = ['queued', 'running', 'reverting'];
 const FINISHED = ['completed', 'failed', 'canceled', 'reverted'];
 
 /** ENTITIES are the entities the wizard imports (each has an adapter in the API). */
-export const ENTITIES = ['customers', 'purchases'];
+export const ENTITIES = ['customers', 'purchases', 'deals'];
 
 function useTargets(entity: string, fromAPI?: ImportTarget[]) {
   const { t, i18n } = useTranslation(['imports', 'customers']);
@@ -141,6 +141,7 @@ export default function ImportWizard({ entity: initial }: { entity?: string } = 
               </Space>
             )}
             {entity === 'purchases' && <Alert type="info" showIcon message={t('purchasesHint')} />}
+            {entity === 'deals' && <Alert type="info" showIcon message={t('dealsHint')} />}
             <Space wrap>
               <span id="enc-label">{t('encoding')}</span>
               <Radio.Group aria-labelledby="enc-label" value={encoding} onChange={(e) => setEncoding(e.target.value)}
