@@ -45,6 +45,7 @@ export default async function ({ page, baseURL, state, shot, api, expect, log, m
     await pub.getByTestId('form-name').fill('Wang Fang 王芳');
     await pub.getByTestId('form-email').fill(who);
     await pub.mouse.move(0, 0);
+    await pub.waitForTimeout(300); // the hover outline fades
     await shot('tickets-form-en', pub);
     await axeCheck(pub, 'ticket form (en)', log);
     let since = Date.now();
