@@ -72,6 +72,7 @@ export const STEPS = [
   '15-lighthouse',
   '16-board',
   '17-analytics',
+  '18-tickets',
   '20-webhooks',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).

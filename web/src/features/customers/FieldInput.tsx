@@ -1,5 +1,6 @@
 // One input per custom-field type, as the create and edit forms and the fields
 // admin's preview show it.
+import './locales';
 import { AutoComplete, DatePicker, Input, InputNumber, Rate, Select, Space, Switch } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';

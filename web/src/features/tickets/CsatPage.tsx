@@ -16,6 +16,9 @@ export function refusal(err: unknown): string {
   return ({ 404: 'csat_invalid', 409: 'csat_rated', 410: 'csat_expired', 429: 'csat_limited' } as Record<number, string>)[status] ?? 'csat_invalid';
 }
 
+/** pageTitle makes the card's title the page's level-one heading without changing how it looks. */
+const pageTitle = { fontSize: 'inherit', fontWeight: 'inherit', lineHeight: 'inherit', margin: 0 } as const;
+
 export default function CsatPage() {
   const { t, i18n } = useTranslation('tickets');
   const { tenant = '', token = '' } = useParams();
@@ -47,7 +50,7 @@ export default function CsatPage() {
   }
   return (
     <main style={{ maxWidth: 560, margin: '48px auto', padding: '0 16px' }}>
-      <Card title={survey.data?.company ? `${survey.data.company} · ${t('csat_title')}` : t('csat_title')}>{body}</Card>
+      <Card title={<h1 style={pageTitle}>{survey.data?.company ? `${survey.data.company} · ${t('csat_title')}` : t('csat_title')}</h1>}>{body}</Card>
     </main>
   );
 }

@@ -21,6 +21,9 @@ interface Submission {
   website?: string;
 }
 
+/** pageTitle makes the card's title the page's level-one heading without changing how it looks. */
+const pageTitle = { fontSize: 'inherit', fontWeight: 'inherit', lineHeight: 'inherit', margin: 0 } as const;
+
 export default function FormPage() {
   const { t, i18n } = useTranslation('tickets');
   const { tenant = '' } = useParams();
@@ -72,7 +75,7 @@ export default function FormPage() {
   }
   return (
     <main style={{ maxWidth: 640, margin: '48px auto', padding: '0 16px' }}>
-      <Card title={form.data ? `${form.data.company} · ${form.data.title}` : undefined}>{body}</Card>
+      <Card title={form.data ? <h1 style={pageTitle}>{`${form.data.company} · ${form.data.title}`}</h1> : undefined}>{body}</Card>
     </main>
   );
 }

@@ -47,6 +47,7 @@ describe('<CsatPage>', () => {
   it('rates a ticket once through the public API, without signing in', async () => {
     const calls = mount(`/csat/acme/${token}`, (method) => (method === 'POST' ? json({ ...survey, rated: true, rating: 4 }) : json(survey)));
     expect(await screen.findByText('Ticket #1001: Broken lid')).toBeTruthy();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Acme 顶点 · How did we do?');
     expect(calls[0].url).toBe(`/api/v1/public/acme/csat/${token}`);
     const send = screen.getByTestId('csat-send') as HTMLButtonElement;
     expect(send.disabled).toBe(true); // no stars yet
@@ -82,6 +83,8 @@ describe('<FormPage>', () => {
   it('sends a submission with an empty honeypot and shows the ticket number', async () => {
     const calls = mount('/form/acme', (method) => (method === 'POST' ? json({ number: 1007, message: 'Thank you. We received your message as ticket #1007.' }, 201) : json(form)));
     expect(await screen.findByText('Acme · Contact us')).toBeTruthy();
+    // The page's one level-one heading names the company and the form.
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Acme · Contact us');
     const honeypot = screen.getByTestId('form-website');
     expect(honeypot.closest('[aria-hidden="true"]')).toBeTruthy();
     expect(honeypot.getAttribute('tabindex')).toBe('-1');

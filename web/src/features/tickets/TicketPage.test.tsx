@@ -84,6 +84,13 @@ describe('<TicketPage>', () => {
     expect(rating.textContent).toContain('Quick, thanks');
   });
 
+  it('names the unassigned assignee picker in words, not by its translation key', async () => {
+    renderTicket();
+    await screen.findByTestId('ticket-subject');
+    expect(await screen.findByText('Choose a member')).toBeTruthy();
+    expect(screen.queryByText('chooseMember')).toBeNull();
+  });
+
   it('reads in Chinese', async () => {
     await i18n.changeLanguage('zh');
     renderTicket();
@@ -92,5 +99,6 @@ describe('<TicketPage>', () => {
     expect(screen.getAllByText('内部备注').length).toBeGreaterThan(0);
     expect(screen.getAllByText('紧急').length).toBeGreaterThan(0);
     expect(screen.getAllByText('新建').length).toBeGreaterThan(0);
+    expect(screen.getByText('选择成员')).toBeTruthy();
   });
 });
