@@ -171,8 +171,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		len(routes), len(tokens), cells, refused, schemaFirst, allowed)
 }
 
-// The scope column of the matrix: a customer and a deal owned by the owner,
-// read and changed by every role that holds the permission, are reached by
+// The scope column of the matrix: a customer, a deal, a ticket and a task of
+// the owner, read and changed by every role that holds the permission, are reached by
 // roles that see all records, by a team-scoped role whose team holds the
 // owner, and by nobody else (404, as if they did not exist).
 func TestAuthorisationMatrixScopes(t *testing.T) {
@@ -180,7 +180,7 @@ func TestAuthorisationMatrixScopes(t *testing.T) {
 	s := slug("scopes")
 	owner, _ := a.company(s)
 	base := "/api/v1/t/" + s
-	a.must(201, "POST", base+"/roles", `{"key":"clerk","name":"Clerk","permissions":["profiles.read","profiles.write","deals.read","deals.write"],"scope":"team"}`, tokenHdr(owner)...)
+	a.must(201, "POST", base+"/roles", `{"key":"clerk","name":"Clerk","permissions":["profiles.read","profiles.write","deals.read","deals.write","tickets.read","tasks.read","tasks.write"],"scope":"team"}`, tokenHdr(owner)...)
 	tokens := map[string]string{}
 	for _, r := range []string{"admin", "manager", "agent", "viewer", "clerk"} {
 		tokens[r] = a.member(s, owner, r)
@@ -196,6 +196,8 @@ func TestAuthorisationMatrixScopes(t *testing.T) {
 
 	cust := a.must(201, "POST", base+"/customers", `{"name":"Owner's customer"}`, tokenHdr(owner)...)["id"].(string)
 	deal := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"Owner's deal","customer_id":%q}`, cust), tokenHdr(owner)...)["id"].(string)
+	ticket := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Owner's ticket","channel":"email","requester_id":%q,"assignee_id":%q}`, cust, ids["owner"]), tokenHdr(owner)...)["id"].(string)
+	task := a.must(201, "POST", base+"/tasks", `{"title":"Owner's task"}`, tokenHdr(owner)...)["id"].(string)
 	sees := map[string]bool{"admin": true, "viewer": true, "manager": true, "agent": false, "clerk": false}
 	writes := map[string]bool{"admin": true, "manager": true, "agent": true, "clerk": true}
 	cells := 0
@@ -203,8 +205,13 @@ func TestAuthorisationMatrixScopes(t *testing.T) {
 		for _, c := range []struct{ method, path, body string }{
 			{"GET", "/customers/" + cust, ""},
 			{"GET", "/deals/" + deal, ""},
+			{"GET", "/tickets/" + ticket, ""},
 			{"PATCH", "/customers/" + cust, `{"source":"scope check"}`},
+			{"POST", "/tasks/" + task + "/snooze", `{"until":"2030-01-01T00:00:00Z"}`},
 		} {
+			if c.method == "POST" && !writes[role] {
+				continue
+			}
 			if c.method == "PATCH" && !writes[role] {
 				continue // the permission column covers it (403)
 			}
