@@ -11,6 +11,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/tasks"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/modules/webhooks"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/changes"
 	"github.com/clientele-crm/clientele/platform/egress"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -28,14 +29,8 @@ func buildWebhooks(d *deps, notices notify.Notifier, set module.Set) *webhooks.M
 			allow = append(allow, p...)
 		}
 	}
-	getters := recordGetters(set)
 	wd := webhooks.Deps{DB: d.db, Events: d.events, Egress: &egress.Policy{Allow: allow}, Notify: notices, Log: d.log,
-		Objects: func(ctx context.Context, tenant uuid.UUID, entity string, id uuid.UUID) (any, error) {
-			if get, ok := getters[entity]; ok {
-				return get(ctx, tenant, id)
-			}
-			return nil, nil
-		}}
+		Objects: webhookObjects(set)}
 	if d.jobs != nil {
 		wd.Jobs = d.jobs
 	}
@@ -43,6 +38,24 @@ func buildWebhooks(d *deps, notices notify.Notifier, set module.Set) *webhooks.M
 		wd.Admins = dir
 	}
 	return webhooks.New(wd)
+}
+
+// webhookReader is who reads a record for a webhook's body: every record of
+// the company, but without pii.read, so sensitive custom values go out
+// masked. A subscription is made by someone holding webhooks.manage, which
+// does not imply pii.read; the body must not give them more than that.
+var webhookReader = authz.Actor{Kind: authz.ActorAPIKey, Scope: authz.ScopeAll,
+	Permissions: map[string]bool{profiles.PermRead: true, funnel.PermRead: true, tickets.PermRead: true, tasks.PermRead: true}}
+
+// webhookObjects reads an event's record for its body, as webhookReader.
+func webhookObjects(set module.Set) webhooks.ObjectFunc {
+	getters := recordGetters(set)
+	return func(ctx context.Context, tenant uuid.UUID, entity string, id uuid.UUID) (any, error) {
+		if get, ok := getters[entity]; ok {
+			return get(authz.WithActor(ctx, webhookReader), tenant, id)
+		}
+		return nil, nil
+	}
 }
 
 // recordGetters returns, by entity, how to read one record as the API does,

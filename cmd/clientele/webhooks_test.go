@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/config"
 )
 
@@ -136,5 +140,29 @@ func TestWebhookRoutesKeepTenantsApartAndCheckInput(t *testing.T) {
 			t.Fatalf("no delivery queued for customer.created: %v", items)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A webhook's body shows the record as a reader of every record without
+// pii.read would: a sensitive custom value goes out masked, since holding
+// webhooks.manage does not imply seeing it.
+func TestWebhookBodiesMaskSensitiveValues(t *testing.T) {
+	a := newApp(t)
+	s := slug("hookpii")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	a.must(201, "POST", base+"/fields/customers", `{"key":"ssn","label_en":"SSN","type":"text","sensitive":true}`, tokenHdr(tok)...)
+	id := a.must(201, "POST", base+"/customers", `{"name":"Masked","custom":{"ssn":"SSN-HOOK-4455"}}`, tokenHdr(tok)...)["id"].(string)
+	var tenant uuid.UUID
+	if err := a.d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", s).Scan(context.Background(), &tenant); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := webhookObjects(a.d.modules)(authz.AsSystem(context.Background()), tenant, "customers", uuid.MustParse(id))
+	if err != nil || obj == nil {
+		t.Fatalf("object: %v %v", obj, err)
+	}
+	raw, _ := json.Marshal(obj)
+	if strings.Contains(string(raw), "SSN-HOOK-4455") || !strings.Contains(string(raw), "Masked") || !strings.Contains(string(raw), `"ssn"`) {
+		t.Fatalf("webhook body: %s", raw)
 	}
 }
