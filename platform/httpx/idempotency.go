@@ -62,7 +62,7 @@ func (s *Server) idempotent(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 	done = true
 	status := fc.Response().StatusCode()
-	if !idem.Keeps(status) {
+	if !idem.Keeps(status) || len(fc.Response().Body()) > idem.MaxKept {
 		if err := s.opts.Idempotency.Abandon(ctx.Context(), tn.ID, caller, key); err != nil {
 			s.log.ErrorContext(ctx.Context(), "idempotency: releasing a key failed; a retry waits until its claim ends", "error", err.Error())
 		}

@@ -37,6 +37,10 @@ const ReplayedHeader = "Idempotent-Replayed"
 // MaxKeyLen is the longest key accepted.
 const MaxKeyLen = 255
 
+// MaxKept is the largest answer kept under a key; a larger one (none of the
+// API's creates comes near it) is not kept, and a retry runs the request again.
+const MaxKept = 4 << 20
+
 // Keep is how long a key's result is kept.
 const Keep = 24 * time.Hour
 
