@@ -43,6 +43,18 @@ const en = {
     readOnly: 'Only owners and admins can change company settings.',
     moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields' },
   },
+  close: {
+    title: 'Close the company',
+    explain: 'Closing stops the company for every member and API key at once. Owners can reopen it during a grace period (14 days by default); after that every customer, deal, ticket, file and setting of it is deleted for good. Export what you want to keep first.',
+    button: 'Close the company…',
+    confirmTitle: 'Close {{name}}?',
+    confirmText: 'Everyone loses access now. An owner can reopen it from the company list until its data is deleted.',
+    typeSlug: 'Type the web address {{slug}} to confirm',
+    confirmButton: 'Close it',
+    closingTitle: 'Companies being closed',
+    deletedOn: 'Its data is deleted on {{date}}',
+    reopen: 'Reopen',
+  },
   locales: { en: 'English', 'zh-CN': '简体中文' },
 };
 
@@ -88,6 +100,18 @@ const zh: typeof en = {
     saved: '设置已保存',
     readOnly: '只有所有者和管理员可以修改公司设置。',
     moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段' },
+  },
+  close: {
+    title: '关闭公司',
+    explain: '关闭后，所有成员和 API 密钥将立即无法使用本公司。在保留期内（默认 14 天）所有者可以重新开启；之后本公司的客户、商机、工单、文件和设置将被永久删除。请先导出需要保留的数据。',
+    button: '关闭公司…',
+    confirmTitle: '关闭 {{name}}？',
+    confirmText: '所有人将立即失去访问权限。在数据删除之前，所有者可以在公司列表中重新开启。',
+    typeSlug: '请输入网址 {{slug}} 以确认',
+    confirmButton: '确认关闭',
+    closingTitle: '正在关闭的公司',
+    deletedOn: '数据将于 {{date}} 删除',
+    reopen: '重新开启',
   },
   locales: { en: 'English', 'zh-CN': '简体中文' },
 };
