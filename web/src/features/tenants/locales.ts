@@ -41,7 +41,7 @@ const en = {
     preview: 'Preview',
     saved: 'Settings saved',
     readOnly: 'Only owners and admins can change company settings.',
-    moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields' },
+    moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields', changes: 'Change feed (sync)', idempotency: 'Safe retries (Idempotency-Key)', notifications: 'Notifications', tasks: 'Tasks and reminders', transfer: 'Imports and exports', views: 'Saved views', webhooks: 'Webhooks', forms: 'Web forms' },
   },
   close: {
     title: 'Close the company',
@@ -99,7 +99,7 @@ const zh: typeof en = {
     preview: '预览',
     saved: '设置已保存',
     readOnly: '只有所有者和管理员可以修改公司设置。',
-    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段' },
+    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段', changes: '变更订阅（同步）', idempotency: '安全重试（幂等键）', notifications: '通知', tasks: '任务与提醒', transfer: '导入与导出', views: '已保存视图', webhooks: 'Webhook 推送', forms: '网页表单' },
   },
   close: {
     title: '关闭公司',
