@@ -377,7 +377,24 @@ func (s *Service) limit(ctx context.Context, key string, max int) error {
 	if n <= int64(max) {
 		return nil
 	}
-	return rateLimited(now)
+	err := rateLimited(now)
+	s.pause(ctx, time.Duration(err.RetryAfter)*time.Second)
+	return err
+}
+
+// pause holds a refusal for Limits.RefusalDelay, at most retryAfter, or until
+// the client goes away.
+func (s *Service) pause(ctx context.Context, retryAfter time.Duration) {
+	d := min(s.d.Limits.RefusalDelay, retryAfter)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // Limit counts a request of a module's public route (a survey link, a hosted
@@ -388,7 +405,7 @@ func (s *Service) Limit(ctx context.Context, key string, max int) error {
 
 // rateLimited is the refusal of a request over a per-minute limit, with the
 // seconds until the minute turns.
-func rateLimited(now time.Time) error {
+func rateLimited(now time.Time) *errs.Error {
 	e := errs.E(errs.RateLimited, "Too many requests. Wait a moment and try again; the limit resets every minute.")
 	e.RetryAfter = int(60 - now.Unix()%60)
 	return e

@@ -63,6 +63,10 @@ type Limits struct {
 	// from anywhere. Neither limit ever refuses a valid key.
 	BadKeyPerTenant int
 	InviteTTL       time.Duration
+	// RefusalDelay pauses the answer to a request over a rate limit, at most
+	// until its Retry-After: a client retrying in a loop then waits instead of
+	// spending the server's time on refusals. Zero answers at once.
+	RefusalDelay time.Duration
 	// CloseGrace is how long a closed company can be reopened before its
 	// data is deleted; zero is DefaultCloseGrace.
 	CloseGrace   time.Duration

@@ -87,7 +87,9 @@ func (s *Service) limitBatched(ctx context.Context, key string, max int) error {
 	if est <= int64(max) {
 		return nil
 	}
-	return rateLimited(now)
+	err := rateLimited(now)
+	s.pause(ctx, time.Duration(err.RetryAfter)*time.Second)
+	return err
 }
 
 // flushCount adds n of st's pending requests to Redis and learns the total.

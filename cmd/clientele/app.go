@@ -214,7 +214,7 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
 		Bus: d.bus, Registry: d.metrics.Reg, Files: d.blobs,
 		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant,
-			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant, CloseGrace: cfg.CloseGrace},
+			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant, CloseGrace: cfg.CloseGrace, RefusalDelay: cfg.RateRefusalDelay},
 	})
 	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)

@@ -78,6 +78,8 @@ type drill struct {
 	samples []drillSample
 	acked   map[string]bool // customer ids the API acknowledged
 	readyz  map[string]int  // what /readyz named as unavailable during the fault
+
+	ratePerTenant int // the per-company rate limit; 0 leaves it out of the way
 }
 
 func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
@@ -85,10 +87,13 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	writers := fs.Int("writers", 4, "concurrent writers creating customers")
 	keep := fs.Bool("keep", false, "keep the drill's directory (logs of the app, PostgreSQL, Redis and Kratos)")
 	if len(args) == 0 {
-		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], or clientele drill tenant-move (on Citus)")
+		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], clientele drill noisy [-runs N], or clientele drill tenant-move (on Citus)")
 	}
 	if args[0] == "tenant-move" {
 		return runTenantMoveDrill(ctx, cfg, log, args)
+	}
+	if args[0] == "noisy" {
+		return runNoisyDrill(ctx, cfg, args[1:])
 	}
 	if args[0] == "pitr" {
 		if err := fs.Parse(args[1:]); err != nil {
@@ -184,6 +189,9 @@ func (dr *drill) start(ctx context.Context, base config.Config) error {
 	cfg.MasterKey, cfg.MailURL, cfg.PublicURL = "", "", dr.base
 	cfg.PprofAddr, cfg.WorkerPprofAddr = "", ""
 	cfg.RatePerKey, cfg.RatePerTenant = 10_000_000, 10_000_000
+	if dr.ratePerTenant > 0 {
+		cfg.RatePerTenant = dr.ratePerTenant
+	}
 	dr.cfg = cfg
 
 	ownerDB, err := db.Open(ctx, owner, 2)

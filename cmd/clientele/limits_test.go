@@ -472,3 +472,45 @@ func TestBodyLimitIsTheConfiguredOne(t *testing.T) {
 		}
 	}
 }
+
+// A request over a rate limit is answered after CLIENTELE_RATE_REFUSAL_DELAY,
+// so a client that retries at once waits instead of keeping the server busy
+// with refusals (`clientele drill noisy` measures what that saves the other
+// companies); requests within the limit are not held.
+func TestRefusalsArePaused(t *testing.T) {
+	const perTenant, delay = 5, 300 * time.Millisecond
+	a := newAppWith(t, func(c *config.Config) { c.RatePerTenant, c.RateRefusalDelay = perTenant, delay })
+	s := slug("pause")
+	tok, _ := a.company(s)
+	path := "/api/v1/t/" + s + "/customers?limit=1"
+	var fast, held []time.Duration
+	for i := 0; i < perTenant+10; i++ {
+		start := time.Now()
+		code, body, hdr := a.call("GET", path, "", tokenHdr(tok)...)
+		took := time.Since(start)
+		switch code {
+		case 200:
+			fast = append(fast, took)
+		case 429:
+			if hdr.Get("Retry-After") == "" {
+				t.Fatalf("429 without Retry-After: %s", body)
+			}
+			held = append(held, took)
+		default:
+			t.Fatalf("request %d: %d %s", i, code, body)
+		}
+	}
+	if len(held) < 5 || len(fast) == 0 {
+		t.Fatalf("%d answered, %d refused: the limit of %d a minute did not hold", len(fast), len(held), perTenant)
+	}
+	for _, d := range held {
+		if d < delay-20*time.Millisecond || d > delay+2*time.Second {
+			t.Errorf("a refusal took %s, want about %s", d, delay)
+		}
+	}
+	for _, d := range fast {
+		if d >= delay {
+			t.Errorf("a request within the limit took %s: it was held", d)
+		}
+	}
+}

@@ -55,6 +55,11 @@ type Config struct {
 	RateBadKeyPerIP            int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
 	// CLIENTELE_RATE_BAD_KEY_PER_TENANT: failed API-key attempts a minute aimed at one tenant
 	RateBadKeyPerTenant int
+	// CLIENTELE_RATE_REFUSAL_DELAY: a request refused by a rate limit is
+	// answered after this pause (at most its Retry-After), so a client that
+	// retries at once costs a request a second per connection, not a busy
+	// loop; 0 answers at once
+	RateRefusalDelay time.Duration
 	// CLIENTELE_CLOSE_GRACE: how long a closed company can be reopened before
 	// its records and files are deleted
 	CloseGrace time.Duration
@@ -180,6 +185,7 @@ func Parse(look Lookup) (Config, error) {
 		RatePerTenant:       p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),
 		RateBadKeyPerIP:     p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
 		RateBadKeyPerTenant: p.int("CLIENTELE_RATE_BAD_KEY_PER_TENANT", 300, 1, 10_000_000),
+		RateRefusalDelay:    p.durOrZero("CLIENTELE_RATE_REFUSAL_DELAY", time.Second),
 		CloseGrace:          p.dur("CLIENTELE_CLOSE_GRACE", 14*24*time.Hour),
 		TrustedProxies:      p.addrs("CLIENTELE_TRUSTED_PROXIES"),
 		WebhookAllow:        p.addrs("CLIENTELE_WEBHOOK_ALLOW"),
@@ -302,6 +308,20 @@ func (p *parser) dur(key string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil || d <= 0 {
 		p.fail(key, fmt.Sprintf("must be a positive duration such as 30s, got %q", v))
+		return def
+	}
+	return d
+}
+
+// durOrZero is dur that also takes 0 (off).
+func (p *parser) durOrZero(key string, def time.Duration) time.Duration {
+	v, ok := p.look(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 {
+		p.fail(key, fmt.Sprintf("must be a duration such as 1s, or 0 for none, got %q", v))
 		return def
 	}
 	return d
