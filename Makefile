@@ -22,7 +22,7 @@ help:
 	@echo "make build   the binary, $(BIN)"
 	@echo "make fuzz    every Go fuzz target, FUZZTIME each (default 60s)"
 	@echo "make bench   benchmarks as ratios against raw floors (BENCH_ARGS=...); see docs/benchmarks.md"
-	@echo "make drill   the load drills too sensitive to a busy machine for CI (noisy neighbour); see docs/reliability.md"
+	@echo "make drill   the load drills too long or too sensitive to a busy machine for CI (noisy neighbour, a 30-minute soak); see docs/reliability.md"
 	@echo "make lint    gofmt and go vet"
 	@echo "make openapi lint both API documents (Redocly, Spectral, swagger-parser), build the Go and TypeScript clients, call through the Go one"
 	@echo "make deps    the Debian packages (PostgreSQL, Redis, Chromium and a Chinese font once there is a web app), when missing"
@@ -80,13 +80,7 @@ web-test:
 e2e:
 	@if [ -f web/package.json ]; then cd web && npm run e2e; else echo "e2e: skipped: no web app yet"; fi
 
-chart-## drill: the drills that judge latency under load, which a busy CI machine
-## would make flaky; make test runs the fault and recovery drills.
-drill: deps build
-	@if [ -z "$${CLIENTELE_KRATOS_BIN:-}" ]; then CLIENTELE_KRATOS_BIN=$$(bash scripts/kratos.sh | tail -1) || exit 1; export CLIENTELE_KRATOS_BIN; fi; \
-	./$(BIN) drill noisy $(DRILL_ARGS)
-
-lint:
+chart-lint:
 	@if [ -f scripts/chart-lint.sh ]; then bash scripts/chart-lint.sh; else echo "chart-lint: skipped: no chart lint yet"; fi
 
 ## openapi: the API documents checked by third-party tools and the generated
@@ -111,6 +105,12 @@ bench: deps build
 	./$(BIN) bench $(BENCH_ARGS); rc=$$?; \
 	case "$$started" in "services: started"*) ./$(BIN) services stop ;; esac; \
 	exit $$rc
+
+## drill: the drills that judge latency under load for a long time, which a
+## busy CI machine would make flaky; make test runs the fault and recovery drills.
+drill: deps build
+	@if [ -z "$${CLIENTELE_KRATOS_BIN:-}" ]; then CLIENTELE_KRATOS_BIN=$$(bash scripts/kratos.sh | tail -1) || exit 1; export CLIENTELE_KRATOS_BIN; fi; \
+	./$(BIN) drill noisy && ./$(BIN) drill soak $(SOAK_ARGS)
 
 lint:
 	@out=$$(find . -name '*.go' -not -path './web/node_modules/*' -not -path './.clientele/*' -print0 | xargs -0 -r gofmt -l); \

@@ -87,10 +87,13 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	writers := fs.Int("writers", 4, "concurrent writers creating customers")
 	keep := fs.Bool("keep", false, "keep the drill's directory (logs of the app, PostgreSQL, Redis and Kratos)")
 	if len(args) == 0 {
-		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], clientele drill noisy [-runs N], or clientele drill tenant-move (on Citus)")
+		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], clientele drill noisy [-runs N], clientele drill soak [-duration D], or clientele drill tenant-move (on Citus)")
 	}
 	if args[0] == "tenant-move" {
 		return runTenantMoveDrill(ctx, cfg, log, args)
+	}
+	if args[0] == "soak" {
+		return runSoakDrill(ctx, cfg, args[1:])
 	}
 	if args[0] == "noisy" {
 		return runNoisyDrill(ctx, cfg, args[1:])

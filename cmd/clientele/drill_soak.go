@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/platform/config"
+)
+
+// runSoakDrill is `clientele drill soak`: a mixed read and write workload
+// across many companies at 70% of the capacity measured first, with imports
+// running, for a long time (30 minutes by default). It passes with no error,
+// the process's RSS and goroutine count within 10% of their level after the
+// warm-up, and a p99 that drifts by at most 20%.
+func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err error) {
+	fs := flag.NewFlagSet("drill soak", flag.ContinueOnError)
+	duration := fs.Duration("duration", 30*time.Minute, "how long the soak runs, warm-up included")
+	warmup := fs.Duration("warmup", 0, "the warm-up, not judged (default a fifth of the duration)")
+	companies := fs.Int("tenants", 20, "companies sharing the load")
+	share := fs.Float64("share", 0.7, "the share of the measured capacity to run at")
+	importEvery := fs.Duration("import-every", 2*time.Minute, "how often an import of 5,000 customers starts")
+	keep := fs.Bool("keep", false, "keep the drill's directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *warmup == 0 {
+		*warmup = *duration / 5
+	}
+	dir, err := os.MkdirTemp("", "clientele-drill-soak-")
+	if err != nil {
+		return err
+	}
+	dr := &drill{fault: "soak", out: os.Stdout, dir: dir, acked: map[string]bool{}, readyz: map[string]int{},
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	defer func() {
+		dr.stop()
+		if *keep || err != nil {
+			fmt.Fprintf(dr.out, "drill soak: logs kept in %s\n", dir)
+		} else {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	if err := dr.start(ctx, cfg); err != nil {
+		return fmt.Errorf("drill soak: setting up the private stack: %w", err)
+	}
+	w := buildWorker(dr.d)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Shutdown()
+
+	// The companies, each with customers to read and change.
+	slugs := make([]string, *companies)
+	ids := make([][]string, *companies)
+	for i := range slugs {
+		slugs[i] = fmt.Sprintf("soak-%d-%s", i, uuid.NewString()[:8])
+		if st, body := dr.call(ctx, "POST", "/api/v1/tenants", dr.token, fmt.Sprintf(`{"name":"Soak %d","slug":%q}`, i, slugs[i])); st != 201 {
+			return fmt.Errorf("drill soak: company %d: %d %s", i, st, body)
+		}
+		var b strings.Builder
+		b.WriteString(`{"records":[`)
+		for j := 0; j < 200; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"name":"Soak customer %d","emails":["s%d@%s.example"],"tags":["t%d"]}`, j, j, slugs[i], j%7)
+		}
+		b.WriteString(`]}`)
+		st, body := dr.call(ctx, "POST", "/api/v1/t/"+slugs[i]+"/customers/batch", dr.token, b.String())
+		if st != 200 {
+			return fmt.Errorf("drill soak: customers of %s: %d %.200s", slugs[i], st, body)
+		}
+		var out struct {
+			Results []struct {
+				ID string `json:"id"`
+			} `json:"results"`
+		}
+		_ = json.Unmarshal(body, &out)
+		for _, r := range out.Results {
+			ids[i] = append(ids[i], r.ID)
+		}
+	}
+	csv, _, err := writeImportBenchCSV(5000)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(csv)
+
+	// One request of the mix: lists, reads, creates and changes, in a random
+	// company. It returns whether the answer was the one expected.
+	var seq atomic.Int64
+	one := func(rng *rand.Rand) bool {
+		i := rng.IntN(len(slugs))
+		t := "/api/v1/t/" + slugs[i]
+		switch p := rng.IntN(10); {
+		case p < 4:
+			st, _ := dr.call(ctx, "GET", t+"/customers?limit=20&tag=t"+strconv.Itoa(rng.IntN(7)), dr.token, "")
+			return st == 200
+		case p < 5:
+			st, _ := dr.call(ctx, "GET", t+"/customers?limit=20&q=Soak", dr.token, "")
+			return st == 200
+		case p < 7:
+			st, _ := dr.call(ctx, "GET", t+"/customers/"+ids[i][rng.IntN(len(ids[i]))], dr.token, "")
+			return st == 200
+		case p < 9:
+			n := seq.Add(1)
+			st, _ := dr.call(ctx, "POST", t+"/customers", dr.token, fmt.Sprintf(`{"name":"Soak new %d","emails":["new%d@soak.example"],"tags":["new"]}`, n, n))
+			return st == 201
+		default:
+			st, _ := dr.call(ctx, "PATCH", t+"/customers/"+ids[i][rng.IntN(len(ids[i]))], dr.token, fmt.Sprintf(`{"source":"soak %d"}`, rng.IntN(1000)))
+			return st == 200
+		}
+	}
+
+	// Capacity: as many requests as 8 clients get through in 15 s.
+	var done atomic.Int64
+	capStop := make(chan struct{})
+	var cw sync.WaitGroup
+	for c := 0; c < 8; c++ {
+		cw.Add(1)
+		go func(c int) {
+			defer cw.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 1))
+			for {
+				select {
+				case <-capStop:
+					return
+				default:
+				}
+				if one(rng) {
+					done.Add(1)
+				}
+			}
+		}(c)
+	}
+	time.Sleep(15 * time.Second)
+	close(capStop)
+	cw.Wait()
+	capacity := float64(done.Load()) / 15
+	rate := capacity * *share
+	fmt.Fprintf(dr.out, "drill soak: capacity %.0f requests/s over %d companies; soaking at %.0f/s (%.0f%%) for %s, the first %s warm-up, an import of 5,000 customers every %s\n",
+		capacity, len(slugs), rate, 100**share, *duration, *warmup, *importEvery)
+
+	// The soak: requests at a fixed rate (open loop, at most 256 in flight),
+	// and imports.
+	type window struct {
+		at         time.Duration
+		lat        []time.Duration
+		rss        int64
+		goroutines int
+	}
+	var mu sync.Mutex
+	var cur []time.Duration
+	var errors, dropped atomic.Int64
+	var windows []window
+	var imports []string
+	sem := make(chan struct{}, 256)
+	start := time.Now()
+	end := start.Add(*duration)
+	// The ticker only wakes the loop; what is due is counted from the start,
+	// so a slow moment sends the requests it owes instead of skipping them.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var sent int64
+	sample := time.NewTicker(10 * time.Second)
+	defer sample.Stop()
+	nextImport := start.Add(*importEvery / 2)
+	rng := rand.New(rand.NewPCG(42, 7))
+	var inflight sync.WaitGroup
+	for time.Now().Before(end) {
+		select {
+		case <-tick.C:
+			due := int64(time.Since(start).Seconds() * rate)
+			for ; sent < due; sent++ {
+				select {
+				case sem <- struct{}{}:
+				default:
+					dropped.Add(1) // the app fell behind the rate
+					continue
+				}
+				r := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+				inflight.Add(1)
+				go func() {
+					defer inflight.Done()
+					defer func() { <-sem }()
+					t0 := time.Now()
+					ok := one(r)
+					d := time.Since(t0)
+					if !ok {
+						errors.Add(1)
+					}
+					mu.Lock()
+					cur = append(cur, d)
+					mu.Unlock()
+				}()
+			}
+		case <-sample.C:
+			mu.Lock()
+			lat := cur
+			cur = nil
+			mu.Unlock()
+			windows = append(windows, window{at: time.Since(start), lat: lat, rss: rssBytes(), goroutines: runtime.NumGoroutine()})
+		}
+		if time.Now().After(nextImport) {
+			nextImport = nextImport.Add(*importEvery)
+			s := slugs[rng.IntN(len(slugs))]
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				base := dr.base + "/api/v1/t/" + s
+				up, err := uploadImport(dr.hc, base, dr.token, csv)
+				if err != nil {
+					errors.Add(1)
+					fmt.Fprintf(dr.out, "drill soak: import upload: %v\n", err)
+					return
+				}
+				body, _ := json.Marshal(map[string]any{"mapping": up.SuggestedMapping, "mode": "create"})
+				if err := postStatus(dr.hc, base+"/imports/"+up.ID+"/start", string(body), dr.token, 202); err != nil {
+					errors.Add(1)
+					fmt.Fprintf(dr.out, "drill soak: import start: %v\n", err)
+					return
+				}
+				mu.Lock()
+				imports = append(imports, s+"/"+up.ID)
+				mu.Unlock()
+			}()
+		}
+	}
+	inflight.Wait()
+
+	// Every import finishes, completed.
+	deadline := time.Now().Add(5 * time.Minute)
+	for _, im := range imports {
+		s, id, _ := strings.Cut(im, "/")
+		for {
+			st, body := dr.call(ctx, "GET", "/api/v1/t/"+s+"/imports/"+id, dr.token, "")
+			var v struct {
+				Status string `json:"status"`
+			}
+			_ = json.Unmarshal(body, &v)
+			if st == 200 && v.Status == "completed" {
+				break
+			}
+			if st != 200 || v.Status == "failed" || v.Status == "canceled" || time.Now().After(deadline) {
+				errors.Add(1)
+				fmt.Fprintf(dr.out, "drill soak: import %s: %d %s\n", id, st, v.Status)
+				break
+			}
+			time.Sleep(time.Second)
+		}
+	}
+
+	// Judge what came after the warm-up: its first and last minute.
+	var judged []window
+	for _, w := range windows {
+		if w.at > *warmup {
+			judged = append(judged, w)
+		}
+	}
+	if len(judged) < 6 {
+		return fmt.Errorf("drill soak: only %d samples after the warm-up; run longer", len(judged))
+	}
+	agg := func(ws []window) (p99 time.Duration, rss int64, g int) {
+		var lat []time.Duration
+		for _, w := range ws {
+			lat = append(lat, w.lat...)
+			rss += w.rss
+			g += w.goroutines
+		}
+		return quantile(lat, 0.99), rss / int64(len(ws)), g / len(ws)
+	}
+	n := min(6, len(judged)/2)
+	p99a, rssA, gA := agg(judged[:n])
+	p99b, rssB, gB := agg(judged[len(judged)-n:])
+	total := 0
+	for _, w := range windows {
+		total += len(w.lat)
+	}
+	rel := func(a, b float64) float64 { return b/a - 1 }
+	fmt.Fprintf(dr.out, "drill soak: %d requests in %s (%.0f/s), %d errors, %d not sent (the app fell behind), %d imports started\n",
+		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), len(imports))
+	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first minute → last minute: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
+		float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
+	var fails []string
+	if errors.Load() > 0 || dropped.Load() > 0 {
+		fails = append(fails, fmt.Sprintf("%d errors and %d requests not sent", errors.Load(), dropped.Load()))
+	}
+	if r := rel(float64(rssA), float64(rssB)); r > 0.10 {
+		fails = append(fails, fmt.Sprintf("RSS grew %.1f%%", 100*r))
+	}
+	if r := rel(float64(gA), float64(gB)); r > 0.10 {
+		fails = append(fails, fmt.Sprintf("goroutines grew %.1f%%", 100*r))
+	}
+	if r := rel(float64(p99a), float64(p99b)); r > 0.20 {
+		fails = append(fails, fmt.Sprintf("p99 drifted %+.1f%%", 100*r))
+	}
+	if len(fails) > 0 {
+		return fmt.Errorf("drill soak: FAILED: %s", strings.Join(fails, "; "))
+	}
+	fmt.Fprintln(dr.out, "drill soak: passed")
+	return nil
+}
