@@ -15,5 +15,6 @@ func (s *Service) APITags() []*huma.Tag {
 		{Name: "settings", Description: "The company's name, time zone, locale, currency and modules."},
 		{Name: "audit", Description: "The audit log: every change, who made it, and a before/after diff."},
 		{Name: "me", Description: "The caller's own role and permissions in a company."},
+		{Name: "close", Description: "Closing the company: an owner closes it, it stops at once, and after a grace period in which an owner may reopen it, every record and file of it is deleted."},
 	}
 }

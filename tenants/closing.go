@@ -38,7 +38,7 @@ type ClosingCompany struct {
 	TenantID   uuid.UUID `json:"tenant_id"`
 	Slug       string    `json:"slug"`
 	Name       string    `json:"name"`
-	Role       string    `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"the caller's role: always owner, since only owners see closing companies"`
+	Role       string    `json:"role" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles; here always owner, since only owners see closing companies"`
 	PurgeAfter time.Time `json:"purge_after" doc:"when every record and file of the company is deleted; until then an owner may reopen it"`
 }
 
