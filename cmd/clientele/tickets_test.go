@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
+	"net/textproto"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -316,5 +319,147 @@ func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
 	}
 	if !limited {
 		t.Error("the form took more than 10 submissions a minute from one address")
+	}
+}
+
+// multipartBody builds a multipart form of fields and files (name -> bytes,
+// in the order given), answering the body and its Content-Type header.
+func multipartBody(t *testing.T, fields map[string]string, files ...fileField) (string, []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="files"; filename=%q`, f.name))
+		h.Set("Content-Type", "application/octet-stream")
+		p, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Write(f.body)
+	}
+	w.Close()
+	return buf.String(), []string{"Content-Type", w.FormDataContentType()}
+}
+
+type fileField struct {
+	name string
+	body []byte
+}
+
+var (
+	testPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+	testPDF = []byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n")
+)
+
+// Files on replies and on the public form through the API: stored and
+// listed, downloaded as attachments under the ticket's scope (404 to an
+// own-scope agent and to another company, even under its own slug), and
+// refused whole with a 4xx naming the file when over the limits or of a
+// forbidden kind.
+func TestTicketAttachmentsThroughTheAPI(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s, sb := slug("files"), slug("filesb")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	agent := a.member(s, tok, "agent")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Li Na 李娜","emails":["li.na@example.com"]}`, tokenHdr(tok)...)["id"].(string)
+	id := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Invoice","channel":"email","requester_id":%q}`, cust), tokenHdr(tok)...)["id"].(string)
+	upload := base + "/tickets/" + id + "/messages/with-files"
+
+	body, ct := multipartBody(t, map[string]string{"kind": "reply", "body": "Attached 附件"}, fileField{"screen.png", testPNG}, fileField{`..\发票.pdf`, testPDF})
+	added := a.must(201, "POST", upload, body, append(tokenHdr(tok), ct...)...)
+	files := added["message"].(map[string]any)["attachments"].([]any)
+	if len(files) != 2 {
+		t.Fatalf("added %v", added)
+	}
+	pdf := files[1].(map[string]any)
+	if pdf["filename"] != "发票.pdf" || pdf["content_type"] != "application/pdf" || pdf["download_url"] != base+"/tickets/"+id+"/attachments/"+pdf["id"].(string) {
+		t.Fatalf("attachment %v", pdf)
+	}
+	code, out, h := a.call("GET", pdf["download_url"].(string), "", tokenHdr(tok)...)
+	if code != 200 || out != string(testPDF) || h.Get("Content-Type") != "application/pdf" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") || !strings.Contains(h.Get("Content-Disposition"), "%E5%8F%91%E7%A5%A8.pdf") {
+		t.Fatalf("download: %d %v %.100q", code, h, out)
+	}
+	thread := a.must(200, "GET", base+"/tickets/"+id+"/messages", "", tokenHdr(tok)...)["items"].([]any)
+	if got := thread[0].(map[string]any)["attachments"].([]any); len(got) != 2 {
+		t.Fatalf("the thread's attachments %v", got)
+	}
+
+	// Bad input: a 4xx naming the file, and nothing written.
+	big := make([]byte, 10<<20+1)
+	copy(big, testPDF)
+	six := make([]fileField, 6)
+	for i := range six {
+		six[i] = fileField{"p.png", testPNG}
+	}
+	for _, c := range []struct {
+		name   string
+		fields map[string]string
+		files  []fileField
+		status int
+		loc    string
+	}{
+		{"oversized", map[string]string{"kind": "note", "body": "x"}, []fileField{{"big.pdf", big}}, 413, "body.files[0]"},
+		{"a program", map[string]string{"kind": "note", "body": "x"}, []fileField{{"ok.png", testPNG}, {"setup.exe", []byte("MZ\x90\x00")}}, 415, "body.files[1]"},
+		{"HTML as a picture", map[string]string{"kind": "note", "body": "x"}, []fileField{{"cat.png", []byte("<html><script>x</script>")}}, 415, "body.files[0]"},
+		{"six files", map[string]string{"kind": "note", "body": "x"}, six, 422, "body.files"},
+		{"no body", map[string]string{"kind": "note"}, []fileField{{"ok.png", testPNG}}, 422, "body.body"},
+		{"no kind", map[string]string{"body": "x"}, []fileField{{"ok.png", testPNG}}, 422, "body.kind"},
+	} {
+		body, ct := multipartBody(t, c.fields, c.files...)
+		code, out, h := a.call("POST", upload, body, append(tokenHdr(tok), ct...)...)
+		if code != c.status || !strings.Contains(out, `"`+c.loc+`"`) || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %.300s, want %d naming %s", c.name, code, out, c.status, c.loc)
+		}
+	}
+	if list := a.must(200, "GET", base+"/tickets/"+id+"/attachments", "", tokenHdr(tok)...)["items"].([]any); len(list) != 2 {
+		t.Errorf("after refusals the ticket has %d files, want 2", len(list))
+	}
+	if tk := a.must(200, "GET", base+"/tickets/"+id, "", tokenHdr(tok)...); tk["message_count"] != float64(1) {
+		t.Errorf("after refusals the ticket has %v messages, want 1", tk["message_count"])
+	}
+
+	// Scope and companies: the own-scope agent, and company B under its own
+	// slug, get 404 for the file, the list and an upload.
+	body, ct = multipartBody(t, map[string]string{"kind": "note", "body": "x"}, fileField{"ok.png", testPNG})
+	for who, c := range map[string]struct {
+		base string
+		hdr  []string
+	}{"agent": {base, tokenHdr(agent)}, "company B": {baseB, tokenHdr(tokB)}} {
+		for _, p := range []string{"/tickets/" + id + "/attachments/" + pdf["id"].(string), "/tickets/" + id + "/attachments"} {
+			if code, out, _ := a.call("GET", c.base+p, "", c.hdr...); code != 404 {
+				t.Errorf("%s GET %s: %d %.200s, want 404", who, p, code, out)
+			}
+		}
+		if code, out, _ := a.call("POST", c.base+"/tickets/"+id+"/messages/with-files", body, append(c.hdr, ct...)...); code != 404 {
+			t.Errorf("%s uploaded: %d %.200s, want 404", who, code, out)
+		}
+	}
+
+	// The public form takes files onto its ticket; a forbidden one refuses
+	// the submission.
+	pub := "/api/v1/public/" + s + "/ticket-form/with-files"
+	fields := map[string]string{"email": "li.na@example.com", "subject": "Photo of the damage", "type": "complaint"}
+	body, ct = multipartBody(t, fields, fileField{"run.js", []byte("alert(1)")})
+	a.wantProblem(415, "body.files[0]", "POST", pub, body, ct...)
+	body, ct = multipartBody(t, map[string]string{"email": "li.na@example.com"}, fileField{"photo.png", testPNG})
+	a.wantProblem(422, "body.subject", "POST", pub, body, ct...)
+	body, ct = multipartBody(t, fields, fileField{"damage.png", testPNG})
+	got := a.must(201, "POST", pub, body, ct...)
+	if got["number"] != float64(1002) {
+		t.Fatalf("receipt %v (the refused submissions must not have taken a number)", got)
+	}
+	items := a.must(200, "GET", base+"/tickets?number[eq]=1002", "", tokenHdr(tok)...)["items"].([]any)
+	formID := items[0].(map[string]any)["id"].(string)
+	if list := a.must(200, "GET", base+"/tickets/"+formID+"/attachments", "", tokenHdr(tok)...)["items"].([]any); len(list) != 1 || list[0].(map[string]any)["filename"] != "damage.png" {
+		t.Fatalf("the form's files %v", list)
 	}
 }

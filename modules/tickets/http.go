@@ -522,21 +522,21 @@ func both(a, b []string) []string {
 
 // formWithFiles is the hosted form as a multipart form with files.
 type formWithFiles struct {
-	Name    string          `form:"name" maxLength:"300"`
-	Email   string          `form:"email" maxLength:"254"`
-	Phone   string          `form:"phone" maxLength:"40"`
-	Type    string          `form:"type" doc:"feedback, complaint, request or question; default request"`
-	Subject string          `form:"subject" maxLength:"300"`
-	Message string          `form:"message" maxLength:"20000"`
-	Website string          `form:"website" maxLength:"300" doc:"leave empty"`
+	Name    string          `required:"false" form:"name" maxLength:"300"`
+	Email   string          `required:"false" form:"email" maxLength:"254"`
+	Phone   string          `required:"false" form:"phone" maxLength:"40"`
+	Type    string          `required:"false" form:"type" doc:"feedback, complaint, request or question; default request"`
+	Subject string          `required:"false" form:"subject" maxLength:"300"`
+	Message string          `required:"false" form:"message" maxLength:"20000"`
+	Website string          `required:"false" form:"website" maxLength:"300" doc:"leave empty"`
 	Files   []huma.FormFile `form:"files" required:"false" doc:"the attached files"`
 }
 
 // messageWithFiles is a reply or note as a multipart form with files.
 type messageWithFiles struct {
-	Kind   string          `form:"kind" doc:"reply: public, emailed to the requester; note: internal"`
-	Body   string          `form:"body" maxLength:"50000"`
-	Status string          `form:"status" doc:"open, pending, on_hold or solved: the ticket's status after this message"`
+	Kind   string          `required:"false" form:"kind" doc:"reply: public, emailed to the requester; note: internal"`
+	Text   string          `required:"false" form:"body" maxLength:"50000" doc:"the message"`
+	Status string          `required:"false" form:"status" doc:"open, pending, on_hold or solved: the ticket's status after this message"`
 	Files  []huma.FormFile `form:"files" required:"false" doc:"the attached files"`
 }
 
@@ -574,7 +574,7 @@ func (m *Module) attachmentRoutes(api huma.API) {
 	},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *addIn) (*addOut, error) {
 			d := in.RawBody.Data()
-			msg, t, err := m.AddMessageWithFiles(ctx, tn.ID, in.ID, MessageInput{Kind: d.Kind, Body: d.Body, Status: d.Status}, uploads(d.Files))
+			msg, t, err := m.AddMessageWithFiles(ctx, tn.ID, in.ID, MessageInput{Kind: d.Kind, Body: d.Text, Status: d.Status}, uploads(d.Files))
 			if err != nil {
 				return nil, err
 			}
