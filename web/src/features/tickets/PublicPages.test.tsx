@@ -107,7 +107,7 @@ describe('<FormPage>', () => {
     Object.defineProperty(big, 'size', { value: 6 << 20 });
     fireEvent.change(input, { target: { files: [big] } });
     expect(await screen.findByText('huge.png is larger than 5.0 MB.')).toBeTruthy();
-    fireEvent.change(input, { target: { files: [new File(['\x89PNG'], 'lid.png', { type: 'image/png' })] } });
+    fireEvent.change(document.querySelector('input[type=file]') as HTMLInputElement, { target: { files: [new File(['\x89PNG'], 'lid.png', { type: 'image/png' })] } });
     expect(await screen.findByText('lid.png')).toBeTruthy();
     fireEvent.change(screen.getByTestId('form-subject'), { target: { value: 'Broken lid' } });
     fireEvent.change(screen.getByTestId('form-email'), { target: { value: 'sun.li@example.com' } });

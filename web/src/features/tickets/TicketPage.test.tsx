@@ -83,7 +83,7 @@ describe('<TicketPage>', () => {
     // The form's file shows under the description, the message's once, in its thread.
     expect((await screen.findByText('photo.png')).closest('a')!.textContent).toContain('3.0 MB');
     expect(screen.getAllByText('运单.pdf')).toHaveLength(1);
-    fireEvent.click(screen.getByText('Internal note'));
+    fireEvent.click(document.querySelector('.ant-segmented-item:last-child input') as HTMLInputElement);
     fireEvent.change(screen.getByTestId('message-body'), { target: { value: 'Label attached' } });
     const input = document.querySelector('input[type=file]') as HTMLInputElement;
     const file = new File(['%PDF-1.4'], 'label.pdf', { type: 'application/pdf' });
