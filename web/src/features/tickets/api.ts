@@ -190,6 +190,30 @@ export interface Calendar {
   holidays: { date: string; name?: string }[];
 }
 
+/** Policy is an SLA policy: the conditions a ticket matches and its targets in minutes. */
+export interface Policy {
+  id: string;
+  name: string;
+  position: number;
+  active: boolean;
+  priorities: string[];
+  types: string[];
+  channels: string[];
+  tags: string[];
+  first_response_minutes?: number;
+  next_response_minutes?: number;
+  resolution_minutes?: number;
+  warn_percent: number;
+  business_hours: boolean;
+}
+
+/** minutesText writes a target for people: 45 min, 4 h, 1 d 2 h. */
+export function minutesText(m?: number): string {
+  if (!m) return '—';
+  const d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
+  return [d ? `${d} d` : '', h ? `${h} h` : '', min ? `${min} min` : ''].filter(Boolean).join(' ');
+}
+
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 /** parseHolidays reads one holiday a line, "2027-01-01 New Year"; blank lines are skipped. */
