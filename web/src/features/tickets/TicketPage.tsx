@@ -229,13 +229,15 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
 function Files({ files }: { files?: Attachment[] }) {
   if (!files?.length) return null;
   return (
-    <Space direction="vertical" size={2} style={{ marginTop: 6 }} data-testid="attachments">
-      {files.map((a) => (
-        <a key={a.id} href={a.download_url} download={a.filename}>
-          <PaperClipOutlined /> {a.filename} <Typography.Text type="secondary" style={{ fontSize: 12 }}>({fileSize(a.size_bytes)})</Typography.Text>
-        </a>
-      ))}
-    </Space>
+    <div style={{ marginTop: 6 }}>
+      <Space direction="vertical" size={2} data-testid="attachments">
+        {files.map((a) => (
+          <a key={a.id} href={a.download_url} download={a.filename}>
+            <PaperClipOutlined /> {a.filename} <Typography.Text type="secondary" style={{ fontSize: 12 }}>({fileSize(a.size_bytes)})</Typography.Text>
+          </a>
+        ))}
+      </Space>
+    </div>
   );
 }
 
