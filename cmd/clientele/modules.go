@@ -42,7 +42,7 @@ func buildModules(d *deps) (module.Set, error) {
 		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Lifecycle: customers, Notify: notices, Log: d.log}),
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
-			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Log: d.log}),
+			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log}),
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
 	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log}))

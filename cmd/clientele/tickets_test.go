@@ -1,16 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
+	"net/textproto"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/identity"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -317,4 +326,275 @@ func TestPublicFormAndSurveyThroughTheAPI(t *testing.T) {
 	if !limited {
 		t.Error("the form took more than 10 submissions a minute from one address")
 	}
+}
+
+// multipartBody builds a multipart form of fields and files (name -> bytes,
+// in the order given), answering the body and its Content-Type header.
+func multipartBody(t *testing.T, fields map[string]string, files ...fileField) (string, []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="files"; filename=%q`, f.name))
+		h.Set("Content-Type", "application/octet-stream")
+		p, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Write(f.body)
+	}
+	w.Close()
+	return buf.String(), []string{"Content-Type", w.FormDataContentType()}
+}
+
+type fileField struct {
+	name string
+	body []byte
+}
+
+var (
+	testPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+	testPDF = []byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n")
+)
+
+// Files on replies and on the public form through the API: stored and
+// listed, downloaded as attachments under the ticket's scope (404 to an
+// own-scope agent and to another company, even under its own slug), and
+// refused whole with a 4xx naming the file when over the limits or of a
+// forbidden kind.
+func TestTicketAttachmentsThroughTheAPI(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir(); c.TrustedProxies = []string{"0.0.0.0/32"} })
+	fwd := ownAddress()
+	s, sb := slug("files"), slug("filesb")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	agent := a.member(s, tok, "agent")
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Li Na 李娜","emails":["li.na@example.com"]}`, tokenHdr(tok)...)["id"].(string)
+	id := a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"Invoice","channel":"email","requester_id":%q}`, cust), tokenHdr(tok)...)["id"].(string)
+	upload := base + "/tickets/" + id + "/messages/with-files"
+
+	body, ct := multipartBody(t, map[string]string{"kind": "reply", "body": "Attached 附件"}, fileField{"screen.png", testPNG}, fileField{`..\发票.pdf`, testPDF})
+	added := a.must(201, "POST", upload, body, append(tokenHdr(tok), ct...)...)
+	files := added["message"].(map[string]any)["attachments"].([]any)
+	if len(files) != 2 {
+		t.Fatalf("added %v", added)
+	}
+	pdf := files[1].(map[string]any)
+	if pdf["filename"] != "发票.pdf" || pdf["content_type"] != "application/pdf" || pdf["download_url"] != base+"/tickets/"+id+"/attachments/"+pdf["id"].(string) {
+		t.Fatalf("attachment %v", pdf)
+	}
+	code, out, h := a.call("GET", pdf["download_url"].(string), "", tokenHdr(tok)...)
+	if code != 200 || out != string(testPDF) || h.Get("Content-Type") != "application/pdf" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") || !strings.Contains(h.Get("Content-Disposition"), "%E5%8F%91%E7%A5%A8.pdf") {
+		t.Fatalf("download: %d %v %.100q", code, h, out)
+	}
+	thread := a.must(200, "GET", base+"/tickets/"+id+"/messages", "", tokenHdr(tok)...)["items"].([]any)
+	if got := thread[0].(map[string]any)["attachments"].([]any); len(got) != 2 {
+		t.Fatalf("the thread's attachments %v", got)
+	}
+
+	// Bad input: a 4xx naming the file, and nothing written.
+	big := make([]byte, 10<<20+1)
+	copy(big, testPDF)
+	six := make([]fileField, 6)
+	for i := range six {
+		six[i] = fileField{"p.png", testPNG}
+	}
+	for _, c := range []struct {
+		name   string
+		fields map[string]string
+		files  []fileField
+		status int
+		loc    string
+	}{
+		{"oversized", map[string]string{"kind": "note", "body": "x"}, []fileField{{"big.pdf", big}}, 413, "body.files[0]"},
+		{"a program", map[string]string{"kind": "note", "body": "x"}, []fileField{{"ok.png", testPNG}, {"setup.exe", []byte("MZ\x90\x00")}}, 415, "body.files[1]"},
+		{"HTML as a picture", map[string]string{"kind": "note", "body": "x"}, []fileField{{"cat.png", []byte("<html><script>x</script>")}}, 415, "body.files[0]"},
+		{"six files", map[string]string{"kind": "note", "body": "x"}, six, 422, "body.files"},
+		{"no body", map[string]string{"kind": "note"}, []fileField{{"ok.png", testPNG}}, 422, "body.body"},
+		{"no kind", map[string]string{"body": "x"}, []fileField{{"ok.png", testPNG}}, 422, "body.kind"},
+	} {
+		body, ct := multipartBody(t, c.fields, c.files...)
+		code, out, h := a.call("POST", upload, body, append(tokenHdr(tok), ct...)...)
+		if code != c.status || !strings.Contains(out, `"`+c.loc+`"`) || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %.300s, want %d naming %s", c.name, code, out, c.status, c.loc)
+		}
+	}
+	if list := a.must(200, "GET", base+"/tickets/"+id+"/attachments", "", tokenHdr(tok)...)["items"].([]any); len(list) != 2 {
+		t.Errorf("after refusals the ticket has %d files, want 2", len(list))
+	}
+	if tk := a.must(200, "GET", base+"/tickets/"+id, "", tokenHdr(tok)...); tk["message_count"] != float64(1) {
+		t.Errorf("after refusals the ticket has %v messages, want 1", tk["message_count"])
+	}
+
+	// Scope and companies: the own-scope agent, and company B under its own
+	// slug, get 404 for the file, the list and an upload.
+	body, ct = multipartBody(t, map[string]string{"kind": "note", "body": "x"}, fileField{"ok.png", testPNG})
+	for who, c := range map[string]struct {
+		base string
+		hdr  []string
+	}{"agent": {base, tokenHdr(agent)}, "company B": {baseB, tokenHdr(tokB)}} {
+		for _, p := range []string{"/tickets/" + id + "/attachments/" + pdf["id"].(string), "/tickets/" + id + "/attachments"} {
+			if code, out, _ := a.call("GET", c.base+p, "", c.hdr...); code != 404 {
+				t.Errorf("%s GET %s: %d %.200s, want 404", who, p, code, out)
+			}
+		}
+		if code, out, _ := a.call("POST", c.base+"/tickets/"+id+"/messages/with-files", body, append(c.hdr, ct...)...); code != 404 {
+			t.Errorf("%s uploaded: %d %.200s, want 404", who, code, out)
+		}
+	}
+
+	// The public form takes files onto its ticket; a forbidden one refuses
+	// the submission.
+	pub := "/api/v1/public/" + s + "/ticket-form/with-files"
+	fields := map[string]string{"email": "li.na@example.com", "subject": "Photo of the damage", "type": "complaint"}
+	body, ct = multipartBody(t, fields, fileField{"run.js", []byte("alert(1)")})
+	a.wantProblem(415, "body.files[0]", "POST", pub, body, append(ct, fwd...)...)
+	body, ct = multipartBody(t, map[string]string{"email": "li.na@example.com"}, fileField{"photo.png", testPNG})
+	a.wantProblem(422, "body.subject", "POST", pub, body, append(ct, fwd...)...)
+	body, ct = multipartBody(t, fields, fileField{"damage.png", testPNG})
+	got := a.must(201, "POST", pub, body, append(ct, fwd...)...)
+	if got["number"] != float64(1002) {
+		t.Fatalf("receipt %v (the refused submissions must not have taken a number)", got)
+	}
+	items := a.must(200, "GET", base+"/tickets?number[eq]=1002", "", tokenHdr(tok)...)["items"].([]any)
+	formID := items[0].(map[string]any)["id"].(string)
+	if list := a.must(200, "GET", base+"/tickets/"+formID+"/attachments", "", tokenHdr(tok)...)["items"].([]any); len(list) != 1 || list[0].(map[string]any)["filename"] != "damage.png" {
+		t.Fatalf("the form's files %v", list)
+	}
+}
+
+// Every public route, as the OpenAPI document lists it, keeps companies
+// apart: company A's survey token reads and rates nothing under company B's
+// slug (nor under an unknown one), A's open form opens nothing of B's (B's is
+// closed), and a submission under B's slug lands in B, numbered by B, never in
+// A. A public route missing from the table below fails the test, so a new one
+// must say how it stays within its company.
+func TestEveryPublicRouteKeepsTenantsApart(t *testing.T) {
+	a := newAppWith(t, func(c *config.Config) { c.DataDir = t.TempDir(); c.TrustedProxies = []string{"0.0.0.0/32"} })
+	fwd := ownAddress()
+	sa, sb := slug("puba"), slug("pubb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	baseA, baseB := "/api/v1/t/"+sa, "/api/v1/t/"+sb
+	pubA, pubB, pubX := "/api/v1/public/"+sa, "/api/v1/public/"+sb, "/api/v1/public/no-such-company-x"
+	cust := a.must(201, "POST", baseA+"/customers", `{"name":"Zhou Min 周敏","emails":["zhou.min@example.com"]}`, tokenHdr(tokA)...)["id"].(string)
+	tk := a.must(201, "POST", baseA+"/tickets", fmt.Sprintf(`{"subject":"Rate me","channel":"email","requester_id":%q}`, cust), tokenHdr(tokA)...)
+	a.must(200, "POST", baseA+"/tickets/"+tk["id"].(string)+"/status", `{"status":"solved"}`, tokenHdr(tokA)...)
+	// The survey link of A's ticket, as the mail job makes it.
+	token := strings.Repeat("Ab3_", 10) + "xyz"
+	var tenantA uuid.UUID
+	if err := a.d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", sa).Scan(context.Background(), &tenantA); err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256([]byte(token))
+	if err := db.InTenant(authz.AsSystem(context.Background()), a.d.db, tenantA, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO ticket_csat (tenant_id, ticket_id, state, token_hash, sent_at, expires_at) VALUES (?, ?, 'sent', ?, now(), now() + interval '7 days')
+			ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET state = 'sent', token_hash = EXCLUDED.token_hash, sent_at = now(), expires_at = EXCLUDED.expires_at`,
+			tenantA, tk["id"], hash[:])
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.must(200, "PUT", baseB+"/ticket-form", `{"enabled":false,"title":"","intro":""}`, tokenHdr(tokB)...)
+	count := func(base, tok string) int {
+		return len(a.must(200, "GET", base+"/tickets?limit=200", "", tokenHdr(tok)...)["items"].([]any))
+	}
+	form := `{"email":"zhou.min@example.com","subject":"Meant for A"}`
+	files, ct := multipartBody(t, map[string]string{"email": "zhou.min@example.com", "subject": "Meant for A"}, fileField{"a.png", testPNG})
+	cases := map[string]func(t *testing.T){
+		"GET /csat/{token}": func(t *testing.T) {
+			a.wantProblem(404, "", "GET", pubB+"/csat/"+token, "", fwd...)
+			a.wantProblem(404, "", "GET", pubX+"/csat/"+token, "", fwd...)
+			if s := a.must(200, "GET", pubA+"/csat/"+token, "", fwd...); s["number"] != float64(1001) || s["rated"] != false {
+				t.Errorf("A's own survey: %v", s)
+			}
+		},
+		"POST /csat/{token}": func(t *testing.T) {
+			a.wantProblem(404, "", "POST", pubB+"/csat/"+token, `{"rating":1}`, fwd...)
+			a.wantProblem(404, "", "POST", pubX+"/csat/"+token, `{"rating":1}`, fwd...)
+			if got := a.must(200, "GET", baseA+"/tickets/"+tk["id"].(string), "", tokenHdr(tokA)...); got["csat_rating"] != nil {
+				t.Errorf("rated through another company's slug: %v", got["csat_rating"])
+			}
+		},
+		"GET /ticket-form": func(t *testing.T) {
+			a.must(200, "GET", pubA+"/ticket-form", "", fwd...)
+			a.wantProblem(404, "", "GET", pubB+"/ticket-form", "", fwd...)
+			a.wantProblem(404, "", "GET", pubX+"/ticket-form", "", fwd...)
+		},
+		"POST /ticket-form": func(t *testing.T) {
+			before := count(baseA, tokA)
+			a.wantProblem(404, "", "POST", pubB+"/ticket-form", form, fwd...)
+			a.wantProblem(404, "", "POST", pubX+"/ticket-form", form, fwd...)
+			if n := count(baseA, tokA); n != before {
+				t.Errorf("a submission under B's slug reached A: %d tickets, were %d", n, before)
+			}
+		},
+		"POST /ticket-form/with-files": func(t *testing.T) {
+			before := count(baseA, tokA)
+			a.wantProblem(404, "", "POST", pubB+"/ticket-form/with-files", files, append(ct, fwd...)...)
+			a.wantProblem(404, "", "POST", pubX+"/ticket-form/with-files", files, append(ct, fwd...)...)
+			if n := count(baseA, tokA); n != before {
+				t.Errorf("a submission with files under B's slug reached A: %d tickets, were %d", n, before)
+			}
+		},
+	}
+	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(doc), &spec); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for path, ops := range spec.Paths {
+		rest, ok := strings.CutPrefix(path, httpx.PublicPrefix)
+		if !ok {
+			continue
+		}
+		for method := range ops {
+			name := strings.ToUpper(method) + " " + rest
+			run, ok := cases[name]
+			if !ok {
+				t.Errorf("public route %s is not in this test: add how it keeps companies apart", name)
+				continue
+			}
+			seen++
+			t.Run(name, run)
+		}
+	}
+	if seen != len(cases) {
+		t.Errorf("the document lists %d of the %d public routes this test knows", seen, len(cases))
+	}
+	// With B's form open, a submission under B's slug is B's ticket, numbered
+	// by B, and A still has only its own.
+	a.must(200, "PUT", baseB+"/ticket-form", `{"enabled":true,"title":"","intro":""}`, tokenHdr(tokB)...)
+	before := count(baseA, tokA)
+	if got := a.must(201, "POST", pubB+"/ticket-form", form, fwd...); got["number"] != float64(1001) {
+		t.Errorf("B's first form ticket: %v", got)
+	}
+	if got := a.must(201, "POST", pubB+"/ticket-form/with-files", files, append(ct, fwd...)...); got["number"] != float64(1002) {
+		t.Errorf("B's second form ticket: %v", got)
+	}
+	if n := count(baseB, tokB); n != 2 {
+		t.Errorf("B has %d tickets, want its 2 form tickets", n)
+	}
+	if n := count(baseA, tokA); n != before {
+		t.Errorf("A has %d tickets after B's submissions, had %d", n, before)
+	}
+}
+
+// ownAddress is a client address of the test's own behind the trusted
+// proxy (X-Forwarded-For), so the public routes' per-address limits of other
+// tests in the same minute do not count against it.
+func ownAddress() []string {
+	u := uuid.New()
+	return []string{"X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", u[0], u[1], u[2])}
 }

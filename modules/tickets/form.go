@@ -107,6 +107,10 @@ type PublicForm struct {
 	Title   string   `json:"title"`
 	Intro   string   `json:"intro"`
 	Types   []string `json:"types" doc:"what a submission may be"`
+	// The files a submission may carry (POST .../ticket-form/with-files).
+	MaxFiles     int      `json:"max_files"`
+	MaxFileBytes int64    `json:"max_file_bytes"`
+	FileTypes    []string `json:"file_types" doc:"the extensions files may have"`
 }
 
 // formTypes are what a submission may be; request when none is given.
@@ -155,7 +159,8 @@ func (m *Module) ShowForm(ctx context.Context) (*PublicForm, error) {
 		return nil, errs.E(errs.NotFound, "This company's form is not open.")
 	}
 	loc := localeOf(tn)
-	out := &PublicForm{Company: tn.Name, Locale: loc, Title: s.Title, Intro: s.Intro, Types: formTypes}
+	out := &PublicForm{Company: tn.Name, Locale: loc, Title: s.Title, Intro: s.Intro, Types: formTypes,
+		MaxFiles: MaxFormFiles, MaxFileBytes: MaxFormAttachmentBytes, FileTypes: fileTypes()}
 	if out.Title == "" {
 		out.Title = formTexts[loc].title
 	}
@@ -187,6 +192,14 @@ type FormReceipt struct {
 // requester matched by email or phone or made a lead. Robots (the honeypot
 // filled in) and floods (per address and per company) are refused.
 func (m *Module) SubmitForm(ctx context.Context, in FormInput) (*FormReceipt, error) {
+	return m.SubmitFormWithFiles(ctx, in, nil)
+}
+
+// SubmitFormWithFiles is SubmitForm with attached files (at most
+// MaxFormFiles of MaxFormAttachmentBytes each, of the kinds replies take):
+// they are checked before anything is written and kept on the new ticket;
+// a refused submission leaves neither a ticket nor a file.
+func (m *Module) SubmitFormWithFiles(ctx context.Context, in FormInput, files []Upload) (*FormReceipt, error) {
 	tn, err := publicTenant(ctx)
 	if err != nil {
 		return nil, err
@@ -207,6 +220,10 @@ func (m *Module) SubmitForm(ctx context.Context, in FormInput) (*FormReceipt, er
 	if !oneOf(in.Type, formTypes) {
 		return nil, errs.Field("body.type", "must be "+listed(formTypes))
 	}
+	staged, err := checkUploads(tn.ID, files, MaxFormFiles, MaxFormAttachmentBytes, "body.files")
+	if err != nil {
+		return nil, err
+	}
 	sys := authz.AsSystem(ctx)
 	var open bool
 	if err := db.InTenant(sys, m.d.DB, tn.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -220,19 +237,24 @@ func (m *Module) SubmitForm(ctx context.Context, in FormInput) (*FormReceipt, er
 		return nil, errs.E(errs.NotFound, "This company's form is not open.")
 	}
 	var t *Ticket
-	err = db.InTenant(sys, m.d.DB, tn.ID, func(ctx context.Context, _ bun.Tx) error {
-		var err error
-		if t, err = m.CreateTicket(ctx, tn.ID, TicketInput{Subject: in.Subject, Description: in.Message, RequesterEmail: in.Email, RequesterPhone: in.Phone,
-			RequesterName: strings.TrimSpace(in.Name), Channel: "web_form", Type: in.Type}); err != nil {
+	err = m.storeFiles(ctx, staged, func() error {
+		return db.InTenant(sys, m.d.DB, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			if t, err = m.CreateTicket(ctx, tn.ID, TicketInput{Subject: in.Subject, Description: in.Message, RequesterEmail: in.Email, RequesterPhone: in.Phone,
+				RequesterName: strings.TrimSpace(in.Name), Channel: "web_form", Type: in.Type}); err != nil {
+				return err
+			}
+			if err := formAttachments(ctx, tx, t, staged); err != nil {
+				return err
+			}
+			if m.d.Jobs == nil || m.d.Mail == nil {
+				return nil
+			}
+			// The sender also gets the number by mail, sent when the ticket exists.
+			_, err = m.d.Jobs.Enqueue(ctx, tn.ID, jobs.Spec{Type: TypeMailReceipt, Queue: jobs.QueueDefault,
+				Payload: csatPayload{Ticket: t.ID}, DedupeKey: "mail-receipt:" + t.ID.String()})
 			return err
-		}
-		if m.d.Jobs == nil || m.d.Mail == nil {
-			return nil
-		}
-		// The sender also gets the number by mail, sent when the ticket exists.
-		_, err = m.d.Jobs.Enqueue(ctx, tn.ID, jobs.Spec{Type: TypeMailReceipt, Queue: jobs.QueueDefault,
-			Payload: csatPayload{Ticket: t.ID}, DedupeKey: "mail-receipt:" + t.ID.String()})
-		return err
+		})
 	})
 	if err != nil {
 		return nil, formFields(err)

@@ -2,6 +2,9 @@ package tickets
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -191,6 +194,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			out.Body.Message, out.Body.Ticket = msg, t
 			return out, nil
 		}))
+	m.attachmentRoutes(api)
 	type mergeIn struct {
 		ID   uuid.UUID `path:"id" doc:"the ticket to merge and close"`
 		Body struct {
@@ -279,6 +283,25 @@ func (m *Module) PublicRoutes(api huma.API) {
 			return &formOut{Body: f}, nil
 		})
 	type receiptOut struct{ Body *FormReceipt }
+	type formFilesIn struct {
+		RawBody huma.MultipartFormFiles[formWithFiles]
+	}
+	huma.Register(api, huma.Operation{OperationID: "submit-ticket-form-with-files", Method: http.MethodPost, Path: "/ticket-form/with-files", DefaultStatus: 201,
+		Summary:      "Send the company's form with files",
+		Tags:         []string{"ticket-form"},
+		Description:  fmt.Sprintf("The same form as POST .../ticket-form, as a multipart form with up to %d files (field files, at most %d MB each: %s). A refused file refuses the whole submission: no ticket is made. No sign-in; limited per client address and company.", MaxFormFiles, MaxFormAttachmentBytes>>20, allowedList),
+		MaxBodyBytes: MaxFormFiles*MaxFormAttachmentBytes + 1<<20,
+		Responses:    httpx.Refusals(map[int]string{413: "A file is over the size limit.", 415: "A file is not of a kind the form takes."}),
+	},
+		func(ctx context.Context, in *formFilesIn) (*receiptOut, error) {
+			d := in.RawBody.Data()
+			r, err := m.SubmitFormWithFiles(ctx, FormInput{Name: d.Name, Email: d.Email, Phone: d.Phone, Type: d.Type, Subject: d.Subject, Message: d.Message, Website: d.Website},
+				uploads(d.Files))
+			if err != nil {
+				return nil, err
+			}
+			return &receiptOut{Body: r}, nil
+		})
 	huma.Register(api, huma.Operation{OperationID: "submit-ticket-form", Method: http.MethodPost, Path: "/ticket-form", DefaultStatus: 201, Summary: "Send the company's form",
 		Tags:        []string{"ticket-form"},
 		Description: "Makes a ticket (channel web_form) of the message; the sender is matched to a customer by email or phone, or becomes a lead. Answers the ticket number. No sign-in; limited per client address and company; the website field must stay empty."},
@@ -495,4 +518,113 @@ func both(a, b []string) []string {
 		return []string{"-none-"} // nothing matches both
 	}
 	return out
+}
+
+// formWithFiles is the hosted form as a multipart form with files.
+type formWithFiles struct {
+	Name    string          `required:"false" form:"name" maxLength:"300"`
+	Email   string          `required:"false" form:"email" maxLength:"254"`
+	Phone   string          `required:"false" form:"phone" maxLength:"40"`
+	Type    string          `required:"false" form:"type" doc:"feedback, complaint, request or question; default request"`
+	Subject string          `required:"false" form:"subject" maxLength:"300"`
+	Message string          `required:"false" form:"message" maxLength:"20000"`
+	Website string          `required:"false" form:"website" maxLength:"300" doc:"leave empty"`
+	Files   []huma.FormFile `form:"files" required:"false" doc:"the attached files"`
+}
+
+// messageWithFiles is a reply or note as a multipart form with files.
+type messageWithFiles struct {
+	Kind   string          `required:"false" form:"kind" doc:"reply: public, emailed to the requester; note: internal"`
+	Text   string          `required:"false" form:"body" maxLength:"50000" doc:"the message"`
+	Status string          `required:"false" form:"status" doc:"open, pending, on_hold or solved: the ticket's status after this message"`
+	Files  []huma.FormFile `form:"files" required:"false" doc:"the attached files"`
+}
+
+// uploads turns a form's files into the module's uploads, located as
+// body.files[i].
+func uploads(files []huma.FormFile) []Upload {
+	out := make([]Upload, 0, len(files))
+	for i, f := range files {
+		if !f.IsSet || f.File == nil {
+			continue
+		}
+		out = append(out, Upload{Name: f.Filename, Size: f.Size, Body: f.File, Location: fmt.Sprintf("body.files[%d]", i)})
+	}
+	return out
+}
+
+// attachmentRoutes registers the operations on a ticket's files.
+func (m *Module) attachmentRoutes(api huma.API) {
+	type addIn struct {
+		ID      uuid.UUID `path:"id"`
+		RawBody huma.MultipartFormFiles[messageWithFiles]
+	}
+	type addOut struct {
+		Body struct {
+			Message *Message `json:"message"`
+			Ticket  *Ticket  `json:"ticket"`
+		} `nameHint:"TicketMessageAddedWithFiles"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "add-ticket-message-with-files", Method: http.MethodPost, Path: "/tickets/{id}/messages/with-files", DefaultStatus: 201,
+		Summary: "Reply to a ticket or add a note, with files",
+		Description: fmt.Sprintf("The same as POST .../messages, as a multipart form (kind, body, status) with up to %d files (field files, at most %d MB each: %s). "+
+			"Files are checked before anything is written; a refused file refuses the whole message. Needs tickets.write.", MaxMessageFiles, MaxAttachmentBytes>>20, allowedList),
+		MaxBodyBytes: MaxMessageFiles*MaxAttachmentBytes + 1<<20,
+		Responses:    httpx.Refusals(map[int]string{409: "The ticket is closed.", 413: "A file is over the size limit.", 415: "A file is not of a kind tickets take."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *addIn) (*addOut, error) {
+			d := in.RawBody.Data()
+			msg, t, err := m.AddMessageWithFiles(ctx, tn.ID, in.ID, MessageInput{Kind: d.Kind, Body: d.Text, Status: d.Status}, uploads(d.Files))
+			if err != nil {
+				return nil, err
+			}
+			out := &addOut{}
+			out.Body.Message, out.Body.Ticket = msg, t
+			return out, nil
+		}))
+	type listOut struct {
+		Body struct {
+			Items []Attachment `json:"items"`
+		} `nameHint:"TicketAttachmentList"`
+	}
+	huma.Register(api, huma.Operation{OperationID: "list-ticket-attachments", Method: http.MethodGet, Path: "/tickets/{id}/attachments", Summary: "List a ticket's files",
+		Description: "Every file of the ticket, oldest first: those of its replies and notes (message_id) and those the hosted form sent with it. Needs tickets.read."},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *ticketIDIn) (*listOut, error) {
+			out := &listOut{}
+			var err error
+			out.Body.Items, err = m.ListAttachments(ctx, tn.ID, in.ID)
+			return out, err
+		}))
+	type getIn struct {
+		ID   uuid.UUID `path:"id" doc:"the ticket id"`
+		File uuid.UUID `path:"attachment_id" doc:"the attachment id"`
+	}
+	type getOut struct {
+		ContentType        string `header:"Content-Type"`
+		ContentDisposition string `header:"Content-Disposition"`
+		NoSniff            string `header:"X-Content-Type-Options"`
+		CacheControl       string `header:"Cache-Control"`
+		Body               []byte
+	}
+	huma.Register(api, huma.Operation{OperationID: "download-ticket-attachment", Method: http.MethodGet, Path: "/tickets/{id}/attachments/{attachment_id}", Summary: "Download a ticket's file",
+		Description: "The file as it was sent, always as a download (never shown inline). A file of a ticket outside your scope answers 404. Needs tickets.read.",
+		Responses:   httpx.Refusals(map[int]string{410: "The file is no longer kept."}),
+	},
+		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *getIn) (*getOut, error) {
+			f, err := m.OpenAttachment(ctx, tn.ID, in.ID, in.File)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Body.Close()
+			b, err := io.ReadAll(io.LimitReader(f.Body, MaxAttachmentBytes+1))
+			if err != nil {
+				return nil, errs.InternalErr(err)
+			}
+			disp := mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename})
+			if disp == "" {
+				disp = "attachment"
+			}
+			return &getOut{ContentType: f.ContentType, ContentDisposition: disp,
+				NoSniff: "nosniff", CacheControl: "private, no-store", Body: b}, nil
+		}))
 }

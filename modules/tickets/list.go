@@ -364,7 +364,7 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 				}
 				q = q.Where(fmt.Sprintf("(%s, t.id) %s (?, ?)", expr, cmp), v, after.ID)
 			}
-			if err := q.OrderExpr(fmt.Sprintf("%s %s, t.id %s", expr, dir, dir)).Limit(f.Limit + 1).Scan(ctx); err != nil {
+			if out, err = readTickets(ctx, q.OrderExpr(fmt.Sprintf("%s %s, t.id %s", expr, dir, dir)).Limit(f.Limit+1), f.Limit+1); err != nil {
 				return err
 			}
 			if len(out) > f.Limit {

@@ -59,6 +59,10 @@ func (m *Module) MergeTicket(ctx context.Context, tenant, from, into uuid.UUID) 
 			into, dst.MessageCount, tenant, from); err != nil {
 			return nil, err
 		}
+		// The files go with the conversation (and the form's files with it).
+		if _, err := tx.ExecContext(ctx, "UPDATE ticket_attachments SET ticket_id = ? WHERE tenant_id = ? AND ticket_id = ?", into, tenant, from); err != nil {
+			return nil, err
+		}
 		dst.MessageCount += src.MessageCount + 1
 		note := &Message{TenantID: tenant, ID: uuid.New(), TicketID: into, Seq: dst.MessageCount, Kind: "note", AuthorID: authz.RequesterID(ctx),
 			Body: fmt.Sprintf("Ticket #%d (%s) was merged into this ticket. 工单 #%d（%s）已合并到此工单。", src.Number, src.Subject, src.Number, src.Subject)}

@@ -34,13 +34,27 @@ type mailPayload struct {
 // A public reply's email to the requester is a job recorded in the same
 // transaction, so it goes out exactly when the reply exists.
 func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in MessageInput) (*Message, *Ticket, error) {
+	if err := in.check(); err != nil {
+		return nil, nil, err
+	}
+	return m.addMessage(ctx, tenant, id, in, nil)
+}
+
+// check trims the body and refuses a message that is no reply or note, or
+// has no body.
+func (in *MessageInput) check() error {
 	in.Body = strings.TrimSpace(in.Body)
 	switch {
 	case in.Kind != "reply" && in.Kind != "note":
-		return nil, nil, errs.Field("body.kind", "must be reply or note")
+		return errs.Field("body.kind", "must be reply or note")
 	case in.Body == "" || len([]rune(in.Body)) > 50000:
-		return nil, nil, errs.Field("body.body", "is required, at most 50000 characters")
+		return errs.Field("body.body", "is required, at most 50000 characters")
 	}
+	return nil
+}
+
+// addMessage adds a checked message with the rows of its stored files.
+func (m *Module) addMessage(ctx context.Context, tenant, id uuid.UUID, in MessageInput, files []stagedFile) (*Message, *Ticket, error) {
 	var msg *Message
 	t, err := m.ticketTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Ticket, error) {
 		t, err := scopedTicket(ctx, tx, tenant, id, true)
@@ -87,6 +101,9 @@ func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in Messag
 		if _, err := tx.NewInsert().Model(msg).ExcludeColumn("created_at", "emailed_at").Returning("created_at").Exec(ctx); err != nil {
 			return nil, err
 		}
+		if msg.Attachments, err = insertAttachments(ctx, tx, id, &msg.ID, files); err != nil {
+			return nil, err
+		}
 		if in.Kind == "reply" || t.Status != before {
 			if err := m.syncAlarms(ctx, tx, t); err != nil {
 				return nil, err
@@ -101,7 +118,7 @@ func (m *Module) AddMessage(ctx context.Context, tenant, id uuid.UUID, in Messag
 		// The body is the conversation itself, read where it is kept; the
 		// audit row says who added what, and where it is.
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "ticket." + in.Kind, Entity: "ticket", EntityID: id.String(),
-			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": msg.ID.String(), "seq": msg.Seq}}); err != nil {
+			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": msg.ID.String(), "seq": msg.Seq, "attachments": attachmentNames(msg.Attachments)}}); err != nil {
 			return nil, err
 		}
 		m.publish(ctx, "ticket."+map[string]string{"reply": "replied", "note": "noted"}[in.Kind], id)
@@ -152,7 +169,10 @@ func (m *Module) ListMessages(ctx context.Context, tenant, id uuid.UUID, f Messa
 		if after != nil {
 			q = q.Where("m.seq > ?", after.Seq)
 		}
-		return q.OrderExpr("m.seq").Limit(f.Limit + 1).Scan(ctx)
+		if err := q.OrderExpr("m.seq").Limit(f.Limit + 1).Scan(ctx); err != nil {
+			return err
+		}
+		return messageAttachments(ctx, tx, tenant, out)
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "ticket")

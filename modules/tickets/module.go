@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/identity"
@@ -69,7 +70,10 @@ type Deps struct {
 	// Limiter limits the public routes (survey links, the hosted form) per
 	// client address and company; nil: no limit (tests).
 	Limiter Limiter
-	Log     *slog.Logger
+	// Blobs keeps the files attached to tickets (platform/blob); nil:
+	// attachments are refused.
+	Blobs *blob.Bucket
+	Log   *slog.Logger
 }
 
 // Module is the tickets module.

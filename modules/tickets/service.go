@@ -436,6 +436,13 @@ func (m *Module) RecordsRemoved(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 	if entity != entityCustomers {
 		return nil
 	}
+	var doomed []uuid.UUID
+	if err := tx.NewRaw("SELECT id FROM tickets WHERE tenant_id = ? AND requester_id IN (?)", tenant, bun.In(ids)).Scan(ctx, &doomed); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := m.forgetFiles(ctx, tx, tenant, doomed); err != nil {
+		return err
+	}
 	var gone []uuid.UUID
 	if err := tx.NewRaw("DELETE FROM tickets WHERE tenant_id = ? AND requester_id IN (?) RETURNING id", tenant, bun.In(ids)).Scan(ctx, &gone); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err

@@ -232,6 +232,8 @@ type Message struct {
 	EmailState    *string    `bun:"email_state" json:"email_state,omitempty" enum:"pending,sent,no_address" doc:"a reply's email to the requester"`
 	EmailedAt     *time.Time `bun:"emailed_at" json:"emailed_at,omitempty"`
 	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`
+	// Attachments are the files sent with it.
+	Attachments []Attachment `bun:"-" json:"attachments"`
 }
 
 // MessageInput adds a reply or a note, optionally changing the status with it.

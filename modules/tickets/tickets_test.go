@@ -16,6 +16,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/identity"
@@ -96,6 +97,7 @@ type rigT struct {
 	dir   *directory
 	mail  *sentMail
 	jobs  *jobs.Client
+	blobs *blob.Bucket
 	env   *testkit.Env
 	a     testkit.Tenant
 	first *profiles.Customer // a customer of a, with an email
@@ -107,7 +109,13 @@ func rig(t *testing.T, withJobs bool) *rigT {
 	env := testkit.Get(t)
 	r := &rigT{env: env, reg: records.NewRegistry(), dir: &directory{members: map[uuid.UUID]bool{}, teams: map[uuid.UUID]bool{}, roster: map[uuid.UUID][]uuid.UUID{}}, mail: &sentMail{}}
 	r.cust = profiles.New(profiles.Deps{DB: env.App, Records: r.reg})
-	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail, Notify: notify.New(notify.Deps{DB: env.App})}
+	bucket, err := blob.Open(context.Background(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	r.blobs = bucket
+	d := tickets.Deps{DB: env.App, Members: r.dir, Teams: r.dir, Records: r.reg, People: r.cust, Mail: r.mail, Notify: notify.New(notify.Deps{DB: env.App}), Blobs: bucket}
 	if withJobs {
 		r.jobs = jobstest.Client(t, env.App)
 		d.Jobs = r.jobs

@@ -2,6 +2,7 @@ package db
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -121,6 +122,74 @@ func (r *TextRow) JSON(dst *[]byte) {
 func (r *TextRow) Time(dst *time.Time) {
 	decode(r, dst, parseUTCTimestamp)
 	*dst = dst.UTC()
+}
+
+// NullTime reads a nullable timestamptz column, in UTC.
+func (r *TextRow) NullTime(dst **time.Time) {
+	v, col, ok := r.next()
+	if !ok {
+		return
+	}
+	if v == nil {
+		*dst = nil
+		return
+	}
+	t, fast := parseUTCTimestamp(v)
+	if !fast {
+		r.fallback(col, v, &t)
+	}
+	t = t.UTC()
+	*dst = &t
+}
+
+// NullString reads a nullable text column.
+func (r *TextRow) NullString(dst **string) {
+	v, _, ok := r.next()
+	if !ok {
+		return
+	}
+	if v == nil {
+		*dst = nil
+		return
+	}
+	s := string(v)
+	*dst = &s
+}
+
+// Int64 reads an integer column (smallint, integer or bigint); NULL reads as 0.
+func (r *TextRow) Int64(dst *int64) {
+	decode(r, dst, parseInt)
+}
+
+// Int reads an integer column into an int; NULL reads as 0.
+func (r *TextRow) Int(dst *int) {
+	var n int64
+	r.Int64(&n)
+	*dst = int(n)
+}
+
+// NullInt reads a nullable integer column.
+func (r *TextRow) NullInt(dst **int) {
+	v, col, ok := r.next()
+	if !ok {
+		return
+	}
+	if v == nil {
+		*dst = nil
+		return
+	}
+	n, fast := parseInt(v)
+	if !fast {
+		r.fallback(col, v, &n)
+	}
+	i := int(n)
+	*dst = &i
+}
+
+// parseInt parses a decimal integer's text output.
+func parseInt(b []byte) (int64, bool) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil
 }
 
 // StringArray reads a one-dimensional text array; NULL reads as nil, an empty

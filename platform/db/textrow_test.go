@@ -142,3 +142,45 @@ func TestReadRowsOutsideATenantTransaction(t *testing.T) {
 		t.Fatal("ReadRows outside a transaction: no error")
 	}
 }
+
+// The nullable and integer readers read what they are given, NULL included.
+func TestTextRowReadsNullsAndIntegers(t *testing.T) {
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	err := db.InTenant(context.Background(), env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().ColumnExpr(`'2026-12-04 16:18:43.5+00'::timestamptz, NULL::timestamptz, 'x'::text, NULL::text,
+			9000000000::bigint, -7::integer, 3::smallint, NULL::integer, NULL::bigint`)
+		return db.ReadRows(ctx, q, func(rows pgx.Rows) error {
+			r := db.NewTextRow(rows)
+			var (
+				at, none    *time.Time
+				s, nulls    *string
+				big         int64
+				neg         int
+				small, nil1 *int
+				zero        int64
+			)
+			r.NullTime(&at)
+			r.NullTime(&none)
+			r.NullString(&s)
+			r.NullString(&nulls)
+			r.Int64(&big)
+			r.Int(&neg)
+			r.NullInt(&small)
+			r.NullInt(&nil1)
+			r.Int64(&zero)
+			if err := r.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := time.Date(2026, 12, 4, 16, 18, 43, 500_000_000, time.UTC)
+			if at == nil || !at.Equal(want) || at.Location() != time.UTC || none != nil || s == nil || *s != "x" || nulls != nil ||
+				big != 9_000_000_000 || neg != -7 || small == nil || *small != 3 || nil1 != nil || zero != 0 {
+				t.Errorf("got %v %v %v %v %d %d %v %v %d", at, none, s, nulls, big, neg, small, nil1, zero)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

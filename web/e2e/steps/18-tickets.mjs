@@ -44,6 +44,10 @@ export default async function ({ page, baseURL, state, shot, api, expect, log, m
     await pub.getByTestId('form-message').fill('The box was crushed and two cups are broken. 箱子被压坏了，两个杯子碎了。');
     await pub.getByTestId('form-name').fill('Wang Fang 王芳');
     await pub.getByTestId('form-email').fill(who);
+    // A photo of the damage goes with the form.
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(64)]);
+    await pub.locator('input[type=file]').setInputFiles({ name: 'damage.png', mimeType: 'image/png', buffer: png });
+    await pub.getByText('damage.png').waitFor();
     await pub.mouse.move(0, 0);
     await pub.waitForTimeout(300); // the hover outline fades
     await shot('tickets-form-en', pub);
@@ -74,11 +78,21 @@ export default async function ({ page, baseURL, state, shot, api, expect, log, m
     await row.getByRole('link', { name: subject }).click();
     await page.getByTestId('ticket-subject').getByText(subject).waitFor();
     expect(/Web form/.test(await page.locator('main').textContent()), 'the ticket came in by the web form');
+    // The form's photo shows under the description, as a download.
+    await page.locator('[data-testid=attachments] a', { hasText: 'damage.png' }).waitFor();
     const reply = 'We are sorry about the cups. A replacement is on its way. 我们已为您补发。';
     await page.getByTestId('message-body').fill(reply);
+    await page.locator('input[type=file]').setInputFiles({ name: '运单 label.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n') });
     since = Date.now();
     await page.getByTestId('send-message').click();
     await page.getByText(reply).waitFor();
+    // The reply's file is in the thread; it downloads as an attachment.
+    const file = page.locator('[data-testid=attachments] a', { hasText: '运单 label.pdf' });
+    await file.waitFor();
+    const got = await page.request.get(await file.getAttribute('href'));
+    expect(got.status() === 200 && got.headers()['content-type'] === 'application/pdf' && got.headers()['content-disposition'].startsWith('attachment;'),
+      `the reply's file downloads: ${got.status()} ${JSON.stringify(got.headers())}`);
+    log('files: the photo from the form and the PDF of the reply are on the ticket');
     const replied = await mail(who, new RegExp(`\\[#${number}\\]`), since);
     expect(replied.includes('A replacement is on its way') && replied.includes('我们已为您补发'), `the reply mail holds the reply: ${replied.slice(-500)}`);
     await page.getByText('Emailed').first().waitFor({ timeout: 15_000 });

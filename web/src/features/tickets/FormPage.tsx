@@ -4,12 +4,14 @@
 import './locales';
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Alert, Button, Card, Form, Input, Result, Select, Typography } from 'antd';
+import { Alert, Button, Card, Form, Input, Result, Select, Typography, Upload } from 'antd';
+import type { UploadFile } from 'antd';
+import { PaperClipOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router-dom';
 import { ApiError, get, post } from '../../app/api';
 import { Loading } from '../../app/states';
-import { type PublicForm, publicPath, uiLanguage } from './api';
+import { type PublicForm, fileSize, publicPath, uiLanguage, withFiles } from './api';
 
 interface Submission {
   name?: string;
@@ -31,8 +33,11 @@ export default function FormPage() {
   const form = useQuery({ queryKey: ['public', tenant, 'form'], queryFn: () => get<PublicForm>(path), retry: false, staleTime: Infinity });
   const [fields] = Form.useForm<Submission>();
   const [problem, setProblem] = useState('');
+  const [files, setFiles] = useState<UploadFile[]>([]);
   const send = useMutation({
-    mutationFn: (v: Submission) => post<{ number: number; message: string }>(path, Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== ''))),
+    mutationFn: (v: Submission) => files.length > 0
+      ? post<{ number: number; message: string }>(`${path}/with-files`, withFiles({ ...v }, files.map((f) => f.originFileObj as File)))
+      : post<{ number: number; message: string }>(path, Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== ''))),
     onError: (err) => {
       if (!(err instanceof ApiError)) return setProblem(String(err));
       const named = err.errors.map((e) => ({ name: (e.location ?? '').replace(/^body\./, ''), errors: [e.message ?? ''] })).filter((e) => fields.getFieldInstance(e.name as keyof Submission));
@@ -60,6 +65,21 @@ export default function FormPage() {
           </Form.Item>
           <Form.Item name="subject" label={t('form_subject')} rules={[{ required: true, max: 300 }]}><Input data-testid="form-subject" /></Form.Item>
           <Form.Item name="message" label={t('form_message')}><Input.TextArea rows={5} maxLength={20000} data-testid="form-message" /></Form.Item>
+          {f.max_files ? (
+            <Form.Item label={t('formFiles')} extra={t('attachHint', { max: f.max_files, size: fileSize(f.max_file_bytes ?? 0) })}>
+              <Upload multiple accept={f.file_types?.join(',')} fileList={files} maxCount={f.max_files}
+                beforeUpload={(file) => {
+                  if (f.max_file_bytes && file.size > f.max_file_bytes) {
+                    setProblem(t('fileTooLarge', { name: file.name, size: fileSize(f.max_file_bytes) }));
+                    return Upload.LIST_IGNORE;
+                  }
+                  return false; // sent with the form
+                }}
+                onChange={({ fileList }) => setFiles(fileList)}>
+                <Button icon={<PaperClipOutlined />} data-testid="form-attach">{t('attach')}</Button>
+              </Upload>
+            </Form.Item>
+          ) : null}
           <Form.Item name="name" label={t('form_name')}><Input data-testid="form-name" /></Form.Item>
           <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>{t('form_contact')}</Typography.Paragraph>
           <Form.Item name="email" label={t('form_email')}><Input type="email" data-testid="form-email" /></Form.Item>

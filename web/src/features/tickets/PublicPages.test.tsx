@@ -20,7 +20,7 @@ function mount(path: string, answer: (method: string, url: string, body: unknown
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (u, init) => {
     const url = String(u);
     const method = String(init?.method ?? 'GET');
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    const body = init?.body instanceof FormData ? init.body : init?.body ? JSON.parse(String(init.body)) : undefined;
     calls.push({ method, url, body });
     return answer(method, url, body);
   });
@@ -95,6 +95,30 @@ describe('<FormPage>', () => {
     const sent = calls.find((c) => c.method === 'POST')!;
     expect(sent.url).toBe('/api/v1/public/acme/ticket-form');
     expect(sent.body).toEqual({ type: 'request', subject: 'Broken lid', email: 'sun.li@example.com' });
+  });
+
+  it('sends attached files with the form as a multipart form, and refuses an oversized one before sending', async () => {
+    const calls = mount('/form/acme', (method) => (method === 'POST' ? json({ number: 1008, message: 'Thank you. We received your message as ticket #1008.' }, 201)
+      : json({ ...form, max_files: 3, max_file_bytes: 5 << 20, file_types: ['.pdf', '.png'] })));
+    expect(await screen.findByTestId('form-attach')).toBeTruthy();
+    const input = document.querySelector('input[type=file]') as HTMLInputElement;
+    expect(input.getAttribute('accept')).toBe('.pdf,.png');
+    const big = new File(['x'], 'huge.png', { type: 'image/png' });
+    Object.defineProperty(big, 'size', { value: 6 << 20 });
+    fireEvent.change(input, { target: { files: [big] } });
+    expect(await screen.findByText('huge.png is larger than 5.0 MB.')).toBeTruthy();
+    fireEvent.change(document.querySelector('input[type=file]') as HTMLInputElement, { target: { files: [new File(['\x89PNG'], 'lid.png', { type: 'image/png' })] } });
+    expect(await screen.findByText('lid.png')).toBeTruthy();
+    fireEvent.change(screen.getByTestId('form-subject'), { target: { value: 'Broken lid' } });
+    fireEvent.change(screen.getByTestId('form-email'), { target: { value: 'sun.li@example.com' } });
+    fireEvent.click(screen.getByTestId('form-send'));
+    expect((await screen.findByTestId('form-receipt')).textContent).toContain('#1008');
+    const sent = calls.find((c) => c.method === 'POST')!;
+    expect(sent.url).toBe('/api/v1/public/acme/ticket-form/with-files');
+    const fd = sent.body as FormData;
+    expect(fd.get('subject')).toBe('Broken lid');
+    expect(fd.get('website')).toBeNull();
+    expect(fd.getAll('files').map((f) => (f as File).name)).toEqual(['lid.png']);
   });
 
   it('places the server refusal on its field, reads in Chinese, and says when the form is closed', async () => {

@@ -1,16 +1,17 @@
 // The service desk's settings: the hosted form (on or off, its texts and the
-// snippet that embeds it) and the business-hour calendars SLA targets count.
+// snippet that embeds it), the SLA policies (conditions and targets) and the
+// business-hour calendars SLA targets count.
 import './locales';
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Form, Input, Modal, Select, Space, Switch, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Form, Input, InputNumber, Modal, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { DeleteOutlined, MinusCircleOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { del, formErrors, get, post, put, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
-import { type Calendar, type CalendarHours, type FormSettings, WEEKDAYS, parseHolidays, showHolidays } from './api';
+import { CHANNELS, type Calendar, type CalendarHours, type FormSettings, PRIORITIES, type Policy, TYPES, WEEKDAYS, minutesText, parseHolidays, showHolidays } from './api';
 
 export default function ServiceDeskPage() {
   const { t } = useTranslation('tickets');
@@ -19,6 +20,7 @@ export default function ServiceDeskPage() {
       <PageHeader title={t('desk_title')} subtitle={t('desk_subtitle')} />
       <Space direction="vertical" size="large" style={{ width: '100%' }}>
         <FormCard />
+        <PoliciesCard />
         <CalendarsCard />
       </Space>
     </div>
@@ -152,6 +154,98 @@ function CalendarModal({ calendar, onClose }: { calendar?: Calendar; onClose: ()
           )}
         </Form.List>
         <Form.Item name="holidays" label={t('desk_holidays')}><Input.TextArea rows={3} data-testid="calendar-holidays" /></Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+type PolicyValues = Omit<Policy, 'id'>;
+
+function PoliciesCard() {
+  const { t } = useTranslation('tickets');
+  const tenant = useTenant();
+  const key = ['tenant', tenant.slug, 'sla-policies'];
+  const list = useQuery({ queryKey: key, queryFn: () => get<{ items: Policy[] }>(tpath(tenant.slug, '/sla-policies')) });
+  const [editing, setEditing] = useState<Policy | 'new' | null>(null);
+  if (list.error) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
+  const conditions = (p: Policy) => {
+    const tags = [...p.priorities.map((x) => t('priority_' + x)), ...p.types.map((x) => t('type_' + x)), ...p.channels.map((x) => t('channel_' + x)), ...p.tags.map((x) => '#' + x)];
+    return tags.length ? tags.map((x) => <Tag key={x} bordered={false}>{x}</Tag>) : <Typography.Text type="secondary">{t('desk_any')}</Typography.Text>;
+  };
+  return (
+    <Card title={t('desk_policies')} extra={<Button icon={<PlusOutlined />} onClick={() => setEditing('new')} data-testid="policy-new">{t('desk_newPolicy')}</Button>}>
+      <Typography.Paragraph type="secondary">{t('desk_policiesHint')}</Typography.Paragraph>
+      <Table<Policy> rowKey="id" loading={list.isPending} dataSource={list.data?.items ?? []} pagination={false} locale={{ emptyText: t('desk_noPolicies') }} data-testid="policies"
+        columns={[
+          { title: t('desk_position'), dataIndex: 'position', width: 70 },
+          { title: t('desk_name'), render: (_, p) => <a onClick={() => setEditing(p)}>{p.name}</a> },
+          { title: t('desk_conditions'), render: (_, p) => conditions(p) },
+          {
+            title: t('desk_targets'),
+            render: (_, p) => (
+              <Space direction="vertical" size={0} style={{ fontSize: 12 }}>
+                <span>{t('desk_targetFirst')}: {minutesText(p.first_response_minutes)}</span>
+                <span>{t('desk_targetNext')}: {minutesText(p.next_response_minutes)}</span>
+                <span>{t('desk_targetResolution')}: {minutesText(p.resolution_minutes)}</span>
+              </Space>
+            ),
+          },
+          { title: '', width: 90, render: (_, p) => (p.active ? <Tag color="green">{t('desk_active')}</Tag> : <Tag>{t('desk_inactive')}</Tag>) },
+        ]} />
+      {editing && <PolicyModal policy={editing === 'new' ? undefined : editing} onClose={() => setEditing(null)} />}
+    </Card>
+  );
+}
+
+const policyFields = ['name', 'position', 'active', 'priorities', 'types', 'channels', 'tags', 'first_response_minutes', 'next_response_minutes', 'resolution_minutes', 'warn_percent', 'business_hours'];
+
+function PolicyModal({ policy, onClose }: { policy?: Policy; onClose: () => void }) {
+  const { t } = useTranslation('tickets');
+  const tenant = useTenant();
+  const qc = useQueryClient();
+  const [form] = Form.useForm<PolicyValues>();
+  const [rest, setRest] = useState<string[]>([]);
+  const save = useMutation({
+    mutationFn: (v: PolicyValues) => {
+      const body = { ...v, active: v.active !== false, position: v.position ?? 0, warn_percent: v.warn_percent || undefined,
+        first_response_minutes: v.first_response_minutes || undefined, next_response_minutes: v.next_response_minutes || undefined, resolution_minutes: v.resolution_minutes || undefined };
+      return policy ? put<Policy>(tpath(tenant.slug, `/sla-policies/${policy.id}`), body) : post<Policy>(tpath(tenant.slug, '/sla-policies'), body);
+    },
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'sla-policies'] });
+      onClose();
+    },
+    onError: (err) => {
+      const { fields, rest } = formErrors(err);
+      const known = fields.filter((f) => policyFields.includes(String(f.name[0])));
+      form.setFields(known.map((f) => ({ name: f.name.slice(0, 1), errors: f.errors })) as Parameters<typeof form.setFields>[0]);
+      setRest([...rest, ...fields.filter((f) => !known.includes(f)).flatMap((f) => f.errors)]);
+    },
+  });
+  const initial: Partial<PolicyValues> = policy ?? { name: '', position: 0, active: true, priorities: [], types: [], channels: [], tags: [], warn_percent: 80, business_hours: false };
+  return (
+    <Modal open title={policy ? t('desk_editPolicy') : t('desk_newPolicy')} onCancel={onClose} onOk={() => form.submit()} okText={t('save')} cancelText={t('cancel')}
+      confirmLoading={save.isPending} width={640} destroyOnHidden>
+      {rest.length > 0 && <Alert type="error" showIcon style={{ marginBottom: 12 }} message={rest.join(' ')} data-testid="policy-error" />}
+      <Form form={form} layout="vertical" initialValues={initial} onFinish={(v) => save.mutate(v)}>
+        <Space wrap align="start">
+          <Form.Item name="name" label={t('desk_name')} rules={[{ required: true, max: 100 }]}><Input style={{ width: 260 }} data-testid="policy-name" /></Form.Item>
+          <Form.Item name="position" label={t('desk_position')}><InputNumber min={0} max={10000} /></Form.Item>
+          <Form.Item name="active" label={t('desk_active')} valuePropName="checked"><Switch /></Form.Item>
+        </Space>
+        <Form.Item name="priorities" label={t('desk_priorities')}><Select mode="multiple" allowClear options={PRIORITIES.map((x) => ({ value: x, label: t('priority_' + x) }))} data-testid="policy-priorities" /></Form.Item>
+        <Form.Item name="types" label={t('desk_types')}><Select mode="multiple" allowClear options={TYPES.map((x) => ({ value: x, label: t('type_' + x) }))} /></Form.Item>
+        <Form.Item name="channels" label={t('desk_channels')}><Select mode="multiple" allowClear options={CHANNELS.map((x) => ({ value: x, label: t('channel_' + x) }))} /></Form.Item>
+        <Form.Item name="tags" label={t('desk_tags')}><Select mode="tags" allowClear /></Form.Item>
+        <Space wrap align="start">
+          <Form.Item name="first_response_minutes" label={t('desk_firstResponse')}><InputNumber min={1} max={525600} data-testid="policy-first" /></Form.Item>
+          <Form.Item name="next_response_minutes" label={t('desk_nextResponse')}><InputNumber min={1} max={525600} /></Form.Item>
+          <Form.Item name="resolution_minutes" label={t('desk_resolution')}><InputNumber min={1} max={525600} data-testid="policy-resolution" /></Form.Item>
+        </Space>
+        <Space wrap align="start">
+          <Form.Item name="warn_percent" label={t('desk_warnPercent')}><InputNumber min={1} max={99} /></Form.Item>
+          <Form.Item name="business_hours" label={t('desk_businessHours')} valuePropName="checked"><Switch /></Form.Item>
+        </Space>
       </Form>
     </Modal>
   );

@@ -4,8 +4,9 @@
 import './locales';
 import { useState } from 'react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Form, Input, List, Rate, Row, Segmented, Select, Space, Tag, Typography } from 'antd';
-import { LockOutlined, MailOutlined } from '@ant-design/icons';
+import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Form, Input, List, Rate, Row, Segmented, Select, Space, Tag, Typography, Upload } from 'antd';
+import type { UploadFile } from 'antd';
+import { LockOutlined, MailOutlined, PaperClipOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, errorMessage, get, patch, post, tpath } from '../../app/api';
@@ -14,7 +15,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import { useMembers } from '../customers/api';
 import { MemberSelect } from '../customers/FieldInput';
-import { type Message, type Page, PRIORITIES, type Status, type Ticket, nextStatuses, slaState, ticketNumber } from './api';
+import { type Attachment, MESSAGE_FILES, type Message, type Page, PRIORITIES, type Status, type Ticket, fileSize, nextStatuses, slaState, ticketNumber, withFiles } from './api';
 import { CustomerName, PriorityTag, StatusTag } from './shared';
 
 export default function TicketPage() {
@@ -107,6 +108,7 @@ export default function TicketPage() {
               )}
             </Descriptions>
             {tk.description && <Typography.Paragraph style={{ marginTop: 12, whiteSpace: 'pre-wrap' }}>{tk.description}</Typography.Paragraph>}
+            <TicketFiles ticket={tk} />
             {nextStatuses(tk.status).length > 0 && (
               <Space wrap style={{ marginTop: 12 }}>
                 <Typography.Text type="secondary">{t('changeStatus')}</Typography.Text>
@@ -146,6 +148,7 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
   const [kind, setKind] = useState<'reply' | 'note'>('reply');
   const [body, setBody] = useState('');
   const [status, setStatus] = useState<string>('');
+  const [files, setFiles] = useState<UploadFile[]>([]);
   const [error, setError] = useState('');
   const msgs = useInfiniteQuery({
     queryKey: ['tenant', tenant.slug, 'ticket', ticket.id, 'messages'],
@@ -154,10 +157,13 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
     getNextPageParam: (last) => last.next_cursor || undefined,
   });
   const send = useMutation({
-    mutationFn: () => post<{ ticket: Ticket }>(tpath(tenant.slug, `/tickets/${ticket.id}/messages`), { kind, body, ...(status ? { status } : {}) }),
+    mutationFn: () => files.length > 0
+      ? post<{ ticket: Ticket }>(tpath(tenant.slug, `/tickets/${ticket.id}/messages/with-files`), withFiles({ kind, body, status }, files.map((f) => f.originFileObj as File)))
+      : post<{ ticket: Ticket }>(tpath(tenant.slug, `/tickets/${ticket.id}/messages`), { kind, body, ...(status ? { status } : {}) }),
     onSuccess: (r) => {
       setBody('');
       setStatus('');
+      setFiles([]);
       setError('');
       onSent(r.ticket);
     },
@@ -182,6 +188,7 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
                 )}
               </Space>
               <Typography.Paragraph style={{ whiteSpace: 'pre-wrap', margin: 0 }}>{m.body}</Typography.Paragraph>
+              <Files files={m.attachments} />
             </List.Item>
           )} />
       )}
@@ -194,6 +201,19 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
           <Form.Item>
             <Input.TextArea rows={4} value={body} onChange={(e) => setBody(e.target.value)} maxLength={50000} aria-label={t(kind)} data-testid="message-body" />
           </Form.Item>
+          <Form.Item extra={t('attachHint', { max: MESSAGE_FILES.max, size: fileSize(MESSAGE_FILES.maxBytes) })}>
+            <Upload multiple accept={MESSAGE_FILES.accept} fileList={files} maxCount={MESSAGE_FILES.max}
+              beforeUpload={(f) => {
+                if (f.size > MESSAGE_FILES.maxBytes) {
+                  setError(t('fileTooLarge', { name: f.name, size: fileSize(MESSAGE_FILES.maxBytes) }));
+                  return Upload.LIST_IGNORE;
+                }
+                return false; // kept here and sent with the message
+              }}
+              onChange={({ fileList }) => setFiles(fileList)}>
+              <Button icon={<PaperClipOutlined />} data-testid="attach">{t('attach')}</Button>
+            </Upload>
+          </Form.Item>
           <Space wrap>
             <Select style={{ width: 200 }} aria-label={t('statusAfter')} value={status} onChange={setStatus}
               options={[{ value: '', label: `${t('statusAfter')}: ${t('keepStatus')}` }, ...after.map((s) => ({ value: s, label: `${t('statusAfter')}: ${t('status_' + s)}` }))]} />
@@ -203,4 +223,30 @@ function Conversation({ ticket, onSent }: { ticket: Ticket; onSent: (tk: Ticket)
       )}
     </Card>
   );
+}
+
+/** Files lists attachments as download links with their sizes. */
+function Files({ files }: { files?: Attachment[] }) {
+  if (!files?.length) return null;
+  return (
+    <div style={{ marginTop: 6 }}>
+      <Space direction="vertical" size={2} data-testid="attachments">
+        {files.map((a) => (
+          <a key={a.id} href={a.download_url} download={a.filename}>
+            <PaperClipOutlined /> {a.filename} <Typography.Text type="secondary" style={{ fontSize: 12 }}>({fileSize(a.size_bytes)})</Typography.Text>
+          </a>
+        ))}
+      </Space>
+    </div>
+  );
+}
+
+/** TicketFiles shows the files sent with the ticket itself (the hosted form's). */
+function TicketFiles({ ticket }: { ticket: Ticket }) {
+  const tenant = useTenant();
+  const q = useQuery({
+    queryKey: ['tenant', tenant.slug, 'ticket', ticket.id, 'attachments'],
+    queryFn: () => get<{ items: Attachment[] }>(tpath(tenant.slug, `/tickets/${ticket.id}/attachments`)),
+  });
+  return <Files files={q.data?.items.filter((a) => !a.message_id)} />;
 }

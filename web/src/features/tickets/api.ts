@@ -59,6 +59,37 @@ export interface Message {
   author_id?: string;
   email_state?: 'pending' | 'sent' | 'no_address';
   created_at: string;
+  attachments?: Attachment[];
+}
+
+/** Attachment is a file of a ticket: of a reply or note, or sent with the hosted form. */
+export interface Attachment {
+  id: string;
+  ticket_id: string;
+  message_id?: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  created_at: string;
+  download_url?: string;
+}
+
+/** The files a reply or note takes, as the server checks them. */
+export const MESSAGE_FILES = { max: 5, maxBytes: 10 << 20, accept: '.png,.jpg,.jpeg,.gif,.webp,.pdf,.txt,.log,.csv,.doc,.docx,.xls,.xlsx,.ppt,.pptx' };
+
+/** fileSize writes a size in bytes for people: 820 B, 14 KB, 2.3 MB. */
+export function fileSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+/** withFiles is a multipart form of the given fields and files (field "files"). */
+export function withFiles(fields: Record<string, string | undefined>, files: File[]): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') fd.append(k, v);
+  for (const f of files) fd.append('files', f, f.name);
+  return fd;
 }
 
 export interface Page<T> {
@@ -123,6 +154,9 @@ export interface PublicForm {
   title: string;
   intro: string;
   types: string[];
+  max_files?: number;
+  max_file_bytes?: number;
+  file_types?: string[];
 }
 
 /** publicPath builds a company's public API path: /public/acme/ticket-form. */
@@ -154,6 +188,30 @@ export interface Calendar {
   default: boolean;
   hours: CalendarHours[];
   holidays: { date: string; name?: string }[];
+}
+
+/** Policy is an SLA policy: the conditions a ticket matches and its targets in minutes. */
+export interface Policy {
+  id: string;
+  name: string;
+  position: number;
+  active: boolean;
+  priorities: string[];
+  types: string[];
+  channels: string[];
+  tags: string[];
+  first_response_minutes?: number;
+  next_response_minutes?: number;
+  resolution_minutes?: number;
+  warn_percent: number;
+  business_hours: boolean;
+}
+
+/** minutesText writes a target for people: 45 min, 4 h, 1 d 2 h. */
+export function minutesText(m?: number): string {
+  if (!m) return '—';
+  const d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
+  return [d ? `${d} d` : '', h ? `${h} h` : '', min ? `${min} min` : ''].filter(Boolean).join(' ');
 }
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
