@@ -261,12 +261,13 @@ func TestLeadFormsKeepTenantsApart(t *testing.T) {
 }
 
 // The hosted form takes 10 submissions a minute from one address; another
-// address is still served.
+// address is still served. (With no owner on the customer or the form, the
+// tasks go to whoever built the form.)
 func TestLeadFormRateLimitPerAddress(t *testing.T) {
 	a := formApp(t)
 	s := slug("leadr")
 	tok, _ := a.company(s)
-	token := a.must(201, "POST", "/api/v1/t/"+s+"/lead-forms", `{"name":"Flood","fields":[{"key":"email","required":true}]}`, tokenHdr(tok)...)["token"].(string)
+	token := a.must(201, "POST", "/api/v1/t/"+s+"/lead-forms", `{"name":"Flood","fields":[{"key":"email","required":true}],"create_task":true}`, tokenHdr(tok)...)["token"].(string)
 	url := "/api/v1/public/" + s + "/lead-forms/" + token
 	limited := 0
 	for i := 0; i < 12; i++ {
@@ -281,4 +282,8 @@ func TestLeadFormRateLimitPerAddress(t *testing.T) {
 		t.Errorf("%d of 12 submissions limited, want 2", limited)
 	}
 	a.must(201, "POST", url, `{"fields":{"email":"other@example.com"}}`, from("192.0.2.78")...)
+	tasks := a.must(200, "GET", "/api/v1/t/"+s+"/tasks?limit=200", "", tokenHdr(tok)...)["items"].([]any)
+	if len(tasks) != 11 || !strings.Contains(tasks[0].(map[string]any)["title"].(string), "@example.com") {
+		t.Errorf("the form builder's tasks: %d %v", len(tasks), tasks)
+	}
 }

@@ -94,6 +94,7 @@ type Form struct {
 	PipelineID  *uuid.UUID `json:"pipeline_id,omitempty" bun:"pipeline_id"`
 	StageID     *uuid.UUID `json:"stage_id,omitempty" bun:"stage_id" doc:"each submission opens a deal in this stage, while the sales funnel is on"`
 	Submissions int64      `json:"submissions" bun:"submissions"`
+	CreatedBy   *uuid.UUID `json:"created_by,omitempty" bun:"created_by" readOnly:"true" doc:"who built the form: tasks go to them when neither the customer nor the form has an owner"`
 	CreatedAt   time.Time  `json:"created_at" bun:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at" bun:"updated_at"`
 	HostedURL   string     `json:"hosted_url" bun:"-" readOnly:"true" doc:"the page Clientele hosts the form on"`
@@ -141,7 +142,7 @@ func (m *Module) manage(ctx context.Context, tenant uuid.UUID, fn func(ctx conte
 	return db.Classify(err, "form")
 }
 
-const formColumns = "id, name, token, enabled, fields, title_en, title_zh, consent, consent_en, consent_zh, thanks_en, thanks_zh, redirect_url, owner_id, create_task, task_title, pipeline_id, stage_id, submissions, created_at, updated_at"
+const formColumns = "id, name, token, enabled, fields, title_en, title_zh, consent, consent_en, consent_zh, thanks_en, thanks_zh, redirect_url, owner_id, create_task, task_title, pipeline_id, stage_id, submissions, created_by, created_at, updated_at"
 
 func getForm(ctx context.Context, tx bun.IDB, tenant uuid.UUID, where string, arg any, lock bool) (*Form, error) {
 	f := &Form{}
@@ -300,7 +301,7 @@ func writeForm(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f *Form, insert
 		return tx.NewRaw(`INSERT INTO lead_forms (name, enabled, fields, title_en, title_zh, consent, consent_en, consent_zh, thanks_en, thanks_zh,
 			redirect_url, owner_id, create_task, task_title, pipeline_id, stage_id, tenant_id, id, token, created_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING created_at, updated_at`,
-			append(args, tenant, f.ID, f.Token, authz.RequesterID(ctx))...).Scan(ctx, &f.CreatedAt, &f.UpdatedAt)
+			append(args, tenant, f.ID, f.Token, f.CreatedBy)...).Scan(ctx, &f.CreatedAt, &f.UpdatedAt)
 	}
 	return tx.NewRaw(`UPDATE lead_forms SET name = ?, enabled = ?, fields = ?, title_en = ?, title_zh = ?, consent = ?, consent_en = ?, consent_zh = ?,
 			thanks_en = ?, thanks_zh = ?, redirect_url = ?, owner_id = ?, create_task = ?, task_title = ?, pipeline_id = ?, stage_id = ?,
@@ -309,7 +310,7 @@ func writeForm(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f *Form, insert
 
 // CreateForm saves a new form, on, with a fresh public token.
 func (m *Module) CreateForm(ctx context.Context, tenant uuid.UUID, in FormInput) (*Form, error) {
-	f := &Form{ID: uuid.New(), Token: newToken(), Enabled: true}
+	f := &Form{ID: uuid.New(), Token: newToken(), Enabled: true, CreatedBy: authz.RequesterID(ctx)}
 	err := m.manage(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var n int
 		if err := tx.NewRaw("SELECT count(*) FROM lead_forms WHERE tenant_id = ?", tenant).Scan(ctx, &n); err != nil {

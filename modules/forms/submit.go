@@ -271,9 +271,9 @@ func (m *Module) Submit(ctx context.Context, token string, in SubmissionInput) (
 			Summary: fmt.Sprintf(texts[loc].summary, f.Name), Body: strings.Join(body, "\n")}); err != nil {
 			return err
 		}
-		assignee := got.Owner
-		if assignee == nil {
-			assignee = f.OwnerID
+		assignee, err := m.assignee(ctx, tn.ID, got.Owner, f)
+		if err != nil {
+			return err
 		}
 		if f.CreateTask && assignee != nil && m.d.FollowUps != nil {
 			title := f.TaskTitle
@@ -505,4 +505,24 @@ func (m *Module) ListSubmissions(ctx context.Context, tenant, form uuid.UUID, cu
 	}
 	out, next := page.Cut(out, limit, func(last Submission) any { return page.After{At: last.CreatedAt, ID: last.ID} })
 	return out, next, nil
+}
+
+// assignee is whom a submission's task and deal go to: the customer's owner,
+// else the form's owner, else whoever built the form while still a member;
+// nil: nobody (no task is made).
+func (m *Module) assignee(ctx context.Context, tenant uuid.UUID, owner *uuid.UUID, f *Form) (*uuid.UUID, error) {
+	if owner != nil {
+		return owner, nil
+	}
+	if f.OwnerID != nil {
+		return f.OwnerID, nil
+	}
+	if f.CreatedBy == nil || m.d.Members == nil {
+		return f.CreatedBy, nil
+	}
+	ok, err := m.d.Members.IsMember(ctx, tenant, *f.CreatedBy)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return f.CreatedBy, nil
 }
