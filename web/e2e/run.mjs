@@ -74,6 +74,7 @@ export const STEPS = [
   '17-analytics',
   '18-tickets',
   '20-webhooks',
+  '21-forms',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).
 const SKIP = new Set((process.env.E2E_SKIP ?? '').split(',').filter(Boolean));
