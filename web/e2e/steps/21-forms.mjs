@@ -5,6 +5,7 @@
 // admin then sees the lead, its timeline entry with the source and campaign,
 // its task, and the submission with its consent. Screenshots of the builder,
 // the hosted page and the submissions in both languages; axe judges them.
+import { createServer } from 'node:http';
 import { axeCheck, noSideScroll } from '../a11y.mjs';
 
 export default async function ({ page, baseURL, state, shot, api, expect, log }) {
@@ -49,6 +50,25 @@ export default async function ({ page, baseURL, state, shot, api, expect, log })
     await shot('forms-snippet-en');
     await page.keyboard.press('Escape');
     log(`form built; hosted at ${new URL(url).pathname}`);
+
+    // The snippet works in another site (a page this step serves on another
+    // origin): it frames the hosted form, which frame-ancestors allows, and
+    // passes on its own address.
+    const html = `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Our shop</h1>${snippet.replaceAll(new URL(url).origin, baseURL)}</body></html>`;
+    const server = createServer((req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
+    await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const site = await outside.newPage();
+      await site.goto(`http://127.0.0.1:${server.address().port}/pricing?utm_source=site`);
+      const framed = site.frameLocator('iframe').first();
+      await framed.getByTestId('lead-form').waitFor({ timeout: 15_000 });
+      const src = await site.locator('iframe').first().getAttribute('src');
+      expect(src.includes('utm_source=site') && src.includes(encodeURIComponent(`/pricing`)), `the framed form's address: ${src}`);
+      log('the snippet frames the hosted form in another site, passing on its address and UTM');
+      await site.close();
+    } finally {
+      server.close();
+    }
 
     // The visitor: no session; the address carries the campaign and the page
     // the snippet was on.
