@@ -47,6 +47,7 @@ export default async function ({ page, baseURL, state, shot, api, expect, log })
     const url = await hosted.inputValue();
     const snippet = await page.getByTestId('lead-form-snippet').inputValue();
     expect(url.includes(`/lead-form/${state.slug}/lf_`) && snippet.includes(url) && snippet.includes('<iframe'), `hosted ${url}, snippet ${snippet.slice(0, 120)}`);
+    await page.waitForTimeout(600); // the dialog's opening animation
     await shot('forms-snippet-en');
     await page.keyboard.press('Escape');
     log(`form built; hosted at ${new URL(url).pathname}`);

@@ -92,7 +92,7 @@ export default function FormsPage() {
                 </Button>
               ),
             },
-            { title: t('received'), dataIndex: 'updated_at', render: (v: string) => f.date(v) },
+            { title: t('changed'), dataIndex: 'updated_at', render: (v: string) => f.date(v) },
             {
               title: '',
               key: 'actions',

@@ -41,7 +41,7 @@ const en = {
     preview: 'Preview',
     saved: 'Settings saved',
     readOnly: 'Only owners and admins can change company settings.',
-    moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields' },
+    moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields', forms: 'Web forms' },
   },
   locales: { en: 'English', 'zh-CN': '简体中文' },
 };
@@ -87,7 +87,7 @@ const zh: typeof en = {
     preview: '预览',
     saved: '设置已保存',
     readOnly: '只有所有者和管理员可以修改公司设置。',
-    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段' },
+    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段', forms: '获客表单' },
   },
   locales: { en: 'English', 'zh-CN': '简体中文' },
 };
