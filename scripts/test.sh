@@ -65,6 +65,8 @@ step "fuzz, ${TEST_FUZZTIME:=5s} per target" env FUZZTIME="$TEST_FUZZTIME" bash 
 for fault in postgres redis kratos; do
   step "fault drill: $fault" "$BIN" drill "$fault"
 done
+# Point-in-time recovery with PostgreSQL's own tools, checked against a ledger.
+step "recovery drill: pitr" "$BIN" drill pitr
 step "OpenAPI documents and generated clients" bash scripts/openapi.sh
 step "web unit tests" make --no-print-directory web-test
 step "browser end-to-end tests" make --no-print-directory e2e

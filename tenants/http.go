@@ -88,17 +88,16 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 
 	type meOut struct {
 		Body struct {
-			Identity    meIdentity          `json:"identity"`
-			Memberships []Membership        `json:"memberships"`
-			Invitations []PendingInvitation `json:"invitations"`
+			Identity meIdentity `json:"identity"`
+			MyCompanies
 		} `nameHint:"Me"`
 	}
 	huma.Register(g, huma.Operation{OperationID: "get-me", Method: http.MethodGet, Path: "/me", Summary: "Who am I, and in which companies",
-		Description: "The signed-in person, the companies they belong to with their role in each, and the invitations waiting for them. Takes a session, not an API key."},
+		Description: "The signed-in person, the companies they belong to with their role in each, the companies they own that are being closed (until their data is deleted an owner may reopen them), and the invitations waiting for them. Takes a session, not an API key."},
 		signedIn(func(ctx context.Context, sess Session, _ *struct{}) (out *meOut, err error) {
 			out = &meOut{}
 			out.Body.Identity.ID, out.Body.Identity.Email, out.Body.Identity.Name = sess.IdentityID, sess.Email, sess.Name
-			out.Body.Memberships, out.Body.Invitations, err = s.MyTenants(ctx, sess.IdentityID)
+			out.Body.MyCompanies, err = s.MyTenants(ctx, sess.IdentityID)
 			return out, err
 		}))
 
@@ -130,6 +129,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 			}
 			return &membershipOut{Body: m}, nil
 		}))
+	s.reopenRoute(g)
 }
 
 // Routes registers the tenant-scoped operations, one group a concern.
@@ -142,6 +142,7 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	s.accessRoutes(api)
 	s.settingsRoutes(api)
 	s.auditRoutes(api)
+	s.closeRoutes(api)
 }
 
 // uuidPath is the {id} of a route on one record.

@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/blob"
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -62,7 +63,10 @@ type Limits struct {
 	// from anywhere. Neither limit ever refuses a valid key.
 	BadKeyPerTenant int
 	InviteTTL       time.Duration
-	PublicOrigin    string // the app's origin, for CSRF checks on cookie sessions
+	// CloseGrace is how long a closed company can be reopened before its
+	// data is deleted; zero is DefaultCloseGrace.
+	CloseGrace   time.Duration
+	PublicOrigin string // the app's origin, for CSRF checks on cookie sessions
 }
 
 // Deps are what the package needs, built in cmd.
@@ -79,6 +83,8 @@ type Deps struct {
 	// Bus carries access changes to every replica's in-memory cache; nil
 	// disables the cache (every request reads its access from the database).
 	Bus *invalidate.Bus
+	// Files is the blob store; a purged company's files are deleted from it.
+	Files *blob.Bucket
 	// Registry receives the cache's metrics; nil registers none.
 	Registry prometheus.Registerer
 }
@@ -105,28 +111,27 @@ type meCache struct {
 const meTTL = 2 * time.Second
 
 type meEntry struct {
-	ms  []Membership
-	inv []PendingInvitation
+	my  MyCompanies
 	exp time.Time
 }
 
-func (c *meCache) get(id uuid.UUID) ([]Membership, []PendingInvitation, bool) {
+func (c *meCache) get(id uuid.UUID) (MyCompanies, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok || time.Now().After(e.exp) {
-		return nil, nil, false
+		return MyCompanies{}, false
 	}
-	return e.ms, e.inv, true
+	return e.my, true
 }
 
-func (c *meCache) put(id uuid.UUID, ms []Membership, inv []PendingInvitation) {
+func (c *meCache) put(id uuid.UUID, my MyCompanies) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = map[uuid.UUID]meEntry{}
 	}
-	c.m[id] = meEntry{ms: ms, inv: inv, exp: time.Now().Add(meTTL)}
+	c.m[id] = meEntry{my: my, exp: time.Now().Add(meTTL)}
 }
 
 // clear drops every entry; called after any membership or invitation change.

@@ -99,42 +99,49 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 	return Membership{TenantID: id, Slug: slug, Name: name, Role: RoleOwner}, nil
 }
 
-// MyTenants lists the identity's memberships and pending invitations, across
-// tenants, through the narrow member-lookup role.
-func (s *Service) MyTenants(ctx context.Context, identity uuid.UUID) ([]Membership, []PendingInvitation, error) {
-	if ms, inv, ok := s.me.get(identity); ok {
-		return ms, inv, nil
-	}
-	ms, inv, err := s.myTenants(ctx, identity)
-	if err == nil {
-		s.me.put(identity, ms, inv)
-	}
-	return ms, inv, err
+// MyCompanies are an identity's companies: those it belongs to, those being
+// closed that it owns (it may still reopen them), and its pending invitations.
+type MyCompanies struct {
+	Memberships []Membership        `json:"memberships"`
+	Closing     []ClosingCompany    `json:"closing"`
+	Invitations []PendingInvitation `json:"invitations"`
 }
 
-func (s *Service) myTenants(ctx context.Context, identity uuid.UUID) ([]Membership, []PendingInvitation, error) {
+// MyTenants lists the identity's memberships, closing companies and pending
+// invitations, across tenants, through the narrow member-lookup role.
+func (s *Service) MyTenants(ctx context.Context, identity uuid.UUID) (MyCompanies, error) {
+	if my, ok := s.me.get(identity); ok {
+		return my, nil
+	}
+	my, err := s.myTenants(ctx, identity)
+	if err == nil {
+		s.me.put(identity, my)
+	}
+	return my, err
+}
+
+func (s *Service) myTenants(ctx context.Context, identity uuid.UUID) (MyCompanies, error) {
 	var raw []byte
 	// One statement: the function switches to the member-lookup role for itself.
 	if err := db.ScopedCall(ctx, s.d.DB, func(ctx context.Context, q bun.IDB) error {
 		return q.NewRaw("SELECT clientele_my_tenants(?)::text", identity).Scan(ctx, &raw)
 	}); err != nil {
-		return nil, nil, errs.From(err)
+		return MyCompanies{}, errs.From(err)
 	}
-	var out struct {
-		Memberships []Membership        `json:"memberships"`
-		Invitations []PendingInvitation `json:"invitations"`
-	}
+	var out MyCompanies
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, nil, errs.InternalErr(err)
+		return MyCompanies{}, errs.InternalErr(err)
 	}
-	ms, inv := out.Memberships, out.Invitations
-	if ms == nil {
-		ms = []Membership{}
+	if out.Memberships == nil {
+		out.Memberships = []Membership{}
 	}
-	if inv == nil {
-		inv = []PendingInvitation{}
+	if out.Closing == nil {
+		out.Closing = []ClosingCompany{}
 	}
-	return ms, inv, nil
+	if out.Invitations == nil {
+		out.Invitations = []PendingInvitation{}
+	}
+	return out, nil
 }
 
 // Member is a person in a tenant.

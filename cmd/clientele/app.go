@@ -212,9 +212,9 @@ func (d *deps) wire(key []byte, mailer tenants.Mailer) error {
 	d.access = tenants.New(tenants.Deps{
 		DB: d.db, Redis: d.redis, Identities: d.identities, Mailer: mailer,
 		Tenants: d.tenants, Enablement: d.enablement, Modules: features, Log: log,
-		Bus: d.bus, Registry: d.metrics.Reg,
+		Bus: d.bus, Registry: d.metrics.Reg, Files: d.blobs,
 		Limits: tenants.Limits{PublicOrigin: cfg.PublicURL, PerKey: cfg.RatePerKey, PerTenant: cfg.RatePerTenant,
-			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant},
+			BadKeyPerIP: cfg.RateBadKeyPerIP, BadKeyPerTenant: cfg.RateBadKeyPerTenant, CloseGrace: cfg.CloseGrace},
 	})
 	dir.set(d.access)
 	d.modules = append(module.Set{d.access}, features...)

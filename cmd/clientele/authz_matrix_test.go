@@ -52,6 +52,10 @@ var needsOverride = map[string]string{
 	"POST /imports/{id}/revert": "profiles.write",
 }
 
+// ownerOnly are the routes that no permission opens, only the owner's role:
+// closing the company.
+var ownerOnly = map[string]bool{"POST /close": true}
+
 var needsPattern = regexp.MustCompile(`Needs ([a-z_]+\.[a-z_]+)`)
 
 // The authorisation matrix (issue 23): every tenant route in the API document
@@ -113,6 +117,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 				perm = mm[1]
 			}
 			switch {
+			case ownerOnly[key]:
+				perm = "the owner's role"
 			case memberRoutes[key]:
 				perm = ""
 			case perm == "":
@@ -153,6 +159,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 				continue
 			}
 			lacks := r.perm != "" && !held[role][r.perm]
+			if ownerOnly[r.key] {
+				lacks = role != "owner"
+			}
 			switch {
 			case lacks && code == 403:
 				refused++

@@ -91,11 +91,43 @@ func TestCustomerBatchUpsert(t *testing.T) {
 
 	// By a unique custom field; a field that is not unique is refused.
 	a.must(201, "POST", base+"/fields/customers", `{"key":"erp_id","label_en":"ERP id","type":"text","unique":true}`, tokenHdr(tok)...)
-	a.must(201, "POST", base+"/fields/customers", `{"key":"tier","label_en":"Tier","type":"text"}`, tokenHdr(tok)...)
+	a.must(201, "POST", base+"/fields/customers", `{"key":"tier","label_en":"Tier","type":"text","filterable":true}`, tokenHdr(tok)...)
 	a.must(200, "PATCH", base+"/customers/"+old, `{"custom":{"erp_id":"ERP-7"}}`, tokenHdr(tok)...)
 	out = a.must(200, "POST", base+"/customers/batch", `{"match_by":"custom.erp_id","records":[{"custom":{"erp_id":"ERP-7","tier":"gold"}},{"name":"ERP Eight","custom":{"erp_id":"ERP-8"}}]}`, tokenHdr(tok)...)
 	if r := out["results"].([]any); r[0].(map[string]any)["id"] != old || r[0].(map[string]any)["status"] != "updated" || r[1].(map[string]any)["status"] != "created" {
 		t.Errorf("match by custom.erp_id: %v", out)
+	}
+	// New records are written together; when that is refused for one record
+	// (its unique value is taken), the others still go in, one by one, and
+	// the refused one is named. A sensitive value is sealed once, either way.
+	a.must(201, "POST", base+"/fields/customers", `{"key":"passport","label_en":"Passport","type":"text","sensitive":true}`, tokenHdr(tok)...)
+	for _, taken := range []string{"ERP-7", "ERP-9"} {
+		out = a.must(200, "POST", base+"/customers/batch", `{"records":[
+			{"name":"Set One `+taken+`","emails":["set1-`+taken+`@example.com"],"tags":["set"],"custom":{"tier":"silver","passport":"P-`+taken+`"}},
+			{"name":"Set Two `+taken+`","emails":["set2-`+taken+`@example.com"],"custom":{"erp_id":"`+taken+`"}},
+			{"name":"Set Three `+taken+`","emails":["set3-`+taken+`@example.com"],"tags":["set"]}]}`, tokenHdr(tok)...)
+		r := out["results"].([]any)
+		want := []string{"created", "failed", "created"}
+		if taken == "ERP-9" {
+			want[1] = "created"
+		}
+		for i, w := range want {
+			if r[i].(map[string]any)["status"] != w {
+				t.Errorf("%s: record %d: %v, want %s", taken, i, r[i], w)
+			}
+		}
+		if taken == "ERP-7" && !strings.Contains(fmt.Sprint(r[1]), "body.records[1].custom.erp_id") {
+			t.Errorf("the taken unique value is not named: %v", r[1])
+		}
+		one := a.must(200, "GET", base+"/customers/"+r[0].(map[string]any)["id"].(string), "", tokenHdr(tok)...)
+		if c := one["custom"].(map[string]any); c["passport"] != "P-"+taken || c["tier"] != "silver" {
+			t.Errorf("%s: custom values of a record written with others: %v", taken, one["custom"])
+		}
+	}
+	for q, n := range map[string]int{"tag=set": 4, "q=Three": 2, "custom.tier=silver": 2, "q=set2-erp-9@example.com": 1, "q=set2-erp-7@example.com": 0} {
+		if got := len(a.must(200, "GET", base+"/customers?"+q, "", tokenHdr(tok)...)["items"].([]any)); got != n {
+			t.Errorf("?%s finds %d customers written in a batch, want %d", q, got, n)
+		}
 	}
 	if code, resp, _ := a.call("POST", base+"/customers/batch", `{"match_by":"custom.tier","records":[{"name":"x"}]}`, tokenHdr(tok)...); code != 422 || !strings.Contains(resp, "body.match_by") {
 		t.Errorf("match by a field that is not unique: %d %.200s", code, resp)

@@ -85,10 +85,16 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	writers := fs.Int("writers", 4, "concurrent writers creating customers")
 	keep := fs.Bool("keep", false, "keep the drill's directory (logs of the app, PostgreSQL, Redis and Kratos)")
 	if len(args) == 0 {
-		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], or clientele drill tenant-move (on Citus)")
+		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], or clientele drill tenant-move (on Citus)")
 	}
 	if args[0] == "tenant-move" {
 		return runTenantMoveDrill(ctx, cfg, log, args)
+	}
+	if args[0] == "pitr" {
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return runPITRDrill(ctx, os.Stdout, *keep)
 	}
 	fault := args[0]
 	if err := fs.Parse(args[1:]); err != nil {

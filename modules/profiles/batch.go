@@ -10,7 +10,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -111,15 +113,85 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 		for k, id := range found {
 			seen[k], taken[k] = id, true
 		}
+		// New customers that need no look at the others (their keys are
+		// free, they name no company) wait in pending and are written
+		// together, with one statement per table, when a record needs the
+		// careful way or the call ends.
+		var pending []pendingCreate
+		members := map[uuid.UUID]error{}
+		member := func(ctx context.Context, tenant uuid.UUID, id *uuid.UUID, loc string) error {
+			if err, ok := members[*id]; ok {
+				return err
+			}
+			err := m.checkMember(ctx, tenant, id, loc)
+			if err == nil || errs.From(err).Status < 500 {
+				members[*id] = err
+			}
+			return err
+		}
+		flush := func() error {
+			batch := pending
+			pending = nil
+			return m.flushCreates(ctx, tx, tenant, batch, out)
+		}
 		for i, r := range in.Records {
 			res := &out.Results[i]
 			res.Index = i
 			key := batchKey(r, match, customKey)
-			err := db.Savepoint(ctx, func(ctx context.Context) error {
-				id, found, err := m.batchMatch(ctx, tx, tenant, r, match, customKey, key, seen)
-				if err != nil {
+			id, found, err := m.batchMatch(ctx, tx, tenant, r, match, customKey, key, seen)
+			if err != nil {
+				if errs.From(err).Status >= 500 {
 					return err
 				}
+				res.Status, res.Error = "failed", relocate(err, i)
+				continue
+			}
+			if !found {
+				// The call's own new customers have their contact rows queued
+				// for the commit, where a duplicate check cannot see them.
+				if fe := callClash(r, mine); fe != nil {
+					err := errs.E(errs.Conflict, "Another record of this call created a customer with this email or phone: %v. Send the two as one record.", fe.Value).WithFields(*fe)
+					res.Status, res.Error = "failed", relocate(err, i)
+					continue
+				}
+			}
+			free := true
+			for _, k := range recKeys[i] {
+				free = free && !taken[k]
+			}
+			created := func(id uuid.UUID) {
+				made[id] = true
+				for _, k := range recKeys[i] {
+					taken[k] = true
+					mine[k] = id
+					if _, ok := seen[k]; !ok {
+						seen[k] = id
+					}
+				}
+				if key != "" {
+					seen[key] = id
+				}
+			}
+			if !found && free && r.CompanyID == nil {
+				c, err := m.newCustomer(ctx, tenant, r.input(), member)
+				if err == nil {
+					c.Custom, err = m.validateCustom(ctx, tx, tenant, c.Custom, false)
+				}
+				if err != nil {
+					if errs.From(err).Status >= 500 {
+						return err
+					}
+					res.Status, res.Error = "failed", relocate(err, i)
+					continue
+				}
+				pending = append(pending, pendingCreate{index: i, in: r.input(), c: c})
+				created(c.ID)
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			err = db.Savepoint(ctx, func(ctx context.Context) error {
 				if found {
 					if made[id] {
 						// Its side rows are queued for the commit; the update
@@ -138,31 +210,12 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 					}
 					return nil
 				}
-				// The call's own new customers have their contact rows queued
-				// for the commit, where a duplicate check cannot see them.
-				if fe := callClash(r, mine); fe != nil {
-					return errs.E(errs.Conflict, "Another record of this call created a customer with this email or phone: %v. Send the two as one record.", fe.Value).WithFields(*fe)
-				}
-				free := true
-				for _, k := range recKeys[i] {
-					free = free && !taken[k]
-				}
 				c, err := m.CreateCustomer(ctx, tenant, r.input(), free)
 				if err != nil {
 					return err
 				}
 				res.Status, res.ID = "created", &c.ID
-				made[c.ID] = true
-				for _, k := range recKeys[i] {
-					taken[k] = true
-					mine[k] = c.ID
-					if _, ok := seen[k]; !ok {
-						seen[k] = c.ID
-					}
-				}
-				if key != "" {
-					seen[key] = c.ID
-				}
+				created(c.ID)
 				return nil
 			})
 			if err == nil {
@@ -172,6 +225,9 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 				return err // the database, not the record: stop
 			}
 			res.Status, res.ID, res.Error = "failed", nil, relocate(err, i)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -189,6 +245,108 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 		}
 	}
 	return out, nil
+}
+
+// pendingCreate is a new customer of an upsert waiting to be written with
+// others: the record's position, what it sent, and the customer made of it.
+type pendingCreate struct {
+	index int
+	in    CustomerInput
+	c     *Customer
+}
+
+// flushCreates writes the pending new customers together: one insert of the
+// customers and one statement per side table, index, lifecycle history, audit
+// and outbox, in a savepoint. If that is refused for a reason that lies in a
+// record (a unique custom value taken, an owner who left), it is undone and
+// the customers are written one by one, each in a savepoint of its own, so
+// each record gets its own answer. Their ids stay as made: later records of
+// the call may already point at them.
+func (m *Module) flushCreates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, batch []pendingCreate, out *BatchOutput) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	err := db.Savepoint(ctx, func(ctx context.Context) error {
+		return m.createAll(ctx, tx, tenant, batch)
+	})
+	if err == nil {
+		for _, p := range batch {
+			id := p.c.ID
+			out.Results[p.index].Status, out.Results[p.index].ID = "created", &id
+		}
+		return nil
+	}
+	if errs.From(err).Status >= 500 {
+		return err
+	}
+	for _, p := range batch {
+		res := &out.Results[p.index]
+		// The custom values are checked again from what was sent: checked
+		// values of a sensitive field are sealed already.
+		p.c.Custom = p.in.Custom
+		err := db.Savepoint(ctx, func(ctx context.Context) error {
+			c, err := m.createCustomer(ctx, tenant, p.in, p.c, true)
+			if err != nil {
+				return err
+			}
+			res.Status, res.ID = "created", &c.ID
+			return nil
+		})
+		if err == nil {
+			continue
+		}
+		if errs.From(err).Status >= 500 {
+			return err
+		}
+		res.Status, res.ID, res.Error = "failed", nil, relocate(err, p.index)
+	}
+	return nil
+}
+
+// createAll stores customers whose fields and custom values are checked
+// already, with one statement per table.
+func (m *Module) createAll(ctx context.Context, tx bun.Tx, tenant uuid.UUID, batch []pendingCreate) error {
+	cs := make([]*Customer, len(batch))
+	ids := make([]uuid.UUID, len(batch))
+	cleans := make([]map[string]any, len(batch))
+	stages := make([]string, len(batch))
+	for i, p := range batch {
+		cs[i], ids[i], cleans[i], stages[i] = p.c, p.c.ID, p.c.Custom, p.c.Lifecycle
+	}
+	if _, err := tx.NewInsert().Model(&cs).ExcludeColumn("created_at", "updated_at", "deleted_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
+		return err
+	}
+	if err := writeNewSideRowsAll(ctx, tx, cs); err != nil {
+		return err
+	}
+	if err := m.custom.WriteNewIndexAll(ctx, tx, tenant, ids, cleans); err != nil {
+		return err
+	}
+	if err := db.Defer(ctx, tx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, to_stage, changed_by)
+		SELECT ?, id, st, ? FROM unnest(?::uuid[], ?::text[]) AS r(id, st)`,
+		tenant, authz.RequesterID(ctx), pgdialect.Array(uuidStrings(ids)), pgdialect.Array(stages)); err != nil {
+		return err
+	}
+	sensitive := m.sensitive(ctx, tx, tenant)
+	entries := make([]audit.Entry, len(cs))
+	for i, c := range cs {
+		entries[i] = audit.Entry{Action: "customer.create", Entity: "customer", EntityID: c.ID.String(), After: c, Sensitive: sensitive}
+	}
+	if err := audit.RecordAll(ctx, tx, entries); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		m.publish(ctx, "customer.created", c.ID)
+	}
+	return nil
+}
+
+func uuidStrings(ids []uuid.UUID) []string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
+	}
+	return s
 }
 
 // batchKey is the record's matching key as the call's own records share it:

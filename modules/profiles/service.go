@@ -118,22 +118,17 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 	if err := authz.Require(ctx, PermWrite); err != nil {
 		return nil, err
 	}
-	c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: in.Kind, Name: in.Name, CompanyID: in.CompanyID, Emails: in.Emails,
-		Phones: in.Phones, Address: in.Address, OwnerID: in.OwnerID, Tags: in.Tags, Lifecycle: in.Lifecycle, Source: in.Source, Custom: in.Custom}
-	if fe := c.normalize(); len(fe) > 0 {
-		return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	c, err := m.newCustomer(ctx, tenant, in, m.checkMember)
+	if err != nil {
+		return nil, err
 	}
-	if c.OwnerID == nil {
-		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
-			id := a.ID
-			c.OwnerID = &id
-		}
-	}
-	if in.OwnerID != nil {
-		if err := m.checkMember(ctx, tenant, c.OwnerID, "body.owner_id"); err != nil {
-			return nil, err
-		}
-	}
+	return m.createCustomer(ctx, tenant, in, c, allowDuplicate)
+}
+
+// createCustomer stores c, made from in by newCustomer, with the checks that
+// need the transaction: its company, duplicates (unless allowDuplicate),
+// custom values.
+func (m *Module) createCustomer(ctx context.Context, tenant uuid.UUID, in CustomerInput, c *Customer, allowDuplicate bool) (*Customer, error) {
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := m.checkCompany(ctx, tx, c); err != nil {
 			return err
@@ -177,6 +172,29 @@ func (m *Module) CreateCustomer(ctx context.Context, tenant uuid.UUID, in Custom
 	})
 	if err != nil {
 		return nil, db.Classify(err, "customer")
+	}
+	return c, nil
+}
+
+// newCustomer is a customer to create from in, checked as far as Go can
+// without the transaction: its fields normalised, its owner the actor when in
+// names none, or a member of the company (checked with member).
+func (m *Module) newCustomer(ctx context.Context, tenant uuid.UUID, in CustomerInput, member func(context.Context, uuid.UUID, *uuid.UUID, string) error) (*Customer, error) {
+	c := &Customer{TenantID: tenant, ID: uuid.New(), Kind: in.Kind, Name: in.Name, CompanyID: in.CompanyID, Emails: in.Emails,
+		Phones: in.Phones, Address: in.Address, OwnerID: in.OwnerID, Tags: in.Tags, Lifecycle: in.Lifecycle, Source: in.Source, Custom: in.Custom}
+	if fe := c.normalize(); len(fe) > 0 {
+		return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	}
+	if c.OwnerID == nil {
+		if a := authz.ActorFrom(ctx); a.Kind == authz.ActorUser {
+			id := a.ID
+			c.OwnerID = &id
+		}
+	}
+	if in.OwnerID != nil {
+		if err := member(ctx, tenant, c.OwnerID, "body.owner_id"); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -118,4 +119,57 @@ func findDuplicates(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []str
 		}
 	}
 	return seen, len(hiddenIDs), err
+}
+
+// writeNewSideRowsAll is writeNewSideRows for many customers created in this
+// transaction: one deferred statement per side table for all of them.
+func writeNewSideRowsAll(ctx context.Context, tx bun.Tx, cs []*Customer) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	type rows struct{ vals, ids, times []string }
+	var tags, terms, contacts rows
+	add := func(r *rows, c *Customer, values []string) {
+		at := c.CreatedAt.UTC().Format(time.RFC3339Nano)
+		for _, v := range values {
+			r.vals = append(r.vals, v)
+			r.ids = append(r.ids, c.ID.String())
+			r.times = append(r.times, at)
+		}
+	}
+	for _, c := range cs {
+		lower := make([]string, len(c.Tags))
+		for i, t := range c.Tags {
+			lower[i] = strings.ToLower(t)
+		}
+		add(&tags, c, lower)
+		add(&terms, c, termsOf(c))
+		add(&contacts, c, contactKeys(c))
+	}
+	tenant := cs[0].TenantID
+	// Tag and term rows carry the customer's created_at: lists and searches
+	// walk them newest first.
+	for _, t := range []struct {
+		table, col string
+		r          rows
+		dated      bool
+	}{{"customer_tags", "tag", tags, true}, {"customer_terms", "term", terms, true}, {"customer_contacts", "key", contacts, false}} {
+		if len(t.r.vals) == 0 {
+			continue
+		}
+		var err error
+		if t.dated {
+			err = db.Defer(ctx, tx, fmt.Sprintf(`INSERT INTO %s (tenant_id, %s, customer_id, created_at)
+				SELECT ?, v, id, at FROM unnest(?::text[], ?::uuid[], ?::timestamptz[]) AS r(v, id, at) ON CONFLICT DO NOTHING`, t.table, t.col),
+				tenant, pgdialect.Array(t.r.vals), pgdialect.Array(t.r.ids), pgdialect.Array(t.r.times))
+		} else {
+			err = db.Defer(ctx, tx, fmt.Sprintf(`INSERT INTO %s (tenant_id, %s, customer_id)
+				SELECT ?, v, id FROM unnest(?::text[], ?::uuid[]) AS r(v, id) ON CONFLICT DO NOTHING`, t.table, t.col),
+				tenant, pgdialect.Array(t.r.vals), pgdialect.Array(t.r.ids))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

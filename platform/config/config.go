@@ -55,6 +55,9 @@ type Config struct {
 	RateBadKeyPerIP            int           // CLIENTELE_RATE_BAD_KEY_PER_IP: failed API-key attempts a minute per address
 	// CLIENTELE_RATE_BAD_KEY_PER_TENANT: failed API-key attempts a minute aimed at one tenant
 	RateBadKeyPerTenant int
+	// CLIENTELE_CLOSE_GRACE: how long a closed company can be reopened before
+	// its records and files are deleted
+	CloseGrace time.Duration
 	// CLIENTELE_SIGNIN_PER_IDENTIFIER, CLIENTELE_SIGNIN_PER_IP and
 	// CLIENTELE_SIGNIN_WINDOW: password sign-in attempts per email address and
 	// per client address in a window, through the /kratos proxy
@@ -177,6 +180,7 @@ func Parse(look Lookup) (Config, error) {
 		RatePerTenant:       p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),
 		RateBadKeyPerIP:     p.int("CLIENTELE_RATE_BAD_KEY_PER_IP", 30, 1, 1_000_000),
 		RateBadKeyPerTenant: p.int("CLIENTELE_RATE_BAD_KEY_PER_TENANT", 300, 1, 10_000_000),
+		CloseGrace:          p.dur("CLIENTELE_CLOSE_GRACE", 14*24*time.Hour),
 		TrustedProxies:      p.addrs("CLIENTELE_TRUSTED_PROXIES"),
 		WebhookAllow:        p.addrs("CLIENTELE_WEBHOOK_ALLOW"),
 		SignInPerIdentifier: p.int("CLIENTELE_SIGNIN_PER_IDENTIFIER", 10, 1, 1000),

@@ -115,6 +115,15 @@ func (b *Binding) WriteNewIndex(ctx context.Context, tx bun.IDB, tenant, id uuid
 	return b.s.WriteNewIndex(ctx, tx, tenant, b.entity, id, values)
 }
 
+// WriteNewIndexAll is WriteNewIndex for many new records at once (see
+// Service.WriteNewIndexAll); ids and cleans go together by position.
+func (b *Binding) WriteNewIndexAll(ctx context.Context, tx bun.IDB, tenant uuid.UUID, ids []uuid.UUID, cleans []map[string]any) error {
+	if b == nil {
+		return nil
+	}
+	return b.s.WriteNewIndexAll(ctx, tx, tenant, b.entity, ids, cleans)
+}
+
 // DeleteIndex removes a record's index rows, when it is deleted for good.
 func (b *Binding) DeleteIndex(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID) error {
 	if b == nil {

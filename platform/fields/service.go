@@ -470,6 +470,56 @@ func (s *Service) writeIndex(ctx context.Context, tx bun.IDB, tenant uuid.UUID, 
 	return nil
 }
 
+// WriteNewIndexAll is WriteNewIndex for many new records of one entity at
+// once: their index rows with one deferred statement, their unique values with
+// one statement now. A unique value another record holds refuses the lot with
+// a conflict that does not say which record: a caller that must know goes
+// record by record.
+func (s *Service) WriteNewIndexAll(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, ids []uuid.UUID, cleans []map[string]any) error {
+	defs, err := s.cachedAll(ctx, tx, tenant, entity)
+	if err != nil {
+		return err
+	}
+	var sb, ub strings.Builder
+	var args, uargs []any
+	for i, id := range ids {
+		rows, uniq, err := IndexRows(defs, cleans[i])
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if len(args) > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?::numeric, ?::timestamptz, ?)")
+			args = append(args, tenant, entity, r.Key, id, r.Ord, r.Entry.Text, r.Entry.Num, r.Entry.Time, r.Entry.Bool)
+		}
+		for _, u := range uniq {
+			if len(uargs) > 0 {
+				ub.WriteString(", ")
+			}
+			ub.WriteString("(?, ?, ?, ?, ?)")
+			uargs = append(uargs, tenant, entity, u.Key, u.Norm, id)
+		}
+	}
+	if len(uargs) > 0 {
+		_, err := tx.ExecContext(ctx, "INSERT INTO field_unique (tenant_id, entity, field_key, v_norm, record_id) VALUES "+ub.String(), uargs...)
+		if db.IsUniqueViolation(err, "") {
+			return errs.Wrap(errs.Conflict, err, "Another record already has one of these unique values.")
+		}
+		if err != nil {
+			return db.Classify(err, "field value")
+		}
+	}
+	if len(args) > 0 {
+		q := "INSERT INTO field_index (tenant_id, entity, field_key, record_id, ord, v_text, v_num, v_time, v_bool) VALUES " + sb.String()
+		if err := db.Defer(ctx, tx, q, args...); err != nil {
+			return db.Classify(err, "field index")
+		}
+	}
+	return nil
+}
+
 // IndexRow is one field_index row of a record (Entry set) or one field_unique
 // row (Norm set).
 type IndexRow struct {

@@ -75,6 +75,8 @@ export const STEPS = [
   '18-tickets',
   '20-webhooks',
   '21-forms',
+  '22-close',
+  '23-hostile',
 ];
 // E2E_SKIP=15-lighthouse,... leaves steps out while working on others (never in CI).
 const SKIP = new Set((process.env.E2E_SKIP ?? '').split(',').filter(Boolean));

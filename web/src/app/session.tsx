@@ -16,6 +16,8 @@ export interface Membership {
 export interface Me {
   identity: { id: string; email: string; name: string };
   memberships: Membership[];
+  /** Companies being closed that the person owns: they may reopen them until purge_after. */
+  closing?: (Membership & { purge_after: string })[];
   invitations: { id: string; tenant_id: string; tenant_slug: string; tenant_name: string; role: string; expires_at: string }[];
 }
 

@@ -76,6 +76,16 @@ export default function CreateCompanyPage() {
     }
   }
 
+  async function reopen(slug: string) {
+    try {
+      const m = await post<Membership>(`/companies/${encodeURIComponent(slug)}/reopen`);
+      await qc.invalidateQueries({ queryKey: meKey });
+      nav(`/t/${m.slug}`);
+    } catch (e) {
+      message.error(formErrors(e).rest.join(' ') || String(e));
+    }
+  }
+
   async function logout() {
     try {
       await post('/logout');
@@ -126,6 +136,25 @@ export default function CreateCompanyPage() {
           style={{ margin: '24px 0' }}
           items={[{ title: t('wizard.stepCompany') }, { title: t('wizard.stepPrefs') }, { title: t('wizard.stepDone') }]}
         />
+        {(me.closing ?? []).length > 0 && step === 0 && (
+          <Panel style={{ marginBottom: 24 }}>
+            <h2 style={{ marginTop: 0, fontSize: 18, fontWeight: 600 }}>{t('close.closingTitle')}</h2>
+            <ul style={{ listStyle: 'none', margin: 0, padding: 0 }} data-testid="closing-companies">
+              {(me.closing ?? []).map((c) => (
+                <li key={c.slug} style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', gap: 12, padding: '10px 0', borderTop: '1px solid var(--c-border)' }}>
+                  <span>
+                    <strong>{c.name}</strong>
+                    <br />
+                    <span style={{ color: 'var(--c-text-2)' }}>{t('close.deletedOn', { date: new Date(c.purge_after).toLocaleString(i18n.language === 'zh' ? 'zh-CN' : 'en') })}</span>
+                  </span>
+                  <Button onClick={() => reopen(c.slug)} data-testid={`reopen-${c.slug}`}>
+                    {t('close.reopen')}
+                  </Button>
+                </li>
+              ))}
+            </ul>
+          </Panel>
+        )}
         {me.invitations.length > 0 && step === 0 && (
           <Panel style={{ marginBottom: 24 }}>
             <h2 style={{ marginTop: 0, fontSize: 18, fontWeight: 600 }}>{t('wizard.invitations')}</h2>

@@ -5,12 +5,13 @@ import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Row, Switch, 
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { formErrors, patch, tpath } from '../../app/api';
-import { P, useCan } from '../../app/access';
+import { P, useAccess, useCan } from '../../app/access';
 import { meKey, useTenant } from '../../app/session';
 import { settingsKey, useTenantSettings, type TenantSettings } from '../../app/tenantSettings';
 import { ErrorState, Loading } from '../../app/states';
 import { formatDateTime, formatMoney, localeFor } from '../../app/format';
 import RegionalFields from './RegionalFields';
+import CloseCompanyCard from './CloseCompanyCard';
 import './locales';
 
 export default function TenantSettingsPage() {
@@ -19,6 +20,8 @@ export default function TenantSettingsPage() {
   const qc = useQueryClient();
   const { message } = App.useApp();
   const manage = useCan(P.settingsManage);
+  const access = useAccess().data;
+  const owner = access?.kind === 'user' && access.role === 'owner';
   const q = useTenantSettings(tenant.slug);
   const [form] = Form.useForm();
   const [busy, setBusy] = useState(false);
@@ -110,6 +113,7 @@ export default function TenantSettingsPage() {
           </div>
         )}
       </Form>
+      {owner && <CloseCompanyCard slug={s.slug} name={s.name} />}
     </div>
   );
 }
