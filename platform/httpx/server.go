@@ -622,7 +622,7 @@ func securityHeaders(https bool) fiber.Handler {
 		// are made to be embedded in its own site; every other page refuses
 		// to be framed.
 		ancestors := "'none'"
-		if p := c.Path(); strings.HasPrefix(p, "/form/") || strings.HasPrefix(p, "/lead-form/") {
+		if strings.HasPrefix(c.Path(), "/form/") || strings.HasPrefix(c.Path(), "/lead-form/") {
 			ancestors = "*"
 		} else {
 			c.Set("X-Frame-Options", "DENY")
