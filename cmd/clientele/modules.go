@@ -31,6 +31,7 @@ func buildModules(d *deps) (module.Set, error) {
 	notices := notify.New(notify.Deps{DB: d.db, Jobs: d.jobs, Mail: d.directory.(*lateDirectory), Log: d.log})
 	followUps := tasks.New(tasks.Deps{DB: d.db, Jobs: d.jobs, Members: d.directory, Notify: notices, Records: reg, Events: d.events, Log: d.log})
 	customers := profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log})
+	deals := funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Lifecycle: customers, Notify: notices, Log: d.log})
 	set := module.Set{
 		jobsapi.New(d.jobs),
 		fields.NewModule(d.fields),
@@ -39,10 +40,11 @@ func buildModules(d *deps) (module.Set, error) {
 		idem.NewModule(&idem.Store{DB: d.db}),
 		customers,
 		followUps,
-		funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Lifecycle: customers, Notify: notices, Log: d.log}),
+		deals,
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
 			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log}),
+		buildForms(d, customers, followUps, deals),
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
 	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log}))

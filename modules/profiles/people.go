@@ -24,45 +24,14 @@ var _ records.People = (*Module)(nil)
 // CreateCustomer creates any customer (it needs profiles.write), with
 // duplicates allowed, since the lookup just found none.
 func (m *Module) MatchOrCreateLead(ctx context.Context, tenant uuid.UUID, c records.Contact) (uuid.UUID, bool, error) {
-	probe := &Customer{}
-	var fe []errs.FieldError
-	if e := strings.TrimSpace(c.Email); e != "" {
-		if _, ok := normalizeEmail(e); !ok {
-			fe = append(fe, errs.FieldError{Location: c.EmailLocation, Message: "not a valid email address, e.g. li.lei@example.com", Value: e})
-		}
-		probe.Emails = []string{e}
-	}
-	if p := strings.TrimSpace(c.Phone); p != "" {
-		if _, ok := phoneDigits(p); !ok {
-			fe = append(fe, errs.FieldError{Location: c.PhoneLocation, Message: "not a phone number: use 5 to 15 digits, optionally +country code, spaces and dashes", Value: p})
-		}
-		probe.Phones = []string{p}
-	}
-	if len(fe) > 0 {
-		return uuid.Nil, false, errs.E(errs.Invalid, "The requester could not be read: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
-	}
-	keys := contactKeys(probe)
-	if len(keys) == 0 {
-		return uuid.Nil, false, errs.Field(c.EmailLocation, "give an email or a phone of the requester")
+	probe, keys, err := contactProbe(c)
+	if err != nil {
+		return uuid.Nil, false, err
 	}
 	var id uuid.UUID
 	created := false
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		for _, k := range keys { // sorted, so two callers lock in the same order
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "profiles:contact:"+tenant.String()+":"+k); err != nil {
-				return err
-			}
-		}
-		// The few customers holding the keys are found first, off the
-		// contacts' key index, and only they are sorted. Left to choose, a
-		// planner whose statistics have not yet seen this company's customers
-		// walked every customer newest first and scanned the company's
-		// contacts for each (seconds per call on a company of a few thousand).
-		err := tx.NewRaw(`WITH held AS MATERIALIZED (
-				SELECT DISTINCT cc.customer_id FROM customer_contacts cc WHERE cc.tenant_id = ? AND cc.key IN (?))
-			SELECT c.id FROM held JOIN customers c ON c.tenant_id = ? AND c.id = held.customer_id
-			WHERE c.deleted_at IS NULL
-			ORDER BY c.created_at, c.id LIMIT 1`, tenant, bun.In(keys), tenant).Scan(ctx, &id)
+	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		err := lockAndMatch(ctx, tx, tenant, keys, &id)
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -98,6 +67,54 @@ func (m *Module) MatchOrCreateLead(ctx context.Context, tenant uuid.UUID, c reco
 		return uuid.Nil, false, db.Classify(err, "customer")
 	}
 	return id, created, nil
+}
+
+// contactProbe checks a contact's email and phone, naming the caller's
+// fields, and returns a customer holding them and their matching keys.
+func contactProbe(c records.Contact) (*Customer, []string, error) {
+	probe := &Customer{}
+	var fe []errs.FieldError
+	if e := strings.TrimSpace(c.Email); e != "" {
+		if _, ok := normalizeEmail(e); !ok {
+			fe = append(fe, errs.FieldError{Location: c.EmailLocation, Message: "not a valid email address, e.g. li.lei@example.com", Value: e})
+		}
+		probe.Emails = []string{e}
+	}
+	if p := strings.TrimSpace(c.Phone); p != "" {
+		if _, ok := phoneDigits(p); !ok {
+			fe = append(fe, errs.FieldError{Location: c.PhoneLocation, Message: "not a phone number: use 5 to 15 digits, optionally +country code, spaces and dashes", Value: p})
+		}
+		probe.Phones = []string{p}
+	}
+	if len(fe) > 0 {
+		return nil, nil, errs.E(errs.Invalid, "The requester could not be read: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
+	}
+	keys := contactKeys(probe)
+	if len(keys) == 0 {
+		return nil, nil, errs.Field(c.EmailLocation, "give an email or a phone of the requester")
+	}
+	return probe, keys, nil
+}
+
+// lockAndMatch takes a transaction lock on each contact key, so concurrent
+// callers for one contact queue, and sets id to the oldest live customer
+// holding any of them (sql.ErrNoRows: none).
+func lockAndMatch(ctx context.Context, tx bun.Tx, tenant uuid.UUID, keys []string, id *uuid.UUID) error {
+	for _, k := range keys { // sorted, so two callers lock in the same order
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "profiles:contact:"+tenant.String()+":"+k); err != nil {
+			return err
+		}
+	}
+	// The few customers holding the keys are found first, off the
+	// contacts' key index, and only they are sorted. Left to choose, a
+	// planner whose statistics have not yet seen this company's customers
+	// walked every customer newest first and scanned the company's
+	// contacts for each (seconds per call on a company of a few thousand).
+	return tx.NewRaw(`WITH held AS MATERIALIZED (
+		SELECT DISTINCT cc.customer_id FROM customer_contacts cc WHERE cc.tenant_id = ? AND cc.key IN (?))
+		SELECT c.id FROM held JOIN customers c ON c.tenant_id = ? AND c.id = held.customer_id
+		WHERE c.deleted_at IS NULL
+		ORDER BY c.created_at, c.id LIMIT 1`, tenant, bun.In(keys), tenant).Scan(ctx, id)
 }
 
 // Address implements records.People: a live customer's name and first email.

@@ -21,7 +21,11 @@ func (m *Module) AddFollowUps(ctx context.Context, tx bun.Tx, tenant uuid.UUID, 
 	}
 	rows := make([]Task, 0, len(fs))
 	for _, f := range fs {
-		t := Task{TenantID: tenant, ID: uuid.New(), Title: f.Title, AssigneeID: f.Assignee, Status: "open", DueAt: f.DueAt}
+		id := f.ID
+		if id == uuid.Nil {
+			id = uuid.New()
+		}
+		t := Task{TenantID: tenant, ID: id, Title: f.Title, AssigneeID: f.Assignee, Status: "open", DueAt: f.DueAt}
 		if f.Entity != "" {
 			e, id := f.Entity, f.RecordID
 			t.Entity, t.RecordID = &e, &id

@@ -31,11 +31,9 @@ const TypeMailCSAT = "tickets:mail-csat"
 // CSATValidity is how long a survey link works after it is sent.
 const CSATValidity = 7 * 24 * time.Hour
 
-// Limiter counts a request against a per-minute limit for a key and refuses
-// it (errs.RateLimited) past max; tenants' Redis limiter, passed in by cmd.
-type Limiter interface {
-	Limit(ctx context.Context, key string, max int) error
-}
+// Limiter counts a request against a per-minute limit for a key (the
+// platform's public limiter, passed in by cmd).
+type Limiter = httpx.Limiter
 
 // Limits of the public routes, per minute: one client address, one company.
 const (
@@ -47,17 +45,7 @@ const (
 
 // limitPublic counts a public request by client address and by company.
 func (m *Module) limitPublic(ctx context.Context, what string, tenant uuid.UUID, perAddr, perCompany int) error {
-	if m.d.Limiter == nil {
-		return nil
-	}
-	addr := httpx.RequestFrom(ctx).ClientIP
-	if addr == "" {
-		addr = "unknown"
-	}
-	if err := m.d.Limiter.Limit(ctx, "tickets:"+what+":addr:"+addr, perAddr); err != nil {
-		return err
-	}
-	return m.d.Limiter.Limit(ctx, "tickets:"+what+":tenant:"+tenant.String(), perCompany)
+	return httpx.LimitPublic(ctx, m.d.Limiter, "tickets:"+what, tenant, perAddr, perCompany)
 }
 
 type csatPayload struct {

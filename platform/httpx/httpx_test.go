@@ -351,10 +351,12 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("an API answer may be framed: %s", csp)
 	}
-	// The hosted form is made to be embedded in the company's own site.
-	resp, _ = h.do(t, "GET", "/form/acme", "", nil)
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") || resp.Header.Get("X-Frame-Options") != "" {
-		t.Errorf("the hosted form cannot be embedded: %s, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
+	// The hosted forms are made to be embedded in the company's own site.
+	for _, page := range []string{"/form/acme", "/lead-form/acme/lf_x"} {
+		resp, _ = h.do(t, "GET", page, "", nil)
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") || resp.Header.Get("X-Frame-Options") != "" {
+			t.Errorf("%s cannot be embedded: %s, X-Frame-Options %q", page, csp, resp.Header.Get("X-Frame-Options"))
+		}
 	}
 }
 

@@ -618,10 +618,11 @@ func recoverMiddleware(log *slog.Logger) fiber.Handler {
 
 func securityHeaders(https bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		// A company's hosted form (/form/<slug>) is made to be embedded in
-		// its own site; every other page refuses to be framed.
+		// A company's hosted forms (/form/<slug>, /lead-form/<slug>/<token>)
+		// are made to be embedded in its own site; every other page refuses
+		// to be framed.
 		ancestors := "'none'"
-		if strings.HasPrefix(c.Path(), "/form/") {
+		if strings.HasPrefix(c.Path(), "/form/") || strings.HasPrefix(c.Path(), "/lead-form/") {
 			ancestors = "*"
 		} else {
 			c.Set("X-Frame-Options", "DENY")

@@ -11,6 +11,7 @@ import (
 // FollowUp is a task about a record, as a module hands it over to be stored
 // (its demo data), without knowing where tasks live.
 type FollowUp struct {
+	ID          uuid.UUID // zero: a new id; set it to know the task's id after
 	Entity      string
 	RecordID    uuid.UUID
 	Title       string

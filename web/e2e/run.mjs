@@ -74,6 +74,7 @@ export const STEPS = [
   '17-analytics',
   '18-tickets',
   '20-webhooks',
+  '21-forms',
   '22-close',
   '23-hostile',
 ];

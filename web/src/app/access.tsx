@@ -22,6 +22,7 @@ export const P = {
   rolesManage: 'roles.manage',
   apiKeysManage: 'api_keys.manage',
   webhooksManage: 'webhooks.manage',
+  formsManage: 'forms.manage',
   settingsManage: 'settings.manage',
   auditRead: 'audit.read',
   fieldsManage: 'fields.manage',

@@ -37,6 +37,7 @@ const apiKeys = () => import('../features/access/ApiKeysPage');
 const audit = () => import('../features/audit/AuditPage');
 const webhooks = () => import('../features/webhooks/WebhooksPage');
 const webhook = () => import('../features/webhooks/WebhookPage');
+const leadForms = () => import('../features/forms/FormsPage');
 // Customers.
 const customers = () => import('../features/customers/CustomersPage');
 const customer = () => import('../features/customers/CustomerPage');
@@ -50,6 +51,7 @@ const serviceDesk = () => import('../features/tickets/ServiceDeskPage');
 // Public pages of a company: no sign-in.
 const csat = () => import('../features/tickets/CsatPage');
 const ticketForm = () => import('../features/tickets/FormPage');
+const leadForm = () => import('../features/forms/LeadFormPage');
 // Analytics.
 const analytics = () => import('../features/bi/AnalyticsPage');
 const fields = () => import('../features/fields/FieldsPage');
@@ -75,6 +77,7 @@ export const routes = [
   { path: '/error', element: L(kratosError) },
   { path: '/csat/:tenant/:token', element: L(csat) },
   { path: '/form/:tenant', element: L(ticketForm) },
+  { path: '/lead-form/:tenant/:token', element: L(leadForm) },
   { path: '/settings', element: session(L(accountSettings)) },
   { path: '/welcome', element: session(L(createCompany)) },
   { path: '/', element: session(<Start />) },
@@ -109,6 +112,7 @@ export const routes = [
       { path: 'audit', element: L(audit) },
       { path: 'webhooks', element: L(webhooks) },
       { path: 'webhooks/:id', element: L(webhook) },
+      { path: 'lead-forms', element: L(leadForms) },
       { path: 'settings', element: L(tenantSettings) },
       { path: '*', element: <NotFound /> },
     ],

@@ -99,7 +99,7 @@ const zh: typeof en = {
     preview: '预览',
     saved: '设置已保存',
     readOnly: '只有所有者和管理员可以修改公司设置。',
-    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段', changes: '变更订阅（同步）', idempotency: '安全重试（幂等键）', notifications: '通知', tasks: '任务与提醒', transfer: '导入与导出', views: '已保存视图', webhooks: 'Webhook 推送', forms: '网页表单' },
+    moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段', changes: '变更订阅（同步）', idempotency: '安全重试（幂等键）', notifications: '通知', tasks: '任务与提醒', transfer: '导入与导出', views: '已保存视图', webhooks: 'Webhook 推送', forms: '获客表单' },
   },
   close: {
     title: '关闭公司',
