@@ -509,7 +509,24 @@ func TestEveryPublicRouteKeepsTenantsApart(t *testing.T) {
 	}
 	form := `{"email":"zhou.min@example.com","subject":"Meant for A"}`
 	files, ct := multipartBody(t, map[string]string{"email": "zhou.min@example.com", "subject": "Meant for A"}, fileField{"a.png", testPNG})
+	lead := a.must(201, "POST", baseA+"/lead-forms", `{"name":"A's form","fields":[{"key":"email","required":true}]}`, tokenHdr(tokA)...)["token"].(string)
+	customers := func() int {
+		return len(a.must(200, "GET", baseA+"/customers?limit=200", "", tokenHdr(tokA)...)["items"].([]any))
+	}
 	cases := map[string]func(t *testing.T){
+		"GET /lead-forms/{token}": func(t *testing.T) {
+			a.must(200, "GET", pubA+"/lead-forms/"+lead, "", fwd...)
+			a.wantProblem(404, "", "GET", pubB+"/lead-forms/"+lead, "", fwd...)
+			a.wantProblem(404, "", "GET", pubX+"/lead-forms/"+lead, "", fwd...)
+		},
+		"POST /lead-forms/{token}": func(t *testing.T) {
+			before := customers()
+			a.wantProblem(404, "", "POST", pubB+"/lead-forms/"+lead, `{"fields":{"email":"meant.for.a@example.com"}}`, fwd...)
+			a.wantProblem(404, "", "POST", pubX+"/lead-forms/"+lead, `{"fields":{"email":"meant.for.a@example.com"}}`, fwd...)
+			if n := customers(); n != before {
+				t.Errorf("a lead under B's slug reached A: %d customers, were %d", n, before)
+			}
+		},
 		"GET /csat/{token}": func(t *testing.T) {
 			a.wantProblem(404, "", "GET", pubB+"/csat/"+token, "", fwd...)
 			a.wantProblem(404, "", "GET", pubX+"/csat/"+token, "", fwd...)
