@@ -42,8 +42,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	imports := importBenchFlags(fs)
 	reminders := reminderBenchFlags(fs)
 	hooks := webhookBenchFlags(fs)
+	funnel := funnelBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *funnel.on {
+		return funnel.run(ctx, cfg)
 	}
 	if *hooks.on {
 		return hooks.run(ctx, cfg)
