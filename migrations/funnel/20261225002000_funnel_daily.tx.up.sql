@@ -67,9 +67,12 @@ CREATE TYPE funnel_daily_row AS (
     currency char(3), close_day date, n bigint, seconds numeric, amount numeric);
 
 -- funnel_daily_rows computes the contribution of the live deals deal_ids in
--- pipe (NULL: every pipeline), by deal and key, from their history. Its
--- plan is cached: the deals are found by their history's index.
-CREATE FUNCTION funnel_daily_rows(t uuid, deal_ids uuid[], pipe uuid) RETURNS SETOF funnel_daily_row LANGUAGE plpgsql STABLE AS $$
+-- pipe (NULL: every pipeline), by deal and key, from their history. It is
+-- planned for its arguments on each call: a deal's few stays are found by
+-- the history's index, a rebuild's whole pipeline by a hash of its ids (a
+-- cached generic plan tested every stay against the whole array).
+CREATE FUNCTION funnel_daily_rows(t uuid, deal_ids uuid[], pipe uuid) RETURNS SETOF funnel_daily_row LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
     RETURN QUERY
     WITH z AS (
