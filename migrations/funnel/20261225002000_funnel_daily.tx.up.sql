@@ -61,16 +61,18 @@ CREATE POLICY tenant_isolation ON funnel_daily_zone
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 
--- One deal's contribution, row by row: what funnel_daily holds, summed.
+-- A deal's contribution, a row per stay and metric: what funnel_daily
+-- holds, summed by key (never by deal, which a rebuild's millions of stays
+-- would make a huge aggregate).
 CREATE TYPE funnel_daily_row AS (
     deal_id uuid, pipeline_id uuid, stage_id uuid, owner_id uuid, metric text, day date, day2 date,
     currency char(3), close_day date, n bigint, seconds numeric, amount numeric);
 
--- funnel_daily_rows computes the contribution of the live deals deal_ids in
--- pipe (NULL: every pipeline), by deal and key, from their history. It is
--- planned for its arguments on each call: a deal's few stays are found by
--- the history's index, a rebuild's whole pipeline by a hash of its ids (a
--- cached generic plan tested every stay against the whole array).
+-- funnel_daily_rows computes the contribution of the live deals deal_ids
+-- (NULL: every deal) in pipe (NULL: every pipeline), row by row, from
+-- their history. It is planned for its arguments on each call: a deal's few
+-- stays are found by the history's index, a rebuild reads the pipeline's
+-- (a cached generic plan read the whole history for one deal).
 CREATE FUNCTION funnel_daily_rows(t uuid, deal_ids uuid[], pipe uuid) RETURNS SETOF funnel_daily_row LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
@@ -85,7 +87,7 @@ BEGIN
           JOIN pipeline_stages s ON s.tenant_id = h.tenant_id AND s.id = h.stage_id AND s.pipeline_id = h.pipeline_id
           JOIN deals d ON d.tenant_id = h.tenant_id AND d.id = h.deal_id
          CROSS JOIN z
-         WHERE h.tenant_id = t AND h.deal_id = ANY (deal_ids) AND d.deleted_at IS NULL
+         WHERE h.tenant_id = t AND (deal_ids IS NULL OR h.deal_id = ANY (deal_ids)) AND d.deleted_at IS NULL
            AND (pipe IS NULL OR h.pipeline_id = pipe)
     ), a AS (
         -- A stay advanced when a strictly later stay of its deal in the
@@ -107,12 +109,12 @@ BEGIN
         UNION ALL SELECT deal_id, pipeline_id, stage_id, owner_id, 'won', eday, NULL, currency, expected_close, extract(epoch FROM entered_at - created), entry_amount FROM b WHERE kind = 'won'
         UNION ALL SELECT deal_id, pipeline_id, stage_id, owner_id, 'lost', eday, NULL, NULL, NULL, 0, 0 FROM b WHERE kind = 'lost'
     )
-    SELECT deal_id, pipeline_id, stage_id, owner_id, metric::text, day, day2, currency::char(3), close_day, count(*), sum(seconds)::numeric, sum(amount)::numeric
-      FROM r GROUP BY deal_id, pipeline_id, stage_id, owner_id, metric, day, day2, currency, close_day;
+    SELECT deal_id, pipeline_id, stage_id, owner_id, metric::text, day, day2, currency::char(3), close_day, 1::bigint, seconds::numeric, amount::numeric
+      FROM r;
 END $$;
 
--- funnel_daily_add appends sign times the contribution of deal_ids to
--- pipe's figures (NULL: every pipeline). It takes the company's lock in
+-- funnel_daily_add appends sign times the contribution of deal_ids (NULL:
+-- every deal) to pipe's figures (NULL: every pipeline). It takes the company's lock in
 -- shared mode, which a rebuild takes exclusively, and holds it to the
 -- commit: a rebuild never runs between a change and its contribution.
 CREATE FUNCTION funnel_daily_add(t uuid, deal_ids uuid[], pipe uuid, sign integer) RETURNS void LANGUAGE plpgsql AS $$
@@ -120,7 +122,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtext('funnel_daily'), hashtext(t::text));
     INSERT INTO funnel_daily (tenant_id, pipeline_id, stage_id, owner_id, metric, day, day2, currency, close_day, n, seconds, amount)
     SELECT t, pipeline_id, stage_id, owner_id, metric, day, day2, currency, close_day, sign * sum(n), sign * sum(seconds), sign * sum(amount)
-      FROM funnel_daily_rows(t, deal_ids, NULL) r WHERE pipe IS NULL OR r.pipeline_id = pipe
+      FROM funnel_daily_rows(t, deal_ids, pipe) r
      GROUP BY pipeline_id, stage_id, owner_id, metric, day, day2, currency, close_day;
 END $$;
 
@@ -165,8 +167,7 @@ BEGIN
         INSERT INTO funnel_daily_zone (tenant_id, zone) VALUES (t, zone)
             ON CONFLICT (tenant_id) DO UPDATE SET zone = EXCLUDED.zone;
     END IF;
-    PERFORM funnel_daily_add(t, ARRAY(SELECT DISTINCT deal_id FROM deal_stage_history
-        WHERE tenant_id = t AND (pipe IS NULL OR pipeline_id = pipe)), pipe, 1);
+    PERFORM funnel_daily_add(t, NULL, pipe, 1);
 END $$;
 
 -- funnel_daily_compact folds each key's deltas into one row, dropping keys
