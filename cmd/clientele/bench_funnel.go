@@ -42,6 +42,7 @@ type funnelBench struct {
 	db     *string
 	keep   *bool
 	reuse  *bool
+	only   *string
 	target struct{ board, move float64 }
 }
 
@@ -55,6 +56,7 @@ func funnelBenchFlags(fs *flag.FlagSet) *funnelBench {
 		db:    fs.String("funnel-db", "clientele_bench_funnel", "the funnel benchmark's database"),
 		keep:  fs.Bool("funnel-keep-db", false, "keep the benchmark's database afterwards"),
 		reuse: fs.Bool("funnel-reuse-db", false, "reuse the benchmark's database when it exists (kept by -funnel-keep-db), instead of generating it again"),
+		only:  fs.String("funnel-only", "", "run only the scenarios whose name contains this (board, move, analytics, forecast)"),
 	}
 	b.target.board, b.target.move = 0.5, 0.3
 	return b
@@ -283,6 +285,9 @@ func (b *funnelBench) run(ctx context.Context, cfg config.Config) error {
 		{"board: 6 columns, first 50 each", boardFloor, get(boardURL), b.target.board, "its statements through pgx"},
 		{"move to the next stage", moveFloor, moveAPI, b.target.move, "raw UPDATE of the row"},
 	} {
+		if !strings.Contains(s.name, *b.only) {
+			continue
+		}
 		fl, err := latencies(s.floor, *b.n)
 		if err != nil {
 			return fmt.Errorf("%s floor: %w", s.name, err)
@@ -312,6 +317,9 @@ func (b *funnelBench) run(ctx context.Context, cfg config.Config) error {
 	from := time.Date(now.Year()-1, now.Month(), 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
 	to := time.Date(now.Year(), now.Month()+1, 0, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
 	for _, p := range []struct{ name, path string }{{"analytics", "analytics"}, {"forecast", "forecast"}} {
+		if !strings.Contains(p.name, *b.only) {
+			continue
+		}
 		u := fmt.Sprintf("%s/pipelines/%s/%s?from=%s&to=%s", base, pipeline, p.path, from, to)
 		lat, err := latencies(get(u), max(*b.n/4, 40))
 		if err != nil {
