@@ -43,11 +43,15 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	reminders := reminderBenchFlags(fs)
 	hooks := webhookBenchFlags(fs)
 	ticketsBench := ticketBenchFlags(fs)
+	funnel := funnelBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *ticketsBench.on {
 		return ticketsBench.run(ctx, cfg)
+	}
+	if *funnel.on {
+		return funnel.run(ctx, cfg)
 	}
 	if *hooks.on {
 		return hooks.run(ctx, cfg)

@@ -43,6 +43,9 @@ type reminderBench struct {
 	dbName  *string
 	flush   *bool
 	keep    *bool
+	// reuse keeps an existing database instead of creating it afresh (the
+	// funnel benchmark's generated deals).
+	reuse bool
 }
 
 func reminderBenchFlags(fs *flag.FlagSet) *reminderBench {
@@ -198,7 +201,16 @@ func (b *reminderBench) ownStores(ctx context.Context, cfg config.Config, log *s
 		return config.Config{}, nil, err
 	}
 	defer admin.Close()
+	exists := false
+	if b.reuse {
+		if err := admin.NewRaw("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = ?)", name).Scan(ctx, &exists); err != nil {
+			return config.Config{}, nil, err
+		}
+	}
 	for _, q := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name + " TEMPLATE template0 ENCODING 'UTF8'"} {
+		if exists {
+			break
+		}
 		if _, err := admin.ExecContext(ctx, q); err != nil {
 			return config.Config{}, nil, fmt.Errorf("bench: %s: %w", q, err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -246,5 +247,73 @@ func TestDealsMoveTheirCustomerAlong(t *testing.T) {
 	}
 	if n := len(a.must(200, "GET", base+"/deals?customer_id="+lead, "", tokenHdr(tok)...)["items"].([]any)); n != 2 {
 		t.Fatalf("the kept customer has %d deals, want 2", n)
+	}
+}
+
+// A customer's deals appear on its timeline, through the registry that cmd
+// fills (neither module imports the other): created, moved and won, newest
+// first among its interactions, by kind, and paged without gaps or repeats.
+func TestDealsAppearOnTheirCustomersTimeline(t *testing.T) {
+	a := newApp(t)
+	s := slug("funline")
+	tok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	cust := a.must(201, "POST", base+"/customers", `{"name":"Timeline 时间线客户"}`, tokenHdr(tok)...)["id"].(string)
+	a.must(201, "POST", base+"/customers/"+cust+"/interactions", `{"kind":"note","summary":"first call notes"}`, tokenHdr(tok)...)
+	deal := a.must(201, "POST", base+"/deals", fmt.Sprintf(`{"title":"ERP 上线","customer_id":%q,"amount":"1200.50"}`, cust), tokenHdr(tok)...)
+	id := deal["id"].(string)
+	a.must(200, "POST", base+"/deals/"+id+"/move", fmt.Sprintf(`{"stage_id":%q,"version":1}`, stageNamed(t, a, base, tok, "Qualified")), tokenHdr(tok)...)
+	a.must(200, "POST", base+"/deals/"+id+"/move", fmt.Sprintf(`{"stage_id":%q,"version":2}`, stageNamed(t, a, base, tok, "Won")), tokenHdr(tok)...)
+	items := func(query string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for _, it := range a.must(200, "GET", base+"/customers/"+cust+"/interactions"+query, "", tokenHdr(tok)...)["items"].([]any) {
+			out = append(out, it.(map[string]any))
+		}
+		return out
+	}
+	all := items("")
+	var kinds, summaries []string
+	for _, it := range all {
+		kinds = append(kinds, it["kind"].(string))
+		summaries = append(summaries, it["summary"].(string))
+	}
+	if strings.Join(kinds, ",") != "deal,deal,deal,note" || !strings.HasPrefix(summaries[0], "Deal won") ||
+		!strings.HasPrefix(summaries[1], "Deal moved to Qualified") || !strings.HasPrefix(summaries[2], "New deal") {
+		t.Fatalf("timeline: %v %v", kinds, summaries)
+	}
+	if all[0]["link"] != "/deals?deal="+id || all[2]["amount"] != "1200.5000" {
+		t.Fatalf("a deal entry: %v", all[0])
+	}
+	if got := items("?kind=deal"); len(got) != 3 {
+		t.Fatalf("kind=deal: %d entries", len(got))
+	}
+	if got := items("?kind=note"); len(got) != 1 || got[0]["kind"] != "note" {
+		t.Fatalf("kind=note: %v", got)
+	}
+	// Pages of two meet every entry once.
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; pages < 5; pages++ {
+		q := "?limit=2"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		body := a.must(200, "GET", base+"/customers/"+cust+"/interactions"+q, "", tokenHdr(tok)...)
+		for _, it := range body["items"].([]any) {
+			k := it.(map[string]any)["id"].(string)
+			if seen[k] {
+				t.Fatalf("entry %s on two pages", k)
+			}
+			seen[k] = true
+		}
+		next, _ := body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = url.QueryEscape(next)
+	}
+	if len(seen) != 4 {
+		t.Fatalf("paged through %d entries, want 4", len(seen))
 	}
 }

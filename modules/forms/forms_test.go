@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 // one writes the customer), so a test sees whether a later failure undoes it.
 type leads struct {
 	id    uuid.UUID
-	notes []records.TimelineEntry
+	notes []records.LeadNote
 	fail  error
 	db    *bun.DB
 }
@@ -43,7 +43,7 @@ func (l *leads) CaptureLead(ctx context.Context, tenant uuid.UUID, _ records.Lea
 	return records.Captured{ID: l.id, Created: true}, nil
 }
 
-func (l *leads) AddTimelineEntry(_ context.Context, _, _ uuid.UUID, e records.TimelineEntry) error {
+func (l *leads) AddTimelineEntry(_ context.Context, _, _ uuid.UUID, e records.LeadNote) error {
 	if l.fail != nil {
 		return l.fail
 	}

@@ -267,7 +267,7 @@ func (m *Module) Submit(ctx context.Context, token string, in SubmissionInput) (
 		if message != "" {
 			body = append(body, "", message)
 		}
-		if err := m.d.Leads.AddTimelineEntry(ctx, tn.ID, got.ID, records.TimelineEntry{Channel: Source,
+		if err := m.d.Leads.AddTimelineEntry(ctx, tn.ID, got.ID, records.LeadNote{Channel: Source,
 			Summary: fmt.Sprintf(texts[loc].summary, f.Name), Body: strings.Join(body, "\n")}); err != nil {
 			return err
 		}

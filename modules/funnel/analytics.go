@@ -224,33 +224,35 @@ func (m *Module) analyse(ctx context.Context, tx bun.Tx, tenant uuid.UUID, q Ana
 	if a.p, err = resolvePeriod(q.From, q.To, loc, time.Now()); err != nil {
 		return nil, err
 	}
-	starts, ends, labels := a.p.buckets()
-	err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
-		Join("JOIN (SELECT unnest(?::timestamptz[]) AS b_start, unnest(?::timestamptz[]) AS b_end, unnest(?::text[]) AS month) AS b ON h.entered_at >= b.b_start AND h.entered_at < b.b_end",
-			pgdialect.Array(starts), pgdialect.Array(ends), pgdialect.Array(labels)).
-		ColumnExpr("h.currency, coalesce(d.expected_close, ?::date) AS on_day, b.month, d.owner_id, count(*) AS n, sum(h.entry_amount)::text AS amount", a.p.today).
-		Where("s.kind = ?", KindWon).
-		GroupExpr("h.currency, on_day, b.month, d.owner_id").OrderExpr("b.month, d.owner_id, h.currency, on_day").Scan(ctx, &a.wins)
+	if err := rollupZone(ctx, tx, tenant, a.zone); err != nil {
+		return nil, err
+	}
+	err = a.daily(ctx, tx, tenant, q.Owner).
+		ColumnExpr("r.currency, coalesce(r.close_day, ?::date) AS on_day, to_char(r.day, 'YYYY-MM') AS month, r.owner_id, sum(r.n) AS n, sum(r.amount)::text AS amount", a.p.today).
+		Where("r.metric = 'won' AND r.day BETWEEN ?::date AND ?::date", a.p.from, a.p.to).
+		GroupExpr("r.currency, on_day, month, r.owner_id").Having("sum(r.n) <> 0 OR sum(r.amount) <> 0").
+		OrderExpr("month, r.owner_id, r.currency, on_day").Scan(ctx, &a.wins)
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// buckets are the period's months clipped to the period: where each win
-// counts.
-func (p *period) buckets() (starts, ends, labels []string) {
-	for _, m := range p.months {
-		s, e := m.start, m.end
-		if s.Before(p.start) {
-			s = p.start
-		}
-		if e.After(p.end) {
-			e = p.end
-		}
-		starts, ends, labels = append(starts, instant(s)), append(ends, instant(e)), append(labels, m.label)
+// daily selects the pipeline's rows of funnel_daily (r) in its current
+// stages, of owner if given, in the actor's scope.
+func (a *analysis) daily(ctx context.Context, tx bun.Tx, tenant uuid.UUID, owner *uuid.UUID) *bun.SelectQuery {
+	ids := make([]uuid.UUID, len(a.pipeline.Stages))
+	for i, s := range a.pipeline.Stages {
+		ids[i] = s.ID
 	}
-	return
+	q := tx.NewSelect().TableExpr("funnel_daily AS r").Where("r.tenant_id = ? AND r.pipeline_id = ?", tenant, a.pipeline.ID)
+	if len(ids) > 0 {
+		q = q.Where("r.stage_id IN (?)", bun.In(ids))
+	}
+	if owner != nil {
+		q = q.Where("r.owner_id = ?", *owner)
+	}
+	return inScope(ctx, q, "r.owner_id")
 }
 
 // Analytics computes a pipeline's conversion, win rate, stage times, sales
@@ -264,77 +266,71 @@ func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQue
 		}
 		p := a.p
 		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base}
-		var entered []struct {
-			StageID  uuid.UUID `bun:"stage_id"`
-			Entered  int       `bun:"entered"`
-			Advanced int       `bun:"advanced"`
-		}
-		// A stay advanced when a later stay of its deal (strictly later: the
-		// window starts a microsecond on) is in a stage placed after it that
-		// is not a lost one. Stays before the period cannot be later than one
-		// in it, so the window reads the period's stays and those after.
-		err = tx.NewSelect().TableExpr("(?) AS e", historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
-			ColumnExpr("h.deal_id, h.stage_id, h.entered_at").
-			ColumnExpr(`coalesce(max(CASE WHEN s.kind <> 'lost' THEN s.position END) OVER (PARTITION BY h.deal_id ORDER BY h.entered_at
-				RANGE BETWEEN '1 microsecond' FOLLOWING AND UNBOUNDED FOLLOWING), -1) > s.position AS advanced`).
-			Where("h.entered_at >= ?", p.start)).
-			ColumnExpr("stage_id, count(DISTINCT deal_id) AS entered, count(DISTINCT deal_id) FILTER (WHERE advanced) AS advanced").
-			Where("entered_at < ?", p.end).
-			GroupExpr("stage_id").Scan(ctx, &entered)
-		if err != nil {
-			return err
-		}
-		var exits []struct {
+		// Per stage and metric, over the period's days. A deal that entered
+		// a stage twice in the period counts once: the pairs of its
+		// consecutive entries with both days in the period come off.
+		var sums []struct {
 			StageID uuid.UUID `bun:"stage_id"`
+			Metric  string    `bun:"metric"`
 			N       int       `bun:"n"`
-			Seconds float64   `bun:"seconds"`
+			Seconds string    `bun:"seconds"`
 		}
-		err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
-			ColumnExpr("h.stage_id, count(*) AS n, sum(extract(epoch FROM h.exited_at - h.entered_at))::float8 AS seconds").
-			Where("h.exited_at >= ? AND h.exited_at < ?", p.start, p.end).GroupExpr("h.stage_id").Scan(ctx, &exits)
+		err = a.daily(ctx, tx, tenant, q.Owner).
+			ColumnExpr("r.stage_id, r.metric, sum(r.n) AS n, sum(r.seconds)::text AS seconds").
+			Where("r.day BETWEEN ?::date AND ?::date", p.from, p.to).
+			Where("(r.metric NOT IN ('entry_pair', 'adv_pair') OR r.day2 >= ?::date)", p.from).
+			GroupExpr("r.stage_id, r.metric").Scan(ctx, &sums)
 		if err != nil {
 			return err
 		}
-		var closed []struct {
-			Kind    string  `bun:"kind"`
-			N       int     `bun:"n"`
-			Seconds float64 `bun:"seconds"`
+		type stageSums struct {
+			entered, advanced, exits int
+			exitSeconds              big.Rat
 		}
-		err = historyQuery(ctx, tx, tenant, q.Pipeline, q.Owner).
-			ColumnExpr("s.kind, count(*) AS n").
-			ColumnExpr("coalesce(sum(extract(epoch FROM h.entered_at - d.created_at)) FILTER (WHERE s.kind = ?), 0)::float8 AS seconds", KindWon).
-			Where("s.kind IN (?, ?) AND h.entered_at >= ? AND h.entered_at < ?", KindWon, KindLost, p.start, p.end).GroupExpr("s.kind").Scan(ctx, &closed)
-		if err != nil {
-			return err
+		per := map[uuid.UUID]*stageSums{}
+		for _, s := range a.pipeline.Stages {
+			per[s.ID] = &stageSums{}
 		}
-		byStage := map[uuid.UUID]*StageAnalytics{}
+		var cycle big.Rat
+		for _, x := range sums {
+			s := per[x.StageID]
+			if s == nil {
+				continue
+			}
+			secs := rat(x.Seconds)
+			switch x.Metric {
+			case "entry":
+				s.entered += x.N
+			case "entry_pair":
+				s.entered -= x.N
+			case "adv":
+				s.advanced += x.N
+			case "adv_pair":
+				s.advanced -= x.N
+			case "exit":
+				s.exits += x.N
+				s.exitSeconds.Add(&s.exitSeconds, secs)
+			case "won":
+				out.Won += x.N
+				cycle.Add(&cycle, secs)
+			case "lost":
+				out.Lost += x.N
+			}
+		}
 		for _, s := range a.pipeline.Stages {
 			out.Stages = append(out.Stages, StageAnalytics{StageID: s.ID})
 		}
 		for i := range out.Stages {
-			byStage[out.Stages[i].StageID] = &out.Stages[i]
+			st := &out.Stages[i]
+			x := per[st.StageID]
+			st.Entered, st.Advanced = x.entered, x.advanced
+			st.Conversion = ratio(float64(x.advanced), float64(x.entered))
+			st.Exits = x.exits
+			secs, _ := x.exitSeconds.Float64()
+			st.AverageDays = ratio(secs, float64(x.exits)) / 86400
 		}
-		for _, e := range entered {
-			if s := byStage[e.StageID]; s != nil {
-				s.Entered, s.Advanced = e.Entered, e.Advanced
-				s.Conversion = ratio(float64(e.Advanced), float64(e.Entered))
-			}
-		}
-		for _, e := range exits {
-			if s := byStage[e.StageID]; s != nil {
-				s.Exits = e.N
-				s.AverageDays = ratio(e.Seconds, float64(e.N)) / 86400
-			}
-		}
-		for _, c := range closed {
-			switch c.Kind {
-			case KindWon:
-				out.Won = c.N
-				out.CycleDays = ratio(c.Seconds, float64(c.N)) / 86400
-			case KindLost:
-				out.Lost = c.N
-			}
-		}
+		secs, _ := cycle.Float64()
+		out.CycleDays = ratio(secs, float64(out.Won)) / 86400
 		out.WinRate = ratio(float64(out.Won), float64(out.Won+out.Lost))
 		var won money
 		for _, w := range a.wins {

@@ -153,6 +153,9 @@ func (m *Module) RecordsRemoved(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 			return err
 		}
 	}
+	if err := uncount(ctx, tx, tenant, deals...); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM deals WHERE tenant_id = ? AND id IN (?)", tenant, bun.In(deals)); err != nil {
 		return err
 	}

@@ -26,12 +26,15 @@ const rottingBatch = notify.MaxBatch
 func (m *Module) Jobs() []jobs.Handler {
 	return []jobs.Handler{{Type: TypeRotting, Queue: jobs.QueueDefault, Timeout: 15 * time.Minute,
 		RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
-			_, err := m.NotifyRotting(ctx, time.Now())
-			return err
+			if _, err := m.NotifyRotting(ctx, time.Now()); err != nil {
+				return err
+			}
+			return m.CompactAnalytics(ctx)
 		}}}
 }
 
-// Schedules runs the sweep every hour, at a fixed minute: each scheduler
+// Schedules runs the sweep (rotting deals, then the analytics figures'
+// compaction) every hour, at a fixed minute: each scheduler
 // replica enqueues the same tick under the same task id, so the sweep runs
 // once per tick however many run. A second run would add nothing anyway:
 // the notices are keyed by deal, last activity and period.

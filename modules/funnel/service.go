@@ -275,6 +275,9 @@ func (m *Module) CreateDeal(ctx context.Context, tenant uuid.UUID, in DealInput)
 		if err := enterStage(ctx, tx, d); err != nil {
 			return nil, err
 		}
+		if err := recount(ctx, tx, tenant, d.ID); err != nil {
+			return nil, err
+		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.create", Entity: "deal", EntityID: d.ID.String(), After: d, Sensitive: m.custom.Sensitive(ctx, tx, tenant)}); err != nil {
 			return nil, err
 		}
@@ -405,9 +408,22 @@ func (m *Module) UpdateDeal(ctx context.Context, tenant, id uuid.UUID, u DealUpd
 			}
 		}
 		next.Version++
+		// The owner and the expected close are part of what the deal adds
+		// to the analytics.
+		counted := !sameID(next.OwnerID, cur.OwnerID) || !sameDate(next.ExpectedClose, cur.ExpectedClose)
+		if counted {
+			if err := take(ctx, tx, tenant, id); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := tx.NewUpdate().Model(&next).ExcludeColumn("tenant_id", "id", "created_at", "created_by", "deleted_at", "updated_at",
 			"stage_id", "pipeline_id", "position", "stage_entered_at").Set("updated_at = now()").WherePK().Returning("updated_at, amount").Exec(ctx); err != nil {
 			return nil, err
+		}
+		if counted {
+			if err := recount(ctx, tx, tenant, id); err != nil {
+				return nil, err
+			}
 		}
 		if next.CustomerID != cur.CustomerID {
 			if err := m.advanceCustomer(ctx, tx, tenant, next.CustomerID, next.WonAt != nil); err != nil {
@@ -444,6 +460,9 @@ func (m *Module) DeleteDeal(ctx context.Context, tenant, id uuid.UUID, version *
 			if err := m.stale(ctx, tx, tenant, d, *version); err != nil {
 				return nil, err
 			}
+		}
+		if err := uncount(ctx, tx, tenant, id); err != nil {
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE deals SET deleted_at = now(), updated_at = now(), version = version + 1 WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return nil, err
@@ -512,12 +531,18 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 		d.Position, d.Version = pos, d.Version+1
 		if changes {
 			now := time.Now().UTC()
+			if err := takeDeferred(ctx, tx, tenant, d.ID); err != nil {
+				return nil, err
+			}
 			if err := leaveStage(ctx, tx, d, now); err != nil {
 				return nil, err
 			}
 			d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
 			stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
 			if err := enterStage(ctx, tx, d); err != nil {
+				return nil, err
+			}
+			if err := recount(ctx, tx, tenant, d.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -669,4 +694,18 @@ func (m *Module) moveColumn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, fr
 		}
 	}
 	return len(ids), nil
+}
+
+func sameID(a, b *uuid.UUID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameDate(a, b *Date) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }

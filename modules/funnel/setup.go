@@ -214,6 +214,9 @@ func (m *Module) DeletePipeline(ctx context.Context, tenant, id uuid.UUID) error
 		if _, err := tx.ExecContext(ctx, "DELETE FROM pipelines WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
+		if err := rebuildRollup(ctx, tx, tenant, &id, ""); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "pipeline.delete", Entity: "pipeline", EntityID: id.String(), Before: p})
 	})
 }
@@ -319,6 +322,11 @@ func (m *Module) UpdateStage(ctx context.Context, tenant, pipeline, id uuid.UUID
 		if _, err := tx.NewUpdate().Model(st).Column("name_en", "name_zh", "probability", "kind", "rotting_days").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		if st.Kind != before.Kind { // what counts as won, lost and advanced
+			if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
+				return err
+			}
+		}
 		if p, err = loadPipeline(ctx, tx, tenant, pipeline, false); err != nil {
 			return err
 		}
@@ -366,6 +374,10 @@ func (m *Module) ReorderStages(ctx context.Context, tenant, pipeline uuid.UUID, 
 			if _, err := tx.ExecContext(ctx, "UPDATE pipeline_stages SET position = ?, updated_at = now() WHERE tenant_id = ? AND id = ? AND position <> ?", i, tenant, id, i); err != nil {
 				return err
 			}
+		}
+		// Which stays advanced follows the stages' order.
+		if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
+			return err
 		}
 		if p, err = loadPipeline(ctx, tx, tenant, pipeline, false); err != nil {
 			return err
@@ -431,6 +443,10 @@ func (m *Module) DeleteStage(ctx context.Context, tenant, pipeline, id uuid.UUID
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE pipeline_stages SET position = position - 1, updated_at = now() WHERE tenant_id = ? AND pipeline_id = ? AND position > ?",
 			tenant, pipeline, st.Position); err != nil {
+			return err
+		}
+		// The stage's stays count nowhere now, and its deals moved.
+		if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
 			return err
 		}
 		if p, err = loadPipeline(ctx, tx, tenant, pipeline, false); err != nil {

@@ -549,6 +549,13 @@ func (p *dealPlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (int
 			return 0, 0, db.Classify(err, "deal")
 		}
 	}
+	written := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		written[i] = r[0].(uuid.UUID)
+	}
+	if err := recount(ctx, tx, b.Tenant, written...); err != nil {
+		return 0, 0, err
+	}
 	for _, s := range ok {
 		if s.dr.custom != nil && s.r.OK() {
 			if err := p.m.custom.WriteNewIndex(ctx, tx, b.Tenant, s.id, s.dr.custom); err != nil {
@@ -647,6 +654,9 @@ func (a dealAdapter) Revert(ctx context.Context, tx bun.Tx, tenant uuid.UUID, en
 		}
 	}
 	if err := a.m.d.Records.Removed(ctx, tx, tenant, EntityDeals, ids); err != nil {
+		return err
+	}
+	if err := uncount(ctx, tx, tenant, ids...); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, "DELETE FROM deals WHERE tenant_id = ? AND id = ANY (?::uuid[])", tenant, pgdialect.Array(strs))

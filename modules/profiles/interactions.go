@@ -1,9 +1,11 @@
 package profiles
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/page"
+	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -28,7 +31,7 @@ type Interaction struct {
 	ID            uuid.UUID  `bun:"id,pk,type:uuid" json:"id"`
 	OccurredAt    time.Time  `bun:"occurred_at,pk" json:"occurred_at"`
 	CustomerID    uuid.UUID  `bun:"customer_id,type:uuid" json:"customer_id"`
-	Kind          string     `bun:"kind" json:"kind" enum:"call,email,meeting,visit,note,social,purchase,feedback"`
+	Kind          string     `bun:"kind" json:"kind" enum:"call,email,meeting,visit,note,social,purchase,feedback,deal" doc:"deal: an entry another module keeps (a deal created, moved, won or lost), not an interaction"`
 	Channel       string     `bun:"channel" json:"channel"`
 	Summary       string     `bun:"summary" json:"summary"`
 	Body          string     `bun:"body" json:"body"`
@@ -37,6 +40,8 @@ type Interaction struct {
 	Currency      *string    `bun:"currency" json:"currency,omitempty" doc:"ISO 4217, purchases only"`
 	OrderNo       *string    `bun:"order_no" json:"order_no,omitempty" doc:"purchases: the order number, unique in the company (imports use it to add each order once)"`
 	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`
+	// Link is where an entry kept by another module lives in the web app.
+	Link string `bun:"-" json:"link,omitempty" doc:"entries kept by another module (kind deal): the record in the web app"`
 }
 
 // InteractionInput is a new timeline entry.
@@ -145,13 +150,55 @@ func (m *Module) Timeline(ctx context.Context, tenant, customer uuid.UUID, f Int
 		if after != nil {
 			q = q.Where("(i.occurred_at, i.id) < (?, ?)", after.At, after.ID)
 		}
-		return q.OrderExpr("i.occurred_at DESC, i.id DESC").Limit(f.Limit + 1).Scan(ctx)
+		if err := q.OrderExpr("i.occurred_at DESC, i.id DESC").Limit(f.Limit + 1).Scan(ctx); err != nil {
+			return err
+		}
+		out, err = m.otherEntries(ctx, tx, tenant, customer, f, after, out)
+		return err
 	})
 	if err != nil {
 		return nil, "", db.Classify(err, "customer")
 	}
 	out, next := page.Cut(out, f.Limit, func(last Interaction) any { return page.After{At: last.OccurredAt, ID: last.ID} })
 	return out, next, nil
+}
+
+// otherEntries merges into a page of interactions (limit+1 of them, newest
+// first) the entries other modules keep about the customer (deals), in the
+// same order, keeping limit+1.
+func (m *Module) otherEntries(ctx context.Context, tx bun.Tx, tenant, customer uuid.UUID, f InteractionFilter, after *page.After, out []Interaction) ([]Interaction, error) {
+	want := len(f.Kinds) == 0
+	for _, k := range f.Kinds {
+		want = want || k == "deal"
+	}
+	sources := m.d.Records.Timelines()
+	if !want || len(sources) == 0 {
+		return out, nil
+	}
+	q := records.TimelineQuery{From: f.From, To: f.To, Limit: f.Limit + 1}
+	if after != nil {
+		q.BeforeAt, q.BeforeID = after.At, after.ID
+	}
+	for _, src := range sources {
+		es, err := src.CustomerTimeline(ctx, tx, tenant, customer, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			out = append(out, Interaction{TenantID: tenant, ID: e.ID, OccurredAt: e.At.UTC(), CustomerID: customer, Kind: e.Kind,
+				Summary: e.Summary, ActorID: e.ActorID, Amount: e.Amount, Currency: e.Currency, Link: e.Link, CreatedAt: e.At.UTC()})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].OccurredAt.Equal(out[j].OccurredAt) {
+			return out[i].OccurredAt.After(out[j].OccurredAt)
+		}
+		return bytes.Compare(out[i].ID[:], out[j].ID[:]) > 0
+	})
+	if len(out) > f.Limit+1 {
+		out = out[:f.Limit+1]
+	}
+	return out, nil
 }
 
 func (m *Module) interactionRoutes(api huma.API) {
@@ -171,7 +218,7 @@ func (m *Module) interactionRoutes(api huma.API) {
 		}))
 	type timelineIn struct {
 		ID     uuid.UUID `path:"id"`
-		Kind   []string  `query:"kind,explode" doc:"call, email, meeting, visit, note, social, purchase, feedback"`
+		Kind   []string  `query:"kind,explode" doc:"call, email, meeting, visit, note, social, purchase, feedback, or deal (the customer's deals created, moved, won and lost, which the sales funnel keeps)"`
 		From   time.Time `query:"from" doc:"RFC 3339, inclusive"`
 		To     time.Time `query:"to" doc:"RFC 3339, exclusive"`
 		Cursor string    `query:"cursor" maxLength:"200"`
@@ -183,14 +230,14 @@ func (m *Module) interactionRoutes(api huma.API) {
 			NextCursor string        `json:"next_cursor,omitempty"`
 		} `nameHint:"InteractionPage"`
 	}
-	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true}
+	kinds := map[string]bool{"call": true, "email": true, "meeting": true, "visit": true, "note": true, "social": true, "purchase": true, "feedback": true, "deal": true}
 	huma.Register(api, huma.Operation{OperationID: "list-interactions", Method: http.MethodGet, Path: "/customers/{id}/interactions", Summary: "A customer's timeline, newest first",
-		Description: "The customer's calls, emails, meetings, visits, notes, social messages, purchases and feedback, newest first, filtered by kind and time; keyset pages through next_cursor. Needs profiles.read."},
+		Description: "The customer's calls, emails, meetings, visits, notes, social messages, purchases and feedback, and their deals created, moved, won and lost (kind deal, with a link, shown to those who may read deals), newest first, filtered by kind and time; keyset pages through next_cursor. Needs profiles.read."},
 		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *timelineIn) (*timelineOut, error) {
 			ks := uniq(splitAll(in.Kind), false)
 			for _, k := range ks {
 				if !kinds[k] {
-					return nil, errs.E(errs.Invalid, "Unknown interaction kind %q.", k).WithFields(errs.FieldError{Location: "query.kind", Message: "use call, email, meeting, visit, note, social, purchase or feedback", Value: k})
+					return nil, errs.E(errs.Invalid, "Unknown interaction kind %q.", k).WithFields(errs.FieldError{Location: "query.kind", Message: "use call, email, meeting, visit, note, social, purchase, feedback or deal", Value: k})
 				}
 			}
 			out := &timelineOut{}

@@ -134,7 +134,7 @@ func relocateLead(err error, loc func(string) string) error {
 
 // AddTimelineEntry implements records.Leads: a note on the customer's
 // timeline, written as AddInteraction writes any.
-func (m *Module) AddTimelineEntry(ctx context.Context, tenant, customer uuid.UUID, e records.TimelineEntry) error {
+func (m *Module) AddTimelineEntry(ctx context.Context, tenant, customer uuid.UUID, e records.LeadNote) error {
 	summary := e.Summary
 	if r := []rune(summary); len(r) > 500 {
 		summary = string(r[:500])

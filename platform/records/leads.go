@@ -29,9 +29,10 @@ type Captured struct {
 	Owner   *uuid.UUID
 }
 
-// TimelineEntry is a note on a customer's timeline written by another
-// module (a form submission with its source and campaign).
-type TimelineEntry struct {
+// LeadNote is a note on a customer's timeline written by another module (a
+// form submission with its source and campaign); see Timeline for entries a
+// module keeps itself.
+type LeadNote struct {
 	Channel string
 	Summary string
 	Body    string
@@ -49,5 +50,5 @@ type Leads interface {
 	// becomes two leads.
 	CaptureLead(ctx context.Context, tenant uuid.UUID, l Lead) (Captured, error)
 	// AddTimelineEntry writes a note on a live customer's timeline.
-	AddTimelineEntry(ctx context.Context, tenant, customer uuid.UUID, e TimelineEntry) error
+	AddTimelineEntry(ctx context.Context, tenant, customer uuid.UUID, e LeadNote) error
 }

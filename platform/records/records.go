@@ -46,15 +46,17 @@ type Dependent interface {
 // Registry holds the kinds and dependents of the wired modules. It is filled
 // once in cmd, after every module is built, and only read afterwards.
 type Registry struct {
-	mu    sync.RWMutex
-	kinds map[string]Kind
-	deps  []Dependent
+	mu        sync.RWMutex
+	kinds     map[string]Kind
+	deps      []Dependent
+	timelines []Timeline
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
 
-// Collect registers the kinds and dependents of every module that has some.
+// Collect registers the kinds, dependents and timelines of every module that
+// has some.
 func Collect[M any](r *Registry, mods []M) error {
 	for _, m := range mods {
 		if p, ok := any(m).(Provider); ok {
@@ -66,6 +68,9 @@ func Collect[M any](r *Registry, mods []M) error {
 		}
 		if d, ok := any(m).(Dependent); ok {
 			r.AddDependent(d)
+		}
+		if t, ok := any(m).(Timeline); ok {
+			r.AddTimeline(t)
 		}
 	}
 	return nil

@@ -4,11 +4,12 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { App, AutoComplete, Button, Card, Col, DatePicker, Form, Input, InputNumber, Row, Select, Space, Tag, Timeline, Typography } from 'antd';
 import {
-  CommentOutlined, EnvironmentOutlined, FileTextOutlined, MailOutlined, PhoneOutlined, ShoppingCartOutlined, SmileOutlined, TeamOutlined,
+  CommentOutlined, EnvironmentOutlined, FileTextOutlined, FundOutlined, MailOutlined, PhoneOutlined, ShoppingCartOutlined, SmileOutlined, TeamOutlined,
 } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
 import { get, post, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
@@ -18,6 +19,9 @@ import { changedNames } from './fields';
 import { placeErrors } from './form';
 
 export const KINDS = ['call', 'email', 'meeting', 'visit', 'note', 'social', 'purchase', 'feedback'] as const;
+// The timeline also shows the customer's deals (created, moved, won, lost),
+// which the sales funnel keeps; they are not logged here.
+const FILTER_KINDS = [...KINDS, 'deal'] as const;
 
 const ICON: Record<string, [React.ReactNode, string]> = {
   call: [<PhoneOutlined />, '#1d4ed8'],
@@ -28,9 +32,10 @@ const ICON: Record<string, [React.ReactNode, string]> = {
   social: [<CommentOutlined />, '#be185d'],
   purchase: [<ShoppingCartOutlined />, '#15803d'],
   feedback: [<SmileOutlined />, '#c2410c'],
+  deal: [<FundOutlined />, '#0f766e'],
 };
 
-interface Interaction { id: string; kind: string; summary: string; body?: string; channel?: string; occurred_at: string; amount?: string; currency?: string; actor_id?: string }
+interface Interaction { id: string; kind: string; summary: string; body?: string; channel?: string; occurred_at: string; amount?: string; currency?: string; actor_id?: string; link?: string }
 
 export function Interactions({ id }: { id: string }) {
   const { t } = useTranslation(['customers', 'common']);
@@ -77,7 +82,7 @@ export function Interactions({ id }: { id: string }) {
   return (
     <Card title={t('timeline')} extra={
       <Select mode="multiple" allowClear size="small" style={{ minWidth: 180 }} placeholder={t('allKinds')} aria-label={t('allKinds')} value={filter} onChange={setFilter}
-        maxTagCount="responsive" options={KINDS.map((k) => ({ value: k, label: t('kind_' + k) }))} />
+        maxTagCount="responsive" options={FILTER_KINDS.map((k) => ({ value: k, label: t('kind_' + k) }))} />
     }>
       <Form form={form} layout="vertical" initialValues={{ kind: 'call', occurred_at: dayjs(), currency: f.settings.currency }} onFinish={(v) => add.mutate(v)}
         onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}
@@ -138,7 +143,7 @@ export function Interactions({ id }: { id: string }) {
                 <div data-testid="interaction">
                   <Space size={8} wrap>
                     <Tag bordered={false} color="default">{t('kind_' + i.kind)}</Tag>
-                    <Typography.Text strong>{i.summary}</Typography.Text>
+                    {i.link ? <Link to={i.link}><Typography.Text strong>{i.summary}</Typography.Text></Link> : <Typography.Text strong>{i.summary}</Typography.Text>}
                     {i.amount && <Typography.Text style={{ color: 'var(--c-good)', fontWeight: 600 }}>{f.money(i.amount, i.currency)}</Typography.Text>}
                   </Space>
                   <div>
