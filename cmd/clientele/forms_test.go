@@ -118,11 +118,21 @@ func TestLeadFormSubmissionsMakeLeadsTimelineTasksAndDeals(t *testing.T) {
 	if cust["lifecycle"] != "prospect" || cust["source"] != "web_form" || cust["owner_id"] != sess.IdentityID.String() || cust["custom"].(map[string]any)["budget"] != float64(5000) {
 		t.Errorf("the lead %v", cust)
 	}
+	// The timeline holds the form's note and the deal it opened.
 	tl := a.must(200, "GET", base+"/customers/"+cid+"/interactions", "", h...)["items"].([]any)
-	if len(tl) != 1 {
+	var notes, dealEntries []map[string]any
+	for _, x := range tl {
+		switch e := x.(map[string]any); e["kind"] {
+		case "note":
+			notes = append(notes, e)
+		case "deal":
+			dealEntries = append(dealEntries, e)
+		}
+	}
+	if len(notes) != 1 || len(dealEntries) != 1 || len(tl) != 2 {
 		t.Fatalf("timeline %v", tl)
 	}
-	entry := tl[0].(map[string]any)
+	entry := notes[0]
 	for _, want := range []string{"Source: https://forma.example/pricing", "utm_source: newsletter", "utm_campaign: spring", "Need 20 seats", "I agree that Forma Co."} {
 		if !strings.Contains(entry["body"].(string), want) {
 			t.Errorf("timeline entry lacks %q: %v", want, entry)
