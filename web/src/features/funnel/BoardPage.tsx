@@ -24,6 +24,7 @@ import { ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import AnalyticsPanel from './AnalyticsPanel';
 import RatesDrawer from './RatesDrawer';
+import PipelinesDrawer from './PipelinesDrawer';
 import { MemberSelect } from '../customers/FieldInput';
 import '../customers/locales';
 import {
@@ -83,6 +84,7 @@ export default function BoardPage() {
   const stages = useMemo(() => new Map((board.data?.pipeline.stages ?? []).map((s) => [s.id, s])), [board.data]);
   const [losing, setLosing] = useState<Deal | null>(null);
   const [ratesOpen, setRatesOpen] = useState(false);
+  const [pipesOpen, setPipesOpen] = useState(false);
 
   const move = useMutation({
     mutationFn: ({ deal, target, lost }: { deal: Deal; target: MoveTarget; lost?: { reason: string; note?: string } }) =>
@@ -159,6 +161,7 @@ export default function BoardPage() {
             onChange={(v) => setFilters((f) => ({ ...f, close: v as Filters['close'] }))} />
           <Button onClick={() => setFilters({})}>{t('clear')}</Button>
           <Button onClick={() => setRatesOpen(true)} data-testid="open-rates">{t('rates.open')}</Button>
+          <Button onClick={() => setPipesOpen(true)} data-testid="open-pipelines">{t('pipes.open')}</Button>
         </Space>
       </Card>
       <Typography.Paragraph type="secondary" className="sr-only" id="board-drag-hint">{t('dragHint')}</Typography.Paragraph>
@@ -175,6 +178,7 @@ export default function BoardPage() {
       )}
       <AnalyticsPanel pipeline={current} owner={filters.owner} />
       <RatesDrawer open={ratesOpen} onClose={() => setRatesOpen(false)} />
+      <PipelinesDrawer open={pipesOpen} onClose={() => setPipesOpen(false)} pipelines={pipelines.data!.items} current={current.id} onChoose={choosePipeline} />
       <LostDialog deal={losing} onCancel={() => setLosing(null)} onLost={(reason, note) => {
         const s = board.data && closingStage(board.data.pipeline, 'lost');
         if (losing && s) move.mutate({ deal: losing, target: { stage_id: s.id }, lost: { reason, note } });
