@@ -1,8 +1,10 @@
-// The deals board (issue 16): a new pipeline, three deals in its first stage;
+// The deals board (issue 16): a new pipeline made in the app's Pipelines
+// drawer, three deals in its first stage;
 // one is dragged with the mouse across two columns, one is marked lost with a
 // reason, and the columns' counts and totals follow each move without a
-// reload, agreeing with the API's board. Screenshots of the board in both
-// languages; axe and the phone width judge the filled board in both.
+// reload, agreeing with the API's board. Screenshots of the board, its
+// forecast and the pipelines drawer in both languages; axe and the phone
+// width judge the filled board in both.
 import { axeCheck, noSideScroll } from '../a11y.mjs';
 
 export default async function ({ page, state, shot, api, expect, log }) {
@@ -17,16 +19,33 @@ export default async function ({ page, state, shot, api, expect, log }) {
     localStorage.setItem(`clientele.lang.${id}`, lang);
   }, [lang, me]);
   await setLang('en');
-  let r = await api('POST', `${t}/pipelines`, { name_en: 'Channel partners', name_zh: '渠道伙伴' });
-  expect(r.status === 201, `create a pipeline: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-  const pipeline = r.body;
+  // The pipeline is made in the app: the board's Pipelines drawer, which
+  // shows its default stages and switches the board to it.
+  await page.goto(`${t}/deals`);
+  await page.getByTestId('open-pipelines').click();
+  const made = page.getByTestId('pipeline-new');
+  await made.getByLabel('Name (English)').fill('Channel partners');
+  await made.getByLabel('Name (Chinese)').fill('渠道伙伴');
+  await made.getByRole('button', { name: 'Create pipeline' }).click();
+  await page.getByTestId('stages-table').getByText('Negotiation').waitFor();
+  await page.waitForURL(/pipeline=/);
+  await page.waitForTimeout(400);
+  await shot('16-pipelines-en');
+  await page.keyboard.press('Escape');
+  let r = await api('GET', `${t}/pipelines`);
+  const pipeline = r.body.items.find((p) => p.name_en === 'Channel partners');
+  expect(pipeline && pipeline.stages.length === 6, `the pipeline made in the drawer: ${JSON.stringify(r.body).slice(0, 300)}`);
   const stage = (en) => pipeline.stages.find((s) => s.name_en === en).id;
   r = await api('POST', `${t}/customers`, { name: 'Board Demo 看板演示' });
   expect(r.status === 201, `create a customer: ${r.status}`);
   const customer = r.body.id;
   const deals = {};
+  // They close this month (the stack's clock is Asia/Shanghai), so the
+  // forecast below the board has figures.
+  const now = new Date(Date.now() + 8 * 3600_000);
+  const monthEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).toISOString().slice(0, 10);
   for (const [title, amount] of [['Alpha 阿尔法', '1000'], ['Beta 贝塔', '2000'], ['Gamma 伽马', '3000']]) {
-    r = await api('POST', `${t}/deals`, { title, customer_id: customer, amount, pipeline_id: pipeline.id, tags: ['partner'] });
+    r = await api('POST', `${t}/deals`, { title, customer_id: customer, amount, pipeline_id: pipeline.id, tags: ['partner'], expected_close: monthEnd });
     expect(r.status === 201, `create deal ${title}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
     deals[title] = r.body;
   }
@@ -99,6 +118,9 @@ export default async function ({ page, state, shot, api, expect, log }) {
   expect(r.body.lost_at && r.body.lost_reason_id, `Beta is lost with a reason: ${JSON.stringify(r.body).slice(0, 200)}`);
   await page.waitForTimeout(3500); // the move notices fade
   await shot('16-board-en');
+  await page.getByTestId('forecast-table').scrollIntoViewIfNeeded();
+  await shot('16-forecast-en');
+  await page.evaluate(() => window.scrollTo(0, 0));
   const judge = async (label) => {
     await axeCheck(page, `deals board (${label})`, log);
     const size = page.viewportSize();
@@ -116,6 +138,14 @@ export default async function ({ page, state, shot, api, expect, log }) {
   await page.getByTestId(`column-${stage('Lost')}`).getByText('输单').waitFor();
   expect((await count('Lost')) === '1 个商机', `the Lost column in Chinese: ${await count('Lost')}`);
   await shot('16-board-zh');
+  await page.getByTestId('forecast-table').scrollIntoViewIfNeeded();
+  await shot('16-forecast-zh');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.getByTestId('open-pipelines').click();
+  await page.getByTestId('stages-table').getByText('谈判').first().waitFor();
+  await page.waitForTimeout(400);
+  await shot('16-pipelines-zh');
+  await page.keyboard.press('Escape');
   await judge('zh');
   await setLang('en');
 }
