@@ -197,7 +197,9 @@ func (s *Service) Purge(ctx context.Context, tenant uuid.UUID) error {
 }
 
 // tellMembers mails each member who belongs to no other company that theirs
-// is gone, before their address is deleted with it.
+// is gone, before their address is deleted with it. Purge records that it
+// did only once every mail went: a run stopped half way mails everyone again
+// (at least once, never none).
 func (s *Service) tellMembers(ctx context.Context, tenant uuid.UUID) error {
 	var members []struct {
 		ID    uuid.UUID `bun:"identity_id"`
