@@ -58,6 +58,8 @@ func (s *Service) CreateTenant(ctx context.Context, sess Session, name, slug str
 	var fields []errs.FieldError
 	if name == "" || len([]rune(name)) > 100 {
 		fields = append(fields, errs.FieldError{Location: "body.name", Message: "give the company a name of 1 to 100 characters"})
+	} else if !errs.OneLine(name) {
+		fields = append(fields, errs.FieldError{Location: "body.name", Message: errs.OneLineMessage})
 	}
 	switch {
 	case !tenancy.SlugPattern.MatchString(slug):
@@ -804,6 +806,8 @@ func (s *Service) checkSettings(u *SettingsUpdate) []errs.FieldError {
 		*u.Name = strings.TrimSpace(*u.Name)
 		if *u.Name == "" {
 			fields = append(fields, errs.FieldError{Location: "body.name", Message: "cannot be empty"})
+		} else if !errs.OneLine(*u.Name) {
+			fields = append(fields, errs.FieldError{Location: "body.name", Message: errs.OneLineMessage})
 		}
 	}
 	for name := range u.Modules {

@@ -87,6 +87,9 @@ func (m *Module) CreateTask(ctx context.Context, tenant uuid.UUID, in TaskInput)
 	if t.Title == "" {
 		return nil, errs.Field("body.title", "is required")
 	}
+	if !errs.OneLine(t.Title) {
+		return nil, errs.Field("body.title", errs.OneLineMessage)
+	}
 	if in.AssigneeID != nil {
 		if err := m.checkMember(ctx, tenant, *in.AssigneeID); err != nil {
 			return nil, err

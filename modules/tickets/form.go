@@ -211,6 +211,9 @@ func (m *Module) SubmitFormWithFiles(ctx context.Context, in FormInput, files []
 		return nil, errs.E(errs.Invalid, "The form could not be sent.").WithFields(errs.FieldError{Location: "body.website", Message: "must be empty"})
 	}
 	in.Email, in.Phone = strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone)
+	if !errs.OneLine(in.Name) {
+		return nil, errs.Field("body.name", errs.OneLineMessage)
+	}
 	if in.Email == "" && in.Phone == "" {
 		return nil, errs.Field("body.email", "give an email or a phone so we can answer")
 	}

@@ -162,6 +162,8 @@ func (t *Ticket) normalize() []errs.FieldError {
 	t.Subject = strings.TrimSpace(t.Subject)
 	if t.Subject == "" || len([]rune(t.Subject)) > 300 {
 		fe = append(fe, errs.FieldError{Location: "body.subject", Message: "is required, 1 to 300 characters"})
+	} else if !errs.OneLine(t.Subject) {
+		fe = append(fe, errs.FieldError{Location: "body.subject", Message: errs.OneLineMessage})
 	}
 	if len([]rune(t.Description)) > 20000 {
 		fe = append(fe, errs.FieldError{Location: "body.description", Message: "is at most 20000 characters"})

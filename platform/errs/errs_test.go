@@ -26,3 +26,16 @@ func TestCodesMapToTheirStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestOneLineRefusesEveryLineBreak(t *testing.T) {
+	for _, s := range []string{"a\nb", "a\r\nBcc: x@y", "a\rb", "tab\there", "nul\x00", "c1\u0085next", "ls\u2028", "ps\u2029"} {
+		if OneLine(s) {
+			t.Errorf("%q taken as one line", s)
+		}
+	}
+	for _, s := range []string{"", "Acme Trading 顶点贸易", "O'Brien & Sons — Ltd.", "emoji 🙂"} {
+		if !OneLine(s) {
+			t.Errorf("%q refused", s)
+		}
+	}
+}

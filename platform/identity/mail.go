@@ -141,9 +141,11 @@ func buildMessage(from string, m Mail, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, errs.Field("to", "must be an email address")
 	}
-	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, errs.Field("subject", "must be one line")
-	}
+	// A subject is folded onto one line rather than refused: the routes refuse
+	// line breaks in the names that reach a subject, but a record stored
+	// before they did must not make its mails fail for ever, and a line break
+	// must never start a header of its own.
+	m.Subject = foldLine(m.Subject)
 	var b bytes.Buffer
 	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	h("From", from)
@@ -177,6 +179,26 @@ func buildMessage(from string, m Mail, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// foldLine replaces each run of control characters and Unicode line or
+// paragraph separators with one space.
+func foldLine(s string) string {
+	if errs.OneLine(s) {
+		return s
+	}
+	var b strings.Builder
+	gap := false
+	for _, r := range s {
+		if errs.OneLine(string(r)) {
+			b.WriteRune(r)
+			gap = false
+		} else if !gap {
+			b.WriteByte(' ')
+			gap = true
+		}
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func writeQP(w io.Writer, s string) error {
