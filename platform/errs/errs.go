@@ -99,9 +99,10 @@ type Error struct {
 	// Current is the record as it stands, sent with a 409 for a stale version
 	// so the client can show it and retry without another read.
 	Current any `json:"current,omitempty" xml:"-"`
-	// Dependency names what is unavailable on a 503: "database", "redis" or
-	// "identity", so that clients can say so (the web app shows a banner).
-	Dependency string `json:"dependency,omitempty" xml:"dependency,omitempty" enum:"database,redis,identity"`
+	// Dependency names what is unavailable on a 503: "database", "redis",
+	// "identity", or "files" when the file store is full, so that clients can
+	// say so (the web app shows a banner).
+	Dependency string `json:"dependency,omitempty" xml:"dependency,omitempty" enum:"database,redis,identity,files"`
 	// RetryAfter, in seconds, is sent as a Retry-After header when set.
 	RetryAfter int `json:"-" xml:"-"`
 	// Challenge is the WWW-Authenticate value sent with a 401; empty sends the
@@ -138,6 +139,13 @@ func Wrap(code Code, cause error, format string, args ...any) *Error {
 
 // InternalErr hides an unexpected failure; clients see a generic message.
 func InternalErr(cause error) *Error {
+	// A full file store is the client's 503 with what to do, not our 500,
+	// even where the code that met it did not expect it: handlers return this
+	// error as it is. (A database outage is not turned here: whether a write
+	// was applied depends on where it broke, which db.Classify knows.)
+	if IsStorageFull(cause) {
+		return Down(DependencyFiles, cause)
+	}
 	return Wrap(Internal, cause, "Something went wrong on our side. Try again; if it keeps happening, contact support with the request id.")
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"math"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,7 +17,18 @@ const (
 	DependencyDatabase = "database"
 	DependencyRedis    = "redis"
 	DependencyIdentity = "identity"
+	DependencyFiles    = "files"
 )
+
+// StorageFullRetryAfter is the Retry-After, in seconds, when the file store is
+// full: space comes back when someone frees it, not within seconds.
+const StorageFullRetryAfter = 60
+
+// IsStorageFull reports a write refused because the disk, or the quota, of the
+// file store is full.
+func IsStorageFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // DefaultRetryAfter is the Retry-After, in seconds, of a 503 for a dependency
 // outage when nothing better is known: long enough for a restart or a failover
@@ -41,12 +53,17 @@ func Down(dependency string, cause error) *Error {
 		msg = "The identity service is unavailable right now, so sign-in cannot be checked. Nothing was changed; try again in a few seconds."
 	case DependencyRedis:
 		msg = "A service this request needs (Redis) is unavailable right now. Nothing was changed; try again in a few seconds."
+	case DependencyFiles:
+		msg = "The file store is full, so nothing was saved or changed. Ask your administrator to free space on it, then try again."
 	default:
 		msg = "A service this request needs is unavailable right now. Nothing was changed; try again in a few seconds."
 	}
 	e := Wrap(Unavailable, cause, "%s", msg)
 	e.Dependency = dependency
 	e.RetryAfter = retryAfterOf(cause)
+	if dependency == DependencyFiles {
+		e.RetryAfter = StorageFullRetryAfter
+	}
 	return e
 }
 
@@ -134,6 +151,9 @@ func outage(err error) *Error {
 	}
 	if IsDBOutage(err) && !isContextErr(err) {
 		return Down(DependencyDatabase, err)
+	}
+	if IsStorageFull(err) {
+		return Down(DependencyFiles, err)
 	}
 	return nil
 }

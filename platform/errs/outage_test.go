@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,5 +54,17 @@ func TestOutagesMapTo503(t *testing.T) {
 				t.Fatal("the cause is lost for logs")
 			}
 		})
+	}
+}
+
+func TestAFullFileStoreIsA503NamingIt(t *testing.T) {
+	full := fmt.Errorf("blob (key %q): %w", "tenants/x/uploads/a", &os.PathError{Op: "write", Path: "/blobs/a.tmp", Err: syscall.ENOSPC})
+	for name, e := range map[string]*errs.Error{"InternalErr": errs.InternalErr(full), "From": errs.From(full), "From(Wrap)": errs.From(errs.Wrap(errs.Internal, full, "x"))} {
+		if e.Status != 503 || e.Dependency != errs.DependencyFiles || e.RetryAfter != errs.StorageFullRetryAfter || !strings.Contains(e.Detail, "file store is full") {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+	if e := errs.InternalErr(errors.New("boom")); e.Status != 500 {
+		t.Errorf("any other failure: %+v", e)
 	}
 }

@@ -270,6 +270,9 @@ func clientMessage(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "The job ran past its time limit."
 	}
+	if errs.IsStorageFull(err) {
+		return errs.Down(errs.DependencyFiles, err).Detail + " The job is retried automatically."
+	}
 	return "The job failed on our side. It is retried automatically; if it keeps failing, contact support with the job id."
 }
 

@@ -92,7 +92,9 @@ export async function api<T = unknown>(method: string, path: string, opts: Reque
   }
   if (!res.ok) {
     const err = new ApiError(res.status, (data as Record<string, unknown>) ?? { title: res.statusText }, res.headers.get('Retry-After'));
-    if (res.status === 503) noteUnavailable(err.dependency, res.headers.get('Retry-After'));
+    // A full file store refuses uploads and exports, not the app: the form
+    // that sent the file shows the problem; no banner, no retries.
+    if (res.status === 503 && err.dependency !== 'files') noteUnavailable(err.dependency, res.headers.get('Retry-After'));
     throw err;
   }
   return data as T;

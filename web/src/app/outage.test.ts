@@ -30,6 +30,16 @@ describe('outage', () => {
     expect(getOutage()?.dependency).toBe('service');
   });
 
+  it('a full file store is a problem of the request, not a banner', async () => {
+    vi.spyOn(globalThis, 'fetch').mockResolvedValueOnce(
+      problem(503, { title: 'Service Unavailable', code: 'unavailable', dependency: 'files', detail: 'The file store is full' }, { 'Retry-After': '60' }),
+    );
+    const err: any = await api('POST', '/t/acme/imports', { body: new FormData() }).catch((e) => e);
+    expect(err.status).toBe(503);
+    expect(err.dependency).toBe('files');
+    expect(getOutage()).toBeNull();
+  });
+
   it('client errors and other 5xx do not raise it', async () => {
     vi.spyOn(globalThis, 'fetch').mockResolvedValueOnce(problem(422, { title: 'x', errors: [] }));
     await api('POST', '/t/acme/customers', { body: {} }).catch(() => undefined);
