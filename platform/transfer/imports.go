@@ -287,11 +287,16 @@ func (e *Engine) store(ctx context.Context, key string, tmp *os.File) error {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return errs.InternalErr(err)
 	}
-	w, err := e.d.Blobs.NewWriter(ctx, key, nil)
+	// Canceling the writer's context before Close aborts the write: a Close
+	// after a failed Write would otherwise commit the part written so far.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := e.d.Blobs.NewWriter(wctx, key, nil)
 	if err != nil {
 		return errs.InternalErr(err)
 	}
 	if _, err := io.Copy(w, tmp); err != nil {
+		cancel()
 		_ = w.Close()
 		return errs.InternalErr(err)
 	}
