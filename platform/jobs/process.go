@@ -296,6 +296,12 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.As(err, &rl) {
 		return rl.RetryIn + time.Duration(sum%uint64(rl.RetryIn/2+1))
 	}
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		// The worker died (Asynq's recoverer found its lease expired), which
+		// says nothing about the job: run it again at once, with a second of
+		// jitter, rather than backing off.
+		return time.Second + time.Duration(sum%uint64(time.Second))
+	}
 	base := math.Pow(float64(n), 4) + 15
 	jitter := float64(sum % uint64(30*(n+1)))
 	return time.Duration(min(base+jitter, 7*24*3600) * float64(time.Second))

@@ -3,8 +3,11 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,10 +27,14 @@ const (
 	sweepBatch = 1000
 	// dueGrace leaves freshly due work to Asynq, which is normally on time.
 	dueGrace = 10 * time.Second
-	// staleAfter is how long a running job may miss heartbeats before it is
-	// presumed dead and handed to another worker.
-	staleAfter = 2 * time.Minute
 )
+
+// staleAfter is how long a running job may go without a heartbeat before the
+// sweeper asks whether its worker is alive: two missed beats, and at least
+// 30 s. A job found stale is taken over only when no live Asynq server is
+// running its task (see resubmit), so a slow heartbeat costs a look, not a
+// second run.
+func (s *Server) staleAfter() time.Duration { return max(2*s.o.HeartbeatInterval, 30*time.Second) }
 
 // releaseLock deletes the lock only if this sweeper still holds it.
 var releaseLock = redis.NewScript(`
@@ -64,6 +71,8 @@ type dueJob struct {
 	Queue       string    `bun:"queue"`
 	RunAt       time.Time `bun:"run_at"`
 	MaxAttempts int       `bun:"max_attempts"`
+	Status      string    `bun:"status"`
+	Attempts    int       `bun:"attempts"`
 }
 
 // Sweep hands Asynq every job that is due but that Asynq does not hold: queued or
@@ -96,7 +105,8 @@ func (s *Server) Sweep(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, d := range due {
-			j := &Job{TenantID: d.TenantID, ID: d.ID, Type: d.Type, Queue: d.Queue, RunAt: d.RunAt, MaxAttempts: d.MaxAttempts}
+			j := &Job{TenantID: d.TenantID, ID: d.ID, Type: d.Type, Queue: d.Queue, RunAt: d.RunAt, MaxAttempts: d.MaxAttempts,
+				Status: d.Status, Attempts: d.Attempts}
 			pushed, err := s.resubmit(ctx, j)
 			if err != nil {
 				return n, fmt.Errorf("jobs: sweep %s: %w", d.ID, err)
@@ -122,9 +132,9 @@ func (s *Server) dueJobs(ctx context.Context, after *dueJob) ([]dueJob, error) {
 			return err
 		}
 		q := tx.NewSelect().Table("jobs").
-			Column("tenant_id", "id", "task_type", "queue", "run_at", "max_attempts").
+			Column("tenant_id", "id", "task_type", "queue", "run_at", "max_attempts", "status", "attempts").
 			Where("(status IN (?, ?) AND run_at <= now() - make_interval(secs => ?)) OR (status = ? AND heartbeat_at < now() - make_interval(secs => ?))",
-				StatusQueued, StatusRetrying, dueGrace.Seconds(), StatusRunning, staleAfter.Seconds()).
+				StatusQueued, StatusRetrying, dueGrace.Seconds(), StatusRunning, s.staleAfter().Seconds()).
 			Where("task_type IN (?)", bun.In(s.tenantTypes()))
 		if after != nil {
 			q = q.Where("(run_at, id) > (?, ?)", after.RunAt, after.ID)
@@ -152,6 +162,18 @@ func (s *Server) resubmit(ctx context.Context, j *Job) (bool, error) {
 		return false, nil // gone meanwhile; the next sweep enqueues it
 	case err != nil:
 		return false, err
+	case info.State == asynq.TaskStateActive && j.Status == StatusRunning:
+		// The row stopped beating while Asynq still counts the task active. A
+		// worker killed outright (SIGKILL, OOM, a lost node) leaves it so
+		// until Asynq's lease expires and its recoverer, once a minute, hands
+		// the task back: up to two minutes. When no live server is running
+		// it, hand the job to a new task now; begin() lets the new run take
+		// the row over, and the old task, recovered later, supersedes it
+		// only to resume from the same checkpoint.
+		if alive, err := s.runningSomewhere(j); err != nil || alive {
+			return false, err
+		}
+		return s.takeOver(ctx, j)
 	case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
 		return false, nil // pending, scheduled, retrying or running: nothing lost
 	}
@@ -179,4 +201,44 @@ func (s *Server) tenantTypes() []string {
 		out = append(out, "")
 	}
 	return out
+}
+
+// runningSomewhere reports whether a live Asynq server is running j's task.
+// A server that died stops renewing its record within seconds.
+func (s *Server) runningSomewhere(j *Job) (bool, error) {
+	servers, err := s.insp.Servers()
+	if err != nil {
+		return false, fmt.Errorf("jobs: list workers: %w", err)
+	}
+	id := j.ID.String()
+	for _, srv := range servers {
+		for _, w := range srv.ActiveWorkers {
+			if w.TaskID == id || strings.HasPrefix(w.TaskID, id+takeoverSep) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// takeoverSep joins a job id and its attempt in a takeover task's id.
+const takeoverSep = ":takeover:"
+
+// takeOver enqueues a task for j under an id of its own, one per attempt, so
+// that sweeps by several replicas, or one after another, take it over once.
+func (s *Server) takeOver(ctx context.Context, j *Job) (bool, error) {
+	b, err := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
+	if err != nil {
+		return false, err
+	}
+	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(j.Type, b), asynq.TaskID(j.ID.String()+takeoverSep+strconv.Itoa(j.Attempts)),
+		asynq.Queue(j.Queue), asynq.Timeout(MaxTimeout), asynq.MaxRetry(max(j.MaxAttempts-1, 0)+retrySlack))
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.log.Warn("jobs: a running job's worker is gone; another takes it over", "job_id", j.ID.String(), "attempt", j.Attempts)
+	return true, nil
 }
