@@ -67,6 +67,8 @@ for fault in postgres redis kratos; do
 done
 # Point-in-time recovery with PostgreSQL's own tools, checked against a ledger.
 step "recovery drill: pitr" "$BIN" drill pitr
+# A worker process killed with SIGKILL mid-import, mid-export and mid-reminders.
+step "fault drill: kill-worker" "$BIN" drill kill-worker
 # The blob store's volume full: a small tmpfs of its own, which takes root to
 # mount. Said out loud when it cannot run, never skipped in silence.
 if [ "$(id -u)" = 0 ]; then
