@@ -147,7 +147,7 @@ func (dr *drill) killWorker(ctx context.Context) error {
 	if st, body := dr.call(ctx, "GET", "/api/v1/me", dr.token, ""); st != 200 || json.Unmarshal(body, &me) != nil {
 		return fmt.Errorf("me: %d %.300s", st, body)
 	}
-	remindAt := time.Now().Add(20 * time.Second).UTC().Format(time.RFC3339)
+	remindAt := time.Now().Add(15 * time.Second).UTC().Format(time.RFC3339)
 	for i := 0; i < reminders; i++ {
 		if st, body := dr.call(ctx, "POST", t+"/tasks", dr.token, fmt.Sprintf(`{"title":"Drill reminder %03d","remind_at":%q}`, i, remindAt)); st != 201 {
 			return fmt.Errorf("create a task: %d %.300s", st, body)
@@ -189,7 +189,9 @@ func (dr *drill) killWorker(ctx context.Context) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		readImport()
-		if imp.Processed > 0 && time.Now().UTC().Format(time.RFC3339) >= remindAt {
+		// Kill once the reminders are due, or before the import is half
+		// done on a machine fast enough to finish it first.
+		if imp.Processed > 0 && (time.Now().UTC().Format(time.RFC3339) >= remindAt || imp.Processed >= imp.Total/2) {
 			break
 		}
 		if imp.Status == "completed" || time.Now().After(deadline) {
