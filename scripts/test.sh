@@ -69,6 +69,8 @@ done
 step "recovery drill: pitr" "$BIN" drill pitr
 # A worker process killed with SIGKILL mid-import, mid-export and mid-reminders.
 step "fault drill: kill-worker" "$BIN" drill kill-worker
+# Redis flushed (the data gone, the server up) in the middle of the same work.
+step "fault drill: redis-flush" "$BIN" drill redis-flush
 # The blob store's volume full: a small tmpfs of its own, which takes root to
 # mount. Said out loud when it cannot run, never skipped in silence.
 if [ "$(id -u)" = 0 ]; then

@@ -7,15 +7,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/devstack"
@@ -32,27 +35,28 @@ import (
 // killWorkerTakeoverBar is the issue's bar from the kill to the takeover.
 const killWorkerTakeoverBar = 90 * time.Second
 
-func runKillWorkerDrill(ctx context.Context, cfg config.Config, out io.Writer, keep bool) (err error) {
+func runKillWorkerDrill(ctx context.Context, cfg config.Config, out io.Writer, keep bool, fault string) (err error) {
 	dir, err := os.MkdirTemp("", "clientele-drill-")
 	if err != nil {
 		return err
 	}
-	dr := &drill{fault: "kill-worker", out: out, dir: dir, acked: map[string]bool{}, readyz: map[string]int{},
+	dr := &drill{fault: fault, out: out, dir: dir, acked: map[string]bool{}, readyz: map[string]int{},
 		hc: &http.Client{Timeout: 60 * time.Second}}
 	defer func() {
 		dr.stop()
 		if keep || err != nil {
-			fmt.Fprintf(out, "drill kill-worker: logs kept in %s\n", dir)
+			fmt.Fprintf(out, "drill %s: logs kept in %s\n", fault, dir)
 		} else {
 			_ = os.RemoveAll(dir)
 		}
 	}()
 	t0 := time.Now()
+	cfg.WebhookAllow = []string{"127.0.0.1/32"} // the drill's receiver
 	if err := dr.start(ctx, cfg); err != nil {
-		return fmt.Errorf("drill kill-worker: setting up the private stack: %w", err)
+		return fmt.Errorf("drill %s: setting up the private stack: %w", fault, err)
 	}
-	fmt.Fprintf(out, "drill kill-worker: private stack up in %.1f s; the worker runs as a process of its own\n", time.Since(t0).Seconds())
-	return dr.killWorker(ctx)
+	fmt.Fprintf(out, "drill %s: private stack up in %.1f s; the worker runs as a process of its own\n", fault, time.Since(t0).Seconds())
+	return dr.jobsUnderFault(ctx)
 }
 
 // workerProcess starts `clientele worker` against the drill's stack.
@@ -85,6 +89,7 @@ func (dr *drill) workerProcess(ctx context.Context, n int) (*exec.Cmd, error) {
 		"CLIENTELE_MAIL_URL=",
 		fmt.Sprintf("CLIENTELE_WORKER_ADMIN_ADDR=127.0.0.1:%d", adminPort),
 		"CLIENTELE_WORKER_PPROF_ADDR=",
+		"CLIENTELE_WEBHOOK_ALLOW=127.0.0.1/32",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -95,7 +100,11 @@ func (dr *drill) workerProcess(ctx context.Context, n int) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-func (dr *drill) killWorker(ctx context.Context) error {
+// jobsUnderFault runs the import, export, reminders and webhook deliveries and
+// breaks them with dr.fault: kill-worker (SIGKILL, then a new worker) or
+// redis-flush (FLUSHALL, the server and the worker left up).
+func (dr *drill) jobsUnderFault(ctx context.Context) error {
+	name := "drill " + dr.fault + ":"
 	t := "/api/v1/t/" + dr.slug
 	var failures []string
 	check := func(ok bool, format string, args ...any) {
@@ -146,6 +155,19 @@ func (dr *drill) killWorker(ctx context.Context) error {
 	}
 	if st, body := dr.call(ctx, "GET", "/api/v1/me", dr.token, ""); st != 200 || json.Unmarshal(body, &me) != nil {
 		return fmt.Errorf("me: %d %.300s", st, body)
+	}
+	// A receiver on loopback counts deliveries by event id; every task made
+	// below is an event it must get once.
+	hooks := &hookCounter{seen: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hookSrv := &http.Server{Handler: hooks, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hookSrv.Serve(ln) }()
+	defer hookSrv.Close()
+	if st, body := dr.call(ctx, "POST", t+"/webhooks", dr.token, fmt.Sprintf(`{"url":"http://%s/hook","events":["task.created"]}`, ln.Addr())); st != 201 {
+		return fmt.Errorf("subscribe the receiver: %d %.300s", st, body)
 	}
 	remindAt := time.Now().Add(15 * time.Second).UTC().Format(time.RFC3339)
 	for i := 0; i < reminders; i++ {
@@ -216,22 +238,57 @@ func (dr *drill) killWorker(ctx context.Context) error {
 	readImport()
 	var remindedBefore int
 	_ = owner.QueryRow(ctx, "SELECT count(*) FROM notifications WHERE kind = 'task.reminder'").Scan(&remindedBefore)
+	// More events right at the fault: their deliveries are in flight or
+	// queued when it strikes; and more after it.
+	const lateEvents = 200
+	mkEvents := func(from, n int) error {
+		for i := from; i < from+n; i++ {
+			if st, body := dr.call(ctx, "POST", t+"/tasks", dr.token, fmt.Sprintf(`{"title":"Drill event %03d"}`, i)); st != 201 {
+				return fmt.Errorf("create a task: %d %.300s", st, body)
+			}
+		}
+		return nil
+	}
+	if err := mkEvents(0, lateEvents/2); err != nil {
+		return err
+	}
 	killedAt := time.Now()
-	if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
+	hooksAtFault := hooks.distinct()
+	switch dr.fault {
+	case "kill-worker":
+		if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
+			return err
+		}
+	case "redis-flush":
+		opt, err := redis.ParseURL(dr.redis.URL)
+		if err != nil {
+			return err
+		}
+		rc := redis.NewClient(opt)
+		err = rc.FlushAll(ctx).Err()
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("flush Redis: %w", err)
+		}
+	}
+	if err := mkEvents(lateEvents/2, lateEvents/2); err != nil {
 		return err
 	}
-	fmt.Fprintf(dr.out, "drill kill-worker: SIGKILL with the import at %d of %d rows, the export %s at %d of %d rows, %d of %d reminders notified\n",
-		imp.Processed, imp.Total, ev.Status, ev.Done, seeded, remindedBefore, reminders)
+	events := reminders + lateEvents
+	what := map[string]string{"kill-worker": "SIGKILL", "redis-flush": "FLUSHALL"}[dr.fault]
+	fmt.Fprintf(dr.out, name+" %s with the import at %d of %d rows, the export %s at %d of %d rows, %d of %d reminders notified, %d of %d webhooks delivered\n",
+		what, imp.Processed, imp.Total, ev.Status, ev.Done, seeded, remindedBefore, reminders, hooksAtFault, events)
 	if ev.Status == "succeeded" {
-		fmt.Fprintln(dr.out, "drill kill-worker: note: the export finished before the kill, so its takeover was not exercised in this run")
+		fmt.Fprintln(dr.out, name+" note: the export finished before the fault, so it was not exercised in this run")
 	}
-
-	// The replacement starts at once.
-	w2, err := dr.workerProcess(ctx, 2)
-	if err != nil {
-		return err
+	if dr.fault == "kill-worker" {
+		// The replacement starts at once.
+		w2, err := dr.workerProcess(ctx, 2)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = w2.Process.Kill() }()
 	}
-	defer func() { _ = w2.Process.Kill() }()
 	processedAtKill, exportAtKill := imp.Processed, ev.Done
 	var importBack, exportBack, remindBack time.Duration
 	deadline = time.Now().Add(5 * time.Minute)
@@ -249,8 +306,11 @@ func (dr *drill) killWorker(ctx context.Context) error {
 		if remindBack == 0 && (reminded > remindedBefore || reminded == reminders) {
 			remindBack = time.Since(killedAt)
 		}
-		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders {
-			break
+		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders && hooks.distinct() == events {
+			// Reminder mails wait a few seconds to share one mail.
+			if mailed, _ := reminderLinesInMail(filepath.Join(dr.cfg.DataDir, "mail")); mailed >= reminders {
+				break
+			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -261,7 +321,7 @@ func (dr *drill) killWorker(ctx context.Context) error {
 		}
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
-	fmt.Fprintf(dr.out, "drill kill-worker: from the kill to running again: import %s, export %s, reminders %s; all done %.1f s after the kill\n",
+	fmt.Fprintf(dr.out, name+" from the fault to running again: import %s, export %s, reminders %s; all done %.1f s after the fault\n",
 		show(importBack), show(exportBack), show(remindBack), done.Seconds())
 	for name, d := range map[string]time.Duration{"import": importBack, "export": exportBack} {
 		check(d > 0 && d <= killWorkerTakeoverBar, "the %s ran again %s after the kill, bar %s", name, show(d), killWorkerTakeoverBar)
@@ -287,18 +347,22 @@ func (dr *drill) killWorker(ctx context.Context) error {
 	_ = owner.QueryRow(ctx, "SELECT count(*), count(DISTINCT title) FROM notifications WHERE kind = 'task.reminder'").Scan(&reminded, &distinctTasks)
 	check(reminded == reminders && distinctTasks == reminders, "reminder notifications: %d for %d tasks, want %d", reminded, distinctTasks, reminders)
 	mailed, doubled := reminderLinesInMail(filepath.Join(dr.cfg.DataDir, "mail"))
-	fmt.Fprintf(dr.out, "drill kill-worker: exactly once: %d customers for %d rows, export %d rows, %d reminder notifications, %d reminders mailed (%d twice)\n",
+	fmt.Fprintf(dr.out, name+" exactly once: %d customers for %d rows, export %d rows, %d reminder notifications, %d reminders mailed (%d twice)\n",
 		customers, imported, ev.Rows, reminded, mailed, doubled)
 	check(mailed == reminders && doubled == 0, "reminders mailed: %d distinct, %d twice; want %d once each", mailed, doubled, reminders)
 	_ = distinctEmails
+	time.Sleep(2 * time.Second) // a late double would come in now
+	got, twice := hooks.distinct(), hooks.doubled()
+	fmt.Fprintf(dr.out, name+" webhooks: %d events delivered for %d tasks, %d delivered more than once\n", got, events, twice)
+	check(got == events && twice == 0, "webhooks: %d distinct events, %d doubled; want %d once each", got, twice, events)
 
 	if len(failures) > 0 {
 		for _, f := range failures {
-			fmt.Fprintf(dr.out, "drill kill-worker: FAIL %s\n", f)
+			fmt.Fprintf(dr.out, name+" FAIL %s\n", f)
 		}
-		return fmt.Errorf("drill kill-worker: %d checks failed", len(failures))
+		return fmt.Errorf("%s %d checks failed", name, len(failures))
 	}
-	fmt.Fprintln(dr.out, "drill kill-worker: passed: every job ran again within the bar and completed exactly once")
+	fmt.Fprintln(dr.out, name+" passed: every job ran again within the bar and completed exactly once")
 	return nil
 }
 
@@ -372,4 +436,37 @@ func (dr *drill) download(ctx context.Context, path string) (int, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	return resp.StatusCode, b
+}
+
+// hookCounter is the drill's webhook receiver: it answers 200 and counts each
+// event id it gets.
+type hookCounter struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (h *hookCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	h.mu.Lock()
+	h.seen[r.Header.Get("Clientele-Event-Id")]++
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *hookCounter) distinct() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.seen)
+}
+
+func (h *hookCounter) doubled() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.seen {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
 }
