@@ -52,6 +52,9 @@ func (s *Server) idempotent(ctx huma.Context, next func(huma.Context)) {
 		_, _ = ctx.BodyWriter().Write(saved.Body)
 		return
 	}
+	// Renew the claim while the handler runs: if this process dies, the
+	// lease runs out and a retry elsewhere takes the key over.
+	stopHold := s.opts.Idempotency.Hold(ctx.Context(), tn.ID, caller, key)
 	done := false
 	defer func() {
 		if !done {
@@ -59,7 +62,10 @@ func (s *Server) idempotent(ctx huma.Context, next func(huma.Context)) {
 			_ = s.opts.Idempotency.Abandon(ctx.Context(), tn.ID, caller, key)
 		}
 	}()
-	next(ctx)
+	func() {
+		defer stopHold()
+		next(ctx)
+	}()
 	done = true
 	status := fc.Response().StatusCode()
 	if !idem.Keeps(status) || len(fc.Response().Body()) > idem.MaxKept {

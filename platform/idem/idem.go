@@ -5,9 +5,12 @@
 // request is refused. Concurrent retries wait for the first to finish.
 //
 // The key is claimed in a transaction of its own before the request runs, and
-// the result recorded after it. A process that dies between the request's
-// commit and that record leaves the key claimed; after ClaimTimeout a retry
-// runs the request again, so that rare case is at-least-once.
+// the result recorded after it. The claim is a lease that the running request
+// renews (Hold); a process that dies mid-request stops renewing it, and a
+// retry takes the key over once the lease has run out, within seconds. A
+// process that dies between the request's commit and the record of its
+// result leaves a request that was applied without a kept answer: the retry
+// runs it again, so that narrow case is at-least-once.
 package idem
 
 import (
@@ -57,10 +60,20 @@ type Store struct {
 	// Wait is how long a request waits for a concurrent one with its key to
 	// finish before it is told to retry (409); zero: 10s.
 	Wait time.Duration
-	// ClaimTimeout is how long a claim without a result holds; zero: the
-	// request timeout plus a margin, 2 minutes.
-	ClaimTimeout time.Duration
+	// Lease is how long a claim holds unless its request renews it (Hold
+	// renews it every third of it); zero: 10 s.
+	Lease time.Duration
 }
+
+func (s *Store) lease() time.Duration {
+	if s.Lease <= 0 {
+		return 10 * time.Second
+	}
+	return s.Lease
+}
+
+// legacyClaim is how long a claim made before leases holds.
+const legacyClaim = 2 * time.Minute
 
 // Fingerprint identifies a request: its method, path and body.
 func Fingerprint(method, path string, body []byte) []byte {
@@ -94,10 +107,7 @@ func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string,
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	claim := s.ClaimTimeout
-	if claim <= 0 {
-		claim = 2 * time.Minute
-	}
+	lease := s.lease()
 	deadline := time.Now().Add(wait)
 	pause := 20 * time.Millisecond
 	for {
@@ -110,15 +120,18 @@ func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string,
 			Body        []byte `bun:"body"`
 		}
 		err := db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-			// A key past its day, or claimed by a request that never finished,
-			// is taken over; otherwise the row as it stands is read.
-			return tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint) VALUES (?, ?, ?, ?)
+			// A key past its day, or claimed by a request whose lease ran out
+			// (its process died), is taken over; otherwise the row as it
+			// stands is read.
+			return tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, lease_until)
+				VALUES (?, ?, ?, ?, now() + make_interval(secs => ?))
 				ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
-					status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL
+					status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL,
+					lease_until = EXCLUDED.lease_until
 				WHERE k.created_at < now() - make_interval(secs => ?)
-				   OR (k.state = 'running' AND k.created_at < now() - make_interval(secs => ?))
+				   OR (k.state = 'running' AND coalesce(k.lease_until, k.created_at + make_interval(secs => ?)) < now())
 				RETURNING true AS mine, fingerprint, state, status, content_type, body`,
-				tenant, caller, key, fp, Keep.Seconds(), claim.Seconds()).Scan(ctx, &row)
+				tenant, caller, key, fp, lease.Seconds(), Keep.Seconds(), legacyClaim.Seconds()).Scan(ctx, &row)
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			err = db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -150,6 +163,36 @@ func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string,
 		case <-time.After(pause):
 		}
 		pause = min(pause*2, 500*time.Millisecond)
+	}
+}
+
+// Hold renews the claim's lease while its request runs, and returns the
+// function that stops renewing. A renewal that fails is tried again at the
+// next tick; the lease is three ticks long.
+func (s *Store) Hold(ctx context.Context, tenant uuid.UUID, caller, key string) (stop func()) {
+	lease := s.lease()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = db.InTenant(context.WithoutCancel(ctx), s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+					_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET lease_until = now() + make_interval(secs => ?)
+						WHERE tenant_id = ? AND caller = ? AND key = ? AND state = 'running'`, lease.Seconds(), tenant, caller, key)
+					return err
+				})
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 
