@@ -74,43 +74,67 @@ func uuidArray(ids []uuid.UUID) any {
 // nextAgent picks, inside the creating transaction, who gets a new ticket of
 // team: the first available member after the one who got the team's last
 // ticket, in id order and round again, skipping those at their cap; nil when
-// nobody may take it. The team's cursor row is locked first, so one team's
-// tickets are dealt out one at a time; then each candidate's lock (shared by
-// every team they are in), so counts read afterwards stay true until commit
-// and no cap is passed even when two teams assign to the same member at once.
-// Locks are taken in one order everywhere (cursor, members by id, then the
-// number counter), so concurrent creations queue and never deadlock.
+// nobody may take it.
+//
+// It costs three statements (four when someone has a cap), whatever the
+// team's size. The first makes and locks the team's cursor row, so one team's
+// tickets are dealt out one at a time, and names the available members who
+// have a cap. Those members' locks (shared by every team they are in) are
+// taken next, in id order, so that their counts, read by the last statement
+// (a snapshot taken after the locks), stay true until commit and no cap is
+// passed even when two teams assign to the same member at once. A member's
+// open tickets are counted only when they have a cap, and only up to it. The
+// last statement reads availability and caps afresh, among the members still
+// in the team; a capped member whose lock was not taken (they gained the cap
+// or became available meanwhile) is skipped for this ticket. Locks are taken
+// in one order everywhere (cursor, members by id, then the number counter), so
+// concurrent creations queue and never deadlock. The cursor's move travels
+// with COMMIT (writeLater).
 func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) (*uuid.UUID, error) {
 	if m.d.Teams == nil {
 		return nil, nil
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_assign_cursors (tenant_id, team_id) VALUES (?, ?) ON CONFLICT DO NOTHING", tenant, team); err != nil {
-		return nil, err
-	}
 	var last uuid.NullUUID
-	if err := tx.NewRaw("SELECT last_member_id FROM ticket_assign_cursors WHERE tenant_id = ? AND team_id = ? FOR UPDATE", tenant, team).Scan(ctx, &last); err != nil {
+	var capped []string
+	if err := tx.NewRaw(`WITH cur AS (INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id) VALUES (?, ?)
+			ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = c.last_member_id RETURNING c.last_member_id)
+		SELECT (SELECT last_member_id FROM cur),
+			ARRAY(SELECT member_id::text FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available AND max_open IS NOT NULL ORDER BY member_id)`,
+		tenant, team, tenant, team).Scan(ctx, &last, pgdialect.Array(&capped)); err != nil {
 		return nil, err
 	}
-	var candidates []uuid.UUID
-	if err := tx.NewRaw("SELECT member_id FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available ORDER BY member_id", tenant, team).
-		Scan(ctx, &candidates); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	if len(candidates) == 0 {
-		return nil, nil
-	}
-	for _, c := range candidates {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "tickets:agent:"+tenant.String()+":"+c.String()); err != nil {
+	if len(capped) > 0 {
+		// unnest keeps the array's order (member id order), and each row's lock is
+		// taken as the row is produced.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || m, 0)) FROM unnest(?::text[]) AS x(m)",
+			tenant.String(), pgdialect.Array(capped)); err != nil {
 			return nil, err
 		}
 	}
-	all, err := m.agents(ctx, tx, tenant, team) // only members still in the team, with fresh counts
-	if err != nil {
+	members, err := m.d.Teams.TeamMembers(ctx, tenant, team) // only members still in the team
+	if err != nil || len(members) == 0 {
 		return nil, err
 	}
+	var rows []struct {
+		MemberID uuid.UUID `bun:"member_id"`
+		MaxOpen  *int      `bun:"max_open"`
+		Open     int       `bun:"open"`
+	}
+	err = tx.NewRaw(`SELECT a.member_id, a.max_open,
+			CASE WHEN a.max_open IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM tickets t
+				WHERE t.tenant_id = a.tenant_id AND t.assignee_id = a.member_id AND t.status IN (?) LIMIT a.max_open) n) END AS open
+		FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.member_id = ANY(?::uuid[])
+		ORDER BY a.member_id`, bun.In(openStatuses), tenant, team, uuidArray(members)).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	locked := map[string]bool{}
+	for _, c := range capped {
+		locked[c] = true
+	}
 	var eligible []uuid.UUID
-	for _, a := range all {
-		if a.Available && (a.MaxOpen == nil || a.Open < *a.MaxOpen) {
+	for _, a := range rows {
+		if a.MaxOpen == nil || (locked[a.MemberID.String()] && a.Open < *a.MaxOpen) {
 			eligible = append(eligible, a.MemberID)
 		}
 	}
@@ -127,7 +151,7 @@ func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUI
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE ticket_assign_cursors SET last_member_id = ? WHERE tenant_id = ? AND team_id = ?", pick, tenant, team); err != nil {
+	if err := writeLater(ctx, tx, "UPDATE ticket_assign_cursors SET last_member_id = ? WHERE tenant_id = ? AND team_id = ?", pick, tenant, team); err != nil {
 		return nil, err
 	}
 	return &pick, nil

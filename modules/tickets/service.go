@@ -158,17 +158,19 @@ func (m *Module) resolveRequester(ctx context.Context, tx bun.Tx, tenant uuid.UU
 		EmailLocation: "body.requester_email", PhoneLocation: "body.requester_phone"})
 }
 
-// nextNumber takes the company's next ticket number. The counter row stays
-// locked until the transaction ends, so concurrent creations of one company
-// take their numbers one after another, and a creation that rolls back gives
-// its number back: numbers are unique and without gaps. Callers take it last,
-// right before the insert, to hold the lock briefly.
-func nextNumber(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (int64, error) {
-	var n int64
-	err := tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 1001)
-		ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
-		RETURNING last_number`, tenant).Scan(ctx, &n)
-	return n, err
+// insertNumbered inserts a new ticket with the company's next number, taken
+// in the same statement. The counter row stays locked until the transaction
+// ends, so concurrent creations of one company take their numbers one after
+// another, and a creation that rolls back gives its number back: numbers are
+// unique and without gaps. Callers insert last, after the slower checks, to
+// hold the lock briefly (what follows travels with COMMIT).
+func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	_, err := tx.NewInsert().Model(t).
+		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 1001)
+			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
+		Value("number", "(SELECT last_number FROM n)").
+		ExcludeColumn("updated_at").Returning("number, updated_at").Exec(ctx)
+	return err
 }
 
 // writeTags replaces a ticket's tag rows; fresh says there are none yet, so
@@ -184,6 +186,22 @@ func writeTags(ctx context.Context, tx bun.Tx, t *Ticket, fresh bool) error {
 		return nil
 	}
 	return db.Defer(ctx, tx, "INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT ?, v, ? FROM unnest(?::text[]) AS v", t.TenantID, t.ID, pgdialect.Array(keys))
+}
+
+// ownTxKey marks a creation that runs in a transaction of its own.
+type ownTxKey struct{}
+
+// writeLater sends a write that nothing later in the creation reads back
+// with COMMIT (db.Defer) when the creation has its transaction to itself. A
+// creation inside a larger transaction (the demo seed, which then moves the
+// ticket on, or another module's) writes at once, so what follows in that
+// transaction reads it.
+func writeLater(ctx context.Context, tx bun.Tx, query string, args ...any) error {
+	if own, _ := ctx.Value(ownTxKey{}).(bool); own {
+		return db.Defer(ctx, tx, query, args...)
+	}
+	_, err := tx.ExecContext(ctx, query, args...)
+	return err
 }
 
 // CreateTicket validates and stores a ticket with the next number of the
@@ -202,10 +220,15 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 	if t.AssigneeID != nil {
 		t.Status = "open"
 	}
-	if err := m.checkPeople(ctx, tenant, t.AssigneeID, t.TeamID); err != nil {
-		return nil, err
+	if _, nested := db.TenantOf(ctx); !nested {
+		ctx = context.WithValue(ctx, ownTxKey{}, true)
 	}
 	return m.ticketTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Ticket, error) {
+		// Inside the transaction the checks are statements of it, not
+		// transactions of their own.
+		if err := m.checkPeople(ctx, tenant, t.AssigneeID, t.TeamID); err != nil {
+			return nil, err
+		}
 		var err error
 		if t.RequesterID, t.RequesterCreated, err = m.resolveRequester(ctx, tx, tenant, in); err != nil {
 			return nil, err
@@ -221,20 +244,17 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 				t.Status = "open"
 			}
 		}
-		if err := applySLA(ctx, tx, t); err != nil {
+		if err := m.applySLA(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		t.SLADueAt = slaDue(t)
-		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
-			return nil, err
-		}
-		if _, err := tx.NewInsert().Model(t).ExcludeColumn("updated_at").Returning("updated_at").Exec(ctx); err != nil {
+		if err := insertNumbered(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {
 			return nil, err
 		}
-		if err := m.syncAlarms(ctx, tx, t); err != nil {
+		if err := m.newAlarms(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := m.custom.WriteNewIndex(ctx, tx, tenant, t.ID, t.Custom); err != nil {
@@ -332,7 +352,7 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 		slaMoves := next.Priority != cur.Priority || next.Type != cur.Type || strings.Join(tagKeys(next.Tags), ",") != strings.Join(tagKeys(cur.Tags), ",") ||
 			!sameID(next.TeamID, cur.TeamID) // another team may count another calendar
 		if slaMoves {
-			if err := applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
+			if err := m.applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
 				return nil, err
 			}
 		}
