@@ -140,27 +140,33 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	return m.scheduleAlarms(ctx, tx, t.TenantID, earliest(inserted))
 }
 
-// newAlarms writes the alarms of a ticket just inserted, which has none yet
-// and whose sla_due_at the insert set: the rows travel with COMMIT (see
-// writeLater), and one
-// delivery is scheduled, at the first alarm's second. That delivery, like
-// every delivery, chains the next one when it is done (chainAlarms), so the
-// ticket's later alarms are sent in turn without a job of their own each.
-func (m *Module) newAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
+// scheduleFirstAlarm makes sure a delivery runs when the first alarm of a
+// ticket being created falls due. That delivery, like every delivery, chains
+// the next one when it is done (chainAlarms), so the ticket's later alarms
+// are sent in turn without a job of their own each.
+func (m *Module) scheduleFirstAlarm(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	live := liveAlarms(t)
 	if len(live) == 0 {
 		return nil
-	}
-	if err := writeLater(ctx, tx, `INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
-		SELECT ?, ?, x.metric, x.stage, x.cycle, x.fire_at FROM unnest(?::text[], ?::text[], ?::int[], ?::timestamptz[]) AS x(metric, stage, cycle, fire_at)`,
-		alarmArgs(t, live)...); err != nil {
-		return err
 	}
 	ats := make([]time.Time, len(live))
 	for i, a := range live {
 		ats[i] = a.at
 	}
 	return m.scheduleAlarms(ctx, tx, t.TenantID, earliest(ats))
+}
+
+// writeNewAlarms writes the alarms of a ticket just inserted, which has none
+// yet and whose sla_due_at the insert set; the rows travel with COMMIT (see
+// writeLater). scheduleFirstAlarm scheduled their delivery.
+func writeNewAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	live := liveAlarms(t)
+	if len(live) == 0 {
+		return nil
+	}
+	return writeLater(ctx, tx, `INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
+		SELECT ?, ?, x.metric, x.stage, x.cycle, x.fire_at FROM unnest(?::text[], ?::text[], ?::int[], ?::timestamptz[]) AS x(metric, stage, cycle, fire_at)`,
+		alarmArgs(t, live)...)
 }
 
 // alarmArgs are the arguments of an insert of t's alarms: the ticket, then

@@ -71,71 +71,76 @@ func uuidArray(ids []uuid.UUID) any {
 	return pgdialect.Array(ss)
 }
 
-// nextAgent picks, inside the creating transaction, who gets a new ticket of
-// team: the first available member after the one who got the team's last
-// ticket, in id order and round again, skipping those at their cap; nil when
-// nobody may take it.
+// nextAgent picks, inside the creating transaction, who among members (the
+// team's, by id) gets a new ticket of team: the first available member after
+// the one who got the team's last ticket, in id order and round again,
+// skipping those at their cap; nil when nobody may take it.
 //
-// It costs three statements (four when someone has a cap), whatever the
-// team's size. The first makes and locks the team's cursor row, so one team's
-// tickets are dealt out one at a time, and names the available members who
-// have a cap. Those members' locks (shared by every team they are in) are
-// taken next, in id order, so that their counts, read by the last statement
-// (a snapshot taken after the locks), stay true until commit and no cap is
-// passed even when two teams assign to the same member at once. A member's
-// open tickets are counted only when they have a cap, and only up to it. The
-// last statement reads availability and caps afresh, among the members still
-// in the team; a capped member whose lock was not taken (they gained the cap
-// or became available meanwhile) is skipped for this ticket. Locks are taken
-// in one order everywhere (cursor, members by id, then the number counter), so
+// It costs one statement, or three when an available member has a cap. The
+// first makes and locks the team's cursor row, so one team's tickets are
+// dealt out one at a time, and reads the available members with their caps.
+// The cursor comes back as the lock found it (ON CONFLICT DO UPDATE reads
+// the latest version), so the rotation never hands two tickets the same
+// turn. When some of those members have a cap, their locks (shared by every
+// team they are in) are taken next, in id order, and a last statement (a
+// snapshot taken after the locks) reads availability and caps again and
+// counts their open tickets, up to the cap: counts stay true until commit,
+// so no cap is passed even when two teams assign to the same member at once.
+// A capped member whose lock was not taken (they gained the cap or became
+// available meanwhile) is skipped for this ticket. Locks are taken in one
+// order everywhere (cursor, members by id, then the number counter), so
 // concurrent creations queue and never deadlock. The cursor's move travels
 // with COMMIT (writeLater).
-func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) (*uuid.UUID, error) {
-	if m.d.Teams == nil {
-		return nil, nil
-	}
+func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID, members []uuid.UUID) (*uuid.UUID, error) {
 	var last uuid.NullUUID
-	var capped []string
+	var free, capped []string
 	if err := tx.NewRaw(`WITH cur AS (INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id) VALUES (?, ?)
 			ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = c.last_member_id RETURNING c.last_member_id)
 		SELECT (SELECT last_member_id FROM cur),
+			ARRAY(SELECT member_id::text FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available AND max_open IS NULL ORDER BY member_id),
 			ARRAY(SELECT member_id::text FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available AND max_open IS NOT NULL ORDER BY member_id)`,
-		tenant, team, tenant, team).Scan(ctx, &last, pgdialect.Array(&capped)); err != nil {
+		tenant, team, tenant, team, tenant, team).Scan(ctx, &last, pgdialect.Array(&free), pgdialect.Array(&capped)); err != nil {
 		return nil, err
 	}
-	if len(capped) > 0 {
-		// unnest keeps the array's order (member id order), and each row's lock is
-		// taken as the row is produced.
+	inTeam := make(map[uuid.UUID]bool, len(members))
+	for _, id := range members {
+		inTeam[id] = true
+	}
+	var eligible []uuid.UUID
+	if len(capped) == 0 {
+		for _, s := range free {
+			if id, err := uuid.Parse(s); err == nil && inTeam[id] {
+				eligible = append(eligible, id)
+			}
+		}
+	} else {
+		// unnest keeps the array's order (member id order), and each row's lock
+		// is taken as the row is produced.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || m, 0)) FROM unnest(?::text[]) AS x(m)",
 			tenant.String(), pgdialect.Array(capped)); err != nil {
 			return nil, err
 		}
-	}
-	members, err := m.d.Teams.TeamMembers(ctx, tenant, team) // only members still in the team
-	if err != nil || len(members) == 0 {
-		return nil, err
-	}
-	var rows []struct {
-		MemberID uuid.UUID `bun:"member_id"`
-		MaxOpen  *int      `bun:"max_open"`
-		Open     int       `bun:"open"`
-	}
-	err = tx.NewRaw(`SELECT a.member_id, a.max_open,
-			CASE WHEN a.max_open IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM tickets t
-				WHERE t.tenant_id = a.tenant_id AND t.assignee_id = a.member_id AND t.status IN (?) LIMIT a.max_open) n) END AS open
-		FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.member_id = ANY(?::uuid[])
-		ORDER BY a.member_id`, bun.In(openStatuses), tenant, team, uuidArray(members)).Scan(ctx, &rows)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	locked := map[string]bool{}
-	for _, c := range capped {
-		locked[c] = true
-	}
-	var eligible []uuid.UUID
-	for _, a := range rows {
-		if a.MaxOpen == nil || (locked[a.MemberID.String()] && a.Open < *a.MaxOpen) {
-			eligible = append(eligible, a.MemberID)
+		var rows []struct {
+			MemberID uuid.UUID `bun:"member_id"`
+			MaxOpen  *int      `bun:"max_open"`
+			Open     int       `bun:"open"`
+		}
+		err := tx.NewRaw(`SELECT a.member_id, a.max_open,
+				CASE WHEN a.max_open IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM tickets t
+					WHERE t.tenant_id = a.tenant_id AND t.assignee_id = a.member_id AND t.status IN (?) LIMIT a.max_open) n) END AS open
+			FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.member_id = ANY(?::uuid[])
+			ORDER BY a.member_id`, bun.In(openStatuses), tenant, team, uuidArray(members)).Scan(ctx, &rows)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		locked := map[string]bool{}
+		for _, c := range capped {
+			locked[c] = true
+		}
+		for _, a := range rows {
+			if a.MaxOpen == nil || (locked[a.MemberID.String()] && a.Open < *a.MaxOpen) {
+				eligible = append(eligible, a.MemberID)
+			}
 		}
 	}
 	if len(eligible) == 0 {

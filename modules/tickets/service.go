@@ -225,8 +225,23 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 	}
 	return m.ticketTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Ticket, error) {
 		// Inside the transaction the checks are statements of it, not
-		// transactions of their own.
-		if err := m.checkPeople(ctx, tenant, t.AssigneeID, t.TeamID); err != nil {
+		// transactions of their own. A team given without an assignee deals
+		// the ticket out among its members; a team that has members is a team
+		// of the company (its members go with it), so only one without any is
+		// checked on its own.
+		var members []uuid.UUID
+		roundRobin := t.TeamID != nil && t.AssigneeID == nil && m.d.Teams != nil
+		if roundRobin {
+			var err error
+			if members, err = m.d.Teams.TeamMembers(ctx, tenant, *t.TeamID); err != nil {
+				return nil, err
+			}
+		}
+		team := t.TeamID
+		if len(members) > 0 {
+			team = nil
+		}
+		if err := m.checkPeople(ctx, tenant, t.AssigneeID, team); err != nil {
 			return nil, err
 		}
 		var err error
@@ -236,25 +251,32 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if t.Custom, err = m.custom.Validate(ctx, tx, tenant, t.Custom); err != nil {
 			return nil, err
 		}
-		if t.TeamID != nil && t.AssigneeID == nil {
-			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID); err != nil {
+		// The SLA and its first alarm's delivery do not depend on who gets the
+		// ticket (new and open both run the clock): they come before the
+		// locks of the assignment and the number, which creations of one
+		// company and team queue on.
+		if err := m.applySLA(ctx, tx, t); err != nil {
+			return nil, err
+		}
+		t.SLADueAt = slaDue(t)
+		if err := m.scheduleFirstAlarm(ctx, tx, t); err != nil {
+			return nil, err
+		}
+		if len(members) > 0 {
+			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID, members); err != nil {
 				return nil, err
 			}
 			if t.AssigneeID != nil {
 				t.Status = "open"
 			}
 		}
-		if err := m.applySLA(ctx, tx, t); err != nil {
-			return nil, err
-		}
-		t.SLADueAt = slaDue(t)
 		if err := insertNumbered(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {
 			return nil, err
 		}
-		if err := m.newAlarms(ctx, tx, t); err != nil {
+		if err := writeNewAlarms(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := m.custom.WriteNewIndex(ctx, tx, tenant, t.ID, t.Custom); err != nil {
