@@ -74,21 +74,22 @@ func uuidArray(ids []uuid.UUID) any {
 // nextAgent picks, inside the creating transaction, who among members (the
 // team's, by id) gets a new ticket of team: the first available member after
 // the one who got the team's last ticket, in id order and round again,
-// skipping those at their cap; nil when nobody may take it.
+// skipping those at their cap; nil when nobody may take it. Teams none of
+// whose available members has a cap are dealt out by insertAssigned instead,
+// in the ticket's insert.
 //
-// It costs one statement, or three when an available member has a cap. The
-// first makes and locks the team's cursor row, so one team's tickets are
-// dealt out one at a time, and reads the available members with their caps.
-// The cursor comes back as the lock found it (ON CONFLICT DO UPDATE reads
-// the latest version), so the rotation never hands two tickets the same
-// turn. When some of those members have a cap, their locks (shared by every
-// team they are in) are taken next, in id order, and a last statement (a
-// snapshot taken after the locks) reads availability and caps again and
-// counts their open tickets, up to the cap: counts stay true until commit,
-// so no cap is passed even when two teams assign to the same member at once.
-// A capped member whose lock was not taken (they gained the cap or became
-// available meanwhile) is skipped for this ticket. Locks are taken in one
-// order everywhere (cursor, members by id, then the number counter), so
+// It costs three statements. The first makes and locks the team's cursor
+// row, so one team's tickets are dealt out one at a time, and reads the
+// available members with and without a cap; the cursor comes back as the
+// lock found it (ON CONFLICT DO UPDATE reads the latest version), so the
+// rotation never hands two tickets the same turn. Those members' locks
+// (shared by every team they are in) are taken next, in id order, and a
+// last statement (a snapshot taken after the locks) reads availability and
+// caps again and counts the capped members' open tickets, up to the cap:
+// counts stay true until commit, so no cap is passed even when two teams
+// assign to the same member at once. A member whose lock was not taken (they
+// became available meanwhile) is skipped for this ticket. Locks are taken in
+// one order everywhere (cursor, members by id, then the number counter), so
 // concurrent creations queue and never deadlock. The cursor's move travels
 // with COMMIT (writeLater).
 func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID, members []uuid.UUID) (*uuid.UUID, error) {
@@ -106,6 +107,19 @@ func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUI
 	for _, id := range members {
 		inTeam[id] = true
 	}
+	// Every available member's lock (shared by every team they are in), in id
+	// order: a member without a cap here may have one in another team, whose
+	// count must see this ticket.
+	all := append(append([]string(nil), free...), capped...)
+	sort.Strings(all) // a uuid's text sorts as its bytes
+	if len(all) > 0 {
+		// unnest keeps the array's order, and each row's lock is taken as the
+		// row is produced.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || m, 0)) FROM unnest(?::text[]) AS x(m)",
+			tenant.String(), pgdialect.Array(all)); err != nil {
+			return nil, err
+		}
+	}
 	var eligible []uuid.UUID
 	if len(capped) == 0 {
 		for _, s := range free {
@@ -114,12 +128,6 @@ func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUI
 			}
 		}
 	} else {
-		// unnest keeps the array's order (member id order), and each row's lock
-		// is taken as the row is produced.
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || m, 0)) FROM unnest(?::text[]) AS x(m)",
-			tenant.String(), pgdialect.Array(capped)); err != nil {
-			return nil, err
-		}
 		var rows []struct {
 			MemberID uuid.UUID `bun:"member_id"`
 			MaxOpen  *int      `bun:"max_open"`
@@ -134,11 +142,11 @@ func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUI
 			return nil, err
 		}
 		locked := map[string]bool{}
-		for _, c := range capped {
+		for _, c := range all {
 			locked[c] = true
 		}
 		for _, a := range rows {
-			if a.MaxOpen == nil || (locked[a.MemberID.String()] && a.Open < *a.MaxOpen) {
+			if locked[a.MemberID.String()] && (a.MaxOpen == nil || a.Open < *a.MaxOpen) {
 				eligible = append(eligible, a.MemberID)
 			}
 		}
@@ -212,6 +220,7 @@ func (m *Module) SetAgent(ctx context.Context, tenant, team, member uuid.UUID, i
 		if in.MaxOpen != nil && (*in.MaxOpen < 1 || *in.MaxOpen > 10000) {
 			return errs.Field("body.max_open", "must be 1 to 10000, or omitted for no cap")
 		}
+		m.slaChanged(ctx, tenant) // the desk knows the teams with capped agents
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_agents (tenant_id, team_id, member_id, available, max_open, lead, updated_at) VALUES (?, ?, ?, ?, ?, ?, now())
 			ON CONFLICT (tenant_id, team_id, member_id) DO UPDATE SET available = EXCLUDED.available, max_open = EXCLUDED.max_open, lead = EXCLUDED.lead, updated_at = EXCLUDED.updated_at`,
 			tenant, team, member, in.Available, in.MaxOpen, in.Lead); err != nil {

@@ -173,6 +173,43 @@ func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	return err
 }
 
+// insertAssigned inserts a new ticket of a team none of whose available
+// members has a cap, dealt out round-robin among members (the team's) in the
+// same statement that takes its number: the team's cursor row is made or
+// locked first (the counter's insert reads from it, so the locks come in
+// the order nextAgent takes them: cursor, then counter), moves to the first
+// available member without a cap after the one it names (in id order, and
+// round again), and the ticket goes to that member, open; to nobody, new,
+// when none is available. ON CONFLICT DO UPDATE works on the cursor's
+// latest version, so tickets arriving together for one team are dealt out
+// one after another and the rotation never hands two the same turn. The
+// member's lock (see nextAgent) is taken with the cursor's, before the
+// counter's, so a team where they have a cap counts this ticket. A member
+// who has a cap here is never picked (the desk sends teams with capped
+// members to nextAgent, which counts their open tickets).
+func insertAssigned(ctx context.Context, tx bun.Tx, t *Ticket, members []uuid.UUID) error {
+	const free = "SELECT a.member_id FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.max_open IS NULL AND a.member_id = ANY(?::uuid[])"
+	team, ids := *t.TeamID, uuidArray(members)
+	cur := tx.NewRaw(`INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id, last_member_id)
+		VALUES (?, ?, (`+free+` ORDER BY a.member_id LIMIT 1))
+		ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = coalesce(
+			(`+free+` AND a.member_id > c.last_member_id ORDER BY a.member_id LIMIT 1),
+			(`+free+` ORDER BY a.member_id LIMIT 1),
+			c.last_member_id)
+		RETURNING c.last_member_id, EXISTS (`+free+`) AS assigned,
+			(SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || c.last_member_id::text, 0))) l) AS locked`,
+		t.TenantID, team, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID.String())
+	_, err := tx.NewInsert().Model(t).
+		With("cur", cur).
+		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) SELECT ?, 1001 FROM cur
+			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
+		Value("number", "(SELECT last_number FROM n)").
+		Value("assignee_id", "(SELECT CASE WHEN assigned THEN last_member_id END FROM cur)").
+		Value("status", "(SELECT CASE WHEN assigned THEN 'open' ELSE 'new' END FROM cur)").
+		ExcludeColumn("updated_at").Returning("number, assignee_id, status, updated_at").Exec(ctx)
+	return err
+}
+
 // writeTags replaces a ticket's tag rows; fresh says there are none yet, so
 // the rows can travel with COMMIT.
 func writeTags(ctx context.Context, tx bun.Tx, t *Ticket, fresh bool) error {
@@ -262,15 +299,25 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if err := m.scheduleFirstAlarm(ctx, tx, t); err != nil {
 			return nil, err
 		}
-		if len(members) > 0 {
+		desk, err := m.slaDesk(ctx, tx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(members) > 0 && !desk.capped[*t.TeamID]:
+			err = insertAssigned(ctx, tx, t, members)
+		case len(members) > 0:
 			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID, members); err != nil {
 				return nil, err
 			}
 			if t.AssigneeID != nil {
 				t.Status = "open"
 			}
+			err = insertNumbered(ctx, tx, t)
+		default:
+			err = insertNumbered(ctx, tx, t)
 		}
-		if err := insertNumbered(ctx, tx, t); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {

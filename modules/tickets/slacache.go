@@ -29,6 +29,10 @@ type slaDesk struct {
 	policies []Policy
 	byTeam   map[uuid.UUID]*clock
 	def      *clock
+	// capped are the teams with an available member who has a cap of open
+	// tickets: their round-robin counts (nextAgent); the others' is one
+	// statement with the ticket's insert (insertAssigned).
+	capped map[uuid.UUID]bool
 }
 
 // clock is the clock of a team's tickets: the team's calendar, else the
@@ -129,7 +133,7 @@ func (m *Module) slaDesk(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (*sla
 }
 
 // slaChanged announces, after ctx's transaction commits, that the company's
-// policies or calendars changed. This replica forgets at once as well, so it
+// policies, calendars or agents' availability changed. This replica forgets at once as well, so it
 // never serves the old desk to a request that sees the new rows.
 func (m *Module) slaChanged(ctx context.Context, tenant uuid.UUID) {
 	if m.sla == nil {
@@ -142,12 +146,20 @@ func (m *Module) slaChanged(ctx context.Context, tenant uuid.UUID) {
 	})
 }
 
-// loadSLADesk reads the company's active policies and, when one of them
-// counts business hours, its calendars.
+// loadSLADesk reads the company's active policies, its teams with capped
+// agents and, when a policy counts business hours, its calendars.
 func loadSLADesk(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (*slaDesk, error) {
-	d := &slaDesk{byTeam: map[uuid.UUID]*clock{}}
+	d := &slaDesk{byTeam: map[uuid.UUID]*clock{}, capped: map[uuid.UUID]bool{}}
 	if err := tx.NewSelect().Model(&d.policies).Where("p.tenant_id = ? AND p.active", tenant).OrderExpr("p.position, p.id").Scan(ctx); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
+	}
+	var capped []uuid.UUID
+	if err := tx.NewRaw("SELECT DISTINCT team_id FROM ticket_agents WHERE tenant_id = ? AND available AND max_open IS NOT NULL", tenant).
+		Scan(ctx, &capped); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	for _, team := range capped {
+		d.capped[team] = true
 	}
 	business := false
 	for _, p := range d.policies {
