@@ -257,9 +257,8 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 	if t.AssigneeID != nil {
 		t.Status = "open"
 	}
-	if _, nested := db.TenantOf(ctx); !nested {
-		ctx = context.WithValue(ctx, ownTxKey{}, true)
-	}
+	_, nested := db.TenantOf(ctx)
+	ctx = context.WithValue(ctx, ownTxKey{}, !nested) // set either way: ctx may carry an outer creation's mark
 	return m.ticketTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Ticket, error) {
 		// Inside the transaction the checks are statements of it, not
 		// transactions of their own. A team given without an assignee deals
