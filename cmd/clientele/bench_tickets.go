@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,8 @@ type ticketBench struct {
 	rows     *int
 	requests *int
 	conc     *int
+	only     *string
+	profile  *string
 }
 
 func ticketBenchFlags(fs *flag.FlagSet) *ticketBench {
@@ -49,6 +52,8 @@ func ticketBenchFlags(fs *flag.FlagSet) *ticketBench {
 		rows:     fs.Int("ticket-rows", 500_000, "tickets in the bench company (the neighbour gets a fifth as many)"),
 		requests: fs.Int("ticket-requests", 1000, "measured requests per path"),
 		conc:     fs.Int("ticket-concurrency", 4, "parallel clients in the throughput phase"),
+		profile:  fs.String("ticket-cpuprofile", "", "write a CPU profile of the API phases (latency and throughput) to this file"),
+		only:     fs.String("ticket-only", "", "run only this path: inbox or create (with -cpuprofile, to profile one path)"),
 	}
 }
 
@@ -138,6 +143,12 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 	// inlined, as bun sends them) from the same model and conditions.
 	inboxSQL := d.db.NewSelect().Model(&[]tickets.Ticket{}).Where("t.tenant_id = ?", tenant).Where("t.status IN (?)", bun.In([]string{"new", "open"})).
 		Where("t.team_id = ?", team).Where("t.sla_due_at IS NOT NULL").OrderExpr("t.sla_due_at ASC, t.id ASC").Limit(51).String()
+	// The same list of one ticket: what every request of the path costs
+	// whatever its rows (HTTP, session, access, the tenant transaction).
+	oneSQL := strings.Replace(inboxSQL, "LIMIT 51", "LIMIT 2", 1)
+	if oneSQL == inboxSQL {
+		return fmt.Errorf("bench: the inbox's SQL has no LIMIT 51: %s", inboxSQL)
+	}
 	type scenario struct {
 		name   string
 		target float64
@@ -153,6 +164,16 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 			},
 			api: func() error {
 				return getJSONAuth(client, base+"/tickets?team="+team.String()+"&status=new,open&sort=sla_due_at&limit=50", token)
+			},
+		},
+		{
+			name:   "inbox1: the same, 1 ticket (no target)",
+			target: 0,
+			floor: func() error {
+				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error { return drain(ctx, tx, oneSQL) })
+			},
+			api: func() error {
+				return getJSONAuth(client, base+"/tickets?team="+team.String()+"&status=new,open&sort=sla_due_at&limit=1", token)
 			},
 		},
 		{
@@ -176,30 +197,59 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 		*b.rows, *b.rows/5, *b.requests, *b.conc)
 	fmt.Printf("%-40s %10s %10s %10s %10s %9s %8s\n", "scenario", "floor p50", "api p50", "floor rps", "api rps", "api/floor", "target")
 	for _, s := range scenarios {
+		if *b.only != "" && !strings.HasPrefix(s.name, *b.only+":") {
+			continue
+		}
 		fl, err := latencies(s.floor, *b.requests)
 		if err != nil {
 			return fmt.Errorf("%s floor: %w", s.name, err)
-		}
-		ap, err := latencies(s.api, *b.requests)
-		if err != nil {
-			return fmt.Errorf("%s api: %w", s.name, err)
 		}
 		frps, err := throughput(s.floor, *b.requests, *b.conc)
 		if err != nil {
 			return err
 		}
+		stop, err := startProfile(*b.profile)
+		if err != nil {
+			return err
+		}
+		ap, err := latencies(s.api, *b.requests)
+		if err != nil {
+			stop()
+			return fmt.Errorf("%s api: %w", s.name, err)
+		}
 		arps, err := throughput(s.api, *b.requests, *b.conc)
+		stop()
 		if err != nil {
 			return err
 		}
 		verdict := "met"
-		if arps/frps < s.target {
+		switch {
+		case s.target == 0:
+			verdict = "-"
+		case arps/frps < s.target:
 			verdict = "NOT MET"
 		}
 		fmt.Printf("%-40s %10s %10s %10.0f %10.0f %8.0f%% %5.0f%% %s\n", s.name, fl[len(fl)/2].Round(time.Microsecond), ap[len(ap)/2].Round(time.Microsecond),
 			frps, arps, 100*arps/frps, 100*s.target, verdict)
 	}
 	return nil
+}
+
+// startProfile starts a CPU profile into path (nothing when path is empty)
+// and answers what stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // desk makes (once) the bench company's team with the bench member available

@@ -43,7 +43,7 @@ func buildModules(d *deps) (module.Set, error) {
 		deals,
 		tickets.New(tickets.Deps{DB: d.db, Events: d.events, Members: d.directory, Teams: d.directory.(*lateDirectory), Fields: d.fields, Views: saved,
 			Records: reg, People: customers, Jobs: d.jobs, Mail: moduleMail{d.mailer}, Notify: notices,
-			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log}),
+			PublicURL: d.cfg.PublicURL, Limiter: d.directory.(*lateDirectory), Blobs: d.blobs, Log: d.log, Bus: d.bus}),
 		buildForms(d, customers, followUps, deals),
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,7 +99,8 @@ func recordBreach(ctx context.Context, tx bun.Tx, t *Ticket, metric string, cycl
 
 // syncAlarms rewrites, in the caller's transaction, the alarms of t not sent
 // yet so they follow its deadlines as they are now, records the targets it
-// met late, and makes sure a delivery runs when the first alarm is due.
+// met late, and makes sure a delivery runs when the first alarm is due; that
+// delivery chains the next (chainAlarms), and so on, so every alarm is sent.
 // Sent alarms stay: a warning already sent for a target and cycle is not sent
 // again when the deadline moves.
 func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
@@ -127,31 +127,67 @@ func (m *Module) syncAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	if len(live) == 0 {
 		return nil
 	}
+	var inserted []time.Time
+	err := tx.NewRaw(`INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
+		SELECT ?, ?, x.metric, x.stage, x.cycle, x.fire_at FROM unnest(?::text[], ?::text[], ?::int[], ?::timestamptz[]) AS x(metric, stage, cycle, fire_at)
+		ON CONFLICT DO NOTHING RETURNING fire_at`, alarmArgs(t, live)...).Scan(ctx, &inserted)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if len(inserted) == 0 {
+		return nil
+	}
+	return m.scheduleAlarms(ctx, tx, t.TenantID, earliest(inserted))
+}
+
+// scheduleFirstAlarm makes sure a delivery runs when the first alarm of a
+// ticket being created falls due. That delivery, like every delivery, chains
+// the next one when it is done (chainAlarms), so the ticket's later alarms
+// are sent in turn without a job of their own each.
+func (m *Module) scheduleFirstAlarm(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	live := liveAlarms(t)
+	if len(live) == 0 {
+		return nil
+	}
+	ats := make([]time.Time, len(live))
+	for i, a := range live {
+		ats[i] = a.at
+	}
+	return m.scheduleAlarms(ctx, tx, t.TenantID, earliest(ats))
+}
+
+// writeNewAlarms writes the alarms of a ticket just inserted, which has none
+// yet and whose sla_due_at the insert set; the rows travel with COMMIT (see
+// writeLater). scheduleFirstAlarm scheduled their delivery.
+func writeNewAlarms(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	live := liveAlarms(t)
+	if len(live) == 0 {
+		return nil
+	}
+	return writeLater(ctx, tx, `INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
+		SELECT ?, ?, x.metric, x.stage, x.cycle, x.fire_at FROM unnest(?::text[], ?::text[], ?::int[], ?::timestamptz[]) AS x(metric, stage, cycle, fire_at)`,
+		alarmArgs(t, live)...)
+}
+
+// alarmArgs are the arguments of an insert of t's alarms: the ticket, then
+// one array per column.
+func alarmArgs(t *Ticket, live []alarm) []any {
 	metrics, stages, cycles, ats := make([]string, len(live)), make([]string, len(live)), make([]int, len(live)), make([]time.Time, len(live))
 	for i, a := range live {
 		metrics[i], stages[i], cycles[i], ats[i] = a.metric, a.stage, a.cycle, a.at.UTC()
 	}
-	var inserted []time.Time
-	err := tx.NewRaw(`INSERT INTO ticket_sla_alarms (tenant_id, ticket_id, metric, stage, cycle, fire_at)
-		SELECT ?, ?, x.metric, x.stage, x.cycle, x.fire_at FROM unnest(?::text[], ?::text[], ?::int[], ?::timestamptz[]) AS x(metric, stage, cycle, fire_at)
-		ON CONFLICT DO NOTHING RETURNING fire_at`,
-		t.TenantID, t.ID, pgdialect.Array(metrics), pgdialect.Array(stages), pgdialect.Array(cycles), pgdialect.Array(ats)).Scan(ctx, &inserted)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	// Each alarm's second gets its delivery: a warning now and a breach
-	// hours later are two jobs, so neither waits on the other.
-	sort.Slice(inserted, func(i, j int) bool { return inserted[i].Before(inserted[j]) })
-	var last int64 = -1
-	for _, at := range inserted {
-		if sec := dueSecond(at).Unix(); sec != last {
-			last = sec
-			if err := m.scheduleAlarms(ctx, tx, t.TenantID, at); err != nil {
-				return err
-			}
+	return []any{t.TenantID, t.ID, pgdialect.Array(metrics), pgdialect.Array(stages), pgdialect.Array(cycles), pgdialect.Array(ats)}
+}
+
+// earliest is the first of ts, which is not empty.
+func earliest(ts []time.Time) time.Time {
+	first := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(first) {
+			first = t
 		}
 	}
-	return nil
+	return first
 }
 
 // sameInstant says whether two optional times are the same instant.
@@ -181,6 +217,17 @@ func (m *Module) scheduleAlarms(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 		return nil
 	}
 	due := dueSecond(at)
+	// Most alarms fall due in a second whose delivery is queued already (a
+	// busy desk opens many tickets a second): then one statement locks it.
+	var queued bool
+	err := tx.NewRaw("SELECT true FROM jobs WHERE tenant_id = ? AND dedupe_key = ? AND task_type = ? AND status = ? FOR SHARE SKIP LOCKED",
+		tenant, fmt.Sprintf("sla-due:%d", due.Unix()), TypeSLAAlarms, jobs.StatusQueued).Scan(ctx, &queued)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if queued {
+		return nil
+	}
 	// The delivery sends every alarm of the company due then: the company's
 	// work, run as the system, never with the rights of whoever came first.
 	sys := authz.AsSystem(ctx)
@@ -190,7 +237,6 @@ func (m *Module) scheduleAlarms(ctx context.Context, tx bun.Tx, tenant uuid.UUID
 		return err
 	}
 	if j.Status == jobs.StatusQueued {
-		var queued bool
 		err := tx.NewRaw("SELECT true FROM jobs WHERE tenant_id = ? AND id = ? AND status = ? FOR SHARE SKIP LOCKED",
 			tenant, j.ID, jobs.StatusQueued).Scan(ctx, &queued)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -378,21 +424,20 @@ func teamLeads(ctx context.Context, tx bun.Tx, tenant uuid.UUID, due []dueAlarm)
 	return out, nil
 }
 
-// alarmHorizon is how far ahead a delivery looks for the next alarm.
-const alarmHorizon = 5 * time.Minute
-
 // chainAlarms enqueues a delivery for the second of the company's next
-// pending alarm, under a key of its own. The second's own job usually exists
-// already; this one is a fresh row handed to Redis now, so when Redis lost
-// the scheduled jobs (a flush), the deliveries that still run carry a burst
-// on without waiting for the sweeper.
+// pending alarm, however far ahead, under a key of its own. Deliveries chain
+// one another this way: a ticket schedules only its first alarm's delivery,
+// and each delivery, when done, schedules the next, which therefore sees
+// every alarm committed before it. The second's own job may exist already;
+// this one is a fresh row handed to Redis now, so when Redis lost the
+// scheduled jobs (a flush), the deliveries that still run carry a burst on
+// without waiting for the sweeper.
 func (m *Module) chainAlarms(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error {
 	if m.d.Jobs == nil {
 		return nil
 	}
 	var next sql.NullTime
-	err := tx.NewRaw(`SELECT min(fire_at) FROM ticket_sla_alarms WHERE tenant_id = ? AND fired_at IS NULL
-		AND fire_at > now() AND fire_at <= now() + make_interval(secs => ?)`, tenant, alarmHorizon.Seconds()).Scan(ctx, &next)
+	err := tx.NewRaw(`SELECT min(fire_at) FROM ticket_sla_alarms WHERE tenant_id = ? AND fired_at IS NULL AND fire_at > now()`, tenant).Scan(ctx, &next)
 	if err != nil || !next.Valid {
 		return err
 	}

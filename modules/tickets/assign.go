@@ -71,47 +71,84 @@ func uuidArray(ids []uuid.UUID) any {
 	return pgdialect.Array(ss)
 }
 
-// nextAgent picks, inside the creating transaction, who gets a new ticket of
-// team: the first available member after the one who got the team's last
-// ticket, in id order and round again, skipping those at their cap; nil when
-// nobody may take it. The team's cursor row is locked first, so one team's
-// tickets are dealt out one at a time; then each candidate's lock (shared by
-// every team they are in), so counts read afterwards stay true until commit
-// and no cap is passed even when two teams assign to the same member at once.
-// Locks are taken in one order everywhere (cursor, members by id, then the
-// number counter), so concurrent creations queue and never deadlock.
-func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID) (*uuid.UUID, error) {
-	if m.d.Teams == nil {
-		return nil, nil
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ticket_assign_cursors (tenant_id, team_id) VALUES (?, ?) ON CONFLICT DO NOTHING", tenant, team); err != nil {
-		return nil, err
-	}
+// nextAgent picks, inside the creating transaction, who among members (the
+// team's, by id) gets a new ticket of team: the first available member after
+// the one who got the team's last ticket, in id order and round again,
+// skipping those at their cap; nil when nobody may take it. Teams none of
+// whose available members has a cap are dealt out by insertAssigned instead,
+// in the ticket's insert.
+//
+// It costs three statements. The first makes and locks the team's cursor
+// row, so one team's tickets are dealt out one at a time, and reads the
+// available members with and without a cap; the cursor comes back as the
+// lock found it (ON CONFLICT DO UPDATE reads the latest version), so the
+// rotation never hands two tickets the same turn. Those members' locks
+// (shared by every team they are in) are taken next, in id order, and a
+// last statement (a snapshot taken after the locks) reads availability and
+// caps again and counts the capped members' open tickets, up to the cap:
+// counts stay true until commit, so no cap is passed even when two teams
+// assign to the same member at once. A member whose lock was not taken (they
+// became available meanwhile) is skipped for this ticket. Locks are taken in
+// one order everywhere (cursor, members by id, then the number counter), so
+// concurrent creations queue and never deadlock. The cursor's move travels
+// with COMMIT (writeLater).
+func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUID, members []uuid.UUID) (*uuid.UUID, error) {
 	var last uuid.NullUUID
-	if err := tx.NewRaw("SELECT last_member_id FROM ticket_assign_cursors WHERE tenant_id = ? AND team_id = ? FOR UPDATE", tenant, team).Scan(ctx, &last); err != nil {
+	var free, capped []string
+	if err := tx.NewRaw(`WITH cur AS (INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id) VALUES (?, ?)
+			ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = c.last_member_id RETURNING c.last_member_id)
+		SELECT (SELECT last_member_id FROM cur),
+			ARRAY(SELECT member_id::text FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available AND max_open IS NULL ORDER BY member_id),
+			ARRAY(SELECT member_id::text FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available AND max_open IS NOT NULL ORDER BY member_id)`,
+		tenant, team, tenant, team, tenant, team).Scan(ctx, &last, pgdialect.Array(&free), pgdialect.Array(&capped)); err != nil {
 		return nil, err
 	}
-	var candidates []uuid.UUID
-	if err := tx.NewRaw("SELECT member_id FROM ticket_agents WHERE tenant_id = ? AND team_id = ? AND available ORDER BY member_id", tenant, team).
-		Scan(ctx, &candidates); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+	inTeam := make(map[uuid.UUID]bool, len(members))
+	for _, id := range members {
+		inTeam[id] = true
 	}
-	if len(candidates) == 0 {
-		return nil, nil
-	}
-	for _, c := range candidates {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "tickets:agent:"+tenant.String()+":"+c.String()); err != nil {
+	// Every available member's lock (shared by every team they are in), in id
+	// order: a member without a cap here may have one in another team, whose
+	// count must see this ticket.
+	all := append(append([]string(nil), free...), capped...)
+	sort.Strings(all) // a uuid's text sorts as its bytes
+	if len(all) > 0 {
+		// unnest keeps the array's order, and each row's lock is taken as the
+		// row is produced.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || m, 0)) FROM unnest(?::text[]) AS x(m)",
+			tenant.String(), pgdialect.Array(all)); err != nil {
 			return nil, err
 		}
 	}
-	all, err := m.agents(ctx, tx, tenant, team) // only members still in the team, with fresh counts
-	if err != nil {
-		return nil, err
-	}
 	var eligible []uuid.UUID
-	for _, a := range all {
-		if a.Available && (a.MaxOpen == nil || a.Open < *a.MaxOpen) {
-			eligible = append(eligible, a.MemberID)
+	if len(capped) == 0 {
+		for _, s := range free {
+			if id, err := uuid.Parse(s); err == nil && inTeam[id] {
+				eligible = append(eligible, id)
+			}
+		}
+	} else {
+		var rows []struct {
+			MemberID uuid.UUID `bun:"member_id"`
+			MaxOpen  *int      `bun:"max_open"`
+			Open     int       `bun:"open"`
+		}
+		err := tx.NewRaw(`SELECT a.member_id, a.max_open,
+				CASE WHEN a.max_open IS NULL THEN 0 ELSE (SELECT count(*) FROM (SELECT 1 FROM tickets t
+					WHERE t.tenant_id = a.tenant_id AND t.assignee_id = a.member_id AND t.status IN (?) LIMIT a.max_open) n) END AS open
+			FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.member_id = ANY(?::uuid[])
+			ORDER BY a.member_id`, bun.In(openStatuses), tenant, team, uuidArray(members)).Scan(ctx, &rows)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		locked := map[string]bool{}
+		for _, c := range all {
+			locked[c] = true
+		}
+		for _, a := range rows {
+			if locked[a.MemberID.String()] && (a.MaxOpen == nil || a.Open < *a.MaxOpen) {
+				eligible = append(eligible, a.MemberID)
+			}
 		}
 	}
 	if len(eligible) == 0 {
@@ -127,7 +164,7 @@ func (m *Module) nextAgent(ctx context.Context, tx bun.Tx, tenant, team uuid.UUI
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE ticket_assign_cursors SET last_member_id = ? WHERE tenant_id = ? AND team_id = ?", pick, tenant, team); err != nil {
+	if err := writeLater(ctx, tx, "UPDATE ticket_assign_cursors SET last_member_id = ? WHERE tenant_id = ? AND team_id = ?", pick, tenant, team); err != nil {
 		return nil, err
 	}
 	return &pick, nil
@@ -183,6 +220,7 @@ func (m *Module) SetAgent(ctx context.Context, tenant, team, member uuid.UUID, i
 		if in.MaxOpen != nil && (*in.MaxOpen < 1 || *in.MaxOpen > 10000) {
 			return errs.Field("body.max_open", "must be 1 to 10000, or omitted for no cap")
 		}
+		m.slaChanged(ctx, tenant) // the desk knows the teams with capped agents
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_agents (tenant_id, team_id, member_id, available, max_open, lead, updated_at) VALUES (?, ?, ?, ?, ?, ?, now())
 			ON CONFLICT (tenant_id, team_id, member_id) DO UPDATE SET available = EXCLUDED.available, max_open = EXCLUDED.max_open, lead = EXCLUDED.lead, updated_at = EXCLUDED.updated_at`,
 			tenant, team, member, in.Available, in.MaxOpen, in.Lead); err != nil {

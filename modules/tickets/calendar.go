@@ -357,6 +357,7 @@ func (m *Module) SaveCalendar(ctx context.Context, tenant uuid.UUID, id *uuid.UU
 	}
 	c.TenantID = tenant
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		m.slaChanged(ctx, tenant)
 		if id == nil {
 			c.ID = uuid.New()
 			if _, err := tx.NewInsert().Model(&c).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
@@ -396,6 +397,7 @@ func (m *Module) DeleteCalendar(ctx context.Context, tenant, id uuid.UUID) error
 		return err
 	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		m.slaChanged(ctx, tenant)
 		before := Calendar{}
 		if err := tx.NewDelete().Model(&before).Where("tenant_id = ? AND id = ?", tenant, id).Returning("*").Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {

@@ -70,10 +70,7 @@ func (in *ticketListIn) Resolve(ctx huma.Context) []error {
 }
 
 type ticketListOut struct {
-	Body struct {
-		Items      []Ticket `json:"items"`
-		NextCursor string   `json:"next_cursor,omitempty"`
-	} `nameHint:"TicketPage"`
+	Body ticketPage
 }
 
 // Routes registers the ticket operations.

@@ -20,6 +20,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/invalidate"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/notify"
 	"github.com/clientele-crm/clientele/platform/records"
@@ -74,12 +75,16 @@ type Deps struct {
 	// attachments are refused.
 	Blobs *blob.Bucket
 	Log   *slog.Logger
+	// Bus carries the invalidations of the SLA policies and calendars kept in
+	// memory; nil: they are read on every use.
+	Bus *invalidate.Bus
 }
 
 // Module is the tickets module.
 type Module struct {
 	d      Deps
 	custom *fields.Binding // tickets' custom fields; nil without the fields service
+	sla    *slaCache       // companies' SLA policies and calendars; nil without a bus
 }
 
 // New builds the module.
@@ -87,7 +92,11 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d, custom: d.Fields.Bind(EntityTickets)}
+	m := &Module{d: d, custom: d.Fields.Bind(EntityTickets)}
+	if d.Bus != nil {
+		m.sla = newSLACache(d.Bus)
+	}
+	return m
 }
 
 // Name is the namespace of the module's routes, jobs and permissions.

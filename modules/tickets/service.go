@@ -158,17 +158,56 @@ func (m *Module) resolveRequester(ctx context.Context, tx bun.Tx, tenant uuid.UU
 		EmailLocation: "body.requester_email", PhoneLocation: "body.requester_phone"})
 }
 
-// nextNumber takes the company's next ticket number. The counter row stays
-// locked until the transaction ends, so concurrent creations of one company
-// take their numbers one after another, and a creation that rolls back gives
-// its number back: numbers are unique and without gaps. Callers take it last,
-// right before the insert, to hold the lock briefly.
-func nextNumber(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (int64, error) {
-	var n int64
-	err := tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 1001)
-		ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
-		RETURNING last_number`, tenant).Scan(ctx, &n)
-	return n, err
+// insertNumbered inserts a new ticket with the company's next number, taken
+// in the same statement. The counter row stays locked until the transaction
+// ends, so concurrent creations of one company take their numbers one after
+// another, and a creation that rolls back gives its number back: numbers are
+// unique and without gaps. Callers insert last, after the slower checks, to
+// hold the lock briefly (what follows travels with COMMIT).
+func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	_, err := tx.NewInsert().Model(t).
+		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 1001)
+			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
+		Value("number", "(SELECT last_number FROM n)").
+		ExcludeColumn("updated_at").Returning("number, updated_at").Exec(ctx)
+	return err
+}
+
+// insertAssigned inserts a new ticket of a team none of whose available
+// members has a cap, dealt out round-robin among members (the team's) in the
+// same statement that takes its number: the team's cursor row is made or
+// locked first (the counter's insert reads from it, so the locks come in
+// the order nextAgent takes them: cursor, then counter), moves to the first
+// available member without a cap after the one it names (in id order, and
+// round again), and the ticket goes to that member, open; to nobody, new,
+// when none is available. ON CONFLICT DO UPDATE works on the cursor's
+// latest version, so tickets arriving together for one team are dealt out
+// one after another and the rotation never hands two the same turn. The
+// member's lock (see nextAgent) is taken with the cursor's, before the
+// counter's, so a team where they have a cap counts this ticket. A member
+// who has a cap here is never picked (the desk sends teams with capped
+// members to nextAgent, which counts their open tickets).
+func insertAssigned(ctx context.Context, tx bun.Tx, t *Ticket, members []uuid.UUID) error {
+	const free = "SELECT a.member_id FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.max_open IS NULL AND a.member_id = ANY(?::uuid[])"
+	team, ids := *t.TeamID, uuidArray(members)
+	cur := tx.NewRaw(`INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id, last_member_id)
+		VALUES (?, ?, (`+free+` ORDER BY a.member_id LIMIT 1))
+		ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = coalesce(
+			(`+free+` AND a.member_id > c.last_member_id ORDER BY a.member_id LIMIT 1),
+			(`+free+` ORDER BY a.member_id LIMIT 1),
+			c.last_member_id)
+		RETURNING c.last_member_id, EXISTS (`+free+`) AS assigned,
+			(SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || c.last_member_id::text, 0))) l) AS locked`,
+		t.TenantID, team, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID.String())
+	_, err := tx.NewInsert().Model(t).
+		With("cur", cur).
+		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) SELECT ?, 1001 FROM cur
+			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
+		Value("number", "(SELECT last_number FROM n)").
+		Value("assignee_id", "(SELECT CASE WHEN assigned THEN last_member_id END FROM cur)").
+		Value("status", "(SELECT CASE WHEN assigned THEN 'open' ELSE 'new' END FROM cur)").
+		ExcludeColumn("updated_at").Returning("number, assignee_id, status, updated_at").Exec(ctx)
+	return err
 }
 
 // writeTags replaces a ticket's tag rows; fresh says there are none yet, so
@@ -184,6 +223,22 @@ func writeTags(ctx context.Context, tx bun.Tx, t *Ticket, fresh bool) error {
 		return nil
 	}
 	return db.Defer(ctx, tx, "INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT ?, v, ? FROM unnest(?::text[]) AS v", t.TenantID, t.ID, pgdialect.Array(keys))
+}
+
+// ownTxKey marks a creation that runs in a transaction of its own.
+type ownTxKey struct{}
+
+// writeLater sends a write that nothing later in the creation reads back
+// with COMMIT (db.Defer) when the creation has its transaction to itself. A
+// creation inside a larger transaction (the demo seed, which then moves the
+// ticket on, or another module's) writes at once, so what follows in that
+// transaction reads it.
+func writeLater(ctx context.Context, tx bun.Tx, query string, args ...any) error {
+	if own, _ := ctx.Value(ownTxKey{}).(bool); own {
+		return db.Defer(ctx, tx, query, args...)
+	}
+	_, err := tx.ExecContext(ctx, query, args...)
+	return err
 }
 
 // CreateTicket validates and stores a ticket with the next number of the
@@ -202,10 +257,29 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 	if t.AssigneeID != nil {
 		t.Status = "open"
 	}
-	if err := m.checkPeople(ctx, tenant, t.AssigneeID, t.TeamID); err != nil {
-		return nil, err
-	}
+	_, nested := db.TenantOf(ctx)
+	ctx = context.WithValue(ctx, ownTxKey{}, !nested) // set either way: ctx may carry an outer creation's mark
 	return m.ticketTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Ticket, error) {
+		// Inside the transaction the checks are statements of it, not
+		// transactions of their own. A team given without an assignee deals
+		// the ticket out among its members; a team that has members is a team
+		// of the company (its members go with it), so only one without any is
+		// checked on its own.
+		var members []uuid.UUID
+		roundRobin := t.TeamID != nil && t.AssigneeID == nil && m.d.Teams != nil
+		if roundRobin {
+			var err error
+			if members, err = m.d.Teams.TeamMembers(ctx, tenant, *t.TeamID); err != nil {
+				return nil, err
+			}
+		}
+		team := t.TeamID
+		if len(members) > 0 {
+			team = nil
+		}
+		if err := m.checkPeople(ctx, tenant, t.AssigneeID, team); err != nil {
+			return nil, err
+		}
 		var err error
 		if t.RequesterID, t.RequesterCreated, err = m.resolveRequester(ctx, tx, tenant, in); err != nil {
 			return nil, err
@@ -213,28 +287,42 @@ func (m *Module) CreateTicket(ctx context.Context, tenant uuid.UUID, in TicketIn
 		if t.Custom, err = m.custom.Validate(ctx, tx, tenant, t.Custom); err != nil {
 			return nil, err
 		}
-		if t.TeamID != nil && t.AssigneeID == nil {
-			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID); err != nil {
+		// The SLA and its first alarm's delivery do not depend on who gets the
+		// ticket (new and open both run the clock): they come before the
+		// locks of the assignment and the number, which creations of one
+		// company and team queue on.
+		if err := m.applySLA(ctx, tx, t); err != nil {
+			return nil, err
+		}
+		t.SLADueAt = slaDue(t)
+		if err := m.scheduleFirstAlarm(ctx, tx, t); err != nil {
+			return nil, err
+		}
+		desk, err := m.slaDesk(ctx, tx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(members) > 0 && !desk.capped[*t.TeamID]:
+			err = insertAssigned(ctx, tx, t, members)
+		case len(members) > 0:
+			if t.AssigneeID, err = m.nextAgent(ctx, tx, tenant, *t.TeamID, members); err != nil {
 				return nil, err
 			}
 			if t.AssigneeID != nil {
 				t.Status = "open"
 			}
+			err = insertNumbered(ctx, tx, t)
+		default:
+			err = insertNumbered(ctx, tx, t)
 		}
-		if err := applySLA(ctx, tx, t); err != nil {
-			return nil, err
-		}
-		t.SLADueAt = slaDue(t)
-		if t.Number, err = nextNumber(ctx, tx, tenant); err != nil {
-			return nil, err
-		}
-		if _, err := tx.NewInsert().Model(t).ExcludeColumn("updated_at").Returning("updated_at").Exec(ctx); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		if err := writeTags(ctx, tx, t, true); err != nil {
 			return nil, err
 		}
-		if err := m.syncAlarms(ctx, tx, t); err != nil {
+		if err := writeNewAlarms(ctx, tx, t); err != nil {
 			return nil, err
 		}
 		if err := m.custom.WriteNewIndex(ctx, tx, tenant, t.ID, t.Custom); err != nil {
@@ -332,7 +420,7 @@ func (m *Module) UpdateTicket(ctx context.Context, tenant, id uuid.UUID, u Ticke
 		slaMoves := next.Priority != cur.Priority || next.Type != cur.Type || strings.Join(tagKeys(next.Tags), ",") != strings.Join(tagKeys(cur.Tags), ",") ||
 			!sameID(next.TeamID, cur.TeamID) // another team may count another calendar
 		if slaMoves {
-			if err := applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
+			if err := m.applySLA(ctx, tx, &next); err != nil { // the conditions changed: the policy may too
 				return nil, err
 			}
 		}

@@ -173,12 +173,14 @@ func deadlines(k *clock, start time.Time, minutes *int, warnPercent int, paused 
 // applySLA chooses t's policy among the company's active ones and sets its
 // deadlines: the targets counted in business time (or around the clock) from
 // the ticket's creation, plus the business time its clock stood still. A
-// next response under way keeps its start.
-func applySLA(ctx context.Context, tx bun.Tx, t *Ticket) error {
-	var ps []Policy
-	if err := tx.NewSelect().Model(&ps).Where("p.tenant_id = ? AND p.active", t.TenantID).OrderExpr("p.position, p.id").Scan(ctx); err != nil && !errors.Is(err, sql.ErrNoRows) {
+// next response under way keeps its start. The policies and calendars come
+// from the company's desk (slaDesk), kept in memory while nothing changes.
+func (m *Module) applySLA(ctx context.Context, tx bun.Tx, t *Ticket) error {
+	desk, err := m.slaDesk(ctx, tx, t.TenantID)
+	if err != nil {
 		return err
 	}
+	ps := desk.policies
 	t.SLAPolicyID = nil
 	t.FirstResponseWarnAt, t.FirstResponseDueAt, t.ResolutionWarnAt, t.ResolutionDueAt, t.NextResponseWarnAt, t.NextResponseDueAt = nil, nil, nil, nil, nil, nil
 	for i := range ps {
@@ -186,10 +188,11 @@ func applySLA(ctx context.Context, tx bun.Tx, t *Ticket) error {
 			continue
 		}
 		p := &ps[i]
-		t.SLAPolicyID = &p.ID
-		k, err := clockOfPolicy(ctx, tx, p, t)
-		if err != nil {
-			return err
+		id := p.ID
+		t.SLAPolicyID = &id
+		var k *clock
+		if p.BusinessHours {
+			k = desk.clock(t.TeamID)
 		}
 		paused := time.Duration(t.SLAPausedBusinessSeconds) * time.Second
 		t.FirstResponseWarnAt, t.FirstResponseDueAt = deadlines(k, t.CreatedAt, p.FirstResponseMinutes, p.WarnPercent, paused)
@@ -291,6 +294,7 @@ func (m *Module) SavePolicy(ctx context.Context, tenant uuid.UUID, id *uuid.UUID
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if id == nil {
 			p.ID = uuid.New()
+			m.slaChanged(ctx, tenant)
 			if _, err := tx.NewInsert().Model(&p).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx); err != nil {
 				return err
 			}
@@ -304,6 +308,7 @@ func (m *Module) SavePolicy(ctx context.Context, tenant uuid.UUID, id *uuid.UUID
 			return err
 		}
 		p.ID, p.CreatedAt = *id, before.CreatedAt
+		m.slaChanged(ctx, tenant)
 		if _, err := tx.NewUpdate().Model(&p).ExcludeColumn("tenant_id", "id", "created_at", "updated_at").Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package tickets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -987,5 +988,87 @@ func TestMergeMovesTheConversationAndClosesWithALink(t *testing.T) {
 	})
 	if _, err := r.m.GetTicket(lead, r.a.ID, dup.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("the merged shell outlived its requester: %v", err)
+	}
+}
+
+// A team none of whose available members has a cap is dealt out in the
+// ticket's insert; a member without a cap there may have one in another team,
+// whose count must see every ticket they take. Numbers follow the order
+// creations commit (the counter is held until commit), so walking the
+// tickets by number replays what each creation saw: the free team's tickets
+// alternate between its two members, and the limited team's go to its one
+// member exactly while they hold fewer open tickets than its cap.
+func TestRoundRobinWithoutCapsInTheInsertKeepsAnotherTeamsCap(t *testing.T) {
+	r := rig(t, false)
+	free, limited := uuid.New(), uuid.New()
+	a1, a2 := uuid.New(), uuid.New()
+	if bytes.Compare(a1[:], a2[:]) > 0 {
+		a1, a2 = a2, a1
+	}
+	r.dir.teams[free], r.dir.teams[limited] = true, true
+	r.dir.roster[free] = []uuid.UUID{a1, a2}
+	r.dir.roster[limited] = []uuid.UUID{a2}
+	r.dir.members[a1], r.dir.members[a2] = true, true
+	capped := 5
+	for _, c := range []struct {
+		team, member uuid.UUID
+		in           tickets.AgentInput
+	}{
+		{free, a1, tickets.AgentInput{Available: true}},
+		{free, a2, tickets.AgentInput{Available: true}},
+		{limited, a2, tickets.AgentInput{Available: true, MaxOpen: &capped}},
+	} {
+		if _, err := r.m.SetAgent(lead, r.a.ID, c.team, c.member, c.in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var made []*tickets.Ticket
+	var wg sync.WaitGroup
+	for i := 0; i < 45; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			tm := free
+			if i%3 == 0 {
+				tm = limited
+			}
+			tk, err := r.m.CreateTicket(lead, r.a.ID, tickets.TicketInput{Subject: "x", Channel: "chat", RequesterID: &r.first.ID, TeamID: &tm})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			made = append(made, tk)
+		}(i)
+	}
+	wg.Wait()
+	sort.Slice(made, func(i, j int) bool { return made[i].Number < made[j].Number })
+	open, last, assigned := 0, uuid.Nil, 0
+	for _, tk := range made {
+		switch *tk.TeamID {
+		case free:
+			if tk.AssigneeID == nil || tk.Status != "open" {
+				t.Fatalf("#%d of the free team: assignee %v, %s", tk.Number, tk.AssigneeID, tk.Status)
+			}
+			if *tk.AssigneeID == last {
+				t.Errorf("#%d of the free team went to %v twice in a row", tk.Number, last)
+			}
+			last = *tk.AssigneeID
+		case limited:
+			if want := open < capped; (tk.AssigneeID != nil) != want {
+				t.Errorf("#%d of the limited team: assignee %v with %d open before it (cap %d)", tk.Number, tk.AssigneeID, open, capped)
+			}
+			if tk.AssigneeID != nil {
+				assigned++
+			}
+		}
+		if tk.AssigneeID != nil && *tk.AssigneeID == a2 {
+			open++
+		}
+	}
+	if len(made) != 45 || assigned == 0 && open < capped {
+		t.Errorf("made %d tickets, %d of the limited team assigned", len(made), assigned)
 	}
 }

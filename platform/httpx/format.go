@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -22,6 +23,35 @@ var (
 	// named by their keys; array items become <item>. Requests stay JSON.
 	xmlFormat = responseFormat("XML", writeXML)
 )
+
+// JSONAppender is a response body that writes its own JSON: the bytes
+// encoding/json writes for it with HTML escaping off, as the API writes every
+// body. A hot list's page skips reflection this way (tickets' list). It
+// should implement json.Marshaler with the same bytes, for the formats that
+// start from the JSON form (XML, CSV).
+type JSONAppender interface{ AppendJSON(b []byte) []byte }
+
+// jsonBufs are the buffers AppendJSON bodies are written into.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// jsonFormat is Huma's JSON format, except for a JSONAppender body.
+var jsonFormat = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		a, ok := v.(JSONAppender)
+		if !ok {
+			return huma.DefaultJSONFormat.Marshal(w, v)
+		}
+		bp := jsonBufs.Get().(*[]byte)
+		b := append(a.AppendJSON((*bp)[:0]), '\n')
+		_, err := w.Write(b)
+		if cap(b) <= 1<<20 {
+			*bp = b[:0]
+			jsonBufs.Put(bp)
+		}
+		return err
+	},
+	Unmarshal: huma.DefaultJSONFormat.Unmarshal,
+}
 
 // responseFormat is a format for responses only (CSV, XML): it renders the
 // JSON form of a response (see jsonTree) with render, and refuses request

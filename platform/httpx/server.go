@@ -138,6 +138,8 @@ func New(o Options) *Server {
 	cfg.Components.Schemas = newRegistry()
 	cfg.Components.SecuritySchemes = securitySchemes
 	cfg.Security = AnyCredential
+	cfg.Formats["application/json"] = jsonFormat
+	cfg.Formats["json"] = jsonFormat
 	cfg.Formats["application/xml"] = xmlFormat
 	cfg.Formats["xml"] = xmlFormat
 	cfg.Formats["text/csv"] = csvFormat
