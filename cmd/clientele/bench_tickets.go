@@ -139,6 +139,17 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 
+	// The gap-free floor: the least SQL that keeps numbers gap-free, a
+	// counter row taken and a ticket inserted in one transaction, in the
+	// neighbour company (its own counter, so the API's numbers are
+	// untouched). Concurrent creations of one company queue on that row
+	// until each COMMIT is flushed, as the API's do.
+	var noiseCustomer uuid.UUID
+	if err := pgxTenant(ctx, pool, noise, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT id FROM customers WHERE tenant_id = $1 LIMIT 1", noise).Scan(&noiseCustomer)
+	}); err != nil {
+		return err
+	}
 	// The floor sends the SQL the API sends: bun writes it (arguments
 	// inlined, as bun sends them) from the same model and conditions.
 	inboxSQL := d.db.NewSelect().Model(&[]tickets.Ticket{}).Where("t.tenant_id = ?", tenant).Where("t.status IN (?)", bun.In([]string{"new", "open"})).
@@ -190,6 +201,30 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 				body := fmt.Sprintf(`{"subject":"Bench 工单 %s","channel":"email","type":"incident","priority":"high","requester_id":%q,"team_id":%q}`,
 					uuid.NewString()[:8], customer, team)
 				return postStatus(client, base+"/tickets", body, token, 201)
+			},
+		},
+		{
+			// No target: it shows what gap-free numbering alone allows. Its
+			// "floor" is the raw INSERT above; its "api" is the same INSERT
+			// with a gap-free number, which is the least any create that
+			// keeps numbers gap-free can do.
+			name:   "gapfree: raw INSERT + gap-free number",
+			target: 0,
+			floor: func() error {
+				return pgxTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO tickets (tenant_id, id, number, subject, requester_id, channel, type, priority, status, team_id)
+						VALUES ($1, $2, $3, 'Bench floor', $4, 'email', 'incident', 'high', 'new', NULL)`, tenant, uuid.New(), floorNumber.Add(1), customer)
+					return err
+				})
+			},
+			api: func() error {
+				return pgxTenant(ctx, pool, noise, func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, `WITH n AS (INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1001)
+							ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number)
+						INSERT INTO tickets (tenant_id, id, number, subject, requester_id, channel, type, priority, status, team_id)
+						SELECT $1, $2, n.last_number, 'Bench gap-free floor', $3, 'email', 'incident', 'high', 'new', NULL FROM n`, noise, uuid.New(), noiseCustomer)
+					return err
+				})
 			},
 		},
 	}
