@@ -166,6 +166,74 @@ func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string,
 	}
 }
 
+// BeginIn claims key inside tx, the request's own transaction: the claim, the
+// request's writes and its answer (FinishIn) commit together or not at all.
+// A concurrent request with the key waits on the claim's row lock until this
+// transaction ends (at most Wait), then finds the answer; a process that dies
+// mid-request takes its transaction, and the claim, with it. It returns the
+// saved result when the key has one, (nil, nil) when the request should run,
+// or the refusals of Begin.
+func (s *Store) BeginIn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller, key string, fp []byte) (*Saved, error) {
+	wait := s.Wait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	var row struct {
+		Mine        bool   `bun:"mine"`
+		Fingerprint []byte `bun:"fingerprint"`
+		State       string `bun:"state"`
+		Status      *int   `bun:"status"`
+		ContentType string `bun:"content_type"`
+		Body        []byte `bun:"body"`
+	}
+	// A wait on another request's claim is bounded; after a refusal the
+	// transaction is good only for its rollback.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", wait.Milliseconds())); err != nil {
+		return nil, err
+	}
+	err := tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, lease_until)
+		VALUES (?, ?, ?, ?, now() + make_interval(secs => ?))
+		ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
+			status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL,
+			lease_until = EXCLUDED.lease_until
+		WHERE k.created_at < now() - make_interval(secs => ?)
+		   OR (k.state = 'running' AND coalesce(k.lease_until, k.created_at + make_interval(secs => ?)) < now())
+		RETURNING true AS mine, fingerprint, state, status, content_type, body`,
+		tenant, caller, key, fp, s.lease().Seconds(), Keep.Seconds(), legacyClaim.Seconds()).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.NewRaw(`SELECT false AS mine, fingerprint, state, status, content_type, body FROM idempotency_keys
+			WHERE tenant_id = ? AND caller = ? AND key = ?`, tenant, caller, key).Scan(ctx, &row)
+	}
+	if _, lerr := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err == nil && lerr != nil {
+		err = lerr
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) && pe.SQLState() == "55P03" { // lock_not_available
+		return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case row.Mine:
+		return nil, nil
+	case string(row.Fingerprint) != string(fp):
+		return nil, errs.E(errs.Invalid, "This %s was used with a different request in the last 24 hours. Use a new key for a new request.", Header).
+			WithFields(errs.FieldError{Location: "header." + Header, Message: "was used with a different request"})
+	case row.State == "done" && row.Status != nil:
+		return &Saved{Status: *row.Status, ContentType: row.ContentType, Body: row.Body}, nil
+	}
+	// A claim of the older, two-transaction kind, still running elsewhere.
+	return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+}
+
+// FinishIn records the request's answer in its own transaction.
+func (s *Store) FinishIn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller, key string, res Saved) error {
+	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET state = 'done', status = ?, content_type = ?, body = ?, completed_at = now()
+		WHERE tenant_id = ? AND caller = ? AND key = ? AND state = 'running'`, res.Status, cut(res.ContentType, 200), res.Body, tenant, caller, key)
+	return err
+}
+
 // Hold renews the claim's lease while its request runs, and returns the
 // function that stops renewing. A renewal that fails is tried again at the
 // next tick; the lease is three ticks long.
