@@ -71,6 +71,8 @@ step "recovery drill: pitr" "$BIN" drill pitr
 step "fault drill: kill-worker" "$BIN" drill kill-worker
 # Redis flushed (the data gone, the server up) in the middle of the same work.
 step "fault drill: redis-flush" "$BIN" drill redis-flush
+# One of two serve replicas killed mid-request; clients retry on the other.
+step "fault drill: kill-replica" "$BIN" drill kill-replica
 # The blob store's volume full: a small tmpfs of its own, which takes root to
 # mount. Said out loud when it cannot run, never skipped in silence.
 if [ "$(id -u)" = 0 ]; then

@@ -87,7 +87,7 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	writers := fs.Int("writers", 4, "concurrent writers creating customers")
 	keep := fs.Bool("keep", false, "keep the drill's directory (logs of the app, PostgreSQL, Redis and Kratos)")
 	if len(args) == 0 {
-		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], clientele drill disk-full [-keep], clientele drill kill-worker|redis-flush [-keep], clientele drill noisy [-runs N], clientele drill soak [-duration D], or clientele drill tenant-move (on Citus)")
+		return errors.New("usage: clientele drill postgres|redis|kratos [-writers N] [-keep], clientele drill pitr [-keep], clientele drill disk-full [-keep], clientele drill kill-worker|redis-flush|kill-replica [-keep], clientele drill noisy [-runs N], clientele drill soak [-duration D], or clientele drill tenant-move (on Citus)")
 	}
 	if args[0] == "tenant-move" {
 		return runTenantMoveDrill(ctx, cfg, log, args)
@@ -97,6 +97,12 @@ func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	}
 	if args[0] == "noisy" {
 		return runNoisyDrill(ctx, cfg, args[1:])
+	}
+	if args[0] == "kill-replica" {
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return runReplicaDrill(ctx, cfg, os.Stdout, *keep)
 	}
 	if args[0] == "kill-worker" || args[0] == "redis-flush" {
 		if err := fs.Parse(args[1:]); err != nil {

@@ -61,20 +61,26 @@ func runKillWorkerDrill(ctx context.Context, cfg config.Config, out io.Writer, k
 
 // workerProcess starts `clientele worker` against the drill's stack.
 func (dr *drill) workerProcess(ctx context.Context, n int) (*exec.Cmd, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	adminPort, err := devstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dr.dir, fmt.Sprintf("worker-%d.log", n)))
+	return dr.appProcess(fmt.Sprintf("worker-%d", n), "worker", fmt.Sprintf("CLIENTELE_WORKER_ADMIN_ADDR=127.0.0.1:%d", adminPort))
+}
+
+// appProcess starts `clientele <command>` against the drill's stack, with
+// extra environment, logging to <name>.log in the drill's directory.
+func (dr *drill) appProcess(name, command string, extra ...string) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dr.dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
 	c := dr.cfg
-	cmd := exec.Command(self, "worker")
+	cmd := exec.Command(self, command)
 	cmd.Env = append(os.Environ(),
 		"CLIENTELE_ENV="+c.Env,
 		"CLIENTELE_DATABASE_URL="+c.DatabaseURL,
@@ -87,10 +93,13 @@ func (dr *drill) workerProcess(ctx context.Context, n int) (*exec.Cmd, error) {
 		"CLIENTELE_PUBLIC_URL="+c.PublicURL,
 		"CLIENTELE_MASTER_KEY=",
 		"CLIENTELE_MAIL_URL=",
-		fmt.Sprintf("CLIENTELE_WORKER_ADMIN_ADDR=127.0.0.1:%d", adminPort),
+		"CLIENTELE_PPROF_ADDR=",
 		"CLIENTELE_WORKER_PPROF_ADDR=",
 		"CLIENTELE_WEBHOOK_ALLOW=127.0.0.1/32",
+		"CLIENTELE_RATE_PER_TENANT=10000000",
+		"CLIENTELE_RATE_PER_KEY=1000000",
 	)
+	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
