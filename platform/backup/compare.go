@@ -20,8 +20,9 @@ import (
 //     key order, with the same columns, after each archive's own company id
 //     is read as the same placeholder wherever it occurs (row ids, times and
 //     every other value are kept by a restore and compared as they are);
-//   - sealed (sensitive) values compare as equal when both are sealed: a
-//     restore re-seals them for the new company, with new nonces;
+//   - sealed (sensitive) values compare as equal when both are sealed, and
+//     the company's data key when both have one: a restore re-wraps the key
+//     and re-seals the values for the new company, with new nonces;
 //   - jobs that had not finished compare equal to canceled ones: a restore
 //     does not run the old company's queue again;
 //   - tables in NotRestored are left out;
@@ -66,15 +67,16 @@ func Compare(az *zip.Reader, a *Manifest, bz *zip.Reader, b *Manifest) ([]string
 		if t.Rows != u.Rows {
 			add("table %s: %d rows vs %d", t.Name, t.Rows, u.Rows)
 		}
-		status := -1
-		if t.Name == "jobs" {
-			for i, c := range t.Columns {
-				if c.Name == "status" {
-					status = i
-				}
+		status, key := -1, -1
+		for i, c := range t.Columns {
+			switch {
+			case t.Name == "jobs" && c.Name == "status":
+				status = i
+			case t.Name == "tenant_keys" && c.Name == "wrapped_key":
+				key = i
 			}
 		}
-		d, err := compareRows(ea[t.Entry], eb[u.Entry], a.Tenant.ID.String(), b.Tenant.ID.String(), status)
+		d, err := compareRows(ea[t.Entry], eb[u.Entry], a.Tenant.ID.String(), b.Tenant.ID.String(), status, key)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +119,7 @@ func entryMap(z *zip.Reader) map[string]*zip.File {
 
 // compareRows compares two COPY entries line by line, each normalised; it
 // returns the first difference, or "".
-func compareRows(fa, fb *zip.File, ida, idb string, status int) (string, error) {
+func compareRows(fa, fb *zip.File, ida, idb string, status, key int) (string, error) {
 	ra, err := fa.Open()
 	if err != nil {
 		return "", err
@@ -138,7 +140,7 @@ func compareRows(fa, fb *zip.File, ida, idb string, status int) (string, error) 
 		if errB != nil && errB != io.EOF {
 			return "", errB
 		}
-		nx, ny := normalise(x, ida, status), normalise(y, idb, status)
+		nx, ny := normalise(x, ida, status, key), normalise(y, idb, status, key)
 		if !bytes.Equal(nx, ny) {
 			return fmt.Sprintf("row %d differs: %.300q vs %.300q", line, nx, ny), nil
 		}
@@ -153,15 +155,18 @@ func compareRows(fa, fb *zip.File, ida, idb string, status int) (string, error) 
 
 var unfinished = map[string]bool{"queued": true, "running": true, "retrying": true}
 
-func normalise(line []byte, tenant string, status int) []byte {
+func normalise(line []byte, tenant string, status, key int) []byte {
 	out := bytes.ReplaceAll(line, []byte(tenant), []byte("<company>"))
 	out = sealedRe.ReplaceAll(out, []byte("sealed:v1:<sealed>"))
-	if status >= 0 {
+	if status >= 0 || key >= 0 {
 		cells := strings.Split(string(out), "\t")
-		if status < len(cells) && unfinished[cells[status]] {
+		if status >= 0 && status < len(cells) && unfinished[cells[status]] {
 			cells[status] = "canceled"
-			out = []byte(strings.Join(cells, "\t"))
 		}
+		if key >= 0 && key < len(cells) && cells[key] != `\N` {
+			cells[key] = "<wrapped key>"
+		}
+		out = []byte(strings.Join(cells, "\t"))
 	}
 	return out
 }

@@ -299,6 +299,10 @@ func Import(ctx context.Context, c *pgx.Conn, files *blob.Bucket, zr *zip.Reader
 
 const stage = "backup_stage"
 
+// simple sends a statement on the staging table unprepared: the stage is made
+// anew for each table, so a plan cached for one would not fit the next.
+const simple = pgx.QueryExecModeSimpleProtocol
+
 // restoreTable streams one table's entry into a private staging table (COPY
 // into a table under row-level security is refused), checking its checksum
 // and row count on the way: an archive changed since Open fails here.
@@ -330,14 +334,14 @@ func rekeyStage(ctx context.Context, tx pgx.Tx, rekey Rekey, old, nu uuid.UUID) 
 		return nil, errors.New("backup: the archive holds the company's data key and no master key was given to move it")
 	}
 	var wrapped []byte
-	if err := tx.QueryRow(ctx, "SELECT wrapped_key FROM "+stage).Scan(&wrapped); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT wrapped_key FROM "+stage, simple).Scan(&wrapped); err != nil {
 		return nil, err
 	}
 	rewrapped, reseal, err := rekey(wrapped, old, nu)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "UPDATE "+stage+" SET wrapped_key = $1", rewrapped); err != nil {
+	if _, err := tx.Exec(ctx, "UPDATE "+stage+" SET wrapped_key = $1", simple, rewrapped); err != nil {
 		return nil, err
 	}
 	return reseal, nil
@@ -353,7 +357,7 @@ func resealStage(ctx context.Context, tx pgx.Tx, t Table, reseal func(string) (s
 		id := pgx.Identifier{col.Name}.Sanitize()
 		var last int64
 		for {
-			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT backup_row, %s::text FROM %s WHERE backup_row > $1 AND %s::text LIKE '%%sealed:v1:%%' ORDER BY backup_row LIMIT 500", id, stage, id), last)
+			rows, err := tx.Query(ctx, fmt.Sprintf("SELECT backup_row, %s::text FROM %s WHERE backup_row > $1 AND %s::text LIKE '%%sealed:v1:%%' ORDER BY backup_row LIMIT 500", id, stage, id), simple, last)
 			if err != nil {
 				return err
 			}
@@ -385,7 +389,7 @@ func resealStage(ctx context.Context, tx pgx.Tx, t Table, reseal func(string) (s
 				if ferr != nil {
 					return ferr
 				}
-				if _, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s = $1::text::%s WHERE backup_row = $2", stage, id, col.Type), v, r.n); err != nil {
+				if _, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET %s = $1::text::%s WHERE backup_row = $2", stage, id, col.Type), simple, v, r.n); err != nil {
 					return err
 				}
 			}
@@ -421,7 +425,7 @@ func moveStage(ctx context.Context, tx pgx.Tx, t Table, dbt tableInfo, old, nu u
 		}
 	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", pgx.Identifier{t.Name}.Sanitize(), columnList(t.Columns), strings.Join(exprs, ", "), stage)
-	if _, err := tx.Exec(ctx, q); err != nil {
+	if _, err := tx.Exec(ctx, q, simple); err != nil {
 		return fmt.Errorf("backup: restore %s: %w", t.Name, err)
 	}
 	return nil
