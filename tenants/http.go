@@ -133,7 +133,7 @@ func (s *Service) PublicRoutes(srv *httpx.Server) {
 }
 
 // Routes registers the tenant-scoped operations, one group a concern.
-func (s *Service) Routes(api huma.API, _ fiber.Router) {
+func (s *Service) Routes(api huma.API, r fiber.Router) {
 	s.memberRoutes(api)
 	s.invitationRoutes(api)
 	s.roleRoutes(api)
@@ -143,6 +143,9 @@ func (s *Service) Routes(api huma.API, _ fiber.Router) {
 	s.settingsRoutes(api)
 	s.auditRoutes(api)
 	s.closeRoutes(api)
+	if r != nil {
+		s.backupRoute(r)
+	}
 }
 
 // uuidPath is the {id} of a route on one record.

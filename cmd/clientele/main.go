@@ -25,6 +25,9 @@ Usage:
   clientele dev                one-machine default: start or reuse PostgreSQL and Redis, migrate, seed, serve + worker
   clientele seed [--tenant SLUG --customers N]  the demo tenant (idempotent), or N generated customers
   clientele tenant create SLUG NAME | tenant list
+  clientele tenant export SLUG [-o FILE]  the company's complete archive (zip: every row, file, member, setting; manifest, SHA-256 per entry)
+  clientele tenant import ARCHIVE --as NEWSLUG [--name NAME]  check an archive, then restore it into a new company in one transaction
+  clientele tenant compare A B  check two archives and tell how they differ beyond what a restore changes (docs/operations.md)
   clientele services [--citus] start|stop  make PostgreSQL and Redis answer (private instances under the data dir) / stop those;
                                    with --citus, a private Citus coordinator and two workers
   clientele bench [-rows N] [-requests N]  raw SQL floor vs the same read through the HTTP API

@@ -118,6 +118,12 @@ func ensureTenant(ctx context.Context, cfg config.Config, slug, name string) (uu
 
 func runTenant(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
 	switch {
+	case len(args) >= 1 && args[0] == "export":
+		return runTenantExport(ctx, cfg, log, args[1:])
+	case len(args) >= 1 && args[0] == "import":
+		return runTenantImport(ctx, cfg, log, args[1:])
+	case len(args) >= 1 && args[0] == "compare":
+		return runTenantCompare(args[1:])
 	case len(args) == 3 && args[0] == "create":
 		id, created, err := ensureTenant(ctx, cfg, args[1], args[2])
 		if err != nil {
@@ -145,7 +151,7 @@ func runTenant(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		}
 		return w.Flush()
 	}
-	return fmt.Errorf("usage: clientele tenant create SLUG NAME | clientele tenant list")
+	return fmt.Errorf("usage: clientele tenant create SLUG NAME | list | export SLUG [-o FILE] | import ARCHIVE --as NEWSLUG | compare A B")
 }
 
 // DemoLogin is the person `make run` seeds as owner of the demo company.

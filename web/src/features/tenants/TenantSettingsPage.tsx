@@ -11,6 +11,7 @@ import { settingsKey, useTenantSettings, type TenantSettings } from '../../app/t
 import { ErrorState, Loading } from '../../app/states';
 import { formatDateTime, formatMoney, localeFor } from '../../app/format';
 import RegionalFields from './RegionalFields';
+import BackupCard from './BackupCard';
 import CloseCompanyCard from './CloseCompanyCard';
 import './locales';
 
@@ -113,6 +114,7 @@ export default function TenantSettingsPage() {
           </div>
         )}
       </Form>
+      {owner && <BackupCard slug={s.slug} />}
       {owner && <CloseCompanyCard slug={s.slug} name={s.name} />}
     </div>
   );

@@ -43,6 +43,11 @@ const en = {
     readOnly: 'Only owners and admins can change company settings.',
     moduleNames: { jobs: 'Background jobs', profiles: 'Customers', funnel: 'Sales funnel', tickets: 'Service tickets', bi: 'Reports and BI', imports: 'Imports', fields: 'Custom fields', changes: 'Change feed (sync)', idempotency: 'Safe retries (Idempotency-Key)', notifications: 'Notifications', tasks: 'Tasks and reminders', transfer: 'Imports and exports', views: 'Saved views', webhooks: 'Webhooks', forms: 'Web forms' },
   },
+  backup: {
+    title: 'Backup (data portability)',
+    explain: 'Download a complete archive of the company: every record, custom field, file, member and setting, with a manifest and checksums. Sensitive values stay encrypted. Your operator can restore it as a new company with `clientele tenant import`. Only owners can download it, and each download is recorded in the audit log.',
+    button: 'Download backup (.zip)',
+  },
   close: {
     title: 'Close the company',
     explain: 'Closing stops the company for every member and API key at once. Owners can reopen it during a grace period (14 days by default); after that every customer, deal, ticket, file and setting of it is deleted for good. Export what you want to keep first.',
@@ -100,6 +105,11 @@ const zh: typeof en = {
     saved: '设置已保存',
     readOnly: '只有所有者和管理员可以修改公司设置。',
     moduleNames: { jobs: '后台任务', profiles: '客户', funnel: '销售漏斗', tickets: '服务工单', bi: '报表与 BI', imports: '导入', fields: '自定义字段', changes: '变更订阅（同步）', idempotency: '安全重试（幂等键）', notifications: '通知', tasks: '任务与提醒', transfer: '导入与导出', views: '已保存视图', webhooks: 'Webhook 推送', forms: '获客表单' },
+  },
+  backup: {
+    title: '数据备份（数据可携带）',
+    explain: '下载本公司的完整归档：所有记录、自定义字段、文件、成员和设置，附清单和校验和。敏感字段保持加密。运维人员可用 `clientele tenant import` 将其恢复为新公司。只有所有者可以下载，每次下载都会记入审计日志。',
+    button: '下载备份（.zip）',
   },
   close: {
     title: '关闭公司',
