@@ -61,6 +61,7 @@ type Analytics struct {
 	WonAmount  string           `json:"won_amount" doc:"the sum of the period's wins"`
 	AverageWon string           `json:"average_won" doc:"the mean deal size of the period's wins"`
 	Rates      []RateUsed       `json:"rates" doc:"the exchange rates the amounts converted with"`
+	Rebuilding bool             `json:"rebuilding" doc:"the pipeline's daily figures are being rebuilt (after a change of its stages or of the time zone); meanwhile these are computed from the history, the same figures, more slowly"`
 }
 
 // StageAnalytics are one stage's figures over the period.
@@ -198,6 +199,9 @@ type analysis struct {
 	p        *period
 	rates    *Rates
 	wins     []winRow
+	// live: the pipeline's figures are being rebuilt, so they are computed
+	// from the history (slower, as right).
+	live bool
 }
 
 type winRow struct {
@@ -227,6 +231,9 @@ func (m *Module) analyse(ctx context.Context, tx bun.Tx, tenant uuid.UUID, q Ana
 	if err := rollupZone(ctx, tx, tenant, a.zone); err != nil {
 		return nil, err
 	}
+	if a.live, err = rebuilding(ctx, tx, tenant, q.Pipeline); err != nil {
+		return nil, err
+	}
 	err = a.daily(ctx, tx, tenant, q.Owner).
 		ColumnExpr("r.currency, coalesce(r.close_day, ?::date) AS on_day, to_char(r.day, 'YYYY-MM') AS month, r.owner_id, sum(r.n) AS n, sum(r.amount)::text AS amount", a.p.today).
 		Where("r.metric = 'won' AND r.day BETWEEN ?::date AND ?::date", a.p.from, a.p.to).
@@ -246,6 +253,9 @@ func (a *analysis) daily(ctx context.Context, tx bun.Tx, tenant uuid.UUID, owner
 		ids[i] = s.ID
 	}
 	q := tx.NewSelect().TableExpr("funnel_daily AS r").Where("r.tenant_id = ? AND r.pipeline_id = ?", tenant, a.pipeline.ID)
+	if a.live {
+		q = tx.NewSelect().TableExpr("funnel_daily_rows(?, NULL, ?) AS r", tenant, a.pipeline.ID)
+	}
 	if len(ids) > 0 {
 		q = q.Where("r.stage_id IN (?)", bun.In(ids))
 	}
@@ -265,7 +275,7 @@ func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQue
 			return err
 		}
 		p := a.p
-		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base}
+		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base, Rebuilding: a.live}
 		// Per stage and metric, over the period's days. A deal that entered
 		// a stage twice in the period counts once: the pairs of its
 		// consecutive entries with both days in the period come off.

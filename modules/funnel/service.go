@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -493,11 +494,7 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 		}
 	}
 	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
-		st, err := lockStage(ctx, tx, tenant, in.StageID, "body.stage_id")
-		if err != nil {
-			return nil, err
-		}
-		d, err := scopedDeal(ctx, tx, tenant, id, true)
+		st, d, err := lockMove(ctx, tx, tenant, id, in.StageID)
 		if err != nil {
 			return nil, err
 		}
@@ -523,17 +520,11 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 				return nil, err
 			}
 		}
-		pos, err := m.slot(ctx, tx, tenant, st.ID, d.ID, in)
-		if err != nil {
-			return nil, err
-		}
 		before := *d
-		d.Position, d.Version = pos, d.Version+1
+		d.Version++
+		var now time.Time
 		if changes {
-			now := time.Now().UTC()
-			if err := takeDeferred(ctx, tx, tenant, d.ID); err != nil {
-				return nil, err
-			}
+			now = time.Now().UTC().Truncate(time.Microsecond)
 			if err := leaveStage(ctx, tx, d, now); err != nil {
 				return nil, err
 			}
@@ -542,14 +533,34 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 			if err := enterStage(ctx, tx, d); err != nil {
 				return nil, err
 			}
-			if err := recount(ctx, tx, tenant, d.ID); err != nil {
+			// What the move changed in the analytics figures, computed
+			// at the commit from the history the two writes above leave.
+			if err := moved(ctx, tx, tenant, d.ID, now); err != nil {
 				return nil, err
 			}
 		}
-		if _, err := tx.NewUpdate().Model(d).Column("pipeline_id", "stage_id", "position", "version", "stage_entered_at", "won_at", "lost_at", "lost_reason_id", "lost_note").
-			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
+		// The place in the column is computed by the update itself, after
+		// the target stage's lock: the neighbours cannot move meanwhile.
+		pos, nb, loc := slotSQL(in, tenant, st.ID, d.ID)
+		var out struct {
+			Position  string    `bun:"position"`
+			UpdatedAt time.Time `bun:"updated_at"`
+		}
+		err = tx.NewRaw(`WITH nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
+			pos AS (SELECT `+pos+` AS p)
+			UPDATE deals AS d SET pipeline_id = ?, stage_id = ?, position = pos.p, version = ?, stage_entered_at = ?, won_at = ?, lost_at = ?,
+			       lost_reason_id = ?, lost_note = ?, updated_at = now()
+			  FROM pos WHERE d.tenant_id = ? AND d.id = ? AND pos.p IS NOT NULL
+			RETURNING d.position::text AS position, d.updated_at`,
+			tenant, nb, st.ID,
+			d.PipelineID, d.StageID, d.Version, d.StageEnteredAt, d.WonAt, d.LostAt, d.LostReasonID, d.LostNote, tenant, d.ID).Scan(ctx, &out)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.Field(loc, "not a deal of the target stage")
+		}
+		if err != nil {
 			return nil, err
 		}
+		d.Position, d.UpdatedAt = out.Position, out.UpdatedAt
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: id.String(),
 			Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
 			After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
@@ -573,46 +584,57 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 	})
 }
 
-// slot is the position of a deal placed in stage before or after a neighbour
-// (a live deal of that stage), or at the end. The caller holds the stage's
-// lock, so the neighbours cannot move meanwhile.
-func (m *Module) slot(ctx context.Context, tx bun.Tx, tenant, stage, self uuid.UUID, in MoveInput) (string, error) {
-	neighbour := func(id uuid.UUID, loc string) (string, error) {
-		var p string
-		err := tx.NewRaw("SELECT position::text FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL", tenant, id, stage).Scan(ctx, &p)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", errs.Field(loc, "not a deal of the target stage")
+// movingDeal is a deal read for a move with the target stage's row.
+type movingDeal struct {
+	Deal       `bun:",extend"`
+	ToPipeline uuid.UUID `bun:"to_pipeline,scanonly"`
+	ToKind     string    `bun:"to_kind,scanonly"`
+	ToPosition int       `bun:"to_position,scanonly"`
+}
+
+// lockMove locks the target stage's row, then the deal's (under the actor's
+// scope), in one statement: FOR UPDATE OF s, d locks them in that order, the
+// order every placement takes. When either is missing it reads them one by
+// one, to say which.
+func lockMove(ctx context.Context, tx bun.Tx, tenant, id, stage uuid.UUID) (*Stage, *Deal, error) {
+	md := &movingDeal{}
+	q := tx.NewSelect().Model(md).ColumnExpr("d.*").ColumnExpr("s.pipeline_id AS to_pipeline, s.kind AS to_kind, s.position AS to_position").
+		Join("JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = ?", stage).
+		Where("d.tenant_id = ? AND d.id = ? AND d.deleted_at IS NULL", tenant, id).For("UPDATE OF s, d")
+	err := inScope(ctx, q, "d.owner_id").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		st, err := lockStage(ctx, tx, tenant, stage, "body.stage_id")
+		if err != nil {
+			return nil, nil, err
 		}
-		return p, err
+		d, err := scopedDeal(ctx, tx, tenant, id, true)
+		return st, d, err
 	}
-	var edge sql.NullString
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Stage{TenantID: tenant, ID: stage, PipelineID: md.ToPipeline, Kind: md.ToKind, Position: md.ToPosition}, &md.Deal, nil
+}
+
+// slotSQL is the expression of the position a move takes, over nb (the
+// neighbour's position, when one is named) and the other live deals of the
+// target stage, with the neighbour's id (uuid.Nil for none) and the field
+// that names it: the places posBetween, posBefore and posAfter compute.
+// The ids are parsed uuids, written into the text as literals.
+func slotSQL(in MoveInput, tenant, stage, self uuid.UUID) (expr string, neighbour uuid.UUID, loc string) {
+	others := fmt.Sprintf("FROM deals o WHERE o.tenant_id = '%s' AND o.stage_id = '%s' AND o.deleted_at IS NULL AND o.id <> '%s'", tenant, stage, self)
+	mid := func(a, b string) string {
+		return "trim_scale(round((" + a + " + " + b + ") / 2, greatest(scale(" + a + "), scale(" + b + ")) + 1))"
+	}
 	switch {
 	case in.BeforeID != nil:
-		b, err := neighbour(*in.BeforeID, "body.before_id")
-		if err != nil {
-			return "", err
-		}
-		if err := tx.NewRaw("SELECT max(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position < ?::numeric AND id <> ?",
-			tenant, stage, b, self).Scan(ctx, &edge); err != nil {
-			return "", err
-		}
-		return posBetween(edge.String, b), nil
+		return `(SELECT CASE WHEN e.p IS NULL THEN ceil(nb.p) - 1 ELSE ` + mid("e.p", "nb.p") + ` END
+			FROM nb, LATERAL (SELECT max(o.position) AS p ` + others + ` AND o.position < nb.p) e)`, *in.BeforeID, "body.before_id"
 	case in.AfterID != nil:
-		a, err := neighbour(*in.AfterID, "body.after_id")
-		if err != nil {
-			return "", err
-		}
-		if err := tx.NewRaw("SELECT min(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position > ?::numeric AND id <> ?",
-			tenant, stage, a, self).Scan(ctx, &edge); err != nil {
-			return "", err
-		}
-		return posBetween(a, edge.String), nil
+		return `(SELECT CASE WHEN e.p IS NULL THEN floor(nb.p) + 1 ELSE ` + mid("nb.p", "e.p") + ` END
+			FROM nb, LATERAL (SELECT min(o.position) AS p ` + others + ` AND o.position > nb.p) e)`, *in.AfterID, "body.after_id"
 	}
-	last, err := lastPosition(ctx, tx, tenant, stage, self)
-	if err != nil {
-		return "", err
-	}
-	return posAfter(last), nil
+	return `(SELECT coalesce(floor(max(o.position)) + 1, 1) ` + others + `)`, uuid.Nil, ""
 }
 
 // moveColumn moves every live deal of from to the end of to, in their order,
