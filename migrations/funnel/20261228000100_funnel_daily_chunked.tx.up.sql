@@ -183,8 +183,12 @@ END $$;
 -- and without the new one, so one statement over the deal's few stays
 -- computes both and writes the difference (two or three rows), instead of
 -- keeping the contribution before the move and computing it again after.
--- Its plan is kept for the session: every argument is a single key.
-CREATE FUNCTION funnel_daily_moved(t uuid, deal uuid, at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+-- Its plan is made once per session (a generic plan: every argument is a
+-- single key, found by an index whatever its value); the default planned
+-- the statement afresh on each of a connection's first five calls, which
+-- cost a move 1.5 to 6 ms against 0.5 ms.
+CREATE FUNCTION funnel_daily_moved(t uuid, deal uuid, at timestamptz) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtext('funnel_daily'), hashtext(t::text));
     PERFORM funnel_daily_write(t, (

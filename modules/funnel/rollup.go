@@ -15,11 +15,13 @@ import (
 
 // The analytics read funnel_daily, the stage history summed by pipeline,
 // stage, owner and day (see its migration). Every change to what a deal
-// contributes (its stays, owner, expected close, deletion) takes the deal's
-// contribution out before the change and puts it back after it, in the same
-// transaction; changes to what every deal's contribution depends on (a
-// stage's order or kind, a deleted stage, the company's time zone) rebuild
-// the pipeline.
+// contributes (its stays, owner, expected close, deletion) writes the
+// difference it made, in the same transaction. Changes to what every deal's
+// contribution depends on (a stage's order or kind, a deleted stage, the
+// company's time zone) ask for a rebuild of the pipeline, which the rollup
+// job builds in chunks of deals, each its own transaction, outside the
+// company's lock; the analytics read the history until it is swapped in
+// (see migration 20261228000100).
 
 // uncount takes deals' contributions out for good, before the transaction
 // deletes them at once. Writes deferred so far go first, so the

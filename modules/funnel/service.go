@@ -493,95 +493,203 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 			return nil, errs.Field(loc, "names the deal being moved; name a neighbour")
 		}
 	}
-	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
-		st, d, err := lockMove(ctx, tx, tenant, id, in.StageID)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.stale(ctx, tx, tenant, d, in.Version); err != nil {
-			return nil, err
-		}
-		if st.PipelineID != d.PipelineID && (in.PipelineID == nil || *in.PipelineID != st.PipelineID) {
-			return nil, errs.Field("body.pipeline_id", "the stage is in another pipeline than the deal's; send that pipeline's id to move the deal there")
-		}
-		if in.PipelineID != nil && *in.PipelineID != st.PipelineID {
-			return nil, errs.Field("body.pipeline_id", "the stage is not in this pipeline")
-		}
-		changes := st.ID != d.StageID
-		if changes && st.Kind == KindLost {
-			if in.LostReasonID == nil {
-				return nil, errs.Field("body.lost_reason_id", "say why the deal was lost: one of the company's lost reasons")
-			}
-			var one int
-			if err := tx.NewRaw("SELECT 1 FROM deal_lost_reasons WHERE tenant_id = ? AND id = ?", tenant, *in.LostReasonID).Scan(ctx, &one); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil, errs.Field("body.lost_reason_id", "no such lost reason in this company")
+	// A move is first tried as one statement (fastMove); when that cannot
+	// say why it did nothing, or lost a race for a place in the column, the
+	// move is made step by step under the target stage's lock.
+	for attempt := 0; ; attempt++ {
+		raced := false
+		d, err := m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+			if attempt < 2 {
+				d, done, err := m.fastMove(ctx, tx, tenant, id, in)
+				if db.IsUniqueViolation(err, "deals_column_key") {
+					raced = true
 				}
-				return nil, err
+				if err != nil || done {
+					return d, err
+				}
 			}
+			return m.stepMove(ctx, tx, tenant, id, in)
+		})
+		if raced && attempt < 2 {
+			continue
 		}
-		before := *d
-		d.Version++
-		var now time.Time
-		if changes {
-			now = time.Now().UTC().Truncate(time.Microsecond)
-			if err := leaveStage(ctx, tx, d, now); err != nil {
-				return nil, err
+		return d, err
+	}
+}
+
+// stepMove locks the target stage, then the deal, checks the move and
+// places the deal: each refusal names its field.
+func (m *Module) stepMove(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, in MoveInput) (*Deal, error) {
+	st, d, err := lockMove(ctx, tx, tenant, id, in.StageID)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.stale(ctx, tx, tenant, d, in.Version); err != nil {
+		return nil, err
+	}
+	if st.PipelineID != d.PipelineID && (in.PipelineID == nil || *in.PipelineID != st.PipelineID) {
+		return nil, errs.Field("body.pipeline_id", "the stage is in another pipeline than the deal's; send that pipeline's id to move the deal there")
+	}
+	if in.PipelineID != nil && *in.PipelineID != st.PipelineID {
+		return nil, errs.Field("body.pipeline_id", "the stage is not in this pipeline")
+	}
+	changes := st.ID != d.StageID
+	if changes && st.Kind == KindLost {
+		if in.LostReasonID == nil {
+			return nil, errs.Field("body.lost_reason_id", "say why the deal was lost: one of the company's lost reasons")
+		}
+		var one int
+		if err := tx.NewRaw("SELECT 1 FROM deal_lost_reasons WHERE tenant_id = ? AND id = ?", tenant, *in.LostReasonID).Scan(ctx, &one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, errs.Field("body.lost_reason_id", "no such lost reason in this company")
 			}
-			d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
-			stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
-			if err := enterStage(ctx, tx, d); err != nil {
-				return nil, err
-			}
-			// What the move changed in the analytics figures, computed
-			// at the commit from the history the two writes above leave.
-			if err := moved(ctx, tx, tenant, d.ID, now); err != nil {
-				return nil, err
-			}
-		}
-		// The place in the column is computed by the update itself, after
-		// the target stage's lock: the neighbours cannot move meanwhile.
-		pos, nb, loc := slotSQL(in, tenant, st.ID, d.ID)
-		var out struct {
-			Position  string    `bun:"position"`
-			UpdatedAt time.Time `bun:"updated_at"`
-		}
-		err = tx.NewRaw(`WITH nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
-			pos AS (SELECT `+pos+` AS p)
-			UPDATE deals AS d SET pipeline_id = ?, stage_id = ?, position = pos.p, version = ?, stage_entered_at = ?, won_at = ?, lost_at = ?,
-			       lost_reason_id = ?, lost_note = ?, updated_at = now()
-			  FROM pos WHERE d.tenant_id = ? AND d.id = ? AND pos.p IS NOT NULL
-			RETURNING d.position::text AS position, d.updated_at`,
-			tenant, nb, st.ID,
-			d.PipelineID, d.StageID, d.Version, d.StageEnteredAt, d.WonAt, d.LostAt, d.LostReasonID, d.LostNote, tenant, d.ID).Scan(ctx, &out)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errs.Field(loc, "not a deal of the target stage")
-		}
-		if err != nil {
 			return nil, err
 		}
-		d.Position, d.UpdatedAt = out.Position, out.UpdatedAt
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: id.String(),
-			Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
-			After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
-			return nil, err
+	}
+	before := *d
+	d.Version++
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if changes {
+		d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
+		stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
+	}
+	// The place in the column is computed by the update itself, after
+	// the target stage's lock: the neighbours cannot move meanwhile.
+	pos, nb, loc := slotSQL(in, tenant, st.ID, d.ID)
+	var out struct {
+		Position  string    `bun:"position"`
+		UpdatedAt time.Time `bun:"updated_at"`
+	}
+	err = tx.NewRaw(`WITH nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
+		pos AS (SELECT `+pos+` AS p)
+		UPDATE deals AS d SET pipeline_id = ?, stage_id = ?, position = pos.p, version = ?, stage_entered_at = ?, won_at = ?, lost_at = ?,
+		       lost_reason_id = ?, lost_note = ?, updated_at = now()
+		  FROM pos WHERE d.tenant_id = ? AND d.id = ? AND pos.p IS NOT NULL
+		RETURNING d.position::text AS position, d.updated_at`,
+		tenant, nb, st.ID,
+		d.PipelineID, d.StageID, d.Version, d.StageEnteredAt, d.WonAt, d.LostAt, d.LostReasonID, d.LostNote, tenant, d.ID).Scan(ctx, &out)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Field(loc, "not a deal of the target stage")
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Position, d.UpdatedAt = out.Position, out.UpdatedAt
+	return d, m.movedDeal(ctx, tx, tenant, &before, d, st.Kind, now)
+}
+
+// movedDeal records a move made: the history rows and the analytics
+// figures when the stage changed, the audit row, the customer's lifecycle
+// on a win, and the events.
+func (m *Module) movedDeal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, before, d *Deal, kind string, now time.Time) error {
+	changes := before.StageID != d.StageID
+	if changes {
+		if err := leaveStage(ctx, tx, d, now); err != nil {
+			return err
 		}
-		if changes && st.Kind == KindWon {
-			if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, true); err != nil {
-				return nil, err
-			}
+		if err := enterStage(ctx, tx, d); err != nil {
+			return err
 		}
-		m.publish(ctx, "deal.moved", id)
-		if changes {
-			switch st.Kind {
-			case KindWon:
-				m.publish(ctx, "deal.won", id)
-			case KindLost:
-				m.publish(ctx, "deal.lost", id)
-			}
+		// What the move changed in the analytics figures, computed at the
+		// commit from the history the two writes above leave.
+		if err := moved(ctx, tx, tenant, d.ID, now); err != nil {
+			return err
 		}
-		return d, nil
-	})
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: d.ID.String(),
+		Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
+		After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
+		return err
+	}
+	if changes && kind == KindWon {
+		if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, true); err != nil {
+			return err
+		}
+	}
+	m.publish(ctx, "deal.moved", d.ID)
+	if changes {
+		switch kind {
+		case KindWon:
+			m.publish(ctx, "deal.won", d.ID)
+		case KindLost:
+			m.publish(ctx, "deal.lost", d.ID)
+		}
+	}
+	return nil
+}
+
+// fastDeal is a deal as a one-statement move left it, with where it was.
+type fastDeal struct {
+	Deal         `bun:",extend"`
+	FromStage    uuid.UUID `bun:"from_stage,scanonly"`
+	FromPipeline uuid.UUID `bun:"from_pipeline,scanonly"`
+	FromPosition string    `bun:"from_position,scanonly"`
+	ToKind       string    `bun:"to_kind,scanonly"`
+}
+
+// fastMove makes a move in one statement when every check passes: it locks
+// the target stage (a CTE the update joins, so before the deal's row, the
+// order every placement takes), checks the version, the scope, the
+// pipeline and the lost reason in its WHERE, and computes the place in the
+// column. done is false when the statement changed nothing: stepMove then
+// finds out why. The place was computed in the statement's snapshot, which
+// may predate a placement that held the stage's lock meanwhile: the
+// column's unique key then refuses the update, and the move is made again.
+func (m *Module) fastMove(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, in MoveInput) (*Deal, bool, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	pos, nb, _ := slotSQL(in, tenant, in.StageID, id)
+	scope, scopeArgs := scopeSQL(ctx, "d.owner_id")
+	note := strings.TrimSpace(in.LostNote)
+	args := []any{tenant, in.StageID, tenant, id, tenant, nb, in.StageID,
+		now, now, now, in.LostReasonID, note,
+		tenant, id, in.Version}
+	args = append(args, scopeArgs...)
+	args = append(args, in.PipelineID, in.PipelineID, tenant, in.LostReasonID)
+	fd := &fastDeal{}
+	err := tx.NewRaw(`WITH st AS (SELECT id, pipeline_id, kind FROM pipeline_stages WHERE tenant_id = ? AND id = ? FOR UPDATE),
+		cur AS (SELECT stage_id, pipeline_id, position FROM deals WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL),
+		nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
+		pos AS (SELECT `+pos+` AS p)
+		UPDATE deals AS d SET pipeline_id = st.pipeline_id, stage_id = st.id, position = pos.p, version = d.version + 1,
+		       stage_entered_at = CASE WHEN cur.stage_id = st.id THEN d.stage_entered_at ELSE ?::timestamptz END,
+		       won_at = CASE WHEN cur.stage_id = st.id THEN d.won_at WHEN st.kind = 'won' THEN ?::timestamptz END,
+		       lost_at = CASE WHEN cur.stage_id = st.id THEN d.lost_at WHEN st.kind = 'lost' THEN ?::timestamptz END,
+		       lost_reason_id = CASE WHEN cur.stage_id = st.id THEN d.lost_reason_id WHEN st.kind = 'lost' THEN ?::uuid END,
+		       lost_note = CASE WHEN cur.stage_id = st.id THEN d.lost_note WHEN st.kind = 'lost' THEN ? ELSE '' END,
+		       updated_at = now()
+		  FROM st, cur, pos
+		 WHERE d.tenant_id = ? AND d.id = ? AND d.deleted_at IS NULL AND d.version = ? AND `+scope+` AND pos.p IS NOT NULL
+		   AND ((?::uuid IS NULL AND st.pipeline_id = d.pipeline_id) OR st.pipeline_id = ?::uuid)
+		   AND (cur.stage_id = st.id OR st.kind <> 'lost' OR EXISTS (SELECT 1 FROM deal_lost_reasons r WHERE r.tenant_id = ? AND r.id = ?::uuid))
+		RETURNING d.*, cur.stage_id AS from_stage, cur.pipeline_id AS from_pipeline, cur.position::text AS from_position, st.kind AS to_kind`,
+		args...).Scan(ctx, fd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	d := &fd.Deal
+	before := *d
+	before.PipelineID, before.StageID, before.Position = fd.FromPipeline, fd.FromStage, fd.FromPosition
+	if fd.FromStage != d.StageID {
+		d.StageEnteredAt = now
+	}
+	return d, true, m.movedDeal(ctx, tx, tenant, &before, d, fd.ToKind, now)
+}
+
+// scopeSQL is inScope as a condition on column, with its arguments.
+func scopeSQL(ctx context.Context, column string) (string, []any) {
+	a := authz.ActorFrom(ctx)
+	switch a.Visibility() {
+	case authz.ScopeAll:
+		return "true", nil
+	case authz.ScopeTeam:
+		if len(a.Teammates) > 0 {
+			return column + " IN (?)", []any{bun.In(a.Teammates)}
+		}
+	}
+	return column + " = ?", []any{a.ID}
 }
 
 // movingDeal is a deal read for a move with the target stage's row.
