@@ -61,6 +61,7 @@ type Analytics struct {
 	WonAmount  string           `json:"won_amount" doc:"the sum of the period's wins"`
 	AverageWon string           `json:"average_won" doc:"the mean deal size of the period's wins"`
 	Rates      []RateUsed       `json:"rates" doc:"the exchange rates the amounts converted with"`
+	Rebuilding bool             `json:"rebuilding" doc:"the pipeline's daily figures are being rebuilt (after a change of its stages or of the time zone): a pipeline of up to 20,000 deals has them computed from the history meanwhile (the same figures, more slowly); a bigger one gets them as they stood before the change, with every change since, until the rebuild ends"`
 }
 
 // StageAnalytics are one stage's figures over the period.
@@ -198,7 +199,17 @@ type analysis struct {
 	p        *period
 	rates    *Rates
 	wins     []winRow
+	// rebuilding: the pipeline's figures are being rebuilt. live: so they
+	// are computed from the history (slower, as right), which a pipeline of
+	// up to liveDeals deals affords; a bigger one reads its figures as they
+	// stand (before the change, with every change since) until the swap.
+	rebuilding, live bool
 }
+
+// liveDeals is the largest pipeline whose analytics are computed from the
+// history while its figures are rebuilt: at 167,000 deals that takes longer
+// than a request may.
+const liveDeals = 20_000
 
 type winRow struct {
 	Currency string     `bun:"currency"`
@@ -227,6 +238,16 @@ func (m *Module) analyse(ctx context.Context, tx bun.Tx, tenant uuid.UUID, q Ana
 	if err := rollupZone(ctx, tx, tenant, a.zone); err != nil {
 		return nil, err
 	}
+	if a.rebuilding, err = rebuilding(ctx, tx, tenant, q.Pipeline); err != nil {
+		return nil, err
+	}
+	if a.rebuilding {
+		var n int
+		if err := tx.NewRaw("SELECT count(*) FROM (SELECT 1 FROM deals WHERE tenant_id = ? AND pipeline_id = ? LIMIT ?) x", tenant, q.Pipeline, liveDeals+1).Scan(ctx, &n); err != nil {
+			return nil, err
+		}
+		a.live = n <= liveDeals
+	}
 	err = a.daily(ctx, tx, tenant, q.Owner).
 		ColumnExpr("r.currency, coalesce(r.close_day, ?::date) AS on_day, to_char(r.day, 'YYYY-MM') AS month, r.owner_id, sum(r.n) AS n, sum(r.amount)::text AS amount", a.p.today).
 		Where("r.metric = 'won' AND r.day BETWEEN ?::date AND ?::date", a.p.from, a.p.to).
@@ -246,6 +267,9 @@ func (a *analysis) daily(ctx context.Context, tx bun.Tx, tenant uuid.UUID, owner
 		ids[i] = s.ID
 	}
 	q := tx.NewSelect().TableExpr("funnel_daily AS r").Where("r.tenant_id = ? AND r.pipeline_id = ?", tenant, a.pipeline.ID)
+	if a.live {
+		q = tx.NewSelect().TableExpr("funnel_daily_rows(?, NULL, ?) AS r", tenant, a.pipeline.ID)
+	}
 	if len(ids) > 0 {
 		q = q.Where("r.stage_id IN (?)", bun.In(ids))
 	}
@@ -265,7 +289,7 @@ func (m *Module) Analytics(ctx context.Context, tenant uuid.UUID, q AnalyticsQue
 			return err
 		}
 		p := a.p
-		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base}
+		out = &Analytics{PipelineID: q.Pipeline, OwnerID: q.Owner, From: p.from, To: p.to, TimeZone: a.zone, Currency: a.base, Rebuilding: a.rebuilding}
 		// Per stage and metric, over the period's days. A deal that entered
 		// a stage twice in the period counts once: the pairs of its
 		// consecutive entries with both days in the period come off.

@@ -125,7 +125,7 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 			pgdialect.Array(g.hAmount), pgdialect.Array(g.hCurrency)); err != nil {
 			return fmt.Errorf("funnel: demo history: %w", err)
 		}
-		if err := RebuildAnalytics(ctx, tx, d.Tenant); err != nil {
+		if err := computeAnalytics(ctx, tx, d.Tenant); err != nil {
 			return err
 		}
 		seeded = true

@@ -3,6 +3,7 @@ package funnel
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -14,11 +15,13 @@ import (
 
 // The analytics read funnel_daily, the stage history summed by pipeline,
 // stage, owner and day (see its migration). Every change to what a deal
-// contributes (its stays, owner, expected close, deletion) takes the deal's
-// contribution out before the change and puts it back after it, in the same
-// transaction; changes to what every deal's contribution depends on (a
-// stage's order or kind, a deleted stage, the company's time zone) rebuild
-// the pipeline.
+// contributes (its stays, owner, expected close, deletion) writes the
+// difference it made, in the same transaction. Changes to what every deal's
+// contribution depends on (a stage's order or kind, a deleted stage, the
+// company's time zone) ask for a rebuild of the pipeline, which the rollup
+// job builds in chunks of deals, each its own transaction, outside the
+// company's lock; the analytics read the history until it is swapped in
+// (see migration 20261228000100).
 
 // uncount takes deals' contributions out for good, before the transaction
 // deletes them at once. Writes deferred so far go first, so the
@@ -44,13 +47,6 @@ func take(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids ...uuid.UUID) er
 	return rollupErr(err)
 }
 
-// takeDeferred is take at the commit, before the deferred history writes
-// queued after it: for a change whose only effect on the contributions is
-// deferred (a move).
-func takeDeferred(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids ...uuid.UUID) error {
-	return rollupErr(db.Defer(ctx, tx, "SELECT funnel_daily_take(?, ?::uuid[])", tenant, pgdialect.Array(idTexts(ids))))
-}
-
 // recount puts deals' contributions in at the commit, after every history
 // write queued before it, less what take kept of them: a new deal adds its
 // whole contribution, a moved one only what the move changed.
@@ -61,9 +57,24 @@ func recount(ctx context.Context, tx bun.Tx, tenant uuid.UUID, ids ...uuid.UUID)
 	return rollupErr(db.Defer(ctx, tx, "SELECT funnel_daily_put(?, ?::uuid[])", tenant, pgdialect.Array(idTexts(ids))))
 }
 
-// rebuildRollup computes a pipeline's figures afresh (every pipeline's when
-// pipeline is nil, in zone from now on when zone is set).
-func rebuildRollup(ctx context.Context, tx bun.Tx, tenant uuid.UUID, pipeline *uuid.UUID, zone string) error {
+// rebuildRollup computes a pipeline's figures afresh in one statement under
+// the company's lock. Only for a pipeline that holds no deals any more (a
+// deleted one): every other rebuild is requested (requestRebuild) and built
+// in chunks.
+func rebuildRollup(ctx context.Context, tx bun.Tx, tenant uuid.UUID, pipeline *uuid.UUID) error {
+	if err := db.Flush(ctx); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "SELECT funnel_daily_rebuild(?, ?, NULL)", tenant, pipeline)
+	return rollupErr(err)
+}
+
+// requestRebuild marks a pipeline's figures (every pipeline's when pipeline
+// is nil; in zone from now on when zone is set) for a rebuild, which the
+// rollup job makes in chunks of deals, each its own transaction. It waits
+// only for the changes in flight; until the rebuild is done the analytics
+// compute the pipeline's figures from the history.
+func requestRebuild(ctx context.Context, tx bun.Tx, tenant uuid.UUID, pipeline *uuid.UUID, zone string) error {
 	if err := db.Flush(ctx); err != nil {
 		return err
 	}
@@ -71,18 +82,118 @@ func rebuildRollup(ctx context.Context, tx bun.Tx, tenant uuid.UUID, pipeline *u
 	if zone != "" {
 		z = &zone
 	}
-	_, err := tx.ExecContext(ctx, "SELECT funnel_daily_rebuild(?, ?, ?)", tenant, pipeline, z)
+	_, err := tx.ExecContext(ctx, "SELECT funnel_daily_request(?, ?, ?)", tenant, pipeline, z)
 	return rollupErr(err)
 }
 
-// RebuildAnalytics recomputes a company's analytics figures from its stage
-// history, for data written around the module (a bulk load).
+// RebuildAnalytics asks for a company's analytics figures to be computed
+// again from its stage history, for data written around the module (a bulk
+// load). BuildAnalytics, or the rollup job, builds them.
 func RebuildAnalytics(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error {
 	zone, err := tenantZone(ctx, tx, tenant)
 	if err != nil {
 		return err
 	}
-	return rebuildRollup(ctx, tx, tenant, nil, zone)
+	return requestRebuild(ctx, tx, tenant, nil, zone)
+}
+
+// computeAnalytics computes a small company's figures (a demo's few hundred
+// deals) afresh in the caller's transaction, in one statement.
+func computeAnalytics(ctx context.Context, tx bun.Tx, tenant uuid.UUID) error {
+	zone, err := tenantZone(ctx, tx, tenant)
+	if err != nil {
+		return err
+	}
+	if err := db.Flush(ctx); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "SELECT funnel_daily_rebuild(?, NULL, ?)", tenant, zone)
+	return rollupErr(err)
+}
+
+// RollupChunk is how many deals one transaction of a rebuild reads.
+const RollupChunk = 2000
+
+// BuildAnalytics builds a company's requested rebuilds, chunk deals a
+// transaction (RollupChunk when 0), and returns how many chunks it built. A
+// pipeline another runner holds is left to it. Stopped half way (ctx), it
+// resumes where the last committed chunk ended.
+func (m *Module) BuildAnalytics(ctx context.Context, tenant uuid.UUID, chunk int) (int, error) {
+	if chunk <= 0 {
+		chunk = RollupChunk
+	}
+	ctx = authz.AsSystem(ctx)
+	var pipes []uuid.UUID
+	if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT pipeline_id FROM funnel_daily_rebuilds WHERE tenant_id = ? ORDER BY requested_at, pipeline_id", tenant).Scan(ctx, &pipes)
+	}); err != nil {
+		return 0, rollupErr(err)
+	}
+	chunks := 0
+	for _, p := range pipes {
+		for {
+			if err := ctx.Err(); err != nil {
+				return chunks, err
+			}
+			var n int
+			if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewRaw("SELECT funnel_daily_chunk(?, ?, ?)", tenant, p, chunk).Scan(ctx, &n)
+			}); err != nil {
+				return chunks, rollupErr(err)
+			}
+			if n < 0 { // another runner holds it
+				break
+			}
+			if n > 0 {
+				chunks++
+				continue
+			}
+			var done bool
+			if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewRaw("SELECT funnel_daily_finish(?, ?)", tenant, p).Scan(ctx, &done)
+			}); err != nil {
+				return chunks, rollupErr(err)
+			}
+			if done {
+				break
+			}
+			// Deals created meanwhile past the last chunk, or another runner: once more.
+			var left int
+			if err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewRaw("SELECT count(*) FROM funnel_daily_rebuilds WHERE tenant_id = ? AND pipeline_id = ?", tenant, p).Scan(ctx, &left)
+			}); err != nil {
+				return chunks, rollupErr(err)
+			}
+			if left == 0 {
+				break
+			}
+		}
+	}
+	return chunks, nil
+}
+
+// BuildAllAnalytics builds the requested rebuilds of every active company:
+// the rollup job.
+func (m *Module) BuildAllAnalytics(ctx context.Context) error {
+	ctx = authz.AsSystem(ctx)
+	var tenants []uuid.UUID
+	if err := m.d.DB.NewRaw("SELECT id FROM tenants WHERE status = 'active' ORDER BY id").Scan(ctx, &tenants); err != nil {
+		return rollupErr(err)
+	}
+	for _, t := range tenants {
+		if _, err := m.BuildAnalytics(ctx, t, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuilding reports whether a pipeline's figures are waiting for a rebuild,
+// in which case the analytics compute them from the history.
+func rebuilding(ctx context.Context, tx bun.Tx, tenant, pipeline uuid.UUID) (bool, error) {
+	var n int
+	err := tx.NewRaw("SELECT count(*) FROM funnel_daily_rebuilds WHERE tenant_id = ? AND pipeline_id = ?", tenant, pipeline).Scan(ctx, &n)
+	return n > 0, err
 }
 
 func tenantZone(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (string, error) {
@@ -93,9 +204,9 @@ func tenantZone(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (string, error
 	return loc.String(), nil
 }
 
-// rollupZone makes sure a company's figures are in zone, rebuilding them
-// when they are in another (the company changed its time zone) or were
-// never built.
+// rollupZone makes sure a company's figures are in zone, asking for a
+// rebuild when they are in another (the company changed its time zone) or
+// were never built.
 func rollupZone(ctx context.Context, tx bun.Tx, tenant uuid.UUID, zone string) error {
 	var have []string
 	if err := tx.NewRaw("SELECT zone FROM funnel_daily_zone WHERE tenant_id = ?", tenant).Scan(ctx, &have); err != nil {
@@ -104,7 +215,14 @@ func rollupZone(ctx context.Context, tx bun.Tx, tenant uuid.UUID, zone string) e
 	if len(have) == 1 && have[0] == zone {
 		return nil
 	}
-	return rebuildRollup(ctx, tx, tenant, nil, zone)
+	return requestRebuild(ctx, tx, tenant, nil, zone)
+}
+
+// moved writes, at the commit, what a move of a deal at "at" changed in
+// its contribution (see funnel_daily_moved): after the history writes the
+// move queued before it.
+func moved(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, at time.Time) error {
+	return rollupErr(db.Defer(ctx, tx, "SELECT funnel_daily_moved(?, ?, ?)", tenant, id, at))
 }
 
 // CompactAnalytics folds the analytics figures' deltas of every company, one

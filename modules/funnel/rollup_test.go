@@ -2,6 +2,8 @@ package funnel_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/funnel"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -143,8 +147,9 @@ func TestAnalyticsFiguresFollowEveryChange(t *testing.T) {
 	}
 	sameAsRebuilt(t, m, c.id, "after updates and a deletion")
 
-	// Kind, order and a deleted stage rebuild the pipeline; moves go on
-	// from there.
+	// Kind, order and a deleted stage ask for a rebuild of the pipeline,
+	// which the analytics serve from the history until it is built; moves
+	// go on meanwhile and after.
 	if _, err := m.UpdateStage(admin, c.id, c.pipeline.ID, c.stage("Negotiation"), funnel.StageUpdate{Kind: ptr("won")}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,14 +167,148 @@ func TestAnalyticsFiguresFollowEveryChange(t *testing.T) {
 	if _, err := m.DeleteStage(admin, c.id, c.pipeline.ID, c.stage("Qualified"), ptr(c.stage("Lead"))); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range deals[5:8] {
+	for i, d := range deals[5:8] {
 		cur, err := m.GetDeal(seller, c.id, d.id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.version = cur.Version
 		move(d, "Proposal")
+		if i == 1 {
+			live, err := m.Analytics(seller, c.id, funnel.AnalyticsQuery{Pipeline: c.pipeline.ID})
+			if err != nil || !live.Rebuilding {
+				t.Fatalf("during the rebuild: %+v, %v", live, err)
+			}
+			if n, err := m.BuildAnalytics(context.Background(), c.id, 2); err != nil || n == 0 {
+				t.Fatalf("build: %d chunks, %v", n, err)
+			}
+		}
 		move(d, "Lost")
 	}
 	sameAsRebuilt(t, m, c.id, "after stage changes and more moves")
+}
+
+// analyticsJSON is a pipeline's analytics, without the flag that says where
+// they were read from.
+func analyticsJSON(t *testing.T, m *funnel.Module, c company) (string, bool) {
+	t.Helper()
+	a, err := m.Analytics(seller, c.id, funnel.AnalyticsQuery{Pipeline: c.pipeline.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := a.Rebuilding
+	a.Rebuilding = false
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), live
+}
+
+// A rebuild stopped half way and resumed gives the figures a full
+// recompute gives, with every change made meanwhile (moves of deals in
+// chunks built and not yet built, a new deal, an update, a deletion, and a
+// move still uncommitted while the last chunks and the swap run); the
+// analytics read meanwhile are the same figures.
+func TestRebuildStoppedHalfWayAndResumedKeepsEveryChange(t *testing.T) {
+	m := newModule(t)
+	c := newCompany(t, m)
+	setMoney(t, c.id, "CNY", "Asia/Shanghai")
+	type live struct {
+		id      uuid.UUID
+		version int
+	}
+	var deals []*live
+	for i := 0; i < 36; i++ {
+		d, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "d", CustomerID: c.customer, Amount: "120.25"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deals = append(deals, &live{d.ID, d.Version})
+	}
+	move := func(ctx context.Context, d *live, stage string) {
+		t.Helper()
+		out, err := m.MoveDeal(ctx, c.id, d.id, funnel.MoveInput{StageID: c.stage(stage), Version: d.version})
+		if err != nil {
+			t.Fatalf("move to %s: %v", stage, err)
+		}
+		d.version = out.Version
+	}
+	for i, d := range deals {
+		move(seller, d, []string{"Qualified", "Proposal", "Won"}[i%3])
+	}
+	env := testkit.Get(t)
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error { return funnel.RebuildAnalytics(ctx, tx, c.id) })
+	before, isLive := analyticsJSON(t, m, c)
+	if !isLive {
+		t.Fatal("the analytics do not say the figures are being rebuilt")
+	}
+	// Half the chunks, then the process "stops".
+	chunk := func() int {
+		var n int
+		env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw("SELECT funnel_daily_chunk(?, ?, 6)", c.id, c.pipeline.ID).Scan(ctx, &n)
+		})
+		return n
+	}
+	for i := 0; i < 3; i++ {
+		if n := chunk(); n != 6 {
+			t.Fatalf("chunk %d built %d deals", i, n)
+		}
+	}
+	// Changes meanwhile, to deals on both sides of the cursor.
+	for _, d := range deals[:12] {
+		move(seller, d, "Negotiation")
+	}
+	fresh, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: "new", CustomerID: c.customer, Amount: "7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deals = append(deals, &live{fresh.ID, fresh.Version})
+	if _, err := m.UpdateDeal(seller, c.id, deals[3].id, funnel.DealUpdate{Version: deals[3].version, OwnerID: ptr(uuid.New())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DeleteDeal(seller, c.id, deals[4].id, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, isLive := analyticsJSON(t, m, c); !isLive || got == before {
+		t.Fatalf("the analytics read during the rebuild missed the changes (live %v)", isLive)
+	}
+	// A move in flight while the rest is built and swapped: its
+	// transaction has written its history and figures, not committed.
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		ctx = authz.WithActor(ctx, authz.ActorFrom(seller))
+		move(ctx, deals[20], "Lead")
+		move(ctx, deals[35], "Lead")
+		if err := db.Flush(ctx); err != nil {
+			return err
+		}
+		done := make(chan error, 1)
+		go func() {
+			n, err := m.BuildAnalytics(context.Background(), c.id, 6)
+			if err == nil && n < 3 {
+				err = fmt.Errorf("resumed with %d chunks", n)
+			}
+			done <- err
+		}()
+		return <-done
+	})
+	var pending int
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM funnel_daily_rebuilds WHERE tenant_id = ?", c.id).Scan(ctx, &pending)
+	})
+	if pending != 0 {
+		t.Fatalf("%d rebuilds still pending", pending)
+	}
+	after, isLive := analyticsJSON(t, m, c)
+	if isLive {
+		t.Fatal("the analytics still read the history after the rebuild")
+	}
+	sameAsRebuilt(t, m, c.id, "after a rebuild resumed")
+	// What the analytics said from the history is what they say from the
+	// figures, and the figures are a full recompute's.
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error { return funnel.RebuildAnalytics(ctx, tx, c.id) })
+	if liveNow, isLive := analyticsJSON(t, m, c); !isLive || liveNow != after {
+		t.Fatalf("the analytics from the history differ from the rebuilt figures:\n%s\n%s", liveNow, after)
+	}
 }

@@ -22,15 +22,25 @@ const TypeRotting = "funnel:rotting"
 // rottingBatch is how many notices one statement stores.
 const rottingBatch = notify.MaxBatch
 
+// TypeRollup builds the analytics figures' requested rebuilds (a stage
+// reordered, a kind changed, a stage deleted, the time zone changed), in
+// chunks of deals of one transaction each.
+const TypeRollup = "funnel:rollup"
+
 // Jobs declares the module's task handlers.
 func (m *Module) Jobs() []jobs.Handler {
-	return []jobs.Handler{{Type: TypeRotting, Queue: jobs.QueueDefault, Timeout: 15 * time.Minute,
-		RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
-			if _, err := m.NotifyRotting(ctx, time.Now()); err != nil {
-				return err
-			}
-			return m.CompactAnalytics(ctx)
-		}}}
+	return []jobs.Handler{{Type: TypeRollup, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute,
+		RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return m.BuildAllAnalytics(ctx) }},
+		{Type: TypeRotting, Queue: jobs.QueueDefault, Timeout: 15 * time.Minute,
+			RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
+				if _, err := m.NotifyRotting(ctx, time.Now()); err != nil {
+					return err
+				}
+				if err := m.BuildAllAnalytics(ctx); err != nil {
+					return err
+				}
+				return m.CompactAnalytics(ctx)
+			}}}
 }
 
 // Schedules runs the sweep (rotting deals, then the analytics figures'
@@ -39,7 +49,10 @@ func (m *Module) Jobs() []jobs.Handler {
 // once per tick however many run. A second run would add nothing anyway:
 // the notices are keyed by deal, last activity and period.
 func (m *Module) Schedules() []jobs.Schedule {
-	return []jobs.Schedule{{Name: "funnel-rotting-hourly", Cron: "23 * * * *", Type: TypeRotting}}
+	return []jobs.Schedule{{Name: "funnel-rotting-hourly", Cron: "23 * * * *", Type: TypeRotting},
+		// A rebuild waits at most a minute to start; meanwhile the
+		// analytics read the history. Runs that overlap share the work.
+		{Name: "funnel-rollup-minutely", Cron: "* * * * *", Type: TypeRollup}}
 }
 
 // RottingSourceKey names the notice of a deal rotting for the n-th period

@@ -116,13 +116,24 @@ func TestRottingDealsNotifyTheirOwnerOncePerPeriod(t *testing.T) {
 	if n, err := m.NotifyRottingIn(ctx, c.id, time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("after new activity went stale: %d, %v", n, err)
 	}
-	// The sweep is a global job on a fixed-minute schedule, whose task id is
-	// the same in every scheduler replica.
+	// The sweep and the rollup builder are global jobs on fixed-minute
+	// schedules, whose task ids are the same in every scheduler replica.
 	sc := m.Schedules()
-	if len(sc) != 1 || sc[0].Type != funnel.TypeRotting || strings.HasPrefix(sc[0].Cron, "@") || sc[0].Name == "" {
+	if len(sc) != 2 || sc[0].Type != funnel.TypeRotting || sc[1].Type != funnel.TypeRollup {
 		t.Fatalf("schedules %+v", sc)
 	}
-	if hs := m.Jobs(); len(hs) != 1 || hs[0].Type != funnel.TypeRotting || !hs[0].Global() {
+	for _, s := range sc {
+		if strings.HasPrefix(s.Cron, "@") || s.Name == "" {
+			t.Fatalf("schedule %+v", s)
+		}
+	}
+	hs := m.Jobs()
+	if len(hs) != 2 {
 		t.Fatalf("jobs %+v", hs)
+	}
+	for _, h := range hs {
+		if (h.Type != funnel.TypeRotting && h.Type != funnel.TypeRollup) || !h.Global() {
+			t.Fatalf("job %+v", h)
+		}
 	}
 }

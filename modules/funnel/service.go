@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -492,127 +493,256 @@ func (m *Module) MoveDeal(ctx context.Context, tenant, id uuid.UUID, in MoveInpu
 			return nil, errs.Field(loc, "names the deal being moved; name a neighbour")
 		}
 	}
-	return m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
-		st, err := lockStage(ctx, tx, tenant, in.StageID, "body.stage_id")
-		if err != nil {
-			return nil, err
-		}
-		d, err := scopedDeal(ctx, tx, tenant, id, true)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.stale(ctx, tx, tenant, d, in.Version); err != nil {
-			return nil, err
-		}
-		if st.PipelineID != d.PipelineID && (in.PipelineID == nil || *in.PipelineID != st.PipelineID) {
-			return nil, errs.Field("body.pipeline_id", "the stage is in another pipeline than the deal's; send that pipeline's id to move the deal there")
-		}
-		if in.PipelineID != nil && *in.PipelineID != st.PipelineID {
-			return nil, errs.Field("body.pipeline_id", "the stage is not in this pipeline")
-		}
-		changes := st.ID != d.StageID
-		if changes && st.Kind == KindLost {
-			if in.LostReasonID == nil {
-				return nil, errs.Field("body.lost_reason_id", "say why the deal was lost: one of the company's lost reasons")
-			}
-			var one int
-			if err := tx.NewRaw("SELECT 1 FROM deal_lost_reasons WHERE tenant_id = ? AND id = ?", tenant, *in.LostReasonID).Scan(ctx, &one); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil, errs.Field("body.lost_reason_id", "no such lost reason in this company")
+	// A move is first tried as one statement (fastMove); when that cannot
+	// say why it did nothing, or lost a race for a place in the column, the
+	// move is made step by step under the target stage's lock.
+	for attempt := 0; ; attempt++ {
+		raced := false
+		d, err := m.dealTx(ctx, tenant, PermWrite, func(ctx context.Context, tx bun.Tx) (*Deal, error) {
+			if attempt < 2 {
+				d, done, err := m.fastMove(ctx, tx, tenant, id, in)
+				if db.IsUniqueViolation(err, "deals_column_key") {
+					raced = true
 				}
-				return nil, err
+				if err != nil || done {
+					return d, err
+				}
 			}
+			return m.stepMove(ctx, tx, tenant, id, in)
+		})
+		if raced && attempt < 2 {
+			continue
 		}
-		pos, err := m.slot(ctx, tx, tenant, st.ID, d.ID, in)
-		if err != nil {
-			return nil, err
-		}
-		before := *d
-		d.Position, d.Version = pos, d.Version+1
-		if changes {
-			now := time.Now().UTC()
-			if err := takeDeferred(ctx, tx, tenant, d.ID); err != nil {
-				return nil, err
-			}
-			if err := leaveStage(ctx, tx, d, now); err != nil {
-				return nil, err
-			}
-			d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
-			stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
-			if err := enterStage(ctx, tx, d); err != nil {
-				return nil, err
-			}
-			if err := recount(ctx, tx, tenant, d.ID); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := tx.NewUpdate().Model(d).Column("pipeline_id", "stage_id", "position", "version", "stage_entered_at", "won_at", "lost_at", "lost_reason_id", "lost_note").
-			Set("updated_at = now()").WherePK().Returning("updated_at").Exec(ctx); err != nil {
-			return nil, err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: id.String(),
-			Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
-			After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
-			return nil, err
-		}
-		if changes && st.Kind == KindWon {
-			if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, true); err != nil {
-				return nil, err
-			}
-		}
-		m.publish(ctx, "deal.moved", id)
-		if changes {
-			switch st.Kind {
-			case KindWon:
-				m.publish(ctx, "deal.won", id)
-			case KindLost:
-				m.publish(ctx, "deal.lost", id)
-			}
-		}
-		return d, nil
-	})
+		return d, err
+	}
 }
 
-// slot is the position of a deal placed in stage before or after a neighbour
-// (a live deal of that stage), or at the end. The caller holds the stage's
-// lock, so the neighbours cannot move meanwhile.
-func (m *Module) slot(ctx context.Context, tx bun.Tx, tenant, stage, self uuid.UUID, in MoveInput) (string, error) {
-	neighbour := func(id uuid.UUID, loc string) (string, error) {
-		var p string
-		err := tx.NewRaw("SELECT position::text FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL", tenant, id, stage).Scan(ctx, &p)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", errs.Field(loc, "not a deal of the target stage")
-		}
-		return p, err
+// stepMove locks the target stage, then the deal, checks the move and
+// places the deal: each refusal names its field.
+func (m *Module) stepMove(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, in MoveInput) (*Deal, error) {
+	st, d, err := lockMove(ctx, tx, tenant, id, in.StageID)
+	if err != nil {
+		return nil, err
 	}
-	var edge sql.NullString
+	if err := m.stale(ctx, tx, tenant, d, in.Version); err != nil {
+		return nil, err
+	}
+	if st.PipelineID != d.PipelineID && (in.PipelineID == nil || *in.PipelineID != st.PipelineID) {
+		return nil, errs.Field("body.pipeline_id", "the stage is in another pipeline than the deal's; send that pipeline's id to move the deal there")
+	}
+	if in.PipelineID != nil && *in.PipelineID != st.PipelineID {
+		return nil, errs.Field("body.pipeline_id", "the stage is not in this pipeline")
+	}
+	changes := st.ID != d.StageID
+	if changes && st.Kind == KindLost {
+		if in.LostReasonID == nil {
+			return nil, errs.Field("body.lost_reason_id", "say why the deal was lost: one of the company's lost reasons")
+		}
+		var one int
+		if err := tx.NewRaw("SELECT 1 FROM deal_lost_reasons WHERE tenant_id = ? AND id = ?", tenant, *in.LostReasonID).Scan(ctx, &one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, errs.Field("body.lost_reason_id", "no such lost reason in this company")
+			}
+			return nil, err
+		}
+	}
+	before := *d
+	d.Version++
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if changes {
+		d.PipelineID, d.StageID, d.StageEnteredAt = st.PipelineID, st.ID, now
+		stamp(d, st, now, in.LostReasonID, strings.TrimSpace(in.LostNote))
+	}
+	// The place in the column is computed by the update itself, after
+	// the target stage's lock: the neighbours cannot move meanwhile.
+	pos, nb, loc := slotSQL(in, tenant, st.ID, d.ID)
+	var out struct {
+		Position  string    `bun:"position"`
+		UpdatedAt time.Time `bun:"updated_at"`
+	}
+	err = tx.NewRaw(`WITH nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
+		pos AS (SELECT `+pos+` AS p)
+		UPDATE deals AS d SET pipeline_id = ?, stage_id = ?, position = pos.p, version = ?, stage_entered_at = ?, won_at = ?, lost_at = ?,
+		       lost_reason_id = ?, lost_note = ?, updated_at = now()
+		  FROM pos WHERE d.tenant_id = ? AND d.id = ? AND pos.p IS NOT NULL
+		RETURNING d.position::text AS position, d.updated_at`,
+		tenant, nb, st.ID,
+		d.PipelineID, d.StageID, d.Version, d.StageEnteredAt, d.WonAt, d.LostAt, d.LostReasonID, d.LostNote, tenant, d.ID).Scan(ctx, &out)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Field(loc, "not a deal of the target stage")
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Position, d.UpdatedAt = out.Position, out.UpdatedAt
+	return d, m.movedDeal(ctx, tx, tenant, &before, d, st.Kind, now)
+}
+
+// movedDeal records a move made: the history rows and the analytics
+// figures when the stage changed, the audit row, the customer's lifecycle
+// on a win, and the events.
+func (m *Module) movedDeal(ctx context.Context, tx bun.Tx, tenant uuid.UUID, before, d *Deal, kind string, now time.Time) error {
+	changes := before.StageID != d.StageID
+	if changes {
+		if err := leaveStage(ctx, tx, d, now); err != nil {
+			return err
+		}
+		if err := enterStage(ctx, tx, d); err != nil {
+			return err
+		}
+		// What the move changed in the analytics figures, computed at the
+		// commit from the history the two writes above leave.
+		if err := moved(ctx, tx, tenant, d.ID, now); err != nil {
+			return err
+		}
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "deal.move", Entity: "deal", EntityID: d.ID.String(),
+		Before: map[string]any{"pipeline_id": before.PipelineID, "stage_id": before.StageID, "position": before.Position},
+		After:  map[string]any{"pipeline_id": d.PipelineID, "stage_id": d.StageID, "position": d.Position, "lost_reason_id": d.LostReasonID}}); err != nil {
+		return err
+	}
+	if changes && kind == KindWon {
+		if err := m.advanceCustomer(ctx, tx, tenant, d.CustomerID, true); err != nil {
+			return err
+		}
+	}
+	m.publish(ctx, "deal.moved", d.ID)
+	if changes {
+		switch kind {
+		case KindWon:
+			m.publish(ctx, "deal.won", d.ID)
+		case KindLost:
+			m.publish(ctx, "deal.lost", d.ID)
+		}
+	}
+	return nil
+}
+
+// fastDeal is a deal as a one-statement move left it, with where it was.
+type fastDeal struct {
+	Deal         `bun:",extend"`
+	FromStage    uuid.UUID `bun:"from_stage,scanonly"`
+	FromPipeline uuid.UUID `bun:"from_pipeline,scanonly"`
+	FromPosition string    `bun:"from_position,scanonly"`
+	ToKind       string    `bun:"to_kind,scanonly"`
+}
+
+// fastMove makes a move in one statement when every check passes: it locks
+// the target stage (a CTE the update joins, so before the deal's row, the
+// order every placement takes), checks the version, the scope, the
+// pipeline and the lost reason in its WHERE, and computes the place in the
+// column. done is false when the statement changed nothing: stepMove then
+// finds out why. The place was computed in the statement's snapshot, which
+// may predate a placement that held the stage's lock meanwhile: the
+// column's unique key then refuses the update, and the move is made again.
+func (m *Module) fastMove(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, in MoveInput) (*Deal, bool, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	pos, nb, _ := slotSQL(in, tenant, in.StageID, id)
+	scope, scopeArgs := scopeSQL(ctx, "d.owner_id")
+	note := strings.TrimSpace(in.LostNote)
+	args := []any{tenant, in.StageID, tenant, id, tenant, nb, in.StageID,
+		now, now, now, in.LostReasonID, note,
+		tenant, id, in.Version}
+	args = append(args, scopeArgs...)
+	args = append(args, in.PipelineID, in.PipelineID, tenant, in.LostReasonID)
+	fd := &fastDeal{}
+	err := tx.NewRaw(`WITH st AS (SELECT id, pipeline_id, kind FROM pipeline_stages WHERE tenant_id = ? AND id = ? FOR UPDATE),
+		cur AS (SELECT stage_id, pipeline_id, position FROM deals WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL),
+		nb AS (SELECT position AS p FROM deals WHERE tenant_id = ? AND id = ? AND stage_id = ? AND deleted_at IS NULL),
+		pos AS (SELECT `+pos+` AS p)
+		UPDATE deals AS d SET pipeline_id = st.pipeline_id, stage_id = st.id, position = pos.p, version = d.version + 1,
+		       stage_entered_at = CASE WHEN cur.stage_id = st.id THEN d.stage_entered_at ELSE ?::timestamptz END,
+		       won_at = CASE WHEN cur.stage_id = st.id THEN d.won_at WHEN st.kind = 'won' THEN ?::timestamptz END,
+		       lost_at = CASE WHEN cur.stage_id = st.id THEN d.lost_at WHEN st.kind = 'lost' THEN ?::timestamptz END,
+		       lost_reason_id = CASE WHEN cur.stage_id = st.id THEN d.lost_reason_id WHEN st.kind = 'lost' THEN ?::uuid END,
+		       lost_note = CASE WHEN cur.stage_id = st.id THEN d.lost_note WHEN st.kind = 'lost' THEN ? ELSE '' END,
+		       updated_at = now()
+		  FROM st, cur, pos
+		 WHERE d.tenant_id = ? AND d.id = ? AND d.deleted_at IS NULL AND d.version = ? AND `+scope+` AND pos.p IS NOT NULL
+		   AND ((?::uuid IS NULL AND st.pipeline_id = d.pipeline_id) OR st.pipeline_id = ?::uuid)
+		   AND (cur.stage_id = st.id OR st.kind <> 'lost' OR EXISTS (SELECT 1 FROM deal_lost_reasons r WHERE r.tenant_id = ? AND r.id = ?::uuid))
+		RETURNING d.*, cur.stage_id AS from_stage, cur.pipeline_id AS from_pipeline, cur.position::text AS from_position, st.kind AS to_kind`,
+		args...).Scan(ctx, fd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	d := &fd.Deal
+	before := *d
+	before.PipelineID, before.StageID, before.Position = fd.FromPipeline, fd.FromStage, fd.FromPosition
+	if fd.FromStage != d.StageID {
+		d.StageEnteredAt = now
+	}
+	return d, true, m.movedDeal(ctx, tx, tenant, &before, d, fd.ToKind, now)
+}
+
+// scopeSQL is inScope as a condition on column, with its arguments.
+func scopeSQL(ctx context.Context, column string) (string, []any) {
+	a := authz.ActorFrom(ctx)
+	switch a.Visibility() {
+	case authz.ScopeAll:
+		return "true", nil
+	case authz.ScopeTeam:
+		if len(a.Teammates) > 0 {
+			return column + " IN (?)", []any{bun.In(a.Teammates)}
+		}
+	}
+	return column + " = ?", []any{a.ID}
+}
+
+// movingDeal is a deal read for a move with the target stage's row.
+type movingDeal struct {
+	Deal       `bun:",extend"`
+	ToPipeline uuid.UUID `bun:"to_pipeline,scanonly"`
+	ToKind     string    `bun:"to_kind,scanonly"`
+	ToPosition int       `bun:"to_position,scanonly"`
+}
+
+// lockMove locks the target stage's row, then the deal's (under the actor's
+// scope), in one statement: FOR UPDATE OF s, d locks them in that order, the
+// order every placement takes. When either is missing it reads them one by
+// one, to say which.
+func lockMove(ctx context.Context, tx bun.Tx, tenant, id, stage uuid.UUID) (*Stage, *Deal, error) {
+	md := &movingDeal{}
+	q := tx.NewSelect().Model(md).ColumnExpr("d.*").ColumnExpr("s.pipeline_id AS to_pipeline, s.kind AS to_kind, s.position AS to_position").
+		Join("JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = ?", stage).
+		Where("d.tenant_id = ? AND d.id = ? AND d.deleted_at IS NULL", tenant, id).For("UPDATE OF s, d")
+	err := inScope(ctx, q, "d.owner_id").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		st, err := lockStage(ctx, tx, tenant, stage, "body.stage_id")
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := scopedDeal(ctx, tx, tenant, id, true)
+		return st, d, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Stage{TenantID: tenant, ID: stage, PipelineID: md.ToPipeline, Kind: md.ToKind, Position: md.ToPosition}, &md.Deal, nil
+}
+
+// slotSQL is the expression of the position a move takes, over nb (the
+// neighbour's position, when one is named) and the other live deals of the
+// target stage, with the neighbour's id (uuid.Nil for none) and the field
+// that names it: the places posBetween, posBefore and posAfter compute.
+// The ids are parsed uuids, written into the text as literals.
+func slotSQL(in MoveInput, tenant, stage, self uuid.UUID) (expr string, neighbour uuid.UUID, loc string) {
+	others := fmt.Sprintf("FROM deals o WHERE o.tenant_id = '%s' AND o.stage_id = '%s' AND o.deleted_at IS NULL AND o.id <> '%s'", tenant, stage, self)
+	mid := func(a, b string) string {
+		return "trim_scale(round((" + a + " + " + b + ") / 2, greatest(scale(" + a + "), scale(" + b + ")) + 1))"
+	}
 	switch {
 	case in.BeforeID != nil:
-		b, err := neighbour(*in.BeforeID, "body.before_id")
-		if err != nil {
-			return "", err
-		}
-		if err := tx.NewRaw("SELECT max(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position < ?::numeric AND id <> ?",
-			tenant, stage, b, self).Scan(ctx, &edge); err != nil {
-			return "", err
-		}
-		return posBetween(edge.String, b), nil
+		return `(SELECT CASE WHEN e.p IS NULL THEN ceil(nb.p) - 1 ELSE ` + mid("e.p", "nb.p") + ` END
+			FROM nb, LATERAL (SELECT max(o.position) AS p ` + others + ` AND o.position < nb.p) e)`, *in.BeforeID, "body.before_id"
 	case in.AfterID != nil:
-		a, err := neighbour(*in.AfterID, "body.after_id")
-		if err != nil {
-			return "", err
-		}
-		if err := tx.NewRaw("SELECT min(position)::text FROM deals WHERE tenant_id = ? AND stage_id = ? AND deleted_at IS NULL AND position > ?::numeric AND id <> ?",
-			tenant, stage, a, self).Scan(ctx, &edge); err != nil {
-			return "", err
-		}
-		return posBetween(a, edge.String), nil
+		return `(SELECT CASE WHEN e.p IS NULL THEN floor(nb.p) + 1 ELSE ` + mid("nb.p", "e.p") + ` END
+			FROM nb, LATERAL (SELECT min(o.position) AS p ` + others + ` AND o.position > nb.p) e)`, *in.AfterID, "body.after_id"
 	}
-	last, err := lastPosition(ctx, tx, tenant, stage, self)
-	if err != nil {
-		return "", err
-	}
-	return posAfter(last), nil
+	return `(SELECT coalesce(floor(max(o.position)) + 1, 1) ` + others + `)`, uuid.Nil, ""
 }
 
 // moveColumn moves every live deal of from to the end of to, in their order,

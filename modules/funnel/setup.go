@@ -214,7 +214,7 @@ func (m *Module) DeletePipeline(ctx context.Context, tenant, id uuid.UUID) error
 		if _, err := tx.ExecContext(ctx, "DELETE FROM pipelines WHERE tenant_id = ? AND id = ?", tenant, id); err != nil {
 			return err
 		}
-		if err := rebuildRollup(ctx, tx, tenant, &id, ""); err != nil {
+		if err := rebuildRollup(ctx, tx, tenant, &id); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "pipeline.delete", Entity: "pipeline", EntityID: id.String(), Before: p})
@@ -323,7 +323,7 @@ func (m *Module) UpdateStage(ctx context.Context, tenant, pipeline, id uuid.UUID
 			return err
 		}
 		if st.Kind != before.Kind { // what counts as won, lost and advanced
-			if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
+			if err := requestRebuild(ctx, tx, tenant, &pipeline, ""); err != nil {
 				return err
 			}
 		}
@@ -376,7 +376,7 @@ func (m *Module) ReorderStages(ctx context.Context, tenant, pipeline uuid.UUID, 
 			}
 		}
 		// Which stays advanced follows the stages' order.
-		if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
+		if err := requestRebuild(ctx, tx, tenant, &pipeline, ""); err != nil {
 			return err
 		}
 		if p, err = loadPipeline(ctx, tx, tenant, pipeline, false); err != nil {
@@ -446,7 +446,7 @@ func (m *Module) DeleteStage(ctx context.Context, tenant, pipeline, id uuid.UUID
 			return err
 		}
 		// The stage's stays count nowhere now, and its deals moved.
-		if err := rebuildRollup(ctx, tx, tenant, &pipeline, ""); err != nil {
+		if err := requestRebuild(ctx, tx, tenant, &pipeline, ""); err != nil {
 			return err
 		}
 		if p, err = loadPipeline(ctx, tx, tenant, pipeline, false); err != nil {
