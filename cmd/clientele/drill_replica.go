@@ -102,8 +102,8 @@ func (dr *drill) killReplica(ctx context.Context) error {
 	// 502/503 it goes to the other, up to 20 tries, 100 ms apart.
 	type result struct {
 		creates, reads, retries, failed int
-		worst                            time.Duration
-		fails                            []string
+		worst                           time.Duration
+		fails                           []string
 	}
 	var mu sync.Mutex
 	var total result
