@@ -615,9 +615,16 @@ func FilterSQL(def Definition, idExpr, op string, values []string) (string, []an
 	if op == "" {
 		op = "eq"
 	}
-	col := "fi." + def.Column()
 	base := "SELECT 1 FROM field_index fi WHERE fi.tenant_id = " + tenantOf(idExpr) + " AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr
-	args := []any{def.Entity, def.Key}
+	return filterSQL(def, base, []any{def.Entity, def.Key}, op, values)
+}
+
+// filterSQL is FilterSQL over base, the select of def's index rows (fi) with
+// baseArgs.
+func filterSQL(def Definition, base string, baseArgs []any, op string, values []string) (string, []any, error) {
+	loc := "query.custom." + def.Key
+	col := "fi." + def.Column()
+	args := baseArgs
 	parse := func(s string) (any, error) {
 		var in any = s
 		switch def.Type {

@@ -1,0 +1,374 @@
+package fields
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// A list filtered on several indexed sets (tags, custom values, a search) and
+// sorted by creation time is planned here, from the company's own counts, not
+// from table-wide statistics that mix every company together (issue 20).
+// Every strategy returns exactly the rows a brute-force filter and sort would;
+// the counts only decide which is cheap. See docs/list-plans.md.
+
+// Limits bound each strategy.
+type Limits struct {
+	// Narrow is the largest set that drives a list: its ids are read (at most
+	// Narrow+1 of them) and only those records are checked and sorted.
+	Narrow int
+	// Walk is how many rows a newest-first walk reads before it gives up and
+	// the list intersects the sets instead.
+	Walk int
+}
+
+// DefaultLimits keep each strategy within a few milliseconds of index work.
+var DefaultLimits = Limits{Narrow: 5000, Walk: 2000}
+
+// Set is one filter of a list that is a set of records held in an index.
+type Set struct {
+	// Facet and Values name the set in list_counts ("tag" or "custom.<key>",
+	// any of Values); an empty Facet (a range, a search) is measured by a
+	// capped count of IDs instead.
+	Facet  string
+	Values []string
+	// IDs selects the set's record ids as one column named id, with Args.
+	IDs  string
+	Args []any
+	// Dups: IDs may name a record more than once.
+	Dups bool
+	// Walk, when set, selects (id, at) of the set where at is the record's
+	// creation time, in an index that can be walked in (at, id) order.
+	Walk     string
+	WalkArgs []any
+	// Key is the caller's name for the set, handed back in skip.
+	Key string
+}
+
+// Strategy is one way of reading a planned page.
+type Strategy int
+
+// The strategies, tried in the order Choose returns them.
+const (
+	// Narrow reads the ids of the smallest set and checks only those records.
+	Narrow Strategy = iota + 1
+	// Walk reads a set (or every record) newest first, at most Limits.Walk rows.
+	Walk
+	// Intersect hashes every other set and keeps the driver's ids found in all.
+	Intersect
+)
+
+func (s Strategy) String() string {
+	return map[Strategy]string{Narrow: "narrow", Walk: "walk", Intersect: "intersect"}[s]
+}
+
+// Step is a strategy over a set (-1: every record, for a walk).
+type Step struct {
+	Strategy Strategy
+	Set      int
+}
+
+// Estimate is what the plan knows of a set's size.
+type Estimate struct {
+	N     int64 // records (for a capped count: at most Narrow+1)
+	Known bool  // N is a count (or a floor-bounded absence); false: only "more than Narrow"
+}
+
+// Choose orders the strategies for sets of the given sizes among total records
+// (0: unknown), for a page of want rows. walkable says which sets can be
+// walked in time order. The last step is always Intersect, which is exact
+// whatever the data; the ones before it are bounded and give way when they
+// find too little.
+func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) []Step {
+	order := make([]int, len(est))
+	for i := range order {
+		order[i] = i
+	}
+	size := func(i int) int64 {
+		if !est[i].Known {
+			return 1 << 62
+		}
+		return est[i].N
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size(order[a]) < size(order[b]) })
+	smallest := order[0]
+	var steps []Step
+	if size(smallest) <= int64(lim.Narrow) {
+		steps = append(steps, Step{Narrow, smallest})
+	}
+	// A walk over the smallest walkable set (or every record) finds a match
+	// in every 1/density rows if the sets are independent; walk when the
+	// bound should find the page twice over. Hostile data (matches old, the
+	// newest rows of the driver matching nothing) makes it give way.
+	driver := -1
+	for _, i := range order {
+		if walkable[i] {
+			driver = i
+			break
+		}
+	}
+	density := 1.0
+	for i := range est {
+		if i == driver {
+			continue
+		}
+		p := 0.5 // broad, size unknown
+		if est[i].Known && total > 0 {
+			p = min(1, float64(est[i].N)/float64(total))
+		}
+		density *= p
+	}
+	if density*float64(lim.Walk) >= 2*float64(want) {
+		steps = append(steps, Step{Walk, driver})
+	}
+	return append(steps, Step{Intersect, smallest})
+}
+
+// TimePage asks for one page of a list sorted by creation time whose filters
+// include indexed sets.
+type TimePage[T any] struct {
+	Entity string
+	Sets   []Set
+	Want   int  // rows to read: the page and one more
+	Desc   bool // newest first
+	// After is the keyset position (creation time, id); nil starts.
+	After   *time.Time
+	AfterID uuid.UUID
+	// TimeExpr and IDExpr are the records' creation time and id in Query,
+	// e.g. "c.created_at" and "c.id".
+	TimeExpr, IDExpr string
+	// All selects (id, at) of every live record, walkable in time order.
+	All     string
+	AllArgs []any
+	// Query starts a select of the records with every filter of the list but
+	// the sets named in skip (by Key), the scope, and the columns to read.
+	Query func(skip map[string]bool) (*bun.SelectQuery, error)
+	// Read runs q and returns its rows.
+	Read func(q *bun.SelectQuery) ([]T, error)
+	// Limits: zero values take DefaultLimits.
+	Limits Limits
+	// Trace, when set, is told each strategy tried (tests, the bench).
+	Trace func(Step)
+}
+
+// PageByTime reads one page of a list sorted by creation time, planned from
+// the company's counts of its sets. Without sets it runs the plain query.
+func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T]) ([]T, error) {
+	lim := p.Limits
+	if lim.Narrow <= 0 {
+		lim.Narrow = DefaultLimits.Narrow
+	}
+	if lim.Walk <= 0 {
+		lim.Walk = DefaultLimits.Walk
+	}
+	dir, cmp := "ASC", ">"
+	if p.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	finish := func(q *bun.SelectQuery, at, id string) ([]T, error) {
+		if p.After != nil {
+			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", at, id, cmp), *p.After, p.AfterID)
+		}
+		return p.Read(q.OrderExpr(fmt.Sprintf("%s %s, %s %s", at, dir, id, dir)).Limit(p.Want))
+	}
+	if len(p.Sets) == 0 {
+		q, err := p.Query(nil)
+		if err != nil {
+			return nil, err
+		}
+		return finish(q, p.TimeExpr, p.IDExpr)
+	}
+	est, total, err := estimate(ctx, tx, tenant, p.Entity, p.Sets, lim)
+	if err != nil {
+		return nil, err
+	}
+	walkable := make([]bool, len(p.Sets))
+	for i, s := range p.Sets {
+		walkable[i] = s.Walk != ""
+	}
+	for _, step := range Choose(est, total, walkable, p.Want, lim) {
+		if p.Trace != nil {
+			p.Trace(step)
+		}
+		switch step.Strategy {
+		case Narrow:
+			s := p.Sets[step.Set]
+			var ids []uuid.UUID
+			if err := tx.NewRaw("SELECT s.id FROM ("+s.IDs+") s LIMIT ?", append(append([]any{}, s.Args...), lim.Narrow+1)...).Scan(ctx, &ids); err != nil {
+				return nil, err
+			}
+			if len(ids) > lim.Narrow {
+				continue // it grew since it was counted
+			}
+			q, err := p.Query(map[string]bool{s.Key: true})
+			if err != nil {
+				return nil, err
+			}
+			return finish(q.Where(p.IDExpr+" = ANY(?::uuid[])", pgdialect.Array(ids)), p.TimeExpr, p.IDExpr)
+		case Walk:
+			walk, args, skip := p.All, p.AllArgs, map[string]bool{}
+			if step.Set >= 0 {
+				s := p.Sets[step.Set]
+				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true}
+			}
+			sub := "SELECT w.id, w.at FROM (" + walk + ") w"
+			args = append([]any{}, args...)
+			if p.After != nil {
+				sub += fmt.Sprintf(" WHERE (w.at, w.id) %s (?, ?)", cmp)
+				args = append(args, *p.After, p.AfterID)
+			}
+			sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s LIMIT ?", dir, dir)
+			args = append(args, lim.Walk)
+			q, err := p.Query(skip)
+			if err != nil {
+				return nil, err
+			}
+			out, err := p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
+				OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(p.Want))
+			if err != nil || len(out) == p.Want {
+				return out, err
+			}
+			// Too few matches within the bound: the rest may be anywhere.
+		case Intersect:
+			return intersect(ctx, tx, p, step.Set, finish)
+		}
+	}
+	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// intersect keeps the driver's ids that every other set holds, each other set
+// hashed once (a hashed subplan), and reads only those records by id. Joins
+// by hash or merge are off for the statement: with table-wide statistics the
+// planner could otherwise hash the whole records table.
+func intersect[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int, finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
+	d := p.Sets[driver]
+	sel := "SELECT d.id"
+	if d.Dups {
+		sel = "SELECT DISTINCT d.id"
+	}
+	sub := sel + " FROM (" + d.IDs + ") d"
+	args := append([]any{}, d.Args...)
+	skip := map[string]bool{}
+	var conds []string
+	for i, s := range p.Sets {
+		skip[s.Key] = true
+		if i == driver {
+			continue
+		}
+		// Inside CASE the subquery is not pulled up into a join: it stays a
+		// subplan, hashed once, and each driver id costs one hash probe.
+		conds = append(conds, "CASE WHEN d.id IN ("+s.IDs+") THEN true END")
+		args = append(args, s.Args...)
+	}
+	if len(conds) > 0 {
+		sub += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q, err := p.Query(skip)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('work_mem', '64MB', true)"); err != nil {
+		return nil, err
+	}
+	out, err := finish(q.Join("JOIN ("+sub+") AS pi ON pi.id = "+p.IDExpr, args...), p.TimeExpr, p.IDExpr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem')"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// estimate sizes each set from the company's counts; a set the counts cannot
+// size (a range, a search, a company never counted) gets a count capped at
+// Narrow+1, which costs at most that many index entries.
+func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, lim Limits) ([]Estimate, int64, error) {
+	var facets, values []string
+	for _, s := range sets {
+		for _, v := range s.Values {
+			if s.Facet != "" {
+				facets, values = append(facets, s.Facet), append(values, v)
+			}
+		}
+	}
+	have, total, counted, err := counts(ctx, tx, tenant, entity, facets, values)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Estimate, len(sets))
+	for i, s := range sets {
+		if s.Facet != "" && counted {
+			var n int64
+			for _, v := range s.Values {
+				if c, ok := have[[2]string{s.Facet, v}]; ok {
+					n += c
+				} else {
+					n += CountFloor - 1 // fewer than the floor at the last count
+				}
+			}
+			out[i] = Estimate{N: n, Known: true}
+			continue
+		}
+		var n int64
+		if err := tx.NewRaw("SELECT count(*) FROM (SELECT 1 FROM ("+s.IDs+") s LIMIT ?) c", append(append([]any{}, s.Args...), lim.Narrow+1)...).Scan(ctx, &n); err != nil {
+			return nil, 0, err
+		}
+		out[i] = Estimate{N: n, Known: n <= int64(lim.Narrow)}
+	}
+	return out, total, nil
+}
+
+// Set returns the indexed set of records that the custom filter key[op]=raw
+// selects, for a planned list; ok is false for a filter that is not a set of
+// index rows (ne, empty, prefix, contains), which the list applies with
+// Where instead.
+func (b *Binding) Set(ctx context.Context, tx bun.IDB, tenant uuid.UUID, key, op, raw string) (Set, bool, error) {
+	if b == nil {
+		return Set{}, false, nil
+	}
+	switch op {
+	case "", "eq", "in", "gt", "gte", "lt", "lte", "between":
+	default:
+		return Set{}, false, nil
+	}
+	if op == "" {
+		op = "eq"
+	}
+	d, ok, err := b.lookup(ctx, tx, tenant, key)
+	if err != nil || !ok || !d.Filterable || !d.Indexable() {
+		return Set{}, false, err // Where names the problem
+	}
+	vals := []string{raw}
+	if op == "in" || op == "between" {
+		vals = nil
+		for _, v := range strings.Split(raw, ",") {
+			vals = append(vals, strings.TrimSpace(v))
+		}
+	}
+	base := "SELECT fi.record_id AS id FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ?"
+	frag, args, err := filterSQL(d, base, []any{tenant, d.Entity, d.Key}, op, vals)
+	if err != nil {
+		return Set{}, false, err
+	}
+	if !strings.HasPrefix(frag, "EXISTS (") || !strings.HasSuffix(frag, ")") {
+		return Set{}, false, nil
+	}
+	s := Set{IDs: strings.TrimSuffix(strings.TrimPrefix(frag, "EXISTS ("), ")"), Args: args,
+		Dups: d.Type == MultiSelect && op != "eq", Key: "custom." + key + "[" + op + "]=" + raw}
+	if (op == "eq" || op == "in") && (d.Column() == "v_text" || d.Column() == "v_bool") {
+		s.Facet = "custom." + key
+		for _, a := range args[3:] {
+			s.Values = append(s.Values, fmt.Sprint(a))
+		}
+	}
+	return s, true, nil
+}
