@@ -35,8 +35,9 @@ type hostileRec struct {
 // filter and sort returns, page after page, on distributions hostile to a
 // naive plan, whatever strategy the company's counts choose: before the
 // company was counted (capped probes), after, and with its counts gone stale.
-// The limits are shrunk so 600 customers reach every strategy; the test also
-// checks that each strategy ran.
+// The limits are shrunk so 600 customers reach every strategy, and each
+// strategy is also tried first wherever it applies; the test checks that each
+// strategy ran.
 func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 	env := testkit.Get(t)
 	fs := customerFields(t, testkit.Quiet)
@@ -197,9 +198,12 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 				add(i)
 			}
 		}
-		for _, s := range shapes {
-			for _, sortKey := range []string{"", "created_at"} {
-				check(t, s, sortKey)
+		for _, prefer := range []fields.Strategy{0, fields.Narrow, fields.Walk, fields.Intersect} {
+			profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60, Prefer: prefer}, func(s fields.Step) { used[s.Strategy]++ })
+			for _, s := range shapes {
+				for _, sortKey := range []string{"", "created_at"} {
+					check(t, s, sortKey)
+				}
 			}
 		}
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/errs"
 )
@@ -28,6 +27,9 @@ type Limits struct {
 	// Walk is how many rows a newest-first walk reads before it gives up and
 	// the list intersects the sets instead.
 	Walk int
+	// Prefer, when set, tries that strategy first wherever it applies,
+	// whatever it costs: tests hold every strategy to the same rows.
+	Prefer Strategy
 }
 
 // DefaultLimits keep each strategy within a few milliseconds of index work.
@@ -82,31 +84,67 @@ type Estimate struct {
 	Known bool  // N is a count (or a floor-bounded absence); false: only "more than Narrow"
 }
 
+// Costs of the plan's units, in index probes (one descent of a btree and a
+// row, a few microseconds): an entry read in index order, or a hashed id,
+// costs a small fraction of one.
+const (
+	costEntry = 0.05
+	costProbe = 1.0
+)
+
 // Choose orders the strategies for sets of the given sizes among total records
-// (0: unknown), for a page of want rows. walkable says which sets can be
-// walked in time order. The last step is always Intersect, which is exact
-// whatever the data; the ones before it are bounded and give way when they
-// find too little.
+// (0: unknown), for a page of want rows, by their cost estimated from the
+// counts: narrow reads the smallest set and probes the other sets for each of
+// its records; a walk probes every set (and the record) for each row it reads
+// until it expects want matches, if the sets were independent; an
+// intersection reads every set once into hashes and probes only the records
+// in all of them. walkable says which sets can be walked in time order. The
+// last step is always Intersect, which is exact whatever the data: the steps
+// before it are bounded (Narrow by lim.Narrow ids, Walk by lim.Walk rows) and
+// give way when the data is not what the counts suggest.
 func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) []Step {
+	k := float64(len(est))
+	size := func(i int) float64 {
+		if !est[i].Known {
+			if total > 0 {
+				return max(float64(est[i].N), float64(total)/2)
+			}
+			return max(float64(est[i].N), 2*float64(lim.Narrow))
+		}
+		return float64(est[i].N)
+	}
+	share := func(i int) float64 {
+		if !est[i].Known || total <= 0 {
+			return 0.5 // broad, size unknown
+		}
+		return min(1, float64(est[i].N)/float64(total))
+	}
 	order := make([]int, len(est))
 	for i := range order {
 		order[i] = i
 	}
-	size := func(i int) int64 {
-		if !est[i].Known {
-			return 1 << 62
-		}
-		return est[i].N
-	}
 	sort.SliceStable(order, func(a, b int) bool { return size(order[a]) < size(order[b]) })
 	smallest := order[0]
-	var steps []Step
-	if size(smallest) <= int64(lim.Narrow) {
-		steps = append(steps, Step{Narrow, smallest})
+
+	type option struct {
+		step Step
+		cost float64
+	}
+	var opts []option
+	// Intersect: every set read once, then the records in all of them.
+	all, matches := 0.0, size(smallest)
+	for i := range est {
+		all += size(i)
+		if i != smallest {
+			matches *= share(i)
+		}
+	}
+	opts = append(opts, option{Step{Intersect, smallest}, all*costEntry + matches*costProbe})
+	if est[smallest].Known && est[smallest].N <= int64(lim.Narrow) {
+		opts = append(opts, option{Step{Narrow, smallest}, size(smallest) * (costEntry + k*costProbe)})
 	}
 	// A walk over the smallest walkable set (or every record) finds a match
-	// in every 1/density rows if the sets are independent; walk when the
-	// bound should find the page twice over. Hostile data (matches old, the
+	// in every 1/density rows if the sets are independent; hostile data (the
 	// newest rows of the driver matching nothing) makes it give way.
 	driver := -1
 	for _, i := range order {
@@ -116,20 +154,31 @@ func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) 
 		}
 	}
 	density := 1.0
+	probes := k + 1
 	for i := range est {
 		if i == driver {
+			probes--
 			continue
 		}
-		p := 0.5 // broad, size unknown
-		if est[i].Known && total > 0 {
-			p = min(1, float64(est[i].N)/float64(total))
+		density *= share(i)
+	}
+	if rows := float64(want) / max(density, 1e-9); rows*2 <= float64(lim.Walk) || lim.Prefer == Walk {
+		opts = append(opts, option{Step{Walk, driver}, rows * (costEntry + probes*costProbe)})
+	}
+	for i := range opts {
+		if opts[i].step.Strategy == lim.Prefer {
+			opts[i].cost = -1
 		}
-		density *= p
 	}
-	if density*float64(lim.Walk) >= 2*float64(want) {
-		steps = append(steps, Step{Walk, driver})
+	sort.SliceStable(opts, func(a, b int) bool { return opts[a].cost < opts[b].cost })
+	var steps []Step
+	for _, o := range opts {
+		steps = append(steps, o.step)
+		if o.step.Strategy == Intersect {
+			break
+		}
 	}
-	return append(steps, Step{Intersect, smallest})
+	return steps
 }
 
 // TimePage asks for one page of a list sorted by creation time whose filters
@@ -201,18 +250,23 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 		switch step.Strategy {
 		case Narrow:
 			s := p.Sets[step.Set]
-			var ids []uuid.UUID
-			if err := tx.NewRaw("SELECT s.id FROM ("+s.IDs+") s LIMIT ?", append(append([]any{}, s.Args...), lim.Narrow+1)...).Scan(ctx, &ids); err != nil {
-				return nil, err
-			}
-			if len(ids) > lim.Narrow {
-				continue // it grew since it was counted
+			if s.Facet != "" {
+				// Counted, maybe long ago: check the bound before relying on it.
+				n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+				if err != nil {
+					return nil, err
+				}
+				if n > int64(lim.Narrow) {
+					continue // it grew since it was counted
+				}
 			}
 			q, err := p.Query(map[string]bool{s.Key: true})
 			if err != nil {
 				return nil, err
 			}
-			return finish(q.Where(p.IDExpr+" = ANY(?::uuid[])", pgdialect.Array(ids)), p.TimeExpr, p.IDExpr)
+			// The set's ids as an array, probed by primary key: no join order
+			// for the planner to get wrong from table-wide statistics.
+			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
 			walk, args, skip := p.All, p.AllArgs, map[string]bool{}
 			if step.Set >= 0 {
@@ -318,13 +372,20 @@ func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, 
 			out[i] = Estimate{N: n, Known: true}
 			continue
 		}
-		var n int64
-		if err := tx.NewRaw("SELECT count(*) FROM (SELECT 1 FROM ("+s.IDs+") s LIMIT ?) c", append(append([]any{}, s.Args...), lim.Narrow+1)...).Scan(ctx, &n); err != nil {
+		n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+		if err != nil {
 			return nil, 0, err
 		}
 		out[i] = Estimate{N: n, Known: n <= int64(lim.Narrow)}
 	}
 	return out, total, nil
+}
+
+// cappedCount counts the set's ids up to limit: at most limit index entries.
+func cappedCount(ctx context.Context, tx bun.IDB, s Set, limit int) (int64, error) {
+	var n int64
+	err := tx.NewRaw("SELECT count(*) FROM (SELECT 1 FROM ("+s.IDs+") s LIMIT ?) c", append(append([]any{}, s.Args...), limit)...).Scan(ctx, &n)
+	return n, err
 }
 
 // Set returns the indexed set of records that the custom filter key[op]=raw
