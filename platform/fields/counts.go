@@ -116,10 +116,19 @@ func (s *Service) recountHandler() jobs.Handler {
 		RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return s.RecountStale(ctx) }}
 }
 
+// planSettings are the planner settings of a planned list's statements, set
+// for the rest of the transaction by the statement that reads the counts (no
+// round trip of their own) and restored by restorePlanSettings: joins by
+// hash or merge off, so every join the plan did not ask for is an index
+// probe whatever the table-wide statistics say, and room for hashed subplans.
+const planSettings = `set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true) || set_config('work_mem', '64MB', true)`
+
+const restorePlanSettings = `SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem')`
+
 // counts reads the tenant's counts of (facet, value) pairs of an entity, and
-// the number of its records (0 when never counted).
+// the number of its records (0 when never counted), and applies planSettings.
 func counts(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, facets, values []string) (map[[2]string]int64, int64, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT facet, value, n FROM list_counts
+	rows, err := tx.QueryContext(ctx, `SELECT '!', `+planSettings+`, 0::bigint UNION ALL SELECT facet, value, n FROM list_counts
 		WHERE tenant_id = ? AND entity = ? AND (facet, value) IN (SELECT * FROM unnest(?::text[], ?::text[]) UNION ALL SELECT '*', '')`,
 		tenant, entity, pgdialect.Array(facets), pgdialect.Array(values))
 	if err != nil {
@@ -134,6 +143,9 @@ func counts(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, fa
 		var n int64
 		if err := rows.Scan(&f, &v, &n); err != nil {
 			return nil, 0, false, err
+		}
+		if f == "!" {
+			continue
 		}
 		if f == "*" {
 			total, counted = n, true

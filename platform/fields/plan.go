@@ -239,6 +239,18 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 	if err != nil {
 		return nil, err
 	}
+	out, err := runSteps(ctx, tx, p, est, total, lim, dir, cmp, finish)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, restorePlanSettings); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estimate, total int64, lim Limits, dir, cmp string,
+	finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
 	walkable := make([]bool, len(p.Sets))
 	for i, s := range p.Sets {
 		walkable[i] = s.Walk != ""
@@ -299,9 +311,8 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 }
 
 // intersect keeps the driver's ids that every other set holds, each other set
-// hashed once (a hashed subplan), and reads only those records by id. Joins
-// by hash or merge are off for the statement: with table-wide statistics the
-// planner could otherwise hash the whole records table.
+// hashed once (a hashed subplan), and reads only those records by id (joins
+// by hash or merge are off: planSettings).
 func intersect[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int, finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
 	d := p.Sets[driver]
 	sel := "SELECT d.id"
@@ -329,17 +340,7 @@ func intersect[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('work_mem', '64MB', true)"); err != nil {
-		return nil, err
-	}
-	out, err := finish(q.Join("JOIN ("+sub+") AS pi ON pi.id = "+p.IDExpr, args...), p.TimeExpr, p.IDExpr)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem')"); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return finish(q.Join("JOIN ("+sub+") AS pi ON pi.id = "+p.IDExpr, args...), p.TimeExpr, p.IDExpr)
 }
 
 // estimate sizes each set from the company's counts; a set the counts cannot
