@@ -126,6 +126,7 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 		{"search with a filter", "q=张&tag=vip", func(r hostileRec) bool { return strings.HasPrefix(r.name, "张") && r.tags["vip"] }},
 		{"search with a custom filter", "q=张&custom.tier=silver", func(r hostileRec) bool { return strings.HasPrefix(r.name, "张") && r.tier == "silver" }},
 		{"one broad tag", "tag=odd", func(r hostileRec) bool { return r.tags["odd"] }},
+		{"two custom filters, nothing to walk", "custom.tier=gold&custom.employees[lte]=500", func(r hostileRec) bool { return r.tier == "gold" && r.employees <= 500 }},
 		{"three sets", "tag=vip&tag=odd&custom.tier=gold", func(r hostileRec) bool { return r.tags["vip"] && r.tags["odd"] && r.tier == "gold" }},
 	}
 	check := func(t *testing.T, s shape, sortKey string) {

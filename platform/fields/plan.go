@@ -304,10 +304,62 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estim
 			}
 			// Too few matches within the bound: the rest may be anywhere.
 		case Intersect:
+			if w := smallestWalkable(p.Sets, est); w >= 0 {
+				return hashedWalk(ctx, tx, p, w, dir, cmp)
+			}
 			return intersect(ctx, tx, p, step.Set, finish)
 		}
 	}
 	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// smallestWalkable is the smallest set that can be walked in time order, or -1.
+func smallestWalkable(sets []Set, est []Estimate) int {
+	best := -1
+	for i, s := range sets {
+		if s.Walk == "" {
+			continue
+		}
+		if best < 0 || (est[i].Known && (!est[best].Known || est[i].N < est[best].N)) {
+			best = i
+		}
+	}
+	return best
+}
+
+// hashedWalk is the intersection when a set can be walked in time order: it
+// walks that set from the cursor, with no bound, keeping the rows every other
+// set holds (each hashed once), and stops at the page's last match. It reads
+// no more of the driver than a sort of the whole intersection would, and
+// probes only the records the page returns.
+func hashedWalk[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int, dir, cmp string) ([]T, error) {
+	d := p.Sets[driver]
+	sub := "SELECT w.id, w.at FROM (" + d.Walk + ") w"
+	args := append([]any{}, d.WalkArgs...)
+	skip := map[string]bool{}
+	var conds []string
+	for i, s := range p.Sets {
+		skip[s.Key] = true
+		if i == driver {
+			continue
+		}
+		conds = append(conds, "CASE WHEN w.id IN ("+s.IDs+") THEN true END")
+		args = append(args, s.Args...)
+	}
+	if p.After != nil {
+		conds = append(conds, fmt.Sprintf("(w.at, w.id) %s (?, ?)", cmp))
+		args = append(args, *p.After, p.AfterID)
+	}
+	if len(conds) > 0 {
+		sub += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s", dir, dir)
+	q, err := p.Query(skip)
+	if err != nil {
+		return nil, err
+	}
+	return p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
+		OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(p.Want))
 }
 
 // intersect keeps the driver's ids that every other set holds, each other set
