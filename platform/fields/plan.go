@@ -33,7 +33,7 @@ type Limits struct {
 }
 
 // DefaultLimits keep each strategy within a few milliseconds of index work.
-var DefaultLimits = Limits{Narrow: 5000, Walk: 2000}
+var DefaultLimits = Limits{Narrow: 5000, Walk: 1000}
 
 // Set is one filter of a list that is a set of records held in an index.
 type Set struct {
@@ -469,7 +469,7 @@ func (b *Binding) Set(ctx context.Context, tx bun.IDB, tenant uuid.UUID, key, op
 		}
 	}
 	base := "SELECT fi.record_id AS id FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ?"
-	frag, args, err := filterSQL(d, base, []any{tenant, d.Entity, d.Key}, op, vals)
+	frag, args, err := filterSQL(d, base, []any{tenant, d.Entity, d.Key}, op, vals, false)
 	if err != nil {
 		return Set{}, false, err
 	}
