@@ -53,6 +53,11 @@ type Set struct {
 	WalkArgs []any
 	// Key is the caller's name for the set, handed back in skip.
 	Key string
+	// Uncountable: even a capped count would read far more than its cap (a
+	// range on a number field: numeric comparisons are not leakproof, so
+	// under RLS they filter every value of the field instead of bounding the
+	// index scan). The plan takes it as broad, of unknown size.
+	Uncountable bool
 }
 
 // Strategy is one way of reading a planned page.
@@ -425,6 +430,10 @@ func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, 
 			out[i] = Estimate{N: n, Known: true}
 			continue
 		}
+		if s.Uncountable {
+			out[i] = Estimate{N: int64(lim.Narrow) + 1}
+			continue
+		}
 		n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
 		if err != nil {
 			return nil, 0, err
@@ -478,6 +487,9 @@ func (b *Binding) Set(ctx context.Context, tx bun.IDB, tenant uuid.UUID, key, op
 	}
 	s := Set{IDs: strings.TrimSuffix(strings.TrimPrefix(frag, "EXISTS ("), ")"), Args: args,
 		Dups: d.Type == MultiSelect && op != "eq", Key: "custom." + key + "[" + op + "]=" + raw}
+	if d.Column() == "v_num" && op != "eq" && op != "in" {
+		s.Uncountable = true
+	}
 	if (op == "eq" || op == "in") && (d.Column() == "v_text" || d.Column() == "v_bool") {
 		s.Facet = "custom." + key
 		for _, a := range args[3:] {
