@@ -199,7 +199,11 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 				add(i)
 			}
 		}
-		for _, prefer := range []fields.Strategy{0, fields.Narrow, fields.Walk, fields.Intersect} {
+		prefers := []fields.Strategy{0}
+		if phase == "counted" {
+			prefers = append(prefers, fields.Narrow, fields.Walk, fields.Intersect)
+		}
+		for _, prefer := range prefers {
 			profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60, Prefer: prefer}, func(s fields.Step) { used[s.Strategy]++ })
 			for _, s := range shapes {
 				for _, sortKey := range []string{"", "created_at"} {
