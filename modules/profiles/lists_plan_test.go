@@ -35,9 +35,9 @@ type hostileRec struct {
 // filter and sort returns, page after page, on distributions hostile to a
 // naive plan, whatever strategy the company's counts choose: before the
 // company was counted (capped probes), after, and with its counts gone stale.
-// The limits are shrunk so 600 customers reach every strategy, and each
-// strategy is also tried first wherever it applies; the test checks that each
-// strategy ran.
+// The limits are shrunk so 600 customers reach every strategy, and once the
+// company is counted each strategy is also tried first wherever it applies;
+// the test checks that each strategy ran.
 func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 	env := testkit.Get(t)
 	fs := customerFields(t, testkit.Quiet)
