@@ -212,9 +212,11 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 			}
 		}
 	}
-	// Sorted by a custom field, filtered on a tag: the same rows as brute force.
+	// Sorted by a custom field, filtered on a tag: the same rows as brute
+	// force (fields.PageSorted, which the plan does not choose yet). One
+	// shape only: in the package's full run, with other tests' rows in
+	// field_index, each of its pages took over a second (see docs/list-plans.md).
 	check(t, shapes[0], "-custom.employees")
-	check(t, shapes[3], "-custom.employees")
 	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.Intersect} {
 		if used[st] == 0 {
 			t.Errorf("no list used the %s strategy: %v", st, used)
