@@ -44,8 +44,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	hooks := webhookBenchFlags(fs)
 	ticketsBench := ticketBenchFlags(fs)
 	funnel := funnelBenchFlags(fs)
+	lists := listsBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *lists.on {
+		return lists.run(ctx, cfg)
 	}
 	if *ticketsBench.on {
 		return ticketsBench.run(ctx, cfg)

@@ -26,6 +26,7 @@ func (m *Module) Entities() []module.Entity {
 		},
 		Sorts: []string{"created_at", "updated_at", "name"},
 		Query: customerQueries{m},
+		Tags:  &module.TagTable{Table: "customer_tags", ID: "customer_id"},
 	}}
 }
 

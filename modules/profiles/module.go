@@ -44,6 +44,9 @@ type Deps struct {
 type Module struct {
 	d      Deps
 	custom *fields.Binding // customers' custom fields; nil without the fields service
+
+	planLimits fields.Limits     // zero: the kernel's defaults; tests shrink them to reach every strategy
+	planTrace  func(fields.Step) // tests: told each strategy a planned list tries
 }
 
 // New builds the module.

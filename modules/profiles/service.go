@@ -404,7 +404,16 @@ type Filter struct {
 	Limit     int
 
 	searchDriven bool // the first search group is joined by the caller, not probed
+	// skip names the conditions a planned list applies itself (setKey), which
+	// customerQuery leaves out.
+	skip map[string]bool
 }
+
+// Keys of the conditions a planned list may take over from customerQuery.
+func tagKey(tag string) string       { return "tag:" + tag }
+func fieldKey(ff FieldFilter) string { return ff.Field + "[" + ff.Op + "]=" + ff.Value }
+
+const searchKey = "q:0"
 
 var sorts = map[string]struct{ expr, col string }{
 	"created_at": {"c.created_at", "created_at"},
@@ -434,14 +443,23 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 	if f.Kind != "" {
 		q = q.Where("c.kind = ?", f.Kind)
 	}
-	switch len(f.Tags) {
+	var tags []string
+	for _, t := range f.Tags {
+		if !f.skip[tagKey(t)] {
+			tags = append(tags, t)
+		}
+	}
+	switch len(tags) {
 	case 0:
 	case 1:
-		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", f.Tags[0])
+		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", tags[0])
 	default:
-		q = q.Where("(SELECT count(DISTINCT ct.tag) FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag IN (?)) = ?", bun.In(f.Tags), len(f.Tags))
+		q = q.Where("(SELECT count(DISTINCT ct.tag) FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag IN (?)) = ?", bun.In(tags), len(tags))
 	}
 	for _, ff := range f.Fields {
+		if f.skip[fieldKey(ff)] {
+			continue
+		}
 		var err error
 		if strings.HasPrefix(ff.Field, "custom.") {
 			if q, err = m.custom.Where(ctx, tx, tenant, q, "c.id", strings.TrimPrefix(ff.Field, "custom."), ff.Op, ff.Value); err != nil {
@@ -454,7 +472,7 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 		}
 	}
 	for i, group := range searchPlan(f.Q) {
-		if i == 0 && f.searchDriven {
+		if i == 0 && (f.searchDriven || f.skip[searchKey]) {
 			continue
 		}
 		alts, args := termAlts(group, nil)
@@ -489,6 +507,16 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 	}
 	var out []Customer
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		if sortKey == "created_at" {
+			planned, ok, err := m.plannedPage(ctx, tx, tenant, f, desc, after)
+			if err != nil || ok {
+				out = planned
+				if err != nil {
+					return err
+				}
+				return m.revealPage(ctx, tx, tenant, out)
+			}
+		}
 		q, sortExpr, idExpr, err := m.drivenQuery(ctx, tx, tenant, f, sortKey, s.expr, desc)
 		if err != nil {
 			return err
@@ -523,6 +551,78 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		next = cursorT{V: sortValue(out[len(out)-1], sortKey), ID: out[len(out)-1].ID}.Encode()
 	}
 	return out, next, nil
+}
+
+// listSets are the filters of f that are sets of customers held in an index
+// (each tag, each custom value or range, the first search group), for the
+// kernel's plan (fields.PageByTime).
+func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
+	var sets []fields.Set
+	for _, t := range f.Tags {
+		sets = append(sets, fields.Set{Facet: "tag", Values: []string{t}, Key: tagKey(t),
+			IDs:  "SELECT customer_id AS id FROM customer_tags WHERE tenant_id = ? AND tag = ?",
+			Args: []any{tenant, t},
+			Walk: "SELECT customer_id AS id, created_at AS at FROM customer_tags WHERE tenant_id = ? AND tag = ?", WalkArgs: []any{tenant, t}})
+	}
+	for _, ff := range f.Fields {
+		if !strings.HasPrefix(ff.Field, "custom.") {
+			continue
+		}
+		s, ok, err := m.custom.Set(ctx, tx, tenant, strings.TrimPrefix(ff.Field, "custom."), ff.Op, ff.Value)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.Key = fieldKey(ff)
+			sets = append(sets, s)
+		}
+	}
+	if plan := searchPlan(f.Q); len(plan) > 0 {
+		alts, args := termAlts(plan[0], []any{tenant})
+		s := fields.Set{Key: searchKey, IDs: "SELECT t.customer_id AS id FROM customer_terms t WHERE t.tenant_id = ? AND (" + alts + ")", Args: args}
+		if len(plan[0]) == 1 && plan[0][0].exact != "" {
+			// One exact term names a customer once, in (created_at, customer) order.
+			s.Walk, s.WalkArgs = "SELECT t.customer_id AS id, t.created_at AS at FROM customer_terms t WHERE t.tenant_id = ? AND t.term = ?", []any{tenant, plan[0][0].exact}
+		} else {
+			s.Dups = true
+		}
+		sets = append(sets, s)
+	}
+	return sets, nil
+}
+
+// plannedPage reads a page by creation time through the kernel's plan when
+// the list filters on indexed sets; ok is false when it has none.
+func (m *Module) plannedPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter, desc bool, after *cursorT) ([]Customer, bool, error) {
+	sets, err := m.listSets(ctx, tx, tenant, f)
+	if err != nil || len(sets) == 0 {
+		return nil, false, err
+	}
+	p := fields.TimePage[Customer]{Entity: EntityCustomers, Sets: sets, Want: f.Limit + 1, Desc: desc,
+		TimeExpr: "c.created_at", IDExpr: "c.id",
+		All:     "SELECT id, created_at AS at FROM customers WHERE tenant_id = ? AND deleted_at IS NULL",
+		AllArgs: []any{tenant},
+		Query: func(skip map[string]bool) (*bun.SelectQuery, error) {
+			qf := f
+			qf.skip = skip
+			q, err := m.customerQuery(ctx, tx, tx.NewSelect().Model((*Customer)(nil)), tenant, qf)
+			if err != nil {
+				return nil, err
+			}
+			return q.ColumnExpr(customerColumns), nil
+		},
+		Read:   func(q *bun.SelectQuery) ([]Customer, error) { return readCustomers(ctx, tenant, q, f.Limit+1) },
+		Limits: m.planLimits, Trace: m.planTrace,
+	}
+	if after != nil {
+		t, err := time.Parse(time.RFC3339Nano, after.V)
+		if err != nil {
+			return nil, false, errs.Field("query.cursor", "does not fit this sort; start again without it")
+		}
+		p.After, p.AfterID = &t, after.ID
+	}
+	out, err := fields.PageByTime(ctx, tx, tenant, p)
+	return out, true, err
 }
 
 // sortValue is c's value of a standard sort, as a cursor carries it.

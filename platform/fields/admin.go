@@ -214,9 +214,16 @@ func (m *Module) Service() *Service { return m.svc }
 // Name is the route prefix.
 func (m *Module) Name() string { return "fields" }
 
-// Jobs runs conversions after a field's type (or indexing) changes.
+// Jobs runs conversions after a field's type (or indexing) changes, and the
+// hourly rebuild of stale list counts.
 func (m *Module) Jobs() []jobs.Handler {
-	return []jobs.Handler{{Type: TypeConvert, Queue: jobs.QueueBulk, RunLong: m.svc.runConvert}}
+	return []jobs.Handler{{Type: TypeConvert, Queue: jobs.QueueBulk, RunLong: m.svc.runConvert}, m.svc.recountHandler()}
+}
+
+// Schedules rebuilds stale list counts every hour, at a fixed minute, so every
+// scheduler replica enqueues the same task id; a second run finds nothing stale.
+func (m *Module) Schedules() []jobs.Schedule {
+	return []jobs.Schedule{{Name: "fields-recount-hourly", Cron: "41 * * * *", Type: TypeRecount}}
 }
 
 // Permissions declares what roles may be granted.

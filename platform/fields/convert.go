@@ -316,6 +316,11 @@ func (s *Service) runConvert(ctx context.Context, j *jobs.Job) error {
 	// Every value of the field was rewritten in the entity's table and its index:
 	// plans over them should see the new shape at once (issue 20).
 	db.RefreshStats(ctx, s.deps.DB, s.deps.Log, table, "field_index")
+	// And the company's list counts, which steer its plans: the field's values
+	// changed type and column.
+	if err := s.Recount(ctx, tenant); err != nil {
+		s.deps.Log.Warn("fields: recount after a conversion failed; the hourly recount retries", "error", err)
+	}
 	return j.SetResult(ConvertResult{Converted: cp.Converted, Failed: cp.Failed})
 }
 

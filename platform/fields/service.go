@@ -615,9 +615,26 @@ func FilterSQL(def Definition, idExpr, op string, values []string) (string, []an
 	if op == "" {
 		op = "eq"
 	}
-	col := "fi." + def.Column()
 	base := "SELECT 1 FROM field_index fi WHERE fi.tenant_id = " + tenantOf(idExpr) + " AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = " + idExpr
-	args := []any{def.Entity, def.Key}
+	return filterSQL(def, base, []any{def.Entity, def.Key}, op, values, true)
+}
+
+// filterSQL is FilterSQL over base, the select of def's index rows (fi) with
+// baseArgs. A probe (base names one record) compares a range on an
+// expression of the column, not the column: the planner then finds the
+// record's few rows by the primary key, instead of scanning every value in
+// the range (its estimate from table-wide statistics can make the range look
+// narrow) and filtering on the record.
+func filterSQL(def Definition, base string, baseArgs []any, op string, values []string, probe bool) (string, []any, error) {
+	loc := "query.custom." + def.Key
+	col := "fi." + def.Column()
+	switch op {
+	case "gt", "gte", "lt", "lte", "between":
+		if probe {
+			col = map[string]string{"v_num": "(fi.v_num + 0)", "v_time": "(fi.v_time + interval '0 s')", "v_text": "(fi.v_text || '')", "v_bool": "fi.v_bool"}[def.Column()]
+		}
+	}
+	args := baseArgs
 	parse := func(s string) (any, error) {
 		var in any = s
 		switch def.Type {

@@ -96,6 +96,16 @@ type Entity struct {
 	// Query, when set, checks the filters saved views keep and counts what
 	// they match; without it the entity has no saved views.
 	Query ListQuery
+	// Tags, when the entity has tags as rows (tenant_id, tag, record id), lets
+	// the kernel count each tag per company for the list's plan choice
+	// (fields.Recount); nil: the entity's tags are not counted.
+	Tags *TagTable
+}
+
+// TagTable names an entity's tag rows: one row per record and tag.
+type TagTable struct {
+	Table string // e.g. "customer_tags"
+	ID    string // the record id column, e.g. "customer_id"
 }
 
 // TableName is the records table of the entity.

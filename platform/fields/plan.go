@@ -1,0 +1,500 @@
+package fields
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/errs"
+)
+
+// A list filtered on several indexed sets (tags, custom values, a search) and
+// sorted by creation time is planned here, from the company's own counts, not
+// from table-wide statistics that mix every company together (issue 20).
+// Every strategy returns exactly the rows a brute-force filter and sort would;
+// the counts only decide which is cheap. See docs/list-plans.md.
+
+// Limits bound each strategy.
+type Limits struct {
+	// Narrow is the largest set that drives a list: its ids are read (at most
+	// Narrow+1 of them) and only those records are checked and sorted.
+	Narrow int
+	// Walk is how many rows a newest-first walk reads before it gives up and
+	// the list intersects the sets instead.
+	Walk int
+	// Prefer, when set, tries that strategy first wherever it applies,
+	// whatever it costs: tests hold every strategy to the same rows.
+	Prefer Strategy
+}
+
+// DefaultLimits keep each strategy within a few milliseconds of index work.
+var DefaultLimits = Limits{Narrow: 5000, Walk: 1000}
+
+// Set is one filter of a list that is a set of records held in an index.
+type Set struct {
+	// Facet and Values name the set in list_counts ("tag" or "custom.<key>",
+	// any of Values); an empty Facet (a range, a search) is measured by a
+	// capped count of IDs instead.
+	Facet  string
+	Values []string
+	// IDs selects the set's record ids as one column named id, with Args.
+	IDs  string
+	Args []any
+	// Dups: IDs may name a record more than once.
+	Dups bool
+	// Walk, when set, selects (id, at) of the set where at is the record's
+	// creation time, in an index that can be walked in (at, id) order.
+	Walk     string
+	WalkArgs []any
+	// Key is the caller's name for the set, handed back in skip.
+	Key string
+	// Uncountable: even a capped count would read far more than its cap (a
+	// range on a number field: numeric comparisons are not leakproof, so
+	// under RLS they filter every value of the field instead of bounding the
+	// index scan). The plan takes it as broad, of unknown size.
+	Uncountable bool
+}
+
+// Strategy is one way of reading a planned page.
+type Strategy int
+
+// The strategies, tried in the order Choose returns them.
+const (
+	// Narrow reads the ids of the smallest set and checks only those records.
+	Narrow Strategy = iota + 1
+	// Walk reads a set (or every record) newest first, at most Limits.Walk rows.
+	Walk
+	// Intersect hashes every other set and keeps the driver's ids found in all.
+	Intersect
+)
+
+func (s Strategy) String() string {
+	return map[Strategy]string{Narrow: "narrow", Walk: "walk", Intersect: "intersect"}[s]
+}
+
+// Step is a strategy over a set (-1: every record, for a walk).
+type Step struct {
+	Strategy Strategy
+	Set      int
+}
+
+// Estimate is what the plan knows of a set's size.
+type Estimate struct {
+	N     int64 // records (for a capped count: at most Narrow+1)
+	Known bool  // N is a count (or a floor-bounded absence); false: only "more than Narrow"
+}
+
+// Costs of the plan's units, in index probes (one descent of a btree and a
+// row, a few microseconds): an entry read in index order, or a hashed id,
+// costs a small fraction of one.
+const (
+	costEntry = 0.05
+	costProbe = 1.0
+)
+
+// Choose orders the strategies for sets of the given sizes among total records
+// (0: unknown), for a page of want rows, by their cost estimated from the
+// counts: narrow reads the smallest set and probes the other sets for each of
+// its records; a walk probes every set (and the record) for each row it reads
+// until it expects want matches, if the sets were independent; an
+// intersection reads every set once into hashes and probes only the records
+// in all of them. walkable says which sets can be walked in time order. The
+// last step is always Intersect, which is exact whatever the data: the steps
+// before it are bounded (Narrow by lim.Narrow ids, Walk by lim.Walk rows) and
+// give way when the data is not what the counts suggest.
+func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) []Step {
+	k := float64(len(est))
+	size := func(i int) float64 {
+		if !est[i].Known {
+			if total > 0 {
+				return max(float64(est[i].N), float64(total)/2)
+			}
+			return max(float64(est[i].N), 2*float64(lim.Narrow))
+		}
+		return float64(est[i].N)
+	}
+	share := func(i int) float64 {
+		if !est[i].Known || total <= 0 {
+			return 0.5 // broad, size unknown
+		}
+		return min(1, float64(est[i].N)/float64(total))
+	}
+	order := make([]int, len(est))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size(order[a]) < size(order[b]) })
+	smallest := order[0]
+
+	type option struct {
+		step Step
+		cost float64
+	}
+	var opts []option
+	// Intersect: every set read once, then the records in all of them.
+	all, matches := 0.0, size(smallest)
+	for i := range est {
+		all += size(i)
+		if i != smallest {
+			matches *= share(i)
+		}
+	}
+	opts = append(opts, option{Step{Intersect, smallest}, all*costEntry + matches*costProbe})
+	if est[smallest].Known && est[smallest].N <= int64(lim.Narrow) {
+		opts = append(opts, option{Step{Narrow, smallest}, size(smallest) * (costEntry + k*costProbe)})
+	}
+	// A walk over the smallest walkable set (or every record) finds a match
+	// in every 1/density rows if the sets are independent; hostile data (the
+	// newest rows of the driver matching nothing) makes it give way.
+	driver := -1
+	for _, i := range order {
+		if walkable[i] {
+			driver = i
+			break
+		}
+	}
+	density := 1.0
+	probes := k + 1
+	for i := range est {
+		if i == driver {
+			probes--
+			continue
+		}
+		density *= share(i)
+	}
+	if rows := float64(want) / max(density, 1e-9); rows*2 <= float64(lim.Walk) || lim.Prefer == Walk {
+		opts = append(opts, option{Step{Walk, driver}, rows * (costEntry + probes*costProbe)})
+	}
+	for i := range opts {
+		if opts[i].step.Strategy == lim.Prefer {
+			opts[i].cost = -1
+		}
+	}
+	sort.SliceStable(opts, func(a, b int) bool { return opts[a].cost < opts[b].cost })
+	var steps []Step
+	for _, o := range opts {
+		steps = append(steps, o.step)
+		if o.step.Strategy == Intersect {
+			break
+		}
+	}
+	return steps
+}
+
+// TimePage asks for one page of a list sorted by creation time whose filters
+// include indexed sets.
+type TimePage[T any] struct {
+	Entity string
+	Sets   []Set
+	Want   int  // rows to read: the page and one more
+	Desc   bool // newest first
+	// After is the keyset position (creation time, id); nil starts.
+	After   *time.Time
+	AfterID uuid.UUID
+	// TimeExpr and IDExpr are the records' creation time and id in Query,
+	// e.g. "c.created_at" and "c.id".
+	TimeExpr, IDExpr string
+	// All selects (id, at) of every live record, walkable in time order.
+	All     string
+	AllArgs []any
+	// Query starts a select of the records with every filter of the list but
+	// the sets named in skip (by Key), the scope, and the columns to read.
+	Query func(skip map[string]bool) (*bun.SelectQuery, error)
+	// Read runs q and returns its rows.
+	Read func(q *bun.SelectQuery) ([]T, error)
+	// Limits: zero values take DefaultLimits.
+	Limits Limits
+	// Trace, when set, is told each strategy tried (tests, the bench).
+	Trace func(Step)
+}
+
+// PageByTime reads one page of a list sorted by creation time, planned from
+// the company's counts of its sets. Without sets it runs the plain query.
+func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T]) ([]T, error) {
+	lim := p.Limits
+	if lim.Narrow <= 0 {
+		lim.Narrow = DefaultLimits.Narrow
+	}
+	if lim.Walk <= 0 {
+		lim.Walk = DefaultLimits.Walk
+	}
+	dir, cmp := "ASC", ">"
+	if p.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	finish := func(q *bun.SelectQuery, at, id string) ([]T, error) {
+		if p.After != nil {
+			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", at, id, cmp), *p.After, p.AfterID)
+		}
+		return p.Read(q.OrderExpr(fmt.Sprintf("%s %s, %s %s", at, dir, id, dir)).Limit(p.Want))
+	}
+	if len(p.Sets) == 0 {
+		q, err := p.Query(nil)
+		if err != nil {
+			return nil, err
+		}
+		return finish(q, p.TimeExpr, p.IDExpr)
+	}
+	est, total, err := estimate(ctx, tx, tenant, p.Entity, p.Sets, lim)
+	if err != nil {
+		return nil, err
+	}
+	out, err := runSteps(ctx, tx, p, est, total, lim, dir, cmp, finish)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, restorePlanSettings); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estimate, total int64, lim Limits, dir, cmp string,
+	finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
+	walkable := make([]bool, len(p.Sets))
+	for i, s := range p.Sets {
+		walkable[i] = s.Walk != ""
+	}
+	for _, step := range Choose(est, total, walkable, p.Want, lim) {
+		if p.Trace != nil {
+			p.Trace(step)
+		}
+		switch step.Strategy {
+		case Narrow:
+			s := p.Sets[step.Set]
+			if s.Facet != "" {
+				// Counted, maybe long ago: check the bound before relying on it.
+				n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+				if err != nil {
+					return nil, err
+				}
+				if n > int64(lim.Narrow) {
+					continue // it grew since it was counted
+				}
+			}
+			q, err := p.Query(map[string]bool{s.Key: true})
+			if err != nil {
+				return nil, err
+			}
+			// The set's ids as an array, probed by primary key: no join order
+			// for the planner to get wrong from table-wide statistics.
+			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
+		case Walk:
+			walk, args, skip := p.All, p.AllArgs, map[string]bool{}
+			if step.Set >= 0 {
+				s := p.Sets[step.Set]
+				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true}
+			}
+			sub := "SELECT w.id, w.at FROM (" + walk + ") w"
+			args = append([]any{}, args...)
+			if p.After != nil {
+				sub += fmt.Sprintf(" WHERE (w.at, w.id) %s (?, ?)", cmp)
+				args = append(args, *p.After, p.AfterID)
+			}
+			sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s LIMIT ?", dir, dir)
+			args = append(args, lim.Walk)
+			q, err := p.Query(skip)
+			if err != nil {
+				return nil, err
+			}
+			out, err := p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
+				OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(p.Want))
+			if err != nil || len(out) == p.Want {
+				return out, err
+			}
+			// Too few matches within the bound: the rest may be anywhere.
+		case Intersect:
+			if w := smallestWalkable(p.Sets, est); w >= 0 {
+				return hashedWalk(ctx, tx, p, w, dir, cmp)
+			}
+			return intersect(ctx, tx, p, step.Set, finish)
+		}
+	}
+	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// smallestWalkable is the smallest set that can be walked in time order, or -1.
+func smallestWalkable(sets []Set, est []Estimate) int {
+	best := -1
+	for i, s := range sets {
+		if s.Walk == "" {
+			continue
+		}
+		if best < 0 || (est[i].Known && (!est[best].Known || est[i].N < est[best].N)) {
+			best = i
+		}
+	}
+	return best
+}
+
+// hashedWalk is the intersection when a set can be walked in time order: it
+// walks that set from the cursor, with no bound, keeping the rows every other
+// set holds (each hashed once), and stops at the page's last match. It reads
+// no more of the driver than a sort of the whole intersection would, and
+// probes only the records the page returns.
+func hashedWalk[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int, dir, cmp string) ([]T, error) {
+	d := p.Sets[driver]
+	sub := "SELECT w.id, w.at FROM (" + d.Walk + ") w"
+	args := append([]any{}, d.WalkArgs...)
+	skip := map[string]bool{}
+	var conds []string
+	for i, s := range p.Sets {
+		skip[s.Key] = true
+		if i == driver {
+			continue
+		}
+		conds = append(conds, "CASE WHEN w.id IN ("+s.IDs+") THEN true END")
+		args = append(args, s.Args...)
+	}
+	if p.After != nil {
+		conds = append(conds, fmt.Sprintf("(w.at, w.id) %s (?, ?)", cmp))
+		args = append(args, *p.After, p.AfterID)
+	}
+	if len(conds) > 0 {
+		sub += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s", dir, dir)
+	q, err := p.Query(skip)
+	if err != nil {
+		return nil, err
+	}
+	return p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
+		OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(p.Want))
+}
+
+// intersect keeps the driver's ids that every other set holds, each other set
+// hashed once (a hashed subplan), and reads only those records by id (joins
+// by hash or merge are off: planSettings).
+func intersect[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int, finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
+	d := p.Sets[driver]
+	sel := "SELECT d.id"
+	if d.Dups {
+		sel = "SELECT DISTINCT d.id"
+	}
+	sub := sel + " FROM (" + d.IDs + ") d"
+	args := append([]any{}, d.Args...)
+	skip := map[string]bool{}
+	var conds []string
+	for i, s := range p.Sets {
+		skip[s.Key] = true
+		if i == driver {
+			continue
+		}
+		// Inside CASE the subquery is not pulled up into a join: it stays a
+		// subplan, hashed once, and each driver id costs one hash probe.
+		conds = append(conds, "CASE WHEN d.id IN ("+s.IDs+") THEN true END")
+		args = append(args, s.Args...)
+	}
+	if len(conds) > 0 {
+		sub += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q, err := p.Query(skip)
+	if err != nil {
+		return nil, err
+	}
+	return finish(q.Join("JOIN ("+sub+") AS pi ON pi.id = "+p.IDExpr, args...), p.TimeExpr, p.IDExpr)
+}
+
+// estimate sizes each set from the company's counts; a set the counts cannot
+// size (a range, a search, a company never counted) gets a count capped at
+// Narrow+1, which costs at most that many index entries.
+func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, lim Limits) ([]Estimate, int64, error) {
+	var facets, values []string
+	for _, s := range sets {
+		for _, v := range s.Values {
+			if s.Facet != "" {
+				facets, values = append(facets, s.Facet), append(values, v)
+			}
+		}
+	}
+	have, total, counted, err := counts(ctx, tx, tenant, entity, facets, values)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Estimate, len(sets))
+	for i, s := range sets {
+		if s.Facet != "" && counted {
+			var n int64
+			for _, v := range s.Values {
+				if c, ok := have[[2]string{s.Facet, v}]; ok {
+					n += c
+				} else {
+					n += CountFloor - 1 // fewer than the floor at the last count
+				}
+			}
+			out[i] = Estimate{N: n, Known: true}
+			continue
+		}
+		if s.Uncountable {
+			out[i] = Estimate{N: int64(lim.Narrow) + 1}
+			continue
+		}
+		n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+		if err != nil {
+			return nil, 0, err
+		}
+		out[i] = Estimate{N: n, Known: n <= int64(lim.Narrow)}
+	}
+	return out, total, nil
+}
+
+// cappedCount counts the set's ids up to limit: at most limit index entries.
+func cappedCount(ctx context.Context, tx bun.IDB, s Set, limit int) (int64, error) {
+	var n int64
+	err := tx.NewRaw("SELECT count(*) FROM (SELECT 1 FROM ("+s.IDs+") s LIMIT ?) c", append(append([]any{}, s.Args...), limit)...).Scan(ctx, &n)
+	return n, err
+}
+
+// Set returns the indexed set of records that the custom filter key[op]=raw
+// selects, for a planned list; ok is false for a filter that is not a set of
+// index rows (ne, empty, prefix, contains), which the list applies with
+// Where instead.
+func (b *Binding) Set(ctx context.Context, tx bun.IDB, tenant uuid.UUID, key, op, raw string) (Set, bool, error) {
+	if b == nil {
+		return Set{}, false, nil
+	}
+	switch op {
+	case "", "eq", "in", "gt", "gte", "lt", "lte", "between":
+	default:
+		return Set{}, false, nil
+	}
+	if op == "" {
+		op = "eq"
+	}
+	d, ok, err := b.lookup(ctx, tx, tenant, key)
+	if err != nil || !ok || !d.Filterable || !d.Indexable() {
+		return Set{}, false, err // Where names the problem
+	}
+	vals := []string{raw}
+	if op == "in" || op == "between" {
+		vals = nil
+		for _, v := range strings.Split(raw, ",") {
+			vals = append(vals, strings.TrimSpace(v))
+		}
+	}
+	base := "SELECT fi.record_id AS id FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ?"
+	frag, args, err := filterSQL(d, base, []any{tenant, d.Entity, d.Key}, op, vals, false)
+	if err != nil {
+		return Set{}, false, err
+	}
+	if !strings.HasPrefix(frag, "EXISTS (") || !strings.HasSuffix(frag, ")") {
+		return Set{}, false, nil
+	}
+	s := Set{IDs: strings.TrimSuffix(strings.TrimPrefix(frag, "EXISTS ("), ")"), Args: args,
+		Dups: d.Type == MultiSelect && op != "eq", Key: "custom." + key + "[" + op + "]=" + raw}
+	if d.Column() == "v_num" && op != "eq" && op != "in" {
+		s.Uncountable = true
+	}
+	if (op == "eq" || op == "in") && (d.Column() == "v_text" || d.Column() == "v_bool") {
+		s.Facet = "custom." + key
+		for _, a := range args[3:] {
+			s.Values = append(s.Values, fmt.Sprint(a))
+		}
+	}
+	return s, true, nil
+}
