@@ -50,6 +50,7 @@ var mayBeEmpty = map[string]string{
 	"funnel_daily_spans":         "written by a rollup rebuild's chunks",
 	"funnel_daily_build":         "written by a rollup rebuild's chunks",
 	"funnel_daily_log":           "written by moves while a rollup rebuild runs",
+	"list_counts":                "written by the hourly recount job (fields:recount)",
 	"import_journal":             "written by an import job",
 	"import_keys":                "written by an import job",
 	"import_problems":            "written by an import job",
