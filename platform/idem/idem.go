@@ -107,52 +107,22 @@ func (s *Store) Begin(ctx context.Context, tenant uuid.UUID, caller, key string,
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	lease := s.lease()
 	deadline := time.Now().Add(wait)
 	pause := 20 * time.Millisecond
 	for {
-		var row struct {
-			Mine        bool   `bun:"mine"`
-			Fingerprint []byte `bun:"fingerprint"`
-			State       string `bun:"state"`
-			Status      *int   `bun:"status"`
-			ContentType string `bun:"content_type"`
-			Body        []byte `bun:"body"`
-		}
-		err := db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-			// A key past its day, or claimed by a request whose lease ran out
-			// (its process died), is taken over; otherwise the row as it
-			// stands is read.
-			return tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, lease_until)
-				VALUES (?, ?, ?, ?, now() + make_interval(secs => ?))
-				ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
-					status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL,
-					lease_until = EXCLUDED.lease_until
-				WHERE k.created_at < now() - make_interval(secs => ?)
-				   OR (k.state = 'running' AND coalesce(k.lease_until, k.created_at + make_interval(secs => ?)) < now())
-				RETURNING true AS mine, fingerprint, state, status, content_type, body`,
-				tenant, caller, key, fp, lease.Seconds(), Keep.Seconds(), legacyClaim.Seconds()).Scan(ctx, &row)
+		var row claimRow
+		err := db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) (err error) {
+			row, err = s.claim(ctx, tx, tenant, caller, key, fp)
+			return err
 		})
 		if errors.Is(err, sql.ErrNoRows) {
-			err = db.InTenant(ctx, s.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-				return tx.NewRaw(`SELECT false AS mine, fingerprint, state, status, content_type, body FROM idempotency_keys
-					WHERE tenant_id = ? AND caller = ? AND key = ?`, tenant, caller, key).Scan(ctx, &row)
-			})
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // pruned in between: claim again
-			}
+			continue // pruned in between: claim again
 		}
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case row.Mine:
-			return nil, nil
-		case string(row.Fingerprint) != string(fp):
-			return nil, errs.E(errs.Invalid, "This %s was used with a different request in the last 24 hours. Use a new key for a new request.", Header).
-				WithFields(errs.FieldError{Location: "header." + Header, Message: "was used with a different request"})
-		case row.State == "done" && row.Status != nil:
-			return &Saved{Status: *row.Status, ContentType: row.ContentType, Body: row.Body}, nil
+		if saved, settled, err := row.settle(fp); settled {
+			return saved, err
 		}
 		if time.Now().After(deadline) {
 			return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
@@ -178,19 +148,44 @@ func (s *Store) BeginIn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	var row struct {
-		Mine        bool   `bun:"mine"`
-		Fingerprint []byte `bun:"fingerprint"`
-		State       string `bun:"state"`
-		Status      *int   `bun:"status"`
-		ContentType string `bun:"content_type"`
-		Body        []byte `bun:"body"`
-	}
 	// A wait on another request's claim is bounded; after a refusal the
 	// transaction is good only for its rollback.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", wait.Milliseconds())); err != nil {
 		return nil, err
 	}
+	row, err := s.claim(ctx, tx, tenant, caller, key, fp)
+	if _, lerr := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err == nil && lerr != nil {
+		err = lerr
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) && pe.SQLState() == "55P03" { // lock_not_available
+		return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if saved, settled, err := row.settle(fp); settled {
+		return saved, err
+	}
+	// A claim of the older, two-transaction kind, still running elsewhere.
+	return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+}
+
+// claimRow is a key's row as a claim found it.
+type claimRow struct {
+	Mine        bool   `bun:"mine"`
+	Fingerprint []byte `bun:"fingerprint"`
+	State       string `bun:"state"`
+	Status      *int   `bun:"status"`
+	ContentType string `bun:"content_type"`
+	Body        []byte `bun:"body"`
+}
+
+// claim takes key in tx, or reads it as it stands: a key past its day, or
+// claimed by a request whose lease ran out (its process died), is taken over.
+// sql.ErrNoRows means the row was pruned in between.
+func (s *Store) claim(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller, key string, fp []byte) (claimRow, error) {
+	var row claimRow
 	err := tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, lease_until)
 		VALUES (?, ?, ?, ?, now() + make_interval(secs => ?))
 		ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
@@ -204,27 +199,23 @@ func (s *Store) BeginIn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller
 		err = tx.NewRaw(`SELECT false AS mine, fingerprint, state, status, content_type, body FROM idempotency_keys
 			WHERE tenant_id = ? AND caller = ? AND key = ?`, tenant, caller, key).Scan(ctx, &row)
 	}
-	if _, lerr := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err == nil && lerr != nil {
-		err = lerr
-	}
-	var pe interface{ SQLState() string }
-	if errors.As(err, &pe) && pe.SQLState() == "55P03" { // lock_not_available
-		return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
-	}
-	if err != nil {
-		return nil, err
-	}
+	return row, err
+}
+
+// settle says what a claim's row means for the request with fingerprint fp:
+// run it (nil, true, nil), replay a kept answer, or refuse a key that came
+// with another request. Not settled: another request holds the key.
+func (r claimRow) settle(fp []byte) (*Saved, bool, error) {
 	switch {
-	case row.Mine:
-		return nil, nil
-	case string(row.Fingerprint) != string(fp):
-		return nil, errs.E(errs.Invalid, "This %s was used with a different request in the last 24 hours. Use a new key for a new request.", Header).
+	case r.Mine:
+		return nil, true, nil
+	case string(r.Fingerprint) != string(fp):
+		return nil, true, errs.E(errs.Invalid, "This %s was used with a different request in the last 24 hours. Use a new key for a new request.", Header).
 			WithFields(errs.FieldError{Location: "header." + Header, Message: "was used with a different request"})
-	case row.State == "done" && row.Status != nil:
-		return &Saved{Status: *row.Status, ContentType: row.ContentType, Body: row.Body}, nil
+	case r.State == "done" && r.Status != nil:
+		return &Saved{Status: *r.Status, ContentType: r.ContentType, Body: r.Body}, true, nil
 	}
-	// A claim of the older, two-transaction kind, still running elsewhere.
-	return nil, errs.E(errs.Conflict, "A request with this %s is still being processed. Retry it in a few seconds.", Header)
+	return nil, false, nil
 }
 
 // FinishIn records the request's answer in its own transaction.
