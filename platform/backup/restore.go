@@ -83,7 +83,7 @@ func Open(r io.ReaderAt, size int64) (*zip.Reader, *Manifest, error) {
 		if !ok {
 			return refuse("entry %q is missing", entry)
 		}
-		got, n, err := hashEntry(f)
+		got, n, err := hashEntry(f, bytes)
 		if err != nil {
 			return refuse("entry %q does not read back: %v", entry, err)
 		}
@@ -136,14 +136,17 @@ func safeKey(k string) bool {
 	return true
 }
 
-func hashEntry(f *zip.File) (string, int64, error) {
+// hashEntry hashes an entry, reading at most one byte past the size the
+// manifest gives it: an entry that inflates past it (a zip bomb) is refused
+// by the size check after reading no more than that.
+func hashEntry(f *zip.File, size int64) (string, int64, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return "", 0, err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	n, err := io.Copy(h, io.LimitReader(rc, max(size, 0)+1))
 	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
@@ -318,7 +321,7 @@ func restoreTable(ctx context.Context, tx pgx.Tx, f *zip.File, t Table, old, nu 
 	defer rc.Close()
 	h := sha256.New()
 	cols := columnList(t.Columns)
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, io.TeeReader(rc, h), fmt.Sprintf("COPY %s (%s) FROM STDIN", stage, cols))
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, io.TeeReader(io.LimitReader(rc, t.Bytes+1), h), fmt.Sprintf("COPY %s (%s) FROM STDIN", stage, cols))
 	if err != nil {
 		return 0, fmt.Errorf("backup: load %s: %w", t.Name, err)
 	}
@@ -453,7 +456,7 @@ func restoreFile(ctx context.Context, files *blob.Bucket, f *zip.File, key strin
 		return fmt.Errorf("backup: write file: %w", err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(rc, h))
+	n, err := io.Copy(w, io.TeeReader(io.LimitReader(rc, want.Bytes+1), h))
 	if err == nil && (n != want.Bytes || hex.EncodeToString(h.Sum(nil)) != want.SHA256) {
 		err = refuse("entry %s changed since it was checked", want.Entry)
 	}
