@@ -216,12 +216,17 @@ func (c *Client) push(ctx context.Context, j *Job) {
 // (tenant, job) pair, its deadline the ceiling (the middleware applies the
 // handler's Timeout), and its retries the attempt budget plus slack.
 func enqueueTask(ctx context.Context, ac *asynq.Client, j *Job) error {
+	return enqueueTaskAs(ctx, ac, j, j.ID.String())
+}
+
+// enqueueTaskAs is enqueueTask under another task id (a takeover's).
+func enqueueTaskAs(ctx context.Context, ac *asynq.Client, j *Job, taskID string) error {
 	b, err := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
 	if err != nil {
 		return err
 	}
 	opts := []asynq.Option{
-		asynq.TaskID(j.ID.String()), asynq.Queue(j.Queue), asynq.Timeout(MaxTimeout),
+		asynq.TaskID(taskID), asynq.Queue(j.Queue), asynq.Timeout(MaxTimeout),
 		asynq.MaxRetry(max(j.MaxAttempts-1, 0) + retrySlack),
 	}
 	if j.RunAt.After(time.Now().Add(time.Second)) {

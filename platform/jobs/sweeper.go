@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -227,12 +226,9 @@ const takeoverSep = ":takeover:"
 // takeOver enqueues a task for j under an id of its own, one per attempt, so
 // that sweeps by several replicas, or one after another, take it over once.
 func (s *Server) takeOver(ctx context.Context, j *Job) (bool, error) {
-	b, err := json.Marshal(taskPayload{Tenant: j.TenantID, Job: j.ID})
-	if err != nil {
-		return false, err
-	}
-	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(j.Type, b), asynq.TaskID(j.ID.String()+takeoverSep+strconv.Itoa(j.Attempts)),
-		asynq.Queue(j.Queue), asynq.Timeout(MaxTimeout), asynq.MaxRetry(max(j.MaxAttempts-1, 0)+retrySlack))
+	// Due now: a takeover is never scheduled for later.
+	j.RunAt = time.Now()
+	err := enqueueTaskAs(ctx, s.client, j, j.ID.String()+takeoverSep+strconv.Itoa(j.Attempts))
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return false, nil
 	}
