@@ -11,19 +11,24 @@ DATA_DIR=${CLIENTELE_DATA_DIR:-.clientele}
 
 status=0
 failed=()
+tails=""
 step() {
   local name=$1; shift
-  local t0=$SECONDS
+  local t0=$SECONDS out rc
+  out=$(mktemp)
   echo "==> $name"
-  "$@"
-  local rc=$?
-  if [ $rc = 0 ]; then
+  "$@" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" = 0 ]; then
     echo "==> $name: ok ($((SECONDS - t0))s)"
   else
     echo "==> $name: FAILED, exit $rc ($((SECONDS - t0))s)"
     failed+=("$name")
     [ $status != 0 ] || status=$rc
+    # Its last lines, repeated at the end of the run.
+    tails+="--- $name (exit $rc), its last lines:"$'\n'"$(grep -v '^[[:space:]]*$' "$out" | tail -12)"$'\n'
   fi
+  rm -f "$out"
 }
 
 started=$("$BIN" services start) || { echo "$started"; echo "test: PostgreSQL and Redis could not be made to answer (see above)" >&2; exit 1; }
@@ -91,9 +96,21 @@ fi
 
 stop_services
 
-# Close with go test's own verdicts, so the last lines say what passed and failed.
+# Close with the verdicts, so the last lines of a log that is cut from the top say
+# what failed: the packages go test passed are counted, the ones it failed named with
+# their failing tests, and the failed steps come last.
 echo
-if [ $status != 0 ]; then echo "test: FAILED: $(IFS=,; echo "${failed[*]}" | sed "s/,/, /g")"; else echo "test: every step passed (skipped ones say so above)"; fi
 echo "go test, per package:"
-grep -E '^(ok|FAIL)[[:space:]]|^[[:space:]]*--- FAIL|^panic:' "$gotest_log" || echo "(no results: go test did not run)"
+if [ -s "$gotest_log" ]; then
+  echo "  $(grep -cE '^ok[[:space:]]' "$gotest_log") packages ok"
+  grep -E '^FAIL[[:space:]]|^[[:space:]]*--- FAIL|^panic:' "$gotest_log" | head -40 || true
+else
+  echo "  (no results: go test did not run)"
+fi
+if [ $status != 0 ]; then
+  printf '%s' "$tails"
+  echo "test: FAILED steps: $(IFS=,; echo "${failed[*]}" | sed "s/,/, /g")"
+else
+  echo "test: every step passed (skipped ones say so above)"
+fi
 exit $status
