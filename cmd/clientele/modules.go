@@ -69,5 +69,5 @@ func buildModules(d *deps) (module.Set, error) {
 			}
 			return d.enablement.Enabled(ctx, tenant, name)
 		},
-		ExportTTL: d.cfg.ExportTTL, BulkDutyPercent: d.cfg.BulkDutyPercent, Log: d.log})), nil
+		ExportTTL: d.cfg.ExportTTL, BulkDutyPercent: d.cfg.BulkDutyPercent, Counts: d.fields, Log: d.log})), nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/transfer"
@@ -93,7 +94,14 @@ func seedCustomers(ctx context.Context, cfg config.Config, tenant uuid.UUID, n i
 		}
 		owner.Close(ctx)
 	}
-	return nil
+	// The company's list counts, which its list plans read (docs/list-plans.md):
+	// without them its first hour of lists would be planned from capped counts.
+	d, err := db.Open(ctx, cfg.AppDatabaseURL, 1)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fields.RecountEntities(ctx, d, tenant, profiles.New(profiles.Deps{}).Entities())
 }
 
 func ensureTenant(ctx context.Context, cfg config.Config, slug, name string) (uuid.UUID, bool, error) {

@@ -30,6 +30,7 @@ func (m *Module) Entities() []module.Entity {
 		},
 		Sorts: []string{"created_at", "updated_at", "amount"},
 		Query: dealQueries{m},
+		Tags:  &module.TagTable{Table: "deal_tags", ID: "deal_id"},
 	}}
 }
 

@@ -35,6 +35,20 @@ type Filter struct {
 	// View is a saved view's filter, applied as well: the list's own
 	// conditions narrow it further.
 	View *Filter
+	// skip names the list's own sets that a planned page applies itself
+	// (fields.PageByTime, fields.PageSorted): dealQuery leaves them out.
+	skip map[string]bool
+}
+
+// tagSetKey and customSetKey name a filter of the list as a plan's set.
+func tagSetKey(t string) string { return "tag:" + t }
+
+func customSetKey(c customFilter) string {
+	op := c.op
+	if op == "" {
+		op = "eq"
+	}
+	return "custom." + c.key + "[" + op + "]=" + c.value
 }
 
 type customFilter struct{ key, op, value string }
@@ -190,6 +204,9 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 		q = q.Where("d.customer_id = ?", *f.Customer)
 	}
 	for _, t := range f.Tags {
+		if f.skip[tagSetKey(t)] {
+			continue
+		}
 		q = q.Where("EXISTS (SELECT 1 FROM deal_tags dt WHERE dt.tenant_id = d.tenant_id AND dt.tag = ? AND dt.deal_id = d.id)", t)
 	}
 	if f.Status != "" {
@@ -204,6 +221,9 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 		q = q.Where("d.expected_close <= ?::date", f.CloseLTE)
 	}
 	for _, c := range f.Custom {
+		if f.skip[customSetKey(c)] {
+			continue
+		}
 		var err error
 		if q, err = m.custom.Where(ctx, tx, tenant, q, "d.id", c.key, c.op, c.value); err != nil {
 			return nil, err
@@ -262,13 +282,56 @@ func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 	}
 	var out []Deal
 	next := ""
+	var sets []fields.Set
+	if key == "created_at" || strings.HasPrefix(key, "custom.") {
+		if sets, err = m.listSets(ctx, tx, tenant, f); err != nil {
+			return nil, "", err
+		}
+	}
 	if strings.HasPrefix(key, "custom.") {
-		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "d"},
-			func(dest *[]Deal) (*bun.SelectQuery, error) {
-				return m.dealQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "d",
+			Sets: sets, Limits: m.planLimits, Trace: m.planTrace},
+			func(dest *[]Deal, skip map[string]bool) (*bun.SelectQuery, error) {
+				qf := f
+				qf.skip = skip
+				return m.dealQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, qf)
 			}, func(d *Deal) uuid.UUID { return d.ID })
 		if err != nil {
 			return nil, "", err
+		}
+	} else if len(sets) > 0 {
+		// By creation time with indexed sets: planned from the company's
+		// counts (docs/list-plans.md).
+		p := fields.TimePage[Deal]{Entity: EntityDeals, Sets: sets, Want: f.Limit + 1, Desc: desc,
+			TimeExpr: "d.created_at", IDExpr: "d.id",
+			All:     "SELECT id, created_at AS at FROM deals WHERE tenant_id = ? AND deleted_at IS NULL",
+			AllArgs: []any{tenant},
+			Query: func(skip map[string]bool) (*bun.SelectQuery, error) {
+				qf := f
+				qf.skip = skip
+				return m.dealQuery(ctx, tx, tx.NewSelect().Model((*Deal)(nil)), tenant, qf)
+			},
+			Read: func(q *bun.SelectQuery) ([]Deal, error) {
+				var rows []Deal
+				err := q.Scan(ctx, &rows)
+				return rows, err
+			},
+			Limits: m.planLimits, Trace: m.planTrace,
+		}
+		if after != nil {
+			at, perr := time.Parse(time.RFC3339Nano, after.V)
+			if perr != nil {
+				return nil, "", errs.Field("query.cursor", "does not fit this sort; start again without it")
+			}
+			p.After, p.AfterID = &at, after.ID
+		}
+		if out, err = fields.PageByTime(ctx, tx, tenant, p); err != nil {
+			return nil, "", err
+		}
+		if len(out) > f.Limit {
+			out = out[:f.Limit]
+			last := out[len(out)-1]
+			next = fields.Cursor{V: last.CreatedAt.Format(time.RFC3339Nano), ID: last.ID}.Encode()
 		}
 	} else {
 		s, ok := sorts[key]
@@ -322,6 +385,28 @@ func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 		out = []Deal{}
 	}
 	return out, next, nil
+}
+
+// listSets are the filters of f that are sets of deals held in an index
+// (each tag, each custom value or range), for the kernel's plans. A saved
+// view's filters stay conditions of the query.
+func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
+	var sets []fields.Set
+	for _, t := range f.Tags {
+		sets = append(sets, fields.Set{Facet: "tag", Values: []string{t}, Key: tagSetKey(t),
+			IDs: "SELECT deal_id AS id FROM deal_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, t}})
+	}
+	for _, c := range f.Custom {
+		s, ok, err := m.custom.Set(ctx, tx, tenant, c.key, c.op, c.value)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.Key = customSetKey(c)
+			sets = append(sets, s)
+		}
+	}
+	return sets, nil
 }
 
 // decimalPattern is a cursor value of an amount or position sort.

@@ -57,6 +57,9 @@ type Deps struct {
 type Module struct {
 	d      Deps
 	custom *fields.Binding // deals' custom fields; nil without the fields service
+	// planLimits and planTrace reach the kernel's list plans (tests).
+	planLimits fields.Limits
+	planTrace  func(fields.Step)
 }
 
 // New builds the module.

@@ -56,9 +56,9 @@ func (a dealAdapter) Module() string { return a.m.Name() }
 // Permissions are the deals' own.
 func (a dealAdapter) Permissions() (string, string) { return PermRead, PermWrite }
 
-// BulkTables are the tables a deal import fills.
+// BulkTables are the tables a deal import fills, custom values included.
 func (a dealAdapter) BulkTables() []string {
-	return []string{"deals", "deal_tags", "deal_stage_history"}
+	return []string{"deals", "deal_tags", "deal_stage_history", "field_index", "field_unique"}
 }
 
 // Targets are the deal columns, then the deals' custom fields.

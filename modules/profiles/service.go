@@ -702,15 +702,22 @@ func termWalk(tenant uuid.UUID, drive []termCond, desc bool) (string, []any) {
 }
 
 // listByCustom pages customers in the order of a custom field, through the
-// binding's walk of the field's typed index.
+// binding's walk of the field's typed index, planned from the company's
+// counts when the list filters on indexed sets.
 func (m *Module) listByCustom(ctx context.Context, tenant uuid.UUID, f Filter, key string, desc bool, after *cursorT) ([]Customer, string, error) {
 	var out []Customer
 	var next string
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: key, Desc: desc, Limit: f.Limit, After: after, Alias: "c"},
-			func(dest *[]Customer) (*bun.SelectQuery, error) {
-				return m.customerQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+		sets, err := m.listSets(ctx, tx, tenant, f)
+		if err != nil {
+			return err
+		}
+		out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: key, Desc: desc, Limit: f.Limit, After: after, Alias: "c",
+			Sets: sets, Limits: m.planLimits, Trace: m.planTrace},
+			func(dest *[]Customer, skip map[string]bool) (*bun.SelectQuery, error) {
+				qf := f
+				qf.skip = skip
+				return m.customerQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, qf)
 			}, func(c *Customer) uuid.UUID { return c.ID })
 		if err != nil {
 			return err

@@ -39,7 +39,15 @@ type Filter struct {
 	Sort                            string // created_at, updated_at, number, sla_due_at (running clocks only) or custom.<key>; "-" for descending
 	Cursor                          string
 	Limit                           int
+	// skip names the list's sets that a planned page applies itself
+	// (fields.PageByTime, fields.PageSorted): ticketQuery leaves them out.
+	skip map[string]bool
 }
+
+// setKey names a filter of the list as a plan's set.
+func tagSetKey(t string) string { return "tag:" + t }
+
+func fieldSetKey(ff FieldFilter) string { return ff.Field + "[" + ff.Op + "]=" + ff.Value }
 
 // FieldFilter is one `field[op]=value` condition.
 type FieldFilter struct{ Field, Op, Value string }
@@ -233,11 +241,17 @@ func (m *Module) ticketQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 		q = q.Where("t.requester_id = ?", *f.Requester)
 	}
 	for _, tag := range f.Tags {
+		if f.skip[tagSetKey(tag)] {
+			continue
+		}
 		q = q.Where("EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.tag = ? AND tt.ticket_id = t.id)", tag)
 	}
 	for _, ff := range f.Fields {
 		var err error
 		if strings.HasPrefix(ff.Field, "custom.") {
+			if f.skip[fieldSetKey(ff)] {
+				continue
+			}
 			if q, err = m.custom.Where(ctx, tx, tenant, q, "t.id", strings.TrimPrefix(ff.Field, "custom."), ff.Op, ff.Value); err != nil {
 				return nil, err
 			}
@@ -322,14 +336,55 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 	var out []Ticket
 	next := ""
 	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		var sets []fields.Set
+		if key == "created_at" || strings.HasPrefix(key, "custom.") {
+			var err error
+			if sets, err = m.listSets(ctx, tx, tenant, f); err != nil {
+				return err
+			}
+		}
 		if strings.HasPrefix(key, "custom.") {
 			var err error
-			out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "t"},
-				func(dest *[]Ticket) (*bun.SelectQuery, error) {
-					return m.ticketQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, f)
+			out, next, err = fields.PageSorted(ctx, tx, m.custom, tenant, fields.SortedPage{Key: strings.TrimPrefix(key, "custom."), Desc: desc, Limit: f.Limit, After: after, Alias: "t",
+				Sets: sets, Limits: m.planLimits, Trace: m.planTrace},
+				func(dest *[]Ticket, skip map[string]bool) (*bun.SelectQuery, error) {
+					qf := f
+					qf.skip = skip
+					return m.ticketQuery(ctx, tx, tx.NewSelect().Model(dest), tenant, qf)
 				}, func(t *Ticket) uuid.UUID { return t.ID })
 			if err != nil {
 				return err
+			}
+		} else if len(sets) > 0 {
+			// By creation time with indexed sets: planned from the company's
+			// counts (docs/list-plans.md).
+			p := fields.TimePage[Ticket]{Entity: EntityTickets, Sets: sets, Want: f.Limit + 1, Desc: desc,
+				TimeExpr: "t.created_at", IDExpr: "t.id",
+				// Every ticket: the list's query decides which are visible.
+				All: "SELECT id, created_at AS at FROM tickets WHERE tenant_id = ?", AllArgs: []any{tenant},
+				Query: func(skip map[string]bool) (*bun.SelectQuery, error) {
+					qf := f
+					qf.skip = skip
+					return m.ticketQuery(ctx, tx, tx.NewSelect().Model((*Ticket)(nil)), tenant, qf)
+				},
+				Read:   func(q *bun.SelectQuery) ([]Ticket, error) { return readTickets(ctx, q, f.Limit+1) },
+				Limits: m.planLimits, Trace: m.planTrace,
+			}
+			if after != nil {
+				at, err := time.Parse(time.RFC3339Nano, after.V)
+				if err != nil {
+					return errs.Field("query.cursor", "does not fit this sort; start again without it")
+				}
+				p.After, p.AfterID = &at, after.ID
+			}
+			var err error
+			if out, err = fields.PageByTime(ctx, tx, tenant, p); err != nil {
+				return err
+			}
+			if len(out) > f.Limit {
+				out = out[:f.Limit]
+				last := out[len(out)-1]
+				next = fields.Cursor{ID: last.ID, V: last.CreatedAt.Format(time.RFC3339Nano)}.Encode()
 			}
 		} else {
 			expr, ok := sortExpr[key]
@@ -397,6 +452,30 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 	return out, next, nil
 }
 
+// listSets are the filters of f that are sets of tickets held in an index
+// (each tag, each custom value or range), for the kernel's plans.
+func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
+	var sets []fields.Set
+	for _, tag := range f.Tags {
+		sets = append(sets, fields.Set{Facet: "tag", Values: []string{tag}, Key: tagSetKey(tag),
+			IDs: "SELECT ticket_id AS id FROM ticket_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, tag}})
+	}
+	for _, ff := range f.Fields {
+		if !strings.HasPrefix(ff.Field, "custom.") {
+			continue
+		}
+		s, ok, err := m.custom.Set(ctx, tx, tenant, strings.TrimPrefix(ff.Field, "custom."), ff.Op, ff.Value)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.Key = fieldSetKey(ff)
+			sets = append(sets, s)
+		}
+	}
+	return sets, nil
+}
+
 // CountTickets counts the tickets within the actor's scope that match f.
 func (m *Module) CountTickets(ctx context.Context, tenant uuid.UUID, f Filter) (int, error) {
 	if err := authz.Require(ctx, PermRead); err != nil {
@@ -419,6 +498,7 @@ func (m *Module) CountTickets(ctx context.Context, tenant uuid.UUID, f Filter) (
 func (m *Module) Entities() []module.Entity {
 	return []module.Entity{{
 		Name: EntityTickets, LabelEN: "Tickets", LabelZH: "工单", Table: "tickets", Read: PermRead,
+		Tags: &module.TagTable{Table: "ticket_tags", ID: "ticket_id"},
 		Columns: []module.Column{
 			{Key: "number", LabelEN: "Number", LabelZH: "编号"},
 			{Key: "subject", LabelEN: "Subject", LabelZH: "主题"},

@@ -85,6 +85,9 @@ type Module struct {
 	d      Deps
 	custom *fields.Binding // tickets' custom fields; nil without the fields service
 	sla    *slaCache       // companies' SLA policies and calendars; nil without a bus
+	// planLimits and planTrace reach the kernel's list plans (tests).
+	planLimits fields.Limits
+	planTrace  func(fields.Step)
 }
 
 // New builds the module.

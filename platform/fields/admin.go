@@ -214,10 +214,15 @@ func (m *Module) Service() *Service { return m.svc }
 // Name is the route prefix.
 func (m *Module) Name() string { return "fields" }
 
-// Jobs runs conversions after a field's type (or indexing) changes, and the
-// hourly rebuild of stale list counts.
-func (m *Module) Jobs() []jobs.Handler {
-	return []jobs.Handler{{Type: TypeConvert, Queue: jobs.QueueBulk, RunLong: m.svc.runConvert}, m.svc.recountHandler()}
+// Jobs runs conversions after a field's type (or indexing) changes, the
+// hourly rebuild of stale list counts, and a company's rebuild after a bulk
+// write (RecountSoon).
+func (m *Module) Jobs() []jobs.Handler { return m.svc.Jobs() }
+
+// Jobs are the service's task handlers (Module.Jobs), for workers and tests
+// that run the service without its routes.
+func (s *Service) Jobs() []jobs.Handler {
+	return []jobs.Handler{{Type: TypeConvert, Queue: jobs.QueueBulk, RunLong: s.runConvert}, s.recountHandler(), s.recountCompanyHandler()}
 }
 
 // Schedules rebuilds stale list counts every hour, at a fixed minute, so every

@@ -230,6 +230,13 @@ type SortedPage struct {
 	Limit int     // records per page
 	After *Cursor // the position to continue from; nil starts
 	Alias string  // the records' table alias in the queries Query builds, e.g. "c"
+	// Sets are the list's filters that are indexed sets (as for PageByTime);
+	// with them the records with a value are read by a plan chosen from the
+	// company's counts (sortedSteps), and query is asked to leave out the
+	// sets the plan applies itself (skip, by Key).
+	Sets   []Set
+	Limits Limits     // zero values take DefaultLimits
+	Trace  func(Step) // told each strategy tried (tests, the bench)
 }
 
 // PageSorted pages records in the order of a sortable custom field. It walks
@@ -240,7 +247,7 @@ type SortedPage struct {
 // record's id. It returns at most Limit records and the next cursor ("" at
 // the end).
 func PageSorted[T any](ctx context.Context, tx bun.IDB, b *Binding, tenant uuid.UUID, p SortedPage,
-	query func(dest *[]T) (*bun.SelectQuery, error), id func(*T) uuid.UUID) ([]T, string, error) {
+	query func(dest *[]T, skip map[string]bool) (*bun.SelectQuery, error), id func(*T) uuid.UUID) ([]T, string, error) {
 	if b == nil {
 		return nil, "", errs.Field("query.sort", "custom fields are not available")
 	}
@@ -263,26 +270,136 @@ func PageSorted[T any](ctx context.Context, tx bun.IDB, b *Binding, tenant uuid.
 	}
 	need := p.Limit + 1
 	var out []T
-	if p.After == nil || p.After.P != "n" {
-		q, err := query(&out)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Join("JOIN field_index AS fi ON fi.tenant_id = "+a+".tenant_id AND fi.record_id = "+a+".id").
+	// narrowIDs, when set, is the set whose ids bound both parts of the page.
+	var narrowIDs *Set
+	joinIndex := func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Join("JOIN field_index AS fi ON fi.tenant_id = "+a+".tenant_id AND fi.record_id = "+a+".id").
 			Where("fi.entity = ? AND fi.field_key = ? AND fi.ord = 0 AND "+col+" IS NOT NULL", b.entity, p.Key)
+	}
+	keyset := func(q *bun.SelectQuery) *bun.SelectQuery {
 		if p.After != nil {
 			q = q.Where(fmt.Sprintf("(%s, fi.record_id) %s (?::%s, ?)", col, cmp, cast), p.After.V, p.After.ID)
 		}
-		if err := q.OrderExpr(fmt.Sprintf("%s %s, fi.record_id %s", col, dir, dir)).Limit(need).Scan(ctx); err != nil {
-			return nil, "", err
+		return q
+	}
+	order := fmt.Sprintf("%s %s, fi.record_id %s", col, dir, dir)
+	// walkIndex joins the records to the field's index rows in the sort's
+	// order, read by a subquery (at most limit of them when limit > 0) that
+	// keeps the rows found in every set of hashed (each hashed once).
+	walkIndex := func(q *bun.SelectQuery, hashed []Set, limit int) *bun.SelectQuery {
+		sub := "SELECT fi.record_id, " + col + " AS v FROM field_index fi WHERE fi.tenant_id = ? AND fi.entity = ? AND fi.field_key = ? AND fi.ord = 0 AND " + col + " IS NOT NULL"
+		args := []any{tenant, b.entity, p.Key}
+		for _, s := range hashed {
+			// Inside CASE the subquery stays a subplan, hashed once.
+			sub += " AND CASE WHEN fi.record_id IN (" + s.IDs + ") THEN true END"
+			args = append(args, s.Args...)
+		}
+		if p.After != nil {
+			sub += fmt.Sprintf(" AND (%s, fi.record_id) %s (?::%s, ?)", col, cmp, cast)
+			args = append(args, p.After.V, p.After.ID)
+		}
+		sub += fmt.Sprintf(" ORDER BY %s %s, fi.record_id %s", col, dir, dir)
+		if limit > 0 {
+			sub += " LIMIT ?"
+			args = append(args, limit)
+		}
+		return q.Join("JOIN ("+sub+") AS fi ON fi.record_id = "+a+".id", args...).OrderExpr(fmt.Sprintf("fi.v %s, fi.record_id %s", dir, dir))
+	}
+	lim := p.Limits
+	if lim.Narrow <= 0 {
+		lim.Narrow = DefaultLimits.Narrow
+	}
+	if lim.Walk <= 0 {
+		lim.Walk = DefaultLimits.Walk
+	}
+	if p.After == nil || p.After.P != "n" {
+		if len(p.Sets) == 0 || smallCompany(tenant, b.entity, lim) {
+			q, err := query(&out, nil)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := keyset(joinIndex(q)).OrderExpr(order).Limit(need).Scan(ctx); err != nil {
+				return nil, "", err
+			}
+		} else {
+			steps, err := sortedSteps(ctx, tx, tenant, b.entity, p.Sets, need, lim)
+			if err != nil {
+				return nil, "", err
+			}
+			defer func() { _, _ = tx.ExecContext(ctx, restorePlanSettings) }()
+		plan:
+			for _, st := range steps {
+				if p.Trace != nil {
+					p.Trace(st)
+				}
+				switch st.Strategy {
+				case Narrow:
+					s := p.Sets[st.Set]
+					if s.Facet != "" {
+						n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+						if err != nil {
+							return nil, "", err
+						}
+						if n > int64(lim.Narrow) {
+							continue // it grew since it was counted
+						}
+					}
+					q, err := query(&out, map[string]bool{s.Key: true})
+					if err != nil {
+						return nil, "", err
+					}
+					// The set's ids as an array, probed by primary key; their
+					// index rows found by record id; at most Limits.Narrow sorted.
+					q = q.Where(a+".id = ANY (ARRAY("+s.IDs+"))", s.Args...)
+					if err := keyset(joinIndex(q)).OrderExpr(order).Limit(need).Scan(ctx); err != nil {
+						return nil, "", err
+					}
+					narrowIDs = &s
+					break plan
+				case Walk:
+					// The sort index from the cursor, at most Limits.Walk rows,
+					// each record probed for every filter.
+					q, err := query(&out, nil)
+					if err != nil {
+						return nil, "", err
+					}
+					if err := walkIndex(q, nil, lim.Walk).Limit(need).Scan(ctx); err != nil {
+						return nil, "", err
+					}
+					if len(out) == need {
+						break plan
+					}
+					out = out[:0] // too few within the bound: the rest may be anywhere
+				case Intersect:
+					skip := map[string]bool{}
+					for _, s := range p.Sets {
+						skip[s.Key] = true
+					}
+					q, err := query(&out, skip)
+					if err != nil {
+						return nil, "", err
+					}
+					if err := walkIndex(q, p.Sets, 0).Limit(need).Scan(ctx); err != nil {
+						return nil, "", err
+					}
+					break plan
+				}
+			}
 		}
 	}
 	valued := len(out) // where records without a value start
 	if len(out) < need {
 		var rest []T
-		q, err := query(&rest)
+		var skip map[string]bool
+		if narrowIDs != nil {
+			skip = map[string]bool{narrowIDs.Key: true}
+		}
+		q, err := query(&rest, skip)
 		if err != nil {
 			return nil, "", err
+		}
+		if narrowIDs != nil {
+			q = q.Where(a+".id = ANY (ARRAY("+narrowIDs.IDs+"))", narrowIDs.Args...)
 		}
 		q = q.Where("NOT EXISTS (SELECT 1 FROM field_index fi WHERE fi.tenant_id = "+a+".tenant_id AND fi.entity = ? AND fi.field_key = ? AND fi.record_id = "+a+".id AND fi.ord = 0 AND "+col+" IS NOT NULL)", b.entity, p.Key)
 		if p.After != nil && p.After.P == "n" {
@@ -307,6 +424,40 @@ func PageSorted[T any](ctx context.Context, tx bun.IDB, b *Binding, tenant uuid.
 		c.P = "n"
 	}
 	return out[:p.Limit], c.Encode(), nil
+}
+
+// sortedSteps orders the strategies of a page sorted by a custom field whose
+// filters include indexed sets, from the company's counts of them: narrow
+// from the smallest set when it holds at most Limits.Narrow records (its ids
+// read, only their values sorted); a walk of the sort index, at most
+// Limits.Walk rows probed, when the sets, if independent, would fill the page
+// within half of that; and last the intersection, which hashes every set once
+// and walks the sort index to the page's last match, exact whatever the data.
+func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, want int, lim Limits) ([]Step, error) {
+	est, total, err := estimate(ctx, tx, tenant, entity, sets, lim)
+	if err != nil {
+		return nil, err
+	}
+	smallest := -1
+	density := 1.0
+	for i, e := range est {
+		if e.Known && (smallest < 0 || e.N < est[smallest].N) {
+			smallest = i
+		}
+		if !e.Known || total <= 0 {
+			density *= 0.5
+		} else {
+			density *= min(1, float64(e.N)/float64(total))
+		}
+	}
+	var steps []Step
+	if smallest >= 0 && lim.Prefer != Walk && lim.Prefer != Intersect && (est[smallest].N <= int64(lim.Narrow) || lim.Prefer == Narrow) {
+		steps = append(steps, Step{Narrow, smallest})
+	}
+	if lim.Prefer != Intersect && (float64(want)/max(density, 1e-9)*2 <= float64(lim.Walk) || lim.Prefer == Walk) {
+		steps = append(steps, Step{Walk, -1})
+	}
+	return append(steps, Step{Intersect, -1}), nil
 }
 
 // FindUnique returns the record whose unique custom field key holds value

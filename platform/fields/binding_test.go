@@ -107,7 +107,7 @@ func (w widgets) list(ctx context.Context, tenant uuid.UUID, filters [][3]string
 		if err != nil {
 			return err
 		}
-		query := func(dest *[]widget) (*bun.SelectQuery, error) {
+		query := func(dest *[]widget, _ map[string]bool) (*bun.SelectQuery, error) {
 			q := tx.NewSelect().Model(dest).Where("w.tenant_id = ?", tenant)
 			for _, f := range filters {
 				if q, err = w.b.Where(ctx, tx, tenant, q, "w.id", f[0], f[1], f[2]); err != nil {

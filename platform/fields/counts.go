@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -37,8 +38,15 @@ var safeIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 // and each tag held by at least CountFloor records. It replaces what was
 // there, so running it twice is running it once.
 func (s *Service) Recount(ctx context.Context, tenant uuid.UUID) error {
-	return db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		for _, e := range s.EntitySpecs() {
+	return RecountEntities(ctx, s.deps.DB, tenant, s.EntitySpecs())
+}
+
+// RecountEntities is Recount for the entities given, for a tool that runs
+// without the service (the seeder).
+func RecountEntities(ctx context.Context, d *bun.DB, tenant uuid.UUID, es []module.Entity) error {
+	defer forgetTotals(tenant)
+	return db.InTenant(ctx, d, tenant, func(ctx context.Context, tx bun.Tx) error {
+		for _, e := range es {
 			if err := recountEntity(ctx, tx, tenant, e); err != nil {
 				return fmt.Errorf("fields: recount %s: %w", e.Name, err)
 			}
@@ -108,6 +116,58 @@ func (s *Service) RecountStale(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// TypeRecountCompany rebuilds one company's list counts after a bulk write.
+const TypeRecountCompany = "fields:recount-company"
+
+// RecountDelay is how long a recount asked for by a bulk write waits before
+// it runs, so bulk writes that finish close together (imports of several
+// files, an import and its revert) share one.
+const RecountDelay = 5 * time.Second
+
+// RecountSoon asks, after a bulk write has committed (an import, a revert),
+// for the company's list counts to be rebuilt within seconds instead of at
+// the next hourly recount. A recount of the company that is queued and not
+// started yet is enough, since it will read this write: then nothing is
+// enqueued, so a burst of bulk writes makes one recount. Two callers racing
+// may enqueue two; a recount is idempotent. It runs as the system: the counts
+// are the company's, not the actor's.
+func (s *Service) RecountSoon(ctx context.Context, tenant uuid.UUID) error {
+	if s.deps.Jobs == nil {
+		return nil
+	}
+	var queued bool
+	if err := db.InTenant(ctx, s.deps.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ? AND status = ? AND task_type = ?)",
+			tenant, jobs.StatusQueued, TypeRecountCompany).Scan(ctx, &queued)
+	}); err != nil {
+		return fmt.Errorf("fields: recount soon: %w", err)
+	}
+	if queued {
+		return nil
+	}
+	_, err := s.deps.Jobs.Enqueue(authz.AsSystem(context.WithoutCancel(ctx)), tenant,
+		jobs.Spec{Type: TypeRecountCompany, Queue: jobs.QueueBulk, RunAt: time.Now().Add(RecountDelay)})
+	if err != nil {
+		return fmt.Errorf("fields: recount soon: %w", err)
+	}
+	return nil
+}
+
+// recountCompanyHandler rebuilds one company's counts in the job's own
+// tenant transaction.
+func (s *Service) recountCompanyHandler() jobs.Handler {
+	return jobs.Handler{Type: TypeRecountCompany, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, MaxRetry: 2,
+		Run: func(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
+			defer forgetTotals(j.TenantID)
+			for _, e := range s.EntitySpecs() {
+				if err := recountEntity(ctx, tx, j.TenantID, e); err != nil {
+					return fmt.Errorf("fields: recount %s: %w", e.Name, err)
+				}
+			}
+			return nil
+		}}
 }
 
 // recountHandler is the hourly job's handler.

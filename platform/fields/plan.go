@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -233,7 +234,10 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 		}
 		return p.Read(q.OrderExpr(fmt.Sprintf("%s %s, %s %s", at, dir, id, dir)).Limit(p.Want))
 	}
-	if len(p.Sets) == 0 {
+	if len(p.Sets) == 0 || smallCompany(tenant, p.Entity, lim) {
+		// A company with at most Limits.Narrow records: every plan reads at
+		// most that many, so the plain query needs neither the counts nor
+		// the planner's settings (two statements fewer).
 		q, err := p.Query(nil)
 		if err != nil {
 			return nil, err
@@ -400,6 +404,57 @@ func intersect[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver int
 	return finish(q.Join("JOIN ("+sub+") AS pi ON pi.id = "+p.IDExpr, args...), p.TimeExpr, p.IDExpr)
 }
 
+// TotalsTTL is how long a process remembers a company's record count read
+// with its list counts, to skip planning the lists of a small company.
+const TotalsTTL = 30 * time.Second
+
+// totals remembers, per process, each (tenant, entity)'s record count from
+// its last counts read: a plan of a small company's list then costs no
+// statement of its own. An entry is at most TotalsTTL old, so a company that
+// an import has just made large is planned again within that.
+var totals = struct {
+	sync.Mutex
+	m map[[2]string]totalEntry
+}{m: map[[2]string]totalEntry{}}
+
+type totalEntry struct {
+	n  int64
+	at time.Time
+}
+
+func rememberTotal(tenant uuid.UUID, entity string, n int64) {
+	totals.Lock()
+	defer totals.Unlock()
+	if len(totals.m) > 100_000 {
+		clear(totals.m) // bounded memory; the next reads refill it
+	}
+	totals.m[[2]string{tenant.String(), entity}] = totalEntry{n: n, at: time.Now()}
+}
+
+// smallCompany reports whether the company's records of entity, as counted
+// at its last count and read by this process within TotalsTTL, number at
+// most lim.Narrow. Tests that force a strategy (lim.Prefer) always plan.
+func smallCompany(tenant uuid.UUID, entity string, lim Limits) bool {
+	if lim.Prefer != 0 {
+		return false
+	}
+	totals.Lock()
+	defer totals.Unlock()
+	e, ok := totals.m[[2]string{tenant.String(), entity}]
+	return ok && time.Since(e.at) < TotalsTTL && e.n <= int64(lim.Narrow)
+}
+
+// forgetTotals drops what this process remembers of a company (a recount).
+func forgetTotals(tenant uuid.UUID) {
+	totals.Lock()
+	defer totals.Unlock()
+	for k := range totals.m {
+		if k[0] == tenant.String() {
+			delete(totals.m, k)
+		}
+	}
+}
+
 // estimate sizes each set from the company's counts; a set the counts cannot
 // size (a range, a search, a company never counted) gets a count capped at
 // Narrow+1, which costs at most that many index entries.
@@ -415,6 +470,9 @@ func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, 
 	have, total, counted, err := counts(ctx, tx, tenant, entity, facets, values)
 	if err != nil {
 		return nil, 0, err
+	}
+	if counted {
+		rememberTotal(tenant, entity, total)
 	}
 	out := make([]Estimate, len(sets))
 	for i, s := range sets {

@@ -59,7 +59,16 @@ type Deps struct {
 	// 100, it pauses after each batch so other tenants get the database (a batch
 	// of 0.5 s at 50% is followed by a 0.5 s pause, at most 1.5 s). 0 means 100.
 	BulkDutyPercent int
-	Log             *slog.Logger
+	// Counts, when set, is asked to rebuild the company's list counts after
+	// an import or a revert finishes (fields.Service.RecountSoon), once per
+	// job: the plans of its lists read them (docs/list-plans.md).
+	Counts Recounter
+	Log    *slog.Logger
+}
+
+// Recounter rebuilds a company's list counts soon, in a job of its own.
+type Recounter interface {
+	RecountSoon(ctx context.Context, tenant uuid.UUID) error
 }
 
 // Engine runs imports and exports for every registered entity. It is a kernel

@@ -148,7 +148,11 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 		batchStart := time.Now()
 		cp, err = e.commitBatch(ctx, j, im, plan, batch, cp)
 		if errors.Is(err, errImportStopped) {
-			return nil // canceled: what earlier batches did stays, and revert can undo it
+			// Canceled: what earlier batches did stays, and revert can undo it.
+			if cp.Created+cp.Updated > 0 {
+				e.afterBulk(ctx, tenant, statsTables(ad)...)
+			}
+			return nil
 		}
 		if err != nil {
 			// The import's own record follows the job: when no attempt follows
@@ -281,7 +285,7 @@ func (e *Engine) finishImport(ctx context.Context, j *jobs.Job, im *Import, ad A
 	if err != nil {
 		return err
 	}
-	e.refreshStats(ctx, statsTables(ad)...)
+	e.afterBulk(ctx, im.TenantID, statsTables(ad)...)
 	e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".imported", EntityID: im.ID.String()})
 	_ = j.Progress(ctx, cp.Processed, cp.Processed)
 	return j.SetResult(cp)
@@ -511,7 +515,7 @@ func (e *Engine) runRevert(ctx context.Context, j *jobs.Job) error {
 			break
 		}
 	}
-	e.refreshStats(ctx, ad.BulkTables()...)
+	e.afterBulk(ctx, tenant, ad.BulkTables()...)
 	return db.InTenant(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE imports SET status = 'reverted', finished_at = now(), updated_at = now() WHERE tenant_id = ? AND id = ?", tenant, pl.ImportID); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
@@ -57,6 +58,20 @@ func statsDue(prev, done int64) bool {
 // revert filled (db.RefreshStats).
 func (e *Engine) refreshStats(ctx context.Context, tables ...string) {
 	db.RefreshStats(ctx, e.d.DB, e.d.Log, tables...)
+}
+
+// afterBulk runs once an import or a revert has finished writing: the planner
+// statistics of the tables it filled, then the company's list counts (a job,
+// deduplicated while one is queued). Both are optimisations: a failure is
+// logged and the job goes on.
+func (e *Engine) afterBulk(ctx context.Context, tenant uuid.UUID, tables ...string) {
+	e.refreshStats(ctx, tables...)
+	if e.d.Counts == nil {
+		return
+	}
+	if err := e.d.Counts.RecountSoon(ctx, tenant); err != nil {
+		e.d.Log.WarnContext(ctx, "transfer: list counts not refreshed", "error", err.Error())
+	}
 }
 
 // refreshStatsAside refreshes statistics beside a running import, so its batches

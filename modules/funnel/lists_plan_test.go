@@ -1,0 +1,210 @@
+package funnel_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/modules/funnel"
+	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/records"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// hostileDeal is one deal of the hostile company, as the brute force sees it.
+type hostileDeal struct {
+	id    uuid.UUID
+	i     int // creation order: higher is newer
+	tags  map[string]bool
+	tier  string
+	seats int // -1: no value
+}
+
+// Deal lists filtered on several indexed sets (tags, custom values, a range)
+// are planned by the kernel from the company's counts, as customer lists are,
+// and return exactly what a brute-force filter and sort returns, page after
+// page, newest first, oldest first and by a custom field both ways, on
+// distributions hostile to a naive plan: before the company is counted,
+// after, with each strategy tried first wherever it applies.
+func TestPlannedDealListsMatchBruteForceOnHostileData(t *testing.T) {
+	env := testkit.Get(t)
+	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
+	fs.SetEntities(m.Entities())
+	c := newCompany(t, m)
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		for _, d := range []fields.Definition{
+			{Key: "tier", LabelEN: "Tier", Type: fields.Select, Options: []fields.Option{{Value: "gold"}, {Value: "silver"}}, Filterable: true},
+			{Key: "seats", LabelEN: "Seats", Type: fields.Number, Filterable: true, Sortable: true},
+		} {
+			d.Entity = funnel.EntityDeals
+			if _, err := fs.Create(ctx, tx, c.id, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	const n = 240
+	var all []hostileDeal
+	for i := 0; i < n; i++ {
+		r := hostileDeal{i: i, tags: map[string]bool{}, seats: (i * 7919) % 1000}
+		// Anti-correlated in time: vip every other deal, gold only among the
+		// oldest half, so the newest vip deals are never gold.
+		if i%2 == 0 {
+			r.tags["vip"] = true
+		}
+		if i < n/2 && i%3 == 0 {
+			r.tier = "gold"
+		} else if i%5 == 0 {
+			r.tier = "silver"
+		}
+		if i%47 == 5 {
+			r.tags["rare"] = true
+		}
+		if i%2 == 1 || i == 12 || i == 200 {
+			r.tags["odd"] = true
+		}
+		custom := map[string]any{}
+		if i%11 == 3 {
+			r.seats = -1
+		} else {
+			custom["seats"] = r.seats
+		}
+		if r.tier != "" {
+			custom["tier"] = r.tier
+		}
+		var tags []string
+		for tg := range r.tags {
+			tags = append(tags, tg)
+		}
+		sort.Strings(tags)
+		d, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: fmt.Sprintf("Deal %d", i), CustomerID: c.customer, Tags: tags, Custom: custom})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.id = d.ID
+		all = append(all, r)
+	}
+	shapes := []struct {
+		name  string
+		query string
+		keep  func(hostileDeal) bool
+	}{
+		{"anti-correlated in time", "tag=vip&custom.tier=gold", func(r hostileDeal) bool { return r.tags["vip"] && r.tier == "gold" }},
+		{"broad and narrow", "tag=vip&tag=rare", func(r hostileDeal) bool { return r.tags["vip"] && r.tags["rare"] }},
+		{"both broad, tiny intersection", "tag=vip&tag=odd", func(r hostileDeal) bool { return r.tags["vip"] && r.tags["odd"] }},
+		{"custom range with a tag", "tag=vip&custom.seats[between]=100,450", func(r hostileDeal) bool {
+			return r.tags["vip"] && r.seats >= 100 && r.seats <= 450
+		}},
+		{"custom in", "custom.tier[in]=gold,silver", func(r hostileDeal) bool { return r.tier == "gold" || r.tier == "silver" }},
+		{"three sets", "tag=vip&tag=odd&custom.tier=gold", func(r hostileDeal) bool { return r.tags["vip"] && r.tags["odd"] && r.tier == "gold" }},
+	}
+	used := map[fields.Strategy]int{}
+	check := func(name, query, sortKey string, keep func(hostileDeal) bool) {
+		t.Helper()
+		vals, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := funnel.FilterFrom(vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Sort, f.Limit = sortKey, 7 // the HTTP layer's
+		var want []hostileDeal
+		for _, r := range all {
+			if keep(r) {
+				want = append(want, r)
+			}
+		}
+		sort.Slice(want, func(i, j int) bool {
+			a, b := want[i], want[j]
+			switch sortKey {
+			case "created_at":
+				return a.i < b.i
+			case "custom.seats", "-custom.seats":
+				desc := sortKey[0] == '-'
+				if (a.seats < 0) != (b.seats < 0) {
+					return b.seats < 0 // without a value: last either way
+				}
+				if a.seats != b.seats {
+					return (a.seats > b.seats) == desc
+				}
+				return (a.id.String() > b.id.String()) == desc
+			}
+			return a.i > b.i
+		})
+		var got []uuid.UUID
+		for page := 0; page < 100; page++ {
+			items, next, err := m.ListDeals(seller, c.id, f)
+			if err != nil {
+				t.Fatalf("%s sort %q: %v", name, sortKey, err)
+			}
+			for _, it := range items {
+				got = append(got, it.ID)
+			}
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s: the data matches nothing; the shape tests nothing", name)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s sort %q: got %d deals, brute force %d", name, sortKey, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i].id {
+				gi := -1
+				for _, r := range all {
+					if r.id == got[i] {
+						gi = r.i
+					}
+				}
+				t.Fatalf("%s sort %q: row %d is deal %d, brute force says deal %d", name, sortKey, i, gi, want[i].i)
+			}
+		}
+	}
+	for _, phase := range []string{"never counted", "counted"} {
+		prefers := []fields.Strategy{0}
+		if phase == "counted" {
+			if err := fs.Recount(context.Background(), c.id); err != nil {
+				t.Fatal(err)
+			}
+			prefers = append(prefers, fields.Narrow, fields.Walk, fields.Intersect)
+		}
+		for _, prefer := range prefers {
+			funnel.SetPlan(m, fields.Limits{Narrow: 20, Walk: 40, Prefer: prefer}, func(s fields.Step) { used[s.Strategy]++ })
+			for _, s := range shapes {
+				for _, sortKey := range []string{"", "created_at", "-custom.seats", "custom.seats"} {
+					check(s.name, s.query, sortKey, s.keep)
+				}
+			}
+		}
+	}
+	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.Intersect} {
+		if used[st] == 0 {
+			t.Errorf("no deal list used the %s strategy: %v", st, used)
+		}
+	}
+	// The counts hold the deals' tags (module.Entity.Tags).
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		var vip int
+		if err := tx.NewRaw("SELECT n FROM list_counts WHERE tenant_id = ? AND entity = ? AND facet = 'tag' AND value = 'vip'", c.id, funnel.EntityDeals).Scan(ctx, &vip); err != nil {
+			return err
+		}
+		if vip != n/2 {
+			t.Errorf("list_counts says %d vip deals, brute force %d", vip, n/2)
+		}
+		return nil
+	})
+}
