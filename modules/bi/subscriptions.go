@@ -49,7 +49,7 @@ type Subscription struct {
 	ReportID      *uuid.UUID `bun:"report_id,type:uuid" json:"report_id,omitempty"`
 	DashboardID   *uuid.UUID `bun:"dashboard_id,type:uuid" json:"dashboard_id,omitempty"`
 	MemberID      *uuid.UUID `bun:"member_id,type:uuid" json:"member_id,omitempty" doc:"the member who receives it"`
-	Role          *string    `bun:"role" json:"role,omitempty" doc:"every member of this role receives it"`
+	Role          *string    `bun:"role" json:"role,omitempty" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles; every member holding it receives the report"`
 	Frequency     string     `bun:"frequency" json:"frequency" enum:"daily,weekly,monthly"`
 	Weekday       *int       `bun:"weekday" json:"weekday,omitempty" doc:"weekly: 1 Monday ... 7 Sunday"`
 	MonthDay      *int       `bun:"month_day" json:"month_day,omitempty" doc:"monthly: the day of the month; 29 to 31 mean the month's last day in a shorter month"`
@@ -65,7 +65,7 @@ type Subscription struct {
 type SubscriptionInput struct {
 	ReportID    *uuid.UUID `json:"report_id,omitempty" doc:"a report you can see; or dashboard_id"`
 	DashboardID *uuid.UUID `json:"dashboard_id,omitempty" doc:"a dashboard you can see; or report_id"`
-	Role        string     `json:"role,omitempty" maxLength:"40" doc:"subscribe every member of this role instead of yourself (needs bi.manage)"`
+	Role        string     `json:"role,omitempty" pattern:"^[a-z][a-z0-9_]{1,39}$" doc:"a role key: owner, admin, manager, agent, viewer, or the key of one of the company's custom roles; subscribes every member holding it instead of yourself (needs bi.manage)"`
 	Frequency   string     `json:"frequency" enum:"daily,weekly,monthly"`
 	Weekday     int        `json:"weekday,omitempty" minimum:"0" maximum:"7" doc:"weekly: 1 Monday ... 7 Sunday"`
 	MonthDay    int        `json:"month_day,omitempty" minimum:"0" maximum:"31" doc:"monthly: 1 to 31 (the last day of a shorter month)"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image/png"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,12 +242,11 @@ func TestScheduledReportLandsOnceInTheMailSink(t *testing.T) {
 		t.Fatalf("mail %q\n%s", ml.Subject, ml.Text)
 	}
 	checkAttachments(t, ml, 3)
-	if p := os.Getenv("BI_WIDGET_PNG"); p != "" {
+	// BI_REPORT_DIR=<dir> keeps the files, to look at them.
+	if dir := os.Getenv("BI_REPORT_DIR"); dir != "" {
 		for _, a := range ml.Attachments {
-			if strings.Contains(a.Name, "province") {
-				if err := os.WriteFile(p, a.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
+			if err := os.WriteFile(filepath.Join(dir, a.Name), a.Data, 0o644); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
