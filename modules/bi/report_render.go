@@ -228,10 +228,14 @@ func (c *canvas) polyline(pts [][2]float32, w float32, ink color.Color) {
 		r.LineTo(a[0]-nx, a[1]-ny)
 		r.ClosePath()
 	}
-	for _, p := range pts { // round joins, and a dot for a lone point
-		dot(r, p[0], p[1], w*0.9)
-	}
 	r.Draw(c.img, b, image.NewUniform(ink), image.Point{})
+	// Round joins, and a dot for a lone point, drawn apart: overlapping the
+	// segments in one path would cancel where their windings differ.
+	for _, p := range pts {
+		d := vector.NewRasterizer(b.Dx(), b.Dy())
+		dot(d, p[0], p[1], w*0.9)
+		d.Draw(c.img, b, image.NewUniform(ink), image.Point{})
+	}
 }
 
 func dot(r *vector.Rasterizer, x, y, d float32) {
