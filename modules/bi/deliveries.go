@@ -208,7 +208,8 @@ func maxTime(a, b time.Time) time.Time {
 // job's transaction: a failed mail rolls everything back for the retry, and
 // a delivery found sent already (a duplicate task, a second worker) does
 // nothing. The one window left is a worker that dies after the mail server
-// took the mail and before the commit: that retry mails again.
+// took the mail and before the commit: that retry mails again, under the
+// same Message-ID.
 func (m *Module) deliver(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
 	var p deliverPayload
 	if err := j.Decode(&p); err != nil || p.Delivery == uuid.Nil {
@@ -263,7 +264,10 @@ func (m *Module) deliver(ctx context.Context, tx bun.Tx, j *jobs.Job) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE bi_deliveries SET status = 'sent', sent_at = now() WHERE tenant_id = ? AND id = ?", d.TenantID, d.ID); err != nil {
 		return err
 	}
-	return m.d.Members.MailMemberFiles(ctx, d.TenantID, d.RecipientID, identity.Mail{Subject: b.subject, Text: b.text, Attachments: b.mailed})
+	// The delivery names the mail: the one resend a crash after the send can
+	// cause carries the same Message-ID, and mail clients show it once.
+	return m.d.Members.MailMemberFiles(ctx, d.TenantID, d.RecipientID, identity.Mail{Subject: b.subject, Text: b.text, Attachments: b.mailed,
+		MessageID: "report." + d.ID.String()})
 }
 
 type bundle struct {

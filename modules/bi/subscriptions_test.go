@@ -349,6 +349,9 @@ func TestFailedSendRetriedDoesNotDouble(t *testing.T) {
 	if err != nil || len(items) != 1 || len(items[0].Files) != 3 {
 		t.Fatalf("inbox %+v %v", items, err)
 	}
+	if ml.MessageID != "report."+items[0].ID.String() {
+		t.Fatalf("the mail's Message-ID %q does not name its delivery %s", ml.MessageID, items[0].ID)
+	}
 
 	// A role: each recipient with their own rights.
 	nobody := uuid.New()

@@ -38,6 +38,10 @@ type Mail struct {
 	HTML    string // optional
 	// Attachments travel as base64 parts of a multipart/mixed message.
 	Attachments []Attachment
+	// MessageID, when set (letters, digits, dots and dashes), names the mail
+	// so that a resend after a crash carries the same Message-ID, which mail
+	// clients show once; empty gets a random one.
+	MessageID string
 }
 
 // Attachment is a file a mail carries (a scheduled report's PNG, XLSX, PDF).
@@ -87,6 +91,8 @@ func NewFileMailer(dir string, log *slog.Logger) *FileMailer {
 }
 
 var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9@._+-]+`)
+
+var messageID = regexp.MustCompile(`^[a-zA-Z0-9.-]{1,100}$`)
 
 func mailFileSuffix(to string) string {
 	return "-" + unsafeFileChars.ReplaceAllString(strings.ToLower(strings.TrimSpace(to)), "_") + ".eml"
@@ -162,7 +168,11 @@ func buildMessage(from string, m Mail, now time.Time) ([]byte, error) {
 	h("To", to.String())
 	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	h("Date", now.Format(time.RFC1123Z))
-	h("Message-ID", "<"+randomHex(12)+"@clientele>")
+	id := randomHex(12)
+	if messageID.MatchString(m.MessageID) {
+		id = m.MessageID
+	}
+	h("Message-ID", "<"+id+"@clientele>")
 	h("MIME-Version", "1.0")
 	if len(m.Attachments) > 0 {
 		return appendMixed(&b, m)
@@ -300,7 +310,7 @@ func parseMessage(raw []byte) (Mail, error) {
 	if err != nil {
 		return Mail{}, err
 	}
-	out := Mail{To: msg.Header.Get("To"), Subject: subject}
+	out := Mail{To: msg.Header.Get("To"), Subject: subject, MessageID: strings.TrimSuffix(strings.TrimPrefix(msg.Header.Get("Message-ID"), "<"), "@clientele>")}
 	if a, err := mail.ParseAddress(out.To); err == nil {
 		out.To = a.Address
 	}

@@ -187,7 +187,7 @@ func TestMailCarriesAttachments(t *testing.T) {
 	}
 	for _, html := range []string{"", "<p>see the files</p>"} {
 		err := m.Send(context.Background(), Mail{To: "ann@example.com", Subject: "周报 weekly", Text: "see the files 见附件", HTML: html,
-			Attachments: []Attachment{{Name: "新客户.png", ContentType: "image/png", Data: bin}, {Name: "numbers.xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: []byte("PK")}}})
+			MessageID: "report.d1", Attachments: []Attachment{{Name: "新客户.png", ContentType: "image/png", Data: bin}, {Name: "numbers.xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: []byte("PK")}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestMailCarriesAttachments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Text != "see the files 见附件" || got.HTML != html || len(got.Attachments) != 2 {
+		if got.Text != "see the files 见附件" || got.HTML != html || len(got.Attachments) != 2 || got.MessageID != "report.d1" {
 			t.Fatalf("mail %+v", got)
 		}
 		if a := got.Attachments[0]; a.Name != "新客户.png" || a.ContentType != "image/png" || !bytes.Equal(a.Data, bin) {
