@@ -64,18 +64,26 @@ func (s *Service) limitBatched(ctx context.Context, key string, max int) error {
 	var n int64
 	owner := false // this request sends the batch in flight
 	batchDue := st.pending >= batch || now.Sub(st.lastSync) >= countSyncEvery
+	// A batch is on its way to Redis, slowly, and another has piled up
+	// here meanwhile: what this replica knows of the others is as old as
+	// that flush, so it stops guessing and counts through Redis until the
+	// flush is back. Without this, a slow flush (a busy machine, a slow
+	// Redis) let each replica hold back any number of requests.
+	behind := st.syncing && st.pending >= 2*batch
+	wait := near || behind
 	switch {
 	case !st.syncing && (near || batchDue):
 		st.syncing, n, owner = true, st.pending, true
-	case near:
+	case wait:
 		// A batch is on its way to Redis, and the total this replica knows
 		// may be short of the other replicas' requests: close to the limit,
-		// this request counts through Redis itself rather than trust it.
+		// or behind by a batch, this request counts through Redis itself
+		// rather than trust it.
 		n = 1
 	}
 	c.mu.Unlock()
 	if n > 0 {
-		if near {
+		if wait {
 			s.flushCount(ctx, key, st, n, owner)
 			c.mu.Lock()
 			est = st.known + st.pending

@@ -128,7 +128,7 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	defer owner.Close(context.WithoutCancel(ctx))
 
 	// Customers to export, and a file to import.
-	const seeded, imported, reminders = 20_000, 60_000, 300
+	const seeded, imported, reminders, slaTickets = 20_000, 60_000, 300, 100
 	for i := 0; i < seeded/500; i++ {
 		var b strings.Builder
 		b.WriteString(`{"records":[`)
@@ -183,6 +183,22 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 		if st, body := dr.call(ctx, "POST", t+"/tasks", dr.token, fmt.Sprintf(`{"title":"Drill reminder %03d","remind_at":%q}`, i, remindAt)); st != 201 {
 			return fmt.Errorf("create a task: %d %.300s", st, body)
 		}
+	}
+
+	// Tickets whose SLA warnings fall due with the reminders: a first
+	// response in 1 minute, warned at 25%, each assigned to the drill's
+	// member, who is told once per ticket.
+	if st, body := dr.call(ctx, "POST", t+"/sla-policies", dr.token, `{"name":"Drill SLA","first_response_minutes":1,"warn_percent":25}`); st != 201 {
+		return fmt.Errorf("create an SLA policy: %d %.300s", st, body)
+	}
+	for i := 0; i < slaTickets; i++ {
+		if st, body := dr.call(ctx, "POST", t+"/tickets", dr.token, fmt.Sprintf(`{"subject":"Drill SLA %03d","channel":"email","requester_email":"sla%03d@drill.example","assignee_id":%q}`, i, i, me.Identity.ID)); st != 201 {
+			return fmt.Errorf("create a ticket: %d %.300s", st, body)
+		}
+	}
+	countWarned := func() (n, distinct int) {
+		_ = owner.QueryRow(ctx, "SELECT count(*), count(DISTINCT link) FROM notifications WHERE kind = 'ticket.sla_warning'").Scan(&n, &distinct)
+		return n, distinct
 	}
 
 	// Worker 1 takes the work; it is killed in the middle of it.
@@ -247,6 +263,7 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	readImport()
 	var remindedBefore int
 	_ = owner.QueryRow(ctx, "SELECT count(*) FROM notifications WHERE kind = 'task.reminder'").Scan(&remindedBefore)
+	warnedBefore, _ := countWarned()
 	// More events right at the fault: their deliveries are in flight or
 	// queued when it strikes; and more after it.
 	const lateEvents = 200
@@ -285,8 +302,8 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	}
 	events := reminders + lateEvents
 	what := map[string]string{"kill-worker": "SIGKILL", "redis-flush": "FLUSHALL"}[dr.fault]
-	fmt.Fprintf(dr.out, name+" %s with the import at %d of %d rows, the export %s at %d of %d rows, %d of %d reminders notified, %d of %d webhooks delivered\n",
-		what, imp.Processed, imp.Total, ev.Status, ev.Done, seeded, remindedBefore, reminders, hooksAtFault, events)
+	fmt.Fprintf(dr.out, name+" %s with the import at %d of %d rows, the export %s at %d of %d rows, %d of %d reminders notified, %d of %d SLA warnings, %d of %d webhooks delivered\n",
+		what, imp.Processed, imp.Total, ev.Status, ev.Done, seeded, remindedBefore, reminders, warnedBefore, slaTickets, hooksAtFault, events)
 	if ev.Status == "succeeded" {
 		fmt.Fprintln(dr.out, name+" note: the export finished before the fault, so it was not exercised in this run")
 	}
@@ -315,7 +332,8 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 		if remindBack == 0 && (reminded > remindedBefore || reminded == reminders) {
 			remindBack = time.Since(killedAt)
 		}
-		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders && hooks.distinct() == events {
+		warned, _ := countWarned()
+		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders && warned >= slaTickets && hooks.distinct() == events {
 			// Reminder mails wait a few seconds to share one mail.
 			if mailed, _ := reminderLinesInMail(filepath.Join(dr.cfg.DataDir, "mail")); mailed >= reminders {
 				break
@@ -352,6 +370,9 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	} else {
 		check(false, "download the export: %d", st)
 	}
+	warned, warnedTickets := countWarned()
+	fmt.Fprintf(dr.out, name+" SLA warnings: %d for %d tickets\n", warned, warnedTickets)
+	check(warned == slaTickets && warnedTickets == slaTickets, "SLA warnings: %d for %d tickets, want %d, one each", warned, warnedTickets, slaTickets)
 	var reminded, distinctTasks int
 	_ = owner.QueryRow(ctx, "SELECT count(*), count(DISTINCT title) FROM notifications WHERE kind = 'task.reminder'").Scan(&reminded, &distinctTasks)
 	check(reminded == reminders && distinctTasks == reminders, "reminder notifications: %d for %d tasks, want %d", reminded, distinctTasks, reminders)

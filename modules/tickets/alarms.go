@@ -449,3 +449,52 @@ func (m *Module) chainAlarms(ctx context.Context, tx bun.Tx, tenant uuid.UUID) e
 		Payload: alarmPayload{Due: due.Unix()}, DedupeKey: fmt.Sprintf("sla-next:%d", due.Unix())})
 	return err
 }
+
+// TypeSLASweep is the periodic sweep that hands overdue alarms to a new
+// delivery.
+const TypeSLASweep = "tickets:sla-sweep"
+
+// alarmGrace is how long after it fell due an alarm may stay unsent before
+// the sweep gives it a delivery of its own. Deliveries normally send within
+// seconds; a delivery that failed for good (its retries spent) leaves its
+// alarms unsent, and without the sweep they would wait for the company's
+// next alarm to fall due, which may never come.
+const alarmGrace = 2 * time.Minute
+
+// Schedules runs the SLA sweep every minute, at the same task id in every
+// scheduler replica, so it runs once per tick.
+func (m *Module) Schedules() []jobs.Schedule {
+	return []jobs.Schedule{{Name: "tickets-sla-sweep", Cron: "* * * * *", Type: TypeSLASweep}}
+}
+
+// SweepOverdueAlarms enqueues a delivery for every company holding alarms
+// unsent more than alarmGrace after they fell due (as of now), one per
+// company and minute however often it runs. A delivery claims alarms FOR
+// UPDATE SKIP LOCKED and marks them sent in its own transaction, so one
+// running beside a late one adds nothing twice. It returns how many
+// deliveries it asked for.
+func (m *Module) SweepOverdueAlarms(ctx context.Context, now time.Time) (int, error) {
+	if m.d.Jobs == nil {
+		return 0, nil
+	}
+	var tenants []uuid.UUID
+	err := m.d.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+jobs.SweeperRole); err != nil {
+			return err
+		}
+		return tx.NewRaw(`SELECT DISTINCT tenant_id FROM ticket_sla_alarms
+			WHERE fired_at IS NULL AND fire_at < ? LIMIT 10000`, now.Add(-alarmGrace)).Scan(ctx, &tenants)
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("tickets: SLA sweep: %w", err)
+	}
+	sys := authz.AsSystem(ctx)
+	minute := now.Unix() / 60
+	for _, t := range tenants {
+		if _, err := m.d.Jobs.Enqueue(sys, t, jobs.Spec{Type: TypeSLAAlarms, Queue: jobs.QueueCritical,
+			Payload: alarmPayload{Due: now.Unix()}, DedupeKey: fmt.Sprintf("sla-sweep:%d", minute)}); err != nil {
+			return 0, fmt.Errorf("tickets: SLA sweep in %s: %w", t, err)
+		}
+	}
+	return len(tenants), nil
+}

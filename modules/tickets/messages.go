@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -245,5 +246,10 @@ func (m *Module) Jobs() []jobs.Handler {
 		{Type: TypeSLAAlarms, Queue: jobs.QueueCritical, Timeout: 60 * time.Second, Run: m.deliverAlarms},
 		{Type: TypeMailCSAT, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailCSAT},
 		{Type: TypeMailReceipt, Queue: jobs.QueueDefault, Timeout: 30 * time.Second, Run: m.mailReceipt},
+		{Type: TypeSLASweep, Queue: jobs.QueueCritical, Timeout: time.Minute, MaxRetry: 1,
+			RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
+				_, err := m.SweepOverdueAlarms(ctx, time.Now())
+				return err
+			}},
 	}
 }

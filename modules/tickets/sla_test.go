@@ -436,6 +436,84 @@ func TestSLAWarningSurvivesAWorkerKilledMidDelivery(t *testing.T) {
 	}
 }
 
+// A delivery that failed for good (its retries spent) leaves its alarms
+// unsent. The minutely sweep finds them once they are overdue by more than
+// its grace, gives the company a delivery of its own, and the warning
+// arrives once; a second sweep in the same minute adds no delivery, and one
+// running later sends nothing twice. An alarm overdue by less than the grace
+// is left to its own delivery.
+func TestSLASweepSendsWhatAFailedDeliveryLeft(t *testing.T) {
+	r := rig(t, false)
+	ctx := context.Background()
+	client := jobstest.Client(t, r.env.App)
+	m := tickets.New(tickets.Deps{DB: r.env.App, Members: r.dir, Records: r.reg, Jobs: client, Notify: notify.New(notify.Deps{DB: r.env.App})})
+	client.Register(m.Jobs()...)
+	agent := uuid.New()
+	r.dir.members[agent] = true
+	sixty := 60
+	if _, err := m.SavePolicy(lead, r.a.ID, nil, tickets.PolicyInput{Name: "Hour", WarnPercent: 50, FirstResponseMinutes: &sixty}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CreateTicket(lead, r.a.ID, tickets.TicketInput{Subject: "Left by a failed delivery", Channel: "email", RequesterID: &r.first.ID, AssigneeID: &agent}); err != nil {
+		t.Fatal(err)
+	}
+	sweeps := func() int {
+		var n int
+		if err := r.env.Owner.NewRaw("SELECT count(*) FROM jobs WHERE tenant_id = ? AND dedupe_key LIKE 'sla-sweep:%'", r.a.ID).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Due a minute ago, its delivery failed for good: within the grace,
+	// the sweep leaves it alone.
+	for _, q := range []string{
+		"UPDATE ticket_sla_alarms SET fire_at = now() - interval '1 minute' WHERE tenant_id = ? AND stage = 'warning'",
+		"UPDATE jobs SET status = 'failed', attempts = 5, finished_at = now() WHERE tenant_id = ? AND task_type = 'tickets:sla-alarms'",
+	} {
+		if _, err := r.env.Owner.ExecContext(ctx, q, r.a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.env.Redis.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SweepOverdueAlarms(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := sweeps(); n != 0 {
+		t.Fatalf("the sweep gave a delivery to an alarm 1 minute late (grace 2 minutes): %d", n)
+	}
+	// Five minutes late: the sweep hands it on, once per minute.
+	if _, err := r.env.Owner.ExecContext(ctx, "UPDATE ticket_sla_alarms SET fire_at = now() - interval '5 minutes' WHERE tenant_id = ? AND stage = 'warning'", r.a.ID); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := 0; i < 2; i++ {
+		if n, err := m.SweepOverdueAlarms(ctx, now); err != nil || n < 1 {
+			t.Fatalf("sweep %d asked for %d deliveries (%v), want at least this company's", i+1, n, err)
+		}
+	}
+	if n := sweeps(); n != 1 {
+		t.Fatalf("%d sweep deliveries for the company after two sweeps in one minute, want 1", n)
+	}
+	jobstest.Worker(t, jobs.ServerOptions{Concurrency: 2, Handlers: m.Jobs(), SweepInterval: -1, NoScheduler: true, PollInterval: 100 * time.Millisecond})
+	waitFor(t, "the warning", 15*time.Second, func() bool { n, _ := countNotices(t, r, r.a.ID, "ticket.sla_warning"); return n >= 1 })
+	// A sweep a minute later finds nothing left to send.
+	if _, err := m.SweepOverdueAlarms(ctx, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := sweeps(); n != 1 {
+		t.Fatalf("%d sweep deliveries once the warning was sent, want still 1", n)
+	}
+	time.Sleep(time.Second)
+	if n, most := countNotices(t, r, r.a.ID, "ticket.sla_warning"); n != 1 || most != 1 {
+		t.Fatalf("%d warnings, want exactly 1", n)
+	}
+	if _, err := r.env.Owner.ExecContext(ctx, "UPDATE jobs SET status = 'canceled' WHERE tenant_id = ? AND status NOT IN ('succeeded', 'failed', 'canceled')", r.a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The inbox's "breaching soon": tickets whose clock runs, by the earliest
 // due time of their running targets; a paused ticket, or one with every
 // target met, is not in it; a first response moves a ticket to its
