@@ -864,6 +864,37 @@ func (s *Service) TeamMembers(ctx context.Context, tenant, team uuid.UUID) ([]uu
 	return ids, err
 }
 
+// MemberActor is a member's rights as they are now, for work done later on
+// their behalf (a scheduled report); NotFound when id is not a member.
+func (s *Service) MemberActor(ctx context.Context, tenant, id uuid.UUID) (authz.Actor, error) {
+	return s.memberActor(ctx, tenant, id)
+}
+
+// MembersWithRole lists the members holding a role, by id.
+func (s *Service) MembersWithRole(ctx context.Context, tenant uuid.UUID, role string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT identity_id FROM memberships WHERE tenant_id = ? AND role = ? ORDER BY identity_id", tenant, role).Scan(ctx, &ids)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return ids, err
+}
+
+// MemberEmail is a member's address in this tenant; NotFound for someone
+// who is not a member.
+func (s *Service) MemberEmail(ctx context.Context, tenant, member uuid.UUID) (string, error) {
+	var email string
+	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT email FROM memberships WHERE tenant_id = ? AND identity_id = ?", tenant, member).Scan(ctx, &email)
+	})
+	if err != nil {
+		return "", classify(err, "member")
+	}
+	return email, nil
+}
+
 // MailMember sends a member mail at their address in this tenant.
 func (s *Service) MailMember(ctx context.Context, tenant, member uuid.UUID, subject, text string) error {
 	if s.d.Mailer == nil {

@@ -142,6 +142,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 			if m == "{key}" {
 				return "nope"
 			}
+			if m == "{position}" {
+				return "0"
+			}
 			return uuid.NewString()
 		})
 		body := ""

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/clientele-crm/clientele/modules/bi"
+	"github.com/clientele-crm/clientele/platform/identity"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // BI through the API: the metrics offered, a question answered from the
@@ -95,15 +103,25 @@ func TestBIRoutesKeepTenantsApart(t *testing.T) {
 	// B's own report, to put A's beside it on B's dashboard.
 	repB := a.must(201, "POST", "/api/v1/t/"+sb+"/bi/reports", `{"name":"B's","chart":"kpi","query":`+q+`}`, tokenHdr(tokB)...)["id"].(string)
 
+	// A's subscription, and a report delivered to A's owner.
+	a.worker()
+	sub := a.must(201, "POST", "/api/v1/t/"+sa+"/bi/subscriptions", fmt.Sprintf(`{"dashboard_id":%q,"frequency":"daily","time":"08:00"}`, dash), tokenHdr(tokA)...)["id"].(string)
+	item := a.deliverReports(sa, tokA)
+	subBody := fmt.Sprintf(`{"report_id":%q,"frequency":"daily","time":"09:00"}`, repB)
 	cases := map[string]struct{ path, body string }{
-		"GET /bi/reports/{id}":         {"/bi/reports/" + rep, ""},
-		"PUT /bi/reports/{id}":         {"/bi/reports/" + rep, `{"name":"x","chart":"kpi","query":` + q + `}`},
-		"DELETE /bi/reports/{id}":      {"/bi/reports/" + rep, ""},
-		"POST /bi/reports/{id}/run":    {"/bi/reports/" + rep + "/run", ""},
-		"GET /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, ""},
-		"PUT /bi/dashboards/{id}":      {"/bi/dashboards/" + dash, `{"name":"x"}`},
-		"DELETE /bi/dashboards/{id}":   {"/bi/dashboards/" + dash, ""},
-		"POST /bi/dashboards/{id}/run": {"/bi/dashboards/" + dash + "/run", ""},
+		"GET /bi/subscriptions/{id}":          {"/bi/subscriptions/" + sub, ""},
+		"PUT /bi/subscriptions/{id}":          {"/bi/subscriptions/" + sub, subBody},
+		"DELETE /bi/subscriptions/{id}":       {"/bi/subscriptions/" + sub, ""},
+		"GET /bi/inbox/{id}":                  {"/bi/inbox/" + item, ""},
+		"GET /bi/inbox/{id}/files/{position}": {"/bi/inbox/" + item + "/files/0", ""},
+		"GET /bi/reports/{id}":                {"/bi/reports/" + rep, ""},
+		"PUT /bi/reports/{id}":                {"/bi/reports/" + rep, `{"name":"x","chart":"kpi","query":` + q + `}`},
+		"DELETE /bi/reports/{id}":             {"/bi/reports/" + rep, ""},
+		"POST /bi/reports/{id}/run":           {"/bi/reports/" + rep + "/run", ""},
+		"GET /bi/dashboards/{id}":             {"/bi/dashboards/" + dash, ""},
+		"PUT /bi/dashboards/{id}":             {"/bi/dashboards/" + dash, `{"name":"x"}`},
+		"DELETE /bi/dashboards/{id}":          {"/bi/dashboards/" + dash, ""},
+		"POST /bi/dashboards/{id}/run":        {"/bi/dashboards/" + dash + "/run", ""},
 	}
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {
@@ -152,7 +170,94 @@ func TestBIRoutesKeepTenantsApart(t *testing.T) {
 	if items := a.must(200, "GET", "/api/v1/t/"+sa+"/bi/reports?limit=1", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 {
 		t.Fatalf("reports %v", items)
 	}
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/subscriptions/"+sub, "", tokenHdr(tokA)...)
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/inbox/"+item, "", tokenHdr(tokA)...)
 	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/dashboards/"+dash, "", tokenHdr(tokA)...)
 	a.must(204, "DELETE", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+	// Removing the dashboard ended its subscription; the inbox keeps what it delivered.
+	a.wantProblem(404, "", "GET", "/api/v1/t/"+sa+"/bi/subscriptions/"+sub, "", tokenHdr(tokA)...)
+	a.must(200, "GET", "/api/v1/t/"+sa+"/bi/inbox/"+item, "", tokenHdr(tokA)...)
 	a.wantProblem(404, "", "GET", "/api/v1/t/"+sa+"/bi/reports/"+rep, "", tokenHdr(tokA)...)
+}
+
+// deliverReports runs the scheduled-report sweep of a company as if a week
+// had passed, waits until the owner's inbox holds a report, and returns its id.
+func (a *app) deliverReports(slug, tok string) string {
+	a.t.Helper()
+	var m *bi.Module
+	for _, x := range a.d.modules {
+		if b, ok := x.(*bi.Module); ok {
+			m = b
+		}
+	}
+	var tenant uuid.UUID
+	if err := a.d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", slug).Scan(context.Background(), &tenant); err != nil {
+		a.t.Fatal(err)
+	}
+	if n, err := m.ScheduleDueIn(context.Background(), tenant, time.Now().Add(8*24*time.Hour)); err != nil || n == 0 {
+		a.t.Fatalf("the sweep made %d deliveries: %v", n, err)
+	}
+	var id string
+	testkit.Eventually(a.t, 60*time.Second, 200*time.Millisecond, "a delivered report", func() bool {
+		items := a.must(200, "GET", "/api/v1/t/"+slug+"/bi/inbox", "", tokenHdr(tok)...)["items"].([]any)
+		if len(items) > 0 {
+			id = items[0].(map[string]any)["id"].(string)
+		}
+		return id != ""
+	})
+	return id
+}
+
+// A weekly report through the API: subscribing (yourself; a role needs
+// bi.manage), bad input named, the mail in the dev sink with its picture,
+// spreadsheet and PDF, and the inbox with its downloads, the recipient's
+// only.
+func TestScheduledReportsThroughTheAPI(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s := slug("bis")
+	tok, _ := a.company(s)
+	agent := a.member(s, tok, "agent")
+	base := "/api/v1/t/" + s
+	a.must(201, "POST", base+"/customers", `{"name":"Wang Fang 王芳","lifecycle":"customer"}`, tokenHdr(tok)...)
+	rep := a.must(201, "POST", base+"/bi/reports", `{"name":"客户 by stage","chart":"bar","query":{"metric":"profiles.customers","dimensions":["lifecycle"],"range":{"preset":"this_month"}},"shared_roles":["agent"]}`, tokenHdr(tok)...)["id"].(string)
+
+	a.wantProblem(422, "body.time", "POST", base+"/bi/subscriptions", fmt.Sprintf(`{"report_id":%q,"frequency":"daily","time":"24:00"}`, rep), tokenHdr(tok)...)
+	a.wantProblem(422, "body.report_id", "POST", base+"/bi/subscriptions", fmt.Sprintf(`{"report_id":%q,"frequency":"daily","time":"08:00"}`, uuid.NewString()), tokenHdr(tok)...)
+	a.wantProblem(422, "body.weekday", "POST", base+"/bi/subscriptions", fmt.Sprintf(`{"report_id":%q,"frequency":"weekly","time":"08:00"}`, rep), tokenHdr(tok)...)
+	a.wantProblem(403, "", "POST", base+"/bi/subscriptions", fmt.Sprintf(`{"report_id":%q,"role":"viewer","frequency":"daily","time":"08:00"}`, rep), tokenHdr(agent)...)
+	sub := a.must(201, "POST", base+"/bi/subscriptions", fmt.Sprintf(`{"report_id":%q,"frequency":"weekly","weekday":1,"time":"08:00"}`, rep), tokenHdr(tok)...)
+	if sub["time"] != "08:00" || sub["weekday"] != float64(1) {
+		t.Fatalf("subscription %v", sub)
+	}
+	// The agent neither sees nor changes the owner's subscription.
+	a.wantProblem(404, "", "GET", base+"/bi/subscriptions/"+sub["id"].(string), "", tokenHdr(agent)...)
+	if items := a.must(200, "GET", base+"/bi/subscriptions", "", tokenHdr(agent)...)["items"].([]any); len(items) != 0 {
+		t.Fatalf("the agent lists %v", items)
+	}
+
+	item := a.deliverReports(s, tok)
+	sink := identity.NewFileMailer(filepath.Join(a.d.cfg.DataDir, "mail"), testkit.Quiet)
+	ml, err := sink.Last(a.emailOf(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, f := range ml.Attachments {
+		kinds[f.ContentType]++
+	}
+	if !strings.Contains(ml.Subject, "客户 by stage") || kinds["image/png"] != 1 || kinds["application/pdf"] != 1 || len(ml.Attachments) != 3 {
+		t.Fatalf("mail %q with %v", ml.Subject, kinds)
+	}
+	got := a.must(200, "GET", base+"/bi/inbox/"+item, "", tokenHdr(tok)...)
+	if files := got["files"].([]any); len(files) != 3 {
+		t.Fatalf("inbox item %v", got)
+	}
+	code, body, hdr := a.call("GET", base+"/bi/inbox/"+item+"/files/2", "", tokenHdr(tok)...)
+	if code != 200 || hdr.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(body, "%PDF-") || !strings.Contains(hdr.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: %d %s %.20q", code, hdr, body)
+	}
+	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item, "", tokenHdr(agent)...)
+	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item+"/files/2", "", tokenHdr(agent)...)
+	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item+"/files/9", "", tokenHdr(tok)...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/breaker"
 	"github.com/clientele-crm/clientele/platform/config"
 	"github.com/clientele-crm/clientele/platform/identity"
@@ -69,4 +70,38 @@ func newMailer(cfg config.Config, log *slog.Logger) (tenants.Mailer, error) {
 		return nil, err
 	}
 	return mailAdapter{m: m}, nil
+}
+
+// reportMembers gives BI's scheduled reports the members' rights and roles
+// (tenants, once built) and mail with attachments through the configured
+// mailer.
+type reportMembers struct {
+	dir  *lateDirectory
+	mail tenants.Mailer
+}
+
+func (r reportMembers) MemberActor(ctx context.Context, tenant, id uuid.UUID) (authz.Actor, error) {
+	return r.dir.d.MemberActor(ctx, tenant, id)
+}
+
+func (r reportMembers) MembersWithRole(ctx context.Context, tenant uuid.UUID, role string) ([]uuid.UUID, error) {
+	return r.dir.d.MembersWithRole(ctx, tenant, role)
+}
+
+// MailMemberFiles sends through the identity mailer, which carries
+// attachments; another mailer (a stand-in) gets the text alone, and the
+// files stay in the report inbox.
+func (r reportMembers) MailMemberFiles(ctx context.Context, tenant, member uuid.UUID, m identity.Mail) error {
+	if r.mail == nil {
+		return nil
+	}
+	email, err := r.dir.d.MemberEmail(ctx, tenant, member)
+	if err != nil {
+		return err
+	}
+	m.To = email
+	if a, ok := r.mail.(mailAdapter); ok {
+		return a.m.Send(ctx, m)
+	}
+	return r.mail.Send(ctx, tenants.Mail{To: m.To, Subject: m.Subject, Text: m.Text})
 }

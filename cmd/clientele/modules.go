@@ -47,7 +47,8 @@ func buildModules(d *deps) (module.Set, error) {
 		buildForms(d, customers, followUps, deals),
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
-	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log}))
+	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log,
+		Jobs: d.jobs, Members: reportMembers{dir: d.directory.(*lateDirectory), mail: d.mailer}, FontPath: d.cfg.ReportFont}))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}

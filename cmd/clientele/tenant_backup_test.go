@@ -69,6 +69,9 @@ var mayBeEmpty = map[string]string{
 	"ticket_agents":              "written by team assignment settings",
 	"sla_calendars":              "written by an admin",
 	"customer_lifecycle_history": "written by lifecycle moves",
+	"bi_subscriptions":           "written when a member subscribes to a report",
+	"bi_deliveries":              "written by the scheduled-report sweep",
+	"bi_delivery_files":          "written by scheduled-report delivery jobs",
 }
 
 // backupCompany fills a company with every kind of record: each module's demo

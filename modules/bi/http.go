@@ -61,6 +61,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &queryOut{Body: res}, nil
 		}))
 	m.reportRoutes(api)
+	m.subscriptionRoutes(api)
 	type settingsOut struct{ Body Settings }
 	huma.Register(api, huma.Operation{OperationID: "get-bi-settings", Method: http.MethodGet, Path: "/bi/settings", Summary: "Read the company's BI settings",
 		Description: "The first day of the company's weeks. Needs bi.read."},

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/module"
 )
@@ -34,12 +35,19 @@ type Deps struct {
 	// checker, counts every module as on (tests).
 	Enabled func() *module.Enablement
 	Log     *slog.Logger
+	// Scheduled reports (subscriptions.go): the jobs client, the members'
+	// rights and mail, and the font reports are drawn with ("" finds one
+	// of FontCandidates). Without Jobs or Members nothing is scheduled.
+	Jobs     Enqueuer
+	Members  Members
+	FontPath string
 }
 
 // Module is the BI module.
 type Module struct {
 	d       Deps
 	metrics *measures.Registry
+	fonts   fontCache
 }
 
 // New builds the module. A malformed metric declaration is a programming
@@ -71,3 +79,9 @@ func (m *Module) Permissions() []authz.Permission {
 
 // Metrics is the registry of every module's metrics.
 func (m *Module) Metrics() *measures.Registry { return m.metrics }
+
+// Jobs declares the module's task handlers.
+func (m *Module) Jobs() []jobs.Handler { return m.scheduleJobs() }
+
+// Schedules declares the module's periodic tasks.
+func (m *Module) Schedules() []jobs.Schedule { return m.scheduleSchedules() }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,19 @@ type Mail struct {
 	Subject string
 	Text    string
 	HTML    string // optional
+	// Attachments travel as base64 parts of a multipart/mixed message.
+	Attachments []Attachment
+	// MessageID, when set (letters, digits, dots and dashes), names the mail
+	// so that a resend after a crash carries the same Message-ID, which mail
+	// clients show once; empty gets a random one.
+	MessageID string
+}
+
+// Attachment is a file a mail carries (a scheduled report's PNG, XLSX, PDF).
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // Mailer sends mail: invitations and recovery links, which Kratos's admin API
@@ -77,6 +91,8 @@ func NewFileMailer(dir string, log *slog.Logger) *FileMailer {
 }
 
 var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9@._+-]+`)
+
+var messageID = regexp.MustCompile(`^[a-zA-Z0-9.-]{1,100}$`)
 
 func mailFileSuffix(to string) string {
 	return "-" + unsafeFileChars.ReplaceAllString(strings.ToLower(strings.TrimSpace(to)), "_") + ".eml"
@@ -152,8 +168,15 @@ func buildMessage(from string, m Mail, now time.Time) ([]byte, error) {
 	h("To", to.String())
 	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	h("Date", now.Format(time.RFC1123Z))
-	h("Message-ID", "<"+randomHex(12)+"@clientele>")
+	id := randomHex(12)
+	if messageID.MatchString(m.MessageID) {
+		id = m.MessageID
+	}
+	h("Message-ID", "<"+id+"@clientele>")
 	h("MIME-Version", "1.0")
+	if len(m.Attachments) > 0 {
+		return appendMixed(&b, m)
+	}
 	if m.HTML == "" {
 		h("Content-Type", "text/plain; charset=utf-8")
 		h("Content-Transfer-Encoding", "quoted-printable")
@@ -172,6 +195,75 @@ func buildMessage(from string, m Mail, now time.Time) ([]byte, error) {
 			return nil, err
 		}
 		if err := writeQP(w, part.body); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// appendMixed writes a multipart/mixed body: the text (and HTML) first, then
+// each attachment in base64 with its file name encoded for any client.
+func appendMixed(b *bytes.Buffer, m Mail) ([]byte, error) {
+	mw := multipart.NewWriter(b)
+	fmt.Fprintf(b, "Content-Type: multipart/mixed; boundary=%s\r\n\r\n", mw.Boundary())
+	if m.HTML == "" {
+		w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}, "Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return nil, err
+		}
+		if err := writeQP(w, m.Text); err != nil {
+			return nil, err
+		}
+	} else {
+		inner := m
+		inner.Attachments = nil
+		var alt bytes.Buffer
+		aw := multipart.NewWriter(&alt)
+		for _, part := range []struct{ ct, body string }{{"text/plain; charset=utf-8", inner.Text}, {"text/html; charset=utf-8", inner.HTML}} {
+			w, err := aw.CreatePart(textproto.MIMEHeader{"Content-Type": {part.ct}, "Content-Transfer-Encoding": {"quoted-printable"}})
+			if err != nil {
+				return nil, err
+			}
+			if err := writeQP(w, part.body); err != nil {
+				return nil, err
+			}
+		}
+		if err := aw.Close(); err != nil {
+			return nil, err
+		}
+		w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"multipart/alternative; boundary=" + aw.Boundary()}})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(alt.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range m.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		name := foldLine(a.Name)
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {mime.FormatMediaType(ct, map[string]string{"name": name})},
+			"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
+			"Content-Transfer-Encoding": {"base64"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			if _, err := io.WriteString(w, enc[:76]+"\r\n"); err != nil {
+				return nil, err
+			}
+			enc = enc[76:]
+		}
+		if _, err := io.WriteString(w, enc+"\r\n"); err != nil {
 			return nil, err
 		}
 	}
@@ -218,7 +310,7 @@ func parseMessage(raw []byte) (Mail, error) {
 	if err != nil {
 		return Mail{}, err
 	}
-	out := Mail{To: msg.Header.Get("To"), Subject: subject}
+	out := Mail{To: msg.Header.Get("To"), Subject: subject, MessageID: strings.TrimSuffix(strings.TrimPrefix(msg.Header.Get("Message-ID"), "<"), "@clientele>")}
 	if a, err := mail.ParseAddress(out.To); err == nil {
 		out.To = a.Address
 	}
@@ -231,21 +323,45 @@ func parseMessage(raw []byte) (Mail, error) {
 		out.Text = fromCRLF(b)
 		return out, err
 	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
+	if err := readParts(&out, msg.Body, params["boundary"]); err != nil {
+		return Mail{}, err
+	}
+	return out, nil
+}
+
+// readParts reads a multipart body into out: text, HTML, attachments, and
+// the parts of a nested multipart.
+func readParts(out *Mail, body io.Reader, boundary string) error {
+	mr := multipart.NewReader(body, boundary)
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return Mail{}, err
+			return err
+		}
+		ct, params, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		if strings.HasPrefix(ct, "multipart/") {
+			if err := readParts(out, p, params["boundary"]); err != nil {
+				return err
+			}
+			continue
 		}
 		// multipart.Reader undoes quoted-printable itself.
 		b, err := io.ReadAll(p)
 		if err != nil {
-			return Mail{}, err
+			return err
 		}
-		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
+		if disp, dp, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition")); disp == "attachment" {
+			data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(b)))
+			if err != nil {
+				return err
+			}
+			out.Attachments = append(out.Attachments, Attachment{Name: dp["filename"], ContentType: ct, Data: data})
+			continue
+		}
+		switch ct {
 		case "text/plain":
 			out.Text = fromCRLF(b)
 		case "text/html":

@@ -175,3 +175,34 @@ func TestSMTPMailerSends(t *testing.T) {
 		t.Fatalf("NewMailer(\"\") = %T", mm)
 	}
 }
+
+// A mail with attachments is multipart/mixed: the text (and HTML) first, the
+// files after it in base64 under their names, Chinese ones included, and the
+// mail sink reads them back byte for byte.
+func TestMailCarriesAttachments(t *testing.T) {
+	m := NewFileMailer(t.TempDir(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	bin := make([]byte, 300)
+	for i := range bin {
+		bin[i] = byte(i)
+	}
+	for _, html := range []string{"", "<p>see the files</p>"} {
+		err := m.Send(context.Background(), Mail{To: "ann@example.com", Subject: "周报 weekly", Text: "see the files 见附件", HTML: html,
+			MessageID: "report.d1", Attachments: []Attachment{{Name: "新客户.png", ContentType: "image/png", Data: bin}, {Name: "numbers.xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: []byte("PK")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Last("ann@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Text != "see the files 见附件" || got.HTML != html || len(got.Attachments) != 2 || got.MessageID != "report.d1" {
+			t.Fatalf("mail %+v", got)
+		}
+		if a := got.Attachments[0]; a.Name != "新客户.png" || a.ContentType != "image/png" || !bytes.Equal(a.Data, bin) {
+			t.Fatalf("first file %q %q %d bytes", a.Name, a.ContentType, len(a.Data))
+		}
+		if a := got.Attachments[1]; a.Name != "numbers.xlsx" || string(a.Data) != "PK" {
+			t.Fatalf("second file %+v", a)
+		}
+	}
+}

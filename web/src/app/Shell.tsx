@@ -24,6 +24,7 @@ import {
   MenuOutlined,
   BgColorsOutlined,
   LineChartOutlined,
+  MailOutlined,
 } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
@@ -62,6 +63,7 @@ export default function Shell() {
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
       { key: `${base}/tickets`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/tickets`}>{t('nav.tickets')}</Link> },
       { key: `${base}/analytics`, icon: <LineChartOutlined />, label: <Link to={`${base}/analytics`}>{t('nav.analytics')}</Link> },
+      { key: `${base}/reports`, icon: <MailOutlined />, label: <Link to={`${base}/reports`}>{t('nav.reports')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },
       {
         key: 'admin',

@@ -54,6 +54,7 @@ const ticketForm = () => import('../features/tickets/FormPage');
 const leadForm = () => import('../features/forms/LeadFormPage');
 // Analytics.
 const analytics = () => import('../features/bi/AnalyticsPage');
+const scheduledReports = () => import('../features/bi/ReportsPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -100,6 +101,7 @@ export const routes = [
       { path: 'tickets/:id', element: L(ticket) },
       { path: 'service-desk', element: L(serviceDesk) },
       { path: 'analytics', element: L(analytics) },
+      { path: 'reports', element: L(scheduledReports) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },
