@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"embed"
+	"encoding/json"
+	"html"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -60,16 +62,89 @@ func (g *gzipped) get(name string, b []byte) []byte {
 	return z
 }
 
+// preloadRoute names the screens of a client-side path whose code the page should
+// fetch at once, as keys of dist/.preload.json (written by the build, see
+// vite.config.ts): "login", or "shell" and the screen inside it. Other paths get none.
+func preloadRoute(p string) []string {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case len(parts) == 1 && (parts[0] == "login" || parts[0] == "registration" || parts[0] == "recovery"):
+		return parts
+	case len(parts) >= 2 && parts[0] == "t" && parts[1] != "":
+		switch rest := parts[2:]; {
+		case len(rest) == 0:
+			return []string{"shell", "overview"}
+		case len(rest) == 1 && rest[0] == "customers":
+			return []string{"shell", "customers"}
+		case len(rest) == 2 && rest[0] == "customers" && rest[1] != "":
+			return []string{"shell", "customer"}
+		default:
+			return []string{"shell"}
+		}
+	}
+	return nil
+}
+
+// withPreloads returns index.html with a <link rel="modulepreload"> for each file
+// of the named screens put before </head>, or index unchanged when there is none.
+func withPreloads(index []byte, files map[string][]string, names []string) []byte {
+	var links strings.Builder
+	seen := map[string]bool{}
+	for _, n := range names {
+		for _, f := range files[n] {
+			if !seen[f] && strings.HasPrefix(f, "/assets/") {
+				seen[f] = true
+				links.WriteString(`<link rel="modulepreload" crossorigin href="` + html.EscapeString(f) + `">`)
+			}
+		}
+	}
+	i := bytes.Index(index, []byte("</head>"))
+	if links.Len() == 0 || i < 0 {
+		return index
+	}
+	out := make([]byte, 0, len(index)+links.Len())
+	out = append(out, index[:i]...)
+	out = append(out, links.String()...)
+	return append(out, index[i:]...)
+}
+
 // Handler serves the app. Hashed assets are cached for a year; index.html, the
 // service worker and the manifest are never cached, so a deploy takes effect on
-// the next load. Text files go out gzipped to clients that accept it.
+// the next load. Text files go out Brotli-compressed (the build's .br copies) or
+// gzipped to clients that accept it.
 func Handler() fiber.Handler {
 	root, _ := fs.Sub(dist, "dist")
 	index, _ := fs.ReadFile(root, "index.html")
+	// index.html per screen, with that screen's code preloaded (built once, here).
+	var preload map[string][]string
+	if b, err := fs.ReadFile(root, ".preload.json"); err == nil {
+		_ = json.Unmarshal(b, &preload)
+	}
+	pages := map[string][]byte{}
+	pageFor := func(p string) (string, []byte) {
+		names := preloadRoute(p)
+		key := "index." + strings.Join(names, "+") + ".html"
+		if b, ok := pages[key]; ok {
+			return key, b
+		}
+		return "index.html", index
+	}
+	for _, p := range []string{"/login", "/registration", "/recovery", "/t/x", "/t/x/customers", "/t/x/customers/x", "/t/x/x"} {
+		names := preloadRoute(p)
+		pages["index."+strings.Join(names, "+")+".html"] = withPreloads(index, preload, names)
+	}
 	gz := &gzipped{files: map[string][]byte{}}
 	send := func(c *fiber.Ctx, name string, b []byte) error {
 		c.Vary(fiber.HeaderAcceptEncoding)
-		if compressible[path.Ext(name)] && len(b) > 512 && acceptsGzip(strings.Clone(c.Get(fiber.HeaderAcceptEncoding))) {
+		ae := strings.Clone(c.Get(fiber.HeaderAcceptEncoding))
+		// The build's Brotli copy (scripts/precompress.mjs), when there is one.
+		if compressible[path.Ext(name)] && acceptsEncoding(ae, "br") {
+			if z, err := fs.ReadFile(root, name+".br"); err == nil {
+				c.Set(fiber.HeaderContentEncoding, "br")
+				return c.Status(http.StatusOK).Send(z)
+			}
+		}
+		if compressible[path.Ext(name)] && len(b) > 512 && acceptsGzip(ae) {
 			if z := gz.get(name, b); z != nil {
 				c.Set(fiber.HeaderContentEncoding, "gzip")
 				return c.Status(http.StatusOK).Send(z)
@@ -109,15 +184,19 @@ func Handler() fiber.Handler {
 		if len(index) == 0 {
 			return c.Status(http.StatusOK).SendString(notBuilt)
 		}
-		return send(c, "index.html", index)
+		name, page := pageFor(c.Path())
+		return send(c, name, page)
 	}
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
-func acceptsGzip(h string) bool {
+func acceptsGzip(h string) bool { return acceptsEncoding(h, "gzip") }
+
+// acceptsEncoding reads an Accept-Encoding header: enc (or *) listed without q=0.
+func acceptsEncoding(h, enc string) bool {
 	for _, part := range strings.Split(h, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
+		if strings.EqualFold(strings.TrimSpace(name), enc) || strings.TrimSpace(name) == "*" {
 			q := strings.ReplaceAll(params, " ", "")
 			return !(strings.HasPrefix(q, "q=0") && strings.Trim(strings.TrimPrefix(q, "q="), "0.") == "")
 		}

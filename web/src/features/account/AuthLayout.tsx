@@ -55,7 +55,9 @@ export default function AuthLayout({ title, subtitle, children, footer }: { titl
             ))}
           </div>
         </div>
-        <div style={{ flex: 1, display: 'flex', alignItems: 'center', justifyContent: 'center', padding: '0 24px 48px' }}>
+        {/* The card hangs from the top rather than being centred: centred, it moved up
+            when the form arrived after the flow's request (a layout shift). */}
+        <div style={{ flex: 1, display: 'flex', alignItems: 'flex-start', justifyContent: 'center', padding: 'clamp(0px, 8vh, 96px) 24px 48px' }}>
           <section style={{ width: '100%', maxWidth: 440, background: 'var(--c-surface)', borderRadius: 10, border: '1px solid var(--c-border)', boxShadow: '0 8px 28px rgba(20,40,90,0.08)', padding: 36 }}>
             <h1 style={{ marginTop: 0, marginBottom: 8, fontSize: 26, fontWeight: 600, color: 'var(--c-text)' }}>{title}</h1>
             {subtitle && <p style={{ color: 'var(--c-text-2)', marginTop: 0, marginBottom: 20, lineHeight: 1.6 }}>{subtitle}</p>}
