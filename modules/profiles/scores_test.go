@@ -15,6 +15,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
@@ -335,5 +336,50 @@ func TestChurnRiskReasons(t *testing.T) {
 	b := env.NewTenant(t)
 	if _, err := m.CustomerScore(reader, b.ID, steady); !errs.Is(err, errs.NotFound) {
 		t.Errorf("company b read a's score: %v", err)
+	}
+}
+
+func TestSegmentsAsBIDimension(t *testing.T) {
+	env := testkit.Get(t)
+	m, _ := setupWith(t, func(d *profiles.Deps) { d.Records = records.NewRegistry() })
+	a, _ := scoredCompany(t, m)
+	var metric measures.Metric
+	for _, mt := range m.Measures() {
+		if mt.Key == "profiles.customers" {
+			metric = mt
+		}
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	for _, dim := range []string{"rfm_segment", "churn_risk_band"} {
+		var res *measures.Result
+		env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			res, err = measures.Run(ctx, tx, measures.Tenant{ID: a.ID, TimeZone: "UTC", Currency: "CNY", WeekStart: 1},
+				measures.Entry{Module: "profiles", Metric: metric}, measures.Request{Metric: metric.Key, Dimensions: []string{dim}, From: today, To: today}, "body")
+			return err
+		})
+		expr := "coalesce(segment, '')"
+		if dim == "churn_risk_band" {
+			expr = "CASE WHEN churn_risk >= 70 THEN 'high' WHEN churn_risk >= 40 THEN 'medium' ELSE 'low' END"
+		}
+		var want []struct {
+			K string `bun:"k"`
+			N int    `bun:"n"`
+		}
+		_ = env.Owner.NewRaw("SELECT "+expr+" AS k, count(*) AS n FROM customer_scores WHERE tenant_id = ? GROUP BY 1", a.ID).Scan(context.Background(), &want)
+		got := map[string]string{}
+		for _, r := range res.Rows {
+			if r.Value != nil {
+				got[r.Keys[0]] = *r.Value
+			}
+		}
+		for _, w := range want {
+			if got[w.K] != fmt.Sprint(w.N) {
+				t.Errorf("%s %q: BI says %s, the scores %d", dim, w.K, got[w.K], w.N)
+			}
+		}
+		if len(want) < 2 {
+			t.Errorf("%s: only %v in the generated data", dim, want)
+		}
 	}
 }
