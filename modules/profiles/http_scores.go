@@ -8,14 +8,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/platform/httpx"
-	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
 // scoreRoutes registers the scores and the classification rules; before
 // /customers/{id}, so /customers/scores is not taken for an id.
 func (m *Module) scoreRoutes(api huma.API) {
-	type jobOut struct{ Body *jobs.Job }
+	type jobOut struct {
+		Body struct {
+			JobID  uuid.UUID `json:"job_id" doc:"follow it at GET .../jobs/{id}"`
+			Status string    `json:"status"`
+		} `nameHint:"ScoringJob"`
+	}
 	huma.Register(api, huma.Operation{OperationID: "recompute-customer-scores", Method: http.MethodPost, Path: "/customers/scores/recompute", DefaultStatus: 202,
 		Summary:     "Recompute RFM scores and churn risk now",
 		Description: "Enqueues the scoring job the nightly schedule runs: every customer's RFM scores, segment and churn risk, then the enabled classification rules over every customer. Follow it at GET .../jobs/{id}. Needs profiles.classify."},
@@ -24,7 +28,9 @@ func (m *Module) scoreRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			return &jobOut{Body: j}, nil
+			out := &jobOut{}
+			out.Body.JobID, out.Body.Status = j.ID, j.Status
+			return out, nil
 		}))
 	type scoreOut struct{ Body *Score }
 	huma.Register(api, huma.Operation{OperationID: "get-customer-scores", Method: http.MethodGet, Path: "/customers/{id}/scores",
