@@ -54,11 +54,14 @@ func TestClassificationRulesThroughTheAPI(t *testing.T) {
 	a.wantProblem(422, "query.churn_risk[gte]", "GET", base+"/customers?churn_risk[gte]=lots", "", tokenHdr(tokA)...)
 	// Not scored yet: 404 that says so; after a scoring job, the scores.
 	a.wantProblem(404, "", "GET", base+"/customers/"+cust+"/scores", "", tokenHdr(tokA)...)
+	// A complaint still open reaches the churn risk through the tickets'
+	// signal.
+	a.must(201, "POST", base+"/tickets", fmt.Sprintf(`{"subject":"投诉","channel":"email","type":"complaint","requester_id":%q}`, cust), tokenHdr(tokA)...)
 	job := a.must(202, "POST", base+"/customers/scores/recompute", "", tokenHdr(tokA)...)
 	a.worker()
 	a.waitStatus(base+"/jobs/"+job["job_id"].(string), "succeeded", tokenHdr(tokA))
 	s := a.must(200, "GET", base+"/customers/"+cust+"/scores", "", tokenHdr(tokA)...)
-	if _, ok := s["reasons"].([]any); !ok || s["churn_risk"] == nil {
+	if rs, ok := s["reasons"].([]any); !ok || len(rs) != 1 || rs[0].(map[string]any)["code"] != "open_complaints" || s["churn_risk"] != float64(15) {
 		t.Errorf("scores: %v", s)
 	}
 	if code, _, _ := a.call("POST", base+"/customers/scores/recompute", "", tokenHdr(agent)...); code != 403 {
