@@ -319,11 +319,12 @@ func TestEveryTenantRouteKeepsTenantsApart(t *testing.T) {
 	policyB := a.must(201, "POST", "/api/v1/t/"+sb+"/sla-policies", `{"name":"B's policy","resolution_minutes":60}`, tokenHdr(tokB)...)
 	calendarB := a.must(201, "POST", "/api/v1/t/"+sb+"/sla-calendars", `{"name":"B's hours","time_zone":"Asia/Shanghai","hours":[{"days":["mon"],"start":"09:00","end":"17:00"}]}`, tokenHdr(tokB)...)
 	formB := a.must(201, "POST", "/api/v1/t/"+sb+"/lead-forms", `{"name":"B's form","fields":[{"key":"email"}]}`, tokenHdr(tokB)...)
+	ruleB := a.must(201, "POST", "/api/v1/t/"+sb+"/classification-rules", `{"name":"B's rule","condition":"tag=vip","action":"add_tag","value":"x"}`, tokenHdr(tokB)...)
 	ids["stage_id"] = stage["id"].(string)
 	idsUnder := map[string]string{"/views/": view["id"].(string), "/segments/": view["id"].(string),
 		"/pipelines/": pipeline["id"].(string), "/deals/": deal["id"].(string), "/lost-reasons/": reason["id"].(string),
 		"/tickets/": ticketB["id"].(string), "/sla-policies/": policyB["id"].(string), "/sla-calendars/": calendarB["id"].(string),
-		"/lead-forms/": formB["id"].(string)}
+		"/lead-forms/": formB["id"].(string), "/classification-rules/": ruleB["id"].(string)}
 
 	_, doc, _ := a.call("GET", "/api/v1/openapi.json", "")
 	var spec struct {

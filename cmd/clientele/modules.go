@@ -30,7 +30,7 @@ func buildModules(d *deps) (module.Set, error) {
 	reg := records.NewRegistry()
 	notices := notify.New(notify.Deps{DB: d.db, Jobs: d.jobs, Mail: d.directory.(*lateDirectory), Log: d.log})
 	followUps := tasks.New(tasks.Deps{DB: d.db, Jobs: d.jobs, Members: d.directory, Notify: notices, Records: reg, Events: d.events, Log: d.log})
-	customers := profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Log: d.log})
+	customers := profiles.New(profiles.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Tasks: followUps, Jobs: d.jobs, Log: d.log})
 	deals := funnel.New(funnel.Deps{DB: d.db, Events: d.events, Members: d.directory, Fields: d.fields, Views: saved, Records: reg, Lifecycle: customers, Notify: notices, Log: d.log})
 	set := module.Set{
 		jobsapi.New(d.jobs),

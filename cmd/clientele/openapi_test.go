@@ -560,6 +560,8 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 			"name": "eq,in,ne,prefix", "source": "empty,eq,in,ne,prefix", "owner_id": "empty,eq,in,ne", "company_id": "empty,eq,in",
 			"created_at": "between,eq,gt,gte,lt,lte", "updated_at": "between,eq,gt,gte,lt,lte", "tags": "contains,empty,in",
 			"email": "eq,prefix", "phone": "eq,prefix",
+			"rfm.segment": "empty,eq,in,ne", "rfm.recency": "eq,gt,gte,in,lt,lte", "rfm.frequency": "eq,gt,gte,in,lt,lte",
+			"rfm.monetary": "eq,gt,gte,in,lt,lte", "churn_risk": "eq,gt,gte,lt,lte", "revenue": "gt,gte,lt,lte",
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: filter parameters %v, want %v", version, got, want)

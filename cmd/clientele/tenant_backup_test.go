@@ -51,6 +51,8 @@ var mayBeEmpty = map[string]string{
 	"funnel_daily_build":         "written by a rollup rebuild's chunks",
 	"funnel_daily_log":           "written by moves while a rollup rebuild runs",
 	"list_counts":                "written by the hourly recount job (fields:recount)",
+	"customer_scores":            "written by the nightly scoring job (profiles:score)",
+	"classification_rules":       "written by an admin; the round trip's company has none",
 	"import_journal":             "written by an import job",
 	"import_keys":                "written by an import job",
 	"import_problems":            "written by an import job",

@@ -72,7 +72,8 @@ func (w *world) teamsOf(id *uuid.UUID) []string {
 
 func (w *world) customerDims(c *gCustomer) map[string][]string {
 	return map[string][]string{"owner": {idOr(c.owner)}, "team": w.teamsOf(c.owner), "lifecycle": {c.lifecycle}, "source": {c.source},
-		"tag": orNone(c.tags), "province": {c.province}, "city": {c.city}, "custom.tier": {c.tier}}
+		"tag": orNone(c.tags), "province": {c.province}, "city": {c.city}, "custom.tier": {c.tier},
+		"rfm_segment": {""}, "churn_risk_band": {""}} // no scoring run in this world
 }
 
 func (w *world) dealDims(d *gDeal) map[string][]string {

@@ -10,8 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/transfer"
@@ -54,7 +56,17 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 	if err := seedBatch(ctx, conn, d.Tenant, rng, 0, DemoCustomers, demoSource); err != nil {
 		return false, fmt.Errorf("profiles: demo customers: %w", err)
 	}
-	return true, m.demoTimeline(ctx, d, rng)
+	if err := m.demoTimeline(ctx, d, rng); err != nil {
+		return true, err
+	}
+	// Score the demo once the other modules' demo data (deals, tickets) is
+	// in, rather than waiting for the night.
+	if m.d.Jobs != nil {
+		if _, err := m.d.Jobs.Enqueue(authz.AsSystem(ctx), d.Tenant, jobs.Spec{Type: TypeScore, RunAt: time.Now().Add(time.Minute), DedupeKey: "profiles-score:demo"}); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // demoOrderPrefix starts the demo's order numbers; their presence says the

@@ -1,9 +1,21 @@
 package profiles
 
-import "github.com/clientele-crm/clientele/platform/fields"
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/fields"
+)
 
 // SetPlan shrinks the planned list's limits (so a few hundred customers reach
 // every strategy) and records the strategies it tries.
 func SetPlan(m *Module, lim fields.Limits, trace func(fields.Step)) {
 	m.planLimits, m.planTrace = lim, trace
+}
+
+// ScoreSQL is the scoring statement, for the benchmark's EXPLAIN.
+func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency string) (string, []any) {
+	return m.scoreSQL(tx, tenant, asOf, currency)
 }

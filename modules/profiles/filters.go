@@ -2,9 +2,11 @@ package profiles
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +41,14 @@ var fieldOps = map[string]map[string]bool{
 	"tags":       set("contains", "in", "empty"),
 	"email":      set("eq", "prefix"),
 	"phone":      set("eq", "prefix"),
+	// Scores of the nightly scoring run (customer_scores); a customer not
+	// scored yet, or who never bought, has no RFM values and risk 0.
+	"rfm.segment":   set("eq", "ne", "in", "empty"),
+	"rfm.recency":   set("eq", "in", "gt", "gte", "lt", "lte"),
+	"rfm.frequency": set("eq", "in", "gt", "gte", "lt", "lte"),
+	"rfm.monetary":  set("eq", "in", "gt", "gte", "lt", "lte"),
+	"churn_risk":    set("eq", "gt", "gte", "lt", "lte"),
+	"revenue":       set("gt", "gte", "lt", "lte"),
 }
 
 func set(xs ...string) map[string]bool {
@@ -144,7 +154,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 		}
 		ops, ok := fieldOps[field]
 		if !ok {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, company_id, created_at, updated_at, tags, email, phone or custom.<key>"})
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue or custom.<key>"})
 			continue
 		}
 		if !ops[op] {
@@ -348,5 +358,93 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		}
 		return q.Where("EXISTS (SELECT 1 FROM customer_terms t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.term >= ? AND t.term < ?)", kind+v, prefixEnd(kind+v)), nil
 	}
+	if strings.HasPrefix(f.Field, "rfm.") || f.Field == "churn_risk" || f.Field == "revenue" {
+		return f.applyScore(q, list(), bad)
+	}
 	return nil, bad("unsupported filter")
+}
+
+// scoreColumns are the customer_scores columns the score filters read.
+var scoreColumns = map[string]string{"rfm.segment": "segment", "rfm.recency": "recency", "rfm.frequency": "frequency",
+	"rfm.monetary": "monetary", "churn_risk": "churn_risk", "revenue": "revenue"}
+
+// applyScore filters on the customer's scores. A customer without a score
+// row (not scored yet) has no segment, no RFM values, risk 0 and revenue 0:
+// the conditions that such a customer meets say so with NOT EXISTS.
+func (f FieldFilter) applyScore(q *bun.SelectQuery, vals []string, bad func(string) error) (*bun.SelectQuery, error) {
+	col := "s." + scoreColumns[f.Field]
+	exists := func(cond string, args ...any) *bun.SelectQuery {
+		return q.Where("EXISTS (SELECT 1 FROM customer_scores s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND "+cond+")", args...)
+	}
+	notExists := func(cond string, args ...any) *bun.SelectQuery {
+		return q.Where("NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id AND "+cond+")", args...)
+	}
+	if f.Field == "rfm.segment" {
+		for _, v := range vals {
+			if f.Op == "empty" {
+				break
+			}
+			if en, _ := segmentLabels(v); en == "" {
+				return nil, bad("use champions, loyal, potential, new, at_risk, hibernating or lost")
+			}
+		}
+		switch f.Op {
+		case "empty":
+			if f.Value == "false" {
+				return exists(col + " IS NOT NULL"), nil
+			}
+			return notExists(col + " IS NOT NULL"), nil
+		case "eq":
+			return exists(col+" = ?", f.Value), nil
+		case "ne":
+			return notExists(col+" = ?", f.Value), nil
+		case "in":
+			if len(vals) == 0 {
+				return nil, bad("give a value")
+			}
+			return exists(col+" IN (?)", bun.In(vals)), nil
+		}
+		return nil, bad("unsupported filter")
+	}
+	nums := make([]float64, 0, len(vals))
+	for _, v := range vals {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			return nil, bad("must be a number")
+		}
+		if strings.HasPrefix(f.Field, "rfm.") && (n < 1 || n > 5 || n != math.Trunc(n)) {
+			return nil, bad("RFM scores are whole numbers from 1 to 5")
+		}
+		if f.Field == "churn_risk" && (n < 0 || n > 100) {
+			return nil, bad("churn risk is from 0 to 100")
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) == 0 {
+		return nil, bad("give a value")
+	}
+	if f.Op == "in" {
+		return exists(col+" IN (?)", bun.In(nums)), nil
+	}
+	op := map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.Op]
+	// Unscored customers count as risk 0 and revenue 0; they have no RFM.
+	if f.Field != "rfm.recency" && f.Field != "rfm.frequency" && f.Field != "rfm.monetary" {
+		var zeroMatches bool
+		switch op {
+		case "=":
+			zeroMatches = nums[0] == 0
+		case ">":
+			zeroMatches = 0 > nums[0]
+		case ">=":
+			zeroMatches = 0 >= nums[0]
+		case "<":
+			zeroMatches = 0 < nums[0]
+		case "<=":
+			zeroMatches = 0 <= nums[0]
+		}
+		if zeroMatches {
+			return notExists("NOT ("+col+" "+op+" ?)", nums[0]), nil
+		}
+	}
+	return exists(col+" "+op+" ?", nums[0]), nil
 }

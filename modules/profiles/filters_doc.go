@@ -15,7 +15,10 @@ const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op
 	"Operators: `eq`, `ne` (one value); `in` (a comma-separated list); `gt`, `gte`, `lt`, `lte` (one value: a number, a date " +
 	"such as 2026-01-31, or an RFC 3339 time); `between` (two values, `from,to`, inclusive); `prefix` (starts with); " +
 	"`contains` (a tag, or an option of a multi-select field); `empty` (`true` for no value, `false` for any value). " +
-	"`lifecycle` and `kind` also take `lifecycle[ne]`, `lifecycle[in]` and `kind[ne]`. Values are URL-encoded; " +
+	"`lifecycle` and `kind` also take `lifecycle[ne]`, `lifecycle[in]` and `kind[ne]`. " +
+	"The nightly scores filter too: `rfm.segment` (champions, loyal, potential, new, at_risk, hibernating, lost), `rfm.recency`, " +
+	"`rfm.frequency`, `rfm.monetary` (1 to 5), `churn_risk` (0 to 100) and `revenue` (lifetime, the company's currency), " +
+	"e.g. `rfm.segment[in]=champions,loyal&churn_risk[gte]=70`. Values are URL-encoded; " +
 	"a filter on an unknown field, or an operator the field does not take, answers 422 naming it, e.g. " +
 	"`tags[contains]=vip&created_at[gte]=2026-01-01&name[prefix]=张`."
 

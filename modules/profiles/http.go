@@ -80,6 +80,7 @@ func (m *Module) Routes(api huma.API, r fiber.Router) {
 	m.listRoute(api)
 	m.mergeRoutes(api) // before /customers/{id}, so /customers/duplicates is not taken for an id
 	m.massRoutes(api)  // likewise /customers/bulk and /customers/stats
+	m.scoreRoutes(api) // /customers/scores, the classification rules
 	huma.Register(api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}", Summary: "Get a customer",
 		Description: "One customer with its custom field values; sensitive values are masked unless the caller holds pii.read. A customer outside the caller's scope answers 404. Needs profiles.read."},
 		httpx.InTenant(func(ctx context.Context, t tenancy.Tenant, in *idIn) (*customerOut, error) {

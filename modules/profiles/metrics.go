@@ -10,9 +10,11 @@ import (
 
 // customerFacts are the columns of a customer every profiles metric carries,
 // for its dimensions: the customer's present owner, lifecycle, source, tags,
-// province, city and custom values.
+// province, city, custom values, and the RFM segment and churn risk of the
+// last scoring run (none before the first).
 const customerFacts = "c.id AS subject, c.owner_id AS owner_id, c.lifecycle AS lifecycle, c.source AS source, c.tags AS tags, " +
-	"c.address ->> 'province' AS province, c.address ->> 'city' AS city, c.custom AS custom"
+	"c.address ->> 'province' AS province, c.address ->> 'city' AS city, c.custom AS custom, " +
+	"cs.segment AS rfm_segment, cs.churn_risk AS churn_risk"
 
 var customerDims = []measures.Dim{
 	{Key: "lifecycle", Expr: "f.lifecycle"},
@@ -20,6 +22,8 @@ var customerDims = []measures.Dim{
 	{Key: "tag", Expr: "f.tags", Multi: true},
 	{Key: "province", Expr: "nullif(f.province, '')"},
 	{Key: "city", Expr: "nullif(f.city, '')"},
+	{Key: "rfm_segment", Expr: "f.rfm_segment"},
+	{Key: "churn_risk_band", Expr: "CASE WHEN f.churn_risk >= 70 THEN 'high' WHEN f.churn_risk >= 40 THEN 'medium' WHEN f.churn_risk IS NOT NULL THEN 'low' END"},
 }
 
 // activeStays joins to customers (c) their stays in an active stage: the
@@ -48,7 +52,9 @@ func (m *Module) Measures() []measures.Metric {
 			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts}
 	}
 	customers := func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
-		return inScope(ctx, tx.NewSelect().TableExpr("customers AS c").Where("c.tenant_id = ? AND c.deleted_at IS NULL", f.Tenant), "c.owner_id")
+		return inScope(ctx, tx.NewSelect().TableExpr("customers AS c").
+			Join("LEFT JOIN customer_scores AS cs ON cs.tenant_id = c.tenant_id AND cs.customer_id = c.id").
+			Where("c.tenant_id = ? AND c.deleted_at IS NULL", f.Tenant), "c.owner_id")
 	}
 	purchases := append(append([]measures.Dim{}, customerDims...), measures.Dim{Key: "channel", Expr: "nullif(f.channel, '')"})
 	purchaseFacts := func(money bool) func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {

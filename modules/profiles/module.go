@@ -7,6 +7,8 @@ package profiles
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -14,6 +16,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/views"
 )
@@ -37,7 +40,10 @@ type Deps struct {
 	// Tasks stores the demo's follow-up tasks and counts open ones for the
 	// overview (modules/tasks, passed in by cmd); nil: no tasks.
 	Tasks records.FollowUps
-	Log   *slog.Logger
+	// Jobs runs the scoring and classification jobs and kicks the rules when
+	// customers change; nil: no jobs (tests call the functions).
+	Jobs *jobs.Client
+	Log  *slog.Logger
 }
 
 // Module is the profiles module.
@@ -47,6 +53,9 @@ type Module struct {
 
 	planLimits fields.Limits     // zero: the kernel's defaults; tests shrink them to reach every strategy
 	planTrace  func(fields.Step) // tests: told each strategy a planned list tries
+
+	kickMu sync.Mutex
+	kicked map[uuid.UUID]time.Time // when each company's rules were last kicked
 }
 
 // New builds the module.
@@ -54,7 +63,13 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Module{d: d, custom: d.Fields.Bind(EntityCustomers)}
+	m := &Module{d: d, custom: d.Fields.Bind(EntityCustomers), kicked: map[uuid.UUID]time.Time{}}
+	if d.Events != nil {
+		for _, topic := range []string{"customer.created", "customer.updated", "customer.merged"} {
+			d.Events.Subscribe(topic, "profiles-classify", m.kickClassify)
+		}
+	}
+	return m
 }
 
 // Name is the route prefix and namespace.
@@ -68,6 +83,7 @@ func (m *Module) Permissions() []authz.Permission {
 	return []authz.Permission{
 		{Key: PermRead, Label: "See customers", LabelZH: "查看客户"},
 		{Key: PermWrite, Label: "Create and change customers", LabelZH: "创建和修改客户"},
+		{Key: PermClassify, Label: "Write customer classification rules and recompute scores", LabelZH: "编写客户自动分类规则并重算评分", AdminOnly: true},
 		{Key: PermErase, Label: "Erase a person's data (GDPR/PIPL)", LabelZH: "彻底删除个人数据（GDPR/个保法）", AdminOnly: true},
 	}
 }

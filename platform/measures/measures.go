@@ -243,6 +243,10 @@ var dimLabels = map[string]Label{
 	"tag":       {"Tag", "标签"},
 	"province":  {"Province", "省份"},
 	"city":      {"City", "城市"},
+	// The customers' scores (profiles): values are the segment keys, and
+	// low, medium or high.
+	"rfm_segment":     {"RFM segment", "RFM 客户分群"},
+	"churn_risk_band": {"Churn risk (low under 40, high from 70)", "流失风险（40 以下为低，70 及以上为高）"},
 }
 
 // DimLabel is the label of a standard dimension.

@@ -50,13 +50,14 @@ type Registry struct {
 	kinds     map[string]Kind
 	deps      []Dependent
 	timelines []Timeline
+	signals   []Signal
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
 
-// Collect registers the kinds, dependents and timelines of every module that
-// has some.
+// Collect registers the kinds, dependents, timelines and customer signals of
+// every module that has some.
 func Collect[M any](r *Registry, mods []M) error {
 	for _, m := range mods {
 		if p, ok := any(m).(Provider); ok {
@@ -71,6 +72,9 @@ func Collect[M any](r *Registry, mods []M) error {
 		}
 		if t, ok := any(m).(Timeline); ok {
 			r.AddTimeline(t)
+		}
+		if s, ok := any(m).(Signaller); ok {
+			r.AddSignals(s.CustomerSignals()...)
 		}
 	}
 	return nil

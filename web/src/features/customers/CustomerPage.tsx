@@ -18,6 +18,7 @@ import { CustomerFields, FORM_FIELDS, initialValues, toBody } from './CustomerFo
 import { Duplicates } from './Duplicates';
 import { Interactions } from './Interactions';
 import { CustomerTasks } from './CustomerTasks';
+import { CustomerScores } from './CustomerScores';
 import { CustomerTickets } from '../tickets/CustomerTickets';
 import { type FieldDef, MASK, changedNames, fieldLabel, showValue } from './fields';
 import { placeErrors } from './form';
@@ -84,6 +85,7 @@ export default function CustomerPage() {
               </>
             )}
           </Card>
+          <CustomerScores id={cu.id} />
           <Duplicates customer={cu} />
           <CustomerTasks id={cu.id} />
           <CustomerTickets id={cu.id} />

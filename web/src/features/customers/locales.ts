@@ -152,6 +152,17 @@ registerLocales('customers', {
     customer: 'Customer',
     taskPlaceholder: 'e.g. Send the quotation',
     allTasks: 'Tasks',
+    scores: {
+      title: 'RFM and churn risk',
+      none: 'Not scored yet: scores are computed nightly.',
+      segment: 'RFM segment',
+      noPurchases: 'No purchases yet',
+      purchases: 'Purchases and won deals',
+      revenue: 'Lifetime revenue',
+      churnRisk: 'Churn risk',
+      why: 'Why',
+      computed: 'Computed {{at}}',
+    },
   },
   zh: {
     title: '客户',
@@ -304,6 +315,17 @@ registerLocales('customers', {
     customer: '客户',
     taskPlaceholder: '例如：发送报价单',
     allTasks: '待办',
+    scores: {
+      title: 'RFM 与流失风险',
+      none: '尚未评分：评分每晚计算。',
+      segment: 'RFM 客户分群',
+      noPurchases: '尚无购买',
+      purchases: '购买与赢单次数',
+      revenue: '累计消费',
+      churnRisk: '流失风险',
+      why: '原因',
+      computed: '计算于 {{at}}',
+    },
   },
 });
 
