@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
@@ -78,13 +79,28 @@ type delivery struct {
 }
 
 // ScheduleDue turns every due subscription of every active company with BI
-// on into deliveries. It returns how many deliveries it made.
+// on into deliveries, visiting only the companies that have one due. It returns how many deliveries it made.
 func (m *Module) ScheduleDue(ctx context.Context, now time.Time) (int, error) {
 	if m.d.Jobs == nil || m.d.Members == nil {
 		return 0, nil
 	}
+	// The companies with a subscription due, read as the sweeper role (it
+	// sees those two columns of every company), then those still active.
+	var due []uuid.UUID
+	err := m.d.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+jobs.SweeperRole); err != nil {
+			return err
+		}
+		return tx.NewRaw("SELECT DISTINCT tenant_id FROM bi_subscriptions WHERE next_run_at <= ?", now).Scan(ctx, &due)
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("bi: schedule: %w", err)
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
 	var tenants []uuid.UUID
-	if err := m.d.DB.NewRaw("SELECT id FROM tenants WHERE status = 'active' ORDER BY id").Scan(ctx, &tenants); err != nil {
+	if err := m.d.DB.NewRaw("SELECT id FROM tenants WHERE status = 'active' AND id = ANY(?::uuid[]) ORDER BY id", pgdialect.Array(uuidStrings(due))).Scan(ctx, &tenants); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("bi: schedule: %w", err)
 	}
 	total := 0
@@ -524,6 +540,14 @@ func (m *Module) GetInboxFile(ctx context.Context, id uuid.UUID, position int) (
 		return nil, errs.From(err)
 	}
 	return out, nil
+}
+
+func uuidStrings(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }
 
 // bothNames is a name in English and Chinese for the mail, which goes to

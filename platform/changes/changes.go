@@ -6,8 +6,8 @@
 // Rows are written by an events recorder, in the transaction of the change,
 // with one statement queued for its commit (db.Collect, db.Defer). They are
 // ordered by the writing transaction's id; a reader sees only transactions
-// older than the oldest one still running, so a slow transaction can never
-// commit behind a cursor that has moved past it.
+// older than the oldest one still running in this database (the horizon), so
+// a slow transaction can never commit behind a cursor that has moved past it.
 package changes
 
 import (
@@ -36,6 +36,20 @@ import (
 	"github.com/clientele-crm/clientele/platform/page"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
+
+// horizon is the feed's edge: the oldest transaction id still running as of
+// the statement's snapshot, leaving out those known to run in another
+// database of the server (a change is written in the database of its
+// company, so they cannot hold one); with none, the snapshot's xmax. A
+// transaction is left out only when pg_stat_activity names its database:
+// one that ended since the snapshot, or whose session the app role may not
+// see, still holds the edge back, which only delays a read. Without this, any
+// long transaction anywhere on the server (another application's, another
+// test database's) held every feed back.
+const horizon = `SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+	FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	WHERE xid(x) NOT IN (SELECT backend_xid FROM pg_stat_activity
+		WHERE backend_xid IS NOT NULL AND datname IS NOT NULL AND datname <> current_database())`
 
 // Keep is how long changes are kept; an older cursor has expired.
 const Keep = 30 * 24 * time.Hour
@@ -217,13 +231,13 @@ func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, l
 		if after.X == "" {
 			// "now": the oldest transaction still running; everything from it
 			// on is still to come.
-			if err := tx.NewRaw("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(ctx, &after.X); err != nil {
+			if err := tx.NewRaw("SELECT (" + horizon + ")::text").Scan(ctx, &after.X); err != nil {
 				return err
 			}
 		}
 		err := tx.NewRaw(`SELECT record_id, op, event_type, changed_at, txid::text AS txid, ord FROM record_changes
 			WHERE tenant_id = ? AND entity = ? AND (txid, ord) > (?::xid8, ?)
-			  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+			  AND txid < (`+horizon+`)
 			ORDER BY txid, ord LIMIT ?`, tenant, entity, after.X, after.O, limit+1).Scan(ctx, &rows)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
