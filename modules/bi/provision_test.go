@@ -179,3 +179,29 @@ func TestProvisioningFollowsTheModulesOn(t *testing.T) {
 		}
 	}
 }
+
+// Two first lists at once make each dashboard once: the second waits on the
+// key the first claimed, then finds it taken.
+func TestProvisioningTwiceAtOnceMakesOne(t *testing.T) {
+	w := newWorld(t, "Asia/Shanghai", "CNY", 2, time.Now().AddDate(0, -1, 0), time.Now())
+	made := make(chan int, 4)
+	errc := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		m := newBI(t) // each its own process memory
+		go func() {
+			n, err := m.Provision(context.Background(), w.tenant)
+			made <- n
+			errc <- err
+		}()
+	}
+	total := 0
+	for i := 0; i < 4; i++ {
+		total += <-made
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total != 3 || w.count(t, "bi_dashboards") != 3 || w.count(t, "bi_provisions") != 3 {
+		t.Fatalf("made %d, %d dashboards, %d keys", total, w.count(t, "bi_dashboards"), w.count(t, "bi_provisions"))
+	}
+}
