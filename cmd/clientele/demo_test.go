@@ -8,7 +8,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/clientele-crm/clientele/modules/bi"
+	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/module"
+	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
 // `make run` fills the demo company once: the modules' demo data, then two real
@@ -70,11 +75,80 @@ func TestDemoCompanyIsSeededOnceWithImports(t *testing.T) {
 	if n := count("SELECT count(*) FROM tasks WHERE tenant_id = ? AND assignee_id = '" + owner.String() + "' AND status = 'open' AND due_at < now()"); n == 0 {
 		t.Error("no overdue task for the owner")
 	}
-	before := count("SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)")
+	demoDashboards(t, a, tenant, owner)
+	before := count(`SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)
+		+ (SELECT count(*) FROM bi_reports) + (SELECT count(*) FROM bi_dashboards) + (SELECT count(*) FROM bi_subscriptions)`)
 	if err := seedDemoData(ctx, a.d); err != nil {
 		t.Fatal(err)
 	}
-	if after := count("SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)"); after != before {
+	if after := count(`SELECT (SELECT count(*) FROM customers WHERE tenant_id = ?) + (SELECT count(*) FROM imports) + (SELECT count(*) FROM tasks) + (SELECT count(*) FROM purchase_orders)
+		+ (SELECT count(*) FROM bi_reports) + (SELECT count(*) FROM bi_dashboards) + (SELECT count(*) FROM bi_subscriptions)`); after != before {
 		t.Errorf("a second run changed the demo company: %d rows, then %d", before, after)
+	}
+}
+
+// demoDashboards checks the demo company's provisioned dashboards: once the
+// scores are computed (the demo schedules that a minute after seeding),
+// every widget answers its owner with a figure from the modules' demo data,
+// and the owner is subscribed to the sales overview every Monday.
+func demoDashboards(t *testing.T, a *app, tenant, owner uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	var prof *profiles.Module
+	var b *bi.Module
+	perms := map[string]bool{}
+	for _, m := range a.d.modules {
+		switch v := m.(type) {
+		case *profiles.Module:
+			prof = v
+		case *bi.Module:
+			b = v
+		}
+		if p, ok := m.(module.Permissions); ok {
+			for _, k := range p.Permissions() {
+				perms[k.Key] = true
+			}
+		}
+	}
+	if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := prof.ScoreCustomers(authz.AsSystem(ctx), tx, tenant, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	as := tenancy.With(authz.WithActor(ctx, authz.Actor{ID: owner, Kind: authz.ActorUser, Role: "owner", Permissions: perms, Scope: authz.ScopeAll}),
+		tenancy.Tenant{ID: tenant, Slug: DemoSlug})
+	ds, _, err := b.ListDashboards(as, 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 3 {
+		t.Fatalf("the demo has %d dashboards", len(ds))
+	}
+	for _, d := range ds {
+		res, err := b.RunDashboard(as, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range res.Widgets {
+			figure := false
+			if w.Result != nil {
+				for _, r := range w.Result.Rows {
+					if r.Value != nil && *r.Value != "0" && *r.Value != "0.0000" {
+						figure = true
+					}
+				}
+			}
+			if w.Error != "" || !figure {
+				t.Errorf("demo %s / %s: no figure (%q)", d.Name, w.Name, w.Error)
+			}
+		}
+	}
+	var subs int
+	if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT count(*) FROM bi_subscriptions s JOIN bi_dashboards d ON d.tenant_id = s.tenant_id AND d.id = s.dashboard_id
+			WHERE s.tenant_id = ? AND s.member_id = ? AND s.frequency = 'weekly' AND s.weekday = 1 AND d.provision_key = 'sales_overview'`, tenant, owner).Scan(ctx, &subs)
+	}); err != nil || subs != 1 {
+		t.Fatalf("the owner's weekly sales overview: %d subscriptions, %v", subs, err)
 	}
 }

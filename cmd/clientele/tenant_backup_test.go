@@ -139,6 +139,8 @@ func backupCompany(t *testing.T, a *app) (string, []string, uuid.UUID) {
 	q := `{"metric":"profiles.customers","range":{"preset":"this_month"}}`
 	rep := a.must(201, "POST", base+"/bi/reports", `{"name":"Customers","chart":"kpi","query":`+q+`}`, hdr...)["id"].(string)
 	a.must(201, "POST", base+"/bi/dashboards", fmt.Sprintf(`{"name":"Main","widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep), hdr...)
+	// The first list gives the company its provisioned dashboards (bi_provisions).
+	a.must(200, "GET", base+"/bi/dashboards", "", hdr...)
 	return s, hdr, tenant
 }
 

@@ -289,6 +289,12 @@ func (w *world) brute() map[string]bruteMetric {
 			met := (k.resDue == nil || !k.solved.After(*k.resDue)) && (k.respDue == nil || (k.responded != nil && !k.responded.After(*k.respDue)))
 			return true, b2f(met), 1
 		})},
+		"tickets.csat": {"avg", tickets(func(k *gTicket, lo, hi time.Time) (bool, float64, float64) {
+			if k.rated == nil || !in(*k.rated, lo, hi) {
+				return false, 0, 0
+			}
+			return true, float64(k.rating), 0
+		})},
 		"tickets.complaints": {"count", tickets(func(k *gTicket, lo, hi time.Time) (bool, float64, float64) {
 			return k.typ == "complaint" && in(k.created, lo, hi), 0, 0
 		})},

@@ -37,11 +37,13 @@ type Dashboard struct {
 	TenantID       uuid.UUID         `bun:"tenant_id,pk,type:uuid" json:"-"`
 	ID             uuid.UUID         `bun:"id,pk,type:uuid" json:"id"`
 	Name           string            `bun:"name" json:"name"`
+	NameZH         string            `bun:"name_zh" json:"name_zh" doc:"the name in Chinese; empty: the name serves both languages"`
 	Range          Range             `bun:"range,type:jsonb" json:"range" doc:"overrides each report's range; preset empty keeps them"`
 	Filters        []measures.Filter `bun:"filters,type:jsonb" json:"filters" doc:"added to each widget whose metric allows the dimension"`
 	RefreshSeconds int               `bun:"refresh_seconds" json:"refresh_seconds"`
-	OwnerID        uuid.UUID         `bun:"owner_id,type:uuid" json:"owner_id"`
-	SharedRoles    []string          `bun:"shared_roles,array" json:"shared_roles"`
+	OwnerID        uuid.UUID         `bun:"owner_id,type:uuid" json:"owner_id" doc:"the member who owns it; the nil uuid for the company's own (provisioned) dashboards"`
+	SharedRoles    []string          `bun:"shared_roles,array" json:"shared_roles" doc:"the roles it is shared with; for the company's own, none means every role holding bi.read"`
+	ProvisionKey   *string           `bun:"provision_key" json:"provisioned,omitempty" doc:"sales_overview, customer_insights or service: a dashboard the company was given"`
 	CreatedAt      time.Time         `bun:"created_at" json:"created_at"`
 	UpdatedAt      time.Time         `bun:"updated_at" json:"updated_at"`
 	Widgets        []Widget          `bun:"-" json:"widgets"`
@@ -50,6 +52,7 @@ type Dashboard struct {
 // DashboardInput is a dashboard as a member writes it.
 type DashboardInput struct {
 	Name           string            `json:"name" minLength:"1" maxLength:"200"`
+	NameZH         string            `json:"name_zh,omitempty" maxLength:"200" doc:"the name in Chinese"`
 	Range          *Range            `json:"range,omitempty" doc:"overrides each report's range"`
 	Filters        []measures.Filter `json:"filters,omitempty" maxItems:"10"`
 	RefreshSeconds int               `json:"refresh_seconds,omitempty" minimum:"0" maximum:"86400" doc:"0: no auto-refresh; else at least 30"`
@@ -169,7 +172,7 @@ func (m *Module) CreateDashboard(ctx context.Context, in DashboardInput) (*Dashb
 			return err
 		}
 		now := time.Now().UTC()
-		d := &Dashboard{TenantID: tn.ID, ID: uuid.New(), Name: strings.TrimSpace(in.Name), Range: rng, Filters: orEmpty(in.Filters),
+		d := &Dashboard{TenantID: tn.ID, ID: uuid.New(), Name: strings.TrimSpace(in.Name), NameZH: strings.TrimSpace(in.NameZH), Range: rng, Filters: orEmpty(in.Filters),
 			RefreshSeconds: in.RefreshSeconds, OwnerID: a.ID, SharedRoles: roles, CreatedAt: now, UpdatedAt: now, Widgets: orNoWidgets(in.Widgets)}
 		if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 			return err
@@ -217,9 +220,9 @@ func (m *Module) UpdateDashboard(ctx context.Context, id uuid.UUID, in Dashboard
 			return err
 		}
 		before := *d
-		d.Name, d.Range, d.Filters, d.RefreshSeconds, d.SharedRoles, d.Widgets, d.UpdatedAt =
-			strings.TrimSpace(in.Name), rng, orEmpty(in.Filters), in.RefreshSeconds, roles, orNoWidgets(in.Widgets), time.Now().UTC()
-		if _, err := tx.NewUpdate().Model(d).Column("name", "range", "filters", "refresh_seconds", "shared_roles", "updated_at").WherePK().Exec(ctx); err != nil {
+		d.Name, d.NameZH, d.Range, d.Filters, d.RefreshSeconds, d.SharedRoles, d.Widgets, d.UpdatedAt =
+			strings.TrimSpace(in.Name), strings.TrimSpace(in.NameZH), rng, orEmpty(in.Filters), in.RefreshSeconds, roles, orNoWidgets(in.Widgets), time.Now().UTC()
+		if _, err := tx.NewUpdate().Model(d).Column("name", "name_zh", "range", "filters", "refresh_seconds", "shared_roles", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		if err := writeWidgets(ctx, tx, d, false); err != nil {
@@ -270,7 +273,8 @@ func (m *Module) GetDashboard(ctx context.Context, id uuid.UUID) (*Dashboard, er
 }
 
 // ListDashboards lists the dashboards the actor may see, newest first
-// (without their widgets).
+// (without their widgets). The first list of a company gives it its
+// provisioned dashboards (provision.go).
 func (m *Module) ListDashboards(ctx context.Context, limit int, cursor string) ([]Dashboard, string, error) {
 	after, err := page.Start[page.After](cursor)
 	if err != nil {
@@ -278,6 +282,9 @@ func (m *Module) ListDashboards(ctx context.Context, limit int, cursor string) (
 	}
 	var rows []Dashboard
 	err = tenancy.Tx(ctx, m.d.DB, PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
+		if _, err := m.ensureProvisioned(ctx, tx, tn.ID); err != nil {
+			return err
+		}
 		q := visibleTo(ctx, tx.NewSelect().Model(&rows).Where("d.tenant_id = ?", tn.ID), "d").OrderExpr("d.created_at DESC, d.id DESC").Limit(limit + 1)
 		if after != nil {
 			q = q.Where("(d.created_at, d.id) < (?, ?)", after.At, after.ID)
@@ -298,6 +305,7 @@ func (m *Module) ListDashboards(ctx context.Context, limit int, cursor string) (
 type WidgetResult struct {
 	ReportID uuid.UUID        `json:"report_id"`
 	Name     string           `json:"name,omitempty"`
+	NameZH   string           `json:"name_zh,omitempty"`
 	Chart    string           `json:"chart,omitempty"`
 	Result   *measures.Result `json:"result,omitempty"`
 	Error    string           `json:"error,omitempty" doc:"why this widget has no numbers for you (a report not shared with you, a metric you may not read)"`
@@ -330,7 +338,7 @@ func (m *Module) RunDashboard(ctx context.Context, id uuid.UUID) (*DashboardResu
 				out.Widgets = append(out.Widgets, wr)
 				continue
 			}
-			wr.Name, wr.Chart = r.Name, r.Chart
+			wr.Name, wr.NameZH, wr.Chart = r.Name, r.NameZH, r.Chart
 			e, ok := m.metrics.Find(r.Query.Metric)
 			var extra []measures.Filter
 			if ok {

@@ -86,6 +86,8 @@ type gTicket struct {
 	channel, typ, priority, status, category string
 	created                                  time.Time
 	responded, solved, respDue, resDue       *time.Time
+	rating                                   int // 0: not rated
+	rated                                    *time.Time
 	merged                                   bool
 }
 
@@ -340,16 +342,25 @@ func newWorld(t *testing.T, tz, currency string, seed uint64, lo, hi time.Time) 
 				k.respDue = later(k.created)
 				k.resDue = later(k.created)
 			}
+			if k.solved != nil {
+				if k.rated = later(*k.solved); k.rated != nil {
+					k.rating = 1 + r.IntN(5)
+				}
+			}
 			w.tickets = append(w.tickets, k)
 			custom := map[string]any{}
 			if k.category != "" {
 				custom["category"] = k.category
 			}
+			var rating *int
+			if k.rating > 0 {
+				rating = &k.rating
+			}
 			exec(ctx, tx, `INSERT INTO tickets (tenant_id, id, number, subject, requester_id, channel, type, priority, status, assignee_id, team_id,
-				custom, first_responded_at, solved_at, first_response_due_at, resolution_due_at, created_by, created_at)
-				VALUES (?, ?, ?, 's', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				custom, first_responded_at, solved_at, first_response_due_at, resolution_due_at, created_by, created_at, csat_rating, csat_rated_at)
+				VALUES (?, ?, ?, 's', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				tn.ID, k.id, 1001+i, w.cust[i%len(w.cust)].id, k.channel, k.typ, k.priority, k.status, k.assignee, k.team, custom,
-				k.responded, k.solved, k.respDue, k.resDue, k.creator, k.created)
+				k.responded, k.solved, k.respDue, k.resDue, k.creator, k.created, rating, k.rated)
 		}
 		// Two tickets merged into the first: shells that count nowhere.
 		for i := 1; i <= 2; i++ {

@@ -304,7 +304,7 @@ func (m *Module) renderDelivery(ctx context.Context, s *Subscription, d *deliver
 			return nil, err
 		}
 		res, err := m.RunReport(ctx, r.ID)
-		w := widgetNumbers{Name: r.Name, Chart: r.Chart, Metric: m.metricLabel(r.Query.Metric)}
+		w := widgetNumbers{Name: bothNames(r.Name, r.NameZH), Chart: r.Chart, Metric: m.metricLabel(r.Query.Metric)}
 		switch {
 		case err == nil:
 			w.Result = res
@@ -313,7 +313,7 @@ func (m *Module) renderDelivery(ctx context.Context, s *Subscription, d *deliver
 		default:
 			return nil, err
 		}
-		name = r.Name
+		name = bothNames(r.Name, r.NameZH)
 		ws = append(ws, w)
 	} else {
 		dash, err := m.GetDashboard(ctx, *s.DashboardID)
@@ -324,9 +324,9 @@ func (m *Module) renderDelivery(ctx context.Context, s *Subscription, d *deliver
 		if err != nil {
 			return nil, err
 		}
-		name, asOf = dash.Name, res.AsOf
+		name, asOf = bothNames(dash.Name, dash.NameZH), res.AsOf
 		for _, wr := range res.Widgets {
-			w := widgetNumbers{Name: wr.Name, Chart: wr.Chart, Result: wr.Result, Problem: wr.Error}
+			w := widgetNumbers{Name: bothNames(wr.Name, wr.NameZH), Chart: wr.Chart, Result: wr.Result, Problem: wr.Error}
 			if wr.Result != nil {
 				w.Metric = m.metricLabel(wr.Result.Metric)
 			}
@@ -548,4 +548,13 @@ func uuidStrings(ids []uuid.UUID) []string {
 		out[i] = id.String()
 	}
 	return out
+}
+
+// bothNames is a name in English and Chinese for the mail, which goes to
+// readers of either language: "Sales overview 销售概览".
+func bothNames(en, zh string) string {
+	if zh == "" || zh == en {
+		return en
+	}
+	return en + " " + zh
 }

@@ -6,6 +6,7 @@ package bi
 
 import (
 	"log/slog"
+	"sync"
 
 	"github.com/uptrace/bun"
 
@@ -48,6 +49,9 @@ type Module struct {
 	d       Deps
 	metrics *measures.Registry
 	fonts   fontCache
+	// provisionedAll holds the companies known to have had every
+	// provisioned dashboard, so a list does not look again (provision.go).
+	provisionedAll sync.Map
 }
 
 // New builds the module. A malformed metric declaration is a programming

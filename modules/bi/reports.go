@@ -23,7 +23,7 @@ import (
 // Range is the period a saved question asks about: a preset that moves with
 // the calendar (this month), or the days from and to.
 type Range struct {
-	Preset string `json:"preset" enum:"last_7_days,last_30_days,this_month,last_month,this_quarter,last_quarter,this_year,last_year,last_12_months,custom" doc:"a period that moves with the calendar, in the company's time zone, or custom with from and to"`
+	Preset string `json:"preset" enum:"last_7_days,last_30_days,last_90_days,this_month,last_month,this_quarter,last_quarter,this_year,last_year,last_12_months,custom" doc:"a period that moves with the calendar, in the company's time zone, or custom with from and to"`
 	From   string `json:"from,omitempty" maxLength:"10" doc:"with custom: the first day, YYYY-MM-DD"`
 	To     string `json:"to,omitempty" maxLength:"10" doc:"with custom: the last day (included)"`
 }
@@ -44,10 +44,12 @@ type Report struct {
 	TenantID      uuid.UUID  `bun:"tenant_id,pk,type:uuid" json:"-"`
 	ID            uuid.UUID  `bun:"id,pk,type:uuid" json:"id"`
 	Name          string     `bun:"name" json:"name"`
+	NameZH        string     `bun:"name_zh" json:"name_zh" doc:"the name in Chinese; empty: the name serves both languages"`
 	Chart         string     `bun:"chart" json:"chart" enum:"kpi,line,area,bar,stacked_bar,pie,funnel,table,pivot,heatmap"`
 	Query         SavedQuery `bun:"query,type:jsonb" json:"query"`
-	OwnerID       uuid.UUID  `bun:"owner_id,type:uuid" json:"owner_id"`
-	SharedRoles   []string   `bun:"shared_roles,array" json:"shared_roles"`
+	OwnerID       uuid.UUID  `bun:"owner_id,type:uuid" json:"owner_id" doc:"the member who owns it; the nil uuid for the company's own (provisioned) reports"`
+	SharedRoles   []string   `bun:"shared_roles,array" json:"shared_roles" doc:"the roles it is shared with; for the company's own, none means every role holding bi.read"`
+	ProvisionKey  *string    `bun:"provision_key" json:"provisioned,omitempty" doc:"the key of a report the company was given (provisioned dashboards)"`
 	CreatedAt     time.Time  `bun:"created_at" json:"created_at"`
 	UpdatedAt     time.Time  `bun:"updated_at" json:"updated_at"`
 }
@@ -55,6 +57,7 @@ type Report struct {
 // ReportInput is a report as a member writes it.
 type ReportInput struct {
 	Name        string     `json:"name" minLength:"1" maxLength:"200"`
+	NameZH      string     `json:"name_zh,omitempty" maxLength:"200" doc:"the name in Chinese"`
 	Chart       string     `json:"chart" enum:"kpi,line,area,bar,stacked_bar,pie,funnel,table,pivot,heatmap"`
 	Query       SavedQuery `json:"query"`
 	SharedRoles []string   `json:"shared_roles,omitempty" maxItems:"20" doc:"the roles whose members may see and run it; none: private to its owner"`
@@ -76,6 +79,8 @@ func (r Range) resolve(now time.Time, loc *time.Location, at string) (string, st
 		return today.AddDays(-6).String(), today.String(), nil
 	case "last_30_days":
 		return today.AddDays(-29).String(), today.String(), nil
+	case "last_90_days":
+		return today.AddDays(-89).String(), today.String(), nil
 	case "this_month":
 		return span(month, month.AddMonths(1))
 	case "last_month":
@@ -96,7 +101,7 @@ func (r Range) resolve(now time.Time, loc *time.Location, at string) (string, st
 		}
 		return r.From, r.To, nil
 	}
-	return "", "", errs.Field(at+".preset", "must be one of last_7_days, last_30_days, this_month, last_month, this_quarter, last_quarter, this_year, last_year, last_12_months or custom")
+	return "", "", errs.Field(at+".preset", "must be one of last_7_days, last_30_days, last_90_days, this_month, last_month, this_quarter, last_quarter, this_year, last_year, last_12_months or custom")
 }
 
 // request is the question of a saved query for its range as of now, with
@@ -115,10 +120,16 @@ func (q SavedQuery) request(now time.Time, loc *time.Location, rng *Range, extra
 }
 
 // sees reports whether the actor may see a record owned by owner and shared
-// with roles.
+// with roles. A record of the company's own (owner uuid.Nil: a provisioned
+// dashboard) shared with no role is seen by everyone holding bi.read, which
+// every caller here holds; with roles, by those roles and by whoever
+// manages BI.
 func sees(ctx context.Context, owner uuid.UUID, roles []string) bool {
 	a := authz.ActorFrom(ctx)
-	if a.Kind == authz.ActorSystem || owner == a.ID {
+	if a.Kind == authz.ActorSystem || (owner != uuid.Nil && owner == a.ID) {
+		return true
+	}
+	if owner == uuid.Nil && (len(roles) == 0 || a.Can(PermManage)) {
 		return true
 	}
 	for _, r := range roles {
@@ -130,10 +141,10 @@ func sees(ctx context.Context, owner uuid.UUID, roles []string) bool {
 }
 
 // mayChange reports whether the actor may change or remove it: its owner,
-// or whoever manages BI.
+// or whoever manages BI (the only ones who change the company's own).
 func mayChange(ctx context.Context, owner uuid.UUID) bool {
 	a := authz.ActorFrom(ctx)
-	return owner == a.ID || a.Can(PermManage)
+	return (owner != uuid.Nil && owner == a.ID) || a.Can(PermManage)
 }
 
 func checkRoles(roles []string, at string) ([]string, error) {
@@ -219,7 +230,7 @@ func (m *Module) CreateReport(ctx context.Context, in ReportInput) (*Report, err
 			return err
 		}
 		now := time.Now().UTC()
-		r := &Report{TenantID: tn.ID, ID: uuid.New(), Name: strings.TrimSpace(in.Name), Chart: in.Chart, Query: in.Query, OwnerID: a.ID,
+		r := &Report{TenantID: tn.ID, ID: uuid.New(), Name: strings.TrimSpace(in.Name), NameZH: strings.TrimSpace(in.NameZH), Chart: in.Chart, Query: in.Query, OwnerID: a.ID,
 			SharedRoles: roles, CreatedAt: now, UpdatedAt: now}
 		if r.Name == "" {
 			return errs.Field("body.name", "must not be blank")
@@ -255,11 +266,11 @@ func (m *Module) UpdateReport(ctx context.Context, id uuid.UUID, in ReportInput)
 			return err
 		}
 		before := *r
-		r.Name, r.Chart, r.Query, r.SharedRoles, r.UpdatedAt = strings.TrimSpace(in.Name), in.Chart, in.Query, roles, time.Now().UTC()
+		r.Name, r.NameZH, r.Chart, r.Query, r.SharedRoles, r.UpdatedAt = strings.TrimSpace(in.Name), strings.TrimSpace(in.NameZH), in.Chart, in.Query, roles, time.Now().UTC()
 		if r.Name == "" {
 			return errs.Field("body.name", "must not be blank")
 		}
-		if _, err := tx.NewUpdate().Model(r).Column("name", "chart", "query", "shared_roles", "updated_at").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(r).Column("name", "name_zh", "chart", "query", "shared_roles", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		out = r
@@ -306,7 +317,8 @@ func (m *Module) GetReport(ctx context.Context, id uuid.UUID) (*Report, error) {
 	return out, nil
 }
 
-// ListReports lists the reports the actor may see, newest first.
+// ListReports lists the reports the actor may see, newest first. The first
+// list of a company gives it its provisioned dashboards and their reports.
 func (m *Module) ListReports(ctx context.Context, limit int, cursor string) ([]Report, string, error) {
 	after, err := page.Start[page.After](cursor)
 	if err != nil {
@@ -314,6 +326,9 @@ func (m *Module) ListReports(ctx context.Context, limit int, cursor string) ([]R
 	}
 	var rows []Report
 	err = tenancy.Tx(ctx, m.d.DB, PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
+		if _, err := m.ensureProvisioned(ctx, tx, tn.ID); err != nil {
+			return err
+		}
 		q := tx.NewSelect().Model(&rows).Where("r.tenant_id = ?", tn.ID).OrderExpr("r.created_at DESC, r.id DESC").Limit(limit + 1)
 		q = visibleTo(ctx, q, "r")
 		if after != nil {
@@ -329,14 +344,15 @@ func (m *Module) ListReports(ctx context.Context, limit int, cursor string) ([]R
 }
 
 // visibleTo restricts q to the records the actor owns or that are shared
-// with their role: the SQL form of sees.
+// with their role, and the company's own: the SQL form of sees.
 func visibleTo(ctx context.Context, q *bun.SelectQuery, alias string) *bun.SelectQuery {
 	a := authz.ActorFrom(ctx)
 	if a.Kind == authz.ActorSystem {
 		return q
 	}
 	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		q = q.Where(alias+".owner_id = ?", a.ID)
+		q = q.Where(alias+".owner_id = ? AND ? <> ?", a.ID, a.ID, uuid.Nil)
+		q = q.WhereOr(alias+".owner_id = ? AND (cardinality("+alias+".shared_roles) = 0 OR ?)", uuid.Nil, a.Can(PermManage))
 		if a.Role != "" {
 			q = q.WhereOr("? = ANY("+alias+".shared_roles)", a.Role)
 		}

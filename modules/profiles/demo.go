@@ -150,8 +150,18 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand,
 		SELECT ?0, id, occurred_at, customer_id, 'purchase', 'shop', summary, amount::numeric, currency, order_no FROM demo_purchases`,
 		`INSERT INTO purchase_orders (tenant_id, order_no, interaction_id, occurred_at, customer_id)
 		SELECT ?0, order_no, id, occurred_at, customer_id FROM demo_purchases ORDER BY order_no`,
+		// Churned customers were customers first and churned within the
+		// last eleven months, so the churn rate has real moves to count.
+		`UPDATE customer_lifecycle_history h SET to_stage = 'customer' FROM customers c
+		WHERE h.tenant_id = ?0 AND c.tenant_id = ?0 AND c.id = h.customer_id AND c.source = ?1 AND c.lifecycle = 'churned'
+			AND h.to_stage = 'churned' AND h.from_stage IS NULL`,
+		`INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_at)
+		SELECT ?0, c.id, 'customer', 'churned',
+			least(now(), greatest(c.created_at + interval '1 day', now() - (1 + abs(hashtext(c.id::text)) % 330) * interval '1 day'))
+		FROM customers c WHERE c.tenant_id = ?0 AND c.source = ?1 AND c.lifecycle = 'churned'
+			AND NOT EXISTS (SELECT 1 FROM customer_lifecycle_history h WHERE h.tenant_id = ?0 AND h.customer_id = c.id AND h.to_stage = 'churned')`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, d.Tenant); err != nil {
+		if _, err := tx.ExecContext(ctx, q, d.Tenant, demoSource); err != nil {
 			return err
 		}
 	}

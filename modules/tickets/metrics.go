@@ -23,8 +23,8 @@ var ticketDims = []measures.Dim{
 
 // Measures are the metrics of the service desk, over the tickets the actor
 // sees; a ticket merged into another is counted in the one it went to.
-// Durations are in seconds, around the clock. (CSAT waits for the tickets
-// to record satisfaction.)
+// Durations are in seconds, around the clock. CSAT is the mean rating (1 to
+// 5) of the tickets rated in the period.
 func (m *Module) Measures() []measures.Metric {
 	metric := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, facts func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery) measures.Metric {
 		return measures.Metric{Key: k, LabelEN: en, LabelZH: zh, DescEN: den, DescZH: dzh, Unit: u, Agg: a,
@@ -71,6 +71,13 @@ func (m *Module) Measures() []measures.Metric {
 					ColumnExpr(`CASE WHEN (t.resolution_due_at IS NULL OR t.solved_at <= t.resolution_due_at)
 						AND (t.first_response_due_at IS NULL OR t.first_responded_at <= t.first_response_due_at) THEN 1 ELSE 0 END AS value`).
 					Where("(t.resolution_due_at IS NOT NULL OR t.first_response_due_at IS NOT NULL)")
+			}),
+		metric("tickets.csat", "Satisfaction (CSAT)", "客户满意度（CSAT）",
+			"The mean satisfaction rating, 1 to 5, of the tickets rated in the period.",
+			"周期内评价的工单的平均满意度评分（1 至 5 分）。",
+			measures.Score, measures.AggAvg,
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return tickets(ctx, tx, f, "t.csat_rated_at").ColumnExpr("t.csat_rating AS value").Where("t.csat_rating IS NOT NULL")
 			}),
 		metric("tickets.complaints", "Complaints", "投诉数", "Tickets of the type complaint opened in the period.", "周期内新建的投诉类工单。",
 			measures.Count, measures.AggCount,
