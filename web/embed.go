@@ -184,7 +184,7 @@ func Handler() fiber.Handler {
 		if len(index) == 0 {
 			return c.Status(http.StatusOK).SendString(notBuilt)
 		}
-		name, page := pageFor(c.Path())
+		name, page := pageFor(strings.Clone(c.Path()))
 		return send(c, name, page)
 	}
 }
