@@ -56,7 +56,20 @@ export async function axeCheck(page, label, log) {
 
 /** noSideScroll throws when the page is wider than the viewport, naming what sticks out. */
 export async function noSideScroll(page, label) {
-  const r = await page.evaluate(() => {
+  // A viewport just changed lays out again over a few frames (antd reads its
+  // breakpoints from media queries and ResizeObserver): judge the page once it
+  // has settled, within 3 s, not the frame after the resize.
+  let r;
+  for (const until = Date.now() + 3000; ; ) {
+    r = await sideScroll(page);
+    if (r.scrollWidth <= r.innerWidth || Date.now() > until) break;
+    await page.waitForTimeout(100);
+  }
+  if (r.scrollWidth > r.innerWidth) fail(`${label} scrolls sideways: scrollWidth ${r.scrollWidth} > innerWidth ${r.innerWidth}; wider: ${r.out.join(', ')}`);
+}
+
+async function sideScroll(page) {
+  return page.evaluate(() => {
     const se = document.scrollingElement;
     const w = window.innerWidth;
     const out = [];
@@ -72,7 +85,6 @@ export async function noSideScroll(page, label) {
     }
     return { scrollWidth: se.scrollWidth, innerWidth: w, out: out.map((o) => o.desc) };
   });
-  if (r.scrollWidth > r.innerWidth) fail(`${label} scrolls sideways: scrollWidth ${r.scrollWidth} > innerWidth ${r.innerWidth}; wider: ${r.out.join(', ')}`);
 }
 
 /** smallTargets lists visible controls under 44×44 CSS pixels (phones and tablets). */
