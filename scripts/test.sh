@@ -120,7 +120,7 @@ else
 fi
 if [ $status != 0 ]; then
   printf '%s' "$tails"
-  echo "test: FAILED steps: $(IFS=,; echo "${failed[*]}" | sed "s/,/, /g")"
+  echo "test: FAILED steps: $(IFS=";"; echo "${failed[*]}" | sed "s/;/; /g")"
 else
   echo "test: every step passed (skipped ones say so above)"
 fi
