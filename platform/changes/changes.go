@@ -231,7 +231,7 @@ func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, l
 		if after.X == "" {
 			// "now": the oldest transaction still running; everything from it
 			// on is still to come.
-			if err := tx.NewRaw("SELECT (" + horizon + ")::text").Scan(ctx, &after.X); err != nil {
+			if err := tx.NewRaw("SELECT ("+horizon+")::text").Scan(ctx, &after.X); err != nil {
 				return err
 			}
 		}
