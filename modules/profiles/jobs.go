@@ -107,7 +107,7 @@ func (m *Module) enqueueNightly(ctx context.Context, day time.Time) error {
 
 // RecomputeScores enqueues a scoring job for the company now.
 func (m *Module) RecomputeScores(ctx context.Context, tenant uuid.UUID) (*jobs.Job, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	if m.d.Jobs == nil {

@@ -310,9 +310,24 @@ func (m *Module) runRules(ctx context.Context, tx bun.Tx, tenant uuid.UUID, incr
 	return out, nil
 }
 
+// requireClassify checks that the actor may write, try and run rules: they
+// hold PermClassify and see every customer. A rule runs as the system over the
+// whole company, so a role scoped to its own or its team's customers (a
+// custom role may be given PermClassify) would otherwise change, or count in
+// a dry run, customers it cannot see.
+func requireClassify(ctx context.Context) error {
+	if err := authz.Require(ctx, PermClassify); err != nil {
+		return err
+	}
+	if authz.ActorFrom(ctx).Visibility() != authz.ScopeAll {
+		return errs.E(errs.Forbidden, "Classification rules and score recomputes act on every customer of the company, so they need a role that sees all customers. Ask an owner or admin.")
+	}
+	return nil
+}
+
 // CreateRule saves a rule after checking its condition and action.
 func (m *Module) CreateRule(ctx context.Context, tenant uuid.UUID, in RuleInput) (*Rule, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	r := &Rule{TenantID: tenant, ID: uuid.New(), Name: strings.TrimSpace(in.Name), Condition: in.Condition, Action: in.Action,
@@ -350,7 +365,7 @@ func (m *Module) lockRule(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID) 
 
 // ListRules lists the company's rules in the order they run.
 func (m *Module) ListRules(ctx context.Context, tenant uuid.UUID) ([]Rule, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	out := []Rule{}
@@ -362,7 +377,7 @@ func (m *Module) ListRules(ctx context.Context, tenant uuid.UUID) ([]Rule, error
 
 // GetRule reads one rule.
 func (m *Module) GetRule(ctx context.Context, tenant, id uuid.UUID) (*Rule, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	var r *Rule
@@ -376,7 +391,7 @@ func (m *Module) GetRule(ctx context.Context, tenant, id uuid.UUID) (*Rule, erro
 
 // UpdateRule changes a rule; the result is checked as a new one would be.
 func (m *Module) UpdateRule(ctx context.Context, tenant, id uuid.UUID, in RuleUpdate) (*Rule, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	var out *Rule
@@ -430,7 +445,7 @@ func (m *Module) UpdateRule(ctx context.Context, tenant, id uuid.UUID, in RuleUp
 
 // DeleteRule removes a rule; what it changed stays.
 func (m *Module) DeleteRule(ctx context.Context, tenant, id uuid.UUID) error {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return err
 	}
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
@@ -458,7 +473,7 @@ func (m *Module) RunRule(ctx context.Context, tenant, id uuid.UUID) (*RuleRun, e
 }
 
 func (m *Module) runOne(ctx context.Context, tenant, id uuid.UUID, dry bool) (*RuleRun, error) {
-	if err := authz.Require(ctx, PermClassify); err != nil {
+	if err := requireClassify(ctx); err != nil {
 		return nil, err
 	}
 	out := &RuleRun{RuleID: id, DryRun: dry}

@@ -61,6 +61,14 @@ func TestRuleDryRunEqualsRunAndIsAudited(t *testing.T) {
 		t.Errorf("a member without profiles.classify made a rule: %v", err)
 	}
 
+	// A custom role may hold profiles.classify with a narrower scope; a rule
+	// runs over every customer, so it may neither write one nor try one.
+	ownClassifier := authz.WithActor(context.Background(), authz.Actor{ID: uuid.New(), Kind: authz.ActorUser,
+		Permissions: map[string]bool{profiles.PermRead: true, profiles.PermWrite: true, profiles.PermClassify: true}, Scope: authz.ScopeOwn})
+	if _, err := m.CreateRule(ownClassifier, a.ID, profiles.RuleInput{Name: "x", Condition: "rfm.segment=champions", Action: profiles.ActionAddTag, Value: "vip"}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("a member scoped to their own customers made a rule over all of them: %v", err)
+	}
+
 	vip, err := m.CreateRule(classifier, a.ID, profiles.RuleInput{Name: "Champions are VIP", Condition: "rfm.segment[in]=champions,loyal", Action: profiles.ActionAddTag, Value: "VIP"})
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +76,9 @@ func TestRuleDryRunEqualsRunAndIsAudited(t *testing.T) {
 	dry, err := m.DryRunRule(classifier, a.ID, vip.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := m.DryRunRule(ownClassifier, a.ID, vip.ID); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("a member scoped to their own customers counted a rule over all of them: %v", err)
 	}
 	var want int
 	_ = env.Owner.NewRaw("SELECT count(*) FROM customer_scores WHERE tenant_id = ? AND segment IN ('champions', 'loyal')", a.ID).Scan(context.Background(), &want)
