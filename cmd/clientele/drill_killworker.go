@@ -201,6 +201,37 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 		return n, distinct
 	}
 
+	// Scheduled reports: the drill's member subscribes to reports of their
+	// own, daily at the first whole minute at least a minute ahead in the
+	// company's time zone, so their deliveries are made by the minutely
+	// sweep around the fault. Each period must be rendered, kept and mailed
+	// once.
+	var zone string
+	if err := owner.QueryRow(ctx, "SELECT time_zone FROM tenants WHERE slug = $1", dr.slug).Scan(&zone); err != nil {
+		return fmt.Errorf("the company's time zone: %w", err)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return err
+	}
+	reportAt := time.Now().In(loc).Add(time.Minute).Truncate(time.Minute).Add(time.Minute)
+	for i := 0; i < drillReports; i++ {
+		st, body := dr.call(ctx, "POST", t+"/bi/reports", dr.token, fmt.Sprintf(`{"name":"Drill report %02d","chart":"kpi","query":{"metric":"profiles.customers","range":{"preset":"last_30_days"}}}`, i))
+		var rep struct {
+			ID string `json:"id"`
+		}
+		if st != 201 || json.Unmarshal(body, &rep) != nil {
+			return fmt.Errorf("create a report: %d %.300s", st, body)
+		}
+		if st, body := dr.call(ctx, "POST", t+"/bi/subscriptions", dr.token, fmt.Sprintf(`{"report_id":%q,"frequency":"daily","time":%q}`, rep.ID, reportAt.Format("15:04"))); st != 201 {
+			return fmt.Errorf("subscribe to a report: %d %.300s", st, body)
+		}
+	}
+	countReports := func() (made, sent int) {
+		_ = owner.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE d.status = 'sent') FROM bi_deliveries d JOIN bi_subscriptions s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id JOIN bi_reports r ON r.tenant_id = s.tenant_id AND r.id = s.report_id WHERE r.name LIKE 'Drill report %'").Scan(&made, &sent)
+		return made, sent
+	}
+
 	// Worker 1 takes the work; it is killed in the middle of it.
 	w1, err := dr.workerProcess(ctx, 1)
 	if err != nil {
@@ -333,7 +364,8 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 			remindBack = time.Since(killedAt)
 		}
 		warned, _ := countWarned()
-		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders && warned >= slaTickets && hooks.distinct() == events {
+		_, reportsSent := countReports()
+		if imp.Status == "completed" && ev.Status == "succeeded" && reminded == reminders && warned >= slaTickets && hooks.distinct() == events && reportsSent >= drillReports {
 			// Reminder mails wait a few seconds to share one mail.
 			if mailed, _ := reminderLinesInMail(filepath.Join(dr.cfg.DataDir, "mail")); mailed >= reminders {
 				break
@@ -373,6 +405,12 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	warned, warnedTickets := countWarned()
 	fmt.Fprintf(dr.out, name+" SLA warnings: %d for %d tickets\n", warned, warnedTickets)
 	check(warned == slaTickets && warnedTickets == slaTickets, "SLA warnings: %d for %d tickets, want %d, one each", warned, warnedTickets, slaTickets)
+	made, sent := countReports()
+	reportMails, reportMailsTwice := reportMailsIn(filepath.Join(dr.cfg.DataDir, "mail"))
+	fmt.Fprintf(dr.out, name+" scheduled reports: %d deliveries made for %d subscriptions due at %s, %d sent, %d mailed (%d mailed twice)\n",
+		made, drillReports, reportAt.Format("15:04 MST"), sent, reportMails, reportMailsTwice)
+	check(made == drillReports && sent == drillReports, "scheduled reports: %d deliveries made, %d sent; want %d, each once", made, sent, drillReports)
+	check(reportMails == drillReports && reportMailsTwice == 0, "scheduled reports mailed: %d distinct, %d twice; want %d once each", reportMails, reportMailsTwice, drillReports)
 	var reminded, distinctTasks int
 	_ = owner.QueryRow(ctx, "SELECT count(*), count(DISTINCT title) FROM notifications WHERE kind = 'task.reminder'").Scan(&reminded, &distinctTasks)
 	check(reminded == reminders && distinctTasks == reminders, "reminder notifications: %d for %d tasks, want %d", reminded, distinctTasks, reminders)
@@ -394,6 +432,38 @@ func (dr *drill) jobsUnderFault(ctx context.Context) error {
 	}
 	fmt.Fprintln(dr.out, name+" passed: every job ran again within the bar and completed exactly once")
 	return nil
+}
+
+// drillReports is how many report subscriptions the fault drills make due.
+const drillReports = 5
+
+// reportMailsIn counts the scheduled-report mails in the mail sink by their
+// Message-ID (one per delivery): how many distinct ones, and how many came
+// more than once.
+func reportMailsIn(dir string) (distinct, doubled int) {
+	entries, _ := os.ReadDir(dir)
+	seen := map[string]int{}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		head := string(raw)
+		if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
+			head = head[:i]
+		}
+		for _, line := range strings.Split(head, "\r\n") {
+			if id, ok := strings.CutPrefix(line, "Message-ID: <report."); ok {
+				seen[id]++
+			}
+		}
+	}
+	for _, n := range seen {
+		if n > 1 {
+			doubled++
+		}
+	}
+	return len(seen), doubled
 }
 
 // reminderLinesInMail counts the drill's reminder titles in the mail sink:
