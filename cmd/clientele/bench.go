@@ -109,6 +109,7 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	defer d.Close()
+	tuneServeGC(cfg) // the API in this process runs as serve runs it
 	srv := buildHTTP(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

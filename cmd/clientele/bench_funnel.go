@@ -144,6 +144,7 @@ func (b *funnelBench) run(ctx context.Context, cfg config.Config) error {
 	}
 	rec := &sqlRecorder{}
 	d.db.AddQueryHook(rec)
+	tuneServeGC(cfg) // the API in this process runs as serve runs it
 	srv := buildHTTP(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -207,6 +207,7 @@ func (b *listsBench) run(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
+	tuneServeGC(cfg) // the API in this process runs as serve runs it
 	srv := buildHTTP(d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

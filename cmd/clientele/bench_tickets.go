@@ -93,6 +93,7 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	cfg.RatePerTenant, cfg.RatePerKey = 10_000_000, 10_000_000
+	tuneServeGC(cfg) // the API in this process runs as serve runs it
 	d, err := openDeps(ctx, cfg, quiet)
 	if err != nil {
 		return err

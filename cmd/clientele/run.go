@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/clientele-crm/clientele/migrations"
@@ -40,6 +42,7 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, args .
 }
 
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	tuneServeGC(cfg)
 	d, err := openDeps(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -111,4 +114,20 @@ func serveUntilDone(ctx context.Context, d *deps, s *httpx.Server, w *jobs.Serve
 		err = aerr
 	}
 	return err
+}
+
+// tuneServeGC sets the API process's garbage collector. A request allocates a
+// few hundred kilobytes that die with it and the live heap stays small, so
+// Go's default (a collection each time the heap doubles) spent 14% of the
+// API's CPU in the tickets inbox benchmark; at 300 the heap may grow to four
+// times the live data before a collection, and the soft memory limit makes
+// the collector work harder before the heap nears the pod's limit. GOGC and
+// GOMEMLIMIT, when set, win (the runtime has read them already).
+func tuneServeGC(cfg config.Config) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.ServeGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.ServeMemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.ServeMemoryLimitMB) << 20)
+	}
 }

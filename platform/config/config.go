@@ -33,6 +33,8 @@ type Config struct {
 	AppDBRole                  string        // CLIENTELE_APP_DB_ROLE: created by migrate when it can
 	AppDBPassword              string        // CLIENTELE_APP_DB_PASSWORD
 	DBMaxConns                 int           // CLIENTELE_DB_MAX_CONNS
+	ServeGCPercent             int           // CLIENTELE_SERVE_GC_PERCENT: the API process's GOGC unless GOGC is set
+	ServeMemoryLimitMB         int           // CLIENTELE_SERVE_MEMORY_LIMIT_MB: the API process's soft memory limit unless GOMEMLIMIT is set; 0: none
 	RedisURL                   string        // CLIENTELE_REDIS_URL
 	DataDir                    string        // CLIENTELE_DATA_DIR: private services, blobs
 	BlobURL                    string        // CLIENTELE_BLOB_URL: gocloud.dev/blob URL
@@ -165,6 +167,8 @@ func Parse(look Lookup) (Config, error) {
 		AppDBRole:           p.str("CLIENTELE_APP_DB_ROLE", "clientele_app"),
 		AppDBPassword:       p.str("CLIENTELE_APP_DB_PASSWORD", "clientele_app"),
 		DBMaxConns:          p.int("CLIENTELE_DB_MAX_CONNS", 20, 1, 1000),
+		ServeGCPercent:      p.int("CLIENTELE_SERVE_GC_PERCENT", 300, 25, 2000),
+		ServeMemoryLimitMB:  p.int("CLIENTELE_SERVE_MEMORY_LIMIT_MB", 512, 0, 1<<20),
 		RedisURL:            p.str("CLIENTELE_REDIS_URL", "redis://127.0.0.1:6379/0"),
 		DataDir:             p.str("CLIENTELE_DATA_DIR", ".clientele"),
 		BlobURL:             p.str("CLIENTELE_BLOB_URL", ""),

@@ -58,7 +58,12 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 type stdConn = stdlib.Conn
 
 // conn is a pgx stdlib connection; every driver interface it offers is promoted.
-type conn struct{ *stdConn }
+// pending is a tenant transaction's BEGIN that has not been sent yet: it
+// travels in the message of the transaction's first statement (see BeginTx).
+type conn struct {
+	*stdConn
+	pending string
+}
 
 // pgxConn is what CopyFrom needs from a driver connection.
 type pgxConn interface{ Conn() *pgx.Conn }
@@ -79,19 +84,111 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	// The transaction is driven by plain statements rather than a pgx.Tx, so
 	// that COMMIT can travel in the same message as the writes deferred to it
 	// (see Defer).
+	st, _ := ctx.Value(tailKey{}).(*txState)
+	if st != nil {
+		// A tenant transaction's BEGIN waits for its first statement and goes
+		// in the same message (ExecContext, ReadRows), or with COMMIT when the
+		// transaction only deferred writes: one round trip fewer for every
+		// request, which for a list is one of its three.
+		st.tail, st.pgc, st.dc = true, pc, c
+		c.pending = q
+		return &tenantTx{ctx: ctx, c: pc, dc: c, st: st}, nil
+	}
+	if err := c.exec(ctx, q); err != nil {
+		return nil, err
+	}
+	return &tenantTx{ctx: ctx, c: pc, dc: c, st: st}, nil
+}
+
+// exec runs q (one or more statements, no arguments) on c. When it fails
+// after a BEGIN in it ran, the transaction is rolled back: the pool never
+// gets back a connection inside an aborted transaction.
+func (c *conn) exec(ctx context.Context, q string) error {
+	pc := c.Conn()
 	if _, err := pc.Exec(ctx, q); err != nil {
-		// The BEGIN may have run before a later statement of the message failed:
-		// never hand the pool back a connection inside an aborted transaction.
 		if !pc.IsClosed() && pc.PgConn().TxStatus() != 'I' {
 			_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
+		return err
+	}
+	return nil
+}
+
+// beginNow sends a pending BEGIN on its own, for a statement that cannot
+// carry it (one with bind arguments, a COPY, a statement Citus must see
+// alone).
+func (c *conn) beginNow(ctx context.Context) error {
+	if c.pending == "" {
+		return nil
+	}
+	q := c.pending
+	c.pending = ""
+	return c.exec(ctx, q)
+}
+
+// takeBegin returns the pending BEGIN, followed by the separator that joins
+// it to the statement it travels with, and clears it; "" when there is none.
+func (c *conn) takeBegin() string {
+	if c.pending == "" {
+		return ""
+	}
+	q := c.pending + ";\n"
+	c.pending = ""
+	return q
+}
+
+// carriesBegin reports whether query may travel in one message after a
+// pending BEGIN: plain DML and reads. Anything else (DDL, SET, a COPY) is
+// sent after the BEGIN on its own, because Citus forwards some statements to
+// the workers as the text of their whole message.
+func carriesBegin(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return len(q) >= 5 && strings.EqualFold(q[:5], "WITH ")
+}
+
+// ExecContext sends a pending BEGIN in the same message as query when it can.
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.pending != "" {
+		if len(args) == 0 && carriesBegin(query) {
+			pc := c.Conn()
+			tag, err := pc.Exec(ctx, c.takeBegin()+query)
+			if err != nil {
+				// BEGIN ran (or the connection broke): the transaction is
+				// aborted and database/sql rolls it back, as after any failed
+				// statement.
+				return nil, err
+			}
+			return driver.RowsAffected(tag.RowsAffected()), nil
+		}
+		if err := c.beginNow(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.stdConn.ExecContext(ctx, query, args)
+}
+
+// ResetSession drops a BEGIN that was never sent before the pool hands the
+// connection out again (a transaction always ends in Commit or Rollback,
+// which clear it; this is the belt to those braces).
+func (c *conn) ResetSession(ctx context.Context) error {
+	c.pending = ""
+	return c.stdConn.ResetSession(ctx)
+}
+
+// QueryContext sends a pending BEGIN first (pgx reads the rows of a
+// message's first statement only), then query.
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.beginNow(ctx); err != nil {
 		return nil, err
 	}
-	st, _ := ctx.Value(tailKey{}).(*txState)
-	if st != nil {
-		st.tail, st.pgc = true, pc
-	}
-	return &tenantTx{ctx: ctx, c: pc, st: st}, nil
+	return c.stdConn.QueryContext(ctx, query, args)
 }
 
 // tailKey carries the transaction's state to BeginTx, so that its Commit sends
@@ -102,6 +199,7 @@ type tailKey struct{}
 type tenantTx struct {
 	ctx  context.Context
 	c    *pgx.Conn
+	dc   *conn
 	st   *txState
 	done bool
 }
@@ -118,8 +216,12 @@ func (t *tenantTx) Commit() error {
 	if t.st != nil && len(t.st.deferred) > 0 {
 		q = strings.Join(t.st.deferred, ";\n") + ";\nCOMMIT"
 		t.st.deferred, t.st.deferredBytes = nil, 0
+	} else if t.dc.pending != "" {
+		// Nothing was sent: there is no transaction to end.
+		t.dc.pending = ""
+		return nil
 	}
-	tag, err := t.c.Exec(t.ctx, q)
+	tag, err := t.c.Exec(t.ctx, t.dc.takeBegin()+q)
 	if err != nil {
 		t.abandon()
 		return err
@@ -138,6 +240,11 @@ func (t *tenantTx) Rollback() error {
 	t.done = true
 	if t.st != nil {
 		t.st.deferred = nil
+	}
+	if t.dc.pending != "" {
+		// The BEGIN was never sent: nothing to roll back.
+		t.dc.pending = ""
+		return nil
 	}
 	_, err := t.c.Exec(context.WithoutCancel(t.ctx), "ROLLBACK")
 	if err != nil && !t.c.IsClosed() && t.c.PgConn().TxStatus() != 'I' {

@@ -121,8 +121,10 @@ type txState struct {
 	tail          bool
 	deferred      []string
 	deferredBytes int
-	// pgc is the pgx connection the transaction runs on, for ReadRows.
+	// pgc is the pgx connection the transaction runs on, for ReadRows; dc is
+	// the driver connection around it, which holds a BEGIN not sent yet.
 	pgc *pgx.Conn
+	dc  *conn
 	// batches are the values Collect gathered, flushed in order before COMMIT.
 	batches []*batch
 	// savepoints counts the savepoints Savepoint made, for their names;
@@ -302,6 +304,11 @@ func CopyFrom(ctx context.Context, table string, cols []string, rows pgx.CopyFro
 		c, ok := dc.(pgxConn)
 		if !ok {
 			return fmt.Errorf("db: CopyFrom needs the pgx driver, not %T", dc)
+		}
+		if bc, ok := dc.(*conn); ok {
+			if err := bc.beginNow(ctx); err != nil {
+				return err
+			}
 		}
 		var err error
 		n, err = c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, rows)

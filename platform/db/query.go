@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/errs"
@@ -28,6 +30,9 @@ func ReadRows(ctx context.Context, q *bun.SelectQuery, scan func(pgx.Rows) error
 	if err != nil {
 		return err
 	}
+	if st.dc != nil && st.dc.pending != "" {
+		return readWithBegin(ctx, st.pgc, st.dc.takeBegin()+string(query), scan)
+	}
 	rows, err := st.pgc.Query(ctx, string(query))
 	if err != nil {
 		return err
@@ -39,4 +44,71 @@ func ReadRows(ctx context.Context, q *bun.SelectQuery, scan func(pgx.Rows) error
 		}
 	}
 	return rows.Err()
+}
+
+// readWithBegin sends the transaction's BEGIN and the read in one message and
+// scans the rows of its last result (pgx's Query reads only a message's first).
+func readWithBegin(ctx context.Context, pc *pgx.Conn, query string, scan func(pgx.Rows) error) error {
+	mrr := pc.PgConn().Exec(ctx, query)
+	var scanErr error
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		if len(rr.FieldDescriptions()) == 0 {
+			if _, err := rr.Close(); err != nil {
+				_ = mrr.Close()
+				return err
+			}
+			continue
+		}
+		r := &resultRows{rr: rr, c: pc}
+		for scanErr == nil && rr.NextRow() {
+			scanErr = scan(r)
+		}
+		// Close reads the rest of the result, so the connection stays usable
+		// after a scan error.
+		if _, err := rr.Close(); err != nil && scanErr == nil {
+			scanErr = err
+		}
+	}
+	if err := mrr.Close(); err != nil {
+		return err
+	}
+	return scanErr
+}
+
+// resultRows shows the current row of a pgconn result as pgx.Rows to a scan
+// function, which reads RawValues and FieldDescriptions (see TextRow).
+type resultRows struct {
+	rr *pgconn.ResultReader
+	c  *pgx.Conn
+}
+
+func (r *resultRows) Close()                                       {}
+func (r *resultRows) Err() error                                   { return nil }
+func (r *resultRows) CommandTag() pgconn.CommandTag                { return pgconn.CommandTag{} }
+func (r *resultRows) FieldDescriptions() []pgconn.FieldDescription { return r.rr.FieldDescriptions() }
+func (r *resultRows) Next() bool                                   { return false }
+func (r *resultRows) RawValues() [][]byte                          { return r.rr.Values() }
+func (r *resultRows) Conn() *pgx.Conn                              { return r.c }
+func (r *resultRows) TypeMap() *pgtype.Map                         { return r.c.TypeMap() }
+
+func (r *resultRows) Scan(dest ...any) error {
+	return pgx.ScanRow(r.c.TypeMap(), r.rr.FieldDescriptions(), r.rr.Values(), dest...)
+}
+
+func (r *resultRows) Values() ([]any, error) {
+	fds := r.rr.FieldDescriptions()
+	vals := r.rr.Values()
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		var x any
+		if err := r.c.TypeMap().Scan(fds[i].DataTypeOID, fds[i].Format, v, &x); err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
 }

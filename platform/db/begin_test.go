@@ -1,0 +1,155 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// A tenant transaction's BEGIN travels with its first statement. Whatever that
+// statement is (a read through ReadRows, a write, a read through bun, a
+// statement that fails, nothing at all), the statement runs scoped to the
+// tenant, inside the transaction, and the connection goes back to the pool
+// outside any transaction.
+func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	for _, tn := range []uuid.UUID{a.ID, b.ID} {
+		if err := db.InTenant(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
+			return insertJob(ctx, tx, tn, "begin:"+tn.String())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readScope := func(ctx context.Context, tx bun.Tx) (setting string, types []string) {
+		q := tx.NewSelect().ColumnExpr("current_setting('app.tenant_id', true)").ColumnExpr("task_type").
+			TableExpr("jobs").Where("task_type LIKE 'begin:%'").OrderExpr("task_type")
+		err := db.ReadRows(ctx, q, func(rows pgx.Rows) error {
+			r := db.NewTextRow(rows)
+			var typ string
+			r.String(&setting)
+			r.String(&typ)
+			types = append(types, typ)
+			return r.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return setting, types
+	}
+	// ReadRows first: the read sees the tenant's rows only, with the setting.
+	err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		setting, types := readScope(ctx, tx)
+		if setting != a.ID.String() || len(types) != 1 || types[0] != "begin:"+a.ID.String() {
+			t.Errorf("first read: setting %q, rows %v; want tenant %s and its one job", setting, types, a.ID)
+		}
+		// The read ran inside the transaction: a second statement sees the
+		// same transaction start time.
+		var same bool
+		if err := tx.QueryRowContext(ctx, "SELECT now() = (SELECT xact_start FROM pg_stat_activity WHERE pid = pg_backend_pid())").Scan(&same); err != nil {
+			return err
+		}
+		if !same {
+			t.Error("the read and the next statement are not one transaction")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A write first (bun, no arguments left after formatting): it is scoped
+	// and rolled back with the transaction.
+	err = db.InTenant(ctx, env.App, b.ID, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw("UPDATE jobs SET task_type = 'begin:renamed' WHERE task_type LIKE 'begin:%'").Exec(ctx); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM jobs WHERE task_type = 'begin:renamed'").Scan(&n); err != nil {
+			return err
+		}
+		if n != 1 {
+			t.Errorf("the first write touched %d rows, want tenant b's one", n)
+		}
+		return errors.New("roll back")
+	})
+	if err == nil || err.Error() != "roll back" {
+		t.Fatalf("rolled-back write: %v", err)
+	}
+	// A failing first statement: the error comes back, the transaction is
+	// rolled back, and the pool's connections are clean afterwards.
+	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "SELECT 1/0")
+		return err
+	})
+	if err == nil {
+		t.Fatal("a failing first statement returned no error")
+	}
+	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().ColumnExpr("1/0")
+		return db.ReadRows(ctx, q, func(pgx.Rows) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("a failing first read returned no error")
+	}
+	// A scan that fails part way: its error comes back and the rest of the
+	// result is drained.
+	stop := errors.New("stop")
+	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().ColumnExpr("g").TableExpr("generate_series(1, 1000) AS g")
+		return db.ReadRows(ctx, q, func(pgx.Rows) error { return stop })
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("scan error: %v", err)
+	}
+	// A transaction that sends nothing, and one that only defers a write.
+	if err := db.InTenant(ctx, env.App, a.ID, func(context.Context, bun.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return db.Defer(ctx, tx, "INSERT INTO jobs (tenant_id, task_type, queue) VALUES (?, 'begin:deferred', 'default')", a.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Every connection of the pool is idle, outside any transaction, and
+	// scoped to no tenant; the rows are as expected.
+	for i := 0; i < 8; i++ {
+		err := env.App.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			var v string
+			var renamed, deferred int
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(current_setting('app.tenant_id', true), ''),
+				(SELECT count(*) FROM jobs WHERE task_type = 'begin:renamed'),
+				(SELECT count(*) FROM jobs WHERE task_type = 'begin:deferred')`).Scan(&v, &renamed, &deferred); err != nil {
+				return err
+			}
+			if v != "" {
+				t.Errorf("a pooled connection carries tenant %q", v)
+			}
+			if renamed != 0 {
+				t.Errorf("the rolled-back write is visible (%d rows)", renamed)
+			}
+			_ = deferred // RLS hides rows from a transaction without a tenant
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM jobs WHERE task_type = 'begin:deferred'").Scan(&n); err != nil {
+			return err
+		}
+		if n != 1 {
+			t.Errorf("the deferred-only transaction committed %d rows, want 1", n)
+		}
+		return nil
+	})
+}
