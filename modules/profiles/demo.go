@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,6 +125,13 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand,
 	if err := tx.NewRaw("SELECT id, lifecycle FROM customers WHERE tenant_id = ? AND source = ? ORDER BY created_at, name", d.Tenant, demoSource).Scan(ctx, &cs); err != nil {
 		return err
 	}
+	// Purchases are in the company's own currency, which the revenue
+	// figures (and the provisioned dashboards) sum without converting.
+	var currency string
+	if err := tx.NewRaw("SELECT currency FROM tenants WHERE id = ?", d.Tenant).Scan(ctx, &currency); err != nil {
+		return err
+	}
+	currency = strings.TrimSpace(currency)
 	now := time.Now().UTC()
 	twoYears := int64(2 * 365 * 24 * time.Hour)
 	var purchases [][]any
@@ -137,7 +145,7 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand,
 			at := now.Add(-time.Duration(rng.Int64N(twoYears))).Truncate(time.Minute)
 			order := fmt.Sprintf("%s%d-%06d", demoOrderPrefix, at.Year(), seq)
 			product := demoProducts[rng.IntN(len(demoProducts))]
-			purchases = append(purchases, []any{uuid.New(), at, c.ID, product, fmt.Sprintf("%d.%02d", 30+rng.IntN(5000), rng.IntN(100)), "CNY", order})
+			purchases = append(purchases, []any{uuid.New(), at, c.ID, product, fmt.Sprintf("%d.%02d", 30+rng.IntN(5000), rng.IntN(100)), currency, order})
 		}
 	}
 	if err := transfer.CopyStaged(ctx, tx, `CREATE TEMP TABLE IF NOT EXISTS demo_purchases (

@@ -46,6 +46,7 @@ func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 				"custom":         "SELECT count(*) FROM customers WHERE tenant_id = ? AND custom ? 'tier'",
 				"notes_calls":    "SELECT count(*) FROM interactions WHERE tenant_id = ? AND kind IN ('note', 'call')",
 				"orders":         "SELECT count(*) FROM purchase_orders WHERE tenant_id = ?",
+				"other_currency": "SELECT count(*) FROM interactions i JOIN tenants t ON t.id = i.tenant_id WHERE i.tenant_id = ? AND i.kind = 'purchase' AND i.currency IS DISTINCT FROM t.currency",
 				"orders_old":     "SELECT count(*) FROM purchase_orders WHERE tenant_id = ? AND occurred_at < now() - interval '1 year'",
 				"orders_too_old": "SELECT count(*) FROM purchase_orders WHERE tenant_id = ? AND occurred_at < now() - interval '731 days'",
 				"overdue":        "SELECT count(*) FROM tasks WHERE tenant_id = ? AND status = 'open' AND due_at < now()",
@@ -73,6 +74,11 @@ func TestSeedDemoFillsTheDemoCompanyOnce(t *testing.T) {
 		if c[k] == 0 {
 			t.Errorf("%s: none", k)
 		}
+	}
+	// The revenue figures sum purchases in the company's currency: the
+	// demo's purchases are in it, or its dashboards would show no revenue.
+	if c["other_currency"] != 0 {
+		t.Errorf("%d demo purchases in a currency other than the company's", c["other_currency"])
 	}
 	if c["fields"] != 5 {
 		t.Errorf("custom field definitions: %d, want 5", c["fields"])

@@ -66,6 +66,11 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 	if err != nil {
 		return err
 	}
+	// Purchases are in the company's currency, which revenue sums.
+	var currency string
+	if err := tx.QueryRow(ctx, "SELECT trim(currency) FROM tenants WHERE id = $1", tenant).Scan(&currency); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	customers := make([][]any, 0, size)
 	var terms, tags, contacts, index, interactions [][]any
@@ -123,7 +128,7 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, rng *rand.
 			kind := interactionKinds[rng.IntN(len(interactionKinds))]
 			row := []any{uuid.New(), at, c.ID, kind, seedChannels[kind], seedSummaries[kind][rng.IntN(len(seedSummaries[kind]))], nil, nil}
 			if kind == "purchase" {
-				row[6], row[7] = fmt.Sprintf("%d.%02d", 50+rng.IntN(20000), rng.IntN(100)), "CNY"
+				row[6], row[7] = fmt.Sprintf("%d.%02d", 50+rng.IntN(20000), rng.IntN(100)), currency
 			}
 			interactions = append(interactions, row)
 		}

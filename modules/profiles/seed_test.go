@@ -57,7 +57,7 @@ func TestSeedWritesCustomValuesIndexAndTimeline(t *testing.T) {
 		q(&tierIndex, "SELECT count(*) FROM field_index WHERE tenant_id = ? AND field_key = 'tier'")
 		q(&secrets, "SELECT count(*) FROM customers WHERE tenant_id = ? AND jsonb_exists(custom, 'secret')")
 		q(&interactions, "SELECT count(*) FROM interactions WHERE tenant_id = ?")
-		q(&purchases, "SELECT count(*) FROM interactions WHERE tenant_id = ? AND kind = 'purchase' AND amount > 0 AND currency = 'CNY'")
+		q(&purchases, "SELECT count(*) FROM interactions i WHERE tenant_id = ? AND kind = 'purchase' AND amount > 0 AND currency = (SELECT trim(currency) FROM tenants WHERE id = i.tenant_id)")
 		q(&badPurchases, "SELECT count(*) FROM interactions i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id WHERE i.tenant_id = ? AND i.occurred_at < c.created_at")
 		return nil
 	})
