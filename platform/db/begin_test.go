@@ -153,3 +153,35 @@ func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 		return nil
 	})
 }
+
+// BenchmarkListRead is the shape of a list request's transaction: a tenant
+// transaction that reads fifty rows through ReadRows and commits. Its BEGIN
+// travels with the read, so it costs two round trips, not three.
+func BenchmarkListRead(b *testing.B) {
+	env := testkit.Get(b)
+	ctx := context.Background()
+	a := env.NewTenant(b)
+	if err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		for i := 0; i < 50; i++ {
+			if err := insertJob(ctx, tx, a.ID, "bench:list"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := 0
+			err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+				q := tx.NewSelect().ColumnExpr("id, task_type, created_at").TableExpr("jobs").Where("task_type = 'bench:list'").OrderExpr("created_at DESC, id").Limit(50)
+				return db.ReadRows(ctx, q, func(pgx.Rows) error { n++; return nil })
+			})
+			if err != nil || n != 50 {
+				b.Fatalf("read %d rows: %v", n, err)
+			}
+		}
+	})
+}
