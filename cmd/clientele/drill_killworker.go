@@ -441,34 +441,34 @@ const drillReports = 5
 // Message-ID (one per delivery): how many distinct ones, and how many came
 // more than once.
 func reportMailsIn(dir string) (distinct, doubled int) {
-	entries, _ := os.ReadDir(dir)
-	seen := map[string]int{}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		head := string(raw)
-		if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
-			head = head[:i]
-		}
+	return countInMail(dir, func(head, _ string, seen map[string]int) {
 		for _, line := range strings.Split(head, "\r\n") {
 			if id, ok := strings.CutPrefix(line, "Message-ID: <report."); ok {
 				seen[id]++
 			}
 		}
-	}
-	for _, n := range seen {
-		if n > 1 {
-			doubled++
-		}
-	}
-	return len(seen), doubled
+	})
 }
 
 // reminderLinesInMail counts the drill's reminder titles in the mail sink:
 // how many distinct ones were mailed, and how many were mailed more than once.
 func reminderLinesInMail(dir string) (distinct, doubled int) {
+	return countInMail(dir, func(_, body string, seen map[string]int) {
+		// The body (after the headers, whose subject names a reminder too) is
+		// quoted-printable; the titles are plain ASCII.
+		for _, line := range strings.Split(strings.ReplaceAll(body, "=\r\n", ""), "\n") {
+			line = strings.TrimSpace(line)
+			if i := strings.Index(line, "Reminder: Drill reminder "); i >= 0 {
+				seen[line[i:]]++
+			}
+		}
+	})
+}
+
+// countInMail hands each mail of the sink, split into headers and body, to
+// count, which tallies what it finds in seen; it reports how many distinct
+// things were seen and how many more than once.
+func countInMail(dir string, count func(head, body string, seen map[string]int)) (distinct, doubled int) {
 	entries, _ := os.ReadDir(dir)
 	seen := map[string]int{}
 	for _, e := range entries {
@@ -476,18 +476,11 @@ func reminderLinesInMail(dir string) (distinct, doubled int) {
 		if err != nil {
 			continue
 		}
-		// The body (after the headers, whose subject names a reminder too) is
-		// quoted-printable; the titles are plain ASCII.
-		text := string(raw)
-		if i := strings.Index(text, "\r\n\r\n"); i >= 0 {
-			text = text[i+4:]
+		head, body := string(raw), ""
+		if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
+			head, body = head[:i], head[i+4:]
 		}
-		for _, line := range strings.Split(strings.ReplaceAll(text, "=\r\n", ""), "\n") {
-			line = strings.TrimSpace(line)
-			if i := strings.Index(line, "Reminder: Drill reminder "); i >= 0 {
-				seen[line[i:]]++
-			}
-		}
+		count(head, body, seen)
 	}
 	for _, n := range seen {
 		distinct++
