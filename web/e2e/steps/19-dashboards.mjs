@@ -12,6 +12,12 @@ export default async function ({ page, state, shot, api, expect, log }) {
   await page.setViewportSize({ width: 1440, height: 900 });
   const made = await api('POST', `${t}/customers`, { name: 'Dashboard Drill 仪表板', lifecycle: 'customer' });
   expect(made.status === 201, `a customer for the drill-down: ${made.status}`);
+  // A few more across stages and sources, so the dashboards have a shape.
+  const more = [['lead', 'web'], ['lead', 'referral'], ['prospect', 'web'], ['customer', 'fair'], ['customer', 'referral'], ['at_risk', 'web']];
+  for (const [i, [lifecycle, source]] of more.entries()) {
+    const r = await api('POST', `${t}/customers`, { name: `Dashboard Demo ${i + 1} 演示`, lifecycle, source });
+    expect(r.status === 201, `a demo customer: ${r.status} ${JSON.stringify(r.body)}`);
+  }
 
   // Build the report.
   await page.goto(`${t}/analytics`);
@@ -88,7 +94,7 @@ export default async function ({ page, state, shot, api, expect, log }) {
     for (const [key, short] of Object.entries(names)) {
       await page.goto(`${t}/dashboards/${byKey[key].id}`);
       await page.getByTestId('bi-as-of').waitFor({ timeout: 30_000 });
-      await page.waitForFunction(() => !document.querySelector('[data-testid="bi-dashboard"] .ant-spin'), null, { timeout: 30_000 });
+      await page.waitForFunction(() => !document.querySelector('[data-testid="bi-dashboard"] .ant-spin-spinning'), null, { timeout: 30_000 });
       await page.waitForTimeout(600); // charts animate in
       await shot(`bi-dashboard-${short}-${lang}`);
     }

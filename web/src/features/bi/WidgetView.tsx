@@ -14,7 +14,7 @@ import { change, num, type Result, type Row } from './api';
 import { drillLink, pivot, pointKeys, widgetOption } from './dashboards';
 import type { ChartPoint } from '../home/Chart';
 
-const Chart = lazy(() => import('../home/Chart'));
+const Chart = lazy(() => import('./chartsExtra').then(() => import('../home/Chart')));
 
 /** useShow formats a value in the result's unit, and a dimension value by its name. */
 export function useShow(r?: Result) {
@@ -71,7 +71,7 @@ export default function WidgetView({ chart, result: r, title, height = 260 }: { 
         <Statistic title={null} value={show(row.value)} valueStyle={{ fontSize: 30 }} />
         {compared && (
           <Typography.Text type={d === null ? 'secondary' : d >= 0 ? 'success' : 'danger'}>
-            {d !== null && (d >= 0 ? <ArrowUpOutlined aria-hidden /> : <ArrowDownOutlined aria-hidden />)} {pct(d, f.number)}{' '}
+            {d !== null && <>{d >= 0 ? <ArrowUpOutlined aria-hidden /> : <ArrowDownOutlined aria-hidden />} {pct(d, f.number)}{' '}</>}
             <Typography.Text type="secondary">{t('previous')}: {show(row.previous)}</Typography.Text>
           </Typography.Text>
         )}

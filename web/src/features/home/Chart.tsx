@@ -1,14 +1,14 @@
-// ECharts, with only the pieces the overview and the dashboards use (loaded in
-// its own chunk).
+// ECharts, with only the pieces the overview uses (loaded in its own chunk);
+// the dashboards add theirs (features/bi/chartsExtra.ts).
 import { useEffect, useRef, useState } from 'react';
 import * as echarts from 'echarts/core';
-import { BarChart, FunnelChart, HeatmapChart, LineChart, PieChart } from 'echarts/charts';
-import { GridComponent, TooltipComponent, LegendComponent, AriaComponent, VisualMapComponent } from 'echarts/components';
+import { BarChart, LineChart, PieChart } from 'echarts/charts';
+import { GridComponent, TooltipComponent, LegendComponent, AriaComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { EChartsCoreOption } from 'echarts/core';
 import { onThemeChange, resolveDark, themeMode } from '../../app/theme';
 
-echarts.use([BarChart, FunnelChart, HeatmapChart, LineChart, PieChart, GridComponent, TooltipComponent, LegendComponent, AriaComponent, VisualMapComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, PieChart, GridComponent, TooltipComponent, LegendComponent, AriaComponent, CanvasRenderer]);
 
 /** A point clicked: its category index and series index. */
 export interface ChartPoint {
