@@ -1,7 +1,9 @@
 // One widget's numbers, drawn as its report's chart: a KPI with its change, a
 // chart (lines, areas, bars, a pie, a funnel, a heatmap), a table or a pivot.
 // A point, a row or a cell opens the records behind it (drill-down).
+import './locales';
 import { Suspense, lazy, useMemo } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Statistic, Table, Typography } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +12,8 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, Loading } from '../../app/states';
 import { useMembers } from '../customers/api';
 import { useTenant } from '../../app/session';
+import { get, tpath } from '../../app/api';
+import type { Pipeline } from '../funnel/board';
 import { change, num, type Result, type Row } from './api';
 import { drillLink, pivot, pointKeys, widgetOption } from './dashboards';
 import type { ChartPoint } from '../home/Chart';
@@ -18,10 +22,27 @@ const Chart = lazy(() => import('./chartsExtra').then(() => import('../home/Char
 
 /** useShow formats a value in the result's unit, and a dimension value by its name. */
 export function useShow(r?: Result) {
-  const { t } = useTranslation('bi');
+  const { t, i18n } = useTranslation('bi');
   const f = useFormat();
   const tenant = useTenant();
   const members = useMembers(tenant.slug);
+  // Stages and pipelines are counted by id: their names come from the pipelines.
+  const pipelines = useQuery({
+    queryKey: ['tenant', tenant.slug, 'pipelines'],
+    queryFn: () => get<{ items: Pipeline[] }>(tpath(tenant.slug, '/pipelines')),
+    staleTime: 60_000,
+    retry: false,
+    enabled: !!r?.dimensions.some((d) => d === 'stage' || d === 'pipeline'),
+  });
+  const zh = i18n.language.startsWith('zh');
+  const named = (x: { name_en: string; name_zh: string }) => (zh ? x.name_zh || x.name_en : x.name_en || x.name_zh);
+  const stageName = (id: string) => {
+    for (const p of pipelines.data?.items ?? []) {
+      const s = p.stages.find((x) => x.id === id);
+      if (s) return named(s);
+    }
+    return undefined;
+  };
   const show = (v: string | null | undefined) => {
     const n = num(v);
     if (n === null || !r) return t('noValue');
@@ -40,9 +61,15 @@ export function useShow(r?: Result) {
     if (v === '') return t('noneValue');
     if (d === 'time') return f.day(v);
     if (d === 'owner') return members.name(v) ?? v.slice(0, 8);
+    if (d === 'stage') return stageName(v) ?? v.slice(0, 8);
+    if (d === 'pipeline') {
+      const p = pipelines.data?.items.find((x) => x.id === v);
+      return p ? named(p) : v.slice(0, 8);
+    }
     return v;
   };
-  return { show, name, members };
+  // names changes when the names behind the ids arrive.
+  return { show, name, names: [members.items, pipelines.data] as const };
 }
 
 const pct = (v: number | null, fmt: (n: number, d?: number) => string) => (v === null ? '–' : `${v > 0 ? '+' : ''}${fmt(v, 1)}%`);
@@ -52,14 +79,14 @@ export default function WidgetView({ chart, result: r, title, height = 260 }: { 
   const f = useFormat();
   const nav = useNavigate();
   const tenant = useTenant();
-  const { show, name, members } = useShow(r);
+  const { show, name, names } = useShow(r);
   const base = `/t/${tenant.slug}`;
   const drill = (keys: Record<string, string> | null) => {
     if (!keys) return;
     const to = drillLink(base, r.metric, keys);
     if (to) nav(to);
   };
-  const option = useMemo(() => widgetOption(chart, r, { current: t('current'), previous: t('previous'), name }), [chart, r, i18n.language, members.items]);
+  const option = useMemo(() => widgetOption(chart, r, { current: t('current'), previous: t('previous'), name }), [chart, r, i18n.language, ...names]);
   const compared = !!r.previous_from;
 
   if (r.dimensions.length === 0 || chart === 'kpi') {
