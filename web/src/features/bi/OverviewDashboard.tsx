@@ -1,6 +1,8 @@
 // The company's first provisioned dashboard (the sales overview), shown on the
-// overview page under its headline numbers, with a link to open it whole.
+// overview page under its headline numbers, with a link to open it whole. It
+// loads when it scrolls into view, so the headline paints first.
 import './locales';
+import { useEffect, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Card } from 'antd';
 import { useTranslation } from 'react-i18next';
@@ -16,13 +18,23 @@ export const OVERVIEW_KEY = 'sales_overview';
 export default function OverviewDashboard() {
   const { t, i18n } = useTranslation('bi');
   const tenant = useTenant();
+  const spot = useRef<HTMLDivElement>(null);
+  const [seen, setSeen] = useState(typeof IntersectionObserver === 'undefined');
+  useEffect(() => {
+    if (seen || !spot.current) return;
+    const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && setSeen(true), { rootMargin: '0px 0px -40px 0px' });
+    io.observe(spot.current);
+    return () => io.disconnect();
+  }, [seen]);
   const list = useQuery({
     queryKey: ['tenant', tenant.slug, 'bi', 'dashboards'],
     queryFn: () => get<{ items: Dashboard[] }>(tpath(tenant.slug, '/bi/dashboards'), { limit: 200 }),
     retry: false,
+    enabled: seen,
   });
   const d = list.data?.items.find((x) => x.provisioned === OVERVIEW_KEY);
-  if (!d) return null; // no BI for this member, or no sales module: the overview stays as it is
+  // Nothing yet, no BI for this member, or no sales module: the overview stays as it is.
+  if (!d) return <div ref={spot} style={{ minHeight: 40 }} />;
   return (
     <Card style={{ marginTop: 16 }} data-testid="overview-dashboard"
       // Not a heading: the page's own heading is "Overview", and the steps that
