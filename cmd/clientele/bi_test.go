@@ -118,6 +118,7 @@ func TestBIRoutesKeepTenantsApart(t *testing.T) {
 		"PUT /bi/reports/{id}":                {"/bi/reports/" + rep, `{"name":"x","chart":"kpi","query":` + q + `}`},
 		"DELETE /bi/reports/{id}":             {"/bi/reports/" + rep, ""},
 		"POST /bi/reports/{id}/run":           {"/bi/reports/" + rep + "/run", ""},
+		"GET /bi/reports/{id}/export":         {"/bi/reports/" + rep + "/export?format=xlsx", ""},
 		"GET /bi/dashboards/{id}":             {"/bi/dashboards/" + dash, ""},
 		"PUT /bi/dashboards/{id}":             {"/bi/dashboards/" + dash, `{"name":"x"}`},
 		"DELETE /bi/dashboards/{id}":          {"/bi/dashboards/" + dash, ""},
@@ -260,4 +261,44 @@ func TestScheduledReportsThroughTheAPI(t *testing.T) {
 	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item, "", tokenHdr(agent)...)
 	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item+"/files/2", "", tokenHdr(agent)...)
 	a.wantProblem(404, "", "GET", base+"/bi/inbox/"+item+"/files/9", "", tokenHdr(tok)...)
+}
+
+// A report exports as an XLSX of its numbers or a PNG of its chart, as a
+// widget of a dashboard when one is named; a bad format or a dashboard of
+// another company is named.
+func TestReportExport(t *testing.T) {
+	a := newApp(t)
+	s, sb := slug("bie"), slug("bief")
+	tok, _ := a.company(s)
+	tokB, _ := a.company(sb)
+	base, baseB := "/api/v1/t/"+s, "/api/v1/t/"+sb
+	a.must(201, "POST", base+"/customers", `{"name":"Wang Fang 王芳","lifecycle":"customer"}`, tokenHdr(tok)...)
+	q := `{"metric":"profiles.customers","dimensions":["lifecycle"],"range":{"preset":"this_month"}}`
+	rep := a.must(201, "POST", base+"/bi/reports", `{"name":"By stage","name_zh":"按阶段","chart":"bar","query":`+q+`}`, tokenHdr(tok)...)["id"].(string)
+	dash := a.must(201, "POST", base+"/bi/dashboards", fmt.Sprintf(`{"name":"D","range":{"preset":"last_year"},"widgets":[{"report_id":%q,"x":0,"y":0,"w":6,"h":4}]}`, rep), tokenHdr(tok)...)["id"].(string)
+	dashB := a.must(201, "POST", baseB+"/bi/dashboards", `{"name":"B"}`, tokenHdr(tokB)...)["id"].(string)
+
+	code, body, hdr := a.call("GET", base+"/bi/reports/"+rep+"/export?format=xlsx", "", tokenHdr(tok)...)
+	if code != 200 || !strings.HasPrefix(body, "PK") || !strings.Contains(hdr.Get("Content-Type"), "spreadsheetml") || !strings.Contains(hdr.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("xlsx: %d %q %v", code, body[:min(len(body), 40)], hdr)
+	}
+	code, body, hdr = a.call("GET", base+"/bi/reports/"+rep+"/export?format=png&dashboard="+dash, "", tokenHdr(tok)...)
+	if code != 200 || !strings.HasPrefix(body, "\x89PNG") || hdr.Get("Content-Type") != "image/png" {
+		t.Fatalf("png: %d %q %v", code, body[:min(len(body), 40)], hdr)
+	}
+	a.wantProblem(422, "query.format", "GET", base+"/bi/reports/"+rep+"/export?format=pdf", "", tokenHdr(tok)...)
+	a.wantProblem(422, "query.format", "GET", base+"/bi/reports/"+rep+"/export", "", tokenHdr(tok)...)
+	a.wantProblem(422, "query.dashboard", "GET", base+"/bi/reports/"+rep+"/export?format=png&dashboard="+dashB, "", tokenHdr(tok)...)
+	a.wantProblem(404, "", "GET", baseB+"/bi/reports/"+rep+"/export?format=png", "", tokenHdr(tokB)...)
+
+	// A dashboard runs for another range without changing it.
+	run := a.must(200, "POST", base+"/bi/dashboards/"+dash+"/run?range=custom&from=2020-01-01&to=2020-01-31", "", tokenHdr(tok)...)
+	if w := run["widgets"].([]any)[0].(map[string]any); w["result"].(map[string]any)["from"] != "2020-01-01" {
+		t.Fatalf("run for another range: %v", w)
+	}
+	if d := a.must(200, "GET", base+"/bi/dashboards/"+dash, "", tokenHdr(tok)...); d["range"].(map[string]any)["preset"] != "last_year" {
+		t.Fatalf("the dashboard's own range changed: %v", d)
+	}
+	a.wantProblem(422, "query.range", "POST", base+"/bi/dashboards/"+dash+"/run?range=fortnight", "", tokenHdr(tok)...)
+	a.wantProblem(422, "query.to", "POST", base+"/bi/dashboards/"+dash+"/run?range=custom&from=2020-02-01&to=2020-01-01", "", tokenHdr(tok)...)
 }

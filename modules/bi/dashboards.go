@@ -321,11 +321,38 @@ type DashboardResult struct {
 // range and filters, as the actor: a widget whose report or metric the
 // actor may not see says so instead of failing the whole dashboard.
 func (m *Module) RunDashboard(ctx context.Context, id uuid.UUID) (*DashboardResult, error) {
+	return m.RunDashboardFor(ctx, id, nil)
+}
+
+// RunDashboardFor runs a dashboard for another range than its own, as a
+// member picks one to look at without changing the dashboard; nil keeps the
+// dashboard's.
+func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range) (*DashboardResult, error) {
+	if over != nil {
+		if _, _, err := over.resolve(time.Now(), time.UTC, "query.range"); err != nil {
+			return nil, err
+		}
+		if over.Preset == "custom" {
+			from, err1 := time.Parse(time.DateOnly, over.From)
+			to, err2 := time.Parse(time.DateOnly, over.To)
+			switch {
+			case err1 != nil:
+				return nil, errs.Field("query.from", "must be a day, YYYY-MM-DD")
+			case err2 != nil:
+				return nil, errs.Field("query.to", "must be a day, YYYY-MM-DD")
+			case to.Before(from):
+				return nil, errs.Field("query.to", "must not be before from")
+			}
+		}
+	}
 	out := &DashboardResult{AsOf: time.Now().UTC(), Widgets: []WidgetResult{}}
 	err := tenancy.Tx(ctx, m.d.DB, PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
 		d, err := scopedDashboard(ctx, tx, tn.ID, id, false)
 		if err != nil {
 			return err
+		}
+		if over != nil {
+			d.Range = *over
 		}
 		for _, w := range d.Widgets {
 			wr := WidgetResult{ReportID: w.ReportID}
@@ -339,23 +366,7 @@ func (m *Module) RunDashboard(ctx context.Context, id uuid.UUID) (*DashboardResu
 				continue
 			}
 			wr.Name, wr.NameZH, wr.Chart = r.Name, r.NameZH, r.Chart
-			e, ok := m.metrics.Find(r.Query.Metric)
-			var extra []measures.Filter
-			if ok {
-				allowed := map[string]bool{}
-				for _, k := range e.Allowed() {
-					allowed[k] = true
-				}
-				for _, f := range d.Filters {
-					if allowed[f.Dimension] || (e.Entity != "" && strings.HasPrefix(f.Dimension, measures.CustomDim)) {
-						extra = append(extra, f)
-					}
-				}
-			}
-			var rng *Range
-			if d.Range.Preset != "" {
-				rng = &d.Range
-			}
+			rng, extra := m.dashboardExtras(d, r.Query.Metric)
 			res, err := m.runSaved(ctx, tx, tn, r.Query, rng, extra, "report.query")
 			switch {
 			case err == nil:

@@ -2,11 +2,13 @@ package bi
 
 import (
 	"context"
+	"mime"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/httpx"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -92,6 +94,41 @@ func (m *Module) reportRoutes(api huma.API) {
 			return &resultOut{Body: res}, nil
 		}))
 
+	type exportIn struct {
+		ID        uuid.UUID `path:"id" format:"uuid"`
+		Format    string    `query:"format" enum:"xlsx,png" required:"true" doc:"xlsx: the numbers as a spreadsheet; png: the chart as a picture"`
+		Dashboard string    `query:"dashboard" format:"uuid" doc:"run it as a widget of this dashboard: the dashboard's range and filters apply"`
+	}
+	type exportOut struct {
+		ContentType        string `header:"Content-Type"`
+		ContentDisposition string `header:"Content-Disposition"`
+		NoSniff            string `header:"X-Content-Type-Options"`
+		CacheControl       string `header:"Cache-Control"`
+		Body               []byte
+	}
+	huma.Register(api, huma.Operation{OperationID: "export-report", Method: http.MethodGet, Path: "/bi/reports/{id}/export", Summary: "Export a report",
+		Description: "The report run as of now with your own permissions and scope (as a widget of a dashboard when one is named), as an XLSX of its numbers or a PNG of its chart, as a download. Needs bi.read and the metric's read permission.",
+		Responses:   httpx.Refusals(map[int]string{404: "No report you can see has this id.", 422: "A format other than xlsx or png, or a dashboard you cannot see."})},
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, in *exportIn) (*exportOut, error) {
+			var dash *uuid.UUID
+			if in.Dashboard != "" {
+				d, err := uuid.Parse(in.Dashboard)
+				if err != nil {
+					return nil, errs.Field("query.dashboard", "must be a uuid")
+				}
+				dash = &d
+			}
+			f, err := m.ExportReport(ctx, in.ID, dash, in.Format)
+			if err != nil {
+				return nil, err
+			}
+			disp := mime.FormatMediaType("attachment", map[string]string{"filename": f.Name})
+			if disp == "" {
+				disp = "attachment"
+			}
+			return &exportOut{ContentType: f.ContentType, ContentDisposition: disp, NoSniff: "nosniff", CacheControl: "private, no-store", Body: f.Data}, nil
+		}))
+
 	type dashboardOut struct{ Body *Dashboard }
 	type dashboardsOut struct {
 		Body struct {
@@ -151,10 +188,19 @@ func (m *Module) reportRoutes(api huma.API) {
 			return nil, m.DeleteDashboard(ctx, in.ID)
 		}))
 	huma.Register(api, huma.Operation{OperationID: "run-dashboard", Method: http.MethodPost, Path: "/bi/dashboards/{id}/run", Summary: "Run a dashboard",
-		Description: "Every widget's numbers with the dashboard's range and filters, as of now, with your own permissions and scope; a widget you may not see says why instead. Needs bi.read.",
+		Description: "Every widget's numbers with the dashboard's range (or the one asked for) and filters, as of now, with your own permissions and scope; a widget you may not see says why instead. Needs bi.read.",
 		Responses:   httpx.Refusals(map[int]string{404: "No dashboard you can see has this id."})},
-		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, in *idIn) (*runOut, error) {
-			res, err := m.RunDashboard(ctx, in.ID)
+		httpx.InTenant(func(ctx context.Context, _ tenancy.Tenant, in *struct {
+			ID     uuid.UUID `path:"id" format:"uuid"`
+			Preset string    `query:"range" enum:"last_7_days,last_30_days,last_90_days,this_month,last_month,this_quarter,last_quarter,this_year,last_year,last_12_months,custom," doc:"look at another range than the dashboard's own, without changing it"`
+			From   string    `query:"from" maxLength:"10" doc:"with range custom: the first day, YYYY-MM-DD"`
+			To     string    `query:"to" maxLength:"10" doc:"with range custom: the last day (included)"`
+		}) (*runOut, error) {
+			var over *Range
+			if in.Preset != "" {
+				over = &Range{Preset: in.Preset, From: in.From, To: in.To}
+			}
+			res, err := m.RunDashboardFor(ctx, in.ID, over)
 			if err != nil {
 				return nil, err
 			}

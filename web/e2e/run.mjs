@@ -73,6 +73,7 @@ export const STEPS = [
   '16-board',
   '17-analytics',
   '18-tickets',
+  '19-dashboards',
   '20-webhooks',
   '21-forms',
   '22-close',

@@ -4,6 +4,7 @@
 import { Suspense, lazy, useEffect, useMemo, useState } from 'react';
 import { Layout, Menu, Select, Dropdown, Button, Space, Drawer } from 'antd';
 import {
+  AppstoreOutlined,
   TeamOutlined,
   DashboardOutlined,
   CheckSquareOutlined,
@@ -62,6 +63,7 @@ export default function Shell() {
       { key: `${base}/deals`, icon: <FundOutlined />, label: <Link to={`${base}/deals`}>{t('nav.deals')}</Link> },
       { key: `${base}/tasks`, icon: <CheckSquareOutlined />, label: <Link to={`${base}/tasks`}>{t('nav.tasks')}</Link> },
       { key: `${base}/tickets`, icon: <CustomerServiceOutlined />, label: <Link to={`${base}/tickets`}>{t('nav.tickets')}</Link> },
+      { key: `${base}/dashboards`, icon: <AppstoreOutlined />, label: <Link to={`${base}/dashboards`}>{t('nav.dashboards')}</Link> },
       { key: `${base}/analytics`, icon: <LineChartOutlined />, label: <Link to={`${base}/analytics`}>{t('nav.analytics')}</Link> },
       { key: `${base}/reports`, icon: <MailOutlined />, label: <Link to={`${base}/reports`}>{t('nav.reports')}</Link> },
       { key: `${base}/imports`, icon: <ImportOutlined />, label: <Link to={`${base}/imports`}>{t('nav.imports')}</Link> },

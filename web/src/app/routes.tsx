@@ -55,6 +55,7 @@ const leadForm = () => import('../features/forms/LeadFormPage');
 // Analytics.
 const analytics = () => import('../features/bi/AnalyticsPage');
 const scheduledReports = () => import('../features/bi/ReportsPage');
+const dashboards = () => import('../features/bi/DashboardsPage');
 const fields = () => import('../features/fields/FieldsPage');
 const importsList = () => import('../features/imports/ImportsPage');
 const importWizard = () => import('../features/imports/ImportWizard');
@@ -102,6 +103,8 @@ export const routes = [
       { path: 'service-desk', element: L(serviceDesk) },
       { path: 'analytics', element: L(analytics) },
       { path: 'reports', element: L(scheduledReports) },
+      { path: 'dashboards', element: L(dashboards) },
+      { path: 'dashboards/:id', element: L(dashboards) },
       { path: 'imports', element: L(importsList) },
       { path: 'imports/new', element: L(importWizard) },
       { path: 'imports/:id', element: L(importWizard) },

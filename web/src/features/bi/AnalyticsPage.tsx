@@ -4,7 +4,8 @@
 import './locales';
 import { Suspense, lazy, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { Card, DatePicker, Select, Space, Statistic, Switch, Table, Typography } from 'antd';
+import { Button, Card, DatePicker, Select, Space, Statistic, Switch, Table, Typography } from 'antd';
+import { SaveOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import dayjs, { type Dayjs } from 'dayjs';
 import { get, post, tpath } from '../../app/api';
@@ -14,8 +15,14 @@ import { EmptyState, ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
 import { BUCKETS, change, chartOption, label, num, type Metric, type Result, type Row } from './api';
+import { CHARTS } from './dashboards';
 
 const Chart = lazy(() => import('../home/Chart'));
+const WidgetView = lazy(() => import('./WidgetView'));
+const SaveReport = lazy(() => import('./SaveReport'));
+
+/** autoChart is the chart a question gets unless one is picked: a KPI, a line over time, else bars. */
+export const autoChart = (dims: string[]) => (dims.length === 0 ? 'kpi' : dims.includes('time') ? 'line' : 'bar');
 
 export default function AnalyticsPage() {
   const { t, i18n } = useTranslation('bi');
@@ -28,6 +35,9 @@ export default function AnalyticsPage() {
   });
   const [key, setKey] = useState<string>();
   const [dim, setDim] = useState<string>('time');
+  const [dim2, setDim2] = useState<string>('');
+  const [chart, setChart] = useState<string>('');
+  const [saving, setSaving] = useState(false);
   const [bucket, setBucket] = useState<string>('month');
   const [range, setRange] = useState<[Dayjs, Dayjs]>(() => [dayjs().startOf('month').subtract(11, 'month'), dayjs().endOf('month')]);
   const [compare, setCompare] = useState(true);
@@ -37,8 +47,8 @@ export default function AnalyticsPage() {
 
   const question = metric && {
     metric: metric.key,
-    dimensions: dim ? [dim] : [],
-    bucket: dim === 'time' ? bucket : undefined,
+    dimensions: [dim, dim2].filter(Boolean),
+    bucket: dim === 'time' || dim2 === 'time' ? bucket : undefined,
     from: range[0].format('YYYY-MM-DD'),
     to: range[1].format('YYYY-MM-DD'),
     compare,
@@ -90,15 +100,27 @@ export default function AnalyticsPage() {
           <label>
             <div>{t('metric')}</div>
             <Select style={{ minWidth: 260 }} aria-label={t('metric')} value={metric?.key} data-testid="bi-metric"
-              onChange={(k: string) => { setKey(k); setDim('time'); }}
+              onChange={(k: string) => { setKey(k); setDim('time'); setDim2(''); }}
               options={items.map((m) => ({ value: m.key, label: label(m, lang) }))} />
           </label>
           <label>
             <div>{t('dimension')}</div>
-            <Select style={{ minWidth: 200 }} aria-label={t('dimension')} value={dim} onChange={setDim}
+            <Select style={{ minWidth: 200 }} aria-label={t('dimension')} value={dim} onChange={(v: string) => { setDim(v); if (!v || v === dim2) setDim2(''); }}
               options={[{ value: '', label: t('none') }, ...dims.map((d) => ({ value: d.key, label: label(d, lang) }))]} />
           </label>
-          {dim === 'time' && (
+          {dim && (
+            <label>
+              <div>{t('second_dimension')}</div>
+              <Select style={{ minWidth: 180 }} aria-label={t('second_dimension')} value={dim2} onChange={setDim2} data-testid="bi-dim2"
+                options={[{ value: '', label: t('none') }, ...dims.filter((d) => d.key !== dim).map((d) => ({ value: d.key, label: label(d, lang) }))]} />
+            </label>
+          )}
+          <label>
+            <div>{t('chart_type')}</div>
+            <Select style={{ minWidth: 160 }} aria-label={t('chart_type')} value={chart || autoChart(question?.dimensions ?? [])} onChange={setChart} data-testid="bi-chart"
+              options={CHARTS.map((c) => ({ value: c, label: t('chart_' + c) }))} />
+          </label>
+          {(dim === 'time' || dim2 === 'time') && (
             <label>
               <div>{t('bucket')}</div>
               <Select style={{ minWidth: 120 }} aria-label={t('bucket')} value={bucket} onChange={setBucket}
@@ -114,6 +136,7 @@ export default function AnalyticsPage() {
             <Switch checked={compare} onChange={setCompare} aria-label={t('compare')} />
             <span>{t('compare')}</span>
           </Space>
+          <Button icon={<SaveOutlined />} onClick={() => setSaving(true)} disabled={!question} data-testid="bi-save-report">{t('save_report')}</Button>
         </Space>
         {metric && <Typography.Paragraph type="secondary" style={{ marginTop: 12, marginBottom: 0 }}>{lang.startsWith('zh') ? metric.description_zh : metric.description_en}</Typography.Paragraph>}
       </Card>
@@ -124,7 +147,11 @@ export default function AnalyticsPage() {
             {r.previous_from && <Typography.Paragraph type="secondary">{t('previousRange', { from: f.day(r.previous_from), to: f.day(r.previous_to) })}</Typography.Paragraph>}
             {r.dimensions.length === 0 ? <Kpi row={r.rows[0]} show={show} compare={!!r.previous_from} /> : r.rows.length === 0 ? <EmptyState text={t('empty')} /> : (
               <>
-                <Suspense fallback={<Loading />}>{option && <Chart option={option} label={summary} />}</Suspense>
+                <Suspense fallback={<Loading />}>
+                  {(chart && chart !== autoChart(r.dimensions)) || r.dimensions.length === 2
+                    ? <WidgetView chart={chart || autoChart(r.dimensions)} result={r} title={summary} height={300} />
+                    : option && <Chart option={option} label={summary} />}
+                </Suspense>
                 <Table<Row> rowKey={(x) => x.keys.join('|')} dataSource={r.rows} pagination={false} size="small" style={{ marginTop: 16 }}
                   scroll={{ x: 480 }}
                   columns={[
@@ -140,6 +167,12 @@ export default function AnalyticsPage() {
           </div>
         )}
       </Card>
+      {saving && question && (
+        <Suspense fallback={null}>
+          <SaveReport open={saving} onClose={() => setSaving(false)} metricLabel={metric ? label(metric, lang) : ''}
+            question={question} chart={chart || autoChart(question.dimensions)} />
+        </Suspense>
+      )}
     </div>
   );
 }

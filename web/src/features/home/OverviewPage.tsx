@@ -1,5 +1,5 @@
 // The company's overview: headline numbers and two charts from
-// GET /customers/stats. A company without the statistics (404) or without
+// GET /customers/stats, then the company's sales overview dashboard. A company without the statistics (404) or without
 // customers gets an empty state that says what to do next.
 import { Suspense, lazy, useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
@@ -14,6 +14,8 @@ import { ErrorState, Loading } from '../../app/states';
 import './locales';
 
 const Chart = lazy(() => import('./Chart'));
+// The first provisioned dashboard (sales overview) follows the headline numbers.
+const OverviewDashboard = lazy(() => import('../bi/OverviewDashboard'));
 
 export interface Stats {
   total: number;
@@ -162,6 +164,9 @@ export default function OverviewPage() {
           )}
         </>
       )}
+      <Suspense fallback={null}>
+        <OverviewDashboard />
+      </Suspense>
     </div>
   );
 }

@@ -1,12 +1,14 @@
 // The ticket inbox: mine, unassigned or all, narrowed by status, newest first,
-// in keyset pages; a new ticket from a customer or an email or phone.
+// in keyset pages; a new ticket from a customer or an email or phone. A link
+// from a dashboard (drill-down) narrows it by priority, type, channel, status,
+// assignee or team through the URL.
 import './locales';
 import { useState } from 'react';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Form, Input, Modal, Segmented, Select, Space, Table, Typography } from 'antd';
 import { PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { get, post, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
@@ -31,20 +33,34 @@ export function listQuery(who: Who, status: string[], now: number): Record<strin
   };
 }
 
+/** drillFilters reads the filters a link gave the list (priority, type, channel, assignee, team). */
+export function drillFilters(sp: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['priority', 'type', 'channel', 'assignee', 'team']) {
+    const v = sp.getAll(k).join(',');
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
 export default function TicketsPage() {
   const { t } = useTranslation('tickets');
   const tenant = useTenant();
   const f = useFormat();
   const members = useMembers(tenant.slug);
-  const [who, setWho] = useState<Who>('mine');
-  const [status, setStatus] = useState<string[]>(['new', 'open', 'pending', 'on_hold']);
+  const [sp, setSp] = useSearchParams();
+  const drill = drillFilters(sp);
+  const drilled = Object.keys(drill).length > 0;
+  const [who, setWho] = useState<Who>(drilled ? 'all' : 'mine');
+  const [status, setStatus] = useState<string[]>(sp.getAll('status').length ? sp.getAll('status') : drilled ? [] : ['new', 'open', 'pending', 'on_hold']);
   const [creating, setCreating] = useState(false);
   const now = useNow();
   const q = useInfiniteQuery({
-    queryKey: ['tenant', tenant.slug, 'tickets', 'list', who, status.join(',')],
+    queryKey: ['tenant', tenant.slug, 'tickets', 'list', who, status.join(','), drill],
     queryFn: ({ pageParam }) =>
       get<Page<Ticket>>(tpath(tenant.slug, '/tickets'), {
         ...listQuery(who, status, Date.now()),
+        ...drill,
         ...(pageParam ? { cursor: pageParam } : {}),
         limit: 50,
       }),
@@ -62,6 +78,12 @@ export default function TicketsPage() {
             options={[{ value: 'mine', label: t('mine') }, { value: 'unassigned', label: t('unassigned') }, { value: 'breaching', label: t('breachingSoon') }, { value: 'all', label: t('everyone') }]} />
           <Select mode="multiple" allowClear style={{ minWidth: 280 }} aria-label={t('status')} placeholder={t('status')} value={status} onChange={setStatus}
             options={STATUSES.map((s) => ({ value: s, label: t('status_' + s) }))} />
+          {drilled && (
+            <Space wrap data-testid="ticket-drill">
+              {Object.entries(drill).map(([k, v]) => <Typography.Text key={k} code>{k}: {v}</Typography.Text>)}
+              <Button size="small" onClick={() => setSp(new URLSearchParams())}>{t('clearFilters')}</Button>
+            </Space>
+          )}
         </Space>
         {q.error ? <ErrorState error={q.error} onRetry={() => q.refetch()} /> : (
           <>

@@ -1,0 +1,391 @@
+// Saved reports and dashboards as the API gives them, and the pure steps from
+// them to the screen: a widget's chart, its pivot, the record list behind a
+// point (drill-down) and the grid that members move and resize. Tested on
+// their own.
+import type { EChartsCoreOption } from 'echarts/core';
+import { num, type Result } from './api';
+
+export const CHARTS = ['kpi', 'line', 'area', 'bar', 'stacked_bar', 'pie', 'funnel', 'table', 'pivot', 'heatmap'] as const;
+export type ChartKind = (typeof CHARTS)[number];
+
+export const PRESETS = ['last_7_days', 'last_30_days', 'last_90_days', 'this_month', 'last_month', 'this_quarter', 'last_quarter', 'this_year', 'last_year', 'last_12_months'] as const;
+
+export const REFRESHES = [0, 60, 300, 900, 3600] as const;
+
+export interface Range {
+  preset: string;
+  from?: string;
+  to?: string;
+}
+
+export interface Filter {
+  dimension: string;
+  op: 'eq' | 'ne' | 'in';
+  values: string[];
+}
+
+export interface SavedQuery {
+  metric: string;
+  dimensions?: string[];
+  bucket?: string;
+  filters?: Filter[];
+  compare?: boolean;
+  range: Range;
+}
+
+export interface Report {
+  id: string;
+  name: string;
+  name_zh: string;
+  chart: ChartKind;
+  query: SavedQuery;
+  owner_id: string;
+  shared_roles: string[];
+  provisioned?: string;
+}
+
+export interface ReportInput {
+  name: string;
+  name_zh?: string;
+  chart: ChartKind;
+  query: SavedQuery;
+  shared_roles?: string[];
+}
+
+export interface Widget {
+  report_id: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface Dashboard {
+  id: string;
+  name: string;
+  name_zh: string;
+  range: Range;
+  filters: Filter[];
+  refresh_seconds: number;
+  owner_id: string;
+  shared_roles: string[];
+  provisioned?: string;
+  widgets: Widget[];
+}
+
+export interface WidgetResult {
+  report_id: string;
+  name?: string;
+  name_zh?: string;
+  chart?: ChartKind;
+  result?: Result;
+  error?: string;
+}
+
+export interface DashboardResult {
+  as_of: string;
+  widgets: WidgetResult[];
+}
+
+/** nameOf picks the name of the language shown; an empty Chinese name falls back to the English. */
+export const nameOf = (x: { name?: string; name_zh?: string }, lang: string) => (lang.startsWith('zh') && x.name_zh ? x.name_zh : x.name ?? '');
+
+/** dashboardBody is what PUT /bi/dashboards/{id} takes to keep a dashboard as it is but for patch. */
+export function dashboardBody(d: Dashboard, patch: Partial<Pick<Dashboard, 'widgets' | 'refresh_seconds' | 'range'>> = {}) {
+  const m = { ...d, ...patch };
+  return {
+    name: m.name,
+    name_zh: m.name_zh || undefined,
+    range: m.range?.preset ? m.range : undefined,
+    filters: m.filters ?? [],
+    refresh_seconds: m.refresh_seconds,
+    shared_roles: m.shared_roles ?? [],
+    widgets: m.widgets.map(({ report_id, x, y, w, h }) => ({ report_id, x, y, w, h })),
+  };
+}
+
+// ── Charts ─────────────────────────────────────────────────────────────────
+
+/** Laid out is a result ready to draw: categories along x (the time, or the first dimension), one series per value of the other. */
+export interface Laid {
+  xDim: string;
+  sDim?: string;
+  cats: string[];
+  series: { key?: string; previous?: boolean; values: (number | null)[] }[];
+}
+
+/**
+ * lay puts time (or the first dimension) along x and the other dimension's
+ * values in series, in the order they come; a single dimension compared with
+ * the previous period gets a second, previous series.
+ */
+export function lay(r: Result): Laid | null {
+  if (r.dimensions.length === 0) return null;
+  let xi = 0;
+  let si = r.dimensions.length === 2 ? 1 : -1;
+  if (si === 1 && r.dimensions[1] === 'time') [xi, si] = [1, 0];
+  const cats: string[] = [];
+  const at = new Map<string, number>();
+  for (const row of r.rows) {
+    const k = row.keys[xi] ?? '';
+    if (!at.has(k)) {
+      at.set(k, cats.length);
+      cats.push(k);
+    }
+  }
+  if (si < 0) {
+    const cur = cats.map(() => null as number | null);
+    const prev = cats.map(() => null as number | null);
+    for (const row of r.rows) {
+      const i = at.get(row.keys[xi] ?? '')!;
+      cur[i] = num(row.value);
+      prev[i] = num(row.previous);
+    }
+    const series: Laid['series'] = [{ values: cur }];
+    if (r.previous_from) series.push({ previous: true, values: prev });
+    return { xDim: r.dimensions[xi], cats, series };
+  }
+  const sAt = new Map<string, number>();
+  const series: Laid['series'] = [];
+  for (const row of r.rows) {
+    const k = row.keys[si] ?? '';
+    let j = sAt.get(k);
+    if (j === undefined) {
+      j = series.length;
+      sAt.set(k, j);
+      series.push({ key: k, values: cats.map(() => null) });
+    }
+    series[j].values[at.get(row.keys[xi] ?? '')!] = num(row.value);
+  }
+  return { xDim: r.dimensions[xi], sDim: r.dimensions[si], cats, series };
+}
+
+export interface ChartText {
+  current: string;
+  previous: string;
+  /** name gives a dimension value's display name. */
+  name: (dim: string, v: string) => string;
+}
+
+const sum = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
+
+/**
+ * widgetOption draws a widget's numbers as its chart: lines (or areas),
+ * bars (stacked or not), a pie, a funnel or a heatmap. KPI, table and pivot
+ * are not charts (null), nor is an answer without dimensions.
+ */
+export function widgetOption(chart: string, r: Result, text: ChartText): EChartsCoreOption | null {
+  const d = lay(r);
+  if (!d || chart === 'kpi' || chart === 'table' || chart === 'pivot') return null;
+  const cats = d.cats.map((c) => text.name(d.xDim, c));
+  const seriesName = (s: Laid['series'][number]) => (s.previous ? text.previous : s.key !== undefined && d.sDim ? text.name(d.sDim, s.key) : text.current);
+  if (chart === 'pie' || chart === 'funnel') {
+    const totals = d.cats.map((_, i) => sum(d.series.filter((s) => !s.previous).map((s) => s.values[i])));
+    const data = cats.map((name, i) => ({ name, value: totals[i] }));
+    return {
+      tooltip: { trigger: 'item' },
+      legend: { bottom: 0, type: 'scroll' },
+      series: [chart === 'pie'
+        ? { type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], data, label: { formatter: '{b}: {c}' } }
+        : { type: 'funnel', sort: 'none', left: '10%', width: '80%', top: 8, bottom: 32, data, label: { formatter: '{b}: {c}' } }],
+    };
+  }
+  if (chart === 'heatmap' && d.sDim) {
+    const data: [number, number, number | null][] = [];
+    let max = 0;
+    d.series.forEach((s, j) => s.values.forEach((v, i) => {
+      data.push([i, j, v]);
+      if (v !== null && v > max) max = v;
+    }));
+    return {
+      tooltip: { position: 'top' },
+      grid: { left: 8, right: 16, top: 8, bottom: 56, containLabel: true },
+      xAxis: { type: 'category', data: cats, splitArea: { show: true } },
+      yAxis: { type: 'category', data: d.series.map(seriesName), splitArea: { show: true } },
+      visualMap: { min: 0, max: max || 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 80 },
+      series: [{ type: 'heatmap', data, label: { show: true } }],
+    };
+  }
+  const line = chart === 'line' || chart === 'area';
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, type: 'scroll' },
+    grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+    xAxis: { type: 'category', data: cats },
+    yAxis: { type: 'value' },
+    series: d.series.map((s) => ({
+      name: seriesName(s),
+      type: line ? 'line' : 'bar',
+      data: s.values,
+      ...(chart === 'area' ? { areaStyle: {} } : {}),
+      ...(chart === 'stacked_bar' && !s.previous ? { stack: 'total' } : {}),
+      ...(s.previous ? { lineStyle: { type: 'dashed' } } : {}),
+    })),
+  };
+}
+
+/** pointKeys names the dimension values of a chart point: the category at index and the series. */
+export function pointKeys(r: Result, dataIndex: number, seriesIndex: number): Record<string, string> | null {
+  const d = lay(r);
+  if (!d || dataIndex < 0 || dataIndex >= d.cats.length) return null;
+  const out: Record<string, string> = { [d.xDim]: d.cats[dataIndex] };
+  const s = d.series[seriesIndex];
+  if (d.sDim && s?.key !== undefined) out[d.sDim] = s.key;
+  return out;
+}
+
+/** Pivot is a two-dimension answer as a table: rows by the first dimension, columns by the second. */
+export interface Pivot {
+  rowDim: string;
+  colDim?: string;
+  rows: string[];
+  cols: string[];
+  cells: (string | null)[][];
+}
+
+export function pivot(r: Result): Pivot | null {
+  if (r.dimensions.length === 0) return null;
+  const rows: string[] = [];
+  const cols: string[] = [];
+  const ri = new Map<string, number>();
+  const ci = new Map<string, number>();
+  const two = r.dimensions.length === 2;
+  for (const x of r.rows) {
+    const a = x.keys[0] ?? '';
+    const b = two ? x.keys[1] ?? '' : '';
+    if (!ri.has(a)) ri.set(a, rows.push(a) - 1);
+    if (!ci.has(b)) ci.set(b, cols.push(b) - 1);
+  }
+  const cells = rows.map(() => cols.map(() => null as string | null));
+  for (const x of r.rows) cells[ri.get(x.keys[0] ?? '')!][ci.get(two ? x.keys[1] ?? '' : '')!] = x.value;
+  return { rowDim: r.dimensions[0], colDim: two ? r.dimensions[1] : undefined, rows, cols, cells };
+}
+
+// ── Drill-down ─────────────────────────────────────────────────────────────
+
+const bands: Record<string, [string, string][]> = {
+  high: [['churn_risk[gte]', '70']],
+  medium: [['churn_risk[gte]', '40'], ['churn_risk[lt]', '70']],
+  low: [['churn_risk[lt]', '40']],
+};
+
+/**
+ * drillLink is the record list behind a point: the customers, deals or
+ * tickets the metric counts, filtered by the point's dimension values as far
+ * as that list can filter (a dimension it cannot, such as time, is left
+ * out). null when the metric's records have no list.
+ */
+export function drillLink(base: string, metric: string, keys: Record<string, string>): string | null {
+  const mod = metric.split('.')[0];
+  const p = new URLSearchParams();
+  const empty = (field: string) => p.append(`${field}[empty]`, 'true');
+  if (mod === 'profiles' || mod === 'purchases') {
+    for (const [dim, v] of Object.entries(keys)) {
+      switch (dim) {
+        case 'lifecycle':
+          if (v) p.append('lifecycle', v);
+          break;
+        case 'owner':
+          if (v) p.set('owner', v);
+          else empty('owner_id');
+          break;
+        case 'source':
+          if (v) p.append('source', v);
+          else empty('source');
+          break;
+        case 'tag':
+          if (v) p.append('tag', v);
+          else empty('tags');
+          break;
+        case 'rfm_segment':
+          if (v) p.append('rfm.segment', v);
+          else empty('rfm.segment');
+          break;
+        case 'churn_risk_band':
+          for (const [k, x] of bands[v] ?? []) p.append(k, x);
+          break;
+        default:
+          if (dim.startsWith('custom.')) {
+            if (v) p.append(dim, v);
+            else empty(dim);
+          }
+      }
+    }
+    const q = p.toString();
+    return `${base}/customers${q ? '?' + q : ''}`;
+  }
+  if (mod === 'funnel') {
+    if (keys.pipeline) p.set('pipeline', keys.pipeline);
+    const q = p.toString();
+    return `${base}/deals${q ? '?' + q : ''}`;
+  }
+  if (mod === 'tickets') {
+    for (const [dim, v] of Object.entries(keys)) {
+      if (['status', 'priority', 'type', 'channel'].includes(dim) && v) p.append(dim, v);
+      if (dim === 'owner') p.set('assignee', v || 'none');
+      if (dim === 'team') p.set('team', v || 'none');
+    }
+    const q = p.toString();
+    return `${base}/tickets${q ? '?' + q : ''}`;
+  }
+  return null;
+}
+
+// ── Grid ───────────────────────────────────────────────────────────────────
+
+export const COLS = 12;
+const MAX_H = 24;
+
+const overlaps = (a: Widget, b: Widget) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+const clamp = (w: Widget): Widget => {
+  const ww = Math.max(1, Math.min(COLS, Math.round(w.w)));
+  const h = Math.max(1, Math.min(MAX_H, Math.round(w.h)));
+  return { ...w, w: ww, h, x: Math.max(0, Math.min(COLS - ww, Math.round(w.x))), y: Math.max(0, Math.round(w.y)) };
+};
+
+/**
+ * settle resolves overlaps after widget i moved or grew: i keeps its place,
+ * every other widget, top to bottom, goes down until it overlaps none placed
+ * before it; then all float up as far as they can. The order of the list (the
+ * widgets' positions) is kept.
+ */
+export function settle(ws: Widget[], i = -1): Widget[] {
+  const out = ws.map(clamp);
+  const order = out.map((_, k) => k).filter((k) => k !== i).sort((a, b) => out[a].y - out[b].y || out[a].x - out[b].x);
+  const placed: number[] = i >= 0 ? [i] : [];
+  for (const k of order) {
+    while (placed.some((p) => overlaps(out[k], out[p]))) out[k] = { ...out[k], y: out[k].y + 1 };
+    placed.push(k);
+  }
+  // Float up: each widget, top to bottom, rises while nothing is in its way.
+  const up = out.map((_, k) => k).sort((a, b) => out[a].y - out[b].y || out[a].x - out[b].x);
+  for (const k of up) {
+    while (out[k].y > 0 && !out.some((o, j) => j !== k && overlaps({ ...out[k], y: out[k].y - 1 }, o))) out[k] = { ...out[k], y: out[k].y - 1 };
+  }
+  return out;
+}
+
+/** moveWidget puts widget i at column x, row y, and settles the rest. */
+export const moveWidget = (ws: Widget[], i: number, x: number, y: number) => settle(ws.map((w, k) => (k === i ? clamp({ ...w, x, y }) : w)), i);
+
+/** resizeWidget gives widget i w columns and h rows, and settles the rest. */
+export function resizeWidget(ws: Widget[], i: number, w: number, h: number) {
+  const cur = ws[i];
+  const ww = Math.max(1, Math.min(COLS - cur.x, Math.round(w)));
+  return settle(ws.map((x, k) => (k === i ? clamp({ ...x, w: ww, h }) : x)), i);
+}
+
+/** addWidget places a report under everything else, half the grid wide. */
+export function addWidget(ws: Widget[], reportId: string, chart: string): Widget[] {
+  const bottom = ws.reduce((m, w) => Math.max(m, w.y + w.h), 0);
+  const kpi = chart === 'kpi';
+  return [...ws, { report_id: reportId, x: 0, y: bottom, w: kpi ? 3 : 6, h: kpi ? 2 : 4 }];
+}
+
+/** removeWidget takes widget i off and lets the rest float up. */
+export const removeWidget = (ws: Widget[], i: number) => settle(ws.filter((_, k) => k !== i));
+
+/** exportURL is where a widget's XLSX or PNG downloads from, run as a widget of the dashboard. */
+export const exportURL = (tenant: string, report: string, format: 'xlsx' | 'png', dashboard?: string) =>
+  `/api/v1/t/${encodeURIComponent(tenant)}/bi/reports/${report}/export?format=${format}${dashboard ? `&dashboard=${dashboard}` : ''}`;
