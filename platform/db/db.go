@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -368,7 +369,26 @@ func IsUniqueViolation(err error, constraint string) bool {
 	if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
 		return false
 	}
-	return constraint == "" || pe.ConstraintName == constraint
+	return constraint == "" || sameConstraint(pe.ConstraintName, constraint)
+}
+
+// sameConstraint reports whether got, as an error names it, is the constraint
+// want. On Citus the error comes from a shard, whose constraints carry the
+// shard's id: "sla_policies_name_key_102243" is "sla_policies_name_key".
+func sameConstraint(got, want string) bool {
+	if got == want {
+		return true
+	}
+	id, ok := strings.CutPrefix(got, want+"_")
+	if !ok || id == "" {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Classify maps well-known database failures to client errors; everything else is
