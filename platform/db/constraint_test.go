@@ -28,6 +28,11 @@ func TestUniqueViolationOfAShardsConstraint(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.got, got, c.want)
 		}
 	}
+	// Citus passes on a worker's error with its message only.
+	fromWorker := &pgconn.PgError{Code: "23505", Message: `duplicate key value violates unique constraint "sla_policies_name_key_102241"`}
+	if !db.IsUniqueViolation(fromWorker, "sla_policies_name_key") || db.IsUniqueViolation(fromWorker, "sla_policies_pkey") {
+		t.Error("the constraint named in a worker's message is not read")
+	}
 	if db.IsUniqueViolation(&pgconn.PgError{Code: "23503", ConstraintName: "sla_policies_name_key"}, "sla_policies_name_key") {
 		t.Error("a foreign key violation is not a unique violation")
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -369,8 +370,21 @@ func IsUniqueViolation(err error, constraint string) bool {
 	if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
 		return false
 	}
-	return constraint == "" || sameConstraint(pe.ConstraintName, constraint)
+	if constraint == "" {
+		return true
+	}
+	name := pe.ConstraintName
+	if name == "" {
+		// Citus passes on a worker's error without its fields; the message
+		// names the constraint.
+		if m := constraintInMessage.FindStringSubmatch(pe.Message); m != nil {
+			name = m[1]
+		}
+	}
+	return sameConstraint(name, constraint)
 }
+
+var constraintInMessage = regexp.MustCompile(`unique constraint "([^"]+)"`)
 
 // sameConstraint reports whether got, as an error names it, is the constraint
 // want. On Citus the error comes from a shard, whose constraints carry the
