@@ -109,8 +109,9 @@ func (m *Module) SetRate(ctx context.Context, tenant uuid.UUID, in RateInput) (*
 		if err := tx.NewSelect().Model(&before).Where("x.tenant_id = ? AND x.base = ? AND x.currency = ? AND x.valid_from = ?", tenant, x.Base, cur, x.ValidFrom).For("UPDATE").Scan(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewInsert().Model(x).ExcludeColumn("created_at", "updated_at").
-			On("CONFLICT (tenant_id, base, currency, valid_from) DO UPDATE SET rate = EXCLUDED.rate, created_by = EXCLUDED.created_by, updated_at = now()").
+		// The time goes through EXCLUDED: Citus refuses now() in DO UPDATE SET.
+		if _, err := tx.NewInsert().Model(x).ExcludeColumn("created_at").Value("updated_at", "now()").
+			On("CONFLICT (tenant_id, base, currency, valid_from) DO UPDATE SET rate = EXCLUDED.rate, created_by = EXCLUDED.created_by, updated_at = EXCLUDED.updated_at").
 			Returning("id, rate, created_at, updated_at").Exec(ctx); err != nil {
 			return err
 		}

@@ -169,7 +169,7 @@ func demoTimeline(ctx context.Context, tx bun.Tx, d module.Demo, rng *rand.Rand,
 		FROM customers c WHERE c.tenant_id = ?0 AND c.source = ?1 AND c.lifecycle = 'churned'
 			AND NOT EXISTS (SELECT 1 FROM customer_lifecycle_history h WHERE h.tenant_id = ?0 AND h.customer_id = c.id AND h.to_stage = 'churned')`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, d.Tenant, demoSource); err != nil {
+		if _, err := db.ExecStaged(ctx, tx, q, d.Tenant, demoSource); err != nil {
 			return err
 		}
 	}

@@ -86,8 +86,9 @@ func (m *Module) SaveFormSettings(ctx context.Context, tenant uuid.UUID, in Form
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_form_settings (tenant_id, enabled, title, intro) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant_id) DO UPDATE SET enabled = EXCLUDED.enabled, title = EXCLUDED.title, intro = EXCLUDED.intro, updated_at = now()`,
+		// The time goes through EXCLUDED: Citus refuses now() in DO UPDATE SET.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_form_settings (tenant_id, enabled, title, intro, updated_at) VALUES (?, ?, ?, ?, now())
+			ON CONFLICT (tenant_id) DO UPDATE SET enabled = EXCLUDED.enabled, title = EXCLUDED.title, intro = EXCLUDED.intro, updated_at = EXCLUDED.updated_at`,
 			tenant, in.Enabled, in.Title, in.Intro); err != nil {
 			return err
 		}

@@ -166,9 +166,7 @@ func (m *Module) resolveRequester(ctx context.Context, tx bun.Tx, tenant uuid.UU
 // hold the lock briefly (what follows travels with COMMIT).
 func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
 	_, err := tx.NewInsert().Model(t).
-		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) VALUES (?, 1001)
-			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
-		Value("number", "(SELECT last_number FROM n)").
+		Value("number", "ticket_next_number(?)", t.TenantID).
 		ExcludeColumn("updated_at").Returning("number, updated_at").Exec(ctx)
 	return err
 }

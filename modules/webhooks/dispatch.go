@@ -588,7 +588,9 @@ func (m *Module) settle(ctx context.Context, tenant uuid.UUID, s sub, r claimed,
 			Since   time.Time `bun:"failing_since"`
 			Enabled bool      `bun:"enabled"`
 		}
-		if err := tx.NewRaw(`UPDATE webhook_subscriptions SET failure_streak = failure_streak + 1, failing_since = coalesce(failing_since, now())
+		// least() skips a NULL, so it keeps the first failure's time; Citus
+		// refuses now() inside coalesce() in an UPDATE.
+		if err := tx.NewRaw(`UPDATE webhook_subscriptions SET failure_streak = failure_streak + 1, failing_since = least(failing_since, now())
 			WHERE tenant_id = ? AND id = ? RETURNING failure_streak, failing_since, enabled`, tenant, s.ID).Scan(ctx, &st); err != nil {
 			return err
 		}

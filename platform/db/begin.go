@@ -307,13 +307,20 @@ func IsCitus(ctx context.Context, d *bun.DB) bool {
 // moves the rows through intermediate results and plain INSERTs on the workers,
 // which RLS checks, instead of COPY into the shards, which PostgreSQL refuses on a
 // table under row-level security. On one node the statement runs as written.
-func ExecStaged(ctx context.Context, tx bun.Tx, query string, args ...any) (sql.Result, error) {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.citus &&
-		strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "INSERT") &&
-		!strings.Contains(strings.ToUpper(query), "RETURNING") {
-		query += " RETURNING NULL"
+func ExecStaged(ctx context.Context, tx bun.IDB, query string, args ...any) (sql.Result, error) {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		query = citusReturning(st, query)
 	}
 	return tx.ExecContext(ctx, query, args...)
+}
+
+// citusReturning adds RETURNING to an INSERT that has none, on Citus only.
+func citusReturning(st *txState, query string) string {
+	if st.citus && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "INSERT") &&
+		!strings.Contains(strings.ToUpper(query), "RETURNING") {
+		return strings.TrimRight(strings.TrimSpace(query), ";") + " RETURNING NULL"
+	}
+	return query
 }
 
 // ScopedCall runs fn, which calls one function that scopes itself with SET LOCAL

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -375,7 +377,39 @@ func IsUniqueViolation(err error, constraint string) bool {
 	if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
 		return false
 	}
-	return constraint == "" || pe.ConstraintName == constraint
+	if constraint == "" {
+		return true
+	}
+	name := pe.ConstraintName
+	if name == "" {
+		// Citus passes on a worker's error without its fields; the message
+		// names the constraint.
+		if m := constraintInMessage.FindStringSubmatch(pe.Message); m != nil {
+			name = m[1]
+		}
+	}
+	return sameConstraint(name, constraint)
+}
+
+var constraintInMessage = regexp.MustCompile(`unique constraint "([^"]+)"`)
+
+// sameConstraint reports whether got, as an error names it, is the constraint
+// want. On Citus the error comes from a shard, whose constraints carry the
+// shard's id: "sla_policies_name_key_102243" is "sla_policies_name_key".
+func sameConstraint(got, want string) bool {
+	if got == want {
+		return true
+	}
+	id, ok := strings.CutPrefix(got, want+"_")
+	if !ok || id == "" {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Classify maps well-known database failures to client errors; everything else is

@@ -41,11 +41,24 @@ func DeferQuery(ctx context.Context, tx bun.IDB, q Query) (err error) {
 		}
 	}()
 	st, ok := ctx.Value(txKey{}).(*txState)
+	if ok && st.citus && st.tx.Tx != nil {
+		// An INSERT ... SELECT (from unnest, VALUES, a staging table) moves its
+		// rows with COPY on Citus unless it has RETURNING; see ExecStaged.
+		text := citusReturning(st, q.String())
+		if st.tail {
+			return queue(ctx, st, text)
+		}
+		_, err := st.tx.Tx.ExecContext(ctx, text)
+		return err
+	}
 	if !ok || !st.tail {
 		_, err := q.Exec(ctx)
 		return err
 	}
-	text := q.String()
+	return queue(ctx, st, q.String())
+}
+
+func queue(ctx context.Context, st *txState, text string) error {
 	st.deferred = append(st.deferred, text)
 	st.deferredBytes += len(text)
 	if st.deferredBytes > maxDeferred {

@@ -83,7 +83,7 @@ func recountEntity(ctx context.Context, tx bun.IDB, tenant uuid.UUID, e module.E
 		q += "(" + p + ")"
 	}
 	q += ") x"
-	_, err := tx.NewRaw(q, tenant, e.Name, CountFloor).Exec(ctx)
+	_, err := db.ExecStaged(ctx, tx, q, tenant, e.Name, CountFloor)
 	return err
 }
 

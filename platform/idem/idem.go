@@ -186,13 +186,18 @@ type claimRow struct {
 // sql.ErrNoRows means the row was pruned in between.
 func (s *Store) claim(ctx context.Context, tx bun.Tx, tenant uuid.UUID, caller, key string, fp []byte) (claimRow, error) {
 	var row claimRow
-	err := tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, lease_until)
-		VALUES (?, ?, ?, ?, now() + make_interval(secs => ?))
+	// The clock is read in VALUES and reached through EXCLUDED, and ages are
+	// differences of two times: Citus refuses a non-immutable function in ON
+	// CONFLICT DO UPDATE, its SET or its WHERE (now(), and timestamptz plus or
+	// minus an interval, which depends on the time zone).
+	err := tx.NewRaw(`INSERT INTO idempotency_keys AS k (tenant_id, caller, key, fingerprint, created_at, lease_until)
+		VALUES (?, ?, ?, ?, now(), now() + make_interval(secs => ?))
 		ON CONFLICT (tenant_id, caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = 'running',
-			status = NULL, content_type = '', body = NULL, created_at = now(), completed_at = NULL,
+			status = NULL, content_type = '', body = NULL, created_at = EXCLUDED.created_at, completed_at = NULL,
 			lease_until = EXCLUDED.lease_until
-		WHERE k.created_at < now() - make_interval(secs => ?)
-		   OR (k.state = 'running' AND coalesce(k.lease_until, k.created_at + make_interval(secs => ?)) < now())
+		WHERE EXCLUDED.created_at - k.created_at > make_interval(secs => ?)
+		   OR (k.state = 'running' AND (k.lease_until < EXCLUDED.created_at
+		       OR (k.lease_until IS NULL AND EXCLUDED.created_at - k.created_at > make_interval(secs => ?))))
 		RETURNING true AS mine, fingerprint, state, status, content_type, body`,
 		tenant, caller, key, fp, s.lease().Seconds(), Keep.Seconds(), legacyClaim.Seconds()).Scan(ctx, &row)
 	if errors.Is(err, sql.ErrNoRows) {

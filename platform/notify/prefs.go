@@ -45,8 +45,9 @@ func (s *Service) GetPreference(ctx context.Context, tenant, member uuid.UUID) (
 // SetPreference stores a member's preference.
 func (s *Service) SetPreference(ctx context.Context, tenant, member uuid.UUID, p Preference) error {
 	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO notification_preferences (tenant_id, member_id, email) VALUES (?, ?, ?)
-			ON CONFLICT (tenant_id, member_id) DO UPDATE SET email = excluded.email, updated_at = now()`, tenant, member, p.Email)
+		// The time goes through EXCLUDED: Citus refuses now() in DO UPDATE SET.
+		_, err := tx.ExecContext(ctx, `INSERT INTO notification_preferences (tenant_id, member_id, email, updated_at) VALUES (?, ?, ?, now())
+			ON CONFLICT (tenant_id, member_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at`, tenant, member, p.Email)
 		return err
 	})
 	return db.Classify(err, "notification preference")

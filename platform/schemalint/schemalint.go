@@ -5,13 +5,16 @@
 // subquery. Partitions are judged through their parent. The rules Citus adds are
 // here too: no SET NULL or SET DEFAULT action on a foreign key that carries the
 // distribution column, no foreign key from a global (reference) table to a tenant
-// (distributed) table, and no function that scopes itself with set_config() on an
-// app.* setting, which Citus does not forward to the workers.
+// (distributed) table, no function that scopes itself with set_config() on an
+// app.* setting, which Citus does not forward to the workers, and no function
+// with an INSERT ... SELECT that has neither RETURNING nor ON CONFLICT, whose
+// rows Citus would COPY into the shards, which RLS refuses.
 package schemalint
 
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -47,6 +50,7 @@ const (
 	RuleFKAction     = "foreign key without SET NULL or SET DEFAULT action"
 	RuleGlobalFK     = "global table without a foreign key to a tenant table"
 	RuleSetLocal     = "function sets app.* with SET LOCAL, not set_config"
+	RuleInsertSelect = "INSERT ... SELECT in a function has RETURNING or ON CONFLICT"
 )
 
 type table struct {
@@ -191,8 +195,46 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 	for _, f := range fns {
 		add(f+"()", RuleSetLocal, "use EXECUTE format('SET LOCAL app.x = %L', v): Citus forwards SET LOCAL to the workers, never set_config()")
 	}
+	var bodies []struct {
+		Name string `bun:"proname"`
+		Src  string `bun:"prosrc"`
+	}
+	if err := db.NewRaw(`SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = ? AND p.prosrc ~* 'INSERT'
+		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`, schema).Scan(ctx, &bodies); err != nil {
+		return nil, fmt.Errorf("schemalint: function bodies: %w", err)
+	}
+	for _, b := range bodies {
+		if stmt := CopyingInsert(b.Src); stmt != "" {
+			add(b.Name+"()", RuleInsertSelect, "add RETURNING (in PL/pgSQL: WITH w AS (INSERT ... RETURNING 1) SELECT count(*) INTO n FROM w): "+
+				"on Citus an INSERT ... SELECT without it moves its rows with COPY, which PostgreSQL refuses under row-level security: "+stmt)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out, nil
+}
+
+var (
+	lineComment  = regexp.MustCompile(`--[^\n]*`)
+	insertSelect = regexp.MustCompile(`(?is)\bINSERT\s+INTO\s+[\w."]+\s*(\([^)]*\))?\s*\(?\s*(SELECT|WITH)\b`)
+	returningOr  = regexp.MustCompile(`(?i)\b(RETURNING|ON\s+CONFLICT)\b`)
+)
+
+// CopyingInsert returns the first statement of a function body that inserts
+// the rows of a SELECT with neither RETURNING nor ON CONFLICT, or "". Citus
+// sends such rows to the shards with COPY unless the SELECT reads co-located
+// shards only, which a body cannot promise; with RETURNING or ON CONFLICT it
+// sends INSERTs. It reads the text, not a parse tree: statements are split at
+// semicolons.
+func CopyingInsert(body string) string {
+	for _, stmt := range strings.Split(lineComment.ReplaceAllString(body, ""), ";") {
+		// RETURNING or ON CONFLICT counts after the INSERT only: a CTE's DELETE
+		// ... RETURNING before it does not change how the INSERT is sent.
+		if m := insertSelect.FindStringIndex(stmt); m != nil && !returningOr.MatchString(stmt[m[1]:]) {
+			return strings.Join(strings.Fields(stmt), " ")
+		}
+	}
+	return ""
 }
 
 // isTenantExpr recognises the canonical policy as PostgreSQL prints it back.

@@ -78,6 +78,9 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 
 	CREATE FUNCTION scoped_by_set_config(p uuid) RETURNS text LANGUAGE sql AS $$ SELECT set_config('app.tenant_id', p::text, true) $$;
 
+	CREATE FUNCTION copies_rows(p uuid) RETURNS void LANGUAGE sql AS $$ INSERT INTO good (tenant_id, id) SELECT p, gen_random_uuid() FROM generate_series(1, 2) $$;
+	CREATE FUNCTION inserts_rows(p uuid) RETURNS void LANGUAGE sql AS $$ INSERT INTO good (tenant_id, id) SELECT p, gen_random_uuid() FROM generate_series(1, 2) RETURNING 1 $$;
+
 	CREATE TABLE bad_index (tenant_id uuid NOT NULL, id uuid NOT NULL, email text, PRIMARY KEY (tenant_id, id));
 	CREATE INDEX bad_index_email ON bad_index (email);
 	ALTER TABLE bad_index ENABLE ROW LEVEL SECURITY; ALTER TABLE bad_index FORCE ROW LEVEL SECURITY;
@@ -106,6 +109,9 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 	got := map[string]bool{}
 	for _, v := range vs {
 		got[v.Table+"|"+v.Rule] = true
+		if v.Table == "inserts_rows()" {
+			t.Errorf("an INSERT ... SELECT with RETURNING flagged: %s", v)
+		}
 		if v.Table == "good" && !strings.Contains(v.Info, "good_id_only") {
 			t.Errorf("good table flagged: %s", v)
 		}
@@ -122,6 +128,7 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 		"fk_set_null|" + schemalint.RuleFKAction,
 		"glob|" + schemalint.RuleGlobalFK,
 		"scoped_by_set_config()|" + schemalint.RuleSetLocal,
+		"copies_rows()|" + schemalint.RuleInsertSelect,
 		"good|" + schemalint.RuleIndex, // the extra index on good (id) breaks the index rule
 	} {
 		if !got[want] {
@@ -133,6 +140,30 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 	for _, v := range vs {
 		if v.Table == "no_tenant" {
 			t.Errorf("allow-listed table flagged: %s", v)
+		}
+	}
+}
+
+// The statement test of the INSERT ... SELECT rule, on the forms the migrations use.
+func TestCopyingInsertReadsStatements(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{"INSERT INTO t (a, b) SELECT x, y FROM unnest(v)", true},
+		{"INSERT INTO t SELECT * FROM s", true},
+		{"insert into t (a)\n  select 1", true},
+		{"INSERT INTO t (a) (SELECT 1)", true},
+		{"WITH g AS (DELETE FROM t RETURNING *) INSERT INTO t (a) SELECT a FROM g", true}, // the CTE's RETURNING is not the INSERT's
+		{"WITH w AS (INSERT INTO t (a) SELECT 1 RETURNING 1) SELECT count(*) INTO n FROM w", false},
+		{"INSERT INTO t (a) SELECT 1 ON CONFLICT DO NOTHING", false},
+		{"INSERT INTO t (a, b) VALUES (1, 2), (3, 4)", false},
+		{"INSERT INTO t (a) VALUES ((SELECT 1))", false},
+		{"-- INSERT INTO t SELECT 1\nPERFORM 1", false},
+		{"PERFORM 1; INSERT INTO t (a) SELECT 1; RETURN", true},
+	} {
+		if got := schemalint.CopyingInsert(c.body) != ""; got != c.want {
+			t.Errorf("%q: %v, want %v", c.body, got, c.want)
 		}
 	}
 }
