@@ -96,7 +96,7 @@ func (m *Module) reportRoutes(api huma.API) {
 
 	type exportIn struct {
 		ID        uuid.UUID `path:"id" format:"uuid"`
-		Format    string    `query:"format" enum:"xlsx,png" required:"true" doc:"xlsx: the numbers as a spreadsheet; png: the chart as a picture"`
+		Format    string    `query:"format" enum:"xlsx,png" default:"xlsx" doc:"xlsx (the default): the numbers as a spreadsheet; png: the chart as a picture"`
 		Dashboard string    `query:"dashboard" format:"uuid" doc:"run it as a widget of this dashboard: the dashboard's range and filters apply"`
 	}
 	type exportOut struct {
