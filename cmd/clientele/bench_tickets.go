@@ -220,10 +220,10 @@ func (b *ticketBench) run(ctx context.Context, cfg config.Config) error {
 			},
 			api: func() error {
 				return pgxTenant(ctx, pool, noise, func(tx pgx.Tx) error {
-					_, err := tx.Exec(ctx, `WITH n AS (INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1001)
-							ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number)
-						INSERT INTO tickets (tenant_id, id, number, subject, requester_id, channel, type, priority, status, team_id)
-						SELECT $1, $2, n.last_number, 'Bench gap-free floor', $3, 'email', 'incident', 'high', 'new', NULL FROM n`, noise, uuid.New(), noiseCustomer)
+					// The number as the API takes it (ticket_next_number: the
+					// company's counter row, locked until COMMIT).
+					_, err := tx.Exec(ctx, `INSERT INTO tickets (tenant_id, id, number, subject, requester_id, channel, type, priority, status, team_id)
+						VALUES ($1, $2, ticket_next_number($1), 'Bench gap-free floor', $3, 'email', 'incident', 'high', 'new', NULL)`, noise, uuid.New(), noiseCustomer)
 					return err
 				})
 			},
