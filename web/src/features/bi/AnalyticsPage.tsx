@@ -14,7 +14,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { useMembers } from '../customers/api';
-import { BUCKETS, change, chartOption, label, num, type Metric, type Result, type Row } from './api';
+import { BUCKETS, change, chartOption, label, showValue, type Metric, type Result, type Row } from './api';
 import { CHARTS } from './dashboards';
 
 const Chart = lazy(() => import('../home/Chart'));
@@ -65,20 +65,8 @@ export default function AnalyticsPage() {
     const d = dims.find((x) => x.key === k);
     return d ? label(d, lang) : k;
   };
-  const show = (v: string | null | undefined) => {
-    const n = num(v);
-    if (n === null || !metric) return t('noValue');
-    switch (metric.unit) {
-      case 'money':
-        return f.money(String(v), answer.data?.currency);
-      case 'percent':
-        return `${f.number(n, 1)}%`;
-      case 'duration':
-        return t('unit_duration', { hours: f.number(n / 3600, 1) });
-      default:
-        return f.number(n, 2);
-    }
-  };
+  const show = (v: string | null | undefined) =>
+    showValue(v, metric?.unit, answer.data?.currency, { number: f.number, money: f.money, noValue: t('noValue'), hours: (hours) => t('unit_duration', { hours }) });
   const name = (d: string, v: string) => {
     if (v === '') return t('noneValue');
     if (d === 'time') return f.day(v);

@@ -14,7 +14,7 @@ import { useMembers } from '../customers/api';
 import { useTenant } from '../../app/session';
 import { get, tpath } from '../../app/api';
 import type { Pipeline } from '../funnel/board';
-import { change, num, type Result, type Row } from './api';
+import { change, num, showValue, type Result, type Row } from './api';
 import { drillLink, pivot, pointKeys, widgetOption } from './dashboards';
 import type { ChartPoint } from '../home/Chart';
 
@@ -43,20 +43,8 @@ export function useShow(r?: Result) {
     }
     return undefined;
   };
-  const show = (v: string | null | undefined) => {
-    const n = num(v);
-    if (n === null || !r) return t('noValue');
-    switch (r.unit) {
-      case 'money':
-        return f.money(String(v), r.currency);
-      case 'percent':
-        return `${f.number(n, 1)}%`;
-      case 'duration':
-        return t('unit_duration', { hours: f.number(n / 3600, 1) });
-      default:
-        return f.number(n, 2);
-    }
-  };
+  const show = (v: string | null | undefined) =>
+    showValue(v, r?.unit, r?.currency, { number: f.number, money: f.money, noValue: t('noValue'), hours: (hours) => t('unit_duration', { hours }) });
   const name = (d: string, v: string) => {
     if (v === '') return t('noneValue');
     if (d === 'time') return f.day(v);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { change, chartOption, label, type Result } from './api';
+import { change, chartOption, label, showValue, type Result } from './api';
 
 const r: Result = {
   metric: 'profiles.new_customers', unit: 'count', dimensions: ['time'], bucket: 'month', time_zone: 'Asia/Shanghai',
@@ -36,5 +36,22 @@ describe('bi', () => {
     expect(label({ label_en: 'Customers', label_zh: '客户数' }, 'zh')).toBe('客户数');
     expect(label({ label_en: 'Customers', label_zh: '' }, 'zh')).toBe('Customers');
     expect(label({ label_en: 'Customers', label_zh: '客户数' }, 'en')).toBe('Customers');
+  });
+});
+
+describe('showValue', () => {
+  const f = {
+    number: (n: number, d?: number) => n.toFixed(d ?? 2),
+    money: (a: string, c?: string) => `${c ?? ''} ${a}`,
+    noValue: '—',
+    hours: (h: string) => `${h} h`,
+  };
+  it('writes each unit, and a missing value as such', () => {
+    expect(showValue('1200.5', 'money', 'CNY', f)).toBe('CNY 1200.5');
+    expect(showValue('12.345', 'percent', undefined, f)).toBe('12.3%');
+    expect(showValue('5400', 'duration', undefined, f)).toBe('1.5 h');
+    expect(showValue('3', 'count', undefined, f)).toBe('3.00');
+    expect(showValue(null, 'count', undefined, f)).toBe('—');
+    expect(showValue('3', undefined, undefined, f)).toBe('—');
   });
 });

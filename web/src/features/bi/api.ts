@@ -60,6 +60,31 @@ export const label = (x: { label_en: string; label_zh: string }, lang: string) =
 /** num reads a value; null stays null (no value, not zero). */
 export const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
 
+/** The formatting a value in a metric's unit needs: numbers and money in
+ * the company's settings, and the two texts that depend on the language. */
+export interface ValueFormat {
+  number: (n: number, digits?: number) => string;
+  money: (amount: string, currency?: string) => string;
+  noValue: string;
+  hours: (hours: string) => string;
+}
+
+/** showValue writes a metric's value in its unit; a missing value says so. */
+export function showValue(v: string | null | undefined, unit: Unit | undefined, currency: string | undefined, f: ValueFormat): string {
+  const n = num(v);
+  if (n === null || !unit) return f.noValue;
+  switch (unit) {
+    case 'money':
+      return f.money(String(v), currency);
+    case 'percent':
+      return `${f.number(n, 1)}%`;
+    case 'duration':
+      return f.hours(f.number(n / 3600, 1));
+    default:
+      return f.number(n, 2);
+  }
+}
+
 /**
  * change is the relative change from previous to value in percent, or null
  * when either is missing or the previous is zero.
