@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/module"
@@ -42,6 +43,9 @@ type Deps struct {
 	Jobs     Enqueuer
 	Members  Members
 	FontPath string
+	// Events carries the modules' changes to the rollups (rollups.go); nil
+	// leaves the rollups to the nightly reconcile.
+	Events *events.Bus
 }
 
 // Module is the BI module.
@@ -64,7 +68,12 @@ func New(d Deps) *Module {
 	if err != nil {
 		panic(err)
 	}
-	return &Module{d: d, metrics: r}
+	m := &Module{d: d, metrics: r}
+	if d.Events != nil {
+		d.Events.Record("bi-rollups", m.recordTouch)
+		d.Events.Subscribe("*", "bi-rollups-kick", m.kickAfterCommit)
+	}
+	return m
 }
 
 // Name is the route prefix and namespace.
@@ -85,7 +94,9 @@ func (m *Module) Permissions() []authz.Permission {
 func (m *Module) Metrics() *measures.Registry { return m.metrics }
 
 // Jobs declares the module's task handlers.
-func (m *Module) Jobs() []jobs.Handler { return m.scheduleJobs() }
+func (m *Module) Jobs() []jobs.Handler { return append(m.scheduleJobs(), m.rollupJobs()...) }
 
 // Schedules declares the module's periodic tasks.
-func (m *Module) Schedules() []jobs.Schedule { return m.scheduleSchedules() }
+func (m *Module) Schedules() []jobs.Schedule {
+	return append(m.scheduleSchedules(), m.rollupSchedules()...)
+}

@@ -396,5 +396,5 @@ func (m *Module) runSaved(ctx context.Context, tx bun.Tx, tn tenancy.Tenant, q S
 	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+queryTimeout+"'"); err != nil {
 		return nil, err
 	}
-	return measures.Run(ctx, tx, t, e, req, measures.Where(at))
+	return m.run(ctx, tx, t, e, req, measures.Where(at))
 }

@@ -162,13 +162,28 @@ func (m *Module) RunQuery(ctx context.Context, req measures.Request, w measures.
 		if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+queryTimeout+"'"); err != nil {
 			return err
 		}
-		res, err = measures.Run(ctx, tx, t, e, req, w)
+		res, err = m.run(ctx, tx, t, e, req, w)
 		return err
 	})
 	if err != nil {
 		return nil, timeoutOr(err)
 	}
 	return res, nil
+}
+
+// run answers a question from the rollups when they can answer it, else
+// from the records, and asks for the rollups a question wanted but the
+// company has not got.
+func (m *Module) run(ctx context.Context, tx bun.Tx, t measures.Tenant, e measures.Entry, req measures.Request, w measures.Where) (*measures.Result, error) {
+	ro, asked, err := m.rollupsFor(ctx, tx, t)
+	if err != nil {
+		return nil, err
+	}
+	res, err := measures.RunWith(ctx, tx, t, e, req, w, ro)
+	if err != nil {
+		return nil, err
+	}
+	return res, m.askBuild(ctx, tx, asked()...)
 }
 
 // timeoutOr names a question stopped by the statement timeout.

@@ -2,6 +2,7 @@ package funnel
 
 import (
 	"context"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -97,4 +98,16 @@ func (m *Module) Measures() []measures.Metric {
 			"周期内赢单的商机从创建到赢单的平均时长（秒）。",
 			measures.Duration, measures.AggAvg, false, won("extract(epoch FROM d.won_at - d.created_at)", false)),
 	}
+}
+
+// RollupTouch: a deal's events change that deal's facts; an import or its
+// revert changes any.
+func (m *Module) RollupTouch(topic string) (subject, whole bool) {
+	switch {
+	case strings.HasPrefix(topic, "deal."):
+		return true, false
+	case topic == EntityDeals+".imported", topic == EntityDeals+".import_reverted":
+		return false, true
+	}
+	return false, false
 }

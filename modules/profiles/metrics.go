@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -135,4 +136,17 @@ func (m *Module) Measures() []measures.Metric {
 			"周期内有购买的客户中，购买两次及以上的比例。",
 			measures.Percent, measures.AggRepeat, false),
 	)
+}
+
+// RollupTouch: a customer's events and a purchase's (named by its customer)
+// change that customer's facts; an import or its revert changes any.
+func (m *Module) RollupTouch(topic string) (subject, whole bool) {
+	switch {
+	case strings.HasPrefix(topic, "customer."), strings.HasPrefix(topic, "interaction."):
+		return true, false
+	case topic == EntityCustomers+".imported", topic == EntityPurchases+".imported",
+		topic == EntityCustomers+".import_reverted", topic == EntityPurchases+".import_reverted":
+		return false, true
+	}
+	return false, false
 }

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -85,4 +86,16 @@ func (m *Module) Measures() []measures.Metric {
 				return created(ctx, tx, f).Where("t.type = 'complaint'")
 			}),
 	}
+}
+
+// RollupTouch: a ticket's events change that ticket's facts; an import or
+// its revert changes any.
+func (m *Module) RollupTouch(topic string) (subject, whole bool) {
+	switch {
+	case strings.HasPrefix(topic, "ticket."):
+		return true, false
+	case topic == EntityTickets+".imported", topic == EntityTickets+".import_reverted":
+		return false, true
+	}
+	return false, false
 }

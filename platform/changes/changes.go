@@ -102,7 +102,7 @@ func (f *Feed) opOf(topic string) (entity, op string, ok bool) {
 		}
 		return name, "upsert", true
 	}
-	if _, known := f.entities[head]; known && verb == "imported" {
+	if _, known := f.entities[head]; known && (verb == "imported" || verb == "import_reverted") {
 		return head, "import", true
 	}
 	return "", "", false

@@ -114,6 +114,16 @@ type Frame struct {
 // Provider is the module capability by which a module contributes metrics.
 type Provider interface{ Measures() []Metric }
 
+// Touches is the optional capability of a Provider whose metrics are rolled
+// up: which of its events change the facts of their metrics. RollupTouch
+// says whether an event of topic changes the facts of the record it names
+// (its entity id, a fact's subject), or of every record of the module (a
+// bulk change: its rollups are rebuilt). A provider without it has its
+// rollups rebuilt only by the nightly reconcile.
+type Touches interface {
+	RollupTouch(topic string) (subject, whole bool)
+}
+
 // Entry is a registered metric and the module that offers it.
 type Entry struct {
 	Module string

@@ -76,17 +76,19 @@ type Row struct {
 
 // Result is the answer to a Request.
 type Result struct {
-	Metric       string   `json:"metric"`
-	Unit         Unit     `json:"unit"`
-	Currency     string   `json:"currency,omitempty" doc:"of a money metric"`
-	Dimensions   []string `json:"dimensions"`
-	Bucket       string   `json:"bucket,omitempty"`
-	TimeZone     string   `json:"time_zone"`
-	From         string   `json:"from"`
-	To           string   `json:"to"`
-	PreviousFrom string   `json:"previous_from,omitempty"`
-	PreviousTo   string   `json:"previous_to,omitempty"`
-	Rows         []Row    `json:"rows"`
+	Metric       string    `json:"metric"`
+	Unit         Unit      `json:"unit"`
+	Currency     string    `json:"currency,omitempty" doc:"of a money metric"`
+	Dimensions   []string  `json:"dimensions"`
+	Bucket       string    `json:"bucket,omitempty"`
+	TimeZone     string    `json:"time_zone"`
+	From         string    `json:"from"`
+	To           string    `json:"to"`
+	PreviousFrom string    `json:"previous_from,omitempty"`
+	PreviousTo   string    `json:"previous_to,omitempty"`
+	Rows         []Row     `json:"rows"`
+	Source       string    `json:"source" enum:"rollup,records" doc:"rollup: from the company's daily rollups; records: computed from the records now"`
+	AsOf         time.Time `json:"as_of" doc:"the numbers are exact as of this time: now for records, the last refresh for rollups"`
 }
 
 // plan is a checked request.
@@ -100,20 +102,35 @@ type plan struct {
 	weekStart time.Weekday
 	filters   []Filter
 	compare   bool
+	// rollup: answer from the rollups of rolledDim ("" the total).
+	rollup    bool
+	rolledDim string
 }
 
 // Run answers req for the tenant in tx (a tenant transaction), as the actor
 // in ctx. The caller has checked that the metric's module is on and the
 // actor holds its permission.
 func Run(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, req Request, w Where) (*Result, error) {
+	return RunWith(ctx, tx, tn, e, req, w, nil)
+}
+
+// RunWith is Run answering from the company's rollups when they can answer
+// the question (see rollup.go) and ro says they may; else from the source.
+func RunWith(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, req Request, w Where, ro Rollups) (*Result, error) {
 	p, err := check1(ctx, tx, tn, e, req, w)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Metric: e.Key, Unit: e.Unit, Dimensions: p.dims, Bucket: p.bucket, TimeZone: p.loc.String(),
-		From: p.from.String(), To: p.to.String(), Rows: []Row{}}
+		From: p.from.String(), To: p.to.String(), Rows: []Row{}, Source: SourceRecords, AsOf: time.Now().UTC()}
 	if e.Unit == Money {
 		res.Currency = tn.Currency
+	}
+	if dim, ok := p.rollupDim(ctx); ok && ro != nil {
+		if asOf, ok := ro(e.Module); ok {
+			p.rollup, p.rolledDim = true, dim
+			res.Source, res.AsOf = SourceRollup, asOf.UTC()
+		}
 	}
 	cur, err := p.run(ctx, tx, tn, p.from, p.to)
 	if err != nil {
@@ -365,6 +382,47 @@ func (p *plan) dimSQL(tenant uuid.UUID, dim string, alias string) dimSQL {
 // bucket then dimension order.
 func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([]group, error) {
 	bs := Buckets(from, to, p.bucket, p.loc, p.weekStart)
+	var out []group
+	var err error
+	if p.rollup {
+		out, err = p.runRollup(ctx, tx, tn, p.rolledDim, from, to)
+	} else {
+		out, err = p.runSource(ctx, tx, tn, bs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.e.Interval {
+		if out, err = cumulate(out, len(bs)); err != nil {
+			return nil, err
+		}
+	}
+	// A time series alone has a point for every bucket: 0 for a count or a
+	// sum, no value for a mean or a rate over nothing.
+	if len(p.dims) == 1 && p.dims[0] == DimTime || len(p.dims) == 0 {
+		filled := out[:0:0]
+		k := 0
+		for i := range bs {
+			if k < len(out) && out[k].i == i {
+				filled = append(filled, out[k])
+				k++
+				continue
+			}
+			g := group{i: i}
+			if p.e.Agg.Additive() {
+				z := "0"
+				g.value = &z
+			}
+			filled = append(filled, g)
+		}
+		out = filled
+	}
+	return out, nil
+}
+
+// runSource answers the plan for the buckets bs from the records: one
+// query, its groups in bucket then dimension order.
+func (p *plan) runSource(ctx context.Context, tx bun.IDB, tn Tenant, bs []Bucket) ([]group, error) {
 	idx, los, his := make([]int, len(bs)), make([]time.Time, len(bs)), make([]time.Time, len(bs))
 	for i, b := range bs {
 		idx[i], los[i], his[i] = i, b.Lo.UTC(), b.Hi.UTC()
@@ -448,35 +506,7 @@ func (p *plan) run(ctx context.Context, tx bun.IDB, tn Tenant, from, to Date) ([
 		}
 		out = append(out, g)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if p.e.Interval {
-		if out, err = cumulate(out, len(bs)); err != nil {
-			return nil, err
-		}
-	}
-	// A time series alone has a point for every bucket: 0 for a count or a
-	// sum, no value for a mean or a rate over nothing.
-	if len(p.dims) == 1 && p.dims[0] == DimTime || len(p.dims) == 0 {
-		filled := out[:0:0]
-		k := 0
-		for i := range bs {
-			if k < len(out) && out[k].i == i {
-				filled = append(filled, out[k])
-				k++
-				continue
-			}
-			g := group{i: i}
-			if p.e.Agg.Additive() {
-				z := "0"
-				g.value = &z
-			}
-			filled = append(filled, g)
-		}
-		out = filled
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (p *plan) where(q *bun.SelectQuery, tenant uuid.UUID, f Filter, n int) *bun.SelectQuery {

@@ -520,8 +520,14 @@ func (e *Engine) runRevert(ctx context.Context, j *jobs.Job) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE imports SET status = 'reverted', finished_at = now(), updated_at = now() WHERE tenant_id = ? AND id = ?", tenant, pl.ImportID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: im.Entity + ".import.revert", Entity: "import", EntityID: pl.ImportID.String(),
-			After: map[string]any{"reverted": cp.Done}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: im.Entity + ".import.revert", Entity: "import", EntityID: pl.ImportID.String(),
+			After: map[string]any{"reverted": cp.Done}}); err != nil {
+			return err
+		}
+		// Records went away in bulk: readers that keep copies (the changes
+		// feed, BI's rollups) re-read.
+		e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".import_reverted", EntityID: pl.ImportID.String()})
+		return nil
 	})
 }
 

@@ -1,0 +1,503 @@
+package bi
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/jobs"
+	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+)
+
+// Rollups (数据汇总): each company's daily aggregates of the metrics that add
+// up over days (platform/measures, rollup.go), per module. They are kept
+// current like this:
+//   - an events recorder marks, in the transaction of a change, the record
+//     it changed (bi_rollup_dirty), or the whole module for an import;
+//   - after the commit a kick, and every minute a sweep, refresh the
+//     companies with marks: the days the marked records' facts fell on at
+//     the last refresh and fall on now are computed again from the records,
+//     for every rolled metric of the module, in one transaction;
+//   - every night a reconcile rebuilds each company's rollups from the
+//     records and counts the rows it found wrong (bi_rollup_state.drift):
+//     it also catches what no event names (a stage's probability, a team's
+//     members, the nightly RFM scores);
+//   - a company's first question to a module without rollups marks it
+//     whole, so the sweep builds them; until then the records answer.
+// A question answered from rollups says so, with the time its numbers are
+// exact as of: the oldest change still waiting, else the last refresh.
+
+// Task types of the rollups.
+const (
+	TypeRollupSweep     = "bi:rollup-sweep"
+	TypeRollupReconcile = "bi:rollup-reconcile"
+)
+
+// Kicker hands Asynq a hint for a global task (jobs.Client.Kick).
+type Kicker interface {
+	Kick(ctx context.Context, taskType, queue, id string, payload any, in time.Duration)
+}
+
+// rollupDelay gathers the changes of a burst into one refresh.
+const rollupDelay = 2 * time.Second
+
+// rollable lists the rolled metrics of each module that has any.
+func (m *Module) rollable() map[string][]measures.Entry {
+	out := map[string][]measures.Entry{}
+	for _, e := range m.metrics.All() {
+		if e.Rollable() {
+			out[e.Module] = append(out[e.Module], e)
+		}
+	}
+	return out
+}
+
+// toucher is the module that keeps rollups of name and says which events
+// touch them.
+func (m *Module) toucher(name string) measures.Touches {
+	for _, mod := range m.d.Modules {
+		if mod.Name() == name {
+			if t, ok := mod.(measures.Touches); ok {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+type rollupMark struct {
+	module  string
+	subject uuid.UUID
+}
+
+type markKey struct{}
+
+// recordTouch is the events recorder: it marks what an event changes, in the
+// transaction of the change, with one statement sent with its commit.
+func (m *Module) recordTouch(ctx context.Context, e events.Event) error {
+	if e.TenantID == uuid.Nil {
+		return nil
+	}
+	var marks []rollupMark
+	for name := range m.rollable() {
+		t := m.toucher(name)
+		if t == nil {
+			continue
+		}
+		subject, whole := t.RollupTouch(e.Topic)
+		switch {
+		case whole:
+			marks = append(marks, rollupMark{name, uuid.Nil})
+		case subject:
+			id, err := uuid.Parse(e.EntityID)
+			if err != nil {
+				marks = append(marks, rollupMark{name, uuid.Nil})
+				continue
+			}
+			marks = append(marks, rollupMark{name, id})
+			for _, gone := range mergedAway(e.Payload) {
+				marks = append(marks, rollupMark{name, gone})
+			}
+		}
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	return db.InTenant(ctx, m.d.DB, e.TenantID, func(ctx context.Context, tx bun.Tx) error {
+		for _, mk := range marks {
+			if err := db.Collect(ctx, markKey{}, mk, m.flushMarks); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (m *Module) flushMarks(ctx context.Context, tx bun.Tx, values []any) error {
+	tenant, _ := db.TenantOf(ctx)
+	mods, subs := make([]string, 0, len(values)), make([]string, 0, len(values))
+	for _, v := range values {
+		mk := v.(rollupMark)
+		mods, subs = append(mods, mk.module), append(subs, mk.subject.String())
+	}
+	return db.Defer(ctx, tx, `INSERT INTO bi_rollup_dirty (tenant_id, module, subject)
+		SELECT ?, x.m, x.s FROM unnest(?::text[], ?::uuid[]) AS x (m, s) ON CONFLICT DO NOTHING`,
+		tenant, pgdialect.Array(mods), pgdialect.Array(subs))
+}
+
+// kickAfterCommit asks for a refresh soon after a change that touched
+// rollups committed; the minutely sweep catches a lost kick.
+func (m *Module) kickAfterCommit(ctx context.Context, e events.Event) error {
+	k, ok := m.d.Jobs.(Kicker)
+	if !ok {
+		return nil
+	}
+	for name := range m.rollable() {
+		if t := m.toucher(name); t != nil {
+			if s, w := t.RollupTouch(e.Topic); s || w {
+				k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep", nil, rollupDelay)
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// mergedAway reads the ids a merge event's payload says were merged away.
+func mergedAway(payload any) []uuid.UUID {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return nil
+	}
+	var p struct {
+		Losers []uuid.UUID `json:"loser_ids"`
+	}
+	_ = json.Unmarshal(raw, &p)
+	return p.Losers
+}
+
+// rollupState is a company's rollups of one module.
+type rollupState struct {
+	Module      string     `bun:"module"`
+	TimeZone    string     `bun:"time_zone"`
+	Currency    string     `bun:"currency"`
+	RefreshedAt time.Time  `bun:"refreshed_at"`
+	Waiting     *time.Time `bun:"waiting"`
+}
+
+// rollupsFor reads which modules' rollups may answer the company's
+// questions: those built in its present time zone and currency. A module
+// without them is marked whole, so the sweep builds them.
+func (m *Module) rollupsFor(ctx context.Context, tx bun.IDB, t measures.Tenant) (measures.Rollups, func() []string, error) {
+	var st []rollupState
+	if err := tx.NewRaw(`SELECT s.module, s.time_zone, s.currency, s.refreshed_at,
+			(SELECT min(d.marked_at) FROM bi_rollup_dirty AS d WHERE d.tenant_id = s.tenant_id AND d.module = s.module) AS waiting
+		FROM bi_rollup_state AS s WHERE s.tenant_id = ?`, t.ID).Scan(ctx, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, err
+	}
+	by := map[string]rollupState{}
+	for _, s := range st {
+		by[s.Module] = s
+	}
+	var asked []string
+	ro := func(module string) (time.Time, bool) {
+		s, ok := by[module]
+		if !ok || s.TimeZone != t.TimeZone || s.Currency != t.Currency {
+			asked = append(asked, module)
+			return time.Time{}, false
+		}
+		if s.Waiting != nil {
+			return *s.Waiting, true
+		}
+		return s.RefreshedAt, true
+	}
+	return ro, func() []string { return asked }, nil
+}
+
+// askBuild marks the modules whose rollups a question wanted but could not
+// use, once per module and transaction.
+func (m *Module) askBuild(ctx context.Context, tx bun.Tx, modules ...string) error {
+	for _, name := range modules {
+		if err := db.Collect(ctx, markKey{}, rollupMark{name, uuid.Nil}, m.flushMarks); err != nil {
+			return err
+		}
+	}
+	if k, ok := m.d.Jobs.(Kicker); ok && len(modules) > 0 {
+		db.AfterCommit(ctx, func(ctx context.Context) {
+			k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep", nil, rollupDelay)
+		})
+	}
+	return nil
+}
+
+// RefreshRollups brings a company's rollups of a module up to date with the
+// marks waiting: the days the marked records touch, or all of it when the
+// module is marked whole, has none yet, or its time zone or currency
+// changed. It returns the days it computed again (-1: all).
+func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module string) (int, error) {
+	es := m.rollable()[module]
+	if len(es) == 0 {
+		return 0, nil
+	}
+	ctx = authz.AsSystem(ctx)
+	days := 0
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		t, err := m.lockRollups(ctx, tx, tenant, module)
+		if err != nil {
+			return err
+		}
+		var st []rollupState
+		if err := tx.NewRaw("SELECT module, time_zone, currency, refreshed_at FROM bi_rollup_state WHERE tenant_id = ? AND module = ?",
+			tenant, module).Scan(ctx, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var marked []uuid.UUID
+		if err := tx.NewRaw("DELETE FROM bi_rollup_dirty WHERE tenant_id = ? AND module = ? RETURNING subject", tenant, module).
+			Scan(ctx, &marked); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		whole := len(st) == 0 || st[0].TimeZone != t.TimeZone || st[0].Currency != t.Currency
+		for _, s := range marked {
+			whole = whole || s == uuid.Nil
+		}
+		if whole {
+			days = -1
+			_, err := m.rebuild(ctx, tx, t, module, es, false)
+			return err
+		}
+		if len(marked) > 0 {
+			if days, err = m.refreshSubjects(ctx, tx, t, module, es, marked); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE bi_rollup_state SET refreshed_at = now() WHERE tenant_id = ? AND module = ?", tenant, module)
+		return err
+	})
+	return days, err
+}
+
+// lockRollups holds the company's rollups of a module for this transaction,
+// so that refreshes and reconciles of it take turns, and reads the company.
+func (m *Module) lockRollups(ctx context.Context, tx bun.Tx, tenant uuid.UUID, module string) (measures.Tenant, error) {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "bi-rollups:"+tenant.String()+":"+module); err != nil {
+		return measures.Tenant{}, err
+	}
+	t, _, err := tenantOf(ctx, tx, tenancy.Tenant{ID: tenant})
+	return t, err
+}
+
+// refreshSubjects computes again the days the marked records' facts fell on
+// at the last refresh and fall on now, and keeps their new days.
+func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tenant, module string, es []measures.Entry, subjects []uuid.UUID) (int, error) {
+	var old []struct {
+		Days []string `bun:"days,array"`
+	}
+	ids := make([]string, len(subjects))
+	for i, s := range subjects {
+		ids[i] = s.String()
+	}
+	if err := tx.NewRaw("SELECT days::text[] AS days FROM bi_rollup_subject_days WHERE tenant_id = ? AND module = ? AND subject = ANY(?::uuid[])",
+		t.ID, module, pgdialect.Array(ids)).Scan(ctx, &old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	now, err := measures.SubjectDays(ctx, tx, t, es, subjects)
+	if err != nil {
+		return 0, err
+	}
+	var all []string
+	for _, o := range old {
+		all = append(all, o.Days...)
+	}
+	for _, d := range now {
+		all = append(all, d...)
+	}
+	ranges, err := measures.Ranges(all)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range ranges {
+		n += r.From.DaysUntil(r.To)
+	}
+	if len(ranges) > 0 {
+		for _, e := range es {
+			if err := measures.BuildRollup(ctx, tx, t, e, ranges); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if _, err := tx.NewRaw("DELETE FROM bi_rollup_subject_days WHERE tenant_id = ? AND module = ? AND subject = ANY(?::uuid[])",
+		t.ID, module, pgdialect.Array(ids)).Exec(ctx); err != nil {
+		return 0, err
+	}
+	if len(now) > 0 {
+		subs, days := make([]string, 0, len(now)), make([]string, 0, len(now))
+		keys := make([]uuid.UUID, 0, len(now))
+		for s := range now {
+			keys = append(keys, s)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, s := range keys {
+			subs = append(subs, s.String())
+			days = append(days, "{"+joinDays(now[s])+"}")
+		}
+		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days)
+			SELECT ?, ?, x.s, x.d::date[] FROM unnest(?::uuid[], ?::text[]) AS x (s, d)`,
+			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days)).Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func joinDays(ds []string) string {
+	out := ""
+	for i, d := range ds {
+		if i > 0 {
+			out += ","
+		}
+		out += d
+	}
+	return out
+}
+
+// rebuild computes a company's rollups of a module again from the records,
+// with the days of every record, and, when count is set, returns how many
+// rows differed from what was there (the drift a reconcile reports).
+func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, module string, es []measures.Entry, count bool) (int64, error) {
+	keys := make([]string, len(es))
+	for i, e := range es {
+		keys[i] = e.Key
+	}
+	if count {
+		if _, err := tx.NewRaw(`CREATE TEMPORARY TABLE bi_rollups_before ON COMMIT DROP AS
+			SELECT metric, dim, day, key, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])`,
+			t.ID, pgdialect.Array(keys)).Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	for _, e := range es {
+		if err := measures.BuildRollup(ctx, tx, t, e, []measures.DayRange{measures.AllDays}); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.NewRaw("DELETE FROM bi_rollup_subject_days WHERE tenant_id = ? AND module = ?", t.ID, module).Exec(ctx); err != nil {
+		return 0, err
+	}
+	if q := measures.SubjectDaysQuery(ctx, tx, t, es, nil); q != nil {
+		if _, err := tx.NewRaw("INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days) SELECT ?, ?, sd.subject, sd.days FROM (?) AS sd",
+			t.ID, module, q).Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	var drift int64
+	if count {
+		if err := tx.NewRaw(`SELECT count(*) FROM (
+				(SELECT metric, dim, day, key, n, v, vn, b FROM bi_rollups_before
+				 EXCEPT ALL SELECT metric, dim, day, key, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[]))
+				UNION ALL
+				(SELECT metric, dim, day, key, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])
+				 EXCEPT ALL SELECT metric, dim, day, key, n, v, vn, b FROM bi_rollups_before)) AS d`,
+			t.ID, pgdialect.Array(keys), t.ID, pgdialect.Array(keys)).Scan(ctx, &drift); err != nil {
+			return 0, err
+		}
+	}
+	_, err := tx.NewRaw(`INSERT INTO bi_rollup_state (tenant_id, module, time_zone, currency, built_at, refreshed_at, reconciled_at, drift)
+		VALUES (?, ?, ?, ?, now(), now(), now(), ?)
+		ON CONFLICT (tenant_id, module) DO UPDATE SET time_zone = EXCLUDED.time_zone, currency = EXCLUDED.currency,
+			built_at = EXCLUDED.built_at, refreshed_at = EXCLUDED.refreshed_at, reconciled_at = EXCLUDED.reconciled_at, drift = EXCLUDED.drift`,
+		t.ID, module, t.TimeZone, t.Currency, drift).Exec(ctx)
+	return drift, err
+}
+
+// ReconcileRollups rebuilds a company's rollups of a module from the records
+// and returns how many rows were wrong. The marks waiting are taken: the
+// rebuild reads every record as it is now.
+func (m *Module) ReconcileRollups(ctx context.Context, tenant uuid.UUID, module string) (int64, error) {
+	es := m.rollable()[module]
+	if len(es) == 0 {
+		return 0, nil
+	}
+	ctx = authz.AsSystem(ctx)
+	var drift int64
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+		t, err := m.lockRollups(ctx, tx, tenant, module)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw("DELETE FROM bi_rollup_dirty WHERE tenant_id = ? AND module = ?", tenant, module).Exec(ctx); err != nil {
+			return err
+		}
+		// Drift is counted against rollups that were there: a first build
+		// finds none wrong.
+		var built int
+		if err := tx.NewRaw("SELECT count(*) FROM bi_rollup_state WHERE tenant_id = ? AND module = ?", tenant, module).Scan(ctx, &built); err != nil {
+			return err
+		}
+		drift, err = m.rebuild(ctx, tx, t, module, es, built > 0)
+		return err
+	})
+	return drift, err
+}
+
+// SweepRollups refreshes every company with marks waiting, each module in a
+// transaction of its own. The companies are found as the sweeper role.
+func (m *Module) SweepRollups(ctx context.Context) error {
+	var due []struct {
+		TenantID uuid.UUID `bun:"tenant_id"`
+		Module   string    `bun:"module"`
+	}
+	err := m.d.DB.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+jobs.SweeperRole); err != nil {
+			return err
+		}
+		return tx.NewRaw("SELECT DISTINCT tenant_id, module FROM bi_rollup_dirty ORDER BY 1, 2").Scan(ctx, &due)
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("bi: rollup sweep: %w", err)
+	}
+	var first error
+	for _, d := range due {
+		if _, err := m.RefreshRollups(ctx, d.TenantID, d.Module); err != nil {
+			m.d.Log.ErrorContext(ctx, "bi: rollup refresh failed", "module", d.Module, "error", err.Error())
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// reconcileAll rebuilds the rollups of every active company, module by
+// module, each in a transaction of its own, and logs the drift found.
+func (m *Module) reconcileAll(ctx context.Context) error {
+	var tenants []uuid.UUID
+	if err := m.d.DB.NewRaw("SELECT id FROM tenants WHERE status = 'active' ORDER BY id").Scan(ctx, &tenants); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var first error
+	for _, tenant := range tenants {
+		for module := range m.rollable() {
+			drift, err := m.ReconcileRollups(ctx, tenant, module)
+			if err != nil {
+				m.d.Log.ErrorContext(ctx, "bi: rollup reconcile failed", "module", module, "error", err.Error())
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			if drift > 0 {
+				m.d.Log.WarnContext(ctx, "bi: rollup reconcile found drift", "module", module, "rows", drift)
+			}
+		}
+	}
+	return first
+}
+
+func (m *Module) rollupJobs() []jobs.Handler {
+	return []jobs.Handler{
+		{Type: TypeRollupSweep, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, MaxRetry: -1,
+			RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return m.SweepRollups(ctx) }},
+		{Type: TypeRollupReconcile, Queue: jobs.QueueBulk, Timeout: jobs.MaxTimeout, MaxRetry: 1,
+			RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return m.reconcileAll(ctx) }},
+	}
+}
+
+func (m *Module) rollupSchedules() []jobs.Schedule {
+	return []jobs.Schedule{
+		{Name: "bi-rollups-minutely", Cron: "* * * * *", Type: TypeRollupSweep},
+		{Name: "bi-rollups-nightly", Cron: "30 2 * * *", Type: TypeRollupReconcile},
+	}
+}

@@ -1,0 +1,292 @@
+package bi_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/modules/bi"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/tenancy"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// notRolled are the metrics whose value does not add up over days: a
+// distinct count, a stock measured against each bucket, a repeat rate and
+// the percentiles. The records answer them.
+var notRolled = map[string]bool{
+	"profiles.churned_customers": true, "profiles.churn_rate": true, "purchases.repeat_rate": true,
+	"tickets.first_response_p50": true, "tickets.first_response_p90": true,
+	"tickets.resolution_p50": true, "tickets.resolution_p90": true,
+}
+
+// fromRecords answers req from the records, whatever rollups there are.
+func fromRecords(t *testing.T, m *bi.Module, ctx context.Context, req measures.Request) *measures.Result {
+	t.Helper()
+	var res *measures.Result
+	err := tenancy.Tx(ctx, testkit.Get(t).App, bi.PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
+		e, ok := m.Metrics().Find(req.Metric)
+		if !ok {
+			return fmt.Errorf("no metric %s", req.Metric)
+		}
+		mt := measures.Tenant{ID: tn.ID}
+		if err := tx.NewRaw("SELECT time_zone, currency, week_start FROM tenants WHERE id = ?", tn.ID).Scan(ctx, &mt.TimeZone, &mt.Currency, &mt.WeekStart); err != nil {
+			return err
+		}
+		var err error
+		res, err = measures.Run(ctx, tx, mt, e, req, "body")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s from records: %v", req.Metric, err)
+	}
+	return res
+}
+
+// questions are what a dashboard asks of every metric: a total, a series in
+// each bucket size, each dimension alone and beside time, and filters on a
+// single-valued dimension (eq, in, ne), alone and with that dimension.
+func questions(t *testing.T, m *bi.Module, ctx context.Context, from, to string) []measures.Request {
+	t.Helper()
+	infos, err := m.ListMetrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []measures.Request
+	for _, info := range infos {
+		add := func(dims []string, bucket string, fs ...measures.Filter) {
+			out = append(out, measures.Request{Metric: info.Key, Dimensions: dims, Bucket: bucket, From: from, To: to, Compare: true, Filters: fs})
+		}
+		add(nil, "")
+		for _, b := range []string{"day", "week", "month", "quarter", "year"} {
+			add([]string{"time"}, b)
+		}
+		for _, d := range info.Dimensions {
+			if d.Key == "time" {
+				continue
+			}
+			add([]string{d.Key}, "")
+			add([]string{"time", d.Key}, "month")
+			if d.Key == "tag" || d.Key == "team" {
+				continue
+			}
+			// A value the dimension has, read from the records.
+			res := fromRecords(t, m, ctx, measures.Request{Metric: info.Key, Dimensions: []string{d.Key}, From: from, To: to})
+			if len(res.Rows) == 0 {
+				continue
+			}
+			v := res.Rows[0].Keys[0]
+			add([]string{"time"}, "week", measures.Filter{Dimension: d.Key, Op: measures.OpEq, Values: []string{v}})
+			add(nil, "", measures.Filter{Dimension: d.Key, Op: measures.OpNe, Values: []string{v}})
+			add([]string{d.Key}, "", measures.Filter{Dimension: d.Key, Op: measures.OpIn, Values: []string{v, "none-such"}})
+		}
+	}
+	return out
+}
+
+func sameResult(a, b *measures.Result) string {
+	if len(a.Rows) != len(b.Rows) {
+		return fmt.Sprintf("%d rows against %d", len(a.Rows), len(b.Rows))
+	}
+	for i := range a.Rows {
+		x, y := a.Rows[i], b.Rows[i]
+		if fmt.Sprint(x.Keys) != fmt.Sprint(y.Keys) || show(x.Value) != show(y.Value) || show(x.Previous) != show(y.Previous) {
+			return fmt.Sprintf("row %d: %v = %s (previous %s) against %v = %s (previous %s)", i, x.Keys, show(x.Value), show(x.Previous), y.Keys, show(y.Value), show(y.Previous))
+		}
+	}
+	return ""
+}
+
+// ask puts every question to the module and to the records, and fails on any
+// answer that differs; it returns how many came from rollups, by metric.
+func ask(t *testing.T, m *bi.Module, ctx context.Context, qs []measures.Request) map[string]int {
+	t.Helper()
+	rolled := map[string]int{}
+	bad := 0
+	for _, q := range qs {
+		res, err := m.RunQuery(ctx, q, "body")
+		if err != nil {
+			t.Fatalf("%s %v %v: %v", q.Metric, q.Dimensions, q.Filters, err)
+		}
+		if res.Source == measures.SourceRollup {
+			rolled[q.Metric]++
+			if notRolled[q.Metric] {
+				t.Errorf("%s was answered from rollups", q.Metric)
+			}
+		}
+		if diff := sameResult(res, fromRecords(t, m, ctx, q)); diff != "" {
+			t.Errorf("%s %v by %q, filters %v, from %s: %s", q.Metric, q.Dimensions, q.Bucket, q.Filters, res.Source, diff)
+			if bad++; bad > 8 {
+				t.FailNow()
+			}
+		}
+	}
+	return rolled
+}
+
+func refreshAll(t *testing.T, m *bi.Module, tenant uuid.UUID) {
+	t.Helper()
+	for _, mod := range []string{"profiles", "funnel", "tickets"} {
+		if _, err := m.RefreshRollups(context.Background(), tenant, mod); err != nil {
+			t.Fatalf("rollups of %s: %v", mod, err)
+		}
+	}
+}
+
+// Every metric that adds up over days is answered from the rollups once
+// they are built, on every dimension, bucket and filter a dashboard uses,
+// with the previous period, and each answer equals the records' to the
+// last digit: for a company in Asia/Shanghai and one in New York across
+// both daylight-saving changes. From the rollups too, every metric equals
+// the brute force.
+func TestRollupsAnswerAsTheRecordsDo(t *testing.T) {
+	m := newBI(t)
+	lo := time.Date(2025, 9, 20, 0, 0, 0, 0, time.UTC)
+	hi := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+	for i, tz := range []string{"Asia/Shanghai", "America/New_York"} {
+		t.Run(tz, func(t *testing.T) {
+			w := newWorld(t, tz, []string{"CNY", "USD"}[i], uint64(60+i), lo, hi)
+			ctx := w.as(uuid.New(), authz.ScopeAll, allPerms...)
+			qs := questions(t, m, ctx, "2025-11-01", "2026-03-31")
+			// Before any rollup, the records answer, and the question asks
+			// for the rollups to be built.
+			res, err := m.RunQuery(ctx, qs[0], "body")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Source != measures.SourceRecords {
+				t.Fatalf("answered from %s before any rollup", res.Source)
+			}
+			var waiting int
+			testkit.Get(t).InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+				return tx.NewRaw("SELECT count(*) FROM bi_rollup_dirty WHERE subject = ?", uuid.Nil).Scan(ctx, &waiting)
+			})
+			if waiting == 0 {
+				t.Fatal("a question without rollups did not ask for them")
+			}
+			if err := m.SweepRollups(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			refreshAll(t, m, w.tenant)
+			rolled := ask(t, m, ctx, qs)
+			for _, info := range mustMetrics(t, m, ctx) {
+				if !notRolled[info] && rolled[info] == 0 {
+					t.Errorf("%s never came from rollups", info)
+				}
+			}
+			t.Logf("%d questions, %d metrics answered from rollups", len(qs), len(rolled))
+			ranges := []span2{{"2026-02-01", "2026-04-30", "2025-11-01", "2026-01-31"}}
+			w.check(t, m, ctx, nil, ranges, time.Monday)
+		})
+	}
+}
+
+func mustMetrics(t *testing.T, m *bi.Module, ctx context.Context) []string {
+	infos, err := m.ListMetrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, i := range infos {
+		out = append(out, i.Key)
+	}
+	return out
+}
+
+// A change marks its record in its own transaction; the refresh then
+// computes again only the days that record's facts fell on and fall on,
+// and the answers equal the records'. A scoped member's numbers come from
+// the records; the nightly reconcile finds a wrong row and mends it; a new
+// time zone is not answered from rollups built in the old one.
+func TestRollupsFollowChanges(t *testing.T) {
+	env := testkit.Get(t)
+	bus := events.New(testkit.Quiet)
+	m := bi.New(bi.Deps{DB: env.App, Modules: newBIModules(t), Log: testkit.Quiet, Events: bus})
+	lo := time.Date(2025, 9, 20, 0, 0, 0, 0, time.UTC)
+	hi := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+	w := newWorld(t, "America/New_York", "USD", 70, lo, hi)
+	ctx := w.as(uuid.New(), authz.ScopeAll, allPerms...)
+	refreshAll(t, m, w.tenant)
+	qs := []measures.Request{
+		{Metric: "purchases.revenue", Dimensions: []string{"time"}, Bucket: "day", From: "2025-10-01", To: "2026-04-30", Compare: true},
+		{Metric: "purchases.orders", Dimensions: []string{"owner"}, From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "purchases.aov", Dimensions: []string{"lifecycle"}, From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "profiles.customers", Dimensions: []string{"time", "owner"}, Bucket: "month", From: "2025-10-01", To: "2026-04-30"},
+	}
+	ask(t, m, ctx, qs)
+
+	// A purchase moves to another day and its customer to another owner,
+	// as a module would do it: the change and its event in one transaction.
+	c := w.buys[0].cust
+	newOwner := w.members[3]
+	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE interactions SET occurred_at = occurred_at - interval '40 days' WHERE tenant_id = ? AND customer_id = ? AND kind = 'purchase'", w.tenant, c.id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE customers SET owner_id = ? WHERE tenant_id = ? AND id = ?", newOwner, w.tenant, c.id); err != nil {
+			return err
+		}
+		bus.Publish(ctx, events.Event{Topic: "customer.updated", EntityID: c.id.String()})
+		return nil
+	})
+	var waiting time.Time
+	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT marked_at FROM bi_rollup_dirty WHERE module = 'profiles' AND subject = ?", c.id).Scan(ctx, &waiting)
+	})
+	res, err := m.RunQuery(ctx, qs[0], "body")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Source != measures.SourceRollup || !res.AsOf.Equal(waiting.UTC()) {
+		t.Fatalf("with a change waiting: source %s as of %s, want rollup as of the change %s", res.Source, res.AsOf, waiting)
+	}
+	days, err := m.RefreshRollups(context.Background(), w.tenant, "profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if days <= 0 || days > 40 {
+		t.Fatalf("the refresh computed %d days again; want the few the customer's facts touch", days)
+	}
+	ask(t, m, ctx, qs)
+
+	// A scoped member: the records.
+	own := w.as(w.members[1], authz.ScopeOwn, allPerms...)
+	if res, err := m.RunQuery(own, qs[0], "body"); err != nil || res.Source != measures.SourceRecords {
+		t.Fatalf("scope own: %v, source %v", err, res)
+	}
+
+	// A wrong row is found and mended by the reconcile.
+	if _, err := env.Owner.ExecContext(context.Background(), `UPDATE bi_rollups SET n = n + 1
+		WHERE (tenant_id, metric, dim, day, key) IN (SELECT tenant_id, metric, dim, day, key FROM bi_rollups WHERE tenant_id = ? AND metric = 'purchases.orders' AND dim = 'owner' LIMIT 1)`, w.tenant); err != nil {
+		t.Fatal(err)
+	}
+	drift, err := m.ReconcileRollups(context.Background(), w.tenant, "profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drift != 2 {
+		t.Fatalf("reconcile found %d rows wrong, want 2 (the wrong one out, the right one in)", drift)
+	}
+	ask(t, m, ctx, qs)
+	if drift, err = m.ReconcileRollups(context.Background(), w.tenant, "profiles"); err != nil || drift != 0 {
+		t.Fatalf("a second reconcile: drift %d, %v", drift, err)
+	}
+
+	// Another time zone: the records answer until the rollups are rebuilt.
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE tenants SET time_zone = 'Asia/Shanghai' WHERE id = ?", w.tenant); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := m.RunQuery(ctx, qs[0], "body"); err != nil || res.Source != measures.SourceRecords {
+		t.Fatalf("after a time zone change: %v, source %v", err, res)
+	}
+	if days, err := m.RefreshRollups(context.Background(), w.tenant, "profiles"); err != nil || days != -1 {
+		t.Fatalf("after a time zone change the refresh rebuilt %d days, %v", days, err)
+	}
+	ask(t, m, ctx, qs)
+}
