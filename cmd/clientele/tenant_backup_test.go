@@ -74,6 +74,7 @@ var mayBeEmpty = map[string]string{
 	"bi_subscriptions":           "written when a member subscribes to a report",
 	"bi_deliveries":              "written by the scheduled-report sweep",
 	"bi_delivery_files":          "written by scheduled-report delivery jobs",
+	"bi_rollup_dirty":            "marks waiting for the rollup sweep; the demo's rollups are built as it is seeded",
 }
 
 // backupCompany fills a company with every kind of record: each module's demo

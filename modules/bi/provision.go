@@ -299,5 +299,15 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 			return audit.Record(ctx, tx, audit.Entry{Action: "subscription.create", Entity: "report_subscription", EntityID: s.ID.String(), After: s})
 		})
 	}
-	return made > 0 || subscribed, err
+	if err != nil {
+		return false, err
+	}
+	// The demo's dashboards answer from rollups at once: the other modules'
+	// demo data is in (BI seeds last).
+	for module := range m.rollable() {
+		if _, err := m.RefreshRollups(ctx, d.Tenant, module); err != nil {
+			return false, err
+		}
+	}
+	return made > 0 || subscribed, nil
 }
