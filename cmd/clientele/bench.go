@@ -45,8 +45,12 @@ func runBench(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	ticketsBench := ticketBenchFlags(fs)
 	funnel := funnelBenchFlags(fs)
 	lists := listsBenchFlags(fs)
+	biB := biBenchFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *biB.on {
+		return biB.run(ctx, cfg)
 	}
 	if *lists.on {
 		return lists.run(ctx, cfg)

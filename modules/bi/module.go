@@ -46,6 +46,9 @@ type Deps struct {
 	// Events carries the modules' changes to the rollups (rollups.go); nil
 	// leaves the rollups to the nightly reconcile.
 	Events *events.Bus
+	// NoRollups answers every question from the records (the BI bench's
+	// floor).
+	NoRollups bool
 }
 
 // Module is the BI module.

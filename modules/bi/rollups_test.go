@@ -218,6 +218,10 @@ func TestRollupsFollowChanges(t *testing.T) {
 		{Metric: "purchases.orders", Dimensions: []string{"owner"}, From: "2025-10-01", To: "2026-04-30"},
 		{Metric: "purchases.aov", Dimensions: []string{"lifecycle"}, From: "2025-10-01", To: "2026-04-30"},
 		{Metric: "profiles.customers", Dimensions: []string{"time", "owner"}, Bucket: "month", From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "profiles.active_customers", Dimensions: []string{"time"}, Bucket: "week", From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "profiles.active_customers", Dimensions: []string{"lifecycle"}, From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "funnel.pipeline_value", Dimensions: []string{"time", "stage"}, Bucket: "week", From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "funnel.won_revenue", Dimensions: []string{"time"}, Bucket: "day", From: "2025-10-01", To: "2026-04-30"},
 	}
 	ask(t, m, ctx, qs)
 
@@ -233,6 +237,33 @@ func TestRollupsFollowChanges(t *testing.T) {
 			return err
 		}
 		bus.Publish(ctx, events.Event{Topic: "customer.updated", EntityID: c.id.String()})
+		// An active customer churns on a day in the range: an active stay
+		// ends there (found from the end's side).
+		var active uuid.UUID
+		if err := tx.NewRaw(`SELECT c.id FROM customers AS c WHERE c.tenant_id = ? AND c.deleted_at IS NULL AND c.lifecycle IN ('customer', 'at_risk')
+			AND NOT EXISTS (SELECT 1 FROM customer_lifecycle_history AS h WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id AND h.changed_at >= '2026-02-01')
+			ORDER BY c.id LIMIT 1`, w.tenant).Scan(ctx, &active); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_at)
+			SELECT ?, ?, lifecycle, 'churned', '2026-02-10 15:00+00' FROM customers WHERE tenant_id = ? AND id = ?`, w.tenant, active, w.tenant, active); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE customers SET lifecycle = 'churned' WHERE tenant_id = ? AND id = ?", w.tenant, active); err != nil {
+			return err
+		}
+		bus.Publish(ctx, events.Event{Topic: "customer.updated", EntityID: active.String()})
+		// An open deal is won on a day in the range.
+		var deal uuid.UUID
+		if err := tx.NewRaw(`SELECT d.id FROM deals AS d JOIN pipeline_stages AS s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id
+			WHERE d.tenant_id = ? AND d.deleted_at IS NULL AND s.kind = 'open' AND d.won_at IS NULL AND d.lost_at IS NULL AND d.created_at < '2026-01-01'
+			ORDER BY d.id LIMIT 1`, w.tenant).Scan(ctx, &deal); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE deals SET won_at = '2026-01-20 10:00+00' WHERE tenant_id = ? AND id = ?", w.tenant, deal); err != nil {
+			return err
+		}
+		bus.Publish(ctx, events.Event{Topic: "deal.won", EntityID: deal.String()})
 		return nil
 	})
 	var waiting time.Time
@@ -251,7 +282,10 @@ func TestRollupsFollowChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	if days <= 0 || days > 40 {
-		t.Fatalf("the refresh computed %d days again; want the few the customer's facts touch", days)
+		t.Fatalf("the refresh computed %d days again; want the few the customers' facts touch", days)
+	}
+	if days, err = m.RefreshRollups(context.Background(), w.tenant, "funnel"); err != nil || days <= 0 || days > 10 {
+		t.Fatalf("the funnel refresh computed %d days again (%v); want the deal's few", days, err)
 	}
 	ask(t, m, ctx, qs)
 

@@ -179,6 +179,9 @@ func (m *Module) run(ctx context.Context, tx bun.Tx, t measures.Tenant, e measur
 	if err != nil {
 		return nil, err
 	}
+	if m.d.NoRollups {
+		ro, asked = nil, func() []string { return nil }
+	}
 	res, err := measures.RunWith(ctx, tx, t, e, req, w, ro)
 	if err != nil {
 		return nil, err

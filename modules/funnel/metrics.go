@@ -52,7 +52,18 @@ func (m *Module) Measures() []measures.Metric {
 			return q
 		}
 	}
-	interval := func(m measures.Metric) measures.Metric { m.Interval = true; return m }
+	// ends gives the open deals' facts whose interval ends in the range:
+	// those won or lost in it, found by those moments' indexes.
+	ends := func(value string) func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+		return func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+			return open(value)(ctx, tx, f).Where("((d.won_at >= ? AND d.won_at < ?) OR (d.lost_at >= ? AND d.lost_at < ?))", f.From, f.To, f.From, f.To)
+		}
+	}
+	interval := func(m measures.Metric) measures.Metric {
+		m.Interval = true
+		m.Ends = ends(map[string]string{"funnel.pipeline_value": "d.amount", "funnel.weighted_value": "d.amount * s.probability / 100.0"}[m.Key])
+		return m
+	}
 	return []measures.Metric{
 		metric("funnel.deals", "New deals", "新增商机", "Deals created in the period.", "周期内新建的商机。",
 			measures.Count, measures.AggCount, false,

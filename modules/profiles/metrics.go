@@ -118,6 +118,18 @@ func (m *Module) Measures() []measures.Metric {
 		if ms[i].Key == "profiles.customers" || ms[i].Key == "profiles.active_customers" {
 			ms[i].Interval = true
 		}
+		if ms[i].Key == "profiles.active_customers" {
+			// The stays that end in the range: each change in it, and the
+			// change before it when that began an active stay.
+			ms[i].Ends = func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return customers(ctx, tx, f).
+					Join("JOIN customer_lifecycle_history AS n ON n.tenant_id = c.tenant_id AND n.customer_id = c.id AND n.changed_at >= ? AND n.changed_at < ?", f.From, f.To).
+					Join(`JOIN LATERAL (SELECT p.changed_at, p.to_stage FROM customer_lifecycle_history AS p
+						WHERE p.tenant_id = n.tenant_id AND p.customer_id = n.customer_id AND (p.changed_at, p.id) < (n.changed_at, n.id)
+						ORDER BY p.changed_at DESC, p.id DESC LIMIT 1) AS h ON h.to_stage IN ` + activeStages).
+					ColumnExpr("h.changed_at AS since, n.changed_at AS until").ColumnExpr(customerFacts)
+			}
+		}
 	}
 	purchase := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, money bool) measures.Metric {
 		mt := base(k, en, zh, den, dzh, u, a, false, purchaseFacts(money))

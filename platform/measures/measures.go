@@ -102,6 +102,12 @@ type Metric struct {
 	// the actor's row scope (ctx carries the actor). A stock metric joins
 	// the buckets CTE (i, lo, hi) and gives t = b.lo for each bucket.
 	Facts func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
+	// Ends, for an interval metric whose until no index bounds (the next
+	// change of a stay), gives the facts whose until may fall in [f.From,
+	// f.To), as Facts does, read from the end's side: a rollup refresh of a
+	// few days then reads those days, not every fact. A superset is fine;
+	// the caller keeps the facts whose until is in the range.
+	Ends func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
 }
 
 // Frame is what a metric's facts may depend on.

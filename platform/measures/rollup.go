@@ -212,27 +212,67 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		return fmt.Errorf("measures: time zone %q: %w", tn.TimeZone, err)
 	}
 	ctx = authz.AsSystem(ctx)
-	for _, r := range ranges {
-		if _, err := tx.NewRaw("DELETE FROM bi_rollups WHERE tenant_id = ? AND metric = ? AND day >= ?::date AND day < ?::date",
-			tn.ID, e.Key, r.From.String(), r.To.String()).Exec(ctx); err != nil {
+	// A flow metric is read range by range, each bounding its facts' time
+	// (an index reaches it). An interval metric's ends are known only once
+	// its facts are (the next change of a stay), so all its ranges are read
+	// in one pass.
+	passes := [][]DayRange{ranges}
+	if !e.Interval {
+		passes = passes[:0]
+		for _, r := range ranges {
+			passes = append(passes, []DayRange{r})
+		}
+	}
+	for _, pass := range passes {
+		var del []string
+		var dargs []any
+		for _, r := range pass {
+			del = append(del, "(day >= ?::date AND day < ?::date)")
+			dargs = append(dargs, r.From.String(), r.To.String())
+		}
+		if _, err := tx.NewRaw("DELETE FROM bi_rollups WHERE tenant_id = ? AND metric = ? AND ("+strings.Join(del, " OR ")+")",
+			append([]any{tn.ID, e.Key}, dargs...)...).Exec(ctx); err != nil {
 			return fmt.Errorf("measures: rollup of %s: %w", e.Key, err)
 		}
-		lo, hi := r.From.Start(loc).UTC(), r.To.Start(loc).UTC()
+		within := func(col string) (string, []any) {
+			var cond []string
+			var args []any
+			for _, r := range pass {
+				cond = append(cond, "(x."+col+" >= ? AND x."+col+" < ?)")
+				args = append(args, r.From.Start(loc).UTC(), r.To.Start(loc).UTC())
+			}
+			return "(" + strings.Join(cond, " OR ") + ")", args
+		}
+		lo, hi := pass[0].From.Start(loc).UTC(), pass[len(pass)-1].To.Start(loc).UTC()
 		fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: lo, To: hi}
 		var facts *bun.SelectQuery
 		if e.Interval {
-			// The starts and the ends that fall in the range, each read by
-			// its own copy of the facts so that the bound reaches its index.
+			// The starts and the ends that fall in the ranges, each read by
+			// its own copy of the facts so that a bound on the start
+			// reaches its index.
+			sc, sargs := within("since")
+			uc, uargs := within("until")
 			facts = tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
 				ColumnExpr("(x.since AT TIME ZONE ?)::date AS day, 1 AS sign, x.*", tn.TimeZone).
-				Where("x.since >= ? AND x.since < ?", lo, hi).
-				UnionAll(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
+				Where(sc, sargs...)
+			if e.Ends != nil && len(pass) < 50 && pass[0] != AllDays {
+				// Each range's ends, read from the end's side.
+				for _, r := range pass {
+					efr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: r.From.Start(loc).UTC(), To: r.To.Start(loc).UTC()}
+					facts = facts.UnionAll(tx.NewSelect().TableExpr("(?) AS x", e.Ends(ctx, tx, efr)).
+						ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, x.*", tn.TimeZone).
+						Where("x.until >= ? AND x.until < ?", efr.From, efr.To))
+				}
+			} else {
+				facts = facts.UnionAll(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
 					ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, x.*", tn.TimeZone).
-					Where("x.until >= ? AND x.until < ?", lo, hi))
+					Where(uc, uargs...))
+			}
 		} else {
+			tc, targs := within("t")
 			facts = tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
 				ColumnExpr("(x.t AT TIME ZONE ?)::date AS day, 1 AS sign, x.*", tn.TimeZone).
-				Where("x.t >= ? AND x.t < ?", lo, hi)
+				Where(tc, targs...)
 		}
 		n, v, vn, b := "sum(f.sign)", "NULL::numeric", "0", "NULL::numeric"
 		switch e.Agg {
