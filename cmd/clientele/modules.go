@@ -48,7 +48,7 @@ func buildModules(d *deps) (module.Set, error) {
 	}
 	set = append(set, buildWebhooks(d, notices, set), buildChanges(d, set))
 	set = append(set, bi.New(bi.Deps{DB: d.db, Modules: set, Enabled: func() *module.Enablement { return d.enablement }, Log: d.log,
-		Jobs: d.jobs, Members: reportMembers{dir: d.directory.(*lateDirectory), mail: d.mailer}, FontPath: d.cfg.ReportFont, Events: d.events}))
+		Jobs: d.jobs, Members: reportMembers{dir: d.directory.(*lateDirectory), mail: d.mailer}, FontPath: d.cfg.ReportFont, FileDays: d.cfg.ReportFileDays, Events: d.events, Registry: d.metrics.Reg}))
 	if err := records.Collect(reg, set); err != nil {
 		return nil, err
 	}

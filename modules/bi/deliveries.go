@@ -75,6 +75,7 @@ type delivery struct {
 	Reason         *string    `bun:"reason"`
 	ScheduledFor   time.Time  `bun:"scheduled_for"`
 	SentAt         *time.Time `bun:"sent_at"`
+	FilesExpiredAt *time.Time `bun:"files_expired_at"`
 	CreatedAt      time.Time  `bun:"created_at"`
 }
 
@@ -428,6 +429,7 @@ type InboxItem struct {
 	ScheduledFor   time.Time   `json:"scheduled_for"`
 	SentAt         *time.Time  `json:"sent_at"`
 	Files          []InboxFile `json:"files"`
+	FilesExpiredAt *time.Time  `json:"files_expired_at,omitempty" doc:"when the files were removed, as they are after the company's retention (CLIENTELE_REPORT_FILE_DAYS); the mail kept its copy"`
 }
 
 func inboxNotFound() error { return errs.E(errs.NotFound, "report not found in your inbox") }
@@ -486,7 +488,8 @@ func withFiles(ctx context.Context, tx bun.Tx, tenant uuid.UUID, rows []delivery
 		if fs == nil {
 			fs = []InboxFile{}
 		}
-		out = append(out, InboxItem{ID: r.ID, SubscriptionID: r.SubscriptionID, Title: r.Title, Period: r.Period, ScheduledFor: r.ScheduledFor, SentAt: r.SentAt, Files: fs})
+		out = append(out, InboxItem{ID: r.ID, SubscriptionID: r.SubscriptionID, Title: r.Title, Period: r.Period, ScheduledFor: r.ScheduledFor, SentAt: r.SentAt, Files: fs,
+			FilesExpiredAt: r.FilesExpiredAt})
 	}
 	return out, nil
 }
@@ -532,6 +535,11 @@ func (m *Module) GetInboxFile(ctx context.Context, id uuid.UUID, position int) (
 			WHERE f.tenant_id = ? AND f.delivery_id = ? AND f.position = ? AND d.recipient_id = ? AND d.status = 'sent'`,
 			tn.ID, id, position, authz.ActorFrom(ctx).ID).Scan(ctx, &out.Position, &out.Name, &out.ContentType, &out.Size, &out.Data)
 		if errors.Is(err, sql.ErrNoRows) {
+			var expired bool
+			if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM bi_deliveries WHERE tenant_id = ? AND id = ? AND recipient_id = ? AND files_expired_at IS NOT NULL)",
+				tn.ID, id, authz.ActorFrom(ctx).ID).Scan(ctx, &expired); err == nil && expired {
+				return errs.E(errs.NotFound, "this report's files were removed after %d days, as the company keeps them; the mail it came in has a copy, and its dashboard shows the numbers now", m.fileDays())
+			}
 			return errs.E(errs.NotFound, "file not found in your inbox")
 		}
 		return err
@@ -557,4 +565,46 @@ func bothNames(en, zh string) string {
 		return en
 	}
 	return en + " " + zh
+}
+
+// TypeExpireFiles removes delivered reports' files past their retention.
+const TypeExpireFiles = "bi:expire-report-files"
+
+func (m *Module) fileDays() int {
+	if m.d.FileDays > 0 {
+		return m.d.FileDays
+	}
+	return 90
+}
+
+// ExpireFiles removes the files of the reports delivered more than the
+// retention ago, company by company, each in a transaction of its own, and
+// marks those deliveries so the inbox says why they have no files. It
+// returns how many deliveries lost their files.
+func (m *Module) ExpireFiles(ctx context.Context, now time.Time) (int, error) {
+	var tenants []uuid.UUID
+	if err := m.d.DB.NewRaw("SELECT id FROM tenants WHERE status = 'active' ORDER BY id").Scan(ctx, &tenants); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	cut := now.Add(-time.Duration(m.fileDays()) * 24 * time.Hour)
+	total := 0
+	for _, tenant := range tenants {
+		err := db.InTenant(authz.AsSystem(ctx), m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+			var ids []uuid.UUID
+			if err := tx.NewRaw(`UPDATE bi_deliveries SET files_expired_at = ? WHERE tenant_id = ? AND status = 'sent'
+				AND sent_at < ? AND files_expired_at IS NULL RETURNING id`, now, tenant, cut).Scan(ctx, &ids); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			total += len(ids)
+			_, err := tx.NewRaw("DELETE FROM bi_delivery_files WHERE tenant_id = ? AND delivery_id IN (?)", tenant, bun.In(ids)).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("bi: expire report files: %w", err)
+		}
+	}
+	return total, nil
 }

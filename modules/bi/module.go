@@ -6,6 +6,8 @@ package bi
 
 import (
 	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"sync"
 
 	"github.com/uptrace/bun"
@@ -43,12 +45,16 @@ type Deps struct {
 	Jobs     Enqueuer
 	Members  Members
 	FontPath string
+	// FileDays is how long a delivered report's files are kept (0: 90).
+	FileDays int
 	// Events carries the modules' changes to the rollups (rollups.go); nil
 	// leaves the rollups to the nightly reconcile.
 	Events *events.Bus
 	// NoRollups answers every question from the records (the BI bench's
 	// floor).
 	NoRollups bool
+	// Registry takes the rollups' Prometheus instruments; nil: none.
+	Registry prometheus.Registerer
 }
 
 // Module is the BI module.
@@ -59,6 +65,7 @@ type Module struct {
 	// provisionedAll holds the companies known to have had every
 	// provisioned dashboard, so a list does not look again (provision.go).
 	provisionedAll sync.Map
+	prom           *rollupMetrics
 }
 
 // New builds the module. A malformed metric declaration is a programming
@@ -71,7 +78,7 @@ func New(d Deps) *Module {
 	if err != nil {
 		panic(err)
 	}
-	m := &Module{d: d, metrics: r}
+	m := &Module{d: d, metrics: r, prom: newRollupMetrics(d.Registry)}
 	if d.Events != nil {
 		d.Events.Record("bi-rollups", m.recordTouch)
 		d.Events.Subscribe("*", "bi-rollups-kick", m.kickAfterCommit)

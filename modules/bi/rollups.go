@@ -233,6 +233,8 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 	}
 	ctx = authz.AsSystem(ctx)
 	days := 0
+	start := time.Now()
+	defer func() { m.prom.refreshed(module, days, time.Since(start).Seconds()) }()
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		t, err := m.lockRollups(ctx, tx, tenant, module)
 		if err != nil {
@@ -481,6 +483,7 @@ func (m *Module) reconcileAll(ctx context.Context) error {
 			if drift > 0 {
 				m.d.Log.WarnContext(ctx, "bi: rollup reconcile found drift", "module", module, "rows", drift)
 			}
+			m.prom.driftRows(module, drift)
 		}
 	}
 	return first
@@ -492,6 +495,11 @@ func (m *Module) rollupJobs() []jobs.Handler {
 			RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return m.SweepRollups(ctx) }},
 		{Type: TypeRollupReconcile, Queue: jobs.QueueBulk, Timeout: jobs.MaxTimeout, MaxRetry: 1,
 			RunGlobal: func(ctx context.Context, _ json.RawMessage) error { return m.reconcileAll(ctx) }},
+		{Type: TypeExpireFiles, Queue: jobs.QueueBulk, Timeout: 30 * time.Minute, MaxRetry: 2,
+			RunGlobal: func(ctx context.Context, _ json.RawMessage) error {
+				_, err := m.ExpireFiles(ctx, time.Now())
+				return err
+			}},
 	}
 }
 
@@ -499,5 +507,6 @@ func (m *Module) rollupSchedules() []jobs.Schedule {
 	return []jobs.Schedule{
 		{Name: "bi-rollups-minutely", Cron: "* * * * *", Type: TypeRollupSweep},
 		{Name: "bi-rollups-nightly", Cron: "30 2 * * *", Type: TypeRollupReconcile},
+		{Name: "bi-report-files-nightly", Cron: "10 3 * * *", Type: TypeExpireFiles},
 	}
 }

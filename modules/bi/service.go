@@ -186,6 +186,7 @@ func (m *Module) run(ctx context.Context, tx bun.Tx, t measures.Tenant, e measur
 	if err != nil {
 		return nil, err
 	}
+	m.prom.answered(res.Source)
 	return res, m.askBuild(ctx, tx, asked()...)
 }
 

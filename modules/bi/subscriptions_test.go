@@ -274,6 +274,25 @@ func TestScheduledReportLandsOnceInTheMailSink(t *testing.T) {
 	if _, err := rw.m.GetInboxFile(other, items[0].ID, 0); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("another member downloads the file: %v", err)
 	}
+
+	// Past the retention (90 days by default) the files go; the inbox keeps
+	// the report and says when they went. Within it nothing goes.
+	if n, err := rw.m.ExpireFiles(context.Background(), time.Now().Add(89*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("within the retention %d deliveries lost their files (%v)", n, err)
+	}
+	if n, err := rw.m.ExpireFiles(context.Background(), time.Now().Add(91*24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("past the retention %d deliveries lost their files (%v), want 1", n, err)
+	}
+	items, _, err = rw.m.ListInbox(ctx, 50, "")
+	if err != nil || len(items) != 1 || len(items[0].Files) != 0 || items[0].FilesExpiredAt == nil {
+		t.Fatalf("inbox after the retention %+v %v", items, err)
+	}
+	if _, err := rw.m.GetInboxFile(ctx, items[0].ID, 4); !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "removed after 90 days") {
+		t.Fatalf("an expired file: %v", err)
+	}
+	if n, err := rw.m.ExpireFiles(context.Background(), time.Now().Add(200*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("a second run expired %d again (%v)", n, err)
+	}
 }
 
 func deliverHandler(m *bi.Module) jobs.Handler {

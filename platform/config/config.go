@@ -51,6 +51,7 @@ type Config struct {
 	KratosPublicURL            string        // CLIENTELE_KRATOS_PUBLIC_URL
 	KratosAdminURL             string        // CLIENTELE_KRATOS_ADMIN_URL
 	MailURL                    string        // CLIENTELE_MAIL_URL: smtp(s)://user:pass@host:port?from=...; empty writes mail to files under the data dir
+	ReportFileDays             int           // CLIENTELE_REPORT_FILE_DAYS: days a delivered report's files (PNG, XLSX, PDF) stay in the report inbox
 	ReportFont                 string        // CLIENTELE_REPORT_FONT: a TrueType font (.ttf/.ttc) with Chinese glyphs for scheduled reports; empty finds a system one
 	MasterKey                  string        // CLIENTELE_MASTER_KEY: wraps per-tenant data keys
 	RatePerKey                 int           // CLIENTELE_RATE_PER_KEY: requests a minute per API key
@@ -186,6 +187,7 @@ func Parse(look Lookup) (Config, error) {
 		KratosAdminURL:      p.str("CLIENTELE_KRATOS_ADMIN_URL", "http://127.0.0.1:4434"),
 		MailURL:             p.str("CLIENTELE_MAIL_URL", ""),
 		ReportFont:          p.str("CLIENTELE_REPORT_FONT", ""),
+		ReportFileDays:      p.int("CLIENTELE_REPORT_FILE_DAYS", 90, 1, 36500),
 		MasterKey:           p.str("CLIENTELE_MASTER_KEY", ""),
 		RatePerKey:          p.int("CLIENTELE_RATE_PER_KEY", 1200, 1, 1_000_000),
 		RatePerTenant:       p.int("CLIENTELE_RATE_PER_TENANT", 6000, 1, 10_000_000),

@@ -49,7 +49,9 @@ function renderPage() {
     if (url.includes('/bi/subscriptions')) return json({ items: [{ id: 's1', report_id: 'r1', member_id: 'm', frequency: 'daily', time: '07:30', next_run_at: '2026-12-07T00:00:00Z' }] });
     if (url.includes('/bi/inbox')) {
       return json({ items: [{ id: 'i1', subscription_id: 's1', title: '新客户 New customers', period: '2026-12-06', scheduled_for: '2026-12-05T23:30:00Z', sent_at: '2026-12-05T23:30:05Z',
-        files: [{ position: 0, name: '01 新客户.png', content_type: 'image/png', size: 20480 }, { position: 1, name: 'report.pdf', content_type: 'application/pdf', size: 72000 }] }] });
+        files: [{ position: 0, name: '01 新客户.png', content_type: 'image/png', size: 20480 }, { position: 1, name: 'report.pdf', content_type: 'application/pdf', size: 72000 }] },
+      { id: 'i0', subscription_id: 's1', title: 'Old 旧报表', period: '2026-08-01', scheduled_for: '2026-07-31T23:30:00Z', sent_at: '2026-07-31T23:30:05Z',
+        files: [], files_expired_at: '2026-10-30T03:10:00Z' }] });
     }
     if (url.endsWith('/settings')) return json({ time_zone: 'Asia/Shanghai', locale: 'en', currency: 'CNY', modules: {} });
     return json({ title: 'Not Found' }, 404);
@@ -78,6 +80,8 @@ describe('<ReportsPage>', () => {
     const link = await screen.findByText(/report\.pdf/);
     expect(link.closest('a')?.getAttribute('href')).toBe('/api/v1/t/acme/bi/inbox/i1/files/1');
     expect(screen.getByText(/01 新客户\.png/)).toBeTruthy();
+    // A report past the retention says its files went, and when.
+    expect(screen.getByTestId('bi-inbox-expired').textContent).toMatch(/^Files removed on .*2026.*retention; the email has a copy\.$/);
 
     fireEvent.mouseDown(screen.getByLabelText('Report or dashboard'));
     fireEvent.click(await screen.findByText('Dashboard: Weekly 周报'));

@@ -111,7 +111,9 @@ export default function ReportsPage() {
               { title: t('period'), render: (_, i) => f.day(i.period) },
               {
                 title: t('files'),
-                render: (_, i) => (
+                render: (_, i) => i.files_expired_at ? (
+                  <Typography.Text type="secondary" data-testid="bi-inbox-expired">{t('files_expired', { date: f.day(i.files_expired_at.slice(0, 10)) })}</Typography.Text>
+                ) : (
                   <Space wrap>
                     {i.files.map((x) => (
                       <Typography.Link key={x.position} href={fileURL(tenant.slug, i.id, x.position)} download={x.name}>

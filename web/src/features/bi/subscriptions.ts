@@ -32,6 +32,8 @@ export interface InboxItem {
   scheduled_for: string;
   sent_at: string | null;
   files: InboxFile[];
+  /** when the files were removed after the company's retention */
+  files_expired_at?: string;
 }
 
 /** SubscribeForm is what the subscribe form holds. target is "report:<id>" or "dashboard:<id>". */
