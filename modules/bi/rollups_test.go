@@ -154,6 +154,15 @@ func TestRollupsAnswerAsTheRecordsDo(t *testing.T) {
 			w := newWorld(t, tz, []string{"CNY", "USD"}[i], uint64(60+i), lo, hi)
 			ctx := w.as(uuid.New(), authz.ScopeAll, allPerms...)
 			qs := questions(t, m, ctx, "2025-11-01", "2026-03-31")
+			// A declared pair: by one dimension, filtered on the other.
+			band := measures.Filter{Dimension: "churn_risk_band", Op: measures.OpIn, Values: []string{"medium", "high"}}
+			pairs := []measures.Request{
+				{Metric: "profiles.customers", Dimensions: []string{"owner"}, From: "2025-11-01", To: "2026-03-31", Compare: true, Filters: []measures.Filter{band}},
+				{Metric: "profiles.customers", Dimensions: []string{"time"}, Bucket: "month", From: "2025-11-01", To: "2026-03-31",
+					Filters: []measures.Filter{band, {Dimension: "owner", Op: measures.OpNe, Values: []string{""}}}},
+				{Metric: "purchases.revenue", Dimensions: []string{"churn_risk_band"}, From: "2025-11-01", To: "2026-03-31", Compare: true,
+					Filters: []measures.Filter{{Dimension: "owner", Op: measures.OpEq, Values: []string{w.members[0].String()}}}},
+			}
 			// Before any rollup, the records answer, and the question asks
 			// for the rollups to be built.
 			res, err := m.RunQuery(ctx, qs[0], "body")
@@ -183,6 +192,28 @@ func TestRollupsAnswerAsTheRecordsDo(t *testing.T) {
 			t.Logf("%d questions, %d metrics answered from rollups", len(qs), len(rolled))
 			ranges := []span2{{"2026-02-01", "2026-04-30", "2025-11-01", "2026-01-31"}}
 			w.check(t, m, ctx, nil, ranges, time.Monday)
+
+			// Churn risk on most customers, so the bands are not all none.
+			testkit.Get(t).InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO customer_scores (tenant_id, customer_id, churn_risk)
+					SELECT tenant_id, id, (abs(hashtext(id::text)) % 101)::smallint FROM customers WHERE tenant_id = ? AND abs(hashtext(id::text)) % 7 <> 0`, w.tenant)
+				return err
+			})
+			// No event names a scoring run: the nightly reconcile brings
+			// the bands in.
+			if drift, err := m.ReconcileRollups(context.Background(), w.tenant, "profiles"); err != nil || drift == 0 {
+				t.Fatalf("the reconcile after scoring found %d rows wrong (%v); the bands changed", drift, err)
+			}
+			ask(t, m, ctx, pairs)
+			for _, q := range pairs {
+				res, err := m.RunQuery(ctx, q, "body")
+				if err != nil || res.Source != measures.SourceRollup {
+					t.Fatalf("%s %v filtered %v: %v, not from the pair's rollups", q.Metric, q.Dimensions, q.Filters, err)
+				}
+				if len(res.Rows) < 2 {
+					t.Fatalf("%s %v filtered %v: %d rows; the check needs some", q.Metric, q.Dimensions, q.Filters, len(res.Rows))
+				}
+			}
 		})
 	}
 }

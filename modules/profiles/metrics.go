@@ -50,7 +50,9 @@ const activeStages = "('customer', 'at_risk')"
 func (m *Module) Measures() []measures.Metric {
 	base := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, stock bool, facts func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery) measures.Metric {
 		return measures.Metric{Key: k, LabelEN: en, LabelZH: zh, DescEN: den, DescZH: dzh, Unit: u, Agg: a, Stock: stock,
-			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts}
+			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts,
+			// "At-risk customers by owner" (the customer insights dashboard).
+			Pairs: [][2]string{{"owner", "churn_risk_band"}}}
 	}
 	customers := func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
 		return inScope(ctx, tx.NewSelect().TableExpr("customers AS c").

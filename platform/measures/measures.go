@@ -96,6 +96,11 @@ type Metric struct {
 	// ("custom.<key>"); the facts then carry the record's custom column.
 	Entity string
 	Dims   []Dim
+	// Pairs are pairs of single-valued dimensions (not time, team of an
+	// owner or custom) whose rollups are kept together, so that a question
+	// by one and filtered on the other is answered from rollups: "at-risk
+	// customers by owner".
+	Pairs [][2]string
 	// Facts builds the metric's fact rows in the tenant transaction: a
 	// select giving t (timestamptz: the moment the fact falls in a bucket)
 	// and the columns the aggregation and the dimensions read. It applies
@@ -205,6 +210,16 @@ func check(mod string, mt Metric) error {
 			return bad("dimension " + d.Key + " is declared twice or has no expression")
 		}
 		seen[d.Key] = true
+	}
+	for _, pr := range mt.Pairs {
+		for _, d := range pr {
+			if !seen[d] || d == DimTime || mt.multi(d) {
+				return bad("pair " + pr[0] + "|" + pr[1] + " names " + d + ", not a single-valued dimension of the metric")
+			}
+		}
+		if pr[0] == pr[1] {
+			return bad("pair " + pr[0] + "|" + pr[1] + " names one dimension twice")
+		}
 	}
 	return nil
 }

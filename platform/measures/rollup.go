@@ -82,33 +82,65 @@ func (m Metric) multi(dim string) bool {
 	return false
 }
 
-// rollupDim is the one rollup dimension that answers p ("" the total), and
-// whether one does.
+// pairSep separates a pair's two values in a rollup key.
+const pairSep = "\x1f"
+
+// pairDim is the rollup dimension of a declared pair.
+func pairDim(a, b string) string { return a + "|" + b }
+
+// rollupDim is the rollup dimension that answers p ("" the total, "a|b" a
+// declared pair), and whether one does.
 func (p *plan) rollupDim(ctx context.Context) (string, bool) {
 	if !p.e.Rollable() || authz.ActorFrom(ctx).Visibility() != authz.ScopeAll {
 		return "", false
 	}
-	dim := ""
+	var named []string // the non-time dimensions asked and filtered, once each
+	seen := map[string]bool{}
 	for _, d := range p.dims {
-		switch {
-		case d == DimTime:
-		case p.custom[d] || dim != "":
-			return "", false
-		default:
-			dim = d
+		if d == DimTime {
+			continue
 		}
+		if p.custom[d] {
+			return "", false
+		}
+		named, seen[d] = append(named, d), true
 	}
 	for _, f := range p.filters {
-		switch {
-		case p.custom[f.Dimension] || p.e.multi(f.Dimension):
-			return "", false
-		case dim == "":
-			dim = f.Dimension
-		case dim != f.Dimension:
+		if p.custom[f.Dimension] || p.e.multi(f.Dimension) {
 			return "", false
 		}
+		if !seen[f.Dimension] {
+			named, seen[f.Dimension] = append(named, f.Dimension), true
+		}
 	}
-	return dim, true
+	switch len(named) {
+	case 0:
+		return "", true
+	case 1:
+		return named[0], true
+	case 2:
+		for _, pr := range p.e.Pairs {
+			if (pr[0] == named[0] && pr[1] == named[1]) || (pr[0] == named[1] && pr[1] == named[0]) {
+				return pairDim(pr[0], pr[1]), true
+			}
+		}
+	}
+	return "", false
+}
+
+// keyOf is the SQL of a dimension's value in a rollup row of dim: the key,
+// or its part of a pair's.
+func keyOf(dim, of string) string {
+	a, b, pair := strings.Cut(dim, "|")
+	switch {
+	case !pair:
+		return "r.key"
+	case of == a:
+		return "split_part(r.key, E'" + pairSep + "', 1)"
+	case of == b:
+		return "split_part(r.key, E'" + pairSep + "', 2)"
+	}
+	panic("measures: " + of + " is not part of " + dim)
 }
 
 // dayBounds are the first days of the buckets of from..to and the day after
@@ -139,15 +171,17 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 			Where("r.day >= ?::date AND r.day < ?::date", bounds[0], bounds[len(bounds)-1])
 	}
 	key := "''"
-	if dim != "" && len(p.dims) > 0 && !(len(p.dims) == 1 && p.dims[0] == DimTime) {
-		key = "r.key"
+	for _, d := range p.dims {
+		if d != DimTime {
+			key = keyOf(dim, d)
+		}
 	}
 	q = q.ColumnExpr(key + " AS d0, '' AS d1")
 	for _, f := range p.filters {
 		if f.Op == OpNe {
-			q = q.Where("r.key NOT IN (?)", bun.In(f.Values))
+			q = q.Where(keyOf(dim, f.Dimension)+" NOT IN (?)", bun.In(f.Values))
 		} else {
-			q = q.Where("r.key IN (?)", bun.In(f.Values))
+			q = q.Where(keyOf(dim, f.Dimension)+" IN (?)", bun.In(f.Values))
 		}
 	}
 	var agg string
@@ -304,6 +338,14 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 			args = append(args, d)
 			args = append(args, ds.args...)
 			args = append(args, fargs...)
+		}
+		for i, pr := range e.Pairs {
+			a := p.dimSQL(tn.ID, pr[0], fmt.Sprintf("pa%d", i))
+			b := p.dimSQL(tn.ID, pr[1], fmt.Sprintf("pb%d", i))
+			parts = append(parts, "SELECT ?, f.day, coalesce("+a.expr+", '') || E'"+pairSep+"' || coalesce("+b.expr+", ''), "+sums+" FROM f GROUP BY 2, 3")
+			args = append(args, pairDim(pr[0], pr[1]))
+			args = append(args, a.args...)
+			args = append(args, b.args...)
 		}
 		all := append([]any{facts, tn.ID, e.Key}, args...)
 		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, n, v, vn, b) "+
