@@ -175,6 +175,7 @@ type rollupState struct {
 	Currency    string     `bun:"currency"`
 	RefreshedAt time.Time  `bun:"refreshed_at"`
 	Waiting     *time.Time `bun:"waiting"`
+	Rebuilding  bool       `bun:"rebuilding"`
 }
 
 // rollupsFor reads which modules' rollups may answer the company's
@@ -183,8 +184,9 @@ type rollupState struct {
 func (m *Module) rollupsFor(ctx context.Context, tx bun.IDB, t measures.Tenant) (measures.Rollups, func() []string, error) {
 	var st []rollupState
 	if err := tx.NewRaw(`SELECT s.module, s.time_zone, s.currency, s.refreshed_at,
-			(SELECT min(d.marked_at) FROM bi_rollup_dirty AS d WHERE d.tenant_id = s.tenant_id AND d.module = s.module) AS waiting
-		FROM bi_rollup_state AS s WHERE s.tenant_id = ?`, t.ID).Scan(ctx, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			(SELECT min(d.marked_at) FROM bi_rollup_dirty AS d WHERE d.tenant_id = s.tenant_id AND d.module = s.module) AS waiting,
+			EXISTS (SELECT 1 FROM bi_rollup_dirty AS d WHERE d.tenant_id = s.tenant_id AND d.module = s.module AND d.subject = ?) AS rebuilding
+		FROM bi_rollup_state AS s WHERE s.tenant_id = ?`, uuid.Nil, t.ID).Scan(ctx, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, err
 	}
 	by := map[string]rollupState{}
@@ -196,6 +198,11 @@ func (m *Module) rollupsFor(ctx context.Context, tx bun.IDB, t measures.Tenant) 
 		s, ok := by[module]
 		if !ok || s.TimeZone != t.TimeZone || s.Currency != t.Currency {
 			asked = append(asked, module)
+			return time.Time{}, false
+		}
+		if s.Rebuilding {
+			// A bulk change (an import, a scoring run) waits for its
+			// rebuild: the records answer, right if slower.
 			return time.Time{}, false
 		}
 		if s.Waiting != nil {

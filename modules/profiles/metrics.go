@@ -159,7 +159,8 @@ func (m *Module) RollupTouch(topic string) (subject, whole bool) {
 	case strings.HasPrefix(topic, "customer."), strings.HasPrefix(topic, "interaction."):
 		return true, false
 	case topic == EntityCustomers+".imported", topic == EntityPurchases+".imported",
-		topic == EntityCustomers+".import_reverted", topic == EntityPurchases+".import_reverted":
+		topic == EntityCustomers+".import_reverted", topic == EntityPurchases+".import_reverted",
+		topic == EntityCustomers+".scored", topic == EntityCustomers+".classified":
 		return false, true
 	}
 	return false, false

@@ -277,6 +277,7 @@ func (m *Module) runRule(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p *pl
 // (less a minute, for transactions that committed late). It returns the
 // customers each changed.
 func (m *Module) runRules(ctx context.Context, tx bun.Tx, tenant uuid.UUID, incremental bool) ([]RuleRun, error) {
+	changed := false
 	ctx = authz.AsSystem(ctx)
 	var rules []Rule
 	if err := tx.NewSelect().Model(&rules).Where("r.tenant_id = ? AND r.enabled", tenant).OrderExpr("r.position, r.created_at, r.id").Scan(ctx); err != nil {
@@ -306,6 +307,12 @@ func (m *Module) runRules(ctx context.Context, tx bun.Tx, tenant uuid.UUID, incr
 			return nil, err
 		}
 		out = append(out, RuleRun{RuleID: r.ID, Changed: n})
+		if n > 0 && !changed {
+			// Rules change customers without an event each (a million
+			// webhooks); one marks the bulk change.
+			changed = true
+			m.publish(ctx, "customers.classified", tenant)
+		}
 	}
 	return out, nil
 }

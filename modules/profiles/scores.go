@@ -201,6 +201,11 @@ func (m *Module) ScoreCustomers(ctx context.Context, tx bun.IDB, tenant uuid.UUI
 	if err := tx.NewRaw("SELECT count(*) FROM customers WHERE tenant_id = ? AND deleted_at IS NULL", tenant).Scan(ctx, &run.Customers); err != nil {
 		return nil, fmt.Errorf("profiles: score: count: %w", err)
 	}
+	if run.Changed > 0 || run.Removed > 0 {
+		// Scores moved in bulk: readers that keep copies (BI's rollups)
+		// read them again.
+		m.publish(ctx, "customers.scored", tenant)
+	}
 	return run, nil
 }
 
