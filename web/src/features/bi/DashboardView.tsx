@@ -101,7 +101,7 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
         <Select aria-label={t('auto_refresh')} style={{ minWidth: 160 }} value={every} onChange={setRefresh}
           options={[...new Set([...REFRESHES, d.refresh_seconds])].map((s) => ({ value: s, label: `${t('auto_refresh')}: ${t('refresh_' + s, { defaultValue: `${s}s` })}` }))} />
         <Button icon={<ReloadOutlined />} onClick={() => run.refetch()} loading={run.isFetching}>{t('refresh')}</Button>
-        {!compact && !editing && !phone && <Button icon={<EditOutlined />} onClick={() => setDraft(d.widgets)} data-testid="bi-edit-layout">{t('edit_layout')}</Button>}
+        {!compact && !editing && !phone && d.can_edit && <Button icon={<EditOutlined />} onClick={() => setDraft(d.widgets)} data-testid="bi-edit-layout">{t('edit_layout')}</Button>}
         {editing && (
           <>
             <Select showSearch optionFilterProp="label" style={{ minWidth: 260 }} aria-label={t('add_report')} placeholder={t('add_report_placeholder')} value={null}

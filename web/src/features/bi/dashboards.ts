@@ -71,6 +71,8 @@ export interface Dashboard {
   shared_roles: string[];
   provisioned?: string;
   widgets: Widget[];
+  /** whether the caller may change it (its owner, or bi.manage); absent from an older server: no. */
+  can_edit?: boolean;
 }
 
 export interface WidgetResult {
