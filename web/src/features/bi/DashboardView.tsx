@@ -15,6 +15,7 @@ import { useFormat } from '../../app/useFormat';
 import { usePhone } from '../../app/useMedia';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import WidgetView from './WidgetView';
+import { freshness, type Result } from './api';
 import {
   COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget,
   type Dashboard, type DashboardResult, type Report, type Widget, type WidgetResult,
@@ -91,6 +92,10 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
   };
   const asOf = run.data ? t('as_of', { time: f.dateTime(run.data.as_of) }) : '';
   const rows = widgets.reduce((m, w) => Math.max(m, w.y + w.h), 0);
+  const fresh = (r: Result) => {
+    const x = freshness(r);
+    return x.kind === 'rollup' ? t('fresh_rollup', { time: x.time }) : t('fresh_records');
+  };
 
   return (
     <div data-testid="bi-dashboard">
@@ -148,7 +153,12 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
                 ) : null}>
                 {!wr ? (editing && !run.isPending ? <Typography.Text type="secondary">{t('not_saved_yet')}</Typography.Text> : <Loading />)
                   : wr.error ? <Typography.Text type="secondary">{t('widget_problem', { reason: wr.error })}</Typography.Text>
-                  : wr.result ? <div style={{ flex: 1, minHeight: 0 }}><WidgetView chart={wr.chart ?? 'bar'} result={wr.result} title={title} height={phone ? 260 : Math.max(w.h * (ROW + GAP) - GAP - 64, 60)} /></div> : null}
+                  : wr.result ? (
+                    <>
+                      <div style={{ flex: 1, minHeight: 0 }}><WidgetView chart={wr.chart ?? 'bar'} result={wr.result} title={title} height={phone ? 260 : Math.max(w.h * (ROW + GAP) - GAP - 84, 60)} /></div>
+                      <Typography.Text type="secondary" className="bi-fresh" data-testid="bi-fresh">{fresh(wr.result)}</Typography.Text>
+                    </>
+                  ) : null}
                 {editing && handles.resize}
               </Card>
             );

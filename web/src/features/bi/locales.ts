@@ -137,6 +137,8 @@ registerLocales('bi', {
     total: 'Total',
     overview_dashboard: 'Sales overview dashboard',
     open_dashboard: 'Open the dashboard',
+    fresh_rollup: 'Updated {{time}} · daily rollups',
+    fresh_records: 'Live from records',
   },
   zh: {
     title: '数据分析',
@@ -274,5 +276,7 @@ registerLocales('bi', {
     total: '合计',
     overview_dashboard: '销售概览仪表板',
     open_dashboard: '打开仪表板',
+    fresh_rollup: '更新于 {{time}} · 日汇总',
+    fresh_records: '实时（来自记录）',
   },
 });
