@@ -6,7 +6,7 @@ import './locales';
 import './dashboard.css';
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Dropdown, Select, Space, Tooltip, Typography } from 'antd';
+import { App, Button, Card, Dropdown, Input, Select, Space, Tooltip, Typography } from 'antd';
 import { CloseOutlined, DownloadOutlined, DragOutlined, EditOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { errorMessage, get, post, put, tpath } from '../../app/api';
@@ -17,7 +17,7 @@ import { EmptyState, ErrorState, Loading } from '../../app/states';
 import WidgetView from './WidgetView';
 import { freshness, type Result } from './api';
 import {
-  COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget,
+  COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget, runParams,
   type Dashboard, type DashboardResult, type Report, type Widget, type WidgetResult,
 } from './dashboards';
 
@@ -35,12 +35,14 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
   const key = ['tenant', tenant.slug, 'bi', 'dashboard', id];
   const dash = useQuery({ queryKey: key, queryFn: () => get<Dashboard>(tpath(tenant.slug, `/bi/dashboards/${id}`)) });
   const [preset, setPreset] = useState('');
+  const [days, setDays] = useState({ from: '', to: '' });
+  const params = runParams(preset, days.from, days.to);
   const [refresh, setRefresh] = useState<number | null>(null);
   const every = refresh ?? dash.data?.refresh_seconds ?? 0;
   const run = useQuery({
-    queryKey: [...key, 'run', preset],
-    queryFn: () => post<DashboardResult>(tpath(tenant.slug, `/bi/dashboards/${id}/run`), undefined, preset ? { range: preset } : undefined),
-    enabled: !!dash.data,
+    queryKey: [...key, 'run', preset, params?.from ?? '', params?.to ?? ''],
+    queryFn: () => post<DashboardResult>(tpath(tenant.slug, `/bi/dashboards/${id}/run`), undefined, params ?? undefined),
+    enabled: !!dash.data && params !== null,
     refetchInterval: every > 0 ? every * 1000 : false,
     retry: false,
   });
@@ -100,9 +102,19 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
   return (
     <div data-testid="bi-dashboard">
       <Space wrap style={{ marginBottom: 12 }} align="center">
-        <Select aria-label={t('range')} style={{ minWidth: 200 }} value={preset} onChange={setPreset} data-testid="bi-range"
+        <Select aria-label={t('range')} style={{ minWidth: 200 }} virtual={false} value={preset} onChange={setPreset} data-testid="bi-range"
           options={[{ value: '', label: t('range_own') + (d.range?.preset ? ` (${t('preset_' + d.range.preset)})` : '') },
-            ...PRESETS.map((p) => ({ value: p, label: t('preset_' + p) }))]} />
+            ...PRESETS.map((p) => ({ value: p, label: t('preset_' + p) })), { value: 'custom', label: t('preset_custom') }]} />
+        {preset === 'custom' && (
+          <Space size={4} wrap data-testid="bi-custom-range">
+            <Input type="date" aria-label={t('range_from')} value={days.from} max={days.to || undefined} style={{ width: 150 }}
+              onChange={(e) => setDays((x) => ({ ...x, from: e.target.value }))} data-testid="bi-range-from" />
+            <span aria-hidden>–</span>
+            <Input type="date" aria-label={t('range_to')} value={days.to} min={days.from || undefined} style={{ width: 150 }}
+              onChange={(e) => setDays((x) => ({ ...x, to: e.target.value }))} data-testid="bi-range-to" />
+            {params === null && <Typography.Text type="secondary" role="status">{t('range_custom_hint')}</Typography.Text>}
+          </Space>
+        )}
         <Select aria-label={t('auto_refresh')} style={{ minWidth: 160 }} value={every} onChange={setRefresh}
           options={[...new Set([...REFRESHES, d.refresh_seconds])].map((s) => ({ value: s, label: `${t('auto_refresh')}: ${t('refresh_' + s, { defaultValue: `${s}s` })}` }))} />
         <Button icon={<ReloadOutlined />} onClick={() => run.refetch()} loading={run.isFetching}>{t('refresh')}</Button>

@@ -391,3 +391,20 @@ export const removeWidget = (ws: Widget[], i: number) => settle(ws.filter((_, k)
 /** exportURL is where a widget's XLSX or PNG downloads from, run as a widget of the dashboard. */
 export const exportURL = (tenant: string, report: string, format: 'xlsx' | 'png', dashboard?: string) =>
   `/api/v1/t/${encodeURIComponent(tenant)}/bi/reports/${report}/export?format=${format}${dashboard ? `&dashboard=${dashboard}` : ''}`;
+
+// ── Range of the view ──────────────────────────────────────────────────────
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * runParams is what POST /bi/dashboards/{id}/run takes for the range picked
+ * to look at: nothing for the dashboard's own (''), the preset, or a custom
+ * range from and to (days, both included). null: a custom range not yet
+ * whole (a day missing, or to before from), which is not run.
+ */
+export function runParams(pick: string, from = '', to = ''): Record<string, string> | undefined | null {
+  if (!pick) return undefined;
+  if (pick !== 'custom') return { range: pick };
+  if (!DAY.test(from) || !DAY.test(to) || to < from) return null;
+  return { range: 'custom', from, to };
+}
