@@ -15,10 +15,11 @@ import { useFormat } from '../../app/useFormat';
 import { usePhone } from '../../app/useMedia';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import WidgetView from './WidgetView';
+import DashboardFilters from './DashboardFilters';
 import { freshness, type Result } from './api';
 import {
   COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget, runParams,
-  type Dashboard, type DashboardResult, type Report, type Widget, type WidgetResult,
+  type Dashboard, type DashboardResult, type Filter, type Report, type Widget, type WidgetResult,
 } from './dashboards';
 
 const ROW = 64; // px per grid row
@@ -59,6 +60,15 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
       qc.setQueryData(key, d);
       setDraft(null);
       message.success(t('layout_saved'));
+      void qc.invalidateQueries({ queryKey: [...key, 'run'] });
+    },
+    onError: (err) => message.error(errorMessage(err)),
+  });
+  const saveFilters = useMutation({
+    mutationFn: (filters: Filter[]) => put<Dashboard>(tpath(tenant.slug, `/bi/dashboards/${id}`), dashboardBody(dash.data!, { filters })),
+    onSuccess: (d) => {
+      qc.setQueryData(key, d);
+      message.success(t('filters_saved'));
       void qc.invalidateQueries({ queryKey: [...key, 'run'] });
     },
     onError: (err) => message.error(errorMessage(err)),
@@ -134,6 +144,10 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
         )}
         {asOf && <Typography.Text type="secondary" data-testid="bi-as-of">{asOf}</Typography.Text>}
       </Space>
+      {!compact && (d.filters?.length > 0 || d.can_edit) && (
+        <DashboardFilters filters={d.filters ?? []} results={results} canEdit={!!d.can_edit && !editing} saving={saveFilters.isPending}
+          onSave={(f) => saveFilters.mutateAsync(f)} />
+      )}
       {editing && <Typography.Paragraph type="secondary">{t('layout_help')}</Typography.Paragraph>}
       {!editing && widgets.length > 0 && <Typography.Paragraph type="secondary" style={{ marginBottom: 8 }}>{t('drill_hint')}</Typography.Paragraph>}
       <div aria-live="polite" className="sr-only">{said}</div>

@@ -3,7 +3,7 @@
 // point (drill-down) and the grid that members move and resize. Tested on
 // their own.
 import type { EChartsCoreOption } from 'echarts/core';
-import { num, type Result } from './api';
+import { num, type Metric, type Result } from './api';
 
 export const CHARTS = ['kpi', 'line', 'area', 'bar', 'stacked_bar', 'pie', 'funnel', 'table', 'pivot', 'heatmap'] as const;
 export type ChartKind = (typeof CHARTS)[number];
@@ -93,7 +93,7 @@ export interface DashboardResult {
 export const nameOf = (x: { name?: string; name_zh?: string }, lang: string) => (lang.startsWith('zh') && x.name_zh ? x.name_zh : x.name ?? '');
 
 /** dashboardBody is what PUT /bi/dashboards/{id} takes to keep a dashboard as it is but for patch. */
-export function dashboardBody(d: Dashboard, patch: Partial<Pick<Dashboard, 'widgets' | 'refresh_seconds' | 'range'>> = {}) {
+export function dashboardBody(d: Dashboard, patch: Partial<Pick<Dashboard, 'widgets' | 'refresh_seconds' | 'range' | 'filters'>> = {}) {
   const m = { ...d, ...patch };
   return {
     name: m.name,
@@ -399,6 +399,56 @@ export const removeWidget = (ws: Widget[], i: number) => settle(ws.filter((_, k)
 /** exportURL is where a widget's XLSX or PNG downloads from, run as a widget of the dashboard. */
 export const exportURL = (tenant: string, report: string, format: 'xlsx' | 'png', dashboard?: string) =>
   `/api/v1/t/${encodeURIComponent(tenant)}/bi/reports/${report}/export?format=${format}${dashboard ? `&dashboard=${dashboard}` : ''}`;
+
+// ── Global filters ─────────────────────────────────────────────────────────
+
+/** FilterDraft is one row of the dashboard's filter editor: a dimension is (or is not) one of the values. */
+export interface FilterDraft {
+  dimension: string;
+  negate: boolean;
+  values: string[];
+}
+
+/** draftOf reads a saved filter into an editor row. */
+export const draftOf = (f: Filter): FilterDraft => ({ dimension: f.dimension, negate: f.op === 'ne', values: [...f.values] });
+
+/**
+ * filtersOf turns the editor's rows into the dashboard's filters: rows
+ * without a dimension or a value are left out; "is" one value is eq, "is"
+ * several is in, "is not" is ne (one value or several).
+ */
+export function filtersOf(rows: FilterDraft[]): Filter[] {
+  const out: Filter[] = [];
+  for (const r of rows) {
+    const values = [...new Set(r.values.map((v) => v.trim()).filter(Boolean))];
+    if (!r.dimension || values.length === 0) continue;
+    out.push({ dimension: r.dimension, op: r.negate ? 'ne' : values.length === 1 ? 'eq' : 'in', values });
+  }
+  return out;
+}
+
+/**
+ * filterDimensions are the dimensions a dashboard filter can name: those
+ * that at least one of the widgets' metrics allows, time aside (the range
+ * is the dashboard's), in the order the metrics give them.
+ */
+export function filterDimensions(metrics: Metric[], used: string[]): Metric['dimensions'] {
+  const out: Metric['dimensions'] = [];
+  const seen = new Set<string>();
+  for (const key of used) {
+    const m = metrics.find((x) => x.key === key);
+    for (const d of m?.dimensions ?? []) {
+      if (d.key === 'time' || seen.has(d.key)) continue;
+      seen.add(d.key);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+/** filterReach counts the widgets (by their metrics) a filter on dim applies to: the server adds it only where the metric allows it. */
+export const filterReach = (dim: string, metrics: Metric[], used: string[]) =>
+  used.filter((key) => metrics.find((x) => x.key === key)?.dimensions.some((d) => d.key === dim)).length;
 
 // ── Range of the view ──────────────────────────────────────────────────────
 
