@@ -1,7 +1,10 @@
 // A dashboard: its widgets on a 12-column grid, run for the dashboard's range
-// or one picked for the view, refreshed on a timer. In layout mode a member
+// or one picked for the view (a preset, or custom days), with its global
+// filters, refreshed on a timer; each widget says how fresh its numbers are.
+// Whoever may change the dashboard edits its filters and, in layout mode,
 // moves and resizes widgets with the mouse (handles) or the keyboard (arrow
-// keys, Shift to resize), adds and removes reports, and saves the grid.
+// keys, Shift to resize), adds and removes reports, and saves the grid. Any
+// member subscribes to it by email.
 import './locales';
 import './dashboard.css';
 import { useEffect, useRef, useState } from 'react';
@@ -16,6 +19,7 @@ import { usePhone } from '../../app/useMedia';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import WidgetView from './WidgetView';
 import DashboardFilters from './DashboardFilters';
+import SubscribeDashboard from './SubscribeDashboard';
 import { freshness, type Result } from './api';
 import {
   COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget, runParams,
@@ -129,6 +133,7 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
           options={[...new Set([...REFRESHES, d.refresh_seconds])].map((s) => ({ value: s, label: `${t('auto_refresh')}: ${t('refresh_' + s, { defaultValue: `${s}s` })}` }))} />
         <Button icon={<ReloadOutlined />} onClick={() => run.refetch()} loading={run.isFetching}>{t('refresh')}</Button>
         {!compact && !editing && !phone && d.can_edit && <Button icon={<EditOutlined />} onClick={() => setDraft(d.widgets)} data-testid="bi-edit-layout">{t('edit_layout')}</Button>}
+        {!compact && !editing && <SubscribeDashboard id={id} name={nameOf(d, lang)} />}
         {editing && (
           <>
             <Select showSearch optionFilterProp="label" style={{ minWidth: 260 }} aria-label={t('add_report')} placeholder={t('add_report_placeholder')} value={null}
