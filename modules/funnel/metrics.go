@@ -112,7 +112,7 @@ func (m *Module) ValueNames(ctx context.Context, tx bun.IDB, tenant uuid.UUID, d
 	case "pipeline":
 		table = "pipelines"
 	default:
-		return nil, nil
+		return map[string][2]string{}, nil // not a dimension of ids the funnel names
 	}
 	var keys []uuid.UUID
 	for _, s := range ids {
