@@ -47,6 +47,7 @@ type Dashboard struct {
 	CreatedAt      time.Time         `bun:"created_at" json:"created_at"`
 	UpdatedAt      time.Time         `bun:"updated_at" json:"updated_at"`
 	Widgets        []Widget          `bun:"-" json:"widgets"`
+	CanEdit        bool              `bun:"-" json:"can_edit" doc:"whether the caller may change or remove it: its owner, or someone with bi.manage"`
 }
 
 // DashboardInput is a dashboard as a member writes it.
@@ -86,6 +87,7 @@ func scopedDashboard(ctx context.Context, tx bun.IDB, tenant, id uuid.UUID, lock
 	if !sees(ctx, d.OwnerID, d.SharedRoles) {
 		return nil, dashboardNotFound()
 	}
+	d.CanEdit = mayChange(ctx, d.OwnerID)
 	var ws []widgetRow
 	if err := tx.NewSelect().Model(&ws).Where("w.tenant_id = ? AND w.dashboard_id = ?", tenant, id).Order("position").Scan(ctx); err != nil {
 		return nil, err
@@ -173,7 +175,7 @@ func (m *Module) CreateDashboard(ctx context.Context, in DashboardInput) (*Dashb
 		}
 		now := time.Now().UTC()
 		d := &Dashboard{TenantID: tn.ID, ID: uuid.New(), Name: strings.TrimSpace(in.Name), NameZH: strings.TrimSpace(in.NameZH), Range: rng, Filters: orEmpty(in.Filters),
-			RefreshSeconds: in.RefreshSeconds, OwnerID: a.ID, SharedRoles: roles, CreatedAt: now, UpdatedAt: now, Widgets: orNoWidgets(in.Widgets)}
+			RefreshSeconds: in.RefreshSeconds, OwnerID: a.ID, SharedRoles: roles, CreatedAt: now, UpdatedAt: now, Widgets: orNoWidgets(in.Widgets), CanEdit: true}
 		if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 			return err
 		}
@@ -297,6 +299,7 @@ func (m *Module) ListDashboards(ctx context.Context, limit int, cursor string) (
 	rows, next := page.Cut(rows, limit, func(d Dashboard) any { return page.After{At: d.CreatedAt, ID: d.ID} })
 	for i := range rows {
 		rows[i].Widgets = []Widget{}
+		rows[i].CanEdit = mayChange(ctx, rows[i].OwnerID)
 	}
 	return rows, next, nil
 }

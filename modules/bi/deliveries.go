@@ -337,6 +337,9 @@ func (m *Module) renderDelivery(ctx context.Context, s *Subscription, d *deliver
 			ws = append(ws, w)
 		}
 	}
+	if err := m.nameWidgets(ctx, ws); err != nil {
+		return nil, err
+	}
 	sub := fmt.Sprintf("%s · %s", d.Period, asOf.Format("2006-01-02 15:04 UTC"))
 	b := &bundle{subject: fmt.Sprintf("%s — %s (report 报表)", name, d.Period)}
 	var pics []identity.Attachment
@@ -349,7 +352,7 @@ func (m *Module) renderDelivery(ctx context.Context, s *Subscription, d *deliver
 		if w.Result.From != "" {
 			line += fmt.Sprintf(" · %s – %s", w.Result.From, w.Result.To)
 		}
-		png, err := m.RenderWidget(w.Name, line, w.Chart, w.Result)
+		png, err := m.renderWidget(w.Name, line, w.Chart, w.Result, w.Names)
 		if err != nil {
 			return nil, err
 		}

@@ -75,6 +75,10 @@ func (m *Module) ExportReport(ctx context.Context, id uuid.UUID, dashboard *uuid
 		}
 		w = widgetNumbers{Name: bothNames(r.Name, r.NameZH), Chart: r.Chart, Metric: m.metricLabel(r.Query.Metric)}
 		w.Result, err = m.runSaved(ctx, tx, tn, r.Query, rng, extra, "report.query")
+		if err != nil {
+			return err
+		}
+		w.Names, err = m.nameValues(ctx, tx, tn.ID, w.Result)
 		return err
 	})
 	if err != nil {
@@ -91,7 +95,7 @@ func (m *Module) ExportReport(ctx context.Context, id uuid.UUID, dashboard *uuid
 	if w.Result.From != "" {
 		line += fmt.Sprintf(" · %s – %s", w.Result.From, w.Result.To)
 	}
-	b, err := m.RenderWidget(w.Name, line, w.Chart, w.Result)
+	b, err := m.renderWidget(w.Name, line, w.Chart, w.Result, w.Names)
 	if err != nil {
 		return nil, fmt.Errorf("bi: export png: %w", err)
 	}

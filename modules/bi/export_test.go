@@ -2,3 +2,13 @@ package bi
 
 // NextRun exposes the schedule arithmetic to the tests.
 var NextRun = nextRun
+
+// DrawFunnel draws a funnel of the categories and values, and returns the
+// names as drawn.
+func DrawFunnel(m *Module, cats []string, values []float64) ([]string, error) {
+	f, err := m.fonts.load(m.d.FontPath)
+	if err != nil {
+		return nil, err
+	}
+	return drawFunnel(newCanvas(f, chartW, chartH), chartData{cats: cats, series: []string{""}, vals: [][]float64{values}}, ""), nil
+}

@@ -22,6 +22,8 @@ type widgetNumbers struct {
 	Result  *measures.Result
 	Problem string
 	PNG     []byte
+	// Names are the names of the result's dimension values (nameWidgets).
+	Names dimNames
 }
 
 // numbersXLSX writes every widget's numbers to one sheet with the project's
@@ -48,7 +50,7 @@ func numbersXLSX(ws []widgetNumbers) ([]byte, error) {
 		for _, row := range r.Rows {
 			cells := []string{w.Name, w.Metric, "", "", "", ""}
 			for i := 0; i < 2 && i < len(r.Dimensions) && i < len(row.Keys); i++ {
-				cells[2+2*i], cells[3+2*i] = r.Dimensions[i], row.Keys[i]
+				cells[2+2*i], cells[3+2*i] = r.Dimensions[i], w.Names.of(r.Dimensions[i], row.Keys[i])
 			}
 			cells = append(cells, str(row.Value), str(row.Previous), unit, r.From, r.To)
 			if err := x.WriteRow(cells); err != nil {

@@ -68,8 +68,8 @@ func num(v *string) float64 {
 }
 
 // layout puts time (or the first dimension) along x and the other
-// dimension's values in series, the largest first.
-func layout(res *measures.Result) chartData {
+// dimension's values in series, the largest first, each value by its name.
+func layout(res *measures.Result, vn dimNames) chartData {
 	var d chartData
 	xi, si := -1, -1
 	switch len(res.Dimensions) {
@@ -91,10 +91,10 @@ func layout(res *measures.Result) chartData {
 	for _, r := range res.Rows {
 		c, s := "", ""
 		if xi >= 0 && xi < len(r.Keys) {
-			c = label(r.Keys[xi])
+			c = label(vn.of(res.Dimensions[xi], r.Keys[xi]))
 		}
 		if si >= 0 && si < len(r.Keys) {
-			s = label(r.Keys[si])
+			s = label(vn.of(res.Dimensions[si], r.Keys[si]))
 		}
 		if _, ok := catIdx[c]; !ok {
 			catIdx[c] = len(d.cats)
@@ -178,11 +178,11 @@ func (c *canvas) face(size float64) font.Face {
 }
 
 // text draws s with its baseline at (x, y); align 0 left, 1 centre, 2 right.
-// A text wider than maxW is cut with an ellipsis.
-func (c *canvas) text(s string, x, y int, size float64, ink color.Color, align int, maxW int) {
+// A text wider than maxW is cut with an ellipsis. It returns what it drew.
+func (c *canvas) text(s string, x, y int, size float64, ink color.Color, align int, maxW int) string {
 	f := c.face(size)
 	if f == nil {
-		return
+		return ""
 	}
 	d := &font.Drawer{Dst: c.img, Src: image.NewUniform(ink), Face: f}
 	if maxW > 0 && d.MeasureString(s).Ceil() > maxW {
@@ -201,6 +201,16 @@ func (c *canvas) text(s string, x, y int, size float64, ink color.Color, align i
 	}
 	d.Dot = fixed.P(x, y)
 	d.DrawString(s)
+	return s
+}
+
+// measure is the width of s drawn at size, in pixels.
+func (c *canvas) measure(s string, size float64) int {
+	f := c.face(size)
+	if f == nil {
+		return 0
+	}
+	return font.MeasureString(f, s).Ceil()
 }
 
 func (c *canvas) rect(x0, y0, x1, y1 int, ink color.Color) {
@@ -327,9 +337,16 @@ func unitOf(res *measures.Result) string {
 }
 
 // RenderWidget draws one widget as a PNG: a KPI as its figure and the
-// change from the previous period, a line or area chart as lines, every
-// other chart as bars (stacked for stacked_bar). Labels may be Chinese.
+// change from the previous period, a line or area chart as lines, a funnel
+// as centred bars beside their names, every other chart as bars (stacked
+// for stacked_bar). Labels may be Chinese. Dimension values show as they
+// are; renderWidget names them.
 func (m *Module) RenderWidget(title, subtitle, chart string, res *measures.Result) ([]byte, error) {
+	return m.renderWidget(title, subtitle, chart, res, nil)
+}
+
+// renderWidget is RenderWidget with the names of the dimension values.
+func (m *Module) renderWidget(title, subtitle, chart string, res *measures.Result, names dimNames) ([]byte, error) {
 	f, err := m.fonts.load(m.d.FontPath)
 	if err != nil {
 		return nil, err
@@ -340,9 +357,13 @@ func (m *Module) RenderWidget(title, subtitle, chart string, res *measures.Resul
 	if res == nil {
 		return c.png()
 	}
-	d := layout(res)
+	d := layout(res, names)
 	if chart == "kpi" || len(d.cats) == 0 || (len(res.Dimensions) == 0) {
 		drawKPI(c, res)
+		return c.png()
+	}
+	if chart == "funnel" {
+		drawFunnel(c, d, unitOf(res))
 		return c.png()
 	}
 	drawAxes(c, d, chart, unitOf(res))
@@ -498,4 +519,60 @@ func drawAxes(c *canvas, d chartData, chart, unit string) {
 			}
 		}
 	}
+}
+
+// Funnel geometry: the names get a column of their own on the left, wide
+// enough for a stage name in either language, and the figures one on the
+// right, so neither is cut to fit under a narrow bar.
+const (
+	funnelNameW  = 340
+	funnelValueW = 130
+)
+
+// drawFunnel draws one centred bar per category, as wide as its share of
+// the largest, its name on the left and its figure on the right. It
+// returns the names as drawn (cut with an ellipsis only past funnelNameW).
+func drawFunnel(c *canvas, d chartData, unit string) []string {
+	const left, right, top, bottom = 24, 24, 96, chartH - 24
+	totals := make([]float64, len(d.cats))
+	hasValue := make([]bool, len(d.cats))
+	most := 0.0
+	for j := range d.cats {
+		for i := range d.series {
+			if v := d.vals[i][j]; !math.IsNaN(v) {
+				totals[j] += v
+				hasValue[j] = true
+			}
+		}
+		most = math.Max(most, totals[j])
+	}
+	n := len(d.cats)
+	rowH := min((bottom-top)/max(n, 1), 72)
+	size := math.Min(16, math.Max(10, float64(rowH)*0.45))
+	// Long names make the text smaller, down to 11 px, before any is cut.
+	widest := 0
+	for _, cat := range d.cats {
+		widest = max(widest, c.measure(cat, size))
+	}
+	if fit := funnelNameW - 12; widest > fit {
+		size = math.Max(11, math.Floor(size*float64(fit)/float64(widest)))
+	}
+	barX0, barX1 := left+funnelNameW, chartW-right-funnelValueW
+	mid := (barX0 + barX1) / 2
+	drawn := make([]string, n)
+	for j, cat := range d.cats {
+		y0 := top + j*rowH
+		base := y0 + rowH/2 + int(size*0.35)
+		drawn[j] = c.text(cat, left, base, size, inkText, 0, funnelNameW-12)
+		if most > 0 && totals[j] > 0 {
+			half := int(float64(barX1-barX0) / 2 * totals[j] / most)
+			c.rect(mid-max(half, 1), y0+2, mid+max(half, 1), y0+rowH-2, palette[j%len(palette)])
+		}
+		fig := "–"
+		if hasValue[j] {
+			fig = strings.TrimSpace(short(totals[j]) + " " + unit)
+		}
+		c.text(fig, chartW-right, base, size, inkMuted, 2, funnelValueW-8)
+	}
+	return drawn
 }

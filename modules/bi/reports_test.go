@@ -128,6 +128,57 @@ func TestReportsAndDashboards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Whether each may change it: its owner and bi.manage may, the agent it is shared with may not.
+	if !dash.CanEdit {
+		t.Fatal("the new dashboard says its owner may not change it")
+	}
+	for _, c := range []struct {
+		who  string
+		ctx  context.Context
+		want bool
+	}{{"owner", owner, true}, {"agent", agent, false}} {
+		d, err := m.GetDashboard(c.ctx, dash.ID)
+		if err != nil || d.CanEdit != c.want {
+			t.Fatalf("the %s reads can_edit %v (%v), want %v", c.who, d != nil && d.CanEdit, err, c.want)
+		}
+		items, _, err := m.ListDashboards(c.ctx, 50, "")
+		found := false
+		for _, x := range items {
+			if x.ID == dash.ID {
+				found = true
+				if x.CanEdit != c.want {
+					t.Fatalf("the %s lists can_edit %v, want %v", c.who, x.CanEdit, c.want)
+				}
+			}
+		}
+		if err != nil || !found {
+			t.Fatalf("the %s does not list the dashboard: %v", c.who, err)
+		}
+	}
+	// The company's own: only bi.manage changes them.
+	for _, c := range []struct {
+		who  string
+		ctx  context.Context
+		want bool
+	}{{"owner", owner, false}, {"admin", admin, true}} {
+		items, _, err := m.ListDashboards(c.ctx, 50, "")
+		n := 0
+		for _, x := range items {
+			if x.ProvisionKey == nil {
+				continue
+			}
+			n++
+			if x.CanEdit != c.want {
+				t.Fatalf("the %s lists the company's %s with can_edit %v", c.who, *x.ProvisionKey, x.CanEdit)
+			}
+			if d, err := m.GetDashboard(c.ctx, x.ID); err != nil || d.CanEdit != c.want {
+				t.Fatalf("the %s reads the company's %s with can_edit %v (%v)", c.who, *x.ProvisionKey, d != nil && d.CanEdit, err)
+			}
+		}
+		if err != nil || n == 0 {
+			t.Fatalf("the %s lists none of the company's dashboards: %v", c.who, err)
+		}
+	}
 	run, err := m.RunDashboard(owner, dash.ID)
 	if err != nil || len(run.Widgets) != 1 || run.Widgets[0].Result == nil {
 		t.Fatalf("run %+v %v", run, err)

@@ -2,8 +2,10 @@ package funnel
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/measures"
@@ -121,4 +123,42 @@ func (m *Module) RollupTouch(topic string) (subject, whole bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// ValueNames names the pipelines and stages a metric counts by id, in
+// English and Chinese, for the reports BI renders on the server. Ids that
+// are not uuids, or not the company's, are left out.
+func (m *Module) ValueNames(ctx context.Context, tx bun.IDB, tenant uuid.UUID, dimension string, ids []string) (map[string][2]string, error) {
+	table := ""
+	switch dimension {
+	case "stage":
+		table = "pipeline_stages"
+	case "pipeline":
+		table = "pipelines"
+	default:
+		return map[string][2]string{}, nil // not a dimension of ids the funnel names
+	}
+	var keys []uuid.UUID
+	for _, s := range ids {
+		if id, err := uuid.Parse(s); err == nil {
+			keys = append(keys, id)
+		}
+	}
+	out := map[string][2]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID     uuid.UUID `bun:"id"`
+		NameEN string    `bun:"name_en"`
+		NameZH string    `bun:"name_zh"`
+	}
+	if err := tx.NewSelect().TableExpr(table).Column("id", "name_en", "name_zh").
+		Where("tenant_id = ? AND id IN (?)", tenant, bun.In(keys)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("funnel: value names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID.String()] = [2]string{r.NameEN, r.NameZH}
+	}
+	return out, nil
 }

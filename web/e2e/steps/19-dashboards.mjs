@@ -3,8 +3,12 @@
 // question as a report and puts it on the provisioned customer insights
 // dashboard. The dashboard runs it; a row drills down to the customer list
 // filtered by that stage; the widget moves a column with the keyboard and the
-// layout is saved; the owner subscribes to the report. Screenshots of the three
-// provisioned dashboards in English and Chinese.
+// layout is saved. Back on the dashboard, each widget says how fresh it is, a
+// custom range runs, and a global filter saved with the dashboard narrows its
+// widgets; the owner subscribes to the dashboard from its page and to the
+// report from the reports screen. Screenshots of the three provisioned
+// dashboards in English and Chinese, of the filter editor, and of a dashboard
+// on a phone.
 const REPORT = 'Customers by stage (e2e) 各阶段客户';
 
 export default async function ({ page, state, shot, api, expect, log }) {
@@ -73,6 +77,59 @@ export default async function ({ page, state, shot, api, expect, log }) {
   expect(listed.body.items.every((c) => c.lifecycle === 'customer'), 'the drilled list holds only customers at that stage');
   log('drilled down to the customers at that stage');
 
+  // Back on the dashboard: each widget says how fresh it is; a custom range runs; the owner filters every widget.
+  await page.goto(`${t}/dashboards/${insights.id}`);
+  await widget.locator('.ant-table-row').first().waitFor({ timeout: 30_000 });
+  const fresh = await widget.getByTestId('bi-fresh').textContent();
+  expect(/^(Live from records|Updated \d\d:\d\d · daily rollups)$/.test(fresh), `the widget says how fresh it is: ${fresh}`);
+  const ranCustom = page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/run?') && r.url().includes('range=custom')
+    && r.url().includes('from=2026-01-01') && r.url().includes('to=2026-12-31'), { timeout: 30_000 });
+  await choose('Range', 'Custom');
+  await page.getByLabel('From', { exact: true }).fill('2026-01-01');
+  await page.getByLabel('To', { exact: true }).fill('2026-12-31');
+  await ranCustom;
+  log('the widget says how fresh it is; the dashboard ran for a custom range');
+  await page.getByTestId('bi-edit-filters').click();
+  await page.getByTestId('bi-add-filter').click();
+  // By keyboard: type to search, Enter to pick.
+  const dimension = page.getByRole('combobox', { name: 'Dimension', exact: true });
+  await dimension.click();
+  await dimension.fill('Lifecycle stage');
+  await page.keyboard.press('Enter');
+  await page.getByText(/applies to \d+ of \d+ widgets/).first().waitFor();
+  const values = page.getByRole('combobox', { name: 'Values', exact: true });
+  await values.click();
+  await values.fill('customer');
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog').locator('.ant-select-selection-item').filter({ hasText: /^customer$/ }).waitFor();
+  await page.getByRole('dialog').getByText(/^Each filter applies/).click(); // closes the values list
+  await page.locator('.ant-select-dropdown:visible').first().waitFor({ state: 'hidden' });
+  await shot('bi-dashboard-filters-en');
+  await page.getByTestId('bi-save-filters').click();
+  await page.getByText('Filters saved.').waitFor({ timeout: 30_000 });
+  const filtered = (await api('GET', `${t}/bi/dashboards/${insights.id}`)).body;
+  expect(JSON.stringify(filtered.filters) === JSON.stringify([{ dimension: 'lifecycle', op: 'eq', values: ['customer'] }]), `the saved filters: ${JSON.stringify(filtered.filters)}`);
+  await page.getByTestId('bi-filter-tag').filter({ hasText: 'customer' }).waitFor();
+  await page.waitForFunction((name) => {
+    const w = [...document.querySelectorAll('[data-testid="bi-widget"]')].find((x) => x.textContent.includes(name));
+    const rows = w ? [...w.querySelectorAll('.ant-table-row')] : [];
+    return rows.length > 0 && rows.every((r) => /^customer/.test(r.textContent));
+  }, REPORT, { timeout: 30_000 });
+  log('a global filter saved with the dashboard narrows its widgets');
+  // The dashboard as it was, for the screenshots.
+  const { name, name_zh, range, refresh_seconds, shared_roles, widgets } = filtered;
+  const restored = await api('PUT', `${t}/bi/dashboards/${insights.id}`, { name, name_zh, range: range?.preset ? range : undefined, filters: [], refresh_seconds, shared_roles, widgets });
+  expect(restored.status === 200, `the filters removed: ${restored.status}`);
+
+  // Subscribe to the dashboard from its own page.
+  await page.goto(`${t}/dashboards/${insights.id}`);
+  await page.getByTestId('bi-subscribe-dashboard').click();
+  await page.getByTestId('bi-subscribe-ok').click();
+  await page.getByText('Subscribed.').waitFor({ timeout: 30_000 });
+  const dsubs = (await api('GET', `${t}/bi/subscriptions?limit=200`)).body.items;
+  expect(dsubs.some((s) => s.dashboard_id === insights.id && s.frequency === 'weekly' && !s.role), `subscribed to the dashboard: ${JSON.stringify(dsubs)}`);
+  log('subscribed to the dashboard from its page');
+
   // Subscribe to the report.
   await page.goto(`${t}/reports`);
   await choose('Report or dashboard', `Report: ${REPORT.replace(/[()]/g, '\\$&')}`);
@@ -99,6 +156,17 @@ export default async function ({ page, state, shot, api, expect, log }) {
       await shot(`bi-dashboard-${short}-${lang}`);
     }
   }
+  // A phone (390 px wide), in Chinese: one column, the toolbar wraps.
+  await setLang('zh');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${t}/dashboards/${insights.id}`);
+  await page.getByTestId('bi-as-of').waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => !document.querySelector('[data-testid="bi-dashboard"] .ant-spin-spinning'), null, { timeout: 30_000 });
+  await page.waitForTimeout(600);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(wide <= 390, `the dashboard fits 390 px: ${wide}`);
+  await shot('bi-dashboard-phone-zh');
+  await page.setViewportSize({ width: 1440, height: 900 });
   await setLang('en');
   log('screenshots of the three provisioned dashboards in both languages');
 }

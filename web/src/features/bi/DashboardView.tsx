@@ -1,12 +1,15 @@
 // A dashboard: its widgets on a 12-column grid, run for the dashboard's range
-// or one picked for the view, refreshed on a timer. In layout mode a member
+// or one picked for the view (a preset, or custom days), with its global
+// filters, refreshed on a timer; each widget says how fresh its numbers are.
+// Whoever may change the dashboard edits its filters and, in layout mode,
 // moves and resizes widgets with the mouse (handles) or the keyboard (arrow
-// keys, Shift to resize), adds and removes reports, and saves the grid.
+// keys, Shift to resize), adds and removes reports, and saves the grid. Any
+// member subscribes to it by email.
 import './locales';
 import './dashboard.css';
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Dropdown, Select, Space, Tooltip, Typography } from 'antd';
+import { App, Button, Card, Dropdown, Input, Select, Space, Tooltip, Typography } from 'antd';
 import { CloseOutlined, DownloadOutlined, DragOutlined, EditOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { errorMessage, get, post, put, tpath } from '../../app/api';
@@ -15,9 +18,12 @@ import { useFormat } from '../../app/useFormat';
 import { usePhone } from '../../app/useMedia';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import WidgetView from './WidgetView';
+import DashboardFilters from './DashboardFilters';
+import SubscribeDashboard from './SubscribeDashboard';
+import { freshness, type Result } from './api';
 import {
-  COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget,
-  type Dashboard, type DashboardResult, type Report, type Widget, type WidgetResult,
+  COLS, PRESETS, REFRESHES, addWidget, dashboardBody, exportURL, moveWidget, nameOf, removeWidget, resizeWidget, runParams,
+  type Dashboard, type DashboardResult, type Filter, type Report, type Widget, type WidgetResult,
 } from './dashboards';
 
 const ROW = 64; // px per grid row
@@ -34,12 +40,14 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
   const key = ['tenant', tenant.slug, 'bi', 'dashboard', id];
   const dash = useQuery({ queryKey: key, queryFn: () => get<Dashboard>(tpath(tenant.slug, `/bi/dashboards/${id}`)) });
   const [preset, setPreset] = useState('');
+  const [days, setDays] = useState({ from: '', to: '' });
+  const params = runParams(preset, days.from, days.to);
   const [refresh, setRefresh] = useState<number | null>(null);
   const every = refresh ?? dash.data?.refresh_seconds ?? 0;
   const run = useQuery({
-    queryKey: [...key, 'run', preset],
-    queryFn: () => post<DashboardResult>(tpath(tenant.slug, `/bi/dashboards/${id}/run`), undefined, preset ? { range: preset } : undefined),
-    enabled: !!dash.data,
+    queryKey: [...key, 'run', preset, params?.from ?? '', params?.to ?? ''],
+    queryFn: () => post<DashboardResult>(tpath(tenant.slug, `/bi/dashboards/${id}/run`), undefined, params ?? undefined),
+    enabled: !!dash.data && params !== null,
     refetchInterval: every > 0 ? every * 1000 : false,
     retry: false,
   });
@@ -56,6 +64,15 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
       qc.setQueryData(key, d);
       setDraft(null);
       message.success(t('layout_saved'));
+      void qc.invalidateQueries({ queryKey: [...key, 'run'] });
+    },
+    onError: (err) => message.error(errorMessage(err)),
+  });
+  const saveFilters = useMutation({
+    mutationFn: (filters: Filter[]) => put<Dashboard>(tpath(tenant.slug, `/bi/dashboards/${id}`), dashboardBody(dash.data!, { filters })),
+    onSuccess: (d) => {
+      qc.setQueryData(key, d);
+      message.success(t('filters_saved'));
       void qc.invalidateQueries({ queryKey: [...key, 'run'] });
     },
     onError: (err) => message.error(errorMessage(err)),
@@ -91,17 +108,32 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
   };
   const asOf = run.data ? t('as_of', { time: f.dateTime(run.data.as_of) }) : '';
   const rows = widgets.reduce((m, w) => Math.max(m, w.y + w.h), 0);
+  const fresh = (r: Result) => {
+    const x = freshness(r);
+    return x.kind === 'rollup' ? t('fresh_rollup', { time: x.time }) : t('fresh_records');
+  };
 
   return (
     <div data-testid="bi-dashboard">
       <Space wrap style={{ marginBottom: 12 }} align="center">
-        <Select aria-label={t('range')} style={{ minWidth: 200 }} value={preset} onChange={setPreset} data-testid="bi-range"
+        <Select aria-label={t('range')} style={{ minWidth: 200 }} virtual={false} value={preset} onChange={setPreset} data-testid="bi-range"
           options={[{ value: '', label: t('range_own') + (d.range?.preset ? ` (${t('preset_' + d.range.preset)})` : '') },
-            ...PRESETS.map((p) => ({ value: p, label: t('preset_' + p) }))]} />
+            ...PRESETS.map((p) => ({ value: p, label: t('preset_' + p) })), { value: 'custom', label: t('preset_custom') }]} />
+        {preset === 'custom' && (
+          <Space size={4} wrap data-testid="bi-custom-range">
+            <Input type="date" aria-label={t('range_from')} value={days.from} max={days.to || undefined} style={{ width: 150 }}
+              onChange={(e) => setDays((x) => ({ ...x, from: e.target.value }))} data-testid="bi-range-from" />
+            <span aria-hidden>–</span>
+            <Input type="date" aria-label={t('range_to')} value={days.to} min={days.from || undefined} style={{ width: 150 }}
+              onChange={(e) => setDays((x) => ({ ...x, to: e.target.value }))} data-testid="bi-range-to" />
+            {params === null && <Typography.Text type="secondary" role="status">{t('range_custom_hint')}</Typography.Text>}
+          </Space>
+        )}
         <Select aria-label={t('auto_refresh')} style={{ minWidth: 160 }} value={every} onChange={setRefresh}
           options={[...new Set([...REFRESHES, d.refresh_seconds])].map((s) => ({ value: s, label: `${t('auto_refresh')}: ${t('refresh_' + s, { defaultValue: `${s}s` })}` }))} />
         <Button icon={<ReloadOutlined />} onClick={() => run.refetch()} loading={run.isFetching}>{t('refresh')}</Button>
-        {!compact && !editing && !phone && <Button icon={<EditOutlined />} onClick={() => setDraft(d.widgets)} data-testid="bi-edit-layout">{t('edit_layout')}</Button>}
+        {!compact && !editing && !phone && d.can_edit && <Button icon={<EditOutlined />} onClick={() => setDraft(d.widgets)} data-testid="bi-edit-layout">{t('edit_layout')}</Button>}
+        {!compact && !editing && <SubscribeDashboard id={id} name={nameOf(d, lang)} />}
         {editing && (
           <>
             <Select showSearch optionFilterProp="label" style={{ minWidth: 260 }} aria-label={t('add_report')} placeholder={t('add_report_placeholder')} value={null}
@@ -117,6 +149,10 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
         )}
         {asOf && <Typography.Text type="secondary" data-testid="bi-as-of">{asOf}</Typography.Text>}
       </Space>
+      {!compact && (d.filters?.length > 0 || d.can_edit) && (
+        <DashboardFilters filters={d.filters ?? []} results={results} canEdit={!!d.can_edit && !editing} saving={saveFilters.isPending}
+          onSave={(f) => saveFilters.mutateAsync(f)} />
+      )}
       {editing && <Typography.Paragraph type="secondary">{t('layout_help')}</Typography.Paragraph>}
       {!editing && widgets.length > 0 && <Typography.Paragraph type="secondary" style={{ marginBottom: 8 }}>{t('drill_hint')}</Typography.Paragraph>}
       <div aria-live="polite" className="sr-only">{said}</div>
@@ -148,7 +184,12 @@ export default function DashboardView({ id, compact }: { id: string; compact?: b
                 ) : null}>
                 {!wr ? (editing && !run.isPending ? <Typography.Text type="secondary">{t('not_saved_yet')}</Typography.Text> : <Loading />)
                   : wr.error ? <Typography.Text type="secondary">{t('widget_problem', { reason: wr.error })}</Typography.Text>
-                  : wr.result ? <div style={{ flex: 1, minHeight: 0 }}><WidgetView chart={wr.chart ?? 'bar'} result={wr.result} title={title} height={phone ? 260 : Math.max(w.h * (ROW + GAP) - GAP - 64, 60)} /></div> : null}
+                  : wr.result ? (
+                    <>
+                      <div style={{ flex: 1, minHeight: 0 }}><WidgetView chart={wr.chart ?? 'bar'} result={wr.result} title={title} height={phone ? 260 : Math.max(w.h * (ROW + GAP) - GAP - 84, 60)} /></div>
+                      <Typography.Text type="secondary" className="bi-fresh" data-testid="bi-fresh">{fresh(wr.result)}</Typography.Text>
+                    </>
+                  ) : null}
                 {editing && handles.resize}
               </Card>
             );

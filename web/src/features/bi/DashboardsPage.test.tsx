@@ -15,7 +15,7 @@ afterEach(() => {
 
 const dashboard = {
   id: 'd1', name: 'Customer insights', name_zh: '客户洞察', range: { preset: '' }, filters: [], refresh_seconds: 0, owner_id: '00000000-0000-0000-0000-000000000000',
-  shared_roles: [], provisioned: 'customer_insights',
+  shared_roles: [], provisioned: 'customer_insights', can_edit: true,
   widgets: [{ report_id: 'r1', x: 0, y: 0, w: 3, h: 2 }, { report_id: 'r2', x: 3, y: 0, w: 6, h: 4 }],
 };
 const mine = { ...dashboard, id: 'd2', name: 'Mine', name_zh: '', provisioned: undefined, owner_id: 'me', widgets: [] };

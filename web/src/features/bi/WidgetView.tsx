@@ -71,7 +71,7 @@ export default function WidgetView({ chart, result: r, title, height = 260 }: { 
   const base = `/t/${tenant.slug}`;
   const drill = (keys: Record<string, string> | null) => {
     if (!keys) return;
-    const to = drillLink(base, r.metric, keys);
+    const to = drillLink(base, r.metric, keys, r);
     if (to) nav(to);
   };
   const option = useMemo(() => widgetOption(chart, r, { current: t('current'), previous: t('previous'), name }), [chart, r, i18n.language, ...names]);

@@ -50,6 +50,10 @@ export interface Result {
   previous_from?: string;
   previous_to?: string;
   rows: Row[];
+  /** where the numbers came from: the daily rollups, or the records themselves (absent: the records). */
+  source?: 'rollup' | 'records';
+  /** with rollups: when the numbers were exact (RFC 3339). */
+  as_of?: string;
 }
 
 export const BUCKETS = ['day', 'week', 'month', 'quarter', 'year'] as const;
@@ -123,4 +127,27 @@ export function chartOption(r: Result, names: { current: string; previous: strin
     yAxis: { type: 'value' },
     series,
   };
+}
+
+/** Freshness says how fresh a widget's numbers are: live from the records, or from the daily rollups as of a time (HH:MM in the company's zone). */
+export type Freshness = { kind: 'records' } | { kind: 'rollup'; time: string };
+
+/** hhmm writes an instant as HH:MM (24-hour) in a time zone; '' when it is not a time. */
+export function hhmm(iso: string, timeZone: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  try {
+    return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  } catch {
+    return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  }
+}
+
+/** freshness reads a result's source; a result without one (or rollups without a time) counts as live from the records. */
+export function freshness(r: Pick<Result, 'source' | 'as_of' | 'time_zone'>): Freshness {
+  if (r.source === 'rollup' && r.as_of) {
+    const time = hhmm(r.as_of, r.time_zone);
+    if (time) return { kind: 'rollup', time };
+  }
+  return { kind: 'records' };
 }

@@ -3,7 +3,7 @@
 // point (drill-down) and the grid that members move and resize. Tested on
 // their own.
 import type { EChartsCoreOption } from 'echarts/core';
-import { num, type Result } from './api';
+import { num, type Metric, type Result } from './api';
 
 export const CHARTS = ['kpi', 'line', 'area', 'bar', 'stacked_bar', 'pie', 'funnel', 'table', 'pivot', 'heatmap'] as const;
 export type ChartKind = (typeof CHARTS)[number];
@@ -71,6 +71,8 @@ export interface Dashboard {
   shared_roles: string[];
   provisioned?: string;
   widgets: Widget[];
+  /** whether the caller may change it (its owner, or bi.manage); absent from an older server: no. */
+  can_edit?: boolean;
 }
 
 export interface WidgetResult {
@@ -91,7 +93,7 @@ export interface DashboardResult {
 export const nameOf = (x: { name?: string; name_zh?: string }, lang: string) => (lang.startsWith('zh') && x.name_zh ? x.name_zh : x.name ?? '');
 
 /** dashboardBody is what PUT /bi/dashboards/{id} takes to keep a dashboard as it is but for patch. */
-export function dashboardBody(d: Dashboard, patch: Partial<Pick<Dashboard, 'widgets' | 'refresh_seconds' | 'range'>> = {}) {
+export function dashboardBody(d: Dashboard, patch: Partial<Pick<Dashboard, 'widgets' | 'refresh_seconds' | 'range' | 'filters'>> = {}) {
   const m = { ...d, ...patch };
   return {
     name: m.name,
@@ -272,13 +274,18 @@ const bands: Record<string, [string, string][]> = {
 /**
  * drillLink is the record list behind a point: the customers, deals or
  * tickets the metric counts, filtered by the point's dimension values as far
- * as that list can filter (a dimension it cannot, such as time, is left
- * out). null when the metric's records have no list.
+ * as that list can filter (a dimension it cannot is left out). A time
+ * bucket filters by its days when the metric counts records by their
+ * creation and r (the answer) gives the bucket and time zone (timeFilter).
+ * null when the metric's records have no list.
  */
-export function drillLink(base: string, metric: string, keys: Record<string, string>): string | null {
+export function drillLink(base: string, metric: string, keys: Record<string, string>, r?: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>): string | null {
   const mod = metric.split('.')[0];
   const p = new URLSearchParams();
   const empty = (field: string) => p.append(`${field}[empty]`, 'true');
+  const dated = () => {
+    if (r && keys.time) for (const [k, v] of timeFilter(metric, r, keys.time)) p.append(k, v);
+  };
   if (mod === 'profiles' || mod === 'purchases') {
     for (const [dim, v] of Object.entries(keys)) {
       switch (dim) {
@@ -311,6 +318,7 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           }
       }
     }
+    dated();
     const q = p.toString();
     return `${base}/customers${q ? '?' + q : ''}`;
   }
@@ -325,6 +333,8 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
       if (dim === 'owner') p.set('assignee', v || 'none');
       if (dim === 'team') p.set('team', v || 'none');
     }
+    if (metric === 'tickets.complaints' && !p.has('type')) p.append('type', 'complaint');
+    dated();
     const q = p.toString();
     return `${base}/tickets${q ? '?' + q : ''}`;
   }
@@ -389,3 +399,145 @@ export const removeWidget = (ws: Widget[], i: number) => settle(ws.filter((_, k)
 /** exportURL is where a widget's XLSX or PNG downloads from, run as a widget of the dashboard. */
 export const exportURL = (tenant: string, report: string, format: 'xlsx' | 'png', dashboard?: string) =>
   `/api/v1/t/${encodeURIComponent(tenant)}/bi/reports/${report}/export?format=${format}${dashboard ? `&dashboard=${dashboard}` : ''}`;
+
+// ── Global filters ─────────────────────────────────────────────────────────
+
+/** FilterDraft is one row of the dashboard's filter editor: a dimension is (or is not) one of the values. */
+export interface FilterDraft {
+  dimension: string;
+  negate: boolean;
+  values: string[];
+}
+
+/** draftOf reads a saved filter into an editor row. */
+export const draftOf = (f: Filter): FilterDraft => ({ dimension: f.dimension, negate: f.op === 'ne', values: [...f.values] });
+
+/**
+ * filtersOf turns the editor's rows into the dashboard's filters: rows
+ * without a dimension or a value are left out; "is" one value is eq, "is"
+ * several is in, "is not" is ne (one value or several).
+ */
+export function filtersOf(rows: FilterDraft[]): Filter[] {
+  const out: Filter[] = [];
+  for (const r of rows) {
+    const values = [...new Set(r.values.map((v) => v.trim()).filter(Boolean))];
+    if (!r.dimension || values.length === 0) continue;
+    out.push({ dimension: r.dimension, op: r.negate ? 'ne' : values.length === 1 ? 'eq' : 'in', values });
+  }
+  return out;
+}
+
+/**
+ * filterDimensions are the dimensions a dashboard filter can name: those
+ * that at least one of the widgets' metrics allows, time aside (the range
+ * is the dashboard's), in the order the metrics give them.
+ */
+export function filterDimensions(metrics: Metric[], used: string[]): Metric['dimensions'] {
+  const out: Metric['dimensions'] = [];
+  const seen = new Set<string>();
+  for (const key of used) {
+    const m = metrics.find((x) => x.key === key);
+    for (const d of m?.dimensions ?? []) {
+      if (d.key === 'time' || seen.has(d.key)) continue;
+      seen.add(d.key);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+/** filterReach counts the widgets (by their metrics) a filter on dim applies to: the server adds it only where the metric allows it. */
+export const filterReach = (dim: string, metrics: Metric[], used: string[]) =>
+  used.filter((key) => metrics.find((x) => x.key === key)?.dimensions.some((d) => d.key === dim)).length;
+
+// ── Range of the view ──────────────────────────────────────────────────────
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * runParams is what POST /bi/dashboards/{id}/run takes for the range picked
+ * to look at: nothing for the dashboard's own (''), the preset, or a custom
+ * range from and to (days, both included). null: a custom range not yet
+ * whole (a day missing, or to before from), which is not run.
+ */
+export function runParams(pick: string, from = '', to = ''): Record<string, string> | undefined | null {
+  if (!pick) return undefined;
+  if (pick !== 'custom') return { range: pick };
+  if (!DAY.test(from) || !DAY.test(to) || to < from) return null;
+  return { range: 'custom', from, to };
+}
+
+// ── Drill-down by time ─────────────────────────────────────────────────────
+
+const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+const utcDay = (s: string) => new Date(`${s}T00:00:00Z`);
+
+/** bucketEnd is the first day after the bucket that starts on start (day, week, month, quarter or year). */
+export function bucketEnd(start: string, bucket = 'month'): string {
+  const d = utcDay(start);
+  switch (bucket) {
+    case 'day':
+      d.setUTCDate(d.getUTCDate() + 1);
+      break;
+    case 'week':
+      d.setUTCDate(d.getUTCDate() + 7);
+      break;
+    case 'quarter':
+      d.setUTCMonth(d.getUTCMonth() + 3);
+      break;
+    case 'year':
+      d.setUTCFullYear(d.getUTCFullYear() + 1);
+      break;
+    default:
+      d.setUTCMonth(d.getUTCMonth() + 1);
+  }
+  return dayOf(d);
+}
+
+/** offsetAt is how far ahead of UTC the zone's clocks are at the instant ms, in ms. */
+function offsetAt(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    .formatToParts(new Date(ms));
+  const n = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour') % 24, n('minute'), n('second')) - (ms - (ms % 1000));
+}
+
+/** zoneMidnight is the instant (RFC 3339, UTC) a day begins in the time zone, daylight saving included. */
+export function zoneMidnight(day: string, timeZone: string): string {
+  const wall = utcDay(day).getTime();
+  let ms = wall - offsetAt(wall, timeZone);
+  ms = wall - offsetAt(ms, timeZone);
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * timeSpan is the days a time bucket of an answer covers within its range:
+ * from its first day (or the range's), to the day after its last (or after
+ * the range's last), the end excluded.
+ */
+export function timeSpan(r: Pick<Result, 'bucket' | 'from' | 'to'>, key: string): { from: string; until: string } {
+  const from = key < r.from ? r.from : key;
+  const end = bucketEnd(key, r.bucket);
+  const after = bucketEnd(r.to, 'day');
+  return { from, until: end < after ? end : after };
+}
+
+/**
+ * dateField names the list filter that matches a metric's time: the
+ * records the metric counts by their creation. Other metrics count by
+ * another time (a purchase, a win, an answer) the lists cannot filter on,
+ * so a time bucket of theirs opens the list without a date.
+ */
+const dateField: Record<string, string> = {
+  'profiles.new_customers': 'created_at',
+  'tickets.tickets': 'created_at',
+  'tickets.complaints': 'created_at',
+};
+
+/** timeFilter is the list filter of a time bucket: the instants its days begin and end in the company's time zone. */
+export function timeFilter(metric: string, r: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>, key: string): [string, string][] {
+  const field = dateField[metric];
+  if (!field || !DAY.test(key)) return [];
+  const s = timeSpan(r, key);
+  return [[`${field}[gte]`, zoneMidnight(s.from, r.time_zone)], [`${field}[lt]`, zoneMidnight(s.until, r.time_zone)]];
+}

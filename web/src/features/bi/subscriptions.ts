@@ -77,3 +77,22 @@ export function size(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/** Recipients is whom a subscription goes to: the member themselves, and (with bi.manage) every member of some roles. */
+export interface Recipients {
+  me: boolean;
+  roles: string[];
+}
+
+/**
+ * subscriptionBodies are the requests that subscribe the recipients: one
+ * for the member themselves, one per role (the API takes one recipient a
+ * subscription). None when nobody is chosen.
+ */
+export function subscriptionBodies(f: SubscribeForm, to: Recipients): Record<string, unknown>[] {
+  const body = subscriptionBody(f);
+  const out: Record<string, unknown>[] = [];
+  if (to.me) out.push(body);
+  for (const role of [...new Set(to.roles)]) out.push({ ...body, role });
+  return out;
+}

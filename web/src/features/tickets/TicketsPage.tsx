@@ -33,10 +33,10 @@ export function listQuery(who: Who, status: string[], now: number): Record<strin
   };
 }
 
-/** drillFilters reads the filters a link gave the list (priority, type, channel, assignee, team). */
+/** drillFilters reads the filters a link gave the list (priority, type, channel, assignee, team, and the creation times a dashboard's time bucket gives). */
 export function drillFilters(sp: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['priority', 'type', 'channel', 'assignee', 'team']) {
+  for (const k of ['priority', 'type', 'channel', 'assignee', 'team', 'created_at[gte]', 'created_at[lt]']) {
     const v = sp.getAll(k).join(',');
     if (v) out[k] = v;
   }

@@ -1,0 +1,77 @@
+package bi_test
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/clientele-crm/clientele/modules/bi"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+// The spreadsheet and the picture of a report by stage name the stages (in
+// both languages, as the rest of the report), not their ids; a funnel's
+// long stage names are drawn whole.
+func TestExportsNameStages(t *testing.T) {
+	m := newBI(t)
+	w := newWorld(t, "Asia/Shanghai", "CNY", 5, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	testkit.Get(t).InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE pipeline_stages SET name_en = 'Qualified, first call booked ' || position, name_zh = '已确认阶段' || position WHERE tenant_id = ?", w.tenant)
+		return err
+	})
+	ctx := w.as(w.members[0], authz.ScopeAll, allPerms...)
+	rep, err := m.CreateReport(ctx, bi.ReportInput{Name: "Deals by stage", NameZH: "各阶段商机", Chart: "funnel", Query: bi.SavedQuery{Metric: "funnel.deals",
+		Dimensions: []string{"stage"}, Range: bi.Range{Preset: "custom", From: "2025-12-01", To: "2026-03-31"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.RunReport(ctx, rep.ID)
+	if err != nil || len(res.Rows) == 0 {
+		t.Fatalf("no deals by stage: %+v %v", res, err)
+	}
+	f, err := m.ExportReport(ctx, rep.ID, nil, bi.ExportXLSX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(f.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows(x.GetSheetName(0))
+	if len(rows) != len(res.Rows)+1 {
+		t.Fatalf("the sheet has %d rows for %d groups", len(rows), len(res.Rows))
+	}
+	for i, r := range rows[1:] {
+		g := r[3]
+		if _, err := uuid.Parse(g); err == nil || !strings.HasPrefix(g, "Qualified, first call booked ") || !strings.Contains(g, " 已确认阶段") {
+			t.Fatalf("row %d names its stage %q (the id is %s)", i+1, g, res.Rows[i].Keys[0])
+		}
+	}
+	p, err := m.ExportReport(ctx, rep.ID, nil, bi.ExportPNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(p.Data)); err != nil {
+		t.Fatalf("the funnel is not a picture: %v", err)
+	}
+
+	// A funnel draws each stage's whole name beside its bar.
+	names := []string{"Qualified, first call booked 已确认首次通话", "Proposal sent 已发送方案", "Negotiation and contract review 谈判与合同审核", "Won 赢单"}
+	drawn, err := bi.DrawFunnel(m, names, []float64{120, 80, 40, 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range names {
+		if drawn[i] != names[i] {
+			t.Fatalf("the funnel draws %q for %q", drawn[i], names[i])
+		}
+	}
+}
