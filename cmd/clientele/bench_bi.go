@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,7 @@ type biBench struct {
 	on                                   *bool
 	customers, purchases, deals, tickets *int
 	loads                                *int
+	skipBuild                            *bool
 }
 
 func biBenchFlags(fs *flag.FlagSet) *biBench {
@@ -50,7 +52,8 @@ func biBenchFlags(fs *flag.FlagSet) *biBench {
 		purchases: fs.Int("bi-purchases", 5_000_000, "purchases in the bench company"),
 		deals:     fs.Int("bi-deals", 500_000, "deals in the bench company"),
 		tickets:   fs.Int("bi-tickets", 500_000, "tickets in the bench company"),
-		loads:     fs.Int("bi-loads", 30, "measured loads of each dashboard, from rollups and from the records"),
+		loads:     fs.Int("bi-loads", 30, "measured loads of each dashboard from rollups (a dashboard whose loads pass a minute in all stops at 3)"),
+		skipBuild: fs.Bool("bi-skip-build", false, "keep the rollups a previous run built (no full build timed)"),
 	}
 }
 
@@ -90,6 +93,9 @@ func (b *biBench) run(ctx context.Context, cfg config.Config) error {
 	fmt.Printf("BI bench: company of %d customers, %d purchases, %d deals, %d tickets (a neighbour with a tenth of each)\n",
 		*b.customers, *b.purchases, *b.deals, *b.tickets)
 	for _, mod := range []string{"profiles", "funnel", "tickets"} {
+		if *b.skipBuild {
+			break
+		}
 		start := time.Now()
 		if _, err := rolled.ReconcileRollups(ctx, tenant, mod); err != nil {
 			return fmt.Errorf("rollups of %s: %w", mod, err)
@@ -131,7 +137,7 @@ func (b *biBench) run(ctx context.Context, cfg config.Config) error {
 		}); err != nil {
 			return err
 		}
-		fromRollups, n, err := timeDashboard(actx, rolled, id, *b.loads)
+		fromRollups, n, failed, err := timeDashboard(actx, rolled, id, *b.loads)
 		if err != nil {
 			return err
 		}
@@ -139,9 +145,9 @@ func (b *biBench) run(ctx context.Context, cfg config.Config) error {
 		if err != nil {
 			return err
 		}
-		fromRecords, _, err := timeDashboard(actx, records, id, 3)
+		fromRecords, _, failedRecords, err := timeDashboard(actx, records, id, 3)
 		if err != nil {
-			fmt.Printf("  %-18s from the records: %v\n", key, err)
+			return err
 		}
 		same := 0
 		if r, err := records.RunDashboard(actx, id); err == nil {
@@ -159,7 +165,7 @@ func (b *biBench) run(ctx context.Context, cfg config.Config) error {
 			}
 		}
 		verdict := "meets"
-		if fromRollups.p95 > biTarget || same != len(a.Widgets) {
+		if fromRollups.p95 > biTarget || same+len(failed) != len(a.Widgets) {
 			verdict, fails = "MISSES", fails+1
 		}
 		fmt.Printf("  %-18s %2d widgets (%d from rollups, %d equal to the records'): rollups p50 %s p95 %s; records p50 %s p95 %s (%.1fx); target p95 <= %s: %s\n",
@@ -167,6 +173,9 @@ func (b *biBench) run(ctx context.Context, cfg config.Config) error {
 			float64(fromRecords.p50)/float64(max(fromRollups.p50, time.Microsecond)), biTarget, verdict)
 		if len(slow) > 0 {
 			fmt.Printf("  %-18s answered from the records (not rolled up): %v\n", "", slow)
+		}
+		if len(failed) > 0 || len(failedRecords) > 0 {
+			fmt.Printf("  %-18s past the %s statement timeout: from rollups %v, from the records %v\n", "", "20s", failed, failedRecords)
 		}
 	}
 
@@ -227,35 +236,44 @@ func rowsText(rows []measures.Row) string {
 
 type spread struct{ p50, p95 time.Duration }
 
-// timeDashboard loads a dashboard n times after a warm-up load and
-// returns the spread, and how many widgets came from rollups.
-func timeDashboard(ctx context.Context, m *bi.Module, id uuid.UUID, n int) (spread, int, error) {
+// timeDashboard loads a dashboard n times after a warm-up load (at least 3
+// when the loads pass a minute in all) and returns the spread, how many
+// widgets came from rollups, and the widgets that ran past the statement
+// timeout (their time counts in the load's).
+func timeDashboard(ctx context.Context, m *bi.Module, id uuid.UUID, n int) (spread, int, []string, error) {
 	var ds []time.Duration
 	fromRollups := 0
+	var failed []string
+	begin := time.Now()
 	for i := 0; i < n+1; i++ {
 		start := time.Now()
 		res, err := m.RunDashboard(ctx, id)
 		if err != nil {
-			return spread{}, 0, err
+			return spread{}, 0, nil, err
 		}
 		if i >= 1 {
 			ds = append(ds, time.Since(start))
 		}
-		fromRollups = 0
+		fromRollups, failed = 0, nil
 		for _, w := range res.Widgets {
-			if w.Error != "" {
-				return spread{}, 0, fmt.Errorf("widget %s: %s", w.Name, w.Error)
-			}
-			if w.Result != nil && w.Result.Source == "rollup" {
+			switch {
+			case w.Error != "" && strings.Contains(w.Error, "took longer than"):
+				failed = append(failed, w.Name)
+			case w.Error != "":
+				return spread{}, 0, nil, fmt.Errorf("widget %s: %s", w.Name, w.Error)
+			case w.Result != nil && w.Result.Source == measures.SourceRollup:
 				fromRollups++
 			}
+		}
+		if len(ds) >= 3 && time.Since(begin) > time.Minute {
+			break
 		}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	at := func(q float64) time.Duration {
 		return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(100 * time.Microsecond)
 	}
-	return spread{at(0.50), at(0.95)}, fromRollups, nil
+	return spread{at(0.50), at(0.95)}, fromRollups, failed, nil
 }
 
 // generate fills a company (a kth of the flags' volumes) once: customers,

@@ -311,7 +311,7 @@ type WidgetResult struct {
 	NameZH   string           `json:"name_zh,omitempty"`
 	Chart    string           `json:"chart,omitempty"`
 	Result   *measures.Result `json:"result,omitempty"`
-	Error    string           `json:"error,omitempty" doc:"why this widget has no numbers for you (a report not shared with you, a metric you may not read)"`
+	Error    string           `json:"error,omitempty" doc:"why this widget has no numbers for you (a report not shared with you, a metric you may not read, a question that took longer than the time limit)"`
 }
 
 // DashboardResult is a dashboard's numbers, computed at AsOf.
@@ -370,11 +370,22 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 			}
 			wr.Name, wr.NameZH, wr.Chart = r.Name, r.NameZH, r.Chart
 			rng, extra := m.dashboardExtras(d, r.Query.Metric)
+			// A widget that runs past the statement timeout says so; the
+			// savepoint keeps the transaction, and the other widgets, alive.
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT widget"); err != nil {
+				return err
+			}
 			res, err := m.runSaved(ctx, tx, tn, r.Query, rng, extra, "report.query")
+			if err != nil && errs.CodeOf(timeoutOr(err)) == errs.Timeout {
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT widget"); rerr != nil {
+					return rerr
+				}
+				err = timeoutOr(err)
+			}
 			switch {
 			case err == nil:
 				wr.Result = res
-			case errs.CodeOf(err) == errs.Invalid || errs.CodeOf(err) == errs.Forbidden:
+			case errs.CodeOf(err) == errs.Invalid || errs.CodeOf(err) == errs.Forbidden || errs.CodeOf(err) == errs.Timeout:
 				wr.Error = errs.From(err).Detail
 			default:
 				return err

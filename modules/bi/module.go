@@ -6,10 +6,10 @@ package bi
 
 import (
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sync"
-
 	"github.com/uptrace/bun"
 
 	// Tenants' time zones must resolve in a binary built without the
@@ -45,6 +45,8 @@ type Deps struct {
 	Jobs     Enqueuer
 	Members  Members
 	FontPath string
+	// QueryTimeout bounds one question (0: 20 s).
+	QueryTimeout time.Duration
 	// FileDays is how long a delivered report's files are kept (0: 90).
 	FileDays int
 	// Events carries the modules' changes to the rollups (rollups.go); nil

@@ -205,3 +205,39 @@ func TestProvisioningTwiceAtOnceMakesOne(t *testing.T) {
 		t.Fatalf("made %d, %d dashboards, %d keys", total, w.count(t, "bi_dashboards"), w.count(t, "bi_provisions"))
 	}
 }
+
+// A widget that runs past the statement timeout says so, and the other
+// widgets of the dashboard still answer: one slow question does not fail
+// the dashboard.
+func TestSlowWidgetDoesNotFailTheDashboard(t *testing.T) {
+	env := testkit.Get(t)
+	m := bi.New(bi.Deps{DB: env.App, Modules: newBIModules(t), Log: testkit.Quiet, QueryTimeout: time.Millisecond})
+	w := newWorld(t, "Asia/Shanghai", "CNY", 12, time.Now().AddDate(-1, 0, 0), time.Now())
+	admin := w.asRole(w.members[3], "admin", authz.ScopeAll, allPerms...)
+	ds, _, err := m.ListDashboards(admin, 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	timedOut, after := 0, 0
+	for _, d := range ds {
+		res, err := m.RunDashboard(admin, d.ID)
+		if err != nil {
+			t.Fatalf("%s: the dashboard failed: %v", d.Name, err)
+		}
+		seen := false
+		for _, wr := range res.Widgets {
+			switch {
+			case strings.Contains(wr.Error, "took longer than"):
+				timedOut, seen = timedOut+1, true
+			case wr.Error != "":
+				t.Fatalf("%s / %s: %s", d.Name, wr.Name, wr.Error)
+			case seen && wr.Result != nil:
+				after++ // answered in the same transaction after a timeout
+			}
+		}
+	}
+	if timedOut == 0 || after == 0 {
+		t.Fatalf("at 1 ms %d widgets timed out and %d answered after one did; want some of each", timedOut, after)
+	}
+	t.Logf("at 1 ms: %d widgets timed out, %d answered after one had", timedOut, after)
+}

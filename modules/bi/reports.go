@@ -393,7 +393,7 @@ func (m *Module) runSaved(ctx context.Context, tx bun.Tx, tn tenancy.Tenant, q S
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+queryTimeout+"'"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+m.timeout()+"'"); err != nil {
 		return nil, err
 	}
 	return m.run(ctx, tx, t, e, req, measures.Where(at))

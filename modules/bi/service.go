@@ -18,6 +18,15 @@ import (
 // rather than holding a connection.
 const queryTimeout = "20s"
 
+// timeout is the statement timeout of one question: queryTimeout unless
+// Deps.QueryTimeout says otherwise (tests).
+func (m *Module) timeout() string {
+	if m.d.QueryTimeout > 0 {
+		return fmt.Sprintf("%dms", m.d.QueryTimeout.Milliseconds())
+	}
+	return queryTimeout
+}
+
 // Dimension is one way a metric can be split.
 type Dimension struct {
 	Key     string `json:"key" doc:"time, a standard dimension, or custom.<key> for a select custom field"`
@@ -159,7 +168,7 @@ func (m *Module) RunQuery(ctx context.Context, req measures.Request, w measures.
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+queryTimeout+"'"); err != nil {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+m.timeout()+"'"); err != nil {
 			return err
 		}
 		res, err = m.run(ctx, tx, t, e, req, w)
