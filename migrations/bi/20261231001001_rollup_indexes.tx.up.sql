@@ -10,3 +10,5 @@ CREATE INDEX tickets_rated_idx ON tickets (tenant_id, csat_rated_at) WHERE csat_
 -- The response-time percentiles are answered from the tickets (a percentile
 -- does not add up over days): this bounds their read to the range's tickets.
 CREATE INDEX tickets_responded_idx ON tickets (tenant_id, first_responded_at) WHERE first_responded_at IS NOT NULL;
+-- Stage conversion counts the stays begun on a day.
+CREATE INDEX deal_stage_history_entered_idx ON deal_stage_history (tenant_id, entered_at);
