@@ -172,29 +172,40 @@ func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
 }
 
 // insertAssigned inserts a new ticket of a team none of whose available
-// members has a cap, dealt out round-robin among members (the team's) by
-// ticket_round_robin: the team's cursor row is made or locked first, moves
-// to the first available member without a cap after the one it names (in id
-// order, and round again), and the ticket goes to that member, open; to
-// nobody, new, when none is available. The cursor's lock is held to the
-// end, so tickets arriving together for one team are dealt out one after
-// another and the rotation never hands two the same turn. The member's lock
-// (see nextAgent) is taken before the counter's, in the order nextAgent
-// takes them, so a team where they have a cap counts this ticket. A member
+// members has a cap, dealt out round-robin among members (the team's) in the
+// same statement that takes its number: the team's cursor row is made or
+// locked first (the counter's insert reads from it, so the locks come in
+// the order nextAgent takes them: cursor, then counter), moves to the first
+// available member without a cap after the one it names (in id order, and
+// round again), and the ticket goes to that member, open; to nobody, new,
+// when none is available. ON CONFLICT DO UPDATE works on the cursor's
+// latest version, so tickets arriving together for one team are dealt out
+// one after another and the rotation never hands two the same turn. The
+// member's lock (see nextAgent) is taken with the cursor's, before the
+// counter's, so a team where they have a cap counts this ticket. A member
 // who has a cap here is never picked (the desk sends teams with capped
 // members to nextAgent, which counts their open tickets).
-//
-// Two statements, not one: Citus refuses the single statement this was (a
-// subquery in an INSERT's VALUES, subqueries in ON CONFLICT DO UPDATE SET).
 func insertAssigned(ctx context.Context, tx bun.Tx, t *Ticket, members []uuid.UUID) error {
-	var pick uuid.NullUUID
-	if err := tx.NewRaw("SELECT ticket_round_robin(?, ?, ?::uuid[])", t.TenantID, *t.TeamID, uuidArray(members)).Scan(ctx, &pick); err != nil {
-		return err
-	}
-	if pick.Valid {
-		t.AssigneeID, t.Status = &pick.UUID, "open"
-	}
-	return insertNumbered(ctx, tx, t)
+	const free = "SELECT a.member_id FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.max_open IS NULL AND a.member_id = ANY(?::uuid[])"
+	team, ids := *t.TeamID, uuidArray(members)
+	cur := tx.NewRaw(`INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id, last_member_id)
+		VALUES (?, ?, (`+free+` ORDER BY a.member_id LIMIT 1))
+		ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = coalesce(
+			(`+free+` AND a.member_id > c.last_member_id ORDER BY a.member_id LIMIT 1),
+			(`+free+` ORDER BY a.member_id LIMIT 1),
+			c.last_member_id)
+		RETURNING c.last_member_id, EXISTS (`+free+`) AS assigned,
+			(SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || c.last_member_id::text, 0))) l) AS locked`,
+		t.TenantID, team, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID.String())
+	_, err := tx.NewInsert().Model(t).
+		With("cur", cur).
+		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) SELECT ?, 1001 FROM cur
+			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
+		Value("number", "(SELECT last_number FROM n)").
+		Value("assignee_id", "(SELECT CASE WHEN assigned THEN last_member_id END FROM cur)").
+		Value("status", "(SELECT CASE WHEN assigned THEN 'open' ELSE 'new' END FROM cur)").
+		ExcludeColumn("updated_at").Returning("number, assignee_id, status, updated_at").Exec(ctx)
+	return err
 }
 
 // writeTags replaces a ticket's tag rows; fresh says there are none yet, so
