@@ -171,7 +171,11 @@ type Rates struct {
 }
 
 // loadMoney reads, in one round trip, the company's currency, its time zone
-// (UTC when unknown to this system) and its rates into that currency.
+// (UTC when unknown to this system) and its rates into that currency. The
+// rates are filtered on the tenant parameter, not on the tenants row: Citus
+// routes the statement to the one shard that holds them, and refuses a
+// lateral join that reaches a distributed table through a reference table's
+// column.
 func loadMoney(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (*Rates, *time.Location, error) {
 	var rows []struct {
 		Base string `bun:"base_currency"`
@@ -179,8 +183,8 @@ func loadMoney(ctx context.Context, tx bun.Tx, tenant uuid.UUID) (*Rates, *time.
 		ExchangeRate
 	}
 	err := tx.NewRaw(`SELECT t.currency AS base_currency, t.time_zone, x.id, x.base, x.currency, x.valid_from, x.rate::text AS rate
-		FROM tenants t LEFT JOIN LATERAL (SELECT * FROM exchange_rates r WHERE r.tenant_id = t.id AND r.base = t.currency ORDER BY r.currency, r.valid_from LIMIT ?) x ON true
-		WHERE t.id = ?`, maxRates, tenant).Scan(ctx, &rows)
+		FROM tenants t LEFT JOIN LATERAL (SELECT * FROM exchange_rates r WHERE r.tenant_id = ? AND r.base = t.currency ORDER BY r.currency, r.valid_from LIMIT ?) x ON true
+		WHERE t.id = ?`, tenant, maxRates, tenant).Scan(ctx, &rows)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -106,7 +106,7 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deals (tenant_id, id, title, customer_id, amount, currency, expected_close, owner_id, pipeline_id, stage_id, position,
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO deals (tenant_id, id, title, customer_id, amount, currency, expected_close, owner_id, pipeline_id, stage_id, position,
 			source, lost_reason_id, won_at, lost_at, version, stage_entered_at, created_by, created_at, updated_at)
 			SELECT ?, v.id::uuid, v.title, v.customer::uuid, v.amount::numeric, v.currency, v.close::date, ?, v.pipeline::uuid, v.stage::uuid, v.position::numeric,
 			'demo', NULLIF(v.reason, '')::uuid, NULLIF(v.won, '')::timestamptz, NULLIF(v.lost, '')::timestamptz, 1, v.entered::timestamptz, ?, v.created::timestamptz, v.updated::timestamptz
@@ -117,7 +117,7 @@ func (m *Module) SeedDemo(ctx context.Context, d module.Demo) (bool, error) {
 			pgdialect.Array(g.won), pgdialect.Array(g.lost), pgdialect.Array(g.entered), pgdialect.Array(g.created), pgdialect.Array(g.updated)); err != nil {
 			return fmt.Errorf("funnel: demo deals: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, exited_at, exited_by, exit_amount, currency)
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, exited_at, exited_by, exit_amount, currency)
 			SELECT ?, v.deal::uuid, v.pipeline::uuid, v.stage::uuid, v.entered::timestamptz, ?, v.amount::numeric, NULLIF(v.exited, '')::timestamptz,
 			CASE WHEN v.exited = '' THEN NULL ELSE ?::uuid END, CASE WHEN v.exited = '' THEN NULL ELSE v.amount::numeric END, v.currency
 			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v (deal, pipeline, stage, entered, exited, amount, currency)`,

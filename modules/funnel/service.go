@@ -799,7 +799,10 @@ func (m *Module) moveColumn(ctx context.Context, tx bun.Tx, tenant uuid.UUID, fr
 		args...); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
+	// Through ExecStaged: the history's id defaults to gen_random_uuid(), a
+	// volatile function, so Citus cannot push the INSERT ... SELECT down to
+	// the shard and would COPY the rows in, which RLS refuses.
+	if _, err := db.ExecStaged(ctx, tx, `INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
 		SELECT tenant_id, id, pipeline_id, stage_id, ?, ?, amount, currency FROM deals WHERE tenant_id = ? AND id IN (?)`, now, actor, tenant, bun.In(ids)); err != nil {
 		return 0, err
 	}

@@ -484,8 +484,12 @@ func (p *dealPlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (int
 		ID  uuid.UUID `bun:"id"`
 		Pos *string   `bun:"pos"`
 	}
-	if err := tx.NewRaw(`SELECT s.id, (SELECT max(d.position)::text FROM deals d WHERE d.tenant_id = s.tenant_id AND d.stage_id = s.id AND d.deleted_at IS NULL) AS pos
-		FROM pipeline_stages s WHERE s.tenant_id = ? AND s.id IN (?) ORDER BY s.id FOR UPDATE OF s`, b.Tenant, bun.In(ids)).Scan(ctx, &last); err != nil {
+	// The deals are read on the tenant parameter, not s.tenant_id: Citus
+	// routes a FOR UPDATE only when every table is filtered on the
+	// distribution column by value ("could not run distributed query with
+	// FOR UPDATE/SHARE commands", and every deal import retried forever).
+	if err := tx.NewRaw(`SELECT s.id, (SELECT max(d.position)::text FROM deals d WHERE d.tenant_id = ? AND d.stage_id = s.id AND d.deleted_at IS NULL) AS pos
+		FROM pipeline_stages s WHERE s.tenant_id = ? AND s.id IN (?) ORDER BY s.id FOR UPDATE OF s`, b.Tenant, b.Tenant, bun.In(ids)).Scan(ctx, &last); err != nil {
 		return 0, 0, err
 	}
 	pos := map[uuid.UUID]string{}

@@ -18,6 +18,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/blob"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -95,7 +96,7 @@ func (r *dealRig) company(t *testing.T, customers int) (tenancy.Tenant, company)
 			VALUES (?0, gen_random_uuid(), ?1, 'Due', '到期', 0, 50, 'open'), (?0, gen_random_uuid(), ?1, 'Renewed', '已续约', 1, 100, 'won')`, tk.ID, p); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, id, kind, name, emails)
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO customers (tenant_id, id, kind, name, emails)
 			SELECT ?0, gen_random_uuid(), 'company', '客户 ' || i, ARRAY['buyer' || i || '@example.com'] FROM generate_series(0, ?1 - 1) i`, tk.ID, customers); err != nil {
 			return err
 		}

@@ -226,9 +226,16 @@ func (m *Module) runRule(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p *pl
 		OldLC string    `bun:"old_lc"`
 		Diff  string    `bun:"diff"`
 	}
-	err = tx.NewRaw(`WITH t AS (?)
+	// The update returns plain columns and the diff is built over them:
+	// Citus refuses a non-immutable function (jsonb_build_object, to_jsonb)
+	// in RETURNING.
+	diff = strings.NewReplacer("t.tags", "x.old_tags", "t.lifecycle", "x.old_lc", "t.custom", "x.old_custom",
+		"u.tags", "x.tags", "u.lifecycle", "x.lifecycle", "u.custom", "x.custom").Replace(diff)
+	err = tx.NewRaw(`WITH t AS (?), x AS (
 		UPDATE customers AS u SET `+set+`, updated_at = now() FROM t WHERE u.tenant_id = ? AND u.id = t.id
-		RETURNING u.id, t.lifecycle AS old_lc, (`+diff+` || jsonb_build_object('rule', jsonb_build_object('to', jsonb_build_object('id', ?::text, 'name', ?::text))))::text AS diff`, args...).
+		RETURNING u.id, u.tags, u.lifecycle, u.custom, t.tags AS old_tags, t.lifecycle AS old_lc, t.custom AS old_custom)
+		SELECT x.id, x.old_lc, (`+diff+` || jsonb_build_object('rule', jsonb_build_object('to', jsonb_build_object('id', ?::text, 'name', ?::text))))::text AS diff
+		FROM x`, args...).
 		Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
@@ -242,8 +249,11 @@ func (m *Module) runRule(ctx context.Context, tx bun.Tx, tenant uuid.UUID, p *pl
 	for i, r := range rows {
 		ids[i], diffs[i], olds[i] = r.ID, r.Diff, r.OldLC
 	}
+	// Through ExecStaged: an INSERT ... SELECT from unnest gets RETURNING on
+	// Citus, which would otherwise COPY its rows into the shard (refused
+	// under RLS).
 	exec := func(query string, args ...any) error {
-		_, err := tx.ExecContext(ctx, query, args...)
+		_, err := db.ExecStaged(ctx, tx, query, args...)
 		return err
 	}
 	switch p.rule.Action {

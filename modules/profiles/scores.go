@@ -80,7 +80,10 @@ type ScoreRun struct {
 // and monetary value; each is ranked within the company and cut into
 // quintiles by rank, so equal values share a score. Churn risk adds up four
 // reasons. Fixed values travel as bound arguments; signal queries are the
-// other modules' bun queries, appended as subqueries.
+// other modules' bun queries, appended as subqueries. It returns the number of
+// scores written, counted from RETURNING rather than taken from the command
+// tag: on Citus an INSERT ... SELECT that is pulled to the coordinator reports
+// the rows it sent, not the rows ON CONFLICT ... WHERE let through.
 func (m *Module) scoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency string) (string, []any) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "?" }
@@ -151,14 +154,16 @@ scored AS (SELECT q.customer_id, q.r, q.f, q.m,
 		CASE WHEN q.p_brk > 0 THEN jsonb_build_object('code', 'sla_breached', 'points', q.p_brk, 'value', q.breaches,
 			'label_en', format('%s missed service target(s) in the last 90 days', q.breaches), 'label_zh', format('近 90 天有 %s 次服务未达标（SLA）', q.breaches)) END
 	]::jsonb[], NULL)) AS reasons
-	FROM points AS q)
-INSERT INTO customer_scores AS cs (tenant_id, customer_id, recency, frequency, monetary, segment, last_purchase_at, purchases, revenue, churn_risk, reasons, computed_at)
+	FROM points AS q),
+w AS (INSERT INTO customer_scores AS cs (tenant_id, customer_id, recency, frequency, monetary, segment, last_purchase_at, purchases, revenue, churn_risk, reasons, computed_at)
 SELECT ` + arg(tenant) + `, s.customer_id, s.r, s.f, s.m, s.segment, s.last_at, s.n, s.revenue, s.risk, s.reasons, ` + arg(asOf) + ` FROM scored AS s
 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
 	segment = EXCLUDED.segment, last_purchase_at = EXCLUDED.last_purchase_at, purchases = EXCLUDED.purchases, revenue = EXCLUDED.revenue,
 	churn_risk = EXCLUDED.churn_risk, reasons = EXCLUDED.reasons, computed_at = EXCLUDED.computed_at
 WHERE (cs.recency, cs.frequency, cs.monetary, cs.segment, cs.last_purchase_at, cs.purchases, cs.revenue, cs.churn_risk, cs.reasons)
-	IS DISTINCT FROM (EXCLUDED.recency, EXCLUDED.frequency, EXCLUDED.monetary, EXCLUDED.segment, EXCLUDED.last_purchase_at, EXCLUDED.purchases, EXCLUDED.revenue, EXCLUDED.churn_risk, EXCLUDED.reasons)`)
+	IS DISTINCT FROM (EXCLUDED.recency, EXCLUDED.frequency, EXCLUDED.monetary, EXCLUDED.segment, EXCLUDED.last_purchase_at, EXCLUDED.purchases, EXCLUDED.revenue, EXCLUDED.churn_risk, EXCLUDED.reasons)
+RETURNING 1)
+SELECT count(*) FROM w`)
 	return b.String(), args
 }
 
@@ -182,18 +187,15 @@ func (m *Module) ScoreCustomers(ctx context.Context, tx bun.IDB, tenant uuid.UUI
 	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_nestloop = off"); err != nil {
 		return nil, fmt.Errorf("profiles: score: %w", err)
 	}
-	res, err := tx.NewRaw(q, args...).Exec(ctx)
-	if err != nil {
+	if err := tx.NewRaw(q, args...).Scan(ctx, &run.Changed); err != nil {
 		return nil, fmt.Errorf("profiles: score: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	run.Changed = int(n)
-	res, err = tx.NewRaw(`DELETE FROM customer_scores AS s WHERE s.tenant_id = ? AND NOT EXISTS
+	res, err := tx.NewRaw(`DELETE FROM customer_scores AS s WHERE s.tenant_id = ? AND NOT EXISTS
 		(SELECT 1 FROM customers AS c WHERE c.tenant_id = s.tenant_id AND c.id = s.customer_id AND c.deleted_at IS NULL)`, tenant).Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: score: drop deleted: %w", err)
 	}
-	n, _ = res.RowsAffected()
+	n, _ := res.RowsAffected()
 	run.Removed = int(n)
 	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_nestloop TO DEFAULT"); err != nil {
 		return nil, fmt.Errorf("profiles: score: %w", err)

@@ -454,7 +454,11 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 	case 1:
 		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", tags[0])
 	default:
-		q = q.Where("(SELECT count(DISTINCT ct.tag) FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag IN (?)) = ?", bun.In(tags), len(tags))
+		// The count reads the tenant parameter, not c.tenant_id: under RLS,
+		// Citus refuses an aggregate subquery correlated on the distribution
+		// column beside another correlated subquery ("complex joins are only
+		// supported when ..."), and routes this form to the tenant's shard.
+		q = q.Where("(SELECT count(DISTINCT ct.tag) FROM customer_tags ct WHERE ct.tenant_id = ? AND ct.customer_id = c.id AND ct.tag IN (?)) = ?", tenant, bun.In(tags), len(tags))
 	}
 	for _, ff := range f.Fields {
 		if f.skip[fieldKey(ff)] {

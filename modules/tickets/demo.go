@@ -132,25 +132,35 @@ func (m *Module) demoTicket(ctx context.Context, tx bun.Tx, d module.Demo, rng *
 	// days, so some met their target and some missed it.
 	age := time.Duration(rng.IntN(30*24*60)) * time.Minute
 	respond := min(time.Duration(5+rng.IntN(48*60))*time.Minute, age)
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET created_at = created_at - ?0::interval, updated_at = updated_at - ?0::interval,
-		first_response_due_at = first_response_due_at - ?0::interval, resolution_due_at = resolution_due_at - ?0::interval,
-		first_response_warn_at = first_response_warn_at - ?0::interval, resolution_warn_at = resolution_warn_at - ?0::interval,
-		next_response_started_at = next_response_started_at - ?0::interval, next_response_warn_at = next_response_warn_at - ?0::interval,
-		next_response_due_at = next_response_due_at - ?0::interval, sla_due_at = sla_due_at - ?0::interval,
-		sla_paused_at = sla_paused_at - ?0::interval + ?1::interval, first_responded_at = CASE WHEN first_responded_at IS NULL THEN NULL ELSE created_at - ?0::interval + ?1::interval END,
-		solved_at = solved_at - ?0::interval + ?1::interval, closed_at = closed_at - ?0::interval + ?1::interval
+	// A time moved back by ?0 (and on by ?1), reckoned in UTC: timestamptz
+	// minus an interval is STABLE (it depends on the session's time zone),
+	// which Citus refuses over a column in an UPDATE; timestamp minus an
+	// interval is immutable, and the intervals here are whole seconds, so
+	// the result is the same.
+	back := func(col string) string { return "((" + col + " AT TIME ZONE 'UTC') - ?0::interval) AT TIME ZONE 'UTC'" }
+	backThen := func(col string) string {
+		return "((" + col + " AT TIME ZONE 'UTC') - ?0::interval + ?1::interval) AT TIME ZONE 'UTC'"
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET created_at = `+back("created_at")+`, updated_at = `+back("updated_at")+`,
+		first_response_due_at = `+back("first_response_due_at")+`, resolution_due_at = `+back("resolution_due_at")+`,
+		first_response_warn_at = `+back("first_response_warn_at")+`, resolution_warn_at = `+back("resolution_warn_at")+`,
+		next_response_started_at = `+back("next_response_started_at")+`, next_response_warn_at = `+back("next_response_warn_at")+`,
+		next_response_due_at = `+back("next_response_due_at")+`, sla_due_at = `+back("sla_due_at")+`,
+		sla_paused_at = `+backThen("sla_paused_at")+`, first_responded_at = CASE WHEN first_responded_at IS NULL THEN NULL ELSE `+backThen("created_at")+` END,
+		solved_at = `+backThen("solved_at")+`, closed_at = `+backThen("closed_at")+`
 		WHERE tenant_id = ?2 AND id = ?3`, fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET created_at = created_at - ?0::interval + ?1::interval WHERE tenant_id = ?2 AND ticket_id = ?3`,
+	if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET created_at = `+backThen("created_at")+` WHERE tenant_id = ?2 AND ticket_id = ?3`,
 		fmt.Sprintf("%d seconds", int64(age/time.Second)), fmt.Sprintf("%d seconds", int64(respond/time.Second)), d.Tenant, t.ID); err != nil {
 		return err
 	}
 	// The SLA as the desk would have lived it: alarms whose time passed were
 	// sent (warned), targets missed are recorded breaches; those ahead wait.
-	if _, err := tx.ExecContext(ctx, `UPDATE ticket_sla_alarms SET fire_at = fire_at - ?0::interval,
-		fired_at = CASE WHEN fire_at - ?0::interval <= now() THEN fire_at - ?0::interval END WHERE tenant_id = ?1 AND ticket_id = ?2`,
-		fmt.Sprintf("%d seconds", int64(age/time.Second)), d.Tenant, t.ID); err != nil {
+	// The clock goes in as a value: Citus refuses now() in an UPDATE's CASE.
+	if _, err := tx.ExecContext(ctx, `UPDATE ticket_sla_alarms SET fire_at = `+back("fire_at")+`,
+		fired_at = CASE WHEN `+back("fire_at")+` <= ?3 THEN `+back("fire_at")+` END WHERE tenant_id = ?1 AND ticket_id = ?2`,
+		fmt.Sprintf("%d seconds", int64(age/time.Second)), d.Tenant, t.ID, time.Now()); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_sla_breaches (tenant_id, ticket_id, metric, cycle, policy_id, due_at)
@@ -168,7 +178,7 @@ func (m *Module) demoTicket(ctx context.Context, tx bun.Tx, d module.Demo, rng *
 			ON CONFLICT (tenant_id, ticket_id) DO NOTHING`, rating, comment, d.Tenant, t.ID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET csat_rating = ?, csat_comment = ?, csat_rated_at = solved_at + interval '2 hours' WHERE tenant_id = ? AND id = ?",
+		if _, err := tx.ExecContext(ctx, "UPDATE tickets SET csat_rating = ?, csat_comment = ?, csat_rated_at = ((solved_at AT TIME ZONE 'UTC') + interval '2 hours') AT TIME ZONE 'UTC' WHERE tenant_id = ? AND id = ?",
 			rating, comment, d.Tenant, t.ID); err != nil {
 			return err
 		}

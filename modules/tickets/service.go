@@ -235,7 +235,10 @@ func writeLater(ctx context.Context, tx bun.Tx, query string, args ...any) error
 	if own, _ := ctx.Value(ownTxKey{}).(bool); own {
 		return db.Defer(ctx, tx, query, args...)
 	}
-	_, err := tx.ExecContext(ctx, query, args...)
+	// Through ExecStaged, as db.Defer does: an INSERT ... SELECT from unnest
+	// gets RETURNING on Citus, which would otherwise COPY its rows into the
+	// shard (refused under RLS).
+	_, err := db.ExecStaged(ctx, tx, query, args...)
 	return err
 }
 

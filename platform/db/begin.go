@@ -86,11 +86,21 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	// (see Defer).
 	st, _ := ctx.Value(tailKey{}).(*txState)
 	if st != nil {
+		st.tail, st.pgc, st.dc = true, pc, c
+	}
+	if st != nil && !st.citus {
 		// A tenant transaction's BEGIN waits for its first statement and goes
 		// in the same message (ExecContext, ReadRows), or with COMMIT when the
 		// transaction only deferred writes: one round trip fewer for every
 		// request, which for a list is one of its three.
-		st.tail, st.pgc, st.dc = true, pc, c
+		//
+		// Not on Citus: the coordinator keeps the text of the whole message
+		// that held a SET LOCAL and replays it on every worker the
+		// transaction reaches (citus.propagate_set_commands = 'local'), so a
+		// write in that message would run again on the worker (where it
+		// fails: "cannot execute a distributed query from a query on a
+		// shard"). There the BEGIN and the SET LOCAL go alone, as one
+		// message, and the statements that follow are the same.
 		c.pending = q
 		return &tenantTx{ctx: ctx, c: pc, dc: c, st: st}, nil
 	}

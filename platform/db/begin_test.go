@@ -17,7 +17,8 @@ import (
 // statement is (a read through ReadRows, a write, a read through bun, a
 // statement that fails, nothing at all), the statement runs scoped to the
 // tenant, inside the transaction, and the connection goes back to the pool
-// outside any transaction.
+// outside any transaction. On Citus the BEGIN goes alone (the coordinator
+// replays a SET LOCAL's whole message on the workers), and the same holds.
 func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()

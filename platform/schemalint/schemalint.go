@@ -8,7 +8,9 @@
 // (distributed) table, no function that scopes itself with set_config() on an
 // app.* setting, which Citus does not forward to the workers, and no function
 // with an INSERT ... SELECT that has neither RETURNING nor ON CONFLICT, whose
-// rows Citus would COPY into the shards, which RLS refuses.
+// rows Citus would COPY into the shards, which RLS refuses, and no function
+// that forces generic plans, which Citus cannot make for a statement whose
+// shard depends on a parameter.
 package schemalint
 
 import (
@@ -51,6 +53,7 @@ const (
 	RuleGlobalFK     = "global table without a foreign key to a tenant table"
 	RuleSetLocal     = "function sets app.* with SET LOCAL, not set_config"
 	RuleInsertSelect = "INSERT ... SELECT in a function has RETURNING or ON CONFLICT"
+	RuleGenericPlan  = "function without plan_cache_mode = force_generic_plan"
 )
 
 type table struct {
@@ -194,6 +197,15 @@ func Lint(ctx context.Context, db bun.IDB, schema string, global map[string]stri
 	}
 	for _, f := range fns {
 		add(f+"()", RuleSetLocal, "use EXECUTE format('SET LOCAL app.x = %L', v): Citus forwards SET LOCAL to the workers, never set_config()")
+	}
+	var generic []string
+	if err := db.NewRaw(`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = ? AND EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE lower(c) = 'plan_cache_mode=force_generic_plan')`, schema).Scan(ctx, &generic); err != nil {
+		return nil, fmt.Errorf("schemalint: function settings: %w", err)
+	}
+	for _, f := range generic {
+		add(f+"()", RuleGenericPlan, "drop the setting: Citus cannot route a generic plan whose tenant is a parameter of a statement it cannot fast-path "+
+			"(could not create distributed plan)")
 	}
 	var bodies []struct {
 		Name string `bun:"proname"`

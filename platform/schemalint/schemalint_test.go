@@ -81,6 +81,8 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 	CREATE FUNCTION copies_rows(p uuid) RETURNS void LANGUAGE sql AS $$ INSERT INTO good (tenant_id, id) SELECT p, gen_random_uuid() FROM generate_series(1, 2) $$;
 	CREATE FUNCTION inserts_rows(p uuid) RETURNS void LANGUAGE sql AS $$ INSERT INTO good (tenant_id, id) SELECT p, gen_random_uuid() FROM generate_series(1, 2) RETURNING 1 $$;
 
+	CREATE FUNCTION plans_generically(p uuid) RETURNS bigint LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$ SELECT count(*) FROM good WHERE tenant_id = p $$;
+
 	CREATE TABLE bad_index (tenant_id uuid NOT NULL, id uuid NOT NULL, email text, PRIMARY KEY (tenant_id, id));
 	CREATE INDEX bad_index_email ON bad_index (email);
 	ALTER TABLE bad_index ENABLE ROW LEVEL SECURITY; ALTER TABLE bad_index FORCE ROW LEVEL SECURITY;
@@ -129,6 +131,7 @@ func TestLintCatchesEachBrokenRule(t *testing.T) {
 		"glob|" + schemalint.RuleGlobalFK,
 		"scoped_by_set_config()|" + schemalint.RuleSetLocal,
 		"copies_rows()|" + schemalint.RuleInsertSelect,
+		"plans_generically()|" + schemalint.RuleGenericPlan,
 		"good|" + schemalint.RuleIndex, // the extra index on good (id) breaks the index rule
 	} {
 		if !got[want] {

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -171,7 +172,7 @@ func TestSavedViewsOfAnyList(t *testing.T) {
 	}
 	// One person keeps at most MaxPerOwner views of a list.
 	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO saved_views (tenant_id, id, entity, name, owner_id)
+		_, err := db.ExecStaged(ctx, tx, `INSERT INTO saved_views (tenant_id, id, entity, name, owner_id)
 			SELECT ?, gen_random_uuid(), 'gadgets', 'v' || g, ? FROM generate_series(1, ?) g`, tn.ID, authz.ActorFrom(bob).ID, views.MaxPerOwner)
 		return err
 	})
