@@ -165,3 +165,52 @@ func TestChangesFeed(t *testing.T) {
 		}
 	}
 }
+
+// An import and its revert each reach the readers that keep copies: the
+// changes feed records an "import" entry for each (a mirror re-reads), and
+// BI's rollups of customers are rebuilt (or wait, marked, for the sweep).
+// Both were missed before: the import's event named no company, and the
+// feed's check refused the entry.
+func TestImportsReachTheFeedAndTheRollups(t *testing.T) {
+	a := newApp(t)
+	a.worker()
+	s, base, _, owner := a.tenant("impfeed")
+	var tenant uuid.UUID
+	if err := a.d.db.NewRaw("SELECT id FROM tenants WHERE slug = ?", s).Scan(context.Background(), &tenant); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	id := a.upload(s, owner, "people.csv", "name,email\nAda,ada@example.com\nBo,bo@example.com\n")["id"].(string)
+	a.must(202, "POST", base+"/imports/"+id+"/start", `{"mapping":{"name":"name","email":"emails"},"mode":"create"}`, owner...)
+	a.waitImport(base, id, "completed", owner)
+	a.must(202, "POST", base+"/imports/"+id+"/revert", "", owner...)
+	a.waitImport(base, id, "reverted", owner)
+
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var entries, rollups int
+		if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+			if err := tx.NewRaw(`SELECT count(*) FROM record_changes WHERE tenant_id = ? AND op = 'import' AND record_id = ?
+				AND event_type IN ('customers.imported', 'customers.import_reverted')`, tenant, id).Scan(ctx, &entries); err != nil {
+				return err
+			}
+			return tx.NewRaw(`SELECT count(*) FROM bi_rollup_dirty WHERE tenant_id = ? AND module = 'profiles' AND subject = ?`, tenant, uuid.Nil).Scan(ctx, &rollups)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var built int
+		if err := db.InTenant(ctx, a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw(`SELECT count(*) FROM bi_rollup_state WHERE tenant_id = ? AND module = 'profiles' AND built_at >= ?`, tenant, start).Scan(ctx, &built)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if entries == 2 && rollups+built > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("feed entries for the import and its revert: %d, want 2; rollups marked %d, rebuilt %d", entries, rollups, built)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -286,7 +286,9 @@ func (e *Engine) finishImport(ctx context.Context, j *jobs.Job, im *Import, ad A
 		return err
 	}
 	e.afterBulk(ctx, im.TenantID, statsTables(ad)...)
-	e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".imported", EntityID: im.ID.String()})
+	// Published after the import commits, so the event names its company
+	// itself (there is no transaction in ctx to take it from).
+	e.d.Events.Publish(ctx, events.Event{TenantID: im.TenantID, Topic: im.Entity + ".imported", EntityID: im.ID.String()})
 	_ = j.Progress(ctx, cp.Processed, cp.Processed)
 	return j.SetResult(cp)
 }
@@ -516,19 +518,21 @@ func (e *Engine) runRevert(ctx context.Context, j *jobs.Job) error {
 		}
 	}
 	e.afterBulk(ctx, tenant, ad.BulkTables()...)
-	return db.InTenant(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = db.InTenant(ctx, e.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE imports SET status = 'reverted', finished_at = now(), updated_at = now() WHERE tenant_id = ? AND id = ?", tenant, pl.ImportID); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: im.Entity + ".import.revert", Entity: "import", EntityID: pl.ImportID.String(),
-			After: map[string]any{"reverted": cp.Done}}); err != nil {
-			return err
-		}
-		// Records went away in bulk: readers that keep copies (the changes
-		// feed, BI's rollups) re-read.
-		e.d.Events.Publish(ctx, events.Event{Topic: im.Entity + ".import_reverted", EntityID: pl.ImportID.String()})
-		return nil
+		return audit.Record(ctx, tx, audit.Entry{Action: im.Entity + ".import.revert", Entity: "import", EntityID: pl.ImportID.String(),
+			After: map[string]any{"reverted": cp.Done}})
 	})
+	if err != nil {
+		return err
+	}
+	// Records went away in bulk: readers that keep copies (BI's rollups)
+	// read them again. Published after the revert commits, as an import's
+	// own event is, so a reader's failure cannot undo the revert.
+	e.d.Events.Publish(ctx, events.Event{TenantID: tenant, Topic: im.Entity + ".import_reverted", EntityID: pl.ImportID.String()})
+	return nil
 }
 
 // statsTables are the tables whose statistics an import refreshes as it grows:
