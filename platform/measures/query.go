@@ -493,9 +493,18 @@ func (p *plan) runSource(ctx context.Context, tx bun.IDB, tn Tenant, bs []Bucket
 	}
 	outer = outer.OrderExpr("1, 2, 3")
 
-	rows, err := outer.Rows(ctx)
+	out, err := scanGroups(ctx, outer)
 	if err != nil {
 		return nil, fmt.Errorf("measures: %s: %w", p.e.Key, err)
+	}
+	return out, nil
+}
+
+// scanGroups reads the groups a query gives as (i, d0, d1, value).
+func scanGroups(ctx context.Context, q *bun.SelectQuery) ([]group, error) {
+	rows, err := q.Rows(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []group

@@ -205,25 +205,19 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		// is not there at all, as from the source.
 		q = q.Having("sum(r.n) > 0")
 	}
-	rows, err := q.OrderExpr("1, 2, 3").Rows(ctx)
+	out, err := scanGroups(ctx, q.OrderExpr("1, 2, 3"))
 	if err != nil {
 		return nil, fmt.Errorf("measures: %s from rollups: %w", p.e.Key, err)
 	}
-	defer rows.Close()
-	var out []group
-	for rows.Next() {
-		var g group
-		if err := rows.Scan(&g.i, &g.d[0], &g.d[1], &g.value); err != nil {
-			return nil, err
+	if p.e.Interval {
+		// A bucket whose changes cancel out adds nothing to the sum.
+		kept := out[:0]
+		for _, g := range out {
+			if g.value == nil || *g.value != "0" {
+				kept = append(kept, g)
+			}
 		}
-		if p.e.Interval && g.value != nil && *g.value == "0" {
-			// A bucket whose changes cancel out adds nothing to the sum.
-			continue
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		out = kept
 	}
 	return out, nil
 }
