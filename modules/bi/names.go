@@ -2,9 +2,13 @@ package bi
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -53,6 +57,16 @@ func (m *Module) nameValues(ctx context.Context, tx bun.IDB, tenant uuid.UUID, r
 		if len(ids) == 0 {
 			continue
 		}
+		if dim == measures.DimOwner || dim == measures.DimTeam {
+			names, err := memberNames(ctx, tx, tenant, dim, ids)
+			if err != nil {
+				return nil, err
+			}
+			if len(names) > 0 {
+				out[dim] = names
+			}
+			continue
+		}
 		for _, mod := range m.d.Modules {
 			n, ok := mod.(ValueNamer)
 			if !ok {
@@ -92,4 +106,35 @@ func (m *Module) nameWidgets(ctx context.Context, ws []widgetNumbers) error {
 		}
 		return nil
 	})
+}
+
+// memberNames names owners (a member's name, else their address in the
+// company) and teams, which every module shares, from the company's own
+// tables. Ids not the company's are left out.
+func memberNames(ctx context.Context, tx bun.IDB, tenant uuid.UUID, dim string, ids []string) (map[string]string, error) {
+	var keys []string
+	for _, s := range ids {
+		if _, err := uuid.Parse(s); err == nil {
+			keys = append(keys, s)
+		}
+	}
+	out := map[string]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	q := "SELECT identity_id::text AS id, coalesce(nullif(name, ''), email) AS name FROM memberships WHERE tenant_id = ? AND identity_id = ANY(?::uuid[])"
+	if dim == measures.DimTeam {
+		q = "SELECT id::text AS id, name FROM teams WHERE tenant_id = ? AND id = ANY(?::uuid[])"
+	}
+	var rows []struct {
+		ID   string `bun:"id"`
+		Name string `bun:"name"`
+	}
+	if err := tx.NewRaw(q, tenant, pgdialect.Array(keys)).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("bi: names of %s: %w", dim, err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
 }

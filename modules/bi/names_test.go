@@ -3,6 +3,7 @@ package bi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
@@ -72,6 +73,52 @@ func TestExportsNameStages(t *testing.T) {
 	for i := range names {
 		if drawn[i] != names[i] {
 			t.Fatalf("the funnel draws %q for %q", drawn[i], names[i])
+		}
+	}
+}
+
+// Owners and teams are named too: a member by their name (else their
+// address in the company), a team by its name.
+func TestExportsNameOwnersAndTeams(t *testing.T) {
+	m := newBI(t)
+	w := newWorld(t, "Asia/Shanghai", "CNY", 6, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	testkit.Get(t).InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE memberships SET name = '王芳 Wang Fang' WHERE tenant_id = ? AND identity_id = ?", w.tenant, w.members[0])
+		return err
+	})
+	ctx := w.as(w.members[0], authz.ScopeAll, allPerms...)
+	for dim, want := range map[string]func(string) bool{
+		"owner": func(s string) bool { return s == "王芳 Wang Fang" || strings.HasSuffix(s, "@example.com") || s == "" },
+		"team":  func(s string) bool { return strings.HasPrefix(s, "team ") || s == "" },
+	} {
+		rep, err := m.CreateReport(ctx, bi.ReportInput{Name: "Deals by " + dim, Chart: "bar", Query: bi.SavedQuery{Metric: "funnel.deals",
+			Dimensions: []string{dim}, Range: bi.Range{Preset: "custom", From: "2025-12-01", To: "2026-03-31"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := m.ExportReport(ctx, rep.ID, nil, bi.ExportXLSX)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := excelize.OpenReader(bytes.NewReader(f.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := x.GetRows(x.GetSheetName(0))
+		named := 0
+		for i, r := range rows[1:] {
+			if _, err := uuid.Parse(r[3]); err == nil || !want(r[3]) {
+				t.Fatalf("%s: row %d names its %s %q", dim, i+1, dim, r[3])
+			}
+			if r[3] != "" {
+				named++
+			}
+		}
+		if named == 0 {
+			t.Fatalf("%s: no row named", dim)
+		}
+		if dim == "owner" && !strings.Contains(fmt.Sprint(rows), "王芳 Wang Fang") {
+			t.Fatalf("the named member is not in the sheet: %v", rows)
 		}
 	}
 }
