@@ -7,6 +7,7 @@ package bi
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,11 @@ type Module struct {
 	// provisioned dashboard, so a list does not look again (provision.go).
 	provisionedAll sync.Map
 	prom           *rollupMetrics
+	// rolled and touchers: the rolled metrics by module and the modules
+	// that say which events touch them (rollups.go).
+	rolled   map[string][]measures.Entry
+	touchers map[string]measures.Touches
+	lastKick atomic.Int64
 }
 
 // New builds the module. A malformed metric declaration is a programming
@@ -80,7 +86,8 @@ func New(d Deps) *Module {
 	if err != nil {
 		panic(err)
 	}
-	m := &Module{d: d, metrics: r, prom: newRollupMetrics(d.Registry)}
+	m := &Module{d: d, metrics: r, prom: newRollupMetrics(d.Registry), rolled: rollableOf(r)}
+	m.touchers = touchers(d.Modules, m.rolled)
 	if d.Events != nil {
 		d.Events.Record("bi-rollups", m.recordTouch)
 		d.Events.Subscribe("*", "bi-rollups-kick", m.kickAfterCommit)

@@ -38,15 +38,7 @@ func TestExportsNameStages(t *testing.T) {
 	if err != nil || len(res.Rows) == 0 {
 		t.Fatalf("no deals by stage: %+v %v", res, err)
 	}
-	f, err := m.ExportReport(ctx, rep.ID, nil, bi.ExportXLSX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := excelize.OpenReader(bytes.NewReader(f.Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _ := x.GetRows(x.GetSheetName(0))
+	rows := sheetRows(t, m, ctx, rep.ID)
 	if len(rows) != len(res.Rows)+1 {
 		t.Fatalf("the sheet has %d rows for %d groups", len(rows), len(res.Rows))
 	}
@@ -96,15 +88,7 @@ func TestExportsNameOwnersAndTeams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := m.ExportReport(ctx, rep.ID, nil, bi.ExportXLSX)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, err := excelize.OpenReader(bytes.NewReader(f.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := x.GetRows(x.GetSheetName(0))
+		rows := sheetRows(t, m, ctx, rep.ID)
 		named := 0
 		for i, r := range rows[1:] {
 			if _, err := uuid.Parse(r[3]); err == nil || !want(r[3]) {
@@ -121,4 +105,22 @@ func TestExportsNameOwnersAndTeams(t *testing.T) {
 			t.Fatalf("the named member is not in the sheet: %v", rows)
 		}
 	}
+}
+
+// sheetRows exports a report to XLSX and reads its first sheet's rows.
+func sheetRows(t *testing.T, m *bi.Module, ctx context.Context, report uuid.UUID) [][]string {
+	t.Helper()
+	f, err := m.ExportReport(ctx, report, nil, bi.ExportXLSX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(f.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := x.GetRows(x.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +19,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/module"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 )
 
@@ -50,13 +52,17 @@ type Kicker interface {
 	Kick(ctx context.Context, taskType, queue, id string, payload any, in time.Duration)
 }
 
+// maxMarked is the most changed records a refresh recomputes the days of;
+// more (a bulk edit) rebuild the module.
+const maxMarked = 2000
+
 // rollupDelay gathers the changes of a burst into one refresh.
 const rollupDelay = 2 * time.Second
 
-// rollable lists the rolled metrics of each module that has any.
-func (m *Module) rollable() map[string][]measures.Entry {
+// rollableOf lists the rolled metrics of each module that has any.
+func rollableOf(r *measures.Registry) map[string][]measures.Entry {
 	out := map[string][]measures.Entry{}
-	for _, e := range m.metrics.All() {
+	for _, e := range r.All() {
 		if e.Rollable() {
 			out[e.Module] = append(out[e.Module], e)
 		}
@@ -64,17 +70,20 @@ func (m *Module) rollable() map[string][]measures.Entry {
 	return out
 }
 
-// toucher is the module that keeps rollups of name and says which events
-// touch them.
-func (m *Module) toucher(name string) measures.Touches {
-	for _, mod := range m.d.Modules {
-		if mod.Name() == name {
-			if t, ok := mod.(measures.Touches); ok {
-				return t
-			}
+// rollable lists the rolled metrics of each module that has any.
+func (m *Module) rollable() map[string][]measures.Entry { return m.rolled }
+
+// touchers are the modules with rolled metrics that say which of their
+// events touch them, by name; computed once (the recorder runs on every
+// event of every write).
+func touchers(mods module.Set, rolled map[string][]measures.Entry) map[string]measures.Touches {
+	out := map[string]measures.Touches{}
+	for _, mod := range mods {
+		if t, ok := mod.(measures.Touches); ok && len(rolled[mod.Name()]) > 0 {
+			out[mod.Name()] = t
 		}
 	}
-	return nil
+	return out
 }
 
 type rollupMark struct {
@@ -91,11 +100,7 @@ func (m *Module) recordTouch(ctx context.Context, e events.Event) error {
 		return nil
 	}
 	var marks []rollupMark
-	for name := range m.rollable() {
-		t := m.toucher(name)
-		if t == nil {
-			continue
-		}
+	for name, t := range m.touchers {
 		subject, whole := t.RollupTouch(e.Topic)
 		switch {
 		case whole:
@@ -107,8 +112,10 @@ func (m *Module) recordTouch(ctx context.Context, e events.Event) error {
 				continue
 			}
 			marks = append(marks, rollupMark{name, id})
-			for _, gone := range mergedAway(e.Payload) {
-				marks = append(marks, rollupMark{name, gone})
+			for _, gone := range events.MergedAway(e.Payload) {
+				if id, err := uuid.Parse(gone); err == nil {
+					marks = append(marks, rollupMark{name, id})
+				}
 			}
 		}
 	}
@@ -138,34 +145,31 @@ func (m *Module) flushMarks(ctx context.Context, tx bun.Tx, values []any) error 
 }
 
 // kickAfterCommit asks for a refresh soon after a change that touched
-// rollups committed; the minutely sweep catches a lost kick.
+// rollups committed, at most once per rollupDelay in this process (the kick
+// is a Redis call, and it runs on the writer's request); the minutely
+// sweep catches a lost or skipped one.
 func (m *Module) kickAfterCommit(ctx context.Context, e events.Event) error {
 	k, ok := m.d.Jobs.(Kicker)
 	if !ok {
 		return nil
 	}
-	for name := range m.rollable() {
-		if t := m.toucher(name); t != nil {
-			if s, w := t.RollupTouch(e.Topic); s || w {
-				k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep", nil, rollupDelay)
-				return nil
-			}
+	for _, t := range m.touchers {
+		if s, w := t.RollupTouch(e.Topic); s || w {
+			m.kick(ctx, k)
+			return nil
 		}
 	}
 	return nil
 }
 
-// mergedAway reads the ids a merge event's payload says were merged away.
-func mergedAway(payload any) []uuid.UUID {
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		return nil
+// kick hands the sweep a hint unless one went less than rollupDelay ago.
+func (m *Module) kick(ctx context.Context, k Kicker) {
+	now := time.Now().UnixNano()
+	last := m.lastKick.Load()
+	if now-last < int64(rollupDelay) || !m.lastKick.CompareAndSwap(last, now) {
+		return
 	}
-	var p struct {
-		Losers []uuid.UUID `json:"loser_ids"`
-	}
-	_ = json.Unmarshal(raw, &p)
-	return p.Losers
+	k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep", nil, rollupDelay)
 }
 
 // rollupState is a company's rollups of one module.
@@ -222,9 +226,7 @@ func (m *Module) askBuild(ctx context.Context, tx bun.Tx, modules ...string) err
 		}
 	}
 	if k, ok := m.d.Jobs.(Kicker); ok && len(modules) > 0 {
-		db.AfterCommit(ctx, func(ctx context.Context) {
-			k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep", nil, rollupDelay)
-		})
+		db.AfterCommit(ctx, func(ctx context.Context) { m.kick(ctx, k) })
 	}
 	return nil
 }
@@ -257,7 +259,9 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 			Scan(ctx, &marked); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		whole := len(st) == 0 || st[0].TimeZone != t.TimeZone || st[0].Currency != t.Currency
+		// Past maxMarked records a rebuild is cheaper than their days, and
+		// the subjects' array stays within its memory budget.
+		whole := len(st) == 0 || st[0].TimeZone != t.TimeZone || st[0].Currency != t.Currency || len(marked) > maxMarked
 		for _, s := range marked {
 			whole = whole || s == uuid.Nil
 		}
@@ -340,7 +344,7 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 		for _, s := range keys {
 			subs = append(subs, s.String())
-			days = append(days, "{"+joinDays(now[s])+"}")
+			days = append(days, "{"+strings.Join(now[s], ",")+"}")
 		}
 		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days)
 			SELECT ?, ?, x.s, x.d::date[] FROM unnest(?::uuid[], ?::text[]) AS x (s, d)`,
@@ -349,17 +353,6 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 		}
 	}
 	return n, nil
-}
-
-func joinDays(ds []string) string {
-	out := ""
-	for i, d := range ds {
-		if i > 0 {
-			out += ","
-		}
-		out += d
-	}
-	return out
 }
 
 // rebuild computes a company's rollups of a module again from the records,

@@ -354,4 +354,16 @@ func TestRollupsFollowChanges(t *testing.T) {
 		t.Fatalf("after a time zone change the refresh rebuilt %d days, %v", days, err)
 	}
 	ask(t, m, ctx, qs)
+
+	// More changed records than a refresh takes one by one (a bulk edit):
+	// the module is rebuilt instead.
+	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO bi_rollup_dirty (tenant_id, module, subject)
+			SELECT ?, 'profiles', gen_random_uuid() FROM generate_series(1, 2001)`, w.tenant)
+		return err
+	})
+	if days, err := m.RefreshRollups(context.Background(), w.tenant, "profiles"); err != nil || days != -1 {
+		t.Fatalf("2,001 changed records: the refresh computed %d days (%v), want a rebuild", days, err)
+	}
+	ask(t, m, ctx, qs)
 }

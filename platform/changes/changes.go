@@ -116,29 +116,13 @@ func (f *Feed) record(ctx context.Context, e events.Event) error {
 	return db.InTenant(ctx, f.db, e.TenantID, func(ctx context.Context, tx bun.Tx) error {
 		// A merge keeps one record and takes the others away: those are
 		// deletions for a mirror.
-		for _, gone := range mergedAway(e.Payload) {
+		for _, gone := range events.MergedAway(e.Payload) {
 			if err := db.Collect(ctx, collectKey{}, change{entity: entity, record: gone, op: "delete", event: e.Topic}, f.flush); err != nil {
 				return err
 			}
 		}
 		return db.Collect(ctx, collectKey{}, change{entity: entity, record: e.EntityID, op: op, event: e.Topic}, f.flush)
 	})
-}
-
-// mergedAway reads the ids a merge event's payload says were merged away
-// ("loser_ids"), whatever their Go type.
-func mergedAway(payload any) []string {
-	m, ok := payload.(map[string]any)
-	if !ok {
-		return nil
-	}
-	raw, err := json.Marshal(m["loser_ids"])
-	if err != nil {
-		return nil
-	}
-	var ids []string
-	_ = json.Unmarshal(raw, &ids)
-	return ids
 }
 
 type collectKey struct{}

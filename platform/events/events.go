@@ -6,6 +6,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -125,4 +126,21 @@ func (b *Bus) deliver(ctx context.Context, e Event) {
 			}
 		}()
 	}
+}
+
+// MergedAway reads the ids a merge event's payload says were merged away
+// ("loser_ids"), whatever their Go type: the records a merge took away,
+// which readers that keep copies treat as deleted.
+func MergedAway(payload any) []string {
+	m, ok := payload.(map[string]any)
+	if !ok {
+		return nil
+	}
+	raw, err := json.Marshal(m["loser_ids"])
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	_ = json.Unmarshal(raw, &ids)
+	return ids
 }
