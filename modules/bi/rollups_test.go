@@ -17,11 +17,11 @@ import (
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
-// notRolled are the metrics whose value does not add up over days: a
-// distinct count, a stock measured against each bucket, a repeat rate and
-// the percentiles. The records answer them.
+// notRolled are the metrics whose value does not add up over days and that
+// declare no spans: a repeat rate and the percentiles. The records answer
+// them.
 var notRolled = map[string]bool{
-	"profiles.churned_customers": true, "profiles.churn_rate": true, "purchases.repeat_rate": true,
+	"purchases.repeat_rate": true,
 	"tickets.first_response_p50": true, "tickets.first_response_p90": true,
 	"tickets.resolution_p50": true, "tickets.resolution_p90": true,
 }
@@ -253,6 +253,9 @@ func TestRollupsFollowChanges(t *testing.T) {
 		{Metric: "profiles.active_customers", Dimensions: []string{"lifecycle"}, From: "2025-10-01", To: "2026-04-30"},
 		{Metric: "funnel.pipeline_value", Dimensions: []string{"time", "stage"}, Bucket: "week", From: "2025-10-01", To: "2026-04-30"},
 		{Metric: "funnel.won_revenue", Dimensions: []string{"time"}, Bucket: "day", From: "2025-10-01", To: "2026-04-30"},
+		{Metric: "profiles.churned_customers", Dimensions: []string{"time"}, Bucket: "week", From: "2025-10-01", To: "2026-04-30", Compare: true},
+		{Metric: "profiles.churn_rate", Dimensions: []string{"time"}, Bucket: "month", From: "2025-10-01", To: "2026-04-30", Compare: true},
+		{Metric: "profiles.churn_rate", Dimensions: []string{"time", "owner"}, Bucket: "week", From: "2025-10-01", To: "2026-04-30"},
 	}
 	ask(t, m, ctx, qs)
 

@@ -41,6 +41,20 @@ func activeStays(q *bun.SelectQuery) *bun.SelectQuery {
 // another stage to churned.
 const movedToChurned = "h.to_stage = 'churned' AND h.from_stage IS NOT NULL AND h.from_stage <> 'churned'"
 
+// movedToChurnedAs is movedToChurned for the history row aliased a.
+func movedToChurnedAs(a string) string { return strings.ReplaceAll(movedToChurned, "h.", a+".") }
+
+// historyWithin keeps, unless the frame is every day, the customers (c)
+// created or with a lifecycle change in it: those whose span rows may have
+// a day in it.
+func historyWithin(q *bun.SelectQuery, f measures.Frame) *bun.SelectQuery {
+	if f.Unbounded() {
+		return q
+	}
+	return q.Where(`((c.created_at >= ? AND c.created_at < ?) OR EXISTS (SELECT 1 FROM customer_lifecycle_history AS w
+		WHERE w.tenant_id = c.tenant_id AND w.customer_id = c.id AND w.changed_at >= ? AND w.changed_at < ?))`, f.From, f.To, f.From, f.To)
+}
+
 // activeStages are the stages of a customer who buys from the company.
 const activeStages = "('customer', 'at_risk')"
 
@@ -48,9 +62,14 @@ const activeStages = "('customer', 'at_risk')"
 // soft-deleted are left out; dimensions are the customers' present values.
 // Money counts purchases in the company's currency only.
 func (m *Module) Measures() []measures.Metric {
-	base := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, stock bool, facts func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery) measures.Metric {
+	type factsFn = func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery
+	base := func(k, en, zh, den, dzh string, u measures.Unit, a measures.Agg, stock bool, facts factsFn, spans ...factsFn) measures.Metric {
+		var sp factsFn
+		if len(spans) > 0 {
+			sp = spans[0]
+		}
 		return measures.Metric{Key: k, LabelEN: en, LabelZH: zh, DescEN: den, DescZH: dzh, Unit: u, Agg: a, Stock: stock,
-			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts,
+			Perm: PermRead, Owner: "owner_id", Entity: EntityCustomers, Dims: customerDims, Facts: facts, Spans: sp,
 			// "At-risk customers by owner" (the customer insights dashboard).
 			Pairs: [][2]string{{"owner", "churn_risk_band"}}}
 	}
@@ -101,6 +120,18 @@ func (m *Module) Measures() []measures.Metric {
 				return customers(ctx, tx, f).Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
 					ColumnExpr("h.changed_at AS t").ColumnExpr(customerFacts).
 					Where(movedToChurned).Where("h.changed_at >= ? AND h.changed_at < ?", f.From, f.To)
+			},
+			// Rolled up: each move to churned, spanning from the customer's
+			// move to churned before it (a customer counts once, on the
+			// first move in the bucket).
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return historyWithin(customers(ctx, tx, f), f).
+					Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
+					Join(`LEFT JOIN LATERAL (SELECT p.changed_at FROM customer_lifecycle_history AS p
+						WHERE p.tenant_id = h.tenant_id AND p.customer_id = h.customer_id AND (p.changed_at, p.id) < (h.changed_at, h.id) AND `+movedToChurnedAs("p")+`
+						ORDER BY p.changed_at DESC, p.id DESC LIMIT 1) AS pv ON true`).
+					ColumnExpr("h.changed_at AS t, pv.changed_at AS since, NULL::timestamptz AS until").ColumnExpr(customerFacts).
+					Where(movedToChurned)
 			}),
 		base("profiles.churn_rate", "Churn rate", "流失率",
 			"Of the customers active at the start of the period, the share who moved to churned within it.",
@@ -114,6 +145,20 @@ func (m *Module) Measures() []measures.Metric {
 					ColumnExpr("b.lo AS t, 1 AS base").ColumnExpr(customerFacts).
 					ColumnExpr(`CASE WHEN nx.changed_at < b.hi AND EXISTS (SELECT 1 FROM customer_lifecycle_history AS h WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id
 						AND ` + movedToChurned + ` AND h.changed_at >= b.lo AND h.changed_at < b.hi) THEN 1 ELSE 0 END AS value`)
+			},
+			// Rolled up: each active stay, from when it began (not before
+			// the customer was created) until it ended, with t the first
+			// move to churned from its end on. A bucket's customers active
+			// at its start are the stays spanning that moment, and those of
+			// them who churned within it the stays whose t falls in it (no
+			// change comes between a stay's start and its end).
+			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
+				return historyWithin(activeStays(customers(ctx, tx, f)), f).
+					Join(`LEFT JOIN LATERAL (SELECT min(m.changed_at) AS at FROM customer_lifecycle_history AS m
+						WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id AND `+movedToChurnedAs("m")+` AND m.changed_at >= nx.changed_at) AS ch ON true`).
+					ColumnExpr(`greatest(h.changed_at, c.created_at) AS since,
+						CASE WHEN nx.changed_at IS NOT NULL THEN greatest(nx.changed_at, h.changed_at, c.created_at) END AS until, ch.at AS t`).
+					ColumnExpr(customerFacts)
 			}),
 	}
 	for i := range ms {

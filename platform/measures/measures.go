@@ -113,6 +113,20 @@ type Metric struct {
 	// few days then reads those days, not every fact. A superset is fine;
 	// the caller keeps the facts whose until is in the range.
 	Ends func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
+	// Spans lets a distinct count or a stock ratio be rolled up. Each row
+	// gives subject, t (timestamptz, NULL: none), since and until (NULL:
+	// unbounded) and the dimensions' columns. In a bucket starting at A and
+	// ending at B:
+	//   - a distinct count counts the rows with t in [A, B) and since < A
+	//     <= until (one row per subject and bucket: "moved to churned in
+	//     the bucket, and not since a move before it");
+	//   - a stock ratio divides those rows by the rows with since < A <=
+	//     until, whatever their t (the customers active at the bucket's
+	//     start, and those of them who churned within it).
+	// The rows are those whose t, since or until may fall in [f.From, f.To);
+	// a superset is fine (Frame.Unbounded: every row). Facts stays the
+	// source's answer, which the spans must equal.
+	Spans func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
 }
 
 // Frame is what a metric's facts may depend on.
@@ -120,6 +134,12 @@ type Frame struct {
 	Tenant   uuid.UUID
 	Currency string    // the tenant's: money metrics count amounts in it only
 	From, To time.Time // the whole range, [From, To): flow facts keep within it
+}
+
+// Unbounded reports whether the frame is every day a fact can fall on (a
+// full rollup build), where a restriction to the frame would only cost.
+func (f Frame) Unbounded() bool {
+	return f.From.Year() <= AllDays.From.Y && f.To.Year() >= AllDays.To.Y-1
 }
 
 // Provider is the module capability by which a module contributes metrics.
@@ -190,6 +210,8 @@ func check(mod string, mt Metric) error {
 		return bad("owner and team are plain column names")
 	case mt.Interval && mt.Agg != AggCount && mt.Agg != AggSum:
 		return bad("an interval metric counts or sums")
+	case mt.Spans != nil && mt.Agg != AggDistinct && !(mt.Agg == AggRatio && mt.Stock && !mt.Interval):
+		return bad("spans are for a distinct count or a stock ratio")
 	}
 	switch mt.Unit {
 	case Count, Money, Duration, Percent, Score:

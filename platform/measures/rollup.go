@@ -46,6 +46,9 @@ type Rollups func(module string) (asOf time.Time, ok bool)
 // intervals), not a distinct count, a percentile, a repeat rate or a stock
 // measured against each bucket.
 func (m Metric) Rollable() bool {
+	if m.Spans != nil {
+		return true
+	}
 	if m.Stock && !m.Interval {
 		return false
 	}
@@ -158,6 +161,9 @@ func dayBounds(bs []Bucket, loc *time.Location) []string {
 func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string, from, to Date) ([]group, error) {
 	bs := Buckets(from, to, p.bucket, p.loc, p.weekStart)
 	bounds := dayBounds(bs, p.loc)
+	if p.e.Spans != nil {
+		return p.runSpans(ctx, tx, tn, dim, bounds)
+	}
 	q := tx.NewSelect().TableExpr("bi_rollups AS r").
 		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim)
 	if p.e.Interval {
@@ -170,20 +176,8 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		q = q.ColumnExpr("width_bucket(r.day, ?::date[]) - 1 AS i", pgdialect.Array(bounds)).
 			Where("r.day >= ?::date AND r.day < ?::date", bounds[0], bounds[len(bounds)-1])
 	}
-	key := "''"
-	for _, d := range p.dims {
-		if d != DimTime {
-			key = keyOf(dim, d)
-		}
-	}
-	q = q.ColumnExpr(key + " AS d0, '' AS d1")
-	for _, f := range p.filters {
-		if f.Op == OpNe {
-			q = q.Where(keyOf(dim, f.Dimension)+" NOT IN (?)", bun.In(f.Values))
-		} else {
-			q = q.Where(keyOf(dim, f.Dimension)+" IN (?)", bun.In(f.Values))
-		}
-	}
+	q = q.ColumnExpr(p.rollupKey(dim) + " AS d0, '' AS d1")
+	q = p.filterRolled(q, dim)
 	var agg string
 	switch {
 	case p.e.Interval && p.e.Agg == AggSum:
@@ -222,6 +216,74 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 	return out, nil
 }
 
+// rollupKey is the SQL of the first non-time dimension's value in a rollup
+// row of dim ("" for none).
+func (p *plan) rollupKey(dim string) string {
+	for _, d := range p.dims {
+		if d != DimTime {
+			return keyOf(dim, d)
+		}
+	}
+	return "''"
+}
+
+// rolledRows selects a rollup's rows of dim that p's filters keep: day, lo,
+// hi, n, b and d0 (the dimension's value).
+func (p *plan) rolledRows(tx bun.IDB, tn Tenant, dim string) *bun.SelectQuery {
+	q := tx.NewSelect().TableExpr("bi_rollups AS r").ColumnExpr("r.day, r.lo, r.hi, r.n, r.b").ColumnExpr(p.rollupKey(dim)+" AS d0").
+		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim)
+	return p.filterRolled(q, dim)
+}
+
+// filterRolled keeps the rollup rows (r) of dim that p's filters keep.
+func (p *plan) filterRolled(q *bun.SelectQuery, dim string) *bun.SelectQuery {
+	for _, f := range p.filters {
+		if f.Op == OpNe {
+			q = q.Where(keyOf(dim, f.Dimension)+" NOT IN (?)", bun.In(f.Values))
+		} else {
+			q = q.Where(keyOf(dim, f.Dimension)+" IN (?)", bun.In(f.Values))
+		}
+	}
+	return q
+}
+
+// runSpans answers a metric kept as spans (Metric.Spans) for the buckets
+// whose days are bounds: the rows of a bucket's days whose span covers its
+// first day, and for a ratio, over the spans covering that day (the +1 and
+// -1 changes before it, summed).
+func (p *plan) runSpans(ctx context.Context, tx bun.IDB, tn Tenant, dim string, bounds []string) ([]group, error) {
+	arr := pgdialect.Array(bounds)
+	last := bounds[len(bounds)-1]
+	num := tx.NewSelect().TableExpr("rr AS r").
+		ColumnExpr("width_bucket(r.day, ?::date[]) - 1 AS i, r.d0, sum(r.n) AS n", arr).
+		Where("r.n <> 0 AND r.day >= ?::date AND r.day < ?::date", bounds[0], last).
+		Where("r.lo < (?::date[])[width_bucket(r.day, ?::date[])] AND r.hi >= (?::date[])[width_bucket(r.day, ?::date[])]", arr, arr, arr, arr).
+		GroupExpr("1, 2")
+	q := tx.NewSelect().With("rr", p.rolledRows(tx, tn, dim)).With("num", num)
+	if p.e.Agg == AggDistinct {
+		q = q.TableExpr("num").ColumnExpr("num.i, num.d0, '' AS d1, trim_scale(round(num.n::numeric, 4))::text AS v").Where("num.n > 0")
+	} else {
+		// The spans covering a bucket's first day: the changes on the days
+		// before it. k is how many buckets start on or before a change's
+		// day; it counts in every bucket from k on.
+		starts := pgdialect.Array(bounds[:len(bounds)-1])
+		chg := tx.NewSelect().TableExpr("rr AS r").
+			ColumnExpr("width_bucket(r.day, ?::date[]) AS k, r.d0, sum(r.b) AS b", starts).
+			Where("r.b <> 0 AND r.day < ?::date", bounds[len(bounds)-2]).GroupExpr("1, 2")
+		den := tx.NewSelect().TableExpr("generate_series(0, ?) AS g(i)", len(bounds)-2).
+			Join("JOIN chg AS c ON c.k <= g.i").ColumnExpr("g.i, c.d0, sum(c.b) AS b").GroupExpr("1, 2")
+		q = q.With("chg", chg).With("den", den).TableExpr("den").
+			Join("LEFT JOIN num ON num.i = den.i AND num.d0 = den.d0").
+			ColumnExpr("den.i, den.d0, '' AS d1, trim_scale(round((coalesce(num.n, 0) * 100.0 / den.b)::numeric, 4))::text AS v").
+			Where("den.b <> 0")
+	}
+	out, err := scanGroups(ctx, q.OrderExpr("1, 2, 3"))
+	if err != nil {
+		return nil, fmt.Errorf("measures: %s from rollups: %w", p.e.Key, err)
+	}
+	return out, nil
+}
+
 // A DayRange is the days [From, To) of a company's time zone.
 type DayRange struct{ From, To Date }
 
@@ -245,7 +307,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 	// its facts are (the next change of a stay), so all its ranges are read
 	// in one pass.
 	passes := [][]DayRange{ranges}
-	if !e.Interval {
+	if !e.Interval || e.Spans != nil {
 		passes = passes[:0]
 		for _, r := range ranges {
 			passes = append(passes, []DayRange{r})
@@ -274,32 +336,36 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		lo, hi := pass[0].From.Start(loc).UTC(), pass[len(pass)-1].To.Start(loc).UTC()
 		fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: lo, To: hi}
 		var facts *bun.SelectQuery
-		if e.Interval {
+		// Rows span all time but a span metric's (Metric.Spans).
+		always := "'-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 0 AS r_den"
+		if e.Spans != nil {
+			facts = spanFacts(ctx, tx, tn, e, fr, loc)
+		} else if e.Interval {
 			// The starts and the ends that fall in the ranges, each read by
 			// its own copy of the facts so that a bound on the start
 			// reaches its index.
 			sc, sargs := within("since")
 			uc, uargs := within("until")
 			facts = tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
-				ColumnExpr("(x.since AT TIME ZONE ?)::date AS day, 1 AS sign, x.*", tn.TimeZone).
+				ColumnExpr("(x.since AT TIME ZONE ?)::date AS day, 1 AS sign, "+always+", x.*", tn.TimeZone).
 				Where(sc, sargs...)
 			if e.Ends != nil && len(pass) < 50 && pass[0] != AllDays {
 				// Each range's ends, read from the end's side.
 				for _, r := range pass {
 					efr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: r.From.Start(loc).UTC(), To: r.To.Start(loc).UTC()}
 					facts = facts.UnionAll(tx.NewSelect().TableExpr("(?) AS x", e.Ends(ctx, tx, efr)).
-						ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, x.*", tn.TimeZone).
+						ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, "+always+", x.*", tn.TimeZone).
 						Where("x.until >= ? AND x.until < ?", efr.From, efr.To))
 				}
 			} else {
 				facts = facts.UnionAll(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
-					ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, x.*", tn.TimeZone).
+					ColumnExpr("(x.until AT TIME ZONE ?)::date AS day, -1 AS sign, "+always+", x.*", tn.TimeZone).
 					Where(uc, uargs...))
 			}
 		} else {
 			tc, targs := within("t")
 			facts = tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
-				ColumnExpr("(x.t AT TIME ZONE ?)::date AS day, 1 AS sign, x.*", tn.TimeZone).
+				ColumnExpr("(x.t AT TIME ZONE ?)::date AS day, 1 AS sign, "+always+", x.*", tn.TimeZone).
 				Where(tc, targs...)
 		}
 		n, v, vn, b := "sum(f.sign)", "NULL::numeric", "0", "NULL::numeric"
@@ -310,8 +376,14 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		if e.Agg == AggRatio {
 			b = "sum(f.base)"
 		}
+		if e.Spans != nil {
+			v, vn, b = "NULL::numeric", "0", "NULL::numeric"
+			if e.Agg == AggRatio {
+				b = "sum(f.r_den)"
+			}
+		}
 		sums := n + ", " + v + ", " + vn + ", " + b
-		parts := []string{"SELECT '' AS dim, f.day, '' AS key, " + sums + " FROM f GROUP BY f.day"}
+		parts := []string{"SELECT '' AS dim, f.day, '' AS key, f.r_lo, f.r_hi, " + sums + " FROM f GROUP BY 2, 4, 5"}
 		var args []any
 		p := &plan{e: e}
 		for i, d := range e.RolledDims() {
@@ -328,7 +400,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 				fargs = append(fargs, ds.args...)
 				col, ds.args = alias+".v", nil
 			}
-			parts = append(parts, "SELECT ?, f.day, coalesce("+col+", ''), "+sums+" FROM "+from+" GROUP BY 2, 3")
+			parts = append(parts, "SELECT ?, f.day, coalesce("+col+", ''), f.r_lo, f.r_hi, "+sums+" FROM "+from+" GROUP BY 2, 3, 4, 5")
 			args = append(args, d)
 			args = append(args, ds.args...)
 			args = append(args, fargs...)
@@ -336,13 +408,13 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		for i, pr := range e.Pairs {
 			a := p.dimSQL(tn.ID, pr[0], fmt.Sprintf("pa%d", i))
 			b := p.dimSQL(tn.ID, pr[1], fmt.Sprintf("pb%d", i))
-			parts = append(parts, "SELECT ?, f.day, coalesce("+a.expr+", '') || E'"+pairSep+"' || coalesce("+b.expr+", ''), "+sums+" FROM f GROUP BY 2, 3")
+			parts = append(parts, "SELECT ?, f.day, coalesce("+a.expr+", '') || E'"+pairSep+"' || coalesce("+b.expr+", ''), f.r_lo, f.r_hi, "+sums+" FROM f GROUP BY 2, 3, 4, 5")
 			args = append(args, pairDim(pr[0], pr[1]))
 			args = append(args, a.args...)
 			args = append(args, b.args...)
 		}
 		all := append([]any{facts, tn.ID, e.Key}, args...)
-		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, n, v, vn, b) "+
+		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, lo, hi, n, v, vn, b) "+
 			"SELECT ?, ?, g.* FROM ("+strings.Join(parts, " UNION ALL ")+") AS g", all...).Exec(ctx); err != nil {
 			return fmt.Errorf("measures: rollup of %s: %w", e.Key, err)
 		}
@@ -350,11 +422,45 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 	return nil
 }
 
+// spanFacts are the fact rows of a span metric (Metric.Spans) for the
+// days [fr.From, fr.To): day, r_lo and r_hi (the span's days), sign (1: a
+// row counted on its day when its span covers the bucket's first day) and
+// r_den (+1 and -1: a ratio's denominator, a span starting and ending).
+func spanFacts(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, fr Frame, loc *time.Location) *bun.SelectQuery {
+	tz := tn.TimeZone
+	first := AllDays.From.String()
+	day := func(col string) string { return "(x." + col + " AT TIME ZONE ?)::date" }
+	counted := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
+		ColumnExpr(day("t")+" AS day, 1 AS sign", tz).
+		ColumnExpr("coalesce("+day("since")+", '-infinity') AS r_lo, coalesce("+day("until")+", 'infinity') AS r_hi, 0 AS r_den, x.*", tz, tz).
+		Where("x.t >= ? AND x.t < ?", fr.From, fr.To).
+		// A row whose span ends before it starts, or starts on its own day
+		// or later, counts in no bucket.
+		Where("(x.since IS NULL OR "+day("since")+" < "+day("t")+")", tz, tz).
+		Where("(x.since IS NULL OR x.until IS NULL OR "+day("since")+" < "+day("until")+")", tz, tz)
+	if e.Agg != AggRatio {
+		return counted
+	}
+	// The denominator: +1 on a span's first day (before every day when it
+	// has none), -1 on its last; a span starting and ending on one day
+	// covers no bucket's first day.
+	long := "(x.until IS NULL OR coalesce(" + day("since") + ", ?::date) < " + day("until") + ")"
+	starts := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
+		ColumnExpr("coalesce("+day("since")+", ?::date) AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 1 AS r_den, x.*", tz, first).
+		Where("coalesce(x.since, ?) >= ? AND coalesce(x.since, ?) < ?", AllDays.From.Start(loc), fr.From, AllDays.From.Start(loc), fr.To).
+		Where(long, tz, first, tz)
+	ends := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
+		ColumnExpr(day("until")+" AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, -1 AS r_den, x.*", tz).
+		Where("x.until >= ? AND x.until < ?", fr.From, fr.To).
+		Where(long, tz, first, tz)
+	return counted.UnionAll(starts).UnionAll(ends)
+}
+
 // SubjectDaysQuery selects, for the subjects given (nil: every one),
 // subject and days (date[]): the days their facts of the rollable metrics
-// es fall on, a fact's day for a flow metric, its start's and end's for an
-// interval. A changed record moves numbers on those days. Nil when no
-// metric of es is rollable.
+// es fall on: a fact's day for a flow metric, its start's and end's for an
+// interval, and a span's three. A changed record moves numbers on those
+// days. Nil when no metric of es is rollable.
 func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, subjects []uuid.UUID) *bun.SelectQuery {
 	ctx = authz.AsSystem(ctx)
 	fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: AllDays.From.Start(time.UTC), To: AllDays.To.Start(time.UTC)}
@@ -371,6 +477,12 @@ func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, su
 	}
 	for _, e := range es {
 		if !e.Rollable() {
+			continue
+		}
+		if e.Spans != nil {
+			for _, col := range []string{"t", "since", "until"} {
+				add(tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).ColumnExpr("x.subject, (x."+col+" AT TIME ZONE ?)::date AS day", tn.TimeZone))
+			}
 			continue
 		}
 		if e.Interval {
