@@ -21,7 +21,7 @@ import (
 // declare no spans: a repeat rate and the percentiles. The records answer
 // them.
 var notRolled = map[string]bool{
-	"purchases.repeat_rate": true,
+	"purchases.repeat_rate":      true,
 	"tickets.first_response_p50": true, "tickets.first_response_p90": true,
 	"tickets.resolution_p50": true, "tickets.resolution_p90": true,
 }
