@@ -1,9 +1,11 @@
 -- Span rows of the rollups (platform/measures, rollup.go): a distinct count
 -- or a stock ratio keeps, for the day t of a fact, the days of its span:
 -- the fact counts in a bucket starting on day A when lo < A <= hi. Every
--- other row spans all time.
+-- other row spans all time. A percentile keeps the day's values, sorted
+-- (vals), as percentile_cont reads them.
 ALTER TABLE bi_rollups
     ADD COLUMN lo date NOT NULL DEFAULT '-infinity',
-    ADD COLUMN hi date NOT NULL DEFAULT 'infinity';
+    ADD COLUMN hi date NOT NULL DEFAULT 'infinity',
+    ADD COLUMN vals float8[];
 ALTER TABLE bi_rollups DROP CONSTRAINT bi_rollups_pkey;
 ALTER TABLE bi_rollups ADD PRIMARY KEY (tenant_id, metric, dim, day, key, lo, hi);

@@ -365,7 +365,7 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 	}
 	if count {
 		if _, err := tx.NewRaw(`CREATE TEMPORARY TABLE bi_rollups_before ON COMMIT DROP AS
-			SELECT metric, dim, day, key, lo, hi, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])`,
+			SELECT metric, dim, day, key, lo, hi, n, v, vn, b, vals FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])`,
 			t.ID, pgdialect.Array(keys)).Exec(ctx); err != nil {
 			return 0, err
 		}
@@ -387,11 +387,11 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 	var drift int64
 	if count {
 		if err := tx.NewRaw(`SELECT count(*) FROM (
-				(SELECT metric, dim, day, key, lo, hi, n, v, vn, b FROM bi_rollups_before
-				 EXCEPT ALL SELECT metric, dim, day, key, lo, hi, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[]))
+				(SELECT metric, dim, day, key, lo, hi, n, v, vn, b, vals FROM bi_rollups_before
+				 EXCEPT ALL SELECT metric, dim, day, key, lo, hi, n, v, vn, b, vals FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[]))
 				UNION ALL
-				(SELECT metric, dim, day, key, lo, hi, n, v, vn, b FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])
-				 EXCEPT ALL SELECT metric, dim, day, key, lo, hi, n, v, vn, b FROM bi_rollups_before)) AS d`,
+				(SELECT metric, dim, day, key, lo, hi, n, v, vn, b, vals FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])
+				 EXCEPT ALL SELECT metric, dim, day, key, lo, hi, n, v, vn, b, vals FROM bi_rollups_before)) AS d`,
 			t.ID, pgdialect.Array(keys), t.ID, pgdialect.Array(keys)).Scan(ctx, &drift); err != nil {
 			return 0, err
 		}

@@ -17,14 +17,10 @@ import (
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
-// notRolled are the metrics whose value does not add up over days and that
-// declare no spans: a repeat rate and the percentiles. The records answer
-// them.
-var notRolled = map[string]bool{
-	"purchases.repeat_rate":      true,
-	"tickets.first_response_p50": true, "tickets.first_response_p90": true,
-	"tickets.resolution_p50": true, "tickets.resolution_p90": true,
-}
+// notRolled are the metrics whose value is not made of parts kept per day:
+// the repeat rate (a customer's purchases across the days of a bucket). The
+// records answer it.
+var notRolled = map[string]bool{"purchases.repeat_rate": true}
 
 // fromRecords answers req from the records, whatever rollups there are.
 func fromRecords(t *testing.T, m *bi.Module, ctx context.Context, req measures.Request) *measures.Result {

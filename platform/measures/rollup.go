@@ -41,10 +41,10 @@ const (
 // as of when they are exact. Nil: never (the source answers).
 type Rollups func(module string) (asOf time.Time, ok bool)
 
-// Rollable reports whether a metric is kept in rollups: its value is a sum
-// over days (counts, sums, means and ratios of facts at an instant, and
-// intervals), not a distinct count, a percentile, a repeat rate or a stock
-// measured against each bucket.
+// Rollable reports whether a metric is kept in rollups: its value is made
+// of parts kept per day (counts, sums, means and ratios of facts at an
+// instant, intervals, percentiles from each day's values, and the spans of
+// a distinct count or a stock ratio), not a repeat rate.
 func (m Metric) Rollable() bool {
 	if m.Spans != nil {
 		return true
@@ -53,7 +53,7 @@ func (m Metric) Rollable() bool {
 		return false
 	}
 	switch m.Agg {
-	case AggCount, AggSum, AggAvg, AggRatio:
+	case AggCount, AggSum, AggAvg, AggRatio, AggP50, AggP90:
 		return true
 	}
 	return false
@@ -190,6 +190,11 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		agg = "sum(r.v) / nullif(sum(r.vn), 0)"
 	case p.e.Agg == AggRatio:
 		agg = "sum(r.v) * 100.0 / nullif(sum(r.b), 0)"
+	case p.e.Agg == AggP50 || p.e.Agg == AggP90:
+		// The days' values, each row's kept even without one (a group
+		// whose facts have no value has none, as from the source).
+		q = q.Join("LEFT JOIN LATERAL unnest(r.vals) AS u(x) ON true")
+		agg = strings.Replace(aggSQL(p.e.Agg), "f.value", "u.x", 1)
 	default:
 		return nil, fmt.Errorf("measures: %s is not rolled up", p.e.Key)
 	}
@@ -382,7 +387,14 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 				b = "sum(f.r_den)"
 			}
 		}
-		sums := n + ", " + v + ", " + vn + ", " + b
+		vals := "NULL::float8[]"
+		if e.Agg == AggP50 || e.Agg == AggP90 {
+			// A percentile keeps the day's values, sorted, as the
+			// source's percentile_cont reads them (in float8).
+			vn = "count(f.value)"
+			vals = "array_agg(f.value::float8 ORDER BY f.value::float8) FILTER (WHERE f.value IS NOT NULL)"
+		}
+		sums := n + ", " + v + ", " + vn + ", " + b + ", " + vals
 		parts := []string{"SELECT '' AS dim, f.day, '' AS key, f.r_lo, f.r_hi, " + sums + " FROM f GROUP BY 2, 4, 5"}
 		var args []any
 		p := &plan{e: e}
@@ -414,7 +426,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 			args = append(args, b.args...)
 		}
 		all := append([]any{facts, tn.ID, e.Key}, args...)
-		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, lo, hi, n, v, vn, b) "+
+		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, lo, hi, n, v, vn, b, vals) "+
 			"SELECT ?, ?, g.* FROM ("+strings.Join(parts, " UNION ALL ")+") AS g", all...).Exec(ctx); err != nil {
 			return fmt.Errorf("measures: rollup of %s: %w", e.Key, err)
 		}
