@@ -232,11 +232,16 @@ func (p *plan) rollupKey(dim string) string {
 	return "''"
 }
 
-// rolledRows selects a rollup's rows of dim that p's filters keep: day, lo,
-// hi, n, b and d0 (the dimension's value).
-func (p *plan) rolledRows(tx bun.IDB, tn Tenant, dim string) *bun.SelectQuery {
+// spanBase marks the rollup rows of a span ratio's denominator: dim
+// "owner" + spanBase holds the +1 and -1 of the spans by owner. Kept apart,
+// a question reads them without the numerator's rows of earlier days.
+const spanBase = "#base"
+
+// rolledRows selects the rollup rows of dim (with part: spanBase, or "")
+// that p's filters keep: day, lo, hi, n, b and d0 (the dimension's value).
+func (p *plan) rolledRows(tx bun.IDB, tn Tenant, dim, part string) *bun.SelectQuery {
 	q := tx.NewSelect().TableExpr("bi_rollups AS r").ColumnExpr("r.day, r.lo, r.hi, r.n, r.b").ColumnExpr(p.rollupKey(dim)+" AS d0").
-		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim)
+		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim+part)
 	return p.filterRolled(q, dim)
 }
 
@@ -259,12 +264,12 @@ func (p *plan) filterRolled(q *bun.SelectQuery, dim string) *bun.SelectQuery {
 func (p *plan) runSpans(ctx context.Context, tx bun.IDB, tn Tenant, dim string, bounds []string) ([]group, error) {
 	arr := pgdialect.Array(bounds)
 	last := bounds[len(bounds)-1]
-	num := tx.NewSelect().TableExpr("rr AS r").
+	num := tx.NewSelect().TableExpr("(?) AS r", p.rolledRows(tx, tn, dim, "")).
 		ColumnExpr("width_bucket(r.day, ?::date[]) - 1 AS i, r.d0, sum(r.n) AS n", arr).
-		Where("r.n <> 0 AND r.day >= ?::date AND r.day < ?::date", bounds[0], last).
+		Where("r.day >= ?::date AND r.day < ?::date", bounds[0], last).
 		Where("r.lo < (?::date[])[width_bucket(r.day, ?::date[])] AND r.hi >= (?::date[])[width_bucket(r.day, ?::date[])]", arr, arr, arr, arr).
 		GroupExpr("1, 2")
-	q := tx.NewSelect().With("rr", p.rolledRows(tx, tn, dim)).With("num", num)
+	q := tx.NewSelect().With("num", num)
 	if p.e.Agg == AggDistinct {
 		q = q.TableExpr("num").ColumnExpr("num.i, num.d0, '' AS d1, trim_scale(round(num.n::numeric, 4))::text AS v").Where("num.n > 0")
 	} else {
@@ -272,9 +277,9 @@ func (p *plan) runSpans(ctx context.Context, tx bun.IDB, tn Tenant, dim string, 
 		// before it. k is how many buckets start on or before a change's
 		// day; it counts in every bucket from k on.
 		starts := pgdialect.Array(bounds[:len(bounds)-1])
-		chg := tx.NewSelect().TableExpr("rr AS r").
+		chg := tx.NewSelect().TableExpr("(?) AS r", p.rolledRows(tx, tn, dim, spanBase)).
 			ColumnExpr("width_bucket(r.day, ?::date[]) AS k, r.d0, sum(r.b) AS b", starts).
-			Where("r.b <> 0 AND r.day < ?::date", bounds[len(bounds)-2]).GroupExpr("1, 2")
+			Where("r.day < ?::date", bounds[len(bounds)-2]).GroupExpr("1, 2")
 		den := tx.NewSelect().TableExpr("generate_series(0, ?) AS g(i)", len(bounds)-2).
 			Join("JOIN chg AS c ON c.k <= g.i").ColumnExpr("g.i, c.d0, sum(c.b) AS b").GroupExpr("1, 2")
 		q = q.With("chg", chg).With("den", den).TableExpr("den").
@@ -342,7 +347,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: lo, To: hi}
 		var facts *bun.SelectQuery
 		// Rows span all time but a span metric's (Metric.Spans).
-		always := "'-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 0 AS r_den"
+		always := "'-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 0 AS r_den, '' AS r_part"
 		if e.Spans != nil {
 			facts = spanFacts(ctx, tx, tn, e, fr, loc)
 		} else if e.Interval {
@@ -395,7 +400,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 			vals = "array_agg(f.value::float8 ORDER BY f.value::float8) FILTER (WHERE f.value IS NOT NULL)"
 		}
 		sums := n + ", " + v + ", " + vn + ", " + b + ", " + vals
-		parts := []string{"SELECT '' AS dim, f.day, '' AS key, f.r_lo, f.r_hi, " + sums + " FROM f GROUP BY 2, 4, 5"}
+		parts := []string{"SELECT f.r_part AS dim, f.day, '' AS key, f.r_lo, f.r_hi, " + sums + " FROM f GROUP BY 1, 2, 4, 5"}
 		var args []any
 		p := &plan{e: e}
 		for i, d := range e.RolledDims() {
@@ -412,7 +417,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 				fargs = append(fargs, ds.args...)
 				col, ds.args = alias+".v", nil
 			}
-			parts = append(parts, "SELECT ?, f.day, coalesce("+col+", ''), f.r_lo, f.r_hi, "+sums+" FROM "+from+" GROUP BY 2, 3, 4, 5")
+			parts = append(parts, "SELECT ? || f.r_part, f.day, coalesce("+col+", ''), f.r_lo, f.r_hi, "+sums+" FROM "+from+" GROUP BY 1, 2, 3, 4, 5")
 			args = append(args, d)
 			args = append(args, ds.args...)
 			args = append(args, fargs...)
@@ -420,7 +425,7 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		for i, pr := range e.Pairs {
 			a := p.dimSQL(tn.ID, pr[0], fmt.Sprintf("pa%d", i))
 			b := p.dimSQL(tn.ID, pr[1], fmt.Sprintf("pb%d", i))
-			parts = append(parts, "SELECT ?, f.day, coalesce("+a.expr+", '') || E'"+pairSep+"' || coalesce("+b.expr+", ''), f.r_lo, f.r_hi, "+sums+" FROM f GROUP BY 2, 3, 4, 5")
+			parts = append(parts, "SELECT ? || f.r_part, f.day, coalesce("+a.expr+", '') || E'"+pairSep+"' || coalesce("+b.expr+", ''), f.r_lo, f.r_hi, "+sums+" FROM f GROUP BY 1, 2, 3, 4, 5")
 			args = append(args, pairDim(pr[0], pr[1]))
 			args = append(args, a.args...)
 			args = append(args, b.args...)
@@ -437,14 +442,15 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 // spanFacts are the fact rows of a span metric (Metric.Spans) for the
 // days [fr.From, fr.To): day, r_lo and r_hi (the span's days), sign (1: a
 // row counted on its day when its span covers the bucket's first day) and
-// r_den (+1 and -1: a ratio's denominator, a span starting and ending).
+// r_den (+1 and -1: a ratio's denominator, a span starting and ending,
+// kept under the dimension with spanBase, r_part).
 func spanFacts(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, fr Frame, loc *time.Location) *bun.SelectQuery {
 	tz := tn.TimeZone
 	first := AllDays.From.String()
 	day := func(col string) string { return "(x." + col + " AT TIME ZONE ?)::date" }
 	counted := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
 		ColumnExpr(day("t")+" AS day, 1 AS sign", tz).
-		ColumnExpr("coalesce("+day("since")+", '-infinity') AS r_lo, coalesce("+day("until")+", 'infinity') AS r_hi, 0 AS r_den, x.*", tz, tz).
+		ColumnExpr("coalesce("+day("since")+", '-infinity') AS r_lo, coalesce("+day("until")+", 'infinity') AS r_hi, 0 AS r_den, '' AS r_part, x.*", tz, tz).
 		Where("x.t >= ? AND x.t < ?", fr.From, fr.To).
 		// A row whose span ends before it starts, or starts on its own day
 		// or later, counts in no bucket.
@@ -458,11 +464,11 @@ func spanFacts(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, fr Frame, lo
 	// covers no bucket's first day.
 	long := "(x.until IS NULL OR coalesce(" + day("since") + ", ?::date) < " + day("until") + ")"
 	starts := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
-		ColumnExpr("coalesce("+day("since")+", ?::date) AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 1 AS r_den, x.*", tz, first).
+		ColumnExpr("coalesce("+day("since")+", ?::date) AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 1 AS r_den, ? AS r_part, x.*", tz, first, spanBase).
 		Where("coalesce(x.since, ?) >= ? AND coalesce(x.since, ?) < ?", AllDays.From.Start(loc), fr.From, AllDays.From.Start(loc), fr.To).
 		Where(long, tz, first, tz)
 	ends := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
-		ColumnExpr(day("until")+" AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, -1 AS r_den, x.*", tz).
+		ColumnExpr(day("until")+" AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, -1 AS r_den, ? AS r_part, x.*", tz, spanBase).
 		Where("x.until >= ? AND x.until < ?", fr.From, fr.To).
 		Where(long, tz, first, tz)
 	return counted.UnionAll(starts).UnionAll(ends)
