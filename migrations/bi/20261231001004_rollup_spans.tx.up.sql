@@ -9,3 +9,8 @@ ALTER TABLE bi_rollups
     ADD COLUMN vals float8[];
 ALTER TABLE bi_rollups DROP CONSTRAINT bi_rollups_pkey;
 ALTER TABLE bi_rollups ADD PRIMARY KEY (tenant_id, metric, dim, day, key, lo, hi);
+
+-- The metrics whose facts fall on each of a record's days, as bits
+-- (platform/measures MetricBit), one per day: a refresh computes again only
+-- the days of each metric's own facts. None (rows kept before): every metric.
+ALTER TABLE bi_rollup_subject_days ADD COLUMN masks bigint[];

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -295,13 +296,14 @@ func (m *Module) lockRollups(ctx context.Context, tx bun.Tx, tenant uuid.UUID, m
 // at the last refresh and fall on now, and keeps their new days.
 func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tenant, module string, es []measures.Entry, subjects []uuid.UUID) (int, error) {
 	var old []struct {
-		Days []string `bun:"days,array"`
+		Days  []string `bun:"days,array"`
+		Masks []int64  `bun:"masks,array"`
 	}
 	ids := make([]string, len(subjects))
 	for i, s := range subjects {
 		ids[i] = s.String()
 	}
-	if err := tx.NewRaw("SELECT days::text[] AS days FROM bi_rollup_subject_days WHERE tenant_id = ? AND module = ? AND subject = ANY(?::uuid[])",
+	if err := tx.NewRaw("SELECT days::text[] AS days, masks FROM bi_rollup_subject_days WHERE tenant_id = ? AND module = ? AND subject = ANY(?::uuid[])",
 		t.ID, module, pgdialect.Array(ids)).Scan(ctx, &old); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
@@ -309,23 +311,30 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 	if err != nil {
 		return 0, err
 	}
-	var all []string
+	var all []measures.DayMask
 	for _, o := range old {
-		all = append(all, o.Days...)
+		all = append(all, measures.Masked(o.Days, o.Masks)...)
 	}
 	for _, d := range now {
 		all = append(all, d...)
 	}
-	ranges, err := measures.Ranges(all)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, r := range ranges {
-		n += r.From.DaysUntil(r.To)
-	}
-	if len(ranges) > 0 {
-		for _, e := range es {
+	// Each metric computes again the days its own facts of these records
+	// fell on or fall on (a purchase's day, not the customer's creation).
+	computed := map[string]bool{}
+	for _, e := range es {
+		bit := measures.MetricBit(e.Key)
+		var days []string
+		for _, d := range all {
+			if d.Mask&bit != 0 {
+				days = append(days, d.Day)
+				computed[d.Day] = true
+			}
+		}
+		ranges, err := measures.Ranges(days)
+		if err != nil {
+			return 0, err
+		}
+		if len(ranges) > 0 {
 			if err := measures.BuildRollup(ctx, tx, t, e, ranges); err != nil {
 				return 0, err
 			}
@@ -336,23 +345,28 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 		return 0, err
 	}
 	if len(now) > 0 {
-		subs, days := make([]string, 0, len(now)), make([]string, 0, len(now))
+		subs, days, masks := make([]string, 0, len(now)), make([]string, 0, len(now)), make([]string, 0, len(now))
 		keys := make([]uuid.UUID, 0, len(now))
 		for s := range now {
 			keys = append(keys, s)
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 		for _, s := range keys {
+			ds, ms := make([]string, len(now[s])), make([]string, len(now[s]))
+			for i, d := range now[s] {
+				ds[i], ms[i] = d.Day, strconv.FormatInt(d.Mask, 10)
+			}
 			subs = append(subs, s.String())
-			days = append(days, "{"+strings.Join(now[s], ",")+"}")
+			days = append(days, "{"+strings.Join(ds, ",")+"}")
+			masks = append(masks, "{"+strings.Join(ms, ",")+"}")
 		}
-		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days)
-			SELECT ?, ?, x.s, x.d::date[] FROM unnest(?::uuid[], ?::text[]) AS x (s, d)`,
-			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days)).Exec(ctx); err != nil {
+		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks)
+			SELECT ?, ?, x.s, x.d::date[], x.m::bigint[] FROM unnest(?::uuid[], ?::text[], ?::text[]) AS x (s, d, m)`,
+			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days), pgdialect.Array(masks)).Exec(ctx); err != nil {
 			return 0, err
 		}
 	}
-	return n, nil
+	return len(computed), nil
 }
 
 // rebuild computes a company's rollups of a module again from the records,
@@ -379,7 +393,7 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 		return 0, err
 	}
 	if q := measures.SubjectDaysQuery(ctx, tx, t, es, nil); q != nil {
-		if _, err := tx.NewRaw("INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days) SELECT ?, ?, sd.subject, sd.days FROM (?) AS sd",
+		if _, err := tx.NewRaw("INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks) SELECT ?, ?, sd.subject, sd.days, sd.masks FROM (?) AS sd",
 			t.ID, module, q).Exec(ctx); err != nil {
 			return 0, err
 		}

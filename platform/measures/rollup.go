@@ -3,6 +3,7 @@ package measures
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -474,57 +475,78 @@ func spanFacts(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, fr Frame, lo
 	return counted.UnionAll(starts).UnionAll(ends)
 }
 
+// MetricBit is a metric's bit in the day masks of SubjectDays: one of 63,
+// from a hash of its key. Two metrics may share a bit; a mask then names a
+// few metrics more than fall on its day, which only costs a recompute.
+func MetricBit(key string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int64(1) << (h.Sum32() % 63)
+}
+
 // SubjectDaysQuery selects, for the subjects given (nil: every one),
-// subject and days (date[]): the days their facts of the rollable metrics
-// es fall on: a fact's day for a flow metric, its start's and end's for an
-// interval, and a span's three. A changed record moves numbers on those
-// days. Nil when no metric of es is rollable.
+// subject, days (date[]) and masks (bigint[], one per day): the days their
+// facts of the rollable metrics es fall on, a fact's day for a flow metric,
+// its start's and end's for an interval, and a span's three, each with the
+// bits (MetricBit) of the metrics whose facts fall there. A changed record
+// moves those metrics' numbers on those days. Nil when no metric of es is
+// rollable.
 func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, subjects []uuid.UUID) *bun.SelectQuery {
 	ctx = authz.AsSystem(ctx)
 	fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: AllDays.From.Start(time.UTC), To: AllDays.To.Start(time.UTC)}
 	var q *bun.SelectQuery
-	add := func(s *bun.SelectQuery) {
-		if subjects != nil {
-			s = s.Where("x.subject = ANY(?::uuid[])", pgdialect.Array(uuidStrings(subjects)))
-		}
-		if q == nil {
-			q = s
-		} else {
-			q = q.UnionAll(s)
-		}
-	}
 	for _, e := range es {
 		if !e.Rollable() {
 			continue
 		}
-		if e.Spans != nil {
-			for _, col := range []string{"t", "since", "until"} {
-				add(tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).ColumnExpr("x.subject, (x."+col+" AT TIME ZONE ?)::date AS day", tn.TimeZone))
+		bit := MetricBit(e.Key)
+		add := func(facts *bun.SelectQuery, col string) {
+			s := tx.NewSelect().TableExpr("(?) AS x", facts).ColumnExpr("x.subject, (x."+col+" AT TIME ZONE ?)::date AS day, ?::bigint AS bit", tn.TimeZone, bit)
+			if subjects != nil {
+				s = s.Where("x.subject = ANY(?::uuid[])", pgdialect.Array(uuidStrings(subjects)))
 			}
-			continue
+			if q == nil {
+				q = s
+			} else {
+				q = q.UnionAll(s)
+			}
 		}
-		if e.Interval {
-			add(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).ColumnExpr("x.subject, (x.since AT TIME ZONE ?)::date AS day", tn.TimeZone))
-			add(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).ColumnExpr("x.subject, (x.until AT TIME ZONE ?)::date AS day", tn.TimeZone).Where("x.until IS NOT NULL"))
-		} else {
-			add(tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).ColumnExpr("x.subject, (x.t AT TIME ZONE ?)::date AS day", tn.TimeZone))
+		switch {
+		case e.Spans != nil:
+			for _, col := range []string{"t", "since", "until"} {
+				add(e.Spans(ctx, tx, fr), col)
+			}
+		case e.Interval:
+			add(e.Facts(ctx, tx, fr), "since")
+			add(e.Facts(ctx, tx, fr), "until")
+		default:
+			add(e.Facts(ctx, tx, fr), "t")
 		}
 	}
 	if q == nil {
 		return nil
 	}
-	return tx.NewSelect().TableExpr("(?) AS s", q).ColumnExpr("s.subject, array_agg(DISTINCT s.day ORDER BY s.day) AS days").
-		Where("s.subject IS NOT NULL AND s.day IS NOT NULL").GroupExpr("s.subject")
+	perDay := tx.NewSelect().TableExpr("(?) AS s", q).ColumnExpr("s.subject, s.day, bit_or(s.bit) AS mask").
+		Where("s.subject IS NOT NULL AND s.day IS NOT NULL").GroupExpr("s.subject, s.day")
+	return tx.NewSelect().TableExpr("(?) AS d", perDay).
+		ColumnExpr("d.subject, array_agg(d.day ORDER BY d.day) AS days, array_agg(d.mask ORDER BY d.day) AS masks").GroupExpr("d.subject")
 }
 
-// SubjectDays runs SubjectDaysQuery: subject -> its days (YYYY-MM-DD).
-func SubjectDays(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, subjects []uuid.UUID) (map[uuid.UUID][]string, error) {
-	out := map[uuid.UUID][]string{}
+// DayMask is a day a subject's facts fall on and the bits of the metrics
+// whose facts do (MetricBit; -1: every metric).
+type DayMask struct {
+	Day  string // YYYY-MM-DD
+	Mask int64
+}
+
+// SubjectDays runs SubjectDaysQuery: subject -> its days.
+func SubjectDays(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, subjects []uuid.UUID) (map[uuid.UUID][]DayMask, error) {
+	out := map[uuid.UUID][]DayMask{}
 	q := SubjectDaysQuery(ctx, tx, tn, es, subjects)
 	if q == nil {
 		return out, nil
 	}
-	rows, err := tx.NewSelect().TableExpr("(?) AS sd", q).ColumnExpr("sd.subject, sd.days::text[]").Rows(ctx)
+	rows, err := tx.NewSelect().TableExpr("(?) AS sd", q).ColumnExpr("sd.subject, sd.days::text[], sd.masks").Rows(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("measures: subject days: %w", err)
 	}
@@ -532,12 +554,26 @@ func SubjectDays(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, subject
 	for rows.Next() {
 		var id uuid.UUID
 		var days []string
-		if err := rows.Scan(&id, pgdialect.Array(&days)); err != nil {
+		var masks []int64
+		if err := rows.Scan(&id, pgdialect.Array(&days), pgdialect.Array(&masks)); err != nil {
 			return nil, err
 		}
-		out[id] = days
+		out[id] = Masked(days, masks)
 	}
 	return out, rows.Err()
+}
+
+// Masked pairs days with their masks; without masks (kept before masks
+// were), every day names every metric.
+func Masked(days []string, masks []int64) []DayMask {
+	out := make([]DayMask, len(days))
+	for i, d := range days {
+		out[i] = DayMask{Day: d, Mask: -1}
+		if len(masks) == len(days) {
+			out[i].Mask = masks[i]
+		}
+	}
+	return out
 }
 
 func uuidStrings(ids []uuid.UUID) []string {
