@@ -499,9 +499,15 @@ func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, su
 		if !e.Rollable() {
 			continue
 		}
-		bit := MetricBit(e.Key)
-		add := func(facts *bun.SelectQuery, col string) {
-			s := tx.NewSelect().TableExpr("(?) AS x", facts).ColumnExpr("x.subject, (x."+col+" AT TIME ZONE ?)::date AS day, ?::bigint AS bit", tn.TimeZone, bit)
+		// One read of the facts gives each row's days.
+		add := func(facts *bun.SelectQuery, cols ...string) {
+			days, args := make([]string, len(cols)), make([]any, len(cols))
+			for i, c := range cols {
+				days[i], args[i] = "(x."+c+" AT TIME ZONE ?)::date", tn.TimeZone
+			}
+			s := tx.NewSelect().TableExpr("(?) AS x", facts).
+				Join("CROSS JOIN LATERAL unnest(ARRAY["+strings.Join(days, ", ")+"]) AS u(day)", args...).
+				ColumnExpr("x.subject, u.day, ?::bigint AS bit", MetricBit(e.Key))
 			if subjects != nil {
 				s = s.Where("x.subject = ANY(?::uuid[])", pgdialect.Array(uuidStrings(subjects)))
 			}
@@ -513,12 +519,9 @@ func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, su
 		}
 		switch {
 		case e.Spans != nil:
-			for _, col := range []string{"t", "since", "until"} {
-				add(e.Spans(ctx, tx, fr), col)
-			}
+			add(e.Spans(ctx, tx, fr), "t", "since", "until")
 		case e.Interval:
-			add(e.Facts(ctx, tx, fr), "since")
-			add(e.Facts(ctx, tx, fr), "until")
+			add(e.Facts(ctx, tx, fr), "since", "until")
 		default:
 			add(e.Facts(ctx, tx, fr), "t")
 		}
