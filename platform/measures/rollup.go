@@ -446,33 +446,31 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 // r_den (+1 and -1: a ratio's denominator, a span starting and ending,
 // kept under the dimension with spanBase, r_part).
 func spanFacts(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, fr Frame, loc *time.Location) *bun.SelectQuery {
-	tz := tn.TimeZone
-	first := AllDays.From.String()
+	tz, first, lowest := tn.TimeZone, AllDays.From.String(), AllDays.From.Start(loc)
 	day := func(col string) string { return "(x." + col + " AT TIME ZONE ?)::date" }
-	counted := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
-		ColumnExpr(day("t")+" AS day, 1 AS sign", tz).
-		ColumnExpr("coalesce("+day("since")+", '-infinity') AS r_lo, coalesce("+day("until")+", 'infinity') AS r_hi, 0 AS r_den, '' AS r_part, x.*", tz, tz).
-		Where("x.t >= ? AND x.t < ?", fr.From, fr.To).
-		// A row whose span ends before it starts, or starts on its own day
-		// or later, counts in no bucket.
-		Where("(x.since IS NULL OR "+day("since")+" < "+day("t")+")", tz, tz).
-		Where("(x.since IS NULL OR x.until IS NULL OR "+day("since")+" < "+day("until")+")", tz, tz)
-	if e.Agg != AggRatio {
-		return counted
+	// One read of the spans gives each its rows: counted on its day t,
+	// unless its span ends before it starts or starts on that day or later
+	// (then it counts in no bucket)...
+	rows := []string{"(CASE WHEN x.t >= ? AND x.t < ? AND (x.since IS NULL OR " + day("since") + " < " + day("t") + ")" +
+		" AND (x.since IS NULL OR x.until IS NULL OR " + day("since") + " < " + day("until") + ") THEN " + day("t") + " END," +
+		" 1, coalesce(" + day("since") + ", '-infinity'::date), coalesce(" + day("until") + ", 'infinity'::date), 0, '')"}
+	args := []any{fr.From, fr.To, tz, tz, tz, tz, tz, tz, tz}
+	if e.Agg == AggRatio {
+		// ...and for a ratio's denominator, +1 on its first day (before
+		// every day when it has none) and -1 on its last; a span starting
+		// and ending on one day covers no bucket's first day.
+		long := "(x.until IS NULL OR coalesce(" + day("since") + ", ?::date) < " + day("until") + ")"
+		rows = append(rows,
+			"(CASE WHEN coalesce(x.since, ?) >= ? AND coalesce(x.since, ?) < ? AND "+long+" THEN coalesce("+day("since")+", ?::date) END,"+
+				" 0, '-infinity'::date, 'infinity'::date, 1, ?)",
+			"(CASE WHEN x.until >= ? AND x.until < ? AND "+long+" THEN "+day("until")+" END, 0, '-infinity'::date, 'infinity'::date, -1, ?)")
+		args = append(args, lowest, fr.From, lowest, fr.To, tz, first, tz, tz, first, spanBase)
+		args = append(args, fr.From, fr.To, tz, first, tz, tz, spanBase)
 	}
-	// The denominator: +1 on a span's first day (before every day when it
-	// has none), -1 on its last; a span starting and ending on one day
-	// covers no bucket's first day.
-	long := "(x.until IS NULL OR coalesce(" + day("since") + ", ?::date) < " + day("until") + ")"
-	starts := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
-		ColumnExpr("coalesce("+day("since")+", ?::date) AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, 1 AS r_den, ? AS r_part, x.*", tz, first, spanBase).
-		Where("coalesce(x.since, ?) >= ? AND coalesce(x.since, ?) < ?", AllDays.From.Start(loc), fr.From, AllDays.From.Start(loc), fr.To).
-		Where(long, tz, first, tz)
-	ends := tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
-		ColumnExpr(day("until")+" AS day, 0 AS sign, '-infinity'::date AS r_lo, 'infinity'::date AS r_hi, -1 AS r_den, ? AS r_part, x.*", tz, spanBase).
-		Where("x.until >= ? AND x.until < ?", fr.From, fr.To).
-		Where(long, tz, first, tz)
-	return counted.UnionAll(starts).UnionAll(ends)
+	return tx.NewSelect().TableExpr("(?) AS x", e.Spans(ctx, tx, fr)).
+		Join("CROSS JOIN LATERAL (VALUES "+strings.Join(rows, ", ")+") AS u (day, sign, r_lo, r_hi, r_den, r_part)", args...).
+		ColumnExpr("u.day, u.sign, u.r_lo, u.r_hi, u.r_den, u.r_part, x.*").
+		Where("u.day IS NOT NULL")
 }
 
 // MetricBit is a metric's bit in the day masks of SubjectDays: one of 63,
