@@ -55,13 +55,16 @@ func TestBroadSearchWalkStaysAPageOfWorkAsTheCompanyGrows(t *testing.T) {
 		}
 	}
 	// Companies of about the same size, analysed: each is a tenth of the
-	// table, as each of the soak's was a twentieth.
+	// table, as each of the soak's was a twentieth. Ours then grows to three
+	// times the size the statistics know.
 	a := env.NewTenant(t)
 	batch(a.ID, 0, 1000, "Soak customer")
 	for range 9 {
 		batch(env.NewTenant(t).ID, 0, 1000, "Soak customer")
 	}
 	db.RefreshStats(context.Background(), env.App, testkit.Quiet, "customers", "customer_terms")
+	batch(a.ID, 1000, 1000, "Soak new")
+	batch(a.ID, 2000, 1000, "Soak new")
 
 	page, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Q: "Soak", Limit: 20})
 	if err != nil {
@@ -76,7 +79,7 @@ func TestBroadSearchWalkStaysAPageOfWorkAsTheCompanyGrows(t *testing.T) {
 	plan := plans[len(plans)-1]
 	// The rows every node read or threw away, times its loops: about the
 	// page and the few term rows of each customer on it. Reading the company
-	// (1,000 customers) once per walked customer is millions.
+	// (3,000 customers) once per walked customer is millions.
 	var work func(n map[string]any) float64
 	work = func(n map[string]any) float64 {
 		num := func(k string) float64 { v, _ := n[k].(float64); return v }

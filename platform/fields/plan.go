@@ -348,7 +348,12 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estim
 // to them, and a set's match with the company's records is taken for a
 // fraction of it), and with joins by hash or merge off a misjudged join is
 // a nested loop that reads the whole company, or a set, for each walked row:
-// a cost that grew with the company (issue 23, the soak).
+// a cost that grew with the company (issue 23, the soak). Not covered: a
+// company the statistics do not know at all (created after the last ANALYZE
+// of a table whose every company is among its most common values) is one
+// row to them, and its record may then be found by another index that
+// starts with tenant_id, reading the company for each walked row until
+// autovacuum analyses the table (the soak's first minute).
 func probeEach(tx bun.IDB, q *bun.SelectQuery, idExpr, sub string, args []any, dir string, want int) *bun.SelectQuery {
 	return tx.NewSelect().TableExpr("("+sub+") AS pw", args...).
 		Join("CROSS JOIN LATERAL (?) AS pr", q.Where(idExpr+" = pw.id").Limit(1)).
