@@ -79,7 +79,8 @@ type drill struct {
 	acked   map[string]bool // customer ids the API acknowledged
 	readyz  map[string]int  // what /readyz named as unavailable during the fault
 
-	ratePerTenant int // the per-company rate limit; 0 leaves it out of the way
+	ratePerTenant int      // the per-company rate limit; 0 leaves it out of the way
+	pgSettings    []string // extra settings of the private PostgreSQL (name=value)
 }
 
 func runDrill(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
@@ -168,7 +169,7 @@ func (dr *drill) start(ctx context.Context, base config.Config) error {
 	}
 	dr.log = slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	redis.SetLogger(redisLog{dr.log}) // go-redis's own complaints go to the app log, not the report
-	if dr.pg, err = devstack.StartPrivatePostgres(ctx, filepath.Join(dr.dir, "postgres")); err != nil {
+	if dr.pg, err = devstack.StartPrivatePostgres(ctx, filepath.Join(dr.dir, "postgres"), dr.pgSettings...); err != nil {
 		return err
 	}
 	if dr.redis, err = devstack.StartPrivateRedis(ctx, filepath.Join(dr.dir, "redis")); err != nil {

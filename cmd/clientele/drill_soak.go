@@ -33,6 +33,8 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	share := fs.Float64("share", 0.7, "the share of the measured capacity to run at")
 	importEvery := fs.Duration("import-every", 2*time.Minute, "how often an import of 5,000 customers starts")
 	keep := fs.Bool("keep", false, "keep the drill's directory")
+	pprofAddr := fs.String("pprof", "", "serve Go's pprof on this loopback address (e.g. 127.0.0.1:6061) while the drill runs")
+	statements := fs.Bool("statements", false, "load pg_stat_statements and print the statements that took the most time, first minute against last")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +47,11 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	}
 	dr := &drill{fault: "soak", out: os.Stdout, dir: dir, acked: map[string]bool{}, readyz: map[string]int{},
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	if *statements {
+		// The plans of slow statements go to the cluster's log (kept with -keep).
+		dr.pgSettings = []string{"shared_preload_libraries=pg_stat_statements,auto_explain", "pg_stat_statements.max=2000",
+			"auto_explain.log_min_duration=200ms", "auto_explain.log_analyze=on", "auto_explain.log_timing=off", "auto_explain.log_buffers=on"}
+	}
 	defer func() {
 		dr.stop()
 		if *keep || err != nil {
@@ -61,6 +68,19 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		return err
 	}
 	defer w.Shutdown()
+	if *pprofAddr != "" {
+		if err := loopbackPprof(*pprofAddr); err != nil {
+			return err
+		}
+		defer servePprof(ctx, *pprofAddr, dr.log)()
+	}
+	var stmts *statementStats
+	if *statements {
+		if stmts, err = openStatementStats(ctx, strings.Replace(dr.pg.URL, "/postgres?", "/clientele?", 1)); err != nil {
+			return err
+		}
+		defer stmts.close()
+	}
 
 	// The companies, each with customers to read and change.
 	slugs := make([]string, *companies)
@@ -100,28 +120,28 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	defer os.Remove(csv)
 
 	// One request of the mix: lists, reads, creates and changes, in a random
-	// company. It returns whether the answer was the one expected.
+	// company. It returns its kind and whether the answer was the one expected.
 	var seq atomic.Int64
-	one := func(rng *rand.Rand) bool {
+	one := func(rng *rand.Rand) (int, bool) {
 		i := rng.IntN(len(slugs))
 		t := "/api/v1/t/" + slugs[i]
 		switch p := rng.IntN(10); {
 		case p < 4:
 			st, _ := dr.call(ctx, "GET", t+"/customers?limit=20&tag=t"+strconv.Itoa(rng.IntN(7)), dr.token, "")
-			return st == 200
+			return soakList, st == 200
 		case p < 5:
 			st, _ := dr.call(ctx, "GET", t+"/customers?limit=20&q=Soak", dr.token, "")
-			return st == 200
+			return soakSearch, st == 200
 		case p < 7:
 			st, _ := dr.call(ctx, "GET", t+"/customers/"+ids[i][rng.IntN(len(ids[i]))], dr.token, "")
-			return st == 200
+			return soakRead, st == 200
 		case p < 9:
 			n := seq.Add(1)
 			st, _ := dr.call(ctx, "POST", t+"/customers", dr.token, fmt.Sprintf(`{"name":"Soak new %d","emails":["new%d@soak.example"],"tags":["new"]}`, n, n))
-			return st == 201
+			return soakCreate, st == 201
 		default:
 			st, _ := dr.call(ctx, "PATCH", t+"/customers/"+ids[i][rng.IntN(len(ids[i]))], dr.token, fmt.Sprintf(`{"source":"soak %d"}`, rng.IntN(1000)))
-			return st == 200
+			return soakChange, st == 200
 		}
 	}
 
@@ -140,7 +160,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 					return
 				default:
 				}
-				if one(rng) {
+				if _, ok := one(rng); ok {
 					done.Add(1)
 				}
 			}
@@ -158,12 +178,13 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	// and imports.
 	type window struct {
 		at         time.Duration
-		lat        []time.Duration
+		lat        []soakLatency
 		rss        int64
 		goroutines int
+		stmts      map[int64]statementStat // cumulative, with -statements
 	}
 	var mu sync.Mutex
-	var cur []time.Duration
+	var cur []soakLatency
 	var errors, dropped atomic.Int64
 	var windows []window
 	var imports []string
@@ -197,13 +218,13 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 					defer inflight.Done()
 					defer func() { <-sem }()
 					t0 := time.Now()
-					ok := one(r)
+					kind, ok := one(r)
 					d := time.Since(t0)
 					if !ok {
 						errors.Add(1)
 					}
 					mu.Lock()
-					cur = append(cur, d)
+					cur = append(cur, soakLatency{d: d, kind: kind})
 					mu.Unlock()
 				}()
 			}
@@ -212,7 +233,13 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 			lat := cur
 			cur = nil
 			mu.Unlock()
-			windows = append(windows, window{at: time.Since(start), lat: lat, rss: rssBytes(), goroutines: runtime.NumGoroutine()})
+			win := window{at: time.Since(start), lat: lat, rss: rssBytes(), goroutines: runtime.NumGoroutine()}
+			if stmts != nil {
+				if win.stmts, err = stmts.snapshot(ctx); err != nil {
+					return err
+				}
+			}
+			windows = append(windows, win)
 		}
 		if time.Now().After(nextImport) {
 			nextImport = nextImport.Add(*importEvery)
@@ -265,8 +292,12 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 
 	// Judge what came after the warm-up: its first and last minute.
 	var judged []window
-	for _, w := range windows {
+	firstJudged := -1
+	for i, w := range windows {
 		if w.at > *warmup {
+			if firstJudged < 0 {
+				firstJudged = i
+			}
 			judged = append(judged, w)
 		}
 	}
@@ -276,7 +307,9 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	agg := func(ws []window) (p99 time.Duration, rss int64, g int) {
 		var lat []time.Duration
 		for _, w := range ws {
-			lat = append(lat, w.lat...)
+			for _, l := range w.lat {
+				lat = append(lat, l.d)
+			}
 			rss += w.rss
 			g += w.goroutines
 		}
@@ -294,6 +327,24 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), len(imports))
 	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first minute → last minute: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
 		float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
+	byKind := func(ws []window) [soakKinds][]time.Duration {
+		var out [soakKinds][]time.Duration
+		for _, w := range ws {
+			for _, l := range w.lat {
+				out[l.kind] = append(out[l.kind], l.d)
+			}
+		}
+		return out
+	}
+	ka, kb := byKind(judged[:n]), byKind(judged[len(judged)-n:])
+	for k := range soakKinds {
+		fmt.Fprintf(dr.out, "drill soak:   %-7s p50 %s → %s, p99 %s → %s (%d → %d requests)\n", soakKindNames[k],
+			ms(quantile(ka[k], 0.5)), ms(quantile(kb[k], 0.5)), ms(quantile(ka[k], 0.99)), ms(quantile(kb[k], 0.99)), len(ka[k]), len(kb[k]))
+	}
+	if stmts != nil && firstJudged > 0 {
+		last := len(windows) - 1
+		printStatementDrift(dr.out, windows[firstJudged-1].stmts, windows[firstJudged+n-1].stmts, windows[last-n].stmts, windows[last].stmts)
+	}
 	var fails []string
 	if errors.Load() > 0 || dropped.Load() > 0 {
 		fails = append(fails, fmt.Sprintf("%d errors and %d requests not sent", errors.Load(), dropped.Load()))

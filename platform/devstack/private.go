@@ -57,11 +57,15 @@ type PrivatePostgres struct {
 	// URL connects as the superuser "postgres" to database "postgres".
 	URL  string
 	sock string
+	// settings are extra server settings (name=value), passed as -c at every
+	// start: a drill that profiles loads pg_stat_statements this way.
+	settings []string
 }
 
 // StartPrivatePostgres creates a cluster under dir (which must be empty or
-// absent) and starts it on a free loopback port.
-func StartPrivatePostgres(ctx context.Context, dir string) (*PrivatePostgres, error) {
+// absent) and starts it on a free loopback port, with any extra server
+// settings given as name=value.
+func StartPrivatePostgres(ctx context.Context, dir string, settings ...string) (*PrivatePostgres, error) {
 	initdb, err := pgBin("initdb")
 	if err != nil {
 		return nil, err
@@ -70,7 +74,7 @@ func StartPrivatePostgres(ctx context.Context, dir string) (*PrivatePostgres, er
 	if err != nil {
 		return nil, err
 	}
-	p := &PrivatePostgres{Dir: filepath.Join(abs, "pg"), Port: port, sock: filepath.Join(abs, "run")}
+	p := &PrivatePostgres{Dir: filepath.Join(abs, "pg"), Port: port, sock: filepath.Join(abs, "run"), settings: settings}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	for _, d := range []string{p.Dir, p.sock} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -97,6 +101,9 @@ func (p *PrivatePostgres) ctl(ctx context.Context, args ...string) error {
 		return err
 	}
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=100", p.Port, p.sock)
+	for _, s := range p.settings {
+		opts += " -c " + s
+	}
 	full := append([]string{"-D", p.Dir, "-l", filepath.Join(p.Dir, "server.log"), "-o", opts, "-w", "-t", "60"}, args...)
 	out, err := asPostgresUser(ctx, pgctl, full...).CombinedOutput()
 	if err != nil {

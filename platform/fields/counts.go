@@ -185,7 +185,7 @@ func (s *Service) recountHandler() jobs.Handler {
 // them (measured: 60 ms of a capped count's 87 ms on a busy machine).
 const planSettings = `set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true) || set_config('work_mem', '64MB', true) || set_config('max_parallel_workers_per_gather', '0', true)`
 
-const restorePlanSettings = `SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem', 'max_parallel_workers_per_gather')`
+const restorePlanSettings = `SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem', 'max_parallel_workers_per_gather', 'enable_sort')`
 
 // counts reads the tenant's counts of (facet, value) pairs of an entity, and
 // the number of its records (0 when never counted), and applies planSettings.

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The soak's request kinds, reported apart so that a drift names its cause.
+const (
+	soakList = iota
+	soakSearch
+	soakRead
+	soakCreate
+	soakChange
+	soakKinds
+)
+
+var soakKindNames = [soakKinds]string{"list", "search", "read", "create", "change"}
+
+type soakLatency struct {
+	d    time.Duration
+	kind int
+}
+
+// loopbackPprof checks that addr is a loopback address, for -pprof.
+func loopbackPprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("drill soak: -pprof %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("drill soak: -pprof %q: only a loopback address", addr)
+	}
+	return nil
+}
+
+// statementStats reads pg_stat_statements of the drill's database.
+type statementStats struct{ conn *pgx.Conn }
+
+type statementStat struct {
+	calls int64
+	total float64 // ms
+	query string
+}
+
+func openStatementStats(ctx context.Context, url string) (*statementStats, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("drill soak: pg_stat_statements: %w", err)
+	}
+	return &statementStats{conn: conn}, nil
+}
+
+func (s *statementStats) close() { _ = s.conn.Close(context.Background()) }
+
+// snapshot is the cumulative figures of every statement run in the database.
+func (s *statementStats) snapshot(ctx context.Context) (map[int64]statementStat, error) {
+	rows, err := s.conn.Query(ctx, `SELECT queryid, calls, total_exec_time, query FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]statementStat{}
+	for rows.Next() {
+		var id int64
+		var st statementStat
+		if err := rows.Scan(&id, &st.calls, &st.total, &st.query); err != nil {
+			return nil, err
+		}
+		e := out[id]
+		e.calls, e.total, e.query = e.calls+st.calls, e.total+st.total, st.query
+		out[id] = e
+	}
+	return out, rows.Err()
+}
+
+// printStatementDrift prints the statements that took the most database time
+// in the last judged minute (b0 to b1), beside the first (a0 to a1): calls and
+// mean time in each, so a statement that slows as the data grows stands out.
+func printStatementDrift(out io.Writer, a0, a1, b0, b1 map[int64]statementStat) {
+	diff := func(x, y map[int64]statementStat, id int64) (int64, float64) {
+		return y[id].calls - x[id].calls, y[id].total - x[id].total
+	}
+	type row struct {
+		id             int64
+		callsA, callsB int64
+		totalA, totalB float64
+	}
+	var rows []row
+	var sumA, sumB float64
+	for id := range b1 {
+		r := row{id: id}
+		r.callsA, r.totalA = diff(a0, a1, id)
+		r.callsB, r.totalB = diff(b0, b1, id)
+		sumA, sumB = sumA+r.totalA, sumB+r.totalB
+		if r.callsB > 0 {
+			rows = append(rows, r)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].totalB > rows[j].totalB })
+	fmt.Fprintf(out, "drill soak: database time, first minute → last minute: %.1f s → %.1f s; the statements that took the most in the last:\n", sumA/1000, sumB/1000)
+	mean := func(t float64, c int64) float64 {
+		if c == 0 {
+			return 0
+		}
+		return t / float64(c)
+	}
+	for _, r := range rows[:min(12, len(rows))] {
+		q := strings.Join(strings.Fields(b1[r.id].query), " ")
+		if len(q) > 160 {
+			q = q[:160] + "…"
+		}
+		fmt.Fprintf(out, "drill soak:   %6.1f s → %6.1f s, %6d → %6d calls, mean %7.2f → %7.2f ms: %s\n",
+			r.totalA/1000, r.totalB/1000, r.callsA, r.callsB, mean(r.totalA, r.callsA), mean(r.totalB, r.callsB), q)
+	}
+}
