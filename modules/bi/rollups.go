@@ -346,9 +346,9 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 			subs = append(subs, s.String())
 			days = append(days, "{"+strings.Join(now[s], ",")+"}")
 		}
-		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days)
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days)
 			SELECT ?, ?, x.s, x.d::date[] FROM unnest(?::uuid[], ?::text[]) AS x (s, d)`,
-			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days)).Exec(ctx); err != nil {
+			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days)); err != nil {
 			return 0, err
 		}
 	}
@@ -379,8 +379,8 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 		return 0, err
 	}
 	if q := measures.SubjectDaysQuery(ctx, tx, t, es, nil); q != nil {
-		if _, err := tx.NewRaw("INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days) SELECT ?, ?, sd.subject, sd.days FROM (?) AS sd",
-			t.ID, module, q).Exec(ctx); err != nil {
+		if _, err := db.ExecStaged(ctx, tx, "INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days) SELECT ?, ?, sd.subject, sd.days FROM (?) AS sd",
+			t.ID, module, q); err != nil {
 			return 0, err
 		}
 	}
