@@ -497,7 +497,7 @@ func TestEveryPublicRouteKeepsTenantsApart(t *testing.T) {
 	hash := sha256.Sum256([]byte(token))
 	if err := db.InTenant(authz.AsSystem(context.Background()), a.d.db, tenantA, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO ticket_csat (tenant_id, ticket_id, state, token_hash, sent_at, expires_at) VALUES (?, ?, 'sent', ?, now(), now() + interval '7 days')
-			ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET state = 'sent', token_hash = EXCLUDED.token_hash, sent_at = now(), expires_at = EXCLUDED.expires_at`,
+			ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET state = 'sent', token_hash = EXCLUDED.token_hash, sent_at = EXCLUDED.sent_at, expires_at = EXCLUDED.expires_at`,
 			tenantA, tk["id"], hash[:])
 		return err
 	}); err != nil {

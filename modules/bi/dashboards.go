@@ -357,13 +357,22 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 		if over != nil {
 			d.Range = *over
 		}
-		for _, w := range d.Widgets {
-			wr := WidgetResult{ReportID: w.ReportID}
+		// Every widget's report is read first: a question's statement
+		// timeout stays set once it answered, and a read after it could
+		// pass a short limit outside any widget's savepoint (on Citus every
+		// read also hops to a worker).
+		reports := make([]*Report, len(d.Widgets))
+		for i, w := range d.Widgets {
 			r, err := scopedReport(ctx, tx, tn.ID, w.ReportID, false)
-			if err != nil {
-				if !errs.Is(err, errs.NotFound) {
-					return err
-				}
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			reports[i] = r
+		}
+		for i, w := range d.Widgets {
+			wr := WidgetResult{ReportID: w.ReportID}
+			r := reports[i]
+			if r == nil {
 				wr.Error = "This report is not shared with you."
 				out.Widgets = append(out.Widgets, wr)
 				continue

@@ -360,9 +360,9 @@ func (m *Module) refreshSubjects(ctx context.Context, tx bun.Tx, t measures.Tena
 			days = append(days, "{"+strings.Join(ds, ",")+"}")
 			masks = append(masks, "{"+strings.Join(ms, ",")+"}")
 		}
-		if _, err := tx.NewRaw(`INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks)
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks)
 			SELECT ?, ?, x.s, x.d::date[], x.m::bigint[] FROM unnest(?::uuid[], ?::text[], ?::text[]) AS x (s, d, m)`,
-			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days), pgdialect.Array(masks)).Exec(ctx); err != nil {
+			t.ID, module, pgdialect.Array(subs), pgdialect.Array(days), pgdialect.Array(masks)); err != nil {
 			return 0, err
 		}
 	}
@@ -393,8 +393,8 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 		return 0, err
 	}
 	if q := measures.SubjectDaysQuery(ctx, tx, t, es, nil); q != nil {
-		if _, err := tx.NewRaw("INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks) SELECT ?, ?, sd.subject, sd.days, sd.masks FROM (?) AS sd",
-			t.ID, module, q).Exec(ctx); err != nil {
+		if _, err := db.ExecStaged(ctx, tx, "INSERT INTO bi_rollup_subject_days (tenant_id, module, subject, days, masks) SELECT ?, ?, sd.subject, sd.days, sd.masks FROM (?) AS sd",
+			t.ID, module, q); err != nil {
 			return 0, err
 		}
 	}

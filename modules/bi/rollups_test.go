@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/bi"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -260,7 +261,9 @@ func TestRollupsFollowChanges(t *testing.T) {
 	c := w.buys[0].cust
 	newOwner := w.members[3]
 	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE interactions SET occurred_at = occurred_at - interval '40 days' WHERE tenant_id = ? AND customer_id = ? AND kind = 'purchase'", w.tenant, c.id); err != nil {
+		// 40 days back in UTC: timestamp minus interval is immutable, which
+		// Citus requires of an UPDATE's expression over a column.
+		if _, err := tx.ExecContext(ctx, "UPDATE interactions SET occurred_at = (occurred_at AT TIME ZONE 'UTC' - interval '40 days') AT TIME ZONE 'UTC' WHERE tenant_id = ? AND customer_id = ? AND kind = 'purchase'", w.tenant, c.id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE customers SET owner_id = ? WHERE tenant_id = ? AND id = ?", newOwner, w.tenant, c.id); err != nil {
@@ -275,7 +278,9 @@ func TestRollupsFollowChanges(t *testing.T) {
 			ORDER BY c.id LIMIT 1`, w.tenant).Scan(ctx, &active); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_at)
+		// db.ExecStaged: Citus would COPY the INSERT ... SELECT's row into the
+		// shard, which RLS refuses.
+		if _, err := db.ExecStaged(ctx, tx, `INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_at)
 			SELECT ?, ?, lifecycle, 'churned', '2026-02-10 15:00+00' FROM customers WHERE tenant_id = ? AND id = ?`, w.tenant, active, w.tenant, active); err != nil {
 			return err
 		}
@@ -357,7 +362,7 @@ func TestRollupsFollowChanges(t *testing.T) {
 	// More changed records than a refresh takes one by one (a bulk edit):
 	// the module is rebuilt instead.
 	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO bi_rollup_dirty (tenant_id, module, subject)
+		_, err := db.ExecStaged(ctx, tx, `INSERT INTO bi_rollup_dirty (tenant_id, module, subject)
 			SELECT ?, 'profiles', gen_random_uuid() FROM generate_series(1, 2001)`, w.tenant)
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/tenancy"
@@ -199,9 +200,13 @@ func (m *Module) run(ctx context.Context, tx bun.Tx, t measures.Tenant, e measur
 	return res, m.askBuild(ctx, tx, asked()...)
 }
 
-// timeoutOr names a question stopped by the statement timeout.
+// timeoutOr names a question stopped by the statement timeout. On Citus the
+// coordinator, past the timeout, cancels the statement on the worker, and
+// the worker's "canceling statement due to user request" is what comes back:
+// any cancelled statement (SQLSTATE 57014) is taken for the timeout, the only
+// thing that cancels a question while its request still waits.
 func timeoutOr(err error) error {
-	if errs.CodeOf(err) == errs.Internal && strings.Contains(err.Error(), "statement timeout") {
+	if errs.CodeOf(err) == errs.Internal && (strings.Contains(err.Error(), "statement timeout") || db.PgCode(err) == "57014") {
 		return errs.Wrap(errs.Timeout, err, "The question took longer than %s; choose a shorter range, a larger bucket or fewer dimensions.", queryTimeout)
 	}
 	return errs.From(err)

@@ -99,8 +99,8 @@ func (m *Module) Measures() []measures.Metric {
 					Join("LEFT JOIN pipeline_stages AS hs ON hs.tenant_id = h.tenant_id AND hs.id = h.stage_id").
 					Join(`LEFT JOIN LATERAL (SELECT ns.kind, ns.position, ns.pipeline_id FROM deal_stage_history AS n
 						JOIN pipeline_stages AS ns ON ns.tenant_id = n.tenant_id AND ns.id = n.stage_id
-						WHERE n.tenant_id = h.tenant_id AND n.deal_id = h.deal_id AND n.entered_at >= h.exited_at AND n.id <> h.id
-						ORDER BY n.entered_at, n.id LIMIT 1) AS nx ON true`).
+						WHERE n.tenant_id = ? AND n.deal_id = h.deal_id AND n.entered_at >= h.exited_at AND n.id <> h.id
+						ORDER BY n.entered_at, n.id LIMIT 1) AS nx ON true`, f.Tenant).
 					Where("h.tenant_id = ? AND d.deleted_at IS NULL AND h.entered_at >= ? AND h.entered_at < ?", f.Tenant, f.From, f.To), "d.owner_id").
 					ColumnExpr("h.entered_at AS t, 1 AS base, d.id AS subject, d.owner_id AS owner_id, h.pipeline_id AS pipeline_id, h.stage_id AS stage_id, " +
 						"d.source AS source, d.tags AS tags, d.custom AS custom").

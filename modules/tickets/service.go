@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -173,39 +175,60 @@ func insertNumbered(ctx context.Context, tx bun.Tx, t *Ticket) error {
 
 // insertAssigned inserts a new ticket of a team none of whose available
 // members has a cap, dealt out round-robin among members (the team's) in the
-// same statement that takes its number: the team's cursor row is made or
-// locked first (the counter's insert reads from it, so the locks come in
-// the order nextAgent takes them: cursor, then counter), moves to the first
+// same statement that takes its number: the ticket's INSERT reads its
+// assignee from ticket_round_robin (INSERT ... SELECT ... FROM the function),
+// which makes or locks the team's cursor row, moves it to the first
 // available member without a cap after the one it names (in id order, and
-// round again), and the ticket goes to that member, open; to nobody, new,
-// when none is available. ON CONFLICT DO UPDATE works on the cursor's
-// latest version, so tickets arriving together for one team are dealt out
-// one after another and the rotation never hands two the same turn. The
-// member's lock (see nextAgent) is taken with the cursor's, before the
-// counter's, so a team where they have a cap counts this ticket. A member
-// who has a cap here is never picked (the desk sends teams with capped
-// members to nextAgent, which counts their open tickets).
+// round again) and takes that member's lock (see nextAgent); the number's
+// counter is locked after them, in the order nextAgent takes the locks. The
+// ticket goes to that member, open; to nobody, new, when none is available.
+// The cursor's lock is held to the end, so tickets arriving together for one
+// team are dealt out one after another and the rotation never hands two the
+// same turn. A member who has a cap here is never picked (the desk sends
+// teams with capped members to nextAgent, which counts their open tickets).
+//
+// The statement is bun's insert of the ticket with its VALUES list turned
+// into a SELECT list over the function: bun builds no INSERT ... SELECT from
+// a model, and Citus refuses the subqueries in VALUES this would otherwise
+// take (it runs the SELECT, and so the function, on the coordinator).
 func insertAssigned(ctx context.Context, tx bun.Tx, t *Ticket, members []uuid.UUID) error {
-	const free = "SELECT a.member_id FROM ticket_agents a WHERE a.tenant_id = ? AND a.team_id = ? AND a.available AND a.max_open IS NULL AND a.member_id = ANY(?::uuid[])"
-	team, ids := *t.TeamID, uuidArray(members)
-	cur := tx.NewRaw(`INSERT INTO ticket_assign_cursors AS c (tenant_id, team_id, last_member_id)
-		VALUES (?, ?, (`+free+` ORDER BY a.member_id LIMIT 1))
-		ON CONFLICT (tenant_id, team_id) DO UPDATE SET last_member_id = coalesce(
-			(`+free+` AND a.member_id > c.last_member_id ORDER BY a.member_id LIMIT 1),
-			(`+free+` ORDER BY a.member_id LIMIT 1),
-			c.last_member_id)
-		RETURNING c.last_member_id, EXISTS (`+free+`) AS assigned,
-			(SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended('tickets:agent:' || ? || ':' || c.last_member_id::text, 0))) l) AS locked`,
-		t.TenantID, team, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID, team, ids, t.TenantID.String())
-	_, err := tx.NewInsert().Model(t).
-		With("cur", cur).
-		With("n", tx.NewRaw(`INSERT INTO ticket_counters (tenant_id, last_number) SELECT ?, 1001 FROM cur
-			ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number`, t.TenantID)).
-		Value("number", "(SELECT last_number FROM n)").
-		Value("assignee_id", "(SELECT CASE WHEN assigned THEN last_member_id END FROM cur)").
-		Value("status", "(SELECT CASE WHEN assigned THEN 'open' ELSE 'new' END FROM cur)").
-		ExcludeColumn("updated_at").Returning("number, assignee_id, status, updated_at").Exec(ctx)
-	return err
+	q := tx.NewInsert().Model(t).
+		Value("number", "ticket_next_number(?)", t.TenantID).
+		Value("assignee_id", "rr.pick").
+		Value("status", "CASE WHEN rr.pick IS NULL THEN 'new' ELSE 'open' END").
+		ExcludeColumn("updated_at").Returning("number, assignee_id, status, updated_at")
+	// bun sends DEFAULT for a nil pointer, which a SELECT list cannot hold;
+	// those columns have no default but NULL.
+	v := reflect.ValueOf(t).Elem()
+	for _, f := range q.DB().Table(v.Type()).Fields {
+		if f.IsPtr && f.HasNilValue(v) && f.Name != "assignee_id" {
+			q.Value(f.Name, "NULL")
+		}
+	}
+	gen := q.DB().QueryGen()
+	b, err := q.AppendQuery(gen, nil)
+	if err != nil {
+		return err
+	}
+	// The column list comes before any value, and the RETURNING list after
+	// the last one, so neither marker can be found inside a value.
+	sql := string(b)
+	values, returning := strings.Index(sql, ") VALUES ("), strings.LastIndex(sql, ") RETURNING ")
+	if values < 0 || returning < values {
+		return fmt.Errorf("tickets: round robin: unexpected insert %.80q", sql)
+	}
+	from := gen.FormatQuery(" FROM ticket_round_robin(?, ?, ?::uuid[]) AS rr(pick)", t.TenantID, *t.TeamID, uuidArray(members))
+	sql = sql[:values] + ") SELECT " + sql[values+len(") VALUES ("):returning] + from + sql[returning+1:]
+	// Sent without arguments, the text is not parsed for placeholders again.
+	var assignee uuid.NullUUID
+	if err := tx.QueryRowContext(ctx, sql).Scan(&t.Number, &assignee, &t.Status, &t.UpdatedAt); err != nil {
+		return err
+	}
+	t.AssigneeID = nil
+	if assignee.Valid {
+		t.AssigneeID = &assignee.UUID
+	}
+	return nil
 }
 
 // writeTags replaces a ticket's tag rows; fresh says there are none yet, so

@@ -325,9 +325,11 @@ func ExecStaged(ctx context.Context, tx bun.IDB, query string, args ...any) (sql
 }
 
 // citusReturning adds RETURNING to an INSERT that has none, on Citus only.
+// The INSERT may follow a WITH (WITH f AS (...) INSERT ... SELECT ... FROM f).
 func citusReturning(st *txState, query string) string {
-	if st.citus && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "INSERT") &&
-		!strings.Contains(strings.ToUpper(query), "RETURNING") {
+	up := strings.ToUpper(strings.TrimSpace(query))
+	insert := strings.HasPrefix(up, "INSERT") || strings.HasPrefix(up, "WITH") && strings.Contains(up, "INSERT INTO")
+	if st.citus && insert && !strings.Contains(up, "RETURNING") {
 		return strings.TrimRight(strings.TrimSpace(query), ";") + " RETURNING NULL"
 	}
 	return query

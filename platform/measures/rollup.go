@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 )
 
 // Rollups are per-company daily aggregates of the metrics that add up over
@@ -432,8 +433,11 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 			args = append(args, b.args...)
 		}
 		all := append([]any{facts, tn.ID, e.Key}, args...)
-		if _, err := tx.NewRaw("WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, lo, hi, n, v, vn, b, vals) "+
-			"SELECT ?, ?, g.* FROM ("+strings.Join(parts, " UNION ALL ")+") AS g", all...).Exec(ctx); err != nil {
+		// Through db.ExecStaged: on Citus the rows (grouped on the
+		// coordinator) go into the shard as INSERTs, not COPY, which RLS
+		// refuses.
+		if _, err := db.ExecStaged(ctx, tx, "WITH f AS MATERIALIZED (?) INSERT INTO bi_rollups (tenant_id, metric, dim, day, key, lo, hi, n, v, vn, b, vals) "+
+			"SELECT ?, ?, g.* FROM ("+strings.Join(parts, " UNION ALL ")+") AS g", all...); err != nil {
 			return fmt.Errorf("measures: rollup of %s: %w", e.Key, err)
 		}
 	}
