@@ -143,7 +143,7 @@ func (m *Module) Measures() []measures.Metric {
 				return historyWithin(customers(ctx, tx, f), f).
 					Join("JOIN customer_lifecycle_history AS h ON h.tenant_id = c.tenant_id AND h.customer_id = c.id").
 					Join(`LEFT JOIN LATERAL (SELECT p.changed_at FROM customer_lifecycle_history AS p
-						WHERE p.tenant_id = ? AND p.customer_id = h.customer_id AND (p.changed_at, p.id) < (h.changed_at, h.id) AND ` + movedToChurnedAs("p") + `
+						WHERE p.tenant_id = ? AND p.customer_id = h.customer_id AND (p.changed_at, p.id) < (h.changed_at, h.id) AND `+movedToChurnedAs("p")+`
 						ORDER BY p.changed_at DESC, p.id DESC LIMIT 1) AS pv ON true`, f.Tenant).
 					ColumnExpr("h.changed_at AS t, pv.changed_at AS since, NULL::timestamptz AS until").ColumnExpr(customerFacts).
 					Where(movedToChurned)
@@ -170,7 +170,7 @@ func (m *Module) Measures() []measures.Metric {
 			func(ctx context.Context, tx bun.IDB, f measures.Frame) *bun.SelectQuery {
 				return historyWithin(activeStays(customers(ctx, tx, f), f.Tenant), f).
 					Join(`LEFT JOIN LATERAL (SELECT min(m.changed_at) AS at FROM customer_lifecycle_history AS m
-						WHERE m.tenant_id = ? AND m.customer_id = c.id AND ` + movedToChurnedAs("m") + ` AND m.changed_at >= nx.changed_at) AS ch ON true`, f.Tenant).
+						WHERE m.tenant_id = ? AND m.customer_id = c.id AND `+movedToChurnedAs("m")+` AND m.changed_at >= nx.changed_at) AS ch ON true`, f.Tenant).
 					ColumnExpr(`greatest(h.changed_at, c.created_at) AS since,
 						CASE WHEN nx.changed_at IS NOT NULL THEN greatest(nx.changed_at, h.changed_at, c.created_at) END AS until, ch.at AS t`).
 					ColumnExpr(customerFacts)
