@@ -396,5 +396,14 @@ func (m *Module) runSaved(ctx context.Context, tx bun.Tx, tn tenancy.Tenant, q S
 	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = '"+m.timeout()+"'"); err != nil {
 		return nil, err
 	}
-	return m.run(ctx, tx, t, e, req, measures.Where(at))
+	res, err := m.run(ctx, tx, t, e, req, measures.Where(at))
+	if err != nil {
+		return nil, err
+	}
+	// The limit is the question's: what the caller runs next in the
+	// transaction (a dashboard's next widget) has the usual one.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout TO DEFAULT"); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
