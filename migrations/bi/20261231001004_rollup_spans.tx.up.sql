@@ -14,3 +14,8 @@ ALTER TABLE bi_rollups ADD PRIMARY KEY (tenant_id, metric, dim, day, key, lo, hi
 -- (platform/measures MetricBit), one per day: a refresh computes again only
 -- the days of each metric's own facts. None (rows kept before): every metric.
 ALTER TABLE bi_rollup_subject_days ADD COLUMN masks bigint[];
+
+-- A mark's last touch: a refresh reads the marks without locking them and
+-- at its end deletes those it read that no writer touched since, so a
+-- writer marking a record never waits for a refresh.
+ALTER TABLE bi_rollup_dirty ADD COLUMN touched timestamptz NOT NULL DEFAULT clock_timestamp();

@@ -140,8 +140,14 @@ func (m *Module) flushMarks(ctx context.Context, tx bun.Tx, values []any) error 
 		mk := v.(rollupMark)
 		mods, subs = append(mods, mk.module), append(subs, mk.subject.String())
 	}
+	// A mark there already keeps its time (the oldest change waiting) and
+	// takes a new touched: a refresh running now takes only the marks it
+	// read, as they were (takeMarks). Each mark once, in one order, so two
+	// writers take the rows' locks alike (sent with the commit, held only
+	// for it).
 	return db.Defer(ctx, tx, `INSERT INTO bi_rollup_dirty (tenant_id, module, subject)
-		SELECT ?, x.m, x.s FROM unnest(?::text[], ?::uuid[]) AS x (m, s) ON CONFLICT DO NOTHING`,
+		SELECT DISTINCT ?::uuid, x.m, x.s FROM unnest(?::text[], ?::uuid[]) AS x (m, s) ORDER BY 2, 3
+		ON CONFLICT (tenant_id, module, subject) DO UPDATE SET touched = EXCLUDED.touched`,
 		tenant, pgdialect.Array(mods), pgdialect.Array(subs))
 }
 
@@ -245,7 +251,7 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 	days := 0
 	start := time.Now()
 	defer func() { m.prom.refreshed(module, days, time.Since(start).Seconds()) }()
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) (err error) {
 		t, err := m.lockRollups(ctx, tx, tenant, module)
 		if err != nil {
 			return err
@@ -255,11 +261,19 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 			tenant, module).Scan(ctx, &st); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		var marked []uuid.UUID
-		if err := tx.NewRaw("DELETE FROM bi_rollup_dirty WHERE tenant_id = ? AND module = ? RETURNING subject", tenant, module).
-			Scan(ctx, &marked); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		taken, err := readMarks(ctx, tx, tenant, module)
+		if err != nil {
 			return err
 		}
+		marked := make([]uuid.UUID, len(taken))
+		for i, mk := range taken {
+			marked[i] = mk.Subject
+		}
+		defer func() {
+			if err == nil {
+				err = takeMarks(ctx, tx, tenant, module, taken)
+			}
+		}()
 		// Past maxMarked records a rebuild is cheaper than their days, and
 		// the subjects' array stays within its memory budget.
 		whole := len(st) == 0 || st[0].TimeZone != t.TimeZone || st[0].Currency != t.Currency || len(marked) > maxMarked
@@ -268,7 +282,7 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 		}
 		if whole {
 			days = -1
-			_, err := m.rebuild(ctx, tx, t, module, es, false)
+			_, err = m.rebuild(ctx, tx, t, module, es, false)
 			return err
 		}
 		if len(marked) > 0 {
@@ -280,6 +294,40 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 		return err
 	})
 	return days, err
+}
+
+// A mark read by a refresh: the record and its touched.
+type takenMark struct {
+	Subject uuid.UUID `bun:"subject"`
+	Touched time.Time `bun:"touched"`
+}
+
+// readMarks reads a company's marks of a module without locking them: a
+// writer marking a record meanwhile does not wait for the refresh.
+func readMarks(ctx context.Context, tx bun.Tx, tenant uuid.UUID, module string) ([]takenMark, error) {
+	var out []takenMark
+	if err := tx.NewRaw("SELECT subject, touched FROM bi_rollup_dirty WHERE tenant_id = ? AND module = ?", tenant, module).
+		Scan(ctx, &out); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// takeMarks deletes, at the end of the refresh that read them, the marks it
+// read and that no writer has touched since: a record changed again while
+// the refresh ran keeps its mark for the next one.
+func takeMarks(ctx context.Context, tx bun.Tx, tenant uuid.UUID, module string, taken []takenMark) error {
+	if len(taken) == 0 {
+		return nil
+	}
+	subs, at := make([]string, len(taken)), make([]time.Time, len(taken))
+	for i, mk := range taken {
+		subs[i], at[i] = mk.Subject.String(), mk.Touched
+	}
+	_, err := tx.NewRaw(`DELETE FROM bi_rollup_dirty AS d USING unnest(?::uuid[], ?::timestamptz[]) AS x (s, t)
+		WHERE d.tenant_id = ? AND d.module = ? AND d.subject = x.s AND d.touched = x.t`,
+		pgdialect.Array(subs), pgdialect.Array(at), tenant, module).Exec(ctx)
+	return err
 }
 
 // lockRollups holds the company's rollups of a module for this transaction,
@@ -428,14 +476,20 @@ func (m *Module) ReconcileRollups(ctx context.Context, tenant uuid.UUID, module 
 	}
 	ctx = authz.AsSystem(ctx)
 	var drift int64
-	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) (err error) {
 		t, err := m.lockRollups(ctx, tx, tenant, module)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.NewRaw("DELETE FROM bi_rollup_dirty WHERE tenant_id = ? AND module = ?", tenant, module).Exec(ctx); err != nil {
+		taken, err := readMarks(ctx, tx, tenant, module)
+		if err != nil {
 			return err
 		}
+		defer func() {
+			if err == nil {
+				err = takeMarks(ctx, tx, tenant, module, taken)
+			}
+		}()
 		// Drift is counted against rollups that were there: a first build
 		// finds none wrong.
 		var built int

@@ -371,3 +371,83 @@ func TestRollupsFollowChanges(t *testing.T) {
 	}
 	ask(t, m, ctx, qs)
 }
+
+// A writer marking a record while a refresh runs does not wait for the
+// refresh, and its mark outlives it: the refresh takes only the marks it
+// read, untouched since. (The refresh is held at its last statements by a
+// lock on its state row.)
+func TestAMarkDuringARefreshNeitherWaitsNorIsLost(t *testing.T) {
+	env := testkit.Get(t)
+	bus := events.New(testkit.Quiet)
+	m := bi.New(bi.Deps{DB: env.App, Modules: newBIModules(t), Log: testkit.Quiet, Events: bus})
+	lo := time.Date(2025, 9, 20, 0, 0, 0, 0, time.UTC)
+	w := newWorld(t, "Asia/Shanghai", "CNY", 71, lo, lo.AddDate(0, 3, 0))
+	refreshAll(t, m, w.tenant)
+	c := w.cust[0].id
+	mark := func(ctx context.Context) error {
+		return db.InTenant(ctx, env.App, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+			bus.Publish(ctx, events.Event{Topic: "customer.updated", EntityID: c.String()})
+			return nil
+		})
+	}
+	if err := mark(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the refresh at its update of the state row.
+	hold, err := env.Owner.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(context.Background(), "SELECT 1 FROM bi_rollup_state WHERE tenant_id = ? AND module = 'profiles' FOR UPDATE", w.tenant); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.RefreshRollups(context.Background(), w.tenant, "profiles")
+		done <- err
+	}()
+	// The refresh has read the marks once it waits for the lock.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting int
+		if err := env.Owner.NewRaw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE bi_rollup_state%'`).Scan(context.Background(), &waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh never reached its state update")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The record changes again: its mark does not wait for the refresh.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := mark(ctx); err != nil {
+		t.Fatalf("a mark during a refresh: %v (it waited for the refresh)", err)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM bi_rollup_dirty WHERE module = 'profiles' AND subject = ?", c).Scan(ctx, &left)
+	})
+	if left != 1 {
+		t.Fatalf("the mark made during the refresh: %d left, want 1 for the next refresh", left)
+	}
+	if _, err := m.RefreshRollups(context.Background(), w.tenant, "profiles"); err != nil {
+		t.Fatal(err)
+	}
+	env.InTenant(t, w.tenant, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT count(*) FROM bi_rollup_dirty WHERE module = 'profiles'").Scan(ctx, &left)
+	})
+	if left != 0 {
+		t.Fatalf("%d marks left after the next refresh", left)
+	}
+}
