@@ -275,7 +275,9 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 			}
 		}()
 		// Past maxMarked records a rebuild is cheaper than their days, and
-		// the subjects' array stays within its memory budget.
+		// the days query's subject array stays small. (The marks themselves
+		// are read whole, 40 bytes each, and sent back to takeMarks: a bulk
+		// change publishes one whole-module mark, not one per record.)
 		whole := len(st) == 0 || st[0].TimeZone != t.TimeZone || st[0].Currency != t.Currency || len(marked) > maxMarked
 		for _, s := range marked {
 			whole = whole || s == uuid.Nil
