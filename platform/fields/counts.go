@@ -185,7 +185,14 @@ func (s *Service) recountHandler() jobs.Handler {
 // them (measured: 60 ms of a capped count's 87 ms on a busy machine).
 const planSettings = `set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true) || set_config('work_mem', '64MB', true) || set_config('max_parallel_workers_per_gather', '0', true)`
 
-const restorePlanSettings = `SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin', 'work_mem', 'max_parallel_workers_per_gather', 'enable_sort')`
+// restorePlanSettings puts planSettings (and enable_sort, which a sorted
+// plan turns off) back to the values the session would have without any
+// SET. One simple-protocol round trip, with no read of pg_settings: that
+// view builds a row for every setting on each call, and a busy list page
+// spent 12–23% of its database time there (the soak drill's statements).
+// SET LOCAL also reaches Citus workers, where set_config does not.
+const restorePlanSettings = `SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL work_mem TO DEFAULT; ` +
+	`SET LOCAL max_parallel_workers_per_gather TO DEFAULT; SET LOCAL enable_sort TO DEFAULT`
 
 // counts reads the tenant's counts of (facet, value) pairs of an entity, and
 // the number of its records (0 when never counted), and applies planSettings.

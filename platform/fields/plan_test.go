@@ -1,8 +1,13 @@
 package fields
 
 import (
+	"context"
 	"reflect"
 	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // The plan reads the company's counts: the same filters get a different plan
@@ -33,4 +38,46 @@ func TestChooseReadsTheCounts(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// A planned list's settings are put back as the session had them, whatever
+// the database's own defaults are, so the rest of the transaction plans as
+// usual.
+func TestRestorePlanSettingsPutsTheSessionsValuesBack(t *testing.T) {
+	env := testkit.Get(t)
+	tn := env.NewTenant(t)
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		names := []string{"enable_hashjoin", "enable_mergejoin", "work_mem", "max_parallel_workers_per_gather", "enable_sort"}
+		before := map[string]string{}
+		for _, n := range names {
+			var v string
+			if err := tx.NewRaw("SELECT current_setting(?)", n).Scan(ctx, &v); err != nil {
+				return err
+			}
+			before[n] = v
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT "+planSettings+", set_config('enable_sort', 'off', true)"); err != nil {
+			return err
+		}
+		var changed int
+		if err := tx.NewRaw("SELECT count(*) FROM pg_settings WHERE name IN (?) AND setting <> reset_val", bun.In(names)).Scan(ctx, &changed); err != nil {
+			return err
+		}
+		if changed < 4 {
+			t.Fatalf("the plan's settings changed only %d of %v", changed, names)
+		}
+		if _, err := tx.ExecContext(ctx, restorePlanSettings); err != nil {
+			return err
+		}
+		for _, n := range names {
+			var v string
+			if err := tx.NewRaw("SELECT current_setting(?)", n).Scan(ctx, &v); err != nil {
+				return err
+			}
+			if v != before[n] {
+				t.Errorf("%s after the restore: %q, want %q", n, v, before[n])
+			}
+		}
+		return nil
+	})
 }
