@@ -349,6 +349,9 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 		}
 	}
 	out := &DashboardResult{AsOf: time.Now().UTC(), Widgets: []WidgetResult{}}
+	// Widgets asking about the same sample (a median beside a 90th
+	// percentile) share one read of it.
+	ctx = measures.Shared(ctx)
 	err := tenancy.Tx(ctx, m.d.DB, PermRead, func(ctx context.Context, tx bun.Tx, tn tenancy.Tenant) error {
 		d, err := scopedDashboard(ctx, tx, tn.ID, id, false)
 		if err != nil {

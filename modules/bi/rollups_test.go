@@ -3,11 +3,14 @@ package bi_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/clientele-crm/clientele/modules/bi"
 	"github.com/clientele-crm/clientele/platform/authz"
@@ -449,5 +452,83 @@ func TestAMarkDuringARefreshNeitherWaitsNorIsLost(t *testing.T) {
 	})
 	if left != 0 {
 		t.Fatalf("%d marks left after the next refresh", left)
+	}
+}
+
+// sampleReads counts the statements that read a percentile sample's
+// rollups.
+type sampleReads struct{ n atomic.Int64 }
+
+func (h *sampleReads) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if strings.Contains(e.Query, "bi_rollups") && strings.Contains(e.Query, "percentile_cont") {
+		h.n.Add(1)
+	}
+	return ctx
+}
+
+func (h *sampleReads) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// A dashboard with the median and the 90th percentile of the same durations
+// sorts those values once per period, not once per widget, and each widget
+// still says what it says alone (and what the records say).
+func TestADashboardReadsASampleOnce(t *testing.T) {
+	env := testkit.Get(t)
+	reads := &sampleReads{}
+	bdb := bun.NewDB(env.App.DB, pgdialect.New())
+	bdb.AddQueryHook(reads)
+	m := bi.New(bi.Deps{DB: bdb, Modules: newBIModules(t), Log: testkit.Quiet})
+	w := newWorld(t, "America/New_York", "USD", 77, time.Date(2025, 9, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC))
+	ctx := w.as(w.members[0], authz.ScopeAll, allPerms...)
+	refreshAll(t, m, w.tenant)
+	rng := bi.Range{Preset: "custom", From: "2025-11-01", To: "2026-03-31"}
+	var widgets []bi.Widget
+	var qs []measures.Request
+	for i, k := range []string{"tickets.first_response_p50", "tickets.first_response_p90", "tickets.resolution_p50", "tickets.resolution_p90"} {
+		for j, dims := range [][]string{nil, {"priority"}} {
+			q := bi.SavedQuery{Metric: k, Dimensions: dims, Compare: true, Range: rng}
+			rep, err := m.CreateReport(ctx, bi.ReportInput{Name: fmt.Sprint(k, dims), Chart: "table", Query: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			widgets = append(widgets, bi.Widget{ReportID: rep.ID, X: 6 * j, Y: 4 * i, W: 6, H: 4})
+			qs = append(qs, measures.Request{Metric: k, Dimensions: dims, Compare: true, From: rng.From, To: rng.To})
+		}
+	}
+	d, err := m.CreateDashboard(ctx, bi.DashboardInput{Name: "Response times", Widgets: widgets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads.n.Store(0)
+	res, err := m.RunDashboard(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two samples, two dimensions (none and priority), two periods.
+	if n := reads.n.Load(); n != 8 {
+		t.Errorf("the dashboard read the samples %d times, want 8 (16: once per widget and period)", n)
+	}
+	values := 0
+	for i, wr := range res.Widgets {
+		if wr.Result == nil || wr.Result.Source != measures.SourceRollup {
+			t.Fatalf("widget %d (%s): %+v %s, not from rollups", i, qs[i].Metric, wr.Result, wr.Error)
+		}
+		alone, err := m.RunQuery(ctx, qs[i], "body")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := sameResult(wr.Result, alone); diff != "" {
+			t.Errorf("widget %d (%s by %v) on the dashboard and alone: %s", i, qs[i].Metric, qs[i].Dimensions, diff)
+		}
+		if diff := sameResult(wr.Result, fromRecords(t, m, ctx, qs[i])); diff != "" {
+			t.Errorf("widget %d (%s by %v) and the records: %s", i, qs[i].Metric, qs[i].Dimensions, diff)
+		}
+		for _, r := range wr.Result.Rows {
+			if r.Value != nil && r.Previous != nil {
+				values++
+			}
+		}
+	}
+	if values < 8 {
+		t.Fatalf("only %d rows with a value and a previous one: the check needs durations in both periods", values)
 	}
 }

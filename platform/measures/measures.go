@@ -127,6 +127,13 @@ type Metric struct {
 	// a superset is fine (Frame.Unbounded: every row). Facts stays the
 	// source's answer, which the spans must equal.
 	Spans func(ctx context.Context, tx bun.IDB, f Frame) *bun.SelectQuery
+	// Sample names the values a percentile metric reads when other metrics
+	// read the same values at another percentile (the first response's
+	// median and 90th percentile). Their rollups are then read once for
+	// every percentile, and within a Shared context (one dashboard) the
+	// others' answers to the same question are kept for them: the values
+	// are sorted once, not once per widget.
+	Sample string
 }
 
 // Frame is what a metric's facts may depend on.
@@ -206,6 +213,8 @@ func check(mod string, mt Metric) error {
 		return bad("has no facts")
 	case mt.Perm == "":
 		return bad("names no permission")
+	case mt.Sample != "" && mt.Agg != AggP50 && mt.Agg != AggP90:
+		return bad("only a percentile reads a sample")
 	case mt.Owner != "" && !identPattern.MatchString(mt.Owner), mt.Team != "" && !identPattern.MatchString(mt.Team):
 		return bad("owner and team are plain column names")
 	case mt.Interval && mt.Agg != AggCount && mt.Agg != AggSum:

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -196,6 +197,9 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		// The days' values, each row's kept even without one (a group
 		// whose facts have no value has none, as from the source).
 		q = q.Join("LEFT JOIN LATERAL unnest(r.vals) AS u(x) ON true")
+		if p.e.Sample != "" {
+			return p.samplePercentiles(ctx, tx, q, tn, dim, bounds)
+		}
 		agg = strings.Replace(aggSQL(p.e.Agg), "f.value", "u.x", 1)
 	default:
 		return nil, fmt.Errorf("measures: %s is not rolled up", p.e.Key)
@@ -221,6 +225,86 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		out = kept
 	}
 	return out, nil
+}
+
+// samplePercentiles answers a percentile metric with a Sample from the
+// rollup rows q selects (i, d0, d1 and the values u.x): one sort of the
+// values gives every percentile, and in a Shared context the answers of the
+// sample's other percentiles to the same question are kept for them.
+func (p *plan) samplePercentiles(ctx context.Context, tx bun.IDB, q *bun.SelectQuery, tn Tenant, dim string, bounds []string) ([]group, error) {
+	sh, _ := ctx.Value(sharedKey{}).(*shared)
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%q\x00%v", tn.ID, p.e.Sample, dim, p.dims, bounds, p.filters)
+	if gs, ok := sh.get(key, p.e.Agg); ok {
+		return gs, nil
+	}
+	q = q.ColumnExpr("percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY u.x) AS q").GroupExpr("1, 2, 3")
+	rows, err := tx.NewSelect().TableExpr("(?) AS s", q).
+		ColumnExpr("s.i, s.d0, s.d1, trim_scale(round(s.q[1]::numeric, 4))::text, trim_scale(round(s.q[2]::numeric, 4))::text").
+		OrderExpr("1, 2, 3").Rows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("measures: %s from rollups: %w", p.e.Key, err)
+	}
+	defer rows.Close()
+	var p50, p90 []group
+	for rows.Next() {
+		var g group
+		var v90 *string
+		if err := rows.Scan(&g.i, &g.d[0], &g.d[1], &g.value, &v90); err != nil {
+			return nil, fmt.Errorf("measures: %s from rollups: %w", p.e.Key, err)
+		}
+		p50 = append(p50, g)
+		g.value = v90
+		p90 = append(p90, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("measures: %s from rollups: %w", p.e.Key, err)
+	}
+	sh.put(key, AggP50, p50)
+	sh.put(key, AggP90, p90)
+	if p.e.Agg == AggP90 {
+		return p90, nil
+	}
+	return p50, nil
+}
+
+type sharedKey struct{}
+
+// shared keeps, for one Shared context, the percentiles of a sample that a
+// read computed beside the one it was asked for.
+type shared struct {
+	mu sync.Mutex
+	m  map[string][]group
+}
+
+// Shared returns a context in which questions about the same sample share
+// one read of its rollups (a dashboard's widgets, answered one after the
+// other by one actor). The answers kept are of that moment: use it for one
+// load, not across requests.
+func Shared(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sharedKey{}, &shared{m: map[string][]group{}})
+}
+
+func (s *shared) get(key string, a Agg) ([]group, bool) {
+	if s == nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gs, ok := s.m[key+"\x00"+string(a)]
+	if !ok {
+		return nil, false
+	}
+	// The caller may change the groups it gets (cumulate, filling): a copy.
+	return append([]group(nil), gs...), true
+}
+
+func (s *shared) put(key string, a Agg, gs []group) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[key+"\x00"+string(a)] = append([]group(nil), gs...)
 }
 
 // rollupKey is the SQL of the first non-time dimension's value in a rollup
