@@ -603,7 +603,7 @@ func (m *Module) plannedPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f
 		return nil, false, err
 	}
 	p := fields.TimePage[Customer]{Entity: EntityCustomers, Sets: sets, Want: f.Limit + 1, Desc: desc,
-		TimeExpr: "c.created_at", IDExpr: "c.id",
+		TimeExpr: "c.created_at", IDExpr: "c.id", Table: "customers",
 		All:     "SELECT id, created_at AS at FROM customers WHERE tenant_id = ? AND deleted_at IS NULL",
 		AllArgs: []any{tenant},
 		Query: func(skip map[string]bool) (*bun.SelectQuery, error) {
