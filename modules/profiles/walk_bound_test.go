@@ -86,6 +86,9 @@ func TestWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T) {
 			t.Fatalf("%s: the page: %d customers, want 20", q, len(page))
 		}
 		checkWalkWork(t, *plans, 2000)
+		if root := (*plans)[len(*plans)-1][0]["Plan"].(map[string]any); root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64) > 1000 {
+			t.Errorf("%s: the walk read %v pages for a page of 20 (want at most 1,000)", q, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64))
+		}
 		// Each walked customer is found through the primary key, or by the
 		// tuple id it gives; no other index of customers is read per row.
 		var probes func(n map[string]any)

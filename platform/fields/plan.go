@@ -65,6 +65,15 @@ type Set struct {
 	Uncountable bool
 }
 
+// Probe, set in the skip map a walk hands TimePage.Query, says the select
+// reads one record, fixed by its id: a filter that probes another table
+// for the record (its tags, terms, values) can then be written to read
+// the index that starts with (tenant_id, record id), which a company the
+// statistics do not know would otherwise tie with every other index of
+// that table that starts with tenant_id (see probeEach). A module that
+// ignores it loses nothing but that.
+const Probe = "\x00probe"
+
 // Strategy is one way of reading a planned page.
 type Strategy int
 
@@ -214,6 +223,7 @@ type TimePage[T any] struct {
 	Table string
 	// Query starts a select of the records with every filter of the list but
 	// the sets named in skip (by Key), the scope, and the columns to read.
+	// skip[Probe] says the select is a walk's probe of one record (see Probe).
 	Query func(skip map[string]bool) (*bun.SelectQuery, error)
 	// Read runs q and returns its rows.
 	Read func(q *bun.SelectQuery) ([]T, error)
@@ -298,10 +308,10 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 			// for the planner to get wrong from table-wide statistics.
 			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
-			walk, args, skip := p.All, p.AllArgs, map[string]bool{}
+			walk, args, skip := p.All, p.AllArgs, map[string]bool{Probe: true}
 			if step.Set >= 0 {
 				s := p.Sets[step.Set]
-				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true}
+				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true, Probe: true}
 			}
 			sub := "SELECT w.id, w.at FROM (" + walk + ") w"
 			args = append([]any{}, args...)
