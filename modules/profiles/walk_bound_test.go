@@ -167,8 +167,8 @@ func checkWalkWork(t *testing.T, plans [][]map[string]any, limit float64) {
 	root := plans[len(plans)-1][0]["Plan"].(map[string]any)
 	if w := work(root); w > limit {
 		b, _ := json.MarshalIndent(root, "", " ")
-		t.Errorf("the walk's statement handled %.0f rows, %.0f buffers, for a page of 20 (want at most %.0f rows):\n%s", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64), limit, b)
+		t.Errorf("the walk's statement handled %.0f rows, %.0f buffers, in %.2f ms, for a page of 20 (want at most %.0f rows):\n%s", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64), plans[len(plans)-1][0]["Execution Time"], limit, b)
 	} else {
-		t.Logf("the walk's statement handled %.0f rows, %.0f buffers", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64))
+		t.Logf("the walk's statement handled %.0f rows, %.0f buffers, in %.2f ms", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64), plans[len(plans)-1][0]["Execution Time"])
 	}
 }
