@@ -65,6 +65,15 @@ type Set struct {
 	Uncountable bool
 }
 
+// Probe, set in the skip map a walk hands TimePage.Query, says the select
+// reads one record, fixed by its id: a filter that probes another table
+// for the record (its tags, terms, values) can then be written to read
+// the index that starts with (tenant_id, record id), which a company the
+// statistics do not know would otherwise tie with every other index of
+// that table that starts with tenant_id (see probeEach). A module that
+// ignores it loses nothing but that.
+const Probe = "\x00probe"
+
 // Strategy is one way of reading a planned page.
 type Strategy int
 
@@ -207,8 +216,14 @@ type TimePage[T any] struct {
 	// All selects (id, at) of every live record, walkable in time order.
 	All     string
 	AllArgs []any
+	// Table, when set, is the records' table, whose primary key is
+	// (tenant_id, id): a walk then finds each walked record through that
+	// key whatever the planner's statistics say of the company (see
+	// probeEach).
+	Table string
 	// Query starts a select of the records with every filter of the list but
 	// the sets named in skip (by Key), the scope, and the columns to read.
+	// skip[Probe] says the select is a walk's probe of one record (see Probe).
 	Query func(skip map[string]bool) (*bun.SelectQuery, error)
 	// Read runs q and returns its rows.
 	Read func(q *bun.SelectQuery) ([]T, error)
@@ -252,7 +267,7 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 	if err != nil {
 		return nil, err
 	}
-	out, err := runSteps(ctx, tx, p, est, total, lim, dir, cmp, finish)
+	out, err := runSteps(ctx, tx, tenant, p, est, total, lim, dir, cmp, finish)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +277,7 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 	return out, nil
 }
 
-func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estimate, total int64, lim Limits, dir, cmp string,
+func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T], est []Estimate, total int64, lim Limits, dir, cmp string,
 	finish func(*bun.SelectQuery, string, string) ([]T, error)) ([]T, error) {
 	walkable := make([]bool, len(p.Sets))
 	for i, s := range p.Sets {
@@ -293,10 +308,10 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estim
 			// for the planner to get wrong from table-wide statistics.
 			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
-			walk, args, skip := p.All, p.AllArgs, map[string]bool{}
+			walk, args, skip := p.All, p.AllArgs, map[string]bool{Probe: true}
 			if step.Set >= 0 {
 				s := p.Sets[step.Set]
-				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true}
+				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true, Probe: true}
 			}
 			sub := "SELECT w.id, w.at FROM (" + walk + ") w"
 			args = append([]any{}, args...)
@@ -310,7 +325,7 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estim
 			if err != nil {
 				return nil, err
 			}
-			pq := probeEach(tx, q, p.IDExpr, sub, args, dir, p.Want)
+			pq := probeEach(tx, q, tenant, p.Table, p.IDExpr, sub, args, dir, p.Want)
 			// The walk reads its index in order and stops at the page: a
 			// sort would read the whole set first, and the planner picks
 			// one whenever it takes the set for smaller than the walk's
@@ -348,15 +363,33 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, p TimePage[T], est []Estim
 // to them, and a set's match with the company's records is taken for a
 // fraction of it), and with joins by hash or merge off a misjudged join is
 // a nested loop that reads the whole company, or a set, for each walked row:
-// a cost that grew with the company (issue 23, the soak). Not covered: a
-// company the statistics do not know at all (created after the last ANALYZE
-// of a table whose every company is among its most common values) is one
-// row to them, and its record may then be found by another index that
-// starts with tenant_id, reading the company for each walked row until
-// autovacuum analyses the table (the soak's first minute).
-func probeEach(tx bun.IDB, q *bun.SelectQuery, idExpr, sub string, args []any, dir string, want int) *bun.SelectQuery {
-	return tx.NewSelect().TableExpr("("+sub+") AS pw", args...).
-		Join("CROSS JOIN LATERAL (?) AS pr", q.Where(idExpr+" = pw.id").Limit(1)).
+// a cost that grew with the company (issue 23, the soak).
+//
+// With table set, the record is found by the primary key (tenant_id, id)
+// first, and read by the tuple id that gives: a company the statistics do
+// not know at all (created after the last ANALYZE of a table whose every
+// company is among its most common values) is one row to the planner, and
+// then every index that starts with tenant_id costs it the same as the
+// primary key for "c.id = pw.id". It took one of them and read the company
+// for each walked row (the soak's first minute, before autovacuum). The key
+// probe asks for its row in id order with the id bounded from both sides,
+// not fixed by an equality that would make the order redundant: only the
+// primary key gives that order without a sort (and the walk turns sorts off).
+// The record's own scan is then by tuple id, a page cheaper than any index,
+// and keeps "c.id = pw.id", so the list's other filters (EXISTS on the
+// record's tags, terms, values) still probe their indexes by pw.id.
+// tenant_id stays in both scans, so under Citus the probe stays on the
+// company's shard.
+func probeEach(tx bun.IDB, q *bun.SelectQuery, tenant uuid.UUID, table, idExpr, sub string, args []any, dir string, want int) *bun.SelectQuery {
+	out := tx.NewSelect().TableExpr("("+sub+") AS pw", args...)
+	q = q.Where(idExpr + " = pw.id")
+	if table != "" {
+		alias, _, _ := strings.Cut(idExpr, ".")
+		out = out.Join("CROSS JOIN LATERAL (SELECT pk.ctid AS tid FROM ? AS pk WHERE pk.tenant_id = ? AND pk.id >= pw.id AND pk.id <= pw.id ORDER BY pk.id LIMIT 1) AS pwk",
+			bun.Ident(table), tenant)
+		q = q.Where(alias + ".ctid = pwk.tid")
+	}
+	return out.Join("CROSS JOIN LATERAL (?) AS pr", q.Limit(1)).
 		ColumnExpr("pr.*").
 		OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(want)
 }
