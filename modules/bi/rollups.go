@@ -64,7 +64,7 @@ const rollupDelay = 2 * time.Second
 func rollableOf(r *measures.Registry) map[string][]measures.Entry {
 	out := map[string][]measures.Entry{}
 	for _, e := range r.All() {
-		if e.Rollable() {
+		if e.Built() {
 			out[e.Module] = append(out[e.Module], e)
 		}
 	}
@@ -436,6 +436,19 @@ func (m *Module) rebuild(ctx context.Context, tx bun.Tx, t measures.Tenant, modu
 	}
 	for _, e := range es {
 		if err := measures.BuildRollup(ctx, tx, t, e, []measures.DayRange{measures.AllDays}); err != nil {
+			return 0, err
+		}
+	}
+	// Rows a metric of the module kept under its own key before it was
+	// answered from another's (Metric.RolledAs) go.
+	var stale []string
+	for _, e := range m.metrics.All() {
+		if e.Module == module && e.RolledAs != "" {
+			stale = append(stale, e.Key)
+		}
+	}
+	if len(stale) > 0 {
+		if _, err := tx.NewRaw("DELETE FROM bi_rollups WHERE tenant_id = ? AND metric = ANY(?::text[])", t.ID, pgdialect.Array(stale)).Exec(ctx); err != nil {
 			return 0, err
 		}
 	}

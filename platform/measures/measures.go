@@ -13,7 +13,9 @@ package measures
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -134,6 +136,12 @@ type Metric struct {
 	// others' answers to the same question are kept for them: the values
 	// are sorted once, not once per widget.
 	Sample string
+	// RolledAs names a metric of the same module whose rollup rows answer
+	// this one: the same facts, dimensions and pairs, and the sums this
+	// one reads (the average order value reads the revenue's sum of values
+	// and their count). This metric's rollups are then not built or
+	// refreshed on their own. An average may read a sum's rows.
+	RolledAs string
 }
 
 // Frame is what a metric's facts may depend on.
@@ -197,6 +205,26 @@ func Collect(s module.Set) (*Registry, error) {
 			}
 			r.byKey[mt.Key] = len(r.all)
 			r.all = append(r.all, Entry{Module: m.Name(), Metric: mt})
+		}
+	}
+	for _, e := range r.all {
+		if e.RolledAs == "" {
+			continue
+		}
+		i, ok := r.byKey[e.RolledAs]
+		bad := func(why string) error {
+			return fmt.Errorf("measures: module %s, metric %q rolled as %q: %s", e.Module, e.Key, e.RolledAs, why)
+		}
+		switch {
+		case !ok || r.all[i].Module != e.Module:
+			return nil, bad("no such metric in the module")
+		case !r.all[i].Built() || !e.Rollable():
+			return nil, bad("both must be rollable, and the other built on its own")
+		case e.Agg != r.all[i].Agg && !(e.Agg == AggAvg && r.all[i].Agg == AggSum):
+			return nil, bad("an average may read a sum's rows; other aggregations only their own")
+		case e.Interval != r.all[i].Interval || e.Stock != r.all[i].Stock || (e.Spans == nil) != (r.all[i].Spans == nil) ||
+			!slices.Equal(e.RolledDims(), r.all[i].RolledDims()) || !reflect.DeepEqual(e.Pairs, r.all[i].Pairs):
+			return nil, bad("the two must have the same kind, dimensions and pairs")
 		}
 	}
 	return r, nil

@@ -56,6 +56,7 @@ func TestCollectChecksDeclarations(t *testing.T) {
 		"has no labels":       func(m *Metric) { m.Dims = []Dim{{Key: "colour", Expr: "f.colour"}} },
 		"declared twice":      func(m *Metric) { m.Dims = []Dim{{Key: "owner", Expr: "f.x"}} },
 		"has no expression":   func(m *Metric) { m.Dims = []Dim{{Key: "channel"}} },
+		"reads a sample":      func(m *Metric) { m.Sample = "a.values" },
 	}
 	for why, spoil := range bad {
 		m := ok("a.one")
@@ -66,5 +67,30 @@ func TestCollectChecksDeclarations(t *testing.T) {
 	}
 	if _, err := Collect(module.Set{provider{"a", []Metric{ok("a.one")}}, provider{"b", []Metric{ok("a.one")}}}); err == nil {
 		t.Error("a key declared twice passed")
+	}
+
+	// A metric answered from another's rollup rows: an average from a sum
+	// of the same module, with the same dimensions.
+	sum, avg := ok("a.sum"), ok("a.avg")
+	sum.Agg, avg.Agg, avg.RolledAs = AggSum, AggAvg, "a.sum"
+	if _, err := Collect(module.Set{provider{"a", []Metric{sum, avg}}}); err != nil {
+		t.Fatalf("an average rolled as a sum: %v", err)
+	}
+	rolled := map[string]func(s, a *Metric){
+		"no such metric":        func(s, a *Metric) { a.RolledAs = "a.none" },
+		"an average may read":   func(s, a *Metric) { s.Agg = AggCount },
+		"same kind, dimensions": func(s, a *Metric) { a.Dims = nil },
+		"built on its own":      func(s, a *Metric) { s.RolledAs = "a.avg" },
+		"both must be rollable": func(s, a *Metric) { s.Stock = true },
+	}
+	for why, spoil := range rolled {
+		s, a := sum, avg
+		spoil(&s, &a)
+		if _, err := Collect(module.Set{provider{"a", []Metric{s, a}}}); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("%s: %v", why, err)
+		}
+	}
+	if _, err := Collect(module.Set{provider{"a", []Metric{sum}}, provider{"b", []Metric{avg}}}); err == nil || !strings.Contains(err.Error(), "no such metric in the module") {
+		t.Errorf("rolled as another module's metric: %v", err)
 	}
 }

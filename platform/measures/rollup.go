@@ -62,6 +62,19 @@ func (m Metric) Rollable() bool {
 	return false
 }
 
+// RolledKey is the metric whose rollup rows answer this one: RolledAs, or
+// its own key.
+func (m Metric) RolledKey() string {
+	if m.RolledAs != "" {
+		return m.RolledAs
+	}
+	return m.Key
+}
+
+// Built reports whether the metric's rollups are built under its own key
+// (rollable, and not answered from another's rows).
+func (m Metric) Built() bool { return m.Rollable() && m.RolledAs == "" }
+
 // RolledDims lists the dimensions a rollup of the metric keeps, besides the
 // total: every one it allows but time and custom fields.
 func (m Metric) RolledDims() []string {
@@ -168,7 +181,7 @@ func (p *plan) runRollup(ctx context.Context, tx bun.IDB, tn Tenant, dim string,
 		return p.runSpans(ctx, tx, tn, dim, bounds)
 	}
 	q := tx.NewSelect().TableExpr("bi_rollups AS r").
-		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim)
+		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.RolledKey(), dim)
 	if p.e.Interval {
 		// A change on a day before the last end counts from the bucket
 		// holding that day's end on (the first bucket for every day before
@@ -327,7 +340,7 @@ const spanBase = "#base"
 // that p's filters keep: day, lo, hi, n, b and d0 (the dimension's value).
 func (p *plan) rolledRows(tx bun.IDB, tn Tenant, dim, part string) *bun.SelectQuery {
 	q := tx.NewSelect().TableExpr("bi_rollups AS r").ColumnExpr("r.day, r.lo, r.hi, r.n, r.b").ColumnExpr(p.rollupKey(dim)+" AS d0").
-		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.Key, dim+part)
+		Where("r.tenant_id = ? AND r.metric = ? AND r.dim = ?", tn.ID, p.e.RolledKey(), dim+part)
 	return p.filterRolled(q, dim)
 }
 
@@ -390,7 +403,7 @@ var AllDays = DayRange{Date{1000, time.January, 1}, Date{3000, time.January, 1}}
 // each range with sums of its facts, read as the system (every record). It
 // runs in the company's transaction tx.
 func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []DayRange) error {
-	if !e.Rollable() {
+	if !e.Built() {
 		return fmt.Errorf("measures: %s is not rolled up", e.Key)
 	}
 	loc, err := time.LoadLocation(tn.TimeZone)
@@ -582,7 +595,7 @@ func SubjectDaysQuery(ctx context.Context, tx bun.IDB, tn Tenant, es []Entry, su
 	fr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: AllDays.From.Start(time.UTC), To: AllDays.To.Start(time.UTC)}
 	var q *bun.SelectQuery
 	for _, e := range es {
-		if !e.Rollable() {
+		if !e.Built() {
 			continue
 		}
 		// One read of the facts gives each row's days.
