@@ -241,6 +241,7 @@ func TestBadDrillFiltersNameTheParameter(t *testing.T) {
 		"source[empty]=false":              "query.source[empty]",
 		"tag[empty]=1":                     "query.tag[empty]",
 		"owner=nobody":                     "query.owner",
+		"owner[empty]=yes":                 "query.owner[empty]",
 	} {
 		v, _ := url.ParseQuery(q)
 		_, err := funnel.FilterFrom(v)

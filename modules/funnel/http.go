@@ -154,7 +154,7 @@ type boardIn struct {
 	filter Filter
 
 	ID        uuid.UUID `path:"id"`
-	Owner     string    `query:"owner" doc:"only deals of this owner (a member id), or none: deals nobody owns"`
+	Owner     string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
 	Customer  string    `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
 	Tag       []string  `query:"tag,explode" doc:"only deals with every given tag"`
 	Status    string    `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
@@ -199,12 +199,13 @@ type dealListIn struct {
 
 	Pipeline  string   `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
 	Stage     []string `query:"stage_id,explode" format:"uuid" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
-	Owner     string   `query:"owner" doc:"only deals of this owner (a member id), or none: deals nobody owns"`
+	Owner     string   `query:"owner" format:"uuid" doc:"only deals of this owner"`
 	Customer  string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
 	Tag       []string `query:"tag,explode" doc:"only deals with every given tag"`
 	Status    string   `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
 	CloseGTE  string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
 	CloseLTE  string   `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
+	NoOwner   string   `query:"owner[empty]" enum:"true," doc:"true: only deals nobody owns"`
 	NoTags    string   `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
 	Source    []string `query:"source,explode" maxItems:"100" doc:"only deals from one of these sources; repeat the parameter"`
 	NoSource  string   `query:"source[empty]" enum:"true," doc:"true: only deals without a source"`

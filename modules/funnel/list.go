@@ -23,7 +23,7 @@ type Filter struct {
 	Pipeline *uuid.UUID
 	Stages   []uuid.UUID
 	Owner    *uuid.UUID
-	NoOwner  bool // owner=none: deals nobody owns
+	NoOwner  bool // owner[empty]=true: deals nobody owns
 	Customer *uuid.UUID
 	Tags     []string // a deal has every one
 	NoTags   bool     // tag[empty]=true: deals without a tag
@@ -88,12 +88,12 @@ var customKey = regexp.MustCompile(`^custom\.([a-z0-9_]+)(?:\[([a-z]+)\])?$`)
 // listParams are the query parameters of the deal list besides custom.<key>.
 var listParams = map[string]bool{"pipeline_id": true, "stage_id": true, "owner": true, "customer_id": true, "tag": true, "status": true,
 	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true,
-	"tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
+	"owner[empty]": true, "tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
 	"created_at[gte]": true, "created_at[lt]": true, "won_at[gte]": true, "won_at[lt]": true,
 	"lost_at[gte]": true, "lost_at[lt]": true, "closed_at[gte]": true, "closed_at[lt]": true}
 
 // listFilterNames lists the filters for an unknown parameter's message.
-const listFilterNames = "pipeline_id, stage_id, owner, customer_id, tag, tag[empty], source, source[empty], currency, status, " +
+const listFilterNames = "pipeline_id, stage_id, owner, owner[empty], customer_id, tag, tag[empty], source, source[empty], currency, status, " +
 	"expected_close[gte|lte], created_at, won_at, lost_at or closed_at [gte|lt], open_at or custom.<key>[op]"
 
 // readInstant reads an RFC 3339 instant of a time filter.
@@ -140,11 +140,6 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 			if v, err = one(); err != nil {
 				return f, err
 			}
-			if k == "owner" && strings.TrimSpace(v) == "none" {
-				f.NoOwner = true
-				terms++
-				continue
-			}
 			id, err := parseID(k, v)
 			if err != nil {
 				return f, err
@@ -175,16 +170,19 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 				return f, err
 			}
 			terms += len(f.Tags)
-		case "tag[empty]", "source[empty]":
+		case "owner[empty]", "tag[empty]", "source[empty]":
 			if v, err = one(); err != nil {
 				return f, err
 			}
 			if v != "true" {
 				return f, errs.Field(at(k), "only true: the deals without one")
 			}
-			if k == "tag[empty]" {
+			switch k {
+			case "owner[empty]":
+				f.NoOwner = true
+			case "tag[empty]":
 				f.NoTags = true
-			} else {
+			default:
 				f.NoSource = true
 			}
 			terms++

@@ -79,7 +79,7 @@ describe('drillLink', () => {
       .toBe('/t/acme/deals?won_at[gte]=2026-02-28T16:00:00Z&won_at[lt]=2026-03-31T16:00:00Z');
     // Won or else lost in the range, when time is not a dimension: the whole range.
     expect(plain(drillLink('/t/acme', 'funnel.win_rate', { owner: '' }, answer)))
-      .toBe('/t/acme/deals?owner=none&closed_at[gte]=2025-12-31T16:00:00Z&closed_at[lt]=2026-03-31T16:00:00Z');
+      .toBe('/t/acme/deals?owner[empty]=true&closed_at[gte]=2025-12-31T16:00:00Z&closed_at[lt]=2026-03-31T16:00:00Z');
     // A stock: the deals open when the bucket ends, in the company's currency.
     expect(plain(drillLink('/t/acme', 'funnel.pipeline_value', { time: '2026-01-01', stage: 's1' }, answer)))
       .toBe('/t/acme/deals?stage_id=s1&currency=CNY&open_at=2026-01-31T16:00:00Z');

@@ -341,7 +341,8 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           if (v && !stay) p.set('stage_id', v);
           break;
         case 'owner':
-          p.set('owner', v || 'none');
+          if (v) p.set('owner', v);
+          else empty('owner');
           break;
         case 'source':
           if (v) p.append('source', v);
