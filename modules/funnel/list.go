@@ -23,11 +23,23 @@ type Filter struct {
 	Pipeline *uuid.UUID
 	Stages   []uuid.UUID
 	Owner    *uuid.UUID
+	NoOwner  bool // owner[empty]=true: deals nobody owns
 	Customer *uuid.UUID
 	Tags     []string // a deal has every one
-	Status   string   // open, won or lost: the kind of its stage
-	CloseGTE string   // expected close on or after (YYYY-MM-DD)
-	CloseLTE string   // expected close on or before
+	NoTags   bool     // tag[empty]=true: deals without a tag
+	Sources  []string // the deal's source is one of them
+	NoSource bool     // source[empty]=true: deals without a source
+	Currency string   // deals in this currency (ISO 4217)
+	// Times are the ranges of the deal's moments (created_at, won_at,
+	// lost_at, closed_at: won or else lost), the times the funnel's metrics
+	// count deals by, so a metric's point opens its deals.
+	Times []timeRange
+	// OpenAt keeps the deals open at that instant: created before it, and
+	// neither won nor lost before it (the pipeline-value metrics' stock).
+	OpenAt   *time.Time
+	Status   string // open, won or lost: the kind of its stage
+	CloseGTE string // expected close on or after (YYYY-MM-DD)
+	CloseLTE string // expected close on or before
 	Custom   []customFilter
 	Sort     string // created_at, updated_at, amount, expected_close or custom.<key>; "-" for descending
 	Cursor   string
@@ -53,6 +65,17 @@ func customSetKey(c customFilter) string {
 
 type customFilter struct{ key, op, value string }
 
+// timeRange is one bound of a deal's moment: field[gte] or field[lt].
+type timeRange struct {
+	field, op string
+	at        time.Time
+}
+
+// timeColumns are the moments a deal list filters by range, as SQL over d.
+// closed_at is the win or else the loss, written so that the won and lost
+// indexes serve it.
+var timeColumns = map[string]bool{"created_at": true, "won_at": true, "lost_at": true, "closed_at": true}
+
 // Caps on one query string, as the customer list has: every condition is a
 // subquery the planner places.
 const (
@@ -64,7 +87,23 @@ var customKey = regexp.MustCompile(`^custom\.([a-z0-9_]+)(?:\[([a-z]+)\])?$`)
 
 // listParams are the query parameters of the deal list besides custom.<key>.
 var listParams = map[string]bool{"pipeline_id": true, "stage_id": true, "owner": true, "customer_id": true, "tag": true, "status": true,
-	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true}
+	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true,
+	"owner[empty]": true, "tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
+	"created_at[gte]": true, "created_at[lt]": true, "won_at[gte]": true, "won_at[lt]": true,
+	"lost_at[gte]": true, "lost_at[lt]": true, "closed_at[gte]": true, "closed_at[lt]": true}
+
+// listFilterNames lists the filters for an unknown parameter's message.
+const listFilterNames = "pipeline_id, stage_id, owner, owner[empty], customer_id, tag, tag[empty], source, source[empty], currency, status, " +
+	"expected_close[gte|lte], created_at, won_at, lost_at or closed_at [gte|lt], open_at or custom.<key>[op]"
+
+// readInstant reads an RFC 3339 instant of a time filter.
+func readInstant(v, loc string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, errs.Field(loc, "must be an RFC 3339 time such as 2026-01-31T16:00:00Z")
+	}
+	return t, nil
+}
 
 // filterFromQuery reads a filter from a query string; errors name loc and the
 // parameter in it ("query.owner", or "body.query.owner" for a saved view).
@@ -131,6 +170,62 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 				return f, err
 			}
 			terms += len(f.Tags)
+		case "owner[empty]", "tag[empty]", "source[empty]":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			if v != "true" {
+				return f, errs.Field(at(k), "only true: the deals without one")
+			}
+			switch k {
+			case "owner[empty]":
+				f.NoOwner = true
+			case "tag[empty]":
+				f.NoTags = true
+			default:
+				f.NoSource = true
+			}
+			terms++
+		case "source":
+			if len(vals) > maxListValues {
+				return f, errs.Field(at(k), fmt.Sprintf("takes at most %d sources", maxListValues))
+			}
+			for _, v := range vals {
+				if v = strings.TrimSpace(v); v == "" || len([]rune(v)) > 100 {
+					return f, errs.Field(at(k), "a source has 1 to 100 characters")
+				}
+				f.Sources = append(f.Sources, v)
+			}
+			terms++
+		case "currency":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			if f.Currency, err = checkCurrency(v, at(k)); err != nil {
+				return f, err
+			}
+			terms++
+		case "open_at":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			t, err := readInstant(v, at(k))
+			if err != nil {
+				return f, err
+			}
+			f.OpenAt = &t
+			terms++
+		case "created_at[gte]", "created_at[lt]", "won_at[gte]", "won_at[lt]", "lost_at[gte]", "lost_at[lt]", "closed_at[gte]", "closed_at[lt]":
+			if v, err = one(); err != nil {
+				return f, err
+			}
+			t, err := readInstant(v, at(k))
+			if err != nil {
+				return f, err
+			}
+			field, op, _ := strings.Cut(strings.TrimSuffix(k, "]"), "[")
+			f.Times = append(f.Times, timeRange{field: field, op: op, at: t})
+			terms++
 		case "status":
 			if v, err = one(); err != nil {
 				return f, err
@@ -156,7 +251,7 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 		default:
 			mm := customKey.FindStringSubmatch(k)
 			if mm == nil {
-				return f, errs.Field(at(k), "unknown filter; use pipeline_id, stage_id, owner, customer_id, tag, status, expected_close[gte], expected_close[lte] or custom.<key>[op]")
+				return f, errs.Field(at(k), "unknown filter; use "+listFilterNames)
 			}
 			op := mm[2]
 			if op == "" {
@@ -199,6 +294,40 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 	}
 	if f.Owner != nil {
 		q = q.Where("d.owner_id = ?", *f.Owner)
+	}
+	if f.NoOwner {
+		q = q.Where("d.owner_id IS NULL")
+	}
+	if f.NoTags {
+		q = q.Where("d.tags = '{}'")
+	}
+	if len(f.Sources) > 0 {
+		q = q.Where("d.source IN (?)", bun.In(f.Sources))
+	}
+	if f.NoSource {
+		q = q.Where("d.source = ''")
+	}
+	if f.Currency != "" {
+		q = q.Where("d.currency = ?", f.Currency)
+	}
+	for _, r := range f.Times {
+		cmp := ">="
+		if r.op == "lt" {
+			cmp = "<"
+		}
+		if r.field == "closed_at" {
+			// coalesce(won_at, lost_at), as the win rate counts it, in a form
+			// the won and lost indexes serve.
+			q = q.Where("(d.won_at "+cmp+" ? OR (d.won_at IS NULL AND d.lost_at "+cmp+" ?))", r.at, r.at)
+			continue
+		}
+		if !timeColumns[r.field] {
+			return nil, errs.Field("query."+r.field+"["+r.op+"]", "unknown time")
+		}
+		q = q.Where("d."+r.field+" "+cmp+" ?", r.at)
+	}
+	if f.OpenAt != nil {
+		q = q.Where("d.created_at < ? AND (d.won_at IS NULL OR d.won_at >= ?) AND (d.lost_at IS NULL OR d.lost_at >= ?)", *f.OpenAt, *f.OpenAt, *f.OpenAt)
 	}
 	if f.Customer != nil {
 		q = q.Where("d.customer_id = ?", *f.Customer)

@@ -47,6 +47,8 @@ type ticketListIn struct {
 	Team      string   `query:"team" maxLength:"40" doc:"a team id, or none"`
 	Requester string   `query:"requester_id" format:"uuid" doc:"the tickets of one customer"`
 	Tag       []string `query:"tag,explode" doc:"only tickets with every given tag"`
+	Merged    string   `query:"merged" enum:"true,false," doc:"false: leave out tickets merged into another (as every tickets metric does); true: only those"`
+	WithSLA   string   `query:"with_sla" enum:"true,false," doc:"true: only tickets with an SLA target (first response or resolution), as SLA compliance counts them; false: only those without"`
 	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, number, sla_due_at (the earliest due time of the targets still running; only tickets whose SLA clock runs) or custom.<key> of a sortable custom field; - for descending; default -created_at"`
 	View      string   `query:"view_id" format:"uuid" doc:"apply a saved view of tickets: its filter, which other filters narrow further, and its sort unless sort is given"`
 	Cursor    string   `query:"cursor" maxLength:"300"`
@@ -87,7 +89,7 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 			return &ticketOut{Body: t}, nil
 		}))
 	huma.Register(api, huma.Operation{OperationID: "list-tickets", Method: http.MethodGet, Path: "/tickets", Summary: "List tickets",
-		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at and updated_at (eq, gt, gte, lt, lte, between), number (eq, gt, gte, lt, lte, in), sla_due_at (gt, gte, lt, lte, between: the inbox's breaching soon is sla_due_at[lte]=<in an hour>&sort=sla_due_at) and custom.<key> of a filterable custom field. Needs tickets.read."},
+		Description: "Keyset pages (pass next_cursor as cursor) of the tickets within your scope, newest first by default. Besides the parameters below, filter with field[op]=value: created_at, updated_at, first_responded_at, solved_at and csat_rated_at (eq, gt, gte, lt, lte, between; a date or an RFC 3339 time: the times the tickets metrics count by, so a dashboard's point opens its tickets), number (eq, gt, gte, lt, lte, in), sla_due_at (gt, gte, lt, lte, between: the inbox's breaching soon is sla_due_at[lte]=<in an hour>&sort=sla_due_at) and custom.<key> of a filterable custom field. Needs tickets.read."},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *ticketListIn) (*ticketListOut, error) {
 			f := in.filter
 			f.Cursor, f.Limit = in.Cursor, in.Limit

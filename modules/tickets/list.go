@@ -35,6 +35,8 @@ type Filter struct {
 	Team                            string // "none" or a team id
 	Requester                       *uuid.UUID
 	Tags                            []string // every one of them
+	Merged                          *bool    // merged into another ticket (merged_into_id set) or not
+	WithSLA                         *bool    // has an SLA target (a first-response or resolution due time) or not
 	Fields                          []FieldFilter
 	Sort                            string // created_at, updated_at, number, sla_due_at (running clocks only) or custom.<key>; "-" for descending
 	Cursor                          string
@@ -58,14 +60,19 @@ var filterKey = regexp.MustCompile(`^([a-z_]+(?:\.[a-z0-9_]+)?)\[([a-z]+)\]$`)
 var fieldOps = map[string][]string{
 	"created_at": {"eq", "gt", "gte", "lt", "lte", "between"},
 	"updated_at": {"eq", "gt", "gte", "lt", "lte", "between"},
-	"number":     {"eq", "gt", "gte", "lt", "lte", "in"},
-	"sla_due_at": {"gt", "gte", "lt", "lte", "between"},
+	// The moments the tickets metrics count by: a drill-down from a
+	// response-time, resolution, SLA or CSAT point filters on its own.
+	"first_responded_at": {"eq", "gt", "gte", "lt", "lte", "between"},
+	"solved_at":          {"eq", "gt", "gte", "lt", "lte", "between"},
+	"csat_rated_at":      {"eq", "gt", "gte", "lt", "lte", "between"},
+	"number":             {"eq", "gt", "gte", "lt", "lte", "in"},
+	"sla_due_at":         {"gt", "gte", "lt", "lte", "between"},
 }
 
 // listParams are the plain parameters of the list; the others are field[op]
 // filters.
 var listParams = map[string]bool{"status": true, "priority": true, "type": true, "channel": true, "assignee": true, "team": true,
-	"requester_id": true, "tag": true, "sort": true, "cursor": true, "limit": true, "view_id": true}
+	"requester_id": true, "tag": true, "merged": true, "with_sla": true, "sort": true, "cursor": true, "limit": true, "view_id": true}
 
 // splitList reads repeated parameters and comma lists alike.
 func splitList(vs []string) []string {
@@ -143,6 +150,22 @@ func filterFromValues(q url.Values, loc string) (Filter, error) {
 	}
 	f.Tags = splitList(f.Tags)
 	conditions += len(f.Tags)
+	for _, e := range []struct {
+		key string
+		dst **bool
+	}{{"merged", &f.Merged}, {"with_sla", &f.WithSLA}} {
+		if !q.Has(e.key) {
+			continue
+		}
+		switch v := strings.TrimSpace(q.Get(e.key)); v {
+		case "true", "false":
+			b := v == "true"
+			*e.dst = &b
+			conditions++
+		default:
+			bad(e.key, "true or false", v)
+		}
+	}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -154,14 +177,14 @@ func filterFromValues(q url.Values, loc string) (Filter, error) {
 		}
 		mm := filterKey.FindStringSubmatch(k)
 		if mm == nil {
-			bad(k, "not a filter: use status, priority, type, channel, assignee, team, requester_id, tag, or field[op]=value such as created_at[gte]=2026-01-01", nil)
+			bad(k, "not a filter: use status, priority, type, channel, assignee, team, requester_id, tag, merged, with_sla, or field[op]=value such as created_at[gte]=2026-01-01", nil)
 			continue
 		}
 		field, op := mm[1], mm[2]
 		if !strings.HasPrefix(field, "custom.") {
 			ops, ok := fieldOps[field]
 			if !ok {
-				bad(k, "unknown field; filter on created_at, updated_at, number or custom.<key>", nil)
+				bad(k, "unknown field; filter on created_at, updated_at, first_responded_at, solved_at, csat_rated_at, number, sla_due_at or custom.<key>", nil)
 				continue
 			}
 			if !oneOf(op, ops) {
@@ -170,7 +193,16 @@ func filterFromValues(q url.Values, loc string) (Filter, error) {
 			}
 		}
 		for _, v := range q[k] {
-			f.Fields = append(f.Fields, FieldFilter{Field: field, Op: op, Value: v})
+			ff := FieldFilter{Field: field, Op: op, Value: v}
+			if timeFields[field] {
+				// Checked here too, so a saved view with a time that is no
+				// time is refused when saved, not when first listed.
+				if _, err := ff.times(); err != nil {
+					bad(k, "must be a date (2026-01-31) or an RFC 3339 time; between takes two: from,to", v)
+					continue
+				}
+			}
+			f.Fields = append(f.Fields, ff)
 			conditions++
 		}
 	}
@@ -240,6 +272,20 @@ func (m *Module) ticketQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 	if f.Requester != nil {
 		q = q.Where("t.requester_id = ?", *f.Requester)
 	}
+	if f.Merged != nil {
+		if *f.Merged {
+			q = q.Where("t.merged_into_id IS NOT NULL")
+		} else {
+			q = q.Where("t.merged_into_id IS NULL")
+		}
+	}
+	if f.WithSLA != nil {
+		if *f.WithSLA {
+			q = q.Where("(t.resolution_due_at IS NOT NULL OR t.first_response_due_at IS NOT NULL)")
+		} else {
+			q = q.Where("t.resolution_due_at IS NULL AND t.first_response_due_at IS NULL")
+		}
+	}
 	for _, tag := range f.Tags {
 		if f.skip[tagSetKey(tag)] {
 			continue
@@ -286,6 +332,23 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		}
 		return q.Where(col+" "+ops[f.Op]+" ?", ns[0]), nil
 	}
+	ts, err := f.times()
+	if err != nil {
+		return nil, err
+	}
+	if f.Op == "between" {
+		return q.Where(col+" >= ? AND "+col+" <= ?", ts[0], ts[1]), nil
+	}
+	return q.Where(col+" "+ops[f.Op]+" ?", ts[0]), nil
+}
+
+// timeFields are the standard fields that hold a moment.
+var timeFields = map[string]bool{"created_at": true, "updated_at": true, "sla_due_at": true,
+	"first_responded_at": true, "solved_at": true, "csat_rated_at": true}
+
+// times reads the moments of a time field's filter: one, or two for between.
+func (f FieldFilter) times() ([]time.Time, error) {
+	loc := "query." + f.Field + "[" + f.Op + "]"
 	parse := func(s string) (time.Time, error) {
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
 			if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
@@ -307,13 +370,13 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		if err != nil {
 			return nil, err
 		}
-		return q.Where(col+" >= ? AND "+col+" <= ?", from, to), nil
+		return []time.Time{from, to}, nil
 	}
 	t, err := parse(f.Value)
 	if err != nil {
 		return nil, err
 	}
-	return q.Where(col+" "+ops[f.Op]+" ?", t), nil
+	return []time.Time{t}, nil
 }
 
 // ListTickets returns one keyset page of the tickets within the actor's

@@ -38,8 +38,8 @@ describe('drill-down from a time bucket', () => {
     expect(drillLink('/t/acme', 'profiles.new_customers', { time: '2026-02-01', source: 'web' }, r))
       .toBe('/t/acme/customers?source=web&created_at%5Bgte%5D=2026-01-31T16%3A00%3A00Z&created_at%5Blt%5D=2026-02-28T16%3A00%3A00Z');
     expect(drillLink('/t/acme', 'tickets.complaints', { time: '2026-03-01' }, { ...r, bucket: 'day' }))
-      .toBe('/t/acme/tickets?type=complaint&created_at%5Bgte%5D=2026-02-28T16%3A00%3A00Z&created_at%5Blt%5D=2026-03-01T16%3A00%3A00Z');
-    // A metric counted by another time than creation (a purchase) opens the list without a date rather than a wrong one.
+      .toBe('/t/acme/tickets?type=complaint&merged=false&created_at%5Bgte%5D=2026-02-28T16%3A00%3A00Z&created_at%5Blt%5D=2026-03-01T16%3A00%3A00Z');
+    // A metric counted by a time its list cannot filter on (a purchase) opens the list without a date rather than a wrong one.
     expect(drillLink('/t/acme', 'purchases.revenue', { time: '2026-02-01' }, r)).toBe('/t/acme/customers');
     // Without the answer there is no bucket to read: no date either.
     expect(drillLink('/t/acme', 'profiles.new_customers', { time: '2026-02-01' })).toBe('/t/acme/customers');
@@ -52,6 +52,6 @@ describe('<DashboardView> drill-down by time', () => {
     const row = (await screen.findAllByRole('row', { name: /Open the records behind .*2026/ }))[0];
     fireEvent.click(row);
     await waitFor(() => expect(screen.getByTestId('where').textContent)
-      .toBe('/t/acme/tickets?created_at%5Bgte%5D=2025-12-31T16%3A00%3A00Z&created_at%5Blt%5D=2026-01-31T16%3A00%3A00Z'));
+      .toBe('/t/acme/tickets?merged=false&created_at%5Bgte%5D=2025-12-31T16%3A00%3A00Z&created_at%5Blt%5D=2026-01-31T16%3A00%3A00Z'));
   });
 });

@@ -62,10 +62,40 @@ describe('drillLink', () => {
     expect(drillLink('/t/acme', 'profiles.customers', { churn_risk_band: 'medium' })).toBe('/t/acme/customers?churn_risk%5Bgte%5D=40&churn_risk%5Blt%5D=70');
     expect(drillLink('/t/acme', 'purchases.revenue', { rfm_segment: 'champions', 'custom.grade': 'A' })).toBe('/t/acme/customers?rfm.segment=champions&custom.grade=A');
   });
-  it('opens the deals board and the ticket list', () => {
-    expect(drillLink('/t/acme', 'funnel.deals', { pipeline: 'p1', stage: 'Won' })).toBe('/t/acme/deals?pipeline=p1');
-    expect(drillLink('/t/acme', 'tickets.tickets', { channel: 'email', owner: '' })).toBe('/t/acme/tickets?channel=email&assignee=none');
+  it('opens the deal list and the ticket list', () => {
+    expect(drillLink('/t/acme', 'funnel.deals', { pipeline: 'p1', stage: 's1' })).toBe('/t/acme/deals?pipeline_id=p1&stage_id=s1');
+    expect(drillLink('/t/acme', 'tickets.tickets', { channel: 'email', owner: '' })).toBe('/t/acme/tickets?channel=email&assignee=none&merged=false');
     expect(drillLink('/t/acme', 'nope.x', {})).toBeNull();
+  });
+  // The answer of a question in Shanghai, by month over the first quarter.
+  const answer = { bucket: 'month', from: '2026-01-01', to: '2026-03-31', time_zone: 'Asia/Shanghai', currency: 'CNY' };
+  const plain = (s: string | null) => s && decodeURIComponent(s);
+  it('opens the deals a funnel point counts: by its stage, owner, source, tag and the time it counts them by', () => {
+    expect(plain(drillLink('/t/acme', 'funnel.won_revenue', { time: '2026-02-01', source: 'web', owner: 'u1', tag: '', stage: 's1', pipeline: 'p1', team: 'x' }, answer)))
+      .toBe('/t/acme/deals?source=web&owner=u1&tag[empty]=true&stage_id=s1&pipeline_id=p1&currency=CNY&won_at[gte]=2026-01-31T16:00:00Z&won_at[lt]=2026-02-28T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'funnel.deals', { time: '2026-01-01', source: '', 'custom.grade': 'A' }, answer)))
+      .toBe('/t/acme/deals?source[empty]=true&custom.grade=A&created_at[gte]=2025-12-31T16:00:00Z&created_at[lt]=2026-01-31T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'funnel.cycle_length', { time: '2026-03-01' }, answer)))
+      .toBe('/t/acme/deals?won_at[gte]=2026-02-28T16:00:00Z&won_at[lt]=2026-03-31T16:00:00Z');
+    // Won or else lost in the range, when time is not a dimension: the whole range.
+    expect(plain(drillLink('/t/acme', 'funnel.win_rate', { owner: '' }, answer)))
+      .toBe('/t/acme/deals?owner[empty]=true&closed_at[gte]=2025-12-31T16:00:00Z&closed_at[lt]=2026-03-31T16:00:00Z');
+    // A stock: the deals open when the bucket ends, in the company's currency.
+    expect(plain(drillLink('/t/acme', 'funnel.pipeline_value', { time: '2026-01-01', stage: 's1' }, answer)))
+      .toBe('/t/acme/deals?stage_id=s1&currency=CNY&open_at=2026-01-31T16:00:00Z');
+    // Stage conversion counts stays: the present stage and pipeline are not theirs, nor is there a list of stays by time.
+    expect(plain(drillLink('/t/acme', 'funnel.stage_conversion', { time: '2026-01-01', stage: 's1', pipeline: 'p1', owner: 'u1' }, answer)))
+      .toBe('/t/acme/deals?owner=u1');
+  });
+  it('opens the tickets a tickets point counts, by the time the metric counts them by', () => {
+    expect(plain(drillLink('/t/acme', 'tickets.resolution_p90', { time: '2026-01-05', channel: 'email' }, { ...answer, bucket: 'week' })))
+      .toBe('/t/acme/tickets?channel=email&merged=false&solved_at[gte]=2026-01-04T16:00:00Z&solved_at[lt]=2026-01-11T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'tickets.first_response_p50', { time: '2026-02-01', 'custom.grade': '' }, answer)))
+      .toBe('/t/acme/tickets?custom.grade[empty]=true&merged=false&first_responded_at[gte]=2026-01-31T16:00:00Z&first_responded_at[lt]=2026-02-28T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'tickets.sla_compliance', { team: '' }, answer)))
+      .toBe('/t/acme/tickets?team=none&with_sla=true&merged=false&solved_at[gte]=2025-12-31T16:00:00Z&solved_at[lt]=2026-03-31T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'tickets.csat', { time: '2026-03-01' }, answer)))
+      .toBe('/t/acme/tickets?merged=false&csat_rated_at[gte]=2026-02-28T16:00:00Z&csat_rated_at[lt]=2026-03-31T16:00:00Z');
   });
 });
 

@@ -271,20 +271,31 @@ const bands: Record<string, [string, string][]> = {
   low: [['churn_risk[lt]', '40']],
 };
 
+/** DrillAnswer is what drillLink reads of the answer: the range, the bucket, the time zone and a money metric's currency. */
+export type DrillAnswer = Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'> & Partial<Pick<Result, 'currency'>>;
+
+/** funnelByStay are the funnel metrics that count stays in a stage (the stage and pipeline of the stay, not the deal's present ones). */
+const funnelByStay = new Set(['funnel.stage_conversion']);
+
 /**
  * drillLink is the record list behind a point: the customers, deals or
  * tickets the metric counts, filtered by the point's dimension values as far
- * as that list can filter (a dimension it cannot is left out). A time
- * bucket filters by its days when the metric counts records by their
- * creation and r (the answer) gives the bucket and time zone (timeFilter).
- * null when the metric's records have no list.
+ * as that list can filter (a dimension it cannot is left out). Given r (the
+ * answer), the time filters by the moment the metric counts records by
+ * (timeFilter): the point's bucket, or the answer's whole range when time is
+ * not a dimension; a money metric keeps the deals in its currency. null when
+ * the metric's records have no list.
  */
-export function drillLink(base: string, metric: string, keys: Record<string, string>, r?: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>): string | null {
+export function drillLink(base: string, metric: string, keys: Record<string, string>, r?: DrillAnswer): string | null {
   const mod = metric.split('.')[0];
   const p = new URLSearchParams();
   const empty = (field: string) => p.append(`${field}[empty]`, 'true');
+  const custom = (dim: string, v: string) => {
+    if (v) p.append(dim, v);
+    else empty(dim);
+  };
   const dated = () => {
-    if (r && keys.time) for (const [k, v] of timeFilter(metric, r, keys.time)) p.append(k, v);
+    if (r) for (const [k, v] of timeFilter(metric, r, keys.time)) p.append(k, v);
   };
   if (mod === 'profiles' || mod === 'purchases') {
     for (const [dim, v] of Object.entries(keys)) {
@@ -312,10 +323,7 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           for (const [k, x] of bands[v] ?? []) p.append(k, x);
           break;
         default:
-          if (dim.startsWith('custom.')) {
-            if (v) p.append(dim, v);
-            else empty(dim);
-          }
+          if (dim.startsWith('custom.')) custom(dim, v);
       }
     }
     dated();
@@ -323,7 +331,33 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
     return `${base}/customers${q ? '?' + q : ''}`;
   }
   if (mod === 'funnel') {
-    if (keys.pipeline) p.set('pipeline', keys.pipeline);
+    const stay = funnelByStay.has(metric);
+    for (const [dim, v] of Object.entries(keys)) {
+      switch (dim) {
+        case 'pipeline':
+          if (v && !stay) p.set('pipeline_id', v);
+          break;
+        case 'stage':
+          if (v && !stay) p.set('stage_id', v);
+          break;
+        case 'owner':
+          if (v) p.set('owner', v);
+          else empty('owner');
+          break;
+        case 'source':
+          if (v) p.append('source', v);
+          else empty('source');
+          break;
+        case 'tag':
+          if (v) p.append('tag', v);
+          else empty('tag');
+          break;
+        default:
+          if (dim.startsWith('custom.')) custom(dim, v);
+      }
+    }
+    if (r?.currency && money.has(metric)) p.set('currency', r.currency);
+    dated();
     const q = p.toString();
     return `${base}/deals${q ? '?' + q : ''}`;
   }
@@ -332,8 +366,12 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
       if (['status', 'priority', 'type', 'channel'].includes(dim) && v) p.append(dim, v);
       if (dim === 'owner') p.set('assignee', v || 'none');
       if (dim === 'team') p.set('team', v || 'none');
+      if (dim.startsWith('custom.')) custom(dim, v);
     }
     if (metric === 'tickets.complaints' && !p.has('type')) p.append('type', 'complaint');
+    if (metric === 'tickets.sla_compliance') p.set('with_sla', 'true');
+    // Every tickets metric leaves out the tickets merged into another.
+    p.set('merged', 'false');
     dated();
     const q = p.toString();
     return `${base}/tickets${q ? '?' + q : ''}`;
@@ -523,21 +561,47 @@ export function timeSpan(r: Pick<Result, 'bucket' | 'from' | 'to'>, key: string)
 }
 
 /**
- * dateField names the list filter that matches a metric's time: the
- * records the metric counts by their creation. Other metrics count by
- * another time (a purchase, a win, an answer) the lists cannot filter on,
- * so a time bucket of theirs opens the list without a date.
+ * dateField names the list filter of the moment each metric counts its
+ * records by: a creation, a win, a loss or either (closed_at), a first
+ * answer, a solve, a rating. Metrics counted by a time their list cannot
+ * filter on (a purchase, a stay in a stage, a lifecycle change) are absent:
+ * a time bucket of theirs opens the list without a date.
  */
 const dateField: Record<string, string> = {
   'profiles.new_customers': 'created_at',
+  'funnel.deals': 'created_at',
+  'funnel.won_revenue': 'won_at',
+  'funnel.avg_deal_size': 'won_at',
+  'funnel.cycle_length': 'won_at',
+  'funnel.win_rate': 'closed_at',
   'tickets.tickets': 'created_at',
   'tickets.complaints': 'created_at',
+  'tickets.first_response_p50': 'first_responded_at',
+  'tickets.first_response_p90': 'first_responded_at',
+  'tickets.resolution_p50': 'solved_at',
+  'tickets.resolution_p90': 'solved_at',
+  'tickets.sla_compliance': 'solved_at',
+  'tickets.csat': 'csat_rated_at',
 };
 
-/** timeFilter is the list filter of a time bucket: the instants its days begin and end in the company's time zone. */
-export function timeFilter(metric: string, r: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>, key: string): [string, string][] {
+/** openAt are the stock metrics of deals open at the end of a bucket: they filter by open_at, the bucket's end. */
+const openAt = new Set(['funnel.pipeline_value', 'funnel.weighted_value']);
+
+/** money are the funnel metrics that count the deals in the company's currency only. */
+const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pipeline_value', 'funnel.weighted_value']);
+
+/**
+ * timeFilter is the list filter of a time bucket (key, its first day) or,
+ * without one, of the answer's whole range: the instants its days begin and
+ * end in the company's time zone; for a stock of open deals, the instant it
+ * ends.
+ */
+export function timeFilter(metric: string, r: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>, key?: string): [string, string][] {
+  if (key !== undefined && !DAY.test(key)) return [];
+  const s = key === undefined ? { from: r.from, until: bucketEnd(r.to, 'day') } : timeSpan(r, key);
+  if (!DAY.test(s.from) || !DAY.test(s.until)) return [];
+  if (openAt.has(metric)) return [['open_at', zoneMidnight(s.until, r.time_zone)]];
   const field = dateField[metric];
-  if (!field || !DAY.test(key)) return [];
-  const s = timeSpan(r, key);
+  if (!field) return [];
   return [[`${field}[gte]`, zoneMidnight(s.from, r.time_zone)], [`${field}[lt]`, zoneMidnight(s.until, r.time_zone)]];
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App } from 'antd';
+import { MemoryRouter } from 'react-router-dom';
 import '../../app/i18n';
 import i18n from '../../app/i18n';
 import { TenantContext } from '../../app/session';
@@ -50,6 +51,7 @@ function server(foreign = false) {
     ],
   });
   const moves: { url: string; body: unknown }[] = [];
+  const lists: string[] = [];
   let analyticsReads = 0;
   const fetchMock = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const url = String(input);
@@ -66,6 +68,10 @@ function server(foreign = false) {
     if (url.includes('/t/acme/pipelines/p1/forecast')) {
       return json({ pipeline_id: 'p1', from: '2026-01-01', to: '2026-12-31', currency: 'USD', commit_probability: 75, undated: 0, rates: [], owners: [], months: [] });
     }
+    if (url.includes('/t/acme/deals?')) {
+      lists.push(url);
+      return json({ items: [{ ...deal('d9', 'Won in February', '500.0000', 'won'), won_at: '2026-02-10T00:00:00Z' }] });
+    }
     if (url.endsWith('/t/acme/lost-reasons')) return json({ items: [{ id: 'r1', name_en: 'Price too high', name_zh: '价格太高' }] });
     if (url.includes('/deals/d1/move') && init?.method === 'POST') {
       moves.push({ url, body: JSON.parse(String(init.body)) });
@@ -74,7 +80,7 @@ function server(foreign = false) {
     }
     return json({ title: 'Not Found', status: 404 }, 404);
   });
-  return { fetchMock, moves, analyticsReads: () => analyticsReads };
+  return { fetchMock, moves, lists, analyticsReads: () => analyticsReads };
 }
 
 function renderBoard() {
@@ -83,12 +89,33 @@ function renderBoard() {
     <QueryClientProvider client={qc}>
       <App>
         <TenantContext.Provider value={{ tenant_id: 't1', slug: 'acme', name: 'Acme', role: 'owner' }}>
-          <BoardPage />
+          <MemoryRouter>
+            <BoardPage />
+          </MemoryRouter>
         </TenantContext.Provider>
       </App>
     </QueryClientProvider>,
   );
 }
+
+describe('the deals behind a dashboard figure', () => {
+  afterEach(() => window.history.replaceState(null, '', '/'));
+  it('lists the deals a drill-down link filters, of every pipeline, and goes back to the board', async () => {
+    await i18n.changeLanguage('en');
+    const { lists } = server();
+    window.history.replaceState(null, '', '/t/acme/deals?source=web&source=fair&owner%5Bempty%5D=true&won_at%5Bgte%5D=2026-01-31T16%3A00%3A00Z&won_at%5Blt%5D=2026-02-28T16%3A00%3A00Z&currency=CNY&colour=red');
+    renderBoard();
+    expect(await screen.findByText('Won in February', {}, slow)).toBeTruthy();
+    const q = new URL(lists[0], 'http://x').searchParams;
+    expect(q.getAll('source')).toEqual(['web', 'fair']);
+    expect([q.get('owner[empty]'), q.get('won_at[gte]'), q.get('won_at[lt]'), q.get('currency'), q.get('colour')])
+      .toEqual(['true', '2026-01-31T16:00:00Z', '2026-02-28T16:00:00Z', 'CNY', null]);
+    expect(screen.queryByTestId('board')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Back to the board' }));
+    expect(await screen.findByTestId('column-lead', {}, slow)).toBeTruthy();
+    expect(window.location.search).toBe('?colour=red');
+  });
+});
 
 describe('the deals board', () => {
   it('shows each column with its count, totals and rotting count, and updates the figures after a quick win without a reload', async () => {

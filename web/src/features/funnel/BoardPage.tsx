@@ -5,6 +5,8 @@
 // Space), marked won or lost from the card, and filtered by owner, tag and
 // expected close. After every move the board's figures come again from the
 // server, so they change without a reload; a stale move shows the deal as it is.
+// A link from a dashboard's point (drill-down) carries the deal list's filters
+// instead: the page then lists those deals, of every pipeline (DrilledDeals).
 import './locales';
 import { useEffect, useMemo, useState } from 'react';
 import {
@@ -23,6 +25,7 @@ import { useFormat } from '../../app/useFormat';
 import { ErrorState, Loading } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import AnalyticsPanel from './AnalyticsPanel';
+import DrilledDeals, { dealDrill, type Drill } from './DrilledDeals';
 import RatesDrawer from './RatesDrawer';
 import PipelinesDrawer from './PipelinesDrawer';
 import { MemberSelect } from '../customers/FieldInput';
@@ -45,6 +48,18 @@ interface Filters {
 }
 
 export default function BoardPage() {
+  const [drill, setDrill] = useState<Drill>(() => dealDrill(new URLSearchParams(window.location.search)));
+  if (drill.length === 0) return <DealsBoard />;
+  const clear = () => {
+    const u = new URL(window.location.href);
+    for (const [k] of drill) u.searchParams.delete(k);
+    window.history.replaceState(window.history.state, '', u);
+    setDrill([]);
+  };
+  return <DrilledDeals drill={drill} onClear={clear} />;
+}
+
+function DealsBoard() {
   const { t, i18n } = useTranslation(['funnel', 'common']);
   const tenant = useTenant();
   const qc = useQueryClient();

@@ -2,6 +2,17 @@ import { registerLocales } from '../../app/i18n';
 
 registerLocales('funnel', {
   en: {
+    drill: {
+      title: 'Deals behind the figure',
+      subtitle: 'The deals a dashboard figure counts, of every pipeline, newest first.',
+      board: 'Back to the board',
+      none: 'No deals match these filters',
+      deal: 'Deal',
+      customer: 'Customer',
+      amount: 'Amount',
+      stage: 'Stage',
+      closed: 'Won or lost',
+    },
     title: 'Deals',
     subtitle: 'Your pipeline as a board: drag a deal to another stage, or within a stage to reorder it.',
     pipeline: 'Pipeline',
@@ -104,6 +115,17 @@ registerLocales('funnel', {
     },
   },
   zh: {
+    drill: {
+      title: '图表背后的商机',
+      subtitle: '仪表板上该数值所统计的商机（所有销售流程），按创建时间由新到旧。',
+      board: '返回看板',
+      none: '没有符合这些筛选条件的商机',
+      deal: '商机',
+      customer: '客户',
+      amount: '金额',
+      stage: '阶段',
+      closed: '赢单或输单',
+    },
     title: '商机',
     subtitle: '以看板查看销售流程：把商机拖到其他阶段，或在阶段内拖动以调整顺序。',
     pipeline: '销售流程',

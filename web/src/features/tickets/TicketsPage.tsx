@@ -1,7 +1,7 @@
 // The ticket inbox: mine, unassigned or all, narrowed by status, newest first,
 // in keyset pages; a new ticket from a customer or an email or phone. A link
 // from a dashboard (drill-down) narrows it by priority, type, channel, status,
-// assignee or team through the URL.
+// assignee, team, custom fields and the metric's time through the URL.
 import './locales';
 import { useState } from 'react';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
@@ -33,10 +33,19 @@ export function listQuery(who: Who, status: string[], now: number): Record<strin
   };
 }
 
-/** drillFilters reads the filters a link gave the list (priority, type, channel, assignee, team, and the creation times a dashboard's time bucket gives). */
+const drillKeys = new Set(['priority', 'type', 'channel', 'assignee', 'team', 'merged', 'with_sla']);
+const drillTime = /^(created_at|first_responded_at|solved_at|csat_rated_at)\[(gte|lt)\]$/;
+
+/**
+ * drillFilters reads the filters a link gave the list: priority, type,
+ * channel, assignee, team, merged, with_sla, custom fields, and the times a
+ * dashboard's point gives (created, first answered, solved or rated, by the
+ * metric).
+ */
 export function drillFilters(sp: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['priority', 'type', 'channel', 'assignee', 'team', 'created_at[gte]', 'created_at[lt]']) {
+  for (const k of new Set(sp.keys())) {
+    if (!drillKeys.has(k) && !drillTime.test(k) && !k.startsWith('custom.')) continue;
     const v = sp.getAll(k).join(',');
     if (v) out[k] = v;
   }
