@@ -187,15 +187,20 @@ func TestScheduledReportLandsOnceInTheMailSink(t *testing.T) {
 	rw := newReportWorld(t, 31, client)
 	client.Register(rw.m.Jobs()...)
 	ctx := rw.ctxOf(rw.manager)
-	wd := int(time.Now().In(rw.loc).Weekday())
+	// The schedule's slot is the local minute that has just passed, so the
+	// slot due now and the next one are a week apart at any hour of any day
+	// (a slot later today would come round in hours, not a week).
+	slot := time.Now().In(rw.loc).Add(-2 * time.Minute).Truncate(time.Minute)
+	wd := int(slot.Weekday())
 	if wd == 0 {
 		wd = 7
 	}
-	sub, err := rw.m.CreateSubscription(ctx, bi.SubscriptionInput{DashboardID: &rw.dashboard, Frequency: "weekly", Weekday: wd, Time: "08:00"})
+	hm := slot.Format("15:04")
+	sub, err := rw.m.CreateSubscription(ctx, bi.SubscriptionInput{DashboardID: &rw.dashboard, Frequency: "weekly", Weekday: wd, Time: hm})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sub.MemberID == nil || *sub.MemberID != rw.manager.ID || sub.Time != "08:00" || !sub.NextRunAt.After(time.Now()) {
+	if sub.MemberID == nil || *sub.MemberID != rw.manager.ID || sub.Time != hm || !sub.NextRunAt.After(time.Now()) {
 		t.Fatalf("subscription %+v", sub)
 	}
 	at := rw.due(t, sub.ID)
