@@ -244,8 +244,17 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 			out.Failed++
 		}
 	}
+	if out.Created >= batchStatsRows && !m.keepStats {
+		// A company this call grew a lot may be one the planner's
+		// statistics do not know yet.
+		db.RefreshStatsSoon(m.d.DB, m.d.Log, customerTables...)
+	}
 	return out, nil
 }
+
+// batchStatsRows is how many customers an upsert creates before it asks for
+// the planner statistics to be refreshed (db.RefreshStatsSoon).
+const batchStatsRows = 100
 
 // pendingCreate is a new customer of an upsert waiting to be written with
 // others: the record's position, what it sent, and the customer made of it.

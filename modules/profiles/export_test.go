@@ -15,6 +15,10 @@ func SetPlan(m *Module, lim fields.Limits, trace func(fields.Step)) {
 	m.planLimits, m.planTrace = lim, trace
 }
 
+// KeepStats stops upserts from refreshing the planner statistics, for tests
+// of a company the statistics do not know.
+func KeepStats(m *Module) { m.keepStats = true }
+
 // ScoreSQL is the scoring statement, for the benchmark's EXPLAIN.
 func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency string) (string, []any) {
 	return m.scoreSQL(tx, tenant, asOf, currency)

@@ -53,6 +53,7 @@ type Module struct {
 
 	planLimits fields.Limits     // zero: the kernel's defaults; tests shrink them to reach every strategy
 	planTrace  func(fields.Step) // tests: told each strategy a planned list tries
+	keepStats  bool              // tests: an upsert leaves the planner statistics as they are
 
 	kickMu sync.Mutex
 	kicked map[uuid.UUID]time.Time // when each company's rules were last kicked

@@ -48,9 +48,10 @@ func (a customerAdapter) Module() string { return a.m.Name() }
 func (a customerAdapter) Permissions() (string, string) { return PermRead, PermWrite }
 
 // BulkTables are the tables a customer import fills.
-func (a customerAdapter) BulkTables() []string {
-	return []string{"customers", "customer_terms", "customer_tags", "customer_contacts", "customer_lifecycle_history", "field_index", "field_unique"}
-}
+func (a customerAdapter) BulkTables() []string { return customerTables }
+
+// customerTables are the tables that new customers fill.
+var customerTables = []string{"customers", "customer_terms", "customer_tags", "customer_contacts", "customer_lifecycle_history", "field_index", "field_unique"}
 
 // Targets are the custom fields (tried first by suggestions: a tenant's own
 // label beats a generic word) and the standard columns.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -28,6 +29,7 @@ import (
 func TestBroadSearchWalkStaysAPageOfWorkAsTheCompanyGrows(t *testing.T) {
 	env := testkit.Get(t)
 	m, _ := setup(t)
+	profiles.KeepStats(m)
 	plans := explainWalks(t, m)
 	defer profiles.SetPlan(m, fields.Limits{}, nil)
 	batch := func(tenant uuid.UUID, from, n int, name string) { upsertNumbered(t, m, tenant, from, n, name) }
@@ -64,6 +66,7 @@ func TestBroadSearchWalkStaysAPageOfWorkAsTheCompanyGrows(t *testing.T) {
 func TestWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T) {
 	env := testkit.Get(t)
 	m, _ := setup(t)
+	profiles.KeepStats(m)
 	plans := explainWalks(t, m)
 	defer profiles.SetPlan(m, fields.Limits{}, nil)
 	// Analysed neighbours, each in the statistics' most common values, as
@@ -170,5 +173,43 @@ func checkWalkWork(t *testing.T, plans [][]map[string]any, limit float64) {
 		t.Errorf("the walk's statement handled %.0f rows, %.0f buffers, in %.2f ms, for a page of 20 (want at most %.0f rows):\n%s", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64), plans[len(plans)-1][0]["Execution Time"], limit, b)
 	} else {
 		t.Logf("the walk's statement handled %.0f rows, %.0f buffers, in %.2f ms", w, root["Shared Hit Blocks"].(float64)+root["Shared Read Blocks"].(float64), plans[len(plans)-1][0]["Execution Time"])
+	}
+}
+
+// An upsert that creates many customers at once refreshes the planner's
+// statistics soon after, in the background: a company that has just
+// written its first hundreds of customers is otherwise, until a tenth of the
+// table changes (autovacuum's threshold), one row to the planner. One that
+// creates few leaves them to autovacuum.
+func TestABatchThatGrowsACompanyRefreshesTheStatistics(t *testing.T) {
+	env := testkit.Get(t)
+	m, _ := setup(t)
+	ctx := context.Background()
+	for range 5 {
+		upsertNumbered(t, m, env.NewTenant(t).ID, 0, 300, "Known customer")
+	}
+	db.RefreshStats(ctx, env.App, testkit.Quiet, "customers")
+	// What the planner takes a company for: its rows of customers.
+	estimate := func(tenant uuid.UUID) float64 {
+		t.Helper()
+		var out string
+		if err := env.Owner.NewRaw("EXPLAIN (FORMAT JSON) SELECT 1 FROM customers WHERE tenant_id = ?", tenant).Scan(ctx, &out); err != nil {
+			t.Fatal(err)
+		}
+		var plan []map[string]map[string]any
+		if err := json.Unmarshal([]byte(out), &plan); err != nil {
+			t.Fatal(err)
+		}
+		return plan[0]["Plan"]["Plan Rows"].(float64)
+	}
+	small, big := env.NewTenant(t), env.NewTenant(t)
+	upsertNumbered(t, m, small.ID, 0, 50, "Few customer")
+	upsertNumbered(t, m, big.ID, 0, 250, "Fresh customer")
+	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, "the new company in the statistics", func() bool {
+		return estimate(big.ID) >= 100
+	})
+	// The company of 50 was there too by then: the statistics are a table's.
+	if e := estimate(small.ID); e < 10 {
+		t.Errorf("the company of 50 is taken for %v rows", e)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -38,5 +39,29 @@ func TestRefreshStatsTakesTenantTablesOnly(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not a tenant table") {
 			t.Errorf("%q: %v, want refused as not a tenant table", table, err)
 		}
+	}
+}
+
+// Refreshes asked for in the background take turns: a burst of asks is one
+// refresh now and one more when the spacing is up, not one each.
+func TestRefreshStatsSoonCoalescesABurst(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	analyses := func() (n int64) {
+		t.Helper()
+		if err := env.Owner.QueryRowContext(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'field_unique'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := analyses()
+	for range 10 {
+		db.RefreshStatsSoon(env.App, testkit.Quiet, "field_unique")
+	}
+	testkit.Eventually(t, 5*time.Second, 50*time.Millisecond, "the first refresh", func() bool { return analyses() == before+1 })
+	testkit.Eventually(t, 20*time.Second, 100*time.Millisecond, "the refresh asked for meanwhile", func() bool { return analyses() == before+2 })
+	time.Sleep(2 * time.Second)
+	if n := analyses(); n != before+2 {
+		t.Fatalf("%d refreshes for a burst of 10, want 2", n-before)
 	}
 }
