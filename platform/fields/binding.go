@@ -434,7 +434,7 @@ func PageSorted[T any](ctx context.Context, tx bun.IDB, b *Binding, tenant uuid.
 // within half of that; and last the intersection, which hashes every set once
 // and walks the sort index to the page's last match, exact whatever the data.
 func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, want int, lim Limits) ([]Step, error) {
-	est, total, err := estimate(ctx, tx, tenant, entity, sets, lim)
+	est, total, err := estimate(ctx, tx, tenant, entity, sets, lim, nil)
 	if err != nil {
 		return nil, err
 	}

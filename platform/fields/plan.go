@@ -3,6 +3,7 @@ package fields
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -99,8 +100,8 @@ type Step struct {
 
 // Estimate is what the plan knows of a set's size.
 type Estimate struct {
-	N     int64 // records (for a capped count: at most Narrow+1)
-	Known bool  // N is a count (or a floor-bounded absence); false: only "more than Narrow"
+	N     int64 // records (for a capped count: at most its cap+1)
+	Known bool  // N is a count (or a floor-bounded absence); false: only "more than N-1" (Narrow, or a lone set's countCap)
 }
 
 // Costs of the plan's units, in index probes (one descent of a btree and a
@@ -263,7 +264,11 @@ func PageByTime[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 		}
 		return finish(q, p.TimeExpr, p.IDExpr)
 	}
-	est, total, err := estimate(ctx, tx, tenant, p.Entity, p.Sets, lim)
+	var alone *aloneSet
+	if len(p.Sets) == 1 {
+		alone = &aloneSet{want: p.Want, walkable: p.Sets[0].Walk != ""}
+	}
+	est, total, err := estimate(ctx, tx, tenant, p.Entity, p.Sets, lim, alone)
 	if err != nil {
 		return nil, err
 	}
@@ -527,10 +532,45 @@ func forgetTotals(tenant uuid.UUID) {
 	}
 }
 
+// aloneSet is the only set of a page sorted by creation time: the page's rows
+// to read, and whether the set can be walked in time order.
+type aloneSet struct {
+	want     int
+	walkable bool
+}
+
+// countCap is how far a lone set's count needs to go for Choose to pick what
+// the exact count would: past it, a walk costs less than reading the set's
+// ids (narrow), whatever the set's size. A walkable set is walked for a page
+// once it holds a page. Otherwise the walk reads every record until the page
+// fills, about want·total/n of them for a set of n, each probed for the
+// record and the set, against n ids read and probed; the two cost the same
+// at n = √(want·total·(costEntry+2costProbe)/(costEntry+costProbe)), and
+// the walk must also fit in half of Limits.Walk rows. A search that every
+// customer matches then counts a few hundred entries where it counted up to
+// Narrow+1 (the soak's companies: the count grew with the company to 40% of
+// the database's time). Without the company's total, Narrow.
+func (a aloneSet) countCap(total int64, lim Limits) int {
+	if lim.Prefer != 0 {
+		return lim.Narrow // tests that force a strategy want the real count
+	}
+	if a.walkable {
+		return min(lim.Narrow, max(a.want, 1))
+	}
+	if total <= 0 {
+		return lim.Narrow
+	}
+	w, n := float64(a.want), float64(total)
+	even := math.Sqrt(w * n * (costEntry + 2*costProbe) / (costEntry + costProbe))
+	fits := 2 * w * n / float64(lim.Walk)
+	return min(lim.Narrow, int(math.Ceil(max(even, fits))))
+}
+
 // estimate sizes each set from the company's counts; a set the counts cannot
 // size (a range, a search, a company never counted) gets a count capped at
-// Narrow+1, which costs at most that many index entries.
-func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, lim Limits) ([]Estimate, int64, error) {
+// Narrow+1, which costs at most that many index entries, or, for a lone set
+// (alone, nil otherwise), at its countCap.
+func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, sets []Set, lim Limits, alone *aloneSet) ([]Estimate, int64, error) {
 	var facets, values []string
 	for _, s := range sets {
 		for _, v := range s.Values {
@@ -564,11 +604,15 @@ func estimate(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity string, 
 			out[i] = Estimate{N: int64(lim.Narrow) + 1}
 			continue
 		}
-		n, err := cappedCount(ctx, tx, s, lim.Narrow+1)
+		upTo := lim.Narrow
+		if alone != nil {
+			upTo = alone.countCap(total, lim)
+		}
+		n, err := cappedCount(ctx, tx, s, upTo+1)
 		if err != nil {
 			return nil, 0, err
 		}
-		out[i] = Estimate{N: n, Known: n <= int64(lim.Narrow)}
+		out[i] = Estimate{N: n, Known: n <= int64(upTo)}
 	}
 	return out, total, nil
 }
