@@ -176,17 +176,10 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 
 	// The soak: requests at a fixed rate (open loop, at most 256 in flight),
 	// and imports.
-	type window struct {
-		at         time.Duration
-		lat        []soakLatency
-		rss        int64
-		goroutines int
-		stmts      map[int64]statementStat // cumulative, with -statements
-	}
 	var mu sync.Mutex
 	var cur []soakLatency
 	var errors, dropped atomic.Int64
-	var windows []window
+	var windows []soakWindow
 	var imports []string
 	sem := make(chan struct{}, 256)
 	start := time.Now()
@@ -233,13 +226,14 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 			lat := cur
 			cur = nil
 			mu.Unlock()
-			win := window{at: time.Since(start), lat: lat, rss: rssBytes(), goroutines: runtime.NumGoroutine()}
+			win := soakWindow{at: time.Since(start), lat: lat, requests: len(lat), rss: rssBytes(), goroutines: runtime.NumGoroutine()}
 			if stmts != nil {
 				if win.stmts, err = stmts.snapshot(ctx); err != nil {
 					return err
 				}
 			}
 			windows = append(windows, win)
+			releaseUnjudged(windows, *warmup)
 		}
 		if time.Now().After(nextImport) {
 			nextImport = nextImport.Add(*importEvery)
@@ -291,7 +285,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	}
 
 	// Judge what came after the warm-up: its first and last minute.
-	var judged []window
+	var judged []soakWindow
 	firstJudged := -1
 	for i, w := range windows {
 		if w.at > *warmup {
@@ -304,7 +298,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	if len(judged) < 6 {
 		return fmt.Errorf("drill soak: only %d samples after the warm-up; run longer", len(judged))
 	}
-	agg := func(ws []window) (p99 time.Duration, rss int64, g int) {
+	agg := func(ws []soakWindow) (p99 time.Duration, rss int64, g int) {
 		var lat []time.Duration
 		for _, w := range ws {
 			for _, l := range w.lat {
@@ -315,19 +309,19 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		}
 		return quantile(lat, 0.99), rss / int64(len(ws)), g / len(ws)
 	}
-	n := min(6, len(judged)/2)
+	n := min(soakJudged, len(judged)/2)
 	p99a, rssA, gA := agg(judged[:n])
 	p99b, rssB, gB := agg(judged[len(judged)-n:])
 	total := 0
 	for _, w := range windows {
-		total += len(w.lat)
+		total += w.requests
 	}
 	rel := func(a, b float64) float64 { return b/a - 1 }
 	fmt.Fprintf(dr.out, "drill soak: %d requests in %s (%.0f/s), %d errors, %d not sent (the app fell behind), %d imports started\n",
 		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), len(imports))
 	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first minute → last minute: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
 		float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
-	byKind := func(ws []window) [soakKinds][]time.Duration {
+	byKind := func(ws []soakWindow) [soakKinds][]time.Duration {
 		var out [soakKinds][]time.Duration
 		for _, w := range ws {
 			for _, l := range w.lat {
@@ -363,4 +357,52 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	}
 	fmt.Fprintln(dr.out, "drill soak: passed")
 	return nil
+}
+
+// soakWindow is what the soak saw in ten seconds: when it ended, the
+// requests' latencies, the process's RSS and goroutines, and the
+// statements' cumulative totals (with -statements).
+type soakWindow struct {
+	at         time.Duration
+	lat        []soakLatency
+	requests   int // len(lat), kept when lat is released
+	rss        int64
+	goroutines int
+	stmts      map[int64]statementStat
+}
+
+// soakJudged is how many windows after the warm-up, and how many at the end,
+// the soak judges against each other (at most: half each in a short run).
+const soakJudged = 6
+
+// releaseUnjudged drops what the soak keeps of a window that can no longer
+// be judged, as the newest window joins: the judgement reads the first
+// soakJudged windows after the warm-up and the last soakJudged, and the
+// statements' totals of the window before each block and of each block's
+// last. Kept whole, a 30-minute run's latencies (a million samples) and
+// statement snapshots grow the process being measured, whose RSS may grow
+// by 10% at most.
+func releaseUnjudged(windows []soakWindow, warmup time.Duration) {
+	first := -1
+	for i, w := range windows {
+		if w.at > warmup {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		// Still warming up: only the last window before the judged ones
+		// will be read (its statements).
+		if n := len(windows); n >= 2 {
+			windows[n-2].lat, windows[n-2].stmts = nil, nil
+		}
+		return
+	}
+	newest := len(windows) - 1
+	if j := newest - soakJudged; j >= first+soakJudged {
+		windows[j].lat = nil // no longer among the last soakJudged
+	}
+	if j := newest - soakJudged - 1; j >= first+soakJudged {
+		windows[j].stmts = nil // no longer the window before the last block
+	}
 }
