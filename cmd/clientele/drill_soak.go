@@ -34,7 +34,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	importEvery := fs.Duration("import-every", 2*time.Minute, "how often an import of 5,000 customers starts")
 	keep := fs.Bool("keep", false, "keep the drill's directory")
 	pprofAddr := fs.String("pprof", "", "serve Go's pprof on this loopback address (e.g. 127.0.0.1:6061) while the drill runs")
-	statements := fs.Bool("statements", false, "load pg_stat_statements and print the statements that took the most time, first minute against last")
+	statements := fs.Bool("statements", false, "load pg_stat_statements and print the statements that took the most time, first judged block against last")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,6 +180,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	var cur []soakLatency
 	var errors, dropped atomic.Int64
 	var windows []soakWindow
+	block := soakBlock(*importEvery)
 	var imports []string
 	sem := make(chan struct{}, 256)
 	start := time.Now()
@@ -233,7 +234,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 				}
 			}
 			windows = append(windows, win)
-			releaseUnjudged(windows, *warmup)
+			releaseUnjudged(windows, *warmup, block)
 		}
 		if time.Now().After(nextImport) {
 			nextImport = nextImport.Add(*importEvery)
@@ -284,7 +285,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		}
 	}
 
-	// Judge what came after the warm-up: its first and last minute.
+	// Judge what came after the warm-up: its first and last block.
 	var judged []soakWindow
 	firstJudged := -1
 	for i, w := range windows {
@@ -309,7 +310,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		}
 		return quantile(lat, 0.99), rss / int64(len(ws)), g / len(ws)
 	}
-	n := min(soakJudged, len(judged)/2)
+	n := min(block, len(judged)/2)
 	p99a, rssA, gA := agg(judged[:n])
 	p99b, rssB, gB := agg(judged[len(judged)-n:])
 	total := 0
@@ -319,8 +320,8 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	rel := func(a, b float64) float64 { return b/a - 1 }
 	fmt.Fprintf(dr.out, "drill soak: %d requests in %s (%.0f/s), %d errors, %d not sent (the app fell behind), %d imports started\n",
 		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), len(imports))
-	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first minute → last minute: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
-		float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
+	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first %s → last %s: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
+		time.Duration(n)*10*time.Second, time.Duration(n)*10*time.Second, float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
 	byKind := func(ws []soakWindow) [soakKinds][]time.Duration {
 		var out [soakKinds][]time.Duration
 		for _, w := range ws {
@@ -371,18 +372,23 @@ type soakWindow struct {
 	stmts      map[int64]statementStat
 }
 
-// soakJudged is how many windows after the warm-up, and how many at the end,
-// the soak judges against each other (at most: half each in a short run).
-const soakJudged = 6
+// soakBlock is how many ten-second windows after the warm-up, and how many
+// at the end, the soak judges against each other: a minute, or an import
+// period if longer, so that each block holds the start of one import (a
+// last minute with an import against a first without would judge the
+// import, not the drift). A short run judges half its windows each.
+func soakBlock(importEvery time.Duration) int {
+	return max(6, int((importEvery+10*time.Second-1)/(10*time.Second)))
+}
 
 // releaseUnjudged drops what the soak keeps of a window that can no longer
 // be judged, as the newest window joins: the judgement reads the first
-// soakJudged windows after the warm-up and the last soakJudged, and the
+// block windows after the warm-up and the last block, and the
 // statements' totals of the window before each block and of each block's
 // last. Kept whole, a 30-minute run's latencies (a million samples) and
 // statement snapshots grow the process being measured, whose RSS may grow
 // by 10% at most.
-func releaseUnjudged(windows []soakWindow, warmup time.Duration) {
+func releaseUnjudged(windows []soakWindow, warmup time.Duration, block int) {
 	first := -1
 	for i, w := range windows {
 		if w.at > warmup {
@@ -399,10 +405,10 @@ func releaseUnjudged(windows []soakWindow, warmup time.Duration) {
 		return
 	}
 	newest := len(windows) - 1
-	if j := newest - soakJudged; j >= first+soakJudged {
-		windows[j].lat = nil // no longer among the last soakJudged
+	if j := newest - block; j >= first+block {
+		windows[j].lat = nil // no longer among the last block
 	}
-	if j := newest - soakJudged - 1; j >= first+soakJudged {
+	if j := newest - block - 1; j >= first+block {
 		windows[j].stmts = nil // no longer the window before the last block
 	}
 }

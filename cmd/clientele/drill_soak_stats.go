@@ -110,7 +110,7 @@ func printStatementDrift(out io.Writer, a0, a1, b0, b1 map[int64]statementStat) 
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].totalB > rows[j].totalB })
-	fmt.Fprintf(out, "drill soak: database time, first minute → last minute: %.1f s → %.1f s; the statements that took the most in the last:\n", sumA/1000, sumB/1000)
+	fmt.Fprintf(out, "drill soak: database time, first block → last block: %.1f s → %.1f s; the statements that took the most in the last:\n", sumA/1000, sumB/1000)
 	mean := func(t float64, c int64) float64 {
 		if c == 0 {
 			return 0

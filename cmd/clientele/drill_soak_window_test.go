@@ -6,15 +6,21 @@ import (
 )
 
 // The soak keeps the latencies and statement totals of the windows it will
-// judge, and of no others, whenever it ends.
+// judge, and of no others, whenever it ends; a judged block spans an import
+// period (at least a minute).
 func TestSoakKeepsOnlyTheWindowsItJudges(t *testing.T) {
 	const warmup = 60 * time.Second
-	for _, count := range []int{3, 8, 12, 13, 19, 40, 180} {
+	for _, c := range []struct {
+		count int
+		every time.Duration
+	}{{3, time.Minute}, {8, time.Minute}, {12, time.Minute}, {13, time.Minute}, {19, time.Minute}, {40, time.Minute}, {180, time.Minute},
+		{30, 2 * time.Minute}, {180, 2 * time.Minute}, {181, 95 * time.Second}} {
+		count, block := c.count, soakBlock(c.every)
 		var ws []soakWindow
 		for i := range count {
 			ws = append(ws, soakWindow{at: time.Duration(i+1) * 10 * time.Second, lat: make([]soakLatency, 1), requests: 1,
 				stmts: map[int64]statementStat{1: {}}})
-			releaseUnjudged(ws, warmup)
+			releaseUnjudged(ws, warmup, block)
 		}
 		first := -1
 		for i, w := range ws {
@@ -27,14 +33,14 @@ func TestSoakKeepsOnlyTheWindowsItJudges(t *testing.T) {
 			continue
 		}
 		judged := ws[first:]
-		n := min(soakJudged, len(judged)/2)
+		n := min(block, len(judged)/2)
 		last := len(ws) - 1
 		for i := range ws {
 			inFirst, inLast := i >= first && i < first+n, i > last-n
 			if (inFirst || inLast) && ws[i].lat == nil {
 				t.Errorf("%d windows: window %d is judged but its latencies were dropped", count, i)
 			}
-			if !inFirst && !inLast && i >= first+soakJudged && i <= last-soakJudged && ws[i].lat != nil {
+			if !inFirst && !inLast && i >= first+block && i <= last-block && ws[i].lat != nil {
 				t.Errorf("%d windows: window %d is not judged but keeps its latencies", count, i)
 			}
 			needStmts := i == first-1 || i == first+n-1 || i == last-n || i == last
@@ -48,8 +54,11 @@ func TestSoakKeepsOnlyTheWindowsItJudges(t *testing.T) {
 				kept++
 			}
 		}
-		if kept > 2*soakJudged+first+1 {
+		if kept > 2*block+first+1 {
 			t.Errorf("%d windows: %d keep their latencies", count, kept)
 		}
+	}
+	if soakBlock(time.Minute) != 6 || soakBlock(2*time.Minute) != 12 || soakBlock(95*time.Second) != 10 || soakBlock(20*time.Second) != 6 {
+		t.Errorf("blocks of %d, %d, %d, %d windows", soakBlock(time.Minute), soakBlock(2*time.Minute), soakBlock(95*time.Second), soakBlock(20*time.Second))
 	}
 }
