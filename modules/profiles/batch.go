@@ -244,10 +244,10 @@ func (m *Module) UpsertCustomers(ctx context.Context, tenant uuid.UUID, in Batch
 			out.Failed++
 		}
 	}
-	if out.Created >= batchStatsRows && !m.keepStats {
+	if out.Created >= batchStatsRows {
 		// A company this call grew a lot may be one the planner's
 		// statistics do not know yet.
-		db.RefreshStatsSoon(m.d.DB, m.d.Log, customerTables...)
+		m.statsSoon(customerTables...)
 	}
 	return out, nil
 }

@@ -17,7 +17,15 @@ func SetPlan(m *Module, lim fields.Limits, trace func(fields.Step)) {
 
 // KeepStats stops upserts from refreshing the planner statistics, for tests
 // of a company the statistics do not know.
-func KeepStats(m *Module) { m.keepStats = true }
+func KeepStats(m *Module) { m.statsSoon = func(...string) {} }
+
+// WatchStats records the tables each upsert asks to refresh the statistics
+// of, instead of refreshing them.
+func WatchStats(m *Module) *[][]string {
+	var asked [][]string
+	m.statsSoon = func(tables ...string) { asked = append(asked, tables) }
+	return &asked
+}
 
 // ScoreSQL is the scoring statement, for the benchmark's EXPLAIN.
 func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency string) (string, []any) {

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/events"
 	"github.com/clientele-crm/clientele/platform/fields"
 	"github.com/clientele-crm/clientele/platform/jobs"
@@ -51,9 +52,9 @@ type Module struct {
 	d      Deps
 	custom *fields.Binding // customers' custom fields; nil without the fields service
 
-	planLimits fields.Limits     // zero: the kernel's defaults; tests shrink them to reach every strategy
-	planTrace  func(fields.Step) // tests: told each strategy a planned list tries
-	keepStats  bool              // tests: an upsert leaves the planner statistics as they are
+	planLimits fields.Limits          // zero: the kernel's defaults; tests shrink them to reach every strategy
+	planTrace  func(fields.Step)      // tests: told each strategy a planned list tries
+	statsSoon  func(tables ...string) // db.RefreshStatsSoon on the module's database; tests watch it
 
 	kickMu sync.Mutex
 	kicked map[uuid.UUID]time.Time // when each company's rules were last kicked
@@ -65,6 +66,7 @@ func New(d Deps) *Module {
 		d.Log = slog.Default()
 	}
 	m := &Module{d: d, custom: d.Fields.Bind(EntityCustomers), kicked: map[uuid.UUID]time.Time{}}
+	m.statsSoon = func(tables ...string) { db.RefreshStatsSoon(d.DB, d.Log, tables...) }
 	if d.Events != nil {
 		for _, topic := range []string{"customer.created", "customer.updated", "customer.merged"} {
 			d.Events.Subscribe(topic, "profiles-classify", m.kickClassify)
