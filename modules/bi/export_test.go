@@ -1,5 +1,7 @@
 package bi
 
+import "time"
+
 // NextRun exposes the schedule arithmetic to the tests.
 var NextRun = nextRun
 
@@ -11,4 +13,12 @@ func DrawFunnel(m *Module, cats []string, values []float64) ([]string, error) {
 		return nil, err
 	}
 	return drawFunnel(newCanvas(f, chartW, chartH), chartData{cats: cats, series: []string{""}, vals: [][]float64{values}}, ""), nil
+}
+
+// SetLastSweep sets when the last rollup sweep ended and how long it took,
+// which pace the next.
+func SetLastSweep(m *Module, at time.Time, took time.Duration) {
+	m.sweepMu.Lock()
+	m.sweptAt, m.sweptFor = at, took
+	m.sweepMu.Unlock()
 }

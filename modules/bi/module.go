@@ -74,6 +74,11 @@ type Module struct {
 	rolled   map[string][]measures.Entry
 	touchers map[string]measures.Touches
 	lastKick atomic.Int64
+	// The last rollup sweep's end and length, which pace the next
+	// (SweepRollups).
+	sweepMu  sync.Mutex
+	sweptAt  time.Time
+	sweptFor time.Duration
 }
 
 // New builds the module. A malformed metric declaration is a programming

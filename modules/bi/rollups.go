@@ -517,9 +517,46 @@ func (m *Module) ReconcileRollups(ctx context.Context, tenant uuid.UUID, module 
 	return drift, err
 }
 
+// sweepPace is how long after a sweep the next may start, in multiples of
+// the last one's length: sweeps then take at most a third of one
+// connection's time. A sweep refreshes whole days, so it grows with the
+// companies' busiest days (the soak's: every customer created today); left
+// unpaced, sweeps kicked every rollupDelay ran back to back and took a
+// growing share of the database from the requests. maxSweepWait bounds the
+// wait, and so how stale a dashboard's rollups get.
+const (
+	sweepPace    = 2
+	maxSweepWait = time.Minute
+)
+
+// sweepWait is how long a sweep asked for at now should wait for its turn.
+func (m *Module) sweepWait(now time.Time) time.Duration {
+	m.sweepMu.Lock()
+	defer m.sweepMu.Unlock()
+	if m.sweptAt.IsZero() {
+		return 0
+	}
+	return min(maxSweepWait, sweepPace*m.sweptFor-now.Sub(m.sweptAt))
+}
+
 // SweepRollups refreshes every company with marks waiting, each module in a
-// transaction of its own. The companies are found as the sweeper role.
+// transaction of its own. The companies are found as the sweeper role. A
+// sweep asked for too soon after the last one (sweepPace) is put off to its
+// time, when the module has jobs to put it off with; the marks wait.
 func (m *Module) SweepRollups(ctx context.Context) error {
+	if wait := m.sweepWait(time.Now()); wait > 0 {
+		if k, ok := m.d.Jobs.(Kicker); ok {
+			// Its own id: the sweep running now holds the usual one.
+			k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep-paced", nil, wait)
+			return nil
+		}
+	}
+	start := time.Now()
+	defer func() {
+		m.sweepMu.Lock()
+		m.sweptAt, m.sweptFor = time.Now(), time.Since(start)
+		m.sweepMu.Unlock()
+	}()
 	var due []struct {
 		TenantID uuid.UUID `bun:"tenant_id"`
 		Module   string    `bun:"module"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/events"
+	"github.com/clientele-crm/clientele/platform/jobs"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/tenancy"
 	"github.com/clientele-crm/clientele/platform/testkit"
@@ -530,5 +532,53 @@ func TestADashboardReadsASampleOnce(t *testing.T) {
 	}
 	if values < 8 {
 		t.Fatalf("only %d rows with a value and a previous one: the check needs durations in both periods", values)
+	}
+}
+
+// kicks records the jobs a module kicks.
+type kicks struct {
+	mu  sync.Mutex
+	ids []string
+	in  []time.Duration
+}
+
+func (k *kicks) Enqueue(context.Context, uuid.UUID, jobs.Spec) (*jobs.Job, error) { return nil, nil }
+
+func (k *kicks) Kick(_ context.Context, _, _, id string, _ any, in time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.ids, k.in = append(k.ids, id), append(k.in, in)
+}
+
+// A sweep asked for within twice the last sweep's length after it is put
+// off to that time, and its marks wait; one asked for later runs.
+func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
+	env := testkit.Get(t)
+	k := &kicks{}
+	m := bi.New(bi.Deps{DB: env.App, Modules: newBIModules(t), Log: testkit.Quiet, Jobs: k})
+	tn := env.NewTenant(t)
+	if _, err := env.Owner.ExecContext(context.Background(), "INSERT INTO bi_rollup_dirty (tenant_id, module, subject) VALUES (?, 'profiles', ?)", tn.ID, uuid.Nil); err != nil {
+		t.Fatal(err)
+	}
+	marks := func() (n int) {
+		t.Helper()
+		if err := env.Owner.NewRaw("SELECT count(*) FROM bi_rollup_dirty WHERE tenant_id = ?", tn.ID).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	bi.SetLastSweep(m, time.Now(), 10*time.Second)
+	if err := m.SweepRollups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if marks() != 1 || len(k.ids) != 1 || k.ids[0] != "bi-rollup-sweep-paced" || k.in[0] < 19*time.Second || k.in[0] > 20*time.Second {
+		t.Fatalf("a sweep right after one of 10 s: %d marks left, kicks %v in %v (want one, in about 20 s)", marks(), k.ids, k.in)
+	}
+	bi.SetLastSweep(m, time.Now().Add(-30*time.Second), 10*time.Second)
+	if err := m.SweepRollups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if marks() != 0 || len(k.ids) != 1 {
+		t.Fatalf("a sweep 30 s after one of 10 s: %d marks left, kicks %v", marks(), k.ids)
 	}
 }
