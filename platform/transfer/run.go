@@ -162,7 +162,7 @@ func (e *Engine) runImport(ctx context.Context, j *jobs.Job) error {
 			}
 			return err
 		}
-		if statsDue(prevWritten, cp.Created+cp.Updated) {
+		if refreshAside(prevWritten, cp.Created+cp.Updated, cp.Processed, im.Total) {
 			e.refreshStatsAside(ctx, statsTables(ad)...)
 		}
 		prevWritten = cp.Created + cp.Updated

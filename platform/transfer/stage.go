@@ -54,6 +54,15 @@ func statsDue(prev, done int64) bool {
 	return false
 }
 
+// refreshAside reports whether an import that has written written rows (prev
+// before this batch) and read processed of its total should refresh the
+// statistics beside its next batches: when statsDue, but not after its last
+// batch, since the import's end refreshes the same tables right after (a
+// 5,000-row import analysed each table twice in a row).
+func refreshAside(prev, written, processed, total int64) bool {
+	return statsDue(prev, written) && (total <= 0 || processed < total)
+}
+
 // refreshStats refreshes the planner statistics of the tables an import or a
 // revert filled (db.RefreshStats).
 func (e *Engine) refreshStats(ctx context.Context, tables ...string) {
