@@ -3,6 +3,7 @@ package funnel_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -50,10 +51,15 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 	manyDeals(t, m, c, 2000, "t0", "t1", "t2")
 
 	// Deal tags are not walkable in time order: each walk reads every
-	// deal, newest first, and checks its tags (one, or several).
-	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}} {
+	// deal, newest first, and checks its tags (one, or several; a saved
+	// view's tag stays a condition of the probe).
+	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}, {"t0", "view:t1"}} {
 		plans = nil
-		page, _, err := m.ListDeals(seller, c.id, funnel.Filter{Tags: tags, Limit: 20})
+		f := funnel.Filter{Tags: tags, Limit: 20}
+		if v, ok := strings.CutPrefix(tags[len(tags)-1], "view:"); ok {
+			f.Tags, f.View = tags[:len(tags)-1], &funnel.Filter{Tags: []string{v}}
+		}
+		page, _, err := m.ListDeals(seller, c.id, f)
 		if err != nil {
 			t.Fatal(err)
 		}
