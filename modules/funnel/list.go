@@ -332,10 +332,26 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 	if f.Customer != nil {
 		q = q.Where("d.customer_id = ?", *f.Customer)
 	}
+	var tags []string
 	for _, t := range f.Tags {
-		if f.skip[tagSetKey(t)] {
-			continue
+		if !f.skip[tagSetKey(t)] {
+			tags = append(tags, t)
 		}
+	}
+	if f.skip[fields.Probe] && len(tags) > 0 {
+		// One deal, fixed by a walk: its tags are read in deal order with
+		// the id bounded from both sides, in a subquery the planner cannot
+		// turn into a join that reads a tag's deals for each walked deal,
+		// whatever it takes the company's size for; the tenant is a
+		// parameter, as Citus routes it (docs/list-plans.md, probeEach).
+		if len(tags) == 1 {
+			q = q.Where("(SELECT true FROM deal_tags dt WHERE dt.tenant_id = ? AND dt.deal_id >= d.id AND dt.deal_id <= d.id AND dt.tag = ? ORDER BY dt.deal_id LIMIT 1)", tenant, tags[0])
+		} else {
+			q = q.Where("(SELECT count(DISTINCT x.tag) FROM (SELECT dt.tag FROM deal_tags dt WHERE dt.tenant_id = ? AND dt.deal_id >= d.id AND dt.deal_id <= d.id AND dt.tag IN (?) ORDER BY dt.deal_id) x) = ?", tenant, bun.In(tags), len(tags))
+		}
+		tags = nil
+	}
+	for _, t := range tags {
 		q = q.Where("EXISTS (SELECT 1 FROM deal_tags dt WHERE dt.tenant_id = d.tenant_id AND dt.tag = ? AND dt.deal_id = d.id)", t)
 	}
 	if f.Status != "" {
@@ -361,6 +377,11 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 	if f.View != nil {
 		v := *f.View
 		v.View = nil
+		// The view's own sets stay conditions; a walk's probe is still one deal.
+		v.skip = nil
+		if f.skip[fields.Probe] {
+			v.skip = map[string]bool{fields.Probe: true}
+		}
 		return m.dealQuery(ctx, tx, q, tenant, v)
 	}
 	return q, nil
@@ -432,7 +453,7 @@ func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 		// By creation time with indexed sets: planned from the company's
 		// counts (docs/list-plans.md).
 		p := fields.TimePage[Deal]{Entity: EntityDeals, Sets: sets, Want: f.Limit + 1, Desc: desc,
-			TimeExpr: "d.created_at", IDExpr: "d.id",
+			TimeExpr: "d.created_at", IDExpr: "d.id", Table: "deals",
 			All:     "SELECT id, created_at AS at FROM deals WHERE tenant_id = ? AND deleted_at IS NULL",
 			AllArgs: []any{tenant},
 			Query: func(skip map[string]bool) (*bun.SelectQuery, error) {

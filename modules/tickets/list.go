@@ -286,10 +286,27 @@ func (m *Module) ticketQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 			q = q.Where("t.resolution_due_at IS NULL AND t.first_response_due_at IS NULL")
 		}
 	}
+	var tags []string
 	for _, tag := range f.Tags {
-		if f.skip[tagSetKey(tag)] {
-			continue
+		if !f.skip[tagSetKey(tag)] {
+			tags = append(tags, tag)
 		}
+	}
+	if f.skip[fields.Probe] && len(tags) > 0 {
+		// One ticket, fixed by a walk: its tags are read in ticket order
+		// with the id bounded from both sides, in a subquery the planner
+		// cannot turn into a join that reads a tag's tickets for each
+		// walked ticket, whatever it takes the company's size for; the
+		// tenant is a parameter, as Citus routes it (docs/list-plans.md,
+		// probeEach).
+		if len(tags) == 1 {
+			q = q.Where("(SELECT true FROM ticket_tags tt WHERE tt.tenant_id = ? AND tt.ticket_id >= t.id AND tt.ticket_id <= t.id AND tt.tag = ? ORDER BY tt.ticket_id LIMIT 1)", tenant, tags[0])
+		} else {
+			q = q.Where("(SELECT count(DISTINCT x.tag) FROM (SELECT tt.tag FROM ticket_tags tt WHERE tt.tenant_id = ? AND tt.ticket_id >= t.id AND tt.ticket_id <= t.id AND tt.tag IN (?) ORDER BY tt.ticket_id) x) = ?", tenant, bun.In(tags), len(tags))
+		}
+		tags = nil
+	}
+	for _, tag := range tags {
 		q = q.Where("EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.tag = ? AND tt.ticket_id = t.id)", tag)
 	}
 	for _, ff := range f.Fields {
@@ -422,7 +439,7 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 			// By creation time with indexed sets: planned from the company's
 			// counts (docs/list-plans.md).
 			p := fields.TimePage[Ticket]{Entity: EntityTickets, Sets: sets, Want: f.Limit + 1, Desc: desc,
-				TimeExpr: "t.created_at", IDExpr: "t.id",
+				TimeExpr: "t.created_at", IDExpr: "t.id", Table: "tickets",
 				// Every ticket: the list's query decides which are visible.
 				All: "SELECT id, created_at AS at FROM tickets WHERE tenant_id = ?", AllArgs: []any{tenant},
 				Query: func(skip map[string]bool) (*bun.SelectQuery, error) {
