@@ -22,3 +22,10 @@ func SetLastSweep(m *Module, at time.Time, took time.Duration) {
 	m.sweptAt, m.sweptFor = at, took
 	m.sweepMu.Unlock()
 }
+
+// SetSweeping says a sweep of this process is running (or not).
+func SetSweeping(m *Module, on bool) {
+	m.sweepMu.Lock()
+	m.sweeping = on
+	m.sweepMu.Unlock()
+}

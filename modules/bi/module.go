@@ -77,6 +77,7 @@ type Module struct {
 	// The last rollup sweep's end and length, which pace the next
 	// (SweepRollups).
 	sweepMu  sync.Mutex
+	sweeping bool
 	sweptAt  time.Time
 	sweptFor time.Duration
 }

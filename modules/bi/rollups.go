@@ -529,32 +529,45 @@ const (
 	maxSweepWait = time.Minute
 )
 
-// sweepWait is how long a sweep asked for at now should wait for its turn.
-func (m *Module) sweepWait(now time.Time) time.Duration {
+// sweepTurn takes the sweep's turn at now: it returns 0 when the sweep may
+// run (and marks one running), or how long it should wait: until the last
+// sweep's pace is over, or, while another sweep of this process runs, a
+// rollupDelay (the two would take turns on every company's lock).
+func (m *Module) sweepTurn(now time.Time) time.Duration {
 	m.sweepMu.Lock()
 	defer m.sweepMu.Unlock()
-	if m.sweptAt.IsZero() {
-		return 0
+	if m.sweeping {
+		return rollupDelay
 	}
-	return min(maxSweepWait, sweepPace*m.sweptFor-now.Sub(m.sweptAt))
+	if !m.sweptAt.IsZero() {
+		if wait := min(maxSweepWait, sweepPace*m.sweptFor-now.Sub(m.sweptAt)); wait > 0 {
+			return wait
+		}
+	}
+	m.sweeping = true
+	return 0
 }
 
 // SweepRollups refreshes every company with marks waiting, each module in a
 // transaction of its own. The companies are found as the sweeper role. A
-// sweep asked for too soon after the last one (sweepPace) is put off to its
-// time, when the module has jobs to put it off with; the marks wait.
+// sweep asked for too soon after the last one (sweepPace), or while another
+// runs, is put off, when the module has jobs to put it off with; the marks
+// wait.
 func (m *Module) SweepRollups(ctx context.Context) error {
-	if wait := m.sweepWait(time.Now()); wait > 0 {
+	if wait := m.sweepTurn(time.Now()); wait > 0 {
 		if k, ok := m.d.Jobs.(Kicker); ok {
-			// Its own id: the sweep running now holds the usual one.
+			// Its own id: the sweep running now may hold the usual one.
 			k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep-paced", nil, wait)
 			return nil
 		}
+		m.sweepMu.Lock()
+		m.sweeping = true
+		m.sweepMu.Unlock()
 	}
 	start := time.Now()
 	defer func() {
 		m.sweepMu.Lock()
-		m.sweptAt, m.sweptFor = time.Now(), time.Since(start)
+		m.sweeping, m.sweptAt, m.sweptFor = false, time.Now(), time.Since(start)
 		m.sweepMu.Unlock()
 	}()
 	var due []struct {

@@ -551,7 +551,8 @@ func (k *kicks) Kick(_ context.Context, _, _, id string, _ any, in time.Duration
 }
 
 // A sweep asked for within twice the last sweep's length after it is put
-// off to that time, and its marks wait; one asked for later runs.
+// off to that time, or while another runs, and its marks wait; one asked
+// for later runs.
 func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
 	env := testkit.Get(t)
 	k := &kicks{}
@@ -574,11 +575,20 @@ func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
 	if marks() != 1 || len(k.ids) != 1 || k.ids[0] != "bi-rollup-sweep-paced" || k.in[0] < 19*time.Second || k.in[0] > 20*time.Second {
 		t.Fatalf("a sweep right after one of 10 s: %d marks left, kicks %v in %v (want one, in about 20 s)", marks(), k.ids, k.in)
 	}
+	// Another sweep of the process running: this one waits a rollupDelay.
 	bi.SetLastSweep(m, time.Now().Add(-30*time.Second), 10*time.Second)
+	bi.SetSweeping(m, true)
 	if err := m.SweepRollups(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if marks() != 0 || len(k.ids) != 1 {
+	if marks() != 1 || len(k.ids) != 2 || k.ids[1] != "bi-rollup-sweep-paced" || k.in[1] != 2*time.Second {
+		t.Fatalf("a sweep while another runs: %d marks left, kicks %v in %v (want a second, in 2 s)", marks(), k.ids, k.in)
+	}
+	bi.SetSweeping(m, false)
+	if err := m.SweepRollups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if marks() != 0 || len(k.ids) != 2 {
 		t.Fatalf("a sweep 30 s after one of 10 s: %d marks left, kicks %v", marks(), k.ids)
 	}
 }

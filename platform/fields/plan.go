@@ -546,10 +546,13 @@ type aloneSet struct {
 // fills, about want·total/n of them for a set of n, each probed for the
 // record and the set, against n ids read and probed; the two cost the same
 // at n = √(want·total·(costEntry+2costProbe)/(costEntry+costProbe)), and
-// the walk must also fit in half of Limits.Walk rows. A search that every
-// customer matches then counts a few hundred entries where it counted up to
-// Narrow+1 (the soak's companies: the count grew with the company to 40% of
-// the database's time). Without the company's total, Narrow.
+// the walk must also fit in half of Limits.Walk rows. Without the company's
+// total (never counted yet), Choose takes a set of unknown share for half
+// the records, so the walk reads 2·want rows and costs less than narrow
+// past n = 2·want·(costEntry+2costProbe)/(costEntry+costProbe). A search
+// that every customer matches then counts a few hundred entries, or 82,
+// where it counted up to Narrow+1 (the soak's companies: the count grew
+// with the company to 40-60% of the database's time).
 func (a aloneSet) countCap(total int64, lim Limits) int {
 	if lim.Prefer != 0 {
 		return lim.Narrow // tests that force a strategy want the real count
@@ -557,10 +560,14 @@ func (a aloneSet) countCap(total int64, lim Limits) int {
 	if a.walkable {
 		return min(lim.Narrow, max(a.want, 1))
 	}
+	w := float64(a.want)
 	if total <= 0 {
-		return lim.Narrow
+		if 4*a.want > lim.Walk {
+			return lim.Narrow // no walk fits: the count decides narrow or intersect
+		}
+		return min(lim.Narrow, int(math.Ceil(2*w*(costEntry+2*costProbe)/(costEntry+costProbe))))
 	}
-	w, n := float64(a.want), float64(total)
+	n := float64(total)
 	even := math.Sqrt(w * n * (costEntry + 2*costProbe) / (costEntry + costProbe))
 	fits := 2 * w * n / float64(lim.Walk)
 	return min(lim.Narrow, int(math.Ceil(max(even, fits))))
