@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"context"
+
 	"time"
 
 	"github.com/google/uuid"
@@ -30,4 +32,9 @@ func WatchStats(m *Module) *[][]string {
 // ScoreSQL is the scoring statement, for the benchmark's EXPLAIN.
 func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency string) (string, []any) {
 	return m.scoreSQL(tx, tenant, asOf, currency)
+}
+
+// ListSets is the planned list's sets for the filter.
+func (m *Module) ListSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
+	return m.listSets(ctx, tx, tenant, f)
 }

@@ -605,8 +605,8 @@ func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 		}
 	}
 	if plan := searchPlan(f.Q); len(plan) > 0 {
-		alts, args := termAlts(plan[0], []any{tenant})
-		s := fields.Set{Key: searchKey, IDs: "SELECT t.customer_id AS id FROM customer_terms t WHERE t.tenant_id = ? AND (" + alts + ")", Args: args}
+		ids, args := termUnion(tenant, plan[0])
+		s := fields.Set{Key: searchKey, IDs: ids, Args: args}
 		if len(plan[0]) == 1 && plan[0][0].exact != "" {
 			// One exact term names a customer once, in (created_at, customer) order.
 			s.Walk, s.WalkArgs = "SELECT t.customer_id AS id, t.created_at AS at FROM customer_terms t WHERE t.tenant_id = ? AND t.term = ?", []any{tenant, plan[0][0].exact}
@@ -708,6 +708,25 @@ func termAlts(group []termCond, args []any) (string, []any) {
 		}
 	}
 	return strings.Join(alts, " OR "), args
+}
+
+// termUnion is the ids of the customers a search group matches, one select
+// of the terms per alternative, joined by UNION ALL, and its arguments: each
+// reads its own range of the terms' key and can stop early (a capped count,
+// fields.countCap). With the alternatives ORed in one select the scan bounds
+// only the company and filters every term of it: a count capped at 83 read
+// 12,083 entries of a company of 4,000 customers. A customer an
+// alternative matches twice, or two alternatives match, comes twice
+// (Set.Dups).
+func termUnion(tenant uuid.UUID, group []termCond) (string, []any) {
+	var parts []string
+	var args []any
+	for _, cond := range group {
+		alt, a := termAlts([]termCond{cond}, []any{tenant})
+		parts = append(parts, "SELECT t.customer_id AS id FROM customer_terms t WHERE t.tenant_id = ? AND "+alt)
+		args = append(args, a...)
+	}
+	return strings.Join(parts, " UNION ALL "), args
 }
 
 // termWalk is the subquery of the customers a search group matches, with
