@@ -456,3 +456,36 @@ func TestBodyMediaTypeIs415(t *testing.T) {
 		}
 	}
 }
+
+// A connection that sends no request is closed at the read timeout without
+// an answer: an unsolicited 504 there is logged by clients, or taken for the
+// answer to a request sent at that moment.
+func TestAConnectionThatSendsNothingIsClosedWithoutAnAnswer(t *testing.T) {
+	env := testkit.Get(t)
+	mods := module.Set{widgets{db: env.App}}
+	srv := httpx.New(httpx.Options{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Tenants: tenancy.NewResolver(env.App, time.Second),
+		Enablement: module.NewEnablement(env.App, mods, time.Minute), Modules: mods, RequestTimeout: time.Millisecond})
+	srv.Finish(nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.App.Listener(ln) }()
+	t.Cleanup(func() { _ = srv.App.Shutdown() })
+	for _, sent := range []string{"", "GET /healthz HTTP/1.1\r\nHost: x\r\n"} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, sent); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || len(got) != 0 {
+			t.Errorf("after %q: answered %q (%v) after %s, want the connection closed without an answer", sent, got, err, time.Since(start).Round(time.Millisecond))
+		}
+	}
+}

@@ -116,6 +116,18 @@ func upperFirst(s string) string {
 // unmatched routes, body limits, panics, and raw Fiber routes.
 func fiberErrorHandler(log *slog.Logger, probs func(code string)) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		if unheard(c, err) {
+			// The read timeout on a connection that sent no whole request
+			// head: most often one a client opened and never used (Go's
+			// transport keeps the spare of a dial race). An answer there is
+			// unsolicited, or taken as the answer to a request sent at that
+			// moment; the connection is closed without one, as a client
+			// closing an idle connection expects.
+			if conn := c.Context().Conn(); conn != nil {
+				_ = conn.Close()
+			}
+			return nil
+		}
 		e := toProblem(err)
 		e.RequestID = requestID(c)
 		if e.RequestID == "" {
@@ -128,6 +140,14 @@ func fiberErrorHandler(log *slog.Logger, probs func(code string)) fiber.ErrorHan
 		}
 		return writeProblem(c, e, probs)
 	}
+}
+
+// unheard reports whether err is the server's read timeout before a whole
+// request head arrived: fasthttp calls the error handler for it on a
+// connection's first request (a later one it closes silently itself).
+func unheard(c *fiber.Ctx, err error) bool {
+	var fe *fiber.Error
+	return errors.As(err, &fe) && fe.Code == fiber.StatusRequestTimeout && len(c.Request().Header.RawHeaders()) == 0
 }
 
 func toProblem(err error) *errs.Error {
