@@ -554,20 +554,23 @@ func (m *Module) sweepTurn(now time.Time) time.Duration {
 // runs, is put off, when the module has jobs to put it off with; the marks
 // wait.
 func (m *Module) SweepRollups(ctx context.Context) error {
-	if wait := m.sweepTurn(time.Now()); wait > 0 {
+	wait := m.sweepTurn(time.Now())
+	if wait > 0 {
 		if k, ok := m.d.Jobs.(Kicker); ok {
 			// Its own id: the sweep running now may hold the usual one.
 			k.Kick(ctx, TypeRollupSweep, jobs.QueueBulk, "bi-rollup-sweep-paced", nil, wait)
 			return nil
 		}
-		m.sweepMu.Lock()
-		m.sweeping = true
-		m.sweepMu.Unlock()
+		// No jobs to put it off with (a direct call): sweep now, without
+		// taking the turn another sweep may hold.
 	}
 	start := time.Now()
 	defer func() {
 		m.sweepMu.Lock()
-		m.sweeping, m.sweptAt, m.sweptFor = false, time.Now(), time.Since(start)
+		if wait == 0 {
+			m.sweeping = false
+		}
+		m.sweptAt, m.sweptFor = time.Now(), time.Since(start)
 		m.sweepMu.Unlock()
 	}()
 	var due []struct {
