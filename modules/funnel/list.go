@@ -339,16 +339,9 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 		}
 	}
 	if f.skip[fields.Probe] && len(tags) > 0 {
-		// One deal, fixed by a walk: its tags are read in deal order with
-		// the id bounded from both sides, in a subquery the planner cannot
-		// turn into a join that reads a tag's deals for each walked deal,
-		// whatever it takes the company's size for; the tenant is a
-		// parameter, as Citus routes it (docs/list-plans.md, probeEach).
-		if len(tags) == 1 {
-			q = q.Where("(SELECT true FROM deal_tags dt WHERE dt.tenant_id = ? AND dt.deal_id >= d.id AND dt.deal_id <= d.id AND dt.tag = ? ORDER BY dt.deal_id LIMIT 1)", tenant, tags[0])
-		} else {
-			q = q.Where("(SELECT count(DISTINCT x.tag) FROM (SELECT dt.tag FROM deal_tags dt WHERE dt.tenant_id = ? AND dt.deal_id >= d.id AND dt.deal_id <= d.id AND dt.tag IN (?) ORDER BY dt.deal_id) x) = ?", tenant, bun.In(tags), len(tags))
-		}
+		// One deal, fixed by a walk: its own tags (docs/list-plans.md).
+		cond, args := fields.ProbeTags("deal_tags", "deal_id", "d.id", tenant, tags)
+		q = q.Where(cond, args...)
 		tags = nil
 	}
 	for _, t := range tags {

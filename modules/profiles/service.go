@@ -456,13 +456,15 @@ func (m *Module) customerQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuer
 			// One customer, fixed by a walk: its tags are read from the
 			// index that starts with the customer, as the search's terms
 			// are below (the primary key starts with the tag).
-			q = q.Where("(SELECT true FROM customer_tags ct WHERE ct.tenant_id = ? AND ct.customer_id >= c.id AND ct.customer_id <= c.id AND ct.tag = ? ORDER BY ct.customer_id LIMIT 1)", tenant, tags[0])
+			cond, args := fields.ProbeTags("customer_tags", "customer_id", "c.id", tenant, tags)
+			q = q.Where(cond, args...)
 			break
 		}
 		q = q.Where("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.tag = ? AND ct.customer_id = c.id)", tags[0])
 	default:
 		if f.skip[fields.Probe] {
-			q = q.Where("(SELECT count(DISTINCT x.tag) FROM (SELECT ct.tag FROM customer_tags ct WHERE ct.tenant_id = ? AND ct.customer_id >= c.id AND ct.customer_id <= c.id AND ct.tag IN (?) ORDER BY ct.customer_id) x) = ?", tenant, bun.In(tags), len(tags))
+			cond, args := fields.ProbeTags("customer_tags", "customer_id", "c.id", tenant, tags)
+			q = q.Where(cond, args...)
 			break
 		}
 		// The count reads the tenant parameter, not c.tenant_id: under RLS,

@@ -293,17 +293,9 @@ func (m *Module) ticketQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery,
 		}
 	}
 	if f.skip[fields.Probe] && len(tags) > 0 {
-		// One ticket, fixed by a walk: its tags are read in ticket order
-		// with the id bounded from both sides, in a subquery the planner
-		// cannot turn into a join that reads a tag's tickets for each
-		// walked ticket, whatever it takes the company's size for; the
-		// tenant is a parameter, as Citus routes it (docs/list-plans.md,
-		// probeEach).
-		if len(tags) == 1 {
-			q = q.Where("(SELECT true FROM ticket_tags tt WHERE tt.tenant_id = ? AND tt.ticket_id >= t.id AND tt.ticket_id <= t.id AND tt.tag = ? ORDER BY tt.ticket_id LIMIT 1)", tenant, tags[0])
-		} else {
-			q = q.Where("(SELECT count(DISTINCT x.tag) FROM (SELECT tt.tag FROM ticket_tags tt WHERE tt.tenant_id = ? AND tt.ticket_id >= t.id AND tt.ticket_id <= t.id AND tt.tag IN (?) ORDER BY tt.ticket_id) x) = ?", tenant, bun.In(tags), len(tags))
-		}
+		// One ticket, fixed by a walk: its own tags (docs/list-plans.md).
+		cond, args := fields.ProbeTags("ticket_tags", "ticket_id", "t.id", tenant, tags)
+		q = q.Where(cond, args...)
 		tags = nil
 	}
 	for _, tag := range tags {

@@ -75,6 +75,23 @@ type Set struct {
 // ignores it loses nothing but that.
 const Probe = "\x00probe"
 
+// ProbeTags is the condition, under Probe, that the record idExpr (e.g.
+// "d.id") holds every one of tags, and its arguments: its rows of table
+// (tenant_id, col, tag, with an index that starts with (tenant_id, col))
+// read in col order with the id bounded from both sides, in a scalar
+// subquery the planner cannot turn into a join that reads a tag's records
+// for each walked record, whatever it takes the company's size for. The
+// tenant is a parameter, as Citus routes it. One tag is a lookup; several
+// are one count.
+func ProbeTags(table, col, idExpr string, tenant uuid.UUID, tags []string) (string, []any) {
+	bound := fmt.Sprintf("x.tenant_id = ? AND x.%[1]s >= %[2]s AND x.%[1]s <= %[2]s", col, idExpr)
+	if len(tags) == 1 {
+		return fmt.Sprintf("(SELECT true FROM %s x WHERE %s AND x.tag = ? ORDER BY x.%s LIMIT 1)", table, bound, col), []any{tenant, tags[0]}
+	}
+	return fmt.Sprintf("(SELECT count(DISTINCT y.tag) FROM (SELECT x.tag FROM %s x WHERE %s AND x.tag IN (?) ORDER BY x.%s) y) = ?", table, bound, col),
+		[]any{tenant, bun.In(tags), len(tags)}
+}
+
 // Strategy is one way of reading a planned page.
 type Strategy int
 
