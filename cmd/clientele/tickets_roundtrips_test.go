@@ -41,13 +41,27 @@ func TestRoundTripsOfTicketInboxAndCreate(t *testing.T) {
 	if qs := rec.take(); len(qs) > 2 {
 		t.Errorf("the inbox took %d statements through bun, want BEGIN and COMMIT:\n%s", len(qs), strings.Join(qs, "\n"))
 	}
-	got := a.must(201, "POST", base+"/tickets", create, tokenHdr(tok)...)
-	// BEGIN, the team's members (which also show the team is the company's),
-	// the requester, the first alarm's delivery, the insert that also deals
-	// the ticket out (the team's cursor) and numbers it, and COMMIT carrying
-	// the alarms and the audit row.
-	if qs := rec.take(); len(qs) > 6 {
-		t.Errorf("a create took %d statements, want 6:\n%s", len(qs), strings.Join(qs, "\n"))
+	// The first alarm's delivery is the company's job for the whole second
+	// the alarm falls due in. A create whose alarm falls in a second no
+	// earlier create has queued (the clock crossed a second between the two)
+	// enqueues that job: two statements more. The next create, a few
+	// milliseconds later, shares the second again, so up to three creates are
+	// tried and the first that shares a second must take six.
+	var got map[string]any
+	for try := 1; ; try++ {
+		got = a.must(201, "POST", base+"/tickets", create, tokenHdr(tok)...)
+		qs := rec.take()
+		if len(qs) <= 6 {
+			break
+		}
+		enqueued := false
+		for _, q := range qs {
+			enqueued = enqueued || strings.HasPrefix(q, `INSERT INTO "jobs"`)
+		}
+		if !enqueued || len(qs) > 8 || try == 3 {
+			t.Fatalf("a create took %d statements, want 6 (8 when its alarm opens a new second):\n%s", len(qs), strings.Join(qs, "\n"))
+		}
+		t.Logf("create %d opened a new second for its first alarm (%d statements); trying again", try, len(qs))
 	}
 	if got["assignee_id"] != owner.IdentityID.String() || got["first_response_due_at"] == nil || got["resolution_due_at"] == nil {
 		t.Errorf("the create lost its assignment or due times: %v", got)
