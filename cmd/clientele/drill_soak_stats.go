@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,5 +128,96 @@ func printStatementDrift(out io.Writer, a0, a1, b0, b1 map[int64]statementStat) 
 		}
 		fmt.Fprintf(out, "drill soak:   %6.1f s → %6.1f s, %6d → %6d calls, mean %7.2f → %7.2f ms: %s\n",
 			r.totalA/1000, r.totalB/1000, r.callsA, r.callsB, mean(r.totalA, r.callsA), mean(r.totalB, r.callsB), q)
+	}
+}
+
+// soakMemory is where a window's memory was, from the Go runtime: the heap
+// in use, the heap the runtime holds without using it and has not given
+// back to the system, and goroutine stacks.
+type soakMemory struct {
+	heapInuse, heapKept, stacks int64
+	groups                      map[string]int // goroutines by the function that started them
+}
+
+func readSoakMemory() soakMemory {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return soakMemory{heapInuse: int64(ms.HeapInuse), heapKept: int64(ms.HeapIdle - ms.HeapReleased),
+		stacks: int64(ms.StackInuse), groups: goroutineGroups()}
+}
+
+// goroutineGroups counts the process's goroutines by the function each
+// started in (the last frame of its stack).
+func goroutineGroups() map[string]int {
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, rec := range strings.Split(b.String(), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(rec), "\n")
+		n, err := strconv.Atoi(strings.Fields(lines[0] + " x")[0])
+		if err != nil || len(lines) < 2 {
+			continue
+		}
+		last := strings.Fields(lines[len(lines)-1])
+		if len(last) < 3 || last[0] != "#" {
+			continue
+		}
+		fn := last[2]
+		if i := strings.LastIndex(fn, "+0x"); i > 0 {
+			fn = fn[:i]
+		}
+		out[fn] += n
+	}
+	return out
+}
+
+// printMemoryDrift prints the runtime's memory and the goroutine groups that
+// changed most, first judged block against last (each averaged over its
+// windows), so that an RSS or goroutine drift names where it is.
+func printMemoryDrift(out io.Writer, a, b []soakWindow) {
+	avg := func(ws []soakWindow) (heap, kept, stacks float64, groups map[string]float64) {
+		groups = map[string]float64{}
+		for _, w := range ws {
+			heap += float64(w.mem.heapInuse)
+			kept += float64(w.mem.heapKept)
+			stacks += float64(w.mem.stacks)
+			for g, n := range w.mem.groups {
+				groups[g] += float64(n) / float64(len(ws))
+			}
+		}
+		n := float64(len(ws))
+		return heap / n, kept / n, stacks / n, groups
+	}
+	ha, ka, sa, ga := avg(a)
+	hb, kb, sb, gb := avg(b)
+	fmt.Fprintf(out, "drill soak: Go memory, first block → last block: heap in use %.1f → %.1f MB, heap kept unused %.1f → %.1f MB, stacks %.1f → %.1f MB\n",
+		ha/1e6, hb/1e6, ka/1e6, kb/1e6, sa/1e6, sb/1e6)
+	type change struct {
+		fn   string
+		a, b float64
+	}
+	var cs []change
+	for g := range ga {
+		cs = append(cs, change{g, ga[g], gb[g]})
+	}
+	for g := range gb {
+		if _, ok := ga[g]; !ok {
+			cs = append(cs, change{g, 0, gb[g]})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		di, dj := cs[i].b-cs[i].a, cs[j].b-cs[j].a
+		if di < 0 {
+			di = -di
+		}
+		if dj < 0 {
+			dj = -dj
+		}
+		return di > dj
+	})
+	for _, c := range cs[:min(8, len(cs))] {
+		fmt.Fprintf(out, "drill soak:   goroutines in %s: %.1f → %.1f\n", c.fn, c.a, c.b)
 	}
 }
