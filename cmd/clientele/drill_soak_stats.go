@@ -156,8 +156,14 @@ func goroutineGroups() map[string]int {
 	out := map[string]int{}
 	for _, rec := range strings.Split(b.String(), "\n\n") {
 		lines := strings.Split(strings.TrimSpace(rec), "\n")
+		if strings.HasPrefix(lines[0], "goroutine profile:") {
+			lines = lines[1:] // the header shares the first group's record
+		}
+		if len(lines) < 2 {
+			continue
+		}
 		n, err := strconv.Atoi(strings.Fields(lines[0] + " x")[0])
-		if err != nil || len(lines) < 2 {
+		if err != nil {
 			continue
 		}
 		last := strings.Fields(lines[len(lines)-1])
