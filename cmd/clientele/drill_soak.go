@@ -398,13 +398,13 @@ func releaseUnjudged(windows []soakWindow, warmup time.Duration, block int) {
 		// Still warming up: only the last window before the judged ones
 		// will be read (its statements).
 		if n := len(windows); n >= 2 {
-			windows[n-2].lat, windows[n-2].stmts = nil, nil
+			windows[n-2].lat, windows[n-2].stmts, windows[n-2].mem.groups = nil, nil, nil
 		}
 		return
 	}
 	newest := len(windows) - 1
 	if j := newest - block; j >= first+block {
-		windows[j].lat = nil // no longer among the last block
+		windows[j].lat, windows[j].mem.groups = nil, nil // no longer among the last block
 	}
 	if j := newest - block - 1; j >= first+block {
 		windows[j].stmts = nil // no longer the window before the last block

@@ -153,8 +153,15 @@ func goroutineGroups() map[string]int {
 	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
 		return nil
 	}
+	return parseGoroutineGroups(b.String())
+}
+
+// parseGoroutineGroups reads a goroutine profile in its text form (debug=1).
+// The names are copied out of it: a name that kept pointing into the text
+// would keep the whole profile alive with each window that holds it.
+func parseGoroutineGroups(text string) map[string]int {
 	out := map[string]int{}
-	for _, rec := range strings.Split(b.String(), "\n\n") {
+	for _, rec := range strings.Split(text, "\n\n") {
 		lines := strings.Split(strings.TrimSpace(rec), "\n")
 		if strings.HasPrefix(lines[0], "goroutine profile:") {
 			lines = lines[1:] // the header shares the first group's record
@@ -174,7 +181,7 @@ func goroutineGroups() map[string]int {
 		if i := strings.LastIndex(fn, "+0x"); i > 0 {
 			fn = fn[:i]
 		}
-		out[fn] += n
+		out[strings.Clone(fn)] += n
 	}
 	return out
 }
