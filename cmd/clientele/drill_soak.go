@@ -447,13 +447,26 @@ func soakSeed(ctx context.Context, dr *drill, slugs []string, ids [][]string, si
 					} `json:"results"`
 				}
 				_ = json.Unmarshal(body, &out)
+				// Every record of the batch must have been stored: a company
+				// seeded short would make the run lighter than it says.
+				want, got := min(b.from+1000, size)-b.from, 0
 				mu.Lock()
 				for _, r := range out.Results {
-					if len(ids[b.company]) < 1000 && r.ID != "" {
+					if r.ID == "" {
+						continue
+					}
+					got++
+					if len(ids[b.company]) < 1000 {
 						ids[b.company] = append(ids[b.company], r.ID)
 					}
 				}
 				mu.Unlock()
+				if got != want {
+					errc <- fmt.Errorf("drill soak: customers of %s: %d of a batch of %d stored: %.300s", slugs[b.company], got, want, body)
+					for range work {
+					}
+					return
+				}
 			}
 		}()
 	}
