@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -242,5 +244,50 @@ func TestHumaParametersAreNotBorrowed(t *testing.T) {
 	}
 	if changed > 0 {
 		t.Errorf("%d of 200 kept parameters changed after their request", changed)
+	}
+}
+
+// The open connections are exported, idle keep-alive ones included, so that
+// a goroutine count can be read beside the connections that explain it.
+func TestMetricsCountOpenConnections(t *testing.T) {
+	h := setup(t)
+	open := func() float64 {
+		mfs, err := h.reg.Reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "clientele_http_open_connections" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("clientele_http_open_connections is not exported")
+		return 0
+	}
+	before := open()
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := open(); got != before+3 {
+		t.Fatalf("open connections %v with 3 idle keep-alive ones open, %v before", got, before)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open() != before {
+		if time.Now().After(deadline) {
+			t.Fatalf("open connections %v after the 3 closed, %v before", open(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

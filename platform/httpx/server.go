@@ -117,6 +117,7 @@ func New(o Options) *Server {
 	app.Use(requestIDMiddleware(trusted))
 	if o.Metrics != nil {
 		app.Use(metricsMiddleware(o.Metrics))
+		o.Metrics.CountOpenConnections(func() int { return int(app.Server().GetOpenConnectionsCount()) })
 	}
 	app.Use(accessLog(o.Log, app.Config().ErrorHandler))
 	app.Use(recoverMiddleware(o.Log))

@@ -6,6 +6,7 @@ package metrics
 import (
 	"database/sql"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +21,7 @@ type Registry struct {
 	HTTPInFlight    prometheus.Gauge
 	HTTPBodyRefused *prometheus.CounterVec
 	handler         http.Handler
+	openConnsOnce   sync.Once
 }
 
 // New builds a registry with Go runtime and process collectors.
@@ -52,6 +54,20 @@ func New() *Registry {
 	reg.MustRegister(r.HTTPRequests, r.HTTPDuration, r.HTTPInFlight, r.HTTPBodyRefused)
 	r.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: false})
 	return r
+}
+
+// CountOpenConnections exports the HTTP server's open connections, read
+// from open when scraped. Goroutines and memory follow the connections
+// clients hold open, so a goroutine count is read beside it: goroutines
+// that grow while connections do not are a leak. Only the first call of a
+// registry counts (a process serves one API).
+func (r *Registry) CountOpenConnections(open func() int) {
+	r.openConnsOnce.Do(func() {
+		r.Reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "clientele_http_open_connections",
+			Help: "Client connections the HTTP server holds open now, idle keep-alive ones included.",
+		}, func() float64 { return float64(max(0, open())) }))
+	})
 }
 
 // RegisterDB exports the connection pool's statistics.
