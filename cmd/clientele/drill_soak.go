@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,13 +18,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/devstack"
 )
 
 // runSoakDrill is `clientele drill soak`: a mixed read and write workload
 // across many companies at 70% of the capacity measured first, with imports
-// running, for a long time (30 minutes by default). It passes with no error,
-// the process's RSS and goroutine count within 10% of their level after the
-// warm-up, and a p99 that drifts by at most 20%.
+// running, for a long time (30 minutes by default), against `serve` and
+// `worker` running as processes of their own. It passes with no error, each
+// process's RSS and goroutines within 10% of their level after the warm-up,
+// and a p99 that drifts by at most 20%. The goroutines judged are those
+// that do not serve a client connection: those follow the connections the
+// clients hold open (reported beside them), not the time the process ran.
 func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err error) {
 	fs := flag.NewFlagSet("drill soak", flag.ContinueOnError)
 	duration := fs.Duration("duration", 30*time.Minute, "how long the soak runs, warm-up included")
@@ -35,7 +38,8 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	size := fs.Int("customers", 20000, "customers each company starts with")
 	importEvery := fs.Duration("import-every", 2*time.Minute, "how often an import of 5,000 customers starts")
 	keep := fs.Bool("keep", false, "keep the drill's directory")
-	pprofAddr := fs.String("pprof", "", "serve Go's pprof on this loopback address (e.g. 127.0.0.1:6061) while the drill runs")
+	pprofAddr := fs.String("pprof", "", "the serve process's pprof address, loopback only (default a free port; the report prints it)")
+	fixedRate := fs.Float64("rate", 0, "requests per second to soak at, instead of -share of the capacity measured first")
 	statements := fs.Bool("statements", false, "load pg_stat_statements and print the statements that took the most time, first judged block against last")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,7 +52,10 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		return err
 	}
 	dr := &drill{fault: "soak", out: os.Stdout, dir: dir, acked: map[string]bool{}, readyz: map[string]int{},
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+		// At most 64 connections, as a pool of clients holds: past that a
+		// request waits for one (its latency counts the wait), so a slow
+		// moment does not open connections without bound.
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
 	if *statements {
 		// The plans of slow statements go to the cluster's log (kept with -keep).
 		dr.pgSettings = []string{"shared_preload_libraries=pg_stat_statements,auto_explain", "pg_stat_statements.max=2000",
@@ -65,17 +72,32 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	if err := dr.start(ctx, cfg); err != nil {
 		return fmt.Errorf("drill soak: setting up the private stack: %w", err)
 	}
-	w := buildWorker(dr.d)
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Shutdown()
 	if *pprofAddr != "" {
 		if err := loopbackPprof(*pprofAddr); err != nil {
 			return err
 		}
-		defer servePprof(ctx, *pprofAddr, dr.log)()
 	}
+	// serve and worker as an operator runs them; the in-process app that
+	// set the stack up stays idle from here on.
+	apiPort, err := devstack.FreePort()
+	if err != nil {
+		return err
+	}
+	serve, worker, err := dr.startSoakProcs(ctx, apiPort, *pprofAddr)
+	if err != nil {
+		return err
+	}
+	defer worker.stop()
+	defer serve.stop()
+	procs := []*soakProc{serve, worker}
+	// The heap profiles stay after the run, apart from the drill's (large)
+	// directory.
+	heapDir, err := os.MkdirTemp("", "clientele-soak-heap-")
+	if err != nil {
+		return err
+	}
+	dr.base = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	fmt.Fprintf(dr.out, "drill soak: serve on %s (pprof %s/debug/pprof/), a worker (pprof %s/debug/pprof/)\n", dr.base, serve.pprof, worker.pprof)
 	var stmts *statementStats
 	if *statements {
 		if stmts, err = openStatementStats(ctx, strings.Replace(dr.pg.URL, "/postgres?", "/clientele?", 1)); err != nil {
@@ -167,23 +189,32 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	cw.Wait()
 	capacity := float64(done.Load()) / 15
 	rate := capacity * *share
+	if *fixedRate > 0 {
+		rate = *fixedRate
+	}
 	fmt.Fprintf(dr.out, "drill soak: capacity %.0f requests/s over %d companies; soaking at %.0f/s (%.0f%%) for %s, the first %s warm-up, an import of 5,000 customers every %s\n",
-		capacity, len(slugs), rate, 100**share, *duration, *warmup, *importEvery)
+		capacity, len(slugs), rate, 100*rate/capacity, *duration, *warmup, *importEvery)
 
-	// The soak: requests at a fixed rate (open loop, at most 256 in flight),
-	// and imports.
+	// The soak: requests at a fixed rate, and imports. The load is an open
+	// loop: a request is due at its time whatever became of the ones
+	// before, and its latency counts from then. At most 64 are in flight
+	// (the client's connections); the ones due meanwhile queue, so a slow
+	// moment shows in the latency of every request it held up rather than
+	// in requests left out of the figures. Past 5,000 queued the request
+	// is not sent, and the run fails.
 	var mu sync.Mutex
 	var cur []soakLatency
 	var errors, dropped atomic.Int64
 	var windows []soakWindow
 	block := soakBlock(*importEvery)
 	var imports []string
-	sem := make(chan struct{}, 256)
+	sem := make(chan struct{}, 64)
+	var queued, mostQueued atomic.Int64
 	start := time.Now()
 	end := start.Add(*duration)
 	// The ticker only wakes the loop; what is due is counted from the start,
 	// so a slow moment sends the requests it owes instead of skipping them.
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	var sent int64
 	sample := time.NewTicker(10 * time.Second)
@@ -191,25 +222,28 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	nextImport := start.Add(*importEvery / 2)
 	rng := rand.New(rand.NewPCG(42, 7))
 	var inflight sync.WaitGroup
+	judgedSoFar, savedFirst := 0, false
 	for time.Now().Before(end) {
 		select {
 		case <-tick.C:
 			due := int64(time.Since(start).Seconds() * rate)
 			for ; sent < due; sent++ {
-				select {
-				case sem <- struct{}{}:
-				default:
-					dropped.Add(1) // the app fell behind the rate
+				if q := queued.Add(1); q > 5000 {
+					queued.Add(-1)
+					dropped.Add(1) // the app fell far behind the rate
 					continue
+				} else if q > mostQueued.Load() {
+					mostQueued.Store(q)
 				}
+				at := start.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
 				r := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 				inflight.Add(1)
 				go func() {
 					defer inflight.Done()
-					defer func() { <-sem }()
-					t0 := time.Now()
+					sem <- struct{}{}
+					defer func() { <-sem; queued.Add(-1) }()
 					kind, ok := one(r)
-					d := time.Since(t0)
+					d := time.Since(at)
 					if !ok {
 						errors.Add(1)
 					}
@@ -223,7 +257,14 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 			lat := cur
 			cur = nil
 			mu.Unlock()
-			win := soakWindow{at: time.Since(start), lat: lat, requests: len(lat), rss: rssBytes(), goroutines: runtime.NumGoroutine(), mem: readSoakMemory()}
+			win := soakWindow{at: time.Since(start), lat: lat, requests: len(lat)}
+			for _, p := range procs {
+				ps, err := p.scrape(ctx, dr.hc)
+				if err != nil {
+					return err
+				}
+				win.procs = append(win.procs, ps)
+			}
 			if stmts != nil {
 				if win.stmts, err = stmts.snapshot(ctx); err != nil {
 					return err
@@ -231,6 +272,19 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 			}
 			windows = append(windows, win)
 			releaseUnjudged(windows, *warmup, block)
+			if win.at > *warmup {
+				judgedSoFar++
+			}
+			if judgedSoFar == block && !savedFirst {
+				savedFirst = true
+				// The heap at the end of the first judged block, against
+				// the heap at the end, for `go tool pprof -diff_base`.
+				for _, p := range procs {
+					if _, err := p.saveHeap(ctx, dr.hc, heapDir, "first"); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		if time.Now().After(nextImport) {
 			nextImport = nextImport.Add(*importEvery)
@@ -295,29 +349,39 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	if len(judged) < 6 {
 		return fmt.Errorf("drill soak: only %d samples after the warm-up; run longer", len(judged))
 	}
-	agg := func(ws []soakWindow) (p99 time.Duration, rss int64, g int) {
+	p99 := func(ws []soakWindow) time.Duration {
 		var lat []time.Duration
 		for _, w := range ws {
 			for _, l := range w.lat {
 				lat = append(lat, l.d)
 			}
-			rss += w.rss
-			g += w.goroutines
 		}
-		return quantile(lat, 0.99), rss / int64(len(ws)), g / len(ws)
+		return quantile(lat, 0.99)
 	}
 	n := min(block, len(judged)/2)
-	p99a, rssA, gA := agg(judged[:n])
-	p99b, rssB, gB := agg(judged[len(judged)-n:])
+	first, last := judged[:n], judged[len(judged)-n:]
+	p99a, p99b := p99(first), p99(last)
 	total := 0
 	for _, w := range windows {
 		total += w.requests
 	}
 	rel := func(a, b float64) float64 { return b/a - 1 }
-	fmt.Fprintf(dr.out, "drill soak: %d requests in %s (%.0f/s), %d errors, %d not sent (the app fell behind), %d imports started\n",
-		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), len(imports))
-	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first %s → last %s: RSS %.0f → %.0f MB (%+.1f%%), goroutines %d → %d (%+.1f%%), p99 %s → %s (%+.1f%%)\n",
-		time.Duration(n)*10*time.Second, time.Duration(n)*10*time.Second, float64(rssA)/1e6, float64(rssB)/1e6, 100*rel(float64(rssA), float64(rssB)), gA, gB, 100*rel(float64(gA), float64(gB)), ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
+	span := time.Duration(n) * 10 * time.Second
+	fmt.Fprintf(dr.out, "drill soak: %d requests in %s (%.0f/s), %d errors, %d not sent (over 5,000 queued), at most %d waiting or in flight at once, %d imports started\n",
+		total, time.Since(start).Round(time.Second), float64(total)/time.Since(start).Seconds(), errors.Load(), dropped.Load(), mostQueued.Load(), len(imports))
+	fmt.Fprintf(dr.out, "drill soak: after the warm-up, first %s → last %s: p99 %s → %s (%+.1f%%)\n", span, span, ms(p99a), ms(p99b), 100*rel(float64(p99a), float64(p99b)))
+	var fails []string
+	for i, p := range procs {
+		a, b := soakProcAverage(first, i), soakProcAverage(last, i)
+		fmt.Fprintf(dr.out, "drill soak: %s, first %s → last %s: RSS %.0f → %.0f MB (%+.1f%%), goroutines not serving a connection %.0f → %.0f (%+.1f%%); all goroutines %.0f → %.0f, open connections %.0f → %.0f\n",
+			p.name, span, span, a.rss/1e6, b.rss/1e6, 100*rel(a.rss, b.rss), a.own, b.own, 100*rel(a.own, b.own), a.goroutines, b.goroutines, a.conns, b.conns)
+		if r := rel(a.rss, b.rss); r > 0.10 {
+			fails = append(fails, fmt.Sprintf("%s's RSS grew %.1f%%", p.name, 100*r))
+		}
+		if r := rel(a.own, b.own); r > 0.10 {
+			fails = append(fails, fmt.Sprintf("%s's goroutines grew %.1f%%", p.name, 100*r))
+		}
+	}
 	byKind := func(ws []soakWindow) [soakKinds][]time.Duration {
 		var out [soakKinds][]time.Duration
 		for _, w := range ws {
@@ -327,25 +391,24 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		}
 		return out
 	}
-	ka, kb := byKind(judged[:n]), byKind(judged[len(judged)-n:])
+	ka, kb := byKind(first), byKind(last)
 	for k := range soakKinds {
 		fmt.Fprintf(dr.out, "drill soak:   %-7s p50 %s → %s, p99 %s → %s (%d → %d requests)\n", soakKindNames[k],
 			ms(quantile(ka[k], 0.5)), ms(quantile(kb[k], 0.5)), ms(quantile(ka[k], 0.99)), ms(quantile(kb[k], 0.99)), len(ka[k]), len(kb[k]))
 	}
-	printMemoryDrift(dr.out, judged[:n], judged[len(judged)-n:])
+	for i, p := range procs {
+		printMemoryDrift(dr.out, p.name, first, last, i)
+		if lastHeap, err := p.saveHeap(ctx, dr.hc, heapDir, "last"); err == nil && savedFirst {
+			fmt.Fprintf(dr.out, "drill soak:   %s's heap, first block against the end: go tool pprof -diff_base %s %s\n",
+				p.name, strings.TrimSuffix(lastHeap, "last.pb.gz")+"first.pb.gz", lastHeap)
+		}
+	}
 	if stmts != nil && firstJudged > 0 {
 		last := len(windows) - 1
 		printStatementDrift(dr.out, windows[firstJudged-1].stmts, windows[firstJudged+n-1].stmts, windows[last-n].stmts, windows[last].stmts)
 	}
-	var fails []string
 	if errors.Load() > 0 || dropped.Load() > 0 {
-		fails = append(fails, fmt.Sprintf("%d errors and %d requests not sent", errors.Load(), dropped.Load()))
-	}
-	if r := rel(float64(rssA), float64(rssB)); r > 0.10 {
-		fails = append(fails, fmt.Sprintf("RSS grew %.1f%%", 100*r))
-	}
-	if r := rel(float64(gA), float64(gB)); r > 0.10 {
-		fails = append(fails, fmt.Sprintf("goroutines grew %.1f%%", 100*r))
+		fails = append([]string{fmt.Sprintf("%d errors and %d requests not sent", errors.Load(), dropped.Load())}, fails...)
 	}
 	if r := rel(float64(p99a), float64(p99b)); r > 0.20 {
 		fails = append(fails, fmt.Sprintf("p99 drifted %+.1f%%", 100*r))
@@ -358,16 +421,21 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 }
 
 // soakWindow is what the soak saw in ten seconds: when it ended, the
-// requests' latencies, the process's RSS and goroutines, and the
-// statements' cumulative totals (with -statements).
+// requests' latencies, what serve's and the worker's /metrics and pprof
+// said, and the statements' cumulative totals (with -statements).
 type soakWindow struct {
-	at         time.Duration
-	lat        []soakLatency
-	requests   int // len(lat), kept when lat is released
-	rss        int64
-	goroutines int
-	mem        soakMemory
-	stmts      map[int64]statementStat
+	at       time.Duration
+	lat      []soakLatency
+	requests int              // len(lat), kept when lat is released
+	procs    []soakProcSample // serve's, then the worker's
+	stmts    map[int64]statementStat
+}
+
+// dropGroups releases the window's goroutine groups, once it is not judged.
+func (w *soakWindow) dropGroups() {
+	for i := range w.procs {
+		w.procs[i].groups = nil
+	}
 }
 
 // soakBlock is how many ten-second windows after the warm-up, and how many
@@ -398,13 +466,15 @@ func releaseUnjudged(windows []soakWindow, warmup time.Duration, block int) {
 		// Still warming up: only the last window before the judged ones
 		// will be read (its statements).
 		if n := len(windows); n >= 2 {
-			windows[n-2].lat, windows[n-2].stmts, windows[n-2].mem.groups = nil, nil, nil
+			windows[n-2].lat, windows[n-2].stmts = nil, nil
+			windows[n-2].dropGroups()
 		}
 		return
 	}
 	newest := len(windows) - 1
 	if j := newest - block; j >= first+block {
-		windows[j].lat, windows[j].mem.groups = nil, nil // no longer among the last block
+		windows[j].lat = nil // no longer among the last block
+		windows[j].dropGroups()
 	}
 	if j := newest - block - 1; j >= first+block {
 		windows[j].stmts = nil // no longer the window before the last block

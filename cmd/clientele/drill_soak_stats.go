@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
-	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,31 +129,6 @@ func printStatementDrift(out io.Writer, a0, a1, b0, b1 map[int64]statementStat) 
 	}
 }
 
-// soakMemory is where a window's memory was, from the Go runtime: the heap
-// in use, the heap the runtime holds without using it and has not given
-// back to the system, and goroutine stacks.
-type soakMemory struct {
-	heapInuse, heapKept, stacks int64
-	groups                      map[string]int // goroutines by the function that started them
-}
-
-func readSoakMemory() soakMemory {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return soakMemory{heapInuse: int64(ms.HeapInuse), heapKept: int64(ms.HeapIdle - ms.HeapReleased),
-		stacks: int64(ms.StackInuse), groups: goroutineGroups()}
-}
-
-// goroutineGroups counts the process's goroutines by the function each
-// started in (the last frame of its stack).
-func goroutineGroups() map[string]int {
-	var b bytes.Buffer
-	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
-		return nil
-	}
-	return parseGoroutineGroups(b.String())
-}
-
 // parseGoroutineGroups reads a goroutine profile in its text form (debug=1).
 // The names are copied out of it: a name that kept pointing into the text
 // would keep the whole profile alive with each window that holds it.
@@ -186,51 +159,74 @@ func parseGoroutineGroups(text string) map[string]int {
 	return out
 }
 
-// printMemoryDrift prints the runtime's memory and the goroutine groups that
-// changed most, first judged block against last (each averaged over its
-// windows), so that an RSS or goroutine drift names where it is.
-func printMemoryDrift(out io.Writer, a, b []soakWindow) {
-	avg := func(ws []soakWindow) (heap, kept, stacks float64, groups map[string]float64) {
-		groups = map[string]float64{}
-		for _, w := range ws {
-			heap += float64(w.mem.heapInuse)
-			kept += float64(w.mem.heapKept)
-			stacks += float64(w.mem.stacks)
-			for g, n := range w.mem.groups {
-				groups[g] += float64(n) / float64(len(ws))
-			}
+// soakProcFigures is a process's figures averaged over a block of windows.
+type soakProcFigures struct {
+	rss, heapInuse, heapKept, stacks float64
+	goroutines, conns, own          float64 // own: goroutines not serving a connection
+	groups                          map[string]float64
+}
+
+// soakProcAverage averages process i's samples over the windows.
+func soakProcAverage(ws []soakWindow, i int) soakProcFigures {
+	f := soakProcFigures{groups: map[string]float64{}}
+	n := 0
+	for _, w := range ws {
+		if i >= len(w.procs) {
+			continue
 		}
-		n := float64(len(ws))
-		return heap / n, kept / n, stacks / n, groups
+		p := w.procs[i]
+		n++
+		f.rss += float64(p.rss)
+		f.heapInuse += float64(p.heapInuse)
+		f.heapKept += float64(p.heapKept)
+		f.stacks += float64(p.stacks)
+		f.goroutines += float64(p.goroutines)
+		f.conns += float64(p.conns)
+		f.own += float64(p.goroutines - connectionGoroutines(p.groups))
+		for g, c := range p.groups {
+			f.groups[g] += float64(c)
+		}
 	}
-	ha, ka, sa, ga := avg(a)
-	hb, kb, sb, gb := avg(b)
-	fmt.Fprintf(out, "drill soak: Go memory, first block → last block: heap in use %.1f → %.1f MB, heap kept unused %.1f → %.1f MB, stacks %.1f → %.1f MB\n",
-		ha/1e6, hb/1e6, ka/1e6, kb/1e6, sa/1e6, sb/1e6)
+	if n == 0 {
+		return f
+	}
+	d := float64(n)
+	f.rss, f.heapInuse, f.heapKept, f.stacks = f.rss/d, f.heapInuse/d, f.heapKept/d, f.stacks/d
+	f.goroutines, f.conns, f.own = f.goroutines/d, f.conns/d, f.own/d
+	for g := range f.groups {
+		f.groups[g] /= d
+	}
+	return f
+}
+
+// printMemoryDrift prints process i's Go memory and the goroutine groups
+// that changed most, first judged block against last (each averaged over
+// its windows), so that an RSS or goroutine drift names where it is.
+func printMemoryDrift(out io.Writer, name string, a, b []soakWindow, i int) {
+	fa, fb := soakProcAverage(a, i), soakProcAverage(b, i)
+	fmt.Fprintf(out, "drill soak:   %s's Go memory: heap in use %.1f → %.1f MB, heap kept unused %.1f → %.1f MB, stacks %.1f → %.1f MB\n",
+		name, fa.heapInuse/1e6, fb.heapInuse/1e6, fa.heapKept/1e6, fb.heapKept/1e6, fa.stacks/1e6, fb.stacks/1e6)
 	type change struct {
 		fn   string
 		a, b float64
 	}
 	var cs []change
-	for g := range ga {
-		cs = append(cs, change{g, ga[g], gb[g]})
+	for g := range fa.groups {
+		cs = append(cs, change{g, fa.groups[g], fb.groups[g]})
 	}
-	for g := range gb {
-		if _, ok := ga[g]; !ok {
-			cs = append(cs, change{g, 0, gb[g]})
+	for g := range fb.groups {
+		if _, ok := fa.groups[g]; !ok {
+			cs = append(cs, change{g, 0, fb.groups[g]})
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool {
-		di, dj := cs[i].b-cs[i].a, cs[j].b-cs[j].a
-		if di < 0 {
-			di = -di
+		di, dj := math.Abs(cs[i].b-cs[i].a), math.Abs(cs[j].b-cs[j].a)
+		if di != dj {
+			return di > dj
 		}
-		if dj < 0 {
-			dj = -dj
-		}
-		return di > dj
+		return cs[i].fn < cs[j].fn
 	})
-	for _, c := range cs[:min(8, len(cs))] {
-		fmt.Fprintf(out, "drill soak:   goroutines in %s: %.1f → %.1f\n", c.fn, c.a, c.b)
+	for _, c := range cs[:min(6, len(cs))] {
+		fmt.Fprintf(out, "drill soak:     %s's goroutines in %s: %.1f → %.1f\n", name, c.fn, c.a, c.b)
 	}
 }
