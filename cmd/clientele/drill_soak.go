@@ -27,8 +27,9 @@ import (
 // `worker` running as processes of their own. It passes with no error, each
 // process's RSS and goroutines within 10% of their level after the warm-up,
 // and a p99 that drifts by at most 20%. The goroutines judged are those
-// that do not serve a client connection: those follow the connections the
-// clients hold open (reported beside them), not the time the process ran.
+// that serve neither a client connection nor an open transaction: those
+// follow the connections the clients hold open (reported beside them) and
+// the work in flight, not the time the process ran.
 func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err error) {
 	fs := flag.NewFlagSet("drill soak", flag.ContinueOnError)
 	duration := fs.Duration("duration", 30*time.Minute, "how long the soak runs, warm-up included")
@@ -373,7 +374,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	var fails []string
 	for i, p := range procs {
 		a, b := soakProcAverage(first, i), soakProcAverage(last, i)
-		fmt.Fprintf(dr.out, "drill soak: %s, first %s → last %s: RSS %.0f → %.0f MB (%+.1f%%), goroutines not serving a connection %.0f → %.0f (%+.1f%%); all goroutines %.0f → %.0f, open connections %.0f → %.0f\n",
+		fmt.Fprintf(dr.out, "drill soak: %s, first %s → last %s: RSS %.0f → %.0f MB (%+.1f%%), goroutines not serving a connection or a transaction %.0f → %.0f (%+.1f%%); all goroutines %.0f → %.0f, open connections %.0f → %.0f\n",
 			p.name, span, span, a.rss/1e6, b.rss/1e6, 100*rel(a.rss, b.rss), a.own, b.own, 100*rel(a.own, b.own), a.goroutines, b.goroutines, a.conns, b.conns)
 		if r := rel(a.rss, b.rss); r > 0.10 {
 			fails = append(fails, fmt.Sprintf("%s's RSS grew %.1f%%", p.name, 100*r))

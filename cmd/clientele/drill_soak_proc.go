@@ -190,14 +190,16 @@ func parseProcMetrics(text string) (soakProcSample, error) {
 	return s, sc.Err()
 }
 
-// connectionGoroutines counts the goroutines that serve client connections:
-// fasthttp's workers, one per open connection and, for a few seconds after
-// it closes, an idle one. Their number follows the connections the clients
-// hold, not the time the process has run.
+// connectionGoroutines counts the goroutines that serve work in flight:
+// fasthttp's workers, one per open client connection and, for a few seconds
+// after it closes, an idle one; and database/sql's watcher of each open
+// transaction, one per request or job inside one. Their number follows the
+// connections the clients hold and the work in flight at the moment, not
+// the time the process has run.
 func connectionGoroutines(groups map[string]int) int {
 	n := 0
 	for fn, c := range groups {
-		if strings.HasPrefix(fn, "github.com/valyala/fasthttp.(*workerPool)") {
+		if strings.HasPrefix(fn, "github.com/valyala/fasthttp.(*workerPool)") || fn == "database/sql.(*Tx).awaitDone" {
 			n += c
 		}
 	}

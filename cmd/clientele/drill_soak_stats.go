@@ -162,8 +162,8 @@ func parseGoroutineGroups(text string) map[string]int {
 // soakProcFigures is a process's figures averaged over a block of windows.
 type soakProcFigures struct {
 	rss, heapInuse, heapKept, stacks float64
-	goroutines, conns, own          float64 // own: goroutines not serving a connection
-	groups                          map[string]float64
+	goroutines, conns, own           float64 // own: goroutines not serving a connection
+	groups                           map[string]float64
 }
 
 // soakProcAverage averages process i's samples over the windows.
