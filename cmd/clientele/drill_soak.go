@@ -210,7 +210,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	block := soakBlock(*importEvery)
 	var imports []string
 	sem := make(chan struct{}, 64)
-	var queued, mostQueued atomic.Int64
+	var queued, mostQueued, windowQueued atomic.Int64
 	start := time.Now()
 	end := start.Add(*duration)
 	// The ticker only wakes the loop; what is due is counted from the start,
@@ -233,8 +233,13 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 					queued.Add(-1)
 					dropped.Add(1) // the app fell far behind the rate
 					continue
-				} else if q > mostQueued.Load() {
-					mostQueued.Store(q)
+				} else {
+					if q > mostQueued.Load() {
+						mostQueued.Store(q)
+					}
+					if q > windowQueued.Load() {
+						windowQueued.Store(q)
+					}
 				}
 				at := start.Add(time.Duration(float64(sent) / rate * float64(time.Second)))
 				r := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
@@ -258,7 +263,8 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 			lat := cur
 			cur = nil
 			mu.Unlock()
-			win := soakWindow{at: time.Since(start), lat: lat, requests: len(lat)}
+			win := soakWindow{at: time.Since(start), lat: lat, requests: len(lat), queued: windowQueued.Swap(0)}
+			win.p50, win.p99 = soakQuantiles(lat)
 			for _, p := range procs {
 				ps, err := p.scrape(ctx, dr.hc)
 				if err != nil {
@@ -397,6 +403,7 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 		fmt.Fprintf(dr.out, "drill soak:   %-7s p50 %s → %s, p99 %s → %s (%d → %d requests)\n", soakKindNames[k],
 			ms(quantile(ka[k], 0.5)), ms(quantile(kb[k], 0.5)), ms(quantile(ka[k], 0.99)), ms(quantile(kb[k], 0.99)), len(ka[k]), len(kb[k]))
 	}
+	printSoakTimeline(dr.out, windows, *warmup)
 	for i, p := range procs {
 		printMemoryDrift(dr.out, p.name, first, last, i)
 		if lastHeap, err := p.saveHeap(ctx, dr.hc, heapDir, "last"); err == nil && savedFirst {
@@ -428,6 +435,8 @@ type soakWindow struct {
 	at       time.Duration
 	lat      []soakLatency
 	requests int              // len(lat), kept when lat is released
+	p50, p99 time.Duration    // of lat, kept when lat is released
+	queued   int64            // the most requests waiting or in flight at once
 	procs    []soakProcSample // serve's, then the worker's
 	stmts    map[int64]statementStat
 }

@@ -230,3 +230,42 @@ func printMemoryDrift(out io.Writer, name string, a, b []soakWindow, i int) {
 		fmt.Fprintf(out, "drill soak:     %s's goroutines in %s: %.1f → %.1f\n", name, c.fn, c.a, c.b)
 	}
 }
+
+// soakQuantiles is the p50 and p99 of a window's latencies.
+func soakQuantiles(lat []soakLatency) (p50, p99 time.Duration) {
+	d := make([]time.Duration, len(lat))
+	for i, l := range lat {
+		d[i] = l.d
+	}
+	return quantile(d, 0.5), quantile(d, 0.99)
+}
+
+// printSoakTimeline prints the run minute by minute: requests a second, the
+// median of its windows' p50 and the highest of their p99, the most
+// requests waiting or in flight, and serve's RSS, so a drift shows when it
+// began and whether it came slowly or at once.
+func printSoakTimeline(out io.Writer, ws []soakWindow, warmup time.Duration) {
+	for from := 0; from < len(ws); from += 6 {
+		m := ws[from:min(from+6, len(ws))]
+		var p50s []time.Duration
+		var p99 time.Duration
+		var queued int64
+		reqs := 0
+		for _, w := range m {
+			p50s = append(p50s, w.p50)
+			p99 = max(p99, w.p99)
+			queued = max(queued, w.queued)
+			reqs += w.requests
+		}
+		rss := 0.0
+		if len(m[len(m)-1].procs) > 0 {
+			rss = float64(m[len(m)-1].procs[0].rss) / 1e6
+		}
+		mark := ""
+		if m[0].at <= warmup {
+			mark = " (warm-up)"
+		}
+		fmt.Fprintf(out, "drill soak:   minute %2d%s: %.0f/s, p50 %s, p99 %s, at most %d waiting or in flight, serve's RSS %.0f MB\n",
+			from/6+1, mark, float64(reqs)/(10*float64(len(m))), ms(quantile(p50s, 0.5)), ms(p99), queued, rss)
+	}
+}

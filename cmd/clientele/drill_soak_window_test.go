@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +62,21 @@ func TestSoakKeepsOnlyTheWindowsItJudges(t *testing.T) {
 	}
 	if soakBlock(time.Minute) != 6 || soakBlock(2*time.Minute) != 12 || soakBlock(95*time.Second) != 10 || soakBlock(20*time.Second) != 6 {
 		t.Errorf("blocks of %d, %d, %d, %d windows", soakBlock(time.Minute), soakBlock(2*time.Minute), soakBlock(95*time.Second), soakBlock(20*time.Second))
+	}
+}
+
+// The timeline prints a line a minute, from the windows' kept figures.
+func TestSoakTimelinePrintsEachMinute(t *testing.T) {
+	var ws []soakWindow
+	for i := range 13 {
+		ws = append(ws, soakWindow{at: time.Duration(i+1) * 10 * time.Second, requests: 1000, p50: time.Duration(i+1) * time.Millisecond,
+			p99: time.Duration(10*(i+1)) * time.Millisecond, queued: int64(i), procs: []soakProcSample{{rss: 100e6}}})
+	}
+	var out bytes.Buffer
+	printSoakTimeline(&out, ws, 60*time.Second)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "minute  1 (warm-up): 100/s") || !strings.Contains(lines[1], "minute  2: 100/s") ||
+		!strings.Contains(lines[1], "p99 120 ms") || !strings.Contains(lines[1], "at most 11 waiting") || !strings.Contains(lines[2], "minute  3: 100/s, p50 13 ms") {
+		t.Errorf("the timeline reads:\n%s", out.String())
 	}
 }
