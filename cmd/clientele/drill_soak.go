@@ -48,6 +48,11 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	if *warmup == 0 {
 		*warmup = *duration / 5
 	}
+	if *pprofAddr != "" {
+		if err := loopbackPprof(*pprofAddr); err != nil {
+			return err
+		}
+	}
 	dir, err := os.MkdirTemp("", "clientele-drill-soak-")
 	if err != nil {
 		return err
@@ -72,11 +77,6 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	}()
 	if err := dr.start(ctx, cfg); err != nil {
 		return fmt.Errorf("drill soak: setting up the private stack: %w", err)
-	}
-	if *pprofAddr != "" {
-		if err := loopbackPprof(*pprofAddr); err != nil {
-			return err
-		}
 	}
 	// serve and worker as an operator runs them; the in-process app that
 	// set the stack up stays idle from here on.

@@ -162,7 +162,7 @@ func parseGoroutineGroups(text string) map[string]int {
 // soakProcFigures is a process's figures averaged over a block of windows.
 type soakProcFigures struct {
 	rss, heapInuse, heapKept, stacks float64
-	goroutines, conns, own           float64 // own: goroutines not serving a connection
+	goroutines, conns, own           float64 // own: goroutines serving neither a connection nor a transaction
 	groups                           map[string]float64
 }
 
