@@ -64,7 +64,7 @@ export function CustomerScores({ id }: { id: string }) {
         <Descriptions.Item label={t('scores.purchases')}>{s.purchases}</Descriptions.Item>
         <Descriptions.Item label={t('scores.revenue')}>{fmt.money(s.revenue)}</Descriptions.Item>
         <Descriptions.Item label={t('scores.churnRisk')}>
-          <Progress percent={risk} size="small" status={risk >= 70 ? 'exception' : 'normal'} strokeColor={risk >= 70 ? undefined : risk >= 40 ? '#fa8c16' : '#52c41a'} format={(p) => `${p}`} />
+          <Progress aria-label={t('scores.churnRisk')} percent={risk} size="small" status={risk >= 70 ? 'exception' : 'normal'} strokeColor={risk >= 70 ? undefined : risk >= 40 ? '#fa8c16' : '#52c41a'} format={(p) => `${p}`} />
         </Descriptions.Item>
       </Descriptions>
       {s.reasons.length > 0 && (
