@@ -5,6 +5,7 @@
 package bi
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -74,12 +75,13 @@ type Module struct {
 	rolled   map[string][]measures.Entry
 	touchers map[string]measures.Touches
 	lastKick atomic.Int64
-	// The last rollup sweep's end and length, which pace the next
-	// (SweepRollups).
+	// Whether a rollup sweep of this process runs, and the last rollup
+	// refresh's end and length, which pace the next (SweepRollups).
 	sweepMu  sync.Mutex
 	sweeping bool
 	sweptAt  time.Time
 	sweptFor time.Duration
+	pause    func(ctx context.Context, d time.Duration) error
 }
 
 // New builds the module. A malformed metric declaration is a programming
@@ -92,7 +94,7 @@ func New(d Deps) *Module {
 	if err != nil {
 		panic(err)
 	}
-	m := &Module{d: d, metrics: r, prom: newRollupMetrics(d.Registry), rolled: rollableOf(r)}
+	m := &Module{d: d, metrics: r, prom: newRollupMetrics(d.Registry), rolled: rollableOf(r), pause: pause}
 	m.touchers = touchers(d.Modules, m.rolled)
 	if d.Events != nil {
 		d.Events.Record("bi-rollups", m.recordTouch)

@@ -252,6 +252,13 @@ func (m *Module) RefreshRollups(ctx context.Context, tenant uuid.UUID, module st
 	start := time.Now()
 	defer func() { m.prom.refreshed(module, days, time.Since(start).Seconds()) }()
 	err := db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) (err error) {
+		// A refresh runs beside the requests, on their database: it keeps
+		// to one core (no parallel workers), so a rebuild after an import
+		// slows one backend, not every one. The nightly reconcile may take
+		// more.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
+			return err
+		}
 		t, err := m.lockRollups(ctx, tx, tenant, module)
 		if err != nil {
 			return err
@@ -517,21 +524,27 @@ func (m *Module) ReconcileRollups(ctx context.Context, tenant uuid.UUID, module 
 	return drift, err
 }
 
-// sweepPace is how long after a sweep the next may start, in multiples of
-// the last one's length: sweeps then take at most a third of one
-// connection's time. A sweep refreshes whole days, so it grows with the
-// companies' busiest days (the soak's: every customer created today); left
-// unpaced, sweeps kicked every rollupDelay ran back to back and took a
-// growing share of the database from the requests. maxSweepWait bounds the
-// wait, and so how stale a dashboard's rollups get.
+// sweepPace is how long after a refresh the next may start, in multiples of
+// the last one's length: refreshes then take at most a third of one
+// connection's time, in the sweep that runs them and across sweeps. A
+// refresh recomputes whole days, so it grows with the companies' busiest
+// days (an import day: every customer created today); left unpaced, sweeps
+// kicked every rollupDelay ran back to back and took a growing share of the
+// database from the requests. Paced per refresh rather than per sweep, a
+// sweep over twenty companies no longer holds a core for twenty refreshes
+// in a row, which the requests queued behind (the soak's p99 bursts every
+// import period). maxSweepWait bounds the wait, and so how stale a
+// dashboard's rollups get; a sweep stops after maxSweepRun and leaves the
+// marks it has not reached to the next (the minutely schedule).
 const (
 	sweepPace    = 2
 	maxSweepWait = time.Minute
+	maxSweepRun  = 10 * time.Minute
 )
 
 // sweepTurn takes the sweep's turn at now: it returns 0 when the sweep may
 // run (and marks one running), or how long it should wait: until the last
-// sweep's pace is over, or, while another sweep of this process runs, a
+// refresh's pace is over, or, while another sweep of this process runs, a
 // rollupDelay (the two would take turns on every company's lock).
 func (m *Module) sweepTurn(now time.Time) time.Duration {
 	m.sweepMu.Lock()
@@ -539,20 +552,35 @@ func (m *Module) sweepTurn(now time.Time) time.Duration {
 	if m.sweeping {
 		return rollupDelay
 	}
-	if !m.sweptAt.IsZero() {
-		if wait := min(maxSweepWait, sweepPace*m.sweptFor-now.Sub(m.sweptAt)); wait > 0 {
-			return wait
-		}
+	if wait := m.paceLocked(now); wait > 0 {
+		return wait
 	}
 	m.sweeping = true
 	return 0
 }
 
+// paceLocked is how long after now the next refresh should wait for the
+// last one's pace (sweepMu held).
+func (m *Module) paceLocked(now time.Time) time.Duration {
+	if m.sweptAt.IsZero() {
+		return 0
+	}
+	return max(0, min(maxSweepWait, sweepPace*m.sweptFor-now.Sub(m.sweptAt)))
+}
+
+// refreshedAt notes a refresh's end and length, which pace the next.
+func (m *Module) refreshedAt(end time.Time, took time.Duration) time.Duration {
+	m.sweepMu.Lock()
+	defer m.sweepMu.Unlock()
+	m.sweptAt, m.sweptFor = end, took
+	return m.paceLocked(end)
+}
+
 // SweepRollups refreshes every company with marks waiting, each module in a
-// transaction of its own. The companies are found as the sweeper role. A
-// sweep asked for too soon after the last one (sweepPace), or while another
-// runs, is put off, when the module has jobs to put it off with; the marks
-// wait.
+// transaction of its own, each refresh paced by the one before (sweepPace).
+// The companies are found as the sweeper role. A sweep asked for too soon
+// after the last refresh, or while another runs, is put off, when the
+// module has jobs to put it off with; the marks wait.
 func (m *Module) SweepRollups(ctx context.Context) error {
 	wait := m.sweepTurn(time.Now())
 	if wait > 0 {
@@ -562,17 +590,15 @@ func (m *Module) SweepRollups(ctx context.Context) error {
 			return nil
 		}
 		// No jobs to put it off with (a direct call): sweep now, without
-		// taking the turn another sweep may hold.
+		// taking the turn another sweep may hold, and without pacing.
 	}
-	start := time.Now()
-	defer func() {
-		m.sweepMu.Lock()
-		if wait == 0 {
+	if wait == 0 {
+		defer func() {
+			m.sweepMu.Lock()
 			m.sweeping = false
-		}
-		m.sweptAt, m.sweptFor = time.Now(), time.Since(start)
-		m.sweepMu.Unlock()
-	}()
+			m.sweepMu.Unlock()
+		}()
+	}
 	var due []struct {
 		TenantID uuid.UUID `bun:"tenant_id"`
 		Module   string    `bun:"module"`
@@ -587,15 +613,39 @@ func (m *Module) SweepRollups(ctx context.Context) error {
 		return fmt.Errorf("bi: rollup sweep: %w", err)
 	}
 	var first error
-	for _, d := range due {
+	start := time.Now()
+	for i, d := range due {
+		began := time.Now()
 		if _, err := m.RefreshRollups(ctx, d.TenantID, d.Module); err != nil {
 			m.d.Log.ErrorContext(ctx, "bi: rollup refresh failed", "module", d.Module, "error", err.Error())
 			if first == nil {
 				first = err
 			}
 		}
+		gap := m.refreshedAt(time.Now(), time.Since(began))
+		if i == len(due)-1 || wait > 0 {
+			continue
+		}
+		if time.Since(start)+gap > maxSweepRun {
+			break // the next sweep takes the rest
+		}
+		if err := m.pause(ctx, gap); err != nil {
+			return errors.Join(first, err)
+		}
 	}
 	return first
+}
+
+// pause waits d, or until ctx ends (a field, so a test can watch the pace).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // reconcileAll rebuilds the rollups of every active company, module by

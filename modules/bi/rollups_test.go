@@ -550,7 +550,7 @@ func (k *kicks) Kick(_ context.Context, _, _, id string, _ any, in time.Duration
 	k.ids, k.in = append(k.ids, id), append(k.in, in)
 }
 
-// A sweep asked for within twice the last sweep's length after it is put
+// A sweep asked for within twice the last refresh's length after it is put
 // off to that time, or while another runs, and its marks wait; one asked
 // for later runs.
 func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
@@ -573,7 +573,7 @@ func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	if marks() != 1 || len(k.ids) != 1 || k.ids[0] != "bi-rollup-sweep-paced" || k.in[0] < 19*time.Second || k.in[0] > 20*time.Second {
-		t.Fatalf("a sweep right after one of 10 s: %d marks left, kicks %v in %v (want one, in about 20 s)", marks(), k.ids, k.in)
+		t.Fatalf("a sweep right after a refresh of 10 s: %d marks left, kicks %v in %v (want one, in about 20 s)", marks(), k.ids, k.in)
 	}
 	// Another sweep of the process running: this one waits a rollupDelay.
 	bi.SetLastSweep(m, time.Now().Add(-30*time.Second), 10*time.Second)
@@ -589,6 +589,45 @@ func TestRollupSweepsArePacedByTheirLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	if marks() != 0 || len(k.ids) != 2 {
-		t.Fatalf("a sweep 30 s after one of 10 s: %d marks left, kicks %v", marks(), k.ids)
+		t.Fatalf("a sweep 30 s after a refresh of 10 s: %d marks left, kicks %v", marks(), k.ids)
+	}
+}
+
+// A sweep over several companies waits, after each refresh but the last,
+// twice that refresh's length: refreshes hold at most a third of one
+// connection's time, not a core for every company in a row.
+func TestRollupSweepPacesEachRefresh(t *testing.T) {
+	env := testkit.Get(t)
+	m := bi.New(bi.Deps{DB: env.App, Modules: newBIModules(t), Log: testkit.Quiet, Jobs: &kicks{}})
+	paused := bi.WatchPauses(m)
+	var tenants []uuid.UUID
+	for range 3 {
+		tn := env.NewTenant(t)
+		tenants = append(tenants, tn.ID)
+		if _, err := env.Owner.ExecContext(context.Background(), "INSERT INTO bi_rollup_dirty (tenant_id, module, subject) VALUES (?, 'profiles', ?)", tn.ID, uuid.Nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := time.Now()
+	if err := m.SweepRollups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := env.Owner.NewRaw("SELECT count(*) FROM bi_rollup_dirty WHERE tenant_id = ANY(?::uuid[])", pgdialect.Array(tenants)).Scan(context.Background(), &left); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' companies may have marks too: at least a pause between
+	// each two of these three refreshes, none after the sweep's last.
+	if left != 0 || len(*paused) < 2 {
+		t.Fatalf("a sweep of 3 companies: %d marks left, %d pauses %v (want 0 and at least 2)", left, len(*paused), *paused)
+	}
+	end, took := bi.LastRefresh(m)
+	if end.Before(before) || took <= 0 {
+		t.Fatalf("the last refresh: ended %v, took %v (want after the sweep began, and a length)", end, took)
+	}
+	for i, p := range *paused {
+		if p <= 0 || p > time.Minute {
+			t.Fatalf("pause %d: %v (want twice the refresh before it: more than 0, at most a minute)", i, p)
+		}
 	}
 }
