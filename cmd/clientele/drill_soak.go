@@ -183,10 +183,11 @@ func runSoakDrill(ctx context.Context, cfg config.Config, args []string) (err er
 	// Capacity: as many requests as 8 clients get through in one import
 	// period, with an import started at its beginning: the conditions the
 	// soak runs in (imports, their statistics refresh, the rollup rebuilds
-	// and classification they cause). A capacity measured in a quiet 15 s
-	// (printed beside it) overstated what the machine sustains by a
-	// quarter or more, so "70%" ran the app near its limit and every
-	// import's aftermath queued the requests.
+	// and classification they cause). The capacity used to be measured in
+	// 15 s with no import: it read 403 to 738/s from run to run on one
+	// machine, and a soak at 70% of a high reading ran near the limit once
+	// imports came. The first 15 s of this measure are printed beside it.
+	// With -rate the capacity is only reported, from a 15-s measure.
 	capWindow := max(*importEvery, 15*time.Second)
 	if *fixedRate > 0 {
 		capWindow = 15 * time.Second
