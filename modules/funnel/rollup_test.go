@@ -211,6 +211,13 @@ func analyticsJSON(t *testing.T, m *funnel.Module, c company) (string, bool) {
 // move still uncommitted while the last chunks and the swap run); the
 // analytics read meanwhile are the same figures.
 func TestRebuildStoppedHalfWayAndResumedKeepsEveryChange(t *testing.T) {
+	if testkit.Get(t).Citus {
+		// The chunks stitch moves to snapshots by transaction id, which a
+		// cluster does not share between nodes; there a rebuild is one
+		// transaction under the company's lock (buildWhole), which the move
+		// in flight below would wait on. docs/operations.md names it.
+		t.Skip("on Citus: a requested rebuild is built whole, not in chunks (docs/operations.md, Known limitations); TestAnalyticsFiguresFollowEveryChange covers it there")
+	}
 	m := newModule(t)
 	c := newCompany(t, m)
 	setMoney(t, c.id, "CNY", "Asia/Shanghai")
