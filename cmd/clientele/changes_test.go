@@ -27,6 +27,18 @@ func TestChangesFeed(t *testing.T) {
 	s := slug("feed")
 	tok, _ := a.company(s)
 	base := "/api/v1/t/" + s
+	if testkit.Get(t).Citus {
+		// On a cluster the feed says it is not there and what to use
+		// instead, after the same checks of company and role.
+		code, body, hdr := a.call("GET", base+"/changes?entity=customers&cursor=now", "", tokenHdr(tok)...)
+		if code != 501 || !strings.Contains(hdr.Get("Content-Type"), "problem+json") || !strings.Contains(body, "sort=-updated_at") {
+			t.Fatalf("the feed on Citus: %d %s %.300s", code, hdr.Get("Content-Type"), body)
+		}
+		sb := slug("feed-b")
+		tokB, _ := a.company(sb)
+		a.must(404, "GET", base+"/changes?entity=customers", "", tokenHdr(tokB)...)
+		t.Skip("on Citus the changes feed answers 501 (checked above); the rest of this test needs one server's transaction ids (docs/operations.md, Known limitations)")
+	}
 	read := func(cur string) map[string]any {
 		t.Helper()
 		return a.must(200, "GET", base+"/changes?entity=customers&cursor="+cur, "", tokenHdr(tok)...)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clientele-crm/clientele/platform/config"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // Hostile input through the HTTP API, as fuzz targets. Without -fuzz, `go test`
@@ -68,7 +69,11 @@ func (h *hostileApp) loadWriteRoutes(f *testing.F) {
 	param := regexp.MustCompile(`\{([a-z_]+)\}`)
 	for path, ops := range spec.Paths {
 		if ops["get"] != nil && strings.HasPrefix(path, "/api/v1/t/{tenant}/") && strings.Count(path, "{") == 1 {
-			h.listRoutes = append(h.listRoutes, strings.Replace(path, "{tenant}", h.slug, 1))
+			if path == "/api/v1/t/{tenant}/changes" && testkit.Get(f).Citus {
+				f.Log("GET /changes is left out on Citus, where it answers 501 (docs/operations.md, Known limitations); TestChangesFeed checks that answer")
+			} else {
+				h.listRoutes = append(h.listRoutes, strings.Replace(path, "{tenant}", h.slug, 1))
+			}
 		}
 		for method, op := range ops {
 			method = strings.ToUpper(method)

@@ -180,6 +180,9 @@ func (f *Feed) Read(ctx context.Context, tenant uuid.UUID, entity, cur string, l
 	if authz.ActorFrom(ctx).Visibility() != authz.ScopeAll {
 		return nil, errs.E(errs.Forbidden, "The changes feed lists every record of the company, so it needs a role that sees all %s; give the integration's API key such a role.", entity)
 	}
+	if db.IsCitus(ctx, f.db) {
+		return nil, errs.E(errs.NotImplemented, "The changes feed is not available on this deployment, which runs on a Citus cluster: its order of changes rests on one server's transaction ids. Mirror %s by reading the list sorted by sort=-updated_at from the time of your last read, or subscribe to webhooks.", entity)
+	}
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
@@ -305,7 +308,10 @@ func (m *Module) Routes(api huma.API, _ fiber.Router) {
 		Description: "Every change of the entity's records after the cursor, in commit order, deletions included: an upsert carries the record as GET returns it now. " +
 			"Mirror a company by listing it once, then reading from cursor=now, and keep next_cursor each time (read again at once while has_more). " +
 			"Changes are kept 30 days: an older cursor answers 410, which means list again. Needs the entity's read permission with a role that sees every record.",
-		Responses: httpx.Refusals(map[int]string{410: "The cursor is older than the 30 days changes are kept: list the records again and start from cursor=now."})},
+		Responses: httpx.Refusals(map[int]string{
+			410: "The cursor is older than the 30 days changes are kept: list the records again and start from cursor=now.",
+			501: "The deployment runs on a Citus cluster, where the feed is not available (docs/operations.md): read the list sorted by -updated_at, or use webhooks.",
+		})},
 		httpx.InTenant(func(ctx context.Context, tn tenancy.Tenant, in *struct {
 			Entity string `query:"entity" required:"true" maxLength:"40" doc:"customers, deals or tickets"`
 			Cursor string `query:"cursor" maxLength:"400" doc:"next_cursor of the last read; absent: the oldest change kept; now: the present"`

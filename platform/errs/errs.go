@@ -28,6 +28,7 @@ const (
 	Unsupported      Code = "unsupported_media"  // content type or Accept cannot be served
 	Timeout          Code = "timeout"            // the request ran past its deadline
 	Unavailable      Code = "unavailable"        // a dependency is down; retry later
+	NotImplemented   Code = "not_implemented"    // the feature does not run on this deployment (a Citus cluster)
 	Internal         Code = "internal"           // a bug or unexpected failure; details are logged only
 )
 
@@ -46,6 +47,7 @@ var statusByCode = map[Code]int{
 	Unsupported:      http.StatusUnsupportedMediaType,
 	Timeout:          http.StatusGatewayTimeout,
 	Unavailable:      http.StatusServiceUnavailable,
+	NotImplemented:   http.StatusNotImplemented,
 	Internal:         http.StatusInternalServerError,
 }
 

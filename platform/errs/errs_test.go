@@ -11,7 +11,7 @@ func TestCodesMapToTheirStatus(t *testing.T) {
 	want := map[Code]int{
 		Invalid: 422, Malformed: 400, NotFound: 404, Gone: 410, Conflict: 409, Forbidden: 403,
 		Unauthenticated: 401, RateLimited: 429, TooLarge: 413, MethodNotAllowed: 405,
-		Unsupported: 415, Timeout: 504, Unavailable: 503, Internal: 500,
+		Unsupported: 415, Timeout: 504, Unavailable: 503, NotImplemented: 501, Internal: 500,
 	}
 	if len(want) != len(statusByCode) {
 		t.Fatalf("%d codes mapped, %d tested: test every code", len(statusByCode), len(want))
