@@ -242,6 +242,8 @@ func TestBadDrillFiltersNameTheParameter(t *testing.T) {
 		"tag[empty]=1":                     "query.tag[empty]",
 		"owner=nobody":                     "query.owner",
 		"owner[empty]=yes":                 "query.owner[empty]",
+		"team=sales":                       "query.team",
+		"team[empty]=no":                   "query.team[empty]",
 	} {
 		v, _ := url.ParseQuery(q)
 		_, err := funnel.FilterFrom(v)
@@ -253,4 +255,137 @@ func TestBadDrillFiltersNameTheParameter(t *testing.T) {
 	}
 	_, err := funnel.FilterFrom(many)
 	invalidAt(t, "101 sources", err, "query.source")
+}
+
+// A point of a funnel metric by team opens the deals whose owner is in that
+// team (a member of two teams counts in both), and the point of no team the
+// deals whose owner is in none, or that nobody owns.
+func TestDrilledDealsByTeamAreThePointsDeals(t *testing.T) {
+	m := newModule(t)
+	c := newCompany(t, m)
+	other := newCompany(t, m)
+	env := testkit.Get(t)
+	ctx := context.Background()
+	ann, bo, cai := uuid.New(), uuid.New(), uuid.New()
+	north, south := uuid.New(), uuid.New()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO memberships (tenant_id, identity_id, role, email) VALUES (?, ?, 'member', 'ann@example.com'), (?, ?, 'member', 'bo@example.com'), (?, ?, 'member', 'cai@example.com')",
+			[]any{c.id, ann, c.id, bo, c.id, cai}},
+		{"INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, 'North'), (?, ?, 'South')", []any{c.id, north, c.id, south}},
+		// Ann is in North, Bo in both, Cai in none.
+		{"INSERT INTO team_members (tenant_id, team_id, identity_id) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)",
+			[]any{c.id, north, ann, c.id, north, bo, c.id, south, bo}},
+	} {
+		if _, err := env.Owner.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type teamDeal struct {
+		owner   *uuid.UUID
+		created time.Time
+		id      uuid.UUID
+	}
+	ds := []teamDeal{
+		{&ann, at("2026-01-05T02:00:00Z"), uuid.Nil},
+		{&ann, at("2026-02-05T02:00:00Z"), uuid.Nil},
+		{&bo, at("2026-01-31T16:30:00Z"), uuid.Nil}, // February in Shanghai
+		{&bo, at("2026-01-20T02:00:00Z"), uuid.Nil},
+		{&cai, at("2026-01-21T02:00:00Z"), uuid.Nil},
+		{nil, at("2026-02-21T02:00:00Z"), uuid.Nil},
+		{&ann, at("2026-04-21T02:00:00Z"), uuid.Nil}, // outside the range
+	}
+	for i := range ds {
+		d, err := m.CreateDeal(seller, c.id, funnel.DealInput{Title: fmt.Sprint("team ", i), CustomerID: c.customer, Amount: "10"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds[i].id = d.ID
+		if _, err := env.Owner.ExecContext(ctx, "UPDATE deals SET created_at = ?, owner_id = ? WHERE tenant_id = ? AND id = ?", ds[i].created, ds[i].owner, c.id, d.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A neighbour's deal owned by Ann's id: never in c's lists.
+	if d, err := m.CreateDeal(seller, other.id, funnel.DealInput{Title: "neighbour", CustomerID: other.customer, Amount: "1"}); err != nil {
+		t.Fatal(err)
+	} else if _, err := env.Owner.ExecContext(ctx, "UPDATE deals SET created_at = ?, owner_id = ? WHERE tenant_id = ? AND id = ?", at("2026-01-05T02:00:00Z"), ann, other.id, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	inTeam := map[uuid.UUID][]uuid.UUID{ann: {north}, bo: {north, south}}
+	var metric measures.Metric
+	for _, mt := range m.Measures() {
+		if mt.Key == "funnel.deals" {
+			metric = mt
+		}
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	tn := measures.Tenant{ID: c.id, TimeZone: "Asia/Shanghai", Currency: "CNY", WeekStart: 1}
+	var res *measures.Result
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "funnel", Metric: metric},
+			measures.Request{Metric: "funnel.deals", Dimensions: []string{"time", "team"}, Bucket: "month", From: "2026-01-01", To: "2026-03-31"}, "body")
+		return err
+	})
+	checked := map[string]bool{}
+	for _, row := range res.Rows {
+		if row.Value == nil || *row.Value == "0" {
+			continue
+		}
+		day, _ := time.Parse("2006-01-02", row.Keys[0])
+		month := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, loc)
+		team := row.Keys[1]
+		q := url.Values{}
+		q.Set("created_at[gte]", month.Format(time.RFC3339))
+		q.Set("created_at[lt]", month.AddDate(0, 1, 0).Format(time.RFC3339))
+		if team == "" {
+			q.Set("team[empty]", "true")
+		} else {
+			q.Set("team", team)
+		}
+		f, err := funnel.FilterFrom(q)
+		if err != nil {
+			t.Fatalf("%v: %v", q, err)
+		}
+		f.Limit = 200
+		list, _, err := m.ListDeals(seller, c.id, f)
+		if err != nil {
+			t.Fatalf("%v: %v", q, err)
+		}
+		var got, want []string
+		for _, d := range list {
+			got = append(got, d.ID.String())
+		}
+		for _, d := range ds {
+			if d.created.Before(month) || !d.created.Before(month.AddDate(0, 1, 0)) {
+				continue
+			}
+			var teams []uuid.UUID
+			if d.owner != nil {
+				teams = inTeam[*d.owner]
+			}
+			match := team == "" && len(teams) == 0
+			for _, x := range teams {
+				match = match || x.String() == team
+			}
+			if match {
+				want = append(want, d.id.String())
+			}
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%v: the list gives %v, the point counts %v", q, got, want)
+		}
+		if *row.Value != fmt.Sprint(len(list)) {
+			t.Errorf("%v: the point says %s, the list has %d", q, *row.Value, len(list))
+		}
+		checked[team] = true
+	}
+	// North, South and no team each had a point.
+	if len(checked) != 3 || !checked[north.String()] || !checked[south.String()] || !checked[""] {
+		t.Fatalf("points checked by team: %v", checked)
+	}
 }

@@ -155,6 +155,8 @@ type boardIn struct {
 
 	ID        uuid.UUID `path:"id"`
 	Owner     string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
+	Team      string    `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
+	NoTeam    string    `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
 	Customer  string    `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
 	Tag       []string  `query:"tag,explode" doc:"only deals with every given tag"`
 	Status    string    `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
@@ -206,6 +208,8 @@ type dealListIn struct {
 	CloseGTE  string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
 	CloseLTE  string   `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
 	NoOwner   string   `query:"owner[empty]" enum:"true," doc:"true: only deals nobody owns"`
+	Team      string   `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
+	NoTeam    string   `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
 	NoTags    string   `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
 	Source    []string `query:"source,explode" maxItems:"100" doc:"only deals from one of these sources; repeat the parameter"`
 	NoSource  string   `query:"source[empty]" enum:"true," doc:"true: only deals without a source"`

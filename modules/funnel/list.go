@@ -24,6 +24,11 @@ type Filter struct {
 	Stages   []uuid.UUID
 	Owner    *uuid.UUID
 	NoOwner  bool // owner[empty]=true: deals nobody owns
+	// Team keeps the deals whose owner is a member of the team; NoTeam
+	// (team[empty]=true) those whose owner is in no team, or who have no
+	// owner: the points of the funnel metrics by team.
+	Team     *uuid.UUID
+	NoTeam   bool
 	Customer *uuid.UUID
 	Tags     []string // a deal has every one
 	NoTags   bool     // tag[empty]=true: deals without a tag
@@ -88,12 +93,12 @@ var customKey = regexp.MustCompile(`^custom\.([a-z0-9_]+)(?:\[([a-z]+)\])?$`)
 // listParams are the query parameters of the deal list besides custom.<key>.
 var listParams = map[string]bool{"pipeline_id": true, "stage_id": true, "owner": true, "customer_id": true, "tag": true, "status": true,
 	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true,
-	"owner[empty]": true, "tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
+	"owner[empty]": true, "team": true, "team[empty]": true, "tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
 	"created_at[gte]": true, "created_at[lt]": true, "won_at[gte]": true, "won_at[lt]": true,
 	"lost_at[gte]": true, "lost_at[lt]": true, "closed_at[gte]": true, "closed_at[lt]": true}
 
 // listFilterNames lists the filters for an unknown parameter's message.
-const listFilterNames = "pipeline_id, stage_id, owner, owner[empty], customer_id, tag, tag[empty], source, source[empty], currency, status, " +
+const listFilterNames = "pipeline_id, stage_id, owner, owner[empty], team, team[empty], customer_id, tag, tag[empty], source, source[empty], currency, status, " +
 	"expected_close[gte|lte], created_at, won_at, lost_at or closed_at [gte|lt], open_at or custom.<key>[op]"
 
 // readInstant reads an RFC 3339 instant of a time filter.
@@ -136,7 +141,7 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 		switch k {
 		case "sort", "cursor", "limit", "view_id":
 			continue
-		case "pipeline_id", "owner", "customer_id":
+		case "pipeline_id", "owner", "customer_id", "team":
 			if v, err = one(); err != nil {
 				return f, err
 			}
@@ -149,6 +154,8 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 				f.Pipeline = id
 			case "owner":
 				f.Owner = id
+			case "team":
+				f.Team = id
 			default:
 				f.Customer = id
 			}
@@ -170,7 +177,7 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 				return f, err
 			}
 			terms += len(f.Tags)
-		case "owner[empty]", "tag[empty]", "source[empty]":
+		case "owner[empty]", "tag[empty]", "source[empty]", "team[empty]":
 			if v, err = one(); err != nil {
 				return f, err
 			}
@@ -182,6 +189,8 @@ func filterFromQuery(q url.Values, loc string) (Filter, error) {
 				f.NoOwner = true
 			case "tag[empty]":
 				f.NoTags = true
+			case "team[empty]":
+				f.NoTeam = true
 			default:
 				f.NoSource = true
 			}
@@ -297,6 +306,12 @@ func (m *Module) dealQuery(ctx context.Context, tx bun.Tx, q *bun.SelectQuery, t
 	}
 	if f.NoOwner {
 		q = q.Where("d.owner_id IS NULL")
+	}
+	if f.Team != nil {
+		q = q.Where("EXISTS (SELECT 1 FROM team_members AS tm WHERE tm.tenant_id = ? AND tm.team_id = ? AND tm.identity_id = d.owner_id)", tenant, *f.Team)
+	}
+	if f.NoTeam {
+		q = q.Where("NOT EXISTS (SELECT 1 FROM team_members AS tm WHERE tm.tenant_id = ? AND tm.identity_id = d.owner_id)", tenant)
 	}
 	if f.NoTags {
 		q = q.Where("d.tags = '{}'")

@@ -72,7 +72,10 @@ describe('drillLink', () => {
   const plain = (s: string | null) => s && decodeURIComponent(s);
   it('opens the deals a funnel point counts: by its stage, owner, source, tag and the time it counts them by', () => {
     expect(plain(drillLink('/t/acme', 'funnel.won_revenue', { time: '2026-02-01', source: 'web', owner: 'u1', tag: '', stage: 's1', pipeline: 'p1', team: 'x' }, answer)))
-      .toBe('/t/acme/deals?source=web&owner=u1&tag[empty]=true&stage_id=s1&pipeline_id=p1&currency=CNY&won_at[gte]=2026-01-31T16:00:00Z&won_at[lt]=2026-02-28T16:00:00Z');
+      .toBe('/t/acme/deals?source=web&owner=u1&tag[empty]=true&stage_id=s1&pipeline_id=p1&team=x&currency=CNY&won_at[gte]=2026-01-31T16:00:00Z&won_at[lt]=2026-02-28T16:00:00Z');
+    // The owner's team, and owners in no team.
+    expect(plain(drillLink('/t/acme', 'funnel.deals', { team: '' }, answer)))
+      .toBe('/t/acme/deals?team[empty]=true&created_at[gte]=2025-12-31T16:00:00Z&created_at[lt]=2026-03-31T16:00:00Z');
     expect(plain(drillLink('/t/acme', 'funnel.deals', { time: '2026-01-01', source: '', 'custom.grade': 'A' }, answer)))
       .toBe('/t/acme/deals?source[empty]=true&custom.grade=A&created_at[gte]=2025-12-31T16:00:00Z&created_at[lt]=2026-01-31T16:00:00Z');
     expect(plain(drillLink('/t/acme', 'funnel.cycle_length', { time: '2026-03-01' }, answer)))

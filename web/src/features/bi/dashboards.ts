@@ -344,6 +344,11 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           if (v) p.set('owner', v);
           else empty('owner');
           break;
+        case 'team':
+          // The team of the deal's owner ('': an owner in no team, or none).
+          if (v) p.set('team', v);
+          else empty('team');
+          break;
         case 'source':
           if (v) p.append('source', v);
           else empty('source');

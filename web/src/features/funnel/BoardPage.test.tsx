@@ -103,11 +103,12 @@ describe('the deals behind a dashboard figure', () => {
   it('lists the deals a drill-down link filters, of every pipeline, and goes back to the board', async () => {
     await i18n.changeLanguage('en');
     const { lists } = server();
-    window.history.replaceState(null, '', '/t/acme/deals?source=web&source=fair&owner%5Bempty%5D=true&won_at%5Bgte%5D=2026-01-31T16%3A00%3A00Z&won_at%5Blt%5D=2026-02-28T16%3A00%3A00Z&currency=CNY&colour=red');
+    window.history.replaceState(null, '', '/t/acme/deals?source=web&source=fair&owner%5Bempty%5D=true&team=t9&won_at%5Bgte%5D=2026-01-31T16%3A00%3A00Z&won_at%5Blt%5D=2026-02-28T16%3A00%3A00Z&currency=CNY&colour=red');
     renderBoard();
     expect(await screen.findByText('Won in February', {}, slow)).toBeTruthy();
     const q = new URL(lists[0], 'http://x').searchParams;
     expect(q.getAll('source')).toEqual(['web', 'fair']);
+    expect(q.get('team')).toBe('t9');
     expect([q.get('owner[empty]'), q.get('won_at[gte]'), q.get('won_at[lt]'), q.get('currency'), q.get('colour')])
       .toEqual(['true', '2026-01-31T16:00:00Z', '2026-02-28T16:00:00Z', 'CNY', null]);
     expect(screen.queryByTestId('board')).toBeNull();

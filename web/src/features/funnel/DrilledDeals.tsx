@@ -1,6 +1,6 @@
 // The deals behind a dashboard's point (drill-down): the deal list of every
-// pipeline, narrowed by what the link carries (pipeline, stage, owner,
-// source, tag, currency, custom fields and the times a funnel metric counts
+// pipeline, narrowed by what the link carries (pipeline, stage, owner, the
+// owner's team, source, tag, currency, custom fields and the times a funnel metric counts
 // deals by), newest first, in keyset pages.
 import './locales';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -18,7 +18,7 @@ import { stageName, type Deal, type Pipeline } from './board';
 /** Drill is the filters of a link, each parameter with its values in order. */
 export type Drill = [string, string][];
 
-const plainKeys = new Set(['pipeline_id', 'stage_id', 'owner', 'owner[empty]', 'source', 'source[empty]', 'tag', 'tag[empty]', 'currency', 'open_at']);
+const plainKeys = new Set(['pipeline_id', 'stage_id', 'owner', 'owner[empty]', 'team', 'team[empty]', 'source', 'source[empty]', 'tag', 'tag[empty]', 'currency', 'open_at']);
 const timeKey = /^(created_at|won_at|lost_at|closed_at)\[(gte|lt)\]$/;
 
 /** dealDrill reads the deal list filters a link gave the page; none: the board as usual. */
