@@ -412,11 +412,17 @@ func TestAMarkDuringARefreshNeitherWaitsNorIsLost(t *testing.T) {
 		_, err := m.RefreshRollups(context.Background(), w.tenant, "profiles")
 		done <- err
 	}()
-	// The refresh has read the marks once it waits for the lock.
+	// The refresh has read the marks once it waits for the lock. On Citus
+	// the row is locked on a worker, where the coordinator's pg_stat_activity
+	// does not show the wait; citus_lock_waits does, across the cluster.
+	waits := `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE bi_rollup_state%'`
+	if env.Citus {
+		waits = `SELECT count(*) FROM citus_lock_waits WHERE blocked_statement LIKE 'UPDATE bi_rollup_state%'`
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var waiting int
-		if err := env.Owner.NewRaw(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE bi_rollup_state%'`).Scan(context.Background(), &waiting); err != nil {
+		if err := env.Owner.NewRaw(waits).Scan(context.Background(), &waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
