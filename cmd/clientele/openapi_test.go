@@ -557,7 +557,7 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 			got[p["name"].(string)] = strings.Join(ops, ",")
 		}
 		want := map[string]string{
-			"name": "eq,in,ne,prefix", "source": "empty,eq,in,ne,prefix", "owner_id": "empty,eq,in,ne", "company_id": "empty,eq,in",
+			"name": "eq,in,ne,prefix", "source": "empty,eq,in,ne,prefix", "owner_id": "empty,eq,in,ne", "owner_team": "empty,eq", "company_id": "empty,eq,in",
 			"created_at": "between,eq,gt,gte,lt,lte", "updated_at": "between,eq,gt,gte,lt,lte", "tags": "contains,empty,in",
 			"email": "eq,prefix", "phone": "eq,prefix",
 			"rfm.segment": "empty,eq,in,ne", "rfm.recency": "eq,gt,gte,in,lt,lte", "rfm.frequency": "eq,gt,gte,in,lt,lte",

@@ -35,6 +35,10 @@ var fieldOps = map[string]map[string]bool{
 	"kind":       set("eq", "ne"),
 	"source":     set("eq", "ne", "in", "prefix", "empty"),
 	"owner_id":   set("eq", "ne", "in", "empty"),
+	// The owner's team: customers whose owner is a member of the team, or
+	// (empty=true) whose owner is in no team or who have no owner, as the
+	// metrics count customers by team.
+	"owner_team": set("eq", "empty"),
 	"company_id": set("eq", "in", "empty"),
 	"created_at": set("eq", "gt", "gte", "lt", "lte", "between"),
 	"updated_at": set("eq", "gt", "gte", "lt", "lte", "between"),
@@ -154,7 +158,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 		}
 		ops, ok := fieldOps[field]
 		if !ok {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue or custom.<key>"})
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue or custom.<key>"})
 			continue
 		}
 		if !ops[op] {
@@ -322,6 +326,19 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		}
 		op := map[string]string{"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.Op]
 		return q.Where(col+" "+op+" ?", t), nil
+	case "owner_team":
+		const member = "EXISTS (SELECT 1 FROM team_members AS tm WHERE tm.tenant_id = c.tenant_id AND tm.identity_id = c.owner_id"
+		if f.Op == "empty" {
+			if f.Value == "false" {
+				return q.Where(member + ")"), nil
+			}
+			return q.Where("NOT " + member + ")"), nil
+		}
+		id, err := uuid.Parse(strings.TrimSpace(f.Value))
+		if err != nil {
+			return nil, bad("must be a team id (UUID)")
+		}
+		return q.Where(member+" AND tm.team_id = ?)", id), nil
 	case "tags":
 		switch f.Op {
 		case "contains":

@@ -16,6 +16,8 @@ const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op
 	"such as 2026-01-31, or an RFC 3339 time); `between` (two values, `from,to`, inclusive); `prefix` (starts with); " +
 	"`contains` (a tag, or an option of a multi-select field); `empty` (`true` for no value, `false` for any value). " +
 	"`lifecycle` and `kind` also take `lifecycle[ne]`, `lifecycle[in]` and `kind[ne]`. " +
+	"`owner_team=<team id>` keeps the customers whose owner is a member of the team; `owner_team[empty]=true` those whose " +
+	"owner is in no team, or who have none (the metrics' points by team). " +
 	"The nightly scores filter too: `rfm.segment` (champions, loyal, potential, new, at_risk, hibernating, lost), `rfm.recency`, " +
 	"`rfm.frequency`, `rfm.monetary` (1 to 5), `churn_risk` (0 to 100) and `revenue` (lifetime, the company's currency), " +
 	"e.g. `rfm.segment[in]=champions,loyal&churn_risk[gte]=70`. Values are URL-encoded; " +

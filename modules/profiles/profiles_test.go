@@ -556,6 +556,80 @@ func TestFieldFilters(t *testing.T) {
 	}
 }
 
+// owner_team keeps the customers whose owner is in the team (a member of
+// two teams is in both), and owner_team[empty]=true those whose owner is in
+// no team or who have none: the customers a metric's point by team counts.
+func TestOwnerTeamFilter(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a := env.NewTenant(t)
+	ctx := context.Background()
+	ann, bo, cai := uuid.New(), uuid.New(), uuid.New()
+	north, south := uuid.New(), uuid.New()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO memberships (tenant_id, identity_id, role, email) VALUES (?, ?, 'member', 'ann@example.com'), (?, ?, 'member', 'bo@example.com'), (?, ?, 'member', 'cai@example.com')",
+			[]any{a.ID, ann, a.ID, bo, a.ID, cai}},
+		{"INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, 'North'), (?, ?, 'South')", []any{a.ID, north, a.ID, south}},
+		{"INSERT INTO team_members (tenant_id, team_id, identity_id) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)",
+			[]any{a.ID, north, ann, a.ID, north, bo, a.ID, south, bo}},
+	} {
+		if _, err := env.Owner.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk := func(name string, owner uuid.UUID) uuid.UUID {
+		c, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: name}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o *uuid.UUID
+		if owner != uuid.Nil {
+			o = &owner
+		}
+		if _, err := env.Owner.ExecContext(ctx, "UPDATE customers SET owner_id = ? WHERE tenant_id = ? AND id = ?", o, a.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	x, y, z, w := mk("Ann's", ann), mk("Bo's", bo), mk("Cai's", cai), mk("Nobody's", uuid.Nil)
+	for _, c := range []struct {
+		query string
+		want  []uuid.UUID
+	}{
+		{"owner_team=" + north.String(), []uuid.UUID{x, y}},
+		{"owner_team[eq]=" + south.String(), []uuid.UUID{y}},
+		{"owner_team=" + uuid.NewString(), nil},
+		{"owner_team[empty]=true", []uuid.UUID{z, w}},
+		{"owner_team[empty]=false", []uuid.UUID{x, y}},
+	} {
+		vals, _ := url.ParseQuery(c.query)
+		ff, err := profiles.ParseFilters(vals)
+		if err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		items, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+		if err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		if got, want := ids(items), sorted(c.want); got != want {
+			t.Errorf("%s: got %s want %s", c.query, got, want)
+		}
+	}
+	for _, bad := range []string{"owner_team=north", "owner_team[in]=" + north.String()} {
+		vals, _ := url.ParseQuery(bad)
+		ff, err := profiles.ParseFilters(vals)
+		if err == nil {
+			_, _, err = m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+		}
+		if !errs.Is(err, errs.Invalid) {
+			t.Errorf("%s: got %v, want 422", bad, err)
+		}
+	}
+}
+
 // The 409 for a duplicate names what clashed: each error is the email or phone
 // as sent, at its place in the body; the customer it clashes with is in the
 // message, never in value.

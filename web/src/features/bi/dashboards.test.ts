@@ -59,6 +59,8 @@ describe('drillLink', () => {
   it('opens the customers list filtered by what it can filter', () => {
     expect(drillLink('/t/acme', 'profiles.customers', { lifecycle: 'customer', time: '2026-01-01' })).toBe('/t/acme/customers?lifecycle=customer');
     expect(drillLink('/t/acme', 'profiles.customers', { owner: '' })).toBe('/t/acme/customers?owner_id%5Bempty%5D=true');
+    expect(drillLink('/t/acme', 'profiles.customers', { team: 't1' })).toBe('/t/acme/customers?owner_team=t1');
+    expect(drillLink('/t/acme', 'purchases.revenue', { team: '' })).toBe('/t/acme/customers?owner_team%5Bempty%5D=true');
     expect(drillLink('/t/acme', 'profiles.customers', { churn_risk_band: 'medium' })).toBe('/t/acme/customers?churn_risk%5Bgte%5D=40&churn_risk%5Blt%5D=70');
     expect(drillLink('/t/acme', 'purchases.revenue', { rfm_segment: 'champions', 'custom.grade': 'A' })).toBe('/t/acme/customers?rfm.segment=champions&custom.grade=A');
   });

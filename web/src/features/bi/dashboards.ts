@@ -307,6 +307,11 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           if (v) p.set('owner', v);
           else empty('owner_id');
           break;
+        case 'team':
+          // The owner's team ('': an owner in no team, or none).
+          if (v) p.set('owner_team', v);
+          else empty('owner_team');
+          break;
         case 'source':
           if (v) p.append('source', v);
           else empty('source');
