@@ -161,6 +161,27 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	time.Sleep(*before)
 
+	// Online (logical) transfers replicate into the new shards as a role Citus
+	// makes for the operation, a member of the caller's role but no
+	// superuser; PostgreSQL refuses to apply rows as such a role into a table
+	// whose row-level security is forced on its owner ("cannot replicate
+	// into relation with row-level security enabled"). For the move the
+	// co-located tables are forced no longer, then forced again: the app's
+	// role is not their owner, so its reads and writes stay filtered all
+	// along.
+	if *mode != "block_writes" {
+		restore, err := relaxForcedRLS(ctx, owner)
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			return err
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				fmt.Fprintf(os.Stderr, "drill: FORCE ROW LEVEL SECURITY could not be set again: %v\n", err)
+			}
+		}()
+	}
 	// The move: the tenant's own shard group, then that group to the other worker.
 	moveStart := time.Now()
 	var shard int64
@@ -476,4 +497,36 @@ func statusOf(c *http.Client, url, token string) int {
 		return 0
 	}
 	return st
+}
+
+// relaxForcedRLS turns FORCE ROW LEVEL SECURITY off on the tables co-located
+// with customers that have it, and returns what sets it again.
+func relaxForcedRLS(ctx context.Context, owner *pgx.Conn) (func() error, error) {
+	rows, err := owner.Query(ctx, `SELECT p.logicalrelid::regclass::text FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+		WHERE c.relforcerowsecurity AND p.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'customers'::regclass)
+		ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	restore := func() error {
+		var first error
+		for _, t := range tables {
+			if _, err := owner.Exec(context.WithoutCancel(ctx), "ALTER TABLE "+t+" FORCE ROW LEVEL SECURITY"); err != nil && first == nil {
+				first = fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		return first
+	}
+	for _, t := range tables {
+		if _, err := owner.Exec(ctx, "ALTER TABLE "+t+" NO FORCE ROW LEVEL SECURITY"); err != nil {
+			_ = restore()
+			return nil, fmt.Errorf("drill: NO FORCE ROW LEVEL SECURITY on %s: %w", t, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "drill: row-level security no longer forced on %d co-located tables for the move\n", len(tables))
+	return restore, nil
 }
