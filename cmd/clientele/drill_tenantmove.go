@@ -169,6 +169,7 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	// co-located tables are forced no longer, then forced again: the app's
 	// role is not their owner, so its reads and writes stay filtered all
 	// along.
+	restoreRLS := func() {}
 	if *mode != "block_writes" {
 		restore, err := relaxForcedRLS(ctx, owner)
 		if err != nil {
@@ -176,11 +177,15 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 			wg.Wait()
 			return err
 		}
-		defer func() {
-			if err := restore(); err != nil {
-				fmt.Fprintf(os.Stderr, "drill: FORCE ROW LEVEL SECURITY could not be set again: %v\n", err)
-			}
-		}()
+		var once sync.Once
+		restoreRLS = func() {
+			once.Do(func() {
+				if err := restore(); err != nil {
+					fmt.Fprintf(os.Stderr, "drill: FORCE ROW LEVEL SECURITY could not be set again: %v\n", err)
+				}
+			})
+		}
+		defer restoreRLS()
 	}
 	// The move: the tenant's own shard group, then that group to the other worker.
 	moveStart := time.Now()
@@ -213,6 +218,7 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	moved := time.Since(moveAt)
 	moveEnd := time.Now()
+	restoreRLS()
 	// Shards made by the split lack the helper roles' column grants (Citus copies
 	// table grants only); migrate grants them again, as the runbook says.
 	if err := runMigrate(ctx, cfg, quiet); err != nil {
