@@ -30,11 +30,11 @@ var reserved = map[string]bool{"q": true, "sort": true, "cursor": true, "limit":
 
 // ops each standard field allows.
 var fieldOps = map[string]map[string]bool{
-	"name":       set("eq", "ne", "in", "prefix"),
-	"lifecycle":  set("eq", "ne", "in"),
-	"kind":       set("eq", "ne"),
-	"source":     set("eq", "ne", "in", "prefix", "empty"),
-	"owner_id":   set("eq", "ne", "in", "empty"),
+	"name":      set("eq", "ne", "in", "prefix"),
+	"lifecycle": set("eq", "ne", "in"),
+	"kind":      set("eq", "ne"),
+	"source":    set("eq", "ne", "in", "prefix", "empty"),
+	"owner_id":  set("eq", "ne", "in", "empty"),
 	// The owner's team: customers whose owner is a member of the team, or
 	// (empty=true) whose owner is in no team or who have no owner, as the
 	// metrics count customers by team.
