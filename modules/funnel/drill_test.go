@@ -266,23 +266,8 @@ func TestDrilledDealsByTeamAreThePointsDeals(t *testing.T) {
 	other := newCompany(t, m)
 	env := testkit.Get(t)
 	ctx := context.Background()
-	ann, bo, cai := uuid.New(), uuid.New(), uuid.New()
-	north, south := uuid.New(), uuid.New()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO memberships (tenant_id, identity_id, role, email) VALUES (?, ?, 'member', 'ann@example.com'), (?, ?, 'member', 'bo@example.com'), (?, ?, 'member', 'cai@example.com')",
-			[]any{c.id, ann, c.id, bo, c.id, cai}},
-		{"INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, 'North'), (?, ?, 'South')", []any{c.id, north, c.id, south}},
-		// Ann is in North, Bo in both, Cai in none.
-		{"INSERT INTO team_members (tenant_id, team_id, identity_id) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)",
-			[]any{c.id, north, ann, c.id, north, bo, c.id, south, bo}},
-	} {
-		if _, err := env.Owner.ExecContext(ctx, q.sql, q.args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tf := env.NewTeams(t, c.id)
+	ann, bo, cai, north, south := tf.Ann, tf.Bo, tf.Cai, tf.North, tf.South
 	type teamDeal struct {
 		owner   *uuid.UUID
 		created time.Time

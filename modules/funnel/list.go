@@ -90,13 +90,6 @@ const (
 
 var customKey = regexp.MustCompile(`^custom\.([a-z0-9_]+)(?:\[([a-z]+)\])?$`)
 
-// listParams are the query parameters of the deal list besides custom.<key>.
-var listParams = map[string]bool{"pipeline_id": true, "stage_id": true, "owner": true, "customer_id": true, "tag": true, "status": true,
-	"expected_close[gte]": true, "expected_close[lte]": true, "sort": true, "cursor": true, "limit": true, "view_id": true,
-	"owner[empty]": true, "team": true, "team[empty]": true, "tag[empty]": true, "source": true, "source[empty]": true, "currency": true, "open_at": true,
-	"created_at[gte]": true, "created_at[lt]": true, "won_at[gte]": true, "won_at[lt]": true,
-	"lost_at[gte]": true, "lost_at[lt]": true, "closed_at[gte]": true, "closed_at[lt]": true}
-
 // listFilterNames lists the filters for an unknown parameter's message.
 const listFilterNames = "pipeline_id, stage_id, owner, owner[empty], team, team[empty], customer_id, tag, tag[empty], source, source[empty], currency, status, " +
 	"expected_close[gte|lte], created_at, won_at, lost_at or closed_at [gte|lt], open_at or custom.<key>[op]"

@@ -514,10 +514,7 @@ func TestFieldFilters(t *testing.T) {
 	x := mk("Alpha", "web", []string{"vip"}, "alpha@example.com")
 	y := mk("Beta", "fair", nil, "beta@corp.example")
 	z := mk("Gamma", "", []string{"north"}, "")
-	cases := []struct {
-		query string
-		want  []uuid.UUID
-	}{
+	cases := []filterCase{
 		{"source=web", []uuid.UUID{x}},
 		{"source[ne]=web", []uuid.UUID{y, z}},
 		{"source[in]=web,fair", []uuid.UUID{x, y}},
@@ -530,13 +527,26 @@ func TestFieldFilters(t *testing.T) {
 		{"created_at[gte]=2000-01-01", []uuid.UUID{x, y, z}},
 		{"created_at[lt]=2000-01-01", nil},
 	}
+	checkFilters(t, m, a.ID, cases, "colour=red", "name[between]=a,b", "created_at[gte]=yesterday", "custom.size=3", "owner_id=nope")
+}
+
+// filterCase is a list query and the customers it must give.
+type filterCase struct {
+	query string
+	want  []uuid.UUID
+}
+
+// checkFilters lists tenant's customers with each case's query and compares
+// them with its want, then checks that each bad query is refused with 422.
+func checkFilters(t *testing.T, m *profiles.Module, tenant uuid.UUID, cases []filterCase, bad ...string) {
+	t.Helper()
 	for _, c := range cases {
 		vals, _ := url.ParseQuery(c.query)
 		ff, err := profiles.ParseFilters(vals)
 		if err != nil {
 			t.Fatalf("%s: %v", c.query, err)
 		}
-		items, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+		items, _, err := m.ListCustomers(writer, tenant, profiles.Filter{Fields: ff})
 		if err != nil {
 			t.Fatalf("%s: %v", c.query, err)
 		}
@@ -544,14 +554,14 @@ func TestFieldFilters(t *testing.T) {
 			t.Errorf("%s: got %s want %s", c.query, got, want)
 		}
 	}
-	for _, bad := range []string{"colour=red", "name[between]=a,b", "created_at[gte]=yesterday", "custom.size=3", "owner_id=nope"} {
-		vals, _ := url.ParseQuery(bad)
+	for _, q := range bad {
+		vals, _ := url.ParseQuery(q)
 		ff, err := profiles.ParseFilters(vals)
 		if err == nil {
-			_, _, err = m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
+			_, _, err = m.ListCustomers(writer, tenant, profiles.Filter{Fields: ff})
 		}
 		if !errs.Is(err, errs.Invalid) {
-			t.Errorf("%s: got %v, want 422", bad, err)
+			t.Errorf("%s: got %v, want 422", q, err)
 		}
 	}
 }
@@ -564,22 +574,8 @@ func TestOwnerTeamFilter(t *testing.T) {
 	env := testkit.Get(t)
 	a := env.NewTenant(t)
 	ctx := context.Background()
-	ann, bo, cai := uuid.New(), uuid.New(), uuid.New()
-	north, south := uuid.New(), uuid.New()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO memberships (tenant_id, identity_id, role, email) VALUES (?, ?, 'member', 'ann@example.com'), (?, ?, 'member', 'bo@example.com'), (?, ?, 'member', 'cai@example.com')",
-			[]any{a.ID, ann, a.ID, bo, a.ID, cai}},
-		{"INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, 'North'), (?, ?, 'South')", []any{a.ID, north, a.ID, south}},
-		{"INSERT INTO team_members (tenant_id, team_id, identity_id) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)",
-			[]any{a.ID, north, ann, a.ID, north, bo, a.ID, south, bo}},
-	} {
-		if _, err := env.Owner.ExecContext(ctx, q.sql, q.args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tf := env.NewTeams(t, a.ID)
+	ann, bo, cai, north, south := tf.Ann, tf.Bo, tf.Cai, tf.North, tf.South
 	mk := func(name string, owner uuid.UUID) uuid.UUID {
 		c, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: name}, true)
 		if err != nil {
@@ -595,39 +591,13 @@ func TestOwnerTeamFilter(t *testing.T) {
 		return c.ID
 	}
 	x, y, z, w := mk("Ann's", ann), mk("Bo's", bo), mk("Cai's", cai), mk("Nobody's", uuid.Nil)
-	for _, c := range []struct {
-		query string
-		want  []uuid.UUID
-	}{
+	checkFilters(t, m, a.ID, []filterCase{
 		{"owner_team=" + north.String(), []uuid.UUID{x, y}},
 		{"owner_team[eq]=" + south.String(), []uuid.UUID{y}},
 		{"owner_team=" + uuid.NewString(), nil},
 		{"owner_team[empty]=true", []uuid.UUID{z, w}},
 		{"owner_team[empty]=false", []uuid.UUID{x, y}},
-	} {
-		vals, _ := url.ParseQuery(c.query)
-		ff, err := profiles.ParseFilters(vals)
-		if err != nil {
-			t.Fatalf("%s: %v", c.query, err)
-		}
-		items, _, err := m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
-		if err != nil {
-			t.Fatalf("%s: %v", c.query, err)
-		}
-		if got, want := ids(items), sorted(c.want); got != want {
-			t.Errorf("%s: got %s want %s", c.query, got, want)
-		}
-	}
-	for _, bad := range []string{"owner_team=north", "owner_team[in]=" + north.String()} {
-		vals, _ := url.ParseQuery(bad)
-		ff, err := profiles.ParseFilters(vals)
-		if err == nil {
-			_, _, err = m.ListCustomers(writer, a.ID, profiles.Filter{Fields: ff})
-		}
-		if !errs.Is(err, errs.Invalid) {
-			t.Errorf("%s: got %v, want 422", bad, err)
-		}
-	}
+	}, "owner_team=north", "owner_team[in]="+north.String())
 }
 
 // The 409 for a duplicate names what clashed: each error is the email or phone

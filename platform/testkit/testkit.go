@@ -281,6 +281,33 @@ func (e *Env) NewTenant(t testing.TB) Tenant {
 	return tn
 }
 
+// TeamFixture is three members of a tenant and two teams: Ann is in North,
+// Bo in North and South, Cai in none (for what counts by the owner's team).
+type TeamFixture struct {
+	Ann, Bo, Cai, North, South uuid.UUID
+}
+
+// NewTeams inserts the TeamFixture's members and teams into tenant.
+func (e *Env) NewTeams(t testing.TB, tenant uuid.UUID) TeamFixture {
+	t.Helper()
+	f := TeamFixture{Ann: uuid.New(), Bo: uuid.New(), Cai: uuid.New(), North: uuid.New(), South: uuid.New()}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO memberships (tenant_id, identity_id, role, email) VALUES (?, ?, 'member', 'ann@example.com'), (?, ?, 'member', 'bo@example.com'), (?, ?, 'member', 'cai@example.com')",
+			[]any{tenant, f.Ann, tenant, f.Bo, tenant, f.Cai}},
+		{"INSERT INTO teams (tenant_id, id, name) VALUES (?, ?, 'North'), (?, ?, 'South')", []any{tenant, f.North, tenant, f.South}},
+		{"INSERT INTO team_members (tenant_id, team_id, identity_id) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)",
+			[]any{tenant, f.North, f.Ann, tenant, f.North, f.Bo, tenant, f.South, f.Bo}},
+	} {
+		if _, err := e.Owner.ExecContext(context.Background(), q.sql, q.args...); err != nil {
+			t.Fatalf("testkit: teams: %v", err)
+		}
+	}
+	return f
+}
+
 // InTenant runs fn in tn's transaction as the app role, acting as the system
 // (a test's own setup is nobody's request), failing the test on error.
 func (e *Env) InTenant(t testing.TB, tn uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) {
