@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -189,26 +190,15 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	// The move: the tenant's own shard group, then that group to the other worker.
 	moveStart := time.Now()
-	var shard int64
-	if err := owner.QueryRow(ctx, "SELECT isolate_tenant_to_new_shard('customers', $1::uuid, cascade_option => 'CASCADE', shard_transfer_mode => $2::citus.shard_transfer_mode)", tenant, *mode).Scan(&shard); err != nil {
+	iso, err := isolateTenant(ctx, owner, tenant, *mode)
+	if err != nil {
 		close(stop)
 		wg.Wait()
-		return fmt.Errorf("drill: isolate_tenant_to_new_shard: %w", err)
+		return err
 	}
+	shard := iso.shard
 	isolated := time.Since(moveStart)
-	var fromHost, toHost string
-	var fromPort, toPort int
-	if err := owner.QueryRow(ctx, `SELECT nodename, nodeport FROM pg_dist_shard_placement WHERE shardid = $1`, shard).Scan(&fromHost, &fromPort); err != nil {
-		close(stop)
-		wg.Wait()
-		return err
-	}
-	if err := owner.QueryRow(ctx, `SELECT nodename, nodeport FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0
-		AND NOT (nodename = $1 AND nodeport = $2) ORDER BY nodeid LIMIT 1`, fromHost, fromPort).Scan(&toHost, &toPort); err != nil {
-		close(stop)
-		wg.Wait()
-		return err
-	}
+	fromHost, fromPort, toHost, toPort := iso.at.host, iso.at.port, iso.other.host, iso.other.port
 	moveAt := time.Now()
 	if _, err := owner.Exec(ctx, "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => $6::citus.shard_transfer_mode)",
 		shard, fromHost, fromPort, toHost, toPort, *mode); err != nil {
@@ -269,7 +259,7 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 
 	s := led.summary(start, moveStart, moveEnd)
 	fmt.Printf("drill tenant-move: tenant %s with %d customers, %d writers, an import of %d rows, shard_transfer_mode %s\n", tenant, *nCustomers, *writers, *importRows, *mode)
-	fmt.Printf("  isolate_tenant_to_new_shard: shard %d in %s\n", shard, isolated.Round(time.Millisecond))
+	fmt.Printf("  %s: shard %d in %s\n", iso.how, shard, isolated.Round(time.Millisecond))
 	fmt.Printf("  citus_move_shard_placement:  %s:%d -> %s:%d in %s (now on %s)\n", fromHost, fromPort, toHost, toPort, moved.Round(time.Millisecond), placement)
 	fmt.Printf("  API writes: %d acknowledged, %d failed (error rate %.2f%%; during the move %d of %d, %.2f%%)\n",
 		s.acked, s.failed, s.rate, s.moveFailed, s.moveTotal, s.moveRate)
@@ -535,4 +525,93 @@ func relaxForcedRLS(ctx context.Context, owner *pgx.Conn) (func() error, error) 
 	}
 	fmt.Fprintf(os.Stderr, "drill: row-level security no longer forced on %d co-located tables for the move\n", len(tables))
 	return restore, nil
+}
+
+// citusNode is a worker as Citus's metadata names it.
+type citusNode struct {
+	id   int32
+	host string
+	port int
+}
+
+// isolation is where the tenant's own shard group ended up: the shard of
+// customers, the worker it is on, the worker the move takes it to, and how it
+// was made.
+type isolation struct {
+	shard     int64
+	at, other citusNode
+	how       string
+}
+
+// isolateTenant gives the tenant a shard group of its own. With block_writes it
+// is isolate_tenant_to_new_shard. Online, that function is not safe under
+// updates in Citus 12.1: it splits onto the shard's own worker, where the new
+// shards get their primary keys only after the replication slot exists, so an
+// UPDATE committed in between is decoded against a table with no replica
+// identity and the split's subscription stops at "publisher did not send
+// replica identity column" until the split is cancelled. A split onto the
+// other worker does not have that gap (Citus gives the stand-in tables it
+// decodes into their primary keys before the slot), so the online drill splits
+// at the same points isolate_tenant_to_new_shard would, puts every piece on
+// the other worker, and the move then brings the tenant's group back.
+func isolateTenant(ctx context.Context, owner *pgx.Conn, tenant uuid.UUID, mode string) (isolation, error) {
+	var iso isolation
+	var src int64
+	if err := owner.QueryRow(ctx, "SELECT get_shard_id_for_distribution_column('customers', $1::uuid)", tenant).Scan(&src); err != nil {
+		return iso, fmt.Errorf("drill: the tenant's shard: %w", err)
+	}
+	if err := owner.QueryRow(ctx, `SELECT n.nodeid, n.nodename, n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n ON n.groupid = p.groupid
+		WHERE p.shardid = $1 AND n.noderole = 'primary'`, src).Scan(&iso.at.id, &iso.at.host, &iso.at.port); err != nil {
+		return iso, fmt.Errorf("drill: the tenant's worker: %w", err)
+	}
+	if err := owner.QueryRow(ctx, `SELECT nodeid, nodename, nodeport FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0
+		AND nodeid <> $1 ORDER BY nodeid LIMIT 1`, iso.at.id).Scan(&iso.other.id, &iso.other.host, &iso.other.port); err != nil {
+		return iso, fmt.Errorf("drill: another worker: %w", err)
+	}
+	if mode == "block_writes" {
+		iso.how = "isolate_tenant_to_new_shard"
+		err := owner.QueryRow(ctx, "SELECT isolate_tenant_to_new_shard('customers', $1::uuid, cascade_option => 'CASCADE', shard_transfer_mode => $2::citus.shard_transfer_mode)",
+			tenant, mode).Scan(&iso.shard)
+		if err != nil {
+			return iso, fmt.Errorf("drill: isolate_tenant_to_new_shard: %w", err)
+		}
+		return iso, nil
+	}
+	var hash, lo, hi int32
+	if err := owner.QueryRow(ctx, `SELECT worker_hash($1::uuid), shardminvalue::int, shardmaxvalue::int FROM pg_dist_shard WHERE shardid = $2`,
+		tenant, src).Scan(&hash, &lo, &hi); err != nil {
+		return iso, fmt.Errorf("drill: the tenant's hash: %w", err)
+	}
+	points, nodes := splitAround(hash, lo, hi, iso.other.id)
+	if len(points) == 0 {
+		return iso, fmt.Errorf("drill: shard %d holds only the tenant's hash value already", src)
+	}
+	iso.how = "citus_split_shard_by_split_points onto the other worker"
+	if _, err := owner.Exec(ctx, "SELECT citus_split_shard_by_split_points($1, $2::text[], $3::int[], $4::citus.shard_transfer_mode)",
+		src, points, nodes, mode); err != nil {
+		return iso, fmt.Errorf("drill: citus_split_shard_by_split_points: %w", err)
+	}
+	if err := owner.QueryRow(ctx, "SELECT get_shard_id_for_distribution_column('customers', $1::uuid)", tenant).Scan(&iso.shard); err != nil {
+		return iso, fmt.Errorf("drill: the tenant's new shard: %w", err)
+	}
+	iso.at, iso.other = iso.other, iso.at
+	return iso, nil
+}
+
+// splitAround returns the split points that leave the hash value h alone in
+// its own piece of the range [lo, hi], as isolate_tenant_to_new_shard chooses
+// them, and the node of each piece.
+func splitAround(h, lo, hi, node int32) ([]string, []int32) {
+	var points []string
+	if h > lo {
+		points = append(points, strconv.FormatInt(int64(h)-1, 10))
+	}
+	if h < hi {
+		points = append(points, strconv.FormatInt(int64(h), 10))
+	}
+	nodes := make([]int32, len(points)+1)
+	for i := range nodes {
+		nodes[i] = node
+	}
+	return points, nodes
 }
