@@ -198,6 +198,17 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	shard := iso.shard
 	isolated := time.Since(moveStart)
+	// Shards made by a split or a move lack the helper roles' column grants
+	// (Citus copies table grants only), so the background sweeps that use those
+	// roles are refused on them until migrate grants them again, as the runbook
+	// says: right after each step.
+	grantAt := time.Now()
+	if err := runMigrate(ctx, cfg, quiet); err != nil {
+		close(stop)
+		wg.Wait()
+		return fmt.Errorf("drill: migrate after the isolation: %w", err)
+	}
+	granted := time.Since(grantAt)
 	fromHost, fromPort, toHost, toPort := iso.at.host, iso.at.port, iso.other.host, iso.other.port
 	moveAt := time.Now()
 	if _, err := owner.Exec(ctx, "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => $6::citus.shard_transfer_mode)",
@@ -209,11 +220,13 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	moved := time.Since(moveAt)
 	moveEnd := time.Now()
 	restoreRLS()
-	// Shards made by the split lack the helper roles' column grants (Citus copies
-	// table grants only); migrate grants them again, as the runbook says.
+	grantAt = time.Now()
 	if err := runMigrate(ctx, cfg, quiet); err != nil {
+		close(stop)
+		wg.Wait()
 		return fmt.Errorf("drill: migrate after the move: %w", err)
 	}
+	granted += time.Since(grantAt)
 	time.Sleep(*after)
 	close(stop)
 	wg.Wait()
@@ -261,6 +274,7 @@ func runTenantMoveDrill(ctx context.Context, cfg config.Config, log *slog.Logger
 	fmt.Printf("drill tenant-move: tenant %s with %d customers, %d writers, an import of %d rows, shard_transfer_mode %s\n", tenant, *nCustomers, *writers, *importRows, *mode)
 	fmt.Printf("  %s: shard %d in %s\n", iso.how, shard, isolated.Round(time.Millisecond))
 	fmt.Printf("  citus_move_shard_placement:  %s:%d -> %s:%d in %s (now on %s)\n", fromHost, fromPort, toHost, toPort, moved.Round(time.Millisecond), placement)
+	fmt.Printf("  migrate after each step (the helper roles' column grants on the new shards): %s in all\n", granted.Round(time.Millisecond))
 	fmt.Printf("  API writes: %d acknowledged, %d failed (error rate %.2f%%; during the move %d of %d, %.2f%%)\n",
 		s.acked, s.failed, s.rate, s.moveFailed, s.moveTotal, s.moveRate)
 	fmt.Printf("  latency p50 %s, p99 %s; longest stall (no write acknowledged) %s, longest request %s\n",
