@@ -6,12 +6,12 @@ import { CloseOutlined, FilterOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { useTenant } from '../../app/session';
-import { useMembers } from './api';
+import { useMembers, useTeams } from './api';
 import { MemberSelect } from './FieldInput';
 import { LIFECYCLES } from './locales';
 import { type FieldDef, type FilterRow, type Op, STANDARD_FILTERS, filterableDef, fieldLabel, optionLabel, opsFor, valueKind } from './fields';
 
-const STANDARD_LABEL: Record<string, string> = { owner_id: 'owner', created_at: 'created', updated_at: 'updated' };
+const STANDARD_LABEL: Record<string, string> = { owner_id: 'owner', owner_team: 'ownerTeam', created_at: 'created', updated_at: 'updated' };
 export const standardLabelKey = (k: string) => STANDARD_LABEL[k] ?? k;
 
 type Props = {
@@ -94,6 +94,8 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
     }
     case 'member':
       return multi ? <MemberMulti value={parts} onChange={listValue} /> : <MemberSelect aria-label={label} style={{ width: 240 }} value={row.value} onChange={(v) => onChange(v ?? '')} />;
+    case 'team':
+      return <TeamSelect label={label} testId={testId} value={row.value} onChange={onChange} />;
     case 'boolean':
       return <Select {...common} style={{ width: 120 }} value={row.value || undefined} onChange={onChange} options={[{ value: 'true', label: t('yes') }, { value: 'false', label: t('no') }]} />;
     case 'tags':
@@ -139,4 +141,17 @@ function MemberMulti({ value, onChange }: { value: string[]; onChange: (v: strin
   const tenant = useTenant();
   const m = useMembers(tenant.slug);
   return <Select aria-label={t('value')} mode="multiple" style={{ width: 240 }} value={value} onChange={onChange} options={m.options} showSearch={{ optionFilterProp: 'label' }} />;
+}
+
+// TeamSelect picks one of the company's teams by name; an id the list does not
+// know (a deleted team in an old link) still shows, as the id.
+function TeamSelect({ label, testId, value, onChange }: { label: string; testId?: string; value: string; onChange: (v: string) => void }) {
+  const { t } = useTranslation('customers');
+  const tenant = useTenant();
+  const teams = useTeams(tenant.slug);
+  const options = (teams.data ?? []).map((x) => ({ value: x.id, label: x.name }));
+  return (
+    <Select aria-label={label} data-testid={testId} style={{ width: 240 }} showSearch={{ optionFilterProp: 'label' }} loading={teams.isPending}
+      placeholder={t('chooseTeam')} value={value || undefined} options={options} onChange={(v) => onChange(v ?? '')} />
+  );
 }

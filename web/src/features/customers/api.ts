@@ -38,6 +38,16 @@ export function useFieldDefs(slug: string) {
   });
 }
 
+/** useTeams lists the company's teams (the same query, and cache, as the teams page). */
+export function useTeams(slug: string) {
+  return useQuery({
+    queryKey: ['tenant', slug, 'teams'],
+    queryFn: async () => (await get<{ items: { id: string; name: string }[] }>(tpath(slug, '/teams'))).items,
+    staleTime: 60_000,
+    retry: false,
+  });
+}
+
 /** useMembers lists the company's members; name() says who an id is. */
 export function useMembers(slug: string) {
   const q = useQuery({

@@ -69,6 +69,13 @@ describe('filter builder', () => {
     expect(parseFilterQuery(again)).toEqual(r);
   });
 
+  it('reads a drill-down by team back into a team row, with the operators the API takes for it', () => {
+    expect(parseFilterQuery('owner_team=t1').rows).toEqual([{ field: 'owner_team', op: 'eq', value: 't1' }]);
+    expect(parseFilterQuery('owner_team%5Bempty%5D=true').rows).toEqual([{ field: 'owner_team', op: 'empty', value: 'true' }]);
+    expect(opsFor('owner_team')).toEqual(['eq', 'empty']);
+    expect(filterQuery([{ field: 'owner_team', op: 'eq', value: 't1' }]).toString()).toBe('owner_team=t1');
+  });
+
   it('reads a saved view or segment id as a list parameter, not a filter row', () => {
     const r = parseFilterQuery('view_id=v1&segment_id=s1&custom.tier=gold');
     expect(r.rows).toEqual([{ field: 'custom.tier', op: 'eq', value: 'gold' }]);
@@ -91,6 +98,7 @@ describe('filter builder', () => {
     expect(valueKind('custom.s', def('multi_select'))).toBe('choice');
     expect(valueKind('custom.u', def('user'))).toBe('member');
     expect(valueKind('owner_id')).toBe('member');
+    expect(valueKind('owner_team')).toBe('team');
     expect(valueKind('lifecycle')).toBe('lifecycle');
   });
 });

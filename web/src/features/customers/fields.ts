@@ -44,7 +44,7 @@ export interface FilterRow {
 }
 
 /** How the filter builder asks for a value. */
-export type ValueKind = 'text' | 'number' | 'date' | 'datetime' | 'choice' | 'lifecycle' | 'kind' | 'member' | 'boolean' | 'tags';
+export type ValueKind = 'text' | 'number' | 'date' | 'datetime' | 'choice' | 'lifecycle' | 'kind' | 'member' | 'team' | 'boolean' | 'tags';
 
 /** Standard fields the list can filter on, with the operators the API takes for each. */
 export const STANDARD_FILTERS: Record<string, { ops: Op[]; kind: ValueKind }> = {
@@ -55,6 +55,7 @@ export const STANDARD_FILTERS: Record<string, { ops: Op[]; kind: ValueKind }> = 
   kind: { ops: ['eq', 'ne'], kind: 'kind' },
   source: { ops: ['eq', 'ne', 'in', 'prefix', 'empty'], kind: 'text' },
   owner_id: { ops: ['eq', 'ne', 'in', 'empty'], kind: 'member' },
+  owner_team: { ops: ['eq', 'empty'], kind: 'team' },
   tags: { ops: ['contains', 'in', 'empty'], kind: 'tags' },
   created_at: { ops: ['gte', 'lte', 'gt', 'lt', 'between'], kind: 'date' },
   updated_at: { ops: ['gte', 'lte', 'gt', 'lt', 'between'], kind: 'date' },
