@@ -568,3 +568,36 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 		}
 	}
 }
+
+// The deal list and a pipeline's board take the same filters (both read them
+// with the funnel's filterFromQuery); the board takes none of the list's
+// pipeline, stage, view, sort or cursor. Both documents say so.
+func TestOpenAPIBoardAndDealListShareFilters(t *testing.T) {
+	for _, version := range []string{"3.1", "3.0"} {
+		doc := apiDocument(t, version)
+		names := func(id string) map[string]bool {
+			_, _, o := op(t, doc, id)
+			out := map[string]bool{}
+			for _, x := range o["parameters"].([]any) {
+				p := x.(map[string]any)
+				if p["in"] == "query" {
+					out[p["name"].(string)] = true
+				}
+			}
+			return out
+		}
+		list, board := names("list-deals"), names("get-board")
+		for _, shared := range []string{"owner", "owner[empty]", "team", "team[empty]", "customer_id", "tag", "tag[empty]", "status",
+			"expected_close[gte]", "expected_close[lte]", "source", "source[empty]", "currency", "created_at[gte]", "created_at[lt]",
+			"won_at[gte]", "won_at[lt]", "lost_at[gte]", "lost_at[lt]", "closed_at[gte]", "closed_at[lt]", "open_at", "limit"} {
+			if !list[shared] || !board[shared] {
+				t.Errorf("%s: %q documented by the list %v, by the board %v", version, shared, list[shared], board[shared])
+			}
+		}
+		for _, only := range []string{"pipeline_id", "stage_id", "view_id", "sort", "cursor"} {
+			if !list[only] || board[only] {
+				t.Errorf("%s: %q documented by the list %v (want true), by the board %v (want false)", version, only, list[only], board[only])
+			}
+		}
+	}
+}

@@ -153,29 +153,38 @@ func (m *Module) pipelineRoutes(api huma.API) {
 type boardIn struct {
 	filter Filter
 
-	ID        uuid.UUID `path:"id"`
-	Owner     string    `query:"owner" format:"uuid" doc:"only deals of this owner"`
-	Team      string    `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
-	NoTeam    string    `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
-	Customer  string    `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
-	Tag       []string  `query:"tag,explode" doc:"only deals with every given tag"`
-	Status    string    `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
-	CloseGTE  string    `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
-	CloseLTE  string    `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
-	NoTags    string    `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
-	Source    []string  `query:"source,explode" maxItems:"100" doc:"only deals from one of these sources; repeat the parameter"`
-	NoSource  string    `query:"source[empty]" enum:"true," doc:"true: only deals without a source"`
-	Currency  string    `query:"currency" maxLength:"3" doc:"only deals in this currency (ISO 4217)"`
-	CreateGTE string    `query:"created_at[gte]" format:"date-time" doc:"created at or after this instant (RFC 3339)"`
-	CreateLT  string    `query:"created_at[lt]" format:"date-time" doc:"created before this instant (RFC 3339)"`
-	WonGTE    string    `query:"won_at[gte]" format:"date-time" doc:"won at or after this instant (RFC 3339)"`
-	WonLT     string    `query:"won_at[lt]" format:"date-time" doc:"won before this instant (RFC 3339)"`
-	LostGTE   string    `query:"lost_at[gte]" format:"date-time" doc:"lost at or after this instant (RFC 3339)"`
-	LostLT    string    `query:"lost_at[lt]" format:"date-time" doc:"lost before this instant (RFC 3339)"`
-	ClosedGTE string    `query:"closed_at[gte]" format:"date-time" doc:"won, or else lost, at or after this instant (RFC 3339): the deals the win rate counts"`
-	ClosedLT  string    `query:"closed_at[lt]" format:"date-time" doc:"won, or else lost, before this instant (RFC 3339)"`
-	OpenAt    string    `query:"open_at" format:"date-time" doc:"only deals open at this instant (RFC 3339): created before it and neither won nor lost before it, as the pipeline value counts them"`
-	Limit     int       `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"deals per column"`
+	ID uuid.UUID `path:"id"`
+	DealFilterParams
+	Limit int `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"deals per column"`
+}
+
+// DealFilterParams documents the filters the deal list and the board share,
+// for the API document: both read them, custom fields included, from the
+// whole query string in Resolve (filterFromQuery), the form saved views keep.
+// Exported because Huma reads the parameters of exported embedded structs only.
+type DealFilterParams struct {
+	Owner     string   `query:"owner" format:"uuid" doc:"only deals of this owner"`
+	NoOwner   string   `query:"owner[empty]" enum:"true," doc:"true: only deals nobody owns"`
+	Team      string   `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
+	NoTeam    string   `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
+	Customer  string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
+	Tag       []string `query:"tag,explode" doc:"only deals with every given tag"`
+	NoTags    string   `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
+	Status    string   `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
+	CloseGTE  string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
+	CloseLTE  string   `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
+	Source    []string `query:"source,explode" maxItems:"100" doc:"only deals from one of these sources; repeat the parameter"`
+	NoSource  string   `query:"source[empty]" enum:"true," doc:"true: only deals without a source"`
+	Currency  string   `query:"currency" maxLength:"3" doc:"only deals in this currency (ISO 4217)"`
+	CreateGTE string   `query:"created_at[gte]" format:"date-time" doc:"created at or after this instant (RFC 3339)"`
+	CreateLT  string   `query:"created_at[lt]" format:"date-time" doc:"created before this instant (RFC 3339)"`
+	WonGTE    string   `query:"won_at[gte]" format:"date-time" doc:"won at or after this instant (RFC 3339)"`
+	WonLT     string   `query:"won_at[lt]" format:"date-time" doc:"won before this instant (RFC 3339)"`
+	LostGTE   string   `query:"lost_at[gte]" format:"date-time" doc:"lost at or after this instant (RFC 3339)"`
+	LostLT    string   `query:"lost_at[lt]" format:"date-time" doc:"lost before this instant (RFC 3339)"`
+	ClosedGTE string   `query:"closed_at[gte]" format:"date-time" doc:"won, or else lost, at or after this instant (RFC 3339): the deals the win rate counts"`
+	ClosedLT  string   `query:"closed_at[lt]" format:"date-time" doc:"won, or else lost, before this instant (RFC 3339)"`
+	OpenAt    string   `query:"open_at" format:"date-time" doc:"only deals open at this instant (RFC 3339): created before it and neither won nor lost before it, as the pipeline value counts them"`
 }
 
 // Resolve reads the filters, custom ones included; a board is one pipeline,
@@ -199,34 +208,13 @@ func (in *boardIn) Resolve(ctx huma.Context) []error {
 type dealListIn struct {
 	filter Filter
 
-	Pipeline  string   `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
-	Stage     []string `query:"stage_id,explode" format:"uuid" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
-	Owner     string   `query:"owner" format:"uuid" doc:"only deals of this owner"`
-	Customer  string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
-	Tag       []string `query:"tag,explode" doc:"only deals with every given tag"`
-	Status    string   `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
-	CloseGTE  string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
-	CloseLTE  string   `query:"expected_close[lte]" doc:"expected close on or before, YYYY-MM-DD"`
-	NoOwner   string   `query:"owner[empty]" enum:"true," doc:"true: only deals nobody owns"`
-	Team      string   `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
-	NoTeam    string   `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
-	NoTags    string   `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
-	Source    []string `query:"source,explode" maxItems:"100" doc:"only deals from one of these sources; repeat the parameter"`
-	NoSource  string   `query:"source[empty]" enum:"true," doc:"true: only deals without a source"`
-	Currency  string   `query:"currency" maxLength:"3" doc:"only deals in this currency (ISO 4217)"`
-	CreateGTE string   `query:"created_at[gte]" format:"date-time" doc:"created at or after this instant (RFC 3339)"`
-	CreateLT  string   `query:"created_at[lt]" format:"date-time" doc:"created before this instant (RFC 3339)"`
-	WonGTE    string   `query:"won_at[gte]" format:"date-time" doc:"won at or after this instant (RFC 3339)"`
-	WonLT     string   `query:"won_at[lt]" format:"date-time" doc:"won before this instant (RFC 3339)"`
-	LostGTE   string   `query:"lost_at[gte]" format:"date-time" doc:"lost at or after this instant (RFC 3339)"`
-	LostLT    string   `query:"lost_at[lt]" format:"date-time" doc:"lost before this instant (RFC 3339)"`
-	ClosedGTE string   `query:"closed_at[gte]" format:"date-time" doc:"won, or else lost, at or after this instant (RFC 3339): the deals the win rate counts"`
-	ClosedLT  string   `query:"closed_at[lt]" format:"date-time" doc:"won, or else lost, before this instant (RFC 3339)"`
-	OpenAt    string   `query:"open_at" format:"date-time" doc:"only deals open at this instant (RFC 3339): created before it and neither won nor lost before it, as the pipeline value counts them"`
-	View      string   `query:"view_id" format:"uuid" doc:"apply a saved view of deals: its filter, which the other filters narrow further, and its sort unless sort is given"`
-	Sort      string   `query:"sort" maxLength:"80" doc:"created_at, updated_at, amount or custom.<key> of a sortable custom field; - for descending; default -created_at"`
-	Cursor    string   `query:"cursor" maxLength:"300"`
-	Limit     int      `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Pipeline string   `query:"pipeline_id" format:"uuid" doc:"only deals of this pipeline"`
+	Stage    []string `query:"stage_id,explode" format:"uuid" maxItems:"100" doc:"only deals in these stages (ids); repeat the parameter. Read with the other filters by Resolve, which names a bad id"`
+	DealFilterParams
+	View   string `query:"view_id" format:"uuid" doc:"apply a saved view of deals: its filter, which the other filters narrow further, and its sort unless sort is given"`
+	Sort   string `query:"sort" maxLength:"80" doc:"created_at, updated_at, amount or custom.<key> of a sortable custom field; - for descending; default -created_at"`
+	Cursor string `query:"cursor" maxLength:"300"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
 // Resolve reads the filters, custom ones included, which Huma's fixed
