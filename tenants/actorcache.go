@@ -43,6 +43,18 @@ type actorCache struct {
 type tenantActors struct {
 	gen    uint64
 	actors map[uuid.UUID]actorEntry
+	keys   map[uuid.UUID]keyEntry // API keys by key id
+}
+
+// keyEntry is a valid API key's actor, the hash of its secret (a request with
+// another secret for the same key id is refused without a read), and when this
+// replica last recorded its use.
+type keyEntry struct {
+	actor    authz.Actor
+	hash     []byte
+	epoch    uint64
+	exp      time.Time
+	recorded time.Time
 }
 
 type actorEntry struct {
@@ -55,7 +67,7 @@ func newActorCache(bus *invalidate.Bus, reg prometheus.Registerer) *actorCache {
 	c := &actorCache{bus: bus, tenants: map[uuid.UUID]*tenantActors{}}
 	c.hits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "clientele_access_cache_requests_total",
-		Help: "Member access lookups by result: hit (served from memory), miss (read from the database), bypass (the invalidation bus was not healthy).",
+		Help: "Member and API key access lookups by result: hit (served from memory), miss (read from the database), bypass (the invalidation bus was not healthy).",
 	}, []string{"result"})
 	if reg != nil {
 		if err := reg.Register(c.hits); err != nil {
@@ -137,9 +149,10 @@ func (c *actorCache) forget(tenant uuid.UUID) {
 	if t == nil {
 		return
 	}
-	c.n -= len(t.actors)
+	c.n -= len(t.actors) + len(t.keys)
 	t.gen++
 	t.actors = map[uuid.UUID]actorEntry{}
+	t.keys = nil
 }
 
 func (c *actorCache) clear() {
@@ -148,8 +161,79 @@ func (c *actorCache) clear() {
 	for _, t := range c.tenants {
 		t.gen++
 		t.actors = map[uuid.UUID]actorEntry{}
+		t.keys = nil
 	}
 	c.n = 0
+}
+
+// getKey answers an API key from memory, or returns a ticket for storing what
+// the caller then reads. Keys share the members' generations: any change to a
+// company's access (a role's grants, a key revoked, the company closed) drops
+// its keys too.
+func (c *actorCache) getKey(tenant, key uuid.UUID) (keyEntry, ticket, bool) {
+	if !c.bus.Healthy() {
+		c.hits.WithLabelValues("bypass").Inc()
+		return keyEntry{}, ticket{}, false
+	}
+	epoch := c.bus.Epoch()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		t = &tenantActors{actors: map[uuid.UUID]actorEntry{}}
+		c.tenants[tenant] = t
+	}
+	if e, ok := t.keys[key]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
+		c.hits.WithLabelValues("hit").Inc()
+		return e, ticket{}, true
+	}
+	c.hits.WithLabelValues("miss").Inc()
+	return keyEntry{}, ticket{gen: t.gen, epoch: epoch, ok: true}, false
+}
+
+// putKey stores a valid key read under tk, unless the company's access changed
+// or messages may have been missed since.
+func (c *actorCache) putKey(tenant, key uuid.UUID, e keyEntry, tk ticket) {
+	if !tk.ok || c.bus.Epoch() != tk.epoch || !c.bus.Healthy() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil || t.gen != tk.gen {
+		return
+	}
+	if c.n >= actorCacheMax {
+		c.tenants = map[uuid.UUID]*tenantActors{}
+		c.n = 0
+		return
+	}
+	if t.keys == nil {
+		t.keys = map[uuid.UUID]keyEntry{}
+	}
+	if _, ok := t.keys[key]; !ok {
+		c.n++
+	}
+	e.epoch, e.exp = tk.epoch, time.Now().Add(actorTTL)
+	t.keys[key] = e
+}
+
+// keyUseToRecord says whether a use of a cached key is to be written to
+// last_used_at: at most once a minute per key and replica.
+func (c *actorCache) keyUseToRecord(tenant, key uuid.UUID, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return false
+	}
+	e, ok := t.keys[key]
+	if !ok || now.Sub(e.recorded) <= time.Minute {
+		return false
+	}
+	e.recorded = now
+	t.keys[key] = e
+	return true
 }
 
 // accessTx runs fn in a transaction of the tenant that changes who may do

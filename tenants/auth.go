@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -315,19 +316,38 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 	if !ok {
 		return authz.Actor{}, bad()
 	}
-	var k keyRow
-	err := db.InTenant(ctx, s.d.DB, keyTenant, func(ctx context.Context, tx bun.Tx) error {
-		// A key of a tenant that is no longer active is no key at all.
-		return tx.NewRaw(`SELECT k.role, k.secret_hash = ?::bytea AS matches, k.revoked_at, k.last_used_at, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope
+	// A valid key is served from memory while nothing in its company's access
+	// changed (see actorCache): revoking it, editing its role's grants or
+	// closing the company drops it on every replica at once.
+	e, tk, hit := s.actors.getKey(keyTenant, id)
+	if hit && subtle.ConstantTimeCompare(e.hash, hash) != 1 {
+		return authz.Actor{}, bad()
+	}
+	record := false
+	if hit {
+		record = s.actors.keyUseToRecord(keyTenant, id, time.Now())
+	} else {
+		var k keyRow
+		err := db.InTenant(ctx, s.d.DB, keyTenant, func(ctx context.Context, tx bun.Tx) error {
+			// A key of a tenant that is no longer active is no key at all.
+			return tx.NewRaw(`SELECT k.role, k.secret_hash = ?::bytea AS matches, k.revoked_at, k.last_used_at, coalesce(r.permissions, '{}') AS permissions, coalesce(r.scope, '') AS scope
 			FROM api_keys k JOIN tenants t ON t.id = k.tenant_id AND t.status = 'active'
 			LEFT JOIN roles r ON r.tenant_id = k.tenant_id AND r.key = k.role
 			WHERE k.tenant_id = ? AND k.id = ?`, hash, keyTenant, id).Scan(ctx, &k)
-	})
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (k.RevokedAt != nil || !k.Matches)) {
-		return authz.Actor{}, bad()
-	}
-	if err != nil {
-		return authz.Actor{}, errs.From(err)
+		})
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (k.RevokedAt != nil || !k.Matches)) {
+			return authz.Actor{}, bad()
+		}
+		if err != nil {
+			return authz.Actor{}, errs.From(err)
+		}
+		e = keyEntry{actor: authz.Actor{ID: id, Kind: authz.ActorAPIKey, Role: k.Role}, hash: hash, recorded: time.Now()}
+		s.grant(&e.actor, k.Role, k.Permissions, k.Scope)
+		record = k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > time.Minute
+		if !record && k.LastUsedAt != nil {
+			e.recorded = *k.LastUsedAt
+		}
+		s.actors.putKey(keyTenant, id, e, tk)
 	}
 	if keyTenant != t.ID {
 		return authz.Actor{}, notMember(t)
@@ -335,7 +355,7 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 	if err := s.limit(ctx, "key:"+id.String(), s.d.Limits.PerKey); err != nil {
 		return authz.Actor{}, err
 	}
-	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > time.Minute {
+	if record {
 		// Recorded at most once a minute, off the request's path.
 		go func() {
 			bg, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -346,9 +366,7 @@ func (s *Service) authenticateKey(ctx context.Context, c Credentials, t tenancy.
 			})
 		}()
 	}
-	a := authz.Actor{ID: id, Kind: authz.ActorAPIKey, Role: k.Role}
-	s.grant(&a, k.Role, k.Permissions, k.Scope)
-	return a, nil
+	return e.actor, nil
 }
 
 // limit counts one request against a fixed one-minute window in Redis and refuses

@@ -72,6 +72,8 @@ func (s *Service) CloseCompany(ctx context.Context, t tenancy.Tenant, confirm st
 			return err
 		}
 		db.AfterCommit(ctx, func(context.Context) { s.me.clear() })
+		// Its API keys stop with it, on every replica (the cached ones too).
+		s.accessChanged(ctx, t.ID)
 		return audit.Record(ctx, tx, audit.Entry{Action: "tenant.close", Entity: "tenant", EntityID: t.ID.String(),
 			After: map[string]any{"status": "closing", "purge_after": out.PurgeAfter}})
 	})

@@ -682,12 +682,13 @@ func (s *Service) ListAPIKeys(ctx context.Context, tenant uuid.UUID) ([]APIKey, 
 	return out, classify(err, "API key")
 }
 
-// RevokeAPIKey stops a key at once: the guard reads the row on every request.
+// RevokeAPIKey stops a key at once: the revocation drops the company's cached
+// keys on every replica (accessTx), so the next request reads the row again.
 func (s *Service) RevokeAPIKey(ctx context.Context, tenant, id uuid.UUID) error {
 	if err := authz.Require(ctx, PermAPIKeysManage); err != nil {
 		return err
 	}
-	err := db.InTenant(ctx, s.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := s.accessTx(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if err := db.ExecOne(ctx, tx, "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", tenant, id); err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"testing"
@@ -16,20 +18,7 @@ import (
 // changes, and a change made through one replica reaches the others at once:
 // a new role's grants, a removal. Two replicas share the database and Redis.
 func TestAccessChangesReachEveryReplica(t *testing.T) {
-	a := newApp(t)
-	d, err := openDepsWith(context.Background(), testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), a.ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	b := &app{t: t, srv: buildHTTP(d), ids: a.ids, log: a.log, d: d}
-	deadline := time.Now().Add(5 * time.Second)
-	for !(a.d.bus.Healthy() && b.d.bus.Healthy()) {
-		if time.Now().After(deadline) {
-			t.Fatal("the invalidation buses did not become healthy")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	a, b := twoReplicas(t)
 
 	s := slug("replicas")
 	ownerTok, _ := a.company(s)
@@ -144,4 +133,77 @@ func TestTenantLimitHoldsAcrossReplicasWithBatchedCounts(t *testing.T) {
 	if passed > perTenant+2*3 || passed < perTenant-2*3 {
 		t.Fatalf("%d requests passed a limit of %d across two replicas; want within a batch per replica", passed, perTenant)
 	}
+}
+
+// twoReplicas is an app and a second replica of it on the same database and
+// Redis, once both invalidation buses are healthy.
+func twoReplicas(t *testing.T) (*app, *app) {
+	t.Helper()
+	a := newApp(t)
+	d, err := openDepsWith(context.Background(), testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), a.ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	b := &app{t: t, srv: buildHTTP(d), ids: a.ids, log: a.log, d: d}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(a.d.bus.Healthy() && b.d.bus.Healthy()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation buses did not become healthy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return a, b
+}
+
+// An API key is served from memory on every replica while nothing changes, a
+// wrong secret for its id is refused from memory as well, and what stops a key
+// reaches the other replica at once: its role's grants edited, the key
+// revoked, the company closed.
+func TestAPIKeyChangesReachEveryReplica(t *testing.T) {
+	a, b := twoReplicas(t)
+	s := slug("keyreplicas")
+	ownerTok, _ := a.company(s)
+	base := "/api/v1/t/" + s
+	a.must(201, "POST", base+"/roles", `{"key":"auditor","name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)
+	k := a.must(201, "POST", base+"/api-keys", `{"name":"sync","role":"auditor"}`, tokenHdr(ownerTok)...)
+	key, keyID := k["key"].(string), k["id"].(string)
+	other := a.must(201, "POST", base+"/api-keys", `{"name":"other","role":"auditor"}`, tokenHdr(ownerTok)...)["key"].(string)
+	bearer := func(k string) []string { return []string{"Authorization", "Bearer " + k} }
+
+	hits := func(x *app) float64 { return testutil.ToFloat64(x.d.access.CacheCounter("hit")) }
+	b.must(200, "GET", base+"/audit", "", bearer(key)...)
+	before := hits(b)
+	for i := 0; i < 5; i++ {
+		b.must(200, "GET", base+"/audit", "", bearer(key)...)
+	}
+	if got := hits(b) - before; got < 5 {
+		t.Fatalf("replica b served %v of 5 repeated key requests from memory, want 5", got)
+	}
+	// The same key id with another secret: refused, though the id is cached.
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	forged := key[:len(key)-43] + base64.RawURLEncoding.EncodeToString(secret)
+	if code, body, _ := b.call("GET", base+"/audit", "", bearer(forged)...); code != 401 {
+		t.Fatalf("a forged secret for a cached key id: %d %s, want 401", code, body)
+	}
+	b.must(200, "GET", base+"/audit", "", bearer(key)...)
+
+	// The key's role loses its grant on a: b refuses at once; given back, b admits.
+	a.must(200, "PUT", base+"/roles/auditor", `{"name":"Auditor","permissions":[],"scope":"all"}`, tokenHdr(ownerTok)...)
+	waitStatus(t, b, 403, "GET", base+"/audit", bearer(key))
+	a.must(200, "PUT", base+"/roles/auditor", `{"name":"Auditor","permissions":["audit.read"],"scope":"all"}`, tokenHdr(ownerTok)...)
+	waitStatus(t, b, 200, "GET", base+"/audit", bearer(key))
+	// Revoked on a: a refuses on the next request, b at once.
+	b.must(200, "GET", base+"/audit", "", bearer(other)...)
+	a.must(200, "GET", base+"/audit", "", bearer(key)...)
+	a.must(204, "DELETE", base+"/api-keys/"+keyID, "", tokenHdr(ownerTok)...)
+	if code, body, _ := a.call("GET", base+"/audit", "", bearer(key)...); code != 401 {
+		t.Fatalf("replica a, the key it revoked: %d %s, want 401", code, body)
+	}
+	waitStatus(t, b, 401, "GET", base+"/audit", bearer(key))
+	b.must(200, "GET", base+"/audit", "", bearer(other)...)
+	// The company closed on a: its other key, cached on b, is no key there.
+	a.must(200, "POST", base+"/close", `{"confirm":"`+s+`"}`, tokenHdr(ownerTok)...)
+	waitStatus(t, b, 401, "GET", base+"/audit", bearer(other))
 }
