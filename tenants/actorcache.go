@@ -97,9 +97,34 @@ type ticket struct {
 // get answers from memory, or returns a ticket for storing what the caller
 // then reads.
 func (c *actorCache) get(tenant, identity uuid.UUID) (authz.Actor, ticket, bool) {
+	var a authz.Actor
+	tk, ok := c.lookup(tenant, func(t *tenantActors, epoch uint64) bool {
+		if e, ok := t.actors[identity]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
+			a = e.actor
+			return true
+		}
+		return false
+	})
+	return a, tk, ok
+}
+
+// put stores an actor read under tk, unless the tenant changed or messages may
+// have been missed since.
+func (c *actorCache) put(tenant, identity uuid.UUID, a authz.Actor, tk ticket) {
+	c.store(tenant, tk, func(t *tenantActors) bool {
+		_, had := t.actors[identity]
+		t.actors[identity] = actorEntry{actor: a, epoch: tk.epoch, exp: time.Now().Add(actorTTL)}
+		return !had
+	})
+}
+
+// lookup runs find on a tenant's entries under the lock, while the bus is
+// healthy, and counts the result; on a miss it returns the ticket to store
+// what the caller then reads.
+func (c *actorCache) lookup(tenant uuid.UUID, find func(t *tenantActors, epoch uint64) bool) (ticket, bool) {
 	if !c.bus.Healthy() {
 		c.hits.WithLabelValues("bypass").Inc()
-		return authz.Actor{}, ticket{}, false
+		return ticket{}, false
 	}
 	epoch := c.bus.Epoch()
 	c.mu.Lock()
@@ -109,17 +134,18 @@ func (c *actorCache) get(tenant, identity uuid.UUID) (authz.Actor, ticket, bool)
 		t = &tenantActors{actors: map[uuid.UUID]actorEntry{}}
 		c.tenants[tenant] = t
 	}
-	if e, ok := t.actors[identity]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
+	if find(t, epoch) {
 		c.hits.WithLabelValues("hit").Inc()
-		return e.actor, ticket{}, true
+		return ticket{}, true
 	}
 	c.hits.WithLabelValues("miss").Inc()
-	return authz.Actor{}, ticket{gen: t.gen, epoch: epoch, ok: true}, false
+	return ticket{gen: t.gen, epoch: epoch, ok: true}, false
 }
 
-// put stores an actor read under tk, unless the tenant changed or messages may
-// have been missed since.
-func (c *actorCache) put(tenant, identity uuid.UUID, a authz.Actor, tk ticket) {
+// store runs add on a tenant's entries under the lock, unless the tenant
+// changed or messages may have been missed since tk; add reports whether it
+// made a new entry. Past actorCacheMax entries the cache starts empty again.
+func (c *actorCache) store(tenant uuid.UUID, tk ticket, add func(t *tenantActors) bool) {
 	if !tk.ok || c.bus.Epoch() != tk.epoch || !c.bus.Healthy() {
 		return
 	}
@@ -134,10 +160,9 @@ func (c *actorCache) put(tenant, identity uuid.UUID, a authz.Actor, tk ticket) {
 		c.n = 0
 		return
 	}
-	if _, ok := t.actors[identity]; !ok {
+	if add(t) {
 		c.n++
 	}
-	t.actors[identity] = actorEntry{actor: a, epoch: tk.epoch, exp: time.Now().Add(actorTTL)}
 }
 
 // forget drops a tenant's entries and moves its generation on, so a read that
@@ -171,51 +196,29 @@ func (c *actorCache) clear() {
 // company's access (a role's grants, a key revoked, the company closed) drops
 // its keys too.
 func (c *actorCache) getKey(tenant, key uuid.UUID) (keyEntry, ticket, bool) {
-	if !c.bus.Healthy() {
-		c.hits.WithLabelValues("bypass").Inc()
-		return keyEntry{}, ticket{}, false
-	}
-	epoch := c.bus.Epoch()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.tenants[tenant]
-	if t == nil {
-		t = &tenantActors{actors: map[uuid.UUID]actorEntry{}}
-		c.tenants[tenant] = t
-	}
-	if e, ok := t.keys[key]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
-		c.hits.WithLabelValues("hit").Inc()
-		return e, ticket{}, true
-	}
-	c.hits.WithLabelValues("miss").Inc()
-	return keyEntry{}, ticket{gen: t.gen, epoch: epoch, ok: true}, false
+	var k keyEntry
+	tk, ok := c.lookup(tenant, func(t *tenantActors, epoch uint64) bool {
+		if e, ok := t.keys[key]; ok && e.epoch == epoch && time.Now().Before(e.exp) {
+			k = e
+			return true
+		}
+		return false
+	})
+	return k, tk, ok
 }
 
 // putKey stores a valid key read under tk, unless the company's access changed
 // or messages may have been missed since.
 func (c *actorCache) putKey(tenant, key uuid.UUID, e keyEntry, tk ticket) {
-	if !tk.ok || c.bus.Epoch() != tk.epoch || !c.bus.Healthy() {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.tenants[tenant]
-	if t == nil || t.gen != tk.gen {
-		return
-	}
-	if c.n >= actorCacheMax {
-		c.tenants = map[uuid.UUID]*tenantActors{}
-		c.n = 0
-		return
-	}
-	if t.keys == nil {
-		t.keys = map[uuid.UUID]keyEntry{}
-	}
-	if _, ok := t.keys[key]; !ok {
-		c.n++
-	}
-	e.epoch, e.exp = tk.epoch, time.Now().Add(actorTTL)
-	t.keys[key] = e
+	c.store(tenant, tk, func(t *tenantActors) bool {
+		if t.keys == nil {
+			t.keys = map[uuid.UUID]keyEntry{}
+		}
+		_, had := t.keys[key]
+		e.epoch, e.exp = tk.epoch, time.Now().Add(actorTTL)
+		t.keys[key] = e
+		return !had
+	})
 }
 
 // keyUseToRecord says whether a use of a cached key is to be written to
