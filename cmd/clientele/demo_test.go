@@ -72,6 +72,13 @@ func TestDemoCompanyIsSeededOnceWithImports(t *testing.T) {
 	if n := count("SELECT count(*) FROM purchase_orders WHERE tenant_id = ? AND order_no LIKE 'WEB-%'"); n != 30 {
 		t.Errorf("imported orders: %d, want 30", n)
 	}
+	// The demo's tickets are opened in the past (moved back in the
+	// transaction that made them): their tag rows, written at its commit,
+	// carry that time too (a tag's list is walked in its rows' time order).
+	if tagged, off := count("SELECT count(*) FROM ticket_tags WHERE tenant_id = ? AND tag = 'demo'"),
+		count("SELECT count(*) FROM ticket_tags x JOIN tickets k ON k.tenant_id = x.tenant_id AND k.id = x.ticket_id WHERE x.tenant_id = ? AND x.created_at <> k.created_at"); tagged == 0 || off != 0 {
+		t.Errorf("demo ticket tags: %d rows, %d not at their ticket's creation time", tagged, off)
+	}
 	if n := count("SELECT count(*) FROM tasks WHERE tenant_id = ? AND assignee_id = '" + owner.String() + "' AND status = 'open' AND due_at < now()"); n == 0 {
 		t.Error("no overdue task for the owner")
 	}

@@ -123,7 +123,7 @@ func backupCompany(t *testing.T, a *app) (string, []string, uuid.UUID) {
 	// A deal's tag, written directly: creating a deal through the API in a
 	// company this size took over 30 s at times on the shared machine.
 	err = db.InTenant(authz.AsSystem(ctx), a.d.db, tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO deal_tags (tenant_id, tag, deal_id) SELECT tenant_id, 'expo', id FROM deals WHERE tenant_id = ? ORDER BY id LIMIT 1", tenant)
+		_, err := tx.ExecContext(ctx, "INSERT INTO deal_tags (tenant_id, tag, deal_id, created_at) SELECT tenant_id, 'expo', id, created_at FROM deals WHERE tenant_id = ? ORDER BY id LIMIT 1", tenant)
 		return err
 	})
 	if err != nil {

@@ -545,7 +545,8 @@ func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 	var sets []fields.Set
 	for _, t := range f.Tags {
 		sets = append(sets, fields.Set{Facet: "tag", Values: []string{t}, Key: tagSetKey(t),
-			IDs: "SELECT deal_id AS id FROM deal_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, t}})
+			IDs: "SELECT deal_id AS id FROM deal_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, t},
+			Walk: "SELECT deal_id AS id, created_at AS at FROM deal_tags WHERE tenant_id = ? AND tag = ?", WalkArgs: []any{tenant, t}})
 	}
 	for _, c := range f.Custom {
 		s, ok, err := m.custom.Set(ctx, tx, tenant, c.key, c.op, c.value)

@@ -187,7 +187,10 @@ func writeTags(ctx context.Context, tx bun.Tx, d *Deal, fresh bool) error {
 	if len(d.Tags) == 0 {
 		return nil
 	}
-	return db.Defer(ctx, tx, "INSERT INTO deal_tags (tenant_id, tag, deal_id) SELECT ?, unnest(?::text[]), ?", d.TenantID, pgdialect.Array(d.Tags), d.ID)
+	// Each tag row carries the deal's creation time, so a tag is walked newest
+	// first straight off its index (listSets).
+	return db.Defer(ctx, tx, "INSERT INTO deal_tags (tenant_id, tag, deal_id, created_at) SELECT d.tenant_id, unnest(?::text[]), d.id, d.created_at FROM deals d WHERE d.tenant_id = ? AND d.id = ?",
+		pgdialect.Array(d.Tags), d.TenantID, d.ID)
 }
 
 // CreateDeal validates and stores a deal at the end of its stage's column,

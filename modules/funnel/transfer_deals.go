@@ -543,7 +543,8 @@ func (p *dealPlan) Write(ctx context.Context, tx bun.Tx, b *transfer.Batch) (int
 			source, won_at, tags, custom, stage_entered_at, created_by)
 		SELECT ?0, id, title, customer_id, amount::numeric, currency, expected_close::date, owner_id::uuid, pipeline_id, stage_id, position::numeric,
 			source, CASE WHEN won THEN now() END, tags, coalesce(custom::jsonb, '{}'), now(), ?2 FROM import_stage_deals ORDER BY row_no`,
-		`INSERT INTO deal_tags (tenant_id, tag, deal_id) SELECT DISTINCT ?0::uuid, unnest(tags), id FROM import_stage_deals`,
+		// now() is the deals' created_at above: the same transaction's start.
+		`INSERT INTO deal_tags (tenant_id, tag, deal_id, created_at) SELECT DISTINCT ?0::uuid, unnest(tags), id, now() FROM import_stage_deals`,
 		`INSERT INTO deal_stage_history (tenant_id, deal_id, pipeline_id, stage_id, entered_at, entered_by, entry_amount, currency)
 		SELECT ?0, id, pipeline_id, stage_id, now(), ?2, amount::numeric, currency FROM import_stage_deals`,
 		`INSERT INTO import_journal (tenant_id, import_id, entity, record_id, action, row_no)

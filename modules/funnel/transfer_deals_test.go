@@ -271,7 +271,7 @@ func TestDealImportCountsReportRevert(t *testing.T) {
 	// language found their stages; won deals are stamped; the default
 	// currency and the custom value are there.
 	var chk struct {
-		Deals, History, Tagged, Won, Renewals, Lead, CNY, Region, Index, Owned int
+		Deals, History, Tagged, Won, Renewals, Lead, CNY, Region, Index, Owned, TagTimes int
 	}
 	if err := r.env.Owner.NewRaw(`SELECT
 		(SELECT count(*) FROM deals WHERE tenant_id = ?0) AS deals,
@@ -283,12 +283,14 @@ func TestDealImportCountsReportRevert(t *testing.T) {
 		(SELECT count(*) FROM deals WHERE tenant_id = ?0 AND currency = 'CNY') AS cny,
 		(SELECT count(*) FROM deals WHERE tenant_id = ?0 AND custom->>'region' IS NOT NULL) AS region,
 		(SELECT count(*) FROM field_index WHERE tenant_id = ?0) AS index,
-		(SELECT count(*) FROM deals WHERE tenant_id = ?0 AND owner_id = ?1) AS owned`, tn.ID, authz.ActorFrom(ctx).ID).Scan(context.Background(), &chk); err != nil {
+		(SELECT count(*) FROM deals WHERE tenant_id = ?0 AND owner_id = ?1) AS owned,
+		(SELECT count(*) FROM deal_tags x JOIN deals d ON d.tenant_id = x.tenant_id AND d.id = x.deal_id
+		  WHERE x.tenant_id = ?0 AND x.created_at <> d.created_at) AS tag_times`, tn.ID, authz.ActorFrom(ctx).ID).Scan(context.Background(), &chk); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("after the import: %+v", chk)
 	if chk.Deals != int(want)+1 || chk.History != chk.Deals || chk.Tagged == 0 || chk.Won == 0 || chk.Renewals == 0 || chk.Lead == 0 ||
-		chk.CNY == 0 || chk.Region == 0 || chk.Index < chk.Region || chk.Owned != chk.Deals {
+		chk.CNY == 0 || chk.Region == 0 || chk.Index < chk.Region || chk.Owned != chk.Deals || chk.TagTimes != 0 {
 		t.Fatalf("after the import: %+v", chk)
 	}
 

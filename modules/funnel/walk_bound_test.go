@@ -50,9 +50,10 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 	c := newCompany(t, m)
 	manyDeals(t, m, c, 2000, "t0", "t1", "t2")
 
-	// Deal tags are not walkable in time order: each walk reads every
-	// deal, newest first, and checks its tags (one, or several; a saved
-	// view's tag stays a condition of the probe).
+	// Deal tags are walkable in time order (deal_tags_recent_idx): each walk
+	// reads a tag's rows newest first, and checks the deal and its other
+	// tags (one tag, or several; a saved view's tag stays a condition of the
+	// probe).
 	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}, {"t0", "view:t1"}} {
 		plans = nil
 		f := funnel.Filter{Tags: tags, Limit: 20}
@@ -87,6 +88,76 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 	}
 }
 
+// A tag that only the company's oldest deals carry is walked off its own
+// index, newest first: a page of it reads about a page of rows, not every
+// deal made since (before deal tags carried the deal's creation time, the
+// walk read all 2,000 newer deals to find 20). The page is the newest deals
+// with the tag, in order.
+func TestDealTagOfTheOldestDealsIsWalkedOffItsIndex(t *testing.T) {
+	env := testkit.Get(t)
+	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
+	fs.SetEntities(m.Entities())
+	var plans []testkit.Plan
+	funnel.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
+		if p, err := testkit.Explain(ctx, tx, q); err != nil {
+			t.Error(err)
+		} else {
+			plans = append(plans, p)
+		}
+	}}, nil)
+	defer funnel.SetPlan(m, fields.Limits{}, nil)
+	c := newCompany(t, m)
+	manyDeals(t, m, c, 30, "rare")
+	manyDeals(t, m, c, 2000, "common")
+	db.RefreshStats(context.Background(), env.App, testkit.Quiet, "deals", "deal_tags")
+
+	page, _, err := m.ListDeals(seller, c.id, funnel.Filter{Tags: []string{"rare"}, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT d.id::text FROM deals d WHERE d.tenant_id = ? AND d.deleted_at IS NULL
+			AND EXISTS (SELECT 1 FROM deal_tags x WHERE x.tenant_id = d.tenant_id AND x.deal_id = d.id AND x.tag = 'rare')
+			ORDER BY d.created_at DESC, d.id DESC LIMIT 20`, c.id).Scan(ctx, &want)
+	})
+	got := make([]string, len(page))
+	for i, d := range page {
+		got[i] = d.ID.String()
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 20 {
+		t.Fatalf("the page of the rare tag:\n got %v\nwant %v", got, want)
+	}
+	if len(plans) == 0 {
+		t.Fatal("the list did not walk")
+	}
+	p := plans[len(plans)-1]
+	rows, pages := p.Work()
+	t.Logf("the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", rows, pages, p.MS)
+	if rows > 400 {
+		t.Errorf("the walk handled %.0f rows for a page of 20 of a tag that 30 of 2,030 deals carry (want at most 400):\n%s", rows, p)
+	}
+	// Tags written again later still carry the deal's creation time, not the
+	// time of the edit.
+	old := page[len(page)-1]
+	tags := []string{"rare", "edited"}
+	if _, err := m.UpdateDeal(seller, c.id, old.ID, funnel.DealUpdate{Version: old.Version, Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	var off int
+	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT count(*) FROM deal_tags x JOIN deals d ON d.tenant_id = x.tenant_id AND d.id = x.deal_id
+			WHERE x.tenant_id = ? AND (x.created_at <> d.created_at OR x.deal_id = ? AND x.tag = 'edited' AND x.created_at <> ?)`, c.id, old.ID, old.CreatedAt).Scan(ctx, &off)
+	})
+	if off != 0 {
+		t.Fatalf("%d tag rows do not carry their deal's creation time", off)
+	}
+}
+
 // manyDeals gives company c n deals with tags, newer than any it had: one
 // made by the module, the rest copies of it made in one statement (as an
 // import writes them, without refreshing the statistics).
@@ -102,8 +173,8 @@ func manyDeals(t *testing.T, m *funnel.Module, c company, n int, tags ...string)
 		_, err := tx.ExecContext(ctx, `WITH tpl AS (SELECT * FROM deals WHERE tenant_id = ? AND id = ?),
 			made AS (INSERT INTO deals SELECT (jsonb_populate_record(NULL::deals, to_jsonb(tpl) || jsonb_build_object(
 				'id', gen_random_uuid(), 'title', 'Walked deal ' || g, 'position', tpl.position + g,
-				'created_at', tpl.created_at + g * interval '1 millisecond'))).* FROM tpl, generate_series(1, ?) g RETURNING id, tags)
-			INSERT INTO deal_tags (tenant_id, tag, deal_id) SELECT ?, unnest(tags), id FROM made RETURNING NULL`, c.id, d.ID, n-1, c.id)
+				'created_at', tpl.created_at + g * interval '1 millisecond'))).* FROM tpl, generate_series(1, ?) g RETURNING id, tags, created_at)
+			INSERT INTO deal_tags (tenant_id, tag, deal_id, created_at) SELECT ?, unnest(tags), id, created_at FROM made RETURNING NULL`, c.id, d.ID, n-1, c.id)
 		if err != nil {
 			return fmt.Errorf("copy deals: %w", err)
 		}

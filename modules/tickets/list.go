@@ -530,7 +530,8 @@ func (m *Module) listSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 	var sets []fields.Set
 	for _, tag := range f.Tags {
 		sets = append(sets, fields.Set{Facet: "tag", Values: []string{tag}, Key: tagSetKey(tag),
-			IDs: "SELECT ticket_id AS id FROM ticket_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, tag}})
+			IDs: "SELECT ticket_id AS id FROM ticket_tags WHERE tenant_id = ? AND tag = ?", Args: []any{tenant, tag},
+			Walk: "SELECT ticket_id AS id, created_at AS at FROM ticket_tags WHERE tenant_id = ? AND tag = ?", WalkArgs: []any{tenant, tag}})
 	}
 	for _, ff := range f.Fields {
 		if !strings.HasPrefix(ff.Field, "custom.") {

@@ -243,7 +243,10 @@ func writeTags(ctx context.Context, tx bun.Tx, t *Ticket, fresh bool) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return db.Defer(ctx, tx, "INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT ?, v, ? FROM unnest(?::text[]) AS v", t.TenantID, t.ID, pgdialect.Array(keys))
+	// Each tag row carries the ticket's creation time, so a tag is walked
+	// newest first straight off its index (listSets).
+	return db.Defer(ctx, tx, "INSERT INTO ticket_tags (tenant_id, tag, ticket_id, created_at) SELECT k.tenant_id, v, k.id, k.created_at FROM tickets k, unnest(?::text[]) AS v WHERE k.tenant_id = ? AND k.id = ?",
+		pgdialect.Array(keys), t.TenantID, t.ID)
 }
 
 // ownTxKey marks a creation that runs in a transaction of its own.

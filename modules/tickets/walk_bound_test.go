@@ -71,8 +71,9 @@ func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.
 	db.RefreshStats(context.Background(), env.App, testkit.Quiet, "tickets", "ticket_tags")
 	c := company(2000)
 
-	// Ticket tags are not walkable in time order: each walk reads every
-	// ticket, newest first, and checks its tags (one, or several).
+	// Ticket tags are walkable in time order (ticket_tags_recent_idx): each
+	// walk reads a tag's rows newest first, and checks the ticket and its
+	// other tags (one tag, or several).
 	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}} {
 		plans = nil
 		page, _, err := m.ListTickets(lead, c, tickets.Filter{Tags: tags, Limit: 20})
@@ -103,6 +104,91 @@ func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.
 	}
 }
 
+// A tag that only the company's oldest tickets carry is walked off its own
+// index, newest first: a page of it reads about a page of rows, not every
+// ticket made since. The page is the newest tickets with the tag, in order.
+func TestTicketTagOfTheOldestTicketsIsWalkedOffItsIndex(t *testing.T) {
+	env := testkit.Get(t)
+	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{tickets.EntityTickets}, Log: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := records.NewRegistry()
+	cust := profiles.New(profiles.Deps{DB: env.App, Records: reg})
+	m := tickets.New(tickets.Deps{DB: env.App, Records: reg, People: cust, Fields: fs})
+	if err := records.Collect(reg, []any{cust, m}); err != nil {
+		t.Fatal(err)
+	}
+	fs.SetEntities(m.Entities())
+	var plans []testkit.Plan
+	tickets.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
+		if p, err := testkit.Explain(ctx, tx, q); err != nil {
+			t.Error(err)
+		} else {
+			plans = append(plans, p)
+		}
+	}}, nil)
+	defer tickets.SetPlan(m, fields.Limits{}, nil)
+	tn := env.NewTenant(t)
+	r, err := cust.CreateCustomer(lead, tn.ID, profiles.CustomerInput{Name: "Requester"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manyTickets(t, m, tn.ID, []uuid.UUID{r.ID}, 30, "rare")
+	// The copies took numbers past the company's counter: move it on.
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE ticket_counters SET last_number = (SELECT max(number) FROM tickets WHERE tenant_id = ?) WHERE tenant_id = ?", tn.ID, tn.ID)
+		return err
+	})
+	manyTickets(t, m, tn.ID, []uuid.UUID{r.ID}, 2000, "common")
+	db.RefreshStats(context.Background(), env.App, testkit.Quiet, "tickets", "ticket_tags")
+
+	page, _, err := m.ListTickets(lead, tn.ID, tickets.Filter{Tags: []string{"rare"}, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT k.id::text FROM tickets k WHERE k.tenant_id = ?
+			AND EXISTS (SELECT 1 FROM ticket_tags x WHERE x.tenant_id = k.tenant_id AND x.ticket_id = k.id AND x.tag = 'rare')
+			ORDER BY k.created_at DESC, k.id DESC LIMIT 20`, tn.ID).Scan(ctx, &want)
+	})
+	got := make([]string, len(page))
+	for i, k := range page {
+		got[i] = k.ID.String()
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 20 {
+		t.Fatalf("the page of the rare tag:\n got %v\nwant %v", got, want)
+	}
+	if len(plans) == 0 {
+		t.Fatal("the list did not walk")
+	}
+	p := plans[len(plans)-1]
+	rows, pages := p.Work()
+	t.Logf("the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", rows, pages, p.MS)
+	if rows > 400 {
+		t.Errorf("the walk handled %.0f rows for a page of 20 of a tag that 30 of 2,030 tickets carry (want at most 400):\n%s", rows, p)
+	}
+	// Tags written again later still carry the ticket's creation time.
+	old := page[len(page)-1]
+	tags := []string{"rare", "edited"}
+	if _, err := m.UpdateTicket(lead, tn.ID, old.ID, tickets.TicketUpdate{Version: old.Version, Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	var off int
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT count(*) FROM ticket_tags x JOIN tickets k ON k.tenant_id = x.tenant_id AND k.id = x.ticket_id
+			WHERE x.tenant_id = ? AND x.created_at <> k.created_at`, tn.ID).Scan(ctx, &off)
+	})
+	var edited int
+	env.InTenant(t, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT count(*) FROM ticket_tags WHERE tenant_id = ? AND ticket_id = ? AND tag = 'edited'`, tn.ID, old.ID).Scan(ctx, &edited)
+	})
+	if off != 0 || edited != 1 {
+		t.Fatalf("%d tag rows do not carry their ticket's creation time; the edited tag: %d rows", off, edited)
+	}
+}
+
 // manyTickets gives tenant n tickets with tags, newer than any it had, from
 // the requesters in turn: one made by the module, the rest copies of it made
 // in one statement (as an import writes them, without refreshing the
@@ -120,8 +206,8 @@ func manyTickets(t *testing.T, m *tickets.Module, tenant uuid.UUID, requesters [
 			made AS (INSERT INTO tickets SELECT (jsonb_populate_record(NULL::tickets, to_jsonb(tpl) || jsonb_build_object(
 				'id', gen_random_uuid(), 'subject', 'Walked ticket ' || g, 'number', tpl.number + g,
 				'requester_id', (?::uuid[])[1 + g % ?],
-				'created_at', tpl.created_at + g * interval '1 millisecond'))).* FROM tpl, generate_series(1, ?) g RETURNING id, tags)
-			INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT ?, unnest(tags), id FROM made RETURNING NULL`,
+				'created_at', tpl.created_at + g * interval '1 millisecond'))).* FROM tpl, generate_series(1, ?) g RETURNING id, tags, created_at)
+			INSERT INTO ticket_tags (tenant_id, tag, ticket_id, created_at) SELECT ?, unnest(tags), id, created_at FROM made RETURNING NULL`,
 			tenant, tk.ID, pgdialect.Array(requesters), len(requesters), n-1, tenant)
 		if err != nil {
 			return fmt.Errorf("copy tickets: %w", err)
