@@ -600,6 +600,14 @@ func (m *Module) settle(ctx context.Context, tenant uuid.UUID, s sub, r claimed,
 				cut(reason, 1000), tenant, s.ID); err != nil {
 				return err
 			}
+			// What is still queued fails now, ready to be replayed, rather than
+			// when each delivery's next attempt comes round (up to the longest
+			// backoff later); one being sent fails when its attempt ends.
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL,
+				last_error = 'the subscription is switched off; replay the delivery after switching it on'
+				WHERE tenant_id = ? AND subscription_id = ? AND status = 'pending'`, tenant, s.ID); err != nil {
+				return err
+			}
 			disabled = true
 		}
 		return nil
