@@ -12,7 +12,6 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/platform/fields"
-	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -33,12 +32,7 @@ type hostileDeal struct {
 // after, with each strategy tried first wherever it applies.
 func TestPlannedDealListsMatchBruteForceOnHostileData(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
-	fs.SetEntities(m.Entities())
+	m, fs := plannedDeals(t)
 	c := newCompany(t, m)
 	env.InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
 		for _, d := range []fields.Definition{

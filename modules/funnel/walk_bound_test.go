@@ -26,22 +26,8 @@ import (
 // customers: docs/reliability.md).
 func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
-	fs.SetEntities(m.Entities())
-	var plans []testkit.Plan
-	funnel.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
-		p, err := testkit.Explain(ctx, tx, q)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		plans = append(plans, p)
-	}}, nil)
-	defer funnel.SetPlan(m, fields.Limits{}, nil)
+	m, _ := plannedDeals(t)
+	rec := walkPlans(t, m)
 	// Analysed neighbours, each among the statistics' most common values.
 	for range 10 {
 		manyDeals(t, m, newCompany(t, m), 1000, "t0", "t1", "t2")
@@ -55,7 +41,7 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 	// tags (one tag, or several; a saved view's tag stays a condition of the
 	// probe).
 	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}, {"t0", "view:t1"}} {
-		plans = nil
+		rec.Plans = nil
 		f := funnel.Filter{Tags: tags, Limit: 20}
 		if v, ok := strings.CutPrefix(tags[len(tags)-1], "view:"); ok {
 			f.Tags, f.View = tags[:len(tags)-1], &funnel.Filter{Tags: []string{v}}
@@ -67,10 +53,10 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 		if len(page) != 20 {
 			t.Fatalf("tags %v: the page: %d deals, want 20", tags, len(page))
 		}
-		if len(plans) == 0 {
+		if len(rec.Plans) == 0 {
 			t.Fatalf("tags %v: the list did not walk", tags)
 		}
-		p := plans[len(plans)-1]
+		p := rec.Plans[len(rec.Plans)-1]
 		rows, pages := p.Work()
 		t.Logf("tags %v: the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", tags, rows, pages, p.MS)
 		if rows > 2000 || pages > 400 {
@@ -95,21 +81,8 @@ func TestDealWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T)
 // with the tag, in order.
 func TestDealTagOfTheOldestDealsIsWalkedOffItsIndex(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
-	fs.SetEntities(m.Entities())
-	var plans []testkit.Plan
-	funnel.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
-		if p, err := testkit.Explain(ctx, tx, q); err != nil {
-			t.Error(err)
-		} else {
-			plans = append(plans, p)
-		}
-	}}, nil)
-	defer funnel.SetPlan(m, fields.Limits{}, nil)
+	m, _ := plannedDeals(t)
+	rec := walkPlans(t, m)
 	c := newCompany(t, m)
 	manyDeals(t, m, c, 30, "rare")
 	manyDeals(t, m, c, 2000, "common")
@@ -129,18 +102,8 @@ func TestDealTagOfTheOldestDealsIsWalkedOffItsIndex(t *testing.T) {
 	for i, d := range page {
 		got[i] = d.ID.String()
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 20 {
-		t.Fatalf("the page of the rare tag:\n got %v\nwant %v", got, want)
-	}
-	if len(plans) == 0 {
-		t.Fatal("the list did not walk")
-	}
-	p := plans[len(plans)-1]
-	rows, pages := p.Work()
-	t.Logf("the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", rows, pages, p.MS)
-	if rows > 400 {
-		t.Errorf("the walk handled %.0f rows for a page of 20 of a tag that 30 of 2,030 deals carry (want at most 400):\n%s", rows, p)
-	}
+	// A tag that 30 of 2,030 deals carry: a page of 20 reads about a page.
+	rec.CheckWalkedPage(got, want, 400)
 	// Tags written again later still carry the deal's creation time, not the
 	// time of the edit.
 	old := page[len(page)-1]
@@ -156,6 +119,31 @@ func TestDealTagOfTheOldestDealsIsWalkedOffItsIndex(t *testing.T) {
 	if off != 0 {
 		t.Fatalf("%d tag rows do not carry their deal's creation time", off)
 	}
+}
+
+// plannedDeals is the deals module on the package's database with its own
+// custom fields service, as the tests of planned lists use it.
+func plannedDeals(t *testing.T) (*funnel.Module, *fields.Service) {
+	t.Helper()
+	env := testkit.Get(t)
+	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{funnel.EntityDeals}, Log: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := funnel.New(funnel.Deps{DB: env.App, Fields: fs, Records: records.NewRegistry(), Log: testkit.Quiet})
+	fs.SetEntities(m.Entities())
+	return m, fs
+}
+
+// walkPlans makes m's lists walk wherever they can and records the plan of
+// each statement, until the test ends.
+func walkPlans(t *testing.T, m *funnel.Module) *testkit.PlanRecorder {
+	rec := testkit.NewPlanRecorder(t)
+	funnel.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
+		rec.Record(ctx, tx, q)
+	}}, nil)
+	t.Cleanup(func() { funnel.SetPlan(m, fields.Limits{}, nil) })
+	return rec
 }
 
 // manyDeals gives company c n deals with tags, newer than any it had: one

@@ -13,7 +13,6 @@ import (
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/fields"
-	"github.com/clientele-crm/clientele/platform/records"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -35,17 +34,7 @@ type hostileTicket struct {
 // after, with each strategy tried first wherever it applies.
 func TestPlannedTicketListsMatchBruteForceOnHostileData(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{tickets.EntityTickets}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := records.NewRegistry()
-	cust := profiles.New(profiles.Deps{DB: env.App, Records: reg})
-	m := tickets.New(tickets.Deps{DB: env.App, Records: reg, People: cust, Fields: fs})
-	if err := records.Collect(reg, []any{cust, m}); err != nil {
-		t.Fatal(err)
-	}
-	fs.SetEntities(m.Entities())
+	m, cust, fs := plannedTickets(t)
 	tn := env.NewTenant(t)
 	requester, err := cust.CreateCustomer(lead, tn.ID, profiles.CustomerInput{Name: "Wang Fang 王芳"}, false)
 	if err != nil {

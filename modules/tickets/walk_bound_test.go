@@ -28,27 +28,8 @@ import (
 // docs/reliability.md).
 func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{tickets.EntityTickets}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := records.NewRegistry()
-	cust := profiles.New(profiles.Deps{DB: env.App, Records: reg})
-	m := tickets.New(tickets.Deps{DB: env.App, Records: reg, People: cust, Fields: fs})
-	if err := records.Collect(reg, []any{cust, m}); err != nil {
-		t.Fatal(err)
-	}
-	fs.SetEntities(m.Entities())
-	var plans []testkit.Plan
-	tickets.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
-		p, err := testkit.Explain(ctx, tx, q)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		plans = append(plans, p)
-	}}, nil)
-	defer tickets.SetPlan(m, fields.Limits{}, nil)
+	m, cust, _ := plannedTickets(t)
+	rec := walkPlans(t, m)
 	company := func(n int) uuid.UUID {
 		tn := env.NewTenant(t)
 		// Tickets come from many requesters: an index that starts with the
@@ -75,7 +56,7 @@ func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.
 	// walk reads a tag's rows newest first, and checks the ticket and its
 	// other tags (one tag, or several).
 	for _, tags := range [][]string{{"t0"}, {"t0", "t1"}, {"t0", "t1", "t2"}} {
-		plans = nil
+		rec.Plans = nil
 		page, _, err := m.ListTickets(lead, c, tickets.Filter{Tags: tags, Limit: 20})
 		if err != nil {
 			t.Fatal(err)
@@ -83,10 +64,10 @@ func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.
 		if len(page) != 20 {
 			t.Fatalf("tags %v: the page: %d tickets, want 20", tags, len(page))
 		}
-		if len(plans) == 0 {
+		if len(rec.Plans) == 0 {
 			t.Fatalf("tags %v: the list did not walk", tags)
 		}
-		p := plans[len(plans)-1]
+		p := rec.Plans[len(rec.Plans)-1]
 		rows, pages := p.Work()
 		t.Logf("tags %v: the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", tags, rows, pages, p.MS)
 		if rows > 2000 || pages > 400 {
@@ -109,26 +90,8 @@ func TestTicketWalkProbesByPrimaryKeyInACompanyTheStatisticsNeverSaw(t *testing.
 // ticket made since. The page is the newest tickets with the tag, in order.
 func TestTicketTagOfTheOldestTicketsIsWalkedOffItsIndex(t *testing.T) {
 	env := testkit.Get(t)
-	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{tickets.EntityTickets}, Log: testkit.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := records.NewRegistry()
-	cust := profiles.New(profiles.Deps{DB: env.App, Records: reg})
-	m := tickets.New(tickets.Deps{DB: env.App, Records: reg, People: cust, Fields: fs})
-	if err := records.Collect(reg, []any{cust, m}); err != nil {
-		t.Fatal(err)
-	}
-	fs.SetEntities(m.Entities())
-	var plans []testkit.Plan
-	tickets.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
-		if p, err := testkit.Explain(ctx, tx, q); err != nil {
-			t.Error(err)
-		} else {
-			plans = append(plans, p)
-		}
-	}}, nil)
-	defer tickets.SetPlan(m, fields.Limits{}, nil)
+	m, cust, _ := plannedTickets(t)
+	rec := walkPlans(t, m)
 	tn := env.NewTenant(t)
 	r, err := cust.CreateCustomer(lead, tn.ID, profiles.CustomerInput{Name: "Requester"}, false)
 	if err != nil {
@@ -157,18 +120,8 @@ func TestTicketTagOfTheOldestTicketsIsWalkedOffItsIndex(t *testing.T) {
 	for i, k := range page {
 		got[i] = k.ID.String()
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 20 {
-		t.Fatalf("the page of the rare tag:\n got %v\nwant %v", got, want)
-	}
-	if len(plans) == 0 {
-		t.Fatal("the list did not walk")
-	}
-	p := plans[len(plans)-1]
-	rows, pages := p.Work()
-	t.Logf("the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", rows, pages, p.MS)
-	if rows > 400 {
-		t.Errorf("the walk handled %.0f rows for a page of 20 of a tag that 30 of 2,030 tickets carry (want at most 400):\n%s", rows, p)
-	}
+	// A tag that 30 of 2,030 tickets carry: a page of 20 reads about a page.
+	rec.CheckWalkedPage(got, want, 400)
 	// Tags written again later still carry the ticket's creation time.
 	old := page[len(page)-1]
 	tags := []string{"rare", "edited"}
@@ -187,6 +140,37 @@ func TestTicketTagOfTheOldestTicketsIsWalkedOffItsIndex(t *testing.T) {
 	if off != 0 || edited != 1 {
 		t.Fatalf("%d tag rows do not carry their ticket's creation time; the edited tag: %d rows", off, edited)
 	}
+}
+
+// plannedTickets is the tickets module on the package's database, with the
+// customers module for requesters and its own custom fields service, as the
+// tests of planned lists use it.
+func plannedTickets(t *testing.T) (*tickets.Module, *profiles.Module, *fields.Service) {
+	t.Helper()
+	env := testkit.Get(t)
+	fs, err := fields.New(fields.Deps{DB: env.App, MasterKey: make([]byte, 32), Entities: []string{tickets.EntityTickets}, Log: testkit.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := records.NewRegistry()
+	cust := profiles.New(profiles.Deps{DB: env.App, Records: reg})
+	m := tickets.New(tickets.Deps{DB: env.App, Records: reg, People: cust, Fields: fs})
+	if err := records.Collect(reg, []any{cust, m}); err != nil {
+		t.Fatal(err)
+	}
+	fs.SetEntities(m.Entities())
+	return m, cust, fs
+}
+
+// walkPlans makes m's lists walk wherever they can and records the plan of
+// each statement, until the test ends.
+func walkPlans(t *testing.T, m *tickets.Module) *testkit.PlanRecorder {
+	rec := testkit.NewPlanRecorder(t)
+	tickets.SetPlan(m, fields.Limits{Prefer: fields.Walk, Statement: func(ctx context.Context, tx bun.IDB, _ fields.Step, q string) {
+		rec.Record(ctx, tx, q)
+	}}, nil)
+	t.Cleanup(func() { tickets.SetPlan(m, fields.Limits{}, nil) })
+	return rec
 }
 
 // manyTickets gives tenant n tickets with tags, newer than any it had, from

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"testing"
 
 	"github.com/uptrace/bun"
 )
@@ -78,4 +79,43 @@ func (p Plan) RepeatedScans(table string, allowed ...string) []string {
 func (p Plan) String() string {
 	b, _ := json.MarshalIndent(p.Root, "", " ")
 	return string(b)
+}
+
+// PlanRecorder collects the plan of each statement a list's kernel plan runs
+// (fields.Limits.Statement), as EXPLAIN ANALYZE gives it.
+type PlanRecorder struct {
+	t     testing.TB
+	Plans []Plan
+}
+
+// NewPlanRecorder records for t; hand Record to fields.Limits.Statement.
+func NewPlanRecorder(t testing.TB) *PlanRecorder { return &PlanRecorder{t: t} }
+
+// Record explains q in tx and keeps its plan.
+func (r *PlanRecorder) Record(ctx context.Context, tx bun.IDB, q string) {
+	p, err := Explain(ctx, tx, q)
+	if err != nil {
+		r.t.Error(err)
+		return
+	}
+	r.Plans = append(r.Plans, p)
+}
+
+// CheckWalkedPage holds a planned list's page (record ids, in order) to what
+// a brute-force query returned, and the last statement recorded, the walk, to
+// at most maxRows rows of work.
+func (r *PlanRecorder) CheckWalkedPage(got, want []string, maxRows float64) {
+	r.t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+		r.t.Fatalf("the page:\n got %v\nwant %v", got, want)
+	}
+	if len(r.Plans) == 0 {
+		r.t.Fatal("the list did not walk")
+	}
+	p := r.Plans[len(r.Plans)-1]
+	rows, pages := p.Work()
+	r.t.Logf("the walk's statement handled %.0f rows, %.0f pages, in %.2f ms", rows, pages, p.MS)
+	if rows > maxRows {
+		r.t.Errorf("the walk handled %.0f rows for a page of %d (want at most %.0f):\n%s", rows, len(got), maxRows, p)
+	}
 }
