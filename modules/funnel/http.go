@@ -168,7 +168,7 @@ type DealFilterParams struct {
 	Team      string   `query:"team" format:"uuid" doc:"only deals whose owner is a member of this team"`
 	NoTeam    string   `query:"team[empty]" enum:"true," doc:"true: only deals whose owner is in no team, or that nobody owns"`
 	Customer  string   `query:"customer_id" format:"uuid" doc:"only deals of this customer"`
-	Tag       []string `query:"tag,explode" doc:"only deals with every given tag"`
+	Tag       []string `query:"tag,explode" maxItems:"100" doc:"only deals with every given tag; repeat the parameter"`
 	NoTags    string   `query:"tag[empty]" enum:"true," doc:"true: only deals without a tag"`
 	Status    string   `query:"status" enum:"open,won,lost," doc:"open, won or lost"`
 	CloseGTE  string   `query:"expected_close[gte]" doc:"expected close on or after, YYYY-MM-DD"`
