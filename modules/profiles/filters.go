@@ -53,7 +53,33 @@ var fieldOps = map[string]map[string]bool{
 	"rfm.monetary":  set("eq", "in", "gt", "gte", "lt", "lte"),
 	"churn_risk":    set("eq", "gt", "gte", "lt", "lte"),
 	"revenue":       set("gt", "gte", "lt", "lte"),
+	// Moments of a customer's history (momentGroups): a purchase in a
+	// range, in a currency, through a channel; a move to churned in a range.
+	"purchased_at":      set("gte", "lt"),
+	"purchase_currency": set("eq"),
+	"purchase_channel":  set("eq", "empty"),
+	"churned_at":        set("gte", "lt"),
 }
+
+// momentGroups are the filters on moments of a customer's history, the
+// times the purchase metrics and churned customers count customers by, so
+// a metric's point opens its customers: each names the condition it is
+// part of. The filters of one group given in one query string are read as
+// one condition (ParseFilters): a customer has one purchase that meets them
+// all, in the range, in the currency and through the channel, as the
+// metrics count purchases (a purchase in the range and another in the
+// currency are not one the revenue counts).
+var momentGroups = map[string]string{
+	"purchased_at": groupPurchase, "purchase_currency": groupPurchase, "purchase_channel": groupPurchase,
+	"churned_at": groupChurned,
+}
+
+// The fields of the conditions the groups are read into; no query string
+// names them.
+const (
+	groupPurchase = "purchase"
+	groupChurned  = "churned"
+)
 
 func set(xs ...string) map[string]bool {
 	m := map[string]bool{}
@@ -132,6 +158,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 	}
 	var out []FieldFilter
 	var fe []errs.FieldError
+	moments := momentSet{}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -158,7 +185,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 		}
 		ops, ok := fieldOps[field]
 		if !ok {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue or custom.<key>"})
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue, purchased_at, purchase_currency, purchase_channel, churned_at or custom.<key>"})
 			continue
 		}
 		if !ops[op] {
@@ -170,10 +197,17 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 			fe = append(fe, errs.FieldError{Location: "query." + k, Message: fmt.Sprintf("operator %s does not apply to %s; use %s", op, field, strings.Join(allowed, ", "))})
 			continue
 		}
+		if g, ok := momentGroups[field]; ok {
+			if e := moments.add(g, k, field, op, q[k]); e != nil {
+				fe = append(fe, *e)
+			}
+			continue
+		}
 		for _, v := range q[k] {
 			out = append(out, FieldFilter{Field: field, Op: op, Value: v})
 		}
 	}
+	out = append(out, moments.filters()...)
 	if len(fe) > 0 {
 		return nil, errs.E(errs.Invalid, "Some filters are invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 	}
@@ -243,7 +277,18 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		}
 		return out
 	}
+	if g, ok := momentGroups[f.Field]; ok {
+		// One moment filter alone (a Filter built in code; ParseFilters
+		// gathers them into their group's condition).
+		op := f.Op
+		if op == "" {
+			op = "eq"
+		}
+		return FieldFilter{Field: g, Op: "exists", Value: url.Values{f.Field + "[" + op + "]": {f.Value}}.Encode()}.applyMoment(q)
+	}
 	switch f.Field {
+	case groupPurchase, groupChurned:
+		return f.applyMoment(q)
 	case "name", "lifecycle", "kind", "source":
 		col := "c." + f.Field
 		if f.Field == "lifecycle" {

@@ -20,7 +20,13 @@ const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op
 	"owner is in no team, or who have none (the metrics' points by team). " +
 	"The nightly scores filter too: `rfm.segment` (champions, loyal, potential, new, at_risk, hibernating, lost), `rfm.recency`, " +
 	"`rfm.frequency`, `rfm.monetary` (1 to 5), `churn_risk` (0 to 100) and `revenue` (lifetime, the company's currency), " +
-	"e.g. `rfm.segment[in]=champions,loyal&churn_risk[gte]=70`. Values are URL-encoded; " +
+	"e.g. `rfm.segment[in]=champions,loyal&churn_risk[gte]=70`. " +
+	"Moments of a customer's history filter as the metrics count customers by them: " +
+	"`purchased_at[gte]` and `purchased_at[lt]` (RFC 3339 instants), `purchase_currency` (ISO 4217) and `purchase_channel` " +
+	"(`purchase_channel[empty]=true`: no channel) keep the customers with one purchase that meets them all, e.g. " +
+	"`purchased_at[gte]=2026-01-31T16:00:00Z&purchased_at[lt]=2026-02-28T16:00:00Z&purchase_currency=CNY`; " +
+	"`churned_at[gte]` and `churned_at[lt]` the customers with a move from another stage to churned in the range. " +
+	"Each is given once. Values are URL-encoded; " +
 	"a filter on an unknown field, or an operator the field does not take, answers 422 naming it, e.g. " +
 	"`tags[contains]=vip&created_at[gte]=2026-01-01&name[prefix]=张`."
 
@@ -29,6 +35,19 @@ var filterValue = map[string]string{
 	"eq": "equal to", "ne": "not equal to", "in": "one of, comma-separated", "prefix": "starts with",
 	"gt": "after", "gte": "at or after", "lt": "before", "lte": "at or before",
 	"between": "from,to (inclusive)", "contains": "has this tag", "empty": "true: has none; false: has some",
+}
+
+// momentDocs describe the filters on moments of a customer's history
+// (momentGroups).
+var momentDocs = map[string]string{
+	"purchased_at": "Customers with a purchase at or after [gte] and before [lt] these instants (RFC 3339), as the purchase metrics count " +
+		"them; with purchase_currency and purchase_channel, one purchase meets them all. Given once.",
+	"purchase_currency": "Customers with a purchase in this currency (ISO 4217; the money metrics count the company's only); " +
+		"with purchased_at and purchase_channel, one purchase meets them all. Given once.",
+	"purchase_channel": "Customers with a purchase through this channel ([empty]=true: with none); with purchased_at and " +
+		"purchase_currency, one purchase meets them all. Given once.",
+	"churned_at": "Customers who moved from another stage to churned at or after [gte] and before [lt] these instants (RFC 3339), " +
+		"as churned customers counts them. Given once.",
 }
 
 // filterParams documents the standard fields' filters as deepObject parameters,
@@ -58,8 +77,16 @@ func filterParams() []*huma.Param {
 				s.Properties[op].Format = "uuid"
 			}
 		}
-		out = append(out, &huma.Param{Name: f, In: "query", Style: "deepObject", Explode: &explode, Schema: s,
-			Description: "Filter on " + f + ": " + f + "[op]=value with op one of the properties."})
+		desc := "Filter on " + f + ": " + f + "[op]=value with op one of the properties."
+		if d, ok := momentDocs[f]; ok {
+			desc = d
+			if f == "purchased_at" || f == "churned_at" {
+				for _, p := range s.Properties {
+					p.Format = "date-time"
+				}
+			}
+		}
+		out = append(out, &huma.Param{Name: f, In: "query", Style: "deepObject", Explode: &explode, Schema: s, Description: desc})
 	}
 	return out
 }

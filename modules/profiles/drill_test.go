@@ -1,0 +1,395 @@
+package profiles_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/clientele-crm/clientele/modules/profiles"
+	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/errs"
+	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/testkit"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// drillPurchase is a purchase of the drill-down fixture.
+type drillPurchase struct {
+	at                        time.Time
+	amount, currency, channel string
+}
+
+// drillMove is a change of lifecycle stage ("" from: the first).
+type drillMove struct {
+	at       time.Time
+	from, to string
+}
+
+// drillCustomer is a customer of the fixture with its purchases, other
+// interactions (not purchases) and lifecycle changes.
+type drillCustomer struct {
+	name      string
+	deleted   bool
+	purchases []drillPurchase
+	calls     []time.Time
+	moves     []drillMove
+	id        uuid.UUID
+}
+
+// placeCustomers creates the customers in tenant with their history.
+func placeCustomers(t *testing.T, m *profiles.Module, tenant uuid.UUID, cs []drillCustomer) {
+	t.Helper()
+	env := testkit.Get(t)
+	ctx := context.Background()
+	for i := range cs {
+		c, err := m.CreateCustomer(writer, tenant, profiles.CustomerInput{Name: cs[i].name}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i].id = c.ID
+		for _, p := range cs[i].purchases {
+			when := p.at
+			if _, err := m.AddInteraction(writer, tenant, c.ID, profiles.InteractionInput{Kind: "purchase", Summary: "order", Amount: p.amount,
+				Currency: p.currency, Channel: p.channel, OccurredAt: &when}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, when := range cs[i].calls {
+			when := when
+			if _, err := m.AddInteraction(writer, tenant, c.ID, profiles.InteractionInput{Kind: "call", Summary: "call", Channel: "web", OccurredAt: &when}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, mv := range cs[i].moves {
+			var from *string
+			if mv.from != "" {
+				from = &mv.from
+			}
+			if _, err := env.Owner.ExecContext(ctx, "INSERT INTO customer_lifecycle_history (tenant_id, customer_id, from_stage, to_stage, changed_at) VALUES (?, ?, ?, ?, ?)",
+				tenant, c.ID, from, mv.to, mv.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if cs[i].deleted {
+			if _, err := m.DeleteCustomer(writer, tenant, c.ID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// drillFixture is a company's customers around the ends of the first
+// quarter's months in Shanghai, and a neighbour's customers whose purchases
+// and churn fall in every month too.
+func drillFixture() (mine, neighbours []drillCustomer) {
+	mine = []drillCustomer{
+		// Bought on the last evening of January in Shanghai, and just after
+		// midnight of February (still January in UTC).
+		{name: "Jan evening", purchases: []drillPurchase{{at("2026-01-31T15:30:00Z"), "100", "CNY", "web"}}},
+		{name: "Feb midnight", purchases: []drillPurchase{{at("2026-01-31T16:30:00Z"), "200", "CNY", "store"}, {at("2026-03-10T04:00:00Z"), "20", "CNY", "store"}}},
+		// In February only in dollars, in yuan in March without a channel:
+		// February's revenue does not count them, though they bought in
+		// February and bought in yuan.
+		{name: "Dollars", purchases: []drillPurchase{{at("2026-02-10T04:00:00Z"), "999", "USD", "web"}, {at("2026-03-05T04:00:00Z"), "30", "CNY", ""}}},
+		// Twice in January (the first minutes of the year in Shanghai, 2025
+		// in UTC), and on the first of April in Shanghai: outside.
+		{name: "Twice", purchases: []drillPurchase{{at("2025-12-31T16:10:00Z"), "40", "CNY", "web"}, {at("2026-01-15T04:00:00Z"), "50", "CNY", "web"},
+			{at("2026-03-31T16:00:00Z"), "60", "CNY", "web"}}},
+		// Before the range and after it, and a call (not a purchase) inside.
+		{name: "Around", purchases: []drillPurchase{{at("2025-12-31T15:50:00Z"), "70", "CNY", "web"}, {at("2026-04-02T04:00:00Z"), "80", "CNY", "web"}},
+			calls: []time.Time{at("2026-02-03T04:00:00Z")}},
+		// Removed: neither counted nor listed.
+		{name: "Removed", deleted: true, purchases: []drillPurchase{{at("2026-02-12T04:00:00Z"), "90", "CNY", "web"}},
+			moves: []drillMove{{at("2026-02-12T05:00:00Z"), "customer", "churned"}}},
+		// Churned just after midnight of February in Shanghai.
+		{name: "Churned Feb", moves: []drillMove{{at("2026-01-10T04:00:00Z"), "lead", "customer"}, {at("2026-01-31T16:05:00Z"), "customer", "churned"}}},
+		// Created churned, churned again (no move), and moved on the last
+		// minute of March in Shanghai.
+		{name: "Churned Mar", moves: []drillMove{{at("2026-02-01T04:00:00Z"), "", "churned"}, {at("2026-02-20T04:00:00Z"), "churned", "churned"},
+			{at("2026-03-01T04:00:00Z"), "churned", "at_risk"}, {at("2026-03-31T15:59:00Z"), "at_risk", "churned"}}},
+		// Churned on the last evening of 2025 in Shanghai, back, and twice
+		// in February; and a purchase in February through the store.
+		{name: "Churned twice", purchases: []drillPurchase{{at("2026-02-14T04:00:00Z"), "10", "CNY", "store"}},
+			moves: []drillMove{{at("2025-12-31T15:00:00Z"), "customer", "churned"}, {at("2026-01-05T04:00:00Z"), "churned", "customer"},
+				{at("2026-02-02T04:00:00Z"), "customer", "churned"}, {at("2026-02-05T04:00:00Z"), "churned", "customer"}, {at("2026-02-25T04:00:00Z"), "customer", "churned"}}},
+		// Churned on the first of April in Shanghai: outside.
+		{name: "Churned Apr", moves: []drillMove{{at("2026-03-31T16:00:00Z"), "at_risk", "churned"}}},
+	}
+	neighbours = []drillCustomer{
+		{name: "Next door", purchases: []drillPurchase{{at("2026-01-20T04:00:00Z"), "5", "CNY", "web"}, {at("2026-02-20T04:00:00Z"), "5", "CNY", ""},
+			{at("2026-03-20T04:00:00Z"), "5", "CNY", "store"}},
+			moves: []drillMove{{at("2026-01-20T04:00:00Z"), "customer", "churned"}, {at("2026-02-01T04:00:00Z"), "churned", "customer"},
+				{at("2026-02-20T04:00:00Z"), "customer", "churned"}, {at("2026-03-01T04:00:00Z"), "churned", "customer"}, {at("2026-03-20T04:00:00Z"), "customer", "churned"}}},
+	}
+	return mine, neighbours
+}
+
+// drillQuery is the customer list's query of a metric's point (a month,
+// perhaps a channel), as the dashboard's drill-down builds it.
+func drillQuery(key string, money bool, lo, hi time.Time, channel *string) url.Values {
+	q := url.Values{}
+	if key == "profiles.churned_customers" {
+		q.Set("churned_at[gte]", lo.UTC().Format(time.RFC3339))
+		q.Set("churned_at[lt]", hi.UTC().Format(time.RFC3339))
+		return q
+	}
+	q.Set("purchased_at[gte]", lo.UTC().Format(time.RFC3339))
+	q.Set("purchased_at[lt]", hi.UTC().Format(time.RFC3339))
+	if money {
+		q.Set("purchase_currency", "CNY")
+	}
+	if channel != nil {
+		if *channel == "" {
+			q.Set("purchase_channel[empty]", "true")
+		} else {
+			q.Set("purchase_channel", *channel)
+		}
+	}
+	return q
+}
+
+// listed is the customers tenant's list gives for q, as actor.
+func listed(t *testing.T, m *profiles.Module, actor context.Context, tenant uuid.UUID, q url.Values) []string {
+	t.Helper()
+	ff, err := profiles.ParseFilters(q)
+	if err != nil {
+		t.Fatalf("%v: %v", q, err)
+	}
+	items, _, err := m.ListCustomers(actor, tenant, profiles.Filter{Fields: ff, Limit: 200})
+	if err != nil {
+		t.Fatalf("%v: %v", q, err)
+	}
+	out := make([]string, 0, len(items))
+	for _, c := range items {
+		out = append(out, c.ID.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// A point of a purchase metric or of churned customers (a month in
+// Shanghai, a channel) opens the customers it counts: the list filtered as
+// the dashboard's drill-down filters it (by the purchase's time, the
+// company's currency for money and the purchase's channel; by the time of
+// the move to churned) gives exactly those customers, and churned
+// customers' figure is their number.
+func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	const zone = "Asia/Shanghai"
+	loc, _ := time.LoadLocation(zone)
+	mine, neighbours := drillFixture()
+	placeCustomers(t, m, a.ID, mine)
+	placeCustomers(t, m, b.ID, neighbours)
+
+	metrics := map[string]measures.Metric{}
+	for _, mt := range m.Measures() {
+		metrics[mt.Key] = mt
+	}
+	tn := measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}
+	run := func(key string, dims ...string) *measures.Result {
+		var res *measures.Result
+		env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "profiles", Metric: metrics[key]},
+				measures.Request{Metric: key, Dimensions: dims, Bucket: "month", From: "2026-01-01", To: "2026-03-31"}, "body")
+			return err
+		})
+		return res
+	}
+	// counted is the brute force: the customers a metric counts in a month
+	// (and channel).
+	counted := func(key string, lo, hi time.Time, channel *string, c drillCustomer) bool {
+		if c.deleted {
+			return false
+		}
+		in := func(x time.Time) bool { return !x.Before(lo) && x.Before(hi) }
+		if key == "profiles.churned_customers" {
+			for _, mv := range c.moves {
+				if in(mv.at) && mv.to == "churned" && mv.from != "" && mv.from != "churned" {
+					return true
+				}
+			}
+			return false
+		}
+		for _, p := range c.purchases {
+			if in(p.at) && (metrics[key].Unit != measures.Money || p.currency == "CNY") && (channel == nil || p.channel == *channel) {
+				return true
+			}
+		}
+		return false
+	}
+	checked, nonEmpty := 0, 0
+	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers"} {
+		if _, ok := metrics[key]; !ok {
+			t.Fatalf("no metric %s", key)
+		}
+		byChannel := []bool{false}
+		if key != "profiles.churned_customers" {
+			byChannel = append(byChannel, true)
+		}
+		for _, bc := range byChannel {
+			dims := []string{"time"}
+			if bc {
+				dims = append(dims, "channel")
+			}
+			rows := run(key, dims...).Rows
+			if len(rows) == 0 {
+				t.Fatalf("%s by %v: no points", key, dims)
+			}
+			for _, row := range rows {
+				day, _ := time.Parse("2006-01-02", row.Keys[0])
+				lo := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, loc)
+				hi := lo.AddDate(0, 1, 0)
+				var channel *string
+				if bc {
+					channel = &row.Keys[1]
+				}
+				q := drillQuery(key, metrics[key].Unit == measures.Money, lo, hi, channel)
+				got := listed(t, m, writer, a.ID, q)
+				var want []string
+				for _, c := range mine {
+					if counted(key, lo, hi, channel, c) {
+						want = append(want, c.id.String())
+					}
+				}
+				sort.Strings(want)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s %v: the list gives %v, the point counts %v", key, q, got, want)
+					continue
+				}
+				if row.Value != nil && *row.Value != "0" && len(got) == 0 {
+					t.Errorf("%s %v: the list is empty, the point says %s", key, q, *row.Value)
+				}
+				if key == "profiles.churned_customers" {
+					if v := row.Value; v == nil || *v != fmt.Sprint(len(got)) {
+						t.Errorf("%s %v: the list has %d customers, the point says %v", key, q, len(got), v)
+					}
+				}
+				if len(got) > 0 {
+					nonEmpty++
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 25 || nonEmpty < 15 {
+		t.Fatalf("only %d points checked, %d with customers", checked, nonEmpty)
+	}
+}
+
+// The moment filters refuse bad values naming the parameter, each given
+// once, within the caps of every filter.
+func TestBadMomentFiltersNameTheParameter(t *testing.T) {
+	for q, loc := range map[string]string{
+		"purchased_at[gte]=2026-02-30T00:00:00Z":                                        "query.purchased_at[gte]",
+		"purchased_at[lt]=2026-01-01":                                                   "query.purchased_at[lt]",
+		"purchased_at=2026-01-01T00:00:00Z":                                             "query.purchased_at",
+		"purchased_at[lte]=2026-01-01T00:00:00Z":                                        "query.purchased_at[lte]",
+		"purchased_at[gte]=2026-01-01T00:00:00Z&purchased_at[gte]=2026-02-01T00:00:00Z": "query.purchased_at[gte]",
+		"purchase_currency=XYZ":                                                         "query.purchase_currency",
+		"purchase_currency=CN":                                                          "query.purchase_currency",
+		"purchase_currency=CNY&purchase_currency[eq]=USD":                               "query.purchase_currency[eq]",
+		"purchase_currency[in]=CNY,USD":                                                 "query.purchase_currency[in]",
+		"purchase_channel=":                                                             "query.purchase_channel",
+		"purchase_channel[empty]=yes":                                                   "query.purchase_channel[empty]",
+		"churned_at[gte]=soon":                                                          "query.churned_at[gte]",
+		"churned_at[between]=2026-01-01T00:00:00Z,2026-02-01T00:00:00Z":                 "query.churned_at[between]",
+		"churned_at[lt]=2026-01-01T00:00:00Z&churned_at[lt]=2026-03-01T00:00:00Z":       "query.churned_at[lt]",
+	} {
+		v, _ := url.ParseQuery(q)
+		_, err := profiles.ParseFilters(v)
+		var e *errs.Error
+		if !errs.Is(err, errs.Invalid) || !errors.As(err, &e) || len(e.Errors) == 0 || e.Errors[0].Location != loc {
+			t.Errorf("%s: %v, want invalid at %s", q, err, loc)
+		}
+	}
+	// Repeated beyond the cap: refused before anything is read.
+	many := url.Values{}
+	for i := 0; i < profiles.MaxFilterTerms+1; i++ {
+		many.Add("purchased_at[gte]", time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.RFC3339))
+	}
+	if _, err := profiles.ParseFilters(many); !errs.Is(err, errs.Invalid) {
+		t.Errorf("%d values of purchased_at[gte]: %v", profiles.MaxFilterTerms+1, err)
+	}
+	// The same value twice is one condition.
+	twice, _ := url.ParseQuery("purchase_currency=CNY&purchase_currency=cny")
+	if ff, err := profiles.ParseFilters(twice); err != nil || len(ff) != 1 {
+		t.Errorf("the same currency twice: %v %v", ff, err)
+	}
+}
+
+// Through the moment filters a company sees its own customers only: another
+// company's purchases and moves to churned, in the same ranges, never reach
+// its list, and a member whose role shows only their own customers gets
+// only those.
+func TestMomentFiltersKeepTenantsApart(t *testing.T) {
+	m, _ := setup(t)
+	env := testkit.Get(t)
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	mine, neighbours := drillFixture()
+	placeCustomers(t, m, a.ID, mine)
+	placeCustomers(t, m, b.ID, neighbours)
+	ids := func(cs []drillCustomer, names ...string) string {
+		var out []string
+		for _, c := range cs {
+			for _, n := range names {
+				if c.name == n {
+					out = append(out, c.id.String())
+				}
+			}
+		}
+		sort.Strings(out)
+		return fmt.Sprint(out)
+	}
+	wide := func(q string) url.Values {
+		v, _ := url.ParseQuery(q)
+		return v
+	}
+	for q, want := range map[string]string{
+		"purchased_at[gte]=2000-01-01T00:00:00Z&purchased_at[lt]=2100-01-01T00:00:00Z": ids(neighbours, "Next door"),
+		"purchase_currency=CNY":                ids(neighbours, "Next door"),
+		"purchase_channel=web":                 ids(neighbours, "Next door"),
+		"purchase_channel[empty]=true":         ids(neighbours, "Next door"),
+		"churned_at[gte]=2000-01-01T00:00:00Z": ids(neighbours, "Next door"),
+		"churned_at[lt]=2100-01-01T00:00:00Z":  ids(neighbours, "Next door"),
+	} {
+		if got := listed(t, m, writer, b.ID, wide(q)); fmt.Sprint(got) != want {
+			t.Errorf("company B, %s: %v, want only its own %s", q, got, want)
+		}
+	}
+	// A's customers through the same filters: A's own.
+	if got := listed(t, m, writer, a.ID, wide("churned_at[gte]=2000-01-01T00:00:00Z")); fmt.Sprint(got) != ids(mine, "Churned Feb", "Churned Mar", "Churned twice", "Churned Apr") {
+		t.Errorf("company A's churned: %v", got)
+	}
+	// A member who sees only their own customers: the filters narrow what
+	// the role shows, never widen it.
+	seller := uuid.New()
+	if _, err := env.Owner.ExecContext(context.Background(), "UPDATE customers SET owner_id = ? WHERE tenant_id = ? AND id IN (?, ?)",
+		seller, a.ID, mine[0].id, mine[6].id); err != nil {
+		t.Fatal(err)
+	}
+	own := authz.WithActor(context.Background(), authz.Actor{ID: seller, Kind: authz.ActorUser, Scope: authz.ScopeOwn,
+		Permissions: map[string]bool{profiles.PermRead: true}})
+	if got := listed(t, m, own, a.ID, wide("purchased_at[gte]=2000-01-01T00:00:00Z")); fmt.Sprint(got) != ids(mine, "Jan evening") {
+		t.Errorf("own scope, purchases: %v", got)
+	}
+	if got := listed(t, m, own, a.ID, wide("churned_at[lt]=2100-01-01T00:00:00Z")); fmt.Sprint(got) != ids(mine, "Churned Feb") {
+		t.Errorf("own scope, churned: %v", got)
+	}
+}
