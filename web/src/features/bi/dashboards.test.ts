@@ -92,6 +92,23 @@ describe('drillLink', () => {
     expect(plain(drillLink('/t/acme', 'funnel.stage_conversion', { time: '2026-01-01', stage: 's1', pipeline: 'p1', owner: 'u1' }, answer)))
       .toBe('/t/acme/deals?owner=u1');
   });
+  it('opens the customers a purchase or churn point counts: by the purchase\'s time, currency and channel, or the move to churned', () => {
+    expect(plain(drillLink('/t/acme', 'purchases.revenue', { time: '2026-02-01', channel: 'web', lifecycle: 'customer' }, answer)))
+      .toBe('/t/acme/customers?purchase_channel=web&lifecycle=customer&purchase_currency=CNY&purchased_at[gte]=2026-01-31T16:00:00Z&purchased_at[lt]=2026-02-28T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'purchases.aov', { time: '2026-03-01' }, answer)))
+      .toBe('/t/acme/customers?purchase_currency=CNY&purchased_at[gte]=2026-02-28T16:00:00Z&purchased_at[lt]=2026-03-31T16:00:00Z');
+    // Orders and the repeat rate count purchases in any currency; a purchase through no channel.
+    expect(plain(drillLink('/t/acme', 'purchases.orders', { channel: '' }, answer)))
+      .toBe('/t/acme/customers?purchase_channel[empty]=true&purchased_at[gte]=2025-12-31T16:00:00Z&purchased_at[lt]=2026-03-31T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'purchases.repeat_rate', { time: '2026-01-01', source: 'web' }, answer)))
+      .toBe('/t/acme/customers?source=web&purchased_at[gte]=2025-12-31T16:00:00Z&purchased_at[lt]=2026-01-31T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'profiles.churned_customers', { time: '2026-02-01', owner: 'u1' }, answer)))
+      .toBe('/t/acme/customers?owner=u1&churned_at[gte]=2026-01-31T16:00:00Z&churned_at[lt]=2026-02-28T16:00:00Z');
+    // Still without a time: a stock of customers in a stage, and the churn rate.
+    expect(plain(drillLink('/t/acme', 'profiles.active_customers', { time: '2026-02-01', lifecycle: 'customer' }, answer)))
+      .toBe('/t/acme/customers?lifecycle=customer');
+    expect(plain(drillLink('/t/acme', 'profiles.churn_rate', { time: '2026-02-01' }, answer))).toBe('/t/acme/customers');
+  });
   it('opens the tickets a tickets point counts, by the time the metric counts them by', () => {
     expect(plain(drillLink('/t/acme', 'tickets.resolution_p90', { time: '2026-01-05', channel: 'email' }, { ...answer, bucket: 'week' })))
       .toBe('/t/acme/tickets?channel=email&merged=false&solved_at[gte]=2026-01-04T16:00:00Z&solved_at[lt]=2026-01-11T16:00:00Z');

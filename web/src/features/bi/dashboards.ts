@@ -283,8 +283,9 @@ const funnelByStay = new Set(['funnel.stage_conversion']);
  * as that list can filter (a dimension it cannot is left out). Given r (the
  * answer), the time filters by the moment the metric counts records by
  * (timeFilter): the point's bucket, or the answer's whole range when time is
- * not a dimension; a money metric keeps the deals in its currency. null when
- * the metric's records have no list.
+ * not a dimension; a money metric keeps the deals, or the purchases, in its
+ * currency (the list reads a purchase's time, currency and channel as one
+ * purchase's). null when the metric's records have no list.
  */
 export function drillLink(base: string, metric: string, keys: Record<string, string>, r?: DrillAnswer): string | null {
   const mod = metric.split('.')[0];
@@ -327,10 +328,18 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
         case 'churn_risk_band':
           for (const [k, x] of bands[v] ?? []) p.append(k, x);
           break;
+        case 'channel':
+          // The purchase's channel: one purchase in the point's time and
+          // currency, through it ('': through none).
+          if (mod !== 'purchases') break;
+          if (v) p.set('purchase_channel', v);
+          else empty('purchase_channel');
+          break;
         default:
           if (dim.startsWith('custom.')) custom(dim, v);
       }
     }
+    if (r?.currency && money.has(metric)) p.set('purchase_currency', r.currency);
     dated();
     const q = p.toString();
     return `${base}/customers${q ? '?' + q : ''}`;
@@ -572,13 +581,19 @@ export function timeSpan(r: Pick<Result, 'bucket' | 'from' | 'to'>, key: string)
 
 /**
  * dateField names the list filter of the moment each metric counts its
- * records by: a creation, a win, a loss or either (closed_at), a first
- * answer, a solve, a rating. Metrics counted by a time their list cannot
- * filter on (a purchase, a stay in a stage, a lifecycle change) are absent:
- * a time bucket of theirs opens the list without a date.
+ * records by: a creation, a purchase, a move to churned, a win, a loss or
+ * either (closed_at), a first answer, a solve, a rating. Metrics counted by
+ * a time their list cannot filter on (a stay in a stage, a customer's
+ * stage at a moment) are absent: a time bucket of theirs opens the list
+ * without a date.
  */
 const dateField: Record<string, string> = {
   'profiles.new_customers': 'created_at',
+  'profiles.churned_customers': 'churned_at',
+  'purchases.revenue': 'purchased_at',
+  'purchases.orders': 'purchased_at',
+  'purchases.aov': 'purchased_at',
+  'purchases.repeat_rate': 'purchased_at',
   'funnel.deals': 'created_at',
   'funnel.won_revenue': 'won_at',
   'funnel.avg_deal_size': 'won_at',
@@ -597,8 +612,8 @@ const dateField: Record<string, string> = {
 /** openAt are the stock metrics of deals open at the end of a bucket: they filter by open_at, the bucket's end. */
 const openAt = new Set(['funnel.pipeline_value', 'funnel.weighted_value']);
 
-/** money are the funnel metrics that count the deals in the company's currency only. */
-const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pipeline_value', 'funnel.weighted_value']);
+/** money are the metrics that count the deals, or the purchases, in the company's currency only. */
+const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pipeline_value', 'funnel.weighted_value', 'purchases.revenue', 'purchases.aov']);
 
 /**
  * timeFilter is the list filter of a time bucket (key, its first day) or,
