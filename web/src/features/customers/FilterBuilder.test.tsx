@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render, screen } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import dayjs from 'dayjs';
 import i18n from '../../app/i18n';
 import { TenantContext } from '../../app/session';
+import { drillLink } from '../bi/dashboards';
+import { type FilterRow, filterQuery, parseFilterQuery } from './fields';
 import { FilterBuilder } from './FilterBuilder';
 
 afterEach(() => {
@@ -10,6 +13,19 @@ afterEach(() => {
   vi.restoreAllMocks();
   void i18n.changeLanguage('en');
 });
+
+function renderRows(rows: FilterRow[], setRows: (r: FilterRow[]) => void = () => {}) {
+  render(
+    <QueryClientProvider client={new QueryClient({ defaultOptions: { queries: { retry: false } } })}>
+      <TenantContext.Provider value={{ tenant_id: 't', slug: 'acme', name: 'Acme', role: 'owner' }}>
+        <FilterBuilder rows={rows} setRows={setRows} defs={[]} onApply={() => {}} />
+      </TenantContext.Provider>
+    </QueryClientProvider>,
+  );
+}
+
+/** sorted lists a query string's parameters in one order, to compare two. */
+const sorted = (q: string) => [...new URLSearchParams(q)].map(([k, v]) => `${k}=${v}`).sort();
 
 function renderTeamRow() {
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (u) => {
@@ -37,5 +53,46 @@ describe('<FilterBuilder>', () => {
     expect(screen.queryByText('owner_team')).toBeNull();
     await i18n.changeLanguage('zh');
     expect(await screen.findByText('负责人所在团队')).toBeTruthy();
+  });
+
+  // A drilled list (a purchase point by channel in its currency, churned
+  // customers of a risk band and segment) reads as named fields with the
+  // operators the API takes, in both languages, and writes back the very
+  // query it came from.
+  it('shows a drilled list by purchase, churn, risk and segment as named fields, and writes back its query unchanged', async () => {
+    const r = { bucket: 'month', from: '2026-01-01', to: '2026-03-31', time_zone: 'Asia/Shanghai', currency: 'CNY' };
+    const urls = [
+      drillLink('/t/acme', 'purchases.revenue', { time: '2026-02-01', channel: 'web, app' }, r)!,
+      drillLink('/t/acme', 'purchases.orders', { time: '2026-02-01', channel: '' }, r)!,
+      drillLink('/t/acme', 'profiles.churned_customers', { time: '2026-02-01', churn_risk_band: 'medium', rfm_segment: 'champions' }, r)!,
+    ];
+    const queries = urls.map((u) => u.split('?')[1]);
+    expect(queries[0]).toContain('purchase_channel=web%2C+app');
+    expect(queries[1]).toContain('purchase_channel%5Bempty%5D=true');
+    for (const q of queries) {
+      const parsed = parseFilterQuery(q);
+      expect(sorted(filterQuery(parsed.rows, parsed).toString())).toEqual(sorted(q));
+    }
+    const rows = [...parseFilterQuery(queries[0]).rows, ...parseFilterQuery(queries[2]).rows];
+    const setRows = vi.fn();
+    renderRows(rows, setRows);
+    for (const label of ['Purchase time', 'Purchase currency', 'Purchase channel', 'Moved to churned', 'Churn risk (0–100)', 'RFM segment', 'Champions']) {
+      expect(screen.getAllByText(label).length).toBeGreaterThan(0);
+    }
+    for (const raw of ['purchased_at', 'purchase_currency', 'purchase_channel', 'churned_at', 'churn_risk', 'rfm.segment', 'champions', 'gte', 'lt']) {
+      expect(screen.queryByText(raw)).toBeNull();
+    }
+    // Each range reads at or after its start and before its end, to the minute.
+    expect(screen.getAllByText('≥').length).toBe(3);
+    expect(screen.getAllByText('<').length).toBe(3);
+    expect(screen.getAllByDisplayValue(dayjs('2026-01-31T16:00:00Z').format('YYYY-MM-DD HH:mm')).length).toBe(2);
+    expect(screen.getAllByDisplayValue(dayjs('2026-02-28T16:00:00Z').format('YYYY-MM-DD HH:mm')).length).toBe(2);
+    expect(screen.getByDisplayValue('CNY')).toBeTruthy();
+    expect(screen.getByDisplayValue('web, app')).toBeTruthy();
+    expect(setRows).not.toHaveBeenCalled();
+    await i18n.changeLanguage('zh');
+    for (const label of ['购买时间', '购买币种', '购买渠道', '转入已流失的时间', '流失风险（0–100）', 'RFM 客户分群', '重要价值客户']) {
+      expect((await screen.findAllByText(label)).length).toBeGreaterThan(0);
+    }
   });
 });

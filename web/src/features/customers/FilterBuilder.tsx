@@ -1,17 +1,21 @@
 // The filter builder: one row per condition, each with a field (standard or
 // custom), an operator the API takes for that field, and a value input that
 // fits its type (dates, numbers, options, members, stages).
-import { Button, DatePicker, Input, InputNumber, Select, Space } from 'antd';
+import { AutoComplete, Button, DatePicker, Input, InputNumber, Select, Space } from 'antd';
 import { CloseOutlined, FilterOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { useTenant } from '../../app/session';
-import { useMembers, useTeams } from './api';
+import { CURRENCIES, useMembers, useTeams } from './api';
 import { MemberSelect } from './FieldInput';
 import { LIFECYCLES } from './locales';
-import { type FieldDef, type FilterRow, type Op, STANDARD_FILTERS, filterableDef, fieldLabel, optionLabel, opsFor, valueKind } from './fields';
+import { type FieldDef, type FilterRow, type Op, RFM_SEGMENTS, STANDARD_FILTERS, filterableDef, fieldLabel, optionLabel, opsFor, valueKind } from './fields';
 
-const STANDARD_LABEL: Record<string, string> = { owner_id: 'owner', owner_team: 'ownerTeam', created_at: 'created', updated_at: 'updated' };
+const STANDARD_LABEL: Record<string, string> = {
+  owner_id: 'owner', owner_team: 'ownerTeam', created_at: 'created', updated_at: 'updated',
+  'rfm.segment': 'rfmSegment', churn_risk: 'churnRisk',
+  purchased_at: 'purchasedAt', purchase_currency: 'purchaseCurrency', purchase_channel: 'purchaseChannel', churned_at: 'churnedAt',
+};
 export const standardLabelKey = (k: string) => STANDARD_LABEL[k] ?? k;
 
 type Props = {
@@ -85,9 +89,11 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
   switch (kind) {
     case 'lifecycle':
     case 'kind':
+    case 'segment':
     case 'choice': {
       const options =
         kind === 'lifecycle' ? LIFECYCLES.map((l) => ({ value: l, label: t('lifecycle_' + l) }))
+        : kind === 'segment' ? RFM_SEGMENTS.map((x) => ({ value: x, label: t('segment_' + x) }))
         : kind === 'kind' ? [{ value: 'person', label: t('person') }, { value: 'company', label: t('company') }]
         : (def?.options ?? []).map((o) => ({ value: o.value, label: optionLabel(o, i18n.language) }));
       return <Select {...common} mode={multi ? 'multiple' : undefined} value={multi ? parts : row.value || undefined} options={options} onChange={listValue} showSearch={{ optionFilterProp: 'label' }} />;
@@ -103,6 +109,18 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
         <Select {...common} mode="tags" open={false} value={parts} onChange={listValue} tokenSeparators={[',', '，']} placeholder="vip, north" />
       ) : (
         <Input {...common} value={row.value} onChange={(e) => onChange(e.target.value)} placeholder="vip" />
+      );
+    case 'instant':
+      // A moment of the customer's history: an instant, to the minute, sent
+      // as RFC 3339 in UTC (a drill-down's bucket edges are such instants).
+      return (
+        <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm"
+          value={toDay(row.value)} onChange={(d) => onChange(d ? d.second(0).millisecond(0).toISOString().replace('.000Z', 'Z') : '')} />
+      );
+    case 'currency':
+      return (
+        <AutoComplete {...common} style={{ width: 120 }} value={row.value} options={CURRENCIES.map((c) => ({ value: c }))} placeholder="CNY"
+          onChange={(c: string) => onChange(c.toUpperCase().slice(0, 3))} />
       );
     case 'date':
     case 'datetime': {

@@ -90,6 +90,18 @@ describe('filter builder', () => {
     expect(opsFor('custom.n', def('currency'))).not.toContain('prefix');
     expect(opsFor('custom.t', def('text'))).toContain('contains');
     expect(opsFor('custom.b', def('boolean'))).toEqual(['eq', 'ne', 'empty']);
+    // The moments and scores a drill-down opens (modules/profiles fieldOps).
+    expect(opsFor('purchased_at')).toEqual(['gte', 'lt']);
+    expect(opsFor('churned_at')).toEqual(['gte', 'lt']);
+    expect(opsFor('purchase_currency')).toEqual(['eq']);
+    expect(opsFor('purchase_channel')).toEqual(['eq', 'empty']);
+    expect([...opsFor('churn_risk')].sort()).toEqual(['eq', 'gt', 'gte', 'lt', 'lte']);
+    expect(opsFor('rfm.segment')).toEqual(['eq', 'ne', 'in', 'empty']);
+  });
+
+  it('writes one value as given, commas and all; only lists are split', () => {
+    expect(filterQuery([{ field: 'purchase_channel', op: 'eq', value: ' web, app ' }]).get('purchase_channel')).toBe('web, app');
+    expect(filterQuery([{ field: 'name', op: 'in', value: 'a, b,,c' }]).get('name[in]')).toBe('a,b,c');
   });
 
   it('asks for values with the input that fits the type', () => {
@@ -100,6 +112,11 @@ describe('filter builder', () => {
     expect(valueKind('owner_id')).toBe('member');
     expect(valueKind('owner_team')).toBe('team');
     expect(valueKind('lifecycle')).toBe('lifecycle');
+    expect(valueKind('purchased_at')).toBe('instant');
+    expect(valueKind('churned_at')).toBe('instant');
+    expect(valueKind('purchase_currency')).toBe('currency');
+    expect(valueKind('churn_risk')).toBe('number');
+    expect(valueKind('rfm.segment')).toBe('segment');
   });
 });
 

@@ -44,7 +44,8 @@ export interface FilterRow {
 }
 
 /** How the filter builder asks for a value. */
-export type ValueKind = 'text' | 'number' | 'date' | 'datetime' | 'choice' | 'lifecycle' | 'kind' | 'member' | 'team' | 'boolean' | 'tags';
+export type ValueKind =
+  | 'text' | 'number' | 'date' | 'datetime' | 'instant' | 'currency' | 'segment' | 'choice' | 'lifecycle' | 'kind' | 'member' | 'team' | 'boolean' | 'tags';
 
 /** Standard fields the list can filter on, with the operators the API takes for each. */
 export const STANDARD_FILTERS: Record<string, { ops: Op[]; kind: ValueKind }> = {
@@ -59,7 +60,21 @@ export const STANDARD_FILTERS: Record<string, { ops: Op[]; kind: ValueKind }> = 
   tags: { ops: ['contains', 'in', 'empty'], kind: 'tags' },
   created_at: { ops: ['gte', 'lte', 'gt', 'lt', 'between'], kind: 'date' },
   updated_at: { ops: ['gte', 'lte', 'gt', 'lt', 'between'], kind: 'date' },
+  // The nightly scores (a customer not scored yet has risk 0, no segment).
+  'rfm.segment': { ops: ['eq', 'ne', 'in', 'empty'], kind: 'segment' },
+  churn_risk: { ops: ['gte', 'lt', 'gt', 'lte', 'eq'], kind: 'number' },
+  // Moments of the customer's history, as the BI metrics count customers by
+  // them (a drill-down opens them): a purchase in a range (RFC 3339
+  // instants), in a currency, through a channel, which one purchase meets
+  // together; a move to churned in a range. Each is given once.
+  purchased_at: { ops: ['gte', 'lt'], kind: 'instant' },
+  purchase_currency: { ops: ['eq'], kind: 'currency' },
+  purchase_channel: { ops: ['eq', 'empty'], kind: 'text' },
+  churned_at: { ops: ['gte', 'lt'], kind: 'instant' },
 };
+
+/** RFM_SEGMENTS are the segments of the nightly scoring run, in the order its rules are tried. */
+export const RFM_SEGMENTS = ['champions', 'loyal', 'new', 'potential', 'at_risk', 'hibernating', 'lost'];
 
 const RANGE: Op[] = ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'between', 'empty'];
 const TEXT: Op[] = ['eq', 'ne', 'in', 'prefix', 'contains', 'empty'];
@@ -139,7 +154,10 @@ export function filterQuery(rows: FilterRow[], extra: ListExtras = {}): URLSearc
   if (extra.sort) p.set('sort', extra.sort);
   for (const r of rows) {
     if (!rowComplete(r)) continue;
-    const v = r.op === 'empty' ? (r.value === 'false' ? 'false' : 'true') : r.value.split(',').map((x) => x.trim()).filter(Boolean).join(',');
+    // Lists (in, between) are comma-separated; any other value is one value,
+    // commas and all (a channel or a name may hold one).
+    const listed = r.op === 'in' || r.op === 'between';
+    const v = r.op === 'empty' ? (r.value === 'false' ? 'false' : 'true') : listed ? r.value.split(',').map((x) => x.trim()).filter(Boolean).join(',') : r.value.trim();
     p.append(r.op === 'eq' ? r.field : `${r.field}[${r.op}]`, v);
   }
   return p;
