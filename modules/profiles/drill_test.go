@@ -2,10 +2,12 @@ package profiles_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,15 +41,28 @@ type drillMove struct {
 	from, to string
 }
 
-// drillCustomer is a customer of the fixture with its purchases, other
-// interactions (not purchases) and lifecycle changes.
+// drillCustomer is a customer of the fixture with its address (JSON, ""
+// none), purchases, other interactions (not purchases) and lifecycle
+// changes.
 type drillCustomer struct {
 	name      string
+	address   string
 	deleted   bool
 	purchases []drillPurchase
 	calls     []time.Time
 	moves     []drillMove
 	id        uuid.UUID
+}
+
+// place is the customer's province or city as the metrics' dimensions read
+// it: "" for none, or an empty one.
+func (c drillCustomer) place(key string) string {
+	var a map[string]any
+	if c.address == "" || json.Unmarshal([]byte(c.address), &a) != nil {
+		return ""
+	}
+	s, _ := a[key].(string)
+	return s
 }
 
 // placeCustomers creates the customers in tenant with their history.
@@ -56,7 +71,11 @@ func placeCustomers(t *testing.T, m *profiles.Module, tenant uuid.UUID, cs []dri
 	env := testkit.Get(t)
 	ctx := context.Background()
 	for i := range cs {
-		c, err := m.CreateCustomer(writer, tenant, profiles.CustomerInput{Name: cs[i].name}, true)
+		in := profiles.CustomerInput{Name: cs[i].name}
+		if cs[i].address != "" {
+			in.Address = json.RawMessage(cs[i].address)
+		}
+		c, err := m.CreateCustomer(writer, tenant, in, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,43 +113,45 @@ func placeCustomers(t *testing.T, m *profiles.Module, tenant uuid.UUID, cs []dri
 
 // drillFixture is a company's customers around the ends of the first
 // quarter's months in Shanghai, and a neighbour's customers whose purchases
-// and churn fall in every month too.
+// and churn fall in every month too. Their addresses: in Guangdong or
+// Zhejiang, with an empty province (Dollars) or none (Twice, Around,
+// Churned Apr), an empty city (Churned Mar) or none.
 func drillFixture() (mine, neighbours []drillCustomer) {
 	mine = []drillCustomer{
 		// Bought on the last evening of January in Shanghai, and just after
 		// midnight of February (still January in UTC).
-		{name: "Jan evening", purchases: []drillPurchase{{at("2026-01-31T15:30:00Z"), "100", "CNY", "web"}}},
-		{name: "Feb midnight", purchases: []drillPurchase{{at("2026-01-31T16:30:00Z"), "200", "CNY", "store"}, {at("2026-03-10T04:00:00Z"), "20", "CNY", "store"}}},
+		{name: "Jan evening", address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-31T15:30:00Z"), "100", "CNY", "web"}}},
+		{name: "Feb midnight", address: `{"province":"广东","city":"深圳"}`, purchases: []drillPurchase{{at("2026-01-31T16:30:00Z"), "200", "CNY", "store"}, {at("2026-03-10T04:00:00Z"), "20", "CNY", "store"}}},
 		// In February only in dollars, in yuan in March without a channel:
 		// February's revenue does not count them, though they bought in
 		// February and bought in yuan.
-		{name: "Dollars", purchases: []drillPurchase{{at("2026-02-10T04:00:00Z"), "999", "USD", "web"}, {at("2026-03-05T04:00:00Z"), "30", "CNY", ""}}},
+		{name: "Dollars", address: `{"province":"","city":"深圳"}`, purchases: []drillPurchase{{at("2026-02-10T04:00:00Z"), "999", "USD", "web"}, {at("2026-03-05T04:00:00Z"), "30", "CNY", ""}}},
 		// Twice in January (the first minutes of the year in Shanghai, 2025
 		// in UTC), and on the first of April in Shanghai: outside.
 		{name: "Twice", purchases: []drillPurchase{{at("2025-12-31T16:10:00Z"), "40", "CNY", "web"}, {at("2026-01-15T04:00:00Z"), "50", "CNY", "web"},
 			{at("2026-03-31T16:00:00Z"), "60", "CNY", "web"}}},
 		// Before the range and after it, and a call (not a purchase) inside.
-		{name: "Around", purchases: []drillPurchase{{at("2025-12-31T15:50:00Z"), "70", "CNY", "web"}, {at("2026-04-02T04:00:00Z"), "80", "CNY", "web"}},
+		{name: "Around", address: `{"city":"上海","street":"1 Nanjing Rd"}`, purchases: []drillPurchase{{at("2025-12-31T15:50:00Z"), "70", "CNY", "web"}, {at("2026-04-02T04:00:00Z"), "80", "CNY", "web"}},
 			calls: []time.Time{at("2026-02-03T04:00:00Z")}},
 		// Removed: neither counted nor listed.
-		{name: "Removed", deleted: true, purchases: []drillPurchase{{at("2026-02-12T04:00:00Z"), "90", "CNY", "web"}},
+		{name: "Removed", address: `{"province":"广东","city":"广州"}`, deleted: true, purchases: []drillPurchase{{at("2026-02-12T04:00:00Z"), "90", "CNY", "web"}},
 			moves: []drillMove{{at("2026-02-12T05:00:00Z"), "customer", "churned"}}},
 		// Churned just after midnight of February in Shanghai.
-		{name: "Churned Feb", moves: []drillMove{{at("2026-01-10T04:00:00Z"), "lead", "customer"}, {at("2026-01-31T16:05:00Z"), "customer", "churned"}}},
+		{name: "Churned Feb", address: `{"province":"浙江","city":"杭州"}`, moves: []drillMove{{at("2026-01-10T04:00:00Z"), "lead", "customer"}, {at("2026-01-31T16:05:00Z"), "customer", "churned"}}},
 		// Created churned, churned again (no move), and moved on the last
 		// minute of March in Shanghai.
-		{name: "Churned Mar", moves: []drillMove{{at("2026-02-01T04:00:00Z"), "", "churned"}, {at("2026-02-20T04:00:00Z"), "churned", "churned"},
+		{name: "Churned Mar", address: `{"province":"广东","city":""}`, moves: []drillMove{{at("2026-02-01T04:00:00Z"), "", "churned"}, {at("2026-02-20T04:00:00Z"), "churned", "churned"},
 			{at("2026-03-01T04:00:00Z"), "churned", "at_risk"}, {at("2026-03-31T15:59:00Z"), "at_risk", "churned"}}},
 		// Churned on the last evening of 2025 in Shanghai, back, and twice
 		// in February; and a purchase in February through the store.
-		{name: "Churned twice", purchases: []drillPurchase{{at("2026-02-14T04:00:00Z"), "10", "CNY", "store"}},
+		{name: "Churned twice", address: `{"province":"浙江"}`, purchases: []drillPurchase{{at("2026-02-14T04:00:00Z"), "10", "CNY", "store"}},
 			moves: []drillMove{{at("2025-12-31T15:00:00Z"), "customer", "churned"}, {at("2026-01-05T04:00:00Z"), "churned", "customer"},
 				{at("2026-02-02T04:00:00Z"), "customer", "churned"}, {at("2026-02-05T04:00:00Z"), "churned", "customer"}, {at("2026-02-25T04:00:00Z"), "customer", "churned"}}},
 		// Churned on the first of April in Shanghai: outside.
 		{name: "Churned Apr", moves: []drillMove{{at("2026-03-31T16:00:00Z"), "at_risk", "churned"}}},
 	}
 	neighbours = []drillCustomer{
-		{name: "Next door", purchases: []drillPurchase{{at("2026-01-20T04:00:00Z"), "5", "CNY", "web"}, {at("2026-02-20T04:00:00Z"), "5", "CNY", ""},
+		{name: "Next door", address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-20T04:00:00Z"), "5", "CNY", "web"}, {at("2026-02-20T04:00:00Z"), "5", "CNY", ""},
 			{at("2026-03-20T04:00:00Z"), "5", "CNY", "store"}},
 			moves: []drillMove{{at("2026-01-20T04:00:00Z"), "customer", "churned"}, {at("2026-02-01T04:00:00Z"), "churned", "customer"},
 				{at("2026-02-20T04:00:00Z"), "customer", "churned"}, {at("2026-03-01T04:00:00Z"), "churned", "customer"}, {at("2026-03-20T04:00:00Z"), "customer", "churned"}}},
@@ -139,9 +160,17 @@ func drillFixture() (mine, neighbours []drillCustomer) {
 }
 
 // drillQuery is the customer list's query of a metric's point (a month,
-// perhaps a channel), as the dashboard's drill-down builds it.
-func drillQuery(key string, money bool, lo, hi time.Time, channel *string) url.Values {
+// perhaps a channel, a province or a city: by), as the dashboard's
+// drill-down builds it.
+func drillQuery(key string, money bool, lo, hi time.Time, by map[string]string) url.Values {
 	q := url.Values{}
+	for _, dim := range []string{"province", "city"} {
+		if v, ok := by[dim]; ok && v == "" {
+			q.Set(dim+"[empty]", "true")
+		} else if ok {
+			q.Set(dim, v)
+		}
+	}
 	if key == "profiles.churned_customers" {
 		q.Set("churned_at[gte]", lo.UTC().Format(time.RFC3339))
 		q.Set("churned_at[lt]", hi.UTC().Format(time.RFC3339))
@@ -152,11 +181,11 @@ func drillQuery(key string, money bool, lo, hi time.Time, channel *string) url.V
 	if money {
 		q.Set("purchase_currency", "CNY")
 	}
-	if channel != nil {
-		if *channel == "" {
+	if channel, ok := by["channel"]; ok {
+		if channel == "" {
 			q.Set("purchase_channel[empty]", "true")
 		} else {
-			q.Set("purchase_channel", *channel)
+			q.Set("purchase_channel", channel)
 		}
 	}
 	return q
@@ -182,11 +211,12 @@ func listed(t *testing.T, m *profiles.Module, actor context.Context, tenant uuid
 }
 
 // A point of a purchase metric or of churned customers (a month in
-// Shanghai, a channel) opens the customers it counts: the list filtered as
-// the dashboard's drill-down filters it (by the purchase's time, the
-// company's currency for money and the purchase's channel; by the time of
-// the move to churned) gives exactly those customers, and churned
-// customers' figure is their number.
+// Shanghai, a channel, a province or a city) opens the customers it counts:
+// the list filtered as the dashboard's drill-down filters it (by the
+// purchase's time, the company's currency for money and the purchase's
+// channel; by the time of the move to churned; by the address's province or
+// city, none for an absent or empty one) gives exactly those customers, and
+// churned customers' figure is their number.
 func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	m, _ := setup(t)
 	env := testkit.Get(t)
@@ -213,11 +243,17 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 		return res
 	}
 	// counted is the brute force: the customers a metric counts in a month
-	// (and channel).
-	counted := func(key string, lo, hi time.Time, channel *string, c drillCustomer) bool {
+	// (and channel, province or city).
+	counted := func(key string, lo, hi time.Time, by map[string]string, c drillCustomer) bool {
 		if c.deleted {
 			return false
 		}
+		for _, dim := range []string{"province", "city"} {
+			if v, ok := by[dim]; ok && c.place(dim) != v {
+				return false
+			}
+		}
+		channel, byChannel := by["channel"]
 		in := func(x time.Time) bool { return !x.Before(lo) && x.Before(hi) }
 		if key == "profiles.churned_customers" {
 			for _, mv := range c.moves {
@@ -228,25 +264,26 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 			return false
 		}
 		for _, p := range c.purchases {
-			if in(p.at) && (metrics[key].Unit != measures.Money || p.currency == "CNY") && (channel == nil || p.channel == *channel) {
+			if in(p.at) && (metrics[key].Unit != measures.Money || p.currency == "CNY") && (!byChannel || p.channel == channel) {
 				return true
 			}
 		}
 		return false
 	}
 	checked, nonEmpty := 0, 0
+	places := map[string]bool{}
 	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers"} {
 		if _, ok := metrics[key]; !ok {
 			t.Fatalf("no metric %s", key)
 		}
-		byChannel := []bool{false}
+		by := []string{"", "province", "city"}
 		if key != "profiles.churned_customers" {
-			byChannel = append(byChannel, true)
+			by = append(by, "channel")
 		}
-		for _, bc := range byChannel {
+		for _, second := range by {
 			dims := []string{"time"}
-			if bc {
-				dims = append(dims, "channel")
+			if second != "" {
+				dims = append(dims, second)
 			}
 			rows := run(key, dims...).Rows
 			if len(rows) == 0 {
@@ -256,15 +293,18 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 				day, _ := time.Parse("2006-01-02", row.Keys[0])
 				lo := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, loc)
 				hi := lo.AddDate(0, 1, 0)
-				var channel *string
-				if bc {
-					channel = &row.Keys[1]
+				point := map[string]string{}
+				if second != "" {
+					point[second] = row.Keys[1]
+					if second != "channel" {
+						places[second+"="+row.Keys[1]] = true
+					}
 				}
-				q := drillQuery(key, metrics[key].Unit == measures.Money, lo, hi, channel)
+				q := drillQuery(key, metrics[key].Unit == measures.Money, lo, hi, point)
 				got := listed(t, m, writer, a.ID, q)
 				var want []string
 				for _, c := range mine {
-					if counted(key, lo, hi, channel, c) {
+					if counted(key, lo, hi, point, c) {
 						want = append(want, c.id.String())
 					}
 				}
@@ -290,6 +330,13 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	}
 	if checked < 25 || nonEmpty < 15 {
 		t.Fatalf("only %d points checked, %d with customers", checked, nonEmpty)
+	}
+	// The points by place include none (an absent or empty province or
+	// city), and each place of the fixture.
+	for _, p := range []string{"province=", "province=广东", "province=浙江", "city=", "city=广州", "city=深圳", "city=杭州"} {
+		if !places[p] {
+			t.Errorf("no point %s among %v", p, places)
+		}
 	}
 }
 
@@ -334,6 +381,51 @@ func TestBadMomentFiltersNameTheParameter(t *testing.T) {
 	}
 }
 
+// The province and city filters refuse bad values naming the parameter,
+// and an empty value (none is [empty]=true); a saved view naming one is
+// refused when it is saved (filterFromQuery reads it as ParseFilters).
+func TestBadAddressFiltersNameTheParameter(t *testing.T) {
+	long := strings.Repeat("省", 201)
+	for q, loc := range map[string]string{
+		"province=":                      "query.province",
+		"province[eq]=%20":               "query.province[eq]",
+		"province=" + long:               "query.province",
+		"city[in]=,%20,":                 "query.city[in]",
+		"city[in]=广州," + long:            "query.city[in]",
+		"province[empty]=yes":            "query.province[empty]",
+		"city[empty]=":                   "query.city[empty]",
+		"province[ne]=广东":                "query.province[ne]",
+		"city[prefix]=广":                 "query.city[prefix]",
+		"province=广东&province[empty]=no": "query.province[empty]",
+	} {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = profiles.ParseFilters(v)
+		var e *errs.Error
+		if !errs.Is(err, errs.Invalid) || !errors.As(err, &e) || len(e.Errors) == 0 || e.Errors[0].Location != loc {
+			t.Errorf("%s: %v, want invalid at %s", q, err, loc)
+		}
+	}
+	// Beyond the caps of every filter: values of one list, and conditions.
+	if _, err := profiles.ParseFilters(url.Values{"city[in]": {strings.Repeat("广州,", profiles.MaxTermValues+1)}}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("%d cities: %v", profiles.MaxTermValues+1, err)
+	}
+	many := url.Values{}
+	for i := 0; i < profiles.MaxFilterTerms+1; i++ {
+		many.Add("province", fmt.Sprint("省", i))
+	}
+	if _, err := profiles.ParseFilters(many); !errs.Is(err, errs.Invalid) {
+		t.Errorf("%d provinces: %v", profiles.MaxFilterTerms+1, err)
+	}
+	// Good ones read as given.
+	ok, _ := url.ParseQuery("province=广东&city[in]=广州,%20深圳&city[empty]=false")
+	if ff, err := profiles.ParseFilters(ok); err != nil || len(ff) != 3 {
+		t.Errorf("good address filters: %v %v", ff, err)
+	}
+}
+
 // Through the moment filters a company sees its own customers only: another
 // company's purchases and moves to churned, in the same ranges, never reach
 // its list, and a member whose role shows only their own customers gets
@@ -368,6 +460,9 @@ func TestMomentFiltersKeepTenantsApart(t *testing.T) {
 		"purchase_channel[empty]=true":         ids(neighbours, "Next door"),
 		"churned_at[gte]=2000-01-01T00:00:00Z": ids(neighbours, "Next door"),
 		"churned_at[lt]=2100-01-01T00:00:00Z":  ids(neighbours, "Next door"),
+		"province=广东":                          ids(neighbours, "Next door"),
+		"city[in]=广州,深圳":                       ids(neighbours, "Next door"),
+		"city[empty]=false":                    ids(neighbours, "Next door"),
 	} {
 		if got := listed(t, m, writer, b.ID, wide(q)); fmt.Sprint(got) != want {
 			t.Errorf("company B, %s: %v, want only its own %s", q, got, want)
@@ -391,5 +486,8 @@ func TestMomentFiltersKeepTenantsApart(t *testing.T) {
 	}
 	if got := listed(t, m, own, a.ID, wide("churned_at[lt]=2100-01-01T00:00:00Z")); fmt.Sprint(got) != ids(mine, "Churned Feb") {
 		t.Errorf("own scope, churned: %v", got)
+	}
+	if got := listed(t, m, own, a.ID, wide("city[in]=广州,杭州")); fmt.Sprint(got) != ids(mine, "Jan evening", "Churned Feb") {
+		t.Errorf("own scope, by city: %v", got)
 	}
 }

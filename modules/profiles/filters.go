@@ -59,6 +59,10 @@ var fieldOps = map[string]map[string]bool{
 	"purchase_currency": set("eq"),
 	"purchase_channel":  set("eq", "empty"),
 	"churned_at":        set("gte", "lt"),
+	// The address's province and city as the metrics' dimensions read them
+	// (addressFields): empty=true for none, an empty string counting as none.
+	"province": set("eq", "in", "empty"),
+	"city":     set("eq", "in", "empty"),
 }
 
 // momentGroups are the filters on moments of a customer's history, the
@@ -185,7 +189,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 		}
 		ops, ok := fieldOps[field]
 		if !ok {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue, purchased_at, purchase_currency, purchase_channel, churned_at or custom.<key>"})
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue, purchased_at, purchase_currency, purchase_channel, churned_at, province, city or custom.<key>"})
 			continue
 		}
 		if !ops[op] {
@@ -202,6 +206,21 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 				fe = append(fe, *e)
 			}
 			continue
+		}
+		if _, ok := addressFields[field]; ok {
+			// Checked here, so a saved view naming a bad one is refused
+			// when it is saved.
+			bad := false
+			for _, v := range q[k] {
+				if msg := checkAddress(field, op, v); msg != "" {
+					fe = append(fe, errs.FieldError{Location: "query." + k, Message: msg, Value: v})
+					bad = true
+					break
+				}
+			}
+			if bad {
+				continue
+			}
 		}
 		for _, v := range q[k] {
 			out = append(out, FieldFilter{Field: field, Op: op, Value: v})
@@ -289,6 +308,8 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 	switch f.Field {
 	case groupPurchase, groupChurned:
 		return f.applyMoment(q)
+	case "province", "city":
+		return f.applyAddress(q)
 	case "name", "lifecycle", "kind", "source":
 		col := "c." + f.Field
 		if f.Field == "lifecycle" {

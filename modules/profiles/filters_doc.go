@@ -26,7 +26,10 @@ const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op
 	"(`purchase_channel[empty]=true`: no channel) keep the customers with one purchase that meets them all, e.g. " +
 	"`purchased_at[gte]=2026-01-31T16:00:00Z&purchased_at[lt]=2026-02-28T16:00:00Z&purchase_currency=CNY`; " +
 	"`churned_at[gte]` and `churned_at[lt]` the customers with a move from another stage to churned in the range. " +
-	"Each is given once. Values are URL-encoded; " +
+	"Each is given once. " +
+	"`province` and `city` filter on the address as the metrics' dimensions read it: `province=广东`, `city[in]=广州,深圳`, " +
+	"`province[empty]=true` for no province (none given, or an empty one). " +
+	"Values are URL-encoded; " +
 	"a filter on an unknown field, or an operator the field does not take, answers 422 naming it, e.g. " +
 	"`tags[contains]=vip&created_at[gte]=2026-01-01&name[prefix]=张`."
 
@@ -48,6 +51,14 @@ var momentDocs = map[string]string{
 		"purchase_currency, one purchase meets them all. Given once.",
 	"churned_at": "Customers who moved from another stage to churned at or after [gte] and before [lt] these instants (RFC 3339), " +
 		"as churned customers counts them. Given once.",
+}
+
+// addressDocs describe the filters on the address (addressFields).
+var addressDocs = map[string]string{
+	"province": "Customers whose address has this province ([in]: one of these, comma-separated; [empty]=true: none, or an empty one), " +
+		"as the metrics' province dimension reads it. A value has at most 200 characters.",
+	"city": "Customers whose address has this city ([in]: one of these, comma-separated; [empty]=true: none, or an empty one), " +
+		"as the metrics' city dimension reads it. A value has at most 200 characters.",
 }
 
 // filterParams documents the standard fields' filters as deepObject parameters,
@@ -78,6 +89,9 @@ func filterParams() []*huma.Param {
 			}
 		}
 		desc := "Filter on " + f + ": " + f + "[op]=value with op one of the properties."
+		if d, ok := addressDocs[f]; ok {
+			desc = d
+		}
 		if d, ok := momentDocs[f]; ok {
 			desc = d
 			if f == "purchased_at" || f == "churned_at" {
