@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 )
 
@@ -47,4 +48,56 @@ func TestCustomerMomentFiltersOverHTTP(t *testing.T) {
 	}
 	a.wantProblem(422, "body.query.churned_at[gte]", "POST", baseA+"/views", `{"entity":"customers","name":"Churned","query":"churned_at[gte]=soon"}`, tokenHdr(tokA)...)
 	a.must(201, "POST", baseA+"/views", `{"entity":"customers","name":"Churned in February","query":"churned_at[gte]=2026-01-31T16:00:00Z&churned_at[lt]=2026-02-28T16:00:00Z"}`, tokenHdr(tokA)...)
+}
+
+// The customer list's province and city filters through the API: each
+// company's list by province holds its own customers, none (an absent or
+// empty province) is [empty]=true, and a bad value is a 422 problem naming
+// the parameter, in the list and in a saved view.
+func TestCustomerAddressFiltersOverHTTP(t *testing.T) {
+	a := newApp(t)
+	sa, sb := slug("adra"), slug("adrb")
+	tokA, _ := a.company(sa)
+	tokB, _ := a.company(sb)
+	baseA, baseB := "/api/v1/t/"+sa, "/api/v1/t/"+sb
+	create := func(base, tok, body string) string {
+		return a.must(201, "POST", base+"/customers", body, tokenHdr(tok)...)["id"].(string)
+	}
+	gd := create(baseA, tokA, `{"name":"王芳","address":{"province":"广东","city":"广州"}}`)
+	blank := create(baseA, tokA, `{"name":"Blank","address":{"province":"","city":"深圳"}}`)
+	none := create(baseA, tokA, `{"name":"Nowhere"}`)
+	gdB := create(baseB, tokB, `{"name":"李雷","address":{"province":"广东","city":"广州"}}`)
+	ids := func(base, tok, q string) []string {
+		var out []string
+		for _, it := range a.must(200, "GET", base+"/customers?"+q, "", tokenHdr(tok)...)["items"].([]any) {
+			out = append(out, it.(map[string]any)["id"].(string))
+		}
+		sort.Strings(out)
+		return out
+	}
+	sorted := func(xs ...string) []string { sort.Strings(xs); return xs }
+	for _, c := range []struct {
+		base, tok, q string
+		want         []string
+	}{
+		{baseA, tokA, "province=%E5%B9%BF%E4%B8%9C", []string{gd}},
+		{baseB, tokB, "province=%E5%B9%BF%E4%B8%9C", []string{gdB}},
+		{baseA, tokA, "province%5Bempty%5D=true", sorted(blank, none)},
+		{baseA, tokA, "city%5Bin%5D=%E5%B9%BF%E5%B7%9E,%E6%B7%B1%E5%9C%B3", sorted(gd, blank)},
+		{baseA, tokA, "city%5Bempty%5D=true", []string{none}},
+	} {
+		if got := ids(c.base, c.tok, c.q); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s?%s: %v, want %v", c.base, c.q, got, c.want)
+		}
+	}
+	for _, c := range []struct{ path, loc string }{
+		{"/customers?province=", "query.province"},
+		{"/customers?province%5Bempty%5D=maybe", "query.province[empty]"},
+		{"/customers?city%5Bne%5D=%E5%B9%BF%E5%B7%9E", "query.city[ne]"},
+		{"/customers?city%5Bin%5D=,", "query.city[in]"},
+	} {
+		a.wantProblem(422, c.loc, "GET", baseA+c.path, "", tokenHdr(tokA)...)
+	}
+	a.wantProblem(422, "body.query.province", "POST", baseA+"/views", `{"entity":"customers","name":"No province","query":"province="}`, tokenHdr(tokA)...)
+	a.must(201, "POST", baseA+"/views", `{"entity":"customers","name":"Guangdong","query":"province=广东&city[empty]=false"}`, tokenHdr(tokA)...)
 }

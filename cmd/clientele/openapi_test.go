@@ -535,7 +535,7 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 		doc := apiDocument(t, version)
 		_, _, o := op(t, doc, "list-customers")
 		d, _ := o["description"].(string)
-		for _, want := range append([]string{"field[op]=value", "custom.<key>[op]=value", "tags[contains]=vip", "lifecycle[ne]"}, fields.Ops...) {
+		for _, want := range append([]string{"field[op]=value", "custom.<key>[op]=value", "tags[contains]=vip", "lifecycle[ne]", "province[empty]=true"}, fields.Ops...) {
 			if !strings.Contains(d, want) {
 				t.Errorf("%s: list-customers description lacks %q", version, want)
 			}
@@ -563,6 +563,7 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 			"rfm.segment": "empty,eq,in,ne", "rfm.recency": "eq,gt,gte,in,lt,lte", "rfm.frequency": "eq,gt,gte,in,lt,lte",
 			"rfm.monetary": "eq,gt,gte,in,lt,lte", "churn_risk": "eq,gt,gte,lt,lte", "revenue": "gt,gte,lt,lte",
 			"purchased_at": "gte,lt", "purchase_currency": "eq", "purchase_channel": "empty,eq", "churned_at": "gte,lt",
+			"province": "empty,eq,in", "city": "empty,eq,in",
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: filter parameters %v, want %v", version, got, want)
