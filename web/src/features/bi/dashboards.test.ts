@@ -63,6 +63,10 @@ describe('drillLink', () => {
     expect(drillLink('/t/acme', 'purchases.revenue', { team: '' })).toBe('/t/acme/customers?owner_team%5Bempty%5D=true');
     expect(drillLink('/t/acme', 'profiles.customers', { churn_risk_band: 'medium' })).toBe('/t/acme/customers?churn_risk%5Bgte%5D=40&churn_risk%5Blt%5D=70');
     expect(drillLink('/t/acme', 'purchases.revenue', { rfm_segment: 'champions', 'custom.grade': 'A' })).toBe('/t/acme/customers?rfm.segment=champions&custom.grade=A');
+    // The address's province and city; none (absent or empty) is [empty].
+    expect(drillLink('/t/acme', 'profiles.customers', { province: '广东' })).toBe('/t/acme/customers?province=%E5%B9%BF%E4%B8%9C');
+    expect(drillLink('/t/acme', 'purchases.orders', { province: '', city: 'A, B' })).toBe('/t/acme/customers?province%5Bempty%5D=true&city=A%2C+B');
+    expect(drillLink('/t/acme', 'profiles.churned_customers', { city: '' })).toBe('/t/acme/customers?city%5Bempty%5D=true');
   });
   it('opens the deal list and the ticket list', () => {
     expect(drillLink('/t/acme', 'funnel.deals', { pipeline: 'p1', stage: 's1' })).toBe('/t/acme/deals?pipeline_id=p1&stage_id=s1');

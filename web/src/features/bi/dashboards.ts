@@ -321,6 +321,12 @@ export function drillLink(base: string, metric: string, keys: Record<string, str
           if (v) p.append('tag', v);
           else empty('tags');
           break;
+        case 'province':
+        case 'city':
+          // The address's province or city ('': none, or an empty one).
+          if (v) p.append(dim, v);
+          else empty(dim);
+          break;
         case 'rfm_segment':
           if (v) p.append('rfm.segment', v);
           else empty('rfm.segment');

@@ -95,4 +95,24 @@ describe('<FilterBuilder>', () => {
       expect((await screen.findAllByText(label)).length).toBeGreaterThan(0);
     }
   });
+
+  // A point by province or city (none: [empty]=true) reads as the address's
+  // province or city, and writes back its query.
+  it('shows a drilled list by province and city as the address, and writes back its query unchanged', async () => {
+    const r = { bucket: 'month', from: '2026-01-01', to: '2026-03-31', time_zone: 'Asia/Shanghai', currency: 'CNY' };
+    const q = drillLink('/t/acme', 'purchases.revenue', { province: '广东', city: '' }, r)!.split('?')[1];
+    const parsed = parseFilterQuery(q);
+    expect(parsed.rows).toContainEqual({ field: 'province', op: 'eq', value: '广东' });
+    expect(parsed.rows).toContainEqual({ field: 'city', op: 'empty', value: 'true' });
+    expect(sorted(filterQuery(parsed.rows, parsed).toString())).toEqual(sorted(q));
+    renderRows(parsed.rows);
+    expect(screen.getByText('Province / state')).toBeTruthy();
+    expect(screen.getByText('City')).toBeTruthy();
+    expect(screen.getByText('is empty')).toBeTruthy();
+    expect(screen.getByDisplayValue('广东')).toBeTruthy();
+    for (const raw of ['province', 'city', 'empty']) expect(screen.queryByText(raw)).toBeNull();
+    await i18n.changeLanguage('zh');
+    expect(await screen.findByText('省份')).toBeTruthy();
+    expect(screen.getByText('城市')).toBeTruthy();
+  });
 });

@@ -97,6 +97,8 @@ describe('filter builder', () => {
     expect(opsFor('purchase_channel')).toEqual(['eq', 'empty']);
     expect([...opsFor('churn_risk')].sort()).toEqual(['eq', 'gt', 'gte', 'lt', 'lte']);
     expect(opsFor('rfm.segment')).toEqual(['eq', 'ne', 'in', 'empty']);
+    expect(opsFor('province')).toEqual(['eq', 'in', 'empty']);
+    expect(opsFor('city')).toEqual(['eq', 'in', 'empty']);
   });
 
   it('writes one value as given, commas and all; only lists are split', () => {
