@@ -42,11 +42,12 @@ type drillMove struct {
 }
 
 // drillCustomer is a customer of the fixture with its address (JSON, ""
-// none), purchases, other interactions (not purchases) and lifecycle
-// changes.
+// none), its creation time (zero: now), purchases, other interactions (not
+// purchases) and lifecycle changes.
 type drillCustomer struct {
 	name      string
 	address   string
+	created   time.Time
 	deleted   bool
 	purchases []drillPurchase
 	calls     []time.Time
@@ -80,6 +81,11 @@ func placeCustomers(t *testing.T, m *profiles.Module, tenant uuid.UUID, cs []dri
 			t.Fatal(err)
 		}
 		cs[i].id = c.ID
+		if !cs[i].created.IsZero() {
+			if _, err := env.Owner.ExecContext(ctx, "UPDATE customers SET created_at = ? WHERE tenant_id = ? AND id = ?", cs[i].created, tenant, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, p := range cs[i].purchases {
 			when := p.at
 			if _, err := m.AddInteraction(writer, tenant, c.ID, profiles.InteractionInput{Kind: "purchase", Summary: "order", Amount: p.amount,
@@ -115,43 +121,46 @@ func placeCustomers(t *testing.T, m *profiles.Module, tenant uuid.UUID, cs []dri
 // quarter's months in Shanghai, and a neighbour's customers whose purchases
 // and churn fall in every month too. Their addresses: in Guangdong or
 // Zhejiang, with an empty province (Dollars) or none (Twice, Around,
-// Churned Apr), an empty city (Churned Mar) or none.
+// Churned Apr), an empty city (Churned Mar) or none. They were created on
+// either side of the months' ends in Shanghai (the last minute of January,
+// the first of February, the last second of March, the first of April),
+// before the range, or now (Churned Apr).
 func drillFixture() (mine, neighbours []drillCustomer) {
 	mine = []drillCustomer{
 		// Bought on the last evening of January in Shanghai, and just after
 		// midnight of February (still January in UTC).
-		{name: "Jan evening", address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-31T15:30:00Z"), "100", "CNY", "web"}}},
-		{name: "Feb midnight", address: `{"province":"广东","city":"深圳"}`, purchases: []drillPurchase{{at("2026-01-31T16:30:00Z"), "200", "CNY", "store"}, {at("2026-03-10T04:00:00Z"), "20", "CNY", "store"}}},
+		{name: "Jan evening", created: at("2025-11-01T04:00:00Z"), address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-31T15:30:00Z"), "100", "CNY", "web"}}},
+		{name: "Feb midnight", created: at("2026-01-31T15:59:00Z"), address: `{"province":"广东","city":"深圳"}`, purchases: []drillPurchase{{at("2026-01-31T16:30:00Z"), "200", "CNY", "store"}, {at("2026-03-10T04:00:00Z"), "20", "CNY", "store"}}},
 		// In February only in dollars, in yuan in March without a channel:
 		// February's revenue does not count them, though they bought in
 		// February and bought in yuan.
-		{name: "Dollars", address: `{"province":"","city":"深圳"}`, purchases: []drillPurchase{{at("2026-02-10T04:00:00Z"), "999", "USD", "web"}, {at("2026-03-05T04:00:00Z"), "30", "CNY", ""}}},
+		{name: "Dollars", created: at("2026-01-31T16:00:00Z"), address: `{"province":"","city":"深圳"}`, purchases: []drillPurchase{{at("2026-02-10T04:00:00Z"), "999", "USD", "web"}, {at("2026-03-05T04:00:00Z"), "30", "CNY", ""}}},
 		// Twice in January (the first minutes of the year in Shanghai, 2025
 		// in UTC), and on the first of April in Shanghai: outside.
-		{name: "Twice", purchases: []drillPurchase{{at("2025-12-31T16:10:00Z"), "40", "CNY", "web"}, {at("2026-01-15T04:00:00Z"), "50", "CNY", "web"},
+		{name: "Twice", created: at("2025-12-31T16:00:00Z"), purchases: []drillPurchase{{at("2025-12-31T16:10:00Z"), "40", "CNY", "web"}, {at("2026-01-15T04:00:00Z"), "50", "CNY", "web"},
 			{at("2026-03-31T16:00:00Z"), "60", "CNY", "web"}}},
 		// Before the range and after it, and a call (not a purchase) inside.
-		{name: "Around", address: `{"city":"上海","street":"1 Nanjing Rd"}`, purchases: []drillPurchase{{at("2025-12-31T15:50:00Z"), "70", "CNY", "web"}, {at("2026-04-02T04:00:00Z"), "80", "CNY", "web"}},
+		{name: "Around", created: at("2026-03-31T15:59:59Z"), address: `{"city":"上海","street":"1 Nanjing Rd"}`, purchases: []drillPurchase{{at("2025-12-31T15:50:00Z"), "70", "CNY", "web"}, {at("2026-04-02T04:00:00Z"), "80", "CNY", "web"}},
 			calls: []time.Time{at("2026-02-03T04:00:00Z")}},
 		// Removed: neither counted nor listed.
-		{name: "Removed", address: `{"province":"广东","city":"广州"}`, deleted: true, purchases: []drillPurchase{{at("2026-02-12T04:00:00Z"), "90", "CNY", "web"}},
+		{name: "Removed", created: at("2026-01-05T04:00:00Z"), address: `{"province":"广东","city":"广州"}`, deleted: true, purchases: []drillPurchase{{at("2026-02-12T04:00:00Z"), "90", "CNY", "web"}},
 			moves: []drillMove{{at("2026-02-12T05:00:00Z"), "customer", "churned"}}},
 		// Churned just after midnight of February in Shanghai.
-		{name: "Churned Feb", address: `{"province":"浙江","city":"杭州"}`, moves: []drillMove{{at("2026-01-10T04:00:00Z"), "lead", "customer"}, {at("2026-01-31T16:05:00Z"), "customer", "churned"}}},
+		{name: "Churned Feb", created: at("2026-02-14T04:00:00Z"), address: `{"province":"浙江","city":"杭州"}`, moves: []drillMove{{at("2026-01-10T04:00:00Z"), "lead", "customer"}, {at("2026-01-31T16:05:00Z"), "customer", "churned"}}},
 		// Created churned, churned again (no move), and moved on the last
 		// minute of March in Shanghai.
-		{name: "Churned Mar", address: `{"province":"广东","city":""}`, moves: []drillMove{{at("2026-02-01T04:00:00Z"), "", "churned"}, {at("2026-02-20T04:00:00Z"), "churned", "churned"},
+		{name: "Churned Mar", created: at("2026-03-31T16:00:00Z"), address: `{"province":"广东","city":""}`, moves: []drillMove{{at("2026-02-01T04:00:00Z"), "", "churned"}, {at("2026-02-20T04:00:00Z"), "churned", "churned"},
 			{at("2026-03-01T04:00:00Z"), "churned", "at_risk"}, {at("2026-03-31T15:59:00Z"), "at_risk", "churned"}}},
 		// Churned on the last evening of 2025 in Shanghai, back, and twice
 		// in February; and a purchase in February through the store.
-		{name: "Churned twice", address: `{"province":"浙江"}`, purchases: []drillPurchase{{at("2026-02-14T04:00:00Z"), "10", "CNY", "store"}},
+		{name: "Churned twice", created: at("2025-06-01T04:00:00Z"), address: `{"province":"浙江"}`, purchases: []drillPurchase{{at("2026-02-14T04:00:00Z"), "10", "CNY", "store"}},
 			moves: []drillMove{{at("2025-12-31T15:00:00Z"), "customer", "churned"}, {at("2026-01-05T04:00:00Z"), "churned", "customer"},
 				{at("2026-02-02T04:00:00Z"), "customer", "churned"}, {at("2026-02-05T04:00:00Z"), "churned", "customer"}, {at("2026-02-25T04:00:00Z"), "customer", "churned"}}},
 		// Churned on the first of April in Shanghai: outside.
 		{name: "Churned Apr", moves: []drillMove{{at("2026-03-31T16:00:00Z"), "at_risk", "churned"}}},
 	}
 	neighbours = []drillCustomer{
-		{name: "Next door", address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-20T04:00:00Z"), "5", "CNY", "web"}, {at("2026-02-20T04:00:00Z"), "5", "CNY", ""},
+		{name: "Next door", created: at("2026-01-10T04:00:00Z"), address: `{"province":"广东","city":"广州"}`, purchases: []drillPurchase{{at("2026-01-20T04:00:00Z"), "5", "CNY", "web"}, {at("2026-02-20T04:00:00Z"), "5", "CNY", ""},
 			{at("2026-03-20T04:00:00Z"), "5", "CNY", "store"}},
 			moves: []drillMove{{at("2026-01-20T04:00:00Z"), "customer", "churned"}, {at("2026-02-01T04:00:00Z"), "churned", "customer"},
 				{at("2026-02-20T04:00:00Z"), "customer", "churned"}, {at("2026-03-01T04:00:00Z"), "churned", "customer"}, {at("2026-03-20T04:00:00Z"), "customer", "churned"}}},
@@ -170,6 +179,11 @@ func drillQuery(key string, money bool, lo, hi time.Time, by map[string]string) 
 		} else if ok {
 			q.Set(dim, v)
 		}
+	}
+	if key == "profiles.customers" {
+		// A stock: the customers created before the bucket ends.
+		q.Set("created_at[lt]", hi.UTC().Format(time.RFC3339))
+		return q
 	}
 	if key == "profiles.churned_customers" {
 		q.Set("churned_at[gte]", lo.UTC().Format(time.RFC3339))
@@ -210,13 +224,15 @@ func listed(t *testing.T, m *profiles.Module, actor context.Context, tenant uuid
 	return out
 }
 
-// A point of a purchase metric or of churned customers (a month in
-// Shanghai, a channel, a province or a city) opens the customers it counts:
-// the list filtered as the dashboard's drill-down filters it (by the
-// purchase's time, the company's currency for money and the purchase's
-// channel; by the time of the move to churned; by the address's province or
-// city, none for an absent or empty one) gives exactly those customers, and
-// churned customers' figure is their number.
+// A point of a purchase metric, of churned customers or of customers (a
+// month in Shanghai or the whole range, a channel, a province or a city)
+// opens the customers it counts: the list filtered as the dashboard's
+// drill-down filters it (by the purchase's time, the company's currency for
+// money and the purchase's channel; by the time of the move to churned; for
+// the customers at the end of the period, by creation before that end; by
+// the address's province or city, none for an absent or empty one) gives
+// exactly those customers, and the figures of churned customers and of
+// customers are their number.
 func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	m, _ := setup(t)
 	env := testkit.Get(t)
@@ -234,10 +250,16 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	tn := measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}
 	run := func(key string, dims ...string) *measures.Result {
 		var res *measures.Result
+		bucket := ""
+		for _, d := range dims {
+			if d == "time" {
+				bucket = "month"
+			}
+		}
 		env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
 			var err error
 			res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "profiles", Metric: metrics[key]},
-				measures.Request{Metric: key, Dimensions: dims, Bucket: "month", From: "2026-01-01", To: "2026-03-31"}, "body")
+				measures.Request{Metric: key, Dimensions: dims, Bucket: bucket, From: "2026-01-01", To: "2026-03-31"}, "body")
 			return err
 		})
 		return res
@@ -255,6 +277,13 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 		}
 		channel, byChannel := by["channel"]
 		in := func(x time.Time) bool { return !x.Before(lo) && x.Before(hi) }
+		if key == "profiles.customers" {
+			created := c.created
+			if created.IsZero() {
+				created = time.Now()
+			}
+			return created.Before(hi)
+		}
 		if key == "profiles.churned_customers" {
 			for _, mv := range c.moves {
 				if in(mv.at) && mv.to == "churned" && mv.from != "" && mv.from != "churned" {
@@ -272,32 +301,40 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	}
 	checked, nonEmpty := 0, 0
 	places := map[string]bool{}
-	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers"} {
+	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers", "profiles.customers"} {
 		if _, ok := metrics[key]; !ok {
 			t.Fatalf("no metric %s", key)
 		}
-		by := []string{"", "province", "city"}
-		if key != "profiles.churned_customers" {
-			by = append(by, "channel")
+		shapes := [][]string{{"time"}, {"time", "province"}, {"time", "city"}}
+		switch key {
+		case "profiles.churned_customers":
+		case "profiles.customers":
+			// And at the end of the whole range (a KPI, a pie by province).
+			shapes = append(shapes, []string{}, []string{"province"})
+		default:
+			shapes = append(shapes, []string{"time", "channel"})
 		}
-		for _, second := range by {
-			dims := []string{"time"}
-			if second != "" {
-				dims = append(dims, second)
-			}
+		for _, dims := range shapes {
 			rows := run(key, dims...).Rows
 			if len(rows) == 0 {
 				t.Fatalf("%s by %v: no points", key, dims)
 			}
 			for _, row := range rows {
-				day, _ := time.Parse("2006-01-02", row.Keys[0])
-				lo := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, loc)
-				hi := lo.AddDate(0, 1, 0)
+				keys := row.Keys
+				// The whole range, or the point's month.
+				lo, hi := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 4, 1, 0, 0, 0, 0, loc)
+				if len(dims) > 0 && dims[0] == "time" {
+					day, _ := time.Parse("2006-01-02", keys[0])
+					lo = time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, loc)
+					hi = lo.AddDate(0, 1, 0)
+					keys = keys[1:]
+				}
 				point := map[string]string{}
-				if second != "" {
-					point[second] = row.Keys[1]
+				if n := len(dims); n > 0 && dims[n-1] != "time" {
+					second := dims[n-1]
+					point[second] = keys[0]
 					if second != "channel" {
-						places[second+"="+row.Keys[1]] = true
+						places[second+"="+keys[0]] = true
 					}
 				}
 				q := drillQuery(key, metrics[key].Unit == measures.Money, lo, hi, point)
@@ -316,7 +353,7 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 				if row.Value != nil && *row.Value != "0" && len(got) == 0 {
 					t.Errorf("%s %v: the list is empty, the point says %s", key, q, *row.Value)
 				}
-				if key == "profiles.churned_customers" {
+				if key == "profiles.churned_customers" || key == "profiles.customers" {
 					if v := row.Value; v == nil || *v != fmt.Sprint(len(got)) {
 						t.Errorf("%s %v: the list has %d customers, the point says %v", key, q, len(got), v)
 					}
