@@ -108,6 +108,13 @@ describe('drillLink', () => {
       .toBe('/t/acme/customers?source=web&purchased_at[gte]=2025-12-31T16:00:00Z&purchased_at[lt]=2026-01-31T16:00:00Z');
     expect(plain(drillLink('/t/acme', 'profiles.churned_customers', { time: '2026-02-01', owner: 'u1' }, answer)))
       .toBe('/t/acme/customers?owner=u1&churned_at[gte]=2026-01-31T16:00:00Z&churned_at[lt]=2026-02-28T16:00:00Z');
+    // The customers at the end of a bucket: created before it ends (removed ones are never listed); at the end of the range without a time.
+    expect(plain(drillLink('/t/acme', 'profiles.customers', { time: '2026-02-01', province: '广东' }, answer)))
+      .toBe('/t/acme/customers?province=广东&created_at[lt]=2026-02-28T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'profiles.customers', { lifecycle: 'lead' }, answer)))
+      .toBe('/t/acme/customers?lifecycle=lead&created_at[lt]=2026-03-31T16:00:00Z');
+    expect(plain(drillLink('/t/acme', 'profiles.customers', { time: '2026-03-01' }, { ...answer, to: '2026-03-15' })))
+      .toBe('/t/acme/customers?created_at[lt]=2026-03-15T16:00:00Z');
     // Still without a time: a stock of customers in a stage, and the churn rate.
     expect(plain(drillLink('/t/acme', 'profiles.active_customers', { time: '2026-02-01', lifecycle: 'customer' }, answer)))
       .toBe('/t/acme/customers?lifecycle=customer');

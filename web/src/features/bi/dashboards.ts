@@ -615,8 +615,16 @@ const dateField: Record<string, string> = {
   'tickets.csat': 'csat_rated_at',
 };
 
-/** openAt are the stock metrics of deals open at the end of a bucket: they filter by open_at, the bucket's end. */
-const openAt = new Set(['funnel.pipeline_value', 'funnel.weighted_value']);
+/**
+ * stockAt are the stock metrics whose list filters by the instant a bucket
+ * ends: the deals open then (open_at), the customers created before it and
+ * not removed (created_at[lt]; the list never shows removed customers).
+ */
+const stockAt: Record<string, string> = {
+  'funnel.pipeline_value': 'open_at',
+  'funnel.weighted_value': 'open_at',
+  'profiles.customers': 'created_at[lt]',
+};
 
 /** money are the metrics that count the deals, or the purchases, in the company's currency only. */
 const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pipeline_value', 'funnel.weighted_value', 'purchases.revenue', 'purchases.aov']);
@@ -624,14 +632,14 @@ const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pip
 /**
  * timeFilter is the list filter of a time bucket (key, its first day) or,
  * without one, of the answer's whole range: the instants its days begin and
- * end in the company's time zone; for a stock of open deals, the instant it
- * ends.
+ * end in the company's time zone; for a stock (open deals, customers), the
+ * instant it ends.
  */
 export function timeFilter(metric: string, r: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>, key?: string): [string, string][] {
   if (key !== undefined && !DAY.test(key)) return [];
   const s = key === undefined ? { from: r.from, until: bucketEnd(r.to, 'day') } : timeSpan(r, key);
   if (!DAY.test(s.from) || !DAY.test(s.until)) return [];
-  if (openAt.has(metric)) return [['open_at', zoneMidnight(s.until, r.time_zone)]];
+  if (stockAt[metric]) return [[stockAt[metric], zoneMidnight(s.until, r.time_zone)]];
   const field = dateField[metric];
   if (!field) return [];
   return [[`${field}[gte]`, zoneMidnight(s.from, r.time_zone)], [`${field}[lt]`, zoneMidnight(s.until, r.time_zone)]];
