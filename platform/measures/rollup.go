@@ -399,10 +399,6 @@ type DayRange struct{ From, To Date }
 // AllDays is the range a full build covers: every day a fact can fall on.
 var AllDays = DayRange{Date{1000, time.January, 1}, Date{3000, time.January, 1}}
 
-// flowRangesPerPass is how many ranges of a flow metric one statement of
-// BuildRollup reads at most.
-const flowRangesPerPass = 32
-
 // BuildRollup replaces the rollup rows of a rollable metric for the days of
 // each range with sums of its facts, read as the system (every record). It
 // runs in the company's transaction tx.
@@ -415,28 +411,15 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 		return fmt.Errorf("measures: time zone %q: %w", tn.TimeZone, err)
 	}
 	ctx = authz.AsSystem(ctx)
-	// One statement replaces every range's rows. A flow metric reads each
-	// range through a copy of its facts bounded to that range (an index
-	// reaches it), all copies in one statement: a refresh of a customer
-	// whose purchases fall on 19 days is one statement per metric, not 19,
-	// each planned afresh. An interval metric's ends are known only once
+	// A flow metric is read range by range, each bounding its facts' time
+	// (an index reaches it). An interval metric's ends are known only once
 	// its facts are (the next change of a stay), so all its ranges are read
-	// in one pass too. A span metric is read range by range, and a flow
-	// metric's ranges at most flowRangesPerPass to a statement, so that
-	// a record with facts on hundreds of days is not one statement of
-	// hundreds of joins to plan.
+	// in one pass.
 	passes := [][]DayRange{ranges}
-	switch {
-	case e.Spans != nil:
+	if !e.Interval || e.Spans != nil {
 		passes = passes[:0]
 		for _, r := range ranges {
 			passes = append(passes, []DayRange{r})
-		}
-	case !e.Interval:
-		passes = passes[:0]
-		for rest := ranges; len(rest) > 0; {
-			n := min(len(rest), flowRangesPerPass)
-			passes, rest = append(passes, rest[:n]), rest[n:]
 		}
 	}
 	for _, pass := range passes {
@@ -489,17 +472,10 @@ func BuildRollup(ctx context.Context, tx bun.IDB, tn Tenant, e Entry, ranges []D
 					Where(uc, uargs...))
 			}
 		} else {
-			for _, r := range pass {
-				rfr := Frame{Tenant: tn.ID, Currency: tn.Currency, From: r.From.Start(loc).UTC(), To: r.To.Start(loc).UTC()}
-				one := tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, rfr)).
-					ColumnExpr("(x.t AT TIME ZONE ?)::date AS day, 1 AS sign, "+always+", x.*", tn.TimeZone).
-					Where("x.t >= ? AND x.t < ?", rfr.From, rfr.To)
-				if facts == nil {
-					facts = one
-				} else {
-					facts = facts.UnionAll(one)
-				}
-			}
+			tc, targs := within("t")
+			facts = tx.NewSelect().TableExpr("(?) AS x", e.Facts(ctx, tx, fr)).
+				ColumnExpr("(x.t AT TIME ZONE ?)::date AS day, 1 AS sign, "+always+", x.*", tn.TimeZone).
+				Where(tc, targs...)
 		}
 		n, v, vn, b := "sum(f.sign)", "NULL::numeric", "0", "NULL::numeric"
 		switch e.Agg {
