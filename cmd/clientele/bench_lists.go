@@ -250,7 +250,20 @@ func (b *listsBench) run(ctx context.Context, cfg config.Config) error {
 				if wrong[name] {
 					continue // a plan that answers something else is no floor
 				}
-				lat, err := latencies(b.floor(ctx, pool, c.id, s.floors[name]), 20)
+				// Three runs first: a plan whose fastest of them is five
+				// times the best p50 so far cannot be the floor, and at a
+				// million customers such a plan takes seconds a run, so
+				// it is not timed 20 times.
+				run := b.floor(ctx, pool, c.id, s.floors[name])
+				fastest, err := quickest(run, 3)
+				if err != nil {
+					return fmt.Errorf("%s %s floor %q: %w", s.name, c.slug, name, err)
+				}
+				if best < time.Duration(1<<62) && fastest > 5*best {
+					fmt.Fprintf(os.Stderr, "bench: %s, %s: hand plan %q fastest of 3 runs %s, over 5x the best: not timed further\n", s.name, c.slug, name, fastest.Round(10*time.Microsecond))
+					continue
+				}
+				lat, err := latencies(run, 20)
 				if err != nil {
 					return fmt.Errorf("%s %s floor %q: %w", s.name, c.slug, name, err)
 				}
@@ -460,4 +473,20 @@ func getIDs(c *http.Client, req *http.Request, out *[]string) error {
 		*out = append(*out, it.ID)
 	}
 	return nil
+}
+
+// quickest is the fastest of runs calls of fn, after one to warm up.
+func quickest(fn func() error, runs int) (time.Duration, error) {
+	if err := fn(); err != nil {
+		return 0, err
+	}
+	best := time.Duration(1 << 62)
+	for range runs {
+		t := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		best = min(best, time.Since(t))
+	}
+	return best, nil
 }
