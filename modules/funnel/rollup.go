@@ -257,14 +257,9 @@ func rollupZone(ctx context.Context, tx bun.Tx, tenant uuid.UUID, zone string) e
 
 // moved writes, at the commit, what a move of a deal at "at" changed in
 // its contribution (see funnel_daily_moved): after the history writes the
-// move queued before it. On one node through funnel_daily_moved_generic,
-// which plans the statement once per connection; on Citus planned per call.
+// move queued before it.
 func moved(ctx context.Context, tx bun.Tx, tenant, id uuid.UUID, at time.Time) error {
-	fn := "funnel_daily_moved_generic"
-	if db.CitusTx(ctx) {
-		fn = "funnel_daily_moved"
-	}
-	return rollupErr(db.Defer(ctx, tx, "SELECT "+fn+"(?, ?, ?)", tenant, id, at))
+	return rollupErr(db.Defer(ctx, tx, "SELECT funnel_daily_moved(?, ?, ?)", tenant, id, at))
 }
 
 // CompactAnalytics folds the analytics figures' deltas of every company, one

@@ -346,11 +346,3 @@ func ScopedCall(ctx context.Context, d *bun.DB, fn func(ctx context.Context, q b
 	}
 	return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
 }
-
-// CitusTx reports whether the tenant transaction of ctx runs on a Citus
-// coordinator (false outside one). For a statement whose plan must differ
-// there, such as a generic plan Citus cannot distribute.
-func CitusTx(ctx context.Context) bool {
-	st, ok := ctx.Value(txKey{}).(*txState)
-	return ok && st.citus
-}
