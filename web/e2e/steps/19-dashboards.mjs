@@ -71,11 +71,16 @@ export default async function ({ page, state, shot, api, expect, log }) {
 
   // Drill down from its row to the filtered list.
   await widget.locator('.ant-table-row').filter({ hasText: /^customer/ }).first().click();
-  await page.waitForURL(/\/customers\?lifecycle=customer$/, { timeout: 30_000 });
+  // Customers at the end of the period: the stage's, created before its end.
+  await page.waitForURL(/\/customers\?lifecycle=customer&created_at%5Blt%5D=[^&]+$/, { timeout: 30_000 });
   await page.getByText('Dashboard Drill 仪表板').first().waitFor({ timeout: 30_000 });
-  const listed = await api('GET', `${t}/customers?lifecycle=customer&limit=200`);
-  expect(listed.body.items.every((c) => c.lifecycle === 'customer'), 'the drilled list holds only customers at that stage');
-  log('drilled down to the customers at that stage');
+  const end = new URL(page.url()).searchParams.get('created_at[lt]');
+  expect(!Number.isNaN(Date.parse(end)), `the drill link ends at an instant: ${end}`);
+  const listed = await api('GET', `${t}/customers?lifecycle=customer&created_at%5Blt%5D=${encodeURIComponent(end)}&limit=200`);
+  expect(listed.status === 200 && listed.body.items.length > 0, `the drilled list answers: ${listed.status}`);
+  expect(listed.body.items.every((c) => c.lifecycle === 'customer' && Date.parse(c.created_at) < Date.parse(end)),
+    'the drilled list holds only customers at that stage, created before the period ends');
+  log('drilled down to the customers at that stage at the end of the period');
 
   // Back on the dashboard: each widget says how fresh it is; a custom range runs; the owner filters every widget.
   await page.goto(`${t}/dashboards/${insights.id}`);
