@@ -83,21 +83,9 @@ func TestDrilledDealsAreThePointsDeals(t *testing.T) {
 	// The neighbour's deal falls in every bucket too.
 	placeDeals(t, m, other, []drillDeal{{amount: "5", currency: "CNY", source: "web", created: at("2026-01-10T03:00:00Z"), won: atp("2026-02-02T00:00:00Z")}})
 
-	metrics := map[string]measures.Metric{}
-	for _, mt := range m.Measures() {
-		metrics[mt.Key] = mt
-	}
 	tn := measures.Tenant{ID: c.id, TimeZone: zone, Currency: "CNY", WeekStart: 1}
-	run := func(key string, dims ...string) *measures.Result {
-		var res *measures.Result
-		testkit.Get(t).InTenant(t, c.id, func(ctx context.Context, tx bun.Tx) error {
-			var err error
-			res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "funnel", Metric: metrics[key]},
-				measures.Request{Metric: key, Dimensions: dims, Bucket: "month", From: "2026-01-01", To: "2026-03-31"}, "body")
-			return err
-		})
-		return res
-	}
+	mx := testkit.NewMetrics(t, tn, "funnel", m.Measures(), "2026-01-01", "2026-03-31")
+	metrics, run := mx.Metric, mx.Run
 	// drill is the list query of a month and source, as the web builds it.
 	drill := func(key string, month time.Time, source string, hasSource bool) url.Values {
 		lo, hi := month.Format(time.RFC3339), month.AddDate(0, 1, 0).Format(time.RFC3339)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/profiles"
 	"github.com/clientele-crm/clientele/platform/authz"
@@ -243,27 +242,8 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	placeCustomers(t, m, a.ID, mine)
 	placeCustomers(t, m, b.ID, neighbours)
 
-	metrics := map[string]measures.Metric{}
-	for _, mt := range m.Measures() {
-		metrics[mt.Key] = mt
-	}
-	tn := measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}
-	run := func(key string, dims ...string) *measures.Result {
-		var res *measures.Result
-		bucket := ""
-		for _, d := range dims {
-			if d == "time" {
-				bucket = "month"
-			}
-		}
-		env.InTenant(t, a.ID, func(ctx context.Context, tx bun.Tx) error {
-			var err error
-			res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "profiles", Metric: metrics[key]},
-				measures.Request{Metric: key, Dimensions: dims, Bucket: bucket, From: "2026-01-01", To: "2026-03-31"}, "body")
-			return err
-		})
-		return res
-	}
+	mx := testkit.NewMetrics(t, measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "profiles", m.Measures(), "2026-01-01", "2026-03-31")
+	metrics, run := mx.Metric, mx.Run
 	// counted is the brute force: the customers a metric counts in a month
 	// (and channel, province or city).
 	counted := func(key string, lo, hi time.Time, by map[string]string, c drillCustomer) bool {

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // drillTicket is a ticket of the drill-down fixture and its moments.
@@ -84,21 +84,7 @@ func TestDrilledTicketsAreThePointsTickets(t *testing.T) {
 		}
 	}
 
-	metrics := map[string]measures.Metric{}
-	for _, mt := range r.m.Measures() {
-		metrics[mt.Key] = mt
-	}
-	tn := measures.Tenant{ID: r.a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}
-	run := func(key string, dims ...string) *measures.Result {
-		var res *measures.Result
-		r.env.InTenant(t, r.a.ID, func(ctx context.Context, tx bun.Tx) error {
-			var err error
-			res, err = measures.Run(ctx, tx, tn, measures.Entry{Module: "tickets", Metric: metrics[key]},
-				measures.Request{Metric: key, Dimensions: dims, Bucket: "month", From: "2026-01-01", To: "2026-03-31"}, "body")
-			return err
-		})
-		return res
-	}
+	run := testkit.NewMetrics(t, measures.Tenant{ID: r.a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "tickets", r.m.Measures(), "2026-01-01", "2026-03-31").Run
 	// field is the time each metric counts by, as the web's drill-down
 	// names it.
 	field := map[string]string{
