@@ -238,6 +238,17 @@ func TestSlowWidgetDoesNotFailTheDashboard(t *testing.T) {
 				short = true
 				break
 			}
+			if err != nil && strings.Contains(err.Error(), "SQLSTATE 25P02") {
+				// The same on Citus, seen once in a loaded run of the
+				// suite: a worker's own statement of the transaction was
+				// cancelled there at one of these limits (every one a
+				// fraction of the 20 s questions run with), and the
+				// coordinator learned it as an aborted transaction. Try a
+				// longer one.
+				t.Logf("at %s a worker's part of the transaction was cancelled: %v", limit, err)
+				short = true
+				break
+			}
 			if err != nil {
 				t.Fatalf("%s: the dashboard failed: %v", d.Name, err)
 			}
