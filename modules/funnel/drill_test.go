@@ -14,6 +14,7 @@ import (
 
 	"github.com/clientele-crm/clientele/modules/funnel"
 	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/measures/measurestest"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -84,7 +85,7 @@ func TestDrilledDealsAreThePointsDeals(t *testing.T) {
 	placeDeals(t, m, other, []drillDeal{{amount: "5", currency: "CNY", source: "web", created: at("2026-01-10T03:00:00Z"), won: atp("2026-02-02T00:00:00Z")}})
 
 	tn := measures.Tenant{ID: c.id, TimeZone: zone, Currency: "CNY", WeekStart: 1}
-	mx := testkit.NewMetrics(t, tn, "funnel", m.Measures(), "2026-01-01", "2026-03-31")
+	mx := measurestest.NewMetrics(t, tn, "funnel", m.Measures(), "2026-01-01", "2026-03-31")
 	metrics, run := mx.Metric, mx.Run
 	// drill is the list query of a month and source, as the web builds it.
 	drill := func(key string, month time.Time, source string, hasSource bool) url.Values {

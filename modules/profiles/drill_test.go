@@ -17,6 +17,7 @@ import (
 	"github.com/clientele-crm/clientele/platform/authz"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/measures/measurestest"
 	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
@@ -242,7 +243,7 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	placeCustomers(t, m, a.ID, mine)
 	placeCustomers(t, m, b.ID, neighbours)
 
-	mx := testkit.NewMetrics(t, measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "profiles", m.Measures(), "2026-01-01", "2026-03-31")
+	mx := measurestest.NewMetrics(t, measures.Tenant{ID: a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "profiles", m.Measures(), "2026-01-01", "2026-03-31")
 	metrics, run := mx.Metric, mx.Run
 	// counted is the brute force: the customers a metric counts in a month
 	// (and channel, province or city).

@@ -14,7 +14,7 @@ import (
 	"github.com/clientele-crm/clientele/modules/tickets"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/measures"
-	"github.com/clientele-crm/clientele/platform/testkit"
+	"github.com/clientele-crm/clientele/platform/measures/measurestest"
 )
 
 // drillTicket is a ticket of the drill-down fixture and its moments.
@@ -84,7 +84,7 @@ func TestDrilledTicketsAreThePointsTickets(t *testing.T) {
 		}
 	}
 
-	run := testkit.NewMetrics(t, measures.Tenant{ID: r.a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "tickets", r.m.Measures(), "2026-01-01", "2026-03-31").Run
+	run := measurestest.NewMetrics(t, measures.Tenant{ID: r.a.ID, TimeZone: zone, Currency: "CNY", WeekStart: 1}, "tickets", r.m.Measures(), "2026-01-01", "2026-03-31").Run
 	// field is the time each metric counts by, as the web's drill-down
 	// names it.
 	field := map[string]string{

@@ -1,4 +1,7 @@
-package testkit
+// Package measurestest asks metrics in tests, as the modules' drill-down
+// tests do. It lives apart from testkit, which platform packages below
+// measures import in their tests.
+package measurestest
 
 import (
 	"context"
@@ -8,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/clientele-crm/clientele/platform/measures"
+	"github.com/clientele-crm/clientele/platform/testkit"
 )
 
 // Metrics asks a module's metrics of one company, as the drill-down tests
@@ -37,7 +41,7 @@ func (m *Metrics) Run(key string, dims ...string) *measures.Result {
 		bucket = "month"
 	}
 	var res *measures.Result
-	Get(m.t).InTenant(m.t, m.tenant.ID, func(ctx context.Context, tx bun.Tx) error {
+	testkit.Get(m.t).InTenant(m.t, m.tenant.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		res, err = measures.Run(ctx, tx, m.tenant, measures.Entry{Module: m.module, Metric: m.Metric[key]},
 			measures.Request{Metric: key, Dimensions: dims, Bucket: bucket, From: m.from, To: m.to}, "body")
