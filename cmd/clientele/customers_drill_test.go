@@ -35,7 +35,7 @@ func TestCustomerMomentFiltersOverHTTP(t *testing.T) {
 			t.Errorf("%s: February's buyers %v, want only %s", base, items, want)
 		}
 	}
-	for _, c := range []struct{ path, loc string }{
+	a.wantBadFilters(baseA, tokA, [][2]string{
 		{"/customers?purchased_at%5Bgte%5D=yesterday", "query.purchased_at[gte]"},
 		{"/customers?purchased_at%5Blt%5D=2026-02-01", "query.purchased_at[lt]"},
 		{"/customers?purchased_at%5Blte%5D=2026-02-01T00:00:00Z", "query.purchased_at[lte]"},
@@ -43,9 +43,7 @@ func TestCustomerMomentFiltersOverHTTP(t *testing.T) {
 		{"/customers?purchase_channel%5Bempty%5D=maybe", "query.purchase_channel[empty]"},
 		{"/customers?churned_at%5Bgte%5D=2026-02-30T00:00:00Z", "query.churned_at[gte]"},
 		{"/customers?churned_at%5Blt%5D=2026-01-01T00:00:00Z&churned_at%5Blt%5D=2026-02-01T00:00:00Z", "query.churned_at[lt]"},
-	} {
-		a.wantProblem(422, c.loc, "GET", baseA+c.path, "", tokenHdr(tokA)...)
-	}
+	})
 	a.wantProblem(422, "body.query.churned_at[gte]", "POST", baseA+"/views", `{"entity":"customers","name":"Churned","query":"churned_at[gte]=soon"}`, tokenHdr(tokA)...)
 	a.must(201, "POST", baseA+"/views", `{"entity":"customers","name":"Churned in February","query":"churned_at[gte]=2026-01-31T16:00:00Z&churned_at[lt]=2026-02-28T16:00:00Z"}`, tokenHdr(tokA)...)
 }
@@ -90,14 +88,20 @@ func TestCustomerAddressFiltersOverHTTP(t *testing.T) {
 			t.Errorf("%s?%s: %v, want %v", c.base, c.q, got, c.want)
 		}
 	}
-	for _, c := range []struct{ path, loc string }{
+	a.wantBadFilters(baseA, tokA, [][2]string{
 		{"/customers?province=", "query.province"},
 		{"/customers?province%5Bempty%5D=maybe", "query.province[empty]"},
 		{"/customers?city%5Bne%5D=%E5%B9%BF%E5%B7%9E", "query.city[ne]"},
 		{"/customers?city%5Bin%5D=,", "query.city[in]"},
-	} {
-		a.wantProblem(422, c.loc, "GET", baseA+c.path, "", tokenHdr(tokA)...)
-	}
+	})
 	a.wantProblem(422, "body.query.province", "POST", baseA+"/views", `{"entity":"customers","name":"No province","query":"province="}`, tokenHdr(tokA)...)
 	a.must(201, "POST", baseA+"/views", `{"entity":"customers","name":"Guangdong","query":"province=广东&city[empty]=false"}`, tokenHdr(tokA)...)
+}
+
+// wantBadFilters asks each path (a list under base, as tok) and wants a 422
+// problem naming the parameter given beside it.
+func (a *app) wantBadFilters(base, tok string, cases [][2]string) {
+	for _, c := range cases {
+		a.wantProblem(422, c[1], "GET", base+c[0], "", tokenHdr(tok)...)
+	}
 }
