@@ -209,8 +209,11 @@ func grant(ctx context.Context, db *bun.DB, appRole string, citus bool) error {
 		"GRANT EXECUTE ON FUNCTION clientele_drop_old_partitions(regclass, int) TO " + r,
 		"GRANT EXECUTE ON FUNCTION clientele_refresh_stats(text) TO " + r,
 	}
+	// On Citus a grant is propagated to the workers, where test databases set
+	// up at the same instant were seen to collide ("tuple concurrently
+	// updated"); grants are idempotent, so they are retried like role changes.
 	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
+		if err := execRetrying(ctx, db, s); err != nil {
 			return fmt.Errorf("migrate: grant: %q: %w", s, err)
 		}
 	}
@@ -309,7 +312,7 @@ func wrapGrant(g string, err error) error {
 	return nil
 }
 
-// execRetrying runs a role statement, retrying when another database's migrate
+// execRetrying runs a role or grant statement, retrying when another database's migrate
 // changes the same cluster-wide role at the same moment ("tuple concurrently
 // updated"): roles are shared by every database of the server, and an advisory
 // lock is per database, so it cannot serialise them.
