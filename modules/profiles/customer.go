@@ -3,8 +3,10 @@ package profiles
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -44,7 +46,7 @@ type CustomerInput struct {
 	CompanyID *uuid.UUID      `json:"company_id,omitempty"`
 	Emails    []string        `json:"emails,omitempty" maxItems:"20"`
 	Phones    []string        `json:"phones,omitempty" maxItems:"20"`
-	Address   json.RawMessage `json:"address,omitempty"`
+	Address   json.RawMessage `json:"address,omitempty" doc:"An object of at most 16 text parts, such as street, city, province, postcode and country; a part has at most 500 characters, a province or a city at most 200. A number (a postcode) or null is kept as given; nested objects and lists are refused."`
 	OwnerID   *uuid.UUID      `json:"owner_id,omitempty"`
 	Tags      []string        `json:"tags,omitempty" maxItems:"50"`
 	Lifecycle string          `json:"lifecycle,omitempty" enum:"lead,prospect,customer,at_risk,churned"`
@@ -59,7 +61,7 @@ type CustomerUpdate struct {
 	CompanyID *uuid.UUID       `json:"company_id,omitempty"`
 	Emails    *[]string        `json:"emails,omitempty" maxItems:"20"`
 	Phones    *[]string        `json:"phones,omitempty" maxItems:"20"`
-	Address   *json.RawMessage `json:"address,omitempty"`
+	Address   *json.RawMessage `json:"address,omitempty" doc:"An object of at most 16 text parts, such as street, city, province, postcode and country; a part has at most 500 characters, a province or a city at most 200. A number (a postcode) or null is kept as given; nested objects and lists are refused."`
 	OwnerID   *uuid.UUID       `json:"owner_id,omitempty"`
 	Tags      *[]string        `json:"tags,omitempty" maxItems:"50"`
 	Lifecycle *string          `json:"lifecycle,omitempty" enum:"lead,prospect,customer,at_risk,churned"`
@@ -128,10 +130,7 @@ func (c *Customer) normalize() []errs.FieldError {
 	}
 	c.Tags = tags
 	if len(c.Address) > 0 && string(c.Address) != "null" {
-		var obj map[string]any
-		if json.Unmarshal(c.Address, &obj) != nil {
-			fe = append(fe, errs.FieldError{Location: "body.address", Message: "must be an object such as {\"city\": \"Shanghai\", \"country\": \"CN\"}"})
-		}
+		fe = append(fe, checkAddressInput(c.Address)...)
 	} else {
 		c.Address = json.RawMessage("{}")
 	}
@@ -139,4 +138,71 @@ func (c *Customer) normalize() []errs.FieldError {
 		c.Custom = map[string]any{}
 	}
 	return fe
+}
+
+// Caps of a customer's address: its parts, a part's name, and a part's
+// value. A province or a city is a BI dimension and a list filter, whose
+// values have at most maxAddressValue characters, so those two parts are
+// held to that.
+const (
+	maxAddressParts    = 16
+	maxAddressPartName = 40
+	maxAddressPart     = 500
+)
+
+// checkAddressInput says what is wrong with an address given as input: it
+// is an object of at most maxAddressParts parts, each named by 1 to
+// maxAddressPartName characters, whose values are text (or a number, such
+// as a postcode, or null) of bounded length. Nested objects and lists are
+// refused: nothing shows, filters or exports them.
+func checkAddressInput(raw json.RawMessage) []errs.FieldError {
+	example := "must be an object such as {\"street\": \"88 Century Ave\", \"city\": \"Shanghai\", \"country\": \"CN\"}"
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return []errs.FieldError{{Location: "body.address", Message: example}}
+	}
+	if len(obj) > maxAddressParts {
+		return []errs.FieldError{{Location: "body.address", Message: fmt.Sprintf("has %d parts; an address has at most %d (street, city, province, postcode, country...)", len(obj), maxAddressParts)}}
+	}
+	var fe []errs.FieldError
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		n := utf8.RuneCountInString(k)
+		if strings.TrimSpace(k) == "" || n > maxAddressPartName {
+			fe = append(fe, errs.FieldError{Location: "body.address", Message: fmt.Sprintf("a part's name has 1 to %d characters", maxAddressPartName), Value: truncateRunes(k, maxAddressPartName)})
+			continue
+		}
+		loc := "body.address." + k
+		var v any
+		if json.Unmarshal(obj[k], &v) != nil {
+			fe = append(fe, errs.FieldError{Location: loc, Message: "is not valid JSON"})
+			continue
+		}
+		limit := maxAddressPart
+		if _, ok := addressFields[k]; ok {
+			limit = maxAddressValue
+		}
+		switch x := v.(type) {
+		case nil, float64:
+		case string:
+			if utf8.RuneCountInString(x) > limit {
+				fe = append(fe, errs.FieldError{Location: loc, Message: fmt.Sprintf("has %d characters; at most %d", utf8.RuneCountInString(x), limit)})
+			}
+		default:
+			fe = append(fe, errs.FieldError{Location: loc, Message: "must be text, such as \"Shanghai\"; nested objects and lists are not part of an address"})
+		}
+	}
+	return fe
+}
+
+// truncateRunes is s cut to at most n characters, for echoing a bad value.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -2,6 +2,7 @@ package profiles_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -80,6 +81,67 @@ func TestCreateValidatesEveryField(t *testing.T) {
 	if _, err := m.CreateCustomer(actor(profiles.PermRead), a.ID, profiles.CustomerInput{Name: "x"}, false); !errs.Is(err, errs.Forbidden) {
 		t.Fatalf("viewer create: %v", err)
 	}
+}
+
+// An address is a bounded object of text parts: a province or city past the
+// filters' 200 characters, a part past 500, too many parts, or a nested value
+// is refused with a 422 naming the part, on create and on update, and what
+// was stored stays as it was.
+func TestAddressIsBounded(t *testing.T) {
+	m, _ := setup(t)
+	a := testkit.Get(t).NewTenant(t)
+	many := map[string]string{}
+	for i := range 17 {
+		many[fmt.Sprintf("part%d", i)] = "x"
+	}
+	manyJSON, _ := json.Marshal(many)
+	bad := []struct{ addr, loc string }{
+		{`{"province":"` + strings.Repeat("广", 201) + `"}`, "body.address.province"},
+		{`{"city":"` + strings.Repeat("c", 201) + `"}`, "body.address.city"},
+		{`{"street":"` + strings.Repeat("s", 501) + `"}`, "body.address.street"},
+		{`{"street":{"line":"1"}}`, "body.address.street"},
+		{`{"tags":["a"]}`, "body.address.tags"},
+		{`{"` + strings.Repeat("k", 41) + `":"x"}`, "body.address"},
+		{string(manyJSON), "body.address"},
+		{`["Shanghai"]`, "body.address"},
+	}
+	for _, b := range bad {
+		_, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Ann", Address: json.RawMessage(b.addr)}, false)
+		wantLocation(t, "create with "+b.addr[:min(len(b.addr), 40)], err, b.loc)
+	}
+	good := `{"street":"` + strings.Repeat("s", 500) + `","province":"` + strings.Repeat("广", 200) + `","postcode":200120,"country":null}`
+	c, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Ann", Address: json.RawMessage(good)}, false)
+	if err != nil {
+		t.Fatalf("an address at its caps: %v", err)
+	}
+	for _, b := range bad {
+		raw := json.RawMessage(b.addr)
+		_, err := m.UpdateCustomer(writer, a.ID, c.ID, profiles.CustomerUpdate{Address: &raw})
+		wantLocation(t, "update with "+b.addr[:min(len(b.addr), 40)], err, b.loc)
+	}
+	got, err := m.GetCustomer(writer, a.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored map[string]any
+	if err := json.Unmarshal(got.Address, &stored); err != nil || stored["province"] != strings.Repeat("广", 200) || stored["postcode"] != float64(200120) {
+		t.Fatalf("the stored address changed: %s (%v)", got.Address, err)
+	}
+}
+
+func wantLocation(t *testing.T, what string, err error, loc string) {
+	t.Helper()
+	var e *errs.Error
+	if !asErr(err, &e) || e.Status != 422 {
+		t.Errorf("%s: %v, want 422", what, err)
+		return
+	}
+	for _, f := range e.Errors {
+		if f.Location == loc {
+			return
+		}
+	}
+	t.Errorf("%s: %v, want an error at %s", what, e.Errors, loc)
 }
 
 func asErr(err error, target **errs.Error) bool {

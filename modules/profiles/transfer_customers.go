@@ -307,7 +307,7 @@ func (p *importPlanT) apply(r *transfer.Row, c *Customer) {
 	}
 	for _, fe := range c.normalize() {
 		target := strings.TrimPrefix(fe.Location, "body.")
-		if i := strings.IndexByte(target, '['); i > 0 {
+		if i := strings.IndexAny(target, "[."); i > 0 {
 			target = target[:i]
 		}
 		r.Report(target, fmt.Sprint(fe.Value), fe.Message, "failed")

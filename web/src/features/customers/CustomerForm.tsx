@@ -54,7 +54,8 @@ export function CustomerFields({ defs }: { defs: FieldDef[] }) {
         {ADDRESS_PARTS.map((p) => (
           <Col key={p} xs={24} md={p === 'street' ? 24 : 12}>
             <Form.Item name={['address', p]} label={t('addr_' + p)}>
-              <Input />
+              {/* The server's caps: a province or city is a filter and BI value (200), other parts 500. */}
+              <Input maxLength={p === 'province' || p === 'city' ? 200 : 500} />
             </Form.Item>
           </Col>
         ))}
