@@ -23,6 +23,33 @@ export function localeFor(uiLang: string, tenantLocale?: string): string {
   return 'en';
 }
 
+/** zoneOffset is how far ahead of UTC the zone's clocks are at the instant ms, in ms. */
+export function zoneOffset(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    .formatToParts(new Date(ms));
+  const n = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour') % 24, n('minute'), n('second')) - (ms - (ms % 1000));
+}
+
+/**
+ * zoneInstant is the instant (ms) at which the zone's clocks read wall, a
+ * wall-clock time given as if it were UTC (Date.UTC(y, m, d, h, mi)),
+ * daylight saving included. A time the clocks skip is read with the offset
+ * before the change.
+ */
+export function zoneInstant(wall: number, timeZone: string): number {
+  const ms = wall - zoneOffset(wall, timeZone);
+  return wall - zoneOffset(ms, timeZone);
+}
+
+/**
+ * zoneWall is what the zone's clocks read at the instant ms, as a wall-clock
+ * time given as if it were UTC: read it with getUTCHours() and the like.
+ */
+export function zoneWall(ms: number, timeZone: string): Date {
+  return new Date(ms + zoneOffset(ms, timeZone));
+}
+
 function toDate(v: string | number | Date | null | undefined): Date | null {
   if (v === null || v === undefined || v === '') return null;
   const d = v instanceof Date ? v : new Date(v);

@@ -4,6 +4,7 @@
 // their own.
 import type { EChartsCoreOption } from 'echarts/core';
 import { num, type Metric, type Result } from './api';
+import { zoneInstant } from '../../app/format';
 
 export const CHARTS = ['kpi', 'line', 'area', 'bar', 'stacked_bar', 'pie', 'funnel', 'table', 'pivot', 'heatmap'] as const;
 export type ChartKind = (typeof CHARTS)[number];
@@ -557,20 +558,9 @@ export function bucketEnd(start: string, bucket = 'month'): string {
   return dayOf(d);
 }
 
-/** offsetAt is how far ahead of UTC the zone's clocks are at the instant ms, in ms. */
-function offsetAt(ms: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    .formatToParts(new Date(ms));
-  const n = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour') % 24, n('minute'), n('second')) - (ms - (ms % 1000));
-}
-
 /** zoneMidnight is the instant (RFC 3339, UTC) a day begins in the time zone, daylight saving included. */
 export function zoneMidnight(day: string, timeZone: string): string {
-  const wall = utcDay(day).getTime();
-  let ms = wall - offsetAt(wall, timeZone);
-  ms = wall - offsetAt(ms, timeZone);
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  return new Date(zoneInstant(utcDay(day).getTime(), timeZone)).toISOString().replace('.000Z', 'Z');
 }
 
 /**

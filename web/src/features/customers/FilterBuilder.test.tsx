@@ -6,7 +6,7 @@ import i18n from '../../app/i18n';
 import { TenantContext } from '../../app/session';
 import { drillLink } from '../bi/dashboards';
 import { type FilterRow, filterQuery, parseFilterQuery } from './fields';
-import { FilterBuilder } from './FilterBuilder';
+import { FilterBuilder, pickedInstant, pickerValue } from './FilterBuilder';
 
 afterEach(() => {
   cleanup();
@@ -43,6 +43,34 @@ function renderTeamRow() {
   );
 }
 
+/** mockSettings answers the company's settings with its time zone. */
+function mockSettings(timeZone: string) {
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (u) => {
+    if (String(u).endsWith('/settings')) return new Response(JSON.stringify({ name: 'Acme', slug: 'acme', time_zone: timeZone, locale: 'en', currency: 'CNY', modules: {} }), { status: 200 });
+    return new Response(JSON.stringify({ items: [] }), { status: 200 });
+  });
+}
+
+describe('moments on the company\'s clocks', () => {
+  // The picker shows, and sends, what the company's clocks read, whatever
+  // the browser's zone: dayjs values here are the browser's wall clock.
+  it('reads an instant as the company reads it, and sends the instant the company means', () => {
+    expect(pickerValue('2026-01-31T16:00:00Z', 'Asia/Shanghai')!.format('YYYY-MM-DD HH:mm')).toBe('2026-02-01 00:00');
+    expect(pickedInstant(dayjs('2026-02-01T00:00'), 'Asia/Shanghai')).toBe('2026-01-31T16:00:00Z');
+    expect(pickedInstant(dayjs('2026-02-01T00:00'), 'UTC')).toBe('2026-02-01T00:00:00Z');
+    // Across a change of daylight saving: New York is UTC-5 before 8 March 2026, UTC-4 after.
+    expect(pickedInstant(dayjs('2026-03-07T12:00'), 'America/New_York')).toBe('2026-03-07T17:00:00Z');
+    expect(pickedInstant(dayjs('2026-03-09T12:00'), 'America/New_York')).toBe('2026-03-09T16:00:00Z');
+    expect(pickerValue('2026-03-09T16:00:00Z', 'America/New_York')!.format('YYYY-MM-DD HH:mm')).toBe('2026-03-09 12:00');
+    // The end of a day is its last millisecond there.
+    expect(pickedInstant(dayjs('2026-02-01').endOf('day'), 'Asia/Shanghai')).toBe('2026-02-01T15:59:59.999Z');
+    // A day stays a day; nothing or nonsense shows nothing.
+    expect(pickerValue('2026-02-01', 'Asia/Shanghai')!.format('YYYY-MM-DD')).toBe('2026-02-01');
+    expect(pickerValue('', 'Asia/Shanghai')).toBeNull();
+    expect(pickerValue('soon', 'Asia/Shanghai')).toBeNull();
+  });
+});
+
 describe('<FilterBuilder>', () => {
   // A drill-down by team (owner_team=<id>) reads as the owner's team, by the
   // team's name, in both languages: not as a raw field and an id.
@@ -75,18 +103,20 @@ describe('<FilterBuilder>', () => {
     }
     const rows = [...parseFilterQuery(queries[0]).rows, ...parseFilterQuery(queries[2]).rows];
     const setRows = vi.fn();
+    mockSettings('Asia/Shanghai');
     renderRows(rows, setRows);
+    // Each range reads at or after its start and before its end, to the
+    // minute, on the company's clocks (Shanghai), whatever the browser's zone.
+    expect((await screen.findAllByDisplayValue('2026-02-01 00:00')).length).toBe(2);
+    expect(screen.getAllByDisplayValue('2026-03-01 00:00').length).toBe(2);
     for (const label of ['Purchase time', 'Purchase currency', 'Purchase channel', 'Moved to churned', 'Churn risk (0–100)', 'RFM segment', 'Champions']) {
       expect(screen.getAllByText(label).length).toBeGreaterThan(0);
     }
     for (const raw of ['purchased_at', 'purchase_currency', 'purchase_channel', 'churned_at', 'churn_risk', 'rfm.segment', 'champions', 'gte', 'lt']) {
       expect(screen.queryByText(raw)).toBeNull();
     }
-    // Each range reads at or after its start and before its end, to the minute.
     expect(screen.getAllByText('≥').length).toBe(3);
     expect(screen.getAllByText('<').length).toBe(3);
-    expect(screen.getAllByDisplayValue(dayjs('2026-01-31T16:00:00Z').format('YYYY-MM-DD HH:mm')).length).toBe(2);
-    expect(screen.getAllByDisplayValue(dayjs('2026-02-28T16:00:00Z').format('YYYY-MM-DD HH:mm')).length).toBe(2);
     expect(screen.getByDisplayValue('CNY')).toBeTruthy();
     expect(screen.getByDisplayValue('web, app')).toBeTruthy();
     expect(setRows).not.toHaveBeenCalled();

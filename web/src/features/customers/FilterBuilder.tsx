@@ -5,7 +5,9 @@ import { AutoComplete, Button, DatePicker, Input, InputNumber, Select, Space } f
 import { CloseOutlined, FilterOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
+import { zoneInstant, zoneWall } from '../../app/format';
 import { useTenant } from '../../app/session';
+import { useFormat } from '../../app/useFormat';
 import { CURRENCIES, useMembers, useTeams } from './api';
 import { MemberSelect } from './FieldInput';
 import { LIFECYCLES } from './locales';
@@ -74,10 +76,33 @@ export function FilterBuilder({ rows, setRows, defs, onApply, extra }: Props) {
   );
 }
 
-const toDay = (s: string) => (s ? dayjs(s) : null);
+const isDay = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s);
+
+/**
+ * pickerValue is a filter's value as its picker shows it: a day as it is, an
+ * instant as the company's clocks read it (the picker itself knows only the
+ * browser's zone, so it gets that wall-clock time in the browser's zone).
+ */
+export function pickerValue(s: string, timeZone: string): Dayjs | null {
+  if (!s) return null;
+  if (isDay(s)) return dayjs(s);
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) return null;
+  const w = zoneWall(ms, timeZone);
+  return dayjs(new Date(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate(), w.getUTCHours(), w.getUTCMinutes(), w.getUTCSeconds(), w.getUTCMilliseconds()));
+}
+
+/** pickedInstant is the instant (RFC 3339, UTC) at which the company's clocks read what the picker shows. */
+export function pickedInstant(d: Dayjs, timeZone: string): string {
+  const wall = Date.UTC(d.year(), d.month(), d.date(), d.hour(), d.minute(), d.second(), d.millisecond());
+  return new Date(zoneInstant(wall, timeZone)).toISOString().replace('.000Z', 'Z');
+}
 
 function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: FieldDef; onChange: (v: string) => void; testId: string }) {
   const { t, i18n } = useTranslation('customers');
+  // Moments are picked and shown on the company's clocks, as lists show them.
+  const zone = useFormat().settings.timeZone;
+  const toDay = (s: string) => pickerValue(s, zone);
   const kind = valueKind(row.field, def);
   const multi = row.op === 'in';
   const parts = row.value ? row.value.split(',') : [];
@@ -112,11 +137,12 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
         <Input {...common} value={row.value} onChange={(e) => onChange(e.target.value)} placeholder="vip" />
       );
     case 'instant':
-      // A moment of the customer's history: an instant, to the minute, sent
-      // as RFC 3339 in UTC (a drill-down's bucket edges are such instants).
+      // A moment of the customer's history: an instant, to the minute, on the
+      // company's clocks, sent as RFC 3339 in UTC (a drill-down's bucket edges
+      // are such instants).
       return (
         <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm"
-          value={toDay(row.value)} onChange={(d) => onChange(d ? d.second(0).millisecond(0).toISOString().replace('.000Z', 'Z') : '')} />
+          value={toDay(row.value)} onChange={(d) => onChange(d ? pickedInstant(d.second(0).millisecond(0), zone) : '')} />
       );
     case 'currency':
       return (
@@ -125,8 +151,8 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
       );
     case 'date':
     case 'datetime': {
-      // Days are sent as 2026-01-31; a datetime field wants an instant, so the day starts at local midnight.
-      const out = (d: Dayjs | null, end = false) => (!d ? '' : kind === 'date' && !row.field.startsWith('created') && !row.field.startsWith('updated') ? d.format('YYYY-MM-DD') : (end ? d.endOf('day') : d.startOf('day')).toISOString());
+      // Days are sent as 2026-01-31; a datetime field wants an instant, so the day starts at the company's midnight.
+      const out = (d: Dayjs | null, end = false) => (!d ? '' : kind === 'date' && !row.field.startsWith('created') && !row.field.startsWith('updated') ? d.format('YYYY-MM-DD') : pickedInstant(end ? d.endOf('day') : d.startOf('day'), zone));
       if (row.op === 'between') {
         return (
           <DatePicker.RangePicker aria-label={label} data-testid={testId} value={[toDay(parts[0]), toDay(parts[1])]}
