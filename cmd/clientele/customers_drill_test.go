@@ -35,7 +35,21 @@ func TestCustomerMomentFiltersOverHTTP(t *testing.T) {
 			t.Errorf("%s: February's buyers %v, want only %s", base, items, want)
 		}
 	}
+	// Active at an instant: the stage then, by the history; each company its own.
+	active := a.must(201, "POST", baseA+"/customers", `{"name":"Active one","lifecycle":"customer"}`, tokenHdr(tokA)...)["id"].(string)
+	const later = "/customers?active_at=2100-01-01T00:00:00Z"
+	if items := a.must(200, "GET", baseA+later, "", tokenHdr(tokA)...)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != active {
+		t.Errorf("company A, active later: %v, want only %s", items, active)
+	}
+	if items := a.must(200, "GET", baseA+"/customers?active_at=2000-01-01T00:00:00Z", "", tokenHdr(tokA)...)["items"].([]any); len(items) != 0 {
+		t.Errorf("company A, active before it existed: %v", items)
+	}
+	if items := a.must(200, "GET", baseB+later, "", tokenHdr(tokB)...)["items"].([]any); len(items) != 0 {
+		t.Errorf("company B, active later: %v, want none of A's", items)
+	}
 	a.wantBadFilters(baseA, tokA, [][2]string{
+		{"/customers?active_at=2026-02-01", "query.active_at"},
+		{"/customers?active_at%5Blt%5D=2026-02-01T00:00:00Z", "query.active_at[lt]"},
 		{"/customers?purchased_at%5Bgte%5D=yesterday", "query.purchased_at[gte]"},
 		{"/customers?purchased_at%5Blt%5D=2026-02-01", "query.purchased_at[lt]"},
 		{"/customers?purchased_at%5Blte%5D=2026-02-01T00:00:00Z", "query.purchased_at[lte]"},

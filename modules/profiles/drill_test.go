@@ -185,6 +185,11 @@ func drillQuery(key string, money bool, lo, hi time.Time, by map[string]string) 
 		q.Set("created_at[lt]", hi.UTC().Format(time.RFC3339))
 		return q
 	}
+	if key == "profiles.active_customers" {
+		// A stock of stays: the customers active when the bucket ends.
+		q.Set("active_at", hi.UTC().Format(time.RFC3339))
+		return q
+	}
 	if key == "profiles.churned_customers" {
 		q.Set("churned_at[gte]", lo.UTC().Format(time.RFC3339))
 		q.Set("churned_at[lt]", hi.UTC().Format(time.RFC3339))
@@ -265,6 +270,16 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 			}
 			return created.Before(hi)
 		}
+		if key == "profiles.active_customers" {
+			// The stage of the last change before the end.
+			stage, last := "", time.Time{}
+			for _, mv := range c.moves {
+				if mv.at.Before(hi) && !mv.at.Before(last) {
+					stage, last = mv.to, mv.at
+				}
+			}
+			return stage == "customer" || stage == "at_risk"
+		}
 		if key == "profiles.churned_customers" {
 			for _, mv := range c.moves {
 				if in(mv.at) && mv.to == "churned" && mv.from != "" && mv.from != "churned" {
@@ -281,14 +296,18 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 		return false
 	}
 	checked, nonEmpty := 0, 0
+	perKey := map[string]int{}
 	places := map[string]bool{}
-	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers", "profiles.customers"} {
+	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers", "profiles.customers", "profiles.active_customers"} {
 		if _, ok := metrics[key]; !ok {
 			t.Fatalf("no metric %s", key)
 		}
 		shapes := [][]string{{"time"}, {"time", "province"}, {"time", "city"}}
 		switch key {
 		case "profiles.churned_customers":
+		case "profiles.active_customers":
+			// And at the end of the whole range (a KPI).
+			shapes = append(shapes, []string{})
 		case "profiles.customers":
 			// And at the end of the whole range (a KPI, a pie by province).
 			shapes = append(shapes, []string{}, []string{"province"})
@@ -334,13 +353,14 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 				if row.Value != nil && *row.Value != "0" && len(got) == 0 {
 					t.Errorf("%s %v: the list is empty, the point says %s", key, q, *row.Value)
 				}
-				if key == "profiles.churned_customers" || key == "profiles.customers" {
+				if key == "profiles.churned_customers" || key == "profiles.customers" || key == "profiles.active_customers" {
 					if v := row.Value; v == nil || *v != fmt.Sprint(len(got)) {
 						t.Errorf("%s %v: the list has %d customers, the point says %v", key, q, len(got), v)
 					}
 				}
 				if len(got) > 0 {
 					nonEmpty++
+					perKey[key]++
 				}
 				checked++
 			}
@@ -348,6 +368,11 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	}
 	if checked < 25 || nonEmpty < 15 {
 		t.Fatalf("only %d points checked, %d with customers", checked, nonEmpty)
+	}
+	// Active customers at the end of January include one who churned five
+	// minutes into February, Shanghai time (the end is exclusive).
+	if perKey["profiles.active_customers"] < 2 {
+		t.Errorf("active customers: %d points with customers, want at least 2", perKey["profiles.active_customers"])
 	}
 	// The points by place include none (an absent or empty province or
 	// city), and each place of the fixture.
@@ -376,6 +401,9 @@ func TestBadMomentFiltersNameTheParameter(t *testing.T) {
 		"churned_at[gte]=soon":                                                          "query.churned_at[gte]",
 		"churned_at[between]=2026-01-01T00:00:00Z,2026-02-01T00:00:00Z":                 "query.churned_at[between]",
 		"churned_at[lt]=2026-01-01T00:00:00Z&churned_at[lt]=2026-03-01T00:00:00Z":       "query.churned_at[lt]",
+		"active_at=2026-02-01":                                                          "query.active_at",
+		"active_at[gte]=2026-02-01T00:00:00Z":                                           "query.active_at[gte]",
+		"active_at=2026-02-01T00:00:00Z&active_at=2026-03-01T00:00:00Z":                 "query.active_at",
 	} {
 		v, _ := url.ParseQuery(q)
 		_, err := profiles.ParseFilters(v)
@@ -478,6 +506,7 @@ func TestMomentFiltersKeepTenantsApart(t *testing.T) {
 		"purchase_channel[empty]=true":         ids(neighbours, "Next door"),
 		"churned_at[gte]=2000-01-01T00:00:00Z": ids(neighbours, "Next door"),
 		"churned_at[lt]=2100-01-01T00:00:00Z":  ids(neighbours, "Next door"),
+		"active_at=2026-03-10T00:00:00Z":       ids(neighbours, "Next door"),
 		"province=广东":                          ids(neighbours, "Next door"),
 		"city[in]=广州,深圳":                       ids(neighbours, "Next door"),
 		"city[empty]=false":                    ids(neighbours, "Next door"),

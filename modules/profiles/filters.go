@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -59,6 +60,10 @@ var fieldOps = map[string]map[string]bool{
 	"purchase_currency": set("eq"),
 	"purchase_channel":  set("eq", "empty"),
 	"churned_at":        set("gte", "lt"),
+	// The customers active at an instant: their lifecycle stage then
+	// (by their history) was customer or at risk, as active customers
+	// counts them at the end of a period.
+	"active_at": set("eq"),
 	// The address's province and city as the metrics' dimensions read them
 	// (addressFields): empty=true for none, an empty string counting as none.
 	"province": set("eq", "in", "empty"),
@@ -189,7 +194,7 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 		}
 		ops, ok := fieldOps[field]
 		if !ok {
-			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue, purchased_at, purchase_currency, purchase_channel, churned_at, province, city or custom.<key>"})
+			fe = append(fe, errs.FieldError{Location: "query." + k, Message: "unknown field; filter on name, lifecycle, kind, source, owner_id, owner_team, company_id, created_at, updated_at, tags, email, phone, rfm.segment, rfm.recency, rfm.frequency, rfm.monetary, churn_risk, revenue, purchased_at, purchase_currency, purchase_channel, churned_at, active_at, province, city or custom.<key>"})
 			continue
 		}
 		if !ops[op] {
@@ -206,6 +211,17 @@ func ParseFilters(q url.Values) ([]FieldFilter, error) {
 				fe = append(fe, *e)
 			}
 			continue
+		}
+		if field == "active_at" {
+			// One instant, checked here like the address's values.
+			if len(q[k]) != 1 {
+				fe = append(fe, errs.FieldError{Location: "query." + k, Message: "give it once: one instant"})
+				continue
+			}
+			if _, err := parseInstant(q[k][0]); err != nil {
+				fe = append(fe, errs.FieldError{Location: "query." + k, Message: err.Error(), Value: q[k][0]})
+				continue
+			}
 		}
 		if _, ok := addressFields[field]; ok {
 			// Checked here, so a saved view naming a bad one is refused
@@ -310,6 +326,17 @@ func (f FieldFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 		return f.applyMoment(q)
 	case "province", "city":
 		return f.applyAddress(q)
+	case "active_at":
+		t, err := parseInstant(f.Value)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		// The stage of the customer's last change before t (in the order
+		// the metric reads stays: time, then id), by the index led by
+		// (tenant, customer, time).
+		return q.Where(`(SELECT h.to_stage FROM customer_lifecycle_history AS h
+			WHERE h.tenant_id = c.tenant_id AND h.customer_id = c.id AND h.changed_at < ?
+			ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) IN `+activeStages, t), nil
 	case "name", "lifecycle", "kind", "source":
 		col := "c." + f.Field
 		if f.Field == "lifecycle" {
@@ -530,4 +557,13 @@ func (f FieldFilter) applyScore(q *bun.SelectQuery, vals []string, bad func(stri
 		}
 	}
 	return exists(col+" "+op+" ?", nums[0]), nil
+}
+
+// parseInstant reads an RFC 3339 instant.
+func parseInstant(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, errors.New("must be an RFC 3339 time such as 2026-01-31T16:00:00Z")
+	}
+	return t, nil
 }

@@ -27,6 +27,8 @@ const filterGrammar = "\n\n**Filters.** Any field can be filtered with `field[op
 	"`purchased_at[gte]=2026-01-31T16:00:00Z&purchased_at[lt]=2026-02-28T16:00:00Z&purchase_currency=CNY`; " +
 	"`churned_at[gte]` and `churned_at[lt]` the customers with a move from another stage to churned in the range. " +
 	"Each is given once. " +
+	"`active_at=<RFC 3339 instant>` keeps the customers whose lifecycle stage at that instant was customer or at_risk, " +
+	"as active customers counts them at the end of a period. " +
 	"`province` and `city` filter on the address as the metrics' dimensions read it: `province=广东`, `city[in]=广州,深圳`, " +
 	"`province[empty]=true` for no province (none given, or an empty one). " +
 	"Values are URL-encoded; " +
@@ -51,6 +53,12 @@ var momentDocs = map[string]string{
 		"purchase_currency, one purchase meets them all. Given once.",
 	"churned_at": "Customers who moved from another stage to churned at or after [gte] and before [lt] these instants (RFC 3339), " +
 		"as churned customers counts them. Given once.",
+}
+
+// instantDocs describe the filters whose value is one instant.
+var instantDocs = map[string]string{
+	"active_at": "Customers whose lifecycle stage at this instant (RFC 3339), by their lifecycle history, was customer or at_risk, " +
+		"as active customers counts them at the end of a period. Given once.",
 }
 
 // addressDocs describe the filters on the address (addressFields).
@@ -91,6 +99,12 @@ func filterParams() []*huma.Param {
 		desc := "Filter on " + f + ": " + f + "[op]=value with op one of the properties."
 		if d, ok := addressDocs[f]; ok {
 			desc = d
+		}
+		if d, ok := instantDocs[f]; ok {
+			desc = d
+			for _, p := range s.Properties {
+				p.Format = "date-time"
+			}
 		}
 		if d, ok := momentDocs[f]; ok {
 			desc = d

@@ -115,9 +115,10 @@ describe('drillLink', () => {
       .toBe('/t/acme/customers?lifecycle=lead&created_at[lt]=2026-03-31T16:00:00Z');
     expect(plain(drillLink('/t/acme', 'profiles.customers', { time: '2026-03-01' }, { ...answer, to: '2026-03-15' })))
       .toBe('/t/acme/customers?created_at[lt]=2026-03-15T16:00:00Z');
-    // Still without a time: a stock of customers in a stage, and the churn rate.
+    // The customers active when the bucket ends (their stage then), with the present stage of the point.
     expect(plain(drillLink('/t/acme', 'profiles.active_customers', { time: '2026-02-01', lifecycle: 'customer' }, answer)))
-      .toBe('/t/acme/customers?lifecycle=customer');
+      .toBe('/t/acme/customers?lifecycle=customer&active_at=2026-02-28T16:00:00Z');
+    // Still without a time: the churn rate, a ratio of two populations.
     expect(plain(drillLink('/t/acme', 'profiles.churn_rate', { time: '2026-02-01' }, answer))).toBe('/t/acme/customers');
   });
   it('opens the tickets a tickets point counts, by the time the metric counts them by', () => {

@@ -608,12 +608,14 @@ const dateField: Record<string, string> = {
 /**
  * stockAt are the stock metrics whose list filters by the instant a bucket
  * ends: the deals open then (open_at), the customers created before it and
- * not removed (created_at[lt]; the list never shows removed customers).
+ * not removed (created_at[lt]; the list never shows removed customers), the
+ * customers whose stage then was customer or at risk (active_at).
  */
 const stockAt: Record<string, string> = {
   'funnel.pipeline_value': 'open_at',
   'funnel.weighted_value': 'open_at',
   'profiles.customers': 'created_at[lt]',
+  'profiles.active_customers': 'active_at',
 };
 
 /** money are the metrics that count the deals, or the purchases, in the company's currency only. */

@@ -128,6 +128,17 @@ describe('<FilterBuilder>', () => {
 
   // A point by province or city (none: [empty]=true) reads as the address's
   // province or city, and writes back its query.
+  // Active customers at a bucket's end: the instant on the company's clocks, named in both languages.
+  it('shows a drilled list of active customers as the moment they were active', async () => {
+    mockSettings('Asia/Shanghai');
+    renderRows(parseFilterQuery('active_at=2026-02-28T16%3A00%3A00Z').rows);
+    expect(await screen.findByDisplayValue('2026-03-01 00:00')).toBeTruthy();
+    expect(screen.getAllByText('Active customer at').length).toBeGreaterThan(0);
+    expect(screen.queryByText('active_at')).toBeNull();
+    await i18n.changeLanguage('zh');
+    expect((await screen.findAllByText('在此时为活跃客户')).length).toBeGreaterThan(0);
+  });
+
   it('shows a drilled list by province and city as the address, and writes back its query unchanged', async () => {
     const r = { bucket: 'month', from: '2026-01-01', to: '2026-03-31', time_zone: 'Asia/Shanghai', currency: 'CNY' };
     const q = drillLink('/t/acme', 'purchases.revenue', { province: '广东', city: '' }, r)!.split('?')[1];

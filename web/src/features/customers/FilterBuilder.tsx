@@ -16,7 +16,7 @@ import { type FieldDef, type FilterRow, type Op, RFM_SEGMENTS, STANDARD_FILTERS,
 const STANDARD_LABEL: Record<string, string> = {
   owner_id: 'owner', owner_team: 'ownerTeam', created_at: 'created', updated_at: 'updated',
   'rfm.segment': 'rfmSegment', churn_risk: 'churnRisk',
-  purchased_at: 'purchasedAt', purchase_currency: 'purchaseCurrency', purchase_channel: 'purchaseChannel', churned_at: 'churnedAt',
+  purchased_at: 'purchasedAt', purchase_currency: 'purchaseCurrency', purchase_channel: 'purchaseChannel', churned_at: 'churnedAt', active_at: 'activeAt',
   province: 'addr_province', city: 'addr_city',
 };
 export const standardLabelKey = (k: string) => STANDARD_LABEL[k] ?? k;

@@ -71,6 +71,8 @@ export const STANDARD_FILTERS: Record<string, { ops: Op[]; kind: ValueKind }> = 
   purchase_currency: { ops: ['eq'], kind: 'currency' },
   purchase_channel: { ops: ['eq', 'empty'], kind: 'text' },
   churned_at: { ops: ['gte', 'lt'], kind: 'instant' },
+  // Active at an instant: the stage then, by the history, was customer or at risk.
+  active_at: { ops: ['eq'], kind: 'instant' },
   // The address's province and city, as the BI dimensions read them (empty: none, or an empty one).
   province: { ops: ['eq', 'in', 'empty'], kind: 'text' },
   city: { ops: ['eq', 'in', 'empty'], kind: 'text' },
