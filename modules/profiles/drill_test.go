@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +187,15 @@ func drillQuery(key string, money bool, lo, hi time.Time, by map[string]string) 
 		q.Set("created_at[lt]", hi.UTC().Format(time.RFC3339))
 		return q
 	}
+	if key == "profiles.churn_rate" {
+		// The rate's churned: active at the start, created before it,
+		// and a move to churned within the bucket.
+		q.Set("active_at", lo.UTC().Format(time.RFC3339))
+		q.Set("created_at[lt]", lo.UTC().Format(time.RFC3339))
+		q.Set("churned_at[gte]", lo.UTC().Format(time.RFC3339))
+		q.Set("churned_at[lt]", hi.UTC().Format(time.RFC3339))
+		return q
+	}
 	if key == "profiles.active_customers" {
 		// A stock of stays: the customers active when the bucket ends.
 		q.Set("active_at", hi.UTC().Format(time.RFC3339))
@@ -238,6 +249,37 @@ func listed(t *testing.T, m *profiles.Module, actor context.Context, tenant uuid
 // the address's province or city, none for an absent or empty one) gives
 // exactly those customers, and the figures of churned customers and of
 // customers are their number.
+// activeAt is whether the customer's stage at the instant, by its last
+// change before it, was customer or at risk.
+func activeAt(c drillCustomer, at time.Time) bool {
+	stage, last := "", time.Time{}
+	for _, mv := range c.moves {
+		if mv.at.Before(at) && !mv.at.Before(last) {
+			stage, last = mv.to, mv.at
+		}
+	}
+	return stage == "customer" || stage == "at_risk"
+}
+
+// createdAt is when the customer was created: now, unless the fixture says.
+func (c drillCustomer) createdAt() time.Time {
+	if c.created.IsZero() {
+		return time.Now()
+	}
+	return c.created
+}
+
+// churnedIn is whether the customer moved from another stage to churned in
+// [lo, hi).
+func churnedIn(c drillCustomer, lo, hi time.Time) bool {
+	for _, mv := range c.moves {
+		if !mv.at.Before(lo) && mv.at.Before(hi) && mv.to == "churned" && mv.from != "" && mv.from != "churned" {
+			return true
+		}
+	}
+	return false
+}
+
 func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	m, _ := setup(t)
 	env := testkit.Get(t)
@@ -271,14 +313,12 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 			return created.Before(hi)
 		}
 		if key == "profiles.active_customers" {
-			// The stage of the last change before the end.
-			stage, last := "", time.Time{}
-			for _, mv := range c.moves {
-				if mv.at.Before(hi) && !mv.at.Before(last) {
-					stage, last = mv.to, mv.at
-				}
-			}
-			return stage == "customer" || stage == "at_risk"
+			return activeAt(c, hi)
+		}
+		if key == "profiles.churn_rate" {
+			// The rate's churned: active at the start (created before it),
+			// and a move to churned within the bucket.
+			return activeAt(c, lo) && c.createdAt().Before(lo) && churnedIn(c, lo, hi)
 		}
 		if key == "profiles.churned_customers" {
 			for _, mv := range c.moves {
@@ -298,7 +338,7 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	checked, nonEmpty := 0, 0
 	perKey := map[string]int{}
 	places := map[string]bool{}
-	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers", "profiles.customers", "profiles.active_customers"} {
+	for _, key := range []string{"purchases.revenue", "purchases.orders", "purchases.aov", "purchases.repeat_rate", "profiles.churned_customers", "profiles.customers", "profiles.active_customers", "profiles.churn_rate"} {
 		if _, ok := metrics[key]; !ok {
 			t.Fatalf("no metric %s", key)
 		}
@@ -308,6 +348,7 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 		case "profiles.active_customers":
 			// And at the end of the whole range (a KPI).
 			shapes = append(shapes, []string{})
+		case "profiles.churn_rate":
 		case "profiles.customers":
 			// And at the end of the whole range (a KPI, a pie by province).
 			shapes = append(shapes, []string{}, []string{"province"})
@@ -358,6 +399,20 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 						t.Errorf("%s %v: the list has %d customers, the point says %v", key, q, len(got), v)
 					}
 				}
+				if key == "profiles.churn_rate" && row.Value != nil {
+					// The list is the rate's numerator: over the customers
+					// active at the start, it is the point's percentage.
+					base := 0
+					for _, c := range mine {
+						if !c.deleted && activeAt(c, lo) && c.createdAt().Before(lo) && counted("profiles.customers", lo, hi, point, c) {
+							base++
+						}
+					}
+					v, _ := strconv.ParseFloat(*row.Value, 64)
+					if base == 0 || math.Abs(v-100*float64(len(got))/float64(base)) > 0.01 {
+						t.Errorf("%s %v: %d of %d customers listed, the point says %s%%", key, q, len(got), base, *row.Value)
+					}
+				}
 				if len(got) > 0 {
 					nonEmpty++
 					perKey[key]++
@@ -371,8 +426,8 @@ func TestDrilledCustomersAreThePointsCustomers(t *testing.T) {
 	}
 	// Active customers at the end of January include one who churned five
 	// minutes into February, Shanghai time (the end is exclusive).
-	if perKey["profiles.active_customers"] < 2 {
-		t.Errorf("active customers: %d points with customers, want at least 2", perKey["profiles.active_customers"])
+	if perKey["profiles.active_customers"] < 2 || perKey["profiles.churn_rate"] < 2 {
+		t.Errorf("points with customers: %d of active customers, %d of the churn rate; want at least 2 each", perKey["profiles.active_customers"], perKey["profiles.churn_rate"])
 	}
 	// The points by place include none (an absent or empty province or
 	// city), and each place of the fixture.

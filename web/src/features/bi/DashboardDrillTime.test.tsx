@@ -44,8 +44,8 @@ describe('drill-down from a time bucket', () => {
       .toBe('/t/acme/customers?purchased_at%5Bgte%5D=2026-01-31T16%3A00%3A00Z&purchased_at%5Blt%5D=2026-02-28T16%3A00%3A00Z');
     // The customers active when the bucket ends: their stage then, by their history.
     expect(drillLink('/t/acme', 'profiles.active_customers', { time: '2026-02-01' }, r)).toBe('/t/acme/customers?active_at=2026-02-28T16%3A00%3A00Z');
-    // A metric counted by a time its list cannot filter on (a ratio of two populations) opens the list without a date rather than a wrong one.
-    expect(drillLink('/t/acme', 'profiles.churn_rate', { time: '2026-02-01' }, r)).toBe('/t/acme/customers');
+    // A metric counted by a time its list cannot filter on (a stay in a stage) opens the list without a date rather than a wrong one.
+    expect(drillLink('/t/acme', 'funnel.stage_conversion', { time: '2026-02-01' }, r)).toBe('/t/acme/deals');
     // Without the answer there is no bucket to read: no date either.
     expect(drillLink('/t/acme', 'profiles.new_customers', { time: '2026-02-01' })).toBe('/t/acme/customers');
   });

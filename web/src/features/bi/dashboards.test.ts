@@ -118,8 +118,9 @@ describe('drillLink', () => {
     // The customers active when the bucket ends (their stage then), with the present stage of the point.
     expect(plain(drillLink('/t/acme', 'profiles.active_customers', { time: '2026-02-01', lifecycle: 'customer' }, answer)))
       .toBe('/t/acme/customers?lifecycle=customer&active_at=2026-02-28T16:00:00Z');
-    // Still without a time: the churn rate, a ratio of two populations.
-    expect(plain(drillLink('/t/acme', 'profiles.churn_rate', { time: '2026-02-01' }, answer))).toBe('/t/acme/customers');
+    // The churn rate's churned: active at the bucket's start, created before it, and churned within it.
+    expect(plain(drillLink('/t/acme', 'profiles.churn_rate', { time: '2026-02-01' }, answer)))
+      .toBe('/t/acme/customers?active_at=2026-01-31T16:00:00Z&created_at[lt]=2026-01-31T16:00:00Z&churned_at[gte]=2026-01-31T16:00:00Z&churned_at[lt]=2026-02-28T16:00:00Z');
   });
   it('opens the tickets a tickets point counts, by the time the metric counts them by', () => {
     expect(plain(drillLink('/t/acme', 'tickets.resolution_p90', { time: '2026-01-05', channel: 'email' }, { ...answer, bucket: 'week' })))

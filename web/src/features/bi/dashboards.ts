@@ -625,13 +625,18 @@ const money = new Set(['funnel.won_revenue', 'funnel.avg_deal_size', 'funnel.pip
  * timeFilter is the list filter of a time bucket (key, its first day) or,
  * without one, of the answer's whole range: the instants its days begin and
  * end in the company's time zone; for a stock (open deals, customers), the
- * instant it ends.
+ * instant it ends; for the churn rate, the customers it counts as churned.
  */
 export function timeFilter(metric: string, r: Pick<Result, 'bucket' | 'from' | 'to' | 'time_zone'>, key?: string): [string, string][] {
   if (key !== undefined && !DAY.test(key)) return [];
   const s = key === undefined ? { from: r.from, until: bucketEnd(r.to, 'day') } : timeSpan(r, key);
   if (!DAY.test(s.from) || !DAY.test(s.until)) return [];
   if (stockAt[metric]) return [[stockAt[metric], zoneMidnight(s.until, r.time_zone)]];
+  if (metric === 'profiles.churn_rate') {
+    // The rate's churned: active at the start (and created before it), with a move to churned within.
+    const lo = zoneMidnight(s.from, r.time_zone);
+    return [['active_at', lo], ['created_at[lt]', lo], ['churned_at[gte]', lo], ['churned_at[lt]', zoneMidnight(s.until, r.time_zone)]];
+  }
   const field = dateField[metric];
   if (!field) return [];
   return [[`${field}[gte]`, zoneMidnight(s.from, r.time_zone)], [`${field}[lt]`, zoneMidnight(s.until, r.time_zone)]];
