@@ -41,6 +41,8 @@ if (existsSync(manifestPath)) {
     '/t/:tenant overview, before its charts': [shell, 'src/features/home/OverviewPage.tsx'],
     // ... and later ones, reported.
     '/t/:tenant overview, charts loaded': [shell, 'src/features/home/OverviewPage.tsx', 'src/features/home/Chart.tsx'],
+    '/t/:tenant/customers': [shell, 'src/features/customers/CustomersPage.tsx'],
+    '/t/:tenant/customers/:id (a profile)': [shell, 'src/features/customers/CustomerPage.tsx'],
     '/t/:tenant/members': [shell, 'src/features/access/MembersPage.tsx'],
     '/t/:tenant/audit': [shell, 'src/features/audit/AuditPage.tsx'],
   };

@@ -3,26 +3,27 @@
 // API's errors next to their fields, open tasks with due and reminder times, the
 // interaction timeline with a composer, and possible duplicates with a merge.
 import './locales';
-import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Breadcrumb, Button, Card, Col, Descriptions, Drawer, Form, Row, Space, Tag, Tooltip, Typography } from 'antd';
+import { Suspense, lazy, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { Breadcrumb, Button, Card, Col, Descriptions, Row, Space, Tag, Tooltip, Typography } from 'antd';
 import { EditOutlined, EyeInvisibleOutlined, EyeOutlined, LockOutlined, TeamOutlined, UserOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
-import { get, patch, tpath } from '../../app/api';
+import { get, tpath } from '../../app/api';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { ErrorState, Loading } from '../../app/states';
 import { type Customer, ADDRESS_PARTS, useFieldDefs, useMembers } from './api';
-import { CustomerFields, FORM_FIELDS, initialValues, toBody } from './CustomerForm';
 import { Duplicates } from './Duplicates';
 import { Interactions } from './Interactions';
 import { CustomerTasks } from './CustomerTasks';
 import { CustomerScores } from './CustomerScores';
 import { CustomerTickets } from '../tickets/CustomerTickets';
-import { type FieldDef, MASK, changedNames, fieldLabel, showValue } from './fields';
-import { placeErrors } from './form';
+import { type FieldDef, MASK, fieldLabel, showValue } from './fields';
 import { LIFECYCLE_COLOR } from './locales';
+
+// The edit sheet (the whole form, every field input) loads when opened.
+const EditCustomer = lazy(() => import('./EditCustomer'));
 
 export default function CustomerPage() {
   const { t, i18n } = useTranslation(['customers', 'common']);
@@ -94,7 +95,7 @@ export default function CustomerPage() {
           <Interactions id={cu.id} />
         </Col>
       </Row>
-      {editing && <EditCustomer customer={cu} defs={defs} onClose={() => setEditing(false)} />}
+      {editing && <Suspense fallback={null}><EditCustomer customer={cu} defs={defs} onClose={() => setEditing(false)} /></Suspense>}
     </div>
   );
 }
@@ -133,47 +134,5 @@ function Sensitive({ value }: { value: unknown }) {
         {shown ? t('hide') : t('reveal')}
       </Button>
     </Space>
-  );
-}
-
-function EditCustomer({ customer, defs, onClose }: { customer: Customer; defs: FieldDef[]; onClose: () => void }) {
-  const { t } = useTranslation(['customers', 'common']);
-  const tenant = useTenant();
-  const qc = useQueryClient();
-  const { message } = App.useApp();
-  const [form] = Form.useForm();
-  const [rest, setRest] = useState<string[]>([]);
-  const save = useMutation({
-    mutationFn: (v: Record<string, unknown>) => patch<Customer>(tpath(tenant.slug, `/customers/${customer.id}`), toBody(v, defs, 'edit', customer)),
-    onSuccess: (nc) => {
-      qc.setQueryData(['tenant', tenant.slug, 'customer', customer.id], nc);
-      qc.invalidateQueries({ queryKey: ['tenant', tenant.slug, 'customers'] });
-      message.success(t('saved'));
-      onClose();
-    },
-    onError: (e, v) => {
-      const r = placeErrors(e, (k) => FORM_FIELDS.includes(k), v);
-      form.setFields(r.fields);
-      setRest(r.rest);
-    },
-  });
-  const submit = () => {
-    setRest([]);
-    form.validateFields().then((v) => save.mutate(v), () => undefined);
-  };
-  return (
-    <Drawer open width={640} title={`${t('edit')}: ${customer.name}`} onClose={onClose} destroyOnHidden
-      extra={
-        <Space>
-          <Button onClick={onClose}>{t('common:action.cancel')}</Button>
-          <Button type="primary" loading={save.isPending} onClick={submit} data-testid="save-edit">{t('common:action.save')}</Button>
-        </Space>
-      }>
-      {rest.map((r) => <Alert key={r} type="error" showIcon message={r} style={{ marginBottom: 12 }} />)}
-      <Form form={form} layout="vertical" initialValues={initialValues(defs, customer)} data-testid="edit-form" onFinish={submit}
-        onValuesChange={(ch) => form.setFields(changedNames(ch).map((name) => ({ name, errors: [] })))}>
-        <CustomerFields defs={defs} />
-      </Form>
-    </Drawer>
   );
 }

@@ -9,7 +9,7 @@ import { errorMessage, get, post, tpath } from '../../app/api';
 import { useMe, useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { ErrorState } from '../../app/states';
-import { MemberSelect } from './FieldInput';
+import { MemberSelect } from './MemberSelect';
 import { changedNames } from './fields';
 import { placeErrors } from './form';
 

@@ -4,7 +4,7 @@
 // owner, export with progress, and the create drawer. The list's query lives in
 // the URL, so a filtered list survives opening a customer and coming back.
 import './locales';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useEffect, useMemo, useRef, useState } from 'react';
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Badge, Button, Card, Checkbox, Input, Popconfirm, Popover, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import type { SortOrder, SorterResult } from 'antd/es/table/interface';
@@ -16,14 +16,16 @@ import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
-import { MemberSelect } from './FieldInput';
+import { MemberSelect } from './MemberSelect';
 import { FilterBuilder } from './FilterBuilder';
 import { ExportButton } from './ExportButton';
-import { CreateCustomer } from './CreateCustomer';
 import { type FilterRow, fieldLabel, filterQuery, parseFilterQuery, showValue } from './fields';
 import { type Customer, useFieldDefs, useMembers } from './api';
 import { LIFECYCLES, LIFECYCLE_COLOR } from './locales';
 import { usePhone } from '../../app/useMedia';
+
+// The create sheet (the whole form, every field input) loads when opened.
+const CreateCustomer = lazy(() => import('./CreateCustomer').then((m) => ({ default: m.CreateCustomer })));
 
 const PAGE = 50;
 const DEFAULT_HIDDEN = ['source', 'updated_at'];
@@ -327,7 +329,7 @@ export default function CustomersPage() {
           ) : null}
         </div>
       </Card>
-      {creating && <CreateCustomer defs={defs} onClose={closeCreate} />}
+      {creating && <Suspense fallback={null}><CreateCustomer defs={defs} onClose={closeCreate} /></Suspense>}
     </div>
   );
 }

@@ -4,9 +4,9 @@ import './locales';
 import { AutoComplete, DatePicker, Input, InputNumber, Rate, Select, Space, Switch } from 'antd';
 import dayjs from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
-import { CURRENCIES, useMembers } from './api';
+import { CURRENCIES } from './api';
+import { MemberSelect } from './MemberSelect';
 import { type FieldDef, MASK, fieldLabel, optionLabel } from './fields';
 
 type Props = { def: FieldDef; value?: unknown; onChange?: (v: unknown) => void; id?: string; 'aria-invalid'?: boolean };
@@ -65,13 +65,5 @@ export function FieldInput({ def, value, onChange, id, ...rest }: Props) {
   }
 }
 
-/** MemberSelect picks a member of the company (owners, user fields). */
-export function MemberSelect({ id, value, onChange, placeholder, style, ...rest }: { id?: string; value?: string; onChange?: (v: string | null) => void; placeholder?: string; style?: React.CSSProperties; 'aria-label'?: string }) {
-  const { t } = useTranslation('customers');
-  const tenant = useTenant();
-  const m = useMembers(tenant.slug);
-  return (
-    <Select id={id} allowClear showSearch={{ optionFilterProp: 'label' }} loading={m.isPending} options={m.options} value={value || undefined}
-      onChange={(v) => onChange?.(v ?? null)} placeholder={placeholder ?? t('chooseMember')} style={style ?? { width: '100%' }} aria-label={rest['aria-label']} />
-  );
-}
+// MemberSelect lives in its own module (no date pickers or the like with it); re-exported for the form.
+export { MemberSelect };

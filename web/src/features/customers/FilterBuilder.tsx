@@ -1,15 +1,17 @@
 // The filter builder: one row per condition, each with a field (standard or
 // custom), an operator the API takes for that field, and a value input that
 // fits its type (dates, numbers, options, members, stages).
-import { AutoComplete, Button, DatePicker, Input, InputNumber, Select, Space } from 'antd';
+import { lazy, Suspense } from 'react';
+import { AutoComplete, Button, Input, InputNumber, Select, Space } from 'antd';
+import type { DatePicker as AntDatePicker } from 'antd';
 import { CloseOutlined, FilterOutlined } from '@ant-design/icons';
-import dayjs, { type Dayjs } from 'dayjs';
+import type { Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { zoneInstant, zoneWall } from '../../app/format';
+import { pickedInstant, pickerValue } from './moments';
 import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { CURRENCIES, useMembers, useTeams } from './api';
-import { MemberSelect } from './FieldInput';
+import { MemberSelect } from './MemberSelect';
 import { LIFECYCLES } from './locales';
 import { type FieldDef, type FilterRow, type Op, RFM_SEGMENTS, STANDARD_FILTERS, filterableDef, fieldLabel, optionLabel, opsFor, valueKind } from './fields';
 
@@ -76,27 +78,11 @@ export function FilterBuilder({ rows, setRows, defs, onApply, extra }: Props) {
   );
 }
 
-const isDay = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s);
+// The pickers load with the first date row: most lists never need them.
+const DatePicker = lazy(() => import('./DatePickers').then((m) => ({ default: m.DatePicker }))) as unknown as typeof AntDatePicker;
+const RangePicker = lazy(() => import('./DatePickers').then((m) => ({ default: m.RangePicker }))) as unknown as typeof AntDatePicker.RangePicker;
 
-/**
- * pickerValue is a filter's value as its picker shows it: a day as it is, an
- * instant as the company's clocks read it (the picker itself knows only the
- * browser's zone, so it gets that wall-clock time in the browser's zone).
- */
-export function pickerValue(s: string, timeZone: string): Dayjs | null {
-  if (!s) return null;
-  if (isDay(s)) return dayjs(s);
-  const ms = Date.parse(s);
-  if (Number.isNaN(ms)) return null;
-  const w = zoneWall(ms, timeZone);
-  return dayjs(new Date(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate(), w.getUTCHours(), w.getUTCMinutes(), w.getUTCSeconds(), w.getUTCMilliseconds()));
-}
-
-/** pickedInstant is the instant (RFC 3339, UTC) at which the company's clocks read what the picker shows. */
-export function pickedInstant(d: Dayjs, timeZone: string): string {
-  const wall = Date.UTC(d.year(), d.month(), d.date(), d.hour(), d.minute(), d.second(), d.millisecond());
-  return new Date(zoneInstant(wall, timeZone)).toISOString().replace('.000Z', 'Z');
-}
+export { pickedInstant, pickerValue };
 
 function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: FieldDef; onChange: (v: string) => void; testId: string }) {
   const { t, i18n } = useTranslation('customers');
@@ -141,8 +127,10 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
       // company's clocks, sent as RFC 3339 in UTC (a drill-down's bucket edges
       // are such instants).
       return (
-        <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm"
-          value={toDay(row.value)} onChange={(d) => onChange(d ? pickedInstant(d.second(0).millisecond(0), zone) : '')} />
+        <Suspense fallback={<Input aria-label={label} disabled style={{ width: 240 }} />}>
+          <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm"
+            value={toDay(row.value)} onChange={(d) => onChange(d ? pickedInstant(d.second(0).millisecond(0), zone) : '')} />
+        </Suspense>
       );
     case 'currency':
       return (
@@ -155,12 +143,18 @@ function ValueInput({ row, def, onChange, testId }: { row: FilterRow; def?: Fiel
       const out = (d: Dayjs | null, end = false) => (!d ? '' : kind === 'date' && !row.field.startsWith('created') && !row.field.startsWith('updated') ? d.format('YYYY-MM-DD') : pickedInstant(end ? d.endOf('day') : d.startOf('day'), zone));
       if (row.op === 'between') {
         return (
-          <DatePicker.RangePicker aria-label={label} data-testid={testId} value={[toDay(parts[0]), toDay(parts[1])]}
-            onChange={(r) => onChange(r && r[0] && r[1] ? `${out(r[0])},${out(r[1], true)}` : '')} />
+          <Suspense fallback={<Input aria-label={label} disabled style={{ width: 240 }} />}>
+            <RangePicker aria-label={label} data-testid={testId} value={[toDay(parts[0]), toDay(parts[1])]}
+              onChange={(r) => onChange(r && r[0] && r[1] ? `${out(r[0])},${out(r[1], true)}` : '')} />
+          </Suspense>
         );
       }
       if (multi) return <Input {...common} value={row.value} onChange={(e) => onChange(e.target.value)} placeholder="2026-01-31,2026-02-28" />;
-      return <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} value={toDay(row.value)} onChange={(d) => onChange(out(d, row.op === 'lte' || row.op === 'gt'))} />;
+      return (
+        <Suspense fallback={<Input aria-label={label} disabled style={{ width: 240 }} />}>
+          <DatePicker aria-label={label} data-testid={testId} style={{ width: 240 }} value={toDay(row.value)} onChange={(d) => onChange(out(d, row.op === 'lte' || row.op === 'gt'))} />
+        </Suspense>
+      );
     }
     case 'number':
       if (row.op === 'between') {

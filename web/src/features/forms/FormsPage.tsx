@@ -13,7 +13,7 @@ import { useTenantSettings } from '../../app/tenantSettings';
 import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
-import { MemberSelect } from '../customers/FieldInput';
+import { MemberSelect } from '../customers/MemberSelect';
 import type { Pipeline } from '../funnel/board';
 import { UTM_KEYS, pick, preview, type AvailableField, type LeadForm, type LeadFormInput, type Submission } from './api';
 import { LeadFormView } from './LeadFormView';

@@ -28,7 +28,7 @@ import AnalyticsPanel from './AnalyticsPanel';
 import DrilledDeals, { dealDrill, type Drill } from './DrilledDeals';
 import RatesDrawer from './RatesDrawer';
 import PipelinesDrawer from './PipelinesDrawer';
-import { MemberSelect } from '../customers/FieldInput';
+import { MemberSelect } from '../customers/MemberSelect';
 import '../customers/locales';
 import {
   applyMove, closingStage, columnId, moveTarget, stageName,

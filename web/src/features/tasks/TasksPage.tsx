@@ -12,7 +12,7 @@ import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState } from '../../app/states';
 import { PageHeader } from '../access/shared';
 import { type Customer } from '../customers/api';
-import { MemberSelect } from '../customers/FieldInput';
+import { MemberSelect } from '../customers/MemberSelect';
 import { type Task, TaskActions } from '../customers/CustomerTasks';
 
 function CustomerName({ id }: { id: string }) {

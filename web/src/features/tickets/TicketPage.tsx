@@ -14,7 +14,7 @@ import { useTenant } from '../../app/session';
 import { useFormat } from '../../app/useFormat';
 import { EmptyState, ErrorState, Loading } from '../../app/states';
 import { useMembers } from '../customers/api';
-import { MemberSelect } from '../customers/FieldInput';
+import { MemberSelect } from '../customers/MemberSelect';
 import { type Attachment, MESSAGE_FILES, type Message, type Page, PRIORITIES, type Status, type Ticket, fileSize, nextStatuses, slaState, ticketNumber, withFiles } from './api';
 import { CustomerName, PriorityTag, StatusTag } from './shared';
 
