@@ -562,7 +562,7 @@ func TestOpenAPIDescribesCustomerFilters(t *testing.T) {
 			"email": "eq,prefix", "phone": "eq,prefix",
 			"rfm.segment": "empty,eq,in,ne", "rfm.recency": "eq,gt,gte,in,lt,lte", "rfm.frequency": "eq,gt,gte,in,lt,lte",
 			"rfm.monetary": "eq,gt,gte,in,lt,lte", "churn_risk": "eq,gt,gte,lt,lte", "revenue": "gt,gte,lt,lte",
-			"purchased_at": "gte,lt", "purchase_currency": "eq", "purchase_channel": "empty,eq", "churned_at": "gte,lt",
+			"purchased_at": "gte,lt", "purchase_currency": "eq", "purchase_channel": "empty,eq", "churned_at": "gte,lt", "active_at": "eq",
 			"province": "empty,eq,in", "city": "empty,eq,in",
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
