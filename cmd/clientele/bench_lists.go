@@ -340,7 +340,7 @@ func (b *listsBench) sameRows(ctx context.Context, pool *pgxpool.Pool, client *h
 			// A hand plan can be hopeless on a company's data (one walked
 			// for over half an hour at a million customers): past the cap
 			// it is no floor, and the others are still timed.
-			if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = '"+handPlanCap.String()+"'"); err != nil {
+			if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", handPlanCap.Milliseconds())); err != nil {
 				return err
 			}
 			rows, err := tx.Query(ctx, "SELECT id::text FROM ("+sql+") x", tenant)
