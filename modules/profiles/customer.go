@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -70,8 +71,12 @@ type CustomerUpdate struct {
 }
 
 // normalize validates the standard fields of c in place, collecting every
-// problem so the client can fix them all at once.
-func (c *Customer) normalize() []errs.FieldError {
+// problem so the client can fix them all at once. stored are the addresses
+// already stored on the records c comes from (an edit's, a merge's): one of
+// them kept as it is is not held to the address caps, which came after some
+// were written, so a customer whose old address exceeds them can still be
+// edited, merged or mass-edited; a new address is.
+func (c *Customer) normalize(stored ...json.RawMessage) []errs.FieldError {
 	var fe []errs.FieldError
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
@@ -130,7 +135,9 @@ func (c *Customer) normalize() []errs.FieldError {
 	}
 	c.Tags = tags
 	if len(c.Address) > 0 && string(c.Address) != "null" {
-		fe = append(fe, checkAddressInput(c.Address)...)
+		if kept := slices.ContainsFunc(stored, func(a json.RawMessage) bool { return bytes.Equal(a, c.Address) }); !kept {
+			fe = append(fe, checkAddressInput(c.Address)...)
+		}
 	} else {
 		c.Address = json.RawMessage("{}")
 	}

@@ -100,7 +100,7 @@ func (m *Module) MassEditCustomers(ctx context.Context, tenant uuid.UUID, e Mass
 			if e.Lifecycle != "" {
 				next.Lifecycle = e.Lifecycle
 			}
-			if fe := next.normalize(); len(fe) > 0 {
+			if fe := next.normalize(before.Address); len(fe) > 0 {
 				return errs.E(errs.Invalid, "Customer %s could not be changed: %s %s.", next.ID, fe[0].Location, fe[0].Message).WithFields(fe...)
 			}
 			if sameCustomer(before, next) {

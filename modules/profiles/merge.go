@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -81,10 +82,12 @@ func (m *Module) Merge(ctx context.Context, tenant, winner uuid.UUID, losers []u
 		}
 		w = byID[winner]
 		before := *w
+		stored := []json.RawMessage{w.Address}
 		for _, l := range losers {
+			stored = append(stored, byID[l].Address)
 			w.absorb(byID[l])
 		}
-		if fe := w.normalize(); len(fe) > 0 {
+		if fe := w.normalize(stored...); len(fe) > 0 {
 			return errs.E(errs.Invalid, "The merged customer would be invalid: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 		}
 		if err := m.moveToWinner(ctx, tx, w, losers, byID); err != nil {

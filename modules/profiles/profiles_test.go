@@ -127,6 +127,27 @@ func TestAddressIsBounded(t *testing.T) {
 	if err := json.Unmarshal(got.Address, &stored); err != nil || stored["province"] != strings.Repeat("广", 200) || stored["postcode"] != float64(200120) {
 		t.Fatalf("the stored address changed: %s (%v)", got.Address, err)
 	}
+
+	// An address stored before the caps (written here behind the API) does
+	// not stop other edits of its customer, nor a merge that keeps it; a new
+	// address past them is still refused.
+	old, err := m.CreateCustomer(writer, a.ID, profiles.CustomerInput{Name: "Old line"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testkit.Get(t).Owner.ExecContext(context.Background(), "UPDATE customers SET address = jsonb_build_object('line', repeat('x', 600)) WHERE tenant_id = ? AND id = ?", a.ID, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	renamed := "Old line, renamed"
+	if _, err := m.UpdateCustomer(writer, a.ID, old.ID, profiles.CustomerUpdate{Name: &renamed}); err != nil {
+		t.Fatalf("renaming a customer with an old long address: %v", err)
+	}
+	longer := json.RawMessage(`{"line":"` + strings.Repeat("y", 600) + `"}`)
+	_, err = m.UpdateCustomer(writer, a.ID, old.ID, profiles.CustomerUpdate{Address: &longer})
+	wantLocation(t, "a new long address", err, "body.address.line")
+	if _, err := m.Merge(writer, a.ID, c.ID, []uuid.UUID{old.ID}); err != nil {
+		t.Fatalf("merging a customer with an old long address: %v", err)
+	}
 }
 
 func wantLocation(t *testing.T, what string, err error, loc string) {

@@ -325,7 +325,7 @@ func (m *Module) UpdateCustomer(ctx context.Context, tenant, id uuid.UUID, u Cus
 				return nil, err
 			}
 		}
-		if fe := next.normalize(); len(fe) > 0 {
+		if fe := next.normalize(cur.Address); len(fe) > 0 {
 			return nil, errs.E(errs.Invalid, "The customer could not be saved: %s %s.", fe[0].Location, fe[0].Message).WithFields(fe...)
 		}
 		if err := m.checkCompany(ctx, tx, &next); err != nil {
