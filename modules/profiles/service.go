@@ -535,7 +535,8 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		return nil, "", errs.Field("query.sort", "sort by created_at, updated_at, name or custom.<key> of a sortable custom field, with - for descending")
 	}
 	var out []Customer
-	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	// Read-only: the page's read commits with itself (db.InTenantRead).
+	err = db.InTenantRead(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		if sortKey == "created_at" {
 			planned, ok, err := m.plannedPage(ctx, tx, tenant, f, desc, after)
 			if err != nil || ok {

@@ -407,7 +407,8 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 	}
 	var out []Ticket
 	next := ""
-	err = db.InTenant(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
+	// Read-only: the page's read commits with itself (db.InTenantRead).
+	err = db.InTenantRead(ctx, m.d.DB, tenant, func(ctx context.Context, tx bun.Tx) error {
 		var sets []fields.Set
 		if key == "created_at" || strings.HasPrefix(key, "custom.") {
 			var err error

@@ -102,6 +102,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		// shard"). There the BEGIN and the SET LOCAL go alone, as one
 		// message, and the statements that follow are the same.
 		c.pending = q
+		st.begin = q
 		return &tenantTx{ctx: ctx, c: pc, dc: c, st: st}, nil
 	}
 	if err := c.exec(ctx, q); err != nil {

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -155,10 +156,142 @@ func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 	})
 }
 
+// A read-only tenant transaction's first read carries its BEGIN and its
+// COMMIT (InTenantRead): the read is scoped to the tenant; the statements
+// after it run in a new transaction, read-only and scoped too; a write is
+// refused; a failing read or scan comes back as an error and leaves the pool
+// clean. Nested in a transaction of the same tenant, it is that transaction.
+// On Citus the BEGIN goes alone, so nothing travels with the read, and the
+// rest holds the same.
+func TestReadOnlyTransactionCommitsWithItsFirstRead(t *testing.T) {
+	env := testkit.Get(t)
+	ctx := context.Background()
+	a, b := env.NewTenant(t), env.NewTenant(t)
+	for _, tn := range []uuid.UUID{a.ID, b.ID} {
+		if err := db.InTenant(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
+			return insertJob(ctx, tx, tn, "ro:"+tn.String())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	citus := db.IsCitus(ctx, env.App)
+	read := func(ctx context.Context, tx bun.Tx) (setting string, types []string, err error) {
+		q := tx.NewSelect().ColumnExpr("current_setting('app.tenant_id', true)").ColumnExpr("task_type").
+			TableExpr("jobs").Where("task_type LIKE 'ro:%'").OrderExpr("task_type")
+		err = db.ReadRows(ctx, q, func(rows pgx.Rows) error {
+			r := db.NewTextRow(rows)
+			var typ string
+			r.String(&setting)
+			r.String(&typ)
+			types = append(types, typ)
+			return r.Err()
+		})
+		return setting, types, err
+	}
+	for _, tn := range []uuid.UUID{a.ID, b.ID} {
+		err := db.InTenantRead(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
+			for i := 1; i <= 2; i++ {
+				setting, types, err := read(ctx, tx)
+				if err != nil {
+					return err
+				}
+				if setting != tn.String() || len(types) != 1 || types[0] != "ro:"+tn.String() {
+					t.Errorf("read %d: setting %q, rows %v; want tenant %s and its one job", i, setting, types, tn)
+				}
+				if committed := db.BeginPending(ctx); committed == citus {
+					t.Errorf("read %d: committed with the read = %v on Citus = %v", i, committed, citus)
+				}
+			}
+			// A statement through bun after the read: a new transaction,
+			// scoped to the tenant and read-only.
+			var setting, readOnly string
+			if err := tx.QueryRowContext(ctx, "SELECT current_setting('app.tenant_id', true), current_setting('transaction_read_only')").Scan(&setting, &readOnly); err != nil {
+				return err
+			}
+			if setting != tn.String() || readOnly != "on" {
+				t.Errorf("after the read: tenant %q, read only %q; want %s, on", setting, readOnly, tn)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A write is refused, before a read and after one.
+	for _, readFirst := range []bool{false, true} {
+		err := db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			if readFirst {
+				if _, _, err := read(ctx, tx); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE jobs SET task_type = 'ro:written' WHERE task_type LIKE 'ro:%'")
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "read-only transaction") {
+			t.Errorf("a write in a read-only transaction (after a read: %v): %v", readFirst, err)
+		}
+	}
+	// Nested in a writing transaction of the same tenant: that transaction,
+	// which goes on after the read.
+	err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			if _, _, err := read(ctx, tx); err != nil {
+				return err
+			}
+			if db.BeginPending(ctx) {
+				t.Error("a read nested in a writing transaction committed it")
+			}
+			return insertJob(ctx, tx, a.ID, "ro:nested")
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A failing read, and a scan that fails part way.
+	err = db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return db.ReadRows(ctx, tx.NewSelect().ColumnExpr("1/0"), func(pgx.Rows) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("a failing read returned no error")
+	}
+	stop := errors.New("stop")
+	err = db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().ColumnExpr("g").TableExpr("generate_series(1, 1000) AS g")
+		return db.ReadRows(ctx, q, func(pgx.Rows) error { return stop })
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("scan error: %v", err)
+	}
+	// Every connection of the pool is idle, outside any transaction, and
+	// scoped to no tenant; only the nested write is stored.
+	for i := 0; i < 8; i++ {
+		var v, readOnly string
+		if err := env.App.QueryRowContext(ctx, "SELECT coalesce(current_setting('app.tenant_id', true), ''), current_setting('transaction_read_only')").Scan(&v, &readOnly); err != nil {
+			t.Fatal(err)
+		}
+		if v != "" || readOnly != "off" {
+			t.Errorf("a pooled connection carries tenant %q, read only %q", v, readOnly)
+		}
+	}
+	var n int
+	if err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM jobs WHERE task_type IN ('ro:written', 'ro:nested')").Scan(&n)
+	}); err != nil || n != 1 {
+		t.Fatalf("stored after the test: %d rows (want the nested write only), %v", n, err)
+	}
+}
+
 // BenchmarkListRead is the shape of a list request's transaction: a tenant
 // transaction that reads fifty rows through ReadRows and commits. Its BEGIN
 // travels with the read, so it costs two round trips, not three.
-func BenchmarkListRead(b *testing.B) {
+func BenchmarkListRead(b *testing.B) { benchListRead(b, db.InTenant) }
+
+// BenchmarkListReadOnly is the same read in InTenantRead's transaction, whose
+// COMMIT travels with the read too: one round trip.
+func BenchmarkListReadOnly(b *testing.B) { benchListRead(b, db.InTenantRead) }
+
+func benchListRead(b *testing.B, in func(context.Context, *bun.DB, uuid.UUID, func(context.Context, bun.Tx) error) error) {
 	env := testkit.Get(b)
 	ctx := context.Background()
 	a := env.NewTenant(b)
@@ -176,7 +309,7 @@ func BenchmarkListRead(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := 0
-			err := db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+			err := in(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
 				q := tx.NewSelect().ColumnExpr("id, task_type, created_at").TableExpr("jobs").Where("task_type = 'bench:list'").OrderExpr("created_at DESC, id").Limit(50)
 				return db.ReadRows(ctx, q, func(pgx.Rows) error { n++; return nil })
 			})

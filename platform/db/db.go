@@ -117,7 +117,11 @@ type txState struct {
 	tx     bun.Tx
 	conn   *bun.Conn // set by InTenantBulk: the connection the transaction runs on
 	citus  bool      // the database is a Citus coordinator (see ExecStaged)
-	after  []func(context.Context)
+	// readOnly marks a transaction opened by InTenantRead; begin is its
+	// BEGIN, to send again after a read that committed with it.
+	readOnly bool
+	begin    string
+	after    []func(context.Context)
 	// tail is set once the transaction runs on a connection whose COMMIT can
 	// carry deferred writes; deferred are those writes, formatted, in order.
 	tail          bool
@@ -237,6 +241,29 @@ func InTenant(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx con
 		return fn(ctx, st.tx)
 	}
 	return runTenantTx(ctx, &txState{tenant: tenant, citus: IsCitus(ctx, db)}, db.RunInTx, fn)
+}
+
+// InTenantRead is InTenant for a request that only reads, such as a list: its
+// transaction is READ ONLY (PostgreSQL refuses a write or a row lock in it),
+// and a read through ReadRows that opens it also closes it, BEGIN, the read
+// and COMMIT in one message, so that a list costs one round trip instead of
+// two. A statement after that read runs in a new read-only transaction scoped
+// to the same tenant. Under READ COMMITTED every statement reads its own
+// snapshot anyway, and a read-only transaction holds no lock a later statement
+// could rely on, so what the reads see is what one transaction would show;
+// only now() can differ between them. Nested inside a transaction of the same
+// tenant, it reuses that transaction, as InTenant does.
+func InTenantRead(ctx context.Context, db *bun.DB, tenant uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if tenant == uuid.Nil {
+		return errs.E(errs.Internal, "tenant transaction without a tenant")
+	}
+	if _, ok := ctx.Value(txKey{}).(*txState); ok {
+		return InTenant(ctx, db, tenant, fn)
+	}
+	st := &txState{tenant: tenant, citus: IsCitus(ctx, db), readOnly: true}
+	return runTenantTx(ctx, st, func(ctx context.Context, _ *sql.TxOptions, f func(context.Context, bun.Tx) error) error {
+		return db.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, f)
+	}, fn)
 }
 
 // runTenantTx runs fn in the transaction run opens, with the tenant set and st

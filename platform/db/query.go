@@ -31,7 +31,18 @@ func ReadRows(ctx context.Context, q *bun.SelectQuery, scan func(pgx.Rows) error
 		return err
 	}
 	if st.dc != nil && st.dc.pending != "" {
-		return readWithBegin(ctx, st.pgc, st.dc.takeBegin()+string(query), scan)
+		if !st.closesWithRead() {
+			return readWithBegin(ctx, st.pgc, st.dc.takeBegin()+string(query), scan)
+		}
+		// A read-only transaction's first statement (see InTenantRead):
+		// BEGIN, the read and COMMIT travel as one message. Once the server
+		// is outside a transaction again (the read succeeded, whatever the
+		// scan made of its rows), the next statement, if any, begins anew.
+		err := readWithBegin(ctx, st.pgc, st.dc.takeBegin()+string(query)+";\nCOMMIT", scan)
+		if !st.pgc.IsClosed() && st.pgc.PgConn().TxStatus() == 'I' {
+			st.dc.pending = st.begin
+		}
+		return err
 	}
 	rows, err := st.pgc.Query(ctx, string(query))
 	if err != nil {
@@ -44,6 +55,13 @@ func ReadRows(ctx context.Context, q *bun.SelectQuery, scan func(pgx.Rows) error
 		}
 	}
 	return rows.Err()
+}
+
+// closesWithRead reports whether a read that carries the transaction's BEGIN
+// may carry its COMMIT too: the transaction is read-only and has nothing
+// queued for its commit.
+func (st *txState) closesWithRead() bool {
+	return st.readOnly && st.begin != "" && len(st.deferred) == 0 && len(st.batches) == 0 && st.release == ""
 }
 
 // readWithBegin sends the transaction's BEGIN and the read in one message and
