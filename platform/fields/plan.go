@@ -352,7 +352,7 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 			// sort would read the whole set first, and the planner picks
 			// one whenever it takes the set for smaller than the walk's
 			// bound, which a company that grew since the last ANALYZE is.
-			if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_sort', 'off', true)"); err != nil {
+			if err := sortsOff(ctx, tx); err != nil {
 				return nil, err
 			}
 			if lim.Statement != nil {
@@ -374,6 +374,17 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 		}
 	}
 	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// sortsOff turns sorts off for the rest of the plan's statements (until
+// restorePlanSettings): a walk reads its index in order and stops at the page,
+// and a sort would read the whole set first. The planner picks the sort
+// whenever it takes the set for smaller than it is (a company that grew since
+// the last ANALYZE) and, with a hashed set in the walk's filter, even when its
+// own estimates favour the walk.
+func sortsOff(ctx context.Context, tx bun.IDB) error {
+	_, err := tx.ExecContext(ctx, "SELECT set_config('enable_sort', 'off', true)")
+	return err
 }
 
 // probeEach reads a walk's page: the walked rows (sub, ordered) one at a
@@ -459,6 +470,11 @@ func hashedWalk[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver in
 	sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s", dir, dir)
 	q, err := p.Query(skip)
 	if err != nil {
+		return nil, err
+	}
+	// A walk in the driver's index order that stops at the page's last
+	// match, not the whole set read and sorted (see sortsOff).
+	if err := sortsOff(ctx, tx); err != nil {
 		return nil, err
 	}
 	return p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
