@@ -38,14 +38,3 @@ func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency
 func (m *Module) ListSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
 	return m.listSets(ctx, tx, tenant, f)
 }
-
-// AddressFilterSQL is the list's query of customer ids with one address
-// filter, as the list renders the condition.
-func AddressFilterSQL(d *bun.DB, tenant uuid.UUID, field, op, value string) (string, error) {
-	q := d.NewSelect().ColumnExpr("c.id").TableExpr("customers AS c").Where("c.tenant_id = ?", tenant).Where("c.deleted_at IS NULL")
-	q, err := FieldFilter{Field: field, Op: op, Value: value}.applyAddress(q)
-	if err != nil {
-		return "", err
-	}
-	return q.OrderExpr("c.created_at DESC, c.id DESC").Limit(51).String(), nil
-}
