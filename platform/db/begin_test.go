@@ -23,25 +23,9 @@ import (
 func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	a, b := env.NewTenant(t), env.NewTenant(t)
-	for _, tn := range []uuid.UUID{a.ID, b.ID} {
-		if err := db.InTenant(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
-			return insertJob(ctx, tx, tn, "begin:"+tn.String())
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := tenantsWithAJob(t, env, "begin:")
 	readScope := func(ctx context.Context, tx bun.Tx) (setting string, types []string) {
-		q := tx.NewSelect().ColumnExpr("current_setting('app.tenant_id', true)").ColumnExpr("task_type").
-			TableExpr("jobs").Where("task_type LIKE 'begin:%'").OrderExpr("task_type")
-		err := db.ReadRows(ctx, q, func(rows pgx.Rows) error {
-			r := db.NewTextRow(rows)
-			var typ string
-			r.String(&setting)
-			r.String(&typ)
-			types = append(types, typ)
-			return r.Err()
-		})
+		setting, types, err := readJobs(ctx, tx, "begin:")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,23 +78,7 @@ func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 	if err == nil {
 		t.Fatal("a failing first statement returned no error")
 	}
-	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().ColumnExpr("1/0")
-		return db.ReadRows(ctx, q, func(pgx.Rows) error { return nil })
-	})
-	if err == nil {
-		t.Fatal("a failing first read returned no error")
-	}
-	// A scan that fails part way: its error comes back and the rest of the
-	// result is drained.
-	stop := errors.New("stop")
-	err = db.InTenant(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().ColumnExpr("g").TableExpr("generate_series(1, 1000) AS g")
-		return db.ReadRows(ctx, q, func(pgx.Rows) error { return stop })
-	})
-	if !errors.Is(err, stop) {
-		t.Fatalf("scan error: %v", err)
-	}
+	readsThatFail(t, db.InTenant, env.App, a.ID)
 	// A transaction that sends nothing, and one that only defers a write.
 	if err := db.InTenant(ctx, env.App, a.ID, func(context.Context, bun.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
@@ -166,28 +134,9 @@ func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
 func TestReadOnlyTransactionCommitsWithItsFirstRead(t *testing.T) {
 	env := testkit.Get(t)
 	ctx := context.Background()
-	a, b := env.NewTenant(t), env.NewTenant(t)
-	for _, tn := range []uuid.UUID{a.ID, b.ID} {
-		if err := db.InTenant(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
-			return insertJob(ctx, tx, tn, "ro:"+tn.String())
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := tenantsWithAJob(t, env, "ro:")
 	citus := db.IsCitus(ctx, env.App)
-	read := func(ctx context.Context, tx bun.Tx) (setting string, types []string, err error) {
-		q := tx.NewSelect().ColumnExpr("current_setting('app.tenant_id', true)").ColumnExpr("task_type").
-			TableExpr("jobs").Where("task_type LIKE 'ro:%'").OrderExpr("task_type")
-		err = db.ReadRows(ctx, q, func(rows pgx.Rows) error {
-			r := db.NewTextRow(rows)
-			var typ string
-			r.String(&setting)
-			r.String(&typ)
-			types = append(types, typ)
-			return r.Err()
-		})
-		return setting, types, err
-	}
+	read := func(ctx context.Context, tx bun.Tx) (string, []string, error) { return readJobs(ctx, tx, "ro:") }
 	for _, tn := range []uuid.UUID{a.ID, b.ID} {
 		err := db.InTenantRead(ctx, env.App, tn, func(ctx context.Context, tx bun.Tx) error {
 			for i := 1; i <= 2; i++ {
@@ -248,21 +197,7 @@ func TestReadOnlyTransactionCommitsWithItsFirstRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A failing read, and a scan that fails part way.
-	err = db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
-		return db.ReadRows(ctx, tx.NewSelect().ColumnExpr("1/0"), func(pgx.Rows) error { return nil })
-	})
-	if err == nil {
-		t.Fatal("a failing read returned no error")
-	}
-	stop := errors.New("stop")
-	err = db.InTenantRead(ctx, env.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().ColumnExpr("g").TableExpr("generate_series(1, 1000) AS g")
-		return db.ReadRows(ctx, q, func(pgx.Rows) error { return stop })
-	})
-	if !errors.Is(err, stop) {
-		t.Fatalf("scan error: %v", err)
-	}
+	readsThatFail(t, db.InTenantRead, env.App, a.ID)
 	// Every connection of the pool is idle, outside any transaction, and
 	// scoped to no tenant; only the nested write is stored.
 	for i := 0; i < 8; i++ {
@@ -282,6 +217,61 @@ func TestReadOnlyTransactionCommitsWithItsFirstRead(t *testing.T) {
 	}
 }
 
+// tenantsWithAJob makes two companies, each with one job whose type is
+// prefix followed by the company's id.
+func tenantsWithAJob(t *testing.T, env *testkit.Env, prefix string) (a, b testkit.Tenant) {
+	t.Helper()
+	a, b = env.NewTenant(t), env.NewTenant(t)
+	for _, tn := range []uuid.UUID{a.ID, b.ID} {
+		if err := db.InTenant(context.Background(), env.App, tn, func(ctx context.Context, tx bun.Tx) error {
+			return insertJob(ctx, tx, tn, prefix+tn.String())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+// readJobs reads, through ReadRows, the tenant the transaction is scoped to
+// and the types of the jobs it sees whose type starts with prefix.
+func readJobs(ctx context.Context, tx bun.Tx, prefix string) (setting string, types []string, err error) {
+	q := tx.NewSelect().ColumnExpr("current_setting('app.tenant_id', true)").ColumnExpr("task_type").
+		TableExpr("jobs").Where("task_type LIKE ?", prefix+"%").OrderExpr("task_type")
+	err = db.ReadRows(ctx, q, func(rows pgx.Rows) error {
+		r := db.NewTextRow(rows)
+		var typ string
+		r.String(&setting)
+		r.String(&typ)
+		types = append(types, typ)
+		return r.Err()
+	})
+	return setting, types, err
+}
+
+// opener opens a tenant transaction: db.InTenant or db.InTenantRead.
+type opener func(context.Context, *bun.DB, uuid.UUID, func(context.Context, bun.Tx) error) error
+
+// readsThatFail: a first read that fails comes back as an error, and so does
+// a scan that fails part way, once the rest of the result is drained.
+func readsThatFail(t *testing.T, in opener, d *bun.DB, tenant uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	err := in(ctx, d, tenant, func(ctx context.Context, tx bun.Tx) error {
+		return db.ReadRows(ctx, tx.NewSelect().ColumnExpr("1/0"), func(pgx.Rows) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("a failing first read returned no error")
+	}
+	stop := errors.New("stop")
+	err = in(ctx, d, tenant, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().ColumnExpr("g").TableExpr("generate_series(1, 1000) AS g")
+		return db.ReadRows(ctx, q, func(pgx.Rows) error { return stop })
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("scan error: %v", err)
+	}
+}
+
 // BenchmarkListRead is the shape of a list request's transaction: a tenant
 // transaction that reads fifty rows through ReadRows and commits. Its BEGIN
 // travels with the read, so it costs two round trips, not three.
@@ -291,7 +281,7 @@ func BenchmarkListRead(b *testing.B) { benchListRead(b, db.InTenant) }
 // COMMIT travels with the read too: one round trip.
 func BenchmarkListReadOnly(b *testing.B) { benchListRead(b, db.InTenantRead) }
 
-func benchListRead(b *testing.B, in func(context.Context, *bun.DB, uuid.UUID, func(context.Context, bun.Tx) error) error) {
+func benchListRead(b *testing.B, in opener) {
 	env := testkit.Get(b)
 	ctx := context.Background()
 	a := env.NewTenant(b)
