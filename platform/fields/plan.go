@@ -472,11 +472,6 @@ func hashedWalk[T any](ctx context.Context, tx bun.IDB, p TimePage[T], driver in
 	if err != nil {
 		return nil, err
 	}
-	// A walk in the driver's index order that stops at the page's last
-	// match, not the whole set read and sorted (see sortsOff).
-	if err := sortsOff(ctx, tx); err != nil {
-		return nil, err
-	}
 	return p.Read(q.Join("JOIN ("+sub+") AS pw ON pw.id = "+p.IDExpr, args...).
 		OrderExpr(fmt.Sprintf("pw.at %s, pw.id %s", dir, dir)).Limit(p.Want))
 }
