@@ -13,6 +13,7 @@ import (
 
 	"github.com/clientele-crm/clientele/platform/audit"
 	"github.com/clientele-crm/clientele/platform/authz"
+	"github.com/clientele-crm/clientele/platform/db"
 	"github.com/clientele-crm/clientele/platform/errs"
 	"github.com/clientele-crm/clientele/platform/measures"
 	"github.com/clientele-crm/clientele/platform/page"
@@ -372,6 +373,7 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 			}
 			reports[i] = r
 		}
+		stopped := false // a widget's question was stopped by the timeout
 		for i, w := range d.Widgets {
 			wr := WidgetResult{ReportID: w.ReportID}
 			r := reports[i]
@@ -385,12 +387,16 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 			// A widget that runs past the statement timeout says so; the
 			// savepoint keeps the transaction, and the other widgets, alive.
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT widget"); err != nil {
+				if stopped {
+					return stoppedDashboard(err)
+				}
 				return err
 			}
 			res, err := m.runSaved(ctx, tx, tn, r.Query, rng, extra, "report.query")
 			if err != nil && errs.CodeOf(timeoutOr(err)) == errs.Timeout {
+				stopped = true
 				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT widget"); rerr != nil {
-					return rerr
+					return stoppedDashboard(rerr)
 				}
 				err = timeoutOr(err)
 			}
@@ -399,6 +405,8 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 				wr.Result = res
 			case errs.CodeOf(err) == errs.Invalid || errs.CodeOf(err) == errs.Forbidden || errs.CodeOf(err) == errs.Timeout:
 				wr.Error = errs.From(err).Detail
+			case workerCancelled(err):
+				return stoppedDashboard(err)
 			default:
 				return err
 			}
@@ -410,4 +418,22 @@ func (m *Module) RunDashboardFor(ctx context.Context, id uuid.UUID, over *Range)
 		return nil, timeoutOr(err)
 	}
 	return out, nil
+}
+
+// stoppedDashboard names a dashboard whose transaction could not go on after
+// one of its questions was stopped by the statement timeout. On Citus the
+// cancel can break the coordinator's connection to a worker, and with it the
+// transaction ("failure on connection marked as essential", or an aborted
+// transaction): the other widgets cannot be read in it, and this says so
+// instead of answering 500.
+func stoppedDashboard(err error) error {
+	return errs.Wrap(errs.Timeout, err, "A question of this dashboard was stopped (it took longer than %s, or a database node stopped answering) and the rest could not be read; open its reports one by one, or choose a shorter range, a larger bucket or fewer dimensions.", queryTimeout)
+}
+
+// workerCancelled reports Citus's answer to a question whose statement on a
+// worker was cancelled under it (the statement timeout, seen at short limits
+// on a loaded cluster): the coordinator's connection to that worker is broken
+// and the transaction cannot go on.
+func workerCancelled(err error) bool {
+	return db.PgCode(err) == "XX000" && strings.Contains(err.Error(), "failure on connection marked as essential")
 }
