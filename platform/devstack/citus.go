@@ -225,8 +225,23 @@ func PrepareCitusDatabase(ctx context.Context, dbURL string, workers []string, c
 	for _, w := range workers {
 		wh, wp := hostPort(w, "5432")
 		n, _ := strconv.Atoi(wp)
-		if _, err := c.Exec(ctx, "SELECT citus_add_node($1, $2) WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2)", wh, n); err != nil {
-			return fmt.Errorf("devstack: citus_add_node %s: %w", w, err)
+		// The worker's new database can refuse the coordinator's first
+		// connection while other databases of the cluster are being set up
+		// at the same time (test packages run in parallel): "failure on
+		// connection marked as essential". That is tried again, a few times.
+		for try := 1; ; try++ {
+			_, err := c.Exec(ctx, "SELECT citus_add_node($1, $2) WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2)", wh, n)
+			if err == nil {
+				break
+			}
+			if try == 5 || !strings.Contains(err.Error(), "failure on connection") {
+				return fmt.Errorf("devstack: citus_add_node %s: %w", w, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("devstack: citus_add_node %s: %w", w, err)
+			case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+			}
 		}
 	}
 	return nil
