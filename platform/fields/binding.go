@@ -455,7 +455,6 @@ func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity strin
 	}
 	smallest := -1
 	density := 1.0
-	hashed := 0.0
 	for i, e := range est {
 		if e.Known && (smallest < 0 || e.N < est[smallest].N) {
 			smallest = i
@@ -465,11 +464,8 @@ func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity strin
 		} else {
 			density *= min(1, float64(e.N)/float64(total))
 		}
-		if e.Known {
-			hashed += float64(e.N) * costEntry
-		}
 	}
-	walkBound = max(lim.Walk, int(hashed/(float64(len(sets))*costProbe)))
+	walkBound = sortedWalkBound(est, lim.Walk)
 	if smallest >= 0 && lim.Prefer != Walk && lim.Prefer != Intersect && (est[smallest].N <= int64(lim.Narrow) || lim.Prefer == Narrow) {
 		steps = append(steps, Step{Narrow, smallest})
 	}
@@ -477,6 +473,22 @@ func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity strin
 		steps = append(steps, Step{Walk, -1})
 	}
 	return append(steps, Step{Intersect, -1}), walkBound, nil
+}
+
+// sortedWalkBound is how many rows a sorted page's walk may probe: floor, or
+// as many as hashing the counted sets would cost (each entry at costEntry),
+// over the probes each walked row costs (one per set), when that is more.
+func sortedWalkBound(est []Estimate, floor int) int {
+	hashed := 0.0
+	for _, e := range est {
+		if e.Known {
+			hashed += float64(e.N) * costEntry
+		}
+	}
+	if len(est) == 0 {
+		return floor
+	}
+	return max(floor, int(hashed/(float64(len(est))*costProbe)))
 }
 
 // FindUnique returns the record whose unique custom field key holds value
