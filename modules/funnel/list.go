@@ -468,6 +468,7 @@ func (m *Module) listPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Fi
 				return rows, err
 			},
 			Limits: m.planLimits, Trace: m.planTrace,
+			Position: func(d Deal) (time.Time, uuid.UUID) { return d.CreatedAt, d.ID },
 		}
 		if after != nil {
 			at, perr := time.Parse(time.RFC3339Nano, after.V)

@@ -195,7 +195,7 @@ func TestPlannedDealListsMatchBruteForceOnHostileData(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.Intersect} {
+	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.WalkOn, fields.Intersect} {
 		if used[st] == 0 {
 			t.Errorf("no deal list used the %s strategy: %v", st, used)
 		}

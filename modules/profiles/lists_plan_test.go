@@ -239,7 +239,7 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.Intersect} {
+	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.WalkOn, fields.Intersect} {
 		if used[st] == 0 {
 			t.Errorf("no list used the %s strategy: %v", st, used)
 		}

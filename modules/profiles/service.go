@@ -643,6 +643,7 @@ func (m *Module) plannedPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f
 		},
 		Read:   func(q *bun.SelectQuery) ([]Customer, error) { return readCustomers(ctx, tenant, q, f.Limit+1) },
 		Limits: m.planLimits, Trace: m.planTrace,
+		Position: func(c Customer) (time.Time, uuid.UUID) { return c.CreatedAt, c.ID },
 	}
 	if after != nil {
 		t, err := time.Parse(time.RFC3339Nano, after.V)

@@ -442,6 +442,7 @@ func (m *Module) ListTickets(ctx context.Context, tenant uuid.UUID, f Filter) ([
 				},
 				Read:   func(q *bun.SelectQuery) ([]Ticket, error) { return readTickets(ctx, q, f.Limit+1) },
 				Limits: m.planLimits, Trace: m.planTrace,
+				Position: func(t Ticket) (time.Time, uuid.UUID) { return t.CreatedAt, t.ID },
 			}
 			if after != nil {
 				at, err := time.Parse(time.RFC3339Nano, after.V)

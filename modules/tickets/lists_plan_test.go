@@ -201,7 +201,7 @@ func TestPlannedTicketListsMatchBruteForceOnHostileData(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.Intersect} {
+	for _, st := range []fields.Strategy{fields.Narrow, fields.Walk, fields.WalkOn, fields.Intersect} {
 		if used[st] == 0 {
 			t.Errorf("no ticket list used the %s strategy: %v", st, used)
 		}

@@ -103,10 +103,13 @@ const (
 	Walk
 	// Intersect hashes every other set and keeps the driver's ids found in all.
 	Intersect
+	// WalkOn is a walk going on from its last match (see walkOn): never a
+	// step of Choose, only what Trace is told when a walk goes on.
+	WalkOn
 )
 
 func (s Strategy) String() string {
-	return map[Strategy]string{Narrow: "narrow", Walk: "walk", Intersect: "intersect"}[s]
+	return map[Strategy]string{Narrow: "narrow", Walk: "walk", Intersect: "intersect", WalkOn: "walk on"}[s]
 }
 
 // Step is a strategy over a set (-1: every record, for a walk).
@@ -249,6 +252,11 @@ type TimePage[T any] struct {
 	Limits Limits
 	// Trace, when set, is told each strategy tried (tests, the bench).
 	Trace func(Step)
+	// Position, when set, is a row's creation time and id: a walk that found
+	// some matches within its bound then goes on from its last match when
+	// the rest of the page is likely to lie closer than the intersection's
+	// hashes would cost (see walkOn). Without it such a walk gives way.
+	Position func(T) (time.Time, uuid.UUID)
 }
 
 // PageByTime reads one page of a list sorted by creation time, planned from
@@ -330,42 +338,34 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 			// for the planner to get wrong from table-wide statistics.
 			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
-			walk, args, skip := p.All, p.AllArgs, map[string]bool{Probe: true}
-			if step.Set >= 0 {
-				s := p.Sets[step.Set]
-				walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true, Probe: true}
-			}
-			sub := "SELECT w.id, w.at FROM (" + walk + ") w"
-			args = append([]any{}, args...)
-			if p.After != nil {
-				sub += fmt.Sprintf(" WHERE (w.at, w.id) %s (?, ?)", cmp)
-				args = append(args, *p.After, p.AfterID)
-			}
-			sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s LIMIT ?", dir, dir)
-			args = append(args, lim.Walk)
-			q, err := p.Query(skip)
-			if err != nil {
-				return nil, err
-			}
-			pq := probeEach(tx, q, tenant, p.Table, p.IDExpr, sub, args, dir, p.Want)
-			// The walk reads its index in order and stops at the page: a
-			// sort would read the whole set first, and the planner picks
-			// one whenever it takes the set for smaller than the walk's
-			// bound, which a company that grew since the last ANALYZE is.
-			if err := sortsOff(ctx, tx); err != nil {
-				return nil, err
-			}
-			if lim.Statement != nil {
-				lim.Statement(ctx, tx, step, pq.String())
-			}
-			out, err := p.Read(pq)
+			out, err := walkPage(ctx, tx, tenant, p, step, p.After, p.AfterID, lim.Walk, p.Want, lim, dir, cmp)
 			if err != nil || len(out) == p.Want {
 				return out, err // restorePlanSettings turns sorts back on
+			}
+			// Too few matches within the bound. When some were found, the
+			// rest is likely as far again as they were apart: the walk goes
+			// on from its last match if that is cheaper than the hashes.
+			more := walkOn(est, step.Set, len(out), p.Want, lim.Walk)
+			if lim.Prefer == Walk && len(out) > 0 {
+				more = max(more, lim.Walk) // tests: whatever it costs
+			}
+			if more > 0 && p.Position != nil {
+				if p.Trace != nil {
+					p.Trace(Step{WalkOn, step.Set})
+				}
+				at, id := p.Position(out[len(out)-1])
+				rest, err := walkPage(ctx, tx, tenant, p, step, &at, id, more, p.Want-len(out), lim, dir, cmp)
+				if err != nil {
+					return nil, err
+				}
+				if len(out)+len(rest) == p.Want {
+					return append(out, rest...), nil
+				}
 			}
 			if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_sort', 'on', true)"); err != nil {
 				return nil, err
 			}
-			// Too few matches within the bound: the rest may be anywhere.
+			// Still too few: the rest may be anywhere.
 		case Intersect:
 			if w := smallestWalkable(p.Sets, est); w >= 0 {
 				return hashedWalk(ctx, tx, p, w, dir, cmp)
@@ -374,6 +374,71 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 		}
 	}
 	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// walkPage reads want matches of a walk (step: a set, or every record) from
+// the position after (nil: from p.After's start), probing at most bound
+// walked rows. It leaves sorts off for the plan's later statements.
+func walkPage[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T], step Step, after *time.Time, afterID uuid.UUID, bound, want int, lim Limits, dir, cmp string) ([]T, error) {
+	walk, args, skip := p.All, p.AllArgs, map[string]bool{Probe: true}
+	if step.Set >= 0 {
+		s := p.Sets[step.Set]
+		walk, args, skip = s.Walk, s.WalkArgs, map[string]bool{s.Key: true, Probe: true}
+	}
+	sub := "SELECT w.id, w.at FROM (" + walk + ") w"
+	args = append([]any{}, args...)
+	if after != nil {
+		sub += fmt.Sprintf(" WHERE (w.at, w.id) %s (?, ?)", cmp)
+		args = append(args, *after, afterID)
+	}
+	sub += fmt.Sprintf(" ORDER BY w.at %s, w.id %s LIMIT ?", dir, dir)
+	args = append(args, bound)
+	q, err := p.Query(skip)
+	if err != nil {
+		return nil, err
+	}
+	pq := probeEach(tx, q, tenant, p.Table, p.IDExpr, sub, args, dir, want)
+	// The walk reads its index in order and stops at the page: a sort would
+	// read the whole set first, and the planner picks one whenever it takes
+	// the set for smaller than the walk's bound, which a company that grew
+	// since the last ANALYZE is.
+	if err := sortsOff(ctx, tx); err != nil {
+		return nil, err
+	}
+	if lim.Statement != nil {
+		lim.Statement(ctx, tx, step, pq.String())
+	}
+	return p.Read(pq)
+}
+
+// walkOn is how many more rows a walk (over set driver, or every record for
+// -1) that found found of want matches in its first walked rows may probe
+// before it gives way to the intersection, or 0 to give way now. The
+// intersection hashes every set but the driver (each entry at costEntry); a
+// walked row costs a probe of each of those sets and of the record. The walk
+// goes on only when the matches it found, as far apart as they were, would
+// fill the page within what the hashes cost less what it already walked: so
+// a walk that found nothing (the newest rows of one filter never match the
+// other) gives way at once, as before, and one that goes on and fails costs
+// at most the intersection again.
+func walkOn(est []Estimate, driver, found, want, walked int) int {
+	if found <= 0 || found >= want {
+		return 0
+	}
+	hashed, probes := 0.0, 1.0
+	for i, e := range est {
+		if i == driver {
+			continue
+		}
+		hashed += float64(e.N) * costEntry
+		probes++
+	}
+	more := int(hashed/(costEntry+probes*costProbe)) - walked
+	need := (want - found) * walked / found
+	if more <= 0 || need > more {
+		return 0
+	}
+	return more
 }
 
 // sortsOff turns sorts off for the rest of the plan's statements (until

@@ -25,3 +25,33 @@ func TestSortedWalkFollowsTheIntersectionsCost(t *testing.T) {
 		}
 	}
 }
+
+// A time-ordered walk that found some matches within its bound goes on from
+// its last match only when, at the density it found, the rest of the page
+// lies within what hashing the other sets would cost, less what it walked.
+// The hostile search at a million customers: the term walked, the tag
+// (137,545 records) probed, 20 of 51 found in 1,000 rows, about 1,550 more
+// rows to go within a bound of 2,354. A walk that found nothing, or too few
+// for the bound, gives way at once, and so does one over small sets.
+func TestTimeWalkGoesOnOnlyWithinTheIntersectionsCost(t *testing.T) {
+	tag := Estimate{N: 137545, Known: true}
+	term := Estimate{N: 50000, Known: true}
+	cases := []struct {
+		name                 string
+		est                  []Estimate
+		driver, found, want  int
+		walked, wantMoreRows int
+	}{
+		{"search, some found", []Estimate{term, tag}, 0, 20, 51, 1000, 2354},
+		{"search, nothing found", []Estimate{term, tag}, 0, 0, 51, 1000, 0},
+		{"search, too sparse", []Estimate{term, tag}, 0, 5, 51, 1000, 0},
+		{"page already full", []Estimate{term, tag}, 0, 51, 51, 1000, 0},
+		{"small other set", []Estimate{tag, {N: 20000, Known: true}}, 0, 20, 51, 1000, 0},
+		{"every record walked, two sets probed", []Estimate{tag, tag}, -1, 40, 51, 1000, 3509},
+	}
+	for _, c := range cases {
+		if got := walkOn(c.est, c.driver, c.found, c.want, c.walked); got != c.wantMoreRows {
+			t.Errorf("%s: walkOn = %d, want %d", c.name, got, c.wantMoreRows)
+		}
+	}
+}
