@@ -125,7 +125,10 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 		t.Fatal(err)
 	}
 	used := map[fields.Strategy]int{}
-	profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60}, func(s fields.Step) { used[s.Strategy]++ })
+	var steps []fields.Step // the strategies of one page
+	secondWalks := 0        // pages whose first walk gave way to another set's
+	trace := func(s fields.Step) { used[s.Strategy]++; steps = append(steps, s) }
+	profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60}, trace)
 
 	type shape struct {
 		name  string
@@ -189,9 +192,19 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 		})
 		var got []uuid.UUID
 		for page := 0; page < 200; page++ {
+			steps = steps[:0]
 			items, next, err := m.ListCustomers(writer, a.ID, f)
 			if err != nil {
 				t.Fatalf("%s: %v", s.name, err)
+			}
+			walked := map[int]bool{}
+			for _, st := range steps {
+				if st.Strategy == fields.Walk {
+					walked[st.Set] = true
+				}
+			}
+			if len(walked) > 1 {
+				secondWalks++
 			}
 			for _, it := range items {
 				got = append(got, it.ID)
@@ -231,7 +244,7 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 			prefers = append(prefers, fields.Narrow, fields.Walk, fields.Intersect)
 		}
 		for _, prefer := range prefers {
-			profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60, Prefer: prefer}, func(s fields.Step) { used[s.Strategy]++ })
+			profiles.SetPlan(m, fields.Limits{Narrow: 40, Walk: 60, Prefer: prefer}, trace)
 			for _, s := range shapes {
 				for _, sortKey := range []string{"", "created_at", "-custom.employees", "custom.employees"} {
 					check(t, s, sortKey)
@@ -243,6 +256,9 @@ func TestPlannedListsMatchBruteForceOnHostileData(t *testing.T) {
 		if used[st] == 0 {
 			t.Errorf("no list used the %s strategy: %v", st, used)
 		}
+	}
+	if secondWalks == 0 {
+		t.Errorf("no page walked a second set after the first gave way: %v", used)
 	}
 	// The default limits (everything here is narrow) give the same rows.
 	profiles.SetPlan(m, fields.Limits{}, nil)

@@ -153,12 +153,7 @@ func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) 
 		}
 		return float64(est[i].N)
 	}
-	share := func(i int) float64 {
-		if !est[i].Known || total <= 0 {
-			return 0.5 // broad, size unknown
-		}
-		return min(1, float64(est[i].N)/float64(total))
-	}
+	share := func(i int) float64 { return estShare(est[i], total) }
 	order := make([]int, len(est))
 	for i := range order {
 		order[i] = i
@@ -219,6 +214,43 @@ func Choose(est []Estimate, total int64, walkable []bool, want int, lim Limits) 
 		}
 	}
 	return steps
+}
+
+// estShare is the share of total records a set holds, as far as its estimate
+// says: one half when its size is unknown.
+func estShare(e Estimate, total int64) float64 {
+	if !e.Known || total <= 0 {
+		return 0.5 // broad, size unknown
+	}
+	return min(1, float64(e.N)/float64(total))
+}
+
+// otherWalk is the set to walk when the walk of set tried found too few: the
+// smallest other walkable set whose walk, if the sets were independent, would
+// fill the page within half the bound, as Choose asks of the first; or -1.
+// A search and a tag: the tag is counted and the search is not, so the tag
+// is walked first; when its newest members match no search, the search's own
+// newest matches may well hold the tag.
+func otherWalk(est []Estimate, total int64, walkable []bool, tried, want int, lim Limits) int {
+	best := -1
+	for j := range est {
+		if !walkable[j] || j == tried {
+			continue
+		}
+		density := 1.0
+		for i := range est {
+			if i != j {
+				density *= estShare(est[i], total)
+			}
+		}
+		if float64(want)/max(density, 1e-9)*2 > float64(lim.Walk) && lim.Prefer != Walk {
+			continue
+		}
+		if best < 0 || (est[j].Known && (!est[best].Known || est[j].N < est[best].N)) {
+			best = j
+		}
+	}
+	return best
 }
 
 // TimePage asks for one page of a list sorted by creation time whose filters
@@ -338,28 +370,21 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 			// for the planner to get wrong from table-wide statistics.
 			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
-			out, err := walkPage(ctx, tx, tenant, p, step, p.After, p.AfterID, lim.Walk, p.Want, lim, dir, cmp)
-			if err != nil || len(out) == p.Want {
+			out, full, err := walkThenOn(ctx, tx, tenant, p, step, est, lim, dir, cmp)
+			if err != nil || full {
 				return out, err // restorePlanSettings turns sorts back on
 			}
-			// Too few matches within the bound. When some were found, the
-			// rest is likely as far again as they were apart: the walk goes
-			// on from its last match if that is cheaper than the hashes.
-			more := walkOn(est, step.Set, len(out), p.Want, lim.Walk)
-			if lim.Prefer == Walk && len(out) > 0 {
-				more = max(more, lim.Walk) // tests: whatever it costs
-			}
-			if more > 0 && p.Position != nil {
-				if p.Trace != nil {
-					p.Trace(Step{WalkOn, step.Set})
-				}
-				at, id := p.Position(out[len(out)-1])
-				rest, err := walkPage(ctx, tx, tenant, p, step, &at, id, more, p.Want-len(out), lim, dir, cmp)
-				if err != nil {
-					return nil, err
-				}
-				if len(out)+len(rest) == p.Want {
-					return append(out, rest...), nil
+			if step.Set >= 0 {
+				// Too few in this set's newest rows: another set's newest
+				// rows may hold the page (one more walk, as bounded).
+				if j := otherWalk(est, total, walkable, step.Set, p.Want, lim); j >= 0 {
+					st := Step{Walk, j}
+					if p.Trace != nil {
+						p.Trace(st)
+					}
+					if out, full, err := walkThenOn(ctx, tx, tenant, p, st, est, lim, dir, cmp); err != nil || full {
+						return out, err
+					}
 				}
 			}
 			if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_sort', 'on', true)"); err != nil {
@@ -374,6 +399,35 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 		}
 	}
 	return nil, errs.E(errs.Internal, "fields: no plan for the list")
+}
+
+// walkThenOn walks step's set (or every record) at most Limits.Walk rows and,
+// when that found some of the page but not all, goes on from its last match
+// as far as walkOn allows. full says the page was found.
+func walkThenOn[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T], step Step, est []Estimate, lim Limits, dir, cmp string) ([]T, bool, error) {
+	out, err := walkPage(ctx, tx, tenant, p, step, p.After, p.AfterID, lim.Walk, p.Want, lim, dir, cmp)
+	if err != nil || len(out) == p.Want {
+		return out, err == nil, err
+	}
+	// Too few matches within the bound. When some were found, the rest is
+	// likely as far again as they were apart: the walk goes on from its last
+	// match if that is cheaper than the hashes.
+	more := walkOn(est, step.Set, len(out), p.Want, lim.Walk)
+	if lim.Prefer == Walk && len(out) > 0 {
+		more = max(more, lim.Walk) // tests: whatever it costs
+	}
+	if more <= 0 || p.Position == nil {
+		return nil, false, nil
+	}
+	if p.Trace != nil {
+		p.Trace(Step{WalkOn, step.Set})
+	}
+	at, id := p.Position(out[len(out)-1])
+	rest, err := walkPage(ctx, tx, tenant, p, step, &at, id, more, p.Want-len(out), lim, dir, cmp)
+	if err != nil || len(out)+len(rest) < p.Want {
+		return nil, false, err
+	}
+	return append(out, rest...), true, nil
 }
 
 // walkPage reads want matches of a walk (step: a set, or every record) from

@@ -55,3 +55,31 @@ func TestTimeWalkGoesOnOnlyWithinTheIntersectionsCost(t *testing.T) {
 		}
 	}
 }
+
+// When the first walk finds too few, one other walkable set is walked: the
+// smallest whose walk would fill the page within half the bound if the sets
+// were independent. The search (uncounted, over the narrow bound) beside a
+// counted tag of 137,545 among a million; two broad tags; a walk already of
+// the only walkable set; a second set too narrow to hold a page soon.
+func TestOtherWalkIsTheNextSetWorthWalking(t *testing.T) {
+	lim := Limits{Narrow: 5000, Walk: 1000}
+	tag := Estimate{N: 137545, Known: true}
+	search := Estimate{N: 5001}
+	cases := []struct {
+		name     string
+		est      []Estimate
+		walkable []bool
+		tried    int
+		want     int
+	}{
+		{"tag walked, then the search", []Estimate{search, tag}, []bool{true, true}, 1, 0},
+		{"two broad tags", []Estimate{{N: 500000, Known: true}, {N: 500200, Known: true}}, []bool{true, true}, 0, 1},
+		{"nothing else walkable", []Estimate{tag, {N: 226000, Known: true}}, []bool{true, false}, 0, -1},
+		{"the other would filter too much", []Estimate{{N: 20000, Known: true}, {N: 30000, Known: true}}, []bool{true, true}, 0, -1},
+	}
+	for _, c := range cases {
+		if got := otherWalk(c.est, 1000000, c.walkable, c.tried, 51, lim); got != c.want {
+			t.Errorf("%s: otherWalk = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
