@@ -38,3 +38,16 @@ func (m *Module) ScoreSQL(tx bun.IDB, tenant uuid.UUID, asOf time.Time, currency
 func (m *Module) ListSets(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) ([]fields.Set, error) {
 	return m.listSets(ctx, tx, tenant, f)
 }
+
+// PlainListSQL is the statement of a newest-first page of customers that the
+// kernel's plan does not take (filters that are not sets).
+func (m *Module) PlainListSQL(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter) (string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	q, err := m.plainPage(ctx, tx, tenant, f.folded(), "created_at", sorts["created_at"].expr, true, nil)
+	if err != nil {
+		return "", err
+	}
+	return q.String(), nil
+}

@@ -547,26 +547,10 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 				return m.revealPage(ctx, tx, tenant, out)
 			}
 		}
-		q, sortExpr, idExpr, err := m.drivenQuery(ctx, tx, tenant, f, sortKey, s.expr, desc)
+		q, err := m.plainPage(ctx, tx, tenant, f, sortKey, s.expr, desc, after)
 		if err != nil {
 			return err
 		}
-		dir, cmp := "ASC", ">"
-		if desc {
-			dir, cmp = "DESC", "<"
-		}
-		if after != nil {
-			val := any(after.V)
-			if sortKey != "name" {
-				t, err := time.Parse(time.RFC3339Nano, after.V)
-				if err != nil {
-					return errs.Field("query.cursor", "does not fit this sort; start again without it")
-				}
-				val = t
-			}
-			q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", sortExpr, idExpr, cmp), val, after.ID)
-		}
-		q = q.ColumnExpr(customerColumns).OrderExpr(fmt.Sprintf("%s %s, %s %s", sortExpr, dir, idExpr, dir)).Limit(f.Limit + 1)
 		if out, err = readCustomers(ctx, tenant, q, f.Limit+1); err != nil {
 			return err
 		}
@@ -581,6 +565,32 @@ func (m *Module) ListCustomers(ctx context.Context, tenant uuid.UUID, f Filter) 
 		next = cursorT{V: sortValue(out[len(out)-1], sortKey), ID: out[len(out)-1].ID}.Encode()
 	}
 	return out, next, nil
+}
+
+// plainPage is the select of a page of customers sorted by a standard sort
+// (expr) that the kernel's plan does not take: PostgreSQL's own plan, on the
+// indexes of the sort and of the plain filters (lifecycle, owner, source).
+func (m *Module) plainPage(ctx context.Context, tx bun.Tx, tenant uuid.UUID, f Filter, sortKey, expr string, desc bool, after *cursorT) (*bun.SelectQuery, error) {
+	q, sortExpr, idExpr, err := m.drivenQuery(ctx, tx, tenant, f, sortKey, expr, desc)
+	if err != nil {
+		return nil, err
+	}
+	dir, cmp := "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+	if after != nil {
+		val := any(after.V)
+		if sortKey != "name" {
+			t, err := time.Parse(time.RFC3339Nano, after.V)
+			if err != nil {
+				return nil, errs.Field("query.cursor", "does not fit this sort; start again without it")
+			}
+			val = t
+		}
+		q = q.Where(fmt.Sprintf("(%s, %s) %s (?, ?)", sortExpr, idExpr, cmp), val, after.ID)
+	}
+	return q.ColumnExpr(customerColumns).OrderExpr(fmt.Sprintf("%s %s, %s %s", sortExpr, dir, idExpr, dir)).Limit(f.Limit + 1), nil
 }
 
 // listSets are the filters of f that are sets of customers held in an index
