@@ -459,11 +459,7 @@ func sortedSteps(ctx context.Context, tx bun.IDB, tenant uuid.UUID, entity strin
 		if e.Known && (smallest < 0 || e.N < est[smallest].N) {
 			smallest = i
 		}
-		if !e.Known || total <= 0 {
-			density *= 0.5
-		} else {
-			density *= min(1, float64(e.N)/float64(total))
-		}
+		density *= estShare(e, total)
 	}
 	walkBound = sortedWalkBound(est, lim.Walk)
 	if smallest >= 0 && lim.Prefer != Walk && lim.Prefer != Intersect && (est[smallest].N <= int64(lim.Narrow) || lim.Prefer == Narrow) {

@@ -370,6 +370,14 @@ func runSteps[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 			// for the planner to get wrong from table-wide statistics.
 			return finish(q.Where(p.IDExpr+" = ANY (ARRAY("+s.IDs+"))", s.Args...), p.TimeExpr, p.IDExpr)
 		case Walk:
+			// Every walk below reads its index in order and stops at the
+			// page: a sort would read the whole set first, and the planner
+			// picks one whenever it takes the set for smaller than the
+			// walk's bound, which a company that grew since the last ANALYZE
+			// is. One statement turns sorts off for all of them.
+			if err := sortsOff(ctx, tx); err != nil {
+				return nil, err
+			}
 			out, full, err := walkThenOn(ctx, tx, tenant, p, step, est, lim, dir, cmp)
 			if err != nil || full {
 				return out, err // restorePlanSettings turns sorts back on
@@ -432,7 +440,7 @@ func walkThenOn[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p Time
 
 // walkPage reads want matches of a walk (step: a set, or every record) from
 // the position after (nil: from p.After's start), probing at most bound
-// walked rows. It leaves sorts off for the plan's later statements.
+// walked rows. The caller has turned sorts off (sortsOff).
 func walkPage[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePage[T], step Step, after *time.Time, afterID uuid.UUID, bound, want int, lim Limits, dir, cmp string) ([]T, error) {
 	walk, args, skip := p.All, p.AllArgs, map[string]bool{Probe: true}
 	if step.Set >= 0 {
@@ -452,13 +460,6 @@ func walkPage[T any](ctx context.Context, tx bun.IDB, tenant uuid.UUID, p TimePa
 		return nil, err
 	}
 	pq := probeEach(tx, q, tenant, p.Table, p.IDExpr, sub, args, dir, want)
-	// The walk reads its index in order and stops at the page: a sort would
-	// read the whole set first, and the planner picks one whenever it takes
-	// the set for smaller than the walk's bound, which a company that grew
-	// since the last ANALYZE is.
-	if err := sortsOff(ctx, tx); err != nil {
-		return nil, err
-	}
 	if lim.Statement != nil {
 		lim.Statement(ctx, tx, step, pq.String())
 	}
